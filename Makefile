@@ -1,0 +1,99 @@
+# frugal: `make` builds ./frugal; `make test` and `make demo` also install
+# missing Debian packages first (scripts/deps.sh).
+CC      ?= gcc
+MPI     ?= 0
+ifeq ($(MPI),1)
+CC      := mpicc
+endif
+PKGS    := hdf5 jansson zlib libpng
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl
+WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
+ifdef CI
+WARN    += -Werror
+endif
+ifdef WERROR
+WARN    += -Werror
+endif
+DEFS    := -DFRUGAL_VERSION='"0.1.0"' -DFRUGAL_COMMIT='"$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)"'
+ifeq ($(MPI),1)
+DEFS    += -DFRUGAL_MPI=1
+endif
+BASE_CFLAGS := -std=gnu11 $(WARN) -g -fopenmp -MMD -MP -I. $(PKG_CFLAGS) $(DEFS)
+OPT     ?= -O2
+LDLIBS  := -fopenmp $(PKG_LIBS) -lm
+
+MODULES := vm vm/evm evolve fitness experiments experiments/bench analysis
+SRC     := $(filter-out experiments/main.c,$(wildcard $(addsuffix /*.c,$(MODULES))))
+TEST_SRC:= $(wildcard tests/*.c)
+
+# Release build
+B       := build
+OBJ     := $(SRC:%.c=$(B)/%.o) $(B)/vm/interp_nometer.o
+# Sanitizer build
+A       := build/asan
+AOBJ    := $(SRC:%.c=$(A)/%.o) $(A)/vm/interp_nometer.o
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+.PHONY: all deps test demo asan bench format clean difftest fuzz
+all: frugal
+
+frugal: $(B)/frugal
+	cp $< $@
+
+$(B)/frugal: $(OBJ) $(B)/experiments/main.o
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(B)/tests: $(OBJ) $(TEST_SRC:%.c=$(B)/%.o)
+	$(CC) -o $@ $^ $(LDLIBS) -lcriterion
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(OPT) -c -o $@ $<
+
+# The interpreter once more with metering compiled out, for `bench vm`.
+$(B)/vm/interp_nometer.o: vm/interp.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(OPT) -DVM_NO_METER -c -o $@ $<
+
+$(A)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+$(A)/vm/interp_nometer.o: vm/interp.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 $(SAN) -DVM_NO_METER -c -o $@ $<
+
+$(A)/frugal: $(AOBJ) $(A)/experiments/main.o
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
+
+$(A)/tests: $(AOBJ) $(TEST_SRC:%.c=$(A)/%.o)
+	$(CC) $(SAN) -o $@ $^ $(LDLIBS) -lcriterion
+
+deps:
+	@scripts/deps.sh
+
+# Tests run from the repo root; FRUGAL points them at the binary under test.
+test: deps
+	$(MAKE) all $(B)/tests
+	FRUGAL=$(CURDIR)/$(B)/frugal $(B)/tests --jobs 2
+
+asan: deps
+	$(MAKE) $(A)/frugal $(A)/tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  FRUGAL=$(CURDIR)/$(A)/frugal FRUGAL_SANITIZED=1 $(A)/tests --jobs 2
+
+demo: deps
+	$(MAKE) all
+	./frugal demo
+
+bench: all
+	./frugal bench all
+
+format:
+	clang-format -i $(shell git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build frugal
+
+-include $(OBJ:.o=.d) $(AOBJ:.o=.d) $(TEST_SRC:%.c=$(B)/%.d)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian packages frugal needs. Idempotent: does nothing when
+# everything is present. As non-root it prints the exact command instead.
+set -euo pipefail
+
+pkgs=(
+  build-essential pkg-config
+  libcriterion-dev   # tests
+  libhdf5-dev hdf5-tools python3-h5py  # storage, and reading it back
+  libjansson-dev     # experiment specs
+  zlib1g-dev         # crc32 for snapshots
+  libpng-dev         # memory images
+  gnuplot-nox        # plots
+  lua5.4 python3-deap  # benchmark peers
+  clang libclang-rt-14-dev  # libFuzzer targets
+)
+if [ "${MPI:-0}" = 1 ]; then pkgs+=(libopenmpi-dev openmpi-bin); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  [[ $p == \#* ]] && continue
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+cmd="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "frugal needs these Debian packages. Run as root:" >&2
+  echo "  apt-get update && $cmd" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+$cmd

@@ -1,0 +1,182 @@
+/* frugal's metered VM: the public API of the vm module.
+ *
+ * A vm_arena holds one process (code, stack, heap, call stack, meters) and
+ * every buffer needed to run it. Create it once and reuse it: loading and
+ * running allocate nothing once the arena has grown to the limits in use.
+ */
+#ifndef FRUGAL_VM_H
+#define FRUGAL_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef int64_t vm_word;
+
+/* ---- opcodes (generated from vm/opcodes.def) ---- */
+
+typedef enum {
+#define OP(name, byte, in, out, gas, imm, doc) VM_OP_##name = byte,
+#include "opcodes.def"
+#undef OP
+} vm_opcode;
+
+typedef enum { VM_IMM_NONE, VM_IMM_I64, VM_IMM_REL, VM_IMM_IDX } vm_imm_kind;
+
+typedef struct {
+    const char *name; /* NULL for an undefined byte */
+    uint8_t in, out;  /* for VM_IMM_IDX add the index n to both */
+    uint8_t gas;
+    vm_imm_kind imm;
+    const char *doc;
+} vm_opinfo;
+
+/* Table entry for any byte; .name is NULL when the byte is undefined. */
+const vm_opinfo *vm_opinfo_of(uint8_t op);
+/* Immediate size in bytes. */
+unsigned vm_imm_size(vm_imm_kind k);
+/* The opcode whose name matches (case-insensitive), or -1. */
+int vm_op_by_name(const char *name);
+
+/* One decoded instruction. Every byte string decodes. */
+typedef struct {
+    uint32_t pc, len; /* len >= 1; a truncated immediate spans to the end */
+    uint8_t op;
+    bool defined, truncated;
+    vm_word imm; /* I64 value, REL offset, or IDX index */
+} vm_insn;
+void vm_decode(const uint8_t *code, size_t len, size_t pc, vm_insn *out);
+/* Absolute target of a REL instruction (may be out of range). */
+static inline int64_t vm_rel_target(const vm_insn *in) { return (int64_t)in->pc + in->len + in->imm; }
+
+/* ---- statuses ---- */
+
+#define VM_STATUSES(X)                                                                             \
+    X(RUNNING, 0, "not stopped yet (fresh or resumable)")                                          \
+    X(HALTED, 1, "HALT, RET with an empty call stack, or the end of the code")                     \
+    X(YIELDED, 2, "YIELD; running again resumes after it")                                         \
+    X(OUT_OF_GAS, 3, "the next instruction cannot be paid for; refuel and resume")                 \
+    X(OUT_OF_MEMORY, 4, "the next instruction would exceed the memory limit")                     \
+    X(OUT_OF_MEMTIME, 5, "the next instruction would exceed the memory-time limit")                \
+    X(STACK_UNDERFLOW, 6, "the next instruction needs more stack items than there are")            \
+    X(STACK_OVERFLOW, 7, "the next instruction would exceed the stack depth limit")                \
+    X(INVALID_OPCODE, 8, "the byte at IP is not an opcode")                                        \
+    X(BAD_JUMP, 9, "a jump or call whose target is not the start of an instruction")              \
+    X(TRUNCATED, 10, "an immediate runs past the end of the code")                                 \
+    X(OUT_OF_BOUNDS, 11, "LOAD or STORE outside 0..MSIZE-1")                                       \
+    X(CALL_OVERFLOW, 12, "CALL beyond the call depth limit")
+
+typedef enum {
+#define X(name, code, doc) VM_##name = code,
+    VM_STATUSES(X)
+#undef X
+        VM_NSTATUS
+} vm_status;
+
+const char *vm_status_name(vm_status s);
+const char *vm_status_doc(vm_status s);
+
+/* ---- limits and meters ---- */
+
+/* Every limit is explicit. Zero in a vm_limits field means "the default". */
+#define VM_DEFAULT_GAS     1000000ull
+#define VM_DEFAULT_MEM     65536u   /* words: stack + heap + call frames */
+#define VM_DEFAULT_STACK   1024u    /* stack depth, words */
+#define VM_DEFAULT_CALLS   256u     /* call depth */
+#define VM_MAX_GAS         (1ull << 62)
+#define VM_MAX_MEM         (1u << 28) /* 2 GiB of words */
+#define VM_MAX_MEMTIME     (1ull << 62) /* also the default: effectively unlimited */
+#define VM_MAX_STACK       (1u << 20)
+#define VM_MAX_CALLS       (1u << 20)
+#define VM_MAX_CODE        (1u << 24) /* bytes */
+
+typedef struct {
+    uint64_t gas;     /* total gas the process may use */
+    uint32_t mem;     /* words in use at any moment */
+    uint64_t memtime; /* total word-gas */
+    uint32_t stack;   /* stack depth */
+    uint32_t calls;   /* call depth */
+} vm_limits;
+
+typedef struct {
+    uint64_t gas;      /* gas used */
+    uint64_t memtime;  /* sum over executed instructions of words in use x gas */
+    uint32_t mem;      /* words in use now */
+    uint32_t mem_peak; /* most words in use at any moment */
+} vm_meters;
+
+/* ---- the arena ---- */
+
+typedef struct vm_arena vm_arena;
+
+vm_arena *vm_arena_new(void);
+void vm_arena_free(vm_arena *a);
+
+/* Load code and reset the process. Returns 0, or -1 if len > VM_MAX_CODE or
+ * memory cannot be had. The code is copied. */
+int vm_load(vm_arena *a, const uint8_t *code, size_t len);
+/* Fresh process on the loaded code: empty stack and heap, zero meters, IP 0. */
+void vm_reset(vm_arena *a);
+/* Set limits (0 fields take defaults; values are clamped to the VM_MAX_*).
+ * Allowed between runs: raising gas and resuming is refuelling. Returns 0 or
+ * -1 if memory cannot be had. */
+int vm_set_limits(vm_arena *a, const vm_limits *l);
+void vm_get_limits(const vm_arena *a, vm_limits *l);
+/* Push an initial stack word. Returns 0, or -1 if the stack or memory limit
+ * would be exceeded. */
+int vm_push(vm_arena *a, vm_word w);
+
+/* Run until the process stops. Running a process stopped for a resource
+ * resumes it exactly; a HALTED process stays halted. */
+vm_status vm_run(vm_arena *a);
+
+vm_status vm_status_get(const vm_arena *a);
+uint32_t vm_ip(const vm_arena *a);
+void vm_meters_get(const vm_arena *a, vm_meters *m);
+uint32_t vm_depth(const vm_arena *a);
+const vm_word *vm_stack(const vm_arena *a); /* bottom first */
+uint32_t vm_msize(const vm_arena *a);
+const vm_word *vm_heap(const vm_arena *a);
+uint32_t vm_call_depth(const vm_arena *a);
+
+/* Per-instruction hook: called before each instruction (when set, the VM
+ * meters one instruction at a time). */
+typedef void (*vm_trace_fn)(void *ctx, const vm_arena *a, uint32_t pc);
+void vm_set_trace(vm_arena *a, vm_trace_fn fn, void *ctx);
+/* Force per-instruction metering (for tests that compare with block mode). */
+void vm_set_stepping(vm_arena *a, bool on);
+uint64_t vm_gas_left(const vm_arena *a);
+
+/* ---- Q32.32 fixed point (vm/fixed.c) ---- */
+
+#define VM_FX_FRAC 32
+#define VM_FX_ONE  ((vm_word)1 << VM_FX_FRAC)
+vm_word vm_fx_mul(vm_word a, vm_word b);
+vm_word vm_fx_div(vm_word a, vm_word b);
+vm_word vm_fx_sqrt(vm_word a);
+vm_word vm_fx_sin(vm_word a);
+vm_word vm_fx_cos(vm_word a);
+vm_word vm_fx_exp(vm_word a);
+vm_word vm_fx_log(vm_word a);
+vm_word vm_fx_from_int(vm_word a);
+vm_word vm_fx_from_double(double d); /* host-side helpers: not used inside the VM */
+double vm_fx_to_double(vm_word a);
+
+/* ---- assembler and disassembler (vm/asm.c) ---- */
+
+typedef struct {
+    uint8_t *data;
+    size_t len, cap;
+} vm_buf;
+void vm_buf_free(vm_buf *b);
+
+/* Assemble src. Errors go to err as "file:line:col: error: ...". Returns the
+ * number of errors (0 on success); out holds the code on success. */
+int vm_asm(const char *src, size_t len, const char *fname, vm_buf *out, FILE *err);
+/* Disassemble into text that vm_asm turns back into the same bytes. */
+void vm_disasm(const uint8_t *code, size_t len, FILE *out);
+/* One instruction as text, e.g. "PUSH 5" or "JNZ L12". */
+void vm_insn_text(const vm_insn *in, char *buf, size_t cap);
+
+#endif
