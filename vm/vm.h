@@ -103,7 +103,6 @@ typedef struct {
     uint64_t gas;      /* gas used */
     uint64_t memtime;  /* sum over executed instructions of words in use x gas */
     uint32_t mem;      /* words in use now */
-    uint32_t mem_peak; /* most words in use at any moment */
 } vm_meters;
 
 /* ---- the arena ---- */
@@ -147,6 +146,9 @@ void vm_set_trace(vm_arena *a, vm_trace_fn fn, void *ctx);
 /* Force per-instruction metering (for tests that compare with block mode). */
 void vm_set_stepping(vm_arena *a, bool on);
 uint64_t vm_gas_left(const vm_arena *a);
+/* For benchmarks only: the same interpreter with metering compiled out
+ * (no gas, memory-time or memory checks; stack bounds stay). */
+vm_status vm_run_unmetered(vm_arena *a);
 
 /* ---- Q32.32 fixed point (vm/fixed.c) ---- */
 

@@ -1,0 +1,513 @@
+/* The native interpreter: decoding into threaded code, and the run loop.
+ * See vm_impl.h for the layout and docs/isa.md for the metering rules. */
+#include "vm/vm_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef VM_NO_METER
+#define FN(x) vm_interp_nm_##x
+#define METER 0
+#else
+#define FN(x) vm_interp_##x
+#define METER 1
+#endif
+
+#define LIKELY(x)   __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Internal handlers that have no opcode byte. */
+enum { X_HDR, X_HDRS, X_INV, X_TRUNC, X_JMP_BAD, X_JZ_BAD, X_JNZ_BAD, X_CALL_BAD, X_END, X_N };
+
+static vm_status FN(exec)(vm_arena *a, const void *const **ops, const void *const **xops);
+
+static bool is_terminator(uint8_t op)
+{
+    switch (op) {
+    case VM_OP_JMP: case VM_OP_JZ: case VM_OP_JNZ: case VM_OP_CALL: case VM_OP_RET:
+    case VM_OP_HALT: case VM_OP_YIELD: case VM_OP_ALLOC: case VM_OP_FREE: return true;
+    default: return false;
+    }
+}
+
+/* Stack effect of one decoded instruction. */
+static void effect(const vm_insn *in, int64_t *nin, int64_t *nout, int64_t *cost)
+{
+    const vm_opinfo *oi = vm_opinfo_of(in->op);
+    if (!in->defined || in->truncated) {
+        *nin = *nout = *cost = 0;
+        return;
+    }
+    int64_t n = oi->imm == VM_IMM_IDX ? in->imm : 0;
+    *nin = oi->in + n;
+    *nout = oi->out + n;
+    *cost = oi->gas;
+}
+
+typedef struct {
+    uint32_t hdr, first; /* header cell, first slot */
+    int64_t gas, need, grow, d, n;
+} blockacc;
+
+static void blk_open(blockacc *b, vm_cell *cells, uint32_t c, const void *h, uint32_t pc)
+{
+    b->hdr = c;
+    b->first = (c + VM_HDR_CELLS) / 2;
+    b->gas = b->need = b->grow = b->d = b->n = 0;
+    cells[c].h = h;
+    cells[c + 3].w.lo = VM_NONE;
+    cells[c + 3].w.hi = pc;
+}
+
+/* Would adding this instruction overflow the header's packed fields? */
+static bool blk_full(const blockacc *b, int64_t nin, int64_t nout, int64_t cost)
+{
+    if (b->n == 0) return false;
+    int64_t need = nin - b->d > b->need ? nin - b->d : b->need;
+    int64_t grow = b->d + nout - nin > b->grow ? b->d + nout - nin : b->grow;
+    return b->gas + cost > VM_BLK_GAS_MAX || need > VM_BLK_WORD_MAX || grow > VM_BLK_WORD_MAX;
+}
+
+static void blk_add(blockacc *b, vm_cold *cold, uint32_t slot, uint32_t pc, int64_t nin,
+                    int64_t nout, int64_t cost)
+{
+    if (nin - b->d > b->need) b->need = nin - b->d;
+    cold[slot].pc = pc;
+    cold[slot].gas_rest = (uint32_t)cost; /* cost and depth for now; see blk_close */
+    cold[slot].mtc_rest = b->d;
+    b->d += nout - nin;
+    if (b->d > b->grow) b->grow = b->d;
+    b->gas += cost;
+    b->n++;
+}
+
+/* Finish the header and turn per-slot (cost, depth) into the refund data. */
+static void blk_close(blockacc *b, vm_cell *cells, vm_cold *cold)
+{
+    int64_t g_next = 0, m_next = 0, d_next = 0;
+    for (int64_t j = b->n - 1; j >= 0; j--) {
+        vm_cold *c = &cold[b->first + j];
+        int64_t cost = c->gas_rest, d = c->mtc_rest;
+        int64_t m = m_next + (d_next - d) * g_next;
+        c->gas_rest = (uint32_t)(cost + g_next);
+        c->mtc_rest = m;
+        g_next = cost + g_next;
+        m_next = m;
+        d_next = d;
+    }
+    cells[b->hdr + 1].u = (uint64_t)b->gas | (uint64_t)b->need << 32 | (uint64_t)b->grow << 48;
+    cells[b->hdr + 2].i = m_next; /* relative to the first slot, whose depth is 0 */
+    uint32_t hs = b->hdr / 2;
+    cold[hs] = cold[hs + 1] = (vm_cold){cells[b->hdr + 3].w.hi, 0, 0};
+}
+
+static const void *handler(const vm_insn *in, const void *const *ops, const void *const *xops)
+{
+    if (in->truncated && in->defined) return xops[X_TRUNC];
+    if (!in->defined) return xops[X_INV];
+    return ops[in->op];
+}
+
+/* Emit one copy: fast (leaders from `lead`) or step (every instruction). */
+static uint32_t emit(vm_arena *a, uint32_t c, bool step, const uint8_t *lead, uint32_t *nfix,
+                     const void *const *ops, const void *const *xops)
+{
+    vm_cell *cells = a->cells;
+    uint32_t *at = step ? a->step_at : a->fast_at;
+    blockacc b = {0};
+    bool open = false;
+    for (uint32_t pc = 0;;) {
+        vm_insn in;
+        bool end = pc >= a->len;
+        if (end) in = (vm_insn){.pc = pc, .len = 0, .op = 0, .defined = true};
+        else vm_decode(a->code, a->len, pc, &in);
+        int64_t nin, nout, cost;
+        if (end) nin = nout = cost = 0;
+        else effect(&in, &nin, &nout, &cost);
+        if (step || lead[pc] || !open || blk_full(&b, nin, nout, cost)) {
+            if (open) blk_close(&b, cells, a->cold);
+            blk_open(&b, cells, c, xops[step ? X_HDRS : X_HDR], pc);
+            at[pc] = c;
+            c += VM_HDR_CELLS;
+            open = true;
+        }
+        blk_add(&b, a->cold, c / 2, pc, nin, nout, cost);
+        cells[c].h = end ? xops[X_END] : handler(&in, ops, xops);
+        cells[c + 1].i = in.imm;
+        if (!end && in.defined && !in.truncated && vm_opinfo_of(in.op)->imm == VM_IMM_REL) {
+            cells[c + 1].i = vm_rel_target(&in);
+            a->fix[(*nfix)++] = c;
+        }
+        c += VM_INS_CELLS;
+        if (end) break;
+        pc += in.len;
+    }
+    blk_close(&b, cells, a->cold);
+    return c;
+}
+
+int FN(decode)(vm_arena *a)
+{
+    const void *const *ops, *const *xops;
+    FN(exec)(NULL, &ops, &xops);
+    uint32_t len = a->len;
+    /* Count instructions to size the buffers. */
+    uint32_t n = 0;
+    for (uint32_t pc = 0; pc < len; n++) {
+        vm_insn in;
+        vm_decode(a->code, len, pc, &in);
+        pc += in.len;
+    }
+    size_t ncells = 2 * (size_t)(n + 1) * (VM_HDR_CELLS + VM_INS_CELLS);
+    a->decoded = 0;
+    if (vm_grow((void **)&a->cells, &a->cells_cap, ncells, sizeof(vm_cell)) ||
+        vm_grow((void **)&a->cold, &a->cold_cap, ncells / 2, sizeof(vm_cold)) ||
+        vm_grow((void **)&a->fix, &a->fix_cap, 2 * (size_t)n + 1, sizeof(uint32_t)) ||
+        vm_grow((void **)&a->fast_at, &a->fast_cap, (size_t)len + 1, sizeof(uint32_t)) ||
+        vm_grow((void **)&a->step_at, &a->step_cap, (size_t)len + 1, sizeof(uint32_t)) ||
+        vm_grow((void **)&a->lead, &a->lead_cap, (size_t)len + 1, 1))
+        return -1;
+
+    /* Instruction starts (step_at = 0 for now) and block leaders. */
+    uint8_t *lead = a->lead;
+    memset(lead, 0, (size_t)len + 1);
+    for (uint32_t pc = 0; pc <= len; pc++) a->step_at[pc] = a->fast_at[pc] = VM_NONE;
+    lead[0] = lead[len] = 1;
+    for (uint32_t pc = 0; pc < len;) {
+        vm_insn in;
+        vm_decode(a->code, len, pc, &in);
+        a->step_at[pc] = 0;
+        if (in.defined && !in.truncated) {
+            if (vm_opinfo_of(in.op)->imm == VM_IMM_REL) {
+                int64_t t = vm_rel_target(&in);
+                if (t >= 0 && t <= len) lead[t] = 1; /* validated below */
+            }
+            if (is_terminator(in.op) && pc + in.len <= len) lead[pc + in.len] = 1;
+        } else if (pc + in.len <= len) {
+            lead[pc + in.len] = 1;
+        }
+        pc += in.len;
+    }
+    a->step_at[len] = 0;
+    /* A jump into an immediate is not a leader: it is a BAD_JUMP. */
+    for (uint32_t pc = 0; pc <= len; pc++)
+        if (a->step_at[pc] == VM_NONE) lead[pc] = 0;
+
+    uint32_t nfix = 0;
+    uint32_t c = emit(a, 0, false, lead, &nfix, ops, xops);
+    uint32_t fast_end = c;
+    c = emit(a, c, true, lead, &nfix, ops, xops);
+    a->ncells = c;
+
+    /* Link fast and step headers of the same pc to each other. */
+    for (uint32_t pc = 0; pc <= len; pc++) {
+        if (a->step_at[pc] == VM_NONE || a->fast_at[pc] == VM_NONE) continue;
+        uint32_t f = a->fast_at[pc], s = a->step_at[pc];
+        a->cells[f + 3].w.lo = s;
+        a->cells[s + 3].w.lo = f;
+    }
+    /* Point jumps at the header of their target, or at a BAD_JUMP handler. */
+    for (uint32_t i = 0; i < nfix; i++) {
+        uint32_t cell = a->fix[i];
+        int64_t t = a->cells[cell + 1].i;
+        bool fast = cell < fast_end;
+        bool ok = t >= 0 && t <= len && a->step_at[t] != VM_NONE;
+        if (ok) {
+            a->cells[cell + 1].i = fast ? a->fast_at[t] : a->step_at[t];
+            continue;
+        }
+        const void *h = a->cells[cell].h;
+        if (h == ops[VM_OP_JMP]) a->cells[cell].h = xops[X_JMP_BAD];
+        else if (h == ops[VM_OP_JZ]) a->cells[cell].h = xops[X_JZ_BAD];
+        else if (h == ops[VM_OP_JNZ]) a->cells[cell].h = xops[X_JNZ_BAD];
+        else a->cells[cell].h = xops[X_CALL_BAD];
+    }
+    a->decoded = METER ? 1 : 2;
+    return 0;
+}
+
+vm_status FN(run)(vm_arena *a) { return FN(exec)(a, NULL, NULL); }
+
+static inline int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
+
+static vm_status FN(exec)(vm_arena *a, const void *const **ops_out, const void *const **xops_out)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+    static const void *const ops[256] = {
+        [0 ... 255] = &&L_INV,
+#define OP(name, byte, in, out, gas, imm, doc) [byte] = &&L_##name,
+#include "vm/opcodes.def"
+#undef OP
+    };
+#pragma GCC diagnostic pop
+    static const void *const xops[X_N] = {
+        [X_HDR] = &&L_HDR,         [X_HDRS] = &&L_HDRS,       [X_INV] = &&L_INV,
+        [X_TRUNC] = &&L_TRUNC,     [X_JMP_BAD] = &&L_JMP_BAD, [X_JZ_BAD] = &&L_JZ_BAD,
+        [X_JNZ_BAD] = &&L_JNZ_BAD, [X_CALL_BAD] = &&L_CALL_BAD, [X_END] = &&L_END,
+    };
+    if (ops_out) {
+        *ops_out = ops;
+        *xops_out = xops;
+        return VM_RUNNING;
+    }
+
+    vm_cell *const cells = a->cells;
+    const vm_cold *const cold = a->cold;
+    vm_word *const st = a->stack;
+    vm_word *sp = st + a->depth;
+    const int64_t stack_cap = a->lim.stack;
+    const int64_t memcap = a->lim.mem;
+    int64_t other = (int64_t)a->msize + a->ncalls; /* words in use besides the stack */
+    int64_t lim = min64(stack_cap, memcap - other); /* most stack depth allowed now */
+    (void)lim;
+    const int64_t gas0 = a->lim.gas > a->gas_used ? (int64_t)(a->lim.gas - a->gas_used) : 0;
+    const int64_t mt0 = a->lim.memtime > a->memtime ? (int64_t)(a->lim.memtime - a->memtime) : 0;
+    int64_t gas = gas0, mt_left = mt0;
+    const bool stepping = a->stepping || a->trace;
+    vm_status status = VM_RUNNING;
+    vm_cell *ip = cells + a->step_at[a->ip];
+
+#define NEXT     goto *ip->h
+#define DEPTH    ((int64_t)(sp - st))
+#define SLOT     ((uint32_t)((ip - cells) / 2))
+#define IMM      (ip[1].i)
+#define STOP(s)  do { status = (s); goto stop_refund; } while (0)
+#define BIN(e)   do { vm_word x = sp[-2], y = sp[-1]; (void)x; (void)y; sp[-2] = (e); sp--; ip += 2; NEXT; } while (0)
+#define UN(e)    do { vm_word x = sp[-1]; sp[-1] = (e); ip += 2; NEXT; } while (0)
+#define U(v)     ((uint64_t)(v))
+#define SETLIM() (lim = min64(stack_cap, memcap - other))
+
+#if METER
+/* A block (or one instruction) may run if it can be paid for in full. */
+#define BLOCK_OK(h, mt)                                                                            \
+    (DEPTH >= (int64_t)((h[1].u >> 32) & 0xffff) && DEPTH + (int64_t)(h[1].u >> 48) <= lim &&     \
+     (int64_t)(uint32_t)h[1].u <= gas && (mt) <= mt_left)
+#define BLOCK_MT(h) ((DEPTH + other) * (int64_t)(uint32_t)h[1].u + h[2].i)
+#define CHARGE(h, mt) (gas -= (int64_t)(uint32_t)h[1].u, mt_left -= (mt))
+#else
+#define BLOCK_OK(h, mt)                                                                            \
+    (DEPTH >= (int64_t)((h[1].u >> 32) & 0xffff) && DEPTH + (int64_t)(h[1].u >> 48) <= stack_cap)
+#define BLOCK_MT(h)   0
+#define CHARGE(h, mt) ((void)(mt))
+#endif
+
+    NEXT;
+
+L_HDR: {
+    int64_t mt = BLOCK_MT(ip);
+    if (LIKELY(BLOCK_OK(ip, mt))) {
+        CHARGE(ip, mt);
+        ip += VM_HDR_CELLS;
+        NEXT;
+    }
+    ip = cells + ip[3].w.lo;
+    goto step_hdr;
+}
+L_HDRS:
+step_hdr: {
+    if (UNLIKELY(a->trace)) {
+        a->depth = (uint32_t)DEPTH;
+        a->gas_used += (uint64_t)(gas0 - gas);
+        a->memtime += (uint64_t)(mt0 - mt_left);
+        a->ip = ip[3].w.hi;
+        a->trace(a->trace_ctx, a, ip[3].w.hi);
+        a->gas_used -= (uint64_t)(gas0 - gas);
+        a->memtime -= (uint64_t)(mt0 - mt_left);
+    }
+    if (!stepping && ip[3].w.lo != VM_NONE) {
+        vm_cell *f = cells + ip[3].w.lo;
+        int64_t mt = BLOCK_MT(f);
+        if (BLOCK_OK(f, mt)) {
+            CHARGE(f, mt);
+            ip = f + VM_HDR_CELLS;
+            NEXT;
+        }
+    }
+    int64_t need = (ip[1].u >> 32) & 0xffff, grow = ip[1].u >> 48;
+    int64_t mt = BLOCK_MT(ip);
+    (void)mt;
+    if (DEPTH < need) status = VM_STACK_UNDERFLOW;
+#if METER
+    else if ((int64_t)(uint32_t)ip[1].u > gas) status = VM_OUT_OF_GAS;
+    else if (mt > mt_left) status = VM_OUT_OF_MEMTIME;
+#endif
+    else if (DEPTH + grow > stack_cap) status = VM_STACK_OVERFLOW;
+#if METER
+    else if (DEPTH + grow > lim) status = VM_OUT_OF_MEMORY;
+#endif
+    if (status != VM_RUNNING) {
+        a->ip = ip[3].w.hi;
+        goto out;
+    }
+    CHARGE(ip, mt);
+    ip += VM_HDR_CELLS;
+    NEXT;
+}
+
+/* control */
+L_HALT:  status = VM_HALTED; a->ip = cold[SLOT].pc; goto out;
+L_NOP:   ip += 2; NEXT;
+L_YIELD: status = VM_YIELDED; a->ip = cold[SLOT].pc + 1; goto out;
+L_END:   status = VM_HALTED; a->ip = a->len; goto out;
+L_JMP:   ip = cells + IMM; NEXT;
+L_JZ:    sp--; ip = *sp == 0 ? cells + IMM : ip + 2; NEXT;
+L_JNZ:   sp--; ip = *sp != 0 ? cells + IMM : ip + 2; NEXT;
+L_CALL: {
+    if (a->ncalls >= a->lim.calls) STOP(VM_CALL_OVERFLOW);
+#if METER
+    if (DEPTH + other + 1 > memcap) STOP(VM_OUT_OF_MEMORY);
+#endif
+    a->calls[a->ncalls++] = cold[SLOT].pc + 3;
+    other++;
+    SETLIM();
+    ip = cells + IMM;
+    NEXT;
+}
+L_RET: {
+    if (a->ncalls == 0) {
+        status = VM_HALTED;
+        a->ip = cold[SLOT].pc;
+        goto out;
+    }
+    uint32_t pc = a->calls[--a->ncalls];
+    other--;
+    SETLIM();
+    ip = cells + a->step_at[pc];
+    NEXT;
+}
+L_JMP_BAD:  STOP(VM_BAD_JUMP);
+L_JZ_BAD:   if (sp[-1] == 0) STOP(VM_BAD_JUMP); sp--; ip += 2; NEXT;
+L_JNZ_BAD:  if (sp[-1] != 0) STOP(VM_BAD_JUMP); sp--; ip += 2; NEXT;
+L_CALL_BAD: STOP(VM_BAD_JUMP);
+L_INV:      STOP(VM_INVALID_OPCODE);
+L_TRUNC:    STOP(VM_TRUNCATED);
+
+/* stack */
+L_PUSH: *sp++ = IMM; ip += 2; NEXT;
+L_POP:  sp--; ip += 2; NEXT;
+L_DUP:  sp[0] = sp[-1 - IMM]; sp++; ip += 2; NEXT;
+L_SWAP: { vm_word t = sp[-1]; sp[-1] = sp[-2 - IMM]; sp[-2 - IMM] = t; ip += 2; NEXT; }
+L_OVER: sp[0] = sp[-2]; sp++; ip += 2; NEXT;
+L_ROT:  { vm_word t = sp[-3]; sp[-3] = sp[-2]; sp[-2] = sp[-1]; sp[-1] = t; ip += 2; NEXT; }
+
+/* arithmetic */
+L_ADD: BIN((vm_word)(U(x) + U(y)));
+L_SUB: BIN((vm_word)(U(x) - U(y)));
+L_MUL: BIN((vm_word)(U(x) * U(y)));
+L_DIV: BIN(y == 0 ? 0 : (y == -1 ? (vm_word)(0 - U(x)) : x / y));
+L_MOD: BIN(y == 0 || y == -1 ? 0 : x % y);
+L_NEG: UN((vm_word)(0 - U(x)));
+L_ABS: UN(x < 0 ? (vm_word)(0 - U(x)) : x);
+L_MIN: BIN(x < y ? x : y);
+L_MAX: BIN(x > y ? x : y);
+
+/* comparison */
+L_LT:     BIN(x < y);
+L_GT:     BIN(x > y);
+L_EQ:     BIN(x == y);
+L_ISZERO: UN(x == 0);
+
+/* bitwise */
+L_AND: BIN(x & y);
+L_OR:  BIN(x | y);
+L_XOR: BIN(x ^ y);
+L_NOT: UN(~x);
+L_SHL: BIN((vm_word)(U(x) << (y & 63)));
+L_SHR: BIN((vm_word)(U(x) >> (y & 63)));
+L_SAR: BIN(x >> (y & 63));
+
+/* fixed point */
+L_FMUL:  BIN(vm_fx_mul(x, y));
+L_FDIV:  BIN(vm_fx_div(x, y));
+L_FSQRT: UN(vm_fx_sqrt(x));
+L_FSIN:  UN(vm_fx_sin(x));
+L_FCOS:  UN(vm_fx_cos(x));
+L_FEXP:  UN(vm_fx_exp(x));
+L_FLOG:  UN(vm_fx_log(x));
+L_ITOF:  UN(vm_fx_from_int(x));
+L_FTOI:  UN(x >> VM_FX_FRAC);
+
+/* memory */
+L_LOAD: {
+    vm_word addr = sp[-1];
+    if (U(addr) >= a->msize) STOP(VM_OUT_OF_BOUNDS);
+    sp[-1] = a->heap[addr];
+    ip += 2;
+    NEXT;
+}
+L_STORE: {
+    vm_word addr = sp[-1];
+    if (U(addr) >= a->msize) STOP(VM_OUT_OF_BOUNDS);
+    a->heap[addr] = sp[-2];
+    sp -= 2;
+    ip += 2;
+    NEXT;
+}
+L_ALLOC: {
+    vm_word n = sp[-1];
+    int64_t k = n > 0 ? (n > (int64_t)VM_MAX_MEM ? (int64_t)VM_MAX_MEM + 1 : n) : 0;
+    int64_t words = DEPTH + other;
+#if METER
+    int64_t extra = (k + 7) / 8;
+    if (extra > gas) STOP(VM_OUT_OF_GAS);
+    if (words * extra > mt_left) STOP(VM_OUT_OF_MEMTIME);
+#endif
+    if (words + k > memcap) STOP(VM_OUT_OF_MEMORY);
+    if (a->msize + (uint64_t)k > a->heap_alloc &&
+        vm_grow((void **)&a->heap, &a->heap_alloc, a->msize + (size_t)k, sizeof(vm_word)))
+        STOP(VM_OUT_OF_MEMORY);
+    memset(a->heap + a->msize, 0, (size_t)k * sizeof(vm_word));
+    sp[-1] = a->msize;
+    a->msize += (uint32_t)k;
+    other += k;
+    SETLIM();
+#if METER
+    gas -= extra;
+    mt_left -= words * extra;
+#endif
+    ip += 2;
+    NEXT;
+}
+L_FREE: {
+    vm_word n = sp[-1];
+    uint32_t k = n <= 0 ? 0 : (U(n) > a->msize ? a->msize : (uint32_t)n);
+    sp--;
+    a->msize -= k;
+    other -= k;
+    SETLIM();
+    ip += 2;
+    NEXT;
+}
+L_MSIZE: *sp++ = a->msize; ip += 2; NEXT;
+
+/* meters */
+L_GAS:
+#if METER
+    *sp++ = gas + cold[SLOT].gas_rest - vm_opinfo_of(VM_OP_GAS)->gas;
+#else
+    *sp++ = 0;
+#endif
+    ip += 2;
+    NEXT;
+L_MEMLEFT: *sp = memcap - (DEPTH + other); sp++; ip += 2; NEXT;
+
+stop_refund: {
+    /* The instruction at ip stops without effect: give back what its block
+     * charged in advance for it and for the instructions after it. */
+    const vm_cold *c = &cold[SLOT];
+#if METER
+    gas += c->gas_rest;
+    mt_left += (DEPTH + other) * (int64_t)c->gas_rest + c->mtc_rest;
+#endif
+    a->ip = c->pc;
+}
+out:
+    a->depth = (uint32_t)DEPTH;
+    a->status = status;
+#if METER
+    a->gas_used += (uint64_t)(gas0 - gas);
+    a->memtime += (uint64_t)(mt0 - mt_left);
+#endif
+    return status;
+}
