@@ -1,0 +1,203 @@
+/* `frugal asm` and `frugal disasm`: text <-> bytecode (syntax: docs/asm.md). */
+#include "experiments/cli.h"
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char asm_usage[] =
+    "usage: frugal asm FILE.s [-o FILE.bin]\n"
+    "Assemble FILE.s (syntax: docs/asm.md) into VM bytecode.\n"
+    "\n"
+    "  -o, --output FILE  write the code to FILE (default: FILE.s with .s replaced\n"
+    "                     by .bin, or .bin appended); '-' is standard output\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "FILE.s may be '-' for standard input (then -o is required). Errors are\n"
+    "printed as file:line:col: error: ... and no output is written.\n";
+
+static const char disasm_usage[] =
+    "usage: frugal disasm FILE.bin\n"
+    "Print VM bytecode as assembly text that `frugal asm` turns back into the same\n"
+    "bytes, whatever they are. FILE.bin may be '-' for standard input.\n"
+    "\n"
+    "  -h, --help  show this help\n";
+
+/* Read all of path ('-': stdin) into *data. Returns 0, or an exit code after
+ * printing why. */
+static int read_all(const char *cmd, const char *path, size_t limit, char **data, size_t *len) {
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "frugal %s: cannot open '%s': %s\n", cmd, path, strerror(errno));
+        return EXP_EXIT_IO;
+    }
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
+    int rc = 0;
+    for (;;) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 65536;
+            char *p = realloc(buf, ncap);
+            if (!p) {
+                fprintf(stderr, "frugal %s: '%s': out of memory\n", cmd, path);
+                rc = EXP_EXIT_IO;
+                break;
+            }
+            buf = p;
+            cap = ncap;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n > limit) {
+            fprintf(stderr, "frugal %s: '%s' is larger than %zu bytes, expected at most that\n",
+                    cmd, path, limit);
+            rc = EXP_EXIT_INPUT;
+            break;
+        }
+        if (got == 0) {
+            if (ferror(f)) {
+                fprintf(stderr, "frugal %s: cannot read '%s': %s\n", cmd, path, strerror(errno));
+                rc = EXP_EXIT_IO;
+            }
+            break;
+        }
+    }
+    if (!is_stdin) fclose(f);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+/* FILE.s -> FILE.bin; anything else gets .bin appended. */
+static char *default_output(const char *in) {
+    size_t n = strlen(in);
+    if (n > 2 && strcmp(in + n - 2, ".s") == 0 && in[n - 3] != '/') n -= 2;
+    char *out = malloc(n + 5);
+    if (!out) return NULL;
+    memcpy(out, in, n);
+    memcpy(out + n, ".bin", 5);
+    return out;
+}
+
+/* getopt_long's complaint (opterr is 0), in our words. shorts is the
+ * getopt option string. */
+static int bad_option(const char *cmd, char **argv, const char *shorts, const char *usage) {
+    const char *arg = argv[optind - 1];
+    if (optopt && strncmp(arg, "--", 2) != 0)
+        fprintf(stderr, "frugal %s: option '-%c' %s\n\n%s", cmd, optopt,
+                optopt != ':' && strchr(shorts, optopt) ? "needs an argument" : "is unknown",
+                usage);
+    else
+        fprintf(stderr, "frugal %s: option '%s' is unknown or misused\n\n%s", cmd, arg, usage);
+    return EXP_EXIT_USAGE;
+}
+
+static int write_all(const char *path, const uint8_t *data, size_t len) {
+    bool is_stdout = strcmp(path, "-") == 0;
+    FILE *f = is_stdout ? stdout : fopen(path, "wb");
+    if (!f) {
+        fprintf(stderr, "frugal asm: cannot create '%s': %s\n", path, strerror(errno));
+        return EXP_EXIT_IO;
+    }
+    bool ok = fwrite(data, 1, len, f) == len;
+    ok = (is_stdout ? fflush(f) : fclose(f)) == 0 && ok;
+    if (!ok) {
+        fprintf(stderr, "frugal asm: cannot write '%s': %s\n", path, strerror(errno));
+        if (!is_stdout) remove(path);
+        return EXP_EXIT_IO;
+    }
+    return EXP_EXIT_OK;
+}
+
+int exp_cmd_asm(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *output = NULL;
+    int c;
+    optind = 0; /* rescan from argv[1] (glibc: full reinitialisation) */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': output = optarg; break;
+        case 'h': fputs(asm_usage, stdout); return EXP_EXIT_OK;
+        default: return bad_option("asm", argv, "o:h", asm_usage);
+        }
+    }
+    if (argc - optind != 1) {
+        fprintf(stderr, "frugal asm: %s, expected one input file\n\n%s",
+                argc - optind ? "too many arguments" : "no input file", asm_usage);
+        return EXP_EXIT_USAGE;
+    }
+    const char *input = argv[optind];
+    if (!output && strcmp(input, "-") == 0) {
+        fprintf(stderr, "frugal asm: reading standard input, expected -o FILE\n");
+        return EXP_EXIT_USAGE;
+    }
+
+    char *src = NULL;
+    size_t len = 0;
+    int rc = read_all("asm", input, SIZE_MAX / 2, &src, &len);
+    if (rc) return rc;
+    vm_buf code = {0};
+    int nerr = vm_asm(src, len, strcmp(input, "-") == 0 ? "<stdin>" : input, &code, stderr);
+    free(src);
+    if (nerr) {
+        fprintf(stderr, "frugal asm: %d error%s in '%s', nothing written\n", nerr,
+                nerr == 1 ? "" : "s", input);
+        vm_buf_free(&code);
+        return EXP_EXIT_INPUT;
+    }
+    char *def = output ? NULL : default_output(input);
+    if (!output && !def) {
+        fprintf(stderr, "frugal asm: out of memory\n");
+        vm_buf_free(&code);
+        return EXP_EXIT_IO;
+    }
+    rc = write_all(output ? output : def, code.data, code.len);
+    free(def);
+    vm_buf_free(&code);
+    return rc;
+}
+
+int exp_cmd_disasm(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(disasm_usage, stdout); return EXP_EXIT_OK;
+        default: return bad_option("disasm", argv, "h", disasm_usage);
+        }
+    }
+    if (argc - optind != 1) {
+        fprintf(stderr, "frugal disasm: %s, expected one input file\n\n%s",
+                argc - optind ? "too many arguments" : "no input file", disasm_usage);
+        return EXP_EXIT_USAGE;
+    }
+    char *code = NULL;
+    size_t len = 0;
+    int rc = read_all("disasm", argv[optind], VM_MAX_CODE, &code, &len);
+    if (rc) return rc;
+    vm_disasm((const uint8_t *)code, len, stdout);
+    free(code);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "frugal disasm: cannot write standard output: %s\n", strerror(errno));
+        return EXP_EXIT_IO;
+    }
+    return EXP_EXIT_OK;
+}
