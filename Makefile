@@ -44,7 +44,7 @@ frugal: $(B)/frugal
 $(B)/frugal: $(OBJ) $(B)/experiments/main.o
 	$(CC) -o $@ $^ $(LDLIBS)
 
-$(B)/tests: $(OBJ) $(TEST_SRC:%.c=$(B)/%.o)
+$(B)/frugal-tests: $(OBJ) $(TEST_SRC:%.c=$(B)/%.o)
 	$(CC) -o $@ $^ $(LDLIBS) -lcriterion
 
 $(B)/%.o: %.c
@@ -67,7 +67,7 @@ $(A)/vm/interp_nometer.o: vm/interp.c
 $(A)/frugal: $(AOBJ) $(A)/experiments/main.o
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS)
 
-$(A)/tests: $(AOBJ) $(TEST_SRC:%.c=$(A)/%.o)
+$(A)/frugal-tests: $(AOBJ) $(TEST_SRC:%.c=$(A)/%.o)
 	$(CC) $(SAN) -o $@ $^ $(LDLIBS) -lcriterion
 
 deps:
@@ -75,13 +75,13 @@ deps:
 
 # Tests run from the repo root; FRUGAL points them at the binary under test.
 test: deps
-	$(MAKE) all $(B)/tests
-	FRUGAL=$(CURDIR)/$(B)/frugal $(B)/tests --jobs 2
+	$(MAKE) all $(B)/frugal-tests
+	FRUGAL=$(CURDIR)/$(B)/frugal $(B)/frugal-tests --jobs 2
 
 asan: deps
-	$(MAKE) $(A)/frugal $(A)/tests
+	$(MAKE) $(A)/frugal $(A)/frugal-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  FRUGAL=$(CURDIR)/$(A)/frugal FRUGAL_SANITIZED=1 $(A)/tests --jobs 2
+	  FRUGAL=$(CURDIR)/$(A)/frugal FRUGAL_SANITIZED=1 $(A)/frugal-tests --jobs 2
 
 demo: deps
 	$(MAKE) all

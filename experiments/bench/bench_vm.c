@@ -1,0 +1,273 @@
+/* frugal bench: speed measured against real peers in the same run.
+ *   vm         the counting loop, native (metered and unmetered) vs Lua 5.4
+ *   calibrate  ns per opcode, and the gas each would get if gas = ns / unit
+ */
+#include "experiments/cli.h"
+#include "vm/evm/evm.h"
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Time one run of the loaded program; best of reps. */
+static double time_run(vm_arena *a, int reps, bool metered, vm_status *st)
+{
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        vm_reset(a);
+        double t0 = now();
+        *st = metered ? vm_run(a) : vm_run_unmetered(a);
+        double t = now() - t0;
+        if (t < best) best = t;
+    }
+    return best;
+}
+
+/* Find experiments/bench/count.lua from the cwd or next to the binary. */
+static int find_script(char *out, size_t cap)
+{
+    const char *rel = "experiments/bench/count.lua";
+    if (access(rel, R_OK) == 0) return snprintf(out, cap, "%s", rel) >= (int)cap ? -1 : 0;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return -1;
+    exe[n] = 0;
+    char *dir = dirname(exe);
+    for (int up = 0; up < 3; up++) {
+        if (snprintf(out, cap, "%s/%s", dir, rel) < (int)cap && access(out, R_OK) == 0) return 0;
+        dir = dirname(dir);
+    }
+    return -1;
+}
+
+/* Run Lua; returns best seconds or -1. */
+static double run_lua(const char *script, uint64_t iters, bool hook, int reps, double *per_iter)
+{
+    double best = -1;
+    for (int r = 0; r < reps; r++) {
+        char cmd[PATH_MAX + 128];
+        snprintf(cmd, sizeof cmd, "lua5.4 '%s' %" PRIu64 " %s 2>/dev/null", script, iters,
+                 hook ? "hook" : "");
+        FILE *p = popen(cmd, "r");
+        if (!p) return -1;
+        double t = -1, pi = 0;
+        if (fscanf(p, "%lf %lf", &t, &pi) != 2) t = -1;
+        if (pclose(p) != 0) t = -1;
+        if (t < 0) return -1;
+        *per_iter = pi;
+        if (best < 0 || t < best) best = t;
+    }
+    return best;
+}
+
+static int bench_vm(uint64_t iters, int reps)
+{
+    /* PUSH N; l: PUSH 1; SUB; DUP 0; JNZ l; HALT -- 4 instructions per iteration */
+    uint8_t c[64];
+    size_t n = 0;
+    c[n++] = VM_OP_PUSH;
+    for (int i = 0; i < 8; i++) c[n++] = (uint8_t)(iters >> (8 * i));
+    size_t loop = n;
+    c[n++] = VM_OP_PUSH;
+    c[n++] = 1;
+    for (int i = 1; i < 8; i++) c[n++] = 0;
+    c[n++] = VM_OP_SUB;
+    c[n++] = VM_OP_DUP;
+    c[n++] = 0;
+    int16_t off = (int16_t)((int64_t)loop - (int64_t)(n + 3));
+    c[n++] = VM_OP_JNZ;
+    c[n++] = (uint8_t)off;
+    c[n++] = (uint8_t)((uint16_t)off >> 8);
+    c[n++] = VM_OP_HALT;
+
+    vm_arena *a = vm_arena_new();
+    if (!a || vm_load(a, c, n) || vm_set_limits(a, &(vm_limits){.gas = VM_MAX_GAS})) {
+        fprintf(stderr, "bench vm: out of memory\n");
+        vm_arena_free(a);
+        return EXP_EXIT_IO;
+    }
+    printf("bench vm: counting loop, %" PRIu64 " iterations, best of %d\n", iters, reps);
+    vm_status s1, s2;
+    double tm = time_run(a, reps, true, &s1);
+    vm_meters m;
+    vm_meters_get(a, &m);
+    double tu = time_run(a, reps, false, &s2);
+    if (s1 != VM_HALTED || s2 != VM_HALTED) {
+        fprintf(stderr, "bench vm: loop did not halt (%s/%s)\n", vm_status_name(s1),
+                vm_status_name(s2));
+        vm_arena_free(a);
+        return EXP_EXIT_FAIL;
+    }
+    double ins = 4.0 * (double)iters;
+    printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s  (%.0f Mgas/s)\n",
+           "frugal metered", tm / iters * 1e9, iters / tm / 1e6, ins / tm / 1e6,
+           (double)m.gas / tm / 1e6);
+    printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s\n", "frugal, metering compiled out",
+           tu / iters * 1e9, iters / tu / 1e6, ins / tu / 1e6);
+    printf("  metering overhead: %+.1f%%\n", (tm / tu - 1) * 100);
+
+    char script[PATH_MAX];
+    double pi = 0, tl = -1, th = -1;
+    if (find_script(script, sizeof script) == 0) {
+        tl = run_lua(script, iters, false, reps, &pi);
+        th = run_lua(script, iters, true, reps, &pi);
+    }
+    if (tl < 0 || th < 0) {
+        printf("  lua5.4 not available (apt-get install lua5.4): no peer ratio\n");
+    } else {
+        printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s  (%.1f insn/iter)\n",
+               "Lua 5.4", tl / iters * 1e9, iters / tl / 1e6, pi * iters / tl / 1e6, pi);
+        printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s\n",
+               "Lua 5.4, count hook 1000", th / iters * 1e9, iters / th / 1e6,
+               pi * iters / th / 1e6);
+        printf("  ratio frugal metered / Lua unmetered: %.2fx faster per iteration (target >= 1)\n",
+               tl / tm);
+        printf("  ratio frugal metered / Lua metered:   %.2fx faster per iteration (target >= 2)\n",
+               th / tm);
+    }
+    vm_arena_free(a);
+    return EXP_EXIT_OK;
+}
+
+/* ---- calibration ---- */
+
+/* Kernel: DUP the op's inputs from the prepared values, run op, POP outputs.
+ * The loop counter lives in heap[0]. */
+static size_t calib_program(uint8_t *c, uint8_t op, const vm_word *vals, int nin, int nout, int reps,
+                            int64_t iters)
+{
+    size_t n = 0;
+#define E1(b) (c[n++] = (uint8_t)(b))
+#define E8(v)                                                                                      \
+    do {                                                                                           \
+        uint64_t v_ = (uint64_t)(v);                                                               \
+        for (int i_ = 0; i_ < 8; i_++) E1(v_ >> (8 * i_));                                         \
+    } while (0)
+    E1(VM_OP_PUSH); E8(1); E1(VM_OP_ALLOC); E1(VM_OP_POP);
+    E1(VM_OP_PUSH); E8(iters); E1(VM_OP_PUSH); E8(0); E1(VM_OP_STORE);
+    for (int i = 0; i < nin; i++) {
+        E1(VM_OP_PUSH);
+        E8(vals[i]);
+    }
+    size_t loop = n;
+    for (int r = 0; r < reps; r++) {
+        for (int i = 0; i < nin; i++) E1(VM_OP_DUP), E1(nin - 1);
+        E1(op);
+        for (int i = 0; i < nout; i++) E1(VM_OP_POP);
+    }
+    E1(VM_OP_PUSH); E8(0); E1(VM_OP_LOAD); E1(VM_OP_PUSH); E8(1); E1(VM_OP_SUB);
+    E1(VM_OP_DUP); E1(0); E1(VM_OP_PUSH); E8(0); E1(VM_OP_STORE);
+    int16_t off = (int16_t)((int64_t)loop - (int64_t)(n + 3));
+    E1(VM_OP_JNZ); E1(off); E1((uint16_t)off >> 8); E1(VM_OP_HALT);
+    return n;
+}
+
+static double calib_time(vm_arena *a, uint8_t op, const vm_word *vals, int nin, int nout)
+{
+    static uint8_t c[8192];
+    const int reps = 64;
+    const int64_t iters = 20000;
+    size_t n = calib_program(c, op, vals, nin, nout, reps, iters);
+    vm_load(a, c, n);
+    vm_set_limits(a, &(vm_limits){.gas = VM_MAX_GAS});
+    vm_status s;
+    double t = time_run(a, 5, true, &s);
+    return s == VM_HALTED ? t / ((double)reps * (double)iters) : -1;
+}
+
+static int bench_calibrate(void)
+{
+    vm_arena *a = vm_arena_new();
+    if (!a) return EXP_EXIT_IO;
+    /* Kernels: DUP the inputs, OP, POP the outputs; the baseline replaces OP
+     * by NOP and pops the inputs. So ns(op) = diff + unit * (1 - (out - in)),
+     * taking POP and NOP as one unit each. The loop's 11 instructions per 64
+     * kernels are taken out of the unit. */
+    const vm_word none[1] = {0};
+    double unit = calib_time(a, VM_OP_NOP, none, 0, 0) / (1 + 11.0 / 64);
+    printf("bench calibrate: ns per instruction; unit = one NOP = %.3f ns\n", unit);
+    printf("  %-8s %8s %8s %10s\n", "opcode", "ns", "gas now", "ns / unit");
+    for (int op = 0; op < 256; op++) {
+        const vm_opinfo *oi = vm_opinfo_of((uint8_t)op);
+        if (!oi->name || oi->imm != VM_IMM_NONE) continue;
+        switch (op) {
+        case VM_OP_HALT: case VM_OP_YIELD: case VM_OP_RET: case VM_OP_ALLOC: case VM_OP_FREE:
+        case VM_OP_LOAD: case VM_OP_STORE: continue; /* control and heap: not a plain kernel */
+        default: break;
+        }
+        vm_word vals[3] = {(vm_word)0x123456789abcdefll, 0x1234567, 77};
+        if (op >= VM_OP_FMUL && op <= VM_OP_FTOI) {
+            vals[0] = (vm_word)(2.75 * 4294967296.0); /* inside every function's domain */
+            vals[1] = (vm_word)(1.25 * 4294967296.0);
+        }
+        double t = calib_time(a, (uint8_t)op, vals, oi->in, oi->out);
+        double base = calib_time(a, VM_OP_NOP, vals, oi->in, oi->in);
+        double ns = t - base + unit * (1 - (oi->out - oi->in));
+        printf("  %-8s %8.3f %8u %10.1f\n", oi->name, ns, oi->gas, ns / unit);
+    }
+    vm_arena_free(a);
+    return EXP_EXIT_OK;
+}
+
+static const char bench_usage[] =
+    "usage: frugal bench vm|calibrate|evm|all [--iters N] [--reps N]\n"
+    "  vm         counting loop: frugal metered and unmetered vs Lua 5.4 (plain and hooked)\n"
+    "  calibrate  ns per opcode next to its gas, to keep gas proportional to CPU time\n"
+    "  evm        EVM loops (frugal bench evm --help)\n"
+    "  --iters N  loop iterations for vm (default 100000000)\n"
+    "  --reps N   repetitions, best time kept (default 3)\n";
+
+int exp_cmd_bench(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        fputs(bench_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXP_EXIT_USAGE : EXP_EXIT_OK;
+    }
+    const char *what = argv[1];
+    if (!strcmp(what, "evm")) return evm_bench(argc - 1, argv + 1);
+    uint64_t iters = 100000000, reps = 3;
+    static const struct option opts[] = {{"iters", required_argument, 0, 'i'},
+                                         {"reps", required_argument, 0, 'r'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int c;
+    optind = 2;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': if (exp_parse_u64("--iters", optarg, &iters)) return EXP_EXIT_USAGE; break;
+        case 'r': if (exp_parse_u64("--reps", optarg, &reps)) return EXP_EXIT_USAGE; break;
+        case 'h': fputs(bench_usage, stdout); return EXP_EXIT_OK;
+        default: fputs(bench_usage, stderr); return EXP_EXIT_USAGE;
+        }
+    }
+    if (iters == 0 || iters > INT64_MAX || reps == 0 || reps > 100) {
+        fprintf(stderr, "frugal bench: --iters must be >= 1 and --reps in 1..100\n");
+        return EXP_EXIT_USAGE;
+    }
+    if (!strcmp(what, "vm")) return bench_vm(iters, (int)reps);
+    if (!strcmp(what, "calibrate")) return bench_calibrate();
+    if (!strcmp(what, "all")) {
+        int rc = bench_vm(iters, (int)reps);
+        if (!rc) rc = bench_calibrate();
+        char *ev[] = {"evm", NULL};
+        if (!rc) rc = evm_bench(1, ev);
+        return rc;
+    }
+    fprintf(stderr, "frugal bench: unknown benchmark '%s'\n", what);
+    fputs(bench_usage, stderr);
+    return EXP_EXIT_USAGE;
+}

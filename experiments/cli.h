@@ -1,0 +1,27 @@
+/* Internal to experiments/: the subcommands of the frugal command line.
+ * Each returns a process exit code (docs/cli.md). */
+#ifndef FRUGAL_CLI_H
+#define FRUGAL_CLI_H
+
+/* Exit codes */
+#define EXP_EXIT_OK    0 /* success */
+#define EXP_EXIT_FAIL  1 /* the command ran and reports failure (e.g. a test failed) */
+#define EXP_EXIT_USAGE 2 /* bad arguments */
+#define EXP_EXIT_INPUT 3 /* bad input file */
+#define EXP_EXIT_IO    4 /* cannot read or write a file */
+
+#include "vm/vm.h"
+
+/* Shared helpers: each prints a clear error naming the file and returns an
+ * exit code (0 on success). */
+int exp_read_file(const char *path, vm_buf *out);
+int exp_load_program(const char *path, vm_buf *code); /* .s is assembled */
+int exp_parse_u64(const char *opt, const char *s, uint64_t *out);
+
+int exp_cmd_asm(int argc, char **argv);
+int exp_cmd_disasm(int argc, char **argv);
+int exp_cmd_exec(int argc, char **argv);
+int exp_cmd_bench(int argc, char **argv);
+int exp_cmd_demo(int argc, char **argv);
+
+#endif

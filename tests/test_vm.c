@@ -1,0 +1,457 @@
+/* The native VM: known answers for every opcode, exact meters, refuel and
+ * resume, block metering equal to per-instruction metering, bad input. */
+#include "testutil.h"
+
+#include <limits.h>
+
+#define FX(x) ((vm_word)((x) * 4294967296.0))
+
+typedef struct {
+    uint8_t op;      /* the opcode this case covers */
+    const char *src; /* program */
+    int nin;
+    vm_word in[4];
+    int nout;
+    vm_word out[5];
+    vm_status st; /* expected status (0 means HALTED) */
+    vm_limits lim;
+} kat;
+
+#define S(...) {__VA_ARGS__}
+static const kat kats[] = {
+    {VM_OP_HALT, "HALT\nPUSH 1", 0, {0}, 0, {0}, 0, {0}},
+    {VM_OP_NOP, "NOP", 1, S(5), 1, S(5), 0, {0}},
+    {VM_OP_YIELD, "YIELD\nPUSH 1", 0, {0}, 0, {0}, VM_YIELDED, {0}},
+    {VM_OP_JMP, "JMP a\nPUSH 1\na: PUSH 2", 0, {0}, 1, S(2), 0, {0}},
+    {VM_OP_JMP, "JMP +1", 0, {0}, 0, {0}, VM_BAD_JUMP, {0}},
+    {VM_OP_JZ, "JZ a\nPUSH 1\na: PUSH 2", 1, S(0), 1, S(2), 0, {0}},
+    {VM_OP_JZ, "JZ a\nPUSH 1\na: PUSH 2", 1, S(3), 2, S(1, 2), 0, {0}},
+    {VM_OP_JNZ, "JNZ a\nPUSH 1\na: PUSH 2", 1, S(3), 1, S(2), 0, {0}},
+    {VM_OP_JNZ, "JNZ a\nPUSH 1\na: PUSH 2", 1, S(0), 2, S(1, 2), 0, {0}},
+    {VM_OP_CALL, "CALL f\nPUSH 3\nHALT\nf: PUSH 2\nRET", 0, {0}, 2, S(2, 3), 0, {0}},
+    {VM_OP_CALL, "f: CALL f", 0, {0}, 0, {0}, VM_CALL_OVERFLOW, {.calls = 5}},
+    {VM_OP_RET, "RET\nPUSH 1", 0, {0}, 0, {0}, 0, {0}},
+    {VM_OP_PUSH, "PUSH -7\nPUSH 0x7fffffffffffffff", 0, {0}, 2, S(-7, INT64_MAX), 0, {0}},
+    {VM_OP_POP, "POP", 2, S(1, 2), 1, S(1), 0, {0}},
+    {VM_OP_POP, "POP", 0, {0}, 0, {0}, VM_STACK_UNDERFLOW, {0}},
+    {VM_OP_DUP, "DUP 2", 3, S(1, 2, 3), 4, S(1, 2, 3, 1), 0, {0}},
+    {VM_OP_DUP, "DUP 0", 3, S(1, 2, 3), 4, S(1, 2, 3, 3), 0, {0}},
+    {VM_OP_DUP, "DUP 3", 3, S(1, 2, 3), 3, S(1, 2, 3), VM_STACK_UNDERFLOW, {0}},
+    {VM_OP_SWAP, "SWAP 1", 3, S(1, 2, 3), 3, S(3, 2, 1), 0, {0}},
+    {VM_OP_SWAP, "SWAP 0", 3, S(1, 2, 3), 3, S(1, 3, 2), 0, {0}},
+    {VM_OP_OVER, "OVER", 2, S(1, 2), 3, S(1, 2, 1), 0, {0}},
+    {VM_OP_ROT, "ROT", 3, S(1, 2, 3), 3, S(2, 3, 1), 0, {0}},
+    {VM_OP_ADD, "ADD", 2, S(INT64_MAX, 1), 1, S(INT64_MIN), 0, {0}},
+    {VM_OP_SUB, "SUB", 2, S(5, 7), 1, S(-2), 0, {0}},
+    {VM_OP_SUB, "SUB", 2, S(INT64_MIN, 1), 1, S(INT64_MAX), 0, {0}},
+    {VM_OP_MUL, "MUL", 2, S(INT64_MAX, 2), 1, S(-2), 0, {0}},
+    {VM_OP_DIV, "DIV", 2, S(7, 2), 1, S(3), 0, {0}},
+    {VM_OP_DIV, "DIV", 2, S(-7, 2), 1, S(-3), 0, {0}},
+    {VM_OP_DIV, "DIV", 2, S(7, 0), 1, S(0), 0, {0}},
+    {VM_OP_DIV, "DIV", 2, S(INT64_MIN, -1), 1, S(INT64_MIN), 0, {0}},
+    {VM_OP_MOD, "MOD", 2, S(7, 3), 1, S(1), 0, {0}},
+    {VM_OP_MOD, "MOD", 2, S(-7, 3), 1, S(-1), 0, {0}},
+    {VM_OP_MOD, "MOD", 2, S(7, 0), 1, S(0), 0, {0}},
+    {VM_OP_MOD, "MOD", 2, S(INT64_MIN, -1), 1, S(0), 0, {0}},
+    {VM_OP_NEG, "NEG", 1, S(5), 1, S(-5), 0, {0}},
+    {VM_OP_NEG, "NEG", 1, S(INT64_MIN), 1, S(INT64_MIN), 0, {0}},
+    {VM_OP_ABS, "ABS", 1, S(-5), 1, S(5), 0, {0}},
+    {VM_OP_ABS, "ABS", 1, S(INT64_MIN), 1, S(INT64_MIN), 0, {0}},
+    {VM_OP_MIN, "MIN", 2, S(-3, 2), 1, S(-3), 0, {0}},
+    {VM_OP_MAX, "MAX", 2, S(-3, 2), 1, S(2), 0, {0}},
+    {VM_OP_LT, "LT", 2, S(-3, 2), 1, S(1), 0, {0}},
+    {VM_OP_LT, "LT", 2, S(2, 2), 1, S(0), 0, {0}},
+    {VM_OP_GT, "GT", 2, S(-3, 2), 1, S(0), 0, {0}},
+    {VM_OP_EQ, "EQ", 2, S(4, 4), 1, S(1), 0, {0}},
+    {VM_OP_ISZERO, "ISZERO", 1, S(0), 1, S(1), 0, {0}},
+    {VM_OP_ISZERO, "ISZERO", 1, S(-9), 1, S(0), 0, {0}},
+    {VM_OP_AND, "AND", 2, S(12, 10), 1, S(8), 0, {0}},
+    {VM_OP_OR, "OR", 2, S(12, 10), 1, S(14), 0, {0}},
+    {VM_OP_XOR, "XOR", 2, S(12, 10), 1, S(6), 0, {0}},
+    {VM_OP_NOT, "NOT", 1, S(0), 1, S(-1), 0, {0}},
+    {VM_OP_SHL, "SHL", 2, S(1, 65), 1, S(2), 0, {0}},
+    {VM_OP_SHL, "SHL", 2, S(1, 63), 1, S(INT64_MIN), 0, {0}},
+    {VM_OP_SHR, "SHR", 2, S(-1, 60), 1, S(15), 0, {0}},
+    {VM_OP_SHR, "SHR", 2, S(8, -1), 1, S(0), 0, {0}},
+    {VM_OP_SAR, "SAR", 2, S(-16, 2), 1, S(-4), 0, {0}},
+    {VM_OP_SAR, "SAR", 2, S(-1, 64), 1, S(-1), 0, {0}},
+    {VM_OP_FMUL, "FMUL", 2, S(FX(1.5), FX(2)), 1, S(FX(3)), 0, {0}},
+    {VM_OP_FMUL, "FMUL", 2, S(FX(-1.5), FX(2)), 1, S(FX(-3)), 0, {0}},
+    {VM_OP_FMUL, "FMUL", 2, S(INT64_MAX, FX(2)), 1, S(INT64_MAX), 0, {0}},
+    {VM_OP_FDIV, "FDIV", 2, S(FX(3), FX(2)), 1, S(FX(1.5)), 0, {0}},
+    {VM_OP_FDIV, "FDIV", 2, S(FX(3), 0), 1, S(0), 0, {0}},
+    {VM_OP_FSQRT, "FSQRT", 1, S(FX(4)), 1, S(FX(2)), 0, {0}},
+    {VM_OP_FSQRT, "FSQRT", 1, S(FX(-4)), 1, S(0), 0, {0}},
+    {VM_OP_FSIN, "FSIN", 1, S(0), 1, S(0), 0, {0}},
+    {VM_OP_FCOS, "FCOS", 1, S(0), 1, S(FX(1)), 0, {0}},
+    {VM_OP_FEXP, "FEXP", 1, S(0), 1, S(FX(1)), 0, {0}},
+    {VM_OP_FLOG, "FLOG", 1, S(FX(1)), 1, S(0), 0, {0}},
+    {VM_OP_FLOG, "FLOG", 1, S(FX(-1)), 1, S(0), 0, {0}},
+    {VM_OP_ITOF, "ITOF", 1, S(-3), 1, S(FX(-3)), 0, {0}},
+    {VM_OP_FTOI, "FTOI", 1, S(FX(-1.5)), 1, S(-2), 0, {0}},
+    {VM_OP_LOAD, "PUSH 3\nALLOC\nPOP\nPUSH 42\nPUSH 1\nSTORE\nPUSH 1\nLOAD\nMSIZE", 0, {0}, 2,
+     S(42, 3), 0, {0}},
+    {VM_OP_LOAD, "LOAD", 1, S(0), 1, S(0), VM_OUT_OF_BOUNDS, {0}},
+    {VM_OP_STORE, "PUSH 1\nALLOC\nPOP\nPUSH 1\nSTORE", 1, S(9), 2, S(9, 1), VM_OUT_OF_BOUNDS, {0}},
+    {VM_OP_STORE, "PUSH 1\nALLOC\nPOP\nPUSH 0\nSTORE\nPUSH 0\nLOAD", 1, S(9), 1, S(9), 0, {0}},
+    {VM_OP_ALLOC, "PUSH 2\nALLOC\nPUSH 5\nALLOC", 0, {0}, 2, S(0, 2), 0, {0}},
+    {VM_OP_ALLOC, "PUSH -5\nALLOC\nMSIZE", 0, {0}, 2, S(0, 0), 0, {0}},
+    {VM_OP_ALLOC, "PUSH 100\nALLOC", 0, {0}, 1, S(100), VM_OUT_OF_MEMORY, {.mem = 50}},
+    {VM_OP_FREE, "PUSH 4\nALLOC\nPOP\nPUSH 3\nFREE\nMSIZE\nPUSH 99\nFREE\nMSIZE", 0, {0}, 2,
+     S(1, 0), 0, {0}},
+    {VM_OP_MSIZE, "MSIZE", 0, {0}, 1, S(0), 0, {0}},
+    {VM_OP_GAS, "GAS", 0, {0}, 1, S(99), 0, {.gas = 100}},
+    {VM_OP_MEMLEFT, "MEMLEFT", 2, S(1, 2), 3, S(1, 2, 8), 0, {.mem = 10}},
+};
+
+static void run_kat(const kat *k, bool stepping)
+{
+    vm_buf b = tu_asm(k->src);
+    vm_arena *a = vm_arena_new();
+    cr_assert(a);
+    cr_assert_eq(vm_load(a, b.data, b.len), 0);
+    cr_assert_eq(vm_set_limits(a, &k->lim), 0);
+    vm_set_stepping(a, stepping);
+    for (int i = 0; i < k->nin; i++) cr_assert_eq(vm_push(a, k->in[i]), 0);
+    vm_status want = k->st ? k->st : VM_HALTED;
+    vm_status got = vm_run(a);
+    cr_assert_eq(got, want, "%s: status %s, want %s", k->src, vm_status_name(got),
+                 vm_status_name(want));
+    cr_assert_eq(vm_depth(a), (uint32_t)k->nout, "%s: depth %u, want %d", k->src, vm_depth(a),
+                 k->nout);
+    for (int i = 0; i < k->nout; i++)
+        cr_assert_eq(vm_stack(a)[i], k->out[i], "%s: stack[%d] = %ld, want %ld", k->src, i,
+                     (long)vm_stack(a)[i], (long)k->out[i]);
+    vm_arena_free(a);
+    vm_buf_free(&b);
+}
+
+Test(vm, every_opcode_has_a_known_answer)
+{
+    bool covered[256] = {0};
+    for (size_t i = 0; i < sizeof kats / sizeof *kats; i++) covered[kats[i].op] = true;
+#define OP(name, byte, in, out, gas, imm, doc)                                                     \
+    cr_expect(covered[byte], "opcode " #name " has no known-answer case");
+#include "vm/opcodes.def"
+#undef OP
+}
+
+Test(vm, known_answers)
+{
+    for (size_t i = 0; i < sizeof kats / sizeof *kats; i++) {
+        run_kat(&kats[i], false);
+        run_kat(&kats[i], true);
+    }
+}
+
+Test(vm, undefined_bytes_and_truncation)
+{
+    vm_arena *a = vm_arena_new();
+    for (int op = 0; op < 256; op++) {
+        if (vm_opinfo_of((uint8_t)op)->name) continue;
+        uint8_t c[1] = {(uint8_t)op};
+        vm_load(a, c, 1);
+        cr_assert_eq(vm_run(a), VM_INVALID_OPCODE);
+        cr_assert_eq(vm_ip(a), 0u);
+        vm_meters m;
+        vm_meters_get(a, &m);
+        cr_assert_eq(m.gas, 0u);
+    }
+    uint8_t c[4] = {VM_OP_NOP, VM_OP_PUSH, 1, 2};
+    vm_load(a, c, 4);
+    cr_assert_eq(vm_run(a), VM_TRUNCATED);
+    cr_assert_eq(vm_ip(a), 1u);
+    vm_load(a, NULL, 0);
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    vm_arena_free(a);
+}
+
+Test(vm, yield_resumes_after_it)
+{
+    vm_buf b = tu_asm("PUSH 1\nYIELD\nPUSH 2\nYIELD\nADD");
+    vm_arena *a = vm_arena_new();
+    vm_load(a, b.data, b.len);
+    cr_assert_eq(vm_run(a), VM_YIELDED);
+    cr_assert_eq(vm_depth(a), 1u);
+    cr_assert_eq(vm_run(a), VM_YIELDED);
+    cr_assert_eq(vm_depth(a), 2u);
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    cr_assert_eq(vm_stack(a)[0], 3);
+    cr_assert_eq(vm_run(a), VM_HALTED, "a halted process stays halted");
+    vm_arena_free(a);
+    vm_buf_free(&b);
+}
+
+static uint64_t g(uint8_t op) { return vm_opinfo_of(op)->gas; }
+
+/* Exact gas and memory-time: memtime charges words in use before each
+ * instruction times that instruction's gas. */
+Test(vm, exact_meters)
+{
+    struct {
+        const char *src;
+        uint64_t gas, memtime;
+    } cases[] = {
+        {"PUSH 2\nPUSH 3\nADD\nHALT", 2 * g(VM_OP_PUSH) + g(VM_OP_ADD) + g(VM_OP_HALT),
+         0 * g(VM_OP_PUSH) + 1 * g(VM_OP_PUSH) + 2 * g(VM_OP_ADD) + 1 * g(VM_OP_HALT)},
+        {"PUSH 8\nPUSH 2\nDIV", 2 * g(VM_OP_PUSH) + g(VM_OP_DIV), g(VM_OP_PUSH) + 2 * g(VM_OP_DIV)},
+        /* ALLOC 16: static cost plus 16/8 words' zeroing, at 1 word in use */
+        {"PUSH 16\nALLOC\nHALT", g(VM_OP_PUSH) + g(VM_OP_ALLOC) + 2 + g(VM_OP_HALT),
+         1 * (g(VM_OP_ALLOC) + 2) + 17 * g(VM_OP_HALT)},
+        /* a call frame is one word */
+        {"CALL f\nHALT\nf: RET", g(VM_OP_CALL) + g(VM_OP_RET) + g(VM_OP_HALT),
+         1 * g(VM_OP_RET)},
+        /* a loop: 3 iterations of PUSH 1, SUB, DUP 0, JNZ */
+        {"PUSH 3\nl: PUSH 1\nSUB\nDUP 0\nJNZ l",
+         g(VM_OP_PUSH) + 3 * (g(VM_OP_PUSH) + g(VM_OP_SUB) + g(VM_OP_DUP) + g(VM_OP_JNZ)),
+         3 * (1 * g(VM_OP_PUSH) + 2 * g(VM_OP_SUB) + 1 * g(VM_OP_DUP) + 2 * g(VM_OP_JNZ))},
+    };
+    vm_arena *a = vm_arena_new();
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        vm_buf b = tu_asm(cases[i].src);
+        for (int stepping = 0; stepping < 2; stepping++) {
+            vm_load(a, b.data, b.len);
+            vm_set_stepping(a, stepping);
+            cr_assert_eq(vm_run(a), VM_HALTED, "%s", cases[i].src);
+            vm_meters m;
+            vm_meters_get(a, &m);
+            cr_assert_eq(m.gas, cases[i].gas, "%s: gas %lu want %lu", cases[i].src,
+                         (unsigned long)m.gas, (unsigned long)cases[i].gas);
+            cr_assert_eq(m.memtime, cases[i].memtime, "%s: memtime %lu want %lu", cases[i].src,
+                         (unsigned long)m.memtime, (unsigned long)cases[i].memtime);
+        }
+        vm_buf_free(&b);
+    }
+    vm_arena_free(a);
+}
+
+Test(vm, out_of_gas_leaves_ip_and_state)
+{
+    vm_buf b = tu_asm("PUSH 1\nPUSH 2\nADD\nHALT");
+    vm_arena *a = vm_arena_new();
+    vm_load(a, b.data, b.len);
+    vm_set_limits(a, &(vm_limits){.gas = 2 * g(VM_OP_PUSH)});
+    cr_assert_eq(vm_run(a), VM_OUT_OF_GAS);
+    cr_assert_eq(vm_ip(a), 18u, "IP stays on the ADD that could not be paid");
+    cr_assert_eq(vm_depth(a), 2u);
+    vm_meters m;
+    vm_meters_get(a, &m);
+    cr_assert_eq(m.gas, 2 * g(VM_OP_PUSH));
+    vm_set_limits(a, &(vm_limits){.gas = 1000});
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    cr_assert_eq(vm_stack(a)[0], 3);
+    vm_arena_free(a);
+    vm_buf_free(&b);
+}
+
+/* ---- properties over random programs ---- */
+
+#define PROG_CAP 512
+
+static void run_full(vm_arena *a, const uint8_t *c, size_t n, const vm_limits *l, bool stepping,
+                     tu_state *out)
+{
+    vm_load(a, c, n);
+    vm_set_limits(a, l);
+    vm_set_stepping(a, stepping);
+    vm_push(a, 3);
+    vm_push(a, -2);
+    vm_run(a);
+    tu_capture(a, out);
+}
+
+/* GAS and MEMLEFT read the budget itself, so a run that reads them may differ
+ * under another budget: the exact-resumption property excludes them. */
+static bool reads_budget(const uint8_t *c, size_t n)
+{
+    for (size_t pc = 0; pc < n;) {
+        vm_insn in;
+        vm_decode(c, n, pc, &in);
+        if (in.defined && (in.op == VM_OP_GAS || in.op == VM_OP_MEMLEFT)) return true;
+        pc += in.len;
+    }
+    return false;
+}
+
+static bool resumable(vm_status s)
+{
+    return s == VM_OUT_OF_GAS || s == VM_OUT_OF_MEMTIME || s == VM_OUT_OF_MEMORY ||
+           s == VM_YIELDED;
+}
+
+/* Block metering gives exactly the per-instruction result. */
+Test(vm, block_metering_equals_step_metering)
+{
+    uint64_t seed = 1;
+    uint8_t c[PROG_CAP];
+    vm_arena *a = vm_arena_new();
+    for (int i = 0; i < 20000; i++) {
+        size_t n = tu_random_program(&seed, c, sizeof c);
+        vm_limits l = {.gas = 1 + tu_below(&seed, 3000), .mem = 4 + tu_below(&seed, 60),
+                       .memtime = 1 + tu_below(&seed, 20000), .stack = 1 + tu_below(&seed, 40),
+                       .calls = 1 + tu_below(&seed, 8)};
+        tu_state x, y;
+        run_full(a, c, n, &l, false, &x);
+        run_full(a, c, n, &l, true, &y);
+        cr_assert(tu_same(&x, &y), "program %d: block %s ip %u gas %lu mt %lu / step %s ip %u gas %lu mt %lu",
+                  i, vm_status_name(x.status), x.ip, (unsigned long)x.m.gas,
+                  (unsigned long)x.m.memtime, vm_status_name(y.status), y.ip,
+                  (unsigned long)y.m.gas, (unsigned long)y.m.memtime);
+    }
+    vm_arena_free(a);
+}
+
+/* Stop at every possible out-of-gas point, refuel, resume: the result is the
+ * run with ample gas. Likewise for memory-time. */
+Test(vm, refuel_at_every_point_equals_one_run)
+{
+    uint64_t seed = 7;
+    uint8_t c[PROG_CAP];
+    vm_arena *a = vm_arena_new();
+    int checked = 0;
+    for (int i = 0; i < 4000; i++) {
+        size_t n = tu_random_program(&seed, c, sizeof c);
+        if (reads_budget(c, n)) continue;
+        vm_limits big = {.gas = 600, .mem = 64, .stack = 48, .calls = 8};
+        tu_state want;
+        run_full(a, c, n, &big, false, &want);
+        if (want.status == VM_YIELDED) continue;
+        for (uint64_t k = 0; k <= want.m.gas; k++) {
+            vm_limits l = big;
+            l.gas = k ? k : 1;
+            run_full(a, c, n, &l, false, &(tu_state){0});
+            int guard = 0;
+            while (resumable(vm_status_get(a)) && vm_status_get(a) != VM_YIELDED && guard++ < 4) {
+                vm_set_limits(a, &big);
+                vm_run(a);
+            }
+            tu_state got;
+            tu_capture(a, &got);
+            cr_assert(tu_same(&got, &want), "program %d, stop at gas %lu: %s vs %s", i,
+                      (unsigned long)k, vm_status_name(got.status), vm_status_name(want.status));
+            checked++;
+        }
+        /* memory-time: stop at a random point and resume */
+        for (int r = 0; r < 5 && want.m.memtime > 0; r++) {
+            vm_limits l = big;
+            l.memtime = 1 + tu_below(&seed, (uint32_t)want.m.memtime);
+            run_full(a, c, n, &l, false, &(tu_state){0});
+            if (vm_status_get(a) == VM_OUT_OF_MEMTIME) {
+                vm_set_limits(a, &big);
+                vm_run(a);
+            }
+            tu_state got;
+            tu_capture(a, &got);
+            cr_assert(tu_same(&got, &want), "program %d memtime stop", i);
+        }
+    }
+    cr_assert_gt(checked, 20000, "only %d stop points checked", checked);
+    vm_arena_free(a);
+}
+
+/* Resume in random chunks, alternating block and step metering. */
+Test(vm, chunked_refuel_equals_one_run)
+{
+    uint64_t seed = 99;
+    uint8_t c[PROG_CAP];
+    vm_arena *a = vm_arena_new();
+    for (int i = 0; i < 5000; i++) {
+        size_t n = tu_random_program(&seed, c, sizeof c);
+        if (reads_budget(c, n)) continue;
+        vm_limits big = {.gas = 5000, .mem = 64, .stack = 48, .calls = 8};
+        tu_state want;
+        run_full(a, c, n, &big, false, &want);
+        vm_limits l = big;
+        l.gas = 1 + tu_below(&seed, 50);
+        run_full(a, c, n, &l, false, &(tu_state){0});
+        while (vm_status_get(a) == VM_OUT_OF_GAS && l.gas < big.gas) {
+            l.gas += 1 + tu_below(&seed, 50);
+            if (l.gas > big.gas) l.gas = big.gas;
+            vm_set_limits(a, &l);
+            vm_set_stepping(a, tu_below(&seed, 2));
+            vm_run(a);
+        }
+        tu_state got;
+        tu_capture(a, &got);
+        cr_assert(tu_same(&got, &want), "program %d", i);
+    }
+    vm_arena_free(a);
+}
+
+typedef struct {
+    uint32_t mem;
+    bool exceeded;
+    uint64_t steps;
+} watch;
+
+static void watch_mem(void *ctx, const vm_arena *a, uint32_t pc)
+{
+    watch *w = ctx;
+    vm_meters m;
+    vm_meters_get(a, &m);
+    if (m.mem > w->mem) w->exceeded = true;
+    w->steps++;
+}
+
+/* Random programs always end within their gas and never exceed memory. */
+Test(vm, random_programs_respect_limits)
+{
+    uint64_t seed = 3;
+    uint8_t c[PROG_CAP];
+    vm_arena *a = vm_arena_new();
+    for (int i = 0; i < 3000; i++) {
+        size_t n = tu_random_program(&seed, c, sizeof c);
+        vm_limits l = {.gas = 1 + tu_below(&seed, 5000), .mem = 2 + tu_below(&seed, 100)};
+        watch w = {.mem = l.mem};
+        vm_load(a, c, n);
+        vm_set_limits(a, &l);
+        vm_set_trace(a, watch_mem, &w);
+        vm_status s = vm_run(a);
+        vm_set_trace(a, NULL, NULL);
+        vm_meters m;
+        vm_meters_get(a, &m);
+        cr_assert_neq(s, VM_RUNNING);
+        cr_assert_leq(m.gas, l.gas);
+        cr_assert_leq(m.mem, l.mem);
+        cr_assert(!w.exceeded, "program %d exceeded its memory", i);
+    }
+    vm_arena_free(a);
+}
+
+/* No byte string crashes the VM (run under the sanitizers in `make asan`). */
+Test(vm, random_bytes_never_crash)
+{
+    uint64_t seed = 12345;
+    uint8_t c[256];
+    vm_arena *a = vm_arena_new();
+    for (int i = 0; i < 100000; i++) {
+        size_t n = tu_below(&seed, sizeof c);
+        for (size_t j = 0; j < n; j++) c[j] = (uint8_t)tu_next(&seed);
+        if (i & 1) n = tu_random_program(&seed, c, sizeof c);
+        cr_assert_eq(vm_load(a, c, n), 0);
+        vm_set_limits(a, &(vm_limits){.gas = 2000, .mem = 200});
+        for (int k = 0; k < (int)tu_below(&seed, 4); k++) vm_push(a, (vm_word)tu_next(&seed));
+        vm_status s = vm_run(a);
+        cr_assert(s > VM_RUNNING && s < VM_NSTATUS);
+        vm_meters m;
+        vm_meters_get(a, &m);
+        cr_assert_leq(m.gas, 2000u);
+        cr_assert_leq(m.mem, 200u);
+    }
+    vm_arena_free(a);
+}
+
+Test(vm, limits_are_clamped_and_defaulted)
+{
+    vm_arena *a = vm_arena_new();
+    vm_limits l;
+    vm_get_limits(a, &l);
+    cr_assert_eq(l.gas, VM_DEFAULT_GAS);
+    cr_assert_eq(l.mem, VM_DEFAULT_MEM);
+    cr_assert_eq(l.stack, VM_DEFAULT_STACK);
+    vm_set_limits(a, &(vm_limits){.gas = UINT64_MAX, .mem = UINT32_MAX});
+    vm_get_limits(a, &l);
+    cr_assert_eq(l.gas, VM_MAX_GAS);
+    cr_assert_eq(l.mem, VM_MAX_MEM);
+    vm_arena_free(a);
+}

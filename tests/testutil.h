@@ -1,0 +1,112 @@
+/* Shared helpers for the test suite (tests only). */
+#ifndef FRUGAL_TESTUTIL_H
+#define FRUGAL_TESTUTIL_H
+
+#include "vm/vm.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* splitmix64: a tiny seeded generator for test inputs. */
+static inline uint64_t tu_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static inline uint32_t tu_below(uint64_t *s, uint32_t n) { return (uint32_t)(tu_next(s) % n); }
+
+/* Assemble or fail the test. */
+static inline vm_buf tu_asm(const char *src)
+{
+    vm_buf b = {0};
+    int errs = vm_asm(src, strlen(src), "<test>", &b, stderr);
+    cr_assert_eq(errs, 0, "assembly failed:\n%s", src);
+    return b;
+}
+
+/* Emit one instruction into a byte buffer. */
+static inline size_t tu_emit(uint8_t *c, size_t n, uint8_t op, int64_t imm)
+{
+    c[n++] = op;
+    unsigned sz = vm_opinfo_of(op)->name ? vm_imm_size(vm_opinfo_of(op)->imm) : 0;
+    for (unsigned i = 0; i < sz; i++) c[n++] = (uint8_t)((uint64_t)imm >> (8 * i));
+    return n;
+}
+
+/* A random, mostly well-formed program: real opcodes, small constants, jumps
+ * to instruction boundaries, sometimes raw random bytes. Returns its length. */
+static inline size_t tu_random_program(uint64_t *s, uint8_t *c, size_t cap)
+{
+    size_t ninsn = 1 + tu_below(s, 40);
+    uint32_t starts[64];
+    int rel_at[64], nrel = 0;
+    size_t n = 0;
+    int defined[256], nd = 0;
+    for (int op = 0; op < 256; op++)
+        if (vm_opinfo_of((uint8_t)op)->name) defined[nd++] = op;
+    size_t count = 0;
+    for (size_t i = 0; i < ninsn && n + 16 < cap; i++) {
+        starts[i] = (uint32_t)n;
+        count = i + 1;
+        uint32_t r = tu_below(s, 100);
+        if (r < 3) {
+            c[n++] = (uint8_t)tu_next(s); /* raw byte */
+            continue;
+        }
+        uint8_t op = (uint8_t)defined[tu_below(s, (uint32_t)nd)];
+        if (r < 25) op = VM_OP_PUSH;
+        int64_t imm = 0;
+        switch (vm_opinfo_of(op)->imm) {
+        case VM_IMM_I64: imm = (int64_t)tu_below(s, 41) - 20; break;
+        case VM_IMM_IDX: imm = tu_below(s, 4); break;
+        case VM_IMM_REL: rel_at[nrel++] = (int)i; break;
+        default: break;
+        }
+        if (r >= 97) imm = (int64_t)tu_next(s);
+        n = tu_emit(c, n, op, imm);
+    }
+    /* point each jump at a random instruction start (or the end) */
+    for (int k = 0; k < nrel; k++) {
+        size_t i = (size_t)rel_at[k];
+        if (i >= count) continue;
+        size_t t = tu_below(s, (uint32_t)count + 1);
+        uint32_t target = t == count ? (uint32_t)n : starts[t];
+        int64_t off = (int64_t)target - (starts[i] + 3);
+        if (tu_below(s, 20) == 0) off += 1; /* sometimes a bad jump */
+        c[starts[i] + 1] = (uint8_t)off;
+        c[starts[i] + 2] = (uint8_t)((uint64_t)off >> 8);
+    }
+    if (tu_below(s, 10) == 0 && n > 1) n--; /* sometimes truncated */
+    return n;
+}
+
+/* Snapshot of the observable state of a run, for comparisons. */
+typedef struct {
+    vm_status status;
+    uint32_t ip, depth, msize, calls;
+    vm_meters m;
+    vm_word stack[64], heap[64];
+} tu_state;
+
+static inline void tu_capture(const vm_arena *a, tu_state *t)
+{
+    memset(t, 0, sizeof *t);
+    t->status = vm_status_get(a);
+    t->ip = vm_ip(a);
+    t->depth = vm_depth(a);
+    t->msize = vm_msize(a);
+    t->calls = vm_call_depth(a);
+    vm_meters_get(a, &t->m);
+    for (uint32_t i = 0; i < t->depth && i < 64; i++) t->stack[i] = vm_stack(a)[i];
+    for (uint32_t i = 0; i < t->msize && i < 64; i++) t->heap[i] = vm_heap(a)[i];
+}
+
+static inline bool tu_same(const tu_state *x, const tu_state *y)
+{
+    return memcmp(x, y, sizeof *x) == 0;
+}
+
+#endif
