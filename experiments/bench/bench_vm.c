@@ -199,7 +199,7 @@ static int bench_calibrate(void)
      * kernels are taken out of the unit. */
     const vm_word none[1] = {0};
     double unit = calib_time(a, VM_OP_NOP, none, 0, 0) / (1 + 11.0 / 64);
-    printf("bench calibrate: ns per instruction; unit = one NOP = %.3f ns\n", unit);
+    printf("bench calibrate: ns per instruction; unit = one NOP = %.3f ns\n", unit * 1e9);
     printf("  %-8s %8s %8s %10s\n", "opcode", "ns", "gas now", "ns / unit");
     for (int op = 0; op < 256; op++) {
         const vm_opinfo *oi = vm_opinfo_of((uint8_t)op);
@@ -217,7 +217,7 @@ static int bench_calibrate(void)
         double t = calib_time(a, (uint8_t)op, vals, oi->in, oi->out);
         double base = calib_time(a, VM_OP_NOP, vals, oi->in, oi->in);
         double ns = t - base + unit * (1 - (oi->out - oi->in));
-        printf("  %-8s %8.3f %8u %10.1f\n", oi->name, ns, oi->gas, ns / unit);
+        printf("  %-8s %8.3f %8u %10.1f\n", oi->name, ns * 1e9, oi->gas, ns / unit);
     }
     vm_arena_free(a);
     return EXP_EXIT_OK;
