@@ -1,0 +1,358 @@
+/* frugal's EVM guest: the public API (docs/evm.md).
+ *
+ * An evm_vm runs EVM bytecode under one fork's gas schedule. Create it once
+ * and run it many times: after warm-up, running allocates nothing except when
+ * EVM memory grows. All state outside the running frame (accounts, storage,
+ * balances, other code, logs, block context) is reached through an evm_host,
+ * a table of function pointers; evm_memhost is a complete in-memory host.
+ * Every dangerous opcode first asks the VM's policy (allow, deny, redirect).
+ */
+#ifndef FRUGAL_EVM_H
+#define FRUGAL_EVM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- opcodes (generated from vm/evm/opcodes.def) ---- */
+
+typedef enum {
+#define OP(name, byte, in, out, gas, since, doc) EVM_OP_##name = byte,
+#include "vm/evm/opcodes.def"
+#undef OP
+} evm_opcode;
+
+/* ---- forks ---- */
+
+#define EVM_FORKS(X)                                                                               \
+    X(FRONTIER, "frontier")                                                                        \
+    X(HOMESTEAD, "homestead")                                                                      \
+    X(TANGERINE_WHISTLE, "tangerine")                                                              \
+    X(SPURIOUS_DRAGON, "spurious")                                                                 \
+    X(BYZANTIUM, "byzantium")                                                                      \
+    X(CONSTANTINOPLE, "constantinople")                                                            \
+    X(ISTANBUL, "istanbul")                                                                        \
+    X(BERLIN, "berlin")                                                                            \
+    X(LONDON, "london")                                                                            \
+    X(SHANGHAI, "shanghai")                                                                        \
+    X(CANCUN, "cancun")
+
+typedef enum {
+#define X(name, str) EVM_FORK_##name,
+    EVM_FORKS(X)
+#undef X
+        EVM_NFORKS
+} evm_fork;
+#define EVM_FORK_DEFAULT EVM_FORK_CANCUN
+
+const char *evm_fork_name(evm_fork f);
+/* Fork by name (case-insensitive; also "petersburg", "paris", "merge"), or -1. */
+int evm_fork_by_name(const char *name);
+
+typedef struct {
+    const char *name; /* NULL: undefined byte */
+    uint8_t in, out;
+    uint16_t gas;   /* static gas under Cancun */
+    evm_fork since; /* first fork with the opcode */
+    const char *doc;
+} evm_opinfo;
+const evm_opinfo *evm_opinfo_of(uint8_t op);
+/* Static gas of op under fork f, or -1 if op is undefined in f. */
+int evm_static_gas(evm_fork f, uint8_t op);
+/* Opcode by name (case-insensitive, "SHA3" and "SUICIDE" accepted), or -1. */
+int evm_op_by_name(const char *name);
+
+/* ---- values ---- */
+
+typedef struct {
+    uint8_t b[20];
+} evm_address;
+typedef struct {
+    uint8_t b[32]; /* big-endian 256-bit word */
+} evm_bytes32;
+
+/* ---- execution ---- */
+
+#define EVM_STATUSES(X)                                                                            \
+    X(SUCCESS, "STOP, RETURN, SELFDESTRUCT or the end of the code")                                \
+    X(REVERT, "REVERT: state undone, gas left returned, output kept")                              \
+    X(OUT_OF_GAS, "gas ran out")                                                                   \
+    X(INVALID_INSTRUCTION, "INVALID, or a byte that is not an opcode in this fork")                \
+    X(BAD_JUMP, "JUMP or JUMPI to a non-JUMPDEST (or into PUSH data)")                             \
+    X(STACK_UNDERFLOW, "too few stack items")                                                      \
+    X(STACK_OVERFLOW, "more than 1024 stack items")                                                \
+    X(STATIC_VIOLATION, "state change inside STATICCALL")                                          \
+    X(RETURNDATA_OOB, "RETURNDATACOPY beyond the return data")                                     \
+    X(OUT_OF_MEMORY, "EVM memory beyond the VM's memory limit")                                    \
+    X(DENIED, "the policy denied SSTORE, LOG or SELFDESTRUCT: the frame reverts")                  \
+    X(CALL_DEPTH, "call depth above 1024 (result of a message, not of a frame)")                   \
+    X(INSUFFICIENT_BALANCE, "value above the sender's balance (message result)")                   \
+    X(CREATE_COLLISION, "CREATE to an address with code or nonce (message result)")                \
+    X(INTERNAL_ERROR, "the host or VM failed (e.g. no memory for a frame)")
+
+typedef enum {
+#define X(name, doc) EVM_##name,
+    EVM_STATUSES(X)
+#undef X
+        EVM_NSTATUS
+} evm_status;
+const char *evm_status_name(evm_status s);
+/* True for exceptional halts: all gas consumed, state reverted. */
+static inline bool evm_status_is_exceptional(evm_status s) {
+    return s != EVM_SUCCESS && s != EVM_REVERT && s != EVM_DENIED;
+}
+
+typedef enum {
+    EVM_CALL_CALL,
+    EVM_CALL_CALLCODE,
+    EVM_CALL_DELEGATECALL,
+    EVM_CALL_STATICCALL,
+    EVM_CALL_CREATE,
+    EVM_CALL_CREATE2,
+} evm_call_kind;
+
+/* A message: what to run and in whose context. */
+typedef struct {
+    evm_call_kind kind;
+    bool is_static;
+    int32_t depth;            /* 0 for the transaction's own call */
+    int64_t gas;              /* gas limit of the frame */
+    evm_address recipient;    /* ADDRESS: whose storage and balance; for CREATE set by host */
+    evm_address sender;       /* CALLER */
+    evm_address code_address; /* whose code runs (differs for DELEGATECALL, CALLCODE) */
+    const uint8_t *input;     /* calldata, or init code for CREATE */
+    size_t input_size;
+    evm_bytes32 value; /* CALLVALUE (for DELEGATECALL: the parent's) */
+    evm_bytes32 salt;  /* CREATE2 */
+} evm_message;
+
+typedef struct {
+    evm_status status;
+    int64_t gas_left;   /* 0 after an exceptional halt */
+    int64_t gas_refund; /* refund counter of the frame (may be negative inside a tx) */
+    /* RETURN/REVERT data. Owned by the VM (or host); valid until the next
+     * execution at the same depth. */
+    const uint8_t *output;
+    size_t output_size;
+    evm_address create_address; /* CREATE/CREATE2 on success */
+} evm_result;
+
+/* Block and transaction context (ADDRESS .. BLOBBASEFEE sources). */
+typedef struct {
+    evm_address origin, coinbase;
+    evm_bytes32 gas_price, prev_randao /* DIFFICULTY before the merge */, chain_id, base_fee,
+        blob_base_fee;
+    int64_t number, timestamp, gas_limit;
+    const evm_bytes32 *blob_hashes;
+    size_t nblob_hashes;
+} evm_context;
+
+/* The host interface. Every function gets the host's ctx. Addresses and
+ * words are passed by pointer. The VM never keeps returned pointers past the
+ * next host call. */
+typedef struct evm_host {
+    /* Pre Spurious Dragon: the account exists. From Spurious Dragon: it
+     * exists and is not empty (EIP-161). */
+    bool (*account_exists)(void *ctx, const evm_address *a);
+    void (*get_storage)(void *ctx, const evm_address *a, const evm_bytes32 *key, evm_bytes32 *out);
+    /* Writes value; reports the value at the start of the transaction and
+     * the value before this write (for SSTORE gas and refunds). */
+    void (*set_storage)(void *ctx, const evm_address *a, const evm_bytes32 *key,
+                        const evm_bytes32 *value, evm_bytes32 *original, evm_bytes32 *current);
+    void (*get_balance)(void *ctx, const evm_address *a, evm_bytes32 *out);
+    size_t (*get_code_size)(void *ctx, const evm_address *a);
+    void (*get_code_hash)(void *ctx, const evm_address *a, evm_bytes32 *out); /* 0: no account */
+    /* Code of a; *size set. The pointer is valid until the next host call. */
+    const uint8_t *(*get_code)(void *ctx, const evm_address *a, size_t *size);
+    /* Registers a for destruction; moves its balance. Returns true the first
+     * time a is destructed in this transaction. */
+    bool (*selfdestruct)(void *ctx, const evm_address *a, const evm_address *beneficiary);
+    /* Runs a nested message (CALL family and CREATE) and fills *res. The
+     * host does snapshots, value transfer, address derivation and code
+     * deposit; it typically runs the code by evm_execute at msg->depth. */
+    void (*call)(void *ctx, const evm_message *msg, evm_result *res);
+    const evm_context *(*get_context)(void *ctx);
+    void (*get_block_hash)(void *ctx, int64_t number, evm_bytes32 *out);
+    void (*emit_log)(void *ctx, const evm_address *a, const uint8_t *data, size_t size,
+                     const evm_bytes32 *topics, size_t ntopics);
+    /* EIP-2929: mark warm; return true if it was cold. */
+    bool (*access_account)(void *ctx, const evm_address *a);
+    bool (*access_storage)(void *ctx, const evm_address *a, const evm_bytes32 *key);
+    void (*get_transient)(void *ctx, const evm_address *a, const evm_bytes32 *key,
+                          evm_bytes32 *out);
+    void (*set_transient)(void *ctx, const evm_address *a, const evm_bytes32 *key,
+                          const evm_bytes32 *value);
+} evm_host;
+
+/* ---- policy: the hypervisor hook ---- */
+
+typedef enum { EVM_ALLOW, EVM_DENY, EVM_REDIRECT } evm_verdict;
+
+/* What a dangerous opcode is about to do. A policy that answers
+ * EVM_REDIRECT has rewritten target (calls, SELFDESTRUCT beneficiary) or
+ * key (SSTORE slot); the VM proceeds with the rewritten action.
+ *
+ * Effect of EVM_DENY:
+ *   CALL, CALLCODE, DELEGATECALL, STATICCALL, CREATE, CREATE2: the call is
+ *     not made; it fails with 0 pushed, empty return data, and the gas set
+ *     aside for it returned (only the base cost is charged).
+ *   SSTORE, LOG0..4, SELFDESTRUCT: the frame halts with EVM_DENIED, which
+ *     acts like REVERT: its state changes are undone, its gas left is
+ *     returned to the caller, empty output, and the caller sees 0 pushed. */
+typedef struct {
+    uint8_t op;            /* the opcode */
+    int32_t depth;         /* of the frame doing it */
+    evm_address self;      /* ADDRESS of the frame (whose storage SSTORE writes) */
+    evm_address code_addr; /* whose code is running */
+    evm_address target;    /* call target, SELFDESTRUCT beneficiary; self for SSTORE/LOG */
+    evm_bytes32 key;       /* SSTORE slot */
+    evm_bytes32 value;     /* SSTORE value, call value */
+} evm_action;
+
+typedef evm_verdict (*evm_policy_fn)(void *ctx, evm_action *act);
+
+/* Shipped policies (vm/evm/policy.c). "allow": everything. */
+evm_verdict evm_policy_allow(void *ctx, evm_action *act);
+/* "isolated": no external effects but the frame's own storage: SSTORE is
+ * allowed, every other dangerous opcode (calls, creates, LOG, SELFDESTRUCT)
+ * is denied. The policy for GP. ctx unused. */
+evm_verdict evm_policy_isolated(void *ctx, evm_action *act);
+/* "keys": calls (all four kinds) only to addresses in the list; SSTORE and
+ * LOG allowed; CREATE, CREATE2 and SELFDESTRUCT denied. ctx: evm_keys. */
+typedef struct {
+    const evm_address *keys;
+    size_t n;
+} evm_keys;
+evm_verdict evm_policy_keys(void *ctx, evm_action *act);
+/* "tables": SSTORE only to slots whose top `bits` bits (1..256; 0 means 128)
+ * equal those of one of the listed table ids (as in MUD's ResourceId); calls
+ * follow `calls` (a keys list; NULL: denied); LOG allowed; CREATE, CREATE2,
+ * SELFDESTRUCT denied. ctx: evm_tables. */
+typedef struct {
+    const evm_bytes32 *tables;
+    size_t n;
+    unsigned bits;
+    const evm_keys *calls;
+} evm_tables;
+evm_verdict evm_policy_tables(void *ctx, evm_action *act);
+/* Policy by name ("allow", "isolated", "keys", "tables"), or NULL (which
+ * also means allow-all when set on a VM). */
+evm_policy_fn evm_policy_by_name(const char *name);
+
+/* ---- the VM ---- */
+
+typedef struct evm_vm evm_vm;
+
+evm_vm *evm_vm_new(void);
+void evm_vm_free(evm_vm *vm);
+void evm_vm_set_fork(evm_vm *vm, evm_fork f);
+evm_fork evm_vm_fork(const evm_vm *vm);
+/* NULL fn: allow everything (the default). */
+void evm_vm_set_policy(evm_vm *vm, evm_policy_fn fn, void *ctx);
+/* Largest EVM memory of one frame in bytes (default 256 MiB); beyond it a
+ * frame halts with EVM_OUT_OF_MEMORY. */
+void evm_vm_set_mem_limit(evm_vm *vm, size_t bytes);
+
+/* Called before each instruction when set (slower loop). gas is before the
+ * instruction, cost its static gas. stack is bottom first. */
+typedef struct {
+    uint32_t pc;
+    uint8_t op;
+    int64_t gas, cost, refund;
+    int32_t depth; /* 0 for the outermost frame */
+    const evm_bytes32 *stack;
+    size_t stack_size;
+    size_t mem_size;
+} evm_step;
+typedef void (*evm_trace_fn)(void *ctx, const evm_step *step);
+void evm_vm_set_tracer(evm_vm *vm, evm_trace_fn fn, void *ctx);
+
+/* Run code for msg. res->output is valid until the next run at msg->depth.
+ * Returns res->status. State is reverted by the host, not here: a caller at
+ * depth 0 should snapshot and roll back on failure (evm_memhost_transact). */
+evm_status evm_execute(evm_vm *vm, const evm_host *host, void *host_ctx, const evm_message *msg,
+                       const uint8_t *code, size_t code_size, evm_result *res);
+
+/* Words in use now across active frames: stack items plus 32-byte memory
+ * words (for the host's memory and memory-time meters). */
+uint64_t evm_vm_words_in_use(const evm_vm *vm);
+/* Most words in use at once during the last outermost evm_execute. */
+uint64_t evm_vm_words_peak(const evm_vm *vm);
+
+/* Minimum refund cap: gas used / 2 (before London) or / 5 (London on). */
+int64_t evm_refund_cap(evm_fork f, int64_t gas_used, int64_t refund);
+
+/* ---- the in-memory host (vm/evm/memhost.c) ---- */
+
+typedef struct evm_memhost evm_memhost;
+extern const evm_host evm_memhost_iface;
+
+/* vm runs nested calls; fork decides account-existence rules. */
+evm_memhost *evm_memhost_new(evm_vm *vm);
+void evm_memhost_free(evm_memhost *h);
+evm_context *evm_memhost_context(evm_memhost *h);
+int evm_memhost_set_balance(evm_memhost *h, const evm_address *a, const evm_bytes32 *v);
+int evm_memhost_set_nonce(evm_memhost *h, const evm_address *a, uint64_t nonce);
+int evm_memhost_set_code(evm_memhost *h, const evm_address *a, const uint8_t *code, size_t n);
+int evm_memhost_set_storage(evm_memhost *h, const evm_address *a, const evm_bytes32 *k,
+                            const evm_bytes32 *v);
+void evm_memhost_get_storage(evm_memhost *h, const evm_address *a, const evm_bytes32 *k,
+                             evm_bytes32 *v);
+/* Non-zero storage slots of a, in insertion order: returns the count, and
+ * with i < count fills *k and *v. */
+size_t evm_memhost_storage(evm_memhost *h, const evm_address *a, size_t i, evm_bytes32 *k,
+                           evm_bytes32 *v);
+bool evm_memhost_exists(evm_memhost *h, const evm_address *a);
+/* Legacy VM test mode: CALL-family and CREATE messages are recorded (see
+ * evm_memhost_callcreate), not run; they succeed with all their gas left. */
+void evm_memhost_set_record_calls(evm_memhost *h, bool on);
+typedef struct {
+    evm_call_kind kind;
+    evm_address to; /* zero for CREATE */
+    int64_t gas;
+    evm_bytes32 value;
+    const uint8_t *data;
+    size_t size;
+} evm_callcreate;
+size_t evm_memhost_ncallcreates(const evm_memhost *h);
+const evm_callcreate *evm_memhost_callcreate(const evm_memhost *h, size_t i);
+
+typedef struct {
+    evm_address addr;
+    evm_bytes32 topics[4];
+    size_t ntopics;
+    const uint8_t *data;
+    size_t size;
+} evm_log;
+size_t evm_memhost_nlogs(const evm_memhost *h);
+const evm_log *evm_memhost_log(const evm_memhost *h, size_t i);
+/* keccak256(rlp(logs)) as the legacy tests define it. */
+void evm_memhost_logs_hash(const evm_memhost *h, uint8_t out[32]);
+
+/* Start a transaction: commit storage as the "original" values, clear logs,
+ * transient storage, access lists, refunds and destructions; warm origin,
+ * coinbase (Shanghai on) and the given addresses (EIP-2929 from Berlin). */
+void evm_memhost_begin_tx(evm_memhost *h, const evm_address *warm, size_t nwarm);
+/* Run msg as a transaction's call: value transfer, snapshot, execution,
+ * rollback on failure. No intrinsic gas, no nonce bump, no refund applied. */
+evm_status evm_memhost_transact(evm_memhost *h, const evm_message *msg, evm_result *res);
+/* Snapshot and rollback of every state change (journal based). */
+size_t evm_memhost_snapshot(evm_memhost *h);
+void evm_memhost_revert(evm_memhost *h, size_t snap);
+
+/* ---- command line (experiments/cmd_evm.c, experiments/bench/bench_evm.c) ---- */
+
+int evm_cmd_run(int argc, char **argv);
+int evm_cmd_disasm(int argc, char **argv);
+int evm_cmd_test(int argc, char **argv);
+int evm_bench(int argc, char **argv);
+
+/* ---- helpers ---- */
+
+/* Hex (optional 0x, whitespace ignored) to bytes; *out malloc'ed. 0 or -1. */
+int evm_hex_decode(const char *hex, uint8_t **out, size_t *n);
+/* Disassemble to f, one instruction per line: "pc: NAME [0xIMM]". */
+void evm_disasm(const uint8_t *code, size_t n, FILE *f);
+
+#endif

@@ -1,0 +1,520 @@
+/* The EVM interpreter: VM lifecycle, frames, code analysis and the
+ * instruction loop (vm/evm/interp_loop.inc, compiled twice: plain and
+ * traced). Dispatch is computed goto under GCC/clang, a switch otherwise. */
+#include "vm/evm/evm_impl.h"
+#include "vm/evm/keccak.h"
+
+#include <stdlib.h>
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+static void opcost_build(evm_vm *vm) {
+    for (int op = 0; op < 256; op++) {
+        const evm_opinfo *oi = evm_opinfo_of((uint8_t)op);
+        int g = evm_static_gas(vm->fork, (uint8_t)op);
+        evm_opcost *c = &vm->tbl[op];
+        if (g < 0) {
+            /* undefined here: the stack check always fails, then the slow
+             * path reports INVALID_INSTRUCTION */
+            c->gas = 0;
+            c->min = 0x7fff;
+            c->range = 0;
+            continue;
+        }
+        int growth = oi->out > oi->in ? oi->out - oi->in : 0;
+        c->gas = g;
+        c->min = oi->in;
+        c->range = (int16_t)(EVM_STACK_LIMIT - growth - oi->in);
+    }
+}
+
+evm_vm *evm_vm_new(void) {
+    evm_vm *vm = calloc(1, sizeof *vm);
+    if (!vm) return NULL;
+    vm->mem_limit = (size_t)256 << 20;
+    evm_vm_set_fork(vm, EVM_FORK_DEFAULT);
+    return vm;
+}
+
+static void frame_free(evm_frame *f) {
+    if (!f) return;
+    free(f->stack);
+    free(f->mem);
+    free(f->ret);
+    free(f->code);
+    free(f->jd);
+    free(f);
+}
+
+void evm_vm_free(evm_vm *vm) {
+    if (!vm) return;
+    for (int i = 0; i <= EVM_MAX_DEPTH; i++)
+        frame_free(vm->frames[i]);
+    free(vm->trace_stack);
+    free(vm);
+}
+
+void evm_vm_set_fork(evm_vm *vm, evm_fork f) {
+    if ((unsigned)f >= EVM_NFORKS) f = EVM_FORK_DEFAULT;
+    vm->fork = f;
+    vm->ft = evm_fork_table_of(f);
+    opcost_build(vm);
+}
+
+evm_fork evm_vm_fork(const evm_vm *vm) {
+    return vm->fork;
+}
+
+void evm_vm_set_policy(evm_vm *vm, evm_policy_fn fn, void *ctx) {
+    vm->policy = fn;
+    vm->policy_ctx = ctx;
+}
+
+void evm_vm_set_mem_limit(evm_vm *vm, size_t bytes) {
+    vm->mem_limit = bytes;
+}
+
+void evm_vm_set_tracer(evm_vm *vm, evm_trace_fn fn, void *ctx) {
+    vm->tracer = fn;
+    vm->trace_ctx = ctx;
+}
+
+uint64_t evm_vm_words_in_use(const evm_vm *vm) {
+    uint64_t w = 0;
+    for (int i = 0; i <= EVM_MAX_DEPTH; i++) {
+        const evm_frame *f = vm->frames[i];
+        if (!f || !f->active) break;
+        w += f->height + f->mem_size / 32;
+    }
+    return w;
+}
+
+uint64_t evm_vm_words_peak(const evm_vm *vm) {
+    return vm->peak;
+}
+
+static void note_peak(evm_vm *vm) {
+    uint64_t w = evm_vm_words_in_use(vm);
+    if (w > vm->peak) vm->peak = w;
+}
+
+static evm_frame *frame_get(evm_vm *vm, int depth) {
+    evm_frame *f = vm->frames[depth];
+    if (f) return f;
+    f = calloc(1, sizeof *f);
+    if (!f) return NULL;
+    f->stack = aligned_alloc(64, EVM_STACK_LIMIT * sizeof(u256));
+    if (!f->stack) {
+        free(f);
+        return NULL;
+    }
+    vm->frames[depth] = f;
+    return f;
+}
+
+static int grow(uint8_t **buf, size_t *cap, size_t need) {
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    uint8_t *p = realloc(*buf, n);
+    if (!p) return -1;
+    *buf = p;
+    *cap = n;
+    return 0;
+}
+
+/* Copy the code with zero padding and mark the JUMPDESTs that are not PUSH
+ * data. */
+static int analyse(evm_frame *f, const uint8_t *code, size_t n) {
+    if (grow(&f->code, &f->code_cap, n + EVM_CODE_PAD) < 0) return -1;
+    if (grow(&f->jd, &f->jd_cap, n / 8 + 1) < 0) return -1;
+    if (n) memcpy(f->code, code, n);
+    memset(f->code + n, 0, EVM_CODE_PAD);
+    memset(f->jd, 0, n / 8 + 1);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t op = code[i];
+        if (op == EVM_OP_JUMPDEST)
+            f->jd[i / 8] |= (uint8_t)(1u << (i % 8));
+        else if (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32)
+            i += op - EVM_OP_PUSH1 + 1;
+    }
+    return 0;
+}
+
+/* Grow the frame's memory to cover [0, end). Returns 0, or a status. */
+static evm_status mem_grow(evm_vm *vm, evm_frame *f, int64_t *gas, uint64_t end) {
+    uint64_t words = (end + 31) / 32, old = f->mem_size / 32;
+    int64_t cost = evm_mem_cost(words) - evm_mem_cost(old);
+    if ((*gas -= cost) < 0) return EVM_OUT_OF_GAS;
+    if (words * 32 > vm->mem_limit) return EVM_OUT_OF_MEMORY;
+    if (grow(&f->mem, &f->mem_cap, words * 32) < 0) return EVM_OUT_OF_MEMORY;
+    memset(f->mem + f->mem_size, 0, words * 32 - f->mem_size);
+    f->mem_size = words * 32;
+    return EVM_SUCCESS;
+}
+
+/* Largest memory end we consider; its cost (> 2^53 gas) exceeds any gas. */
+#define MEM_END_MAX ((uint64_t)1 << 36)
+
+/* Validate a memory region given as two words and grow memory over it.
+ * On success *o and *l hold it (both 0 when the length is 0). */
+static inline evm_status mem_region(evm_vm *vm, evm_frame *f, int64_t *gas, const u256 *off,
+                                    const u256 *len, uint64_t *o, uint64_t *l) {
+    if (u256_is_zero(len)) {
+        *o = *l = 0;
+        return EVM_SUCCESS;
+    }
+    if (!u256_fits64(off) || !u256_fits64(len) || off->w[0] > MEM_END_MAX ||
+        len->w[0] > MEM_END_MAX)
+        return EVM_OUT_OF_GAS;
+    uint64_t end = off->w[0] + len->w[0];
+    if (end > MEM_END_MAX) return EVM_OUT_OF_GAS;
+    *o = off->w[0];
+    *l = len->w[0];
+    if (end > f->mem_size) return mem_grow(vm, f, gas, end);
+    return EVM_SUCCESS;
+}
+
+/* Copy src[from .. from+len) (zero beyond n) to dst. */
+static void copy_padded(uint8_t *dst, const uint8_t *src, size_t n, const u256 *from, size_t len) {
+    size_t start = u256_fits64(from) && from->w[0] < n ? (size_t)from->w[0] : n;
+    size_t avail = n - start < len ? n - start : len;
+    if (avail) memcpy(dst, src + start, avail);
+    if (len > avail) memset(dst + avail, 0, len - avail);
+}
+
+static inline int64_t words_of(uint64_t bytes) {
+    return (int64_t)((bytes + 31) / 32);
+}
+
+static evm_verdict ask_policy(evm_vm *vm, evm_action *act) {
+    if (!vm->policy) return EVM_ALLOW;
+    return vm->policy(vm->policy_ctx, act);
+}
+
+/* ---- the dangerous opcodes (out of line) ---- */
+
+#define LOG_TOPIC_GAS   375
+#define LOG_BYTE_GAS    8
+#define COPY_WORD_GAS   3
+#define KECCAK_WORD_GAS 6
+
+#define CHARGE(g, c)                                                                               \
+    do {                                                                                           \
+        if ((*(g) -= (c)) < 0) return EVM_OUT_OF_GAS;                                              \
+    } while (0)
+
+static evm_action action_of(const evm_message *msg, uint8_t op) {
+    evm_action a;
+    memset(&a, 0, sizeof a);
+    a.op = op;
+    a.depth = msg->depth;
+    a.self = msg->recipient;
+    a.code_addr = msg->code_address;
+    a.target = msg->recipient;
+    return a;
+}
+
+static int set_returndata(evm_frame *f, const uint8_t *p, size_t n) {
+    f->ret_size = 0;
+    if (!n) return 0;
+    if (grow(&f->ret, &f->ret_cap, n) < 0) return -1;
+    memcpy(f->ret, p, n);
+    f->ret_size = n;
+    return 0;
+}
+
+/* SSTORE: key at sp[-1], value at sp[-2]. */
+static evm_status op_sstore(evm_vm *vm, const evm_host *host, void *hctx, const evm_message *msg,
+                            const u256 *sp, int64_t *gas, int64_t *refund) {
+    const evm_fork_table *ft = vm->ft;
+    if (msg->is_static) return EVM_STATIC_VIOLATION;
+    if (ft->sstore_net && *gas <= ft->sstore_stipend) return EVM_OUT_OF_GAS;
+    evm_action act = action_of(msg, EVM_OP_SSTORE);
+    act.key = evm_u256_to_b32(&sp[-1]);
+    act.value = evm_u256_to_b32(&sp[-2]);
+    if (ask_policy(vm, &act) == EVM_DENY) return EVM_DENIED;
+    int64_t cost = 0;
+    if (ft->access_lists && host->access_storage(hctx, &msg->recipient, &act.key))
+        cost += ft->cold_sload;
+    evm_bytes32 ob, cb;
+    host->set_storage(hctx, &msg->recipient, &act.key, &act.value, &ob, &cb);
+    bool orig0 = evm_b32_is_zero(&ob), cur0 = evm_b32_is_zero(&cb),
+         new0 = evm_b32_is_zero(&act.value);
+    if (!ft->sstore_net) {
+        cost += cur0 && !new0 ? ft->sstore_set : ft->sstore_reset;
+        if (!cur0 && new0) *refund += ft->sstore_clear_refund;
+    } else if (!memcmp(cb.b, act.value.b, 32)) {
+        cost += ft->sstore_noop;
+    } else if (!memcmp(ob.b, cb.b, 32)) {
+        if (orig0) {
+            cost += ft->sstore_set;
+        } else {
+            cost += ft->sstore_reset;
+            if (new0) *refund += ft->sstore_clear_refund;
+        }
+    } else {
+        cost += ft->sstore_noop;
+        if (!orig0) {
+            if (cur0) *refund -= ft->sstore_clear_refund;
+            if (new0) *refund += ft->sstore_clear_refund;
+        }
+        if (!memcmp(ob.b, act.value.b, 32))
+            *refund += (orig0 ? ft->sstore_set : ft->sstore_reset) - ft->sstore_noop;
+    }
+    CHARGE(gas, cost);
+    return EVM_SUCCESS;
+}
+
+static bool balance_below(const evm_host *host, void *hctx, const evm_address *a, const u256 *v) {
+    evm_bytes32 b;
+    host->get_balance(hctx, a, &b);
+    u256 bal = evm_b32_to_u256(&b);
+    return u256_lt(&bal, v);
+}
+
+/* CALL CALLCODE DELEGATECALL STATICCALL: arguments below sp, result in *out. */
+static evm_status op_call(evm_vm *vm, evm_frame *f, const evm_host *host, void *hctx,
+                          const evm_message *msg, uint8_t op, const u256 *sp, int64_t *gas,
+                          int64_t *refund, u256 *out) {
+    const evm_fork_table *ft = vm->ft;
+    bool has_value = op == EVM_OP_CALL || op == EVM_OP_CALLCODE;
+    const u256 *a = sp - 1;
+    u256 gasreq = a[0], value = has_value ? a[-2] : u256_from64(0);
+    int i = has_value ? 3 : 2;
+    const u256 in_off = a[-i], in_len = a[-i - 1], out_off = a[-i - 2], out_len = a[-i - 3];
+    bool nonzero_value = !u256_is_zero(&value);
+    evm_status st;
+    if (op == EVM_OP_CALL && msg->is_static && nonzero_value) return EVM_STATIC_VIOLATION;
+    uint64_t io, il, oo, ol;
+    if ((st = mem_region(vm, f, gas, &in_off, &in_len, &io, &il))) return st;
+    if ((st = mem_region(vm, f, gas, &out_off, &out_len, &oo, &ol))) return st;
+    evm_address dst = evm_u256_to_addr(&a[-1]);
+    if (ft->access_lists && host->access_account(hctx, &dst))
+        CHARGE(gas, ft->cold_account - ft->call);
+    *out = u256_from64(0);
+    evm_action act = action_of(msg, op);
+    act.target = dst;
+    act.value = evm_u256_to_b32(&value);
+    evm_verdict v = ask_policy(vm, &act);
+    if (v == EVM_DENY) {
+        f->ret_size = 0;
+        return EVM_SUCCESS;
+    }
+    if (v == EVM_REDIRECT) dst = act.target;
+    int64_t extra = 0;
+    if (nonzero_value) extra += ft->call_value;
+    if (op == EVM_OP_CALL) {
+        bool charge_new = ft->empty_is_dead ? nonzero_value && !host->account_exists(hctx, &dst)
+                                            : !host->account_exists(hctx, &dst);
+        if (charge_new) extra += ft->new_account;
+    }
+    CHARGE(gas, extra);
+    int64_t callgas;
+    if (ft->all_but_one_64th) {
+        int64_t lim = *gas - *gas / 64;
+        callgas = u256_fits64(&gasreq) && gasreq.w[0] < (uint64_t)lim ? (int64_t)gasreq.w[0] : lim;
+    } else {
+        if (!u256_fits64(&gasreq) || gasreq.w[0] > (uint64_t)*gas) return EVM_OUT_OF_GAS;
+        callgas = (int64_t)gasreq.w[0];
+    }
+    *gas -= callgas;
+    if (nonzero_value) callgas += ft->call_stipend;
+    f->ret_size = 0;
+    if (msg->depth >= EVM_MAX_DEPTH ||
+        (nonzero_value && balance_below(host, hctx, &msg->recipient, &value))) {
+        *gas += callgas;
+        return EVM_SUCCESS;
+    }
+    evm_message m;
+    memset(&m, 0, sizeof m);
+    m.depth = msg->depth + 1;
+    m.gas = callgas;
+    m.code_address = dst;
+    m.input = il ? f->mem + io : NULL;
+    m.input_size = il;
+    m.is_static = msg->is_static;
+    switch (op) {
+    case EVM_OP_CALL:
+        m.kind = EVM_CALL_CALL;
+        m.recipient = dst;
+        m.sender = msg->recipient;
+        m.value = act.value;
+        break;
+    case EVM_OP_CALLCODE:
+        m.kind = EVM_CALL_CALLCODE;
+        m.recipient = msg->recipient;
+        m.sender = msg->recipient;
+        m.value = act.value;
+        break;
+    case EVM_OP_DELEGATECALL:
+        m.kind = EVM_CALL_DELEGATECALL;
+        m.recipient = msg->recipient;
+        m.sender = msg->sender;
+        m.value = msg->value;
+        break;
+    default:
+        m.kind = EVM_CALL_STATICCALL;
+        m.recipient = dst;
+        m.sender = msg->recipient;
+        m.is_static = true;
+        break;
+    }
+    evm_result r;
+    host->call(hctx, &m, &r);
+    *gas += r.gas_left;
+    if (r.status == EVM_SUCCESS) *refund += r.gas_refund;
+    if (set_returndata(f, r.output, r.output_size) < 0) return EVM_INTERNAL_ERROR;
+    size_t n = ol < f->ret_size ? ol : f->ret_size;
+    if (n) memcpy(f->mem + oo, f->ret, n);
+    *out = u256_from64(r.status == EVM_SUCCESS);
+    return EVM_SUCCESS;
+}
+
+/* CREATE CREATE2: value off len [salt] below sp. */
+static evm_status op_create(evm_vm *vm, evm_frame *f, const evm_host *host, void *hctx,
+                            const evm_message *msg, uint8_t op, const u256 *sp, int64_t *gas,
+                            int64_t *refund, u256 *out) {
+    const evm_fork_table *ft = vm->ft;
+    if (msg->is_static) return EVM_STATIC_VIOLATION;
+    u256 value = sp[-1];
+    uint64_t o, l;
+    evm_status st = mem_region(vm, f, gas, &sp[-2], &sp[-3], &o, &l);
+    if (st) return st;
+    if (ft->initcode_limit) {
+        if (l > EVM_MAX_INITCODE) return EVM_OUT_OF_GAS;
+        CHARGE(gas, ft->initcode_word * words_of(l));
+    }
+    if (op == EVM_OP_CREATE2) CHARGE(gas, ft->create2_word * words_of(l));
+    *out = u256_from64(0);
+    evm_action act = action_of(msg, op);
+    memset(act.target.b, 0, sizeof act.target.b);
+    act.value = evm_u256_to_b32(&value);
+    if (op == EVM_OP_CREATE2) act.key = evm_u256_to_b32(&sp[-4]);
+    f->ret_size = 0;
+    if (ask_policy(vm, &act) == EVM_DENY) return EVM_SUCCESS;
+    int64_t callgas = ft->all_but_one_64th ? *gas - *gas / 64 : *gas;
+    *gas -= callgas;
+    if (msg->depth >= EVM_MAX_DEPTH || balance_below(host, hctx, &msg->recipient, &value)) {
+        *gas += callgas;
+        return EVM_SUCCESS;
+    }
+    evm_message m;
+    memset(&m, 0, sizeof m);
+    m.kind = op == EVM_OP_CREATE2 ? EVM_CALL_CREATE2 : EVM_CALL_CREATE;
+    m.depth = msg->depth + 1;
+    m.gas = callgas;
+    m.sender = msg->recipient;
+    m.input = l ? f->mem + o : NULL;
+    m.input_size = l;
+    m.value = act.value;
+    m.salt = act.key;
+    evm_result r;
+    host->call(hctx, &m, &r);
+    *gas += r.gas_left;
+    if (r.status == EVM_SUCCESS) {
+        *refund += r.gas_refund;
+        *out = evm_addr_to_u256(&r.create_address);
+    } else if (r.status == EVM_REVERT) {
+        if (set_returndata(f, r.output, r.output_size) < 0) return EVM_INTERNAL_ERROR;
+    }
+    return EVM_SUCCESS;
+}
+
+static evm_status op_selfdestruct(evm_vm *vm, const evm_host *host, void *hctx,
+                                  const evm_message *msg, const u256 *sp, int64_t *gas,
+                                  int64_t *refund) {
+    const evm_fork_table *ft = vm->ft;
+    if (msg->is_static) return EVM_STATIC_VIOLATION;
+    evm_address to = evm_u256_to_addr(&sp[-1]);
+    if (ft->access_lists && host->access_account(hctx, &to)) CHARGE(gas, ft->cold_account);
+    if (ft->selfdestruct_new_account) {
+        bool charge;
+        if (ft->empty_is_dead) {
+            evm_bytes32 b;
+            host->get_balance(hctx, &msg->recipient, &b);
+            charge = !evm_b32_is_zero(&b) && !host->account_exists(hctx, &to);
+        } else {
+            charge = !host->account_exists(hctx, &to);
+        }
+        if (charge) CHARGE(gas, ft->new_account);
+    }
+    evm_action act = action_of(msg, EVM_OP_SELFDESTRUCT);
+    act.target = to;
+    evm_verdict v = ask_policy(vm, &act);
+    if (v == EVM_DENY) return EVM_DENIED;
+    if (v == EVM_REDIRECT) to = act.target;
+    if (host->selfdestruct(hctx, &msg->recipient, &to)) *refund += ft->selfdestruct_refund;
+    return EVM_SUCCESS;
+}
+
+/* LOGn: off len t0..t(n-1) below sp. */
+static evm_status op_log(evm_vm *vm, evm_frame *f, const evm_host *host, void *hctx,
+                         const evm_message *msg, unsigned n, const u256 *sp, int64_t *gas) {
+    if (msg->is_static) return EVM_STATIC_VIOLATION;
+    uint64_t o, l;
+    evm_status st = mem_region(vm, f, gas, &sp[-1], &sp[-2], &o, &l);
+    if (st) return st;
+    CHARGE(gas, LOG_TOPIC_GAS * (int64_t)n + LOG_BYTE_GAS * (int64_t)l);
+    evm_action act = action_of(msg, (uint8_t)(EVM_OP_LOG0 + n));
+    if (ask_policy(vm, &act) == EVM_DENY) return EVM_DENIED;
+    evm_bytes32 topics[4];
+    for (unsigned i = 0; i < n; i++)
+        topics[i] = evm_u256_to_b32(&sp[-3 - (int)i]);
+    host->emit_log(hctx, &msg->recipient, l ? f->mem + o : NULL, l, topics, n);
+    return EVM_SUCCESS;
+}
+
+/* ---- the loop, twice ---- */
+
+#define EVM_TRACE 0
+#define EVM_RUN   run_plain
+#include "vm/evm/interp_loop.inc"
+#undef EVM_TRACE
+#undef EVM_RUN
+#define EVM_TRACE 1
+#define EVM_RUN   run_traced
+#include "vm/evm/interp_loop.inc"
+#undef EVM_TRACE
+#undef EVM_RUN
+
+evm_status evm_execute(evm_vm *vm, const evm_host *host, void *host_ctx, const evm_message *msg,
+                       const uint8_t *code, size_t code_size, evm_result *res) {
+    memset(res, 0, sizeof *res);
+    res->status = EVM_INTERNAL_ERROR;
+    if (!vm || !host || !msg || msg->depth < 0 || msg->depth > EVM_MAX_DEPTH) return res->status;
+    if (msg->depth == 0) vm->peak = 0;
+    evm_frame *f = frame_get(vm, msg->depth);
+    if (!f || f->active) return res->status;
+    if (code_size > ((size_t)1 << 31) || analyse(f, code, code_size) < 0) return res->status;
+    if (vm->tracer && !vm->trace_stack) {
+        vm->trace_stack = malloc(EVM_STACK_LIMIT * sizeof(evm_bytes32));
+        if (!vm->trace_stack) return res->status;
+    }
+    f->active = true;
+    f->mem_size = 0;
+    f->ret_size = 0;
+    f->height = 0;
+    if (vm->tracer)
+        run_traced(vm, f, host, host_ctx, msg, code_size, res);
+    else
+        run_plain(vm, f, host, host_ctx, msg, code_size, res);
+    note_peak(vm);
+    f->active = false;
+    f->height = 0;
+    if (evm_status_is_exceptional(res->status)) {
+        res->gas_left = 0;
+        res->gas_refund = 0;
+        res->output = NULL;
+        res->output_size = 0;
+    } else if (res->status == EVM_DENIED) {
+        res->gas_refund = 0;
+        res->output = NULL;
+        res->output_size = 0;
+    } else if (res->status == EVM_REVERT) {
+        res->gas_refund = 0;
+    }
+    return res->status;
+}
