@@ -1,0 +1,193 @@
+/* fitness: tasks (quartic, int-square), evaluation results, penalties, the
+ * worst-status order, and reuse of one context for many programs. */
+#include "testutil.h"
+
+#include "fitness/fitness.h"
+
+#include <math.h>
+
+static int64_t fit_test_range(void *ctx, int64_t lo, int64_t hi) {
+    uint64_t span = (uint64_t)hi - (uint64_t)lo + 1;
+    return (int64_t)((uint64_t)lo + tu_next((uint64_t *)ctx) % span);
+}
+
+static void quartic_task(fit_task *t, uint64_t seed) {
+    uint64_t s = seed;
+    fit_rng rng = {&s, fit_test_range};
+    cr_assert_eq(fit_task_quartic(t, &rng), 0);
+}
+
+/* x on the stack; Horner: x(x(x(x+1)+1)+1) */
+static const char *horner = "DUP 0\n"
+                            "PUSH 1.0\nADD\nOVER\nFMUL\n"
+                            "PUSH 1.0\nADD\nOVER\nFMUL\n"
+                            "PUSH 1.0\nADD\nOVER\nFMUL\n";
+
+Test(fit, quartic_cases) {
+    fit_task t;
+    quartic_task(&t, 7);
+    cr_assert_eq(t.train.n, 20);
+    cr_assert_eq(t.test.n, 20);
+    cr_assert_eq(t.n_in, 1);
+    cr_assert(t.fixed_point);
+    for (uint32_t i = 0; i < 20; i++) {
+        vm_word x = t.train.in[i];
+        cr_assert(x >= -VM_FX_ONE && x <= VM_FX_ONE);
+        double xd = vm_fx_to_double(x);
+        cr_assert_float_eq(t.train.target[i], xd * xd * xd * xd + xd * xd * xd + xd * xd + xd,
+                           1e-12);
+        cr_assert_eq(t.test.in[i], x, "the test set is the training set");
+    }
+    fit_task u;
+    quartic_task(&u, 7);
+    cr_assert_arr_eq(t.train.in, u.train.in, 20 * sizeof(vm_word), "same seed, same cases");
+    fit_task_free(&u);
+    quartic_task(&u, 8);
+    cr_assert(memcmp(t.train.in, u.train.in, 20 * sizeof(vm_word)) != 0);
+    fit_task_free(&u);
+    fit_task_free(&t);
+}
+
+Test(fit, quartic_perfect_program) {
+    fit_task t;
+    quartic_task(&t, 1);
+    vm_buf b = tu_asm(horner);
+    fit_ctx *c = fit_ctx_new(&t, NULL);
+    cr_assert(c);
+    double err[20];
+    fit_result r = {.errors = err};
+    cr_assert_eq(fit_eval(c, b.data, b.len, FIT_TRAIN, &r), 0);
+    cr_assert_eq(r.ncases, 20);
+    cr_assert_eq(r.hits, 20);
+    cr_assert_eq(r.missing, 0);
+    cr_assert_eq(r.worst, VM_HALTED);
+    /* DUP + 3 x (PUSH + ADD + OVER + FMUL) per case, at the table's costs */
+    uint64_t g = vm_opinfo_of(VM_OP_DUP)->gas +
+                 3 * (vm_opinfo_of(VM_OP_PUSH)->gas + vm_opinfo_of(VM_OP_ADD)->gas +
+                      vm_opinfo_of(VM_OP_OVER)->gas + vm_opinfo_of(VM_OP_FMUL)->gas);
+    cr_assert_eq(r.gas, 20 * g);
+    double sum = 0;
+    for (int i = 0; i < 20; i++) {
+        cr_assert_lt(err[i], 1e-8, "case %d error %g", i, err[i]);
+        sum += err[i];
+    }
+    cr_assert_eq(r.error, sum);
+    /* memory-time: per case, the words in use times the gas of each insn */
+    vm_arena *a = vm_arena_new();
+    vm_set_limits(a, &t.limits);
+    uint64_t mt = 0;
+    for (int i = 0; i < 20; i++) {
+        vm_load(a, b.data, b.len);
+        vm_push(a, t.train.in[i]);
+        vm_run(a);
+        vm_meters m;
+        vm_meters_get(a, &m);
+        mt += m.memtime;
+    }
+    cr_assert_eq(r.memtime, mt);
+    vm_arena_free(a);
+    fit_ctx_free(c);
+    vm_buf_free(&b);
+    fit_task_free(&t);
+}
+
+Test(fit, missing_output_gets_the_penalty) {
+    fit_task t;
+    quartic_task(&t, 2);
+    fit_ctx *c = fit_ctx_new(&t, NULL);
+    double err[20];
+    fit_result r = {.errors = err};
+    /* POP leaves nothing: HALTED without output */
+    vm_buf b = tu_asm("POP");
+    cr_assert_eq(fit_eval(c, b.data, b.len, FIT_TRAIN, &r), 0);
+    cr_assert_eq(r.missing, 20);
+    cr_assert_eq(r.worst, VM_HALTED);
+    cr_assert_eq(r.error, 20 * FIT_QUARTIC_PENALTY);
+    vm_buf_free(&b);
+    /* an endless loop: out of gas on every case */
+    b = tu_asm("l: JMP l");
+    cr_assert_eq(fit_eval(c, b.data, b.len, FIT_TRAIN, &r), 0);
+    cr_assert_eq(r.worst, VM_OUT_OF_GAS);
+    cr_assert_eq(r.missing, 20);
+    cr_assert_eq(r.gas, 20ull * FIT_QUARTIC_GAS);
+    vm_buf_free(&b);
+    /* the empty program halts with x on the stack: error |x - f(x)| */
+    cr_assert_eq(fit_eval(c, NULL, 0, FIT_TRAIN, &r), 0);
+    cr_assert_eq(r.missing, 0);
+    for (int i = 0; i < 20; i++)
+        cr_assert_float_eq(err[i], fabs(vm_fx_to_double(t.train.in[i]) - t.train.target[i]), 1e-15);
+    fit_ctx_free(c);
+    fit_task_free(&t);
+}
+
+Test(fit, worst_status_is_the_most_severe) {
+    /* x < 0: stack underflow (ADD with one word); x == 0: halt; x > 0: loop */
+    vm_word in[] = {-1, 0, 1, -2};
+    vm_word want[] = {0, 0, 0, 0};
+    fit_task t;
+    cr_assert_eq(fit_task_custom(&t, "mixed", FIT_ERR_INT_ABS, 1, 4, in, want, NULL, 100, 0), 0);
+    t.limits.gas = 50;
+    vm_buf b = tu_asm("DUP 0\nPUSH 0\nLT\nJNZ under\nJNZ loop\nPUSH 0\nHALT\n"
+                      "under: POP\nADD\nloop: JMP loop");
+    fit_ctx *c = fit_ctx_new(&t, NULL);
+    double err[4];
+    fit_result r = {.errors = err};
+    cr_assert_eq(fit_eval(c, b.data, b.len, FIT_TRAIN, &r), 0);
+    cr_assert_eq(r.worst, VM_OUT_OF_GAS);
+    cr_assert_eq(r.missing, 3);
+    cr_assert_eq(r.hits, 1);
+    cr_assert_eq(err[1], 0);
+    cr_assert_eq(err[0], 100);
+    fit_ctx_free(c);
+    /* without the looping case the underflow is the worst */
+    fit_task u;
+    vm_word in2[] = {0, -1, 0};
+    cr_assert_eq(fit_task_custom(&u, "mixed2", FIT_ERR_INT_ABS, 1, 3, in2, want, NULL, 100, 0), 0);
+    c = fit_ctx_new(&u, NULL);
+    cr_assert_eq(fit_eval(c, b.data, b.len, FIT_TRAIN, &r), 0);
+    cr_assert_eq(r.worst, VM_STACK_UNDERFLOW);
+    fit_ctx_free(c);
+    fit_task_free(&u);
+    vm_buf_free(&b);
+    fit_task_free(&t);
+    /* the documented order */
+    const vm_status order[] = {
+        VM_HALTED,         VM_YIELDED,    VM_OUT_OF_BOUNDS, VM_STACK_UNDERFLOW, VM_STACK_OVERFLOW,
+        VM_CALL_OVERFLOW,  VM_BAD_JUMP,   VM_TRUNCATED,     VM_INVALID_OPCODE,  VM_OUT_OF_MEMORY,
+        VM_OUT_OF_MEMTIME, VM_OUT_OF_GAS, VM_RUNNING};
+    for (unsigned i = 0; i < sizeof order / sizeof *order; i++)
+        cr_assert_eq(fit_status_severity(order[i]), i);
+}
+
+Test(fit, int_square_and_context_reuse) {
+    fit_task t;
+    cr_assert_eq(fit_task_int_square(&t), 0);
+    cr_assert_eq(t.train.n, 17);
+    fit_ctx *c = fit_ctx_new(&t, NULL);
+    double err[17];
+    fit_result r = {.errors = err};
+    vm_buf good = tu_asm("DUP 0\nDUP 0\nMUL\nADD");
+    vm_buf off = tu_asm("DUP 0\nMUL\nPUSH 1\nADD"); /* x*x + 1: error |x - 1| */
+    for (int rep = 0; rep < 200; rep++) {
+        cr_assert_eq(fit_eval(c, good.data, good.len, FIT_TRAIN, &r), 0);
+        cr_assert_eq(r.error, 0);
+        cr_assert_eq(r.hits, 17);
+        cr_assert_eq(fit_eval(c, off.data, off.len, FIT_TRAIN, &r), 0);
+        double want = 0;
+        for (int x = -8; x <= 8; x++)
+            want += fabs((double)x - 1);
+        cr_assert_eq(r.error, want);
+        cr_assert_eq(r.hits, 1);
+    }
+    double terr[4];
+    fit_result tr = {.errors = terr};
+    cr_assert_eq(fit_eval(c, good.data, good.len, FIT_TEST, &tr), 0);
+    cr_assert_eq(tr.ncases, 4);
+    cr_assert_eq(tr.hits, 4);
+    /* integer error does not overflow */
+    cr_assert_eq(fit_case_error(&t, &t.train, 0, true, INT64_MAX), 1e6);
+    vm_buf_free(&good);
+    vm_buf_free(&off);
+    fit_ctx_free(c);
+    fit_task_free(&t);
+}
