@@ -347,6 +347,10 @@ int evm_cmd_run(int argc, char **argv);
 int evm_cmd_disasm(int argc, char **argv);
 int evm_cmd_test(int argc, char **argv);
 int evm_bench(int argc, char **argv);
+/* The engine of evm-test: runs the legacy VM tests under path (a file or a
+ * directory, recursively), printing a line per failure. 0, or -1 if path
+ * cannot be read. */
+int evm_vmtests_run(const char *path, bool verbose, int *passed, int *failed);
 
 /* ---- helpers ---- */
 
