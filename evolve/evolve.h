@@ -6,6 +6,8 @@
 #ifndef FRUGAL_EVOLVE_H
 #define FRUGAL_EVOLVE_H
 
+#include "fitness/fitness.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,5 +55,205 @@ int64_t evo_rng_range(evo_rng *r, int64_t lo, int64_t hi);
 double evo_rng_unit(evo_rng *r);
 
 /* ==== end of random numbers ==== */
+
+/* ==== genomes and variation (evolve/genome.c, docs/gp.md) ====
+ *
+ * A genome is real bytecode of its ISA: an evolved native program runs in
+ * `frugal exec`. Every operator works on whole instructions and never splits
+ * an immediate. The ISA is described by a table (evo_isa) built from the
+ * VM's opcode table, so that another ISA (EVM) plugs in by filling the same
+ * table.
+ */
+
+typedef enum {
+    EVO_IMM_NONE = 0,
+    EVO_IMM_CONST = 1, /* a constant (native PUSH: int64 LE; EVM PUSHn: n bytes BE) */
+    EVO_IMM_REL = 2,   /* a relative jump: int16 LE from the next instruction */
+    EVO_IMM_IDX = 3    /* a small stack index (uint8) */
+} evo_imm_kind;
+
+typedef struct {
+    bool defined;
+    uint8_t imm;      /* evo_imm_kind */
+    uint8_t imm_size; /* bytes after the opcode */
+    bool imm_be;      /* big-endian immediate */
+    uint8_t in, out;  /* stack class: words consumed and produced (IDX: base values) */
+} evo_opdesc;
+
+typedef struct {
+    fit_isa isa;
+    const char *name;
+    evo_opdesc op[256]; /* by opcode byte */
+} evo_isa;
+
+/* The native ISA, from vm_opinfo_of. */
+void evo_isa_native(evo_isa *isa);
+/* Length of the instruction at pc (an undefined byte is 1; a truncated
+ * immediate spans to the end). */
+uint32_t evo_insn_len(const evo_isa *isa, const uint8_t *code, uint32_t len, uint32_t pc);
+
+/* Named length limits (defaults) and the hard ceiling of max_bytes, set by
+ * the int16 reach of REL jumps. */
+#define EVO_DEFAULT_MAX_BYTES 1024u
+#define EVO_DEFAULT_MAX_INSNS 128u
+#define EVO_MAX_BYTES         32767u
+#define EVO_MAX_CONSTS        32u
+
+typedef struct {
+    /* caps: every genome has at most max_bytes bytes and max_insns instructions */
+    uint32_t max_bytes, max_insns;
+    /* initial programs: length in instructions uniform in [init_min, init_max] */
+    uint32_t init_min, init_max;
+    /* opcode set for new instructions, drawn uniformly (repeat an opcode to weight it) */
+    uint8_t ops[256];
+    uint32_t nops;
+    /* constants: with probability p_const one of consts[] (uniformly), else
+     * uniform in [const_lo, const_hi]; a tweak adds uniform [-const_tweak,
+     * const_tweak] (wrapping). IDX immediates are uniform in [0, idx_max]. */
+    vm_word consts[EVO_MAX_CONSTS];
+    uint32_t nconsts;
+    double p_const;
+    vm_word const_lo, const_hi, const_tweak;
+    uint32_t idx_max;
+    /* rates, per child. Crossover: one draw picks one-point, two-point,
+     * homologous or none (p_cx_one + p_cx_two + p_cx_homol <= 1). Then each
+     * mutation is applied independently with its probability. */
+    double p_cx_one, p_cx_two, p_cx_homol;
+    double p_point, p_insert, p_delete, p_swap;
+    /* point mutation of an instruction: with p_point_imm (when it has an
+     * immediate) tweak the immediate; otherwise with p_point_class replace the
+     * opcode by one of the same stack class (in, out), else by any opcode. */
+    double p_point_imm, p_point_class;
+} evo_genome_params;
+
+/* Defaults for an ISA: caps, init 4..24 instructions, every defined opcode
+ * except YIELD, constants 0 and 1, rates cx 0.3/0.3/0.2, point 0.5, insert
+ * 0.2, delete 0.2, swap 0.1 (docs/gp.md). */
+void evo_genome_params_default(evo_genome_params *g, const evo_isa *isa);
+/* Defaults tuned to a task: a fixed-point task gets the regression set
+ * (PUSH POP DUP SWAP OVER ROT ADD SUB FMUL FDIV NEG) and constants in
+ * [-1, 1]; an integer task gets integer arithmetic, comparisons and jumps.
+ * The task's constants join consts[]. */
+void evo_genome_params_for_task(evo_genome_params *g, const evo_isa *isa, const fit_task *t);
+/* Checks the caps and rates; returns NULL or a message naming the problem. */
+const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *isa);
+
+/* Operators applied to a child (bits of the mask evo_vary returns). */
+#define EVO_OP_CX_ONE    0x01u
+#define EVO_OP_CX_TWO    0x02u
+#define EVO_OP_CX_HOMOL  0x04u
+#define EVO_OP_POINT     0x08u
+#define EVO_OP_INSERT    0x10u
+#define EVO_OP_DELETE    0x20u
+#define EVO_OP_SWAP      0x40u
+#define EVO_OP_CX_MASK   0x07u
+#define EVO_OP_ELITE     0x100u /* copied unchanged by elitism */
+#define EVO_OP_SURVIVOR  0x200u /* NSGA-II: a parent that survived */
+#define EVO_OP_IMMIGRANT 0x400u /* arrived by migration */
+#define EVO_OP_CLONE     0x800u /* variation left the parent unchanged: not re-evaluated */
+
+/* Scratch for the operators: create once per thread. */
+typedef struct {
+    uint32_t *sa, *sb; /* instruction starts */
+    uint8_t *tmp;      /* 2 * max_bytes + 64 */
+    uint32_t cap;
+} evo_vary_ws;
+int evo_vary_ws_init(evo_vary_ws *w, const evo_genome_params *g);
+void evo_vary_ws_free(evo_vary_ws *w);
+
+/* A random program into out (room for max_bytes). Returns its length. */
+uint32_t evo_genome_random(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *out,
+                           evo_vary_ws *w);
+/* Which crossover a child gets: 0 or one of EVO_OP_CX_*. One evo_rng_unit. */
+unsigned evo_draw_crossover(const evo_genome_params *g, evo_rng *r);
+/* Make a child of a (and b, when cx != 0) into out: the crossover cx, then
+ * point, insertion, deletion and swap, each with its rate, then jump repair.
+ * Returns the mask of operators applied (an operator that cannot apply, e.g.
+ * an insertion at the cap, still counts and leaves the genome unchanged). */
+unsigned evo_vary(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, const uint8_t *a,
+                  uint32_t alen, const uint8_t *b, uint32_t blen, unsigned cx, uint8_t *out,
+                  uint32_t *outlen, evo_vary_ws *w);
+
+/* The single operators, for tests and custom pipelines. Mutations work in
+ * place on code (room for max_bytes); crossovers write out. None repairs
+ * jumps: call evo_genome_repair after the last one. */
+void evo_mut_point(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                   uint32_t *len, evo_vary_ws *w);
+void evo_mut_insert(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                    uint32_t *len, evo_vary_ws *w);
+void evo_mut_delete(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                    uint32_t *len, evo_vary_ws *w);
+void evo_mut_swap(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                  uint32_t *len, evo_vary_ws *w);
+void evo_crossover(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, unsigned cx,
+                   const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen, uint8_t *out,
+                   uint32_t *outlen, evo_vary_ws *w);
+/* Jump repair: every REL target is clamped to [0, len] and moved forward to
+ * the next instruction start (or the end), so no jump is ever BAD_JUMP. */
+void evo_genome_repair(const evo_isa *isa, uint8_t *code, uint32_t len, evo_vary_ws *w);
+/* Well-formed: every instruction defined and whole, every REL target an
+ * instruction start or the end, within the caps. */
+bool evo_genome_ok(const evo_isa *isa, const evo_genome_params *g, const uint8_t *code,
+                   uint32_t len);
+/* Number of instructions (well-formed code). */
+uint32_t evo_genome_insns(const evo_isa *isa, const uint8_t *code, uint32_t len);
+
+/* ==== end of genomes ==== */
+
+/* ==== selection (evolve/select.c, docs/gp.md) ====
+ *
+ * All selection minimises. Ties are broken deterministically (documented per
+ * function), never by memory addresses or thread timing.
+ */
+
+typedef struct {
+    uint32_t n, ncases;
+    const double *fitness;  /* n: the scalar to minimise */
+    const double *errors;   /* n * ncases, row per individual (lexicase) */
+    const uint32_t *length; /* n: bytes (tie-break); may be NULL */
+    const uint64_t *gas;    /* n (tie-break); may be NULL */
+} evo_view;
+
+typedef enum {
+    EVO_TIE_NONE = 0,   /* equal fitness: the first drawn / lower index wins */
+    EVO_TIE_LENGTH = 1, /* then shorter, then lower gas */
+    EVO_TIE_GAS = 2     /* then lower gas, then shorter */
+} evo_tiebreak;
+
+/* i strictly better than j: lower fitness, then the tie-break. */
+bool evo_better(const evo_view *v, evo_tiebreak tb, uint32_t i, uint32_t j);
+/* Tournament: k draws with replacement (evo_rng_below(n) each); the best by
+ * evo_better wins, the earliest drawn on a full tie. */
+uint32_t evo_select_tournament(const evo_view *v, uint32_t k, evo_tiebreak tb, evo_rng *r);
+/* Lexicase (eps NULL) or epsilon-lexicase: shuffle the cases (Fisher-Yates,
+ * i = ncases-1 .. 1, j = below(i+1)); keep the candidates whose error on each
+ * case is <= the best remaining error + eps[case]; stop when one is left;
+ * pick uniformly among the rest (one below(count) draw). scratch: n + ncases
+ * words. */
+uint32_t evo_select_lexicase(const evo_view *v, const double *eps, evo_rng *r, uint32_t *scratch);
+/* Automatic epsilon (La Cava et al. 2016): eps[c] = median over i of
+ * |e[i][c] - median_j e[j][c]|. scratch: n doubles. */
+void evo_lexicase_epsilon(const evo_view *v, double *eps, double *scratch);
+/* Median of x[0..n) (sorts x); the mean of the middle two when n is even. */
+double evo_median(double *x, size_t n);
+/* The k best by evo_better, best first (ties by lower index). scratch: n. */
+void evo_best_k(const evo_view *v, evo_tiebreak tb, uint32_t k, uint32_t *out, uint32_t *scratch);
+
+/* NSGA-II (Deb et al. 2002). obj: n points of m objectives, row-major, all
+ * minimised. Fills rank (0 = the non-dominated front) and crowding distance
+ * (per front; the extremes of each objective get INFINITY; each objective's
+ * contribution is normalised by its range in the front). Returns the number
+ * of fronts, or -1 if memory cannot be had. */
+int evo_nsga2_sort(const double *obj, uint32_t n, uint32_t m, uint32_t *rank, double *crowd);
+/* The crowded-comparison tournament: k draws; lower rank wins, then larger
+ * crowding, then the earliest drawn. */
+uint32_t evo_select_crowded(const uint32_t *rank, const double *crowd, uint32_t n, uint32_t k,
+                            evo_rng *r);
+/* Environmental selection: the keep best of n by (rank, -crowd, index),
+ * in that order, into out. Returns 0 or -1. */
+int evo_nsga2_survivors(const uint32_t *rank, const double *crowd, uint32_t n, uint32_t keep,
+                        uint32_t *out);
+
+/* ==== end of selection ==== */
 
 #endif

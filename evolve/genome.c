@@ -1,0 +1,508 @@
+/* Genomes: ISA tables, random programs and instruction-aware variation
+ * (docs/gp.md). Every operator works on whole instructions; jumps are
+ * repaired so that they always land on an instruction start. */
+#include "evolve/evolve.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- ISA ---- */
+
+void evo_isa_native(evo_isa *isa) {
+    memset(isa, 0, sizeof *isa);
+    isa->isa = FIT_ISA_NATIVE;
+    isa->name = "native";
+    for (int b = 0; b < 256; b++) {
+        const vm_opinfo *oi = vm_opinfo_of((uint8_t)b);
+        if (!oi->name) continue;
+        evo_opdesc *d = &isa->op[b];
+        d->defined = true;
+        d->in = oi->in;
+        d->out = oi->out;
+        d->imm_size = (uint8_t)vm_imm_size(oi->imm);
+        switch (oi->imm) {
+        case VM_IMM_I64: d->imm = EVO_IMM_CONST; break;
+        case VM_IMM_REL: d->imm = EVO_IMM_REL; break;
+        case VM_IMM_IDX: d->imm = EVO_IMM_IDX; break;
+        default: d->imm = EVO_IMM_NONE; break;
+        }
+    }
+}
+
+static inline uint32_t desc_len(const evo_opdesc *d) {
+    return d->defined ? 1u + d->imm_size : 1u;
+}
+
+uint32_t evo_insn_len(const evo_isa *isa, const uint8_t *code, uint32_t len, uint32_t pc) {
+    uint32_t n = desc_len(&isa->op[code[pc]]);
+    return n > len - pc ? len - pc : n;
+}
+
+/* Instruction starts into starts[0..n), starts[n] = the end scanned; stops
+ * after cap instructions. Returns n. */
+static uint32_t scan(const evo_isa *isa, const uint8_t *code, uint32_t len, uint32_t *starts,
+                     uint32_t cap) {
+    uint32_t n = 0, pc = 0;
+    while (pc < len && n < cap) {
+        starts[n++] = pc;
+        pc += evo_insn_len(isa, code, len, pc);
+    }
+    starts[n] = pc;
+    return n;
+}
+
+uint32_t evo_genome_insns(const evo_isa *isa, const uint8_t *code, uint32_t len) {
+    uint32_t n = 0;
+    for (uint32_t pc = 0; pc < len; pc += evo_insn_len(isa, code, len, pc))
+        n++;
+    return n;
+}
+
+/* ---- immediates ---- */
+
+static void put_imm(const evo_opdesc *d, uint8_t *p, uint64_t v) {
+    for (unsigned i = 0; i < d->imm_size; i++) {
+        unsigned byte = d->imm_be ? d->imm_size - 1u - i : i; /* significance of p[i] */
+        unsigned sh = 8u * byte;
+        p[i] = sh < 64 ? (uint8_t)(v >> sh) : (v >> 63 ? 0xff : 0);
+    }
+}
+
+static uint64_t get_imm(const evo_opdesc *d, const uint8_t *p) {
+    uint64_t v = 0;
+    for (unsigned i = 0; i < d->imm_size; i++) {
+        unsigned byte = d->imm_be ? d->imm_size - 1u - i : i;
+        if (8u * byte < 64) v |= (uint64_t)p[i] << (8u * byte);
+    }
+    return v;
+}
+
+static uint64_t draw_const(const evo_genome_params *g, evo_rng *r) {
+    if (g->nconsts && evo_rng_unit(r) < g->p_const)
+        return (uint64_t)g->consts[evo_rng_below(r, g->nconsts)];
+    return (uint64_t)evo_rng_range(r, g->const_lo, g->const_hi);
+}
+
+/* Write a random instruction of opcode op into p (REL offset 0, to be drawn
+ * once the instruction is in place). Returns its length. */
+static uint32_t emit(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t op,
+                     uint8_t *p) {
+    const evo_opdesc *d = &isa->op[op];
+    p[0] = op;
+    switch (d->imm) {
+    case EVO_IMM_CONST: put_imm(d, p + 1, draw_const(g, r)); break;
+    case EVO_IMM_IDX: put_imm(d, p + 1, evo_rng_below(r, g->idx_max + 1)); break;
+    case EVO_IMM_REL: put_imm(d, p + 1, 0); break;
+    default: break;
+    }
+    return desc_len(d);
+}
+
+/* The first instruction start >= t (starts[0..n] ends with the length). */
+static uint32_t snap(const uint32_t *starts, uint32_t n, uint32_t t) {
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (starts[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return starts[lo];
+}
+
+static void set_rel(const evo_opdesc *d, uint8_t *code, uint32_t pc, uint32_t target) {
+    int64_t off = (int64_t)target - (int64_t)(pc + desc_len(d));
+    put_imm(d, code + pc + 1, (uint64_t)off);
+}
+
+/* Draw the target of the REL at pc: a byte position uniform in [0, len],
+ * moved forward to the next instruction start. starts: scan of code. */
+static void draw_rel(const evo_isa *isa, evo_rng *r, uint8_t *code, uint32_t len, uint32_t pc,
+                     const uint32_t *starts, uint32_t n) {
+    uint32_t t = evo_rng_below(r, len + 1);
+    set_rel(&isa->op[code[pc]], code, pc, snap(starts, n, t));
+}
+
+void evo_genome_repair(const evo_isa *isa, uint8_t *code, uint32_t len, evo_vary_ws *w) {
+    uint32_t n = scan(isa, code, len, w->sa, w->cap);
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t pc = w->sa[k];
+        const evo_opdesc *d = &isa->op[code[pc]];
+        if (!d->defined || d->imm != EVO_IMM_REL || pc + desc_len(d) > len) continue;
+        int64_t off = (int16_t)(uint16_t)get_imm(d, code + pc + 1);
+        int64_t t = (int64_t)pc + desc_len(d) + off;
+        if (t < 0) t = 0;
+        if (t > (int64_t)len) t = len;
+        set_rel(d, code, pc, snap(w->sa, n, (uint32_t)t));
+    }
+}
+
+bool evo_genome_ok(const evo_isa *isa, const evo_genome_params *g, const uint8_t *code,
+                   uint32_t len) {
+    if (len > g->max_bytes || len > EVO_MAX_BYTES) return false;
+    uint8_t start[EVO_MAX_BYTES / 8 + 2] = {0};
+    uint32_t n = 0, pc = 0;
+    while (pc < len) {
+        const evo_opdesc *d = &isa->op[code[pc]];
+        if (!d->defined || pc + desc_len(d) > len) return false;
+        start[pc / 8] |= (uint8_t)(1u << (pc % 8));
+        pc += desc_len(d);
+        n++;
+    }
+    start[len / 8] |= (uint8_t)(1u << (len % 8));
+    if (n > g->max_insns) return false;
+    for (pc = 0; pc < len; pc += desc_len(&isa->op[code[pc]])) {
+        const evo_opdesc *d = &isa->op[code[pc]];
+        if (d->imm != EVO_IMM_REL) continue;
+        int64_t t = (int64_t)pc + desc_len(d) + (int16_t)(uint16_t)get_imm(d, code + pc + 1);
+        if (t < 0 || t > (int64_t)len || !(start[t / 8] & (1u << (t % 8)))) return false;
+    }
+    return true;
+}
+
+/* ---- parameters ---- */
+
+void evo_genome_params_default(evo_genome_params *g, const evo_isa *isa) {
+    memset(g, 0, sizeof *g);
+    g->max_bytes = EVO_DEFAULT_MAX_BYTES;
+    g->max_insns = EVO_DEFAULT_MAX_INSNS;
+    g->init_min = 4;
+    g->init_max = 24;
+    for (int b = 0; b < 256; b++)
+        if (isa->op[b].defined && !(isa->isa == FIT_ISA_NATIVE && b == VM_OP_YIELD))
+            g->ops[g->nops++] = (uint8_t)b;
+    g->consts[0] = 0;
+    g->consts[1] = 1;
+    g->nconsts = 2;
+    g->p_const = 0.5;
+    g->const_lo = -16;
+    g->const_hi = 16;
+    g->const_tweak = 1;
+    g->idx_max = 3;
+    g->p_cx_one = 0.3;
+    g->p_cx_two = 0.3;
+    g->p_cx_homol = 0.2;
+    g->p_point = 0.5;
+    g->p_insert = 0.2;
+    g->p_delete = 0.2;
+    g->p_swap = 0.1;
+    g->p_point_imm = 0.5;
+    g->p_point_class = 0.5;
+}
+
+static void add_const(evo_genome_params *g, vm_word c) {
+    for (uint32_t i = 0; i < g->nconsts; i++)
+        if (g->consts[i] == c) return;
+    if (g->nconsts < EVO_MAX_CONSTS) g->consts[g->nconsts++] = c;
+}
+
+void evo_genome_params_for_task(evo_genome_params *g, const evo_isa *isa, const fit_task *t) {
+    evo_genome_params_default(g, isa);
+    if (isa->isa != FIT_ISA_NATIVE) return;
+    static const uint8_t fx_ops[] = {VM_OP_PUSH, VM_OP_POP,  VM_OP_DUP, VM_OP_SWAP,
+                                     VM_OP_OVER, VM_OP_ROT,  VM_OP_ADD, VM_OP_SUB,
+                                     VM_OP_FMUL, VM_OP_FDIV, VM_OP_NEG};
+    static const uint8_t int_ops[] = {
+        VM_OP_PUSH, VM_OP_POP, VM_OP_DUP, VM_OP_SWAP, VM_OP_OVER, VM_OP_ROT, VM_OP_ADD,
+        VM_OP_SUB,  VM_OP_MUL, VM_OP_DIV, VM_OP_MOD,  VM_OP_NEG,  VM_OP_ABS, VM_OP_MIN,
+        VM_OP_MAX,  VM_OP_LT,  VM_OP_GT,  VM_OP_EQ,   VM_OP_JZ,   VM_OP_JNZ, VM_OP_JMP};
+    const uint8_t *ops = t->fixed_point ? fx_ops : int_ops;
+    g->nops = t->fixed_point ? sizeof fx_ops : sizeof int_ops;
+    memcpy(g->ops, ops, g->nops);
+    g->nconsts = 0;
+    if (t->fixed_point) {
+        g->const_lo = -VM_FX_ONE;
+        g->const_hi = VM_FX_ONE;
+        g->const_tweak = VM_FX_ONE / 16;
+        add_const(g, VM_FX_ONE);
+        add_const(g, VM_FX_ONE / 2);
+    } else {
+        g->const_lo = -10;
+        g->const_hi = 10;
+        g->const_tweak = 1;
+        add_const(g, 0);
+        add_const(g, 1);
+    }
+    for (uint32_t i = 0; i < t->n_consts; i++)
+        add_const(g, t->consts[i]);
+}
+
+static bool is_prob(double p) {
+    return p >= 0 && p <= 1;
+}
+
+const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *isa) {
+    if (g->max_bytes < 16 || g->max_bytes > EVO_MAX_BYTES)
+        return "genome.max_bytes must be in 16..32767";
+    if (g->max_insns < 1) return "genome.max_insns must be >= 1";
+    if (g->init_min < 1 || g->init_min > g->init_max || g->init_max > g->max_insns)
+        return "genome.init_min..init_max must be within 1..max_insns";
+    if (g->nops < 1 || g->nops > 256) return "genome.ops must list 1..256 opcodes";
+    for (uint32_t i = 0; i < g->nops; i++) {
+        const evo_opdesc *d = &isa->op[g->ops[i]];
+        if (!d->defined) return "genome.ops holds an opcode the ISA does not define";
+        if (desc_len(d) > g->max_bytes) return "genome.ops holds an opcode longer than max_bytes";
+    }
+    if (g->nconsts > EVO_MAX_CONSTS) return "genome.consts holds more than 32 constants";
+    if (g->const_lo > g->const_hi) return "genome.const_lo must be <= const_hi";
+    if (g->const_tweak < 0) return "genome.const_tweak must be >= 0";
+    if (g->idx_max > 255) return "genome.idx_max must be <= 255";
+    const double ps[] = {g->p_const,  g->p_cx_one, g->p_cx_two, g->p_cx_homol,  g->p_point,
+                         g->p_insert, g->p_delete, g->p_swap,   g->p_point_imm, g->p_point_class};
+    for (size_t i = 0; i < sizeof ps / sizeof *ps; i++)
+        if (!is_prob(ps[i])) return "genome rates must be probabilities in [0, 1]";
+    if (g->p_cx_one + g->p_cx_two + g->p_cx_homol > 1.0 + 1e-12)
+        return "genome crossover rates must sum to <= 1";
+    return NULL;
+}
+
+/* ---- workspace ---- */
+
+int evo_vary_ws_init(evo_vary_ws *w, const evo_genome_params *g) {
+    memset(w, 0, sizeof *w);
+    w->cap = 2 * g->max_bytes + 2; /* instructions in a child before truncation */
+    w->sa = malloc((w->cap + 1) * sizeof *w->sa);
+    w->sb = malloc((w->cap + 1) * sizeof *w->sb);
+    w->tmp = malloc(2 * (size_t)g->max_bytes + 64);
+    if (!w->sa || !w->sb || !w->tmp) {
+        evo_vary_ws_free(w);
+        return -1;
+    }
+    return 0;
+}
+
+void evo_vary_ws_free(evo_vary_ws *w) {
+    free(w->sa);
+    free(w->sb);
+    free(w->tmp);
+    memset(w, 0, sizeof *w);
+}
+
+/* ---- random programs ---- */
+
+static uint8_t draw_op(const evo_genome_params *g, evo_rng *r) {
+    return g->ops[evo_rng_below(r, g->nops)];
+}
+
+uint32_t evo_genome_random(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *out,
+                           evo_vary_ws *w) {
+    uint32_t want = (uint32_t)evo_rng_range(r, g->init_min, g->init_max);
+    uint32_t len = 0;
+    uint8_t insn[64];
+    for (uint32_t i = 0; i < want; i++) {
+        uint32_t n = emit(isa, g, r, draw_op(g, r), insn);
+        if (len + n > g->max_bytes) break;
+        memcpy(out + len, insn, n);
+        len += n;
+    }
+    uint32_t n = scan(isa, out, len, w->sa, w->cap);
+    for (uint32_t k = 0; k < n; k++)
+        if (isa->op[out[w->sa[k]]].imm == EVO_IMM_REL)
+            draw_rel(isa, r, out, len, w->sa[k], w->sa, n);
+    return len;
+}
+
+/* ---- mutations ---- */
+
+/* Replace bytes [s, e) of code by rep[0..rn); the caller checked the cap. */
+static void splice(uint8_t *code, uint32_t *len, uint32_t s, uint32_t e, const uint8_t *rep,
+                   uint32_t rn) {
+    if (*len > e) memmove(code + s + rn, code + e, *len - e);
+    if (rn) memcpy(code + s, rep, rn);
+    *len = *len - (e - s) + rn;
+}
+
+static uint8_t draw_op_in_class(const evo_genome_params *g, evo_rng *r, const evo_isa *isa,
+                                uint8_t old) {
+    const evo_opdesc *o = &isa->op[old];
+    uint32_t cnt = 0;
+    for (uint32_t i = 0; i < g->nops; i++) {
+        const evo_opdesc *d = &isa->op[g->ops[i]];
+        if (g->ops[i] != old && d->in == o->in && d->out == o->out) cnt++;
+    }
+    if (cnt == 0) return draw_op(g, r); /* a class of one: anywhere */
+    uint32_t k = evo_rng_below(r, cnt);
+    for (uint32_t i = 0; i < g->nops; i++) {
+        const evo_opdesc *d = &isa->op[g->ops[i]];
+        if (g->ops[i] != old && d->in == o->in && d->out == o->out && k-- == 0) return g->ops[i];
+    }
+    return old; /* not reached */
+}
+
+void evo_mut_point(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                   uint32_t *len, evo_vary_ws *w) {
+    uint32_t n = scan(isa, code, *len, w->sa, w->cap);
+    if (n == 0) return;
+    uint32_t k = evo_rng_below(r, n), pc = w->sa[k], end = w->sa[k + 1];
+    const evo_opdesc *d = &isa->op[code[pc]];
+    if (d->imm != EVO_IMM_NONE && evo_rng_unit(r) < g->p_point_imm) {
+        switch (d->imm) {
+        case EVO_IMM_CONST:
+            if (g->const_tweak > 0) {
+                uint64_t v = get_imm(d, code + pc + 1);
+                v += (uint64_t)evo_rng_range(r, -g->const_tweak, g->const_tweak);
+                put_imm(d, code + pc + 1, v);
+            } else {
+                put_imm(d, code + pc + 1, draw_const(g, r));
+            }
+            break;
+        case EVO_IMM_IDX: put_imm(d, code + pc + 1, evo_rng_below(r, g->idx_max + 1)); break;
+        case EVO_IMM_REL: draw_rel(isa, r, code, *len, pc, w->sa, n); break;
+        default: break;
+        }
+        return;
+    }
+    uint8_t op =
+        evo_rng_unit(r) < g->p_point_class ? draw_op_in_class(g, r, isa, code[pc]) : draw_op(g, r);
+    const evo_opdesc *nd = &isa->op[op];
+    if (nd->imm == d->imm && nd->imm_size == d->imm_size && nd->imm_be == d->imm_be) {
+        code[pc] = op; /* same immediate: keep it */
+        return;
+    }
+    uint8_t insn[64];
+    uint32_t nl = emit(isa, g, r, op, insn);
+    if (*len - (end - pc) + nl > g->max_bytes) return;
+    splice(code, len, pc, end, insn, nl);
+    if (nd->imm == EVO_IMM_REL) {
+        n = scan(isa, code, *len, w->sa, w->cap);
+        draw_rel(isa, r, code, *len, pc, w->sa, n);
+    }
+}
+
+void evo_mut_insert(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                    uint32_t *len, evo_vary_ws *w) {
+    uint32_t n = scan(isa, code, *len, w->sa, w->cap);
+    uint32_t k = evo_rng_below(r, n + 1), pc = w->sa[k];
+    uint8_t op = draw_op(g, r), insn[64];
+    uint32_t nl = emit(isa, g, r, op, insn);
+    if (n + 1 > g->max_insns || *len + nl > g->max_bytes) return;
+    splice(code, len, pc, pc, insn, nl);
+    if (isa->op[op].imm == EVO_IMM_REL) {
+        n = scan(isa, code, *len, w->sa, w->cap);
+        draw_rel(isa, r, code, *len, pc, w->sa, n);
+    }
+}
+
+void evo_mut_delete(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                    uint32_t *len, evo_vary_ws *w) {
+    uint32_t n = scan(isa, code, *len, w->sa, w->cap);
+    if (n < 2) return; /* keep at least one instruction */
+    uint32_t k = evo_rng_below(r, n);
+    splice(code, len, w->sa[k], w->sa[k + 1], NULL, 0);
+}
+
+void evo_mut_swap(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                  uint32_t *len, evo_vary_ws *w) {
+    uint32_t n = scan(isa, code, *len, w->sa, w->cap);
+    if (n < 2) return;
+    uint32_t i = evo_rng_below(r, n), j = evo_rng_below(r, n - 1);
+    if (j >= i) j++;
+    if (j < i) {
+        uint32_t t = i;
+        i = j;
+        j = t;
+    }
+    uint32_t si = w->sa[i], ei = w->sa[i + 1], sj = w->sa[j], ej = w->sa[j + 1];
+    uint8_t *t = w->tmp;
+    uint32_t m = 0;
+    memcpy(t + m, code + sj, ej - sj), m += ej - sj;
+    memcpy(t + m, code + ei, sj - ei), m += sj - ei;
+    memcpy(t + m, code + si, ei - si), m += ei - si;
+    memcpy(code + si, t, m);
+}
+
+/* ---- crossover ---- */
+
+/* Truncate code at an instruction boundary to fit the caps. */
+static uint32_t cap_len(const evo_isa *isa, const evo_genome_params *g, const uint8_t *code,
+                        uint32_t len) {
+    uint32_t pc = 0, n = 0;
+    while (pc < len && n < g->max_insns) {
+        uint32_t l = evo_insn_len(isa, code, len, pc);
+        if (pc + l > g->max_bytes) break;
+        pc += l;
+        n++;
+    }
+    return pc;
+}
+
+static void order2(uint32_t *a, uint32_t *b) {
+    if (*a > *b) {
+        uint32_t t = *a;
+        *a = *b;
+        *b = t;
+    }
+}
+
+void evo_crossover(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, unsigned cx,
+                   const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen, uint8_t *out,
+                   uint32_t *outlen, evo_vary_ws *w) {
+    uint32_t na = scan(isa, a, alen, w->sa, w->cap), nb = scan(isa, b, blen, w->sb, w->cap);
+    const uint32_t *sa = w->sa, *sb = w->sb;
+    uint8_t *t = w->tmp;
+    uint32_t m = 0;
+    if (cx == EVO_OP_CX_ONE) {
+        uint32_t i = evo_rng_below(r, na + 1), j = evo_rng_below(r, nb + 1);
+        memcpy(t, a, sa[i]), m = sa[i];
+        memcpy(t + m, b + sb[j], blen - sb[j]), m += blen - sb[j];
+    } else {
+        uint32_t i1, i2, j1, j2;
+        if (cx == EVO_OP_CX_TWO) {
+            i1 = evo_rng_below(r, na + 1), i2 = evo_rng_below(r, na + 1);
+            j1 = evo_rng_below(r, nb + 1), j2 = evo_rng_below(r, nb + 1);
+            order2(&i1, &i2);
+            order2(&j1, &j2);
+        } else { /* homologous: the same instruction positions in both parents */
+            uint32_t mn = na < nb ? na : nb;
+            i1 = evo_rng_below(r, mn + 1), i2 = evo_rng_below(r, mn + 1);
+            order2(&i1, &i2);
+            j1 = i1, j2 = i2;
+        }
+        memcpy(t, a, sa[i1]), m = sa[i1];
+        memcpy(t + m, b + sb[j1], sb[j2] - sb[j1]), m += sb[j2] - sb[j1];
+        memcpy(t + m, a + sa[i2], alen - sa[i2]), m += alen - sa[i2];
+    }
+    m = cap_len(isa, g, t, m);
+    memcpy(out, t, m);
+    *outlen = m;
+}
+
+unsigned evo_draw_crossover(const evo_genome_params *g, evo_rng *r) {
+    double u = evo_rng_unit(r);
+    if (u < g->p_cx_one) return EVO_OP_CX_ONE;
+    if (u < g->p_cx_one + g->p_cx_two) return EVO_OP_CX_TWO;
+    if (u < g->p_cx_one + g->p_cx_two + g->p_cx_homol) return EVO_OP_CX_HOMOL;
+    return 0;
+}
+
+unsigned evo_vary(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, const uint8_t *a,
+                  uint32_t alen, const uint8_t *b, uint32_t blen, unsigned cx, uint8_t *out,
+                  uint32_t *outlen, evo_vary_ws *w) {
+    unsigned mask = 0;
+    if (cx && b) {
+        evo_crossover(isa, g, r, cx, a, alen, b, blen, out, outlen, w);
+        mask |= cx;
+    } else {
+        memcpy(out, a, alen);
+        *outlen = alen;
+    }
+    if (evo_rng_unit(r) < g->p_point) {
+        evo_mut_point(isa, g, r, out, outlen, w);
+        mask |= EVO_OP_POINT;
+    }
+    if (evo_rng_unit(r) < g->p_insert) {
+        evo_mut_insert(isa, g, r, out, outlen, w);
+        mask |= EVO_OP_INSERT;
+    }
+    if (evo_rng_unit(r) < g->p_delete) {
+        evo_mut_delete(isa, g, r, out, outlen, w);
+        mask |= EVO_OP_DELETE;
+    }
+    if (evo_rng_unit(r) < g->p_swap) {
+        evo_mut_swap(isa, g, r, out, outlen, w);
+        mask |= EVO_OP_SWAP;
+    }
+    evo_genome_repair(isa, out, *outlen, w);
+    return mask;
+}
