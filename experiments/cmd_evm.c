@@ -58,7 +58,7 @@ static int64_t parse_i64(const char *s) {
     return (int64_t)v.w[0];
 }
 
-__attribute__((unused)) static void print_hex(FILE *f, const uint8_t *p, size_t n) {
+static void print_hex(FILE *f, const uint8_t *p, size_t n) {
     fputs("0x", f);
     for (size_t i = 0; i < n; i++)
         fprintf(f, "%02x", p[i]);
@@ -375,18 +375,256 @@ int evm_vmtests_run(const char *dir, bool verbose, int *passed, int *failed) {
     return rc;
 }
 
+/* ---- evm (run) ---- */
+
+/* Reads CODE_HEX or a file holding hex text or raw bytecode. */
+static int load_code(const char *arg, uint8_t **code, size_t *n) {
+    FILE *f = fopen(arg, "rb");
+    if (!f) return evm_hex_decode(arg, code, n) < 0 ? EXIT_INPUT : 0;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = 0;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            cap = cap ? 2 * cap : 8192;
+            char *p = realloc(buf, cap);
+            if (!p) {
+                rc = EXIT_IO;
+                goto done;
+            }
+            buf = p;
+        }
+        size_t k = fread(buf + len, 1, 4096, f);
+        len += k;
+        if (k < 4096) break;
+    }
+    if (ferror(f)) {
+        rc = EXIT_IO;
+        goto done;
+    }
+    buf[len] = 0;
+    if (strlen(buf) == len && evm_hex_decode(buf, code, n) == 0) goto done;
+    *code = malloc(len ? len : 1); /* not hex: raw bytecode */
+    if (!*code) {
+        rc = EXIT_IO;
+        goto done;
+    }
+    memcpy(*code, buf, len);
+    *n = len;
+done:
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+static void hex_word(FILE *f, const evm_bytes32 *w) {
+    u256 v = evm_b32_to_u256(w);
+    char h[80];
+    evm_u256_to_hex(&v, h);
+    fputs(h, f);
+}
+
+/* EIP-3155 trace lines, as geth and evmone print them. */
+static void trace_3155(void *ctx, const evm_step *s) {
+    FILE *f = ctx;
+    const evm_opinfo *oi = evm_opinfo_of(s->op);
+    fprintf(f,
+            "{\"pc\":%u,\"op\":%u,\"gas\":\"0x%" PRIx64 "\",\"gasCost\":\"0x%" PRIx64
+            "\",\"memSize\":%zu,\"stack\":[",
+            s->pc, s->op, (uint64_t)s->gas, (uint64_t)s->cost, s->mem_size);
+    for (size_t i = 0; i < s->stack_size; i++) {
+        if (i) fputc(',', f);
+        fputc('"', f);
+        hex_word(f, &s->stack[i]);
+        fputc('"', f);
+    }
+    fprintf(f, "],\"depth\":%d,\"refund\":%" PRId64 ",\"opName\":\"%s\"}\n", s->depth + 1,
+            s->refund, oi->name ? oi->name : "INVALID");
+}
+
+static void run_usage(FILE *f, const char *prog) {
+    fprintf(f,
+            "usage: %s CODE_HEX|FILE [--fork NAME] [--gas N] [--calldata HEX] [--value N]\n"
+            "       [--policy allow|isolated] [--trace]\n"
+            "Runs EVM bytecode as a call to 0x...aa from 0x...cc in an in-memory state and\n"
+            "prints the status, gas used, refund, return data, storage and logs.\n"
+            "  --fork NAME     frontier .. cancun (default cancun)\n"
+            "  --gas N         gas limit (default 30000000)\n"
+            "  --calldata HEX  call data\n"
+            "  --value N       call value (the caller has 10^30 wei)\n"
+            "  --policy NAME   hypervisor policy for dangerous opcodes (default allow)\n"
+            "  --trace         EIP-3155 JSON lines on stderr\n",
+            prog);
+}
+
 int evm_cmd_run(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return 1;
+    static const struct option opts[] = {
+        {"fork", required_argument, 0, 'f'},     {"gas", required_argument, 0, 'g'},
+        {"calldata", required_argument, 0, 'd'}, {"value", required_argument, 0, 'v'},
+        {"policy", required_argument, 0, 'p'},   {"trace", no_argument, 0, 't'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    int fork = EVM_FORK_DEFAULT, c, rc = EXIT_OK;
+    int64_t gas = 30000000;
+    const char *calldata = "", *value = "0";
+    evm_policy_fn policy = NULL;
+    bool trace = false;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f:g:d:v:p:th", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            if ((fork = evm_fork_by_name(optarg)) < 0) {
+                fprintf(stderr, "%s: unknown fork %s\n", argv[0], optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'g': {
+            u256 g;
+            if (parse_word(optarg, &g) < 0 || !u256_fits64(&g) || g.w[0] > (uint64_t)INT64_MAX) {
+                fprintf(stderr, "%s: bad gas %s\n", argv[0], optarg);
+                return EXIT_USAGE;
+            }
+            gas = (int64_t)g.w[0];
+            break;
+        }
+        case 'd': calldata = optarg; break;
+        case 'v': value = optarg; break;
+        case 'p':
+            policy = evm_policy_by_name(optarg);
+            if (!policy || policy == evm_policy_keys || policy == evm_policy_tables) {
+                fprintf(stderr, "%s: policy must be allow or isolated\n", argv[0]);
+                return EXIT_USAGE;
+            }
+            break;
+        case 't': trace = true; break;
+        case 'h': run_usage(stdout, argv[0]); return EXIT_OK;
+        default: run_usage(stderr, argv[0]); return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        run_usage(stderr, argv[0]);
+        return EXIT_USAGE;
+    }
+    uint8_t *code = NULL, *data = NULL;
+    size_t code_n = 0, data_n = 0;
+    evm_vm *vm = NULL;
+    evm_memhost *h = NULL;
+    if ((rc = load_code(argv[optind], &code, &code_n))) {
+        fprintf(stderr, "%s: cannot read code from %s\n", argv[0], argv[optind]);
+        goto cleanup;
+    }
+    if (evm_hex_decode(calldata, &data, &data_n) < 0) {
+        fprintf(stderr, "%s: bad calldata\n", argv[0]);
+        rc = EXIT_USAGE;
+        goto cleanup;
+    }
+    evm_message m;
+    memset(&m, 0, sizeof m);
+    if (parse_b32(value, &m.value) < 0) {
+        fprintf(stderr, "%s: bad value\n", argv[0]);
+        rc = EXIT_USAGE;
+        goto cleanup;
+    }
+    vm = evm_vm_new();
+    h = vm ? evm_memhost_new(vm) : NULL;
+    if (!h) {
+        rc = EXIT_FAIL;
+        goto cleanup;
+    }
+    evm_vm_set_fork(vm, (evm_fork)fork);
+    evm_vm_set_policy(vm, policy, NULL);
+    if (trace) evm_vm_set_tracer(vm, trace_3155, stderr);
+    m.kind = EVM_CALL_CALL;
+    m.gas = gas;
+    m.recipient.b[19] = 0xaa;
+    m.code_address = m.recipient;
+    m.sender.b[19] = 0xcc;
+    m.input = data;
+    m.input_size = data_n;
+    evm_memhost_context(h)->origin = m.sender;
+    evm_bytes32 rich;
+    parse_b32("1000000000000000000000000000000", &rich); /* 10^30 wei */
+    evm_memhost_set_balance(h, &m.sender, &rich);
+    evm_memhost_set_code(h, &m.recipient, code, code_n);
+    evm_memhost_begin_tx(h, &m.recipient, 1);
+    evm_result r;
+    evm_memhost_transact(h, &m, &r);
+    int64_t used = gas - r.gas_left;
+    if (trace) {
+        fprintf(stderr, "{\"output\":\"");
+        for (size_t i = 0; i < r.output_size; i++)
+            fprintf(stderr, "%02x", r.output[i]);
+        fprintf(stderr, "\",\"gasUsed\":\"0x%" PRIx64 "\"", (uint64_t)used);
+        if (r.status != EVM_SUCCESS)
+            fprintf(stderr, ",\"error\":\"%s\"", evm_status_name(r.status));
+        fprintf(stderr, "}\n");
+    }
+    printf("status: %s\n", evm_status_name(r.status));
+    printf("gas used: %" PRId64 "\n", used);
+    printf("gas refund: %" PRId64 "\n", r.gas_refund);
+    printf("return: ");
+    print_hex(stdout, r.output, r.output_size);
+    printf("\n");
+    size_t ns = evm_memhost_storage(h, &m.recipient, 0, NULL, NULL);
+    printf("storage: %zu slot%s\n", ns, ns == 1 ? "" : "s");
+    for (size_t i = 0; i < ns; i++) {
+        evm_bytes32 k, v;
+        evm_memhost_storage(h, &m.recipient, i, &k, &v);
+        printf("  ");
+        hex_word(stdout, &k);
+        printf(": ");
+        hex_word(stdout, &v);
+        printf("\n");
+    }
+    size_t nl = evm_memhost_nlogs(h);
+    printf("logs: %zu\n", nl);
+    for (size_t i = 0; i < nl; i++) {
+        const evm_log *l = evm_memhost_log(h, i);
+        printf("  topics [");
+        for (size_t k = 0; k < l->ntopics; k++) {
+            if (k) printf(", ");
+            hex_word(stdout, &l->topics[k]);
+        }
+        printf("] data ");
+        print_hex(stdout, l->data, l->size);
+        printf("\n");
+    }
+    rc = r.status == EVM_SUCCESS ? EXIT_OK : EXIT_FAIL;
+cleanup:
+    evm_memhost_free(h);
+    evm_vm_free(vm);
+    free(code);
+    free(data);
+    return rc;
 }
+
+/* ---- evm-disasm ---- */
+
 int evm_cmd_disasm(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return 1;
-}
-int evm_bench(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return 1;
+    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            printf("usage: %s CODE_HEX|FILE\n"
+                   "Disassembles EVM bytecode (hex text or raw bytes in FILE), one\n"
+                   "instruction per line with its offset.\n",
+                   argv[0]);
+            return EXIT_OK;
+        }
+        return EXIT_USAGE;
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "usage: %s CODE_HEX|FILE\n", argv[0]);
+        return EXIT_USAGE;
+    }
+    uint8_t *code = NULL;
+    size_t n = 0;
+    int rc = load_code(argv[optind], &code, &n);
+    if (rc) {
+        fprintf(stderr, "%s: cannot read code from %s\n", argv[0], argv[optind]);
+        return rc;
+    }
+    evm_disasm(code, n, stdout);
+    free(code);
+    return EXIT_OK;
 }
