@@ -1,0 +1,223 @@
+/* Selection: tournament, lexicase and epsilon-lexicase, NSGA-II
+ * (docs/gp.md). Everything minimises, and every tie is broken by a fixed
+ * rule, so a selection is a pure function of the population and the stream. */
+#define _GNU_SOURCE /* qsort_r */
+#include "evolve/evolve.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool evo_better(const evo_view *v, evo_tiebreak tb, uint32_t i, uint32_t j) {
+    double fi = v->fitness[i], fj = v->fitness[j];
+    if (fi < fj) return true;
+    if (fi > fj) return false;
+    uint64_t li = v->length ? v->length[i] : 0, lj = v->length ? v->length[j] : 0;
+    uint64_t gi = v->gas ? v->gas[i] : 0, gj = v->gas ? v->gas[j] : 0;
+    switch (tb) {
+    case EVO_TIE_LENGTH: return li != lj ? li < lj : gi < gj;
+    case EVO_TIE_GAS: return gi != gj ? gi < gj : li < lj;
+    default: return false;
+    }
+}
+
+uint32_t evo_select_tournament(const evo_view *v, uint32_t k, evo_tiebreak tb, evo_rng *r) {
+    uint32_t best = evo_rng_below(r, v->n);
+    for (uint32_t i = 1; i < k; i++) {
+        uint32_t c = evo_rng_below(r, v->n);
+        if (evo_better(v, tb, c, best)) best = c;
+    }
+    return best;
+}
+
+uint32_t evo_select_lexicase(const evo_view *v, const double *eps, evo_rng *r, uint32_t *scratch) {
+    uint32_t n = v->n, nc = v->ncases, *cand = scratch, *order = scratch + n;
+    for (uint32_t i = 0; i < n; i++)
+        cand[i] = i;
+    for (uint32_t c = 0; c < nc; c++)
+        order[c] = c;
+    for (uint32_t i = nc; i > 1; i--) {
+        uint32_t j = evo_rng_below(r, i);
+        uint32_t t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+    uint32_t count = n;
+    for (uint32_t k = 0; k < nc && count > 1; k++) {
+        uint32_t c = order[k];
+        double best = INFINITY;
+        for (uint32_t i = 0; i < count; i++) {
+            double e = v->errors[(size_t)cand[i] * nc + c];
+            if (e < best) best = e;
+        }
+        double thr = best + (eps ? eps[c] : 0);
+        uint32_t keep = 0;
+        for (uint32_t i = 0; i < count; i++)
+            if (v->errors[(size_t)cand[i] * nc + c] <= thr) cand[keep++] = cand[i];
+        count = keep;
+    }
+    return cand[evo_rng_below(r, count)];
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double evo_median(double *x, size_t n) {
+    if (n == 0) return 0;
+    qsort(x, n, sizeof *x, cmp_double);
+    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+}
+
+void evo_lexicase_epsilon(const evo_view *v, double *eps, double *scratch) {
+    for (uint32_t c = 0; c < v->ncases; c++) {
+        for (uint32_t i = 0; i < v->n; i++)
+            scratch[i] = v->errors[(size_t)i * v->ncases + c];
+        double med = evo_median(scratch, v->n);
+        for (uint32_t i = 0; i < v->n; i++)
+            scratch[i] = fabs(v->errors[(size_t)i * v->ncases + c] - med);
+        eps[c] = evo_median(scratch, v->n);
+    }
+}
+
+typedef struct {
+    const evo_view *v;
+    evo_tiebreak tb;
+} better_ctx;
+
+static int cmp_better(const void *a, const void *b, void *arg) {
+    const better_ctx *c = arg;
+    uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+    if (evo_better(c->v, c->tb, i, j)) return -1;
+    if (evo_better(c->v, c->tb, j, i)) return 1;
+    return (i > j) - (i < j);
+}
+
+void evo_best_k(const evo_view *v, evo_tiebreak tb, uint32_t k, uint32_t *out, uint32_t *scratch) {
+    for (uint32_t i = 0; i < v->n; i++)
+        scratch[i] = i;
+    better_ctx c = {v, tb};
+    qsort_r(scratch, v->n, sizeof *scratch, cmp_better, &c);
+    if (k > v->n) k = v->n;
+    memcpy(out, scratch, k * sizeof *out);
+}
+
+/* ---- NSGA-II ---- */
+
+static bool dominates(const double *obj, uint32_t m, uint32_t p, uint32_t q) {
+    const double *a = obj + (size_t)p * m, *b = obj + (size_t)q * m;
+    bool strict = false;
+    for (uint32_t k = 0; k < m; k++) {
+        if (a[k] > b[k]) return false;
+        if (a[k] < b[k]) strict = true;
+    }
+    return strict;
+}
+
+typedef struct {
+    const double *obj;
+    uint32_t m, k;
+} obj_ctx;
+
+static int cmp_obj(const void *a, const void *b, void *arg) {
+    const obj_ctx *c = arg;
+    uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+    double x = c->obj[(size_t)i * c->m + c->k], y = c->obj[(size_t)j * c->m + c->k];
+    if (x != y) return x < y ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+static void crowding(const double *obj, uint32_t m, uint32_t *front, uint32_t nf, double *crowd) {
+    for (uint32_t i = 0; i < nf; i++)
+        crowd[front[i]] = 0;
+    if (nf == 0) return;
+    for (uint32_t k = 0; k < m; k++) {
+        obj_ctx c = {obj, m, k};
+        qsort_r(front, nf, sizeof *front, cmp_obj, &c);
+        crowd[front[0]] = crowd[front[nf - 1]] = INFINITY;
+        double lo = obj[(size_t)front[0] * m + k], hi = obj[(size_t)front[nf - 1] * m + k];
+        if (!(hi > lo)) continue;
+        for (uint32_t i = 1; i + 1 < nf; i++)
+            crowd[front[i]] +=
+                (obj[(size_t)front[i + 1] * m + k] - obj[(size_t)front[i - 1] * m + k]) / (hi - lo);
+    }
+}
+
+int evo_nsga2_sort(const double *obj, uint32_t n, uint32_t m, uint32_t *rank, double *crowd) {
+    uint32_t *cnt = malloc((n + 1) * sizeof *cnt), *cur = malloc((n + 1) * sizeof *cur),
+             *nxt = malloc((n + 1) * sizeof *nxt), *tmp = malloc((n + 1) * sizeof *tmp);
+    int fronts = -1;
+    if (!cnt || !cur || !nxt || !tmp) goto cleanup;
+    uint32_t ncur = 0;
+    for (uint32_t p = 0; p < n; p++) {
+        cnt[p] = 0;
+        for (uint32_t q = 0; q < n; q++)
+            if (q != p && dominates(obj, m, q, p)) cnt[p]++;
+        if (cnt[p] == 0) cur[ncur++] = p;
+    }
+    fronts = 0;
+    while (ncur > 0) {
+        uint32_t nnxt = 0;
+        for (uint32_t i = 0; i < ncur; i++) {
+            uint32_t p = cur[i];
+            rank[p] = (uint32_t)fronts;
+            for (uint32_t q = 0; q < n; q++)
+                if (cnt[q] > 0 && dominates(obj, m, p, q) && --cnt[q] == 0) nxt[nnxt++] = q;
+        }
+        memcpy(tmp, cur, ncur * sizeof *cur);
+        crowding(obj, m, tmp, ncur, crowd);
+        uint32_t *t = cur;
+        cur = nxt;
+        nxt = t;
+        ncur = nnxt;
+        fronts++;
+    }
+cleanup:
+    free(cnt);
+    free(cur);
+    free(nxt);
+    free(tmp);
+    return fronts;
+}
+
+static bool crowded_better(const uint32_t *rank, const double *crowd, uint32_t i, uint32_t j) {
+    if (rank[i] != rank[j]) return rank[i] < rank[j];
+    return crowd[i] > crowd[j];
+}
+
+uint32_t evo_select_crowded(const uint32_t *rank, const double *crowd, uint32_t n, uint32_t k,
+                            evo_rng *r) {
+    uint32_t best = evo_rng_below(r, n);
+    for (uint32_t i = 1; i < k; i++) {
+        uint32_t c = evo_rng_below(r, n);
+        if (crowded_better(rank, crowd, c, best)) best = c;
+    }
+    return best;
+}
+
+typedef struct {
+    const uint32_t *rank;
+    const double *crowd;
+} rc_ctx;
+
+static int cmp_rc(const void *a, const void *b, void *arg) {
+    const rc_ctx *c = arg;
+    uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+    if (crowded_better(c->rank, c->crowd, i, j)) return -1;
+    if (crowded_better(c->rank, c->crowd, j, i)) return 1;
+    return (i > j) - (i < j);
+}
+
+int evo_nsga2_survivors(const uint32_t *rank, const double *crowd, uint32_t n, uint32_t keep,
+                        uint32_t *out) {
+    uint32_t *idx = malloc((n + 1) * sizeof *idx);
+    if (!idx) return -1;
+    for (uint32_t i = 0; i < n; i++)
+        idx[i] = i;
+    rc_ctx c = {rank, crowd};
+    qsort_r(idx, n, sizeof *idx, cmp_rc, &c);
+    memcpy(out, idx, (keep < n ? keep : n) * sizeof *out);
+    free(idx);
+    return 0;
+}

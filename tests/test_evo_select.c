@@ -1,0 +1,162 @@
+/* evolve/select.c against small hand-computed populations: tournament pick
+ * probabilities, lexicase and epsilon-lexicase winners and epsilons, NSGA-II
+ * ranks, crowding distances and survivors, elitism order. */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "evolve/evolve.h"
+
+static void binom(uint64_t count, uint64_t n, double p, const char *what) {
+    double mu = (double)n * p, sd = sqrt((double)n * p * (1 - p));
+    cr_assert(fabs((double)count - mu) <= 5 * sd + 1e-9, "%s: %lu of %lu, expected %.1f", what,
+              (unsigned long)count, (unsigned long)n, mu);
+}
+
+Test(evo_select, tournament_probabilities) {
+    /* distinct fitnesses; with k = 2 the individual of rank r (0 = best) of n
+     * wins with probability ((n-r)^2 - (n-r-1)^2) / n^2 */
+    double fit[5] = {3, 1, 4, 2, 5}; /* ranks: 2 0 3 1 4 */
+    const int rank[5] = {2, 0, 3, 1, 4};
+    evo_view v = {.n = 5, .fitness = fit};
+    uint64_t cnt[5] = {0}, n = 50000;
+    evo_rng r;
+    evo_rng_seed(&r, 1, 2);
+    for (uint64_t i = 0; i < n; i++)
+        cnt[evo_select_tournament(&v, 2, EVO_TIE_NONE, &r)]++;
+    for (int i = 0; i < 5; i++) {
+        double a = 5 - rank[i], b = a - 1;
+        binom(cnt[i], n, (a * a - b * b) / 25, "tournament k=2");
+    }
+    /* k = 1 is the first draw */
+    evo_rng s = r;
+    cr_assert_eq(evo_select_tournament(&v, 1, EVO_TIE_NONE, &r), evo_rng_below(&s, 5));
+}
+
+Test(evo_select, tournament_ties_and_parsimony) {
+    double fit[4] = {2, 1, 1, 3};
+    uint32_t len[4] = {5, 30, 10, 1};
+    uint64_t gas[4] = {0, 7, 9, 0};
+    evo_view v = {.n = 4, .fitness = fit, .length = len, .gas = gas};
+    evo_rng r;
+    evo_rng_seed(&r, 3, 4);
+    for (int i = 0; i < 200; i++) /* k large: always a best; shorter wins the tie */
+        cr_assert_eq(evo_select_tournament(&v, 64, EVO_TIE_LENGTH, &r), 2);
+    for (int i = 0; i < 200; i++) /* lower gas wins */
+        cr_assert_eq(evo_select_tournament(&v, 64, EVO_TIE_GAS, &r), 1);
+    /* without a tie-break the first drawn of the tied best wins: both occur */
+    uint64_t c1 = 0;
+    for (int i = 0; i < 2000; i++)
+        c1 += evo_select_tournament(&v, 64, EVO_TIE_NONE, &r) == 1;
+    binom(c1, 2000, 0.5, "tie: first drawn");
+    cr_assert(evo_better(&v, EVO_TIE_LENGTH, 2, 1));
+    cr_assert(!evo_better(&v, EVO_TIE_NONE, 2, 1));
+    cr_assert(!evo_better(&v, EVO_TIE_NONE, 1, 2));
+    uint32_t best[4], scratch[4];
+    evo_best_k(&v, EVO_TIE_LENGTH, 4, best, scratch);
+    const uint32_t want[4] = {2, 1, 0, 3};
+    cr_assert_arr_eq(best, want, sizeof want);
+    evo_best_k(&v, EVO_TIE_NONE, 2, best, scratch);
+    cr_assert_eq(best[0], 1); /* tie: lower index */
+    cr_assert_eq(best[1], 2);
+}
+
+/* 5 individuals x 3 cases */
+static const double lex_err[15] = {
+    0, 5, 5, /* 0: elite on case 0 */
+    5, 0, 5, /* 1: elite on case 1 */
+    5, 5, 0, /* 2: elite on case 2 */
+    1, 1, 1, /* 3: good on all, elite on none */
+    0, 5, 5, /* 4: a copy of 0 */
+};
+
+Test(evo_select, lexicase_hand_computed) {
+    double fit[5] = {10, 10, 10, 3, 10};
+    evo_view v = {.n = 5, .ncases = 3, .fitness = fit, .errors = lex_err};
+    uint32_t scratch[8];
+    uint64_t cnt[5] = {0}, n = 30000;
+    evo_rng r;
+    evo_rng_seed(&r, 5, 6);
+    for (uint64_t i = 0; i < n; i++)
+        cnt[evo_select_lexicase(&v, NULL, &r, scratch)]++;
+    /* the first case decides: case 0 -> {0, 4} then tied on all (1/6 each);
+     * case 1 -> 1; case 2 -> 2; 3 is never chosen */
+    binom(cnt[0], n, 1.0 / 6, "lexicase 0");
+    binom(cnt[4], n, 1.0 / 6, "lexicase 4");
+    binom(cnt[1], n, 1.0 / 3, "lexicase 1");
+    binom(cnt[2], n, 1.0 / 3, "lexicase 2");
+    cr_assert_eq(cnt[3], 0);
+}
+
+Test(evo_select, epsilon_lexicase_hand_computed) {
+    double fit[5] = {10, 10, 10, 3, 10};
+    evo_view v = {.n = 5, .ncases = 3, .fitness = fit, .errors = lex_err};
+    /* case 0: errors 0 5 5 1 0, median 1, deviations 1 4 4 0 1, MAD 1;
+     * cases 1, 2: errors 5 0 5 1 5 (and 5 5 0 1 5), median 5, deviations
+     * 0 5 0 4 0, MAD 0 */
+    double eps[3], ds[5];
+    evo_lexicase_epsilon(&v, eps, ds);
+    cr_assert_eq(eps[0], 1);
+    cr_assert_eq(eps[1], 0);
+    cr_assert_eq(eps[2], 0);
+    uint32_t scratch[8];
+    uint64_t cnt[5] = {0}, n = 30000;
+    evo_rng r;
+    evo_rng_seed(&r, 7, 8);
+    for (uint64_t i = 0; i < n; i++)
+        cnt[evo_select_lexicase(&v, eps, &r, scratch)]++;
+    /* case 0 first keeps {0, 3, 4} (error <= 0 + 1); the next case leaves 3
+     * alone; case 1 or 2 first gives 1 or 2 */
+    binom(cnt[1], n, 1.0 / 3, "eps-lexicase 1");
+    binom(cnt[2], n, 1.0 / 3, "eps-lexicase 2");
+    binom(cnt[3], n, 1.0 / 3, "eps-lexicase 3");
+    cr_assert_eq(cnt[0] + cnt[4], 0);
+}
+
+Test(evo_select, median) {
+    double a[3] = {3, 1, 2}, b[4] = {4, 1, 3, 2}, c[1] = {7};
+    cr_assert_eq(evo_median(a, 3), 2);
+    cr_assert_eq(evo_median(b, 4), 2.5);
+    cr_assert_eq(evo_median(c, 1), 7);
+}
+
+/* p0 (1,5) p1 (2,3) p2 (4,1) p3 (3,4) p4 (5,5) p5 (4,4) p6 (3,2) */
+static const double nsga_obj[14] = {1, 5, 2, 3, 4, 1, 3, 4, 5, 5, 4, 4, 3, 2};
+
+Test(evo_select, nsga2_ranks_and_crowding) {
+    uint32_t rank[7];
+    double crowd[7];
+    cr_assert_eq(evo_nsga2_sort(nsga_obj, 7, 2, rank, crowd), 4);
+    /* front 0: p0 p1 p2 p6; p3 is dominated by p1 and p6; p5 by p3; p4 by p5 */
+    const uint32_t want[7] = {0, 0, 0, 1, 3, 2, 0};
+    cr_assert_arr_eq(rank, want, sizeof want);
+    /* front 0 by f1: p0 1, p1 2, p6 3, p2 4 (range 3); by f2: p2 1, p6 2, p1 3,
+     * p0 5 (range 4). p1 = (3-1)/3 + (5-2)/4 = 17/12; p6 = (4-2)/3 + (3-1)/4 =
+     * 7/6; the extremes p0, p2 and every one-point front get infinity */
+    cr_assert(isinf(crowd[0]) && isinf(crowd[2]));
+    cr_assert_float_eq(crowd[1], 17.0 / 12, 1e-12);
+    cr_assert_float_eq(crowd[6], 7.0 / 6, 1e-12);
+    cr_assert(isinf(crowd[3]) && isinf(crowd[4]) && isinf(crowd[5]));
+    uint32_t keep[7];
+    cr_assert_eq(evo_nsga2_survivors(rank, crowd, 7, 5, keep), 0);
+    const uint32_t wk[5] = {0, 2, 1, 6, 3};
+    cr_assert_arr_eq(keep, wk, sizeof wk);
+    evo_rng r;
+    evo_rng_seed(&r, 9, 9);
+    for (int i = 0; i < 100; i++) {
+        uint32_t s = evo_select_crowded(rank, crowd, 7, 50, &r);
+        cr_assert(s == 0 || s == 2, "the best rank with infinite crowding, got %u", s);
+    }
+}
+
+Test(evo_select, nsga2_three_objectives_and_equal_points) {
+    /* equal points do not dominate each other: one front */
+    const double obj[9] = {1, 2, 3, 1, 2, 3, 1, 2, 3};
+    uint32_t rank[3];
+    double crowd[3];
+    cr_assert_eq(evo_nsga2_sort(obj, 3, 3, rank, crowd), 1);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(rank[i], 0);
+    /* zero range: the sorted extremes (by index) get infinity, the middle 0 */
+    cr_assert(isinf(crowd[0]) && isinf(crowd[2]));
+    cr_assert_eq(crowd[1], 0);
+}
