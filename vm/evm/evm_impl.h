@@ -53,6 +53,20 @@ typedef struct {
     int16_t range; /* max height before the op - min */
 } evm_opcost;
 
+/* A basic block: static gas and stack bounds charged and checked once on
+ * entry (the plain loop). Blocks end before JUMPDEST, after JUMP, JUMPI and
+ * terminators, and after the opcodes that read the gas left (GAS, SSTORE,
+ * CALL*, CREATE*), so those see exact gas. Entry needs need <= height <=
+ * need + range; need == EVM_BLK_FAIL marks a block that fails whatever the
+ * height (an opcode missing in the fork, or impossible stack bounds); the
+ * slow path then finds the precise error by walking the block. */
+#define EVM_BLK_FAIL 0x7fff
+typedef struct {
+    int32_t gas;
+    int16_t need;
+    int16_t range;
+} evm_blk;
+
 typedef struct {
     u256 *stack; /* EVM_STACK_LIMIT items */
     uint8_t *mem;
@@ -63,6 +77,8 @@ typedef struct {
     size_t code_cap;
     uint8_t *jd; /* JUMPDEST bitmap */
     size_t jd_cap;
+    evm_blk *blk; /* per code offset; valid where a basic block starts */
+    size_t blk_cap;
     uint32_t height; /* stack height, saved at host calls */
     bool active;
 } evm_frame;

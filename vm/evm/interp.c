@@ -44,6 +44,7 @@ static void frame_free(evm_frame *f) {
     free(f->ret);
     free(f->code);
     free(f->jd);
+    free(f->blk);
     free(f);
 }
 
@@ -125,11 +126,38 @@ static int grow(uint8_t **buf, size_t *cap, size_t need) {
     return 0;
 }
 
-/* Copy the code with zero padding and mark the JUMPDESTs that are not PUSH
- * data. */
-static int analyse(evm_frame *f, const uint8_t *code, size_t n) {
+static bool ends_block(uint8_t op) {
+    switch (op) {
+    case EVM_OP_STOP:
+    case EVM_OP_JUMP:
+    case EVM_OP_JUMPI:
+    case EVM_OP_RETURN:
+    case EVM_OP_REVERT:
+    case EVM_OP_INVALID:
+    case EVM_OP_SELFDESTRUCT:
+    case EVM_OP_GAS:
+    case EVM_OP_SSTORE:
+    case EVM_OP_CALL:
+    case EVM_OP_CALLCODE:
+    case EVM_OP_DELEGATECALL:
+    case EVM_OP_STATICCALL:
+    case EVM_OP_CREATE:
+    case EVM_OP_CREATE2: return true;
+    default: return false;
+    }
+}
+
+/* Copy the code with zero padding, mark the JUMPDESTs that are not PUSH
+ * data, and compute the basic blocks. */
+static int analyse(evm_vm *vm, evm_frame *f, const uint8_t *code, size_t n) {
     if (grow(&f->code, &f->code_cap, n + EVM_CODE_PAD) < 0) return -1;
     if (grow(&f->jd, &f->jd_cap, n / 8 + 1) < 0) return -1;
+    if (!vm->tracer) {
+        size_t need = (n + 1) * sizeof(evm_blk);
+        uint8_t *b = (uint8_t *)f->blk;
+        if (grow(&b, &f->blk_cap, need) < 0) return -1;
+        f->blk = (evm_blk *)b;
+    }
     if (n) memcpy(f->code, code, n);
     memset(f->code + n, 0, EVM_CODE_PAD);
     memset(f->jd, 0, n / 8 + 1);
@@ -140,6 +168,47 @@ static int analyse(evm_frame *f, const uint8_t *code, size_t n) {
         else if (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32)
             i += op - EVM_OP_PUSH1 + 1;
     }
+    if (vm->tracer) return 0;
+    size_t start = 0;
+    int64_t gas = 0;
+    int need = 0, h = 0, grow_max = 0;
+    bool bad = false;
+    for (size_t i = 0; i < n;) {
+        uint8_t op = code[i];
+        size_t next = i + 1;
+        if (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32) next += op - EVM_OP_PUSH1 + 1;
+        const evm_opcost *c = &vm->tbl[op];
+        bool end = ends_block(op);
+        if (c->min == 0x7fff) {
+            bad = end = true;
+        } else {
+            const evm_opinfo *oi = evm_opinfo_of(op);
+            gas += c->gas;
+            if (oi->in - h > need) need = oi->in - h;
+            h += oi->out - oi->in;
+            if (h > grow_max) grow_max = h;
+        }
+        if (next < n && code[next] == EVM_OP_JUMPDEST) end = true;
+        if (end || next >= n) {
+            evm_blk *b = &f->blk[start];
+            int limit = EVM_STACK_LIMIT - grow_max;
+            b->gas = gas > INT32_MAX ? INT32_MAX : (int32_t)gas;
+            if (bad || need > EVM_STACK_LIMIT || limit < need) {
+                b->need = EVM_BLK_FAIL;
+                b->range = 0;
+            } else {
+                b->need = (int16_t)need;
+                b->range = (int16_t)(limit - need);
+            }
+            start = next;
+            gas = 0;
+            need = h = grow_max = 0;
+            bad = false;
+        }
+        i = next;
+    }
+    /* the STOP after the code, reached by falling through a block end */
+    f->blk[n] = (evm_blk){0, 0, EVM_STACK_LIMIT};
     return 0;
 }
 
@@ -183,6 +252,22 @@ static void copy_padded(uint8_t *dst, const uint8_t *src, size_t n, const u256 *
     size_t avail = n - start < len ? n - start : len;
     if (avail) memcpy(dst, src + start, avail);
     if (len > avail) memset(dst + avail, 0, len - avail);
+}
+
+/* The error a block starting at pc hits with the given stack height, walking
+ * it one instruction at a time. */
+static evm_status block_error(const evm_vm *vm, const uint8_t *code, size_t pc, int height) {
+    for (;;) {
+        uint8_t op = code[pc];
+        const evm_opcost *c = &vm->tbl[op];
+        if (c->min == 0x7fff) return EVM_INVALID_INSTRUCTION;
+        const evm_opinfo *oi = evm_opinfo_of(op);
+        if (height < oi->in) return EVM_STACK_UNDERFLOW;
+        height += oi->out - oi->in;
+        if (height > EVM_STACK_LIMIT) return EVM_STACK_OVERFLOW;
+        if (ends_block(op)) return EVM_INTERNAL_ERROR; /* not reached */
+        pc += 1 + (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? op - EVM_OP_PUSH1 + 1 : 0);
+    }
 }
 
 static inline int64_t words_of(uint64_t bytes) {
@@ -488,7 +573,7 @@ evm_status evm_execute(evm_vm *vm, const evm_host *host, void *host_ctx, const e
     if (msg->depth == 0) vm->peak = 0;
     evm_frame *f = frame_get(vm, msg->depth);
     if (!f || f->active) return res->status;
-    if (code_size > ((size_t)1 << 31) || analyse(f, code, code_size) < 0) return res->status;
+    if (code_size > ((size_t)1 << 31) || analyse(vm, f, code, code_size) < 0) return res->status;
     if (vm->tracer && !vm->trace_stack) {
         vm->trace_stack = malloc(EVM_STACK_LIMIT * sizeof(evm_bytes32));
         if (!vm->trace_stack) return res->status;

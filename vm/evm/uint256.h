@@ -56,14 +56,17 @@ static inline u256 u256_add(const u256 *a, const u256 *b) {
 
 static inline u256 u256_sub(const u256 *a, const u256 *b) {
     u256 r;
-    uint64_t borrow = 0;
-    for (int i = 0; i < 4; i++) {
-        uint64_t x = a->w[i], y = b->w[i];
-        uint64_t d = x - y;
-        uint64_t b1 = x < y;
-        r.w[i] = d - borrow;
-        borrow = b1 | (d < borrow);
-    }
+    unsigned long long d0, d1, d2, d3;
+    bool c0 = __builtin_usubll_overflow(a->w[0], b->w[0], &d0);
+    bool c1 = __builtin_usubll_overflow(a->w[1], b->w[1], &d1);
+    bool c1b = __builtin_usubll_overflow(d1, c0, &d1);
+    bool c2 = __builtin_usubll_overflow(a->w[2], b->w[2], &d2);
+    bool c2b = __builtin_usubll_overflow(d2, c1 | c1b, &d2);
+    d3 = a->w[3] - b->w[3] - (c2 | c2b);
+    r.w[0] = d0;
+    r.w[1] = d1;
+    r.w[2] = d2;
+    r.w[3] = d3;
     return r;
 }
 
