@@ -12,12 +12,18 @@ typedef struct {
     int nin;
     vm_word in[4];
     int nout;
-    vm_word out[5];
+    vm_word out[6];
     vm_status st; /* expected status (0 means HALTED) */
     vm_limits lim;
 } kat;
 
 #define S(...) {__VA_ARGS__}
+/* A child whose code is ADD; HALT (0x20 0x00), given 3 and 4, run, and read:
+ * leaves status, gas, memtime, words of the RECURSE and then the sum. */
+#define RUN_CHILD                                                                                  \
+    "PUSH 1\nNEWPAGE\nPUSH 0x20\nPUSH 0\nPUSH 0\nPWRITE\nPUSH 2\nCREATE\n"                      \
+    "PUSH 3\nPUSH 1\nPUSHTO\nPUSH 4\nPUSH 1\nPUSHTO\n"                                         \
+    "PUSH 1\nPUSH 100\nPUSH 64\nPUSH -1\nRECURSE 0\nPUSH 1\nPOPFROM"
 static const kat kats[] = {
     {VM_OP_HALT, "HALT\nPUSH 1", 0, {0}, 0, {0}, 0, {0}},
     {VM_OP_NOP, "NOP", 1, S(5), 1, S(5), 0, {0}},
@@ -102,6 +108,35 @@ static const kat kats[] = {
     {VM_OP_MSIZE, "MSIZE", 0, {0}, 1, S(0), 0, {0}},
     {VM_OP_GAS, "GAS", 0, {0}, 1, S(99), 0, {.gas = 100}},
     {VM_OP_MEMLEFT, "MEMLEFT", 2, S(1, 2), 3, S(1, 2, 8), 0, {.mem = 10}},
+    /* processes and keys: a child made from a page, fed, run and read */
+    {VM_OP_RECURSE, RUN_CHILD, 0, {0}, 6, S(1, 1, 2, 3, 1, 7), 0, {0}},
+    {VM_OP_RECURSE, "PUSH 0\nPUSH 1\nPUSH 1\nPUSH 1\nRECURSE 0", 0, {0}, 4, S(0, 1, 1, 1),
+     VM_BAD_KEY, {0}},
+    {VM_OP_PUSHTO, RUN_CHILD, 0, {0}, 6, S(1, 1, 2, 3, 1, 7), 0, {0}},
+    {VM_OP_POPFROM, "PUSH 1\nNEWPAGE\nPUSH 0\nCREATE\nPOPFROM", 0, {0}, 1, S(1),
+     VM_STACK_UNDERFLOW, {0}},
+    {VM_OP_CREATE, "PUSH 1\nNEWPAGE\nPUSH 0\nCREATE", 0, {0}, 1, S(1), 0, {0}},
+    {VM_OP_CREATE, "PUSH 1\nNEWPAGE\nPUSH 9\nCREATE", 0, {0}, 2, S(0, 9), VM_OUT_OF_BOUNDS, {0}},
+    {VM_OP_FORK, "FORK", 1, S(5), 2, S(5, 0), 0, {0}},
+    {VM_OP_TRANSFERKEY, "PUSH 1\nNEWPAGE\nPUSH 0\nCREATE\nPUSH 0\nTRANSFERKEY", 0, {0}, 1, S(0),
+     0, {0}},
+    {VM_OP_TRANSFERKEY, "FORK\nFORK\nPUSH 1\nTRANSFERKEY", 0, {0}, 3, S(0, 1, 1), VM_BAD_KEY,
+     {0}},
+    {VM_OP_ATTENUATE, "PUSH 1\nNEWPAGE\nPUSH 1\nATTENUATE\nPUSH 0\nKEYINFO", 0, {0}, 1,
+     S(VM_KEY_PAGE * 8 + VM_RIGHT_READ), 0, {0}},
+    {VM_OP_ATTENUATE, "PUSH 1\nNEWPAGE\nPUSH 1\nATTENUATE\nPUSH 5\nPUSH 0\nPUSH 0\nPWRITE", 0,
+     {0}, 3, S(5, 0, 0), VM_BAD_KEY, {0}},
+    {VM_OP_DROPKEY, "PUSH 1\nNEWPAGE\nDROPKEY\nPUSH 0\nKEYINFO\nNUMKEYS", 0, {0}, 2, S(0, 1), 0,
+     {0}},
+    {VM_OP_NUMKEYS, "NUMKEYS", 0, {0}, 1, S(0), 0, {0}},
+    {VM_OP_KEYINFO, "PUSH 5\nKEYINFO", 0, {0}, 1, S(0), 0, {0}},
+    {VM_OP_NEWPAGE, "PUSH 3\nNEWPAGE\nPUSH 2\nPREAD", 0, {0}, 1, S(0), 0, {0}},
+    {VM_OP_NEWPAGE, "PUSH 100\nNEWPAGE", 0, {0}, 1, S(100), VM_OUT_OF_MEMORY, {.mem = 50}},
+    {VM_OP_PREAD, "PUSH 2\nNEWPAGE\nPUSH 5\nPREAD", 0, {0}, 2, S(0, 5), VM_OUT_OF_BOUNDS, {0}},
+    {VM_OP_PWRITE, "PUSH 2\nNEWPAGE\nPUSH 42\nPUSH 0\nPUSH 1\nPWRITE\nPUSH 1\nPREAD", 0, {0}, 1,
+     S(42), 0, {0}},
+    {VM_OP_IN, "PUSH 0\nIN", 0, {0}, 1, S(0), VM_BAD_KEY, {0}},
+    {VM_OP_OUT, "PUSH 1\nPUSH 0\nOUT", 0, {0}, 2, S(1, 0), VM_BAD_KEY, {0}},
 };
 
 static void run_kat(const kat *k, bool stepping)

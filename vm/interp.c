@@ -19,14 +19,15 @@
 /* Internal handlers that have no opcode byte. */
 enum { X_HDR, X_HDRS, X_INV, X_TRUNC, X_JMP_BAD, X_JZ_BAD, X_JNZ_BAD, X_CALL_BAD, X_END, X_N };
 
-static vm_status FN(exec)(vm_arena *a, const void *const **ops, const void *const **xops);
+static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
+                        const void *const **ops_out, const void *const **xops_out);
 
 static bool is_terminator(uint8_t op)
 {
     switch (op) {
     case VM_OP_JMP: case VM_OP_JZ: case VM_OP_JNZ: case VM_OP_CALL: case VM_OP_RET:
     case VM_OP_HALT: case VM_OP_YIELD: case VM_OP_ALLOC: case VM_OP_FREE: return true;
-    default: return false;
+    default: return op >= VM_OP_RECURSE; /* process, key and channel instructions */
     }
 }
 
@@ -105,33 +106,34 @@ static const void *handler(const vm_insn *in, const void *const *ops, const void
 {
     if (in->truncated && in->defined) return xops[X_TRUNC];
     if (!in->defined) return xops[X_INV];
+    if (in->op == VM_OP_RECURSE && in->imm > 1) return xops[X_INV]; /* modes: 0 credit, 1 transfer */
     return ops[in->op];
 }
 
 /* Emit one copy: fast (leaders from `lead`) or step (every instruction). */
-static uint32_t emit(vm_arena *a, uint32_t c, bool step, const uint8_t *lead, uint32_t *nfix,
+static uint32_t emit(vm_arena *a, vm_proc *p, uint32_t c, bool step, const uint8_t *lead, uint32_t *nfix,
                      const void *const *ops, const void *const *xops)
 {
-    vm_cell *cells = a->cells;
-    uint32_t *at = step ? a->step_at : a->fast_at;
+    vm_cell *cells = p->cells;
+    uint32_t *at = step ? p->step_at : p->fast_at;
     blockacc b = {0};
     bool open = false;
     for (uint32_t pc = 0;;) {
         vm_insn in;
-        bool end = pc >= a->len;
+        bool end = pc >= p->len;
         if (end) in = (vm_insn){.pc = pc, .len = 0, .op = 0, .defined = true};
-        else vm_decode(a->code, a->len, pc, &in);
+        else vm_decode(p->code, p->len, pc, &in);
         int64_t nin, nout, cost;
         if (end) nin = nout = cost = 0;
         else effect(&in, &nin, &nout, &cost);
         if (step || lead[pc] || !open || blk_full(&b, nin, nout, cost)) {
-            if (open) blk_close(&b, cells, a->cold);
+            if (open) blk_close(&b, cells, p->cold);
             blk_open(&b, cells, c, xops[step ? X_HDRS : X_HDR], pc);
             at[pc] = c;
             c += VM_HDR_CELLS;
             open = true;
         }
-        blk_add(&b, a->cold, c / 2, pc, nin, nout, cost);
+        blk_add(&b, p->cold, c / 2, pc, nin, nout, cost);
         cells[c].h = end ? xops[X_END] : handler(&in, ops, xops);
         cells[c + 1].i = in.imm;
         if (!end && in.defined && !in.truncated && vm_opinfo_of(in.op)->imm == VM_IMM_REL) {
@@ -142,41 +144,41 @@ static uint32_t emit(vm_arena *a, uint32_t c, bool step, const uint8_t *lead, ui
         if (end) break;
         pc += in.len;
     }
-    blk_close(&b, cells, a->cold);
+    blk_close(&b, cells, p->cold);
     return c;
 }
 
-int FN(decode)(vm_arena *a)
+int FN(decode)(vm_arena *a, vm_proc *p)
 {
     const void *const *ops, *const *xops;
-    FN(exec)(NULL, &ops, &xops);
-    uint32_t len = a->len;
+    FN(run)(NULL, NULL, NULL, false, &ops, &xops);
+    uint32_t len = p->len;
     /* Count instructions to size the buffers. */
     uint32_t n = 0;
     for (uint32_t pc = 0; pc < len; n++) {
         vm_insn in;
-        vm_decode(a->code, len, pc, &in);
+        vm_decode(p->code, len, pc, &in);
         pc += in.len;
     }
     size_t ncells = 2 * (size_t)(n + 1) * (VM_HDR_CELLS + VM_INS_CELLS);
-    a->decoded = 0;
-    if (vm_grow((void **)&a->cells, &a->cells_cap, ncells, sizeof(vm_cell)) ||
-        vm_grow((void **)&a->cold, &a->cold_cap, ncells / 2, sizeof(vm_cold)) ||
+    p->decoded = 0;
+    if (vm_grow((void **)&p->cells, &p->cells_cap, ncells, sizeof(vm_cell)) ||
+        vm_grow((void **)&p->cold, &p->cold_cap, ncells / 2, sizeof(vm_cold)) ||
         vm_grow((void **)&a->fix, &a->fix_cap, 2 * (size_t)n + 1, sizeof(uint32_t)) ||
-        vm_grow((void **)&a->fast_at, &a->fast_cap, (size_t)len + 1, sizeof(uint32_t)) ||
-        vm_grow((void **)&a->step_at, &a->step_cap, (size_t)len + 1, sizeof(uint32_t)) ||
+        vm_grow((void **)&p->fast_at, &p->fast_cap, (size_t)len + 1, sizeof(uint32_t)) ||
+        vm_grow((void **)&p->step_at, &p->step_cap, (size_t)len + 1, sizeof(uint32_t)) ||
         vm_grow((void **)&a->lead, &a->lead_cap, (size_t)len + 1, 1))
         return -1;
 
     /* Instruction starts (step_at = 0 for now) and block leaders. */
     uint8_t *lead = a->lead;
     memset(lead, 0, (size_t)len + 1);
-    for (uint32_t pc = 0; pc <= len; pc++) a->step_at[pc] = a->fast_at[pc] = VM_NONE;
+    for (uint32_t pc = 0; pc <= len; pc++) p->step_at[pc] = p->fast_at[pc] = VM_NONE;
     lead[0] = lead[len] = 1;
     for (uint32_t pc = 0; pc < len;) {
         vm_insn in;
-        vm_decode(a->code, len, pc, &in);
-        a->step_at[pc] = 0;
+        vm_decode(p->code, len, pc, &in);
+        p->step_at[pc] = 0;
         if (in.defined && !in.truncated) {
             if (vm_opinfo_of(in.op)->imm == VM_IMM_REL) {
                 int64_t t = vm_rel_target(&in);
@@ -188,49 +190,53 @@ int FN(decode)(vm_arena *a)
         }
         pc += in.len;
     }
-    a->step_at[len] = 0;
+    p->step_at[len] = 0;
     /* A jump into an immediate is not a leader: it is a BAD_JUMP. */
     for (uint32_t pc = 0; pc <= len; pc++)
-        if (a->step_at[pc] == VM_NONE) lead[pc] = 0;
+        if (p->step_at[pc] == VM_NONE) lead[pc] = 0;
 
     uint32_t nfix = 0;
-    uint32_t c = emit(a, 0, false, lead, &nfix, ops, xops);
+    uint32_t c = emit(a, p, 0, false, lead, &nfix, ops, xops);
     uint32_t fast_end = c;
-    c = emit(a, c, true, lead, &nfix, ops, xops);
-    a->ncells = c;
+    c = emit(a, p, c, true, lead, &nfix, ops, xops);
+    p->ncells = c;
 
     /* Link fast and step headers of the same pc to each other. */
     for (uint32_t pc = 0; pc <= len; pc++) {
-        if (a->step_at[pc] == VM_NONE || a->fast_at[pc] == VM_NONE) continue;
-        uint32_t f = a->fast_at[pc], s = a->step_at[pc];
-        a->cells[f + 3].w.lo = s;
-        a->cells[s + 3].w.lo = f;
+        if (p->step_at[pc] == VM_NONE || p->fast_at[pc] == VM_NONE) continue;
+        uint32_t f = p->fast_at[pc], s = p->step_at[pc];
+        p->cells[f + 3].w.lo = s;
+        p->cells[s + 3].w.lo = f;
     }
     /* Point jumps at the header of their target, or at a BAD_JUMP handler. */
     for (uint32_t i = 0; i < nfix; i++) {
         uint32_t cell = a->fix[i];
-        int64_t t = a->cells[cell + 1].i;
+        int64_t t = p->cells[cell + 1].i;
         bool fast = cell < fast_end;
-        bool ok = t >= 0 && t <= len && a->step_at[t] != VM_NONE;
+        bool ok = t >= 0 && t <= len && p->step_at[t] != VM_NONE;
         if (ok) {
-            a->cells[cell + 1].i = fast ? a->fast_at[t] : a->step_at[t];
+            p->cells[cell + 1].i = fast ? p->fast_at[t] : p->step_at[t];
             continue;
         }
-        const void *h = a->cells[cell].h;
-        if (h == ops[VM_OP_JMP]) a->cells[cell].h = xops[X_JMP_BAD];
-        else if (h == ops[VM_OP_JZ]) a->cells[cell].h = xops[X_JZ_BAD];
-        else if (h == ops[VM_OP_JNZ]) a->cells[cell].h = xops[X_JNZ_BAD];
-        else a->cells[cell].h = xops[X_CALL_BAD];
+        const void *h = p->cells[cell].h;
+        if (h == ops[VM_OP_JMP]) p->cells[cell].h = xops[X_JMP_BAD];
+        else if (h == ops[VM_OP_JZ]) p->cells[cell].h = xops[X_JZ_BAD];
+        else if (h == ops[VM_OP_JNZ]) p->cells[cell].h = xops[X_JNZ_BAD];
+        else p->cells[cell].h = xops[X_CALL_BAD];
     }
-    a->decoded = METER ? 1 : 2;
+    p->decoded = METER ? 1 : 2;
     return 0;
 }
 
-vm_status FN(run)(vm_arena *a) { return FN(exec)(a, NULL, NULL); }
+vm_status FN(exec)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping)
+{
+    return FN(run)(a, p, b, stepping, NULL, NULL);
+}
 
 static inline int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
 
-static vm_status FN(exec)(vm_arena *a, const void *const **ops_out, const void *const **xops_out)
+static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
+                        const void *const **ops_out, const void *const **xops_out)
 {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverride-init"
@@ -252,38 +258,45 @@ static vm_status FN(exec)(vm_arena *a, const void *const **ops_out, const void *
         return VM_RUNNING;
     }
 
-    vm_cell *const cells = a->cells;
-    const vm_cold *const cold = a->cold;
-    vm_word *const st = a->stack;
-    vm_word *sp = st + a->depth;
-    const int64_t stack_cap = a->lim.stack;
-    const int64_t memcap = a->lim.mem;
-    int64_t other = (int64_t)a->msize + a->ncalls; /* words in use besides the stack */
+    vm_cell *const cells = p->cells;
+    const vm_cold *const cold = p->cold;
+    vm_word *const st = p->stack;
+    vm_word *sp = st + p->depth;
+    const int64_t stack_cap = p->lim.stack;
+    const int64_t memcap = b->memcap;   /* most words the subtree may hold */
+    const int64_t mtb = b->mt_base;     /* extra words the memory-time budget counts */
+    int64_t other = (int64_t)(p->msize + p->ncalls + p->held); /* words besides the stack */
     int64_t lim = min64(stack_cap, memcap - other); /* most stack depth allowed now */
     (void)lim;
-    const int64_t gas0 = a->lim.gas > a->gas_used ? (int64_t)(a->lim.gas - a->gas_used) : 0;
-    const int64_t mt0 = a->lim.memtime > a->memtime ? (int64_t)(a->lim.memtime - a->memtime) : 0;
+    (void)mtb;
+    const int64_t gas0 = b->gas, mt0 = b->mt;
     int64_t gas = gas0, mt_left = mt0;
-    const bool stepping = a->stepping || a->trace;
+    const int64_t own0 = p->lim.gas > p->gas_used ? (int64_t)(p->lim.gas - p->gas_used) : 0;
+    (void)own0;
+    (void)gas;
+    (void)mt_left;
+    stepping = stepping || a->stepping || a->trace;
     vm_status status = VM_RUNNING;
-    vm_cell *ip = cells + a->step_at[a->ip];
+    vm_cell *ip = cells + p->step_at[p->ip];
 
 #define NEXT     goto *ip->h
 #define DEPTH    ((int64_t)(sp - st))
 #define SLOT     ((uint32_t)((ip - cells) / 2))
 #define IMM      (ip[1].i)
 #define STOP(s)  do { status = (s); goto stop_refund; } while (0)
+#define NEED(g, w, s) (p->need_gas = (g), p->need_grow = (w), p->need_stack = (s))
 #define BIN(e)   do { vm_word x = sp[-2], y = sp[-1]; (void)x; (void)y; sp[-2] = (e); sp--; ip += 2; NEXT; } while (0)
 #define UN(e)    do { vm_word x = sp[-1]; sp[-1] = (e); ip += 2; NEXT; } while (0)
 #define U(v)     ((uint64_t)(v))
 #define SETLIM() (lim = min64(stack_cap, memcap - other))
+#define STATIC_GAS(op) ((int64_t)vm_opinfo_of(op)->gas)
 
 #if METER
 /* A block (or one instruction) may run if it can be paid for in full. */
 #define BLOCK_OK(h, mt)                                                                            \
     (DEPTH >= (int64_t)((h[1].u >> 32) & 0xffff) && DEPTH + (int64_t)(h[1].u >> 48) <= lim &&     \
      (int64_t)(uint32_t)h[1].u <= gas && (mt) <= mt_left)
-#define BLOCK_MT(h) ((DEPTH + other) * (int64_t)(uint32_t)h[1].u + h[2].i)
+#define BLOCK_MT(h) ((DEPTH + other + mtb) * (int64_t)(uint32_t)h[1].u + h[2].i)
 #define CHARGE(h, mt) (gas -= (int64_t)(uint32_t)h[1].u, mt_left -= (mt))
 #else
 #define BLOCK_OK(h, mt)                                                                            \
@@ -307,13 +320,9 @@ L_HDR: {
 L_HDRS:
 step_hdr: {
     if (UNLIKELY(a->trace)) {
-        a->depth = (uint32_t)DEPTH;
-        a->gas_used += (uint64_t)(gas0 - gas);
-        a->memtime += (uint64_t)(mt0 - mt_left);
-        a->ip = ip[3].w.hi;
+        p->depth = (uint32_t)DEPTH;
+        p->ip = ip[3].w.hi;
         a->trace(a->trace_ctx, a, ip[3].w.hi);
-        a->gas_used -= (uint64_t)(gas0 - gas);
-        a->memtime -= (uint64_t)(mt0 - mt_left);
     }
     if (!stepping && ip[3].w.lo != VM_NONE) {
         vm_cell *f = cells + ip[3].w.lo;
@@ -327,6 +336,7 @@ step_hdr: {
     int64_t need = (ip[1].u >> 32) & 0xffff, grow = ip[1].u >> 48;
     int64_t mt = BLOCK_MT(ip);
     (void)mt;
+    NEED((int64_t)(uint32_t)ip[1].u, grow, grow);
     if (DEPTH < need) status = VM_STACK_UNDERFLOW;
 #if METER
     else if ((int64_t)(uint32_t)ip[1].u > gas) status = VM_OUT_OF_GAS;
@@ -337,7 +347,7 @@ step_hdr: {
     else if (DEPTH + grow > lim) status = VM_OUT_OF_MEMORY;
 #endif
     if (status != VM_RUNNING) {
-        a->ip = ip[3].w.hi;
+        p->ip = ip[3].w.hi;
         goto out;
     }
     CHARGE(ip, mt);
@@ -346,34 +356,37 @@ step_hdr: {
 }
 
 /* control */
-L_HALT:  status = VM_HALTED; a->ip = cold[SLOT].pc; goto out;
+L_HALT:  status = VM_HALTED; p->ip = cold[SLOT].pc; goto out;
 L_NOP:   ip += 2; NEXT;
-L_YIELD: status = VM_YIELDED; a->ip = cold[SLOT].pc + 1; goto out;
-L_END:   status = VM_HALTED; a->ip = a->len; goto out;
+L_YIELD: status = VM_YIELDED; p->ip = cold[SLOT].pc + 1; goto out;
+L_END:   status = VM_HALTED; p->ip = p->len; goto out;
 L_JMP:   ip = cells + IMM; NEXT;
 L_JZ:    sp--; ip = *sp == 0 ? cells + IMM : ip + 2; NEXT;
 L_JNZ:   sp--; ip = *sp != 0 ? cells + IMM : ip + 2; NEXT;
 L_CALL: {
-    if (a->ncalls >= a->lim.calls) STOP(VM_CALL_OVERFLOW);
+    if (p->ncalls >= p->lim.calls) STOP(VM_CALL_OVERFLOW);
 #if METER
-    if (DEPTH + other + 1 > memcap) STOP(VM_OUT_OF_MEMORY);
+    if (DEPTH + other + 1 > memcap) {
+        NEED(STATIC_GAS(VM_OP_CALL), 1, 0);
+        STOP(VM_OUT_OF_MEMORY);
+    }
 #endif
-    a->calls[a->ncalls++] = cold[SLOT].pc + 3;
+    p->calls[p->ncalls++] = cold[SLOT].pc + 3;
     other++;
     SETLIM();
     ip = cells + IMM;
     NEXT;
 }
 L_RET: {
-    if (a->ncalls == 0) {
+    if (p->ncalls == 0) {
         status = VM_HALTED;
-        a->ip = cold[SLOT].pc;
+        p->ip = cold[SLOT].pc;
         goto out;
     }
-    uint32_t pc = a->calls[--a->ncalls];
+    uint32_t pc = p->calls[--p->ncalls];
     other--;
     SETLIM();
-    ip = cells + a->step_at[pc];
+    ip = cells + p->step_at[pc];
     NEXT;
 }
 L_JMP_BAD:  STOP(VM_BAD_JUMP);
@@ -431,15 +444,15 @@ L_FTOI:  UN(x >> VM_FX_FRAC);
 /* memory */
 L_LOAD: {
     vm_word addr = sp[-1];
-    if (U(addr) >= a->msize) STOP(VM_OUT_OF_BOUNDS);
-    sp[-1] = a->heap[addr];
+    if (U(addr) >= p->msize) STOP(VM_OUT_OF_BOUNDS);
+    sp[-1] = p->heap[addr];
     ip += 2;
     NEXT;
 }
 L_STORE: {
     vm_word addr = sp[-1];
-    if (U(addr) >= a->msize) STOP(VM_OUT_OF_BOUNDS);
-    a->heap[addr] = sp[-2];
+    if (U(addr) >= p->msize) STOP(VM_OUT_OF_BOUNDS);
+    p->heap[addr] = sp[-2];
     sp -= 2;
     ip += 2;
     NEXT;
@@ -450,47 +463,93 @@ L_ALLOC: {
     int64_t words = DEPTH + other;
 #if METER
     int64_t extra = (k + 7) / 8;
+    NEED(STATIC_GAS(VM_OP_ALLOC) + extra, k, 0);
     if (extra > gas) STOP(VM_OUT_OF_GAS);
-    if (words * extra > mt_left) STOP(VM_OUT_OF_MEMTIME);
+    if ((words + mtb) * extra > mt_left) STOP(VM_OUT_OF_MEMTIME);
 #endif
-    if (words + k > memcap) STOP(VM_OUT_OF_MEMORY);
-    if (a->msize + (uint64_t)k > a->heap_alloc &&
-        vm_grow((void **)&a->heap, &a->heap_alloc, a->msize + (size_t)k, sizeof(vm_word)))
+    if (words + k > memcap || p->msize + (uint64_t)k > VM_MAX_MEM) STOP(VM_OUT_OF_MEMORY);
+    if (p->msize + (uint64_t)k > p->heap_alloc &&
+        vm_grow((void **)&p->heap, &p->heap_alloc, p->msize + (size_t)k, sizeof(vm_word)))
         STOP(VM_OUT_OF_MEMORY);
-    memset(a->heap + a->msize, 0, (size_t)k * sizeof(vm_word));
-    sp[-1] = a->msize;
-    a->msize += (uint32_t)k;
+    if (k) memset(p->heap + p->msize, 0, (size_t)k * sizeof(vm_word));
+    sp[-1] = p->msize;
+    p->msize += (uint32_t)k;
     other += k;
     SETLIM();
 #if METER
     gas -= extra;
-    mt_left -= words * extra;
+    mt_left -= (words + mtb) * extra;
 #endif
     ip += 2;
     NEXT;
 }
 L_FREE: {
     vm_word n = sp[-1];
-    uint32_t k = n <= 0 ? 0 : (U(n) > a->msize ? a->msize : (uint32_t)n);
+    uint32_t k = n <= 0 ? 0 : (U(n) > p->msize ? p->msize : (uint32_t)n);
     sp--;
-    a->msize -= k;
+    p->msize -= k;
     other -= k;
     SETLIM();
     ip += 2;
     NEXT;
 }
-L_MSIZE: *sp++ = a->msize; ip += 2; NEXT;
+L_MSIZE: *sp++ = p->msize; ip += 2; NEXT;
 
 /* meters */
 L_GAS:
 #if METER
-    *sp++ = gas + cold[SLOT].gas_rest - vm_opinfo_of(VM_OP_GAS)->gas;
+    /* its own budget, not the chain's: a child in credit sees what it was promised */
+    *sp++ = own0 - (gas0 - gas) + cold[SLOT].gas_rest - STATIC_GAS(VM_OP_GAS);
 #else
     *sp++ = 0;
 #endif
     ip += 2;
     NEXT;
-L_MEMLEFT: *sp = memcap - (DEPTH + other); sp++; ip += 2; NEXT;
+L_MEMLEFT: *sp = (int64_t)p->lim.mem - (DEPTH + other); sp++; ip += 2; NEXT;
+
+/* processes, keys, channels: checked and done in proc.c */
+L_RECURSE: {
+    /* The supervisor runs the child; RECURSE itself is paid now. */
+    int64_t dw = 0, extra = 0;
+    p->depth = (uint32_t)DEPTH;
+    status = vm_op_keys(a, p, VM_OP_RECURSE, sp, 0, &dw, &extra);
+    if (status != VM_RUNNING) STOP(status);
+    status = VM_ST_RECURSE;
+    p->ip = cold[SLOT].pc;
+    goto out;
+}
+L_CREATE: L_FORK: L_TRANSFERKEY: L_ATTENUATE: L_DROPKEY: L_NUMKEYS: L_KEYINFO: L_NEWPAGE:
+L_PREAD: L_PWRITE: L_PUSHTO: L_POPFROM: L_IN: L_OUT: {
+    uint8_t op = p->code[cold[SLOT].pc];
+    const vm_opinfo *oi = vm_opinfo_of(op);
+    int64_t dw = 0, extra = 0;
+    p->depth = (uint32_t)DEPTH;
+    p->ip = cold[SLOT].pc;
+    /* first ask what it needs, then pay, then do it */
+    /* room for its own words: what it holds, and what it pushes */
+    int64_t push = (int64_t)oi->out - (int64_t)oi->in;
+    status = vm_op_keys(a, p, op, sp, memcap - (DEPTH + other + push), &dw, &extra);
+#if METER
+    if (status == VM_RUNNING || status == VM_OUT_OF_MEMORY) {
+        int64_t words = DEPTH + other;
+        NEED(oi->gas + extra, dw + push > 0 ? dw + push : 0, 0);
+        if (extra > gas) STOP(VM_OUT_OF_GAS);
+        if ((words + mtb) * extra > mt_left) STOP(VM_OUT_OF_MEMTIME);
+    }
+#endif
+    if (status != VM_RUNNING) STOP(status);
+    status = vm_op_keys(a, p, op, sp, memcap - (DEPTH + other + push), NULL, NULL);
+    if (status != VM_RUNNING) STOP(status); /* the host could not give memory */
+#if METER
+    gas -= extra;
+    mt_left -= (DEPTH + other + mtb) * extra;
+#endif
+    sp += (int)oi->out - (int)oi->in;
+    other += dw;
+    SETLIM();
+    ip += 2;
+    NEXT;
+}
 
 stop_refund: {
     /* The instruction at ip stops without effect: give back what its block
@@ -498,16 +557,18 @@ stop_refund: {
     const vm_cold *c = &cold[SLOT];
 #if METER
     gas += c->gas_rest;
-    mt_left += (DEPTH + other) * (int64_t)c->gas_rest + c->mtc_rest;
+    mt_left += (DEPTH + other + mtb) * (int64_t)c->gas_rest + c->mtc_rest;
 #endif
-    a->ip = c->pc;
+    p->ip = c->pc;
 }
 out:
-    a->depth = (uint32_t)DEPTH;
-    a->status = status;
+    p->depth = (uint32_t)DEPTH;
+    p->status = status;
 #if METER
-    a->gas_used += (uint64_t)(gas0 - gas);
-    a->memtime += (uint64_t)(mt0 - mt_left);
+    p->gas_used += (uint64_t)(gas0 - gas);
+    p->memtime += (uint64_t)((mt0 - mt_left) - mtb * (gas0 - gas));
+    b->gas = gas;
+    b->mt = mt_left;
 #endif
     return status;
 }

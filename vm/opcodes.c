@@ -17,6 +17,7 @@ unsigned vm_imm_size(vm_imm_kind k)
     case VM_IMM_I64: return 8;
     case VM_IMM_REL: return 2;
     case VM_IMM_IDX: return 1;
+    case VM_IMM_U8: return 1;
     default: return 0;
     }
 }
@@ -49,6 +50,7 @@ void vm_decode(const uint8_t *code, size_t len, size_t pc, vm_insn *out)
     case VM_IMM_I64: out->imm = (vm_word)v; break;
     case VM_IMM_REL: out->imm = (int16_t)(uint16_t)v; break;
     case VM_IMM_IDX: out->imm = (vm_word)v; break;
+    case VM_IMM_U8: out->imm = (vm_word)v; break;
     default: break;
     }
 }

@@ -22,7 +22,7 @@ typedef enum {
 #undef OP
 } vm_opcode;
 
-typedef enum { VM_IMM_NONE, VM_IMM_I64, VM_IMM_REL, VM_IMM_IDX } vm_imm_kind;
+typedef enum { VM_IMM_NONE, VM_IMM_I64, VM_IMM_REL, VM_IMM_IDX, VM_IMM_U8 } vm_imm_kind;
 
 typedef struct {
     const char *name; /* NULL for an undefined byte */
@@ -65,7 +65,12 @@ static inline int64_t vm_rel_target(const vm_insn *in) { return (int64_t)in->pc 
     X(BAD_JUMP, 9, "a jump or call whose target is not the start of an instruction")              \
     X(TRUNCATED, 10, "an immediate runs past the end of the code")                                 \
     X(OUT_OF_BOUNDS, 11, "LOAD or STORE outside 0..MSIZE-1")                                       \
-    X(CALL_OVERFLOW, 12, "CALL beyond the call depth limit")
+    X(CALL_OVERFLOW, 12, "CALL beyond the call depth limit")                                       \
+    X(BAD_KEY, 13, "a key index that is empty, out of range, of the wrong kind or lacks a right")  \
+    X(CHANNEL_EMPTY, 14, "IN on a channel with nothing to read; resumable when the host writes")   \
+    X(CHANNEL_FULL, 15, "OUT on a full channel; resumable when the host reads")                    \
+    X(NEST_LIMIT, 16, "RECURSE beyond the nesting depth limit")                                    \
+    X(KEY_LIMIT, 17, "a key list would exceed the key limit")
 
 typedef enum {
 #define X(name, code, doc) VM_##name = code,
@@ -84,11 +89,15 @@ const char *vm_status_doc(vm_status s);
 #define VM_DEFAULT_MEM     65536u   /* words: stack + heap + call frames */
 #define VM_DEFAULT_STACK   1024u    /* stack depth, words */
 #define VM_DEFAULT_CALLS   256u     /* call depth */
+#define VM_DEFAULT_NEST    64u      /* nesting depth of running processes */
+#define VM_DEFAULT_KEYS    256u     /* key list length */
 #define VM_MAX_GAS         (1ull << 62)
 #define VM_MAX_MEM         (1u << 28) /* 2 GiB of words */
 #define VM_MAX_MEMTIME     (1ull << 62) /* also the default: effectively unlimited */
 #define VM_MAX_STACK       (1u << 20)
 #define VM_MAX_CALLS       (1u << 20)
+#define VM_MAX_NEST        1024u
+#define VM_MAX_KEYS        (1u << 16)
 #define VM_MAX_CODE        (1u << 24) /* bytes */
 
 typedef struct {
@@ -97,6 +106,8 @@ typedef struct {
     uint64_t memtime; /* total word-gas */
     uint32_t stack;   /* stack depth */
     uint32_t calls;   /* call depth */
+    uint32_t nest;    /* nesting depth below this process (root: of the whole chain) */
+    uint32_t keys;    /* key list length */
 } vm_limits;
 
 typedef struct {
@@ -138,6 +149,43 @@ const vm_word *vm_stack(const vm_arena *a); /* bottom first */
 uint32_t vm_msize(const vm_arena *a);
 const vm_word *vm_heap(const vm_arena *a);
 uint32_t vm_call_depth(const vm_arena *a);
+
+/* ---- processes, keys and channels (docs/isa.md, "Processes and keys") ----
+ * The arena's process 0 is the root that the functions above act on. Its
+ * children are created by the program (CREATE, FORK) and run by RECURSE. */
+
+typedef enum { VM_KEY_NONE, VM_KEY_PROC, VM_KEY_PAGE, VM_KEY_CHAN } vm_key_kind;
+#define VM_RIGHT_READ  1u
+#define VM_RIGHT_WRITE 2u
+#define VM_RIGHT_CALL  4u
+#define VM_RIGHTS_ALL  7u
+
+/* A host channel: a bounded queue of words. Returns its id, or -1. */
+int vm_chan_new(vm_arena *a, uint32_t cap);
+int vm_chan_write(vm_arena *a, uint32_t chan, vm_word w); /* 0, or -1 if full */
+int vm_chan_read(vm_arena *a, uint32_t chan, vm_word *w); /* 0, or -1 if empty */
+uint32_t vm_chan_len(const vm_arena *a, uint32_t chan);
+void vm_chan_clear(vm_arena *a, uint32_t chan);
+/* Give the root a key to a channel; returns its key index, or -1. */
+int vm_grant_chan(vm_arena *a, uint32_t chan, unsigned rights);
+
+/* Inspection of the process tree (ids index every process ever made in
+ * this arena; dead ones report live = false). */
+typedef struct {
+    bool live;
+    uint32_t parent; /* UINT32_MAX for the root */
+    uint32_t child;  /* the child it is running (suspended inside RECURSE), or UINT32_MAX */
+    vm_status status;
+    uint32_t ip, depth, msize, calls, nkeys, code_len;
+    uint64_t words; /* its subtree's words in use */
+    vm_limits lim;
+    vm_meters m;
+} vm_proc_info;
+uint32_t vm_nprocs(const vm_arena *a);
+int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *out); /* 0, or -1 */
+/* Key i of process id: kind, rights and object (process, page or channel id). */
+int vm_key_get(const vm_arena *a, uint32_t id, uint32_t i, vm_key_kind *kind, unsigned *rights,
+               uint32_t *obj);
 
 /* Per-instruction hook: called before each instruction (when set, the VM
  * meters one instruction at a time). */

@@ -40,44 +40,122 @@ typedef struct {
     int64_t mtc_rest;  /* memory-time coefficient of the same, relative to this slot */
 } vm_cold;
 
-struct vm_arena {
+/* A key: an index into its holder's list names one of these. */
+typedef struct {
+    uint8_t kind;   /* vm_key_kind */
+    uint8_t rights; /* VM_RIGHT_* */
+    uint32_t obj;   /* process id, page id or channel id */
+} vm_key;
+
+typedef struct {
+    vm_word *words;
+    uint32_t n, alloc;
+    uint32_t owner; /* process whose memory it counts in */
+    bool live;
+} vm_page;
+
+typedef struct {
+    vm_word *words;
+    uint32_t head, len, cap; /* a ring of cap words */
+} vm_chan;
+
+/* One process. Owned children count in their owner's memory. */
+typedef struct vm_proc {
+    uint32_t id, parent; /* parent: the owner, VM_NONE for the root */
+    bool live;
+
     /* code and its decoding */
     uint8_t *code;
     uint32_t len, code_cap;
     vm_cell *cells;
     vm_cold *cold;
-    uint32_t ncells, cells_cap;
+    uint32_t ncells, cells_cap, cold_cap;
     uint32_t *fast_at, *step_at; /* pc -> header cell index, or VM_NONE */
-    uint32_t fast_cap, step_cap, cold_cap;
-    uint8_t *lead; /* scratch: pc is a block leader */
-    uint32_t lead_cap;
-    uint32_t *fix; /* cells of REL instructions awaiting their target */
-    uint32_t fix_cap;
+    uint32_t fast_cap, step_cap;
     int decoded; /* 0 not yet, 1 metered, 2 unmetered */
 
-    /* the process */
+    /* state */
     vm_word *stack;
     uint32_t depth, stack_alloc;
     vm_word *heap;
     uint32_t msize, heap_alloc;
     uint32_t *calls; /* return addresses */
     uint32_t ncalls, calls_alloc;
+    vm_key *keys;
+    uint32_t nkeys, keys_alloc;
+    uint64_t held; /* words held besides stack, heap and calls: keys, pages, children */
     uint32_t ip;
     vm_status status;
     vm_limits lim;
     uint64_t gas_used, memtime;
+
+    /* inside a RECURSE: the child running, and its meters at the start */
+    uint32_t child;
+    uint64_t rec_gas0, rec_mt0;
+
+    /* why the last run stopped on a resource: what the next instruction needs */
+    int64_t need_gas, need_grow, need_stack;
+} vm_proc;
+
+struct vm_arena {
+    vm_proc **procs; /* by id; entries are reused, never moved */
+    uint32_t nprocs, procs_alloc;
+    vm_page *pages;
+    uint32_t npages, pages_alloc;
+    vm_chan *chans;
+    uint32_t nchans, chans_alloc;
+    uint32_t *chain; /* the running chain, root first */
+    uint32_t nchain, chain_alloc;
+
+    /* decoding scratch */
+    uint8_t *lead;
+    uint32_t lead_cap;
+    uint32_t *fix;
+    uint32_t fix_cap;
 
     vm_trace_fn trace;
     void *trace_ctx;
     bool stepping;
 };
 
+#define VM_ROOT 0u
+static inline vm_proc *vm_root(const vm_arena *a) { return a->procs[VM_ROOT]; }
+
+/* Words a process's subtree holds: the unit of every memory check. */
+static inline uint64_t vm_words(const vm_proc *p)
+{
+    return (uint64_t)p->depth + p->msize + p->ncalls + p->held;
+}
+/* What an owned child adds to its owner's words. */
+#define VM_PROC_WORDS 16u
+static inline uint64_t vm_footprint(const vm_proc *c)
+{
+    return VM_PROC_WORDS + (c->len + 7u) / 8u + vm_words(c);
+}
+
+/* The budget a process runs under: the tightest along its chain. */
+typedef struct {
+    int64_t gas;     /* gas it may use */
+    int64_t mt;      /* memory-time it may use, counting mt_base extra words */
+    int64_t mt_base; /* words of the binding ancestor's subtree outside this process */
+    int64_t memcap;  /* most words its subtree may hold */
+} vm_budget;
+
+/* Internal statuses, never seen by users. */
+#define VM_ST_RECURSE ((vm_status)100) /* stopped at RECURSE for the supervisor */
+
 /* interp.c is compiled twice: metered (vm_interp_*) and with metering
  * compiled out (vm_interp_nm_*), for the benchmark's overhead figure. */
-int vm_interp_decode(vm_arena *a);
-vm_status vm_interp_run(vm_arena *a);
-int vm_interp_nm_decode(vm_arena *a);
-vm_status vm_interp_nm_run(vm_arena *a);
+int vm_interp_decode(vm_arena *a, vm_proc *p);
+vm_status vm_interp_exec(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping);
+int vm_interp_nm_decode(vm_arena *a, vm_proc *p);
+vm_status vm_interp_nm_exec(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping);
+
+/* proc.c: the key and process instructions, called by the interpreter. Each
+ * returns VM_RUNNING on success or the status that stops the process, having
+ * changed nothing. *dw is the change in the process's held words. */
+vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t room, int64_t *dw,
+                     int64_t *extra_gas);
 
 int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem);
 

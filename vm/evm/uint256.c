@@ -151,6 +151,12 @@ u256 evm_u256_smod(const u256 *a, const u256 *b) {
 }
 
 u256 evm_u256_addmod(const u256 *a, const u256 *b, const u256 *m) {
+    if (u256_lt(a, m) && u256_lt(b, m)) { /* the common case: one conditional subtraction */
+        u256 sum = u256_add(a, b);
+        bool carry = u256_lt(&sum, a);
+        if (carry || !u256_lt(&sum, m)) sum = u256_sub(&sum, m);
+        return sum;
+    }
     uint64_t s[5];
     u128 c = 0;
     for (int i = 0; i < 4; i++) {
@@ -183,11 +189,13 @@ u256 evm_u256_mulmod(const u256 *a, const u256 *b, const u256 *m) {
 }
 
 u256 evm_u256_exp(const u256 *base, const u256 *e) {
-    u256 r = u256_from64(1), b = *base;
     unsigned bits = u256_bits(e);
-    for (unsigned i = 0; i < bits; i++) {
-        if ((e->w[i / 64] >> (i % 64)) & 1) r = u256_mul(&r, &b);
-        if (i + 1 < bits) b = u256_mul(&b, &b);
+    if (bits == 0) return u256_from64(1);
+    /* left to right: bits-1 squarings and one multiply per further set bit */
+    u256 r = *base;
+    for (int i = (int)bits - 2; i >= 0; i--) {
+        r = u256_mul(&r, &r);
+        if ((e->w[i / 64] >> (i % 64)) & 1) r = u256_mul(&r, base);
     }
     return r;
 }

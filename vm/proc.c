@@ -1,0 +1,798 @@
+/* The process tree: the public API, the supervisor that runs nested
+ * processes (RECURSE), and the key, page and channel instructions.
+ *
+ * Budgets (docs/isa.md, "Processes and keys"): a running process may use no
+ * more than any process on its chain allows. The supervisor computes that
+ * budget when a process is entered (O(depth)) and the interpreter checks only
+ * it, so a step costs the same at any depth. Meters are carried up the chain
+ * when a process stops or enters a child. */
+#include "vm/vm_impl.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap) return 0;
+    if (need > UINT32_MAX) return -1;
+    size_t n = (size_t)*cap * 2;
+    if (n < need) n = need;
+    if (n > UINT32_MAX) n = UINT32_MAX;
+    void *q = realloc(*p, n * elem);
+    if (!q) return -1;
+    *p = q;
+    *cap = (uint32_t)n;
+    return 0;
+}
+
+/* vm_grow that zeroes the new elements (for tables of structs that own buffers). */
+static int grow0(void **p, uint32_t *cap, size_t need, size_t elem)
+{
+    uint32_t old = *cap;
+    if (vm_grow(p, cap, need, elem)) return -1;
+    if (*cap > old) memset((char *)*p + (size_t)old * elem, 0, (size_t)(*cap - old) * elem);
+    return 0;
+}
+
+static inline int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
+static inline int64_t sat_left(uint64_t lim, uint64_t used)
+{
+    return lim > used ? (int64_t)(lim - used) : 0;
+}
+
+/* ---- processes ---- */
+
+static void proc_free_buffers(vm_proc *p)
+{
+    free(p->code);
+    free(p->cells);
+    free(p->cold);
+    free(p->fast_at);
+    free(p->step_at);
+    free(p->stack);
+    free(p->heap);
+    free(p->calls);
+    free(p->keys);
+    free(p);
+}
+
+/* Size the per-process buffers for its limits. */
+static int proc_fit(vm_proc *p)
+{
+    if (vm_grow((void **)&p->stack, &p->stack_alloc, (size_t)p->lim.stack + 1, sizeof(vm_word)) ||
+        vm_grow((void **)&p->calls, &p->calls_alloc, (size_t)p->lim.calls + 1, sizeof(uint32_t)))
+        return -1;
+    return 0;
+}
+
+static void proc_clear(vm_proc *p)
+{
+    p->depth = p->msize = p->ncalls = p->nkeys = p->ip = 0;
+    p->held = 0;
+    p->status = VM_RUNNING;
+    p->gas_used = p->memtime = 0;
+    p->child = VM_NONE;
+    p->rec_gas0 = p->rec_mt0 = 0;
+    p->need_gas = p->need_grow = 0;
+}
+
+/* A fresh process slot (reusing a dead one and its buffers). */
+static vm_proc *proc_new(vm_arena *a, uint32_t parent)
+{
+    uint32_t id = a->nprocs;
+    for (uint32_t i = 1; i < a->nprocs; i++)
+        if (!a->procs[i]->live) {
+            id = i;
+            break;
+        }
+    if (id == a->nprocs) {
+        if (grow0((void **)&a->procs, &a->procs_alloc, (size_t)id + 1, sizeof(vm_proc *)))
+            return NULL;
+        vm_proc *p = calloc(1, sizeof *p);
+        if (!p) return NULL;
+        a->procs[id] = p;
+        a->nprocs++;
+    }
+    vm_proc *p = a->procs[id];
+    proc_clear(p);
+    p->id = id;
+    p->parent = parent;
+    p->live = true;
+    return p;
+}
+
+static int proc_set_code(vm_arena *a, vm_proc *p, const uint8_t *code, size_t len)
+{
+    if (len > VM_MAX_CODE) return -1;
+    if (vm_grow((void **)&p->code, &p->code_cap, len ? len : 1, 1)) return -1;
+    if (len) memmove(p->code, code, len);
+    p->len = (uint32_t)len;
+    p->decoded = 0;
+    return vm_interp_decode(a, p);
+}
+
+static void page_kill_owned(vm_arena *a, uint32_t owner)
+{
+    for (uint32_t i = 0; i < a->npages; i++)
+        if (a->pages[i].live && a->pages[i].owner == owner) a->pages[i].live = false;
+}
+
+/* Destroy a process and everything it owns. */
+static void proc_destroy(vm_arena *a, uint32_t id)
+{
+    vm_proc *p = a->procs[id];
+    if (!p->live) return;
+    for (uint32_t k = 0; k < p->nkeys; k++)
+        if (p->keys[k].kind == VM_KEY_PROC) proc_destroy(a, p->keys[k].obj);
+    page_kill_owned(a, id);
+    p->live = false;
+}
+
+/* ---- the public API on the root ---- */
+
+vm_arena *vm_arena_new(void)
+{
+    vm_arena *a = calloc(1, sizeof *a);
+    if (!a) return NULL;
+    vm_proc *r = proc_new(a, VM_NONE);
+    if (!r || vm_set_limits(a, &(vm_limits){0}) || vm_load(a, NULL, 0)) {
+        vm_arena_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+void vm_arena_free(vm_arena *a)
+{
+    if (!a) return;
+    for (uint32_t i = 0; i < a->nprocs; i++) proc_free_buffers(a->procs[i]);
+    for (uint32_t i = 0; i < a->pages_alloc; i++) free(a->pages[i].words);
+    for (uint32_t i = 0; i < a->nchans; i++) free(a->chans[i].words);
+    free(a->procs);
+    free(a->pages);
+    free(a->chans);
+    free(a->chain);
+    free(a->lead);
+    free(a->fix);
+    free(a);
+}
+
+int vm_load(vm_arena *a, const uint8_t *code, size_t len)
+{
+    if (proc_set_code(a, vm_root(a), code, len)) return -1;
+    vm_reset(a);
+    return 0;
+}
+
+void vm_reset(vm_arena *a)
+{
+    vm_proc *r = vm_root(a);
+    for (uint32_t i = 1; i < a->nprocs; i++) a->procs[i]->live = false;
+    for (uint32_t i = 0; i < a->npages; i++) a->pages[i].live = false;
+    a->npages = 0;
+    uint32_t id = r->id;
+    proc_clear(r);
+    r->id = id;
+    r->parent = VM_NONE;
+    r->live = true;
+}
+
+static uint64_t clamp(uint64_t v, uint64_t dflt, uint64_t max)
+{
+    if (v == 0) v = dflt;
+    return v > max ? max : v;
+}
+
+static void limits_norm(const vm_limits *l, vm_limits *n)
+{
+    *n = (vm_limits){
+        .gas = clamp(l->gas, VM_DEFAULT_GAS, VM_MAX_GAS),
+        .mem = (uint32_t)clamp(l->mem, VM_DEFAULT_MEM, VM_MAX_MEM),
+        .memtime = clamp(l->memtime, VM_MAX_MEMTIME, VM_MAX_MEMTIME),
+        .stack = (uint32_t)clamp(l->stack, VM_DEFAULT_STACK, VM_MAX_STACK),
+        .calls = (uint32_t)clamp(l->calls, VM_DEFAULT_CALLS, VM_MAX_CALLS),
+        .nest = (uint32_t)clamp(l->nest, VM_DEFAULT_NEST, VM_MAX_NEST),
+        .keys = (uint32_t)clamp(l->keys, VM_DEFAULT_KEYS, VM_MAX_KEYS),
+    };
+}
+
+int vm_set_limits(vm_arena *a, const vm_limits *l)
+{
+    vm_proc *r = vm_root(a);
+    vm_limits n;
+    limits_norm(l, &n);
+    vm_limits old = r->lim;
+    r->lim = n;
+    if (proc_fit(r) || vm_grow((void **)&a->chain, &a->chain_alloc, (size_t)n.nest + 1,
+                               sizeof(uint32_t))) {
+        r->lim = old;
+        return -1;
+    }
+    return 0;
+}
+
+void vm_get_limits(const vm_arena *a, vm_limits *l) { *l = vm_root(a)->lim; }
+
+int vm_push(vm_arena *a, vm_word w)
+{
+    vm_proc *r = vm_root(a);
+    if (r->depth >= r->lim.stack || vm_words(r) >= r->lim.mem) return -1;
+    r->stack[r->depth++] = w;
+    return 0;
+}
+
+vm_status vm_status_get(const vm_arena *a) { return vm_root(a)->status; }
+uint32_t vm_ip(const vm_arena *a) { return vm_root(a)->ip; }
+uint32_t vm_depth(const vm_arena *a) { return vm_root(a)->depth; }
+const vm_word *vm_stack(const vm_arena *a) { return vm_root(a)->stack; }
+uint32_t vm_msize(const vm_arena *a) { return vm_root(a)->msize; }
+const vm_word *vm_heap(const vm_arena *a) { return vm_root(a)->heap; }
+uint32_t vm_call_depth(const vm_arena *a) { return vm_root(a)->ncalls; }
+
+static void meters_of(const vm_proc *p, vm_meters *m)
+{
+    m->gas = p->gas_used;
+    m->memtime = p->memtime;
+    m->mem = (uint32_t)(vm_words(p) > UINT32_MAX ? UINT32_MAX : vm_words(p));
+}
+
+void vm_meters_get(const vm_arena *a, vm_meters *m) { meters_of(vm_root(a), m); }
+
+uint64_t vm_gas_left(const vm_arena *a)
+{
+    const vm_proc *r = vm_root(a);
+    return r->lim.gas > r->gas_used ? r->lim.gas - r->gas_used : 0;
+}
+
+void vm_set_trace(vm_arena *a, vm_trace_fn fn, void *ctx)
+{
+    a->trace = fn;
+    a->trace_ctx = ctx;
+}
+
+void vm_set_stepping(vm_arena *a, bool on) { a->stepping = on; }
+
+uint32_t vm_nprocs(const vm_arena *a) { return a->nprocs; }
+
+int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *o)
+{
+    if (id >= a->nprocs) return -1;
+    const vm_proc *p = a->procs[id];
+    *o = (vm_proc_info){.live = p->live,
+                        .parent = p->parent,
+                        .child = p->child,
+                        .status = p->status,
+                        .ip = p->ip,
+                        .depth = p->depth,
+                        .msize = p->msize,
+                        .calls = p->ncalls,
+                        .nkeys = p->nkeys,
+                        .code_len = p->len,
+                        .words = vm_words(p),
+                        .lim = p->lim};
+    meters_of(p, &o->m);
+    return 0;
+}
+
+int vm_key_get(const vm_arena *a, uint32_t id, uint32_t i, vm_key_kind *kind, unsigned *rights,
+               uint32_t *obj)
+{
+    if (id >= a->nprocs || i >= a->procs[id]->nkeys) return -1;
+    const vm_key *k = &a->procs[id]->keys[i];
+    *kind = (vm_key_kind)k->kind;
+    *rights = k->rights;
+    *obj = k->obj;
+    return 0;
+}
+
+/* ---- channels ---- */
+
+int vm_chan_new(vm_arena *a, uint32_t cap)
+{
+    if (cap == 0 || cap > VM_MAX_MEM) return -1;
+    if (grow0((void **)&a->chans, &a->chans_alloc, (size_t)a->nchans + 1, sizeof(vm_chan)))
+        return -1;
+    vm_chan *c = &a->chans[a->nchans];
+    *c = (vm_chan){.words = calloc(cap, sizeof(vm_word)), .cap = cap};
+    if (!c->words) return -1;
+    return (int)a->nchans++;
+}
+
+int vm_chan_write(vm_arena *a, uint32_t ch, vm_word w)
+{
+    if (ch >= a->nchans) return -1;
+    vm_chan *c = &a->chans[ch];
+    if (c->len == c->cap) return -1;
+    c->words[(c->head + c->len++) % c->cap] = w;
+    return 0;
+}
+
+int vm_chan_read(vm_arena *a, uint32_t ch, vm_word *w)
+{
+    if (ch >= a->nchans) return -1;
+    vm_chan *c = &a->chans[ch];
+    if (c->len == 0) return -1;
+    *w = c->words[c->head];
+    c->head = (c->head + 1) % c->cap;
+    c->len--;
+    return 0;
+}
+
+uint32_t vm_chan_len(const vm_arena *a, uint32_t ch) { return ch < a->nchans ? a->chans[ch].len : 0; }
+
+void vm_chan_clear(vm_arena *a, uint32_t ch)
+{
+    if (ch < a->nchans) a->chans[ch].head = a->chans[ch].len = 0;
+}
+
+static int key_add(vm_proc *p, vm_key k)
+{
+    if (p->nkeys >= p->lim.keys) return -1;
+    if (vm_grow((void **)&p->keys, &p->keys_alloc, (size_t)p->nkeys + 1, sizeof(vm_key))) return -1;
+    p->keys[p->nkeys++] = k;
+    return (int)p->nkeys - 1;
+}
+
+int vm_grant_chan(vm_arena *a, uint32_t ch, unsigned rights)
+{
+    vm_proc *r = vm_root(a);
+    if (ch >= a->nchans) return -1;
+    int k = key_add(r, (vm_key){VM_KEY_CHAN, (uint8_t)(rights & VM_RIGHTS_ALL), ch});
+    if (k >= 0) r->held++;
+    return k;
+}
+
+/* ---- the key instructions ---- */
+
+static vm_key *key_at(vm_proc *p, vm_word i, unsigned kind, unsigned rights)
+{
+    if (i < 0 || (uint64_t)i >= p->nkeys) return NULL;
+    vm_key *k = &p->keys[i];
+    if (k->kind != kind || (k->rights & rights) != rights) return NULL;
+    return k;
+}
+
+static vm_proc *live_child(vm_arena *a, vm_proc *p, vm_word i, unsigned rights)
+{
+    vm_key *k = key_at(p, i, VM_KEY_PROC, rights);
+    if (!k || k->obj >= a->nprocs || !a->procs[k->obj]->live) return NULL;
+    return a->procs[k->obj];
+}
+
+static vm_page *live_page(vm_arena *a, vm_proc *p, vm_word i, unsigned rights)
+{
+    vm_key *k = key_at(p, i, VM_KEY_PAGE, rights);
+    if (!k || k->obj >= a->npages || !a->pages[k->obj].live) return NULL;
+    return &a->pages[k->obj];
+}
+
+static uint64_t ceil_div(uint64_t x, uint64_t d) { return (x + d - 1) / d; }
+
+/* A child's limits before its first RECURSE: no budget, the owner's shape. */
+static void child_limits(const vm_proc *owner, vm_proc *c)
+{
+    c->lim = owner->lim;
+    c->lim.gas = 0;
+    c->lim.mem = 0;
+    c->lim.memtime = 0;
+}
+
+/* Check (dw != NULL: report needs, change nothing) or do (dw == NULL) one
+ * key, page or channel instruction. sp is the stack top of p. */
+vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t room, int64_t *dw,
+                     int64_t *extra)
+{
+    bool check = dw != NULL;
+    int64_t need = 0, gas = 0;
+    vm_status st = VM_RUNNING;
+    switch (op) {
+    case VM_OP_RECURSE: {
+        if (!live_child(a, p, sp[-4], VM_RIGHT_CALL)) return VM_BAD_KEY;
+        uint32_t nest = a->procs[VM_ROOT]->lim.nest;
+        if (p->child == VM_NONE && a->nchain >= nest) return VM_NEST_LIMIT;
+        return VM_RUNNING; /* the supervisor does the rest */
+    }
+    case VM_OP_CREATE: {
+        vm_page *pg = live_page(a, p, sp[-2], VM_RIGHT_READ);
+        vm_word len = sp[-1];
+        if (!pg) return VM_BAD_KEY;
+        if (len < 0 || (uint64_t)len > (uint64_t)pg->n * 8 || (uint64_t)len > VM_MAX_CODE)
+            return VM_OUT_OF_BOUNDS;
+        if (p->nkeys >= p->lim.keys) return VM_KEY_LIMIT;
+        need = VM_PROC_WORDS + (int64_t)ceil_div((uint64_t)len, 8) + 1;
+        gas = (int64_t)ceil_div((uint64_t)len, 4);
+        if (check) break;
+        vm_proc *c = proc_new(a, p->id);
+        if (!c) return VM_OUT_OF_MEMORY;
+        uint8_t *bytes = malloc(len ? (size_t)len : 1);
+        if (!bytes) goto oom_child;
+        for (vm_word i = 0; i < len; i++) bytes[i] = (uint8_t)((uint64_t)pg->words[i / 8] >> (8 * (i % 8)));
+        child_limits(p, c);
+        int rc = proc_fit(c) || proc_set_code(a, c, bytes, (size_t)len);
+        free(bytes);
+        if (rc) goto oom_child;
+        int k = key_add(p, (vm_key){VM_KEY_PROC, VM_RIGHTS_ALL, c->id});
+        if (k < 0) goto oom_child;
+        sp[-2] = k;
+        p->held += (uint64_t)need;
+        return VM_RUNNING;
+    oom_child:
+        c->live = false;
+        return VM_OUT_OF_MEMORY;
+    }
+    case VM_OP_FORK: {
+        if (p->nkeys >= p->lim.keys) return VM_KEY_LIMIT;
+        uint64_t w = (uint64_t)p->depth + 1 + p->msize + p->ncalls + p->nkeys;
+        need = VM_PROC_WORDS + (int64_t)ceil_div(p->len, 8) + (int64_t)w + 1;
+        gas = (int64_t)(ceil_div(w, 8) + ceil_div(p->len, 4));
+        if (check) break;
+        vm_proc *c = proc_new(a, p->id);
+        if (!c) return VM_OUT_OF_MEMORY;
+        child_limits(p, c);
+        if (proc_fit(c) || proc_set_code(a, c, p->code, p->len) ||
+            vm_grow((void **)&c->heap, &c->heap_alloc, p->msize ? p->msize : 1, sizeof(vm_word)) ||
+            (p->nkeys && vm_grow((void **)&c->keys, &c->keys_alloc, p->nkeys, sizeof(vm_key)))) {
+            c->live = false;
+            return VM_OUT_OF_MEMORY;
+        }
+        if (p->depth) memcpy(c->stack, p->stack, p->depth * sizeof(vm_word));
+        c->stack[p->depth] = -1;
+        c->depth = p->depth + 1;
+        if (p->msize) memcpy(c->heap, p->heap, p->msize * sizeof(vm_word));
+        c->msize = p->msize;
+        if (p->ncalls) memcpy(c->calls, p->calls, p->ncalls * sizeof(uint32_t));
+        c->ncalls = p->ncalls;
+        /* process keys name children the copy does not own: their slots stay empty */
+        for (uint32_t i = 0; i < p->nkeys; i++) {
+            c->keys[i] = p->keys[i];
+            if (c->keys[i].kind == VM_KEY_PROC) c->keys[i] = (vm_key){0};
+        }
+        c->nkeys = p->nkeys;
+        c->held = p->nkeys;
+        c->ip = p->ip + 1;
+        int k = key_add(p, (vm_key){VM_KEY_PROC, VM_RIGHTS_ALL, c->id});
+        if (k < 0) {
+            c->live = false;
+            return VM_OUT_OF_MEMORY;
+        }
+        sp[0] = k;
+        p->held += (uint64_t)need;
+        return VM_RUNNING;
+    }
+    case VM_OP_TRANSFERKEY: {
+        vm_proc *t = live_child(a, p, sp[-2], VM_RIGHT_WRITE);
+        vm_word i = sp[-1];
+        if (!t || i < 0 || (uint64_t)i >= p->nkeys || p->keys[i].kind == VM_KEY_NONE ||
+            p->keys[i].kind == VM_KEY_PROC)
+            return VM_BAD_KEY;
+        if (t->nkeys >= t->lim.keys) return VM_KEY_LIMIT;
+        need = 1;
+        if (check) break;
+        int j = key_add(t, p->keys[i]);
+        if (j < 0) return VM_OUT_OF_MEMORY;
+        t->held++;
+        p->held++;
+        sp[-2] = j;
+        return VM_RUNNING;
+    }
+    case VM_OP_ATTENUATE: {
+        vm_word i = sp[-2];
+        if (i < 0 || (uint64_t)i >= p->nkeys || p->keys[i].kind == VM_KEY_NONE) return VM_BAD_KEY;
+        if (check) break;
+        p->keys[i].rights &= (uint8_t)((uint64_t)sp[-1] & VM_RIGHTS_ALL);
+        return VM_RUNNING;
+    }
+    case VM_OP_DROPKEY: {
+        vm_word i = sp[-1];
+        if (i < 0 || (uint64_t)i >= p->nkeys || p->keys[i].kind == VM_KEY_NONE) return VM_BAD_KEY;
+        vm_key *k = &p->keys[i];
+        if (k->kind == VM_KEY_PROC && k->obj < a->nprocs && a->procs[k->obj]->live)
+            need = -(int64_t)vm_footprint(a->procs[k->obj]);
+        if (check) break;
+        if (k->kind == VM_KEY_PROC) proc_destroy(a, k->obj);
+        *k = (vm_key){0};
+        p->held = (uint64_t)((int64_t)p->held + need);
+        return VM_RUNNING;
+    }
+    case VM_OP_NUMKEYS:
+        if (!check) sp[0] = p->nkeys;
+        return VM_RUNNING;
+    case VM_OP_KEYINFO: {
+        vm_word i = sp[-1];
+        if (check) break;
+        sp[-1] = (i < 0 || (uint64_t)i >= p->nkeys) ? 0 : p->keys[i].kind * 8 + p->keys[i].rights;
+        return VM_RUNNING;
+    }
+    case VM_OP_NEWPAGE: {
+        vm_word n = sp[-1];
+        uint64_t k = n <= 0 ? 0 : (uint64_t)n;
+        if (k > VM_MAX_MEM) k = (uint64_t)VM_MAX_MEM + 1; /* fails the memory check */
+        if (p->nkeys >= p->lim.keys) return VM_KEY_LIMIT;
+        need = (int64_t)k + 1;
+        gas = (int64_t)ceil_div(k, 8);
+        if (check) break;
+        if (grow0((void **)&a->pages, &a->pages_alloc, (size_t)a->npages + 1, sizeof(vm_page)))
+            return VM_OUT_OF_MEMORY;
+        vm_page *pg = &a->pages[a->npages];
+        if (vm_grow((void **)&pg->words, &pg->alloc, k ? k : 1, sizeof(vm_word)))
+            return VM_OUT_OF_MEMORY;
+        if (k) memset(pg->words, 0, k * sizeof(vm_word));
+        pg->n = (uint32_t)k;
+        pg->owner = p->id;
+        int key = key_add(p, (vm_key){VM_KEY_PAGE, VM_RIGHT_READ | VM_RIGHT_WRITE, a->npages});
+        if (key < 0) return VM_OUT_OF_MEMORY;
+        pg->live = true;
+        a->npages++;
+        sp[-1] = key;
+        p->held += (uint64_t)need;
+        return VM_RUNNING;
+    }
+    case VM_OP_PREAD: {
+        vm_page *pg = live_page(a, p, sp[-2], VM_RIGHT_READ);
+        if (!pg) return VM_BAD_KEY;
+        if (sp[-1] < 0 || (uint64_t)sp[-1] >= pg->n) return VM_OUT_OF_BOUNDS;
+        if (!check) sp[-2] = pg->words[sp[-1]];
+        return VM_RUNNING;
+    }
+    case VM_OP_PWRITE: {
+        vm_page *pg = live_page(a, p, sp[-2], VM_RIGHT_WRITE);
+        if (!pg) return VM_BAD_KEY;
+        if (sp[-1] < 0 || (uint64_t)sp[-1] >= pg->n) return VM_OUT_OF_BOUNDS;
+        if (!check) pg->words[sp[-1]] = sp[-3];
+        return VM_RUNNING;
+    }
+    case VM_OP_PUSHTO: {
+        vm_proc *c = live_child(a, p, sp[-1], VM_RIGHT_WRITE);
+        if (!c) return VM_BAD_KEY;
+        if (c->depth >= c->lim.stack) return VM_STACK_OVERFLOW;
+        need = 1;
+        if (check) break;
+        c->stack[c->depth++] = sp[-2];
+        p->held++;
+        return VM_RUNNING;
+    }
+    case VM_OP_POPFROM: {
+        vm_proc *c = live_child(a, p, sp[-1], VM_RIGHT_READ);
+        if (!c) return VM_BAD_KEY;
+        if (c->depth == 0) return VM_STACK_UNDERFLOW;
+        need = -1;
+        if (check) break;
+        sp[-1] = c->stack[--c->depth];
+        p->held--;
+        return VM_RUNNING;
+    }
+    case VM_OP_IN: {
+        vm_key *k = key_at(p, sp[-1], VM_KEY_CHAN, VM_RIGHT_READ);
+        if (!k || k->obj >= a->nchans) return VM_BAD_KEY;
+        if (a->chans[k->obj].len == 0) return VM_CHANNEL_EMPTY;
+        if (!check) vm_chan_read(a, k->obj, &sp[-1]);
+        return VM_RUNNING;
+    }
+    case VM_OP_OUT: {
+        vm_key *k = key_at(p, sp[-1], VM_KEY_CHAN, VM_RIGHT_WRITE);
+        if (!k || k->obj >= a->nchans) return VM_BAD_KEY;
+        if (a->chans[k->obj].len == a->chans[k->obj].cap) return VM_CHANNEL_FULL;
+        if (!check) vm_chan_write(a, k->obj, sp[-2]);
+        return VM_RUNNING;
+    }
+    default: return VM_INVALID_OPCODE;
+    }
+    /* check mode */
+    *dw = need;
+    *extra = gas;
+    if (need > room) st = VM_OUT_OF_MEMORY;
+    return st;
+}
+
+/* ---- the supervisor ---- */
+
+/* Per chain entry while a process runs: slack and extra words. */
+typedef struct {
+    int64_t gas, mt, room, base;
+} slack;
+
+static void slacks(vm_arena *a, uint32_t n, slack *s)
+{
+    const vm_proc *P = a->procs[a->chain[n - 1]];
+    int64_t wp = (int64_t)vm_words(P);
+    for (uint32_t i = 0; i < n; i++) {
+        const vm_proc *A = a->procs[a->chain[i]];
+        s[i].gas = sat_left(A->lim.gas, A->gas_used);
+        s[i].mt = sat_left(A->lim.memtime, A->memtime);
+        s[i].room = (int64_t)A->lim.mem - (int64_t)vm_words(A);
+        s[i].base = (int64_t)vm_words(A) - wp;
+    }
+}
+
+/* The budget of the running process, from the slack of its chain. Gas and
+ * memory are plain minima. For memory-time each ancestor pays for its whole
+ * subtree (base extra words), so the binding ancestor can change as gas is
+ * spent: the gas budget stops at the next such change (a fence). */
+static void budget(uint32_t n, const slack *s, const vm_proc *P, vm_budget *b)
+{
+    int64_t gas = INT64_MAX, room = INT64_MAX;
+    uint32_t j = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        gas = min64(gas, s[i].gas);
+        room = min64(room, s[i].room);
+        if (s[i].mt < s[j].mt || (s[i].mt == s[j].mt && s[i].base > s[j].base)) j = i;
+    }
+    int64_t fence = INT64_MAX;
+    for (uint32_t i = 0; i < n; i++)
+        if (s[i].base > s[j].base) fence = min64(fence, (s[i].mt - s[j].mt) / (s[i].base - s[j].base));
+    b->gas = min64(gas, fence);
+    b->mt = s[j].mt;
+    b->mt_base = s[j].base;
+    b->memcap = (int64_t)vm_words(P) + room;
+}
+
+/* Which process on the chain cannot pay for P's pending instruction, and
+ * why: the deepest first, each in the order of the per-instruction checks.
+ * Returns the chain index, or -1 if all can (a fence, not an exhaustion). */
+static int violator(vm_arena *a, uint32_t n, const slack *s, vm_status *why)
+{
+    const vm_proc *P = a->procs[a->chain[n - 1]];
+    int64_t w = (int64_t)vm_words(P), g = P->need_gas, grow = P->need_grow;
+    for (int i = (int)n - 1; i >= 0; i--) {
+        if (g > s[i].gas) *why = VM_OUT_OF_GAS;
+        else if ((w + s[i].base) * g > s[i].mt) *why = VM_OUT_OF_MEMTIME;
+        else if (i == (int)n - 1 && P->depth + P->need_stack > P->lim.stack)
+            *why = VM_STACK_OVERFLOW;
+        else if (grow > s[i].room) *why = VM_OUT_OF_MEMORY;
+        else continue;
+        return i;
+    }
+    return -1;
+}
+
+/* Carry what the running process used up its chain. */
+static void carry(vm_arena *a, uint32_t n, const slack *s, uint64_t dg, uint64_t dm, int64_t dw)
+{
+    for (uint32_t i = 0; i + 1 < n; i++) {
+        vm_proc *A = a->procs[a->chain[i]];
+        A->gas_used += dg;
+        A->memtime += dm + (uint64_t)s[i].base * dg;
+        A->held = (uint64_t)((int64_t)A->held + dw);
+    }
+}
+
+static uint64_t sat_add(uint64_t x, uint64_t y, uint64_t max)
+{
+    return x > max || y > max - x ? max : x + y;
+}
+
+/* Start a fresh RECURSE of P: set the child's limits from the arguments. */
+static vm_proc *recurse_start(vm_arena *a, uint32_t n, vm_proc *P)
+{
+    vm_word *sp = P->stack + P->depth;
+    vm_proc *C = a->procs[P->keys[sp[-4]].obj];
+    uint64_t gas = sp[-3] > 0 ? (uint64_t)sp[-3] : 0;
+    uint64_t mem = sp[-2] > 0 ? (uint64_t)sp[-2] : 0;
+    uint64_t mt = sp[-1] >= 0 ? (uint64_t)sp[-1] : VM_MAX_MEMTIME; /* < 0: no own limit */
+    if (P->code[P->ip + 1] == 1) {
+        /* transfer: only what the parent can really give, so that no
+         * ancestor can run dry while the child runs */
+        slack s[VM_MAX_NEST + 1];
+        slacks(a, n, s);
+        int64_t wc = (int64_t)vm_words(C), g = INT64_MAX, room = INT64_MAX;
+        for (uint32_t i = 0; i < n; i++) {
+            g = min64(g, s[i].gas);
+            room = min64(room, s[i].room);
+        }
+        if (gas > (uint64_t)g) gas = (uint64_t)g;
+        for (uint32_t i = 0; i < n; i++) { /* the child's words count in every ancestor */
+            int64_t base = s[i].base + (int64_t)vm_words(P) - wc;
+            if (base > 0 && (uint64_t)(s[i].mt / base) < gas) gas = (uint64_t)(s[i].mt / base);
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            int64_t base = s[i].base + (int64_t)vm_words(P) - wc;
+            int64_t left = s[i].mt - base * (int64_t)gas;
+            if (left < 0) left = 0;
+            if (mt > (uint64_t)left) mt = (uint64_t)left;
+        }
+        int64_t cap = wc + (room > 0 ? room : 0);
+        if (mem > (uint64_t)cap) mem = (uint64_t)cap;
+    }
+    C->lim.gas = sat_add(C->gas_used, gas, VM_MAX_GAS);
+    C->lim.mem = (uint32_t)(mem > VM_MAX_MEM ? VM_MAX_MEM : mem);
+    C->lim.memtime = sat_add(C->memtime, mt, VM_MAX_MEMTIME);
+    P->child = C->id;
+    P->rec_gas0 = C->gas_used;
+    P->rec_mt0 = C->memtime;
+    if (C->status != VM_HALTED) C->status = VM_RUNNING;
+    return C;
+}
+
+/* The child C of P stopped with status s: RECURSE completes. */
+static void recurse_done(vm_proc *P, vm_proc *C, vm_status s)
+{
+    vm_word *sp = P->stack + P->depth;
+    sp[-4] = s;
+    sp[-3] = (vm_word)(C->gas_used - P->rec_gas0);
+    sp[-2] = (vm_word)(C->memtime - P->rec_mt0);
+    sp[-1] = (vm_word)vm_words(C);
+    P->child = VM_NONE;
+    P->ip += 2;
+    P->status = VM_RUNNING;
+}
+
+static bool is_resource(vm_status s)
+{
+    return s == VM_OUT_OF_GAS || s == VM_OUT_OF_MEMTIME || s == VM_OUT_OF_MEMORY;
+}
+
+static vm_status supervise(vm_arena *a, bool metered)
+{
+    slack s[VM_MAX_NEST + 1];
+    bool single = false;
+    for (;;) {
+        uint32_t n = a->nchain;
+        vm_proc *P = a->procs[a->chain[n - 1]];
+        if (P->child != VM_NONE) { /* resume the child it was running */
+            a->chain[a->nchain++] = P->child;
+            continue;
+        }
+        vm_status st = P->status;
+        if (st != VM_HALTED) {
+            slacks(a, n, s);
+            vm_budget b;
+            budget(n, s, P, &b);
+            if (single) b.gas = P->need_gas; /* checked against every ancestor */
+            int want = metered ? 1 : 2;
+            if (P->decoded != want &&
+                (metered ? vm_interp_decode(a, P) : vm_interp_nm_decode(a, P))) {
+                st = P->status = VM_OUT_OF_MEMORY;
+                goto stopped;
+            }
+            uint64_t w0 = vm_words(P), g0 = P->gas_used, m0 = P->memtime;
+            st = metered ? vm_interp_exec(a, P, &b, single) : vm_interp_nm_exec(a, P, &b, single);
+            single = false;
+            carry(a, n, s, P->gas_used - g0, P->memtime - m0, (int64_t)vm_words(P) - (int64_t)w0);
+            if (st == VM_ST_RECURSE) {
+                P->status = VM_RUNNING;
+                vm_proc *C = recurse_start(a, n, P);
+                a->chain[a->nchain++] = C->id;
+                continue;
+            }
+            if (metered && is_resource(st)) {
+                slacks(a, n, s);
+                vm_status why = st;
+                int i = violator(a, n, s, &why);
+                if (i < 0) { /* a fence: pay for the next instruction exactly */
+                    P->status = VM_RUNNING;
+                    single = true;
+                    continue;
+                }
+                if (i != (int)n - 1) { /* an ancestor ran dry: suspend below it */
+                    P->status = VM_RUNNING;
+                    a->nchain = (uint32_t)i + 1;
+                    P = a->procs[a->chain[i]];
+                }
+                P->status = why;
+                st = why;
+            }
+        }
+    stopped:
+        /* P stops: its parent's RECURSE completes, or the run ends */
+        if (a->nchain == 1) return st;
+        a->nchain--;
+        vm_proc *Q = a->procs[a->chain[a->nchain - 1]];
+        recurse_done(Q, P, st);
+    }
+}
+
+static vm_status run(vm_arena *a, bool metered)
+{
+    vm_proc *r = vm_root(a);
+    if (r->status == VM_HALTED) return VM_HALTED;
+    int want = metered ? 1 : 2;
+    if (r->decoded != want && (metered ? vm_interp_decode(a, r) : vm_interp_nm_decode(a, r)))
+        return r->status = VM_OUT_OF_MEMORY;
+    if (r->depth > r->lim.stack) return r->status = VM_STACK_OVERFLOW;
+    a->chain[0] = VM_ROOT;
+    a->nchain = 1;
+    return supervise(a, metered);
+}
+
+vm_status vm_run(vm_arena *a) { return run(a, true); }
+vm_status vm_run_unmetered(vm_arena *a) { return run(a, false); }
