@@ -256,4 +256,203 @@ int evo_nsga2_survivors(const uint32_t *rank, const double *crowd, uint32_t n, u
 
 /* ==== end of selection ==== */
 
+/* ==== runs: populations, evaluation, the generation loop (evolve/run.c) ====
+ *
+ * Determinism is the contract: every random choice of slot i of island k in
+ * generation g comes from its own stream evo_rng_stream(seed, k, g, i), so a
+ * run is a pure function of (params, task, seed) whatever the thread count,
+ * and no RNG state persists between generations. Other purposes use streams
+ * with reserved second words (EVO_STREAM_*), far from any island number.
+ */
+
+#define EVO_STREAM_TASK    0xffffffffffffffffull /* (seed, TASK, split, 0): task cases */
+#define EVO_STREAM_MIGRATE 0xfffffffffffffffeull /* (seed, MIGRATE, gen, 0 | 1+island) */
+#define EVO_NO_PARENT      0xffffffffu
+
+typedef enum {
+    EVO_SEL_TOURNAMENT = 0,
+    EVO_SEL_LEXICASE = 1,
+    EVO_SEL_EPS_LEXICASE = 2,
+    EVO_SEL_NSGA2 = 3
+} evo_selection;
+
+typedef enum {
+    EVO_OBJ_ERROR = 0, /* sum of the case errors */
+    EVO_OBJ_GAS = 1,   /* total gas over the cases */
+    EVO_OBJ_MEMTIME = 2,
+    EVO_OBJ_LENGTH = 3 /* bytes */
+} evo_objective;
+
+typedef enum { EVO_TOPO_RING = 0, EVO_TOPO_RANDOM = 1 } evo_topology;
+typedef enum { EVO_EMIGRATE_BEST = 0, EVO_EMIGRATE_RANDOM = 1 } evo_emigrate;
+
+typedef enum {
+    EVO_STOP_NONE = 0,
+    EVO_STOP_TARGET = 1,      /* the best error reached target_error */
+    EVO_STOP_GENERATIONS = 2, /* generation == max_generations */
+    EVO_STOP_EVALUATIONS = 3, /* evaluations >= max_evaluations */
+    EVO_STOP_GAS = 4,         /* total gas >= max_gas */
+    EVO_STOP_WALL = 5         /* wall clock >= max_seconds (non-reproducible) */
+} evo_stop;
+
+#define EVO_DEFAULT_POP         1000u
+#define EVO_DEFAULT_TOURNAMENT  3u
+#define EVO_DEFAULT_GENERATIONS 50u
+
+typedef struct {
+    uint64_t seed;
+    uint32_t pop_size; /* per island */
+    uint32_t islands;
+    uint32_t threads; /* 0: OpenMP's default; never changes the results */
+    evo_genome_params genome;
+    evo_selection selection;
+    uint32_t tournament;   /* k, for tournament and NSGA-II's crowded tournament */
+    uint32_t elites;       /* best copied unchanged per island (not NSGA-II) */
+    evo_tiebreak tiebreak; /* parsimony tie-break for equal fitness */
+    /* fitness = error + parsimony_length * bytes + parsimony_gas * gas */
+    double parsimony_length, parsimony_gas;
+    evo_objective objectives[4]; /* NSGA-II */
+    uint32_t nobjectives;
+    /* islands: every migrate_every generations, each island sends migrants
+     * (best or random) to its destination, where they replace the worst */
+    uint32_t migrate_every, migrants;
+    evo_topology topology;
+    evo_emigrate emigrate;
+    /* budgets (0: no limit). A generation is the initial population (0) or one
+     * round of variation; the run stops once generation == max_generations. */
+    uint64_t max_generations, max_evaluations, max_gas;
+    double target_error; /* stop when the best error <= target; < 0: off */
+    double max_seconds;  /* > 0: a wall-clock stop; the run is then non-reproducible */
+    vm_limits limits;    /* per case; 0 fields take the task's */
+} evo_params;
+
+/* Defaults (docs/gp.md): seed 1, population 1000, 1 island, tournament 3,
+ * 1 elite, length tie-break, no parsimony penalty, NSGA-II objectives error
+ * and gas, migration every 10 generations of 5 best along a ring, 50
+ * generations; genome parameters from evo_genome_params_for_task. */
+void evo_params_default(evo_params *p, const evo_isa *isa, const fit_task *t);
+
+typedef struct evo_run evo_run;
+
+/* A run on task t (which must outlive it). Allocates everything; evaluates
+ * nothing yet. Returns NULL with a message in err on bad parameters. */
+evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t errcap);
+void evo_run_free(evo_run *r);
+/* Make the next generation: the first call creates and evaluates generation
+ * 0; each later call selects, varies and evaluates, then migrates when due.
+ * Returns 0 when a generation was made, 1 when the run had already stopped
+ * (nothing done), -1 on failure (out of memory). */
+int evo_run_step(evo_run *r);
+/* Step until a budget stops the run. Returns 0 or -1. */
+int evo_run_until_done(evo_run *r);
+/* Why the run stopped, or EVO_STOP_NONE. */
+evo_stop evo_run_stopped(const evo_run *r);
+const char *evo_stop_name(evo_stop s);
+
+bool evo_run_started(const evo_run *r);
+uint64_t evo_run_generation(const evo_run *r);  /* the current population's generation */
+uint64_t evo_run_evaluations(const evo_run *r); /* programs evaluated so far */
+uint64_t evo_run_gas_total(const evo_run *r);   /* gas used by those evaluations */
+bool evo_run_reproducible(const evo_run *r);    /* false when a wall-clock stop is set */
+const evo_params *evo_run_params(const evo_run *r);
+const evo_isa *evo_run_isa(const evo_run *r);
+const fit_task *evo_run_task(const evo_run *r);
+
+/* One island's current population, structure of arrays. Genome i is
+ * code[i * stride .. + len[i]). parent_a/parent_b are slots of the same
+ * island in the previous generation (EVO_NO_PARENT if none); for immigrants
+ * parent_a is the slot and parent_b the island they came from. ops holds the
+ * EVO_OP_* bits that made the individual. */
+typedef struct {
+    uint32_t n, ncases, stride;
+    const uint8_t *code;
+    const uint32_t *len;
+    const double *fitness, *error, *errors; /* errors: n * ncases */
+    const uint64_t *gas, *memtime;
+    const uint8_t *status; /* worst vm_status over the cases */
+    const uint32_t *hits, *parent_a, *parent_b, *ops;
+} evo_pop_view;
+void evo_run_island(const evo_run *r, uint32_t island, evo_pop_view *v);
+
+typedef struct {
+    uint64_t generation, evaluations, gas_total;
+    uint32_t best_island, best_slot; /* best fitness over all islands, then the tie-break */
+    double best_fitness, best_error;
+    uint32_t best_hits, best_length;
+    uint64_t best_gas, best_memtime;
+    uint8_t best_status;
+    double mean_error, median_error, median_gas, median_memtime, median_length;
+} evo_stats;
+/* Statistics of the current population (all islands). Returns 0 or -1. */
+int evo_run_stats(const evo_run *r, evo_stats *s);
+
+/* A hash of the populations (genomes, results, lineage) and the counters:
+ * equal runs give equal hashes. */
+uint64_t evo_run_hash(const evo_run *r);
+
+/* The whole state of a run as a portable byte blob (little-endian, versioned,
+ * checksummed; docs/gp.md): generation, counters and every individual. The
+ * seed and generation are the only RNG state there is. *blob is malloc'd. */
+int evo_run_save_state(const evo_run *r, uint8_t **blob, size_t *len);
+/* Restore into a run made with the same parameters and task. On error the run
+ * is unchanged and err names the problem. Returns 0 or -1. */
+int evo_run_load_state(evo_run *r, const uint8_t *blob, size_t len, char *err, size_t errcap);
+
+/* ==== end of runs ==== */
+
+/* ==== islands and migration (evolve/island.c) ====
+ *
+ * Migration is export -> exchange -> import. The engine picks each island's
+ * emigrants and packs them into a batch (records as in the state blob); a
+ * transport delivers batch i to island dest[i]; the engine unpacks each
+ * arriving batch over the destination's worst individuals. An MPI transport
+ * implements exchange by sending and receiving batches between ranks.
+ */
+
+typedef struct {
+    uint8_t *data;
+    size_t len, cap;
+    uint32_t count; /* individuals in data */
+} evo_batch;
+
+typedef struct {
+    void *ctx;
+    /* out[i]: island i's emigrants, for island dest[i]. Fill in[d] with the
+     * batch arriving at island d (count 0 if none). Returns 0 or -1. */
+    int (*exchange)(void *ctx, uint64_t generation, uint32_t nislands, const uint32_t *dest,
+                    const evo_batch *out, evo_batch *in);
+} evo_transport;
+
+/* The in-process transport (copies). The default. */
+extern const evo_transport evo_transport_local;
+void evo_run_set_transport(evo_run *r, const evo_transport *t);
+/* Destinations for generation gen: ring i -> i+1, or a random cyclic
+ * permutation (Sattolo) from stream (seed, EVO_STREAM_MIGRATE, gen, 0). */
+void evo_migration_dest(const evo_run *r, uint64_t gen, uint32_t *dest);
+/* The slots of island i's emigrants for generation gen (migrants of them):
+ * the best by fitness and tie-break, or distinct random slots from stream
+ * (seed, EVO_STREAM_MIGRATE, gen, 1 + i). */
+void evo_migration_emigrants(const evo_run *r, uint32_t island, uint64_t gen, uint32_t *slots);
+/* Migrate now (evo_run_step calls it when due). Returns 0 or -1. */
+int evo_migrate(evo_run *r);
+
+/* ==== end of islands ==== */
+
+/* ==== task helpers ==== */
+
+/* A fit_rng that draws from r (evo_rng_range). */
+void evo_fit_rng(fit_rng *out, evo_rng *r);
+/* The quartic with its cases drawn from stream (seed, EVO_STREAM_TASK, 0, 0). */
+int evo_task_quartic(fit_task *t, uint64_t seed);
+
+/* ==== end of task helpers ==== */
+
+/* ==== benchmark (experiments/bench/bench_gp.c) ==== */
+
+/* `frugal bench gp`: the quartic at population 1000 for 20 generations with 1
+ * and 2 threads, against DEAP in the same run. argv[0] is "gp". */
+int evo_bench(int argc, char **argv);
+
+/* ==== end of benchmark ==== */
+
 #endif

@@ -24,7 +24,10 @@ void evo_isa_native(evo_isa *isa) {
         case VM_IMM_I64: d->imm = EVO_IMM_CONST; break;
         case VM_IMM_REL: d->imm = EVO_IMM_REL; break;
         case VM_IMM_IDX: d->imm = EVO_IMM_IDX; break;
-        default: d->imm = EVO_IMM_NONE; break;
+        case VM_IMM_NONE: d->imm = EVO_IMM_NONE; break;
+        default: /* a newer kind: a small index if one byte, else a constant */
+            d->imm = d->imm_size == 1 ? EVO_IMM_IDX : d->imm_size ? EVO_IMM_CONST : EVO_IMM_NONE;
+            break;
         }
     }
 }
@@ -464,6 +467,10 @@ void evo_crossover(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, u
         memcpy(t + m, a + sa[i2], alen - sa[i2]), m += alen - sa[i2];
     }
     m = cap_len(isa, g, t, m);
+    if (m == 0 && alen > 0) { /* never an empty child: keep parent a */
+        memcpy(t, a, alen);
+        m = alen;
+    }
     memcpy(out, t, m);
     *outlen = m;
 }

@@ -42,10 +42,11 @@ unsigned fit_status_severity(vm_status s) {
     case VM_BAD_JUMP: return 6;
     case VM_TRUNCATED: return 7;
     case VM_INVALID_OPCODE: return 8;
-    case VM_OUT_OF_MEMORY: return 9;
-    case VM_OUT_OF_MEMTIME: return 10;
-    case VM_OUT_OF_GAS: return 11;
-    default: return 12;
+    case VM_OUT_OF_MEMORY: return 10;
+    case VM_OUT_OF_MEMTIME: return 11;
+    case VM_OUT_OF_GAS: return 12;
+    case VM_RUNNING: return 13;
+    default: return 9; /* any other fault (key, channel and nesting statuses) */
     }
 }
 

@@ -107,10 +107,11 @@ const fit_cases *fit_task_cases(const fit_task *t, fit_split which);
  *   6  BAD_JUMP
  *   7  TRUNCATED
  *   8  INVALID_OPCODE
- *   9  OUT_OF_MEMORY      resource exhaustion, the worst: a runaway program
- *  10  OUT_OF_MEMTIME
- *  11  OUT_OF_GAS
- *  12  RUNNING            never returned by a finished run; worst of all
+ *   9  any other status    other faults (key, channel, nesting), newer than this list
+ *  10  OUT_OF_MEMORY      resource exhaustion, the worst: a runaway program
+ *  11  OUT_OF_MEMTIME
+ *  12  OUT_OF_GAS
+ *  13  RUNNING            never returned by a finished run; worst of all
  * The worst status of an evaluation is the status of largest severity over its
  * cases (the first such case if several tie). */
 unsigned fit_status_severity(vm_status s);

@@ -1,0 +1,64 @@
+/* Internal to evolve/: the run object, shared by run.c and island.c. */
+#ifndef FRUGAL_EVO_IMPL_H
+#define FRUGAL_EVO_IMPL_H
+
+#include "evolve/evolve.h"
+
+/* A population of total slots (all islands), structure of arrays. */
+typedef struct {
+    uint8_t *code; /* total * stride */
+    uint32_t *len;
+    double *fitness, *error, *errors;
+    uint64_t *gas, *memtime;
+    uint8_t *status;
+    uint32_t *hits, *pa, *pb, *ops;
+    uint8_t *evald; /* evaluated in the step that made it */
+} evo_pop;
+
+typedef struct {
+    fit_ctx *fc;
+    evo_vary_ws vw;
+    uint32_t *lex; /* lexicase scratch: N + ncases */
+} evo_thread;
+
+struct evo_run {
+    evo_params p;
+    const fit_task *task;
+    evo_isa isa;
+    uint32_t N, I, total, nc, stride;
+    evo_pop pop[3];
+    int cur;
+    bool started;
+    uint64_t gen, evals, gas_total;
+    evo_stop stop;
+    double t0;
+    /* selection state derived from the current population */
+    double *eps;     /* I * nc */
+    uint32_t *elite; /* I * elites */
+    uint32_t *rank;  /* I * N */
+    double *crowd;   /* I * N */
+    /* NSGA-II survival scratch (2N) */
+    double *obj;
+    uint32_t *rank2, *keep;
+    double *crowd2;
+    /* scratch */
+    uint32_t *uscratch; /* total */
+    double *dscratch;   /* total */
+    uint8_t *fail;      /* total */
+    evo_thread *ws;
+    int nws;
+    /* migration */
+    const evo_transport *transport;
+    evo_batch *out, *in; /* I each */
+    uint32_t *dest;      /* I */
+};
+
+void evo_pop_copy(const evo_run *r, evo_pop *dst, uint32_t d, const evo_pop *src, uint32_t s);
+void evo_island_view(const evo_run *r, const evo_pop *p, uint32_t island, evo_view *v);
+/* Serialise slot s of p into b (appending). Returns 0 or -1. */
+int evo_record_put(const evo_run *r, evo_batch *b, const evo_pop *p, uint32_t s);
+/* Parse one record at *off into slot d of p. Returns 0 or -1 (bad record). */
+int evo_record_get(const evo_run *r, const uint8_t *data, size_t len, size_t *off, evo_pop *p,
+                   uint32_t d);
+
+#endif

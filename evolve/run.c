@@ -1,0 +1,866 @@
+/* Runs: the population, parallel deterministic evaluation, the generation
+ * loop, budgets, statistics, hashing and the state blob (docs/gp.md). */
+#include "evolve/evo_impl.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- task helpers ---- */
+
+static int64_t rng_range_cb(void *ctx, int64_t lo, int64_t hi) {
+    return evo_rng_range((evo_rng *)ctx, lo, hi);
+}
+
+void evo_fit_rng(fit_rng *out, evo_rng *r) {
+    out->ctx = r;
+    out->range = rng_range_cb;
+}
+
+int evo_task_quartic(fit_task *t, uint64_t seed) {
+    evo_rng r;
+    evo_rng_stream(&r, seed, EVO_STREAM_TASK, 0, 0);
+    fit_rng fr;
+    evo_fit_rng(&fr, &r);
+    return fit_task_quartic(t, &fr);
+}
+
+/* ---- parameters ---- */
+
+void evo_params_default(evo_params *p, const evo_isa *isa, const fit_task *t) {
+    memset(p, 0, sizeof *p);
+    p->seed = 1;
+    p->pop_size = EVO_DEFAULT_POP;
+    p->islands = 1;
+    evo_genome_params_for_task(&p->genome, isa, t);
+    p->selection = EVO_SEL_TOURNAMENT;
+    p->tournament = EVO_DEFAULT_TOURNAMENT;
+    p->elites = 1;
+    p->tiebreak = EVO_TIE_LENGTH;
+    p->objectives[0] = EVO_OBJ_ERROR;
+    p->objectives[1] = EVO_OBJ_GAS;
+    p->nobjectives = 2;
+    p->migrate_every = 10;
+    p->migrants = 5;
+    p->topology = EVO_TOPO_RING;
+    p->emigrate = EVO_EMIGRATE_BEST;
+    p->max_generations = EVO_DEFAULT_GENERATIONS;
+    p->target_error = -1;
+}
+
+static const char *params_check(const evo_params *p, const evo_isa *isa, const fit_task *t) {
+    if (p->pop_size < 2) return "pop_size must be >= 2";
+    if (p->islands < 1) return "islands must be >= 1";
+    if ((uint64_t)p->pop_size * p->islands > (1u << 24))
+        return "pop_size * islands must be <= 2^24";
+    if (p->tournament < 1) return "tournament must be >= 1";
+    if (p->selection > EVO_SEL_NSGA2) return "unknown selection";
+    if (p->selection != EVO_SEL_NSGA2 && p->elites >= p->pop_size)
+        return "elites must be < pop_size";
+    if (p->tiebreak > EVO_TIE_GAS) return "unknown tiebreak";
+    if (p->selection == EVO_SEL_NSGA2) {
+        if (p->nobjectives < 1 || p->nobjectives > 4) return "NSGA-II needs 1..4 objectives";
+        for (uint32_t i = 0; i < p->nobjectives; i++)
+            if (p->objectives[i] > EVO_OBJ_LENGTH) return "unknown objective";
+    }
+    if (p->islands > 1 && p->migrate_every > 0 && (p->migrants < 1 || p->migrants > p->pop_size))
+        return "migrants must be in 1..pop_size";
+    if (p->topology > EVO_TOPO_RANDOM || p->emigrate > EVO_EMIGRATE_RANDOM)
+        return "unknown topology or emigrant choice";
+    if (!(p->parsimony_length >= 0) || !(p->parsimony_gas >= 0))
+        return "parsimony weights must be >= 0";
+    if (t->isa != isa->isa) return "the task's ISA differs from the genome ISA";
+    if (t->train.n < 1) return "the task has no training cases";
+    return evo_genome_params_check(&p->genome, isa);
+}
+
+/* ---- allocation ---- */
+
+static void pop_free(evo_pop *p) {
+    free(p->code);
+    free(p->len);
+    free(p->fitness);
+    free(p->error);
+    free(p->errors);
+    free(p->gas);
+    free(p->memtime);
+    free(p->status);
+    free(p->hits);
+    free(p->pa);
+    free(p->pb);
+    free(p->ops);
+    free(p->evald);
+    memset(p, 0, sizeof *p);
+}
+
+static int pop_alloc(evo_pop *p, size_t total, size_t stride, size_t nc) {
+    memset(p, 0, sizeof *p);
+    p->code = calloc(total * stride, 1);
+    p->len = calloc(total, sizeof *p->len);
+    p->fitness = calloc(total, sizeof *p->fitness);
+    p->error = calloc(total, sizeof *p->error);
+    p->errors = calloc(total * nc, sizeof *p->errors);
+    p->gas = calloc(total, sizeof *p->gas);
+    p->memtime = calloc(total, sizeof *p->memtime);
+    p->status = calloc(total, 1);
+    p->hits = calloc(total, sizeof *p->hits);
+    p->pa = calloc(total, sizeof *p->pa);
+    p->pb = calloc(total, sizeof *p->pb);
+    p->ops = calloc(total, sizeof *p->ops);
+    p->evald = calloc(total, 1);
+    if (!p->code || !p->len || !p->fitness || !p->error || !p->errors || !p->gas || !p->memtime ||
+        !p->status || !p->hits || !p->pa || !p->pb || !p->ops || !p->evald)
+        return -1;
+    return 0;
+}
+
+static void thread_free(evo_thread *w) {
+    fit_ctx_free(w->fc);
+    evo_vary_ws_free(&w->vw);
+    free(w->lex);
+    memset(w, 0, sizeof *w);
+}
+
+/* Workspaces for n threads, made once and kept (never inside a parallel
+ * region). */
+static int ensure_threads(evo_run *r, int n) {
+    if (n <= r->nws) return 0;
+    evo_thread *ws = realloc(r->ws, (size_t)n * sizeof *ws);
+    if (!ws) return -1;
+    r->ws = ws;
+    for (int i = r->nws; i < n; i++) {
+        evo_thread *w = &ws[i];
+        memset(w, 0, sizeof *w);
+        w->fc = fit_ctx_new(r->task, &r->p.limits);
+        w->lex = malloc(((size_t)r->N + r->nc) * sizeof *w->lex);
+        if (!w->fc || !w->lex || evo_vary_ws_init(&w->vw, &r->p.genome)) {
+            thread_free(w);
+            return -1;
+        }
+        r->nws = i + 1;
+    }
+    return 0;
+}
+
+void evo_run_free(evo_run *r) {
+    if (!r) return;
+    for (int i = 0; i < 3; i++)
+        pop_free(&r->pop[i]);
+    for (int i = 0; i < r->nws; i++)
+        thread_free(&r->ws[i]);
+    free(r->ws);
+    free(r->eps);
+    free(r->elite);
+    free(r->rank);
+    free(r->crowd);
+    free(r->obj);
+    free(r->rank2);
+    free(r->keep);
+    free(r->crowd2);
+    free(r->uscratch);
+    free(r->dscratch);
+    free(r->fail);
+    if (r->out)
+        for (uint32_t i = 0; i < r->I; i++)
+            free(r->out[i].data);
+    if (r->in)
+        for (uint32_t i = 0; i < r->I; i++)
+            free(r->in[i].data);
+    free(r->out);
+    free(r->in);
+    free(r->dest);
+    free(r);
+}
+
+static void errf(char *err, size_t cap, const char *fmt, ...) {
+    if (!err || !cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+}
+
+evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t errcap) {
+    evo_run *r = calloc(1, sizeof *r);
+    if (!r) {
+        errf(err, errcap, "out of memory");
+        return NULL;
+    }
+    r->p = *p;
+    r->task = t;
+    if (t->isa == FIT_ISA_NATIVE)
+        evo_isa_native(&r->isa);
+    else {
+        errf(err, errcap, "task %s: only native genomes are supported yet", t->name);
+        goto fail;
+    }
+    /* the task's limits, overridden field by field */
+    vm_limits l = t->limits;
+    if (p->limits.gas) l.gas = p->limits.gas;
+    if (p->limits.mem) l.mem = p->limits.mem;
+    if (p->limits.memtime) l.memtime = p->limits.memtime;
+    if (p->limits.stack) l.stack = p->limits.stack;
+    if (p->limits.calls) l.calls = p->limits.calls;
+    r->p.limits = l;
+    const char *bad = params_check(p, &r->isa, t);
+    if (bad) {
+        errf(err, errcap, "bad parameters: %s", bad);
+        goto fail;
+    }
+    r->N = p->pop_size;
+    r->I = p->islands;
+    r->total = r->N * r->I;
+    r->nc = t->train.n;
+    r->stride = p->genome.max_bytes;
+    for (int i = 0; i < 3; i++)
+        if (pop_alloc(&r->pop[i], r->total, r->stride, r->nc)) goto oom;
+    size_t two = 2 * (size_t)r->N, mo = r->p.nobjectives ? r->p.nobjectives : 1;
+    r->eps = calloc((size_t)r->I * r->nc, sizeof *r->eps);
+    r->elite = calloc((size_t)r->I * (r->p.elites + 1), sizeof *r->elite);
+    r->rank = calloc(r->total, sizeof *r->rank);
+    r->crowd = calloc(r->total, sizeof *r->crowd);
+    r->obj = calloc(two * mo, sizeof *r->obj);
+    r->rank2 = calloc(two, sizeof *r->rank2);
+    r->crowd2 = calloc(two, sizeof *r->crowd2);
+    r->keep = calloc(two, sizeof *r->keep);
+    r->uscratch = calloc(r->total + two, sizeof *r->uscratch);
+    r->dscratch = calloc(r->total + two, sizeof *r->dscratch);
+    r->fail = calloc(r->total, 1);
+    r->out = calloc(r->I, sizeof *r->out);
+    r->in = calloc(r->I, sizeof *r->in);
+    r->dest = calloc(r->I, sizeof *r->dest);
+    if (!r->eps || !r->elite || !r->rank || !r->crowd || !r->obj || !r->rank2 || !r->crowd2 ||
+        !r->keep || !r->uscratch || !r->dscratch || !r->fail || !r->out || !r->in || !r->dest)
+        goto oom;
+    if (ensure_threads(r, 1)) goto oom;
+    r->transport = &evo_transport_local;
+    return r;
+oom:
+    errf(err, errcap, "out of memory");
+fail:
+    evo_run_free(r);
+    return NULL;
+}
+
+/* ---- views and copies ---- */
+
+void evo_island_view(const evo_run *r, const evo_pop *p, uint32_t island, evo_view *v) {
+    size_t b = (size_t)island * r->N;
+    v->n = r->N;
+    v->ncases = r->nc;
+    v->fitness = p->fitness + b;
+    v->errors = p->errors + b * r->nc;
+    v->length = p->len + b;
+    v->gas = p->gas + b;
+}
+
+void evo_pop_copy(const evo_run *r, evo_pop *dst, uint32_t d, const evo_pop *src, uint32_t s) {
+    memcpy(dst->code + (size_t)d * r->stride, src->code + (size_t)s * r->stride, src->len[s]);
+    dst->len[d] = src->len[s];
+    dst->fitness[d] = src->fitness[s];
+    dst->error[d] = src->error[s];
+    memcpy(dst->errors + (size_t)d * r->nc, src->errors + (size_t)s * r->nc,
+           r->nc * sizeof *dst->errors);
+    dst->gas[d] = src->gas[s];
+    dst->memtime[d] = src->memtime[s];
+    dst->status[d] = src->status[s];
+    dst->hits[d] = src->hits[s];
+    dst->pa[d] = src->pa[s];
+    dst->pb[d] = src->pb[s];
+    dst->ops[d] = src->ops[s];
+    dst->evald[d] = src->evald[s];
+}
+
+void evo_run_island(const evo_run *r, uint32_t island, evo_pop_view *v) {
+    const evo_pop *p = &r->pop[r->cur];
+    size_t b = (size_t)island * r->N;
+    v->n = r->N;
+    v->ncases = r->nc;
+    v->stride = r->stride;
+    v->code = p->code + b * r->stride;
+    v->len = p->len + b;
+    v->fitness = p->fitness + b;
+    v->error = p->error + b;
+    v->errors = p->errors + b * r->nc;
+    v->gas = p->gas + b;
+    v->memtime = p->memtime + b;
+    v->status = p->status + b;
+    v->hits = p->hits + b;
+    v->parent_a = p->pa + b;
+    v->parent_b = p->pb + b;
+    v->ops = p->ops + b;
+}
+
+/* ---- evaluation of one slot ---- */
+
+static double fitness_of(const evo_run *r, double error, uint32_t len, uint64_t gas) {
+    double f = error;
+    if (r->p.parsimony_length > 0) f += r->p.parsimony_length * len;
+    if (r->p.parsimony_gas > 0) f += r->p.parsimony_gas * (double)gas;
+    return f;
+}
+
+static int evaluate(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
+    fit_result fr = {.errors = p->errors + (size_t)s * r->nc};
+    int rc = fit_eval(w->fc, p->code + (size_t)s * r->stride, p->len[s], FIT_TRAIN, &fr);
+    p->error[s] = fr.error;
+    p->gas[s] = fr.gas;
+    p->memtime[s] = fr.memtime;
+    p->status[s] = (uint8_t)fr.worst;
+    p->hits[s] = fr.hits;
+    p->fitness[s] = fitness_of(r, fr.error, p->len[s], fr.gas);
+    p->evald[s] = 1;
+    return rc;
+}
+
+static uint32_t select_parent(const evo_run *r, evo_thread *w, const evo_view *v, uint32_t island,
+                              evo_rng *rng) {
+    switch (r->p.selection) {
+    case EVO_SEL_LEXICASE: return evo_select_lexicase(v, NULL, rng, w->lex);
+    case EVO_SEL_EPS_LEXICASE:
+        return evo_select_lexicase(v, r->eps + (size_t)island * r->nc, rng, w->lex);
+    case EVO_SEL_NSGA2: {
+        size_t b = (size_t)island * r->N;
+        return evo_select_crowded(r->rank + b, r->crowd + b, r->N, r->p.tournament, rng);
+    }
+    default: return evo_select_tournament(v, r->p.tournament, r->p.tiebreak, rng);
+    }
+}
+
+/* Make slot s of dst for generation gen from src (NULL: a random program). */
+static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_pop *dst, uint32_t s,
+                     uint64_t gen) {
+    uint32_t island = s / r->N, i = s % r->N;
+    size_t base = (size_t)island * r->N;
+    evo_rng rng;
+    evo_rng_stream(&rng, r->p.seed, island, gen, i);
+    uint8_t *out = dst->code + (size_t)s * r->stride;
+    if (!src) {
+        dst->len[s] = evo_genome_random(&r->isa, &r->p.genome, &rng, out, &w->vw);
+        dst->pa[s] = dst->pb[s] = EVO_NO_PARENT;
+        dst->ops[s] = 0;
+        return evaluate(r, w, dst, s);
+    }
+    if (r->p.selection != EVO_SEL_NSGA2 && i < r->p.elites) {
+        uint32_t e = r->elite[(size_t)island * r->p.elites + i];
+        evo_pop_copy(r, dst, s, src, (uint32_t)(base + e));
+        dst->pa[s] = e;
+        dst->pb[s] = EVO_NO_PARENT;
+        dst->ops[s] = EVO_OP_ELITE;
+        dst->evald[s] = 0;
+        return 0;
+    }
+    evo_view v;
+    evo_island_view(r, src, island, &v);
+    uint32_t a = select_parent(r, w, &v, island, &rng);
+    unsigned cx = evo_draw_crossover(&r->p.genome, &rng);
+    uint32_t b = cx ? select_parent(r, w, &v, island, &rng) : EVO_NO_PARENT;
+    const uint8_t *ca = src->code + (base + a) * r->stride;
+    uint32_t la = src->len[base + a];
+    const uint8_t *cb = cx ? src->code + (base + b) * r->stride : NULL;
+    uint32_t lb = cx ? src->len[base + b] : 0, lc;
+    unsigned mask = evo_vary(&r->isa, &r->p.genome, &rng, ca, la, cb, lb, cx, out, &lc, &w->vw);
+    if (lc == la && memcmp(out, ca, la) == 0) { /* unchanged: reuse the parent's result */
+        evo_pop_copy(r, dst, s, src, (uint32_t)(base + a));
+        dst->evald[s] = 0;
+        mask |= EVO_OP_CLONE;
+    } else {
+        dst->len[s] = lc;
+        if (evaluate(r, w, dst, s)) return -1;
+    }
+    dst->pa[s] = a;
+    dst->pb[s] = b;
+    dst->ops[s] = mask;
+    return 0;
+}
+
+/* Every slot of dst, in parallel; returns 0 or -1. */
+static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen) {
+    int nt = r->p.threads ? (int)r->p.threads : omp_get_max_threads();
+    if (nt < 1) nt = 1;
+    if (ensure_threads(r, nt)) return -1;
+    memset(r->fail, 0, r->total);
+    const evo_run *cr = r;
+    uint8_t *fail = r->fail;
+    evo_thread *ws = r->ws;
+    int64_t total = r->total;
+#pragma omp parallel for schedule(dynamic, 8) num_threads(nt)
+    for (int64_t s = 0; s < total; s++)
+        fail[s] = make_slot(cr, &ws[omp_get_thread_num()], src, dst, (uint32_t)s, gen) != 0;
+    for (uint32_t s = 0; s < r->total; s++)
+        if (fail[s]) return -1;
+    for (uint32_t s = 0; s < r->total; s++)
+        if (dst->evald[s]) {
+            r->evals++;
+            r->gas_total += dst->gas[s];
+        }
+    return 0;
+}
+
+/* ---- selection state for the next step ---- */
+
+static double objective(const evo_pop *p, uint32_t s, evo_objective o) {
+    switch (o) {
+    case EVO_OBJ_GAS: return (double)p->gas[s];
+    case EVO_OBJ_MEMTIME: return (double)p->memtime[s];
+    case EVO_OBJ_LENGTH: return (double)p->len[s];
+    default: return p->error[s];
+    }
+}
+
+/* NSGA-II ranks and crowding over n slots of p starting at base, into
+ * rank/crowd. Returns 0 or -1. */
+static int nsga_rank(evo_run *r, const evo_pop *p, size_t base, uint32_t n, uint32_t *rank,
+                     double *crowd) {
+    uint32_t m = r->p.nobjectives;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t k = 0; k < m; k++)
+            r->obj[(size_t)i * m + k] = objective(p, (uint32_t)(base + i), r->p.objectives[k]);
+    return evo_nsga2_sort(r->obj, n, m, rank, crowd) < 0 ? -1 : 0;
+}
+
+static int prepare(evo_run *r) {
+    const evo_pop *p = &r->pop[r->cur];
+    for (uint32_t k = 0; k < r->I; k++) {
+        evo_view v;
+        evo_island_view(r, p, k, &v);
+        size_t b = (size_t)k * r->N;
+        switch (r->p.selection) {
+        case EVO_SEL_EPS_LEXICASE:
+            evo_lexicase_epsilon(&v, r->eps + (size_t)k * r->nc, r->dscratch);
+            break;
+        case EVO_SEL_NSGA2:
+            if (nsga_rank(r, p, b, r->N, r->rank + b, r->crowd + b)) return -1;
+            break;
+        default: break;
+        }
+        if (r->p.selection != EVO_SEL_NSGA2 && r->p.elites)
+            evo_best_k(&v, r->p.tiebreak, r->p.elites, r->elite + (size_t)k * r->p.elites,
+                       r->uscratch);
+    }
+    return 0;
+}
+
+/* (mu + lambda) survival: the best N of parents (cur) and offspring (off)
+ * into out, per island. */
+static int nsga_survive(evo_run *r, const evo_pop *cur, const evo_pop *off, evo_pop *out) {
+    uint32_t N = r->N, m = r->p.nobjectives;
+    for (uint32_t k = 0; k < r->I; k++) {
+        size_t b = (size_t)k * N;
+        for (uint32_t i = 0; i < 2 * N; i++) {
+            const evo_pop *p = i < N ? cur : off;
+            uint32_t s = (uint32_t)(b + (i < N ? i : i - N));
+            for (uint32_t j = 0; j < m; j++)
+                r->obj[(size_t)i * m + j] = objective(p, s, r->p.objectives[j]);
+        }
+        if (evo_nsga2_sort(r->obj, 2 * N, m, r->rank2, r->crowd2) < 0 ||
+            evo_nsga2_survivors(r->rank2, r->crowd2, 2 * N, N, r->keep))
+            return -1;
+        for (uint32_t i = 0; i < N; i++) {
+            uint32_t c = r->keep[i], d = (uint32_t)(b + i);
+            if (c < N) {
+                evo_pop_copy(r, out, d, cur, (uint32_t)(b + c));
+                out->pa[d] = c;
+                out->pb[d] = EVO_NO_PARENT;
+                out->ops[d] = EVO_OP_SURVIVOR;
+                out->evald[d] = 0;
+            } else {
+                evo_pop_copy(r, out, d, off, (uint32_t)(b + c - N));
+            }
+        }
+    }
+    return 0;
+}
+
+/* ---- the loop ---- */
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static uint32_t best_slot(const evo_run *r, const evo_pop *p) {
+    uint32_t best = 0;
+    evo_view v = {.n = r->total,
+                  .ncases = r->nc,
+                  .fitness = p->fitness,
+                  .errors = p->errors,
+                  .length = p->len,
+                  .gas = p->gas};
+    for (uint32_t s = 1; s < r->total; s++)
+        if (evo_better(&v, r->p.tiebreak, s, best)) best = s;
+    return best;
+}
+
+static evo_stop check_stop(const evo_run *r) {
+    const evo_params *p = &r->p;
+    const evo_pop *pop = &r->pop[r->cur];
+    if (p->target_error >= 0) {
+        double best = INFINITY;
+        for (uint32_t s = 0; s < r->total; s++)
+            if (pop->error[s] < best) best = pop->error[s];
+        if (best <= p->target_error) return EVO_STOP_TARGET;
+    }
+    if (p->max_generations && r->gen >= p->max_generations) return EVO_STOP_GENERATIONS;
+    if (p->max_evaluations && r->evals >= p->max_evaluations) return EVO_STOP_EVALUATIONS;
+    if (p->max_gas && r->gas_total >= p->max_gas) return EVO_STOP_GAS;
+    if (p->max_seconds > 0 && now() - r->t0 >= p->max_seconds) return EVO_STOP_WALL;
+    return EVO_STOP_NONE;
+}
+
+int evo_run_step(evo_run *r) {
+    if (r->started && r->stop != EVO_STOP_NONE) return 1;
+    if (!r->started) {
+        r->t0 = now();
+        r->cur = 0;
+        r->gen = 0;
+        r->evals = r->gas_total = 0;
+        if (make_all(r, NULL, &r->pop[0], 0)) return -1;
+        r->started = true;
+        r->stop = check_stop(r);
+        return 0;
+    }
+    if (prepare(r)) return -1;
+    int nxt = (r->cur + 1) % 3;
+    uint64_t gen = r->gen + 1;
+    if (make_all(r, &r->pop[r->cur], &r->pop[nxt], gen)) return -1;
+    if (r->p.selection == EVO_SEL_NSGA2) {
+        int out = (r->cur + 2) % 3;
+        if (nsga_survive(r, &r->pop[r->cur], &r->pop[nxt], &r->pop[out])) return -1;
+        nxt = out;
+    }
+    r->cur = nxt;
+    r->gen = gen;
+    if (r->I > 1 && r->p.migrate_every && gen % r->p.migrate_every == 0 && evo_migrate(r))
+        return -1;
+    r->stop = check_stop(r);
+    return 0;
+}
+
+int evo_run_until_done(evo_run *r) {
+    for (;;) {
+        int rc = evo_run_step(r);
+        if (rc < 0) return -1;
+        if (rc == 1 || r->stop != EVO_STOP_NONE) return 0;
+    }
+}
+
+evo_stop evo_run_stopped(const evo_run *r) {
+    return r->started ? r->stop : EVO_STOP_NONE;
+}
+
+const char *evo_stop_name(evo_stop s) {
+    switch (s) {
+    case EVO_STOP_NONE: return "none";
+    case EVO_STOP_TARGET: return "target";
+    case EVO_STOP_GENERATIONS: return "generations";
+    case EVO_STOP_EVALUATIONS: return "evaluations";
+    case EVO_STOP_GAS: return "gas";
+    case EVO_STOP_WALL: return "wall-clock";
+    default: return "unknown";
+    }
+}
+
+bool evo_run_started(const evo_run *r) {
+    return r->started;
+}
+uint64_t evo_run_generation(const evo_run *r) {
+    return r->gen;
+}
+uint64_t evo_run_evaluations(const evo_run *r) {
+    return r->evals;
+}
+uint64_t evo_run_gas_total(const evo_run *r) {
+    return r->gas_total;
+}
+bool evo_run_reproducible(const evo_run *r) {
+    return !(r->p.max_seconds > 0);
+}
+const evo_params *evo_run_params(const evo_run *r) {
+    return &r->p;
+}
+const evo_isa *evo_run_isa(const evo_run *r) {
+    return &r->isa;
+}
+const fit_task *evo_run_task(const evo_run *r) {
+    return r->task;
+}
+
+/* ---- statistics ---- */
+
+static double median_of(double *x, const evo_pop *p, uint32_t total, int what) {
+    for (uint32_t s = 0; s < total; s++)
+        x[s] = what == 0   ? p->error[s]
+               : what == 1 ? (double)p->gas[s]
+               : what == 2 ? (double)p->memtime[s]
+                           : (double)p->len[s];
+    return evo_median(x, total);
+}
+
+int evo_run_stats(const evo_run *r, evo_stats *s) {
+    memset(s, 0, sizeof *s);
+    if (!r->started) return -1;
+    const evo_pop *p = &r->pop[r->cur];
+    s->generation = r->gen;
+    s->evaluations = r->evals;
+    s->gas_total = r->gas_total;
+    uint32_t b = best_slot(r, p);
+    s->best_island = b / r->N;
+    s->best_slot = b % r->N;
+    s->best_fitness = p->fitness[b];
+    s->best_error = p->error[b];
+    s->best_hits = p->hits[b];
+    s->best_length = p->len[b];
+    s->best_gas = p->gas[b];
+    s->best_memtime = p->memtime[b];
+    s->best_status = p->status[b];
+    double sum = 0;
+    for (uint32_t i = 0; i < r->total; i++)
+        sum += p->error[i];
+    s->mean_error = sum / r->total;
+    double *x = r->dscratch; /* scratch owned by the run; stats are single-threaded */
+    s->median_error = median_of(x, p, r->total, 0);
+    s->median_gas = median_of(x, p, r->total, 1);
+    s->median_memtime = median_of(x, p, r->total, 2);
+    s->median_length = median_of(x, p, r->total, 3);
+    return 0;
+}
+
+/* ---- hashing ---- */
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n) {
+    const uint8_t *d = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ d[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t fnv64(uint64_t h, uint64_t v) {
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+    return fnv(h, b, 8);
+}
+
+static uint64_t dbits(double d) {
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u;
+}
+
+uint64_t evo_run_hash(const evo_run *r) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = fnv64(h, r->started);
+    h = fnv64(h, r->gen);
+    h = fnv64(h, r->evals);
+    h = fnv64(h, r->gas_total);
+    if (!r->started) return h;
+    const evo_pop *p = &r->pop[r->cur];
+    for (uint32_t s = 0; s < r->total; s++) {
+        h = fnv64(h, p->len[s]);
+        h = fnv(h, p->code + (size_t)s * r->stride, p->len[s]);
+        h = fnv64(h, dbits(p->fitness[s]));
+        h = fnv64(h, dbits(p->error[s]));
+        for (uint32_t c = 0; c < r->nc; c++)
+            h = fnv64(h, dbits(p->errors[(size_t)s * r->nc + c]));
+        h = fnv64(h, p->gas[s]);
+        h = fnv64(h, p->memtime[s]);
+        h = fnv64(h, p->status[s]);
+        h = fnv64(h, p->hits[s]);
+        h = fnv64(h, p->pa[s]);
+        h = fnv64(h, p->pb[s]);
+        h = fnv64(h, p->ops[s]);
+    }
+    return h;
+}
+
+/* ---- records and the state blob ---- */
+
+static int buf_put(evo_batch *b, const void *d, size_t n) {
+    if (b->len + n > b->cap) {
+        size_t c = b->cap ? b->cap * 2 : 4096;
+        while (c < b->len + n)
+            c *= 2;
+        uint8_t *q = realloc(b->data, c);
+        if (!q) return -1;
+        b->data = q;
+        b->cap = c;
+    }
+    if (n) memcpy(b->data + b->len, d, n);
+    b->len += n;
+    return 0;
+}
+
+static int put_u64(evo_batch *b, uint64_t v, int bytes) {
+    uint8_t x[8];
+    for (int i = 0; i < bytes; i++)
+        x[i] = (uint8_t)(v >> (8 * i));
+    return buf_put(b, x, (size_t)bytes);
+}
+
+static int get_u64(const uint8_t *d, size_t len, size_t *off, int bytes, uint64_t *v) {
+    if (*off > len || len - *off < (size_t)bytes) return -1;
+    uint64_t x = 0;
+    for (int i = 0; i < bytes; i++)
+        x |= (uint64_t)d[*off + i] << (8 * i);
+    *off += (size_t)bytes;
+    *v = x;
+    return 0;
+}
+
+int evo_record_put(const evo_run *r, evo_batch *b, const evo_pop *p, uint32_t s) {
+    int e = put_u64(b, p->len[s], 4);
+    e |= buf_put(b, p->code + (size_t)s * r->stride, p->len[s]);
+    e |= put_u64(b, dbits(p->fitness[s]), 8);
+    e |= put_u64(b, dbits(p->error[s]), 8);
+    for (uint32_t c = 0; c < r->nc; c++)
+        e |= put_u64(b, dbits(p->errors[(size_t)s * r->nc + c]), 8);
+    e |= put_u64(b, p->gas[s], 8);
+    e |= put_u64(b, p->memtime[s], 8);
+    e |= put_u64(b, p->status[s], 1);
+    e |= put_u64(b, p->hits[s], 4);
+    e |= put_u64(b, p->pa[s], 4);
+    e |= put_u64(b, p->pb[s], 4);
+    e |= put_u64(b, p->ops[s], 4);
+    e |= put_u64(b, p->evald[s], 1);
+    return e ? -1 : 0;
+}
+
+static double ubits(uint64_t u) {
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+int evo_record_get(const evo_run *r, const uint8_t *d, size_t len, size_t *off, evo_pop *p,
+                   uint32_t s) {
+    uint64_t v;
+    if (get_u64(d, len, off, 4, &v) || v > r->stride || len - *off < v) return -1;
+    uint32_t n = (uint32_t)v;
+    memcpy(p->code + (size_t)s * r->stride, d + *off, n);
+    *off += n;
+    if (!evo_genome_ok(&r->isa, &r->p.genome, p->code + (size_t)s * r->stride, n)) return -1;
+    p->len[s] = n;
+    if (get_u64(d, len, off, 8, &v)) return -1;
+    p->fitness[s] = ubits(v);
+    if (get_u64(d, len, off, 8, &v)) return -1;
+    p->error[s] = ubits(v);
+    for (uint32_t c = 0; c < r->nc; c++) {
+        if (get_u64(d, len, off, 8, &v)) return -1;
+        p->errors[(size_t)s * r->nc + c] = ubits(v);
+    }
+    if (get_u64(d, len, off, 8, &v)) return -1;
+    p->gas[s] = v;
+    if (get_u64(d, len, off, 8, &v)) return -1;
+    p->memtime[s] = v;
+    if (get_u64(d, len, off, 1, &v) || v >= VM_NSTATUS) return -1;
+    p->status[s] = (uint8_t)v;
+    if (get_u64(d, len, off, 4, &v)) return -1;
+    p->hits[s] = (uint32_t)v;
+    if (get_u64(d, len, off, 4, &v)) return -1;
+    p->pa[s] = (uint32_t)v;
+    if (get_u64(d, len, off, 4, &v)) return -1;
+    p->pb[s] = (uint32_t)v;
+    if (get_u64(d, len, off, 4, &v)) return -1;
+    p->ops[s] = (uint32_t)v;
+    if (get_u64(d, len, off, 1, &v) || v > 1) return -1;
+    p->evald[s] = (uint8_t)v;
+    return 0;
+}
+
+static const uint8_t state_magic[8] = {'F', 'R', 'G', 'L', 'E', 'V', 'O', 0};
+#define STATE_VERSION 1u
+
+int evo_run_save_state(const evo_run *r, uint8_t **blob, size_t *len) {
+    evo_batch b = {0};
+    int e = buf_put(&b, state_magic, 8);
+    e |= put_u64(&b, STATE_VERSION, 4);
+    e |= put_u64(&b, r->I, 4);
+    e |= put_u64(&b, r->N, 4);
+    e |= put_u64(&b, r->nc, 4);
+    e |= put_u64(&b, r->stride, 4);
+    e |= put_u64(&b, r->p.seed, 8);
+    e |= put_u64(&b, r->started, 1);
+    e |= put_u64(&b, r->gen, 8);
+    e |= put_u64(&b, r->evals, 8);
+    e |= put_u64(&b, r->gas_total, 8);
+    if (r->started)
+        for (uint32_t s = 0; s < r->total && !e; s++)
+            e |= evo_record_put(r, &b, &r->pop[r->cur], s);
+    e |= put_u64(&b, fnv(0xcbf29ce484222325ull, b.data, b.len), 8);
+    if (e) {
+        free(b.data);
+        return -1;
+    }
+    *blob = b.data;
+    *len = b.len;
+    return 0;
+}
+
+int evo_run_load_state(evo_run *r, const uint8_t *d, size_t len, char *err, size_t errcap) {
+    size_t off = 8;
+    uint64_t v = 0, ck = 0;
+    if (len < 8 + 8 || memcmp(d, state_magic, 8) != 0) {
+        errf(err, errcap, "state blob: not a frugal run state (bad magic)");
+        return -1;
+    }
+    size_t body = len - 8, co = body;
+    get_u64(d, len, &co, 8, &ck);
+    if (ck != fnv(0xcbf29ce484222325ull, d, body)) {
+        errf(err, errcap, "state blob: checksum mismatch (truncated or corrupt)");
+        return -1;
+    }
+    if (get_u64(d, body, &off, 4, &v) || v != STATE_VERSION) {
+        errf(err, errcap, "state blob: unsupported version %llu (this build reads %u)",
+             (unsigned long long)v, STATE_VERSION);
+        return -1;
+    }
+    const struct {
+        const char *what;
+        int bytes;
+        uint64_t want;
+    } dims[] = {{"islands", 4, r->I},
+                {"pop_size", 4, r->N},
+                {"cases", 4, r->nc},
+                {"max_bytes", 4, r->stride},
+                {"seed", 8, r->p.seed}};
+    for (size_t i = 0; i < sizeof dims / sizeof *dims; i++) {
+        if (get_u64(d, body, &off, dims[i].bytes, &v)) goto trunc;
+        if (v != dims[i].want) {
+            errf(err, errcap, "state blob: %s is %llu, the run has %llu", dims[i].what,
+                 (unsigned long long)v, (unsigned long long)dims[i].want);
+            return -1;
+        }
+    }
+    uint64_t started, gen, evals, gas;
+    if (get_u64(d, body, &off, 1, &started) || started > 1 || get_u64(d, body, &off, 8, &gen) ||
+        get_u64(d, body, &off, 8, &evals) || get_u64(d, body, &off, 8, &gas))
+        goto trunc;
+    int spare = (r->cur + 1) % 3;
+    if (started)
+        for (uint32_t s = 0; s < r->total; s++)
+            if (evo_record_get(r, d, body, &off, &r->pop[spare], s)) {
+                errf(err, errcap, "state blob: individual %u is malformed", s);
+                return -1;
+            }
+    if (off != body) {
+        errf(err, errcap, "state blob: %zu unexpected bytes at the end", body - off);
+        return -1;
+    }
+    r->started = started;
+    r->gen = gen;
+    r->evals = evals;
+    r->gas_total = gas;
+    r->cur = spare;
+    r->t0 = now();
+    r->stop = started ? check_stop(r) : EVO_STOP_NONE;
+    return 0;
+trunc:
+    errf(err, errcap, "state blob: truncated header");
+    return -1;
+}
