@@ -95,11 +95,24 @@ static int cmp_better(const void *a, const void *b, void *arg) {
 }
 
 void evo_best_k(const evo_view *v, evo_tiebreak tb, uint32_t k, uint32_t *out, uint32_t *scratch) {
+    if (k > v->n) k = v->n;
+    if (k <= 8) { /* a few linear scans beat sorting (elites, emigrants) */
+        for (uint32_t j = 0; j < k; j++) {
+            uint32_t best = UINT32_MAX;
+            for (uint32_t i = 0; i < v->n; i++) {
+                bool taken = false;
+                for (uint32_t q = 0; q < j; q++)
+                    taken |= out[q] == i;
+                if (!taken && (best == UINT32_MAX || evo_better(v, tb, i, best))) best = i;
+            }
+            out[j] = best;
+        }
+        return;
+    }
     for (uint32_t i = 0; i < v->n; i++)
         scratch[i] = i;
     better_ctx c = {v, tb};
     qsort_r(scratch, v->n, sizeof *scratch, cmp_better, &c);
-    if (k > v->n) k = v->n;
     memcpy(out, scratch, k * sizeof *out);
 }
 
