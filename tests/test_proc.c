@@ -1,0 +1,541 @@
+/* Nested sandboxes: refuel and resume in random nesting structures under
+ * both resource models, memory that counts up the tree, isolation, and
+ * capabilities that can only shrink. */
+#include "experiments/cli.h"
+#include "testutil.h"
+
+#include <stdio.h>
+
+/* ---- building nested programs ---- */
+
+typedef struct {
+    uint8_t c[65536];
+    size_t n;
+} prog;
+
+static void e(prog *p, uint8_t op, int64_t imm)
+{
+    cr_assert_lt(p->n + 16, sizeof p->c);
+    p->n = tu_emit(p->c, p->n, op, imm);
+}
+
+/* Put child code in page 0 and CREATE it as key 1, then PUSHTO its stack. */
+static void make_child(prog *p, const uint8_t *code, size_t len, const vm_word *in, int nin)
+{
+    size_t words = (len + 7) / 8;
+    e(p, VM_OP_PUSH, (int64_t)(words ? words : 1));
+    e(p, VM_OP_NEWPAGE, 0);
+    e(p, VM_OP_POP, 0);
+    for (size_t i = 0; i < words; i++) {
+        uint64_t w = 0;
+        for (size_t b = 0; b < 8 && i * 8 + b < len; b++) w |= (uint64_t)code[i * 8 + b] << (8 * b);
+        e(p, VM_OP_PUSH, (int64_t)w);
+        e(p, VM_OP_PUSH, 0);
+        e(p, VM_OP_PUSH, (int64_t)i);
+        e(p, VM_OP_PWRITE, 0);
+    }
+    e(p, VM_OP_PUSH, 0);
+    e(p, VM_OP_PUSH, (int64_t)len);
+    e(p, VM_OP_CREATE, 0);
+    e(p, VM_OP_POP, 0);
+    for (int i = 0; i < nin; i++) {
+        e(p, VM_OP_PUSH, in[i]);
+        e(p, VM_OP_PUSH, 1);
+        e(p, VM_OP_PUSHTO, 0);
+    }
+}
+
+static void jump(prog *p, uint8_t op, size_t target)
+{
+    e(p, op, (int64_t)target - (int64_t)(p->n + 3));
+}
+
+/* A level that runs child key 1 in chunks: RECURSE with `gas` more (and
+ * `mtf` times that of memory-time, or no own limit if mtf < 0), again with
+ * twice as much while the child stops for gas or memory-time, then HALT with
+ * the child's status on top. */
+static void refuel_loop(prog *p, int mode, int64_t gas, int64_t mtf, int64_t mem)
+{
+    e(p, VM_OP_PUSH, gas); /* cur */
+    size_t loop = p->n;
+    e(p, VM_OP_PUSH, 1);
+    e(p, VM_OP_DUP, 1);
+    e(p, VM_OP_PUSH, mem);
+    if (mtf < 0) {
+        e(p, VM_OP_PUSH, -1);
+    } else {
+        e(p, VM_OP_DUP, 1);
+        e(p, VM_OP_PUSH, mtf);
+        e(p, VM_OP_MUL, 0);
+    }
+    e(p, VM_OP_RECURSE, mode);
+    e(p, VM_OP_POP, 0);
+    e(p, VM_OP_POP, 0);
+    e(p, VM_OP_POP, 0); /* cur st */
+    e(p, VM_OP_DUP, 0);
+    e(p, VM_OP_PUSH, VM_OUT_OF_GAS);
+    e(p, VM_OP_EQ, 0);
+    e(p, VM_OP_OVER, 0);
+    e(p, VM_OP_PUSH, VM_OUT_OF_MEMTIME);
+    e(p, VM_OP_EQ, 0);
+    e(p, VM_OP_OR, 0); /* cur st again? */
+    size_t jz = p->n;
+    e(p, VM_OP_JZ, 0);
+    e(p, VM_OP_POP, 0);
+    e(p, VM_OP_DUP, 0);
+    e(p, VM_OP_ADD, 0); /* twice as much next time */
+    jump(p, VM_OP_JMP, loop);
+    size_t done = p->n;
+    e(p, VM_OP_HALT, 0);
+    int64_t off = (int64_t)done - (int64_t)(jz + 3);
+    p->c[jz + 1] = (uint8_t)off;
+    p->c[jz + 2] = (uint8_t)((uint64_t)off >> 8);
+}
+
+static bool reads_budget(const uint8_t *c, size_t n)
+{
+    for (size_t pc = 0; pc < n;) {
+        vm_insn in;
+        vm_decode(c, n, pc, &in);
+        if (in.defined && (in.op == VM_OP_GAS || in.op == VM_OP_MEMLEFT)) return true;
+        pc += in.len;
+    }
+    return false;
+}
+
+/* The state of process id, for comparison with a standalone run. */
+typedef struct {
+    vm_status status;
+    uint32_t ip, depth, msize;
+    uint64_t gas, memtime;
+} pstate;
+
+static void pcapture(const vm_arena *a, uint32_t id, pstate *s)
+{
+    vm_proc_info pi;
+    cr_assert_eq(vm_proc_get(a, id, &pi), 0);
+    memset(s, 0, sizeof *s);
+    s->status = pi.status;
+    s->ip = pi.ip;
+    s->depth = pi.depth;
+    s->msize = pi.msize;
+    s->gas = pi.m.gas;
+    s->memtime = pi.m.memtime;
+}
+
+/* The process a chain of key-1 children leads to, depth levels down. */
+static uint32_t descend(const vm_arena *a, int levels)
+{
+    uint32_t id = 0;
+    for (int i = 0; i < levels; i++) {
+        vm_key_kind kind;
+        unsigned rights;
+        uint32_t obj;
+        cr_assert_eq(vm_key_get(a, id, 1, &kind, &rights, &obj), 0);
+        cr_assert_eq(kind, VM_KEY_PROC);
+        id = obj;
+    }
+    return id;
+}
+
+static const vm_word bottom_in[2] = {3, -2};
+#define BOTTOM_MEM 4096 /* the bottom's own memory limit binds first */
+
+/* Refuel and resume, exactly: random bottom programs under 1 to 3 levels of
+ * refuelling parents (random model, random chunks), with the host refuelling
+ * the root in random chunks too. The bottom ends exactly as when run alone. */
+static void nested_property(int model_choice, uint64_t seed0, int count)
+{
+    uint64_t seed = seed0;
+    vm_arena *a = vm_arena_new();
+    uint8_t bottom[512];
+    int checked = 0, suspended = 0;
+    for (int iter = 0; iter < count; iter++) {
+        size_t bn = tu_random_program(&seed, bottom, sizeof bottom);
+        if (reads_budget(bottom, bn)) continue;
+        /* standalone reference */
+        vm_load(a, bottom, bn);
+        vm_set_limits(a, &(vm_limits){.gas = 3000, .mem = BOTTOM_MEM});
+        vm_push(a, bottom_in[0]);
+        vm_push(a, bottom_in[1]);
+        vm_status ref = vm_run(a);
+        if (ref == VM_OUT_OF_GAS || ref == VM_YIELDED || ref == VM_CHANNEL_EMPTY) continue;
+        pstate want;
+        pcapture(a, 0, &want);
+
+        /* wrap it in `levels` refuelling parents */
+        int levels = 1 + (int)tu_below(&seed, 3);
+        static prog cur, next;
+        cur = (prog){0};
+        memcpy(cur.c, bottom, bn);
+        cur.n = bn;
+        for (int l = 0; l < levels; l++) {
+            next = (prog){0};
+            int mode = model_choice >= 0 ? model_choice : (int)tu_below(&seed, 2);
+            make_child(&next, cur.c, cur.n, l == 0 ? bottom_in : NULL, l == 0 ? 2 : 0);
+            int64_t gas = 1 + tu_below(&seed, 60);
+            int64_t mt = tu_below(&seed, 3) == 0 ? (int64_t)(1 + tu_below(&seed, 40)) : -1;
+            refuel_loop(&next, mode, gas, mt, l == 0 ? BOTTOM_MEM : 1000000);
+            cur = next;
+        }
+        vm_load(a, cur.c, cur.n);
+        vm_limits l = {.gas = 1 + tu_below(&seed, 200), .mem = 10000000};
+        vm_set_limits(a, &l);
+        vm_status st;
+        int rounds = 0;
+        uint64_t inc = 0;
+        while ((st = vm_run(a)) == VM_OUT_OF_GAS && rounds++ < 100000) {
+            if (vm_proc_get(a, 0, &(vm_proc_info){0}) == 0) {
+                vm_proc_info pi;
+                vm_proc_get(a, 0, &pi);
+                if (pi.child != UINT32_MAX) suspended++;
+            }
+            /* growing chunks: a transfer can only pass on what the root has at once */
+            inc += 1 + tu_below(&seed, 50);
+            l.gas += inc;
+            vm_set_limits(a, &l);
+        }
+        cr_assert_eq(st, VM_HALTED, "iteration %d: the root ended %s", iter, vm_status_name(st));
+        uint32_t b = descend(a, levels);
+        pstate got;
+        pcapture(a, b, &got);
+        cr_assert_eq(got.status, want.status, "iteration %d (%d levels): status %s, alone %s", iter,
+                     levels, vm_status_name(got.status), vm_status_name(want.status));
+        cr_assert_eq(got.ip, want.ip, "iteration %d: ip", iter);
+        cr_assert_eq(got.gas, want.gas, "iteration %d: gas %lu, alone %lu", iter,
+                     (unsigned long)got.gas, (unsigned long)want.gas);
+        cr_assert_eq(got.memtime, want.memtime, "iteration %d: memtime %lu, alone %lu", iter,
+                     (unsigned long)got.memtime, (unsigned long)want.memtime);
+        cr_assert_eq(got.depth, want.depth, "iteration %d: depth", iter);
+        cr_assert_eq(got.msize, want.msize, "iteration %d: msize", iter);
+        checked++;
+    }
+    cr_assert_gt(checked, count / 10, "only %d programs checked", checked);
+    if (model_choice == 1)
+        cr_assert_eq(suspended, 0, "transfer: no ancestor can run dry while a child runs");
+    else
+        cr_assert_gt(suspended, 0, "credit: the root was never suspended inside a child");
+    vm_arena_free(a);
+}
+
+Test(proc, refuel_nested_credit) { nested_property(0, 11, 1500); }
+Test(proc, refuel_nested_transfer) { nested_property(1, 22, 1500); }
+Test(proc, refuel_nested_mixed) { nested_property(-1, 33, 1500); }
+
+/* ---- budgets and memory up the tree ---- */
+
+static vm_buf asm_ok(const char *src) { return tu_asm(src); }
+
+/* Credit: a child promised more than its parent has; the parent runs dry
+ * while the child runs, control goes to the parent's parent (the host), and
+ * refuelling resumes the child where it stopped, unnoticed. */
+Test(proc, credit_ancestor_dry_resumes_child)
+{
+    prog p = {0};
+    /* child: count down from 1000 */
+    vm_buf child = asm_ok("PUSH 1000\nl: PUSH 1\nSUB\nDUP 0\nJNZ l\nHALT");
+    make_child(&p, child.data, child.len, NULL, 0);
+    e(&p, VM_OP_PUSH, 1);
+    e(&p, VM_OP_PUSH, 1000000); /* promised far more than the root has */
+    e(&p, VM_OP_PUSH, 1000);
+    e(&p, VM_OP_PUSH, -1);
+    e(&p, VM_OP_RECURSE, 0);
+    e(&p, VM_OP_HALT, 0);
+    vm_arena *a = vm_arena_new();
+    vm_load(a, p.c, p.n);
+    vm_set_limits(a, &(vm_limits){.gas = 500});
+    cr_assert_eq(vm_run(a), VM_OUT_OF_GAS);
+    vm_proc_info root, c;
+    vm_proc_get(a, 0, &root);
+    cr_assert_neq(root.child, UINT32_MAX, "the root is suspended inside RECURSE");
+    vm_proc_get(a, root.child, &c);
+    cr_assert_eq(c.status, VM_RUNNING, "the child is suspended, not stopped");
+    cr_assert_eq(root.m.gas, 500u, "the root used exactly its budget");
+    vm_set_limits(a, &(vm_limits){.gas = 100000});
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    vm_proc_get(a, 0, &root);
+    cr_assert_eq(vm_stack(a)[vm_depth(a) - 4], VM_HALTED, "the child finished");
+    vm_proc_get(a, 1, &c);
+    cr_assert_eq(c.m.gas, 1 + 1000 * 4 + 1, "the child used what one run uses");
+    vm_arena_free(a);
+    vm_buf_free(&child);
+}
+
+/* Transfer: the allotment is clipped to what the parent has, so the child
+ * runs out first, and the parent continues. */
+Test(proc, transfer_clips_to_parent)
+{
+    prog p = {0};
+    vm_buf child = asm_ok("l: JMP l");
+    make_child(&p, child.data, child.len, NULL, 0);
+    e(&p, VM_OP_PUSH, 1);
+    e(&p, VM_OP_PUSH, 1000000);
+    e(&p, VM_OP_PUSH, 1000);
+    e(&p, VM_OP_PUSH, -1);
+    e(&p, VM_OP_RECURSE, 1);
+    e(&p, VM_OP_HALT, 0);
+    vm_arena *a = vm_arena_new();
+    vm_load(a, p.c, p.n);
+    vm_set_limits(a, &(vm_limits){.gas = 5000});
+    vm_status s = vm_run(a);
+    /* the child took what the root could give and ran out; the root then
+     * could not pay for its own HALT */
+    vm_proc_info root, c;
+    vm_proc_get(a, 0, &root);
+    vm_proc_get(a, 1, &c);
+    cr_assert_eq(c.status, VM_OUT_OF_GAS);
+    cr_assert_eq(root.child, UINT32_MAX, "RECURSE completed");
+    cr_assert_eq(s, VM_OUT_OF_GAS);
+    cr_assert_eq(root.m.gas, 5000u);
+    cr_assert_eq(vm_stack(a)[vm_depth(a) - 4], VM_OUT_OF_GAS);
+    vm_arena_free(a);
+    vm_buf_free(&child);
+}
+
+/* A child's memory counts in its parent: a child that allocates is stopped
+ * by the parent's memory limit, and the parent's meter shows its words. */
+Test(proc, child_memory_counts_in_ancestors)
+{
+    prog p = {0};
+    vm_buf child = asm_ok("PUSH 300\nALLOC\nHALT");
+    make_child(&p, child.data, child.len, NULL, 0);
+    e(&p, VM_OP_PUSH, 1);
+    e(&p, VM_OP_PUSH, 1000);
+    e(&p, VM_OP_PUSH, 100000); /* the child may use many words... */
+    e(&p, VM_OP_PUSH, -1);
+    e(&p, VM_OP_RECURSE, 0);
+    e(&p, VM_OP_HALT, 0);
+    vm_arena *a = vm_arena_new();
+    vm_load(a, p.c, p.n);
+    vm_set_limits(a, &(vm_limits){.mem = 200}); /* ...but the root only 200 */
+    cr_assert_eq(vm_run(a), VM_OUT_OF_MEMORY, "the root's limit binds: it is the one stopped");
+    vm_meters m;
+    vm_meters_get(a, &m);
+    cr_assert_leq(m.mem, 200u);
+    vm_set_limits(a, &(vm_limits){.mem = 2000});
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    vm_meters_get(a, &m);
+    vm_proc_info c;
+    vm_proc_get(a, 1, &c);
+    cr_assert_eq(c.words, 301u);
+    cr_assert_geq(m.mem, 301u + 16, "the child's words and record count in the root");
+    vm_arena_free(a);
+    vm_buf_free(&child);
+}
+
+/* A child cannot touch its parent: whatever it runs, the parent's stack,
+ * heap and keys are as they were. */
+Test(proc, child_cannot_reach_parent)
+{
+    uint64_t seed = 5;
+    uint8_t code[256];
+    vm_arena *a = vm_arena_new();
+    for (int i = 0; i < 3000; i++) {
+        size_t n = tu_random_program(&seed, code, sizeof code);
+        prog p = {0};
+        e(&p, VM_OP_PUSH, 4);
+        e(&p, VM_OP_ALLOC, 0);
+        e(&p, VM_OP_POP, 0);
+        e(&p, VM_OP_PUSH, 777);
+        e(&p, VM_OP_PUSH, 2);
+        e(&p, VM_OP_STORE, 0);
+        make_child(&p, code, n, bottom_in, 2);
+        e(&p, VM_OP_PUSH, 1);
+        e(&p, VM_OP_PUSH, 2000);
+        e(&p, VM_OP_PUSH, 500);
+        e(&p, VM_OP_PUSH, -1);
+        e(&p, VM_OP_RECURSE, (int64_t)tu_below(&seed, 2));
+        e(&p, VM_OP_HALT, 0);
+        vm_load(a, p.c, p.n);
+        vm_set_limits(a, &(vm_limits){.gas = 100000, .mem = 10000});
+        vm_push(a, 4242);
+        vm_status s = vm_run(a);
+        cr_assert_eq(s, VM_HALTED, "program %d: the parent always continues (%s)", i,
+                     vm_status_name(s));
+        cr_assert_eq(vm_stack(a)[0], 4242);
+        cr_assert_eq(vm_msize(a), 4u);
+        cr_assert_eq(vm_heap(a)[2], 777);
+        vm_key_kind kind;
+        unsigned rights;
+        uint32_t obj;
+        vm_key_get(a, 0, 0, &kind, &rights, &obj);
+        cr_assert_eq(kind, VM_KEY_PAGE);
+        cr_assert_eq(rights, VM_RIGHT_READ | VM_RIGHT_WRITE);
+    }
+    vm_arena_free(a);
+}
+
+/* ---- capabilities ---- */
+
+/* Random programs rich in key instructions, with a read-only channel, a
+ * write-only channel and a channel the root has no key to: nothing raises
+ * a right, and nothing reaches an object without a key. */
+Test(proc, capabilities_never_grow)
+{
+    uint64_t seed = 77;
+    vm_arena *a = vm_arena_new();
+    int ra = vm_chan_new(a, 1000), wb = vm_chan_new(a, 1000), secret = vm_chan_new(a, 10);
+    cr_assert(ra >= 0 && wb >= 0 && secret >= 0);
+    static const uint8_t ops[] = {VM_OP_FORK,   VM_OP_TRANSFERKEY, VM_OP_ATTENUATE,
+                                  VM_OP_DROPKEY, VM_OP_NUMKEYS,    VM_OP_KEYINFO,
+                                  VM_OP_NEWPAGE, VM_OP_PREAD,      VM_OP_PWRITE,
+                                  VM_OP_IN,      VM_OP_OUT,        VM_OP_CREATE,
+                                  VM_OP_PUSHTO,  VM_OP_POPFROM,    VM_OP_RECURSE};
+    for (int i = 0; i < 4000; i++) {
+        uint8_t c[512];
+        size_t n = 0;
+        int len = 5 + (int)tu_below(&seed, 60);
+        for (int k = 0; k < len; k++) {
+            uint32_t r = tu_below(&seed, 10);
+            if (r < 4) n = tu_emit(c, n, VM_OP_PUSH, (int64_t)tu_below(&seed, 8) - 1);
+            else if (r < 5) n = tu_emit(c, n, VM_OP_DUP, tu_below(&seed, 3));
+            else if (r < 6) n = tu_emit(c, n, VM_OP_PUSH, 7);
+            else n = tu_emit(c, n, ops[tu_below(&seed, sizeof ops)], tu_below(&seed, 2));
+        }
+        vm_load(a, c, n);
+        vm_set_limits(a, &(vm_limits){.gas = 20000, .mem = 5000});
+        vm_chan_clear(a, (uint32_t)ra);
+        vm_chan_clear(a, (uint32_t)wb);
+        vm_chan_clear(a, (uint32_t)secret);
+        for (int k = 0; k < 50; k++) vm_chan_write(a, (uint32_t)ra, 1000 + k);
+        for (int k = 0; k < 5; k++) vm_chan_write(a, (uint32_t)secret, 99);
+        cr_assert_eq(vm_grant_chan(a, (uint32_t)ra, VM_RIGHT_READ), 0);
+        cr_assert_eq(vm_grant_chan(a, (uint32_t)wb, VM_RIGHT_WRITE), 1);
+        vm_run(a);
+        cr_assert_eq(vm_chan_len(a, (uint32_t)secret), 5u, "program %d reached the secret", i);
+        /* the read-only channel was only read, from the front */
+        uint32_t left = vm_chan_len(a, (uint32_t)ra);
+        cr_assert_leq(left, 50u);
+        for (uint32_t k = 0; k < left; k++) {
+            vm_word w;
+            vm_chan_read(a, (uint32_t)ra, &w);
+            cr_assert_eq(w, 1000 + (vm_word)(50 - left + k), "program %d wrote a read-only channel",
+                         i);
+        }
+        for (uint32_t id = 0; id < vm_nprocs(a); id++) {
+            vm_proc_info pi;
+            vm_proc_get(a, id, &pi);
+            if (!pi.live) continue;
+            for (uint32_t k = 0; k < pi.nkeys; k++) {
+                vm_key_kind kind;
+                unsigned rights;
+                uint32_t obj;
+                vm_key_get(a, id, k, &kind, &rights, &obj);
+                cr_assert_leq(rights, VM_RIGHTS_ALL);
+                if (kind == VM_KEY_CHAN) {
+                    cr_assert_neq(obj, (uint32_t)secret);
+                    if (obj == (uint32_t)ra) cr_assert_eq(rights & ~VM_RIGHT_READ, 0u);
+                    if (obj == (uint32_t)wb) cr_assert_eq(rights & ~VM_RIGHT_WRITE, 0u);
+                }
+                if (kind == VM_KEY_PROC) {
+                    vm_proc_info ci;
+                    vm_proc_get(a, obj, &ci);
+                    cr_assert_eq(ci.parent, id, "a process key held by a non-owner");
+                }
+            }
+        }
+    }
+    vm_arena_free(a);
+}
+
+/* ---- channels ---- */
+
+Test(proc, channels_in_and_out)
+{
+    vm_buf b = asm_ok("l: PUSH 0\nIN\nDUP 0\nADD\nPUSH 1\nOUT\nJMP l");
+    vm_arena *a = vm_arena_new();
+    int in = vm_chan_new(a, 4), out = vm_chan_new(a, 2);
+    vm_load(a, b.data, b.len);
+    vm_grant_chan(a, (uint32_t)in, VM_RIGHT_READ);
+    vm_grant_chan(a, (uint32_t)out, VM_RIGHT_WRITE);
+    vm_chan_write(a, (uint32_t)in, 5);
+    vm_chan_write(a, (uint32_t)in, 6);
+    vm_chan_write(a, (uint32_t)in, 7);
+    cr_assert_eq(vm_run(a), VM_CHANNEL_FULL, "two results fill the output");
+    vm_word w;
+    cr_assert_eq(vm_chan_read(a, (uint32_t)out, &w), 0);
+    cr_assert_eq(w, 10);
+    cr_assert_eq(vm_run(a), VM_CHANNEL_EMPTY, "the third result goes out, then it waits");
+    cr_assert_eq(vm_chan_read(a, (uint32_t)out, &w), 0);
+    cr_assert_eq(w, 12);
+    cr_assert_eq(vm_chan_read(a, (uint32_t)out, &w), 0);
+    cr_assert_eq(w, 14);
+    vm_chan_write(a, (uint32_t)in, 1);
+    cr_assert_eq(vm_run(a), VM_CHANNEL_EMPTY);
+    cr_assert_eq(vm_chan_read(a, (uint32_t)out, &w), 0);
+    cr_assert_eq(w, 2);
+    vm_arena_free(a);
+    vm_buf_free(&b);
+}
+
+/* ---- the shipped examples ---- */
+
+static vm_arena *run_example(const char *file, const vm_word *in, int nin, const vm_limits *l)
+{
+    vm_buf code = {0};
+    cr_assert_eq(exp_load_program(file, &code), 0, "cannot load %s", file);
+    vm_arena *a = vm_arena_new();
+    vm_load(a, code.data, code.len);
+    vm_set_limits(a, l);
+    for (int i = 0; i < nin; i++) vm_push(a, in[i]);
+    vm_run(a);
+    vm_buf_free(&code);
+    return a;
+}
+
+Test(examples, rarvm_sandbox)
+{
+    vm_arena *a = run_example("experiments/examples/sandbox.s", (vm_word[]){41}, 1, &(vm_limits){0});
+    cr_assert_eq(vm_status_get(a), VM_HALTED);
+    cr_assert_eq(vm_depth(a), 2u);
+    cr_assert_eq(vm_stack(a)[0], VM_HALTED, "the child halted");
+    cr_assert_eq(vm_stack(a)[1], 42, "f(41) = 42");
+    vm_proc_info c;
+    vm_proc_get(a, 1, &c);
+    cr_assert_eq(c.lim.gas, 50u);
+    cr_assert_eq(c.lim.mem, 50u);
+    vm_arena_free(a);
+}
+
+Test(examples, rarvm_sandbox_recursive)
+{
+    for (vm_word depth = 0; depth <= 6; depth++) {
+        vm_arena *a = run_example("experiments/examples/sandbox_rec.s", (vm_word[]){41, depth}, 2,
+                                  &(vm_limits){.gas = 100000});
+        cr_assert_eq(vm_status_get(a), VM_HALTED, "depth %ld", (long)depth);
+        cr_assert_eq(vm_stack(a)[vm_depth(a) - 1], 42, "depth %ld: f(41) = 42", (long)depth);
+        cr_assert_eq(vm_nprocs(a), (uint32_t)depth + 1, "one sandbox per level");
+        vm_arena_free(a);
+    }
+}
+
+Test(examples, keyvm_replicator)
+{
+    const uint64_t budget = 2000000;
+    vm_arena *a = run_example("experiments/examples/replicator.s", NULL, 0,
+                              &(vm_limits){.gas = budget, .mem = 1 << 20});
+    cr_assert_eq(vm_status_get(a), VM_HALTED);
+    vm_meters m;
+    vm_meters_get(a, &m);
+    cr_assert_leq(m.gas, budget, "the tree never spends more than the root had");
+    uint32_t n = vm_nprocs(a), depth = 0;
+    uint64_t child_gas = 0;
+    for (uint32_t id = 1; id < n; id++) {
+        vm_proc_info pi;
+        vm_proc_get(a, id, &pi);
+        cr_assert(pi.live);
+        uint32_t d = 0;
+        for (uint32_t p = id; p != UINT32_MAX; d++) {
+            vm_proc_info q;
+            vm_proc_get(a, p, &q);
+            p = q.parent;
+        }
+        if (d - 1 > depth) depth = d - 1;
+        if (pi.parent == 0) child_gas += pi.m.gas;
+    }
+    cr_assert_gt(n, 20u, "a binary tree of copies: %u processes", n);
+    cr_assert_geq(depth, 4u);
+    cr_assert_leq(child_gas, m.gas, "children's gas is part of the root's");
+    cr_assert_eq(n % 2, 1u, "every replicating process makes exactly two copies");
+    vm_arena_free(a);
+}
