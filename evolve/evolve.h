@@ -102,8 +102,15 @@ uint32_t evo_insn_len(const evo_isa *isa, const uint8_t *code, uint32_t len, uin
 typedef struct {
     /* caps: every genome has at most max_bytes bytes and max_insns instructions */
     uint32_t max_bytes, max_insns;
-    /* initial programs: length in instructions uniform in [init_min, init_max] */
+    /* initial programs: length in instructions uniform in [init_min, init_max].
+     * With init_stack_aware, initial programs never underflow: starting from
+     * init_depth words (the task's inputs), an opcode is drawn again (up to
+     * 32 times) until it needs no more words than the stack holds, and an
+     * IDX immediate stays within the stack; the program ends early when no
+     * draw fits. (Exact for straight-line code: a jump may skip words.) */
     uint32_t init_min, init_max;
+    bool init_stack_aware;
+    uint32_t init_depth;
     /* opcode set for new instructions, drawn uniformly (repeat an opcode to weight it) */
     uint8_t ops[256];
     uint32_t nops;
@@ -127,8 +134,9 @@ typedef struct {
 } evo_genome_params;
 
 /* Defaults for an ISA: caps, init 4..24 instructions, every defined opcode
- * except YIELD, constants 0 and 1, rates cx 0.3/0.3/0.2, point 0.5, insert
- * 0.2, delete 0.2, swap 0.1 (docs/gp.md). */
+ * except YIELD, constants 0 and 1, rates cx 0.25/0.15/0.1 (one-point,
+ * two-point, homologous), point 0.1, insert 0.05, delete 0.05, swap 0.025
+ * (docs/gp.md). */
 void evo_genome_params_default(evo_genome_params *g, const evo_isa *isa);
 /* Defaults tuned to a task: a fixed-point task gets the regression set
  * (PUSH POP DUP SWAP OVER ROT ADD SUB FMUL FDIV NEG) and constants in

@@ -183,13 +183,13 @@ void evo_genome_params_default(evo_genome_params *g, const evo_isa *isa) {
     g->const_hi = 16;
     g->const_tweak = 1;
     g->idx_max = 3;
-    g->p_cx_one = 0.3;
-    g->p_cx_two = 0.3;
-    g->p_cx_homol = 0.2;
-    g->p_point = 0.5;
-    g->p_insert = 0.2;
-    g->p_delete = 0.2;
-    g->p_swap = 0.1;
+    g->p_cx_one = 0.25;
+    g->p_cx_two = 0.15;
+    g->p_cx_homol = 0.1;
+    g->p_point = 0.1;
+    g->p_insert = 0.05;
+    g->p_delete = 0.05;
+    g->p_swap = 0.025;
     g->p_point_imm = 0.5;
     g->p_point_class = 0.5;
 }
@@ -212,6 +212,8 @@ void evo_genome_params_for_task(evo_genome_params *g, const evo_isa *isa, const 
         VM_OP_MAX,  VM_OP_LT,  VM_OP_GT,  VM_OP_EQ,   VM_OP_JZ,   VM_OP_JNZ, VM_OP_JMP};
     const uint8_t *ops = t->fixed_point ? fx_ops : int_ops;
     g->nops = t->fixed_point ? sizeof fx_ops : sizeof int_ops;
+    g->init_stack_aware = true;
+    g->init_depth = t->n_in;
     memcpy(g->ops, ops, g->nops);
     g->nconsts = 0;
     if (t->fixed_point) {
@@ -291,10 +293,25 @@ static uint8_t draw_op(const evo_genome_params *g, evo_rng *r) {
 uint32_t evo_genome_random(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *out,
                            evo_vary_ws *w) {
     uint32_t want = (uint32_t)evo_rng_range(r, g->init_min, g->init_max);
-    uint32_t len = 0;
+    uint32_t len = 0, depth = g->init_depth;
     uint8_t insn[64];
     for (uint32_t i = 0; i < want; i++) {
-        uint32_t n = emit(isa, g, r, draw_op(g, r), insn);
+        uint8_t op = draw_op(g, r);
+        if (g->init_stack_aware) {
+            int tries = 1;
+            while (isa->op[op].in > depth && tries++ < 32)
+                op = draw_op(g, r);
+            if (isa->op[op].in > depth) break;
+        }
+        uint32_t n = emit(isa, g, r, op, insn);
+        const evo_opdesc *d = &isa->op[op];
+        if (g->init_stack_aware) {
+            if (d->imm == EVO_IMM_IDX) { /* keep DUP n / SWAP n within the stack */
+                uint32_t room = depth - d->in, idx_max = g->idx_max < room ? g->idx_max : room;
+                put_imm(d, insn + 1, evo_rng_below(r, idx_max + 1));
+            }
+            depth = depth - d->in + d->out;
+        }
         if (len + n > g->max_bytes) break;
         memcpy(out + len, insn, n);
         len += n;

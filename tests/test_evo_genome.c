@@ -327,3 +327,39 @@ Test(evo_genome, params_check) {
     cr_assert_null(evo_genome_params_check(&g, &isa));
     fit_task_free(&t);
 }
+
+Test(evo_genome, stack_aware_programs_never_underflow) {
+    evo_isa isa;
+    evo_isa_native(&isa);
+    fit_task t;
+    cr_assert_eq(fit_task_int_square(&t), 0);
+    evo_genome_params g;
+    evo_genome_params_for_task(&g, &isa, &t);
+    cr_assert(g.init_stack_aware);
+    cr_assert_eq(g.init_depth, 1);
+    /* straight-line code: a jump can skip instructions, so the static depth
+     * holds only without jumps */
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < g.nops; i++)
+        if (isa.op[g.ops[i]].imm != EVO_IMM_REL) g.ops[k++] = g.ops[i];
+    g.nops = k;
+    g.ops[g.nops++] = VM_OP_DUP; /* weight the index ops */
+    g.ops[g.nops++] = VM_OP_SWAP;
+    evo_vary_ws w;
+    cr_assert_eq(evo_vary_ws_init(&w, &g), 0);
+    vm_arena *a = vm_arena_new();
+    uint8_t code[EVO_DEFAULT_MAX_BYTES];
+    for (uint64_t seed = 0; seed < 3000; seed++) {
+        evo_rng r;
+        evo_rng_stream(&r, seed, 9, 0, 0);
+        uint32_t len = evo_genome_random(&isa, &g, &r, code, &w);
+        wellformed(code, len, &g);
+        cr_assert_eq(vm_load(a, code, len), 0);
+        cr_assert_eq(vm_push(a, 5), 0);
+        vm_status st = vm_run(a);
+        cr_assert_neq(st, VM_STACK_UNDERFLOW, "seed %lu", (unsigned long)seed);
+    }
+    vm_arena_free(a);
+    evo_vary_ws_free(&w);
+    fit_task_free(&t);
+}
