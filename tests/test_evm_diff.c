@@ -1,0 +1,591 @@
+/* Differential testing against @ethereumjs/evm (tests/node): seeded random
+ * EVM programs run in both EVMs under Cancun with the same state and context;
+ * status, gas used, refund, return data, storage and logs must agree. A
+ * mismatch is minimised by delta debugging and printed.
+ *
+ * FRUGAL_DIFFTEST_N programs (default 2000), FRUGAL_DIFFTEST_SEED (default 1).
+ * tests/node/install.sh installs the pinned ethereumjs on first use. */
+#define _GNU_SOURCE
+#include "vm/evm/evm.h"
+#include "vm/evm/evm_impl.h"
+
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NODE_DIR    "tests/node"
+#define OTHER_CODE  "6000356001553360005260206000f3" /* must match run.js */
+#define MAX_INSNS   160
+#define MAX_PROGRAM 8192
+
+/* ---- programs ---- */
+
+typedef struct {
+    uint8_t b[34];
+    uint8_t n;
+    int16_t label; /* >= 0: a PUSH2 whose target is JUMPDEST number label */
+    bool jumpdest;
+} insn;
+
+typedef struct {
+    insn v[MAX_INSNS * 12];
+    int n;
+    uint8_t data[64];
+    int ndata;
+    int64_t gas;
+    unsigned value;
+} program;
+
+static uint64_t rnd(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static unsigned below(uint64_t *s, unsigned n) {
+    return (unsigned)(rnd(s) % n);
+}
+
+static void emit_op(program *p, uint8_t op) {
+    if (p->n >= (int)(sizeof p->v / sizeof p->v[0])) return;
+    insn *i = &p->v[p->n++];
+    memset(i, 0, sizeof *i);
+    i->label = -1;
+    i->b[0] = op;
+    i->n = 1;
+    i->jumpdest = op == EVM_OP_JUMPDEST;
+}
+
+static void emit_push(program *p, const uint8_t *be, unsigned len) {
+    if (p->n >= (int)(sizeof p->v / sizeof p->v[0])) return;
+    insn *i = &p->v[p->n++];
+    memset(i, 0, sizeof *i);
+    i->label = -1;
+    if (len == 0) {
+        i->b[0] = EVM_OP_PUSH0;
+        i->n = 1;
+        return;
+    }
+    i->b[0] = (uint8_t)(EVM_OP_PUSH1 + len - 1);
+    memcpy(i->b + 1, be, len);
+    i->n = (uint8_t)(1 + len);
+}
+
+static void push_small(program *p, unsigned v) {
+    uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+    if (v < 256)
+        emit_push(p, b + 1, 1);
+    else
+        emit_push(p, b, 2);
+}
+
+static void push_value(program *p, uint64_t *s) {
+    uint8_t b[32];
+    unsigned len = below(s, 33);
+    switch (below(s, 6)) {
+    case 0: push_small(p, below(s, 40)); return;
+    case 1: memset(b, 0xff, sizeof b); break; /* all ones */
+    case 2:
+        memset(b, 0, sizeof b);
+        b[0] = 0x80; /* 2^(8len-1) */
+        break;
+    default:
+        for (unsigned i = 0; i < 32; i++)
+            b[i] = (uint8_t)rnd(s);
+        break;
+    }
+    emit_push(p, b, len);
+}
+
+static const uint8_t ARITH[] = {
+    EVM_OP_ADD,        EVM_OP_MUL,    EVM_OP_SUB,    EVM_OP_DIV,    EVM_OP_SDIV,
+    EVM_OP_MOD,        EVM_OP_SMOD,   EVM_OP_ADDMOD, EVM_OP_MULMOD, EVM_OP_EXP,
+    EVM_OP_SIGNEXTEND, EVM_OP_LT,     EVM_OP_GT,     EVM_OP_SLT,    EVM_OP_SGT,
+    EVM_OP_EQ,         EVM_OP_ISZERO, EVM_OP_AND,    EVM_OP_OR,     EVM_OP_XOR,
+    EVM_OP_NOT,        EVM_OP_BYTE,   EVM_OP_SHL,    EVM_OP_SHR,    EVM_OP_SAR,
+};
+static const uint8_t ENV[] = {
+    EVM_OP_ADDRESS,      EVM_OP_ORIGIN,    EVM_OP_CALLER,      EVM_OP_CALLVALUE,
+    EVM_OP_CALLDATASIZE, EVM_OP_CODESIZE,  EVM_OP_GASPRICE,    EVM_OP_RETURNDATASIZE,
+    EVM_OP_COINBASE,     EVM_OP_TIMESTAMP, EVM_OP_NUMBER,      EVM_OP_PREVRANDAO,
+    EVM_OP_GASLIMIT,     EVM_OP_CHAINID,   EVM_OP_SELFBALANCE, EVM_OP_BASEFEE,
+    EVM_OP_BLOBBASEFEE,  EVM_OP_MSIZE,     EVM_OP_PC,          EVM_OP_GAS,
+};
+static const uint8_t ADDRS[] = {0xaa, 0xbb, 0xcc, 0xdd};
+
+static void gen(program *p, uint64_t seed) {
+    uint64_t s = seed * 0x2545f4914f6cdd1dull + 1;
+    memset(p, 0, sizeof *p);
+    p->ndata = (int)below(&s, 65);
+    for (int i = 0; i < p->ndata; i++)
+        p->data[i] = (uint8_t)rnd(&s);
+    static const int64_t gases[] = {3000, 30000, 100000, 1000000, 5000000};
+    p->gas = gases[below(&s, 5)];
+    p->value = below(&s, 4) == 0 ? below(&s, 1000) : 0;
+    int snippets = 3 + (int)below(&s, MAX_INSNS / 3);
+    int njd = (int)below(&s, 5);
+    for (int k = 0; k < snippets; k++) {
+        unsigned w = below(&s, 100);
+        if (w < 22) {
+            push_value(p, &s);
+        } else if (w < 40) {
+            push_value(p, &s);
+            push_value(p, &s);
+            if (below(&s, 4) == 0) push_value(p, &s);
+            emit_op(p, ARITH[below(&s, sizeof ARITH)]);
+        } else if (w < 46) {
+            emit_op(p, (uint8_t)(EVM_OP_DUP1 + below(&s, below(&s, 4) ? 4 : 16)));
+        } else if (w < 51) {
+            emit_op(p, (uint8_t)(EVM_OP_SWAP1 + below(&s, below(&s, 4) ? 3 : 16)));
+        } else if (w < 54) {
+            emit_op(p, EVM_OP_POP);
+        } else if (w < 60) { /* memory */
+            unsigned op = below(&s, 3);
+            if (op < 2) push_value(p, &s);
+            push_small(p, below(&s, 10) ? below(&s, 300) : 60000);
+            emit_op(p, op == 0 ? EVM_OP_MSTORE : op == 1 ? EVM_OP_MSTORE8 : EVM_OP_MLOAD);
+        } else if (w < 66) { /* storage */
+            unsigned op = below(&s, 4);
+            if (op == 0 || op == 2) push_value(p, &s);
+            push_small(p, below(&s, 6));
+            static const uint8_t ops[] = {EVM_OP_SSTORE, EVM_OP_SLOAD, EVM_OP_TSTORE, EVM_OP_TLOAD};
+            emit_op(p, ops[op]);
+        } else if (w < 72) {
+            emit_op(p, ENV[below(&s, sizeof ENV)]);
+        } else if (w < 76) { /* copies and hashing */
+            static const uint8_t ops[] = {EVM_OP_CALLDATACOPY, EVM_OP_CODECOPY,
+                                          EVM_OP_MCOPY,        EVM_OP_RETURNDATACOPY,
+                                          EVM_OP_KECCAK256,    EVM_OP_CALLDATALOAD};
+            uint8_t op = ops[below(&s, sizeof ops)];
+            if (op == EVM_OP_KECCAK256) {
+                push_small(p, below(&s, 100));
+                push_small(p, below(&s, 100));
+            } else if (op == EVM_OP_CALLDATALOAD) {
+                push_small(p, below(&s, 80));
+            } else {
+                push_small(p, below(&s, 70));
+                push_small(p, below(&s, 70));
+                push_small(p, below(&s, 200));
+            }
+            emit_op(p, op);
+        } else if (w < 80) { /* calls */
+            static const uint8_t ops[] = {EVM_OP_CALL, EVM_OP_STATICCALL, EVM_OP_DELEGATECALL,
+                                          EVM_OP_CALLCODE};
+            uint8_t op = ops[below(&s, sizeof ops)];
+            push_small(p, below(&s, 64)); /* out len */
+            push_small(p, below(&s, 64)); /* out off */
+            push_small(p, below(&s, 64)); /* in len */
+            push_small(p, below(&s, 64)); /* in off */
+            if (op == EVM_OP_CALL || op == EVM_OP_CALLCODE) push_small(p, below(&s, 3) ? 0 : 7);
+            push_small(p, ADDRS[below(&s, sizeof ADDRS)]);
+            if (below(&s, 2))
+                emit_op(p, EVM_OP_GAS);
+            else
+                push_small(p, below(&s, 50000));
+            emit_op(p, op);
+        } else if (w < 82) { /* creates */
+            bool two = below(&s, 2);
+            if (two) push_value(p, &s);
+            push_small(p, below(&s, 40)); /* len */
+            push_small(p, below(&s, 64)); /* off */
+            push_small(p, below(&s, 3) ? 0 : 5);
+            emit_op(p, two ? EVM_OP_CREATE2 : EVM_OP_CREATE);
+        } else if (w < 85) { /* logs */
+            unsigned n = below(&s, 5);
+            for (unsigned i = 0; i < n; i++)
+                push_value(p, &s);
+            push_small(p, below(&s, 40));
+            push_small(p, below(&s, 64));
+            emit_op(p, (uint8_t)(EVM_OP_LOG0 + n));
+        } else if (w < 88) { /* account queries */
+            static const uint8_t ops[] = {EVM_OP_BALANCE, EVM_OP_EXTCODESIZE, EVM_OP_EXTCODEHASH};
+            push_small(p, ADDRS[below(&s, sizeof ADDRS)]);
+            emit_op(p, ops[below(&s, sizeof ops)]);
+        } else if (w < 93 && njd > 0) { /* jumps */
+            bool cond = below(&s, 2);
+            if (cond) push_value(p, &s);
+            emit_push(p, (const uint8_t[]){0, 0}, 2);
+            p->v[p->n - 1].label = (int16_t)below(&s, (unsigned)njd);
+            emit_op(p, cond ? EVM_OP_JUMPI : EVM_OP_JUMP);
+        } else if (w < 96) {
+            emit_op(p, EVM_OP_JUMPDEST);
+        } else if (w < 97) { /* a terminator mid-way */
+            static const uint8_t ops[] = {EVM_OP_STOP,   EVM_OP_INVALID, EVM_OP_REVERT,
+                                          EVM_OP_RETURN, 0x0c,           EVM_OP_SELFDESTRUCT};
+            emit_op(p, ops[below(&s, sizeof ops)]);
+        } else {
+            emit_op(p, (uint8_t)rnd(&s)); /* any byte */
+        }
+    }
+    /* make sure there are njd JUMPDESTs somewhere */
+    int have = 0;
+    for (int i = 0; i < p->n; i++)
+        have += p->v[i].jumpdest;
+    for (; have < njd; have++)
+        emit_op(p, EVM_OP_JUMPDEST);
+    switch (below(&s, 3)) {
+    case 0:
+        push_small(p, 32 * below(&s, 3));
+        push_small(p, below(&s, 64));
+        emit_op(p, below(&s, 4) ? EVM_OP_RETURN : EVM_OP_REVERT);
+        break;
+    case 1: emit_op(p, EVM_OP_STOP); break;
+    default: break;
+    }
+}
+
+/* Lays out p (keeping only the insns with keep[i], or all) into hex. */
+static size_t layout(const program *p, const bool *keep, uint8_t *code) {
+    int pos[MAX_INSNS * 12], jd[MAX_INSNS * 12], njd = 0;
+    size_t n = 0;
+    for (int i = 0; i < p->n; i++) {
+        if (keep && !keep[i]) continue;
+        pos[i] = (int)n;
+        if (p->v[i].jumpdest) jd[njd++] = (int)n;
+        n += p->v[i].n;
+    }
+    n = 0;
+    for (int i = 0; i < p->n; i++) {
+        if (keep && !keep[i]) continue;
+        memcpy(code + n, p->v[i].b, p->v[i].n);
+        if (p->v[i].label >= 0) {
+            int t = njd ? jd[p->v[i].label % njd] : 0;
+            code[n + 1] = (uint8_t)(t >> 8);
+            code[n + 2] = (uint8_t)t;
+        }
+        n += p->v[i].n;
+    }
+    (void)pos;
+    return n;
+}
+
+static void to_hex(const uint8_t *b, size_t n, char *out) {
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", b[i]);
+    out[2 * n] = 0;
+}
+
+/* ---- our side ---- */
+
+static evm_address A(uint8_t b) {
+    evm_address a = {{0}};
+    a.b[19] = b;
+    return a;
+}
+
+static void addr_hex(const evm_address *a, char *out) {
+    out[0] = '0';
+    out[1] = 'x';
+    to_hex(a->b, 20, out + 2);
+}
+
+static json_t *word_json(const evm_bytes32 *w) {
+    u256 v = evm_b32_to_u256(w);
+    char h[80];
+    evm_u256_to_hex(&v, h);
+    return json_string(h);
+}
+
+/* Runs a program in frugal's EVM; the result in run.js's JSON shape. */
+static json_t *run_ours(evm_vm *vm, const uint8_t *code, size_t n, const program *p) {
+    evm_memhost *h = evm_memhost_new(vm);
+    cr_assert(h);
+    evm_address self = A(0xaa), other = A(0xbb), caller = A(0xcc);
+    evm_bytes32 b;
+    u256 v = u256_from64(1000000000000000000ull);
+    b = evm_u256_to_b32(&v);
+    evm_memhost_set_balance(h, &caller, &b);
+    v = u256_from64(1000000);
+    b = evm_u256_to_b32(&v);
+    evm_memhost_set_balance(h, &self, &b);
+    evm_memhost_set_code(h, &self, code, n);
+    uint8_t *oc;
+    size_t on;
+    evm_hex_decode(OTHER_CODE, &oc, &on);
+    evm_memhost_set_code(h, &other, oc, on);
+    free(oc);
+    evm_context *c = evm_memhost_context(h);
+    c->origin = caller;
+    c->coinbase = A(0xc0);
+    c->number = 100;
+    c->timestamp = 1000;
+    c->gas_limit = 30000000;
+    memset(&c->prev_randao, 0, 32);
+    c->prev_randao.b[31] = 0x42;
+    memset(&c->base_fee, 0, 32);
+    c->base_fee.b[31] = 7;
+    memset(&c->blob_base_fee, 0, 32);
+    c->blob_base_fee.b[31] = 1;
+    memset(&c->gas_price, 0, 32);
+    c->gas_price.b[31] = 10;
+    evm_memhost_begin_tx(h, &self, 1);
+    evm_message m;
+    memset(&m, 0, sizeof m);
+    m.kind = EVM_CALL_CALL;
+    m.gas = p->gas;
+    m.recipient = m.code_address = self;
+    m.sender = caller;
+    m.input = p->data;
+    m.input_size = (size_t)p->ndata;
+    v = u256_from64(p->value);
+    m.value = evm_u256_to_b32(&v);
+    evm_result r;
+    evm_memhost_transact(h, &m, &r);
+    json_t *o = json_object();
+    const char *st = r.status == EVM_SUCCESS                            ? "success"
+                     : r.status == EVM_REVERT || r.status == EVM_DENIED ? "revert"
+                                                                        : "error";
+    json_object_set_new(o, "status", json_string(st));
+    char num[32];
+    snprintf(num, sizeof num, "%lld", (long long)(p->gas - r.gas_left));
+    json_object_set_new(o, "gasUsed", json_string(num));
+    snprintf(num, sizeof num, "%lld", (long long)r.gas_refund);
+    json_object_set_new(o, "refund", json_string(num));
+    char *out = malloc(2 * r.output_size + 1);
+    to_hex(r.output, r.output_size, out);
+    json_object_set_new(o, "out", json_string(out));
+    free(out);
+    json_t *storage = json_object();
+    const evm_address *accts[] = {&self, &other};
+    for (int a = 0; a < 2; a++) {
+        size_t ns = evm_memhost_storage(h, accts[a], 0, NULL, NULL);
+        if (!ns) continue;
+        json_t *so = json_object();
+        for (size_t i = 0; i < ns; i++) {
+            evm_bytes32 k, val;
+            evm_memhost_storage(h, accts[a], i, &k, &val);
+            json_t *kj = word_json(&k);
+            json_object_set_new(so, json_string_value(kj), word_json(&val));
+            json_decref(kj);
+        }
+        char ah[48];
+        addr_hex(accts[a], ah);
+        json_object_set_new(storage, ah, so);
+    }
+    json_object_set_new(o, "storage", storage);
+    json_t *logs = json_array();
+    for (size_t i = 0; i < evm_memhost_nlogs(h); i++) {
+        const evm_log *l = evm_memhost_log(h, i);
+        json_t *lo = json_object();
+        char ah[48];
+        addr_hex(&l->addr, ah);
+        json_object_set_new(lo, "addr", json_string(ah));
+        json_t *t = json_array();
+        for (size_t k = 0; k < l->ntopics; k++)
+            json_array_append_new(t, word_json(&l->topics[k]));
+        json_object_set_new(lo, "topics", t);
+        char *d = malloc(2 * l->size + 3);
+        d[0] = '0';
+        d[1] = 'x';
+        to_hex(l->data, l->size, d + 2);
+        json_object_set_new(lo, "data", json_string(d));
+        free(d);
+        json_array_append_new(logs, lo);
+    }
+    json_object_set_new(o, "logs", logs);
+    evm_memhost_free(h);
+    return o;
+}
+
+/* ---- their side ---- */
+
+static void ensure_node(void) {
+    if (access(NODE_DIR "/node_modules/@ethereumjs/evm", F_OK) == 0) return;
+    int rc = system(NODE_DIR "/install.sh >&2");
+    cr_assert_eq(rc, 0, "cannot install @ethereumjs/evm (tests/node/install.sh)");
+}
+
+typedef struct {
+    char *hex;
+    const program *p;
+} job;
+
+/* Runs jobs through one node process; returns an array of results. */
+static json_t *run_theirs(const job *jobs, size_t n) {
+    char in[] = "/tmp/frugal-evmdiff-in-XXXXXX", out[] = "/tmp/frugal-evmdiff-out-XXXXXX";
+    int fi = mkstemp(in), fo = mkstemp(out);
+    cr_assert(fi >= 0 && fo >= 0);
+    close(fo);
+    FILE *f = fdopen(fi, "w");
+    cr_assert(f);
+    for (size_t i = 0; i < n; i++) {
+        char data[200];
+        to_hex(jobs[i].p->data, (size_t)jobs[i].p->ndata, data);
+        fprintf(f, "{\"code\":\"%s\",\"data\":\"%s\",\"gas\":%lld,\"value\":%u}\n", jobs[i].hex,
+                data, (long long)jobs[i].p->gas, jobs[i].p->value);
+    }
+    fclose(f);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "node " NODE_DIR "/run.js < %s > %s", in, out);
+    int rc = system(cmd);
+    cr_assert_eq(rc, 0, "node run.js failed");
+    json_t *arr = json_array();
+    FILE *r = fopen(out, "r");
+    cr_assert(r);
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, r) > 0) {
+        json_error_t err;
+        json_t *j = json_loads(line, 0, &err);
+        cr_assert(j, "bad JSON from node: %s", line);
+        json_object_del(j, "error");
+        json_array_append_new(arr, j);
+    }
+    free(line);
+    fclose(r);
+    unlink(in);
+    unlink(out);
+    cr_assert_eq(json_array_size(arr), n, "node returned %zu of %zu results", json_array_size(arr),
+                 n);
+    return arr;
+}
+
+/* ---- minimisation ---- */
+
+/* ethereumjs throws (a JS exception, not an EVM error) on a few inputs, e.g.
+ * RangeError for REVERT with a 2^160 offset; those runs prove nothing. */
+static bool crashed(json_t *theirs) {
+    const char *st = json_string_value(json_object_get(theirs, "status"));
+    return st && !strcmp(st, "crash");
+}
+
+static bool differs(json_t *a, json_t *b) {
+    return !crashed(b) && !json_equal(a, b);
+}
+
+/* Delta debugging over instructions: returns the kept set. */
+static void minimise(evm_vm *vm, const program *p, bool *keep) {
+    int n = p->n;
+    for (int i = 0; i < n; i++)
+        keep[i] = true;
+    int chunks = 2;
+    for (int round = 0; round < 60; round++) {
+        int alive = 0, idx[MAX_INSNS * 12];
+        for (int i = 0; i < n; i++)
+            if (keep[i]) idx[alive++] = i;
+        if (alive < 2) break;
+        if (chunks > alive) chunks = alive;
+        const int nc = chunks;
+        job *jobs = calloc((size_t)chunks, sizeof *jobs);
+        bool(*cand)[MAX_INSNS * 12] = calloc((size_t)chunks, sizeof *cand);
+        uint8_t code[MAX_PROGRAM];
+        for (int c = 0; c < chunks; c++) {
+            memcpy(cand[c], keep, (size_t)n * sizeof(bool));
+            int lo = alive * c / chunks, hi = alive * (c + 1) / chunks;
+            for (int k = lo; k < hi; k++)
+                cand[c][idx[k]] = false;
+            size_t len = layout(p, cand[c], code);
+            jobs[c].hex = malloc(2 * len + 1);
+            to_hex(code, len, jobs[c].hex);
+            jobs[c].p = p;
+        }
+        json_t *theirs = run_theirs(jobs, (size_t)chunks);
+        int found = -1;
+        for (int c = 0; c < chunks && found < 0; c++) {
+            size_t len = layout(p, cand[c], code);
+            json_t *ours = run_ours(vm, code, len, p);
+            if (differs(ours, json_array_get(theirs, (size_t)c))) found = c;
+            json_decref(ours);
+        }
+        if (found >= 0) {
+            memcpy(keep, cand[found], (size_t)n * sizeof(bool));
+            chunks = chunks > 2 ? chunks - 1 : 2;
+        }
+        for (int c = 0; c < nc; c++)
+            free(jobs[c].hex);
+        json_decref(theirs);
+        free(jobs);
+        free(cand);
+        if (found < 0) {
+            if (chunks >= alive) break;
+            chunks = chunks * 2 > alive ? alive : chunks * 2;
+        }
+    }
+}
+
+static void report(evm_vm *vm, const program *p, json_t *ours, json_t *theirs, uint64_t seed) {
+    char *a = json_dumps(ours, JSON_SORT_KEYS), *b = json_dumps(theirs, JSON_SORT_KEYS);
+    uint8_t code[MAX_PROGRAM];
+    size_t len = layout(p, NULL, code);
+    char *hex = malloc(2 * len + 1);
+    to_hex(code, len, hex);
+    fprintf(stderr,
+            "evm difftest mismatch, seed %llu\n  code %s\n  frugal      %s\n  ethereumjs  %s\n",
+            (unsigned long long)seed, hex, a, b);
+    free(a);
+    free(b);
+    free(hex);
+    bool keep[MAX_INSNS * 12];
+    minimise(vm, p, keep);
+    len = layout(p, keep, code);
+    hex = malloc(2 * len + 1);
+    to_hex(code, len, hex);
+    char data[200];
+    to_hex(p->data, (size_t)p->ndata, data);
+    fprintf(stderr, "  minimised: %s (calldata %s, gas %lld, value %u)\n", hex, data,
+            (long long)p->gas, p->value);
+    evm_disasm(code, len, stderr);
+    job j = {hex, p};
+    json_t *t = run_theirs(&j, 1);
+    json_t *o = run_ours(vm, code, len, p);
+    a = json_dumps(o, JSON_SORT_KEYS);
+    b = json_dumps(json_array_get(t, 0), JSON_SORT_KEYS);
+    fprintf(stderr, "  frugal      %s\n  ethereumjs  %s\n", a, b);
+    free(a);
+    free(b);
+    json_decref(t);
+    json_decref(o);
+    free(hex);
+}
+
+static long env_long(const char *name, long def) {
+    const char *v = getenv(name);
+    return v && *v ? strtol(v, NULL, 10) : def;
+}
+
+Test(evm_diff, random_programs_agree_with_ethereumjs, .timeout = 3600) {
+    ensure_node();
+    long n = env_long("FRUGAL_DIFFTEST_N", 2000);
+    uint64_t seed0 = (uint64_t)env_long("FRUGAL_DIFFTEST_SEED", 1);
+    evm_vm *vm = evm_vm_new();
+    cr_assert(vm);
+    evm_vm_set_fork(vm, EVM_FORK_CANCUN);
+    const long batch = 1000;
+    program *ps = malloc((size_t)batch * sizeof *ps);
+    job *jobs = calloc((size_t)batch, sizeof *jobs);
+    cr_assert(ps && jobs);
+    long mismatches = 0, skipped = 0;
+    for (long base = 0; base < n && !mismatches; base += batch) {
+        long m = n - base < batch ? n - base : batch;
+        uint8_t code[MAX_PROGRAM];
+        for (long i = 0; i < m; i++) {
+            gen(&ps[i], seed0 * 1000003u + (uint64_t)(base + i));
+            size_t len = layout(&ps[i], NULL, code);
+            jobs[i].hex = malloc(2 * len + 1);
+            to_hex(code, len, jobs[i].hex);
+            jobs[i].p = &ps[i];
+        }
+        json_t *theirs = run_theirs(jobs, (size_t)m);
+        for (long i = 0; i < m; i++) {
+            size_t len = layout(&ps[i], NULL, code);
+            json_t *ours = run_ours(vm, code, len, &ps[i]);
+            json_t *t = json_array_get(theirs, (size_t)i);
+            skipped += crashed(t);
+            if (differs(ours, t) && mismatches++ < 3)
+                report(vm, &ps[i], ours, t, seed0 * 1000003u + (uint64_t)(base + i));
+            json_decref(ours);
+        }
+        json_decref(theirs);
+        for (long i = 0; i < m; i++)
+            free(jobs[i].hex);
+    }
+    free(ps);
+    free(jobs);
+    evm_vm_free(vm);
+    fprintf(stderr, "evm difftest: %ld programs, %ld mismatches, %ld skipped (ethereumjs threw)\n",
+            n, mismatches, skipped);
+    cr_assert_eq(mismatches, 0, "%ld of %ld programs disagree with ethereumjs", mismatches, n);
+    cr_assert_lt(skipped * 100, n, "ethereumjs threw on %ld of %ld programs", skipped, n);
+}
