@@ -527,6 +527,11 @@ unsigned evo_vary(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, co
         evo_mut_swap(isa, g, r, out, outlen, w);
         mask |= EVO_OP_SWAP;
     }
-    evo_genome_repair(isa, out, *outlen, w);
+    /* Jumps come only from the opcode set (genomes are made from it), so
+     * without a REL opcode there is nothing to repair. */
+    bool rel = false;
+    for (uint32_t i = 0; i < g->nops && !rel; i++)
+        rel = isa->op[g->ops[i]].imm == EVO_IMM_REL;
+    if (rel) evo_genome_repair(isa, out, *outlen, w);
     return mask;
 }
