@@ -18,7 +18,14 @@ int exp_read_file(const char *path, vm_buf *out);
 int exp_load_program(const char *path, vm_buf *code); /* .s is assembled */
 int exp_parse_u64(const char *opt, const char *s, uint64_t *out);
 
+void exp_print_run(const vm_arena *a, FILE *f);
+int exp_save_snapshot(const vm_arena *a, const char *path);
+int exp_load_snapshot(vm_arena *a, const char *path);
+
 int exp_cmd_asm(int argc, char **argv);
+int exp_cmd_resume_snapshot(int argc, char **argv);
+int exp_cmd_resume(int argc, char **argv);
+int exp_cmd_inspect(int argc, char **argv);
 int exp_cmd_disasm(int argc, char **argv);
 int exp_cmd_exec(int argc, char **argv);
 int exp_cmd_bench(int argc, char **argv);

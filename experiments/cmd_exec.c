@@ -95,6 +95,104 @@ static void trace_step(void *ctx, const vm_arena *a, uint32_t pc)
     fputc('\n', stderr);
 }
 
+/* Depth of process id in the ownership tree (the root is 0). */
+static uint32_t tree_depth(const vm_arena *a, uint32_t id)
+{
+    uint32_t d = 0;
+    vm_proc_info pi;
+    while (vm_proc_get(a, id, &pi) == 0 && pi.parent != UINT32_MAX && d <= VM_MAX_NEST) {
+        id = pi.parent;
+        d++;
+    }
+    return d;
+}
+
+void exp_print_run(const vm_arena *a, FILE *f)
+{
+    vm_meters m;
+    vm_limits lim;
+    vm_meters_get(a, &m);
+    vm_get_limits(a, &lim);
+    vm_status s = vm_status_get(a);
+    fprintf(f, "status   %s (%s)\n", vm_status_name(s), vm_status_doc(s));
+    fprintf(f, "ip       %" PRIu32 "\n", vm_ip(a));
+    fprintf(f, "gas      %" PRIu64 " used of %" PRIu64 "\n", m.gas, lim.gas);
+    fprintf(f, "memtime  %" PRIu64 " word-gas\n", m.memtime);
+    fprintf(f, "memory   %" PRIu32 " words in use of %" PRIu32 " (heap %" PRIu32 ")\n", m.mem,
+            lim.mem, vm_msize(a));
+    uint32_t live = 0, depth = 0;
+    for (uint32_t id = 0; id < vm_nprocs(a); id++) {
+        vm_proc_info pi;
+        if (vm_proc_get(a, id, &pi) || !pi.live) continue;
+        live++;
+        uint32_t d = tree_depth(a, id);
+        if (d > depth) depth = d;
+    }
+    if (live > 1) fprintf(f, "tree     %" PRIu32 " processes, depth %" PRIu32 "\n", live, depth);
+    fprintf(f, "stack   ");
+    for (uint32_t i = 0; i < vm_depth(a); i++) fprintf(f, " %" PRId64, vm_stack(a)[i]);
+    fprintf(f, "%s\n", vm_depth(a) ? "   (bottom first)" : " (empty)");
+}
+
+static bool resumable(vm_status s)
+{
+    return s == VM_OUT_OF_GAS || s == VM_OUT_OF_MEMORY || s == VM_OUT_OF_MEMTIME ||
+           s == VM_YIELDED || s == VM_CHANNEL_EMPTY || s == VM_CHANNEL_FULL ||
+           s == VM_STACK_OVERFLOW || s == VM_CALL_OVERFLOW;
+}
+
+/* Save the arena if it stopped in a way that can be resumed. */
+int exp_save_snapshot(const vm_arena *a, const char *path)
+{
+    if (!resumable(vm_status_get(a))) {
+        fprintf(stderr, "frugal: %s not written: the program stopped with %s, which is not "
+                        "resumable\n", path, vm_status_name(vm_status_get(a)));
+        return 0;
+    }
+    vm_buf b = {0};
+    int rc = 0;
+    if (vm_snapshot_save(a, &b)) {
+        fprintf(stderr, "frugal: out of memory writing %s\n", path);
+        rc = -1;
+        goto cleanup;
+    }
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f || fwrite(b.data, 1, b.len, f) != b.len || fclose(f) != 0) {
+        fprintf(stderr, "frugal: cannot write %s: %s\n", tmp, strerror(errno));
+        if (f) fclose(f);
+        remove(tmp);
+        rc = -1;
+        goto cleanup;
+    }
+    if (rename(tmp, path) != 0) { /* atomically: never a half-written snapshot */
+        fprintf(stderr, "frugal: cannot rename %s to %s: %s\n", tmp, path, strerror(errno));
+        remove(tmp);
+        rc = -1;
+        goto cleanup;
+    }
+    fprintf(stderr, "frugal: snapshot written to %s (%zu bytes)\n", path, b.len);
+cleanup:
+    vm_buf_free(&b);
+    return rc;
+}
+
+/* Load a snapshot file into a; prints the error (file, offset, problem). */
+int exp_load_snapshot(vm_arena *a, const char *path)
+{
+    vm_buf b = {0};
+    int rc = exp_read_file(path, &b);
+    if (rc) return rc;
+    char err[256];
+    if (vm_snapshot_load(a, b.data, b.len, err, sizeof err)) {
+        fprintf(stderr, "frugal: %s: %s\n", path, err);
+        rc = EXP_EXIT_INPUT;
+    }
+    vm_buf_free(&b);
+    return rc;
+}
+
 static const char exec_usage[] =
     "usage: frugal exec FILE(.s|.bin) [--gas N] [--mem N] [--memtime N] [--stack N]\n"
     "                   [--calls N] [--push V]... [--trace]\n"
@@ -107,6 +205,8 @@ static const char exec_usage[] =
     "  --calls N     call depth limit (default 256)\n"
     "  --push V      push V on the initial stack (repeatable, bottom first)\n"
     "  --trace       print pc, instruction, gas left and top of stack at every step\n"
+    "  --snapshot F  if it stops for a resource or yields, save the process tree to F\n"
+    "                (continue it with frugal resume F --refuel GAS)\n"
     "Exit status: 0 if the program halted or yielded, 1 if it stopped for any\n"
     "other reason, 2 for bad arguments, 3 for a bad program file.\n";
 
@@ -117,9 +217,11 @@ int exp_cmd_exec(int argc, char **argv)
         {"memtime", required_argument, 0, 't'}, {"stack", required_argument, 0, 's'},
         {"calls", required_argument, 0, 'c'}, {"push", required_argument, 0, 'p'},
         {"trace", no_argument, 0, 'T'},       {"help", no_argument, 0, 'h'},
+        {"snapshot", required_argument, 0, 'S'},
         {0, 0, 0, 0}};
     vm_limits lim = {0};
     bool trace = false;
+    const char *snap = NULL;
     vm_word pushes[256];
     int npush = 0;
     int c, rc = EXP_EXIT_OK;
@@ -154,6 +256,7 @@ int exp_cmd_exec(int argc, char **argv)
             break;
         }
         case 'T': trace = true; break;
+        case 'S': snap = optarg; break;
         case 'h': fputs(exec_usage, stdout); return EXP_EXIT_OK;
         default: fputs(exec_usage, stderr); return EXP_EXIT_USAGE;
         }
@@ -181,21 +284,75 @@ int exp_cmd_exec(int argc, char **argv)
         }
     if (trace) vm_set_trace(a, trace_step, &code);
     vm_status s = vm_run(a);
-    vm_meters m;
-    vm_meters_get(a, &m);
-    vm_get_limits(a, &lim);
-    printf("status   %s (%s)\n", vm_status_name(s), vm_status_doc(s));
-    printf("ip       %" PRIu32 "\n", vm_ip(a));
-    printf("gas      %" PRIu64 " used of %" PRIu64 "\n", m.gas, lim.gas);
-    printf("memtime  %" PRIu64 " word-gas\n", m.memtime);
-    printf("memory   %" PRIu32 " words in use of %" PRIu32 " (heap %" PRIu32 ")\n", m.mem,
-           lim.mem, vm_msize(a));
-    printf("stack   ");
-    for (uint32_t i = 0; i < vm_depth(a); i++) printf(" %" PRId64, vm_stack(a)[i]);
-    printf("%s\n", vm_depth(a) ? "   (bottom first)" : " (empty)");
+    exp_print_run(a, stdout);
+    if (snap && exp_save_snapshot(a, snap)) {
+        rc = EXP_EXIT_IO;
+        goto cleanup;
+    }
     rc = (s == VM_HALTED || s == VM_YIELDED) ? EXP_EXIT_OK : EXP_EXIT_FAIL;
 cleanup:
     vm_arena_free(a);
     vm_buf_free(&code);
+    return rc;
+}
+
+static const char resume_usage[] =
+    "usage: frugal resume FILE.snap [--refuel GAS] [--mem N] [--memtime N] [--snapshot F]\n"
+    "Restores a process tree saved by frugal exec --snapshot and continues it,\n"
+    "exactly as the uninterrupted run would have.\n"
+    "  --refuel GAS  give the root this much more gas (default: none)\n"
+    "  --mem N       set the root's memory limit in words\n"
+    "  --memtime N   give the root this much more memory-time\n"
+    "  --snapshot F  if it stops again for a resource or yields, save it to F\n"
+    "Exit status as for frugal exec; 3 for a corrupt or foreign snapshot.\n";
+
+int exp_cmd_resume_snapshot(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"refuel", required_argument, 0, 'g'},  {"mem", required_argument, 0, 'm'},
+        {"memtime", required_argument, 0, 't'}, {"snapshot", required_argument, 0, 'S'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    uint64_t refuel = 0, mem = 0, memtime = 0;
+    const char *snap = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'g': if (exp_parse_u64("--refuel", optarg, &refuel)) return EXP_EXIT_USAGE; break;
+        case 'm': if (exp_parse_u64("--mem", optarg, &mem)) return EXP_EXIT_USAGE; break;
+        case 't': if (exp_parse_u64("--memtime", optarg, &memtime)) return EXP_EXIT_USAGE; break;
+        case 'S': snap = optarg; break;
+        case 'h': fputs(resume_usage, stdout); return EXP_EXIT_OK;
+        default: fputs(resume_usage, stderr); return EXP_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(resume_usage, stderr);
+        return EXP_EXIT_USAGE;
+    }
+    vm_arena *a = vm_arena_new();
+    int rc = a ? exp_load_snapshot(a, argv[optind]) : EXP_EXIT_IO;
+    if (rc) goto cleanup;
+    vm_limits l;
+    vm_meters m;
+    vm_get_limits(a, &l);
+    vm_meters_get(a, &m);
+    l.gas = m.gas + refuel > VM_MAX_GAS ? VM_MAX_GAS : m.gas + refuel;
+    if (mem) l.mem = mem > VM_MAX_MEM ? VM_MAX_MEM : (uint32_t)mem;
+    if (memtime) l.memtime = l.memtime + memtime > VM_MAX_MEMTIME ? VM_MAX_MEMTIME : l.memtime + memtime;
+    if (l.gas == 0) l.gas = 1; /* 0 means "the default" to vm_set_limits */
+    if (vm_set_limits(a, &l)) {
+        rc = EXP_EXIT_IO;
+        goto cleanup;
+    }
+    vm_status s = vm_run(a);
+    exp_print_run(a, stdout);
+    if (snap && exp_save_snapshot(a, snap)) {
+        rc = EXP_EXIT_IO;
+        goto cleanup;
+    }
+    rc = (s == VM_HALTED || s == VM_YIELDED) ? EXP_EXIT_OK : EXP_EXIT_FAIL;
+cleanup:
+    vm_arena_free(a);
     return rc;
 }

@@ -26,7 +26,7 @@ int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem)
 }
 
 /* vm_grow that zeroes the new elements (for tables of structs that own buffers). */
-static int grow0(void **p, uint32_t *cap, size_t need, size_t elem)
+int vm_grow0(void **p, uint32_t *cap, size_t need, size_t elem)
 {
     uint32_t old = *cap;
     if (vm_grow(p, cap, need, elem)) return -1;
@@ -86,7 +86,7 @@ static vm_proc *proc_new(vm_arena *a, uint32_t parent)
             break;
         }
     if (id == a->nprocs) {
-        if (grow0((void **)&a->procs, &a->procs_alloc, (size_t)id + 1, sizeof(vm_proc *)))
+        if (vm_grow0((void **)&a->procs, &a->procs_alloc, (size_t)id + 1, sizeof(vm_proc *)))
             return NULL;
         vm_proc *p = calloc(1, sizeof *p);
         if (!p) return NULL;
@@ -290,7 +290,7 @@ int vm_key_get(const vm_arena *a, uint32_t id, uint32_t i, vm_key_kind *kind, un
 int vm_chan_new(vm_arena *a, uint32_t cap)
 {
     if (cap == 0 || cap > VM_MAX_MEM) return -1;
-    if (grow0((void **)&a->chans, &a->chans_alloc, (size_t)a->nchans + 1, sizeof(vm_chan)))
+    if (vm_grow0((void **)&a->chans, &a->chans_alloc, (size_t)a->nchans + 1, sizeof(vm_chan)))
         return -1;
     vm_chan *c = &a->chans[a->nchans];
     *c = (vm_chan){.words = calloc(cap, sizeof(vm_word)), .cap = cap};
@@ -511,7 +511,7 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         need = (int64_t)k + 1;
         gas = (int64_t)ceil_div(k, 8);
         if (check) break;
-        if (grow0((void **)&a->pages, &a->pages_alloc, (size_t)a->npages + 1, sizeof(vm_page)))
+        if (vm_grow0((void **)&a->pages, &a->pages_alloc, (size_t)a->npages + 1, sizeof(vm_page)))
             return VM_OUT_OF_MEMORY;
         vm_page *pg = &a->pages[a->npages];
         if (vm_grow((void **)&pg->words, &pg->alloc, k ? k : 1, sizeof(vm_word)))

@@ -14,6 +14,13 @@
 
 typedef int64_t vm_word;
 
+/* A growable byte buffer (code, snapshots). */
+typedef struct {
+    uint8_t *data;
+    size_t len, cap;
+} vm_buf;
+void vm_buf_free(vm_buf *b);
+
 /* ---- opcodes (generated from vm/opcodes.def) ---- */
 
 typedef enum {
@@ -187,6 +194,15 @@ int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *out); /* 0, or -1 
 int vm_key_get(const vm_arena *a, uint32_t id, uint32_t i, vm_key_kind *kind, unsigned *rights,
                uint32_t *obj);
 
+/* ---- snapshots (vm/snapshot.c, docs/snapshot.md) ----
+ * The whole arena (every process, page and channel) as a portable,
+ * versioned, checksummed byte image. A restored arena continues exactly as
+ * the saved one would have. */
+int vm_snapshot_save(const vm_arena *a, vm_buf *out); /* 0, or -1 out of memory */
+/* 0, or -1 with a message naming the offset and the problem in err; on
+ * error the arena holds an empty program. */
+int vm_snapshot_load(vm_arena *a, const uint8_t *data, size_t len, char *err, size_t errcap);
+
 /* Per-instruction hook: called before each instruction (when set, the VM
  * meters one instruction at a time). */
 typedef void (*vm_trace_fn)(void *ctx, const vm_arena *a, uint32_t pc);
@@ -215,11 +231,6 @@ double vm_fx_to_double(vm_word a);
 
 /* ---- assembler and disassembler (vm/asm.c) ---- */
 
-typedef struct {
-    uint8_t *data;
-    size_t len, cap;
-} vm_buf;
-void vm_buf_free(vm_buf *b);
 
 /* Assemble src. Errors go to err as "file:line:col: error: ...". Returns the
  * number of errors (0 on success); out holds the code on success. */

@@ -158,5 +158,6 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
                      int64_t *extra_gas);
 
 int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem);
+int vm_grow0(void **p, uint32_t *cap, size_t need, size_t elem); /* zeroes new elements */
 
 #endif

@@ -1,0 +1,203 @@
+/* frugal inspect: a snapshot's process tree as text, Graphviz DOT or a
+ * memory image; and frugal resume, which continues a snapshot or a run. */
+#include "experiments/cli.h"
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <png.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *kind_name(vm_key_kind k)
+{
+    switch (k) {
+    case VM_KEY_PROC: return "process";
+    case VM_KEY_PAGE: return "page";
+    case VM_KEY_CHAN: return "channel";
+    default: return "empty";
+    }
+}
+
+static void rights_text(unsigned r, char *out)
+{
+    out[0] = (r & VM_RIGHT_READ) ? 'r' : '-';
+    out[1] = (r & VM_RIGHT_WRITE) ? 'w' : '-';
+    out[2] = (r & VM_RIGHT_CALL) ? 'c' : '-';
+    out[3] = 0;
+}
+
+static void print_tree(const vm_arena *a, uint32_t id, int indent, FILE *f)
+{
+    vm_proc_info pi;
+    if (vm_proc_get(a, id, &pi) || !pi.live || indent > 2 * (int)VM_MAX_NEST) return;
+    fprintf(f, "%*sprocess %" PRIu32 "%s  %s  ip %" PRIu32 "  gas %" PRIu64 "/%" PRIu64
+               "  memtime %" PRIu64 "  words %" PRIu64 "/%" PRIu32 "  stack %" PRIu32
+               "  heap %" PRIu32 "  code %" PRIu32 " bytes\n",
+            indent, "", id, id == 0 ? " (root)" : "", vm_status_name(pi.status), pi.ip, pi.m.gas,
+            pi.lim.gas, pi.m.memtime, pi.words, pi.lim.mem, pi.depth, pi.msize, pi.code_len);
+    if (pi.child != UINT32_MAX)
+        fprintf(f, "%*s  (suspended inside RECURSE of process %" PRIu32 ")\n", indent, "", pi.child);
+    for (uint32_t k = 0; k < pi.nkeys; k++) {
+        vm_key_kind kind;
+        unsigned rights;
+        uint32_t obj;
+        char r[4];
+        vm_key_get(a, id, k, &kind, &rights, &obj);
+        rights_text(rights, r);
+        if (kind == VM_KEY_NONE) fprintf(f, "%*s  key %" PRIu32 ": empty\n", indent, "", k);
+        else
+            fprintf(f, "%*s  key %" PRIu32 ": %s %" PRIu32 " %s\n", indent, "", k, kind_name(kind),
+                    obj, r);
+    }
+    for (uint32_t k = 0; k < pi.nkeys; k++) {
+        vm_key_kind kind;
+        unsigned rights;
+        uint32_t obj;
+        vm_key_get(a, id, k, &kind, &rights, &obj);
+        if (kind == VM_KEY_PROC) print_tree(a, obj, indent + 4, f);
+    }
+}
+
+/* The capability graph: processes own children (bold) and hold keys (labelled
+ * with rights) to processes, pages and channels. */
+static void print_dot(const vm_arena *a, FILE *f)
+{
+    fprintf(f, "digraph frugal {\n  rankdir=TB;\n  node [fontname=\"monospace\"];\n");
+    for (uint32_t id = 0; id < vm_nprocs(a); id++) {
+        vm_proc_info pi;
+        if (vm_proc_get(a, id, &pi) || !pi.live) continue;
+        fprintf(f, "  p%" PRIu32 " [shape=box,label=\"process %" PRIu32 "\\n%s\\ngas %" PRIu64
+                   "/%" PRIu64 "\\nwords %" PRIu64 "\"];\n",
+                id, id, vm_status_name(pi.status), pi.m.gas, pi.lim.gas, pi.words);
+        for (uint32_t k = 0; k < pi.nkeys; k++) {
+            vm_key_kind kind;
+            unsigned rights;
+            uint32_t obj;
+            char r[4];
+            vm_key_get(a, id, k, &kind, &rights, &obj);
+            rights_text(rights, r);
+            if (kind == VM_KEY_PROC)
+                fprintf(f, "  p%" PRIu32 " -> p%" PRIu32 " [style=bold,label=\"key %" PRIu32 " %s\"];\n",
+                        id, obj, k, r);
+            else if (kind == VM_KEY_PAGE)
+                fprintf(f, "  g%" PRIu32 " [shape=note,label=\"page %" PRIu32 "\"];\n"
+                           "  p%" PRIu32 " -> g%" PRIu32 " [label=\"key %" PRIu32 " %s\"];\n",
+                        obj, obj, id, obj, k, r);
+            else if (kind == VM_KEY_CHAN)
+                fprintf(f, "  c%" PRIu32 " [shape=cds,label=\"channel %" PRIu32 "\"];\n"
+                           "  p%" PRIu32 " -> c%" PRIu32 " [label=\"key %" PRIu32 " %s\"];\n",
+                        obj, obj, id, obj, k, r);
+        }
+    }
+    fprintf(f, "}\n");
+}
+
+/* A process's memory (stack, then heap), one byte per pixel, 256 wide. */
+static int write_image(const vm_arena *a, uint32_t id, const char *path)
+{
+    vm_proc_info pi;
+    if (vm_proc_get(a, id, &pi) || !pi.live) {
+        fprintf(stderr, "frugal inspect: no live process %" PRIu32 "\n", id);
+        return EXP_EXIT_USAGE;
+    }
+    /* the root's stack and heap are public; for others, only sizes are */
+    if (id != 0) {
+        fprintf(stderr, "frugal inspect: --image renders the root's memory (process 0)\n");
+        return EXP_EXIT_USAGE;
+    }
+    size_t bytes = ((size_t)vm_depth(a) + vm_msize(a)) * 8, w = 256;
+    size_t h = bytes / w + 1;
+    uint8_t *img = calloc(w * h, 1);
+    if (!img) return EXP_EXIT_IO;
+    size_t k = 0;
+    for (uint32_t i = 0; i < vm_depth(a); i++)
+        for (int b = 0; b < 8; b++) img[k++] = (uint8_t)((uint64_t)vm_stack(a)[i] >> (8 * b));
+    for (uint32_t i = 0; i < vm_msize(a); i++)
+        for (int b = 0; b < 8; b++) img[k++] = (uint8_t)((uint64_t)vm_heap(a)[i] >> (8 * b));
+    int rc = EXP_EXIT_IO;
+    FILE *f = fopen(path, "wb");
+    png_structp png = NULL;
+    png_infop info = NULL;
+    if (!f) {
+        fprintf(stderr, "frugal inspect: cannot write %s: %s\n", path, strerror(errno));
+        goto cleanup;
+    }
+    png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    info = png ? png_create_info_struct(png) : NULL;
+    if (!info) goto cleanup;
+    if (setjmp(png_jmpbuf(png))) goto cleanup; /* libpng's own error path, no OpenMP here */
+    png_init_io(png, f);
+    png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_GRAY,
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    for (size_t y = 0; y < h; y++) png_write_row(png, img + y * w);
+    png_write_end(png, NULL);
+    rc = EXP_EXIT_OK;
+    fprintf(stderr, "frugal inspect: %zu bytes of memory drawn to %s (%zux%zu)\n", bytes, path, w, h);
+cleanup:
+    if (png) png_destroy_write_struct(&png, info ? &info : NULL);
+    if (f && fclose(f) != 0) rc = EXP_EXIT_IO;
+    free(img);
+    return rc;
+}
+
+static const char inspect_usage[] =
+    "usage: frugal inspect FILE.snap [--dot] [--image OUT.png]\n"
+    "Prints a snapshot's process tree: status, meters and keys of every process.\n"
+    "  --dot          print the capability graph as Graphviz DOT instead\n"
+    "  --image F.png  draw the root's memory (stack, then heap), one byte per pixel\n";
+
+int exp_cmd_inspect(int argc, char **argv)
+{
+    static const struct option opts[] = {{"dot", no_argument, 0, 'd'},
+                                         {"image", required_argument, 0, 'i'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    bool dot = false;
+    const char *image = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': dot = true; break;
+        case 'i': image = optarg; break;
+        case 'h': fputs(inspect_usage, stdout); return EXP_EXIT_OK;
+        default: fputs(inspect_usage, stderr); return EXP_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(inspect_usage, stderr);
+        return EXP_EXIT_USAGE;
+    }
+    vm_arena *a = vm_arena_new();
+    int rc = a ? exp_load_snapshot(a, argv[optind]) : EXP_EXIT_IO;
+    if (rc) goto cleanup;
+    if (dot) print_dot(a, stdout);
+    else print_tree(a, 0, 0, stdout);
+    if (image) rc = write_image(a, 0, image);
+cleanup:
+    vm_arena_free(a);
+    return rc;
+}
+
+/* frugal resume: a snapshot (FRUGSNAP) or, once the store lands, a run. */
+int exp_cmd_resume(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] == '-') continue;
+        FILE *f = fopen(argv[i], "rb");
+        if (!f) {
+            fprintf(stderr, "frugal resume: cannot open %s: %s\n", argv[i], strerror(errno));
+            return EXP_EXIT_IO;
+        }
+        char magic[8] = {0};
+        size_t n = fread(magic, 1, 8, f);
+        fclose(f);
+        if (n == 8 && !memcmp(magic, "FRUGSNAP", 8)) return exp_cmd_resume_snapshot(argc, argv);
+        fprintf(stderr, "frugal resume: %s is not a frugal snapshot\n", argv[i]);
+        return EXP_EXIT_INPUT;
+    }
+    return exp_cmd_resume_snapshot(argc, argv);
+}

@@ -1,0 +1,224 @@
+/* Snapshots: save, restore elsewhere, continue bit for bit; and no image,
+ * however corrupt or hostile, crashes the decoder. */
+#include "experiments/cli.h"
+#include "testutil.h"
+
+#include <stdio.h>
+#include <sys/wait.h>
+#include <zlib.h>
+
+static vm_arena *load_example(const char *file, const vm_word *in, int nin, uint64_t gas)
+{
+    vm_buf code = {0};
+    cr_assert_eq(exp_load_program(file, &code), 0, "cannot load %s", file);
+    vm_arena *a = vm_arena_new();
+    vm_load(a, code.data, code.len);
+    vm_set_limits(a, &(vm_limits){.gas = gas, .mem = 1 << 20});
+    for (int i = 0; i < nin; i++) vm_push(a, in[i]);
+    vm_buf_free(&code);
+    return a;
+}
+
+static vm_buf snap_of(const vm_arena *a)
+{
+    vm_buf b = {0};
+    cr_assert_eq(vm_snapshot_save(a, &b), 0);
+    return b;
+}
+
+static void refuel(vm_arena *a, uint64_t more)
+{
+    vm_limits l;
+    vm_meters m;
+    vm_get_limits(a, &l);
+    vm_meters_get(a, &m);
+    l.gas = m.gas + more;
+    vm_set_limits(a, &l);
+}
+
+/* Stop at many points, move the tree to a fresh arena, continue both the
+ * same way: their final images are byte for byte the same. */
+static void roundtrip(const char *file, const vm_word *in, int nin, uint64_t seed)
+{
+    for (int k = 0; k < 40; k++) {
+        uint64_t stop = 1 + tu_below(&seed, 60000);
+        vm_arena *a = load_example(file, in, nin, stop);
+        vm_status s = vm_run(a);
+        vm_buf img = snap_of(a);
+        vm_arena *b = vm_arena_new();
+        char err[256];
+        cr_assert_eq(vm_snapshot_load(b, img.data, img.len, err, sizeof err), 0, "%s", err);
+        vm_buf again = snap_of(b);
+        cr_assert_eq(again.len, img.len);
+        cr_assert(!memcmp(again.data, img.data, img.len), "restore then save is not the identity");
+        for (int r = 0; r < 20 && s != VM_HALTED; r++) {
+            uint64_t more = 1 + tu_below(&seed, 30000);
+            refuel(a, more);
+            refuel(b, more);
+            s = vm_run(a);
+            cr_assert_eq(vm_run(b), s);
+        }
+        vm_buf fa = snap_of(a), fb = snap_of(b);
+        cr_assert_eq(fa.len, fb.len);
+        cr_assert(!memcmp(fa.data, fb.data, fa.len), "%s: the restored run diverged", file);
+        vm_buf_free(&img);
+        vm_buf_free(&again);
+        vm_buf_free(&fa);
+        vm_buf_free(&fb);
+        vm_arena_free(a);
+        vm_arena_free(b);
+    }
+}
+
+Test(snapshot, roundtrip_credit) { roundtrip("experiments/examples/credit.s", NULL, 0, 1); }
+Test(snapshot, roundtrip_recursive)
+{
+    roundtrip("experiments/examples/sandbox_rec.s", (vm_word[]){41, 5}, 2, 2);
+}
+Test(snapshot, roundtrip_replicator)
+{
+    roundtrip("experiments/examples/replicator.s", NULL, 0, 3);
+}
+
+/* Random programs, with the heap, call stack and keys they make. */
+Test(snapshot, roundtrip_random_programs)
+{
+    uint64_t seed = 9;
+    uint8_t c[512];
+    vm_arena *a = vm_arena_new(), *b = vm_arena_new();
+    for (int i = 0; i < 3000; i++) {
+        size_t n = tu_random_program(&seed, c, sizeof c);
+        vm_load(a, c, n);
+        vm_set_limits(a, &(vm_limits){.gas = 1 + tu_below(&seed, 400), .mem = 5000});
+        vm_push(a, 3);
+        vm_run(a);
+        vm_buf img = snap_of(a);
+        char err[256];
+        cr_assert_eq(vm_snapshot_load(b, img.data, img.len, err, sizeof err), 0, "%d: %s", i, err);
+        refuel(a, 3000);
+        refuel(b, 3000);
+        cr_assert_eq(vm_run(a), vm_run(b));
+        vm_buf fa = snap_of(a), fb = snap_of(b);
+        cr_assert(fa.len == fb.len && !memcmp(fa.data, fb.data, fa.len), "program %d diverged", i);
+        vm_buf_free(&img);
+        vm_buf_free(&fa);
+        vm_buf_free(&fb);
+    }
+    vm_arena_free(a);
+    vm_arena_free(b);
+}
+
+/* Save, exit, restore in a new process and continue: the same output as one
+ * uninterrupted run with the same final budget. */
+static char *run_cmd(const char *cmd)
+{
+    FILE *p = popen(cmd, "r");
+    cr_assert(p, "cannot run %s", cmd);
+    static char out[8192];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = 0;
+    pclose(p);
+    return strdup(out);
+}
+
+Test(snapshot, across_processes)
+{
+    const char *frugal = getenv("FRUGAL");
+    cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s exec experiments/examples/credit.s --gas 1050000", frugal);
+    char *whole = run_cmd(cmd);
+    snprintf(cmd, sizeof cmd,
+             "%s exec experiments/examples/credit.s --gas 50000 --snapshot build/test-credit.snap",
+             frugal);
+    char *first = run_cmd(cmd);
+    cr_assert(strstr(first, "OUT_OF_GAS"), "%s", first);
+    snprintf(cmd, sizeof cmd, "%s resume build/test-credit.snap --refuel 1000000", frugal);
+    char *rest = run_cmd(cmd);
+    cr_assert_str_eq(rest, whole);
+    free(whole);
+    free(first);
+    free(rest);
+}
+
+/* ---- bad images ---- */
+
+static vm_buf sample(void)
+{
+    vm_arena *a = load_example("experiments/examples/credit.s", NULL, 0, 50000);
+    vm_run(a);
+    vm_buf b = snap_of(a);
+    vm_arena_free(a);
+    return b;
+}
+
+Test(snapshot, every_truncation_is_an_error)
+{
+    vm_buf img = sample();
+    vm_arena *a = vm_arena_new();
+    char err[256];
+    for (size_t n = 0; n < img.len; n++) {
+        cr_assert_eq(vm_snapshot_load(a, img.data, n, err, sizeof err), -1, "length %zu", n);
+        cr_assert(strstr(err, "offset "), "no offset in: %s", err);
+    }
+    cr_assert_eq(vm_snapshot_load(a, img.data, img.len, err, sizeof err), 0, "%s", err);
+    vm_arena_free(a);
+    vm_buf_free(&img);
+}
+
+Test(snapshot, every_flipped_byte_is_an_error)
+{
+    vm_buf img = sample();
+    vm_arena *a = vm_arena_new();
+    char err[256];
+    for (size_t i = 0; i < img.len; i++) {
+        for (int bit = 0; bit < 8; bit += 3) {
+            img.data[i] ^= (uint8_t)(1u << bit);
+            cr_assert_eq(vm_snapshot_load(a, img.data, img.len, err, sizeof err), -1,
+                         "flipped bit %d of byte %zu was accepted", bit, i);
+            img.data[i] ^= (uint8_t)(1u << bit);
+        }
+    }
+    vm_snapshot_load(a, img.data, 7, err, sizeof err);
+    cr_assert(strstr(err, "truncated"), "%s", err);
+    img.data[0] = 'X';
+    vm_snapshot_load(a, img.data, img.len, err, sizeof err);
+    cr_assert(strstr(err, "not a frugal snapshot"), "%s", err);
+    vm_arena_free(a);
+    vm_buf_free(&img);
+}
+
+/* Hostile images with a valid checksum: the content itself is checked. */
+Test(snapshot, hostile_content_never_crashes)
+{
+    vm_buf img = sample();
+    vm_arena *a = vm_arena_new();
+    uint64_t seed = 4;
+    char err[256];
+    int accepted = 0;
+    uint8_t *m = malloc(img.len);
+    for (int i = 0; i < 20000; i++) {
+        memcpy(m, img.data, img.len);
+        int edits = 1 + (int)tu_below(&seed, 4);
+        for (int k = 0; k < edits; k++) {
+            size_t at = 32 + tu_below(&seed, (uint32_t)(img.len - 32));
+            m[at] = tu_below(&seed, 2) ? (uint8_t)tu_next(&seed) : (uint8_t)(m[at] ^ 0xff);
+        }
+        uint32_t crc = (uint32_t)crc32(0L, m + 32, (uInt)(img.len - 32));
+        for (int b = 0; b < 4; b++) m[24 + b] = (uint8_t)(crc >> (8 * b));
+        if (vm_snapshot_load(a, m, img.len, err, sizeof err) == 0) {
+            accepted++;
+            vm_limits l;
+            vm_get_limits(a, &l);
+            l.gas = 20000;
+            vm_set_limits(a, &l);
+            vm_run(a); /* whatever it is, it runs to a status */
+        } else {
+            cr_assert(strstr(err, "offset "), "%s", err);
+        }
+    }
+    cr_assert_gt(accepted, 0, "some edits (stack words, meters) are legal");
+    free(m);
+    vm_arena_free(a);
+    vm_buf_free(&img);
+}

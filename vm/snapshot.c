@@ -1,0 +1,478 @@
+/* Snapshots ("jumping processes"): the whole arena as a portable byte image
+ * (docs/snapshot.md). The decoder trusts nothing: every count is checked
+ * against the bytes left before anything is allocated, and the restored
+ * tree must add up (owners, keys, suspended chains, words held). */
+#include "vm/vm_impl.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define SNAP_MAGIC   "FRUGSNAP"
+#define SNAP_VERSION 1u
+#define SNAP_HEADER  32u
+
+/* ---- writing ---- */
+
+typedef struct {
+    vm_buf *b;
+    int err;
+} wr;
+
+static void put(wr *w, const void *p, size_t n)
+{
+    if (w->err) return;
+    vm_buf *b = w->b;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n) cap *= 2;
+        uint8_t *q = realloc(b->data, cap);
+        if (!q) {
+            w->err = -1;
+            return;
+        }
+        b->data = q;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static void put_u(wr *w, uint64_t v, int bytes)
+{
+    uint8_t t[8];
+    for (int i = 0; i < bytes; i++) t[i] = (uint8_t)(v >> (8 * i));
+    put(w, t, (size_t)bytes);
+}
+#define U8(v)  put_u(w, (v), 1)
+#define U32(v) put_u(w, (v), 4)
+#define U64(v) put_u(w, (uint64_t)(v), 8)
+
+static void put_limits(wr *w, const vm_limits *l)
+{
+    U64(l->gas);
+    U32(l->mem);
+    U64(l->memtime);
+    U32(l->stack);
+    U32(l->calls);
+    U32(l->nest);
+    U32(l->keys);
+}
+
+int vm_snapshot_save(const vm_arena *a, vm_buf *out)
+{
+    wr ww = {out, 0}, *w = &ww;
+    out->len = 0;
+    uint8_t hdr[SNAP_HEADER] = {0};
+    put(w, hdr, sizeof hdr);
+    U32(a->nprocs);
+    for (uint32_t i = 0; i < a->nprocs; i++) {
+        const vm_proc *p = a->procs[i];
+        U8(p->live);
+        if (!p->live) continue;
+        U32(p->parent);
+        U32(p->child);
+        U32(p->status);
+        U32(p->ip);
+        put_limits(w, &p->lim);
+        U64(p->gas_used);
+        U64(p->memtime);
+        U64(p->held);
+        U64(p->rec_gas0);
+        U64(p->rec_mt0);
+        U32(p->len);
+        put(w, p->code, p->len);
+        U32(p->depth);
+        for (uint32_t k = 0; k < p->depth; k++) U64(p->stack[k]);
+        U32(p->msize);
+        for (uint32_t k = 0; k < p->msize; k++) U64(p->heap[k]);
+        U32(p->ncalls);
+        for (uint32_t k = 0; k < p->ncalls; k++) U32(p->calls[k]);
+        U32(p->nkeys);
+        for (uint32_t k = 0; k < p->nkeys; k++) {
+            U8(p->keys[k].kind);
+            U8(p->keys[k].rights);
+            U32(p->keys[k].obj);
+        }
+    }
+    U32(a->npages);
+    for (uint32_t i = 0; i < a->npages; i++) {
+        const vm_page *g = &a->pages[i];
+        U8(g->live);
+        U32(g->owner);
+        U32(g->live ? g->n : 0);
+        if (g->live)
+            for (uint32_t k = 0; k < g->n; k++) U64(g->words[k]);
+    }
+    U32(a->nchans);
+    for (uint32_t i = 0; i < a->nchans; i++) {
+        const vm_chan *c = &a->chans[i];
+        U32(c->cap);
+        U32(c->len);
+        for (uint32_t k = 0; k < c->len; k++) U64(c->words[(c->head + k) % c->cap]);
+    }
+    if (w->err) return -1;
+    /* header: magic, version, flags, payload length, crc32 of the payload */
+    uint8_t *h = out->data;
+    uint64_t plen = out->len - SNAP_HEADER;
+    uint32_t crc = (uint32_t)crc32(0L, out->data + SNAP_HEADER, (uInt)0);
+    for (uint64_t off = 0; off < plen;) {
+        uInt n = plen - off > 1u << 30 ? 1u << 30 : (uInt)(plen - off);
+        crc = (uint32_t)crc32(crc, out->data + SNAP_HEADER + off, n);
+        off += n;
+    }
+    memcpy(h, SNAP_MAGIC, 8);
+    for (int i = 0; i < 4; i++) h[8 + i] = (uint8_t)(SNAP_VERSION >> (8 * i));
+    for (int i = 0; i < 8; i++) h[16 + i] = (uint8_t)(plen >> (8 * i));
+    for (int i = 0; i < 4; i++) h[24 + i] = (uint8_t)(crc >> (8 * i));
+    return 0;
+}
+
+/* ---- reading ---- */
+
+typedef struct {
+    const uint8_t *d;
+    size_t n, off;
+    char *err;
+    size_t errcap;
+    bool bad;
+} rd;
+
+static void fail(rd *r, const char *fmt, ...)
+{
+    if (r->bad) return;
+    r->bad = true;
+    int k = snprintf(r->err, r->errcap, "offset %zu: ", r->off);
+    va_list ap;
+    va_start(ap, fmt);
+    if (k >= 0 && (size_t)k < r->errcap) vsnprintf(r->err + k, r->errcap - (size_t)k, fmt, ap);
+    va_end(ap);
+}
+
+static uint64_t get_u(rd *r, int bytes, const char *what)
+{
+    if (r->bad) return 0;
+    if (r->n - r->off < (size_t)bytes) {
+        fail(r, "truncated: the image ends inside %s", what);
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; i++) v |= (uint64_t)r->d[r->off + i] << (8 * i);
+    r->off += (size_t)bytes;
+    return v;
+}
+#define G8(what)  ((uint8_t)get_u(r, 1, what))
+#define G32(what) ((uint32_t)get_u(r, 4, what))
+#define G64(what) get_u(r, 8, what)
+
+/* A count of items of `size` bytes each must fit in what is left. */
+static bool room_for(rd *r, uint64_t count, uint64_t size, uint64_t max, const char *what)
+{
+    if (r->bad) return false;
+    if (count > max) {
+        fail(r, "%s: %llu is over the limit of %llu", what, (unsigned long long)count,
+             (unsigned long long)max);
+        return false;
+    }
+    if (count * size > r->n - r->off) {
+        fail(r, "truncated: %s claims %llu items, the image has room for %llu", what,
+             (unsigned long long)count, (unsigned long long)((r->n - r->off) / size));
+        return false;
+    }
+    return true;
+}
+
+static void get_limits(rd *r, vm_limits *l)
+{
+    l->gas = G64("a gas limit");
+    l->mem = G32("a memory limit");
+    l->memtime = G64("a memory-time limit");
+    l->stack = G32("a stack limit");
+    l->calls = G32("a call limit");
+    l->nest = G32("a nesting limit");
+    l->keys = G32("a key limit");
+    if (r->bad) return;
+    if (l->gas > VM_MAX_GAS || l->mem > VM_MAX_MEM || l->memtime > VM_MAX_MEMTIME ||
+        l->stack == 0 || l->stack > VM_MAX_STACK || l->calls == 0 || l->calls > VM_MAX_CALLS ||
+        l->nest == 0 || l->nest > VM_MAX_NEST || l->keys == 0 || l->keys > VM_MAX_KEYS)
+        fail(r, "limits out of range");
+}
+
+static bool insn_start(const vm_proc *p, uint32_t pc)
+{
+    return pc == p->len || (pc < p->len && p->step_at[pc] != VM_NONE);
+}
+
+/* Words held, recomputed from the tree (children first). */
+static int held_of(vm_arena *a, uint32_t id, uint64_t *out, int depth)
+{
+    vm_proc *p = a->procs[id];
+    if (depth > (int)VM_MAX_NEST) return -1;
+    uint64_t h = p->nkeys;
+    for (uint32_t i = 0; i < a->npages; i++)
+        if (a->pages[i].live && a->pages[i].owner == id) h += a->pages[i].n;
+    for (uint32_t k = 0; k < p->nkeys; k++) {
+        if (p->keys[k].kind != VM_KEY_PROC) continue;
+        vm_proc *c = a->procs[p->keys[k].obj];
+        uint64_t ch;
+        if (held_of(a, c->id, &ch, depth + 1)) return -1;
+        if (ch != c->held) return -1;
+        h += VM_PROC_WORDS + (c->len + 7u) / 8u + (uint64_t)c->depth + c->msize + c->ncalls + ch;
+    }
+    *out = h;
+    return 0;
+}
+
+static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errcap)
+{
+    rd rr = {d, n, 0, err, errcap, false}, *r = &rr;
+    if (errcap) err[0] = 0;
+    if (n < SNAP_HEADER) {
+        fail(r, "truncated: %zu bytes is shorter than the %u-byte header", n, SNAP_HEADER);
+        return -1;
+    }
+    if (memcmp(d, SNAP_MAGIC, 8) != 0) {
+        fail(r, "not a frugal snapshot (bad magic)");
+        return -1;
+    }
+    r->off = 8;
+    uint32_t version = G32("the version");
+    if (version != SNAP_VERSION) {
+        r->off = 8;
+        fail(r, "snapshot format version %u; this frugal reads version %u", version, SNAP_VERSION);
+        return -1;
+    }
+    uint32_t flags = G32("the flags");
+    if (flags != 0) {
+        r->off = 12;
+        fail(r, "unknown flags %08x (this frugal writes 0)", flags);
+        return -1;
+    }
+    uint64_t plen = G64("the payload length");
+    uint32_t crc = G32("the checksum");
+    if (G32("the reserved word") != 0) {
+        r->off = 28;
+        fail(r, "the reserved word is not 0");
+        return -1;
+    }
+    if (plen != n - SNAP_HEADER) {
+        r->off = 16;
+        fail(r, "payload length %llu, but %zu bytes follow the header", (unsigned long long)plen,
+             n - SNAP_HEADER);
+        return -1;
+    }
+    uint32_t got = (uint32_t)crc32(0L, d + SNAP_HEADER, 0);
+    for (uint64_t off = 0; off < plen;) {
+        uInt k = plen - off > 1u << 30 ? 1u << 30 : (uInt)(plen - off);
+        got = (uint32_t)crc32(got, d + SNAP_HEADER + off, k);
+        off += k;
+    }
+    if (got != crc) {
+        r->off = 24;
+        fail(r, "checksum mismatch (stored %08x, computed %08x): the image is corrupt", crc, got);
+        return -1;
+    }
+    r->off = SNAP_HEADER;
+
+    /* Build into the arena: first reset it to a single empty root. */
+    vm_reset(a);
+    uint32_t np = G32("the process count");
+    if (!room_for(r, np, 1, 1u << 24, "the process count")) return -1;
+    if (np == 0) {
+        fail(r, "no root process");
+        return -1;
+    }
+    /* allocate slots */
+    while (a->nprocs < np) {
+        uint32_t id = a->nprocs;
+        if (vm_grow0((void **)&a->procs, &a->procs_alloc, (size_t)id + 1, sizeof(vm_proc *)))
+            goto oom;
+        a->procs[id] = calloc(1, sizeof(vm_proc));
+        if (!a->procs[id]) goto oom;
+        a->nprocs++;
+    }
+    for (uint32_t i = 0; i < a->nprocs; i++) a->procs[i]->live = false;
+    for (uint32_t i = 0; i < np && !r->bad; i++) {
+        vm_proc *p = a->procs[i];
+        size_t at = r->off;
+        uint8_t live = G8("a process's live flag");
+        if (live > 1) fail(r, "process %u: live flag %u", i, live);
+        if (i == 0 && live != 1) fail(r, "the root process is not live");
+        if (r->bad || !live) continue;
+        p->id = i;
+        p->live = true;
+        p->parent = G32("a parent id");
+        p->child = G32("a child id");
+        p->status = (vm_status)G32("a status");
+        p->ip = G32("an instruction pointer");
+        get_limits(r, &p->lim);
+        p->gas_used = G64("gas used");
+        p->memtime = G64("memory-time used");
+        p->held = G64("words held");
+        p->rec_gas0 = G64("a RECURSE start");
+        p->rec_mt0 = G64("a RECURSE start");
+        uint32_t len = G32("a code length");
+        if (r->bad) break;
+        if ((uint32_t)p->status >= VM_NSTATUS) fail(r, "process %u: unknown status %u", i, p->status);
+        if (!room_for(r, len, 1, VM_MAX_CODE, "a code length")) break;
+        if (vm_grow((void **)&p->code, &p->code_cap, len ? len : 1, 1)) goto oom;
+        memcpy(p->code, d + r->off, len);
+        p->len = len;
+        r->off += len;
+        if (vm_interp_decode(a, p)) goto oom;
+        uint32_t depth = G32("a stack depth");
+        if (!r->bad && depth > p->lim.stack) fail(r, "process %u: stack depth over its limit", i);
+        if (!room_for(r, depth, 8, VM_MAX_STACK, "a stack depth")) break;
+        if (vm_grow((void **)&p->stack, &p->stack_alloc, (size_t)p->lim.stack + 1, sizeof(vm_word)) ||
+            vm_grow((void **)&p->calls, &p->calls_alloc, (size_t)p->lim.calls + 1, sizeof(uint32_t)))
+            goto oom;
+        for (uint32_t k = 0; k < depth; k++) p->stack[k] = (vm_word)G64("a stack word");
+        p->depth = depth;
+        uint32_t msize = G32("a heap size");
+        if (!room_for(r, msize, 8, VM_MAX_MEM, "a heap size")) break;
+        if (msize && vm_grow((void **)&p->heap, &p->heap_alloc, msize, sizeof(vm_word))) goto oom;
+        for (uint32_t k = 0; k < msize; k++) p->heap[k] = (vm_word)G64("a heap word");
+        p->msize = msize;
+        uint32_t ncalls = G32("a call depth");
+        if (!r->bad && ncalls > p->lim.calls) fail(r, "process %u: call depth over its limit", i);
+        if (!room_for(r, ncalls, 4, VM_MAX_CALLS, "a call depth")) break;
+        for (uint32_t k = 0; k < ncalls && !r->bad; k++) {
+            uint32_t ret = G32("a return address");
+            if (!r->bad && !insn_start(p, ret))
+                fail(r, "process %u: return address %u is not an instruction", i, ret);
+            p->calls[k] = ret;
+        }
+        p->ncalls = ncalls;
+        uint32_t nkeys = G32("a key count");
+        if (!r->bad && nkeys > p->lim.keys) fail(r, "process %u: more keys than its limit", i);
+        if (!room_for(r, nkeys, 6, VM_MAX_KEYS, "a key count")) break;
+        if (nkeys && vm_grow((void **)&p->keys, &p->keys_alloc, nkeys, sizeof(vm_key))) goto oom;
+        for (uint32_t k = 0; k < nkeys; k++) {
+            p->keys[k].kind = G8("a key kind");
+            p->keys[k].rights = G8("key rights");
+            p->keys[k].obj = G32("a key object");
+            if (!r->bad && (p->keys[k].kind > VM_KEY_CHAN || p->keys[k].rights > VM_RIGHTS_ALL))
+                fail(r, "process %u: key %u has kind %u, rights %u", i, k, p->keys[k].kind,
+                     p->keys[k].rights);
+        }
+        p->nkeys = nkeys;
+        if (!r->bad && !insn_start(p, p->ip))
+            fail(r, "process %u: IP %u is not an instruction", i, p->ip);
+        (void)at;
+    }
+    if (r->bad) return -1;
+
+    uint32_t npages = G32("the page count");
+    if (!room_for(r, npages, 9, 1u << 24, "the page count")) return -1;
+    if (vm_grow0((void **)&a->pages, &a->pages_alloc, npages ? npages : 1, sizeof(vm_page))) goto oom;
+    for (uint32_t i = 0; i < npages && !r->bad; i++) {
+        vm_page *g = &a->pages[i];
+        uint8_t live = G8("a page's live flag");
+        g->owner = G32("a page owner");
+        uint32_t pn = G32("a page size");
+        if (r->bad) break;
+        if (live > 1 || (!live && pn)) fail(r, "page %u: bad live flag or size", i);
+        if (!room_for(r, pn, 8, VM_MAX_MEM, "a page size")) break;
+        if (live && (g->owner >= np || !a->procs[g->owner]->live))
+            fail(r, "page %u: its owner %u is not a live process", i, g->owner);
+        if (vm_grow((void **)&g->words, &g->alloc, pn ? pn : 1, sizeof(vm_word))) goto oom;
+        for (uint32_t k = 0; k < pn; k++) g->words[k] = (vm_word)G64("a page word");
+        g->n = pn;
+        g->live = live;
+    }
+    a->npages = npages;
+    uint32_t nchans = G32("the channel count");
+    if (!room_for(r, nchans, 8, 1u << 16, "the channel count")) return -1;
+    for (uint32_t i = 0; i < nchans && !r->bad; i++) {
+        uint32_t cap = G32("a channel capacity"), len = G32("a channel length");
+        if (r->bad) break;
+        if (cap == 0 || cap > VM_MAX_MEM || len > cap) {
+            fail(r, "channel %u: capacity %u, length %u", i, cap, len);
+            break;
+        }
+        if (!room_for(r, len, 8, cap, "a channel length")) break;
+        if (i >= a->nchans) {
+            if (vm_chan_new(a, cap) < 0) goto oom;
+        } else if (a->chans[i].cap != cap) {
+            vm_word *q = realloc(a->chans[i].words, (size_t)cap * sizeof(vm_word));
+            if (!q) goto oom;
+            a->chans[i].words = q;
+            a->chans[i].cap = cap;
+        }
+        vm_chan *c = &a->chans[i];
+        c->head = 0;
+        c->len = len;
+        for (uint32_t k = 0; k < len; k++) c->words[k] = (vm_word)G64("a channel word");
+    }
+    if (r->bad) return -1;
+    a->nchans = nchans > a->nchans ? nchans : a->nchans;
+    if (r->off != r->n) {
+        fail(r, "%zu bytes of trailing data", r->n - r->off);
+        return -1;
+    }
+
+    /* The tree must add up. */
+    for (uint32_t i = 0; i < np; i++) {
+        vm_proc *p = a->procs[i];
+        if (!p->live) continue;
+        if (i == 0 && p->parent != VM_NONE) goto bad_tree;
+        if (i != 0 && (p->parent >= np || !a->procs[p->parent]->live)) goto bad_tree;
+        for (uint32_t k = 0; k < p->nkeys; k++) {
+            vm_key *key = &p->keys[k];
+            if (key->kind == VM_KEY_PROC &&
+                (key->obj >= np || key->obj == 0 || !a->procs[key->obj]->live ||
+                 a->procs[key->obj]->parent != i))
+                goto bad_tree;
+            if (key->kind == VM_KEY_PAGE && key->obj >= npages) goto bad_tree;
+            if (key->kind == VM_KEY_CHAN && key->obj >= a->nchans) goto bad_tree;
+        }
+        if (p->child != VM_NONE) {
+            /* suspended inside RECURSE of that child, with its arguments */
+            vm_word *sp = p->stack + p->depth;
+            if (p->child >= np || !a->procs[p->child]->live || a->procs[p->child]->parent != i ||
+                p->ip >= p->len || p->code[p->ip] != VM_OP_RECURSE || p->ip + 1 >= p->len ||
+                p->code[p->ip + 1] > 1 || p->depth < 4 || sp[-4] < 0 ||
+                (uint64_t)sp[-4] >= p->nkeys || p->keys[sp[-4]].kind != VM_KEY_PROC ||
+                p->keys[sp[-4]].obj != p->child)
+                goto bad_tree;
+        }
+    }
+    /* every live child has exactly one key in its owner; the tree has no cycle */
+    for (uint32_t i = 1; i < np; i++) {
+        vm_proc *c = a->procs[i];
+        if (!c->live) continue;
+        uint32_t refs = 0;
+        vm_proc *o = a->procs[c->parent];
+        for (uint32_t k = 0; k < o->nkeys; k++)
+            refs += o->keys[k].kind == VM_KEY_PROC && o->keys[k].obj == i;
+        if (refs != 1) goto bad_tree;
+        uint32_t steps = 0; /* owners nest no deeper than running chains can */
+        for (uint32_t q = i; q != 0 && steps <= VM_MAX_NEST; steps++) q = a->procs[q]->parent;
+        if (steps > VM_MAX_NEST) goto bad_tree;
+    }
+    uint64_t h;
+    if (held_of(a, 0, &h, 0) || h != a->procs[0]->held) {
+        r->off = SNAP_HEADER;
+        fail(r, "the words held by the processes do not add up");
+        return -1;
+    }
+    if (vm_grow((void **)&a->chain, &a->chain_alloc, (size_t)a->procs[0]->lim.nest + 1,
+                sizeof(uint32_t)))
+        goto oom;
+    return 0;
+bad_tree:
+    r->off = SNAP_HEADER;
+    fail(r, "the process tree is inconsistent (owners, keys or a suspended RECURSE)");
+    return -1;
+oom:
+    fail(r, "out of memory while restoring");
+    return -1;
+}
+
+int vm_snapshot_load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errcap)
+{
+    if (load(a, d, n, err, errcap) == 0) return 0;
+    vm_load(a, NULL, 0); /* never leave a half-restored tree */
+    return -1;
+}
