@@ -84,10 +84,13 @@ typedef struct {
     fit_isa isa;
     const char *name;
     evo_opdesc op[256]; /* by opcode byte */
+    uint8_t ilen[256];  /* instruction length by opcode byte (1 if undefined) */
 } evo_isa;
 
 /* The native ISA, from vm_opinfo_of. */
 void evo_isa_native(evo_isa *isa);
+/* Derive ilen[] from op[]: call after filling op[] for another ISA. */
+void evo_isa_finish(evo_isa *isa);
 /* Length of the instruction at pc (an undefined byte is 1; a truncated
  * immediate spans to the end). */
 uint32_t evo_insn_len(const evo_isa *isa, const uint8_t *code, uint32_t len, uint32_t pc);

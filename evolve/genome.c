@@ -30,14 +30,20 @@ void evo_isa_native(evo_isa *isa) {
             break;
         }
     }
+    evo_isa_finish(isa);
 }
 
 static inline uint32_t desc_len(const evo_opdesc *d) {
     return d->defined ? 1u + d->imm_size : 1u;
 }
 
+void evo_isa_finish(evo_isa *isa) {
+    for (int b = 0; b < 256; b++)
+        isa->ilen[b] = (uint8_t)desc_len(&isa->op[b]);
+}
+
 uint32_t evo_insn_len(const evo_isa *isa, const uint8_t *code, uint32_t len, uint32_t pc) {
-    uint32_t n = desc_len(&isa->op[code[pc]]);
+    uint32_t n = isa->ilen[code[pc]];
     return n > len - pc ? len - pc : n;
 }
 
@@ -48,8 +54,9 @@ static uint32_t scan(const evo_isa *isa, const uint8_t *code, uint32_t len, uint
     uint32_t n = 0, pc = 0;
     while (pc < len && n < cap) {
         starts[n++] = pc;
-        pc += evo_insn_len(isa, code, len, pc);
+        pc += isa->ilen[code[pc]];
     }
+    if (pc > len) pc = len; /* a truncated last instruction spans to the end */
     starts[n] = pc;
     return n;
 }

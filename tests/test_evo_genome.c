@@ -49,6 +49,7 @@ Test(evo_genome, isa_table_matches_the_vm) {
         cr_assert_eq(isa.op[b].imm_size, vm_imm_size(oi->imm));
         cr_assert_eq(isa.op[b].in, oi->in);
         cr_assert_eq(isa.op[b].out, oi->out);
+        cr_assert_eq(isa.ilen[b], 1 + vm_imm_size(oi->imm));
     }
     cr_assert_eq(isa.op[VM_OP_PUSH].imm, EVO_IMM_CONST);
     cr_assert_eq(isa.op[VM_OP_JNZ].imm, EVO_IMM_REL);
