@@ -90,6 +90,27 @@ demo: deps
 bench: all
 	./frugal bench all
 
+# libFuzzer targets (tests/fuzz/*.c) over the VM, each run FUZZ_SECONDS.
+FUZZ_SECONDS ?= 30
+FUZZ_SRC := $(wildcard vm/*.c vm/evm/*.c)
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/*.c))
+FUZZ_FLAGS := -std=gnu11 -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+              -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRC) vm/opcodes.def
+	@mkdir -p build/fuzz
+	clang $(FUZZ_FLAGS) -DVM_NO_METER -c vm/interp.c -o $@.nometer.o
+	clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) $@.nometer.o $(PKG_CFLAGS) -lz -lm
+fuzz: deps all $(FUZZ_TARGETS)
+	@mkdir -p build/fuzz/corpus-fuzz_snapshot
+	@./frugal exec experiments/examples/credit.s --gas 50000 \
+	  --snapshot build/fuzz/corpus-fuzz_snapshot/credit.snap >/dev/null 2>&1 || true
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus-$$(basename $$t); \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=0 \
+	    build/fuzz/corpus-$$(basename $$t) 2>&1 | tail -n 3 || exit 1; \
+	done
+
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
 
