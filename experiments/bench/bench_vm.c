@@ -3,6 +3,7 @@
  *   calibrate  ns per opcode, and the gas each would get if gas = ns / unit
  */
 #include "experiments/cli.h"
+#include "evolve/evolve.h"
 #include "vm/evm/evm.h"
 #include "vm/vm.h"
 
@@ -223,11 +224,96 @@ static int bench_calibrate(void)
     return EXP_EXIT_OK;
 }
 
+/* ---- nesting ---- */
+
+/* FORK-based nesting: with `iters n` on the stack, n levels of parents each
+ * run a copy of themselves under credit, and the deepest counts down. */
+static const char nest_src[] = "start: DUP 0\nJZ count\nFORK\nDUP 0\nPUSH -1\nEQ\nJNZ copy\n"
+                               "PUSH 4000000000000000000\nPUSH 1000000\nPUSH -1\nRECURSE 0\nHALT\n"
+                               "copy: POP\nPUSH 1\nSUB\nJMP start\n"
+                               "count: POP\nloop: PUSH 1\nSUB\nDUP 0\nJNZ loop\nHALT\n";
+
+/* A root that forks n copies and keeps them: a tree of n+1 processes. */
+static const char tree_src[] = "l: DUP 0\nJZ done\nFORK\nDUP 0\nPUSH -1\nEQ\nJNZ stop\nPOP\n"
+                               "PUSH 1\nSUB\nJMP l\ndone: HALT\nstop: HALT\n";
+
+static int bench_nest(uint64_t iters, int reps)
+{
+    vm_buf code = {0}, tree = {0}, img = {0};
+    vm_arena *a = vm_arena_new();
+    int rc = EXP_EXIT_FAIL;
+    if (!a || vm_asm(nest_src, strlen(nest_src), "nest.s", &code, stderr) ||
+        vm_asm(tree_src, strlen(tree_src), "tree.s", &tree, stderr))
+        goto cleanup;
+    printf("bench nest: counting loop of %" PRIu64 " iterations in the deepest of a chain of\n"
+           "processes under the credit model, best of %d\n",
+           iters, reps);
+    const uint32_t depths[] = {1, 8, 64};
+    double t1 = 0;
+    for (size_t k = 0; k < 3; k++) {
+        double best = 1e30;
+        for (int r = 0; r < reps; r++) {
+            vm_load(a, code.data, code.len);
+            vm_set_limits(a, &(vm_limits){.gas = VM_MAX_GAS, .mem = 1 << 24, .nest = 128});
+            vm_push(a, (vm_word)iters);
+            vm_push(a, depths[k] - 1);
+            double t0 = now();
+            vm_status s = vm_run(a);
+            double t = now() - t0;
+            if (s != VM_HALTED || vm_nprocs(a) != depths[k]) {
+                fprintf(stderr, "bench nest: depth %u ended %s with %u processes\n", depths[k],
+                        vm_status_name(s), vm_nprocs(a));
+                goto cleanup;
+            }
+            if (t < best) best = t;
+        }
+        if (k == 0) t1 = best;
+        printf("  depth %-3u %8.3f ns/iter  %8.3f ns/step  %+6.1f%% vs depth 1\n", depths[k],
+               best / iters * 1e9, best / (4.0 * iters) * 1e9, (best / t1 - 1) * 100);
+    }
+    /* snapshots of a tree of 1000 processes */
+    vm_load(a, tree.data, tree.len);
+    vm_set_limits(a, &(vm_limits){.gas = VM_MAX_GAS, .mem = 1 << 24, .keys = 4096});
+    vm_push(a, 999);
+    if (vm_run(a) != VM_HALTED || vm_nprocs(a) != 1000) {
+        fprintf(stderr, "bench nest: the tree did not build (%u processes)\n", vm_nprocs(a));
+        goto cleanup;
+    }
+    int n = 200;
+    double t0 = now();
+    for (int i = 0; i < n; i++)
+        if (vm_snapshot_save(a, &img)) goto cleanup;
+    double ts = (now() - t0) / n;
+    vm_arena *b = vm_arena_new();
+    char err[256];
+    t0 = now();
+    for (int i = 0; i < n; i++)
+        if (!b || vm_snapshot_load(b, img.data, img.len, err, sizeof err)) {
+            fprintf(stderr, "bench nest: restore failed: %s\n", err);
+            vm_arena_free(b);
+            goto cleanup;
+        }
+    double tl = (now() - t0) / n;
+    vm_arena_free(b);
+    printf("  snapshot of 1000 processes: %zu bytes; save %.1f MB/s (%.3f ms), restore %.1f MB/s "
+           "(%.3f ms)\n",
+           img.len, img.len / ts / 1e6, ts * 1e3, img.len / tl / 1e6, tl * 1e3);
+    rc = EXP_EXIT_OK;
+cleanup:
+    vm_buf_free(&code);
+    vm_buf_free(&tree);
+    vm_buf_free(&img);
+    vm_arena_free(a);
+    return rc;
+}
+
 static const char bench_usage[] =
-    "usage: frugal bench vm|calibrate|evm|all [--iters N] [--reps N]\n"
+    "usage: frugal bench vm|nest|calibrate|evm|gp|all [--iters N] [--reps N]\n"
     "  vm         counting loop: frugal metered and unmetered vs Lua 5.4 (plain and hooked)\n"
+    "  nest       the counting loop at nesting depth 1, 8 and 64; snapshot throughput\n"
     "  calibrate  ns per opcode next to its gas, to keep gas proportional to CPU time\n"
-    "  evm        EVM loops (frugal bench evm --help)\n"
+    "  evm        EVM loops against ethereumjs (frugal bench evm --help)\n"
+    "  gp         quartic GP against DEAP (frugal bench gp --help)\n"
     "  --iters N  loop iterations for vm (default 100000000)\n"
     "  --reps N   repetitions, best time kept (default 3)\n";
 
@@ -239,6 +325,7 @@ int exp_cmd_bench(int argc, char **argv)
     }
     const char *what = argv[1];
     if (!strcmp(what, "evm")) return evm_bench(argc - 1, argv + 1);
+    if (!strcmp(what, "gp")) return evo_bench(argc - 1, argv + 1);
     uint64_t iters = 100000000, reps = 3;
     static const struct option opts[] = {{"iters", required_argument, 0, 'i'},
                                          {"reps", required_argument, 0, 'r'},
@@ -260,11 +347,15 @@ int exp_cmd_bench(int argc, char **argv)
     }
     if (!strcmp(what, "vm")) return bench_vm(iters, (int)reps);
     if (!strcmp(what, "calibrate")) return bench_calibrate();
+    if (!strcmp(what, "nest")) return bench_nest(iters, (int)reps);
     if (!strcmp(what, "all")) {
         int rc = bench_vm(iters, (int)reps);
+        if (!rc) rc = bench_nest(iters, (int)reps);
         if (!rc) rc = bench_calibrate();
         char *ev[] = {"evm", NULL};
         if (!rc) rc = evm_bench(1, ev);
+        char *gp[] = {"gp", NULL};
+        if (!rc) rc = evo_bench(1, gp);
         return rc;
     }
     fprintf(stderr, "frugal bench: unknown benchmark '%s'\n", what);
