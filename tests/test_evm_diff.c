@@ -126,8 +126,12 @@ static void gen(program *p, uint64_t seed) {
     p->value = below(&s, 4) == 0 ? below(&s, 1000) : 0;
     int snippets = 3 + (int)below(&s, MAX_INSNS / 3);
     int njd = (int)below(&s, 5);
+    /* a stack base, so that most programs run past their first opcodes */
+    for (unsigned i = below(&s, 12); i > 0; i--)
+        push_value(p, &s);
     for (int k = 0; k < snippets; k++) {
         unsigned w = below(&s, 100);
+        if (w >= 96 && below(&s, 5)) w = below(&s, 96); /* terminators and raw bytes: rare */
         if (w < 22) {
             push_value(p, &s);
         } else if (w < 40) {
@@ -136,9 +140,9 @@ static void gen(program *p, uint64_t seed) {
             if (below(&s, 4) == 0) push_value(p, &s);
             emit_op(p, ARITH[below(&s, sizeof ARITH)]);
         } else if (w < 46) {
-            emit_op(p, (uint8_t)(EVM_OP_DUP1 + below(&s, below(&s, 4) ? 4 : 16)));
+            emit_op(p, (uint8_t)(EVM_OP_DUP1 + below(&s, below(&s, 10) ? 4 : 16)));
         } else if (w < 51) {
-            emit_op(p, (uint8_t)(EVM_OP_SWAP1 + below(&s, below(&s, 4) ? 3 : 16)));
+            emit_op(p, (uint8_t)(EVM_OP_SWAP1 + below(&s, below(&s, 10) ? 3 : 16)));
         } else if (w < 54) {
             emit_op(p, EVM_OP_POP);
         } else if (w < 60) { /* memory */
@@ -165,8 +169,9 @@ static void gen(program *p, uint64_t seed) {
             } else if (op == EVM_OP_CALLDATALOAD) {
                 push_small(p, below(&s, 80));
             } else {
-                push_small(p, below(&s, 70));
-                push_small(p, below(&s, 70));
+                push_small(p, op == EVM_OP_RETURNDATACOPY ? below(&s, 3) * below(&s, 33)
+                                                          : below(&s, 70));
+                push_small(p, op == EVM_OP_RETURNDATACOPY ? below(&s, 3) : below(&s, 70));
                 push_small(p, below(&s, 200));
             }
             emit_op(p, op);
@@ -333,6 +338,7 @@ static json_t *run_ours(evm_vm *vm, const uint8_t *code, size_t n, const program
     m.value = evm_u256_to_b32(&v);
     evm_result r;
     evm_memhost_transact(h, &m, &r);
+    if (getenv("FRUGAL_DIFFTEST_STATS")) fprintf(stderr, "why %s\n", evm_status_name(r.status));
     json_t *o = json_object();
     const char *st = r.status == EVM_SUCCESS                            ? "success"
                      : r.status == EVM_REVERT || r.status == EVM_DENIED ? "revert"
@@ -573,6 +579,12 @@ Test(evm_diff, random_programs_agree_with_ethereumjs, .timeout = 3600) {
             json_t *ours = run_ours(vm, code, len, &ps[i]);
             json_t *t = json_array_get(theirs, (size_t)i);
             skipped += crashed(t);
+            if (getenv("FRUGAL_DIFFTEST_STATS")) {
+                char *d = json_dumps(json_object_get(ours, "status"), JSON_ENCODE_ANY);
+                fprintf(stderr, "status %s gas %s\n", d,
+                        json_string_value(json_object_get(ours, "gasUsed")));
+                free(d);
+            }
             if (differs(ours, t) && mismatches++ < 3)
                 report(vm, &ps[i], ours, t, seed0 * 1000003u + (uint64_t)(base + i));
             json_decref(ours);
