@@ -33,7 +33,10 @@ OBJ     := $(SRC:%.c=$(B)/%.o) $(B)/vm/interp_nometer.o
 # Sanitizer build
 A       := build/asan
 AOBJ    := $(SRC:%.c=$(A)/%.o) $(A)/vm/interp_nometer.o
-SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# The sanitizer build also exercises the interpreter's switch dispatch, so
+# that both dispatch paths run the whole suite.
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+           -DVM_DISPATCH_SWITCH
 
 .PHONY: all deps test demo asan bench format clean difftest fuzz
 all: frugal

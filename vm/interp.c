@@ -13,6 +13,17 @@
 #define METER 1
 #endif
 
+/* Dispatch: computed goto (direct threading) under GCC and Clang; a switch
+ * over tags where it is unavailable or VM_DISPATCH_SWITCH is defined. */
+#if defined(__GNUC__) && !defined(VM_DISPATCH_SWITCH)
+#define LBL(label, tag) (&&label)
+#else
+#define VM_SWITCH       1
+#define LBL(label, tag) ((const void *)(uintptr_t)(tag))
+#define T_OP(byte)      (1 + (byte))
+#define T_X(x)          (300 + (x))
+#endif
+
 #define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
@@ -241,16 +252,22 @@ static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverride-init"
     static const void *const ops[256] = {
-        [0 ... 255] = &&L_INV,
-#define OP(name, byte, in, out, gas, imm, doc) [byte] = &&L_##name,
+        [0 ... 255] = LBL(L_INV, T_X(X_INV)),
+#define OP(name, byte, in, out, gas, imm, doc) [byte] = LBL(L_##name, T_OP(byte)),
 #include "vm/opcodes.def"
 #undef OP
     };
 #pragma GCC diagnostic pop
     static const void *const xops[X_N] = {
-        [X_HDR] = &&L_HDR,         [X_HDRS] = &&L_HDRS,       [X_INV] = &&L_INV,
-        [X_TRUNC] = &&L_TRUNC,     [X_JMP_BAD] = &&L_JMP_BAD, [X_JZ_BAD] = &&L_JZ_BAD,
-        [X_JNZ_BAD] = &&L_JNZ_BAD, [X_CALL_BAD] = &&L_CALL_BAD, [X_END] = &&L_END,
+        [X_HDR] = LBL(L_HDR, T_X(X_HDR)),
+        [X_HDRS] = LBL(L_HDRS, T_X(X_HDRS)),
+        [X_INV] = LBL(L_INV, T_X(X_INV)),
+        [X_TRUNC] = LBL(L_TRUNC, T_X(X_TRUNC)),
+        [X_JMP_BAD] = LBL(L_JMP_BAD, T_X(X_JMP_BAD)),
+        [X_JZ_BAD] = LBL(L_JZ_BAD, T_X(X_JZ_BAD)),
+        [X_JNZ_BAD] = LBL(L_JNZ_BAD, T_X(X_JNZ_BAD)),
+        [X_CALL_BAD] = LBL(L_CALL_BAD, T_X(X_CALL_BAD)),
+        [X_END] = LBL(L_END, T_X(X_END)),
     };
     if (ops_out) {
         *ops_out = ops;
@@ -279,7 +296,11 @@ static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
     vm_status status = VM_RUNNING;
     vm_cell *ip = cells + p->step_at[p->ip];
 
-#define NEXT     goto *ip->h
+#ifdef VM_SWITCH
+#define NEXT goto dispatch
+#else
+#define NEXT goto *ip->h
+#endif
 #define DEPTH    ((int64_t)(sp - st))
 #define SLOT     ((uint32_t)((ip - cells) / 2))
 #define IMM      (ip[1].i)
@@ -306,6 +327,25 @@ static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
 #endif
 
     NEXT;
+
+#ifdef VM_SWITCH
+dispatch:
+    switch ((uintptr_t)ip->h) {
+#define OP(name, byte, in, out, gas, imm, doc)                                                     \
+    case T_OP(byte): goto L_##name;
+#include "vm/opcodes.def"
+#undef OP
+    case T_X(X_HDR): goto L_HDR;
+    case T_X(X_HDRS): goto L_HDRS;
+    case T_X(X_TRUNC): goto L_TRUNC;
+    case T_X(X_JMP_BAD): goto L_JMP_BAD;
+    case T_X(X_JZ_BAD): goto L_JZ_BAD;
+    case T_X(X_JNZ_BAD): goto L_JNZ_BAD;
+    case T_X(X_CALL_BAD): goto L_CALL_BAD;
+    case T_X(X_END): goto L_END;
+    default: goto L_INV;
+    }
+#endif
 
 L_HDR: {
     int64_t mt = BLOCK_MT(ip);
