@@ -397,6 +397,11 @@ typedef struct {
 /* Statistics of the current population (all islands). Returns 0 or -1. */
 int evo_run_stats(const evo_run *r, evo_stats *s);
 
+/* Evaluate individual (island, slot) of the current population on a split
+ * of the task (FIT_TEST for generalisation). res->errors must have room
+ * for that split's cases. Not counted in the run's evaluations. Returns 0 or -1. */
+int evo_run_eval(evo_run *r, uint32_t island, uint32_t slot, fit_split which, fit_result *res);
+
 /* A hash of the populations (genomes, results, lineage) and the counters:
  * equal runs give equal hashes. */
 uint64_t evo_run_hash(const evo_run *r);

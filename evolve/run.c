@@ -591,6 +591,13 @@ const fit_task *evo_run_task(const evo_run *r) {
     return r->task;
 }
 
+int evo_run_eval(evo_run *r, uint32_t island, uint32_t slot, fit_split which, fit_result *res) {
+    if (!r->started || island >= r->I || slot >= r->N) return -1;
+    const evo_pop *p = &r->pop[r->cur];
+    size_t s = (size_t)island * r->N + slot;
+    return fit_eval(r->ws[0].fc, p->code + s * r->stride, p->len[s], which, res);
+}
+
 /* ---- statistics ---- */
 
 static double median_of(double *x, const evo_pop *p, uint32_t total, int what) {

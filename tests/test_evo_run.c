@@ -398,6 +398,11 @@ Test(evo_run, int_square_is_solved) {
     cr_assert_eq(evo_run_stopped(r), EVO_STOP_TARGET, "best error %g after %lu generations",
                  s.best_error, (unsigned long)s.generation);
     cr_assert_eq(s.best_hits, 17);
+    double terr[4];
+    fit_result tr = {.errors = terr};
+    cr_assert_eq(evo_run_eval(r, s.best_island, s.best_slot, FIT_TEST, &tr), 0);
+    cr_assert_eq(tr.ncases, 4);
+    cr_assert_eq(tr.error, 0, "x*x + x generalises to x = 9..12");
     evo_run_free(r);
     fit_task_free(&t);
 }
