@@ -115,6 +115,9 @@ static int pop_alloc(evo_pop *p, size_t total, size_t stride, size_t nc) {
     if (!p->code || !p->len || !p->fitness || !p->error || !p->errors || !p->gas || !p->memtime ||
         !p->status || !p->hits || !p->pa || !p->pb || !p->ops || !p->evald)
         return -1;
+    /* touch the genome pages now, so that the first generations do not pay
+     * for page faults */
+    memset(p->code, 0, total * stride);
     return 0;
 }
 
