@@ -1,0 +1,50 @@
+/* libFuzzer: any bytes as EVM bytecode under any fork and policy, with
+ * nested calls into the same code. The run must end with a status, within
+ * its gas, and leave no frame active. Input: fork, policy, gas, calldata
+ * length, then calldata and code. */
+#include "vm/evm/evm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static evm_vm *vm;
+    if (!vm && !(vm = evm_vm_new())) abort();
+    if (size < 4) return 0;
+    evm_vm_set_fork(vm, (evm_fork)(data[0] % EVM_NFORKS));
+    static const evm_policy_fn policies[] = {NULL, evm_policy_isolated, evm_policy_allow};
+    evm_vm_set_policy(vm, policies[data[1] % 3], NULL);
+    evm_vm_set_mem_limit(vm, 1 << 20);
+    int64_t gas = 1 + (int64_t)data[2] * 4000;
+    size_t ncd = data[3] % 64;
+    data += 4;
+    size -= 4;
+    if (ncd > size) ncd = size;
+    const uint8_t *cd = data, *code = data + ncd;
+    size_t ncode = size - ncd;
+
+    evm_memhost *h = evm_memhost_new(vm);
+    if (!h) abort();
+    evm_address self = {{[19] = 0xaa}}, caller = {{[19] = 0xcc}}, other = {{[19] = 0xbb}};
+    evm_bytes32 bal = {{[28] = 1}};
+    evm_memhost_set_balance(h, &caller, &bal);
+    evm_memhost_set_balance(h, &self, &bal);
+    evm_memhost_set_code(h, &self, code, ncode);
+    evm_memhost_set_code(h, &other, code, ncode);
+    evm_memhost_begin_tx(h, &self, 1);
+    evm_message m;
+    memset(&m, 0, sizeof m);
+    m.kind = EVM_CALL_CALL;
+    m.gas = gas;
+    m.recipient = m.code_address = self;
+    m.sender = caller;
+    m.input = cd;
+    m.input_size = ncd;
+    evm_result r;
+    evm_status s = evm_memhost_transact(h, &m, &r);
+    if ((unsigned)s >= EVM_NSTATUS || r.gas_left < 0 || r.gas_left > gas) abort();
+    if (evm_status_is_exceptional(s) && (r.gas_left != 0 || r.output_size)) abort();
+    if (evm_vm_words_in_use(vm) != 0) abort();
+    evm_memhost_free(h);
+    return 0;
+}
