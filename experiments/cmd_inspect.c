@@ -102,20 +102,18 @@ static int write_image(const vm_arena *a, uint32_t id, const char *path)
         fprintf(stderr, "frugal inspect: no live process %" PRIu32 "\n", id);
         return EXP_EXIT_USAGE;
     }
-    /* the root's stack and heap are public; for others, only sizes are */
-    if (id != 0) {
-        fprintf(stderr, "frugal inspect: --image renders the root's memory (process 0)\n");
-        return EXP_EXIT_USAGE;
-    }
-    size_t bytes = ((size_t)vm_depth(a) + vm_msize(a)) * 8, w = 256;
+    const vm_word *stack, *heap;
+    uint32_t depth, msize;
+    vm_proc_memory(a, id, &stack, &depth, &heap, &msize);
+    size_t bytes = ((size_t)depth + msize) * 8, w = 256;
     size_t h = bytes / w + 1;
     uint8_t *img = calloc(w * h, 1);
     if (!img) return EXP_EXIT_IO;
     size_t k = 0;
-    for (uint32_t i = 0; i < vm_depth(a); i++)
-        for (int b = 0; b < 8; b++) img[k++] = (uint8_t)((uint64_t)vm_stack(a)[i] >> (8 * b));
-    for (uint32_t i = 0; i < vm_msize(a); i++)
-        for (int b = 0; b < 8; b++) img[k++] = (uint8_t)((uint64_t)vm_heap(a)[i] >> (8 * b));
+    for (uint32_t i = 0; i < depth; i++)
+        for (int b = 0; b < 8; b++) img[k++] = (uint8_t)((uint64_t)stack[i] >> (8 * b));
+    for (uint32_t i = 0; i < msize; i++)
+        for (int b = 0; b < 8; b++) img[k++] = (uint8_t)((uint64_t)heap[i] >> (8 * b));
     int rc = EXP_EXIT_IO;
     FILE *f = fopen(path, "wb");
     png_structp png = NULL;
@@ -144,25 +142,32 @@ cleanup:
 }
 
 static const char inspect_usage[] =
-    "usage: frugal inspect FILE.snap [--dot] [--image OUT.png]\n"
+    "usage: frugal inspect FILE.snap [--dot] [--image OUT.png [--proc ID]]\n"
     "Prints a snapshot's process tree: status, meters and keys of every process.\n"
     "  --dot          print the capability graph as Graphviz DOT instead\n"
-    "  --image F.png  draw the root's memory (stack, then heap), one byte per pixel\n";
+    "  --image F.png  draw a process's memory (stack, then heap), one byte per pixel,\n"
+    "                256 pixels wide\n"
+    "  --proc ID      the process to draw (default 0, the root)\n";
 
 int exp_cmd_inspect(int argc, char **argv)
 {
     static const struct option opts[] = {{"dot", no_argument, 0, 'd'},
                                          {"image", required_argument, 0, 'i'},
+                                         {"proc", required_argument, 0, 'p'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     bool dot = false;
     const char *image = NULL;
+    uint64_t proc = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': dot = true; break;
         case 'i': image = optarg; break;
+        case 'p':
+            if (exp_parse_u64("--proc", optarg, &proc) || proc > UINT32_MAX) return EXP_EXIT_USAGE;
+            break;
         case 'h': fputs(inspect_usage, stdout); return EXP_EXIT_OK;
         default: fputs(inspect_usage, stderr); return EXP_EXIT_USAGE;
         }
@@ -176,7 +181,7 @@ int exp_cmd_inspect(int argc, char **argv)
     if (rc) goto cleanup;
     if (dot) print_dot(a, stdout);
     else print_tree(a, 0, 0, stdout);
-    if (image) rc = write_image(a, 0, image);
+    if (image) rc = write_image(a, (uint32_t)proc, image);
 cleanup:
     vm_arena_free(a);
     return rc;

@@ -222,3 +222,45 @@ Test(snapshot, hostile_content_never_crashes)
     vm_arena_free(a);
     vm_buf_free(&img);
 }
+
+/* frugal inspect: the tree, the capability graph, a memory image. */
+Test(snapshot, inspect_outputs)
+{
+    const char *frugal = getenv("FRUGAL");
+    cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "%s exec experiments/examples/credit.s --gas 50000 --snapshot build/test-insp.snap "
+             "2>/dev/null",
+             frugal);
+    free(run_cmd(cmd));
+    snprintf(cmd, sizeof cmd, "%s inspect build/test-insp.snap", frugal);
+    char *tree = run_cmd(cmd);
+    cr_assert(strstr(tree, "process 0 (root)  OUT_OF_GAS"), "%s", tree);
+    cr_assert(strstr(tree, "(suspended inside RECURSE of process 1)"), "%s", tree);
+    cr_assert(strstr(tree, "key 1: process 1 rwc"), "%s", tree);
+    cr_assert(strstr(tree, "    process 1  RUNNING"), "%s", tree);
+    snprintf(cmd, sizeof cmd, "%s inspect build/test-insp.snap --dot", frugal);
+    char *dot = run_cmd(cmd);
+    cr_assert(strstr(dot, "digraph frugal {"), "%s", dot);
+    cr_assert(strstr(dot, "p0 -> p1 [style=bold"), "%s", dot);
+    cr_assert(strstr(dot, "p0 -> g0"), "%s", dot);
+    snprintf(cmd, sizeof cmd,
+             "%s inspect build/test-insp.snap --image build/test-insp.png --proc 1 2>&1", frugal);
+    free(run_cmd(cmd));
+    vm_buf png = {0};
+    cr_assert_eq(exp_read_file("build/test-insp.png", &png), 0);
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    cr_assert_gt(png.len, 33u);
+    cr_assert(!memcmp(png.data, sig, 8), "not a PNG");
+    uint32_t width = (uint32_t)png.data[16] << 24 | png.data[17] << 16 | png.data[18] << 8 |
+                     png.data[19];
+    cr_assert_eq(width, 256u);
+    vm_buf_free(&png);
+    snprintf(cmd, sizeof cmd, "%s inspect build/no-such.snap 2>&1; echo rc=$?", frugal);
+    char *bad = run_cmd(cmd);
+    cr_assert(strstr(bad, "cannot open build/no-such.snap") && strstr(bad, "rc=4"), "%s", bad);
+    free(tree);
+    free(dot);
+    free(bad);
+}

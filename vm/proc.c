@@ -254,6 +254,18 @@ void vm_set_stepping(vm_arena *a, bool on) { a->stepping = on; }
 
 uint32_t vm_nprocs(const vm_arena *a) { return a->nprocs; }
 
+int vm_proc_memory(const vm_arena *a, uint32_t id, const vm_word **stack, uint32_t *depth,
+                   const vm_word **heap, uint32_t *msize)
+{
+    if (id >= a->nprocs || !a->procs[id]->live) return -1;
+    const vm_proc *p = a->procs[id];
+    *stack = p->stack;
+    *depth = p->depth;
+    *heap = p->heap;
+    *msize = p->msize;
+    return 0;
+}
+
 int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *o)
 {
     if (id >= a->nprocs) return -1;

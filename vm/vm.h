@@ -189,6 +189,9 @@ typedef struct {
     vm_meters m;
 } vm_proc_info;
 uint32_t vm_nprocs(const vm_arena *a);
+/* A process's stack (bottom first) and heap, for inspection. 0, or -1. */
+int vm_proc_memory(const vm_arena *a, uint32_t id, const vm_word **stack, uint32_t *depth,
+                   const vm_word **heap, uint32_t *msize);
 int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *out); /* 0, or -1 */
 /* Key i of process id: kind, rights and object (process, page or channel id). */
 int vm_key_get(const vm_arena *a, uint32_t id, uint32_t i, vm_key_kind *kind, unsigned *rights,
