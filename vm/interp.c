@@ -32,6 +32,7 @@ enum { X_HDR, X_HDRS, X_INV, X_TRUNC, X_JMP_BAD, X_JZ_BAD, X_JNZ_BAD, X_CALL_BAD
 
 static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
                         const void *const **ops_out, const void *const **xops_out);
+static void FN(decode_step)(vm_arena *a, vm_proc *p);
 
 static bool is_terminator(uint8_t op)
 {
@@ -137,7 +138,7 @@ static uint32_t emit(vm_arena *a, vm_proc *p, uint32_t c, bool step, const uint8
         int64_t nin, nout, cost;
         if (end) nin = nout = cost = 0;
         else effect(&in, &nin, &nout, &cost);
-        if (step || lead[pc] || !open || blk_full(&b, nin, nout, cost)) {
+        if (step || lead[pc] || !open || blk_full(&b, nin, nout, cost)) { /* lead NULL iff step */
             if (open) blk_close(&b, cells, p->cold);
             blk_open(&b, cells, c, xops[step ? X_HDRS : X_HDR], pc);
             at[pc] = c;
@@ -159,84 +160,91 @@ static uint32_t emit(vm_arena *a, vm_proc *p, uint32_t c, bool step, const uint8
     return c;
 }
 
+/* Point the jumps listed in fix at their target's header in `at`, or at a
+ * BAD_JUMP handler. Valid targets are exactly the leaders (fast_at). */
+static void patch(vm_proc *p, const uint32_t *fix, uint32_t nfix, const uint32_t *at,
+                  const void *const *ops, const void *const *xops)
+{
+    for (uint32_t i = 0; i < nfix; i++) {
+        vm_cell *c = &p->cells[fix[i]];
+        int64_t t = c[1].i;
+        if (t >= 0 && t <= p->len && p->fast_at[t] != VM_NONE) {
+            c[1].i = at[t];
+            continue;
+        }
+        if (c->h == ops[VM_OP_JMP]) c->h = xops[X_JMP_BAD];
+        else if (c->h == ops[VM_OP_JZ]) c->h = xops[X_JZ_BAD];
+        else if (c->h == ops[VM_OP_JNZ]) c->h = xops[X_JNZ_BAD];
+        else c->h = xops[X_CALL_BAD];
+    }
+}
+
+/* Decode the fast copy. The step copy is built on first need (decode_step),
+ * into room reserved here, so building it never moves the cells. */
 int FN(decode)(vm_arena *a, vm_proc *p)
 {
     const void *const *ops, *const *xops;
     FN(run)(NULL, NULL, NULL, false, &ops, &xops);
     uint32_t len = p->len;
-    /* Count instructions to size the buffers. */
+    p->decoded = 0;
+    if (vm_grow((void **)&a->lead, &a->lead_cap, (size_t)len + 1, 1)) return -1;
+    /* One pass: instruction starts (bit 0), leaders (bit 1), the count. */
+    uint8_t *lead = a->lead;
+    memset(lead, 0, (size_t)len + 1);
+    lead[0] = 2;
     uint32_t n = 0;
     for (uint32_t pc = 0; pc < len; n++) {
         vm_insn in;
         vm_decode(p->code, len, pc, &in);
-        pc += in.len;
-    }
-    size_t ncells = 2 * (size_t)(n + 1) * (VM_HDR_CELLS + VM_INS_CELLS);
-    p->decoded = 0;
-    if (vm_grow((void **)&p->cells, &p->cells_cap, ncells, sizeof(vm_cell)) ||
-        vm_grow((void **)&p->cold, &p->cold_cap, ncells / 2, sizeof(vm_cold)) ||
-        vm_grow((void **)&a->fix, &a->fix_cap, 2 * (size_t)n + 1, sizeof(uint32_t)) ||
-        vm_grow((void **)&p->fast_at, &p->fast_cap, (size_t)len + 1, sizeof(uint32_t)) ||
-        vm_grow((void **)&p->step_at, &p->step_cap, (size_t)len + 1, sizeof(uint32_t)) ||
-        vm_grow((void **)&a->lead, &a->lead_cap, (size_t)len + 1, 1))
-        return -1;
-
-    /* Instruction starts (step_at = 0 for now) and block leaders. */
-    uint8_t *lead = a->lead;
-    memset(lead, 0, (size_t)len + 1);
-    for (uint32_t pc = 0; pc <= len; pc++) p->step_at[pc] = p->fast_at[pc] = VM_NONE;
-    lead[0] = lead[len] = 1;
-    for (uint32_t pc = 0; pc < len;) {
-        vm_insn in;
-        vm_decode(p->code, len, pc, &in);
-        p->step_at[pc] = 0;
+        lead[pc] |= 1;
+        uint32_t next = pc + in.len;
         if (in.defined && !in.truncated) {
             if (vm_opinfo_of(in.op)->imm == VM_IMM_REL) {
                 int64_t t = vm_rel_target(&in);
-                if (t >= 0 && t <= len) lead[t] = 1; /* validated below */
+                if (t >= 0 && t <= len) lead[t] |= 2;
             }
-            if (is_terminator(in.op) && pc + in.len <= len) lead[pc + in.len] = 1;
-        } else if (pc + in.len <= len) {
-            lead[pc + in.len] = 1;
+            if (is_terminator(in.op) && next <= len) lead[next] |= 2;
+        } else if (next <= len) {
+            lead[next] |= 2;
         }
-        pc += in.len;
+        pc = next;
     }
-    p->step_at[len] = 0;
+    lead[len] |= 3;
+    size_t ncells = 2 * (size_t)(n + 1) * (VM_HDR_CELLS + VM_INS_CELLS);
+    if (vm_grow((void **)&p->cells, &p->cells_cap, ncells, sizeof(vm_cell)) ||
+        vm_grow((void **)&p->cold, &p->cold_cap, ncells / 2, sizeof(vm_cold)) ||
+        vm_grow((void **)&a->fix, &a->fix_cap, (size_t)n + 1, sizeof(uint32_t)) ||
+        vm_grow((void **)&p->fast_at, &p->fast_cap, (size_t)len + 1, sizeof(uint32_t)) ||
+        vm_grow((void **)&p->step_at, &p->step_cap, (size_t)len + 1, sizeof(uint32_t)))
+        return -1;
     /* A jump into an immediate is not a leader: it is a BAD_JUMP. */
-    for (uint32_t pc = 0; pc <= len; pc++)
-        if (p->step_at[pc] == VM_NONE) lead[pc] = 0;
-
+    for (uint32_t pc = 0; pc <= len; pc++) lead[pc] = (lead[pc] & 3) == 3;
+    memset(p->fast_at, 0xff, ((size_t)len + 1) * sizeof(uint32_t));
     uint32_t nfix = 0;
-    uint32_t c = emit(a, p, 0, false, lead, &nfix, ops, xops);
-    uint32_t fast_end = c;
-    c = emit(a, p, c, true, lead, &nfix, ops, xops);
-    p->ncells = c;
+    p->fast_end = emit(a, p, 0, false, lead, &nfix, ops, xops);
+    patch(p, a->fix, nfix, p->fast_at, ops, xops);
+    p->ncells = p->fast_end;
+    p->step_ready = false;
+    p->decoded = METER ? 1 : 2;
+    return 0;
+}
 
-    /* Link fast and step headers of the same pc to each other. */
-    for (uint32_t pc = 0; pc <= len; pc++) {
-        if (p->step_at[pc] == VM_NONE || p->fast_at[pc] == VM_NONE) continue;
+/* The step copy: every instruction its own block, linked to the fast copy. */
+static void FN(decode_step)(vm_arena *a, vm_proc *p)
+{
+    const void *const *ops, *const *xops;
+    FN(run)(NULL, NULL, NULL, false, &ops, &xops);
+    uint32_t nfix = 0;
+    memset(p->step_at, 0xff, ((size_t)p->len + 1) * sizeof(uint32_t));
+    p->ncells = emit(a, p, p->fast_end, true, NULL, &nfix, ops, xops);
+    for (uint32_t pc = 0; pc <= p->len; pc++) {
         uint32_t f = p->fast_at[pc], s = p->step_at[pc];
+        if (f == VM_NONE || s == VM_NONE) continue;
         p->cells[f + 3].w.lo = s;
         p->cells[s + 3].w.lo = f;
     }
-    /* Point jumps at the header of their target, or at a BAD_JUMP handler. */
-    for (uint32_t i = 0; i < nfix; i++) {
-        uint32_t cell = a->fix[i];
-        int64_t t = p->cells[cell + 1].i;
-        bool fast = cell < fast_end;
-        bool ok = t >= 0 && t <= len && p->step_at[t] != VM_NONE;
-        if (ok) {
-            p->cells[cell + 1].i = fast ? p->fast_at[t] : p->step_at[t];
-            continue;
-        }
-        const void *h = p->cells[cell].h;
-        if (h == ops[VM_OP_JMP]) p->cells[cell].h = xops[X_JMP_BAD];
-        else if (h == ops[VM_OP_JZ]) p->cells[cell].h = xops[X_JZ_BAD];
-        else if (h == ops[VM_OP_JNZ]) p->cells[cell].h = xops[X_JNZ_BAD];
-        else p->cells[cell].h = xops[X_CALL_BAD];
-    }
-    p->decoded = METER ? 1 : 2;
-    return 0;
+    patch(p, a->fix, nfix, p->step_at, ops, xops);
+    p->step_ready = true;
 }
 
 vm_status FN(exec)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping)
@@ -294,7 +302,13 @@ static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
     (void)mt_left;
     stepping = stepping || a->stepping || a->trace;
     vm_status status = VM_RUNNING;
-    vm_cell *ip = cells + p->step_at[p->ip];
+    vm_cell *ip;
+    if (!stepping && p->fast_at[p->ip] != VM_NONE) {
+        ip = cells + p->fast_at[p->ip];
+    } else {
+        if (!p->step_ready) FN(decode_step)(a, p);
+        ip = cells + p->step_at[p->ip];
+    }
 
 #ifdef VM_SWITCH
 #define NEXT goto dispatch
@@ -354,6 +368,7 @@ L_HDR: {
         ip += VM_HDR_CELLS;
         NEXT;
     }
+    if (UNLIKELY(ip[3].w.lo == VM_NONE)) FN(decode_step)(a, p); /* links ip to its twin */
     ip = cells + ip[3].w.lo;
     goto step_hdr;
 }
@@ -426,7 +441,7 @@ L_RET: {
     uint32_t pc = p->calls[--p->ncalls];
     other--;
     SETLIM();
-    ip = cells + p->step_at[pc];
+    ip = cells + (stepping ? p->step_at[pc] : p->fast_at[pc]); /* after a CALL: a leader */
     NEXT;
 }
 L_JMP_BAD:  STOP(VM_BAD_JUMP);

@@ -803,6 +803,15 @@ static vm_status run(vm_arena *a, bool metered)
     if (r->depth > r->lim.stack) return r->status = VM_STACK_OVERFLOW;
     a->chain[0] = VM_ROOT;
     a->nchain = 1;
+    if (r->child == VM_NONE) {
+        /* The root alone: its own limits are the whole budget, exactly. */
+        vm_budget b = {sat_left(r->lim.gas, r->gas_used), sat_left(r->lim.memtime, r->memtime), 0,
+                       (int64_t)r->lim.mem};
+        vm_status st = metered ? vm_interp_exec(a, r, &b, false) : vm_interp_nm_exec(a, r, &b, false);
+        if (st != VM_ST_RECURSE) return st;
+        r->status = VM_RUNNING;
+        a->chain[a->nchain++] = recurse_start(a, 1, r)->id;
+    }
     return supervise(a, metered);
 }
 

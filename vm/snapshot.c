@@ -199,9 +199,18 @@ static void get_limits(rd *r, vm_limits *l)
         fail(r, "limits out of range");
 }
 
+/* Is pc the start of an instruction of the linear decoding (or the end)? */
 static bool insn_start(const vm_proc *p, uint32_t pc)
 {
-    return pc == p->len || (pc < p->len && p->step_at[pc] != VM_NONE);
+    if (pc > p->len) return false;
+    if (p->fast_at[pc] != VM_NONE) return true; /* every leader is a start */
+    uint32_t at = 0;
+    while (at < pc) {
+        vm_insn in;
+        vm_decode(p->code, p->len, at, &in);
+        at += in.len;
+    }
+    return at == pc;
 }
 
 /* Words held, recomputed from the tree (children first). */

@@ -72,7 +72,9 @@ typedef struct vm_proc {
     uint32_t ncells, cells_cap, cold_cap;
     uint32_t *fast_at, *step_at; /* pc -> header cell index, or VM_NONE */
     uint32_t fast_cap, step_cap;
-    int decoded; /* 0 not yet, 1 metered, 2 unmetered */
+    int decoded;     /* 0 not yet, 1 metered, 2 unmetered */
+    uint32_t fast_end; /* cells of the fast copy; the step copy follows */
+    bool step_ready;   /* the step copy is built (on first need) */
 
     /* state */
     vm_word *stack;
