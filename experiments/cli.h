@@ -17,6 +17,9 @@
 int exp_read_file(const char *path, vm_buf *out);
 int exp_load_program(const char *path, vm_buf *code); /* .s is assembled */
 int exp_parse_u64(const char *opt, const char *s, uint64_t *out);
+/* Find a file shipped with frugal (e.g. "experiments/bench/count.lua") from the
+ * current directory or next to the binary. 0 with the path in out, or -1. */
+int exp_find_file(const char *rel, char *out, size_t cap);
 
 void exp_print_run(const vm_arena *a, FILE *f);
 int exp_save_snapshot(const vm_arena *a, const char *path);

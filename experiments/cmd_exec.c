@@ -4,6 +4,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +66,21 @@ int exp_load_program(const char *path, vm_buf *code)
 cleanup:
     vm_buf_free(&src);
     return rc;
+}
+
+int exp_find_file(const char *rel, char *out, size_t cap)
+{
+    if (access(rel, R_OK) == 0) return snprintf(out, cap, "%s", rel) >= (int)cap ? -1 : 0;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return -1;
+    exe[n] = 0;
+    char *dir = dirname(exe);
+    for (int up = 0; up < 3; up++) {
+        if (snprintf(out, cap, "%s/%s", dir, rel) < (int)cap && access(out, R_OK) == 0) return 0;
+        dir = dirname(dir);
+    }
+    return -1;
 }
 
 int exp_parse_u64(const char *opt, const char *s, uint64_t *out)

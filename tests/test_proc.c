@@ -92,16 +92,6 @@ static void refuel_loop(prog *p, int mode, int64_t gas, int64_t mtf, int64_t mem
     p->c[jz + 2] = (uint8_t)((uint64_t)off >> 8);
 }
 
-static bool reads_budget(const uint8_t *c, size_t n)
-{
-    for (size_t pc = 0; pc < n;) {
-        vm_insn in;
-        vm_decode(c, n, pc, &in);
-        if (in.defined && (in.op == VM_OP_GAS || in.op == VM_OP_MEMLEFT)) return true;
-        pc += in.len;
-    }
-    return false;
-}
 
 /* The state of process id, for comparison with a standalone run. */
 typedef struct {
@@ -152,7 +142,7 @@ static void nested_property(int model_choice, uint64_t seed0, int count)
     int checked = 0, suspended = 0;
     for (int iter = 0; iter < count; iter++) {
         size_t bn = tu_random_program(&seed, bottom, sizeof bottom);
-        if (reads_budget(bottom, bn)) continue;
+        if (tu_reads_budget(bottom, bn)) continue;
         /* standalone reference */
         vm_load(a, bottom, bn);
         vm_set_limits(a, &(vm_limits){.gas = 3000, .mem = BOTTOM_MEM});

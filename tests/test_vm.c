@@ -295,18 +295,6 @@ static void run_full(vm_arena *a, const uint8_t *c, size_t n, const vm_limits *l
     tu_capture(a, out);
 }
 
-/* GAS and MEMLEFT read the budget itself, so a run that reads them may differ
- * under another budget: the exact-resumption property excludes them. */
-static bool reads_budget(const uint8_t *c, size_t n)
-{
-    for (size_t pc = 0; pc < n;) {
-        vm_insn in;
-        vm_decode(c, n, pc, &in);
-        if (in.defined && (in.op == VM_OP_GAS || in.op == VM_OP_MEMLEFT)) return true;
-        pc += in.len;
-    }
-    return false;
-}
 
 static bool resumable(vm_status s)
 {
@@ -346,7 +334,7 @@ Test(vm, refuel_at_every_point_equals_one_run)
     int checked = 0;
     for (int i = 0; i < 4000; i++) {
         size_t n = tu_random_program(&seed, c, sizeof c);
-        if (reads_budget(c, n)) continue;
+        if (tu_reads_budget(c, n)) continue;
         vm_limits big = {.gas = 600, .mem = 64, .stack = 48, .calls = 8};
         tu_state want;
         run_full(a, c, n, &big, false, &want);
@@ -392,7 +380,7 @@ Test(vm, chunked_refuel_equals_one_run)
     vm_arena *a = vm_arena_new();
     for (int i = 0; i < 5000; i++) {
         size_t n = tu_random_program(&seed, c, sizeof c);
-        if (reads_budget(c, n)) continue;
+        if (tu_reads_budget(c, n)) continue;
         vm_limits big = {.gas = 5000, .mem = 64, .stack = 48, .calls = 8};
         tu_state want;
         run_full(a, c, n, &big, false, &want);

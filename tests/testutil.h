@@ -83,6 +83,19 @@ static inline size_t tu_random_program(uint64_t *s, uint8_t *c, size_t cap)
     return n;
 }
 
+/* GAS and MEMLEFT read the budget itself, so a run that reads them may differ
+ * under another budget: exact-resumption properties exclude them. */
+static inline bool tu_reads_budget(const uint8_t *c, size_t n)
+{
+    for (size_t pc = 0; pc < n;) {
+        vm_insn in;
+        vm_decode(c, n, pc, &in);
+        if (in.defined && (in.op == VM_OP_GAS || in.op == VM_OP_MEMLEFT)) return true;
+        pc += in.len;
+    }
+    return false;
+}
+
 /* Snapshot of the observable state of a run, for comparisons. */
 typedef struct {
     vm_status status;

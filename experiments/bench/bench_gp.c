@@ -3,6 +3,7 @@
  * Rates are whole-run rates: evaluations made divided by the wall time of the
  * run, variation and selection included, for both systems. */
 #include "evolve/evolve.h"
+#include "experiments/cli.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -68,26 +69,12 @@ static int run_once(const fit_task *t, const evo_isa *isa, uint64_t seed, uint32
     return rc;
 }
 
-static int find_deap(char *out, size_t cap) {
-    const char *rel = "experiments/bench/deap_quartic.py";
-    if (access(rel, R_OK) == 0) return snprintf(out, cap, "%s", rel) >= (int)cap ? -1 : 0;
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return -1;
-    exe[n] = 0;
-    char *dir = dirname(exe);
-    for (int up = 0; up < 3; up++) {
-        if (snprintf(out, cap, "%s/%s", dir, rel) < (int)cap && access(out, R_OK) == 0) return 0;
-        dir = dirname(dir);
-    }
-    return -1;
-}
 
 /* Run DEAP on the task's inputs; returns 0 and fills the figures, or -1. */
 static int run_deap(const fit_task *t, uint32_t pop, uint64_t gens, uint64_t seed, uint64_t *evals,
                     double *secs, double *eval_secs, double *best) {
     char script[PATH_MAX];
-    if (find_deap(script, sizeof script)) {
+    if (exp_find_file("experiments/bench/deap_quartic.py", script, sizeof script)) {
         fprintf(stderr, "frugal bench gp: experiments/bench/deap_quartic.py not found\n");
         return -1;
     }

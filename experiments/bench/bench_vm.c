@@ -38,23 +38,6 @@ static double time_run(vm_arena *a, int reps, bool metered, vm_status *st)
     return best;
 }
 
-/* Find experiments/bench/count.lua from the cwd or next to the binary. */
-static int find_script(char *out, size_t cap)
-{
-    const char *rel = "experiments/bench/count.lua";
-    if (access(rel, R_OK) == 0) return snprintf(out, cap, "%s", rel) >= (int)cap ? -1 : 0;
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return -1;
-    exe[n] = 0;
-    char *dir = dirname(exe);
-    for (int up = 0; up < 3; up++) {
-        if (snprintf(out, cap, "%s/%s", dir, rel) < (int)cap && access(out, R_OK) == 0) return 0;
-        dir = dirname(dir);
-    }
-    return -1;
-}
-
 /* Run Lua; returns best seconds or -1. */
 static double run_lua(const char *script, uint64_t iters, bool hook, int reps, double *per_iter)
 {
@@ -123,7 +106,7 @@ static int bench_vm(uint64_t iters, int reps)
 
     char script[PATH_MAX];
     double pi = 0, tl = -1, th = -1;
-    if (find_script(script, sizeof script) == 0) {
+    if (exp_find_file("experiments/bench/count.lua", script, sizeof script) == 0) {
         tl = run_lua(script, iters, false, reps, &pi);
         th = run_lua(script, iters, true, reps, &pi);
     }
