@@ -31,8 +31,7 @@ static const char hyp_src[] = "; hypotenuse in Q32.32: sqrt(a*a + b*b)\n"
                               "        ADD\n"
                               "        FSQRT\n";
 
-static void show(const char *what, vm_arena *a)
-{
+static void show(const char *what, vm_arena *a) {
     vm_meters m;
     vm_meters_get(a, &m);
     printf("  %-34s %-12s gas %-8" PRIu64 " memtime %-9" PRIu64 " top %" PRId64 "\n", what,
@@ -40,8 +39,7 @@ static void show(const char *what, vm_arena *a)
            vm_depth(a) ? vm_stack(a)[vm_depth(a) - 1] : 0);
 }
 
-int exp_cmd_demo(int argc, char **argv)
-{
+int exp_cmd_demo(int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printf("usage: frugal demo\nRuns the default demonstration and prints what happened.\n");
         return EXP_EXIT_OK;

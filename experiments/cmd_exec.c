@@ -11,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int exp_read_file(const char *path, vm_buf *out)
-{
+int exp_read_file(const char *path, vm_buf *out) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "frugal: cannot open %s: %s\n", path, strerror(errno));
@@ -24,7 +23,8 @@ int exp_read_file(const char *path, vm_buf *out)
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
         if (out->len + n > out->cap) {
             size_t cap = (out->cap ? out->cap * 2 : 65536);
-            while (cap < out->len + n) cap *= 2;
+            while (cap < out->len + n)
+                cap *= 2;
             uint8_t *p = realloc(out->data, cap);
             if (!p) {
                 fprintf(stderr, "frugal: %s: out of memory\n", path);
@@ -46,8 +46,7 @@ cleanup:
     return rc;
 }
 
-int exp_load_program(const char *path, vm_buf *code)
-{
+int exp_load_program(const char *path, vm_buf *code) {
     vm_buf src = {0};
     int rc = exp_read_file(path, &src);
     if (rc) goto cleanup;
@@ -68,8 +67,7 @@ cleanup:
     return rc;
 }
 
-int exp_find_file(const char *rel, char *out, size_t cap)
-{
+int exp_find_file(const char *rel, char *out, size_t cap) {
     if (access(rel, R_OK) == 0) return snprintf(out, cap, "%s", rel) >= (int)cap ? -1 : 0;
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -83,8 +81,7 @@ int exp_find_file(const char *rel, char *out, size_t cap)
     return -1;
 }
 
-int exp_parse_u64(const char *opt, const char *s, uint64_t *out)
-{
+int exp_parse_u64(const char *opt, const char *s, uint64_t *out) {
     char *end;
     errno = 0;
     if (*s == '-' || !*s) goto bad;
@@ -97,8 +94,7 @@ bad:
     return -1;
 }
 
-static void trace_step(void *ctx, const vm_arena *a, uint32_t pc)
-{
+static void trace_step(void *ctx, const vm_arena *a, uint32_t pc) {
     vm_insn in;
     char text[64] = "END";
     vm_buf *b = (vm_buf *)ctx;
@@ -114,8 +110,7 @@ static void trace_step(void *ctx, const vm_arena *a, uint32_t pc)
 }
 
 /* Depth of process id in the ownership tree (the root is 0). */
-static uint32_t tree_depth(const vm_arena *a, uint32_t id)
-{
+static uint32_t tree_depth(const vm_arena *a, uint32_t id) {
     uint32_t d = 0;
     vm_proc_info pi;
     while (vm_proc_get(a, id, &pi) == 0 && pi.parent != UINT32_MAX && d <= VM_MAX_NEST) {
@@ -125,8 +120,7 @@ static uint32_t tree_depth(const vm_arena *a, uint32_t id)
     return d;
 }
 
-void exp_print_run(const vm_arena *a, FILE *f)
-{
+void exp_print_run(const vm_arena *a, FILE *f) {
     vm_meters m;
     vm_limits lim;
     vm_meters_get(a, &m);
@@ -148,23 +142,24 @@ void exp_print_run(const vm_arena *a, FILE *f)
     }
     if (live > 1) fprintf(f, "tree     %" PRIu32 " processes, depth %" PRIu32 "\n", live, depth);
     fprintf(f, "stack   ");
-    for (uint32_t i = 0; i < vm_depth(a); i++) fprintf(f, " %" PRId64, vm_stack(a)[i]);
+    for (uint32_t i = 0; i < vm_depth(a); i++)
+        fprintf(f, " %" PRId64, vm_stack(a)[i]);
     fprintf(f, "%s\n", vm_depth(a) ? "   (bottom first)" : " (empty)");
 }
 
-static bool resumable(vm_status s)
-{
+static bool resumable(vm_status s) {
     return s == VM_OUT_OF_GAS || s == VM_OUT_OF_MEMORY || s == VM_OUT_OF_MEMTIME ||
            s == VM_YIELDED || s == VM_CHANNEL_EMPTY || s == VM_CHANNEL_FULL ||
            s == VM_STACK_OVERFLOW || s == VM_CALL_OVERFLOW;
 }
 
 /* Save the arena if it stopped in a way that can be resumed. */
-int exp_save_snapshot(const vm_arena *a, const char *path)
-{
+int exp_save_snapshot(const vm_arena *a, const char *path) {
     if (!resumable(vm_status_get(a))) {
-        fprintf(stderr, "frugal: %s not written: the program stopped with %s, which is not "
-                        "resumable\n", path, vm_status_name(vm_status_get(a)));
+        fprintf(stderr,
+                "frugal: %s not written: the program stopped with %s, which is not "
+                "resumable\n",
+                path, vm_status_name(vm_status_get(a)));
         return 0;
     }
     vm_buf b = {0};
@@ -197,8 +192,7 @@ cleanup:
 }
 
 /* Load a snapshot file into a; prints the error (file, offset, problem). */
-int exp_load_snapshot(vm_arena *a, const char *path)
-{
+int exp_load_snapshot(vm_arena *a, const char *path) {
     vm_buf b = {0};
     int rc = exp_read_file(path, &b);
     if (rc) return rc;
@@ -228,15 +222,13 @@ static const char exec_usage[] =
     "Exit status: 0 if the program halted or yielded, 1 if it stopped for any\n"
     "other reason, 2 for bad arguments, 3 for a bad program file.\n";
 
-int exp_cmd_exec(int argc, char **argv)
-{
+int exp_cmd_exec(int argc, char **argv) {
     static const struct option opts[] = {
-        {"gas", required_argument, 0, 'g'},   {"mem", required_argument, 0, 'm'},
-        {"memtime", required_argument, 0, 't'}, {"stack", required_argument, 0, 's'},
-        {"calls", required_argument, 0, 'c'}, {"push", required_argument, 0, 'p'},
-        {"trace", no_argument, 0, 'T'},       {"help", no_argument, 0, 'h'},
-        {"snapshot", required_argument, 0, 'S'},
-        {0, 0, 0, 0}};
+        {"gas", required_argument, 0, 'g'},      {"mem", required_argument, 0, 'm'},
+        {"memtime", required_argument, 0, 't'},  {"stack", required_argument, 0, 's'},
+        {"calls", required_argument, 0, 'c'},    {"push", required_argument, 0, 'p'},
+        {"trace", no_argument, 0, 'T'},          {"help", no_argument, 0, 'h'},
+        {"snapshot", required_argument, 0, 'S'}, {0, 0, 0, 0}};
     vm_limits lim = {0};
     bool trace = false;
     const char *snap = NULL;
@@ -247,12 +239,16 @@ int exp_cmd_exec(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'g': if (exp_parse_u64("--gas", optarg, &lim.gas)) return EXP_EXIT_USAGE; break;
+        case 'g':
+            if (exp_parse_u64("--gas", optarg, &lim.gas)) return EXP_EXIT_USAGE;
+            break;
         case 'm':
             if (exp_parse_u64("--mem", optarg, &v)) return EXP_EXIT_USAGE;
             lim.mem = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
             break;
-        case 't': if (exp_parse_u64("--memtime", optarg, &lim.memtime)) return EXP_EXIT_USAGE; break;
+        case 't':
+            if (exp_parse_u64("--memtime", optarg, &lim.memtime)) return EXP_EXIT_USAGE;
+            break;
         case 's':
             if (exp_parse_u64("--stack", optarg, &v)) return EXP_EXIT_USAGE;
             lim.stack = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
@@ -324,8 +320,7 @@ static const char resume_usage[] =
     "  --snapshot F  if it stops again for a resource or yields, save it to F\n"
     "Exit status as for frugal exec; 3 for a corrupt or foreign snapshot.\n";
 
-int exp_cmd_resume_snapshot(int argc, char **argv)
-{
+int exp_cmd_resume_snapshot(int argc, char **argv) {
     static const struct option opts[] = {
         {"refuel", required_argument, 0, 'g'},  {"mem", required_argument, 0, 'm'},
         {"memtime", required_argument, 0, 't'}, {"snapshot", required_argument, 0, 'S'},
@@ -336,9 +331,15 @@ int exp_cmd_resume_snapshot(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'g': if (exp_parse_u64("--refuel", optarg, &refuel)) return EXP_EXIT_USAGE; break;
-        case 'm': if (exp_parse_u64("--mem", optarg, &mem)) return EXP_EXIT_USAGE; break;
-        case 't': if (exp_parse_u64("--memtime", optarg, &memtime)) return EXP_EXIT_USAGE; break;
+        case 'g':
+            if (exp_parse_u64("--refuel", optarg, &refuel)) return EXP_EXIT_USAGE;
+            break;
+        case 'm':
+            if (exp_parse_u64("--mem", optarg, &mem)) return EXP_EXIT_USAGE;
+            break;
+        case 't':
+            if (exp_parse_u64("--memtime", optarg, &memtime)) return EXP_EXIT_USAGE;
+            break;
         case 'S': snap = optarg; break;
         case 'h': fputs(resume_usage, stdout); return EXP_EXIT_OK;
         default: fputs(resume_usage, stderr); return EXP_EXIT_USAGE;
@@ -357,7 +358,8 @@ int exp_cmd_resume_snapshot(int argc, char **argv)
     vm_meters_get(a, &m);
     l.gas = m.gas + refuel > VM_MAX_GAS ? VM_MAX_GAS : m.gas + refuel;
     if (mem) l.mem = mem > VM_MAX_MEM ? VM_MAX_MEM : (uint32_t)mem;
-    if (memtime) l.memtime = l.memtime + memtime > VM_MAX_MEMTIME ? VM_MAX_MEMTIME : l.memtime + memtime;
+    if (memtime)
+        l.memtime = l.memtime + memtime > VM_MAX_MEMTIME ? VM_MAX_MEMTIME : l.memtime + memtime;
     if (l.gas == 0) l.gas = 1; /* 0 means "the default" to vm_set_limits */
     if (vm_set_limits(a, &l)) {
         rc = EXP_EXIT_IO;

@@ -10,8 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *kind_name(vm_key_kind k)
-{
+static const char *kind_name(vm_key_kind k) {
     switch (k) {
     case VM_KEY_PROC: return "process";
     case VM_KEY_PAGE: return "page";
@@ -20,25 +19,25 @@ static const char *kind_name(vm_key_kind k)
     }
 }
 
-static void rights_text(unsigned r, char *out)
-{
+static void rights_text(unsigned r, char *out) {
     out[0] = (r & VM_RIGHT_READ) ? 'r' : '-';
     out[1] = (r & VM_RIGHT_WRITE) ? 'w' : '-';
     out[2] = (r & VM_RIGHT_CALL) ? 'c' : '-';
     out[3] = 0;
 }
 
-static void print_tree(const vm_arena *a, uint32_t id, int indent, FILE *f)
-{
+static void print_tree(const vm_arena *a, uint32_t id, int indent, FILE *f) {
     vm_proc_info pi;
     if (vm_proc_get(a, id, &pi) || !pi.live || indent > 2 * (int)VM_MAX_NEST) return;
-    fprintf(f, "%*sprocess %" PRIu32 "%s  %s  ip %" PRIu32 "  gas %" PRIu64 "/%" PRIu64
-               "  memtime %" PRIu64 "  words %" PRIu64 "/%" PRIu32 "  stack %" PRIu32
-               "  heap %" PRIu32 "  code %" PRIu32 " bytes\n",
+    fprintf(f,
+            "%*sprocess %" PRIu32 "%s  %s  ip %" PRIu32 "  gas %" PRIu64 "/%" PRIu64
+            "  memtime %" PRIu64 "  words %" PRIu64 "/%" PRIu32 "  stack %" PRIu32 "  heap %" PRIu32
+            "  code %" PRIu32 " bytes\n",
             indent, "", id, id == 0 ? " (root)" : "", vm_status_name(pi.status), pi.ip, pi.m.gas,
             pi.lim.gas, pi.m.memtime, pi.words, pi.lim.mem, pi.depth, pi.msize, pi.code_len);
     if (pi.child != UINT32_MAX)
-        fprintf(f, "%*s  (suspended inside RECURSE of process %" PRIu32 ")\n", indent, "", pi.child);
+        fprintf(f, "%*s  (suspended inside RECURSE of process %" PRIu32 ")\n", indent, "",
+                pi.child);
     for (uint32_t k = 0; k < pi.nkeys; k++) {
         vm_key_kind kind;
         unsigned rights;
@@ -46,7 +45,8 @@ static void print_tree(const vm_arena *a, uint32_t id, int indent, FILE *f)
         char r[4];
         vm_key_get(a, id, k, &kind, &rights, &obj);
         rights_text(rights, r);
-        if (kind == VM_KEY_NONE) fprintf(f, "%*s  key %" PRIu32 ": empty\n", indent, "", k);
+        if (kind == VM_KEY_NONE)
+            fprintf(f, "%*s  key %" PRIu32 ": empty\n", indent, "", k);
         else
             fprintf(f, "%*s  key %" PRIu32 ": %s %" PRIu32 " %s\n", indent, "", k, kind_name(kind),
                     obj, r);
@@ -62,14 +62,14 @@ static void print_tree(const vm_arena *a, uint32_t id, int indent, FILE *f)
 
 /* The capability graph: processes own children (bold) and hold keys (labelled
  * with rights) to processes, pages and channels. */
-static void print_dot(const vm_arena *a, FILE *f)
-{
+static void print_dot(const vm_arena *a, FILE *f) {
     fprintf(f, "digraph frugal {\n  rankdir=TB;\n  node [fontname=\"monospace\"];\n");
     for (uint32_t id = 0; id < vm_nprocs(a); id++) {
         vm_proc_info pi;
         if (vm_proc_get(a, id, &pi) || !pi.live) continue;
-        fprintf(f, "  p%" PRIu32 " [shape=box,label=\"process %" PRIu32 "\\n%s\\ngas %" PRIu64
-                   "/%" PRIu64 "\\nwords %" PRIu64 "\"];\n",
+        fprintf(f,
+                "  p%" PRIu32 " [shape=box,label=\"process %" PRIu32 "\\n%s\\ngas %" PRIu64
+                "/%" PRIu64 "\\nwords %" PRIu64 "\"];\n",
                 id, id, vm_status_name(pi.status), pi.m.gas, pi.lim.gas, pi.words);
         for (uint32_t k = 0; k < pi.nkeys; k++) {
             vm_key_kind kind;
@@ -79,15 +79,19 @@ static void print_dot(const vm_arena *a, FILE *f)
             vm_key_get(a, id, k, &kind, &rights, &obj);
             rights_text(rights, r);
             if (kind == VM_KEY_PROC)
-                fprintf(f, "  p%" PRIu32 " -> p%" PRIu32 " [style=bold,label=\"key %" PRIu32 " %s\"];\n",
+                fprintf(f,
+                        "  p%" PRIu32 " -> p%" PRIu32 " [style=bold,label=\"key %" PRIu32
+                        " %s\"];\n",
                         id, obj, k, r);
             else if (kind == VM_KEY_PAGE)
-                fprintf(f, "  g%" PRIu32 " [shape=note,label=\"page %" PRIu32 "\"];\n"
-                           "  p%" PRIu32 " -> g%" PRIu32 " [label=\"key %" PRIu32 " %s\"];\n",
+                fprintf(f,
+                        "  g%" PRIu32 " [shape=note,label=\"page %" PRIu32 "\"];\n"
+                        "  p%" PRIu32 " -> g%" PRIu32 " [label=\"key %" PRIu32 " %s\"];\n",
                         obj, obj, id, obj, k, r);
             else if (kind == VM_KEY_CHAN)
-                fprintf(f, "  c%" PRIu32 " [shape=cds,label=\"channel %" PRIu32 "\"];\n"
-                           "  p%" PRIu32 " -> c%" PRIu32 " [label=\"key %" PRIu32 " %s\"];\n",
+                fprintf(f,
+                        "  c%" PRIu32 " [shape=cds,label=\"channel %" PRIu32 "\"];\n"
+                        "  p%" PRIu32 " -> c%" PRIu32 " [label=\"key %" PRIu32 " %s\"];\n",
                         obj, obj, id, obj, k, r);
         }
     }
@@ -95,8 +99,7 @@ static void print_dot(const vm_arena *a, FILE *f)
 }
 
 /* A process's memory (stack, then heap), one byte per pixel, 256 wide. */
-static int write_image(const vm_arena *a, uint32_t id, const char *path)
-{
+static int write_image(const vm_arena *a, uint32_t id, const char *path) {
     vm_proc_info pi;
     if (vm_proc_get(a, id, &pi) || !pi.live) {
         fprintf(stderr, "frugal inspect: no live process %" PRIu32 "\n", id);
@@ -111,9 +114,11 @@ static int write_image(const vm_arena *a, uint32_t id, const char *path)
     if (!img) return EXP_EXIT_IO;
     size_t k = 0;
     for (uint32_t i = 0; i < depth; i++)
-        for (int b = 0; b < 8; b++) img[k++] = (uint8_t)((uint64_t)stack[i] >> (8 * b));
+        for (int b = 0; b < 8; b++)
+            img[k++] = (uint8_t)((uint64_t)stack[i] >> (8 * b));
     for (uint32_t i = 0; i < msize; i++)
-        for (int b = 0; b < 8; b++) img[k++] = (uint8_t)((uint64_t)heap[i] >> (8 * b));
+        for (int b = 0; b < 8; b++)
+            img[k++] = (uint8_t)((uint64_t)heap[i] >> (8 * b));
     int rc = EXP_EXIT_IO;
     FILE *f = fopen(path, "wb");
     png_structp png = NULL;
@@ -130,10 +135,12 @@ static int write_image(const vm_arena *a, uint32_t id, const char *path)
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_GRAY,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    for (size_t y = 0; y < h; y++) png_write_row(png, img + y * w);
+    for (size_t y = 0; y < h; y++)
+        png_write_row(png, img + y * w);
     png_write_end(png, NULL);
     rc = EXP_EXIT_OK;
-    fprintf(stderr, "frugal inspect: %zu bytes of memory drawn to %s (%zux%zu)\n", bytes, path, w, h);
+    fprintf(stderr, "frugal inspect: %zu bytes of memory drawn to %s (%zux%zu)\n", bytes, path, w,
+            h);
 cleanup:
     if (png) png_destroy_write_struct(&png, info ? &info : NULL);
     if (f && fclose(f) != 0) rc = EXP_EXIT_IO;
@@ -149,8 +156,7 @@ static const char inspect_usage[] =
     "                256 pixels wide\n"
     "  --proc ID      the process to draw (default 0, the root)\n";
 
-int exp_cmd_inspect(int argc, char **argv)
-{
+int exp_cmd_inspect(int argc, char **argv) {
     static const struct option opts[] = {{"dot", no_argument, 0, 'd'},
                                          {"image", required_argument, 0, 'i'},
                                          {"proc", required_argument, 0, 'p'},
@@ -179,8 +185,10 @@ int exp_cmd_inspect(int argc, char **argv)
     vm_arena *a = vm_arena_new();
     int rc = a ? exp_load_snapshot(a, argv[optind]) : EXP_EXIT_IO;
     if (rc) goto cleanup;
-    if (dot) print_dot(a, stdout);
-    else print_tree(a, 0, 0, stdout);
+    if (dot)
+        print_dot(a, stdout);
+    else
+        print_tree(a, 0, 0, stdout);
     if (image) rc = write_image(a, (uint32_t)proc, image);
 cleanup:
     vm_arena_free(a);
@@ -188,8 +196,7 @@ cleanup:
 }
 
 /* frugal resume: a snapshot (FRUGSNAP) or, once the store lands, a run. */
-int exp_cmd_resume(int argc, char **argv)
-{
+int exp_cmd_resume(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-') continue;
         FILE *f = fopen(argv[i], "rb");

@@ -25,17 +25,16 @@ static const command commands[] = {
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: frugal COMMAND [ARGS]   (frugal COMMAND --help for its options)\n\n"
-               "frugal %s: genetic programming on a metered, sandboxing VM.\n\ncommands:\n",
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: frugal COMMAND [ARGS]   (frugal COMMAND --help for its options)\n\n"
+            "frugal %s: genetic programming on a metered, sandboxing VM.\n\ncommands:\n",
             FRUGAL_VERSION);
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-11s %s\n", commands[i].name, commands[i].help);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return EXP_EXIT_USAGE;

@@ -2,8 +2,7 @@
 #include "experiments/cli.h"
 #include "testutil.h"
 
-Test(isa, doc_matches_table)
-{
+Test(isa, doc_matches_table) {
     vm_buf doc = {0};
     cr_assert_eq(exp_read_file("docs/isa.md", &doc), 0, "run the tests from the repo root");
     char *text = malloc(doc.len + 1);
@@ -12,13 +11,14 @@ Test(isa, doc_matches_table)
     int nops = 0, nrows = 0;
     char row[512];
 #define OP(name, byte, in, out, gas, imm, doc)                                                     \
-    snprintf(row, sizeof row, "| `%s` | 0x%02x | %d | %d | %d | %s | %s |\n", #name, byte, in, out, \
-             gas, #imm, doc);                                                                      \
-    cr_expect(strstr(text, row), "docs/isa.md lacks or misstates the row:\n%s", row);               \
+    snprintf(row, sizeof row, "| `%s` | 0x%02x | %d | %d | %d | %s | %s |\n", #name, byte, in,     \
+             out, gas, #imm, doc);                                                                 \
+    cr_expect(strstr(text, row), "docs/isa.md lacks or misstates the row:\n%s", row);              \
     nops++;
 #include "vm/opcodes.def"
 #undef OP
-    for (char *p = text; (p = strstr(p, "\n| `")); p++) nrows++;
+    for (char *p = text; (p = strstr(p, "\n| `")); p++)
+        nrows++;
     cr_expect_eq(nrows, nops, "docs/isa.md has %d opcode rows, the table has %d opcodes", nrows,
                  nops);
     for (int s = 0; s < VM_NSTATUS; s++) {

@@ -13,22 +13,21 @@ typedef struct {
     size_t n;
 } prog;
 
-static void e(prog *p, uint8_t op, int64_t imm)
-{
+static void e(prog *p, uint8_t op, int64_t imm) {
     cr_assert_lt(p->n + 16, sizeof p->c);
     p->n = tu_emit(p->c, p->n, op, imm);
 }
 
 /* Put child code in page 0 and CREATE it as key 1, then PUSHTO its stack. */
-static void make_child(prog *p, const uint8_t *code, size_t len, const vm_word *in, int nin)
-{
+static void make_child(prog *p, const uint8_t *code, size_t len, const vm_word *in, int nin) {
     size_t words = (len + 7) / 8;
     e(p, VM_OP_PUSH, (int64_t)(words ? words : 1));
     e(p, VM_OP_NEWPAGE, 0);
     e(p, VM_OP_POP, 0);
     for (size_t i = 0; i < words; i++) {
         uint64_t w = 0;
-        for (size_t b = 0; b < 8 && i * 8 + b < len; b++) w |= (uint64_t)code[i * 8 + b] << (8 * b);
+        for (size_t b = 0; b < 8 && i * 8 + b < len; b++)
+            w |= (uint64_t)code[i * 8 + b] << (8 * b);
         e(p, VM_OP_PUSH, (int64_t)w);
         e(p, VM_OP_PUSH, 0);
         e(p, VM_OP_PUSH, (int64_t)i);
@@ -45,8 +44,7 @@ static void make_child(prog *p, const uint8_t *code, size_t len, const vm_word *
     }
 }
 
-static void jump(prog *p, uint8_t op, size_t target)
-{
+static void jump(prog *p, uint8_t op, size_t target) {
     e(p, op, (int64_t)target - (int64_t)(p->n + 3));
 }
 
@@ -54,8 +52,7 @@ static void jump(prog *p, uint8_t op, size_t target)
  * `mtf` times that of memory-time, or no own limit if mtf < 0), again with
  * twice as much while the child stops for gas or memory-time, then HALT with
  * the child's status on top. */
-static void refuel_loop(prog *p, int mode, int64_t gas, int64_t mtf, int64_t mem)
-{
+static void refuel_loop(prog *p, int mode, int64_t gas, int64_t mtf, int64_t mem) {
     e(p, VM_OP_PUSH, gas); /* cur */
     size_t loop = p->n;
     e(p, VM_OP_PUSH, 1);
@@ -92,7 +89,6 @@ static void refuel_loop(prog *p, int mode, int64_t gas, int64_t mtf, int64_t mem
     p->c[jz + 2] = (uint8_t)((uint64_t)off >> 8);
 }
 
-
 /* The state of process id, for comparison with a standalone run. */
 typedef struct {
     vm_status status;
@@ -100,8 +96,7 @@ typedef struct {
     uint64_t gas, memtime;
 } pstate;
 
-static void pcapture(const vm_arena *a, uint32_t id, pstate *s)
-{
+static void pcapture(const vm_arena *a, uint32_t id, pstate *s) {
     vm_proc_info pi;
     cr_assert_eq(vm_proc_get(a, id, &pi), 0);
     memset(s, 0, sizeof *s);
@@ -114,8 +109,7 @@ static void pcapture(const vm_arena *a, uint32_t id, pstate *s)
 }
 
 /* The process a chain of key-1 children leads to, depth levels down. */
-static uint32_t descend(const vm_arena *a, int levels)
-{
+static uint32_t descend(const vm_arena *a, int levels) {
     uint32_t id = 0;
     for (int i = 0; i < levels; i++) {
         vm_key_kind kind;
@@ -134,8 +128,7 @@ static const vm_word bottom_in[2] = {3, -2};
 /* Refuel and resume, exactly: random bottom programs under 1 to 3 levels of
  * refuelling parents (random model, random chunks), with the host refuelling
  * the root in random chunks too. The bottom ends exactly as when run alone. */
-static void nested_property(int model_choice, uint64_t seed0, int count)
-{
+static void nested_property(int model_choice, uint64_t seed0, int count) {
     uint64_t seed = seed0;
     vm_arena *a = vm_arena_new();
     uint8_t bottom[512];
@@ -208,19 +201,26 @@ static void nested_property(int model_choice, uint64_t seed0, int count)
     vm_arena_free(a);
 }
 
-Test(proc, refuel_nested_credit) { nested_property(0, 11, 1500); }
-Test(proc, refuel_nested_transfer) { nested_property(1, 22, 1500); }
-Test(proc, refuel_nested_mixed) { nested_property(-1, 33, 1500); }
+Test(proc, refuel_nested_credit) {
+    nested_property(0, 11, 1500);
+}
+Test(proc, refuel_nested_transfer) {
+    nested_property(1, 22, 1500);
+}
+Test(proc, refuel_nested_mixed) {
+    nested_property(-1, 33, 1500);
+}
 
 /* ---- budgets and memory up the tree ---- */
 
-static vm_buf asm_ok(const char *src) { return tu_asm(src); }
+static vm_buf asm_ok(const char *src) {
+    return tu_asm(src);
+}
 
 /* Credit: a child promised more than its parent has; the parent runs dry
  * while the child runs, control goes to the parent's parent (the host), and
  * refuelling resumes the child where it stopped, unnoticed. */
-Test(proc, credit_ancestor_dry_resumes_child)
-{
+Test(proc, credit_ancestor_dry_resumes_child) {
     prog p = {0};
     /* child: count down from 1000 */
     vm_buf child = asm_ok("PUSH 1000\nl: PUSH 1\nSUB\nDUP 0\nJNZ l\nHALT");
@@ -253,8 +253,7 @@ Test(proc, credit_ancestor_dry_resumes_child)
 
 /* Transfer: the allotment is clipped to what the parent has, so the child
  * runs out first, and the parent continues. */
-Test(proc, transfer_clips_to_parent)
-{
+Test(proc, transfer_clips_to_parent) {
     prog p = {0};
     vm_buf child = asm_ok("l: JMP l");
     make_child(&p, child.data, child.len, NULL, 0);
@@ -284,8 +283,7 @@ Test(proc, transfer_clips_to_parent)
 
 /* A child's memory counts in its parent: a child that allocates is stopped
  * by the parent's memory limit, and the parent's meter shows its words. */
-Test(proc, child_memory_counts_in_ancestors)
-{
+Test(proc, child_memory_counts_in_ancestors) {
     prog p = {0};
     vm_buf child = asm_ok("PUSH 300\nALLOC\nHALT");
     make_child(&p, child.data, child.len, NULL, 0);
@@ -315,8 +313,7 @@ Test(proc, child_memory_counts_in_ancestors)
 
 /* A child cannot touch its parent: whatever it runs, the parent's stack,
  * heap and keys are as they were. */
-Test(proc, child_cannot_reach_parent)
-{
+Test(proc, child_cannot_reach_parent) {
     uint64_t seed = 5;
     uint8_t code[256];
     vm_arena *a = vm_arena_new();
@@ -360,35 +357,39 @@ Test(proc, child_cannot_reach_parent)
 /* Random programs rich in key instructions, with a read-only channel, a
  * write-only channel and a channel the root has no key to: nothing raises
  * a right, and nothing reaches an object without a key. */
-Test(proc, capabilities_never_grow)
-{
+Test(proc, capabilities_never_grow) {
     uint64_t seed = 77;
     vm_arena *a = vm_arena_new();
     int ra = vm_chan_new(a, 1000), wb = vm_chan_new(a, 1000), secret = vm_chan_new(a, 10);
     cr_assert(ra >= 0 && wb >= 0 && secret >= 0);
-    static const uint8_t ops[] = {VM_OP_FORK,   VM_OP_TRANSFERKEY, VM_OP_ATTENUATE,
-                                  VM_OP_DROPKEY, VM_OP_NUMKEYS,    VM_OP_KEYINFO,
-                                  VM_OP_NEWPAGE, VM_OP_PREAD,      VM_OP_PWRITE,
-                                  VM_OP_IN,      VM_OP_OUT,        VM_OP_CREATE,
-                                  VM_OP_PUSHTO,  VM_OP_POPFROM,    VM_OP_RECURSE};
+    static const uint8_t ops[] = {VM_OP_FORK,    VM_OP_TRANSFERKEY, VM_OP_ATTENUATE, VM_OP_DROPKEY,
+                                  VM_OP_NUMKEYS, VM_OP_KEYINFO,     VM_OP_NEWPAGE,   VM_OP_PREAD,
+                                  VM_OP_PWRITE,  VM_OP_IN,          VM_OP_OUT,       VM_OP_CREATE,
+                                  VM_OP_PUSHTO,  VM_OP_POPFROM,     VM_OP_RECURSE};
     for (int i = 0; i < 4000; i++) {
         uint8_t c[512];
         size_t n = 0;
         int len = 5 + (int)tu_below(&seed, 60);
         for (int k = 0; k < len; k++) {
             uint32_t r = tu_below(&seed, 10);
-            if (r < 4) n = tu_emit(c, n, VM_OP_PUSH, (int64_t)tu_below(&seed, 8) - 1);
-            else if (r < 5) n = tu_emit(c, n, VM_OP_DUP, tu_below(&seed, 3));
-            else if (r < 6) n = tu_emit(c, n, VM_OP_PUSH, 7);
-            else n = tu_emit(c, n, ops[tu_below(&seed, sizeof ops)], tu_below(&seed, 2));
+            if (r < 4)
+                n = tu_emit(c, n, VM_OP_PUSH, (int64_t)tu_below(&seed, 8) - 1);
+            else if (r < 5)
+                n = tu_emit(c, n, VM_OP_DUP, tu_below(&seed, 3));
+            else if (r < 6)
+                n = tu_emit(c, n, VM_OP_PUSH, 7);
+            else
+                n = tu_emit(c, n, ops[tu_below(&seed, sizeof ops)], tu_below(&seed, 2));
         }
         vm_load(a, c, n);
         vm_set_limits(a, &(vm_limits){.gas = 20000, .mem = 5000});
         vm_chan_clear(a, (uint32_t)ra);
         vm_chan_clear(a, (uint32_t)wb);
         vm_chan_clear(a, (uint32_t)secret);
-        for (int k = 0; k < 50; k++) vm_chan_write(a, (uint32_t)ra, 1000 + k);
-        for (int k = 0; k < 5; k++) vm_chan_write(a, (uint32_t)secret, 99);
+        for (int k = 0; k < 50; k++)
+            vm_chan_write(a, (uint32_t)ra, 1000 + k);
+        for (int k = 0; k < 5; k++)
+            vm_chan_write(a, (uint32_t)secret, 99);
         cr_assert_eq(vm_grant_chan(a, (uint32_t)ra, VM_RIGHT_READ), 0);
         cr_assert_eq(vm_grant_chan(a, (uint32_t)wb, VM_RIGHT_WRITE), 1);
         vm_run(a);
@@ -430,8 +431,7 @@ Test(proc, capabilities_never_grow)
 
 /* ---- channels ---- */
 
-Test(proc, channels_in_and_out)
-{
+Test(proc, channels_in_and_out) {
     vm_buf b = asm_ok("l: PUSH 0\nIN\nDUP 0\nADD\nPUSH 1\nOUT\nJMP l");
     vm_arena *a = vm_arena_new();
     int in = vm_chan_new(a, 4), out = vm_chan_new(a, 2);
@@ -460,22 +460,22 @@ Test(proc, channels_in_and_out)
 
 /* ---- the shipped examples ---- */
 
-static vm_arena *run_example(const char *file, const vm_word *in, int nin, const vm_limits *l)
-{
+static vm_arena *run_example(const char *file, const vm_word *in, int nin, const vm_limits *l) {
     vm_buf code = {0};
     cr_assert_eq(exp_load_program(file, &code), 0, "cannot load %s", file);
     vm_arena *a = vm_arena_new();
     vm_load(a, code.data, code.len);
     vm_set_limits(a, l);
-    for (int i = 0; i < nin; i++) vm_push(a, in[i]);
+    for (int i = 0; i < nin; i++)
+        vm_push(a, in[i]);
     vm_run(a);
     vm_buf_free(&code);
     return a;
 }
 
-Test(examples, rarvm_sandbox)
-{
-    vm_arena *a = run_example("experiments/examples/sandbox.s", (vm_word[]){41}, 1, &(vm_limits){0});
+Test(examples, rarvm_sandbox) {
+    vm_arena *a =
+        run_example("experiments/examples/sandbox.s", (vm_word[]){41}, 1, &(vm_limits){0});
     cr_assert_eq(vm_status_get(a), VM_HALTED);
     cr_assert_eq(vm_depth(a), 2u);
     cr_assert_eq(vm_stack(a)[0], VM_HALTED, "the child halted");
@@ -487,8 +487,7 @@ Test(examples, rarvm_sandbox)
     vm_arena_free(a);
 }
 
-Test(examples, rarvm_sandbox_recursive)
-{
+Test(examples, rarvm_sandbox_recursive) {
     for (vm_word depth = 0; depth <= 6; depth++) {
         vm_arena *a = run_example("experiments/examples/sandbox_rec.s", (vm_word[]){41, depth}, 2,
                                   &(vm_limits){.gas = 100000});
@@ -499,8 +498,7 @@ Test(examples, rarvm_sandbox_recursive)
     }
 }
 
-Test(examples, keyvm_replicator)
-{
+Test(examples, keyvm_replicator) {
     const uint64_t budget = 2000000;
     vm_arena *a = run_example("experiments/examples/replicator.s", NULL, 0,
                               &(vm_limits){.gas = budget, .mem = 1 << 20});

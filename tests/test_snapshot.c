@@ -7,27 +7,25 @@
 #include <sys/wait.h>
 #include <zlib.h>
 
-static vm_arena *load_example(const char *file, const vm_word *in, int nin, uint64_t gas)
-{
+static vm_arena *load_example(const char *file, const vm_word *in, int nin, uint64_t gas) {
     vm_buf code = {0};
     cr_assert_eq(exp_load_program(file, &code), 0, "cannot load %s", file);
     vm_arena *a = vm_arena_new();
     vm_load(a, code.data, code.len);
     vm_set_limits(a, &(vm_limits){.gas = gas, .mem = 1 << 20});
-    for (int i = 0; i < nin; i++) vm_push(a, in[i]);
+    for (int i = 0; i < nin; i++)
+        vm_push(a, in[i]);
     vm_buf_free(&code);
     return a;
 }
 
-static vm_buf snap_of(const vm_arena *a)
-{
+static vm_buf snap_of(const vm_arena *a) {
     vm_buf b = {0};
     cr_assert_eq(vm_snapshot_save(a, &b), 0);
     return b;
 }
 
-static void refuel(vm_arena *a, uint64_t more)
-{
+static void refuel(vm_arena *a, uint64_t more) {
     vm_limits l;
     vm_meters m;
     vm_get_limits(a, &l);
@@ -38,8 +36,7 @@ static void refuel(vm_arena *a, uint64_t more)
 
 /* Stop at many points, move the tree to a fresh arena, continue both the
  * same way: their final images are byte for byte the same. */
-static void roundtrip(const char *file, const vm_word *in, int nin, uint64_t seed)
-{
+static void roundtrip(const char *file, const vm_word *in, int nin, uint64_t seed) {
     for (int k = 0; k < 40; k++) {
         uint64_t stop = 1 + tu_below(&seed, 60000);
         vm_arena *a = load_example(file, in, nin, stop);
@@ -70,19 +67,18 @@ static void roundtrip(const char *file, const vm_word *in, int nin, uint64_t see
     }
 }
 
-Test(snapshot, roundtrip_credit) { roundtrip("experiments/examples/credit.s", NULL, 0, 1); }
-Test(snapshot, roundtrip_recursive)
-{
+Test(snapshot, roundtrip_credit) {
+    roundtrip("experiments/examples/credit.s", NULL, 0, 1);
+}
+Test(snapshot, roundtrip_recursive) {
     roundtrip("experiments/examples/sandbox_rec.s", (vm_word[]){41, 5}, 2, 2);
 }
-Test(snapshot, roundtrip_replicator)
-{
+Test(snapshot, roundtrip_replicator) {
     roundtrip("experiments/examples/replicator.s", NULL, 0, 3);
 }
 
 /* Random programs, with the heap, call stack and keys they make. */
-Test(snapshot, roundtrip_random_programs)
-{
+Test(snapshot, roundtrip_random_programs) {
     uint64_t seed = 9;
     uint8_t c[512];
     vm_arena *a = vm_arena_new(), *b = vm_arena_new();
@@ -110,8 +106,7 @@ Test(snapshot, roundtrip_random_programs)
 
 /* Save, exit, restore in a new process and continue: the same output as one
  * uninterrupted run with the same final budget. */
-static char *run_cmd(const char *cmd)
-{
+static char *run_cmd(const char *cmd) {
     FILE *p = popen(cmd, "r");
     cr_assert(p, "cannot run %s", cmd);
     static char out[8192];
@@ -121,8 +116,7 @@ static char *run_cmd(const char *cmd)
     return strdup(out);
 }
 
-Test(snapshot, across_processes)
-{
+Test(snapshot, across_processes) {
     const char *frugal = getenv("FRUGAL");
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
@@ -143,8 +137,7 @@ Test(snapshot, across_processes)
 
 /* ---- bad images ---- */
 
-static vm_buf sample(void)
-{
+static vm_buf sample(void) {
     vm_arena *a = load_example("experiments/examples/credit.s", NULL, 0, 50000);
     vm_run(a);
     vm_buf b = snap_of(a);
@@ -152,8 +145,7 @@ static vm_buf sample(void)
     return b;
 }
 
-Test(snapshot, every_truncation_is_an_error)
-{
+Test(snapshot, every_truncation_is_an_error) {
     vm_buf img = sample();
     vm_arena *a = vm_arena_new();
     char err[256];
@@ -166,8 +158,7 @@ Test(snapshot, every_truncation_is_an_error)
     vm_buf_free(&img);
 }
 
-Test(snapshot, every_flipped_byte_is_an_error)
-{
+Test(snapshot, every_flipped_byte_is_an_error) {
     vm_buf img = sample();
     vm_arena *a = vm_arena_new();
     char err[256];
@@ -189,8 +180,7 @@ Test(snapshot, every_flipped_byte_is_an_error)
 }
 
 /* Hostile images with a valid checksum: the content itself is checked. */
-Test(snapshot, hostile_content_never_crashes)
-{
+Test(snapshot, hostile_content_never_crashes) {
     vm_buf img = sample();
     vm_arena *a = vm_arena_new();
     uint64_t seed = 4;
@@ -205,7 +195,8 @@ Test(snapshot, hostile_content_never_crashes)
             m[at] = tu_below(&seed, 2) ? (uint8_t)tu_next(&seed) : (uint8_t)(m[at] ^ 0xff);
         }
         uint32_t crc = (uint32_t)crc32(0L, m + 32, (uInt)(img.len - 32));
-        for (int b = 0; b < 4; b++) m[24 + b] = (uint8_t)(crc >> (8 * b));
+        for (int b = 0; b < 4; b++)
+            m[24 + b] = (uint8_t)(crc >> (8 * b));
         if (vm_snapshot_load(a, m, img.len, err, sizeof err) == 0) {
             accepted++;
             vm_limits l;
@@ -224,8 +215,7 @@ Test(snapshot, hostile_content_never_crashes)
 }
 
 /* frugal inspect: the tree, the capability graph, a memory image. */
-Test(snapshot, inspect_outputs)
-{
+Test(snapshot, inspect_outputs) {
     const char *frugal = getenv("FRUGAL");
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
@@ -253,8 +243,8 @@ Test(snapshot, inspect_outputs)
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     cr_assert_gt(png.len, 33u);
     cr_assert(!memcmp(png.data, sig, 8), "not a PNG");
-    uint32_t width = (uint32_t)png.data[16] << 24 | png.data[17] << 16 | png.data[18] << 8 |
-                     png.data[19];
+    uint32_t width =
+        (uint32_t)png.data[16] << 24 | png.data[17] << 16 | png.data[18] << 8 | png.data[19];
     cr_assert_eq(width, 256u);
     vm_buf_free(&png);
     snprintf(cmd, sizeof cmd, "%s inspect build/no-such.snap 2>&1; echo rc=$?", frugal);

@@ -4,7 +4,7 @@
 
 #include <limits.h>
 
-#define FX(x) ((vm_word)((x) * 4294967296.0))
+#define FX(x) ((vm_word)((x)*4294967296.0))
 
 typedef struct {
     uint8_t op;      /* the opcode this case covers */
@@ -17,12 +17,13 @@ typedef struct {
     vm_limits lim;
 } kat;
 
-#define S(...) {__VA_ARGS__}
+#define S(...)                                                                                     \
+    { __VA_ARGS__ }
 /* A child whose code is ADD; HALT (0x20 0x00), given 3 and 4, run, and read:
  * leaves status, gas, memtime, words of the RECURSE and then the sum. */
 #define RUN_CHILD                                                                                  \
-    "PUSH 1\nNEWPAGE\nPUSH 0x20\nPUSH 0\nPUSH 0\nPWRITE\nPUSH 2\nCREATE\n"                      \
-    "PUSH 3\nPUSH 1\nPUSHTO\nPUSH 4\nPUSH 1\nPUSHTO\n"                                         \
+    "PUSH 1\nNEWPAGE\nPUSH 0x20\nPUSH 0\nPUSH 0\nPWRITE\nPUSH 2\nCREATE\n"                         \
+    "PUSH 3\nPUSH 1\nPUSHTO\nPUSH 4\nPUSH 1\nPUSHTO\n"                                             \
     "PUSH 1\nPUSH 100\nPUSH 64\nPUSH -1\nRECURSE 0\nPUSH 1\nPOPFROM"
 static const kat kats[] = {
     {VM_OP_HALT, "HALT\nPUSH 1", 0, {0}, 0, {0}, 0, {0}},
@@ -95,59 +96,112 @@ static const kat kats[] = {
     {VM_OP_FLOG, "FLOG", 1, S(FX(-1)), 1, S(0), 0, {0}},
     {VM_OP_ITOF, "ITOF", 1, S(-3), 1, S(FX(-3)), 0, {0}},
     {VM_OP_FTOI, "FTOI", 1, S(FX(-1.5)), 1, S(-2), 0, {0}},
-    {VM_OP_LOAD, "PUSH 3\nALLOC\nPOP\nPUSH 42\nPUSH 1\nSTORE\nPUSH 1\nLOAD\nMSIZE", 0, {0}, 2,
-     S(42, 3), 0, {0}},
+    {VM_OP_LOAD,
+     "PUSH 3\nALLOC\nPOP\nPUSH 42\nPUSH 1\nSTORE\nPUSH 1\nLOAD\nMSIZE",
+     0,
+     {0},
+     2,
+     S(42, 3),
+     0,
+     {0}},
     {VM_OP_LOAD, "LOAD", 1, S(0), 1, S(0), VM_OUT_OF_BOUNDS, {0}},
     {VM_OP_STORE, "PUSH 1\nALLOC\nPOP\nPUSH 1\nSTORE", 1, S(9), 2, S(9, 1), VM_OUT_OF_BOUNDS, {0}},
     {VM_OP_STORE, "PUSH 1\nALLOC\nPOP\nPUSH 0\nSTORE\nPUSH 0\nLOAD", 1, S(9), 1, S(9), 0, {0}},
     {VM_OP_ALLOC, "PUSH 2\nALLOC\nPUSH 5\nALLOC", 0, {0}, 2, S(0, 2), 0, {0}},
     {VM_OP_ALLOC, "PUSH -5\nALLOC\nMSIZE", 0, {0}, 2, S(0, 0), 0, {0}},
     {VM_OP_ALLOC, "PUSH 100\nALLOC", 0, {0}, 1, S(100), VM_OUT_OF_MEMORY, {.mem = 50}},
-    {VM_OP_FREE, "PUSH 4\nALLOC\nPOP\nPUSH 3\nFREE\nMSIZE\nPUSH 99\nFREE\nMSIZE", 0, {0}, 2,
-     S(1, 0), 0, {0}},
+    {VM_OP_FREE,
+     "PUSH 4\nALLOC\nPOP\nPUSH 3\nFREE\nMSIZE\nPUSH 99\nFREE\nMSIZE",
+     0,
+     {0},
+     2,
+     S(1, 0),
+     0,
+     {0}},
     {VM_OP_MSIZE, "MSIZE", 0, {0}, 1, S(0), 0, {0}},
     {VM_OP_GAS, "GAS", 0, {0}, 1, S(99), 0, {.gas = 100}},
     {VM_OP_MEMLEFT, "MEMLEFT", 2, S(1, 2), 3, S(1, 2, 8), 0, {.mem = 10}},
     /* processes and keys: a child made from a page, fed, run and read */
     {VM_OP_RECURSE, RUN_CHILD, 0, {0}, 6, S(1, 1, 2, 3, 1, 7), 0, {0}},
-    {VM_OP_RECURSE, "PUSH 0\nPUSH 1\nPUSH 1\nPUSH 1\nRECURSE 0", 0, {0}, 4, S(0, 1, 1, 1),
-     VM_BAD_KEY, {0}},
+    {VM_OP_RECURSE,
+     "PUSH 0\nPUSH 1\nPUSH 1\nPUSH 1\nRECURSE 0",
+     0,
+     {0},
+     4,
+     S(0, 1, 1, 1),
+     VM_BAD_KEY,
+     {0}},
     {VM_OP_PUSHTO, RUN_CHILD, 0, {0}, 6, S(1, 1, 2, 3, 1, 7), 0, {0}},
-    {VM_OP_POPFROM, "PUSH 1\nNEWPAGE\nPUSH 0\nCREATE\nPOPFROM", 0, {0}, 1, S(1),
-     VM_STACK_UNDERFLOW, {0}},
+    {VM_OP_POPFROM,
+     "PUSH 1\nNEWPAGE\nPUSH 0\nCREATE\nPOPFROM",
+     0,
+     {0},
+     1,
+     S(1),
+     VM_STACK_UNDERFLOW,
+     {0}},
     {VM_OP_CREATE, "PUSH 1\nNEWPAGE\nPUSH 0\nCREATE", 0, {0}, 1, S(1), 0, {0}},
     {VM_OP_CREATE, "PUSH 1\nNEWPAGE\nPUSH 9\nCREATE", 0, {0}, 2, S(0, 9), VM_OUT_OF_BOUNDS, {0}},
     {VM_OP_FORK, "FORK", 1, S(5), 2, S(5, 0), 0, {0}},
-    {VM_OP_TRANSFERKEY, "PUSH 1\nNEWPAGE\nPUSH 0\nCREATE\nPUSH 0\nTRANSFERKEY", 0, {0}, 1, S(0),
-     0, {0}},
-    {VM_OP_TRANSFERKEY, "FORK\nFORK\nPUSH 1\nTRANSFERKEY", 0, {0}, 3, S(0, 1, 1), VM_BAD_KEY,
+    {VM_OP_TRANSFERKEY,
+     "PUSH 1\nNEWPAGE\nPUSH 0\nCREATE\nPUSH 0\nTRANSFERKEY",
+     0,
+     {0},
+     1,
+     S(0),
+     0,
      {0}},
-    {VM_OP_ATTENUATE, "PUSH 1\nNEWPAGE\nPUSH 1\nATTENUATE\nPUSH 0\nKEYINFO", 0, {0}, 1,
-     S(VM_KEY_PAGE * 8 + VM_RIGHT_READ), 0, {0}},
-    {VM_OP_ATTENUATE, "PUSH 1\nNEWPAGE\nPUSH 1\nATTENUATE\nPUSH 5\nPUSH 0\nPUSH 0\nPWRITE", 0,
-     {0}, 3, S(5, 0, 0), VM_BAD_KEY, {0}},
-    {VM_OP_DROPKEY, "PUSH 1\nNEWPAGE\nDROPKEY\nPUSH 0\nKEYINFO\nNUMKEYS", 0, {0}, 2, S(0, 1), 0,
+    {VM_OP_TRANSFERKEY, "FORK\nFORK\nPUSH 1\nTRANSFERKEY", 0, {0}, 3, S(0, 1, 1), VM_BAD_KEY, {0}},
+    {VM_OP_ATTENUATE,
+     "PUSH 1\nNEWPAGE\nPUSH 1\nATTENUATE\nPUSH 0\nKEYINFO",
+     0,
+     {0},
+     1,
+     S(VM_KEY_PAGE * 8 + VM_RIGHT_READ),
+     0,
+     {0}},
+    {VM_OP_ATTENUATE,
+     "PUSH 1\nNEWPAGE\nPUSH 1\nATTENUATE\nPUSH 5\nPUSH 0\nPUSH 0\nPWRITE",
+     0,
+     {0},
+     3,
+     S(5, 0, 0),
+     VM_BAD_KEY,
+     {0}},
+    {VM_OP_DROPKEY,
+     "PUSH 1\nNEWPAGE\nDROPKEY\nPUSH 0\nKEYINFO\nNUMKEYS",
+     0,
+     {0},
+     2,
+     S(0, 1),
+     0,
      {0}},
     {VM_OP_NUMKEYS, "NUMKEYS", 0, {0}, 1, S(0), 0, {0}},
     {VM_OP_KEYINFO, "PUSH 5\nKEYINFO", 0, {0}, 1, S(0), 0, {0}},
     {VM_OP_NEWPAGE, "PUSH 3\nNEWPAGE\nPUSH 2\nPREAD", 0, {0}, 1, S(0), 0, {0}},
     {VM_OP_NEWPAGE, "PUSH 100\nNEWPAGE", 0, {0}, 1, S(100), VM_OUT_OF_MEMORY, {.mem = 50}},
     {VM_OP_PREAD, "PUSH 2\nNEWPAGE\nPUSH 5\nPREAD", 0, {0}, 2, S(0, 5), VM_OUT_OF_BOUNDS, {0}},
-    {VM_OP_PWRITE, "PUSH 2\nNEWPAGE\nPUSH 42\nPUSH 0\nPUSH 1\nPWRITE\nPUSH 1\nPREAD", 0, {0}, 1,
-     S(42), 0, {0}},
+    {VM_OP_PWRITE,
+     "PUSH 2\nNEWPAGE\nPUSH 42\nPUSH 0\nPUSH 1\nPWRITE\nPUSH 1\nPREAD",
+     0,
+     {0},
+     1,
+     S(42),
+     0,
+     {0}},
     {VM_OP_IN, "PUSH 0\nIN", 0, {0}, 1, S(0), VM_BAD_KEY, {0}},
     {VM_OP_OUT, "PUSH 1\nPUSH 0\nOUT", 0, {0}, 2, S(1, 0), VM_BAD_KEY, {0}},
 };
 
-static void run_kat(const kat *k, bool stepping)
-{
+static void run_kat(const kat *k, bool stepping) {
     vm_buf b = tu_asm(k->src);
     vm_arena *a = vm_arena_new();
     cr_assert(a);
     cr_assert_eq(vm_load(a, b.data, b.len), 0);
     cr_assert_eq(vm_set_limits(a, &k->lim), 0);
     vm_set_stepping(a, stepping);
-    for (int i = 0; i < k->nin; i++) cr_assert_eq(vm_push(a, k->in[i]), 0);
+    for (int i = 0; i < k->nin; i++)
+        cr_assert_eq(vm_push(a, k->in[i]), 0);
     vm_status want = k->st ? k->st : VM_HALTED;
     vm_status got = vm_run(a);
     cr_assert_eq(got, want, "%s: status %s, want %s", k->src, vm_status_name(got),
@@ -161,26 +215,24 @@ static void run_kat(const kat *k, bool stepping)
     vm_buf_free(&b);
 }
 
-Test(vm, every_opcode_has_a_known_answer)
-{
+Test(vm, every_opcode_has_a_known_answer) {
     bool covered[256] = {0};
-    for (size_t i = 0; i < sizeof kats / sizeof *kats; i++) covered[kats[i].op] = true;
+    for (size_t i = 0; i < sizeof kats / sizeof *kats; i++)
+        covered[kats[i].op] = true;
 #define OP(name, byte, in, out, gas, imm, doc)                                                     \
     cr_expect(covered[byte], "opcode " #name " has no known-answer case");
 #include "vm/opcodes.def"
 #undef OP
 }
 
-Test(vm, known_answers)
-{
+Test(vm, known_answers) {
     for (size_t i = 0; i < sizeof kats / sizeof *kats; i++) {
         run_kat(&kats[i], false);
         run_kat(&kats[i], true);
     }
 }
 
-Test(vm, undefined_bytes_and_truncation)
-{
+Test(vm, undefined_bytes_and_truncation) {
     vm_arena *a = vm_arena_new();
     for (int op = 0; op < 256; op++) {
         if (vm_opinfo_of((uint8_t)op)->name) continue;
@@ -201,8 +253,7 @@ Test(vm, undefined_bytes_and_truncation)
     vm_arena_free(a);
 }
 
-Test(vm, yield_resumes_after_it)
-{
+Test(vm, yield_resumes_after_it) {
     vm_buf b = tu_asm("PUSH 1\nYIELD\nPUSH 2\nYIELD\nADD");
     vm_arena *a = vm_arena_new();
     vm_load(a, b.data, b.len);
@@ -217,12 +268,13 @@ Test(vm, yield_resumes_after_it)
     vm_buf_free(&b);
 }
 
-static uint64_t g(uint8_t op) { return vm_opinfo_of(op)->gas; }
+static uint64_t g(uint8_t op) {
+    return vm_opinfo_of(op)->gas;
+}
 
 /* Exact gas and memory-time: memtime charges words in use before each
  * instruction times that instruction's gas. */
-Test(vm, exact_meters)
-{
+Test(vm, exact_meters) {
     struct {
         const char *src;
         uint64_t gas, memtime;
@@ -234,8 +286,7 @@ Test(vm, exact_meters)
         {"PUSH 16\nALLOC\nHALT", g(VM_OP_PUSH) + g(VM_OP_ALLOC) + 2 + g(VM_OP_HALT),
          1 * (g(VM_OP_ALLOC) + 2) + 17 * g(VM_OP_HALT)},
         /* a call frame is one word */
-        {"CALL f\nHALT\nf: RET", g(VM_OP_CALL) + g(VM_OP_RET) + g(VM_OP_HALT),
-         1 * g(VM_OP_RET)},
+        {"CALL f\nHALT\nf: RET", g(VM_OP_CALL) + g(VM_OP_RET) + g(VM_OP_HALT), 1 * g(VM_OP_RET)},
         /* a loop: 3 iterations of PUSH 1, SUB, DUP 0, JNZ */
         {"PUSH 3\nl: PUSH 1\nSUB\nDUP 0\nJNZ l",
          g(VM_OP_PUSH) + 3 * (g(VM_OP_PUSH) + g(VM_OP_SUB) + g(VM_OP_DUP) + g(VM_OP_JNZ)),
@@ -260,8 +311,7 @@ Test(vm, exact_meters)
     vm_arena_free(a);
 }
 
-Test(vm, out_of_gas_leaves_ip_and_state)
-{
+Test(vm, out_of_gas_leaves_ip_and_state) {
     vm_buf b = tu_asm("PUSH 1\nPUSH 2\nADD\nHALT");
     vm_arena *a = vm_arena_new();
     vm_load(a, b.data, b.len);
@@ -284,8 +334,7 @@ Test(vm, out_of_gas_leaves_ip_and_state)
 #define PROG_CAP 512
 
 static void run_full(vm_arena *a, const uint8_t *c, size_t n, const vm_limits *l, bool stepping,
-                     tu_state *out)
-{
+                     tu_state *out) {
     vm_load(a, c, n);
     vm_set_limits(a, l);
     vm_set_stepping(a, stepping);
@@ -295,29 +344,28 @@ static void run_full(vm_arena *a, const uint8_t *c, size_t n, const vm_limits *l
     tu_capture(a, out);
 }
 
-
-static bool resumable(vm_status s)
-{
-    return s == VM_OUT_OF_GAS || s == VM_OUT_OF_MEMTIME || s == VM_OUT_OF_MEMORY ||
-           s == VM_YIELDED;
+static bool resumable(vm_status s) {
+    return s == VM_OUT_OF_GAS || s == VM_OUT_OF_MEMTIME || s == VM_OUT_OF_MEMORY || s == VM_YIELDED;
 }
 
 /* Block metering gives exactly the per-instruction result. */
-Test(vm, block_metering_equals_step_metering)
-{
+Test(vm, block_metering_equals_step_metering) {
     uint64_t seed = 1;
     uint8_t c[PROG_CAP];
     vm_arena *a = vm_arena_new();
     for (int i = 0; i < 20000; i++) {
         size_t n = tu_random_program(&seed, c, sizeof c);
-        vm_limits l = {.gas = 1 + tu_below(&seed, 3000), .mem = 4 + tu_below(&seed, 60),
-                       .memtime = 1 + tu_below(&seed, 20000), .stack = 1 + tu_below(&seed, 40),
+        vm_limits l = {.gas = 1 + tu_below(&seed, 3000),
+                       .mem = 4 + tu_below(&seed, 60),
+                       .memtime = 1 + tu_below(&seed, 20000),
+                       .stack = 1 + tu_below(&seed, 40),
                        .calls = 1 + tu_below(&seed, 8)};
         tu_state x, y;
         run_full(a, c, n, &l, false, &x);
         run_full(a, c, n, &l, true, &y);
-        cr_assert(tu_same(&x, &y), "program %d: block %s ip %u gas %lu mt %lu / step %s ip %u gas %lu mt %lu",
-                  i, vm_status_name(x.status), x.ip, (unsigned long)x.m.gas,
+        cr_assert(tu_same(&x, &y),
+                  "program %d: block %s ip %u gas %lu mt %lu / step %s ip %u gas %lu mt %lu", i,
+                  vm_status_name(x.status), x.ip, (unsigned long)x.m.gas,
                   (unsigned long)x.m.memtime, vm_status_name(y.status), y.ip,
                   (unsigned long)y.m.gas, (unsigned long)y.m.memtime);
     }
@@ -326,8 +374,7 @@ Test(vm, block_metering_equals_step_metering)
 
 /* Stop at every possible out-of-gas point, refuel, resume: the result is the
  * run with ample gas. Likewise for memory-time. */
-Test(vm, refuel_at_every_point_equals_one_run)
-{
+Test(vm, refuel_at_every_point_equals_one_run) {
     uint64_t seed = 7;
     uint8_t c[PROG_CAP];
     vm_arena *a = vm_arena_new();
@@ -373,8 +420,7 @@ Test(vm, refuel_at_every_point_equals_one_run)
 }
 
 /* Resume in random chunks, alternating block and step metering. */
-Test(vm, chunked_refuel_equals_one_run)
-{
+Test(vm, chunked_refuel_equals_one_run) {
     uint64_t seed = 99;
     uint8_t c[PROG_CAP];
     vm_arena *a = vm_arena_new();
@@ -407,8 +453,7 @@ typedef struct {
     uint64_t steps;
 } watch;
 
-static void watch_mem(void *ctx, const vm_arena *a, uint32_t pc)
-{
+static void watch_mem(void *ctx, const vm_arena *a, uint32_t pc) {
     watch *w = ctx;
     vm_meters m;
     vm_meters_get(a, &m);
@@ -417,8 +462,7 @@ static void watch_mem(void *ctx, const vm_arena *a, uint32_t pc)
 }
 
 /* Random programs always end within their gas and never exceed memory. */
-Test(vm, random_programs_respect_limits)
-{
+Test(vm, random_programs_respect_limits) {
     uint64_t seed = 3;
     uint8_t c[PROG_CAP];
     vm_arena *a = vm_arena_new();
@@ -442,18 +486,19 @@ Test(vm, random_programs_respect_limits)
 }
 
 /* No byte string crashes the VM (run under the sanitizers in `make asan`). */
-Test(vm, random_bytes_never_crash)
-{
+Test(vm, random_bytes_never_crash) {
     uint64_t seed = 12345;
     uint8_t c[256];
     vm_arena *a = vm_arena_new();
     for (int i = 0; i < 100000; i++) {
         size_t n = tu_below(&seed, sizeof c);
-        for (size_t j = 0; j < n; j++) c[j] = (uint8_t)tu_next(&seed);
+        for (size_t j = 0; j < n; j++)
+            c[j] = (uint8_t)tu_next(&seed);
         if (i & 1) n = tu_random_program(&seed, c, sizeof c);
         cr_assert_eq(vm_load(a, c, n), 0);
         vm_set_limits(a, &(vm_limits){.gas = 2000, .mem = 200});
-        for (int k = 0; k < (int)tu_below(&seed, 4); k++) vm_push(a, (vm_word)tu_next(&seed));
+        for (int k = 0; k < (int)tu_below(&seed, 4); k++)
+            vm_push(a, (vm_word)tu_next(&seed));
         vm_status s = vm_run(a);
         cr_assert(s > VM_RUNNING && s < VM_NSTATUS);
         vm_meters m;
@@ -464,8 +509,7 @@ Test(vm, random_bytes_never_crash)
     vm_arena_free(a);
 }
 
-Test(vm, limits_are_clamped_and_defaulted)
-{
+Test(vm, limits_are_clamped_and_defaulted) {
     vm_arena *a = vm_arena_new();
     vm_limits l;
     vm_get_limits(a, &l);

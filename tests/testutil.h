@@ -9,18 +9,18 @@
 #include <string.h>
 
 /* splitmix64: a tiny seeded generator for test inputs. */
-static inline uint64_t tu_next(uint64_t *s)
-{
+static inline uint64_t tu_next(uint64_t *s) {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
-static inline uint32_t tu_below(uint64_t *s, uint32_t n) { return (uint32_t)(tu_next(s) % n); }
+static inline uint32_t tu_below(uint64_t *s, uint32_t n) {
+    return (uint32_t)(tu_next(s) % n);
+}
 
 /* Assemble or fail the test. */
-static inline vm_buf tu_asm(const char *src)
-{
+static inline vm_buf tu_asm(const char *src) {
     vm_buf b = {0};
     int errs = vm_asm(src, strlen(src), "<test>", &b, stderr);
     cr_assert_eq(errs, 0, "assembly failed:\n%s", src);
@@ -28,18 +28,17 @@ static inline vm_buf tu_asm(const char *src)
 }
 
 /* Emit one instruction into a byte buffer. */
-static inline size_t tu_emit(uint8_t *c, size_t n, uint8_t op, int64_t imm)
-{
+static inline size_t tu_emit(uint8_t *c, size_t n, uint8_t op, int64_t imm) {
     c[n++] = op;
     unsigned sz = vm_opinfo_of(op)->name ? vm_imm_size(vm_opinfo_of(op)->imm) : 0;
-    for (unsigned i = 0; i < sz; i++) c[n++] = (uint8_t)((uint64_t)imm >> (8 * i));
+    for (unsigned i = 0; i < sz; i++)
+        c[n++] = (uint8_t)((uint64_t)imm >> (8 * i));
     return n;
 }
 
 /* A random, mostly well-formed program: real opcodes, small constants, jumps
  * to instruction boundaries, sometimes raw random bytes. Returns its length. */
-static inline size_t tu_random_program(uint64_t *s, uint8_t *c, size_t cap)
-{
+static inline size_t tu_random_program(uint64_t *s, uint8_t *c, size_t cap) {
     size_t ninsn = 1 + tu_below(s, 40);
     uint32_t starts[64];
     int rel_at[64], nrel = 0;
@@ -85,8 +84,7 @@ static inline size_t tu_random_program(uint64_t *s, uint8_t *c, size_t cap)
 
 /* GAS and MEMLEFT read the budget itself, so a run that reads them may differ
  * under another budget: exact-resumption properties exclude them. */
-static inline bool tu_reads_budget(const uint8_t *c, size_t n)
-{
+static inline bool tu_reads_budget(const uint8_t *c, size_t n) {
     for (size_t pc = 0; pc < n;) {
         vm_insn in;
         vm_decode(c, n, pc, &in);
@@ -104,8 +102,7 @@ typedef struct {
     vm_word stack[64], heap[64];
 } tu_state;
 
-static inline void tu_capture(const vm_arena *a, tu_state *t)
-{
+static inline void tu_capture(const vm_arena *a, tu_state *t) {
     memset(t, 0, sizeof *t);
     t->status = vm_status_get(a);
     t->ip = vm_ip(a);
@@ -113,12 +110,13 @@ static inline void tu_capture(const vm_arena *a, tu_state *t)
     t->msize = vm_msize(a);
     t->calls = vm_call_depth(a);
     vm_meters_get(a, &t->m);
-    for (uint32_t i = 0; i < t->depth && i < 64; i++) t->stack[i] = vm_stack(a)[i];
-    for (uint32_t i = 0; i < t->msize && i < 64; i++) t->heap[i] = vm_heap(a)[i];
+    for (uint32_t i = 0; i < t->depth && i < 64; i++)
+        t->stack[i] = vm_stack(a)[i];
+    for (uint32_t i = 0; i < t->msize && i < 64; i++)
+        t->heap[i] = vm_heap(a)[i];
 }
 
-static inline bool tu_same(const tu_state *x, const tu_state *y)
-{
+static inline bool tu_same(const tu_state *x, const tu_state *y) {
     return memcmp(x, y, sizeof *x) == 0;
 }
 

@@ -31,21 +31,26 @@
 enum { X_HDR, X_HDRS, X_INV, X_TRUNC, X_JMP_BAD, X_JZ_BAD, X_JNZ_BAD, X_CALL_BAD, X_END, X_N };
 
 static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
-                        const void *const **ops_out, const void *const **xops_out);
+                         const void *const **ops_out, const void *const **xops_out);
 static void FN(decode_step)(vm_arena *a, vm_proc *p);
 
-static bool is_terminator(uint8_t op)
-{
+static bool is_terminator(uint8_t op) {
     switch (op) {
-    case VM_OP_JMP: case VM_OP_JZ: case VM_OP_JNZ: case VM_OP_CALL: case VM_OP_RET:
-    case VM_OP_HALT: case VM_OP_YIELD: case VM_OP_ALLOC: case VM_OP_FREE: return true;
+    case VM_OP_JMP:
+    case VM_OP_JZ:
+    case VM_OP_JNZ:
+    case VM_OP_CALL:
+    case VM_OP_RET:
+    case VM_OP_HALT:
+    case VM_OP_YIELD:
+    case VM_OP_ALLOC:
+    case VM_OP_FREE: return true;
     default: return op >= VM_OP_RECURSE; /* process, key and channel instructions */
     }
 }
 
 /* Stack effect of one decoded instruction. */
-static void effect(const vm_insn *in, int64_t *nin, int64_t *nout, int64_t *cost)
-{
+static void effect(const vm_insn *in, int64_t *nin, int64_t *nout, int64_t *cost) {
     const vm_opinfo *oi = vm_opinfo_of(in->op);
     if (!in->defined || in->truncated) {
         *nin = *nout = *cost = 0;
@@ -62,8 +67,7 @@ typedef struct {
     int64_t gas, need, grow, d, n;
 } blockacc;
 
-static void blk_open(blockacc *b, vm_cell *cells, uint32_t c, const void *h, uint32_t pc)
-{
+static void blk_open(blockacc *b, vm_cell *cells, uint32_t c, const void *h, uint32_t pc) {
     b->hdr = c;
     b->first = (c + VM_HDR_CELLS) / 2;
     b->gas = b->need = b->grow = b->d = b->n = 0;
@@ -73,8 +77,7 @@ static void blk_open(blockacc *b, vm_cell *cells, uint32_t c, const void *h, uin
 }
 
 /* Would adding this instruction overflow the header's packed fields? */
-static bool blk_full(const blockacc *b, int64_t nin, int64_t nout, int64_t cost)
-{
+static bool blk_full(const blockacc *b, int64_t nin, int64_t nout, int64_t cost) {
     if (b->n == 0) return false;
     int64_t need = nin - b->d > b->need ? nin - b->d : b->need;
     int64_t grow = b->d + nout - nin > b->grow ? b->d + nout - nin : b->grow;
@@ -82,8 +85,7 @@ static bool blk_full(const blockacc *b, int64_t nin, int64_t nout, int64_t cost)
 }
 
 static void blk_add(blockacc *b, vm_cold *cold, uint32_t slot, uint32_t pc, int64_t nin,
-                    int64_t nout, int64_t cost)
-{
+                    int64_t nout, int64_t cost) {
     if (nin - b->d > b->need) b->need = nin - b->d;
     cold[slot].pc = pc;
     cold[slot].gas_rest = (uint32_t)cost; /* cost and depth for now; see blk_close */
@@ -95,8 +97,7 @@ static void blk_add(blockacc *b, vm_cold *cold, uint32_t slot, uint32_t pc, int6
 }
 
 /* Finish the header and turn per-slot (cost, depth) into the refund data. */
-static void blk_close(blockacc *b, vm_cell *cells, vm_cold *cold)
-{
+static void blk_close(blockacc *b, vm_cell *cells, vm_cold *cold) {
     int64_t g_next = 0, m_next = 0, d_next = 0;
     for (int64_t j = b->n - 1; j >= 0; j--) {
         vm_cold *c = &cold[b->first + j];
@@ -114,18 +115,17 @@ static void blk_close(blockacc *b, vm_cell *cells, vm_cold *cold)
     cold[hs] = cold[hs + 1] = (vm_cold){cells[b->hdr + 3].w.hi, 0, 0};
 }
 
-static const void *handler(const vm_insn *in, const void *const *ops, const void *const *xops)
-{
+static const void *handler(const vm_insn *in, const void *const *ops, const void *const *xops) {
     if (in->truncated && in->defined) return xops[X_TRUNC];
     if (!in->defined) return xops[X_INV];
-    if (in->op == VM_OP_RECURSE && in->imm > 1) return xops[X_INV]; /* modes: 0 credit, 1 transfer */
+    if (in->op == VM_OP_RECURSE && in->imm > 1)
+        return xops[X_INV]; /* modes: 0 credit, 1 transfer */
     return ops[in->op];
 }
 
 /* Emit one copy: fast (leaders from `lead`) or step (every instruction). */
-static uint32_t emit(vm_arena *a, vm_proc *p, uint32_t c, bool step, const uint8_t *lead, uint32_t *nfix,
-                     const void *const *ops, const void *const *xops)
-{
+static uint32_t emit(vm_arena *a, vm_proc *p, uint32_t c, bool step, const uint8_t *lead,
+                     uint32_t *nfix, const void *const *ops, const void *const *xops) {
     vm_cell *cells = p->cells;
     uint32_t *at = step ? p->step_at : p->fast_at;
     blockacc b = {0};
@@ -133,11 +133,15 @@ static uint32_t emit(vm_arena *a, vm_proc *p, uint32_t c, bool step, const uint8
     for (uint32_t pc = 0;;) {
         vm_insn in;
         bool end = pc >= p->len;
-        if (end) in = (vm_insn){.pc = pc, .len = 0, .op = 0, .defined = true};
-        else vm_decode(p->code, p->len, pc, &in);
+        if (end)
+            in = (vm_insn){.pc = pc, .len = 0, .op = 0, .defined = true};
+        else
+            vm_decode(p->code, p->len, pc, &in);
         int64_t nin, nout, cost;
-        if (end) nin = nout = cost = 0;
-        else effect(&in, &nin, &nout, &cost);
+        if (end)
+            nin = nout = cost = 0;
+        else
+            effect(&in, &nin, &nout, &cost);
         if (step || lead[pc] || !open || blk_full(&b, nin, nout, cost)) { /* lead NULL iff step */
             if (open) blk_close(&b, cells, p->cold);
             blk_open(&b, cells, c, xops[step ? X_HDRS : X_HDR], pc);
@@ -163,8 +167,7 @@ static uint32_t emit(vm_arena *a, vm_proc *p, uint32_t c, bool step, const uint8
 /* Point the jumps listed in fix at their target's header in `at`, or at a
  * BAD_JUMP handler. Valid targets are exactly the leaders (fast_at). */
 static void patch(vm_proc *p, const uint32_t *fix, uint32_t nfix, const uint32_t *at,
-                  const void *const *ops, const void *const *xops)
-{
+                  const void *const *ops, const void *const *xops) {
     for (uint32_t i = 0; i < nfix; i++) {
         vm_cell *c = &p->cells[fix[i]];
         int64_t t = c[1].i;
@@ -172,17 +175,20 @@ static void patch(vm_proc *p, const uint32_t *fix, uint32_t nfix, const uint32_t
             c[1].i = at[t];
             continue;
         }
-        if (c->h == ops[VM_OP_JMP]) c->h = xops[X_JMP_BAD];
-        else if (c->h == ops[VM_OP_JZ]) c->h = xops[X_JZ_BAD];
-        else if (c->h == ops[VM_OP_JNZ]) c->h = xops[X_JNZ_BAD];
-        else c->h = xops[X_CALL_BAD];
+        if (c->h == ops[VM_OP_JMP])
+            c->h = xops[X_JMP_BAD];
+        else if (c->h == ops[VM_OP_JZ])
+            c->h = xops[X_JZ_BAD];
+        else if (c->h == ops[VM_OP_JNZ])
+            c->h = xops[X_JNZ_BAD];
+        else
+            c->h = xops[X_CALL_BAD];
     }
 }
 
 /* Decode the fast copy. The step copy is built on first need (decode_step),
  * into room reserved here, so building it never moves the cells. */
-int FN(decode)(vm_arena *a, vm_proc *p)
-{
+int FN(decode)(vm_arena *a, vm_proc *p) {
     const void *const *ops, *const *xops;
     FN(run)(NULL, NULL, NULL, false, &ops, &xops);
     uint32_t len = p->len;
@@ -218,7 +224,8 @@ int FN(decode)(vm_arena *a, vm_proc *p)
         vm_grow((void **)&p->step_at, &p->step_cap, (size_t)len + 1, sizeof(uint32_t)))
         return -1;
     /* A jump into an immediate is not a leader: it is a BAD_JUMP. */
-    for (uint32_t pc = 0; pc <= len; pc++) lead[pc] = (lead[pc] & 3) == 3;
+    for (uint32_t pc = 0; pc <= len; pc++)
+        lead[pc] = (lead[pc] & 3) == 3;
     memset(p->fast_at, 0xff, ((size_t)len + 1) * sizeof(uint32_t));
     uint32_t nfix = 0;
     p->fast_end = emit(a, p, 0, false, lead, &nfix, ops, xops);
@@ -230,8 +237,7 @@ int FN(decode)(vm_arena *a, vm_proc *p)
 }
 
 /* The step copy: every instruction its own block, linked to the fast copy. */
-static void FN(decode_step)(vm_arena *a, vm_proc *p)
-{
+static void FN(decode_step)(vm_arena *a, vm_proc *p) {
     const void *const *ops, *const *xops;
     FN(run)(NULL, NULL, NULL, false, &ops, &xops);
     uint32_t nfix = 0;
@@ -247,16 +253,16 @@ static void FN(decode_step)(vm_arena *a, vm_proc *p)
     p->step_ready = true;
 }
 
-vm_status FN(exec)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping)
-{
+vm_status FN(exec)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping) {
     return FN(run)(a, p, b, stepping, NULL, NULL);
 }
 
-static inline int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
+static inline int64_t min64(int64_t x, int64_t y) {
+    return x < y ? x : y;
+}
 
 static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
-                        const void *const **ops_out, const void *const **xops_out)
-{
+                         const void *const **ops_out, const void *const **xops_out) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverride-init"
     static const void *const ops[256] = {
@@ -288,10 +294,10 @@ static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
     vm_word *const st = p->stack;
     vm_word *sp = st + p->depth;
     const int64_t stack_cap = p->lim.stack;
-    const int64_t memcap = b->memcap;   /* most words the subtree may hold */
-    const int64_t mtb = b->mt_base;     /* extra words the memory-time budget counts */
+    const int64_t memcap = b->memcap; /* most words the subtree may hold */
+    const int64_t mtb = b->mt_base;   /* extra words the memory-time budget counts */
     int64_t other = (int64_t)(p->msize + p->ncalls + p->held); /* words besides the stack */
-    int64_t lim = min64(stack_cap, memcap - other); /* most stack depth allowed now */
+    int64_t lim = min64(stack_cap, memcap - other);            /* most stack depth allowed now */
     (void)lim;
     (void)mtb;
     const int64_t gas0 = b->gas, mt0 = b->mt;
@@ -313,25 +319,44 @@ static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
 #ifdef VM_SWITCH
 #define NEXT goto dispatch
 #else
-#define NEXT goto *ip->h
+#define NEXT goto * ip->h
 #endif
-#define DEPTH    ((int64_t)(sp - st))
-#define SLOT     ((uint32_t)((ip - cells) / 2))
-#define IMM      (ip[1].i)
-#define STOP(s)  do { status = (s); goto stop_refund; } while (0)
+#define DEPTH ((int64_t)(sp - st))
+#define SLOT  ((uint32_t)((ip - cells) / 2))
+#define IMM   (ip[1].i)
+#define STOP(s)                                                                                    \
+    do {                                                                                           \
+        status = (s);                                                                              \
+        goto stop_refund;                                                                          \
+    } while (0)
 #define NEED(g, w, s) (p->need_gas = (g), p->need_grow = (w), p->need_stack = (s))
-#define BIN(e)   do { vm_word x = sp[-2], y = sp[-1]; (void)x; (void)y; sp[-2] = (e); sp--; ip += 2; NEXT; } while (0)
-#define UN(e)    do { vm_word x = sp[-1]; sp[-1] = (e); ip += 2; NEXT; } while (0)
-#define U(v)     ((uint64_t)(v))
-#define SETLIM() (lim = min64(stack_cap, memcap - other))
+#define BIN(e)                                                                                     \
+    do {                                                                                           \
+        vm_word x = sp[-2], y = sp[-1];                                                            \
+        (void)x;                                                                                   \
+        (void)y;                                                                                   \
+        sp[-2] = (e);                                                                              \
+        sp--;                                                                                      \
+        ip += 2;                                                                                   \
+        NEXT;                                                                                      \
+    } while (0)
+#define UN(e)                                                                                      \
+    do {                                                                                           \
+        vm_word x = sp[-1];                                                                        \
+        sp[-1] = (e);                                                                              \
+        ip += 2;                                                                                   \
+        NEXT;                                                                                      \
+    } while (0)
+#define U(v)           ((uint64_t)(v))
+#define SETLIM()       (lim = min64(stack_cap, memcap - other))
 #define STATIC_GAS(op) ((int64_t)vm_opinfo_of(op)->gas)
 
 #if METER
 /* A block (or one instruction) may run if it can be paid for in full. */
 #define BLOCK_OK(h, mt)                                                                            \
-    (DEPTH >= (int64_t)((h[1].u >> 32) & 0xffff) && DEPTH + (int64_t)(h[1].u >> 48) <= lim &&     \
+    (DEPTH >= (int64_t)((h[1].u >> 32) & 0xffff) && DEPTH + (int64_t)(h[1].u >> 48) <= lim &&      \
      (int64_t)(uint32_t)h[1].u <= gas && (mt) <= mt_left)
-#define BLOCK_MT(h) ((DEPTH + other + mtb) * (int64_t)(uint32_t)h[1].u + h[2].i)
+#define BLOCK_MT(h)   ((DEPTH + other + mtb) * (int64_t)(uint32_t)h[1].u + h[2].i)
 #define CHARGE(h, mt) (gas -= (int64_t)(uint32_t)h[1].u, mt_left -= (mt))
 #else
 #define BLOCK_OK(h, mt)                                                                            \
@@ -346,7 +371,8 @@ static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
 dispatch:
     switch ((uintptr_t)ip->h) {
 #define OP(name, byte, in, out, gas, imm, doc)                                                     \
-    case T_OP(byte): goto L_##name;
+    case T_OP(byte):                                                                               \
+        goto L_##name;
 #include "vm/opcodes.def"
 #undef OP
     case T_X(X_HDR): goto L_HDR;
@@ -361,7 +387,7 @@ dispatch:
     }
 #endif
 
-L_HDR: {
+L_HDR : {
     int64_t mt = BLOCK_MT(ip);
     if (LIKELY(BLOCK_OK(ip, mt))) {
         CHARGE(ip, mt);
@@ -373,7 +399,7 @@ L_HDR: {
     goto step_hdr;
 }
 L_HDRS:
-step_hdr: {
+step_hdr : {
     if (UNLIKELY(a->trace)) {
         p->depth = (uint32_t)DEPTH;
         p->ip = ip[3].w.hi;
@@ -394,12 +420,16 @@ step_hdr: {
     NEED((int64_t)(uint32_t)ip[1].u, grow, grow);
     if (DEPTH < need) status = VM_STACK_UNDERFLOW;
 #if METER
-    else if ((int64_t)(uint32_t)ip[1].u > gas) status = VM_OUT_OF_GAS;
-    else if (mt > mt_left) status = VM_OUT_OF_MEMTIME;
+    else if ((int64_t)(uint32_t)ip[1].u > gas)
+        status = VM_OUT_OF_GAS;
+    else if (mt > mt_left)
+        status = VM_OUT_OF_MEMTIME;
 #endif
-    else if (DEPTH + grow > stack_cap) status = VM_STACK_OVERFLOW;
+    else if (DEPTH + grow > stack_cap)
+        status = VM_STACK_OVERFLOW;
 #if METER
-    else if (DEPTH + grow > lim) status = VM_OUT_OF_MEMORY;
+    else if (DEPTH + grow > lim)
+        status = VM_OUT_OF_MEMORY;
 #endif
     if (status != VM_RUNNING) {
         p->ip = ip[3].w.hi;
@@ -410,6 +440,8 @@ step_hdr: {
     NEXT;
 }
 
+/* One line per opcode, as in the table (kept out of clang-format). */
+// clang-format off
 /* control */
 L_HALT:  status = VM_HALTED; p->ip = cold[SLOT].pc; goto out;
 L_NOP:   ip += 2; NEXT;
@@ -606,7 +638,8 @@ L_PREAD: L_PWRITE: L_PUSHTO: L_POPFROM: L_IN: L_OUT: {
     NEXT;
 }
 
-stop_refund: {
+// clang-format on
+stop_refund : {
     /* The instruction at ip stops without effect: give back what its block
      * charged in advance for it and for the instructions after it. */
     const vm_cold *c = &cold[SLOT];

@@ -9,10 +9,11 @@ static const vm_opinfo optab[256] = {
 #undef OP
 };
 
-const vm_opinfo *vm_opinfo_of(uint8_t op) { return &optab[op]; }
+const vm_opinfo *vm_opinfo_of(uint8_t op) {
+    return &optab[op];
+}
 
-unsigned vm_imm_size(vm_imm_kind k)
-{
+unsigned vm_imm_size(vm_imm_kind k) {
     switch (k) {
     case VM_IMM_I64: return 8;
     case VM_IMM_REL: return 2;
@@ -22,15 +23,13 @@ unsigned vm_imm_size(vm_imm_kind k)
     }
 }
 
-int vm_op_by_name(const char *name)
-{
+int vm_op_by_name(const char *name) {
     for (int i = 0; i < 256; i++)
         if (optab[i].name && strcasecmp(optab[i].name, name) == 0) return i;
     return -1;
 }
 
-void vm_decode(const uint8_t *code, size_t len, size_t pc, vm_insn *out)
-{
+void vm_decode(const uint8_t *code, size_t len, size_t pc, vm_insn *out) {
     out->pc = (uint32_t)pc;
     out->op = code[pc];
     out->imm = 0;
@@ -45,7 +44,8 @@ void vm_decode(const uint8_t *code, size_t len, size_t pc, vm_insn *out)
     }
     out->len = 1 + n;
     uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++) v |= (uint64_t)code[pc + 1 + i] << (8 * i);
+    for (unsigned i = 0; i < n; i++)
+        v |= (uint64_t)code[pc + 1 + i] << (8 * i);
     switch (oi->imm) {
     case VM_IMM_I64: out->imm = (vm_word)v; break;
     case VM_IMM_REL: out->imm = (int16_t)(uint16_t)v; break;
@@ -55,8 +55,7 @@ void vm_decode(const uint8_t *code, size_t len, size_t pc, vm_insn *out)
     }
 }
 
-const char *vm_status_name(vm_status s)
-{
+const char *vm_status_name(vm_status s) {
     switch (s) {
 #define X(name, code, doc)                                                                         \
     case VM_##name: return #name;
@@ -66,8 +65,7 @@ const char *vm_status_name(vm_status s)
     }
 }
 
-const char *vm_status_doc(vm_status s)
-{
+const char *vm_status_doc(vm_status s) {
     switch (s) {
 #define X(name, code, doc)                                                                         \
     case VM_##name: return doc;

@@ -11,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem)
-{
+int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem) {
     if (need <= *cap) return 0;
     if (need > UINT32_MAX) return -1;
     size_t n = (size_t)*cap * 2;
@@ -26,24 +25,23 @@ int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem)
 }
 
 /* vm_grow that zeroes the new elements (for tables of structs that own buffers). */
-int vm_grow0(void **p, uint32_t *cap, size_t need, size_t elem)
-{
+int vm_grow0(void **p, uint32_t *cap, size_t need, size_t elem) {
     uint32_t old = *cap;
     if (vm_grow(p, cap, need, elem)) return -1;
     if (*cap > old) memset((char *)*p + (size_t)old * elem, 0, (size_t)(*cap - old) * elem);
     return 0;
 }
 
-static inline int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
-static inline int64_t sat_left(uint64_t lim, uint64_t used)
-{
+static inline int64_t min64(int64_t x, int64_t y) {
+    return x < y ? x : y;
+}
+static inline int64_t sat_left(uint64_t lim, uint64_t used) {
     return lim > used ? (int64_t)(lim - used) : 0;
 }
 
 /* ---- processes ---- */
 
-static void proc_free_buffers(vm_proc *p)
-{
+static void proc_free_buffers(vm_proc *p) {
     free(p->code);
     free(p->cells);
     free(p->cold);
@@ -57,16 +55,14 @@ static void proc_free_buffers(vm_proc *p)
 }
 
 /* Size the per-process buffers for its limits. */
-static int proc_fit(vm_proc *p)
-{
+static int proc_fit(vm_proc *p) {
     if (vm_grow((void **)&p->stack, &p->stack_alloc, (size_t)p->lim.stack + 1, sizeof(vm_word)) ||
         vm_grow((void **)&p->calls, &p->calls_alloc, (size_t)p->lim.calls + 1, sizeof(uint32_t)))
         return -1;
     return 0;
 }
 
-static void proc_clear(vm_proc *p)
-{
+static void proc_clear(vm_proc *p) {
     p->depth = p->msize = p->ncalls = p->nkeys = p->ip = 0;
     p->held = 0;
     p->status = VM_RUNNING;
@@ -77,8 +73,7 @@ static void proc_clear(vm_proc *p)
 }
 
 /* A fresh process slot (reusing a dead one and its buffers). */
-static vm_proc *proc_new(vm_arena *a, uint32_t parent)
-{
+static vm_proc *proc_new(vm_arena *a, uint32_t parent) {
     uint32_t id = a->nprocs;
     for (uint32_t i = 1; i < a->nprocs; i++)
         if (!a->procs[i]->live) {
@@ -101,8 +96,7 @@ static vm_proc *proc_new(vm_arena *a, uint32_t parent)
     return p;
 }
 
-static int proc_set_code(vm_arena *a, vm_proc *p, const uint8_t *code, size_t len)
-{
+static int proc_set_code(vm_arena *a, vm_proc *p, const uint8_t *code, size_t len) {
     if (len > VM_MAX_CODE) return -1;
     if (vm_grow((void **)&p->code, &p->code_cap, len ? len : 1, 1)) return -1;
     if (len) memmove(p->code, code, len);
@@ -111,15 +105,13 @@ static int proc_set_code(vm_arena *a, vm_proc *p, const uint8_t *code, size_t le
     return vm_interp_decode(a, p);
 }
 
-static void page_kill_owned(vm_arena *a, uint32_t owner)
-{
+static void page_kill_owned(vm_arena *a, uint32_t owner) {
     for (uint32_t i = 0; i < a->npages; i++)
         if (a->pages[i].live && a->pages[i].owner == owner) a->pages[i].live = false;
 }
 
 /* Destroy a process and everything it owns. */
-static void proc_destroy(vm_arena *a, uint32_t id)
-{
+static void proc_destroy(vm_arena *a, uint32_t id) {
     vm_proc *p = a->procs[id];
     if (!p->live) return;
     for (uint32_t k = 0; k < p->nkeys; k++)
@@ -130,8 +122,7 @@ static void proc_destroy(vm_arena *a, uint32_t id)
 
 /* ---- the public API on the root ---- */
 
-vm_arena *vm_arena_new(void)
-{
+vm_arena *vm_arena_new(void) {
     vm_arena *a = calloc(1, sizeof *a);
     if (!a) return NULL;
     vm_proc *r = proc_new(a, VM_NONE);
@@ -142,12 +133,14 @@ vm_arena *vm_arena_new(void)
     return a;
 }
 
-void vm_arena_free(vm_arena *a)
-{
+void vm_arena_free(vm_arena *a) {
     if (!a) return;
-    for (uint32_t i = 0; i < a->nprocs; i++) proc_free_buffers(a->procs[i]);
-    for (uint32_t i = 0; i < a->pages_alloc; i++) free(a->pages[i].words);
-    for (uint32_t i = 0; i < a->nchans; i++) free(a->chans[i].words);
+    for (uint32_t i = 0; i < a->nprocs; i++)
+        proc_free_buffers(a->procs[i]);
+    for (uint32_t i = 0; i < a->pages_alloc; i++)
+        free(a->pages[i].words);
+    for (uint32_t i = 0; i < a->nchans; i++)
+        free(a->chans[i].words);
     free(a->procs);
     free(a->pages);
     free(a->chans);
@@ -157,18 +150,18 @@ void vm_arena_free(vm_arena *a)
     free(a);
 }
 
-int vm_load(vm_arena *a, const uint8_t *code, size_t len)
-{
+int vm_load(vm_arena *a, const uint8_t *code, size_t len) {
     if (proc_set_code(a, vm_root(a), code, len)) return -1;
     vm_reset(a);
     return 0;
 }
 
-void vm_reset(vm_arena *a)
-{
+void vm_reset(vm_arena *a) {
     vm_proc *r = vm_root(a);
-    for (uint32_t i = 1; i < a->nprocs; i++) a->procs[i]->live = false;
-    for (uint32_t i = 0; i < a->npages; i++) a->pages[i].live = false;
+    for (uint32_t i = 1; i < a->nprocs; i++)
+        a->procs[i]->live = false;
+    for (uint32_t i = 0; i < a->npages; i++)
+        a->pages[i].live = false;
     a->npages = 0;
     uint32_t id = r->id;
     proc_clear(r);
@@ -177,14 +170,12 @@ void vm_reset(vm_arena *a)
     r->live = true;
 }
 
-static uint64_t clamp(uint64_t v, uint64_t dflt, uint64_t max)
-{
+static uint64_t clamp(uint64_t v, uint64_t dflt, uint64_t max) {
     if (v == 0) v = dflt;
     return v > max ? max : v;
 }
 
-static void limits_norm(const vm_limits *l, vm_limits *n)
-{
+static void limits_norm(const vm_limits *l, vm_limits *n) {
     *n = (vm_limits){
         .gas = clamp(l->gas, VM_DEFAULT_GAS, VM_MAX_GAS),
         .mem = (uint32_t)clamp(l->mem, VM_DEFAULT_MEM, VM_MAX_MEM),
@@ -196,67 +187,83 @@ static void limits_norm(const vm_limits *l, vm_limits *n)
     };
 }
 
-int vm_set_limits(vm_arena *a, const vm_limits *l)
-{
+int vm_set_limits(vm_arena *a, const vm_limits *l) {
     vm_proc *r = vm_root(a);
     vm_limits n;
     limits_norm(l, &n);
     vm_limits old = r->lim;
     r->lim = n;
-    if (proc_fit(r) || vm_grow((void **)&a->chain, &a->chain_alloc, (size_t)n.nest + 1,
-                               sizeof(uint32_t))) {
+    if (proc_fit(r) ||
+        vm_grow((void **)&a->chain, &a->chain_alloc, (size_t)n.nest + 1, sizeof(uint32_t))) {
         r->lim = old;
         return -1;
     }
     return 0;
 }
 
-void vm_get_limits(const vm_arena *a, vm_limits *l) { *l = vm_root(a)->lim; }
+void vm_get_limits(const vm_arena *a, vm_limits *l) {
+    *l = vm_root(a)->lim;
+}
 
-int vm_push(vm_arena *a, vm_word w)
-{
+int vm_push(vm_arena *a, vm_word w) {
     vm_proc *r = vm_root(a);
     if (r->depth >= r->lim.stack || vm_words(r) >= r->lim.mem) return -1;
     r->stack[r->depth++] = w;
     return 0;
 }
 
-vm_status vm_status_get(const vm_arena *a) { return vm_root(a)->status; }
-uint32_t vm_ip(const vm_arena *a) { return vm_root(a)->ip; }
-uint32_t vm_depth(const vm_arena *a) { return vm_root(a)->depth; }
-const vm_word *vm_stack(const vm_arena *a) { return vm_root(a)->stack; }
-uint32_t vm_msize(const vm_arena *a) { return vm_root(a)->msize; }
-const vm_word *vm_heap(const vm_arena *a) { return vm_root(a)->heap; }
-uint32_t vm_call_depth(const vm_arena *a) { return vm_root(a)->ncalls; }
+vm_status vm_status_get(const vm_arena *a) {
+    return vm_root(a)->status;
+}
+uint32_t vm_ip(const vm_arena *a) {
+    return vm_root(a)->ip;
+}
+uint32_t vm_depth(const vm_arena *a) {
+    return vm_root(a)->depth;
+}
+const vm_word *vm_stack(const vm_arena *a) {
+    return vm_root(a)->stack;
+}
+uint32_t vm_msize(const vm_arena *a) {
+    return vm_root(a)->msize;
+}
+const vm_word *vm_heap(const vm_arena *a) {
+    return vm_root(a)->heap;
+}
+uint32_t vm_call_depth(const vm_arena *a) {
+    return vm_root(a)->ncalls;
+}
 
-static void meters_of(const vm_proc *p, vm_meters *m)
-{
+static void meters_of(const vm_proc *p, vm_meters *m) {
     m->gas = p->gas_used;
     m->memtime = p->memtime;
     m->mem = (uint32_t)(vm_words(p) > UINT32_MAX ? UINT32_MAX : vm_words(p));
 }
 
-void vm_meters_get(const vm_arena *a, vm_meters *m) { meters_of(vm_root(a), m); }
+void vm_meters_get(const vm_arena *a, vm_meters *m) {
+    meters_of(vm_root(a), m);
+}
 
-uint64_t vm_gas_left(const vm_arena *a)
-{
+uint64_t vm_gas_left(const vm_arena *a) {
     const vm_proc *r = vm_root(a);
     return r->lim.gas > r->gas_used ? r->lim.gas - r->gas_used : 0;
 }
 
-void vm_set_trace(vm_arena *a, vm_trace_fn fn, void *ctx)
-{
+void vm_set_trace(vm_arena *a, vm_trace_fn fn, void *ctx) {
     a->trace = fn;
     a->trace_ctx = ctx;
 }
 
-void vm_set_stepping(vm_arena *a, bool on) { a->stepping = on; }
+void vm_set_stepping(vm_arena *a, bool on) {
+    a->stepping = on;
+}
 
-uint32_t vm_nprocs(const vm_arena *a) { return a->nprocs; }
+uint32_t vm_nprocs(const vm_arena *a) {
+    return a->nprocs;
+}
 
 int vm_proc_memory(const vm_arena *a, uint32_t id, const vm_word **stack, uint32_t *depth,
-                   const vm_word **heap, uint32_t *msize)
-{
+                   const vm_word **heap, uint32_t *msize) {
     if (id >= a->nprocs || !a->procs[id]->live) return -1;
     const vm_proc *p = a->procs[id];
     *stack = p->stack;
@@ -266,8 +273,7 @@ int vm_proc_memory(const vm_arena *a, uint32_t id, const vm_word **stack, uint32
     return 0;
 }
 
-int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *o)
-{
+int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *o) {
     if (id >= a->nprocs) return -1;
     const vm_proc *p = a->procs[id];
     *o = (vm_proc_info){.live = p->live,
@@ -287,8 +293,7 @@ int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *o)
 }
 
 int vm_key_get(const vm_arena *a, uint32_t id, uint32_t i, vm_key_kind *kind, unsigned *rights,
-               uint32_t *obj)
-{
+               uint32_t *obj) {
     if (id >= a->nprocs || i >= a->procs[id]->nkeys) return -1;
     const vm_key *k = &a->procs[id]->keys[i];
     *kind = (vm_key_kind)k->kind;
@@ -299,8 +304,7 @@ int vm_key_get(const vm_arena *a, uint32_t id, uint32_t i, vm_key_kind *kind, un
 
 /* ---- channels ---- */
 
-int vm_chan_new(vm_arena *a, uint32_t cap)
-{
+int vm_chan_new(vm_arena *a, uint32_t cap) {
     if (cap == 0 || cap > VM_MAX_MEM) return -1;
     if (vm_grow0((void **)&a->chans, &a->chans_alloc, (size_t)a->nchans + 1, sizeof(vm_chan)))
         return -1;
@@ -310,8 +314,7 @@ int vm_chan_new(vm_arena *a, uint32_t cap)
     return (int)a->nchans++;
 }
 
-int vm_chan_write(vm_arena *a, uint32_t ch, vm_word w)
-{
+int vm_chan_write(vm_arena *a, uint32_t ch, vm_word w) {
     if (ch >= a->nchans) return -1;
     vm_chan *c = &a->chans[ch];
     if (c->len == c->cap) return -1;
@@ -319,8 +322,7 @@ int vm_chan_write(vm_arena *a, uint32_t ch, vm_word w)
     return 0;
 }
 
-int vm_chan_read(vm_arena *a, uint32_t ch, vm_word *w)
-{
+int vm_chan_read(vm_arena *a, uint32_t ch, vm_word *w) {
     if (ch >= a->nchans) return -1;
     vm_chan *c = &a->chans[ch];
     if (c->len == 0) return -1;
@@ -330,23 +332,22 @@ int vm_chan_read(vm_arena *a, uint32_t ch, vm_word *w)
     return 0;
 }
 
-uint32_t vm_chan_len(const vm_arena *a, uint32_t ch) { return ch < a->nchans ? a->chans[ch].len : 0; }
+uint32_t vm_chan_len(const vm_arena *a, uint32_t ch) {
+    return ch < a->nchans ? a->chans[ch].len : 0;
+}
 
-void vm_chan_clear(vm_arena *a, uint32_t ch)
-{
+void vm_chan_clear(vm_arena *a, uint32_t ch) {
     if (ch < a->nchans) a->chans[ch].head = a->chans[ch].len = 0;
 }
 
-static int key_add(vm_proc *p, vm_key k)
-{
+static int key_add(vm_proc *p, vm_key k) {
     if (p->nkeys >= p->lim.keys) return -1;
     if (vm_grow((void **)&p->keys, &p->keys_alloc, (size_t)p->nkeys + 1, sizeof(vm_key))) return -1;
     p->keys[p->nkeys++] = k;
     return (int)p->nkeys - 1;
 }
 
-int vm_grant_chan(vm_arena *a, uint32_t ch, unsigned rights)
-{
+int vm_grant_chan(vm_arena *a, uint32_t ch, unsigned rights) {
     vm_proc *r = vm_root(a);
     if (ch >= a->nchans) return -1;
     int k = key_add(r, (vm_key){VM_KEY_CHAN, (uint8_t)(rights & VM_RIGHTS_ALL), ch});
@@ -356,33 +357,31 @@ int vm_grant_chan(vm_arena *a, uint32_t ch, unsigned rights)
 
 /* ---- the key instructions ---- */
 
-static vm_key *key_at(vm_proc *p, vm_word i, unsigned kind, unsigned rights)
-{
+static vm_key *key_at(vm_proc *p, vm_word i, unsigned kind, unsigned rights) {
     if (i < 0 || (uint64_t)i >= p->nkeys) return NULL;
     vm_key *k = &p->keys[i];
     if (k->kind != kind || (k->rights & rights) != rights) return NULL;
     return k;
 }
 
-static vm_proc *live_child(vm_arena *a, vm_proc *p, vm_word i, unsigned rights)
-{
+static vm_proc *live_child(vm_arena *a, vm_proc *p, vm_word i, unsigned rights) {
     vm_key *k = key_at(p, i, VM_KEY_PROC, rights);
     if (!k || k->obj >= a->nprocs || !a->procs[k->obj]->live) return NULL;
     return a->procs[k->obj];
 }
 
-static vm_page *live_page(vm_arena *a, vm_proc *p, vm_word i, unsigned rights)
-{
+static vm_page *live_page(vm_arena *a, vm_proc *p, vm_word i, unsigned rights) {
     vm_key *k = key_at(p, i, VM_KEY_PAGE, rights);
     if (!k || k->obj >= a->npages || !a->pages[k->obj].live) return NULL;
     return &a->pages[k->obj];
 }
 
-static uint64_t ceil_div(uint64_t x, uint64_t d) { return (x + d - 1) / d; }
+static uint64_t ceil_div(uint64_t x, uint64_t d) {
+    return (x + d - 1) / d;
+}
 
 /* A child's limits before its first RECURSE: no budget, the owner's shape. */
-static void child_limits(const vm_proc *owner, vm_proc *c)
-{
+static void child_limits(const vm_proc *owner, vm_proc *c) {
     c->lim = owner->lim;
     c->lim.gas = 0;
     c->lim.mem = 0;
@@ -392,8 +391,7 @@ static void child_limits(const vm_proc *owner, vm_proc *c)
 /* Check (dw != NULL: report needs, change nothing) or do (dw == NULL) one
  * key, page or channel instruction. sp is the stack top of p. */
 vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t room, int64_t *dw,
-                     int64_t *extra)
-{
+                     int64_t *extra) {
     bool check = dw != NULL;
     int64_t need = 0, gas = 0;
     vm_status st = VM_RUNNING;
@@ -418,7 +416,8 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         if (!c) return VM_OUT_OF_MEMORY;
         uint8_t *bytes = malloc(len ? (size_t)len : 1);
         if (!bytes) goto oom_child;
-        for (vm_word i = 0; i < len; i++) bytes[i] = (uint8_t)((uint64_t)pg->words[i / 8] >> (8 * (i % 8)));
+        for (vm_word i = 0; i < len; i++)
+            bytes[i] = (uint8_t)((uint64_t)pg->words[i / 8] >> (8 * (i % 8)));
         child_limits(p, c);
         int rc = proc_fit(c) || proc_set_code(a, c, bytes, (size_t)len);
         free(bytes);
@@ -603,8 +602,7 @@ typedef struct {
     int64_t gas, mt, room, base;
 } slack;
 
-static void slacks(vm_arena *a, uint32_t n, slack *s)
-{
+static void slacks(vm_arena *a, uint32_t n, slack *s) {
     const vm_proc *P = a->procs[a->chain[n - 1]];
     int64_t wp = (int64_t)vm_words(P);
     for (uint32_t i = 0; i < n; i++) {
@@ -620,8 +618,7 @@ static void slacks(vm_arena *a, uint32_t n, slack *s)
  * memory are plain minima. For memory-time each ancestor pays for its whole
  * subtree (base extra words), so the binding ancestor can change as gas is
  * spent: the gas budget stops at the next such change (a fence). */
-static void budget(uint32_t n, const slack *s, const vm_proc *P, vm_budget *b)
-{
+static void budget(uint32_t n, const slack *s, const vm_proc *P, vm_budget *b) {
     int64_t gas = INT64_MAX, room = INT64_MAX;
     uint32_t j = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -631,7 +628,8 @@ static void budget(uint32_t n, const slack *s, const vm_proc *P, vm_budget *b)
     }
     int64_t fence = INT64_MAX;
     for (uint32_t i = 0; i < n; i++)
-        if (s[i].base > s[j].base) fence = min64(fence, (s[i].mt - s[j].mt) / (s[i].base - s[j].base));
+        if (s[i].base > s[j].base)
+            fence = min64(fence, (s[i].mt - s[j].mt) / (s[i].base - s[j].base));
     b->gas = min64(gas, fence);
     b->mt = s[j].mt;
     b->mt_base = s[j].base;
@@ -641,25 +639,27 @@ static void budget(uint32_t n, const slack *s, const vm_proc *P, vm_budget *b)
 /* Which process on the chain cannot pay for P's pending instruction, and
  * why: the deepest first, each in the order of the per-instruction checks.
  * Returns the chain index, or -1 if all can (a fence, not an exhaustion). */
-static int violator(vm_arena *a, uint32_t n, const slack *s, vm_status *why)
-{
+static int violator(vm_arena *a, uint32_t n, const slack *s, vm_status *why) {
     const vm_proc *P = a->procs[a->chain[n - 1]];
     int64_t w = (int64_t)vm_words(P), g = P->need_gas, grow = P->need_grow;
     for (int i = (int)n - 1; i >= 0; i--) {
-        if (g > s[i].gas) *why = VM_OUT_OF_GAS;
-        else if ((w + s[i].base) * g > s[i].mt) *why = VM_OUT_OF_MEMTIME;
+        if (g > s[i].gas)
+            *why = VM_OUT_OF_GAS;
+        else if ((w + s[i].base) * g > s[i].mt)
+            *why = VM_OUT_OF_MEMTIME;
         else if (i == (int)n - 1 && P->depth + P->need_stack > P->lim.stack)
             *why = VM_STACK_OVERFLOW;
-        else if (grow > s[i].room) *why = VM_OUT_OF_MEMORY;
-        else continue;
+        else if (grow > s[i].room)
+            *why = VM_OUT_OF_MEMORY;
+        else
+            continue;
         return i;
     }
     return -1;
 }
 
 /* Carry what the running process used up its chain. */
-static void carry(vm_arena *a, uint32_t n, const slack *s, uint64_t dg, uint64_t dm, int64_t dw)
-{
+static void carry(vm_arena *a, uint32_t n, const slack *s, uint64_t dg, uint64_t dm, int64_t dw) {
     for (uint32_t i = 0; i + 1 < n; i++) {
         vm_proc *A = a->procs[a->chain[i]];
         A->gas_used += dg;
@@ -668,14 +668,12 @@ static void carry(vm_arena *a, uint32_t n, const slack *s, uint64_t dg, uint64_t
     }
 }
 
-static uint64_t sat_add(uint64_t x, uint64_t y, uint64_t max)
-{
+static uint64_t sat_add(uint64_t x, uint64_t y, uint64_t max) {
     return x > max || y > max - x ? max : x + y;
 }
 
 /* Start a fresh RECURSE of P: set the child's limits from the arguments. */
-static vm_proc *recurse_start(vm_arena *a, uint32_t n, vm_proc *P)
-{
+static vm_proc *recurse_start(vm_arena *a, uint32_t n, vm_proc *P) {
     vm_word *sp = P->stack + P->depth;
     vm_proc *C = a->procs[P->keys[sp[-4]].obj];
     uint64_t gas = sp[-3] > 0 ? (uint64_t)sp[-3] : 0;
@@ -716,8 +714,7 @@ static vm_proc *recurse_start(vm_arena *a, uint32_t n, vm_proc *P)
 }
 
 /* The child C of P stopped with status s: RECURSE completes. */
-static void recurse_done(vm_proc *P, vm_proc *C, vm_status s)
-{
+static void recurse_done(vm_proc *P, vm_proc *C, vm_status s) {
     vm_word *sp = P->stack + P->depth;
     sp[-4] = s;
     sp[-3] = (vm_word)(C->gas_used - P->rec_gas0);
@@ -728,13 +725,11 @@ static void recurse_done(vm_proc *P, vm_proc *C, vm_status s)
     P->status = VM_RUNNING;
 }
 
-static bool is_resource(vm_status s)
-{
+static bool is_resource(vm_status s) {
     return s == VM_OUT_OF_GAS || s == VM_OUT_OF_MEMTIME || s == VM_OUT_OF_MEMORY;
 }
 
-static vm_status supervise(vm_arena *a, bool metered)
-{
+static vm_status supervise(vm_arena *a, bool metered) {
     slack s[VM_MAX_NEST + 1];
     bool single = false;
     for (;;) {
@@ -793,8 +788,7 @@ static vm_status supervise(vm_arena *a, bool metered)
     }
 }
 
-static vm_status run(vm_arena *a, bool metered)
-{
+static vm_status run(vm_arena *a, bool metered) {
     vm_proc *r = vm_root(a);
     if (r->status == VM_HALTED) return VM_HALTED;
     int want = metered ? 1 : 2;
@@ -807,7 +801,8 @@ static vm_status run(vm_arena *a, bool metered)
         /* The root alone: its own limits are the whole budget, exactly. */
         vm_budget b = {sat_left(r->lim.gas, r->gas_used), sat_left(r->lim.memtime, r->memtime), 0,
                        (int64_t)r->lim.mem};
-        vm_status st = metered ? vm_interp_exec(a, r, &b, false) : vm_interp_nm_exec(a, r, &b, false);
+        vm_status st =
+            metered ? vm_interp_exec(a, r, &b, false) : vm_interp_nm_exec(a, r, &b, false);
         if (st != VM_ST_RECURSE) return st;
         r->status = VM_RUNNING;
         a->chain[a->nchain++] = recurse_start(a, 1, r)->id;
@@ -815,5 +810,9 @@ static vm_status run(vm_arena *a, bool metered)
     return supervise(a, metered);
 }
 
-vm_status vm_run(vm_arena *a) { return run(a, true); }
-vm_status vm_run_unmetered(vm_arena *a) { return run(a, false); }
+vm_status vm_run(vm_arena *a) {
+    return run(a, true);
+}
+vm_status vm_run_unmetered(vm_arena *a) {
+    return run(a, false);
+}

@@ -20,13 +20,13 @@ typedef struct {
     int err;
 } wr;
 
-static void put(wr *w, const void *p, size_t n)
-{
+static void put(wr *w, const void *p, size_t n) {
     if (w->err) return;
     vm_buf *b = w->b;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n) cap *= 2;
+        while (cap < b->len + n)
+            cap *= 2;
         uint8_t *q = realloc(b->data, cap);
         if (!q) {
             w->err = -1;
@@ -39,18 +39,17 @@ static void put(wr *w, const void *p, size_t n)
     b->len += n;
 }
 
-static void put_u(wr *w, uint64_t v, int bytes)
-{
+static void put_u(wr *w, uint64_t v, int bytes) {
     uint8_t t[8];
-    for (int i = 0; i < bytes; i++) t[i] = (uint8_t)(v >> (8 * i));
+    for (int i = 0; i < bytes; i++)
+        t[i] = (uint8_t)(v >> (8 * i));
     put(w, t, (size_t)bytes);
 }
 #define U8(v)  put_u(w, (v), 1)
 #define U32(v) put_u(w, (v), 4)
 #define U64(v) put_u(w, (uint64_t)(v), 8)
 
-static void put_limits(wr *w, const vm_limits *l)
-{
+static void put_limits(wr *w, const vm_limits *l) {
     U64(l->gas);
     U32(l->mem);
     U64(l->memtime);
@@ -60,8 +59,7 @@ static void put_limits(wr *w, const vm_limits *l)
     U32(l->keys);
 }
 
-int vm_snapshot_save(const vm_arena *a, vm_buf *out)
-{
+int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
     wr ww = {out, 0}, *w = &ww;
     out->len = 0;
     uint8_t hdr[SNAP_HEADER] = {0};
@@ -84,11 +82,14 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out)
         U32(p->len);
         put(w, p->code, p->len);
         U32(p->depth);
-        for (uint32_t k = 0; k < p->depth; k++) U64(p->stack[k]);
+        for (uint32_t k = 0; k < p->depth; k++)
+            U64(p->stack[k]);
         U32(p->msize);
-        for (uint32_t k = 0; k < p->msize; k++) U64(p->heap[k]);
+        for (uint32_t k = 0; k < p->msize; k++)
+            U64(p->heap[k]);
         U32(p->ncalls);
-        for (uint32_t k = 0; k < p->ncalls; k++) U32(p->calls[k]);
+        for (uint32_t k = 0; k < p->ncalls; k++)
+            U32(p->calls[k]);
         U32(p->nkeys);
         for (uint32_t k = 0; k < p->nkeys; k++) {
             U8(p->keys[k].kind);
@@ -103,14 +104,16 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out)
         U32(g->owner);
         U32(g->live ? g->n : 0);
         if (g->live)
-            for (uint32_t k = 0; k < g->n; k++) U64(g->words[k]);
+            for (uint32_t k = 0; k < g->n; k++)
+                U64(g->words[k]);
     }
     U32(a->nchans);
     for (uint32_t i = 0; i < a->nchans; i++) {
         const vm_chan *c = &a->chans[i];
         U32(c->cap);
         U32(c->len);
-        for (uint32_t k = 0; k < c->len; k++) U64(c->words[(c->head + k) % c->cap]);
+        for (uint32_t k = 0; k < c->len; k++)
+            U64(c->words[(c->head + k) % c->cap]);
     }
     if (w->err) return -1;
     /* header: magic, version, flags, payload length, crc32 of the payload */
@@ -123,9 +126,12 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out)
         off += n;
     }
     memcpy(h, SNAP_MAGIC, 8);
-    for (int i = 0; i < 4; i++) h[8 + i] = (uint8_t)(SNAP_VERSION >> (8 * i));
-    for (int i = 0; i < 8; i++) h[16 + i] = (uint8_t)(plen >> (8 * i));
-    for (int i = 0; i < 4; i++) h[24 + i] = (uint8_t)(crc >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        h[8 + i] = (uint8_t)(SNAP_VERSION >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        h[16 + i] = (uint8_t)(plen >> (8 * i));
+    for (int i = 0; i < 4; i++)
+        h[24 + i] = (uint8_t)(crc >> (8 * i));
     return 0;
 }
 
@@ -139,8 +145,7 @@ typedef struct {
     bool bad;
 } rd;
 
-static void fail(rd *r, const char *fmt, ...)
-{
+static void fail(rd *r, const char *fmt, ...) {
     if (r->bad) return;
     r->bad = true;
     int k = snprintf(r->err, r->errcap, "offset %zu: ", r->off);
@@ -150,15 +155,15 @@ static void fail(rd *r, const char *fmt, ...)
     va_end(ap);
 }
 
-static uint64_t get_u(rd *r, int bytes, const char *what)
-{
+static uint64_t get_u(rd *r, int bytes, const char *what) {
     if (r->bad) return 0;
     if (r->n - r->off < (size_t)bytes) {
         fail(r, "truncated: the image ends inside %s", what);
         return 0;
     }
     uint64_t v = 0;
-    for (int i = 0; i < bytes; i++) v |= (uint64_t)r->d[r->off + i] << (8 * i);
+    for (int i = 0; i < bytes; i++)
+        v |= (uint64_t)r->d[r->off + i] << (8 * i);
     r->off += (size_t)bytes;
     return v;
 }
@@ -167,8 +172,7 @@ static uint64_t get_u(rd *r, int bytes, const char *what)
 #define G64(what) get_u(r, 8, what)
 
 /* A count of items of `size` bytes each must fit in what is left. */
-static bool room_for(rd *r, uint64_t count, uint64_t size, uint64_t max, const char *what)
-{
+static bool room_for(rd *r, uint64_t count, uint64_t size, uint64_t max, const char *what) {
     if (r->bad) return false;
     if (count > max) {
         fail(r, "%s: %llu is over the limit of %llu", what, (unsigned long long)count,
@@ -183,8 +187,7 @@ static bool room_for(rd *r, uint64_t count, uint64_t size, uint64_t max, const c
     return true;
 }
 
-static void get_limits(rd *r, vm_limits *l)
-{
+static void get_limits(rd *r, vm_limits *l) {
     l->gas = G64("a gas limit");
     l->mem = G32("a memory limit");
     l->memtime = G64("a memory-time limit");
@@ -200,8 +203,7 @@ static void get_limits(rd *r, vm_limits *l)
 }
 
 /* Is pc the start of an instruction of the linear decoding (or the end)? */
-static bool insn_start(const vm_proc *p, uint32_t pc)
-{
+static bool insn_start(const vm_proc *p, uint32_t pc) {
     if (pc > p->len) return false;
     if (p->fast_at[pc] != VM_NONE) return true; /* every leader is a start */
     uint32_t at = 0;
@@ -214,8 +216,7 @@ static bool insn_start(const vm_proc *p, uint32_t pc)
 }
 
 /* Words held, recomputed from the tree (children first). */
-static int held_of(vm_arena *a, uint32_t id, uint64_t *out, int depth)
-{
+static int held_of(vm_arena *a, uint32_t id, uint64_t *out, int depth) {
     vm_proc *p = a->procs[id];
     if (depth > (int)VM_MAX_NEST) return -1;
     uint64_t h = p->nkeys;
@@ -233,8 +234,7 @@ static int held_of(vm_arena *a, uint32_t id, uint64_t *out, int depth)
     return 0;
 }
 
-static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errcap)
-{
+static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errcap) {
     rd rr = {d, n, 0, err, errcap, false}, *r = &rr;
     if (errcap) err[0] = 0;
     if (n < SNAP_HEADER) {
@@ -303,7 +303,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         if (!a->procs[id]) goto oom;
         a->nprocs++;
     }
-    for (uint32_t i = 0; i < a->nprocs; i++) a->procs[i]->live = false;
+    for (uint32_t i = 0; i < a->nprocs; i++)
+        a->procs[i]->live = false;
     for (uint32_t i = 0; i < np && !r->bad; i++) {
         vm_proc *p = a->procs[i];
         size_t at = r->off;
@@ -325,7 +326,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         p->rec_mt0 = G64("a RECURSE start");
         uint32_t len = G32("a code length");
         if (r->bad) break;
-        if ((uint32_t)p->status >= VM_NSTATUS) fail(r, "process %u: unknown status %u", i, p->status);
+        if ((uint32_t)p->status >= VM_NSTATUS)
+            fail(r, "process %u: unknown status %u", i, p->status);
         if (!room_for(r, len, 1, VM_MAX_CODE, "a code length")) break;
         if (vm_grow((void **)&p->code, &p->code_cap, len ? len : 1, 1)) goto oom;
         memcpy(p->code, d + r->off, len);
@@ -335,15 +337,19 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         uint32_t depth = G32("a stack depth");
         if (!r->bad && depth > p->lim.stack) fail(r, "process %u: stack depth over its limit", i);
         if (!room_for(r, depth, 8, VM_MAX_STACK, "a stack depth")) break;
-        if (vm_grow((void **)&p->stack, &p->stack_alloc, (size_t)p->lim.stack + 1, sizeof(vm_word)) ||
-            vm_grow((void **)&p->calls, &p->calls_alloc, (size_t)p->lim.calls + 1, sizeof(uint32_t)))
+        if (vm_grow((void **)&p->stack, &p->stack_alloc, (size_t)p->lim.stack + 1,
+                    sizeof(vm_word)) ||
+            vm_grow((void **)&p->calls, &p->calls_alloc, (size_t)p->lim.calls + 1,
+                    sizeof(uint32_t)))
             goto oom;
-        for (uint32_t k = 0; k < depth; k++) p->stack[k] = (vm_word)G64("a stack word");
+        for (uint32_t k = 0; k < depth; k++)
+            p->stack[k] = (vm_word)G64("a stack word");
         p->depth = depth;
         uint32_t msize = G32("a heap size");
         if (!room_for(r, msize, 8, VM_MAX_MEM, "a heap size")) break;
         if (msize && vm_grow((void **)&p->heap, &p->heap_alloc, msize, sizeof(vm_word))) goto oom;
-        for (uint32_t k = 0; k < msize; k++) p->heap[k] = (vm_word)G64("a heap word");
+        for (uint32_t k = 0; k < msize; k++)
+            p->heap[k] = (vm_word)G64("a heap word");
         p->msize = msize;
         uint32_t ncalls = G32("a call depth");
         if (!r->bad && ncalls > p->lim.calls) fail(r, "process %u: call depth over its limit", i);
@@ -376,7 +382,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
 
     uint32_t npages = G32("the page count");
     if (!room_for(r, npages, 9, 1u << 24, "the page count")) return -1;
-    if (vm_grow0((void **)&a->pages, &a->pages_alloc, npages ? npages : 1, sizeof(vm_page))) goto oom;
+    if (vm_grow0((void **)&a->pages, &a->pages_alloc, npages ? npages : 1, sizeof(vm_page)))
+        goto oom;
     for (uint32_t i = 0; i < npages && !r->bad; i++) {
         vm_page *g = &a->pages[i];
         uint8_t live = G8("a page's live flag");
@@ -388,7 +395,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         if (live && (g->owner >= np || !a->procs[g->owner]->live))
             fail(r, "page %u: its owner %u is not a live process", i, g->owner);
         if (vm_grow((void **)&g->words, &g->alloc, pn ? pn : 1, sizeof(vm_word))) goto oom;
-        for (uint32_t k = 0; k < pn; k++) g->words[k] = (vm_word)G64("a page word");
+        for (uint32_t k = 0; k < pn; k++)
+            g->words[k] = (vm_word)G64("a page word");
         g->n = pn;
         g->live = live;
     }
@@ -414,7 +422,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         vm_chan *c = &a->chans[i];
         c->head = 0;
         c->len = len;
-        for (uint32_t k = 0; k < len; k++) c->words[k] = (vm_word)G64("a channel word");
+        for (uint32_t k = 0; k < len; k++)
+            c->words[k] = (vm_word)G64("a channel word");
     }
     if (r->bad) return -1;
     a->nchans = nchans > a->nchans ? nchans : a->nchans;
@@ -459,7 +468,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
             refs += o->keys[k].kind == VM_KEY_PROC && o->keys[k].obj == i;
         if (refs != 1) goto bad_tree;
         uint32_t steps = 0; /* owners nest no deeper than running chains can */
-        for (uint32_t q = i; q != 0 && steps <= VM_MAX_NEST; steps++) q = a->procs[q]->parent;
+        for (uint32_t q = i; q != 0 && steps <= VM_MAX_NEST; steps++)
+            q = a->procs[q]->parent;
         if (steps > VM_MAX_NEST) goto bad_tree;
     }
     uint64_t h;
@@ -481,8 +491,7 @@ oom:
     return -1;
 }
 
-int vm_snapshot_load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errcap)
-{
+int vm_snapshot_load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errcap) {
     if (load(a, d, n, err, errcap) == 0) return 0;
     vm_load(a, NULL, 0); /* never leave a half-restored tree */
     return -1;

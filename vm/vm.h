@@ -55,7 +55,9 @@ typedef struct {
 } vm_insn;
 void vm_decode(const uint8_t *code, size_t len, size_t pc, vm_insn *out);
 /* Absolute target of a REL instruction (may be out of range). */
-static inline int64_t vm_rel_target(const vm_insn *in) { return (int64_t)in->pc + in->len + in->imm; }
+static inline int64_t vm_rel_target(const vm_insn *in) {
+    return (int64_t)in->pc + in->len + in->imm;
+}
 
 /* ---- statuses ---- */
 
@@ -64,12 +66,12 @@ static inline int64_t vm_rel_target(const vm_insn *in) { return (int64_t)in->pc 
     X(HALTED, 1, "HALT, RET with an empty call stack, or the end of the code")                     \
     X(YIELDED, 2, "YIELD; running again resumes after it")                                         \
     X(OUT_OF_GAS, 3, "the next instruction cannot be paid for; refuel and resume")                 \
-    X(OUT_OF_MEMORY, 4, "the next instruction would exceed the memory limit")                     \
+    X(OUT_OF_MEMORY, 4, "the next instruction would exceed the memory limit")                      \
     X(OUT_OF_MEMTIME, 5, "the next instruction would exceed the memory-time limit")                \
     X(STACK_UNDERFLOW, 6, "the next instruction needs more stack items than there are")            \
     X(STACK_OVERFLOW, 7, "the next instruction would exceed the stack depth limit")                \
     X(INVALID_OPCODE, 8, "the byte at IP is not an opcode")                                        \
-    X(BAD_JUMP, 9, "a jump or call whose target is not the start of an instruction")              \
+    X(BAD_JUMP, 9, "a jump or call whose target is not the start of an instruction")               \
     X(TRUNCATED, 10, "an immediate runs past the end of the code")                                 \
     X(OUT_OF_BOUNDS, 11, "LOAD or STORE outside 0..MSIZE-1")                                       \
     X(CALL_OVERFLOW, 12, "CALL beyond the call depth limit")                                       \
@@ -92,20 +94,20 @@ const char *vm_status_doc(vm_status s);
 /* ---- limits and meters ---- */
 
 /* Every limit is explicit. Zero in a vm_limits field means "the default". */
-#define VM_DEFAULT_GAS     1000000ull
-#define VM_DEFAULT_MEM     65536u   /* words: stack + heap + call frames */
-#define VM_DEFAULT_STACK   1024u    /* stack depth, words */
-#define VM_DEFAULT_CALLS   256u     /* call depth */
-#define VM_DEFAULT_NEST    64u      /* nesting depth of running processes */
-#define VM_DEFAULT_KEYS    256u     /* key list length */
-#define VM_MAX_GAS         (1ull << 62)
-#define VM_MAX_MEM         (1u << 28) /* 2 GiB of words */
-#define VM_MAX_MEMTIME     (1ull << 62) /* also the default: effectively unlimited */
-#define VM_MAX_STACK       (1u << 20)
-#define VM_MAX_CALLS       (1u << 20)
-#define VM_MAX_NEST        1024u
-#define VM_MAX_KEYS        (1u << 16)
-#define VM_MAX_CODE        (1u << 24) /* bytes */
+#define VM_DEFAULT_GAS   1000000ull
+#define VM_DEFAULT_MEM   65536u /* words: stack + heap + call frames */
+#define VM_DEFAULT_STACK 1024u  /* stack depth, words */
+#define VM_DEFAULT_CALLS 256u   /* call depth */
+#define VM_DEFAULT_NEST  64u    /* nesting depth of running processes */
+#define VM_DEFAULT_KEYS  256u   /* key list length */
+#define VM_MAX_GAS       (1ull << 62)
+#define VM_MAX_MEM       (1u << 28)   /* 2 GiB of words */
+#define VM_MAX_MEMTIME   (1ull << 62) /* also the default: effectively unlimited */
+#define VM_MAX_STACK     (1u << 20)
+#define VM_MAX_CALLS     (1u << 20)
+#define VM_MAX_NEST      1024u
+#define VM_MAX_KEYS      (1u << 16)
+#define VM_MAX_CODE      (1u << 24) /* bytes */
 
 typedef struct {
     uint64_t gas;     /* total gas the process may use */
@@ -118,9 +120,9 @@ typedef struct {
 } vm_limits;
 
 typedef struct {
-    uint64_t gas;      /* gas used */
-    uint64_t memtime;  /* sum over executed instructions of words in use x gas */
-    uint32_t mem;      /* words in use now */
+    uint64_t gas;     /* gas used */
+    uint64_t memtime; /* sum over executed instructions of words in use x gas */
+    uint32_t mem;     /* words in use now */
 } vm_meters;
 
 /* ---- the arena ---- */
@@ -233,7 +235,6 @@ vm_word vm_fx_from_double(double d); /* host-side helpers: not used inside the V
 double vm_fx_to_double(vm_word a);
 
 /* ---- assembler and disassembler (vm/asm.c) ---- */
-
 
 /* Assemble src. Errors go to err as "file:line:col: error: ...". Returns the
  * number of errors (0 on success); out holds the code on success. */

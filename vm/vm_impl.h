@@ -27,9 +27,9 @@ typedef union {
 /* An instruction is 2 cells: handler, immediate. A header is 4 cells:
  * handler, packed (gas | need << 32 | grow << 48), mtc, (alt | pc << 32).
  * mtc = sum over the block of cost_j * (stack depth before j - depth at entry). */
-#define VM_INS_CELLS 2
-#define VM_HDR_CELLS 4
-#define VM_NONE      UINT32_MAX
+#define VM_INS_CELLS    2
+#define VM_HDR_CELLS    4
+#define VM_NONE         UINT32_MAX
 #define VM_BLK_GAS_MAX  0x7fffffffu
 #define VM_BLK_WORD_MAX 0xffffu
 
@@ -72,7 +72,7 @@ typedef struct vm_proc {
     uint32_t ncells, cells_cap, cold_cap;
     uint32_t *fast_at, *step_at; /* pc -> header cell index, or VM_NONE */
     uint32_t fast_cap, step_cap;
-    int decoded;     /* 0 not yet, 1 metered, 2 unmetered */
+    int decoded;       /* 0 not yet, 1 metered, 2 unmetered */
     uint32_t fast_end; /* cells of the fast copy; the step copy follows */
     bool step_ready;   /* the step copy is built (on first need) */
 
@@ -121,17 +121,17 @@ struct vm_arena {
 };
 
 #define VM_ROOT 0u
-static inline vm_proc *vm_root(const vm_arena *a) { return a->procs[VM_ROOT]; }
+static inline vm_proc *vm_root(const vm_arena *a) {
+    return a->procs[VM_ROOT];
+}
 
 /* Words a process's subtree holds: the unit of every memory check. */
-static inline uint64_t vm_words(const vm_proc *p)
-{
+static inline uint64_t vm_words(const vm_proc *p) {
     return (uint64_t)p->depth + p->msize + p->ncalls + p->held;
 }
 /* What an owned child adds to its owner's words. */
 #define VM_PROC_WORDS 16u
-static inline uint64_t vm_footprint(const vm_proc *c)
-{
+static inline uint64_t vm_footprint(const vm_proc *c) {
     return VM_PROC_WORDS + (c->len + 7u) / 8u + vm_words(c);
 }
 

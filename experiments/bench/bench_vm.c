@@ -17,16 +17,14 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
+static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
 /* Time one run of the loaded program; best of reps. */
-static double time_run(vm_arena *a, int reps, bool metered, vm_status *st)
-{
+static double time_run(vm_arena *a, int reps, bool metered, vm_status *st) {
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
         vm_reset(a);
@@ -39,8 +37,7 @@ static double time_run(vm_arena *a, int reps, bool metered, vm_status *st)
 }
 
 /* Run Lua; returns best seconds or -1. */
-static double run_lua(const char *script, uint64_t iters, bool hook, int reps, double *per_iter)
-{
+static double run_lua(const char *script, uint64_t iters, bool hook, int reps, double *per_iter) {
     double best = -1;
     for (int r = 0; r < reps; r++) {
         char cmd[PATH_MAX + 128];
@@ -58,17 +55,18 @@ static double run_lua(const char *script, uint64_t iters, bool hook, int reps, d
     return best;
 }
 
-static int bench_vm(uint64_t iters, int reps)
-{
+static int bench_vm(uint64_t iters, int reps) {
     /* PUSH N; l: PUSH 1; SUB; DUP 0; JNZ l; HALT -- 4 instructions per iteration */
     uint8_t c[64];
     size_t n = 0;
     c[n++] = VM_OP_PUSH;
-    for (int i = 0; i < 8; i++) c[n++] = (uint8_t)(iters >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        c[n++] = (uint8_t)(iters >> (8 * i));
     size_t loop = n;
     c[n++] = VM_OP_PUSH;
     c[n++] = 1;
-    for (int i = 1; i < 8; i++) c[n++] = 0;
+    for (int i = 1; i < 8; i++)
+        c[n++] = 0;
     c[n++] = VM_OP_SUB;
     c[n++] = VM_OP_DUP;
     c[n++] = 0;
@@ -97,9 +95,8 @@ static int bench_vm(uint64_t iters, int reps)
         return EXP_EXIT_FAIL;
     }
     double ins = 4.0 * (double)iters;
-    printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s  (%.0f Mgas/s)\n",
-           "frugal metered", tm / iters * 1e9, iters / tm / 1e6, ins / tm / 1e6,
-           (double)m.gas / tm / 1e6);
+    printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s  (%.0f Mgas/s)\n", "frugal metered",
+           tm / iters * 1e9, iters / tm / 1e6, ins / tm / 1e6, (double)m.gas / tm / 1e6);
     printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s\n", "frugal, metering compiled out",
            tu / iters * 1e9, iters / tu / 1e6, ins / tu / 1e6);
     printf("  metering overhead: %+.1f%%\n", (tm / tu - 1) * 100);
@@ -113,11 +110,10 @@ static int bench_vm(uint64_t iters, int reps)
     if (tl < 0 || th < 0) {
         printf("  lua5.4 not available (apt-get install lua5.4): no peer ratio\n");
     } else {
-        printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s  (%.1f insn/iter)\n",
-               "Lua 5.4", tl / iters * 1e9, iters / tl / 1e6, pi * iters / tl / 1e6, pi);
-        printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s\n",
-               "Lua 5.4, count hook 1000", th / iters * 1e9, iters / th / 1e6,
-               pi * iters / th / 1e6);
+        printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s  (%.1f insn/iter)\n", "Lua 5.4",
+               tl / iters * 1e9, iters / tl / 1e6, pi * iters / tl / 1e6, pi);
+        printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s\n", "Lua 5.4, count hook 1000",
+               th / iters * 1e9, iters / th / 1e6, pi * iters / th / 1e6);
         printf("  ratio frugal metered / Lua unmetered: %.2fx faster per iteration (target >= 1)\n",
                tl / tm);
         printf("  ratio frugal metered / Lua metered:   %.2fx faster per iteration (target >= 2)\n",
@@ -131,37 +127,57 @@ static int bench_vm(uint64_t iters, int reps)
 
 /* Kernel: DUP the op's inputs from the prepared values, run op, POP outputs.
  * The loop counter lives in heap[0]. */
-static size_t calib_program(uint8_t *c, uint8_t op, const vm_word *vals, int nin, int nout, int reps,
-                            int64_t iters)
-{
+static size_t calib_program(uint8_t *c, uint8_t op, const vm_word *vals, int nin, int nout,
+                            int reps, int64_t iters) {
     size_t n = 0;
 #define E1(b) (c[n++] = (uint8_t)(b))
 #define E8(v)                                                                                      \
     do {                                                                                           \
         uint64_t v_ = (uint64_t)(v);                                                               \
-        for (int i_ = 0; i_ < 8; i_++) E1(v_ >> (8 * i_));                                         \
+        for (int i_ = 0; i_ < 8; i_++)                                                             \
+            E1(v_ >> (8 * i_));                                                                    \
     } while (0)
-    E1(VM_OP_PUSH); E8(1); E1(VM_OP_ALLOC); E1(VM_OP_POP);
-    E1(VM_OP_PUSH); E8(iters); E1(VM_OP_PUSH); E8(0); E1(VM_OP_STORE);
+    E1(VM_OP_PUSH);
+    E8(1);
+    E1(VM_OP_ALLOC);
+    E1(VM_OP_POP);
+    E1(VM_OP_PUSH);
+    E8(iters);
+    E1(VM_OP_PUSH);
+    E8(0);
+    E1(VM_OP_STORE);
     for (int i = 0; i < nin; i++) {
         E1(VM_OP_PUSH);
         E8(vals[i]);
     }
     size_t loop = n;
     for (int r = 0; r < reps; r++) {
-        for (int i = 0; i < nin; i++) E1(VM_OP_DUP), E1(nin - 1);
+        for (int i = 0; i < nin; i++)
+            E1(VM_OP_DUP), E1(nin - 1);
         E1(op);
-        for (int i = 0; i < nout; i++) E1(VM_OP_POP);
+        for (int i = 0; i < nout; i++)
+            E1(VM_OP_POP);
     }
-    E1(VM_OP_PUSH); E8(0); E1(VM_OP_LOAD); E1(VM_OP_PUSH); E8(1); E1(VM_OP_SUB);
-    E1(VM_OP_DUP); E1(0); E1(VM_OP_PUSH); E8(0); E1(VM_OP_STORE);
+    E1(VM_OP_PUSH);
+    E8(0);
+    E1(VM_OP_LOAD);
+    E1(VM_OP_PUSH);
+    E8(1);
+    E1(VM_OP_SUB);
+    E1(VM_OP_DUP);
+    E1(0);
+    E1(VM_OP_PUSH);
+    E8(0);
+    E1(VM_OP_STORE);
     int16_t off = (int16_t)((int64_t)loop - (int64_t)(n + 3));
-    E1(VM_OP_JNZ); E1(off); E1((uint16_t)off >> 8); E1(VM_OP_HALT);
+    E1(VM_OP_JNZ);
+    E1(off);
+    E1((uint16_t)off >> 8);
+    E1(VM_OP_HALT);
     return n;
 }
 
-static double calib_time(vm_arena *a, uint8_t op, const vm_word *vals, int nin, int nout)
-{
+static double calib_time(vm_arena *a, uint8_t op, const vm_word *vals, int nin, int nout) {
     static uint8_t c[8192];
     const int reps = 64;
     const int64_t iters = 20000;
@@ -173,8 +189,7 @@ static double calib_time(vm_arena *a, uint8_t op, const vm_word *vals, int nin, 
     return s == VM_HALTED ? t / ((double)reps * (double)iters) : -1;
 }
 
-static int bench_calibrate(void)
-{
+static int bench_calibrate(void) {
     vm_arena *a = vm_arena_new();
     if (!a) return EXP_EXIT_IO;
     /* Kernels: DUP the inputs, OP, POP the outputs; the baseline replaces OP
@@ -189,8 +204,13 @@ static int bench_calibrate(void)
         const vm_opinfo *oi = vm_opinfo_of((uint8_t)op);
         if (!oi->name || oi->imm != VM_IMM_NONE) continue;
         switch (op) {
-        case VM_OP_HALT: case VM_OP_YIELD: case VM_OP_RET: case VM_OP_ALLOC: case VM_OP_FREE:
-        case VM_OP_LOAD: case VM_OP_STORE: continue; /* control and heap: not a plain kernel */
+        case VM_OP_HALT:
+        case VM_OP_YIELD:
+        case VM_OP_RET:
+        case VM_OP_ALLOC:
+        case VM_OP_FREE:
+        case VM_OP_LOAD:
+        case VM_OP_STORE: continue; /* control and heap: not a plain kernel */
         default: break;
         }
         vm_word vals[3] = {(vm_word)0x123456789abcdefll, 0x1234567, 77};
@@ -220,8 +240,7 @@ static const char nest_src[] = "start: DUP 0\nJZ count\nFORK\nDUP 0\nPUSH -1\nEQ
 static const char tree_src[] = "l: DUP 0\nJZ done\nFORK\nDUP 0\nPUSH -1\nEQ\nJNZ stop\nPOP\n"
                                "PUSH 1\nSUB\nJMP l\ndone: HALT\nstop: HALT\n";
 
-static int bench_nest(uint64_t iters, int reps)
-{
+static int bench_nest(uint64_t iters, int reps) {
     vm_buf code = {0}, tree = {0}, img = {0};
     vm_arena *a = vm_arena_new();
     int rc = EXP_EXIT_FAIL;
@@ -300,8 +319,7 @@ static const char bench_usage[] =
     "  --iters N  loop iterations for vm (default 100000000)\n"
     "  --reps N   repetitions, best time kept (default 3)\n";
 
-int exp_cmd_bench(int argc, char **argv)
-{
+int exp_cmd_bench(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fputs(bench_usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? EXP_EXIT_USAGE : EXP_EXIT_OK;
@@ -318,8 +336,12 @@ int exp_cmd_bench(int argc, char **argv)
     optind = 2;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'i': if (exp_parse_u64("--iters", optarg, &iters)) return EXP_EXIT_USAGE; break;
-        case 'r': if (exp_parse_u64("--reps", optarg, &reps)) return EXP_EXIT_USAGE; break;
+        case 'i':
+            if (exp_parse_u64("--iters", optarg, &iters)) return EXP_EXIT_USAGE;
+            break;
+        case 'r':
+            if (exp_parse_u64("--reps", optarg, &reps)) return EXP_EXIT_USAGE;
+            break;
         case 'h': fputs(bench_usage, stdout); return EXP_EXIT_OK;
         default: fputs(bench_usage, stderr); return EXP_EXIT_USAGE;
         }

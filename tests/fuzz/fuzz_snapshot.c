@@ -4,8 +4,7 @@
 
 #include <stdlib.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static vm_arena *a;
     if (!a && !(a = vm_arena_new())) abort();
     char err[256];

@@ -5,12 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static vm_arena *a;
     if (!a && !(a = vm_arena_new())) abort();
     if (size < 4) return 0;
-    vm_limits l = {.gas = 1 + data[0] * 40u, .mem = 1 + data[1] * 8u, .stack = 1 + data[2],
+    vm_limits l = {.gas = 1 + data[0] * 40u,
+                   .mem = 1 + data[1] * 8u,
+                   .stack = 1 + data[2],
                    .memtime = data[3] ? data[3] * 500u : 0};
     if (vm_load(a, data + 4, size - 4) || vm_set_limits(a, &l)) return 0;
     vm_push(a, 3);
