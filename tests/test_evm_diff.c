@@ -20,6 +20,15 @@
 #define MAX_INSNS   160
 #define MAX_PROGRAM 8192
 
+/* The fork under test: FRUGAL_DIFFTEST_FORK (default cancun), or set by
+ * the all-forks test. */
+static const char *g_fork;
+static const char *fork_name(void) {
+    if (g_fork) return g_fork;
+    const char *f = getenv("FRUGAL_DIFFTEST_FORK");
+    return f && *f ? f : "cancun";
+}
+
 /* ---- programs ---- */
 
 typedef struct {
@@ -419,8 +428,8 @@ static json_t *run_theirs(const job *jobs, size_t n) {
     for (size_t i = 0; i < n; i++) {
         char data[200];
         to_hex(jobs[i].p->data, (size_t)jobs[i].p->ndata, data);
-        fprintf(f, "{\"code\":\"%s\",\"data\":\"%s\",\"gas\":%lld,\"value\":%u}\n", jobs[i].hex,
-                data, (long long)jobs[i].p->gas, jobs[i].p->value);
+        fprintf(f, "{\"code\":\"%s\",\"data\":\"%s\",\"gas\":%lld,\"value\":%u,\"fork\":\"%s\"}\n",
+                jobs[i].hex, data, (long long)jobs[i].p->gas, jobs[i].p->value, fork_name());
     }
     fclose(f);
     char cmd[256];
@@ -551,13 +560,13 @@ static long env_long(const char *name, long def) {
     return v && *v ? strtol(v, NULL, 10) : def;
 }
 
-Test(evm_diff, random_programs_agree_with_ethereumjs, .timeout = 3600) {
-    ensure_node();
-    long n = env_long("FRUGAL_DIFFTEST_N", 2000);
-    uint64_t seed0 = (uint64_t)env_long("FRUGAL_DIFFTEST_SEED", 1);
+/* Runs n programs from seed0 under the current fork; returns mismatches. */
+static long run_diff(long n, uint64_t seed0) {
     evm_vm *vm = evm_vm_new();
     cr_assert(vm);
-    evm_vm_set_fork(vm, EVM_FORK_CANCUN);
+    int fork = evm_fork_by_name(fork_name());
+    cr_assert_geq(fork, 0, "unknown fork %s", fork_name());
+    evm_vm_set_fork(vm, (evm_fork)fork);
     const long batch = 1000;
     program *ps = malloc((size_t)batch * sizeof *ps);
     job *jobs = calloc((size_t)batch, sizeof *jobs);
@@ -596,8 +605,29 @@ Test(evm_diff, random_programs_agree_with_ethereumjs, .timeout = 3600) {
     free(ps);
     free(jobs);
     evm_vm_free(vm);
-    fprintf(stderr, "evm difftest: %ld programs, %ld mismatches, %ld skipped (ethereumjs threw)\n",
-            n, mismatches, skipped);
-    cr_assert_eq(mismatches, 0, "%ld of %ld programs disagree with ethereumjs", mismatches, n);
-    cr_assert_lt(skipped * 100, n, "ethereumjs threw on %ld of %ld programs", skipped, n);
+    fprintf(stderr,
+            "evm difftest (%s): %ld programs, %ld mismatches, %ld skipped (ethereumjs threw)\n",
+            fork_name(), n, mismatches, skipped);
+    cr_expect_lt(skipped * 100, n + 100, "ethereumjs threw on %ld of %ld programs", skipped, n);
+    return mismatches;
+}
+
+Test(evm_diff, random_programs_agree_with_ethereumjs, .timeout = 3600) {
+    ensure_node();
+    long n = env_long("FRUGAL_DIFFTEST_N", 2000);
+    uint64_t seed0 = (uint64_t)env_long("FRUGAL_DIFFTEST_SEED", 1);
+    long bad = run_diff(n, seed0);
+    cr_assert_eq(bad, 0, "%ld of %ld programs disagree with ethereumjs", bad, n);
+}
+
+/* Every fork's gas table and rules, 150 programs each. */
+Test(evm_diff, every_fork_agrees_with_ethereumjs, .timeout = 3600) {
+    ensure_node();
+    long bad = 0;
+    for (int f = 0; f < EVM_NFORKS; f++) {
+        g_fork = evm_fork_name((evm_fork)f);
+        bad += run_diff(150, 77 + (uint64_t)f);
+    }
+    g_fork = NULL;
+    cr_assert_eq(bad, 0, "%ld programs disagree with ethereumjs", bad);
 }

@@ -24,8 +24,16 @@ function block() {
   }
 }
 
+const FORKS = {
+  frontier: Hardfork.Chainstart, homestead: Hardfork.Homestead,
+  tangerine: Hardfork.TangerineWhistle, spurious: Hardfork.SpuriousDragon,
+  byzantium: Hardfork.Byzantium, constantinople: Hardfork.Petersburg,
+  istanbul: Hardfork.Istanbul, berlin: Hardfork.Berlin, london: Hardfork.London,
+  shanghai: Hardfork.Shanghai, cancun: Hardfork.Cancun,
+}
+
 export async function runOne(p) {
-  const common = new Common({ chain: Mainnet, hardfork: Hardfork.Cancun })
+  const common = new Common({ chain: Mainnet, hardfork: FORKS[p.fork ?? 'cancun'] })
   const evm = await createEVM({ common })
   const sm = evm.stateManager
   await sm.putAccount(CALLER, new Account(0n, 10n ** 18n))
@@ -34,8 +42,13 @@ export async function runOne(p) {
   await sm.putAccount(OTHER, new Account(0n, 0n))
   await sm.putCode(OTHER, hexToBytes(OTHER_CODE))
   // as a transaction would: origin, recipient, coinbase and precompiles warm
-  for (const a of [CALLER, SELF, COINBASE]) evm.journal.addAlwaysWarmAddress(a.toString(), true)
-  for (let i = 1; i <= 10; i++) evm.journal.addAlwaysWarmAddress(addr(i).toString(), true)
+  if (common.isActivatedEIP(2929)) {
+    const warm = [CALLER, SELF]
+    if (common.isActivatedEIP(3651)) warm.push(COINBASE)
+    for (const a of warm) evm.journal.addAlwaysWarmAddress(a.toString(), true)
+    const npre = common.isActivatedEIP(4844) ? 10 : 9
+    for (let i = 1; i <= npre; i++) evm.journal.addAlwaysWarmAddress(addr(i).toString(), true)
+  }
   const keys = new Map()
   evm.events.on('step', (s) => {
     if (s.opcode.name === 'SSTORE') {
