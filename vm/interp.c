@@ -51,7 +51,7 @@ static bool is_terminator(uint8_t op) {
 
 /* Stack effect of one decoded instruction. */
 static void effect(const vm_insn *in, int64_t *nin, int64_t *nout, int64_t *cost) {
-    const vm_opinfo *oi = vm_opinfo_of(in->op);
+    const vm_opinfo *oi = &vm_optab[in->op];
     if (!in->defined || in->truncated) {
         *nin = *nout = *cost = 0;
         return;
@@ -136,7 +136,7 @@ static uint32_t emit(vm_arena *a, vm_proc *p, uint32_t c, bool step, const uint8
         if (end)
             in = (vm_insn){.pc = pc, .len = 0, .op = 0, .defined = true};
         else
-            vm_decode(p->code, p->len, pc, &in);
+            vm_decode_inline(p->code, p->len, pc, &in);
         int64_t nin, nout, cost;
         if (end)
             nin = nout = cost = 0;
@@ -152,7 +152,7 @@ static uint32_t emit(vm_arena *a, vm_proc *p, uint32_t c, bool step, const uint8
         blk_add(&b, p->cold, c / 2, pc, nin, nout, cost);
         cells[c].h = end ? xops[X_END] : handler(&in, ops, xops);
         cells[c + 1].i = in.imm;
-        if (!end && in.defined && !in.truncated && vm_opinfo_of(in.op)->imm == VM_IMM_REL) {
+        if (!end && in.defined && !in.truncated && (&vm_optab[in.op])->imm == VM_IMM_REL) {
             cells[c + 1].i = vm_rel_target(&in);
             a->fix[(*nfix)++] = c;
         }
@@ -201,11 +201,11 @@ int FN(decode)(vm_arena *a, vm_proc *p) {
     uint32_t n = 0;
     for (uint32_t pc = 0; pc < len; n++) {
         vm_insn in;
-        vm_decode(p->code, len, pc, &in);
+        vm_decode_inline(p->code, len, pc, &in);
         lead[pc] |= 1;
         uint32_t next = pc + in.len;
         if (in.defined && !in.truncated) {
-            if (vm_opinfo_of(in.op)->imm == VM_IMM_REL) {
+            if ((&vm_optab[in.op])->imm == VM_IMM_REL) {
                 int64_t t = vm_rel_target(&in);
                 if (t >= 0 && t <= len) lead[t] |= 2;
             }
@@ -349,7 +349,7 @@ static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
     } while (0)
 #define U(v)           ((uint64_t)(v))
 #define SETLIM()       (lim = min64(stack_cap, memcap - other))
-#define STATIC_GAS(op) ((int64_t)vm_opinfo_of(op)->gas)
+#define STATIC_GAS(op) ((int64_t)(&vm_optab[op])->gas)
 
 #if METER
 /* A block (or one instruction) may run if it can be paid for in full. */
@@ -608,7 +608,7 @@ L_RECURSE: {
 L_CREATE: L_FORK: L_TRANSFERKEY: L_ATTENUATE: L_DROPKEY: L_NUMKEYS: L_KEYINFO: L_NEWPAGE:
 L_PREAD: L_PWRITE: L_PUSHTO: L_POPFROM: L_IN: L_OUT: {
     uint8_t op = p->code[cold[SLOT].pc];
-    const vm_opinfo *oi = vm_opinfo_of(op);
+    const vm_opinfo *oi = (&vm_optab[op]);
     int64_t dw = 0, extra = 0;
     p->depth = (uint32_t)DEPTH;
     p->ip = cold[SLOT].pc;
