@@ -557,3 +557,26 @@ Test(evm_vm, tracer_sees_every_step) {
     cr_assert_eq(n, 4);
     teardown(&r);
 }
+
+/* A frame halted by a denied LOG returns exactly the gas a per-instruction
+ * meter would: the same with and without a tracer (which forces it). */
+static void nop_trace(void *ctx, const evm_step *s) {
+    (void)ctx;
+    (void)s;
+}
+
+Test(evm_policy, denied_log_returns_exact_gas) {
+    run_t r;
+    int64_t left[2];
+    for (int traced = 0; traced < 2; traced++) {
+        setup(&r, EVM_FORK_CANCUN);
+        if (traced) evm_vm_set_tracer(r.vm, nop_trace, NULL);
+        /* LOG0 then more instructions in the same straight line */
+        cr_assert_eq(run_policy(&r, evm_policy_isolated, NULL, "60006000a0600160020160035000"),
+                     EVM_DENIED);
+        left[traced] = r.res.gas_left;
+        teardown(&r);
+    }
+    cr_assert_eq(left[0], left[1]);
+    cr_assert_eq(left[0], 1000000 - 6 - 375);
+}

@@ -142,7 +142,13 @@ static bool ends_block(uint8_t op) {
     case EVM_OP_DELEGATECALL:
     case EVM_OP_STATICCALL:
     case EVM_OP_CREATE:
-    case EVM_OP_CREATE2: return true;
+    case EVM_OP_CREATE2:
+    /* a denied LOG halts the frame like REVERT, returning exact gas */
+    case EVM_OP_LOG0:
+    case EVM_OP_LOG1:
+    case EVM_OP_LOG2:
+    case EVM_OP_LOG3:
+    case EVM_OP_LOG4: return true;
     default: return false;
     }
 }
