@@ -23,6 +23,9 @@ for p in "${pkgs[@]}"; do
     missing+=("$p")
   fi
 done
+# Node.js runs the EVM differential tests; any install of it will do (a
+# machine may have its own build, which Debian's npm package conflicts with).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 cmd="apt-get install -y --no-install-recommends ${missing[*]}"
