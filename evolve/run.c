@@ -217,7 +217,7 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
     r->N = p->pop_size;
     r->I = p->islands;
     r->total = r->N * r->I;
-    r->nc = t->train.n;
+    r->nc = fit_task_nerrors(t, FIT_TRAIN);
     r->stride = p->genome.max_bytes;
     for (int i = 0; i < 3; i++)
         if (pop_alloc(&r->pop[i], r->total, r->stride, r->nc)) goto oom;

@@ -1,5 +1,5 @@
 /* Evaluation: one reusable VM arena per thread, each case in a fresh process. */
-#include "fitness/fitness.h"
+#include "fitness/fit_impl.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -7,23 +7,46 @@
 struct fit_ctx {
     const fit_task *task;
     vm_arena *arena;
+    fit_evm_ctx *evm; /* EVM tasks */
+    int chan;         /* FIT_IO_CHANNEL: the input channel, or -1 */
 };
+
+/* The longest input vector of a split. */
+static uint32_t max_vec(const fit_cases *cs) {
+    uint32_t m = 0;
+    if (!cs->off) return 0;
+    for (uint32_t i = 0; i < cs->n; i++)
+        if (cs->off[i + 1] - cs->off[i] > m) m = cs->off[i + 1] - cs->off[i];
+    return m;
+}
 
 fit_ctx *fit_ctx_new(const fit_task *t, const vm_limits *limits) {
     fit_ctx *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->task = t;
+    c->chan = -1;
+    if (t->isa == FIT_ISA_EVM) {
+        c->evm = fit_evm_ctx_new(t, limits ? limits : &t->limits);
+        if (!c->evm) goto fail;
+        return c;
+    }
     c->arena = vm_arena_new();
-    if (!c->arena || vm_set_limits(c->arena, limits ? limits : &t->limits)) {
-        fit_ctx_free(c);
-        return NULL;
+    if (!c->arena || vm_set_limits(c->arena, limits ? limits : &t->limits)) goto fail;
+    if (t->io == FIT_IO_CHANNEL) {
+        uint32_t a = max_vec(&t->train), b = max_vec(&t->test);
+        c->chan = vm_chan_new(c->arena, (a > b ? a : b) + 1);
+        if (c->chan < 0) goto fail;
     }
     return c;
+fail:
+    fit_ctx_free(c);
+    return NULL;
 }
 
 void fit_ctx_free(fit_ctx *c) {
     if (!c) return;
     vm_arena_free(c->arena);
+    fit_evm_ctx_free(c->evm);
     free(c);
 }
 
@@ -50,30 +73,43 @@ unsigned fit_status_severity(vm_status s) {
     }
 }
 
-double fit_case_error(const fit_task *t, const fit_cases *cs, uint32_t i, bool has_output,
-                      vm_word y) {
+double fit_output_error(const fit_task *t, const fit_cases *cs, uint32_t i, uint32_t k,
+                        bool has_output, vm_word y) {
     if (!has_output) return t->penalty;
     double e;
-    if (t->error == FIT_ERR_FX_ABS) {
-        e = fabs(vm_fx_to_double(y) - cs->target[i]);
-    } else {
-        vm_word w = cs->want[i];
+    vm_word w = cs->want[(size_t)i * fit_task_nout(t) + k];
+    switch (t->error) {
+    case FIT_ERR_FX_ABS: e = fabs(vm_fx_to_double(y) - cs->target[i]); break;
+    case FIT_ERR_INT_01: e = y == w ? 0 : 1; break;
+    case FIT_ERR_BOOL: e = (y != 0) == (w != 0) ? 0 : 1; break;
+    default: {
         uint64_t d = y >= w ? (uint64_t)y - (uint64_t)w : (uint64_t)w - (uint64_t)y;
         e = (double)d;
+        break;
+    }
     }
     /* Outputs are finite words, so e is finite; keep the penalty as a ceiling
      * so that no answer scores worse than no answer. */
     return e > t->penalty ? t->penalty : e;
 }
 
+double fit_case_error(const fit_task *t, const fit_cases *cs, uint32_t i, bool has_output,
+                      vm_word y) {
+    return fit_output_error(t, cs, i, 0, has_output, y);
+}
+
 static void fill_penalties(const fit_task *t, uint32_t n, fit_result *r) {
+    uint32_t no = fit_task_nout(t);
     r->ncases = n;
+    r->nerrors = n * no;
     r->error = 0;
     r->gas = r->memtime = 0;
     r->worst = VM_HALTED;
     r->hits = 0;
-    r->missing = n;
-    for (uint32_t i = 0; i < n; i++) {
+    r->missing = n * no;
+    r->out_of_gas = 0;
+    r->faults = n;
+    for (uint32_t i = 0; i < n * no; i++) {
         r->errors[i] = t->penalty;
         r->error += t->penalty;
     }
@@ -82,27 +118,47 @@ static void fill_penalties(const fit_task *t, uint32_t n, fit_result *r) {
 int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_result *r) {
     const fit_task *t = c->task;
     const fit_cases *cs = fit_task_cases(t, which);
+    if (t->isa == FIT_ISA_EVM) {
+        if (fit_evm_eval(c->evm, t, code, len, cs, r) == 0) return 0;
+        fill_penalties(t, cs->n, r);
+        r->worst = VM_INVALID_OPCODE;
+        return -1;
+    }
     vm_arena *a = c->arena;
     if (t->isa != FIT_ISA_NATIVE || vm_load(a, code, len)) {
         fill_penalties(t, cs->n, r);
         r->worst = VM_INVALID_OPCODE;
         return -1;
     }
+    uint32_t no = fit_task_nout(t);
     r->ncases = cs->n;
+    r->nerrors = cs->n * no;
     r->error = 0;
     r->gas = r->memtime = 0;
     r->worst = VM_HALTED;
     r->hits = r->missing = 0;
+    r->out_of_gas = r->faults = 0;
     unsigned worst_sev = 0;
     const vm_word *in = cs->in;
+    double *err = r->errors;
     for (uint32_t i = 0; i < cs->n; i++, in += t->n_in) {
         vm_reset(a);
         vm_status st = VM_HALTED;
-        for (uint32_t k = 0; k < t->n_in; k++)
-            if (vm_push(a, in[k])) {
-                st = VM_STACK_OVERFLOW; /* the limits cannot even hold the inputs */
-                break;
-            }
+        if (t->io == FIT_IO_CHANNEL) {
+            /* key 0: the input channel, holding the length, then the elements */
+            uint32_t n = cs->off[i + 1] - cs->off[i];
+            vm_chan_clear(a, (uint32_t)c->chan);
+            vm_chan_write(a, (uint32_t)c->chan, (vm_word)n);
+            for (uint32_t k = 0; k < n; k++)
+                vm_chan_write(a, (uint32_t)c->chan, cs->in[cs->off[i] + k]);
+            if (vm_grant_chan(a, (uint32_t)c->chan, VM_RIGHT_READ) != 0) st = VM_KEY_LIMIT;
+        } else {
+            for (uint32_t k = 0; k < t->n_in; k++)
+                if (vm_push(a, in[k])) {
+                    st = VM_STACK_OVERFLOW; /* the limits cannot even hold the inputs */
+                    break;
+                }
+        }
         if (st == VM_HALTED) st = vm_run(a);
         vm_meters m;
         vm_meters_get(a, &m);
@@ -113,13 +169,44 @@ int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_r
             worst_sev = sev;
             r->worst = st;
         }
+        if (st == VM_OUT_OF_GAS)
+            r->out_of_gas++;
+        else if (st != VM_HALTED)
+            r->faults++;
         uint32_t d = vm_depth(a);
-        bool out = st == VM_HALTED && d > 0;
-        double e = fit_case_error(t, cs, i, out, out ? vm_stack(a)[d - 1] : 0);
-        if (!out) r->missing++;
-        if (e <= t->hit_tol) r->hits++;
-        r->errors[i] = e;
-        r->error += e;
+        const vm_word *stk = vm_stack(a);
+        bool hit = true;
+        for (uint32_t k = 0; k < no; k++) {
+            /* output k is the word at depth index d - no + k (the last on top) */
+            bool out = st == VM_HALTED && d + k >= no;
+            double e = fit_output_error(t, cs, i, k, out, out ? stk[d + k - no] : 0);
+            if (!out) r->missing++;
+            if (!(e <= t->hit_tol)) hit = false;
+            *err++ = e;
+            r->error += e;
+        }
+        if (hit) r->hits++;
     }
     return 0;
+}
+
+double fit_fitness(const fit_weights *w, const fit_task *t, const fit_result *r, uint32_t length) {
+    double f = r->error;
+    if (!w) return f;
+    if (w->w_length > 0) f += w->w_length * length;
+    if (w->w_gas > 0) {
+        double ref = w->gas_ref > 0        ? w->gas_ref
+                     : t && t->gas_ref > 0 ? t->gas_ref * (r->ncases ? r->ncases : 1)
+                                           : 1.0;
+        f += w->w_gas * (double)r->gas / ref;
+    }
+    if (w->w_memtime > 0) {
+        double ref = w->memtime_ref > 0        ? w->memtime_ref
+                     : t && t->memtime_ref > 0 ? t->memtime_ref * (r->ncases ? r->ncases : 1)
+                                               : 1.0;
+        f += w->w_memtime * (double)r->memtime / ref;
+    }
+    if (w->penalty_out_of_gas > 0) f += w->penalty_out_of_gas * r->out_of_gas;
+    if (w->penalty_fault > 0) f += w->penalty_fault * r->faults;
+    return f;
 }

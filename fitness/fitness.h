@@ -8,8 +8,10 @@
  *    of the stack when the process stops with HALTED. A case with no output
  *    (any other status, or an empty stack) gets the task's penalty as its
  *    error;
- *  - EVM programs (isa FIT_ISA_EVM): calldata in, RETURN out; not evaluated
- *    yet (fit_eval returns -1).
+ *    Vector tasks read their input from a channel (FIT_IO_CHANNEL); tasks
+ *    with several outputs read the top n_out words;
+ *  - EVM programs (isa FIT_ISA_EVM): calldata in, RETURN out, or the stack
+ *    model for superoptimisation (see fit_io).
  *
  * fitness knows nothing of GP: it depends on vm only. Where a task needs
  * random cases, the caller supplies the random source (fit_rng); the GP engine
@@ -29,11 +31,35 @@
 typedef enum { FIT_ISA_NATIVE = 0, FIT_ISA_EVM = 1 } fit_isa;
 
 typedef enum {
-    FIT_ERR_FX_ABS = 0, /* |vm_fx_to_double(out) - target| where target is the exact real value */
-    FIT_ERR_INT_ABS = 1 /* |out - want| on int64, computed without overflow, as a double */
+    FIT_ERR_FX_ABS = 0,  /* |vm_fx_to_double(out) - target| where target is the exact real value */
+    FIT_ERR_INT_ABS = 1, /* |out - want| on int64, computed without overflow, as a double */
+    FIT_ERR_INT_01 = 2,  /* 0 if out == want, else 1 */
+    FIT_ERR_BOOL = 3,    /* 0 if (out != 0) == (want != 0), else 1 */
+    FIT_ERR_U256_BITS = 4, /* EVM: differing bits of two 256-bit words (0..256) */
+    FIT_ERR_U256_ABS = 5,  /* EVM: |out - want| of two 256-bit words, as a double */
+    FIT_ERR_U256_STACK = 6 /* EVM superopt: per stack word, differing bits / 256 (0..1) */
 } fit_error_kind;
 
 typedef enum { FIT_TRAIN = 0, FIT_TEST = 1 } fit_split;
+
+/* How inputs reach a program and how its outputs are read (docs/tasks.md):
+ *  FIT_IO_STACK      native: n_in words pushed bottom first; the n_out
+ *                    outputs are the top n_out words (the last on top)
+ *  FIT_IO_CHANNEL    native, vector input: the root holds key 0, a channel
+ *                    (READ) holding the vector's length, then its elements;
+ *                    the stack starts empty; outputs as FIT_IO_STACK
+ *  FIT_IO_CALLDATA   EVM: calldata = the n_in inputs as 32-byte big-endian
+ *                    words; the output is the first 32-byte word of the
+ *                    RETURN data (STOP, REVERT, a fault or < 32 bytes: none)
+ *  FIT_IO_EVM_STACK  EVM superopt: the n_in words are pushed (PUSH32, bottom
+ *                    first) by a prologue; the outputs are the whole final
+ *                    stack when the code runs off its end (n_out words) */
+typedef enum {
+    FIT_IO_STACK = 0,
+    FIT_IO_CHANNEL = 1,
+    FIT_IO_CALLDATA = 2,
+    FIT_IO_EVM_STACK = 3
+} fit_io;
 
 /* A random source for case generators: uniform in [lo, hi] inclusive,
  * unbiased. The engine adapts its PCG32 streams to this (evo_fit_rng). */
@@ -43,10 +69,14 @@ typedef struct {
 } fit_rng;
 
 typedef struct {
-    uint32_t n;     /* number of cases */
-    vm_word *in;    /* n * n_in input words, case after case, each bottom first */
-    vm_word *want;  /* n expected outputs (Q32.32 for fixed-point tasks) */
-    double *target; /* n exact real targets (FIT_ERR_FX_ABS); NULL otherwise */
+    uint32_t n;       /* number of cases */
+    vm_word *in;      /* n * n_in input words, case after case, each bottom first;
+                       * FIT_IO_CHANNEL: the vectors, concatenated */
+    uint32_t *off;    /* FIT_IO_CHANNEL: n + 1 offsets, case i is in[off[i] .. off[i+1]) */
+    vm_word *want;    /* n * n_out expected outputs (Q32.32 for fixed-point tasks) */
+    double *target;   /* n exact real targets (FIT_ERR_FX_ABS); NULL otherwise */
+    uint8_t *in256;   /* EVM: n * n_in 32-byte big-endian words; NULL for native tasks */
+    uint8_t *want256; /* EVM: n * n_out 32-byte big-endian words */
 } fit_cases;
 
 #define FIT_MAX_CONSTS 16
@@ -56,14 +86,27 @@ typedef struct {
     fit_isa isa;
     fit_error_kind error;
     bool fixed_point; /* inputs and outputs are Q32.32 */
-    uint32_t n_in;    /* input words per case */
+    uint32_t n_in;    /* input words per case (FIT_IO_CHANNEL: 0) */
     fit_cases train, test;
-    double penalty;   /* the error of a case that produces no output */
-    double hit_tol;   /* a case is a hit when its error <= hit_tol */
-    vm_limits limits; /* per case; 0 fields take the VM defaults */
+    double penalty;   /* the error of an output that is missing (per output) */
+    double hit_tol;   /* a case is a hit when each of its errors <= hit_tol */
+    vm_limits limits; /* per case; 0 fields take the VM defaults (EVM: gas only) */
     /* the task's constants, offered to the GP's initial programs */
     vm_word consts[FIT_MAX_CONSTS];
     uint32_t n_consts;
+    /* ---- added with the task library (fit_task_make); zero is the old behaviour ---- */
+    fit_io io;
+    uint32_t n_out;     /* outputs per case; 0 means 1 */
+    bool straight_line; /* genomes should be straight-line code (EVM superopt) */
+    double gas_ref;     /* reference gas per case for weighting (0: none) */
+    double memtime_ref; /* reference memory-time per case (0: none) */
+    /* EVM superopt: the target block and its published figures */
+    uint8_t *block;
+    uint32_t block_len;
+    uint32_t min_stack_in;
+    int32_t stack_delta;
+    uint64_t block_gas;     /* the block's gas (Cancun, measured) */
+    uint32_t equiv_samples; /* random stacks for fit_evm_equivalent */
 } fit_task;
 
 /* Koza-1, the quartic x^4 + x^3 + x^2 + x: 20 training points x uniform in
@@ -94,6 +137,54 @@ int fit_task_custom(fit_task *t, const char *name, fit_error_kind err, uint32_t 
 void fit_task_free(fit_task *t);
 /* The cases of one split. */
 const fit_cases *fit_task_cases(const fit_task *t, fit_split which);
+/* Outputs per case (n_out, at least 1). */
+uint32_t fit_task_nout(const fit_task *t);
+/* Errors per evaluation of a split: cases x outputs (one error per output,
+ * e.g. 4 per case for coin-sums, as PSB2 scores them for lexicase). */
+uint32_t fit_task_nerrors(const fit_task *t, fit_split which);
+
+/* ---- the task library (docs/tasks.md) ---- */
+
+typedef struct {
+    uint32_t n_train, n_test; /* 0: the published sizes */
+    const char *block_hex;    /* evm-superopt: the target block (hex) */
+    uint32_t equiv_samples;   /* evm-superopt: random inputs for the final equivalence check
+                                 (0: FIT_EQUIV_SAMPLES) */
+} fit_task_opts;
+
+#define FIT_EQUIV_SAMPLES 10000u
+
+/* Make the named task with cases from rng. Names: "quartic", "keijzer6", "nguyen7", "pagie1",
+ * "vladislavleva4", "korns12", "parity3".."parity6", "mux6", "mux11", "gcd", "fuel-cost",
+ * "coin-sums", "basement", "small-or-large", "median", "smallest", "count-odds",
+ * "last-index-of-zero", "evm-max", "evm-min3", "evm-absdiff", "evm-popcount", "evm-superopt".
+ * o may be NULL (all defaults). Random cases are drawn training set first,
+ * then test set, each in the documented order. Returns 0, or -1 with a
+ * message naming the problem in err (unknown name, bad sizes, bad block). */
+int fit_task_make(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
+                  char *err, size_t errcap);
+/* The names above, NULL-terminated, for --help and error messages. */
+extern const char *const fit_task_names[];
+
+/* The published Basement fixed cases of length 20 (15 vectors), generated
+ * once by the task's own rule from a fixed seed; docs/tasks.md lists them. */
+#define FIT_BASEMENT_LONG 15
+
+/* ---- EVM superoptimisation (fitness/task_evm.c) ---- */
+
+/* Equivalence of code to the task's block on the stack model: the same final
+ * stack (depth and every word) from equiv_samples random initial stacks
+ * drawn from rng (full 256-bit words, small values and the edge values mixed)
+ * and from every combination of the edge values 0, 1, 2^255, 2^256-1 over
+ * the first inputs (up to 4^min(n_in,4) stacks). Returns 1 if equivalent,
+ * 0 if not (*cex, when not NULL, the index of the first failing stack), -1
+ * on out of memory. */
+int fit_evm_equivalent(const fit_task *t, const uint8_t *code, size_t len, const fit_rng *rng,
+                       uint64_t *cex);
+/* Gas of straight-line EVM code on the stack model (the sum over its
+ * instructions of the Cancun static gas; EXP adds 50 per exponent byte on
+ * the case's data, so use fit_eval for exact figures). -1 if undefined. */
+int64_t fit_evm_static_gas(const uint8_t *code, size_t len);
 
 /* ==== evaluation ==== */
 
@@ -117,15 +208,32 @@ const fit_cases *fit_task_cases(const fit_task *t, fit_split which);
 unsigned fit_status_severity(vm_status s);
 
 typedef struct {
-    double *errors;   /* caller's array with room for every case; filled */
-    uint32_t ncases;  /* cases run */
-    double error;     /* sum of the case errors */
-    uint64_t gas;     /* total gas over the cases */
-    uint64_t memtime; /* total memory-time over the cases */
-    vm_status worst;  /* see fit_status_severity */
-    uint32_t hits;    /* cases with error <= hit_tol */
-    uint32_t missing; /* cases without an output (penalised) */
+    double *errors;      /* caller's array with room for fit_task_nerrors(t, split); filled,
+                            case after case, n_out errors per case */
+    uint32_t ncases;     /* cases run */
+    double error;        /* sum of the errors */
+    uint64_t gas;        /* total gas over the cases */
+    uint64_t memtime;    /* total memory-time over the cases */
+    vm_status worst;     /* see fit_status_severity */
+    uint32_t hits;       /* cases whose every error <= hit_tol */
+    uint32_t missing;    /* outputs missing (penalised) */
+    uint32_t nerrors;    /* entries written to errors */
+    uint32_t out_of_gas; /* cases that stopped OUT_OF_GAS */
+    uint32_t faults;     /* cases that stopped with any other status than HALTED/SUCCESS */
 } fit_result;
+
+/* ---- fitness weighting (docs/fitness.md) ----
+ * fitness = error + w_length * bytes + w_gas * gas / gas_ref
+ *         + w_memtime * memtime / memtime_ref
+ *         + penalty_out_of_gas * out_of_gas + penalty_fault * faults
+ * A term is added only when its weight is > 0 (so zero weights give exactly
+ * the error). gas_ref (memtime_ref) 0 means: the task's gas_ref (memtime_ref)
+ * times the cases run when the task has one, else 1. */
+typedef struct {
+    double w_length, w_gas, gas_ref, w_memtime, memtime_ref;
+    double penalty_out_of_gas, penalty_fault;
+} fit_weights;
+double fit_fitness(const fit_weights *w, const fit_task *t, const fit_result *r, uint32_t length);
 
 /* A per-thread evaluation context: it owns one reusable VM arena. Create one
  * per thread, once, and reuse it for any number of evaluations: fit_eval
@@ -138,7 +246,11 @@ void fit_ctx_free(fit_ctx *c);
 const fit_task *fit_ctx_task(const fit_ctx *c);
 
 /* Run code on every case of the split, each case in a fresh process: vm_load
- * once, then per case vm_reset, push the inputs, vm_run under the limits.
+ * once, then per case vm_reset, push the inputs (or fill the input
+ * channel), vm_run under the limits. EVM tasks: each case is one
+ * evm_execute under Cancun with the "isolated" policy and the limits' gas;
+ * memory-time is the peak words in use (stack items + 32-byte memory words)
+ * times the gas used.
  * Fills *r (r->errors must be set by the caller). Returns 0, or -1 if the
  * code cannot be loaded (longer than VM_MAX_CODE, or out of memory) or the
  * task's ISA is not supported yet; then *r holds penalties. */
@@ -147,5 +259,149 @@ int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_r
 /* The error of one case for output y (has_output false: the penalty). */
 double fit_case_error(const fit_task *t, const fit_cases *cs, uint32_t i, bool has_output,
                       vm_word y);
+/* The error of output k of case i (native tasks). */
+double fit_output_error(const fit_task *t, const fit_cases *cs, uint32_t i, uint32_t k,
+                        bool has_output, vm_word y);
+
+/* ==== arena ==== (fitness/arena.c, docs/arena.md)
+ *
+ * A trusted referee (host C code) plays games between untrusted player
+ * programs. Every move of every player runs in its own sandbox under a
+ * per-move budget:
+ *  - native players: one reusable vm_arena per player; the player is the
+ *    root process, reset before each move, holding exactly two keys: key 0,
+ *    the observation channel (READ), and key 1, the move channel (WRITE). It
+ *    reads the observation words with IN, writes its move with OUT and halts;
+ *  - EVM players: one evm_vm + evm_memhost per player, Cancun, the "isolated"
+ *    policy narrowed to the player's own table (SSTORE only to slots < 2^128);
+ *    the observation words are the calldata (32-byte big-endian words, sign
+ *    extended), the move is the first 32-byte word of the RETURN data. Every
+ *    state change is rolled back after the move.
+ * A move that does not end cleanly with a valid move word (a fault, any
+ * exhausted budget, no move, a bad move) is a forfeit: the game's default move
+ * stands for it and the player scores 0 for that round (docs/arena.md).
+ * Everything is a pure function of the configuration, the seed and the
+ * players' names and code: the referee's random words come from a PCG32
+ * stream per match, derived from (seed, game, name A, name B).
+ */
+#include "vm/evm/evm.h"
+
+typedef enum { FIT_GAME_IPD = 0, FIT_GAME_BLOTTO = 1 } fit_game;
+
+/* Per-move limits and game defaults (zero in a fit_arena_config field means
+ * the default). */
+#define FIT_ARENA_GAS         10000u   /* native gas per move */
+#define FIT_ARENA_EVM_GAS     100000u  /* EVM gas per move */
+#define FIT_ARENA_MEM         1024u    /* words per move (EVM: stack + 32-byte memory words) */
+#define FIT_ARENA_MEMTIME     1000000u /* word-gas per move */
+#define FIT_ARENA_ROUNDS      100u
+#define FIT_ARENA_MAX_ROUNDS  100000u
+#define FIT_ARENA_MAX_PLAYERS 1024u
+#define FIT_BLOTTO_SOLDIERS   10u /* 1..255 */
+#define FIT_BLOTTO_FIELDS     5u  /* 1..8: field i is byte i of the move word */
+#define FIT_ARENA_MAX_OBS     9u  /* observation words (IPD 8, Blotto 9) */
+
+typedef struct {
+    fit_game game;
+    uint32_t rounds;  /* rounds per match */
+    uint64_t seed;    /* 0 is a seed like any other */
+    uint64_t gas;     /* native gas per move */
+    uint64_t evm_gas; /* EVM gas per move */
+    uint32_t mem;     /* words per move */
+    uint64_t memtime; /* word-gas per move */
+    uint32_t soldiers, fields; /* Blotto */
+} fit_arena_config;
+
+/* How one move ended (fit_arena_move). */
+typedef enum {
+    FIT_MOVE_OK = 0,    /* a valid move */
+    FIT_MOVE_FAULT,     /* the program faulted (native fault status, EVM exceptional halt,
+                           REVERT, or a policy denial that stopped the frame) */
+    FIT_MOVE_EXHAUSTED, /* out of gas, memory, memory-time (or stack, calls, nesting, keys) */
+    FIT_MOVE_NOMOVE,    /* halted without a move word */
+    FIT_MOVE_INVALID    /* the move word is not a legal move */
+} fit_move_kind;
+const char *fit_move_kind_name(fit_move_kind k);
+
+typedef struct {
+    fit_move_kind kind;
+    vm_word move;    /* the move played (the default move unless kind is OK) */
+    int status;      /* vm_status (native) or evm_status (EVM) at the end */
+    uint64_t gas;    /* in the player's own units (native or EVM gas) */
+    uint64_t memtime;
+    uint32_t denied; /* EVM: actions the policy denied in this move */
+} fit_move_result;
+
+/* Per-player totals over the tournament. */
+typedef struct {
+    int64_t score;
+    uint64_t gas, memtime;
+    uint32_t moves, forfeits; /* forfeits = faults + exhausted + nomove + invalid */
+    uint32_t faults, exhausted, nomove, invalid;
+    uint32_t denied; /* EVM policy denials */
+    uint32_t matches, wins, draws, losses;
+} fit_arena_stats;
+
+/* One finished match (players a < b by index). */
+typedef struct {
+    uint32_t a, b;
+    int64_t score_a, score_b;
+    uint64_t gas_a, gas_b, memtime_a, memtime_b;
+    uint32_t forfeits_a, forfeits_b;
+} fit_arena_match;
+
+typedef struct fit_arena fit_arena;
+
+/* A referee for cfg (NULL: all defaults). NULL with a message in err if the
+ * configuration is out of range or memory cannot be had. */
+fit_arena *fit_arena_new(const fit_arena_config *cfg, char *err, size_t errcap);
+void fit_arena_free(fit_arena *a);
+/* The configuration with defaults filled in. */
+const fit_arena_config *fit_arena_config_get(const fit_arena *a);
+/* Add a player before the first round. Names must be unique (they seed the
+ * matches' streams). Code is copied. 0, or -1 with a message in err. */
+int fit_arena_add(fit_arena *a, const char *name, fit_isa isa, const uint8_t *code, size_t len,
+                  char *err, size_t errcap);
+/* Play one round of the current match. Returns 1 when more rounds remain,
+ * 0 when the tournament is finished, -1 on an internal error (out of
+ * memory). Players cannot cause -1. */
+int fit_arena_step(fit_arena *a);
+/* Play to the end: 0, or -1. */
+int fit_arena_run(fit_arena *a);
+bool fit_arena_done(const fit_arena *a);
+/* Rounds played so far over the whole tournament, and in all. */
+uint64_t fit_arena_rounds_played(const fit_arena *a);
+uint64_t fit_arena_rounds_total(const fit_arena *a);
+
+uint32_t fit_arena_nplayers(const fit_arena *a);
+const char *fit_arena_name(const fit_arena *a, uint32_t i);
+fit_isa fit_arena_isa(const fit_arena *a, uint32_t i);
+const fit_arena_stats *fit_arena_stats_get(const fit_arena *a, uint32_t i);
+/* Finished matches, in play order. */
+uint32_t fit_arena_nmatches(const fit_arena *a);
+const fit_arena_match *fit_arena_match_get(const fit_arena *a, uint32_t k);
+
+/* Run player i's program once on an observation (nobs words) in its sandbox,
+ * under the per-move budget, without touching the tournament. The
+ * observation layouts are in docs/arena.md. 0, or -1 on a bad index. */
+int fit_arena_move(fit_arena *a, uint32_t i, const vm_word *obs, uint32_t nobs,
+                   fit_move_result *out);
+/* EVM player i's host (tests check that it is untouched), or NULL. */
+evm_memhost *fit_arena_memhost(fit_arena *a, uint32_t i);
+/* The EVM address player i runs at (0x00..00 a1 a1 <i as 4 bytes>). */
+void fit_arena_evm_address(uint32_t i, evm_address *out);
+
+/* The referee's state between rounds as a portable, versioned blob with a
+ * zlib crc32 (docs/arena.md). 0, or -1 out of memory. */
+int fit_arena_save(const fit_arena *a, vm_buf *out);
+/* Restore into an arena made with the same configuration and the same
+ * players (names, ISAs and code, checked) in the same order. 0, or -1 with a
+ * message naming the offset and the problem in err; on error the arena is
+ * unchanged. */
+int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, size_t errcap);
+
+/* Notes: HDF5 output for `frugal report` and co-evolution as a GP task (a
+ * population's score against itself or a hall of fame) are not built yet. */
+/* ==== end arena ==== */
 
 #endif

@@ -1,52 +1,211 @@
 /* Tasks: case storage, the Koza-1 quartic and a trivial integer task. */
-#include "fitness/fitness.h"
+#include "fitness/fit_impl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int cases_alloc(fit_cases *cs, uint32_t n, uint32_t n_in, bool real) {
+int fit_cases_alloc(fit_cases *cs, uint32_t n, uint32_t n_in, uint32_t n_out, bool real, bool evm) {
     memset(cs, 0, sizeof *cs);
     cs->n = n;
+    if (n_out == 0) n_out = 1;
+    if (evm) {
+        cs->in256 = calloc((size_t)n * n_in * 32 + 1, 1);
+        cs->want256 = calloc((size_t)n * n_out * 32 + 1, 1);
+        if (!cs->in256 || !cs->want256) return -1;
+    }
     cs->in = calloc((size_t)n * n_in + 1, sizeof *cs->in);
-    cs->want = calloc((size_t)n + 1, sizeof *cs->want);
+    cs->want = calloc((size_t)n * n_out + 1, sizeof *cs->want);
     if (real) cs->target = calloc((size_t)n + 1, sizeof *cs->target);
     if (!cs->in || !cs->want || (real && !cs->target)) return -1;
     return 0;
 }
 
-static void cases_free(fit_cases *cs) {
+void fit_cases_free(fit_cases *cs) {
     free(cs->in);
+    free(cs->off);
     free(cs->want);
     free(cs->target);
+    free(cs->in256);
+    free(cs->want256);
     memset(cs, 0, sizeof *cs);
 }
 
-static int cases_copy(fit_cases *dst, const fit_cases *src, uint32_t n_in) {
-    if (cases_alloc(dst, src->n, n_in, src->target != NULL)) return -1;
-    memcpy(dst->in, src->in, (size_t)src->n * n_in * sizeof *src->in);
-    memcpy(dst->want, src->want, (size_t)src->n * sizeof *src->want);
-    if (src->target) memcpy(dst->target, src->target, (size_t)src->n * sizeof *src->target);
+static void *dup_mem(const void *p, size_t n) {
+    if (!p) return NULL;
+    void *q = malloc(n ? n : 1);
+    if (q && n) memcpy(q, p, n);
+    return q;
+}
+
+int fit_cases_copy(fit_cases *dst, const fit_cases *src, const fit_task *t) {
+    memset(dst, 0, sizeof *dst);
+    uint32_t n = src->n, no = fit_task_nout(t);
+    size_t nin = src->off ? src->off[n] : (size_t)n * t->n_in;
+    dst->n = n;
+    dst->in = dup_mem(src->in, (nin + 1) * sizeof *src->in);
+    dst->off = src->off ? dup_mem(src->off, ((size_t)n + 1) * sizeof *src->off) : NULL;
+    dst->want = dup_mem(src->want, ((size_t)n * no + 1) * sizeof *src->want);
+    dst->target = src->target ? dup_mem(src->target, ((size_t)n + 1) * sizeof *src->target) : NULL;
+    dst->in256 = src->in256 ? dup_mem(src->in256, (size_t)n * t->n_in * 32 + 1) : NULL;
+    dst->want256 = src->want256 ? dup_mem(src->want256, (size_t)n * no * 32 + 1) : NULL;
+    if (!dst->in || !dst->want || (src->off && !dst->off) || (src->target && !dst->target) ||
+        (src->in256 && !dst->in256) || (src->want256 && !dst->want256)) {
+        fit_cases_free(dst);
+        return -1;
+    }
     return 0;
+}
+
+static int cases_alloc(fit_cases *cs, uint32_t n, uint32_t n_in, bool real) {
+    return fit_cases_alloc(cs, n, n_in, 1, real, false);
+}
+
+int fit_vec_begin(fit_vec_builder *b, fit_cases *cs, uint32_t ncases, uint32_t n_out) {
+    memset(b, 0, sizeof *b);
+    memset(cs, 0, sizeof *cs);
+    b->cs = cs;
+    b->cap = ncases;
+    b->n_out = n_out ? n_out : 1;
+    b->wcap = 64;
+    cs->off = calloc((size_t)ncases + 1, sizeof *cs->off);
+    cs->want = calloc((size_t)ncases * b->n_out + 1, sizeof *cs->want);
+    cs->in = calloc(b->wcap, sizeof *cs->in);
+    return cs->off && cs->want && cs->in ? 0 : -1;
+}
+
+int fit_vec_add(fit_vec_builder *b, const vm_word *x, uint32_t len, const vm_word *want) {
+    fit_cases *cs = b->cs;
+    if (b->n >= b->cap) return -1;
+    if (b->words + len > b->wcap) {
+        size_t nc = b->wcap;
+        while (nc < b->words + len)
+            nc *= 2;
+        vm_word *p = realloc(cs->in, nc * sizeof *p);
+        if (!p) return -1;
+        cs->in = p;
+        b->wcap = nc;
+    }
+    if (len) memcpy(cs->in + b->words, x, len * sizeof *x);
+    b->words += len;
+    memcpy(cs->want + (size_t)b->n * b->n_out, want, b->n_out * sizeof *want);
+    b->n++;
+    cs->off[b->n] = (uint32_t)b->words;
+    cs->n = b->n;
+    return 0;
+}
+
+void fit_errf(char *err, size_t cap, const char *fmt, ...) {
+    if (!err || !cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+}
+
+int fit_size(const char *task, const char *what, uint32_t want, uint32_t dflt, uint32_t min,
+             uint32_t *out, char *err, size_t errcap) {
+    if (want == 0) want = dflt;
+    if (want < min || want > 10000000u) {
+        fit_errf(err, errcap, "%s: %s must be in %u..10000000 (the fixed cases need %u), not %u",
+                 task, what, min, min, want);
+        return -1;
+    }
+    *out = want;
+    return 0;
+}
+
+uint64_t fit_splitmix(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
 }
 
 void fit_task_free(fit_task *t) {
     if (!t) return;
-    cases_free(&t->train);
-    cases_free(&t->test);
+    fit_cases_free(&t->train);
+    fit_cases_free(&t->test);
+    free(t->block);
+    t->block = NULL;
+    t->block_len = 0;
 }
 
 const fit_cases *fit_task_cases(const fit_task *t, fit_split which) {
     return which == FIT_TEST ? &t->test : &t->train;
 }
 
-static void task_init(fit_task *t, const char *name, fit_error_kind err, uint32_t n_in) {
+uint32_t fit_task_nout(const fit_task *t) {
+    return t->n_out ? t->n_out : 1;
+}
+
+uint32_t fit_task_nerrors(const fit_task *t, fit_split which) {
+    return fit_task_cases(t, which)->n * fit_task_nout(t);
+}
+
+void fit_task_init(fit_task *t, const char *name, fit_error_kind err, uint32_t n_in) {
     memset(t, 0, sizeof *t);
     snprintf(t->name, sizeof t->name, "%s", name);
     t->isa = FIT_ISA_NATIVE;
     t->error = err;
     t->fixed_point = err == FIT_ERR_FX_ABS;
     t->n_in = n_in;
+    t->n_out = 1;
+}
+
+static void task_init(fit_task *t, const char *name, fit_error_kind err, uint32_t n_in) {
+    fit_task_init(t, name, err, n_in);
+}
+
+/* ---- the library ---- */
+
+const char *const fit_task_names[] = {"quartic",      "keijzer6",       "nguyen7",
+                                      "pagie1",       "vladislavleva4", "korns12",
+                                      "parity3",      "parity4",        "parity5",
+                                      "parity6",      "mux6",           "mux11",
+                                      "gcd",          "fuel-cost",      "coin-sums",
+                                      "basement",     "small-or-large", "median",
+                                      "smallest",     "count-odds",     "last-index-of-zero",
+                                      "evm-max",      "evm-min3",       "evm-absdiff",
+                                      "evm-popcount", "evm-superopt",   NULL};
+
+int fit_task_make(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
+                  char *err, size_t errcap) {
+    static const fit_task_opts none = {0};
+    if (!o) o = &none;
+    memset(t, 0, sizeof *t);
+    if (!name) {
+        fit_errf(err, errcap, "no task name");
+        return -1;
+    }
+    if (!strcmp(name, "quartic")) {
+        if ((o->n_train && o->n_train != FIT_QUARTIC_CASES) ||
+            (o->n_test && o->n_test != FIT_QUARTIC_CASES)) {
+            fit_errf(err, errcap,
+                     "quartic: the training and test sets are the same 20 points; "
+                     "n_train and n_test must be 0 or 20");
+            return -1;
+        }
+        if (fit_task_quartic(t, rng)) goto oom;
+        return 0;
+    }
+    int rc = fit_make_regress(name, o, rng, t, err, errcap);
+    if (rc == 1) rc = fit_make_psb(name, o, rng, t, err, errcap);
+    if (rc == 1) rc = fit_make_evm(name, o, rng, t, err, errcap);
+    if (rc == 1) {
+        char list[600];
+        size_t n = 0;
+        list[0] = 0;
+        for (int i = 0; fit_task_names[i] && n + 32 < sizeof list; i++)
+            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "",
+                                  fit_task_names[i]);
+        fit_errf(err, errcap, "unknown task '%s' (known: %s)", name, list);
+        return -1;
+    }
+    return rc;
+oom:
+    fit_errf(err, errcap, "%s: out of memory", name);
+    return -1;
 }
 
 /* Evaluated as written, one rounding per operation (the file is compiled
@@ -73,7 +232,7 @@ int fit_task_quartic(fit_task *t, const fit_rng *rng) {
         t->train.target[i] = quartic(vm_fx_to_double(x));
         t->train.want[i] = vm_fx_from_double(t->train.target[i]);
     }
-    if (cases_copy(&t->test, &t->train, 1)) goto fail;
+    if (fit_cases_copy(&t->test, &t->train, t)) goto fail;
     return 0;
 fail:
     fit_task_free(t);
@@ -116,7 +275,7 @@ int fit_task_custom(fit_task *t, const char *name, fit_error_kind err, uint32_t 
                      .want = (vm_word *)want,
                      .target = err == FIT_ERR_FX_ABS ? (double *)target : NULL};
     if (err == FIT_ERR_FX_ABS && !target) return -1;
-    if (cases_copy(&t->train, &src, n_in) || cases_copy(&t->test, &src, n_in)) {
+    if (fit_cases_copy(&t->train, &src, t) || fit_cases_copy(&t->test, &src, t)) {
         fit_task_free(t);
         return -1;
     }

@@ -1,0 +1,58 @@
+/* Internal to fitness/: shared helpers of the task generators. */
+#ifndef FRUGAL_FIT_IMPL_H
+#define FRUGAL_FIT_IMPL_H
+
+#include "fitness/fitness.h"
+
+#include <stdarg.h>
+
+/* Allocate n cases of n_in inputs and n_out outputs (zeroed); real: with
+ * targets; evm: with 256-bit words instead of native ones. 0 or -1. */
+int fit_cases_alloc(fit_cases *cs, uint32_t n, uint32_t n_in, uint32_t n_out, bool real, bool evm);
+void fit_cases_free(fit_cases *cs);
+int fit_cases_copy(fit_cases *dst, const fit_cases *src, const fit_task *t);
+
+/* A builder of vector cases (FIT_IO_CHANNEL), one output word each. */
+typedef struct {
+    fit_cases *cs;
+    uint32_t n, cap;    /* cases added, room for cases */
+    size_t words, wcap; /* words in cs->in */
+    uint32_t n_out;
+} fit_vec_builder;
+int fit_vec_begin(fit_vec_builder *b, fit_cases *cs, uint32_t ncases, uint32_t n_out);
+/* Add one case: the vector x[0..len) and its outputs want[0..n_out). 0 or -1. */
+int fit_vec_add(fit_vec_builder *b, const vm_word *x, uint32_t len, const vm_word *want);
+
+void fit_task_init(fit_task *t, const char *name, fit_error_kind err, uint32_t n_in);
+void fit_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Resolve a requested size: want 0 gives dflt; a size below min is an error. */
+int fit_size(const char *task, const char *what, uint32_t want, uint32_t dflt, uint32_t min,
+             uint32_t *out, char *err, size_t errcap);
+
+/* The generator families (task_regress.c, task_psb.c, task_evm.c). Each
+ * returns 1 if it does not know the name, else 0 or -1 (message in err). */
+int fit_make_regress(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
+                     char *err, size_t errcap);
+int fit_make_psb(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
+                 char *err, size_t errcap);
+int fit_make_evm(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
+                 char *err, size_t errcap);
+
+/* The EVM side of fit_eval (task_evm.c): per-thread state and evaluation. */
+typedef struct fit_evm_ctx fit_evm_ctx;
+fit_evm_ctx *fit_evm_ctx_new(const fit_task *t, const vm_limits *limits);
+void fit_evm_ctx_free(fit_evm_ctx *c);
+int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t len,
+                 const fit_cases *cs, fit_result *r);
+
+/* A tiny fixed generator (splitmix64) for cases that are published as
+ * "fixed" but must be generated once (Basement's long vectors). */
+uint64_t fit_splitmix(uint64_t *s);
+
+/* 256-bit helpers on 32-byte big-endian words. */
+void fit_u256_from_u64(uint8_t w[32], uint64_t v);
+unsigned fit_u256_bits_diff(const uint8_t a[32], const uint8_t b[32]);
+double fit_u256_absdiff(const uint8_t a[32], const uint8_t b[32]);
+
+#endif

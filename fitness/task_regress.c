@@ -1,0 +1,205 @@
+/* Regression (McDermott et al. 2012, as in ECJ) on Q32.32 fixed point, and
+ * the boolean tasks: even parity and multiplexers (docs/tasks.md). */
+#include "fitness/fit_impl.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REG_PENALTY 1000.0
+#define REG_GAS     10000u
+
+static void reg_init(fit_task *t, const char *name, uint32_t n_in) {
+    fit_task_init(t, name, FIT_ERR_FX_ABS, n_in);
+    t->penalty = REG_PENALTY;
+    t->hit_tol = 0.01;
+    t->limits = (vm_limits){.gas = REG_GAS, .mem = 1024, .stack = 256, .calls = 64};
+    const vm_word consts[] = {0, VM_FX_ONE, VM_FX_ONE / 2, 2 * VM_FX_ONE, -VM_FX_ONE};
+    t->n_consts = sizeof consts / sizeof *consts;
+    memcpy(t->consts, consts, sizeof consts);
+}
+
+/* Each formula takes the exact double values of the Q32.32 inputs; every
+ * operation rounds once (no FMA contraction on x86-64, no -ffast-math). */
+static double f_keijzer6(const double *x) {
+    double s = 0;
+    double n = floor(x[0]);
+    for (double i = 1; i <= n; i += 1)
+        s += 1.0 / i;
+    return s;
+}
+static double f_nguyen7(const double *x) {
+    return log(x[0] + 1.0) + log(x[0] * x[0] + 1.0);
+}
+static double f_pagie1(const double *x) {
+    return 1.0 / (1.0 + pow(x[0], -4.0)) + 1.0 / (1.0 + pow(x[1], -4.0));
+}
+static double f_vlad4(const double *x) {
+    double s = 0;
+    for (int i = 0; i < 5; i++)
+        s += (x[i] - 3.0) * (x[i] - 3.0);
+    return 10.0 / (5.0 + s);
+}
+static double f_korns12(const double *x) {
+    return 2.0 - 2.1 * cos(9.8 * x[0]) * sin(1.3 * x[4]);
+}
+
+typedef double (*reg_fn)(const double *x);
+
+/* Fill case i's targets from its inputs. */
+static void reg_target(fit_task *t, fit_cases *cs, uint32_t i, reg_fn f) {
+    double x[8];
+    for (uint32_t k = 0; k < t->n_in; k++)
+        x[k] = vm_fx_to_double(cs->in[(size_t)i * t->n_in + k]);
+    cs->target[i] = f(x);
+    cs->want[i] = vm_fx_from_double(cs->target[i]);
+}
+
+/* n cases with every input uniform in [lo, hi] (as Q32.32 words, drawn
+ * case after case, input after input). */
+static int reg_uniform(fit_task *t, fit_cases *cs, uint32_t n, double lo, double hi,
+                       const fit_rng *rng, reg_fn f) {
+    if (fit_cases_alloc(cs, n, t->n_in, 1, true, false)) return -1;
+    vm_word a = vm_fx_from_double(lo), b = vm_fx_from_double(hi);
+    for (uint32_t i = 0; i < n; i++) {
+        for (uint32_t k = 0; k < t->n_in; k++)
+            cs->in[(size_t)i * t->n_in + k] = rng->range(rng->ctx, a, b);
+        reg_target(t, cs, i, f);
+    }
+    return 0;
+}
+
+static int fixed_size(const char *name, const char *what, uint32_t want, uint32_t n, char *err,
+                      size_t errcap) {
+    if (want == 0 || want == n) return 0;
+    fit_errf(err, errcap, "%s: the %s is fixed at %u cases; give 0 or %u, not %u", name, what, n, n,
+             want);
+    return -1;
+}
+
+static int make_regress(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
+                        char *err, size_t errcap) {
+    uint32_t ntr, nte;
+    if (!strcmp(name, "keijzer6")) {
+        if (fixed_size(name, "training set", o->n_train, 50, err, errcap) ||
+            fixed_size(name, "test set", o->n_test, 120, err, errcap))
+            return -1;
+        reg_init(t, name, 1);
+        if (fit_cases_alloc(&t->train, 50, 1, 1, true, false) ||
+            fit_cases_alloc(&t->test, 120, 1, 1, true, false))
+            goto oom;
+        for (uint32_t i = 0; i < 120; i++) {
+            if (i < 50) {
+                t->train.in[i] = vm_fx_from_int((vm_word)i + 1);
+                reg_target(t, &t->train, i, f_keijzer6);
+            }
+            t->test.in[i] = vm_fx_from_int((vm_word)i + 1);
+            reg_target(t, &t->test, i, f_keijzer6);
+        }
+        return 0;
+    }
+    if (!strcmp(name, "nguyen7")) {
+        if (fit_size(name, "n_train", o->n_train, 20, 1, &ntr, err, errcap) ||
+            fixed_size(name, "test set (the training set)", o->n_test, ntr, err, errcap))
+            return -1;
+        reg_init(t, name, 1);
+        if (reg_uniform(t, &t->train, ntr, 0.0, 2.0, rng, f_nguyen7) ||
+            fit_cases_copy(&t->test, &t->train, t))
+            goto oom;
+        return 0;
+    }
+    if (!strcmp(name, "pagie1")) {
+        if (fixed_size(name, "training set", o->n_train, 676, err, errcap) ||
+            fixed_size(name, "test set", o->n_test, 676, err, errcap))
+            return -1;
+        reg_init(t, name, 2);
+        if (fit_cases_alloc(&t->train, 676, 2, 1, true, false)) goto oom;
+        for (uint32_t i = 0; i < 26; i++)
+            for (uint32_t j = 0; j < 26; j++) {
+                uint32_t c = i * 26 + j;
+                t->train.in[2 * c] = vm_fx_from_double(-5.0 + 0.4 * i);
+                t->train.in[2 * c + 1] = vm_fx_from_double(-5.0 + 0.4 * j);
+                reg_target(t, &t->train, c, f_pagie1);
+            }
+        if (fit_cases_copy(&t->test, &t->train, t)) goto oom;
+        return 0;
+    }
+    if (!strcmp(name, "vladislavleva4")) {
+        if (fit_size(name, "n_train", o->n_train, 1024, 1, &ntr, err, errcap) ||
+            fit_size(name, "n_test", o->n_test, 5000, 1, &nte, err, errcap))
+            return -1;
+        reg_init(t, name, 5);
+        if (reg_uniform(t, &t->train, ntr, 0.05, 6.05, rng, f_vlad4) ||
+            reg_uniform(t, &t->test, nte, -0.25, 6.35, rng, f_vlad4))
+            goto oom;
+        return 0;
+    }
+    if (!strcmp(name, "korns12")) {
+        if (fit_size(name, "n_train", o->n_train, 10000, 1, &ntr, err, errcap) ||
+            fit_size(name, "n_test", o->n_test, 10000, 1, &nte, err, errcap))
+            return -1;
+        reg_init(t, name, 5);
+        if (reg_uniform(t, &t->train, ntr, -50.0, 50.0, rng, f_korns12) ||
+            reg_uniform(t, &t->test, nte, -50.0, 50.0, rng, f_korns12))
+            goto oom;
+        return 0;
+    }
+    return 1;
+oom:
+    fit_task_free(t);
+    fit_errf(err, errcap, "%s: out of memory", name);
+    return -1;
+}
+
+/* ---- boolean ---- */
+
+static int make_boolean(const char *name, const fit_task_opts *o, fit_task *t, char *err,
+                        size_t errcap) {
+    uint32_t n_in, addr = 0;
+    bool parity;
+    if (!strncmp(name, "parity", 6) && name[6] >= '3' && name[6] <= '6' && !name[7]) {
+        parity = true;
+        n_in = (uint32_t)(name[6] - '0');
+    } else if (!strcmp(name, "mux6") || !strcmp(name, "mux11")) {
+        parity = false;
+        addr = name[3] == '6' ? 2 : 3;
+        n_in = addr + (1u << addr);
+    } else {
+        return 1;
+    }
+    uint32_t n = 1u << n_in;
+    if (fixed_size(name, "training set", o->n_train, n, err, errcap) ||
+        fixed_size(name, "test set", o->n_test, n, err, errcap))
+        return -1;
+    fit_task_init(t, name, FIT_ERR_BOOL, n_in);
+    t->penalty = 1;
+    t->hit_tol = 0;
+    t->limits = (vm_limits){.gas = 2000, .mem = 1024, .stack = 256, .calls = 64};
+    t->consts[0] = 0;
+    t->consts[1] = 1;
+    t->n_consts = 2;
+    if (fit_cases_alloc(&t->train, n, n_in, 1, false, false)) goto oom;
+    for (uint32_t c = 0; c < n; c++) {
+        for (uint32_t k = 0; k < n_in; k++)
+            t->train.in[(size_t)c * n_in + k] = (c >> k) & 1u;
+        if (parity) {
+            t->train.want[c] = (__builtin_popcount(c) & 1) == 0;
+        } else {
+            uint32_t a = c & ((1u << addr) - 1);
+            t->train.want[c] = (c >> (addr + a)) & 1u;
+        }
+    }
+    if (fit_cases_copy(&t->test, &t->train, t)) goto oom;
+    return 0;
+oom:
+    fit_task_free(t);
+    fit_errf(err, errcap, "%s: out of memory", name);
+    return -1;
+}
+
+int fit_make_regress(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
+                     char *err, size_t errcap) {
+    int rc = make_regress(name, o, rng, t, err, errcap);
+    if (rc == 1) rc = make_boolean(name, o, t, err, errcap);
+    return rc;
+}
