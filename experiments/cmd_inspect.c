@@ -208,7 +208,8 @@ int exp_cmd_resume(int argc, char **argv) {
         size_t n = fread(magic, 1, 8, f);
         fclose(f);
         if (n == 8 && !memcmp(magic, "FRUGSNAP", 8)) return exp_cmd_resume_snapshot(argc, argv);
-        fprintf(stderr, "frugal resume: %s is not a frugal snapshot\n", argv[i]);
+        if (n == 8 && !memcmp(magic, "\x89HDF\r\n\x1a\n", 8)) return exp_cmd_resume_run(argc, argv);
+        fprintf(stderr, "frugal resume: %s is neither a frugal snapshot nor an HDF5 run\n", argv[i]);
         return EXP_EXIT_INPUT;
     }
     return exp_cmd_resume_snapshot(argc, argv);

@@ -13,8 +13,10 @@ typedef struct {
 
 static const command commands[] = {
     {"demo", exp_cmd_demo, "run the demo and show what it found"},
+    {"run", exp_cmd_run, "run an experiment spec (JSON) into an HDF5 file"},
+    {"batch", exp_cmd_batch, "run a spec over many seeds, one HDF5 file each, plus an index"},
     {"exec", exp_cmd_exec, "run a native program (.s or .bin) and print status, meters and stack"},
-    {"resume", exp_cmd_resume, "continue a saved process tree (.snap)"},
+    {"resume", exp_cmd_resume, "continue a run (.h5) or a saved process tree (.snap)"},
     {"inspect", exp_cmd_inspect, "show a snapshot's process tree, capability graph or memory"},
     {"asm", exp_cmd_asm, "assemble native assembly into bytecode"},
     {"disasm", exp_cmd_disasm, "disassemble native bytecode"},

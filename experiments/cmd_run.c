@@ -1,0 +1,865 @@
+/* frugal run, frugal batch, and the HDF5 branch of frugal resume
+ * (docs/cli.md). A run steps generation by generation and appends each to the
+ * HDF5 store; SIGINT/SIGTERM set a flag that is checked between generations,
+ * so an interrupted run stops cleanly after the current one and stays
+ * resumable. */
+#include "experiments/cli.h"
+#include "experiments/spec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_OVERRIDES 64
+
+/* ---- signals: a flag, checked between generations ---- */
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig) {
+    (void)sig;
+    stop_flag = 1;
+}
+
+typedef struct {
+    struct sigaction old_int, old_term;
+} sig_saved;
+
+static void signals_install(sig_saved *s) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND; /* a second Ctrl-C kills at once (the store is crash-safe) */
+    stop_flag = 0;
+    sigaction(SIGINT, &sa, &s->old_int);
+    sigaction(SIGTERM, &sa, &s->old_term);
+}
+
+static void signals_restore(const sig_saved *s) {
+    sigaction(SIGINT, &s->old_int, NULL);
+    sigaction(SIGTERM, &s->old_term, NULL);
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- helpers ---- */
+
+/* mkdir -p of the folder that will hold path. */
+static int make_parent_dirs(const char *path) {
+    char buf[4096];
+    if (strlen(path) >= sizeof buf) {
+        fprintf(stderr, "frugal: %s: path too long\n", path);
+        return EXP_EXIT_IO;
+    }
+    strcpy(buf, path);
+    char *slash = strrchr(buf, '/');
+    if (!slash) return 0;
+    *slash = 0;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0777) && errno != EEXIST) goto fail;
+        *p = '/';
+    }
+    if (buf[0] && mkdir(buf, 0777) && errno != EEXIST) goto fail;
+    return 0;
+fail:
+    fprintf(stderr, "frugal: cannot create folder %s: %s\n", buf, strerror(errno));
+    return EXP_EXIT_IO;
+}
+
+static void fmt_duration(double s, char *buf, size_t cap) {
+    if (!(s >= 0) || s > 1e7) {
+        snprintf(buf, cap, "?");
+        return;
+    }
+    unsigned long t = (unsigned long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, cap, "%lu:%02lu:%02lu", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, cap, "%lu:%02lu", t / 60, t % 60);
+}
+
+/* The progress line (stderr, TTY only): generation, best error and its gas,
+ * evaluations per second, ETA from the budgets that count. */
+static void progress(const evo_run *r, double t_start, uint64_t evals0, uint64_t gen0) {
+    evo_stats st;
+    if (evo_run_stats(r, &st)) return;
+    const evo_params *p = evo_run_params(r);
+    double el = now() - t_start;
+    double rate = el > 0 ? (double)(st.evaluations - evals0) / el : 0;
+    double eta = -1;
+    uint64_t gdone = st.generation - gen0;
+    if (p->max_generations && gdone > 0 && st.generation < p->max_generations)
+        eta = el / (double)gdone * (double)(p->max_generations - st.generation);
+    if (p->max_evaluations && rate > 0) {
+        double e = st.evaluations >= p->max_evaluations
+                       ? 0
+                       : (double)(p->max_evaluations - st.evaluations) / rate;
+        if (eta < 0 || e < eta) eta = e;
+    }
+    char etas[32], gens[32] = "";
+    fmt_duration(eta, etas, sizeof etas);
+    if (p->max_generations) snprintf(gens, sizeof gens, "/%" PRIu64, p->max_generations);
+    fprintf(stderr,
+            "\r\033[Kgen %" PRIu64 "%s  best error %.6g  gas %" PRIu64 "  %.0f evals/s  ETA %s",
+            st.generation, gens, st.best_error, st.best_gas, rate, etas);
+    fflush(stderr);
+}
+
+/* ---- one run: step, append, report ---- */
+
+typedef struct {
+    bool quiet, json, force;
+    const char *out; /* NULL: default */
+} run_flags;
+
+typedef struct {
+    bool interrupted;
+    double wall;
+} run_outcome;
+
+static int drive(evo_run *r, void *store, const char *file, bool show, run_outcome *oc) {
+    int rc = EXP_EXIT_OK;
+    sig_saved saved;
+    signals_install(&saved);
+    double t_start = now();
+    uint64_t evals0 = evo_run_evaluations(r), gen0 = evo_run_generation(r);
+    (void)store;
+    (void)file;
+    while (!stop_flag && !evo_run_stopped(r)) {
+        double t0 = now();
+        int k = evo_run_step(r);
+        if (k < 0) {
+            fprintf(stderr, "%sfrugal: the run failed: out of memory\n", show ? "\n" : "");
+            rc = EXP_EXIT_FAIL;
+            break;
+        }
+        if (k == 1) break;
+#if EXP_HAVE_STORE
+        char err[512];
+        if (evo_store_append((evo_store *)store, r, now() - t0, err, sizeof err)) {
+            fprintf(stderr, "%sfrugal: %s: %s\n", show ? "\n" : "", file, err);
+            rc = EXP_EXIT_IO;
+            break;
+        }
+#else
+        (void)t0;
+#endif
+        if (show) progress(r, t_start, evals0, gen0);
+    }
+    if (show) fputc('\n', stderr);
+    oc->wall = now() - t_start;
+    oc->interrupted = stop_flag && !evo_run_stopped(r);
+    signals_restore(&saved);
+    return rc;
+}
+
+static const char *status_name(uint8_t s) {
+    return vm_status_name((vm_status)s);
+}
+
+/* The summary: human-readable, or JSON with --json. */
+static void summary(evo_run *r, const exp_spec *s, const char *file, const run_outcome *oc,
+                    bool json) {
+    evo_stats st;
+    if (evo_run_stats(r, &st)) return;
+    evo_pop_view v;
+    evo_run_island(r, st.best_island, &v);
+    const uint8_t *code = v.code + (size_t)st.best_slot * v.stride;
+    uint32_t len = v.len[st.best_slot];
+    const fit_task *t = evo_run_task(r);
+    /* generalisation: the best on the test split */
+    fit_result tr = {0};
+    const fit_cases *tc = fit_task_cases(t, FIT_TEST);
+    tr.errors = calloc(tc->n ? tc->n : 1, sizeof *tr.errors);
+    bool have_test = tr.errors && evo_run_eval(r, st.best_island, st.best_slot, FIT_TEST, &tr) == 0;
+    const char *stop = oc->interrupted ? "interrupted" : evo_stop_name(evo_run_stopped(r));
+    char hash[24];
+    snprintf(hash, sizeof hash, "%016" PRIx64, evo_run_hash(r));
+    if (json) {
+        json_t *o = json_object(), *b = json_object();
+        char *hex = malloc(2 * (size_t)len + 1);
+        for (uint32_t i = 0; hex && i < len; i++)
+            sprintf(hex + 2 * i, "%02x", code[i]);
+        if (hex) hex[2 * (size_t)len] = 0;
+        if (o && b) {
+            json_object_set_new(o, "spec", json_string(s->name));
+            json_object_set_new(o, "task", json_string(s->task_name));
+            json_object_set_new(o, "seed", json_integer((json_int_t)evo_run_params(r)->seed));
+            json_object_set_new(o, "file", file ? json_string(file) : json_null());
+            json_object_set_new(o, "stop", json_string(stop));
+            json_object_set_new(o, "interrupted", json_boolean(oc->interrupted));
+            json_object_set_new(o, "generation", json_integer((json_int_t)st.generation));
+            json_object_set_new(o, "evaluations", json_integer((json_int_t)st.evaluations));
+            json_object_set_new(o, "gas_total", json_integer((json_int_t)st.gas_total));
+            json_object_set_new(o, "hash", json_string(hash));
+            json_object_set_new(o, "reproducible", json_boolean(evo_run_reproducible(r)));
+            json_object_set_new(o, "wall_seconds", json_real(oc->wall));
+            json_object_set_new(b, "island", json_integer(st.best_island));
+            json_object_set_new(b, "slot", json_integer(st.best_slot));
+            json_object_set_new(b, "fitness", json_real(st.best_fitness));
+            json_object_set_new(b, "error", json_real(st.best_error));
+            json_object_set_new(b, "hits", json_integer(st.best_hits));
+            json_object_set_new(b, "cases", json_integer(t->train.n));
+            json_object_set_new(b, "gas", json_integer((json_int_t)st.best_gas));
+            json_object_set_new(b, "memtime", json_integer((json_int_t)st.best_memtime));
+            json_object_set_new(b, "length", json_integer(st.best_length));
+            json_object_set_new(b, "status", json_string(status_name(st.best_status)));
+            json_object_set_new(b, "code", json_string(hex ? hex : ""));
+            if (have_test) {
+                json_object_set_new(b, "test_error", json_real(tr.error));
+                json_object_set_new(b, "test_hits", json_integer(tr.hits));
+                json_object_set_new(b, "test_cases", json_integer(tc->n));
+            }
+            json_object_set_new(o, "best", b);
+            b = NULL;
+            json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
+            fputc('\n', stdout);
+        }
+        json_decref(o);
+        json_decref(b);
+        free(hex);
+    } else {
+        printf("%s, seed %" PRIu64 ": %s after %" PRIu64 " generations, %" PRIu64
+               " evaluations (%.1f s)\n",
+               s->name, evo_run_params(r)->seed, stop, st.generation, st.evaluations, oc->wall);
+        printf("best: error %.6g, %u/%u hits, gas %" PRIu64 " over %u cases, %u bytes, %s\n",
+               st.best_error, st.best_hits, t->train.n, st.best_gas, t->train.n, st.best_length,
+               status_name(st.best_status));
+        if (have_test && tc != fit_task_cases(t, FIT_TRAIN))
+            printf("test: error %.6g, %u/%u hits\n", tr.error, tr.hits, tc->n);
+        exp_print_program(stdout, t, code, len, "  ");
+        printf("hash %s%s%s\n", hash, file ? ", results in " : "", file ? file : "");
+        if (!evo_run_reproducible(r))
+            printf("note: a wall-clock budget was set; this run is not reproducible\n");
+        if (oc->interrupted && file) printf("interrupted: continue with  frugal resume %s\n", file);
+    }
+    free(tr.errors);
+}
+
+/* Build and run a loaded spec into file (NULL: do not store). */
+static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run **keep) {
+    char err[1024];
+    int rc = EXP_EXIT_OK;
+    void *store = NULL;
+    evo_run *r = evo_run_new(&s->params, &s->task, err, sizeof err);
+    if (!r) {
+        fprintf(stderr, "frugal: spec %s: %s\n", s->name, err);
+        return EXP_EXIT_INPUT;
+    }
+    if (s->params.max_seconds > 0 && !f->quiet)
+        fprintf(stderr, "frugal: budget.wall_seconds is set: this run is not reproducible\n");
+#if EXP_HAVE_STORE
+    if (file) {
+        if ((rc = make_parent_dirs(file))) goto done;
+        evo_store_opts so = {.spec_json = s->canonical,
+                             .spec_name = s->name,
+                             .threads = s->threads,
+                             .per_case = s->per_case,
+                             .force = f->force};
+        store = evo_store_create(file, &so, r, err, sizeof err);
+        if (!store) {
+            fprintf(stderr, "frugal: %s: %s\n", file, err);
+            rc = EXP_EXIT_IO;
+            goto done;
+        }
+    }
+#else
+    if (file && !f->quiet)
+        fprintf(stderr, "frugal: this build has no HDF5 store yet: %s is not written\n", file);
+    file = NULL;
+#endif
+    run_outcome oc = {0};
+    bool show = !f->quiet && isatty(2);
+    rc = drive(r, store, file, show, &oc);
+#if EXP_HAVE_STORE
+    if (store && evo_store_close((evo_store *)store, r, err, sizeof err)) {
+        fprintf(stderr, "frugal: %s: %s\n", file, err);
+        if (!rc) rc = EXP_EXIT_IO;
+    }
+#endif
+    if (rc) goto done;
+    if (f->json || !f->quiet) summary(r, s, file, &oc, f->json);
+    if (oc.interrupted) rc = EXP_EXIT_INTERRUPTED;
+done:
+    if (keep && !rc)
+        *keep = r;
+    else
+        evo_run_free(r);
+    return rc;
+}
+
+int exp_run_spec(const char *path, const exp_override *ov, size_t nov, const char *outpath,
+                 bool force, bool quiet, exp_spec *spec, evo_run **out, char *used,
+                 size_t usedcap) {
+    char err[EXP_SPEC_ERRCAP];
+    int rc = exp_spec_load(spec, path, NULL, ov, nov, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "frugal: %s\n", err);
+        return rc;
+    }
+    char file[4096];
+    if (outpath)
+        snprintf(file, sizeof file, "%s", outpath);
+    else
+        snprintf(file, sizeof file, "results/%s/seed-%" PRIu64 ".h5", spec->name,
+                 spec->params.seed);
+    if (used) snprintf(used, usedcap, "%s", file);
+    run_flags f = {.quiet = quiet, .force = force};
+    rc = run_loaded(spec, file, &f, out);
+    if (rc) exp_spec_free(spec);
+    return rc;
+}
+
+/* ---- frugal run ---- */
+
+static const char run_usage[] =
+    "usage: frugal run SPEC.json [--seed N] [--threads N] [--generations N] [--out FILE.h5]\n"
+    "                  [--set key.path=value]... [--quiet] [--json] [--force]\n"
+    "Runs the experiment SPEC and appends every generation to an HDF5 file\n"
+    "(default results/<spec name>/seed-<seed>.h5). docs/specs.md describes specs.\n"
+    "  --seed N          the run seed (spec key seed)\n"
+    "  --threads N       OpenMP threads (0: all); never changes the results\n"
+    "  --generations N   the generation budget (budget.generations)\n"
+    "  --out FILE        the HDF5 file to write\n"
+    "  --set K=V         set any spec key, e.g. --set selection.method=lexicase\n"
+    "  --quiet           no progress line and no summary\n"
+    "  --json            print a machine-readable summary at the end\n"
+    "  --force           overwrite an existing output file\n"
+    "  --print-spec      print the canonical effective spec and exit\n"
+    "Ctrl-C stops after the current generation; frugal resume FILE.h5 continues.\n"
+    "Exit: 0 done, 2 usage, 3 bad spec, 4 I/O error, 130 interrupted (docs/cli.md).\n";
+
+/* Split "key.path=value" into an override (pointing into s). */
+static int parse_set(const char *opt, char *s, exp_override *o) {
+    char *eq = strchr(s, '=');
+    if (!eq || eq == s) {
+        fprintf(stderr, "frugal: %s expects key.path=value, got '%s'\n", opt, s);
+        return -1;
+    }
+    *eq = 0;
+    o->path = s;
+    o->value = eq + 1;
+    return 0;
+}
+
+/* Options shared by run and batch. */
+typedef struct {
+    exp_override ov[MAX_OVERRIDES];
+    size_t nov;
+    char numbuf[3][32];
+} common_opts;
+
+static int add_override(common_opts *c, const char *path, const char *value) {
+    if (c->nov >= MAX_OVERRIDES) {
+        fprintf(stderr, "frugal: at most %d overrides\n", MAX_OVERRIDES);
+        return -1;
+    }
+    c->ov[c->nov++] = (exp_override){path, value};
+    return 0;
+}
+
+static int check_uint(const char *opt, const char *s) {
+    uint64_t v;
+    return exp_parse_u64(opt, s, &v);
+}
+
+int exp_cmd_run(int argc, char **argv) {
+    static const struct option opts[] = {{"seed", required_argument, 0, 's'},
+                                         {"threads", required_argument, 0, 't'},
+                                         {"generations", required_argument, 0, 'g'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"set", required_argument, 0, 'S'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"force", no_argument, 0, 'f'},
+                                         {"print-spec", no_argument, 0, 'P'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    common_opts c = {0};
+    run_flags f = {0};
+    bool print_spec = false;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+        switch (ch) {
+        case 's':
+            if (check_uint("--seed", optarg) || add_override(&c, "seed", optarg))
+                return EXP_EXIT_USAGE;
+            break;
+        case 't':
+            if (check_uint("--threads", optarg) || add_override(&c, "threads", optarg))
+                return EXP_EXIT_USAGE;
+            break;
+        case 'g':
+            if (check_uint("--generations", optarg) ||
+                add_override(&c, "budget.generations", optarg))
+                return EXP_EXIT_USAGE;
+            break;
+        case 'o': f.out = optarg; break;
+        case 'S': {
+            exp_override o;
+            if (parse_set("--set", optarg, &o) || add_override(&c, o.path, o.value))
+                return EXP_EXIT_USAGE;
+            break;
+        }
+        case 'q': f.quiet = true; break;
+        case 'j': f.json = true; break;
+        case 'f': f.force = true; break;
+        case 'P': print_spec = true; break;
+        case 'h': fputs(run_usage, stdout); return EXP_EXIT_OK;
+        default: fputs(run_usage, stderr); return EXP_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "frugal run: expected one SPEC file\n");
+        fputs(run_usage, stderr);
+        return EXP_EXIT_USAGE;
+    }
+    exp_spec s;
+    char err[EXP_SPEC_ERRCAP];
+    int rc = exp_spec_load(&s, argv[optind], NULL, c.ov, c.nov, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "frugal run: %s\n", err);
+        return rc;
+    }
+    if (print_spec) {
+        printf("%s\n", s.canonical);
+        exp_spec_free(&s);
+        return EXP_EXIT_OK;
+    }
+    char file[4096];
+    if (f.out)
+        snprintf(file, sizeof file, "%s", f.out);
+    else
+        snprintf(file, sizeof file, "results/%s/seed-%" PRIu64 ".h5", s.name, s.params.seed);
+    rc = run_loaded(&s, file, &f, NULL);
+    exp_spec_free(&s);
+    return rc;
+}
+
+/* ---- frugal resume FILE.h5 ---- */
+
+static const char resume_run_usage[] =
+    "usage: frugal resume FILE.h5 [--threads N] [--quiet] [--json]\n"
+    "Continues a run from its last checkpoint to the budget of its stored spec.\n"
+    "The datasets come out identical to those of an uninterrupted run.\n"
+    "  --threads N   OpenMP threads (0: all); never changes the results\n"
+    "  --quiet       no progress line and no summary\n"
+    "  --json        print a machine-readable summary at the end\n";
+
+int exp_cmd_resume_run(int argc, char **argv) {
+    static const struct option opts[] = {{"threads", required_argument, 0, 't'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"json", no_argument, 0, 'j'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    run_flags f = {0};
+    uint64_t threads = 0;
+    bool have_threads = false;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
+        switch (ch) {
+        case 't':
+            if (exp_parse_u64("--threads", optarg, &threads) || threads > 4096)
+                return EXP_EXIT_USAGE;
+            have_threads = true;
+            break;
+        case 'q': f.quiet = true; break;
+        case 'j': f.json = true; break;
+        case 'h': fputs(resume_run_usage, stdout); return EXP_EXIT_OK;
+        default: fputs(resume_run_usage, stderr); return EXP_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(resume_run_usage, stderr);
+        return EXP_EXIT_USAGE;
+    }
+#if EXP_HAVE_STORE
+    const char *file = argv[optind];
+    char err[EXP_SPEC_ERRCAP];
+    char *spec_json = NULL;
+    exp_spec s = {0};
+    evo_run *r = NULL;
+    bool loaded = false;
+    int rc = EXP_EXIT_OK;
+    evo_store *st = evo_store_open(file, &spec_json, err, sizeof err);
+    if (!st) {
+        fprintf(stderr, "frugal resume: %s: %s\n", file, err);
+        return EXP_EXIT_INPUT;
+    }
+    char src[4200];
+    snprintf(src, sizeof src, "%s (stored spec)", file);
+    rc = exp_spec_load(&s, src, spec_json, NULL, 0, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "frugal resume: %s\n", err);
+        goto cleanup;
+    }
+    loaded = true;
+    s.params.threads = have_threads ? (uint32_t)threads : 0;
+    r = evo_run_new(&s.params, &s.task, err, sizeof err);
+    if (!r) {
+        fprintf(stderr, "frugal resume: %s: %s\n", file, err);
+        rc = EXP_EXIT_INPUT;
+        goto cleanup;
+    }
+    if (evo_store_restore(st, r, err, sizeof err)) {
+        fprintf(stderr, "frugal resume: %s: %s\n", file, err);
+        rc = EXP_EXIT_INPUT;
+        goto cleanup;
+    }
+    run_outcome oc = {0};
+    rc = drive(r, st, file, !f.quiet && isatty(2), &oc);
+    if (evo_store_close(st, r, err, sizeof err)) {
+        fprintf(stderr, "frugal resume: %s: %s\n", file, err);
+        if (!rc) rc = EXP_EXIT_IO;
+    }
+    st = NULL;
+    if (!rc) {
+        if (f.json || !f.quiet) summary(r, &s, file, &oc, f.json);
+        if (oc.interrupted) rc = EXP_EXIT_INTERRUPTED;
+    }
+cleanup:
+    if (st) evo_store_close(st, r, err, sizeof err);
+    evo_run_free(r);
+    if (loaded) exp_spec_free(&s);
+    free(spec_json);
+    return rc;
+#else
+    (void)have_threads;
+    (void)f;
+    fprintf(stderr, "frugal resume: %s: this build has no HDF5 store yet\n", argv[optind]);
+    return EXP_EXIT_INPUT;
+#endif
+}
+
+/* ---- frugal batch SPEC --seeds 1-30 [--jobs N] ---- */
+
+static const char batch_usage[] =
+    "usage: frugal batch SPEC.json --seeds LIST [--jobs N] [--threads N] [--out DIR]\n"
+    "                    [--generations N] [--set key.path=value]... [--force]\n"
+    "Runs SPEC once per seed (frugal run in a child process), one HDF5 file per seed\n"
+    "in DIR (default results/<spec name>/), and writes DIR/index.csv: seed, file, exit\n"
+    "code, stop reason, generations, evaluations, best error, its gas and hits, hash.\n"
+    "  --seeds LIST    e.g. 1-30 or 1,2,5-9\n"
+    "  --jobs N        runs at a time (default 1)\n"
+    "  --threads N     threads in all (default: all cores), divided among the jobs\n"
+    "Exit: 0 all runs done, 1 some run failed, 2 usage, 3 bad spec, 130 interrupted.\n";
+
+#define MAX_SEEDS 100000
+
+static int parse_seeds(const char *s, uint64_t **out, size_t *n) {
+    char *copy = strdup(s), *save = NULL;
+    uint64_t *v = NULL;
+    size_t k = 0, cap = 0;
+    if (!copy) return -1;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *dash = strchr(tok, '-');
+        uint64_t lo, hi;
+        if (dash) *dash = 0;
+        if (exp_parse_u64("--seeds", tok, &lo)) goto fail;
+        hi = lo;
+        if (dash && exp_parse_u64("--seeds", dash + 1, &hi)) goto fail;
+        if (hi < lo || hi - lo >= MAX_SEEDS || k + (hi - lo + 1) > MAX_SEEDS ||
+            hi > (uint64_t)INT64_MAX) {
+            fprintf(stderr, "frugal batch: --seeds: bad range in '%s' (at most %d seeds)\n", s,
+                    MAX_SEEDS);
+            goto fail;
+        }
+        for (uint64_t x = lo;; x++) {
+            if (k == cap) {
+                cap = cap ? 2 * cap : 64;
+                uint64_t *p = realloc(v, cap * sizeof *v);
+                if (!p) goto fail;
+                v = p;
+            }
+            v[k++] = x;
+            if (x == hi) break;
+        }
+    }
+    free(copy);
+    if (!k) {
+        fprintf(stderr, "frugal batch: --seeds: no seeds in '%s'\n", s);
+        free(v);
+        return -1;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+fail:
+    free(copy);
+    free(v);
+    return -1;
+}
+
+typedef struct {
+    uint64_t seed;
+    pid_t pid;
+    int exit_code;
+    char file[4096], json[4200];
+} batch_job;
+
+static int self_exe(char *buf, size_t cap) {
+    ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
+    if (n <= 0) return -1;
+    buf[n] = 0;
+    return 0;
+}
+
+static pid_t spawn(const char *exe, char *const *args, const char *stdout_path) {
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    int fd = open(stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    if (fd < 0 || dup2(fd, 1) < 0) _exit(EXP_EXIT_IO);
+    close(fd);
+    execv(exe, args);
+    _exit(127);
+}
+
+static void index_row(FILE *f, const batch_job *j) {
+    json_error_t je;
+    json_t *o = json_load_file(j->json, 0, &je);
+    json_t *b = o ? json_object_get(o, "best") : NULL;
+    const char *stop = o ? json_string_value(json_object_get(o, "stop")) : NULL;
+    fprintf(f, "%" PRIu64 ",%s,%d,%s,", j->seed, j->file, j->exit_code, stop ? stop : "failed");
+    if (o && b) {
+        fprintf(f,
+                "%" JSON_INTEGER_FORMAT ",%" JSON_INTEGER_FORMAT ",%.17g,%" JSON_INTEGER_FORMAT
+                ",%" JSON_INTEGER_FORMAT ",%s\n",
+                json_integer_value(json_object_get(o, "generation")),
+                json_integer_value(json_object_get(o, "evaluations")),
+                json_number_value(json_object_get(b, "error")),
+                json_integer_value(json_object_get(b, "gas")),
+                json_integer_value(json_object_get(b, "hits")),
+                json_string_value(json_object_get(o, "hash")));
+    } else {
+        fprintf(f, ",,,,,\n");
+    }
+    json_decref(o);
+}
+
+int exp_cmd_batch(int argc, char **argv) {
+    static const struct option opts[] = {{"seeds", required_argument, 0, 'S'},
+                                         {"jobs", required_argument, 0, 'J'},
+                                         {"threads", required_argument, 0, 't'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"generations", required_argument, 0, 'g'},
+                                         {"set", required_argument, 0, 's'},
+                                         {"force", no_argument, 0, 'f'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *seeds_arg = NULL, *outdir = NULL, *gens = NULL;
+    uint64_t jobs = 1, threads = 0;
+    bool force = false;
+    char *sets[MAX_OVERRIDES];
+    size_t nsets = 0;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'S': seeds_arg = optarg; break;
+        case 'J':
+            if (exp_parse_u64("--jobs", optarg, &jobs) || jobs < 1 || jobs > 1024) {
+                fprintf(stderr, "frugal batch: --jobs must be in 1..1024\n");
+                return EXP_EXIT_USAGE;
+            }
+            break;
+        case 't':
+            if (exp_parse_u64("--threads", optarg, &threads) || threads > 4096)
+                return EXP_EXIT_USAGE;
+            break;
+        case 'o': outdir = optarg; break;
+        case 'g':
+            if (check_uint("--generations", optarg)) return EXP_EXIT_USAGE;
+            gens = optarg;
+            break;
+        case 's':
+            if (nsets >= MAX_OVERRIDES || !strchr(optarg, '=')) {
+                fprintf(stderr, "frugal batch: --set expects key.path=value, got '%s'\n", optarg);
+                return EXP_EXIT_USAGE;
+            }
+            sets[nsets++] = optarg;
+            break;
+        case 'f': force = true; break;
+        case 'h': fputs(batch_usage, stdout); return EXP_EXIT_OK;
+        default: fputs(batch_usage, stderr); return EXP_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1 || !seeds_arg) {
+        fprintf(stderr, "frugal batch: expected one SPEC file and --seeds\n");
+        fputs(batch_usage, stderr);
+        return EXP_EXIT_USAGE;
+    }
+    const char *spec_path = argv[optind];
+    uint64_t *seeds = NULL;
+    size_t nseeds = 0;
+    if (parse_seeds(seeds_arg, &seeds, &nseeds)) return EXP_EXIT_USAGE;
+
+    /* validate the spec (and the overrides) once, here */
+    common_opts c = {0};
+    char *setcopy[MAX_OVERRIDES] = {0};
+    batch_job *jv = NULL;
+    FILE *idx = NULL;
+    int rc = EXP_EXIT_OK;
+    for (size_t i = 0; i < nsets; i++) {
+        exp_override o;
+        setcopy[i] = strdup(sets[i]);
+        if (!setcopy[i] || parse_set("--set", setcopy[i], &o) ||
+            add_override(&c, o.path, o.value)) {
+            rc = EXP_EXIT_USAGE;
+            goto cleanup;
+        }
+    }
+    if (gens && add_override(&c, "budget.generations", gens)) {
+        rc = EXP_EXIT_USAGE;
+        goto cleanup;
+    }
+    exp_spec s;
+    char err[EXP_SPEC_ERRCAP];
+    rc = exp_spec_load(&s, spec_path, NULL, c.ov, c.nov, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "frugal batch: %s\n", err);
+        goto cleanup;
+    }
+    char dir[4096];
+    if (outdir)
+        snprintf(dir, sizeof dir, "%s", outdir);
+    else
+        snprintf(dir, sizeof dir, "results/%s", s.name);
+    exp_spec_free(&s);
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/index.csv", dir);
+    if ((rc = make_parent_dirs(probe))) goto cleanup;
+
+    char exe[4096];
+    if (self_exe(exe, sizeof exe)) {
+        fprintf(stderr, "frugal batch: cannot find the frugal binary (/proc/self/exe)\n");
+        rc = EXP_EXIT_FAIL;
+        goto cleanup;
+    }
+    uint64_t total = threads ? threads : (uint64_t)omp_get_num_procs();
+    uint64_t per = total / jobs ? total / jobs : 1;
+    char per_s[32];
+    snprintf(per_s, sizeof per_s, "%" PRIu64, per);
+
+    jv = calloc(nseeds, sizeof *jv);
+    if (!jv) {
+        rc = EXP_EXIT_FAIL;
+        goto cleanup;
+    }
+    sig_saved saved;
+    signals_install(&saved);
+    size_t next = 0, running = 0;
+    bool failed = false;
+    while (next < nseeds || running) {
+        while (!stop_flag && running < jobs && next < nseeds) {
+            batch_job *j = &jv[next++];
+            j->seed = seeds[next - 1];
+            j->exit_code = -1;
+            char seed_s[32];
+            snprintf(seed_s, sizeof seed_s, "%" PRIu64, j->seed);
+            if (snprintf(j->file, sizeof j->file, "%s/seed-%s.h5", dir, seed_s) >=
+                    (int)sizeof j->file ||
+                snprintf(j->json, sizeof j->json, "%s/seed-%s.json", dir, seed_s) >=
+                    (int)sizeof j->json) {
+                fprintf(stderr, "frugal batch: %s: path too long\n", dir);
+                failed = true;
+                continue;
+            }
+            char *args[16 + 2 * MAX_OVERRIDES];
+            size_t a = 0;
+            args[a++] = exe;
+            args[a++] = "run";
+            args[a++] = (char *)spec_path;
+            args[a++] = "--seed";
+            args[a++] = seed_s;
+            args[a++] = "--threads";
+            args[a++] = per_s;
+            args[a++] = "--out";
+            args[a++] = j->file;
+            args[a++] = "--json";
+            args[a++] = "--quiet";
+            if (force) args[a++] = "--force";
+            if (gens) {
+                args[a++] = "--generations";
+                args[a++] = (char *)gens;
+            }
+            for (size_t i = 0; i < nsets; i++) {
+                args[a++] = "--set";
+                args[a++] = sets[i];
+            }
+            args[a] = NULL;
+            j->pid = spawn(exe, args, j->json);
+            if (j->pid < 0) {
+                fprintf(stderr, "frugal batch: cannot start a run: %s\n", strerror(errno));
+                failed = true;
+                continue;
+            }
+            running++;
+        }
+        if (!running) break;
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (size_t i = 0; i < next; i++)
+            if (jv[i].pid == pid) {
+                jv[i].exit_code = WIFEXITED(status)
+                                      ? WEXITSTATUS(status)
+                                      : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+                running--;
+                if (jv[i].exit_code) failed = true;
+                fprintf(stderr, "frugal batch: seed %" PRIu64 " %s (exit %d)\n", jv[i].seed,
+                        jv[i].exit_code == 0 ? "done" : "failed", jv[i].exit_code);
+            }
+    }
+    bool interrupted = stop_flag;
+    signals_restore(&saved);
+
+    idx = fopen(probe, "w");
+    if (!idx) {
+        fprintf(stderr, "frugal batch: cannot write %s: %s\n", probe, strerror(errno));
+        rc = EXP_EXIT_IO;
+        goto cleanup;
+    }
+    fprintf(idx, "seed,file,exit,stop,generation,evaluations,best_error,best_gas,best_hits,hash\n");
+    for (size_t i = 0; i < next; i++)
+        index_row(idx, &jv[i]);
+    if (fclose(idx)) {
+        idx = NULL;
+        fprintf(stderr, "frugal batch: cannot write %s: %s\n", probe, strerror(errno));
+        rc = EXP_EXIT_IO;
+        goto cleanup;
+    }
+    idx = NULL;
+    printf("%s: %zu runs, index in %s\n", spec_path, next, probe);
+    rc = interrupted ? EXP_EXIT_INTERRUPTED : failed ? EXP_EXIT_FAIL : EXP_EXIT_OK;
+cleanup:
+    if (idx) fclose(idx);
+    for (size_t i = 0; i < nsets; i++)
+        free(setcopy[i]);
+    free(jv);
+    free(seeds);
+    return rc;
+}

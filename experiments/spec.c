@@ -1,0 +1,1087 @@
+/* Experiment specs: strict parsing, overrides, defaults, the canonical form,
+ * and the mapping to evo_params and a task (docs/specs.md). */
+#include "experiments/spec.h"
+#include "experiments/cli.h"
+#include "vm/evm/evm.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the schema ---- */
+
+typedef enum {
+    F_OBJ,   /* object of kids */
+    F_STR,   /* string */
+    F_HEX,   /* string of hex digits (an optional 0x) */
+    F_UINT,  /* integer in [umin, umax] */
+    F_REAL,  /* number in [rmin, rmax]; null too when nullable */
+    F_BOOL,  /* true or false */
+    F_ENUM,  /* one of names */
+    F_ENUMS, /* array of 1..maxn of names */
+    F_OPS,   /* array of 1..maxn opcode names of the task's ISA */
+    F_WORD,  /* a VM word: an integer, or a real for fixed-point tasks */
+    F_WORDS  /* array of 0..maxn words */
+} ftype;
+
+typedef struct fdesc {
+    const char *key;
+    ftype type;
+    const struct fdesc *kids;
+    uint64_t umin, umax;
+    double rmin, rmax;
+    const char *const *names;
+    size_t maxn;
+    bool nullable;
+} fdesc;
+
+static const char *const sel_names[] = {"tournament", "lexicase", "eps-lexicase", "nsga2", NULL};
+static const char *const tie_names[] = {"none", "length", "gas", NULL};
+static const char *const obj_names[] = {"error", "gas", "memtime", "length", NULL};
+static const char *const topo_names[] = {"ring", "random", NULL};
+static const char *const emig_names[] = {"best", "random", NULL};
+
+#define U(k, lo, hi)                                                                               \
+    { .key = k, .type = F_UINT, .umin = lo, .umax = hi }
+#define R(k, lo, hi)                                                                               \
+    { .key = k, .type = F_REAL, .rmin = lo, .rmax = hi }
+#define P(k) R(k, 0.0, 1.0)
+#define E(k, n)                                                                                    \
+    { .key = k, .type = F_ENUM, .names = n }
+#define O(k, kids_)                                                                                \
+    { .key = k, .type = F_OBJ, .kids = kids_ }
+#define T(k, t)                                                                                    \
+    { .key = k, .type = t }
+#define END                                                                                        \
+    { .key = NULL }
+#define MAX_U         ((uint64_t)INT64_MAX)
+#define FX_WORD_LIMIT 2097152.0 /* |x| <= 2^21: Q32.32 words exact in a double */
+#define MAX_CASES     10000000u
+#define MAX_EQUIV     100000000u
+
+static const fdesc task_f[] = {
+    T("name", F_STR),  U("n_train", 0, MAX_CASES),       U("n_test", 0, MAX_CASES),
+    T("block", F_HEX), U("equiv_samples", 0, MAX_EQUIV), END,
+};
+static const fdesc pop_f[] = {
+    U("size", 2, 1u << 24),
+    U("islands", 1, 4096),
+    END,
+};
+static const fdesc sel_f[] = {
+    E("method", sel_names),
+    U("tournament", 1, 1000000),
+    U("elites", 0, 1u << 24),
+    E("tiebreak", tie_names),
+    {.key = "objectives", .type = F_ENUMS, .names = obj_names, .maxn = 4},
+    END,
+};
+static const fdesc fit_f[] = {
+    R("parsimony_length", 0.0, 1e300),
+    R("parsimony_gas", 0.0, 1e300),
+    END,
+};
+static const fdesc var_f[] = {
+    P("cx_one_point"), P("cx_two_point"), P("cx_homologous"), P("point"),       P("insert"),
+    P("delete"),       P("swap"),         P("point_imm"),     P("point_class"), END,
+};
+static const fdesc gen_f[] = {
+    U("max_bytes", 16, EVO_MAX_BYTES),
+    U("max_insns", 1, EVO_MAX_BYTES),
+    U("init_min", 1, EVO_MAX_BYTES),
+    U("init_max", 1, EVO_MAX_BYTES),
+    T("init_stack_aware", F_BOOL),
+    U("init_depth", 0, 1024),
+    {.key = "opcodes", .type = F_OPS, .maxn = 256},
+    {.key = "constants", .type = F_WORDS, .maxn = EVO_MAX_CONSTS},
+    P("p_const"),
+    T("const_lo", F_WORD),
+    T("const_hi", F_WORD),
+    T("const_tweak", F_WORD),
+    U("idx_max", 0, 255),
+    END,
+};
+static const fdesc mig_f[] = {
+    U("every", 0, MAX_U),
+    U("migrants", 0, 1u << 24),
+    E("topology", topo_names),
+    E("emigrate", emig_names),
+    END,
+};
+static const fdesc lim_f[] = {
+    U("gas", 1, VM_MAX_GAS),     U("mem", 1, VM_MAX_MEM),     U("memtime", 1, VM_MAX_MEMTIME),
+    U("stack", 1, VM_MAX_STACK), U("calls", 1, VM_MAX_CALLS), END,
+};
+static const fdesc bud_f[] = {
+    U("generations", 0, MAX_U),
+    U("evaluations", 0, MAX_U),
+    U("gas", 0, MAX_U),
+    {.key = "target_error", .type = F_REAL, .rmin = 0.0, .rmax = 1e300, .nullable = true},
+    R("wall_seconds", 0.0, 1e9),
+    END,
+};
+static const fdesc out_f[] = {
+    T("per_case", F_BOOL),
+    END,
+};
+static const fdesc root_f[] = {
+    T("name", F_STR),      T("description", F_STR), U("seed", 0, MAX_U),
+    U("threads", 0, 4096), O("task", task_f),       O("population", pop_f),
+    O("selection", sel_f), O("fitness", fit_f),     O("variation", var_f),
+    O("genome", gen_f),    O("migration", mig_f),   O("limits", lim_f),
+    O("budget", bud_f),    O("output", out_f),      END,
+};
+
+/* ---- messages ---- */
+
+static void errf(char *err, size_t cap, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+}
+
+static const char *jtype(const json_t *v) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a real number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "a value";
+}
+
+/* A short rendering of a found value, e.g. "\"3\" (a string)". */
+static void found_text(const json_t *v, char *buf, size_t cap) {
+    char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    if (t && strlen(t) > 40) strcpy(t + 37, "...");
+    snprintf(buf, cap, "%s (%s)", t ? t : "?", jtype(v));
+    free(t);
+}
+
+static void names_text(const char *const *names, char *buf, size_t cap) {
+    size_t n = 0;
+    buf[0] = 0;
+    for (size_t i = 0; names[i] && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\"", i ? ", " : "", names[i]);
+}
+
+static void keys_text(const fdesc *kids, char *buf, size_t cap) {
+    size_t n = 0;
+    buf[0] = 0;
+    for (size_t i = 0; kids[i].key && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", kids[i].key);
+}
+
+static void expected_text(const fdesc *f, char *buf, size_t cap) {
+    char names[256];
+    switch (f->type) {
+    case F_OBJ: snprintf(buf, cap, "an object"); break;
+    case F_STR: snprintf(buf, cap, "a string"); break;
+    case F_HEX: snprintf(buf, cap, "a string of hex digits"); break;
+    case F_UINT:
+        snprintf(buf, cap, "an integer in %llu..%llu", (unsigned long long)f->umin,
+                 (unsigned long long)f->umax);
+        break;
+    case F_REAL:
+        if (f->rmax >= 1e300)
+            snprintf(buf, cap, "a number >= %g%s", f->rmin, f->nullable ? " or null" : "");
+        else
+            snprintf(buf, cap, "a number in [%g, %g]%s", f->rmin, f->rmax,
+                     f->nullable ? " or null" : "");
+        break;
+    case F_BOOL: snprintf(buf, cap, "true or false"); break;
+    case F_ENUM:
+        names_text(f->names, names, sizeof names);
+        snprintf(buf, cap, "one of %s", names);
+        break;
+    case F_ENUMS:
+        names_text(f->names, names, sizeof names);
+        snprintf(buf, cap, "an array of 1..%zu distinct names of %s", f->maxn, names);
+        break;
+    case F_OPS: snprintf(buf, cap, "an array of 1..%zu opcode names", f->maxn); break;
+    case F_WORD: snprintf(buf, cap, "a number (an integer for integer tasks)"); break;
+    case F_WORDS: snprintf(buf, cap, "an array of at most %zu numbers", f->maxn); break;
+    }
+}
+
+/* ---- validation of the parsed tree ---- */
+
+typedef struct {
+    const char *src; /* the file name, for messages */
+    char *err;
+    size_t cap;
+} vctx;
+
+static int bad(vctx *c, const char *path, const fdesc *f, const json_t *v) {
+    char exp[512], found[96];
+    expected_text(f, exp, sizeof exp);
+    found_text(v, found, sizeof found);
+    errf(c->err, c->cap, "%s: %s: expected %s, found %s", c->src, path, exp, found);
+    return -1;
+}
+
+static bool is_hex(const char *s) {
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2;
+    size_t n = strlen(s);
+    if (n % 2) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isxdigit((unsigned char)s[i])) return false;
+    return true;
+}
+
+static int name_index(const char *const *names, const char *s) {
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(names[i], s)) return i;
+    return -1;
+}
+
+static int validate(vctx *c, const fdesc *f, const json_t *v, const char *path);
+
+/* path[i] or path.key into sub (cut when too long). */
+static void sub_path(char *sub, size_t cap, const char *path, const char *key, size_t i) {
+    int n = key ? snprintf(sub, cap, "%s.%s", path, key) : snprintf(sub, cap, "%s[%zu]", path, i);
+    if (n < 0 || (size_t)n >= cap) sub[cap - 1] = 0;
+}
+
+static int validate_obj(vctx *c, const fdesc *kids, const json_t *v, const char *path) {
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)v, key, val) {
+        const fdesc *k = NULL;
+        for (size_t i = 0; kids[i].key; i++)
+            if (!strcmp(kids[i].key, key)) k = &kids[i];
+        if (!k) {
+            char keys[512];
+            keys_text(kids, keys, sizeof keys);
+            errf(c->err, c->cap, "%s: %s: unknown key \"%s\" (expected one of: %s)", c->src, path,
+                 key, keys);
+            return -1;
+        }
+        char sub[256];
+        sub_path(sub, sizeof sub, path, key, 0);
+        if (validate(c, k, val, sub)) return -1;
+    }
+    return 0;
+}
+
+static int validate(vctx *c, const fdesc *f, const json_t *v, const char *path) {
+    switch (f->type) {
+    case F_OBJ:
+        if (!json_is_object(v)) return bad(c, path, f, v);
+        return validate_obj(c, f->kids, v, path);
+    case F_STR:
+        if (!json_is_string(v)) return bad(c, path, f, v);
+        return 0;
+    case F_HEX:
+        if (!json_is_string(v) || !is_hex(json_string_value(v))) return bad(c, path, f, v);
+        return 0;
+    case F_UINT: {
+        if (!json_is_integer(v)) return bad(c, path, f, v);
+        json_int_t x = json_integer_value(v);
+        if (x < 0 || (uint64_t)x < f->umin || (uint64_t)x > f->umax) return bad(c, path, f, v);
+        return 0;
+    }
+    case F_REAL: {
+        if (f->nullable && json_is_null(v)) return 0;
+        if (!json_is_number(v)) return bad(c, path, f, v);
+        double x = json_number_value(v);
+        if (!(x >= f->rmin && x <= f->rmax)) return bad(c, path, f, v);
+        return 0;
+    }
+    case F_BOOL:
+        if (!json_is_boolean(v)) return bad(c, path, f, v);
+        return 0;
+    case F_ENUM:
+        if (!json_is_string(v) || name_index(f->names, json_string_value(v)) < 0)
+            return bad(c, path, f, v);
+        return 0;
+    case F_ENUMS: {
+        if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > f->maxn)
+            return bad(c, path, f, v);
+        unsigned seen = 0;
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            const json_t *e = json_array_get(v, i);
+            int k = json_is_string(e) ? name_index(f->names, json_string_value(e)) : -1;
+            if (k < 0 || (seen & (1u << k))) {
+                char sub[256];
+                sub_path(sub, sizeof sub, path, NULL, i);
+                return bad(c, sub, f, e);
+            }
+            seen |= 1u << k;
+        }
+        return 0;
+    }
+    case F_OPS:
+        /* names are checked against the ISA once the task is known */
+        if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > f->maxn)
+            return bad(c, path, f, v);
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (!json_is_string(json_array_get(v, i))) {
+                char sub[256];
+                sub_path(sub, sizeof sub, path, NULL, i);
+                errf(c->err, c->cap, "%s: %s: expected an opcode name (a string), found %s", c->src,
+                     sub, jtype(json_array_get(v, i)));
+                return -1;
+            }
+        return 0;
+    case F_WORD:
+        if (!json_is_number(v)) return bad(c, path, f, v);
+        return 0;
+    case F_WORDS:
+        if (!json_is_array(v) || json_array_size(v) > f->maxn) return bad(c, path, f, v);
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (!json_is_number(json_array_get(v, i))) {
+                char sub[256];
+                sub_path(sub, sizeof sub, path, NULL, i);
+                return bad(c, sub, &(fdesc){.type = F_WORD}, json_array_get(v, i));
+            }
+        return 0;
+    }
+    return 0;
+}
+
+/* ---- overrides: --set key.path=value, typed by the schema ---- */
+
+static const fdesc *find_field(const char *dotted, char *err, size_t cap, const char *what) {
+    const fdesc *kids = root_f, *f = NULL;
+    char buf[256];
+    if (strlen(dotted) >= sizeof buf) {
+        errf(err, cap, "%s: the key path is too long", what);
+        return NULL;
+    }
+    strcpy(buf, dotted);
+    char *save = NULL;
+    char prefix[256] = "$";
+    for (char *tok = strtok_r(buf, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
+        if (!kids) {
+            errf(err, cap, "%s: %s is not an object", what, prefix);
+            return NULL;
+        }
+        f = NULL;
+        for (size_t i = 0; kids[i].key; i++)
+            if (!strcmp(kids[i].key, tok)) f = &kids[i];
+        if (!f) {
+            char keys[512];
+            keys_text(kids, keys, sizeof keys);
+            errf(err, cap, "%s: %s: unknown key \"%s\" (expected one of: %s)", what, prefix, tok,
+                 keys);
+            return NULL;
+        }
+        size_t n = strlen(prefix);
+        snprintf(prefix + n, sizeof prefix - n, ".%s", tok);
+        kids = f->type == F_OBJ ? f->kids : NULL;
+    }
+    if (!f) errf(err, cap, "%s: an empty key path", what);
+    return f;
+}
+
+/* Parse text as a JSON scalar for field type t; NULL when it is not one. */
+static json_t *scalar_from_text(ftype t, bool nullable, const char *s) {
+    char *end;
+    switch (t) {
+    case F_STR:
+    case F_HEX:
+    case F_ENUM: return json_string(s);
+    case F_UINT: {
+        if (!*s || *s == '-' || isspace((unsigned char)*s)) return NULL;
+        errno = 0;
+        unsigned long long x = strtoull(s, &end, 0);
+        if (errno || *end || x > (unsigned long long)INT64_MAX) return NULL;
+        return json_integer((json_int_t)x);
+    }
+    case F_REAL:
+    case F_WORD: {
+        if (nullable && !strcmp(s, "null")) return json_null();
+        if (!*s || isspace((unsigned char)*s)) return NULL;
+        errno = 0;
+        long long i = strtoll(s, &end, 10);
+        if (!errno && !*end) return json_integer(i);
+        errno = 0;
+        double x = strtod(s, &end);
+        if (errno || *end || !isfinite(x)) return NULL;
+        return json_real(x);
+    }
+    case F_BOOL:
+        if (!strcmp(s, "true")) return json_true();
+        if (!strcmp(s, "false")) return json_false();
+        return NULL;
+    default: return NULL;
+    }
+}
+
+static json_t *value_from_text(const fdesc *f, const char *s) {
+    if (f->type == F_OBJ) return NULL;
+    if (f->type != F_ENUMS && f->type != F_OPS && f->type != F_WORDS)
+        return scalar_from_text(f->type, f->nullable, s);
+    /* a list: comma-separated, possibly empty */
+    json_t *a = json_array();
+    if (!a) return NULL;
+    char *copy = strdup(s), *save = NULL;
+    if (!copy) goto fail;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        json_t *e = scalar_from_text(f->type == F_WORDS ? F_WORD : F_STR, false, tok);
+        if (!e || json_array_append_new(a, e)) goto fail;
+    }
+    free(copy);
+    return a;
+fail:
+    free(copy);
+    json_decref(a);
+    return NULL;
+}
+
+static int apply_override(json_t *root, const exp_override *o, char *err, size_t cap) {
+    char what[320];
+    snprintf(what, sizeof what, "--set %s=%s", o->path, o->value);
+    const fdesc *f = find_field(o->path, err, cap, what);
+    if (!f) return -1;
+    json_t *v = value_from_text(f, o->value);
+    if (!v) {
+        char exp[512];
+        expected_text(f, exp, sizeof exp);
+        errf(err, cap, "%s: $.%s: expected %s, found \"%s\"", what, o->path, exp, o->value);
+        return -1;
+    }
+    /* walk/create the parent objects */
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", o->path);
+    json_t *obj = root;
+    char *save = NULL, *tok = strtok_r(buf, ".", &save);
+    for (char *next = strtok_r(NULL, ".", &save); next; next = strtok_r(NULL, ".", &save)) {
+        json_t *child = json_object_get(obj, tok);
+        if (!child) {
+            child = json_object();
+            if (!child || json_object_set_new(obj, tok, child)) goto oom;
+        } else if (!json_is_object(child)) {
+            errf(err, cap, "%s: the spec's %s is not an object", what, tok);
+            json_decref(v);
+            return -1;
+        }
+        obj = child;
+        tok = next;
+    }
+    if (json_object_set_new(obj, tok, v)) {
+        v = NULL;
+        goto oom;
+    }
+    return 0;
+oom:
+    json_decref(v);
+    errf(err, cap, "%s: out of memory", what);
+    return -1;
+}
+
+/* ---- tasks: the one place that maps a name to a task ---- */
+
+/* Set to 1 when the task library (fit_task_make, fit_task_names) lands. */
+#define EXP_HAVE_TASK_LIB 0
+
+#if !EXP_HAVE_TASK_LIB
+static const char *const fallback_tasks[] = {"quartic", "int-square", NULL};
+#endif
+
+static const char *const *task_names(void) {
+#if EXP_HAVE_TASK_LIB
+    return fit_task_names;
+#else
+    return fallback_tasks;
+#endif
+}
+
+bool exp_spec_task_known(const char *name) {
+    const char *const *n = task_names();
+    for (size_t i = 0; n[i]; i++)
+        if (!strcmp(n[i], name)) return true;
+    return false;
+}
+
+void exp_spec_task_list(char *buf, size_t cap) {
+    const char *const *n = task_names();
+    size_t k = 0;
+    buf[0] = 0;
+    for (size_t i = 0; n[i] && k < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? ", " : "", n[i]);
+}
+
+int exp_spec_make_task(const char *name, uint32_t n_train, uint32_t n_test, const char *block_hex,
+                       uint32_t equiv_samples, uint64_t seed, fit_task *t, char *err,
+                       size_t errcap) {
+    if (!exp_spec_task_known(name)) {
+        char list[1024];
+        exp_spec_task_list(list, sizeof list);
+        errf(err, errcap, "unknown task \"%s\" (known tasks: %s)", name, list);
+        return -1;
+    }
+#if EXP_HAVE_TASK_LIB
+    evo_rng rng;
+    fit_rng frng;
+    evo_rng_stream(&rng, seed, EVO_STREAM_TASK, 0, 0);
+    evo_fit_rng(&frng, &rng);
+    fit_task_opts o = {.n_train = n_train,
+                       .n_test = n_test,
+                       .block_hex = block_hex,
+                       .equiv_samples = equiv_samples};
+    return fit_task_make(name, &o, &frng, t, err, errcap) ? -1 : 0;
+#else
+    if (block_hex || equiv_samples) {
+        errf(err, errcap, "task \"%s\" takes no block or equiv_samples in this build", name);
+        return -1;
+    }
+    int rc = !strcmp(name, "quartic") ? evo_task_quartic(t, seed) : fit_task_int_square(t);
+    if (rc) {
+        errf(err, errcap, "task \"%s\": out of memory", name);
+        return -1;
+    }
+    if ((n_train && n_train != t->train.n) || (n_test && n_test != t->test.n)) {
+        errf(err, errcap, "task \"%s\" has %u training and %u test cases in this build", name,
+             t->train.n, t->test.n);
+        fit_task_free(t);
+        return -1;
+    }
+    return 0;
+#endif
+}
+
+/* The genome ISA of a task. */
+static int task_isa(const fit_task *t, evo_isa *isa, char *err, size_t cap) {
+    if (t->isa == FIT_ISA_NATIVE) {
+        evo_isa_native(isa);
+        return 0;
+    }
+    errf(err, cap, "task \"%s\": EVM genomes are not supported by the GP engine yet", t->name);
+    return -1;
+}
+
+const char *exp_spec_opname(fit_isa isa, uint8_t op) {
+    if (isa == FIT_ISA_EVM) return evm_opinfo_of(op)->name;
+    return vm_opinfo_of(op)->name;
+}
+
+static int opcode_by_name(fit_isa isa, const evo_isa *eisa, const char *s) {
+    for (int op = 0; op < 256; op++) {
+        const char *n = exp_spec_opname(isa, (uint8_t)op);
+        if (n && eisa->op[op].defined && !strcasecmp(n, s)) return op;
+    }
+    return -1;
+}
+
+/* ---- reading values (after validation) ---- */
+
+static json_t *at(json_t *root, const char *sect, const char *key) {
+    json_t *o = sect ? json_object_get(root, sect) : root;
+    return o ? json_object_get(o, key) : NULL;
+}
+
+static void get_u32(json_t *root, const char *sect, const char *key, uint32_t *out) {
+    json_t *v = at(root, sect, key);
+    if (v) *out = (uint32_t)json_integer_value(v);
+}
+static void get_u64(json_t *root, const char *sect, const char *key, uint64_t *out) {
+    json_t *v = at(root, sect, key);
+    if (v) *out = (uint64_t)json_integer_value(v);
+}
+static void get_real(json_t *root, const char *sect, const char *key, double *out) {
+    json_t *v = at(root, sect, key);
+    if (v) *out = json_number_value(v);
+}
+static void get_bool(json_t *root, const char *sect, const char *key, bool *out) {
+    json_t *v = at(root, sect, key);
+    if (v) *out = json_is_true(v);
+}
+static int get_enum(json_t *root, const char *sect, const char *key, const char *const *names,
+                    int dflt) {
+    json_t *v = at(root, sect, key);
+    return v ? name_index(names, json_string_value(v)) : dflt;
+}
+
+/* A word from a number: Q32.32 for fixed-point tasks, else an integer. */
+static int word_of(const char *src, const char *path, const json_t *v, bool fx, vm_word *out,
+                   char *err, size_t cap) {
+    if (fx) {
+        double x = json_number_value(v);
+        if (!(fabs(x) <= FX_WORD_LIMIT)) {
+            errf(err, cap,
+                 "%s: %s: expected a number in [-%.0f, %.0f] (a Q32.32 constant of a fixed-point "
+                 "task), found %g",
+                 src, path, FX_WORD_LIMIT, FX_WORD_LIMIT, x);
+            return -1;
+        }
+        *out = (vm_word)llround(x * 4294967296.0);
+        return 0;
+    }
+    if (!json_is_integer(v)) {
+        errf(err, cap, "%s: %s: expected an integer (the task is not fixed-point), found %g", src,
+             path, json_number_value(v));
+        return -1;
+    }
+    *out = (vm_word)json_integer_value(v);
+    return 0;
+}
+
+static json_t *word_json(vm_word w, bool fx) {
+    return fx ? json_real((double)w / 4294967296.0) : json_integer((json_int_t)w);
+}
+
+/* ---- the whole load ---- */
+
+static int read_text(const char *path, char **out, char *err, size_t cap) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        errf(err, cap, "cannot open %s: %s", path, strerror(errno));
+        return EXP_EXIT_IO;
+    }
+    size_t n = 0, room = 4096;
+    char *buf = malloc(room);
+    int rc = EXP_EXIT_OK;
+    if (!buf) goto oom;
+    for (;;) {
+        if (n + 1 >= room) {
+            char *p = room > (64u << 20) ? NULL : realloc(buf, room * 2);
+            if (!p) goto oom;
+            buf = p;
+            room *= 2;
+        }
+        size_t k = fread(buf + n, 1, room - n - 1, f);
+        n += k;
+        if (k == 0) break;
+    }
+    if (ferror(f)) {
+        errf(err, cap, "cannot read %s: %s", path, strerror(errno));
+        rc = EXP_EXIT_IO;
+        goto done;
+    }
+    buf[n] = 0;
+    if (strlen(buf) != n) {
+        errf(err, cap, "%s: not a JSON text (it holds a NUL byte)", path);
+        rc = EXP_EXIT_INPUT;
+        goto done;
+    }
+    *out = buf;
+    buf = NULL;
+    goto done;
+oom:
+    errf(err, cap, "%s: out of memory (or over 64 MiB)", path);
+    rc = EXP_EXIT_FAIL;
+done:
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+static void base_name(const char *path, char *out, size_t cap) {
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    if (n > 5 && !strcmp(b + n - 5, ".json")) n -= 5;
+    if (n >= cap) n = cap - 1;
+    memcpy(out, b, n);
+    out[n] = 0;
+}
+
+static bool good_name(const char *s) {
+    if (!*s || *s == '.') return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.') return false;
+    return true;
+}
+
+/* Apply the parsed spec on top of the defaults in p. */
+static int fill_params(json_t *root, const char *src, const fit_task *t, const evo_isa *isa,
+                       evo_params *p, char *err, size_t cap) {
+    get_u64(root, NULL, "seed", &p->seed);
+    get_u32(root, "population", "size", &p->pop_size);
+    get_u32(root, "population", "islands", &p->islands);
+    p->selection = (evo_selection)get_enum(root, "selection", "method", sel_names, p->selection);
+    get_u32(root, "selection", "tournament", &p->tournament);
+    get_u32(root, "selection", "elites", &p->elites);
+    p->tiebreak = (evo_tiebreak)get_enum(root, "selection", "tiebreak", tie_names, p->tiebreak);
+    json_t *objs = at(root, "selection", "objectives");
+    if (objs) {
+        p->nobjectives = (uint32_t)json_array_size(objs);
+        for (size_t i = 0; i < json_array_size(objs); i++)
+            p->objectives[i] =
+                (evo_objective)name_index(obj_names, json_string_value(json_array_get(objs, i)));
+    }
+    get_real(root, "fitness", "parsimony_length", &p->parsimony_length);
+    get_real(root, "fitness", "parsimony_gas", &p->parsimony_gas);
+
+    evo_genome_params *g = &p->genome;
+    get_real(root, "variation", "cx_one_point", &g->p_cx_one);
+    get_real(root, "variation", "cx_two_point", &g->p_cx_two);
+    get_real(root, "variation", "cx_homologous", &g->p_cx_homol);
+    get_real(root, "variation", "point", &g->p_point);
+    get_real(root, "variation", "insert", &g->p_insert);
+    get_real(root, "variation", "delete", &g->p_delete);
+    get_real(root, "variation", "swap", &g->p_swap);
+    get_real(root, "variation", "point_imm", &g->p_point_imm);
+    get_real(root, "variation", "point_class", &g->p_point_class);
+
+    get_u32(root, "genome", "max_bytes", &g->max_bytes);
+    get_u32(root, "genome", "max_insns", &g->max_insns);
+    get_u32(root, "genome", "init_min", &g->init_min);
+    get_u32(root, "genome", "init_max", &g->init_max);
+    get_bool(root, "genome", "init_stack_aware", &g->init_stack_aware);
+    get_u32(root, "genome", "init_depth", &g->init_depth);
+    get_real(root, "genome", "p_const", &g->p_const);
+    get_u32(root, "genome", "idx_max", &g->idx_max);
+    json_t *ops = at(root, "genome", "opcodes");
+    if (ops) {
+        g->nops = (uint32_t)json_array_size(ops);
+        for (size_t i = 0; i < json_array_size(ops); i++) {
+            const char *s = json_string_value(json_array_get(ops, i));
+            int op = opcode_by_name(t->isa, isa, s);
+            if (op < 0) {
+                errf(err, cap,
+                     "%s: $.genome.opcodes[%zu]: expected an opcode of the %s ISA, found "
+                     "\"%s\"",
+                     src, i, t->isa == FIT_ISA_EVM ? "EVM" : "native", s);
+                return -1;
+            }
+            g->ops[i] = (uint8_t)op;
+        }
+    }
+    json_t *consts = at(root, "genome", "constants");
+    if (consts) {
+        g->nconsts = (uint32_t)json_array_size(consts);
+        for (size_t i = 0; i < json_array_size(consts); i++) {
+            char path[64];
+            snprintf(path, sizeof path, "$.genome.constants[%zu]", i);
+            if (word_of(src, path, json_array_get(consts, i), t->fixed_point, &g->consts[i], err,
+                        cap))
+                return -1;
+        }
+    }
+    static const char *const wkeys[] = {"const_lo", "const_hi", "const_tweak"};
+    vm_word *wdst[] = {&g->const_lo, &g->const_hi, &g->const_tweak};
+    for (int i = 0; i < 3; i++) {
+        json_t *v = at(root, "genome", wkeys[i]);
+        char path[64];
+        snprintf(path, sizeof path, "$.genome.%s", wkeys[i]);
+        if (v && word_of(src, path, v, t->fixed_point, wdst[i], err, cap)) return -1;
+    }
+
+    get_u32(root, "migration", "every", &p->migrate_every);
+    get_u32(root, "migration", "migrants", &p->migrants);
+    p->topology = (evo_topology)get_enum(root, "migration", "topology", topo_names, p->topology);
+    p->emigrate = (evo_emigrate)get_enum(root, "migration", "emigrate", emig_names, p->emigrate);
+
+    get_u64(root, "limits", "gas", &p->limits.gas);
+    get_u32(root, "limits", "mem", &p->limits.mem);
+    get_u64(root, "limits", "memtime", &p->limits.memtime);
+    get_u32(root, "limits", "stack", &p->limits.stack);
+    get_u32(root, "limits", "calls", &p->limits.calls);
+
+    get_u64(root, "budget", "generations", &p->max_generations);
+    get_u64(root, "budget", "evaluations", &p->max_evaluations);
+    get_u64(root, "budget", "gas", &p->max_gas);
+    json_t *te = at(root, "budget", "target_error");
+    if (te) p->target_error = json_is_null(te) ? -1 : json_number_value(te);
+    get_real(root, "budget", "wall_seconds", &p->max_seconds);
+    return 0;
+}
+
+/* Checks that involve several fields, with the path of the one to change. */
+static int cross_check(const char *src, const evo_params *p, const evo_isa *isa, char *err,
+                       size_t cap) {
+    const evo_genome_params *g = &p->genome;
+    if (p->migrate_every > UINT32_MAX) return 0; /* unreachable: read as u32 */
+    if (!p->max_generations && !p->max_evaluations && !p->max_gas && !(p->max_seconds > 0)) {
+        errf(err, cap,
+             "%s: $.budget: expected at least one of generations, evaluations, gas or "
+             "wall_seconds to be > 0, found none (the run would never stop)",
+             src);
+        return -1;
+    }
+    if (p->selection != EVO_SEL_NSGA2 && p->elites >= p->pop_size) {
+        errf(err, cap, "%s: $.selection.elites: expected less than population.size (%u), found %u",
+             src, p->pop_size, p->elites);
+        return -1;
+    }
+    if ((uint64_t)p->pop_size * p->islands > (1u << 24)) {
+        errf(err, cap, "%s: $.population: expected size * islands <= 16777216, found %llu", src,
+             (unsigned long long)p->pop_size * p->islands);
+        return -1;
+    }
+    if (p->islands > 1 && p->migrate_every > 0 && (p->migrants < 1 || p->migrants > p->pop_size)) {
+        errf(err, cap, "%s: $.migration.migrants: expected 1..population.size (%u), found %u", src,
+             p->pop_size, p->migrants);
+        return -1;
+    }
+    if (g->init_min > g->init_max) {
+        errf(err, cap, "%s: $.genome.init_min: expected <= genome.init_max (%u), found %u", src,
+             g->init_max, g->init_min);
+        return -1;
+    }
+    if (g->init_max > g->max_insns) {
+        errf(err, cap, "%s: $.genome.init_max: expected <= genome.max_insns (%u), found %u", src,
+             g->max_insns, g->init_max);
+        return -1;
+    }
+    if (g->const_lo > g->const_hi) {
+        errf(err, cap, "%s: $.genome.const_lo: expected <= genome.const_hi", src);
+        return -1;
+    }
+    if (g->const_tweak < 0) {
+        errf(err, cap, "%s: $.genome.const_tweak: expected >= 0", src);
+        return -1;
+    }
+    double cx = g->p_cx_one + g->p_cx_two + g->p_cx_homol;
+    if (cx > 1.0 + 1e-12) {
+        errf(err, cap,
+             "%s: $.variation: expected cx_one_point + cx_two_point + cx_homologous <= 1, "
+             "found %g",
+             src, cx);
+        return -1;
+    }
+    const char *why = evo_genome_params_check(g, isa);
+    if (why) {
+        errf(err, cap, "%s: %s", src, why);
+        return -1;
+    }
+    return 0;
+}
+
+/* The limits a run really uses: the spec's, else the task's, else the VM's. */
+static void resolve_limits(const fit_task *t, vm_limits *l) {
+    vm_limits r = t->limits;
+    if (l->gas) r.gas = l->gas;
+    if (l->mem) r.mem = l->mem;
+    if (l->memtime) r.memtime = l->memtime;
+    if (l->stack) r.stack = l->stack;
+    if (l->calls) r.calls = l->calls;
+    if (!r.gas) r.gas = VM_DEFAULT_GAS;
+    if (!r.mem) r.mem = VM_DEFAULT_MEM;
+    if (!r.memtime) r.memtime = VM_MAX_MEMTIME;
+    if (!r.stack) r.stack = VM_DEFAULT_STACK;
+    if (!r.calls) r.calls = VM_DEFAULT_CALLS;
+    *l = r;
+}
+
+#define SET(o, k, v)                                                                               \
+    do {                                                                                           \
+        if (json_object_set_new(o, k, v)) goto oom;                                                \
+    } while (0)
+#define U64(x) json_integer((json_int_t)(x))
+
+static char *canonical_text(const exp_spec *s) {
+    const evo_params *p = &s->params;
+    const evo_genome_params *g = &p->genome;
+    bool fx = s->task.fixed_point;
+    char *out = NULL;
+    json_t *root = json_object(), *o;
+    if (!root) return NULL;
+    SET(root, "name", json_string(s->name));
+    SET(root, "seed", U64(p->seed));
+
+    SET(root, "task", o = json_object());
+    SET(o, "name", json_string(s->task_name));
+    SET(o, "n_train", U64(s->n_train));
+    SET(o, "n_test", U64(s->n_test));
+    if (s->block_hex) SET(o, "block", json_string(s->block_hex));
+    SET(o, "equiv_samples", U64(s->equiv_samples));
+
+    SET(root, "population", o = json_object());
+    SET(o, "size", U64(p->pop_size));
+    SET(o, "islands", U64(p->islands));
+
+    SET(root, "selection", o = json_object());
+    SET(o, "method", json_string(sel_names[p->selection]));
+    SET(o, "tournament", U64(p->tournament));
+    SET(o, "elites", U64(p->elites));
+    SET(o, "tiebreak", json_string(tie_names[p->tiebreak]));
+    json_t *a;
+    SET(o, "objectives", a = json_array());
+    for (uint32_t i = 0; i < p->nobjectives; i++)
+        if (json_array_append_new(a, json_string(obj_names[p->objectives[i]]))) goto oom;
+
+    SET(root, "fitness", o = json_object());
+    SET(o, "parsimony_length", json_real(p->parsimony_length));
+    SET(o, "parsimony_gas", json_real(p->parsimony_gas));
+
+    SET(root, "variation", o = json_object());
+    SET(o, "cx_one_point", json_real(g->p_cx_one));
+    SET(o, "cx_two_point", json_real(g->p_cx_two));
+    SET(o, "cx_homologous", json_real(g->p_cx_homol));
+    SET(o, "point", json_real(g->p_point));
+    SET(o, "insert", json_real(g->p_insert));
+    SET(o, "delete", json_real(g->p_delete));
+    SET(o, "swap", json_real(g->p_swap));
+    SET(o, "point_imm", json_real(g->p_point_imm));
+    SET(o, "point_class", json_real(g->p_point_class));
+
+    SET(root, "genome", o = json_object());
+    SET(o, "max_bytes", U64(g->max_bytes));
+    SET(o, "max_insns", U64(g->max_insns));
+    SET(o, "init_min", U64(g->init_min));
+    SET(o, "init_max", U64(g->init_max));
+    SET(o, "init_stack_aware", json_boolean(g->init_stack_aware));
+    SET(o, "init_depth", U64(g->init_depth));
+    SET(o, "opcodes", a = json_array());
+    for (uint32_t i = 0; i < g->nops; i++) {
+        const char *n = exp_spec_opname(s->task.isa, g->ops[i]);
+        if (json_array_append_new(a, json_string(n ? n : "?"))) goto oom;
+    }
+    SET(o, "constants", a = json_array());
+    for (uint32_t i = 0; i < g->nconsts; i++)
+        if (json_array_append_new(a, word_json(g->consts[i], fx))) goto oom;
+    SET(o, "p_const", json_real(g->p_const));
+    SET(o, "const_lo", word_json(g->const_lo, fx));
+    SET(o, "const_hi", word_json(g->const_hi, fx));
+    SET(o, "const_tweak", word_json(g->const_tweak, fx));
+    SET(o, "idx_max", U64(g->idx_max));
+
+    SET(root, "migration", o = json_object());
+    SET(o, "every", U64(p->migrate_every));
+    SET(o, "migrants", U64(p->migrants));
+    SET(o, "topology", json_string(topo_names[p->topology]));
+    SET(o, "emigrate", json_string(emig_names[p->emigrate]));
+
+    SET(root, "limits", o = json_object());
+    SET(o, "gas", U64(p->limits.gas));
+    SET(o, "mem", U64(p->limits.mem));
+    SET(o, "memtime", U64(p->limits.memtime));
+    SET(o, "stack", U64(p->limits.stack));
+    SET(o, "calls", U64(p->limits.calls));
+
+    SET(root, "budget", o = json_object());
+    SET(o, "generations", U64(p->max_generations));
+    SET(o, "evaluations", U64(p->max_evaluations));
+    SET(o, "gas", U64(p->max_gas));
+    SET(o, "target_error", p->target_error >= 0 ? json_real(p->target_error) : json_null());
+    SET(o, "wall_seconds", json_real(p->max_seconds));
+
+    SET(root, "output", o = json_object());
+    SET(o, "per_case", json_boolean(s->per_case));
+
+    out = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(17));
+oom:
+    json_decref(root);
+    return out;
+}
+
+void exp_spec_free(exp_spec *s) {
+    if (s->have_task) fit_task_free(&s->task);
+    free(s->block_hex);
+    free(s->canonical);
+    memset(s, 0, sizeof *s);
+}
+
+int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_override *ov,
+                  size_t nov, char *err, size_t errcap) {
+    memset(s, 0, sizeof *s);
+    char *own = NULL;
+    json_t *root = NULL;
+    int rc = EXP_EXIT_INPUT;
+    if (!text) {
+        rc = read_text(path, &own, err, errcap);
+        if (rc) goto fail;
+        rc = EXP_EXIT_INPUT;
+        text = own;
+    }
+    json_error_t je;
+    root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        errf(err, errcap, "%s:%d:%d: invalid JSON: %s", path, je.line, je.column, je.text);
+        goto fail;
+    }
+    if (!json_is_object(root)) {
+        errf(err, errcap, "%s: $: expected an object, found %s", path, jtype(root));
+        goto fail;
+    }
+    for (size_t i = 0; i < nov; i++)
+        if (apply_override(root, &ov[i], err, errcap)) goto fail;
+    vctx c = {.src = path, .err = err, .cap = errcap};
+    if (validate_obj(&c, root_f, root, "$")) goto fail;
+
+    /* name and task */
+    json_t *v = json_object_get(root, "name");
+    if (v)
+        snprintf(s->name, sizeof s->name, "%s", json_string_value(v));
+    else
+        base_name(path, s->name, sizeof s->name);
+    if (!good_name(s->name)) {
+        errf(err, errcap,
+             "%s: $.name: expected a name of letters, digits, '-', '_' and '.' (it names the "
+             "results folder), found \"%s\"",
+             path, s->name);
+        goto fail;
+    }
+    v = at(root, "task", "name");
+    if (!v) {
+        errf(err, errcap, "%s: $.task.name: expected a task name, found nothing (it is required)",
+             path);
+        goto fail;
+    }
+    snprintf(s->task_name, sizeof s->task_name, "%s", json_string_value(v));
+    get_u32(root, "task", "n_train", &s->n_train);
+    get_u32(root, "task", "n_test", &s->n_test);
+    get_u32(root, "task", "equiv_samples", &s->equiv_samples);
+    v = at(root, "task", "block");
+    if (v && !(s->block_hex = strdup(json_string_value(v)))) goto oom;
+    get_u32(root, NULL, "threads", &s->threads);
+    get_bool(root, "output", "per_case", &s->per_case);
+    uint64_t seed = 1;
+    get_u64(root, NULL, "seed", &seed);
+
+    char terr[512];
+    if (exp_spec_make_task(s->task_name, s->n_train, s->n_test, s->block_hex, s->equiv_samples,
+                           seed, &s->task, terr, sizeof terr)) {
+        errf(err, errcap, "%s: $.task: %s", path, terr);
+        goto fail;
+    }
+    s->have_task = true;
+    s->n_train = s->task.train.n;
+    s->n_test = s->task.test.n;
+    evo_isa isa;
+    if (task_isa(&s->task, &isa, terr, sizeof terr)) {
+        errf(err, errcap, "%s: $.task: %s", path, terr);
+        goto fail;
+    }
+    evo_params_default(&s->params, &isa, &s->task);
+    if (fill_params(root, path, &s->task, &isa, &s->params, err, errcap)) goto fail;
+    if (cross_check(path, &s->params, &isa, err, errcap)) goto fail;
+    s->params.threads = s->threads;
+    resolve_limits(&s->task, &s->params.limits);
+    s->canonical = canonical_text(s);
+    if (!s->canonical) goto oom;
+    json_decref(root);
+    free(own);
+    return EXP_EXIT_OK;
+oom:
+    errf(err, errcap, "%s: out of memory", path);
+    rc = EXP_EXIT_FAIL;
+fail:
+    json_decref(root);
+    free(own);
+    exp_spec_free(s);
+    return rc;
+}
+
+void exp_print_program(FILE *f, const fit_task *t, const uint8_t *code, uint32_t len,
+                       const char *indent) {
+    if (t->isa == FIT_ISA_EVM) {
+        evm_disasm(code, len, f);
+        return;
+    }
+    for (uint32_t pc = 0; pc < len;) {
+        vm_insn in;
+        char text[64];
+        vm_decode(code, len, pc, &in);
+        vm_insn_text(&in, text, sizeof text);
+        if (t->fixed_point && in.defined && vm_opinfo_of(in.op)->imm == VM_IMM_I64)
+            fprintf(f, "%s%04u  %-18s ; %.6g in Q32.32\n", indent, pc, text,
+                    vm_fx_to_double(in.imm));
+        else
+            fprintf(f, "%s%04u  %s\n", indent, pc, text);
+        pc += in.len ? in.len : 1;
+    }
+}

@@ -1,0 +1,87 @@
+/* Internal to experiments/: experiment specs (docs/specs.md).
+ *
+ * A spec is a JSON file parsed strictly: unknown keys, duplicate keys, wrong
+ * types and out-of-range values are errors that name the file, the JSON path
+ * (e.g. $.selection.tournament), what was expected and what was found. CLI
+ * overrides (--seed, --generations, --set key.path=value, ...) apply on top
+ * of the file, typed by the same schema. The result is the effective spec:
+ * every default filled in, turned into evo_params and a task, and printed as
+ * canonical JSON (sorted keys, compact), the text stored with the results.
+ */
+#ifndef FRUGAL_SPEC_H
+#define FRUGAL_SPEC_H
+
+#include "evolve/evolve.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* The HDF5 store (evolve/store.c). Set to 1 once evo_store_create is in
+ * evolve/evolve.h: until then `frugal run` runs without writing a file. */
+#ifndef EXP_HAVE_STORE
+#define EXP_HAVE_STORE 0
+#endif
+
+#define EXP_SPEC_ERRCAP 1024
+#define EXP_SPEC_NAME   64
+
+/* One override: a dotted path (e.g. "selection.tournament") and its value as
+ * typed on the command line. */
+typedef struct {
+    const char *path, *value;
+} exp_override;
+
+typedef struct {
+    char name[EXP_SPEC_NAME]; /* $.name, or the file's base name without .json */
+    char task_name[EXP_SPEC_NAME];
+    uint32_t n_train, n_test, equiv_samples;
+    char *block_hex;   /* $.task.block, or NULL */
+    uint32_t threads;  /* $.threads: 0 = OpenMP's default; never changes results */
+    bool per_case;     /* $.output.per_case: store per-case errors */
+    evo_params params; /* the effective parameters (limits resolved) */
+    fit_task task;     /* built from the task section and the seed */
+    bool have_task;    /* task must be freed */
+    char *canonical;   /* the canonical effective spec (malloc'd) */
+} exp_spec;
+
+/* Load a spec file (or text, when text is non-NULL, then path only names it
+ * in messages), apply the overrides in order, validate, build the task and
+ * parameters, and produce the canonical text. Returns 0, or an exit code
+ * (EXP_EXIT_INPUT for a bad spec or override, EXP_EXIT_IO when the file
+ * cannot be read, EXP_EXIT_FAIL when memory cannot be had) with a message in
+ * err. On failure the spec holds nothing to free. */
+int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_override *ov,
+                  size_t nov, char *err, size_t errcap);
+void exp_spec_free(exp_spec *s);
+
+/* Whether a task name is known to this build (the task library's list). */
+bool exp_spec_task_known(const char *name);
+/* The known task names, comma-separated, for messages. */
+void exp_spec_task_list(char *buf, size_t cap);
+
+/* Build task `name` with the spec's options and the run seed (the task's
+ * cases come from stream (seed, EVO_STREAM_TASK, ...)). The one place that
+ * maps a name to a task. Returns 0, or -1 with a message. */
+int exp_spec_make_task(const char *name, uint32_t n_train, uint32_t n_test, const char *block_hex,
+                       uint32_t equiv_samples, uint64_t seed, fit_task *t, char *err,
+                       size_t errcap);
+
+/* The opcode name for the task's ISA, or NULL when undefined. */
+const char *exp_spec_opname(fit_isa isa, uint8_t op);
+
+/* `frugal run` as a function, for the demo: run the spec at path with the
+ * given output path (NULL: the default) and overwrite an existing file when
+ * force. quiet suppresses progress and the summary. On success fills the
+ * output path used (room for outcap) and returns 0 or an exit code. The run
+ * is handed back in *out (caller frees with evo_run_free) when out is not
+ * NULL, together with the spec (exp_spec_free). */
+int exp_run_spec(const char *path, const exp_override *ov, size_t nov, const char *outpath,
+                 bool force, bool quiet, exp_spec *spec, evo_run **out, char *used, size_t usedcap);
+
+/* Print a program of the task's ISA, one instruction a line, indented. */
+void exp_print_program(FILE *f, const fit_task *t, const uint8_t *code, uint32_t len,
+                       const char *indent);
+
+#endif
