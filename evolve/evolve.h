@@ -530,4 +530,61 @@ extern void (*evo_store_test_hook)(int point, uint64_t generation);
 
 /* ==== end of the HDF5 store ==== */
 
+/* ==== the HDF5 store (evolve/store.c, docs/hdf5-schema.md) ====
+ *
+ * A run's populations (every generation and island, with lineage), a /stats
+ * table and a checkpoint, in one HDF5 file whose layout is a documented
+ * contract (docs/hdf5-schema.md). The file is written in HDF5's SWMR mode and
+ * flushed after every generation, so a kill at any moment leaves it readable
+ * up to the last complete generation and resumable from its checkpoint.
+ * All calls must come from one thread, between parallel evaluations. Every
+ * error message names the file and the problem.
+ */
+
+#define EVO_STORE_FORMAT 1u /* the format version this build writes and reads */
+
+typedef struct evo_store evo_store;
+
+typedef struct {
+    const char *spec_json; /* the canonical effective spec (sorted compact JSON), stored as a root attribute */
+    const char *spec_name; /* e.g. "quartic" */
+    uint32_t threads;      /* metadata */
+    bool per_case;         /* also store per-case errors each generation */
+    bool force;            /* replace an existing file; without it an existing path is an error */
+} evo_store_opts;
+
+/* Create path for a new run r (not started, or at generation 0). The file is
+ * written to path itself. Returns NULL with a message in err on error. */
+evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo_run *r, char *err,
+                            size_t errcap);
+/* Append the generation r just made (every island), its /stats row and a
+ * checkpoint; crash-safe: after it returns, a SIGKILL at any later moment
+ * leaves this generation readable and resumable. Appending the generation
+ * that is already the last stored one does nothing (returns 0); any other
+ * generation than the next one is an error. Returns 0 or -1. */
+int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *err, size_t errcap);
+/* Write the end time and the stop reason (evo_run_stopped(r); r may be NULL:
+ * "none"), then close and free s. NULL-safe. Returns 0 or -1 (s is freed
+ * either way). */
+int evo_store_close(evo_store *s, const evo_run *r, char *err, size_t errcap);
+/* Open an existing run for resuming: *spec_json gets its canonical spec
+ * (malloc'd) so that the caller can rebuild the task and parameters; then
+ * evo_store_restore loads the last checkpoint into a fresh evo_run made from
+ * that spec, and appending continues. A truncated, corrupt or non-frugal file,
+ * or one of a newer format, is an error. Returns NULL with a message on error. */
+evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t errcap);
+/* Load the last complete checkpoint into r and make the file writable again:
+ * the run is rewritten up to that generation into path.resume-tmp, which then
+ * replaces path (the original stays intact until that rename). Returns 0 or -1. */
+int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap);
+/* The number of complete generations in the store (after open: up to and
+ * including the checkpoint's generation). */
+uint64_t evo_store_generations(const evo_store *s);
+
+/* Tests only: when set, called at numbered points inside evo_store_append
+ * (see store.c), so that a test can kill the process in the middle of a write. */
+extern void (*evo_store_test_hook)(int point, uint64_t generation);
+
+/* ==== end of the HDF5 store ==== */
+
 #endif

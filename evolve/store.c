@@ -1,0 +1,1186 @@
+/* The HDF5 store: a run's populations, /stats and checkpoint in one file
+ * (docs/hdf5-schema.md is the contract).
+ *
+ * Write discipline (docs/hdf5-schema.md, "Crash safety"): the whole layout is
+ * created up front, then the file switches to SWMR write mode, in which HDF5
+ * orders its metadata writes so that the file on disk is always a coherent
+ * file for a reader. After that only datasets are extended and written (no new
+ * objects, no attribute changes). Each generation: write its rows, flush; then
+ * write the checkpoint into the slot of the older of two checkpoints, flush.
+ * A kill leaves the newer valid checkpoint (each slot carries its length and
+ * the state blob's own checksum) and every row up to it; resuming rewrites the
+ * run up to that checkpoint into a fresh file and renames it over the old one.
+ *
+ * All HDF5 calls come from the calling thread. HDF5's own error printing is
+ * silenced; every message names the file and the problem.
+ */
+#define _GNU_SOURCE
+#include "evolve/evolve.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef FRUGAL_VERSION
+#define FRUGAL_VERSION "unknown"
+#endif
+#ifndef FRUGAL_COMMIT
+#define FRUGAL_COMMIT "unknown"
+#endif
+
+void (*evo_store_test_hook)(int point, uint64_t generation) = NULL;
+
+/* Hook points inside evo_store_append, in the order they are reached. */
+enum {
+    HOOK_START = 0,      /* nothing written yet for this generation */
+    HOOK_FIELDS = 1,     /* half of the per-individual datasets written */
+    HOOK_ROWS = 2,       /* every row written, nothing flushed */
+    HOOK_FLUSHED = 3,    /* rows flushed, checkpoint not written */
+    HOOK_CK_EXTENT = 4,  /* checkpoint slot resized, blob not written */
+    HOOK_CK_WRITTEN = 5, /* checkpoint written, not flushed */
+    HOOK_DONE = 6        /* everything flushed */
+};
+#define HOOK(p, g)                                                                                 \
+    do {                                                                                           \
+        if (evo_store_test_hook) evo_store_test_hook((p), (g));                                    \
+    } while (0)
+
+#define CODE_ALIGN  8192u      /* each generation's code starts on a chunk boundary */
+#define CK_CHUNK    65536u     /* checkpoint slot chunk (bytes) */
+#define STATS_CHUNK 64u        /* /stats rows per chunk */
+#define CHUNK_MAX   (4u << 20) /* cap on a chunk's bytes */
+#define DEFLATE     1          /* deflate level (after shuffle) */
+#define STR_TIME    32u        /* fixed-length time strings */
+#define STR_STOP    16u
+
+/* The per-individual datasets under /pop. */
+enum {
+    F_FITNESS,
+    F_ERROR,
+    F_GAS,
+    F_MEMTIME,
+    F_STATUS,
+    F_LENGTH,
+    F_HITS,
+    F_PARENT_A,
+    F_PARENT_B,
+    F_OPS,
+    F_CODE_OFFSET,
+    F_ERRORS, /* per case: rows x cases; only with per_case */
+    F_CODE,   /* bytes, not rows */
+    NF
+};
+enum { K_F64, K_U64, K_U32, K_U8 };
+static const struct {
+    const char *name;
+    int kind;
+} fields[NF] = {
+    [F_FITNESS] = {"fitness", K_F64},
+    [F_ERROR] = {"error", K_F64},
+    [F_GAS] = {"gas", K_U64},
+    [F_MEMTIME] = {"memtime", K_U64},
+    [F_STATUS] = {"status", K_U8},
+    [F_LENGTH] = {"length", K_U32},
+    [F_HITS] = {"hits", K_U32},
+    [F_PARENT_A] = {"parent_a", K_U32},
+    [F_PARENT_B] = {"parent_b", K_U32},
+    [F_OPS] = {"ops", K_U32},
+    [F_CODE_OFFSET] = {"code_offset", K_U64},
+    [F_ERRORS] = {"errors", K_F64},
+    [F_CODE] = {"code", K_U8},
+};
+
+static hid_t file_type(int kind) {
+    switch (kind) {
+    case K_F64: return H5T_IEEE_F64LE;
+    case K_U64: return H5T_STD_U64LE;
+    case K_U32: return H5T_STD_U32LE;
+    default: return H5T_STD_U8LE;
+    }
+}
+static hid_t mem_type(int kind) {
+    switch (kind) {
+    case K_F64: return H5T_NATIVE_DOUBLE;
+    case K_U64: return H5T_NATIVE_UINT64;
+    case K_U32: return H5T_NATIVE_UINT32;
+    default: return H5T_NATIVE_UINT8;
+    }
+}
+static size_t kind_size(int kind) {
+    switch (kind) {
+    case K_F64:
+    case K_U64: return 8;
+    case K_U32: return 4;
+    default: return 1;
+    }
+}
+
+struct evo_store {
+    char *path;
+    hid_t file;   /* the file being written, or -1 */
+    hid_t src;    /* evo_store_open: the file to resume, read-only, or -1 */
+    hid_t ds[NF]; /* datasets of the written file (-1 if absent) */
+    hid_t stats, wall, end_time, stop, slot[2];
+    hid_t stats_mem; /* compound memory type over evo_stats */
+    uint32_t I, N, nc;
+    uint64_t R; /* rows per generation: I * N */
+    bool per_case;
+    uint64_t ngen;     /* complete generations stored */
+    uint64_t code_end; /* bytes of /pop/code in use (a multiple of CODE_ALIGN) */
+    uint64_t slot_cap[2];
+    /* gather buffers */
+    void *col[NF];
+    uint8_t *code;
+    size_t code_cap;
+    /* evo_store_open: the checkpoint to restore and what the source holds */
+    uint8_t *blob;
+    size_t blob_len;
+    char *spec;
+};
+
+/* ---- errors ---- */
+
+static void setf(char *err, size_t cap, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void setf(char *err, size_t cap, const char *path, const char *fmt, ...) {
+    if (!err || cap == 0) return;
+    int n = snprintf(err, cap, "%s: ", path ? path : "(store)");
+    if (n < 0 || (size_t)n >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + n, cap - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+static void quiet(void) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+/* ---- small helpers ---- */
+
+static uint64_t fnv(uint64_t h, const uint8_t *d, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ d[i]) * 0x100000001b3ull;
+    return h;
+}
+static uint64_t get_le(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+static void put_le(uint8_t *p, uint64_t v, int n) {
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint64_t align_up(uint64_t x, uint64_t a) {
+    return (x + a - 1) / a * a;
+}
+
+static void now_utc(char *buf, size_t cap) {
+    time_t t = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        snprintf(buf, cap, "unknown");
+}
+
+static void hclose(hid_t *h, herr_t (*fn)(hid_t)) {
+    if (*h >= 0) fn(*h);
+    *h = -1;
+}
+
+/* ---- attributes ---- */
+
+static int attr_u64(hid_t obj, const char *name, hid_t ftype, uint64_t v) {
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = sp < 0 ? -1 : H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a < 0 || H5Awrite(a, H5T_NATIVE_UINT64, &v) < 0 ? -1 : 0;
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    return rc;
+}
+
+static hid_t str_type(size_t n) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0) return -1;
+    if (H5Tset_size(t, n) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0 ||
+        H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        H5Tclose(t);
+        return -1;
+    }
+    return t;
+}
+
+static int attr_str(hid_t obj, const char *name, const char *v) {
+    hid_t t = str_type(strlen(v) + 1), sp = H5Screate(H5S_SCALAR), a = -1;
+    int rc = -1;
+    if (t < 0 || sp < 0) goto cleanup;
+    a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, t, v) < 0) goto cleanup;
+    rc = 0;
+cleanup:
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    return rc;
+}
+
+/* Reads an integer attribute. Returns 0, 1 when absent, -1 on error. */
+static int read_attr_u64(hid_t obj, const char *name, uint64_t *v) {
+    htri_t ex = H5Aexists(obj, name);
+    if (ex < 0) return -1;
+    if (ex == 0) return 1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) return -1;
+    hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
+    int rc = -1;
+    if (t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_INTEGER &&
+        H5Sget_simple_extent_npoints(sp) == 1 && H5Aread(a, H5T_NATIVE_UINT64, v) >= 0)
+        rc = 0;
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    H5Aclose(a);
+    return rc;
+}
+
+/* Reads a fixed-length or variable-length string attribute (malloc'd). Returns
+ * 0, 1 when absent, -1 on error. */
+static int read_attr_str(hid_t obj, const char *name, char **out) {
+    *out = NULL;
+    htri_t ex = H5Aexists(obj, name);
+    if (ex < 0) return -1;
+    if (ex == 0) return 1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = -1, mt = -1, sp = -1;
+    int rc = -1;
+    if (a < 0) return -1;
+    t = H5Aget_type(a);
+    sp = H5Aget_space(a);
+    if (t < 0 || sp < 0 || H5Tget_class(t) != H5T_STRING || H5Sget_simple_extent_npoints(sp) != 1)
+        goto cleanup;
+    if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        mt = H5Tcopy(H5T_C_S1);
+        if (mt < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Aread(a, mt, &s) < 0 || !s)
+            goto cleanup;
+        *out = strdup(s);
+        H5free_memory(s);
+    } else {
+        size_t n = H5Tget_size(t);
+        if (n == 0 || n > (1u << 30)) goto cleanup;
+        mt = str_type(n + 1);
+        char *s = calloc(1, n + 2);
+        if (mt < 0 || !s || H5Aread(a, mt, s) < 0) {
+            free(s);
+            goto cleanup;
+        }
+        *out = s;
+    }
+    rc = *out ? 0 : -1;
+cleanup:
+    if (mt >= 0) H5Tclose(mt);
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    H5Aclose(a);
+    return rc;
+}
+
+/* ---- datasets ---- */
+
+/* An extendable dataset of rows (ncols 0: one-dimensional), chunked by
+ * chunk_rows, optionally shuffled and deflated. */
+static hid_t make_rows(hid_t loc, const char *name, hid_t ftype, hsize_t ncols, hsize_t chunk_rows,
+                       bool compress) {
+    int rank = ncols ? 2 : 1;
+    hsize_t dims[2] = {0, ncols}, maxd[2] = {H5S_UNLIMITED, ncols}, chunk[2] = {chunk_rows, ncols};
+    if (chunk[0] == 0) chunk[0] = 1;
+    hid_t sp = H5Screate_simple(rank, dims, maxd), dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
+    if (sp < 0 || dcpl < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0) goto cleanup;
+    if (compress && (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, DEFLATE) < 0)) goto cleanup;
+    d = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+cleanup:
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (sp >= 0) H5Sclose(sp);
+    return d;
+}
+
+/* Rows to put in one chunk: a generation's rows, capped at CHUNK_MAX bytes. */
+static hsize_t chunk_rows(uint64_t R, size_t row_bytes) {
+    uint64_t cap = CHUNK_MAX / (row_bytes ? row_bytes : 1);
+    if (cap == 0) cap = 1;
+    return (hsize_t)(R < cap ? R : cap);
+}
+
+/* Extend ds to row0 + nrows rows and write buf there. */
+static int put_rows(hid_t ds, hid_t mtype, uint64_t row0, uint64_t nrows, uint64_t ncols,
+                    const void *buf) {
+    int rank = ncols ? 2 : 1;
+    hsize_t dims[2] = {row0 + nrows, ncols}, start[2] = {row0, 0}, count[2] = {nrows, ncols};
+    hid_t fs = -1, ms = -1;
+    int rc = -1;
+    if (H5Dset_extent(ds, dims) < 0) return -1;
+    if (nrows == 0) return 0;
+    fs = H5Dget_space(ds);
+    ms = H5Screate_simple(rank, count, NULL);
+    if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dwrite(ds, mtype, ms, fs, H5P_DEFAULT, buf) < 0)
+        goto cleanup;
+    rc = 0;
+cleanup:
+    if (ms >= 0) H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+    return rc;
+}
+
+/* Read rows [row0, row0 + nrows) of ds into buf. */
+static int get_rows(hid_t ds, hid_t mtype, uint64_t row0, uint64_t nrows, uint64_t ncols,
+                    void *buf) {
+    int rank = ncols ? 2 : 1;
+    hsize_t start[2] = {row0, 0}, count[2] = {nrows, ncols};
+    if (nrows == 0) return 0;
+    hid_t fs = H5Dget_space(ds), ms = H5Screate_simple(rank, count, NULL);
+    int rc = -1;
+    if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dread(ds, mtype, ms, fs, H5P_DEFAULT, buf) < 0)
+        goto cleanup;
+    rc = 0;
+cleanup:
+    if (ms >= 0) H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+    return rc;
+}
+
+/* Rows (first dimension) of ds, and its number of columns (0 if 1-D). Returns
+ * 0 or -1 (also when the rank is not 1 or 2). */
+static int ds_dims(hid_t ds, uint64_t *rows, uint64_t *cols) {
+    hid_t sp = H5Dget_space(ds);
+    if (sp < 0) return -1;
+    hsize_t d[2] = {0, 0};
+    int rank = H5Sget_simple_extent_ndims(sp);
+    int rc = (rank == 1 || rank == 2) && H5Sget_simple_extent_dims(sp, d, NULL) == rank ? 0 : -1;
+    H5Sclose(sp);
+    *rows = d[0];
+    *cols = rank == 2 ? d[1] : 0;
+    return rc;
+}
+
+/* A scalar fixed-length string dataset, contiguous and allocated now, so that
+ * rewriting it later (in SWMR mode) touches only its bytes. */
+static hid_t make_str(hid_t loc, const char *name, size_t n, const char *v) {
+    hid_t t = str_type(n), sp = H5Screate(H5S_SCALAR), dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
+    if (t < 0 || sp < 0 || dcpl < 0 || H5Pset_layout(dcpl, H5D_CONTIGUOUS) < 0 ||
+        H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) < 0)
+        goto cleanup;
+    d = H5Dcreate2(loc, name, t, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (d >= 0) {
+        char buf[64] = {0};
+        snprintf(buf, sizeof buf, "%s", v);
+        if (n > sizeof buf || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+            H5Dclose(d);
+            d = -1;
+        }
+    }
+cleanup:
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    return d;
+}
+
+static int write_str(hid_t d, size_t n, const char *v) {
+    char buf[64] = {0};
+    if (n > sizeof buf) return -1;
+    snprintf(buf, n, "%s", v);
+    hid_t t = str_type(n);
+    int rc = t < 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0 ? -1 : 0;
+    if (t >= 0) H5Tclose(t);
+    return rc;
+}
+
+/* The /stats row type: evo_stats, field by field. mem: native offsets in
+ * evo_stats; file: packed little-endian. */
+static hid_t stats_type(bool file) {
+    static const struct {
+        const char *name;
+        size_t off;
+        int kind;
+    } f[] = {
+        {"generation", offsetof(evo_stats, generation), K_U64},
+        {"evaluations", offsetof(evo_stats, evaluations), K_U64},
+        {"gas_total", offsetof(evo_stats, gas_total), K_U64},
+        {"best_island", offsetof(evo_stats, best_island), K_U32},
+        {"best_slot", offsetof(evo_stats, best_slot), K_U32},
+        {"best_fitness", offsetof(evo_stats, best_fitness), K_F64},
+        {"best_error", offsetof(evo_stats, best_error), K_F64},
+        {"best_hits", offsetof(evo_stats, best_hits), K_U32},
+        {"best_length", offsetof(evo_stats, best_length), K_U32},
+        {"best_gas", offsetof(evo_stats, best_gas), K_U64},
+        {"best_memtime", offsetof(evo_stats, best_memtime), K_U64},
+        {"best_status", offsetof(evo_stats, best_status), K_U8},
+        {"mean_error", offsetof(evo_stats, mean_error), K_F64},
+        {"median_error", offsetof(evo_stats, median_error), K_F64},
+        {"median_gas", offsetof(evo_stats, median_gas), K_F64},
+        {"median_memtime", offsetof(evo_stats, median_memtime), K_F64},
+        {"median_length", offsetof(evo_stats, median_length), K_F64},
+    };
+    size_t n = sizeof f / sizeof *f, size = 0;
+    for (size_t i = 0; i < n; i++)
+        size += kind_size(f[i].kind);
+    hid_t t = H5Tcreate(H5T_COMPOUND, file ? size : sizeof(evo_stats));
+    if (t < 0) return -1;
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        hid_t ft = file ? file_type(f[i].kind) : mem_type(f[i].kind);
+        if (H5Tinsert(t, f[i].name, file ? off : f[i].off, ft) < 0) {
+            H5Tclose(t);
+            return -1;
+        }
+        off += kind_size(f[i].kind);
+    }
+    return t;
+}
+
+/* ---- the store object ---- */
+
+static evo_store *store_new(const char *path) {
+    evo_store *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->path = strdup(path);
+    s->file = s->src = s->stats = s->wall = s->end_time = s->stop = s->stats_mem = -1;
+    s->slot[0] = s->slot[1] = -1;
+    for (int i = 0; i < NF; i++)
+        s->ds[i] = -1;
+    if (!s->path) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void close_handles(evo_store *s) {
+    for (int i = 0; i < NF; i++)
+        hclose(&s->ds[i], H5Dclose);
+    hclose(&s->stats, H5Dclose);
+    hclose(&s->wall, H5Dclose);
+    hclose(&s->end_time, H5Dclose);
+    hclose(&s->stop, H5Dclose);
+    hclose(&s->slot[0], H5Dclose);
+    hclose(&s->slot[1], H5Dclose);
+    hclose(&s->stats_mem, H5Tclose);
+    hclose(&s->file, H5Fclose);
+    hclose(&s->src, H5Fclose);
+}
+
+static void store_free(evo_store *s) {
+    if (!s) return;
+    close_handles(s);
+    for (int i = 0; i < NF; i++)
+        free(s->col[i]);
+    free(s->code);
+    free(s->blob);
+    free(s->spec);
+    free(s->path);
+    free(s);
+}
+
+static int alloc_columns(evo_store *s) {
+    for (int i = 0; i < F_CODE; i++) {
+        if (i == F_ERRORS && !s->per_case) continue;
+        size_t n = (size_t)s->R * (i == F_ERRORS ? s->nc : 1);
+        s->col[i] = malloc((n ? n : 1) * kind_size(fields[i].kind));
+        if (!s->col[i]) return -1;
+    }
+    return 0;
+}
+
+/* What the root and /meta attributes say. */
+typedef struct {
+    const char *spec, *spec_name, *frugal_version, *frugal_commit, *host, *start_time;
+    const char *resumed_at;
+    uint64_t seed, threads, resumes;
+    bool reproducible;
+} store_attrs;
+
+/* Create the whole layout in s->file (attributes, groups, empty datasets),
+ * open the handles, then switch to SWMR write mode. */
+static int layout_create(evo_store *s, const store_attrs *a) {
+    hid_t g = -1;
+    int rc = -1;
+    hid_t root = s->file;
+    if (attr_u64(root, "frugal", H5T_STD_U32LE, EVO_STORE_FORMAT) < 0 ||
+        attr_str(root, "frugal_version", a->frugal_version) < 0 ||
+        attr_str(root, "frugal_commit", a->frugal_commit) < 0 ||
+        attr_str(root, "spec", a->spec) < 0 || attr_str(root, "spec_name", a->spec_name) < 0 ||
+        attr_u64(root, "seed", H5T_STD_U64LE, a->seed) < 0)
+        goto cleanup;
+
+    /* /pop */
+    g = H5Gcreate2(root, "pop", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0 || attr_u64(g, "islands", H5T_STD_U32LE, s->I) < 0 ||
+        attr_u64(g, "pop_size", H5T_STD_U32LE, s->N) < 0 ||
+        attr_u64(g, "cases", H5T_STD_U32LE, s->nc) < 0 ||
+        attr_u64(g, "per_case", H5T_STD_U8LE, s->per_case) < 0 ||
+        attr_u64(g, "code_align", H5T_STD_U32LE, CODE_ALIGN) < 0)
+        goto cleanup;
+    for (int i = 0; i < NF; i++) {
+        if (i == F_ERRORS && !s->per_case) continue;
+        size_t esz = kind_size(fields[i].kind);
+        if (i == F_CODE)
+            s->ds[i] = make_rows(g, "code", H5T_STD_U8LE, 0, CODE_ALIGN, true);
+        else if (i == F_ERRORS)
+            s->ds[i] = make_rows(g, "errors", H5T_IEEE_F64LE, s->nc,
+                                 chunk_rows(s->R, esz * (s->nc ? s->nc : 1)), true);
+        else
+            s->ds[i] = make_rows(g, fields[i].name, file_type(fields[i].kind), 0,
+                                 chunk_rows(s->R, esz), true);
+        if (s->ds[i] < 0) goto cleanup;
+    }
+    H5Gclose(g);
+
+    /* /stats */
+    hid_t ft = stats_type(true);
+    if (ft < 0) goto cleanup;
+    s->stats = make_rows(root, "stats", ft, 0, STATS_CHUNK, false);
+    H5Tclose(ft);
+    s->stats_mem = stats_type(false);
+    if (s->stats < 0 || s->stats_mem < 0) goto cleanup;
+
+    /* /stop_reason */
+    s->stop = make_str(root, "stop_reason", STR_STOP, "none");
+    if (s->stop < 0) goto cleanup;
+
+    /* /checkpoint */
+    g = H5Gcreate2(root, "checkpoint", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) goto cleanup;
+    s->slot[0] = make_rows(g, "slot0", H5T_STD_U8LE, 0, CK_CHUNK, false);
+    s->slot[1] = make_rows(g, "slot1", H5T_STD_U8LE, 0, CK_CHUNK, false);
+    if (s->slot[0] < 0 || s->slot[1] < 0) goto cleanup;
+    H5Gclose(g);
+
+    /* /meta */
+    g = H5Gcreate2(root, "meta", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0 || attr_str(g, "host", a->host) < 0 ||
+        attr_u64(g, "threads", H5T_STD_U32LE, a->threads) < 0 ||
+        attr_str(g, "start_time", a->start_time) < 0 ||
+        attr_u64(g, "reproducible", H5T_STD_U8LE, a->reproducible) < 0 ||
+        attr_u64(g, "resumes", H5T_STD_U32LE, a->resumes) < 0 ||
+        (a->resumed_at && attr_str(g, "resumed_at", a->resumed_at) < 0))
+        goto cleanup;
+    s->wall = make_rows(g, "wall_seconds", H5T_IEEE_F64LE, 0, STATS_CHUNK, false);
+    s->end_time = make_str(g, "end_time", STR_TIME, "");
+    if (s->wall < 0 || s->end_time < 0) goto cleanup;
+    H5Gclose(g);
+    g = -1;
+
+    if (H5Fstart_swmr_write(s->file) < 0) goto cleanup;
+    rc = 0;
+cleanup:
+    if (g >= 0) H5Gclose(g);
+    return rc;
+}
+
+static hid_t latest_fapl(void) {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0) {
+        H5Pclose(fapl);
+        return -1;
+    }
+    return fapl;
+}
+
+static void host_name(char *buf, size_t cap) {
+    if (gethostname(buf, cap) != 0) snprintf(buf, cap, "unknown");
+    buf[cap - 1] = 0;
+}
+
+evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo_run *r, char *err,
+                            size_t errcap) {
+    quiet();
+    evo_store *s = NULL;
+    hid_t fapl = -1;
+    if (!path || !o || !r) {
+        setf(err, errcap, path, "evo_store_create: missing argument");
+        return NULL;
+    }
+    if (evo_run_started(r) && evo_run_generation(r) > 0) {
+        setf(err, errcap, path, "the run is already at generation %llu (create the store first)",
+             (unsigned long long)evo_run_generation(r));
+        return NULL;
+    }
+    struct stat st;
+    if (!o->force && stat(path, &st) == 0) {
+        setf(err, errcap, path, "already exists (use --force to replace it)");
+        return NULL;
+    }
+    s = store_new(path);
+    if (!s) {
+        setf(err, errcap, path, "out of memory");
+        return NULL;
+    }
+    const evo_params *p = evo_run_params(r);
+    s->I = p->islands;
+    s->N = p->pop_size;
+    s->nc = evo_run_task(r)->train.n;
+    s->R = (uint64_t)s->I * s->N;
+    s->per_case = o->per_case;
+    if (alloc_columns(s) < 0) {
+        setf(err, errcap, path, "out of memory");
+        goto fail;
+    }
+    fapl = latest_fapl();
+    if (fapl < 0) goto h5fail;
+    s->file = H5Fcreate(path, o->force ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (s->file < 0) {
+        if (!o->force && stat(path, &st) == 0)
+            setf(err, errcap, path, "already exists (use --force to replace it)");
+        else
+            setf(err, errcap, path, "cannot create the file (%s)", strerror(errno ? errno : EIO));
+        goto fail;
+    }
+    char host[256], start[STR_TIME];
+    host_name(host, sizeof host);
+    now_utc(start, sizeof start);
+    store_attrs a = {.spec = o->spec_json ? o->spec_json : "{}",
+                     .spec_name = o->spec_name ? o->spec_name : "",
+                     .frugal_version = FRUGAL_VERSION,
+                     .frugal_commit = FRUGAL_COMMIT,
+                     .host = host,
+                     .start_time = start,
+                     .seed = p->seed,
+                     .threads = o->threads,
+                     .reproducible = evo_run_reproducible(r)};
+    if (layout_create(s, &a) < 0 || H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
+    return s;
+h5fail:
+    setf(err, errcap, path, "HDF5 error while creating the file");
+fail:
+    store_free(s);
+    return NULL;
+}
+
+/* Write the checkpoint blob into slot k: [length, 8 bytes LE][blob]. */
+static int write_slot(evo_store *s, int k, const uint8_t *blob, size_t len, uint64_t gen) {
+    size_t n = len + 8;
+    uint8_t *buf = malloc(n);
+    if (!buf) return -1;
+    put_le(buf, len, 8);
+    memcpy(buf + 8, blob, len);
+    int rc = -1;
+    hsize_t dims[1] = {n > s->slot_cap[k] ? n : s->slot_cap[k]};
+    if (dims[0] != s->slot_cap[k]) {
+        if (H5Dset_extent(s->slot[k], dims) < 0) goto cleanup;
+        s->slot_cap[k] = dims[0];
+    }
+    HOOK(HOOK_CK_EXTENT, gen);
+    hsize_t start[1] = {0}, count[1] = {n};
+    hid_t fs = H5Dget_space(s->slot[k]), ms = H5Screate_simple(1, count, NULL);
+    if (fs >= 0 && ms >= 0 &&
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+        H5Dwrite(s->slot[k], H5T_NATIVE_UINT8, ms, fs, H5P_DEFAULT, buf) >= 0)
+        rc = 0;
+    if (ms >= 0) H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+cleanup:
+    free(buf);
+    return rc;
+}
+
+/* Gather the population of r into the column buffers and the code buffer
+ * (padded to CODE_ALIGN). Returns the padded code size, or -1. */
+static int64_t gather(evo_store *s, const evo_run *r) {
+    uint64_t codelen = 0;
+    for (uint32_t k = 0; k < s->I; k++) {
+        evo_pop_view v;
+        evo_run_island(r, k, &v);
+        for (uint32_t i = 0; i < v.n; i++)
+            codelen += v.len[i];
+    }
+    uint64_t padded = align_up(codelen ? codelen : 1, CODE_ALIGN);
+    if (padded > s->code_cap) {
+        uint8_t *c = realloc(s->code, padded);
+        if (!c) return -1;
+        s->code = c;
+        s->code_cap = padded;
+    }
+    uint64_t off = 0;
+    for (uint32_t k = 0; k < s->I; k++) {
+        evo_pop_view v;
+        evo_run_island(r, k, &v);
+        size_t b = (size_t)k * s->N, n = s->N;
+        memcpy((double *)s->col[F_FITNESS] + b, v.fitness, n * 8);
+        memcpy((double *)s->col[F_ERROR] + b, v.error, n * 8);
+        memcpy((uint64_t *)s->col[F_GAS] + b, v.gas, n * 8);
+        memcpy((uint64_t *)s->col[F_MEMTIME] + b, v.memtime, n * 8);
+        memcpy((uint8_t *)s->col[F_STATUS] + b, v.status, n);
+        memcpy((uint32_t *)s->col[F_LENGTH] + b, v.len, n * 4);
+        memcpy((uint32_t *)s->col[F_HITS] + b, v.hits, n * 4);
+        memcpy((uint32_t *)s->col[F_PARENT_A] + b, v.parent_a, n * 4);
+        memcpy((uint32_t *)s->col[F_PARENT_B] + b, v.parent_b, n * 4);
+        memcpy((uint32_t *)s->col[F_OPS] + b, v.ops, n * 4);
+        if (s->per_case && s->nc)
+            memcpy((double *)s->col[F_ERRORS] + b * s->nc, v.errors, n * s->nc * 8);
+        uint64_t *co = (uint64_t *)s->col[F_CODE_OFFSET] + b;
+        for (uint32_t i = 0; i < v.n; i++) {
+            co[i] = s->code_end + off;
+            memcpy(s->code + off, v.code + (size_t)i * v.stride, v.len[i]);
+            off += v.len[i];
+        }
+    }
+    memset(s->code + off, 0, padded - off);
+    return (int64_t)padded;
+}
+
+int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *err,
+                     size_t errcap) {
+    quiet();
+    if (!s || !r) {
+        setf(err, errcap, s ? s->path : NULL, "evo_store_append: missing argument");
+        return -1;
+    }
+    if (s->file < 0) {
+        setf(err, errcap, s->path, "not open for writing (restore it first)");
+        return -1;
+    }
+    if (!evo_run_started(r)) {
+        setf(err, errcap, s->path, "the run has no generation yet");
+        return -1;
+    }
+    const evo_params *p = evo_run_params(r);
+    if (p->islands != s->I || p->pop_size != s->N || evo_run_task(r)->train.n != s->nc) {
+        setf(err, errcap, s->path, "the run's islands, population or cases differ from the file's");
+        return -1;
+    }
+    uint64_t g = evo_run_generation(r);
+    if (s->ngen > 0 && g == s->ngen - 1) return 0; /* already stored */
+    if (g != s->ngen) {
+        setf(err, errcap, s->path, "generation %llu does not follow the %llu stored",
+             (unsigned long long)g, (unsigned long long)s->ngen);
+        return -1;
+    }
+    uint8_t *blob = NULL;
+    size_t blen = 0;
+    HOOK(HOOK_START, g);
+    int64_t padded = gather(s, r);
+    if (padded < 0) {
+        setf(err, errcap, s->path, "out of memory");
+        return -1;
+    }
+    uint64_t row0 = g * s->R;
+    for (int i = 0; i < F_CODE; i++) {
+        if (s->ds[i] < 0) continue;
+        if (put_rows(s->ds[i], mem_type(fields[i].kind), row0, s->R, i == F_ERRORS ? s->nc : 0,
+                     s->col[i]) < 0)
+            goto h5fail;
+        if (i == F_MEMTIME) HOOK(HOOK_FIELDS, g);
+    }
+    if (put_rows(s->ds[F_CODE], H5T_NATIVE_UINT8, s->code_end, (uint64_t)padded, 0, s->code) < 0)
+        goto h5fail;
+    evo_stats st;
+    if (evo_run_stats(r, &st) < 0) {
+        setf(err, errcap, s->path, "cannot compute the statistics");
+        return -1;
+    }
+    if (put_rows(s->stats, s->stats_mem, g, 1, 0, &st) < 0 ||
+        put_rows(s->wall, H5T_NATIVE_DOUBLE, g, 1, 0, &wall_seconds) < 0)
+        goto h5fail;
+    HOOK(HOOK_ROWS, g);
+    if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
+    HOOK(HOOK_FLUSHED, g);
+    if (evo_run_save_state(r, &blob, &blen) < 0) {
+        setf(err, errcap, s->path, "out of memory (checkpoint)");
+        return -1;
+    }
+    if (write_slot(s, (int)(g & 1), blob, blen, g) < 0) goto h5fail;
+    free(blob);
+    blob = NULL;
+    HOOK(HOOK_CK_WRITTEN, g);
+    if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
+    s->code_end += (uint64_t)padded;
+    s->ngen = g + 1;
+    HOOK(HOOK_DONE, g);
+    return 0;
+h5fail:
+    free(blob);
+    setf(err, errcap, s->path, "HDF5 error while writing generation %llu", (unsigned long long)g);
+    return -1;
+}
+
+uint64_t evo_store_generations(const evo_store *s) {
+    return s ? s->ngen : 0;
+}
+
+int evo_store_close(evo_store *s, const evo_run *r, char *err, size_t errcap) {
+    if (!s) return 0;
+    quiet();
+    int rc = 0;
+    if (s->file >= 0) {
+        char end[STR_TIME];
+        now_utc(end, sizeof end);
+        const char *why = r ? evo_stop_name(evo_run_stopped(r)) : "none";
+        if (write_str(s->stop, STR_STOP, why) < 0 || write_str(s->end_time, STR_TIME, end) < 0 ||
+            H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) {
+            setf(err, errcap, s->path, "HDF5 error while closing");
+            rc = -1;
+        }
+    }
+    close_handles(s);
+    store_free(s);
+    return rc;
+}
+
+/* ---- opening and resuming ---- */
+
+/* Offset of the generation in a state blob (docs/gp.md, "Run state"): magic 8,
+ * version 4, islands, pop_size, cases, max_bytes 4 each, seed 8, started 1. */
+#define BLOB_GEN_OFF 37u
+
+/* Read and check checkpoint slot k of src. Returns 0 with the blob (malloc'd)
+ * and its generation, or -1 if the slot is empty, torn or corrupt. */
+static int read_slot(hid_t src, int k, uint8_t **blob, size_t *len, uint64_t *gen) {
+    char name[32];
+    snprintf(name, sizeof name, "/checkpoint/slot%d", k);
+    hid_t d = H5Dopen2(src, name, H5P_DEFAULT);
+    if (d < 0) return -1;
+    uint64_t rows = 0, cols = 0;
+    uint8_t hdr[8], *b = NULL;
+    int rc = -1;
+    if (ds_dims(d, &rows, &cols) < 0 || cols != 0 || rows < 8 + 8 + BLOB_GEN_OFF + 8) goto cleanup;
+    if (get_rows(d, H5T_NATIVE_UINT8, 0, 8, 0, hdr) < 0) goto cleanup;
+    uint64_t n = get_le(hdr, 8);
+    if (n < BLOB_GEN_OFF + 16 || n > rows - 8) goto cleanup;
+    b = malloc(n);
+    if (!b || get_rows(d, H5T_NATIVE_UINT8, 8, n, 0, b) < 0) goto cleanup;
+    if (memcmp(b, "FRGLEVO", 7) != 0 ||
+        get_le(b + n - 8, 8) != fnv(0xcbf29ce484222325ull, b, n - 8))
+        goto cleanup;
+    if (b[BLOB_GEN_OFF - 1] != 1) goto cleanup; /* not started */
+    *gen = get_le(b + BLOB_GEN_OFF, 8);
+    *blob = b;
+    *len = n;
+    b = NULL;
+    rc = 0;
+cleanup:
+    free(b);
+    H5Dclose(d);
+    return rc;
+}
+
+/* Rows of dataset name in src (-1 if it cannot be read). */
+static int64_t rows_of(hid_t src, const char *name, uint64_t want_cols) {
+    hid_t d = H5Dopen2(src, name, H5P_DEFAULT);
+    if (d < 0) return -1;
+    uint64_t rows = 0, cols = 0;
+    int rc = ds_dims(d, &rows, &cols);
+    H5Dclose(d);
+    return rc < 0 || cols != want_cols ? -1 : (int64_t)rows;
+}
+
+static int is_hdf5_signature(const char *path) {
+    static const uint8_t sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    int found = 0;
+    uint8_t b[8];
+    /* the signature sits at 0, 512, 1024, 2048, ... */
+    for (long off = 0; off < (1l << 30) && !found; off = off ? off * 2 : 512) {
+        if (fseek(f, off, SEEK_SET) != 0 || fread(b, 1, 8, f) != 8) break;
+        found = memcmp(b, sig, 8) == 0;
+    }
+    fclose(f);
+    return found;
+}
+
+evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t errcap) {
+    quiet();
+    if (spec_json) *spec_json = NULL;
+    if (!path) {
+        setf(err, errcap, path, "evo_store_open: missing path");
+        return NULL;
+    }
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        setf(err, errcap, path, "%s", strerror(errno));
+        return NULL;
+    }
+    int sig = is_hdf5_signature(path);
+    if (sig < 0) {
+        setf(err, errcap, path, "cannot read the file (%s)", strerror(errno));
+        return NULL;
+    }
+    if (sig == 0) {
+        setf(err, errcap, path, "not an HDF5 file");
+        return NULL;
+    }
+    evo_store *s = store_new(path);
+    if (!s) {
+        setf(err, errcap, path, "out of memory");
+        return NULL;
+    }
+    hid_t fapl = latest_fapl();
+    if (fapl < 0) goto corrupt;
+    /* SWMR read opens a file whose writer was killed; a file written by
+     * another tool may need a plain read-only open. */
+    s->src = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+    if (s->src < 0) s->src = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    H5Pclose(fapl);
+    if (s->src < 0) goto corrupt;
+
+    uint64_t fmt = 0;
+    int a = read_attr_u64(s->src, "frugal", &fmt);
+    if (a == 1) {
+        setf(err, errcap, path, "not a frugal run (no /frugal attribute)");
+        goto fail;
+    }
+    if (a < 0) goto corrupt;
+    if (fmt > EVO_STORE_FORMAT) {
+        setf(err, errcap, path, "format version %llu is newer than this frugal (%u)",
+             (unsigned long long)fmt, EVO_STORE_FORMAT);
+        goto fail;
+    }
+    if (fmt < 1) {
+        setf(err, errcap, path, "format version %llu is not a known version",
+             (unsigned long long)fmt);
+        goto fail;
+    }
+    if (read_attr_str(s->src, "spec", &s->spec) != 0) goto corrupt;
+    hid_t g = H5Gopen2(s->src, "pop", H5P_DEFAULT);
+    if (g < 0) goto corrupt;
+    uint64_t I = 0, N = 0, nc = 0, pc = 0, align = 0;
+    int bad = read_attr_u64(g, "islands", &I) | read_attr_u64(g, "pop_size", &N) |
+              read_attr_u64(g, "cases", &nc) | read_attr_u64(g, "per_case", &pc) |
+              read_attr_u64(g, "code_align", &align);
+    H5Gclose(g);
+    if (bad || I == 0 || N == 0 || I > UINT32_MAX || N > UINT32_MAX || nc > UINT32_MAX ||
+        align != CODE_ALIGN || I * N > (1ull << 40))
+        goto corrupt;
+    s->I = (uint32_t)I;
+    s->N = (uint32_t)N;
+    s->nc = (uint32_t)nc;
+    s->R = I * N;
+    s->per_case = pc != 0;
+
+    /* Rows every dataset holds: the complete generations are those below. */
+    int64_t have = INT64_MAX;
+    for (int i = 0; i < F_CODE; i++) {
+        if (i == F_ERRORS && !s->per_case) continue;
+        char name[64];
+        snprintf(name, sizeof name, "/pop/%s", fields[i].name);
+        int64_t n = rows_of(s->src, name, i == F_ERRORS ? s->nc : 0);
+        if (n < 0) goto corrupt;
+        if (n / (int64_t)s->R < have) have = n / (int64_t)s->R;
+    }
+    int64_t ns = rows_of(s->src, "/stats", 0), nw = rows_of(s->src, "/meta/wall_seconds", 0);
+    if (ns < 0 || nw < 0 || rows_of(s->src, "/pop/code", 0) < 0) goto corrupt;
+    if (ns < have) have = ns;
+    if (nw < have) have = nw;
+
+    /* The newest valid checkpoint whose generation is fully stored. */
+    uint8_t *b[2] = {NULL, NULL};
+    size_t bl[2] = {0, 0};
+    uint64_t bg[2] = {0, 0};
+    int best = -1;
+    for (int k = 0; k < 2; k++) {
+        if (read_slot(s->src, k, &b[k], &bl[k], &bg[k]) < 0) continue;
+        if ((int64_t)bg[k] >= have) continue;
+        if (best < 0 || bg[k] > bg[best]) best = k;
+    }
+    if (best < 0) {
+        free(b[0]);
+        free(b[1]);
+        setf(err, errcap, path,
+             "no complete generation to resume from (checkpoint missing or "
+             "corrupt)");
+        goto fail;
+    }
+    s->blob = b[best];
+    s->blob_len = bl[best];
+    free(b[1 - best]);
+    s->ngen = bg[best] + 1;
+    if (spec_json) {
+        *spec_json = strdup(s->spec);
+        if (!*spec_json) {
+            setf(err, errcap, path, "out of memory");
+            goto fail;
+        }
+    }
+    return s;
+corrupt:
+    setf(err, errcap, path, "truncated or corrupt HDF5 file");
+fail:
+    store_free(s);
+    return NULL;
+}
+
+/* Copy rows [0, nrows) of the dataset name from src to dst (same element
+ * kind), in pieces of step rows. */
+static int copy_rows(hid_t src, const char *name, hid_t dst, hid_t mtype, uint64_t ncols,
+                     uint64_t nrows, uint64_t step, void *buf) {
+    hid_t d = H5Dopen2(src, name, H5P_DEFAULT);
+    if (d < 0) return -1;
+    int rc = 0;
+    for (uint64_t r0 = 0; r0 < nrows && rc == 0; r0 += step) {
+        uint64_t n = nrows - r0 < step ? nrows - r0 : step;
+        if (get_rows(d, mtype, r0, n, ncols, buf) < 0 ||
+            put_rows(dst, mtype, r0, n, ncols, buf) < 0)
+            rc = -1;
+    }
+    H5Dclose(d);
+    return rc;
+}
+
+int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
+    quiet();
+    if (!s || !r) {
+        setf(err, errcap, s ? s->path : NULL, "evo_store_restore: missing argument");
+        return -1;
+    }
+    if (s->src < 0 || !s->blob) {
+        setf(err, errcap, s->path, "not opened for resuming");
+        return -1;
+    }
+    const evo_params *p = evo_run_params(r);
+    if (p->islands != s->I || p->pop_size != s->N || evo_run_task(r)->train.n != s->nc) {
+        setf(err, errcap, s->path,
+             "the run's islands, population or cases (%u, %u, %u) differ from the file's "
+             "(%u, %u, %u)",
+             p->islands, p->pop_size, evo_run_task(r)->train.n, s->I, s->N, s->nc);
+        return -1;
+    }
+    char msg[256] = "";
+    if (evo_run_load_state(r, s->blob, s->blob_len, msg, sizeof msg) < 0) {
+        setf(err, errcap, s->path, "checkpoint: %s", msg);
+        return -1;
+    }
+    size_t plen = strlen(s->path);
+    char *tmp = malloc(plen + 16);
+    void *buf = NULL;
+    store_attrs a = {0};
+    char *spec_name = NULL, *fv = NULL, *fc = NULL, *start0 = NULL;
+    uint64_t seed = 0, threads = 0, resumes = 0, repro = 1;
+    int rc = -1;
+    if (!tmp || alloc_columns(s) < 0) {
+        setf(err, errcap, s->path, "out of memory");
+        goto cleanup;
+    }
+    snprintf(tmp, plen + 16, "%s.resume-tmp", s->path);
+    hid_t meta = H5Gopen2(s->src, "meta", H5P_DEFAULT);
+    if (meta < 0 || read_attr_str(s->src, "spec_name", &spec_name) < 0 ||
+        read_attr_str(s->src, "frugal_version", &fv) < 0 ||
+        read_attr_str(s->src, "frugal_commit", &fc) < 0 ||
+        read_attr_u64(s->src, "seed", &seed) < 0 ||
+        read_attr_str(meta, "start_time", &start0) < 0 ||
+        read_attr_u64(meta, "threads", &threads) < 0 ||
+        read_attr_u64(meta, "resumes", &resumes) < 0 ||
+        read_attr_u64(meta, "reproducible", &repro) < 0) {
+        if (meta >= 0) H5Gclose(meta);
+        setf(err, errcap, s->path, "truncated or corrupt HDF5 file (attributes)");
+        goto cleanup;
+    }
+    H5Gclose(meta);
+    char host[256], now[STR_TIME];
+    host_name(host, sizeof host);
+    now_utc(now, sizeof now);
+    a.spec = s->spec;
+    a.spec_name = spec_name ? spec_name : "";
+    a.frugal_version = fv ? fv : FRUGAL_VERSION;
+    a.frugal_commit = fc ? fc : FRUGAL_COMMIT;
+    a.host = host;
+    a.start_time = start0 ? start0 : now;
+    a.resumed_at = now;
+    a.seed = seed;
+    a.threads = threads;
+    a.resumes = resumes + 1;
+    a.reproducible = repro != 0;
+
+    hid_t fapl = latest_fapl();
+    if (fapl < 0) goto h5fail;
+    s->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (s->file < 0) {
+        setf(err, errcap, s->path, "cannot create %s", tmp);
+        goto cleanup;
+    }
+    if (layout_create(s, &a) < 0) goto h5fail;
+
+    /* copy the complete generations */
+    uint64_t rows = s->ngen * s->R;
+    size_t bufbytes = (size_t)s->R * 8 * (s->per_case && s->nc ? s->nc : 1);
+    if (bufbytes < CODE_ALIGN * 16) bufbytes = CODE_ALIGN * 16;
+    buf = malloc(bufbytes);
+    if (!buf) {
+        setf(err, errcap, s->path, "out of memory");
+        goto cleanup;
+    }
+    for (int i = 0; i < F_CODE; i++) {
+        if (s->ds[i] < 0) continue;
+        char name[64];
+        snprintf(name, sizeof name, "/pop/%s", fields[i].name);
+        uint64_t cols = i == F_ERRORS ? s->nc : 0;
+        if (copy_rows(s->src, name, s->ds[i], mem_type(fields[i].kind), cols, rows, s->R, buf) < 0)
+            goto h5read;
+    }
+    /* code in use: up to the padded end of the last genome */
+    uint64_t last[2];
+    hid_t d = H5Dopen2(s->src, "/pop/code_offset", H5P_DEFAULT);
+    int e = d < 0 || get_rows(d, H5T_NATIVE_UINT64, rows - 1, 1, 0, &last[0]) < 0;
+    if (d >= 0) H5Dclose(d);
+    d = H5Dopen2(s->src, "/pop/length", H5P_DEFAULT);
+    uint32_t llen = 0;
+    e |= d < 0 || get_rows(d, H5T_NATIVE_UINT32, rows - 1, 1, 0, &llen) < 0;
+    if (d >= 0) H5Dclose(d);
+    if (e) goto h5read;
+    last[1] = llen;
+    s->code_end = align_up(last[0] + last[1] ? last[0] + last[1] : 1, CODE_ALIGN);
+    if (rows_of(s->src, "/pop/code", 0) < (int64_t)s->code_end) goto h5read;
+    if (copy_rows(s->src, "/pop/code", s->ds[F_CODE], H5T_NATIVE_UINT8, 0, s->code_end,
+                  CODE_ALIGN * 16, buf) < 0 ||
+        copy_rows(s->src, "/stats", s->stats, s->stats_mem, 0, s->ngen,
+                  bufbytes / sizeof(evo_stats), buf) < 0 ||
+        copy_rows(s->src, "/meta/wall_seconds", s->wall, H5T_NATIVE_DOUBLE, 0, s->ngen,
+                  bufbytes / 8, buf) < 0)
+        goto h5read;
+    if (write_slot(s, (int)((s->ngen - 1) & 1), s->blob, s->blob_len, s->ngen - 1) < 0 ||
+        H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0)
+        goto h5fail;
+    hclose(&s->src, H5Fclose);
+    if (rename(tmp, s->path) != 0) {
+        setf(err, errcap, s->path, "cannot replace the file with %s (%s)", tmp, strerror(errno));
+        goto cleanup;
+    }
+    free(s->blob);
+    s->blob = NULL;
+    rc = 0;
+    goto cleanup;
+h5read:
+    setf(err, errcap, s->path, "truncated or corrupt HDF5 file (while copying the run)");
+    goto cleanup;
+h5fail:
+    setf(err, errcap, s->path, "HDF5 error while writing %s", tmp);
+cleanup:
+    if (rc < 0 && s->file >= 0) {
+        for (int i = 0; i < NF; i++)
+            hclose(&s->ds[i], H5Dclose);
+        hclose(&s->stats, H5Dclose);
+        hclose(&s->wall, H5Dclose);
+        hclose(&s->end_time, H5Dclose);
+        hclose(&s->stop, H5Dclose);
+        hclose(&s->slot[0], H5Dclose);
+        hclose(&s->slot[1], H5Dclose);
+        hclose(&s->stats_mem, H5Tclose);
+        hclose(&s->file, H5Fclose);
+        if (tmp) unlink(tmp);
+    }
+    free(buf);
+    free(tmp);
+    free(spec_name);
+    free(fv);
+    free(fc);
+    free(start0);
+    return rc;
+}

@@ -1,0 +1,567 @@
+/* evolve/store.c: the HDF5 store. Values read back equal what the run reports;
+ * a run killed at seeded moments (also in the middle of a write) resumes to
+ * the same datasets as an uninterrupted run; bad files give clear errors;
+ * h5py (analysis/read_run.py) and h5dump read the files. */
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <jansson.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "evolve/evolve.h"
+#include "tests/store/h5cmp.h"
+#include "tests/testutil.h"
+
+static fit_task quartic;
+static evo_isa isa;
+static char dir[64];
+
+static void setup(void) {
+    cr_assert_eq(evo_task_quartic(&quartic, 11), 0);
+    evo_isa_native(&isa);
+    snprintf(dir, sizeof dir, "/tmp/frugal-store-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+static void teardown(void) {
+    fit_task_free(&quartic);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+TestSuite(store, .init = setup, .fini = teardown, .timeout = 120);
+
+#define GENS 12
+static const char *SPEC = "{\"generations\":12,\"task\":\"quartic\"}";
+
+static evo_params params(void) {
+    evo_params p;
+    evo_params_default(&p, &isa, &quartic);
+    p.seed = 77;
+    p.pop_size = 60;
+    p.islands = 2;
+    p.max_generations = GENS;
+    p.migrate_every = 3;
+    p.migrants = 2;
+    return p;
+}
+
+static evo_run *make(void) {
+    evo_params p = params();
+    char err[256] = "";
+    evo_run *r = evo_run_new(&p, &quartic, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    return r;
+}
+
+static void path_of(char *buf, size_t cap, const char *name) {
+    snprintf(buf, cap, "%s/%s", dir, name);
+}
+
+static evo_store_opts opts(bool force) {
+    evo_store_opts o = {
+        .spec_json = SPEC, .spec_name = "quartic", .threads = 2, .per_case = true, .force = force};
+    return o;
+}
+
+/* Step r to the end, appending every generation. */
+static int finish(evo_store *s, evo_run *r, char *err, size_t cap) {
+    int st;
+    while ((st = evo_run_step(r)) == 0)
+        if (evo_store_append(s, r, 0.001, err, cap) < 0) return -1;
+    return st == 1 ? 0 : -1;
+}
+
+/* A whole run into path. */
+static void write_run(const char *path) {
+    char err[512] = "";
+    evo_run *r = make();
+    evo_store_opts o = opts(true);
+    evo_store *s = evo_store_create(path, &o, r, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    cr_assert_eq(finish(s, r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(evo_store_generations(s), GENS + 1);
+    cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0, "%s", err);
+    evo_run_free(r);
+}
+
+/* A whole dataset, read as mtype. */
+static void *read_all(hid_t f, const char *name, hid_t mtype, size_t esize, size_t *n) {
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    cr_assert(d >= 0, "open %s", name);
+    hid_t sp = H5Dget_space(d);
+    *n = (size_t)H5Sget_simple_extent_npoints(sp);
+    void *buf = malloc(*n * esize + 1);
+    cr_assert(H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0, "read %s", name);
+    H5Sclose(sp);
+    H5Dclose(d);
+    return buf;
+}
+
+static hid_t open_ro(const char *path) {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+    H5Pclose(fapl);
+    cr_assert(f >= 0, "open %s", path);
+    return f;
+}
+
+Test(store, round_trip_values_equal_the_run) {
+    char path[128];
+    path_of(path, sizeof path, "rt.h5");
+    omp_set_num_threads(2);
+    write_run(path);
+
+    hid_t f = open_ro(path);
+    size_t n, nc;
+    double *fitness = read_all(f, "/pop/fitness", H5T_NATIVE_DOUBLE, 8, &n);
+    double *error = read_all(f, "/pop/error", H5T_NATIVE_DOUBLE, 8, &n);
+    double *errors = read_all(f, "/pop/errors", H5T_NATIVE_DOUBLE, 8, &nc);
+    uint64_t *gas = read_all(f, "/pop/gas", H5T_NATIVE_UINT64, 8, &n);
+    uint64_t *memtime = read_all(f, "/pop/memtime", H5T_NATIVE_UINT64, 8, &n);
+    uint8_t *status = read_all(f, "/pop/status", H5T_NATIVE_UINT8, 1, &n);
+    uint32_t *length = read_all(f, "/pop/length", H5T_NATIVE_UINT32, 4, &n);
+    uint32_t *hits = read_all(f, "/pop/hits", H5T_NATIVE_UINT32, 4, &n);
+    uint32_t *pa = read_all(f, "/pop/parent_a", H5T_NATIVE_UINT32, 4, &n);
+    uint32_t *pb = read_all(f, "/pop/parent_b", H5T_NATIVE_UINT32, 4, &n);
+    uint32_t *ops = read_all(f, "/pop/ops", H5T_NATIVE_UINT32, 4, &n);
+    uint64_t *off = read_all(f, "/pop/code_offset", H5T_NATIVE_UINT64, 8, &n);
+    size_t ncode;
+    uint8_t *code = read_all(f, "/pop/code", H5T_NATIVE_UINT8, 1, &ncode);
+    cr_assert_eq(n, (size_t)(GENS + 1) * 120);
+    cr_assert_eq(nc, n * FIT_QUARTIC_CASES);
+
+    /* /stats, read with the file's own compound type converted field by field */
+    hid_t sd = H5Dopen2(f, "/stats", H5P_DEFAULT);
+    hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof(evo_stats));
+    H5Tinsert(mt, "generation", offsetof(evo_stats, generation), H5T_NATIVE_UINT64);
+    H5Tinsert(mt, "evaluations", offsetof(evo_stats, evaluations), H5T_NATIVE_UINT64);
+    H5Tinsert(mt, "gas_total", offsetof(evo_stats, gas_total), H5T_NATIVE_UINT64);
+    H5Tinsert(mt, "best_island", offsetof(evo_stats, best_island), H5T_NATIVE_UINT32);
+    H5Tinsert(mt, "best_slot", offsetof(evo_stats, best_slot), H5T_NATIVE_UINT32);
+    H5Tinsert(mt, "best_fitness", offsetof(evo_stats, best_fitness), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "best_error", offsetof(evo_stats, best_error), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "best_hits", offsetof(evo_stats, best_hits), H5T_NATIVE_UINT32);
+    H5Tinsert(mt, "best_length", offsetof(evo_stats, best_length), H5T_NATIVE_UINT32);
+    H5Tinsert(mt, "best_gas", offsetof(evo_stats, best_gas), H5T_NATIVE_UINT64);
+    H5Tinsert(mt, "best_memtime", offsetof(evo_stats, best_memtime), H5T_NATIVE_UINT64);
+    H5Tinsert(mt, "best_status", offsetof(evo_stats, best_status), H5T_NATIVE_UINT8);
+    H5Tinsert(mt, "mean_error", offsetof(evo_stats, mean_error), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "median_error", offsetof(evo_stats, median_error), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "median_gas", offsetof(evo_stats, median_gas), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "median_memtime", offsetof(evo_stats, median_memtime), H5T_NATIVE_DOUBLE);
+    H5Tinsert(mt, "median_length", offsetof(evo_stats, median_length), H5T_NATIVE_DOUBLE);
+    evo_stats st[GENS + 1];
+    memset(st, 0, sizeof st);
+    cr_assert(H5Dread(sd, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, st) >= 0);
+    H5Tclose(mt);
+    H5Dclose(sd);
+
+    char stop[32] = "";
+    hid_t sr = H5Dopen2(f, "/stop_reason", H5P_DEFAULT);
+    hid_t stt = H5Dget_type(sr);
+    cr_assert(H5Dread(sr, stt, H5S_ALL, H5S_ALL, H5P_DEFAULT, stop) >= 0);
+    cr_assert_str_eq(stop, "generations");
+    H5Tclose(stt);
+    H5Dclose(sr);
+    H5Fclose(f);
+
+    /* replay the run (deterministic) and compare every generation */
+    evo_run *r = make();
+    for (uint64_t g = 0; g <= GENS; g++) {
+        cr_assert_eq(evo_run_step(r), 0);
+        evo_stats e;
+        cr_assert_eq(evo_run_stats(r, &e), 0);
+        cr_assert_eq(memcmp(&e.generation, &st[g].generation, 3 * 8), 0, "gen %lu counters", g);
+        cr_assert_eq(e.best_island, st[g].best_island);
+        cr_assert_eq(e.best_slot, st[g].best_slot);
+        cr_assert_eq(e.best_fitness, st[g].best_fitness);
+        cr_assert_eq(e.best_error, st[g].best_error);
+        cr_assert_eq(e.best_hits, st[g].best_hits);
+        cr_assert_eq(e.best_length, st[g].best_length);
+        cr_assert_eq(e.best_gas, st[g].best_gas);
+        cr_assert_eq(e.best_memtime, st[g].best_memtime);
+        cr_assert_eq(e.best_status, st[g].best_status);
+        cr_assert_eq(e.mean_error, st[g].mean_error);
+        cr_assert_eq(e.median_error, st[g].median_error);
+        cr_assert_eq(e.median_gas, st[g].median_gas);
+        cr_assert_eq(e.median_memtime, st[g].median_memtime);
+        cr_assert_eq(e.median_length, st[g].median_length);
+        for (uint32_t k = 0; k < 2; k++) {
+            evo_pop_view v;
+            evo_run_island(r, k, &v);
+            for (uint32_t i = 0; i < v.n; i++) {
+                size_t row = ((size_t)g * 2 + k) * 60 + i;
+                cr_assert_eq(fitness[row], v.fitness[i]);
+                cr_assert_eq(error[row], v.error[i]);
+                cr_assert_eq(gas[row], v.gas[i]);
+                cr_assert_eq(memtime[row], v.memtime[i]);
+                cr_assert_eq(status[row], v.status[i]);
+                cr_assert_eq(length[row], v.len[i]);
+                cr_assert_eq(hits[row], v.hits[i]);
+                cr_assert_eq(pa[row], v.parent_a[i], "gen %lu island %u slot %u", g, k, i);
+                cr_assert_eq(pb[row], v.parent_b[i]);
+                cr_assert_eq(ops[row], v.ops[i]);
+                cr_assert_eq(memcmp(errors + row * FIT_QUARTIC_CASES,
+                                    v.errors + (size_t)i * v.ncases, FIT_QUARTIC_CASES * 8),
+                             0);
+                cr_assert_leq(off[row] + length[row], ncode);
+                cr_assert_eq(memcmp(code + off[row], v.code + (size_t)i * v.stride, v.len[i]), 0);
+            }
+        }
+    }
+    cr_assert_eq(evo_run_step(r), 1);
+    evo_run_free(r);
+    free(fitness), free(error), free(errors), free(gas), free(memtime), free(status);
+    free(length), free(hits), free(pa), free(pb), free(ops), free(off), free(code);
+}
+
+/* ---- interruption ---- */
+
+enum { KILL_SELF, KILL_TIMER, KILL_PARENT };
+typedef struct {
+    int mode, point;
+    uint64_t gen;
+    unsigned usec;
+} kill_plan;
+static kill_plan plan;
+
+static void on_alarm(int sig) {
+    (void)sig;
+    kill(getpid(), SIGKILL);
+}
+
+static void hook(int point, uint64_t gen) {
+    if (gen != plan.gen) return;
+    if (plan.mode == KILL_SELF && point == plan.point) kill(getpid(), SIGKILL);
+    if (plan.mode == KILL_TIMER && point == 0) {
+        struct itimerval it = {{0, 0}, {0, (long)plan.usec + 1}};
+        setitimer(ITIMER_REAL, &it, NULL);
+    }
+}
+
+/* The child: the run loop into path, killed as planned. */
+static void child(const char *path) {
+    signal(SIGALRM, on_alarm);
+    evo_store_test_hook = hook;
+    omp_set_num_threads(2);
+    char err[512] = "";
+    evo_params p = params();
+    evo_run *r = evo_run_new(&p, &quartic, err, sizeof err);
+    evo_store_opts o = opts(true);
+    evo_store *s = r ? evo_store_create(path, &o, r, err, sizeof err) : NULL;
+    if (!s || finish(s, r, err, sizeof err) < 0 || evo_store_close(s, r, err, sizeof err) < 0) {
+        fprintf(stderr, "child: %s\n", err);
+        _exit(3);
+    }
+    _exit(0);
+}
+
+Test(store, killed_runs_resume_to_the_uninterrupted_datasets) {
+    kill_plan plans[16];
+    int np = 0;
+    uint64_t seed = 2024;
+    /* self-kill at every hook point, each in a seeded generation */
+    for (int pt = 0; pt <= 6; pt++)
+        plans[np++] = (kill_plan){KILL_SELF, pt, tu_below(&seed, GENS + 1), 0};
+    /* a timer fired during an append: in the middle of an HDF5 write or flush */
+    for (int i = 0; i < 4; i++)
+        plans[np++] = (kill_plan){KILL_TIMER, 0, tu_below(&seed, GENS + 1), tu_below(&seed, 1500)};
+    /* the parent kills at a seeded moment of the run */
+    for (int i = 0; i < 3; i++)
+        plans[np++] = (kill_plan){KILL_PARENT, 0, 0, 1000 + tu_below(&seed, 30000)};
+
+    /* fork every child before this process uses OpenMP */
+    char path[16][128];
+    for (int i = 0; i < np; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "kill%d.h5", i);
+        path_of(path[i], sizeof path[i], name);
+        plan = plans[i];
+        fflush(NULL);
+        pid_t pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) child(path[i]);
+        if (plan.mode == KILL_PARENT) {
+            usleep(plan.usec);
+            kill(pid, SIGKILL);
+        }
+        int ws = 0;
+        cr_assert_eq(waitpid(pid, &ws, 0), pid);
+        if (plan.mode == KILL_SELF)
+            cr_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL, "plan %d not killed", i);
+        else
+            cr_assert((WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL) ||
+                          (WIFEXITED(ws) && WEXITSTATUS(ws) == 0),
+                      "plan %d: child failed", i);
+    }
+
+    char ref[128];
+    path_of(ref, sizeof ref, "ref.h5");
+    omp_set_num_threads(2);
+    write_run(ref);
+
+    for (int i = 0; i < np; i++) {
+        char err[512] = "", *spec = NULL;
+        evo_store *s = evo_store_open(path[i], &spec, err, sizeof err);
+        if (!s && plans[i].gen == 0 && strstr(err, "no complete generation")) {
+            /* killed before generation 0 was stored: nothing to resume */
+            cr_assert(plans[i].mode != KILL_SELF || plans[i].point < 6, "plan %d: %s", i, err);
+            continue;
+        }
+        cr_assert_not_null(s, "plan %d (mode %d point %d gen %lu): %s", i, plans[i].mode,
+                           plans[i].point, plans[i].gen, err);
+        cr_assert_str_eq(spec, SPEC);
+        free(spec);
+        uint64_t have = evo_store_generations(s);
+        if (plans[i].mode == KILL_SELF) {
+            /* before the checkpoint is flushed, the previous generation is the
+             * last complete one; after it, this one */
+            uint64_t g = plans[i].gen;
+            if (plans[i].point == 6)
+                cr_assert_eq(have, g + 1, "plan %d", i);
+            else if (plans[i].point == 5)
+                cr_assert(have == g || have == g + 1, "plan %d: %lu", i, have);
+            else
+                cr_assert_eq(have, g, "plan %d", i);
+        }
+        evo_run *r = make();
+        cr_assert_eq(evo_store_restore(s, r, err, sizeof err), 0, "plan %d: %s", i, err);
+        cr_assert_eq(evo_run_generation(r) + 1, have);
+        cr_assert_eq(finish(s, r, err, sizeof err), 0, "plan %d: %s", i, err);
+        cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0, "%s", err);
+        evo_run_free(r);
+        char why[256] = "";
+        cr_assert_eq(h5cmp_files(ref, path[i], why, sizeof why), 0, "plan %d (mode %d): %s", i,
+                     plans[i].mode, why);
+    }
+}
+
+Test(store, resume_a_finished_run_changes_nothing) {
+    char a[128], b[128];
+    path_of(a, sizeof a, "a.h5");
+    path_of(b, sizeof b, "b.h5");
+    omp_set_num_threads(2);
+    write_run(a);
+    write_run(b);
+    char err[512] = "", *spec = NULL;
+    evo_store *s = evo_store_open(b, &spec, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    free(spec);
+    evo_run *r = make();
+    cr_assert_eq(evo_store_restore(s, r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(evo_run_generation(r), GENS);
+    cr_assert_eq(finish(s, r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0, "%s", err);
+    evo_run_free(r);
+    char why[256] = "";
+    cr_assert_eq(h5cmp_files(a, b, why, sizeof why), 0, "%s", why);
+}
+
+/* ---- bad input ---- */
+
+static void copy_prefix(const char *from, const char *to, long n) {
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    cr_assert(in && out);
+    char buf[4096];
+    long done = 0;
+    size_t k;
+    while (done < n && (k = fread(buf, 1, sizeof buf, in)) > 0) {
+        if ((long)k > n - done) k = (size_t)(n - done);
+        fwrite(buf, 1, k, out);
+        done += (long)k;
+    }
+    fclose(in);
+    fclose(out);
+}
+
+static long file_size(const char *p) {
+    struct stat st;
+    cr_assert_eq(stat(p, &st), 0);
+    return (long)st.st_size;
+}
+
+static void expect_open_error(const char *path, const char *what) {
+    char err[512] = "", *spec = (char *)1;
+    evo_store *s = evo_store_open(path, &spec, err, sizeof err);
+    cr_assert_null(s, "%s opened", path);
+    cr_assert_null(spec);
+    cr_assert(strstr(err, path) != NULL, "message does not name the file: %s", err);
+    cr_assert(strstr(err, what) != NULL, "expected \"%s\" in: %s", what, err);
+}
+
+Test(store, truncated_files_are_clear_errors) {
+    char full[128], cut[128];
+    path_of(full, sizeof full, "full.h5");
+    path_of(cut, sizeof cut, "cut.h5");
+    write_run(full);
+    long n = file_size(full);
+    long at[] = {0, 8, 100, 2048, n / 3, n / 2, n - 4096, n - 100, n - 1};
+    for (size_t i = 0; i < sizeof at / sizeof *at; i++) {
+        copy_prefix(full, cut, at[i]);
+        expect_open_error(cut, at[i] < 8 ? "not an HDF5 file" : "truncated or corrupt HDF5 file");
+    }
+}
+
+Test(store, corrupt_files_are_clear_errors_or_still_consistent) {
+    char full[128], bad[128];
+    path_of(full, sizeof full, "full.h5");
+    path_of(bad, sizeof bad, "bad.h5");
+    write_run(full);
+    long n = file_size(full);
+    uint64_t seed = 99;
+    int errors = 0;
+    for (int t = 0; t < 24; t++) {
+        copy_prefix(full, bad, n);
+        FILE *f = fopen(bad, "r+b");
+        long at = t == 0 ? 8 : (long)tu_below(&seed, (uint32_t)n);
+        long len = 1 + (long)tu_below(&seed, 200);
+        fseek(f, at, SEEK_SET);
+        for (long k = 0; k < len; k++)
+            fputc((int)tu_below(&seed, 256), f);
+        fclose(f);
+        char err[512] = "", *spec = NULL;
+        evo_store *s = evo_store_open(bad, &spec, err, sizeof err);
+        if (!s) {
+            cr_assert(strstr(err, bad) != NULL, "%s", err);
+            errors++;
+            continue;
+        }
+        /* the damage missed what open reads: restoring either works or fails cleanly */
+        free(spec);
+        evo_run *r = make();
+        if (evo_store_restore(s, r, err, sizeof err) < 0) cr_assert(strstr(err, bad) != NULL);
+        evo_store_close(s, NULL, err, sizeof err);
+        evo_run_free(r);
+    }
+    cr_assert_gt(errors, 0);
+}
+
+Test(store, other_files_are_clear_errors) {
+    char p[128];
+    path_of(p, sizeof p, "text.h5");
+    FILE *f = fopen(p, "w");
+    fputs("{\"not\": \"hdf5\"}\n", f);
+    fclose(f);
+    expect_open_error(p, "not an HDF5 file");
+
+    path_of(p, sizeof p, "missing.h5");
+    expect_open_error(p, "No such file");
+
+    /* an HDF5 file that is not a run */
+    path_of(p, sizeof p, "other.h5");
+    hid_t h = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t d[1] = {4};
+    hid_t sp = H5Screate_simple(1, d, NULL);
+    hid_t ds = H5Dcreate2(h, "x", H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dclose(ds);
+    H5Sclose(sp);
+    H5Fclose(h);
+    expect_open_error(p, "not a frugal run (no /frugal attribute)");
+
+    /* a newer format */
+    path_of(p, sizeof p, "newer.h5");
+    h = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(h, "frugal", H5T_STD_U32LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    unsigned v = 3;
+    H5Awrite(a, H5T_NATIVE_UINT, &v);
+    H5Aclose(a);
+    H5Sclose(sp);
+    H5Fclose(h);
+    expect_open_error(p, "format version 3 is newer than this frugal (1)");
+}
+
+Test(store, existing_path_needs_force) {
+    char p[128];
+    path_of(p, sizeof p, "exists.h5");
+    FILE *f = fopen(p, "w");
+    fputs("precious", f);
+    fclose(f);
+    char err[512] = "";
+    evo_run *r = make();
+    evo_store_opts o = opts(false);
+    cr_assert_null(evo_store_create(p, &o, r, err, sizeof err));
+    cr_assert(strstr(err, p) && strstr(err, "already exists"), "%s", err);
+    cr_assert_eq(file_size(p), 8);
+    o.force = true;
+    evo_store *s = evo_store_create(p, &o, r, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0);
+    /* appending out of order is an error */
+    o.force = true;
+    s = evo_store_create(p, &o, r, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    cr_assert_eq(evo_run_step(r), 0);
+    cr_assert_eq(evo_run_step(r), 0);
+    cr_assert_eq(evo_store_append(s, r, 0, err, sizeof err), -1);
+    cr_assert(strstr(err, "does not follow"), "%s", err);
+    cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0);
+    evo_run_free(r);
+}
+
+/* ---- the ecosystem ---- */
+
+Test(store, h5dump_shows_the_file) {
+    char p[128], cmd[256];
+    path_of(p, sizeof p, "dump.h5");
+    write_run(p);
+    snprintf(cmd, sizeof cmd, "h5dump -H '%s' > '%s/dump.txt' 2>&1", p, dir);
+    cr_assert_eq(system(cmd), 0, "h5dump failed");
+    snprintf(cmd, sizeof cmd, "grep -q 'DATASET \"errors\"' '%s/dump.txt'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+Test(store, python_reads_what_frugal_reported) {
+    if (access("/usr/bin/python3", X_OK) != 0) cr_skip_test("no /usr/bin/python3");
+    char p[128], cmd[512];
+    path_of(p, sizeof p, "py.h5");
+    omp_set_num_threads(2);
+    write_run(p);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 analysis/read_run.py '%s' --json", p);
+    FILE *f = popen(cmd, "r");
+    cr_assert_not_null(f);
+    static char out[1 << 16];
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = 0;
+    cr_assert_eq(pclose(f), 0, "read_run.py failed: %s", out);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    cr_assert_not_null(j, "%s: %s", je.text, out);
+
+    evo_run *r = make();
+    json_t *be = json_object_get(j, "best_error"), *bg = json_object_get(j, "best_gas");
+    cr_assert_eq(json_integer_value(json_object_get(j, "generations")), GENS + 1);
+    cr_assert_eq(json_integer_value(json_object_get(j, "seed")), 77);
+    cr_assert_str_eq(json_string_value(json_object_get(j, "stop_reason")), "generations");
+    cr_assert_eq(json_array_size(be), GENS + 1);
+    evo_stats st;
+    for (size_t g = 0; g <= GENS; g++) {
+        cr_assert_eq(evo_run_step(r), 0);
+        cr_assert_eq(evo_run_stats(r, &st), 0);
+        cr_assert_eq(json_real_value(json_array_get(be, g)), st.best_error, "gen %zu", g);
+        cr_assert_eq((uint64_t)json_integer_value(json_array_get(bg, g)), st.best_gas);
+    }
+    cr_assert_eq((uint64_t)json_integer_value(json_object_get(j, "evaluations")),
+                 evo_run_evaluations(r));
+    json_t *b = json_object_get(j, "best");
+    cr_assert_eq(json_integer_value(json_object_get(b, "island")), st.best_island);
+    cr_assert_eq(json_integer_value(json_object_get(b, "slot")), st.best_slot);
+    cr_assert_eq(json_real_value(json_object_get(b, "error")), st.best_error);
+    evo_pop_view v;
+    evo_run_island(r, st.best_island, &v);
+    char hex[2 * 1024 + 1] = "";
+    for (uint32_t i = 0; i < v.len[st.best_slot]; i++)
+        sprintf(hex + 2 * i, "%02x", v.code[(size_t)st.best_slot * v.stride + i]);
+    cr_assert_str_eq(json_string_value(json_object_get(b, "code")), hex);
+    json_decref(j);
+    evo_run_free(r);
+}
