@@ -926,6 +926,13 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     if (fapl < 0) goto corrupt;
     /* SWMR read opens a file whose writer was killed; a file written by
      * another tool may need a plain read-only open. */
+    /* A reader of a live SWMR file retries a metadata read whose checksum
+     * fails (the writer may be mid-write); nobody writes a file being resumed,
+     * so a checksum failure is corruption: no retries. */
+    if (H5Pset_metadata_read_attempts(fapl, 1) < 0) {
+        H5Pclose(fapl);
+        goto corrupt;
+    }
     s->src = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
     if (s->src < 0) s->src = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     H5Pclose(fapl);
