@@ -189,7 +189,8 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
     /* generalisation: the best on the test split */
     fit_result tr = {0};
     const fit_cases *tc = fit_task_cases(t, FIT_TEST);
-    tr.errors = calloc(tc->n ? tc->n : 1, sizeof *tr.errors);
+    uint32_t nerr = fit_task_nerrors(t, FIT_TEST);
+    tr.errors = calloc(nerr ? nerr : 1, sizeof *tr.errors);
     bool have_test = tr.errors && evo_run_eval(r, st.best_island, st.best_slot, FIT_TEST, &tr) == 0;
     const char *stop = oc->interrupted ? "interrupted" : evo_stop_name(evo_run_stopped(r));
     char hash[24];
@@ -238,7 +239,7 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
         json_decref(b);
         free(hex);
     } else {
-        printf("%s, seed %" PRIu64 ": %s after %" PRIu64 " generations, %" PRIu64
+        printf("%s, seed %" PRIu64 ": stopped (%s) after %" PRIu64 " generations, %" PRIu64
                " evaluations (%.1f s)\n",
                s->name, evo_run_params(r)->seed, stop, st.generation, st.evaluations, oc->wall);
         printf("best: error %.6g, %u/%u hits, gas %" PRIu64 " over %u cases, %u bytes, %s\n",

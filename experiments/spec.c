@@ -483,7 +483,7 @@ oom:
 /* ---- tasks: the one place that maps a name to a task ---- */
 
 /* Set to 1 when the task library (fit_task_make, fit_task_names) lands. */
-#define EXP_HAVE_TASK_LIB 0
+#define EXP_HAVE_TASK_LIB 1
 
 #if !EXP_HAVE_TASK_LIB
 static const char *const fallback_tasks[] = {"quartic", "int-square", NULL};
