@@ -320,8 +320,16 @@ typedef struct {
     uint32_t tournament;   /* k, for tournament and NSGA-II's crowded tournament */
     uint32_t elites;       /* best copied unchanged per island (not NSGA-II) */
     evo_tiebreak tiebreak; /* parsimony tie-break for equal fitness */
-    /* fitness = error + parsimony_length * bytes + parsimony_gas * gas */
+    /* fitness = error + parsimony_length * bytes + parsimony_gas * gas / gas_ref
+     *         + parsimony_memtime * memtime / memtime_ref
+     *         + penalty_out_of_gas * (cases OUT_OF_GAS) + penalty_fault * (other faults)
+     * (fit_fitness, docs/fitness.md). A term counts only when its weight is
+     * > 0. gas_ref/memtime_ref 0: the task's reference per case times the
+     * cases (evm-superopt: the block's gas), else 1. Lexicographic (error,
+     * then gas): all weights 0 and tiebreak EVO_TIE_GAS. */
     double parsimony_length, parsimony_gas;
+    double gas_ref, parsimony_memtime, memtime_ref;
+    double penalty_out_of_gas, penalty_fault;
     evo_objective objectives[4]; /* NSGA-II */
     uint32_t nobjectives;
     /* islands: every migrate_every generations, each island sends migrants
@@ -464,6 +472,26 @@ void evo_fit_rng(fit_rng *out, evo_rng *r);
 int evo_task_quartic(fit_task *t, uint64_t seed);
 
 /* ==== end of task helpers ==== */
+
+/* ==== the EVM genome (evolve/isa_evm.c) ==== */
+
+/* The EVM ISA from the EVM opcode table (every opcode defined in Cancun;
+ * PUSHn: n big-endian immediate bytes, never split; no REL jumps: JUMP and
+ * JUMPI take their target from the stack). */
+void evo_isa_evm(evo_isa *isa);
+/* The genome ISA of a task: native or EVM. */
+void evo_isa_for_task(evo_isa *isa, const fit_task *t);
+/* Genome parameters for an EVM task: straight-line tasks (t->straight_line,
+ * evm-superopt) get arithmetic, comparison, bitwise, POP, PUSH0..PUSH2,
+ * DUPn/SWAPn up to the block's inputs + 2 and every opcode of the block,
+ * initial programs of 1..(block instructions) and at most 2x+8; synthesis
+ * tasks get every opcode but calls, creates, LOG, SELFDESTRUCT and INVALID.
+ * Stack-aware initialisation from the task's initial depth; constants 0, 1,
+ * the task's, else uniform in [0, 32]. evo_params_default calls it for EVM
+ * tasks. */
+void evo_genome_params_for_evm(evo_genome_params *g, const evo_isa *isa, const fit_task *t);
+
+/* ==== end of the EVM genome ==== */
 
 /* ==== benchmark (experiments/bench/bench_gp.c) ==== */
 

@@ -37,6 +37,7 @@ void evo_params_default(evo_params *p, const evo_isa *isa, const fit_task *t) {
     p->pop_size = EVO_DEFAULT_POP;
     p->islands = 1;
     evo_genome_params_for_task(&p->genome, isa, t);
+    if (isa->isa == FIT_ISA_EVM) evo_genome_params_for_evm(&p->genome, isa, t);
     p->selection = EVO_SEL_TOURNAMENT;
     p->tournament = EVO_DEFAULT_TOURNAMENT;
     p->elites = 1;
@@ -71,8 +72,10 @@ static const char *params_check(const evo_params *p, const evo_isa *isa, const f
         return "migrants must be in 1..pop_size";
     if (p->topology > EVO_TOPO_RANDOM || p->emigrate > EVO_EMIGRATE_RANDOM)
         return "unknown topology or emigrant choice";
-    if (!(p->parsimony_length >= 0) || !(p->parsimony_gas >= 0))
-        return "parsimony weights must be >= 0";
+    if (!(p->parsimony_length >= 0) || !(p->parsimony_gas >= 0) ||
+        !(p->parsimony_memtime >= 0) || !(p->gas_ref >= 0) || !(p->memtime_ref >= 0) ||
+        !(p->penalty_out_of_gas >= 0) || !(p->penalty_fault >= 0))
+        return "parsimony weights, references and fault penalties must be >= 0";
     if (t->isa != isa->isa) return "the task's ISA differs from the genome ISA";
     if (t->train.n < 1) return "the task has no training cases";
     return evo_genome_params_check(&p->genome, isa);
@@ -195,12 +198,7 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
     }
     r->p = *p;
     r->task = t;
-    if (t->isa == FIT_ISA_NATIVE)
-        evo_isa_native(&r->isa);
-    else {
-        errf(err, errcap, "task %s: only native genomes are supported yet", t->name);
-        goto fail;
-    }
+    evo_isa_for_task(&r->isa, t);
     /* the task's limits, overridden field by field */
     vm_limits l = t->limits;
     if (p->limits.gas) l.gas = p->limits.gas;
@@ -300,11 +298,16 @@ void evo_run_island(const evo_run *r, uint32_t island, evo_pop_view *v) {
 
 /* ---- evaluation of one slot ---- */
 
-static double fitness_of(const evo_run *r, double error, uint32_t len, uint64_t gas) {
-    double f = error;
-    if (r->p.parsimony_length > 0) f += r->p.parsimony_length * len;
-    if (r->p.parsimony_gas > 0) f += r->p.parsimony_gas * (double)gas;
-    return f;
+static double fitness_of(const evo_run *r, const fit_result *fr, uint32_t len) {
+    const evo_params *p = &r->p;
+    fit_weights w = {.w_length = p->parsimony_length,
+                     .w_gas = p->parsimony_gas,
+                     .gas_ref = p->gas_ref,
+                     .w_memtime = p->parsimony_memtime,
+                     .memtime_ref = p->memtime_ref,
+                     .penalty_out_of_gas = p->penalty_out_of_gas,
+                     .penalty_fault = p->penalty_fault};
+    return fit_fitness(&w, r->task, fr, len);
 }
 
 static int evaluate(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
@@ -315,7 +318,7 @@ static int evaluate(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
     p->memtime[s] = fr.memtime;
     p->status[s] = (uint8_t)fr.worst;
     p->hits[s] = fr.hits;
-    p->fitness[s] = fitness_of(r, fr.error, p->len[s], fr.gas);
+    p->fitness[s] = fitness_of(r, &fr, p->len[s]);
     p->evald[s] = 1;
     return rc;
 }

@@ -1,30 +1,700 @@
-/* EVM tasks (stub until the EVM evaluation lands). */
+/* EVM tasks: evaluation of EVM programs (calldata in, RETURN out; or the
+ * stack model for superoptimisation), the synthesis tasks evm-max, evm-min3,
+ * evm-absdiff, evm-popcount, and evm-superopt with its equivalence check
+ * (docs/tasks.md). */
 #include "fitness/fit_impl.h"
+#include "vm/evm/evm.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#define EVM_SYN_GAS   30000u
+#define EVM_OPT_GAS   100000u
+#define EVM_SYN_TRAIN 100u
+#define EVM_SYN_TEST  1000u
+#define EVM_OPT_TRAIN 32u
+#define EVM_OPT_TEST  1000u
+#define EVM_MAX_OUT   1024u
+
+/* ---- 256-bit helpers ---- */
+
+void fit_u256_from_u64(uint8_t w[32], uint64_t v) {
+    memset(w, 0, 32);
+    for (int i = 0; i < 8; i++)
+        w[31 - i] = (uint8_t)(v >> (8 * i));
+}
+
+unsigned fit_u256_bits_diff(const uint8_t a[32], const uint8_t b[32]) {
+    unsigned n = 0;
+    for (int i = 0; i < 32; i++)
+        n += (unsigned)__builtin_popcount((unsigned)(a[i] ^ b[i]));
+    return n;
+}
+
+static void u256_sub(const uint8_t a[32], const uint8_t b[32], uint8_t out[32]) {
+    int borrow = 0;
+    for (int i = 31; i >= 0; i--) {
+        int d = (int)a[i] - (int)b[i] - borrow;
+        borrow = d < 0;
+        out[i] = (uint8_t)(d + (borrow ? 256 : 0));
+    }
+}
+
+double fit_u256_absdiff(const uint8_t a[32], const uint8_t b[32]) {
+    uint8_t d[32];
+    if (memcmp(a, b, 32) >= 0)
+        u256_sub(a, b, d);
+    else
+        u256_sub(b, a, d);
+    double v = 0;
+    for (int i = 0; i < 32; i++)
+        v = v * 256.0 + d[i];
+    return v;
+}
+
+/* ---- the per-thread context ---- */
 
 struct fit_evm_ctx {
-    int unused;
+    evm_vm *vm;
+    evm_memhost *host;
+    int64_t gas;
+    uint8_t *code; /* prologue + candidate + STOP (stack model) */
+    size_t code_cap;
+    uint8_t *calldata;
+    uint32_t case_base; /* added to the case index for the environment */
+    /* tracer state (stack model) */
+    uint32_t start_pc, end_pc;
+    bool started, ended;
+    int64_t gas_start, gas_end;
+    uint8_t *stack; /* the final stack, bottom first */
+    size_t depth;
 };
 
 fit_evm_ctx *fit_evm_ctx_new(const fit_task *t, const vm_limits *limits) {
-    return calloc(1, sizeof(fit_evm_ctx));
+    fit_evm_ctx *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->vm = evm_vm_new();
+    c->host = c->vm ? evm_memhost_new(c->vm) : NULL;
+    c->calldata = calloc((size_t)t->n_in * 32 + 64, 1);
+    c->stack = calloc(EVM_MAX_OUT, 32);
+    if (!c->host || !c->calldata || !c->stack) {
+        fit_evm_ctx_free(c);
+        return NULL;
+    }
+    evm_vm_set_fork(c->vm, EVM_FORK_CANCUN);
+    evm_vm_set_policy(c->vm, evm_policy_isolated, NULL);
+    evm_vm_set_mem_limit(c->vm, (size_t)1 << 20);
+    c->gas = limits && limits->gas
+                 ? (int64_t)(limits->gas > (1ull << 40) ? 1ull << 40 : limits->gas)
+                 : (int64_t)EVM_SYN_GAS;
+    return c;
 }
+
 void fit_evm_ctx_free(fit_evm_ctx *c) {
+    if (!c) return;
+    evm_memhost_free(c->host);
+    evm_vm_free(c->vm);
+    free(c->code);
+    free(c->calldata);
+    free(c->stack);
     free(c);
 }
+
+static void tracer(void *ctx, const evm_step *s) {
+    fit_evm_ctx *c = ctx;
+    if (s->depth != 0) return;
+    if (!c->started && s->pc == c->start_pc) {
+        c->started = true;
+        c->gas_start = s->gas;
+    }
+    if (s->pc == c->end_pc && s->op == EVM_OP_STOP) {
+        c->ended = true;
+        c->gas_end = s->gas;
+        c->depth = s->stack_size;
+        if (c->depth <= EVM_MAX_OUT) memcpy(c->stack, s->stack, c->depth * 32);
+    }
+}
+
+static vm_status map_status(evm_status s) {
+    switch (s) {
+    case EVM_SUCCESS: return VM_HALTED;
+    case EVM_REVERT:
+    case EVM_DENIED: return VM_YIELDED;
+    case EVM_OUT_OF_GAS: return VM_OUT_OF_GAS;
+    case EVM_INVALID_INSTRUCTION: return VM_INVALID_OPCODE;
+    case EVM_BAD_JUMP: return VM_BAD_JUMP;
+    case EVM_STACK_UNDERFLOW: return VM_STACK_UNDERFLOW;
+    case EVM_STACK_OVERFLOW: return VM_STACK_OVERFLOW;
+    case EVM_RETURNDATA_OOB: return VM_OUT_OF_BOUNDS;
+    case EVM_OUT_OF_MEMORY: return VM_OUT_OF_MEMORY;
+    default: return VM_BAD_KEY; /* other faults */
+    }
+}
+
+/* The case's environment: sender, value, origin, timestamp and number are
+ * drawn from the case's index and first input word, so that a candidate
+ * cannot replace CALLER or CALLVALUE by a constant. */
+static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_t i) {
+    uint64_t s = 0x656e76ull + i;
+    if (in0)
+        for (int k = 0; k < 32; k++)
+            s = s * 131 + in0[k];
+    memset(m, 0, sizeof *m);
+    m->kind = EVM_CALL_CALL;
+    m->gas = c->gas;
+    uint64_t a = fit_splitmix(&s), b = fit_splitmix(&s);
+    for (int k = 0; k < 8; k++) {
+        m->sender.b[12 + k] = (uint8_t)(a >> (8 * k));
+        m->recipient.b[12 + k] = (uint8_t)(b >> (8 * k));
+    }
+    m->recipient.b[0] = 0xaa;
+    m->sender.b[0] = 0xcc;
+    if (a % 4 == 0) memset(m->sender.b, 0, sizeof m->sender.b); /* the zero address too */
+    m->code_address = m->recipient;
+    uint64_t v = fit_splitmix(&s);
+    fit_u256_from_u64(m->value.b, v & 0xffff ? v & 0xffffff : 0);
+    evm_context *x = evm_memhost_context(c->host);
+    x->origin = m->sender;
+    x->origin.b[1] = 0x01;
+    x->timestamp = (int64_t)(fit_splitmix(&s) >> 34);
+    x->number = (int64_t)(fit_splitmix(&s) >> 40);
+    x->gas_limit = 30000000;
+}
+
+/* The length of EVM code rounded up to whole instructions (truncated PUSH
+ * data reads as zeros, so padding with zeros keeps its meaning). */
+static size_t whole_len(const uint8_t *code, size_t len) {
+    size_t pc = 0;
+    while (pc < len) {
+        uint8_t op = code[pc];
+        pc += 1 + (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? (size_t)(op - EVM_OP_PUSH1 + 1) : 0);
+    }
+    return pc;
+}
+
+static double out_error(const fit_task *t, const uint8_t *y, const uint8_t *w) {
+    double e;
+    switch (t->error) {
+    case FIT_ERR_U256_BITS: e = fit_u256_bits_diff(y, w); break;
+    case FIT_ERR_U256_STACK: e = fit_u256_bits_diff(y, w) / 256.0; break;
+    default: e = fit_u256_absdiff(y, w); break;
+    }
+    return e > t->penalty ? t->penalty : e;
+}
+
+/* The block's final stack depth (superopt); n_out is at least 1, and an
+ * empty final stack is scored as one zero word. */
+static uint32_t final_depth(const fit_task *t) {
+    return (uint32_t)((int64_t)t->min_stack_in + t->stack_delta);
+}
+
+/* One case of the stack model; fills out[0..n_out) when has_output. */
+static vm_status run_stack_case(fit_evm_ctx *c, const fit_task *t, const fit_cases *cs, uint32_t i,
+                                size_t code_len, uint64_t *gas, uint64_t *words, bool *has_output) {
+    const uint8_t *in = cs->in256 + (size_t)i * t->n_in * 32;
+    size_t n = 0;
+    for (uint32_t k = 0; k < t->n_in; k++) {
+        c->code[n++] = EVM_OP_PUSH32;
+        memcpy(c->code + n, in + (size_t)k * 32, 32);
+        n += 32;
+    }
+    (void)n;
+    evm_message m;
+    case_env(c, &m, t->n_in ? in : NULL, c->case_base + i);
+    c->started = c->ended = false;
+    c->depth = 0;
+    evm_result res;
+    evm_memhost_begin_tx(c->host, &m.recipient, 1);
+    size_t snap = evm_memhost_snapshot(c->host);
+    evm_vm_set_tracer(c->vm, tracer, c);
+    evm_status st = evm_execute(c->vm, &evm_memhost_iface, c->host, &m, c->code, code_len, &res);
+    evm_vm_set_tracer(c->vm, NULL, NULL);
+    evm_memhost_revert(c->host, snap);
+    *words = evm_vm_words_peak(c->vm);
+    *has_output = st == EVM_SUCCESS && c->ended && c->depth == final_depth(t);
+    if (final_depth(t) == 0) memset(c->stack, 0, 32);
+    if (c->started && c->ended)
+        *gas = (uint64_t)(c->gas_start - c->gas_end);
+    else
+        *gas = (uint64_t)(c->gas - (int64_t)t->n_in * 3);
+    return map_status(st);
+}
+
 int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t len,
                  const fit_cases *cs, fit_result *r) {
+    if (len > 1u << 20 || !cs->in256) return -1;
+    uint32_t no = fit_task_nout(t);
+    size_t code_len = 0;
+    bool stack_model = t->io == FIT_IO_EVM_STACK;
+    if (stack_model) {
+        size_t wl = whole_len(code, len), pro = (size_t)t->n_in * 33;
+        size_t need = pro + wl + 1;
+        if (need > c->code_cap) {
+            uint8_t *p = realloc(c->code, need);
+            if (!p) return -1;
+            c->code = p;
+            c->code_cap = need;
+        }
+        if (len) memcpy(c->code + pro, code, len);
+        memset(c->code + pro + len, 0, wl - len);
+        c->code[pro + wl] = EVM_OP_STOP;
+        c->start_pc = (uint32_t)pro;
+        c->end_pc = (uint32_t)(pro + wl);
+        code_len = need;
+    }
+    r->ncases = cs->n;
+    r->nerrors = cs->n * no;
+    r->error = 0;
+    r->gas = r->memtime = 0;
+    r->worst = VM_HALTED;
+    r->hits = r->missing = r->out_of_gas = r->faults = 0;
+    unsigned worst_sev = 0;
+    double *err = r->errors;
+    for (uint32_t i = 0; i < cs->n; i++) {
+        uint64_t gas, words;
+        bool has;
+        vm_status st;
+        const uint8_t *y;
+        if (stack_model) {
+            st = run_stack_case(c, t, cs, i, code_len, &gas, &words, &has);
+            y = c->stack;
+        } else {
+            const uint8_t *in = cs->in256 + (size_t)i * t->n_in * 32;
+            memcpy(c->calldata, in, (size_t)t->n_in * 32);
+            evm_message m;
+            case_env(c, &m, t->n_in ? in : NULL, c->case_base + i);
+            m.input = c->calldata;
+            m.input_size = (size_t)t->n_in * 32;
+            evm_result res;
+            evm_memhost_begin_tx(c->host, &m.recipient, 1);
+            size_t snap = evm_memhost_snapshot(c->host);
+            evm_status es = evm_execute(c->vm, &evm_memhost_iface, c->host, &m, code, len, &res);
+            has = es == EVM_SUCCESS && res.output_size >= 32 * (size_t)no;
+            if (has) memcpy(c->stack, res.output, 32 * (size_t)no);
+            evm_memhost_revert(c->host, snap);
+            gas = (uint64_t)(c->gas - res.gas_left);
+            words = evm_vm_words_peak(c->vm);
+            st = map_status(es);
+            if (es == EVM_SUCCESS && !has) st = VM_YIELDED; /* finished without an answer */
+            y = c->stack;
+        }
+        r->gas += gas;
+        r->memtime += gas * words;
+        unsigned sev = fit_status_severity(st);
+        if (sev > worst_sev) {
+            worst_sev = sev;
+            r->worst = st;
+        }
+        if (st == VM_OUT_OF_GAS)
+            r->out_of_gas++;
+        else if (st != VM_HALTED)
+            r->faults++;
+        bool hit = true;
+        for (uint32_t k = 0; k < no; k++) {
+            double e =
+                has ? out_error(t, y + (size_t)k * 32, cs->want256 + ((size_t)i * no + k) * 32)
+                    : t->penalty;
+            if (!has) r->missing++;
+            if (!(e <= t->hit_tol)) hit = false;
+            *err++ = e;
+            r->error += e;
+        }
+        if (hit) r->hits++;
+    }
+    return 0;
+}
+
+/* ---- input words ---- */
+
+static uint64_t U64(const fit_rng *r) {
+    return (uint64_t)r->range(r->ctx, INT64_MIN, INT64_MAX);
+}
+
+/* A random word: kind 0 small [0, 2^16), 1 full 256 bits, 2 an edge value
+ * (0, 1, 2^255, 2^256-1), 3 sparse (a few random bits). */
+static void draw_word(const fit_rng *r, int kind, uint8_t w[32]) {
+    memset(w, 0, 32);
+    switch (kind) {
+    case 0: fit_u256_from_u64(w, (uint64_t)r->range(r->ctx, 0, 65535)); break;
+    case 1:
+        for (int k = 0; k < 4; k++) {
+            uint64_t v = U64(r);
+            for (int b = 0; b < 8; b++)
+                w[8 * k + b] = (uint8_t)(v >> (8 * b));
+        }
+        break;
+    case 2: {
+        int e = (int)r->range(r->ctx, 0, 3);
+        if (e == 1) w[31] = 1;
+        if (e == 2) w[0] = 0x80;
+        if (e == 3) memset(w, 0xff, 32);
+        break;
+    }
+    default: {
+        int nb = (int)r->range(r->ctx, 0, 8);
+        for (int b = 0; b < nb; b++) {
+            int bit = (int)r->range(r->ctx, 0, 255);
+            w[31 - bit / 8] |= (uint8_t)(1u << (bit % 8));
+        }
+        break;
+    }
+    }
+}
+
+/* ---- synthesis tasks ---- */
+
+typedef enum { SYN_MAX, SYN_MIN3, SYN_ABSDIFF, SYN_POPCOUNT } syn_kind;
+
+static void syn_want(syn_kind k, const uint8_t *in, uint8_t *w) {
+    switch (k) {
+    case SYN_MAX: memcpy(w, memcmp(in, in + 32, 32) >= 0 ? in : in + 32, 32); break;
+    case SYN_MIN3: {
+        const uint8_t *m = in;
+        for (int j = 1; j < 3; j++)
+            if (memcmp(in + 32 * j, m, 32) < 0) m = in + 32 * j;
+        memcpy(w, m, 32);
+        break;
+    }
+    case SYN_ABSDIFF:
+        if (memcmp(in, in + 32, 32) >= 0)
+            u256_sub(in, in + 32, w);
+        else
+            u256_sub(in + 32, in, w);
+        break;
+    default: {
+        unsigned n = 0;
+        for (int i = 0; i < 32; i++)
+            n += (unsigned)__builtin_popcount(in[i]);
+        fit_u256_from_u64(w, n);
+        break;
+    }
+    }
+}
+
+static int make_syn(const char *name, syn_kind kind, const fit_task_opts *o, const fit_rng *rng,
+                    fit_task *t, char *err, size_t errcap) {
+    uint32_t ntr, nte, n_in = kind == SYN_MIN3 ? 3 : kind == SYN_POPCOUNT ? 1 : 2;
+    if (fit_size(name, "n_train", o->n_train, EVM_SYN_TRAIN, 1, &ntr, err, errcap) ||
+        fit_size(name, "n_test", o->n_test, EVM_SYN_TEST, 1, &nte, err, errcap))
+        return -1;
+    fit_task_init(t, name, kind == SYN_POPCOUNT ? FIT_ERR_U256_ABS : FIT_ERR_U256_BITS, n_in);
+    t->isa = FIT_ISA_EVM;
+    t->io = FIT_IO_CALLDATA;
+    t->penalty = 256;
+    t->hit_tol = 0;
+    t->limits = (vm_limits){.gas = EVM_SYN_GAS};
+    static const vm_word consts[] = {0, 1, 32, 64, 96};
+    memcpy(t->consts, consts, sizeof consts);
+    t->n_consts = 5;
+    if (fit_cases_alloc(&t->train, ntr, n_in, 1, false, true) ||
+        fit_cases_alloc(&t->test, nte, n_in, 1, false, true)) {
+        fit_task_free(t);
+        fit_errf(err, errcap, "%s: out of memory", name);
+        return -1;
+    }
+    for (int s = 0; s < 2; s++) {
+        fit_cases *cs = s ? &t->test : &t->train;
+        for (uint32_t i = 0; i < cs->n; i++) {
+            uint8_t *in = cs->in256 + (size_t)i * n_in * 32;
+            /* popcount: small, full, edge or sparse; others: small or full,
+             * and a quarter of the cases with two equal inputs */
+            for (uint32_t k = 0; k < n_in; k++)
+                draw_word(rng,
+                          kind == SYN_POPCOUNT ? (int)rng->range(rng->ctx, 0, 3)
+                                               : (int)rng->range(rng->ctx, 0, 1),
+                          in + 32 * k);
+            if (n_in > 1 && rng->range(rng->ctx, 0, 3) == 0) memcpy(in + 32, in, 32);
+            syn_want(kind, in, cs->want256 + (size_t)i * 32);
+        }
+    }
+    return 0;
+}
+
+/* ---- superoptimisation ---- */
+
+int64_t fit_evm_static_gas(const uint8_t *code, size_t len) {
+    int64_t g = 0;
+    for (size_t pc = 0; pc < len;) {
+        uint8_t op = code[pc];
+        int s = evm_static_gas(EVM_FORK_CANCUN, op);
+        if (s < 0) return -1;
+        g += s;
+        pc += 1 + (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? (size_t)(op - EVM_OP_PUSH1 + 1) : 0);
+    }
+    return g;
+}
+
+/* A block the stack model can judge: defined opcodes only, none that ends
+ * the block, jumps, or touches memory, storage, logs or calls. */
+static bool block_op_ok(uint8_t op) {
+    const evm_opinfo *oi = evm_opinfo_of(op);
+    if (!oi->name) return false;
+    switch (op) {
+    case EVM_OP_STOP:
+    case EVM_OP_JUMP:
+    case EVM_OP_JUMPI:
+    case EVM_OP_JUMPDEST:
+    case EVM_OP_PC:
+    case EVM_OP_GAS:
+    case EVM_OP_MSIZE:
+    case EVM_OP_RETURN:
+    case EVM_OP_REVERT:
+    case EVM_OP_INVALID:
+    case EVM_OP_SELFDESTRUCT:
+    case EVM_OP_SSTORE:
+    case EVM_OP_TSTORE: return false;
+    default: break;
+    }
+    if (op >= 0xa0 && op <= 0xa4) return false; /* LOG */
+    if (op >= 0xf0) return false;               /* calls and creates */
+    if (op == EVM_OP_MLOAD || op == EVM_OP_MSTORE || op == EVM_OP_MSTORE8 ||
+        op == EVM_OP_KECCAK256 || op == EVM_OP_MCOPY || op == EVM_OP_CALLDATACOPY ||
+        op == EVM_OP_CODECOPY || op == EVM_OP_EXTCODECOPY || op == EVM_OP_RETURNDATACOPY)
+        return false;
+    return true;
+}
+
+/* Stack effect of a block: the items it needs and its net change. */
+static int block_shape(const uint8_t *b, size_t n, uint32_t *min_in, int32_t *delta, char *why,
+                       size_t whycap) {
+    int64_t depth = 0, low = 0;
+    size_t pc = 0;
+    while (pc < n) {
+        uint8_t op = b[pc];
+        if (!block_op_ok(op)) {
+            const evm_opinfo *oi = evm_opinfo_of(op);
+            fit_errf(why, whycap, "opcode 0x%02x (%s) at byte %zu is not straight-line stack code",
+                     op, oi->name ? oi->name : "undefined", pc);
+            return -1;
+        }
+        const evm_opinfo *oi = evm_opinfo_of(op);
+        depth -= oi->in;
+        if (depth < low) low = depth;
+        depth += oi->out;
+        size_t il =
+            1 + (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? (size_t)(op - EVM_OP_PUSH1 + 1) : 0);
+        if (pc + il > n) {
+            fit_errf(why, whycap, "%s at byte %zu is truncated", oi->name, pc);
+            return -1;
+        }
+        pc += il;
+    }
+    *min_in = (uint32_t)-low;
+    *delta = (int32_t)depth;
+    return 0;
+}
+
+/* Fill cs with initial stacks: the first ones every combination of the
+ * edge values over the top min(n_in, 4) inputs (when edges), then random. */
+static void draw_stacks(const fit_task *t, fit_cases *cs, const fit_rng *rng, uint32_t nedge) {
+    static const int kinds[] = {0, 1, 1, 2, 3};
+    for (uint32_t i = 0; i < cs->n; i++) {
+        uint8_t *in = cs->in256 + (size_t)i * t->n_in * 32;
+        for (uint32_t k = 0; k < t->n_in; k++) {
+            uint8_t *w = in + 32 * k;
+            if (i < nedge) {
+                uint32_t e = (i >> (2 * (k % 4))) & 3u;
+                memset(w, 0, 32);
+                if (e == 1) w[31] = 1;
+                if (e == 2) w[0] = 0x80;
+                if (e == 3) memset(w, 0xff, 32);
+            } else {
+                draw_word(rng, kinds[rng->range(rng->ctx, 0, 4)], w);
+            }
+        }
+    }
+}
+
+/* Run the block on every case and store its final stacks as the targets. */
+static int fill_targets(fit_task *t, fit_cases *cs) {
+    fit_evm_ctx *c = fit_evm_ctx_new(t, &t->limits);
+    double *errs = malloc(((size_t)cs->n * fit_task_nout(t) + 1) * sizeof *errs);
+    int rc = -1;
+    if (!c || !errs) goto cleanup;
+    uint32_t no = fit_task_nout(t);
+    for (uint32_t i = 0; i < cs->n; i++) {
+        fit_cases one = {.n = 1,
+                         .in256 = cs->in256 + (size_t)i * t->n_in * 32,
+                         .want256 = cs->want256 + (size_t)i * no * 32};
+        fit_result r = {.errors = errs};
+        c->case_base = i;
+        if (fit_evm_eval(c, t, t->block, t->block_len, &one, &r)) goto cleanup;
+        if (r.worst != VM_HALTED || c->depth != final_depth(t)) goto cleanup;
+        memcpy(cs->want256 + (size_t)i * no * 32, c->stack, (size_t)no * 32);
+        if (i == 0) t->block_gas = r.gas;
+    }
+    rc = 0;
+cleanup:
+    free(errs);
+    fit_evm_ctx_free(c);
+    return rc;
+}
+
+static int make_superopt(const fit_task_opts *o, const fit_rng *rng, fit_task *t, char *err,
+                         size_t errcap) {
+    const char *name = "evm-superopt";
+    uint8_t *b = NULL;
+    size_t n = 0;
+    char why[160];
+    uint32_t ntr, nte, min_in;
+    int32_t delta;
+    if (!o->block_hex) {
+        fit_errf(err, errcap, "%s: needs a target block (block_hex)", name);
+        return -1;
+    }
+    if (evm_hex_decode(o->block_hex, &b, &n) < 0) {
+        fit_errf(err, errcap, "%s: the block is not valid hex", name);
+        return -1;
+    }
+    if (n == 0 || n > 4096) {
+        free(b);
+        fit_errf(err, errcap, "%s: the block must be 1..4096 bytes, not %zu", name, n);
+        return -1;
+    }
+    if (block_shape(b, n, &min_in, &delta, why, sizeof why)) {
+        free(b);
+        fit_errf(err, errcap, "%s: %s", name, why);
+        return -1;
+    }
+    int64_t dout = (int64_t)min_in + delta;
+    if (dout > (int64_t)EVM_MAX_OUT || min_in > 1024) {
+        free(b);
+        fit_errf(err, errcap, "%s: the block's stack is too deep", name);
+        return -1;
+    }
+    if (fit_size(name, "n_train", o->n_train, EVM_OPT_TRAIN, 1, &ntr, err, errcap) ||
+        fit_size(name, "n_test", o->n_test, EVM_OPT_TEST, 1, &nte, err, errcap)) {
+        free(b);
+        return -1;
+    }
+    fit_task_init(t, name, FIT_ERR_U256_STACK, min_in);
+    t->isa = FIT_ISA_EVM;
+    t->io = FIT_IO_EVM_STACK;
+    t->n_out = dout > 0 ? (uint32_t)dout : 1;
+    t->straight_line = true;
+    t->block = b;
+    t->block_len = (uint32_t)n;
+    t->min_stack_in = min_in;
+    t->stack_delta = delta;
+    t->equiv_samples = o->equiv_samples ? o->equiv_samples : FIT_EQUIV_SAMPLES;
+    t->penalty = 1;
+    t->hit_tol = 0;
+    t->limits = (vm_limits){.gas = EVM_OPT_GAS};
+    /* the block's constants (those that fit a word) and 0, 1 */
+    t->consts[t->n_consts++] = 0;
+    t->consts[t->n_consts++] = 1;
+    for (size_t pc = 0; pc < n;) {
+        uint8_t op = b[pc];
+        size_t k = op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? (size_t)(op - EVM_OP_PUSH1 + 1) : 0;
+        if (k && k <= 8) {
+            uint64_t v = 0;
+            for (size_t j = 0; j < k; j++)
+                v = v << 8 | b[pc + 1 + j];
+            bool have = false;
+            for (uint32_t j = 0; j < t->n_consts; j++)
+                have |= t->consts[j] == (vm_word)v;
+            if (!have && t->n_consts < FIT_MAX_CONSTS) t->consts[t->n_consts++] = (vm_word)v;
+        }
+        pc += 1 + k;
+    }
+    uint32_t no = fit_task_nout(t);
+    if (fit_cases_alloc(&t->train, ntr, min_in, no, false, true) ||
+        fit_cases_alloc(&t->test, nte, min_in, no, false, true))
+        goto oom;
+    uint32_t nedge = min_in ? 1u << (2 * (min_in < 4 ? min_in : 4)) : 1;
+    draw_stacks(t, &t->train, rng, nedge < ntr / 2 ? nedge : ntr / 2);
+    draw_stacks(t, &t->test, rng, 0);
+    if (fill_targets(t, &t->train) || fill_targets(t, &t->test)) {
+        fit_task_free(t);
+        fit_errf(err, errcap, "%s: the block does not run on the stack model", name);
+        return -1;
+    }
+    t->gas_ref = (double)t->block_gas;
+    return 0;
+oom:
+    fit_task_free(t);
+    fit_errf(err, errcap, "%s: out of memory", name);
     return -1;
 }
-int fit_make_evm(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                 char *err, size_t errcap) {
-    return 1;
-}
+
 int fit_evm_equivalent(const fit_task *t, const uint8_t *code, size_t len, const fit_rng *rng,
                        uint64_t *cex) {
-    return -1;
+    if (t->io != FIT_IO_EVM_STACK || !t->block) return -1;
+    uint32_t no = fit_task_nout(t), n_in = t->n_in;
+    uint32_t nedge = n_in ? 1u << (2 * (n_in < 4 ? n_in : 4)) : 1;
+    uint32_t total = nedge + t->equiv_samples, chunk = 256;
+    fit_task tt = *t; /* the same task with our own cases */
+    fit_cases cs;
+    if (fit_cases_alloc(&cs, chunk, n_in, no, false, true)) return -1;
+    uint8_t *want = malloc((size_t)chunk * (no ? no : 1) * 32);
+    double *errs = malloc((size_t)chunk * (no ? no : 1) * sizeof *errs);
+    fit_evm_ctx *c = fit_evm_ctx_new(t, &t->limits);
+    int rc = -1;
+    if (!want || !errs || !c) goto cleanup;
+    tt.equiv_samples = 0;
+    for (uint32_t base = 0; base < total; base += chunk) {
+        uint32_t m = total - base < chunk ? total - base : chunk;
+        cs.n = m;
+        /* edge combinations first, then random stacks */
+        if (base < nedge) {
+            fit_cases e = cs;
+            e.n = nedge - base < m ? nedge - base : m;
+            for (uint32_t i = 0; i < e.n; i++) {
+                fit_cases one = {.n = 1, .in256 = cs.in256 + (size_t)i * n_in * 32};
+                uint32_t idx = base + i;
+                for (uint32_t k = 0; k < n_in; k++) {
+                    uint8_t *w = one.in256 + 32 * k;
+                    uint32_t ev = (idx >> (2 * (k % 4))) & 3u;
+                    if (k >= 4) ev = (idx + k) & 3u;
+                    memset(w, 0, 32);
+                    if (ev == 1) w[31] = 1;
+                    if (ev == 2) w[0] = 0x80;
+                    if (ev == 3) memset(w, 0xff, 32);
+                }
+            }
+            if (e.n < m) {
+                fit_cases rest = cs;
+                rest.n = m - e.n;
+                rest.in256 = cs.in256 + (size_t)e.n * n_in * 32;
+                draw_stacks(t, &rest, rng, 0);
+            }
+        } else {
+            draw_stacks(t, &cs, rng, 0);
+        }
+        /* the block's final stacks, then the candidate's */
+        for (uint32_t i = 0; i < m; i++) {
+            fit_cases one = {
+                .n = 1, .in256 = cs.in256 + (size_t)i * n_in * 32, .want256 = cs.want256};
+            fit_result r = {.errors = errs};
+            c->case_base = 0x100000u + base + i;
+            if (fit_evm_eval(c, &tt, t->block, t->block_len, &one, &r)) goto cleanup;
+            bool bok = r.worst == VM_HALTED && c->depth == final_depth(t);
+            size_t bdepth = c->depth;
+            if (bok) memcpy(want + (size_t)i * no * 32, c->stack, (size_t)no * 32);
+            if (fit_evm_eval(c, &tt, code, len, &one, &r)) goto cleanup;
+            bool cok = r.worst == VM_HALTED && c->depth == bdepth;
+            if (!bok || !cok || memcmp(want + (size_t)i * no * 32, c->stack, (size_t)no * 32)) {
+                if (cex) *cex = base + i;
+                rc = 0;
+                goto cleanup;
+            }
+        }
+    }
+    rc = 1;
+cleanup:
+    fit_cases_free(&cs);
+    free(want);
+    free(errs);
+    fit_evm_ctx_free(c);
+    return rc;
 }
-int64_t fit_evm_static_gas(const uint8_t *code, size_t len) {
-    return -1;
+
+int fit_make_evm(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
+                 char *err, size_t errcap) {
+    if (!strcmp(name, "evm-max")) return make_syn(name, SYN_MAX, o, rng, t, err, errcap);
+    if (!strcmp(name, "evm-min3")) return make_syn(name, SYN_MIN3, o, rng, t, err, errcap);
+    if (!strcmp(name, "evm-absdiff")) return make_syn(name, SYN_ABSDIFF, o, rng, t, err, errcap);
+    if (!strcmp(name, "evm-popcount")) return make_syn(name, SYN_POPCOUNT, o, rng, t, err, errcap);
+    if (!strcmp(name, "evm-superopt")) return make_superopt(o, rng, t, err, errcap);
+    return 1;
 }
