@@ -580,3 +580,20 @@ Test(evm_policy, denied_log_returns_exact_gas) {
     cr_assert_eq(left[0], left[1]);
     cr_assert_eq(left[0], 1000000 - 6 - 375);
 }
+
+/* A contract calling itself with all its gas reaches the 1024 call depth
+ * limit (or, with a small C stack, fails the deepest calls) without
+ * crashing, and the outermost frame still succeeds. */
+Test(evm_calls, deep_recursion) {
+    run_t r;
+    setup(&r, EVM_FORK_TANGERINE_WHISTLE);
+    cr_assert_eq(run_at(&r,
+                        "600060006000600060003"
+                        "05a"
+                        "f1"
+                        "600055",
+                        1000000000000ll),
+                 EVM_SUCCESS);
+    cr_assert_eq(evm_vm_words_in_use(r.vm), 0);
+    teardown(&r);
+}

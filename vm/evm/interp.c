@@ -1,9 +1,12 @@
 /* The EVM interpreter: VM lifecycle, frames, code analysis and the
  * instruction loop (vm/evm/interp_loop.inc, compiled twice: plain and
  * traced). Dispatch is computed goto under GCC/clang, a switch otherwise. */
+#define _GNU_SOURCE /* pthread_getattr_np */
 #include "vm/evm/evm_impl.h"
 #include "vm/evm/keccak.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #define likely(x)   __builtin_expect(!!(x), 1)
@@ -278,6 +281,27 @@ static evm_status block_error(const evm_vm *vm, const uint8_t *code, size_t pc, 
 
 static inline int64_t words_of(uint64_t bytes) {
     return (int64_t)((bytes + 31) / 32);
+}
+
+/* The tracer's view of the next instruction (out of line: the loop keeps no
+ * per-dispatch locals for it). */
+__attribute__((noinline)) static void trace_step(evm_vm *vm, const evm_frame *f,
+                                                 const evm_message *msg, uint32_t pc, uint8_t op,
+                                                 int64_t gas, int64_t refund, const u256 *bot,
+                                                 size_t h) {
+    evm_step s;
+    for (size_t i = 0; i < h; i++)
+        vm->trace_stack[i] = evm_u256_to_b32(&bot[i]);
+    s.pc = pc;
+    s.op = op;
+    s.gas = gas;
+    s.cost = vm->tbl[op].min == 0x7fff ? 0 : vm->tbl[op].gas;
+    s.refund = refund;
+    s.depth = msg->depth;
+    s.stack = vm->trace_stack;
+    s.stack_size = h;
+    s.mem_size = f->mem_size;
+    vm->tracer(vm->trace_ctx, &s);
 }
 
 static evm_verdict ask_policy(evm_vm *vm, evm_action *act) {
@@ -571,12 +595,38 @@ static evm_status op_log(evm_vm *vm, evm_frame *f, const evm_host *host, void *h
 #undef EVM_TRACE
 #undef EVM_RUN
 
+/* Nested calls recurse on the C stack (a few KB a level, more under
+ * sanitizers). When less than this is left, a nested frame fails instead of
+ * overflowing the thread's stack. */
+#define EVM_STACK_MARGIN ((uintptr_t)256 << 10)
+
+static __thread uintptr_t t_stack_low; /* lowest address of this thread's stack; 1: unknown */
+
+static uintptr_t stack_low(void) {
+    if (!t_stack_low) {
+        pthread_attr_t at;
+        void *addr = NULL;
+        size_t size = 0;
+        t_stack_low = 1;
+        if (pthread_getattr_np(pthread_self(), &at) == 0) {
+            if (pthread_attr_getstack(&at, &addr, &size) == 0 && addr)
+                t_stack_low = (uintptr_t)addr;
+            pthread_attr_destroy(&at);
+        }
+    }
+    return t_stack_low;
+}
+
 evm_status evm_execute(evm_vm *vm, const evm_host *host, void *host_ctx, const evm_message *msg,
                        const uint8_t *code, size_t code_size, evm_result *res) {
     memset(res, 0, sizeof *res);
     res->status = EVM_INTERNAL_ERROR;
     if (!vm || !host || !msg || msg->depth < 0 || msg->depth > EVM_MAX_DEPTH) return res->status;
     if (msg->depth == 0) vm->peak = 0;
+    if (msg->depth > 0) {
+        uintptr_t here = (uintptr_t)__builtin_frame_address(0), low = stack_low();
+        if (low > 1 && (here < low || here - low < EVM_STACK_MARGIN)) return res->status;
+    }
     evm_frame *f = frame_get(vm, msg->depth);
     if (!f || f->active) return res->status;
     if (code_size > ((size_t)1 << 31) || analyse(vm, f, code, code_size) < 0) return res->status;
