@@ -86,6 +86,12 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  FRUGAL=$(CURDIR)/$(A)/frugal FRUGAL_SANITIZED=1 $(A)/frugal-tests --jobs 2
 
+# More differential EVM tests than make test runs: make difftest N=100000
+N ?= 100000
+difftest: deps
+	$(MAKE) all $(B)/frugal-tests
+	FRUGAL_DIFFTEST_N=$(N) FRUGAL=$(CURDIR)/$(B)/frugal $(B)/frugal-tests --filter 'evm_diff/random*'
+
 demo: deps
 	$(MAKE) all
 	./frugal demo
