@@ -453,3 +453,85 @@ Test(arena, bad_configuration_and_players) {
     cr_assert_eq(fit_arena_add(a, "late", FIT_ISA_NATIVE, &halt, 1, err, sizeof err), -1);
     fit_arena_free(a);
 }
+
+/* Random native programs (full of key, process and channel instructions) and
+ * random EVM bytes as players: the tournament always finishes, within the
+ * budgets, and the same seed gives the same table. */
+static fit_arena *random_field(uint64_t seed) {
+    fit_arena *a = arena(FIT_GAME_IPD, 6, seed);
+    add(a, "tft", "tit_for_tat.s");
+    uint64_t s = seed;
+    char err[256], name[32];
+    for (int i = 0; i < 30; i++) {
+        uint8_t code[1024];
+        size_t n = tu_random_program(&s, code, sizeof code);
+        snprintf(name, sizeof name, "native-%d", i);
+        cr_assert_eq(fit_arena_add(a, name, FIT_ISA_NATIVE, code, n, err, sizeof err), 0, "%s",
+                     err);
+    }
+    for (int i = 0; i < 10; i++) {
+        uint8_t code[64];
+        size_t n = 1 + tu_below(&s, sizeof code);
+        for (size_t k = 0; k < n; k++)
+            code[k] = (uint8_t)tu_next(&s);
+        snprintf(name, sizeof name, "evm-%d", i);
+        cr_assert_eq(fit_arena_add(a, name, FIT_ISA_EVM, code, n, err, sizeof err), 0, "%s", err);
+    }
+    return a;
+}
+
+Test(arena, random_programs_never_stall) {
+    fit_arena *a = random_field(77), *b = random_field(77);
+    cr_assert_eq(fit_arena_run(a), 0);
+    for (int r = 0; r < 500; r++)
+        fit_arena_step(b);
+    vm_buf blob = {0};
+    cr_assert_eq(fit_arena_save(b, &blob), 0);
+    fit_arena_free(b);
+    b = random_field(77);
+    char err[256];
+    cr_assert_eq(fit_arena_load(b, blob.data, blob.len, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fit_arena_run(b), 0);
+    assert_same(a, b);
+    uint32_t n = fit_arena_nplayers(a);
+    for (uint32_t i = 0; i < n; i++) {
+        const fit_arena_stats *s = fit_arena_stats_get(a, i);
+        cr_assert_eq(s->moves, 6 * (n - 1));
+        uint64_t cap = fit_arena_isa(a, i) == FIT_ISA_EVM ? FIT_ARENA_EVM_GAS : FIT_ARENA_GAS;
+        cr_assert(s->gas <= (uint64_t)s->moves * cap);
+    }
+    cr_assert_eq(fit_arena_stats_get(a, 0)->forfeits, 0);
+    vm_buf_free(&blob);
+    fit_arena_free(a);
+    fit_arena_free(b);
+}
+
+/* Random bytes and random corruptions of a real blob never load wrongly. */
+Test(arena, random_blobs_are_refused) {
+    fit_arena *a = full_ipd();
+    for (int r = 0; r < 50; r++)
+        fit_arena_step(a);
+    vm_buf blob = {0};
+    cr_assert_eq(fit_arena_save(a, &blob), 0);
+    fit_arena *b = full_ipd();
+    uint64_t s = 3;
+    char err[256];
+    uint8_t *junk = malloc(blob.len);
+    for (int t = 0; t < 300; t++) {
+        size_t n = tu_below(&s, (uint32_t)blob.len + 1);
+        memcpy(junk, blob.data, blob.len);
+        if (t % 3 == 0)
+            for (size_t k = 0; k < n; k++)
+                junk[k] = (uint8_t)tu_next(&s);
+        else
+            junk[tu_below(&s, (uint32_t)blob.len)] ^= (uint8_t)(1 + tu_below(&s, 255));
+        size_t len = t % 3 == 1 ? blob.len : n;
+        if (len == blob.len && !memcmp(junk, blob.data, len)) continue;
+        cr_assert_eq(fit_arena_load(b, junk, len, err, sizeof err), -1, "try %d", t);
+    }
+    cr_assert_eq(fit_arena_rounds_played(b), 0);
+    free(junk);
+    vm_buf_free(&blob);
+    fit_arena_free(a);
+    fit_arena_free(b);
+}
