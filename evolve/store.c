@@ -25,7 +25,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <omp.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #ifndef FRUGAL_VERSION
 #define FRUGAL_VERSION "unknown"
@@ -142,6 +144,28 @@ struct evo_store {
     uint8_t *blob;
     size_t blob_len;
     char *spec;
+    /* direct chunk writes: whole chunks compressed here (in parallel), then
+     * handed to HDF5 as they are (H5Dwrite_chunk) */
+    bool direct[NF];     /* the field's chunk is exactly one generation */
+    struct ztask *tasks; /* one per chunk of a generation */
+    size_t ntasks_cap;
+    struct zthread *zt; /* per thread */
+    int nzt;
+};
+
+/* One chunk to compress: shuffle by esize, then deflate. */
+struct ztask {
+    const uint8_t *in;
+    size_t n, esize;
+    uint8_t *out;
+    size_t out_cap, out_len;
+    int fail;
+};
+struct zthread {
+    z_stream z;
+    bool init;
+    uint8_t *shuf;
+    size_t shuf_cap;
 };
 
 /* ---- errors ---- */
@@ -482,6 +506,14 @@ static void store_free(evo_store *s) {
     for (int i = 0; i < NF; i++)
         free(s->col[i]);
     free(s->code);
+    for (size_t i = 0; i < s->ntasks_cap; i++)
+        free(s->tasks[i].out);
+    free(s->tasks);
+    for (int i = 0; i < s->nzt; i++) {
+        if (s->zt[i].init) deflateEnd(&s->zt[i].z);
+        free(s->zt[i].shuf);
+    }
+    free(s->zt);
     free(s->blob);
     free(s->spec);
     free(s->path);
@@ -530,14 +562,18 @@ static int layout_create(evo_store *s, const store_attrs *a) {
     for (int i = 0; i < NF; i++) {
         if (i == F_ERRORS && !s->per_case) continue;
         size_t esz = kind_size(fields[i].kind);
-        if (i == F_CODE)
+        if (i == F_CODE) {
+            s->direct[i] = true;
             s->ds[i] = make_rows(g, "code", H5T_STD_U8LE, 0, CODE_ALIGN, true);
-        else if (i == F_ERRORS)
-            s->ds[i] = make_rows(g, "errors", H5T_IEEE_F64LE, s->nc,
-                                 chunk_rows(s->R, esz * (s->nc ? s->nc : 1)), true);
-        else
-            s->ds[i] = make_rows(g, fields[i].name, file_type(fields[i].kind), 0,
-                                 chunk_rows(s->R, esz), true);
+        } else if (i == F_ERRORS) {
+            hsize_t cr = chunk_rows(s->R, esz * (s->nc ? s->nc : 1));
+            s->direct[i] = cr == s->R && s->nc > 0;
+            s->ds[i] = make_rows(g, "errors", H5T_IEEE_F64LE, s->nc, cr, true);
+        } else {
+            hsize_t cr = chunk_rows(s->R, esz);
+            s->direct[i] = cr == s->R;
+            s->ds[i] = make_rows(g, fields[i].name, file_type(fields[i].kind), 0, cr, true);
+        }
         if (s->ds[i] < 0) goto cleanup;
     }
     H5Gclose(g);
@@ -664,13 +700,25 @@ fail:
     return NULL;
 }
 
+/* Write n bytes at byte offset off of a 1-D uint8 dataset (within its extent). */
+static int write_at(hid_t ds, uint64_t off, uint64_t n, const void *buf) {
+    hsize_t start[1] = {off}, count[1] = {n};
+    hid_t fs = H5Dget_space(ds), ms = H5Screate_simple(1, count, NULL);
+    int rc = -1;
+    if (fs >= 0 && ms >= 0 &&
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+        H5Dwrite(ds, H5T_NATIVE_UINT8, ms, fs, H5P_DEFAULT, buf) >= 0)
+        rc = 0;
+    if (ms >= 0) H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+    return rc;
+}
+
 /* Write the checkpoint blob into slot k: [length, 8 bytes LE][blob]. */
 static int write_slot(evo_store *s, int k, const uint8_t *blob, size_t len, uint64_t gen) {
     size_t n = len + 8;
-    uint8_t *buf = malloc(n);
-    if (!buf) return -1;
-    put_le(buf, len, 8);
-    memcpy(buf + 8, blob, len);
+    uint8_t hdr[8];
+    put_le(hdr, len, 8);
     int rc = -1;
     hsize_t dims[1] = {n > s->slot_cap[k] ? n : s->slot_cap[k]};
     if (dims[0] != s->slot_cap[k]) {
@@ -678,16 +726,9 @@ static int write_slot(evo_store *s, int k, const uint8_t *blob, size_t len, uint
         s->slot_cap[k] = dims[0];
     }
     HOOK(HOOK_CK_EXTENT, gen);
-    hsize_t start[1] = {0}, count[1] = {n};
-    hid_t fs = H5Dget_space(s->slot[k]), ms = H5Screate_simple(1, count, NULL);
-    if (fs >= 0 && ms >= 0 &&
-        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
-        H5Dwrite(s->slot[k], H5T_NATIVE_UINT8, ms, fs, H5P_DEFAULT, buf) >= 0)
-        rc = 0;
-    if (ms >= 0) H5Sclose(ms);
-    if (fs >= 0) H5Sclose(fs);
+    if (write_at(s->slot[k], 8, len, blob) < 0 || write_at(s->slot[k], 0, 8, hdr) < 0) goto cleanup;
+    rc = 0;
 cleanup:
-    free(buf);
     return rc;
 }
 
@@ -736,6 +777,92 @@ static int64_t gather(evo_store *s, const evo_run *r) {
     return (int64_t)padded;
 }
 
+/* ---- direct chunk writes ---- */
+
+/* HDF5's shuffle filter: byte j of element i goes to j * n + i. */
+static void shuffle(uint8_t *dst, const uint8_t *src, size_t n, size_t es) {
+    for (size_t j = 0; j < es; j++)
+        for (size_t i = 0; i < n; i++)
+            dst[j * n + i] = src[i * es + j];
+}
+
+/* Compress one chunk as the shuffle + deflate filters would (a zlib stream,
+ * as H5Z's deflate filter writes with compress2). */
+static void compress_task(struct zthread *zt, struct ztask *t) {
+    t->fail = 1;
+    if (!zt->init) {
+        memset(&zt->z, 0, sizeof zt->z);
+        if (deflateInit(&zt->z, DEFLATE) != Z_OK) return;
+        zt->init = true;
+    } else if (deflateReset(&zt->z) != Z_OK) {
+        return;
+    }
+    const uint8_t *src = t->in;
+    if (t->esize > 1) {
+        if (zt->shuf_cap < t->n) {
+            uint8_t *b = realloc(zt->shuf, t->n);
+            if (!b) return;
+            zt->shuf = b;
+            zt->shuf_cap = t->n;
+        }
+        shuffle(zt->shuf, t->in, t->n / t->esize, t->esize);
+        src = zt->shuf;
+    }
+    size_t bound = deflateBound(&zt->z, (uLong)t->n);
+    if (t->out_cap < bound) {
+        uint8_t *b = realloc(t->out, bound);
+        if (!b) return;
+        t->out = b;
+        t->out_cap = bound;
+    }
+    zt->z.next_in = (Bytef *)src;
+    zt->z.avail_in = (uInt)t->n;
+    zt->z.next_out = t->out;
+    zt->z.avail_out = (uInt)t->out_cap;
+    if (deflate(&zt->z, Z_FINISH) != Z_STREAM_END) return;
+    t->out_len = t->out_cap - zt->z.avail_out;
+    t->fail = 0;
+}
+
+static int reserve_tasks(evo_store *s, size_t n) {
+    if (n > s->ntasks_cap) {
+        struct ztask *t = realloc(s->tasks, n * sizeof *t);
+        if (!t) return -1;
+        memset(t + s->ntasks_cap, 0, (n - s->ntasks_cap) * sizeof *t);
+        s->tasks = t;
+        s->ntasks_cap = n;
+    }
+    int nt = omp_get_max_threads();
+    if (nt > s->nzt) {
+        struct zthread *z = realloc(s->zt, (size_t)nt * sizeof *z);
+        if (!z) return -1;
+        memset(z + s->nzt, 0, (size_t)(nt - s->nzt) * sizeof *z);
+        s->zt = z;
+        s->nzt = nt;
+    }
+    return 0;
+}
+
+/* Compress tasks [0, n) on the OpenMP threads (no HDF5 call in there). */
+static int compress_all(evo_store *s, size_t n) {
+    int fail = 0, nzt = s->nzt;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nzt) reduction(| : fail)
+    for (size_t i = 0; i < n; i++) {
+        int t = omp_get_thread_num();
+        compress_task(&s->zt[t < nzt ? t : 0], &s->tasks[i]);
+        fail |= s->tasks[i].fail;
+    }
+    return fail ? -1 : 0;
+}
+
+/* Extend ds to hold rows [row0, row0 + nrows) and write the chunk there. */
+static int put_chunk(hid_t ds, uint64_t row0, uint64_t nrows, uint64_t ncols,
+                     const struct ztask *t) {
+    hsize_t dims[2] = {row0 + nrows, ncols}, off[2] = {row0, 0};
+    if (H5Dset_extent(ds, dims) < 0) return -1;
+    return H5Dwrite_chunk(ds, H5P_DEFAULT, 0, off, t->out_len, t->out) < 0 ? -1 : 0;
+}
+
 int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *err,
                      size_t errcap) {
     quiet();
@@ -772,15 +899,46 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
         return -1;
     }
     uint64_t row0 = g * s->R;
+    /* compress the whole chunks first, in parallel */
+    size_t ncode = (size_t)padded / CODE_ALIGN, nt = 0;
+    if (reserve_tasks(s, NF + ncode) < 0) {
+        setf(err, errcap, s->path, "out of memory");
+        return -1;
+    }
+    int task_of[NF];
+    for (int i = 0; i < F_CODE; i++) {
+        task_of[i] = -1;
+        if (s->ds[i] < 0 || !s->direct[i]) continue;
+        struct ztask *t = &s->tasks[nt];
+        task_of[i] = (int)nt++;
+        t->in = s->col[i];
+        t->esize = kind_size(fields[i].kind);
+        t->n = (size_t)s->R * t->esize * (i == F_ERRORS ? s->nc : 1);
+    }
+    size_t code_task = nt;
+    for (size_t c = 0; c < ncode; c++) {
+        struct ztask *t = &s->tasks[nt++];
+        t->in = s->code + c * CODE_ALIGN;
+        t->esize = 1;
+        t->n = CODE_ALIGN;
+    }
+    if (compress_all(s, nt) < 0) {
+        setf(err, errcap, s->path, "out of memory (compression)");
+        return -1;
+    }
     for (int i = 0; i < F_CODE; i++) {
         if (s->ds[i] < 0) continue;
-        if (put_rows(s->ds[i], mem_type(fields[i].kind), row0, s->R, i == F_ERRORS ? s->nc : 0,
-                     s->col[i]) < 0)
-            goto h5fail;
+        uint64_t cols = i == F_ERRORS ? s->nc : 0;
+        int rc = task_of[i] >= 0
+                     ? put_chunk(s->ds[i], row0, s->R, cols, &s->tasks[task_of[i]])
+                     : put_rows(s->ds[i], mem_type(fields[i].kind), row0, s->R, cols, s->col[i]);
+        if (rc < 0) goto h5fail;
         if (i == F_MEMTIME) HOOK(HOOK_FIELDS, g);
     }
-    if (put_rows(s->ds[F_CODE], H5T_NATIVE_UINT8, s->code_end, (uint64_t)padded, 0, s->code) < 0)
-        goto h5fail;
+    for (size_t c = 0; c < ncode; c++)
+        if (put_chunk(s->ds[F_CODE], s->code_end + c * CODE_ALIGN, CODE_ALIGN, 0,
+                      &s->tasks[code_task + c]) < 0)
+            goto h5fail;
     evo_stats st;
     if (evo_run_stats(r, &st) < 0) {
         setf(err, errcap, s->path, "cannot compute the statistics");
