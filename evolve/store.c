@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <hdf5.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -620,6 +621,17 @@ cleanup:
     return rc;
 }
 
+/* glibc returns freed memory at the top of the heap to the kernel at once
+ * (trim threshold 128 KiB), and HDF5 frees and reallocates large buffers on
+ * every write: each generation then pays for fresh zeroed pages. A top pad
+ * keeps 64 MiB in the heap instead (measured: a third of the store's time at
+ * population 1000). Process-wide, set once. */
+static void tune_malloc(void) {
+    static bool done;
+    if (!done) mallopt(M_TOP_PAD, 64 << 20);
+    done = true;
+}
+
 static hid_t latest_fapl(void) {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl >= 0 && H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) < 0) {
@@ -637,6 +649,7 @@ static void host_name(char *buf, size_t cap) {
 evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo_run *r, char *err,
                             size_t errcap) {
     quiet();
+    tune_malloc();
     evo_store *s = NULL;
     hid_t fapl = -1;
     if (!path || !o || !r) {
@@ -1217,6 +1230,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
              p->islands, p->pop_size, evo_run_task(r)->train.n, s->I, s->N, s->nc);
         return -1;
     }
+    tune_malloc();
     char msg[256] = "";
     if (evo_run_load_state(r, s->blob, s->blob_len, msg, sizeof msg) < 0) {
         setf(err, errcap, s->path, "checkpoint: %s", msg);
