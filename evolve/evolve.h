@@ -491,6 +491,13 @@ void evo_isa_for_task(evo_isa *isa, const fit_task *t);
  * tasks. */
 void evo_genome_params_for_evm(evo_genome_params *g, const evo_isa *isa, const fit_task *t);
 
+/* Replace individual (island, slot) of the current population by code (a
+ * well-formed genome of the run's ISA, e.g. the block to superoptimise) and
+ * evaluate it on the training split; counted as an evaluation. Only after
+ * the first evo_run_step. Returns 0, or -1 (bad arguments, or the code
+ * cannot be loaded). */
+int evo_run_seed(evo_run *r, uint32_t island, uint32_t slot, const uint8_t *code, uint32_t len);
+
 /* ==== end of the EVM genome ==== */
 
 /* ==== benchmark (experiments/bench/bench_gp.c) ==== */

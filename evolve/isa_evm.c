@@ -3,7 +3,7 @@
  * big-endian immediate bytes, so no operator ever splits PUSH data. EVM jumps
  * take their target from the stack: JUMP and JUMPI have no immediate, and a
  * jump to anything but a JUMPDEST is BAD_JUMP (a fault, penalised). */
-#include "evolve/evolve.h"
+#include "evolve/evo_impl.h"
 #include "vm/evm/evm.h"
 
 #include <string.h>
@@ -106,5 +106,30 @@ void evo_genome_params_for_evm(evo_genome_params *g, const evo_isa *isa, const f
         g->max_insns = 2 * n + 8;
         if (g->max_insns > EVO_DEFAULT_MAX_INSNS) g->max_insns = EVO_DEFAULT_MAX_INSNS;
         if (g->init_max > g->max_insns) g->init_max = g->max_insns;
+        uint32_t mb = 2 * t->block_len + 64;
+        if (mb > g->max_bytes) g->max_bytes = mb > EVO_MAX_BYTES ? EVO_MAX_BYTES : mb;
+        /* shortening is the point: more deletion and point mutation */
+        g->p_point = 0.3;
+        g->p_insert = 0.1;
+        g->p_delete = 0.3;
+        g->p_swap = 0.1;
     }
+}
+
+/* ---- seeding ---- */
+
+int evo_run_seed(evo_run *r, uint32_t island, uint32_t slot, const uint8_t *code, uint32_t len) {
+    if (!r->started || island >= r->I || slot >= r->N || len > r->stride ||
+        !evo_genome_ok(&r->isa, &r->p.genome, code, len))
+        return -1;
+    evo_pop *p = &r->pop[r->cur];
+    uint32_t s = island * r->N + slot;
+    memcpy(p->code + (size_t)s * r->stride, code, len);
+    p->len[s] = len;
+    p->pa[s] = p->pb[s] = EVO_NO_PARENT;
+    p->ops[s] = 0;
+    int rc = evo_evaluate_slot(r, &r->ws[0], p, s);
+    r->evals++;
+    r->gas_total += p->gas[s];
+    return rc;
 }

@@ -323,6 +323,10 @@ static int evaluate(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
     return rc;
 }
 
+int evo_evaluate_slot(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
+    return evaluate(r, w, p, s);
+}
+
 static uint32_t select_parent(const evo_run *r, evo_thread *w, const evo_view *v, uint32_t island,
                               evo_rng *rng) {
     switch (r->p.selection) {

@@ -142,6 +142,15 @@ static int so_block(const char *hex, uint64_t index, const so_opts *o, so_result
             goto cleanup;
         }
         if (s == 1) break;
+        if (evo_run_generation(run) == 0) { /* seed a tenth of each island with the block */
+            uint32_t nseed = p.pop_size / 10 ? p.pop_size / 10 : 1;
+            for (uint32_t k = 0; k < p.islands; k++)
+                for (uint32_t i = 0; i < nseed; i++)
+                    if (evo_run_seed(run, k, i, t.block, t.block_len)) {
+                        snprintf(err, errcap, "the block is not a genome of the EVM ISA");
+                        goto cleanup;
+                    }
+        }
         /* every island's zero-error programs cheaper than the best so far */
         for (uint32_t k = 0; k < p.islands; k++) {
             evo_pop_view v;

@@ -262,3 +262,33 @@ Test(tasks_evm, fitness_weighting) {
     cr_assert_float_eq(fit_fitness(&w, &t, &r, 10), 2 + 10 + 200, 1e-12);
     fit_task_free(&t);
 }
+
+Test(tasks_evm, seeding_a_run) {
+    fit_task t;
+    make("evm-superopt", "600003600301", &t);
+    evo_isa isa;
+    evo_isa_for_task(&isa, &t);
+    evo_params p;
+    evo_params_default(&p, &isa, &t);
+    p.pop_size = 20;
+    p.max_generations = 2;
+    char err[256];
+    evo_run *r = evo_run_new(&p, &t, err, sizeof err);
+    cr_assert(r, "%s", err);
+    cr_assert_eq(evo_run_seed(r, 0, 3, t.block, t.block_len), -1, "not before the first step");
+    cr_assert_eq(evo_run_step(r), 0);
+    uint64_t ev = evo_run_evaluations(r);
+    cr_assert_eq(evo_run_seed(r, 0, 3, t.block, t.block_len), 0);
+    cr_assert_eq(evo_run_evaluations(r), ev + 1);
+    evo_pop_view v;
+    evo_run_island(r, 0, &v);
+    cr_assert_eq(v.error[3], 0);
+    cr_assert_eq(v.gas[3], 32 * 12ull);
+    cr_assert_eq(v.len[3], 6);
+    cr_assert_eq(evo_run_seed(r, 0, 99, t.block, t.block_len), -1);
+    static const uint8_t bad[] = {0x61, 0x01}; /* truncated PUSH2 */
+    cr_assert_eq(evo_run_seed(r, 0, 1, bad, 2), -1);
+    cr_assert_eq(evo_run_until_done(r), 0);
+    evo_run_free(r);
+    fit_task_free(&t);
+}
