@@ -54,7 +54,8 @@ enum {
         if (evo_store_test_hook) evo_store_test_hook((p), (g));                                    \
     } while (0)
 
-#define CODE_ALIGN  8192u      /* each generation's code starts on a chunk boundary */
+#define CODE_MIN    4096u /* /pop/code chunk: a power of two in [CODE_MIN, CODE_MAX] */
+#define CODE_MAX    (1u << 20)
 #define CK_CHUNK    65536u     /* checkpoint slot chunk (bytes) */
 #define STATS_CHUNK 64u        /* /stats rows per chunk */
 #define CHUNK_MAX   (4u << 20) /* cap on a chunk's bytes */
@@ -134,8 +135,9 @@ struct evo_store {
     uint32_t I, N, nc;
     uint64_t R; /* rows per generation: I * N */
     bool per_case;
-    uint64_t ngen;     /* complete generations stored */
-    uint64_t code_end; /* bytes of /pop/code in use (a multiple of CODE_ALIGN) */
+    uint64_t ngen;       /* complete generations stored */
+    uint64_t code_end;   /* bytes of /pop/code in use (a multiple of code_align) */
+    uint64_t code_align; /* /pop/code chunk; each generation starts on one */
     uint64_t slot_cap[2];
     /* gather buffers */
     void *col[NF];
@@ -558,14 +560,14 @@ static int layout_create(evo_store *s, const store_attrs *a) {
         attr_u64(g, "pop_size", H5T_STD_U32LE, s->N) < 0 ||
         attr_u64(g, "cases", H5T_STD_U32LE, s->nc) < 0 ||
         attr_u64(g, "per_case", H5T_STD_U8LE, s->per_case) < 0 ||
-        attr_u64(g, "code_align", H5T_STD_U32LE, CODE_ALIGN) < 0)
+        attr_u64(g, "code_align", H5T_STD_U32LE, s->code_align) < 0)
         goto cleanup;
     for (int i = 0; i < NF; i++) {
         if (i == F_ERRORS && !s->per_case) continue;
         size_t esz = kind_size(fields[i].kind);
         if (i == F_CODE) {
             s->direct[i] = true;
-            s->ds[i] = make_rows(g, "code", H5T_STD_U8LE, 0, CODE_ALIGN, true);
+            s->ds[i] = make_rows(g, "code", H5T_STD_U8LE, 0, s->code_align, true);
         } else if (i == F_ERRORS) {
             hsize_t cr = chunk_rows(s->R, esz * (s->nc ? s->nc : 1));
             s->direct[i] = cr == s->R && s->nc > 0;
@@ -641,6 +643,15 @@ static hid_t latest_fapl(void) {
     return fapl;
 }
 
+/* The /pop/code chunk for R genomes per generation: the power of two that
+ * holds about 48 bytes per genome, so that a generation is a chunk or two. */
+static uint64_t code_align_for(uint64_t R) {
+    uint64_t a = CODE_MIN;
+    while (a < CODE_MAX && a < R * 48)
+        a <<= 1;
+    return a;
+}
+
 static void host_name(char *buf, size_t cap) {
     if (gethostname(buf, cap) != 0) snprintf(buf, cap, "unknown");
     buf[cap - 1] = 0;
@@ -677,6 +688,7 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     s->nc = evo_run_task(r)->train.n;
     s->R = (uint64_t)s->I * s->N;
     s->per_case = o->per_case;
+    s->code_align = code_align_for(s->R);
     if (alloc_columns(s) < 0) {
         setf(err, errcap, path, "out of memory");
         goto fail;
@@ -746,7 +758,7 @@ cleanup:
 }
 
 /* Gather the population of r into the column buffers and the code buffer
- * (padded to CODE_ALIGN). Returns the padded code size, or -1. */
+ * (padded to code_align). Returns the padded code size, or -1. */
 static int64_t gather(evo_store *s, const evo_run *r) {
     uint64_t codelen = 0;
     for (uint32_t k = 0; k < s->I; k++) {
@@ -755,7 +767,7 @@ static int64_t gather(evo_store *s, const evo_run *r) {
         for (uint32_t i = 0; i < v.n; i++)
             codelen += v.len[i];
     }
-    uint64_t padded = align_up(codelen ? codelen : 1, CODE_ALIGN);
+    uint64_t padded = align_up(codelen ? codelen : 1, s->code_align);
     if (padded > s->code_cap) {
         uint8_t *c = realloc(s->code, padded);
         if (!c) return -1;
@@ -913,7 +925,7 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
     }
     uint64_t row0 = g * s->R;
     /* compress the whole chunks first, in parallel */
-    size_t ncode = (size_t)padded / CODE_ALIGN, nt = 0;
+    size_t ncode = (size_t)(padded / s->code_align), nt = 0;
     if (reserve_tasks(s, NF + ncode) < 0) {
         setf(err, errcap, s->path, "out of memory");
         return -1;
@@ -931,9 +943,9 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
     size_t code_task = nt;
     for (size_t c = 0; c < ncode; c++) {
         struct ztask *t = &s->tasks[nt++];
-        t->in = s->code + c * CODE_ALIGN;
+        t->in = s->code + c * s->code_align;
         t->esize = 1;
-        t->n = CODE_ALIGN;
+        t->n = s->code_align;
     }
     if (compress_all(s, nt) < 0) {
         setf(err, errcap, s->path, "out of memory (compression)");
@@ -949,7 +961,7 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
         if (i == F_MEMTIME) HOOK(HOOK_FIELDS, g);
     }
     for (size_t c = 0; c < ncode; c++)
-        if (put_chunk(s->ds[F_CODE], s->code_end + c * CODE_ALIGN, CODE_ALIGN, 0,
+        if (put_chunk(s->ds[F_CODE], s->code_end + c * s->code_align, s->code_align, 0,
                       &s->tasks[code_task + c]) < 0)
             goto h5fail;
     evo_stats st;
@@ -1135,13 +1147,14 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
               read_attr_u64(g, "code_align", &align);
     H5Gclose(g);
     if (bad || I == 0 || N == 0 || I > UINT32_MAX || N > UINT32_MAX || nc > UINT32_MAX ||
-        align != CODE_ALIGN || I * N > (1ull << 40))
+        align < CODE_MIN || align > CODE_MAX || (align & (align - 1)) || I * N > (1ull << 40))
         goto corrupt;
     s->I = (uint32_t)I;
     s->N = (uint32_t)N;
     s->nc = (uint32_t)nc;
     s->R = I * N;
     s->per_case = pc != 0;
+    s->code_align = align;
 
     /* Rows every dataset holds: the complete generations are those below. */
     int64_t have = INT64_MAX;
@@ -1290,7 +1303,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     /* copy the complete generations */
     uint64_t rows = s->ngen * s->R;
     size_t bufbytes = (size_t)s->R * 8 * (s->per_case && s->nc ? s->nc : 1);
-    if (bufbytes < CODE_ALIGN * 16) bufbytes = CODE_ALIGN * 16;
+    if (bufbytes < s->code_align * 4) bufbytes = (size_t)s->code_align * 4;
     buf = malloc(bufbytes);
     if (!buf) {
         setf(err, errcap, s->path, "out of memory");
@@ -1315,10 +1328,10 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     if (d >= 0) H5Dclose(d);
     if (e) goto h5read;
     last[1] = llen;
-    s->code_end = align_up(last[0] + last[1] ? last[0] + last[1] : 1, CODE_ALIGN);
+    s->code_end = align_up(last[0] + last[1] ? last[0] + last[1] : 1, s->code_align);
     if (rows_of(s->src, "/pop/code", 0) < (int64_t)s->code_end) goto h5read;
     if (copy_rows(s->src, "/pop/code", s->ds[F_CODE], H5T_NATIVE_UINT8, 0, s->code_end,
-                  CODE_ALIGN * 16, buf) < 0 ||
+                  s->code_align * 4, buf) < 0 ||
         copy_rows(s->src, "/stats", s->stats, s->stats_mem, 0, s->ngen,
                   bufbytes / sizeof(evo_stats), buf) < 0 ||
         copy_rows(s->src, "/meta/wall_seconds", s->wall, H5T_NATIVE_DOUBLE, 0, s->ngen,
