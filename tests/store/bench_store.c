@@ -1,0 +1,110 @@
+/* Store overhead on the quartic at population 1000 (not part of the suite).
+ * Build by hand:
+ *   cc -std=gnu11 -O2 -fopenmp -I. $(pkg-config --cflags hdf5) tests/store/bench_store.c \
+ *      $(ls build/vm/*.o build/vm/evm/*.o build/evolve/*.o build/fitness/*.o) \
+ *      -o build/bench_store $(pkg-config --libs hdf5) -lhdf5_hl -lm
+ *   build/bench_store [threads] [per_case] [generations] [reps]
+ * Prints the time spent in evo_run_step and in evo_store_append (best of reps
+ * runs for each), their ratio, and the compressed bytes per individual. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "evolve/evolve.h"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(getenv("WALL") ? CLOCK_MONOTONIC : CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double phase[8], last;
+static void hook(int point, uint64_t g) {
+    double t = now();
+    if (point > 0) phase[point] += t - last;
+    last = t;
+    (void)g;
+}
+
+int main(int argc, char **argv) {
+    evo_store_test_hook = hook;
+    int threads = argc > 1 ? atoi(argv[1]) : 1;
+    int per_case = argc > 2 ? atoi(argv[2]) : 0;
+    int gens = argc > 3 ? atoi(argv[3]) : 50;
+    int reps = argc > 4 ? atoi(argv[4]) : 5;
+    omp_set_num_threads(threads);
+    fit_task t;
+    evo_isa isa;
+    const char *task = getenv("TASK"); /* e.g. TASK=median LEXICASE=1 (the demo) */
+    if (task) {
+        evo_rng rr;
+        evo_rng_stream(&rr, 1, EVO_STREAM_TASK, 0, 0);
+        fit_rng fr;
+        evo_fit_rng(&fr, &rr);
+        char e[256];
+        if (fit_task_make(task, NULL, &fr, &t, e, sizeof e) < 0) {
+            fprintf(stderr, "%s\n", e);
+            return 1;
+        }
+    } else if (evo_task_quartic(&t, 1) < 0) {
+        return 1;
+    }
+    evo_isa_native(&isa);
+    evo_params p;
+    evo_params_default(&p, &isa, &t);
+    if (getenv("LEXICASE")) p.selection = EVO_SEL_LEXICASE;
+    p.pop_size = argc > 5 ? (uint32_t)atoi(argv[5]) : 1000;
+    p.max_generations = (uint64_t)gens;
+    p.target_error = -1;
+    const char *path = "/tmp/frugal-bench-store.h5";
+    double best_step = 1e9, best_store = 1e9, best_ratio = 1e9;
+    long size = 0;
+    for (int rep = 0; rep < reps; rep++) {
+        char err[256] = "";
+        evo_run *r = evo_run_new(&p, &t, err, sizeof err);
+        evo_store_opts o = {.spec_json = "{}",
+                            .spec_name = "quartic",
+                            .threads = (uint32_t)threads,
+                            .per_case = per_case != 0,
+                            .force = true};
+        evo_store *s = r ? evo_store_create(path, &o, r, err, sizeof err) : NULL;
+        if (!s) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+        double step = 0, store = 0;
+        for (;;) {
+            double t0 = now();
+            int st = evo_run_step(r);
+            double t1 = now();
+            if (st != 0) break;
+            if (evo_store_append(s, r, t1 - t0, err, sizeof err) < 0) {
+                fprintf(stderr, "%s\n", err);
+                return 1;
+            }
+            step += t1 - t0;
+            store += now() - t1;
+        }
+        uint64_t n = evo_store_generations(s);
+        evo_store_close(s, r, err, sizeof err);
+        evo_run_free(r);
+        struct stat sb;
+        stat(path, &sb);
+        size = (long)sb.st_size;
+        if (step < best_step) best_step = step;
+        if (store < best_store) best_store = store;
+        if (store / step < best_ratio) best_ratio = store / step;
+        printf("rep %d: %llu generations, step %.1f ms, store %.1f ms (%.1f%%), %.1f "
+               "bytes/individual\n",
+               rep, (unsigned long long)n, 1e3 * step, 1e3 * store, 100 * store / step,
+               (double)size / (double)(n * p.pop_size));
+    }
+    for (int i = 1; i < 7; i++)
+        printf("  phase %d: %.1f ms\n", i, 1e3 * phase[i] / reps);
+    printf("threads %d per_case %d: best step %.1f ms, best store %.1f ms, best ratio %.1f%%\n",
+           threads, per_case, 1e3 * best_step, 1e3 * best_store, 100 * best_ratio);
+    fit_task_free(&t);
+    return 0;
+}
