@@ -156,7 +156,7 @@ static int drive(evo_run *r, void *store, const char *file, bool show, run_outco
 #if EXP_HAVE_STORE
         char err[512];
         if (evo_store_append((evo_store *)store, r, now() - t0, err, sizeof err)) {
-            fprintf(stderr, "%sfrugal: %s: %s\n", show ? "\n" : "", file, err);
+            fprintf(stderr, "%sfrugal: %s\n", show ? "\n" : "", err);
             rc = EXP_EXIT_IO;
             break;
         }
@@ -278,7 +278,7 @@ static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run
                              .force = f->force};
         store = evo_store_create(file, &so, r, err, sizeof err);
         if (!store) {
-            fprintf(stderr, "frugal: %s: %s\n", file, err);
+            fprintf(stderr, "frugal: %s\n", err);
             rc = EXP_EXIT_IO;
             goto done;
         }
@@ -293,7 +293,7 @@ static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run
     rc = drive(r, store, file, show, &oc);
 #if EXP_HAVE_STORE
     if (store && evo_store_close((evo_store *)store, r, err, sizeof err)) {
-        fprintf(stderr, "frugal: %s: %s\n", file, err);
+        fprintf(stderr, "frugal: %s\n", err);
         if (!rc) rc = EXP_EXIT_IO;
     }
 #endif
@@ -505,7 +505,7 @@ int exp_cmd_resume_run(int argc, char **argv) {
     int rc = EXP_EXIT_OK;
     evo_store *st = evo_store_open(file, &spec_json, err, sizeof err);
     if (!st) {
-        fprintf(stderr, "frugal resume: %s: %s\n", file, err);
+        fprintf(stderr, "frugal resume: %s\n", err);
         return EXP_EXIT_INPUT;
     }
     char src[4200];
@@ -519,19 +519,19 @@ int exp_cmd_resume_run(int argc, char **argv) {
     s.params.threads = have_threads ? (uint32_t)threads : 0;
     r = evo_run_new(&s.params, &s.task, err, sizeof err);
     if (!r) {
-        fprintf(stderr, "frugal resume: %s: %s\n", file, err);
+        fprintf(stderr, "frugal resume: %s\n", err);
         rc = EXP_EXIT_INPUT;
         goto cleanup;
     }
     if (evo_store_restore(st, r, err, sizeof err)) {
-        fprintf(stderr, "frugal resume: %s: %s\n", file, err);
+        fprintf(stderr, "frugal resume: %s\n", err);
         rc = EXP_EXIT_INPUT;
         goto cleanup;
     }
     run_outcome oc = {0};
     rc = drive(r, st, file, !f.quiet && isatty(2), &oc);
     if (evo_store_close(st, r, err, sizeof err)) {
-        fprintf(stderr, "frugal resume: %s: %s\n", file, err);
+        fprintf(stderr, "frugal resume: %s\n", err);
         if (!rc) rc = EXP_EXIT_IO;
     }
     st = NULL;

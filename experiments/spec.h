@@ -21,7 +21,7 @@
 /* The HDF5 store (evolve/store.c). Set to 1 once evo_store_create is in
  * evolve/evolve.h: until then `frugal run` runs without writing a file. */
 #ifndef EXP_HAVE_STORE
-#define EXP_HAVE_STORE 0
+#define EXP_HAVE_STORE 1
 #endif
 
 #define EXP_SPEC_ERRCAP 1024
