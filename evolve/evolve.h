@@ -524,7 +524,8 @@ int evo_bench(int argc, char **argv);
 typedef struct evo_store evo_store;
 
 typedef struct {
-    const char *spec_json; /* the canonical effective spec (sorted compact JSON), stored as a root attribute */
+    /* the canonical effective spec (sorted compact JSON), stored as a root attribute */
+    const char *spec_json;
     const char *spec_name; /* e.g. "quartic" */
     uint32_t threads;      /* metadata */
     bool per_case;         /* also store per-case errors each generation */
