@@ -136,6 +136,20 @@ typedef struct {
     double wall;
 } run_outcome;
 
+/* Superoptimisation tasks (straight-line, with a target block): a tenth of
+ * each island is seeded with the block after generation 0, as frugal
+ * superopt does, so that the search starts from a correct program. */
+static int seed_block(evo_run *r) {
+    const fit_task *t = evo_run_task(r);
+    if (!t->straight_line || !t->block || !t->block_len) return 0;
+    const evo_params *p = evo_run_params(r);
+    uint32_t nseed = p->pop_size / 10 ? p->pop_size / 10 : 1;
+    for (uint32_t k = 0; k < p->islands; k++)
+        for (uint32_t i = 0; i < nseed; i++)
+            if (evo_run_seed(r, k, i, t->block, t->block_len)) return -1;
+    return 0;
+}
+
 static int drive(evo_run *r, void *store, const char *file, bool show, run_outcome *oc) {
     int rc = EXP_EXIT_OK;
     sig_saved saved;
@@ -153,6 +167,12 @@ static int drive(evo_run *r, void *store, const char *file, bool show, run_outco
             break;
         }
         if (k == 1) break;
+        if (evo_run_generation(r) == 0 && seed_block(r)) {
+            fprintf(stderr, "%sfrugal: the task's block is not a genome of its ISA\n",
+                    show ? "\n" : "");
+            rc = EXP_EXIT_INPUT;
+            break;
+        }
 #if EXP_HAVE_STORE
         char err[512];
         if (evo_store_append((evo_store *)store, r, now() - t0, err, sizeof err)) {

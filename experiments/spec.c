@@ -81,9 +81,10 @@ static const fdesc sel_f[] = {
     END,
 };
 static const fdesc fit_f[] = {
-    R("parsimony_length", 0.0, 1e300),
-    R("parsimony_gas", 0.0, 1e300),
-    END,
+    R("parsimony_length", 0.0, 1e300), R("parsimony_gas", 0.0, 1e300),
+    R("gas_ref", 0.0, 1e300),          R("parsimony_memtime", 0.0, 1e300),
+    R("memtime_ref", 0.0, 1e300),      R("penalty_out_of_gas", 0.0, 1e300),
+    R("penalty_fault", 0.0, 1e300),    END,
 };
 static const fdesc var_f[] = {
     P("cx_one_point"), P("cx_two_point"), P("cx_homologous"), P("point"),       P("insert"),
@@ -482,19 +483,8 @@ oom:
 
 /* ---- tasks: the one place that maps a name to a task ---- */
 
-/* Set to 1 when the task library (fit_task_make, fit_task_names) lands. */
-#define EXP_HAVE_TASK_LIB 1
-
-#if !EXP_HAVE_TASK_LIB
-static const char *const fallback_tasks[] = {"quartic", "int-square", NULL};
-#endif
-
 static const char *const *task_names(void) {
-#if EXP_HAVE_TASK_LIB
     return fit_task_names;
-#else
-    return fallback_tasks;
-#endif
 }
 
 bool exp_spec_task_known(const char *name) {
@@ -521,7 +511,7 @@ int exp_spec_make_task(const char *name, uint32_t n_train, uint32_t n_test, cons
         errf(err, errcap, "unknown task \"%s\" (known tasks: %s)", name, list);
         return -1;
     }
-#if EXP_HAVE_TASK_LIB
+    /* the cases: stream (seed, EVO_STREAM_TASK, 0, 0), as evo_task_quartic */
     evo_rng rng;
     fit_rng frng;
     evo_rng_stream(&rng, seed, EVO_STREAM_TASK, 0, 0);
@@ -531,34 +521,14 @@ int exp_spec_make_task(const char *name, uint32_t n_train, uint32_t n_test, cons
                        .block_hex = block_hex,
                        .equiv_samples = equiv_samples};
     return fit_task_make(name, &o, &frng, t, err, errcap) ? -1 : 0;
-#else
-    if (block_hex || equiv_samples) {
-        errf(err, errcap, "task \"%s\" takes no block or equiv_samples in this build", name);
-        return -1;
-    }
-    int rc = !strcmp(name, "quartic") ? evo_task_quartic(t, seed) : fit_task_int_square(t);
-    if (rc) {
-        errf(err, errcap, "task \"%s\": out of memory", name);
-        return -1;
-    }
-    if ((n_train && n_train != t->train.n) || (n_test && n_test != t->test.n)) {
-        errf(err, errcap, "task \"%s\" has %u training and %u test cases in this build", name,
-             t->train.n, t->test.n);
-        fit_task_free(t);
-        return -1;
-    }
-    return 0;
-#endif
 }
 
 /* The genome ISA of a task. */
 static int task_isa(const fit_task *t, evo_isa *isa, char *err, size_t cap) {
-    if (t->isa == FIT_ISA_NATIVE) {
-        evo_isa_native(isa);
-        return 0;
-    }
-    errf(err, cap, "task \"%s\": EVM genomes are not supported by the GP engine yet", t->name);
-    return -1;
+    (void)err;
+    (void)cap;
+    evo_isa_for_task(isa, t);
+    return 0;
 }
 
 const char *exp_spec_opname(fit_isa isa, uint8_t op) {
@@ -713,6 +683,11 @@ static int fill_params(json_t *root, const char *src, const fit_task *t, const e
     }
     get_real(root, "fitness", "parsimony_length", &p->parsimony_length);
     get_real(root, "fitness", "parsimony_gas", &p->parsimony_gas);
+    get_real(root, "fitness", "gas_ref", &p->gas_ref);
+    get_real(root, "fitness", "parsimony_memtime", &p->parsimony_memtime);
+    get_real(root, "fitness", "memtime_ref", &p->memtime_ref);
+    get_real(root, "fitness", "penalty_out_of_gas", &p->penalty_out_of_gas);
+    get_real(root, "fitness", "penalty_fault", &p->penalty_fault);
 
     evo_genome_params *g = &p->genome;
     get_real(root, "variation", "cx_one_point", &g->p_cx_one);
@@ -906,6 +881,11 @@ static char *canonical_text(const exp_spec *s) {
     SET(root, "fitness", o = json_object());
     SET(o, "parsimony_length", json_real(p->parsimony_length));
     SET(o, "parsimony_gas", json_real(p->parsimony_gas));
+    SET(o, "gas_ref", json_real(p->gas_ref));
+    SET(o, "parsimony_memtime", json_real(p->parsimony_memtime));
+    SET(o, "memtime_ref", json_real(p->memtime_ref));
+    SET(o, "penalty_out_of_gas", json_real(p->penalty_out_of_gas));
+    SET(o, "penalty_fault", json_real(p->penalty_fault));
 
     SET(root, "variation", o = json_object());
     SET(o, "cx_one_point", json_real(g->p_cx_one));
