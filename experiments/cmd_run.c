@@ -158,7 +158,8 @@ static int drive(evo_run *r, void *store, const char *file, bool show, run_outco
     uint64_t evals0 = evo_run_evaluations(r), gen0 = evo_run_generation(r);
     (void)store;
     (void)file;
-    while (!stop_flag && !evo_run_stopped(r)) {
+    /* a fresh run always makes generation 0, so that there is a checkpoint */
+    while ((!stop_flag || !evo_run_started(r)) && !evo_run_stopped(r)) {
         double t0 = now();
         int k = evo_run_step(r);
         if (k < 0) {

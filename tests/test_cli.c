@@ -1,0 +1,296 @@
+/* frugal run, batch and resume end to end, through the binary named by
+ * $FRUGAL: a tiny run writes an HDF5 file, --json parses, the same spec and
+ * seed give the same result with 1 and 2 threads, SIGINT stops a run cleanly
+ * and resume finishes it exactly as an uninterrupted run, batch writes one
+ * file per seed and an index. Run from the repository root. */
+#define _GNU_SOURCE /* nftw */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "experiments/cli.h"
+
+static char dir[64];
+static const char *frugal;
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f) {
+    (void)sb;
+    (void)flag;
+    (void)f;
+    return remove(p);
+}
+
+static void setup(void) {
+    frugal = getenv("FRUGAL");
+    cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
+    strcpy(dir, "/tmp/frugal-cli-XXXXXX");
+    cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+}
+
+static void teardown(void) {
+    if (dir[0]) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Start frugal with args (NULL-terminated), stdout and stderr to files. */
+static pid_t start(const char *tag, const char *const *args) {
+    char out[128], err[128];
+    snprintf(out, sizeof out, "%s/%s.out", dir, tag);
+    snprintf(err, sizeof err, "%s/%s.err", dir, tag);
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = frugal;
+    for (size_t i = 0; args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0) _exit(127);
+        execv(frugal, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static int finish(pid_t pid) {
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        cr_assert_eq(errno, EINTR);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int run(const char *tag, const char *const *args) {
+    return finish(start(tag, args));
+}
+
+static char *slurp(const char *tag, const char *ext) {
+    char p[128];
+    snprintf(p, sizeof p, "%s/%s.%s", dir, tag, ext);
+    FILE *f = fopen(p, "rb");
+    cr_assert(f, "%s: %s", p, strerror(errno));
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static json_t *summary(const char *tag) {
+    json_error_t je;
+    char *text = slurp(tag, "out");
+    json_t *j = json_loads(text, 0, &je);
+    cr_assert(j, "%s: --json output does not parse (%s):\n%s\nstderr: %s", tag, je.text, text,
+              slurp(tag, "err"));
+    return j;
+}
+
+static const char *jstr(json_t *o, const char *k) {
+    return json_string_value(json_object_get(o, k));
+}
+static long long jint(json_t *o, const char *k) {
+    return json_integer_value(json_object_get(o, k));
+}
+
+static bool is_hdf5(const char *path) {
+    unsigned char b[8] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return false;
+    size_t n = fread(b, 1, 8, f);
+    fclose(f);
+    return n == 8 && !memcmp(b, "\x89HDF\r\n\x1a\n", 8);
+}
+
+#define SPEC "experiments/quartic.json"
+
+Test(cli, every_command_has_help) {
+    const char *cmds[] = {"run", "batch", "resume", "demo"};
+    for (int i = 0; i < 4; i++) {
+        const char *a[] = {cmds[i], "--help", NULL};
+        cr_assert_eq(run("help", a), 0, "%s --help", cmds[i]);
+        cr_assert(strstr(slurp("help", "out"), "usage: frugal"), "%s --help", cmds[i]);
+    }
+}
+
+Test(cli, tiny_run_writes_a_file_and_a_json_summary) {
+    char out[128];
+    snprintf(out, sizeof out, "%s/a.h5", dir);
+    const char *a[] = {"run",
+                       SPEC,
+                       "--set",
+                       "population.size=40",
+                       "--generations",
+                       "3",
+                       "--out",
+                       out,
+                       "--json",
+                       "--quiet",
+                       "--threads",
+                       "1",
+                       NULL};
+    cr_assert_eq(run("a", a), 0, "stderr: %s", slurp("a", "err"));
+    cr_assert(is_hdf5(out), "%s is not an HDF5 file", out);
+    json_t *j = summary("a");
+    cr_assert_str_eq(jstr(j, "spec"), "quartic");
+    cr_assert_str_eq(jstr(j, "stop"), "generations");
+    cr_assert_str_eq(jstr(j, "file"), out);
+    cr_assert_eq(jint(j, "generation"), 3);
+    cr_assert_eq(jint(j, "seed"), 1);
+    cr_assert(json_is_true(json_object_get(j, "reproducible")));
+    cr_assert_eq(strlen(jstr(j, "hash")), 16);
+    json_t *b = json_object_get(j, "best");
+    cr_assert(json_is_number(json_object_get(b, "error")));
+    cr_assert(json_is_integer(json_object_get(b, "gas")));
+    cr_assert_eq(jint(b, "cases"), 20);
+    json_decref(j);
+
+    /* the file is never overwritten without --force */
+    const char *again[] = {"run",           SPEC, "--set", "population.size=40",
+                           "--generations", "3",  "--out", out,
+                           "--quiet",       NULL};
+    cr_assert_eq(run("b", again), EXP_EXIT_IO);
+    cr_assert(strstr(slurp("b", "err"), "--force"), "%s", slurp("b", "err"));
+    const char *forced[] = {"run",           SPEC,      "--set", "population.size=40",
+                            "--generations", "3",       "--out", out,
+                            "--quiet",       "--force", NULL};
+    cr_assert_eq(run("c", forced), 0, "%s", slurp("c", "err"));
+}
+
+Test(cli, bad_spec_and_bad_usage_exit_codes) {
+    const char *a[] = {"run", SPEC, "--set", "selection.tournament=x", NULL};
+    cr_assert_eq(run("e", a), EXP_EXIT_INPUT);
+    cr_assert(strstr(slurp("e", "err"), "$.selection.tournament"), "%s", slurp("e", "err"));
+    const char *b[] = {"run", "no/such.json", NULL};
+    cr_assert_eq(run("e", b), EXP_EXIT_IO);
+    const char *c[] = {"run", NULL};
+    cr_assert_eq(run("e", c), EXP_EXIT_USAGE);
+    const char *d[] = {"run", SPEC, "--seed", "-1", NULL};
+    cr_assert_eq(run("e", d), EXP_EXIT_USAGE);
+    const char *e[] = {"batch", SPEC, "--seeds", "5-1", NULL};
+    cr_assert_eq(run("e", e), EXP_EXIT_USAGE);
+    char txt[128];
+    snprintf(txt, sizeof txt, "%s/plain.h5", dir);
+    FILE *f = fopen(txt, "w");
+    fputs("not a run\n", f);
+    fclose(f);
+    const char *g[] = {"resume", txt, NULL};
+    cr_assert_eq(run("e", g), EXP_EXIT_INPUT);
+}
+
+static json_t *run_json(const char *tag, const char *threads, const char *gens, const char *pop) {
+    char out[128], popset[64];
+    snprintf(out, sizeof out, "%s/%s.h5", dir, tag);
+    snprintf(popset, sizeof popset, "population.size=%s", pop);
+    const char *a[] = {"run", SPEC,     "--set",   popset,      "--generations", gens, "--out",
+                       out,   "--json", "--quiet", "--threads", threads,         NULL};
+    cr_assert_eq(run(tag, a), 0, "%s: %s", tag, slurp(tag, "err"));
+    return summary(tag);
+}
+
+Test(cli, same_result_for_1_and_2_threads) {
+    json_t *a = run_json("t1", "1", "6", "150"), *b = run_json("t2", "2", "6", "150");
+    cr_assert_str_eq(jstr(a, "hash"), jstr(b, "hash"));
+    cr_assert_eq(json_real_value(json_object_get(json_object_get(a, "best"), "error")),
+                 json_real_value(json_object_get(json_object_get(b, "best"), "error")));
+    cr_assert_eq(jint(a, "evaluations"), jint(b, "evaluations"));
+    json_decref(a);
+    json_decref(b);
+}
+
+Test(cli, sigint_stops_cleanly_and_resume_finishes_the_run_exactly) {
+    json_t *ref = run_json("ref", "1", "400", "40");
+    char out[128];
+    snprintf(out, sizeof out, "%s/int.h5", dir);
+    const char *a[] = {"run",
+                       SPEC,
+                       "--set",
+                       "population.size=40",
+                       "--generations",
+                       "400",
+                       "--out",
+                       out,
+                       "--json",
+                       "--quiet",
+                       "--threads",
+                       "1",
+                       NULL};
+    pid_t pid = start("int", a);
+    struct stat sb;
+    for (int i = 0; i < 2000 && stat(out, &sb) != 0; i++)
+        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    nanosleep(&(struct timespec){0, 200000000}, NULL);
+    cr_assert_eq(kill(pid, SIGINT), 0);
+    int rc = finish(pid);
+    cr_assert_eq(rc, EXP_EXIT_INTERRUPTED, "exit %d (the run finished before SIGINT?) %s", rc,
+                 slurp("int", "err"));
+    json_t *j = summary("int");
+    cr_assert(json_is_true(json_object_get(j, "interrupted")));
+    cr_assert_str_eq(jstr(j, "stop"), "interrupted");
+    long long g = jint(j, "generation");
+    cr_assert(g >= 0 && g < 400, "generation %lld", g);
+    json_decref(j);
+
+    const char *r[] = {"resume", out, "--json", "--quiet", "--threads", "2", NULL};
+    cr_assert_eq(run("res", r), 0, "%s", slurp("res", "err"));
+    j = summary("res");
+    cr_assert_eq(jint(j, "generation"), 400);
+    cr_assert_str_eq(jstr(j, "stop"), "generations");
+    cr_assert_str_eq(jstr(j, "hash"), jstr(ref, "hash"), "resumed run differs from uninterrupted");
+    json_decref(j);
+    json_decref(ref);
+}
+
+Test(cli, batch_writes_a_file_per_seed_and_an_index) {
+    char out[128];
+    snprintf(out, sizeof out, "%s/batch", dir);
+    const char *a[] = {"batch",
+                       SPEC,
+                       "--seeds",
+                       "1-3",
+                       "--jobs",
+                       "2",
+                       "--generations",
+                       "2",
+                       "--set",
+                       "population.size=30",
+                       "--out",
+                       out,
+                       "--threads",
+                       "2",
+                       NULL};
+    cr_assert_eq(run("batch", a), 0, "%s", slurp("batch", "err"));
+    for (int s = 1; s <= 3; s++) {
+        char p[160];
+        snprintf(p, sizeof p, "%s/seed-%d.h5", out, s);
+        cr_assert(is_hdf5(p), "%s missing", p);
+    }
+    char idx[160];
+    snprintf(idx, sizeof idx, "%s/index.csv", out);
+    FILE *f = fopen(idx, "r");
+    cr_assert(f, "%s missing", idx);
+    char line[1024];
+    int rows = 0;
+    cr_assert(fgets(line, sizeof line, f));
+    cr_assert(!strncmp(line, "seed,file,exit,stop,", 20), "%s", line);
+    while (fgets(line, sizeof line, f)) {
+        rows++;
+        char want[200];
+        snprintf(want, sizeof want, "%d,%s/seed-%d.h5,0,generations,2,", rows, out, rows);
+        cr_assert(!strncmp(line, want, strlen(want)), "row %d: %s", rows, line);
+    }
+    fclose(f);
+    cr_assert_eq(rows, 3);
+}
