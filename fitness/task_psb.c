@@ -207,13 +207,16 @@ static vm_word basement_answer(const vm_word *x, uint32_t n) {
  * the prefix sum is below 0 is the answer. */
 static void basement_vec(const fit_rng *rng, uint32_t n, vm_word *x) {
     vm_word a = U(rng, 0, (int64_t)n - 1);
-    for (;;) {
+    for (uint32_t tries = 0; tries < 1000000; tries++) {
         for (uint32_t i = 0; i < n; i++) {
             bool neg = U(rng, 1, (int64_t)n + 1) <= (int64_t)i + 1;
             x[i] = neg ? U(rng, -100, -1) : U(rng, 0, 100);
         }
         if (basement_answer(x, n) == a) return;
     }
+    /* a degenerate random source: zeros, then -1 at the answer (never with PCG32) */
+    for (uint32_t i = 0; i < n; i++)
+        x[i] = (vm_word)i < a ? 0 : (vm_word)i == a ? -1 : U(rng, -100, 100);
 }
 
 static int64_t splitmix_range(void *ctx, int64_t lo, int64_t hi) {
