@@ -75,7 +75,7 @@ fit_evm_ctx *fit_evm_ctx_new(const fit_task *t, const vm_limits *limits) {
     if (!c) return NULL;
     c->vm = evm_vm_new();
     c->host = c->vm ? evm_memhost_new(c->vm) : NULL;
-    c->calldata = calloc((size_t)t->n_in * 32 + 64, 1);
+    c->calldata = calloc((size_t)t->n_in * 32 + 128, 1);
     c->stack = calloc(EVM_MAX_OUT, 32);
     if (!c->host || !c->calldata || !c->stack) {
         fit_evm_ctx_free(c);
@@ -131,10 +131,14 @@ static vm_status map_status(evm_status s) {
     }
 }
 
-/* The case's environment: sender, value, origin, timestamp and number are
- * drawn from the case's index and first input word, so that a candidate
- * cannot replace CALLER or CALLVALUE by a constant. */
-static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_t i) {
+/* The case's environment, drawn from the case's index and first input:
+ * sender (the zero address a quarter of the time), recipient, origin (the
+ * sender half the time), value (0, small, 64-bit or 256-bit), timestamp and
+ * number (small, 32-bit or 62-bit), and for the stack model some calldata.
+ * So a candidate cannot replace CALLER, CALLVALUE or TIMESTAMP by a
+ * constant. */
+static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_t i,
+                     bool calldata) {
     uint64_t s = 0x656e76ull + i;
     if (in0)
         for (int k = 0; k < 32; k++)
@@ -142,23 +146,50 @@ static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_
     memset(m, 0, sizeof *m);
     m->kind = EVM_CALL_CALL;
     m->gas = c->gas;
-    uint64_t a = fit_splitmix(&s), b = fit_splitmix(&s);
+    uint64_t a = fit_splitmix(&s), b = fit_splitmix(&s), d = fit_splitmix(&s);
     for (int k = 0; k < 8; k++) {
         m->sender.b[12 + k] = (uint8_t)(a >> (8 * k));
         m->recipient.b[12 + k] = (uint8_t)(b >> (8 * k));
     }
     m->recipient.b[0] = 0xaa;
     m->sender.b[0] = 0xcc;
-    if (a % 4 == 0) memset(m->sender.b, 0, sizeof m->sender.b); /* the zero address too */
+    if (a % 4 == 0) memset(m->sender.b, 0, sizeof m->sender.b);
     m->code_address = m->recipient;
     uint64_t v = fit_splitmix(&s);
-    fit_u256_from_u64(m->value.b, v & 0xffff ? v & 0xffffff : 0);
+    switch (d % 4) {
+    case 0: memset(m->value.b, 0, 32); break;
+    case 1: fit_u256_from_u64(m->value.b, 1 + v % 65535); break;
+    case 2: fit_u256_from_u64(m->value.b, v); break;
+    default:
+        for (int k = 0; k < 32; k += 8) {
+            uint64_t w = fit_splitmix(&s);
+            for (int j = 0; j < 8; j++)
+                m->value.b[k + j] = (uint8_t)(w >> (8 * j));
+        }
+    }
     evm_context *x = evm_memhost_context(c->host);
     x->origin = m->sender;
-    x->origin.b[1] = 0x01;
-    x->timestamp = (int64_t)(fit_splitmix(&s) >> 34);
-    x->number = (int64_t)(fit_splitmix(&s) >> 40);
+    if ((d >> 2) % 2) {
+        uint64_t o = fit_splitmix(&s);
+        for (int k = 0; k < 8; k++)
+            x->origin.b[12 + k] = (uint8_t)(o >> (8 * k));
+        x->origin.b[1] = 0x01;
+    }
+    uint64_t ts = fit_splitmix(&s), nb = fit_splitmix(&s);
+    static const int shift[3] = {48, 32, 2};
+    x->timestamp = (int64_t)(ts >> shift[(d >> 3) % 3]);
+    x->number = (int64_t)(nb >> shift[(d >> 5) % 3]);
     x->gas_limit = 30000000;
+    if (calldata) {
+        size_t n = (size_t)((d >> 7) % 3) * 32 + ((d >> 9) % 2 ? 4 : 0);
+        for (size_t k = 0; k < n; k += 8) {
+            uint64_t w = fit_splitmix(&s);
+            for (size_t j = 0; j < 8 && k + j < n; j++)
+                c->calldata[k + j] = (uint8_t)(w >> (8 * j));
+        }
+        m->input = c->calldata;
+        m->input_size = n;
+    }
 }
 
 /* The length of EVM code rounded up to whole instructions (truncated PUSH
@@ -200,7 +231,7 @@ static vm_status run_stack_case(fit_evm_ctx *c, const fit_task *t, const fit_cas
     }
     (void)n;
     evm_message m;
-    case_env(c, &m, t->n_in ? in : NULL, c->case_base + i);
+    case_env(c, &m, t->n_in ? in : NULL, c->case_base + i, true);
     c->started = c->ended = false;
     c->depth = 0;
     evm_result res;
@@ -262,7 +293,7 @@ int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t 
             const uint8_t *in = cs->in256 + (size_t)i * t->n_in * 32;
             memcpy(c->calldata, in, (size_t)t->n_in * 32);
             evm_message m;
-            case_env(c, &m, t->n_in ? in : NULL, c->case_base + i);
+            case_env(c, &m, t->n_in ? in : NULL, c->case_base + i, false);
             m.input = c->calldata;
             m.input_size = (size_t)t->n_in * 32;
             evm_result res;

@@ -169,6 +169,22 @@ Test(tasks_evm, superopt_blocks) {
     cr_assert_eq(equiv_hex(&t, "3315", 1), 1);
     cr_assert_eq(equiv_hex(&t, "6000", 1), 0);
     fit_task_free(&t);
+    /* nor CALLVALUE, ORIGIN == CALLER, TIMESTAMP > a 2017 date, CALLDATALOAD */
+    make("evm-superopt", "3415", &t);
+    cr_assert_eq(equiv_hex(&t, "5f", 1), 0);
+    cr_assert_eq(equiv_hex(&t, "6001", 1), 0);
+    fit_task_free(&t);
+    make("evm-superopt", "323314", &t);
+    cr_assert_eq(equiv_hex(&t, "5f", 1), 0);
+    cr_assert_eq(equiv_hex(&t, "333214", 1), 1);
+    fit_task_free(&t);
+    make("evm-superopt", "6359dc7e004211", &t);
+    cr_assert_eq(equiv_hex(&t, "5f", 1), 0);
+    cr_assert_eq(equiv_hex(&t, "6001", 1), 0);
+    fit_task_free(&t);
+    make("evm-superopt", "5f35", &t);
+    cr_assert_eq(equiv_hex(&t, "5f", 1), 0);
+    fit_task_free(&t);
     /* errors name the problem */
     char err[256];
     cr_assert_eq(mk("evm-superopt", "6001600056", 1, &t, err, sizeof err), -1);
