@@ -156,6 +156,7 @@ static int drive(evo_run *r, void *store, const char *file, bool show, run_outco
     signals_install(&saved);
     double t_start = now();
     uint64_t evals0 = evo_run_evaluations(r), gen0 = evo_run_generation(r);
+    double t_shown = 0;
     (void)store;
     (void)file;
     /* a fresh run always makes generation 0, so that there is a checkpoint */
@@ -184,7 +185,11 @@ static int drive(evo_run *r, void *store, const char *file, bool show, run_outco
 #else
         (void)t0;
 #endif
-        if (show) progress(r, t_start, evals0, gen0);
+        /* at most 10 progress lines a second, and always the last one */
+        if (show && (now() - t_shown >= 0.1 || evo_run_stopped(r) || stop_flag)) {
+            progress(r, t_start, evals0, gen0);
+            t_shown = now();
+        }
     }
     if (show) fputc('\n', stderr);
     oc->wall = now() - t_start;
@@ -246,6 +251,8 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
             json_object_set_new(b, "length", json_integer(st.best_length));
             json_object_set_new(b, "status", json_string(status_name(st.best_status)));
             json_object_set_new(b, "code", json_string(hex ? hex : ""));
+            if (t->block && t->block_len)
+                json_object_set_new(o, "block_gas", json_integer((json_int_t)t->block_gas));
             if (have_test) {
                 json_object_set_new(b, "test_error", json_real(tr.error));
                 json_object_set_new(b, "test_hits", json_integer(tr.hits));
@@ -269,6 +276,9 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
         if (have_test && tc != fit_task_cases(t, FIT_TRAIN))
             printf("test: error %.6g, %u/%u hits\n", tr.error, tr.hits, tc->n);
         exp_print_program(stdout, t, code, len, "  ");
+        if (t->block && t->block_len && t->train.n)
+            printf("the block costs %" PRIu64 " gas; the best costs %.1f per case\n", t->block_gas,
+                   (double)st.best_gas / t->train.n);
         printf("hash %s%s%s\n", hash, file ? ", results in " : "", file ? file : "");
         if (!evo_run_reproducible(r))
             printf("note: a wall-clock budget was set; this run is not reproducible\n");
