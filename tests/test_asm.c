@@ -397,7 +397,7 @@ Test(disasm, insn_text_assembles_for_every_opcode) {
 
 /* ---- round trips ---- */
 
-Test(asm_roundtrip, random_bytes, .timeout = 120) {
+Test(asm_roundtrip, random_bytes) {
     /* Bytes biased towards defined opcodes and small values, so that jumps
      * often land on instruction starts and labels get exercised. */
     uint8_t defined[256];
@@ -444,7 +444,7 @@ static bool all_jumps_labelled(const char *text) {
     return true;
 }
 
-Test(asm_roundtrip, random_valid_programs, .timeout = 120) {
+Test(asm_roundtrip, random_valid_programs) {
     uint8_t defined[256];
     int ndef = 0;
     for (int op = 0; op < 256; op++)
@@ -674,7 +674,7 @@ Test(asm_errors, odd_bytes_are_escaped) {
     vm_buf_free(&out);
 }
 
-Test(asm_errors, code_size_cap, .timeout = 120) {
+Test(asm_errors, code_size_cap) {
     /* VM_MAX_CODE / 9 PUSHes fit; one more does not. */
     size_t n = VM_MAX_CODE / 9 + 1;
     size_t cap = n * 7 + 64;

@@ -6,7 +6,7 @@
 
 #define VMTESTS "../shared/conformance/evm-vmtests"
 
-Test(evm_conformance, legacy_vmtests_all_pass, .timeout = 600) {
+Test(evm_conformance, legacy_vmtests_all_pass) {
     int passed = 0, failed = 0;
     int rc = evm_vmtests_run(VMTESTS, false, &passed, &failed);
     cr_assert_eq(rc, 0, "cannot read %s", VMTESTS);

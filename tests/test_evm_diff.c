@@ -612,7 +612,7 @@ static long run_diff(long n, uint64_t seed0) {
     return mismatches;
 }
 
-Test(evm_diff, random_programs_agree_with_ethereumjs, .timeout = 3600) {
+Test(evm_diff, random_programs_agree_with_ethereumjs) {
     ensure_node();
     long n = env_long("FRUGAL_DIFFTEST_N", 2000);
     uint64_t seed0 = (uint64_t)env_long("FRUGAL_DIFFTEST_SEED", 1);
@@ -621,7 +621,7 @@ Test(evm_diff, random_programs_agree_with_ethereumjs, .timeout = 3600) {
 }
 
 /* Every fork's gas table and rules, 150 programs each. */
-Test(evm_diff, every_fork_agrees_with_ethereumjs, .timeout = 3600) {
+Test(evm_diff, every_fork_agrees_with_ethereumjs) {
     ensure_node();
     long bad = 0;
     for (int f = 0; f < EVM_NFORKS; f++) {
