@@ -23,7 +23,8 @@ static const command commands[] = {
     {"evm", evm_cmd_run, "run EVM bytecode"},
     {"evm-disasm", evm_cmd_disasm, "disassemble EVM bytecode"},
     {"evm-test", evm_cmd_test, "run the Ethereum VM conformance tests"},
-    {"bench", exp_cmd_bench, "benchmarks against real peers: vm, calibrate, evm"},
+    {"arena", exp_cmd_arena, "round-robin tournament of sandboxed player programs (docs/arena.md)"},
+    {"bench", exp_cmd_bench, "benchmarks against real peers: vm, nest, calibrate, evm, gp"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
