@@ -31,9 +31,10 @@ void fit_cases_free(fit_cases *cs) {
     memset(cs, 0, sizeof *cs);
 }
 
-static void *dup_mem(const void *p, size_t n) {
+/* A copy of n bytes of p in a buffer of n + extra bytes (zeroed tail). */
+static void *dup_mem(const void *p, size_t n, size_t extra) {
     if (!p) return NULL;
-    void *q = malloc(n ? n : 1);
+    void *q = calloc(1, n + extra ? n + extra : 1);
     if (q && n) memcpy(q, p, n);
     return q;
 }
@@ -43,12 +44,13 @@ int fit_cases_copy(fit_cases *dst, const fit_cases *src, const fit_task *t) {
     uint32_t n = src->n, no = fit_task_nout(t);
     size_t nin = src->off ? src->off[n] : (size_t)n * t->n_in;
     dst->n = n;
-    dst->in = dup_mem(src->in, (nin + 1) * sizeof *src->in);
-    dst->off = src->off ? dup_mem(src->off, ((size_t)n + 1) * sizeof *src->off) : NULL;
-    dst->want = dup_mem(src->want, ((size_t)n * no + 1) * sizeof *src->want);
-    dst->target = src->target ? dup_mem(src->target, ((size_t)n + 1) * sizeof *src->target) : NULL;
-    dst->in256 = src->in256 ? dup_mem(src->in256, (size_t)n * t->n_in * 32 + 1) : NULL;
-    dst->want256 = src->want256 ? dup_mem(src->want256, (size_t)n * no * 32 + 1) : NULL;
+    dst->in = dup_mem(src->in, nin * sizeof *src->in, sizeof *src->in);
+    dst->off = src->off ? dup_mem(src->off, ((size_t)n + 1) * sizeof *src->off, 0) : NULL;
+    dst->want = dup_mem(src->want, (size_t)n * no * sizeof *src->want, sizeof *src->want);
+    dst->target =
+        src->target ? dup_mem(src->target, (size_t)n * sizeof *src->target, sizeof(double)) : NULL;
+    dst->in256 = src->in256 ? dup_mem(src->in256, (size_t)n * t->n_in * 32, 1) : NULL;
+    dst->want256 = src->want256 ? dup_mem(src->want256, (size_t)n * no * 32, 1) : NULL;
     if (!dst->in || !dst->want || (src->off && !dst->off) || (src->target && !dst->target) ||
         (src->in256 && !dst->in256) || (src->want256 && !dst->want256)) {
         fit_cases_free(dst);
