@@ -49,6 +49,7 @@ static int run_once(const fit_task *t, const evo_isa *isa, uint64_t seed, uint32
     p.seed = seed;
     p.pop_size = pop;
     p.max_generations = gens;
+    p.target_error = -1; /* all the generations, as DEAP runs them */
     p.threads = (uint32_t)threads;
     char err[256];
     evo_run *r = evo_run_new(&p, t, err, sizeof err);
