@@ -801,7 +801,7 @@ int exp_cmd_batch(int argc, char **argv) {
     sig_saved saved;
     signals_install(&saved);
     size_t next = 0, running = 0;
-    bool failed = false;
+    bool failed = false, forwarded = false;
     while (next < nseeds || running) {
         while (!stop_flag && running < jobs && next < nseeds) {
             batch_job *j = &jv[next++];
@@ -849,6 +849,14 @@ int exp_cmd_batch(int argc, char **argv) {
             running++;
         }
         if (!running) break;
+        /* stopped: ask the running seeds to stop after their generation too.
+         * SIGTERM, not SIGINT: a child that also got the terminal's SIGINT
+         * handles each signal once and still stops cleanly. */
+        if (stop_flag && !forwarded) {
+            forwarded = true;
+            for (size_t i = 0; i < next; i++)
+                if (jv[i].pid > 0 && jv[i].exit_code < 0) kill(jv[i].pid, SIGTERM);
+        }
         int status;
         pid_t pid = waitpid(-1, &status, 0);
         if (pid < 0) {
@@ -863,7 +871,10 @@ int exp_cmd_batch(int argc, char **argv) {
                 running--;
                 if (jv[i].exit_code) failed = true;
                 fprintf(stderr, "frugal batch: seed %" PRIu64 " %s (exit %d)\n", jv[i].seed,
-                        jv[i].exit_code == 0 ? "done" : "failed", jv[i].exit_code);
+                        jv[i].exit_code == 0                      ? "done"
+                        : jv[i].exit_code == EXP_EXIT_INTERRUPTED ? "interrupted"
+                                                                  : "failed",
+                        jv[i].exit_code);
             }
     }
     bool interrupted = stop_flag;
