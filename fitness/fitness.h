@@ -303,12 +303,12 @@ typedef enum { FIT_GAME_IPD = 0, FIT_GAME_BLOTTO = 1 } fit_game;
 
 typedef struct {
     fit_game game;
-    uint32_t rounds;  /* rounds per match */
-    uint64_t seed;    /* 0 is a seed like any other */
-    uint64_t gas;     /* native gas per move */
-    uint64_t evm_gas; /* EVM gas per move */
-    uint32_t mem;     /* words per move */
-    uint64_t memtime; /* word-gas per move */
+    uint32_t rounds;           /* rounds per match */
+    uint64_t seed;             /* 0 is a seed like any other */
+    uint64_t gas;              /* native gas per move */
+    uint64_t evm_gas;          /* EVM gas per move */
+    uint32_t mem;              /* words per move */
+    uint64_t memtime;          /* word-gas per move */
     uint32_t soldiers, fields; /* Blotto */
 } fit_arena_config;
 
@@ -325,9 +325,9 @@ const char *fit_move_kind_name(fit_move_kind k);
 
 typedef struct {
     fit_move_kind kind;
-    vm_word move;    /* the move played (the default move unless kind is OK) */
-    int status;      /* vm_status (native) or evm_status (EVM) at the end */
-    uint64_t gas;    /* in the player's own units (native or EVM gas) */
+    vm_word move; /* the move played (the default move unless kind is OK) */
+    int status;   /* vm_status (native) or evm_status (EVM) at the end */
+    uint64_t gas; /* in the player's own units (native or EVM gas) */
     uint64_t memtime;
     uint32_t denied; /* EVM: actions the policy denied in this move */
 } fit_move_result;
