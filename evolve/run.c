@@ -38,6 +38,13 @@ void evo_params_default(evo_params *p, const evo_isa *isa, const fit_task *t) {
     p->islands = 1;
     evo_genome_params_for_task(&p->genome, isa, t);
     if (isa->isa == FIT_ISA_EVM) evo_genome_params_for_evm(&p->genome, isa, t);
+    if (isa->isa == FIT_ISA_NATIVE) { /* what the task library's encodings need */
+        evo_genome_params *g = &p->genome;
+        static const uint8_t boolean[] = {VM_OP_AND, VM_OP_OR, VM_OP_XOR, VM_OP_NOT, VM_OP_ISZERO};
+        if (t->io == FIT_IO_CHANNEL && g->nops < 256) g->ops[g->nops++] = VM_OP_IN; /* key 0 */
+        for (size_t i = 0; t->error == FIT_ERR_BOOL && i < sizeof boolean && g->nops < 256; i++)
+            g->ops[g->nops++] = boolean[i];
+    }
     p->selection = EVO_SEL_TOURNAMENT;
     p->tournament = EVO_DEFAULT_TOURNAMENT;
     p->elites = 1;
@@ -72,9 +79,9 @@ static const char *params_check(const evo_params *p, const evo_isa *isa, const f
         return "migrants must be in 1..pop_size";
     if (p->topology > EVO_TOPO_RANDOM || p->emigrate > EVO_EMIGRATE_RANDOM)
         return "unknown topology or emigrant choice";
-    if (!(p->parsimony_length >= 0) || !(p->parsimony_gas >= 0) ||
-        !(p->parsimony_memtime >= 0) || !(p->gas_ref >= 0) || !(p->memtime_ref >= 0) ||
-        !(p->penalty_out_of_gas >= 0) || !(p->penalty_fault >= 0))
+    if (!(p->parsimony_length >= 0) || !(p->parsimony_gas >= 0) || !(p->parsimony_memtime >= 0) ||
+        !(p->gas_ref >= 0) || !(p->memtime_ref >= 0) || !(p->penalty_out_of_gas >= 0) ||
+        !(p->penalty_fault >= 0))
         return "parsimony weights, references and fault penalties must be >= 0";
     if (t->isa != isa->isa) return "the task's ISA differs from the genome ISA";
     if (t->train.n < 1) return "the task has no training cases";

@@ -411,3 +411,43 @@ Test(tasks, last_index_of_zero) {
     cr_assert_eq(allzero_te, 20);
     fit_task_free(&t);
 }
+
+#include "evolve/evolve.h"
+
+Test(tasks, engine_defaults_fit_the_encodings) {
+    static const char *names[] = {"count-odds", "parity4", "coin-sums"};
+    for (int k = 0; k < 3; k++) {
+        fit_task t;
+        make(names[k], 2, &t);
+        evo_isa isa;
+        evo_isa_for_task(&isa, &t);
+        evo_params p;
+        evo_params_default(&p, &isa, &t);
+        bool in = false, x = false;
+        for (uint32_t i = 0; i < p.genome.nops; i++) {
+            in |= p.genome.ops[i] == VM_OP_IN;
+            x |= p.genome.ops[i] == VM_OP_XOR;
+        }
+        cr_assert_eq(in, t.io == FIT_IO_CHANNEL, "%s", names[k]);
+        cr_assert_eq(x, t.error == FIT_ERR_BOOL, "%s", names[k]);
+        p.pop_size = 100;
+        p.max_generations = 5;
+        p.selection = EVO_SEL_LEXICASE;
+        char err[256];
+        evo_run *r = evo_run_new(&p, &t, err, sizeof err);
+        cr_assert(r, "%s", err);
+        cr_assert_eq(evo_run_until_done(r), 0);
+        evo_pop_view v;
+        evo_run_island(r, 0, &v);
+        cr_assert_eq(v.ncases, fit_task_nerrors(&t, FIT_TRAIN));
+        evo_stats st;
+        cr_assert_eq(evo_run_stats(r, &st), 0);
+        cr_assert_lt(st.best_error, t.penalty * fit_task_nerrors(&t, FIT_TRAIN), "%s", names[k]);
+        static double errs[20000];
+        fit_result res = {.errors = errs};
+        cr_assert_eq(evo_run_eval(r, st.best_island, st.best_slot, FIT_TEST, &res), 0);
+        cr_assert_eq(res.nerrors, fit_task_nerrors(&t, FIT_TEST));
+        evo_run_free(r);
+        fit_task_free(&t);
+    }
+}
