@@ -1,0 +1,397 @@
+/* Load a run file (docs/hdf5-schema.md) read-only, with the HDF5 C API. */
+#include "analysis/analysis.h"
+#include "vm/evm/evm.h"
+#include "vm/vm.h"
+
+#include <hdf5.h>
+#include <jansson.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void fail(char *err, size_t cap, const char *path, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(err, cap, "%s: %s", path, msg);
+}
+
+/* Open read-only in SWMR read mode (a running or killed run), else plainly. */
+static hid_t open_file(const char *path) {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0) return -1;
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+    if (f < 0) f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    H5Pclose(fapl);
+    return f;
+}
+
+/* A fixed-length or variable-length string attribute of obj, malloc'd. */
+static char *read_str_attr(hid_t obj, const char *name) {
+    char *out = NULL;
+    hid_t a = -1, t = -1, mt = -1;
+    if (H5Aexists(obj, name) <= 0) goto cleanup;
+    if ((a = H5Aopen(obj, name, H5P_DEFAULT)) < 0) goto cleanup;
+    if ((t = H5Aget_type(a)) < 0 || H5Tget_class(t) != H5T_STRING) goto cleanup;
+    if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        if ((mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 ||
+            H5Tset_cset(mt, H5Tget_cset(t)) < 0)
+            goto cleanup;
+        if (H5Aread(a, mt, &s) < 0 || !s) goto cleanup;
+        out = strdup(s);
+        H5free_memory(s);
+        goto cleanup;
+    }
+    size_t n = H5Tget_size(t);
+    if (!n || !(out = calloc(n + 1, 1))) goto cleanup;
+    if ((mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mt, n + 1) < 0 ||
+        H5Tset_cset(mt, H5Tget_cset(t)) < 0 || H5Aread(a, mt, out) < 0) {
+        free(out);
+        out = NULL;
+    }
+cleanup:
+    if (mt >= 0) H5Tclose(mt);
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    return out;
+}
+
+static int read_num_attr(hid_t obj, const char *name, hid_t mtype, void *out) {
+    if (H5Aexists(obj, name) <= 0) return -1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) return -1;
+    int rc = H5Aread(a, mtype, out) < 0 ? -1 : 0;
+    H5Aclose(a);
+    return rc;
+}
+
+/* The length of a 1-D dataset, or -1. */
+static int64_t dset_len(hid_t f, const char *name) {
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0) return -1;
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[2] = {0, 0};
+    int64_t n = -1;
+    if (sp >= 0 && H5Sget_simple_extent_dims(sp, dims, NULL) >= 1) n = (int64_t)dims[0];
+    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(d);
+    return n;
+}
+
+/* Read elements [0, n) of a 1-D dataset into a new array of n elements of
+ * size esize (memory type mtype). NULL on failure; n = 0 gives a 1-byte
+ * allocation so that NULL always means failure. */
+static void *read_prefix(hid_t f, const char *name, hid_t mtype, size_t esize, uint64_t n) {
+    void *buf = calloc(n ? n : 1, esize);
+    hid_t d = -1, fs = -1, ms = -1;
+    if (!buf) return NULL;
+    if (!n) return buf;
+    if ((d = H5Dopen2(f, name, H5P_DEFAULT)) < 0) goto bad;
+    if ((fs = H5Dget_space(d)) < 0) goto bad;
+    hsize_t start = 0, count = n;
+    if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0) goto bad;
+    if ((ms = H5Screate_simple(1, &count, NULL)) < 0) goto bad;
+    if (H5Dread(d, mtype, ms, fs, H5P_DEFAULT, buf) < 0) goto bad;
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(d);
+    return buf;
+bad:
+    if (ms >= 0) H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+    if (d >= 0) H5Dclose(d);
+    free(buf);
+    return NULL;
+}
+
+static hid_t stats_type(void) {
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(an_stats));
+    if (t < 0) return -1;
+#define F(name, ty) H5Tinsert(t, #name, HOFFSET(an_stats, name), ty)
+    F(generation, H5T_NATIVE_UINT64);
+    F(evaluations, H5T_NATIVE_UINT64);
+    F(gas_total, H5T_NATIVE_UINT64);
+    F(best_island, H5T_NATIVE_UINT32);
+    F(best_slot, H5T_NATIVE_UINT32);
+    F(best_fitness, H5T_NATIVE_DOUBLE);
+    F(best_error, H5T_NATIVE_DOUBLE);
+    F(best_hits, H5T_NATIVE_UINT32);
+    F(best_length, H5T_NATIVE_UINT32);
+    F(best_gas, H5T_NATIVE_UINT64);
+    F(best_memtime, H5T_NATIVE_UINT64);
+    F(best_status, H5T_NATIVE_UINT8);
+    F(mean_error, H5T_NATIVE_DOUBLE);
+    F(median_error, H5T_NATIVE_DOUBLE);
+    F(median_gas, H5T_NATIVE_DOUBLE);
+    F(median_memtime, H5T_NATIVE_DOUBLE);
+    F(median_length, H5T_NATIVE_DOUBLE);
+#undef F
+    return t;
+}
+
+/* Settings from the canonical spec: task name, target error. */
+static int parse_spec(an_run *r) {
+    json_error_t je;
+    json_t *root = json_loads(r->spec, 0, &je);
+    if (!root) return -1;
+    json_t *task = json_object_get(root, "task");
+    const char *tn = json_string_value(json_object_get(task, "name"));
+    snprintf(r->task_name, sizeof r->task_name, "%s", tn ? tn : "?");
+    r->evm = !strncmp(r->task_name, "evm-", 4);
+    json_t *te = json_object_get(json_object_get(root, "budget"), "target_error");
+    r->has_target = json_is_number(te);
+    r->target_error = r->has_target ? json_number_value(te) : 0;
+    if (!r->spec_name[0]) {
+        const char *n = json_string_value(json_object_get(root, "name"));
+        snprintf(r->spec_name, sizeof r->spec_name, "%s", n ? n : "run");
+    }
+    json_decref(root);
+    return 0;
+}
+
+int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
+    memset(r, 0, sizeof *r);
+    snprintf(r->path, sizeof r->path, "%s", path);
+    r->solved_gen = -1;
+    hid_t f = -1, pop = -1, st = -1;
+    int rc = -1;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (access(path, R_OK) != 0) {
+        fail(err, errcap, path, "%s", strerror(errno));
+        goto cleanup;
+    }
+    if (H5Fis_hdf5(path) <= 0) {
+        fail(err, errcap, path, "not an HDF5 file");
+        goto cleanup;
+    }
+    if ((f = open_file(path)) < 0) {
+        fail(err, errcap, path, "truncated or corrupt HDF5 file");
+        goto cleanup;
+    }
+    uint32_t version = 0;
+    if (read_num_attr(f, "frugal", H5T_NATIVE_UINT32, &version)) {
+        fail(err, errcap, path, "not a frugal run (no /frugal attribute)");
+        goto cleanup;
+    }
+    if (version != 1) {
+        fail(err, errcap, path, "format version %u is not supported (1)", version);
+        goto cleanup;
+    }
+    r->spec = read_str_attr(f, "spec");
+    char *name = read_str_attr(f, "spec_name");
+    if (name) snprintf(r->spec_name, sizeof r->spec_name, "%s", name);
+    free(name);
+    if (!r->spec || parse_spec(r) || read_num_attr(f, "seed", H5T_NATIVE_UINT64, &r->seed)) {
+        fail(err, errcap, path, "missing or bad root attributes (spec, seed)");
+        goto cleanup;
+    }
+    if ((pop = H5Gopen2(f, "pop", H5P_DEFAULT)) < 0 ||
+        read_num_attr(pop, "islands", H5T_NATIVE_UINT32, &r->islands) ||
+        read_num_attr(pop, "pop_size", H5T_NATIVE_UINT32, &r->pop_size) ||
+        read_num_attr(pop, "cases", H5T_NATIVE_UINT32, &r->cases) || !r->islands || !r->pop_size) {
+        fail(err, errcap, path, "missing or bad /pop attributes");
+        goto cleanup;
+    }
+    uint8_t pc = 0;
+    r->per_case = !read_num_attr(pop, "per_case", H5T_NATIVE_UINT8, &pc) && pc &&
+                  H5Lexists(pop, "errors", H5P_DEFAULT) > 0;
+    /* complete generations: min(len(/stats), rows / (islands * pop_size)) */
+    int64_t nstats = dset_len(f, "stats");
+    uint64_t per_gen = (uint64_t)r->islands * r->pop_size;
+    int64_t nrows = INT64_MAX;
+    static const char *const cols[] = {
+        "pop/error", "pop/fitness",  "pop/gas",      "pop/memtime", "pop/status",     "pop/length",
+        "pop/hits",  "pop/parent_a", "pop/parent_b", "pop/ops",     "pop/code_offset"};
+    for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
+        int64_t n = dset_len(f, cols[i]);
+        if (n < nrows) nrows = n;
+    }
+    if (nstats < 0 || nrows < 0) {
+        fail(err, errcap, path, "truncated or corrupt HDF5 file (missing datasets)");
+        goto cleanup;
+    }
+    r->generations = (uint64_t)nrows / per_gen;
+    if ((uint64_t)nstats < r->generations) r->generations = (uint64_t)nstats;
+    if (!r->generations) {
+        fail(err, errcap, path, "no complete generation");
+        goto cleanup;
+    }
+    r->rows = r->generations * per_gen;
+    if ((st = stats_type()) < 0 ||
+        !(r->stats = read_prefix(f, "stats", st, sizeof(an_stats), r->generations)) ||
+        !(r->error = read_prefix(f, "pop/error", H5T_NATIVE_DOUBLE, 8, r->rows)) ||
+        !(r->fitness = read_prefix(f, "pop/fitness", H5T_NATIVE_DOUBLE, 8, r->rows)) ||
+        !(r->gas = read_prefix(f, "pop/gas", H5T_NATIVE_UINT64, 8, r->rows)) ||
+        !(r->memtime = read_prefix(f, "pop/memtime", H5T_NATIVE_UINT64, 8, r->rows)) ||
+        !(r->code_offset = read_prefix(f, "pop/code_offset", H5T_NATIVE_UINT64, 8, r->rows)) ||
+        !(r->hits = read_prefix(f, "pop/hits", H5T_NATIVE_UINT32, 4, r->rows)) ||
+        !(r->length = read_prefix(f, "pop/length", H5T_NATIVE_UINT32, 4, r->rows)) ||
+        !(r->parent_a = read_prefix(f, "pop/parent_a", H5T_NATIVE_UINT32, 4, r->rows)) ||
+        !(r->parent_b = read_prefix(f, "pop/parent_b", H5T_NATIVE_UINT32, 4, r->rows)) ||
+        !(r->ops = read_prefix(f, "pop/ops", H5T_NATIVE_UINT32, 4, r->rows)) ||
+        !(r->status = read_prefix(f, "pop/status", H5T_NATIVE_UINT8, 1, r->rows))) {
+        fail(err, errcap, path, "cannot read the run's datasets (truncated or corrupt file?)");
+        goto cleanup;
+    }
+    for (uint64_t i = 0; i < r->rows; i++) {
+        uint64_t end = r->code_offset[i] + r->length[i];
+        if (end < r->code_offset[i]) end = UINT64_MAX;
+        if (end > r->code_len) r->code_len = end;
+    }
+    int64_t ncode = dset_len(f, "pop/code");
+    if (ncode < 0 || (uint64_t)ncode < r->code_len) {
+        fail(err, errcap, path, "genomes past the end of /pop/code (corrupt file?)");
+        goto cleanup;
+    }
+    if (!(r->code = read_prefix(f, "pop/code", H5T_NATIVE_UINT8, 1, r->code_len))) {
+        fail(err, errcap, path, "cannot read /pop/code");
+        goto cleanup;
+    }
+    char *reason = NULL;
+    hid_t d = H5Dopen2(f, "stop_reason", H5P_DEFAULT);
+    if (d >= 0) {
+        hid_t t = H5Dget_type(d);
+        size_t n = t >= 0 ? H5Tget_size(t) : 0;
+        if (n && n < 4096 && (reason = calloc(n + 1, 1))) {
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, n + 1);
+            H5Tset_cset(mt, H5Tget_cset(t));
+            if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, reason) < 0) reason[0] = 0;
+            H5Tclose(mt);
+        }
+        if (t >= 0) H5Tclose(t);
+        H5Dclose(d);
+    }
+    snprintf(r->stop_reason, sizeof r->stop_reason, "%s", reason && reason[0] ? reason : "none");
+    free(reason);
+    for (uint64_t g = 0; g < r->generations && r->solved_gen < 0; g++)
+        for (uint64_t i = g * per_gen; i < (g + 1) * per_gen; i++)
+            if (an_solved(r, i)) {
+                r->solved_gen = (int64_t)g;
+                break;
+            }
+    rc = 0;
+cleanup:
+    if (st >= 0) H5Tclose(st);
+    if (pop >= 0) H5Gclose(pop);
+    if (f >= 0) H5Fclose(f);
+    if (rc) an_run_free(r);
+    return rc;
+}
+
+void an_run_free(an_run *r) {
+    free(r->spec);
+    free(r->stats);
+    free(r->error);
+    free(r->fitness);
+    free(r->gas);
+    free(r->memtime);
+    free(r->code_offset);
+    free(r->hits);
+    free(r->length);
+    free(r->parent_a);
+    free(r->parent_b);
+    free(r->ops);
+    free(r->status);
+    free(r->code);
+    char path[sizeof r->path];
+    memcpy(path, r->path, sizeof path);
+    memset(r, 0, sizeof *r);
+    memcpy(r->path, path, sizeof path);
+    r->solved_gen = -1;
+}
+
+uint64_t an_best_row(const an_run *r, uint64_t gen) {
+    const an_stats *s = &r->stats[gen];
+    uint32_t k = s->best_island < r->islands ? s->best_island : 0;
+    uint32_t i = s->best_slot < r->pop_size ? s->best_slot : 0;
+    return an_row(r, gen, k, i);
+}
+
+bool an_solved(const an_run *r, uint64_t row) {
+    if (r->has_target) return r->error[row] <= r->target_error;
+    return r->cases && r->hits[row] >= r->cases;
+}
+
+int an_case_errors(const an_run *r, uint64_t row, double *out) {
+    if (!r->per_case || row >= r->rows || !r->cases) return -1;
+    int rc = -1;
+    hid_t f = -1, d = -1, fs = -1, ms = -1;
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if ((f = open_file(r->path)) < 0) goto cleanup;
+    if ((d = H5Dopen2(f, "pop/errors", H5P_DEFAULT)) < 0) goto cleanup;
+    if ((fs = H5Dget_space(d)) < 0) goto cleanup;
+    hsize_t start[2] = {row, 0}, count[2] = {1, r->cases};
+    if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0) goto cleanup;
+    if ((ms = H5Screate_simple(2, count, NULL)) < 0) goto cleanup;
+    if (H5Dread(d, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, out) < 0) goto cleanup;
+    rc = 0;
+cleanup:
+    if (ms >= 0) H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+    if (d >= 0) H5Dclose(d);
+    if (f >= 0) H5Fclose(f);
+    return rc;
+}
+
+void an_print_program(const an_run *r, uint64_t row, FILE *f, const char *indent) {
+    const uint8_t *code = r->code + r->code_offset[row];
+    size_t len = r->length[row];
+    char *text = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&text, &n);
+    if (!m) return;
+    if (r->evm)
+        evm_disasm(code, len, m);
+    else
+        vm_disasm(code, len, m);
+    fclose(m);
+    for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        fprintf(f, "%s%.*s\n", indent, nl ? (int)(nl - line) : (int)strlen(line), line);
+    }
+    free(text);
+}
+
+double an_quantile(double *v, size_t n, double q) {
+    if (!n) return NAN;
+    for (size_t i = 1; i < n; i++) { /* insertion sort: n is the number of seeds */
+        double x = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
+    double h = q * (double)(n - 1);
+    size_t lo = (size_t)floor(h);
+    if (lo >= n - 1) return v[n - 1];
+    return v[lo] + (h - (double)lo) * (v[lo + 1] - v[lo]);
+}
+
+double an_effort(const int64_t *solved_gen, size_t n, uint64_t gens, uint64_t m, double z,
+                 uint64_t *at_gen) {
+    double best = 0;
+    if (at_gen) *at_gen = 0;
+    for (uint64_t i = 0; i < gens && n; i++) {
+        size_t k = 0;
+        for (size_t j = 0; j < n; j++)
+            if (solved_gen[j] >= 0 && (uint64_t)solved_gen[j] <= i) k++;
+        if (!k) continue;
+        double p = (double)k / (double)n;
+        double runs = p >= 1 ? 1 : ceil(log(1 - z) / log(1 - p));
+        double e = (double)m * (double)(i + 1) * runs;
+        if (best == 0 || e < best) {
+            best = e;
+            if (at_gen) *at_gen = i;
+        }
+    }
+    return best;
+}

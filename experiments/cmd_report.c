@@ -1,0 +1,114 @@
+/* frugal report: tables, figures and report.md from stored runs; --lineage
+ * traces an individual's ancestry (docs/report.md). The work is in analysis/. */
+#include "analysis/analysis.h"
+#include "experiments/cli.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+int exp_cmd_report(int argc, char **argv); /* declared in experiments/cli.h */
+
+static const char report_usage[] =
+    "usage: frugal report RUN.h5|DIR... [--out DIR] [--format png|svg|pdf] [--quiet]\n"
+    "       frugal report RUN.h5 --lineage ID\n"
+    "Reads runs (a DIR means every *.h5 in it: a batch over seeds; each argument is one\n"
+    "experiment, and several are overlaid on the same axes) and writes CSV tables,\n"
+    "gnuplot scripts, the figures and report.md (docs/report.md).\n"
+    "  --out DIR        where to write (default: DIR/report for one directory,\n"
+    "                   RUN-report for one file, report/ for several inputs)\n"
+    "  --format F       png (default), svg or pdf\n"
+    "  --lineage ID     print the ancestry of individual ID of RUN.h5 instead: ID is\n"
+    "                   GEN:ISLAND:SLOT, GEN:SLOT (island 0) or best (the last best)\n"
+    "  --quiet          no progress messages\n"
+    "Figures need gnuplot (apt-get install gnuplot-nox); without it the tables and\n"
+    "scripts are still written.\n"
+    "Exit: 0 done (also without gnuplot), 1 gnuplot failed, 2 usage, 3 bad run file,\n"
+    "4 cannot write.\n";
+
+static int lineage(const char *path, const char *id) {
+    an_run r;
+    char err[1024];
+    if (an_run_load(path, &r, err, sizeof err)) {
+        fprintf(stderr, "frugal report: %s\n", err);
+        return EXP_EXIT_INPUT;
+    }
+    int rc = EXP_EXIT_OK;
+    uint64_t gen;
+    uint32_t island, slot;
+    if (an_parse_id(&r, id, &gen, &island, &slot)) {
+        fprintf(stderr,
+                "frugal report: --lineage expects GEN:ISLAND:SLOT, GEN:SLOT or best, got '%s'\n",
+                id);
+        rc = EXP_EXIT_USAGE;
+        goto cleanup;
+    }
+    if (an_lineage(&r, gen, island, slot, true, stdout)) rc = EXP_EXIT_INPUT;
+cleanup:
+    an_run_free(&r);
+    return rc;
+}
+
+int exp_cmd_report(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'},     {"format", required_argument, NULL, 'f'},
+        {"lineage", required_argument, NULL, 'l'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    an_report_opts o = {.format = AN_PNG};
+    const char *out = NULL, *id = NULL;
+    char def[4096];
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "ho:f:q", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'o': out = optarg; break;
+        case 'l': id = optarg; break;
+        case 'q': o.quiet = true; break;
+        case 'f':
+            if (!strcmp(optarg, "png"))
+                o.format = AN_PNG;
+            else if (!strcmp(optarg, "svg"))
+                o.format = AN_SVG;
+            else if (!strcmp(optarg, "pdf"))
+                o.format = AN_PDF;
+            else {
+                fprintf(stderr, "frugal report: --format expects png, svg or pdf, got '%s'\n",
+                        optarg);
+                return EXP_EXIT_USAGE;
+            }
+            break;
+        case 'h': fputs(report_usage, stdout); return EXP_EXIT_OK;
+        default: fputs(report_usage, stderr); return EXP_EXIT_USAGE;
+        }
+    }
+    int n = argc - optind;
+    if (n < 1) {
+        fprintf(stderr, "frugal report: no run file or directory\n\n%s", report_usage);
+        return EXP_EXIT_USAGE;
+    }
+    if (id) {
+        if (n != 1) {
+            fprintf(stderr, "frugal report: --lineage takes one run file\n");
+            return EXP_EXIT_USAGE;
+        }
+        return lineage(argv[optind], id);
+    }
+    if (!out) {
+        const char *in = argv[optind];
+        size_t l = strlen(in);
+        while (l > 1 && in[l - 1] == '/')
+            l--;
+        if (n > 1)
+            snprintf(def, sizeof def, "report");
+        else if (l > 3 && !strncmp(in + l - 3, ".h5", 3))
+            snprintf(def, sizeof def, "%.*s-report", (int)(l - 3), in);
+        else
+            snprintf(def, sizeof def, "%.*s/report", (int)l, in);
+        out = def;
+    }
+    o.out_dir = out;
+    int rc = an_report((const char *const *)argv + optind, (size_t)n, &o, stderr);
+    if (rc < 0) return EXP_EXIT_INPUT;
+    return rc == 2 ? EXP_EXIT_FAIL : EXP_EXIT_OK;
+}
