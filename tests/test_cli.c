@@ -41,7 +41,7 @@ static void teardown(void) {
     if (dir[0]) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(cli, .init = setup, .fini = teardown);
 
 /* Start frugal with args (NULL-terminated), stdout and stderr to files. */
 static pid_t start(const char *tag, const char *const *args) {
