@@ -273,3 +273,34 @@ Test(spec, missing_file_is_an_io_error) {
                  EXP_EXIT_IO);
     cr_assert(strstr(err, "no/such/spec.json"), "%s", err);
 }
+
+/* No spec text crashes the loader: every mutation of a valid spec either
+ * loads or fails with exit code 3 and a message naming the file. */
+Test(spec, mutated_specs_never_crash) {
+    const char *base = Q "\"seed\":3,\"population\":{\"size\":20,\"islands\":2},"
+                         "\"selection\":{\"method\":\"nsga2\",\"objectives\":[\"error\",\"gas\"]},"
+                         "\"genome\":{\"opcodes\":[\"PUSH\",\"ADD\"],\"constants\":[0.5]},"
+                         "\"budget\":{\"generations\":2,\"target_error\":null}}";
+    static const char alphabet[] = "{}[]\":,.-+0123456789eEtrufalsn \\x";
+    size_t n = strlen(base);
+    char *t = malloc(n + 8);
+    uint64_t s = 12345;
+    for (int iter = 0; iter < 3000; iter++) {
+        memcpy(t, base, n + 1);
+        int edits = 1 + (int)(s % 3);
+        for (int e = 0; e < edits; e++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            size_t at = (size_t)(s >> 33) % n;
+            t[at] = alphabet[(s >> 17) % (sizeof alphabet - 1)];
+        }
+        exp_spec sp;
+        int rc = load_text(&sp, t, NULL, 0);
+        if (rc == 0)
+            exp_spec_free(&sp);
+        else {
+            cr_assert_eq(rc, EXP_EXIT_INPUT, "rc %d for %s", rc, t);
+            cr_assert(strstr(err, "t.json"), "message without the file for %s: %s", t, err);
+        }
+    }
+    free(t);
+}
