@@ -469,22 +469,20 @@ static void gp_head(FILE *f, an_format fmt, const char *out, const char *title, 
     fputs("# Written by frugal report; edit and rerun with: gnuplot THIS.gp\n", f);
     fputs("set encoding utf8\n", f);
     if (fmt == AN_SVG)
-        fputs("set terminal svg size 900,560 dynamic font 'sans,12' noenhanced background "
+        fputs("set terminal svg size 900,640 dynamic font 'sans,12' noenhanced background "
               "'white'\n",
               f);
     else if (fmt == AN_PDF)
         fputs("set terminal pdfcairo size 6in,3.75in font 'sans,9' noenhanced\n", f);
     else
-        fputs("set terminal pngcairo size 900,560 font 'sans,11' noenhanced\n", f);
+        fputs("set terminal pngcairo size 900,640 font 'sans,11' noenhanced\n", f);
     fprintf(f, "set output '%s'\n", out);
-    fputs("set datafile separator ','\nset grid lc rgb '#dddddd'\nset key outside right top "
-          "box opaque\n",
-          f);
+    fputs("set datafile separator ','\nset grid lc rgb '#dddddd'\nset key below\n", f);
     fprintf(f, "set title '%s'\nset xlabel '%s'\nset ylabel '%s'\n", title, xl, yl);
 }
 
 static void gp_scale(FILE *f, const char *axis, const range *r) {
-    if (rng_log(r)) fprintf(f, "set logscale %s\nset format %s '%%.0e'\n", axis, axis);
+    if (rng_log(r)) fprintf(f, "set logscale %s\nset format %s '%%g'\n", axis, axis);
 }
 
 static int fig_convergence(const group *gs, size_t ng, const char *dir, an_format fmt,
@@ -582,15 +580,29 @@ static int fig_history(const group *g, const char *dir, an_format fmt, const ran
             "error (sum over the training cases)");
     gp_scale(f, "y", &rg[4]);
     gp_scale(f, "x", &rg[5]);
-    fprintf(f,
-            "stats 'front-history-%s.csv' nooutput\nset palette defined (0 '#bbbbbb', 1 "
-            "'#08306b')\nunset colorbox\n",
-            g->label);
-    fprintf(f,
-            "plot for [i=0:STATS_blocks-1] 'front-history-%s.csv' index i using 3:2 with "
-            "linespoints pt 7 ps 0.7 lw 1.5 lc palette frac (STATS_blocks > 1 ? "
-            "i/(STATS_blocks-1.0) : 1) title columnheader(1)\n",
-            g->label);
+    fputs("plot \\\n", f);
+    uint64_t last = g->runs[0].generations - 1;
+    int idx = 0, shown = 0;
+    for (int k = 0; k < MAX_HIST; k++) /* the generations read_run wrote */
+        if (!k || last * (uint64_t)k / (MAX_HIST - 1) != last * (uint64_t)(k - 1) / (MAX_HIST - 1))
+            shown++;
+    for (int k = 0; k < MAX_HIST; k++) {
+        uint64_t gen = last * (uint64_t)k / (MAX_HIST - 1);
+        if (k && gen == last * (uint64_t)(k - 1) / (MAX_HIST - 1)) continue;
+        /* light grey (early) to dark blue (last) */
+        double t = shown > 1 ? (double)idx / (shown - 1) : 1;
+        unsigned cr = (unsigned)(187 + t * (8 - 187)), cg = (unsigned)(187 + t * (48 - 187)),
+                 cb = (unsigned)(187 + t * (107 - 187));
+        fprintf(
+            f,
+            "  'front-history-%s.csv' index %d using 3:2 with steps lw 2 lc rgb '#%02x%02x%02x' "
+            "title 'generation %" PRIu64 "',\\\n"
+            "  'front-history-%s.csv' index %d using 3:2 with points pt 7 ps 0.7 lc rgb "
+            "'#%02x%02x%02x' notitle%s\n",
+            g->label, idx, cr, cg, cb, gen, g->label, idx, cr, cg, cb,
+            idx + 1 < shown ? ",\\" : "");
+        idx++;
+    }
     return close_out(f, dir, name, msg);
 }
 
