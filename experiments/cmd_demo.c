@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+int exp_cmd_report(int argc, char **argv); /* experiments/cmd_report.c (also in cli.h) */
+
 static const char demo_usage[] =
     "usage: frugal demo [--spec FILE.json] [--threads N]\n"
     "Runs the demo experiment (default experiments/demo.json, from the repository\n"
@@ -69,5 +71,15 @@ int exp_cmd_demo(int argc, char **argv) {
     }
     evo_run_free(r);
     exp_spec_free(&spec);
+#if EXP_HAVE_STORE
+    /* the demo ends with its report (docs/report.md), next to the run file */
+    char out[4096];
+    const char *slash = strrchr(file, '/');
+    snprintf(out, sizeof out, "%.*sreport", slash ? (int)(slash - file + 1) : 0, file);
+    char *rargv[] = {"report", file, "--out", out, "--quiet", NULL};
+    fflush(stdout);
+    if (exp_cmd_report(5, rargv) == EXP_EXIT_OK)
+        printf("The report (figures, tables, the best program): %s/report.md\n", out);
+#endif
     return EXP_EXIT_OK;
 }
