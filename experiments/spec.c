@@ -107,7 +107,7 @@ static const fdesc gen_f[] = {
     END,
 };
 static const fdesc mig_f[] = {
-    U("every", 0, MAX_U),
+    U("every", 0, UINT32_MAX),
     U("migrants", 0, 1u << 24),
     E("topology", topo_names),
     E("emigrate", emig_names),
@@ -768,7 +768,6 @@ static int fill_params(json_t *root, const char *src, const fit_task *t, const e
 static int cross_check(const char *src, const evo_params *p, const evo_isa *isa, char *err,
                        size_t cap) {
     const evo_genome_params *g = &p->genome;
-    if (p->migrate_every > UINT32_MAX) return 0; /* unreachable: read as u32 */
     if (!p->max_generations && !p->max_evaluations && !p->max_gas && !(p->max_seconds > 0)) {
         errf(err, cap,
              "%s: $.budget: expected at least one of generations, evaluations, gas or "
