@@ -481,8 +481,18 @@ static void gp_head(FILE *f, an_format fmt, const char *out, const char *title, 
     fprintf(f, "set title '%s'\nset xlabel '%s'\nset ylabel '%s'\n", title, xl, yl);
 }
 
-static void gp_scale(FILE *f, const char *axis, const range *r) {
-    if (rng_log(r)) fprintf(f, "set logscale %s\nset format %s '%%g'\n", axis, axis);
+/* Errors: log only when all are positive (a 0 error is a solution, never
+ * hidden). Resources (relaxed): log when the positive values span two decades;
+ * a note says that zeros are not drawn. */
+static void gp_scale(FILE *f, const char *axis, const range *r, bool relaxed) {
+    bool log = relaxed ? r->lo > 0 && r->hi / r->lo >= 100 : rng_log(r);
+    if (!log) return;
+    fprintf(f, "set logscale %s\nset format %s '%%g'\n", axis, axis);
+    if (relaxed && r->nonpos)
+        fprintf(f,
+                "set label 'zero %s values are not drawn (log scale)' at graph 0.01, graph "
+                "0.97 font ',9'\n",
+                axis);
 }
 
 static int fig_convergence(const group *gs, size_t ng, const char *dir, an_format fmt,
@@ -493,7 +503,7 @@ static int fig_convergence(const group *gs, size_t ng, const char *dir, an_forma
     if (!f) return -1;
     gp_head(f, fmt, out, "Convergence: error of the best program and the population median",
             "generation", "error (sum over the training cases)");
-    gp_scale(f, "y", err);
+    gp_scale(f, "y", err, false);
     fputs("plot \\\n", f);
     for (size_t k = 0; k < ng; k++) {
         const group *g = &gs[k];
@@ -528,8 +538,8 @@ static int fig_resources(const group *gs, size_t ng, const char *dir, an_format 
     fputs("set y2label 'memory-time (word·gas, summed over the cases)'\nset ytics nomirror\n"
           "set y2tics\n",
           f);
-    gp_scale(f, "y", &res[0]);
-    gp_scale(f, "y2", &res[1]);
+    gp_scale(f, "y", &res[0], true);
+    gp_scale(f, "y2", &res[1], true);
     fputs("plot \\\n", f);
     for (size_t k = 0; k < ng; k++) {
         const group *g = &gs[k];
@@ -555,8 +565,8 @@ static int fig_front(const group *gs, size_t ng, const char *dir, an_format fmt,
     if (!f) return -1;
     gp_head(f, fmt, out, "Pareto front of the final population: error against gas",
             "gas (summed over the cases)", "error (sum over the training cases)");
-    gp_scale(f, "y", &rg[0]);
-    gp_scale(f, "x", &rg[1]);
+    gp_scale(f, "y", &rg[0], false);
+    gp_scale(f, "x", &rg[1], true);
     fputs("plot \\\n", f);
     for (size_t k = 0; k < ng; k++)
         fprintf(f,
@@ -578,8 +588,8 @@ static int fig_history(const group *g, const char *dir, an_format fmt, const ran
     if (!f) return -1;
     gp_head(f, fmt, out, title, "gas (summed over the cases)",
             "error (sum over the training cases)");
-    gp_scale(f, "y", &rg[4]);
-    gp_scale(f, "x", &rg[5]);
+    gp_scale(f, "y", &rg[4], false);
+    gp_scale(f, "x", &rg[5], true);
     fputs("plot \\\n", f);
     uint64_t last = g->runs[0].generations - 1;
     int idx = 0, shown = 0;
@@ -614,8 +624,8 @@ static int fig_memerr(const group *gs, size_t ng, const char *dir, an_format fmt
     if (!f) return -1;
     gp_head(f, fmt, out, "Final population: memory-time against error",
             "error (sum over the training cases)", "memory-time (word·gas)");
-    gp_scale(f, "x", &rg[2]);
-    gp_scale(f, "y", &rg[3]);
+    gp_scale(f, "x", &rg[2], false);
+    gp_scale(f, "y", &rg[3], true);
     fputs("plot \\\n", f);
     for (size_t k = 0; k < ng; k++)
         fprintf(f,
