@@ -23,6 +23,7 @@ static const command commands[] = {
     {"evm", evm_cmd_run, "run EVM bytecode"},
     {"evm-disasm", evm_cmd_disasm, "disassemble EVM bytecode"},
     {"evm-test", evm_cmd_test, "run the Ethereum VM conformance tests"},
+    {"report", exp_cmd_report, "tables, gnuplot figures and report.md from run files (--lineage ID)"},
     {"arena", exp_cmd_arena, "round-robin tournament of sandboxed player programs (docs/arena.md)"},
     {"bench", exp_cmd_bench, "benchmarks against real peers: vm, nest, calibrate, evm, gp"},
 };
