@@ -294,3 +294,29 @@ Test(cli, batch_writes_a_file_per_seed_and_an_index) {
     fclose(f);
     cr_assert_eq(rows, 3);
 }
+
+Test(cli, print_spec_shows_the_canonical_text_with_overrides) {
+    const char *a[] = {"run",          SPEC, "--seed", "77", "--set", "selection.method=lexicase",
+                       "--print-spec", NULL};
+    cr_assert_eq(run("ps", a), 0, "%s", slurp("ps", "err"));
+    json_error_t je;
+    json_t *j = json_loads(slurp("ps", "out"), JSON_REJECT_DUPLICATES, &je);
+    cr_assert(j, "%s", je.text);
+    cr_assert_eq(jint(j, "seed"), 77);
+    cr_assert_str_eq(jstr(json_object_get(j, "selection"), "method"), "lexicase");
+    cr_assert_str_eq(jstr(json_object_get(j, "task"), "name"), "quartic");
+    json_decref(j);
+}
+
+Test(cli, resume_of_a_finished_run_reports_it) {
+    json_t *a = run_json("fin", "1", "2", "30");
+    char out[128];
+    snprintf(out, sizeof out, "%s/fin.h5", dir);
+    const char *r[] = {"resume", out, "--json", "--quiet", NULL};
+    cr_assert_eq(run("fin2", r), 0, "%s", slurp("fin2", "err"));
+    json_t *b = summary("fin2");
+    cr_assert_eq(jint(b, "generation"), 2);
+    cr_assert_str_eq(jstr(b, "hash"), jstr(a, "hash"));
+    json_decref(a);
+    json_decref(b);
+}
