@@ -9,6 +9,7 @@
 #include <png.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *kind_name(vm_key_kind k) {
     switch (k) {
@@ -196,21 +197,33 @@ cleanup:
 }
 
 /* frugal resume: a snapshot (FRUGSNAP) or, once the store lands, a run. */
+/* The file is the first argument that names an existing file (option values
+ * like "--threads 2" do not); its magic picks the kind of resume. */
 int exp_cmd_resume(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-') continue;
-        FILE *f = fopen(argv[i], "rb");
-        if (!f) {
-            fprintf(stderr, "frugal resume: cannot open %s: %s\n", argv[i], strerror(errno));
-            return EXP_EXIT_IO;
-        }
-        char magic[8] = {0};
-        size_t n = fread(magic, 1, 8, f);
-        fclose(f);
-        if (n == 8 && !memcmp(magic, "FRUGSNAP", 8)) return exp_cmd_resume_snapshot(argc, argv);
-        if (n == 8 && !memcmp(magic, "\x89HDF\r\n\x1a\n", 8)) return exp_cmd_resume_run(argc, argv);
-        fprintf(stderr, "frugal resume: %s is neither a frugal snapshot nor an HDF5 run\n", argv[i]);
-        return EXP_EXIT_INPUT;
+    const char *path = NULL;
+    for (int i = 1; i < argc && !path; i++)
+        if (argv[i][0] != '-' && access(argv[i], F_OK) == 0) path = argv[i];
+    if (!path) {
+        for (int i = 1; i < argc; i++)
+            if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+                printf("usage: frugal resume FILE.h5|FILE.snap [OPTIONS]\n"
+                       "Continues a run (HDF5, see frugal resume FILE.h5 --help) or a saved process\n"
+                       "tree (snapshot, see frugal resume FILE.snap --help).\n");
+                return EXP_EXIT_OK;
+            }
+        fprintf(stderr, "frugal resume: no such file among the arguments\n");
+        return EXP_EXIT_IO;
     }
-    return exp_cmd_resume_snapshot(argc, argv);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "frugal resume: cannot open %s: %s\n", path, strerror(errno));
+        return EXP_EXIT_IO;
+    }
+    char magic[8] = {0};
+    size_t n = fread(magic, 1, 8, f);
+    fclose(f);
+    if (n == 8 && !memcmp(magic, "FRUGSNAP", 8)) return exp_cmd_resume_snapshot(argc, argv);
+    if (n == 8 && !memcmp(magic, "\x89HDF\r\n\x1a\n", 8)) return exp_cmd_resume_run(argc, argv);
+    fprintf(stderr, "frugal resume: %s is neither a frugal snapshot nor an HDF5 run\n", path);
+    return EXP_EXIT_INPUT;
 }
