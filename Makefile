@@ -27,8 +27,11 @@ MODULES := vm vm/evm evolve fitness experiments experiments/bench analysis
 SRC     := $(filter-out experiments/main.c,$(wildcard $(addsuffix /*.c,$(MODULES))))
 TEST_SRC:= $(wildcard tests/*.c)
 
-# Release build
+# Release build (MPI=1: its own folder, so that the two builds never mix objects)
 B       := build
+ifeq ($(MPI),1)
+B       := build/mpi
+endif
 OBJ     := $(SRC:%.c=$(B)/%.o) $(B)/vm/interp_nometer.o
 # Sanitizer build
 A       := build/asan
@@ -38,7 +41,7 @@ AOBJ    := $(SRC:%.c=$(A)/%.o) $(A)/vm/interp_nometer.o
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
            -DVM_DISPATCH_SWITCH
 
-.PHONY: all deps test demo asan bench format clean difftest fuzz
+.PHONY: all deps test demo asan bench format clean difftest fuzz test-mpi bench-mpi
 all: frugal
 
 frugal: $(B)/frugal
@@ -77,9 +80,26 @@ deps:
 	@scripts/deps.sh
 
 # Tests run from the repo root; FRUGAL points them at the binary under test.
+# When mpicc and mpirun are installed, the MPI build (build/mpi/frugal) is made
+# too and FRUGAL_MPI_BIN points tests/test_mpi.c at it (they skip otherwise).
+HAVE_MPI := $(if $(shell command -v mpicc 2>/dev/null),$(if $(shell command -v mpirun 2>/dev/null),1))
+MPI_BIN  := $(if $(HAVE_MPI),$(CURDIR)/build/mpi/frugal)
 test: deps
 	$(MAKE) all $(B)/frugal-tests
-	FRUGAL=$(CURDIR)/$(B)/frugal $(B)/frugal-tests --jobs 2
+	$(if $(MPI_BIN),$(MAKE) MPI=1 build/mpi/frugal)
+	FRUGAL=$(CURDIR)/$(B)/frugal FRUGAL_MPI_BIN=$(MPI_BIN) $(B)/frugal-tests --jobs 2
+
+# The MPI tests alone (and the MPI build they need).
+test-mpi:
+	$(MAKE) all $(B)/frugal-tests
+	$(MAKE) MPI=1 build/mpi/frugal
+	FRUGAL=$(CURDIR)/$(B)/frugal FRUGAL_MPI_BIN=$(CURDIR)/build/mpi/frugal \
+	  $(B)/frugal-tests --filter 'mpi/*'
+
+# Weak scaling and exchange cost under mpirun (tests/mpi/bench.sh).
+bench-mpi:
+	$(MAKE) MPI=1 build/mpi/frugal
+	tests/mpi/bench.sh $(CURDIR)/build/mpi/frugal
 
 asan: deps
 	$(MAKE) $(A)/frugal $(A)/frugal-tests

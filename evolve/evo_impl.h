@@ -51,6 +51,9 @@ struct evo_run {
     const evo_transport *transport;
     evo_batch *out, *in; /* I each */
     uint32_t *dest;      /* I */
+    /* MPI (evolve/mpi.c): this process makes islands i with i % msize ==
+     * mrank; 1 process: mrank 0, msize 1 */
+    uint32_t mrank, msize;
 };
 
 void evo_pop_copy(const evo_run *r, evo_pop *dst, uint32_t d, const evo_pop *src, uint32_t s);
@@ -62,5 +65,13 @@ int evo_record_put(const evo_run *r, evo_batch *b, const evo_pop *p, uint32_t s)
 /* Parse one record at *off into slot d of p. Returns 0 or -1 (bad record). */
 int evo_record_get(const evo_run *r, const uint8_t *data, size_t len, size_t *off, evo_pop *p,
                    uint32_t d);
+
+/* MPI (evolve/mpi.c): after this rank made its islands of dst, give every
+ * rank every island of dst (all-gather of the records). Returns 0 or -1. */
+int evo_mpi_share(evo_run *r, evo_pop *dst);
+/* The stop decision of rank 0, on every rank (for a wall-clock stop). */
+evo_stop evo_mpi_agree_stop(const evo_run *r, evo_stop s);
+/* Time spent in evo_migrate (benchmark counters). */
+void evo_mpi_note_migrate(double seconds);
 
 #endif

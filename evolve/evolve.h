@@ -566,4 +566,46 @@ extern void (*evo_store_test_hook)(int point, uint64_t generation);
 
 /* ==== end of the HDF5 store ==== */
 
+/* ==== MPI (evolve/mpi.c, docs/cluster.md) ====
+ *
+ * With `make MPI=1` (FRUGAL_MPI) a run can spread its islands over the ranks
+ * of MPI_COMM_WORLD: island i is made (selected, varied and evaluated, with
+ * OpenMP threads) on rank i % ranks; after every generation the ranks
+ * all-gather the new individuals, so every rank holds the identical whole
+ * population, and statistics, NSGA-II survival and migration run identically
+ * everywhere. Results do not depend on the number of ranks. In the plain build
+ * these calls are stubs for a single process (rank 0 of 1).
+ */
+
+/* Start MPI (MPI_Init_thread, FUNNELED) when this process was started by
+ * mpirun or srun (their environment variables); otherwise do nothing.
+ * Returns 0, or -1 when MPI cannot start. */
+int evo_mpi_init(void);
+/* MPI_Finalize if evo_mpi_init started MPI. */
+void evo_mpi_finalize(void);
+bool evo_mpi_active(void);   /* MPI was started (any number of ranks) */
+uint32_t evo_mpi_rank(void); /* 0 without MPI */
+uint32_t evo_mpi_size(void); /* 1 without MPI */
+/* Stop every rank with exit code code (MPI_Abort; exit without MPI). */
+_Noreturn void evo_mpi_abort(int code);
+/* Broadcast len bytes from root: on root *data and *len are the input; on
+ * the others *data becomes a malloc'd copy (NULL when len is 0). Returns 0
+ * or -1. */
+int evo_mpi_bcast(uint8_t **data, size_t *len, uint32_t root);
+/* The maximum of v over the ranks, element by element, on every rank. */
+int evo_mpi_max_ints(int *v, size_t n);
+/* Spread r's islands over the ranks (before its first step). Every rank must
+ * make the same run and step it in lockstep. Returns 0 or -1. */
+int evo_run_use_mpi(evo_run *r);
+/* Counters of this process since evo_mpi_init: the all-gathers after each
+ * generation (calls, seconds, bytes received) and the time spent in
+ * evo_migrate. */
+typedef struct {
+    uint64_t shares, share_bytes, migrations;
+    double share_seconds, migrate_seconds;
+} evo_mpi_counters;
+void evo_mpi_get_counters(evo_mpi_counters *c);
+
+/* ==== end of MPI ==== */
+
 #endif

@@ -246,6 +246,7 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
         goto oom;
     if (ensure_threads(r, 1)) goto oom;
     r->transport = &evo_transport_local;
+    r->msize = 1;
     return r;
 oom:
     errf(err, errcap, "out of memory");
@@ -404,12 +405,19 @@ static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen) 
     const evo_run *cr = r;
     uint8_t *fail = r->fail;
     evo_thread *ws = r->ws;
-    int64_t total = r->total;
+    /* this process makes islands me, me + R, me + 2R, ... (all of them
+     * without MPI); slot t of that list is slot s of the population */
+    uint32_t R = r->msize, me = r->mrank, N = r->N;
+    uint32_t mine = r->I > me ? (r->I - me - 1) / R + 1 : 0;
+    int64_t total = (int64_t)mine * N;
 #pragma omp parallel for schedule(dynamic, 8) num_threads(nt)
-    for (int64_t s = 0; s < total; s++)
-        fail[s] = make_slot(cr, &ws[omp_get_thread_num()], src, dst, (uint32_t)s, gen) != 0;
-    for (uint32_t s = 0; s < r->total; s++)
-        if (fail[s]) return -1;
+    for (int64_t t = 0; t < total; t++) {
+        uint32_t s = (me + (uint32_t)(t / N) * R) * N + (uint32_t)(t % N);
+        fail[t] = make_slot(cr, &ws[omp_get_thread_num()], src, dst, s, gen) != 0;
+    }
+    for (int64_t t = 0; t < total; t++)
+        if (fail[t]) return -1;
+    if (R > 1 && evo_mpi_share(r, dst)) return -1;
     for (uint32_t s = 0; s < r->total; s++)
         if (dst->evald[s]) {
             r->evals++;
@@ -540,6 +548,7 @@ int evo_run_step(evo_run *r) {
         if (make_all(r, NULL, &r->pop[0], 0)) return -1;
         r->started = true;
         r->stop = check_stop(r);
+        if (r->msize > 1) r->stop = evo_mpi_agree_stop(r, r->stop);
         return 0;
     }
     if (prepare(r)) return -1;
@@ -553,9 +562,13 @@ int evo_run_step(evo_run *r) {
     }
     r->cur = nxt;
     r->gen = gen;
-    if (r->I > 1 && r->p.migrate_every && gen % r->p.migrate_every == 0 && evo_migrate(r))
-        return -1;
+    if (r->I > 1 && r->p.migrate_every && gen % r->p.migrate_every == 0) {
+        double tm = now();
+        if (evo_migrate(r)) return -1;
+        evo_mpi_note_migrate(now() - tm);
+    }
     r->stop = check_stop(r);
+    if (r->msize > 1) r->stop = evo_mpi_agree_stop(r, r->stop);
     return 0;
 }
 
