@@ -598,11 +598,12 @@ int evo_mpi_max_ints(int *v, size_t n);
  * make the same run and step it in lockstep. Returns 0 or -1. */
 int evo_run_use_mpi(evo_run *r);
 /* Counters of this process since evo_mpi_init: the all-gathers after each
- * generation (calls, seconds, bytes received) and the time spent in
+ * generation (calls, seconds in all, of which waiting for the slowest rank:
+ * the all-gather of the sizes; bytes received) and the time spent in
  * evo_migrate. */
 typedef struct {
     uint64_t shares, share_bytes, migrations;
-    double share_seconds, migrate_seconds;
+    double share_seconds, wait_seconds, migrate_seconds;
 } evo_mpi_counters;
 void evo_mpi_get_counters(evo_mpi_counters *c);
 

@@ -139,9 +139,11 @@ int evo_mpi_share(evo_run *r, evo_pop *dst) {
     long long len = bad || mine.len > INT_MAX ? -1 : (long long)mine.len;
     long long *lens = calloc(R, sizeof *lens);
     if (!lens) evo_mpi_abort(1);
+    double tw = omp_get_wtime();
     if (MPI_Allgather(&len, 1, MPI_LONG_LONG, lens, 1, MPI_LONG_LONG, MPI_COMM_WORLD) !=
         MPI_SUCCESS)
         goto cleanup;
+    g_count.wait_seconds += omp_get_wtime() - tw;
     long long sum = 0;
     for (uint32_t q = 0; q < R; q++) {
         if (lens[q] < 0) goto cleanup; /* on every rank alike */

@@ -128,8 +128,44 @@ static void progress(const evo_run *r, double t_start, uint64_t evals0, uint64_t
 
 typedef struct {
     bool quiet, json, force;
+    bool spread;     /* spread the islands over the MPI ranks (frugal run under mpirun) */
     const char *out; /* NULL: default */
 } run_flags;
+
+/* ---- MPI (docs/cluster.md): no-ops in the plain build ---- */
+
+/* Rank 0's value of rc, on every rank (rc >= 0). */
+static int mpi_root_rc(int rc) {
+    int v = evo_mpi_rank() == 0 ? rc : 0;
+    if (evo_mpi_max_ints(&v, 1)) evo_mpi_abort(EXP_EXIT_FAIL);
+    return v;
+}
+
+/* A failure on one rank while the others are inside the run: stop them all. */
+static void mpi_fail(bool spread, int rc) {
+    if (spread && evo_mpi_size() > 1) {
+        fprintf(stderr, "frugal: rank %u failed (exit %d): stopping every rank\n", evo_mpi_rank(),
+                rc);
+        evo_mpi_abort(rc);
+    }
+}
+
+/* Where the time went on this rank, after a run spread over ranks. */
+static void mpi_report(const evo_run *r, double wall) {
+    evo_mpi_counters c;
+    evo_mpi_get_counters(&c);
+    uint64_t g = c.shares ? c.shares : 1;
+    fprintf(stderr,
+            "frugal: MPI: %u ranks, %u islands (island i on rank i %% %u); %" PRIu64
+            " generations exchanged, %.3f ms each (%.1f%% of %.2f s; waiting for other ranks"
+            " %.3f ms, transfer %.3f ms), %.1f kB received each; %" PRIu64
+            " migrations, %.3f ms each\n",
+            evo_mpi_size(), evo_run_params(r)->islands, evo_mpi_size(), c.shares,
+            1e3 * c.share_seconds / (double)g, wall > 0 ? 100 * c.share_seconds / wall : 0, wall,
+            1e3 * c.wait_seconds / (double)g, 1e3 * (c.share_seconds - c.wait_seconds) / (double)g,
+            (double)c.share_bytes / 1e3 / (double)g, c.migrations,
+            c.migrations ? 1e3 * c.migrate_seconds / (double)c.migrations : 0);
+}
 
 typedef struct {
     bool interrupted;
@@ -150,7 +186,8 @@ static int seed_block(evo_run *r) {
     return 0;
 }
 
-static int drive(evo_run *r, void *store, const char *file, bool show, run_outcome *oc) {
+static int drive(evo_run *r, void *store, const char *file, bool show, bool spread,
+                 run_outcome *oc) {
     int rc = EXP_EXIT_OK;
     sig_saved saved;
     signals_install(&saved);
@@ -159,13 +196,16 @@ static int drive(evo_run *r, void *store, const char *file, bool show, run_outco
     double t_shown = 0;
     (void)store;
     (void)file;
-    /* a fresh run always makes generation 0, so that there is a checkpoint */
-    while ((!stop_flag || !evo_run_started(r)) && !evo_run_stopped(r)) {
+    /* a fresh run always makes generation 0, so that there is a checkpoint.
+     * Ranks stop together: a signal seen by one rank stops them all. */
+    int stopping = stop_flag;
+    while ((!stopping || !evo_run_started(r)) && !evo_run_stopped(r)) {
         double t0 = now();
         int k = evo_run_step(r);
         if (k < 0) {
             fprintf(stderr, "%sfrugal: the run failed: out of memory\n", show ? "\n" : "");
             rc = EXP_EXIT_FAIL;
+            mpi_fail(spread, rc);
             break;
         }
         if (k == 1) break;
@@ -177,9 +217,10 @@ static int drive(evo_run *r, void *store, const char *file, bool show, run_outco
         }
 #if EXP_HAVE_STORE
         char err[512];
-        if (evo_store_append((evo_store *)store, r, now() - t0, err, sizeof err)) {
+        if (store && evo_store_append((evo_store *)store, r, now() - t0, err, sizeof err)) {
             fprintf(stderr, "%sfrugal: %s\n", show ? "\n" : "", err);
             rc = EXP_EXIT_IO;
+            mpi_fail(spread, rc);
             break;
         }
 #else
@@ -190,10 +231,12 @@ static int drive(evo_run *r, void *store, const char *file, bool show, run_outco
             progress(r, t_start, evals0, gen0);
             t_shown = now();
         }
+        stopping = stop_flag;
+        if (spread && evo_mpi_max_ints(&stopping, 1)) evo_mpi_abort(EXP_EXIT_FAIL);
     }
     if (show) fputc('\n', stderr);
     oc->wall = now() - t_start;
-    oc->interrupted = stop_flag && !evo_run_stopped(r);
+    oc->interrupted = stopping && !evo_run_stopped(r);
     signals_restore(&saved);
     return rc;
 }
@@ -297,11 +340,16 @@ static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run
         fprintf(stderr, "frugal: spec %s: %s\n", s->name, err);
         return EXP_EXIT_INPUT;
     }
-    if (s->params.max_seconds > 0 && !f->quiet)
+    bool root = !f->spread || evo_mpi_rank() == 0; /* rank 0 alone writes the file */
+    if (f->spread && evo_run_use_mpi(r)) {
+        rc = EXP_EXIT_FAIL;
+        goto done;
+    }
+    if (s->params.max_seconds > 0 && !f->quiet && root)
         fprintf(stderr, "frugal: budget.wall_seconds is set: this run is not reproducible\n");
 #if EXP_HAVE_STORE
-    if (file) {
-        if ((rc = make_parent_dirs(file))) goto done;
+    if (file && root) {
+        if ((rc = make_parent_dirs(file))) goto created;
         evo_store_opts so = {.spec_json = s->canonical,
                              .spec_name = s->name,
                              .threads = s->threads,
@@ -311,8 +359,13 @@ static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run
         if (!store) {
             fprintf(stderr, "frugal: %s\n", err);
             rc = EXP_EXIT_IO;
-            goto done;
         }
+    }
+created:
+    if (f->spread) rc = mpi_root_rc(rc);
+    if (rc) {
+        if (store) evo_store_close((evo_store *)store, NULL, err, sizeof err);
+        goto done;
     }
 #else
     if (file && !f->quiet)
@@ -320,8 +373,8 @@ static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run
     file = NULL;
 #endif
     run_outcome oc = {0};
-    bool show = !f->quiet && isatty(2);
-    rc = drive(r, store, file, show, &oc);
+    bool show = !f->quiet && isatty(2) && root;
+    rc = drive(r, store, file, show, f->spread, &oc);
 #if EXP_HAVE_STORE
     if (store && evo_store_close((evo_store *)store, r, err, sizeof err)) {
         fprintf(stderr, "frugal: %s\n", err);
@@ -329,7 +382,8 @@ static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run
     }
 #endif
     if (rc) goto done;
-    if (f->json || !f->quiet) summary(r, s, file, &oc, f->json);
+    if ((f->json || !f->quiet) && root) summary(r, s, file, &oc, f->json);
+    if (!f->quiet && root && f->spread && evo_mpi_size() > 1) mpi_report(r, oc.wall);
     if (oc.interrupted) rc = EXP_EXIT_INTERRUPTED;
 done:
     if (keep && !rc)
@@ -414,7 +468,7 @@ static int check_uint(const char *opt, const char *s) {
     return exp_parse_u64(opt, s, &v);
 }
 
-int exp_cmd_run(int argc, char **argv) {
+static int cmd_run(int argc, char **argv) {
     static const struct option opts[] = {{"seed", required_argument, 0, 's'},
                                          {"threads", required_argument, 0, 't'},
                                          {"generations", required_argument, 0, 'g'},
@@ -427,7 +481,7 @@ int exp_cmd_run(int argc, char **argv) {
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     common_opts c = {0};
-    run_flags f = {0};
+    run_flags f = {.spread = true};
     bool print_spec = false;
     int ch;
     optind = 1;
@@ -474,7 +528,7 @@ int exp_cmd_run(int argc, char **argv) {
         return rc;
     }
     if (print_spec) {
-        printf("%s\n", s.canonical);
+        if (evo_mpi_rank() == 0) printf("%s\n", s.canonical);
         exp_spec_free(&s);
         return EXP_EXIT_OK;
     }
@@ -488,6 +542,14 @@ int exp_cmd_run(int argc, char **argv) {
     return rc;
 }
 
+/* Under mpirun or srun (an MPI build), every rank runs the command. */
+int exp_cmd_run(int argc, char **argv) {
+    if (evo_mpi_init()) return EXP_EXIT_FAIL;
+    int rc = cmd_run(argc, argv);
+    evo_mpi_finalize();
+    return rc;
+}
+
 /* ---- frugal resume FILE.h5 ---- */
 
 static const char resume_run_usage[] =
@@ -498,7 +560,7 @@ static const char resume_run_usage[] =
     "  --quiet       no progress line and no summary\n"
     "  --json        print a machine-readable summary at the end\n";
 
-int exp_cmd_resume_run(int argc, char **argv) {
+static int cmd_resume(int argc, char **argv) {
     static const struct option opts[] = {{"threads", required_argument, 0, 't'},
                                          {"quiet", no_argument, 0, 'q'},
                                          {"json", no_argument, 0, 'j'},
@@ -534,10 +596,23 @@ int exp_cmd_resume_run(int argc, char **argv) {
     evo_run *r = NULL;
     bool loaded = false;
     int rc = EXP_EXIT_OK;
-    evo_store *st = evo_store_open(file, &spec_json, err, sizeof err);
-    if (!st) {
-        fprintf(stderr, "frugal resume: %s\n", err);
-        return EXP_EXIT_INPUT;
+    /* under MPI, rank 0 alone opens the file; the others get the spec and the
+     * checkpoint from it, whatever the number of ranks the run had before */
+    bool spread = evo_mpi_size() > 1, root = evo_mpi_rank() == 0;
+    evo_store *st = NULL;
+    if (root) {
+        st = evo_store_open(file, &spec_json, err, sizeof err);
+        if (!st) {
+            fprintf(stderr, "frugal resume: %s\n", err);
+            rc = EXP_EXIT_INPUT;
+        }
+    }
+    if (spread && (rc = mpi_root_rc(rc))) return rc;
+    if (!st && !spread) return rc;
+    if (spread) {
+        size_t n = root ? strlen(spec_json) + 1 : 0;
+        if (evo_mpi_bcast((uint8_t **)&spec_json, &n, 0) || !n || spec_json[n - 1])
+            evo_mpi_abort(EXP_EXIT_FAIL);
     }
     char src[4200];
     snprintf(src, sizeof src, "%s (stored spec)", file);
@@ -554,22 +629,36 @@ int exp_cmd_resume_run(int argc, char **argv) {
         rc = EXP_EXIT_INPUT;
         goto cleanup;
     }
-    if (evo_store_restore(st, r, err, sizeof err)) {
+    if (spread && evo_run_use_mpi(r)) evo_mpi_abort(EXP_EXIT_FAIL);
+    if (root && evo_store_restore(st, r, err, sizeof err)) {
         fprintf(stderr, "frugal resume: %s\n", err);
         rc = EXP_EXIT_INPUT;
-        goto cleanup;
+    }
+    if (spread && (rc = mpi_root_rc(rc))) goto cleanup;
+    if (rc) goto cleanup;
+    if (spread) { /* rank 0's checkpoint to the others */
+        uint8_t *blob = NULL;
+        size_t n = 0;
+        if (root && evo_run_save_state(r, &blob, &n)) evo_mpi_abort(EXP_EXIT_FAIL);
+        if (evo_mpi_bcast(&blob, &n, 0) ||
+            (!root && evo_run_load_state(r, blob, n, err, sizeof err))) {
+            fprintf(stderr, "frugal resume: rank %u: %s\n", evo_mpi_rank(), err);
+            evo_mpi_abort(EXP_EXIT_FAIL);
+        }
+        free(blob);
     }
     run_outcome oc = {0};
-    rc = drive(r, st, file, !f.quiet && isatty(2), &oc);
-    if (evo_store_close(st, r, err, sizeof err)) {
+    rc = drive(r, st, file, !f.quiet && isatty(2) && root, spread, &oc);
+    if (st && evo_store_close(st, r, err, sizeof err)) {
         fprintf(stderr, "frugal resume: %s\n", err);
         if (!rc) rc = EXP_EXIT_IO;
     }
     st = NULL;
-    if (!rc) {
+    if (!rc && root) {
         if (f.json || !f.quiet) summary(r, &s, file, &oc, f.json);
-        if (oc.interrupted) rc = EXP_EXIT_INTERRUPTED;
+        if (!f.quiet && spread) mpi_report(r, oc.wall);
     }
+    if (!rc && oc.interrupted) rc = EXP_EXIT_INTERRUPTED;
 cleanup:
     if (st) evo_store_close(st, r, err, sizeof err);
     evo_run_free(r);
@@ -582,6 +671,13 @@ cleanup:
     fprintf(stderr, "frugal resume: %s: this build has no HDF5 store yet\n", argv[optind]);
     return EXP_EXIT_INPUT;
 #endif
+}
+
+int exp_cmd_resume_run(int argc, char **argv) {
+    if (evo_mpi_init()) return EXP_EXIT_FAIL;
+    int rc = cmd_resume(argc, argv);
+    evo_mpi_finalize();
+    return rc;
 }
 
 /* ---- frugal batch SPEC --seeds 1-30 [--jobs N] ---- */
@@ -689,7 +785,80 @@ static void index_row(FILE *f, const batch_job *j) {
     json_decref(o);
 }
 
-int exp_cmd_batch(int argc, char **argv) {
+/* frugal batch under MPI: rank q runs the seeds i with i % ranks == q, one
+ * at a time, in this process, each into its own file (seed-N.h5 and the
+ * summary seed-N.json, as the forked runs write them); then every rank learns
+ * every exit code. */
+static bool mpi_batch(const char *spec_path, const uint64_t *seeds, size_t nseeds, const char *dir,
+                      uint64_t threads, bool force, const common_opts *c, batch_job *jv,
+                      int *interrupted) {
+    uint32_t R = evo_mpi_size(), me = evo_mpi_rank();
+    int *codes = malloc((nseeds + 1) * sizeof *codes);
+    if (!codes) evo_mpi_abort(EXP_EXIT_FAIL);
+    for (size_t i = 0; i < nseeds; i++) {
+        batch_job *j = &jv[i];
+        j->seed = seeds[i];
+        codes[i] = -1;
+        if (snprintf(j->file, sizeof j->file, "%s/seed-%" PRIu64 ".h5", dir, j->seed) >=
+                (int)sizeof j->file ||
+            snprintf(j->json, sizeof j->json, "%s/seed-%" PRIu64 ".json", dir, j->seed) >=
+                (int)sizeof j->json) {
+            codes[i] = EXP_EXIT_USAGE; /* every rank alike */
+            continue;
+        }
+        if (i % R != me || stop_flag) continue;
+        exp_override ov[MAX_OVERRIDES + 2];
+        size_t nov = c->nov;
+        memcpy(ov, c->ov, nov * sizeof *ov);
+        char seed_s[32], threads_s[32];
+        snprintf(seed_s, sizeof seed_s, "%" PRIu64, j->seed);
+        snprintf(threads_s, sizeof threads_s, "%" PRIu64, threads);
+        ov[nov++] = (exp_override){"seed", seed_s};
+        if (threads) ov[nov++] = (exp_override){"threads", threads_s};
+        exp_spec sp;
+        char err[EXP_SPEC_ERRCAP];
+        int rc = exp_spec_load(&sp, spec_path, NULL, ov, nov, err, sizeof err);
+        if (rc) {
+            fprintf(stderr, "frugal batch: %s\n", err);
+        } else {
+            /* the summary goes to seed-N.json, as a forked run's stdout would */
+            fflush(stdout);
+            int saved = dup(1), fd = open(j->json, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+            if (saved < 0 || fd < 0 || dup2(fd, 1) < 0) {
+                fprintf(stderr, "frugal batch: cannot write %s: %s\n", j->json, strerror(errno));
+                rc = EXP_EXIT_IO;
+            } else {
+                run_flags f = {.quiet = true, .json = true, .force = force};
+                rc = run_loaded(&sp, j->file, &f, NULL);
+                fflush(stdout);
+            }
+            if (saved >= 0) {
+                dup2(saved, 1);
+                close(saved);
+            }
+            if (fd >= 0) close(fd);
+            exp_spec_free(&sp);
+        }
+        codes[i] = rc;
+        fprintf(stderr, "frugal batch: seed %" PRIu64 " %s (exit %d, rank %u)\n", j->seed,
+                rc == 0                      ? "done"
+                : rc == EXP_EXIT_INTERRUPTED ? "interrupted"
+                                             : "failed",
+                rc, me);
+    }
+    codes[nseeds] = stop_flag;
+    if (evo_mpi_max_ints(codes, nseeds + 1)) evo_mpi_abort(EXP_EXIT_FAIL);
+    bool failed = false;
+    for (size_t i = 0; i < nseeds; i++) {
+        jv[i].exit_code = codes[i];
+        if (codes[i]) failed = true;
+    }
+    *interrupted = codes[nseeds];
+    free(codes);
+    return failed;
+}
+
+static int cmd_batch(int argc, char **argv) {
     static const struct option opts[] = {{"seeds", required_argument, 0, 'S'},
                                          {"jobs", required_argument, 0, 'J'},
                                          {"threads", required_argument, 0, 't'},
@@ -780,7 +949,9 @@ int exp_cmd_batch(int argc, char **argv) {
     exp_spec_free(&s);
     char probe[4200];
     snprintf(probe, sizeof probe, "%s/index.csv", dir);
-    if ((rc = make_parent_dirs(probe))) goto cleanup;
+    if (evo_mpi_rank() == 0) rc = make_parent_dirs(probe);
+    if (evo_mpi_active()) rc = mpi_root_rc(rc);
+    if (rc) goto cleanup;
 
     char exe[4096];
     if (self_exe(exe, sizeof exe)) {
@@ -802,7 +973,12 @@ int exp_cmd_batch(int argc, char **argv) {
     signals_install(&saved);
     size_t next = 0, running = 0;
     bool failed = false, forwarded = false;
-    while (next < nseeds || running) {
+    int mpi_interrupted = 0;
+    if (evo_mpi_active()) { /* runs in this process: an MPI rank must not fork ranks */
+        failed = mpi_batch(spec_path, seeds, nseeds, dir, threads, force, &c, jv, &mpi_interrupted);
+        next = nseeds;
+    }
+    while (!evo_mpi_active() && (next < nseeds || running)) {
         while (!stop_flag && running < jobs && next < nseeds) {
             batch_job *j = &jv[next++];
             j->seed = seeds[next - 1];
@@ -877,8 +1053,12 @@ int exp_cmd_batch(int argc, char **argv) {
                         jv[i].exit_code);
             }
     }
-    bool interrupted = stop_flag;
+    bool interrupted = stop_flag || mpi_interrupted;
     signals_restore(&saved);
+    if (evo_mpi_rank() != 0) { /* rank 0 writes the index */
+        rc = interrupted ? EXP_EXIT_INTERRUPTED : failed ? EXP_EXIT_FAIL : EXP_EXIT_OK;
+        goto cleanup;
+    }
 
     idx = fopen(probe, "w");
     if (!idx) {
@@ -904,5 +1084,12 @@ cleanup:
         free(setcopy[i]);
     free(jv);
     free(seeds);
+    return rc;
+}
+
+int exp_cmd_batch(int argc, char **argv) {
+    if (evo_mpi_init()) return EXP_EXIT_FAIL;
+    int rc = cmd_batch(argc, argv);
+    evo_mpi_finalize();
     return rc;
 }
