@@ -146,4 +146,4 @@ format:
 clean:
 	rm -rf build frugal
 
--include $(OBJ:.o=.d) $(AOBJ:.o=.d) $(TEST_SRC:%.c=$(B)/%.d)
+-include $(OBJ:.o=.d) $(AOBJ:.o=.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(A)/%.d)

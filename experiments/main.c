@@ -24,6 +24,7 @@ static const command commands[] = {
     {"evm-disasm", evm_cmd_disasm, "disassemble EVM bytecode"},
     {"evm-test", evm_cmd_test, "run the Ethereum VM conformance tests"},
     {"report", exp_cmd_report, "tables, gnuplot figures and report.md from run files (--lineage ID)"},
+    {"superopt", exp_cmd_superopt, "EVM gas superoptimization of every block in a JSON-lines file"},
     {"arena", exp_cmd_arena, "round-robin tournament of sandboxed player programs (docs/arena.md)"},
     {"bench", exp_cmd_bench, "benchmarks against real peers: vm, nest, calibrate, evm, gp"},
 };
