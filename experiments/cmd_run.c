@@ -383,7 +383,7 @@ created:
 #endif
     if (rc) goto done;
     if ((f->json || !f->quiet) && root) summary(r, s, file, &oc, f->json);
-    if (!f->quiet && root && f->spread && evo_mpi_size() > 1) mpi_report(r, oc.wall);
+    if (!f->quiet && root && f->spread && evo_mpi_active()) mpi_report(r, oc.wall);
     if (oc.interrupted) rc = EXP_EXIT_INTERRUPTED;
 done:
     if (keep && !rc)
@@ -656,7 +656,7 @@ static int cmd_resume(int argc, char **argv) {
     st = NULL;
     if (!rc && root) {
         if (f.json || !f.quiet) summary(r, &s, file, &oc, f.json);
-        if (!f.quiet && spread) mpi_report(r, oc.wall);
+        if (!f.quiet && evo_mpi_active()) mpi_report(r, oc.wall);
     }
     if (!rc && oc.interrupted) rc = EXP_EXIT_INTERRUPTED;
 cleanup:
