@@ -157,7 +157,7 @@ Test(mpi, same_datasets_for_any_ranks_and_threads) {
     SKIP_WITHOUT_MPI();
     const char *extra[] = {"migration.topology=ring", "selection.method=lexicase"};
     for (int v = 0; v < 2; v++) {
-        char t[4][16];
+        char t[4][32];
         for (int i = 0; i < 4; i++)
             snprintf(t[i], sizeof t[i], "v%d-%d", v, i);
         /* 1 process; 2 ranks x 1 thread; 1 rank x 2 threads; 5 ranks (one idle) */
