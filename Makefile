@@ -41,7 +41,7 @@ AOBJ    := $(SRC:%.c=$(A)/%.o) $(A)/vm/interp_nometer.o
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
            -DVM_DISPATCH_SWITCH
 
-.PHONY: all deps test demo asan bench format clean difftest fuzz test-mpi bench-mpi
+.PHONY: all deps node-deps test demo asan bench format clean difftest fuzz test-mpi bench-mpi
 all: frugal
 
 frugal: $(B)/frugal
@@ -84,7 +84,12 @@ deps:
 # too and FRUGAL_MPI_BIN points tests/test_mpi.c at it (they skip otherwise).
 HAVE_MPI := $(if $(shell command -v mpicc 2>/dev/null),$(if $(shell command -v mpirun 2>/dev/null),1))
 MPI_BIN  := $(if $(HAVE_MPI),$(CURDIR)/build/mpi/frugal)
-test: deps
+# The EVM differential tests need the pinned ethereumjs (npm ci, once).
+NODE_EVM := tests/node/node_modules/@ethereumjs/evm
+node-deps:
+	@test -d $(NODE_EVM) || tests/node/install.sh
+
+test: deps node-deps
 	$(MAKE) all $(B)/frugal-tests
 	$(if $(MPI_BIN),$(MAKE) MPI=1 build/mpi/frugal)
 	FRUGAL=$(CURDIR)/$(B)/frugal FRUGAL_MPI_BIN=$(MPI_BIN) $(B)/frugal-tests --jobs 2
@@ -101,14 +106,19 @@ bench-mpi:
 	$(MAKE) MPI=1 build/mpi/frugal
 	tests/mpi/bench.sh $(CURDIR)/build/mpi/frugal
 
-asan: deps
+asan: deps node-deps
 	$(MAKE) $(A)/frugal $(A)/frugal-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  FRUGAL=$(CURDIR)/$(A)/frugal FRUGAL_SANITIZED=1 $(A)/frugal-tests --jobs 2
 
 # More differential EVM tests than make test runs: make difftest N=100000
 N ?= 100000
-difftest: deps
+diff# The EVM differential tests need the pinned ethereumjs (npm ci, once).
+NODE_EVM := tests/node/node_modules/@ethereumjs/evm
+node-deps:
+	@test -d $(NODE_EVM) || tests/node/install.sh
+
+test: deps node-deps
 	$(MAKE) all $(B)/frugal-tests
 	FRUGAL_DIFFTEST_N=$(N) FRUGAL=$(CURDIR)/$(B)/frugal $(B)/frugal-tests --filter 'evm_diff/random*'
 

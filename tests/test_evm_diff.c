@@ -408,7 +408,9 @@ static json_t *run_ours(evm_vm *vm, const uint8_t *code, size_t n, const program
 
 static void ensure_node(void) {
     if (access(NODE_DIR "/node_modules/@ethereumjs/evm", F_OK) == 0) return;
-    int rc = system(NODE_DIR "/install.sh >&2");
+    /* tests run in parallel: one install at a time */
+    int rc = system("flock " NODE_DIR "/.install.lock sh -c 'test -d " NODE_DIR
+                    "/node_modules/@ethereumjs/evm || " NODE_DIR "/install.sh' >&2");
     cr_assert_eq(rc, 0, "cannot install @ethereumjs/evm (tests/node/install.sh)");
 }
 
