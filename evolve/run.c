@@ -44,6 +44,10 @@ void evo_params_default(evo_params *p, const evo_isa *isa, const fit_task *t) {
         if (t->io == FIT_IO_CHANNEL && g->nops < 256) g->ops[g->nops++] = VM_OP_IN; /* key 0 */
         for (size_t i = 0; t->error == FIT_ERR_BOOL && i < sizeof boolean && g->nops < 256; i++)
             g->ops[g->nops++] = boolean[i];
+        if (fit_task_is_coevo(t) && g->nops + 2 <= 256) { /* arena players: IN key 0, OUT key 1 */
+            g->ops[g->nops++] = VM_OP_IN;
+            g->ops[g->nops++] = VM_OP_OUT;
+        }
     }
     p->selection = EVO_SEL_TOURNAMENT;
     p->tournament = EVO_DEFAULT_TOURNAMENT;
@@ -370,7 +374,8 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
         dst->pb[s] = EVO_NO_PARENT;
         dst->ops[s] = EVO_OP_ELITE;
         dst->evald[s] = 0;
-        return 0;
+        /* co-evolution: results are relative to the current hall of fame */
+        return fit_task_is_coevo(r->task) ? evaluate(r, w, dst, s) : 0;
     }
     evo_view v;
     evo_island_view(r, src, island, &v);
@@ -382,7 +387,8 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
     const uint8_t *cb = cx ? src->code + (base + b) * r->stride : NULL;
     uint32_t lb = cx ? src->len[base + b] : 0, lc;
     unsigned mask = evo_vary(&r->isa, &r->p.genome, &rng, ca, la, cb, lb, cx, out, &lc, &w->vw);
-    if (lc == la && memcmp(out, ca, la) == 0) { /* unchanged: reuse the parent's result */
+    if (lc == la && memcmp(out, ca, la) == 0 && !fit_task_is_coevo(r->task)) {
+        /* unchanged: reuse the parent's result (never for co-evolution) */
         evo_pop_copy(r, dst, s, src, (uint32_t)(base + a));
         dst->evald[s] = 0;
         mask |= EVO_OP_CLONE;
@@ -522,6 +528,15 @@ static uint32_t best_slot(const evo_run *r, const evo_pop *p) {
     return best;
 }
 
+/* Co-evolution: the generation just made puts its best program into the
+ * task's hall of fame, against which the next generation is evaluated. */
+static int coevo_push(evo_run *r) {
+    if (!fit_task_is_coevo(r->task)) return 0;
+    const evo_pop *p = &r->pop[r->cur];
+    uint32_t b = best_slot(r, p);
+    return fit_coevo_push(r->task, p->code + (size_t)b * r->stride, p->len[b]);
+}
+
 static evo_stop check_stop(const evo_run *r) {
     const evo_params *p = &r->p;
     const evo_pop *pop = &r->pop[r->cur];
@@ -545,7 +560,7 @@ int evo_run_step(evo_run *r) {
         r->cur = 0;
         r->gen = 0;
         r->evals = r->gas_total = 0;
-        if (make_all(r, NULL, &r->pop[0], 0)) return -1;
+        if (make_all(r, NULL, &r->pop[0], 0) || coevo_push(r)) return -1;
         r->started = true;
         r->stop = check_stop(r);
         if (r->msize > 1) r->stop = evo_mpi_agree_stop(r, r->stop);
@@ -567,6 +582,7 @@ int evo_run_step(evo_run *r) {
         if (evo_migrate(r)) return -1;
         evo_mpi_note_migrate(now() - tm);
     }
+    if (coevo_push(r)) return -1;
     r->stop = check_stop(r);
     if (r->msize > 1) r->stop = evo_mpi_agree_stop(r, r->stop);
     return 0;
@@ -829,6 +845,13 @@ int evo_run_save_state(const evo_run *r, uint8_t **blob, size_t *len) {
     if (r->started)
         for (uint32_t s = 0; s < r->total && !e; s++)
             e |= evo_record_put(r, &b, &r->pop[r->cur], s);
+    if (fit_task_is_coevo(r->task)) { /* co-evolution: u32 length, the hall of fame */
+        vm_buf h = {0};
+        e |= fit_coevo_save(r->task, &h);
+        e |= put_u64(&b, h.len, 4);
+        e |= buf_put(&b, h.data, h.len);
+        vm_buf_free(&h);
+    }
     e |= put_u64(&b, fnv(0xcbf29ce484222325ull, b.data, b.len), 8);
     if (e) {
         free(b.data);
@@ -885,10 +908,19 @@ int evo_run_load_state(evo_run *r, const uint8_t *d, size_t len, char *err, size
                 errf(err, errcap, "state blob: individual %u is malformed", s);
                 return -1;
             }
+    uint64_t hof_len = 0;
+    size_t hof_off = 0;
+    if (fit_task_is_coevo(r->task)) { /* the hall of fame, loaded last */
+        if (get_u64(d, body, &off, 4, &hof_len) || body - off < hof_len) goto trunc;
+        hof_off = off;
+        off += hof_len;
+    }
     if (off != body) {
         errf(err, errcap, "state blob: %zu unexpected bytes at the end", body - off);
         return -1;
     }
+    if (fit_task_is_coevo(r->task) && fit_coevo_load(r->task, d + hof_off, hof_len, err, errcap))
+        return -1;
     r->started = started;
     r->gen = gen;
     r->evals = evals;

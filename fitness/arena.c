@@ -80,17 +80,27 @@ typedef struct {
     fit_arena_stats st;
 } player;
 
+/* One match in progress: the seats' players, the next round to play, the
+ * referee's stream and the running totals per seat. The tournament keeps
+ * one (its current match); a duel plays a local one. */
+typedef struct {
+    uint32_t seat[2];
+    uint32_t round;
+    arena_rng rng;
+    int64_t score[2], last[2];
+    uint32_t defections[2], forfeits[2];
+    uint64_t gas[2], memtime[2];
+    int worst[2]; /* native seats: the vm_status of largest fit_status_severity */
+} match_state;
+
 struct fit_arena {
     fit_arena_config cfg;
     player **p;
     uint32_t np, pcap;
     bool started, done;
-    /* the current match: players mi < mj, the next round to play */
-    uint32_t mi, mj, round;
-    arena_rng rng;
-    int64_t score[2], last[2];
-    uint32_t defections[2], forfeits[2];
-    uint64_t gas[2], memtime[2];
+    /* the current match: players mi < mj (m.seat), the next round to play */
+    uint32_t mi, mj;
+    match_state m;
     vm_word *hist; /* 2 words per round played in this match */
     fit_arena_match *matches;
     uint32_t nmatches, mcap;
@@ -497,18 +507,24 @@ uint64_t fit_arena_rounds_total(const fit_arena *a) {
 uint64_t fit_arena_rounds_played(const fit_arena *a) {
     if (a->done) return fit_arena_rounds_total(a);
     if (!a->started) return 0;
-    return pair_index(a, a->mi, a->mj) * a->cfg.rounds + a->round;
+    return pair_index(a, a->mi, a->mj) * a->cfg.rounds + a->m.round;
+}
+
+/* A fresh match between players i (seat 0) and j (seat 1): its stream is
+ * derived from (seed, game, name of i, name of j). */
+static void match_init(const fit_arena *a, match_state *m, uint32_t i, uint32_t j) {
+    memset(m, 0, sizeof *m);
+    m->seat[0] = i;
+    m->seat[1] = j;
+    for (int s = 0; s < 2; s++) {
+        m->last[s] = -1;
+        m->worst[s] = (int)VM_HALTED;
+    }
+    rng_stream(&m->rng, a->cfg.seed, (uint64_t)a->cfg.game, a->p[i]->hash, a->p[j]->hash);
 }
 
 static void match_begin(fit_arena *a) {
-    a->round = 0;
-    for (int s = 0; s < 2; s++) {
-        a->score[s] = 0;
-        a->last[s] = -1;
-        a->defections[s] = a->forfeits[s] = 0;
-        a->gas[s] = a->memtime[s] = 0;
-    }
-    rng_stream(&a->rng, a->cfg.seed, (uint64_t)a->cfg.game, a->p[a->mi]->hash, a->p[a->mj]->hash);
+    match_init(a, &a->m, a->mi, a->mj);
 }
 
 static void start(fit_arena *a) {
@@ -521,6 +537,21 @@ static void start(fit_arena *a) {
         match_begin(a);
 }
 
+static void match_out(const match_state *m, fit_arena_match *out) {
+    *out = (fit_arena_match){
+        .a = m->seat[0],
+        .b = m->seat[1],
+        .score_a = m->score[0],
+        .score_b = m->score[1],
+        .gas_a = m->gas[0],
+        .gas_b = m->gas[1],
+        .memtime_a = m->memtime[0],
+        .memtime_b = m->memtime[1],
+        .forfeits_a = m->forfeits[0],
+        .forfeits_b = m->forfeits[1],
+    };
+}
+
 static int match_end(fit_arena *a) {
     if (a->nmatches == a->mcap) {
         uint32_t cap = a->mcap ? a->mcap * 2 : 64;
@@ -529,25 +560,14 @@ static int match_end(fit_arena *a) {
         a->matches = m;
         a->mcap = cap;
     }
-    a->matches[a->nmatches++] = (fit_arena_match){
-        .a = a->mi,
-        .b = a->mj,
-        .score_a = a->score[0],
-        .score_b = a->score[1],
-        .gas_a = a->gas[0],
-        .gas_b = a->gas[1],
-        .memtime_a = a->memtime[0],
-        .memtime_b = a->memtime[1],
-        .forfeits_a = a->forfeits[0],
-        .forfeits_b = a->forfeits[1],
-    };
+    match_out(&a->m, &a->matches[a->nmatches++]);
     player *pa = a->p[a->mi], *pb = a->p[a->mj];
     pa->st.matches++;
     pb->st.matches++;
-    if (a->score[0] > a->score[1]) {
+    if (a->m.score[0] > a->m.score[1]) {
         pa->st.wins++;
         pb->st.losses++;
-    } else if (a->score[0] < a->score[1]) {
+    } else if (a->m.score[0] < a->m.score[1]) {
         pb->st.wins++;
         pa->st.losses++;
     } else {
@@ -560,7 +580,7 @@ static int match_end(fit_arena *a) {
     }
     if (a->mj >= a->np) {
         a->done = true;
-        a->round = 0;
+        a->m.round = 0;
     } else
         match_begin(a);
     return 0;
@@ -570,42 +590,45 @@ static uint64_t sat_add(uint64_t x, uint64_t y) {
     return x > UINT64_MAX - y ? UINT64_MAX : x + y;
 }
 
-int fit_arena_step(fit_arena *a) {
-    if (!a->started) start(a);
-    if (a->done) return 0;
-    uint32_t seat[2] = {a->mi, a->mj};
+/* Play round m->round of match m: both moves, each in its sandbox, then the
+ * payoffs. hist (the tournament's history, or NULL) gets the two moves;
+ * tally: also add to the players' tournament statistics. */
+static void play_round(fit_arena *a, match_state *m, vm_word *hist, bool tally) {
     vm_word rnd[2];
-    rnd[0] = (vm_word)rng_next(&a->rng);
-    rnd[1] = (vm_word)rng_next(&a->rng);
+    rnd[0] = (vm_word)rng_next(&m->rng);
+    rnd[1] = (vm_word)rng_next(&m->rng);
     vm_word mv[2];
     bool forfeit[2];
     for (int s = 0; s < 2; s++) {
         int o = 1 - s;
         vm_word obs[FIT_ARENA_MAX_OBS] = {
-            (vm_word)a->round,
+            (vm_word)m->round,
             (vm_word)a->cfg.rounds,
-            a->last[s],
-            a->last[o],
-            a->cfg.game == FIT_GAME_IPD ? (vm_word)a->defections[o] : (vm_word)a->cfg.soldiers,
-            a->score[s],
-            a->score[o],
+            m->last[s],
+            m->last[o],
+            a->cfg.game == FIT_GAME_IPD ? (vm_word)m->defections[o] : (vm_word)a->cfg.soldiers,
+            m->score[s],
+            m->score[o],
             rnd[s],
             (vm_word)a->cfg.fields,
         };
         fit_move_result r;
-        fit_arena_move(a, seat[s], obs, nobs_of(a), &r);
-        player *p = a->p[seat[s]];
+        fit_arena_move(a, m->seat[s], obs, nobs_of(a), &r);
+        player *p = a->p[m->seat[s]];
+        m->gas[s] = sat_add(m->gas[s], r.gas);
+        m->memtime[s] = sat_add(m->memtime[s], r.memtime);
+        forfeit[s] = r.kind != FIT_MOVE_OK;
+        if (forfeit[s]) m->forfeits[s]++;
+        if (p->isa == FIT_ISA_NATIVE &&
+            fit_status_severity((vm_status)r.status) > fit_status_severity((vm_status)m->worst[s]))
+            m->worst[s] = r.status;
+        mv[s] = r.move;
+        if (!tally) continue;
         p->st.moves++;
         p->st.gas = sat_add(p->st.gas, r.gas);
         p->st.memtime = sat_add(p->st.memtime, r.memtime);
         p->st.denied += r.denied;
-        a->gas[s] = sat_add(a->gas[s], r.gas);
-        a->memtime[s] = sat_add(a->memtime[s], r.memtime);
-        forfeit[s] = r.kind != FIT_MOVE_OK;
-        if (forfeit[s]) {
-            p->st.forfeits++;
-            a->forfeits[s]++;
-        }
+        if (forfeit[s]) p->st.forfeits++;
         switch (r.kind) {
         case FIT_MOVE_OK: break;
         case FIT_MOVE_FAULT: p->st.faults++; break;
@@ -613,19 +636,61 @@ int fit_arena_step(fit_arena *a) {
         case FIT_MOVE_NOMOVE: p->st.nomove++; break;
         case FIT_MOVE_INVALID: p->st.invalid++; break;
         }
-        mv[s] = r.move;
     }
     int64_t pay[2];
     payoff(a, mv, forfeit, pay);
     for (int s = 0; s < 2; s++) {
-        a->score[s] += pay[s];
-        a->p[seat[s]]->st.score += pay[s];
-        a->hist[2 * (size_t)a->round + (size_t)s] = mv[s];
-        a->last[s] = mv[s];
-        if (a->cfg.game == FIT_GAME_IPD && mv[s] == 1) a->defections[s]++;
+        m->score[s] += pay[s];
+        if (tally) a->p[m->seat[s]]->st.score += pay[s];
+        if (hist) hist[2 * (size_t)m->round + (size_t)s] = mv[s];
+        m->last[s] = mv[s];
+        if (a->cfg.game == FIT_GAME_IPD && mv[s] == 1) m->defections[s]++;
     }
-    if (++a->round == a->cfg.rounds && match_end(a)) return -1;
+    m->round++;
+}
+
+int fit_arena_step(fit_arena *a) {
+    if (!a->started) start(a);
+    if (a->done) return 0;
+    play_round(a, &a->m, a->hist, true);
+    if (a->m.round == a->cfg.rounds && match_end(a)) return -1;
     return a->done ? 0 : 1;
+}
+
+int fit_arena_duel_worst(fit_arena *a, uint32_t i, uint32_t j, fit_arena_match *out, int worst[2]) {
+    if (i >= a->np || j >= a->np || i == j) return -1;
+    match_state m;
+    match_init(a, &m, i, j);
+    while (m.round < a->cfg.rounds)
+        play_round(a, &m, NULL, false);
+    match_out(&m, out);
+    if (worst) {
+        worst[0] = m.worst[0];
+        worst[1] = m.worst[1];
+    }
+    return 0;
+}
+
+int fit_arena_duel(fit_arena *a, uint32_t i, uint32_t j, fit_arena_match *out) {
+    return fit_arena_duel_worst(a, i, j, out, NULL);
+}
+
+int fit_arena_set_code(fit_arena *a, uint32_t i, const uint8_t *code, size_t len) {
+    if (i >= a->np || len > VM_MAX_CODE || (len && !code)) return -1;
+    player *p = a->p[i];
+    uint8_t *c = malloc(len ? len : 1);
+    if (!c) return -1;
+    if (len) memcpy(c, code, len);
+    if (p->isa == FIT_ISA_NATIVE ? vm_load(p->vm, c, len) != 0
+                                 : evm_memhost_set_code(p->host, &p->addr, c, len) != 0) {
+        free(c);
+        return -1;
+    }
+    free(p->code);
+    p->code = c;
+    p->len = len;
+    p->crc = (uint32_t)crc32(0L, c, (uInt)len);
+    return 0;
 }
 
 int fit_arena_run(fit_arena *a) {
@@ -718,18 +783,18 @@ int fit_arena_save(const fit_arena *a, vm_buf *out) {
     put_u32(&w, flags);
     put_u32(&w, a->mi);
     put_u32(&w, a->mj);
-    put_u32(&w, a->round);
-    put_u64(&w, a->rng.state);
-    put_u64(&w, a->rng.inc);
+    put_u32(&w, a->m.round);
+    put_u64(&w, a->m.rng.state);
+    put_u64(&w, a->m.rng.inc);
     for (int s = 0; s < 2; s++) {
-        put_u64(&w, (uint64_t)a->score[s]);
-        put_u64(&w, (uint64_t)a->last[s]);
-        put_u32(&w, a->defections[s]);
-        put_u32(&w, a->forfeits[s]);
-        put_u64(&w, a->gas[s]);
-        put_u64(&w, a->memtime[s]);
+        put_u64(&w, (uint64_t)a->m.score[s]);
+        put_u64(&w, (uint64_t)a->m.last[s]);
+        put_u32(&w, a->m.defections[s]);
+        put_u32(&w, a->m.forfeits[s]);
+        put_u64(&w, a->m.gas[s]);
+        put_u64(&w, a->m.memtime[s]);
     }
-    uint32_t nh = a->started && !a->done ? 2 * a->round : 0;
+    uint32_t nh = a->started && !a->done ? 2 * a->m.round : 0;
     for (uint32_t r = 0; r < nh; r++)
         put_u64(&w, (uint64_t)a->hist[r]);
     for (uint32_t i = 0; i < a->np; i++)
@@ -957,15 +1022,18 @@ int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, siz
     a->done = done;
     a->mi = mi;
     a->mj = mj;
-    a->round = round;
-    a->rng = rng;
+    a->m.seat[0] = mi;
+    a->m.seat[1] = mj;
+    a->m.worst[0] = a->m.worst[1] = (int)VM_HALTED;
+    a->m.round = round;
+    a->m.rng = rng;
     for (int s = 0; s < 2; s++) {
-        a->score[s] = score[s];
-        a->last[s] = last[s];
-        a->defections[s] = defs[s];
-        a->forfeits[s] = forf[s];
-        a->gas[s] = gas[s];
-        a->memtime[s] = mt[s];
+        a->m.score[s] = score[s];
+        a->m.last[s] = last[s];
+        a->m.defections[s] = defs[s];
+        a->m.forfeits[s] = forf[s];
+        a->m.gas[s] = gas[s];
+        a->m.memtime[s] = mt[s];
     }
     memcpy(a->hist, hist, (size_t)nh * sizeof *hist);
     for (uint32_t i = 0; i < a->np; i++)

@@ -9,6 +9,8 @@ struct fit_ctx {
     vm_arena *arena;
     fit_evm_ctx *evm; /* EVM tasks */
     int chan;         /* FIT_IO_CHANNEL: the input channel, or -1 */
+    fit_arena *coevo; /* co-evolution tasks: the duels' arena */
+    uint64_t coevo_stamp;
 };
 
 /* The longest input vector of a split. */
@@ -25,6 +27,11 @@ fit_ctx *fit_ctx_new(const fit_task *t, const vm_limits *limits) {
     if (!c) return NULL;
     c->task = t;
     c->chan = -1;
+    if (fit_task_is_coevo(t)) {
+        c->coevo = fit_coevo_arena_new(t, limits ? limits : &t->limits, &c->coevo_stamp);
+        if (!c->coevo) goto fail;
+        return c;
+    }
     if (t->isa == FIT_ISA_EVM) {
         c->evm = fit_evm_ctx_new(t, limits ? limits : &t->limits);
         if (!c->evm) goto fail;
@@ -47,6 +54,7 @@ void fit_ctx_free(fit_ctx *c) {
     if (!c) return;
     vm_arena_free(c->arena);
     fit_evm_ctx_free(c->evm);
+    fit_arena_free(c->coevo);
     free(c);
 }
 
@@ -118,6 +126,7 @@ static void fill_penalties(const fit_task *t, uint32_t n, fit_result *r) {
 int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_result *r) {
     const fit_task *t = c->task;
     const fit_cases *cs = fit_task_cases(t, which);
+    if (c->coevo) return fit_coevo_eval(c->coevo, &c->coevo_stamp, t, code, len, r);
     if (t->isa == FIT_ISA_EVM) {
         if (fit_evm_eval(c->evm, t, code, len, cs, r) == 0) return 0;
         fill_penalties(t, cs->n, r);

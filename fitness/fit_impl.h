@@ -38,6 +38,17 @@ int fit_make_psb(const char *name, const fit_task_opts *o, const fit_rng *rng, f
                  char *err, size_t errcap);
 int fit_make_evm(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
                  char *err, size_t errcap);
+int fit_make_coevo(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
+                   char *err, size_t errcap);
+
+/* The co-evolution side of fit_ctx and fit_eval (task_coevo.c): a per-thread
+ * arena holding the hall of fame's opponents (players 0..K-1) and the
+ * program under test (player K); *stamp is the hall of fame's version the
+ * arena holds. */
+void fit_coevo_free(struct fit_coevo *h);
+fit_arena *fit_coevo_arena_new(const fit_task *t, const vm_limits *limits, uint64_t *stamp);
+int fit_coevo_eval(fit_arena *a, uint64_t *stamp, const fit_task *t, const uint8_t *code,
+                   size_t len, fit_result *r);
 
 /* The EVM side of fit_eval (task_evm.c): per-thread state and evaluation. */
 typedef struct fit_evm_ctx fit_evm_ctx;

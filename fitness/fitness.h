@@ -107,6 +107,9 @@ typedef struct {
     int32_t stack_delta;
     uint64_t block_gas;     /* the block's gas (Cancun, measured) */
     uint32_t equiv_samples; /* random stacks for fit_evm_equivalent */
+    /* co-evolution tasks ("ipd-coevo", "blotto-coevo"): the hall of fame, whose
+     * opponents are the cases (see "co-evolution" below); NULL otherwise */
+    struct fit_coevo *coevo;
 } fit_task;
 
 /* Koza-1, the quartic x^4 + x^3 + x^2 + x: 20 training points x uniform in
@@ -157,7 +160,8 @@ typedef struct {
 /* Make the named task with cases from rng. Names: "quartic", "keijzer6", "nguyen7", "pagie1",
  * "vladislavleva4", "korns12", "parity3".."parity6", "mux6", "mux11", "gcd", "fuel-cost",
  * "coin-sums", "basement", "small-or-large", "median", "smallest", "count-odds",
- * "last-index-of-zero", "evm-max", "evm-min3", "evm-absdiff", "evm-popcount", "evm-superopt".
+ * "last-index-of-zero", "evm-max", "evm-min3", "evm-absdiff", "evm-popcount", "evm-superopt",
+ * "ipd-coevo", "blotto-coevo" (co-evolution: n_train is the hall of fame's size).
  * o may be NULL (all defaults). Random cases are drawn training set first,
  * then test set, each in the documented order. Returns 0, or -1 with a
  * message naming the problem in err (unknown name, bad sizes, bad block). */
@@ -400,8 +404,71 @@ int fit_arena_save(const fit_arena *a, vm_buf *out);
  * unchanged. */
 int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, size_t errcap);
 
-/* Notes: HDF5 output for `frugal report` and co-evolution as a GP task (a
- * population's score against itself or a hall of fame) are not built yet. */
+/* Play one whole match between players i (seat 0) and j (seat 1) under the
+ * tournament's rules, observations, per-move budgets and forfeits, with the
+ * match's own stream from (seed, game, name i, name j): for i < j exactly
+ * the match the tournament plays for that pair. The tournament (progress,
+ * statistics, finished matches) is untouched. out->a = i, out->b = j.
+ * 0, or -1 on bad indices (i == j or out of range). */
+int fit_arena_duel(fit_arena *a, uint32_t i, uint32_t j, fit_arena_match *out);
+/* The same, also giving each seat's worst move status: the vm_status of
+ * largest fit_status_severity over its moves (native seats; EVM seats give
+ * VM_HALTED). worst may be NULL. */
+int fit_arena_duel_worst(fit_arena *a, uint32_t i, uint32_t j, fit_arena_match *out, int worst[2]);
+/* Replace player i's program by code (copied; native: its vm_arena is
+ * reloaded, EVM: its account's code). The name, ISA and statistics stay.
+ * 0, or -1 (bad index, code over VM_MAX_CODE, out of memory; then the player
+ * is unchanged). */
+int fit_arena_set_code(fit_arena *a, uint32_t i, const uint8_t *code, size_t len);
+
+/* Note: HDF5 output for `frugal report` is not built yet. */
 /* ==== end arena ==== */
+
+/* ==== co-evolution ==== (fitness/task_coevo.c, docs/arena.md "Co-evolution")
+ *
+ * The tasks "ipd-coevo" and "blotto-coevo" (native programs, players of the
+ * arena's protocol: observation on key 0, move on key 1). The cases are the K
+ * opponents of a hall of fame, oldest first. It starts with the classic
+ * strategies repeated to fill K slots (IPD: tit-for-tat, always-defect,
+ * always-cooperate, grim-trigger, random; Blotto: uniform 2 2 2 2 2,
+ * three-fields 4 3 3 0 0, mirror, random rotation of 4 3 3 0 0) and is a FIFO:
+ * each push replaces the oldest opponent. fit_eval plays one duel (seat 0,
+ * named "self") against each opponent (seat 1, named "opp<k>" for case k) in
+ * a per-thread arena of the fit_ctx, with the ctx's limits as the per-move
+ * budget; the error of case k is (best possible score - the program's score)
+ * / rounds (IPD best 5 per round, Blotto 2 per field per round), so lower is
+ * better; gas and memory-time are the program's own over all its moves; a
+ * case is out of gas / a fault when the worst status of its moves is. The
+ * result is a pure function of the arena seed (drawn from the task's rng),
+ * the program and the hall of fame.
+ *
+ * The task owns its hall of fame, and a GP run changes it: one run per task.
+ * Pushes must not race with evaluations (the engine pushes from its main
+ * thread between generations).
+ */
+#define FIT_COEVO_K      8u /* the default hall of fame size (cases) */
+#define FIT_COEVO_MAX_K  64u
+#define FIT_COEVO_ROUNDS 50u /* rounds per duel */
+
+bool fit_task_is_coevo(const fit_task *t);
+/* The arena configuration of the duels (seed, game, rounds; the per-move
+ * limits come from the fit_ctx), or NULL. */
+const fit_arena_config *fit_coevo_config(const fit_task *t);
+/* Push code (copied) into the hall of fame, replacing the oldest opponent.
+ * 0, or -1 (not a coevo task, code over VM_MAX_CODE, out of memory: then
+ * the hall of fame is unchanged). */
+int fit_coevo_push(const fit_task *t, const uint8_t *code, size_t len);
+/* Pushes so far (0: the classics only). */
+uint64_t fit_coevo_pushes(const fit_task *t);
+/* Opponent k (case k, oldest first): its code, length in *len, and a label
+ * (the classic's name, or "push <n>"); NULL if k is out of range. */
+const uint8_t *fit_coevo_opponent(const fit_task *t, uint32_t k, size_t *len, const char **label);
+/* The hall of fame as a portable blob (appended to out; docs/arena.md), and
+ * back: the game and K must match; on error the hall of fame is unchanged and
+ * err names the problem. 0, or -1. */
+int fit_coevo_save(const fit_task *t, vm_buf *out);
+int fit_coevo_load(const fit_task *t, const uint8_t *data, size_t len, char *err, size_t errcap);
+
+/* ==== end co-evolution ==== */
 
 #endif

@@ -130,6 +130,8 @@ void fit_task_free(fit_task *t) {
     fit_cases_free(&t->test);
     free(t->block);
     t->block = NULL;
+    fit_coevo_free(t->coevo);
+    t->coevo = NULL;
     t->block_len = 0;
 }
 
@@ -161,15 +163,35 @@ static void task_init(fit_task *t, const char *name, fit_error_kind err, uint32_
 
 /* ---- the library ---- */
 
-const char *const fit_task_names[] = {"quartic",      "keijzer6",       "nguyen7",
-                                      "pagie1",       "vladislavleva4", "korns12",
-                                      "parity3",      "parity4",        "parity5",
-                                      "parity6",      "mux6",           "mux11",
-                                      "gcd",          "fuel-cost",      "coin-sums",
-                                      "basement",     "small-or-large", "median",
-                                      "smallest",     "count-odds",     "last-index-of-zero",
-                                      "evm-max",      "evm-min3",       "evm-absdiff",
-                                      "evm-popcount", "evm-superopt",   NULL};
+const char *const fit_task_names[] = {"quartic",
+                                      "keijzer6",
+                                      "nguyen7",
+                                      "pagie1",
+                                      "vladislavleva4",
+                                      "korns12",
+                                      "parity3",
+                                      "parity4",
+                                      "parity5",
+                                      "parity6",
+                                      "mux6",
+                                      "mux11",
+                                      "gcd",
+                                      "fuel-cost",
+                                      "coin-sums",
+                                      "basement",
+                                      "small-or-large",
+                                      "median",
+                                      "smallest",
+                                      "count-odds",
+                                      "last-index-of-zero",
+                                      "evm-max",
+                                      "evm-min3",
+                                      "evm-absdiff",
+                                      "evm-popcount",
+                                      "evm-superopt",
+                                      "ipd-coevo",
+                                      "blotto-coevo",
+                                      NULL};
 
 int fit_task_make(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
                   char *err, size_t errcap) {
@@ -194,6 +216,7 @@ int fit_task_make(const char *name, const fit_task_opts *o, const fit_rng *rng, 
     int rc = fit_make_regress(name, o, rng, t, err, errcap);
     if (rc == 1) rc = fit_make_psb(name, o, rng, t, err, errcap);
     if (rc == 1) rc = fit_make_evm(name, o, rng, t, err, errcap);
+    if (rc == 1) rc = fit_make_coevo(name, o, rng, t, err, errcap);
     if (rc == 1) {
         char list[600];
         size_t n = 0;
