@@ -113,12 +113,7 @@ asan: deps node-deps
 
 # More differential EVM tests than make test runs: make difftest N=100000
 N ?= 100000
-diff# The EVM differential tests need the pinned ethereumjs (npm ci, once).
-NODE_EVM := tests/node/node_modules/@ethereumjs/evm
-node-deps:
-	@test -d $(NODE_EVM) || tests/node/install.sh
-
-test: deps node-deps
+difftest: deps node-deps
 	$(MAKE) all $(B)/frugal-tests
 	FRUGAL_DIFFTEST_N=$(N) FRUGAL=$(CURDIR)/$(B)/frugal $(B)/frugal-tests --filter 'evm_diff/random*'
 
