@@ -1,6 +1,7 @@
 /* frugal report: CSV tables, gnuplot scripts and figures, and report.md
  * (docs/report.md). */
 #include "analysis/analysis.h"
+#include "analysis/an_impl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -67,11 +68,11 @@ static const char *const colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                      "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
 #define NCOLORS (sizeof colors / sizeof *colors)
 
-static const char *ext_of(an_format f) {
+const char *an_ext_of(an_format f) {
     return f == AN_SVG ? "svg" : f == AN_PDF ? "pdf" : "png";
 }
 
-static FILE *open_out(const char *dir, const char *name, FILE *msg) {
+FILE *an_open_out(const char *dir, const char *name, FILE *msg) {
     char p[8192];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     FILE *f = fopen(p, "w");
@@ -79,7 +80,7 @@ static FILE *open_out(const char *dir, const char *name, FILE *msg) {
     return f;
 }
 
-static int close_out(FILE *f, const char *dir, const char *name, FILE *msg) {
+int an_close_out(FILE *f, const char *dir, const char *name, FILE *msg) {
     if (ferror(f) | (fclose(f) != 0)) {
         fprintf(msg, "frugal report: cannot write %s/%s\n", dir, name);
         return -1;
@@ -350,7 +351,7 @@ static const an_stats *stat_at(const run_sum *s, uint64_t gen) {
 static int write_convergence(const group *g, const char *dir, range *err, range *res, FILE *msg) {
     char name[128];
     snprintf(name, sizeof name, "convergence-%s.csv", g->label);
-    FILE *f = open_out(dir, name, msg);
+    FILE *f = an_open_out(dir, name, msg);
     if (!f) return -1;
     double *v = malloc(g->n * sizeof *v);
     if (!v) {
@@ -386,7 +387,7 @@ static int write_convergence(const group *g, const char *dir, range *err, range 
         rng_add(&res[1], q[7]);
     }
     free(v);
-    return close_out(f, dir, name, msg);
+    return an_close_out(f, dir, name, msg);
 }
 
 static double effort_of(const group *g, uint64_t *at) {
@@ -414,7 +415,7 @@ static void criterion_text(const group *g, char *buf, size_t cap) {
 }
 
 static int write_tables(group *gs, size_t ng, const char *dir, FILE *msg) {
-    FILE *f = open_out(dir, "runs.csv", msg);
+    FILE *f = an_open_out(dir, "runs.csv", msg);
     if (!f) return -1;
     fprintf(f, "experiment,spec,seed,file,generations,stop_reason,evaluations,best_fitness,"
                "best_error,best_gas,best_memtime,best_hits,best_length,solved,solved_generation\n");
@@ -429,8 +430,8 @@ static int write_tables(group *gs, size_t ng, const char *dir, FILE *msg) {
                     s->best.best_memtime, s->best.best_hits, s->best.best_length,
                     s->solved_gen >= 0, s->solved_gen);
         }
-    if (close_out(f, dir, "runs.csv", msg)) return -1;
-    if (!(f = open_out(dir, "success.csv", msg))) return -1;
+    if (an_close_out(f, dir, "runs.csv", msg)) return -1;
+    if (!(f = an_open_out(dir, "success.csv", msg))) return -1;
     fprintf(f, "experiment,spec,runs,solved,success_rate,criterion,population,effort,"
                "effort_generation\n");
     for (size_t k = 0; k < ng; k++) {
@@ -446,8 +447,8 @@ static int write_tables(group *gs, size_t ng, const char *dir, FILE *msg) {
         else
             fprintf(f, ",\n");
     }
-    if (close_out(f, dir, "success.csv", msg)) return -1;
-    if (!(f = open_out(dir, "best.csv", msg))) return -1;
+    if (an_close_out(f, dir, "success.csv", msg)) return -1;
+    if (!(f = an_open_out(dir, "best.csv", msg))) return -1;
     fprintf(f, "experiment,seed,id,fitness,error,gas,memtime,hits,length,code_hex\n");
     for (size_t k = 0; k < ng; k++)
         for (size_t i = 0; i < gs[k].n; i++) {
@@ -459,12 +460,12 @@ static int write_tables(group *gs, size_t ng, const char *dir, FILE *msg) {
                     s->best.best_fitness, s->best.best_error, s->best.best_gas,
                     s->best.best_memtime, s->best.best_hits, s->best.best_length, s->code_hex);
         }
-    return close_out(f, dir, "best.csv", msg);
+    return an_close_out(f, dir, "best.csv", msg);
 }
 
 /* ---- gnuplot ---- */
 
-static void gp_head(FILE *f, an_format fmt, const char *out, const char *title, const char *xl,
+void an_gp_head(FILE *f, an_format fmt, const char *out, const char *title, const char *xl,
                     const char *yl) {
     fputs("# Written by frugal report; edit and rerun with: gnuplot THIS.gp\n", f);
     fputs("set encoding utf8\n", f);
@@ -498,10 +499,10 @@ static void gp_scale(FILE *f, const char *axis, const range *r, bool relaxed) {
 static int fig_convergence(const group *gs, size_t ng, const char *dir, an_format fmt,
                            const range *err, FILE *msg) {
     char out[64];
-    snprintf(out, sizeof out, "convergence.%s", ext_of(fmt));
-    FILE *f = open_out(dir, "convergence.gp", msg);
+    snprintf(out, sizeof out, "convergence.%s", an_ext_of(fmt));
+    FILE *f = an_open_out(dir, "convergence.gp", msg);
     if (!f) return -1;
-    gp_head(f, fmt, out, "Convergence: error of the best program and the population median",
+    an_gp_head(f, fmt, out, "Convergence: error of the best program and the population median",
             "generation", "error (sum over the training cases)");
     gp_scale(f, "y", err, false);
     fputs("plot \\\n", f);
@@ -524,16 +525,16 @@ static int fig_convergence(const group *gs, size_t ng, const char *dir, an_forma
                 g->label, c, g->label, g->n > 1 ? ", median over seeds" : "",
                 k + 1 < ng ? ",\\" : "");
     }
-    return close_out(f, dir, "convergence.gp", msg);
+    return an_close_out(f, dir, "convergence.gp", msg);
 }
 
 static int fig_resources(const group *gs, size_t ng, const char *dir, an_format fmt,
                          const range *res, FILE *msg) {
     char out[64];
-    snprintf(out, sizeof out, "resources.%s", ext_of(fmt));
-    FILE *f = open_out(dir, "resources.gp", msg);
+    snprintf(out, sizeof out, "resources.%s", an_ext_of(fmt));
+    FILE *f = an_open_out(dir, "resources.gp", msg);
     if (!f) return -1;
-    gp_head(f, fmt, out, "Resources of the best program", "generation",
+    an_gp_head(f, fmt, out, "Resources of the best program", "generation",
             "gas (summed over the cases)");
     fputs("set y2label 'memory-time (word·gas, summed over the cases)'\nset ytics nomirror\n"
           "set y2tics\n",
@@ -554,16 +555,16 @@ static int fig_resources(const group *gs, size_t ng, const char *dir, an_format 
                 "'%s' title '%s memory-time%s (right axis)'%s\n",
                 g->label, c, g->label, med, k + 1 < ng ? ",\\" : "");
     }
-    return close_out(f, dir, "resources.gp", msg);
+    return an_close_out(f, dir, "resources.gp", msg);
 }
 
 static int fig_front(const group *gs, size_t ng, const char *dir, an_format fmt, const range *rg,
                      FILE *msg) {
     char out[64];
-    snprintf(out, sizeof out, "front.%s", ext_of(fmt));
-    FILE *f = open_out(dir, "front.gp", msg);
+    snprintf(out, sizeof out, "front.%s", an_ext_of(fmt));
+    FILE *f = an_open_out(dir, "front.gp", msg);
     if (!f) return -1;
-    gp_head(f, fmt, out, "Pareto front of the final population: error against gas",
+    an_gp_head(f, fmt, out, "Pareto front of the final population: error against gas",
             "gas (summed over the cases)", "error (sum over the training cases)");
     gp_scale(f, "y", &rg[0], false);
     gp_scale(f, "x", &rg[1], true);
@@ -575,18 +576,18 @@ static int fig_front(const group *gs, size_t ng, const char *dir, an_format fmt,
                 "'%s (seed%s %s)'%s\n",
                 gs[k].label, colors[k % NCOLORS], gs[k].label, colors[k % NCOLORS], gs[k].label,
                 gs[k].n > 1 ? "s" : "", gs[k].seeds, k + 1 < ng ? ",\\" : "");
-    return close_out(f, dir, "front.gp", msg);
+    return an_close_out(f, dir, "front.gp", msg);
 }
 
 static int fig_history(const group *g, const char *dir, an_format fmt, const range *rg, FILE *msg) {
     char out[128], name[128], title[256];
-    snprintf(out, sizeof out, "front-history-%s.%s", g->label, ext_of(fmt));
+    snprintf(out, sizeof out, "front-history-%s.%s", g->label, an_ext_of(fmt));
     snprintf(name, sizeof name, "front-history-%s.gp", g->label);
     snprintf(title, sizeof title, "%s (seed %" PRIu64 "): how the error-gas front moved", g->label,
              g->runs[0].seed);
-    FILE *f = open_out(dir, name, msg);
+    FILE *f = an_open_out(dir, name, msg);
     if (!f) return -1;
-    gp_head(f, fmt, out, title, "gas (summed over the cases)",
+    an_gp_head(f, fmt, out, title, "gas (summed over the cases)",
             "error (sum over the training cases)");
     gp_scale(f, "y", &rg[4], false);
     gp_scale(f, "x", &rg[5], true);
@@ -613,16 +614,16 @@ static int fig_history(const group *g, const char *dir, an_format fmt, const ran
             idx + 1 < shown ? ",\\" : "");
         idx++;
     }
-    return close_out(f, dir, name, msg);
+    return an_close_out(f, dir, name, msg);
 }
 
 static int fig_memerr(const group *gs, size_t ng, const char *dir, an_format fmt, const range *rg,
                       FILE *msg) {
     char out[64];
-    snprintf(out, sizeof out, "memtime-error.%s", ext_of(fmt));
-    FILE *f = open_out(dir, "memtime-error.gp", msg);
+    snprintf(out, sizeof out, "memtime-error.%s", an_ext_of(fmt));
+    FILE *f = an_open_out(dir, "memtime-error.gp", msg);
     if (!f) return -1;
-    gp_head(f, fmt, out, "Final population: memory-time against error",
+    an_gp_head(f, fmt, out, "Final population: memory-time against error",
             "error (sum over the training cases)", "memory-time (word·gas)");
     gp_scale(f, "x", &rg[2], false);
     gp_scale(f, "y", &rg[3], true);
@@ -633,10 +634,10 @@ static int fig_memerr(const group *gs, size_t ng, const char *dir, an_format fmt
                 "title '%s (seed%s %s)'%s\n",
                 gs[k].label, colors[k % NCOLORS], gs[k].label, gs[k].n > 1 ? "s" : "", gs[k].seeds,
                 k + 1 < ng ? ",\\" : "");
-    return close_out(f, dir, "memtime-error.gp", msg);
+    return an_close_out(f, dir, "memtime-error.gp", msg);
 }
 
-static bool have_gnuplot(void) {
+bool an_have_gnuplot(void) {
     const char *path = getenv("PATH");
     if (!path) return false;
     char *copy = strdup(path), *save = NULL;
@@ -652,7 +653,7 @@ static bool have_gnuplot(void) {
 }
 
 /* Run gnuplot on script inside dir; its messages go to dir/gnuplot.log. */
-static int run_gnuplot(const char *dir, const char *script, FILE *msg) {
+int an_run_gnuplot(const char *dir, const char *script, FILE *msg) {
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) return -1;
@@ -691,9 +692,9 @@ static void md_figure(FILE *f, const char *file, bool have, const char *alt, con
 }
 
 static int write_md(group *gs, size_t ng, const char *dir, an_format fmt, bool figs, FILE *msg) {
-    FILE *f = open_out(dir, "report.md", msg);
+    FILE *f = an_open_out(dir, "report.md", msg);
     if (!f) return -1;
-    const char *x = ext_of(fmt);
+    const char *x = an_ext_of(fmt);
     char p[160];
     fputs("# frugal report\n\n", f);
     for (size_t k = 0; k < ng; k++)
@@ -783,10 +784,10 @@ static int write_md(group *gs, size_t ng, const char *dir, an_format fmt, bool f
         else
             fputs("Per-case errors were not stored (spec `output.per_case`).\n\n", f);
     }
-    return close_out(f, dir, "report.md", msg);
+    return an_close_out(f, dir, "report.md", msg);
 }
 
-static int mkdirs(const char *dir) {
+int an_mkdirs(const char *dir) {
     char p[4096];
     snprintf(p, sizeof p, "%s", dir);
     for (char *s = p + 1; *s; s++)
@@ -799,12 +800,14 @@ static int mkdirs(const char *dir) {
 }
 
 int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE *msg) {
+    /* an arena file (frugal arena) has its own report */
+    if (n == 1 && an_is_arena(inputs[0])) return an_arena_report(inputs[0], o, msg);
     int rc = -1;
     group *gs = calloc(n ? n : 1, sizeof *gs);
     range err = {0}, res[2] = {{0}}, rg[6] = {{0}};
     const char *dir = o->out_dir;
     if (!gs) return -1;
-    if (mkdirs(dir)) {
+    if (an_mkdirs(dir)) {
         fprintf(msg, "frugal report: cannot create %s: %s\n", dir, strerror(errno));
         goto cleanup;
     }
@@ -821,9 +824,9 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
         snprintf(tmpn[0], sizeof tmpn[0], "front-%zu.tmp", k);
         snprintf(tmpn[1], sizeof tmpn[1], "memtime-error-%zu.tmp", k);
         snprintf(tmpn[2], sizeof tmpn[2], "front-history-%zu.tmp", k);
-        FILE *ff = g->runs ? open_out(dir, tmpn[0], msg) : NULL;
-        FILE *fm = ff ? open_out(dir, tmpn[1], msg) : NULL;
-        FILE *fh = fm ? open_out(dir, tmpn[2], msg) : NULL;
+        FILE *ff = g->runs ? an_open_out(dir, tmpn[0], msg) : NULL;
+        FILE *fm = ff ? an_open_out(dir, tmpn[1], msg) : NULL;
+        FILE *fh = fm ? an_open_out(dir, tmpn[2], msg) : NULL;
         int bad = !fh;
         if (!bad) {
             fputs("seed,generation,error,gas,memtime,length\n", ff);
@@ -836,9 +839,9 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
         for (size_t i = 0; i < nf; i++)
             free(files[i]);
         free(files);
-        if (ff && close_out(ff, dir, tmpn[0], msg)) bad = 1;
-        if (fm && close_out(fm, dir, tmpn[1], msg)) bad = 1;
-        if (fh && close_out(fh, dir, tmpn[2], msg)) bad = 1;
+        if (ff && an_close_out(ff, dir, tmpn[0], msg)) bad = 1;
+        if (fm && an_close_out(fm, dir, tmpn[1], msg)) bad = 1;
+        if (fh && an_close_out(fh, dir, tmpn[2], msg)) bad = 1;
         if (bad) {
             for (int t = 0; t < 3; t++) {
                 char p[8192];
@@ -881,7 +884,7 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
     for (size_t k = 0; k < n; k++)
         if (fig_history(&gs[k], dir, o->format, rg, msg)) goto cleanup;
     bool figs = false, missing = false;
-    if (!have_gnuplot()) {
+    if (!an_have_gnuplot()) {
         missing = true;
         fprintf(msg,
                 "frugal report: gnuplot not found, so no figures were drawn; the tables, the "
@@ -897,11 +900,11 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
         remove(log);
         const char *scripts[] = {"convergence.gp", "front.gp", "resources.gp", "memtime-error.gp"};
         for (size_t i = 0; i < 4; i++)
-            if (run_gnuplot(dir, scripts[i], msg)) figs = false;
+            if (an_run_gnuplot(dir, scripts[i], msg)) figs = false;
         for (size_t k = 0; k < n; k++) {
             char s[128];
             snprintf(s, sizeof s, "front-history-%s.gp", gs[k].label);
-            if (run_gnuplot(dir, s, msg)) figs = false;
+            if (an_run_gnuplot(dir, s, msg)) figs = false;
         }
     }
     if (write_md(gs, n, dir, o->format, figs, msg)) goto cleanup;

@@ -609,4 +609,14 @@ void evo_mpi_get_counters(evo_mpi_counters *c);
 
 /* ==== end of MPI ==== */
 
+/* ==== arena files (evolve/store_arena.c, docs/hdf5-schema.md "Arena files") ==== */
+
+/* Write a finished tournament to path (atomically; an existing path only
+ * with force): root attributes frugal_arena (format 1), the spec and the
+ * configuration, /players and /matches columns. 0, or -1 with a message. */
+int evo_arena_write(const char *path, bool force, const char *spec_json, const fit_arena *a,
+                    char *err, size_t errcap);
+
+/* ==== end of arena files ==== */
+
 #endif

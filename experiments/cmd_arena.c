@@ -1,4 +1,5 @@
 /* frugal arena: a round-robin tournament of player programs (docs/arena.md). */
+#include "evolve/evolve.h"
 #include "experiments/cli.h"
 #include "fitness/fitness.h"
 
@@ -9,16 +10,21 @@
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void arena_usage(FILE *f) {
     fprintf(f,
-            "usage: frugal arena SPEC.json [--checkpoint FILE] [--resume FILE] [--stop-after N]\n"
+            "usage: frugal arena SPEC.json [--out FILE.h5] [--force] [--checkpoint FILE]\n"
+            "                    [--resume FILE] [--stop-after N]\n"
             "\n"
             "Play a round-robin tournament of the players listed in SPEC.json and print\n"
             "each player's score, gas and memory-time. Every move runs in its own sandbox\n"
             "under the per-move limits; a player that faults, exhausts a budget or writes\n"
             "no legal move forfeits that move (docs/arena.md).\n"
             "\n"
+            "  --out FILE.h5      where the finished tournament goes for frugal report\n"
+            "                     (default results/arena/<spec name>.h5)\n"
+            "  --force            replace an existing --out file\n"
             "  --checkpoint FILE  write the referee's state to FILE after every match\n"
             "  --resume FILE      continue the tournament saved in FILE (same spec)\n"
             "  --stop-after N     stop after N rounds in all (write --checkpoint first)\n"
@@ -329,19 +335,58 @@ static void print_table(const fit_arena *a, FILE *out) {
     free(order);
 }
 
+/* The finished tournament as HDF5 (default results/arena/<spec name>.h5). */
+static int write_results(const fit_arena *a, const char *spec, const char *out, bool force) {
+    char path[4096], err[512];
+    vm_buf text = {0};
+    int rc = exp_read_file(spec, &text);
+    if (rc) return rc;
+    char *json = malloc(text.len + 1);
+    if (!json) {
+        vm_buf_free(&text);
+        return EXP_EXIT_IO;
+    }
+    memcpy(json, text.data, text.len);
+    json[text.len] = 0;
+    vm_buf_free(&text);
+    if (!out) {
+        const char *base = strrchr(spec, '/');
+        base = base ? base + 1 : spec;
+        size_t n = strlen(base);
+        if (n > 5 && !strcmp(base + n - 5, ".json")) n -= 5;
+        mkdir("results", 0755);
+        mkdir("results/arena", 0755);
+        snprintf(path, sizeof path, "results/arena/%.*s.h5", (int)n, base);
+        out = path;
+    }
+    if (evo_arena_write(out, force, json, a, err, sizeof err)) {
+        fprintf(stderr, "frugal arena: %s\n", err);
+        rc = strstr(err, "already exists") ? EXP_EXIT_USAGE : EXP_EXIT_IO;
+    } else {
+        fprintf(stderr, "frugal arena: results in %s (frugal report %s)\n", out, out);
+    }
+    free(json);
+    return rc;
+}
+
 int exp_cmd_arena(int argc, char **argv) {
     static const struct option opts[] = {{"checkpoint", required_argument, NULL, 'c'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"force", no_argument, NULL, 'f'},
                                          {"resume", required_argument, NULL, 'r'},
                                          {"stop-after", required_argument, NULL, 's'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *ckpt = NULL, *resume = NULL;
+    const char *ckpt = NULL, *resume = NULL, *out = NULL;
+    bool force = false;
     uint64_t stop_after = UINT64_MAX;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (opt) {
         case 'c': ckpt = optarg; break;
+        case 'o': out = optarg; break;
+        case 'f': force = true; break;
         case 'r': resume = optarg; break;
         case 's':
             if (exp_parse_u64("--stop-after", optarg, &stop_after)) return EXP_EXIT_USAGE;
@@ -390,6 +435,7 @@ int exp_cmd_arena(int argc, char **argv) {
         }
     }
     print_table(a, stdout);
+    rc = write_results(a, argv[optind], out, force);
 cleanup:
     fit_arena_free(a);
     return rc;

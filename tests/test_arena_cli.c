@@ -1,34 +1,36 @@
 /* frugal arena through the command line: the table, and resume from a
  * checkpoint giving the same table. */
+#include "experiments/cli.h"
 #include "testutil.h"
 
 #include <stdio.h>
 
-static char *run_cmd(const char *cmd)
-{
+static char *run_cmd(const char *cmd) {
     FILE *p = popen(cmd, "r");
     cr_assert(p, "cannot run %s", cmd);
     size_t cap = 1 << 16, n = 0;
     char *out = malloc(cap);
     size_t k;
-    while ((k = fread(out + n, 1, cap - 1 - n, p)) > 0) n += k;
+    while ((k = fread(out + n, 1, cap - 1 - n, p)) > 0)
+        n += k;
     out[n] = 0;
     pclose(p);
     return out;
 }
 
-Test(arena_cli, table_and_resume)
-{
+Test(arena_cli, table_and_resume) {
     const char *frugal = getenv("FRUGAL");
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s arena experiments/arena/ipd.json", frugal);
+    snprintf(cmd, sizeof cmd,
+             "%s arena experiments/arena/ipd.json --out build/test-arena.h5 --force 2>/dev/null",
+             frugal);
     char *whole = run_cmd(cmd);
     cr_assert(strstr(whole, "always-defect") && strstr(whole, "hostile-forkbomb"), "%s", whole);
     snprintf(cmd, sizeof cmd,
              "%s arena experiments/arena/ipd.json --checkpoint build/test-arena.ckpt "
              "--stop-after 2000 >/dev/null 2>&1; %s arena experiments/arena/ipd.json --resume "
-             "build/test-arena.ckpt",
+             "build/test-arena.ckpt --out build/test-arena2.h5 --force 2>/dev/null",
              frugal, frugal);
     char *resumed = run_cmd(cmd);
     const char *t1 = strstr(whole, "rank"), *t2 = strstr(resumed, "rank");
@@ -36,4 +38,58 @@ Test(arena_cli, table_and_resume)
     cr_assert_str_eq(t2, t1, "the resumed tournament's table differs");
     free(whole);
     free(resumed);
+}
+
+/* The tournament's HDF5 file, and frugal report on it: the CSV holds the
+ * numbers the table printed, and the figures are real PNGs. */
+Test(arena_cli, hdf5_and_report) {
+    const char *frugal = getenv("FRUGAL");
+    cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "%s arena experiments/arena/ipd.json --out build/test-arena-r.h5 --force 2>/dev/null",
+             frugal);
+    char *table = run_cmd(cmd);
+    snprintf(cmd, sizeof cmd,
+             "rm -rf build/test-arena-report; %s report build/test-arena-r.h5 --out "
+             "build/test-arena-report --quiet 2>&1; echo rc=$?",
+             frugal);
+    char *rep = run_cmd(cmd);
+    cr_assert(strstr(rep, "rc=0"), "%s", rep);
+    vm_buf csv = {0};
+    cr_assert_eq(exp_read_file("build/test-arena-report/arena-players.csv", &csv), 0);
+    char *text = calloc(1, csv.len + 1);
+    memcpy(text, csv.data, csv.len);
+    /* every table row's player, score, gas and memtime appear in the CSV */
+    int rows = 0;
+    for (char *line = strstr(table, "\n   1  "); line && *line; line = strchr(line + 1, '\n')) {
+        char name[64], isa[8], wdl[32];
+        long long score;
+        unsigned long long gas, mt;
+        int rank;
+        if (sscanf(line + 1, "%d %63s %7s %lld %31s %llu %llu", &rank, name, isa, &score, wdl, &gas,
+                   &mt) != 7)
+            continue;
+        char want[256];
+        snprintf(want, sizeof want, "%d,%s,%s,%lld,%llu,%llu,", rank, name, isa, score, gas, mt);
+        cr_assert(strstr(text, want), "CSV lacks %s", want);
+        rows++;
+    }
+    cr_assert_eq(rows, 12, "rows checked: %d", rows);
+    static const char *const figs[] = {"build/test-arena-report/arena-score-gas.png",
+                                       "build/test-arena-report/arena-scores.png"};
+    for (int i = 0; i < 2; i++) {
+        vm_buf png = {0};
+        cr_assert_eq(exp_read_file(figs[i], &png), 0);
+        cr_assert_gt(png.len, 2000u);
+        cr_assert(!memcmp(png.data, "\x89PNG\r\n\x1a\n", 8), "%s is not a PNG", figs[i]);
+        vm_buf_free(&png);
+    }
+    vm_buf md = {0};
+    cr_assert_eq(exp_read_file("build/test-arena-report/report.md", &md), 0);
+    vm_buf_free(&md);
+    free(text);
+    vm_buf_free(&csv);
+    free(table);
+    free(rep);
 }

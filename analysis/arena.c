@@ -1,0 +1,199 @@
+/* Reports of arena tournaments (files written by frugal arena; docs/report.md,
+ * "Arena files"): the players' table, score against gas, and the scores. */
+#include "analysis/an_impl.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <hdf5_hl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char name[64];
+    uint8_t isa;
+    int64_t score;
+    uint64_t gas, memtime;
+    uint32_t moves, forfeits, wins, draws, losses;
+} player;
+
+bool an_is_arena(const char *path) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return false;
+    bool yes = H5Aexists(f, "frugal_arena") > 0;
+    H5Fclose(f);
+    return yes;
+}
+
+static int read_col(hid_t f, const char *name, hid_t t, uint32_t n, void *out) {
+    char p[64];
+    snprintf(p, sizeof p, "/players/%s", name);
+    hsize_t dims[1];
+    if (H5LTget_dataset_info(f, p, dims, NULL, NULL) < 0 || dims[0] != n) return -1;
+    return H5LTread_dataset(f, p, t, out) < 0 ? -1 : 0;
+}
+
+/* Players sorted by score (descending), ties in file order. */
+static int cmp_score(const void *a, const void *b) {
+    const player *x = a, *y = b;
+    return (x->score < y->score) - (x->score > y->score);
+}
+
+int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
+    int rc = -1;
+    player *pl = NULL;
+    char game[16] = "?", *names = NULL;
+    int64_t *score = NULL;
+    uint64_t *gas = NULL, *mt = NULL, seed = 0, rounds = 0;
+    uint8_t *isa = NULL;
+    uint32_t *u[5] = {0};
+    hsize_t dims[1];
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), st = -1;
+    if (f < 0) {
+        fprintf(msg, "frugal report: %s: cannot open as HDF5\n", path);
+        return -1;
+    }
+    if (H5LTget_dataset_info(f, "/players/score", dims, NULL, NULL) < 0) {
+        fprintf(msg, "frugal report: %s: an arena file without /players\n", path);
+        goto cleanup;
+    }
+    uint32_t n = (uint32_t)dims[0], N = n ? n : 1;
+    H5LTget_attribute_string(f, ".", "game", game);
+    H5LTget_attribute_ulong(f, ".", "seed", (unsigned long *)&seed);
+    H5LTget_attribute_ulong(f, ".", "rounds", (unsigned long *)&rounds);
+    pl = calloc(N, sizeof *pl);
+    names = calloc(N, 64);
+    score = calloc(N, 8);
+    gas = calloc(N, 8);
+    mt = calloc(N, 8);
+    isa = calloc(N, 1);
+    for (int k = 0; k < 5; k++)
+        u[k] = calloc(N, 4);
+    if (!pl || !names || !score || !gas || !mt || !isa || !u[4]) goto cleanup;
+    st = H5Tcopy(H5T_C_S1);
+    static const char *const ucols[5] = {"moves", "forfeits", "wins", "draws", "losses"};
+    int bad = st < 0 || H5Tset_size(st, 64) < 0 || read_col(f, "name", st, n, names) ||
+              read_col(f, "isa", H5T_NATIVE_UINT8, n, isa) ||
+              read_col(f, "score", H5T_NATIVE_INT64, n, score) ||
+              read_col(f, "gas", H5T_NATIVE_UINT64, n, gas) ||
+              read_col(f, "memtime", H5T_NATIVE_UINT64, n, mt);
+    for (int k = 0; k < 5 && !bad; k++)
+        bad = read_col(f, ucols[k], H5T_NATIVE_UINT32, n, u[k]);
+    if (bad) {
+        fprintf(msg, "frugal report: %s: unreadable /players columns\n", path);
+        goto cleanup;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        player *p = &pl[i];
+        memcpy(p->name, names + 64 * (size_t)i, 63);
+        for (char *c = p->name; *c; c++) /* safe in CSV and gnuplot labels */
+            if (*c == ',' || *c == '\'' || *c == '"' || (unsigned char)*c < 32) *c = '_';
+        p->isa = isa[i];
+        p->score = score[i];
+        p->gas = gas[i];
+        p->memtime = mt[i];
+        p->moves = u[0][i], p->forfeits = u[1][i], p->wins = u[2][i], p->draws = u[3][i],
+        p->losses = u[4][i];
+    }
+    qsort(pl, n, sizeof *pl, cmp_score);
+
+    const char *dir = o->out_dir;
+    if (an_mkdirs(dir)) {
+        fprintf(msg, "frugal report: cannot create %s: %s\n", dir, strerror(errno));
+        goto cleanup;
+    }
+    FILE *c = an_open_out(dir, "arena-players.csv", msg);
+    if (!c) goto cleanup;
+    fputs("rank,player,isa,score,gas,memtime,moves,forfeits,wins,draws,losses,gas_per_move\n", c);
+    for (uint32_t i = 0; i < n; i++) {
+        const player *p = &pl[i];
+        fprintf(c,
+                "%" PRIu32 ",%s,%s,%" PRId64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",%" PRIu32
+                ",%" PRIu32 ",%" PRIu32 ",%" PRIu32 ",%.6g\n",
+                i + 1, p->name, p->isa ? "evm" : "native", p->score, p->gas, p->memtime, p->moves,
+                p->forfeits, p->wins, p->draws, p->losses,
+                p->moves ? (double)p->gas / p->moves : 0.0);
+    }
+    if (an_close_out(c, dir, "arena-players.csv", msg)) goto cleanup;
+
+    /* figures: score against gas per move (log), and the scores */
+    const char *ext = an_ext_of(o->format);
+    char title[256], out[64];
+    snprintf(title, sizeof title, "arena %s (seed %" PRIu64 ", %" PRIu64 " rounds per match)", game,
+             seed, rounds);
+    FILE *g = an_open_out(dir, "arena-score-gas.gp", msg);
+    if (!g) goto cleanup;
+    snprintf(out, sizeof out, "arena-score-gas.%s", ext);
+    an_gp_head(g, o->format, out, title, "gas per move (own units: native or EVM gas)",
+               "score (sum over all matches)");
+    fputs("set logscale x\nset format x '%g'\nset offsets graph 0.05, graph 0.2, graph 0.08, "
+          "graph 0.08\n",
+          g);
+    fputs("plot 'arena-players.csv' every ::1 using ($12 > 0 ? $12 : 1/0):4 with points pt 7 ps "
+          "1.3 lc rgb '#1f77b4' title 'player', \\\n     '' every ::1 using ($12 > 0 ? $12 : "
+          "1/0):4:2 with labels offset 0,1 font ',9' notitle\n",
+          g);
+    if (an_close_out(g, dir, "arena-score-gas.gp", msg)) goto cleanup;
+    g = an_open_out(dir, "arena-scores.gp", msg);
+    if (!g) goto cleanup;
+    snprintf(out, sizeof out, "arena-scores.%s", ext);
+    an_gp_head(g, o->format, out, title, "player", "score (sum over all matches)");
+    fputs("set style fill solid 0.8\nset boxwidth 0.7\nset xtics rotate by -45 font ',9'\n"
+          "set yrange [0:*]\n"
+          "plot 'arena-players.csv' every ::1 using 1:4:xtic(2) with boxes lc rgb '#2ca02c' "
+          "title 'score'\n",
+          g);
+    if (an_close_out(g, dir, "arena-scores.gp", msg)) goto cleanup;
+    bool figs = an_have_gnuplot();
+    int gp_rc = 0;
+    if (figs) {
+        if (an_run_gnuplot(dir, "arena-score-gas.gp", msg)) gp_rc = 2;
+        if (an_run_gnuplot(dir, "arena-scores.gp", msg)) gp_rc = 2;
+    } else {
+        fprintf(msg, "frugal report: gnuplot is not installed, so no figures (the tables and "
+                     "scripts are written); install it with: apt-get install gnuplot-nox\n");
+    }
+
+    FILE *md = an_open_out(dir, "report.md", msg);
+    if (!md) goto cleanup;
+    fprintf(md,
+            "# Arena report: %s\n\nFrom `%s`. Game %s, seed %" PRIu64 ", %" PRIu64
+            " rounds per match, %" PRIu32 " players.\n\n",
+            game, path, game, seed, rounds, n);
+    fputs("| rank | player | isa | score | W-D-L | gas | memory-time (word·gas) | forfeits |\n"
+          "|---|---|---|---|---|---|---|---|\n",
+          md);
+    for (uint32_t i = 0; i < n; i++) {
+        const player *p = &pl[i];
+        fprintf(md,
+                "| %" PRIu32 " | %s | %s | %" PRId64 " | %" PRIu32 "-%" PRIu32 "-%" PRIu32
+                " | %" PRIu64 " | %" PRIu64 " | %" PRIu32 " |\n",
+                i + 1, p->name, p->isa ? "evm" : "native", p->score, p->wins, p->draws, p->losses,
+                p->gas, p->memtime, p->forfeits);
+    }
+    fputs("\nThe table is also in `arena-players.csv`.\n\n", md);
+    if (figs && !gp_rc)
+        fprintf(md,
+                "![score against gas](arena-score-gas.%s)\n\nEach player's score against the gas "
+                "it spent per move: cheap and strong players sit at the top left.\n\n"
+                "![scores](arena-scores.%s)\n\nThe players' scores, best first.\n",
+                ext, ext);
+    else
+        fputs("*Figures not drawn (gnuplot missing or failed); their scripts are here.*\n", md);
+    if (an_close_out(md, dir, "report.md", msg)) goto cleanup;
+    if (!o->quiet) fprintf(msg, "frugal report: wrote %s/report.md\n", dir);
+    rc = figs ? gp_rc : 1;
+cleanup:
+    if (st >= 0) H5Tclose(st);
+    H5Fclose(f);
+    free(pl);
+    free(names);
+    free(score);
+    free(gas);
+    free(mt);
+    free(isa);
+    for (int k = 0; k < 5; k++)
+        free(u[k]);
+    return rc;
+}
