@@ -172,7 +172,7 @@ static void patch(vm_proc *p, const uint32_t *fix, uint32_t nfix, const uint32_t
         vm_cell *c = &p->cells[fix[i]];
         int64_t t = c[1].i;
         if (t >= 0 && t <= p->len && p->fast_at[t] != VM_NONE) {
-            c[1].i = at[t];
+            c[1].i = (int64_t)(intptr_t)&p->cells[at[t]]; /* cells never move once decoded */
             continue;
         }
         if (c->h == ops[VM_OP_JMP])
@@ -298,8 +298,14 @@ static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
     const int64_t mtb = b->mt_base;   /* extra words the memory-time budget counts */
     int64_t other = (int64_t)(p->msize + p->ncalls + p->held); /* words besides the stack */
     int64_t lim = min64(stack_cap, memcap - other);            /* most stack depth allowed now */
+    /* The block checks work on the stack pointer as a word address (s3) so
+     * that only these few values stay live in registers: */
+    const int64_t st3 = (int64_t)((uintptr_t)st >> 3); /* the stack base */
+    int64_t top3 = st3 + (METER ? lim : stack_cap);    /* the highest allowed s3 */
+    int64_t K = other + mtb - st3; /* words besides the stack for memory-time, minus st3 */
     (void)lim;
     (void)mtb;
+    (void)K;
     const int64_t gas0 = b->gas, mt0 = b->mt;
     int64_t gas = gas0, mt_left = mt0;
     const int64_t own0 = p->lim.gas > p->gas_used ? (int64_t)(p->lim.gas - p->gas_used) : 0;
@@ -347,20 +353,25 @@ static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
         ip += 2;                                                                                   \
         NEXT;                                                                                      \
     } while (0)
-#define U(v)           ((uint64_t)(v))
-#define SETLIM()       (lim = min64(stack_cap, memcap - other))
+#define U(v) ((uint64_t)(v))
+#if METER
+#define SETLIM() (lim = min64(stack_cap, memcap - other), top3 = st3 + lim, K = other + mtb - st3)
+#else
+#define SETLIM() (lim = min64(stack_cap, memcap - other))
+#endif
+#define S3             ((int64_t)((uintptr_t)sp >> 3))
 #define STATIC_GAS(op) ((int64_t)(&vm_optab[op])->gas)
 
 #if METER
 /* A block (or one instruction) may run if it can be paid for in full. */
 #define BLOCK_OK(h, mt)                                                                            \
-    (DEPTH >= (int64_t)((h[1].u >> 32) & 0xffff) && DEPTH + (int64_t)(h[1].u >> 48) <= lim &&      \
+    (S3 - st3 >= (int64_t)((h[1].u >> 32) & 0xffff) && S3 + (int64_t)(h[1].u >> 48) <= top3 &&     \
      (int64_t)(uint32_t)h[1].u <= gas && (mt) <= mt_left)
-#define BLOCK_MT(h)   ((DEPTH + other + mtb) * (int64_t)(uint32_t)h[1].u + h[2].i)
+#define BLOCK_MT(h)   ((S3 + K) * (int64_t)(uint32_t)h[1].u + h[2].i)
 #define CHARGE(h, mt) (gas -= (int64_t)(uint32_t)h[1].u, mt_left -= (mt))
 #else
 #define BLOCK_OK(h, mt)                                                                            \
-    (DEPTH >= (int64_t)((h[1].u >> 32) & 0xffff) && DEPTH + (int64_t)(h[1].u >> 48) <= stack_cap)
+    (S3 - st3 >= (int64_t)((h[1].u >> 32) & 0xffff) && S3 + (int64_t)(h[1].u >> 48) <= top3)
 #define BLOCK_MT(h)   0
 #define CHARGE(h, mt) ((void)(mt))
 #endif
@@ -447,9 +458,9 @@ L_HALT:  status = VM_HALTED; p->ip = cold[SLOT].pc; goto out;
 L_NOP:   ip += 2; NEXT;
 L_YIELD: status = VM_YIELDED; p->ip = cold[SLOT].pc + 1; goto out;
 L_END:   status = VM_HALTED; p->ip = p->len; goto out;
-L_JMP:   ip = cells + IMM; NEXT;
-L_JZ:    sp--; ip = *sp == 0 ? cells + IMM : ip + 2; NEXT;
-L_JNZ:   sp--; ip = *sp != 0 ? cells + IMM : ip + 2; NEXT;
+L_JMP:   ip = (vm_cell *)(intptr_t)IMM; NEXT;
+L_JZ:    sp--; ip = *sp == 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT;
+L_JNZ:   sp--; ip = *sp != 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT;
 L_CALL: {
     if (p->ncalls >= p->lim.calls) STOP(VM_CALL_OVERFLOW);
 #if METER
@@ -461,7 +472,7 @@ L_CALL: {
     p->calls[p->ncalls++] = cold[SLOT].pc + 3;
     other++;
     SETLIM();
-    ip = cells + IMM;
+    ip = (vm_cell *)(intptr_t)IMM;
     NEXT;
 }
 L_RET: {
