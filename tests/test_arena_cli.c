@@ -5,19 +5,6 @@
 
 #include <stdio.h>
 
-static char *run_cmd(const char *cmd) {
-    FILE *p = popen(cmd, "r");
-    cr_assert(p, "cannot run %s", cmd);
-    size_t cap = 1 << 16, n = 0;
-    char *out = malloc(cap);
-    size_t k;
-    while ((k = fread(out + n, 1, cap - 1 - n, p)) > 0)
-        n += k;
-    out[n] = 0;
-    pclose(p);
-    return out;
-}
-
 Test(arena_cli, table_and_resume) {
     const char *frugal = getenv("FRUGAL");
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
@@ -25,14 +12,14 @@ Test(arena_cli, table_and_resume) {
     snprintf(cmd, sizeof cmd,
              "%s arena experiments/arena/ipd.json --out build/test-arena.h5 --force 2>/dev/null",
              frugal);
-    char *whole = run_cmd(cmd);
+    char *whole = tu_run_cmd(cmd);
     cr_assert(strstr(whole, "always-defect") && strstr(whole, "hostile-forkbomb"), "%s", whole);
     snprintf(cmd, sizeof cmd,
              "%s arena experiments/arena/ipd.json --checkpoint build/test-arena.ckpt "
              "--stop-after 2000 >/dev/null 2>&1; %s arena experiments/arena/ipd.json --resume "
              "build/test-arena.ckpt --out build/test-arena2.h5 --force 2>/dev/null",
              frugal, frugal);
-    char *resumed = run_cmd(cmd);
+    char *resumed = tu_run_cmd(cmd);
     const char *t1 = strstr(whole, "rank"), *t2 = strstr(resumed, "rank");
     cr_assert(t1 && t2, "no table:\n%s", resumed);
     cr_assert_str_eq(t2, t1, "the resumed tournament's table differs");
@@ -49,12 +36,12 @@ Test(arena_cli, hdf5_and_report) {
     snprintf(cmd, sizeof cmd,
              "%s arena experiments/arena/ipd.json --out build/test-arena-r.h5 --force 2>/dev/null",
              frugal);
-    char *table = run_cmd(cmd);
+    char *table = tu_run_cmd(cmd);
     snprintf(cmd, sizeof cmd,
              "rm -rf build/test-arena-report; %s report build/test-arena-r.h5 --out "
              "build/test-arena-report --quiet 2>&1; echo rc=$?",
              frugal);
-    char *rep = run_cmd(cmd);
+    char *rep = tu_run_cmd(cmd);
     cr_assert(strstr(rep, "rc=0"), "%s", rep);
     vm_buf csv = {0};
     cr_assert_eq(exp_read_file("build/test-arena-report/arena-players.csv", &csv), 0);

@@ -4,6 +4,8 @@
  * and resume finishes it exactly as an uninterrupted run, batch writes one
  * file per seed and an index. Run from the repository root. */
 #define _GNU_SOURCE /* nftw */
+#include "testutil.h"
+
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,22 +25,14 @@
 static char dir[64];
 static const char *frugal;
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f) {
-    (void)sb;
-    (void)flag;
-    (void)f;
-    return remove(p);
-}
-
 static void setup(void) {
     frugal = getenv("FRUGAL");
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
-    strcpy(dir, "/tmp/frugal-cli-XXXXXX");
-    cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    tu_tmpdir(dir, sizeof dir, "frugal-cli");
 }
 
 static void teardown(void) {
-    if (dir[0]) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    tu_rmtree(dir);
 }
 
 TestSuite(cli, .init = setup, .fini = teardown);
@@ -211,7 +205,8 @@ Test(cli, same_result_for_1_and_2_threads) {
 }
 
 Test(cli, sigint_stops_cleanly_and_resume_finishes_the_run_exactly) {
-    json_t *ref = run_json("ref", "1", "400", "40");
+    /* long enough that SIGINT, sent as soon as the file exists, lands mid-run */
+    json_t *ref = run_json("ref", "1", "3000", "40");
     char out[128];
     snprintf(out, sizeof out, "%s/int.h5", dir);
     const char *a[] = {"run",
@@ -219,7 +214,7 @@ Test(cli, sigint_stops_cleanly_and_resume_finishes_the_run_exactly) {
                        "--set",
                        "population.size=40",
                        "--generations",
-                       "400",
+                       "3000",
                        "--out",
                        out,
                        "--json",
@@ -231,7 +226,7 @@ Test(cli, sigint_stops_cleanly_and_resume_finishes_the_run_exactly) {
     struct stat sb;
     for (int i = 0; i < 2000 && stat(out, &sb) != 0; i++)
         nanosleep(&(struct timespec){0, 5000000}, NULL);
-    nanosleep(&(struct timespec){0, 200000000}, NULL);
+    nanosleep(&(struct timespec){0, 20000000}, NULL);
     cr_assert_eq(kill(pid, SIGINT), 0);
     int rc = finish(pid);
     cr_assert_eq(rc, EXP_EXIT_INTERRUPTED, "exit %d (the run finished before SIGINT?) %s", rc,
@@ -240,13 +235,13 @@ Test(cli, sigint_stops_cleanly_and_resume_finishes_the_run_exactly) {
     cr_assert(json_is_true(json_object_get(j, "interrupted")));
     cr_assert_str_eq(jstr(j, "stop"), "interrupted");
     long long g = jint(j, "generation");
-    cr_assert(g >= 0 && g < 400, "generation %lld", g);
+    cr_assert(g >= 0 && g < 3000, "generation %lld", g);
     json_decref(j);
 
     const char *r[] = {"resume", out, "--json", "--quiet", "--threads", "2", NULL};
     cr_assert_eq(run("res", r), 0, "%s", slurp("res", "err"));
     j = summary("res");
-    cr_assert_eq(jint(j, "generation"), 400);
+    cr_assert_eq(jint(j, "generation"), 3000);
     cr_assert_str_eq(jstr(j, "stop"), "generations");
     cr_assert_str_eq(jstr(j, "hash"), jstr(ref, "hash"), "resumed run differs from uninterrupted");
     json_decref(j);

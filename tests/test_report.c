@@ -8,6 +8,8 @@
 #define _GNU_SOURCE /* nftw */
 #include "analysis/analysis.h"
 
+#include "testutil.h"
+
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -27,22 +29,14 @@ int exp_cmd_report(int argc, char **argv);
 static char dir[64];
 static const char *frugal;
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *f) {
-    (void)sb;
-    (void)flag;
-    (void)f;
-    return remove(p);
-}
-
 static void setup(void) {
     frugal = getenv("FRUGAL");
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
-    strcpy(dir, "/tmp/frugal-report-XXXXXX");
-    cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    tu_tmpdir(dir, sizeof dir, "frugal-report");
 }
 
 static void teardown(void) {
-    if (dir[0]) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    tu_rmtree(dir);
 }
 
 TestSuite(report, .init = setup, .fini = teardown);

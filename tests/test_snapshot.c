@@ -106,29 +106,19 @@ Test(snapshot, roundtrip_random_programs) {
 
 /* Save, exit, restore in a new process and continue: the same output as one
  * uninterrupted run with the same final budget. */
-static char *run_cmd(const char *cmd) {
-    FILE *p = popen(cmd, "r");
-    cr_assert(p, "cannot run %s", cmd);
-    static char out[8192];
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = 0;
-    pclose(p);
-    return strdup(out);
-}
-
 Test(snapshot, across_processes) {
     const char *frugal = getenv("FRUGAL");
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s exec experiments/examples/credit.s --gas 1050000", frugal);
-    char *whole = run_cmd(cmd);
+    char *whole = tu_run_cmd(cmd);
     snprintf(cmd, sizeof cmd,
              "%s exec experiments/examples/credit.s --gas 50000 --snapshot build/test-credit.snap",
              frugal);
-    char *first = run_cmd(cmd);
+    char *first = tu_run_cmd(cmd);
     cr_assert(strstr(first, "OUT_OF_GAS"), "%s", first);
     snprintf(cmd, sizeof cmd, "%s resume build/test-credit.snap --refuel 1000000", frugal);
-    char *rest = run_cmd(cmd);
+    char *rest = tu_run_cmd(cmd);
     cr_assert_str_eq(rest, whole);
     free(whole);
     free(first);
@@ -223,21 +213,21 @@ Test(snapshot, inspect_outputs) {
              "%s exec experiments/examples/credit.s --gas 50000 --snapshot build/test-insp.snap "
              "2>/dev/null",
              frugal);
-    free(run_cmd(cmd));
+    free(tu_run_cmd(cmd));
     snprintf(cmd, sizeof cmd, "%s inspect build/test-insp.snap", frugal);
-    char *tree = run_cmd(cmd);
+    char *tree = tu_run_cmd(cmd);
     cr_assert(strstr(tree, "process 0 (root)  OUT_OF_GAS"), "%s", tree);
     cr_assert(strstr(tree, "(suspended inside RECURSE of process 1)"), "%s", tree);
     cr_assert(strstr(tree, "key 1: process 1 rwc"), "%s", tree);
     cr_assert(strstr(tree, "    process 1  RUNNING"), "%s", tree);
     snprintf(cmd, sizeof cmd, "%s inspect build/test-insp.snap --dot", frugal);
-    char *dot = run_cmd(cmd);
+    char *dot = tu_run_cmd(cmd);
     cr_assert(strstr(dot, "digraph frugal {"), "%s", dot);
     cr_assert(strstr(dot, "p0 -> p1 [style=bold"), "%s", dot);
     cr_assert(strstr(dot, "p0 -> g0"), "%s", dot);
     snprintf(cmd, sizeof cmd,
              "%s inspect build/test-insp.snap --image build/test-insp.png --proc 1 2>&1", frugal);
-    free(run_cmd(cmd));
+    free(tu_run_cmd(cmd));
     vm_buf png = {0};
     cr_assert_eq(exp_read_file("build/test-insp.png", &png), 0);
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
@@ -248,7 +238,7 @@ Test(snapshot, inspect_outputs) {
     cr_assert_eq(width, 256u);
     vm_buf_free(&png);
     snprintf(cmd, sizeof cmd, "%s inspect build/no-such.snap 2>&1; echo rc=$?", frugal);
-    char *bad = run_cmd(cmd);
+    char *bad = tu_run_cmd(cmd);
     cr_assert(strstr(bad, "cannot open build/no-such.snap") && strstr(bad, "rc=4"), "%s", bad);
     free(tree);
     free(dot);

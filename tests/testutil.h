@@ -5,6 +5,8 @@
 #include "vm/vm.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -92,6 +94,38 @@ static inline bool tu_reads_budget(const uint8_t *c, size_t n) {
         pc += in.len;
     }
     return false;
+}
+
+/* Run a shell command; its whole stdout, malloc'd. */
+static inline char *tu_run_cmd(const char *cmd) {
+    FILE *p = popen(cmd, "r");
+    cr_assert(p, "cannot run %s", cmd);
+    size_t cap = 1 << 16, n = 0, k;
+    char *out = malloc(cap);
+    cr_assert(out);
+    while ((k = fread(out + n, 1, cap - 1 - n, p)) > 0) {
+        n += k;
+        if (n + 1 == cap) {
+            char *q = realloc(out, cap *= 2);
+            cr_assert(q);
+            out = q;
+        }
+    }
+    out[n] = 0;
+    pclose(p);
+    return out;
+}
+
+/* A fresh temporary directory named after prefix, and its removal. */
+static inline void tu_tmpdir(char *dir, size_t cap, const char *prefix) {
+    snprintf(dir, cap, "/tmp/%s-XXXXXX", prefix);
+    cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+}
+static inline void tu_rmtree(const char *dir) {
+    if (!dir[0] || strncmp(dir, "/tmp/", 5) || strchr(dir, '\'')) return; /* only our own */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
 }
 
 /* Snapshot of the observable state of a run, for comparisons. */
