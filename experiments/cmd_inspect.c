@@ -197,22 +197,35 @@ cleanup:
 }
 
 /* frugal resume: a snapshot (FRUGSNAP) or, once the store lands, a run. */
-/* The file is the first argument that names an existing file (option values
- * like "--threads 2" do not); its magic picks the kind of resume. */
+/* The options of both kinds of resume that take a value as the next argument. */
+static bool takes_value(const char *opt) {
+    static const char *const v[] = {"--refuel", "--mem", "--memtime", "--snapshot", "--threads"};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        if (!strcmp(opt, v[i])) return true;
+    return false;
+}
+
+/* The file is the first argument that is neither an option nor an option's
+ * value; its magic picks the kind of resume. */
 int exp_cmd_resume(int argc, char **argv) {
     const char *path = NULL;
-    for (int i = 1; i < argc && !path; i++)
-        if (argv[i][0] != '-' && access(argv[i], F_OK) == 0) path = argv[i];
+    for (int i = 1; i < argc && !path; i++) {
+        if (argv[i][0] != '-')
+            path = argv[i];
+        else if (takes_value(argv[i]))
+            i++;
+    }
     if (!path) {
         for (int i = 1; i < argc; i++)
             if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-                printf("usage: frugal resume FILE.h5|FILE.snap [OPTIONS]\n"
-                       "Continues a run (HDF5, see frugal resume FILE.h5 --help) or a saved process\n"
-                       "tree (snapshot, see frugal resume FILE.snap --help).\n");
+                printf(
+                    "usage: frugal resume FILE.h5|FILE.snap [OPTIONS]\n"
+                    "Continues a run (HDF5, see frugal resume FILE.h5 --help) or a saved process\n"
+                    "tree (snapshot, see frugal resume FILE.snap --help).\n");
                 return EXP_EXIT_OK;
             }
-        fprintf(stderr, "frugal resume: no such file among the arguments\n");
-        return EXP_EXIT_IO;
+        fprintf(stderr, "frugal resume: which file? (frugal resume --help)\n");
+        return EXP_EXIT_USAGE;
     }
     FILE *f = fopen(path, "rb");
     if (!f) {

@@ -117,7 +117,13 @@ Test(snapshot, across_processes) {
              frugal);
     char *first = tu_run_cmd(cmd);
     cr_assert(strstr(first, "OUT_OF_GAS"), "%s", first);
-    snprintf(cmd, sizeof cmd, "%s resume build/test-credit.snap --refuel 1000000", frugal);
+    /* options first, and an option's value that is itself a snapshot file:
+     * the file to resume is the positional argument */
+    snprintf(cmd, sizeof cmd,
+             "%s exec experiments/examples/credit.s --gas 10 --snapshot build/test-other.snap "
+             ">/dev/null 2>&1; %s resume --snapshot build/test-other.snap --refuel 1000000 "
+             "build/test-credit.snap 2>/dev/null",
+             frugal, frugal);
     char *rest = tu_run_cmd(cmd);
     cr_assert_str_eq(rest, whole);
     free(whole);

@@ -307,7 +307,6 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         a->procs[i]->live = false;
     for (uint32_t i = 0; i < np && !r->bad; i++) {
         vm_proc *p = a->procs[i];
-        size_t at = r->off;
         uint8_t live = G8("a process's live flag");
         if (live > 1) fail(r, "process %u: live flag %u", i, live);
         if (i == 0 && live != 1) fail(r, "the root process is not live");
@@ -376,7 +375,6 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         p->nkeys = nkeys;
         if (!r->bad && !insn_start(p, p->ip))
             fail(r, "process %u: IP %u is not an instruction", i, p->ip);
-        (void)at;
     }
     if (r->bad) return -1;
 

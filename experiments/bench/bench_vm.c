@@ -7,15 +7,12 @@
 #include "vm/evm/evm.h"
 #include "vm/vm.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static double now(void) {
     struct timespec t;
