@@ -168,10 +168,24 @@ typedef struct evm_host {
     /* Registers a for destruction; moves its balance. Returns true the first
      * time a is destructed in this transaction. */
     bool (*selfdestruct)(void *ctx, const evm_address *a, const evm_address *beneficiary);
-    /* Runs a nested message (CALL family and CREATE) and fills *res. The
-     * host does snapshots, value transfer, address derivation and code
-     * deposit; it typically runs the code by evm_execute at msg->depth. */
-    void (*call)(void *ctx, const evm_message *msg, evm_result *res);
+    /* Nested messages (CALL family and CREATE) in two halves, so that the VM
+     * runs every frame in one loop and can stop and resume in any of them.
+     * call_begin starts msg: depth and balance checks, a snapshot (returned
+     * in *snap), value transfer, and for CREATE the address (written to
+     * msg->recipient and msg->code_address). It returns true when code must
+     * run (*code, *size: valid until the next host call; for CREATE the init
+     * code is msg->input), or false with the finished result in *res (no
+     * code, a failure, or a recorded call). call_end finishes a message that
+     * ran: it reverts to snap unless res->status is EVM_SUCCESS, and for a
+     * successful CREATE stores res->output as the code and sets
+     * res->create_address. The VM has charged the code deposit already. */
+    bool (*call_begin)(void *ctx, evm_message *msg, const uint8_t **code, size_t *size,
+                       uint64_t *snap, evm_result *res);
+    void (*call_end)(void *ctx, const evm_message *msg, uint64_t snap, evm_result *res);
+    /* Journal position and rollback to it (a resumable stop undoes the
+     * instruction it stopped in). */
+    uint64_t (*snapshot)(void *ctx);
+    void (*revert)(void *ctx, uint64_t snap);
     const evm_context *(*get_context)(void *ctx);
     void (*get_block_hash)(void *ctx, int64_t number, evm_bytes32 *out);
     void (*emit_log)(void *ctx, const evm_address *a, const uint8_t *data, size_t size,

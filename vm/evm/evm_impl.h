@@ -67,6 +67,9 @@ typedef struct {
     int16_t range;
 } evm_blk;
 
+/* One message being run. Frames 0..vm->top are live: the VM runs them in
+ * one loop (no recursion on the C stack), so a run can stop in any frame and
+ * resume exactly. A frame's whole state is here. */
 typedef struct {
     u256 *stack; /* EVM_STACK_LIMIT items */
     uint8_t *mem;
@@ -74,14 +77,41 @@ typedef struct {
     uint8_t *ret;             /* return data of the last call */
     size_t ret_size, ret_cap;
     uint8_t *code; /* padded copy */
-    size_t code_cap;
+    size_t code_cap, code_size;
     uint8_t *jd; /* JUMPDEST bitmap */
     size_t jd_cap;
     evm_blk *blk; /* per code offset; valid where a basic block starts */
     size_t blk_cap;
-    uint32_t height; /* stack height, saved at host calls */
+    uint8_t *in; /* owned copy of the calldata (msg.input points here) */
+    size_t in_cap;
+    evm_message msg;
+    /* where the loop is: pc, stack height, gas left, refund counter */
+    uint32_t pc, height;
+    int64_t gas, refund;
+    uint64_t snap; /* the host's snapshot for this message */
+    /* set when the frame halts */
+    evm_status status;
+    uint64_t out_off, out_size; /* RETURN/REVERT data in mem */
     bool active;
 } evm_frame;
+
+/* The budget of a metered run (an EVM process in the tree, vm/evm_proc.c):
+ * the loop stops before an instruction it cannot pay for, with no effect.
+ * Words: a stack item is 4 words, memory bytes / 8. */
+typedef struct {
+    int64_t gas;    /* gas this run may still use */
+    int64_t mt;     /* memory-time it may still use */
+    int64_t mtb;    /* extra words the memory-time budget counts */
+    int64_t memcap; /* most words the process may hold */
+    int64_t other;  /* words the process holds besides the EVM's */
+    /* set on a stop: what the next instruction needs */
+    int64_t need_gas, need_grow;
+} evm_meter;
+
+/* Internal results of the loop (never seen by users). */
+#define EVM_ST_ENTER ((evm_status)100) /* a nested frame was pushed */
+#define EVM_ST_FENCE ((evm_status)101) /* metered: gas or memory-time budget */
+#define EVM_ST_NOMEM ((evm_status)102) /* metered: memory cap */
 
 struct evm_vm {
     evm_fork fork;
@@ -94,8 +124,23 @@ struct evm_vm {
     evm_bytes32 *trace_stack;
     size_t mem_limit;
     uint64_t peak;
+    int top;          /* the running frame */
+    bool entered;     /* the last CALL/CREATE pushed a frame; else: */
+    evm_result done;  /* its result, when it finished at once */
+    evm_meter *meter; /* metered run, or NULL */
     evm_frame *frames[EVM_MAX_DEPTH + 1];
 };
+
+/* Metered, resumable runs (an EVM process in the tree). evm_run_start sets
+ * up frame 0 for msg and code without running; evm_run_resume runs until
+ * frame 0 halts (returns EVM_SUCCESS, with the result in *res) or the meter's
+ * budget stops it (EVM_ST_FENCE or EVM_ST_NOMEM, m->need_* set, nothing of
+ * the stopping instruction done), or EVM_INTERNAL_ERROR. */
+evm_status evm_run_start(evm_vm *vm, const evm_message *msg, const uint8_t *code, size_t n);
+evm_status evm_run_resume(evm_vm *vm, const evm_host *host, void *hctx, evm_meter *m,
+                          evm_result *res);
+/* Words of the live frames: 4 per stack item, memory bytes / 8. */
+uint64_t evm_vm_words(const evm_vm *vm);
 
 /* memory cost of w words: 3w + w^2/512 */
 static inline int64_t evm_mem_cost(uint64_t words) {

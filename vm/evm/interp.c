@@ -1,11 +1,9 @@
 /* The EVM interpreter: VM lifecycle, frames, code analysis and the
  * instruction loop (vm/evm/interp_loop.inc, compiled twice: plain and
  * traced). Dispatch is computed goto under GCC/clang, a switch otherwise. */
-#define _GNU_SOURCE /* pthread_getattr_np */
 #include "vm/evm/evm_impl.h"
 #include "vm/evm/keccak.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -42,6 +40,7 @@ evm_vm *evm_vm_new(void) {
 
 static void frame_free(evm_frame *f) {
     if (!f) return;
+    free(f->in);
     free(f->stack);
     free(f->mem);
     free(f->ret);
@@ -86,10 +85,18 @@ void evm_vm_set_tracer(evm_vm *vm, evm_trace_fn fn, void *ctx) {
 
 uint64_t evm_vm_words_in_use(const evm_vm *vm) {
     uint64_t w = 0;
-    for (int i = 0; i <= EVM_MAX_DEPTH; i++) {
+    for (int i = 0; i <= vm->top; i++) {
         const evm_frame *f = vm->frames[i];
-        if (!f || !f->active) break;
-        w += f->height + f->mem_size / 32;
+        if (f && f->active) w += f->height + f->mem_size / 32;
+    }
+    return w;
+}
+
+uint64_t evm_vm_words(const evm_vm *vm) {
+    uint64_t w = 0;
+    for (int i = 0; i <= vm->top; i++) {
+        const evm_frame *f = vm->frames[i];
+        if (f && f->active) w += 4 * (uint64_t)f->height + f->mem_size / 8;
     }
     return w;
 }
@@ -168,6 +175,7 @@ static int analyse(evm_vm *vm, evm_frame *f, const uint8_t *code, size_t n) {
         f->blk = (evm_blk *)b;
     }
     if (n) memcpy(f->code, code, n);
+    f->code_size = n;
     memset(f->code + n, 0, EVM_CODE_PAD);
     memset(f->jd, 0, n / 8 + 1);
     for (size_t i = 0; i < n; i++) {
@@ -227,6 +235,13 @@ static evm_status mem_grow(evm_vm *vm, evm_frame *f, int64_t *gas, uint64_t end)
     int64_t cost = evm_mem_cost(words) - evm_mem_cost(old);
     if ((*gas -= cost) < 0) return EVM_OUT_OF_GAS;
     if (words * 32 > vm->mem_limit) return EVM_OUT_OF_MEMORY;
+    if (vm->meter) { /* a metered run: the process's memory cap (resumable) */
+        int64_t more = (int64_t)(words * 32 - f->mem_size) / 8;
+        if (vm->meter->other + (int64_t)evm_vm_words(vm) + more > vm->meter->memcap) {
+            vm->meter->need_grow = more;
+            return EVM_ST_NOMEM;
+        }
+    }
     if (grow(&f->mem, &f->mem_cap, words * 32) < 0) return EVM_OUT_OF_MEMORY;
     memset(f->mem + f->mem_size, 0, words * 32 - f->mem_size);
     f->mem_size = words * 32;
@@ -342,11 +357,12 @@ static int set_returndata(evm_frame *f, const uint8_t *p, size_t n) {
 }
 
 /* SSTORE: key at sp[-1], value at sp[-2]. */
+/* d: gas the frame has beyond *gas (a metered run's fence; 0 otherwise). */
 static evm_status op_sstore(evm_vm *vm, const evm_host *host, void *hctx, const evm_message *msg,
-                            const u256 *sp, int64_t *gas, int64_t *refund) {
+                            const u256 *sp, int64_t *gas, int64_t d, int64_t *refund) {
     const evm_fork_table *ft = vm->ft;
     if (msg->is_static) return EVM_STATIC_VIOLATION;
-    if (ft->sstore_net && *gas <= ft->sstore_stipend) return EVM_OUT_OF_GAS;
+    if (ft->sstore_net && *gas + d <= ft->sstore_stipend) return EVM_OUT_OF_GAS;
     evm_action act = action_of(msg, EVM_OP_SSTORE);
     act.key = evm_u256_to_b32(&sp[-1]);
     act.value = evm_u256_to_b32(&sp[-2]);
@@ -390,11 +406,53 @@ static bool balance_below(const evm_host *host, void *hctx, const evm_address *a
     return u256_lt(&bal, v);
 }
 
-/* CALL CALLCODE DELEGATECALL STATICCALL: arguments below sp, result in *out. */
-static evm_status op_call(evm_vm *vm, evm_frame *f, const evm_host *host, void *hctx,
-                          const evm_message *msg, uint8_t op, const u256 *sp, int64_t *gas,
-                          int64_t *refund, u256 *out) {
+/* Set up frame depth to run code for msg (calldata copied). 0 or -1. */
+static int frame_setup(evm_vm *vm, int depth, const evm_message *msg, const uint8_t *code,
+                       size_t n) {
+    evm_frame *f = frame_get(vm, depth);
+    if (!f || f->active || n > ((size_t)1 << 31) || analyse(vm, f, code, n) < 0) return -1;
+    if (grow(&f->in, &f->in_cap, msg->input_size ? msg->input_size : 1) < 0) return -1;
+    if (msg->input_size) memcpy(f->in, msg->input, msg->input_size);
+    f->msg = *msg;
+    f->msg.input = f->in;
+    f->pc = f->height = 0;
+    f->gas = msg->gas;
+    f->refund = 0;
+    f->mem_size = f->ret_size = 0;
+    f->status = EVM_SUCCESS;
+    f->out_off = f->out_size = 0;
+    f->active = true;
+    return 0;
+}
+
+/* Start nested message m from frame f: either a frame is pushed at
+ * f's depth + 1 (vm->entered), or the message finished at once and its
+ * result is in vm->done. */
+static void call_start(evm_vm *vm, const evm_host *host, void *hctx, evm_message *m) {
+    const uint8_t *code = NULL;
+    size_t n = 0;
+    uint64_t snap = 0;
+    vm->entered = false;
+    if (!host->call_begin(hctx, m, &code, &n, &snap, &vm->done)) return;
+    if (frame_setup(vm, m->depth, m, code, n) < 0) {
+        memset(&vm->done, 0, sizeof vm->done);
+        vm->done.status = EVM_INTERNAL_ERROR;
+        host->call_end(hctx, m, snap, &vm->done);
+        vm->done.gas_left = 0;
+        return;
+    }
+    vm->frames[m->depth]->snap = snap;
+    vm->entered = true;
+}
+
+/* CALL CALLCODE DELEGATECALL STATICCALL: arguments below sp. Returns
+ * EVM_SUCCESS with *out when no message is sent (denied, depth, balance),
+ * EVM_ST_ENTER when one was started (call_start) with *moved the gas taken
+ * from the frame for it, or a halting status. */
+static evm_status op_call(evm_vm *vm, evm_frame *f, const evm_host *host, void *hctx, uint8_t op,
+                          const u256 *sp, int64_t *gas, int64_t d, int64_t *moved, u256 *out) {
     const evm_fork_table *ft = vm->ft;
+    const evm_message *msg = &f->msg;
     bool has_value = op == EVM_OP_CALL || op == EVM_OP_CALLCODE;
     const u256 *a = sp - 1;
     u256 gasreq = a[0], value = has_value ? a[-2] : u256_from64(0);
@@ -427,26 +485,23 @@ static evm_status op_call(evm_vm *vm, evm_frame *f, const evm_host *host, void *
         if (charge_new) extra += ft->new_account;
     }
     CHARGE(gas, extra);
-    int64_t callgas;
+    int64_t avail = *gas + d, callgas;
     if (ft->all_but_one_64th) {
-        int64_t lim = *gas - *gas / 64;
+        int64_t lim = avail - avail / 64;
         callgas = u256_fits64(&gasreq) && gasreq.w[0] < (uint64_t)lim ? (int64_t)gasreq.w[0] : lim;
     } else {
-        if (!u256_fits64(&gasreq) || gasreq.w[0] > (uint64_t)*gas) return EVM_OUT_OF_GAS;
+        if (!u256_fits64(&gasreq) || gasreq.w[0] > (uint64_t)avail) return EVM_OUT_OF_GAS;
         callgas = (int64_t)gasreq.w[0];
     }
-    *gas -= callgas;
-    if (nonzero_value) callgas += ft->call_stipend;
     f->ret_size = 0;
     if (msg->depth >= EVM_MAX_DEPTH ||
-        (nonzero_value && balance_below(host, hctx, &msg->recipient, &value))) {
-        *gas += callgas;
+        (nonzero_value && balance_below(host, hctx, &msg->recipient, &value)))
         return EVM_SUCCESS;
-    }
+    *moved = callgas;
     evm_message m;
     memset(&m, 0, sizeof m);
     m.depth = msg->depth + 1;
-    m.gas = callgas;
+    m.gas = callgas + (nonzero_value ? ft->call_stipend : 0);
     m.code_address = dst;
     m.input = il ? f->mem + io : NULL;
     m.input_size = il;
@@ -477,22 +532,15 @@ static evm_status op_call(evm_vm *vm, evm_frame *f, const evm_host *host, void *
         m.is_static = true;
         break;
     }
-    evm_result r;
-    host->call(hctx, &m, &r);
-    *gas += r.gas_left;
-    if (r.status == EVM_SUCCESS) *refund += r.gas_refund;
-    if (set_returndata(f, r.output, r.output_size) < 0) return EVM_INTERNAL_ERROR;
-    size_t n = ol < f->ret_size ? ol : f->ret_size;
-    if (n) memcpy(f->mem + oo, f->ret, n);
-    *out = u256_from64(r.status == EVM_SUCCESS);
-    return EVM_SUCCESS;
+    call_start(vm, host, hctx, &m);
+    return EVM_ST_ENTER;
 }
 
-/* CREATE CREATE2: value off len [salt] below sp. */
-static evm_status op_create(evm_vm *vm, evm_frame *f, const evm_host *host, void *hctx,
-                            const evm_message *msg, uint8_t op, const u256 *sp, int64_t *gas,
-                            int64_t *refund, u256 *out) {
+/* CREATE CREATE2: value off len [salt] below sp; results as op_call. */
+static evm_status op_create(evm_vm *vm, evm_frame *f, const evm_host *host, void *hctx, uint8_t op,
+                            const u256 *sp, int64_t *gas, int64_t d, int64_t *moved, u256 *out) {
     const evm_fork_table *ft = vm->ft;
+    const evm_message *msg = &f->msg;
     if (msg->is_static) return EVM_STATIC_VIOLATION;
     u256 value = sp[-1];
     uint64_t o, l;
@@ -510,12 +558,11 @@ static evm_status op_create(evm_vm *vm, evm_frame *f, const evm_host *host, void
     if (op == EVM_OP_CREATE2) act.key = evm_u256_to_b32(&sp[-4]);
     f->ret_size = 0;
     if (ask_policy(vm, &act) == EVM_DENY) return EVM_SUCCESS;
-    int64_t callgas = ft->all_but_one_64th ? *gas - *gas / 64 : *gas;
-    *gas -= callgas;
-    if (msg->depth >= EVM_MAX_DEPTH || balance_below(host, hctx, &msg->recipient, &value)) {
-        *gas += callgas;
+    int64_t avail = *gas + d;
+    int64_t callgas = ft->all_but_one_64th ? avail - avail / 64 : avail;
+    if (msg->depth >= EVM_MAX_DEPTH || balance_below(host, hctx, &msg->recipient, &value))
         return EVM_SUCCESS;
-    }
+    *moved = callgas;
     evm_message m;
     memset(&m, 0, sizeof m);
     m.kind = op == EVM_OP_CREATE2 ? EVM_CALL_CREATE2 : EVM_CALL_CREATE;
@@ -526,15 +573,24 @@ static evm_status op_create(evm_vm *vm, evm_frame *f, const evm_host *host, void
     m.input_size = l;
     m.value = act.value;
     m.salt = act.key;
-    evm_result r;
-    host->call(hctx, &m, &r);
-    *gas += r.gas_left;
-    if (r.status == EVM_SUCCESS) {
-        *refund += r.gas_refund;
-        *out = evm_addr_to_u256(&r.create_address);
-    } else if (r.status == EVM_REVERT) {
-        if (set_returndata(f, r.output, r.output_size) < 0) return EVM_INTERNAL_ERROR;
+    call_start(vm, host, hctx, &m);
+    return EVM_ST_ENTER;
+}
+
+/* The code deposit of a CREATE frame's RETURN of len bytes at out. */
+static evm_status op_deposit(evm_vm *vm, const uint8_t *out, uint64_t *len, int64_t *gas,
+                             int64_t d) {
+    const evm_fork_table *ft = vm->ft;
+    uint64_t n = *len;
+    if ((ft->max_code_size && n > ft->max_code_size) || (ft->reject_ef && n && out[0] == 0xef))
+        return EVM_OUT_OF_GAS;
+    int64_t cost = ft->create_data_byte * (int64_t)n;
+    if (cost > *gas + d) {
+        if (ft->create_deposit_fails) return EVM_OUT_OF_GAS;
+        *len = 0; /* Frontier: the account is left without code */
+        return EVM_SUCCESS;
     }
+    CHARGE(gas, cost);
     return EVM_SUCCESS;
 }
 
@@ -582,9 +638,10 @@ static evm_status op_log(evm_vm *vm, evm_frame *f, const evm_host *host, void *h
     return EVM_SUCCESS;
 }
 
-/* ---- the loop, twice ---- */
+/* ---- the loop, three times ---- */
 
 #define EVM_TRACE 0
+#define EVM_METER 0
 #define EVM_RUN   run_plain
 #include "vm/evm/interp_loop.inc"
 #undef EVM_TRACE
@@ -593,28 +650,86 @@ static evm_status op_log(evm_vm *vm, evm_frame *f, const evm_host *host, void *h
 #define EVM_RUN   run_traced
 #include "vm/evm/interp_loop.inc"
 #undef EVM_TRACE
+#undef EVM_METER
+#undef EVM_RUN
+#define EVM_TRACE 0
+#define EVM_METER 1
+#define EVM_RUN   run_metered
+#include "vm/evm/interp_loop.inc"
+#undef EVM_TRACE
+#undef EVM_METER
 #undef EVM_RUN
 
-/* Nested calls recurse on the C stack (a few KB a level, more under
- * sanitizers). When less than this is left, a nested frame fails instead of
- * overflowing the thread's stack. */
-#define EVM_STACK_MARGIN ((uintptr_t)256 << 10)
+/* The result of a halted frame. */
+static void frame_result(const evm_frame *f, evm_result *r) {
+    memset(r, 0, sizeof *r);
+    r->status = f->status;
+    if (evm_status_is_exceptional(f->status)) return;
+    r->gas_left = f->gas < 0 ? 0 : f->gas;
+    if (f->status == EVM_DENIED) return;
+    r->gas_refund = f->status == EVM_SUCCESS ? f->refund : 0;
+    r->output = f->out_size ? f->mem + f->out_off : NULL;
+    r->output_size = f->out_size;
+}
 
-static __thread uintptr_t t_stack_low; /* lowest address of this thread's stack; 1: unknown */
+/* Frame p's CALL or CREATE at p->pc finished with r: give back gas, keep the
+ * return data, pop the arguments and push the result. 0, or -1 (no memory). */
+static int call_return(evm_frame *p, const evm_result *r) {
+    uint8_t op = p->code[p->pc];
+    u256 *a = p->stack + p->height - 1, res = u256_from64(0);
+    int nin = evm_opinfo_of(op)->in;
+    p->gas += r->gas_left;
+    if (r->status == EVM_SUCCESS) p->refund += r->gas_refund;
+    if (op == EVM_OP_CREATE || op == EVM_OP_CREATE2) {
+        if (r->status == EVM_SUCCESS)
+            res = evm_addr_to_u256(&r->create_address);
+        else if (r->status == EVM_REVERT && set_returndata(p, r->output, r->output_size) < 0)
+            return -1;
+    } else {
+        if (set_returndata(p, r->output, r->output_size) < 0) return -1;
+        int i = op == EVM_OP_CALL || op == EVM_OP_CALLCODE ? 5 : 4;
+        /* validated and covered by memory when the call began */
+        uint64_t oo = a[-i].w[0], ol = u256_is_zero(&a[-i - 1]) ? 0 : a[-i - 1].w[0];
+        size_t n = ol < p->ret_size ? ol : p->ret_size;
+        if (n) memcpy(p->mem + oo, p->ret, n);
+        res = u256_from64(r->status == EVM_SUCCESS);
+    }
+    p->height -= (uint32_t)(nin - 1);
+    p->stack[p->height - 1] = res;
+    p->pc++;
+    return 0;
+}
 
-static uintptr_t stack_low(void) {
-    if (!t_stack_low) {
-        pthread_attr_t at;
-        void *addr = NULL;
-        size_t size = 0;
-        t_stack_low = 1;
-        if (pthread_getattr_np(pthread_self(), &at) == 0) {
-            if (pthread_attr_getstack(&at, &addr, &size) == 0 && addr)
-                t_stack_low = (uintptr_t)addr;
-            pthread_attr_destroy(&at);
+/* Run the live frames until frame `base` halts (EVM_SUCCESS) or a metered
+ * run stops (EVM_ST_FENCE, EVM_ST_NOMEM). */
+static evm_status drive(evm_vm *vm, const evm_host *host, void *hctx, int base) {
+    for (;;) {
+        evm_frame *f = vm->frames[vm->top];
+        evm_status st = vm->meter    ? run_metered(vm, f, host, hctx)
+                        : vm->tracer ? run_traced(vm, f, host, hctx)
+                                     : run_plain(vm, f, host, hctx);
+        note_peak(vm);
+        if (st == EVM_ST_FENCE || st == EVM_ST_NOMEM) return st;
+        if (st == EVM_ST_ENTER) {
+            if (vm->entered) {
+                vm->top++;
+                continue;
+            }
+            if (call_return(f, &vm->done) == 0) continue;
+            f->status = EVM_INTERNAL_ERROR;
+        }
+        /* f halted: finish its message in its parent, down to the base */
+        for (;;) {
+            if (vm->top == base) return EVM_SUCCESS;
+            evm_result r;
+            frame_result(f, &r);
+            host->call_end(hctx, &f->msg, f->snap, &r);
+            f->active = false;
+            f = vm->frames[--vm->top];
+            if (call_return(f, &r) == 0) break; /* the parent resumes */
+            f->status = EVM_INTERNAL_ERROR;     /* and halts too */
         }
     }
-    return t_stack_low;
 }
 
 evm_status evm_execute(evm_vm *vm, const evm_host *host, void *host_ctx, const evm_message *msg,
@@ -623,39 +738,44 @@ evm_status evm_execute(evm_vm *vm, const evm_host *host, void *host_ctx, const e
     res->status = EVM_INTERNAL_ERROR;
     if (!vm || !host || !msg || msg->depth < 0 || msg->depth > EVM_MAX_DEPTH) return res->status;
     if (msg->depth == 0) vm->peak = 0;
-    if (msg->depth > 0) {
-        uintptr_t here = (uintptr_t)__builtin_frame_address(0), low = stack_low();
-        if (low > 1 && (here < low || here - low < EVM_STACK_MARGIN)) return res->status;
-    }
-    evm_frame *f = frame_get(vm, msg->depth);
-    if (!f || f->active) return res->status;
-    if (code_size > ((size_t)1 << 31) || analyse(vm, f, code, code_size) < 0) return res->status;
     if (vm->tracer && !vm->trace_stack) {
         vm->trace_stack = malloc(EVM_STACK_LIMIT * sizeof(evm_bytes32));
         if (!vm->trace_stack) return res->status;
     }
-    f->active = true;
-    f->mem_size = 0;
-    f->ret_size = 0;
-    f->height = 0;
-    if (vm->tracer)
-        run_traced(vm, f, host, host_ctx, msg, code_size, res);
-    else
-        run_plain(vm, f, host, host_ctx, msg, code_size, res);
-    note_peak(vm);
+    if (frame_setup(vm, msg->depth, msg, code, code_size) < 0) return res->status;
+    int top = vm->top;
+    evm_meter *meter = vm->meter;
+    vm->top = msg->depth;
+    vm->meter = NULL;
+    drive(vm, host, host_ctx, msg->depth);
+    evm_frame *f = vm->frames[msg->depth];
+    frame_result(f, res);
     f->active = false;
     f->height = 0;
-    if (evm_status_is_exceptional(res->status)) {
-        res->gas_left = 0;
-        res->gas_refund = 0;
-        res->output = NULL;
-        res->output_size = 0;
-    } else if (res->status == EVM_DENIED) {
-        res->gas_refund = 0;
-        res->output = NULL;
-        res->output_size = 0;
-    } else if (res->status == EVM_REVERT) {
-        res->gas_refund = 0;
-    }
+    vm->top = top;
+    vm->meter = meter;
     return res->status;
+}
+
+evm_status evm_run_start(evm_vm *vm, const evm_message *msg, const uint8_t *code, size_t n) {
+    for (int i = 0; i <= EVM_MAX_DEPTH; i++)
+        if (vm->frames[i]) vm->frames[i]->active = false;
+    vm->top = 0;
+    vm->peak = 0;
+    evm_message m = *msg;
+    m.depth = 0;
+    return frame_setup(vm, 0, &m, code, n) < 0 ? EVM_INTERNAL_ERROR : EVM_SUCCESS;
+}
+
+evm_status evm_run_resume(evm_vm *vm, const evm_host *host, void *hctx, evm_meter *m,
+                          evm_result *res) {
+    memset(res, 0, sizeof *res);
+    res->status = EVM_INTERNAL_ERROR;
+    if (!vm->frames[0] || !vm->frames[0]->active) return EVM_INTERNAL_ERROR;
+    vm->meter = m;
+    evm_status st = drive(vm, host, hctx, 0);
+    vm->meter = NULL;
+    if (st != EVM_SUCCESS) return st;
+    frame_result(vm->frames[0], res);
+    return EVM_SUCCESS;
 }

@@ -426,7 +426,11 @@ static void h_set_transient(void *ctx, const evm_address *a, const evm_bytes32 *
     x->transient.v[e].val = *value;
 }
 
-static void h_call(void *ctx, const evm_message *msg, evm_result *res);
+static bool h_call_begin(void *ctx, evm_message *msg, const uint8_t **code, size_t *size,
+                         uint64_t *snap, evm_result *res);
+static void h_call_end(void *ctx, const evm_message *msg, uint64_t snap, evm_result *res);
+static uint64_t h_snapshot(void *ctx);
+static void h_revert(void *ctx, uint64_t snap);
 
 const evm_host evm_memhost_iface = {
     .account_exists = h_account_exists,
@@ -437,7 +441,10 @@ const evm_host evm_memhost_iface = {
     .get_code_hash = h_get_code_hash,
     .get_code = h_get_code,
     .selfdestruct = h_selfdestruct,
-    .call = h_call,
+    .call_begin = h_call_begin,
+    .call_end = h_call_end,
+    .snapshot = h_snapshot,
+    .revert = h_revert,
     .get_context = h_get_context,
     .get_block_hash = h_get_block_hash,
     .emit_log = h_emit_log,
@@ -622,10 +629,13 @@ static void record(evm_memhost *h, const evm_message *msg, evm_result *res) {
     }
 }
 
-static void do_create(evm_memhost *h, const evm_message *msg, evm_result *res) {
+/* CREATE: derive the address, bump the nonce, make the account, move the
+ * value. The init code runs as the new account. */
+static bool create_begin(evm_memhost *h, evm_message *msg, const uint8_t **code, size_t *size,
+                         uint64_t *snap, evm_result *res) {
     const evm_fork_table *ft = evm_fork_table_of(evm_vm_fork(h->vm));
     account *s = get(h, &msg->sender);
-    if (!s) return fail(res, EVM_INTERNAL_ERROR);
+    if (!s) return fail(res, EVM_INTERNAL_ERROR), false;
     evm_address addr = msg->kind == EVM_CALL_CREATE2
                            ? create2_address(&msg->sender, &msg->salt, msg->input, msg->input_size)
                            : create_address(&msg->sender, s->nonce);
@@ -634,9 +644,9 @@ static void do_create(evm_memhost *h, const evm_message *msg, evm_result *res) {
     s->nonce++;
     if (ft->access_lists) h_access_account(h, &addr);
     account *t = get(h, &addr);
-    if (!t) return fail(res, EVM_INTERNAL_ERROR);
-    if (t->code_size || t->nonce) return fail(res, EVM_CREATE_COLLISION);
-    size_t snap = h->nj;
+    if (!t) return fail(res, EVM_INTERNAL_ERROR), false;
+    if (t->code_size || t->nonce) return fail(res, EVM_CREATE_COLLISION), false;
+    *snap = h->nj;
     set_exists_j(h, t);
     jentry *c = jpush(h, J_CREATED, t);
     if (c) c->oldflag = t->created;
@@ -648,82 +658,92 @@ static void do_create(evm_memhost *h, const evm_message *msg, evm_result *res) {
     }
     u256 v = evm_b32_to_u256(&msg->value);
     if (!transfer(h, &msg->sender, &addr, &v)) {
-        evm_memhost_revert(h, snap);
-        return fail(res, EVM_INSUFFICIENT_BALANCE);
+        evm_memhost_revert(h, *snap);
+        return fail(res, EVM_INSUFFICIENT_BALANCE), false;
     }
-    evm_message m = *msg;
-    m.recipient = addr;
-    m.code_address = addr;
-    m.input = NULL;
-    m.input_size = 0;
-    evm_execute(h->vm, &evm_memhost_iface, h, &m, msg->input, msg->input_size, res);
-    if (res->status == EVM_SUCCESS) {
-        size_t n = res->output_size;
-        int64_t cost = ft->create_data_byte * (int64_t)n;
-        bool bad = (ft->max_code_size && n > ft->max_code_size) ||
-                   (ft->reject_ef && n && res->output[0] == 0xef);
-        if (!bad && cost > res->gas_left) {
-            if (ft->create_deposit_fails)
-                bad = true;
-            else
-                n = 0, cost = 0; /* Frontier: the account is left without code */
-        }
-        if (bad) {
-            evm_memhost_revert(h, snap);
-            return fail(res, EVM_OUT_OF_GAS);
-        }
-        uint8_t *code = NULL;
-        if (n) {
-            code = malloc(n);
-            if (!code) {
-                evm_memhost_revert(h, snap);
-                return fail(res, EVM_INTERNAL_ERROR);
-            }
-            memcpy(code, res->output, n);
-        }
-        t = find(h, &addr);
-        jentry *j = jpush(h, J_CODE, t);
-        if (j) {
-            j->oldcode = t->code;
-            j->oldsize = t->code_size;
-        } else {
-            free(t->code); /* cannot journal: at least do not leak */
-        }
-        t->code = code;
-        t->code_size = n;
-        res->gas_left -= cost;
-        res->create_address = addr;
-        res->output = NULL;
-        res->output_size = 0;
-    } else {
-        evm_memhost_revert(h, snap);
-    }
+    *code = msg->input;
+    *size = msg->input_size;
+    msg->recipient = addr;
+    msg->code_address = addr;
+    msg->input = NULL;
+    msg->input_size = 0;
+    return true;
 }
 
-static void h_call(void *ctx, const evm_message *msg, evm_result *res) {
+static bool h_call_begin(void *ctx, evm_message *msg, const uint8_t **code, size_t *size,
+                         uint64_t *snap, evm_result *res) {
     evm_memhost *h = ctx;
-    if (h->record) return record(h, msg, res);
-    if (msg->depth > EVM_MAX_DEPTH) return fail(res, EVM_CALL_DEPTH);
+    *snap = h->nj;
+    if (h->record) return record(h, msg, res), false;
+    if (msg->depth > EVM_MAX_DEPTH) return fail(res, EVM_CALL_DEPTH), false;
     if (msg->kind == EVM_CALL_CREATE || msg->kind == EVM_CALL_CREATE2)
-        return do_create(h, msg, res);
-    size_t snap = h->nj;
+        return create_begin(h, msg, code, size, snap, res);
     if (msg->kind == EVM_CALL_CALL) {
         u256 v = evm_b32_to_u256(&msg->value);
         if (!transfer(h, &msg->sender, &msg->recipient, &v))
-            return fail(res, EVM_INSUFFICIENT_BALANCE);
+            return fail(res, EVM_INSUFFICIENT_BALANCE), false;
     }
     account *c = find(h, &msg->code_address);
     if (!c || !c->code_size) {
         fail(res, EVM_SUCCESS);
         res->gas_left = msg->gas;
+        return false;
+    }
+    *code = c->code;
+    *size = c->code_size;
+    return true;
+}
+
+static void h_call_end(void *ctx, const evm_message *msg, uint64_t snap, evm_result *res) {
+    evm_memhost *h = ctx;
+    if (res->status != EVM_SUCCESS) {
+        evm_memhost_revert(h, (size_t)snap);
         return;
     }
-    evm_execute(h->vm, &evm_memhost_iface, h, msg, c->code, c->code_size, res);
-    if (res->status != EVM_SUCCESS) evm_memhost_revert(h, snap);
+    if (msg->kind != EVM_CALL_CREATE && msg->kind != EVM_CALL_CREATE2) return;
+    /* the VM charged the deposit; store the code */
+    size_t n = res->output_size;
+    uint8_t *code = NULL;
+    if (n) {
+        code = malloc(n);
+        if (!code) {
+            evm_memhost_revert(h, (size_t)snap);
+            return fail(res, EVM_INTERNAL_ERROR);
+        }
+        memcpy(code, res->output, n);
+    }
+    account *t = find(h, &msg->recipient);
+    jentry *j = jpush(h, J_CODE, t);
+    if (j) {
+        j->oldcode = t->code;
+        j->oldsize = t->code_size;
+    } else {
+        free(t->code); /* cannot journal: at least do not leak */
+    }
+    t->code = code;
+    t->code_size = n;
+    res->create_address = msg->recipient;
+    res->output = NULL;
+    res->output_size = 0;
+}
+
+static uint64_t h_snapshot(void *ctx) {
+    return ((evm_memhost *)ctx)->nj;
+}
+
+static void h_revert(void *ctx, uint64_t snap) {
+    evm_memhost_revert(ctx, (size_t)snap);
 }
 
 evm_status evm_memhost_transact(evm_memhost *h, const evm_message *msg, evm_result *res) {
-    h_call(h, msg, res);
+    evm_message m = *msg;
+    const uint8_t *code = NULL;
+    size_t n = 0;
+    uint64_t snap;
+    if (h_call_begin(h, &m, &code, &n, &snap, res)) {
+        evm_execute(h->vm, &evm_memhost_iface, h, &m, code, n, res);
+        h_call_end(h, &m, snap, res);
+    }
     return res->status;
 }
 
