@@ -245,7 +245,7 @@ uint32_t evo_select_lexicase(const evo_view *v, const double *eps, evo_rng *r, u
 /* Automatic epsilon (La Cava et al. 2016): eps[c] = median over i of
  * |e[i][c] - median_j e[j][c]|. scratch: n doubles. */
 void evo_lexicase_epsilon(const evo_view *v, double *eps, double *scratch);
-/* Median of x[0..n) (sorts x); the mean of the middle two when n is even. */
+/* Median of x[0..n) (reorders x); the mean of the middle two when n is even. */
 double evo_median(double *x, size_t n);
 /* The k best by evo_better, best first (ties by lower index). scratch: n. */
 void evo_best_k(const evo_view *v, evo_tiebreak tb, uint32_t k, uint32_t *out, uint32_t *scratch);
@@ -536,14 +536,29 @@ typedef struct {
  * written to path itself. Returns NULL with a message in err on error. */
 evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo_run *r, char *err,
                             size_t errcap);
-/* Append the generation r just made (every island), its /stats row and a
- * checkpoint; crash-safe: after it returns, a SIGKILL at any later moment
- * leaves this generation readable and resumable. Appending the generation
- * that is already the last stored one does nothing (returns 0); any other
- * generation than the next one is an error. Returns 0 or -1. */
+/* Append the generation r just made (every island) and its /stats row.
+ * Generations are written in groups (group commit): each commit writes the
+ * pending generations, flushes, writes the checkpoint of the last one and
+ * flushes again, so that after a commit a SIGKILL at any later moment leaves
+ * every committed generation readable and resumable. By default every
+ * generation is committed as it is appended; evo_store_set_commit groups them.
+ * The first generation, a run that has stopped, and evo_store_close always
+ * commit. Appending the generation that is already the last appended one
+ * does nothing (returns 0); any other generation than the next one is an
+ * error. Returns 0 or -1. */
 int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *err, size_t errcap);
-/* Write the end time and the stop reason (evo_run_stopped(r); r may be NULL:
- * "none"), then close and free s. NULL-safe. Returns 0 or -1 (s is freed
+/* Commit when seconds have passed since the last commit (0: every
+ * generation) or generations are pending (0: EVO_STORE_COMMIT_GENS). A kill
+ * loses at most the uncommitted generations, which a resume computes again,
+ * bit for bit. */
+#define EVO_STORE_COMMIT_GENS 64u
+void evo_store_set_commit(evo_store *s, double seconds, uint32_t generations);
+/* Commit the pending generations now (r: the run, whose state is the
+ * checkpoint). Returns 0 or -1. */
+int evo_store_flush(evo_store *s, const evo_run *r, char *err, size_t errcap);
+/* Commit what is pending (r is then needed: its checkpoint), write the end
+ * time and the stop reason (evo_run_stopped(r); r may be NULL: "none"), then
+ * close and free s. NULL-safe. Returns 0 or -1 (s is freed
  * either way). */
 int evo_store_close(evo_store *s, const evo_run *r, char *err, size_t errcap);
 /* Open an existing run for resuming: *spec_json gets its canonical spec

@@ -5,6 +5,7 @@
 #include "evolve/evolve.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,15 +60,54 @@ uint32_t evo_select_lexicase(const evo_view *v, const double *eps, evo_rng *r, u
     return cand[evo_rng_below(r, count)];
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+/* Doubles as unsigned keys in IEEE total order (NaN sorts above +inf). */
+static inline uint64_t dkey(double d) {
+    uint64_t u;
+    memcpy(&u, &d, 8);
+    return u >> 63 ? ~u : u | (1ull << 63);
+}
+
+/* The k-th smallest of x[0..n) (k < n) by quickselect; reorders x. Median of
+ * three pivots; expected linear time (the median is needed per case per
+ * generation by epsilon-lexicase, so sorting would dominate). */
+static double select_kth(double *x, size_t n, size_t k) {
+    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+    while (lo < hi) {
+        ptrdiff_t mid = lo + (hi - lo) / 2;
+        uint64_t a = dkey(x[lo]), b = dkey(x[mid]), c = dkey(x[hi]);
+        uint64_t piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        ptrdiff_t i = lo, j = hi;
+        while (i <= j) {
+            while (dkey(x[i]) < piv)
+                i++;
+            while (dkey(x[j]) > piv)
+                j--;
+            if (i <= j) {
+                double t = x[i];
+                x[i++] = x[j];
+                x[j--] = t;
+            }
+        }
+        /* now x[lo..j] <= piv <= x[i..hi], and x(j..i) == piv */
+        if (kk <= j)
+            hi = j;
+        else if (kk >= i)
+            lo = i;
+        else
+            return x[kk];
+    }
+    return x[kk];
 }
 
 double evo_median(double *x, size_t n) {
     if (n == 0) return 0;
-    qsort(x, n, sizeof *x, cmp_double);
-    return n % 2 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
+    double hi = select_kth(x, n, n / 2);
+    if (n % 2) return hi;
+    /* the lower middle is the largest of x[0..n/2) after the selection */
+    double lo = x[0];
+    for (size_t i = 1; i < n / 2; i++)
+        if (dkey(x[i]) > dkey(lo)) lo = x[i];
+    return (lo + hi) / 2;
 }
 
 void evo_lexicase_epsilon(const evo_view *v, double *eps, double *scratch) {

@@ -28,7 +28,7 @@
 #include <time.h>
 #include <omp.h>
 #include <unistd.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #ifndef FRUGAL_VERSION
 #define FRUGAL_VERSION "unknown"
@@ -60,8 +60,15 @@ enum {
 #define STATS_CHUNK 64u        /* /stats rows per chunk */
 #define CHUNK_MAX   (4u << 20) /* cap on a chunk's bytes */
 #define DEFLATE     1          /* deflate level (after shuffle) */
-#define STR_TIME    32u        /* fixed-length time strings */
-#define STR_STOP    16u
+/* Compression budget: the store's own chunks are deflated at level DEFLATE
+ * while the time spent compressing stays within this share of the time spent
+ * making generations; beyond it they are stored in deflate's uncompressed
+ * blocks (level 0: still shuffle + deflate streams, at memory speed). Tiny,
+ * fast generations (0.5 ms each) would otherwise spend more time compressing
+ * than evaluating. */
+#define Z_SHARE  0.03
+#define STR_TIME 32u /* fixed-length time strings */
+#define STR_STOP 16u
 
 /* The per-individual datasets under /pop. */
 enum {
@@ -139,10 +146,22 @@ struct evo_store {
     uint64_t code_end;   /* bytes of /pop/code in use (a multiple of code_align) */
     uint64_t code_align; /* /pop/code chunk; each generation starts on one */
     uint64_t slot_cap[2];
-    /* gather buffers */
+    int next_slot; /* the checkpoint slot the next commit writes */
+    /* generations gathered but not yet committed (group commit): their rows,
+     * code (each generation padded to code_align), statistics and wall times */
+    uint32_t npend, pend_cap;
     void *col[NF];
     uint8_t *code;
     size_t code_cap;
+    uint64_t pend_code; /* bytes of s->code in use */
+    evo_stats *pend_stats;
+    double *pend_wall;
+    /* compression budget: seconds making generations (as appended) and
+     * compressing, and the deflate rate in bytes/s (estimated, then measured) */
+    double gen_spent, z_spent, z_rate;
+    /* commit policy (evo_store_set_commit) */
+    double commit_seconds, last_commit;
+    uint32_t commit_gens;
     /* evo_store_open: the checkpoint to restore and what the source holds */
     uint8_t *blob;
     size_t blob_len;
@@ -160,13 +179,14 @@ struct evo_store {
 struct ztask {
     const uint8_t *in;
     size_t n, esize;
+    int level;      /* 0 or DEFLATE */
+    double seconds; /* the deflate call took */
     uint8_t *out;
     size_t out_cap, out_len;
     int fail;
 };
 struct zthread {
-    z_stream z;
-    bool init;
+    struct libdeflate_compressor *c[2]; /* level 0, level DEFLATE */
     uint8_t *shuf;
     size_t shuf_cap;
 };
@@ -208,6 +228,12 @@ static void put_le(uint8_t *p, uint64_t v, int n) {
 }
 static uint64_t align_up(uint64_t x, uint64_t a) {
     return (x + a - 1) / a * a;
+}
+
+static double mono_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 static void now_utc(char *buf, size_t cap) {
@@ -482,6 +508,9 @@ static evo_store *store_new(const char *path) {
     s->slot[0] = s->slot[1] = -1;
     for (int i = 0; i < NF; i++)
         s->ds[i] = -1;
+    s->commit_gens = EVO_STORE_COMMIT_GENS;
+    s->last_commit = mono_now();
+    s->z_rate = 2e8;
     if (!s->path) {
         free(s);
         return NULL;
@@ -509,11 +538,14 @@ static void store_free(evo_store *s) {
     for (int i = 0; i < NF; i++)
         free(s->col[i]);
     free(s->code);
+    free(s->pend_stats);
+    free(s->pend_wall);
     for (size_t i = 0; i < s->ntasks_cap; i++)
         free(s->tasks[i].out);
     free(s->tasks);
     for (int i = 0; i < s->nzt; i++) {
-        if (s->zt[i].init) deflateEnd(&s->zt[i].z);
+        libdeflate_free_compressor(s->zt[i].c[0]);
+        libdeflate_free_compressor(s->zt[i].c[1]);
         free(s->zt[i].shuf);
     }
     free(s->zt);
@@ -523,13 +555,22 @@ static void store_free(evo_store *s) {
     free(s);
 }
 
-static int alloc_columns(evo_store *s) {
+/* Room for n pending generations in the column buffers. */
+static int alloc_columns(evo_store *s, uint32_t n) {
+    if (n <= s->pend_cap) return 0;
     for (int i = 0; i < F_CODE; i++) {
         if (i == F_ERRORS && !s->per_case) continue;
-        size_t n = (size_t)s->R * (i == F_ERRORS ? s->nc : 1);
-        s->col[i] = malloc((n ? n : 1) * kind_size(fields[i].kind));
-        if (!s->col[i]) return -1;
+        size_t rows = (size_t)s->R * (i == F_ERRORS ? s->nc : 1) * n;
+        void *c = realloc(s->col[i], (rows ? rows : 1) * kind_size(fields[i].kind));
+        if (!c) return -1;
+        s->col[i] = c;
     }
+    evo_stats *st = realloc(s->pend_stats, n * sizeof *st);
+    if (st) s->pend_stats = st;
+    double *w = realloc(s->pend_wall, n * sizeof *w);
+    if (w) s->pend_wall = w;
+    if (!st || !w) return -1;
+    s->pend_cap = n;
     return 0;
 }
 
@@ -689,7 +730,7 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     s->R = (uint64_t)s->I * s->N;
     s->per_case = o->per_case;
     s->code_align = code_align_for(s->R);
-    if (alloc_columns(s) < 0) {
+    if (alloc_columns(s, 1) < 0) {
         setf(err, errcap, path, "out of memory");
         goto fail;
     }
@@ -757,9 +798,10 @@ cleanup:
     return rc;
 }
 
-/* Gather the population of r into the column buffers and the code buffer
- * (padded to code_align). Returns the padded code size, or -1. */
-static int64_t gather(evo_store *s, const evo_run *r) {
+/* Gather the population of r into pending generation s->npend: its rows
+ * into the column buffers, its code after the pending code (padded to
+ * code_align). Returns 0 or -1 (out of memory). */
+static int gather(evo_store *s, const evo_run *r) {
     uint64_t codelen = 0;
     for (uint32_t k = 0; k < s->I; k++) {
         evo_pop_view v;
@@ -767,18 +809,23 @@ static int64_t gather(evo_store *s, const evo_run *r) {
         for (uint32_t i = 0; i < v.n; i++)
             codelen += v.len[i];
     }
-    uint64_t padded = align_up(codelen ? codelen : 1, s->code_align);
-    if (padded > s->code_cap) {
-        uint8_t *c = realloc(s->code, padded);
+    uint64_t padded = align_up(codelen ? codelen : 1, s->code_align), base = s->pend_code;
+    if (s->npend == s->pend_cap && alloc_columns(s, s->pend_cap ? 2 * s->pend_cap : 1) < 0)
+        return -1;
+    if (base + padded > s->code_cap) {
+        size_t cap = s->code_cap ? s->code_cap : padded;
+        while (cap < base + padded)
+            cap *= 2;
+        uint8_t *c = realloc(s->code, cap);
         if (!c) return -1;
         s->code = c;
-        s->code_cap = padded;
+        s->code_cap = cap;
     }
     uint64_t off = 0;
     for (uint32_t k = 0; k < s->I; k++) {
         evo_pop_view v;
         evo_run_island(r, k, &v);
-        size_t b = (size_t)k * s->N, n = s->N;
+        size_t b = (size_t)s->npend * s->R + (size_t)k * s->N, n = s->N;
         memcpy((double *)s->col[F_FITNESS] + b, v.fitness, n * 8);
         memcpy((double *)s->col[F_ERROR] + b, v.error, n * 8);
         memcpy((uint64_t *)s->col[F_GAS] + b, v.gas, n * 8);
@@ -793,13 +840,14 @@ static int64_t gather(evo_store *s, const evo_run *r) {
             memcpy((double *)s->col[F_ERRORS] + b * s->nc, v.errors, n * s->nc * 8);
         uint64_t *co = (uint64_t *)s->col[F_CODE_OFFSET] + b;
         for (uint32_t i = 0; i < v.n; i++) {
-            co[i] = s->code_end + off;
-            memcpy(s->code + off, v.code + (size_t)i * v.stride, v.len[i]);
+            co[i] = s->code_end + base + off;
+            memcpy(s->code + base + off, v.code + (size_t)i * v.stride, v.len[i]);
             off += v.len[i];
         }
     }
-    memset(s->code + off, 0, padded - off);
-    return (int64_t)padded;
+    memset(s->code + base + off, 0, padded - off);
+    s->pend_code += padded;
+    return 0;
 }
 
 /* ---- direct chunk writes ---- */
@@ -811,17 +859,12 @@ static void shuffle(uint8_t *dst, const uint8_t *src, size_t n, size_t es) {
             dst[j * n + i] = src[i * es + j];
 }
 
-/* Compress one chunk as the shuffle + deflate filters would (a zlib stream,
- * as H5Z's deflate filter writes with compress2). */
+/* Compress one chunk as the shuffle + deflate filters would: a zlib stream
+ * (libdeflate writes the same format as H5Z's deflate filter, faster). */
 static void compress_task(struct zthread *zt, struct ztask *t) {
     t->fail = 1;
-    if (!zt->init) {
-        memset(&zt->z, 0, sizeof zt->z);
-        if (deflateInit(&zt->z, DEFLATE) != Z_OK) return;
-        zt->init = true;
-    } else if (deflateReset(&zt->z) != Z_OK) {
-        return;
-    }
+    int k = t->level ? 1 : 0;
+    if (!zt->c[k] && !(zt->c[k] = libdeflate_alloc_compressor(t->level))) return;
     const uint8_t *src = t->in;
     if (t->esize > 1) {
         if (zt->shuf_cap < t->n) {
@@ -833,20 +876,17 @@ static void compress_task(struct zthread *zt, struct ztask *t) {
         shuffle(zt->shuf, t->in, t->n / t->esize, t->esize);
         src = zt->shuf;
     }
-    size_t bound = deflateBound(&zt->z, (uLong)t->n);
+    size_t bound = libdeflate_zlib_compress_bound(zt->c[k], t->n);
     if (t->out_cap < bound) {
         uint8_t *b = realloc(t->out, bound);
         if (!b) return;
         t->out = b;
         t->out_cap = bound;
     }
-    zt->z.next_in = (Bytef *)src;
-    zt->z.avail_in = (uInt)t->n;
-    zt->z.next_out = t->out;
-    zt->z.avail_out = (uInt)t->out_cap;
-    if (deflate(&zt->z, Z_FINISH) != Z_STREAM_END) return;
-    t->out_len = t->out_cap - zt->z.avail_out;
-    t->fail = 0;
+    double t0 = mono_now();
+    t->out_len = libdeflate_zlib_compress(zt->c[k], src, t->n, t->out, t->out_cap);
+    t->seconds = mono_now() - t0;
+    t->fail = t->out_len == 0;
 }
 
 static int reserve_tasks(evo_store *s, size_t n) {
@@ -868,24 +908,149 @@ static int reserve_tasks(evo_store *s, size_t n) {
     return 0;
 }
 
-/* Compress tasks [0, n) on the OpenMP threads (no HDF5 call in there). */
+/* Compress tasks [0, n) on the OpenMP threads (no HDF5 call in there),
+ * deflating (in task order) as many as the budget allows: Z_SHARE of the
+ * time spent making generations, less what compressing took so far. */
 static int compress_all(evo_store *s, size_t n) {
     int fail = 0, nzt = s->nzt;
+    double allow = Z_SHARE * s->gen_spent - s->z_spent, est = 0;
+    for (size_t i = 0; i < n; i++) {
+        double cost = (double)s->tasks[i].n / s->z_rate / nzt;
+        s->tasks[i].level = est + cost <= allow ? DEFLATE : 0;
+        if (s->tasks[i].level) est += cost;
+    }
+    double t0 = mono_now(), busy = 0;
+    size_t bytes = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nzt) reduction(| : fail)
     for (size_t i = 0; i < n; i++) {
         int t = omp_get_thread_num();
         compress_task(&s->zt[t < nzt ? t : 0], &s->tasks[i]);
         fail |= s->tasks[i].fail;
     }
+    s->z_spent += mono_now() - t0;
+    for (size_t i = 0; i < n; i++)
+        if (s->tasks[i].level) {
+            busy += s->tasks[i].seconds;
+            bytes += s->tasks[i].n;
+        }
+    if (bytes >= 65536 && busy > 0) s->z_rate = (double)bytes / busy; /* one thread's rate */
     return fail ? -1 : 0;
 }
 
-/* Extend ds to hold rows [row0, row0 + nrows) and write the chunk there. */
-static int put_chunk(hid_t ds, uint64_t row0, uint64_t nrows, uint64_t ncols,
-                     const struct ztask *t) {
-    hsize_t dims[2] = {row0 + nrows, ncols}, off[2] = {row0, 0};
-    if (H5Dset_extent(ds, dims) < 0) return -1;
+/* Extend ds to rows rows (of ncols columns; 0: one-dimensional). */
+static int set_rows(hid_t ds, uint64_t rows, uint64_t ncols) {
+    hsize_t dims[2] = {rows, ncols};
+    return H5Dset_extent(ds, dims) < 0 ? -1 : 0;
+}
+
+/* Write the compressed chunk t at row0 (within the extent). */
+static int put_chunk(hid_t ds, uint64_t row0, uint64_t ncols, const struct ztask *t) {
+    hsize_t off[2] = {row0, 0};
+    (void)ncols;
     return H5Dwrite_chunk(ds, H5P_DEFAULT, 0, off, t->out_len, t->out) < 0 ? -1 : 0;
+}
+
+/* Write the pending generations (rows, code, /stats), flush, then the
+ * checkpoint of r (the last pending generation) into the older slot, flush.
+ * Hook points carry the last pending generation. */
+static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
+    if (s->npend == 0) return 0;
+    uint32_t np = s->npend;
+    uint64_t g = s->ngen + np - 1, row0 = s->ngen * s->R;
+    uint8_t *blob = NULL;
+    size_t blen = 0;
+    /* compress every whole chunk first, in parallel; the code first, which
+     * deflates best for the time (about 9 to 1) when the budget is short */
+    size_t ncode = (size_t)(s->pend_code / s->code_align), nt = 0;
+    if (reserve_tasks(s, (size_t)NF * np + ncode) < 0) {
+        setf(err, errcap, s->path, "out of memory");
+        return -1;
+    }
+    for (size_t c = 0; c < ncode; c++) {
+        struct ztask *t = &s->tasks[nt++];
+        t->in = s->code + c * s->code_align;
+        t->esize = 1;
+        t->n = s->code_align;
+    }
+    int task_of[NF];
+    for (int i = 0; i < F_CODE; i++) {
+        task_of[i] = -1;
+        if (s->ds[i] < 0 || !s->direct[i]) continue;
+        task_of[i] = (int)nt;
+        size_t esize = kind_size(fields[i].kind);
+        size_t n = (size_t)s->R * esize * (i == F_ERRORS ? s->nc : 1);
+        for (uint32_t k = 0; k < np; k++) {
+            struct ztask *t = &s->tasks[nt++];
+            t->in = (const uint8_t *)s->col[i] + k * n;
+            t->esize = esize;
+            t->n = n;
+        }
+    }
+    if (compress_all(s, nt) < 0) {
+        setf(err, errcap, s->path, "out of memory (compression)");
+        return -1;
+    }
+    for (int i = 0; i < F_CODE; i++) {
+        if (s->ds[i] < 0) continue;
+        uint64_t cols = i == F_ERRORS ? s->nc : 0;
+        if (task_of[i] < 0) {
+            if (put_rows(s->ds[i], mem_type(fields[i].kind), row0, np * s->R, cols, s->col[i]) < 0)
+                goto h5fail;
+        } else {
+            if (set_rows(s->ds[i], row0 + np * s->R, cols) < 0) goto h5fail;
+            for (uint32_t k = 0; k < np; k++)
+                if (put_chunk(s->ds[i], row0 + k * s->R, cols, &s->tasks[task_of[i] + k]) < 0)
+                    goto h5fail;
+        }
+        if (i == F_MEMTIME) HOOK(HOOK_FIELDS, g);
+    }
+    if (set_rows(s->ds[F_CODE], s->code_end + s->pend_code, 0) < 0) goto h5fail;
+    for (size_t c = 0; c < ncode; c++)
+        if (put_chunk(s->ds[F_CODE], s->code_end + c * s->code_align, 0, &s->tasks[c]) < 0)
+            goto h5fail;
+    if (put_rows(s->stats, s->stats_mem, s->ngen, np, 0, s->pend_stats) < 0 ||
+        put_rows(s->wall, H5T_NATIVE_DOUBLE, s->ngen, np, 0, s->pend_wall) < 0)
+        goto h5fail;
+    HOOK(HOOK_ROWS, g);
+    if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
+    HOOK(HOOK_FLUSHED, g);
+    if (evo_run_save_state(r, &blob, &blen) < 0) {
+        setf(err, errcap, s->path, "out of memory (checkpoint)");
+        return -1;
+    }
+    if (write_slot(s, s->next_slot, blob, blen, g) < 0) goto h5fail;
+    free(blob);
+    blob = NULL;
+    HOOK(HOOK_CK_WRITTEN, g);
+    if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
+    s->next_slot ^= 1;
+    s->code_end += s->pend_code;
+    s->pend_code = 0;
+    s->ngen = g + 1;
+    s->npend = 0;
+    s->last_commit = mono_now();
+    HOOK(HOOK_DONE, g);
+    return 0;
+h5fail:
+    free(blob);
+    setf(err, errcap, s->path, "HDF5 error while writing generation %llu", (unsigned long long)g);
+    return -1;
+}
+
+int evo_store_flush(evo_store *s, const evo_run *r, char *err, size_t errcap) {
+    if (!s || s->file < 0 || !s->npend) return 0;
+    if (!r) {
+        setf(err, errcap, s->path, "evo_store_flush: missing run");
+        return -1;
+    }
+    quiet();
+    return commit(s, r, err, errcap);
+}
+
+void evo_store_set_commit(evo_store *s, double seconds, uint32_t generations) {
+    if (!s) return;
+    s->commit_seconds = seconds > 0 ? seconds : 0;
+    s->commit_gens = generations ? generations : EVO_STORE_COMMIT_GENS;
 }
 
 int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *err,
@@ -908,90 +1073,26 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
         setf(err, errcap, s->path, "the run's islands, population or cases differ from the file's");
         return -1;
     }
-    uint64_t g = evo_run_generation(r);
-    if (s->ngen > 0 && g == s->ngen - 1) return 0; /* already stored */
-    if (g != s->ngen) {
+    uint64_t g = evo_run_generation(r), have = s->ngen + s->npend;
+    if (have > 0 && g == have - 1) return 0; /* already stored */
+    if (g != have) {
         setf(err, errcap, s->path, "generation %llu does not follow the %llu stored",
-             (unsigned long long)g, (unsigned long long)s->ngen);
+             (unsigned long long)g, (unsigned long long)have);
         return -1;
     }
-    uint8_t *blob = NULL;
-    size_t blen = 0;
     HOOK(HOOK_START, g);
-    int64_t padded = gather(s, r);
-    if (padded < 0) {
+    if (gather(s, r) < 0 || evo_run_stats(r, &s->pend_stats[s->npend]) < 0) {
         setf(err, errcap, s->path, "out of memory");
         return -1;
     }
-    uint64_t row0 = g * s->R;
-    /* compress the whole chunks first, in parallel */
-    size_t ncode = (size_t)(padded / s->code_align), nt = 0;
-    if (reserve_tasks(s, NF + ncode) < 0) {
-        setf(err, errcap, s->path, "out of memory");
-        return -1;
-    }
-    int task_of[NF];
-    for (int i = 0; i < F_CODE; i++) {
-        task_of[i] = -1;
-        if (s->ds[i] < 0 || !s->direct[i]) continue;
-        struct ztask *t = &s->tasks[nt];
-        task_of[i] = (int)nt++;
-        t->in = s->col[i];
-        t->esize = kind_size(fields[i].kind);
-        t->n = (size_t)s->R * t->esize * (i == F_ERRORS ? s->nc : 1);
-    }
-    size_t code_task = nt;
-    for (size_t c = 0; c < ncode; c++) {
-        struct ztask *t = &s->tasks[nt++];
-        t->in = s->code + c * s->code_align;
-        t->esize = 1;
-        t->n = s->code_align;
-    }
-    if (compress_all(s, nt) < 0) {
-        setf(err, errcap, s->path, "out of memory (compression)");
-        return -1;
-    }
-    for (int i = 0; i < F_CODE; i++) {
-        if (s->ds[i] < 0) continue;
-        uint64_t cols = i == F_ERRORS ? s->nc : 0;
-        int rc = task_of[i] >= 0
-                     ? put_chunk(s->ds[i], row0, s->R, cols, &s->tasks[task_of[i]])
-                     : put_rows(s->ds[i], mem_type(fields[i].kind), row0, s->R, cols, s->col[i]);
-        if (rc < 0) goto h5fail;
-        if (i == F_MEMTIME) HOOK(HOOK_FIELDS, g);
-    }
-    for (size_t c = 0; c < ncode; c++)
-        if (put_chunk(s->ds[F_CODE], s->code_end + c * s->code_align, s->code_align, 0,
-                      &s->tasks[code_task + c]) < 0)
-            goto h5fail;
-    evo_stats st;
-    if (evo_run_stats(r, &st) < 0) {
-        setf(err, errcap, s->path, "cannot compute the statistics");
-        return -1;
-    }
-    if (put_rows(s->stats, s->stats_mem, g, 1, 0, &st) < 0 ||
-        put_rows(s->wall, H5T_NATIVE_DOUBLE, g, 1, 0, &wall_seconds) < 0)
-        goto h5fail;
-    HOOK(HOOK_ROWS, g);
-    if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
-    HOOK(HOOK_FLUSHED, g);
-    if (evo_run_save_state(r, &blob, &blen) < 0) {
-        setf(err, errcap, s->path, "out of memory (checkpoint)");
-        return -1;
-    }
-    if (write_slot(s, (int)(g & 1), blob, blen, g) < 0) goto h5fail;
-    free(blob);
-    blob = NULL;
-    HOOK(HOOK_CK_WRITTEN, g);
-    if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
-    s->code_end += (uint64_t)padded;
-    s->ngen = g + 1;
-    HOOK(HOOK_DONE, g);
+    s->pend_wall[s->npend++] = wall_seconds;
+    s->gen_spent += wall_seconds > 0 ? wall_seconds : 0;
+    /* group commit: at the first generation, after commit_seconds, after
+     * commit_gens generations, and when the run has stopped */
+    if (s->ngen == 0 || s->npend >= s->commit_gens || evo_run_stopped(r) ||
+        mono_now() - s->last_commit >= s->commit_seconds)
+        return commit(s, r, err, errcap);
     return 0;
-h5fail:
-    free(blob);
-    setf(err, errcap, s->path, "HDF5 error while writing generation %llu", (unsigned long long)g);
-    return -1;
 }
 
 uint64_t evo_store_generations(const evo_store *s) {
@@ -1002,6 +1103,10 @@ int evo_store_close(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     if (!s) return 0;
     quiet();
     int rc = 0;
+    if (s->file >= 0 && s->npend && (!r || commit(s, r, err, errcap) < 0)) {
+        if (!r) setf(err, errcap, s->path, "generations not written: no run to checkpoint");
+        rc = -1;
+    }
     if (s->file >= 0) {
         char end[STR_TIME];
         now_utc(end, sizeof end);
@@ -1256,7 +1361,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     char *spec_name = NULL, *fv = NULL, *fc = NULL, *start0 = NULL;
     uint64_t seed = 0, threads = 0, resumes = 0, repro = 1;
     int rc = -1;
-    if (!tmp || alloc_columns(s) < 0) {
+    if (!tmp || alloc_columns(s, 1) < 0) {
         setf(err, errcap, s->path, "out of memory");
         goto cleanup;
     }
@@ -1337,6 +1442,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
         copy_rows(s->src, "/meta/wall_seconds", s->wall, H5T_NATIVE_DOUBLE, 0, s->ngen,
                   bufbytes / 8, buf) < 0)
         goto h5read;
+    s->next_slot = (int)(s->ngen & 1); /* the other slot */
     if (write_slot(s, (int)((s->ngen - 1) & 1), s->blob, s->blob_len, s->ngen - 1) < 0 ||
         H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0)
         goto h5fail;

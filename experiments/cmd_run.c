@@ -170,6 +170,8 @@ static void mpi_report(const evo_run *r, double wall) {
 typedef struct {
     bool interrupted;
     double wall;
+    double step_seconds;  /* making generations: selection, variation, evaluation */
+    double store_seconds; /* writing them to the HDF5 file */
 } run_outcome;
 
 /* Superoptimisation tasks (straight-line, with a target block): a tenth of
@@ -202,6 +204,8 @@ static int drive(evo_run *r, void *store, const char *file, bool show, bool spre
     while ((!stopping || !evo_run_started(r)) && !evo_run_stopped(r)) {
         double t0 = now();
         int k = evo_run_step(r);
+        double t1 = now();
+        oc->step_seconds += t1 - t0;
         if (k < 0) {
             fprintf(stderr, "%sfrugal: the run failed: out of memory\n", show ? "\n" : "");
             rc = EXP_EXIT_FAIL;
@@ -217,12 +221,13 @@ static int drive(evo_run *r, void *store, const char *file, bool show, bool spre
         }
 #if EXP_HAVE_STORE
         char err[512];
-        if (store && evo_store_append((evo_store *)store, r, now() - t0, err, sizeof err)) {
+        if (store && evo_store_append((evo_store *)store, r, t1 - t0, err, sizeof err)) {
             fprintf(stderr, "%sfrugal: %s\n", show ? "\n" : "", err);
             rc = EXP_EXIT_IO;
             mpi_fail(spread, rc);
             break;
         }
+        oc->store_seconds += now() - t1;
 #else
         (void)t0;
 #endif
@@ -234,6 +239,15 @@ static int drive(evo_run *r, void *store, const char *file, bool show, bool spre
         stopping = stop_flag;
         if (spread && evo_mpi_max_ints(&stopping, 1)) evo_mpi_abort(EXP_EXIT_FAIL);
     }
+#if EXP_HAVE_STORE
+    double tf = now();
+    char ferr[512];
+    if (store && rc == EXP_EXIT_OK && evo_store_flush((evo_store *)store, r, ferr, sizeof ferr)) {
+        fprintf(stderr, "%sfrugal: %s\n", show ? "\n" : "", ferr);
+        rc = EXP_EXIT_IO;
+    }
+    oc->store_seconds += now() - tf;
+#endif
     if (show) fputc('\n', stderr);
     oc->wall = now() - t_start;
     oc->interrupted = stopping && !evo_run_stopped(r);
@@ -283,6 +297,8 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
             json_object_set_new(o, "hash", json_string(hash));
             json_object_set_new(o, "reproducible", json_boolean(evo_run_reproducible(r)));
             json_object_set_new(o, "wall_seconds", json_real(oc->wall));
+            json_object_set_new(o, "step_seconds", json_real(oc->step_seconds));
+            json_object_set_new(o, "store_seconds", json_real(oc->store_seconds));
             json_object_set_new(b, "island", json_integer(st.best_island));
             json_object_set_new(b, "slot", json_integer(st.best_slot));
             json_object_set_new(b, "fitness", json_real(st.best_fitness));
@@ -360,6 +376,7 @@ static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run
             fprintf(stderr, "frugal: %s\n", err);
             rc = EXP_EXIT_IO;
         }
+        evo_store_set_commit((evo_store *)store, s->commit_seconds, 0);
     }
 created:
     if (f->spread) rc = mpi_root_rc(rc);
@@ -634,6 +651,7 @@ static int cmd_resume(int argc, char **argv) {
         fprintf(stderr, "frugal resume: %s\n", err);
         rc = EXP_EXIT_INPUT;
     }
+    evo_store_set_commit(st, s.commit_seconds, 0);
     if (spread && (rc = mpi_root_rc(rc))) goto cleanup;
     if (rc) goto cleanup;
     if (spread) { /* rank 0's checkpoint to the others */

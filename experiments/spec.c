@@ -127,6 +127,7 @@ static const fdesc bud_f[] = {
 };
 static const fdesc out_f[] = {
     T("per_case", F_BOOL),
+    R("commit_seconds", 0.0, 86400.0),
     END,
 };
 static const fdesc root_f[] = {
@@ -940,6 +941,7 @@ static char *canonical_text(const exp_spec *s) {
 
     SET(root, "output", o = json_object());
     SET(o, "per_case", json_boolean(s->per_case));
+    SET(o, "commit_seconds", json_real(s->commit_seconds));
 
     out = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(17));
 oom:
@@ -1008,6 +1010,8 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
     if (v && !(s->block_hex = strdup(json_string_value(v)))) goto oom;
     get_u32(root, NULL, "threads", &s->threads);
     get_bool(root, "output", "per_case", &s->per_case);
+    s->commit_seconds = EXP_COMMIT_SECONDS;
+    get_real(root, "output", "commit_seconds", &s->commit_seconds);
     uint64_t seed = 1;
     get_u64(root, NULL, "seed", &seed);
 

@@ -33,17 +33,20 @@ typedef struct {
     const char *path, *value;
 } exp_override;
 
+#define EXP_COMMIT_SECONDS 1.0 /* default $.output.commit_seconds */
+
 typedef struct {
     char name[EXP_SPEC_NAME]; /* $.name, or the file's base name without .json */
     char task_name[EXP_SPEC_NAME];
     uint32_t n_train, n_test, equiv_samples;
-    char *block_hex;   /* $.task.block, or NULL */
-    uint32_t threads;  /* $.threads: 0 = OpenMP's default; never changes results */
-    bool per_case;     /* $.output.per_case: store per-case errors */
-    evo_params params; /* the effective parameters (limits resolved) */
-    fit_task task;     /* built from the task section and the seed */
-    bool have_task;    /* task must be freed */
-    char *canonical;   /* the canonical effective spec (malloc'd) */
+    char *block_hex;       /* $.task.block, or NULL */
+    uint32_t threads;      /* $.threads: 0 = OpenMP's default; never changes results */
+    bool per_case;         /* $.output.per_case: store per-case errors */
+    double commit_seconds; /* $.output.commit_seconds: group commit interval of the store */
+    evo_params params;     /* the effective parameters (limits resolved) */
+    fit_task task;         /* built from the task section and the seed */
+    bool have_task;        /* task must be freed */
+    char *canonical;       /* the canonical effective spec (malloc'd) */
 } exp_spec;
 
 /* Load a spec file (or text, when text is non-NULL, then path only names it

@@ -9,6 +9,7 @@ pkgs=(
   libhdf5-dev hdf5-tools python3-h5py  # storage, and reading it back
   libjansson-dev     # experiment specs
   zlib1g-dev         # crc32 for snapshots
+  libdeflate-dev     # fast deflate for the HDF5 store
   libpng-dev         # memory images
   gnuplot-nox        # plots
   lua5.4 python3-deap  # benchmark peers

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "evolve/evolve.h"
+#include "tests/testutil.h"
 
 static void binom(uint64_t count, uint64_t n, double p, const char *what) {
     double mu = (double)n * p, sd = sqrt((double)n * p * (1 - p));
@@ -117,6 +118,35 @@ Test(evo_select, median) {
     cr_assert_eq(evo_median(a, 3), 2);
     cr_assert_eq(evo_median(b, 4), 2.5);
     cr_assert_eq(evo_median(c, 1), 7);
+}
+
+static int cmp_dbl(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Quickselect agrees with sorting on 20,000 seeded arrays: sizes 1..300,
+ * few distinct values (many ties), sorted and reversed runs, infinities. */
+Test(evo_select, median_equals_the_sorted_median) {
+    uint64_t seed = 99;
+    double x[300], y[300];
+    for (int t = 0; t < 20000; t++) {
+        size_t n = 1 + tu_below(&seed, 300);
+        uint32_t kind = tu_below(&seed, 4), distinct = 1 + tu_below(&seed, 50);
+        for (size_t i = 0; i < n; i++) {
+            double v = (double)tu_below(&seed, distinct) - distinct / 2.0;
+            if (kind == 1) v = (double)i;
+            if (kind == 2) v = (double)(n - i);
+            if (kind == 3 && tu_below(&seed, 10) == 0)
+                v = tu_below(&seed, 2) ? INFINITY : -INFINITY;
+            x[i] = y[i] = v;
+        }
+        qsort(y, n, sizeof *y, cmp_dbl);
+        double want = n % 2 ? y[n / 2] : (y[n / 2 - 1] + y[n / 2]) / 2;
+        double got = evo_median(x, n);
+        cr_assert(got == want || (isnan(got) && isnan(want)), "n %zu kind %u: %g != %g", n, kind,
+                  got, want);
+    }
 }
 
 /* p0 (1,5) p1 (2,3) p2 (4,1) p3 (3,4) p4 (5,5) p5 (4,4) p6 (3,2) */

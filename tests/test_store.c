@@ -231,6 +231,7 @@ typedef struct {
     int mode, point;
     uint64_t gen;
     unsigned usec;
+    uint32_t group; /* > 0: commit every group generations (group commit) */
 } kill_plan;
 static kill_plan plan;
 
@@ -258,6 +259,7 @@ static void child(const char *path) {
     evo_run *r = evo_run_new(&p, &quartic, err, sizeof err);
     evo_store_opts o = opts(true);
     evo_store *s = r ? evo_store_create(path, &o, r, err, sizeof err) : NULL;
+    if (s && plan.group) evo_store_set_commit(s, 1e9, plan.group);
     if (!s || finish(s, r, err, sizeof err) < 0 || evo_store_close(s, r, err, sizeof err) < 0) {
         fprintf(stderr, "child: %s\n", err);
         _exit(3);
@@ -265,31 +267,17 @@ static void child(const char *path) {
     _exit(0);
 }
 
-Test(store, killed_runs_resume_to_the_uninterrupted_datasets) {
-    /* FRUGAL_STORE_KILLS=n adds n more timer kills (a longer stress run) */
-    const char *env = getenv("FRUGAL_STORE_KILLS");
-    int extra = env ? atoi(env) : 0;
-    if (extra < 0 || extra > 10000) extra = 0;
-    int cap = 16 + extra;
-    kill_plan *plans = calloc((size_t)cap, sizeof *plans);
-    char(*path)[128] = calloc((size_t)cap, sizeof *path);
-    cr_assert(plans && path);
-    int np = 0;
-    uint64_t seed = 2024;
-    /* self-kill at every hook point, each in a seeded generation */
-    for (int pt = 0; pt <= 6; pt++)
-        plans[np++] = (kill_plan){KILL_SELF, pt, tu_below(&seed, GENS + 1), 0};
-    /* a timer fired during an append: in the middle of an HDF5 write or flush */
-    for (int i = 0; i < 4 + extra; i++)
-        plans[np++] = (kill_plan){KILL_TIMER, 0, tu_below(&seed, GENS + 1), tu_below(&seed, 1500)};
-    /* the parent kills at a seeded moment of the run */
-    for (int i = 0; i < 3; i++)
-        plans[np++] = (kill_plan){KILL_PARENT, 0, 0, 1000 + tu_below(&seed, 30000)};
-
+/* Run every plan in a child, resume what it left and compare every dataset
+ * with an uninterrupted run (ref, committed every generation). expect(plan,
+ * generations found) checks how many generations the killed file holds. */
+static void kill_resume_compare(const kill_plan *plans, int np, const char *tag,
+                                void (*expect)(const kill_plan *, int, uint64_t)) {
+    char(*path)[128] = calloc((size_t)np, sizeof *path);
+    cr_assert(path);
     /* fork every child before this process uses OpenMP */
     for (int i = 0; i < np; i++) {
         char name[32];
-        snprintf(name, sizeof name, "kill%d.h5", i);
+        snprintf(name, sizeof name, "%s%d.h5", tag, i);
         path_of(path[i], sizeof path[i], name);
         plan = plans[i];
         fflush(NULL);
@@ -317,10 +305,11 @@ Test(store, killed_runs_resume_to_the_uninterrupted_datasets) {
 
     for (int i = 0; i < np; i++) {
         char err[512] = "", *spec = NULL;
+        if (plans[i].mode == KILL_PARENT && access(path[i], F_OK) != 0) continue; /* too early */
         evo_store *s = evo_store_open(path[i], &spec, err, sizeof err);
-        if (!s && plans[i].gen == 0 && strstr(err, "no complete generation")) {
-            /* killed before generation 0 was stored: nothing to resume */
-            cr_assert(plans[i].mode != KILL_SELF || plans[i].point < 6, "plan %d: %s", i, err);
+        if (!s && strstr(err, "no complete generation")) {
+            /* killed before the first commit: nothing to resume */
+            expect(&plans[i], i, 0);
             continue;
         }
         cr_assert_not_null(s, "plan %d (mode %d point %d gen %lu): %s", i, plans[i].mode,
@@ -341,17 +330,7 @@ Test(store, killed_runs_resume_to_the_uninterrupted_datasets) {
             cr_assert_geq((uint64_t)json_integer_value(json_object_get(j, "generations")), have);
             json_decref(j);
         }
-        if (plans[i].mode == KILL_SELF) {
-            /* before the checkpoint is flushed, the previous generation is the
-             * last complete one; after it, this one */
-            uint64_t g = plans[i].gen;
-            if (plans[i].point == 6)
-                cr_assert_eq(have, g + 1, "plan %d", i);
-            else if (plans[i].point == 5)
-                cr_assert(have == g || have == g + 1, "plan %d: %lu", i, have);
-            else
-                cr_assert_eq(have, g, "plan %d", i);
-        }
+        expect(&plans[i], i, have);
         evo_run *r = make();
         cr_assert_eq(evo_store_restore(s, r, err, sizeof err), 0, "plan %d: %s", i, err);
         cr_assert_eq(evo_run_generation(r) + 1, have);
@@ -363,8 +342,88 @@ Test(store, killed_runs_resume_to_the_uninterrupted_datasets) {
                      plans[i].mode, why);
         unlink(path[i]);
     }
-    free(plans);
     free(path);
+}
+
+/* Committed every generation: a kill before the checkpoint is flushed leaves
+ * the previous generation as the last complete one; after it, this one. */
+static void expect_each(const kill_plan *p, int i, uint64_t have) {
+    if (have == 0) {
+        cr_assert(p->gen == 0 && (p->mode != KILL_SELF || p->point < 6), "plan %d", i);
+        return;
+    }
+    if (p->mode != KILL_SELF) return;
+    if (p->point == 6)
+        cr_assert_eq(have, p->gen + 1, "plan %d", i);
+    else if (p->point == 5)
+        cr_assert(have == p->gen || have == p->gen + 1, "plan %d: %lu", i, have);
+    else
+        cr_assert_eq(have, p->gen, "plan %d", i);
+}
+
+Test(store, killed_runs_resume_to_the_uninterrupted_datasets) {
+    /* FRUGAL_STORE_KILLS=n adds n more timer kills (a longer stress run) */
+    const char *env = getenv("FRUGAL_STORE_KILLS");
+    int extra = env ? atoi(env) : 0;
+    if (extra < 0 || extra > 10000) extra = 0;
+    int cap = 16 + extra;
+    kill_plan *plans = calloc((size_t)cap, sizeof *plans);
+    cr_assert(plans);
+    int np = 0;
+    uint64_t seed = 2024;
+    /* self-kill at every hook point, each in a seeded generation */
+    for (int pt = 0; pt <= 6; pt++)
+        plans[np++] = (kill_plan){KILL_SELF, pt, tu_below(&seed, GENS + 1), 0, 0};
+    /* a timer fired during an append: in the middle of an HDF5 write or flush */
+    for (int i = 0; i < 4 + extra; i++)
+        plans[np++] =
+            (kill_plan){KILL_TIMER, 0, tu_below(&seed, GENS + 1), tu_below(&seed, 1500), 0};
+    /* the parent kills at a seeded moment of the run */
+    for (int i = 0; i < 3; i++)
+        plans[np++] = (kill_plan){KILL_PARENT, 0, 0, 1000 + tu_below(&seed, 30000), 0};
+
+    kill_resume_compare(plans, np, "kill", expect_each);
+    free(plans);
+}
+
+/* Group commit (every 3 generations, and at the end): generation 0 is
+ * committed at once, then 3, 6, 9 and 12 (the last). A kill inside a commit
+ * of generation g before its checkpoint is flushed leaves the previous
+ * commit; a kill between commits loses the uncommitted generations, which the
+ * resume computes again, bit for bit. */
+static void expect_group(const kill_plan *p, int i, uint64_t have) {
+    uint64_t g = p->gen, prev = g == 0 ? 0 : (g - 1) / 3 * 3 + 1;
+    bool commits = g == 0 || g % 3 == 0 || g == GENS;
+    if (have == 0) {
+        cr_assert(g == 0 && (p->mode != KILL_SELF || p->point < 6), "plan %d", i);
+        return;
+    }
+    if (p->mode != KILL_SELF) return;
+    if (!commits || p->point == 0)
+        cr_assert_eq(have, prev, "plan %d (gen %lu point %d): %lu", i, g, p->point, have);
+    else if (p->point == 6)
+        cr_assert_eq(have, g + 1, "plan %d", i);
+    else if (p->point == 5)
+        cr_assert(have == prev || have == g + 1, "plan %d: %lu", i, have);
+    else
+        cr_assert_eq(have, prev, "plan %d (gen %lu point %d): %lu", i, g, p->point, have);
+}
+
+Test(store, group_commit_kills_resume_to_the_uninterrupted_datasets) {
+    kill_plan plans[16];
+    int np = 0;
+    uint64_t seed = 4048;
+    /* every hook point in a committing generation, and the start of others */
+    for (int pt = 0; pt <= 6; pt++)
+        plans[np++] = (kill_plan){KILL_SELF, pt, 3 * (1 + tu_below(&seed, 4)), 0, 3};
+    plans[np++] = (kill_plan){KILL_SELF, 0, 4, 0, 3};
+    plans[np++] = (kill_plan){KILL_SELF, 0, 8, 0, 3};
+    for (int i = 0; i < 4; i++)
+        plans[np++] =
+            (kill_plan){KILL_TIMER, 0, tu_below(&seed, GENS + 1), tu_below(&seed, 1500), 3};
+    for (int i = 0; i < 3; i++)
+        plans[np++] = (kill_plan){KILL_PARENT, 0, 0, 1000 + tu_below(&seed, 30000), 3};
+    kill_resume_compare(plans, np, "group", expect_group);
 }
 
 Test(store, resume_a_finished_run_changes_nothing) {

@@ -74,6 +74,7 @@ int main(int argc, char **argv) {
             fprintf(stderr, "%s\n", err);
             return 1;
         }
+        evo_store_set_commit(s, getenv("COMMIT") ? atof(getenv("COMMIT")) : 1.0, 0);
         double step = 0, store = 0;
         for (;;) {
             double t0 = now();
@@ -87,6 +88,9 @@ int main(int argc, char **argv) {
             step += t1 - t0;
             store += now() - t1;
         }
+        double tc = now();
+        evo_store_flush(s, r, err, sizeof err);
+        store += now() - tc;
         uint64_t n = evo_store_generations(s);
         evo_store_close(s, r, err, sizeof err);
         evo_run_free(r);
