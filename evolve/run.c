@@ -95,43 +95,40 @@ static const char *params_check(const evo_params *p, const evo_isa *isa, const f
 /* ---- allocation ---- */
 
 static void pop_free(evo_pop *p) {
-    free(p->code);
-    free(p->len);
-    free(p->fitness);
-    free(p->error);
-    free(p->errors);
-    free(p->gas);
-    free(p->memtime);
-    free(p->status);
-    free(p->hits);
-    free(p->pa);
-    free(p->pb);
-    free(p->ops);
-    free(p->evald);
+    free(p->block);
     memset(p, 0, sizeof *p);
 }
 
+/* One block for all the arrays of a population, each on its own cache
+ * lines: threads write neighbouring slots (chunks of EVO_CHUNK), and a line
+ * shared between two arrays or two chunks would bounce between cores. */
 static int pop_alloc(evo_pop *p, size_t total, size_t stride, size_t nc) {
     memset(p, 0, sizeof *p);
-    p->code = calloc(total * stride, 1);
-    p->len = calloc(total, sizeof *p->len);
-    p->fitness = calloc(total, sizeof *p->fitness);
-    p->error = calloc(total, sizeof *p->error);
-    p->errors = calloc(total * nc, sizeof *p->errors);
-    p->gas = calloc(total, sizeof *p->gas);
-    p->memtime = calloc(total, sizeof *p->memtime);
-    p->status = calloc(total, 1);
-    p->hits = calloc(total, sizeof *p->hits);
-    p->pa = calloc(total, sizeof *p->pa);
-    p->pb = calloc(total, sizeof *p->pb);
-    p->ops = calloc(total, sizeof *p->ops);
-    p->evald = calloc(total, 1);
-    if (!p->code || !p->len || !p->fitness || !p->error || !p->errors || !p->gas || !p->memtime ||
-        !p->status || !p->hits || !p->pa || !p->pb || !p->ops || !p->evald)
-        return -1;
-    /* touch the genome pages now, so that the first generations do not pay
-     * for page faults */
-    memset(p->code, 0, total * stride);
+    const size_t L = 64;
+    struct {
+        void **ptr;
+        size_t bytes;
+    } a[] = {
+        {(void **)&p->code, total * stride},   {(void **)&p->len, total * 4},
+        {(void **)&p->fitness, total * 8},     {(void **)&p->error, total * 8},
+        {(void **)&p->errors, total * nc * 8}, {(void **)&p->gas, total * 8},
+        {(void **)&p->memtime, total * 8},     {(void **)&p->status, total},
+        {(void **)&p->hits, total * 4},        {(void **)&p->pa, total * 4},
+        {(void **)&p->pb, total * 4},          {(void **)&p->ops, total * 4},
+        {(void **)&p->evald, total},
+    };
+    size_t n = sizeof a / sizeof *a, size = 0;
+    for (size_t i = 0; i < n; i++)
+        size += (a[i].bytes + L - 1) / L * L + L;
+    /* zeroed now, so that the first generations do not pay for page faults */
+    p->block = aligned_alloc(L, size);
+    if (!p->block) return -1;
+    memset(p->block, 0, size);
+    uint8_t *q = p->block;
+    for (size_t i = 0; i < n; i++) {
+        *a[i].ptr = q;
+        q += (a[i].bytes + L - 1) / L * L + L;
+    }
     return 0;
 }
 
@@ -142,24 +139,37 @@ static void thread_free(evo_thread *w) {
     memset(w, 0, sizeof *w);
 }
 
-/* Workspaces for n threads, made once and kept (never inside a parallel
- * region). */
+/* Make workspace w (when it is not one of the first have). 0 or 1. */
+static int thread_init(const evo_run *r, evo_thread *w, int have) {
+    if (w - r->ws < have) return 0;
+    w->fc = fit_ctx_new(r->task, &r->p.limits);
+    w->lex = malloc(((size_t)r->N + r->nc) * sizeof *w->lex);
+    return !w->fc || !w->lex || evo_vary_ws_init(&w->vw, &r->p.genome);
+}
+
+/* Workspaces for n threads, made once and kept (called outside parallel
+ * regions). Each thread makes its own: glibc then serves it from the
+ * thread's own malloc arena, so no two threads' VM arenas (whose process
+ * state is written at every case) share a cache line. */
 static int ensure_threads(evo_run *r, int n) {
     if (n <= r->nws) return 0;
-    evo_thread *ws = realloc(r->ws, (size_t)n * sizeof *ws);
+    evo_thread *ws = aligned_alloc(64, (size_t)n * sizeof *ws);
     if (!ws) return -1;
+    memset(ws, 0, (size_t)n * sizeof *ws);
+    if (r->nws) memcpy(ws, r->ws, (size_t)r->nws * sizeof *ws);
+    free(r->ws);
     r->ws = ws;
-    for (int i = r->nws; i < n; i++) {
-        evo_thread *w = &ws[i];
-        memset(w, 0, sizeof *w);
-        w->fc = fit_ctx_new(r->task, &r->p.limits);
-        w->lex = malloc(((size_t)r->N + r->nc) * sizeof *w->lex);
-        if (!w->fc || !w->lex || evo_vary_ws_init(&w->vw, &r->p.genome)) {
-            thread_free(w);
-            return -1;
-        }
-        r->nws = i + 1;
+    int have = r->nws, bad = 0;
+#pragma omp parallel num_threads(n) reduction(| : bad)
+    bad |= thread_init(r, &ws[omp_get_thread_num()], have);
+    for (int i = have; i < n && !bad; i++) /* threads OpenMP did not start */
+        if (!ws[i].fc) bad |= thread_init(r, &ws[i], have);
+    if (bad) {
+        for (int i = have; i < n; i++)
+            thread_free(&ws[i]);
+        return -1;
     }
+    r->nws = n;
     return 0;
 }
 
@@ -180,7 +190,6 @@ void evo_run_free(evo_run *r) {
     free(r->crowd2);
     free(r->uscratch);
     free(r->dscratch);
-    free(r->fail);
     if (r->out)
         for (uint32_t i = 0; i < r->I; i++)
             free(r->out[i].data);
@@ -241,12 +250,11 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
     r->keep = calloc(two, sizeof *r->keep);
     r->uscratch = calloc(r->total + two, sizeof *r->uscratch);
     r->dscratch = calloc(r->total + two, sizeof *r->dscratch);
-    r->fail = calloc(r->total, 1);
     r->out = calloc(r->I, sizeof *r->out);
     r->in = calloc(r->I, sizeof *r->in);
     r->dest = calloc(r->I, sizeof *r->dest);
     if (!r->eps || !r->elite || !r->rank || !r->crowd || !r->obj || !r->rank2 || !r->crowd2 ||
-        !r->keep || !r->uscratch || !r->dscratch || !r->fail || !r->out || !r->in || !r->dest)
+        !r->keep || !r->uscratch || !r->dscratch || !r->out || !r->in || !r->dest)
         goto oom;
     if (ensure_threads(r, 1)) goto oom;
     r->transport = &evo_transport_local;
@@ -407,22 +415,20 @@ static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen) 
     int nt = r->p.threads ? (int)r->p.threads : omp_get_max_threads();
     if (nt < 1) nt = 1;
     if (ensure_threads(r, nt)) return -1;
-    memset(r->fail, 0, r->total);
     const evo_run *cr = r;
-    uint8_t *fail = r->fail;
     evo_thread *ws = r->ws;
+    int failed = 0;
     /* this process makes islands me, me + R, me + 2R, ... (all of them
      * without MPI); slot t of that list is slot s of the population */
     uint32_t R = r->msize, me = r->mrank, N = r->N;
     uint32_t mine = r->I > me ? (r->I - me - 1) / R + 1 : 0;
     int64_t total = (int64_t)mine * N;
-#pragma omp parallel for schedule(dynamic, 8) num_threads(nt)
+#pragma omp parallel for schedule(dynamic, EVO_CHUNK) num_threads(nt) reduction(| : failed)
     for (int64_t t = 0; t < total; t++) {
         uint32_t s = (me + (uint32_t)(t / N) * R) * N + (uint32_t)(t % N);
-        fail[t] = make_slot(cr, &ws[omp_get_thread_num()], src, dst, s, gen) != 0;
+        failed |= make_slot(cr, &ws[omp_get_thread_num()], src, dst, s, gen) != 0;
     }
-    for (int64_t t = 0; t < total; t++)
-        if (fail[t]) return -1;
+    if (failed) return -1;
     if (R > 1 && evo_mpi_share(r, dst)) return -1;
     for (uint32_t s = 0; s < r->total; s++)
         if (dst->evald[s]) {
