@@ -1,8 +1,8 @@
 /* Store overhead on the quartic at population 1000 (not part of the suite).
  * Build by hand:
- *   cc -std=gnu11 -O2 -fopenmp -I. $(pkg-config --cflags hdf5) tests/store/bench_store.c \
+ *   cc -std=gnu11 -O2 -flto=auto -fopenmp -I. $(pkg-config --cflags hdf5) tests/store/bench_store.c \
  *      $(ls build/vm/*.o build/vm/evm/*.o build/evolve/*.o build/fitness/*.o) \
- *      -o build/bench_store $(pkg-config --libs hdf5) -lhdf5_hl -lm
+ *      -o build/bench_store $(pkg-config --libs hdf5 libdeflate jansson zlib) -lhdf5_hl -lm
  *   build/bench_store [threads] [per_case] [generations] [reps]
  * Prints the time spent in evo_run_step and in evo_store_append (best of reps
  * runs for each), their ratio, and the compressed bytes per individual. */
