@@ -139,6 +139,12 @@ static void thread_free(evo_thread *w) {
     memset(w, 0, sizeof *w);
 }
 
+/* The threads a generation is made on. */
+static int run_threads(const evo_run *r) {
+    int nt = r->p.threads ? (int)r->p.threads : omp_get_max_threads();
+    return nt < 1 ? 1 : nt;
+}
+
 /* Make workspace w (when it is not one of the first have). 0 or 1. */
 static int thread_init(const evo_run *r, evo_thread *w, int have) {
     if (w - r->ws < have) return 0;
@@ -256,7 +262,7 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
     if (!r->eps || !r->elite || !r->rank || !r->crowd || !r->obj || !r->rank2 || !r->crowd2 ||
         !r->keep || !r->uscratch || !r->dscratch || !r->out || !r->in || !r->dest)
         goto oom;
-    if (ensure_threads(r, 1)) goto oom;
+    if (ensure_threads(r, run_threads(r))) goto oom; /* setup, not the first generation */
     r->transport = &evo_transport_local;
     r->msize = 1;
     return r;
@@ -412,8 +418,7 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
 
 /* Every slot of dst, in parallel; returns 0 or -1. */
 static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen) {
-    int nt = r->p.threads ? (int)r->p.threads : omp_get_max_threads();
-    if (nt < 1) nt = 1;
+    int nt = run_threads(r);
     if (ensure_threads(r, nt)) return -1;
     const evo_run *cr = r;
     evo_thread *ws = r->ws;
