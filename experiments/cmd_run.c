@@ -449,6 +449,8 @@ static const char run_usage[] =
     "  --force           overwrite an existing output file\n"
     "  --print-spec      print the canonical effective spec and exit\n"
     "Ctrl-C stops after the current generation; frugal resume FILE.h5 continues.\n"
+    "Generations reach the file at least every output.commit_seconds (default 1 s): a\n"
+    "kill loses at most that much work, which frugal resume computes again, bit for bit.\n"
     "Exit: 0 done, 2 usage, 3 bad spec, 4 I/O error, 130 interrupted (docs/cli.md).\n";
 
 /* Split "key.path=value" into an override (pointing into s). */
