@@ -18,6 +18,7 @@
 #include "evolve/evolve.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <malloc.h>
 #include <stdarg.h>
@@ -698,12 +699,23 @@ static void host_name(char *buf, size_t cap) {
     buf[cap - 1] = 0;
 }
 
+/* Rename tmp to path; without replace, fail with EEXIST when path exists
+ * (atomically where the file system can, else by link and unlink). */
+static int publish(const char *tmp, const char *path, bool replace) {
+    if (replace) return rename(tmp, path);
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) return 0;
+    if (errno != EINVAL && errno != ENOSYS) return -1;
+    if (link(tmp, path) != 0) return -1;
+    return unlink(tmp);
+}
+
 evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo_run *r, char *err,
                             size_t errcap) {
     quiet();
     tune_malloc();
     evo_store *s = NULL;
     hid_t fapl = -1;
+    char *tmp = NULL;
     if (!path || !o || !r) {
         setf(err, errcap, path, "evo_store_create: missing argument");
         return NULL;
@@ -734,15 +746,22 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
         setf(err, errcap, path, "out of memory");
         goto fail;
     }
+    /* The file is made under a temporary name and renamed into place once
+     * it is complete, so that a kill while creating it leaves no half-made
+     * file at path (and --force replaces an old file atomically). */
+    size_t plen = strlen(path);
+    tmp = malloc(plen + 16);
+    if (!tmp) {
+        setf(err, errcap, path, "out of memory");
+        goto fail;
+    }
+    snprintf(tmp, plen + 16, "%s.create-tmp", path);
     fapl = latest_fapl();
     if (fapl < 0) goto h5fail;
-    s->file = H5Fcreate(path, o->force ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+    s->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (s->file < 0) {
-        if (!o->force && stat(path, &st) == 0)
-            setf(err, errcap, path, "already exists (use --force to replace it)");
-        else
-            setf(err, errcap, path, "cannot create the file (%s)", strerror(errno ? errno : EIO));
+        setf(err, errcap, path, "cannot create %s (%s)", tmp, strerror(errno ? errno : EIO));
         goto fail;
     }
     char host[256], start[STR_TIME];
@@ -758,11 +777,21 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
                      .threads = o->threads,
                      .reproducible = evo_run_reproducible(r)};
     if (layout_create(s, &a) < 0 || H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
+    if (publish(tmp, path, o->force) < 0) {
+        if (errno == EEXIST)
+            setf(err, errcap, path, "already exists (use --force to replace it)");
+        else
+            setf(err, errcap, path, "cannot create the file (%s)", strerror(errno));
+        goto fail;
+    }
+    free(tmp);
     return s;
 h5fail:
     setf(err, errcap, path, "HDF5 error while creating the file");
 fail:
     store_free(s);
+    if (tmp) unlink(tmp);
+    free(tmp);
     return NULL;
 }
 
