@@ -28,7 +28,8 @@ typedef struct {
 typedef struct {
     fit_ctx *fc;
     evo_vary_ws vw;
-    uint32_t *lex; /* lexicase scratch: N + ncases */
+    uint32_t *lex;  /* lexicase scratch: N + ncases */
+    uint64_t insns; /* instructions run, when counting (evo_run_count_insns) */
 } __attribute__((aligned(64))) evo_thread;
 
 struct evo_run {

@@ -412,6 +412,12 @@ int evo_run_stats(const evo_run *r, evo_stats *s);
  * FIT_TRAIN). Not counted in the run's evaluations. Returns 0 or -1. */
 int evo_run_eval(evo_run *r, uint32_t island, uint32_t slot, fit_split which, fit_result *res);
 
+/* Count the native VM instructions every later evaluation runs (on: true),
+ * e.g. for a run made again to report instructions/s; evo_run_insns gives
+ * the sum over the threads. Results are unchanged. Returns 0 or -1. */
+int evo_run_count_insns(evo_run *r, bool on);
+uint64_t evo_run_insns(const evo_run *r);
+
 /* A hash of the populations (genomes, results, lineage) and the counters:
  * equal runs give equal hashes. */
 uint64_t evo_run_hash(const evo_run *r);

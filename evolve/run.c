@@ -717,6 +717,22 @@ static uint64_t dbits(double d) {
     return u;
 }
 
+int evo_run_count_insns(evo_run *r, bool on) {
+    if (ensure_threads(r, run_threads(r))) return -1;
+    for (int i = 0; i < r->nws; i++) {
+        r->ws[i].insns = 0;
+        fit_ctx_count_insns(r->ws[i].fc, on ? &r->ws[i].insns : NULL);
+    }
+    return 0;
+}
+
+uint64_t evo_run_insns(const evo_run *r) {
+    uint64_t n = 0;
+    for (int i = 0; i < r->nws; i++)
+        n += r->ws[i].insns;
+    return n;
+}
+
 uint64_t evo_run_hash(const evo_run *r) {
     uint64_t h = 0xcbf29ce484222325ull;
     h = fnv64(h, r->started);

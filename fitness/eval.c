@@ -11,6 +11,8 @@ struct fit_ctx {
     int chan;         /* FIT_IO_CHANNEL: the input channel, or -1 */
     fit_arena *coevo; /* co-evolution tasks: the duels' arena */
     uint64_t coevo_stamp;
+    uint64_t *insns; /* fit_ctx_count_insns */
+    size_t len;      /* of the code being run */
 };
 
 /* The longest input vector of a split. */
@@ -60,6 +62,20 @@ void fit_ctx_free(fit_ctx *c) {
 
 const fit_task *fit_ctx_task(const fit_ctx *c) {
     return c->task;
+}
+
+/* The hook also sees the end of the code (pc == len), which is no
+ * instruction. */
+static void count_insn(void *ctx, const vm_arena *a, uint32_t pc) {
+    fit_ctx *c = ctx;
+    (void)a;
+    if (pc < c->len) ++*c->insns;
+}
+
+void fit_ctx_count_insns(fit_ctx *c, uint64_t *counter) {
+    if (!c || !c->arena) return;
+    c->insns = counter;
+    vm_set_trace(c->arena, counter ? count_insn : NULL, c);
 }
 
 unsigned fit_status_severity(vm_status s) {
@@ -134,6 +150,7 @@ int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_r
         return -1;
     }
     vm_arena *a = c->arena;
+    c->len = len;
     if (t->isa != FIT_ISA_NATIVE || vm_load(a, code, len)) {
         fill_penalties(t, cs->n, r);
         r->worst = VM_INVALID_OPCODE;

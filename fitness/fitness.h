@@ -248,6 +248,10 @@ typedef struct fit_ctx fit_ctx;
 fit_ctx *fit_ctx_new(const fit_task *t, const vm_limits *limits);
 void fit_ctx_free(fit_ctx *c);
 const fit_task *fit_ctx_task(const fit_ctx *c);
+/* Count every native instruction the context runs into *counter (NULL:
+ * stop counting). Counting meters one instruction at a time (same results,
+ * slower): for reporting instructions/s of a run made again untimed. */
+void fit_ctx_count_insns(fit_ctx *c, uint64_t *counter);
 
 /* Run code on every case of the split, each case in a fresh process: vm_load
  * once, then per case vm_reset, push the inputs (or fill the input

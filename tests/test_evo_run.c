@@ -406,3 +406,21 @@ Test(evo_run, int_square_is_solved) {
     evo_run_free(r);
     fit_task_free(&t);
 }
+
+/* Counting VM instructions changes nothing and gives the same count with any
+ * number of threads. */
+Test(evo_run, counting_instructions_changes_nothing) {
+    evo_params p = small(EVO_SEL_TOURNAMENT, 60, 1);
+    uint64_t plain = run_hash(&p, 2), n[2] = {0, 0};
+    for (int k = 0; k < 2; k++) {
+        omp_set_num_threads(k ? 3 : 1);
+        evo_run *r = make(&p);
+        cr_assert_eq(evo_run_count_insns(r, true), 0);
+        cr_assert_eq(evo_run_until_done(r), 0);
+        cr_assert_eq(evo_run_hash(r), plain);
+        n[k] = evo_run_insns(r);
+        cr_assert_geq(n[k], evo_run_evaluations(r), "at least one instruction per evaluation");
+        evo_run_free(r);
+    }
+    cr_assert_eq(n[0], n[1]);
+}

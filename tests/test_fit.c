@@ -5,6 +5,7 @@
 #include "fitness/fitness.h"
 
 #include <math.h>
+#include <string.h>
 
 static int64_t fit_test_range(void *ctx, int64_t lo, int64_t hi) {
     uint64_t span = (uint64_t)hi - (uint64_t)lo + 1;
@@ -86,6 +87,32 @@ Test(fit, quartic_perfect_program) {
     }
     cr_assert_eq(r.memtime, mt);
     vm_arena_free(a);
+    fit_ctx_free(c);
+    vm_buf_free(&b);
+    fit_task_free(&t);
+}
+
+/* Counting instructions: Horner runs 13 per case, 260 over the 20 cases, and
+ * counting changes no result. */
+Test(fit, counted_instructions) {
+    fit_task t;
+    quartic_task(&t, 1);
+    vm_buf b = tu_asm(horner);
+    fit_ctx *c = fit_ctx_new(&t, NULL);
+    cr_assert(c);
+    double e1[20], e2[20];
+    fit_result r1 = {.errors = e1}, r2 = {.errors = e2};
+    cr_assert_eq(fit_eval(c, b.data, b.len, FIT_TRAIN, &r1), 0);
+    uint64_t n = 0;
+    fit_ctx_count_insns(c, &n);
+    cr_assert_eq(fit_eval(c, b.data, b.len, FIT_TRAIN, &r2), 0);
+    cr_assert_eq(n, 20 * 13, "%lu", (unsigned long)n);
+    cr_assert_eq(r2.gas, r1.gas);
+    cr_assert_eq(r2.memtime, r1.memtime);
+    cr_assert_eq(memcmp(e1, e2, sizeof e1), 0);
+    fit_ctx_count_insns(c, NULL);
+    cr_assert_eq(fit_eval(c, b.data, b.len, FIT_TRAIN, &r2), 0);
+    cr_assert_eq(n, 20 * 13);
     fit_ctx_free(c);
     vm_buf_free(&b);
     fit_task_free(&t);

@@ -38,12 +38,13 @@ static const char gp_usage[] =
 
 typedef struct {
     double secs;
-    uint64_t evals, gas, hash;
+    uint64_t evals, gas, hash, insns;
     double best;
 } gp_result;
 
+/* One run; count: also count its VM instructions (slower: untimed runs). */
 static int run_once(const fit_task *t, const evo_isa *isa, uint64_t seed, uint32_t pop,
-                    uint64_t gens, int threads, gp_result *out) {
+                    uint64_t gens, int threads, bool count, gp_result *out) {
     evo_params p;
     evo_params_default(&p, isa, t);
     p.seed = seed;
@@ -57,9 +58,14 @@ static int run_once(const fit_task *t, const evo_isa *isa, uint64_t seed, uint32
         fprintf(stderr, "frugal bench gp: %s\n", err);
         return -1;
     }
+    if (count && evo_run_count_insns(r, true)) {
+        evo_run_free(r);
+        return -1;
+    }
     double t0 = bench_now();
     int rc = evo_run_until_done(r);
     out->secs = bench_now() - t0;
+    out->insns = evo_run_insns(r);
     out->evals = evo_run_evaluations(r);
     out->gas = evo_run_gas_total(r);
     out->hash = evo_run_hash(r);
@@ -69,7 +75,6 @@ static int run_once(const fit_task *t, const evo_isa *isa, uint64_t seed, uint32
     evo_run_free(r);
     return rc;
 }
-
 
 /* Run DEAP on the task's inputs; returns 0 and fills the figures, or -1. */
 static int run_deap(const fit_task *t, uint32_t pop, uint64_t gens, uint64_t seed, uint64_t *evals,
@@ -157,30 +162,32 @@ int evo_bench(int argc, char **argv) {
     printf("frugal bench gp: Koza-1 quartic, population %" PRIu64 ", %" PRIu64
            " generations, seed %" PRIu64 ", best of %" PRIu64 "\n",
            pop, gens, seed, reps);
-    printf("%-8s %9s %12s %12s %10s %10s %10s  %s\n", "threads", "seconds", "evaluations",
-           "evals/s", "Mgas/s", "efficiency", "best err", "population hash");
+    printf("%-8s %9s %12s %12s %10s %10s %10s %10s  %s\n", "threads", "seconds", "evaluations",
+           "evals/s", "Minsn/s", "Mgas/s", "efficiency", "best err", "population hash");
     const int tc[2] = {1, (int)threads};
     gp_result best[2], warm;
-    /* one untimed run first (pages, caches, the OpenMP pool), then the
-     * thread counts alternate so that both see the same machine */
-    int rc = run_once(&t, &isa, seed, (uint32_t)pop, gens, tc[1], &warm);
+    /* one untimed run first (pages, caches, the OpenMP pool), which also
+     * counts the VM instructions (the runs are identical), then the thread
+     * counts alternate so that both see the same machine */
+    int rc = run_once(&t, &isa, seed, (uint32_t)pop, gens, tc[1], true, &warm);
     for (uint64_t i = 0; i < reps && !rc; i++)
         for (int k = 0; k < 2 && !rc; k++) {
             gp_result g;
-            rc = run_once(&t, &isa, seed, (uint32_t)pop, gens, tc[k], &g);
+            rc = run_once(&t, &isa, seed, (uint32_t)pop, gens, tc[k], false, &g);
             if (!rc && (i == 0 || g.secs < best[k].secs)) best[k] = g;
         }
     for (int k = 0; k < 2 && !rc; k++) {
         double rate = (double)best[k].evals / best[k].secs;
         double eff = k == 0 ? 1.0 : rate / ((double)best[0].evals / best[0].secs) / tc[k];
-        printf("%-8d %9.4f %12" PRIu64 " %12.0f %10.1f %9.1f%% %10.4g  %016" PRIx64 "\n", tc[k],
-               best[k].secs, best[k].evals, rate, (double)best[k].gas / best[k].secs / 1e6,
-               eff * 100, best[k].best, best[k].hash);
+        printf("%-8d %9.4f %12" PRIu64 " %12.0f %10.1f %10.1f %9.1f%% %10.4g  %016" PRIx64 "\n",
+               tc[k], best[k].secs, best[k].evals, rate, (double)warm.insns / best[k].secs / 1e6,
+               (double)best[k].gas / best[k].secs / 1e6, eff * 100, best[k].best, best[k].hash);
     }
     if (!rc)
-        printf("gas per evaluation (20 cases): %.1f; gas is the VM's instruction count weighted "
-               "by cost (1 for most opcodes)\n",
-               (double)best[0].gas / (double)best[0].evals);
+        printf("per evaluation (20 cases): %.1f VM instructions, %.1f gas (instructions weighted "
+               "by cost); instructions counted in an untimed identical run (hash %s)\n",
+               (double)warm.insns / (double)warm.evals, (double)best[0].gas / (double)best[0].evals,
+               warm.hash == best[0].hash ? "equal" : "DIFFERS");
     if (rc) {
         fit_task_free(&t);
         return 1;
