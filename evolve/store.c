@@ -67,9 +67,12 @@ enum {
  * blocks (level 0: still shuffle + deflate streams, at memory speed). Tiny,
  * fast generations (0.5 ms each) would otherwise spend more time compressing
  * than evaluating. */
-#define Z_SHARE  0.03
-#define STR_TIME 32u /* fixed-length time strings */
-#define STR_STOP 16u
+#define Z_SHARE 0.03
+/* A commit also happens when this much is pending: it bounds the memory the
+ * pending generations take (and reuses it), however fast they come. */
+#define COMMIT_BYTES (64u << 20)
+#define STR_TIME     32u /* fixed-length time strings */
+#define STR_STOP     16u
 
 /* The per-individual datasets under /pop. */
 enum {
@@ -154,7 +157,8 @@ struct evo_store {
     void *col[NF];
     uint8_t *code;
     size_t code_cap;
-    uint64_t pend_code; /* bytes of s->code in use */
+    uint64_t pend_code;  /* bytes of s->code in use */
+    uint64_t pend_bytes; /* rows and code pending, for the COMMIT_BYTES cap */
     evo_stats *pend_stats;
     double *pend_wall;
     /* compression budget: seconds making generations (as appended) and
@@ -180,7 +184,7 @@ struct evo_store {
 struct ztask {
     const uint8_t *in;
     size_t n, esize;
-    int level;      /* 0 or DEFLATE */
+    int level;      /* DEFLATE, or 0: written raw (past the budget) */
     double seconds; /* the deflate call took */
     uint8_t *out;
     size_t out_cap, out_len;
@@ -876,6 +880,10 @@ static int gather(evo_store *s, const evo_run *r) {
     }
     memset(s->code + base + off, 0, padded - off);
     s->pend_code += padded;
+    size_t row_bytes = 0;
+    for (int i = 0; i < F_CODE; i++)
+        if (s->col[i]) row_bytes += kind_size(fields[i].kind) * (i == F_ERRORS ? s->nc : 1);
+    s->pend_bytes += padded + s->R * row_bytes;
     return 0;
 }
 
@@ -892,6 +900,11 @@ static void shuffle(uint8_t *dst, const uint8_t *src, size_t n, size_t es) {
  * (libdeflate writes the same format as H5Z's deflate filter, faster). */
 static void compress_task(struct zthread *zt, struct ztask *t) {
     t->fail = 1;
+    t->seconds = 0;
+    if (!t->level) { /* raw: put_chunk skips both filters */
+        t->fail = 0;
+        return;
+    }
     int k = t->level ? 1 : 0;
     if (!zt->c[k] && !(zt->c[k] = libdeflate_alloc_compressor(t->level))) return;
     const uint8_t *src = t->in;
@@ -972,10 +985,15 @@ static int set_rows(hid_t ds, uint64_t rows, uint64_t ncols) {
     return H5Dset_extent(ds, dims) < 0 ? -1 : 0;
 }
 
-/* Write the compressed chunk t at row0 (within the extent). */
+/* Write chunk t at row0 (within the extent): compressed, or raw with its
+ * filter mask saying that shuffle (filter 0) and deflate (1) were skipped,
+ * which every HDF5 reader honours. Raw bytes are the host's, little-endian
+ * like the file types. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "raw chunks are written as in memory");
 static int put_chunk(hid_t ds, uint64_t row0, uint64_t ncols, const struct ztask *t) {
     hsize_t off[2] = {row0, 0};
     (void)ncols;
+    if (!t->level) return H5Dwrite_chunk(ds, H5P_DEFAULT, 3u, off, t->n, t->in) < 0 ? -1 : 0;
     return H5Dwrite_chunk(ds, H5P_DEFAULT, 0, off, t->out_len, t->out) < 0 ? -1 : 0;
 }
 
@@ -1054,7 +1072,7 @@ static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
     s->next_slot ^= 1;
     s->code_end += s->pend_code;
-    s->pend_code = 0;
+    s->pend_code = s->pend_bytes = 0;
     s->ngen = g + 1;
     s->npend = 0;
     s->last_commit = mono_now();
@@ -1119,7 +1137,7 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
     /* group commit: at the first generation, after commit_seconds, after
      * commit_gens generations, and when the run has stopped */
     if (s->ngen == 0 || s->npend >= s->commit_gens || evo_run_stopped(r) ||
-        mono_now() - s->last_commit >= s->commit_seconds)
+        s->pend_bytes >= COMMIT_BYTES || mono_now() - s->last_commit >= s->commit_seconds)
         return commit(s, r, err, errcap);
     return 0;
 }
