@@ -165,7 +165,10 @@ int exp_save_snapshot(const vm_arena *a, const char *path) {
     vm_buf b = {0};
     int rc = 0;
     if (vm_snapshot_save(a, &b)) {
-        fprintf(stderr, "frugal: out of memory writing %s\n", path);
+        fprintf(stderr,
+                "frugal: %s not written: out of memory, or the tree holds an EVM process "
+                "(snapshot format v1 cannot hold one)\n",
+                path);
         rc = -1;
         goto cleanup;
     }

@@ -3,7 +3,10 @@
  * capabilities that can only shrink. */
 #include "experiments/cli.h"
 #include "testutil.h"
+#include "vm/evm/evm.h"
+#include "vm/vm_impl.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 /* ---- building nested programs ---- */
@@ -122,6 +125,29 @@ static uint32_t descend(const vm_arena *a, int levels) {
     return id;
 }
 
+/* Run the root from 1..first gas, refuelling it in growing chunks (a
+ * transfer can only pass on what the root has at once) while it stops for
+ * gas. Counts the stops inside a child, and inside a nested EVM frame. */
+static vm_status refuel_root(vm_arena *a, uint64_t *seed, uint32_t first, uint32_t step,
+                             int *in_child, int *in_evm_call) {
+    vm_limits l = {.gas = 1 + tu_below(seed, first), .mem = 10000000};
+    vm_set_limits(a, &l);
+    vm_status st;
+    int rounds = 0;
+    uint64_t inc = 0;
+    while ((st = vm_run(a)) == VM_OUT_OF_GAS && rounds++ < 100000) {
+        vm_proc_info pi;
+        vm_proc_get(a, 0, &pi);
+        if (in_child && pi.child != UINT32_MAX) (*in_child)++;
+        if (in_evm_call && pi.child != UINT32_MAX && vm_evm_frames(a->procs[pi.child]) > 1)
+            (*in_evm_call)++;
+        inc += 1 + tu_below(seed, step);
+        l.gas += inc;
+        vm_set_limits(a, &l);
+    }
+    return st;
+}
+
 static const vm_word bottom_in[2] = {3, -2};
 #define BOTTOM_MEM 4096 /* the bottom's own memory limit binds first */
 
@@ -162,22 +188,7 @@ static void nested_property(int model_choice, uint64_t seed0, int count) {
             cur = next;
         }
         vm_load(a, cur.c, cur.n);
-        vm_limits l = {.gas = 1 + tu_below(&seed, 200), .mem = 10000000};
-        vm_set_limits(a, &l);
-        vm_status st;
-        int rounds = 0;
-        uint64_t inc = 0;
-        while ((st = vm_run(a)) == VM_OUT_OF_GAS && rounds++ < 100000) {
-            if (vm_proc_get(a, 0, &(vm_proc_info){0}) == 0) {
-                vm_proc_info pi;
-                vm_proc_get(a, 0, &pi);
-                if (pi.child != UINT32_MAX) suspended++;
-            }
-            /* growing chunks: a transfer can only pass on what the root has at once */
-            inc += 1 + tu_below(&seed, 50);
-            l.gas += inc;
-            vm_set_limits(a, &l);
-        }
+        vm_status st = refuel_root(a, &seed, 200, 50, &suspended, NULL);
         cr_assert_eq(st, VM_HALTED, "iteration %d: the root ended %s", iter, vm_status_name(st));
         uint32_t b = descend(a, levels);
         pstate got;
@@ -526,4 +537,187 @@ Test(examples, keyvm_replicator) {
     cr_assert_leq(child_gas, m.gas, "children's gas is part of the root's");
     cr_assert_eq(n % 2, 1u, "every replicating process makes exactly two copies");
     vm_arena_free(a);
+}
+
+/* ---- EVM processes in the tree ---- */
+
+typedef struct {
+    uint8_t c[4096];
+    size_t n;
+} ebuf;
+
+static void eb(ebuf *b, int n, ...) {
+    va_list ap;
+    va_start(ap, n);
+    for (int i = 0; i < n; i++)
+        b->c[b->n++] = (uint8_t)va_arg(ap, int);
+    va_end(ap);
+}
+
+/* A random EVM program: a loop with memory, storage and hashing work, a
+ * call to itself (the process's own address) while the calldata's depth
+ * counter is below D, sometimes an INVALID, then RETURN of one word. */
+static size_t evm_random(uint64_t *s, uint8_t *out) {
+    ebuf b = {0};
+    eb(&b, 2, EVM_OP_PUSH0, EVM_OP_CALLDATALOAD);        /* d */
+    eb(&b, 2, EVM_OP_PUSH1, (int)(1 + tu_below(s, 12))); /* d k */
+    size_t loop = b.n;
+    eb(&b, 1, EVM_OP_JUMPDEST);
+    for (int i = 0, m = 1 + (int)tu_below(s, 5); i < m; i++) {
+        int off = (int)tu_below(s, 200), v = (int)tu_below(s, 256);
+        switch (tu_below(s, 6)) {
+        case 0: eb(&b, 5, EVM_OP_PUSH1, v, EVM_OP_PUSH1, off, EVM_OP_MSTORE); break;
+        case 1: eb(&b, 4, EVM_OP_PUSH1, off, EVM_OP_MLOAD, EVM_OP_POP); break;
+        case 2: eb(&b, 5, EVM_OP_PUSH1, v, EVM_OP_PUSH1, off & 3, EVM_OP_SSTORE); break;
+        case 3: eb(&b, 4, EVM_OP_PUSH1, off & 3, EVM_OP_SLOAD, EVM_OP_POP); break;
+        case 4: eb(&b, 6, EVM_OP_PUSH1, v, EVM_OP_PUSH1, off, EVM_OP_KECCAK256, EVM_OP_POP); break;
+        default: /* memory growth far out */
+            eb(&b, 5, EVM_OP_PUSH2, 1 + (int)tu_below(s, 8), v, EVM_OP_MLOAD, EVM_OP_POP);
+        }
+        if (tu_below(s, 40) == 0) eb(&b, 1, EVM_OP_INVALID);
+    }
+    eb(&b, 6, EVM_OP_PUSH1, 1, EVM_OP_SWAP1, EVM_OP_SUB, EVM_OP_DUP1, EVM_OP_PUSH1);
+    eb(&b, 2, (int)loop, EVM_OP_JUMPI);
+    eb(&b, 1, EVM_OP_POP); /* d */
+    size_t skip_at;
+    eb(&b, 6, EVM_OP_PUSH1, 1 + (int)tu_below(s, 3), EVM_OP_DUP2, EVM_OP_LT, EVM_OP_ISZERO,
+       EVM_OP_PUSH1);
+    skip_at = b.n;
+    eb(&b, 2, 0, EVM_OP_JUMPI);
+    eb(&b, 6, EVM_OP_DUP1, EVM_OP_PUSH1, 1, EVM_OP_ADD, EVM_OP_PUSH0, EVM_OP_MSTORE);
+    eb(&b, 7, EVM_OP_PUSH1, 32, EVM_OP_PUSH0, EVM_OP_PUSH1, 32, EVM_OP_PUSH0, EVM_OP_PUSH0);
+    eb(&b, 8, EVM_OP_PUSH4, 0xff, 0xff, 0xff, 0xff, EVM_OP_GAS, EVM_OP_CALL, EVM_OP_POP);
+    b.c[skip_at] = (uint8_t)b.n;
+    eb(&b, 1, EVM_OP_JUMPDEST);
+    eb(&b, 5, EVM_OP_PUSH0, EVM_OP_MLOAD, EVM_OP_ADD, EVM_OP_PUSH0, EVM_OP_MSTORE);
+    eb(&b, 4, EVM_OP_PUSH1, 32, EVM_OP_PUSH0, EVM_OP_RETURN);
+    memcpy(out, b.c, b.n);
+    return b.n;
+}
+
+/* A root that makes the EVM process from container bytes as key 1 and runs
+ * it with `refuel_loop`, or once with ample credit when gas < 0. */
+static void evm_parent(prog *p, const uint8_t *box, size_t n, int mode, int64_t gas, int64_t mtf) {
+    make_child(p, box, n, NULL, 0);
+    if (gas >= 0) return refuel_loop(p, mode, gas, mtf, 1000000);
+    e(p, VM_OP_PUSH, 1);
+    e(p, VM_OP_PUSH, 1000000000);
+    e(p, VM_OP_PUSH, 1000000);
+    e(p, VM_OP_PUSH, -1);
+    e(p, VM_OP_RECURSE, 0);
+    e(p, VM_OP_HALT, 0);
+}
+
+typedef struct {
+    pstate s;
+    int evm_status;
+    uint32_t depth;
+    vm_word stack[64];
+} estate;
+
+static void ecapture(const vm_arena *a, uint32_t id, estate *s) {
+    memset(s, 0, sizeof *s);
+    pcapture(a, id, &s->s);
+    vm_proc_info pi;
+    vm_proc_get(a, id, &pi);
+    cr_assert(pi.evm);
+    s->evm_status = pi.evm_status;
+    const vm_word *st, *heap;
+    uint32_t ms;
+    vm_proc_memory(a, id, &st, &s->depth, &heap, &ms);
+    for (uint32_t i = 0; i < s->depth && i < 64; i++)
+        s->stack[i] = st[i];
+}
+
+Test(proc_evm, result_on_the_stack) {
+    /* calldata word + 1, returned */
+    static const uint8_t code[] = {EVM_OP_PUSH0, EVM_OP_CALLDATALOAD, EVM_OP_PUSH1,  1,
+                                   EVM_OP_ADD,   EVM_OP_PUSH0,        EVM_OP_MSTORE, EVM_OP_PUSH1,
+                                   32,           EVM_OP_PUSH0,        EVM_OP_RETURN};
+    uint8_t data[32] = {[31] = 41}, box[128];
+    int n = vm_evm_make(box, sizeof box, code, sizeof code, data, 32, 100000);
+    cr_assert_gt(n, 0);
+    prog p = {0};
+    evm_parent(&p, box, (size_t)n, 0, -1, 0);
+    vm_arena *a = vm_arena_new();
+    vm_load(a, p.c, p.n);
+    vm_set_limits(a, &(vm_limits){.gas = 10000000, .mem = 10000000});
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    uint32_t id = descend(a, 1);
+    estate s;
+    ecapture(a, id, &s);
+    cr_assert_eq(s.s.status, VM_HALTED);
+    cr_assert_eq(s.evm_status, EVM_SUCCESS);
+    cr_assert_eq(s.depth, 6u, "4 words of return data, its length, the status");
+    cr_assert_eq(s.stack[5], EVM_SUCCESS);
+    cr_assert_eq(s.stack[4], 32);
+    cr_assert_eq((uint64_t)s.stack[3], 42ull << 56, "byte 31 of the word is 42");
+    /* the process's gas is the EVM gas used: 2+3+3+3+2+3+3(memory)+3+2 */
+    cr_assert_eq(s.s.gas, 24u);
+    cr_assert_gt(s.s.memtime, 0u);
+    /* the root's RECURSE saw the same */
+    const vm_word *st, *heap;
+    uint32_t depth, ms;
+    vm_proc_memory(a, 0, &st, &depth, &heap, &ms);
+    cr_assert_eq(st[depth - 4], VM_HALTED);
+    cr_assert_eq(st[depth - 3], 24);
+    vm_arena_free(a);
+}
+
+/* The property: an EVM child suspended at many points (its own budget, an
+ * ancestor's credit, memory-time) and resumed ends exactly as one ample run:
+ * the same EVM status and result, gas and memory-time. (Credit only: under
+ * refuel_loop a transfer parent re-lends only what it has at once, and one
+ * EVM instruction can cost 20,000 gas or all of a frame's gas.) */
+static void evm_property(int memtime, uint64_t seed0, int count) {
+    uint64_t seed = seed0;
+    vm_arena *a = vm_arena_new();
+    int checked = 0, nested = 0, failed = 0;
+    for (int iter = 0; iter < count; iter++) {
+        uint8_t code[2048], box[2100];
+        size_t cn = evm_random(&seed, code);
+        int n = vm_evm_make(box, sizeof box, code, cn, NULL, 0, 3000 + tu_below(&seed, 150000));
+        cr_assert_gt(n, 0);
+        static prog p;
+        p = (prog){0};
+        evm_parent(&p, box, (size_t)n, 0, -1, 0);
+        vm_load(a, p.c, p.n);
+        vm_set_limits(a, &(vm_limits){.gas = 2000000000, .mem = 10000000});
+        cr_assert_eq(vm_run(a), VM_HALTED);
+        estate want;
+        ecapture(a, descend(a, 1), &want);
+        cr_assert_eq(want.s.status, VM_HALTED);
+        failed += want.evm_status != EVM_SUCCESS;
+
+        int64_t mt = memtime ? (int64_t)(20 + tu_below(&seed, 400)) : -1;
+        p = (prog){0};
+        evm_parent(&p, box, (size_t)n, 0, 1 + tu_below(&seed, 300), mt);
+        vm_load(a, p.c, p.n);
+        /* growing chunks: an exceptional halt consumes all the frame's gas at once */
+        vm_status st = refuel_root(a, &seed, 500, 100, NULL, &nested);
+        cr_assert_eq(st, VM_HALTED, "iteration %d: the root ended %s", iter, vm_status_name(st));
+        estate got;
+        ecapture(a, descend(a, 1), &got);
+        cr_assert_eq(got.evm_status, want.evm_status, "iteration %d: EVM status %d, alone %d", iter,
+                     got.evm_status, want.evm_status);
+        cr_assert_eq(got.s.gas, want.s.gas, "iteration %d: gas %lu, alone %lu", iter,
+                     (unsigned long)got.s.gas, (unsigned long)want.s.gas);
+        cr_assert_eq(got.s.memtime, want.s.memtime, "iteration %d: memtime %lu, alone %lu", iter,
+                     (unsigned long)got.s.memtime, (unsigned long)want.s.memtime);
+        cr_assert_eq(got.depth, want.depth, "iteration %d: result words", iter);
+        cr_assert_arr_eq(got.stack, want.stack, sizeof got.stack, "iteration %d: result", iter);
+        checked++;
+    }
+    cr_assert_eq(checked, count);
+    cr_assert_gt(nested, 0, "never suspended inside a nested EVM frame");
+    cr_assert_gt(failed, 0, "no EVM failure among the programs");
+    cr_assert_lt(failed, count, "every program failed");
+    vm_arena_free(a);
+}
+
+Test(proc_evm, suspend_resume_credit) {
+    evm_property(0, 101, 150);
+}
+Test(proc_evm, suspend_resume_memtime) {
+    evm_property(1, 202, 150);
 }

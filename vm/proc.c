@@ -51,6 +51,7 @@ static void proc_free_buffers(vm_proc *p) {
     free(p->heap);
     free(p->calls);
     free(p->keys);
+    vm_evm_free(p->evm);
     free(p);
 }
 
@@ -70,6 +71,7 @@ static void proc_clear(vm_proc *p) {
     p->child = VM_NONE;
     p->rec_gas0 = p->rec_mt0 = 0;
     p->need_gas = p->need_grow = 0;
+    p->ewords = 0;
 }
 
 /* A fresh process slot (reusing a dead one and its buffers). */
@@ -90,6 +92,8 @@ static vm_proc *proc_new(vm_arena *a, uint32_t parent) {
     }
     vm_proc *p = a->procs[id];
     proc_clear(p);
+    vm_evm_free(p->evm);
+    p->evm = NULL;
     p->id = id;
     p->parent = parent;
     p->live = true;
@@ -287,7 +291,9 @@ int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *o) {
                         .nkeys = p->nkeys,
                         .code_len = p->len,
                         .words = vm_words(p),
-                        .lim = p->lim};
+                        .lim = p->lim,
+                        .evm = p->evm != NULL,
+                        .evm_status = p->evm ? vm_evm_status(a, id) : -1};
     meters_of(p, &o->m);
     return 0;
 }
@@ -409,7 +415,11 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         if (len < 0 || (uint64_t)len > (uint64_t)pg->n * 8 || (uint64_t)len > VM_MAX_CODE)
             return VM_OUT_OF_BOUNDS;
         if (p->nkeys >= p->lim.keys) return VM_KEY_LIMIT;
-        need = VM_PROC_WORDS + (int64_t)ceil_div((uint64_t)len, 8) + 1;
+        uint8_t hdr[VM_EVM_HDR];
+        for (vm_word i = 0; i < VM_EVM_HDR && i < len; i++)
+            hdr[i] = (uint8_t)((uint64_t)pg->words[i / 8] >> (8 * (i % 8)));
+        bool is_evm = vm_evm_container(hdr, (size_t)len); /* + the 2 words of its result */
+        need = VM_PROC_WORDS + (int64_t)ceil_div((uint64_t)len, 8) + 1 + (is_evm ? 2 : 0);
         gas = (int64_t)ceil_div((uint64_t)len, 4);
         if (check) break;
         vm_proc *c = proc_new(a, p->id);
@@ -419,7 +429,8 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         for (vm_word i = 0; i < len; i++)
             bytes[i] = (uint8_t)((uint64_t)pg->words[i / 8] >> (8 * (i % 8)));
         child_limits(p, c);
-        int rc = proc_fit(c) || proc_set_code(a, c, bytes, (size_t)len);
+        int rc =
+            proc_fit(c) || proc_set_code(a, c, bytes, (size_t)len) || (is_evm && vm_evm_attach(c));
         free(bytes);
         if (rc) goto oom_child;
         int k = key_add(p, (vm_key){VM_KEY_PROC, VM_RIGHTS_ALL, c->id});
@@ -746,13 +757,18 @@ static vm_status supervise(vm_arena *a, bool metered) {
             budget(n, s, P, &b);
             if (single) b.gas = P->need_gas; /* checked against every ancestor */
             int want = metered ? 1 : 2;
-            if (P->decoded != want &&
+            if (!P->evm && P->decoded != want &&
                 (metered ? vm_interp_decode(a, P) : vm_interp_nm_decode(a, P))) {
                 st = P->status = VM_OUT_OF_MEMORY;
                 goto stopped;
             }
             uint64_t w0 = vm_words(P), g0 = P->gas_used, m0 = P->memtime;
-            st = metered ? vm_interp_exec(a, P, &b, single) : vm_interp_nm_exec(a, P, &b, single);
+            if (P->evm) /* metered whatever the run: its gas is the EVM's */
+                st = vm_evm_exec(a, P, &b);
+            else if (metered)
+                st = vm_interp_exec(a, P, &b, single);
+            else
+                st = vm_interp_nm_exec(a, P, &b, single);
             single = false;
             carry(a, n, s, P->gas_used - g0, P->memtime - m0, (int64_t)vm_words(P) - (int64_t)w0);
             if (st == VM_ST_RECURSE) {

@@ -62,6 +62,8 @@ static void put_limits(wr *w, const vm_limits *l) {
 int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
     wr ww = {out, 0}, *w = &ww;
     out->len = 0;
+    for (uint32_t i = 0; i < a->nprocs; i++)
+        if (a->procs[i]->live && a->procs[i]->evm) return -1; /* not in format v1 */
     uint8_t hdr[SNAP_HEADER] = {0};
     put(w, hdr, sizeof hdr);
     U32(a->nprocs);

@@ -189,6 +189,8 @@ typedef struct {
     uint64_t words; /* its subtree's words in use */
     vm_limits lim;
     vm_meters m;
+    bool evm;       /* an EVM process */
+    int evm_status; /* its evm_status once the transaction ended, else -1 */
 } vm_proc_info;
 uint32_t vm_nprocs(const vm_arena *a);
 /* A process's stack (bottom first) and heap, for inspection. 0, or -1. */
@@ -199,11 +201,25 @@ int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *out); /* 0, or -1 
 int vm_key_get(const vm_arena *a, uint32_t id, uint32_t i, vm_key_kind *kind, unsigned *rights,
                uint32_t *obj);
 
+/* ---- EVM processes (vm/evm_proc.c; docs/evm.md, "EVM processes") ----
+ * CREATE of an EVM container makes an EVM process: bytes 0xEF 0x01, the EVM
+ * transaction gas (u64 LE), the code length (u32 LE), the code, then the
+ * calldata. RECURSE runs it under the chain's meters; when it ends, its
+ * stack holds the return data (8 bytes a word, little-endian), the length
+ * in bytes, and the evm_status on top (read with POPFROM). */
+#define VM_EVM_HDR 14
+/* Write a container into out (cap bytes); its length, or -1 if too small. */
+int vm_evm_make(uint8_t *out, size_t cap, const uint8_t *code, size_t clen, const uint8_t *data,
+                size_t dlen, uint64_t gas);
+/* -2: not a live EVM process; -1: not finished; else its evm_status. */
+int vm_evm_status(const vm_arena *a, uint32_t id);
+
 /* ---- snapshots (vm/snapshot.c, docs/snapshot.md) ----
  * The whole arena (every process, page and channel) as a portable,
  * versioned, checksummed byte image. A restored arena continues exactly as
  * the saved one would have. */
-int vm_snapshot_save(const vm_arena *a, vm_buf *out); /* 0, or -1 out of memory */
+/* 0, or -1: out of memory, or a live EVM process (not in format v1) */
+int vm_snapshot_save(const vm_arena *a, vm_buf *out);
 /* 0, or -1 with a message naming the offset and the problem in err; on
  * error the arena holds an empty program. */
 int vm_snapshot_load(vm_arena *a, const uint8_t *data, size_t len, char *err, size_t errcap);

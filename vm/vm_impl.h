@@ -97,6 +97,10 @@ typedef struct vm_proc {
 
     /* why the last run stopped on a resource: what the next instruction needs */
     int64_t need_gas, need_grow, need_stack;
+
+    /* an EVM process (vm/evm_proc.c): its EVM state and words, or NULL, 0 */
+    struct vm_evm *evm;
+    uint64_t ewords;
 } vm_proc;
 
 struct vm_arena {
@@ -127,7 +131,7 @@ static inline vm_proc *vm_root(const vm_arena *a) {
 
 /* Words a process's subtree holds: the unit of every memory check. */
 static inline uint64_t vm_words(const vm_proc *p) {
-    return (uint64_t)p->depth + p->msize + p->ncalls + p->held;
+    return (uint64_t)p->depth + p->msize + p->ncalls + p->held + p->ewords;
 }
 /* What an owned child adds to its owner's words. */
 #define VM_PROC_WORDS 16u
@@ -193,6 +197,16 @@ vm_status vm_interp_nm_exec(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping
  * changed nothing. *dw is the change in the process's held words. */
 vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t room, int64_t *dw,
                      int64_t *extra_gas);
+
+/* evm_proc.c: EVM processes. A process whose code is an EVM container
+ * (vm_evm_container) is attached EVM state at CREATE; the supervisor runs it
+ * by vm_evm_exec under the budget b, which it updates like vm_interp_exec. */
+typedef struct vm_evm vm_evm;
+bool vm_evm_container(const uint8_t *code, size_t len);
+int vm_evm_attach(vm_proc *p);
+void vm_evm_free(vm_evm *e);
+vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b);
+int vm_evm_frames(const vm_proc *p); /* live EVM frames (0 unless running) */
 
 int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem);
 int vm_grow0(void **p, uint32_t *cap, size_t need, size_t elem); /* zeroes new elements */
