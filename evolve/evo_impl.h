@@ -5,12 +5,12 @@
 #include "evolve/evolve.h"
 
 /* Slots a thread takes at a time when making a generation. Threads write
- * their slots' results into the population's arrays (64-byte aligned), so a
- * chunk must fill whole cache lines even of the 1-byte arrays: at 8 or 16
- * slots, lines shared between chunks made the threads 20% slower (measured
- * with frugal bench gp: parallel efficiency 70-84% at chunk 8-16, 96-98% at
- * 64). */
-#define EVO_CHUNK 64
+ * their slots' results into the population's arrays (64-byte aligned, every
+ * element 4 or 8 bytes), so 16 slots fill whole cache lines of every array and
+ * no line is shared between two threads' chunks. (With 1-byte arrays and
+ * chunks of 8, shared lines made each thread about 20% slower; bigger chunks
+ * leave a longer tail at the end of each generation.) */
+#define EVO_CHUNK 16
 
 /* A population of total slots (all islands), structure of arrays. */
 typedef struct {
@@ -19,9 +19,9 @@ typedef struct {
     uint32_t *len;
     double *fitness, *error, *errors;
     uint64_t *gas, *memtime;
-    uint8_t *status;
+    uint32_t *status;
     uint32_t *hits, *pa, *pb, *ops;
-    uint8_t *evald; /* evaluated in the step that made it */
+    uint32_t *evald; /* evaluated in the step that made it (0 or 1) */
 } evo_pop;
 
 /* One thread's workspace, on cache lines of its own. */

@@ -388,7 +388,7 @@ typedef struct {
     const uint32_t *len;
     const double *fitness, *error, *errors; /* errors: n * ncases */
     const uint64_t *gas, *memtime;
-    const uint8_t *status; /* worst vm_status over the cases */
+    const uint32_t *status; /* worst vm_status over the cases */
     const uint32_t *hits, *parent_a, *parent_b, *ops;
 } evo_pop_view;
 void evo_run_island(const evo_run *r, uint32_t island, evo_pop_view *v);

@@ -112,10 +112,10 @@ static int pop_alloc(evo_pop *p, size_t total, size_t stride, size_t nc) {
         {(void **)&p->code, total * stride},   {(void **)&p->len, total * 4},
         {(void **)&p->fitness, total * 8},     {(void **)&p->error, total * 8},
         {(void **)&p->errors, total * nc * 8}, {(void **)&p->gas, total * 8},
-        {(void **)&p->memtime, total * 8},     {(void **)&p->status, total},
+        {(void **)&p->memtime, total * 8},     {(void **)&p->status, total * 4},
         {(void **)&p->hits, total * 4},        {(void **)&p->pa, total * 4},
         {(void **)&p->pb, total * 4},          {(void **)&p->ops, total * 4},
-        {(void **)&p->evald, total},
+        {(void **)&p->evald, total * 4},
     };
     size_t n = sizeof a / sizeof *a, size = 0;
     for (size_t i = 0; i < n; i++)
@@ -342,7 +342,7 @@ static int evaluate(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
     p->error[s] = fr.error;
     p->gas[s] = fr.gas;
     p->memtime[s] = fr.memtime;
-    p->status[s] = (uint8_t)fr.worst;
+    p->status[s] = (uint32_t)fr.worst;
     p->hits[s] = fr.hits;
     p->fitness[s] = fitness_of(r, &fr, p->len[s]);
     p->evald[s] = 1;
@@ -682,7 +682,7 @@ int evo_run_stats(const evo_run *r, evo_stats *s) {
     s->best_length = p->len[b];
     s->best_gas = p->gas[b];
     s->best_memtime = p->memtime[b];
-    s->best_status = p->status[b];
+    s->best_status = (uint8_t)p->status[b];
     double sum = 0;
     for (uint32_t i = 0; i < r->total; i++)
         sum += p->error[i];
@@ -839,7 +839,7 @@ int evo_record_get(const evo_run *r, const uint8_t *d, size_t len, size_t *off, 
     if (get_u64(d, len, off, 8, &v)) return -1;
     p->memtime[s] = v;
     if (get_u64(d, len, off, 1, &v) || v >= VM_NSTATUS) return -1;
-    p->status[s] = (uint8_t)v;
+    p->status[s] = (uint32_t)v;
     if (get_u64(d, len, off, 4, &v)) return -1;
     p->hits[s] = (uint32_t)v;
     if (get_u64(d, len, off, 4, &v)) return -1;
@@ -849,7 +849,7 @@ int evo_record_get(const evo_run *r, const uint8_t *d, size_t len, size_t *off, 
     if (get_u64(d, len, off, 4, &v)) return -1;
     p->ops[s] = (uint32_t)v;
     if (get_u64(d, len, off, 1, &v) || v > 1) return -1;
-    p->evald[s] = (uint8_t)v;
+    p->evald[s] = (uint32_t)v;
     return 0;
 }
 

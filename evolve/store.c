@@ -863,7 +863,8 @@ static int gather(evo_store *s, const evo_run *r) {
         memcpy((double *)s->col[F_ERROR] + b, v.error, n * 8);
         memcpy((uint64_t *)s->col[F_GAS] + b, v.gas, n * 8);
         memcpy((uint64_t *)s->col[F_MEMTIME] + b, v.memtime, n * 8);
-        memcpy((uint8_t *)s->col[F_STATUS] + b, v.status, n);
+        for (size_t i = 0; i < n; i++) /* statuses are below 256 */
+            ((uint8_t *)s->col[F_STATUS])[b + i] = (uint8_t)v.status[i];
         memcpy((uint32_t *)s->col[F_LENGTH] + b, v.len, n * 4);
         memcpy((uint32_t *)s->col[F_HITS] + b, v.hits, n * 4);
         memcpy((uint32_t *)s->col[F_PARENT_A] + b, v.parent_a, n * 4);
