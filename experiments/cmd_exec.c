@@ -166,8 +166,8 @@ int exp_save_snapshot(const vm_arena *a, const char *path) {
     int rc = 0;
     if (vm_snapshot_save(a, &b)) {
         fprintf(stderr,
-                "frugal: %s not written: out of memory, or the tree holds an EVM process "
-                "(snapshot format v1 cannot hold one)\n",
+                "frugal: %s not written: out of memory, or an EVM state the snapshot format "
+                "cannot hold (a policy with a context, a tracer, blob hashes)\n",
                 path);
         rc = -1;
         goto cleanup;

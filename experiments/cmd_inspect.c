@@ -1,6 +1,7 @@
 /* frugal inspect: a snapshot's process tree as text, Graphviz DOT or a
  * memory image; and frugal resume, which continues a snapshot or a run. */
 #include "experiments/cli.h"
+#include "vm/evm/evm.h"
 #include "vm/vm.h"
 
 #include <errno.h>
@@ -39,6 +40,12 @@ static void print_tree(const vm_arena *a, uint32_t id, int indent, FILE *f) {
     if (pi.child != UINT32_MAX)
         fprintf(f, "%*s  (suspended inside RECURSE of process %" PRIu32 ")\n", indent, "",
                 pi.child);
+    if (pi.evm && pi.evm_status >= 0)
+        fprintf(f, "%*s  EVM process: ended %s\n", indent, "",
+                evm_status_name((evm_status)pi.evm_status));
+    else if (pi.evm)
+        fprintf(f, "%*s  EVM process: %d live frame%s\n", indent, "", pi.evm_frames,
+                pi.evm_frames == 1 ? "" : "s");
     for (uint32_t k = 0; k < pi.nkeys; k++) {
         vm_key_kind kind;
         unsigned rights;

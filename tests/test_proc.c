@@ -125,17 +125,39 @@ static uint32_t descend(const vm_arena *a, int levels) {
     return id;
 }
 
+/* The tree jumps: saved, restored in a fresh arena (which saves to the same
+ * bytes) and continued there; the old arena is freed. */
+static void jump_arena(vm_arena **ap) {
+    vm_buf img = {0}, again = {0};
+    cr_assert_eq(vm_snapshot_save(*ap, &img), 0);
+    vm_arena *b = vm_arena_new();
+    char err[256];
+    cr_assert_eq(vm_snapshot_load(b, img.data, img.len, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(vm_snapshot_save(b, &again), 0);
+    cr_assert_eq(again.len, img.len, "the restored tree saves to %zu bytes, not %zu", again.len,
+                 img.len);
+    cr_assert(!memcmp(again.data, img.data, img.len), "the restored tree saves differently");
+    vm_arena_free(*ap);
+    *ap = b;
+    vm_buf_free(&img);
+    vm_buf_free(&again);
+}
+
 /* Run the root from 1..first gas, refuelling it in growing chunks (a
  * transfer can only pass on what the root has at once) while it stops for
- * gas. Counts the stops inside a child, and inside a nested EVM frame. */
-static vm_status refuel_root(vm_arena *a, uint64_t *seed, uint32_t first, uint32_t step,
-                             int *in_child, int *in_evm_call) {
+ * gas; with `jump`, the tree moves to a fresh arena through a snapshot at
+ * every stop. Counts the stops inside a child, and inside a nested EVM
+ * frame. */
+static vm_status refuel_root(vm_arena **ap, uint64_t *seed, uint32_t first, uint32_t step,
+                             bool jump, int *in_child, int *in_evm_call) {
     vm_limits l = {.gas = 1 + tu_below(seed, first), .mem = 10000000};
-    vm_set_limits(a, &l);
+    vm_set_limits(*ap, &l);
     vm_status st;
     int rounds = 0;
     uint64_t inc = 0;
-    while ((st = vm_run(a)) == VM_OUT_OF_GAS && rounds++ < 100000) {
+    while ((st = vm_run(*ap)) == VM_OUT_OF_GAS && rounds++ < 100000) {
+        if (jump) jump_arena(ap);
+        vm_arena *a = *ap;
         vm_proc_info pi;
         vm_proc_get(a, 0, &pi);
         if (in_child && pi.child != UINT32_MAX) (*in_child)++;
@@ -188,7 +210,7 @@ static void nested_property(int model_choice, uint64_t seed0, int count) {
             cur = next;
         }
         vm_load(a, cur.c, cur.n);
-        vm_status st = refuel_root(a, &seed, 200, 50, &suspended, NULL);
+        vm_status st = refuel_root(&a, &seed, 200, 50, false, &suspended, NULL);
         cr_assert_eq(st, VM_HALTED, "iteration %d: the root ended %s", iter, vm_status_name(st));
         uint32_t b = descend(a, levels);
         pstate got;
@@ -669,7 +691,7 @@ Test(proc_evm, result_on_the_stack) {
  * the same EVM status and result, gas and memory-time. (Credit only: under
  * refuel_loop a transfer parent re-lends only what it has at once, and one
  * EVM instruction can cost 20,000 gas or all of a frame's gas.) */
-static void evm_property(int memtime, uint64_t seed0, int count) {
+static void evm_property(int memtime, uint64_t seed0, int count, bool jump) {
     uint64_t seed = seed0;
     vm_arena *a = vm_arena_new();
     int checked = 0, nested = 0, failed = 0;
@@ -694,7 +716,7 @@ static void evm_property(int memtime, uint64_t seed0, int count) {
         evm_parent(&p, box, (size_t)n, 0, 1 + tu_below(&seed, 300), mt);
         vm_load(a, p.c, p.n);
         /* growing chunks: an exceptional halt consumes all the frame's gas at once */
-        vm_status st = refuel_root(a, &seed, 500, 100, NULL, &nested);
+        vm_status st = refuel_root(&a, &seed, 500, 100, jump, NULL, &nested);
         cr_assert_eq(st, VM_HALTED, "iteration %d: the root ended %s", iter, vm_status_name(st));
         estate got;
         ecapture(a, descend(a, 1), &got);
@@ -716,8 +738,70 @@ static void evm_property(int memtime, uint64_t seed0, int count) {
 }
 
 Test(proc_evm, suspend_resume_credit) {
-    evm_property(0, 101, 150);
+    evm_property(0, 101, 150, false);
 }
 Test(proc_evm, suspend_resume_memtime) {
-    evm_property(1, 202, 150);
+    evm_property(1, 202, 150, false);
+}
+
+/* ---- snapshots of EVM processes (format v2) ---- */
+
+/* The same property with a jump at every stop: each time the root stops,
+ * its tree (the EVM child in any nested frame, its private world) is saved,
+ * restored in a fresh arena, saved again to the same bytes, and continued
+ * there; it ends exactly as one ample run. */
+Test(snapshot_evm, jump_at_every_stop_credit) {
+    evm_property(0, 303, 100, true);
+}
+Test(snapshot_evm, jump_at_every_stop_memtime) {
+    evm_property(1, 404, 100, true);
+}
+
+/* An image of a tree whose EVM child is suspended inside a nested frame,
+ * with storage, memory, return data and journal entries. */
+static vm_buf evm_sample(void) {
+    uint64_t seed = 77;
+    for (int tries = 0; tries < 1000; tries++) {
+        uint8_t code[2048], box[2100];
+        size_t cn = evm_random(&seed, code);
+        int n = vm_evm_make(box, sizeof box, code, cn, NULL, 0, 100000);
+        static prog p;
+        p = (prog){0};
+        evm_parent(&p, box, (size_t)n, 0, 1 + tu_below(&seed, 300), -1);
+        vm_arena *a = vm_arena_new();
+        vm_load(a, p.c, p.n);
+        vm_limits l = {.gas = 1, .mem = 10000000};
+        for (int k = 0; k < 400; k++) {
+            vm_set_limits(a, &l);
+            if (vm_run(a) != VM_OUT_OF_GAS) break;
+            vm_proc_info pi;
+            vm_proc_get(a, 0, &pi);
+            if (pi.child != UINT32_MAX && vm_evm_frames(a->procs[pi.child]) > 1) {
+                vm_buf b = {0};
+                cr_assert_eq(vm_snapshot_save(a, &b), 0);
+                vm_arena_free(a);
+                return b;
+            }
+            l.gas += 1 + tu_below(&seed, 200);
+        }
+        vm_arena_free(a);
+    }
+    cr_assert_fail("no program stopped inside a nested EVM frame");
+    return (vm_buf){0};
+}
+
+Test(snapshot_evm, sample_is_version_2) {
+    vm_buf img = evm_sample();
+    cr_assert_eq(img.data[8], 2, "format version");
+    vm_buf_free(&img);
+}
+Test(snapshot_evm, every_truncation_is_an_error) {
+    vm_buf img = evm_sample();
+    tu_snapshot_truncations(&img);
+    vm_buf_free(&img);
+}
+Test(snapshot_evm, hostile_content_never_crashes) {
+    vm_buf img = evm_sample();
+    tu_snapshot_hostile(&img, 5, 20000);
+    vm_buf_free(&img);
 }

@@ -131,6 +131,34 @@ Test(snapshot, across_processes) {
     free(rest);
 }
 
+/* A version 1 image (written before EVM processes could be saved) still
+ * loads, saves as version 2 and continues as the program does in one run. */
+Test(snapshot, reads_version_1) {
+    vm_buf v1 = {0};
+    cr_assert_eq(exp_read_file("tests/data/credit-v1.snap", &v1), 0);
+    cr_assert_eq(v1.data[8], 1);
+    vm_arena *a = vm_arena_new();
+    char err[256];
+    cr_assert_eq(vm_snapshot_load(a, v1.data, v1.len, err, sizeof err), 0, "%s", err);
+    vm_buf v2 = snap_of(a);
+    cr_assert_eq(v2.data[8], 2);
+    cr_assert_eq(v2.len, v1.len + 2, "one kind byte for each of the 2 processes");
+    refuel(a, 1000000);
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    vm_arena *whole = load_example("experiments/examples/credit.s", NULL, 0, 1050000);
+    cr_assert_eq(vm_run(whole), VM_HALTED);
+    const vm_word *s1, *s2, *h;
+    uint32_t d1, d2, m;
+    vm_proc_memory(a, 0, &s1, &d1, &h, &m);
+    vm_proc_memory(whole, 0, &s2, &d2, &h, &m);
+    cr_assert_eq(d1, d2);
+    cr_assert_arr_eq(s1, s2, d1 * sizeof *s1, "the RECURSE results differ");
+    vm_arena_free(a);
+    vm_arena_free(whole);
+    vm_buf_free(&v1);
+    vm_buf_free(&v2);
+}
+
 /* ---- bad images ---- */
 
 static vm_buf sample(void) {
@@ -141,16 +169,21 @@ static vm_buf sample(void) {
     return b;
 }
 
-Test(snapshot, every_truncation_is_an_error) {
-    vm_buf img = sample();
+/* Every truncation of img is an error naming an offset; img itself loads. */
+void tu_snapshot_truncations(const vm_buf *img) {
     vm_arena *a = vm_arena_new();
     char err[256];
-    for (size_t n = 0; n < img.len; n++) {
-        cr_assert_eq(vm_snapshot_load(a, img.data, n, err, sizeof err), -1, "length %zu", n);
+    for (size_t n = 0; n < img->len; n++) {
+        cr_assert_eq(vm_snapshot_load(a, img->data, n, err, sizeof err), -1, "length %zu", n);
         cr_assert(strstr(err, "offset "), "no offset in: %s", err);
     }
-    cr_assert_eq(vm_snapshot_load(a, img.data, img.len, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(vm_snapshot_load(a, img->data, img->len, err, sizeof err), 0, "%s", err);
     vm_arena_free(a);
+}
+
+Test(snapshot, every_truncation_is_an_error) {
+    vm_buf img = sample();
+    tu_snapshot_truncations(&img);
     vm_buf_free(&img);
 }
 
@@ -175,31 +208,33 @@ Test(snapshot, every_flipped_byte_is_an_error) {
     vm_buf_free(&img);
 }
 
-/* Hostile images with a valid checksum: the content itself is checked. */
-Test(snapshot, hostile_content_never_crashes) {
-    vm_buf img = sample();
+/* Hostile images with a valid checksum: the content itself is checked.
+ * count edited copies of img: each is refused with an offset, or runs. */
+void tu_snapshot_hostile(const vm_buf *img, uint64_t seed, int count) {
     vm_arena *a = vm_arena_new();
-    uint64_t seed = 4;
     char err[256];
     int accepted = 0;
-    uint8_t *m = malloc(img.len);
-    for (int i = 0; i < 20000; i++) {
-        memcpy(m, img.data, img.len);
+    uint8_t *m = malloc(img->len);
+    for (int i = 0; i < count; i++) {
+        memcpy(m, img->data, img->len);
         int edits = 1 + (int)tu_below(&seed, 4);
         for (int k = 0; k < edits; k++) {
-            size_t at = 32 + tu_below(&seed, (uint32_t)(img.len - 32));
+            size_t at = 32 + tu_below(&seed, (uint32_t)(img->len - 32));
             m[at] = tu_below(&seed, 2) ? (uint8_t)tu_next(&seed) : (uint8_t)(m[at] ^ 0xff);
         }
-        uint32_t crc = (uint32_t)crc32(0L, m + 32, (uInt)(img.len - 32));
+        uint32_t crc = (uint32_t)crc32(0L, m + 32, (uInt)(img->len - 32));
         for (int b = 0; b < 4; b++)
             m[24 + b] = (uint8_t)(crc >> (8 * b));
-        if (vm_snapshot_load(a, m, img.len, err, sizeof err) == 0) {
+        if (vm_snapshot_load(a, m, img->len, err, sizeof err) == 0) {
             accepted++;
             vm_limits l;
             vm_get_limits(a, &l);
             l.gas = 20000;
             vm_set_limits(a, &l);
             vm_run(a); /* whatever it is, it runs to a status */
+            vm_buf again = {0};
+            vm_snapshot_save(a, &again); /* and what it became saves again */
+            vm_buf_free(&again);
         } else {
             cr_assert(strstr(err, "offset "), "%s", err);
         }
@@ -207,7 +242,37 @@ Test(snapshot, hostile_content_never_crashes) {
     cr_assert_gt(accepted, 0, "some edits (stack words, meters) are legal");
     free(m);
     vm_arena_free(a);
+}
+
+Test(snapshot, hostile_content_never_crashes) {
+    vm_buf img = sample();
+    tu_snapshot_hostile(&img, 4, 20000);
     vm_buf_free(&img);
+}
+
+/* An EVM child stopped inside its nested frame: inspect shows it, and
+ * resume continues it to the same end as one run. */
+Test(snapshot, evm_inspect_and_resume) {
+    const char *frugal = getenv("FRUGAL");
+    cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "%s exec experiments/examples/evm.s --gas 40000 --snapshot build/test-evm.snap "
+             "2>/dev/null >/dev/null; %s inspect build/test-evm.snap",
+             frugal, frugal);
+    char *tree = tu_run_cmd(cmd);
+    cr_assert(strstr(tree, "process 1  RUNNING"), "%s", tree);
+    cr_assert(strstr(tree, "EVM process: 2 live frames"), "%s", tree);
+    snprintf(cmd, sizeof cmd, "%s resume build/test-evm.snap --refuel 1000000 2>&1", frugal);
+    char *resumed = tu_run_cmd(cmd);
+    snprintf(cmd, sizeof cmd, "%s exec experiments/examples/evm.s --gas 1000000 2>&1", frugal);
+    char *whole = tu_run_cmd(cmd);
+    const char *rs = strstr(resumed, "stack "), *ws = strstr(whole, "stack ");
+    cr_assert(rs && ws && strstr(resumed, "HALTED"), "%s", resumed);
+    cr_assert_str_eq(rs, ws, "resumed:\n%s\none run:\n%s", resumed, whole);
+    free(tree);
+    free(resumed);
+    free(whole);
 }
 
 /* frugal inspect: the tree, the capability graph, a memory image. */

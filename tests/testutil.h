@@ -21,6 +21,12 @@ static inline uint32_t tu_below(uint64_t *s, uint32_t n) {
     return (uint32_t)(tu_next(s) % n);
 }
 
+/* tests/test_snapshot.c: every truncation of a snapshot image is an error
+ * naming an offset; count random edits of its payload (checksum fixed) are
+ * refused with an offset or run to a status. */
+void tu_snapshot_truncations(const vm_buf *img);
+void tu_snapshot_hostile(const vm_buf *img, uint64_t seed, int count);
+
 /* Assemble or fail the test. */
 static inline vm_buf tu_asm(const char *src) {
     vm_buf b = {0};

@@ -175,3 +175,55 @@ int vm_evm_frames(const vm_proc *p) {
     if (!p->evm || p->evm->done || !p->evm->started) return 0;
     return p->evm->vm->top + 1;
 }
+
+/* ---- snapshots (docs/snapshot.md, "EVM process") ---- */
+
+int vm_evm_save(const vm_proc *p, vm_wr *w) {
+    const vm_evm *e = p->evm;
+    U8(!e->started ? 0 : e->done ? 2 : 1);
+    U8(e->status);
+    U64(e->snap);
+    if (evm_memhost_save(e->host, w) || evm_vm_save(e->vm, w)) return -1;
+    return 0;
+}
+
+int vm_evm_load(vm_proc *p, vm_rd *r) {
+    vm_evm *e = p->evm;
+    uint8_t state = G8("an EVM process state"), status = G8("an EVM status");
+    e->snap = G64("an EVM journal position");
+    if (r->bad) return -1;
+    if (state > 2 || status >= EVM_NSTATUS) {
+        vm_rd_fail(r, "process %u: EVM state %u, status %u", p->id, state, status);
+        return -1;
+    }
+    e->started = state != 0;
+    e->done = state == 2;
+    e->status = (evm_status)status;
+    int rc = evm_memhost_load(e->host, r);
+    if (rc) return rc;
+    if (e->snap > evm_memhost_journal(e->host)) {
+        vm_rd_fail(r, "process %u: EVM journal position %llu is past the journal", p->id,
+                   (unsigned long long)e->snap);
+        return -1;
+    }
+    if ((rc = evm_vm_load(e->vm, r, evm_memhost_journal(e->host)))) return rc;
+    int frames = vm_evm_frames(p);
+    const evm_frame *f0 = e->vm->frames[0];
+    uint32_t clen = 0;
+    for (int i = 0; i < 4; i++)
+        clen |= (uint32_t)p->code[10 + i] << (8 * i);
+    const uint8_t *in = p->code + VM_EVM_HDR + clen;
+    size_t nin = p->len - VM_EVM_HDR - clen;
+    bool live = e->vm->frames[0] && f0->active;
+    if ((state == 1) != live || (live && f0->msg.input_size != nin)) {
+        vm_rd_fail(r, "process %u: EVM state %u with %d live frames (calldata %zu bytes)", p->id,
+                   state, frames, nin);
+        return -1;
+    }
+    if (live) { /* the transaction's message: frame 0's, with the container's calldata */
+        e->msg = f0->msg;
+        e->msg.input = in;
+    }
+    p->ewords = state == 2 ? 0 : 2 + evm_vm_words(e->vm);
+    return 0;
+}

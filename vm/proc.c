@@ -293,7 +293,8 @@ int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *o) {
                         .words = vm_words(p),
                         .lim = p->lim,
                         .evm = p->evm != NULL,
-                        .evm_status = p->evm ? vm_evm_status(a, id) : -1};
+                        .evm_status = p->evm ? vm_evm_status(a, id) : -1,
+                        .evm_frames = vm_evm_frames(p)};
     meters_of(p, &o->m);
     return 0;
 }

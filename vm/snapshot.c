@@ -2,6 +2,7 @@
  * (docs/snapshot.md). The decoder trusts nothing: every count is checked
  * against the bytes left before anything is allocated, and the restored
  * tree must add up (owners, keys, suspended chains, words held). */
+#include "vm/snapio.h"
 #include "vm/vm_impl.h"
 
 #include <stdarg.h>
@@ -10,18 +11,13 @@
 #include <zlib.h>
 
 #define SNAP_MAGIC   "FRUGSNAP"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u /* writes 2; reads 1 and 2 */
 #define SNAP_HEADER  32u
 
 /* ---- writing ---- */
 
-typedef struct {
-    vm_buf *b;
-    int err;
-} wr;
-
-static void put(wr *w, const void *p, size_t n) {
-    if (w->err) return;
+void vm_put(vm_wr *w, const void *p, size_t n) {
+    if (w->err || !n) return;
     vm_buf *b = w->b;
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
@@ -39,17 +35,14 @@ static void put(wr *w, const void *p, size_t n) {
     b->len += n;
 }
 
-static void put_u(wr *w, uint64_t v, int bytes) {
+void vm_put_u(vm_wr *w, uint64_t v, int bytes) {
     uint8_t t[8];
     for (int i = 0; i < bytes; i++)
         t[i] = (uint8_t)(v >> (8 * i));
-    put(w, t, (size_t)bytes);
+    vm_put(w, t, (size_t)bytes);
 }
-#define U8(v)  put_u(w, (v), 1)
-#define U32(v) put_u(w, (v), 4)
-#define U64(v) put_u(w, (uint64_t)(v), 8)
 
-static void put_limits(wr *w, const vm_limits *l) {
+static void put_limits(vm_wr *w, const vm_limits *l) {
     U64(l->gas);
     U32(l->mem);
     U64(l->memtime);
@@ -60,12 +53,10 @@ static void put_limits(wr *w, const vm_limits *l) {
 }
 
 int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
-    wr ww = {out, 0}, *w = &ww;
+    vm_wr ww = {out, 0}, *w = &ww;
     out->len = 0;
-    for (uint32_t i = 0; i < a->nprocs; i++)
-        if (a->procs[i]->live && a->procs[i]->evm) return -1; /* not in format v1 */
     uint8_t hdr[SNAP_HEADER] = {0};
-    put(w, hdr, sizeof hdr);
+    vm_put(w, hdr, sizeof hdr);
     U32(a->nprocs);
     for (uint32_t i = 0; i < a->nprocs; i++) {
         const vm_proc *p = a->procs[i];
@@ -82,7 +73,7 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
         U64(p->rec_gas0);
         U64(p->rec_mt0);
         U32(p->len);
-        put(w, p->code, p->len);
+        vm_put(w, p->code, p->len);
         U32(p->depth);
         for (uint32_t k = 0; k < p->depth; k++)
             U64(p->stack[k]);
@@ -98,6 +89,8 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
             U8(p->keys[k].rights);
             U32(p->keys[k].obj);
         }
+        U8(p->evm != NULL);
+        if (p->evm && vm_evm_save(p, w)) return -1;
     }
     U32(a->npages);
     for (uint32_t i = 0; i < a->npages; i++) {
@@ -139,15 +132,7 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
 
 /* ---- reading ---- */
 
-typedef struct {
-    const uint8_t *d;
-    size_t n, off;
-    char *err;
-    size_t errcap;
-    bool bad;
-} rd;
-
-static void fail(rd *r, const char *fmt, ...) {
+void vm_rd_fail(vm_rd *r, const char *fmt, ...) {
     if (r->bad) return;
     r->bad = true;
     int k = snprintf(r->err, r->errcap, "offset %zu: ", r->off);
@@ -157,10 +142,10 @@ static void fail(rd *r, const char *fmt, ...) {
     va_end(ap);
 }
 
-static uint64_t get_u(rd *r, int bytes, const char *what) {
+uint64_t vm_get_u(vm_rd *r, int bytes, const char *what) {
     if (r->bad) return 0;
     if (r->n - r->off < (size_t)bytes) {
-        fail(r, "truncated: the image ends inside %s", what);
+        vm_rd_fail(r, "truncated: the image ends inside %s", what);
         return 0;
     }
     uint64_t v = 0;
@@ -169,27 +154,34 @@ static uint64_t get_u(rd *r, int bytes, const char *what) {
     r->off += (size_t)bytes;
     return v;
 }
-#define G8(what)  ((uint8_t)get_u(r, 1, what))
-#define G32(what) ((uint32_t)get_u(r, 4, what))
-#define G64(what) get_u(r, 8, what)
 
-/* A count of items of `size` bytes each must fit in what is left. */
-static bool room_for(rd *r, uint64_t count, uint64_t size, uint64_t max, const char *what) {
+void vm_get(vm_rd *r, void *out, size_t n, const char *what) {
+    if (!n) return;
+    if (!r->bad && r->n - r->off < n) vm_rd_fail(r, "truncated: the image ends inside %s", what);
+    if (r->bad) {
+        memset(out, 0, n);
+        return;
+    }
+    memcpy(out, r->d + r->off, n);
+    r->off += n;
+}
+
+bool vm_room_for(vm_rd *r, uint64_t count, uint64_t size, uint64_t max, const char *what) {
     if (r->bad) return false;
     if (count > max) {
-        fail(r, "%s: %llu is over the limit of %llu", what, (unsigned long long)count,
-             (unsigned long long)max);
+        vm_rd_fail(r, "%s: %llu is over the limit of %llu", what, (unsigned long long)count,
+                   (unsigned long long)max);
         return false;
     }
     if (count * size > r->n - r->off) {
-        fail(r, "truncated: %s claims %llu items, the image has room for %llu", what,
-             (unsigned long long)count, (unsigned long long)((r->n - r->off) / size));
+        vm_rd_fail(r, "truncated: %s claims %llu items, the image has room for %llu", what,
+                   (unsigned long long)count, (unsigned long long)((r->n - r->off) / size));
         return false;
     }
     return true;
 }
 
-static void get_limits(rd *r, vm_limits *l) {
+static void get_limits(vm_rd *r, vm_limits *l) {
     l->gas = G64("a gas limit");
     l->mem = G32("a memory limit");
     l->memtime = G64("a memory-time limit");
@@ -201,7 +193,7 @@ static void get_limits(rd *r, vm_limits *l) {
     if (l->gas > VM_MAX_GAS || l->mem > VM_MAX_MEM || l->memtime > VM_MAX_MEMTIME ||
         l->stack == 0 || l->stack > VM_MAX_STACK || l->calls == 0 || l->calls > VM_MAX_CALLS ||
         l->nest == 0 || l->nest > VM_MAX_NEST || l->keys == 0 || l->keys > VM_MAX_KEYS)
-        fail(r, "limits out of range");
+        vm_rd_fail(r, "limits out of range");
 }
 
 /* Is pc the start of an instruction of the linear decoding (or the end)? */
@@ -230,47 +222,49 @@ static int held_of(vm_arena *a, uint32_t id, uint64_t *out, int depth) {
         uint64_t ch;
         if (held_of(a, c->id, &ch, depth + 1)) return -1;
         if (ch != c->held) return -1;
-        h += VM_PROC_WORDS + (c->len + 7u) / 8u + (uint64_t)c->depth + c->msize + c->ncalls + ch;
+        h += VM_PROC_WORDS + (c->len + 7u) / 8u + (uint64_t)c->depth + c->msize + c->ncalls + ch +
+             c->ewords;
     }
     *out = h;
     return 0;
 }
 
 static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errcap) {
-    rd rr = {d, n, 0, err, errcap, false}, *r = &rr;
+    vm_rd rr = {d, n, 0, err, errcap, false}, *r = &rr;
     if (errcap) err[0] = 0;
     if (n < SNAP_HEADER) {
-        fail(r, "truncated: %zu bytes is shorter than the %u-byte header", n, SNAP_HEADER);
+        vm_rd_fail(r, "truncated: %zu bytes is shorter than the %u-byte header", n, SNAP_HEADER);
         return -1;
     }
     if (memcmp(d, SNAP_MAGIC, 8) != 0) {
-        fail(r, "not a frugal snapshot (bad magic)");
+        vm_rd_fail(r, "not a frugal snapshot (bad magic)");
         return -1;
     }
     r->off = 8;
     uint32_t version = G32("the version");
-    if (version != SNAP_VERSION) {
+    if (version != 1 && version != SNAP_VERSION) {
         r->off = 8;
-        fail(r, "snapshot format version %u; this frugal reads version %u", version, SNAP_VERSION);
+        vm_rd_fail(r, "snapshot format version %u; this frugal reads versions 1 and %u", version,
+                   SNAP_VERSION);
         return -1;
     }
     uint32_t flags = G32("the flags");
     if (flags != 0) {
         r->off = 12;
-        fail(r, "unknown flags %08x (this frugal writes 0)", flags);
+        vm_rd_fail(r, "unknown flags %08x (this frugal writes 0)", flags);
         return -1;
     }
     uint64_t plen = G64("the payload length");
     uint32_t crc = G32("the checksum");
     if (G32("the reserved word") != 0) {
         r->off = 28;
-        fail(r, "the reserved word is not 0");
+        vm_rd_fail(r, "the reserved word is not 0");
         return -1;
     }
     if (plen != n - SNAP_HEADER) {
         r->off = 16;
-        fail(r, "payload length %llu, but %zu bytes follow the header", (unsigned long long)plen,
-             n - SNAP_HEADER);
+        vm_rd_fail(r, "payload length %llu, but %zu bytes follow the header",
+                   (unsigned long long)plen, n - SNAP_HEADER);
         return -1;
     }
     uint32_t got = (uint32_t)crc32(0L, d + SNAP_HEADER, 0);
@@ -282,7 +276,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION /* let the fuzzer past the checksum */
     if (got != crc) {
         r->off = 24;
-        fail(r, "checksum mismatch (stored %08x, computed %08x): the image is corrupt", crc, got);
+        vm_rd_fail(r, "checksum mismatch (stored %08x, computed %08x): the image is corrupt", crc,
+                   got);
         return -1;
     }
 #endif
@@ -291,9 +286,9 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
     /* Build into the arena: first reset it to a single empty root. */
     vm_reset(a);
     uint32_t np = G32("the process count");
-    if (!room_for(r, np, 1, 1u << 24, "the process count")) return -1;
+    if (!vm_room_for(r, np, 1, 1u << 24, "the process count")) return -1;
     if (np == 0) {
-        fail(r, "no root process");
+        vm_rd_fail(r, "no root process");
         return -1;
     }
     /* allocate slots */
@@ -305,13 +300,19 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         if (!a->procs[id]) goto oom;
         a->nprocs++;
     }
-    for (uint32_t i = 0; i < a->nprocs; i++)
-        a->procs[i]->live = false;
+    for (uint32_t i = 0; i < a->nprocs; i++) {
+        vm_proc *p = a->procs[i];
+        p->live = false;
+        vm_evm_free(p->evm);
+        p->evm = NULL;
+        p->ewords = 0;
+        p->need_gas = p->need_grow = p->need_stack = 0;
+    }
     for (uint32_t i = 0; i < np && !r->bad; i++) {
         vm_proc *p = a->procs[i];
         uint8_t live = G8("a process's live flag");
-        if (live > 1) fail(r, "process %u: live flag %u", i, live);
-        if (i == 0 && live != 1) fail(r, "the root process is not live");
+        if (live > 1) vm_rd_fail(r, "process %u: live flag %u", i, live);
+        if (i == 0 && live != 1) vm_rd_fail(r, "the root process is not live");
         if (r->bad || !live) continue;
         p->id = i;
         p->live = true;
@@ -328,16 +329,17 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         uint32_t len = G32("a code length");
         if (r->bad) break;
         if ((uint32_t)p->status >= VM_NSTATUS)
-            fail(r, "process %u: unknown status %u", i, p->status);
-        if (!room_for(r, len, 1, VM_MAX_CODE, "a code length")) break;
+            vm_rd_fail(r, "process %u: unknown status %u", i, p->status);
+        if (!vm_room_for(r, len, 1, VM_MAX_CODE, "a code length")) break;
         if (vm_grow((void **)&p->code, &p->code_cap, len ? len : 1, 1)) goto oom;
         memcpy(p->code, d + r->off, len);
         p->len = len;
         r->off += len;
         if (vm_interp_decode(a, p)) goto oom;
         uint32_t depth = G32("a stack depth");
-        if (!r->bad && depth > p->lim.stack) fail(r, "process %u: stack depth over its limit", i);
-        if (!room_for(r, depth, 8, VM_MAX_STACK, "a stack depth")) break;
+        if (!r->bad && depth > p->lim.stack)
+            vm_rd_fail(r, "process %u: stack depth over its limit", i);
+        if (!vm_room_for(r, depth, 8, VM_MAX_STACK, "a stack depth")) break;
         if (vm_grow((void **)&p->stack, &p->stack_alloc, (size_t)p->lim.stack + 1,
                     sizeof(vm_word)) ||
             vm_grow((void **)&p->calls, &p->calls_alloc, (size_t)p->lim.calls + 1,
@@ -347,41 +349,51 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
             p->stack[k] = (vm_word)G64("a stack word");
         p->depth = depth;
         uint32_t msize = G32("a heap size");
-        if (!room_for(r, msize, 8, VM_MAX_MEM, "a heap size")) break;
+        if (!vm_room_for(r, msize, 8, VM_MAX_MEM, "a heap size")) break;
         if (msize && vm_grow((void **)&p->heap, &p->heap_alloc, msize, sizeof(vm_word))) goto oom;
         for (uint32_t k = 0; k < msize; k++)
             p->heap[k] = (vm_word)G64("a heap word");
         p->msize = msize;
         uint32_t ncalls = G32("a call depth");
-        if (!r->bad && ncalls > p->lim.calls) fail(r, "process %u: call depth over its limit", i);
-        if (!room_for(r, ncalls, 4, VM_MAX_CALLS, "a call depth")) break;
+        if (!r->bad && ncalls > p->lim.calls)
+            vm_rd_fail(r, "process %u: call depth over its limit", i);
+        if (!vm_room_for(r, ncalls, 4, VM_MAX_CALLS, "a call depth")) break;
         for (uint32_t k = 0; k < ncalls && !r->bad; k++) {
             uint32_t ret = G32("a return address");
             if (!r->bad && !insn_start(p, ret))
-                fail(r, "process %u: return address %u is not an instruction", i, ret);
+                vm_rd_fail(r, "process %u: return address %u is not an instruction", i, ret);
             p->calls[k] = ret;
         }
         p->ncalls = ncalls;
         uint32_t nkeys = G32("a key count");
-        if (!r->bad && nkeys > p->lim.keys) fail(r, "process %u: more keys than its limit", i);
-        if (!room_for(r, nkeys, 6, VM_MAX_KEYS, "a key count")) break;
+        if (!r->bad && nkeys > p->lim.keys)
+            vm_rd_fail(r, "process %u: more keys than its limit", i);
+        if (!vm_room_for(r, nkeys, 6, VM_MAX_KEYS, "a key count")) break;
         if (nkeys && vm_grow((void **)&p->keys, &p->keys_alloc, nkeys, sizeof(vm_key))) goto oom;
         for (uint32_t k = 0; k < nkeys; k++) {
             p->keys[k].kind = G8("a key kind");
             p->keys[k].rights = G8("key rights");
             p->keys[k].obj = G32("a key object");
             if (!r->bad && (p->keys[k].kind > VM_KEY_CHAN || p->keys[k].rights > VM_RIGHTS_ALL))
-                fail(r, "process %u: key %u has kind %u, rights %u", i, k, p->keys[k].kind,
-                     p->keys[k].rights);
+                vm_rd_fail(r, "process %u: key %u has kind %u, rights %u", i, k, p->keys[k].kind,
+                           p->keys[k].rights);
         }
         p->nkeys = nkeys;
+        uint8_t kind = version >= 2 ? G8("a process kind") : 0;
+        if (!r->bad && (kind > 1 || (kind && i == 0) ||
+                        (i != 0 && (kind == 1) != vm_evm_container(p->code, p->len))))
+            vm_rd_fail(r, "process %u: kind %u (0 native, 1 EVM) does not fit its code", i, kind);
+        if (!r->bad && kind) {
+            if (vm_evm_attach(p)) goto oom;
+            if (vm_evm_load(p, r) == -2) goto oom;
+        }
         if (!r->bad && !insn_start(p, p->ip))
-            fail(r, "process %u: IP %u is not an instruction", i, p->ip);
+            vm_rd_fail(r, "process %u: IP %u is not an instruction", i, p->ip);
     }
     if (r->bad) return -1;
 
     uint32_t npages = G32("the page count");
-    if (!room_for(r, npages, 9, 1u << 24, "the page count")) return -1;
+    if (!vm_room_for(r, npages, 9, 1u << 24, "the page count")) return -1;
     if (vm_grow0((void **)&a->pages, &a->pages_alloc, npages ? npages : 1, sizeof(vm_page)))
         goto oom;
     for (uint32_t i = 0; i < npages && !r->bad; i++) {
@@ -390,10 +402,10 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         g->owner = G32("a page owner");
         uint32_t pn = G32("a page size");
         if (r->bad) break;
-        if (live > 1 || (!live && pn)) fail(r, "page %u: bad live flag or size", i);
-        if (!room_for(r, pn, 8, VM_MAX_MEM, "a page size")) break;
+        if (live > 1 || (!live && pn)) vm_rd_fail(r, "page %u: bad live flag or size", i);
+        if (!vm_room_for(r, pn, 8, VM_MAX_MEM, "a page size")) break;
         if (live && (g->owner >= np || !a->procs[g->owner]->live))
-            fail(r, "page %u: its owner %u is not a live process", i, g->owner);
+            vm_rd_fail(r, "page %u: its owner %u is not a live process", i, g->owner);
         if (vm_grow((void **)&g->words, &g->alloc, pn ? pn : 1, sizeof(vm_word))) goto oom;
         for (uint32_t k = 0; k < pn; k++)
             g->words[k] = (vm_word)G64("a page word");
@@ -402,15 +414,15 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
     }
     a->npages = npages;
     uint32_t nchans = G32("the channel count");
-    if (!room_for(r, nchans, 8, 1u << 16, "the channel count")) return -1;
+    if (!vm_room_for(r, nchans, 8, 1u << 16, "the channel count")) return -1;
     for (uint32_t i = 0; i < nchans && !r->bad; i++) {
         uint32_t cap = G32("a channel capacity"), len = G32("a channel length");
         if (r->bad) break;
         if (cap == 0 || cap > VM_MAX_MEM || len > cap) {
-            fail(r, "channel %u: capacity %u, length %u", i, cap, len);
+            vm_rd_fail(r, "channel %u: capacity %u, length %u", i, cap, len);
             break;
         }
-        if (!room_for(r, len, 8, cap, "a channel length")) break;
+        if (!vm_room_for(r, len, 8, cap, "a channel length")) break;
         if (i >= a->nchans) {
             if (vm_chan_new(a, cap) < 0) goto oom;
         } else if (a->chans[i].cap != cap) {
@@ -428,7 +440,7 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
     if (r->bad) return -1;
     a->nchans = nchans > a->nchans ? nchans : a->nchans;
     if (r->off != r->n) {
-        fail(r, "%zu bytes of trailing data", r->n - r->off);
+        vm_rd_fail(r, "%zu bytes of trailing data", r->n - r->off);
         return -1;
     }
 
@@ -475,7 +487,7 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
     uint64_t h;
     if (held_of(a, 0, &h, 0) || h != a->procs[0]->held) {
         r->off = SNAP_HEADER;
-        fail(r, "the words held by the processes do not add up");
+        vm_rd_fail(r, "the words held by the processes do not add up");
         return -1;
     }
     if (vm_grow((void **)&a->chain, &a->chain_alloc, (size_t)a->procs[0]->lim.nest + 1,
@@ -484,10 +496,10 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
     return 0;
 bad_tree:
     r->off = SNAP_HEADER;
-    fail(r, "the process tree is inconsistent (owners, keys or a suspended RECURSE)");
+    vm_rd_fail(r, "the process tree is inconsistent (owners, keys or a suspended RECURSE)");
     return -1;
 oom:
-    fail(r, "out of memory while restoring");
+    vm_rd_fail(r, "out of memory while restoring");
     return -1;
 }
 

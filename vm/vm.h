@@ -191,6 +191,7 @@ typedef struct {
     vm_meters m;
     bool evm;       /* an EVM process */
     int evm_status; /* its evm_status once the transaction ended, else -1 */
+    int evm_frames; /* its live EVM frames (0 unless started and not ended) */
 } vm_proc_info;
 uint32_t vm_nprocs(const vm_arena *a);
 /* A process's stack (bottom first) and heap, for inspection. 0, or -1. */

@@ -13,6 +13,7 @@
 #ifndef FRUGAL_VM_IMPL_H
 #define FRUGAL_VM_IMPL_H
 
+#include "vm/snapio.h"
 #include "vm/vm.h"
 
 typedef union {
@@ -207,6 +208,12 @@ int vm_evm_attach(vm_proc *p);
 void vm_evm_free(vm_evm *e);
 vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b);
 int vm_evm_frames(const vm_proc *p); /* live EVM frames (0 unless running) */
+/* Snapshots (format v2): an EVM process's state after its native part.
+ * Save: 0, or -1 (a state the format cannot hold). Load into a process just
+ * attached (vm_evm_attach) whose code is set: 0, -1 with r's error set, or
+ * -2 out of memory. */
+int vm_evm_save(const vm_proc *p, vm_wr *w);
+int vm_evm_load(vm_proc *p, vm_rd *r);
 
 int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem);
 int vm_grow0(void **p, uint32_t *cap, size_t need, size_t elem); /* zeroes new elements */

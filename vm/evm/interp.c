@@ -779,3 +779,212 @@ evm_status evm_run_resume(evm_vm *vm, const evm_host *host, void *hctx, evm_mete
     frame_result(vm->frames[0], res);
     return EVM_SUCCESS;
 }
+
+/* ---- snapshots (docs/snapshot.md, "EVM VM and frames") ---- */
+
+/* Policies without a context, by number in a snapshot (0: none). */
+static const evm_policy_fn snap_policies[] = {NULL, evm_policy_allow, evm_policy_isolated};
+#define SNAP_NPOLICIES (sizeof snap_policies / sizeof snap_policies[0])
+/* Frame gas, message gas and refunds are at most this, and so are the gas
+ * of all live frames together: no sum the loop makes can overflow. */
+#define SNAP_GAS_MAX ((int64_t)1 << 60)
+
+static void put_bytes(vm_wr *w, const uint8_t *p, uint64_t n) {
+    U64(n);
+    vm_put(w, p, (size_t)n);
+}
+
+/* A length-prefixed byte string into *buf (grown), *n set. */
+static int get_bytes(vm_rd *r, uint8_t **buf, size_t *cap, size_t *n, uint64_t max,
+                     const char *what) {
+    uint64_t len = G64(what);
+    if (!vm_room_for(r, len, 1, max, what)) return -1;
+    if (grow(buf, cap, len ? len : 1) < 0) return -2;
+    vm_get(r, *buf, (size_t)len, what);
+    *n = (size_t)len;
+    return 0;
+}
+
+static void put_msg(vm_wr *w, const evm_message *m) {
+    U8(m->kind);
+    U8(m->is_static);
+    U32((uint32_t)m->depth);
+    U64(m->gas);
+    vm_put(w, m->recipient.b, 20);
+    vm_put(w, m->sender.b, 20);
+    vm_put(w, m->code_address.b, 20);
+    vm_put(w, m->value.b, 32);
+    vm_put(w, m->salt.b, 32);
+}
+
+static void get_msg(vm_rd *r, evm_message *m, int depth) {
+    uint8_t kind = G8("a message kind"), st = G8("a static flag");
+    uint32_t d = G32("a message depth");
+    int64_t gas = (int64_t)G64("a message's gas");
+    vm_get(r, m->recipient.b, 20, "a recipient");
+    vm_get(r, m->sender.b, 20, "a sender");
+    vm_get(r, m->code_address.b, 20, "a code address");
+    vm_get(r, m->value.b, 32, "a call value");
+    vm_get(r, m->salt.b, 32, "a salt");
+    if (r->bad) return;
+    if (kind > EVM_CALL_CREATE2 || st > 1 || d != (uint32_t)depth || gas < 0 ||
+        gas > SNAP_GAS_MAX) {
+        vm_rd_fail(r, "EVM frame %d: message kind %u, static %u, depth %u, gas %lld", depth, kind,
+                   st, d, (long long)gas);
+        return;
+    }
+    m->kind = (evm_call_kind)kind;
+    m->is_static = st;
+    m->depth = depth;
+    m->gas = gas;
+}
+
+static void put_frame(vm_wr *w, const evm_frame *f) {
+    put_msg(w, &f->msg);
+    put_bytes(w, f->in, f->msg.input_size);
+    put_bytes(w, f->code, f->code_size);
+    U32(f->pc);
+    U32(f->height);
+    for (uint32_t i = 0; i < f->height; i++)
+        for (int k = 0; k < 4; k++)
+            U64(f->stack[i].w[k]);
+    put_bytes(w, f->mem, f->mem_size);
+    put_bytes(w, f->ret, f->ret_size);
+    U64(f->gas);
+    U64(f->refund);
+    U64(f->snap);
+    U8(f->status);
+    U64(f->out_off);
+    U64(f->out_size);
+}
+
+int evm_vm_save(const evm_vm *vm, vm_wr *w) {
+    unsigned pol = 0;
+    while (pol < SNAP_NPOLICIES && snap_policies[pol] != vm->policy)
+        pol++;
+    if (pol == SNAP_NPOLICIES || vm->tracer) return -1;
+    uint32_t n = 0;
+    while (n <= EVM_MAX_DEPTH && vm->frames[n] && vm->frames[n]->active)
+        n++;
+    U8(vm->fork);
+    U8(pol);
+    U64(vm->mem_limit);
+    U64(vm->peak);
+    U32(n);
+    for (uint32_t i = 0; i < n; i++)
+        put_frame(w, vm->frames[i]);
+    return 0;
+}
+
+/* Is pc where the linear decoding of the code arrives (an instruction, or
+ * the end, past a truncated PUSH)? */
+static bool insn_at(const evm_frame *f, uint64_t pc) {
+    uint64_t at = 0;
+    while (at < pc && at < f->code_size) {
+        uint8_t op = f->code[at];
+        at += 1 + (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? op - EVM_OP_PUSH1 + 1 : 0);
+    }
+    return at == pc;
+}
+
+/* A frame below the top waits at a CALL or CREATE with its arguments, and
+ * the output region of a call lies in its memory (call_return writes it). */
+static bool waits_in_call(const evm_frame *f) {
+    if (f->pc >= f->code_size) return false;
+    uint8_t op = f->code[f->pc];
+    bool call = op == EVM_OP_CALL || op == EVM_OP_CALLCODE || op == EVM_OP_DELEGATECALL ||
+                op == EVM_OP_STATICCALL;
+    if (!call && op != EVM_OP_CREATE && op != EVM_OP_CREATE2) return false;
+    int nin = evm_opinfo_of(op)->in;
+    if (f->height < (uint32_t)nin) return false;
+    if (!call) return true;
+    int i = op == EVM_OP_CALL || op == EVM_OP_CALLCODE ? 5 : 4;
+    const u256 *a = f->stack + f->height - 1, *off = &a[-i], *len = &a[-i - 1];
+    if (u256_is_zero(len)) return true;
+    return u256_fits64(off) && u256_fits64(len) && off->w[0] <= f->mem_size &&
+           len->w[0] <= f->mem_size - off->w[0];
+}
+
+static int get_frame(evm_vm *vm, vm_rd *r, int depth, uint64_t max_snap, int64_t *gas_sum) {
+    evm_frame *f = frame_get(vm, depth);
+    if (!f) return -2;
+    evm_message m;
+    memset(&m, 0, sizeof m);
+    get_msg(r, &m, depth);
+    size_t nin = 0, ncode = 0;
+    int rc;
+    if ((rc = get_bytes(r, &f->in, &f->in_cap, &nin, (size_t)1 << 32, "calldata")) ||
+        (rc = get_bytes(r, &f->ret, &f->ret_cap, &f->ret_size, (size_t)1 << 31, "frame code")))
+        return r->bad ? -1 : rc;
+    /* the code (read into ret for now): analysed as frame_setup does */
+    m.input = f->in;
+    m.input_size = nin;
+    if (analyse(vm, f, f->ret, f->ret_size) < 0) return -2;
+    ncode = f->ret_size;
+    f->msg = m;
+    uint32_t pc = G32("a frame's pc"), height = G32("a stack height");
+    if (!r->bad && height > EVM_STACK_LIMIT)
+        vm_rd_fail(r, "EVM frame %d: stack height %u over %d", depth, height, EVM_STACK_LIMIT);
+    if (!vm_room_for(r, height, 32, EVM_STACK_LIMIT, "an EVM stack")) return -1;
+    for (uint32_t i = 0; i < height; i++)
+        for (int k = 0; k < 4; k++)
+            f->stack[i].w[k] = G64("a stack item");
+    f->pc = pc;
+    f->height = height;
+    if ((rc = get_bytes(r, &f->mem, &f->mem_cap, &f->mem_size, vm->mem_limit, "EVM memory")) ||
+        (rc = get_bytes(r, &f->ret, &f->ret_cap, &f->ret_size, (size_t)1 << 36, "return data")))
+        return r->bad ? -1 : rc;
+    f->gas = (int64_t)G64("a frame's gas");
+    f->refund = (int64_t)G64("a refund counter");
+    f->snap = G64("a frame's journal position");
+    uint8_t st = G8("a frame status");
+    f->out_off = G64("an output offset");
+    f->out_size = G64("an output size");
+    if (r->bad) return -1;
+    *gas_sum += f->gas >= 0 && f->gas <= SNAP_GAS_MAX ? f->gas : SNAP_GAS_MAX + 1;
+    if (f->mem_size % 32 || !insn_at(f, pc) || f->gas < 0 || *gas_sum > SNAP_GAS_MAX ||
+        f->refund < -SNAP_GAS_MAX || f->refund > SNAP_GAS_MAX || f->snap > max_snap ||
+        st >= EVM_NSTATUS || f->out_off > f->mem_size || f->out_size > f->mem_size - f->out_off) {
+        vm_rd_fail(r,
+                   "EVM frame %d: memory %zu bytes, pc %u in %zu bytes of code, gas %lld, refund "
+                   "%lld, journal position %llu, status %u or output out of range",
+                   depth, f->mem_size, pc, ncode, (long long)f->gas, (long long)f->refund,
+                   (unsigned long long)f->snap, st);
+        return -1;
+    }
+    f->status = (evm_status)st;
+    f->active = true;
+    return 0;
+}
+
+int evm_vm_load(evm_vm *vm, vm_rd *r, uint64_t max_snap) {
+    uint8_t fork = G8("an EVM fork"), pol = G8("an EVM policy");
+    uint64_t mem_limit = G64("an EVM memory limit"), peak = G64("an EVM peak");
+    uint32_t n = G32("an EVM frame count");
+    if (r->bad) return -1;
+    if (fork >= EVM_NFORKS || pol >= SNAP_NPOLICIES || mem_limit > ((uint64_t)1 << 36)) {
+        vm_rd_fail(r, "EVM fork %u, policy %u or memory limit %llu out of range", fork, pol,
+                   (unsigned long long)mem_limit);
+        return -1;
+    }
+    /* a frame takes at least 100 bytes of the image */
+    if (!vm_room_for(r, n, 100, EVM_MAX_DEPTH + 1, "the EVM frame count")) return -1;
+    evm_vm_set_fork(vm, (evm_fork)fork);
+    evm_vm_set_policy(vm, snap_policies[pol], NULL);
+    vm->mem_limit = (size_t)mem_limit;
+    vm->peak = peak;
+    for (int i = 0; i <= EVM_MAX_DEPTH; i++)
+        if (vm->frames[i]) vm->frames[i]->active = false;
+    vm->top = 0;
+    int64_t gas_sum = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = get_frame(vm, r, (int)i, max_snap, &gas_sum);
+        if (rc) return rc;
+        if (i && !waits_in_call(vm->frames[i - 1])) {
+            vm_rd_fail(r, "EVM frame %u: its caller does not wait in a CALL or CREATE", i);
+            return -1;
+        }
+    }
+    vm->top = n ? (int)n - 1 : 0;
+    return 0;
+}
