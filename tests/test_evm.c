@@ -597,3 +597,19 @@ Test(evm_calls, deep_recursion) {
     cr_assert_eq(evm_vm_words_in_use(r.vm), 0);
     teardown(&r);
 }
+
+/* A CREATE ending in a world without the created account (a restored
+ * snapshot can say so) fails cleanly instead of storing code nowhere. */
+Test(evm_memhost, create_end_without_its_account) {
+    evm_vm *vm = evm_vm_new();
+    evm_memhost *h = evm_memhost_new(vm);
+    evm_message m = {.kind = EVM_CALL_CREATE};
+    m.recipient.b[19] = 0x42;
+    static const uint8_t out[] = {EVM_OP_STOP};
+    evm_result r = {.status = EVM_SUCCESS, .output = out, .output_size = 1};
+    evm_memhost_iface.call_end(h, &m, 0, &r);
+    cr_assert_eq(r.status, EVM_INTERNAL_ERROR);
+    cr_assert(!evm_memhost_exists(h, &m.recipient));
+    evm_memhost_free(h);
+    evm_vm_free(vm);
+}

@@ -701,18 +701,16 @@ static void h_call_end(void *ctx, const evm_message *msg, uint64_t snap, evm_res
         return;
     }
     if (msg->kind != EVM_CALL_CREATE && msg->kind != EVM_CALL_CREATE2) return;
-    /* the VM charged the deposit; store the code */
+    /* the VM charged the deposit; store the code (in the account create_begin
+     * made, which a restored snapshot might not hold) */
     size_t n = res->output_size;
     uint8_t *code = NULL;
-    if (n) {
-        code = malloc(n);
-        if (!code) {
-            evm_memhost_revert(h, (size_t)snap);
-            return fail(res, EVM_INTERNAL_ERROR);
-        }
-        memcpy(code, res->output, n);
-    }
     account *t = find(h, &msg->recipient);
+    if (!t || (n && !(code = malloc(n)))) {
+        evm_memhost_revert(h, (size_t)snap);
+        return fail(res, EVM_INTERNAL_ERROR);
+    }
+    if (n) memcpy(code, res->output, n);
     jentry *j = jpush(h, J_CODE, t);
     if (j) {
         j->oldcode = t->code;
