@@ -805,3 +805,63 @@ Test(snapshot_evm, hostile_content_never_crashes) {
     tu_snapshot_hostile(&img, 5, 20000);
     vm_buf_free(&img);
 }
+
+/* Channels grow their ring as words arrive: any mix of writes and reads over
+ * many seeded capacities keeps first-in first-out order and the capacity
+ * limit, a declared capacity of 2^28 words costs nothing until used, and a
+ * snapshot of such a channel loads back the same queue. */
+Test(proc, channels_grow_as_used) {
+    uint64_t seed = 31;
+    for (int t = 0; t < 300; t++) {
+        vm_arena *a = vm_arena_new();
+        cr_assert(a);
+        uint32_t cap = 1 + tu_below(&seed, t % 10 == 0 ? 5000 : 70);
+        int ch = vm_chan_new(a, cap);
+        cr_assert_geq(ch, 0);
+        vm_word want[5000];
+        uint32_t head = 0, len = 0;
+        vm_word next = 1;
+        for (int op = 0; op < 3000; op++) {
+            if (tu_below(&seed, 100) < 55) {
+                int rc = vm_chan_write(a, (uint32_t)ch, next);
+                cr_assert_eq(rc, len == cap ? -1 : 0, "cap %u len %u", cap, len);
+                if (rc == 0) want[(head + len++) % cap] = next++;
+            } else {
+                vm_word w = 0;
+                int rc = vm_chan_read(a, (uint32_t)ch, &w);
+                cr_assert_eq(rc, len == 0 ? -1 : 0);
+                if (rc == 0) {
+                    cr_assert_eq(w, want[head], "cap %u", cap);
+                    head = (head + 1) % cap;
+                    len--;
+                }
+            }
+            cr_assert_eq(vm_chan_len(a, (uint32_t)ch), len);
+        }
+        vm_arena_free(a);
+    }
+    vm_arena *a = vm_arena_new(), *b = vm_arena_new();
+    cr_assert(a && b);
+    int big = vm_chan_new(a, 1u << 28);
+    cr_assert_geq(big, 0);
+    cr_assert_leq(a->chans[big].alloc, 16);
+    for (vm_word w = 0; w < 100; w++)
+        cr_assert_eq(vm_chan_write(a, (uint32_t)big, w), 0);
+    vm_word w;
+    for (int i = 0; i < 40; i++)
+        cr_assert_eq(vm_chan_read(a, (uint32_t)big, &w), 0);
+    vm_buf img = {0};
+    char err[256] = "";
+    cr_assert_eq(vm_snapshot_save(a, &img), 0);
+    cr_assert_eq(vm_snapshot_load(b, img.data, img.len, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(b->chans[big].cap, 1u << 28);
+    cr_assert_leq(b->chans[big].alloc, 128);
+    cr_assert_eq(vm_chan_len(b, (uint32_t)big), 60);
+    for (vm_word k = 40; k < 100; k++) {
+        cr_assert_eq(vm_chan_read(b, (uint32_t)big, &w), 0);
+        cr_assert_eq(w, k);
+    }
+    vm_buf_free(&img);
+    vm_arena_free(a);
+    vm_arena_free(b);
+}

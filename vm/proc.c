@@ -316,16 +316,31 @@ int vm_chan_new(vm_arena *a, uint32_t cap) {
     if (vm_grow0((void **)&a->chans, &a->chans_alloc, (size_t)a->nchans + 1, sizeof(vm_chan)))
         return -1;
     vm_chan *c = &a->chans[a->nchans];
-    *c = (vm_chan){.words = calloc(cap, sizeof(vm_word)), .cap = cap};
-    if (!c->words) return -1;
+    *c = (vm_chan){.cap = cap};
+    if (vm_chan_reserve(c, cap < 16 ? cap : 16)) return -1;
     return (int)a->nchans++;
+}
+
+int vm_chan_reserve(vm_chan *c, uint32_t n) {
+    if (n <= c->alloc) return 0;
+    uint32_t m = c->alloc > n / 2 ? 2 * c->alloc : n; /* double, up to cap */
+    if (m > c->cap) m = c->cap;
+    vm_word *q = malloc((size_t)m * sizeof *q);
+    if (!q) return -1;
+    for (uint32_t k = 0; k < c->len; k++) /* unroll the ring from its head */
+        q[k] = c->words[(c->head + k) % c->alloc];
+    free(c->words);
+    c->words = q;
+    c->head = 0;
+    c->alloc = m;
+    return 0;
 }
 
 int vm_chan_write(vm_arena *a, uint32_t ch, vm_word w) {
     if (ch >= a->nchans) return -1;
     vm_chan *c = &a->chans[ch];
-    if (c->len == c->cap) return -1;
-    c->words[(c->head + c->len++) % c->cap] = w;
+    if (c->len == c->cap || vm_chan_reserve(c, c->len + 1)) return -1;
+    c->words[(c->head + c->len++) % c->alloc] = w;
     return 0;
 }
 
@@ -334,7 +349,7 @@ int vm_chan_read(vm_arena *a, uint32_t ch, vm_word *w) {
     vm_chan *c = &a->chans[ch];
     if (c->len == 0) return -1;
     *w = c->words[c->head];
-    c->head = (c->head + 1) % c->cap;
+    c->head = (c->head + 1) % c->alloc;
     c->len--;
     return 0;
 }
@@ -594,7 +609,9 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
     case VM_OP_OUT: {
         vm_key *k = key_at(p, sp[-1], VM_KEY_CHAN, VM_RIGHT_WRITE);
         if (!k || k->obj >= a->nchans) return VM_BAD_KEY;
-        if (a->chans[k->obj].len == a->chans[k->obj].cap) return VM_CHANNEL_FULL;
+        vm_chan *ch = &a->chans[k->obj];
+        if (ch->len == ch->cap) return VM_CHANNEL_FULL;
+        if (vm_chan_reserve(ch, ch->len + 1)) return VM_OUT_OF_MEMORY; /* the host's */
         if (!check) vm_chan_write(a, k->obj, sp[-2]);
         return VM_RUNNING;
     }

@@ -108,7 +108,7 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
         U32(c->cap);
         U32(c->len);
         for (uint32_t k = 0; k < c->len; k++)
-            U64(c->words[(c->head + k) % c->cap]);
+            U64(c->words[(c->head + k) % c->alloc]);
     }
     if (w->err) return -1;
     /* header: magic, version, flags, payload length, crc32 of the payload */
@@ -423,16 +423,12 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
             break;
         }
         if (!vm_room_for(r, len, 8, cap, "a channel length")) break;
-        if (i >= a->nchans) {
-            if (vm_chan_new(a, cap) < 0) goto oom;
-        } else if (a->chans[i].cap != cap) {
-            vm_word *q = realloc(a->chans[i].words, (size_t)cap * sizeof(vm_word));
-            if (!q) goto oom;
-            a->chans[i].words = q;
-            a->chans[i].cap = cap;
-        }
+        if (i >= a->nchans && vm_chan_new(a, cap) < 0) goto oom;
         vm_chan *c = &a->chans[i];
-        c->head = 0;
+        c->head = c->len = 0; /* emptied, then sized for what the image holds */
+        c->cap = cap;
+        if (c->alloc > cap) c->alloc = 0; /* reserve reallocates at most cap */
+        if (vm_chan_reserve(c, len)) goto oom;
         c->len = len;
         for (uint32_t k = 0; k < len; k++)
             c->words[k] = (vm_word)G64("a channel word");

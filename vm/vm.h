@@ -169,7 +169,8 @@ typedef enum { VM_KEY_NONE, VM_KEY_PROC, VM_KEY_PAGE, VM_KEY_CHAN } vm_key_kind;
 #define VM_RIGHT_CALL  4u
 #define VM_RIGHTS_ALL  7u
 
-/* A host channel: a bounded queue of words. Returns its id, or -1. */
+/* A host channel: a bounded queue of up to cap words (its memory grows as words
+ * arrive, so a large cap costs nothing until used). Returns its id, or -1. */
 int vm_chan_new(vm_arena *a, uint32_t cap);
 int vm_chan_write(vm_arena *a, uint32_t chan, vm_word w); /* 0, or -1 if full */
 int vm_chan_read(vm_arena *a, uint32_t chan, vm_word *w); /* 0, or -1 if empty */

@@ -55,10 +55,14 @@ typedef struct {
     bool live;
 } vm_page;
 
+/* A channel holds up to cap words in a ring of alloc words, grown as words
+ * arrive (a declared capacity costs no memory until it is used). */
 typedef struct {
     vm_word *words;
-    uint32_t head, len, cap; /* a ring of cap words */
+    uint32_t head, len, cap, alloc;
 } vm_chan;
+/* Make room for n words in c (n <= c->cap), keeping its contents. 0 or -1. */
+int vm_chan_reserve(vm_chan *c, uint32_t n);
 
 /* One process. Owned children count in their owner's memory. */
 typedef struct vm_proc {
