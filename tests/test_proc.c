@@ -83,7 +83,9 @@ static void refuel_loop(prog *p, int mode, int64_t gas, int64_t mtf, int64_t mem
     e(p, VM_OP_JZ, 0);
     e(p, VM_OP_POP, 0);
     e(p, VM_OP_DUP, 0);
-    e(p, VM_OP_ADD, 0); /* twice as much next time */
+    e(p, VM_OP_ADD, 0); /* twice as much next time, */
+    e(p, VM_OP_PUSH, (int64_t)1 << 40);
+    e(p, VM_OP_MIN, 0); /* up to a cap, so that it never wraps */
     jump(p, VM_OP_JMP, loop);
     size_t done = p->n;
     e(p, VM_OP_HALT, 0);
@@ -688,10 +690,10 @@ Test(proc_evm, result_on_the_stack) {
 
 /* The property: an EVM child suspended at many points (its own budget, an
  * ancestor's credit, memory-time) and resumed ends exactly as one ample run:
- * the same EVM status and result, gas and memory-time. (Credit only: under
- * refuel_loop a transfer parent re-lends only what it has at once, and one
- * EVM instruction can cost 20,000 gas or all of a frame's gas.) */
-static void evm_property(int memtime, uint64_t seed0, int count, bool jump) {
+ * the same EVM status and result, gas and memory-time. mode: RECURSE's
+ * resource model (0 credit, 1 transfer: then no ancestor can run dry while
+ * the child runs, so the root is never stopped inside it). */
+static void evm_property(int mode, int memtime, uint64_t seed0, int count, bool jump) {
     uint64_t seed = seed0;
     vm_arena *a = vm_arena_new();
     int checked = 0, nested = 0, failed = 0;
@@ -713,7 +715,7 @@ static void evm_property(int memtime, uint64_t seed0, int count, bool jump) {
 
         int64_t mt = memtime ? (int64_t)(20 + tu_below(&seed, 400)) : -1;
         p = (prog){0};
-        evm_parent(&p, box, (size_t)n, 0, 1 + tu_below(&seed, 300), mt);
+        evm_parent(&p, box, (size_t)n, mode, 1 + tu_below(&seed, 300), mt);
         vm_load(a, p.c, p.n);
         /* growing chunks: an exceptional halt consumes all the frame's gas at once */
         vm_status st = refuel_root(&a, &seed, 500, 100, jump, NULL, &nested);
@@ -731,17 +733,23 @@ static void evm_property(int memtime, uint64_t seed0, int count, bool jump) {
         checked++;
     }
     cr_assert_eq(checked, count);
-    cr_assert_gt(nested, 0, "never suspended inside a nested EVM frame");
+    if (mode == 1)
+        cr_assert_eq(nested, 0, "transfer: the root stopped inside its EVM child");
+    else
+        cr_assert_gt(nested, 0, "never suspended inside a nested EVM frame");
     cr_assert_gt(failed, 0, "no EVM failure among the programs");
     cr_assert_lt(failed, count, "every program failed");
     vm_arena_free(a);
 }
 
 Test(proc_evm, suspend_resume_credit) {
-    evm_property(0, 101, 150, false);
+    evm_property(0, 0, 101, 150, false);
 }
 Test(proc_evm, suspend_resume_memtime) {
-    evm_property(1, 202, 150, false);
+    evm_property(0, 1, 202, 150, false);
+}
+Test(proc_evm, suspend_resume_transfer) {
+    evm_property(1, 0, 505, 150, false);
 }
 
 /* ---- snapshots of EVM processes (format v2) ---- */
@@ -751,10 +759,10 @@ Test(proc_evm, suspend_resume_memtime) {
  * restored in a fresh arena, saved again to the same bytes, and continued
  * there; it ends exactly as one ample run. */
 Test(snapshot_evm, jump_at_every_stop_credit) {
-    evm_property(0, 303, 100, true);
+    evm_property(0, 0, 303, 100, true);
 }
 Test(snapshot_evm, jump_at_every_stop_memtime) {
-    evm_property(1, 404, 100, true);
+    evm_property(0, 1, 404, 100, true);
 }
 
 /* An image of a tree whose EVM child is suspended inside a nested frame,
