@@ -119,7 +119,7 @@ static int pop_alloc(evo_pop *p, size_t total, size_t stride, size_t nc) {
     };
     size_t n = sizeof a / sizeof *a, size = 0;
     for (size_t i = 0; i < n; i++)
-        size += (a[i].bytes + L - 1) / L * L + L;
+        size += a[i].bytes = (a[i].bytes + L - 1) / L * L + L; /* never 0 */
     /* zeroed now, so that the first generations do not pay for page faults */
     p->block = aligned_alloc(L, size);
     if (!p->block) return -1;
@@ -127,7 +127,7 @@ static int pop_alloc(evo_pop *p, size_t total, size_t stride, size_t nc) {
     uint8_t *q = p->block;
     for (size_t i = 0; i < n; i++) {
         *a[i].ptr = q;
-        q += (a[i].bytes + L - 1) / L * L + L;
+        q += a[i].bytes;
     }
     return 0;
 }

@@ -191,7 +191,7 @@ struct ztask {
     int fail;
 };
 struct zthread {
-    struct libdeflate_compressor *c[2]; /* level 0, level DEFLATE */
+    struct libdeflate_compressor *c; /* at level DEFLATE */
     uint8_t *shuf;
     size_t shuf_cap;
 };
@@ -523,7 +523,8 @@ static evo_store *store_new(const char *path) {
     return s;
 }
 
-static void close_handles(evo_store *s) {
+/* Close the file being written and its handles (not the source). */
+static void close_written(evo_store *s) {
     for (int i = 0; i < NF; i++)
         hclose(&s->ds[i], H5Dclose);
     hclose(&s->stats, H5Dclose);
@@ -534,6 +535,10 @@ static void close_handles(evo_store *s) {
     hclose(&s->slot[1], H5Dclose);
     hclose(&s->stats_mem, H5Tclose);
     hclose(&s->file, H5Fclose);
+}
+
+static void close_handles(evo_store *s) {
+    close_written(s);
     hclose(&s->src, H5Fclose);
 }
 
@@ -549,8 +554,7 @@ static void store_free(evo_store *s) {
         free(s->tasks[i].out);
     free(s->tasks);
     for (int i = 0; i < s->nzt; i++) {
-        libdeflate_free_compressor(s->zt[i].c[0]);
-        libdeflate_free_compressor(s->zt[i].c[1]);
+        libdeflate_free_compressor(s->zt[i].c);
         free(s->zt[i].shuf);
     }
     free(s->zt);
@@ -906,8 +910,7 @@ static void compress_task(struct zthread *zt, struct ztask *t) {
         t->fail = 0;
         return;
     }
-    int k = t->level ? 1 : 0;
-    if (!zt->c[k] && !(zt->c[k] = libdeflate_alloc_compressor(t->level))) return;
+    if (!zt->c && !(zt->c = libdeflate_alloc_compressor(DEFLATE))) return;
     const uint8_t *src = t->in;
     if (t->esize > 1) {
         if (zt->shuf_cap < t->n) {
@@ -919,7 +922,7 @@ static void compress_task(struct zthread *zt, struct ztask *t) {
         shuffle(zt->shuf, t->in, t->n / t->esize, t->esize);
         src = zt->shuf;
     }
-    size_t bound = libdeflate_zlib_compress_bound(zt->c[k], t->n);
+    size_t bound = libdeflate_zlib_compress_bound(zt->c, t->n);
     if (t->out_cap < bound) {
         uint8_t *b = realloc(t->out, bound);
         if (!b) return;
@@ -927,7 +930,7 @@ static void compress_task(struct zthread *zt, struct ztask *t) {
         t->out_cap = bound;
     }
     double t0 = mono_now();
-    t->out_len = libdeflate_zlib_compress(zt->c[k], src, t->n, t->out, t->out_cap);
+    t->out_len = libdeflate_zlib_compress(zt->c, src, t->n, t->out, t->out_cap);
     t->seconds = mono_now() - t0;
     t->fail = t->out_len == 0;
 }
@@ -991,9 +994,8 @@ static int set_rows(hid_t ds, uint64_t rows, uint64_t ncols) {
  * which every HDF5 reader honours. Raw bytes are the host's, little-endian
  * like the file types. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "raw chunks are written as in memory");
-static int put_chunk(hid_t ds, uint64_t row0, uint64_t ncols, const struct ztask *t) {
+static int put_chunk(hid_t ds, uint64_t row0, const struct ztask *t) {
     hsize_t off[2] = {row0, 0};
-    (void)ncols;
     if (!t->level) return H5Dwrite_chunk(ds, H5P_DEFAULT, 3u, off, t->n, t->in) < 0 ? -1 : 0;
     return H5Dwrite_chunk(ds, H5P_DEFAULT, 0, off, t->out_len, t->out) < 0 ? -1 : 0;
 }
@@ -1047,14 +1049,14 @@ static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
         } else {
             if (set_rows(s->ds[i], row0 + np * s->R, cols) < 0) goto h5fail;
             for (uint32_t k = 0; k < np; k++)
-                if (put_chunk(s->ds[i], row0 + k * s->R, cols, &s->tasks[task_of[i] + k]) < 0)
+                if (put_chunk(s->ds[i], row0 + k * s->R, &s->tasks[task_of[i] + k]) < 0)
                     goto h5fail;
         }
         if (i == F_MEMTIME) HOOK(HOOK_FIELDS, g);
     }
     if (set_rows(s->ds[F_CODE], s->code_end + s->pend_code, 0) < 0) goto h5fail;
     for (size_t c = 0; c < ncode; c++)
-        if (put_chunk(s->ds[F_CODE], s->code_end + c * s->code_align, 0, &s->tasks[c]) < 0)
+        if (put_chunk(s->ds[F_CODE], s->code_end + c * s->code_align, &s->tasks[c]) < 0)
             goto h5fail;
     if (put_rows(s->stats, s->stats_mem, s->ngen, np, 0, s->pend_stats) < 0 ||
         put_rows(s->wall, H5T_NATIVE_DOUBLE, s->ngen, np, 0, s->pend_wall) < 0)
@@ -1510,16 +1512,7 @@ h5fail:
     setf(err, errcap, s->path, "HDF5 error while writing %s", tmp);
 cleanup:
     if (rc < 0 && s->file >= 0) {
-        for (int i = 0; i < NF; i++)
-            hclose(&s->ds[i], H5Dclose);
-        hclose(&s->stats, H5Dclose);
-        hclose(&s->wall, H5Dclose);
-        hclose(&s->end_time, H5Dclose);
-        hclose(&s->stop, H5Dclose);
-        hclose(&s->slot[0], H5Dclose);
-        hclose(&s->slot[1], H5Dclose);
-        hclose(&s->stats_mem, H5Tclose);
-        hclose(&s->file, H5Fclose);
+        close_written(s);
         if (tmp) unlink(tmp);
     }
     free(buf);

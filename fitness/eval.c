@@ -64,8 +64,7 @@ const fit_task *fit_ctx_task(const fit_ctx *c) {
     return c->task;
 }
 
-/* The hook also sees the end of the code (pc == len), which is no
- * instruction. */
+/* The hook also sees the end of the code (pc == len: vm_set_trace). */
 static void count_insn(void *ctx, const vm_arena *a, uint32_t pc) {
     fit_ctx *c = ctx;
     (void)a;

@@ -226,8 +226,9 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out);
  * error the arena holds an empty program. */
 int vm_snapshot_load(vm_arena *a, const uint8_t *data, size_t len, char *err, size_t errcap);
 
-/* Per-instruction hook: called before each instruction (when set, the VM
- * meters one instruction at a time). */
+/* Per-instruction hook: called before each instruction, and once more when
+ * the run reaches the end of the code (pc = the code's length, no
+ * instruction). When set, the VM meters one instruction at a time. */
 typedef void (*vm_trace_fn)(void *ctx, const vm_arena *a, uint32_t pc);
 void vm_set_trace(vm_arena *a, vm_trace_fn fn, void *ctx);
 /* Force per-instruction metering (for tests that compare with block mode). */
