@@ -7,9 +7,11 @@
 const char *an_ext_of(an_format f);
 FILE *an_open_out(const char *dir, const char *name, FILE *msg);
 int an_close_out(FILE *f, const char *dir, const char *name, FILE *msg);
-/* A gnuplot script's head: terminal for fmt, output file, title, axes. */
-void an_gp_head(FILE *f, an_format fmt, const char *out, const char *title, const char *xl,
-                const char *yl);
+/* Open the gnuplot script STEM.gp in dir (close it with an_close_out) and
+ * write its head: the terminal for fmt, output STEM.<ext>, title and axes.
+ * NULL on error (reported to msg). */
+FILE *an_gp_open(const char *dir, const char *stem, an_format fmt, const char *title,
+                 const char *xl, const char *yl, FILE *msg);
 bool an_have_gnuplot(void);
 int an_run_gnuplot(const char *dir, const char *script, FILE *msg);
 int an_mkdirs(const char *dir);

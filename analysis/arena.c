@@ -118,15 +118,13 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
     if (an_close_out(c, dir, "arena-players.csv", msg)) goto cleanup;
 
     /* figures: score against gas per move (log), and the scores */
-    const char *ext = an_ext_of(o->format);
-    char title[256], out[64];
+    char title[256];
     snprintf(title, sizeof title, "arena %s (seed %" PRIu64 ", %" PRIu64 " rounds per match)", game,
              seed, rounds);
-    FILE *g = an_open_out(dir, "arena-score-gas.gp", msg);
+    FILE *g = an_gp_open(dir, "arena-score-gas", o->format, title,
+                         "gas per move (own units: native or EVM gas)",
+                         "score (sum over all matches)", msg);
     if (!g) goto cleanup;
-    snprintf(out, sizeof out, "arena-score-gas.%s", ext);
-    an_gp_head(g, o->format, out, title, "gas per move (own units: native or EVM gas)",
-               "score (sum over all matches)");
     fputs("set logscale x\nset format x '%g'\nset offsets graph 0.05, graph 0.2, graph 0.08, "
           "graph 0.08\n",
           g);
@@ -135,10 +133,9 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
           "1/0):4:2 with labels offset 0,1 font ',9' notitle\n",
           g);
     if (an_close_out(g, dir, "arena-score-gas.gp", msg)) goto cleanup;
-    g = an_open_out(dir, "arena-scores.gp", msg);
+    g = an_gp_open(dir, "arena-scores", o->format, title, "player", "score (sum over all matches)",
+                   msg);
     if (!g) goto cleanup;
-    snprintf(out, sizeof out, "arena-scores.%s", ext);
-    an_gp_head(g, o->format, out, title, "player", "score (sum over all matches)");
     fputs("set style fill solid 0.8\nset boxwidth 0.7\nset xtics rotate by -45 font ',9'\n"
           "set yrange [0:*]\n"
           "plot 'arena-players.csv' every ::1 using 1:4:xtic(2) with boxes lc rgb '#2ca02c' "
@@ -178,7 +175,7 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
                 "![score against gas](arena-score-gas.%s)\n\nEach player's score against the gas "
                 "it spent per move: cheap and strong players sit at the top left.\n\n"
                 "![scores](arena-scores.%s)\n\nThe players' scores, best first.\n",
-                ext, ext);
+                an_ext_of(o->format), an_ext_of(o->format));
     else
         fputs("*Figures not drawn (gnuplot missing or failed); their scripts are here.*\n", md);
     if (an_close_out(md, dir, "report.md", msg)) goto cleanup;

@@ -465,7 +465,7 @@ static int write_tables(group *gs, size_t ng, const char *dir, FILE *msg) {
 
 /* ---- gnuplot ---- */
 
-void an_gp_head(FILE *f, an_format fmt, const char *out, const char *title, const char *xl,
+static void gp_head(FILE *f, an_format fmt, const char *out, const char *title, const char *xl,
                     const char *yl) {
     fputs("# Written by frugal report; edit and rerun with: gnuplot THIS.gp\n", f);
     fputs("set encoding utf8\n", f);
@@ -480,6 +480,16 @@ void an_gp_head(FILE *f, an_format fmt, const char *out, const char *title, cons
     fprintf(f, "set output '%s'\n", out);
     fputs("set datafile separator ','\nset grid lc rgb '#dddddd'\nset key below\n", f);
     fprintf(f, "set title '%s'\nset xlabel '%s'\nset ylabel '%s'\n", title, xl, yl);
+}
+
+FILE *an_gp_open(const char *dir, const char *stem, an_format fmt, const char *title,
+                 const char *xl, const char *yl, FILE *msg) {
+    char gp[256], out[256];
+    snprintf(gp, sizeof gp, "%s.gp", stem);
+    snprintf(out, sizeof out, "%s.%s", stem, an_ext_of(fmt));
+    FILE *f = an_open_out(dir, gp, msg);
+    if (f) gp_head(f, fmt, out, title, xl, yl);
+    return f;
 }
 
 /* Errors: log only when all are positive (a 0 error is a solution, never
@@ -498,12 +508,10 @@ static void gp_scale(FILE *f, const char *axis, const range *r, bool relaxed) {
 
 static int fig_convergence(const group *gs, size_t ng, const char *dir, an_format fmt,
                            const range *err, FILE *msg) {
-    char out[64];
-    snprintf(out, sizeof out, "convergence.%s", an_ext_of(fmt));
-    FILE *f = an_open_out(dir, "convergence.gp", msg);
+    FILE *f = an_gp_open(dir, "convergence", fmt,
+                         "Convergence: error of the best program and the population median",
+                         "generation", "error (sum over the training cases)", msg);
     if (!f) return -1;
-    an_gp_head(f, fmt, out, "Convergence: error of the best program and the population median",
-            "generation", "error (sum over the training cases)");
     gp_scale(f, "y", err, false);
     fputs("plot \\\n", f);
     for (size_t k = 0; k < ng; k++) {
@@ -530,12 +538,9 @@ static int fig_convergence(const group *gs, size_t ng, const char *dir, an_forma
 
 static int fig_resources(const group *gs, size_t ng, const char *dir, an_format fmt,
                          const range *res, FILE *msg) {
-    char out[64];
-    snprintf(out, sizeof out, "resources.%s", an_ext_of(fmt));
-    FILE *f = an_open_out(dir, "resources.gp", msg);
+    FILE *f = an_gp_open(dir, "resources", fmt, "Resources of the best program", "generation",
+                         "gas (summed over the cases)", msg);
     if (!f) return -1;
-    an_gp_head(f, fmt, out, "Resources of the best program", "generation",
-            "gas (summed over the cases)");
     fputs("set y2label 'memory-time (word·gas, summed over the cases)'\nset ytics nomirror\n"
           "set y2tics\n",
           f);
@@ -560,12 +565,10 @@ static int fig_resources(const group *gs, size_t ng, const char *dir, an_format 
 
 static int fig_front(const group *gs, size_t ng, const char *dir, an_format fmt, const range *rg,
                      FILE *msg) {
-    char out[64];
-    snprintf(out, sizeof out, "front.%s", an_ext_of(fmt));
-    FILE *f = an_open_out(dir, "front.gp", msg);
+    FILE *f =
+        an_gp_open(dir, "front", fmt, "Pareto front of the final population: error against gas",
+                   "gas (summed over the cases)", "error (sum over the training cases)", msg);
     if (!f) return -1;
-    an_gp_head(f, fmt, out, "Pareto front of the final population: error against gas",
-            "gas (summed over the cases)", "error (sum over the training cases)");
     gp_scale(f, "y", &rg[0], false);
     gp_scale(f, "x", &rg[1], true);
     fputs("plot \\\n", f);
@@ -580,15 +583,14 @@ static int fig_front(const group *gs, size_t ng, const char *dir, an_format fmt,
 }
 
 static int fig_history(const group *g, const char *dir, an_format fmt, const range *rg, FILE *msg) {
-    char out[128], name[128], title[256];
-    snprintf(out, sizeof out, "front-history-%s.%s", g->label, an_ext_of(fmt));
-    snprintf(name, sizeof name, "front-history-%s.gp", g->label);
+    char stem[128], name[160], title[256];
+    snprintf(stem, sizeof stem, "front-history-%s", g->label);
+    snprintf(name, sizeof name, "%s.gp", stem);
     snprintf(title, sizeof title, "%s (seed %" PRIu64 "): how the error-gas front moved", g->label,
              g->runs[0].seed);
-    FILE *f = an_open_out(dir, name, msg);
+    FILE *f = an_gp_open(dir, stem, fmt, title, "gas (summed over the cases)",
+                         "error (sum over the training cases)", msg);
     if (!f) return -1;
-    an_gp_head(f, fmt, out, title, "gas (summed over the cases)",
-            "error (sum over the training cases)");
     gp_scale(f, "y", &rg[4], false);
     gp_scale(f, "x", &rg[5], true);
     fputs("plot \\\n", f);
@@ -619,12 +621,9 @@ static int fig_history(const group *g, const char *dir, an_format fmt, const ran
 
 static int fig_memerr(const group *gs, size_t ng, const char *dir, an_format fmt, const range *rg,
                       FILE *msg) {
-    char out[64];
-    snprintf(out, sizeof out, "memtime-error.%s", an_ext_of(fmt));
-    FILE *f = an_open_out(dir, "memtime-error.gp", msg);
+    FILE *f = an_gp_open(dir, "memtime-error", fmt, "Final population: memory-time against error",
+                         "error (sum over the training cases)", "memory-time (word·gas)", msg);
     if (!f) return -1;
-    an_gp_head(f, fmt, out, "Final population: memory-time against error",
-            "error (sum over the training cases)", "memory-time (word·gas)");
     gp_scale(f, "x", &rg[2], false);
     gp_scale(f, "y", &rg[3], true);
     fputs("plot \\\n", f);
