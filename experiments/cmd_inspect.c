@@ -17,6 +17,7 @@ static const char *kind_name(vm_key_kind k) {
     case VM_KEY_PROC: return "process";
     case VM_KEY_PAGE: return "page";
     case VM_KEY_CHAN: return "channel";
+    case VM_KEY_CALL: return "call";
     default: return "empty";
     }
 }

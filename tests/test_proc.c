@@ -798,10 +798,45 @@ static vm_buf evm_sample(void) {
     return (vm_buf){0};
 }
 
-Test(snapshot_evm, sample_is_version_2) {
+Test(snapshot_evm, sample_is_version_3) {
     vm_buf img = evm_sample();
-    cr_assert_eq(img.data[8], 2, "format version");
+    cr_assert_eq(img.data[8], 3, "format version");
     vm_buf_free(&img);
+}
+
+/* An image written by the version 2 writer (an EVM child stopped inside its
+ * nested frame: experiments/examples/evm.s at 40000 gas) loads and continues
+ * to the same end as one uninterrupted run. */
+Test(snapshot_evm, reads_version_2) {
+    vm_buf v2 = {0};
+    cr_assert_eq(exp_read_file("tests/data/evm-v2.snap", &v2), 0);
+    cr_assert_eq(v2.data[8], 2);
+    vm_arena *a = vm_arena_new();
+    char err[256];
+    cr_assert_eq(vm_snapshot_load(a, v2.data, v2.len, err, sizeof err), 0, "%s", err);
+    cr_assert_gt(vm_evm_frames(a->procs[1]), 1, "stopped inside the nested frame");
+    vm_set_limits(a, &(vm_limits){.gas = 1000000, .mem = 10000000});
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    vm_buf src = {0};
+    cr_assert_eq(exp_read_file("experiments/examples/evm.s", &src), 0);
+    vm_buf code = {0};
+    cr_assert_eq(vm_asm((const char *)src.data, src.len, "evm.s", &code, stderr), 0);
+    vm_arena *whole = vm_arena_new();
+    vm_load(whole, code.data, code.len);
+    vm_set_limits(whole, &(vm_limits){.gas = 1000000, .mem = 10000000});
+    cr_assert_eq(vm_run(whole), VM_HALTED);
+    estate x, y;
+    ecapture(a, 1, &x);
+    ecapture(whole, 1, &y);
+    cr_assert_eq(x.evm_status, y.evm_status);
+    cr_assert_eq(x.s.gas, y.s.gas);
+    cr_assert_eq(x.depth, y.depth);
+    cr_assert_arr_eq(x.stack, y.stack, sizeof x.stack);
+    vm_arena_free(a);
+    vm_arena_free(whole);
+    vm_buf_free(&v2);
+    vm_buf_free(&src);
+    vm_buf_free(&code);
 }
 Test(snapshot_evm, every_truncation_is_an_error) {
     vm_buf img = evm_sample();
@@ -812,6 +847,333 @@ Test(snapshot_evm, hostile_content_never_crashes) {
     vm_buf img = evm_sample();
     tu_snapshot_hostile(&img, 5, 20000);
     vm_buf_free(&img);
+}
+
+/* ---- EVM calls between processes (call keys; docs/evm.md) ---- */
+
+/* Container bytes into a new page (key `page`), CREATEd as key page + 1. */
+static void make_evm(prog *p, const uint8_t *box, size_t n, int page) {
+    size_t words = (n + 7) / 8;
+    e(p, VM_OP_PUSH, (int64_t)words);
+    e(p, VM_OP_NEWPAGE, 0);
+    e(p, VM_OP_POP, 0);
+    for (size_t i = 0; i < words; i++) {
+        uint64_t w = 0;
+        for (size_t b = 0; b < 8 && i * 8 + b < n; b++)
+            w |= (uint64_t)box[i * 8 + b] << (8 * b);
+        e(p, VM_OP_PUSH, (int64_t)w);
+        e(p, VM_OP_PUSH, page);
+        e(p, VM_OP_PUSH, (int64_t)i);
+        e(p, VM_OP_PWRITE, 0);
+    }
+    e(p, VM_OP_PUSH, page);
+    e(p, VM_OP_PUSH, (int64_t)n);
+    e(p, VM_OP_CREATE, 0);
+    e(p, VM_OP_POP, 0);
+}
+
+/* RECURSE child key k with `gas` (ample memory, no memory-time limit). */
+static void run_key(prog *p, int k, int64_t gas) {
+    e(p, VM_OP_PUSH, k);
+    e(p, VM_OP_PUSH, gas);
+    e(p, VM_OP_PUSH, 1000000);
+    e(p, VM_OP_PUSH, -1);
+    e(p, VM_OP_RECURSE, 0);
+    for (int i = 0; i < 4; i++)
+        e(p, VM_OP_POP, 0);
+}
+
+/* Give child key `to` a call key made from key `from`. */
+static void give_key(prog *p, int to, int from) {
+    e(p, VM_OP_PUSH, to);
+    e(p, VM_OP_PUSH, from);
+    e(p, VM_OP_TRANSFERKEY, 0);
+    e(p, VM_OP_POP, 0);
+}
+
+/* The callee: a counter. x = calldata word; v = slot 0 + x, stored unless
+ * x is 0; x == 7 reverts after the store; returns v. Its own transaction
+ * (calldata 100) sets slot 0 to 100. */
+static int counter_box(uint8_t *box, size_t cap) {
+    ebuf b = {0};
+    eb(&b, 5, EVM_OP_PUSH0, EVM_OP_CALLDATALOAD, EVM_OP_PUSH0, EVM_OP_SLOAD, EVM_OP_ADD);
+    eb(&b, 4, EVM_OP_PUSH0, EVM_OP_CALLDATALOAD, EVM_OP_ISZERO, EVM_OP_PUSH1);
+    size_t skip = b.n;
+    eb(&b, 2, 0, EVM_OP_JUMPI);
+    eb(&b, 3, EVM_OP_DUP1, EVM_OP_PUSH0, EVM_OP_SSTORE);
+    b.c[skip] = (uint8_t)b.n;
+    eb(&b, 1, EVM_OP_JUMPDEST);
+    eb(&b, 6, EVM_OP_PUSH0, EVM_OP_CALLDATALOAD, EVM_OP_PUSH1, 7, EVM_OP_EQ, EVM_OP_PUSH1);
+    size_t rev = b.n;
+    eb(&b, 2, 0, EVM_OP_JUMPI);
+    eb(&b, 6, EVM_OP_PUSH0, EVM_OP_MSTORE, EVM_OP_PUSH1, 32, EVM_OP_PUSH0, EVM_OP_RETURN);
+    b.c[rev] = (uint8_t)b.n;
+    eb(&b, 4, EVM_OP_JUMPDEST, EVM_OP_PUSH0, EVM_OP_PUSH0, EVM_OP_REVERT);
+    uint8_t data[32] = {[31] = 100};
+    return vm_evm_make(box, cap, b.c, b.n, data, 32, 1000000);
+}
+
+/* One call of a caller: opcode, key index, calldata word x (< 256), value. */
+typedef struct {
+    uint8_t op;
+    int key, x, value;
+} ecall;
+
+/* A caller: for each call i, mem[0] = x, the call with 32 bytes in and 32
+ * out, then its success flag and output word at 64 i + 64 and + 96. Returns
+ * the 64 n bytes of results, or reverts with `revert`. With `inner`, the
+ * calls run in a nested frame (a call to itself) that then reverts, and the
+ * outer frame returns that call's flag and a STATICCALL of key 0 (x = 0). */
+static int caller_box(uint8_t *box, size_t cap, const ecall *c, int n, bool revert, bool inner) {
+    ebuf b = {0};
+    size_t to_outer = 0;
+    if (inner) {
+        eb(&b, 4, EVM_OP_CALLDATASIZE, EVM_OP_ISZERO, EVM_OP_PUSH1, 0);
+        to_outer = b.n - 1;
+        eb(&b, 1, EVM_OP_JUMPI);
+    }
+    for (int i = 0; i < n; i++) {
+        int off = 64 + 64 * i;
+        eb(&b, 4, EVM_OP_PUSH1, c[i].x, EVM_OP_PUSH0, EVM_OP_MSTORE);
+        eb(&b, 4, EVM_OP_PUSH0, EVM_OP_PUSH1, 32, EVM_OP_MSTORE);
+        eb(&b, 7, EVM_OP_PUSH1, 32, EVM_OP_PUSH1, 32, EVM_OP_PUSH1, 32, EVM_OP_PUSH0);
+        if (c[i].op == EVM_OP_CALL || c[i].op == EVM_OP_CALLCODE)
+            eb(&b, 2, EVM_OP_PUSH1, c[i].value);
+        eb(&b, 8, EVM_OP_PUSH5, 1, 0, 0, 0, c[i].key, EVM_OP_GAS, c[i].op);
+        eb(&b, 4, EVM_OP_PUSH2, off >> 8, off & 0xff, EVM_OP_MSTORE);
+        eb(&b, 3, EVM_OP_PUSH1, 32, EVM_OP_MLOAD);
+        eb(&b, 4, EVM_OP_PUSH2, (off + 32) >> 8, (off + 32) & 0xff, EVM_OP_MSTORE);
+    }
+    if (inner) {
+        eb(&b, 3, EVM_OP_PUSH0, EVM_OP_PUSH0, EVM_OP_REVERT);
+        b.c[to_outer] = (uint8_t)b.n;
+        eb(&b, 1, EVM_OP_JUMPDEST);
+        /* call itself with one byte of calldata: mem[64] = its flag */
+        eb(&b, 7, EVM_OP_PUSH0, EVM_OP_PUSH0, EVM_OP_PUSH1, 1, EVM_OP_PUSH0, EVM_OP_PUSH0,
+           EVM_OP_PUSH4);
+        eb(&b, 6, 0xff, 0xff, 0xff, 0xff, EVM_OP_GAS, EVM_OP_CALL);
+        eb(&b, 3, EVM_OP_PUSH1, 64, EVM_OP_MSTORE);
+        eb(&b, 3, EVM_OP_PUSH0, EVM_OP_PUSH0, EVM_OP_MSTORE);
+        eb(&b, 7, EVM_OP_PUSH1, 32, EVM_OP_PUSH1, 32, EVM_OP_PUSH1, 32, EVM_OP_PUSH0);
+        eb(&b, 8, EVM_OP_PUSH5, 1, 0, 0, 0, 0, EVM_OP_GAS, EVM_OP_STATICCALL);
+        eb(&b, 3, EVM_OP_PUSH1, 128, EVM_OP_MSTORE);
+        eb(&b, 3, EVM_OP_PUSH1, 32, EVM_OP_MLOAD);
+        eb(&b, 3, EVM_OP_PUSH1, 96, EVM_OP_MSTORE);
+        eb(&b, 5, EVM_OP_PUSH1, 96, EVM_OP_PUSH1, 64, EVM_OP_RETURN); /* bytes 64..160 */
+    } else {
+        int size = 64 * n;
+        eb(&b, 6, EVM_OP_PUSH2, size >> 8, size & 0xff, EVM_OP_PUSH1, 64,
+           revert ? EVM_OP_REVERT : EVM_OP_RETURN);
+    }
+    return vm_evm_make(box, cap, b.c, b.n, NULL, 0, 1000000);
+}
+
+/* Call i's flag and output word (< 256) from a caller's result stack. */
+static void call_result(const vm_arena *a, uint32_t id, int i, int *ok, int *val) {
+    const vm_word *st, *heap;
+    uint32_t depth, ms;
+    cr_assert_eq(vm_proc_memory(a, id, &st, &depth, &heap, &ms), 0);
+    cr_assert_geq(depth, (uint32_t)(8 * i + 10), "process %u: %u words", id, depth);
+    *ok = (int)((uint64_t)st[8 * i + 3] >> 56);
+    *val = (int)((uint64_t)st[8 * i + 7] >> 56);
+}
+
+static uint32_t key_obj(const vm_arena *a, uint32_t id, uint32_t k) {
+    vm_key_kind kind;
+    unsigned rights;
+    uint32_t obj = UINT32_MAX;
+    cr_assert_eq(vm_key_get(a, id, k, &kind, &rights, &obj), 0);
+    return obj;
+}
+
+static vm_arena *run_prog(const prog *p) {
+    vm_arena *a = vm_arena_new();
+    vm_load(a, p->c, p->n);
+    vm_set_limits(a, &(vm_limits){.gas = 100000000, .mem = 10000000});
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    return a;
+}
+
+/* Q (keys 0, 1) runs its own transaction; then each caller i (keys 2 + 2i,
+ * 3 + 2i) gets a call key to Q (its key 0) unless `nokey`, and runs. */
+static void scenario(prog *p, const uint8_t (*boxes)[600], const int *lens, int ncallers,
+                     bool nokey) {
+    uint8_t q[200];
+    int qn = counter_box(q, sizeof q);
+    cr_assert_gt(qn, 0);
+    make_evm(p, q, (size_t)qn, 0);
+    run_key(p, 1, 10000000);
+    for (int i = 0; i < ncallers; i++) {
+        make_evm(p, boxes[i], (size_t)lens[i], 2 + 2 * i);
+        if (!nokey) give_key(p, 3 + 2 * i, 1);
+        run_key(p, 3 + 2 * i, 10000000);
+    }
+    e(p, VM_OP_HALT, 0);
+}
+
+Test(proc_evm_calls, call_reaches_the_callee_world) {
+    static uint8_t boxes[3][600];
+    int lens[3];
+    /* the failing STATICCALL last: an exceptional halt takes 63/64 of the gas */
+    ecall c1[] = {{EVM_OP_CALL, 0, 5, 0},
+                  {EVM_OP_CALL, 0, 7, 0},
+                  {EVM_OP_STATICCALL, 0, 0, 0},
+                  {EVM_OP_DELEGATECALL, 0, 9, 0},
+                  {EVM_OP_STATICCALL, 0, 3, 0}};
+    ecall c2[] = {{EVM_OP_CALL, 0, 0, 0}};
+    lens[0] = caller_box(boxes[0], 600, c1, 5, false, false);
+    lens[1] = caller_box(boxes[1], 600, c2, 1, false, false);
+    static prog p;
+    p = (prog){0};
+    scenario(&p, boxes, lens, 2, false);
+    vm_arena *a = run_prog(&p);
+    uint32_t p1 = key_obj(a, 0, 3), p2 = key_obj(a, 0, 5);
+    int ok, v;
+    call_result(a, p1, 0, &ok, &v);
+    cr_assert(ok && v == 105, "CALL: slot 0 was 100, + 5 (ok %d, %d)", ok, v);
+    call_result(a, p1, 1, &ok, &v);
+    cr_assert(!ok && v == 0, "the callee reverted (ok %d, %d)", ok, v);
+    call_result(a, p1, 2, &ok, &v);
+    cr_assert(ok && v == 105, "STATICCALL reads the callee's storage, the revert undone");
+    call_result(a, p1, 4, &ok, &v);
+    cr_assert(!ok, "a store inside STATICCALL fails");
+    call_result(a, p1, 3, &ok, &v);
+    cr_assert(ok && v == 9, "DELEGATECALL runs the code on the caller's storage (0 + 9): ok %d, %d",
+              ok, v);
+    call_result(a, p2, 0, &ok, &v);
+    cr_assert(ok && v == 105, "a later transaction sees the change (%d)", v);
+    /* the call key: kind call (4), the call right; the owner's key unchanged */
+    vm_key_kind kind;
+    unsigned rights;
+    uint32_t obj;
+    cr_assert_eq(vm_key_get(a, p1, 0, &kind, &rights, &obj), 0);
+    cr_assert_eq(kind, VM_KEY_CALL);
+    cr_assert_eq(rights, VM_RIGHT_CALL);
+    cr_assert_eq(obj, key_obj(a, 0, 1));
+    cr_assert_eq(vm_key_get(a, 0, 1, &kind, &rights, &obj), 0);
+    cr_assert_eq(kind, VM_KEY_PROC);
+    cr_assert_eq(rights, VM_RIGHTS_ALL);
+    vm_arena_free(a);
+}
+
+/* A failing frame undoes what its nested calls did in other worlds: the
+ * caller's inner frame calls the counter (+5) and reverts; the outer frame
+ * then reads 100. A reverted transaction undoes its calls likewise. */
+Test(proc_evm_calls, revert_undoes_other_worlds) {
+    static uint8_t boxes[3][600];
+    int lens[3];
+    ecall c[] = {{EVM_OP_CALL, 0, 5, 0}};
+    ecall r[] = {{EVM_OP_STATICCALL, 0, 0, 0}};
+    lens[0] = caller_box(boxes[0], 600, c, 1, false, true);
+    lens[1] = caller_box(boxes[1], 600, c, 1, true, false);
+    lens[2] = caller_box(boxes[2], 600, r, 1, false, false);
+    static prog p;
+    p = (prog){0};
+    scenario(&p, boxes, lens, 3, false);
+    vm_arena *a = run_prog(&p);
+    int ok, v;
+    call_result(a, key_obj(a, 0, 3), 0, &ok, &v);
+    cr_assert(!ok, "the inner frame reverted");
+    cr_assert_eq(v, 100, "the counter after the inner revert: %d", v);
+    const vm_word *st, *heap;
+    uint32_t depth, ms;
+    vm_proc_memory(a, key_obj(a, 0, 3), &st, &depth, &heap, &ms);
+    cr_assert_eq((uint64_t)st[11] >> 56, 1u, "the STATICCALL succeeded");
+    cr_assert_eq(st[depth - 1], EVM_SUCCESS);
+    vm_proc_memory(a, key_obj(a, 0, 5), &st, &depth, &heap, &ms);
+    cr_assert_eq(st[depth - 1], EVM_REVERT, "the second caller's transaction reverted");
+    call_result(a, key_obj(a, 0, 7), 0, &ok, &v);
+    cr_assert(ok && v == 100, "both reverts undid the +5 (%d)", v);
+    vm_arena_free(a);
+}
+
+/* Denied: no key, a key to a process that has not finished its own
+ * transaction, a call with value. The call fails (0), the caller goes on. */
+Test(proc_evm_calls, denied_without_a_usable_key) {
+    static uint8_t boxes[3][600];
+    int lens[3];
+    ecall c[] = {{EVM_OP_CALL, 0, 5, 0},
+                 {EVM_OP_CALL, 0, 5, 1},
+                 {EVM_OP_CALL, 1, 5, 0},
+                 {EVM_OP_STATICCALL, 0, 0, 0}};
+    lens[0] = caller_box(boxes[0], 600, c, 4, false, false);
+    static prog p;
+    p = (prog){0};
+    scenario(&p, boxes, lens, 1, true);
+    vm_arena *a = run_prog(&p);
+    for (int i = 0; i < 4; i++) {
+        int ok, v;
+        call_result(a, key_obj(a, 0, 3), i, &ok, &v);
+        cr_assert(!ok && !v, "no key: call %d failed", i);
+    }
+    vm_arena_free(a);
+    /* with the key: value is refused, key 1 does not exist, the others pass */
+    p = (prog){0};
+    scenario(&p, boxes, lens, 1, false);
+    a = run_prog(&p);
+    int want[4] = {1, 0, 0, 1};
+    for (int i = 0; i < 4; i++) {
+        int ok, v;
+        call_result(a, key_obj(a, 0, 3), i, &ok, &v);
+        cr_assert_eq(ok, want[i], "call %d", i);
+    }
+    vm_arena_free(a);
+    /* the key given before the callee ran: its transaction has not ended */
+    p = (prog){0};
+    uint8_t q[200];
+    int qn = counter_box(q, sizeof q);
+    make_evm(&p, q, (size_t)qn, 0);
+    make_evm(&p, boxes[0], (size_t)lens[0], 2);
+    give_key(&p, 3, 1);
+    run_key(&p, 3, 10000000);
+    e(&p, VM_OP_HALT, 0);
+    a = run_prog(&p);
+    int ok, v;
+    call_result(a, key_obj(a, 0, 3), 0, &ok, &v);
+    cr_assert(!ok, "the callee had not run");
+    vm_arena_free(a);
+}
+
+/* Process keys stay with owners: TRANSFERKEY of a process key gives a call
+ * key, only to an EVM process; a call key cannot RECURSE. */
+Test(proc_evm_calls, call_keys_do_not_own) {
+    static prog nat;
+    nat = (prog){0};
+    e(&nat, VM_OP_PUSH, 0);
+    e(&nat, VM_OP_PUSH, 100);
+    e(&nat, VM_OP_PUSH, 100);
+    e(&nat, VM_OP_PUSH, -1);
+    e(&nat, VM_OP_RECURSE, 0);
+    e(&nat, VM_OP_HALT, 0);
+    const uint8_t *native = nat.c;
+    size_t nn = nat.n;
+    uint8_t q[200];
+    int qn = counter_box(q, sizeof q);
+    static prog p;
+    p = (prog){0};
+    make_evm(&p, q, (size_t)qn, 0); /* keys 0, 1 */
+    make_evm(&p, native, nn, 2);    /* keys 2, 3: native */
+    give_key(&p, 3, 1);             /* a call key to the EVM process */
+    run_key(&p, 3, 100000);
+    e(&p, VM_OP_HALT, 0);
+    vm_arena *a = run_prog(&p);
+    vm_proc_info pi;
+    uint32_t c = key_obj(a, 0, 3);
+    vm_proc_get(a, c, &pi);
+    cr_assert_eq(pi.status, VM_BAD_KEY, "RECURSE through a call key: %s",
+                 vm_status_name(pi.status));
+    vm_arena_free(a);
+    /* a process key to a native process cannot be given */
+    p = (prog){0};
+    make_evm(&p, native, nn, 0);
+    make_evm(&p, native, nn, 2);
+    give_key(&p, 3, 1);
+    e(&p, VM_OP_HALT, 0);
+    a = vm_arena_new();
+    vm_load(a, p.c, p.n);
+    vm_set_limits(a, &(vm_limits){.gas = 100000000, .mem = 10000000});
+    cr_assert_eq(vm_run(a), VM_BAD_KEY);
+    vm_arena_free(a);
 }
 
 /* Channels grow their ring as words arrive: any mix of writes and reads over

@@ -132,7 +132,7 @@ Test(snapshot, across_processes) {
 }
 
 /* A version 1 image (written before EVM processes could be saved) still
- * loads, saves as version 2 and continues as the program does in one run. */
+ * loads, saves as the current version and continues as the program does in one run. */
 Test(snapshot, reads_version_1) {
     vm_buf v1 = {0};
     cr_assert_eq(exp_read_file("tests/data/credit-v1.snap", &v1), 0);
@@ -141,7 +141,7 @@ Test(snapshot, reads_version_1) {
     char err[256];
     cr_assert_eq(vm_snapshot_load(a, v1.data, v1.len, err, sizeof err), 0, "%s", err);
     vm_buf v2 = snap_of(a);
-    cr_assert_eq(v2.data[8], 2);
+    cr_assert_eq(v2.data[8], 3);
     cr_assert_eq(v2.len, v1.len + 2, "one kind byte for each of the 2 processes");
     refuel(a, 1000000);
     cr_assert_eq(vm_run(a), VM_HALTED);
@@ -194,8 +194,10 @@ Test(snapshot, every_flipped_byte_is_an_error) {
     for (size_t i = 0; i < img.len; i++) {
         for (int bit = 0; bit < 8; bit += 3) {
             img.data[i] ^= (uint8_t)(1u << bit);
-            cr_assert_eq(vm_snapshot_load(a, img.data, img.len, err, sizeof err), -1,
-                         "flipped bit %d of byte %zu was accepted", bit, i);
+            /* version 3 read as 2 means the same when no process is an EVM one */
+            bool same = i == 8 && img.data[8] == 2;
+            cr_assert_eq(vm_snapshot_load(a, img.data, img.len, err, sizeof err), same ? 0 : -1,
+                         "flipped bit %d of byte %zu: %s", bit, i, err);
             img.data[i] ^= (uint8_t)(1u << bit);
         }
     }

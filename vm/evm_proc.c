@@ -17,16 +17,66 @@
 
 #include <stdlib.h>
 
+/* Where a frame runs: the process whose world it acts on (its storage, its
+ * keys) and that world's host. */
+typedef struct {
+    uint32_t id, xl; /* xl: the xlog length when the frame's message began */
+    evm_memhost *h;
+} world;
+
+/* A world entered by a call from another world, and its journal there. */
+typedef struct {
+    uint32_t id;
+    uint64_t pos;
+} xentry;
+
 struct vm_evm {
     evm_vm *vm;
     evm_memhost *host;
     evm_message msg;
     uint64_t snap;
-    bool started, done;
+    bool started, done, aborted;
     evm_status status;
+    vm_proc *self;
+    vm_arena *a;   /* while running */
+    uint32_t lock; /* the process whose transaction holds this world, or VM_NONE */
+    /* the transaction's worlds: per frame depth, the world it runs in; the
+     * xlog of worlds entered from another (in order, to undo them on a
+     * revert); the worlds it holds (whose lock is this process) */
+    world *w;
+    xentry *xlog;
+    uint32_t *held;
+    uint32_t wcap, nx, xcap, nheld, heldcap;
+    int cur; /* depth of the running frame */
 };
 
 static const evm_address SELF = {{[16] = 0xff, [17] = 0xff, [18] = 0xff, [19] = 0xff}};
+
+/* A key address (docs/evm.md): 2^32 + k names key k of the world's process. */
+static bool key_address(const evm_address *x, uint32_t *k) {
+    for (int i = 0; i < 15; i++)
+        if (x->b[i]) return false;
+    if (x->b[15] != 1) return false;
+    *k = (uint32_t)x->b[16] << 24 | (uint32_t)x->b[17] << 16 | (uint32_t)x->b[18] << 8 | x->b[19];
+    return true;
+}
+
+static vm_evm *evm_of(const vm_arena *a, uint32_t id) {
+    return id < a->nprocs && a->procs[id]->live ? a->procs[id]->evm : NULL;
+}
+
+/* The EVM process that key k of process `holder` lets EVM code call: a call
+ * key, or a process key with the call right, to a live EVM process whose own
+ * transaction has ended. NULL otherwise. */
+static vm_evm *callee(const vm_arena *a, uint32_t holder, uint32_t k) {
+    const vm_proc *p = a->procs[holder];
+    if (k >= p->nkeys) return NULL;
+    const vm_key *key = &p->keys[k];
+    if ((key->kind != VM_KEY_CALL && key->kind != VM_KEY_PROC) || !(key->rights & VM_RIGHT_CALL))
+        return NULL;
+    vm_evm *q = evm_of(a, key->obj);
+    return q && q->done ? q : NULL;
+}
 
 bool vm_evm_container(const uint8_t *code, size_t len) {
     if (len < VM_EVM_HDR || code[0] != 0xef || code[1] != 0x01) return false;
@@ -40,6 +90,9 @@ void vm_evm_free(vm_evm *e) {
     if (!e) return;
     evm_memhost_free(e->host);
     evm_vm_free(e->vm);
+    free(e->w);
+    free(e->xlog);
+    free(e->held);
     free(e);
 }
 
@@ -53,9 +106,207 @@ int vm_evm_attach(vm_proc *p) {
         vm_evm_free(e);
         return -1;
     }
+    e->self = p;
+    e->lock = VM_NONE;
     p->evm = e;
     p->ewords = 2;
     return 0;
+}
+
+/* ---- the transaction's host: every frame acts on its own world ----
+ *
+ * A frame runs in a world: the transaction's own, or, after a CALL or
+ * STATICCALL to a key address, the callee process's. The host forwards each
+ * call to the running frame's world. A message's snapshot is the journal
+ * position in its own world plus the xlog length; reverting it also undoes,
+ * newest first, every other world entered since. */
+
+static int world_room(vm_evm *e, int d) {
+    return vm_grow((void **)&e->w, &e->wcap, (size_t)d + 1, sizeof *e->w);
+}
+
+/* Undo every world entered after the first n entries of the xlog. */
+static void unwind(vm_evm *e, uint32_t n) {
+    while (e->nx > n) {
+        xentry *x = &e->xlog[--e->nx];
+        vm_evm *q = evm_of(e->a, x->id);
+        if (q) evm_memhost_revert(q->host, (size_t)x->pos);
+    }
+}
+
+/* Release the worlds the transaction holds. */
+static void release(vm_evm *e) {
+    for (uint32_t i = 0; i < e->nheld; i++) {
+        vm_evm *q = evm_of(e->a, e->held[i]);
+        if (q && q->lock == e->self->id) q->lock = VM_NONE;
+    }
+    e->nheld = 0;
+    e->nx = 0;
+}
+
+#define CUR(c) (((vm_evm *)(c))->w[((vm_evm *)(c))->cur].h)
+
+static bool t_exists(void *c, const evm_address *x) {
+    return evm_memhost_iface.account_exists(CUR(c), x);
+}
+static void t_get_storage(void *c, const evm_address *x, const evm_bytes32 *k, evm_bytes32 *o) {
+    evm_memhost_iface.get_storage(CUR(c), x, k, o);
+}
+static void t_set_storage(void *c, const evm_address *x, const evm_bytes32 *k, const evm_bytes32 *v,
+                          evm_bytes32 *orig, evm_bytes32 *now) {
+    evm_memhost_iface.set_storage(CUR(c), x, k, v, orig, now);
+}
+static void t_get_balance(void *c, const evm_address *x, evm_bytes32 *o) {
+    evm_memhost_iface.get_balance(CUR(c), x, o);
+}
+static size_t t_code_size(void *c, const evm_address *x) {
+    return evm_memhost_iface.get_code_size(CUR(c), x);
+}
+static void t_code_hash(void *c, const evm_address *x, evm_bytes32 *o) {
+    evm_memhost_iface.get_code_hash(CUR(c), x, o);
+}
+static const uint8_t *t_code(void *c, const evm_address *x, size_t *n) {
+    return evm_memhost_iface.get_code(CUR(c), x, n);
+}
+static bool t_selfdestruct(void *c, const evm_address *x, const evm_address *to) {
+    return evm_memhost_iface.selfdestruct(CUR(c), x, to);
+}
+static uint64_t t_snapshot(void *c) {
+    return evm_memhost_iface.snapshot(CUR(c));
+}
+static void t_revert(void *c, uint64_t snap) {
+    evm_memhost_iface.revert(CUR(c), snap);
+}
+static const evm_context *t_context(void *c) {
+    return evm_memhost_iface.get_context(CUR(c));
+}
+static void t_block_hash(void *c, int64_t n, evm_bytes32 *o) {
+    evm_memhost_iface.get_block_hash(CUR(c), n, o);
+}
+static void t_log(void *c, const evm_address *x, const uint8_t *d, size_t n,
+                  const evm_bytes32 *topics, size_t nt) {
+    evm_memhost_iface.emit_log(CUR(c), x, d, n, topics, nt);
+}
+static bool t_access_account(void *c, const evm_address *x) {
+    return evm_memhost_iface.access_account(CUR(c), x);
+}
+static bool t_access_storage(void *c, const evm_address *x, const evm_bytes32 *k) {
+    return evm_memhost_iface.access_storage(CUR(c), x, k);
+}
+static void t_get_transient(void *c, const evm_address *x, const evm_bytes32 *k, evm_bytes32 *o) {
+    evm_memhost_iface.get_transient(CUR(c), x, k, o);
+}
+static void t_set_transient(void *c, const evm_address *x, const evm_bytes32 *k,
+                            const evm_bytes32 *v) {
+    evm_memhost_iface.set_transient(CUR(c), x, k, v);
+}
+
+static void no_code(const evm_message *msg, evm_result *res) {
+    memset(res, 0, sizeof *res);
+    res->status = EVM_SUCCESS;
+    res->gas_left = msg->gas;
+}
+
+/* A message from the frame at depth - 1. To a key address (the policy has
+ * allowed it): DELEGATECALL and CALLCODE run the callee's code in the
+ * caller's world; CALL and STATICCALL run it in the callee's world, which the
+ * transaction holds from then until it ends (the first entry starts a
+ * transaction there: original values, warm sets, transient storage). */
+static bool t_call_begin(void *c, evm_message *msg, const uint8_t **code, size_t *size,
+                         uint64_t *snap, evm_result *res) {
+    vm_evm *e = c;
+    int d = msg->depth;
+    if (d < 1 || world_room(e, d)) {
+        memset(res, 0, sizeof *res);
+        res->status = EVM_INTERNAL_ERROR;
+        return false;
+    }
+    world *caller = &e->w[d - 1], *w = &e->w[d];
+    *w = *caller;
+    w->xl = e->nx;
+    uint32_t k;
+    vm_evm *q = NULL;
+    bool run;
+    if (msg->kind <= EVM_CALL_STATICCALL && key_address(&msg->code_address, &k))
+        q = callee(e->a, caller->id, k);
+    if (!q) {
+        run = evm_memhost_iface.call_begin(w->h, msg, code, size, snap, res);
+    } else if (msg->kind == EVM_CALL_DELEGATECALL || msg->kind == EVM_CALL_CALLCODE) {
+        *snap = evm_memhost_journal(w->h);
+        *code = evm_memhost_iface.get_code(q->host, &SELF, size);
+        if (!(run = *size > 0)) no_code(msg, res);
+    } else {
+        uint32_t qid = q->self->id;
+        if (q->lock == VM_NONE) {
+            if (vm_grow((void **)&e->held, &e->heldcap, (size_t)e->nheld + 1, sizeof *e->held))
+                goto fail;
+            e->held[e->nheld++] = qid;
+            q->lock = e->self->id;
+            evm_memhost_begin_tx(q->host, NULL, 0);
+        }
+        if (vm_grow((void **)&e->xlog, &e->xcap, (size_t)e->nx + 1, sizeof *e->xlog)) goto fail;
+        *snap = evm_memhost_journal(q->host);
+        e->xlog[e->nx++] = (xentry){qid, *snap};
+        w->id = qid;
+        w->h = q->host;
+        msg->recipient = msg->code_address = SELF;
+        *code = evm_memhost_iface.get_code(q->host, &SELF, size);
+        if (!(run = *size > 0)) no_code(msg, res);
+    }
+    e->cur = run ? d : d - 1;
+    return run;
+fail:
+    memset(res, 0, sizeof *res);
+    res->status = EVM_INTERNAL_ERROR;
+    return false;
+}
+
+static void t_call_end(void *c, const evm_message *msg, uint64_t snap, evm_result *res) {
+    vm_evm *e = c;
+    int d = msg->depth;
+    if (res->status != EVM_SUCCESS) unwind(e, e->w[d].xl);
+    evm_memhost_iface.call_end(e->w[d].h, msg, snap, res);
+    e->cur = d - 1;
+}
+
+static const evm_host tree_iface = {
+    .account_exists = t_exists,
+    .get_storage = t_get_storage,
+    .set_storage = t_set_storage,
+    .get_balance = t_get_balance,
+    .get_code_size = t_code_size,
+    .get_code_hash = t_code_hash,
+    .get_code = t_code,
+    .selfdestruct = t_selfdestruct,
+    .call_begin = t_call_begin,
+    .call_end = t_call_end,
+    .snapshot = t_snapshot,
+    .revert = t_revert,
+    .get_context = t_context,
+    .get_block_hash = t_block_hash,
+    .emit_log = t_log,
+    .access_account = t_access_account,
+    .access_storage = t_access_storage,
+    .get_transient = t_get_transient,
+    .set_transient = t_set_transient,
+};
+
+/* The policy of an EVM process (docs/evm.md, "Calls between processes"):
+ * everything inside its own world; a call to a key address only with a key
+ * (held by the process whose world the frame runs in) to an EVM process that
+ * has finished its own transaction, without value, and whose world no other
+ * transaction holds. */
+static evm_verdict tree_policy(void *c, evm_action *act) {
+    vm_evm *e = c;
+    uint32_t k;
+    bool call = act->op == EVM_OP_CALL || act->op == EVM_OP_CALLCODE ||
+                act->op == EVM_OP_DELEGATECALL || act->op == EVM_OP_STATICCALL;
+    if (!call || !key_address(&act->target, &k)) return EVM_ALLOW;
+    vm_evm *q = callee(e->a, e->w[e->cur].id, k);
+    if (!q) return EVM_DENY;
+    if (act->op == EVM_OP_DELEGATECALL || act->op == EVM_OP_CALLCODE) return EVM_ALLOW;
+    if (!evm_b32_is_zero(&act->value)) return EVM_DENY;
+    return q->lock == VM_NONE || q->lock == e->self->id ? EVM_ALLOW : EVM_DENY;
 }
 
 /* Start the transaction: the container's code at SELF, called with its
@@ -69,8 +320,11 @@ static int start(vm_proc *p, vm_evm *e) {
     for (int i = 0; i < 4; i++)
         clen |= (uint32_t)c[10 + i] << (8 * i);
     if (gas > VM_MAX_GAS) gas = VM_MAX_GAS;
-    if (evm_memhost_set_code(e->host, &SELF, c + VM_EVM_HDR, clen)) return -1;
+    if (world_room(e, 0) || evm_memhost_set_code(e->host, &SELF, c + VM_EVM_HDR, clen)) return -1;
     evm_memhost_begin_tx(e->host, &SELF, 1);
+    e->w[0] = (world){p->id, 0, e->host};
+    e->cur = 0;
+    e->nx = e->nheld = 0;
     memset(&e->msg, 0, sizeof e->msg);
     e->msg.kind = EVM_CALL_CALL;
     e->msg.gas = (int64_t)gas;
@@ -85,10 +339,15 @@ static int start(vm_proc *p, vm_evm *e) {
     return 0;
 }
 
-/* The transaction ended: its result onto the native stack. */
+/* The transaction ended: its worlds released (and undone unless it
+ * succeeded), its result onto the native stack. */
 static void finish(vm_proc *p, vm_evm *e, evm_result *r) {
-    evm_memhost_iface.call_end(e->host, &e->msg, e->snap, r);
+    if (r->status != EVM_SUCCESS) unwind(e, 0);
+    if (!e->aborted) evm_memhost_iface.call_end(e->host, &e->msg, e->snap, r);
+    release(e);
     e->done = true;
+    e->aborted = false;
+    e->snap = 0;
     e->status = r->status;
     uint64_t words = (r->output_size + 7) / 8, room = p->lim.stack - p->depth;
     if (room < 2)
@@ -110,12 +369,45 @@ static void finish(vm_proc *p, vm_evm *e, evm_result *r) {
         e->vm->frames[i]->active = false;
 }
 
+/* Abort e's transaction without running it: every world it changed is
+ * undone and released now; its frames (and their words) stay until it next
+ * runs, when it ends with EVM_INTERNAL_ERROR. */
+static void abort_tx(vm_arena *a, vm_evm *e) {
+    e->a = a;
+    unwind(e, 0);
+    evm_memhost_revert(e->host, (size_t)e->snap);
+    release(e);
+    for (int d = 0; d <= e->vm->top && d < (int)e->wcap; d++)
+        e->w[d] = (world){e->self->id, 0, e->host};
+    e->cur = 0;
+    e->aborted = true;
+}
+
+static bool live_tx(const vm_evm *e) {
+    return e->started && !e->done && !e->aborted;
+}
+
+void vm_evm_gone(vm_arena *a, vm_proc *p) {
+    vm_evm *e = p->evm;
+    if (live_tx(e)) abort_tx(a, e);
+    if (e->lock != VM_NONE && e->lock != p->id) {
+        vm_evm *t = evm_of(a, e->lock);
+        if (t && live_tx(t)) abort_tx(a, t);
+    }
+    for (uint32_t i = 0; i < a->nprocs; i++) { /* its call keys go with it */
+        vm_proc *h = a->procs[i];
+        if (!h->live) continue;
+        for (uint32_t k = 0; k < h->nkeys; k++)
+            if (h->keys[k].kind == VM_KEY_CALL && h->keys[k].obj == p->id) h->keys[k] = (vm_key){0};
+    }
+}
+
 vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b) {
-    (void)a;
     vm_evm *e = p->evm;
     evm_result r;
+    e->a = a;
     if (e->done) return p->status = VM_HALTED;
-    if (!e->started && (e->started = true) && start(p, e)) {
+    if ((!e->started && (e->started = true) && start(p, e)) || e->aborted) {
         memset(&r, 0, sizeof r);
         r.status = EVM_INTERNAL_ERROR;
         finish(p, e, &r);
@@ -126,7 +418,9 @@ vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b) {
                    .mtb = b->mt_base,
                    .memcap = b->memcap,
                    .other = (int64_t)(vm_words(p) - p->ewords) + 2};
-    evm_status st = evm_run_resume(e->vm, &evm_memhost_iface, e->host, &m, &r);
+    evm_vm_set_policy(e->vm, tree_policy, e);
+    evm_status st = evm_run_resume(e->vm, &tree_iface, e, &m, &r);
+    evm_vm_set_policy(e->vm, NULL, NULL);
     uint64_t used = (uint64_t)(b->gas - m.gas);
     p->gas_used += used;
     p->memtime += (uint64_t)((b->mt - m.mt) - b->mt_base * (int64_t)used);
@@ -180,33 +474,45 @@ int vm_evm_frames(const vm_proc *p) {
 
 int vm_evm_save(const vm_proc *p, vm_wr *w) {
     const vm_evm *e = p->evm;
-    U8(!e->started ? 0 : e->done ? 2 : 1);
+    bool live = live_tx(e);
+    U8(!e->started ? 0 : e->done ? 2 : e->aborted ? 3 : 1);
     U8(e->status);
     U64(e->snap);
     if (evm_memhost_save(e->host, w) || evm_vm_save(e->vm, w)) return -1;
+    U32(e->lock);
+    if (!live) return 0;
+    U32(e->nheld);
+    for (uint32_t i = 0; i < e->nheld; i++)
+        U32(e->held[i]);
+    U32(e->nx);
+    for (uint32_t i = 0; i < e->nx; i++) {
+        U32(e->xlog[i].id);
+        U64(e->xlog[i].pos);
+    }
+    for (int d = 0; d <= e->vm->top; d++) {
+        U32(e->w[d].id);
+        U32(e->w[d].xl);
+    }
     return 0;
 }
 
-int vm_evm_load(vm_proc *p, vm_rd *r) {
+int vm_evm_load(vm_proc *p, vm_rd *r, uint32_t version) {
     vm_evm *e = p->evm;
     uint8_t state = G8("an EVM process state"), status = G8("an EVM status");
     e->snap = G64("an EVM journal position");
     if (r->bad) return -1;
-    if (state > 2 || status >= EVM_NSTATUS) {
+    if (state > (version >= 3 ? 3 : 2) || status >= EVM_NSTATUS) {
         vm_rd_fail(r, "process %u: EVM state %u, status %u", p->id, state, status);
         return -1;
     }
     e->started = state != 0;
     e->done = state == 2;
+    e->aborted = state == 3;
     e->status = (evm_status)status;
     int rc = evm_memhost_load(e->host, r);
     if (rc) return rc;
-    if (e->snap > evm_memhost_journal(e->host)) {
-        vm_rd_fail(r, "process %u: EVM journal position %llu is past the journal", p->id,
-                   (unsigned long long)e->snap);
-        return -1;
-    }
-    if ((rc = evm_vm_load(e->vm, r, evm_memhost_journal(e->host)))) return rc;
+    /* journal positions are checked against their worlds by vm_evm_check */
+    if ((rc = evm_vm_load(e->vm, r, UINT64_MAX))) return rc;
     int frames = vm_evm_frames(p);
     const evm_frame *f0 = e->vm->frames[0];
     uint32_t clen = 0;
@@ -215,7 +521,7 @@ int vm_evm_load(vm_proc *p, vm_rd *r) {
     const uint8_t *in = p->code + VM_EVM_HDR + clen;
     size_t nin = p->len - VM_EVM_HDR - clen;
     bool live = e->vm->frames[0] && f0->active;
-    if ((state == 1) != live || (live && f0->msg.input_size != nin)) {
+    if ((state == 1 || state == 3) != live || (live && f0->msg.input_size != nin)) {
         vm_rd_fail(r, "process %u: EVM state %u with %d live frames (calldata %zu bytes)", p->id,
                    state, frames, nin);
         return -1;
@@ -225,5 +531,72 @@ int vm_evm_load(vm_proc *p, vm_rd *r) {
         e->msg.input = in;
     }
     p->ewords = state == 2 ? 0 : 2 + evm_vm_words(e->vm);
+    e->lock = version >= 3 ? G32("an EVM world's lock") : VM_NONE;
+    e->nheld = e->nx = 0;
+    e->cur = live ? e->vm->top : 0;
+    if (live && world_room(e, e->vm->top)) return -2;
+    for (int d = 0; live && d <= e->vm->top; d++)
+        e->w[d] = (world){p->id, 0, e->host};
+    if (state != 1 || version < 3) return r->bad ? -1 : 0;
+    uint32_t n = G32("a count of held worlds");
+    if (!vm_room_for(r, n, 4, 1u << 24, "a count of held worlds")) return -1;
+    if (n && vm_grow((void **)&e->held, &e->heldcap, n, sizeof *e->held)) return -2;
+    for (e->nheld = 0; e->nheld < n; e->nheld++)
+        e->held[e->nheld] = G32("a held world");
+    n = G32("an xlog length");
+    if (!vm_room_for(r, n, 12, 1u << 28, "an xlog length")) return -1;
+    if (n && vm_grow((void **)&e->xlog, &e->xcap, n, sizeof *e->xlog)) return -2;
+    for (e->nx = 0; e->nx < n; e->nx++) {
+        e->xlog[e->nx].id = G32("an xlog world");
+        e->xlog[e->nx].pos = G64("an xlog journal position");
+    }
+    for (int d = 0; d <= e->vm->top; d++) {
+        e->w[d].id = G32("a frame's world");
+        e->w[d].xl = G32("a frame's xlog length");
+    }
+    return r->bad ? -1 : 0;
+}
+
+/* After every process is loaded: the worlds named by e's lock, its held
+ * list, its xlog and its frames are live EVM processes that agree, and every
+ * journal position is within its world's journal. 0, or -1 with r's error. */
+int vm_evm_check(vm_arena *a, vm_proc *p, vm_rd *r) {
+    vm_evm *e = p->evm;
+    e->a = a;
+    if (e->lock != VM_NONE) {
+        vm_evm *t = evm_of(a, e->lock);
+        bool ok = t && t != e && live_tx(t) && e->done;
+        for (uint32_t i = 0; ok && i < t->nheld; i++)
+            if (t->held[i] == p->id) goto locked;
+        vm_rd_fail(r, "process %u: its world is held by %u, which does not hold it", p->id,
+                   e->lock);
+        return -1;
+    }
+locked:
+    if (!live_tx(e)) return 0;
+    for (uint32_t i = 0; i < e->nheld; i++) {
+        vm_evm *q = evm_of(a, e->held[i]);
+        bool ok = q && q != e && q->lock == p->id;
+        for (uint32_t j = 0; ok && j < i; j++)
+            ok = e->held[j] != e->held[i];
+        if (!ok) goto bad;
+    }
+    for (uint32_t i = 0; i < e->nx; i++) {
+        vm_evm *q = evm_of(a, e->xlog[i].id);
+        if (!q || q->lock != p->id || e->xlog[i].pos > evm_memhost_journal(q->host)) goto bad;
+    }
+    if (e->snap > evm_memhost_journal(e->host) || e->w[0].id != p->id || e->w[0].xl) goto bad;
+    for (int d = 0; d <= e->vm->top; d++) {
+        world *w = &e->w[d];
+        vm_evm *q = evm_of(a, w->id);
+        if (!q || (q != e && q->lock != p->id) || w->xl > e->nx || (d && w->xl < e->w[d - 1].xl) ||
+            e->vm->frames[d]->snap > evm_memhost_journal(q->host))
+            goto bad;
+        w->h = q->host;
+    }
     return 0;
+bad:
+    vm_rd_fail(r, "process %u: its transaction's worlds (held, xlog or frames) are inconsistent",
+               p->id);
+    return -1;
 }

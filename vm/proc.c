@@ -120,6 +120,7 @@ static void proc_destroy(vm_arena *a, uint32_t id) {
     if (!p->live) return;
     for (uint32_t k = 0; k < p->nkeys; k++)
         if (p->keys[k].kind == VM_KEY_PROC) proc_destroy(a, p->keys[k].obj);
+    if (p->evm) vm_evm_gone(a, p);
     page_kill_owned(a, id);
     p->live = false;
 }
@@ -500,13 +501,18 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
     case VM_OP_TRANSFERKEY: {
         vm_proc *t = live_child(a, p, sp[-2], VM_RIGHT_WRITE);
         vm_word i = sp[-1];
-        if (!t || i < 0 || (uint64_t)i >= p->nkeys || p->keys[i].kind == VM_KEY_NONE ||
-            p->keys[i].kind == VM_KEY_PROC)
+        if (!t || i < 0 || (uint64_t)i >= p->nkeys || p->keys[i].kind == VM_KEY_NONE)
             return VM_BAD_KEY;
+        vm_key give = p->keys[i];
+        if (give.kind == VM_KEY_PROC) { /* only owners hold process keys: give a call key */
+            vm_proc *c = live_child(a, p, i, VM_RIGHT_CALL);
+            if (!c || !c->evm) return VM_BAD_KEY;
+            give = (vm_key){VM_KEY_CALL, VM_RIGHT_CALL, c->id};
+        }
         if (t->nkeys >= t->lim.keys) return VM_KEY_LIMIT;
         need = 1;
         if (check) break;
-        int j = key_add(t, p->keys[i]);
+        int j = key_add(t, give);
         if (j < 0) return VM_OUT_OF_MEMORY;
         t->held++;
         p->held++;

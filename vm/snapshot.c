@@ -11,7 +11,7 @@
 #include <zlib.h>
 
 #define SNAP_MAGIC   "FRUGSNAP"
-#define SNAP_VERSION 2u /* writes 2; reads 1 and 2 */
+#define SNAP_VERSION 3u /* writes 3; reads 1, 2 and 3 */
 #define SNAP_HEADER  32u
 
 /* ---- writing ---- */
@@ -242,9 +242,9 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
     }
     r->off = 8;
     uint32_t version = G32("the version");
-    if (version != 1 && version != SNAP_VERSION) {
+    if (version < 1 || version > SNAP_VERSION) {
         r->off = 8;
-        vm_rd_fail(r, "snapshot format version %u; this frugal reads versions 1 and %u", version,
+        vm_rd_fail(r, "snapshot format version %u; this frugal reads versions 1 to %u", version,
                    SNAP_VERSION);
         return -1;
     }
@@ -374,7 +374,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
             p->keys[k].kind = G8("a key kind");
             p->keys[k].rights = G8("key rights");
             p->keys[k].obj = G32("a key object");
-            if (!r->bad && (p->keys[k].kind > VM_KEY_CHAN || p->keys[k].rights > VM_RIGHTS_ALL))
+            if (!r->bad && (p->keys[k].kind > (version >= 3 ? VM_KEY_CALL : VM_KEY_CHAN) ||
+                            p->keys[k].rights > VM_RIGHTS_ALL))
                 vm_rd_fail(r, "process %u: key %u has kind %u, rights %u", i, k, p->keys[k].kind,
                            p->keys[k].rights);
         }
@@ -385,7 +386,7 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
             vm_rd_fail(r, "process %u: kind %u (0 native, 1 EVM) does not fit its code", i, kind);
         if (!r->bad && kind) {
             if (vm_evm_attach(p)) goto oom;
-            if (vm_evm_load(p, r) == -2) goto oom;
+            if (vm_evm_load(p, r, version) == -2) goto oom;
         }
         if (!r->bad && !insn_start(p, p->ip))
             vm_rd_fail(r, "process %u: IP %u is not an instruction", i, p->ip);
@@ -454,6 +455,9 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
                 goto bad_tree;
             if (key->kind == VM_KEY_PAGE && key->obj >= npages) goto bad_tree;
             if (key->kind == VM_KEY_CHAN && key->obj >= a->nchans) goto bad_tree;
+            if (key->kind == VM_KEY_CALL &&
+                (key->obj >= np || !a->procs[key->obj]->live || !a->procs[key->obj]->evm))
+                goto bad_tree;
         }
         if (p->child != VM_NONE) {
             /* suspended inside RECURSE of that child, with its arguments */
@@ -466,6 +470,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
                 goto bad_tree;
         }
     }
+    for (uint32_t i = 0; i < np; i++)
+        if (a->procs[i]->live && a->procs[i]->evm && vm_evm_check(a, a->procs[i], r)) return -1;
     /* every live child has exactly one key in its owner; the tree has no cycle */
     for (uint32_t i = 1; i < np; i++) {
         vm_proc *c = a->procs[i];

@@ -163,7 +163,9 @@ uint32_t vm_call_depth(const vm_arena *a);
  * The arena's process 0 is the root that the functions above act on. Its
  * children are created by the program (CREATE, FORK) and run by RECURSE. */
 
-typedef enum { VM_KEY_NONE, VM_KEY_PROC, VM_KEY_PAGE, VM_KEY_CHAN } vm_key_kind;
+/* A call key (VM_KEY_CALL) names an EVM process without owning it: EVM code
+ * may call it through a key address (docs/evm.md); nothing else. */
+typedef enum { VM_KEY_NONE, VM_KEY_PROC, VM_KEY_PAGE, VM_KEY_CHAN, VM_KEY_CALL } vm_key_kind;
 #define VM_RIGHT_READ  1u
 #define VM_RIGHT_WRITE 2u
 #define VM_RIGHT_CALL  4u

@@ -212,12 +212,18 @@ int vm_evm_attach(vm_proc *p);
 void vm_evm_free(vm_evm *e);
 vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b);
 int vm_evm_frames(const vm_proc *p); /* live EVM frames (0 unless running) */
-/* Snapshots (format v2): an EVM process's state after its native part.
- * Save: 0, or -1 (a state the format cannot hold). Load into a process just
- * attached (vm_evm_attach) whose code is set: 0, -1 with r's error set, or
- * -2 out of memory. */
+/* p is being destroyed: its transaction, and any transaction holding its
+ * world, are aborted (their changes to other worlds undone), and every call
+ * key to it is cleared. */
+void vm_evm_gone(vm_arena *a, vm_proc *p);
+/* Snapshots (format v3; v2 read): an EVM process's state after its native
+ * part. Save: 0, or -1 (a state the format cannot hold). Load into a process
+ * just attached (vm_evm_attach) whose code is set: 0, -1 with r's error set,
+ * or -2 out of memory. vm_evm_check, once every process is loaded, checks
+ * the references between worlds: 0, or -1 with r's error set. */
 int vm_evm_save(const vm_proc *p, vm_wr *w);
-int vm_evm_load(vm_proc *p, vm_rd *r);
+int vm_evm_load(vm_proc *p, vm_rd *r, uint32_t version);
+int vm_evm_check(vm_arena *a, vm_proc *p, vm_rd *r);
 
 int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem);
 int vm_grow0(void **p, uint32_t *cap, size_t need, size_t elem); /* zeroes new elements */
