@@ -4,11 +4,11 @@
 #define FRUGAL_CLI_H
 
 /* Exit codes */
-#define EXP_EXIT_OK    0 /* success */
-#define EXP_EXIT_FAIL  1 /* the command ran and reports failure (e.g. a test failed) */
-#define EXP_EXIT_USAGE 2 /* bad arguments */
-#define EXP_EXIT_INPUT 3 /* bad input file */
-#define EXP_EXIT_IO    4 /* cannot read or write a file */
+#define EXP_EXIT_OK          0   /* success */
+#define EXP_EXIT_FAIL        1   /* the command ran and reports failure (e.g. a test failed) */
+#define EXP_EXIT_USAGE       2   /* bad arguments */
+#define EXP_EXIT_INPUT       3   /* bad input file */
+#define EXP_EXIT_IO          4   /* cannot read or write a file */
 #define EXP_EXIT_INTERRUPTED 130 /* stopped by SIGINT/SIGTERM; the run is resumable */
 
 #include "vm/vm.h"
@@ -34,10 +34,10 @@ int exp_cmd_disasm(int argc, char **argv);
 int exp_cmd_exec(int argc, char **argv);
 int exp_cmd_bench(int argc, char **argv);
 int exp_cmd_demo(int argc, char **argv);
-int exp_cmd_arena(int argc, char **argv); /* experiments/cmd_arena.c */
-int exp_cmd_report(int argc, char **argv); /* experiments/cmd_report.c */
+int exp_cmd_arena(int argc, char **argv);    /* experiments/cmd_arena.c */
+int exp_cmd_report(int argc, char **argv);   /* experiments/cmd_report.c */
 int exp_cmd_superopt(int argc, char **argv); /* experiments/cmd_superopt.c */
-int exp_cmd_run(int argc, char **argv);        /* experiments/cmd_run.c */
+int exp_cmd_run(int argc, char **argv);      /* experiments/cmd_run.c */
 int exp_cmd_batch(int argc, char **argv);
 int exp_cmd_resume_run(int argc, char **argv); /* frugal resume FILE.h5 */
 

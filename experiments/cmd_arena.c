@@ -13,30 +13,29 @@
 #include <sys/stat.h>
 
 static void arena_usage(FILE *f) {
-    fprintf(f,
-            "usage: frugal arena SPEC.json [--out FILE.h5] [--force] [--checkpoint FILE]\n"
-            "                    [--resume FILE] [--stop-after N]\n"
-            "\n"
-            "Play a round-robin tournament of the players listed in SPEC.json and print\n"
-            "each player's score, gas and memory-time. Every move runs in its own sandbox\n"
-            "under the per-move limits; a player that faults, exhausts a budget or writes\n"
-            "no legal move forfeits that move (docs/arena.md).\n"
-            "\n"
-            "  --out FILE.h5      where the finished tournament goes for frugal report\n"
-            "                     (default results/arena/<spec name>.h5)\n"
-            "  --force            replace an existing --out file\n"
-            "  --checkpoint FILE  write the referee's state to FILE after every match\n"
-            "  --resume FILE      continue the tournament saved in FILE (same spec)\n"
-            "  --stop-after N     stop after N rounds in all (write --checkpoint first)\n"
-            "  -h, --help         this text\n"
-            "\n"
-            "Spec (strict JSON; unknown keys are errors):\n"
-            "  {\"game\": \"ipd\" | \"blotto\", \"rounds\": N, \"seed\": N,\n"
-            "   \"limits\": {\"gas\": N, \"evm_gas\": N, \"mem\": N, \"memtime\": N},\n"
-            "   \"blotto\": {\"soldiers\": N, \"fields\": N},\n"
-            "   \"players\": [{\"name\": \"...\", \"file\": \"...\"}, ...]}\n"
-            "Player files (relative to the spec): .s native assembly, .bin native\n"
-            "bytecode, .hex/.evm EVM bytecode as hex ('#' starts a comment).\n");
+    fprintf(f, "usage: frugal arena SPEC.json [--out FILE.h5] [--force] [--checkpoint FILE]\n"
+               "                    [--resume FILE] [--stop-after N]\n"
+               "\n"
+               "Play a round-robin tournament of the players listed in SPEC.json and print\n"
+               "each player's score, gas and memory-time. Every move runs in its own sandbox\n"
+               "under the per-move limits; a player that faults, exhausts a budget or writes\n"
+               "no legal move forfeits that move (docs/arena.md).\n"
+               "\n"
+               "  --out FILE.h5      where the finished tournament goes for frugal report\n"
+               "                     (default results/arena/<spec name>.h5)\n"
+               "  --force            replace an existing --out file\n"
+               "  --checkpoint FILE  write the referee's state to FILE after every match\n"
+               "  --resume FILE      continue the tournament saved in FILE (same spec)\n"
+               "  --stop-after N     stop after N rounds in all (write --checkpoint first)\n"
+               "  -h, --help         this text\n"
+               "\n"
+               "Spec (strict JSON; unknown keys are errors):\n"
+               "  {\"game\": \"ipd\" | \"blotto\", \"rounds\": N, \"seed\": N,\n"
+               "   \"limits\": {\"gas\": N, \"evm_gas\": N, \"mem\": N, \"memtime\": N},\n"
+               "   \"blotto\": {\"soldiers\": N, \"fields\": N},\n"
+               "   \"players\": [{\"name\": \"...\", \"file\": \"...\"}, ...]}\n"
+               "Player files (relative to the spec): .s native assembly, .bin native\n"
+               "bytecode, .hex/.evm EVM bytecode as hex ('#' starts a comment).\n");
 }
 
 typedef struct {
