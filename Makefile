@@ -142,6 +142,8 @@ fuzz: deps all $(FUZZ_TARGETS)
 	  --snapshot build/fuzz/corpus-fuzz_snapshot/credit.snap >/dev/null 2>&1 || true
 	@./frugal exec experiments/examples/evm.s --gas 40000 \
 	  --snapshot build/fuzz/corpus-fuzz_snapshot/evm.snap >/dev/null 2>&1 || true
+	@./frugal exec experiments/examples/evm_calls.s --gas 29000 \
+	  --snapshot build/fuzz/corpus-fuzz_snapshot/evm_calls.snap >/dev/null 2>&1 || true
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus-$$(basename $$t); \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \

@@ -47,6 +47,15 @@ static void print_tree(const vm_arena *a, uint32_t id, int indent, FILE *f) {
     else if (pi.evm)
         fprintf(f, "%*s  EVM process: %d live frame%s\n", indent, "", pi.evm_frames,
                 pi.evm_frames == 1 ? "" : "s");
+    for (int d = 1; d < pi.evm_frames; d++) {
+        int64_t w = vm_evm_world(a, id, d);
+        if (w >= 0 && w != id)
+            fprintf(f, "%*s  EVM frame %d runs in the world of process %" PRId64 "\n", indent, "",
+                    d, w);
+    }
+    if (pi.evm && vm_evm_holder(a, id) >= 0)
+        fprintf(f, "%*s  its world is held by the transaction of process %" PRId64 "\n", indent, "",
+                vm_evm_holder(a, id));
     for (uint32_t k = 0; k < pi.nkeys; k++) {
         vm_key_kind kind;
         unsigned rights;
@@ -70,7 +79,7 @@ static void print_tree(const vm_arena *a, uint32_t id, int indent, FILE *f) {
 }
 
 /* The capability graph: processes own children (bold) and hold keys (labelled
- * with rights) to processes, pages and channels. */
+ * with rights) to processes (call keys dashed), pages and channels. */
 static void print_dot(const vm_arena *a, FILE *f) {
     fprintf(f, "digraph frugal {\n  rankdir=TB;\n  node [fontname=\"monospace\"];\n");
     for (uint32_t id = 0; id < vm_nprocs(a); id++) {
@@ -102,6 +111,11 @@ static void print_dot(const vm_arena *a, FILE *f) {
                         "  c%" PRIu32 " [shape=cds,label=\"channel %" PRIu32 "\"];\n"
                         "  p%" PRIu32 " -> c%" PRIu32 " [label=\"key %" PRIu32 " %s\"];\n",
                         obj, obj, id, obj, k, r);
+            else if (kind == VM_KEY_CALL) /* a call key: names, does not own */
+                fprintf(f,
+                        "  p%" PRIu32 " -> p%" PRIu32 " [style=dashed,label=\"key %" PRIu32
+                        " %s\"];\n",
+                        id, obj, k, r);
         }
     }
     fprintf(f, "}\n");

@@ -1088,7 +1088,9 @@ Test(proc_evm_calls, revert_undoes_other_worlds) {
 }
 
 /* Denied: no key, a key to a process that has not finished its own
- * transaction, a call with value. The call fails (0), the caller goes on. */
+ * transaction, a call with value (the caller has no balance in its world,
+ * and the policy refuses value across worlds). The call fails (0), the
+ * caller goes on. */
 Test(proc_evm_calls, denied_without_a_usable_key) {
     static uint8_t boxes[3][600];
     int lens[3];
@@ -1174,6 +1176,188 @@ Test(proc_evm_calls, call_keys_do_not_own) {
     vm_set_limits(a, &(vm_limits){.gas = 100000000, .mem = 10000000});
     cr_assert_eq(vm_run(a), VM_BAD_KEY);
     vm_arena_free(a);
+}
+
+/* Stopped anywhere (the root refuelled in random chunks; every other run
+ * moves the tree to a fresh arena at each stop), a tree of the counter and
+ * three callers ends exactly as one uninterrupted run: every caller's
+ * result, status, gas and memory-time. */
+Test(proc_evm_calls, suspend_and_snapshot_anywhere) {
+    static uint8_t boxes[3][600];
+    int lens[3];
+    ecall c0[] = {{EVM_OP_CALL, 0, 1, 0},       {EVM_OP_CALL, 0, 2, 0},
+                  {EVM_OP_STATICCALL, 0, 0, 0}, {EVM_OP_DELEGATECALL, 0, 4, 0},
+                  {EVM_OP_CALL, 0, 7, 0},       {EVM_OP_CALL, 0, 3, 0}};
+    ecall c1[] = {{EVM_OP_CALL, 0, 5, 0}};
+    ecall c2[] = {{EVM_OP_STATICCALL, 0, 0, 0}};
+    lens[0] = caller_box(boxes[0], 600, c0, 6, false, false);
+    lens[1] = caller_box(boxes[1], 600, c1, 1, false, true);
+    lens[2] = caller_box(boxes[2], 600, c2, 1, false, false);
+    static prog p;
+    p = (prog){0};
+    scenario(&p, boxes, lens, 3, false);
+    vm_arena *a = run_prog(&p);
+    estate want[3];
+    for (int i = 0; i < 3; i++)
+        ecapture(a, key_obj(a, 0, 3 + 2 * (uint32_t)i), &want[i]);
+    int ok, v;
+    call_result(a, key_obj(a, 0, 7), 0, &ok, &v);
+    cr_assert(ok && v == 106, "100 + 1 + 2 + 3: %d", v);
+    vm_arena_free(a);
+    uint64_t seed = 9;
+    int in_call = 0;
+    for (int run = 0; run < 40; run++) {
+        a = vm_arena_new();
+        vm_load(a, p.c, p.n);
+        vm_status st = refuel_root(&a, &seed, 3000, 800, run % 2, NULL, &in_call);
+        cr_assert_eq(st, VM_HALTED, "run %d: %s", run, vm_status_name(st));
+        for (int i = 0; i < 3; i++) {
+            estate got;
+            ecapture(a, key_obj(a, 0, 3 + 2 * (uint32_t)i), &got);
+            cr_assert_eq(got.evm_status, want[i].evm_status, "run %d caller %d", run, i);
+            cr_assert_eq(got.s.gas, want[i].s.gas, "run %d caller %d: gas", run, i);
+            cr_assert_eq(got.s.memtime, want[i].s.memtime, "run %d caller %d: memtime", run, i);
+            cr_assert_eq(got.depth, want[i].depth);
+            cr_assert_arr_eq(got.stack, want[i].stack, sizeof got.stack, "run %d caller %d", run,
+                             i);
+        }
+        vm_arena_free(a);
+    }
+    cr_assert_gt(in_call, 100, "stops inside nested frames: %d", in_call);
+}
+
+/* The root runs the counter, then caller P1 (one CALL of +5) with `gas`
+ * (so that it stops inside the counter's frame after its store), then
+ * `then`. */
+static void held_scenario(prog *p, int64_t gas, void (*then)(prog *)) {
+    uint8_t q[200], c[600];
+    ecall one[] = {{EVM_OP_CALL, 0, 5, 0}};
+    int qn = counter_box(q, sizeof q), cn = caller_box(c, sizeof c, one, 1, false, false);
+    *p = (prog){0};
+    make_evm(p, q, (size_t)qn, 0);
+    run_key(p, 1, 10000000);
+    make_evm(p, c, (size_t)cn, 2);
+    give_key(p, 3, 1);
+    run_key(p, 3, gas);
+    if (then) then(p);
+    e(p, VM_OP_HALT, 0);
+}
+
+/* The largest gas for P1 that stops it inside the counter's frame. */
+static int64_t gas_inside_callee(void) {
+    static prog p;
+    int64_t g = 1000;
+    for (;; g += 500) { /* the first budget that lets P1 finish */
+        held_scenario(&p, g, NULL);
+        vm_arena *a = run_prog(&p);
+        int st = vm_evm_status(a, key_obj(a, 0, 3));
+        vm_arena_free(a);
+        if (st >= 0) break;
+        cr_assert_lt(g, 2000000);
+    }
+    for (;; g--) { /* down to the last stop inside the callee's frame */
+        held_scenario(&p, g, NULL);
+        vm_arena *a = run_prog(&p);
+        int frames = vm_evm_frames(a->procs[key_obj(a, 0, 3)]);
+        vm_arena_free(a);
+        if (frames > 1) return g;
+        cr_assert_gt(g, 1000);
+    }
+}
+
+/* reader P2: a STATICCALL of the counter (x = 0) */
+static void read_as(prog *p, int page) {
+    uint8_t c[600];
+    ecall r[] = {{EVM_OP_STATICCALL, 0, 0, 0}};
+    int cn = caller_box(c, sizeof c, r, 1, false, false);
+    make_evm(p, c, (size_t)cn, page);
+    give_key(p, page + 1, 1);
+    run_key(p, page + 1, 10000000);
+}
+static void then_read_finish_read(prog *p) {
+    read_as(p, 4);           /* P2 while P1 holds the counter's world */
+    run_key(p, 3, 10000000); /* P1 ends */
+    read_as(p, 6);           /* P3 after */
+}
+static void then_drop_callee(prog *p) {
+    e(p, VM_OP_PUSH, 1);
+    e(p, VM_OP_DROPKEY, 0);
+}
+static void then_drop_callee_run(prog *p) {
+    then_drop_callee(p);
+    run_key(p, 3, 10000000);
+}
+static void then_drop_caller_read(prog *p) {
+    e(p, VM_OP_PUSH, 3);
+    e(p, VM_OP_DROPKEY, 0);
+    read_as(p, 4);
+}
+
+/* A transaction holds each world it calls until it ends: another
+ * transaction's call to it fails meanwhile and passes after. Destroying the
+ * callee aborts the holder (EVM_INTERNAL_ERROR, its call key cleared);
+ * destroying the holder undoes its changes in the callee and frees it. */
+Test(proc_evm_calls, held_worlds_locks_and_aborts) {
+    int64_t g = gas_inside_callee();
+    static prog p;
+    int ok, v;
+    held_scenario(&p, g, then_read_finish_read);
+    vm_arena *a = run_prog(&p);
+    call_result(a, key_obj(a, 0, 5), 0, &ok, &v);
+    cr_assert(!ok, "the counter's world is held by P1");
+    call_result(a, key_obj(a, 0, 3), 0, &ok, &v);
+    cr_assert(ok && v == 105, "P1 resumed inside the counter and ended (%d)", v);
+    call_result(a, key_obj(a, 0, 7), 0, &ok, &v);
+    cr_assert(ok && v == 105, "released after P1 ended (%d)", v);
+    vm_arena_free(a);
+
+    held_scenario(&p, g, then_drop_callee);
+    a = run_prog(&p);
+    uint32_t p1 = key_obj(a, 0, 3);
+    cr_assert_gt(vm_evm_frames(a->procs[p1]), 1, "aborted, its frames kept until it runs");
+    vm_key_kind kind;
+    unsigned rights;
+    uint32_t obj;
+    cr_assert_eq(vm_key_get(a, p1, 0, &kind, &rights, &obj), 0);
+    cr_assert_eq(kind, VM_KEY_NONE, "the call key went with the callee");
+    jump_arena(&a); /* an aborted transaction saves and loads */
+    vm_arena_free(a);
+
+    held_scenario(&p, g, then_drop_callee_run);
+    a = run_prog(&p);
+    p1 = key_obj(a, 0, 3);
+    cr_assert_eq(vm_evm_status(a, p1), EVM_INTERNAL_ERROR);
+    const vm_word *st, *heap;
+    uint32_t depth, ms;
+    vm_proc_memory(a, p1, &st, &depth, &heap, &ms);
+    cr_assert_eq(depth, 2u, "no data, length 0, the status");
+    cr_assert_eq(st[1], EVM_INTERNAL_ERROR);
+    jump_arena(&a);
+    vm_arena_free(a);
+
+    held_scenario(&p, g, then_drop_caller_read);
+    a = run_prog(&p);
+    call_result(a, key_obj(a, 0, 5), 0, &ok, &v);
+    cr_assert(ok && v == 100, "P1's +5 undone and the world freed (ok %d, %d)", ok, v);
+    vm_arena_free(a);
+}
+
+/* An image holding a transaction inside another process's world: every
+ * truncation is an error, and hostile edits never crash. */
+static vm_buf calls_sample(void) {
+    static prog p;
+    held_scenario(&p, gas_inside_callee(), NULL);
+    vm_arena *a = run_prog(&p);
+    vm_buf b = {0};
+    cr_assert_eq(vm_snapshot_save(a, &b), 0);
+    vm_arena_free(a);
+    return b;
+}
+Test(proc_evm_calls, bad_images) {
+    vm_buf img = calls_sample();
+    tu_snapshot_truncations(&img);
+    tu_snapshot_hostile(&img, 11, 5000);
+    vm_buf_free(&img);
 }
 
 /* Channels grow their ring as words arrive: any mix of writes and reads over

@@ -277,6 +277,36 @@ Test(snapshot, evm_inspect_and_resume) {
     free(whole);
 }
 
+/* experiments/examples/evm_calls.s: one EVM process calls another through a
+ * call key; stopped inside the callee's world, inspect shows where each
+ * frame runs, and resume ends as one run does. */
+Test(snapshot, evm_calls_example) {
+    const char *frugal = getenv("FRUGAL");
+    cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s exec experiments/examples/evm_calls.s 2>&1", frugal);
+    char *whole = tu_run_cmd(cmd);
+    cr_assert(strstr(whole, "stack    1 105   (bottom first)"), "%s", whole);
+    snprintf(cmd, sizeof cmd,
+             "%s exec experiments/examples/evm_calls.s --gas 29000 --snapshot "
+             "build/test-calls.snap 2>/dev/null >/dev/null; %s inspect build/test-calls.snap; %s "
+             "inspect build/test-calls.snap --dot",
+             frugal, frugal, frugal);
+    char *tree = tu_run_cmd(cmd);
+    cr_assert(strstr(tree, "EVM frame 1 runs in the world of process 1"), "%s", tree);
+    cr_assert(strstr(tree, "its world is held by the transaction of process 2"), "%s", tree);
+    cr_assert(strstr(tree, "key 0: call 1 --c"), "%s", tree);
+    cr_assert(strstr(tree, "p2 -> p1 [style=dashed"), "%s", tree);
+    snprintf(cmd, sizeof cmd, "%s resume build/test-calls.snap --refuel 1000000 2>&1", frugal);
+    char *resumed = tu_run_cmd(cmd);
+    const char *rs = strstr(resumed, "stack "), *ws = strstr(whole, "stack ");
+    cr_assert(rs && ws && strstr(resumed, "HALTED"), "%s", resumed);
+    cr_assert_str_eq(rs, ws, "resumed:\n%s\none run:\n%s", resumed, whole);
+    free(tree);
+    free(resumed);
+    free(whole);
+}
+
 /* frugal inspect: the tree, the capability graph, a memory image. */
 Test(snapshot, inspect_outputs) {
     const char *frugal = getenv("FRUGAL");

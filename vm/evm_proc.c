@@ -450,6 +450,17 @@ int vm_evm_status(const vm_arena *a, uint32_t id) {
     return e->done ? (int)e->status : -1;
 }
 
+int64_t vm_evm_world(const vm_arena *a, uint32_t id, int depth) {
+    const vm_evm *e = evm_of(a, id);
+    if (!e || !e->started || e->done || depth < 0 || depth > e->vm->top) return -1;
+    return e->aborted ? (int64_t)id : (int64_t)e->w[depth].id;
+}
+
+int64_t vm_evm_holder(const vm_arena *a, uint32_t id) {
+    const vm_evm *e = evm_of(a, id);
+    return e && e->lock != VM_NONE ? (int64_t)e->lock : -1;
+}
+
 int vm_evm_make(uint8_t *out, size_t cap, const uint8_t *code, size_t clen, const uint8_t *data,
                 size_t dlen, uint64_t gas) {
     size_t n = VM_EVM_HDR + clen + dlen;

@@ -217,6 +217,11 @@ int vm_evm_make(uint8_t *out, size_t cap, const uint8_t *code, size_t clen, cons
                 size_t dlen, uint64_t gas);
 /* -2: not a live EVM process; -1: not finished; else its evm_status. */
 int vm_evm_status(const vm_arena *a, uint32_t id);
+/* Calls between EVM processes (docs/evm.md): the process whose world frame
+ * `depth` of process id's running transaction acts on, and the process whose
+ * transaction holds id's world; -1 when there is none. */
+int64_t vm_evm_world(const vm_arena *a, uint32_t id, int depth);
+int64_t vm_evm_holder(const vm_arena *a, uint32_t id);
 
 /* ---- snapshots (vm/snapshot.c, docs/snapshot.md) ----
  * The whole arena (every process, page and channel) as a portable,
