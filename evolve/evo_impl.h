@@ -55,6 +55,7 @@ struct evo_run {
     /* scratch */
     uint32_t *uscratch; /* total */
     double *dscratch;   /* total */
+    uint64_t *kscratch; /* total: keys for the statistics' medians */
     evo_thread *ws;
     int nws;
     /* migration */

@@ -196,6 +196,7 @@ void evo_run_free(evo_run *r) {
     free(r->crowd2);
     free(r->uscratch);
     free(r->dscratch);
+    free(r->kscratch);
     if (r->out)
         for (uint32_t i = 0; i < r->I; i++)
             free(r->out[i].data);
@@ -256,11 +257,12 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
     r->keep = calloc(two, sizeof *r->keep);
     r->uscratch = calloc(r->total + two, sizeof *r->uscratch);
     r->dscratch = calloc(r->total + two, sizeof *r->dscratch);
+    r->kscratch = calloc(r->total, sizeof *r->kscratch);
     r->out = calloc(r->I, sizeof *r->out);
     r->in = calloc(r->I, sizeof *r->in);
     r->dest = calloc(r->I, sizeof *r->dest);
     if (!r->eps || !r->elite || !r->rank || !r->crowd || !r->obj || !r->rank2 || !r->crowd2 ||
-        !r->keep || !r->uscratch || !r->dscratch || !r->out || !r->in || !r->dest)
+        !r->keep || !r->uscratch || !r->dscratch || !r->kscratch || !r->out || !r->in || !r->dest)
         goto oom;
     if (ensure_threads(r, run_threads(r))) goto oom; /* setup, not the first generation */
     r->transport = &evo_transport_local;
@@ -657,13 +659,22 @@ int evo_run_eval(evo_run *r, uint32_t island, uint32_t slot, fit_split which, fi
 
 /* ---- statistics ---- */
 
-static double median_of(double *x, const evo_pop *p, uint32_t total, int what) {
+/* The median of a column, as evo_median computes it (bit for bit), by radix
+ * selection over keys in the column's order: what 0 the errors (as
+ * evo_key_of_double), 1 gas, 2 memory-time, 3 length (integers: converting
+ * to double keeps their order). */
+static double median_of(uint64_t *k, const evo_pop *p, uint32_t total, int what) {
+    if (total == 0) return 0;
     for (uint32_t s = 0; s < total; s++)
-        x[s] = what == 0   ? p->error[s]
-               : what == 1 ? (double)p->gas[s]
-               : what == 2 ? (double)p->memtime[s]
-                           : (double)p->len[s];
-    return evo_median(x, total);
+        k[s] = what == 0   ? evo_key_of_double(p->error[s])
+               : what == 1 ? p->gas[s]
+               : what == 2 ? p->memtime[s]
+                           : p->len[s];
+    uint64_t lo, hi;
+    evo_median_keys(k, total, &lo, &hi);
+    double a = what == 0 ? evo_double_of_key(lo) : (double)lo;
+    double b = what == 0 ? evo_double_of_key(hi) : (double)hi;
+    return total % 2 ? b : (a + b) / 2;
 }
 
 int evo_run_stats(const evo_run *r, evo_stats *s) {
@@ -687,7 +698,7 @@ int evo_run_stats(const evo_run *r, evo_stats *s) {
     for (uint32_t i = 0; i < r->total; i++)
         sum += p->error[i];
     s->mean_error = sum / r->total;
-    double *x = r->dscratch; /* scratch owned by the run; stats are single-threaded */
+    uint64_t *x = r->kscratch; /* scratch owned by the run; stats are single-threaded */
     s->median_error = median_of(x, p, r->total, 0);
     s->median_gas = median_of(x, p, r->total, 1);
     s->median_memtime = median_of(x, p, r->total, 2);

@@ -99,6 +99,59 @@ static double select_kth(double *x, size_t n, size_t k) {
     return x[kk];
 }
 
+uint64_t evo_key_of_double(double d) {
+    return dkey(d);
+}
+
+double evo_double_of_key(uint64_t k) {
+    uint64_t u = k >> 63 ? k & ~(1ull << 63) : ~k;
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+/* Radix selection, a byte at a time from the highest byte in which the keys
+ * differ: each round counts the current keys by that byte, keeps those of the
+ * byte holding the wanted rank, and moves to the next byte. The lower middle
+ * (rank t - 1) stays in the same bucket as t until t is the first of its
+ * bucket; it is then the largest key of the buckets below. */
+void evo_median_keys(uint64_t *k, size_t n, uint64_t *lo, uint64_t *hi) {
+    *lo = *hi = 0;
+    if (n == 0) return;
+    uint64_t or_ = 0, and_ = ~0ull, lov = 0;
+    for (size_t i = 0; i < n; i++) {
+        or_ |= k[i];
+        and_ &= k[i];
+    }
+    uint64_t diff = or_ ^ and_;
+    int shift = diff ? (63 - __builtin_clzll(diff)) / 8 * 8 : -8;
+    size_t m = n, t = n / 2;
+    bool lo_found = n % 2 == 1;
+    uint32_t cnt[256];
+    for (; shift >= 0 && m > 1; shift -= 8) {
+        memset(cnt, 0, sizeof cnt);
+        for (size_t i = 0; i < m; i++)
+            cnt[(k[i] >> shift) & 255]++;
+        size_t below = 0;
+        unsigned b = 0;
+        while (below + cnt[b] <= t)
+            below += cnt[b++];
+        t -= below;
+        if (!lo_found && t == 0) { /* below > 0: rank t - 1 was in this set */
+            for (size_t i = 0; i < m; i++)
+                if (((k[i] >> shift) & 255) < b && k[i] > lov) lov = k[i];
+            lo_found = true;
+        }
+        size_t j = 0;
+        for (size_t i = 0; i < m; i++)
+            if (((k[i] >> shift) & 255) == b) k[j++] = k[i];
+        m = j;
+    }
+    /* the keys left are equal */
+    *hi = k[0];
+    *lo = lo_found && n % 2 == 0 ? lov : k[0];
+}
+
 double evo_median(double *x, size_t n) {
     if (n == 0) return 0;
     double hi = select_kth(x, n, n / 2);

@@ -57,6 +57,8 @@ enum {
 
 #define CODE_MIN    4096u /* /pop/code chunk: a power of two in [CODE_MIN, CODE_MAX] */
 #define CODE_MAX    (1u << 20)
+#define CODE_CHUNK  65536u     /* /pop/code chunk of new files (bytes) */
+#define ROW_CHUNK   8192u      /* about this many rows per chunk of the other /pop datasets */
 #define CK_CHUNK    65536u     /* checkpoint slot chunk (bytes) */
 #define STATS_CHUNK 64u        /* /stats rows per chunk */
 #define CHUNK_MAX   (4u << 20) /* cap on a chunk's bytes */
@@ -136,29 +138,47 @@ static size_t kind_size(int kind) {
     }
 }
 
+/* A /pop dataset's chunk being filled. Chunks hold a fixed number of rows
+ * (bytes for /pop/code), whatever the generations: rows are gathered here and
+ * each chunk is written once it is full, whole (H5Dwrite_chunk). A commit also
+ * writes the partly filled chunk, raw and at full size (its tail zero), so
+ * that the committed rows are in the file; when that chunk fills it is
+ * written raw again, at the same size: HDF5 rewrites a chunk of unchanged size
+ * in place, the committed bytes with the same values, and no file space is
+ * abandoned (SWMR never reuses it). */
+struct col {
+    uint8_t *buf;      /* the chunk at base (units [base, base + fill)), then room */
+    size_t cap;        /* bytes of buf: at least a chunk */
+    size_t unit;       /* bytes per row (per byte for /pop/code) */
+    uint64_t crows;    /* chunk length, in units */
+    uint64_t base;     /* index in the dataset of buf[0]: a multiple of crows */
+    uint64_t fill;     /* units gathered in buf */
+    uint64_t extent;   /* the dataset's extent in the file, in units */
+    bool tail_written; /* the chunk at base is in the file already (raw) */
+};
+
 struct evo_store {
     char *path;
     hid_t file;   /* the file being written, or -1 */
     hid_t src;    /* evo_store_open: the file to resume, read-only, or -1 */
     hid_t ds[NF]; /* datasets of the written file (-1 if absent) */
     hid_t stats, wall, end_time, stop, slot[2];
-    hid_t stats_mem; /* compound memory type over evo_stats */
+    hid_t stats_mem;  /* compound memory type over evo_stats */
+    hid_t stats_file; /* the packed file type (pack_stats) */
+    uint8_t *stats_packed;
     uint32_t I, N, nc;
     uint64_t R; /* rows per generation: I * N */
     bool per_case;
     uint64_t ngen;       /* complete generations stored */
-    uint64_t code_end;   /* bytes of /pop/code in use (a multiple of code_align) */
-    uint64_t code_align; /* /pop/code chunk; each generation starts on one */
+    uint64_t code_align; /* /pop/code chunk (bytes) */
     uint64_t slot_cap[2];
     int next_slot; /* the checkpoint slot the next commit writes */
-    /* generations gathered but not yet committed (group commit): their rows,
-     * code (each generation padded to code_align), statistics and wall times */
+    /* the chunk being filled of each /pop dataset (see struct col) */
+    struct col c[NF];
+    /* generations gathered but not yet committed (group commit): their
+     * statistics and wall times */
     uint32_t npend, pend_cap;
-    void *col[NF];
-    uint8_t *code;
-    size_t code_cap;
-    uint64_t pend_code;  /* bytes of s->code in use */
-    uint64_t pend_bytes; /* rows and code pending, for the COMMIT_BYTES cap */
+    uint64_t pend_bytes; /* rows and code gathered since the last commit (COMMIT_BYTES) */
     evo_stats *pend_stats;
     double *pend_wall;
     /* compression budget: seconds making generations (as appended) and
@@ -173,8 +193,7 @@ struct evo_store {
     char *spec;
     /* direct chunk writes: whole chunks compressed here (in parallel), then
      * handed to HDF5 as they are (H5Dwrite_chunk) */
-    bool direct[NF];     /* the field's chunk is exactly one generation */
-    struct ztask *tasks; /* one per chunk of a generation */
+    struct ztask *tasks; /* one per chunk to write */
     size_t ntasks_cap;
     struct zthread *zt; /* per thread */
     int nzt;
@@ -185,6 +204,7 @@ struct ztask {
     const uint8_t *in;
     size_t n, esize;
     int level;      /* DEFLATE, or 0: written raw (past the budget) */
+    bool raw;       /* written raw whatever the budget */
     double seconds; /* the deflate call took */
     uint8_t *out;
     size_t out_cap, out_len;
@@ -230,9 +250,6 @@ static uint64_t get_le(const uint8_t *p, int n) {
 static void put_le(uint8_t *p, uint64_t v, int n) {
     for (int i = 0; i < n; i++)
         p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint64_t align_up(uint64_t x, uint64_t a) {
-    return (x + a - 1) / a * a;
 }
 
 static double mono_now(void) {
@@ -367,11 +384,23 @@ cleanup:
     return d;
 }
 
-/* Rows to put in one chunk: a generation's rows, capped at CHUNK_MAX bytes. */
-static hsize_t chunk_rows(uint64_t R, size_t row_bytes) {
+/* Generations per chunk of the /pop row datasets: the power of two that
+ * makes a chunk about ROW_CHUNK rows (at least one generation), within
+ * CHUNK_MAX bytes. */
+static uint64_t chunk_gens(uint64_t R, size_t row_bytes) {
+    uint64_t g = 1;
+    while (2 * g * R <= ROW_CHUNK && 2 * g * R * row_bytes <= CHUNK_MAX)
+        g *= 2;
+    return g;
+}
+
+/* Rows to put in one chunk: chunk_gens generations, or as many rows as
+ * CHUNK_MAX holds when a generation is larger. */
+static uint64_t chunk_rows(uint64_t R, size_t row_bytes) {
     uint64_t cap = CHUNK_MAX / (row_bytes ? row_bytes : 1);
     if (cap == 0) cap = 1;
-    return (hsize_t)(R < cap ? R : cap);
+    uint64_t n = chunk_gens(R, row_bytes) * R;
+    return n < cap ? n : cap;
 }
 
 /* Extend ds to row0 + nrows rows and write buf there. */
@@ -460,47 +489,68 @@ static int write_str(hid_t d, size_t n, const char *v) {
     return rc;
 }
 
-/* The /stats row type: evo_stats, field by field. mem: native offsets in
- * evo_stats; file: packed little-endian. */
+/* The /stats row: evo_stats, field by field. */
+static const struct {
+    const char *name;
+    size_t off;
+    int kind;
+} stats_fields[] = {
+    {"generation", offsetof(evo_stats, generation), K_U64},
+    {"evaluations", offsetof(evo_stats, evaluations), K_U64},
+    {"gas_total", offsetof(evo_stats, gas_total), K_U64},
+    {"best_island", offsetof(evo_stats, best_island), K_U32},
+    {"best_slot", offsetof(evo_stats, best_slot), K_U32},
+    {"best_fitness", offsetof(evo_stats, best_fitness), K_F64},
+    {"best_error", offsetof(evo_stats, best_error), K_F64},
+    {"best_hits", offsetof(evo_stats, best_hits), K_U32},
+    {"best_length", offsetof(evo_stats, best_length), K_U32},
+    {"best_gas", offsetof(evo_stats, best_gas), K_U64},
+    {"best_memtime", offsetof(evo_stats, best_memtime), K_U64},
+    {"best_status", offsetof(evo_stats, best_status), K_U8},
+    {"mean_error", offsetof(evo_stats, mean_error), K_F64},
+    {"median_error", offsetof(evo_stats, median_error), K_F64},
+    {"median_gas", offsetof(evo_stats, median_gas), K_F64},
+    {"median_memtime", offsetof(evo_stats, median_memtime), K_F64},
+    {"median_length", offsetof(evo_stats, median_length), K_F64},
+};
+#define NSTATS (sizeof stats_fields / sizeof *stats_fields)
+
+/* Bytes of a packed /stats row. */
+static size_t stats_size(void) {
+    size_t size = 0;
+    for (size_t i = 0; i < NSTATS; i++)
+        size += kind_size(stats_fields[i].kind);
+    return size;
+}
+
+/* The /stats row type. mem: native offsets in evo_stats; file: packed
+ * little-endian (also the memory type of rows packed by pack_stats). */
 static hid_t stats_type(bool file) {
-    static const struct {
-        const char *name;
-        size_t off;
-        int kind;
-    } f[] = {
-        {"generation", offsetof(evo_stats, generation), K_U64},
-        {"evaluations", offsetof(evo_stats, evaluations), K_U64},
-        {"gas_total", offsetof(evo_stats, gas_total), K_U64},
-        {"best_island", offsetof(evo_stats, best_island), K_U32},
-        {"best_slot", offsetof(evo_stats, best_slot), K_U32},
-        {"best_fitness", offsetof(evo_stats, best_fitness), K_F64},
-        {"best_error", offsetof(evo_stats, best_error), K_F64},
-        {"best_hits", offsetof(evo_stats, best_hits), K_U32},
-        {"best_length", offsetof(evo_stats, best_length), K_U32},
-        {"best_gas", offsetof(evo_stats, best_gas), K_U64},
-        {"best_memtime", offsetof(evo_stats, best_memtime), K_U64},
-        {"best_status", offsetof(evo_stats, best_status), K_U8},
-        {"mean_error", offsetof(evo_stats, mean_error), K_F64},
-        {"median_error", offsetof(evo_stats, median_error), K_F64},
-        {"median_gas", offsetof(evo_stats, median_gas), K_F64},
-        {"median_memtime", offsetof(evo_stats, median_memtime), K_F64},
-        {"median_length", offsetof(evo_stats, median_length), K_F64},
-    };
-    size_t n = sizeof f / sizeof *f, size = 0;
-    for (size_t i = 0; i < n; i++)
-        size += kind_size(f[i].kind);
-    hid_t t = H5Tcreate(H5T_COMPOUND, file ? size : sizeof(evo_stats));
+    hid_t t = H5Tcreate(H5T_COMPOUND, file ? stats_size() : sizeof(evo_stats));
     if (t < 0) return -1;
     size_t off = 0;
-    for (size_t i = 0; i < n; i++) {
-        hid_t ft = file ? file_type(f[i].kind) : mem_type(f[i].kind);
-        if (H5Tinsert(t, f[i].name, file ? off : f[i].off, ft) < 0) {
+    for (size_t i = 0; i < NSTATS; i++) {
+        int k = stats_fields[i].kind;
+        if (H5Tinsert(t, stats_fields[i].name, file ? off : stats_fields[i].off,
+                      file ? file_type(k) : mem_type(k)) < 0) {
             H5Tclose(t);
             return -1;
         }
-        off += kind_size(f[i].kind);
+        off += kind_size(k);
     }
     return t;
+}
+
+/* n rows as the file stores them (little-endian like the host): HDF5 then
+ * writes them with no conversion, which for a compound type costs more than
+ * the rest of a commit. */
+static void pack_stats(const evo_stats *st, uint32_t n, uint8_t *out) {
+    for (uint32_t r = 0; r < n; r++)
+        for (size_t i = 0; i < NSTATS; i++) {
+            size_t k = kind_size(stats_fields[i].kind);
+            memcpy(out, (const uint8_t *)&st[r] + stats_fields[i].off, k);
+            out += k;
+        }
 }
 
 /* ---- the store object ---- */
@@ -509,7 +559,8 @@ static evo_store *store_new(const char *path) {
     evo_store *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->path = strdup(path);
-    s->file = s->src = s->stats = s->wall = s->end_time = s->stop = s->stats_mem = -1;
+    s->file = s->src = s->stats = s->wall = s->end_time = s->stop = s->stats_mem = s->stats_file =
+        -1;
     s->slot[0] = s->slot[1] = -1;
     for (int i = 0; i < NF; i++)
         s->ds[i] = -1;
@@ -534,6 +585,7 @@ static void close_written(evo_store *s) {
     hclose(&s->slot[0], H5Dclose);
     hclose(&s->slot[1], H5Dclose);
     hclose(&s->stats_mem, H5Tclose);
+    hclose(&s->stats_file, H5Tclose);
     hclose(&s->file, H5Fclose);
 }
 
@@ -546,9 +598,9 @@ static void store_free(evo_store *s) {
     if (!s) return;
     close_handles(s);
     for (int i = 0; i < NF; i++)
-        free(s->col[i]);
-    free(s->code);
+        free(s->c[i].buf);
     free(s->pend_stats);
+    free(s->stats_packed);
     free(s->pend_wall);
     for (size_t i = 0; i < s->ntasks_cap; i++)
         free(s->tasks[i].out);
@@ -564,21 +616,29 @@ static void store_free(evo_store *s) {
     free(s);
 }
 
-/* Room for n pending generations in the column buffers. */
-static int alloc_columns(evo_store *s, uint32_t n) {
+/* Room for bytes in a chunk buffer (keeping its contents). */
+static int reserve_col(struct col *c, size_t bytes) {
+    if (bytes <= c->cap) return 0;
+    size_t cap = c->cap ? c->cap : bytes;
+    while (cap < bytes)
+        cap *= 2;
+    uint8_t *b = realloc(c->buf, cap);
+    if (!b) return -1;
+    c->buf = b;
+    c->cap = cap;
+    return 0;
+}
+
+/* Room for n pending generations' statistics. */
+static int alloc_pending(evo_store *s, uint32_t n) {
     if (n <= s->pend_cap) return 0;
-    for (int i = 0; i < F_CODE; i++) {
-        if (i == F_ERRORS && !s->per_case) continue;
-        size_t rows = (size_t)s->R * (i == F_ERRORS ? s->nc : 1) * n;
-        void *c = realloc(s->col[i], (rows ? rows : 1) * kind_size(fields[i].kind));
-        if (!c) return -1;
-        s->col[i] = c;
-    }
     evo_stats *st = realloc(s->pend_stats, n * sizeof *st);
     if (st) s->pend_stats = st;
     double *w = realloc(s->pend_wall, n * sizeof *w);
     if (w) s->pend_wall = w;
-    if (!st || !w) return -1;
+    uint8_t *pk = realloc(s->stats_packed, n * stats_size());
+    if (pk) s->stats_packed = pk;
+    if (!st || !w || !pk) return -1;
     s->pend_cap = n;
     return 0;
 }
@@ -614,19 +674,14 @@ static int layout_create(evo_store *s, const store_attrs *a) {
         goto cleanup;
     for (int i = 0; i < NF; i++) {
         if (i == F_ERRORS && !s->per_case) continue;
-        size_t esz = kind_size(fields[i].kind);
-        if (i == F_CODE) {
-            s->direct[i] = true;
-            s->ds[i] = make_rows(g, "code", H5T_STD_U8LE, 0, s->code_align, true);
-        } else if (i == F_ERRORS) {
-            hsize_t cr = chunk_rows(s->R, esz * (s->nc ? s->nc : 1));
-            s->direct[i] = cr == s->R && s->nc > 0;
-            s->ds[i] = make_rows(g, "errors", H5T_IEEE_F64LE, s->nc, cr, true);
-        } else {
-            hsize_t cr = chunk_rows(s->R, esz);
-            s->direct[i] = cr == s->R;
-            s->ds[i] = make_rows(g, fields[i].name, file_type(fields[i].kind), 0, cr, true);
-        }
+        struct col *c = &s->c[i];
+        c->unit = kind_size(fields[i].kind) * (i == F_ERRORS ? s->nc : 1);
+        c->crows = i == F_CODE ? s->code_align : chunk_rows(s->R, c->unit);
+        c->base = c->fill = c->extent = 0;
+        c->tail_written = false;
+        if (reserve_col(c, (size_t)(c->crows * c->unit)) < 0) goto cleanup;
+        s->ds[i] = make_rows(g, fields[i].name, file_type(fields[i].kind),
+                             i == F_ERRORS ? s->nc : 0, c->crows, true);
         if (s->ds[i] < 0) goto cleanup;
     }
     H5Gclose(g);
@@ -637,7 +692,8 @@ static int layout_create(evo_store *s, const store_attrs *a) {
     s->stats = make_rows(root, "stats", ft, 0, STATS_CHUNK, false);
     H5Tclose(ft);
     s->stats_mem = stats_type(false);
-    if (s->stats < 0 || s->stats_mem < 0) goto cleanup;
+    s->stats_file = stats_type(true);
+    if (s->stats < 0 || s->stats_mem < 0 || s->stats_file < 0) goto cleanup;
 
     /* /stop_reason */
     s->stop = make_str(root, "stop_reason", STR_STOP, "none");
@@ -693,15 +749,6 @@ static hid_t latest_fapl(void) {
     return fapl;
 }
 
-/* The /pop/code chunk for R genomes per generation: the power of two that
- * holds about 48 bytes per genome, so that a generation is a chunk or two. */
-static uint64_t code_align_for(uint64_t R) {
-    uint64_t a = CODE_MIN;
-    while (a < CODE_MAX && a < R * 48)
-        a <<= 1;
-    return a;
-}
-
 static void host_name(char *buf, size_t cap) {
     if (gethostname(buf, cap) != 0) snprintf(buf, cap, "unknown");
     buf[cap - 1] = 0;
@@ -748,9 +795,9 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     s->N = p->pop_size;
     s->nc = evo_run_task(r)->train.n;
     s->R = (uint64_t)s->I * s->N;
-    s->per_case = o->per_case;
-    s->code_align = code_align_for(s->R);
-    if (alloc_columns(s, 1) < 0) {
+    s->per_case = o->per_case && s->nc > 0;
+    s->code_align = CODE_CHUNK;
+    if (alloc_pending(s, 1) < 0) {
         setf(err, errcap, path, "out of memory");
         goto fail;
     }
@@ -835,9 +882,8 @@ cleanup:
     return rc;
 }
 
-/* Gather the population of r into pending generation s->npend: its rows
- * into the column buffers, its code after the pending code (padded to
- * code_align). Returns 0 or -1 (out of memory). */
+/* Gather the population of r after the rows and code in the chunk buffers.
+ * Returns 0 or -1 (out of memory). */
 static int gather(evo_store *s, const evo_run *r) {
     uint64_t codelen = 0;
     for (uint32_t k = 0; k < s->I; k++) {
@@ -846,49 +892,50 @@ static int gather(evo_store *s, const evo_run *r) {
         for (uint32_t i = 0; i < v.n; i++)
             codelen += v.len[i];
     }
-    uint64_t padded = align_up(codelen ? codelen : 1, s->code_align), base = s->pend_code;
-    if (s->npend == s->pend_cap && alloc_columns(s, s->pend_cap ? 2 * s->pend_cap : 1) < 0)
+    if (s->npend == s->pend_cap && alloc_pending(s, s->pend_cap ? 2 * s->pend_cap : 1) < 0)
         return -1;
-    if (base + padded > s->code_cap) {
-        size_t cap = s->code_cap ? s->code_cap : padded;
-        while (cap < base + padded)
-            cap *= 2;
-        uint8_t *c = realloc(s->code, cap);
-        if (!c) return -1;
-        s->code = c;
-        s->code_cap = cap;
+    size_t row_bytes = 0;
+    for (int i = 0; i < NF; i++) {
+        struct col *c = &s->c[i];
+        if (s->ds[i] < 0) continue;
+        uint64_t add = i == F_CODE ? codelen : s->R;
+        if (reserve_col(c, (size_t)((c->fill + add) * c->unit)) < 0) return -1;
+        if (i != F_CODE) row_bytes += c->unit;
     }
-    uint64_t off = 0;
+    struct col *cc = &s->c[F_CODE];
+    uint8_t *code = cc->buf + cc->fill;
+    uint64_t off = cc->base + cc->fill; /* where the next genome goes in /pop/code */
     for (uint32_t k = 0; k < s->I; k++) {
         evo_pop_view v;
         evo_run_island(r, k, &v);
-        size_t b = (size_t)s->npend * s->R + (size_t)k * s->N, n = s->N;
-        memcpy((double *)s->col[F_FITNESS] + b, v.fitness, n * 8);
-        memcpy((double *)s->col[F_ERROR] + b, v.error, n * 8);
-        memcpy((uint64_t *)s->col[F_GAS] + b, v.gas, n * 8);
-        memcpy((uint64_t *)s->col[F_MEMTIME] + b, v.memtime, n * 8);
+        size_t n = s->N;
+#define AT(f) (s->c[f].buf + (s->c[f].fill + (uint64_t)k * s->N) * s->c[f].unit)
+        memcpy(AT(F_FITNESS), v.fitness, n * 8);
+        memcpy(AT(F_ERROR), v.error, n * 8);
+        memcpy(AT(F_GAS), v.gas, n * 8);
+        memcpy(AT(F_MEMTIME), v.memtime, n * 8);
+        uint8_t *st = AT(F_STATUS);
         for (size_t i = 0; i < n; i++) /* statuses are below 256 */
-            ((uint8_t *)s->col[F_STATUS])[b + i] = (uint8_t)v.status[i];
-        memcpy((uint32_t *)s->col[F_LENGTH] + b, v.len, n * 4);
-        memcpy((uint32_t *)s->col[F_HITS] + b, v.hits, n * 4);
-        memcpy((uint32_t *)s->col[F_PARENT_A] + b, v.parent_a, n * 4);
-        memcpy((uint32_t *)s->col[F_PARENT_B] + b, v.parent_b, n * 4);
-        memcpy((uint32_t *)s->col[F_OPS] + b, v.ops, n * 4);
-        if (s->per_case && s->nc)
-            memcpy((double *)s->col[F_ERRORS] + b * s->nc, v.errors, n * s->nc * 8);
-        uint64_t *co = (uint64_t *)s->col[F_CODE_OFFSET] + b;
+            st[i] = (uint8_t)v.status[i];
+        memcpy(AT(F_LENGTH), v.len, n * 4);
+        memcpy(AT(F_HITS), v.hits, n * 4);
+        memcpy(AT(F_PARENT_A), v.parent_a, n * 4);
+        memcpy(AT(F_PARENT_B), v.parent_b, n * 4);
+        memcpy(AT(F_OPS), v.ops, n * 4);
+        if (s->per_case) memcpy(AT(F_ERRORS), v.errors, n * s->nc * 8);
+        uint8_t *co = AT(F_CODE_OFFSET);
+#undef AT
         for (uint32_t i = 0; i < v.n; i++) {
-            co[i] = s->code_end + base + off;
-            memcpy(s->code + base + off, v.code + (size_t)i * v.stride, v.len[i]);
-            off += v.len[i];
+            uint32_t len = v.len[i];
+            memcpy(co + (size_t)i * 8, &off, 8);
+            memcpy(code, v.code + (size_t)i * v.stride, len);
+            code += len;
+            off += len;
         }
     }
-    memset(s->code + base + off, 0, padded - off);
-    s->pend_code += padded;
-    size_t row_bytes = 0;
-    for (int i = 0; i < F_CODE; i++)
-        if (s->col[i]) row_bytes += kind_size(fields[i].kind) * (i == F_ERRORS ? s->nc : 1);
-    s->pend_bytes += padded + s->R * row_bytes;
+    for (int i = 0; i < NF; i++)
+        if (s->ds[i] >= 0) s->c[i].fill += i == F_CODE ? codelen : s->R;
+    s->pend_bytes += codelen + s->R * row_bytes;
     return 0;
 }
 
@@ -962,7 +1009,7 @@ static int compress_all(evo_store *s, size_t n) {
     double allow = Z_SHARE * s->gen_spent - s->z_spent, est = 0;
     for (size_t i = 0; i < n; i++) {
         double cost = (double)s->tasks[i].n / s->z_rate / nzt;
-        s->tasks[i].level = est + cost <= allow ? DEFLATE : 0;
+        s->tasks[i].level = !s->tasks[i].raw && est + cost <= allow ? DEFLATE : 0;
         if (s->tasks[i].level) est += cost;
     }
     double t0 = mono_now(), busy = 0;
@@ -1000,70 +1047,94 @@ static int put_chunk(hid_t ds, uint64_t row0, const struct ztask *t) {
     return H5Dwrite_chunk(ds, H5P_DEFAULT, 0, off, t->out_len, t->out) < 0 ? -1 : 0;
 }
 
-/* Write the pending generations (rows, code, /stats), flush, then the
+/* Write every full chunk gathered (compressed within the budget; raw if part
+ * of it is in the file already), and with partial, also the partly filled
+ * chunks (raw, at full size; compressed within the budget when final, as
+ * nothing follows them). Extends every dataset to the rows gathered first.
+ * Returns 0, -1 on an HDF5 error, -2 out of memory. */
+static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
+    size_t nt = 0, need = 0;
+    for (int i = 0; i < NF; i++)
+        if (s->ds[i] >= 0) need += (size_t)(s->c[i].fill / s->c[i].crows) + 1;
+    if (reserve_tasks(s, need) < 0) return -2;
+    /* the code first: it deflates best for the time (about 9 to 1) when the
+     * budget is short */
+    static const int order[NF] = {F_CODE,   F_FITNESS,     F_ERROR, F_GAS,      F_MEMTIME,
+                                  F_STATUS, F_LENGTH,      F_HITS,  F_PARENT_A, F_PARENT_B,
+                                  F_OPS,    F_CODE_OFFSET, F_ERRORS};
+    size_t first[NF], count[NF];
+    for (int o = 0; o < NF; o++) {
+        int i = order[o];
+        struct col *c = &s->c[i];
+        first[i] = nt;
+        count[i] = 0;
+        if (s->ds[i] < 0) continue;
+        uint64_t nfull = c->fill / c->crows, rest = c->fill - nfull * c->crows;
+        size_t bytes = (size_t)(c->crows * c->unit);
+        if (reserve_col(c, (size_t)(nfull + 1) * bytes) < 0) return -2;
+        for (uint64_t k = 0; k <= nfull; k++) {
+            if (k == nfull && (!partial || rest == 0)) break;
+            struct ztask *t = &s->tasks[nt++];
+            t->in = c->buf + k * bytes;
+            t->esize = i == F_CODE ? 1 : kind_size(fields[i].kind);
+            t->n = bytes;
+            t->raw = (k == 0 && c->tail_written) || (k == nfull && !final);
+            if (k == nfull) /* the tail of a partial chunk */
+                memset(c->buf + k * bytes + rest * c->unit, 0, bytes - (size_t)(rest * c->unit));
+            count[i]++;
+        }
+    }
+    if (nt == 0) return 0;
+    if (compress_all(s, nt) < 0) return -2;
+    for (int i = 0; i < NF; i++) {
+        struct col *c = &s->c[i];
+        if (s->ds[i] < 0) continue;
+        uint64_t end = c->base + c->fill, cols = i == F_ERRORS ? s->nc : 0;
+        if (c->extent != end && (count[i] || partial)) {
+            if (set_rows(s->ds[i], end, cols) < 0) return -1;
+            c->extent = end;
+        }
+        for (size_t k = 0; k < count[i]; k++) {
+            const struct ztask *t = &s->tasks[first[i] + k];
+            struct ztask w = *t; /* raw when deflate did not make it smaller */
+            if (w.level && w.out_len >= w.n) w.level = 0;
+            if (put_chunk(s->ds[i], c->base + k * c->crows, &w) < 0) return -1;
+        }
+        uint64_t nfull = c->fill / c->crows;
+        if (nfull) {
+            uint64_t rest = c->fill - nfull * c->crows;
+            memmove(c->buf, c->buf + nfull * c->crows * c->unit, (size_t)(rest * c->unit));
+            c->base += nfull * c->crows;
+            c->fill = rest;
+            c->tail_written = false;
+        }
+        if (partial && c->fill) c->tail_written = true;
+        if (partial && i == F_MEMTIME && g != UINT64_MAX) HOOK(HOOK_FIELDS, g);
+    }
+    return 0;
+}
+
+/* Write the pending generations (their rows, code, /stats), flush, then the
  * checkpoint of r (the last pending generation) into the older slot, flush.
  * Hook points carry the last pending generation. */
 static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     if (s->npend == 0) return 0;
     uint32_t np = s->npend;
-    uint64_t g = s->ngen + np - 1, row0 = s->ngen * s->R;
+    uint64_t g = s->ngen + np - 1;
     uint8_t *blob = NULL;
-    size_t blen = 0;
-    /* compress every whole chunk first, in parallel; the code first, which
-     * deflates best for the time (about 9 to 1) when the budget is short */
-    size_t ncode = (size_t)(s->pend_code / s->code_align), nt = 0;
-    if (reserve_tasks(s, (size_t)NF * np + ncode) < 0) {
-        setf(err, errcap, s->path, "out of memory");
-        return -1;
-    }
-    for (size_t c = 0; c < ncode; c++) {
-        struct ztask *t = &s->tasks[nt++];
-        t->in = s->code + c * s->code_align;
-        t->esize = 1;
-        t->n = s->code_align;
-    }
-    int task_of[NF];
-    for (int i = 0; i < F_CODE; i++) {
-        task_of[i] = -1;
-        if (s->ds[i] < 0 || !s->direct[i]) continue;
-        task_of[i] = (int)nt;
-        size_t esize = kind_size(fields[i].kind);
-        size_t n = (size_t)s->R * esize * (i == F_ERRORS ? s->nc : 1);
-        for (uint32_t k = 0; k < np; k++) {
-            struct ztask *t = &s->tasks[nt++];
-            t->in = (const uint8_t *)s->col[i] + k * n;
-            t->esize = esize;
-            t->n = n;
-        }
-    }
-    if (compress_all(s, nt) < 0) {
+    int wc = write_chunks(s, true, evo_run_stopped(r) != EVO_STOP_NONE, g);
+    if (wc == -2) {
         setf(err, errcap, s->path, "out of memory (compression)");
         return -1;
     }
-    for (int i = 0; i < F_CODE; i++) {
-        if (s->ds[i] < 0) continue;
-        uint64_t cols = i == F_ERRORS ? s->nc : 0;
-        if (task_of[i] < 0) {
-            if (put_rows(s->ds[i], mem_type(fields[i].kind), row0, np * s->R, cols, s->col[i]) < 0)
-                goto h5fail;
-        } else {
-            if (set_rows(s->ds[i], row0 + np * s->R, cols) < 0) goto h5fail;
-            for (uint32_t k = 0; k < np; k++)
-                if (put_chunk(s->ds[i], row0 + k * s->R, &s->tasks[task_of[i] + k]) < 0)
-                    goto h5fail;
-        }
-        if (i == F_MEMTIME) HOOK(HOOK_FIELDS, g);
-    }
-    if (set_rows(s->ds[F_CODE], s->code_end + s->pend_code, 0) < 0) goto h5fail;
-    for (size_t c = 0; c < ncode; c++)
-        if (put_chunk(s->ds[F_CODE], s->code_end + c * s->code_align, &s->tasks[c]) < 0)
-            goto h5fail;
-    if (put_rows(s->stats, s->stats_mem, s->ngen, np, 0, s->pend_stats) < 0 ||
-        put_rows(s->wall, H5T_NATIVE_DOUBLE, s->ngen, np, 0, s->pend_wall) < 0)
-        goto h5fail;
+    if (wc < 0) goto h5fail;
+    pack_stats(s->pend_stats, np, s->stats_packed);
+    if (put_rows(s->stats, s->stats_file, s->ngen, np, 0, s->stats_packed) < 0) goto h5fail;
+    if (put_rows(s->wall, H5T_NATIVE_DOUBLE, s->ngen, np, 0, s->pend_wall) < 0) goto h5fail;
     HOOK(HOOK_ROWS, g);
     if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
     HOOK(HOOK_FLUSHED, g);
+    size_t blen = 0;
     if (evo_run_save_state(r, &blob, &blen) < 0) {
         setf(err, errcap, s->path, "out of memory (checkpoint)");
         return -1;
@@ -1074,8 +1145,7 @@ static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     HOOK(HOOK_CK_WRITTEN, g);
     if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
     s->next_slot ^= 1;
-    s->code_end += s->pend_code;
-    s->pend_code = s->pend_bytes = 0;
+    s->pend_bytes = 0;
     s->ngen = g + 1;
     s->npend = 0;
     s->last_commit = mono_now();
@@ -1139,9 +1209,24 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
     s->gen_spent += wall_seconds > 0 ? wall_seconds : 0;
     /* group commit: at the first generation, after commit_seconds, after
      * commit_gens generations, and when the run has stopped */
+    /* with commit_seconds > 0, a commit due to time waits for the end of a
+     * chunk, which is then written once, compressed (chunk_gens is a power of
+     * two, so the end of a chunk of the widest rows ends those of every row
+     * dataset) */
+    bool boundary = (g + 1) % chunk_gens(s->R, 8) == 0;
     if (s->ngen == 0 || s->npend >= s->commit_gens || evo_run_stopped(r) ||
-        s->pend_bytes >= COMMIT_BYTES || mono_now() - s->last_commit >= s->commit_seconds)
+        s->pend_bytes >= COMMIT_BYTES || s->commit_seconds <= 0 ||
+        (boundary && mono_now() - s->last_commit >= s->commit_seconds))
         return commit(s, r, err, errcap);
+    int wc = write_chunks(s, false, false, g); /* the chunks that filled */
+    if (wc < 0) {
+        if (wc == -2)
+            setf(err, errcap, s->path, "out of memory (compression)");
+        else
+            setf(err, errcap, s->path, "HDF5 error while writing generation %llu",
+                 (unsigned long long)g);
+        return -1;
+    }
     return 0;
 }
 
@@ -1411,7 +1496,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     char *spec_name = NULL, *fv = NULL, *fc = NULL, *start0 = NULL;
     uint64_t seed = 0, threads = 0, resumes = 0, repro = 1;
     int rc = -1;
-    if (!tmp || alloc_columns(s, 1) < 0) {
+    if (!tmp || alloc_pending(s, 1) < 0) {
         setf(err, errcap, s->path, "out of memory");
         goto cleanup;
     }
@@ -1455,39 +1540,53 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     }
     if (layout_create(s, &a) < 0) goto h5fail;
 
-    /* copy the complete generations */
-    uint64_t rows = s->ngen * s->R;
-    size_t bufbytes = (size_t)s->R * 8 * (s->per_case && s->nc ? s->nc : 1);
-    if (bufbytes < s->code_align * 4) bufbytes = (size_t)s->code_align * 4;
+    /* the complete generations: rows, and code up to the end of the last
+     * genome */
+    uint64_t rows = s->ngen * s->R, last = 0;
+    uint32_t llen = 0;
+    hid_t d = H5Dopen2(s->src, "/pop/code_offset", H5P_DEFAULT);
+    int e = d < 0 || get_rows(d, H5T_NATIVE_UINT64, rows - 1, 1, 0, &last) < 0;
+    if (d >= 0) H5Dclose(d);
+    d = H5Dopen2(s->src, "/pop/length", H5P_DEFAULT);
+    e |= d < 0 || get_rows(d, H5T_NATIVE_UINT32, rows - 1, 1, 0, &llen) < 0;
+    if (d >= 0) H5Dclose(d);
+    if (e) goto h5read;
+    uint64_t code_bytes = last + llen;
+    if (code_bytes < last || rows_of(s->src, "/pop/code", 0) < (int64_t)code_bytes) goto h5read;
+    size_t bufbytes = 65536;
+    for (int i = 0; i < NF; i++)
+        if (s->ds[i] >= 0 && s->c[i].crows * s->c[i].unit > bufbytes)
+            bufbytes = (size_t)(s->c[i].crows * s->c[i].unit);
     buf = malloc(bufbytes);
     if (!buf) {
         setf(err, errcap, s->path, "out of memory");
         goto cleanup;
     }
-    for (int i = 0; i < F_CODE; i++) {
+    /* whole chunks are copied (each written once); the partly filled last
+     * chunk goes to the chunk buffer, written as a commit writes it */
+    for (int i = 0; i < NF; i++) {
+        struct col *c = &s->c[i];
         if (s->ds[i] < 0) continue;
         char name[64];
         snprintf(name, sizeof name, "/pop/%s", fields[i].name);
-        uint64_t cols = i == F_ERRORS ? s->nc : 0;
-        if (copy_rows(s->src, name, s->ds[i], mem_type(fields[i].kind), cols, rows, s->R, buf) < 0)
-            goto h5read;
+        uint64_t cols = i == F_ERRORS ? s->nc : 0, n = i == F_CODE ? code_bytes : rows;
+        uint64_t full = n / c->crows * c->crows;
+        hid_t mt = mem_type(fields[i].kind);
+        if (copy_rows(s->src, name, s->ds[i], mt, cols, full, c->crows, buf) < 0) goto h5read;
+        c->base = c->extent = full;
+        c->fill = n - full;
+        d = H5Dopen2(s->src, name, H5P_DEFAULT);
+        e = d < 0 || get_rows(d, mt, full, c->fill, cols, c->buf) < 0;
+        if (d >= 0) H5Dclose(d);
+        if (e) goto h5read;
     }
-    /* code in use: up to the padded end of the last genome */
-    uint64_t last[2];
-    hid_t d = H5Dopen2(s->src, "/pop/code_offset", H5P_DEFAULT);
-    int e = d < 0 || get_rows(d, H5T_NATIVE_UINT64, rows - 1, 1, 0, &last[0]) < 0;
-    if (d >= 0) H5Dclose(d);
-    d = H5Dopen2(s->src, "/pop/length", H5P_DEFAULT);
-    uint32_t llen = 0;
-    e |= d < 0 || get_rows(d, H5T_NATIVE_UINT32, rows - 1, 1, 0, &llen) < 0;
-    if (d >= 0) H5Dclose(d);
-    if (e) goto h5read;
-    last[1] = llen;
-    s->code_end = align_up(last[0] + last[1] ? last[0] + last[1] : 1, s->code_align);
-    if (rows_of(s->src, "/pop/code", 0) < (int64_t)s->code_end) goto h5read;
-    if (copy_rows(s->src, "/pop/code", s->ds[F_CODE], H5T_NATIVE_UINT8, 0, s->code_end,
-                  s->code_align * 4, buf) < 0 ||
-        copy_rows(s->src, "/stats", s->stats, s->stats_mem, 0, s->ngen,
+    int wc = write_chunks(s, true, false, UINT64_MAX);
+    if (wc == -2) {
+        setf(err, errcap, s->path, "out of memory");
+        goto cleanup;
+    }
+    if (wc < 0) goto h5fail;
+    if (copy_rows(s->src, "/stats", s->stats, s->stats_mem, 0, s->ngen,
                   bufbytes / sizeof(evo_stats), buf) < 0 ||
         copy_rows(s->src, "/meta/wall_seconds", s->wall, H5T_NATIVE_DOUBLE, 0, s->ngen,
                   bufbytes / 8, buf) < 0)
