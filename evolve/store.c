@@ -1078,7 +1078,10 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
             t->in = c->buf + k * bytes;
             t->esize = i == F_CODE ? 1 : kind_size(fields[i].kind);
             t->n = bytes;
-            t->raw = (k == 0 && c->tail_written) || (k == nfull && !final);
+            /* a partial chunk is written raw at full size, so that it can be
+             * rewritten in place, except at generation 0's commit: there it
+             * is small, and compressed it leaves little behind when rewritten */
+            t->raw = (k == 0 && c->tail_written) || (k == nfull && !final && s->ngen > 0);
             if (k == nfull) /* the tail of a partial chunk */
                 memset(c->buf + k * bytes + rest * c->unit, 0, bytes - (size_t)(rest * c->unit));
             count[i]++;
@@ -1094,11 +1097,13 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
             if (set_rows(s->ds[i], end, cols) < 0) return -1;
             c->extent = end;
         }
+        bool tail_raw = false;
         for (size_t k = 0; k < count[i]; k++) {
             const struct ztask *t = &s->tasks[first[i] + k];
             struct ztask w = *t; /* raw when deflate did not make it smaller */
             if (w.level && w.out_len >= w.n) w.level = 0;
             if (put_chunk(s->ds[i], c->base + k * c->crows, &w) < 0) return -1;
+            tail_raw = !w.level;
         }
         uint64_t nfull = c->fill / c->crows;
         if (nfull) {
@@ -1108,7 +1113,7 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
             c->fill = rest;
             c->tail_written = false;
         }
-        if (partial && c->fill) c->tail_written = true;
+        if (partial && c->fill) c->tail_written = tail_raw;
         if (partial && i == F_MEMTIME && g != UINT64_MAX) HOOK(HOOK_FIELDS, g);
     }
     return 0;
