@@ -11,7 +11,12 @@
  * it inside any nested frame; the next RECURSE resumes it exactly. When the
  * transaction ends its native stack holds the result for POPFROM: the return
  * data in words (8 bytes each, little-endian), then its length in bytes, and
- * the EVM status on top. */
+ * the EVM status on top.
+ *
+ * Calls between processes (docs/evm.md, "Calls between processes"): the
+ * transaction runs with a host of its own (tree_iface) that sends each host
+ * call to the world of the running frame, and a policy (tree_policy) that
+ * lets a call to a key address through only with a call key. */
 #include "vm/evm/evm_impl.h"
 #include "vm/vm_impl.h"
 
