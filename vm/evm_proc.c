@@ -52,10 +52,29 @@ struct vm_evm {
     xentry *xlog;
     uint32_t *held;
     uint32_t wcap, nx, xcap, nheld, heldcap;
-    int cur; /* depth of the running frame */
 };
 
 static const evm_address SELF = {{[16] = 0xff, [17] = 0xff, [18] = 0xff, [19] = 0xff}};
+
+/* Little-endian n bytes (container fields). */
+static uint64_t le(const uint8_t *p, int n) {
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* Container fields (docs/evm.md): EVM gas at 2, code length at 10. */
+static uint32_t box_clen(const uint8_t *c) {
+    return (uint32_t)le(c + 10, 4);
+}
+
+/* The calldata of p's container: the bytes after the code. */
+static const uint8_t *box_data(const vm_proc *p, size_t *n) {
+    uint32_t clen = box_clen(p->code);
+    *n = p->len - VM_EVM_HDR - clen;
+    return p->code + VM_EVM_HDR + clen;
+}
 
 /* A key address (docs/evm.md): 2^32 + k names key k of the world's process. */
 static bool key_address(const evm_address *x, uint32_t *k) {
@@ -71,24 +90,21 @@ static vm_evm *evm_of(const vm_arena *a, uint32_t id) {
 }
 
 /* The EVM process that key k of process `holder` lets EVM code call: a call
- * key, or a process key with the call right, to a live EVM process whose own
- * transaction has ended. NULL otherwise. */
+ * key with the call right to a live EVM process whose own transaction has
+ * ended. NULL otherwise. (An EVM process holds no process keys: it makes no
+ * children, and TRANSFERKEY gives call keys.) */
 static vm_evm *callee(const vm_arena *a, uint32_t holder, uint32_t k) {
     const vm_proc *p = a->procs[holder];
     if (k >= p->nkeys) return NULL;
     const vm_key *key = &p->keys[k];
-    if ((key->kind != VM_KEY_CALL && key->kind != VM_KEY_PROC) || !(key->rights & VM_RIGHT_CALL))
-        return NULL;
+    if (key->kind != VM_KEY_CALL || !(key->rights & VM_RIGHT_CALL)) return NULL;
     vm_evm *q = evm_of(a, key->obj);
     return q && q->done ? q : NULL;
 }
 
 bool vm_evm_container(const uint8_t *code, size_t len) {
     if (len < VM_EVM_HDR || code[0] != 0xef || code[1] != 0x01) return false;
-    uint32_t clen = 0;
-    for (int i = 0; i < 4; i++)
-        clen |= (uint32_t)code[10 + i] << (8 * i);
-    return clen <= len - VM_EVM_HDR;
+    return box_clen(code) <= len - VM_EVM_HDR;
 }
 
 void vm_evm_free(vm_evm *e) {
@@ -149,7 +165,8 @@ static void release(vm_evm *e) {
     e->nx = 0;
 }
 
-#define CUR(c) (((vm_evm *)(c))->w[((vm_evm *)(c))->cur].h)
+/* The running frame's world (host calls come only from the frame at top). */
+#define CUR(c) (((vm_evm *)(c))->w[((vm_evm *)(c))->vm->top].h)
 
 static bool t_exists(void *c, const evm_address *x) {
     return evm_memhost_iface.account_exists(CUR(c), x);
@@ -177,10 +194,10 @@ static bool t_selfdestruct(void *c, const evm_address *x, const evm_address *to)
     return evm_memhost_iface.selfdestruct(CUR(c), x, to);
 }
 static uint64_t t_snapshot(void *c) {
-    return evm_memhost_iface.snapshot(CUR(c));
+    return evm_memhost_snapshot(CUR(c));
 }
 static void t_revert(void *c, uint64_t snap) {
-    evm_memhost_iface.revert(CUR(c), snap);
+    evm_memhost_revert(CUR(c), (size_t)snap);
 }
 static const evm_context *t_context(void *c) {
     return evm_memhost_iface.get_context(CUR(c));
@@ -237,7 +254,7 @@ static bool t_call_begin(void *c, evm_message *msg, const uint8_t **code, size_t
     if (!q) {
         run = evm_memhost_iface.call_begin(w->h, msg, code, size, snap, res);
     } else if (msg->kind == EVM_CALL_DELEGATECALL || msg->kind == EVM_CALL_CALLCODE) {
-        *snap = evm_memhost_journal(w->h);
+        *snap = evm_memhost_snapshot(w->h);
         *code = evm_memhost_iface.get_code(q->host, &SELF, size);
         if (!(run = *size > 0)) no_code(msg, res);
     } else {
@@ -250,7 +267,7 @@ static bool t_call_begin(void *c, evm_message *msg, const uint8_t **code, size_t
             evm_memhost_begin_tx(q->host, NULL, 0);
         }
         if (vm_grow((void **)&e->xlog, &e->xcap, (size_t)e->nx + 1, sizeof *e->xlog)) goto fail;
-        *snap = evm_memhost_journal(q->host);
+        *snap = evm_memhost_snapshot(q->host);
         e->xlog[e->nx++] = (xentry){qid, *snap};
         w->id = qid;
         w->h = q->host;
@@ -258,7 +275,6 @@ static bool t_call_begin(void *c, evm_message *msg, const uint8_t **code, size_t
         *code = evm_memhost_iface.get_code(q->host, &SELF, size);
         if (!(run = *size > 0)) no_code(msg, res);
     }
-    e->cur = run ? d : d - 1;
     return run;
 fail:
     memset(res, 0, sizeof *res);
@@ -271,7 +287,6 @@ static void t_call_end(void *c, const evm_message *msg, uint64_t snap, evm_resul
     int d = msg->depth;
     if (res->status != EVM_SUCCESS) unwind(e, e->w[d].xl);
     evm_memhost_iface.call_end(e->w[d].h, msg, snap, res);
-    e->cur = d - 1;
 }
 
 static const evm_host tree_iface = {
@@ -307,7 +322,7 @@ static evm_verdict tree_policy(void *c, evm_action *act) {
     bool call = act->op == EVM_OP_CALL || act->op == EVM_OP_CALLCODE ||
                 act->op == EVM_OP_DELEGATECALL || act->op == EVM_OP_STATICCALL;
     if (!call || !key_address(&act->target, &k)) return EVM_ALLOW;
-    vm_evm *q = callee(e->a, e->w[e->cur].id, k);
+    vm_evm *q = callee(e->a, e->w[e->vm->top].id, k);
     if (!q) return EVM_DENY;
     if (act->op == EVM_OP_DELEGATECALL || act->op == EVM_OP_CALLCODE) return EVM_ALLOW;
     if (!evm_b32_is_zero(&act->value)) return EVM_DENY;
@@ -317,25 +332,19 @@ static evm_verdict tree_policy(void *c, evm_action *act) {
 /* Start the transaction: the container's code at SELF, called with its
  * calldata and gas. 0, or -1 out of memory. */
 static int start(vm_proc *p, vm_evm *e) {
-    const uint8_t *c = p->code;
-    uint64_t gas = 0;
-    uint32_t clen = 0;
-    for (int i = 0; i < 8; i++)
-        gas |= (uint64_t)c[2 + i] << (8 * i);
-    for (int i = 0; i < 4; i++)
-        clen |= (uint32_t)c[10 + i] << (8 * i);
+    uint64_t gas = le(p->code + 2, 8);
     if (gas > VM_MAX_GAS) gas = VM_MAX_GAS;
-    if (world_room(e, 0) || evm_memhost_set_code(e->host, &SELF, c + VM_EVM_HDR, clen)) return -1;
+    if (world_room(e, 0) ||
+        evm_memhost_set_code(e->host, &SELF, p->code + VM_EVM_HDR, box_clen(p->code)))
+        return -1;
     evm_memhost_begin_tx(e->host, &SELF, 1);
     e->w[0] = (world){p->id, 0, e->host};
-    e->cur = 0;
     e->nx = e->nheld = 0;
     memset(&e->msg, 0, sizeof e->msg);
     e->msg.kind = EVM_CALL_CALL;
     e->msg.gas = (int64_t)gas;
     e->msg.recipient = e->msg.code_address = SELF;
-    e->msg.input = c + VM_EVM_HDR + clen;
-    e->msg.input_size = p->len - VM_EVM_HDR - clen;
+    e->msg.input = box_data(p, &e->msg.input_size);
     const uint8_t *code = NULL;
     size_t n = 0;
     evm_result r;
@@ -376,15 +385,13 @@ static void finish(vm_proc *p, vm_evm *e, evm_result *r) {
 
 /* Abort e's transaction without running it: every world it changed is
  * undone and released now; its frames (and their words) stay until it next
- * runs, when it ends with EVM_INTERNAL_ERROR. */
+ * runs, when it ends with EVM_INTERNAL_ERROR (their worlds are not used
+ * again). */
 static void abort_tx(vm_arena *a, vm_evm *e) {
     e->a = a;
     unwind(e, 0);
     evm_memhost_revert(e->host, (size_t)e->snap);
     release(e);
-    for (int d = 0; d <= e->vm->top && d < (int)e->wcap; d++)
-        e->w[d] = (world){e->self->id, 0, e->host};
-    e->cur = 0;
     e->aborted = true;
 }
 
@@ -431,7 +438,7 @@ vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b) {
     p->memtime += (uint64_t)((b->mt - m.mt) - b->mt_base * (int64_t)used);
     b->gas = m.gas;
     b->mt = m.mt;
-    p->ewords = 2 + evm_vm_words(e->vm);
+    p->ewords = 2 + 4 * evm_vm_words_in_use(e->vm);
     p->need_stack = 0;
     switch ((int)st) {
     case EVM_ST_FENCE:
@@ -528,14 +535,11 @@ int vm_evm_load(vm_proc *p, vm_rd *r, uint32_t version) {
     int rc = evm_memhost_load(e->host, r);
     if (rc) return rc;
     /* journal positions are checked against their worlds by vm_evm_check */
-    if ((rc = evm_vm_load(e->vm, r, UINT64_MAX))) return rc;
+    if ((rc = evm_vm_load(e->vm, r))) return rc;
     int frames = vm_evm_frames(p);
     const evm_frame *f0 = e->vm->frames[0];
-    uint32_t clen = 0;
-    for (int i = 0; i < 4; i++)
-        clen |= (uint32_t)p->code[10 + i] << (8 * i);
-    const uint8_t *in = p->code + VM_EVM_HDR + clen;
-    size_t nin = p->len - VM_EVM_HDR - clen;
+    size_t nin;
+    const uint8_t *in = box_data(p, &nin);
     bool live = e->vm->frames[0] && f0->active;
     if ((state == 1 || state == 3) != live || (live && f0->msg.input_size != nin)) {
         vm_rd_fail(r, "process %u: EVM state %u with %d live frames (calldata %zu bytes)", p->id,
@@ -546,10 +550,9 @@ int vm_evm_load(vm_proc *p, vm_rd *r, uint32_t version) {
         e->msg = f0->msg;
         e->msg.input = in;
     }
-    p->ewords = state == 2 ? 0 : 2 + evm_vm_words(e->vm);
+    p->ewords = state == 2 ? 0 : 2 + 4 * evm_vm_words_in_use(e->vm);
     e->lock = version >= 3 ? G32("an EVM world's lock") : VM_NONE;
     e->nheld = e->nx = 0;
-    e->cur = live ? e->vm->top : 0;
     if (live && world_room(e, e->vm->top)) return -2;
     for (int d = 0; live && d <= e->vm->top; d++)
         e->w[d] = (world){p->id, 0, e->host};
@@ -599,14 +602,14 @@ locked:
     }
     for (uint32_t i = 0; i < e->nx; i++) {
         vm_evm *q = evm_of(a, e->xlog[i].id);
-        if (!q || q->lock != p->id || e->xlog[i].pos > evm_memhost_journal(q->host)) goto bad;
+        if (!q || q->lock != p->id || e->xlog[i].pos > evm_memhost_snapshot(q->host)) goto bad;
     }
-    if (e->snap > evm_memhost_journal(e->host) || e->w[0].id != p->id || e->w[0].xl) goto bad;
+    if (e->snap > evm_memhost_snapshot(e->host) || e->w[0].id != p->id || e->w[0].xl) goto bad;
     for (int d = 0; d <= e->vm->top; d++) {
         world *w = &e->w[d];
         vm_evm *q = evm_of(a, w->id);
         if (!q || (q != e && q->lock != p->id) || w->xl > e->nx || (d && w->xl < e->w[d - 1].xl) ||
-            e->vm->frames[d]->snap > evm_memhost_journal(q->host))
+            e->vm->frames[d]->snap > evm_memhost_snapshot(q->host))
             goto bad;
         w->h = q->host;
     }

@@ -352,7 +352,7 @@ void evm_memhost_begin_tx(evm_memhost *h, const evm_address *warm, size_t nwarm)
  * rollback on failure. No intrinsic gas, no nonce bump, no refund applied. */
 evm_status evm_memhost_transact(evm_memhost *h, const evm_message *msg, evm_result *res);
 /* Snapshot and rollback of every state change (journal based). */
-size_t evm_memhost_snapshot(evm_memhost *h);
+size_t evm_memhost_snapshot(const evm_memhost *h);
 void evm_memhost_revert(evm_memhost *h, size_t snap);
 
 /* ---- command line (experiments/cmd_evm.c, experiments/bench/bench_evm.c) ---- */

@@ -140,19 +140,15 @@ struct evm_vm {
 evm_status evm_run_start(evm_vm *vm, const evm_message *msg, const uint8_t *code, size_t n);
 evm_status evm_run_resume(evm_vm *vm, const evm_host *host, void *hctx, evm_meter *m,
                           evm_result *res);
-/* Words of the live frames: 4 per stack item, memory bytes / 8. */
-uint64_t evm_vm_words(const evm_vm *vm);
-
-/* Snapshots (docs/snapshot.md, format v2). Save: 0, or -1 (a state the
+/* Snapshots (docs/snapshot.md, format v3). Save: 0, or -1 (a state the
  * format cannot hold: a policy with a context, blob hashes). Load into a
- * fresh VM or host: 0, -1 with r's error set, or -2 out of memory.
- * evm_vm_load checks every frame's journal position against max_snap. */
+ * fresh VM or host: 0, -1 with r's error set, or -2 out of memory. Frames'
+ * journal positions name their own worlds, so the process loading them
+ * checks them (vm_evm_check). */
 int evm_vm_save(const evm_vm *vm, vm_wr *w);
-int evm_vm_load(evm_vm *vm, vm_rd *r, uint64_t max_snap);
+int evm_vm_load(evm_vm *vm, vm_rd *r);
 int evm_memhost_save(const evm_memhost *h, vm_wr *w);
 int evm_memhost_load(evm_memhost *h, vm_rd *r);
-/* The host's journal length (evm_memhost_snapshot for a const host). */
-uint64_t evm_memhost_journal(const evm_memhost *h);
 
 /* memory cost of w words: 3w + w^2/512 */
 static inline int64_t evm_mem_cost(uint64_t words) {

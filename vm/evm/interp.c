@@ -92,15 +92,6 @@ uint64_t evm_vm_words_in_use(const evm_vm *vm) {
     return w;
 }
 
-uint64_t evm_vm_words(const evm_vm *vm) {
-    uint64_t w = 0;
-    for (int i = 0; i <= vm->top; i++) {
-        const evm_frame *f = vm->frames[i];
-        if (f && f->active) w += 4 * (uint64_t)f->height + f->mem_size / 8;
-    }
-    return w;
-}
-
 uint64_t evm_vm_words_peak(const evm_vm *vm) {
     return vm->peak;
 }
@@ -237,7 +228,7 @@ static evm_status mem_grow(evm_vm *vm, evm_frame *f, int64_t *gas, uint64_t end)
     if (words * 32 > vm->mem_limit) return EVM_OUT_OF_MEMORY;
     if (vm->meter) { /* a metered run: the process's memory cap (resumable) */
         int64_t more = (int64_t)(words * 32 - f->mem_size) / 8;
-        if (vm->meter->other + (int64_t)evm_vm_words(vm) + more > vm->meter->memcap) {
+        if (vm->meter->other + 4 * (int64_t)evm_vm_words_in_use(vm) + more > vm->meter->memcap) {
             vm->meter->need_grow = more;
             return EVM_ST_NOMEM;
         }
@@ -905,7 +896,7 @@ static bool waits_in_call(const evm_frame *f) {
            len->w[0] <= f->mem_size - off->w[0];
 }
 
-static int get_frame(evm_vm *vm, vm_rd *r, int depth, uint64_t max_snap, int64_t *gas_sum) {
+static int get_frame(evm_vm *vm, vm_rd *r, int depth, int64_t *gas_sum) {
     evm_frame *f = frame_get(vm, depth);
     if (!f) return -2;
     evm_message m;
@@ -943,13 +934,12 @@ static int get_frame(evm_vm *vm, vm_rd *r, int depth, uint64_t max_snap, int64_t
     if (r->bad) return -1;
     *gas_sum += f->gas >= 0 && f->gas <= SNAP_GAS_MAX ? f->gas : SNAP_GAS_MAX + 1;
     if (f->mem_size % 32 || !insn_at(f, pc) || f->gas < 0 || *gas_sum > SNAP_GAS_MAX ||
-        f->refund < -SNAP_GAS_MAX || f->refund > SNAP_GAS_MAX || f->snap > max_snap ||
-        st >= EVM_NSTATUS || f->out_off > f->mem_size || f->out_size > f->mem_size - f->out_off) {
+        f->refund < -SNAP_GAS_MAX || f->refund > SNAP_GAS_MAX || st >= EVM_NSTATUS ||
+        f->out_off > f->mem_size || f->out_size > f->mem_size - f->out_off) {
         vm_rd_fail(r,
                    "EVM frame %d: memory %zu bytes, pc %u in %zu bytes of code, gas %lld, refund "
-                   "%lld, journal position %llu, status %u or output out of range",
-                   depth, f->mem_size, pc, ncode, (long long)f->gas, (long long)f->refund,
-                   (unsigned long long)f->snap, st);
+                   "%lld, status %u or output out of range",
+                   depth, f->mem_size, pc, ncode, (long long)f->gas, (long long)f->refund, st);
         return -1;
     }
     f->status = (evm_status)st;
@@ -957,7 +947,7 @@ static int get_frame(evm_vm *vm, vm_rd *r, int depth, uint64_t max_snap, int64_t
     return 0;
 }
 
-int evm_vm_load(evm_vm *vm, vm_rd *r, uint64_t max_snap) {
+int evm_vm_load(evm_vm *vm, vm_rd *r) {
     uint8_t fork = G8("an EVM fork"), pol = G8("an EVM policy");
     uint64_t mem_limit = G64("an EVM memory limit"), peak = G64("an EVM peak");
     uint32_t n = G32("an EVM frame count");
@@ -978,7 +968,7 @@ int evm_vm_load(evm_vm *vm, vm_rd *r, uint64_t max_snap) {
     vm->top = 0;
     int64_t gas_sum = 0;
     for (uint32_t i = 0; i < n; i++) {
-        int rc = get_frame(vm, r, (int)i, max_snap, &gas_sum);
+        int rc = get_frame(vm, r, (int)i, &gas_sum);
         if (rc) return rc;
         if (i && !waits_in_call(vm->frames[i - 1])) {
             vm_rd_fail(r, "EVM frame %u: its caller does not wait in a CALL or CREATE", i);

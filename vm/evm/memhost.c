@@ -193,7 +193,7 @@ static jentry *jpush(evm_memhost *h, jkind k, account *a) {
     return e;
 }
 
-size_t evm_memhost_snapshot(evm_memhost *h) {
+size_t evm_memhost_snapshot(const evm_memhost *h) {
     return h->nj;
 }
 
@@ -726,7 +726,7 @@ static void h_call_end(void *ctx, const evm_message *msg, uint64_t snap, evm_res
 }
 
 static uint64_t h_snapshot(void *ctx) {
-    return ((evm_memhost *)ctx)->nj;
+    return evm_memhost_snapshot(ctx);
 }
 
 static void h_revert(void *ctx, uint64_t snap) {
@@ -905,10 +905,6 @@ void evm_memhost_begin_tx(evm_memhost *h, const evm_address *warm, size_t nwarm)
 }
 
 /* ---- snapshots (docs/snapshot.md, "EVM world") ---- */
-
-uint64_t evm_memhost_journal(const evm_memhost *h) {
-    return h->nj;
-}
 
 static void put_u256(vm_wr *w, const u256 *v) {
     evm_bytes32 b = evm_u256_to_b32(v);
