@@ -54,8 +54,7 @@ struct evo_run {
     double *crowd2;
     /* scratch */
     uint32_t *uscratch; /* total */
-    double *dscratch;   /* total */
-    uint64_t *kscratch; /* total: keys for the statistics' medians */
+    uint64_t *kscratch; /* total: keys for medians (epsilon-lexicase, statistics) */
     evo_thread *ws;
     int nws;
     /* migration */

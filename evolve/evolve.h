@@ -243,18 +243,15 @@ uint32_t evo_select_tournament(const evo_view *v, uint32_t k, evo_tiebreak tb, e
  * words. */
 uint32_t evo_select_lexicase(const evo_view *v, const double *eps, evo_rng *r, uint32_t *scratch);
 /* Automatic epsilon (La Cava et al. 2016): eps[c] = median over i of
- * |e[i][c] - median_j e[j][c]|. scratch: n doubles. */
-void evo_lexicase_epsilon(const evo_view *v, double *eps, double *scratch);
-/* Median of x[0..n) (reorders x); the mean of the middle two when n is even. */
-double evo_median(double *x, size_t n);
+ * |e[i][c] - median_j e[j][c]|. scratch: n keys. */
+void evo_lexicase_epsilon(const evo_view *v, double *eps, uint64_t *scratch);
 /* Doubles as unsigned keys in IEEE total order (NaN above +inf), and back. */
 uint64_t evo_key_of_double(double d);
 double evo_double_of_key(uint64_t k);
-/* The middle keys of k[0..n) (n >= 1; reorders k) by radix selection: *hi
- * the (n/2)-th smallest (from 0), *lo the (n/2 - 1)-th when n is even, else
- * *hi. With evo_key_of_double, the median evo_median computes is the mean of
- * their doubles (n even) or *hi's. */
-void evo_median_keys(uint64_t *k, size_t n, uint64_t *lo, uint64_t *hi);
+/* The median of k[0..n) by radix selection (reorders k; 0 when n is 0): the
+ * middle key, or the mean of the middle two when n is even, as a double. The
+ * keys are doubles (evo_key_of_double) when `doubles`, else integers. */
+double evo_median_keys(uint64_t *k, size_t n, bool doubles);
 /* The k best by evo_better, best first (ties by lower index). scratch: n. */
 void evo_best_k(const evo_view *v, evo_tiebreak tb, uint32_t k, uint32_t *out, uint32_t *scratch);
 

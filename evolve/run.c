@@ -195,7 +195,6 @@ void evo_run_free(evo_run *r) {
     free(r->keep);
     free(r->crowd2);
     free(r->uscratch);
-    free(r->dscratch);
     free(r->kscratch);
     if (r->out)
         for (uint32_t i = 0; i < r->I; i++)
@@ -256,13 +255,12 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
     r->crowd2 = calloc(two, sizeof *r->crowd2);
     r->keep = calloc(two, sizeof *r->keep);
     r->uscratch = calloc(r->total + two, sizeof *r->uscratch);
-    r->dscratch = calloc(r->total + two, sizeof *r->dscratch);
     r->kscratch = calloc(r->total, sizeof *r->kscratch);
     r->out = calloc(r->I, sizeof *r->out);
     r->in = calloc(r->I, sizeof *r->in);
     r->dest = calloc(r->I, sizeof *r->dest);
     if (!r->eps || !r->elite || !r->rank || !r->crowd || !r->obj || !r->rank2 || !r->crowd2 ||
-        !r->keep || !r->uscratch || !r->dscratch || !r->kscratch || !r->out || !r->in || !r->dest)
+        !r->keep || !r->uscratch || !r->kscratch || !r->out || !r->in || !r->dest)
         goto oom;
     if (ensure_threads(r, run_threads(r))) goto oom; /* setup, not the first generation */
     r->transport = &evo_transport_local;
@@ -475,7 +473,7 @@ static int prepare(evo_run *r) {
         size_t b = (size_t)k * r->N;
         switch (r->p.selection) {
         case EVO_SEL_EPS_LEXICASE:
-            evo_lexicase_epsilon(&v, r->eps + (size_t)k * r->nc, r->dscratch);
+            evo_lexicase_epsilon(&v, r->eps + (size_t)k * r->nc, r->kscratch);
             break;
         case EVO_SEL_NSGA2:
             if (nsga_rank(r, p, b, r->N, r->rank + b, r->crowd + b)) return -1;
@@ -659,22 +657,15 @@ int evo_run_eval(evo_run *r, uint32_t island, uint32_t slot, fit_split which, fi
 
 /* ---- statistics ---- */
 
-/* The median of a column, as evo_median computes it (bit for bit), by radix
- * selection over keys in the column's order: what 0 the errors (as
- * evo_key_of_double), 1 gas, 2 memory-time, 3 length (integers: converting
- * to double keeps their order). */
+/* The median of a column: what 0 the errors, 1 gas, 2 memory-time, 3
+ * length. */
 static double median_of(uint64_t *k, const evo_pop *p, uint32_t total, int what) {
-    if (total == 0) return 0;
     for (uint32_t s = 0; s < total; s++)
         k[s] = what == 0   ? evo_key_of_double(p->error[s])
                : what == 1 ? p->gas[s]
                : what == 2 ? p->memtime[s]
                            : p->len[s];
-    uint64_t lo, hi;
-    evo_median_keys(k, total, &lo, &hi);
-    double a = what == 0 ? evo_double_of_key(lo) : (double)lo;
-    double b = what == 0 ? evo_double_of_key(hi) : (double)hi;
-    return total % 2 ? b : (a + b) / 2;
+    return evo_median_keys(k, total, what == 0);
 }
 
 int evo_run_stats(const evo_run *r, evo_stats *s) {

@@ -5,7 +5,6 @@
 #include "evolve/evolve.h"
 
 #include <math.h>
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,38 +66,6 @@ static inline uint64_t dkey(double d) {
     return u >> 63 ? ~u : u | (1ull << 63);
 }
 
-/* The k-th smallest of x[0..n) (k < n) by quickselect; reorders x. Median of
- * three pivots; expected linear time (the median is needed per case per
- * generation by epsilon-lexicase, so sorting would dominate). */
-static double select_kth(double *x, size_t n, size_t k) {
-    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
-    while (lo < hi) {
-        ptrdiff_t mid = lo + (hi - lo) / 2;
-        uint64_t a = dkey(x[lo]), b = dkey(x[mid]), c = dkey(x[hi]);
-        uint64_t piv = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        ptrdiff_t i = lo, j = hi;
-        while (i <= j) {
-            while (dkey(x[i]) < piv)
-                i++;
-            while (dkey(x[j]) > piv)
-                j--;
-            if (i <= j) {
-                double t = x[i];
-                x[i++] = x[j];
-                x[j--] = t;
-            }
-        }
-        /* now x[lo..j] <= piv <= x[i..hi], and x(j..i) == piv */
-        if (kk <= j)
-            hi = j;
-        else if (kk >= i)
-            lo = i;
-        else
-            return x[kk];
-    }
-    return x[kk];
-}
-
 uint64_t evo_key_of_double(double d) {
     return dkey(d);
 }
@@ -115,9 +82,8 @@ double evo_double_of_key(uint64_t k) {
  * byte holding the wanted rank, and moves to the next byte. The lower middle
  * (rank t - 1) stays in the same bucket as t until t is the first of its
  * bucket; it is then the largest key of the buckets below. */
-void evo_median_keys(uint64_t *k, size_t n, uint64_t *lo, uint64_t *hi) {
-    *lo = *hi = 0;
-    if (n == 0) return;
+double evo_median_keys(uint64_t *k, size_t n, bool doubles) {
+    if (n == 0) return 0;
     uint64_t or_ = 0, and_ = ~0ull, lov = 0;
     for (size_t i = 0; i < n; i++) {
         or_ |= k[i];
@@ -148,29 +114,19 @@ void evo_median_keys(uint64_t *k, size_t n, uint64_t *lo, uint64_t *hi) {
         m = j;
     }
     /* the keys left are equal */
-    *hi = k[0];
-    *lo = lo_found && n % 2 == 0 ? lov : k[0];
+    uint64_t hi = k[0], lo = lo_found && n % 2 == 0 ? lov : hi;
+    if (!doubles) return n % 2 ? (double)hi : ((double)lo + (double)hi) / 2;
+    return n % 2 ? evo_double_of_key(hi) : (evo_double_of_key(lo) + evo_double_of_key(hi)) / 2;
 }
 
-double evo_median(double *x, size_t n) {
-    if (n == 0) return 0;
-    double hi = select_kth(x, n, n / 2);
-    if (n % 2) return hi;
-    /* the lower middle is the largest of x[0..n/2) after the selection */
-    double lo = x[0];
-    for (size_t i = 1; i < n / 2; i++)
-        if (dkey(x[i]) > dkey(lo)) lo = x[i];
-    return (lo + hi) / 2;
-}
-
-void evo_lexicase_epsilon(const evo_view *v, double *eps, double *scratch) {
+void evo_lexicase_epsilon(const evo_view *v, double *eps, uint64_t *scratch) {
     for (uint32_t c = 0; c < v->ncases; c++) {
         for (uint32_t i = 0; i < v->n; i++)
-            scratch[i] = v->errors[(size_t)i * v->ncases + c];
-        double med = evo_median(scratch, v->n);
+            scratch[i] = dkey(v->errors[(size_t)i * v->ncases + c]);
+        double med = evo_median_keys(scratch, v->n, true);
         for (uint32_t i = 0; i < v->n; i++)
-            scratch[i] = fabs(v->errors[(size_t)i * v->ncases + c] - med);
-        eps[c] = evo_median(scratch, v->n);
+            scratch[i] = dkey(fabs(v->errors[(size_t)i * v->ncases + c] - med));
+        eps[c] = evo_median_keys(scratch, v->n, true);
     }
 }
 

@@ -94,8 +94,9 @@ Test(evo_select, epsilon_lexicase_hand_computed) {
     /* case 0: errors 0 5 5 1 0, median 1, deviations 1 4 4 0 1, MAD 1;
      * cases 1, 2: errors 5 0 5 1 5 (and 5 5 0 1 5), median 5, deviations
      * 0 5 0 4 0, MAD 0 */
-    double eps[3], ds[5];
-    evo_lexicase_epsilon(&v, eps, ds);
+    double eps[3];
+    uint64_t ks[5];
+    evo_lexicase_epsilon(&v, eps, ks);
     cr_assert_eq(eps[0], 1);
     cr_assert_eq(eps[1], 0);
     cr_assert_eq(eps[2], 0);
@@ -113,40 +114,23 @@ Test(evo_select, epsilon_lexicase_hand_computed) {
     cr_assert_eq(cnt[0] + cnt[4], 0);
 }
 
+/* The median of doubles through their keys. */
+static double median_d(const double *x, size_t n) {
+    uint64_t k[300];
+    for (size_t i = 0; i < n; i++)
+        k[i] = evo_key_of_double(x[i]);
+    return evo_median_keys(k, n, true);
+}
+
 Test(evo_select, median) {
     double a[3] = {3, 1, 2}, b[4] = {4, 1, 3, 2}, c[1] = {7};
-    cr_assert_eq(evo_median(a, 3), 2);
-    cr_assert_eq(evo_median(b, 4), 2.5);
-    cr_assert_eq(evo_median(c, 1), 7);
-}
-
-static int cmp_dbl(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Quickselect agrees with sorting on 20,000 seeded arrays: sizes 1..300,
- * few distinct values (many ties), sorted and reversed runs, infinities. */
-Test(evo_select, median_equals_the_sorted_median) {
-    uint64_t seed = 99;
-    double x[300], y[300];
-    for (int t = 0; t < 20000; t++) {
-        size_t n = 1 + tu_below(&seed, 300);
-        uint32_t kind = tu_below(&seed, 4), distinct = 1 + tu_below(&seed, 50);
-        for (size_t i = 0; i < n; i++) {
-            double v = (double)tu_below(&seed, distinct) - distinct / 2.0;
-            if (kind == 1) v = (double)i;
-            if (kind == 2) v = (double)(n - i);
-            if (kind == 3 && tu_below(&seed, 10) == 0)
-                v = tu_below(&seed, 2) ? INFINITY : -INFINITY;
-            x[i] = y[i] = v;
-        }
-        qsort(y, n, sizeof *y, cmp_dbl);
-        double want = n % 2 ? y[n / 2] : (y[n / 2 - 1] + y[n / 2]) / 2;
-        double got = evo_median(x, n);
-        cr_assert(got == want || (isnan(got) && isnan(want)), "n %zu kind %u: %g != %g", n, kind,
-                  got, want);
-    }
+    cr_assert_eq(median_d(a, 3), 2);
+    cr_assert_eq(median_d(b, 4), 2.5);
+    cr_assert_eq(median_d(c, 1), 7);
+    uint64_t i[4] = {40, 10, 30, 20}, big[2] = {UINT64_MAX, UINT64_MAX - 1};
+    cr_assert_eq(evo_median_keys(i, 4, false), 25);
+    cr_assert_eq(evo_median_keys(big, 2, false), (double)UINT64_MAX);
+    cr_assert_eq(evo_median_keys(i, 0, false), 0);
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -154,17 +138,16 @@ static int cmp_u64(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Radix selection of the middle keys agrees with sorting, and its median of
- * doubles with evo_median bit for bit, on 20,000 seeded arrays: sizes
- * 1..300, integers of 1 to 64 bits with few or many distinct values, and
- * doubles with ties, signed zeros, infinities and NaNs. */
-Test(evo_select, median_keys_equal_sorting_and_evo_median) {
+/* Radix selection agrees with sorting on 20,000 seeded arrays: sizes
+ * 1..300; integers of 1 to 64 bits, few or many distinct values, sorted and
+ * reversed runs; doubles with ties, signed zeros, infinities and NaNs (in
+ * the keys' total order). */
+Test(evo_select, median_equals_the_sorted_median) {
     uint64_t seed = 7;
     uint64_t k[300], sorted[300];
-    double x[300];
     for (int t = 0; t < 20000; t++) {
         size_t n = 1 + tu_below(&seed, 300);
-        uint32_t kind = tu_below(&seed, 3), bits = 1 + tu_below(&seed, 64);
+        uint32_t kind = tu_below(&seed, 5), bits = 1 + tu_below(&seed, 64);
         uint32_t distinct = 1 + tu_below(&seed, 50);
         for (size_t i = 0; i < n; i++) {
             uint64_t v = tu_next(&seed);
@@ -176,22 +159,21 @@ Test(evo_select, median_keys_equal_sorting_and_evo_median) {
                 if (sp == 0) d = tu_below(&seed, 2) ? INFINITY : -INFINITY;
                 if (sp == 1) d = -0.0;
                 if (sp == 2) d = NAN;
-                x[i] = d;
                 v = evo_key_of_double(d);
             }
+            if (kind == 3) v = i;
+            if (kind == 4) v = n - i;
             k[i] = sorted[i] = v;
         }
         qsort(sorted, n, sizeof *sorted, cmp_u64);
-        uint64_t lo, hi;
-        evo_median_keys(k, n, &lo, &hi);
-        cr_assert_eq(hi, sorted[n / 2], "n %zu kind %u", n, kind);
-        cr_assert_eq(lo, sorted[n % 2 ? n / 2 : n / 2 - 1], "n %zu kind %u", n, kind);
-        if (kind == 2) {
-            double a = evo_double_of_key(lo), b = evo_double_of_key(hi);
-            double got = n % 2 ? b : (a + b) / 2, want = evo_median(x, n);
-            cr_assert_eq(memcmp(&got, &want, 8) == 0 || (isnan(got) && isnan(want)), 1,
-                         "n %zu: %g != %g", n, got, want);
-        }
+        uint64_t lo = sorted[n % 2 ? n / 2 : n / 2 - 1], hi = sorted[n / 2];
+        bool dbl = kind == 2;
+        double want = dbl ? (n % 2 ? evo_double_of_key(hi)
+                                   : (evo_double_of_key(lo) + evo_double_of_key(hi)) / 2)
+                          : (n % 2 ? (double)hi : ((double)lo + (double)hi) / 2);
+        double got = evo_median_keys(k, n, dbl);
+        cr_assert(memcmp(&got, &want, 8) == 0 || (isnan(got) && isnan(want)),
+                  "n %zu kind %u: %g != %g", n, kind, got, want);
     }
 }
 
