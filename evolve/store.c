@@ -163,7 +163,6 @@ struct evo_store {
     hid_t src;    /* evo_store_open: the file to resume, read-only, or -1 */
     hid_t ds[NF]; /* datasets of the written file (-1 if absent) */
     hid_t stats, wall, end_time, stop, slot[2];
-    hid_t stats_mem;  /* compound memory type over evo_stats */
     hid_t stats_file; /* the packed file type (pack_stats) */
     uint8_t *stats_packed;
     uint32_t I, N, nc;
@@ -523,16 +522,15 @@ static size_t stats_size(void) {
     return size;
 }
 
-/* The /stats row type. mem: native offsets in evo_stats; file: packed
- * little-endian (also the memory type of rows packed by pack_stats). */
-static hid_t stats_type(bool file) {
-    hid_t t = H5Tcreate(H5T_COMPOUND, file ? stats_size() : sizeof(evo_stats));
+/* The /stats row type: packed little-endian, in the file and in memory
+ * (rows packed by pack_stats; resume copies rows in it as they are). */
+static hid_t stats_type(void) {
+    hid_t t = H5Tcreate(H5T_COMPOUND, stats_size());
     if (t < 0) return -1;
     size_t off = 0;
     for (size_t i = 0; i < NSTATS; i++) {
         int k = stats_fields[i].kind;
-        if (H5Tinsert(t, stats_fields[i].name, file ? off : stats_fields[i].off,
-                      file ? file_type(k) : mem_type(k)) < 0) {
+        if (H5Tinsert(t, stats_fields[i].name, off, file_type(k)) < 0) {
             H5Tclose(t);
             return -1;
         }
@@ -559,8 +557,7 @@ static evo_store *store_new(const char *path) {
     evo_store *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->path = strdup(path);
-    s->file = s->src = s->stats = s->wall = s->end_time = s->stop = s->stats_mem = s->stats_file =
-        -1;
+    s->file = s->src = s->stats = s->wall = s->end_time = s->stop = s->stats_file = -1;
     s->slot[0] = s->slot[1] = -1;
     for (int i = 0; i < NF; i++)
         s->ds[i] = -1;
@@ -584,7 +581,6 @@ static void close_written(evo_store *s) {
     hclose(&s->stop, H5Dclose);
     hclose(&s->slot[0], H5Dclose);
     hclose(&s->slot[1], H5Dclose);
-    hclose(&s->stats_mem, H5Tclose);
     hclose(&s->stats_file, H5Tclose);
     hclose(&s->file, H5Fclose);
 }
@@ -687,13 +683,10 @@ static int layout_create(evo_store *s, const store_attrs *a) {
     H5Gclose(g);
 
     /* /stats */
-    hid_t ft = stats_type(true);
-    if (ft < 0) goto cleanup;
-    s->stats = make_rows(root, "stats", ft, 0, STATS_CHUNK, false);
-    H5Tclose(ft);
-    s->stats_mem = stats_type(false);
-    s->stats_file = stats_type(true);
-    if (s->stats < 0 || s->stats_mem < 0 || s->stats_file < 0) goto cleanup;
+    s->stats_file = stats_type();
+    if (s->stats_file < 0) goto cleanup;
+    s->stats = make_rows(root, "stats", s->stats_file, 0, STATS_CHUNK, false);
+    if (s->stats < 0) goto cleanup;
 
     /* /stop_reason */
     s->stop = make_str(root, "stop_reason", STR_STOP, "none");
@@ -1591,7 +1584,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
         goto cleanup;
     }
     if (wc < 0) goto h5fail;
-    if (copy_rows(s->src, "/stats", s->stats, s->stats_mem, 0, s->ngen,
+    if (copy_rows(s->src, "/stats", s->stats, s->stats_file, 0, s->ngen,
                   bufbytes / sizeof(evo_stats), buf) < 0 ||
         copy_rows(s->src, "/meta/wall_seconds", s->wall, H5T_NATIVE_DOUBLE, 0, s->ngen,
                   bufbytes / 8, buf) < 0)
