@@ -252,23 +252,28 @@ Test(snapshot, hostile_content_never_crashes) {
     vm_buf_free(&img);
 }
 
-/* An EVM child stopped inside its nested frame: inspect shows it, and
- * resume continues it to the same end as one run. */
-Test(snapshot, evm_inspect_and_resume) {
+/* An example run whole (frugal exec) and stopped at `gas` into a snapshot:
+ * `frugal inspect` (and --dot) of it shows every string in want, and
+ * `frugal resume` ends with the stack of the whole run, which holds `stack`. */
+static void stop_inspect_resume(const char *example, int gas, const char *const *want,
+                                const char *stack) {
     const char *frugal = getenv("FRUGAL");
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
-    snprintf(cmd, sizeof cmd,
-             "%s exec experiments/examples/evm.s --gas 40000 --snapshot build/test-evm.snap "
-             "2>/dev/null >/dev/null; %s inspect build/test-evm.snap",
-             frugal, frugal);
-    char *tree = tu_run_cmd(cmd);
-    cr_assert(strstr(tree, "process 1  RUNNING"), "%s", tree);
-    cr_assert(strstr(tree, "EVM process: 2 live frames"), "%s", tree);
-    snprintf(cmd, sizeof cmd, "%s resume build/test-evm.snap --refuel 1000000 2>&1", frugal);
-    char *resumed = tu_run_cmd(cmd);
-    snprintf(cmd, sizeof cmd, "%s exec experiments/examples/evm.s --gas 1000000 2>&1", frugal);
+    snprintf(cmd, sizeof cmd, "%s exec %s --gas 1000000 2>&1", frugal, example);
     char *whole = tu_run_cmd(cmd);
+    cr_assert(strstr(whole, stack), "%s", whole);
+    char snap[256]; /* one file per example: the tests run in parallel */
+    snprintf(snap, sizeof snap, "build/test-%s.snap", strrchr(example, '/') + 1);
+    snprintf(cmd, sizeof cmd,
+             "%s exec %s --gas %d --snapshot %s 2>/dev/null >/dev/null; %s inspect %s; %s "
+             "inspect %s --dot",
+             frugal, example, gas, snap, frugal, snap, frugal, snap);
+    char *tree = tu_run_cmd(cmd);
+    for (; *want; want++)
+        cr_assert(strstr(tree, *want), "no \"%s\" in:\n%s", *want, tree);
+    snprintf(cmd, sizeof cmd, "%s resume %s --refuel 1000000 2>&1", frugal, snap);
+    char *resumed = tu_run_cmd(cmd);
     const char *rs = strstr(resumed, "stack "), *ws = strstr(whole, "stack ");
     cr_assert(rs && ws && strstr(resumed, "HALTED"), "%s", resumed);
     cr_assert_str_eq(rs, ws, "resumed:\n%s\none run:\n%s", resumed, whole);
@@ -277,34 +282,21 @@ Test(snapshot, evm_inspect_and_resume) {
     free(whole);
 }
 
+/* An EVM child stopped inside its nested frame. */
+Test(snapshot, evm_inspect_and_resume) {
+    const char *want[] = {"process 1  RUNNING", "EVM process: 2 live frames", NULL};
+    stop_inspect_resume("experiments/examples/evm.s", 40000, want, "stack ");
+}
+
 /* experiments/examples/evm_calls.s: one EVM process calls another through a
- * call key; stopped inside the callee's world, inspect shows where each
- * frame runs, and resume ends as one run does. */
+ * call key (the call succeeds: 1, and 100 + 5); stopped inside the callee's
+ * world, inspect shows where each frame runs and who holds the world. */
 Test(snapshot, evm_calls_example) {
-    const char *frugal = getenv("FRUGAL");
-    cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s exec experiments/examples/evm_calls.s 2>&1", frugal);
-    char *whole = tu_run_cmd(cmd);
-    cr_assert(strstr(whole, "stack    1 105   (bottom first)"), "%s", whole);
-    snprintf(cmd, sizeof cmd,
-             "%s exec experiments/examples/evm_calls.s --gas 29000 --snapshot "
-             "build/test-calls.snap 2>/dev/null >/dev/null; %s inspect build/test-calls.snap; %s "
-             "inspect build/test-calls.snap --dot",
-             frugal, frugal, frugal);
-    char *tree = tu_run_cmd(cmd);
-    cr_assert(strstr(tree, "EVM frame 1 runs in the world of process 1"), "%s", tree);
-    cr_assert(strstr(tree, "its world is held by the transaction of process 2"), "%s", tree);
-    cr_assert(strstr(tree, "key 0: call 1 --c"), "%s", tree);
-    cr_assert(strstr(tree, "p2 -> p1 [style=dashed"), "%s", tree);
-    snprintf(cmd, sizeof cmd, "%s resume build/test-calls.snap --refuel 1000000 2>&1", frugal);
-    char *resumed = tu_run_cmd(cmd);
-    const char *rs = strstr(resumed, "stack "), *ws = strstr(whole, "stack ");
-    cr_assert(rs && ws && strstr(resumed, "HALTED"), "%s", resumed);
-    cr_assert_str_eq(rs, ws, "resumed:\n%s\none run:\n%s", resumed, whole);
-    free(tree);
-    free(resumed);
-    free(whole);
+    const char *want[] = {"EVM frame 1 runs in the world of process 1",
+                          "its world is held by the transaction of process 2", "key 0: call 1 --c",
+                          "p2 -> p1 [style=dashed", NULL};
+    stop_inspect_resume("experiments/examples/evm_calls.s", 29000, want,
+                        "stack    1 105   (bottom first)");
 }
 
 /* frugal inspect: the tree, the capability graph, a memory image. */
