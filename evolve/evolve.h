@@ -434,6 +434,9 @@ int evo_run_save_state(const evo_run *r, uint8_t **blob, size_t *len);
 /* Restore into a run made with the same parameters and task. On error the run
  * is unchanged and err names the problem. Returns 0 or -1. */
 int evo_run_load_state(evo_run *r, const uint8_t *blob, size_t len, char *err, size_t errcap);
+/* 0 if blob is a whole state (magic, version, checksum) of a started run,
+ * with its generation; -1 if not (e.g. a torn checkpoint). */
+int evo_state_peek(const uint8_t *blob, size_t len, uint64_t *generation);
 
 /* ==== end of runs ==== */
 

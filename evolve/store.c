@@ -235,11 +235,6 @@ static void quiet(void) {
 
 /* ---- small helpers ---- */
 
-static uint64_t fnv(uint64_t h, const uint8_t *d, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ d[i]) * 0x100000001b3ull;
-    return h;
-}
 static uint64_t get_le(const uint8_t *p, int n) {
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--)
@@ -1257,10 +1252,6 @@ int evo_store_close(evo_store *s, const evo_run *r, char *err, size_t errcap) {
 
 /* ---- opening and resuming ---- */
 
-/* Offset of the generation in a state blob (docs/gp.md, "Run state"): magic 8,
- * version 4, islands, pop_size, cases, max_bytes 4 each, seed 8, started 1. */
-#define BLOB_GEN_OFF 37u
-
 /* Read and check checkpoint slot k of src. Returns 0 with the blob (malloc'd)
  * and its generation, or -1 if the slot is empty, torn or corrupt. */
 static int read_slot(hid_t src, int k, uint8_t **blob, size_t *len, uint64_t *gen) {
@@ -1271,17 +1262,13 @@ static int read_slot(hid_t src, int k, uint8_t **blob, size_t *len, uint64_t *ge
     uint64_t rows = 0, cols = 0;
     uint8_t hdr[8], *b = NULL;
     int rc = -1;
-    if (ds_dims(d, &rows, &cols) < 0 || cols != 0 || rows < 8 + 8 + BLOB_GEN_OFF + 8) goto cleanup;
+    if (ds_dims(d, &rows, &cols) < 0 || cols != 0 || rows < 8) goto cleanup;
     if (get_rows(d, H5T_NATIVE_UINT8, 0, 8, 0, hdr) < 0) goto cleanup;
     uint64_t n = get_le(hdr, 8);
-    if (n < BLOB_GEN_OFF + 16 || n > rows - 8) goto cleanup;
+    if (n > rows - 8) goto cleanup;
     b = malloc(n);
     if (!b || get_rows(d, H5T_NATIVE_UINT8, 8, n, 0, b) < 0) goto cleanup;
-    if (memcmp(b, "FRGLEVO", 7) != 0 ||
-        get_le(b + n - 8, 8) != fnv(0xcbf29ce484222325ull, b, n - 8))
-        goto cleanup;
-    if (b[BLOB_GEN_OFF - 1] != 1) goto cleanup; /* not started */
-    *gen = get_le(b + BLOB_GEN_OFF, 8);
+    if (evo_state_peek(b, n, gen) < 0) goto cleanup;
     *blob = b;
     *len = n;
     b = NULL;

@@ -166,6 +166,60 @@ Test(evo_run, bad_state_blobs_are_rejected) {
     evo_run_free(a);
 }
 
+/* FNV-1a 64, the checksum of state blobs of version 1 */
+static uint64_t fnv1a(const uint8_t *d, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ d[i]) * 0x100000001b3ull;
+    return h;
+}
+
+Test(evo_run, state_blob_versions) {
+    evo_params p = small(EVO_SEL_TOURNAMENT, 40, 1);
+    evo_run *a = make(&p);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(evo_run_step(a), 0);
+    uint8_t *blob;
+    size_t len;
+    uint64_t g = 99;
+    cr_assert_eq(evo_run_save_state(a, &blob, &len), 0);
+    cr_assert_eq(blob[8], 2, "this build writes version 2");
+    cr_assert_eq(evo_state_peek(blob, len, &g), 0);
+    cr_assert_eq(g, 2);
+    /* the same state as version 1 wrote it (FNV-1a trailer) loads the same */
+    blob[8] = 1;
+    uint64_t h = fnv1a(blob, len - 8);
+    for (int i = 0; i < 8; i++)
+        blob[len - 8 + i] = (uint8_t)(h >> (8 * i));
+    g = 99;
+    cr_assert_eq(evo_state_peek(blob, len, &g), 0);
+    cr_assert_eq(g, 2);
+    evo_run *b = make(&p);
+    char err[256] = "";
+    cr_assert_eq(evo_run_load_state(b, blob, len, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(evo_run_hash(b), evo_run_hash(a));
+    /* a version 1 checksum under version 2, a torn end, a newer version */
+    blob[8] = 2;
+    cr_assert_eq(evo_state_peek(blob, len, &g), -1);
+    cr_assert_eq(evo_run_load_state(b, blob, len, err, sizeof err), -1);
+    cr_assert(strstr(err, "checksum"), "%s", err);
+    blob[8] = 3;
+    cr_assert_eq(evo_run_load_state(b, blob, len, err, sizeof err), -1);
+    cr_assert(strstr(err, "version 3"), "%s", err);
+    blob[8] = 1;
+    cr_assert_eq(evo_state_peek(blob, len - 1, &g), -1);
+    cr_assert_eq(evo_state_peek(blob, 20, &g), -1);
+    free(blob);
+    /* a run that has not started has no generation to peek */
+    evo_run *c = make(&p);
+    cr_assert_eq(evo_run_save_state(c, &blob, &len), 0);
+    cr_assert_eq(evo_state_peek(blob, len, &g), -1);
+    free(blob);
+    evo_run_free(a);
+    evo_run_free(b);
+    evo_run_free(c);
+}
+
 Test(evo_run, budgets) {
     evo_params p = small(EVO_SEL_TOURNAMENT, 50, 1);
     p.max_generations = 0;
