@@ -367,6 +367,13 @@ void evo_run_free(evo_run *r);
  * Returns 0 when a generation was made, 1 when the run had already stopped
  * (nothing done), -1 on failure (out of memory). */
 int evo_run_step(evo_run *r);
+/* evo_run_step, with job(ctx) run on the calling thread while the other
+ * threads make the generation (with one thread: before it), e.g. storing the
+ * previous generation (evo_store_job). Until the job returns the run's
+ * current population, generation and counters are still the previous
+ * generation's, and the job must only read them. Not run when the step does
+ * nothing (returns 1). */
+int evo_run_step_with(evo_run *r, void (*job)(void *ctx), void *ctx);
 /* Step until a budget stops the run. Returns 0 or -1. */
 int evo_run_until_done(evo_run *r);
 /* Why the run stopped, or EVO_STOP_NONE. */
@@ -567,6 +574,19 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
  * bit for bit. */
 #define EVO_STORE_COMMIT_GENS 64u
 void evo_store_set_commit(evo_store *s, double seconds, uint32_t generations);
+/* Overlapped appends (off by default): evo_store_append then leaves a
+ * generation it does not commit to evo_store_job (store: s), which the caller
+ * passes as the job of the next evo_run_step_with, so that storing one
+ * generation (gathering, statistics, compressing and writing the chunks that
+ * filled) overlaps making the next on the other threads. HDF5 is still
+ * called from the caller's thread only. A generation the job did not store
+ * (the step did nothing) is stored by the next flush or close; an error of
+ * the job is reported by the next append, flush or close. The file is the
+ * same either way. */
+void evo_store_set_overlap(evo_store *s, bool on);
+void evo_store_job(void *store);
+/* Seconds spent in evo_store_job so far. */
+double evo_store_job_seconds(const evo_store *s);
 /* Commit the pending generations now (r: the run, whose state is the
  * checkpoint). Returns 0 or -1. */
 int evo_store_flush(evo_store *s, const evo_run *r, char *err, size_t errcap);

@@ -417,8 +417,10 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
     return 0;
 }
 
-/* Every slot of dst, in parallel; returns 0 or -1. */
-static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen) {
+/* Every slot of dst, in parallel, while the calling thread runs job first
+ * (evo_run_step_with); returns 0 or -1. */
+static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen, void (*job)(void *),
+                    void *ctx) {
     int nt = run_threads(r);
     if (ensure_threads(r, nt)) return -1;
     const evo_run *cr = r;
@@ -429,10 +431,15 @@ static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen) 
     uint32_t R = r->msize, me = r->mrank, N = r->N;
     uint32_t mine = r->I > me ? (r->I - me - 1) / R + 1 : 0;
     int64_t total = (int64_t)mine * N;
-#pragma omp parallel for schedule(dynamic, EVO_CHUNK) num_threads(nt) reduction(| : failed)
-    for (int64_t t = 0; t < total; t++) {
-        uint32_t s = (me + (uint32_t)(t / N) * R) * N + (uint32_t)(t % N);
-        failed |= make_slot(cr, &ws[omp_get_thread_num()], src, dst, s, gen) != 0;
+#pragma omp parallel num_threads(nt) reduction(| : failed)
+    {
+        /* the calling thread (number 0) joins the others when its job is done */
+        if (job && omp_get_thread_num() == 0) job(ctx);
+#pragma omp for schedule(dynamic, EVO_CHUNK) nowait
+        for (int64_t t = 0; t < total; t++) {
+            uint32_t s = (me + (uint32_t)(t / N) * R) * N + (uint32_t)(t % N);
+            failed |= make_slot(cr, &ws[omp_get_thread_num()], src, dst, s, gen) != 0;
+        }
     }
     if (failed) return -1;
     if (R > 1 && evo_mpi_share(r, dst)) return -1;
@@ -566,13 +573,17 @@ static evo_stop check_stop(const evo_run *r) {
 }
 
 int evo_run_step(evo_run *r) {
+    return evo_run_step_with(r, NULL, NULL);
+}
+
+int evo_run_step_with(evo_run *r, void (*job)(void *ctx), void *ctx) {
     if (r->started && r->stop != EVO_STOP_NONE) return 1;
     if (!r->started) {
         r->t0 = now();
         r->cur = 0;
         r->gen = 0;
         r->evals = r->gas_total = 0;
-        if (make_all(r, NULL, &r->pop[0], 0) || coevo_push(r)) return -1;
+        if (make_all(r, NULL, &r->pop[0], 0, job, ctx) || coevo_push(r)) return -1;
         r->started = true;
         r->stop = check_stop(r);
         if (r->msize > 1) r->stop = evo_mpi_agree_stop(r, r->stop);
@@ -581,7 +592,7 @@ int evo_run_step(evo_run *r) {
     if (prepare(r)) return -1;
     int nxt = (r->cur + 1) % 3;
     uint64_t gen = r->gen + 1;
-    if (make_all(r, &r->pop[r->cur], &r->pop[nxt], gen)) return -1;
+    if (make_all(r, &r->pop[r->cur], &r->pop[nxt], gen, job, ctx)) return -1;
     if (r->p.selection == EVO_SEL_NSGA2) {
         int out = (r->cur + 2) % 3;
         if (nsga_survive(r, &r->pop[r->cur], &r->pop[nxt], &r->pop[out])) return -1;

@@ -196,6 +196,14 @@ struct evo_store {
     size_t ntasks_cap;
     struct zthread *zt; /* per thread */
     int nzt;
+    /* overlapped appends (evo_store_set_overlap): the generation of job_run
+     * that evo_store_job is to store (UINT64_MAX: none), and the error of
+     * the last job, reported by the next call */
+    bool overlap;
+    uint64_t job_gen;
+    const evo_run *job_run;
+    double job_wall, job_seconds;
+    char *job_err;
 };
 
 /* One chunk to compress: shuffle by esize, then deflate. */
@@ -559,6 +567,7 @@ static evo_store *store_new(const char *path) {
     s->commit_gens = EVO_STORE_COMMIT_GENS;
     s->last_commit = mono_now();
     s->z_rate = 2e8;
+    s->job_gen = UINT64_MAX;
     if (!s->path) {
         free(s);
         return NULL;
@@ -591,6 +600,7 @@ static void store_free(evo_store *s) {
     for (int i = 0; i < NF; i++)
         free(s->c[i].buf);
     free(s->pend_stats);
+    free(s->job_err);
     free(s->stats_packed);
     free(s->pend_wall);
     for (size_t i = 0; i < s->ntasks_cap; i++)
@@ -993,7 +1003,7 @@ static int reserve_tasks(evo_store *s, size_t n) {
  * deflating (in task order) as many as the budget allows: Z_SHARE of the
  * time spent making generations, less what compressing took so far. */
 static int compress_all(evo_store *s, size_t n) {
-    int fail = 0, nzt = s->nzt;
+    int fail = 0, nzt = omp_in_parallel() ? 1 : s->nzt; /* in evo_store_job: alone */
     double allow = Z_SHARE * s->gen_spent - s->z_spent, est = 0;
     for (size_t i = 0; i < n; i++) {
         double cost = (double)s->tasks[i].n / s->z_rate / nzt;
@@ -1150,14 +1160,74 @@ h5fail:
     return -1;
 }
 
+/* Store generation g of r, gathered now: its rows and /stats row, then a
+ * commit if commit, else the chunks that filled. */
+static int store_gen(evo_store *s, const evo_run *r, uint64_t g, double wall, bool commit_now,
+                     char *err, size_t errcap) {
+    HOOK(HOOK_START, g);
+    if (gather(s, r) < 0 || evo_run_stats(r, &s->pend_stats[s->npend]) < 0) {
+        setf(err, errcap, s->path, "out of memory");
+        return -1;
+    }
+    s->pend_wall[s->npend++] = wall;
+    s->gen_spent += wall > 0 ? wall : 0;
+    if (commit_now) return commit(s, r, err, errcap);
+    int wc = write_chunks(s, false, false, g); /* the chunks that filled */
+    if (wc == -2) setf(err, errcap, s->path, "out of memory (compression)");
+    if (wc == -1)
+        setf(err, errcap, s->path, "HDF5 error while writing generation %llu",
+             (unsigned long long)g);
+    return wc < 0 ? -1 : 0;
+}
+
+/* Report the last job's error, or store the generation left to the job if r
+ * still has it (the job did not run: the step did nothing). Returns 0 or -1. */
+static int catch_up(evo_store *s, const evo_run *r, char *err, size_t errcap) {
+    if (s->job_err) { /* it names the file already */
+        if (err && errcap) snprintf(err, errcap, "%s", s->job_err);
+        return -1;
+    }
+    if (s->job_gen == UINT64_MAX) return 0;
+    uint64_t g = s->job_gen;
+    if (r != s->job_run || !evo_run_started(r) || evo_run_generation(r) != g) {
+        setf(err, errcap, s->path,
+             "generation %llu was not stored: with overlapped appends, step the run with "
+             "evo_run_step_with(run, evo_store_job, store)",
+             (unsigned long long)g);
+        return -1;
+    }
+    s->job_gen = UINT64_MAX;
+    return store_gen(s, r, g, s->job_wall, false, err, errcap);
+}
+
+void evo_store_job(void *store) {
+    evo_store *s = store;
+    if (!s || s->job_gen == UINT64_MAX || s->job_err) return;
+    char err[512] = "";
+    double t0 = mono_now();
+    quiet();
+    /* in the step after the generation, the run still has it */
+    if (catch_up(s, s->job_run, err, sizeof err) < 0) s->job_err = strdup(err);
+    s->job_seconds += mono_now() - t0;
+}
+
+double evo_store_job_seconds(const evo_store *s) {
+    return s ? s->job_seconds : 0;
+}
+
+void evo_store_set_overlap(evo_store *s, bool on) {
+    if (s) s->overlap = on;
+}
+
 int evo_store_flush(evo_store *s, const evo_run *r, char *err, size_t errcap) {
-    if (!s || s->file < 0 || !s->npend) return 0;
+    if (!s || s->file < 0) return 0;
     if (!r) {
         setf(err, errcap, s->path, "evo_store_flush: missing run");
         return -1;
     }
     quiet();
-    return commit(s, r, err, errcap);
+    if (catch_up(s, r, err, errcap) < 0) return -1;
+    return s->npend ? commit(s, r, err, errcap) : 0;
 }
 
 void evo_store_set_commit(evo_store *s, double seconds, uint32_t generations) {
@@ -1186,20 +1256,16 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
         setf(err, errcap, s->path, "the run's islands, population or cases differ from the file's");
         return -1;
     }
-    uint64_t g = evo_run_generation(r), have = s->ngen + s->npend;
+    uint64_t g = evo_run_generation(r);
+    if (s->job_gen != UINT64_MAX && g == s->job_gen) return 0; /* already appended */
+    if (catch_up(s, r, err, errcap) < 0) return -1;
+    uint64_t have = s->ngen + s->npend;
     if (have > 0 && g == have - 1) return 0; /* already stored */
     if (g != have) {
         setf(err, errcap, s->path, "generation %llu does not follow the %llu stored",
              (unsigned long long)g, (unsigned long long)have);
         return -1;
     }
-    HOOK(HOOK_START, g);
-    if (gather(s, r) < 0 || evo_run_stats(r, &s->pend_stats[s->npend]) < 0) {
-        setf(err, errcap, s->path, "out of memory");
-        return -1;
-    }
-    s->pend_wall[s->npend++] = wall_seconds;
-    s->gen_spent += wall_seconds > 0 ? wall_seconds : 0;
     /* group commit: at the first generation, after commit_seconds, after
      * commit_gens generations, and when the run has stopped */
     /* with commit_seconds > 0, a commit due to time waits for the end of a
@@ -1207,20 +1273,16 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
      * two, so the end of a chunk of the widest rows ends those of every row
      * dataset) */
     bool boundary = (g + 1) % chunk_gens(s->R, 8) == 0;
-    if (s->ngen == 0 || s->npend >= s->commit_gens || evo_run_stopped(r) ||
-        s->pend_bytes >= COMMIT_BYTES || s->commit_seconds <= 0 ||
-        (boundary && mono_now() - s->last_commit >= s->commit_seconds))
-        return commit(s, r, err, errcap);
-    int wc = write_chunks(s, false, false, g); /* the chunks that filled */
-    if (wc < 0) {
-        if (wc == -2)
-            setf(err, errcap, s->path, "out of memory (compression)");
-        else
-            setf(err, errcap, s->path, "HDF5 error while writing generation %llu",
-                 (unsigned long long)g);
-        return -1;
+    bool due = s->ngen == 0 || s->npend + 1 >= s->commit_gens || evo_run_stopped(r) ||
+               s->pend_bytes >= COMMIT_BYTES || s->commit_seconds <= 0 ||
+               (boundary && mono_now() - s->last_commit >= s->commit_seconds);
+    if (s->overlap && !due) { /* left to evo_store_job, in the next step */
+        s->job_gen = g;
+        s->job_run = r;
+        s->job_wall = wall_seconds;
+        return 0;
     }
-    return 0;
+    return store_gen(s, r, g, wall_seconds, due, err, errcap);
 }
 
 uint64_t evo_store_generations(const evo_store *s) {
@@ -1231,7 +1293,8 @@ int evo_store_close(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     if (!s) return 0;
     quiet();
     int rc = 0;
-    if (s->file >= 0 && s->npend && (!r || commit(s, r, err, errcap) < 0)) {
+    if (s->file >= 0 && (s->npend || s->job_gen != UINT64_MAX) &&
+        (!r || evo_store_flush(s, r, err, errcap) < 0)) {
         if (!r) setf(err, errcap, s->path, "generations not written: no run to checkpoint");
         rc = -1;
     }

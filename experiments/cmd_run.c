@@ -170,9 +170,18 @@ static void mpi_report(const evo_run *r, double wall) {
 typedef struct {
     bool interrupted;
     double wall;
-    double step_seconds;  /* making generations: selection, variation, evaluation */
-    double store_seconds; /* writing them to the HDF5 file */
+    double step_seconds;      /* making generations: selection, variation, evaluation */
+    double store_seconds;     /* writing them to the HDF5 file, between steps */
+    double store_job_seconds; /* the same, overlapped with the steps (evo_store_job) */
 } run_outcome;
+
+#if EXP_HAVE_STORE
+/* How frugal run and resume write: group commits, overlapped with the steps. */
+static void store_policy(evo_store *st, double commit_seconds) {
+    evo_store_set_commit(st, commit_seconds, 0);
+    evo_store_set_overlap(st, true);
+}
+#endif
 
 /* Superoptimisation tasks (straight-line, with a target block): a tenth of
  * each island is seeded with the block after generation 0, as frugal
@@ -203,7 +212,13 @@ static int drive(evo_run *r, void *store, const char *file, bool show, bool spre
     int stopping = stop_flag;
     while ((!stopping || !evo_run_started(r)) && !evo_run_stopped(r)) {
         double t0 = now();
+#if EXP_HAVE_STORE
+        /* the store writes the previous generation while the other threads
+         * make this one (evo_store_set_overlap) */
+        int k = evo_run_step_with(r, store ? evo_store_job : NULL, store);
+#else
         int k = evo_run_step(r);
+#endif
         double t1 = now();
         oc->step_seconds += t1 - t0;
         if (k < 0) {
@@ -247,6 +262,7 @@ static int drive(evo_run *r, void *store, const char *file, bool show, bool spre
         rc = EXP_EXIT_IO;
     }
     oc->store_seconds += now() - tf;
+    oc->store_job_seconds = evo_store_job_seconds((evo_store *)store);
 #endif
     if (show) fputc('\n', stderr);
     oc->wall = now() - t_start;
@@ -299,6 +315,7 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
             json_object_set_new(o, "wall_seconds", json_real(oc->wall));
             json_object_set_new(o, "step_seconds", json_real(oc->step_seconds));
             json_object_set_new(o, "store_seconds", json_real(oc->store_seconds));
+            json_object_set_new(o, "store_job_seconds", json_real(oc->store_job_seconds));
             json_object_set_new(b, "island", json_integer(st.best_island));
             json_object_set_new(b, "slot", json_integer(st.best_slot));
             json_object_set_new(b, "fitness", json_real(st.best_fitness));
@@ -376,7 +393,7 @@ static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run
             fprintf(stderr, "frugal: %s\n", err);
             rc = EXP_EXIT_IO;
         }
-        evo_store_set_commit((evo_store *)store, s->commit_seconds, 0);
+        store_policy((evo_store *)store, s->commit_seconds);
     }
 created:
     if (f->spread) rc = mpi_root_rc(rc);
@@ -653,7 +670,7 @@ static int cmd_resume(int argc, char **argv) {
         fprintf(stderr, "frugal resume: %s\n", err);
         rc = EXP_EXIT_INPUT;
     }
-    evo_store_set_commit(st, s.commit_seconds, 0);
+    store_policy(st, s.commit_seconds);
     if (spread && (rc = mpi_root_rc(rc))) goto cleanup;
     if (rc) goto cleanup;
     if (spread) { /* rank 0's checkpoint to the others */

@@ -71,10 +71,11 @@ static evo_store_opts opts(bool force) {
     return o;
 }
 
-/* Step r to the end, appending every generation. */
+/* Step r to the end, appending every generation (overlapped when s says so:
+ * evo_store_job does nothing otherwise). */
 static int finish(evo_store *s, evo_run *r, char *err, size_t cap) {
     int st;
-    while ((st = evo_run_step(r)) == 0)
+    while ((st = evo_run_step_with(r, evo_store_job, s)) == 0)
         if (evo_store_append(s, r, 0.001, err, cap) < 0) return -1;
     return st == 1 ? 0 : -1;
 }
@@ -232,6 +233,7 @@ typedef struct {
     uint64_t gen;
     unsigned usec;
     uint32_t group; /* > 0: commit every group generations (group commit) */
+    bool overlap;   /* overlapped appends */
 } kill_plan;
 static kill_plan plan;
 
@@ -260,6 +262,7 @@ static void child(const char *path) {
     evo_store_opts o = opts(true);
     evo_store *s = r ? evo_store_create(path, &o, r, err, sizeof err) : NULL;
     if (s && plan.group) evo_store_set_commit(s, 1e9, plan.group);
+    evo_store_set_overlap(s, plan.overlap);
     if (!s || finish(s, r, err, sizeof err) < 0 || evo_store_close(s, r, err, sizeof err) < 0) {
         fprintf(stderr, "child: %s\n", err);
         _exit(3);
@@ -373,14 +376,14 @@ Test(store, killed_runs_resume_to_the_uninterrupted_datasets) {
     uint64_t seed = 2024;
     /* self-kill at every hook point, each in a seeded generation */
     for (int pt = 0; pt <= 6; pt++)
-        plans[np++] = (kill_plan){KILL_SELF, pt, tu_below(&seed, GENS + 1), 0, 0};
+        plans[np++] = (kill_plan){KILL_SELF, pt, tu_below(&seed, GENS + 1), 0, 0, false};
     /* a timer fired during an append: in the middle of an HDF5 write or flush */
     for (int i = 0; i < 4 + extra; i++)
         plans[np++] =
-            (kill_plan){KILL_TIMER, 0, tu_below(&seed, GENS + 1), tu_below(&seed, 1500), 0};
+            (kill_plan){KILL_TIMER, 0, tu_below(&seed, GENS + 1), tu_below(&seed, 1500), 0, false};
     /* the parent kills at a seeded moment of the run */
     for (int i = 0; i < 3; i++)
-        plans[np++] = (kill_plan){KILL_PARENT, 0, 0, 1000 + tu_below(&seed, 30000), 0};
+        plans[np++] = (kill_plan){KILL_PARENT, 0, 0, 1000 + tu_below(&seed, 30000), 0, false};
 
     kill_resume_compare(plans, np, "kill", expect_each);
     free(plans);
@@ -415,15 +418,96 @@ Test(store, group_commit_kills_resume_to_the_uninterrupted_datasets) {
     uint64_t seed = 4048;
     /* every hook point in a committing generation, and the start of others */
     for (int pt = 0; pt <= 6; pt++)
-        plans[np++] = (kill_plan){KILL_SELF, pt, 3 * (1 + tu_below(&seed, 4)), 0, 3};
-    plans[np++] = (kill_plan){KILL_SELF, 0, 4, 0, 3};
-    plans[np++] = (kill_plan){KILL_SELF, 0, 8, 0, 3};
+        plans[np++] = (kill_plan){KILL_SELF, pt, 3 * (1 + tu_below(&seed, 4)), 0, 3, false};
+    plans[np++] = (kill_plan){KILL_SELF, 0, 4, 0, 3, false};
+    plans[np++] = (kill_plan){KILL_SELF, 0, 8, 0, 3, false};
     for (int i = 0; i < 4; i++)
         plans[np++] =
-            (kill_plan){KILL_TIMER, 0, tu_below(&seed, GENS + 1), tu_below(&seed, 1500), 3};
+            (kill_plan){KILL_TIMER, 0, tu_below(&seed, GENS + 1), tu_below(&seed, 1500), 3, false};
     for (int i = 0; i < 3; i++)
-        plans[np++] = (kill_plan){KILL_PARENT, 0, 0, 1000 + tu_below(&seed, 30000), 3};
+        plans[np++] = (kill_plan){KILL_PARENT, 0, 0, 1000 + tu_below(&seed, 30000), 3, false};
     kill_resume_compare(plans, np, "group", expect_group);
+}
+
+/* The same with overlapped appends: a generation that is not committed is
+ * stored during the next step (its hook points fire there). */
+Test(store, overlapped_kills_resume_to_the_uninterrupted_datasets) {
+    kill_plan plans[16];
+    int np = 0;
+    uint64_t seed = 5050;
+    for (int pt = 0; pt <= 6; pt++)
+        plans[np++] = (kill_plan){KILL_SELF, pt, 3 * (1 + tu_below(&seed, 4)), 0, 3, true};
+    for (uint64_t g = 1; g <= 11; g += 5) /* in the job of the next step */
+        plans[np++] = (kill_plan){KILL_SELF, 0, g, 0, 3, true};
+    for (int i = 0; i < 4; i++)
+        plans[np++] = (kill_plan){
+            KILL_TIMER, 0, 1 + tu_below(&seed, GENS - 1), tu_below(&seed, 1500), 3, true};
+    plans[np++] = (kill_plan){KILL_PARENT, 0, 0, 1000 + tu_below(&seed, 30000), 3, true};
+    kill_resume_compare(plans, np, "overlap", expect_group);
+}
+
+/* Overlapped appends write the same datasets, on one thread (the job runs
+ * before the step's work) and on two; a generation left to a job that did
+ * not run is stored by close; stepping without the job is a clear error. */
+Test(store, overlapped_appends_write_the_same_file) {
+    char ref[128], path[128], why[256] = "", err[512] = "";
+    path_of(ref, sizeof ref, "ref.h5");
+    omp_set_num_threads(2);
+    write_run(ref);
+    for (int threads = 1; threads <= 2; threads++) {
+        omp_set_num_threads(threads);
+        snprintf(path, sizeof path, "%s/ov%d.h5", dir, threads);
+        evo_run *r = make();
+        evo_store_opts o = opts(false);
+        evo_store *s = evo_store_create(path, &o, r, err, sizeof err);
+        cr_assert_not_null(s, "%s", err);
+        evo_store_set_commit(s, 1e9, 4);
+        evo_store_set_overlap(s, true);
+        cr_assert_eq(finish(s, r, err, sizeof err), 0, "%s", err);
+        cr_assert_gt(evo_store_job_seconds(s), 0, "the jobs stored generations");
+        cr_assert_eq(evo_store_generations(s), GENS + 1);
+        cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0, "%s", err);
+        evo_run_free(r);
+        cr_assert_eq(h5cmp_files(ref, path, why, sizeof why), 0, "%d threads: %s", threads, why);
+    }
+
+    /* generation 5 is left to the job of a step that never comes */
+    evo_run *r = make();
+    evo_store_opts o = opts(true);
+    evo_store *s = evo_store_create(path, &o, r, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    evo_store_set_commit(s, 1e9, 64);
+    evo_store_set_overlap(s, true);
+    for (int g = 0; g <= 5; g++) {
+        cr_assert_eq(evo_run_step_with(r, evo_store_job, s), 0);
+        cr_assert_eq(evo_store_append(s, r, 0.001, err, sizeof err), 0, "%s", err);
+    }
+    cr_assert_eq(evo_store_generations(s), 1, "only generation 0 is committed");
+    cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0, "%s", err);
+    char *spec = NULL;
+    s = evo_store_open(path, &spec, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    cr_assert_eq(evo_store_generations(s), 6, "close stored the generation left to the job");
+    free(spec);
+    evo_store_close(s, NULL, err, sizeof err);
+    evo_run_free(r);
+
+    /* stepping without the job loses the generation left to it: an error */
+    r = make();
+    s = evo_store_create(path, &o, r, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    evo_store_set_commit(s, 1e9, 64);
+    evo_store_set_overlap(s, true);
+    for (int g = 0; g <= 1; g++) {
+        cr_assert_eq(evo_run_step(r), 0);
+        cr_assert_eq(evo_store_append(s, r, 0.001, err, sizeof err), 0, "%s", err);
+    }
+    cr_assert_eq(evo_run_step(r), 0);
+    cr_assert_eq(evo_store_append(s, r, 0.001, err, sizeof err), -1);
+    cr_assert(strstr(err, "generation 1 was not stored") && strstr(err, "evo_run_step_with"), "%s",
+              err);
+    evo_store_close(s, NULL, err, sizeof err);
+    evo_run_free(r);
 }
 
 Test(store, resume_a_finished_run_changes_nothing) {
