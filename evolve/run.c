@@ -785,22 +785,32 @@ static int buf_reserve(evo_batch *b, size_t n) {
     return 0;
 }
 
+/* Room for n more bytes (doubling). */
+static int buf_room(evo_batch *b, size_t n) {
+    if (b->len + n <= b->cap) return 0;
+    size_t c = b->cap ? b->cap * 2 : 4096;
+    while (c < b->len + n)
+        c *= 2;
+    return buf_reserve(b, c);
+}
+
 static int buf_put(evo_batch *b, const void *d, size_t n) {
-    if (b->len + n > b->cap) {
-        size_t c = b->cap ? b->cap * 2 : 4096;
-        while (c < b->len + n)
-            c *= 2;
-        if (buf_reserve(b, c)) return -1;
-    }
+    if (buf_room(b, n)) return -1;
     if (n) memcpy(b->data + b->len, d, n);
     b->len += n;
     return 0;
 }
 
+/* v as n little-endian bytes at o; returns o + n */
+static uint8_t *put_le(uint8_t *o, uint64_t v, int n) {
+    for (int i = 0; i < n; i++)
+        o[i] = (uint8_t)(v >> (8 * i));
+    return o + n;
+}
+
 static int put_u64(evo_batch *b, uint64_t v, int bytes) {
     uint8_t x[8];
-    for (int i = 0; i < bytes; i++)
-        x[i] = (uint8_t)(v >> (8 * i));
+    put_le(x, v, bytes);
     return buf_put(b, x, (size_t)bytes);
 }
 
@@ -814,22 +824,30 @@ static int get_u64(const uint8_t *d, size_t len, size_t *off, int bytes, uint64_
     return 0;
 }
 
+/* The bytes of a record with a genome of n bytes (the layout below). */
+static size_t record_bytes(const evo_run *r, size_t n) {
+    return 4 + n + 8 * (4 + (size_t)r->nc) + 2 + 16;
+}
+
 int evo_record_put(const evo_run *r, evo_batch *b, const evo_pop *p, uint32_t s) {
-    int e = put_u64(b, p->len[s], 4);
-    e |= buf_put(b, p->code + (size_t)s * r->stride, p->len[s]);
-    e |= put_u64(b, dbits(p->fitness[s]), 8);
-    e |= put_u64(b, dbits(p->error[s]), 8);
+    uint32_t n = p->len[s];
+    if (buf_room(b, record_bytes(r, n))) return -1; /* then written in place */
+    uint8_t *o = put_le(b->data + b->len, n, 4);
+    memcpy(o, p->code + (size_t)s * r->stride, n);
+    o = put_le(o + n, dbits(p->fitness[s]), 8);
+    o = put_le(o, dbits(p->error[s]), 8);
     for (uint32_t c = 0; c < r->nc; c++)
-        e |= put_u64(b, dbits(p->errors[(size_t)s * r->nc + c]), 8);
-    e |= put_u64(b, p->gas[s], 8);
-    e |= put_u64(b, p->memtime[s], 8);
-    e |= put_u64(b, p->status[s], 1);
-    e |= put_u64(b, p->hits[s], 4);
-    e |= put_u64(b, p->pa[s], 4);
-    e |= put_u64(b, p->pb[s], 4);
-    e |= put_u64(b, p->ops[s], 4);
-    e |= put_u64(b, p->evald[s], 1);
-    return e ? -1 : 0;
+        o = put_le(o, dbits(p->errors[(size_t)s * r->nc + c]), 8);
+    o = put_le(o, p->gas[s], 8);
+    o = put_le(o, p->memtime[s], 8);
+    o = put_le(o, p->status[s], 1);
+    o = put_le(o, p->hits[s], 4);
+    o = put_le(o, p->pa[s], 4);
+    o = put_le(o, p->pb[s], 4);
+    o = put_le(o, p->ops[s], 4);
+    o = put_le(o, p->evald[s], 1);
+    b->len = (size_t)(o - b->data);
+    return 0;
 }
 
 static double ubits(uint64_t u) {
@@ -919,8 +937,7 @@ int evo_run_save_state(const evo_run *r, uint8_t **blob, size_t *len) {
     e |= put_u64(&b, r->gas_total, 8);
     if (r->started) {
         /* one allocation: every record at its largest */
-        size_t rec = 4 + (size_t)r->stride + 8 * (4 + (size_t)r->nc) + 2 + 16;
-        e |= buf_reserve(&b, b.len + r->total * rec + 16);
+        e |= buf_reserve(&b, b.len + r->total * record_bytes(r, r->stride) + 16);
         for (uint32_t s = 0; s < r->total && !e; s++)
             e |= evo_record_put(r, &b, &r->pop[r->cur], s);
     }
