@@ -1003,7 +1003,7 @@ static int reserve_tasks(evo_store *s, size_t n) {
 
 /* Compress tasks [0, n) on the OpenMP threads (no HDF5 call in there),
  * deflating (in task order) as many as the budget allows: Z_SHARE of the
- * time spent making generations, less what compressing took so far. */
+ * CPU time spent making generations, less what compressing took so far. */
 static int compress_all(evo_store *s, size_t n) {
     int fail = 0, nzt = omp_in_parallel() ? 1 : s->nzt; /* in evo_store_job: alone */
     double allow = Z_SHARE * s->gen_spent - s->z_spent, est = 0;
@@ -1332,7 +1332,7 @@ static int read_slot(hid_t src, int k, uint8_t **blob, size_t *len, uint64_t *ge
     if (ds_dims(d, &rows, &cols) < 0 || cols != 0 || rows < 8) goto cleanup;
     if (get_rows(d, H5T_NATIVE_UINT8, 0, 8, 0, hdr) < 0) goto cleanup;
     uint64_t n = get_le(hdr, 8);
-    if (n > rows - 8) goto cleanup;
+    if (n < 16 || n > rows - 8) goto cleanup; /* evo_state_peek checks the rest */
     b = malloc(n);
     if (!b || get_rows(d, H5T_NATIVE_UINT8, 8, n, 0, b) < 0) goto cleanup;
     if (evo_state_peek(b, n, gen) < 0) goto cleanup;
