@@ -1,7 +1,8 @@
 /* frugal run, batch and resume end to end, through the binary named by
  * $FRUGAL: a tiny run writes an HDF5 file, --json parses, the same spec and
  * seed give the same result with 1 and 2 threads, SIGINT stops a run cleanly
- * and resume finishes it exactly as an uninterrupted run, batch writes one
+ * and resume finishes it exactly as an uninterrupted run (after SIGKILL too,
+ * every dataset), batch writes one
  * file per seed and an index. Run from the repository root. */
 #define _GNU_SOURCE /* nftw */
 #include "testutil.h"
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "experiments/cli.h"
+#include "tests/store/h5cmp.h"
 
 static char dir[64];
 static const char *frugal;
@@ -246,6 +248,58 @@ Test(cli, sigint_stops_cleanly_and_resume_finishes_the_run_exactly) {
     cr_assert_str_eq(jstr(j, "hash"), jstr(ref, "hash"), "resumed run differs from uninterrupted");
     json_decref(j);
     json_decref(ref);
+}
+
+/* frugal run as users run it (overlapped appends, group commits), killed
+ * with SIGKILL at seeded moments, also during a resume, then resumed: every
+ * dataset equals the uninterrupted run's. */
+Test(cli, sigkill_then_resume_gives_the_uninterrupted_datasets) {
+    char path[4][128];
+    for (int k = 0; k < 4; k++) /* 0: the uninterrupted run */
+        snprintf(path[k], sizeof path[k], "%s/kill%d.h5", dir, k);
+    uint64_t seed = 77;
+    for (int k = 0; k < 4; k++) {
+        char tag[16], why[256] = "";
+        snprintf(tag, sizeof tag, "kill%d", k);
+        const char *a[] = {"run",
+                           SPEC,
+                           "--set",
+                           "population.size=200",
+                           "--set",
+                           "output.commit_seconds=0.01",
+                           "--generations",
+                           "4000",
+                           "--out",
+                           path[k],
+                           "--quiet",
+                           "--threads",
+                           "2",
+                           NULL};
+        if (k == 0) {
+            cr_assert_eq(run(tag, a), 0, "%s", slurp(tag, "err"));
+            continue;
+        }
+        const char *out = path[k];
+        pid_t pid = start(tag, a);
+        struct stat sb;
+        for (int i = 0; i < 2000 && stat(out, &sb) != 0; i++)
+            nanosleep(&(struct timespec){0, 2000000}, NULL);
+        long ms = 20 + (long)tu_below(&seed, 300); /* the run takes about 0.8 s */
+        nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000}, NULL);
+        kill(pid, SIGKILL);
+        cr_assert_eq(finish(pid), 128 + SIGKILL, "kill %d after %ld ms: the run had ended", k, ms);
+        const char *r[] = {"resume", out, "--quiet", "--threads", "2", NULL};
+        if (k == 3) { /* kill the resume too: the file it resumes stays as it was */
+            pid = start("res-killed", r);
+            nanosleep(&(struct timespec){0, 30000000}, NULL);
+            kill(pid, SIGKILL);
+            finish(pid);
+        }
+        int rc = run("res", r);
+        cr_assert_eq(rc, 0, "kill %d after %ld ms: %s", k, ms, slurp("res", "err"));
+        cr_assert_eq(h5cmp_files(path[0], out, why, sizeof why), 0, "kill %d after %ld ms: %s", k,
+                     ms, why);
+    }
 }
 
 Test(cli, batch_writes_a_file_per_seed_and_an_index) {
