@@ -574,15 +574,16 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
  * bit for bit. */
 #define EVO_STORE_COMMIT_GENS 64u
 void evo_store_set_commit(evo_store *s, double seconds, uint32_t generations);
-/* Overlapped appends (off by default): evo_store_append then leaves a
- * generation it does not commit to evo_store_job (store: s), which the caller
- * passes as the job of the next evo_run_step_with, so that storing one
- * generation (gathering, statistics, compressing and writing the chunks that
- * filled) overlaps making the next on the other threads. HDF5 is still
- * called from the caller's thread only. A generation the job did not store
- * (the step did nothing) is stored by the next flush or close; an error of
- * the job is reported by the next append, flush or close. The file is the
- * same either way. */
+/* Overlapped appends (off by default): evo_store_append then leaves the
+ * generation, and its commit if one is due, to evo_store_job (store: s),
+ * which the caller passes as the job of the next evo_run_step_with, so that
+ * storing one generation (gathering, statistics, compressing, writing,
+ * committing) overlaps making the next on the other threads. A run that has
+ * stopped has no next step: its last generation is stored at once. HDF5 is
+ * still called from the caller's thread only. A generation left to a job
+ * that did not run (the caller stopped stepping) is stored by flush or close;
+ * an error of the job is reported by the next append, flush or close. The
+ * file is the same either way. */
 void evo_store_set_overlap(evo_store *s, bool on);
 void evo_store_job(void *store);
 /* Seconds spent in evo_store_job so far. */

@@ -200,9 +200,9 @@ struct evo_store {
     struct zthread *zt; /* per thread */
     int nzt;
     /* overlapped appends (evo_store_set_overlap): the generation of job_run
-     * that evo_store_job is to store (UINT64_MAX: none), and the error of
-     * the last job, reported by the next call */
-    bool overlap;
+     * that evo_store_job is to store (UINT64_MAX: none) and whether to commit
+     * it, and the error of the last job, reported by the next call */
+    bool overlap, job_commit;
     uint64_t job_gen;
     const evo_run *job_run;
     double job_wall, job_seconds;
@@ -1319,8 +1319,8 @@ static int store_gen(evo_store *s, const evo_run *r, uint64_t g, double wall, bo
     return wc < 0 ? -1 : 0;
 }
 
-/* Report the last job's error, or store the generation left to the job if r
- * still has it (the job did not run: the step did nothing). Returns 0 or -1. */
+/* Report the last job's error, or store (and commit, if due) the generation
+ * left to the job if r still has it. Returns 0 or -1. */
 static int catch_up(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     if (s->job_err) { /* it names the file already */
         if (err && errcap) snprintf(err, errcap, "%s", s->job_err);
@@ -1336,7 +1336,7 @@ static int catch_up(evo_store *s, const evo_run *r, char *err, size_t errcap) {
         return -1;
     }
     s->job_gen = UINT64_MAX;
-    return store_gen(s, r, g, s->job_wall, false, err, errcap);
+    return store_gen(s, r, g, s->job_wall, s->job_commit, err, errcap);
 }
 
 void evo_store_job(void *store) {
@@ -1416,10 +1416,11 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
     bool due = s->ngen == 0 || s->npend + 1 >= s->commit_gens || evo_run_stopped(r) ||
                s->pend_bytes >= COMMIT_BYTES || s->commit_seconds <= 0 ||
                (boundary && mono_now() - s->last_commit >= s->commit_seconds);
-    if (s->overlap && !due) { /* left to evo_store_job, in the next step */
+    if (s->overlap && !evo_run_stopped(r)) { /* left to evo_store_job, in the next step */
         s->job_gen = g;
         s->job_run = r;
         s->job_wall = wall_seconds;
+        s->job_commit = due;
         return 0;
     }
     return store_gen(s, r, g, wall_seconds, due, err, errcap);
