@@ -368,8 +368,10 @@ int fit_coevo_eval(fit_arena *a, uint64_t *stamp, const fit_task *t, const uint8
     unsigned worst_sev = 0;
     double rounds = (double)h->cfg.rounds;
     for (uint32_t i = 0; i < k; i++) {
-        fit_arena_match m;
-        int w[2];
+        /* a duel that cannot be played (it always can: k < players, i != k)
+         * would count as a faulted one, never read uninitialised */
+        fit_arena_match m = {0};
+        int w[2] = {VM_INVALID_OPCODE, VM_INVALID_OPCODE};
         fit_arena_duel_worst(a, k, i, &m, w);
         double e = (h->best * rounds - (double)m.score_a) / rounds;
         r->errors[i] = e;
