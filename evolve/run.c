@@ -775,23 +775,17 @@ uint64_t evo_run_hash(const evo_run *r) {
 
 /* ---- records and the state blob ---- */
 
-/* Room for n bytes in all. */
-static int buf_reserve(evo_batch *b, size_t n) {
-    if (n <= b->cap) return 0;
-    uint8_t *q = realloc(b->data, n);
-    if (!q) return -1;
-    b->data = q;
-    b->cap = n;
-    return 0;
-}
-
 /* Room for n more bytes (doubling). */
 static int buf_room(evo_batch *b, size_t n) {
     if (b->len + n <= b->cap) return 0;
     size_t c = b->cap ? b->cap * 2 : 4096;
     while (c < b->len + n)
         c *= 2;
-    return buf_reserve(b, c);
+    uint8_t *q = realloc(b->data, c);
+    if (!q) return -1;
+    b->data = q;
+    b->cap = c;
+    return 0;
 }
 
 static int buf_put(evo_batch *b, const void *d, size_t n) {
@@ -935,12 +929,9 @@ int evo_run_save_state(const evo_run *r, uint8_t **blob, size_t *len) {
     e |= put_u64(&b, r->gen, 8);
     e |= put_u64(&b, r->evals, 8);
     e |= put_u64(&b, r->gas_total, 8);
-    if (r->started) {
-        /* one allocation: every record at its largest */
-        e |= buf_reserve(&b, b.len + r->total * record_bytes(r, r->stride) + 16);
+    if (r->started)
         for (uint32_t s = 0; s < r->total && !e; s++)
             e |= evo_record_put(r, &b, &r->pop[r->cur], s);
-    }
     if (fit_task_is_coevo(r->task)) { /* co-evolution: u32 length, the hall of fame */
         vm_buf h = {0};
         e |= fit_coevo_save(r->task, &h);
