@@ -210,7 +210,7 @@ int exp_load_snapshot(vm_arena *a, const char *path) {
 
 static const char exec_usage[] =
     "usage: frugal exec FILE(.s|.bin) [--gas N] [--mem N] [--memtime N] [--stack N]\n"
-    "                   [--calls N] [--push V]... [--trace]\n"
+    "                   [--calls N] [--push V]... [--arg V]... [--trace]\n"
     "Runs a native program (assembled first if FILE ends in .s) and prints its\n"
     "status, meters and final stack.\n"
     "  --gas N       gas limit (default 1000000)\n"
@@ -219,6 +219,7 @@ static const char exec_usage[] =
     "  --stack N     stack depth limit (default 1024)\n"
     "  --calls N     call depth limit (default 256)\n"
     "  --push V      push V on the initial stack (repeatable, bottom first)\n"
+    "  --arg V       append V to the argument words that ARG reads (repeatable)\n"
     "  --trace       print pc, instruction, gas left and top of stack at every step\n"
     "  --snapshot F  if it stops for a resource or yields, save the process tree to F\n"
     "                (continue it with frugal resume F --refuel GAS)\n"
@@ -226,17 +227,22 @@ static const char exec_usage[] =
     "other reason, 2 for bad arguments, 3 for a bad program file.\n";
 
 int exp_cmd_exec(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"gas", required_argument, 0, 'g'},      {"mem", required_argument, 0, 'm'},
-        {"memtime", required_argument, 0, 't'},  {"stack", required_argument, 0, 's'},
-        {"calls", required_argument, 0, 'c'},    {"push", required_argument, 0, 'p'},
-        {"trace", no_argument, 0, 'T'},          {"help", no_argument, 0, 'h'},
-        {"snapshot", required_argument, 0, 'S'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"gas", required_argument, 0, 'g'},
+                                         {"mem", required_argument, 0, 'm'},
+                                         {"memtime", required_argument, 0, 't'},
+                                         {"stack", required_argument, 0, 's'},
+                                         {"calls", required_argument, 0, 'c'},
+                                         {"push", required_argument, 0, 'p'},
+                                         {"trace", no_argument, 0, 'T'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"snapshot", required_argument, 0, 'S'},
+                                         {"arg", required_argument, 0, 'A'},
+                                         {0, 0, 0, 0}};
     vm_limits lim = {0};
     bool trace = false;
     const char *snap = NULL;
-    vm_word pushes[256];
-    int npush = 0;
+    vm_word pushes[256], args[VM_MAX_ARGS];
+    int npush = 0, nargs = 0;
     int c, rc = EXP_EXIT_OK;
     uint64_t v;
     optind = 1;
@@ -260,16 +266,18 @@ int exp_cmd_exec(int argc, char **argv) {
             if (exp_parse_u64("--calls", optarg, &v)) return EXP_EXIT_USAGE;
             lim.calls = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
             break;
-        case 'p': {
+        case 'p':
+        case 'A': {
             char *end;
             errno = 0;
             long long w = strtoll(optarg, &end, 0);
-            if (errno || *end || npush == 256) {
-                fprintf(stderr, "frugal exec: --push expects an int64 (at most 256), got '%s'\n",
-                        optarg);
+            int *n = c == 'p' ? &npush : &nargs;
+            if (errno || *end || *n == 256) {
+                fprintf(stderr, "frugal exec: --%s expects an int64 (at most 256), got '%s'\n",
+                        c == 'p' ? "push" : "arg", optarg);
                 return EXP_EXIT_USAGE;
             }
-            pushes[npush++] = w;
+            (c == 'p' ? pushes : args)[(*n)++] = w;
             break;
         }
         case 'T': trace = true; break;
@@ -299,6 +307,11 @@ int exp_cmd_exec(int argc, char **argv) {
             rc = EXP_EXIT_USAGE;
             goto cleanup;
         }
+    if (vm_set_args(a, args, (uint32_t)nargs)) {
+        fprintf(stderr, "frugal exec: out of memory\n");
+        rc = EXP_EXIT_IO;
+        goto cleanup;
+    }
     if (trace) vm_set_trace(a, trace_step, &code);
     vm_status s = vm_run(a);
     exp_print_run(a, stdout);

@@ -69,6 +69,7 @@ static inline size_t tu_random_program(uint64_t *s, uint8_t *c, size_t cap) {
         switch (vm_opinfo_of(op)->imm) {
         case VM_IMM_I64: imm = (int64_t)tu_below(s, 41) - 20; break;
         case VM_IMM_IDX: imm = tu_below(s, 4); break;
+        case VM_IMM_ARG: imm = tu_below(s, 3); break;
         case VM_IMM_REL: rel_at[nrel++] = (int)i; break;
         default: break;
         }

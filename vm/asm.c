@@ -361,6 +361,7 @@ static const char *operand_what(vm_imm_kind k) {
     case VM_IMM_REL: return "a label or a signed offset (+N or -N)";
     case VM_IMM_IDX: return "a stack index 0..255";
     case VM_IMM_U8: return "a byte 0..255";
+    case VM_IMM_ARG: return "an argument index 0..255";
     default: return "nothing";
     }
 }
@@ -418,10 +419,11 @@ static void asm_insn(asm_ctx *c, size_t i, size_t j) {
         break;
     case VM_IMM_IDX:
     case VM_IMM_U8:
+    case VM_IMM_ARG:
         r = parse_num(tok, e - k, false, &v);
         if (r == NUM_BAD) {
-            report(c, k, "bad number %s, expected a stack index 0..255",
-                   quote(c, k, e, q, sizeof q));
+            report(c, k, "bad number %s, expected %s", quote(c, k, e, q, sizeof q),
+                   operand_what(oi->imm));
             return;
         }
         if (r == NUM_RANGE || v < 0 || v > 255) {
@@ -543,7 +545,8 @@ void vm_insn_text(const vm_insn *in, char *buf, size_t cap) {
     case VM_IMM_I64: snprintf(buf, cap, "%s %" PRId64, oi->name, in->imm); break;
     case VM_IMM_REL: snprintf(buf, cap, "%s %+" PRId64, oi->name, in->imm); break;
     case VM_IMM_IDX:
-    case VM_IMM_U8: snprintf(buf, cap, "%s %" PRId64, oi->name, in->imm); break;
+    case VM_IMM_U8:
+    case VM_IMM_ARG: snprintf(buf, cap, "%s %" PRId64, oi->name, in->imm); break;
     default: snprintf(buf, cap, "%s", oi->name); break;
     }
 }

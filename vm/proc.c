@@ -50,6 +50,7 @@ static void proc_free_buffers(vm_proc *p) {
     free(p->stack);
     free(p->heap);
     free(p->calls);
+    free(p->args);
     free(p->keys);
     vm_evm_free(p->evm);
     free(p);
@@ -64,7 +65,7 @@ static int proc_fit(vm_proc *p) {
 }
 
 static void proc_clear(vm_proc *p) {
-    p->depth = p->msize = p->ncalls = p->nkeys = p->ip = 0;
+    p->depth = p->msize = p->ncalls = p->nkeys = p->ip = p->nargs = 0;
     p->held = 0;
     p->status = VM_RUNNING;
     p->gas_used = p->memtime = 0;
@@ -152,6 +153,7 @@ void vm_arena_free(vm_arena *a) {
     free(a->chain);
     free(a->lead);
     free(a->fix);
+    free(a->match);
     free(a);
 }
 
@@ -189,6 +191,7 @@ static void limits_norm(const vm_limits *l, vm_limits *n) {
         .calls = (uint32_t)clamp(l->calls, VM_DEFAULT_CALLS, VM_MAX_CALLS),
         .nest = (uint32_t)clamp(l->nest, VM_DEFAULT_NEST, VM_MAX_NEST),
         .keys = (uint32_t)clamp(l->keys, VM_DEFAULT_KEYS, VM_MAX_KEYS),
+        .underflow = l->underflow == VM_UNDERFLOW_SKIP ? VM_UNDERFLOW_SKIP : VM_UNDERFLOW_FAULT,
     };
 }
 
@@ -208,6 +211,21 @@ int vm_set_limits(vm_arena *a, const vm_limits *l) {
 
 void vm_get_limits(const vm_arena *a, vm_limits *l) {
     *l = vm_root(a)->lim;
+}
+
+int vm_set_args(vm_arena *a, const vm_word *w, uint32_t n) {
+    vm_proc *r = vm_root(a);
+    if (n > VM_MAX_ARGS || (n && vm_grow((void **)&r->args, &r->args_alloc, n, sizeof(vm_word))))
+        return -1;
+    if (n) memcpy(r->args, w, n * sizeof(vm_word));
+    r->nargs = n;
+    return 0;
+}
+uint32_t vm_nargs(const vm_arena *a) {
+    return vm_root(a)->nargs;
+}
+const vm_word *vm_args(const vm_arena *a) {
+    return vm_root(a)->args;
 }
 
 int vm_push(vm_arena *a, vm_word w) {
@@ -461,7 +479,7 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
     }
     case VM_OP_FORK: {
         if (p->nkeys >= p->lim.keys) return VM_KEY_LIMIT;
-        uint64_t w = (uint64_t)p->depth + 1 + p->msize + p->ncalls + p->nkeys;
+        uint64_t w = (uint64_t)p->depth + 1 + p->msize + p->ncalls + p->nkeys + p->nargs;
         need = VM_PROC_WORDS + (int64_t)ceil_div(p->len, 8) + (int64_t)w + 1;
         gas = (int64_t)(ceil_div(w, 8) + ceil_div(p->len, 4));
         if (check) break;
@@ -470,7 +488,8 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         child_limits(p, c);
         if (proc_fit(c) || proc_set_code(a, c, p->code, p->len) ||
             vm_grow((void **)&c->heap, &c->heap_alloc, p->msize ? p->msize : 1, sizeof(vm_word)) ||
-            (p->nkeys && vm_grow((void **)&c->keys, &c->keys_alloc, p->nkeys, sizeof(vm_key)))) {
+            (p->nkeys && vm_grow((void **)&c->keys, &c->keys_alloc, p->nkeys, sizeof(vm_key))) ||
+            (p->nargs && vm_grow((void **)&c->args, &c->args_alloc, p->nargs, sizeof(vm_word)))) {
             c->live = false;
             return VM_OUT_OF_MEMORY;
         }
@@ -481,6 +500,8 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         c->msize = p->msize;
         if (p->ncalls) memcpy(c->calls, p->calls, p->ncalls * sizeof(uint32_t));
         c->ncalls = p->ncalls;
+        if (p->nargs) memcpy(c->args, p->args, p->nargs * sizeof(vm_word));
+        c->nargs = p->nargs;
         /* process keys name children the copy does not own: their slots stay empty */
         for (uint32_t i = 0; i < p->nkeys; i++) {
             c->keys[i] = p->keys[i];

@@ -11,7 +11,7 @@
 #include <zlib.h>
 
 #define SNAP_MAGIC   "FRUGSNAP"
-#define SNAP_VERSION 3u /* writes 3; reads 1, 2 and 3 */
+#define SNAP_VERSION 4u /* writes 4; reads 1 to 4 */
 #define SNAP_HEADER  32u
 
 /* ---- writing ---- */
@@ -50,6 +50,7 @@ static void put_limits(vm_wr *w, const vm_limits *l) {
     U32(l->calls);
     U32(l->nest);
     U32(l->keys);
+    U8(l->underflow);
 }
 
 int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
@@ -83,6 +84,9 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
         U32(p->ncalls);
         for (uint32_t k = 0; k < p->ncalls; k++)
             U32(p->calls[k]);
+        U32(p->nargs);
+        for (uint32_t k = 0; k < p->nargs; k++)
+            U64(p->args[k]);
         U32(p->nkeys);
         for (uint32_t k = 0; k < p->nkeys; k++) {
             U8(p->keys[k].kind);
@@ -181,7 +185,7 @@ bool vm_room_for(vm_rd *r, uint64_t count, uint64_t size, uint64_t max, const ch
     return true;
 }
 
-static void get_limits(vm_rd *r, vm_limits *l) {
+static void get_limits(vm_rd *r, vm_limits *l, uint32_t version) {
     l->gas = G64("a gas limit");
     l->mem = G32("a memory limit");
     l->memtime = G64("a memory-time limit");
@@ -189,7 +193,10 @@ static void get_limits(vm_rd *r, vm_limits *l) {
     l->calls = G32("a call limit");
     l->nest = G32("a nesting limit");
     l->keys = G32("a key limit");
+    l->underflow = version >= 4 ? G8("an underflow rule") : VM_UNDERFLOW_FAULT;
     if (r->bad) return;
+    if (l->underflow != VM_UNDERFLOW_FAULT && l->underflow != VM_UNDERFLOW_SKIP)
+        vm_rd_fail(r, "unknown underflow rule %u", l->underflow);
     if (l->gas > VM_MAX_GAS || l->mem > VM_MAX_MEM || l->memtime > VM_MAX_MEMTIME ||
         l->stack == 0 || l->stack > VM_MAX_STACK || l->calls == 0 || l->calls > VM_MAX_CALLS ||
         l->nest == 0 || l->nest > VM_MAX_NEST || l->keys == 0 || l->keys > VM_MAX_KEYS)
@@ -222,8 +229,8 @@ static int held_of(vm_arena *a, uint32_t id, uint64_t *out, int depth) {
         uint64_t ch;
         if (held_of(a, c->id, &ch, depth + 1)) return -1;
         if (ch != c->held) return -1;
-        h += VM_PROC_WORDS + (c->len + 7u) / 8u + (uint64_t)c->depth + c->msize + c->ncalls + ch +
-             c->ewords;
+        h += VM_PROC_WORDS + (c->len + 7u) / 8u + c->nargs + (uint64_t)c->depth + c->msize +
+             c->ncalls + ch + c->ewords;
     }
     *out = h;
     return 0;
@@ -320,7 +327,7 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         p->child = G32("a child id");
         p->status = (vm_status)G32("a status");
         p->ip = G32("an instruction pointer");
-        get_limits(r, &p->lim);
+        get_limits(r, &p->lim, version);
         p->gas_used = G64("gas used");
         p->memtime = G64("memory-time used");
         p->held = G64("words held");
@@ -360,11 +367,30 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         if (!vm_room_for(r, ncalls, 4, VM_MAX_CALLS, "a call depth")) break;
         for (uint32_t k = 0; k < ncalls && !r->bad; k++) {
             uint32_t ret = G32("a return address");
-            if (!r->bad && !insn_start(p, ret))
-                vm_rd_fail(r, "process %u: return address %u is not an instruction", i, ret);
             p->calls[k] = ret;
+            if (r->bad) break;
+            if (!(ret & VM_LOOP_TAG)) {
+                if (!insn_start(p, ret))
+                    vm_rd_fail(r, "process %u: return address %u is not an instruction", i, ret);
+                continue;
+            }
+            /* a loop frame (v4): its round count, then its round, below it */
+            uint32_t round = k + 1 < ncalls ? G32("a loop round") : 0;
+            if (!r->bad &&
+                (version < 4 || k + 1 >= ncalls || !(round & VM_LOOP_TAG) ||
+                 (ret & VM_LOOP_MAX) == 0 || (round & VM_LOOP_MAX) >= (ret & VM_LOOP_MAX)))
+                vm_rd_fail(r, "process %u: call stack entry %u is not a loop frame", i, k);
+            p->calls[++k] = round;
         }
         p->ncalls = ncalls;
+        uint32_t nargs = version >= 4 ? G32("an argument count") : 0;
+        if (!r->bad && nargs > VM_MAX_ARGS)
+            vm_rd_fail(r, "process %u: %u argument words (at most %u)", i, nargs, VM_MAX_ARGS);
+        if (!vm_room_for(r, nargs, 8, VM_MAX_ARGS, "an argument count")) break;
+        if (nargs && vm_grow((void **)&p->args, &p->args_alloc, nargs, sizeof(vm_word))) goto oom;
+        for (uint32_t k = 0; k < nargs; k++)
+            p->args[k] = (vm_word)G64("an argument word");
+        p->nargs = nargs;
         uint32_t nkeys = G32("a key count");
         if (!r->bad && nkeys > p->lim.keys)
             vm_rd_fail(r, "process %u: more keys than its limit", i);

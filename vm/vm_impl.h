@@ -86,8 +86,10 @@ typedef struct vm_proc {
     uint32_t depth, stack_alloc;
     vm_word *heap;
     uint32_t msize, heap_alloc;
-    uint32_t *calls; /* return addresses */
+    uint32_t *calls; /* return addresses, and loop frames (VM_LOOP_TAG) */
     uint32_t ncalls, calls_alloc;
+    vm_word *args; /* read-only argument words (ARG), counted like code */
+    uint32_t nargs, args_alloc;
     vm_key *keys;
     uint32_t nkeys, keys_alloc;
     uint64_t held; /* words held besides stack, heap and calls: keys, pages, children */
@@ -123,6 +125,8 @@ struct vm_arena {
     uint32_t lead_cap;
     uint32_t *fix;
     uint32_t fix_cap;
+    uint32_t *match; /* block matching: target per pc, then the open blocks */
+    uint32_t match_cap;
 
     vm_trace_fn trace;
     void *trace_ctx;
@@ -141,8 +145,14 @@ static inline uint64_t vm_words(const vm_proc *p) {
 /* What an owned child adds to its owner's words. */
 #define VM_PROC_WORDS 16u
 static inline uint64_t vm_footprint(const vm_proc *c) {
-    return VM_PROC_WORDS + (c->len + 7u) / 8u + vm_words(c);
+    return VM_PROC_WORDS + (c->len + 7u) / 8u + c->nargs + vm_words(c);
 }
+
+/* A TIMES loop frame is two call-stack entries, both tagged: the round count
+ * below, the current round on top. Return addresses are never tagged (code
+ * is at most 2^24 bytes). */
+#define VM_LOOP_TAG 0x80000000u
+#define VM_LOOP_MAX 0x7fffffffu
 
 /* The budget a process runs under: the tightest along its chain. */
 typedef struct {
@@ -162,8 +172,8 @@ static inline void vm_decode_inline(const uint8_t *code, size_t len, size_t pc, 
     out->imm = 0;
     out->defined = oi->name != NULL;
     out->truncated = false;
-    static const uint8_t size[] = {
-        [VM_IMM_NONE] = 0, [VM_IMM_I64] = 8, [VM_IMM_REL] = 2, [VM_IMM_IDX] = 1, [VM_IMM_U8] = 1};
+    static const uint8_t size[] = {[VM_IMM_NONE] = 0, [VM_IMM_I64] = 8, [VM_IMM_REL] = 2,
+                                   [VM_IMM_IDX] = 1,  [VM_IMM_U8] = 1,  [VM_IMM_ARG] = 1};
     unsigned n = out->defined ? size[oi->imm] : 0;
     if (pc + 1 + n > len) {
         out->truncated = true;
@@ -182,7 +192,8 @@ static inline void vm_decode_inline(const uint8_t *code, size_t len, size_t pc, 
     }
     case VM_IMM_REL: out->imm = (int16_t)(uint16_t)(q[0] | q[1] << 8); break;
     case VM_IMM_IDX:
-    case VM_IMM_U8: out->imm = q[0]; break;
+    case VM_IMM_U8:
+    case VM_IMM_ARG: out->imm = q[0]; break;
     default: break;
     }
 }
