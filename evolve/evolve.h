@@ -69,7 +69,8 @@ typedef enum {
     EVO_IMM_NONE = 0,
     EVO_IMM_CONST = 1, /* a constant (native PUSH: int64 LE; EVM PUSHn: n bytes BE) */
     EVO_IMM_REL = 2,   /* a relative jump: int16 LE from the next instruction */
-    EVO_IMM_IDX = 3    /* a small stack index (uint8) */
+    EVO_IMM_IDX = 3,   /* a small stack index (uint8) */
+    EVO_IMM_ARG = 4    /* an argument index (native ARG: uint8), in [0, n_args) */
 } evo_imm_kind;
 
 typedef struct {
@@ -125,6 +126,7 @@ typedef struct {
     double p_const;
     vm_word const_lo, const_hi, const_tweak;
     uint32_t idx_max;
+    uint32_t n_args; /* ARG immediates are uniform in [0, n_args): the task's inputs */
     /* rates, per child. Crossover: one draw picks one-point, two-point,
      * homologous or none (p_cx_one + p_cx_two + p_cx_homol <= 1). Then each
      * mutation is applied independently with its probability. */
@@ -134,6 +136,9 @@ typedef struct {
      * immediate) tweak the immediate; otherwise with p_point_class replace the
      * opcode by one of the same stack class (in, out), else by any opcode. */
     double p_point_imm, p_point_class;
+    /* UMAD (evo_mut_umad), applied to every child after the other operators
+     * when umad > 0: the per-instruction addition rate (0.09 in PushGP) */
+    double umad;
 } evo_genome_params;
 
 /* Defaults for an ISA: caps, init 4..24 instructions, every defined opcode
@@ -157,6 +162,7 @@ const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *i
 #define EVO_OP_INSERT    0x10u
 #define EVO_OP_DELETE    0x20u
 #define EVO_OP_SWAP      0x40u
+#define EVO_OP_UMAD      0x80u
 #define EVO_OP_CX_MASK   0x07u
 #define EVO_OP_ELITE     0x100u /* copied unchanged by elitism */
 #define EVO_OP_SURVIVOR  0x200u /* NSGA-II: a parent that survived */
@@ -195,6 +201,8 @@ void evo_mut_insert(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, 
 void evo_mut_delete(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
                     uint32_t *len, evo_vary_ws *w);
 void evo_mut_swap(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                  uint32_t *len, evo_vary_ws *w);
+void evo_mut_umad(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
                   uint32_t *len, evo_vary_ws *w);
 void evo_crossover(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, unsigned cx,
                    const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen, uint8_t *out,

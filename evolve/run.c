@@ -39,17 +39,6 @@ void evo_params_default(evo_params *p, const evo_isa *isa, const fit_task *t) {
     p->islands = 1;
     evo_genome_params_for_task(&p->genome, isa, t);
     if (isa->isa == FIT_ISA_EVM) evo_genome_params_for_evm(&p->genome, isa, t);
-    if (isa->isa == FIT_ISA_NATIVE) { /* what the task library's encodings need */
-        evo_genome_params *g = &p->genome;
-        static const uint8_t boolean[] = {VM_OP_AND, VM_OP_OR, VM_OP_XOR, VM_OP_NOT, VM_OP_ISZERO};
-        if (t->io == FIT_IO_CHANNEL && g->nops < 256) g->ops[g->nops++] = VM_OP_IN; /* key 0 */
-        for (size_t i = 0; t->error == FIT_ERR_BOOL && i < sizeof boolean && g->nops < 256; i++)
-            g->ops[g->nops++] = boolean[i];
-        if (fit_task_is_coevo(t) && g->nops + 2 <= 256) { /* arena players: IN key 0, OUT key 1 */
-            g->ops[g->nops++] = VM_OP_IN;
-            g->ops[g->nops++] = VM_OP_OUT;
-        }
-    }
     p->selection = EVO_SEL_TOURNAMENT;
     p->tournament = EVO_DEFAULT_TOURNAMENT;
     p->elites = 1;
@@ -233,6 +222,7 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
     if (p->limits.memtime) l.memtime = p->limits.memtime;
     if (p->limits.stack) l.stack = p->limits.stack;
     if (p->limits.calls) l.calls = p->limits.calls;
+    if (p->limits.underflow) l.underflow = p->limits.underflow;
     r->p.limits = l;
     const char *bad = params_check(p, &r->isa, t);
     if (bad) {

@@ -44,6 +44,8 @@ static const char *const tie_names[] = {"none", "length", "gas", NULL};
 static const char *const obj_names[] = {"error", "gas", "memtime", "length", NULL};
 static const char *const topo_names[] = {"ring", "random", NULL};
 static const char *const emig_names[] = {"best", "random", NULL};
+/* VM_UNDERFLOW_FAULT, VM_UNDERFLOW_SKIP: index + 1 (0 is the task's rule) */
+static const char *const underflow_names[] = {"fault", "skip", NULL};
 
 #define U(k, lo, hi)                                                                               \
     { .key = k, .type = F_UINT, .umin = lo, .umax = hi }
@@ -87,8 +89,8 @@ static const fdesc fit_f[] = {
     R("penalty_fault", 0.0, 1e300),    END,
 };
 static const fdesc var_f[] = {
-    P("cx_one_point"), P("cx_two_point"), P("cx_homologous"), P("point"),       P("insert"),
-    P("delete"),       P("swap"),         P("point_imm"),     P("point_class"), END,
+    P("cx_one_point"), P("cx_two_point"), P("cx_homologous"), P("point"), P("insert"), P("delete"),
+    P("swap"),         P("point_imm"),    P("point_class"),   P("umad"),  END,
 };
 static const fdesc gen_f[] = {
     U("max_bytes", 16, EVO_MAX_BYTES),
@@ -114,8 +116,13 @@ static const fdesc mig_f[] = {
     END,
 };
 static const fdesc lim_f[] = {
-    U("gas", 1, VM_MAX_GAS),     U("mem", 1, VM_MAX_MEM),     U("memtime", 1, VM_MAX_MEMTIME),
-    U("stack", 1, VM_MAX_STACK), U("calls", 1, VM_MAX_CALLS), END,
+    U("gas", 1, VM_MAX_GAS),
+    U("mem", 1, VM_MAX_MEM),
+    U("memtime", 1, VM_MAX_MEMTIME),
+    U("stack", 1, VM_MAX_STACK),
+    U("calls", 1, VM_MAX_CALLS),
+    E("underflow", underflow_names),
+    END,
 };
 static const fdesc bud_f[] = {
     U("generations", 0, MAX_U),
@@ -700,6 +707,7 @@ static int fill_params(json_t *root, const char *src, const fit_task *t, const e
     get_real(root, "variation", "swap", &g->p_swap);
     get_real(root, "variation", "point_imm", &g->p_point_imm);
     get_real(root, "variation", "point_class", &g->p_point_class);
+    get_real(root, "variation", "umad", &g->umad);
 
     get_u32(root, "genome", "max_bytes", &g->max_bytes);
     get_u32(root, "genome", "max_insns", &g->max_insns);
@@ -755,6 +763,7 @@ static int fill_params(json_t *root, const char *src, const fit_task *t, const e
     get_u64(root, "limits", "memtime", &p->limits.memtime);
     get_u32(root, "limits", "stack", &p->limits.stack);
     get_u32(root, "limits", "calls", &p->limits.calls);
+    p->limits.underflow = (uint8_t)(get_enum(root, "limits", "underflow", underflow_names, -1) + 1);
 
     get_u64(root, "budget", "generations", &p->max_generations);
     get_u64(root, "budget", "evaluations", &p->max_evaluations);
@@ -833,6 +842,8 @@ static void resolve_limits(const fit_task *t, vm_limits *l) {
     if (l->memtime) r.memtime = l->memtime;
     if (l->stack) r.stack = l->stack;
     if (l->calls) r.calls = l->calls;
+    if (l->underflow) r.underflow = l->underflow;
+    if (!r.underflow) r.underflow = VM_UNDERFLOW_FAULT;
     if (!r.gas) r.gas = VM_DEFAULT_GAS;
     if (!r.mem) r.mem = VM_DEFAULT_MEM;
     if (!r.memtime) r.memtime = VM_MAX_MEMTIME;
@@ -897,6 +908,7 @@ static char *canonical_text(const exp_spec *s) {
     SET(o, "swap", json_real(g->p_swap));
     SET(o, "point_imm", json_real(g->p_point_imm));
     SET(o, "point_class", json_real(g->p_point_class));
+    SET(o, "umad", json_real(g->umad));
 
     SET(root, "genome", o = json_object());
     SET(o, "max_bytes", U64(g->max_bytes));
@@ -931,6 +943,7 @@ static char *canonical_text(const exp_spec *s) {
     SET(o, "memtime", U64(p->limits.memtime));
     SET(o, "stack", U64(p->limits.stack));
     SET(o, "calls", U64(p->limits.calls));
+    SET(o, "underflow", json_string(underflow_names[p->limits.underflow - 1]));
 
     SET(root, "budget", o = json_object());
     SET(o, "generations", U64(p->max_generations));

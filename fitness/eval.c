@@ -178,7 +178,8 @@ int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_r
                 vm_chan_write(a, (uint32_t)c->chan, cs->in[cs->off[i] + k]);
             if (vm_grant_chan(a, (uint32_t)c->chan, VM_RIGHT_READ) != 0) st = VM_KEY_LIMIT;
         } else {
-            for (uint32_t k = 0; k < t->n_in; k++)
+            if (vm_set_args(a, in, t->n_in)) st = VM_OUT_OF_MEMORY; /* more than VM_MAX_ARGS */
+            for (uint32_t k = 0; k < t->n_in && st == VM_HALTED; k++)
                 if (vm_push(a, in[k])) {
                     st = VM_STACK_OVERFLOW; /* the limits cannot even hold the inputs */
                     break;

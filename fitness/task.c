@@ -246,7 +246,11 @@ int fit_task_quartic(fit_task *t, const fit_rng *rng) {
     task_init(t, "quartic", FIT_ERR_FX_ABS, 1);
     t->penalty = FIT_QUARTIC_PENALTY;
     t->hit_tol = 0.01;
-    t->limits = (vm_limits){.gas = FIT_QUARTIC_GAS, .mem = 1024, .stack = 256, .calls = 64};
+    t->limits = (vm_limits){.gas = FIT_QUARTIC_GAS,
+                            .mem = 1024,
+                            .stack = 256,
+                            .calls = 64,
+                            .underflow = VM_UNDERFLOW_SKIP};
     const vm_word consts[] = {0, VM_FX_ONE, VM_FX_ONE / 2, 2 * VM_FX_ONE, -VM_FX_ONE};
     t->n_consts = sizeof consts / sizeof *consts;
     memcpy(t->consts, consts, sizeof consts);

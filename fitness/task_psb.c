@@ -27,7 +27,8 @@ static void psb_init(fit_task *t, const char *name, fit_error_kind err, uint32_t
     fit_task_init(t, name, err, n_in);
     t->penalty = penalty;
     t->hit_tol = 0;
-    t->limits = (vm_limits){.gas = PSB_GAS, .mem = 1024, .stack = 256, .calls = 64};
+    t->limits = (vm_limits){
+        .gas = PSB_GAS, .mem = 1024, .stack = 256, .calls = 64, .underflow = VM_UNDERFLOW_SKIP};
     t->consts[0] = 0;
     t->consts[1] = 1;
     t->n_consts = 2;

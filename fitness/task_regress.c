@@ -13,7 +13,8 @@ static void reg_init(fit_task *t, const char *name, uint32_t n_in) {
     fit_task_init(t, name, FIT_ERR_FX_ABS, n_in);
     t->penalty = REG_PENALTY;
     t->hit_tol = 0.01;
-    t->limits = (vm_limits){.gas = REG_GAS, .mem = 1024, .stack = 256, .calls = 64};
+    t->limits = (vm_limits){
+        .gas = REG_GAS, .mem = 1024, .stack = 256, .calls = 64, .underflow = VM_UNDERFLOW_SKIP};
     const vm_word consts[] = {0, VM_FX_ONE, VM_FX_ONE / 2, 2 * VM_FX_ONE, -VM_FX_ONE};
     t->n_consts = sizeof consts / sizeof *consts;
     memcpy(t->consts, consts, sizeof consts);
@@ -174,7 +175,8 @@ static int make_boolean(const char *name, const fit_task_opts *o, fit_task *t, c
     fit_task_init(t, name, FIT_ERR_BOOL, n_in);
     t->penalty = 1;
     t->hit_tol = 0;
-    t->limits = (vm_limits){.gas = 2000, .mem = 1024, .stack = 256, .calls = 64};
+    t->limits = (vm_limits){
+        .gas = 2000, .mem = 1024, .stack = 256, .calls = 64, .underflow = VM_UNDERFLOW_SKIP};
     t->consts[0] = 0;
     t->consts[1] = 1;
     t->n_consts = 2;
