@@ -168,6 +168,7 @@ const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *i
 #define EVO_OP_SURVIVOR  0x200u /* NSGA-II: a parent that survived */
 #define EVO_OP_IMMIGRANT 0x400u /* arrived by migration */
 #define EVO_OP_CLONE     0x800u /* variation left the parent unchanged: not re-evaluated */
+#define EVO_OP_VERIFIED  0x1000u /* down-sampling: met the target on every training case */
 
 /* Scratch for the operators: create once per thread. */
 typedef struct {
@@ -291,6 +292,7 @@ int evo_nsga2_survivors(const uint32_t *rank, const double *crowd, uint32_t n, u
 
 #define EVO_STREAM_TASK    0xffffffffffffffffull /* (seed, TASK, split, 0): task cases */
 #define EVO_STREAM_MIGRATE 0xfffffffffffffffeull /* (seed, MIGRATE, gen, 0 | 1+island) */
+#define EVO_STREAM_SAMPLE  0xfffffffffffffffdull /* (seed, SAMPLE, gen, 0): down-samples */
 #define EVO_NO_PARENT      0xffffffffu
 
 typedef enum {
@@ -333,6 +335,13 @@ typedef struct {
     uint32_t tournament;   /* k, for tournament and NSGA-II's crowded tournament */
     uint32_t elites;       /* best copied unchanged per island (not NSGA-II) */
     evo_tiebreak tiebreak; /* parsimony tie-break for equal fitness */
+    /* Down-sampling (Hernandez et al. 2019): < 1 evaluates each generation
+     * on a fresh random fraction of the training cases (at least 1), drawn
+     * from stream (seed, EVO_STREAM_SAMPLE, gen, 0); results are never
+     * reused across generations, and an individual that meets target_error
+     * on the sample is checked on every training case before the run stops.
+     * 1: every case (the default). */
+    double downsample;
     /* fitness = error + parsimony_length * bytes + parsimony_gas * gas / gas_ref
      *         + parsimony_memtime * memtime / memtime_ref
      *         + penalty_out_of_gas * (cases OUT_OF_GAS) + penalty_fault * (other faults)

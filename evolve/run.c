@@ -43,6 +43,7 @@ void evo_params_default(evo_params *p, const evo_isa *isa, const fit_task *t) {
     p->tournament = EVO_DEFAULT_TOURNAMENT;
     p->elites = 1;
     p->tiebreak = EVO_TIE_LENGTH;
+    p->downsample = 1;
     p->objectives[0] = EVO_OBJ_ERROR;
     p->objectives[1] = EVO_OBJ_GAS;
     p->nobjectives = 2;
@@ -79,6 +80,9 @@ static const char *params_check(const evo_params *p, const evo_isa *isa, const f
         return "parsimony weights, references and fault penalties must be >= 0";
     if (t->isa != isa->isa) return "the task's ISA differs from the genome ISA";
     if (t->train.n < 1) return "the task has no training cases";
+    if (!(p->downsample > 0 && p->downsample <= 1)) return "downsample must be in (0, 1]";
+    if (p->downsample < 1 && fit_task_is_coevo(t))
+        return "down-sampling needs a task with fixed cases (not co-evolution)";
     return evo_genome_params_check(&p->genome, isa);
 }
 
@@ -186,6 +190,9 @@ void evo_run_free(evo_run *r) {
     free(r->crowd2);
     free(r->uscratch);
     free(r->kscratch);
+    free(r->ds_idx);
+    free(r->ds_err);
+    fit_cases_free(&r->ds_cases);
     if (r->out)
         for (uint32_t i = 0; i < r->I; i++)
             free(r->out[i].data);
@@ -232,7 +239,16 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
     r->N = p->pop_size;
     r->I = p->islands;
     r->total = r->N * r->I;
-    r->nc = fit_task_nerrors(t, FIT_TRAIN);
+    r->nc = r->ncur = fit_task_nerrors(t, FIT_TRAIN);
+    r->ds_gen = UINT64_MAX;
+    if (p->downsample < 1) {
+        double k = floor(p->downsample * t->train.n + 0.5);
+        r->ds_n = k < 1 ? 1 : (uint32_t)k;
+        r->ncur = r->ds_n * fit_task_nout(t);
+        r->ds_idx = malloc((size_t)t->train.n * sizeof *r->ds_idx);
+        r->ds_err = malloc((size_t)r->nc * sizeof *r->ds_err);
+        if (!r->ds_idx || !r->ds_err) goto oom;
+    }
     r->stride = p->genome.max_bytes;
     for (int i = 0; i < 3; i++)
         if (pop_alloc(&r->pop[i], r->total, r->stride, r->nc)) goto oom;
@@ -269,7 +285,7 @@ fail:
 void evo_island_view(const evo_run *r, const evo_pop *p, uint32_t island, evo_view *v) {
     size_t b = (size_t)island * r->N;
     v->n = r->N;
-    v->ncases = r->nc;
+    v->ncases = r->ncur;
     v->fitness = p->fitness + b;
     v->errors = p->errors + b * r->nc;
     v->length = p->len + b;
@@ -297,7 +313,7 @@ void evo_run_island(const evo_run *r, uint32_t island, evo_pop_view *v) {
     const evo_pop *p = &r->pop[r->cur];
     size_t b = (size_t)island * r->N;
     v->n = r->N;
-    v->ncases = r->nc;
+    v->ncases = r->ncur;
     v->stride = r->stride;
     v->code = p->code + b * r->stride;
     v->len = p->len + b;
@@ -327,9 +343,45 @@ static double fitness_of(const evo_run *r, const fit_result *fr, uint32_t len) {
     return fit_fitness(&w, r->task, fr, len);
 }
 
+/* The cases a generation is evaluated on: all the training cases, or, when
+ * down-sampling, ds_n of them drawn for generation gen (a partial
+ * Fisher-Yates shuffle of the case indices, then sorted). 0 or -1. */
+static int sample_cases(evo_run *r, uint64_t gen) {
+    if (r->p.downsample >= 1 || r->ds_gen == gen) return 0;
+    uint32_t n = r->task->train.n, *x = r->ds_idx;
+    for (uint32_t i = 0; i < n; i++)
+        x[i] = i;
+    evo_rng rng;
+    evo_rng_stream(&rng, r->p.seed, EVO_STREAM_SAMPLE, gen, 0);
+    for (uint32_t j = 0; j < r->ds_n; j++) {
+        uint32_t k = j + evo_rng_below(&rng, n - j), t = x[j];
+        x[j] = x[k];
+        x[k] = t;
+    }
+    for (uint32_t j = 1; j < r->ds_n; j++) /* insertion sort: the sample in task order */
+        for (uint32_t k = j; k > 0 && x[k - 1] > x[k]; k--) {
+            uint32_t t = x[k];
+            x[k] = x[k - 1];
+            x[k - 1] = t;
+        }
+    r->ds_gen = UINT64_MAX;
+    if (fit_cases_subset(r->task, &r->task->train, x, r->ds_n, &r->ds_cases)) return -1;
+    r->ds_gen = gen;
+    return 0;
+}
+
+/* Results carry over to a copy (elite, clone) only when the next generation
+ * is judged on the same cases against the same opponents. */
+static bool reuse_results(const evo_run *r) {
+    return r->p.downsample >= 1 && !fit_task_is_coevo(r->task);
+}
+
 static int evaluate(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
-    fit_result fr = {.errors = p->errors + (size_t)s * r->nc};
-    int rc = fit_eval(w->fc, p->code + (size_t)s * r->stride, p->len[s], FIT_TRAIN, &fr);
+    double *e = p->errors + (size_t)s * r->nc;
+    fit_result fr = {.errors = e};
+    const fit_cases *cs = r->p.downsample < 1 ? &r->ds_cases : &r->task->train;
+    int rc = fit_eval_cases(w->fc, p->code + (size_t)s * r->stride, p->len[s], cs, &fr);
+    if (r->ncur < r->nc) memset(e + r->ncur, 0, (r->nc - r->ncur) * sizeof *e);
     p->error[s] = fr.error;
     p->gas[s] = fr.gas;
     p->memtime[s] = fr.memtime;
@@ -340,7 +392,8 @@ static int evaluate(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
     return rc;
 }
 
-int evo_evaluate_slot(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
+int evo_evaluate_slot(evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
+    if (sample_cases(r, r->gen)) return -1; /* the current generation's sample */
     return evaluate(r, w, p, s);
 }
 
@@ -379,8 +432,8 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
         dst->pb[s] = EVO_NO_PARENT;
         dst->ops[s] = EVO_OP_ELITE;
         dst->evald[s] = 0;
-        /* co-evolution: results are relative to the current hall of fame */
-        return fit_task_is_coevo(r->task) ? evaluate(r, w, dst, s) : 0;
+        /* co-evolution, down-sampling: results are relative to this generation */
+        return reuse_results(r) ? 0 : evaluate(r, w, dst, s);
     }
     evo_view v;
     evo_island_view(r, src, island, &v);
@@ -392,8 +445,8 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
     const uint8_t *cb = cx ? src->code + (base + b) * r->stride : NULL;
     uint32_t lb = cx ? src->len[base + b] : 0, lc;
     unsigned mask = evo_vary(&r->isa, &r->p.genome, &rng, ca, la, cb, lb, cx, out, &lc, &w->vw);
-    if (lc == la && memcmp(out, ca, la) == 0 && !fit_task_is_coevo(r->task)) {
-        /* unchanged: reuse the parent's result (never for co-evolution) */
+    if (lc == la && memcmp(out, ca, la) == 0 && reuse_results(r)) {
+        /* unchanged: reuse the parent's result */
         evo_pop_copy(r, dst, s, src, (uint32_t)(base + a));
         dst->evald[s] = 0;
         mask |= EVO_OP_CLONE;
@@ -412,7 +465,7 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
 static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen, void (*job)(void *),
                     void *ctx) {
     int nt = run_threads(r);
-    if (ensure_threads(r, nt)) return -1;
+    if (ensure_threads(r, nt) || sample_cases(r, gen)) return -1;
     const evo_run *cr = r;
     evo_thread *ws = r->ws;
     int failed = 0;
@@ -546,13 +599,42 @@ static int coevo_push(evo_run *r) {
     return fit_coevo_push(r->task, p->code + (size_t)b * r->stride, p->len[b]);
 }
 
+/* Down-sampling: an individual that meets the target on the sample stops
+ * the run only if it meets it on every training case. The first such, in
+ * slot order, takes its full results and EVO_OP_VERIFIED. The checks are
+ * evaluations. 0 or -1. */
+static int verify_sample(evo_run *r) {
+    if (r->p.downsample >= 1 || r->p.target_error < 0) return 0;
+    evo_pop *p = &r->pop[r->cur];
+    for (uint32_t s = 0; s < r->total; s++) {
+        if (!(p->error[s] <= r->p.target_error)) continue;
+        fit_result fr = {.errors = r->ds_err};
+        if (fit_eval(r->ws[0].fc, p->code + (size_t)s * r->stride, p->len[s], FIT_TRAIN, &fr))
+            return -1;
+        r->evals++;
+        r->gas_total += fr.gas;
+        if (!(fr.error <= r->p.target_error)) continue;
+        memcpy(p->errors + (size_t)s * r->nc, r->ds_err, r->nc * sizeof *r->ds_err);
+        p->error[s] = fr.error;
+        p->gas[s] = fr.gas;
+        p->memtime[s] = fr.memtime;
+        p->status[s] = (uint32_t)fr.worst;
+        p->hits[s] = fr.hits;
+        p->fitness[s] = fitness_of(r, &fr, p->len[s]);
+        p->ops[s] |= EVO_OP_VERIFIED;
+        return 0;
+    }
+    return 0;
+}
+
 static evo_stop check_stop(const evo_run *r) {
     const evo_params *p = &r->p;
     const evo_pop *pop = &r->pop[r->cur];
     if (p->target_error >= 0) {
         double best = INFINITY;
         for (uint32_t s = 0; s < r->total; s++)
-            if (pop->error[s] < best) best = pop->error[s];
+            if (pop->error[s] < best && (p->downsample >= 1 || (pop->ops[s] & EVO_OP_VERIFIED)))
+                best = pop->error[s];
         if (best <= p->target_error) return EVO_STOP_TARGET;
     }
     if (p->max_generations && r->gen >= p->max_generations) return EVO_STOP_GENERATIONS;
@@ -575,6 +657,7 @@ int evo_run_step_with(evo_run *r, void (*job)(void *ctx), void *ctx) {
         r->evals = r->gas_total = 0;
         if (make_all(r, NULL, &r->pop[0], 0, job, ctx) || coevo_push(r)) return -1;
         r->started = true;
+        if (verify_sample(r)) return -1;
         r->stop = check_stop(r);
         if (r->msize > 1) r->stop = evo_mpi_agree_stop(r, r->stop);
         return 0;
@@ -595,7 +678,7 @@ int evo_run_step_with(evo_run *r, void (*job)(void *ctx), void *ctx) {
         if (evo_migrate(r)) return -1;
         evo_mpi_note_migrate(now() - tm);
     }
-    if (coevo_push(r)) return -1;
+    if (coevo_push(r) || verify_sample(r)) return -1;
     r->stop = check_stop(r);
     if (r->msize > 1) r->stop = evo_mpi_agree_stop(r, r->stop);
     return 0;

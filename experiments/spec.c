@@ -79,6 +79,7 @@ static const fdesc sel_f[] = {
     U("tournament", 1, 1000000),
     U("elites", 0, 1u << 24),
     E("tiebreak", tie_names),
+    P("downsample"),
     {.key = "objectives", .type = F_ENUMS, .names = obj_names, .maxn = 4},
     END,
 };
@@ -682,6 +683,7 @@ static int fill_params(json_t *root, const char *src, const fit_task *t, const e
     get_u32(root, "selection", "tournament", &p->tournament);
     get_u32(root, "selection", "elites", &p->elites);
     p->tiebreak = (evo_tiebreak)get_enum(root, "selection", "tiebreak", tie_names, p->tiebreak);
+    get_real(root, "selection", "downsample", &p->downsample);
     json_t *objs = at(root, "selection", "objectives");
     if (objs) {
         p->nobjectives = (uint32_t)json_array_size(objs);
@@ -884,6 +886,7 @@ static char *canonical_text(const exp_spec *s) {
     SET(o, "tournament", U64(p->tournament));
     SET(o, "elites", U64(p->elites));
     SET(o, "tiebreak", json_string(tie_names[p->tiebreak]));
+    SET(o, "downsample", json_real(p->downsample));
     json_t *a;
     SET(o, "objectives", a = json_array());
     for (uint32_t i = 0; i < p->nobjectives; i++)

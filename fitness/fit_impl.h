@@ -9,7 +9,6 @@
 /* Allocate n cases of n_in inputs and n_out outputs (zeroed); real: with
  * targets; evm: with 256-bit words instead of native ones. 0 or -1. */
 int fit_cases_alloc(fit_cases *cs, uint32_t n, uint32_t n_in, uint32_t n_out, bool real, bool evm);
-void fit_cases_free(fit_cases *cs);
 int fit_cases_copy(fit_cases *dst, const fit_cases *src, const fit_task *t);
 
 /* A builder of vector cases (FIT_IO_CHANNEL), one output word each. */

@@ -263,6 +263,16 @@ void fit_ctx_count_insns(fit_ctx *c, uint64_t *counter);
  * code cannot be loaded (longer than VM_MAX_CODE, or out of memory) or the
  * task's ISA is not supported yet; then *r holds penalties. */
 int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_result *r);
+/* fit_eval on cs: a split of the task, or a subset of one (fit_cases_subset). */
+int fit_eval_cases(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases *cs,
+                   fit_result *r);
+/* dst = the cases idx[0..n) of src (a split of t), in that order, e.g. the
+ * down-sample of a generation; what dst held is freed first (start from a
+ * zeroed fit_cases; free with fit_cases_free). 0, or -1 if memory cannot be
+ * had. */
+int fit_cases_subset(const fit_task *t, const fit_cases *src, const uint32_t *idx, uint32_t n,
+                     fit_cases *dst);
+void fit_cases_free(fit_cases *cs);
 
 /* The error of one case for output y (has_output false: the penalty). */
 double fit_case_error(const fit_task *t, const fit_cases *cs, uint32_t i, bool has_output,

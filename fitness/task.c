@@ -31,6 +31,44 @@ void fit_cases_free(fit_cases *cs) {
     memset(cs, 0, sizeof *cs);
 }
 
+int fit_cases_subset(const fit_task *t, const fit_cases *src, const uint32_t *idx, uint32_t n,
+                     fit_cases *dst) {
+    uint32_t ni = t->n_in, no = fit_task_nout(t);
+    fit_cases_free(dst);
+    if (fit_cases_alloc(dst, n, ni, no, src->target != NULL, src->in256 != NULL)) goto oom;
+    if (src->off) { /* vectors: the inputs are the concatenated vectors */
+        size_t words = 0;
+        for (uint32_t j = 0; j < n; j++)
+            words += src->off[idx[j] + 1] - src->off[idx[j]];
+        free(dst->in);
+        dst->in = calloc(words + 1, sizeof *dst->in);
+        dst->off = calloc((size_t)n + 1, sizeof *dst->off);
+        if (!dst->in || !dst->off) goto oom;
+        for (uint32_t j = 0; j < n; j++) {
+            uint32_t a = src->off[idx[j]], b = src->off[idx[j] + 1];
+            memcpy(dst->in + dst->off[j], src->in + a, (b - a) * sizeof *dst->in);
+            dst->off[j + 1] = dst->off[j] + (b - a);
+        }
+    } else {
+        for (uint32_t j = 0; j < n; j++)
+            memcpy(dst->in + (size_t)j * ni, src->in + (size_t)idx[j] * ni, ni * sizeof *src->in);
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t i = idx[j];
+        memcpy(dst->want + (size_t)j * no, src->want + (size_t)i * no, no * sizeof *src->want);
+        if (src->target) dst->target[j] = src->target[i];
+        if (src->in256) {
+            memcpy(dst->in256 + (size_t)j * ni * 32, src->in256 + (size_t)i * ni * 32, ni * 32);
+            memcpy(dst->want256 + (size_t)j * no * 32, src->want256 + (size_t)i * no * 32,
+                   no * 32);
+        }
+    }
+    return 0;
+oom:
+    fit_cases_free(dst);
+    return -1;
+}
+
 /* A copy of n bytes of p in a buffer of n + extra bytes (zeroed tail). */
 static void *dup_mem(const void *p, size_t n, size_t extra) {
     if (!p) return NULL;
