@@ -133,16 +133,22 @@ int an_holm(const double *p, size_t n, double *adj);
 /* ---- report ---- */
 
 typedef enum { AN_PNG, AN_SVG, AN_PDF } an_format;
+#define AN_FMT(f)    (1u << (f)) /* a bit of an_report_opts.formats */
+#define AN_BOOT_REPS 10000u      /* the effort bootstrap's resamples by default */
 
 typedef struct {
     const char *out_dir; /* where everything goes (created) */
-    an_format format;
-    bool quiet; /* no progress messages on msg */
+    unsigned formats;    /* AN_FMT bits: each figure in each format */
+    bool quiet;          /* no progress messages on msg */
+    an_ci_method ci;     /* the success rates' intervals */
+    uint32_t boot_reps;  /* the effort bootstrap's resamples (0: AN_BOOT_REPS) */
+    uint64_t boot_seed;  /* and its seed */
 } an_report_opts;
 
 /* Write the report for the inputs: each input is a run file (one run) or a
  * directory (every *.h5 in it: a batch over seeds); each input is one
- * experiment, and the figures overlay the experiments. Messages go to msg.
+ * experiment, and the figures overlay the experiments; with two or more, every
+ * pair is compared (docs/report.md, "Comparisons"). Messages go to msg.
  * Returns 0; 1 when the tables and report were written but no figures
  * because gnuplot is missing (msg says how to install it); 2 when gnuplot
  * failed on some figure (see OUT/gnuplot.log); -1 on error (the message on
