@@ -14,6 +14,8 @@ int an_close_out(FILE *f, const char *dir, const char *name, FILE *msg);
  * gnuplot -e "fmt='pdf'"), output STEM.<fmt>, the style, and the axis labels
  * (NULL: none). NULL on error (reported to msg). */
 FILE *an_gp_open(const char *dir, const char *stem, const char *xl, const char *yl, FILE *msg);
+/* A tic step for [0, hi]: 1, 2 or 5 times a power of ten, at most five steps. */
+double an_nice_step(double hi);
 bool an_have_gnuplot(void);
 /* gnuplot -e "fmt='EXT'" SCRIPT in dir; 0, or -1 (reported to msg). */
 int an_run_gnuplot(const char *dir, const char *script, const char *ext, FILE *msg);

@@ -713,8 +713,7 @@ static int fig_convergence(const group *gs, size_t ng, const char *dir, const ra
     return an_close_out(f, dir, "convergence.gp", msg);
 }
 
-/* A tic step for [0, hi]: 1, 2 or 5 times a power of ten, at most five steps. */
-static double nice_step(double hi) {
+double an_nice_step(double hi) {
     double s = pow(10, floor(log10(hi > 0 ? hi : 1))) / 10;
     for (int i = 0;; i++, s *= i % 3 == 2 ? 2.5 : 2) /* 1, 2, 5, 10, ... */
         if (hi / s <= 5 || i > 60) return s;
@@ -728,7 +727,8 @@ static int fig_success(const group *gs, size_t ng, const char *dir, FILE *msg) {
         for (size_t i = 0; i < gs[k].n; i++)
             if ((double)gs[k].runs[i].best.evaluations > hi)
                 hi = (double)gs[k].runs[i].best.evaluations;
-    fprintf(f, "set yrange [0:1]\nset ytics 0.2\nset xrange [0:*]\nset xtics %g\n", nice_step(hi));
+    fprintf(f, "set yrange [0:1]\nset ytics 0.2\nset xrange [0:*]\nset xtics %g\n",
+            an_nice_step(hi));
     fputs("set format x '%.0s%c'\nplot \\\n", f);
     for (size_t k = 0; k < ng; k++) {
         const char *c = colors[k % NCOLORS];
