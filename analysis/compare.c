@@ -129,7 +129,8 @@ int an_write_compare_csv(const an_exp *e, const an_cmp *c, size_t nc, const char
 
 /* ---- numbers as text ---- */
 
-/* v with 4 significant digits (integers in full); in TeX, exponents become
+/* v with 4 significant digits (integers in full, and 6 digits from 1000 on:
+ * a median count of 6894.5 stays exact); in TeX, exponents become
  * \times 10^{k} in math mode. */
 static void num(char *b, size_t cap, double v, bool tex) {
     if (isnan(v)) {
@@ -144,7 +145,7 @@ static void num(char *b, size_t cap, double v, bool tex) {
     if (v == floor(v) && fabs(v) < 1e15)
         snprintf(t, sizeof t, "%.0f", v);
     else
-        snprintf(t, sizeof t, "%.4g", v);
+        snprintf(t, sizeof t, fabs(v) >= 1000 ? "%.6g" : "%.4g", v);
     char *e = strchr(t, 'e');
     if (!tex || !e) {
         snprintf(b, cap, "%s", t);
@@ -309,7 +310,7 @@ void an_md_compare(FILE *f, const an_exp *e, const an_cmp *c, size_t nc) {
         fputs("One experiment: nothing to compare.\n\n", f);
         return;
     }
-    fputs("| A | B | measure | A | B | test | statistic | p | p (Holm) | A12 |\n"
+    fputs("| A | B | measure | value A | value B | test | statistic | p | p (Holm) | A12 |\n"
           "|---|---|---|---|---|---|---|---|---|---|\n",
           f);
     for (size_t i = 0; i < nc; i++) {

@@ -628,8 +628,9 @@ static int write_tables(group *gs, size_t ng, const char *dir, const an_report_o
 
 /* Every script draws one figure in the format named by the variable fmt
  * (png by default; gnuplot -e "fmt='pdf'" SCRIPT for the PDF). The PDF is
- * single-column print size, 3.5 x 2.5 in with 8 pt text; the PNG is the same
- * figure 3.57 times larger (900 x 640 pixels). No titles: the captions are
+ * single-column print size, 3.5 x 2.5 in with 8 pt text and lw 1 = 1 pt
+ * (pdfcairo's own unit is 0.5 pt); the PNG is the same figure 3.57 times
+ * larger (900 x 640 pixels; pngcairo's lw 1 is 1 pixel). No titles: the captions are
  * in report.md. Text is enhanced (for 10^{k} tics); names from the data are
  * marked noenhanced. */
 static void gp_head(FILE *f, const char *stem, const char *xl, const char *yl) {
@@ -639,7 +640,8 @@ static void gp_head(FILE *f, const char *stem, const char *xl, const char *yl) {
             stem, stem);
     fputs("set encoding utf8\n"
           "if (!exists(\"fmt\")) fmt = 'png'\n"
-          "if (fmt eq 'pdf') set terminal pdfcairo size 3.5in,2.49in font 'sans,8' enhanced\n"
+          "if (fmt eq 'pdf') set terminal pdfcairo size 3.5in,2.49in font 'sans,8' linewidth 2 "
+          "enhanced\n"
           "if (fmt eq 'svg') set terminal svg size 900,640 font 'sans,28' linewidth 3.57 "
           "enhanced background 'white'\n"
           "if (fmt eq 'png') set terminal pngcairo size 900,640 font 'sans,8' fontscale 3.57 "
