@@ -750,8 +750,8 @@ static const struct {
     int column; /* in final-EXP.csv */
     bool relaxed;
 } boxes[] = {{"box-error", "final best error", 2, false},
-             {"box-gas", "gas of the final best", 3, true},
-             {"box-memtime", "memory-time of the final best", 4, true}};
+             {"box-gas", "final best gas", 3, true},
+             {"box-memtime", "final best memory-time", 4, true}};
 #define NBOXES (sizeof boxes / sizeof *boxes)
 
 /* Box plots of each run's final best program, one box per experiment, the
