@@ -5,7 +5,7 @@ MPI     ?= 0
 ifeq ($(MPI),1)
 CC      := mpicc
 endif
-PKGS    := hdf5 jansson zlib libpng libdeflate
+PKGS    := hdf5 jansson zlib libpng libdeflate gsl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter

@@ -83,19 +83,72 @@ double an_quantile(double *v, size_t n, double q);
 double an_effort(const int64_t *solved_gen, size_t n, uint64_t gens, uint64_t m, double z,
                  uint64_t *at_gen);
 
+/* analysis/stats.c (docs/report.md, "Statistics"). Quantiles and the
+ * hypergeometric distribution are GSL's. */
+
+typedef enum { AN_CI_WILSON, AN_CI_CLOPPER_PEARSON } an_ci_method;
+/* Two-sided interval at level conf (e.g. 0.95) for a success probability,
+ * from k successes in n trials: Wilson's score interval, or Clopper-Pearson's
+ * exact one. [0, 1] when n = 0 or k > n. */
+void an_binom_ci(size_t k, size_t n, double conf, an_ci_method m, double *lo, double *hi);
+const char *an_ci_name(an_ci_method m); /* "Wilson", "Clopper-Pearson" */
+
+/* Percentile bootstrap interval at level conf for an_effort over the n runs:
+ * reps resamples of n runs with replacement, drawn from the PCG32 stream
+ * (seed, "boot") (docs/rng.md), so the same inputs and seed give the same
+ * interval. A resample without a solved run has infinite effort, so *hi
+ * (or both) may be INFINITY. 0, or -1 (no runs, no memory). */
+int an_effort_ci(const int64_t *solved_gen, size_t n, uint64_t gens, uint64_t m, double z,
+                 double conf, uint32_t reps, uint64_t seed, double *lo, double *hi);
+
+/* Fisher's exact test on the 2x2 table [[a, b], [c, d]] (rows: groups,
+ * columns: solved, not solved), two-sided: the probability of the tables
+ * with the same margins that are at most as likely as this one. 1 when a
+ * margin is empty. *odds (may be NULL) gets the sample odds ratio ad/(bc):
+ * INFINITY when bc = 0 < ad, NAN when both are 0. */
+double an_fisher_exact(uint64_t a, uint64_t b, uint64_t c, uint64_t d, double *odds);
+
+/* Mann-Whitney U, two-sided, of x against y. */
+typedef struct {
+    double u;   /* U of x: pairs (x_i, y_j) with x_i > y_j, plus half the ties */
+    double a12; /* Vargha-Delaney A12 = u / (nx ny) = P(X > Y) + P(X = Y) / 2 */
+    double p;   /* in [0, 1] */
+    double z;   /* the normal deviate of the approximation (NAN when exact) */
+    bool exact; /* exact when nx <= 8 or ny <= 8 and no two values tie (as
+                 * SciPy's 'auto'); else normal, with the tie correction
+                 * and a continuity correction of 1/2 */
+    bool ties;  /* some values are equal */
+} an_mwu;
+/* 0, or -1 when a group is empty, a value is NAN, or memory runs out. */
+int an_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, an_mwu *out);
+/* Vargha and Delaney's (2000) words for |A12 - 0.5|: "negligible" (< 0.06),
+ * "small" (< 0.14), "medium" (< 0.21), "large". */
+const char *an_a12_magnitude(double a12);
+
+/* Holm-Bonferroni: adj[i] is p[i] adjusted over the m non-NAN p-values
+ * (p sorted ascending: adj_(j) = max over i <= j of min(1, (m - i + 1) p_(i))).
+ * A NAN p (a comparison not made) stays NAN and is not counted. 0, or -1. */
+int an_holm(const double *p, size_t n, double *adj);
+
 /* ---- report ---- */
 
 typedef enum { AN_PNG, AN_SVG, AN_PDF } an_format;
+#define AN_FMT(f)    (1u << (f)) /* a bit of an_report_opts.formats */
+#define AN_BOOT_REPS 10000u      /* the effort bootstrap's resamples by default */
 
 typedef struct {
     const char *out_dir; /* where everything goes (created) */
-    an_format format;
-    bool quiet; /* no progress messages on msg */
+    unsigned formats;    /* AN_FMT bits: each figure in each format */
+    bool quiet;          /* no progress messages on msg */
+    an_ci_method ci;     /* the success rates' intervals */
+    uint32_t boot_reps;  /* the effort bootstrap's resamples (0: AN_BOOT_REPS) */
+    uint64_t boot_seed;  /* and its seed */
 } an_report_opts;
 
 /* Write the report for the inputs: each input is a run file (one run) or a
  * directory (every *.h5 in it: a batch over seeds); each input is one
- * experiment, and the figures overlay the experiments. Messages go to msg.
+ * experiment, and the figures overlay the experiments; with two or more, every
+ * pair is compared (docs/report.md, "Comparisons"). Messages go to msg.
  * Returns 0; 1 when the tables and report were written but no figures
  * because gnuplot is missing (msg says how to install it); 2 when gnuplot
  * failed on some figure (see OUT/gnuplot.log); -1 on error (the message on

@@ -117,36 +117,40 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
     }
     if (an_close_out(c, dir, "arena-players.csv", msg)) goto cleanup;
 
-    /* figures: score against gas per move (log), and the scores */
-    char title[256];
-    snprintf(title, sizeof title, "arena %s (seed %" PRIu64 ", %" PRIu64 " rounds per match)", game,
-             seed, rounds);
-    FILE *g = an_gp_open(dir, "arena-score-gas", o->format, title,
-                         "gas per move (own units: native or EVM gas)",
-                         "score (sum over all matches)", msg);
+    /* figures: score against gas per move (log), and the scores; player
+     * names are printed as they are (noenhanced) */
+    FILE *g = an_gp_open(dir, "arena-score-gas", "gas per move", "score", msg);
     if (!g) goto cleanup;
-    fputs("set logscale x\nset format x '%g'\nset offsets graph 0.05, graph 0.2, graph 0.08, "
-          "graph 0.08\n",
+    fputs("unset key\nset termoption noenhanced\nset logscale x\nset format x '%g'\n"
+          "set xtics 100\nset offsets graph 0.05, graph 0.25, graph 0.25, graph 0.05\n",
           g);
     fputs("plot 'arena-players.csv' every ::1 using ($12 > 0 ? $12 : 1/0):4 with points pt 7 ps "
-          "1.3 lc rgb '#1f77b4' title 'player', \\\n     '' every ::1 using ($12 > 0 ? $12 : "
-          "1/0):4:2 with labels offset 0,1 font ',9' notitle\n",
+          "0.6 lc rgb '#0072B2' notitle, \\\n     '' every ::1 using ($12 > 0 ? $12 : "
+          "1/0):4:2 with labels rotate by 35 left offset 0.4,0.4 font ',6' notitle\n",
           g);
     if (an_close_out(g, dir, "arena-score-gas.gp", msg)) goto cleanup;
-    g = an_gp_open(dir, "arena-scores", o->format, title, "player", "score (sum over all matches)",
-                   msg);
+    /* horizontal bars, the best on top, names on the y axis */
+    g = an_gp_open(dir, "arena-scores", "score", NULL, msg);
     if (!g) goto cleanup;
-    fputs("set style fill solid 0.8\nset boxwidth 0.7\nset xtics rotate by -45 font ',9'\n"
-          "set yrange [0:*]\n"
-          "plot 'arena-players.csv' every ::1 using 1:4:xtic(2) with boxes lc rgb '#2ca02c' "
-          "title 'score'\n",
+    int64_t top = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (pl[i].score > top) top = pl[i].score;
+    fprintf(g, "set xtics %g\nset format x '%%.0s%%c'\n", an_nice_step((double)top));
+    fputs("unset key\nset termoption noenhanced\nset style fill solid 0.8 noborder\n"
+          "set ytics scale 0 font ',7'\nset xrange [0:*]\nset grid noytics\n"
+          "plot 'arena-players.csv' every ::1 using (0):(-$1):(0):4:(-$1 - 0.35):(-$1 + 0.35)"
+          ":ytic(2) with boxxyerror lc rgb '#009E73' notitle\n",
           g);
     if (an_close_out(g, dir, "arena-scores.gp", msg)) goto cleanup;
     bool figs = an_have_gnuplot();
     int gp_rc = 0;
     if (figs) {
-        if (an_run_gnuplot(dir, "arena-score-gas.gp", msg)) gp_rc = 2;
-        if (an_run_gnuplot(dir, "arena-scores.gp", msg)) gp_rc = 2;
+        for (int t = 0; t < 3; t++) {
+            if (!(o->formats & AN_FMT(t))) continue;
+            const char *x = an_ext_of((an_format)t);
+            if (an_run_gnuplot(dir, "arena-score-gas.gp", x, msg)) gp_rc = 2;
+            if (an_run_gnuplot(dir, "arena-scores.gp", x, msg)) gp_rc = 2;
+        }
     } else {
         fprintf(msg, "frugal report: gnuplot is not installed, so no figures (the tables and "
                      "scripts are written); install it with: apt-get install gnuplot-nox\n");
@@ -175,7 +179,7 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
                 "![score against gas](arena-score-gas.%s)\n\nEach player's score against the gas "
                 "it spent per move: cheap and strong players sit at the top left.\n\n"
                 "![scores](arena-scores.%s)\n\nThe players' scores, best first.\n",
-                an_ext_of(o->format), an_ext_of(o->format));
+                an_md_ext(o->formats), an_md_ext(o->formats));
     else
         fputs("*Figures not drawn (gnuplot missing or failed); their scripts are here.*\n", md);
     if (an_close_out(md, dir, "report.md", msg)) goto cleanup;

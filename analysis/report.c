@@ -2,6 +2,9 @@
  * (docs/report.md). */
 #include "analysis/analysis.h"
 #include "analysis/an_impl.h"
+#include "evolve/evolve.h"
+#include "fitness/fitness.h"
+#include "vm/vm.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +32,7 @@ typedef struct {
     char *case_errors; /* its per-case errors as text, or NULL */
     uint32_t best_island, best_slot;
     char code_hex[2 * 256 + 4];
+    double evals_success; /* evaluations by the end of solved_gen, NAN if unsolved */
 } run_sum;
 
 typedef struct {
@@ -41,8 +45,11 @@ typedef struct {
     uint32_t cases, islands, pop_size;
     run_sum *runs;
     size_t n;
-    uint64_t gens; /* the longest run's generations */
-    size_t best;   /* the run with the lowest final best fitness */
+    uint64_t gens;                     /* the longest run's generations */
+    size_t best;                       /* the run with the lowest final best fitness */
+    double penalty;                    /* the task's penalty (INFINITY when unknown) */
+    uint64_t final_total, final_clean; /* final-population programs, and those drawn */
+    an_exp ex;                         /* statistics (analysis/compare.c) */
 } group;
 
 /* Axis ranges seen while writing data, to choose log scales. */
@@ -64,9 +71,12 @@ static bool rng_log(const range *r) {
     return !r->nonpos && r->lo > 0 && r->hi / r->lo >= 100;
 }
 
-static const char *const colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
-                                     "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
+/* Okabe and Ito's palette, safe for colour-blind readers (yellow last: it
+ * is faint on white), and a point type each for greyscale prints. */
+static const char *const colors[] = {"#0072B2", "#D55E00", "#009E73", "#E69F00",
+                                     "#56B4E9", "#CC79A7", "#000000", "#F0E442"};
 #define NCOLORS (sizeof colors / sizeof *colors)
+static const int points[] = {7, 5, 9, 11, 13, 15, 6, 4};
 
 const char *an_ext_of(an_format f) {
     return f == AN_SVG ? "svg" : f == AN_PDF ? "pdf" : "png";
@@ -94,6 +104,8 @@ static void free_group(group *g) {
         free(g->runs[i].program);
         free(g->runs[i].case_errors);
     }
+    for (int m = 0; m < AN_NMETRIC; m++)
+        free(g->ex.v[m]);
     free(g->runs);
     memset(g, 0, sizeof *g);
 }
@@ -197,16 +209,41 @@ static void sanitize(char *s) {
             *s = '_';
 }
 
-/* The Pareto front of generation gen in (error, gas), both minimised: rows
- * into out (room for islands * pop_size), sorted by gas ascending. Equal
- * points are kept once. Returns the count. */
-static uint64_t pareto(const an_run *r, uint64_t gen, uint64_t *out) {
+/* Whether a program is drawn in the fronts and the memory-time figure: it
+ * halted on every case (no fault, no resource ran out) and its error is
+ * below the task's penalty (no case lacks an output). */
+static bool clean(const an_run *r, uint64_t row, double penalty) {
+    return r->status[row] == VM_HALTED && r->error[row] < penalty;
+}
+
+/* The task's penalty: a missing output's error (docs/tasks.md). INFINITY
+ * when the task cannot be made here (then only the status is checked). */
+static double task_penalty(const char *task) {
+    evo_rng r;
+    fit_rng fr;
+    fit_task t;
+    char err[256];
+    evo_rng_seed(&r, 1, 1);
+    evo_fit_rng(&fr, &r);
+    memset(&t, 0, sizeof t);
+    if (fit_task_make(task, NULL, &fr, &t, err, sizeof err)) return INFINITY;
+    double p = t.penalty > 0 ? t.penalty : INFINITY;
+    fit_task_free(&t);
+    return p;
+}
+
+/* The Pareto front of generation gen's clean programs in (error, gas), both
+ * minimised: rows into out (room for islands * pop_size), sorted by gas
+ * ascending. Equal points are kept once. Returns the count. */
+static uint64_t pareto(const an_run *r, uint64_t gen, uint64_t *out, double penalty) {
     uint64_t m = (uint64_t)r->islands * r->pop_size, base = gen * m, n = 0;
     /* sort rows by (gas, error) with a simple index sort */
     uint64_t *idx = malloc(m * sizeof *idx);
     if (!idx) return 0;
+    uint64_t kept = 0;
     for (uint64_t i = 0; i < m; i++)
-        idx[i] = base + i;
+        if (clean(r, base + i, penalty)) idx[kept++] = base + i;
+    m = kept;
     /* shell sort on (gas, error) */
     for (uint64_t gap = m / 2; gap > 0; gap /= 2)
         for (uint64_t i = gap; i < m; i++) {
@@ -249,6 +286,7 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
         g->cases = r.cases;
         g->islands = r.islands;
         g->pop_size = r.pop_size;
+        g->penalty = task_penalty(r.task_name);
     } else if (strcmp(g->spec_name, r.spec_name) || g->islands != r.islands ||
                g->pop_size != r.pop_size) {
         fprintf(msg,
@@ -262,6 +300,7 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
     s->generations = r.generations;
     memcpy(s->stop_reason, r.stop_reason, sizeof s->stop_reason);
     s->solved_gen = r.solved_gen;
+    s->evals_success = r.solved_gen >= 0 ? (double)r.stats[r.solved_gen].evaluations : NAN;
     if (!(s->stats = malloc(r.generations * sizeof *s->stats))) goto cleanup;
     memcpy(s->stats, r.stats, r.generations * sizeof *s->stats);
     uint64_t last = r.generations - 1;
@@ -293,7 +332,7 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
     uint64_t pm = (uint64_t)r.islands * r.pop_size;
     if (!(rows = malloc(pm * sizeof *rows))) goto cleanup;
     /* the final Pareto front, one block per seed */
-    uint64_t nf = pareto(&r, last, rows);
+    uint64_t nf = pareto(&r, last, rows, g->penalty);
     if (g->n) fputc('\n', front);
     for (uint64_t i = 0; i < nf; i++) {
         uint64_t w = rows[i];
@@ -302,10 +341,15 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
         rng_add(&rg[0], r.error[w]);
         rng_add(&rg[1], (double)r.gas[w]);
     }
-    /* the final population: memory-time against error */
+    /* the final population: memory-time against error (the figure draws the
+     * clean programs only) */
     for (uint64_t i = r.rows - pm; i < r.rows; i++) {
-        fprintf(memerr, "%" PRIu64 ",%.17g,%" PRIu64 ",%" PRIu64 "\n", r.seed, r.error[i],
-                r.memtime[i], r.gas[i]);
+        bool ok = clean(&r, i, g->penalty);
+        fprintf(memerr, "%" PRIu64 ",%.17g,%" PRIu64 ",%" PRIu64 ",%d\n", r.seed, r.error[i],
+                r.memtime[i], r.gas[i], ok);
+        g->final_total++;
+        g->final_clean += ok;
+        if (!ok) continue;
         rng_add(&rg[2], r.error[i]);
         rng_add(&rg[3], (double)r.memtime[i]);
     }
@@ -314,7 +358,7 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
         for (int k = 0; k < MAX_HIST; k++) {
             uint64_t gen = last * (uint64_t)k / (MAX_HIST - 1);
             if (k && gen == last * (uint64_t)(k - 1) / (MAX_HIST - 1)) continue;
-            uint64_t nh = pareto(&r, gen, rows);
+            uint64_t nh = pareto(&r, gen, rows, g->penalty);
             if (k) fputs("\n\n", hist);
             fprintf(hist, "# generation %" PRIu64 "\n", gen);
             for (uint64_t i = 0; i < nh; i++) {
@@ -390,16 +434,6 @@ static int write_convergence(const group *g, const char *dir, range *err, range 
     return an_close_out(f, dir, name, msg);
 }
 
-static double effort_of(const group *g, uint64_t *at) {
-    int64_t *sg = malloc((g->n ? g->n : 1) * sizeof *sg);
-    if (!sg) return 0;
-    for (size_t i = 0; i < g->n; i++)
-        sg[i] = g->runs[i].solved_gen;
-    double e = an_effort(sg, g->n, g->gens, (uint64_t)g->islands * g->pop_size, 0.99, at);
-    free(sg);
-    return e;
-}
-
 static size_t solved_count(const group *g) {
     size_t k = 0;
     for (size_t i = 0; i < g->n; i++)
@@ -414,40 +448,167 @@ static void criterion_text(const group *g, char *buf, size_t cap) {
         snprintf(buf, cap, "all %" PRIu32 " cases hit", g->cases);
 }
 
-static int write_tables(group *gs, size_t ng, const char *dir, FILE *msg) {
+static uint32_t boot_reps(const an_report_opts *o) {
+    return o->boot_reps ? o->boot_reps : AN_BOOT_REPS;
+}
+
+/* A group's statistics (g->ex): the success rate's interval, the effort and
+ * its bootstrap interval, each run's measures and their quartiles. */
+static int group_stats(group *g, const an_report_opts *o) {
+    an_exp *e = &g->ex;
+    snprintf(e->label, sizeof e->label, "%s", g->label);
+    e->runs = g->n;
+    e->solved = solved_count(g);
+    e->ci = o->ci;
+    an_binom_ci(e->solved, e->runs, 0.95, o->ci, &e->rate_lo, &e->rate_hi);
+    int64_t *sg = malloc((g->n ? g->n : 1) * sizeof *sg);
+    if (!sg) return -1;
+    for (size_t i = 0; i < g->n; i++)
+        sg[i] = g->runs[i].solved_gen;
+    uint64_t m = (uint64_t)g->islands * g->pop_size;
+    e->effort = an_effort(sg, g->n, g->gens, m, 0.99, &e->effort_at);
+    e->effort_lo = e->effort_hi = NAN;
+    int rc = 0;
+    if (e->effort > 0)
+        rc = an_effort_ci(sg, g->n, g->gens, m, 0.99, 0.95, boot_reps(o), o->boot_seed,
+                          &e->effort_lo, &e->effort_hi);
+    free(sg);
+    for (int k = 0; k < AN_NMETRIC && !rc; k++) {
+        if (!(e->v[k] = malloc((g->n ? g->n : 1) * sizeof *e->v[k]))) return -1;
+        e->nv[k] = 0;
+        for (size_t i = 0; i < g->n; i++) {
+            const run_sum *s = &g->runs[i];
+            double v = k == AN_M_ERROR     ? s->best.best_error
+                       : k == AN_M_GAS     ? (double)s->best.best_gas
+                       : k == AN_M_MEMTIME ? (double)s->best.best_memtime
+                                           : s->evals_success;
+            if (!isnan(v)) e->v[k][e->nv[k]++] = v;
+        }
+    }
+    if (!rc) an_exp_quantiles(e);
+    return rc;
+}
+
+/* success-EXP.csv: the share of runs solved within a number of evaluations
+ * (a run counts from the evaluation count at the end of the generation that
+ * solved it), with its interval, as a staircase ready to draw. */
+static int write_success_curve(const group *g, const char *dir, an_ci_method ci, FILE *msg) {
+    char name[128];
+    snprintf(name, sizeof name, "success-%s.csv", g->label);
+    FILE *f = an_open_out(dir, name, msg);
+    if (!f) return -1;
+    const an_exp *e = &g->ex;
+    double *v = malloc((e->nv[AN_M_EVALS] ? e->nv[AN_M_EVALS] : 1) * sizeof *v), end = 0;
+    if (!v) {
+        fclose(f);
+        return -1;
+    }
+    memcpy(v, e->v[AN_M_EVALS], e->nv[AN_M_EVALS] * sizeof *v);
+    size_t ns = e->nv[AN_M_EVALS];
+    an_quantile(v, ns, 0.5); /* sorts v */
+    for (size_t i = 0; i < g->n; i++)
+        if ((double)g->runs[i].best.evaluations > end) end = (double)g->runs[i].best.evaluations;
+    fputs("evaluations,solved,runs,rate,low,high\n", f);
+    size_t k = 0;
+    double lo, hi, x = 0;
+    an_binom_ci(0, g->n, 0.95, ci, &lo, &hi);
+    fprintf(f, "0,0,%zu,0,%.17g,%.17g\n", g->n, lo, hi);
+    while (k < ns) {
+        x = v[k];
+        fprintf(f, "%.17g,%zu,%zu,%.17g,%.17g,%.17g\n", x, k, g->n, (double)k / (double)g->n, lo,
+                hi);
+        while (k < ns && v[k] == x)
+            k++;
+        an_binom_ci(k, g->n, 0.95, ci, &lo, &hi);
+        fprintf(f, "%.17g,%zu,%zu,%.17g,%.17g,%.17g\n", x, k, g->n, (double)k / (double)g->n, lo,
+                hi);
+    }
+    if (end > x)
+        fprintf(f, "%.17g,%zu,%zu,%.17g,%.17g,%.17g\n", end, k, g->n, (double)k / (double)g->n, lo,
+                hi);
+    free(v);
+    return an_close_out(f, dir, name, msg);
+}
+
+/* final-EXP.csv: each run's last best program, for the box plots. */
+static int write_final(const group *g, const char *dir, range *rg, FILE *msg) {
+    char name[128];
+    snprintf(name, sizeof name, "final-%s.csv", g->label);
+    FILE *f = an_open_out(dir, name, msg);
+    if (!f) return -1;
+    fputs("seed,best_error,best_gas,best_memtime,solved,evaluations_to_success\n", f);
+    for (size_t i = 0; i < g->n; i++) {
+        const run_sum *s = &g->runs[i];
+        fprintf(f, "%" PRIu64 ",%.17g,%" PRIu64 ",%" PRIu64 ",%d,", s->seed, s->best.best_error,
+                s->best.best_gas, s->best.best_memtime, s->solved_gen >= 0);
+        if (s->solved_gen >= 0)
+            fprintf(f, "%.17g\n", s->evals_success);
+        else
+            fputs("\n", f);
+        rng_add(&rg[0], s->best.best_error);
+        rng_add(&rg[1], (double)s->best.best_gas);
+        rng_add(&rg[2], (double)s->best.best_memtime);
+    }
+    return an_close_out(f, dir, name, msg);
+}
+
+static int write_tables(group *gs, size_t ng, const char *dir, const an_report_opts *o, FILE *msg) {
     FILE *f = an_open_out(dir, "runs.csv", msg);
     if (!f) return -1;
     fprintf(f, "experiment,spec,seed,file,generations,stop_reason,evaluations,best_fitness,"
-               "best_error,best_gas,best_memtime,best_hits,best_length,solved,solved_generation\n");
+               "best_error,best_gas,best_memtime,best_hits,best_length,solved,solved_generation,"
+               "evaluations_to_success\n");
     for (size_t k = 0; k < ng; k++)
         for (size_t i = 0; i < gs[k].n; i++) {
             const run_sum *s = &gs[k].runs[i];
             fprintf(f,
                     "%s,%s,%" PRIu64 ",%s,%" PRIu64 ",%s,%" PRIu64 ",%.17g,%.17g,%" PRIu64
-                    ",%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%d,%" PRId64 "\n",
+                    ",%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%d,%" PRId64 ",",
                     gs[k].label, gs[k].spec_name, s->seed, s->path, s->generations, s->stop_reason,
                     s->best.evaluations, s->best.best_fitness, s->best.best_error, s->best.best_gas,
                     s->best.best_memtime, s->best.best_hits, s->best.best_length,
                     s->solved_gen >= 0, s->solved_gen);
+            if (s->solved_gen >= 0)
+                fprintf(f, "%.17g\n", s->evals_success);
+            else
+                fputc('\n', f);
         }
     if (an_close_out(f, dir, "runs.csv", msg)) return -1;
     if (!(f = an_open_out(dir, "success.csv", msg))) return -1;
     fprintf(f, "experiment,spec,runs,solved,success_rate,criterion,population,effort,"
-               "effort_generation\n");
+               "effort_generation,success_low,success_high,interval,effort_low,effort_high,"
+               "bootstrap_resamples,bootstrap_seed\n");
     for (size_t k = 0; k < ng; k++) {
-        uint64_t at = 0;
-        double e = effort_of(&gs[k], &at);
+        const an_exp *e = &gs[k].ex;
         char crit[64];
         criterion_text(&gs[k], crit, sizeof crit);
-        size_t ok = solved_count(&gs[k]);
-        fprintf(f, "%s,%s,%zu,%zu,%.6g,%s,%" PRIu64 ",", gs[k].label, gs[k].spec_name, gs[k].n, ok,
-                (double)ok / (double)gs[k].n, crit, (uint64_t)gs[k].islands * gs[k].pop_size);
-        if (e > 0)
-            fprintf(f, "%.0f,%" PRIu64 "\n", e, at);
+        fprintf(f, "%s,%s,%zu,%zu,%.6g,%s,%" PRIu64 ",", gs[k].label, gs[k].spec_name, e->runs,
+                e->solved, (double)e->solved / (double)e->runs, crit,
+                (uint64_t)gs[k].islands * gs[k].pop_size);
+        if (e->effort > 0)
+            fprintf(f, "%.0f,%" PRIu64 ",", e->effort, e->effort_at);
         else
-            fprintf(f, ",\n");
+            fputs(",,", f);
+        fprintf(f, "%.17g,%.17g,%s,", e->rate_lo, e->rate_hi, an_ci_name(e->ci));
+        if (e->effort > 0)
+            fprintf(f, "%.17g,%.17g,", e->effort_lo, e->effort_hi);
+        else
+            fputs(",,", f);
+        fprintf(f, "%" PRIu32 ",%" PRIu64 "\n", boot_reps(o), o->boot_seed);
     }
     if (an_close_out(f, dir, "success.csv", msg)) return -1;
+    if (!(f = an_open_out(dir, "summary.csv", msg))) return -1;
+    fputs("experiment,measure,n,median,q1,q3\n", f);
+    for (size_t k = 0; k < ng; k++)
+        for (int m = 0; m < AN_NMETRIC; m++) {
+            const an_exp *e = &gs[k].ex;
+            fprintf(f, "%s,%s,%zu,", e->label, an_metrics[m].key, e->nv[m]);
+            if (e->nv[m])
+                fprintf(f, "%.17g,%.17g,%.17g\n", e->med[m], e->q1[m], e->q3[m]);
+            else
+                fputs(",,\n", f);
+        }
+    if (an_close_out(f, dir, "summary.csv", msg)) return -1;
     if (!(f = an_open_out(dir, "best.csv", msg))) return -1;
     fprintf(f, "experiment,seed,id,fitness,error,gas,memtime,hits,length,code_hex\n");
     for (size_t k = 0; k < ng; k++)
@@ -465,52 +626,74 @@ static int write_tables(group *gs, size_t ng, const char *dir, FILE *msg) {
 
 /* ---- gnuplot ---- */
 
-static void gp_head(FILE *f, an_format fmt, const char *out, const char *title, const char *xl,
-                    const char *yl) {
-    fputs("# Written by frugal report; edit and rerun with: gnuplot THIS.gp\n", f);
-    fputs("set encoding utf8\n", f);
-    if (fmt == AN_SVG)
-        fputs("set terminal svg size 900,640 dynamic font 'sans,12' noenhanced background "
-              "'white'\n",
-              f);
-    else if (fmt == AN_PDF)
-        fputs("set terminal pdfcairo size 6in,3.75in font 'sans,9' noenhanced\n", f);
-    else
-        fputs("set terminal pngcairo size 900,640 font 'sans,11' noenhanced\n", f);
-    fprintf(f, "set output '%s'\n", out);
-    fputs("set datafile separator ','\nset grid lc rgb '#dddddd'\nset key below\n", f);
-    fprintf(f, "set title '%s'\nset xlabel '%s'\nset ylabel '%s'\n", title, xl, yl);
+/* Every script draws one figure in the format named by the variable fmt
+ * (png by default; gnuplot -e "fmt='pdf'" SCRIPT for the PDF). The PDF is
+ * single-column print size, 3.5 x 2.5 in with 8 pt text and lw 1 = 1 pt
+ * (pdfcairo's own unit is 0.5 pt); the PNG is the same figure 3.57 times
+ * larger (900 x 640 pixels; pngcairo's lw 1 is 1 pixel). No titles: the captions are
+ * in report.md. Text is enhanced (for 10^{k} tics); names from the data are
+ * marked noenhanced. */
+static void gp_head(FILE *f, const char *stem, const char *xl, const char *yl) {
+    fprintf(f,
+            "# Written by frugal report (docs/report.md). Redraw with: gnuplot %s.gp (PNG),\n"
+            "# or gnuplot -e \"fmt='pdf'\" %s.gp (PDF; also fmt='svg').\n",
+            stem, stem);
+    fputs("set encoding utf8\n"
+          "if (!exists(\"fmt\")) fmt = 'png'\n"
+          "if (fmt eq 'pdf') set terminal pdfcairo size 3.5in,2.49in font 'sans,8' linewidth 2 "
+          "enhanced\n"
+          "if (fmt eq 'svg') set terminal svg size 900,640 font 'sans,28' linewidth 3.57 "
+          "enhanced background 'white'\n"
+          "if (fmt eq 'png') set terminal pngcairo size 900,640 font 'sans,8' fontscale 3.57 "
+          "linewidth 3.57 pointscale 3.57 enhanced\n",
+          f);
+    fprintf(f, "set output '%s.'.fmt\n", stem);
+    fputs("set datafile separator ','\n"
+          "set grid lc rgb '#e0e0e0' lw 0.5\n"
+          "set border lw 0.6\nset tics scale 0.5 nomirror\n"
+          "set key outside top center horizontal samplen 1.5 spacing 1 width 0\n",
+          f);
+    if (xl) fprintf(f, "set xlabel '%s' offset 0,0.4\n", xl);
+    if (yl) fprintf(f, "set ylabel '%s'\n", yl);
 }
 
-FILE *an_gp_open(const char *dir, const char *stem, an_format fmt, const char *title,
-                 const char *xl, const char *yl, FILE *msg) {
-    char gp[256], out[256];
+FILE *an_gp_open(const char *dir, const char *stem, const char *xl, const char *yl, FILE *msg) {
+    char gp[256];
     snprintf(gp, sizeof gp, "%s.gp", stem);
-    snprintf(out, sizeof out, "%s.%s", stem, an_ext_of(fmt));
     FILE *f = an_open_out(dir, gp, msg);
-    if (f) gp_head(f, fmt, out, title, xl, yl);
+    if (f) gp_head(f, stem, xl, yl);
     return f;
 }
 
 /* Errors: log only when all are positive (a 0 error is a solution, never
- * hidden). Resources (relaxed): log when the positive values span two decades;
- * a note says that zeros are not drawn. */
+ * hidden). Resources (relaxed): log when the positive values span two
+ * decades; zeros are then not drawn (a comment in the script says so). A log
+ * axis is labelled 10^k, at most about six labels, and fits the data. */
 static void gp_scale(FILE *f, const char *axis, const range *r, bool relaxed) {
     bool log = relaxed ? r->lo > 0 && r->hi / r->lo >= 100 : rng_log(r);
     if (!log) return;
-    fprintf(f, "set logscale %s\nset format %s '%%g'\n", axis, axis);
-    if (relaxed && r->nonpos)
-        fprintf(f,
-                "set label 'zero %s values are not drawn (log scale)' at graph 0.01, graph "
-                "0.97 font ',9'\n",
-                axis);
+    double dec = log10(r->hi / r->lo);
+    fprintf(f, "set logscale %s\nset format %s '10^{%%L}'\nset %stics %g\nset m%stics 10\n", axis,
+            axis, axis, pow(10, dec > 5 ? ceil(dec / 5) : 1), axis);
+    double pad = pow(r->hi / r->lo, 0.04); /* 4% of the span on each side */
+    fprintf(f, "set %srange [%.6g:%.6g]\n", axis, r->lo / pad, r->hi * pad);
+    if (relaxed && r->nonpos) fprintf(f, "# zero %s values are not drawn (log scale)\n", axis);
 }
 
-static int fig_convergence(const group *gs, size_t ng, const char *dir, an_format fmt,
-                           const range *err, FILE *msg) {
-    FILE *f = an_gp_open(dir, "convergence", fmt,
-                         "Convergence: error of the best program and the population median",
-                         "generation", "error (sum over the training cases)", msg);
+/* colour k with transparency alpha (0 opaque .. 255 invisible) */
+static const char *color_a(size_t k, unsigned alpha, char *buf) {
+    snprintf(buf, 10, "#%02X%s", alpha & 255, colors[k % NCOLORS] + 1);
+    return buf;
+}
+
+/* ", \" between plot elements, nothing after the last */
+static const char *more(size_t k, size_t n) {
+    return k + 1 < n ? ",\\" : "";
+}
+
+static int fig_convergence(const group *gs, size_t ng, const char *dir, const range *err,
+                           FILE *msg) {
+    FILE *f = an_gp_open(dir, "convergence", "generation", "error", msg);
     if (!f) return -1;
     gp_scale(f, "y", err, false);
     fputs("plot \\\n", f);
@@ -520,76 +703,133 @@ static int fig_convergence(const group *gs, size_t ng, const char *dir, an_forma
         if (g->n > 1)
             fprintf(f,
                     "  'convergence-%s.csv' skip 1 using 1:4:5 with filledcurves fc rgb '%s' fs "
-                    "transparent solid 0.2 noborder title '%s best, interquartile range',\\\n",
-                    g->label, c, g->label);
+                    "transparent solid 0.2 noborder notitle,\\\n",
+                    g->label, c);
         fprintf(f,
-                "  'convergence-%s.csv' skip 1 using 1:3 with lines lw 2 lc rgb '%s' title '%s "
-                "best%s (seed%s %s)',\\\n",
-                g->label, c, g->label, g->n > 1 ? ", median over seeds" : "", g->n > 1 ? "s" : "",
-                g->seeds);
-        fprintf(f,
-                "  'convergence-%s.csv' skip 1 using 1:6 with lines lw 2 dt 2 lc rgb '%s' title "
-                "'%s population median%s'%s\n",
-                g->label, c, g->label, g->n > 1 ? ", median over seeds" : "",
-                k + 1 < ng ? ",\\" : "");
+                "  'convergence-%s.csv' skip 1 using 1:3 with lines lw 1.5 lc rgb '%s' title "
+                "'%s' noenhanced,\\\n"
+                "  'convergence-%s.csv' skip 1 using 1:6 with lines lw 1 dt 2 lc rgb '%s' "
+                "notitle%s\n",
+                g->label, c, g->label, g->label, c, more(k, ng));
     }
     return an_close_out(f, dir, "convergence.gp", msg);
 }
 
-static int fig_resources(const group *gs, size_t ng, const char *dir, an_format fmt,
-                         const range *res, FILE *msg) {
-    FILE *f = an_gp_open(dir, "resources", fmt, "Resources of the best program", "generation",
-                         "gas (summed over the cases)", msg);
+double an_nice_step(double hi) {
+    double s = pow(10, floor(log10(hi > 0 ? hi : 1))) / 10;
+    for (int i = 0;; i++, s *= i % 3 == 2 ? 2.5 : 2) /* 1, 2, 5, 10, ... */
+        if (hi / s <= 5 || i > 60) return s;
+}
+
+static int fig_success(const group *gs, size_t ng, const char *dir, FILE *msg) {
+    FILE *f = an_gp_open(dir, "success", "evaluations", "success rate", msg);
     if (!f) return -1;
-    fputs("set y2label 'memory-time (word·gas, summed over the cases)'\nset ytics nomirror\n"
-          "set y2tics\n",
+    double hi = 0;
+    for (size_t k = 0; k < ng; k++)
+        for (size_t i = 0; i < gs[k].n; i++)
+            if ((double)gs[k].runs[i].best.evaluations > hi)
+                hi = (double)gs[k].runs[i].best.evaluations;
+    fprintf(f, "set yrange [0:1]\nset ytics 0.2\nset xrange [0:*]\nset xtics %g\n",
+            an_nice_step(hi));
+    fputs("set format x '%.0s%c'\nplot \\\n", f);
+    for (size_t k = 0; k < ng; k++) {
+        const char *c = colors[k % NCOLORS];
+        fprintf(f,
+                "  'success-%s.csv' skip 1 using 1:5:6 with filledcurves fc rgb '%s' fs "
+                "transparent solid 0.18 noborder notitle,\\\n"
+                "  'success-%s.csv' skip 1 using 1:4 with lines lw 1.5 lc rgb '%s' title "
+                "'%s' noenhanced%s\n",
+                gs[k].label, c, gs[k].label, c, gs[k].label, more(k, ng));
+    }
+    return an_close_out(f, dir, "success.gp", msg);
+}
+
+/* The box-plot figures: one per measure of the last best program. */
+static const struct {
+    const char *stem, *ylabel;
+    int column; /* in final-EXP.csv */
+    bool relaxed;
+} boxes[] = {{"box-error", "final best error", 2, false},
+             {"box-gas", "final best gas", 3, true},
+             {"box-memtime", "final best memory-time", 4, true}};
+#define NBOXES (sizeof boxes / sizeof *boxes)
+
+/* Box plots of each run's final best program, one box per experiment, the
+ * runs as dots jittered by seed (reproducible). */
+static int fig_box(const group *gs, size_t ng, const char *dir, size_t which, const range *rg,
+                   FILE *msg) {
+    char name[64];
+    FILE *f = an_gp_open(dir, boxes[which].stem, NULL, boxes[which].ylabel, msg);
+    if (!f) return -1;
+    fputs("unset key\nset style boxplot nooutliers range 1.5\nset style fill solid 0.25 border\n"
+          "set boxwidth 0.5\nset bars 0.4\nset grid noxtics\n",
           f);
+    fprintf(f, "set xrange [0.4:%zu.6]\nset xtics (", ng);
+    for (size_t k = 0; k < ng; k++)
+        fprintf(f, "%s'%s' %zu", k ? ", " : "", gs[k].label, k + 1);
+    fprintf(f, ") noenhanced%s\n", ng > 3 ? " rotate by 30 right" : "");
+    gp_scale(f, "y", &rg[which], boxes[which].relaxed);
+    fputs("jit(s) = 0.3 * (s * 0.6180339887 - floor(s * 0.6180339887) - 0.5)\nplot \\\n", f);
+    for (size_t k = 0; k < ng; k++) {
+        char ca[12];
+        int c = boxes[which].column;
+        fprintf(f,
+                "  'final-%s.csv' skip 1 using (%zu):%d with boxplot lc rgb '%s' lw 1,\\\n"
+                "  'final-%s.csv' skip 1 using (%zu + jit($1)):%d with points pt %d ps 0.3 "
+                "lc rgb '%s'%s\n",
+                gs[k].label, k + 1, c, colors[k % NCOLORS], gs[k].label, k + 1, c,
+                points[k % NCOLORS], color_a(k, 0x50, ca), more(k, ng));
+    }
+    snprintf(name, sizeof name, "%s.gp", boxes[which].stem);
+    return an_close_out(f, dir, name, msg);
+}
+
+static int fig_resources(const group *gs, size_t ng, const char *dir, const range *res, FILE *msg) {
+    FILE *f = an_gp_open(dir, "resources", "generation", "gas", msg);
+    if (!f) return -1;
+    fputs("set y2label 'memory-time'\nset y2tics\n", f);
     gp_scale(f, "y", &res[0], true);
     gp_scale(f, "y2", &res[1], true);
     fputs("plot \\\n", f);
     for (size_t k = 0; k < ng; k++) {
         const group *g = &gs[k];
         const char *c = colors[k % NCOLORS];
-        const char *med = g->n > 1 ? ", median over seeds" : "";
         fprintf(f,
-                "  'convergence-%s.csv' skip 1 using 1:9 axes x1y1 with lines lw 2 lc rgb '%s' "
-                "title '%s gas%s (seed%s %s)',\\\n",
-                g->label, c, g->label, med, g->n > 1 ? "s" : "", g->seeds);
-        fprintf(f,
-                "  'convergence-%s.csv' skip 1 using 1:10 axes x1y2 with lines lw 2 dt 3 lc rgb "
-                "'%s' title '%s memory-time%s (right axis)'%s\n",
-                g->label, c, g->label, med, k + 1 < ng ? ",\\" : "");
+                "  'convergence-%s.csv' skip 1 using 1:9 axes x1y1 with lines lw 1.5 lc rgb '%s' "
+                "title '%s' noenhanced,\\\n"
+                "  'convergence-%s.csv' skip 1 using 1:10 axes x1y2 with lines lw 1.2 dt 2 lc "
+                "rgb '%s' notitle%s\n",
+                g->label, c, g->label, g->label, c, more(k, ng));
     }
     return an_close_out(f, dir, "resources.gp", msg);
 }
 
-static int fig_front(const group *gs, size_t ng, const char *dir, an_format fmt, const range *rg,
-                     FILE *msg) {
-    FILE *f =
-        an_gp_open(dir, "front", fmt, "Pareto front of the final population: error against gas",
-                   "gas (summed over the cases)", "error (sum over the training cases)", msg);
+static int fig_front(const group *gs, size_t ng, const char *dir, const range *rg, FILE *msg) {
+    FILE *f = an_gp_open(dir, "front", "gas", "error", msg);
     if (!f) return -1;
     gp_scale(f, "y", &rg[0], false);
     gp_scale(f, "x", &rg[1], true);
     fputs("plot \\\n", f);
-    for (size_t k = 0; k < ng; k++)
+    for (size_t k = 0; k < ng; k++) {
+        char ca[12], cb[12];
         fprintf(f,
-                "  'front-%s.csv' skip 1 using 4:3 with steps lw 1.5 lc rgb '%s' notitle,\\\n"
-                "  'front-%s.csv' skip 1 using 4:3 with points pt 7 ps 0.8 lc rgb '%s' title "
-                "'%s (seed%s %s)'%s\n",
-                gs[k].label, colors[k % NCOLORS], gs[k].label, colors[k % NCOLORS], gs[k].label,
-                gs[k].n > 1 ? "s" : "", gs[k].seeds, k + 1 < ng ? ",\\" : "");
+                "  'front-%s.csv' skip 1 using 4:3 with steps lw 0.6 lc rgb '%s' notitle,\\\n"
+                "  'front-%s.csv' skip 1 using 4:3 with points pt %d ps 0.3 lc rgb '%s' "
+                "notitle,\\\n"
+                "  keyentry with linespoints lw 1 pt %d ps 0.5 lc rgb '%s' title '%s' "
+                "noenhanced%s\n",
+                gs[k].label, color_a(k, 0x80, ca), gs[k].label, points[k % NCOLORS],
+                color_a(k, 0x40, cb), points[k % NCOLORS], colors[k % NCOLORS], gs[k].label,
+                more(k, ng));
+    }
     return an_close_out(f, dir, "front.gp", msg);
 }
 
-static int fig_history(const group *g, const char *dir, an_format fmt, const range *rg, FILE *msg) {
-    char stem[128], name[160], title[256];
+static int fig_history(const group *g, const char *dir, const range *rg, FILE *msg) {
+    char stem[128], name[160];
     snprintf(stem, sizeof stem, "front-history-%s", g->label);
     snprintf(name, sizeof name, "%s.gp", stem);
-    snprintf(title, sizeof title, "%s (seed %" PRIu64 "): how the error-gas front moved", g->label,
-             g->runs[0].seed);
-    FILE *f = an_gp_open(dir, stem, fmt, title, "gas (summed over the cases)",
-                         "error (sum over the training cases)", msg);
+    FILE *f = an_gp_open(dir, stem, "gas", "error", msg);
     if (!f) return -1;
     gp_scale(f, "y", &rg[4], false);
     gp_scale(f, "x", &rg[5], true);
@@ -606,33 +846,33 @@ static int fig_history(const group *g, const char *dir, an_format fmt, const ran
         double t = shown > 1 ? (double)idx / (shown - 1) : 1;
         unsigned cr = (unsigned)(187 + t * (8 - 187)), cg = (unsigned)(187 + t * (48 - 187)),
                  cb = (unsigned)(187 + t * (107 - 187));
-        fprintf(
-            f,
-            "  'front-history-%s.csv' index %d using 3:2 with steps lw 2 lc rgb '#%02x%02x%02x' "
-            "title 'generation %" PRIu64 "',\\\n"
-            "  'front-history-%s.csv' index %d using 3:2 with points pt 7 ps 0.7 lc rgb "
-            "'#%02x%02x%02x' notitle%s\n",
-            g->label, idx, cr, cg, cb, gen, g->label, idx, cr, cg, cb,
-            idx + 1 < shown ? ",\\" : "");
+        fprintf(f,
+                "  'front-history-%s.csv' index %d using 3:2 with steps lw 1.2 lc rgb "
+                "'#%02x%02x%02x' title 'gen. %" PRIu64 "',\\\n"
+                "  'front-history-%s.csv' index %d using 3:2 with points pt 7 ps 0.4 lc rgb "
+                "'#%02x%02x%02x' notitle%s\n",
+                g->label, idx, cr, cg, cb, gen, g->label, idx, cr, cg, cb,
+                idx + 1 < shown ? ",\\" : "");
         idx++;
     }
     return an_close_out(f, dir, name, msg);
 }
 
-static int fig_memerr(const group *gs, size_t ng, const char *dir, an_format fmt, const range *rg,
-                      FILE *msg) {
-    FILE *f = an_gp_open(dir, "memtime-error", fmt, "Final population: memory-time against error",
-                         "error (sum over the training cases)", "memory-time (word·gas)", msg);
+static int fig_memerr(const group *gs, size_t ng, const char *dir, const range *rg, FILE *msg) {
+    FILE *f = an_gp_open(dir, "memtime-error", "error", "memory-time (word·gas)", msg);
     if (!f) return -1;
     gp_scale(f, "x", &rg[2], false);
     gp_scale(f, "y", &rg[3], true);
-    fputs("plot \\\n", f);
-    for (size_t k = 0; k < ng; k++)
+    fputs("# only the clean programs (column 5): no fault, no missing output\nplot \\\n", f);
+    for (size_t k = 0; k < ng; k++) {
+        char ca[12];
         fprintf(f,
-                "  'memtime-error-%s.csv' skip 1 using 2:3 with points pt 7 ps 0.5 lc rgb '%s' "
-                "title '%s (seed%s %s)'%s\n",
-                gs[k].label, colors[k % NCOLORS], gs[k].label, gs[k].n > 1 ? "s" : "", gs[k].seeds,
-                k + 1 < ng ? ",\\" : "");
+                "  'memtime-error-%s.csv' skip 1 using ($5 > 0 ? $2 : NaN):3 with points pt %d "
+                "ps 0.2 lc rgb '%s' notitle,\\\n"
+                "  keyentry with points pt %d ps 0.6 lc rgb '%s' title '%s' noenhanced%s\n",
+                gs[k].label, points[k % NCOLORS], color_a(k, 0xE0, ca), points[k % NCOLORS],
+                colors[k % NCOLORS], gs[k].label, more(k, ng));
+    }
     return an_close_out(f, dir, "memtime-error.gp", msg);
 }
 
@@ -651,8 +891,11 @@ bool an_have_gnuplot(void) {
     return found;
 }
 
-/* Run gnuplot on script inside dir; its messages go to dir/gnuplot.log. */
-int an_run_gnuplot(const char *dir, const char *script, FILE *msg) {
+/* Run gnuplot on script inside dir for the format ext (png, pdf, svg); its
+ * messages go to dir/gnuplot.log. */
+int an_run_gnuplot(const char *dir, const char *script, const char *ext, FILE *msg) {
+    char var[32];
+    snprintf(var, sizeof var, "fmt='%s'", ext);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) return -1;
@@ -664,15 +907,15 @@ int an_run_gnuplot(const char *dir, const char *script, FILE *msg) {
             dup2(fd, 2);
             close(fd);
         }
-        execlp("gnuplot", "gnuplot", script, (char *)NULL);
+        execlp("gnuplot", "gnuplot", "-e", var, script, (char *)NULL);
         _exit(127);
     }
     int st;
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR) return -1;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        fprintf(msg, "frugal report: gnuplot failed on %s/%s (see %s/gnuplot.log)\n", dir, script,
-                dir);
+        fprintf(msg, "frugal report: gnuplot failed on %s/%s for %s (see %s/gnuplot.log)\n", dir,
+                script, ext, dir);
         return -1;
     }
     return 0;
@@ -680,77 +923,121 @@ int an_run_gnuplot(const char *dir, const char *script, FILE *msg) {
 
 /* ---- report.md ---- */
 
-static void md_figure(FILE *f, const char *file, bool have, const char *alt, const char *line) {
+/* The format report.md shows: PNG, else SVG, else PDF. */
+static an_format md_format(unsigned formats) {
+    return formats & AN_FMT(AN_PNG) ? AN_PNG : formats & AN_FMT(AN_SVG) ? AN_SVG : AN_PDF;
+}
+
+const char *an_md_ext(unsigned formats) {
+    return an_ext_of(md_format(formats));
+}
+
+static void md_figure(FILE *f, const char *stem, unsigned formats, bool have, const char *alt,
+                      int *no, const char *caption) {
+    char other[64] = "";
+    if (formats & AN_FMT(AN_PDF) && md_format(formats) != AN_PDF)
+        snprintf(other, sizeof other, " (vector: `%s.pdf`)", stem);
+    ++*no;
     if (have)
-        fprintf(f, "![%s](%s)\n\n%s\n\n", alt, file, line);
+        fprintf(f, "![%s](%s.%s)\n\n*Figure %d.* %s%s\n\n", alt, stem,
+                an_ext_of(md_format(formats)), *no, caption, other);
     else
         fprintf(f,
                 "*%s: not drawn (gnuplot missing or failed); its data and script are "
-                "here.*\n\n%s\n\n",
-                file, line);
+                "here.*\n\n*Figure %d.* %s\n\n",
+                stem, *no, caption);
 }
 
-static int write_md(group *gs, size_t ng, const char *dir, an_format fmt, bool figs, FILE *msg) {
+static int write_md(group *gs, size_t ng, const an_exp *ex, const an_cmp *cmp, size_t ncmp,
+                    const char *dir, const an_report_opts *o, bool figs, FILE *msg) {
     FILE *f = an_open_out(dir, "report.md", msg);
     if (!f) return -1;
-    const char *x = an_ext_of(fmt);
-    char p[160];
+    unsigned fm = o->formats;
+    int no = 0;
+    char cap[1024];
     fputs("# frugal report\n\n", f);
-    for (size_t k = 0; k < ng; k++)
-        fprintf(f, "- **%s**: spec `%s`, %zu run%s (seed%s %s) from `%s`\n", gs[k].label,
-                gs[k].spec_name, gs[k].n, gs[k].n > 1 ? "s" : "", gs[k].n > 1 ? "s" : "",
-                gs[k].seeds, gs[k].input);
-    fputs("\n## Success\n\n", f);
-    fputs("| experiment | runs | solved | success rate | criterion | population M | "
-          "computational effort E | at generation |\n|---|---|---|---|---|---|---|---|\n",
-          f);
     for (size_t k = 0; k < ng; k++) {
-        uint64_t at = 0;
-        double e = effort_of(&gs[k], &at);
         char crit[64];
         criterion_text(&gs[k], crit, sizeof crit);
-        size_t ok = solved_count(&gs[k]);
-        fprintf(f, "| %s | %zu | %zu | %.0f%% | %s | %" PRIu64 " | ", gs[k].label, gs[k].n, ok,
-                100.0 * (double)ok / (double)gs[k].n, crit,
-                (uint64_t)gs[k].islands * gs[k].pop_size);
-        if (e > 0)
-            fprintf(f, "%.0f | %" PRIu64 " |\n", e, at);
-        else
-            fputs("— | — |\n", f);
+        fprintf(f,
+                "- **%s**: spec `%s`, %zu run%s (seed%s %s) from `%s`; population M = %" PRIu64
+                "; solved when %s\n",
+                gs[k].label, gs[k].spec_name, gs[k].n, gs[k].n > 1 ? "s" : "",
+                gs[k].n > 1 ? "s" : "", gs[k].seeds, gs[k].input,
+                (uint64_t)gs[k].islands * gs[k].pop_size, crit);
     }
-    fputs("\nA run is solved when some individual meets the criterion (the spec's "
+    fputs("\nFor a paper: `tables.tex` (booktabs tables of the success, medians and comparisons "
+          "below, for `\\input`), and each figure as PDF next to its PNG, gnuplot script and "
+          "data. Statistics and figures: docs/report.md.\n\n",
+          f);
+    fputs("## Success\n\n", f);
+    an_md_success(f, ex, ng, boot_reps(o), o->boot_seed);
+    fputs("A run is solved when some individual meets the criterion (the spec's "
           "`budget.target_error` if set, else every training case a hit) by the last "
           "generation; Koza's effort E = min_i M·(i+1)·⌈ln(0.01)/ln(1−P(M,i))⌉ over the runs "
           "(`success.csv`, `runs.csv`).\n\n",
           f);
+    snprintf(cap, sizeof cap,
+             "Success rate against evaluations: the share of runs solved within that many "
+             "evaluations, with its 95%% %s interval as a band; one line per experiment "
+             "(`success-*.csv`).",
+             an_ci_name(o->ci));
+    md_figure(f, "success", fm, figs, "success rate against evaluations", &no, cap);
+    fputs("## Final results\n\n", f);
+    an_md_medians(f, ex, ng);
+    static const char *const boxcap[NBOXES] = {
+        "The final best program's error (summed over the training cases), one box per "
+        "experiment.",
+        "The final best program's gas (summed over the training cases).",
+        "The final best program's memory-time (word·gas, summed over the training cases)."};
+    for (size_t b = 0; b < NBOXES; b++) {
+        snprintf(cap, sizeof cap,
+                 "%s Boxes: quartiles and median over the runs; whiskers: the furthest run "
+                 "within 1.5 interquartile ranges; dots: the runs (`final-*.csv`).",
+                 boxcap[b]);
+        md_figure(f, boxes[b].stem, fm, figs, "box plot", &no, cap);
+    }
+    fputs("## Comparisons\n\n", f);
+    an_md_compare(f, ex, cmp, ncmp);
     fputs("## Convergence\n\n", f);
-    snprintf(p, sizeof p, "convergence.%s", x);
-    md_figure(f, p, figs, "convergence",
-              "Error of the best program (solid) and the population median (dashed) per "
-              "generation; over seeds, the median and the interquartile band "
+    md_figure(f, "convergence", fm, figs, "convergence", &no,
+              "Error of the best program (solid) and the population's median error (dashed) per "
+              "generation; over seeds, the medians, and the interquartile band of the best "
               "(`convergence-*.csv`).");
     fputs("## Resource efficiency\n\n", f);
-    snprintf(p, sizeof p, "front.%s", x);
-    md_figure(f, p, figs, "Pareto front",
-              "The final population's non-dominated programs in error and gas, one staircase "
-              "per seed (`front-*.csv`).");
+    uint64_t tot = 0, ok = 0;
     for (size_t k = 0; k < ng; k++) {
-        char line[256];
-        snprintf(p, sizeof p, "front-history-%s.%s", gs[k].label, x);
-        snprintf(line, sizeof line,
-                 "%s, seed %" PRIu64 ": the error-gas front at five generations, light to dark "
-                 "(`front-history-%s.csv`).",
-                 gs[k].label, gs[k].runs[0].seed, gs[k].label);
-        md_figure(f, p, figs, "front history", line);
+        tot += gs[k].final_total;
+        ok += gs[k].final_clean;
     }
-    snprintf(p, sizeof p, "resources.%s", x);
-    md_figure(f, p, figs, "resources",
+    char left[256];
+    snprintf(left, sizeof left,
+             "%" PRIu64 " of the %" PRIu64 " final-population programs (%.0f%%) faulted, ran out "
+             "of a resource or lacked an output (an error at the task's penalty) and are not "
+             "drawn",
+             tot - ok, tot, tot ? 100.0 * (double)(tot - ok) / (double)tot : 0.0);
+    snprintf(cap, sizeof cap,
+             "The final population's non-dominated programs in error and gas (both minimised), "
+             "one staircase per seed. %s (`front-*.csv`).",
+             left);
+    md_figure(f, "front", fm, figs, "Pareto front", &no, cap);
+    for (size_t k = 0; k < ng; k++) {
+        char stem[128];
+        snprintf(stem, sizeof stem, "front-history-%s", gs[k].label);
+        snprintf(cap, sizeof cap,
+                 "%s, seed %" PRIu64 ": the error-gas front of the clean programs at five "
+                 "generations, light to dark (`front-history-%s.csv`).",
+                 gs[k].label, gs[k].runs[0].seed, gs[k].label);
+        md_figure(f, stem, fm, figs, "front history", &no, cap);
+    }
+    md_figure(f, "resources", fm, figs, "resources", &no,
               "Gas (solid, left axis) and memory-time (dotted, right axis) of the best program "
               "per generation; over seeds, the median.");
-    snprintf(p, sizeof p, "memtime-error.%s", x);
-    md_figure(f, p, figs, "memory-time against error",
-              "Every program of the final population: memory-time against error "
-              "(`memtime-error-*.csv`).");
+    snprintf(cap, sizeof cap,
+             "Memory-time against error of every clean program of the final population. %s "
+             "(`memtime-error-*.csv`, column `clean`).",
+             left);
+    md_figure(f, "memtime-error", fm, figs, "memory-time against error", &no, cap);
     fputs("## Runs\n\n| experiment | seed | generations | stop | evaluations | best error | gas "
           "| memory-time | hits | solved at |\n|---|---|---|---|---|---|---|---|---|---|\n",
           f);
@@ -803,7 +1090,10 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
     if (n == 1 && an_is_arena(inputs[0])) return an_arena_report(inputs[0], o, msg);
     int rc = -1;
     group *gs = calloc(n ? n : 1, sizeof *gs);
-    range err = {0}, res[2] = {{0}}, rg[6] = {{0}};
+    an_exp *ex = NULL;
+    an_cmp *cmp = NULL;
+    size_t ncmp = 0;
+    range err = {0}, res[2] = {{0}}, rg[6] = {{0}}, fin[3] = {{0}};
     const char *dir = o->out_dir;
     if (!gs) return -1;
     if (an_mkdirs(dir)) {
@@ -829,7 +1119,7 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
         int bad = !fh;
         if (!bad) {
             fputs("seed,generation,error,gas,memtime,length\n", ff);
-            fputs("seed,error,memtime,gas\n", fm);
+            fputs("seed,error,memtime,gas,clean\n", fm);
         }
         for (size_t i = 0; i < nf && !bad; i++) {
             if (!o->quiet) fprintf(msg, "frugal report: reading %s\n", files[i]);
@@ -874,14 +1164,25 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
             }
         }
         if (write_convergence(g, dir, &err, res, msg)) goto cleanup;
+        if (group_stats(g, o) || write_success_curve(g, dir, o->ci, msg) ||
+            write_final(g, dir, fin, msg))
+            goto cleanup;
     }
-    if (write_tables(gs, n, dir, msg)) goto cleanup;
-    if (fig_convergence(gs, n, dir, o->format, &err, msg) ||
-        fig_resources(gs, n, dir, o->format, res, msg) ||
-        fig_front(gs, n, dir, o->format, rg, msg) || fig_memerr(gs, n, dir, o->format, rg, msg))
-        goto cleanup;
+    if (!(ex = malloc(n * sizeof *ex))) goto cleanup;
     for (size_t k = 0; k < n; k++)
-        if (fig_history(&gs[k], dir, o->format, rg, msg)) goto cleanup;
+        ex[k] = gs[k].ex; /* shallow: the values stay the group's */
+    if (an_compare(ex, n, &cmp, &ncmp)) goto cleanup;
+    if (write_tables(gs, n, dir, o, msg) || an_write_compare_csv(ex, cmp, ncmp, dir, msg) ||
+        an_write_tex(ex, n, cmp, ncmp, boot_reps(o), o->boot_seed, dir, msg))
+        goto cleanup;
+    if (fig_convergence(gs, n, dir, &err, msg) || fig_success(gs, n, dir, msg) ||
+        fig_resources(gs, n, dir, res, msg) || fig_front(gs, n, dir, rg, msg) ||
+        fig_memerr(gs, n, dir, rg, msg))
+        goto cleanup;
+    for (size_t b = 0; b < NBOXES; b++)
+        if (fig_box(gs, n, dir, b, fin, msg)) goto cleanup;
+    for (size_t k = 0; k < n; k++)
+        if (fig_history(&gs[k], dir, rg, msg)) goto cleanup;
     bool figs = false, missing = false;
     if (!an_have_gnuplot()) {
         missing = true;
@@ -897,21 +1198,29 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
         char log[8192];
         snprintf(log, sizeof log, "%s/gnuplot.log", dir);
         remove(log);
-        const char *scripts[] = {"convergence.gp", "front.gp", "resources.gp", "memtime-error.gp"};
-        for (size_t i = 0; i < 4; i++)
-            if (an_run_gnuplot(dir, scripts[i], msg)) figs = false;
-        for (size_t k = 0; k < n; k++) {
-            char s[128];
-            snprintf(s, sizeof s, "front-history-%s.gp", gs[k].label);
-            if (an_run_gnuplot(dir, s, msg)) figs = false;
+        static const char *const scripts[] = {"success.gp",     "box-error.gp",    "box-gas.gp",
+                                              "box-memtime.gp", "convergence.gp",  "front.gp",
+                                              "resources.gp",   "memtime-error.gp"};
+        for (int t = 0; t < 3; t++) {
+            if (!(o->formats & AN_FMT(t))) continue;
+            const char *x = an_ext_of((an_format)t);
+            for (size_t i = 0; i < sizeof scripts / sizeof *scripts; i++)
+                if (an_run_gnuplot(dir, scripts[i], x, msg)) figs = false;
+            for (size_t k = 0; k < n; k++) {
+                char sc[128];
+                snprintf(sc, sizeof sc, "front-history-%s.gp", gs[k].label);
+                if (an_run_gnuplot(dir, sc, x, msg)) figs = false;
+            }
         }
     }
-    if (write_md(gs, n, dir, o->format, figs, msg)) goto cleanup;
+    if (write_md(gs, n, ex, cmp, ncmp, dir, o, figs, msg)) goto cleanup;
     if (!o->quiet) fprintf(msg, "frugal report: wrote %s/report.md\n", dir);
     rc = figs ? 0 : missing ? 1 : 2;
 cleanup:
     for (size_t k = 0; k < n; k++)
         free_group(&gs[k]);
     free(gs);
+    free(ex);
+    free(cmp);
     return rc;
 }

@@ -3,6 +3,7 @@
 #include "analysis/analysis.h"
 #include "experiments/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -11,14 +12,19 @@
 int exp_cmd_report(int argc, char **argv); /* declared in experiments/cli.h */
 
 static const char report_usage[] =
-    "usage: frugal report RUN.h5|DIR... [--out DIR] [--format png|svg|pdf] [--quiet]\n"
+    "usage: frugal report RUN.h5|DIR... [--out DIR] [--format LIST] [--ci wilson|clopper-pearson]\n"
+    "                     [--bootstrap N] [--bootstrap-seed N] [--quiet]\n"
     "       frugal report RUN.h5 --lineage ID\n"
     "Reads runs (a DIR means every *.h5 in it: a batch over seeds; each argument is one\n"
-    "experiment, and several are overlaid on the same axes) and writes CSV tables,\n"
-    "gnuplot scripts, the figures and report.md (docs/report.md).\n"
+    "experiment, and several are overlaid on the same axes and compared pairwise) and\n"
+    "writes CSV tables, tables.tex, gnuplot scripts, the figures and report.md\n"
+    "(docs/report.md).\n"
     "  --out DIR        where to write (default: DIR/report for one directory,\n"
     "                   RUN-report for one file, report/ for several inputs)\n"
-    "  --format F       png (default), svg or pdf\n"
+    "  --format LIST    figure formats, comma-separated: png, pdf, svg (default png,pdf)\n"
+    "  --ci M           success-rate intervals: wilson (default) or clopper-pearson\n"
+    "  --bootstrap N    resamples for the effort's interval (default 10000)\n"
+    "  --bootstrap-seed N  their seed (default 1): same inputs and seed, same interval\n"
     "  --lineage ID     print the ancestry of individual ID of RUN.h5 instead: ID is\n"
     "                   GEN:ISLAND:SLOT, GEN:SLOT (island 0) or best (the last best)\n"
     "  --quiet          no progress messages\n"
@@ -50,34 +56,86 @@ cleanup:
     return rc;
 }
 
+/* "png,pdf" -> AN_FMT bits. 0, or -1. */
+static int parse_formats(const char *s, unsigned *out) {
+    *out = 0;
+    while (*s) {
+        size_t l = strcspn(s, ",");
+        if (l == 3 && !strncmp(s, "png", 3))
+            *out |= AN_FMT(AN_PNG);
+        else if (l == 3 && !strncmp(s, "pdf", 3))
+            *out |= AN_FMT(AN_PDF);
+        else if (l == 3 && !strncmp(s, "svg", 3))
+            *out |= AN_FMT(AN_SVG);
+        else
+            return -1;
+        s += l;
+        if (*s == ',' && !*++s) return -1;
+    }
+    return *out ? 0 : -1;
+}
+
 int exp_cmd_report(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"out", required_argument, NULL, 'o'},     {"format", required_argument, NULL, 'f'},
-        {"lineage", required_argument, NULL, 'l'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
-    an_report_opts o = {.format = AN_PNG};
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+                                         {"format", required_argument, NULL, 'f'},
+                                         {"lineage", required_argument, NULL, 'l'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"ci", required_argument, NULL, 'c'},
+                                         {"bootstrap", required_argument, NULL, 'b'},
+                                         {"bootstrap-seed", required_argument, NULL, 's'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    an_report_opts o = {.formats = AN_FMT(AN_PNG) | AN_FMT(AN_PDF),
+                        .ci = AN_CI_WILSON,
+                        .boot_reps = AN_BOOT_REPS,
+                        .boot_seed = 1};
     const char *out = NULL, *id = NULL;
     char def[4096];
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "ho:f:q", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "ho:f:qc:b:s:", opts, NULL)) != -1) {
         switch (ch) {
         case 'o': out = optarg; break;
         case 'l': id = optarg; break;
         case 'q': o.quiet = true; break;
         case 'f':
-            if (!strcmp(optarg, "png"))
-                o.format = AN_PNG;
-            else if (!strcmp(optarg, "svg"))
-                o.format = AN_SVG;
-            else if (!strcmp(optarg, "pdf"))
-                o.format = AN_PDF;
-            else {
-                fprintf(stderr, "frugal report: --format expects png, svg or pdf, got '%s'\n",
+            if (parse_formats(optarg, &o.formats)) {
+                fprintf(stderr,
+                        "frugal report: --format expects png, pdf or svg, or a comma-separated "
+                        "list of them, got '%s'\n",
                         optarg);
                 return EXP_EXIT_USAGE;
             }
             break;
+        case 'c':
+            if (!strcmp(optarg, "wilson"))
+                o.ci = AN_CI_WILSON;
+            else if (!strcmp(optarg, "clopper-pearson"))
+                o.ci = AN_CI_CLOPPER_PEARSON;
+            else {
+                fprintf(stderr, "frugal report: --ci expects wilson or clopper-pearson, got '%s'\n",
+                        optarg);
+                return EXP_EXIT_USAGE;
+            }
+            break;
+        case 'b':
+        case 's': {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 10);
+            if (errno || end == optarg || *end || *optarg == '-' ||
+                (ch == 'b' && (v < 1 || v > 10000000))) {
+                fprintf(stderr, "frugal report: --%s expects %s, got '%s'\n",
+                        ch == 'b' ? "bootstrap" : "bootstrap-seed",
+                        ch == 'b' ? "a count from 1 to 10000000" : "an unsigned integer", optarg);
+                return EXP_EXIT_USAGE;
+            }
+            if (ch == 'b')
+                o.boot_reps = (uint32_t)v;
+            else
+                o.boot_seed = v;
+            break;
+        }
         case 'h': fputs(report_usage, stdout); return EXP_EXIT_OK;
         default: fputs(report_usage, stderr); return EXP_EXIT_USAGE;
         }

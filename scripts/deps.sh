@@ -11,7 +11,9 @@ pkgs=(
   zlib1g-dev         # crc32 for snapshots
   libdeflate-dev     # fast deflate for the HDF5 store
   libpng-dev         # memory images
-  gnuplot-nox        # plots
+  gnuplot-nox        # plots (pngcairo, pdfcairo, svg)
+  libgsl-dev         # report statistics: quantiles, hypergeometric distribution
+  python3-scipy      # the statistics tests' oracle (tests/stats_oracle.py)
   lua5.4 python3-deap  # benchmark peers
   clang libclang-rt-14-dev  # libFuzzer targets
 )

@@ -1,12 +1,16 @@
-/* frugal report (analysis/, experiments/cmd_report.c): figures are valid PNG
- * and SVG, the CSV numbers equal the HDF5 file's, batch medians over three
- * seeds, lineage, and a PATH without gnuplot.
+/* frugal report (analysis/, experiments/cmd_report.c): figures are valid PNG,
+ * PDF and SVG, the CSV numbers equal the HDF5 file's, batch medians over three
+ * seeds, lineage, a PATH without gnuplot, the comparisons against SciPy
+ * (tests/stats_oracle.py), tables.tex's structure, and fronts without
+ * faulted or penalised programs.
  *
  * Runs are made with $FRUGAL run (tiny populations); the report runs in
  * process through exp_cmd_report. Expected values are read from the HDF5
  * files here with the HDF5 C API, independently of analysis/. */
 #define _GNU_SOURCE /* nftw */
+#include "analysis/an_impl.h"
 #include "analysis/analysis.h"
+#include "fitness/fitness.h"
 
 #include "testutil.h"
 
@@ -16,6 +20,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <hdf5.h>
+#include <math.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +30,7 @@
 #include <unistd.h>
 
 int exp_cmd_report(int argc, char **argv);
+int exp_read_file(const char *path, vm_buf *out); /* experiments/cli.h */
 
 static char dir[64];
 static const char *frugal;
@@ -41,24 +47,29 @@ static void teardown(void) {
 
 TestSuite(report, .init = setup, .fini = teardown);
 
-/* A tiny quartic run: dir/sub/seed-S.h5. */
-static void make_run(const char *sub, unsigned seed, bool per_case) {
+/* A tiny quartic run: dir/sub/seed-S.h5, with one more --set (or NULL). */
+static void make_run_set(const char *sub, unsigned seed, bool per_case, const char *set) {
     char out[256], seeds[16];
     snprintf(out, sizeof out, "%s/%s/seed-%u.h5", dir, sub, seed);
     snprintf(seeds, sizeof seeds, "%u", seed);
+    const char *pc = per_case ? "output.per_case=true" : "output.per_case=false";
     pid_t pid = fork();
     cr_assert(pid >= 0);
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
         if (fd >= 0) dup2(fd, 1);
         execl(frugal, frugal, "run", "experiments/quartic.json", "--set", "population.size=40",
-              "--generations", "6", "--seed", seeds, "--out", out, "--quiet", "--set",
-              per_case ? "output.per_case=true" : "output.per_case=false", (char *)NULL);
+              "--generations", "6", "--seed", seeds, "--out", out, "--quiet", "--set", pc,
+              "--set", set ? set : pc, (char *)NULL);
         _exit(127);
     }
     int st;
     cr_assert(waitpid(pid, &st, 0) == pid);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "frugal run failed for %s", out);
+}
+
+static void make_run(const char *sub, unsigned seed, bool per_case) {
+    make_run_set(sub, seed, per_case, NULL);
 }
 
 /* exp_cmd_report with args, stdout and stderr to dir/tag.out and .err. */
@@ -267,6 +278,16 @@ static void check_svg(const char *path) {
     free(s);
 }
 
+/* A vector PDF at single-column size: 3.5 x 2.49 in (252 x 179 pt). */
+static void check_pdf(const char *path) {
+    vm_buf b = {0};
+    cr_assert_eq(exp_read_file(path, &b), 0, "cannot read %s", path);
+    static const char box[] = "/MediaBox [ 0 0 252 179 ]";
+    cr_assert(b.len > 5 && !memcmp(b.data, "%PDF-", 5), "%s: not a PDF", path);
+    cr_assert(memmem(b.data, b.len, box, sizeof box - 1), "%s: not single-column size", path);
+    vm_buf_free(&b);
+}
+
 /* Check every file of dir ending in ext; returns how many. */
 static int check_images(const char *d, const char *ext) {
     DIR *dp = opendir(d);
@@ -280,6 +301,8 @@ static int check_images(const char *d, const char *ext) {
         snprintf(p, sizeof p, "%s/%s", d, e->d_name);
         if (!strcmp(ext, ".png"))
             check_png(p);
+        else if (!strcmp(ext, ".pdf"))
+            check_pdf(p);
         else
             check_svg(p);
         n++;
@@ -301,22 +324,39 @@ Test(report, renders_valid_png_and_svg) {
     snprintf(in, sizeof in, "%s/a", dir);
     snprintf(out, sizeof out, "%s/png", dir);
     cr_assert_eq(report("png", (const char *[]){in, "--out", out, "--quiet", NULL}), 0);
-    /* convergence, front, resources, memtime-error, front-history-quartic */
-    cr_assert_eq(check_images(out, ".png"), 5);
+    /* success, box-error, box-gas, box-memtime, convergence, front, resources,
+     * memtime-error, front-history-quartic: PNG and PDF by default */
+    cr_assert_eq(check_images(out, ".png"), 9);
+    cr_assert_eq(check_images(out, ".pdf"), 9);
+    cr_assert_eq(check_images(out, ".svg"), 0);
     char p[256];
     snprintf(p, sizeof p, "%s/report.md", out);
     char *md = slurp(p);
     cr_assert(strstr(md, "![convergence](convergence.png)"));
+    cr_assert(strstr(md, "(vector: `convergence.pdf`)"));
     cr_assert(strstr(md, "Per-case errors: "), "per-case errors were stored");
+    cr_assert(strstr(md, "One experiment: nothing to compare."));
     free(md);
+    /* no titles inside the figures (the captions are in report.md) */
+    snprintf(p, sizeof p, "%s/front.gp", out);
+    char *gp = slurp(p);
+    cr_assert(!strstr(gp, "set title"), "front.gp sets a title:\n%s", gp);
+    cr_assert(strstr(gp, "#0072B2"), "Okabe-Ito blue first");
+    free(gp);
     snprintf(out, sizeof out, "%s/svg", dir);
     cr_assert_eq(
         report("svg", (const char *[]){in, "--out", out, "--format", "svg", "--quiet", NULL}), 0);
-    cr_assert_eq(check_images(out, ".svg"), 5);
+    cr_assert_eq(check_images(out, ".svg"), 9);
+    cr_assert_eq(check_images(out, ".png"), 0);
     snprintf(p, sizeof p, "%s/convergence.gp", out);
-    char *gp = slurp(p);
+    gp = slurp(p);
     cr_assert(strstr(gp, "set terminal svg"), "the script is kept next to the image");
     free(gp);
+    snprintf(out, sizeof out, "%s/bad", dir);
+    cr_assert_eq(report("fmt", (const char *[]){in, "--out", out, "--format", "png,", NULL}), 2);
+    cr_assert_eq(report("fmt", (const char *[]){in, "--out", out, "--format", "jpg", NULL}), 2);
+    cr_assert_eq(report("ci", (const char *[]){in, "--out", out, "--ci", "exact", NULL}), 2);
+    cr_assert_eq(report("bs", (const char *[]){in, "--out", out, "--bootstrap", "0", NULL}), 2);
 }
 
 Test(report, csv_equals_hdf5) {
@@ -436,17 +476,31 @@ Test(report, without_gnuplot) {
     char in[128], out[128], p[256];
     snprintf(in, sizeof in, "%s/ng", dir);
     snprintf(out, sizeof out, "%s/rep", dir);
+    char *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
     setenv("PATH", "/nonexistent", 1);
     int rc = report("ng", (const char *[]){in, "--out", out, NULL});
+    setenv("PATH", path, 1); /* the teardown runs rm */
+    free(path);
     cr_assert_eq(rc, 0);
     snprintf(p, sizeof p, "%s/ng.err", dir);
     char *err = slurp(p);
     cr_assert(strstr(err, "gnuplot not found"), "stderr:\n%s", err);
     cr_assert(strstr(err, "apt-get install gnuplot-nox"), "stderr:\n%s", err);
     free(err);
-    const char *files[] = {
-        "runs.csv",          "success.csv",    "best.csv", "convergence-quartic.csv",
-        "front-quartic.csv", "convergence.gp", "report.md"};
+    const char *files[] = {"runs.csv",
+                           "success.csv",
+                           "best.csv",
+                           "summary.csv",
+                           "compare.csv",
+                           "tables.tex",
+                           "convergence-quartic.csv",
+                           "front-quartic.csv",
+                           "final-quartic.csv",
+                           "success-quartic.csv",
+                           "convergence.gp",
+                           "box-error.gp",
+                           "success.gp",
+                           "report.md"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         snprintf(p, sizeof p, "%s/%s", out, files[i]);
         cr_assert(access(p, R_OK) == 0, "%s missing", p);
@@ -471,4 +525,354 @@ Test(report, effort_and_quantiles) {
     cr_assert_eq(an_quantile(v, 4, 0.5), 2.5);
     cr_assert_eq(an_quantile(v, 4, 0.25), 1.75);
     cr_assert_eq(an_quantile(v, 4, 1), 4);
+}
+
+/* ---- comparisons, tables.tex, clean fronts ---- */
+
+/* Split line at commas in place (frugal writes no quoted fields). */
+static int csv_split(char *line, char **f, int cap) {
+    int n = 0;
+    for (char *p = line; n < cap;) {
+        f[n++] = p;
+        p = strchr(p, ',');
+        if (!p) break;
+        *p++ = 0;
+    }
+    return n;
+}
+
+/* The data lines of a CSV file, each split: lines[i][field]. */
+typedef struct {
+    char *text;
+    char *f[64][24];
+    int nf[64];
+    size_t n;
+} csv_t;
+
+static void csv_read(const char *path, csv_t *c) {
+    memset(c, 0, sizeof *c);
+    c->text = slurp(path);
+    char *line = strchr(c->text, '\n');
+    cr_assert(line, "%s has no header", path);
+    for (line++; *line && c->n < 64;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        if (*line) {
+            c->nf[c->n] = csv_split(line, c->f[c->n], 24);
+            c->n++;
+        }
+        if (!nl) break;
+        line = nl + 1;
+    }
+}
+
+/* Column col of final-EXP.csv (1 best_error, 2 gas, 3 memtime, 4 solved, 5
+ * evaluations to success), the empty fields left out. */
+static size_t final_column(const char *rep, const char *label, int col, double *v) {
+    char p[256];
+    snprintf(p, sizeof p, "%s/final-%s.csv", rep, label);
+    csv_t c;
+    csv_read(p, &c);
+    size_t n = 0;
+    for (size_t i = 0; i < c.n; i++)
+        if (c.nf[i] > col && *c.f[i][col]) v[n++] = strtod(c.f[i][col], NULL);
+    free(c.text);
+    return n;
+}
+
+static bool near(double a, double b, double rel) {
+    if (isnan(b)) return isnan(a);
+    return fabs(a - b) <= 1e-13 + rel * fabs(b);
+}
+
+/* tables.tex: comments aside, every % # & _ ^ ~ outside math escaped, braces
+ * and environments balanced, each tabular's rows with as many cells as its
+ * column specification, booktabs rules in order. Returns the tables. */
+static int check_tex(const char *path) {
+    char *s = slurp(path);
+    char env[16][32];
+    int depth = 0, tables = 0, braces = 0, cols = 0, rule = 0, rows = 0;
+    bool math = false;
+    for (char *line = s, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        if (*line == '%') continue;
+        int amps = 0;
+        for (char *p = line; *p; p++) {
+            if (*p == '\\') {
+                if (!strncmp(p, "\\begin{", 7) || !strncmp(p, "\\end{", 5)) {
+                    bool begin = p[1] == 'b';
+                    char *name = strchr(p, '{') + 1, *close = strchr(name, '}');
+                    cr_assert(close && close - name < 32, "%s: bad environment", path);
+                    if (begin) {
+                        cr_assert(depth < 16);
+                        memcpy(env[depth], name, (size_t)(close - name));
+                        env[depth++][close - name] = 0;
+                        if (!strcmp(env[depth - 1], "table")) tables++;
+                        if (!strcmp(env[depth - 1], "tabular")) {
+                            /* the column specification: one letter a column */
+                            char *spec = close + 2;
+                            cr_assert(close[1] == '{', "%s: tabular without columns", path);
+                            cols = (int)strspn(spec, "lcr");
+                            cr_assert(cols > 0 && spec[cols] == '}', "%s: columns '%s'", path,
+                                      spec);
+                            rule = rows = 0;
+                        }
+                    } else {
+                        cr_assert(depth > 0, "%s: \\end without \\begin", path);
+                        depth--;
+                        cr_assert((size_t)(close - name) == strlen(env[depth]) &&
+                                      !strncmp(name, env[depth], (size_t)(close - name)),
+                                  "%s: \\end{%.*s} closes %s", path, (int)(close - name), name,
+                                  env[depth]);
+                        if (!strcmp(env[depth], "tabular"))
+                            cr_assert(rule == 3 && rows >= 2, "%s: rules %d, rows %d", path, rule,
+                                      rows);
+                    }
+                }
+                static const char *const rules[3] = {"\\toprule", "\\midrule", "\\bottomrule"};
+                for (int r = 0; r < 3; r++)
+                    if (!strncmp(p, rules[r], strlen(rules[r]))) {
+                        cr_assert_eq(rule, r, "%s: %s out of order", path, rules[r]);
+                        rule++;
+                    }
+                if (p[1]) p++; /* an escaped character, or a command's first letter */
+                continue;
+            }
+            if (*p == '$') math = !math;
+            if (*p == '{') braces++;
+            if (*p == '}') braces--;
+            cr_assert(braces >= 0, "%s: unbalanced braces in: %s", path, line);
+            if (*p == '&') amps++;
+            cr_assert(*p != '%' && *p != '#' && *p != '~', "%s: unescaped '%c' in: %s", path, *p,
+                      line);
+            if (!math)
+                cr_assert(*p != '_' && *p != '^', "%s: unescaped '%c' in: %s", path, *p, line);
+        }
+        cr_assert(!math, "%s: math mode left open in: %s", path, line);
+        size_t l = strlen(line);
+        if (depth && !strcmp(env[depth - 1], "tabular") && l >= 2 &&
+            !strcmp(line + l - 2, "\\\\")) {
+            cr_assert_eq(amps, cols - 1, "%s: %d cells in a %d-column table: %s", path, amps + 1,
+                         cols, line);
+            rows++;
+        }
+    }
+    cr_assert_eq(depth, 0, "%s: %d environments left open", path, depth);
+    cr_assert_eq(braces, 0, "%s: unbalanced braces", path);
+    free(s);
+    return tables;
+}
+
+Test(report, tex_escape) {
+    char out[256];
+    an_tex_escape("a_b%c&d#e$f{g}h~i^j\\k<l", out, sizeof out);
+    cr_assert_str_eq(out, "a\\_b\\%c\\&d\\#e\\$f\\{g\\}h\\textasciitilde{}i\\textasciicircum{}j"
+                          "\\textbackslash{}k\\textless{}l");
+    an_tex_escape("a_b_c", out, 5); /* cut between escapes, always terminated */
+    cr_assert_str_eq(out, "a\\_b");
+}
+
+Test(report, comparisons_agree_with_scipy, .timeout = 240) {
+    if (access("/usr/bin/python3", X_OK) != 0 ||
+        system("/usr/bin/python3 -c 'import scipy' 2>/dev/null") != 0)
+        cr_assert_fail("%s", "Debian's python3-scipy is missing: run scripts/deps.sh");
+    for (unsigned s = 1; s <= 5; s++) {
+        make_run("a", s, false);
+        make_run_set("b", s + 5, false, "name=q_gas");
+    }
+    char a[128], b[128], out[128], out2[128], p[256], cmd[1024];
+    snprintf(a, sizeof a, "%s/a", dir);
+    snprintf(b, sizeof b, "%s/b", dir);
+    snprintf(out, sizeof out, "%s/ab", dir);
+    snprintf(out2, sizeof out2, "%s/ba", dir);
+    cr_assert_eq(
+        report("ab", (const char *[]){a, b, "--out", out, "--quiet", "--format", "png", NULL}), 0);
+    cr_assert_eq(report("ba", (const char *[]){b, a, "--out", out2, "--quiet", "--format", "png",
+                                               "--ci", "clopper-pearson", NULL}),
+                 0);
+    csv_t c, d;
+    snprintf(p, sizeof p, "%s/compare.csv", out);
+    csv_read(p, &c);
+    snprintf(p, sizeof p, "%s/compare.csv", out2);
+    csv_read(p, &d);
+    cr_assert_eq(c.n, 5, "one pair: success and four measures");
+    cr_assert_eq(d.n, 5);
+    /* the same questions to SciPy, from the per-run values of final-*.csv */
+    static const int cols[5] = {4, 1, 2, 3, 5};
+    static const char *const metric[5] = {"success", "best_error", "best_gas", "best_memtime",
+                                          "evaluations_to_success"};
+    char qpath[256], apath[256];
+    snprintf(qpath, sizeof qpath, "%s/q.txt", dir);
+    snprintf(apath, sizeof apath, "%s/a.txt", dir);
+    FILE *q = fopen(qpath, "w");
+    cr_assert(q);
+    double va[5][16], vb[5][16];
+    size_t na[5], nb[5];
+    int asked[5];
+    for (int m = 0; m < 5; m++) {
+        na[m] = final_column(out, "quartic", cols[m], va[m]);
+        nb[m] = final_column(out, "q_gas", cols[m], vb[m]);
+        asked[m] = 0;
+        if (m == 0) {
+            size_t sa = 0, sb = 0;
+            for (size_t i = 0; i < na[0]; i++)
+                sa += va[0][i] > 0;
+            for (size_t i = 0; i < nb[0]; i++)
+                sb += vb[0][i] > 0;
+            fprintf(q, "fisher %zu %zu %zu %zu\n", sa, na[0] - sa, sb, nb[0] - sb);
+            asked[m] = 1;
+        } else if (na[m] && nb[m]) {
+            fprintf(q, "mwu %zu", na[m]);
+            for (size_t i = 0; i < na[m]; i++)
+                fprintf(q, " %.17g", va[m][i]);
+            fprintf(q, " %zu", nb[m]);
+            for (size_t i = 0; i < nb[m]; i++)
+                fprintf(q, " %.17g", vb[m][i]);
+            fputc('\n', q);
+            asked[m] = 1;
+        }
+    }
+    fclose(q);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/stats_oracle.py < %s > %s", qpath, apath);
+    cr_assert_eq(system(cmd), 0);
+    FILE *ans = fopen(apath, "r");
+    cr_assert(ans);
+    double pmax_holm = 0;
+    for (int m = 0; m < 5; m++) {
+        char **f = c.f[m], **g = d.f[m];
+        cr_assert(c.nf[m] >= 17, "compare.csv row %d has %d fields", m, c.nf[m]);
+        cr_assert_str_eq(f[0], metric[m]);
+        cr_assert_str_eq(f[1], "quartic");
+        cr_assert_str_eq(f[2], "q_gas");
+        cr_assert_str_eq(g[1], "q_gas", "the inputs' order is kept");
+        if (!asked[m]) {
+            cr_assert_str_eq(f[9], "not tested");
+            cr_assert_str_eq(f[13], "");
+            continue;
+        }
+        double pv = strtod(f[13], NULL), ph = strtod(f[14], NULL), a12 = strtod(f[15], NULL);
+        double st = strtod(f[11], NULL), r[4] = {0};
+        char line[512];
+        cr_assert(fgets(line, sizeof line, ans));
+        char *e = line;
+        for (int k = 0; k < 4; k++)
+            r[k] = strtod(e, &e);
+        cr_assert(pv >= 0 && pv <= 1 && ph >= pv && ph <= 1, "%s: p %g, Holm %g", f[0], pv, ph);
+        if (ph > pmax_holm) pmax_holm = ph;
+        if (m == 0) {
+            cr_assert(near(pv, r[1], 1e-9), "fisher p %.17g, SciPy %.17g", pv, r[1]);
+            cr_assert(isnan(r[0]) ? !strcmp(f[11], "nan") || isnan(st) : near(st, r[0], 1e-12));
+        } else {
+            cr_assert(near(pv, r[1], 1e-9), "%s: p %.17g, SciPy %.17g", f[0], pv, r[1]);
+            cr_assert_eq(st, r[0], "%s: U %g, SciPy %g", f[0], st, r[0]);
+            cr_assert(near(a12, r[3], 1e-12), "%s: A12 %g, pairs %g", f[0], a12, r[3]);
+            cr_assert_str_eq(f[9], r[2] != 0 ? "exact" : "normal");
+        }
+        /* swapping the experiments mirrors A12 and keeps p */
+        cr_assert(near(strtod(g[15], NULL), 1 - a12, 1e-12), "%s: A12 %s swapped %s", f[0], f[15],
+                  g[15]);
+        cr_assert(near(strtod(g[13], NULL), pv, 1e-12));
+    }
+    fclose(ans);
+    free(c.text);
+    free(d.text);
+    /* the report names each test, its statistic, both p-values and the effect size */
+    snprintf(p, sizeof p, "%s/report.md", out);
+    char *md = slurp(p);
+    cr_assert(strstr(md, "## Comparisons"));
+    cr_assert(strstr(md, "| quartic | q_gas | success | "), "%s", md);
+    cr_assert(strstr(md, "Fisher's exact") && strstr(md, "Mann-Whitney U"));
+    cr_assert(strstr(md, "| p | p (Holm) | A12 |"));
+    cr_assert(strstr(md, "Holm-Bonferroni over the"));
+    free(md);
+    /* tables.tex: success, medians, comparisons; the label's '_' escaped */
+    snprintf(p, sizeof p, "%s/tables.tex", out);
+    cr_assert_eq(check_tex(p), 3);
+    char *tex = slurp(p);
+    cr_assert(strstr(tex, "q\\_gas &"), "%s", tex);
+    cr_assert(strstr(tex, "\\toprule") && strstr(tex, "\\bottomrule"));
+    free(tex);
+    /* the interval method is named; the bootstrap is reproducible */
+    snprintf(p, sizeof p, "%s/success.csv", out2);
+    char *s1 = slurp(p);
+    cr_assert(strstr(s1, ",Clopper-Pearson,"), "%s", s1);
+    snprintf(out, sizeof out, "%s/ba2", dir);
+    cr_assert_eq(report("ba2", (const char *[]){b, a, "--out", out, "--quiet", "--format", "png",
+                                                "--ci", "clopper-pearson", NULL}),
+                 0);
+    snprintf(p, sizeof p, "%s/success.csv", out);
+    char *s2 = slurp(p);
+    cr_assert_str_eq(s1, s2, "the same inputs give the same success.csv");
+    free(s1);
+    free(s2);
+}
+
+/* An HDF5 dataset's first n elements. */
+static void read_n(const char *path, const char *name, hid_t type, void *out, size_t n) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    hid_t sp = H5Dget_space(d);
+    hsize_t len = 0;
+    H5Sget_simple_extent_dims(sp, &len, NULL);
+    cr_assert_eq(len, n, "%s: %llu rows", name, (unsigned long long)len);
+    cr_assert(H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+Test(report, fronts_leave_out_penalised_programs) {
+    make_run("pen", 4, false);
+    char in[128], out[128], p[256];
+    snprintf(in, sizeof in, "%s/pen", dir);
+    snprintf(out, sizeof out, "%s/rep", dir);
+    cr_assert_eq(report("pen", (const char *[]){in, "--out", out, "--quiet", NULL}), 0);
+    /* the last generation (7 of 40) from the file */
+    static double err[7 * 40];
+    static uint8_t status[7 * 40];
+    snprintf(p, sizeof p, "%s/pen/seed-4.h5", dir);
+    read_n(p, "pop/error", H5T_NATIVE_DOUBLE, err, 7 * 40);
+    read_n(p, "pop/status", H5T_NATIVE_UINT8, status, 7 * 40);
+    int clean = 0, bad = 0;
+    for (int i = 6 * 40; i < 7 * 40; i++) {
+        bool ok = status[i] == VM_HALTED && err[i] < FIT_QUARTIC_PENALTY;
+        clean += ok;
+        bad += !ok;
+    }
+    cr_assert_gt(bad, 0, "the final population has faulted or penalised programs");
+    csv_t c;
+    snprintf(p, sizeof p, "%s/memtime-error-quartic.csv", out);
+    csv_read(p, &c);
+    cr_assert_eq(c.n, 40);
+    int flagged = 0;
+    for (size_t i = 0; i < c.n; i++)
+        flagged += c.nf[i] >= 5 && atoi(c.f[i][4]) == 1;
+    cr_assert_eq(flagged, clean);
+    free(c.text);
+    static const char *const fronts[2] = {"front-quartic.csv", "front-history-quartic.csv"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/%s", out, fronts[k]);
+        char *s = slurp(p);
+        int pts = 0;
+        for (char *line = s, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+            nl = strchr(line, '\n');
+            if (nl) *nl = 0;
+            if (*line < '0' || *line > '9') continue; /* header, comments, blank lines */
+            char *f[8];
+            int n = csv_split(line, f, 8);
+            double e = strtod(f[k ? 1 : 2], NULL);
+            cr_assert(n >= 3 && e < FIT_QUARTIC_PENALTY, "%s: error %g at the penalty", fronts[k],
+                      e);
+            pts++;
+        }
+        cr_assert_gt(pts, 0, "%s is empty", fronts[k]);
+        free(s);
+    }
+    snprintf(p, sizeof p, "%s/report.md", out);
+    char *md = slurp(p);
+    char want[128];
+    snprintf(want, sizeof want, "%d of the 40 final-population programs", bad);
+    cr_assert(strstr(md, want), "report.md does not say how many were left out (%s)", want);
+    free(md);
 }
