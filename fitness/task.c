@@ -59,8 +59,7 @@ int fit_cases_subset(const fit_task *t, const fit_cases *src, const uint32_t *id
         if (src->target) dst->target[j] = src->target[i];
         if (src->in256) {
             memcpy(dst->in256 + (size_t)j * ni * 32, src->in256 + (size_t)i * ni * 32, ni * 32);
-            memcpy(dst->want256 + (size_t)j * no * 32, src->want256 + (size_t)i * no * 32,
-                   no * 32);
+            memcpy(dst->want256 + (size_t)j * no * 32, src->want256 + (size_t)i * no * 32, no * 32);
         }
     }
     return 0;
