@@ -98,6 +98,7 @@ static int proc_fit(vm_proc *p) {
 static void proc_clear(vm_proc *p) {
     p->depth = p->msize = p->ncalls = p->nkeys = p->ip = 0;
     p->kfree.n = 0;
+    p->pages = VM_NONE;
     p->held = 0;
     p->status = VM_RUNNING;
     p->gas_used = p->memtime = 0;
@@ -149,9 +150,12 @@ static void proc_kill(vm_arena *a, vm_proc *p) {
     ids_add(&a->pfree, p->id);
 }
 
+/* Its own list, not a scan of the arena: destroying costs what it owns. */
 static void page_kill_owned(vm_arena *a, uint32_t owner) {
-    for (uint32_t i = 0; i < a->npages; i++)
-        if (a->pages[i].live && a->pages[i].owner == owner) a->pages[i].live = false;
+    vm_proc *p = a->procs[owner];
+    for (uint32_t i = p->pages; i != VM_NONE; i = a->pages[i].next)
+        a->pages[i].live = false;
+    p->pages = VM_NONE;
 }
 
 /* Destroy a process and everything it owns. */
@@ -452,6 +456,14 @@ int vm_reindex(vm_arena *a) {
     for (uint32_t i = 1; i < a->nprocs; i++)
         if (!a->procs[i]->live) a->pfree.v[a->pfree.n++] = i;
     for (uint32_t i = 0; i < a->nprocs; i++)
+        a->procs[i]->pages = VM_NONE;
+    for (uint32_t i = a->npages; i-- > 0;) { /* live pages have live owners */
+        if (!a->pages[i].live) continue;
+        vm_proc *o = a->procs[a->pages[i].owner];
+        a->pages[i].next = o->pages;
+        o->pages = i;
+    }
+    for (uint32_t i = 0; i < a->nprocs; i++)
         if (a->procs[i]->live && keys_index(a->procs[i])) return -1;
     return 0;
 }
@@ -654,7 +666,8 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         int key = key_add(p, (vm_key){VM_KEY_PAGE, VM_RIGHT_READ | VM_RIGHT_WRITE, a->npages});
         if (key < 0) return VM_OUT_OF_MEMORY;
         pg->live = true;
-        a->npages++;
+        pg->next = p->pages;
+        p->pages = a->npages++;
         sp[-1] = key;
         p->held += (uint64_t)need;
         return VM_RUNNING;

@@ -61,6 +61,7 @@ typedef struct {
     vm_word *words;
     uint32_t n, alloc;
     uint32_t owner; /* process whose memory it counts in */
+    uint32_t next;  /* the owner's next live page, or VM_NONE */
     bool live;
 } vm_page;
 
@@ -100,6 +101,7 @@ typedef struct vm_proc {
     vm_key *keys;
     uint32_t nkeys, keys_alloc;
     vm_free_ids kfree; /* its empty key slots */
+    uint32_t pages;    /* the first of the live pages it owns, or VM_NONE */
     uint64_t held;     /* words held besides stack, heap and calls: keys, pages, children */
     uint32_t ip;
     vm_status status;
@@ -238,8 +240,8 @@ int vm_evm_check(vm_arena *a, vm_proc *p, vm_rd *r);
 
 /* proc.c: the free-index sets. vm_procs_add appends a dead process slot
  * (0, or -1 out of memory); vm_key_clear empties key slot k of p;
- * vm_reindex rebuilds every set from the tree after a snapshot load (0, or
- * -1 out of memory). */
+ * vm_reindex rebuilds them, and each owner's list of pages, after a
+ * snapshot load (0, or -1 out of memory). */
 int vm_procs_add(vm_arena *a);
 void vm_key_clear(vm_proc *p, uint32_t k);
 int vm_reindex(vm_arena *a);
