@@ -378,7 +378,7 @@ Test(cli, exec_sandbox_loop_runs_100000_rounds) {
     const char *a[] = {"exec",   "experiments/examples/sandbox_loop.s",
                        "--push", "0",
                        "--push", "100000",
-                       "--gas",  "100000000",
+                       "--gas",  "200000000",
                        NULL};
     cr_assert_eq(run("loop", a), 0, "%s%s", slurp("loop", "out"), slurp("loop", "err"));
     char *out = slurp("loop", "out");
@@ -431,4 +431,21 @@ Test(cli, exec_and_resume_take_a_depth) {
         cr_assert_eq(run("help", help[i]), 0);
         cr_assert(strstr(slurp("help", "out"), "--depth N"), "%s", slurp("help", "out"));
     }
+}
+
+/* frugal bench calibrate times every opcode (but HALT and YIELD, which end a
+ * run) in a kernel that runs it successfully; --check runs each kernel once,
+ * untimed: all of them halt and pay at least their table gas. */
+Test(cli, bench_calibrate_has_a_working_kernel_for_every_opcode) {
+    const char *a[] = {"bench", "calibrate", "--check", NULL};
+    cr_assert_eq(run("cal", a), 0, "%s%s", slurp("cal", "out"), slurp("cal", "err"));
+    char *out = slurp("cal", "out");
+    for (int op = 0; op < 256; op++) {
+        const vm_opinfo *oi = vm_opinfo_of((uint8_t)op);
+        if (!oi->name || op == VM_OP_HALT || op == VM_OP_YIELD) continue;
+        char row[64];
+        snprintf(row, sizeof row, "ok   %s", op == VM_OP_RET ? "CALL+RET" : oi->name);
+        cr_assert(strstr(out, row), "no working kernel for %s:\n%s", oi->name, out);
+    }
+    cr_assert(strstr(out, " 0 failed"), "%s", out);
 }
