@@ -268,14 +268,14 @@ Test(proc, credit_ancestor_dry_resumes_child) {
     e(&p, VM_OP_HALT, 0);
     vm_arena *a = vm_arena_new();
     vm_load(a, p.c, p.n);
-    vm_set_limits(a, &(vm_limits){.gas = 500});
+    vm_set_limits(a, &(vm_limits){.gas = 2000}); /* enough to start the child, not to end it */
     cr_assert_eq(vm_run(a), VM_OUT_OF_GAS);
     vm_proc_info root, c;
     vm_proc_get(a, 0, &root);
     cr_assert_neq(root.child, UINT32_MAX, "the root is suspended inside RECURSE");
     vm_proc_get(a, root.child, &c);
     cr_assert_eq(c.status, VM_RUNNING, "the child is suspended, not stopped");
-    cr_assert_eq(root.m.gas, 500u, "the root used exactly its budget");
+    cr_assert_eq(root.m.gas, 2000u, "the root used exactly its budget");
     vm_set_limits(a, &(vm_limits){.gas = 100000});
     cr_assert_eq(vm_run(a), VM_HALTED);
     vm_proc_get(a, 0, &root);
@@ -509,6 +509,46 @@ Test(proc, key_slots_are_reused_lowest_first) {
     vm_buf_free(&b);
 }
 
+/* What the process, key and page instructions charge (docs/isa.md,
+ * "Calibration"): the table's gas, plus 40 per byte of code a new process
+ * gets (CREATE, FORK; FORK also 1 per 8 words it copies), 1 per word of a
+ * new page, 1 per 2 words of ALLOC. */
+Test(proc, key_op_gas_known_answers) {
+    struct {
+        const char *src;
+        int64_t extra; /* gas beyond the table's */
+    } cases[] = {
+        {"PUSH 3\nNEWPAGE", 3},
+        {"PUSH 2\nNEWPAGE\nPUSH 11\nCREATE", 2 + 40 * 11},
+        {"PUSH 16\nALLOC", 8},
+        {"PUSH 17\nALLOC", 9},
+        /* FORK copies 11 bytes of code and 3 words: the stack, the -1 it pushes, a key slot */
+        {"PUSH 0\nNEWPAGE\nFORK", 40 * 11 + 1},
+        {"PUSH 0\nNEWPAGE\nDROPKEY\nNUMKEYS\nPUSH 0\nKEYINFO\nPUSH 0\nNEWPAGE\nPUSH 3\nATTENUATE",
+         0},
+    };
+    vm_arena *a = vm_arena_new();
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        vm_buf b = asm_ok(cases[i].src);
+        int64_t want = cases[i].extra;
+        for (size_t pc = 0; pc < b.len;) {
+            vm_insn in;
+            vm_decode(b.data, b.len, pc, &in);
+            want += vm_opinfo_of(in.op)->gas;
+            pc += in.len;
+        }
+        vm_load(a, b.data, b.len);
+        vm_status s = vm_run(a);
+        cr_assert_eq(s, VM_HALTED, "%s: %s", cases[i].src, vm_status_name(s));
+        vm_meters m;
+        vm_meters_get(a, &m);
+        cr_assert_eq((int64_t)m.gas, want, "%s: gas %lu, want %ld", cases[i].src,
+                     (unsigned long)m.gas, (long)want);
+        vm_buf_free(&b);
+    }
+    vm_arena_free(a);
+}
+
 /* ---- channels ---- */
 
 Test(proc, channels_in_and_out) {
@@ -599,7 +639,7 @@ Test(examples, rarvm_sandbox_recursive_reports_the_nesting_limit) {
  * the child's slot is reused, so 100,000 rounds run in constant memory. */
 Test(examples, rarvm_sandbox_loop) {
     vm_arena *a = run_example("experiments/examples/sandbox_loop.s", (vm_word[]){0, 100000}, 2,
-                              &(vm_limits){.gas = 100000000});
+                              &(vm_limits){.gas = 200000000});
     cr_assert_eq(vm_status_get(a), VM_HALTED, "%s", vm_status_name(vm_status_get(a)));
     cr_assert_eq(vm_depth(a), 3u);
     cr_assert_arr_eq(vm_stack(a), ((vm_word[]){100000, 0, 1}), 3 * sizeof(vm_word),
@@ -615,10 +655,11 @@ Test(examples, rarvm_sandbox_loop) {
 }
 
 Test(examples, keyvm_replicator) {
-    const uint64_t budget = 2000000;
+    const uint64_t budget = 20000000;
     vm_arena *a = run_example("experiments/examples/replicator.s", NULL, 0,
                               &(vm_limits){.gas = budget, .mem = 1 << 20});
     cr_assert_eq(vm_status_get(a), VM_HALTED);
+    cr_assert_eq(vm_stack(a)[vm_depth(a) - 1], 0, "every copy halted");
     vm_meters m;
     vm_meters_get(a, &m);
     cr_assert_leq(m.gas, budget, "the tree never spends more than the root had");

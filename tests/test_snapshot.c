@@ -328,7 +328,7 @@ Test(snapshot, evm_calls_example) {
     const char *want[] = {"EVM frame 1 runs in the world of process 1",
                           "its world is held by the transaction of process 2", "key 0: call 1 --c",
                           "p2 -> p1 [style=dashed", NULL};
-    stop_inspect_resume("experiments/examples/evm_calls.s", 29000, want,
+    stop_inspect_resume("experiments/examples/evm_calls.s", 33000, want,
                         "stack    1 105   (bottom first)");
 }
 

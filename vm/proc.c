@@ -498,6 +498,10 @@ static vm_page *live_page(vm_arena *a, vm_proc *p, vm_word i, unsigned rights) {
     return &a->pages[k->obj];
 }
 
+/* Gas per byte of code a new process gets (CREATE, FORK): copying and
+ * decoding it, measured by frugal bench calibrate (docs/isa.md). */
+#define CODE_BYTE_GAS 40
+
 static uint64_t ceil_div(uint64_t x, uint64_t d) {
     return (x + d - 1) / d;
 }
@@ -537,7 +541,7 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         bool is_evm = vm_evm_container(hdr, (size_t)len); /* + the 2 words of its result */
         need =
             VM_PROC_WORDS + (int64_t)ceil_div((uint64_t)len, 8) + key_words(p) + (is_evm ? 2 : 0);
-        gas = (int64_t)ceil_div((uint64_t)len, 4);
+        gas = CODE_BYTE_GAS * len;
         if (check) break;
         vm_proc *c = proc_new(a, p->id);
         if (!c) return VM_OUT_OF_MEMORY;
@@ -563,7 +567,7 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         if (!key_room(p)) return VM_KEY_LIMIT;
         uint64_t w = (uint64_t)p->depth + 1 + p->msize + p->ncalls + p->nkeys;
         need = VM_PROC_WORDS + (int64_t)ceil_div(p->len, 8) + (int64_t)w + key_words(p);
-        gas = (int64_t)(ceil_div(w, 8) + ceil_div(p->len, 4));
+        gas = (int64_t)ceil_div(w, 8) + CODE_BYTE_GAS * (int64_t)p->len;
         if (check) break;
         vm_proc *c = proc_new(a, p->id);
         if (!c) return VM_OUT_OF_MEMORY;
@@ -653,7 +657,7 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         if (k > VM_MAX_MEM) k = (uint64_t)VM_MAX_MEM + 1; /* fails the memory check */
         if (!key_room(p)) return VM_KEY_LIMIT;
         need = (int64_t)k + key_words(p);
-        gas = (int64_t)ceil_div(k, 8);
+        gas = (int64_t)k;
         if (check) break;
         if (vm_grow0((void **)&a->pages, &a->pages_alloc, (size_t)a->npages + 1, sizeof(vm_page)))
             return VM_OUT_OF_MEMORY;

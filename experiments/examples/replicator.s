@@ -4,14 +4,14 @@
 ; on top of its stack how many processes below it did not halt (a copy's
 ; RECURSE status other than HALTED counts it as one, and its own count is
 ; not read): the root's top is 0 when the whole tree halted.
-;   frugal exec experiments/examples/replicator.s --gas 2000000 --mem 1000000
+;   frugal exec experiments/examples/replicator.s --gas 20000000 --mem 1000000
 start:  GAS
         PUSH 3
         DIV                     ; share
         DUP 0
-        PUSH 200
+        PUSH 10000
         LT
-        JNZ done                ; too poor to replicate
+        JNZ done                ; too poor to replicate (a FORK costs 40 gas per code byte)
         FORK                    ; share k1     (the copy sees share -1)
         DUP 0
         PUSH -1
