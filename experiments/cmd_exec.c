@@ -150,7 +150,19 @@ void exp_print_run(const vm_arena *a, FILE *f) {
 static bool resumable(vm_status s) {
     return s == VM_OUT_OF_GAS || s == VM_OUT_OF_MEMORY || s == VM_OUT_OF_MEMTIME ||
            s == VM_YIELDED || s == VM_CHANNEL_EMPTY || s == VM_CHANNEL_FULL ||
-           s == VM_STACK_OVERFLOW || s == VM_CALL_OVERFLOW;
+           s == VM_STACK_OVERFLOW || s == VM_CALL_OVERFLOW || s == VM_NEST_LIMIT;
+}
+
+/* --depth N: the nesting limit, 1 to VM_MAX_NEST (0 would mean the default). */
+static int parse_depth(const char *cmd, const char *s, uint32_t *out) {
+    uint64_t v;
+    if (exp_parse_u64("--depth", s, &v)) return -1;
+    if (v < 1 || v > VM_MAX_NEST) {
+        fprintf(stderr, "frugal %s: --depth must be 1 to %u, got %s\n", cmd, VM_MAX_NEST, s);
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
 }
 
 /* Save the arena if it stopped in a way that can be resumed. */
@@ -210,7 +222,8 @@ int exp_load_snapshot(vm_arena *a, const char *path) {
 
 static const char exec_usage[] =
     "usage: frugal exec FILE(.s|.bin) [--gas N] [--mem N] [--memtime N] [--stack N]\n"
-    "                   [--calls N] [--push V]... [--arg V]... [--trace]\n"
+    "                   [--calls N] [--depth N] [--push V]... [--arg V]... [--trace]\n"
+    "                   [--snapshot F]\n"
     "Runs a native program (assembled first if FILE ends in .s) and prints its\n"
     "status, meters and final stack.\n"
     "  --gas N       gas limit (default 1000000)\n"
@@ -218,26 +231,24 @@ static const char exec_usage[] =
     "  --memtime N   memory-time limit in word-gas (default unlimited)\n"
     "  --stack N     stack depth limit (default 1024)\n"
     "  --calls N     call depth limit (default 256)\n"
+    "  --depth N     nesting limit: processes on the running chain, this one included\n"
+    "                (default 64, at most 1024); RECURSE beyond it stops with NEST_LIMIT\n"
     "  --push V      push V on the initial stack (repeatable, bottom first)\n"
     "  --arg V       append V to the argument words that ARG reads (repeatable)\n"
     "  --trace       print pc, instruction, gas left and top of stack at every step\n"
-    "  --snapshot F  if it stops for a resource or yields, save the process tree to F\n"
-    "                (continue it with frugal resume F --refuel GAS)\n"
+    "  --snapshot F  if it stops for a resource or a limit or yields, save the process\n"
+    "                tree to F (continue it with frugal resume F, --refuel GAS for more gas)\n"
     "Exit status: 0 if the program halted or yielded, 1 if it stopped for any\n"
     "other reason, 2 for bad arguments, 3 for a bad program file.\n";
 
 int exp_cmd_exec(int argc, char **argv) {
-    static const struct option opts[] = {{"gas", required_argument, 0, 'g'},
-                                         {"mem", required_argument, 0, 'm'},
-                                         {"memtime", required_argument, 0, 't'},
-                                         {"stack", required_argument, 0, 's'},
-                                         {"calls", required_argument, 0, 'c'},
-                                         {"push", required_argument, 0, 'p'},
-                                         {"trace", no_argument, 0, 'T'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {"snapshot", required_argument, 0, 'S'},
-                                         {"arg", required_argument, 0, 'A'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"gas", required_argument, 0, 'g'},      {"mem", required_argument, 0, 'm'},
+        {"memtime", required_argument, 0, 't'},  {"stack", required_argument, 0, 's'},
+        {"calls", required_argument, 0, 'c'},    {"push", required_argument, 0, 'p'},
+        {"trace", no_argument, 0, 'T'},          {"help", no_argument, 0, 'h'},
+        {"snapshot", required_argument, 0, 'S'}, {"depth", required_argument, 0, 'd'},
+        {"arg", required_argument, 0, 'A'},      {0, 0, 0, 0}};
     vm_limits lim = {0};
     bool trace = false;
     const char *snap = NULL;
@@ -265,6 +276,9 @@ int exp_cmd_exec(int argc, char **argv) {
         case 'c':
             if (exp_parse_u64("--calls", optarg, &v)) return EXP_EXIT_USAGE;
             lim.calls = v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+            break;
+        case 'd':
+            if (parse_depth("exec", optarg, &lim.nest)) return EXP_EXIT_USAGE;
             break;
         case 'p':
         case 'A': {
@@ -327,21 +341,34 @@ cleanup:
 }
 
 static const char resume_usage[] =
-    "usage: frugal resume FILE.snap [--refuel GAS] [--mem N] [--memtime N] [--snapshot F]\n"
+    "usage: frugal resume FILE.snap [--refuel GAS] [--mem N] [--memtime N] [--depth N]\n"
+    "                               [--snapshot F]\n"
     "Restores a process tree saved by frugal exec --snapshot and continues it,\n"
-    "exactly as the uninterrupted run would have.\n"
-    "  --refuel GAS  give the root this much more gas (default: none)\n"
-    "  --mem N       set the root's memory limit in words\n"
-    "  --memtime N   give the root this much more memory-time\n"
-    "  --snapshot F  if it stops again for a resource or yields, save it to F\n"
+    "exactly as one run with the raised limits would have. Each budget is added\n"
+    "to the root's limit, so what was left is kept (a yielded program continues\n"
+    "with the gas it had):\n"
+    "  --refuel GAS  GAS more gas\n"
+    "  --mem N       N more words of memory\n"
+    "  --memtime N   N more memory-time (word-gas)\n"
+    "  --depth N     set the nesting limit to N (1 to 1024)\n"
+    "  --snapshot F  if it stops again for a resource or a limit or yields, save it to F\n"
     "Exit status as for frugal exec; 3 for a corrupt or foreign snapshot.\n";
 
+/* limit + more, saturating at max */
+static uint64_t raised(uint64_t limit, uint64_t more, uint64_t max) {
+    return limit > max || more > max - limit ? max : limit + more;
+}
+
 int exp_cmd_resume_snapshot(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"refuel", required_argument, 0, 'g'},  {"mem", required_argument, 0, 'm'},
-        {"memtime", required_argument, 0, 't'}, {"snapshot", required_argument, 0, 'S'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option opts[] = {{"refuel", required_argument, 0, 'g'},
+                                         {"mem", required_argument, 0, 'm'},
+                                         {"memtime", required_argument, 0, 't'},
+                                         {"snapshot", required_argument, 0, 'S'},
+                                         {"depth", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     uint64_t refuel = 0, mem = 0, memtime = 0;
+    uint32_t depth = 0;
     const char *snap = NULL;
     int c;
     optind = 1;
@@ -356,6 +383,9 @@ int exp_cmd_resume_snapshot(int argc, char **argv) {
         case 't':
             if (exp_parse_u64("--memtime", optarg, &memtime)) return EXP_EXIT_USAGE;
             break;
+        case 'd':
+            if (parse_depth("resume", optarg, &depth)) return EXP_EXIT_USAGE;
+            break;
         case 'S': snap = optarg; break;
         case 'h': fputs(resume_usage, stdout); return EXP_EXIT_OK;
         default: fputs(resume_usage, stderr); return EXP_EXIT_USAGE;
@@ -368,15 +398,13 @@ int exp_cmd_resume_snapshot(int argc, char **argv) {
     vm_arena *a = vm_arena_new();
     int rc = a ? exp_load_snapshot(a, argv[optind]) : EXP_EXIT_IO;
     if (rc) goto cleanup;
+    /* Raise the root's limits: what it had left stays (docs/cli.md). */
     vm_limits l;
-    vm_meters m;
     vm_get_limits(a, &l);
-    vm_meters_get(a, &m);
-    l.gas = m.gas + refuel > VM_MAX_GAS ? VM_MAX_GAS : m.gas + refuel;
-    if (mem) l.mem = mem > VM_MAX_MEM ? VM_MAX_MEM : (uint32_t)mem;
-    if (memtime)
-        l.memtime = l.memtime + memtime > VM_MAX_MEMTIME ? VM_MAX_MEMTIME : l.memtime + memtime;
-    if (l.gas == 0) l.gas = 1; /* 0 means "the default" to vm_set_limits */
+    l.gas = raised(l.gas, refuel, VM_MAX_GAS);
+    l.mem = (uint32_t)raised(l.mem, mem, VM_MAX_MEM);
+    l.memtime = raised(l.memtime, memtime, VM_MAX_MEMTIME);
+    if (depth) l.nest = depth;
     if (vm_set_limits(a, &l)) {
         rc = EXP_EXIT_IO;
         goto cleanup;

@@ -221,7 +221,8 @@ cleanup:
 /* frugal resume: a snapshot (FRUGSNAP) or, once the store lands, a run. */
 /* The options of both kinds of resume that take a value as the next argument. */
 static bool takes_value(const char *opt) {
-    static const char *const v[] = {"--refuel", "--mem", "--memtime", "--snapshot", "--threads"};
+    static const char *const v[] = {"--refuel",   "--mem",     "--memtime",
+                                    "--snapshot", "--threads", "--depth"};
     for (size_t i = 0; i < sizeof v / sizeof *v; i++)
         if (!strcmp(opt, v[i])) return true;
     return false;

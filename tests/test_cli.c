@@ -369,3 +369,83 @@ Test(cli, resume_of_a_finished_run_reports_it) {
     json_decref(a);
     json_decref(b);
 }
+
+/* ---- frugal exec and frugal resume FILE.snap ---- */
+
+/* experiments/examples/sandbox_loop.s: CREATE, RECURSE, DROPKEY 100,000
+ * times; the child's key slot is reused every round (docs/isa.md). */
+Test(cli, exec_sandbox_loop_runs_100000_rounds) {
+    const char *a[] = {"exec",   "experiments/examples/sandbox_loop.s",
+                       "--push", "0",
+                       "--push", "100000",
+                       "--gas",  "200000000",
+                       NULL};
+    cr_assert_eq(run("loop", a), 0, "%s%s", slurp("loop", "out"), slurp("loop", "err"));
+    char *out = slurp("loop", "out");
+    cr_assert(strstr(out, "status   HALTED"), "%s", out);
+    cr_assert(strstr(out, "stack    100000 0 1   (bottom first)"), "%s", out);
+}
+
+/* --depth sets the nesting limit of exec and resume: sandbox_rec.s 70 levels
+ * deep needs 71; without it every level reports NEST_LIMIT (16). */
+Test(cli, exec_and_resume_take_a_depth) {
+    const char *deep[] = {
+        "exec", "experiments/examples/sandbox_rec.s", "--push", "41", "--push", "70", NULL, NULL,
+        NULL};
+    cr_assert_eq(run("d64", deep), 0);
+    cr_assert(strstr(slurp("d64", "out"), "stack    41 70 16 0   (bottom first)"), "%s",
+              slurp("d64", "out"));
+    deep[6] = "--depth";
+    deep[7] = "71";
+    cr_assert_eq(run("d71", deep), 0, "%s", slurp("d71", "err"));
+    cr_assert(strstr(slurp("d71", "out"), "stack    41 70 42 1   (bottom first)"), "%s",
+              slurp("d71", "out"));
+    const char *bad[] = {"0", "1025", "x", "-3"};
+    for (int i = 0; i < 4; i++) {
+        deep[7] = bad[i];
+        cr_assert_eq(run("bad", deep), 2, "--depth %s", bad[i]);
+        cr_assert(strstr(slurp("bad", "err"), "--depth"), "%s", slurp("bad", "err"));
+    }
+    /* the root alone (--depth 1) cannot RECURSE: resumed with room for its child */
+    char snap[128];
+    snprintf(snap, sizeof snap, "%s/nest.snap", dir);
+    const char *one[] = {"exec",       "experiments/examples/sandbox_rec.s",
+                         "--push",     "41",
+                         "--push",     "1",
+                         "--depth",    "1",
+                         "--snapshot", snap,
+                         NULL};
+    cr_assert_eq(run("one", one), 1);
+    cr_assert(strstr(slurp("one", "out"), "status   NEST_LIMIT"), "%s", slurp("one", "out"));
+    const char *res[] = {"resume", "--depth", "2", snap, NULL}; /* the file after the option */
+    cr_assert_eq(run("res", res), 0, "%s", slurp("res", "err"));
+    char resumed[4096];
+    snprintf(resumed, sizeof resumed, "%s", slurp("res", "out"));
+    one[7] = "2";
+    one[8] = NULL;
+    cr_assert_eq(run("two", one), 0);
+    cr_assert_str_eq(resumed, slurp("two", "out"));
+    cr_assert(strstr(resumed, "stack    41 1 42 1   (bottom first)"), "%s", resumed);
+    const char *help[][4] = {{"exec", "--help", NULL}, {"resume", snap, "--help", NULL}};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(run("help", help[i]), 0);
+        cr_assert(strstr(slurp("help", "out"), "--depth N"), "%s", slurp("help", "out"));
+    }
+}
+
+/* frugal bench calibrate times every opcode (but HALT and YIELD, which end a
+ * run) in a kernel that runs it successfully; --check runs each kernel once,
+ * untimed: all of them halt and pay at least their table gas. */
+Test(cli, bench_calibrate_has_a_working_kernel_for_every_opcode) {
+    const char *a[] = {"bench", "calibrate", "--check", NULL};
+    cr_assert_eq(run("cal", a), 0, "%s%s", slurp("cal", "out"), slurp("cal", "err"));
+    char *out = slurp("cal", "out");
+    for (int op = 0; op < 256; op++) {
+        const vm_opinfo *oi = vm_opinfo_of((uint8_t)op);
+        if (!oi->name || op == VM_OP_HALT || op == VM_OP_YIELD) continue;
+        char row[64];
+        snprintf(row, sizeof row, "ok   %s", op == VM_OP_RET ? "CALL+RET" : oi->name);
+        cr_assert(strstr(out, row), "no working kernel for %s:\n%s", oi->name, out);
+    }
+    cr_assert(strstr(out, " 0 failed"), "%s", out);
+}

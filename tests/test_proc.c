@@ -268,14 +268,14 @@ Test(proc, credit_ancestor_dry_resumes_child) {
     e(&p, VM_OP_HALT, 0);
     vm_arena *a = vm_arena_new();
     vm_load(a, p.c, p.n);
-    vm_set_limits(a, &(vm_limits){.gas = 500});
+    vm_set_limits(a, &(vm_limits){.gas = 2000}); /* enough to start the child, not to end it */
     cr_assert_eq(vm_run(a), VM_OUT_OF_GAS);
     vm_proc_info root, c;
     vm_proc_get(a, 0, &root);
     cr_assert_neq(root.child, UINT32_MAX, "the root is suspended inside RECURSE");
     vm_proc_get(a, root.child, &c);
     cr_assert_eq(c.status, VM_RUNNING, "the child is suspended, not stopped");
-    cr_assert_eq(root.m.gas, 500u, "the root used exactly its budget");
+    cr_assert_eq(root.m.gas, 2000u, "the root used exactly its budget");
     vm_set_limits(a, &(vm_limits){.gas = 100000});
     cr_assert_eq(vm_run(a), VM_HALTED);
     vm_proc_get(a, 0, &root);
@@ -458,8 +458,93 @@ Test(proc, capabilities_never_grow) {
                     vm_proc_get(a, obj, &ci);
                     cr_assert_eq(ci.parent, id, "a process key held by a non-owner");
                 }
+                if (kind == VM_KEY_PAGE) { /* made by it or an owner above it */
+                    uint32_t owner = a->pages[obj].owner, q = id;
+                    while (q != owner && q != UINT32_MAX) {
+                        vm_proc_info qi;
+                        vm_proc_get(a, q, &qi);
+                        q = qi.parent;
+                    }
+                    cr_assert_eq(q, owner, "program %d: process %u reaches page %u of process %u",
+                                 i, id, obj, owner);
+                }
             }
         }
+    }
+    vm_arena_free(a);
+}
+
+/* A new key takes the lowest empty slot, else a new one: in the root, in a
+ * FORK copy (whose process-key slots are empty) and after a snapshot. The
+ * words held add up (the snapshot reader recomputes them). */
+Test(proc, key_slots_are_reused_lowest_first) {
+    vm_buf b = asm_ok("PUSH 0\nNEWPAGE\nPUSH 0\nNEWPAGE\nPUSH 0\nNEWPAGE\nPUSH 0\nNEWPAGE\n"
+                      "POP\nPOP\nPOP\nPOP\nPUSH 2\nDROPKEY\nPUSH 0\nDROPKEY\n"
+                      "YIELD\nPUSH 0\nNEWPAGE\nPUSH 0\nNEWPAGE\nPUSH 0\nNEWPAGE\nNUMKEYS\nHALT");
+    vm_arena *a = vm_arena_new();
+    vm_load(a, b.data, b.len);
+    cr_assert_eq(vm_run(a), VM_YIELDED);
+    jump_arena(&a);
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    cr_assert_eq(vm_depth(a), 4u);
+    cr_assert_arr_eq(vm_stack(a), ((vm_word[]){0, 2, 4, 5}), 4 * sizeof(vm_word));
+    vm_meters m;
+    vm_meters_get(a, &m);
+    cr_assert_eq(m.mem, 4u + 5u, "the stack and 5 key slots");
+    jump_arena(&a);
+    vm_buf_free(&b);
+    /* the second copy's slot 1 (the key to the first copy) is empty: its page goes there */
+    b = asm_ok("PUSH 0\nNEWPAGE\nPOP\nFORK\nDUP 0\nPUSH -1\nEQ\nJNZ c1\n"
+               "FORK\nDUP 0\nPUSH -1\nEQ\nJNZ c2\n"
+               "DUP 0\nPUSH 1000\nPUSH 100\nPUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\nPOP\n"
+               "DUP 0\nPOPFROM\nSWAP 0\nPOPFROM\nHALT\n"
+               "c1: HALT\nc2: POP\nPUSH 0\nNEWPAGE\nNUMKEYS\nHALT");
+    vm_load(a, b.data, b.len);
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    cr_assert_eq(vm_depth(a), 3u);
+    cr_assert_arr_eq(vm_stack(a), ((vm_word[]){1, 2, 1}), 3 * sizeof(vm_word),
+                     "k1, the copy's NUMKEYS, the slot of its page");
+    jump_arena(&a);
+    vm_arena_free(a);
+    vm_buf_free(&b);
+}
+
+/* What the process, key and page instructions charge (docs/isa.md,
+ * "Calibration"): the table's gas, plus 40 per byte of code a new process
+ * gets (CREATE, FORK; FORK also 1 per 8 words it copies), 1 per word of a
+ * new page, 1 per 2 words of ALLOC. */
+Test(proc, key_op_gas_known_answers) {
+    struct {
+        const char *src;
+        int64_t extra; /* gas beyond the table's */
+    } cases[] = {
+        {"PUSH 3\nNEWPAGE", 3},
+        {"PUSH 2\nNEWPAGE\nPUSH 11\nCREATE", 2 + 40 * 11},
+        {"PUSH 16\nALLOC", 8},
+        {"PUSH 17\nALLOC", 9},
+        /* FORK copies 11 bytes of code and 3 words: the stack, the -1 it pushes, a key slot */
+        {"PUSH 0\nNEWPAGE\nFORK", 40 * 11 + 1},
+        {"PUSH 0\nNEWPAGE\nDROPKEY\nNUMKEYS\nPUSH 0\nKEYINFO\nPUSH 0\nNEWPAGE\nPUSH 3\nATTENUATE",
+         0},
+    };
+    vm_arena *a = vm_arena_new();
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        vm_buf b = asm_ok(cases[i].src);
+        int64_t want = cases[i].extra;
+        for (size_t pc = 0; pc < b.len;) {
+            vm_insn in;
+            vm_decode(b.data, b.len, pc, &in);
+            want += vm_opinfo_of(in.op)->gas;
+            pc += in.len;
+        }
+        vm_load(a, b.data, b.len);
+        vm_status s = vm_run(a);
+        cr_assert_eq(s, VM_HALTED, "%s: %s", cases[i].src, vm_status_name(s));
+        vm_meters m;
+        vm_meters_get(a, &m);
+        cr_assert_eq((int64_t)m.gas, want, "%s: gas %lu, want %ld", cases[i].src,
+                     (unsigned long)m.gas, (long)want);
+        vm_buf_free(&b);
     }
     vm_arena_free(a);
 }
@@ -527,17 +612,54 @@ Test(examples, rarvm_sandbox_recursive) {
         vm_arena *a = run_example("experiments/examples/sandbox_rec.s", (vm_word[]){41, depth}, 2,
                                   &(vm_limits){.gas = 100000});
         cr_assert_eq(vm_status_get(a), VM_HALTED, "depth %ld", (long)depth);
-        cr_assert_eq(vm_stack(a)[vm_depth(a) - 1], 42, "depth %ld: f(41) = 42", (long)depth);
+        cr_assert_eq(vm_depth(a), 4u);
+        cr_assert_arr_eq(vm_stack(a), ((vm_word[]){41, depth, 42, 1}), 4 * sizeof(vm_word),
+                         "depth %ld: f(41) = 42, every level halted", (long)depth);
         cr_assert_eq(vm_nprocs(a), (uint32_t)depth + 1, "one sandbox per level");
         vm_arena_free(a);
     }
 }
 
+/* Deeper than the nesting limit, the deepest RECURSE stops with NEST_LIMIT
+ * and every level above passes that status up: no made-up answer. */
+Test(examples, rarvm_sandbox_recursive_reports_the_nesting_limit) {
+    for (uint32_t nest = 8; nest <= 80; nest += 72) {
+        vm_arena *a = run_example("experiments/examples/sandbox_rec.s", (vm_word[]){41, 70}, 2,
+                                  &(vm_limits){.gas = 1000000, .nest = nest});
+        cr_assert_eq(vm_status_get(a), VM_HALTED);
+        cr_assert_eq(vm_depth(a), 4u);
+        vm_word want[] = {41, 70, nest > 70 ? 42 : VM_NEST_LIMIT, nest > 70};
+        cr_assert_arr_eq(vm_stack(a), want, sizeof want, "nest %u: %ld %ld", nest,
+                         (long)vm_stack(a)[2], (long)vm_stack(a)[3]);
+        vm_arena_free(a);
+    }
+}
+
+/* CREATE, RECURSE, DROPKEY for ever (rarVM's `while: yield f<50,50>(x)`):
+ * the child's slot is reused, so 100,000 rounds run in constant memory. */
+Test(examples, rarvm_sandbox_loop) {
+    vm_arena *a = run_example("experiments/examples/sandbox_loop.s", (vm_word[]){0, 100000}, 2,
+                              &(vm_limits){.gas = 200000000});
+    cr_assert_eq(vm_status_get(a), VM_HALTED, "%s", vm_status_name(vm_status_get(a)));
+    cr_assert_eq(vm_depth(a), 3u);
+    cr_assert_arr_eq(vm_stack(a), ((vm_word[]){100000, 0, 1}), 3 * sizeof(vm_word),
+                     "f applied 100,000 times, every child halted");
+    cr_assert_eq(vm_nprocs(a), 2u, "one child slot, reused");
+    vm_proc_info r;
+    vm_proc_get(a, 0, &r);
+    cr_assert_eq(r.nkeys, 2u, "the code page and the child's slot");
+    vm_meters m;
+    vm_meters_get(a, &m);
+    cr_assert_eq(m.mem, 3u + 2u + 2u, "the stack, 2 key slots, the 2-word page");
+    vm_arena_free(a);
+}
+
 Test(examples, keyvm_replicator) {
-    const uint64_t budget = 2000000;
+    const uint64_t budget = 20000000;
     vm_arena *a = run_example("experiments/examples/replicator.s", NULL, 0,
                               &(vm_limits){.gas = budget, .mem = 1 << 20});
     cr_assert_eq(vm_status_get(a), VM_HALTED);
+    cr_assert_eq(vm_stack(a)[vm_depth(a) - 1], 0, "every copy halted");
     vm_meters m;
     vm_meters_get(a, &m);
     cr_assert_leq(m.gas, budget, "the tree never spends more than the root had");
@@ -1210,6 +1332,53 @@ Test(proc_evm_calls, call_keys_do_not_own) {
     vm_arena_free(a);
 }
 
+/* Slots and process ids are reused, call keys are not left stale: the
+ * counter Q (key 1) is dropped while caller P1 holds a call key to it, and
+ * a new counter R takes Q's slot's neighbour (its page reuses slot 1) and
+ * Q's process id. P1's emptied key 0 does not reach R; given a call key to
+ * R, P1 has it in slot 0 again, and reaches R. */
+Test(proc_evm_calls, freed_slots_and_ids_do_not_reach_new_objects) {
+    uint8_t q[200], c[600];
+    ecall one[] = {{EVM_OP_CALL, 0, 5, 0}};
+    int qn = counter_box(q, sizeof q), cn = caller_box(c, sizeof c, one, 1, false, false);
+    static prog p;
+    for (int give = 0; give < 2; give++) {
+        p = (prog){0};
+        make_evm(&p, q, (size_t)qn, 0); /* keys 0, 1: Q */
+        run_key(&p, 1, 10000000);
+        make_evm(&p, c, (size_t)cn, 2); /* keys 2, 3: P1 */
+        give_key(&p, 3, 1);             /* P1's key 0: a call key to Q */
+        e(&p, VM_OP_PUSH, 1);
+        e(&p, VM_OP_DROPKEY, 0);        /* Q is destroyed, P1's key 0 emptied */
+        make_evm(&p, q, (size_t)qn, 1); /* page in slot 1 again, R in slot 4 */
+        run_key(&p, 4, 10000000);
+        if (give) give_key(&p, 3, 4); /* into P1's lowest empty slot: 0 */
+        run_key(&p, 3, 10000000);
+        e(&p, VM_OP_HALT, 0);
+        vm_arena *a = run_prog(&p);
+        uint32_t p1 = key_obj(a, 0, 3), r = key_obj(a, 0, 4);
+        cr_assert_eq(r, 1u, "R has Q's process id");
+        vm_key_kind kind;
+        unsigned rights;
+        uint32_t obj;
+        cr_assert_eq(vm_key_get(a, 0, 1, &kind, &rights, &obj), 0);
+        cr_assert(kind == VM_KEY_PAGE && obj == 2, "Q's old slot holds R's page (page 2)");
+        vm_proc_info pi;
+        vm_proc_get(a, p1, &pi);
+        cr_assert_eq(pi.nkeys, 1u);
+        cr_assert_eq(vm_key_get(a, p1, 0, &kind, &rights, &obj), 0);
+        cr_assert_eq(kind, give ? VM_KEY_CALL : VM_KEY_NONE);
+        int ok, v;
+        call_result(a, p1, 0, &ok, &v);
+        if (give)
+            cr_assert(ok && v == 105, "the new call key reaches R (ok %d, %d)", ok, v);
+        else
+            cr_assert(!ok, "the emptied slot reaches nothing (ok %d, %d)", ok, v);
+        jump_arena(&a); /* and the tree saves and loads */
+        vm_arena_free(a);
+    }
+}
+
 /* Stopped anywhere (the root refuelled in random chunks; every other run
  * moves the tree to a fresh arena at each stop), a tree of the counter and
  * three callers ends exactly as one uninterrupted run: every caller's
@@ -1322,7 +1491,7 @@ static void then_drop_callee_run(prog *p) {
 static void then_drop_caller_read(prog *p) {
     e(p, VM_OP_PUSH, 3);
     e(p, VM_OP_DROPKEY, 0);
-    read_as(p, 4);
+    read_as(p, 3); /* its page reuses the emptied slot 3, the reader is key 4 */
 }
 
 /* A transaction holds each world it calls until it ends: another
@@ -1369,7 +1538,7 @@ Test(proc_evm_calls, held_worlds_locks_and_aborts) {
 
     held_scenario(&p, g, then_drop_caller_read);
     a = run_prog(&p);
-    call_result(a, key_obj(a, 0, 5), 0, &ok, &v);
+    call_result(a, key_obj(a, 0, 4), 0, &ok, &v);
     cr_assert(ok && v == 100, "P1's +5 undone and the world freed (ok %d, %d)", ok, v);
     vm_arena_free(a);
 }

@@ -165,6 +165,39 @@ Test(snapshot, reads_version_1) {
     vm_buf_free(&v2);
 }
 
+/* A chain suspended deeper than the root's nesting limit (the limit can be
+ * lowered after a stop, or edited in an image): it still resumes, in bounds.
+ * Each level forks a copy and promises it far more gas than it has; the
+ * deepest of 71 counts down when the root runs dry. */
+Test(snapshot, suspended_chain_deeper_than_the_nesting_limit) {
+    vm_buf code = tu_asm("start: DUP 0\nJZ count\nFORK\nDUP 0\nPUSH -1\nEQ\nJNZ copy\n"
+                         "PUSH 4000000000000000000\nPUSH 1000000\nPUSH -1\nRECURSE 0\nHALT\n"
+                         "copy: POP\nPUSH 1\nSUB\nJMP start\n"
+                         "count: POP\nloop: PUSH 1\nSUB\nDUP 0\nJNZ loop\nHALT\n");
+    vm_arena *a = vm_arena_new();
+    vm_load(a, code.data, code.len);
+    vm_set_limits(a, &(vm_limits){.gas = 20000, .mem = 1 << 24, .nest = 100});
+    vm_push(a, 100000);
+    vm_push(a, 70);
+    cr_assert_eq(vm_run(a), VM_OUT_OF_GAS);
+    vm_buf img = snap_of(a);
+    uint32_t nest_at = 32 + 4 + 1 + 4 * 4 + 8 + 4 + 8 + 4 + 4; /* the root's limits.nest */
+    cr_assert_eq(img.data[nest_at], 100);
+    img.data[nest_at] = 1;
+    uint32_t crc = (uint32_t)crc32(0L, img.data + 32, (uInt)(img.len - 32));
+    for (int b = 0; b < 4; b++)
+        img.data[24 + b] = (uint8_t)(crc >> (8 * b));
+    vm_arena *b = vm_arena_new();
+    char err[256];
+    cr_assert_eq(vm_snapshot_load(b, img.data, img.len, err, sizeof err), 0, "%s", err);
+    refuel(b, 1000000);
+    cr_assert_eq(vm_run(b), VM_HALTED, "the chain of 71 resumes and unwinds");
+    vm_arena_free(a);
+    vm_arena_free(b);
+    vm_buf_free(&img);
+    vm_buf_free(&code);
+}
+
 /* ---- bad images ---- */
 
 static vm_buf sample(void) {
@@ -301,7 +334,7 @@ Test(snapshot, evm_calls_example) {
     const char *want[] = {"EVM frame 1 runs in the world of process 1",
                           "its world is held by the transaction of process 2", "key 0: call 1 --c",
                           "p2 -> p1 [style=dashed", NULL};
-    stop_inspect_resume("experiments/examples/evm_calls.s", 29000, want,
+    stop_inspect_resume("experiments/examples/evm_calls.s", 33000, want,
                         "stack    1 105   (bottom first)");
 }
 
@@ -344,4 +377,67 @@ Test(snapshot, inspect_outputs) {
     free(tree);
     free(dot);
     free(bad);
+}
+
+/* ---- frugal resume FILE.snap: raising the limits keeps what was left ---- */
+
+/* `frugal exec` of src with the options `first` and `--snapshot` stops with
+ * status `stop`; `frugal resume` of the snapshot with `more` then prints
+ * exactly what `frugal exec` of src with `whole` prints (whole: first with
+ * more added to its limits). A YIELD in src is a NOP in the whole run. */
+static void resume_is_one_run(const char *src, const char *first, const char *stop,
+                              const char *more, const char *whole) {
+    const char *frugal = getenv("FRUGAL");
+    cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
+    char dir[256], cmd[2048];
+    tu_tmpdir(dir, sizeof dir, "frugal-resume");
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "%s/%s.s", dir, k ? "whole" : "prog");
+        FILE *f = fopen(cmd, "w");
+        cr_assert(f);
+        for (const char *c = src; *c; c++) /* YIELD and NOP: both 1 byte and 1 gas */
+            fputs(k && !strncmp(c, "YIELD", 5) ? (c += 4, "NOP  ") : (char[]){*c, 0}, f);
+        cr_assert_eq(fclose(f), 0);
+    }
+    snprintf(cmd, sizeof cmd, "%s exec %s/prog.s %s --snapshot %s/s.snap 2>/dev/null", frugal, dir,
+             first, dir);
+    char *a = tu_run_cmd(cmd);
+    cr_assert(strstr(a, stop), "expected %s:\n%s", stop, a);
+    snprintf(cmd, sizeof cmd, "%s resume %s/s.snap %s 2>/dev/null", frugal, dir, more);
+    char *b = tu_run_cmd(cmd);
+    snprintf(cmd, sizeof cmd, "%s exec %s/whole.s %s 2>/dev/null", frugal, dir, whole);
+    char *c = tu_run_cmd(cmd);
+    cr_assert(strstr(c, "HALTED"), "%s", c);
+    cr_assert_str_eq(b, c, "resume %s after exec %s:\n%s\nis not exec %s:\n%s", more, first, b,
+                     whole, c);
+    free(a);
+    free(b);
+    free(c);
+    tu_rmtree(dir);
+}
+
+/* A loop with FSQRT (so that gas can stop short of the limit) and ALLOC,
+ * then X, then another loop. */
+#define LOOP_SRC(X)                                                                                \
+    "PUSH 25\nl: PUSH 3\nFSQRT\nPOP\nPUSH 8\nALLOC\nPOP\nPUSH 1\nSUB\nDUP 0\nJNZ l\n" X            \
+    "\nPUSH 100\nm: PUSH 1\nSUB\nDUP 0\nJNZ m\nHALT\n"
+static const char loop_src[] = LOOP_SRC("NOP");
+
+/* A YIELD after about 500 of 5,000 gas: without --refuel the program
+ * continues with the gas it had left (frugal resumed it with none). */
+Test(snapshot, resume_after_yield_keeps_the_gas_left) {
+    resume_is_one_run(LOOP_SRC("YIELD"), "--gas 5000", "YIELDED", "", "--gas 5000");
+}
+
+/* Each budget adds to the limit it had: gas (stopped with gas left over),
+ * memory (at an ALLOC), memory-time, and all three at once. */
+Test(snapshot, resume_adds_to_every_limit) {
+    resume_is_one_run(loop_src, "--gas 300", "OUT_OF_GAS", "--refuel 4000", "--gas 4300");
+    resume_is_one_run(loop_src, "--gas 5000 --mem 100", "OUT_OF_MEMORY", "--mem 200",
+                      "--gas 5000 --mem 300");
+    resume_is_one_run(loop_src, "--gas 5000 --memtime 20000", "OUT_OF_MEMTIME", "--memtime 200000",
+                      "--gas 5000 --memtime 220000");
+    resume_is_one_run(loop_src, "--gas 100 --mem 100 --memtime 20000", "OUT_OF_",
+                      "--refuel 4000 --mem 200 --memtime 200000",
+                      "--gas 4100 --mem 300 --memtime 220000");
 }

@@ -356,9 +356,9 @@ Test(vm, exact_meters) {
         {"PUSH 2\nPUSH 3\nADD\nHALT", 2 * g(VM_OP_PUSH) + g(VM_OP_ADD) + g(VM_OP_HALT),
          0 * g(VM_OP_PUSH) + 1 * g(VM_OP_PUSH) + 2 * g(VM_OP_ADD) + 1 * g(VM_OP_HALT)},
         {"PUSH 8\nPUSH 2\nDIV", 2 * g(VM_OP_PUSH) + g(VM_OP_DIV), g(VM_OP_PUSH) + 2 * g(VM_OP_DIV)},
-        /* ALLOC 16: static cost plus 16/8 words' zeroing, at 1 word in use */
-        {"PUSH 16\nALLOC\nHALT", g(VM_OP_PUSH) + g(VM_OP_ALLOC) + 2 + g(VM_OP_HALT),
-         1 * (g(VM_OP_ALLOC) + 2) + 17 * g(VM_OP_HALT)},
+        /* ALLOC 16: static cost plus 16/2 words' zeroing, at 1 word in use */
+        {"PUSH 16\nALLOC\nHALT", g(VM_OP_PUSH) + g(VM_OP_ALLOC) + 8 + g(VM_OP_HALT),
+         1 * (g(VM_OP_ALLOC) + 8) + 17 * g(VM_OP_HALT)},
         /* a call frame is one word */
         {"CALL f\nHALT\nf: RET", g(VM_OP_CALL) + g(VM_OP_RET) + g(VM_OP_HALT), 1 * g(VM_OP_RET)},
         /* a TIMES loop frame is 2 words while the block runs */

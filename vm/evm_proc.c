@@ -410,7 +410,7 @@ void vm_evm_gone(vm_arena *a, vm_proc *p) {
         vm_proc *h = a->procs[i];
         if (!h->live) continue;
         for (uint32_t k = 0; k < h->nkeys; k++)
-            if (h->keys[k].kind == VM_KEY_CALL && h->keys[k].obj == p->id) h->keys[k] = (vm_key){0};
+            if (h->keys[k].kind == VM_KEY_CALL && h->keys[k].obj == p->id) vm_key_clear(h, k);
     }
 }
 

@@ -684,7 +684,7 @@ L_ALLOC: {
     int64_t k = n > 0 ? (n > (int64_t)VM_MAX_MEM ? (int64_t)VM_MAX_MEM + 1 : n) : 0;
     int64_t words = DEPTH + other;
 #if METER
-    int64_t extra = (k + 7) / 8;
+    int64_t extra = (k + 1) / 2; /* zeroing (docs/isa.md, "Calibration") */
     NEED(STATIC_GAS(VM_OP_ALLOC) + extra, k, 0);
     if (extra > gas) STOP(VM_OUT_OF_GAS);
     if ((words + mtb) * extra > mt_left) STOP(VM_OUT_OF_MEMTIME);

@@ -32,6 +32,37 @@ int vm_grow0(void **p, uint32_t *cap, size_t need, size_t elem) {
     return 0;
 }
 
+/* ---- free-index sets (vm_free_ids) ---- */
+
+static int ids_reserve(vm_free_ids *f, size_t n) {
+    return vm_grow((void **)&f->v, &f->cap, n ? n : 1, sizeof(uint32_t));
+}
+
+/* Add x (not in the set; the capacity is reserved). */
+static void ids_add(vm_free_ids *f, uint32_t x) {
+    uint32_t i = f->n++;
+    while (i > 0 && f->v[(i - 1) / 2] > x) {
+        f->v[i] = f->v[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    f->v[i] = x;
+}
+
+/* Remove and return the least (the set is not empty). */
+static uint32_t ids_take(vm_free_ids *f) {
+    uint32_t least = f->v[0], x = f->v[--f->n], i = 0;
+    for (;;) {
+        uint32_t c = 2 * i + 1;
+        if (c >= f->n) break;
+        if (c + 1 < f->n && f->v[c + 1] < f->v[c]) c++;
+        if (x <= f->v[c]) break;
+        f->v[i] = f->v[c];
+        i = c;
+    }
+    f->v[i] = x;
+    return least;
+}
+
 static inline int64_t min64(int64_t x, int64_t y) {
     return x < y ? x : y;
 }
@@ -52,6 +83,7 @@ static void proc_free_buffers(vm_proc *p) {
     free(p->calls);
     free(p->args);
     free(p->keys);
+    free(p->kfree.v);
     vm_evm_free(p->evm);
     free(p);
 }
@@ -66,6 +98,8 @@ static int proc_fit(vm_proc *p) {
 
 static void proc_clear(vm_proc *p) {
     p->depth = p->msize = p->ncalls = p->nkeys = p->ip = p->nargs = 0;
+    p->kfree.n = 0;
+    p->pages = VM_NONE;
     p->held = 0;
     p->status = VM_RUNNING;
     p->gas_used = p->memtime = 0;
@@ -75,22 +109,24 @@ static void proc_clear(vm_proc *p) {
     p->ewords = 0;
 }
 
-/* A fresh process slot (reusing a dead one and its buffers). */
-static vm_proc *proc_new(vm_arena *a, uint32_t parent) {
+int vm_procs_add(vm_arena *a) {
     uint32_t id = a->nprocs;
-    for (uint32_t i = 1; i < a->nprocs; i++)
-        if (!a->procs[i]->live) {
-            id = i;
-            break;
-        }
-    if (id == a->nprocs) {
-        if (vm_grow0((void **)&a->procs, &a->procs_alloc, (size_t)id + 1, sizeof(vm_proc *)))
-            return NULL;
-        vm_proc *p = calloc(1, sizeof *p);
-        if (!p) return NULL;
-        a->procs[id] = p;
-        a->nprocs++;
-    }
+    if (id == UINT32_MAX - 1 ||
+        vm_grow0((void **)&a->procs, &a->procs_alloc, (size_t)id + 1, sizeof(vm_proc *)) ||
+        ids_reserve(&a->pfree, (size_t)id + 1))
+        return -1;
+    vm_proc *p = calloc(1, sizeof *p);
+    if (!p) return -1;
+    a->procs[id] = p;
+    a->nprocs++;
+    ids_add(&a->pfree, id);
+    return 0;
+}
+
+/* A fresh process slot: the lowest dead id (with its buffers), else a new one. */
+static vm_proc *proc_new(vm_arena *a, uint32_t parent) {
+    if (!a->pfree.n && vm_procs_add(a)) return NULL;
+    uint32_t id = ids_take(&a->pfree);
     vm_proc *p = a->procs[id];
     proc_clear(p);
     vm_evm_free(p->evm);
@@ -110,9 +146,17 @@ static int proc_set_code(vm_arena *a, vm_proc *p, const uint8_t *code, size_t le
     return vm_interp_decode(a, p);
 }
 
+static void proc_kill(vm_arena *a, vm_proc *p) {
+    p->live = false;
+    ids_add(&a->pfree, p->id);
+}
+
+/* Its own list, not a scan of the arena: destroying costs what it owns. */
 static void page_kill_owned(vm_arena *a, uint32_t owner) {
-    for (uint32_t i = 0; i < a->npages; i++)
-        if (a->pages[i].live && a->pages[i].owner == owner) a->pages[i].live = false;
+    vm_proc *p = a->procs[owner];
+    for (uint32_t i = p->pages; i != VM_NONE; i = a->pages[i].next)
+        a->pages[i].live = false;
+    p->pages = VM_NONE;
 }
 
 /* Destroy a process and everything it owns. */
@@ -123,7 +167,7 @@ static void proc_destroy(vm_arena *a, uint32_t id) {
         if (p->keys[k].kind == VM_KEY_PROC) proc_destroy(a, p->keys[k].obj);
     if (p->evm) vm_evm_gone(a, p);
     page_kill_owned(a, id);
-    p->live = false;
+    proc_kill(a, p);
 }
 
 /* ---- the public API on the root ---- */
@@ -148,6 +192,7 @@ void vm_arena_free(vm_arena *a) {
     for (uint32_t i = 0; i < a->nchans; i++)
         free(a->chans[i].words);
     free(a->procs);
+    free(a->pfree.v);
     free(a->pages);
     free(a->chans);
     free(a->chain);
@@ -165,8 +210,11 @@ int vm_load(vm_arena *a, const uint8_t *code, size_t len) {
 
 void vm_reset(vm_arena *a) {
     vm_proc *r = vm_root(a);
-    for (uint32_t i = 1; i < a->nprocs; i++)
+    a->pfree.n = 0; /* ascending: already a heap */
+    for (uint32_t i = 1; i < a->nprocs; i++) {
         a->procs[i]->live = false;
+        a->pfree.v[a->pfree.n++] = i;
+    }
     for (uint32_t i = 0; i < a->npages; i++)
         a->pages[i].live = false;
     a->npages = 0;
@@ -381,18 +429,69 @@ void vm_chan_clear(vm_arena *a, uint32_t ch) {
     if (ch < a->nchans) a->chans[ch].head = a->chans[ch].len = 0;
 }
 
+/* ---- key slots ----
+ * A new key takes the lowest empty slot, else a new one at the end (the
+ * list never shrinks). Only a new slot adds a word to the holder. */
+
+static bool key_room(const vm_proc *p) {
+    return p->kfree.n || p->nkeys < p->lim.keys;
+}
+
+static int64_t key_words(const vm_proc *p) {
+    return p->kfree.n ? 0 : 1;
+}
+
 static int key_add(vm_proc *p, vm_key k) {
+    if (p->kfree.n) {
+        uint32_t i = ids_take(&p->kfree);
+        p->keys[i] = k;
+        return (int)i;
+    }
     if (p->nkeys >= p->lim.keys) return -1;
-    if (vm_grow((void **)&p->keys, &p->keys_alloc, (size_t)p->nkeys + 1, sizeof(vm_key))) return -1;
+    if (vm_grow((void **)&p->keys, &p->keys_alloc, (size_t)p->nkeys + 1, sizeof(vm_key)) ||
+        ids_reserve(&p->kfree, p->keys_alloc))
+        return -1;
     p->keys[p->nkeys++] = k;
     return (int)p->nkeys - 1;
+}
+
+void vm_key_clear(vm_proc *p, uint32_t k) {
+    p->keys[k] = (vm_key){0};
+    ids_add(&p->kfree, k);
+}
+
+/* Rebuild p's empty-slot set from its key list. */
+static int keys_index(vm_proc *p) {
+    if (ids_reserve(&p->kfree, p->keys_alloc)) return -1;
+    p->kfree.n = 0; /* ascending: already a heap */
+    for (uint32_t k = 0; k < p->nkeys; k++)
+        if (p->keys[k].kind == VM_KEY_NONE) p->kfree.v[p->kfree.n++] = k;
+    return 0;
+}
+
+int vm_reindex(vm_arena *a) {
+    a->pfree.n = 0;
+    for (uint32_t i = 1; i < a->nprocs; i++)
+        if (!a->procs[i]->live) a->pfree.v[a->pfree.n++] = i;
+    for (uint32_t i = 0; i < a->nprocs; i++)
+        a->procs[i]->pages = VM_NONE;
+    for (uint32_t i = a->npages; i-- > 0;) { /* live pages have live owners */
+        if (!a->pages[i].live) continue;
+        vm_proc *o = a->procs[a->pages[i].owner];
+        a->pages[i].next = o->pages;
+        o->pages = i;
+    }
+    for (uint32_t i = 0; i < a->nprocs; i++)
+        if (a->procs[i]->live && keys_index(a->procs[i])) return -1;
+    return 0;
 }
 
 int vm_grant_chan(vm_arena *a, uint32_t ch, unsigned rights) {
     vm_proc *r = vm_root(a);
     if (ch >= a->nchans) return -1;
+    int64_t dw = key_words(r);
     int k = key_add(r, (vm_key){VM_KEY_CHAN, (uint8_t)(rights & VM_RIGHTS_ALL), ch});
-    if (k >= 0) r->held++;
+    if (k >= 0) r->held += (uint64_t)dw;
     return k;
 }
 
@@ -416,6 +515,10 @@ static vm_page *live_page(vm_arena *a, vm_proc *p, vm_word i, unsigned rights) {
     if (!k || k->obj >= a->npages || !a->pages[k->obj].live) return NULL;
     return &a->pages[k->obj];
 }
+
+/* Gas per byte of code a new process gets (CREATE, FORK): copying and
+ * decoding it, measured by frugal bench calibrate (docs/isa.md). */
+#define CODE_BYTE_GAS 40
 
 static uint64_t ceil_div(uint64_t x, uint64_t d) {
     return (x + d - 1) / d;
@@ -449,13 +552,14 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         if (!pg) return VM_BAD_KEY;
         if (len < 0 || (uint64_t)len > (uint64_t)pg->n * 8 || (uint64_t)len > VM_MAX_CODE)
             return VM_OUT_OF_BOUNDS;
-        if (p->nkeys >= p->lim.keys) return VM_KEY_LIMIT;
+        if (!key_room(p)) return VM_KEY_LIMIT;
         uint8_t hdr[VM_EVM_HDR];
         for (vm_word i = 0; i < VM_EVM_HDR && i < len; i++)
             hdr[i] = (uint8_t)((uint64_t)pg->words[i / 8] >> (8 * (i % 8)));
         bool is_evm = vm_evm_container(hdr, (size_t)len); /* + the 2 words of its result */
-        need = VM_PROC_WORDS + (int64_t)ceil_div((uint64_t)len, 8) + 1 + (is_evm ? 2 : 0);
-        gas = (int64_t)ceil_div((uint64_t)len, 4);
+        need =
+            VM_PROC_WORDS + (int64_t)ceil_div((uint64_t)len, 8) + key_words(p) + (is_evm ? 2 : 0);
+        gas = CODE_BYTE_GAS * len;
         if (check) break;
         vm_proc *c = proc_new(a, p->id);
         if (!c) return VM_OUT_OF_MEMORY;
@@ -474,14 +578,14 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         p->held += (uint64_t)need;
         return VM_RUNNING;
     oom_child:
-        c->live = false;
+        proc_kill(a, c);
         return VM_OUT_OF_MEMORY;
     }
     case VM_OP_FORK: {
-        if (p->nkeys >= p->lim.keys) return VM_KEY_LIMIT;
+        if (!key_room(p)) return VM_KEY_LIMIT;
         uint64_t w = (uint64_t)p->depth + 1 + p->msize + p->ncalls + p->nkeys + p->nargs;
-        need = VM_PROC_WORDS + (int64_t)ceil_div(p->len, 8) + (int64_t)w + 1;
-        gas = (int64_t)(ceil_div(w, 8) + ceil_div(p->len, 4));
+        need = VM_PROC_WORDS + (int64_t)ceil_div(p->len, 8) + (int64_t)w + key_words(p);
+        gas = (int64_t)ceil_div(w, 8) + CODE_BYTE_GAS * (int64_t)p->len;
         if (check) break;
         vm_proc *c = proc_new(a, p->id);
         if (!c) return VM_OUT_OF_MEMORY;
@@ -490,7 +594,7 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
             vm_grow((void **)&c->heap, &c->heap_alloc, p->msize ? p->msize : 1, sizeof(vm_word)) ||
             (p->nkeys && vm_grow((void **)&c->keys, &c->keys_alloc, p->nkeys, sizeof(vm_key))) ||
             (p->nargs && vm_grow((void **)&c->args, &c->args_alloc, p->nargs, sizeof(vm_word)))) {
-            c->live = false;
+            proc_kill(a, c);
             return VM_OUT_OF_MEMORY;
         }
         if (p->depth) memcpy(c->stack, p->stack, p->depth * sizeof(vm_word));
@@ -510,9 +614,9 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         c->nkeys = p->nkeys;
         c->held = p->nkeys;
         c->ip = p->ip + 1;
-        int k = key_add(p, (vm_key){VM_KEY_PROC, VM_RIGHTS_ALL, c->id});
+        int k = keys_index(c) ? -1 : key_add(p, (vm_key){VM_KEY_PROC, VM_RIGHTS_ALL, c->id});
         if (k < 0) {
-            c->live = false;
+            proc_kill(a, c);
             return VM_OUT_OF_MEMORY;
         }
         sp[0] = k;
@@ -530,13 +634,13 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
             if (!c || !c->evm) return VM_BAD_KEY;
             give = (vm_key){VM_KEY_CALL, VM_RIGHT_CALL, c->id};
         }
-        if (t->nkeys >= t->lim.keys) return VM_KEY_LIMIT;
-        need = 1;
+        if (!key_room(t)) return VM_KEY_LIMIT;
+        need = key_words(t);
         if (check) break;
         int j = key_add(t, give);
         if (j < 0) return VM_OUT_OF_MEMORY;
-        t->held++;
-        p->held++;
+        t->held += (uint64_t)need;
+        p->held += (uint64_t)need;
         sp[-2] = j;
         return VM_RUNNING;
     }
@@ -555,7 +659,7 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
             need = -(int64_t)vm_footprint(a->procs[k->obj]);
         if (check) break;
         if (k->kind == VM_KEY_PROC) proc_destroy(a, k->obj);
-        *k = (vm_key){0};
+        vm_key_clear(p, (uint32_t)i);
         p->held = (uint64_t)((int64_t)p->held + need);
         return VM_RUNNING;
     }
@@ -572,9 +676,9 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         vm_word n = sp[-1];
         uint64_t k = n <= 0 ? 0 : (uint64_t)n;
         if (k > VM_MAX_MEM) k = (uint64_t)VM_MAX_MEM + 1; /* fails the memory check */
-        if (p->nkeys >= p->lim.keys) return VM_KEY_LIMIT;
-        need = (int64_t)k + 1;
-        gas = (int64_t)ceil_div(k, 8);
+        if (!key_room(p)) return VM_KEY_LIMIT;
+        need = (int64_t)k + key_words(p);
+        gas = (int64_t)k;
         if (check) break;
         if (vm_grow0((void **)&a->pages, &a->pages_alloc, (size_t)a->npages + 1, sizeof(vm_page)))
             return VM_OUT_OF_MEMORY;
@@ -587,7 +691,8 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         int key = key_add(p, (vm_key){VM_KEY_PAGE, VM_RIGHT_READ | VM_RIGHT_WRITE, a->npages});
         if (key < 0) return VM_OUT_OF_MEMORY;
         pg->live = true;
-        a->npages++;
+        pg->next = p->pages;
+        p->pages = a->npages++;
         sp[-1] = key;
         p->held += (uint64_t)need;
         return VM_RUNNING;

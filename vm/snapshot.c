@@ -299,14 +299,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         return -1;
     }
     /* allocate slots */
-    while (a->nprocs < np) {
-        uint32_t id = a->nprocs;
-        if (vm_grow0((void **)&a->procs, &a->procs_alloc, (size_t)id + 1, sizeof(vm_proc *)))
-            goto oom;
-        a->procs[id] = calloc(1, sizeof(vm_proc));
-        if (!a->procs[id]) goto oom;
-        a->nprocs++;
-    }
+    while (a->nprocs < np)
+        if (vm_procs_add(a)) goto oom;
     for (uint32_t i = 0; i < a->nprocs; i++) {
         vm_proc *p = a->procs[i];
         p->live = false;
@@ -518,8 +512,10 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         vm_rd_fail(r, "the words held by the processes do not add up");
         return -1;
     }
-    if (vm_grow((void **)&a->chain, &a->chain_alloc, (size_t)a->procs[0]->lim.nest + 1,
-                sizeof(uint32_t)))
+    /* a suspended chain can be deeper than the root's nesting limit (it may
+     * have been lowered since): room for the deepest possible */
+    if (vm_reindex(a) ||
+        vm_grow((void **)&a->chain, &a->chain_alloc, (size_t)VM_MAX_NEST + 1, sizeof(uint32_t)))
         goto oom;
     return 0;
 bad_tree:

@@ -34,7 +34,7 @@ typedef enum { VM_IMM_NONE, VM_IMM_I64, VM_IMM_REL, VM_IMM_IDX, VM_IMM_U8, VM_IM
 typedef struct {
     const char *name; /* NULL for an undefined byte */
     uint8_t in, out;  /* for VM_IMM_IDX add the index n to both */
-    uint8_t gas;
+    uint16_t gas;
     vm_imm_kind imm;
     const char *doc;
 } vm_opinfo;

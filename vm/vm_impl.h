@@ -41,6 +41,15 @@ typedef struct {
     int64_t mtc_rest;  /* memory-time coefficient of the same, relative to this slot */
 } vm_cold;
 
+/* A set of free indices (empty key slots, dead process ids) as a binary
+ * min-heap: the lowest is reused first, in O(log n), so a freed slot is
+ * reused deterministically without scanning. Its capacity is reserved when
+ * the indexed table grows, so adding never allocates. */
+typedef struct {
+    uint32_t *v;
+    uint32_t n, cap;
+} vm_free_ids;
+
 /* A key: an index into its holder's list names one of these. */
 typedef struct {
     uint8_t kind;   /* vm_key_kind */
@@ -52,6 +61,7 @@ typedef struct {
     vm_word *words;
     uint32_t n, alloc;
     uint32_t owner; /* process whose memory it counts in */
+    uint32_t next;  /* the owner's next live page, or VM_NONE */
     bool live;
 } vm_page;
 
@@ -92,7 +102,9 @@ typedef struct vm_proc {
     uint32_t nargs, args_alloc;
     vm_key *keys;
     uint32_t nkeys, keys_alloc;
-    uint64_t held; /* words held besides stack, heap and calls: keys, pages, children */
+    vm_free_ids kfree; /* its empty key slots */
+    uint32_t pages;    /* the first of the live pages it owns, or VM_NONE */
+    uint64_t held;     /* words held besides stack, heap and calls: keys, pages, children */
     uint32_t ip;
     vm_status status;
     vm_limits lim;
@@ -113,6 +125,7 @@ typedef struct vm_proc {
 struct vm_arena {
     vm_proc **procs; /* by id; entries are reused, never moved */
     uint32_t nprocs, procs_alloc;
+    vm_free_ids pfree; /* ids of dead processes (never the root) */
     vm_page *pages;
     uint32_t npages, pages_alloc;
     vm_chan *chans;
@@ -235,6 +248,14 @@ void vm_evm_gone(vm_arena *a, vm_proc *p);
 int vm_evm_save(const vm_proc *p, vm_wr *w);
 int vm_evm_load(vm_proc *p, vm_rd *r, uint32_t version);
 int vm_evm_check(vm_arena *a, vm_proc *p, vm_rd *r);
+
+/* proc.c: the free-index sets. vm_procs_add appends a dead process slot
+ * (0, or -1 out of memory); vm_key_clear empties key slot k of p;
+ * vm_reindex rebuilds them, and each owner's list of pages, after a
+ * snapshot load (0, or -1 out of memory). */
+int vm_procs_add(vm_arena *a);
+void vm_key_clear(vm_proc *p, uint32_t k);
+int vm_reindex(vm_arena *a);
 
 int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem);
 int vm_grow0(void **p, uint32_t *cap, size_t need, size_t elem); /* zeroes new elements */

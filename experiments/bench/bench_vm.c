@@ -120,108 +120,328 @@ static int bench_vm(uint64_t iters, int reps) {
     return EXP_EXIT_OK;
 }
 
-/* ---- calibration ---- */
+/* ---- calibration ----
+ *
+ * Every opcode but HALT and YIELD (which end a run) is timed in a program
+ * that runs it successfully: a setup (pages, children, a channel from the
+ * host), a YIELD, then a loop of `reps` kernels, each pushing the opcode's
+ * inputs, running it and popping its outputs. The baseline program is the
+ * same with NOP for the opcode and its inputs popped. Only the run after
+ * the YIELD is timed, so ns(op) = (t - t_base) / n + unit * (1 - (out - in)),
+ * taking NOP and POP as one unit each. The gas charged per execution is
+ * measured the same way, so dynamic gas (CREATE's code bytes, ALLOC's words)
+ * is included. */
 
-/* Kernel: DUP the op's inputs from the prepared values, run op, POP outputs.
- * The loop counter lives in heap[0]. */
-static size_t calib_program(uint8_t *c, uint8_t op, const vm_word *vals, int nin, int nout,
-                            int reps, int64_t iters) {
-    size_t n = 0;
-#define E1(b) (c[n++] = (uint8_t)(b))
-#define E8(v)                                                                                      \
-    do {                                                                                           \
-        uint64_t v_ = (uint64_t)(v);                                                               \
-        for (int i_ = 0; i_ < 8; i_++)                                                             \
-            E1(v_ >> (8 * i_));                                                                    \
-    } while (0)
-    E1(VM_OP_PUSH);
-    E8(1);
-    E1(VM_OP_ALLOC);
-    E1(VM_OP_POP);
-    E1(VM_OP_PUSH);
-    E8(iters);
-    E1(VM_OP_PUSH);
-    E8(0);
-    E1(VM_OP_STORE);
-    for (int i = 0; i < nin; i++) {
-        E1(VM_OP_PUSH);
-        E8(vals[i]);
-    }
-    size_t loop = n;
-    for (int r = 0; r < reps; r++) {
-        for (int i = 0; i < nin; i++)
-            E1(VM_OP_DUP), E1(nin - 1);
-        E1(op);
-        for (int i = 0; i < nout; i++)
-            E1(VM_OP_POP);
-    }
-    E1(VM_OP_PUSH);
-    E8(0);
-    E1(VM_OP_LOAD);
-    E1(VM_OP_PUSH);
-    E8(1);
-    E1(VM_OP_SUB);
-    E1(VM_OP_DUP);
-    E1(0);
-    E1(VM_OP_PUSH);
-    E8(0);
-    E1(VM_OP_STORE);
-    int16_t off = (int16_t)((int64_t)loop - (int64_t)(n + 3));
-    E1(VM_OP_JNZ);
-    E1(off);
-    E1((uint16_t)off >> 8);
-    E1(VM_OP_HALT);
-    return n;
+typedef struct {
+    const char *name; /* the row: opcode, or opcode and operand size */
+    const char *op;   /* the instruction(s) timed; NULL: the opcode's name */
+    int nin, nout;    /* stack words it takes and leaves */
+    const char *setup;
+    const char *args; /* pushes its inputs; NULL: DUP of vals */
+    vm_word vals[4];  /* inputs prepared once, before the YIELD */
+    int reps, iters;  /* n = reps * iters executions */
+    uint32_t stack;   /* the root's stack limit (children copy it); 0: 64 */
+    int chan;         /* 1: key 0 reads a full channel, 2: writes an empty one */
+    const char *less; /* a row whose ns is part of this one's and is taken out */
+} calib;
+
+#define PAGE1 "PUSH 1\nNEWPAGE\nPOP\n"              /* key 0: a page of one zero word */
+#define CHILD PAGE1 "PUSH 0\nPUSH 1\nCREATE\nPOP\n" /* key 1: a child whose code is HALT */
+#define NEXT_KEY                                                                                   \
+    "PUSH 1\nLOAD\nDUP 0\nPUSH 1\nADD\nPUSH 1\nSTORE\n" /* heap[1]++, its old value                \
+                                                         */
+#define MANY(body) "PUSH 16000\nmk: " body "PUSH 1\nSUB\nDUP 0\nJNZ mk\nPOP\n"
+#define LOOPED     64, 20000 /* 1,280,000 executions */
+#define KEYS_N     16, 1000  /* 16,000 executions: each leaves a key, under the key limit */
+
+/* The opcodes that need more than their inputs, or an operand; every other
+ * opcode without an operand is timed on the inputs below (calib_plain). */
+static const calib calib_rows[] = {
+    {"JMP", "JMP +0", 0, 0, NULL, NULL, {0}, LOOPED, 0, 0, NULL},
+    {"JZ", "JZ +0", 1, 0, NULL, NULL, {0}, LOOPED, 0, 0, NULL},
+    {"JNZ", "JNZ +0", 1, 0, NULL, NULL, {1}, LOOPED, 0, 0, NULL},
+    {"CALL+RET", "CALL +3\nJMP +1\nRET", 0, 0, NULL, NULL, {0}, LOOPED, 0, 0, "JMP"},
+    /* a TIMES of one round and its CLOSE, which ends the loop */
+    {"TIMES+CLOSE", "TIMES\nCLOSE", 1, 0, NULL, NULL, {1}, LOOPED, 0, 0, NULL},
+    {"ARG", "ARG 0", 0, 1, NULL, NULL, {0}, LOOPED, 0, 0, NULL}, /* the argument word 7 */
+    {"PUSH", "PUSH 5", 0, 1, NULL, NULL, {0}, LOOPED, 0, 0, NULL},
+    {"DUP", "DUP 0", 1, 2, NULL, NULL, {7}, LOOPED, 0, 0, NULL},
+    {"SWAP", "SWAP 0", 2, 2, NULL, NULL, {7, 8}, LOOPED, 0, 0, NULL},
+    {"LOAD", NULL, 1, 1, NULL, NULL, {1}, LOOPED, 0, 0, NULL},
+    {"STORE", NULL, 2, 0, NULL, NULL, {5, 1}, LOOPED, 0, 0, NULL},
+    {"ALLOC 0", "ALLOC", 1, 1, NULL, NULL, {0}, LOOPED, 0, 0, NULL},
+    {"ALLOC 512", "ALLOC", 1, 1, NULL, NULL, {512}, 16, 100, 0, 0, NULL},
+    {"RECURSE", "RECURSE 0", 4, 4, CHILD, NULL, {1, 100, 100, -1}, 64, 2000, 0, 0, NULL},
+    {"CREATE 1", "CREATE", 2, 1, PAGE1, NULL, {0, 1}, KEYS_N, 0, 0, NULL},
+    {"CREATE 4000", "CREATE", 2, 1, "PUSH 500\nNEWPAGE\nPOP\n", NULL, {0, 4000}, 4, 50, 0, 0, NULL},
+    {"FORK", NULL, 0, 1, NULL, NULL, {0}, 10, 100, 0, 0, NULL},
+    {"TRANSFERKEY", NULL, 2, 1, CHILD, NULL, {1, 0}, KEYS_N, 0, 0, NULL},
+    {"ATTENUATE", NULL, 2, 0, PAGE1, NULL, {0, 3}, LOOPED, 0, 0, NULL},
+    {"DROPKEY page",
+     "DROPKEY",
+     1,
+     0,
+     MANY("PUSH 0\nNEWPAGE\nPOP\n"),
+     NEXT_KEY,
+     {0},
+     KEYS_N,
+     0,
+     0,
+     NULL},
+    {"DROPKEY child",
+     "DROPKEY",
+     1,
+     0,
+     PAGE1 MANY("PUSH 0\nPUSH 1\nCREATE\nPOP\n") "PUSH 1\nPUSH 1\nSTORE\n",
+     NEXT_KEY,
+     {0},
+     KEYS_N,
+     0,
+     0,
+     NULL},
+    {"KEYINFO", NULL, 1, 1, PAGE1, NULL, {0}, LOOPED, 0, 0, NULL},
+    {"NEWPAGE 0", "NEWPAGE", 1, 1, NULL, NULL, {0}, KEYS_N, 0, 0, NULL},
+    {"NEWPAGE 512", "NEWPAGE", 1, 1, NULL, NULL, {512}, 16, 100, 0, 0, NULL},
+    {"PREAD", NULL, 2, 1, PAGE1, NULL, {0, 0}, LOOPED, 0, 0, NULL},
+    {"PWRITE", NULL, 3, 0, PAGE1, NULL, {5, 0, 0}, LOOPED, 0, 0, NULL},
+    {"PUSHTO", NULL, 2, 0, CHILD, NULL, {5, 1}, KEYS_N, 1u << 15, 0, NULL},
+    {"POPFROM",
+     NULL,
+     1,
+     1,
+     CHILD MANY("PUSH 5\nPUSH 1\nPUSHTO\n"),
+     NULL,
+     {1},
+     KEYS_N,
+     1u << 15,
+     0,
+     NULL},
+    {"IN", NULL, 1, 1, NULL, NULL, {0}, 64, 2000, 0, 1, NULL},
+    {"OUT", NULL, 2, 0, NULL, NULL, {5, 0}, 64, 2000, 0, 2, NULL},
+};
+
+/* The opcode a row times (its name's first word). */
+static int calib_op(const calib *c) {
+    char w[16];
+    size_t k = strcspn(c->name, " +");
+    if (k >= sizeof w) return -1;
+    memcpy(w, c->name, k);
+    w[k] = 0;
+    return vm_op_by_name(w);
 }
 
-static double calib_time(vm_arena *a, uint8_t op, const vm_word *vals, int nin, int nout) {
-    static uint8_t c[8192];
-    const int reps = 64;
-    const int64_t iters = 20000;
-    size_t n = calib_program(c, op, vals, nin, nout, reps, iters);
-    vm_load(a, c, n);
-    vm_set_limits(a, &(vm_limits){.gas = VM_MAX_GAS});
-    vm_status s;
-    double t = time_run(a, 5, true, &s);
-    return s == VM_HALTED ? t / ((double)reps * (double)iters) : -1;
+/* An opcode without an operand on fixed inputs (F* ones inside every
+ * function's domain). */
+static calib calib_plain(uint8_t op) {
+    const vm_opinfo *oi = vm_opinfo_of(op);
+    calib c = {oi->name, NULL, oi->in, oi->out, NULL, NULL, {0x123456789abcdefll, 0x1234567, 77},
+               LOOPED,   0,    0,      NULL};
+    if (op >= VM_OP_FMUL && op <= VM_OP_FTOI) {
+        c.vals[0] = (vm_word)(2.75 * 4294967296.0);
+        c.vals[1] = (vm_word)(1.25 * 4294967296.0);
+    }
+    if (op == VM_OP_FREE) c.vals[0] = 0;
+    return c;
 }
 
-static int bench_calibrate(void) {
-    vm_arena *a = vm_arena_new();
-    if (!a) return EXP_EXIT_IO;
-    /* Kernels: DUP the inputs, OP, POP the outputs; the baseline replaces OP
-     * by NOP and pops the inputs. So ns(op) = diff + unit * (1 - (out - in)),
-     * taking POP and NOP as one unit each. The loop's 11 instructions per 64
-     * kernels are taken out of the unit. */
-    const vm_word none[1] = {0};
-    double unit = calib_time(a, VM_OP_NOP, none, 0, 0) / (1 + 11.0 / 64);
-    printf("bench calibrate: ns per instruction; unit = one NOP = %.3f ns\n", unit * 1e9);
-    printf("  %-8s %8s %8s %10s\n", "opcode", "ns", "gas now", "ns / unit");
+/* CPU time of this thread: a busy machine's other work does not count. */
+static double cpu_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+#define CALIB_RUNS 15
+
+/* The program for row c, timing c's instruction (or NOP when base). */
+static int calib_program(const calib *c, bool base, vm_buf *code) {
+    size_t cap = 1 << 16, n = 0;
+    char *t = malloc(cap);
+    if (!t) return -1;
+#define P(...) n += (size_t)snprintf(t + n, n < cap ? cap - n : 0, __VA_ARGS__)
+    P("PUSH 2\nALLOC\nPOP\n%sPUSH %d\nPUSH 0\nSTORE\n", c->setup ? c->setup : "", c->iters);
+    if (!c->args)
+        for (int i = 0; i < c->nin; i++)
+            P("PUSH %" PRId64 "\n", c->vals[i]);
+    P("YIELD\ncal_loop:\n");
+    for (int r = 0; r < c->reps; r++) {
+        if (c->args)
+            P("%s", c->args);
+        else
+            for (int i = 0; i < c->nin; i++)
+                P("DUP %d\n", c->nin - 1);
+        P("%s\n", base ? "NOP" : c->op ? c->op : c->name);
+        for (int i = 0; i < (base ? c->nin : c->nout); i++)
+            P("POP\n");
+    }
+    P("PUSH 0\nLOAD\nPUSH 1\nSUB\nDUP 0\nPUSH 0\nSTORE\nJNZ cal_loop\nHALT\n");
+#undef P
+    int rc = n < cap ? vm_asm(t, n, c->name, code, stderr) : -1;
+    free(t);
+    return rc ? -1 : 0;
+}
+
+/* Load row c's program with the limits its kernels need: 0 or -1. */
+static int calib_load(vm_arena *a, const calib *c, const vm_buf *code) {
+    return vm_load(a, code->data, code->len) ||
+                   vm_set_limits(a, &(vm_limits){.gas = VM_MAX_GAS,
+                                                 .mem = 1u << 26,
+                                                 .stack = c->stack ? c->stack : 64,
+                                                 .calls = 16,
+                                                 .keys = VM_MAX_KEYS})
+               ? -1
+               : 0;
+}
+
+/* One run of row c's program `code` (loaded in a): the CPU time of the part
+ * after the YIELD and the gas it used; -1 if it did not run to HALT. */
+static double calib_run(vm_arena *a, const calib *c, int chan, uint64_t *gas) {
+    uint64_t n = (uint64_t)c->reps * (uint64_t)c->iters;
+    vm_reset(a);
+    if (vm_set_args(a, (const vm_word[]){7}, 1)) return -1;
+    if (c->chan) {
+        vm_chan_clear(a, (uint32_t)chan);
+        for (uint64_t i = 0; c->chan == 1 && i < n; i++)
+            vm_chan_write(a, (uint32_t)chan, (vm_word)i);
+        vm_grant_chan(a, (uint32_t)chan, c->chan == 1 ? VM_RIGHT_READ : VM_RIGHT_WRITE);
+    }
+    if (vm_run(a) != VM_YIELDED) return -1;
+    vm_meters m0, m1;
+    vm_meters_get(a, &m0);
+    double t0 = cpu_now();
+    vm_status s = vm_run(a);
+    double t = cpu_now() - t0;
+    if (s != VM_HALTED) {
+        fprintf(stderr, "bench calibrate: %s stopped with %s\n", c->name, vm_status_name(s));
+        return -1;
+    }
+    vm_meters_get(a, &m1);
+    *gas = m1.gas - m0.gas;
+    return t;
+}
+
+/* Row c against its baseline and against the NOP row (the unit), their
+ * runs interleaved so that a change of machine load hits all three: ns per
+ * execution, ns of one NOP, and the gas charged per execution; or -1. */
+static int calib_measure(vm_arena *a, int chan, const calib *c, const calib *nop, double *ns,
+                         double *unit, double *gas) {
+    const calib *rows[3] = {c, c, nop};
+    vm_buf code[3] = {{0}};
+    double best[3] = {1e30, 1e30, 1e30};
+    uint64_t g[3] = {0};
+    int rc = -1;
+    for (int k = 0; k < 3; k++)
+        if (calib_program(rows[k], k == 1, &code[k])) goto cleanup;
+    for (int r = 0; r < CALIB_RUNS; r++)
+        for (int k = 0; k < 3; k++) {
+            if (calib_load(a, rows[k], &code[k])) goto cleanup;
+            double t = calib_run(a, rows[k], chan, &g[k]);
+            if (t < 0) goto cleanup;
+            if (t < best[k]) best[k] = t;
+        }
+    double n = (double)c->reps * c->iters, n1 = (double)nop->reps * nop->iters;
+    /* a NOP kernel is one NOP and its share of the loop's 8 instructions */
+    *unit = best[2] / n1 / (1 + 8.0 / nop->reps);
+    /* the base runs a NOP and pops the inputs where c pops its outputs */
+    *ns = (best[0] - best[1]) / n + *unit * (1 + c->nin - c->nout);
+    *gas = ((double)g[0] - (double)g[1]) / n + 1 + c->nin - c->nout;
+    rc = 0;
+cleanup:
+    for (int k = 0; k < 3; k++)
+        vm_buf_free(&code[k]);
+    return rc;
+}
+
+enum { CALIB_MAXROWS = 160 };
+
+/* The rows: every opcode in table order, its special rows or a plain one.
+ * Returns how many, or -1 if an opcode has none. */
+static int calib_all(calib *rows) {
+    int nrows = 0;
     for (int op = 0; op < 256; op++) {
         const vm_opinfo *oi = vm_opinfo_of((uint8_t)op);
-        if (!oi->name || oi->imm != VM_IMM_NONE) continue;
-        switch (op) {
-        case VM_OP_HALT:
-        case VM_OP_YIELD:
-        case VM_OP_RET:
-        case VM_OP_ALLOC:
-        case VM_OP_FREE:
-        case VM_OP_LOAD:
-        case VM_OP_STORE: continue; /* control and heap: not a plain kernel */
-        default: break;
+        if (!oi->name || op == VM_OP_HALT || op == VM_OP_YIELD || op == VM_OP_RET) continue;
+        int found = 0;
+        for (size_t i = 0; i < sizeof calib_rows / sizeof *calib_rows; i++)
+            if (calib_op(&calib_rows[i]) == op) rows[nrows++] = calib_rows[i], found++;
+        if (!found && oi->imm == VM_IMM_NONE) rows[nrows++] = calib_plain((uint8_t)op), found++;
+        if (!found) {
+            fprintf(stderr, "bench calibrate: no kernel for %s\n", oi->name);
+            return -1;
         }
-        vm_word vals[3] = {(vm_word)0x123456789abcdefll, 0x1234567, 77};
-        if (op >= VM_OP_FMUL && op <= VM_OP_FTOI) {
-            vals[0] = (vm_word)(2.75 * 4294967296.0); /* inside every function's domain */
-            vals[1] = (vm_word)(1.25 * 4294967296.0);
-        }
-        double t = calib_time(a, (uint8_t)op, vals, oi->in, oi->out);
-        double base = calib_time(a, VM_OP_NOP, vals, oi->in, oi->in);
-        double ns = t - base + unit * (1 - (oi->out - oi->in));
-        printf("  %-8s %8.3f %8u %10.1f\n", oi->name, ns * 1e9, oi->gas, ns / unit);
+    }
+    return nrows;
+}
+
+/* --check: every kernel once, untimed, with one loop iteration: each runs to
+ * HALT and pays at least its opcode's table gas. */
+static int calibrate_check(void) {
+    calib rows[CALIB_MAXROWS];
+    int nrows = calib_all(rows), bad = 0;
+    vm_arena *a = vm_arena_new();
+    int chan = a ? vm_chan_new(a, 1u << 24) : -1;
+    if (nrows < 0 || chan < 0) {
+        vm_arena_free(a);
+        return EXP_EXIT_FAIL;
+    }
+    for (int i = 0; i < nrows; i++) {
+        calib c = rows[i];
+        c.iters = 1;
+        vm_buf code[2] = {{0}};
+        uint64_t g[2] = {0};
+        bool ok = true;
+        for (int k = 0; k < 2 && ok; k++)
+            ok = !calib_program(&c, k == 1, &code[k]) && !calib_load(a, &c, &code[k]) &&
+                 calib_run(a, &c, chan, &g[k]) >= 0;
+        double gas = ok ? ((double)g[0] - (double)g[1]) / c.reps + 1 + c.nin - c.nout : 0;
+        int op = calib_op(&c);
+        double want = vm_opinfo_of((uint8_t)op)->gas;
+        if (c.less) want += vm_opinfo_of((uint8_t)vm_op_by_name(c.less))->gas;
+        ok = ok && gas >= want;
+        printf("%s %-14s gas %.2f\n", ok ? "ok  " : "FAIL", c.name, gas);
+        bad += !ok;
+        vm_buf_free(&code[0]);
+        vm_buf_free(&code[1]);
     }
     vm_arena_free(a);
-    return EXP_EXIT_OK;
+    printf("%d kernels, %d failed\n", nrows, bad);
+    return bad ? EXP_EXIT_FAIL : EXP_EXIT_OK;
+}
+
+static int bench_calibrate(bool check) {
+    if (check) return calibrate_check();
+    calib rows[CALIB_MAXROWS];
+    double units[CALIB_MAXROWS];
+    int nrows = calib_all(rows), rc = EXP_EXIT_FAIL;
+    if (nrows < 0) return EXP_EXIT_FAIL;
+    vm_arena *a = vm_arena_new();
+    int chan = a ? vm_chan_new(a, 1u << 24) : -1;
+    if (chan < 0) goto cleanup;
+    const calib nop = calib_plain(VM_OP_NOP);
+    printf("bench calibrate: CPU time per instruction, best of %d runs, in units of one NOP\n"
+           "measured alongside (HALT and YIELD end a run and are not timed; RET is timed\n"
+           "with CALL; gas now includes dynamic gas, as charged in these kernels)\n",
+           CALIB_RUNS);
+    printf("  %-14s %10s %10s %9s %9s\n", "opcode", "ns", "units", "gas now", "units/gas");
+    for (int i = 0; i < nrows; i++) {
+        const calib *c = &rows[i];
+        double ns, unit, g;
+        if (calib_measure(a, chan, c, &nop, &ns, &unit, &g)) goto cleanup;
+        units[i] = ns / unit;
+        for (int k = 0; c->less && k < i; k++)
+            if (!strcmp(rows[k].name, c->less)) { /* it also ran that row's instruction */
+                units[i] -= units[k];
+                ns -= units[k] * unit;
+                g -= vm_opinfo_of((uint8_t)calib_op(&rows[k]))->gas;
+            }
+        printf("  %-14s %10.3f %10.1f %9.2f %9.2f\n", c->name, ns * 1e9, units[i], g, units[i] / g);
+        fflush(stdout);
+    }
+    rc = EXP_EXIT_OK;
+cleanup:
+    if (rc) fprintf(stderr, "bench calibrate: a kernel failed to build or run\n");
+    vm_arena_free(a);
+    return rc;
 }
 
 /* ---- nesting ---- */
@@ -307,10 +527,11 @@ cleanup:
 }
 
 static const char bench_usage[] =
-    "usage: frugal bench vm|nest|calibrate|evm|gp|science|all [--iters N] [--reps N]\n"
+    "usage: frugal bench vm|nest|calibrate|evm|gp|science|all [--iters N] [--reps N] [--check]\n"
     "  vm         counting loop: frugal metered and unmetered vs Lua 5.4 (plain and hooked)\n"
     "  nest       the counting loop at nesting depth 1, 8 and 64; snapshot throughput\n"
     "  calibrate  ns per opcode next to its gas, to keep gas proportional to CPU time\n"
+    "             (--check: run every kernel once, untimed, and check that it succeeds)\n"
     "  evm        EVM loops against ethereumjs (frugal bench evm --help)\n"
     "  gp         quartic GP against DEAP (frugal bench gp --help)\n"
     "  science    search quality at equal budgets against DEAP and PushGP (long; not in\n"
@@ -328,8 +549,10 @@ int exp_cmd_bench(int argc, char **argv) {
     if (!strcmp(what, "gp")) return evo_bench(argc - 1, argv + 1);
     if (!strcmp(what, "science")) return exp_bench_science(argc - 1, argv + 1);
     uint64_t iters = 100000000, reps = 3;
+    bool check = false;
     static const struct option opts[] = {{"iters", required_argument, 0, 'i'},
                                          {"reps", required_argument, 0, 'r'},
+                                         {"check", no_argument, 0, 'c'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
@@ -342,21 +565,26 @@ int exp_cmd_bench(int argc, char **argv) {
         case 'r':
             if (exp_parse_u64("--reps", optarg, &reps)) return EXP_EXIT_USAGE;
             break;
+        case 'c': check = true; break;
         case 'h': fputs(bench_usage, stdout); return EXP_EXIT_OK;
         default: fputs(bench_usage, stderr); return EXP_EXIT_USAGE;
         }
+    }
+    if (check && strcmp(what, "calibrate")) {
+        fprintf(stderr, "frugal bench: --check is for calibrate\n");
+        return EXP_EXIT_USAGE;
     }
     if (iters == 0 || iters > INT64_MAX || reps == 0 || reps > 100) {
         fprintf(stderr, "frugal bench: --iters must be >= 1 and --reps in 1..100\n");
         return EXP_EXIT_USAGE;
     }
     if (!strcmp(what, "vm")) return bench_vm(iters, (int)reps);
-    if (!strcmp(what, "calibrate")) return bench_calibrate();
+    if (!strcmp(what, "calibrate")) return bench_calibrate(check);
     if (!strcmp(what, "nest")) return bench_nest(iters, (int)reps);
     if (!strcmp(what, "all")) {
         int rc = bench_vm(iters, (int)reps);
         if (!rc) rc = bench_nest(iters, (int)reps);
-        if (!rc) rc = bench_calibrate();
+        if (!rc) rc = bench_calibrate(false);
         char *ev[] = {"evm", NULL};
         if (!rc) rc = evm_bench(1, ev);
         char *gp[] = {"gp", NULL};

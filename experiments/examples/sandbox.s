@@ -2,7 +2,8 @@
 ; words. x goes in and f(x) comes out by explicit copy; the child can reach
 ; nothing of its parent.
 ;   frugal exec experiments/examples/sandbox.s --push 41
-; leaves: the child's status, f(x)
+; leaves: the child's status (1, HALTED), f(x); or only the status when the
+; child did not halt (then it has no answer to take)
         PUSH 2
         NEWPAGE                 ; key 0: a page for the child's code
         POP
@@ -27,6 +28,10 @@
         POP
         POP
         POP                     ; status
+        DUP 0
+        PUSH 1
+        EQ
+        JZ failed               ; status
         PUSH 1
         POPFROM                 ; status f(x)
-        HALT
+failed: HALT
