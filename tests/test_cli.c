@@ -8,6 +8,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -177,6 +178,10 @@ Test(cli, bad_spec_and_bad_usage_exit_codes) {
     cr_assert_eq(run("e", d), EXP_EXIT_USAGE);
     const char *e[] = {"batch", SPEC, "--seeds", "5-1", NULL};
     cr_assert_eq(run("e", e), EXP_EXIT_USAGE);
+    cr_assert(strstr(slurp("e", "err"), "5-1 is reversed"), "%s", slurp("e", "err"));
+    const char *twice[] = {"batch", SPEC, "--seeds", "1-3,2", NULL};
+    cr_assert_eq(run("e", twice), EXP_EXIT_USAGE);
+    cr_assert(strstr(slurp("e", "err"), "seed 2 is listed twice"), "%s", slurp("e", "err"));
     char txt[128];
     snprintf(txt, sizeof txt, "%s/plain.h5", dir);
     FILE *f = fopen(txt, "w");
@@ -368,4 +373,92 @@ Test(cli, resume_of_a_finished_run_reports_it) {
     cr_assert_str_eq(jstr(b, "hash"), jstr(a, "hash"));
     json_decref(a);
     json_decref(b);
+}
+
+/* The lines of a file (malloc'd), or NULL when it cannot be read. */
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return strdup(buf);
+}
+
+static int batch(const char *tag, const char *out, const char *seeds, bool force) {
+    const char *a[] = {"batch",
+                       SPEC,
+                       "--seeds",
+                       seeds,
+                       "--generations",
+                       "2",
+                       "--set",
+                       "population.size=30",
+                       "--out",
+                       out,
+                       "--threads",
+                       "2",
+                       force ? "--force" : NULL,
+                       NULL};
+    return run(tag, a);
+}
+
+/* Running a batch again never loses results: existing seeds are not run
+ * again ("exists", not "failed"), their summaries stay, and the index keeps
+ * every earlier row, merged by seed. */
+Test(cli, batch_again_keeps_every_result) {
+    char out[128], p[256];
+    snprintf(out, sizeof out, "%s/again", dir);
+    cr_assert_eq(batch("b1", out, "1-3", false), 0, "%s", slurp("b1", "err"));
+    snprintf(p, sizeof p, "%s/index.csv", out);
+    char *index1 = read_text(p), *json[4] = {0};
+    cr_assert(index1);
+    for (int s = 1; s <= 3; s++) {
+        snprintf(p, sizeof p, "%s/seed-%d.json", out, s);
+        cr_assert((json[s] = read_text(p)) && strlen(json[s]) > 100, "%s", p);
+    }
+    /* seeds 2 and 3 again, no --force: nothing is run, nothing changes */
+    cr_assert_eq(batch("b2", out, "2-3", false), 0, "%s", slurp("b2", "err"));
+    char *err = slurp("b2", "err");
+    cr_assert(strstr(err, "seed 2 exists") && strstr(err, "seed 3 exists") &&
+                  !strstr(err, "failed"),
+              "%s", err);
+    snprintf(p, sizeof p, "%s/index.csv", out);
+    char *index2 = read_text(p);
+    cr_assert_str_eq(index2, index1, "the index changed:\n%s\nwas:\n%s", index2, index1);
+    for (int s = 1; s <= 3; s++) {
+        snprintf(p, sizeof p, "%s/seed-%d.json", out, s);
+        char *now = read_text(p);
+        cr_assert(now && !strcmp(now, json[s]), "%s changed: '%s'", p, now ? now : "(missing)");
+        free(now);
+    }
+    /* seeds 3 and 4: seed 4 is added, 1 to 3 stay */
+    cr_assert_eq(batch("b3", out, "3-4", false), 0, "%s", slurp("b3", "err"));
+    snprintf(p, sizeof p, "%s/index.csv", out);
+    char *index3 = read_text(p);
+    cr_assert(!strncmp(index3, index1, strlen(index1)), "%s", index3);
+    char want[200];
+    snprintf(want, sizeof want, "\n4,%s/seed-4.h5,0,generations,2,", out);
+    cr_assert(strstr(index3, want), "%s", index3);
+    int rows = 0;
+    for (char *c = index3; *c; c++)
+        rows += *c == '\n';
+    cr_assert_eq(rows, 5, "%s", index3); /* the header and seeds 1-4 */
+    /* --force runs seed 2 again: the same spec and seed give the same row */
+    cr_assert_eq(batch("b4", out, "2", true), 0, "%s", slurp("b4", "err"));
+    char *index4 = read_text(p);
+    cr_assert_str_eq(index4, index3);
+    /* nothing temporary is left */
+    DIR *d = opendir(out);
+    cr_assert(d);
+    for (struct dirent *e; (e = readdir(d));)
+        cr_assert(!strstr(e->d_name, ".tmp"), "%s left behind", e->d_name);
+    closedir(d);
+    free(index1);
+    free(index2);
+    free(index3);
+    free(index4);
+    for (int s = 1; s <= 3; s++)
+        free(json[s]);
 }
