@@ -363,6 +363,12 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
     free(tr.errors);
 }
 
+/* The exit code of a failed evo_run_new: out of memory is the run's failure
+ * (1, docs/cli.md), anything else a bad spec (3). */
+static int new_run_failed(const char *err) {
+    return strstr(err, "out of memory") ? EXP_EXIT_FAIL : EXP_EXIT_INPUT;
+}
+
 /* Build and run a loaded spec into file (NULL: do not store). */
 static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run **keep) {
     char err[1024];
@@ -371,7 +377,7 @@ static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run
     evo_run *r = evo_run_new(&s->params, &s->task, err, sizeof err);
     if (!r) {
         fprintf(stderr, "frugal: spec %s: %s\n", s->name, err);
-        return EXP_EXIT_INPUT;
+        return new_run_failed(err);
     }
     bool root = !f->spread || evo_mpi_rank() == 0; /* rank 0 alone writes the file */
     if (f->spread && evo_run_use_mpi(r)) {
@@ -468,7 +474,8 @@ static const char run_usage[] =
     "Ctrl-C stops after the current generation; frugal resume FILE.h5 continues.\n"
     "Generations reach the file at least every output.commit_seconds (default 1 s): a\n"
     "kill loses at most that much work, which frugal resume computes again, bit for bit.\n"
-    "Exit: 0 done, 2 usage, 3 bad spec, 4 I/O error, 130 interrupted (docs/cli.md).\n";
+    "Exit: 0 done, 1 out of memory, 2 usage, 3 bad spec, 4 I/O error or an existing\n"
+    "output without --force, 130 interrupted (docs/cli.md).\n";
 
 /* Split "key.path=value" into an override (pointing into s). */
 static int parse_set(const char *opt, char *s, exp_override *o) {
@@ -662,7 +669,7 @@ static int cmd_resume(int argc, char **argv) {
     r = evo_run_new(&s.params, &s.task, err, sizeof err);
     if (!r) {
         fprintf(stderr, "frugal resume: %s\n", err);
-        rc = EXP_EXIT_INPUT;
+        rc = new_run_failed(err);
         goto cleanup;
     }
     if (spread && evo_run_use_mpi(r)) evo_mpi_abort(EXP_EXIT_FAIL);

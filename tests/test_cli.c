@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -120,6 +121,66 @@ Test(cli, every_command_has_help) {
         cr_assert_eq(run("help", a), 0, "%s --help", cmds[i]);
         cr_assert(strstr(slurp("help", "out"), "usage: frugal"), "%s --help", cmds[i]);
     }
+    /* every command: --help wins over a file that does not exist */
+    const char *all[] = {"run",        "batch",    "report", "inspect", "exec",
+                         "superopt",   "arena",    "evm",    "asm",     "disasm",
+                         "evm-disasm", "evm-test", "demo",   "resume",  "bench"};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        const char *a[] = {all[i], "no/such.file", "--help", NULL};
+        cr_assert_eq(run("help", a), 0, "%s: %s", all[i], slurp("help", "err"));
+        cr_assert(strstr(slurp("help", "out"), "usage"), "%s --help", all[i]);
+    }
+    /* resume's help needs no file: the name tells which resume */
+    const char *h5[] = {"resume", "no/such.h5", "--help", NULL};
+    cr_assert_eq(run("help", h5), 0, "%s", slurp("help", "err"));
+    cr_assert(strstr(slurp("help", "out"), "usage: frugal resume FILE.h5 "), "%s",
+              slurp("help", "out"));
+    const char *snap[] = {"resume", "--help", "no/such.snap", NULL};
+    cr_assert_eq(run("help", snap), 0, "%s", slurp("help", "err"));
+    cr_assert(strstr(slurp("help", "out"), "usage: frugal resume FILE.snap "), "%s",
+              slurp("help", "out"));
+}
+
+/* A missing input file is exit 4 in every command (docs/cli.md), and the
+ * message names it; so is an output that cannot be made. */
+Test(cli, missing_files_are_exit_4) {
+    const char *cmds[][8] = {
+        {"run", "no/such.json"},
+        {"batch", "no/such.json", "--seeds", "1"},
+        {"resume", "no/such.h5"},
+        {"resume", "no/such.snap"},
+        {"report", "no/such.h5"},
+        {"report", "no/such-dir"},
+        {"report", "no/such.h5", "--lineage", "best"},
+        {"superopt", "no/such.jsonl"},
+        {"arena", "no/such.json"},
+        {"inspect", "no/such.snap"},
+        {"exec", "no/such.s"},
+        {"asm", "no/such.s"},
+        {"disasm", "no/such.bin"},
+        {"evm", "no/such.bin"},
+        {"evm-disasm", "no/such.bin"},
+        {"evm-test", "no/such.json"},
+        {"demo", "--spec", "no/such.json"},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        int rc = run("missing", cmds[i]);
+        cr_assert_eq(rc, EXP_EXIT_IO, "frugal %s %s: exit %d: %s", cmds[i][0], cmds[i][1], rc,
+                     slurp("missing", "err"));
+        cr_assert(strstr(slurp("missing", "err"), "no/such"), "frugal %s: %s", cmds[i][0],
+                  slurp("missing", "err"));
+    }
+    cr_assert(access("no", F_OK) != 0, "a command made the folder no/");
+    /* an output that cannot be made */
+    char in[128];
+    snprintf(in, sizeof in, "%s/rep.h5", dir);
+    const char *mk[] = {"run",           SPEC, "--set", "population.size=30",
+                        "--generations", "1",  "--out", in,
+                        "--quiet",       NULL};
+    cr_assert_eq(run("mk", mk), 0, "%s", slurp("mk", "err"));
+    const char *rep[] = {"report", in, "--out", "/dev/null/x", "--quiet", NULL};
+    cr_assert_eq(run("rep", rep), EXP_EXIT_IO, "%s", slurp("rep", "err"));
+    cr_assert(strstr(slurp("rep", "err"), "/dev/null/x"), "%s", slurp("rep", "err"));
 }
 
 Test(cli, tiny_run_writes_a_file_and_a_json_summary) {
@@ -461,4 +522,65 @@ Test(cli, batch_again_keeps_every_result) {
     free(index4);
     for (int s = 1; s <= 3; s++)
         free(json[s]);
+}
+
+/* Memory for at most 4 GiB of address space (the sanitizer reserves far
+ * more: there, allocations over 4 GiB fail instead). */
+static void small_memory(void) {
+    if (getenv("FRUGAL_SANITIZED")) {
+        char o[512];
+        snprintf(o, sizeof o, "%s:allocator_may_return_null=1:max_allocation_size_mb=4096",
+                 getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
+        setenv("ASAN_OPTIONS", o, 1);
+        return;
+    }
+    struct rlimit rl = {4ull << 30, 4ull << 30};
+    setrlimit(RLIMIT_AS, &rl);
+}
+
+/* A spec whose populations do not fit in memory: exit 1 (docs/cli.md: out of
+ * memory during a run), not 3 (the spec is valid), and no file. */
+Test(cli, out_of_memory_is_exit_1) {
+    char out[128], o[160], e[160];
+    snprintf(out, sizeof out, "%s/oom.h5", dir);
+    snprintf(o, sizeof o, "%s/oom.out", dir);
+    snprintf(e, sizeof e, "%s/oom.err", dir);
+    char *argv[] = {(char *)frugal,
+                    "run",
+                    SPEC,
+                    "--set",
+                    "population.size=16777216",
+                    "--set",
+                    "genome.max_bytes=32767",
+                    "--out",
+                    out,
+                    "--quiet",
+                    NULL};
+    int rc = tu_run_watched(argv, o, e, small_memory, 300);
+    cr_assert_eq(rc, EXP_EXIT_FAIL, "exit %d: %s", rc, slurp("oom", "err"));
+    cr_assert(strstr(slurp("oom", "err"), "out of memory"), "%s", slurp("oom", "err"));
+    cr_assert(access(out, F_OK) != 0, "%s was written", out);
+}
+
+/* frugal superopt reads and checks its whole input first: a bad line is an
+ * error naming the file and the line, before any output (no CSV header, no
+ * summary, no block optimised). */
+Test(cli, superopt_bad_input_fails_before_any_output) {
+    char in[128];
+    const char *bad[] = {"not json", "{\"id\": \"x\"}", "{\"input\": \"zz\"}"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(in, sizeof in, "%s/blocks.jsonl", dir);
+        FILE *f = fopen(in, "w");
+        cr_assert(f);
+        fprintf(f, "{\"id\": \"a\", \"input\": \"6001600201\"}\n%s\n", bad[k]);
+        fclose(f);
+        const char *a[] = {"superopt", in,        "--budget", "100",     "--pop",
+                           "20",       "--equiv", "10",       "--quiet", NULL};
+        cr_assert_eq(run("so", a), EXP_EXIT_INPUT, "%s", slurp("so", "err"));
+        char want[160];
+        snprintf(want, sizeof want, "%s:2: ", in);
+        char *err = slurp("so", "err");
+        cr_assert(strstr(err, want) && !strstr(err, "summary"), "%s", err);
+        cr_assert_str_empty(slurp("so", "out"));
+    }
 }

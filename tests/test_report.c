@@ -479,7 +479,7 @@ Test(report, without_gnuplot) {
     char *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
     setenv("PATH", "/nonexistent", 1);
     int rc = report("ng", (const char *[]){in, "--out", out, NULL});
-    setenv("PATH", path, 1); /* the teardown runs rm */
+    setenv("PATH", path, 1); /* the rest of the test needs it */
     free(path);
     cr_assert_eq(rc, 0);
     snprintf(p, sizeof p, "%s/ng.err", dir);
@@ -507,6 +507,22 @@ Test(report, without_gnuplot) {
     }
     snprintf(p, sizeof p, "%s/convergence.png", out);
     cr_assert(access(p, F_OK) != 0, "no figure without gnuplot");
+}
+
+/* A test's temporary folder goes even when the test cleared PATH (the
+ * teardown runs no shell command). */
+Test(report, temporary_folders_go_without_a_path) {
+    char d[64], p[128];
+    tu_tmpdir(d, sizeof d, "frugal-rm");
+    snprintf(p, sizeof p, "%s/sub", d);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/sub/file", d);
+    FILE *f = fopen(p, "w");
+    cr_assert(f);
+    fclose(f);
+    setenv("PATH", "/nonexistent", 1);
+    tu_rmtree(d);
+    cr_assert(access(d, F_OK) != 0, "%s is still there", d);
 }
 
 Test(report, effort_and_quantiles) {
