@@ -257,7 +257,7 @@ static int so_read(FILE *in, const char *path, const so_opts *o, so_input **out,
         evo_rng r;
         evo_rng_stream(&r, o->seed, EVO_STREAM_TASK, lineno - 1, 0);
         fit_rng frng = {&r, so_range};
-        fit_task_opts to = {.n_train = (uint32_t)o->train, .block_hex = hex, .equiv_samples = 1};
+        fit_task_opts to = {.n_train = 1, .n_test = 1, .block_hex = hex, .equiv_samples = 1};
         char err[512];
         if (fit_task_make("evm-superopt", &to, &frng, &t, err, sizeof err)) {
             fprintf(stderr, "frugal superopt: %s:%" PRIu64 ": %s\n", path, lineno, err);
@@ -335,9 +335,9 @@ int exp_cmd_superopt(int argc, char **argv) {
         fputs(superopt_usage, stderr);
         return EXP_EXIT_USAGE;
     }
-    if (o.pop < 2 || o.pop > 1000000 || o.budget < o.pop || o.threads > 1024 ||
+    if (o.pop < 3 || o.pop > 1000000 || o.budget < o.pop || o.threads > 1024 ||
         o.equiv > 100000000 || o.train > 1000000) {
-        fprintf(stderr, "frugal superopt: need --pop in 2..1000000, --budget >= --pop, "
+        fprintf(stderr, "frugal superopt: need --pop in 3..1000000 (2 elites), --budget >= --pop, "
                         "--threads <= 1024, --equiv <= 1e8, --train <= 1e6\n");
         return EXP_EXIT_USAGE;
     }
