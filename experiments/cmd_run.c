@@ -898,6 +898,17 @@ static int cmp_index_line(const void *a, const void *b) {
     return (x->seed > y->seed) - (x->seed < y->seed);
 }
 
+/* Room for one more line in *v (*cap lines, n used). 0, or -1. */
+static int index_room(index_line **v, size_t *cap, size_t n) {
+    if (n < *cap) return 0;
+    size_t c = *cap ? 2 * *cap : 64;
+    index_line *q = realloc(*v, c * sizeof *q);
+    if (!q) return -1;
+    *v = q;
+    *cap = c;
+    return 0;
+}
+
 static const char index_header[] =
     "seed,file,exit,stop,generation,evaluations,best_error,best_gas,best_hits,hash\n";
 
@@ -923,12 +934,7 @@ static int write_index(const char *path, const batch_job *jv, size_t n) {
         for (size_t k = 0; k < nv && !skip; k++)
             skip = v[k].seed == seed;
         if (skip) continue;
-        if (nv == cap) {
-            cap = cap ? 2 * cap : 64;
-            index_line *q = realloc(v, cap * sizeof *q);
-            if (!q) goto oom;
-            v = q;
-        }
+        if (index_room(&v, &cap, nv)) goto oom;
         size_t l = strlen(line);
         if (!(v[nv].text = malloc(l + 2))) goto oom;
         memcpy(v[nv].text, line, l + 1);
@@ -940,12 +946,7 @@ static int write_index(const char *path, const batch_job *jv, size_t n) {
         for (size_t k = 0; k < nv && !kept; k++)
             kept = v[k].seed == jv[i].seed;
         if (kept) continue;
-        if (nv == cap) {
-            cap = cap ? 2 * cap : 64;
-            index_line *q = realloc(v, cap * sizeof *q);
-            if (!q) goto oom;
-            v = q;
-        }
+        if (index_room(&v, &cap, nv)) goto oom;
         size_t len = 0;
         FILE *m = open_memstream(&v[nv].text, &len);
         if (!m) goto oom;

@@ -368,25 +368,12 @@ Test(cli, sigkill_then_resume_gives_the_uninterrupted_datasets) {
     }
 }
 
+static int batch(const char *tag, const char *out, const char *seeds, bool force);
+
 Test(cli, batch_writes_a_file_per_seed_and_an_index) {
     char out[128];
     snprintf(out, sizeof out, "%s/batch", dir);
-    const char *a[] = {"batch",
-                       SPEC,
-                       "--seeds",
-                       "1-3",
-                       "--jobs",
-                       "2",
-                       "--generations",
-                       "2",
-                       "--set",
-                       "population.size=30",
-                       "--out",
-                       out,
-                       "--threads",
-                       "2",
-                       NULL};
-    cr_assert_eq(run("batch", a), 0, "%s", slurp("batch", "err"));
+    cr_assert_eq(batch("batch", out, "1-3", false), 0, "%s", slurp("batch", "err"));
     for (int s = 1; s <= 3; s++) {
         char p[160];
         snprintf(p, sizeof p, "%s/seed-%d.h5", out, s);
@@ -452,6 +439,8 @@ static int batch(const char *tag, const char *out, const char *seeds, bool force
                        SPEC,
                        "--seeds",
                        seeds,
+                       "--jobs",
+                       "2",
                        "--generations",
                        "2",
                        "--set",
