@@ -51,9 +51,17 @@ typedef struct {
     int64_t solved_gen; /* first generation with a solution (an_solved), or -1 */
 } an_run;
 
+/* Errors of an_run_load and an_report: a bad input file (not a run,
+ * truncated or corrupt: exit 3), or a file that cannot be read or written
+ * (exit 4). */
+#define AN_ERR_INPUT (-1)
+#define AN_ERR_IO    (-2)
+
 /* Open path read-only (SWMR read mode, so a file that a run is writing or a
- * killed run left opens too) and load it. 0, or -1 with a message naming the
- * file in err. On failure r holds nothing to free. */
+ * killed run left opens too) and load it, checking what has no checksum in
+ * the file (/stats against /pop, /stop_reason). 0, or AN_ERR_INPUT or
+ * AN_ERR_IO with a message naming the file in err. A damaged file fails
+ * within milliseconds. On failure r holds nothing to free. */
 int an_run_load(const char *path, an_run *r, char *err, size_t errcap);
 void an_run_free(an_run *r);
 /* Row index of (generation, island, slot). */
@@ -151,8 +159,8 @@ typedef struct {
  * pair is compared (docs/report.md, "Comparisons"). Messages go to msg.
  * Returns 0; 1 when the tables and report were written but no figures
  * because gnuplot is missing (msg says how to install it); 2 when gnuplot
- * failed on some figure (see OUT/gnuplot.log); -1 on error (the message on
- * msg). */
+ * failed on some figure (see OUT/gnuplot.log); AN_ERR_INPUT or AN_ERR_IO on
+ * error (the message on msg; no temporary file is left behind). */
 int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE *msg);
 
 /* ---- lineage ---- */

@@ -378,9 +378,16 @@ int evm_vmtests_run(const char *dir, bool verbose, int *passed, int *failed) {
 /* ---- evm (run) ---- */
 
 /* Reads CODE_HEX or a file holding hex text or raw bytecode. */
+/* Code from arg: hex, or a file of hex or raw bytes. 0, EXIT_IO when arg is
+ * not hex and names no readable file (errno says why), or EXIT_INPUT. */
 static int load_code(const char *arg, uint8_t **code, size_t *n) {
     FILE *f = fopen(arg, "rb");
-    if (!f) return evm_hex_decode(arg, code, n) < 0 ? EXIT_INPUT : 0;
+    if (!f) {
+        int e = errno;
+        if (evm_hex_decode(arg, code, n) == 0) return 0;
+        errno = e;
+        return EXIT_IO;
+    }
     char *buf = NULL;
     size_t len = 0, cap = 0;
     int rc = 0;
@@ -509,7 +516,8 @@ int evm_cmd_run(int argc, char **argv) {
     evm_vm *vm = NULL;
     evm_memhost *h = NULL;
     if ((rc = load_code(argv[optind], &code, &code_n))) {
-        fprintf(stderr, "%s: cannot read code from %s\n", argv[0], argv[optind]);
+        fprintf(stderr, "%s: cannot read code from %s%s%s\n", argv[0], argv[optind],
+                rc == EXIT_IO ? ": " : "", rc == EXIT_IO ? strerror(errno) : "");
         goto cleanup;
     }
     if (evm_hex_decode(calldata, &data, &data_n) < 0) {
@@ -621,7 +629,8 @@ int evm_cmd_disasm(int argc, char **argv) {
     size_t n = 0;
     int rc = load_code(argv[optind], &code, &n);
     if (rc) {
-        fprintf(stderr, "%s: cannot read code from %s\n", argv[0], argv[optind]);
+        fprintf(stderr, "%s: cannot read code from %s%s%s\n", argv[0], argv[optind],
+                rc == EXIT_IO ? ": " : "", rc == EXIT_IO ? strerror(errno) : "");
         return rc;
     }
     evm_disasm(code, n, stdout);

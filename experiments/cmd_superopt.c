@@ -8,6 +8,7 @@
 #include "experiments/cli.h"
 #include "vm/evm/evm.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -202,6 +203,98 @@ cleanup:
     return rc;
 }
 
+/* One block of the input, checked. */
+typedef struct {
+    json_t *j; /* its line */
+    const char *id;
+    char idbuf[32];
+    uint64_t lineno;
+    int64_t pub; /* the published gas, or -1 */
+} so_input;
+
+static void so_free(so_input *v, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        json_decref(v[i].j);
+    free(v);
+}
+
+/* Read every line of in, keep the blocks that --id and --limit select and
+ * check each (fit_task_make, as so_block will). 0, or an exit code with the
+ * error printed (the file and the line). */
+static int so_read(FILE *in, const char *path, const so_opts *o, so_input **out, size_t *n,
+                   size_t *cap) {
+    char *line = NULL;
+    size_t lcap = 0;
+    ssize_t got;
+    uint64_t lineno = 0;
+    int rc = EXP_EXIT_OK;
+    while (!rc && (got = getline(&line, &lcap, in)) != -1) {
+        lineno++;
+        if (got <= 1 && (got == 0 || line[0] == '\n')) continue;
+        if (o->limit && *n >= o->limit) break;
+        json_error_t je;
+        json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, &je);
+        const char *hex = j ? json_string_value(json_object_get(j, "input")) : NULL;
+        if (!j || !json_is_object(j) || !hex) {
+            fprintf(stderr, "frugal superopt: %s:%" PRIu64 ": %s\n", path, lineno,
+                    j ? "expected an object with a string \"input\" (the block as hex)" : je.text);
+            json_decref(j);
+            rc = EXP_EXIT_INPUT;
+            break;
+        }
+        so_input b = {.j = j, .lineno = lineno, .pub = -1};
+        b.id = json_string_value(json_object_get(j, "id"));
+        char name[32];
+        snprintf(name, sizeof name, "line%" PRIu64, lineno);
+        if (o->id && strcmp(o->id, b.id ? b.id : name)) {
+            json_decref(j);
+            continue;
+        }
+        json_t *cg = json_object_get(j, "cancun_static_gas");
+        if (json_is_array(cg) && json_array_size(cg) == 2 && json_is_integer(json_array_get(cg, 1)))
+            b.pub = (int64_t)json_integer_value(json_array_get(cg, 1));
+        fit_task t;
+        evo_rng r;
+        evo_rng_stream(&r, o->seed, EVO_STREAM_TASK, lineno - 1, 0);
+        fit_rng frng = {&r, so_range};
+        fit_task_opts to = {.n_train = 1, .n_test = 1, .block_hex = hex, .equiv_samples = 1};
+        char err[512];
+        if (fit_task_make("evm-superopt", &to, &frng, &t, err, sizeof err)) {
+            fprintf(stderr, "frugal superopt: %s:%" PRIu64 ": %s\n", path, lineno, err);
+            json_decref(j);
+            rc = EXP_EXIT_INPUT;
+            break;
+        }
+        fit_task_free(&t);
+        if (*n == *cap) {
+            size_t nc = *cap ? 2 * *cap : 64;
+            so_input *q = realloc(*out, nc * sizeof *q);
+            if (!q) {
+                json_decref(j);
+                fprintf(stderr, "frugal superopt: %s: out of memory\n", path);
+                rc = EXP_EXIT_FAIL;
+                break;
+            }
+            *out = q;
+            *cap = nc;
+        }
+        (*out)[(*n)++] = b;
+    }
+    free(line);
+    /* ids point into the lines; a block without one is named by its line */
+    for (size_t i = 0; i < *n; i++)
+        if (!(*out)[i].id) {
+            snprintf((*out)[i].idbuf, sizeof(*out)[i].idbuf, "line%" PRIu64, (*out)[i].lineno);
+            (*out)[i].id = (*out)[i].idbuf;
+        }
+    if (rc) {
+        so_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
 int exp_cmd_superopt(int argc, char **argv) {
     static const struct option lopts[] = {
         {"budget", required_argument, 0, 'b'}, {"pop", required_argument, 0, 'p'},
@@ -242,69 +335,52 @@ int exp_cmd_superopt(int argc, char **argv) {
         fputs(superopt_usage, stderr);
         return EXP_EXIT_USAGE;
     }
-    if (o.pop < 2 || o.pop > 1000000 || o.budget < o.pop || o.threads > 1024 ||
+    if (o.pop < 3 || o.pop > 1000000 || o.budget < o.pop || o.threads > 1024 ||
         o.equiv > 100000000 || o.train > 1000000) {
-        fprintf(stderr, "frugal superopt: need --pop in 2..1000000, --budget >= --pop, "
+        fprintf(stderr, "frugal superopt: need --pop in 3..1000000 (2 elites), --budget >= --pop, "
                         "--threads <= 1024, --equiv <= 1e8, --train <= 1e6\n");
         return EXP_EXIT_USAGE;
     }
     const char *path = argv[optind];
     FILE *in = fopen(path, "r");
     if (!in) {
-        fprintf(stderr, "frugal superopt: cannot read %s\n", path);
+        fprintf(stderr, "frugal superopt: cannot read %s: %s\n", path, strerror(errno));
         return EXP_EXIT_IO;
     }
-    FILE *csv = out ? fopen(out, "w") : stdout;
-    if (!csv) {
-        fprintf(stderr, "frugal superopt: cannot write %s\n", out);
-        fclose(in);
-        return EXP_EXIT_IO;
+    /* the whole file is read and every block checked first: a bad input is
+     * an error before any output (no CSV header, no summary) */
+    so_input *bv = NULL;
+    size_t nb = 0, capb = 0;
+    int rc = so_read(in, path, &o, &bv, &nb, &capb);
+    fclose(in);
+    if (!rc && o.id && !nb) {
+        fprintf(stderr, "frugal superopt: %s: no block has the id %s\n", path, o.id);
+        rc = EXP_EXIT_USAGE;
+    }
+    FILE *csv = NULL;
+    if (!rc && !(csv = out ? fopen(out, "w") : stdout)) {
+        fprintf(stderr, "frugal superopt: cannot write %s: %s\n", out, strerror(errno));
+        rc = EXP_EXIT_IO;
+    }
+    if (rc) {
+        so_free(bv, nb);
+        return rc;
     }
     FILE *sum = out ? stdout : stderr;
     fprintf(csv, "id,original_gas,published_gas,frugal_gas,saved,published_saved,matched,beat,"
                  "equivalent,evaluations,rejected,seconds,program_hex,program\n");
-    int rc = EXP_EXIT_OK;
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t got;
-    uint64_t lineno = 0, nblocks = 0, improved = 0, matched = 0, beat = 0, reached = 0,
-             with_pub = 0, evals = 0;
+    uint64_t nblocks = 0, improved = 0, matched = 0, beat = 0, reached = 0, with_pub = 0, evals = 0;
     int64_t saved = 0, pub_saved = 0, saved_on_pub = 0;
     double secs = 0;
-    while ((got = getline(&line, &cap, in)) != -1) {
-        lineno++;
-        if (got <= 1 && (got == 0 || line[0] == '\n')) continue;
-        if (o.limit && nblocks >= o.limit) break;
-        json_error_t je;
-        json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, &je);
-        const char *hex = j ? json_string_value(json_object_get(j, "input")) : NULL;
-        if (!j || !json_is_object(j) || !hex) {
-            fprintf(stderr, "frugal superopt: %s:%" PRIu64 ": %s\n", path, lineno,
-                    j ? "expected an object with a string \"input\" (the block as hex)" : je.text);
-            json_decref(j);
-            rc = EXP_EXIT_INPUT;
-            break;
-        }
-        const char *id = json_string_value(json_object_get(j, "id"));
-        char idbuf[32];
-        if (!id) {
-            snprintf(idbuf, sizeof idbuf, "line%" PRIu64, lineno);
-            id = idbuf;
-        }
-        if (o.id && strcmp(o.id, id)) {
-            json_decref(j);
-            continue;
-        }
-        json_t *cg = json_object_get(j, "cancun_static_gas");
-        int64_t pub = -1;
-        if (json_is_array(cg) && json_array_size(cg) == 2 && json_is_integer(json_array_get(cg, 1)))
-            pub = (int64_t)json_integer_value(json_array_get(cg, 1));
+    for (size_t b = 0; b < nb; b++) {
+        const char *id = bv[b].id, *hex = json_string_value(json_object_get(bv[b].j, "input"));
+        uint64_t lineno = bv[b].lineno;
+        int64_t pub = bv[b].pub;
         so_result res;
         memset(&res, 0, sizeof res);
         char err[512] = "";
         if (so_block(hex, lineno - 1, &o, &res, err, sizeof err)) {
             fprintf(stderr, "frugal superopt: %s:%" PRIu64 " (%s): %s\n", path, lineno, id, err);
-            json_decref(j);
             rc = EXP_EXIT_INPUT;
             continue;
         }
@@ -338,10 +414,8 @@ int exp_cmd_superopt(int argc, char **argv) {
                     "superopt %s: %" PRId64 " -> %" PRId64 " gas (published %" PRId64
                     ") in %.2f s\n",
                     id, res.orig, res.found, pub, res.seconds);
-        json_decref(j);
     }
-    free(line);
-    fclose(in);
+    so_free(bv, nb);
     if (out && fclose(csv)) {
         fprintf(stderr, "frugal superopt: cannot write %s\n", out);
         rc = EXP_EXIT_IO;

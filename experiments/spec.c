@@ -218,16 +218,44 @@ static void expected_text(const fdesc *f, char *buf, size_t cap) {
 /* ---- validation of the parsed tree ---- */
 
 typedef struct {
-    const char *src; /* the file name, for messages */
+    const char *src;        /* the file name, for messages */
+    const exp_override *ov; /* the overrides applied, named in messages instead */
+    size_t nov;
+    char what[320]; /* origin's text */
     char *err;
     size_t cap;
 } vctx;
+
+/* Whether JSON path a is b or holds it ("$.x" holds "$.x.y" and "$.x[0]"). */
+static bool holds(const char *a, const char *b) {
+    size_t n = strlen(a);
+    return !strncmp(a, b, n) && (!b[n] || b[n] == '.' || b[n] == '[');
+}
+
+/* Who set the value at path, for a message: the last --set of path, of a key
+ * inside it or of an object that holds it (also: of the second path the
+ * message is about, when not NULL), else the spec file. */
+static const char *origin(vctx *c, const char *path, const char *also) {
+    for (int pass = 0; pass < 2; pass++) {
+        const char *x = pass ? also : path;
+        if (!x || !strcmp(x, "$")) continue;
+        for (size_t i = c->nov; i-- > 0;) {
+            char p[300];
+            snprintf(p, sizeof p, "$.%s", c->ov[i].path);
+            if (holds(p, x) || holds(x, p)) {
+                snprintf(c->what, sizeof c->what, "--set %s=%s", c->ov[i].path, c->ov[i].value);
+                return c->what;
+            }
+        }
+    }
+    return c->src;
+}
 
 static int bad(vctx *c, const char *path, const fdesc *f, const json_t *v) {
     char exp[512], found[96];
     expected_text(f, exp, sizeof exp);
     found_text(v, found, sizeof found);
-    errf(c->err, c->cap, "%s: %s: expected %s, found %s", c->src, path, exp, found);
+    errf(c->err, c->cap, "%s: %s: expected %s, found %s", origin(c, path, NULL), path, exp, found);
     return -1;
 }
 
@@ -330,8 +358,8 @@ static int validate(vctx *c, const fdesc *f, const json_t *v, const char *path) 
             if (!json_is_string(json_array_get(v, i))) {
                 char sub[256];
                 sub_path(sub, sizeof sub, path, NULL, i);
-                errf(c->err, c->cap, "%s: %s: expected an opcode name (a string), found %s", c->src,
-                     sub, jtype(json_array_get(v, i)));
+                errf(c->err, c->cap, "%s: %s: expected an opcode name (a string), found %s",
+                     origin(c, sub, NULL), sub, jtype(json_array_get(v, i)));
                 return -1;
             }
         return 0;
@@ -666,8 +694,10 @@ static bool good_name(const char *s) {
 }
 
 /* Apply the parsed spec on top of the defaults in p. */
-static int fill_params(json_t *root, const char *src, const fit_task *t, const evo_isa *isa,
-                       evo_params *p, char *err, size_t cap) {
+static int fill_params(json_t *root, vctx *c, const fit_task *t, const evo_isa *isa,
+                       evo_params *p) {
+    char *err = c->err;
+    size_t cap = c->cap;
     get_u64(root, NULL, "seed", &p->seed);
     get_u32(root, "population", "size", &p->pop_size);
     get_u32(root, "population", "islands", &p->islands);
@@ -716,10 +746,10 @@ static int fill_params(json_t *root, const char *src, const fit_task *t, const e
             const char *s = json_string_value(json_array_get(ops, i));
             int op = opcode_by_name(t->isa, isa, s);
             if (op < 0) {
-                errf(err, cap,
-                     "%s: $.genome.opcodes[%zu]: expected an opcode of the %s ISA, found "
-                     "\"%s\"",
-                     src, i, t->isa == FIT_ISA_EVM ? "EVM" : "native", s);
+                char path[64];
+                snprintf(path, sizeof path, "$.genome.opcodes[%zu]", i);
+                errf(err, cap, "%s: %s: expected an opcode of the %s ISA, found \"%s\"",
+                     origin(c, path, NULL), path, t->isa == FIT_ISA_EVM ? "EVM" : "native", s);
                 return -1;
             }
             g->ops[i] = (uint8_t)op;
@@ -731,8 +761,8 @@ static int fill_params(json_t *root, const char *src, const fit_task *t, const e
         for (size_t i = 0; i < json_array_size(consts); i++) {
             char path[64];
             snprintf(path, sizeof path, "$.genome.constants[%zu]", i);
-            if (word_of(src, path, json_array_get(consts, i), t->fixed_point, &g->consts[i], err,
-                        cap))
+            if (word_of(origin(c, path, NULL), path, json_array_get(consts, i), t->fixed_point,
+                        &g->consts[i], err, cap))
                 return -1;
         }
     }
@@ -742,7 +772,8 @@ static int fill_params(json_t *root, const char *src, const fit_task *t, const e
         json_t *v = at(root, "genome", wkeys[i]);
         char path[64];
         snprintf(path, sizeof path, "$.genome.%s", wkeys[i]);
-        if (v && word_of(src, path, v, t->fixed_point, wdst[i], err, cap)) return -1;
+        if (v && word_of(origin(c, path, NULL), path, v, t->fixed_point, wdst[i], err, cap))
+            return -1;
     }
 
     get_u32(root, "migration", "every", &p->migrate_every);
@@ -765,48 +796,52 @@ static int fill_params(json_t *root, const char *src, const fit_task *t, const e
     return 0;
 }
 
-/* Checks that involve several fields, with the path of the one to change. */
-static int cross_check(const char *src, const evo_params *p, const evo_isa *isa, char *err,
-                       size_t cap) {
+/* Checks that involve several fields, with the path of the one to change
+ * (named after the override that set either field, if one did). */
+static int cross_check(vctx *c, const evo_params *p, const evo_isa *isa) {
     const evo_genome_params *g = &p->genome;
+    char *err = c->err;
+    size_t cap = c->cap;
     if (!p->max_generations && !p->max_evaluations && !p->max_gas && !(p->max_seconds > 0)) {
         errf(err, cap,
              "%s: $.budget: expected at least one of generations, evaluations, gas or "
              "wall_seconds to be > 0, found none (the run would never stop)",
-             src);
+             origin(c, "$.budget", NULL));
         return -1;
     }
     if (p->selection != EVO_SEL_NSGA2 && p->elites >= p->pop_size) {
         errf(err, cap, "%s: $.selection.elites: expected less than population.size (%u), found %u",
-             src, p->pop_size, p->elites);
+             origin(c, "$.selection.elites", "$.population.size"), p->pop_size, p->elites);
         return -1;
     }
     if ((uint64_t)p->pop_size * p->islands > (1u << 24)) {
-        errf(err, cap, "%s: $.population: expected size * islands <= 16777216, found %llu", src,
-             (unsigned long long)p->pop_size * p->islands);
+        errf(err, cap, "%s: $.population: expected size * islands <= 16777216, found %llu",
+             origin(c, "$.population", NULL), (unsigned long long)p->pop_size * p->islands);
         return -1;
     }
     if (p->islands > 1 && p->migrate_every > 0 && (p->migrants < 1 || p->migrants > p->pop_size)) {
-        errf(err, cap, "%s: $.migration.migrants: expected 1..population.size (%u), found %u", src,
-             p->pop_size, p->migrants);
+        errf(err, cap, "%s: $.migration.migrants: expected 1..population.size (%u), found %u",
+             origin(c, "$.migration.migrants", "$.population.size"), p->pop_size, p->migrants);
         return -1;
     }
     if (g->init_min > g->init_max) {
-        errf(err, cap, "%s: $.genome.init_min: expected <= genome.init_max (%u), found %u", src,
-             g->init_max, g->init_min);
+        errf(err, cap, "%s: $.genome.init_min: expected <= genome.init_max (%u), found %u",
+             origin(c, "$.genome.init_min", "$.genome.init_max"), g->init_max, g->init_min);
         return -1;
     }
     if (g->init_max > g->max_insns) {
-        errf(err, cap, "%s: $.genome.init_max: expected <= genome.max_insns (%u), found %u", src,
-             g->max_insns, g->init_max);
+        errf(err, cap, "%s: $.genome.init_max: expected <= genome.max_insns (%u), found %u",
+             origin(c, "$.genome.init_max", "$.genome.max_insns"), g->max_insns, g->init_max);
         return -1;
     }
     if (g->const_lo > g->const_hi) {
-        errf(err, cap, "%s: $.genome.const_lo: expected <= genome.const_hi", src);
+        errf(err, cap, "%s: $.genome.const_lo: expected <= genome.const_hi",
+             origin(c, "$.genome.const_lo", "$.genome.const_hi"));
         return -1;
     }
     if (g->const_tweak < 0) {
-        errf(err, cap, "%s: $.genome.const_tweak: expected >= 0", src);
+        errf(err, cap, "%s: $.genome.const_tweak: expected >= 0",
+             origin(c, "$.genome.const_tweak", NULL));
         return -1;
     }
     double cx = g->p_cx_one + g->p_cx_two + g->p_cx_homol;
@@ -814,12 +849,14 @@ static int cross_check(const char *src, const evo_params *p, const evo_isa *isa,
         errf(err, cap,
              "%s: $.variation: expected cx_one_point + cx_two_point + cx_homologous <= 1, "
              "found %g",
-             src, cx);
+             origin(c, "$.variation", NULL), cx);
         return -1;
     }
     const char *why = evo_genome_params_check(g, isa);
     if (why) {
-        errf(err, cap, "%s: %s", src, why);
+        /* "genome.<key> ..." or "genome ... rates ..." (of $.variation) */
+        errf(err, cap, "%s: %s",
+             origin(c, strncmp(why, "genome.", 7) ? "$.variation" : "$.genome", NULL), why);
         return -1;
     }
     return 0;
@@ -980,7 +1017,7 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
     }
     for (size_t i = 0; i < nov; i++)
         if (apply_override(root, &ov[i], err, errcap)) goto fail;
-    vctx c = {.src = path, .err = err, .cap = errcap};
+    vctx c = {.src = path, .ov = ov, .nov = nov, .err = err, .cap = errcap};
     if (validate_obj(&c, root_f, root, "$")) goto fail;
 
     /* name and task */
@@ -993,7 +1030,7 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
         errf(err, errcap,
              "%s: $.name: expected a name of letters, digits, '-', '_' and '.' (it names the "
              "results folder), found \"%s\"",
-             path, s->name);
+             origin(&c, "$.name", NULL), s->name);
         goto fail;
     }
     v = at(root, "task", "name");
@@ -1018,7 +1055,7 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
     char terr[512];
     if (exp_spec_make_task(s->task_name, s->n_train, s->n_test, s->block_hex, s->equiv_samples,
                            seed, &s->task, terr, sizeof terr)) {
-        errf(err, errcap, "%s: $.task: %s", path, terr);
+        errf(err, errcap, "%s: $.task: %s", origin(&c, "$.task", NULL), terr);
         goto fail;
     }
     s->have_task = true;
@@ -1030,8 +1067,8 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
         goto fail;
     }
     evo_params_default(&s->params, &isa, &s->task);
-    if (fill_params(root, path, &s->task, &isa, &s->params, err, errcap)) goto fail;
-    if (cross_check(path, &s->params, &isa, err, errcap)) goto fail;
+    if (fill_params(root, &c, &s->task, &isa, &s->params)) goto fail;
+    if (cross_check(&c, &s->params, &isa)) goto fail;
     s->params.threads = s->threads;
     resolve_limits(&s->task, &s->params.limits);
     s->canonical = canonical_text(s);

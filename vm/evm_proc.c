@@ -493,6 +493,20 @@ int vm_evm_frames(const vm_proc *p) {
     return p->evm->vm->top + 1;
 }
 
+void vm_evm_regions(const vm_proc *p, vm_region_fn fn, void *ctx) {
+    int frames = vm_evm_frames(p);
+    for (int d = 0; d < frames; d++) {
+        const evm_frame *f = p->evm->vm->frames[d];
+        if (!f || !f->active) continue;
+        if (f->height) /* u256: four 64-bit words, least significant first */
+            fn(ctx,
+               &(vm_region){VM_REGION_EVM_STACK, (uint32_t)d,
+                            (const vm_word *)(const void *)f->stack, NULL, 4 * (size_t)f->height});
+        if (f->mem_size)
+            fn(ctx, &(vm_region){VM_REGION_EVM_MEMORY, (uint32_t)d, NULL, f->mem, f->mem_size});
+    }
+}
+
 /* ---- snapshots (docs/snapshot.md, "EVM process") ---- */
 
 int vm_evm_save(const vm_proc *p, vm_wr *w) {

@@ -225,6 +225,7 @@ int vm_evm_attach(vm_proc *p);
 void vm_evm_free(vm_evm *e);
 vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b);
 int vm_evm_frames(const vm_proc *p); /* live EVM frames (0 unless running) */
+void vm_evm_regions(const vm_proc *p, vm_region_fn fn, void *ctx); /* see vm_proc_regions */
 /* p is being destroyed: its transaction, and any transaction holding its
  * world, are aborted (their changes to other worlds undone), and every call
  * key to it is cleared. */
