@@ -48,7 +48,8 @@ Test(tasks_superopt, finds_the_published_example) {
     char *row = strchr(text, '\n');
     cr_assert(row);
     row++;
-    cr_assert(!strncmp(row, "ex1,12,6,6,6,6,1,0,1,", 21), "row: %s", row);
+    cr_assert(!strncmp(row, "ex1,", 4), "row: %s", row);
+    cr_assert(strstr(row, ",12,6,6,2,6,6,1,0,1,1,"), "row: %s", row);
     cr_assert(strstr(row, ",600303,\"PUSH1 0x3 SUB\""), "row: %s", row);
     remove(csv);
 }
