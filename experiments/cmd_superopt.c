@@ -26,9 +26,9 @@ int exp_cmd_superopt(int argc, char **argv);
 
 static const char superopt_usage[] =
     "usage: frugal superopt FILE [--budget EVALS] [--pop N] [--stall G] [--expand N]\n"
-    "                       [--no-codegen] [--no-gp] [--seed S] [--threads N] [--equiv N]\n"
-    "                       [--train N] [--limit N] [--id ID] [--text] [--out FILE.csv]\n"
-    "                       [--json FILE] [--quiet]\n\n"
+    "                       [--window W] [--strict-depth] [--no-codegen] [--no-gp] [--seed S]\n"
+    "                       [--threads N] [--equiv N] [--train N] [--limit N] [--id ID]\n"
+    "                       [--text] [--out FILE.csv] [--json FILE] [--quiet]\n\n"
     "Find a cheaper equivalent (Cancun static gas) of every straight-line EVM block in\n"
     "FILE: JSON lines with \"input\" (hex) or \"input_text\" (text), and optionally \"id\",\n"
     "\"source\" and \"cancun_static_gas\": [original, published]; or a text file with one\n"
@@ -48,6 +48,9 @@ static const char superopt_usage[] =
     "  --stall G       stop GP after G generations without a cheaper program (default 12;\n"
     "                  0: never)\n"
     "  --expand N      symbolic search: most stacks expanded (default 50000)\n"
+    "  --window W      when the search of the whole block runs out, search windows of W\n"
+    "                  instructions, a tenth of --expand each (default 10; 0: never)\n"
+    "  --strict-depth  take no program that needs more stack words than the block\n"
     "  --no-codegen    skip the symbolic search\n"
     "  --no-gp         skip GP\n"
     "  --seed S        run seed (default 1), the same for every block; block i uses\n"
@@ -62,9 +65,9 @@ static const char superopt_usage[] =
     "  --quiet         no per-block progress on stderr\n";
 
 typedef struct {
-    uint64_t budget, pop, seed, threads, equiv, train, limit, stall, expand;
+    uint64_t budget, pop, seed, threads, equiv, train, limit, stall, expand, window;
     const char *id;
-    bool quiet, text, codegen, gp;
+    bool quiet, text, codegen, gp, strict_depth;
 } so_opts;
 
 #define SO_CODE 8192
@@ -72,12 +75,16 @@ typedef struct {
 typedef struct {
     int64_t orig, published, found, lower; /* Cancun static gas; published -1 if unknown */
     bool equivalent, proved;               /* found < orig: tested / also proved */
-    char how;                              /* 'b' block, 'c' symbolic search, 'g' GP */
+    char how; /* 'b' block, 'c' symbolic search, 'w' its windows, 'g' GP */
     uint64_t evaluations, generations, rejected, expanded;
     double seconds, cpu;
     uint8_t code[SO_CODE];
     size_t len;
 } so_result;
+
+static const char *so_how(char how) {
+    return how == 'c' ? "symbolic" : how == 'w' ? "windows" : how == 'g' ? "gp" : "block";
+}
 
 static double so_now(clockid_t id) {
     struct timespec ts;
@@ -94,6 +101,18 @@ static uint64_t so_hash(const uint8_t *c, size_t n) {
     for (size_t j = 0; j < n; j++)
         h = (h ^ c[j]) * 1099511628211ull;
     return h;
+}
+
+/* The most words code has on the stack, counting the block's inputs. */
+static uint32_t so_peak(const fit_task *t, const uint8_t *c, size_t len) {
+    evm_word *st = calloc(FIT_EVM_MODEL_STACK, sizeof *st);
+    uint32_t depth = t->n_in, peak = UINT32_MAX;
+    uint64_t gas;
+    fit_evm_env env = {t->n_opaque, t->probe, t->n_probe};
+    if (st && fit_evm_model_run(&env, c, len, 0, st, &depth, &gas, &peak) != VM_HALTED)
+        peak = UINT32_MAX;
+    free(st);
+    return peak;
 }
 
 /* A block's search state: the best so far and the programs found wrong. */
@@ -115,6 +134,12 @@ static int so_offer(so_state *s, const uint8_t *c, size_t len, char how) {
     uint64_t h = so_hash(c, len);
     for (size_t j = 0; j < s->nrej; j++)
         if (s->rejected[j] == h) return 0;
+    /* --strict-depth: no deeper than the block, so that where the block fits
+     * under the EVM's 1024 words so does the program (straight-line code
+     * reaches the same depth on every input) */
+    if (s->o->strict_depth &&
+        so_peak(s->t, c, len) > so_peak(s->t, s->t->block, s->t->block_len))
+        return 0;
     evo_rng er;
     evo_rng_stream(&er, s->o->seed, EVO_STREAM_TASK, s->index, 1);
     fit_rng erng = {&er, so_range};
@@ -235,6 +260,12 @@ static int so_block(const char *src, uint64_t index, const so_opts *o, so_result
                                       &res->expanded)
                     : -1;
         if (r == 1) r = so_offer(&s, buf, n, 'c');
+        /* the whole block was too big to search through: windows of it */
+        if (r >= 0 && res->expanded >= o->expand && o->window && res->found > res->lower) {
+            r = fit_evm_codegen_windows(t, res->code, res->len, (uint32_t)o->window,
+                                        o->expand / 10, buf, SO_CODE, &n, &g, &res->expanded);
+            if (r == 1) r = so_offer(&s, buf, n, 'w');
+        }
         free(buf);
         if (r < 0) goto oom;
     }
@@ -372,6 +403,7 @@ int exp_cmd_superopt(int argc, char **argv) {
         {"stall", required_argument, 0, 'S'},  {"expand", required_argument, 0, 'x'},
         {"no-codegen", no_argument, 0, 'C'},   {"no-gp", no_argument, 0, 'G'},
         {"text", no_argument, 0, 'T'},         {"json", required_argument, 0, 'j'},
+        {"window", required_argument, 0, 'w'},  {"strict-depth", no_argument, 0, 'D'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     so_opts o = {.budget = 20000,
                  .pop = 100,
@@ -379,6 +411,7 @@ int exp_cmd_superopt(int argc, char **argv) {
                  .equiv = FIT_EQUIV_SAMPLES,
                  .stall = 12,
                  .expand = 50000,
+                 .window = 10,
                  .codegen = true,
                  .gp = true};
     const char *out = NULL, *jpath = NULL;
@@ -396,6 +429,7 @@ int exp_cmd_superopt(int argc, char **argv) {
         case 'l': dst = &o.limit; break;
         case 'S': dst = &o.stall; break;
         case 'x': dst = &o.expand; break;
+        case 'w': dst = &o.window; break;
         case 'i': o.id = optarg; break;
         case 'o': out = optarg; break;
         case 'j': jpath = optarg; break;
@@ -403,6 +437,7 @@ int exp_cmd_superopt(int argc, char **argv) {
         case 'C': o.codegen = false; break;
         case 'G': o.gp = false; break;
         case 'T': o.text = true; break;
+        case 'D': o.strict_depth = true; break;
         case 'h': fputs(superopt_usage, stdout); return EXP_EXIT_OK;
         default: fputs(superopt_usage, stderr); return EXP_EXIT_USAGE;
         }
@@ -505,10 +540,15 @@ int exp_cmd_superopt(int argc, char **argv) {
         size_t col = 0;
         char err[512] = "";
         if (fit_evm_block_parse(block, &blk, &col, err, sizeof err)) {
-            size_t at = col && !j ? col + (size_t)(p - line) : col;
-            if (col)
-                fprintf(stderr, "frugal superopt: %s:%" PRIu64 ":%zu: %s%s\n", path, lineno, at,
-                        j ? "in the block text: " : "", err);
+            /* the column in the file: the block's text stands verbatim in the
+             * line unless JSON escapes changed it */
+            const char *at = j ? strstr(line, block) : p;
+            if (col && at)
+                fprintf(stderr, "frugal superopt: %s:%" PRIu64 ":%zu: %s\n", path, lineno,
+                        (size_t)(at - line) + col, err);
+            else if (col)
+                fprintf(stderr, "frugal superopt: %s:%" PRIu64 ": block column %zu: %s\n", path,
+                        lineno, col, err);
             else
                 fprintf(stderr, "frugal superopt: %s:%" PRIu64 ": %s\n", path, lineno, err);
             json_decref(j);
@@ -554,7 +594,7 @@ int exp_cmd_superopt(int argc, char **argv) {
                 id, srcname, res->orig, pub, res->found, res->lower, res->orig - res->found,
                 pub >= 0 ? res->orig - pub : 0, pub >= 0 && res->found == pub,
                 pub >= 0 && res->found < pub, res->equivalent, res->proved,
-                res->how == 'c' ? "symbolic" : res->how == 'g' ? "gp" : "block", res->expanded,
+                so_how(res->how), res->expanded,
                 res->evaluations, res->generations, res->rejected, res->seconds, res->cpu, hex);
         csv_field(csv, text);
         fputc('\n', csv);
@@ -564,7 +604,7 @@ int exp_cmd_superopt(int argc, char **argv) {
                     "superopt %s: %" PRId64 " -> %" PRId64 " gas (published %" PRId64
                     ", bound %" PRId64 ", %s) in %.2f s\n",
                     id, res->orig, res->found, pub, res->lower,
-                    res->how == 'c' ? "symbolic" : res->how == 'g' ? "gp" : "unchanged",
+                    so_how(res->how),
                     res->seconds);
         fit_task_free(&t);
         json_decref(j);

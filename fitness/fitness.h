@@ -220,6 +220,16 @@ int fit_evm_codegen(const fit_task *t, int64_t bound, uint64_t max_expand, uint8
  * or a symbolic push), each extra copy of an input a DUP, each net removal
  * a POP. -1 on out of memory. */
 int64_t fit_evm_lower_bound(const fit_task *t);
+/* Windowed code generation (as SuperStack and GASOL split large blocks):
+ * fit_evm_codegen on each window of `window` instructions of code (a
+ * program equivalent to t's block), windows starting half a window apart,
+ * a window replaced by a cheaper result, passes repeated until none
+ * improves (at most 8). Returns 1 with the cheaper whole in out[0..*olen)
+ * and its gas, 0 if no window improved, -1 on out of memory; *expanded
+ * accumulates. The caller tests the result for equivalence. */
+int fit_evm_codegen_windows(const fit_task *t, const uint8_t *code, size_t len, uint32_t window,
+                            uint64_t max_expand, uint8_t *out, size_t cap, size_t *olen,
+                            int64_t *gas, uint64_t *expanded);
 
 /* ---- straight-line EVM blocks and the stack model (fitness/superopt.c) ---- */
 

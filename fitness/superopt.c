@@ -94,11 +94,11 @@ static bool peek_token(const blk_reader *r, size_t *at, size_t *n) {
     return true;
 }
 
+static int blk_fail(blk_reader *r, size_t at, const char *fmt, const char *arg)
+    __attribute__((format(printf, 3, 0)));
 static int blk_fail(blk_reader *r, size_t at, const char *fmt, const char *arg) {
     if (r->col) *r->col = at + 1;
-    char m[160];
-    snprintf(m, sizeof m, fmt, arg);
-    fit_errf(r->err, r->errcap, "column %zu: %s", at + 1, m);
+    fit_errf(r->err, r->errcap, fmt, arg);
     return -1;
 }
 
@@ -327,6 +327,44 @@ int fit_evm_block_parse(const char *src, fit_evm_block *b, size_t *col, char *er
         fit_errf(err, errcap, "the block is empty");
         return -1;
     }
+    return 0;
+}
+
+/* ---- the shape of a block ---- */
+
+/* Stack effect of a block: the items it needs and its net change. Only the
+ * stack model's opcodes: no jumps, terminators, memory, storage writes, logs,
+ * calls, PC, GAS or MSIZE. */
+int fit_evm_shape(const uint8_t *b, size_t n, uint32_t *min_in, int32_t *delta, char *why,
+                       size_t whycap) {
+    int64_t depth = 0, low = 0;
+    size_t pc = 0;
+    for (size_t insn = 1; pc < n; insn++) {
+        uint8_t op = b[pc];
+        const evm_opinfo *oi = evm_opinfo_of(op);
+        if (!fit_evm_model_op(op)) {
+            if (oi->name)
+                fit_errf(why, whycap,
+                         "instruction %zu (%s) is not straight-line stack code (no jumps, "
+                         "terminators, memory, storage writes, logs, calls, PC, GAS, MSIZE)",
+                         insn, oi->name);
+            else
+                fit_errf(why, whycap, "instruction %zu is the undefined opcode 0x%02x", insn, op);
+            return -1;
+        }
+        depth -= oi->in;
+        if (depth < low) low = depth;
+        depth += oi->out;
+        size_t il =
+            1 + (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? (size_t)(op - EVM_OP_PUSH1 + 1) : 0);
+        if (pc + il > n) {
+            fit_errf(why, whycap, "instruction %zu (%s) is truncated", insn, oi->name);
+            return -1;
+        }
+        pc += il;
+    }
+    *min_in = (uint32_t)-low;
+    *delta = (int32_t)depth;
     return 0;
 }
 

@@ -664,12 +664,18 @@ static int s_exec(sdag *d, const uint8_t *code, size_t len, uint32_t n_opaque, u
     return 0;
 }
 
+/* Code run on n_in input leaves (made first: ids 0..n_in-1 in a new DAG). */
+static int s_run(sdag *d, uint32_t n_in, uint32_t n_opaque, const uint8_t *code, size_t len,
+                 uint32_t *st, uint32_t *depth) {
+    for (uint32_t k = 0; k < n_in; k++)
+        if ((st[k] = s_leaf(d, S_INPUT, k, NULL)) == S_NONE) return -1;
+    *depth = n_in;
+    return s_exec(d, code, len, n_opaque, st, depth, FIT_EVM_MODEL_STACK);
+}
+
 static int s_block(sdag *d, const fit_task *t, const uint8_t *code, size_t len, uint32_t *st,
                    uint32_t *depth) {
-    for (uint32_t k = 0; k < t->n_in; k++)
-        if ((st[k] = s_leaf(d, S_INPUT, k, NULL)) == S_NONE) return -1;
-    *depth = t->n_in;
-    return s_exec(d, code, len, t->n_opaque, st, depth, FIT_EVM_MODEL_STACK);
+    return s_run(d, t->n_in, t->n_opaque, code, len, st, depth);
 }
 
 int fit_evm_prove(const fit_task *t, const uint8_t *code, size_t len) {
@@ -1213,25 +1219,31 @@ static int cg_search(cgen *c, uint32_t n_in, bool weak, uint32_t bound, uint64_t
     return 1;
 }
 
-int fit_evm_codegen(const fit_task *t, int64_t bound, uint64_t max_expand, uint8_t *out,
-                    size_t cap, size_t *len, int64_t *gas, uint64_t *expanded) {
-    if (t->io != FIT_IO_EVM_STACK || !t->block) return 0;
+/* The codegen of code (any straight-line code of the model) under bound. */
+static int codegen_code(const uint8_t *code, size_t len, uint32_t n_opaque, int64_t bound,
+                        uint64_t max_expand, uint8_t *out, size_t cap, size_t *olen, int64_t *gas,
+                        uint64_t *expanded) {
     sdag d = {0};
     cgen c = {.d = &d};
     uint32_t *st = malloc(FIT_EVM_MODEL_STACK * sizeof *st);
-    uint32_t depth = 0;
+    uint32_t depth = 0, n_in;
+    int32_t delta;
     int rc = -1;
     uint64_t nexp = 0;
     if (!st) goto cleanup;
-    int r = s_block(&d, t, t->block, t->block_len, st, &depth);
+    rc = 0;
+    char why[8];
+    if (fit_evm_shape(code, len, &n_in, &delta, why, sizeof why) || n_in > 1024) goto cleanup;
+    int r = s_run(&d, n_in, n_opaque, code, len, st, &depth);
+    rc = -1;
     if (r < 0) goto cleanup;
     rc = 0;
-    uint32_t lmax = (t->n_in > depth ? t->n_in : depth) + CG_SLACK;
+    uint32_t lmax = (n_in > depth ? n_in : depth) + CG_SLACK;
     if (r || lmax > 48) goto cleanup; /* too deep for this search */
     c.target = st;
     c.nt = depth;
     c.lmax = lmax;
-    c.nin = t->n_in;
+    c.nin = n_in;
     rc = -1;
     if (cg_prepare(&c)) goto cleanup;
     if (bound < 0 || bound > 60000) bound = 60000;
@@ -1240,20 +1252,88 @@ int fit_evm_codegen(const fit_task *t, int64_t bound, uint64_t max_expand, uint8
      * arguments), then an admissible one under that result: together
      * optimal within the space when the second finishes */
     uint32_t g = 0;
-    int found = cg_search(&c, t->n_in, false, (uint32_t)bound, max_expand / 2, out, cap, len, &g,
-                          &nexp);
+    int found =
+        cg_search(&c, n_in, false, (uint32_t)bound, max_expand / 2, out, cap, olen, &g, &nexp);
     if (found < 0) goto cleanup;
     if (found) bound = g;
-    int found2 = cg_search(&c, t->n_in, true, (uint32_t)bound, max_expand - nexp, out, cap, len,
-                           &g, &nexp);
+    int found2 =
+        cg_search(&c, n_in, true, (uint32_t)bound, max_expand - nexp, out, cap, olen, &g, &nexp);
     if (found2 < 0) goto cleanup;
     rc = found || found2; /* out holds the cheaper one: the second writes only if it found one */
     if (rc) *gas = g;
 cleanup:
-    if (expanded) *expanded = nexp;
+    if (expanded) *expanded += nexp;
     cg_free(&c);
     free(st);
     sdag_free(&d);
+    return rc;
+}
+
+int fit_evm_codegen(const fit_task *t, int64_t bound, uint64_t max_expand, uint8_t *out,
+                    size_t cap, size_t *len, int64_t *gas, uint64_t *expanded) {
+    if (t->io != FIT_IO_EVM_STACK || !t->block) return 0;
+    if (expanded) *expanded = 0;
+    return codegen_code(t->block, t->block_len, t->n_opaque, bound, max_expand, out, cap, len, gas,
+                        expanded);
+}
+
+static size_t insn_len(const uint8_t *c, size_t pc, size_t n) {
+    uint8_t op = c[pc];
+    size_t k = 1 + (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? (size_t)(op - EVM_OP_PUSH1 + 1) : 0);
+    return pc + k <= n ? k : n - pc;
+}
+
+int fit_evm_codegen_windows(const fit_task *t, const uint8_t *code, size_t len, uint32_t window,
+                            uint64_t max_expand, uint8_t *out, size_t cap, size_t *olen,
+                            int64_t *gas, uint64_t *expanded) {
+    if (len > cap || window < 2) return 0;
+    uint8_t *cur = malloc(cap), *buf = malloc(cap), *piece = malloc(cap);
+    int rc = -1;
+    if (!cur || !buf || !piece) goto cleanup;
+    memcpy(cur, code, len);
+    size_t n = len;
+    int64_t start_gas = fit_evm_static_gas(code, len);
+    bool improved = true;
+    for (int pass = 0; improved && pass < 8; pass++) {
+        improved = false;
+        size_t at = 0;
+        while (at < n) {
+            /* the window [at, end): `window` instructions; mid: half of them */
+            size_t end = at, mid = at;
+            for (uint32_t k = 0; end < n && k < window; k++) {
+                end += insn_len(cur, end, n);
+                if (k + 1 == (window + 1) / 2) mid = end;
+            }
+            int64_t wg = fit_evm_static_gas(cur + at, end - at), g = 0;
+            size_t pl = 0;
+            int r = codegen_code(cur + at, end - at, t->n_opaque, wg, max_expand, piece, cap, &pl,
+                                 &g, expanded);
+            if (r < 0) goto cleanup;
+            if (r == 1 && g < wg && n - (end - at) + pl <= cap) { /* splice it in; again */
+                memcpy(buf, cur, at);
+                memcpy(buf + at, piece, pl);
+                memcpy(buf + at + pl, cur + end, n - end);
+                n = n - (end - at) + pl;
+                memcpy(cur, buf, n);
+                improved = true;
+                continue;
+            }
+            if (end >= n) break;
+            at = mid > at ? mid : end;
+        }
+    }
+    int64_t ng = fit_evm_static_gas(cur, n);
+    rc = 0;
+    if (ng < start_gas) {
+        memcpy(out, cur, n);
+        *olen = n;
+        *gas = ng;
+        rc = 1;
+    }
+cleanup:
+    free(cur);
+    free(buf);
+    free(piece);
     return rc;
 }
 

@@ -399,42 +399,6 @@ int64_t fit_evm_static_gas(const uint8_t *code, size_t len) {
     return g;
 }
 
-/* Stack effect of a block: the items it needs and its net change. Only the
- * stack model's opcodes: no jumps, terminators, memory, storage writes, logs,
- * calls, PC, GAS or MSIZE. */
-static int block_shape(const uint8_t *b, size_t n, uint32_t *min_in, int32_t *delta, char *why,
-                       size_t whycap) {
-    int64_t depth = 0, low = 0;
-    size_t pc = 0;
-    for (size_t insn = 1; pc < n; insn++) {
-        uint8_t op = b[pc];
-        const evm_opinfo *oi = evm_opinfo_of(op);
-        if (!fit_evm_model_op(op)) {
-            if (oi->name)
-                fit_errf(why, whycap,
-                         "instruction %zu (%s) is not straight-line stack code (no jumps, "
-                         "terminators, memory, storage writes, logs, calls, PC, GAS, MSIZE)",
-                         insn, oi->name);
-            else
-                fit_errf(why, whycap, "instruction %zu is the undefined opcode 0x%02x", insn, op);
-            return -1;
-        }
-        depth -= oi->in;
-        if (depth < low) low = depth;
-        depth += oi->out;
-        size_t il =
-            1 + (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? (size_t)(op - EVM_OP_PUSH1 + 1) : 0);
-        if (pc + il > n) {
-            fit_errf(why, whycap, "instruction %zu (%s) is truncated", insn, oi->name);
-            return -1;
-        }
-        pc += il;
-    }
-    *min_in = (uint32_t)-low;
-    *delta = (int32_t)depth;
-    return 0;
-}
-
 /* Fill cs with initial stacks: stacks first..nedge-1 of every combination of
  * the edge values over the top min(n_in, 4) inputs (deeper inputs cycle
  * through them), then random ones. */
@@ -551,8 +515,12 @@ static int make_superopt(const fit_task_opts *o, const fit_rng *rng, fit_task *t
         fit_errf(err, errcap, "%s: needs a target block (block_hex)", name);
         return -1;
     }
-    if (fit_evm_block_parse(o->block_hex, &blk, NULL, why, sizeof why)) {
-        fit_errf(err, errcap, "%s: %s", name, why);
+    size_t col = 0;
+    if (fit_evm_block_parse(o->block_hex, &blk, &col, why, sizeof why)) {
+        if (col)
+            fit_errf(err, errcap, "%s: column %zu: %s", name, col, why);
+        else
+            fit_errf(err, errcap, "%s: %s", name, why);
         return -1;
     }
     if (blk.len == 0 || blk.len > 4096) {
@@ -560,7 +528,7 @@ static int make_superopt(const fit_task_opts *o, const fit_rng *rng, fit_task *t
         fit_evm_block_free(&blk);
         return -1;
     }
-    if (block_shape(blk.code, blk.len, &min_in, &delta, why, sizeof why)) {
+    if (fit_evm_shape(blk.code, blk.len, &min_in, &delta, why, sizeof why)) {
         fit_evm_block_free(&blk);
         fit_errf(err, errcap, "%s: %s", name, why);
         return -1;
