@@ -137,8 +137,7 @@ static int so_offer(so_state *s, const uint8_t *c, size_t len, char how) {
     /* --strict-depth: no deeper than the block, so that where the block fits
      * under the EVM's 1024 words so does the program (straight-line code
      * reaches the same depth on every input) */
-    if (s->o->strict_depth &&
-        so_peak(s->t, c, len) > so_peak(s->t, s->t->block, s->t->block_len))
+    if (s->o->strict_depth && so_peak(s->t, c, len) > so_peak(s->t, s->t->block, s->t->block_len))
         return 0;
     evo_rng er;
     evo_rng_stream(&er, s->o->seed, EVO_STREAM_TASK, s->index, 1);
@@ -234,8 +233,8 @@ cleanup:
 }
 
 /* Optimise one block. Returns 0, or -1 with a message in err. */
-static int so_block(const char *src, uint64_t index, const so_opts *o, so_result *res,
-                    fit_task *t, char *err, size_t errcap) {
+static int so_block(const char *src, uint64_t index, const so_opts *o, so_result *res, fit_task *t,
+                    char *err, size_t errcap) {
     double t0 = so_now(CLOCK_MONOTONIC), c0 = so_now(CLOCK_PROCESS_CPUTIME_ID);
     int rc = -1;
     so_state s = {.t = t, .o = o, .index = index, .res = res};
@@ -256,14 +255,14 @@ static int so_block(const char *src, uint64_t index, const so_opts *o, so_result
         uint8_t *buf = malloc(SO_CODE);
         size_t n = 0;
         int64_t g = 0;
-        int r = buf ? fit_evm_codegen(t, res->found, o->expand, buf, SO_CODE, &n, &g,
-                                      &res->expanded)
-                    : -1;
+        int r =
+            buf ? fit_evm_codegen(t, res->found, o->expand, buf, SO_CODE, &n, &g, &res->expanded)
+                : -1;
         if (r == 1) r = so_offer(&s, buf, n, 'c');
         /* the whole block was too big to search through: windows of it */
         if (r >= 0 && res->expanded >= o->expand && o->window && res->found > res->lower) {
-            r = fit_evm_codegen_windows(t, res->code, res->len, (uint32_t)o->window,
-                                        o->expand / 10, buf, SO_CODE, &n, &g, &res->expanded);
+            r = fit_evm_codegen_windows(t, res->code, res->len, (uint32_t)o->window, o->expand / 10,
+                                        buf, SO_CODE, &n, &g, &res->expanded);
             if (r == 1) r = so_offer(&s, buf, n, 'w');
         }
         free(buf);
@@ -343,7 +342,8 @@ static void tally_print(FILE *f, so_tally *a, const char *indent) {
             "%s%" PRIu64 " blocks: %" PRIu64 " matched the published gas, %" PRIu64
             " beat it, %" PRIu64 " above it (%.1f%% at least matched, of %" PRIu64
             " with a published figure); %" PRIu64 " improved, %" PRIu64 " of them proved\n"
-            "%s  gas saved %" PRId64 " (published %" PRId64 "); median %.3f s per block (CPU %.3f s)\n",
+            "%s  gas saved %" PRId64 " (published %" PRId64
+            "); median %.3f s per block (CPU %.3f s)\n",
             indent, a->blocks, a->matched, a->beaten, a->above,
             a->with_pub ? 100.0 * (double)(a->matched + a->beaten) / (double)a->with_pub : 0.0,
             a->with_pub, a->improved, a->proved, indent, a->saved, a->pub_saved, ms, mc);
@@ -403,7 +403,7 @@ int exp_cmd_superopt(int argc, char **argv) {
         {"stall", required_argument, 0, 'S'},  {"expand", required_argument, 0, 'x'},
         {"no-codegen", no_argument, 0, 'C'},   {"no-gp", no_argument, 0, 'G'},
         {"text", no_argument, 0, 'T'},         {"json", required_argument, 0, 'j'},
-        {"window", required_argument, 0, 'w'},  {"strict-depth", no_argument, 0, 'D'},
+        {"window", required_argument, 0, 'w'}, {"strict-depth", no_argument, 0, 'D'},
         {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
     so_opts o = {.budget = 20000,
                  .pop = 100,
@@ -589,13 +589,14 @@ int exp_cmd_superopt(int argc, char **argv) {
         for (size_t i = 0; i < res->len; i++)
             snprintf(hex + 2 * i, 3, "%02x", res->code[i]);
         fit_evm_code_text(res->code, res->len, t.opaque, t.n_opaque, text, 4 * SO_CODE + 64);
-        fprintf(csv, "%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
-                     ",%d,%d,%d,%d,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%s,",
+        fprintf(csv,
+                "%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
+                ",%d,%d,%d,%d,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f,%.3f,%s,",
                 id, srcname, res->orig, pub, res->found, res->lower, res->orig - res->found,
                 pub >= 0 ? res->orig - pub : 0, pub >= 0 && res->found == pub,
-                pub >= 0 && res->found < pub, res->equivalent, res->proved,
-                so_how(res->how), res->expanded,
-                res->evaluations, res->generations, res->rejected, res->seconds, res->cpu, hex);
+                pub >= 0 && res->found < pub, res->equivalent, res->proved, so_how(res->how),
+                res->expanded, res->evaluations, res->generations, res->rejected, res->seconds,
+                res->cpu, hex);
         csv_field(csv, text);
         fputc('\n', csv);
         fflush(csv);
@@ -603,9 +604,7 @@ int exp_cmd_superopt(int argc, char **argv) {
             fprintf(stderr,
                     "superopt %s: %" PRId64 " -> %" PRId64 " gas (published %" PRId64
                     ", bound %" PRId64 ", %s) in %.2f s\n",
-                    id, res->orig, res->found, pub, res->lower,
-                    so_how(res->how),
-                    res->seconds);
+                    id, res->orig, res->found, pub, res->lower, so_how(res->how), res->seconds);
         fit_task_free(&t);
         json_decref(j);
     }

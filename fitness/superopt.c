@@ -16,8 +16,8 @@
 /* A symbolic push is PUSH32 of this prefix and the constant's index (4 bytes,
  * big-endian): real EVM code, 3 gas like any PUSH. Only indices below the
  * task's n_opaque are opaque; any other word is a literal. */
-static const uint8_t OPAQUE_MARK[28] = {0xf0, 0x9f, 0x94, 0x92, 'f', 'r', 'u', 'g', 'a', 'l',
-                                        '.',  'o',  'p',  'a',  'q', 'u', 'e', '.', 'c', 'o',
+static const uint8_t OPAQUE_MARK[28] = {0xf0, 0x9f, 0x94, 0x92, 'f',  'r',  'u',  'g', 'a', 'l',
+                                        '.',  'o',  'p',  'a',  'q',  'u',  'e',  '.', 'c', 'o',
                                         'n',  's',  't',  0x00, 0x5a, 0xa5, 0x3c, 0xc3};
 
 void fit_evm_opaque_push(uint32_t k, uint8_t out[33]) {
@@ -29,7 +29,8 @@ void fit_evm_opaque_push(uint32_t k, uint8_t out[33]) {
 
 bool fit_evm_opaque_index(const uint8_t *imm, size_t n, uint32_t n_opaque, uint32_t *k) {
     if (n != 32 || memcmp(imm, OPAQUE_MARK, sizeof OPAQUE_MARK)) return false;
-    uint32_t v = (uint32_t)imm[28] << 24 | (uint32_t)imm[29] << 16 | (uint32_t)imm[30] << 8 | imm[31];
+    uint32_t v =
+        (uint32_t)imm[28] << 24 | (uint32_t)imm[29] << 16 | (uint32_t)imm[30] << 8 | imm[31];
     if (v >= n_opaque) return false;
     *k = v;
     return true;
@@ -59,15 +60,16 @@ static bool is_hex_block(const char *s) {
         if (!isxdigit((unsigned char)*s)) return false;
     while (isspace((unsigned char)*s))
         s++;
-    return !*s && n % 2 == 0;
+    return !*s && n && n % 2 == 0;
 }
 
 typedef struct {
     const char *src;
-    size_t pos;           /* next unread byte */
-    size_t tok, tok_len;  /* the current token */
+    size_t pos;          /* next unread byte */
+    size_t tok, tok_len; /* the current token */
     fit_evm_block *b;
-    size_t cap;           /* bytes room in b->code */
+    size_t cap;                 /* bytes room in b->code */
+    char *keys[FIT_MAX_OPAQUE]; /* the identity of each symbolic push */
     size_t *col;
     char *err;
     size_t errcap;
@@ -173,33 +175,53 @@ static bool looks_like_operand(const char *s, size_t n) {
            parse_number(s, n, false, w, &nb, NULL) == 0;
 }
 
-/* The opaque constant spelled text (whitespace-normalised): its index. */
-static int opaque_intern(blk_reader *r, const char *text) {
+/* The index of the opaque constant key (its kind and operand, as solc names
+ * it), made if new with display (the source's spelling, white space
+ * normalised) as its text. */
+static int opaque_intern(blk_reader *r, const char *key, const char *display) {
     fit_evm_block *b = r->b;
     for (uint32_t i = 0; i < b->n_opaque; i++)
-        if (!strcasecmp(b->opaque[i], text)) return (int)i;
+        if (!strcasecmp(r->keys[i], key)) return (int)i;
     if (b->n_opaque >= FIT_MAX_OPAQUE) {
         fit_errf(r->err, r->errcap, "more than %d distinct symbolic pushes", FIT_MAX_OPAQUE);
         return -1;
     }
     char **p = realloc(b->opaque, (b->n_opaque + 1) * sizeof *p);
-    if (!p) return -1;
+    if (!p) goto oom;
     b->opaque = p;
-    if (!(b->opaque[b->n_opaque] = strdup(text))) return -1;
+    if (!(b->opaque[b->n_opaque] = strdup(display))) goto oom;
+    if (!(r->keys[b->n_opaque] = strdup(key))) {
+        free(b->opaque[b->n_opaque]);
+        goto oom;
+    }
     return (int)b->n_opaque++;
+oom:
+    fit_errf(r->err, r->errcap, "out of memory");
+    return -1;
 }
 
+/* A symbolic push of kind (with an operand if want_operand and the next
+ * token is one) that started at `at`. */
 static int emit_opaque(blk_reader *r, size_t at, const char *kind, bool want_operand) {
-    char text[200];
+    char key[200], display[260];
     size_t oat, on;
     if (want_operand && peek_token(r, &oat, &on) && looks_like_operand(r->src + oat, on)) {
         next_token(r);
-        if (on > 120) return blk_fail(r, oat, "symbolic push operand too long", "");
-        snprintf(text, sizeof text, "%s %.*s", kind, (int)on, r->src + oat);
+        if (on > 120) return blk_fail(r, oat, "symbolic push operand too long%s", "");
+        snprintf(key, sizeof key, "%s %.*s", kind, (int)on, r->src + oat);
     } else {
-        snprintf(text, sizeof text, "%s", kind);
+        snprintf(key, sizeof key, "%s", kind);
     }
-    int k = opaque_intern(r, text);
+    size_t n = 0;
+    for (size_t i = at; i < r->pos && n + 1 < sizeof display; i++) {
+        bool sp = isspace((unsigned char)r->src[i]);
+        if (sp && (!n || display[n - 1] == ' ')) continue;
+        display[n++] = sp ? ' ' : r->src[i];
+    }
+    while (n && display[n - 1] == ' ')
+        n--;
+    display[n] = 0;
+    int k = opaque_intern(r, key, display);
     if (k < 0) {
         if (r->col) *r->col = at + 1;
         return -1;
@@ -311,7 +333,10 @@ int fit_evm_block_parse(const char *src, fit_evm_block *b, size_t *col, char *er
         return 0;
     }
     blk_reader r = {.src = src, .b = b, .col = col, .err = err, .errcap = errcap};
-    if (read_text(&r)) {
+    int rc = read_text(&r);
+    for (uint32_t i = 0; i < b->n_opaque; i++)
+        free(r.keys[i]);
+    if (rc) {
         fit_evm_block_free(b);
         bool one_word = true; /* a single word was probably meant as hex */
         for (const char *p = src; *p && one_word; p++)
@@ -336,7 +361,7 @@ int fit_evm_block_parse(const char *src, fit_evm_block *b, size_t *col, char *er
  * stack model's opcodes: no jumps, terminators, memory, storage writes, logs,
  * calls, PC, GAS or MSIZE. */
 int fit_evm_shape(const uint8_t *b, size_t n, uint32_t *min_in, int32_t *delta, char *why,
-                       size_t whycap) {
+                  size_t whycap) {
     int64_t depth = 0, low = 0;
     size_t pc = 0;
     for (size_t insn = 1; pc < n; insn++) {
@@ -380,8 +405,7 @@ size_t fit_evm_code_text(const uint8_t *code, size_t n, char *const *opaque, uin
         size_t k = imm_len(op);
         char word[300];
         uint32_t idx;
-        if (k == 32 && pc + 33 <= n &&
-            fit_evm_opaque_index(code + pc + 1, 32, n_opaque, &idx)) {
+        if (k == 32 && pc + 33 <= n && fit_evm_opaque_index(code + pc + 1, 32, n_opaque, &idx)) {
             snprintf(word, sizeof word, "%s", opaque[idx]);
         } else {
             int w = snprintf(word, sizeof word, "%s", oi->name ? oi->name : "?");
@@ -601,7 +625,8 @@ vm_status fit_evm_model_run(const fit_evm_env *env, const uint8_t *code, size_t 
                 goto done;
             }
             uint32_t idx;
-            if (k == 32 && pc + 33 <= len && fit_evm_opaque_index(code + pc + 1, 32, env->n_opaque, &idx)) {
+            if (k == 32 && pc + 33 <= len &&
+                fit_evm_opaque_index(code + pc + 1, 32, env->n_opaque, &idx)) {
                 fit_evm_model_opaque(env, key, idx, &st[d]);
             } else {
                 uint8_t be[32] = {0}; /* truncated data reads as zeros */

@@ -37,7 +37,8 @@ typedef struct {
     bool oom;
 } sdag;
 
-static const evm_word W0 = {{0, 0, 0, 0}}, W1 = {{1, 0, 0, 0}}, WALL = {{~0ull, ~0ull, ~0ull, ~0ull}};
+static const evm_word W0 = {{0, 0, 0, 0}}, W1 = {{1, 0, 0, 0}},
+                      WALL = {{~0ull, ~0ull, ~0ull, ~0ull}};
 
 static bool weq(const evm_word *a, const evm_word *b) {
     return !memcmp(a, b, sizeof *a);
@@ -212,7 +213,8 @@ static uint16_t width_of(const sdag *d, const snode *p) {
     case EVM_OP_AND: return wa < wb ? wa : wb;
     case EVM_OP_OR:
     case EVM_OP_XOR: return wa > wb ? wa : wb;
-    case EVM_OP_ADD: return (uint16_t)((wa > wb ? wa : wb) + 1 > 256 ? 256 : (wa > wb ? wa : wb) + 1);
+    case EVM_OP_ADD:
+        return (uint16_t)((wa > wb ? wa : wb) + 1 > 256 ? 256 : (wa > wb ? wa : wb) + 1);
     case EVM_OP_MUL: return (uint16_t)(wa + wb > 256 ? 256 : wa + wb);
     case EVM_OP_DIV: return wa; /* a0 / a1 <= a0 */
     case EVM_OP_MOD: return wa < wb ? wa : wb;
@@ -470,11 +472,10 @@ static uint32_t s_apply(sdag *d, uint8_t op, const uint32_t *a) {
     case EVM_OP_DIV:
         if (is_const_u(d, y, 0) || is_const_u(d, x, 0)) return s_const64(d, 0);
         if (is_const_u(d, y, 1)) return x;
-        if (is_const(d, y, &c) && wbits(&c) && __builtin_popcountll(c.w[0]) +
-                                                        __builtin_popcountll(c.w[1]) +
-                                                        __builtin_popcountll(c.w[2]) +
-                                                        __builtin_popcountll(c.w[3]) ==
-                                                    1)
+        if (is_const(d, y, &c) && wbits(&c) &&
+            __builtin_popcountll(c.w[0]) + __builtin_popcountll(c.w[1]) +
+                    __builtin_popcountll(c.w[2]) + __builtin_popcountll(c.w[3]) ==
+                1)
             return s_ap2(d, EVM_OP_SHR, s_const64(d, wbits(&c) - 1), x);
         break;
     case EVM_OP_MOD:
@@ -568,7 +569,7 @@ static uint32_t s_apply(sdag *d, uint8_t op, const uint32_t *a) {
     }
     case EVM_OP_LT:
         if (x == y || is_const_u(d, y, 0)) return s_const64(d, 0); /* nothing is below 0 */
-        if (is_const_u(d, x, 0)) /* 0 < y iff y != 0 */
+        if (is_const_u(d, x, 0))                                   /* 0 < y iff y != 0 */
             return s_ap1(d, EVM_OP_ISZERO, s_ap1(d, EVM_OP_ISZERO, y));
         if (is_const_u(d, y, 1)) return s_ap1(d, EVM_OP_ISZERO, x); /* x < 1 iff x == 0 */
         break;
@@ -621,7 +622,8 @@ static int s_exec(sdag *d, const uint8_t *code, size_t len, uint32_t n_opaque, u
         case FIT_M_ENV: r = s_env(d, op); break;
         case FIT_M_PUSH: {
             uint32_t idx;
-            if (k == 32 && pc + 33 <= len && fit_evm_opaque_index(code + pc + 1, 32, n_opaque, &idx)) {
+            if (k == 32 && pc + 33 <= len &&
+                fit_evm_opaque_index(code + pc + 1, 32, n_opaque, &idx)) {
                 r = s_leaf(d, S_OPAQUE, idx, NULL);
             } else {
                 uint8_t be[32] = {0};
@@ -717,11 +719,11 @@ typedef struct {
     uint32_t nt, lmax, nin;
     /* the target's subterms S: local index of node id (S_NONE if not in S) */
     uint32_t *sidx, nids;
-    uint32_t *snode, ns;  /* S in decreasing id order */
-    uint8_t *tcount;      /* per S node: copies in the target */
-    uint8_t *mincost;     /* per S node: the least gas of making one */
-    uint8_t *demand, *scount; /* per S node, of the last stack cg_h saw */
-    uint8_t *have, *want;     /* the same for the stack being expanded */
+    uint32_t *snode, ns;       /* S in decreasing id order */
+    uint8_t *tcount;           /* per S node: copies in the target */
+    uint8_t *mincost;          /* per S node: the least gas of making one */
+    uint8_t *demand, *scount;  /* per S node, of the last stack cg_h saw */
+    uint8_t *have, *want;      /* the same for the stack being expanded */
     uint32_t *leaves, nleaves; /* leaves a push can make: S's, then 0 and 1 */
     uint32_t nsleaves;         /* S's leaves */
     uint8_t ops[48];           /* opcodes that may make S nodes */
@@ -1012,8 +1014,8 @@ static int cg_prepare(cgen *c) {
     c->want = calloc(c->ns + 1, 1);
     c->scount = calloc(c->ns + 1, 1);
     c->leaves = malloc((c->ns + 2) * sizeof *c->leaves);
-    if (!c->snode || !c->tcount || !c->mincost || !c->demand || !c->have || !c->want || !c->scount ||
-        !c->leaves) {
+    if (!c->snode || !c->tcount || !c->mincost || !c->demand || !c->have || !c->want ||
+        !c->scount || !c->leaves) {
         free(mark);
         return -1;
     }
@@ -1140,7 +1142,8 @@ static int cg_expand(cgen *c, uint32_t idx, uint32_t bound) {
         if (cg_add(c, idx, t, n, g + 3, (uint8_t)(EVM_OP_SWAP1 + k - 1), S_NONE, bound)) return -1;
     }
     /* POP */
-    bool spare = n && (!in_s(c, s[n - 1]) || c->have[c->sidx[s[n - 1]]] > c->want[c->sidx[s[n - 1]]]);
+    bool spare =
+        n && (!in_s(c, s[n - 1]) || c->have[c->sidx[s[n - 1]]] > c->want[c->sidx[s[n - 1]]]);
     if (n && (!strong || spare) && cg_add(c, idx, s, n - 1, g + 2, EVM_OP_POP, S_NONE, bound))
         return -1;
 #undef WANTED
@@ -1269,8 +1272,8 @@ cleanup:
     return rc;
 }
 
-int fit_evm_codegen(const fit_task *t, int64_t bound, uint64_t max_expand, uint8_t *out,
-                    size_t cap, size_t *len, int64_t *gas, uint64_t *expanded) {
+int fit_evm_codegen(const fit_task *t, int64_t bound, uint64_t max_expand, uint8_t *out, size_t cap,
+                    size_t *len, int64_t *gas, uint64_t *expanded) {
     if (t->io != FIT_IO_EVM_STACK || !t->block) return 0;
     if (expanded) *expanded = 0;
     return codegen_code(t->block, t->block_len, t->n_opaque, bound, max_expand, out, cap, len, gas,
@@ -1279,7 +1282,8 @@ int fit_evm_codegen(const fit_task *t, int64_t bound, uint64_t max_expand, uint8
 
 static size_t insn_len(const uint8_t *c, size_t pc, size_t n) {
     uint8_t op = c[pc];
-    size_t k = 1 + (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? (size_t)(op - EVM_OP_PUSH1 + 1) : 0);
+    size_t k =
+        1 + (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? (size_t)(op - EVM_OP_PUSH1 + 1) : 0);
     return pc + k <= n ? k : n - pc;
 }
 

@@ -117,8 +117,8 @@ static vm_status map_status(evm_status s) {
 /* The case's environment, drawn from the case's index and first input:
  * sender (the zero address a quarter of the time), recipient, origin (the
  * sender half the time), value (0, small, 64-bit or 256-bit), timestamp and
- * number (small, 32-bit or 62-bit). So a candidate cannot replace CALLER, CALLVALUE or TIMESTAMP by a
- * constant. */
+ * number (small, 32-bit or 62-bit). So a candidate cannot replace CALLER, CALLVALUE or TIMESTAMP by
+ * a constant. */
 static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_t i) {
     uint64_t s = 0x656e76ull + i;
     if (in0)
@@ -190,9 +190,9 @@ static uint64_t model_key(const uint8_t *in, uint32_t n_in, uint64_t idx) {
 
 /* One case of the stack model; the final stack's words go to c->stack
  * (big-endian) when has_output. */
-static vm_status run_stack_case(fit_evm_ctx *c, const fit_task *t, const uint8_t *code,
-                                size_t len, const uint8_t *in, uint64_t idx, uint64_t *gas,
-                                uint64_t *words, bool *has_output) {
+static vm_status run_stack_case(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t len,
+                                const uint8_t *in, uint64_t idx, uint64_t *gas, uint64_t *words,
+                                bool *has_output) {
     for (uint32_t k = 0; k < t->n_in; k++)
         fit_evm_word_from_be(in + (size_t)k * 32, &c->mst[k]);
     uint32_t depth = t->n_in, peak = 0;
@@ -623,7 +623,8 @@ int fit_evm_equivalent(const fit_task *t, const uint8_t *code, size_t len, const
             for (uint32_t k = 0; k < n_in; k++)
                 fit_evm_word_from_be(in + (size_t)k * 32, &want[k]);
             memcpy(c->mst, want, (size_t)n_in * sizeof *want);
-            vm_status bs = fit_evm_model_run(&env, t->block, t->block_len, key, want, &bd, &gas, NULL);
+            vm_status bs =
+                fit_evm_model_run(&env, t->block, t->block_len, key, want, &bd, &gas, NULL);
             vm_status cst = fit_evm_model_run(&env, code, len, key, c->mst, &cd, &gas, NULL);
             if (bs != VM_HALTED || cst != VM_HALTED || bd != cd ||
                 memcmp(want, c->mst, (size_t)bd * sizeof *want)) {
