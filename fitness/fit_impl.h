@@ -57,6 +57,15 @@ void fit_evm_ctx_free(fit_evm_ctx *c);
 int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t len,
                  const fit_cases *cs, fit_result *r);
 
+/* The stack model's opcode classes (superopt.c): pure, environment, state
+ * read, stack moves; FIT_M_BAD for every opcode it does not run. */
+enum { FIT_M_BAD, FIT_M_PURE, FIT_M_ENV, FIT_M_READ, FIT_M_POP, FIT_M_PUSH, FIT_M_DUP, FIT_M_SWAP };
+int fit_evm_model_class(uint8_t op);
+/* The stack effect of straight-line code of the model's opcodes: the words
+ * it reads below its start and its net change. 0, or -1 with the reason. */
+int fit_evm_shape(const uint8_t *b, size_t n, uint32_t *min_in, int32_t *delta, char *why,
+                  size_t whycap);
+
 /* A tiny fixed generator (splitmix64) for cases that are published as
  * "fixed" but must be generated once (Basement's long vectors). */
 uint64_t fit_splitmix(uint64_t *s);

@@ -130,6 +130,14 @@ void fit_task_free(fit_task *t) {
     fit_cases_free(&t->test);
     free(t->block);
     t->block = NULL;
+    for (uint32_t i = 0; i < t->n_opaque; i++)
+        free(t->opaque[i]);
+    free(t->opaque);
+    t->opaque = NULL;
+    t->n_opaque = 0;
+    free(t->probe);
+    t->probe = NULL;
+    t->n_probe = 0;
     fit_coevo_free(t->coevo);
     t->coevo = NULL;
     t->block_len = 0;
