@@ -49,14 +49,16 @@ static void set_code(run_t *r, const evm_address *a, const char *hex) {
     free(c);
 }
 
-/* Runs SELF's code (hex) as a transaction from CALLER with gas. */
-static evm_status run_at(run_t *r, const char *hex, int64_t gas) {
+/* Runs SELF's code (hex) as a transaction from CALLER with gas, its frame
+ * at depth (0 for a transaction's own call). */
+static evm_status run_msg(run_t *r, const char *hex, int64_t gas, int32_t depth) {
     set_code(r, &SELF, hex);
     evm_address warm[2] = {SELF, CALLER};
     evm_memhost_begin_tx(r->h, warm, 2);
     evm_message m;
     memset(&m, 0, sizeof m);
     m.kind = EVM_CALL_CALL;
+    m.depth = depth;
     m.gas = gas;
     m.recipient = m.code_address = SELF;
     m.sender = CALLER;
@@ -64,6 +66,10 @@ static evm_status run_at(run_t *r, const char *hex, int64_t gas) {
     r->out_n = r->res.output_size < sizeof r->out ? r->res.output_size : sizeof r->out;
     if (r->out_n) memcpy(r->out, r->res.output, r->out_n);
     return r->res.status;
+}
+
+static evm_status run_at(run_t *r, const char *hex, int64_t gas) {
+    return run_msg(r, hex, gas, 0);
 }
 
 static u256 out_word(run_t *r) {
@@ -433,6 +439,76 @@ Test(evm_calls, create_runs_init_code) {
     cr_assert_eq(run_at(&r, code, 1000000), EVM_SUCCESS);
     cr_assert_eq(out_word(&r).w[0], 1);
     teardown(&r);
+}
+
+/* A message that cannot be sent (the sender's balance is below its value,
+ * or the call depth is 1024) fails at once and gives the caller back all the
+ * gas it was given, the 2300 stipend of a value call included; a create
+ * keeps all its gas. Known answers from @ethereumjs/evm 10.1.0 (gas used
+ * and the returned word, with SELF's balance and the frame's depth given):
+ * the refused calls cost 2300 less than the sent ones would have been
+ * without the stipend. Each code returns the call's or create's result. */
+Test(evm_calls, refused_message_returns_all_its_gas) {
+    static const char *call = "6000600060006000600160bb611000f1", /* CALL 1 wei to 0xbb */
+        *callcode = "6000600060006000600160bb611000f2",           /* CALLCODE 1 wei */
+            *create = "600060006001f0",                           /* CREATE 1 wei, no code */
+                *create2 = "6000600060006001f5";                  /* CREATE2 1 wei, salt 0 */
+    static const struct {
+        evm_fork fork;
+        const char **code;
+        uint64_t balance;
+        int32_t depth;
+        int64_t used;
+        uint64_t out; /* low 8 bytes of the returned word */
+    } cases[] = {
+        {EVM_FORK_FRONTIER, &call, 0, 0, 31776, 0},
+        {EVM_FORK_FRONTIER, &call, 5, 0, 31776, 1},
+        {EVM_FORK_FRONTIER, &call, 5, 1024, 31776, 0},
+        {EVM_FORK_FRONTIER, &callcode, 0, 0, 6776, 0},
+        {EVM_FORK_FRONTIER, &callcode, 5, 1024, 6776, 0},
+        {EVM_FORK_HOMESTEAD, &call, 0, 0, 31776, 0},
+        {EVM_FORK_TANGERINE_WHISTLE, &call, 0, 0, 32436, 0},
+        {EVM_FORK_TANGERINE_WHISTLE, &call, 5, 0, 32436, 1},
+        {EVM_FORK_TANGERINE_WHISTLE, &call, 5, 1024, 32436, 0},
+        {EVM_FORK_TANGERINE_WHISTLE, &callcode, 0, 0, 7436, 0},
+        {EVM_FORK_SPURIOUS_DRAGON, &call, 0, 0, 32436, 0},
+        {EVM_FORK_BYZANTIUM, &callcode, 5, 1024, 7436, 0},
+        {EVM_FORK_BERLIN, &call, 0, 0, 34336, 0},
+        {EVM_FORK_BERLIN, &callcode, 0, 0, 9336, 0},
+        {EVM_FORK_CANCUN, &call, 0, 0, 34336, 0},
+        {EVM_FORK_CANCUN, &call, 5, 0, 34336, 1},
+        {EVM_FORK_CANCUN, &call, 5, 1024, 34336, 0},
+        {EVM_FORK_CANCUN, &callcode, 0, 0, 9336, 0},
+        {EVM_FORK_CANCUN, &callcode, 5, 0, 9336, 1},
+        {EVM_FORK_CANCUN, &callcode, 5, 1024, 9336, 0},
+        {EVM_FORK_FRONTIER, &create, 0, 0, 32024, 0},
+        {EVM_FORK_FRONTIER, &create, 5, 1024, 32024, 0},
+        {EVM_FORK_CANCUN, &create, 0, 0, 32024, 0},
+        {EVM_FORK_CANCUN, &create, 5, 0, 32024, 0xf5af8ce495134facull},
+        {EVM_FORK_CANCUN, &create, 5, 1024, 32024, 0},
+        {EVM_FORK_CANCUN, &create2, 0, 0, 32027, 0},
+        {EVM_FORK_CANCUN, &create2, 5, 1024, 32027, 0},
+    };
+    /* the report's case (frugal evm 5f5f5f5f600160bb5ff100 --gas 100000) */
+    cr_expect_eq(gas_used(EVM_FORK_CANCUN, "5f5f5f5f600160bb5ff100", 100000), 34316);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run_t r;
+        setup(&r, cases[i].fork);
+        u256 v = u256_from64(cases[i].balance);
+        evm_bytes32 b = evm_u256_to_b32(&v);
+        evm_memhost_set_balance(r.h, &SELF, &b);
+        char code[256];
+        snprintf(code, sizeof code, "%s%s", *cases[i].code, RET_TOP);
+        cr_assert_eq(run_msg(&r, code, 100000, cases[i].depth), EVM_SUCCESS, "case %zu", i);
+        cr_expect_eq(100000 - r.res.gas_left, cases[i].used,
+                     "case %zu (%s %s, balance %llu, depth %d): gas used %lld, want %lld", i,
+                     evm_fork_name(cases[i].fork), *cases[i].code,
+                     (unsigned long long)cases[i].balance, cases[i].depth,
+                     (long long)(100000 - r.res.gas_left), (long long)cases[i].used);
+        cr_expect_eq(out_word(&r).w[0], cases[i].out, "case %zu: result %llx", i,
+                     (unsigned long long)out_word(&r).w[0]);
+        teardown(&r);
+    }
 }
 
 /* ---- policies ---- */
