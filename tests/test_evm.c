@@ -511,6 +511,80 @@ Test(evm_calls, refused_message_returns_all_its_gas) {
     }
 }
 
+/* What a metered run of SELF's code (the loop of an EVM process in the
+ * tree, with an ample budget) consumes of its budget, and *used, the gas
+ * the same code uses run by evm_execute. */
+static void metered_world(run_t *r, evm_fork f, const char *hex, uint64_t balance) {
+    setup(r, f);
+    set_code(r, &OTHER, "3460005260206000f3"); /* returns CALLVALUE */
+    set_code(r, &SELF, hex);
+    u256 v = u256_from64(balance);
+    evm_bytes32 b = evm_u256_to_b32(&v);
+    evm_memhost_set_balance(r->h, &SELF, &b);
+}
+
+static int64_t metered(evm_fork f, const char *hex, uint64_t balance, int64_t gas, int64_t *used) {
+    run_t r;
+    metered_world(&r, f, hex, balance);
+    run_at(&r, hex, gas);
+    *used = gas - r.res.gas_left;
+    evm_status want = r.res.status;
+    teardown(&r);
+    metered_world(&r, f, hex, balance);
+    evm_address warm[2] = {SELF, CALLER};
+    evm_memhost_begin_tx(r.h, warm, 2);
+    uint8_t *code;
+    size_t n;
+    hex_or_die(hex, &code, &n);
+    evm_message m = {.kind = EVM_CALL_CALL, .gas = gas, .recipient = SELF, .sender = CALLER};
+    m.code_address = SELF;
+    const int64_t ample = (int64_t)1 << 40;
+    evm_meter mt = {.gas = ample, .mt = INT64_MAX / 4, .memcap = ample};
+    cr_assert_eq(evm_run_start(r.vm, &m, code, n), EVM_SUCCESS);
+    evm_result res;
+    cr_assert_eq(evm_run_resume(r.vm, &evm_memhost_iface, r.h, &mt, &res), EVM_SUCCESS);
+    cr_assert_eq(res.status, want, "%s: %s metered, %s alone", hex, evm_status_name(res.status),
+                 evm_status_name(want));
+    cr_assert_eq(gas - res.gas_left, *used, "%s: gas used %lld metered, %lld alone", hex,
+                 (long long)(gas - res.gas_left), (long long)*used);
+    free(code);
+    teardown(&r);
+    return ample - mt.gas;
+}
+
+/* A value call's stipend is the callee's on top of the call gas: a metered
+ * run (an EVM process) consumes exactly the gas the transaction uses, so an
+ * EVM process's gas is its transaction's gas used, whether the stipend
+ * comes back unspent, is spent, or the call is refused. */
+Test(evm_calls, metered_run_consumes_the_gas_used) {
+    static const struct {
+        const char *code;
+        uint64_t balance;
+        int64_t used; /* by ethereumjs 10.1.0 */
+    } cases[] = {
+        /* CALL 1 wei to a new account: refused (34316 in ethereumjs), and paid */
+        {"5f5f5f5f600160dd5ff100", 0, 34316},
+        {"5f5f5f5f600160dd5ff100", 5, 34316},
+        /* CALL 1 wei to code that spends 17 of the stipend: 16 + 11600 + 17 - 2300 */
+        {"5f5f5f5f600160bb5ff100", 5, 9333},
+        /* 1000 gas and 7 wei; CALL, CALLCODE: 21 + 3 + 11600 + 17 - 2300 */
+        {"6020600060006000600760bb6103e8f100", 9, 9341},
+        {"6020600060006000600760bb6103e8f200", 9, 9341},
+        /* the same, then INVALID: everything consumed */
+        {"6020600060006000600760bb6103e8f1fe", 9, 100000},
+        /* CALL 7 wei to itself with all its gas, until the gas runs out */
+        {"6000600060006000600760aa5af100", 99, 91034},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t used,
+            consumed = metered(EVM_FORK_CANCUN, cases[i].code, cases[i].balance, 100000, &used);
+        cr_expect_eq(consumed, used, "%s: the metered run consumed %lld, the call used %lld",
+                     cases[i].code, (long long)consumed, (long long)used);
+        cr_expect_eq(used, cases[i].used, "%s: gas used %lld, want %lld", cases[i].code,
+                     (long long)used, (long long)cases[i].used);
+    }
+}
+
 /* ---- policies ---- */
 
 static evm_status run_policy(run_t *r, evm_policy_fn fn, void *ctx, const char *code) {

@@ -505,11 +505,17 @@ static evm_status op_call(evm_vm *vm, evm_frame *f, const evm_host *host, void *
         callgas = (int64_t)gasreq.w[0];
     }
     f->ret_size = 0;
-    *moved = callgas;
+    /* The callee's stipend is credited to the caller and moved with the call
+     * gas: the frames' gas is as if it were given on top, and a metered run
+     * consumes what the transaction uses (a value costs 9000 - 2300 net:
+     * an unspent stipend comes back with the callee's gas left). */
+    int64_t stipend = nonzero_value ? ft->call_stipend : 0;
+    *gas += stipend;
+    *moved = callgas + stipend;
     evm_message m;
     memset(&m, 0, sizeof m);
     m.depth = msg->depth + 1;
-    m.gas = callgas + (nonzero_value ? ft->call_stipend : 0);
+    m.gas = callgas + stipend;
     m.code_address = dst;
     m.input = il ? f->mem + io : NULL;
     m.input_size = il;
