@@ -512,8 +512,9 @@ Test(evm_calls, refused_message_returns_all_its_gas) {
 }
 
 /* What a metered run of SELF's code (the loop of an EVM process in the
- * tree, with an ample budget) consumes of its budget, and *used, the gas
- * the same code uses run by evm_execute. */
+ * tree) consumes of its budget, given all at once (chunk 0) or chunk by
+ * chunk (each stop gets what it asked for); *used, the gas the same code
+ * uses run by evm_execute, which the metered run must end with too. */
 static void metered_world(run_t *r, evm_fork f, const char *hex, uint64_t balance) {
     setup(r, f);
     set_code(r, &OTHER, "3460005260206000f3"); /* returns CALLVALUE */
@@ -523,7 +524,8 @@ static void metered_world(run_t *r, evm_fork f, const char *hex, uint64_t balanc
     evm_memhost_set_balance(r->h, &SELF, &b);
 }
 
-static int64_t metered(evm_fork f, const char *hex, uint64_t balance, int64_t gas, int64_t *used) {
+static int64_t metered(evm_fork f, const char *hex, uint64_t balance, int64_t gas, int64_t chunk,
+                       int64_t *used) {
     run_t r;
     metered_world(&r, f, hex, balance);
     run_at(&r, hex, gas);
@@ -539,23 +541,33 @@ static int64_t metered(evm_fork f, const char *hex, uint64_t balance, int64_t ga
     evm_message m = {.kind = EVM_CALL_CALL, .gas = gas, .recipient = SELF, .sender = CALLER};
     m.code_address = SELF;
     const int64_t ample = (int64_t)1 << 40;
-    evm_meter mt = {.gas = ample, .mt = INT64_MAX / 4, .memcap = ample};
+    evm_meter mt = {.mt = INT64_MAX / 4, .memcap = ample};
     cr_assert_eq(evm_run_start(r.vm, &m, code, n), EVM_SUCCESS);
     evm_result res;
-    cr_assert_eq(evm_run_resume(r.vm, &evm_memhost_iface, r.h, &mt, &res), EVM_SUCCESS);
+    int64_t consumed = 0, give = chunk ? chunk : ample;
+    for (int stops = 0;; stops++) {
+        cr_assert_lt(stops, 100000, "%s: no end", hex);
+        mt.gas = give;
+        evm_status st = evm_run_resume(r.vm, &evm_memhost_iface, r.h, &mt, &res);
+        consumed += give - mt.gas;
+        if (st == EVM_SUCCESS) break;
+        cr_assert_eq(st, EVM_ST_FENCE, "%s: stopped with %d", hex, (int)st);
+        give = mt.need_gas > chunk ? mt.need_gas : chunk;
+    }
     cr_assert_eq(res.status, want, "%s: %s metered, %s alone", hex, evm_status_name(res.status),
                  evm_status_name(want));
     cr_assert_eq(gas - res.gas_left, *used, "%s: gas used %lld metered, %lld alone", hex,
                  (long long)(gas - res.gas_left), (long long)*used);
     free(code);
     teardown(&r);
-    return ample - mt.gas;
+    return consumed;
 }
 
-/* A value call's stipend is the callee's on top of the call gas: a metered
- * run (an EVM process) consumes exactly the gas the transaction uses, so an
- * EVM process's gas is its transaction's gas used, whether the stipend
- * comes back unspent, is spent, or the call is refused. */
+/* A metered run (an EVM process) consumes exactly the gas its transaction
+ * uses, so an EVM process's gas is its transaction's gas used: a value
+ * call's stipend is the callee's on top of the call gas, whether it comes
+ * back unspent, is spent, or the call is refused; and the gas a create
+ * burns in a collision is consumed. */
 Test(evm_calls, metered_run_consumes_the_gas_used) {
     static const struct {
         const char *code;
@@ -572,16 +584,23 @@ Test(evm_calls, metered_run_consumes_the_gas_used) {
         {"6020600060006000600760bb6103e8f200", 9, 9341},
         /* the same, then INVALID: everything consumed */
         {"6020600060006000600760bb6103e8f1fe", 9, 100000},
+        /* CREATE2 twice with the same salt: the second collides and burns
+         * the gas it was given */
+        {"6000600060006000f5506000600060006000f500", 0, 99438},
         /* CALL 7 wei to itself with all its gas, until the gas runs out */
         {"6000600060006000600760aa5af100", 99, 91034},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int64_t used,
-            consumed = metered(EVM_FORK_CANCUN, cases[i].code, cases[i].balance, 100000, &used);
+            consumed = metered(EVM_FORK_CANCUN, cases[i].code, cases[i].balance, 100000, 0, &used);
         cr_expect_eq(consumed, used, "%s: the metered run consumed %lld, the call used %lld",
                      cases[i].code, (long long)consumed, (long long)used);
         cr_expect_eq(used, cases[i].used, "%s: gas used %lld, want %lld", cases[i].code,
                      (long long)used, (long long)cases[i].used);
+        /* stopped and resumed at every instruction it cannot pay for */
+        consumed = metered(EVM_FORK_CANCUN, cases[i].code, cases[i].balance, 100000, 300, &used);
+        cr_expect_eq(consumed, used, "%s: in chunks of 300 the metered run consumed %lld",
+                     cases[i].code, (long long)consumed);
     }
 }
 

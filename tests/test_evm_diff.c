@@ -602,14 +602,12 @@ static evm_verdict note_precompile_calls(void *ctx, evm_action *act) {
     return EVM_ALLOW;
 }
 
-/* Runs a program in frugal's EVM; the result in run.js's JSON shape, with
- * "skip" set when it called a precompile that frugal does not implement. */
-static json_t *run_ours(evm_vm *vm, const uint8_t *code, size_t n, const program *p) {
+/* A memhost holding the world with code as SELF's, its transaction begun;
+ * *m, the program's call. */
+static evm_memhost *world_new(evm_vm *vm, const uint8_t *code, size_t n, const program *p,
+                              evm_message *m) {
     evm_memhost *h = evm_memhost_new(vm);
     cr_assert(h);
-    bool called_precompile = false;
-    void *pctx[2] = {&called_precompile, vm};
-    evm_vm_set_policy(vm, p->pre_calls ? NULL : note_precompile_calls, pctx);
     evm_address self = A(SELF_ADDR);
     u256 v = u256_from64(p->balance);
     evm_bytes32 b = evm_u256_to_b32(&v);
@@ -644,19 +642,71 @@ static json_t *run_ours(evm_vm *vm, const uint8_t *code, size_t n, const program
     memset(&c->gas_price, 0, 32);
     c->gas_price.b[31] = 10;
     evm_memhost_begin_tx(h, &self, 1);
-    evm_message m;
-    memset(&m, 0, sizeof m);
-    m.kind = EVM_CALL_CALL;
-    m.gas = p->gas;
-    m.recipient = m.code_address = self;
-    m.sender = A(ORIGIN_ADDR);
-    m.input = p->data;
-    m.input_size = (size_t)p->ndata;
+    memset(m, 0, sizeof *m);
+    m->kind = EVM_CALL_CALL;
+    m->gas = p->gas;
+    m->recipient = m->code_address = self;
+    m->sender = A(ORIGIN_ADDR);
+    m->input = p->data;
+    m->input_size = (size_t)p->ndata;
     v = u256_from64(p->value);
-    m.value = evm_u256_to_b32(&v);
+    m->value = evm_u256_to_b32(&v);
+    return h;
+}
+
+/* The program run again by the metered loop (as an EVM process runs, with
+ * an ample budget) must end as the plain run o did, and consume exactly the
+ * gas it used; NULL, or what differs. */
+static char *metered_differs(const evm_vm *plain, const uint8_t *code, size_t n, const program *p,
+                             json_t *o) {
+    /* a VM of its own: a metered run leaves its finished frame in the VM */
+    evm_vm *vm = evm_vm_new();
+    cr_assert(vm);
+    evm_vm_set_fork(vm, evm_vm_fork(plain));
+    evm_vm_set_policy(vm, plain->policy, plain->policy_ctx);
+    evm_message m;
+    evm_memhost *h = world_new(vm, code, n, p, &m);
+    const uint8_t *c;
+    size_t cn;
+    uint64_t snap;
+    evm_result r;
+    const int64_t ample = (int64_t)1 << 50;
+    evm_meter mt = {.gas = ample, .mt = INT64_MAX / 4, .memcap = ample};
+    if (evm_memhost_iface.call_begin(h, &m, &c, &cn, &snap, &r)) {
+        cr_assert_eq(evm_run_start(vm, &m, c, cn), EVM_SUCCESS);
+        cr_assert_eq(evm_run_resume(vm, &evm_memhost_iface, h, &mt, &r), EVM_SUCCESS);
+        evm_memhost_iface.call_end(h, &m, snap, &r);
+    }
+    char *out = malloc(2 * r.output_size + 1), *why = NULL;
+    to_hex(r.output, r.output_size, out);
+    long long used = (long long)(p->gas - r.gas_left), consumed = (long long)(ample - mt.gas);
+    char num[32];
+    snprintf(num, sizeof num, "%lld", used);
+    if (strcmp(num, json_string_value(json_object_get(o, "gasUsed"))) ||
+        strcmp(out, json_string_value(json_object_get(o, "out"))) ||
+        (r.status == EVM_SUCCESS) !=
+            !strcmp(json_string_value(json_object_get(o, "status")), "success") ||
+        consumed != used)
+        if (asprintf(&why, "metered: %s, gas used %lld, consumed %lld, out %s",
+                     evm_status_name(r.status), used, consumed, out) < 0)
+            why = NULL;
+    free(out);
+    evm_memhost_free(h);
+    evm_vm_free(vm);
+    return why;
+}
+
+/* Runs a program in frugal's EVM; the result in run.js's JSON shape, with
+ * "skip" set when it called a precompile that frugal does not implement, and
+ * "metered" when the metered loop disagrees with the plain one. */
+static json_t *run_ours(evm_vm *vm, const uint8_t *code, size_t n, const program *p) {
+    bool called_precompile = false;
+    void *pctx[2] = {&called_precompile, vm};
+    evm_vm_set_policy(vm, p->pre_calls ? NULL : note_precompile_calls, pctx);
+    evm_message m;
+    evm_memhost *h = world_new(vm, code, n, p, &m);
     evm_result r;
     evm_memhost_transact(h, &m, &r);
-    evm_vm_set_policy(vm, NULL, NULL);
     if (getenv("FRUGAL_DIFFTEST_STATS")) fprintf(stderr, "why %s\n", evm_status_name(r.status));
     json_t *o = json_object();
     const char *st = r.status == EVM_SUCCESS                            ? "success"
@@ -727,6 +777,10 @@ static json_t *run_ours(evm_vm *vm, const uint8_t *code, size_t n, const program
     json_object_set_new(o, "accounts", accounts);
     if (called_precompile) json_object_set_new(o, "skip", json_string("called a precompile"));
     evm_memhost_free(h);
+    char *why = metered_differs(vm, code, n, p, o);
+    if (why) json_object_set_new(o, "metered", json_string(why));
+    free(why);
+    evm_vm_set_policy(vm, NULL, NULL);
     return o;
 }
 
@@ -974,6 +1028,9 @@ static long run_diff(long n, uint64_t seed0) {
         json_decref(theirs);
         for (long i = 0; i < m; i++)
             free(jobs[i].hex);
+        if (n > 10 * batch && (base / batch + 1) % 10 == 0) /* long runs: progress */
+            fprintf(stderr, "evm difftest (%s): %ld of %ld programs, %ld mismatches\n", fork_name(),
+                    base + m, n, mismatches);
     }
     free(ps);
     free(jobs);
