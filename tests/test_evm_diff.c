@@ -108,6 +108,7 @@ typedef struct {
     int64_t gas;
     unsigned value;
     uint64_t balance;                   /* SELF's, before the call */
+    int32_t depth;                      /* of the call: 0, or near the limit of 1024 */
     int njd;                            /* JUMPDESTs the program will have */
     bool pre_calls;                     /* calls may target the precompiles */
     evm_address rand[MAX_RANDOM_ADDRS]; /* random addresses named (watched too) */
@@ -480,6 +481,9 @@ static void gen(program *p, uint64_t seed) {
     p->gas = gases[below(&s, 5)];
     p->value = below(&s, 4) == 0 ? below(&s, 1000) : 0;
     p->balance = SELF_BALANCES[below(&s, sizeof SELF_BALANCES / sizeof SELF_BALANCES[0])];
+    /* one in 8 runs at depth 1023 or 1024, where calls and creates are
+     * refused (at once, or in the frame they start) */
+    p->depth = below(&s, 8) ? 0 : EVM_MAX_DEPTH - (int32_t)below(&s, 2);
     int snippets = 3 + (int)below(&s, MAX_INSNS / 3);
     p->njd = (int)below(&s, 5);
     unsigned total = 0;
@@ -644,6 +648,7 @@ static evm_memhost *world_new(evm_vm *vm, const uint8_t *code, size_t n, const p
     evm_memhost_begin_tx(h, &self, 1);
     memset(m, 0, sizeof *m);
     m->kind = EVM_CALL_CALL;
+    m->depth = p->depth;
     m->gas = p->gas;
     m->recipient = m->code_address = self;
     m->sender = A(ORIGIN_ADDR);
@@ -777,7 +782,8 @@ static json_t *run_ours(evm_vm *vm, const uint8_t *code, size_t n, const program
     json_object_set_new(o, "accounts", accounts);
     if (called_precompile) json_object_set_new(o, "skip", json_string("called a precompile"));
     evm_memhost_free(h);
-    char *why = metered_differs(vm, code, n, p, o);
+    /* a metered run is a transaction's call (depth 0) */
+    char *why = p->depth ? NULL : metered_differs(vm, code, n, p, o);
     if (why) json_object_set_new(o, "metered", json_string(why));
     free(why);
     evm_vm_set_policy(vm, NULL, NULL);
@@ -794,6 +800,7 @@ static char *job_json(const char *hex, const program *p) {
     json_object_set_new(j, "gas", json_integer((json_int_t)p->gas));
     json_object_set_new(j, "value", json_integer((json_int_t)p->value));
     json_object_set_new(j, "fork", json_string(fork_name()));
+    json_object_set_new(j, "depth", json_integer(p->depth));
     json_t *accts = json_array();
     char ah[48];
     for (size_t i = 0; i <= NWORLD; i++) {
@@ -961,8 +968,8 @@ static void report(evm_vm *vm, const program *p, json_t *ours, json_t *theirs, u
     to_hex(code, len, hex);
     char data[200];
     to_hex(p->data, (size_t)p->ndata, data);
-    fprintf(stderr, "  minimised: %s (calldata %s, gas %lld, value %u, balance %llu)\n", hex, data,
-            (long long)p->gas, p->value, (unsigned long long)p->balance);
+    fprintf(stderr, "  minimised: %s (calldata %s, gas %lld, value %u, balance %llu, depth %d)\n",
+            hex, data, (long long)p->gas, p->value, (unsigned long long)p->balance, (int)p->depth);
     evm_disasm(code, len, stderr);
     job j = {hex, p};
     json_t *t = run_theirs(&j, 1);

@@ -1,7 +1,7 @@
 // Runs EVM programs in @ethereumjs/evm for frugal's differential tests
 // (tests/test_evm_diff.c, which owns the world: this file only builds it).
 // Input: JSON lines
-//   {"code","data","gas","value","fork",
+//   {"code","data","gas","value","fork","depth",
 //    "accounts":[{"addr","balance","nonce","code"}],   the state before the call
 //    "watch":["<addr>"]}                                 accounts to report after it
 // (hex strings without 0x for code and data, 0x addresses and balances,
@@ -67,7 +67,7 @@ export async function runOne(p) {
   })
   const r = await evm.runCall({
     to: SELF, caller: CALLER, origin: CALLER, gasLimit: BigInt(p.gas), value: BigInt(p.value ?? 0),
-    data: hexToBytes('0x' + (p.data ?? '')), gasPrice: 10n, block: block(),
+    data: hexToBytes('0x' + (p.data ?? '')), gasPrice: 10n, block: block(), depth: p.depth ?? 0,
   })
   const e = r.execResult
   const status = e.exceptionError === undefined ? 'success'
@@ -89,9 +89,9 @@ export async function runOne(p) {
     const acc = await sm.getAccount(fromHex(a))
     const codeSize = (await sm.getCode(fromHex(a))).length
     if (!acc || (acc.balance === 0n && acc.nonce === 0n && codeSize === 0)) continue
-    // runCall bumps the caller's nonce, as a transaction does; frugal's
-    // evm_memhost_transact (a call, not a transaction) does not
-    const nonce = a === CALLER.toString() ? acc.nonce - 1n : acc.nonce
+    // runCall at depth 0 bumps the caller's nonce, as a transaction does;
+    // frugal's evm_memhost_transact (a call, not a transaction) does not
+    const nonce = a === CALLER.toString() && !p.depth ? acc.nonce - 1n : acc.nonce
     accounts[a] = { balance: hexq(acc.balance), nonce: nonce.toString(), codeSize }
   }
   const logs = (e.logs ?? []).map(([a, topics, data]) => ({
