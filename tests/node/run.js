@@ -25,7 +25,8 @@ const fromHex = (h) => new Address(hexToBytes(h))
 function block() {
   return {
     header: {
-      number: 100n, coinbase: COINBASE, timestamp: 1000n, difficulty: 0n,
+      // 0x44 is DIFFICULTY before the merge, PREVRANDAO after: 0x42 in frugal
+      number: 100n, coinbase: COINBASE, timestamp: 1000n, difficulty: 0x42n,
       prevRandao: setLengthLeft(new Uint8Array([0x42]), 32), gasLimit: 30000000n,
       baseFeePerGas: 7n, getBlobGasPrice: () => 1n,
     },
