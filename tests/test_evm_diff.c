@@ -1,7 +1,9 @@
 /* Differential testing against @ethereumjs/evm (tests/node): seeded random
  * EVM programs run in both EVMs with the same world and context; status, gas
  * used, refund, return data, logs, and the storage, balance, nonce and code
- * size of every watched account must agree. A mismatch is minimised by delta
+ * size of every watched account must agree. Each program also runs in
+ * frugal's metered loop (an EVM process's), which must agree with its plain
+ * run and consume exactly the gas used. A mismatch is minimised by delta
  * debugging and printed.
  *
  * FRUGAL_DIFFTEST_N programs (default 2000), FRUGAL_DIFFTEST_SEED (default 1),
@@ -10,7 +12,7 @@
  *
  * The generator is a table of snippets (SNIPPETS, with weights); a new kind
  * of instruction sequence is one function and one row. Call targets, account
- * queries and SELFDESTRUCT beneficiaries come from push_target; a call's
+ * queries and SELFDESTRUCT beneficiaries come from pick_target; a call's
  * input is written by call_input, per target. */
 #define _GNU_SOURCE
 #include "vm/evm/evm.h"
