@@ -489,7 +489,7 @@ Test(evm_calls, refused_message_returns_all_its_gas) {
         {EVM_FORK_CANCUN, &create2, 0, 0, 32027, 0},
         {EVM_FORK_CANCUN, &create2, 5, 1024, 32027, 0},
     };
-    /* the report's case (frugal evm 5f5f5f5f600160bb5ff100 --gas 100000) */
+    /* issue 16's case (frugal evm 5f5f5f5f600160bb5ff100 --gas 100000) */
     cr_expect_eq(gas_used(EVM_FORK_CANCUN, "5f5f5f5f600160bb5ff100", 100000), 34316);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run_t r;
@@ -511,10 +511,7 @@ Test(evm_calls, refused_message_returns_all_its_gas) {
     }
 }
 
-/* What a metered run of SELF's code (the loop of an EVM process in the
- * tree) consumes of its budget, given all at once (chunk 0) or chunk by
- * chunk (each stop gets what it asked for); *used, the gas the same code
- * uses run by evm_execute, which the metered run must end with too. */
+/* The world of the metered tests: SELF runs hex with a balance. */
 static void metered_world(run_t *r, evm_fork f, const char *hex, uint64_t balance) {
     setup(r, f);
     set_code(r, &OTHER, "3460005260206000f3"); /* returns CALLVALUE */
@@ -524,6 +521,10 @@ static void metered_world(run_t *r, evm_fork f, const char *hex, uint64_t balanc
     evm_memhost_set_balance(r->h, &SELF, &b);
 }
 
+/* What a metered run of SELF's code (the loop of an EVM process in the
+ * tree) consumes of its budget, given all at once (chunk 0) or chunk by
+ * chunk (each stop gets what it asked for); *used, the gas the same code
+ * uses run by evm_execute, which the metered run must end with too. */
 static int64_t metered(evm_fork f, const char *hex, uint64_t balance, int64_t gas, int64_t chunk,
                        int64_t *used) {
     run_t r;
