@@ -330,6 +330,7 @@ void evm_memhost_get_storage(evm_memhost *h, const evm_address *a, const evm_byt
 size_t evm_memhost_storage(evm_memhost *h, const evm_address *a, size_t i, evm_bytes32 *k,
                            evm_bytes32 *v);
 bool evm_memhost_exists(evm_memhost *h, const evm_address *a);
+uint64_t evm_memhost_nonce(evm_memhost *h, const evm_address *a);
 /* Legacy VM test mode: CALL-family and CREATE messages are recorded (see
  * evm_memhost_callcreate), not run; they succeed with all their gas left. */
 void evm_memhost_set_record_calls(evm_memhost *h, bool on);

@@ -436,10 +436,30 @@ static void call_start(evm_vm *vm, const evm_host *host, void *hctx, evm_message
     vm->entered = true;
 }
 
+/* A message m from msg's frame that cannot be sent (call depth, the
+ * sender's balance) fails at once and gives back all the gas it was given:
+ * for a call with value that includes the 2300 stipend, which the caller
+ * gains (as geth and ethereumjs do). Its result, in vm->done, goes through
+ * call_return like any other. Returns true when m is refused. */
+static bool call_refused(evm_vm *vm, const evm_host *host, void *hctx, const evm_message *msg,
+                         const evm_message *m, const u256 *value) {
+    evm_status why = EVM_SUCCESS;
+    if (msg->depth >= EVM_MAX_DEPTH)
+        why = EVM_CALL_DEPTH;
+    else if (!u256_is_zero(value) && balance_below(host, hctx, &msg->recipient, value))
+        why = EVM_INSUFFICIENT_BALANCE;
+    if (why == EVM_SUCCESS) return false;
+    vm->entered = false;
+    memset(&vm->done, 0, sizeof vm->done);
+    vm->done.status = why;
+    vm->done.gas_left = m->gas;
+    return true;
+}
+
 /* CALL CALLCODE DELEGATECALL STATICCALL: arguments below sp. Returns
- * EVM_SUCCESS with *out when no message is sent (denied, depth, balance),
- * EVM_ST_ENTER when one was started (call_start) with *moved the gas taken
- * from the frame for it, or a halting status. */
+ * EVM_SUCCESS with *out when no message is sent (denied), EVM_ST_ENTER when
+ * one was started (call_start) or refused (call_refused) with *moved the
+ * gas taken from the frame for it, or a halting status. */
 static evm_status op_call(evm_vm *vm, evm_frame *f, const evm_host *host, void *hctx, uint8_t op,
                           const u256 *sp, int64_t *gas, int64_t d, int64_t *moved, u256 *out) {
     const evm_fork_table *ft = vm->ft;
@@ -485,14 +505,17 @@ static evm_status op_call(evm_vm *vm, evm_frame *f, const evm_host *host, void *
         callgas = (int64_t)gasreq.w[0];
     }
     f->ret_size = 0;
-    if (msg->depth >= EVM_MAX_DEPTH ||
-        (nonzero_value && balance_below(host, hctx, &msg->recipient, &value)))
-        return EVM_SUCCESS;
-    *moved = callgas;
+    /* The callee's stipend is credited to the caller and moved with the call
+     * gas: the frames' gas is as if it were given on top, and a metered run
+     * consumes what the transaction uses (a value costs 9000 - 2300 net:
+     * an unspent stipend comes back with the callee's gas left). */
+    int64_t stipend = nonzero_value ? ft->call_stipend : 0;
+    *gas += stipend;
+    *moved = callgas + stipend;
     evm_message m;
     memset(&m, 0, sizeof m);
     m.depth = msg->depth + 1;
-    m.gas = callgas + (nonzero_value ? ft->call_stipend : 0);
+    m.gas = callgas + stipend;
     m.code_address = dst;
     m.input = il ? f->mem + io : NULL;
     m.input_size = il;
@@ -523,6 +546,7 @@ static evm_status op_call(evm_vm *vm, evm_frame *f, const evm_host *host, void *
         m.is_static = true;
         break;
     }
+    if (call_refused(vm, host, hctx, msg, &m, &value)) return EVM_ST_ENTER;
     call_start(vm, host, hctx, &m);
     return EVM_ST_ENTER;
 }
@@ -551,8 +575,6 @@ static evm_status op_create(evm_vm *vm, evm_frame *f, const evm_host *host, void
     if (ask_policy(vm, &act) == EVM_DENY) return EVM_SUCCESS;
     int64_t avail = *gas + d;
     int64_t callgas = ft->all_but_one_64th ? avail - avail / 64 : avail;
-    if (msg->depth >= EVM_MAX_DEPTH || balance_below(host, hctx, &msg->recipient, &value))
-        return EVM_SUCCESS;
     *moved = callgas;
     evm_message m;
     memset(&m, 0, sizeof m);
@@ -564,6 +586,7 @@ static evm_status op_create(evm_vm *vm, evm_frame *f, const evm_host *host, void
     m.input_size = l;
     m.value = act.value;
     m.salt = act.key;
+    if (call_refused(vm, host, hctx, msg, &m, &value)) return EVM_ST_ENTER;
     call_start(vm, host, hctx, &m);
     return EVM_ST_ENTER;
 }

@@ -852,6 +852,11 @@ bool evm_memhost_exists(evm_memhost *h, const evm_address *a) {
     return x && x->exists;
 }
 
+uint64_t evm_memhost_nonce(evm_memhost *h, const evm_address *a) {
+    account *x = find(h, a);
+    return x ? x->nonce : 0;
+}
+
 void evm_memhost_set_record_calls(evm_memhost *h, bool on) {
     h->record = on;
 }
