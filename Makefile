@@ -43,7 +43,7 @@ AOBJ    := $(SRC:%.c=$(A)/%.o) $(A)/vm/interp_nometer.o
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
            -DVM_DISPATCH_SWITCH
 
-.PHONY: all deps node-deps test demo asan bench format clean difftest fuzz test-mpi bench-mpi
+.PHONY: all deps node-deps test demo asan bench format clean difftest fuzz test-mpi bench-mpi docs
 all: frugal
 
 frugal: $(B)/frugal
@@ -95,6 +95,13 @@ test: deps node-deps
 	$(MAKE) all $(B)/frugal-tests
 	$(if $(MPI_BIN),$(MAKE) MPI=1 build/mpi/frugal)
 	FRUGAL=$(CURDIR)/$(B)/frugal FRUGAL_MPI_BIN=$(MPI_BIN) $(B)/frugal-tests --jobs 2
+
+# Rewrite the tables in docs/ that are made from the code's tables (task
+# registry, selection methods, run-file columns, spec keys): tests/test_docs.c
+# checks them, and this target writes what it expects.
+docs:
+	$(MAKE) all $(B)/frugal-tests
+	FRUGAL_DOCS_UPDATE=1 $(B)/frugal-tests --filter 'docs/*' --jobs 1
 
 # The MPI tests alone (and the MPI build they need).
 test-mpi:

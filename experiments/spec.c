@@ -482,46 +482,39 @@ oom:
     return -1;
 }
 
-/* ---- tasks: the one place that maps a name to a task ---- */
-
-static const char *const *task_names(void) {
-    return fit_task_names;
-}
+/* ---- tasks: the one place that maps a spec to a task ---- */
 
 bool exp_spec_task_known(const char *name) {
-    const char *const *n = task_names();
-    for (size_t i = 0; n[i]; i++)
-        if (!strcmp(n[i], name)) return true;
-    return false;
+    return fit_task_find(name) != NULL;
 }
 
-void exp_spec_task_list(char *buf, size_t cap) {
-    const char *const *n = task_names();
-    size_t k = 0;
-    buf[0] = 0;
-    for (size_t i = 0; n[i] && k < cap; i++)
-        k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? ", " : "", n[i]);
-}
-
-int exp_spec_make_task(const char *name, uint32_t n_train, uint32_t n_test, const char *block_hex,
-                       uint32_t equiv_samples, uint64_t seed, fit_task *t, char *err,
-                       size_t errcap) {
-    if (!exp_spec_task_known(name)) {
-        char list[1024];
-        exp_spec_task_list(list, sizeof list);
-        errf(err, errcap, "unknown task \"%s\" (known tasks: %s)", name, list);
-        return -1;
-    }
+int exp_spec_make_task(const char *name, const fit_task_opts *o, uint64_t seed, fit_task *t,
+                       char *err, size_t errcap) {
     /* the cases: stream (seed, EVO_STREAM_TASK, 0, 0), as evo_task_quartic */
     evo_rng rng;
     fit_rng frng;
     evo_rng_stream(&rng, seed, EVO_STREAM_TASK, 0, 0);
     evo_fit_rng(&frng, &rng);
-    fit_task_opts o = {.n_train = n_train,
-                       .n_test = n_test,
-                       .block_hex = block_hex,
-                       .equiv_samples = equiv_samples};
-    return fit_task_make(name, &o, &frng, t, err, errcap) ? -1 : 0;
+    return fit_task_make(name, o, &frng, t, err, errcap) ? -1 : 0;
+}
+
+void exp_spec_print_tasks(FILE *f) {
+    fprintf(f, "Tasks (task.name, docs/tasks.md), by family:\n");
+    for (size_t i = 0; i < fit_ntasks; i++) {
+        const char *fam = fit_tasks[i].family;
+        size_t j = 0;
+        while (j < i && strcmp(fit_tasks[j].family, fam))
+            j++;
+        if (j < i) continue; /* family listed already */
+        int col = fprintf(f, "  %-14s", fam);
+        for (j = i; j < fit_ntasks; j++) {
+            if (strcmp(fit_tasks[j].family, fam)) continue;
+            int w = (int)strlen(fit_tasks[j].name) + 1;
+            if (col + w > 80) col = fprintf(f, "\n  %-14s", "") - 1;
+            col += fprintf(f, " %s", fit_tasks[j].name);
+        }
+        fputc('\n', f);
+    }
 }
 
 /* The genome ISA of a task. */
@@ -1016,8 +1009,11 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
     get_u64(root, NULL, "seed", &seed);
 
     char terr[512];
-    if (exp_spec_make_task(s->task_name, s->n_train, s->n_test, s->block_hex, s->equiv_samples,
-                           seed, &s->task, terr, sizeof terr)) {
+    fit_task_opts topts = {.n_train = s->n_train,
+                           .n_test = s->n_test,
+                           .block_hex = s->block_hex,
+                           .equiv_samples = s->equiv_samples};
+    if (exp_spec_make_task(s->task_name, &topts, seed, &s->task, terr, sizeof terr)) {
         errf(err, errcap, "%s: $.task: %s", path, terr);
         goto fail;
     }

@@ -30,16 +30,15 @@ void fit_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format
 int fit_size(const char *task, const char *what, uint32_t want, uint32_t dflt, uint32_t min,
              uint32_t *out, char *err, size_t errcap);
 
-/* The generator families (task_regress.c, task_psb.c, task_evm.c). Each
- * returns 1 if it does not know the name, else 0 or -1 (message in err). */
-int fit_make_regress(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                     char *err, size_t errcap);
-int fit_make_psb(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                 char *err, size_t errcap);
-int fit_make_evm(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                 char *err, size_t errcap);
-int fit_make_coevo(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                   char *err, size_t errcap);
+/* The makers of the task registry (fitness/tasks.def), defined in the
+ * families' files (task.c, task_regress.c, task_psb.c, task_evm.c,
+ * task_coevo.c). */
+#define FIT_MAKER(fn)                                                                              \
+    int fn(const fit_task_entry *e, const fit_task_opts *o, const fit_rng *rng, fit_task *t,       \
+           char *err, size_t errcap)
+#define TASK(name, family, maker, arg, doc) FIT_MAKER(maker);
+#include "fitness/tasks.def"
+#undef TASK
 
 /* The co-evolution side of fit_ctx and fit_eval (task_coevo.c): a per-thread
  * arena holding the hall of fame's opponents (players 0..K-1) and the

@@ -163,35 +163,32 @@ static void task_init(fit_task *t, const char *name, fit_error_kind err, uint32_
 
 /* ---- the library ---- */
 
-const char *const fit_task_names[] = {"quartic",
-                                      "keijzer6",
-                                      "nguyen7",
-                                      "pagie1",
-                                      "vladislavleva4",
-                                      "korns12",
-                                      "parity3",
-                                      "parity4",
-                                      "parity5",
-                                      "parity6",
-                                      "mux6",
-                                      "mux11",
-                                      "gcd",
-                                      "fuel-cost",
-                                      "coin-sums",
-                                      "basement",
-                                      "small-or-large",
-                                      "median",
-                                      "smallest",
-                                      "count-odds",
-                                      "last-index-of-zero",
-                                      "evm-max",
-                                      "evm-min3",
-                                      "evm-absdiff",
-                                      "evm-popcount",
-                                      "evm-superopt",
-                                      "ipd-coevo",
-                                      "blotto-coevo",
-                                      NULL};
+const fit_task_entry fit_tasks[] = {
+#define TASK(name, family, maker, arg, doc) {name, family, maker, arg, doc},
+#include "fitness/tasks.def"
+#undef TASK
+};
+const size_t fit_ntasks = sizeof fit_tasks / sizeof *fit_tasks;
+
+const char *const fit_task_names[] = {
+#define TASK(name, family, maker, arg, doc) name,
+#include "fitness/tasks.def"
+#undef TASK
+    NULL};
+
+const fit_task_entry *fit_task_find(const char *name) {
+    for (size_t i = 0; name && i < fit_ntasks; i++)
+        if (!strcmp(fit_tasks[i].name, name)) return &fit_tasks[i];
+    return NULL;
+}
+
+void fit_task_list(char *buf, size_t cap) {
+    size_t n = 0;
+    if (!cap) return;
+    buf[0] = 0;
+    for (size_t i = 0; i < fit_ntasks && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", fit_tasks[i].name);
+}
 
 int fit_task_make(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
                   char *err, size_t errcap) {
@@ -202,35 +199,31 @@ int fit_task_make(const char *name, const fit_task_opts *o, const fit_rng *rng, 
         fit_errf(err, errcap, "no task name");
         return -1;
     }
-    if (!strcmp(name, "quartic")) {
-        if ((o->n_train && o->n_train != FIT_QUARTIC_CASES) ||
-            (o->n_test && o->n_test != FIT_QUARTIC_CASES)) {
-            fit_errf(err, errcap,
-                     "quartic: the training and test sets are the same 20 points; "
-                     "n_train and n_test must be 0 or 20");
-            return -1;
-        }
-        if (fit_task_quartic(t, rng)) goto oom;
-        return 0;
-    }
-    int rc = fit_make_regress(name, o, rng, t, err, errcap);
-    if (rc == 1) rc = fit_make_psb(name, o, rng, t, err, errcap);
-    if (rc == 1) rc = fit_make_evm(name, o, rng, t, err, errcap);
-    if (rc == 1) rc = fit_make_coevo(name, o, rng, t, err, errcap);
-    if (rc == 1) {
-        char list[600];
-        size_t n = 0;
-        list[0] = 0;
-        for (int i = 0; fit_task_names[i] && n + 32 < sizeof list; i++)
-            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "",
-                                  fit_task_names[i]);
+    const fit_task_entry *e = fit_task_find(name);
+    if (!e) {
+        char list[1024];
+        fit_task_list(list, sizeof list);
         fit_errf(err, errcap, "unknown task '%s' (known: %s)", name, list);
         return -1;
     }
-    return rc;
-oom:
-    fit_errf(err, errcap, "%s: out of memory", name);
-    return -1;
+    if (err && errcap) err[0] = 0;
+    if (e->make(e, o, rng, t, err, errcap)) {
+        fit_task_free(t);
+        if (err && errcap && !err[0]) fit_errf(err, errcap, "%s: out of memory", name);
+        return -1;
+    }
+    return 0;
+}
+
+FIT_MAKER(fit_make_quartic) {
+    if ((o->n_train && o->n_train != FIT_QUARTIC_CASES) ||
+        (o->n_test && o->n_test != FIT_QUARTIC_CASES)) {
+        fit_errf(err, errcap,
+                 "quartic: the training and test sets are the same 20 points; "
+                 "n_train and n_test must be 0 or 20");
+        return -1;
+    }
+    return fit_task_quartic(t, rng);
 }
 
 /* Evaluated as written, one rounding per operation (the file is compiled

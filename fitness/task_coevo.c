@@ -239,10 +239,10 @@ cleanup:
 
 /* ---- the task ---- */
 
-int fit_make_coevo(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                   char *err, size_t errcap) {
-    bool ipd = !strcmp(name, "ipd-coevo");
-    if (!ipd && strcmp(name, "blotto-coevo")) return 1;
+/* e->arg: the game (fit_game) */
+FIT_MAKER(fit_make_coevo) {
+    const char *name = e->name;
+    bool ipd = e->arg == FIT_GAME_IPD;
     uint32_t k;
     if (fit_size(name, "n_train (the hall of fame's size)", o->n_train, FIT_COEVO_K, 1, &k, err,
                  errcap))

@@ -720,12 +720,18 @@ cleanup:
     return rc;
 }
 
-int fit_make_evm(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                 char *err, size_t errcap) {
-    if (!strcmp(name, "evm-max")) return make_syn(name, SYN_MAX, o, rng, t, err, errcap);
-    if (!strcmp(name, "evm-min3")) return make_syn(name, SYN_MIN3, o, rng, t, err, errcap);
-    if (!strcmp(name, "evm-absdiff")) return make_syn(name, SYN_ABSDIFF, o, rng, t, err, errcap);
-    if (!strcmp(name, "evm-popcount")) return make_syn(name, SYN_POPCOUNT, o, rng, t, err, errcap);
-    if (!strcmp(name, "evm-superopt")) return make_superopt(o, rng, t, err, errcap);
-    return 1;
+FIT_MAKER(fit_make_evm_max) {
+    return make_syn(e->name, SYN_MAX, o, rng, t, err, errcap);
+}
+FIT_MAKER(fit_make_evm_min3) {
+    return make_syn(e->name, SYN_MIN3, o, rng, t, err, errcap);
+}
+FIT_MAKER(fit_make_evm_absdiff) {
+    return make_syn(e->name, SYN_ABSDIFF, o, rng, t, err, errcap);
+}
+FIT_MAKER(fit_make_evm_popcount) {
+    return make_syn(e->name, SYN_POPCOUNT, o, rng, t, err, errcap);
+}
+FIT_MAKER(fit_make_evm_superopt) {
+    return make_superopt(o, rng, t, err, errcap);
 }
