@@ -146,7 +146,12 @@ void evo_genome_params_default(evo_genome_params *g, const evo_isa *isa);
  * [-1, 1]; an integer task gets integer arithmetic, comparisons and jumps.
  * The task's constants join consts[]. */
 void evo_genome_params_for_task(evo_genome_params *g, const evo_isa *isa, const fit_task *t);
-/* Checks the caps and rates; returns NULL or a message naming the problem. */
+/* Checks the caps and rates: 0, or -1 with a message in err that names the
+ * spec key to change (docs/specs.md), e.g. "genome.init_min: expected <=
+ * genome.init_max (24), found 30". */
+int evo_genome_check(const evo_genome_params *g, const evo_isa *isa, char *err, size_t errcap);
+/* The same, returning NULL or the message (valid until this thread's next
+ * call). */
 const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *isa);
 
 /* Operators applied to a child (bits of the mask evo_vary returns). */
@@ -285,12 +290,20 @@ int evo_nsga2_survivors(const uint32_t *rank, const double *crowd, uint32_t n, u
 #define EVO_STREAM_MIGRATE 0xfffffffffffffffeull /* (seed, MIGRATE, gen, 0 | 1+island) */
 #define EVO_NO_PARENT      0xffffffffu
 
+/* The selection methods (evolve/selection.def). */
 typedef enum {
-    EVO_SEL_TOURNAMENT = 0,
-    EVO_SEL_LEXICASE = 1,
-    EVO_SEL_EPS_LEXICASE = 2,
-    EVO_SEL_NSGA2 = 3
+#define SEL(id, name, select, prepare, flags, doc) EVO_SEL_##id,
+#include "evolve/selection.def"
+#undef SEL
+    EVO_NSELECTIONS
 } evo_selection;
+/* The spec's names of the methods, by evo_selection, NULL-terminated. */
+extern const char *const evo_selection_names[];
+/* What a method does besides choosing parents (its flags in selection.def). */
+#define EVO_SELECT_ELITES     1u /* the best `elites` of each island are copied unchanged */
+#define EVO_SELECT_SURVIVAL   2u /* (mu + lambda) survival of parents and children */
+#define EVO_SELECT_OBJECTIVES 4u /* it uses the objectives */
+unsigned evo_selection_flags(evo_selection s);
 
 typedef enum {
     EVO_OBJ_ERROR = 0, /* sum of the case errors */
@@ -355,6 +368,12 @@ typedef struct {
  * and gas, migration every 10 generations of 5 best along a ring, 50
  * generations; genome parameters from evo_genome_params_for_task. */
 void evo_params_default(evo_params *p, const evo_isa *isa, const fit_task *t);
+/* Check p for a run of task t with the genome ISA isa (evo_run_new and the
+ * spec loader both use it): 0, or -1 with a message in err that names the
+ * spec key to change (docs/specs.md), e.g. "selection.elites: expected less
+ * than population.size (10), found 10". */
+int evo_params_check(const evo_params *p, const evo_isa *isa, const fit_task *t, char *err,
+                     size_t errcap);
 
 typedef struct evo_run evo_run;
 

@@ -65,34 +65,6 @@ void evo_params_default(evo_params *p, const evo_isa *isa, const fit_task *t) {
     p->target_error = -1;
 }
 
-static const char *params_check(const evo_params *p, const evo_isa *isa, const fit_task *t) {
-    if (p->pop_size < 2) return "pop_size must be >= 2";
-    if (p->islands < 1) return "islands must be >= 1";
-    if ((uint64_t)p->pop_size * p->islands > (1u << 24))
-        return "pop_size * islands must be <= 2^24";
-    if (p->tournament < 1) return "tournament must be >= 1";
-    if (p->selection > EVO_SEL_NSGA2) return "unknown selection";
-    if (p->selection != EVO_SEL_NSGA2 && p->elites >= p->pop_size)
-        return "elites must be < pop_size";
-    if (p->tiebreak > EVO_TIE_GAS) return "unknown tiebreak";
-    if (p->selection == EVO_SEL_NSGA2) {
-        if (p->nobjectives < 1 || p->nobjectives > 4) return "NSGA-II needs 1..4 objectives";
-        for (uint32_t i = 0; i < p->nobjectives; i++)
-            if (p->objectives[i] > EVO_OBJ_LENGTH) return "unknown objective";
-    }
-    if (p->islands > 1 && p->migrate_every > 0 && (p->migrants < 1 || p->migrants > p->pop_size))
-        return "migrants must be in 1..pop_size";
-    if (p->topology > EVO_TOPO_RANDOM || p->emigrate > EVO_EMIGRATE_RANDOM)
-        return "unknown topology or emigrant choice";
-    if (!(p->parsimony_length >= 0) || !(p->parsimony_gas >= 0) || !(p->parsimony_memtime >= 0) ||
-        !(p->gas_ref >= 0) || !(p->memtime_ref >= 0) || !(p->penalty_out_of_gas >= 0) ||
-        !(p->penalty_fault >= 0))
-        return "parsimony weights, references and fault penalties must be >= 0";
-    if (t->isa != isa->isa) return "the task's ISA differs from the genome ISA";
-    if (t->train.n < 1) return "the task has no training cases";
-    return evo_genome_params_check(&p->genome, isa);
-}
-
 /* ---- allocation ---- */
 
 static void pop_free(evo_pop *p) {
@@ -234,9 +206,9 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
     if (p->limits.stack) l.stack = p->limits.stack;
     if (p->limits.calls) l.calls = p->limits.calls;
     r->p.limits = l;
-    const char *bad = params_check(p, &r->isa, t);
-    if (bad) {
-        errf(err, errcap, "bad parameters: %s", bad);
+    char why[256];
+    if (evo_params_check(p, &r->isa, t, why, sizeof why)) {
+        errf(err, errcap, "bad parameters: %s", why);
         goto fail;
     }
     r->N = p->pop_size;
@@ -354,18 +326,181 @@ int evo_evaluate_slot(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
     return evaluate(r, w, p, s);
 }
 
+/* ---- selection methods (evolve/selection.def) ---- */
+
+static const unsigned sel_flags[] = {
+#define SEL(id, name, select, prepare, flags, doc) [EVO_SEL_##id] = (flags),
+#include "evolve/selection.def"
+#undef SEL
+};
+
+unsigned evo_selection_flags(evo_selection s) {
+    return (unsigned)s < EVO_NSELECTIONS ? sel_flags[s] : 0;
+}
+
+const char *const evo_selection_names[] = {
+#define SEL(id, name, select, prepare, flags, doc) [EVO_SEL_##id] = name,
+#include "evolve/selection.def"
+#undef SEL
+    [EVO_NSELECTIONS] = NULL};
+
+static double objective(const evo_pop *p, uint32_t s, evo_objective o) {
+    switch (o) {
+    case EVO_OBJ_GAS: return (double)p->gas[s];
+    case EVO_OBJ_MEMTIME: return (double)p->memtime[s];
+    case EVO_OBJ_LENGTH: return (double)p->len[s];
+    default: return p->error[s];
+    }
+}
+
+/* NSGA-II ranks and crowding over n slots of p starting at base, into
+ * rank/crowd. Returns 0 or -1. */
+static int nsga_rank(evo_run *r, const evo_pop *p, size_t base, uint32_t n, uint32_t *rank,
+                     double *crowd) {
+    uint32_t m = r->p.nobjectives;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t k = 0; k < m; k++)
+            r->obj[(size_t)i * m + k] = objective(p, (uint32_t)(base + i), r->p.objectives[k]);
+    return evo_nsga2_sort(r->obj, n, m, rank, crowd) < 0 ? -1 : 0;
+}
+
+static uint32_t sel_tournament(const evo_run *r, evo_thread *w, const evo_view *v, uint32_t island,
+                               evo_rng *rng) {
+    return evo_select_tournament(v, r->p.tournament, r->p.tiebreak, rng);
+}
+
+static uint32_t sel_lexicase(const evo_run *r, evo_thread *w, const evo_view *v, uint32_t island,
+                             evo_rng *rng) {
+    return evo_select_lexicase(v, NULL, rng, w->lex);
+}
+
+static uint32_t sel_eps_lexicase(const evo_run *r, evo_thread *w, const evo_view *v,
+                                 uint32_t island, evo_rng *rng) {
+    return evo_select_lexicase(v, r->eps + (size_t)island * r->nc, rng, w->lex);
+}
+
+static uint32_t sel_crowded(const evo_run *r, evo_thread *w, const evo_view *v, uint32_t island,
+                            evo_rng *rng) {
+    size_t b = (size_t)island * r->N;
+    return evo_select_crowded(r->rank + b, r->crowd + b, r->N, r->p.tournament, rng);
+}
+
+static int prep_none(evo_run *r, const evo_pop *p, uint32_t island, const evo_view *v) {
+    return 0;
+}
+
+static int prep_eps_lexicase(evo_run *r, const evo_pop *p, uint32_t island, const evo_view *v) {
+    evo_lexicase_epsilon(v, r->eps + (size_t)island * r->nc, r->kscratch);
+    return 0;
+}
+
+static int prep_nsga2(evo_run *r, const evo_pop *p, uint32_t island, const evo_view *v) {
+    size_t b = (size_t)island * r->N;
+    return nsga_rank(r, p, b, r->N, r->rank + b, r->crowd + b);
+}
+
 static uint32_t select_parent(const evo_run *r, evo_thread *w, const evo_view *v, uint32_t island,
                               evo_rng *rng) {
     switch (r->p.selection) {
-    case EVO_SEL_LEXICASE: return evo_select_lexicase(v, NULL, rng, w->lex);
-    case EVO_SEL_EPS_LEXICASE:
-        return evo_select_lexicase(v, r->eps + (size_t)island * r->nc, rng, w->lex);
-    case EVO_SEL_NSGA2: {
-        size_t b = (size_t)island * r->N;
-        return evo_select_crowded(r->rank + b, r->crowd + b, r->N, r->p.tournament, rng);
+#define SEL(id, name, select, prepare, flags, doc)                                                 \
+    case EVO_SEL_##id:                                                                             \
+        return select(r, w, v, island, rng);
+#include "evolve/selection.def"
+#undef SEL
+    default: return 0; /* evo_params_check refuses other values */
     }
-    default: return evo_select_tournament(v, r->p.tournament, r->p.tiebreak, rng);
+}
+
+/* The selection state of island k for the next generation: the method's,
+ * then the elites. */
+static int prepare_island(evo_run *r, const evo_pop *p, uint32_t k, const evo_view *v) {
+    int rc = 0;
+    switch (r->p.selection) {
+#define SEL(id, name, select, prepare, flags, doc)                                                 \
+    case EVO_SEL_##id:                                                                             \
+        rc = prepare(r, p, k, v);                                                                  \
+        break;
+#include "evolve/selection.def"
+#undef SEL
+    default: break;
     }
+    if (!rc && (sel_flags[r->p.selection] & EVO_SELECT_ELITES) && r->p.elites)
+        evo_best_k(v, r->p.tiebreak, r->p.elites, r->elite + (size_t)k * r->p.elites, r->uscratch);
+    return rc;
+}
+
+int evo_params_check(const evo_params *p, const evo_isa *isa, const fit_task *t, char *err,
+                     size_t errcap) {
+    if (p->pop_size < 2) {
+        errf(err, errcap, "population.size: expected pop_size >= 2, found %u", p->pop_size);
+        return -1;
+    }
+    if (p->islands < 1) {
+        errf(err, errcap, "population.islands: expected >= 1, found 0");
+        return -1;
+    }
+    if (p->tournament < 1) {
+        errf(err, errcap, "selection.tournament: expected >= 1, found 0");
+        return -1;
+    }
+    if ((unsigned)p->selection >= EVO_NSELECTIONS) {
+        errf(err, errcap, "selection.method: expected a method of evolve/selection.def, found %u",
+             (unsigned)p->selection);
+        return -1;
+    }
+    unsigned flags = sel_flags[p->selection];
+    if ((flags & EVO_SELECT_ELITES) && p->elites >= p->pop_size) {
+        errf(err, errcap, "selection.elites: expected less than population.size (%u), found %u",
+             p->pop_size, p->elites);
+        return -1;
+    }
+    if ((uint64_t)p->pop_size * p->islands > (1u << 24)) {
+        errf(err, errcap, "population: expected size * islands <= 16777216, found %llu",
+             (unsigned long long)p->pop_size * p->islands);
+        return -1;
+    }
+    if ((unsigned)p->tiebreak > EVO_TIE_GAS) {
+        errf(err, errcap, "selection.tiebreak: unknown tie-break %u", (unsigned)p->tiebreak);
+        return -1;
+    }
+    if (flags & EVO_SELECT_OBJECTIVES) {
+        if (p->nobjectives < 1 || p->nobjectives > 4) {
+            errf(err, errcap, "selection.objectives: expected 1..4 objectives for %s, found %u",
+                 evo_selection_names[p->selection], p->nobjectives);
+            return -1;
+        }
+        for (uint32_t i = 0; i < p->nobjectives; i++)
+            if ((unsigned)p->objectives[i] > EVO_OBJ_LENGTH) {
+                errf(err, errcap, "selection.objectives[%u]: unknown objective %u", i,
+                     (unsigned)p->objectives[i]);
+                return -1;
+            }
+    }
+    if (p->islands > 1 && p->migrate_every > 0 && (p->migrants < 1 || p->migrants > p->pop_size)) {
+        errf(err, errcap, "migration.migrants: expected 1..population.size (%u), found %u",
+             p->pop_size, p->migrants);
+        return -1;
+    }
+    if ((unsigned)p->topology > EVO_TOPO_RANDOM || (unsigned)p->emigrate > EVO_EMIGRATE_RANDOM) {
+        errf(err, errcap, "migration: unknown topology or emigrant choice");
+        return -1;
+    }
+    if (!(p->parsimony_length >= 0) || !(p->parsimony_gas >= 0) || !(p->parsimony_memtime >= 0) ||
+        !(p->gas_ref >= 0) || !(p->memtime_ref >= 0) || !(p->penalty_out_of_gas >= 0) ||
+        !(p->penalty_fault >= 0)) {
+        errf(err, errcap,
+             "fitness: expected parsimony weights, references and fault penalties >= 0");
+        return -1;
+    }
+    if (t->isa != isa->isa) {
+        errf(err, errcap, "task: the task's ISA differs from the genome ISA");
+        return -1;
+    }
+    if (t->train.n < 1) {
+        errf(err, errcap, "task: the task has no training cases");
+        return -1;
+    }
+    return evo_genome_check(&p->genome, isa, err, errcap);
 }
 
 /* Make slot s of dst for generation gen from src (NULL: a random program). */
@@ -382,7 +517,7 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
         dst->ops[s] = 0;
         return evaluate(r, w, dst, s);
     }
-    if (r->p.selection != EVO_SEL_NSGA2 && i < r->p.elites) {
+    if ((sel_flags[r->p.selection] & EVO_SELECT_ELITES) && i < r->p.elites) {
         uint32_t e = r->elite[(size_t)island * r->p.elites + i];
         evo_pop_copy(r, dst, s, src, (uint32_t)(base + e));
         dst->pa[s] = e;
@@ -453,44 +588,12 @@ static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen, 
 
 /* ---- selection state for the next step ---- */
 
-static double objective(const evo_pop *p, uint32_t s, evo_objective o) {
-    switch (o) {
-    case EVO_OBJ_GAS: return (double)p->gas[s];
-    case EVO_OBJ_MEMTIME: return (double)p->memtime[s];
-    case EVO_OBJ_LENGTH: return (double)p->len[s];
-    default: return p->error[s];
-    }
-}
-
-/* NSGA-II ranks and crowding over n slots of p starting at base, into
- * rank/crowd. Returns 0 or -1. */
-static int nsga_rank(evo_run *r, const evo_pop *p, size_t base, uint32_t n, uint32_t *rank,
-                     double *crowd) {
-    uint32_t m = r->p.nobjectives;
-    for (uint32_t i = 0; i < n; i++)
-        for (uint32_t k = 0; k < m; k++)
-            r->obj[(size_t)i * m + k] = objective(p, (uint32_t)(base + i), r->p.objectives[k]);
-    return evo_nsga2_sort(r->obj, n, m, rank, crowd) < 0 ? -1 : 0;
-}
-
 static int prepare(evo_run *r) {
     const evo_pop *p = &r->pop[r->cur];
     for (uint32_t k = 0; k < r->I; k++) {
         evo_view v;
         evo_island_view(r, p, k, &v);
-        size_t b = (size_t)k * r->N;
-        switch (r->p.selection) {
-        case EVO_SEL_EPS_LEXICASE:
-            evo_lexicase_epsilon(&v, r->eps + (size_t)k * r->nc, r->kscratch);
-            break;
-        case EVO_SEL_NSGA2:
-            if (nsga_rank(r, p, b, r->N, r->rank + b, r->crowd + b)) return -1;
-            break;
-        default: break;
-        }
-        if (r->p.selection != EVO_SEL_NSGA2 && r->p.elites)
-            evo_best_k(&v, r->p.tiebreak, r->p.elites, r->elite + (size_t)k * r->p.elites,
-                       r->uscratch);
+        if (prepare_island(r, p, k, &v)) return -1;
     }
     return 0;
 }
@@ -593,7 +696,7 @@ int evo_run_step_with(evo_run *r, void (*job)(void *ctx), void *ctx) {
     int nxt = (r->cur + 1) % 3;
     uint64_t gen = r->gen + 1;
     if (make_all(r, &r->pop[r->cur], &r->pop[nxt], gen, job, ctx)) return -1;
-    if (r->p.selection == EVO_SEL_NSGA2) {
+    if (sel_flags[r->p.selection] & EVO_SELECT_SURVIVAL) {
         int out = (r->cur + 2) % 3;
         if (nsga_survive(r, &r->pop[r->cur], &r->pop[nxt], &r->pop[out])) return -1;
         nxt = out;

@@ -39,7 +39,6 @@ typedef struct fdesc {
     bool nullable;
 } fdesc;
 
-static const char *const sel_names[] = {"tournament", "lexicase", "eps-lexicase", "nsga2", NULL};
 static const char *const tie_names[] = {"none", "length", "gas", NULL};
 static const char *const obj_names[] = {"error", "gas", "memtime", "length", NULL};
 static const char *const topo_names[] = {"ring", "random", NULL};
@@ -73,7 +72,7 @@ static const fdesc pop_f[] = {
     END,
 };
 static const fdesc sel_f[] = {
-    E("method", sel_names),
+    E("method", evo_selection_names),
     U("tournament", 1, 1000000),
     U("elites", 0, 1u << 24),
     E("tiebreak", tie_names),
@@ -664,7 +663,8 @@ static int fill_params(json_t *root, const char *src, const fit_task *t, const e
     get_u64(root, NULL, "seed", &p->seed);
     get_u32(root, "population", "size", &p->pop_size);
     get_u32(root, "population", "islands", &p->islands);
-    p->selection = (evo_selection)get_enum(root, "selection", "method", sel_names, p->selection);
+    p->selection =
+        (evo_selection)get_enum(root, "selection", "method", evo_selection_names, p->selection);
     get_u32(root, "selection", "tournament", &p->tournament);
     get_u32(root, "selection", "elites", &p->elites);
     p->tiebreak = (evo_tiebreak)get_enum(root, "selection", "tiebreak", tie_names, p->tiebreak);
@@ -758,10 +758,10 @@ static int fill_params(json_t *root, const char *src, const fit_task *t, const e
     return 0;
 }
 
-/* Checks that involve several fields, with the path of the one to change. */
-static int cross_check(const char *src, const evo_params *p, const evo_isa *isa, char *err,
-                       size_t cap) {
-    const evo_genome_params *g = &p->genome;
+/* Checks that involve several fields, with the path of the one to change:
+ * the budget here, the rest in the engine (evo_params_check). */
+static int cross_check(const char *src, const evo_params *p, const evo_isa *isa, const fit_task *t,
+                       char *err, size_t cap) {
     if (!p->max_generations && !p->max_evaluations && !p->max_gas && !(p->max_seconds > 0)) {
         errf(err, cap,
              "%s: $.budget: expected at least one of generations, evaluations, gas or "
@@ -769,50 +769,9 @@ static int cross_check(const char *src, const evo_params *p, const evo_isa *isa,
              src);
         return -1;
     }
-    if (p->selection != EVO_SEL_NSGA2 && p->elites >= p->pop_size) {
-        errf(err, cap, "%s: $.selection.elites: expected less than population.size (%u), found %u",
-             src, p->pop_size, p->elites);
-        return -1;
-    }
-    if ((uint64_t)p->pop_size * p->islands > (1u << 24)) {
-        errf(err, cap, "%s: $.population: expected size * islands <= 16777216, found %llu", src,
-             (unsigned long long)p->pop_size * p->islands);
-        return -1;
-    }
-    if (p->islands > 1 && p->migrate_every > 0 && (p->migrants < 1 || p->migrants > p->pop_size)) {
-        errf(err, cap, "%s: $.migration.migrants: expected 1..population.size (%u), found %u", src,
-             p->pop_size, p->migrants);
-        return -1;
-    }
-    if (g->init_min > g->init_max) {
-        errf(err, cap, "%s: $.genome.init_min: expected <= genome.init_max (%u), found %u", src,
-             g->init_max, g->init_min);
-        return -1;
-    }
-    if (g->init_max > g->max_insns) {
-        errf(err, cap, "%s: $.genome.init_max: expected <= genome.max_insns (%u), found %u", src,
-             g->max_insns, g->init_max);
-        return -1;
-    }
-    if (g->const_lo > g->const_hi) {
-        errf(err, cap, "%s: $.genome.const_lo: expected <= genome.const_hi", src);
-        return -1;
-    }
-    if (g->const_tweak < 0) {
-        errf(err, cap, "%s: $.genome.const_tweak: expected >= 0", src);
-        return -1;
-    }
-    double cx = g->p_cx_one + g->p_cx_two + g->p_cx_homol;
-    if (cx > 1.0 + 1e-12) {
-        errf(err, cap,
-             "%s: $.variation: expected cx_one_point + cx_two_point + cx_homologous <= 1, "
-             "found %g",
-             src, cx);
-        return -1;
-    }
-    const char *why = evo_genome_params_check(g, isa);
-    if (why) {
-        errf(err, cap, "%s: %s", src, why);
+    char why[512];
+    if (evo_params_check(p, isa, t, why, sizeof why)) {
+        errf(err, cap, "%s: $.%s", src, why);
         return -1;
     }
     return 0;
@@ -862,7 +821,7 @@ static char *canonical_text(const exp_spec *s) {
     SET(o, "islands", U64(p->islands));
 
     SET(root, "selection", o = json_object());
-    SET(o, "method", json_string(sel_names[p->selection]));
+    SET(o, "method", json_string(evo_selection_names[p->selection]));
     SET(o, "tournament", U64(p->tournament));
     SET(o, "elites", U64(p->elites));
     SET(o, "tiebreak", json_string(tie_names[p->tiebreak]));
@@ -1027,7 +986,7 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
     }
     evo_params_default(&s->params, &isa, &s->task);
     if (fill_params(root, path, &s->task, &isa, &s->params, err, errcap)) goto fail;
-    if (cross_check(path, &s->params, &isa, err, errcap)) goto fail;
+    if (cross_check(path, &s->params, &isa, &s->task, err, errcap)) goto fail;
     s->params.threads = s->threads;
     resolve_limits(&s->task, &s->params.limits);
     s->canonical = canonical_text(s);

@@ -80,3 +80,22 @@ Test(docs, task_table_matches_the_registry) {
     }
     cr_assert_null(fit_task_names[fit_ntasks]);
 }
+
+Test(docs, selection_table_matches_selection_def) {
+    mtext m;
+    FILE *f = mt_open(&m);
+    fprintf(f, "| `selection.method` | elites | what |\n|---|---|---|\n");
+    int n = 0;
+#define SEL(id, name, select, prepare, flags, doc)                                                 \
+    fprintf(f, "| `%s` | %s | %s |\n", name, ((flags)&EVO_SELECT_ELITES) ? "yes" : "no", doc);     \
+    cr_assert_str_eq(evo_selection_names[EVO_SEL_##id], name);                                     \
+    cr_assert_eq(EVO_SEL_##id, n++);                                                               \
+    cr_assert_eq(evo_selection_flags(EVO_SEL_##id), (flags));
+#include "evolve/selection.def"
+#undef SEL
+    cr_assert_eq(n, EVO_NSELECTIONS);
+    cr_assert_null(evo_selection_names[EVO_NSELECTIONS]);
+    char *want = mt_close(&m);
+    doc_table("docs/gp.md", "selection", want);
+    free(want);
+}
