@@ -6,6 +6,7 @@
 #ifndef FRUGAL_EVOLVE_H
 #define FRUGAL_EVOLVE_H
 
+#include "evolve/runfile.h"
 #include "fitness/fitness.h"
 
 #include <stdbool.h>
@@ -424,14 +425,11 @@ typedef struct {
 } evo_pop_view;
 void evo_run_island(const evo_run *r, uint32_t island, evo_pop_view *v);
 
+/* A /stats row (evolve/runfile.h): generation, evaluations, gas_total, the
+ * best individual (best fitness over all islands, then the tie-break) and
+ * population means and medians. */
 typedef struct {
-    uint64_t generation, evaluations, gas_total;
-    uint32_t best_island, best_slot; /* best fitness over all islands, then the tie-break */
-    double best_fitness, best_error;
-    uint32_t best_hits, best_length;
-    uint64_t best_gas, best_memtime;
-    uint8_t best_status;
-    double mean_error, median_error, median_gas, median_memtime, median_length;
+    EVO_STATS_COLUMNS(EVO_STATS_FIELD)
 } evo_stats;
 /* Statistics of the current population (all islands). Returns 0 or -1. */
 int evo_run_stats(const evo_run *r, evo_stats *s);

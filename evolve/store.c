@@ -77,41 +77,21 @@ enum {
 #define STR_TIME     32u /* fixed-length time strings */
 #define STR_STOP     16u
 
-/* The per-individual datasets under /pop. */
+/* The datasets under /pop (evolve/runfile.h), in file order. */
 enum {
-    F_FITNESS,
-    F_ERROR,
-    F_GAS,
-    F_MEMTIME,
-    F_STATUS,
-    F_LENGTH,
-    F_HITS,
-    F_PARENT_A,
-    F_PARENT_B,
-    F_OPS,
-    F_CODE_OFFSET,
-    F_ERRORS, /* per case: rows x cases; only with per_case */
-    F_CODE,   /* bytes, not rows */
-    NF
+#define COL(name, type, shape, doc) F_##name,
+    EVO_POP_COLUMNS(COL)
+#undef COL
+        NF
 };
 enum { K_F64, K_U64, K_U32, K_U8 };
 static const struct {
     const char *name;
     int kind;
 } fields[NF] = {
-    [F_FITNESS] = {"fitness", K_F64},
-    [F_ERROR] = {"error", K_F64},
-    [F_GAS] = {"gas", K_U64},
-    [F_MEMTIME] = {"memtime", K_U64},
-    [F_STATUS] = {"status", K_U8},
-    [F_LENGTH] = {"length", K_U32},
-    [F_HITS] = {"hits", K_U32},
-    [F_PARENT_A] = {"parent_a", K_U32},
-    [F_PARENT_B] = {"parent_b", K_U32},
-    [F_OPS] = {"ops", K_U32},
-    [F_CODE_OFFSET] = {"code_offset", K_U64},
-    [F_ERRORS] = {"errors", K_F64},
-    [F_CODE] = {"code", K_U8},
+#define COL(name, type, shape, doc) [F_##name] = {#name, K_##type},
+    EVO_POP_COLUMNS(COL)
+#undef COL
 };
 
 static hid_t file_type(int kind) {
@@ -495,29 +475,15 @@ static int write_str(hid_t d, size_t n, const char *v) {
     return rc;
 }
 
-/* The /stats row: evo_stats, field by field. */
+/* The /stats row: evo_stats, field by field (evolve/runfile.h). */
 static const struct {
     const char *name;
     size_t off;
     int kind;
 } stats_fields[] = {
-    {"generation", offsetof(evo_stats, generation), K_U64},
-    {"evaluations", offsetof(evo_stats, evaluations), K_U64},
-    {"gas_total", offsetof(evo_stats, gas_total), K_U64},
-    {"best_island", offsetof(evo_stats, best_island), K_U32},
-    {"best_slot", offsetof(evo_stats, best_slot), K_U32},
-    {"best_fitness", offsetof(evo_stats, best_fitness), K_F64},
-    {"best_error", offsetof(evo_stats, best_error), K_F64},
-    {"best_hits", offsetof(evo_stats, best_hits), K_U32},
-    {"best_length", offsetof(evo_stats, best_length), K_U32},
-    {"best_gas", offsetof(evo_stats, best_gas), K_U64},
-    {"best_memtime", offsetof(evo_stats, best_memtime), K_U64},
-    {"best_status", offsetof(evo_stats, best_status), K_U8},
-    {"mean_error", offsetof(evo_stats, mean_error), K_F64},
-    {"median_error", offsetof(evo_stats, median_error), K_F64},
-    {"median_gas", offsetof(evo_stats, median_gas), K_F64},
-    {"median_memtime", offsetof(evo_stats, median_memtime), K_F64},
-    {"median_length", offsetof(evo_stats, median_length), K_F64},
+#define COL(name, type, doc) {#name, offsetof(evo_stats, name), K_##type},
+    EVO_STATS_COLUMNS(COL)
+#undef COL
 };
 #define NSTATS (sizeof stats_fields / sizeof *stats_fields)
 
@@ -678,15 +644,15 @@ static int layout_create(evo_store *s, const store_attrs *a) {
         attr_u64(g, "code_align", H5T_STD_U32LE, s->code_align) < 0)
         goto cleanup;
     for (int i = 0; i < NF; i++) {
-        if (i == F_ERRORS && !s->per_case) continue;
+        if (i == F_errors && !s->per_case) continue;
         struct col *c = &s->c[i];
-        c->unit = kind_size(fields[i].kind) * (i == F_ERRORS ? s->nc : 1);
-        c->crows = i == F_CODE ? s->code_align : chunk_rows(s->R, c->unit);
+        c->unit = kind_size(fields[i].kind) * (i == F_errors ? s->nc : 1);
+        c->crows = i == F_code ? s->code_align : chunk_rows(s->R, c->unit);
         c->base = c->fill = c->extent = 0;
         c->tail_written = false;
         if (reserve_col(c, (size_t)(c->crows * c->unit)) < 0) goto cleanup;
         s->ds[i] = make_rows(g, fields[i].name, file_type(fields[i].kind),
-                             i == F_ERRORS ? s->nc : 0, c->crows, true);
+                             i == F_errors ? s->nc : 0, c->crows, true);
         if (s->ds[i] < 0) goto cleanup;
     }
     H5Gclose(g);
@@ -900,11 +866,11 @@ static int gather(evo_store *s, const evo_run *r) {
     for (int i = 0; i < NF; i++) {
         struct col *c = &s->c[i];
         if (s->ds[i] < 0) continue;
-        uint64_t add = i == F_CODE ? codelen : s->R;
+        uint64_t add = i == F_code ? codelen : s->R;
         if (reserve_col(c, (size_t)((c->fill + add) * c->unit)) < 0) return -1;
-        if (i != F_CODE) row_bytes += c->unit;
+        if (i != F_code) row_bytes += c->unit;
     }
-    struct col *cc = &s->c[F_CODE];
+    struct col *cc = &s->c[F_code];
     uint8_t *code = cc->buf + cc->fill;
     uint64_t off = cc->base + cc->fill; /* where the next genome goes in /pop/code */
     for (uint32_t k = 0; k < s->I; k++) {
@@ -912,20 +878,20 @@ static int gather(evo_store *s, const evo_run *r) {
         evo_run_island(r, k, &v);
         size_t n = s->N;
 #define AT(f) (s->c[f].buf + (s->c[f].fill + (uint64_t)k * s->N) * s->c[f].unit)
-        memcpy(AT(F_FITNESS), v.fitness, n * 8);
-        memcpy(AT(F_ERROR), v.error, n * 8);
-        memcpy(AT(F_GAS), v.gas, n * 8);
-        memcpy(AT(F_MEMTIME), v.memtime, n * 8);
-        uint8_t *st = AT(F_STATUS);
+        memcpy(AT(F_fitness), v.fitness, n * 8);
+        memcpy(AT(F_error), v.error, n * 8);
+        memcpy(AT(F_gas), v.gas, n * 8);
+        memcpy(AT(F_memtime), v.memtime, n * 8);
+        uint8_t *st = AT(F_status);
         for (size_t i = 0; i < n; i++) /* statuses are below 256 */
             st[i] = (uint8_t)v.status[i];
-        memcpy(AT(F_LENGTH), v.len, n * 4);
-        memcpy(AT(F_HITS), v.hits, n * 4);
-        memcpy(AT(F_PARENT_A), v.parent_a, n * 4);
-        memcpy(AT(F_PARENT_B), v.parent_b, n * 4);
-        memcpy(AT(F_OPS), v.ops, n * 4);
-        if (s->per_case) memcpy(AT(F_ERRORS), v.errors, n * s->nc * 8);
-        uint8_t *co = AT(F_CODE_OFFSET);
+        memcpy(AT(F_length), v.len, n * 4);
+        memcpy(AT(F_hits), v.hits, n * 4);
+        memcpy(AT(F_parent_a), v.parent_a, n * 4);
+        memcpy(AT(F_parent_b), v.parent_b, n * 4);
+        memcpy(AT(F_ops), v.ops, n * 4);
+        if (s->per_case) memcpy(AT(F_errors), v.errors, n * s->nc * 8);
+        uint8_t *co = AT(F_code_offset);
 #undef AT
         for (uint32_t i = 0; i < v.n; i++) {
             uint32_t len = v.len[i];
@@ -936,7 +902,7 @@ static int gather(evo_store *s, const evo_run *r) {
         }
     }
     for (int i = 0; i < NF; i++)
-        if (s->ds[i] >= 0) s->c[i].fill += i == F_CODE ? codelen : s->R;
+        if (s->ds[i] >= 0) s->c[i].fill += i == F_code ? codelen : s->R;
     s->pend_bytes += codelen + s->R * row_bytes;
     return 0;
 }
@@ -1195,9 +1161,9 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
     /* when the budget is short, the datasets that save the most bytes per
      * second of deflate come first (measured on the quartic: code, hits,
      * gas and code offsets about 0.3 bytes per ns; the doubles 0.05) */
-    static const int order[NF] = {F_CODE,   F_HITS,    F_GAS,   F_CODE_OFFSET, F_MEMTIME,
-                                  F_LENGTH, F_STATUS,  F_OPS,   F_PARENT_A,    F_PARENT_B,
-                                  F_ERROR,  F_FITNESS, F_ERRORS};
+    static const int order[NF] = {F_code,   F_hits,    F_gas,   F_code_offset, F_memtime,
+                                  F_length, F_status,  F_ops,   F_parent_a,    F_parent_b,
+                                  F_error,  F_fitness, F_errors};
     size_t first[NF], count[NF];
     for (int o = 0; o < NF; o++) {
         int i = order[o];
@@ -1212,7 +1178,7 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
             if (k == nfull && (!partial || rest == 0)) break;
             struct ztask *t = &s->tasks[nt++];
             t->in = c->buf + k * bytes;
-            t->esize = i == F_CODE ? 1 : kind_size(fields[i].kind);
+            t->esize = i == F_code ? 1 : kind_size(fields[i].kind);
             t->n = bytes;
             t->fill = k == nfull ? (size_t)(rest * c->unit) : bytes;
             /* a partial chunk is written raw at full size, so that it can be
@@ -1229,7 +1195,7 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
     for (int i = 0; i < NF; i++) {
         struct col *c = &s->c[i];
         if (s->ds[i] < 0) continue;
-        uint64_t end = c->base + c->fill, cols = i == F_ERRORS ? s->nc : 0;
+        uint64_t end = c->base + c->fill, cols = i == F_errors ? s->nc : 0;
         if (c->extent != end && (count[i] || partial)) {
             if (set_rows(s->ds[i], end, cols) < 0) return -1;
             c->extent = end;
@@ -1251,7 +1217,7 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
             c->tail_written = false;
         }
         if (partial && c->fill) c->tail_written = tail_raw;
-        if (partial && i == F_MEMTIME && g != UINT64_MAX) HOOK(HOOK_FIELDS, g);
+        if (partial && i == F_memtime && g != UINT64_MAX) HOOK(HOOK_FIELDS, g);
     }
     return 0;
 }
@@ -1587,11 +1553,11 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
 
     /* Rows every dataset holds: the complete generations are those below. */
     int64_t have = INT64_MAX;
-    for (int i = 0; i < F_CODE; i++) {
-        if (i == F_ERRORS && !s->per_case) continue;
+    for (int i = 0; i < F_code; i++) {
+        if (i == F_errors && !s->per_case) continue;
         char name[64];
         snprintf(name, sizeof name, "/pop/%s", fields[i].name);
-        int64_t n = rows_of(s->src, name, i == F_ERRORS ? s->nc : 0);
+        int64_t n = rows_of(s->src, name, i == F_errors ? s->nc : 0);
         if (n < 0) goto corrupt;
         if (n / (int64_t)s->R < have) have = n / (int64_t)s->R;
     }
@@ -1758,7 +1724,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
         if (s->ds[i] < 0) continue;
         char name[64];
         snprintf(name, sizeof name, "/pop/%s", fields[i].name);
-        uint64_t cols = i == F_ERRORS ? s->nc : 0, n = i == F_CODE ? code_bytes : rows;
+        uint64_t cols = i == F_errors ? s->nc : 0, n = i == F_code ? code_bytes : rows;
         uint64_t full = n / c->crows * c->crows;
         hid_t mt = mem_type(fields[i].kind);
         if (copy_rows(s->src, name, s->ds[i], mt, cols, full, c->crows, buf) < 0) goto h5read;

@@ -99,3 +99,27 @@ Test(docs, selection_table_matches_selection_def) {
     doc_table("docs/gp.md", "selection", want);
     free(want);
 }
+
+Test(docs, run_file_columns_match_runfile_h) {
+    mtext m;
+    FILE *f = mt_open(&m);
+    fprintf(f, "| dataset | type | per individual |\n|---|---|---|\n");
+#define SHAPE_ROWS  ""
+#define SHAPE_CASES " [rows, cases]"
+#define SHAPE_BYTES " [bytes]"
+#define POP(name, type, shape, doc)                                                                \
+    fprintf(f, "| `%s` | %s%s | %s |\n", #name, EVO_COL_DOC_##type, SHAPE_##shape, doc);
+    EVO_POP_COLUMNS(POP)
+#undef POP
+    char *want = mt_close(&m);
+    doc_table("docs/hdf5-schema.md", "pop-columns", want);
+    free(want);
+    f = mt_open(&m);
+    fprintf(f, "| field | type | meaning |\n|---|---|---|\n");
+#define STATS(name, type, doc) fprintf(f, "| `%s` | %s | %s |\n", #name, EVO_COL_DOC_##type, doc);
+    EVO_STATS_COLUMNS(STATS)
+#undef STATS
+    want = mt_close(&m);
+    doc_table("docs/hdf5-schema.md", "stats-columns", want);
+    free(want);
+}
