@@ -37,6 +37,7 @@ typedef struct fdesc {
     const char *const *names;
     size_t maxn;
     bool nullable;
+    const char *dflt, *doc; /* docs/specs.md's default and meaning columns */
 } fdesc;
 
 static const char *const tie_names[] = {"none", "length", "gas", NULL};
@@ -44,97 +45,164 @@ static const char *const obj_names[] = {"error", "gas", "memtime", "length", NUL
 static const char *const topo_names[] = {"ring", "random", NULL};
 static const char *const emig_names[] = {"best", "random", NULL};
 
-#define U(k, lo, hi)                                                                               \
-    { .key = k, .type = F_UINT, .umin = lo, .umax = hi }
-#define R(k, lo, hi)                                                                               \
-    { .key = k, .type = F_REAL, .rmin = lo, .rmax = hi }
-#define P(k) R(k, 0.0, 1.0)
-#define E(k, n)                                                                                    \
-    { .key = k, .type = F_ENUM, .names = n }
+/* Each key: its name, type and range, then its default and meaning as
+ * docs/specs.md shows them (exp_spec_doc_keys; tests/test_docs.c). */
+#define U(k, lo, hi, d, m)                                                                         \
+    { .key = k, .type = F_UINT, .umin = lo, .umax = hi, .dflt = d, .doc = m }
+#define R(k, lo, hi, d, m)                                                                         \
+    { .key = k, .type = F_REAL, .rmin = lo, .rmax = hi, .dflt = d, .doc = m }
+#define P(k, d, m) R(k, 0.0, 1.0, d, m)
+#define E(k, n, d, m)                                                                              \
+    { .key = k, .type = F_ENUM, .names = n, .dflt = d, .doc = m }
 #define O(k, kids_)                                                                                \
     { .key = k, .type = F_OBJ, .kids = kids_ }
-#define T(k, t)                                                                                    \
-    { .key = k, .type = t }
+#define T(k, t, d, m)                                                                              \
+    { .key = k, .type = t, .dflt = d, .doc = m }
 #define END                                                                                        \
     { .key = NULL }
-#define MAX_U         ((uint64_t)INT64_MAX)
-#define FX_WORD_LIMIT 2097152.0 /* |x| <= 2^21: Q32.32 words exact in a double */
-#define MAX_CASES     10000000u
-#define MAX_EQUIV     100000000u
+#define MAX_U           ((uint64_t)INT64_MAX)
+#define FX_WORD_LIMIT   2097152.0 /* |x| <= 2^21: Q32.32 words exact in a double */
+#define MAX_CASES       10000000u
+#define MAX_EQUIV       100000000u
+#define WEIGHT(k, d, m) R(k, 0.0, 1e300, d, m)
 
 static const fdesc task_f[] = {
-    T("name", F_STR),  U("n_train", 0, MAX_CASES),       U("n_test", 0, MAX_CASES),
-    T("block", F_HEX), U("equiv_samples", 0, MAX_EQUIV), END,
+    T("name", F_STR, "required",
+      "a task of the registry (docs/tasks.md; `frugal run --help` lists them)"),
+    U("n_train", 0, MAX_CASES, "0: the published size",
+      "training cases; the canonical form holds the real count"),
+    U("n_test", 0, MAX_CASES, "0: the published size",
+      "held-out test cases; the canonical form holds the real count"),
+    T("block", F_HEX, "none", "evm-superopt: the EVM block to superoptimise"),
+    U("equiv_samples", 0, MAX_EQUIV, "0: the task's (10000)",
+      "evm-superopt: random stacks for the equivalence check"),
+    END,
 };
 static const fdesc pop_f[] = {
-    U("size", 2, 1u << 24),
-    U("islands", 1, 4096),
+    U("size", 2, 1u << 24, "1000", "individuals per island"),
+    U("islands", 1, 4096, "1", "islands (size × islands ≤ 2^24)"),
     END,
 };
 static const fdesc sel_f[] = {
-    E("method", evo_selection_names),
-    U("tournament", 1, 1000000),
-    U("elites", 0, 1u << 24),
-    E("tiebreak", tie_names),
-    {.key = "objectives", .type = F_ENUMS, .names = obj_names, .maxn = 4},
+    E("method", evo_selection_names, "`tournament`", "docs/gp.md"),
+    U("tournament", 1, 1000000, "3", "tournament size (also NSGA-II's crowded tournament)"),
+    U("elites", 0, 1u << 24, "1",
+      "best copied unchanged per island (not NSGA-II); < `population.size`"),
+    E("tiebreak", tie_names, "`length`", "order of equal fitness"),
+    {.key = "objectives",
+     .type = F_ENUMS,
+     .names = obj_names,
+     .maxn = 4,
+     .dflt = "`[\"error\",\"gas\"]`",
+     .doc = "NSGA-II objectives"},
     END,
 };
 static const fdesc fit_f[] = {
-    R("parsimony_length", 0.0, 1e300), R("parsimony_gas", 0.0, 1e300),
-    R("gas_ref", 0.0, 1e300),          R("parsimony_memtime", 0.0, 1e300),
-    R("memtime_ref", 0.0, 1e300),      R("penalty_out_of_gas", 0.0, 1e300),
-    R("penalty_fault", 0.0, 1e300),    END,
+    WEIGHT("parsimony_length", "0", "weight of the genome's bytes"),
+    WEIGHT("parsimony_gas", "0", "weight of gas (summed over the cases)"),
+    WEIGHT("gas_ref", "0: the task's reference, else 1", "gas scale"),
+    WEIGHT("parsimony_memtime", "0", "weight of memory-time"),
+    WEIGHT("memtime_ref", "0: the task's reference, else 1", "memory-time scale"),
+    WEIGHT("penalty_out_of_gas", "0", "per case that ran out of gas"),
+    WEIGHT("penalty_fault", "0", "per case with another fault"),
+    END,
 };
 static const fdesc var_f[] = {
-    P("cx_one_point"), P("cx_two_point"), P("cx_homologous"), P("point"),       P("insert"),
-    P("delete"),       P("swap"),         P("point_imm"),     P("point_class"), END,
+    P("cx_one_point", "0.25", "one-point crossover"),
+    P("cx_two_point", "0.15", "two-point crossover"),
+    P("cx_homologous", "0.1", "homologous crossover"),
+    P("point", "0.1", "point mutation: one instruction changes"),
+    P("insert", "0.05", "insertion of a random instruction"),
+    P("delete", "0.05", "deletion of one instruction"),
+    P("swap", "0.025", "two instructions exchange places"),
+    P("point_imm", "0.5",
+      "a point mutation of an instruction with an immediate tweaks the immediate"),
+    P("point_class", "0.5", "a point mutation's new opcode keeps the stack class (words in, out)"),
+    END,
 };
 static const fdesc gen_f[] = {
-    U("max_bytes", 16, EVO_MAX_BYTES),
-    U("max_insns", 1, EVO_MAX_BYTES),
-    U("init_min", 1, EVO_MAX_BYTES),
-    U("init_max", 1, EVO_MAX_BYTES),
-    T("init_stack_aware", F_BOOL),
-    U("init_depth", 0, 1024),
-    {.key = "opcodes", .type = F_OPS, .maxn = 256},
-    {.key = "constants", .type = F_WORDS, .maxn = EVO_MAX_CONSTS},
-    P("p_const"),
-    T("const_lo", F_WORD),
-    T("const_hi", F_WORD),
-    T("const_tweak", F_WORD),
-    U("idx_max", 0, 255),
+    U("max_bytes", 16, EVO_MAX_BYTES, "1024", "byte cap"),
+    U("max_insns", 1, EVO_MAX_BYTES, "128", "instruction cap"),
+    U("init_min", 1, EVO_MAX_BYTES, "4", "shortest initial program, in instructions (≤ init_max)"),
+    U("init_max", 1, EVO_MAX_BYTES, "24", "longest initial program (≤ max_insns)"),
+    T("init_stack_aware", F_BOOL, "true for tasks", "initial programs never underflow"),
+    U("init_depth", 0, 1024, "task: its inputs", "stack depth at the start, for the above"),
+    {.key = "opcodes",
+     .type = F_OPS,
+     .maxn = 256,
+     .dflt = "task",
+     .doc = "opcodes for new instructions (repeat one to weight it); native or EVM names, any "
+            "case"},
+    {.key = "constants",
+     .type = F_WORDS,
+     .maxn = EVO_MAX_CONSTS,
+     .dflt = "task",
+     .doc = "constants drawn with probability `p_const`"},
+    P("p_const", "0.5", "a new constant is one of `constants`, else drawn in [const_lo, const_hi]"),
+    T("const_lo", F_WORD, "task (fixed-point: −1; integer: −10)", "lowest other constant"),
+    T("const_hi", F_WORD, "task (fixed-point: 1; integer: 10)", "highest other constant"),
+    T("const_tweak", F_WORD, "task (fixed-point: 1/16; integer: 1)",
+      "a point mutation moves a constant by up to this (≥ 0)"),
+    U("idx_max", 0, 255, "3", "largest DUP/SWAP index"),
     END,
 };
 static const fdesc mig_f[] = {
-    U("every", 0, UINT32_MAX),
-    U("migrants", 0, 1u << 24),
-    E("topology", topo_names),
-    E("emigrate", emig_names),
+    U("every", 0, UINT32_MAX, "10", "generations between migrations (0: never)"),
+    U("migrants", 0, 1u << 24, "5", "per island, 1..population.size"),
+    E("topology", topo_names, "`ring`", "where migrants go"),
+    E("emigrate", emig_names, "`best`", "which individuals leave"),
     END,
 };
 static const fdesc lim_f[] = {
-    U("gas", 1, VM_MAX_GAS),     U("mem", 1, VM_MAX_MEM),     U("memtime", 1, VM_MAX_MEMTIME),
-    U("stack", 1, VM_MAX_STACK), U("calls", 1, VM_MAX_CALLS), END,
+    U("gas", 1, VM_MAX_GAS, "task (quartic 10000), else 10^6", "gas per case"),
+    U("mem", 1, VM_MAX_MEM, "task, else 65536", "words of memory per case"),
+    U("memtime", 1, VM_MAX_MEMTIME, "task, else 2^62 (unlimited)", "word-gas per case"),
+    U("stack", 1, VM_MAX_STACK, "task, else 1024", "stack depth"),
+    U("calls", 1, VM_MAX_CALLS, "task, else 256", "call depth"),
+    END,
 };
 static const fdesc bud_f[] = {
-    U("generations", 0, MAX_U),
-    U("evaluations", 0, MAX_U),
-    U("gas", 0, MAX_U),
-    {.key = "target_error", .type = F_REAL, .rmin = 0.0, .rmax = 1e300, .nullable = true},
-    R("wall_seconds", 0.0, 1e9),
+    U("generations", 0, MAX_U, "50",
+      "stop once generation = this (generation 0 is the initial population; 0: no limit)"),
+    U("evaluations", 0, MAX_U, "0 (none)", "programs evaluated"),
+    U("gas", 0, MAX_U, "0 (none)", "total gas of all evaluations"),
+    {.key = "target_error",
+     .type = F_REAL,
+     .rmin = 0.0,
+     .rmax = 1e300,
+     .nullable = true,
+     .dflt = "null (off)",
+     .doc = "stop when the best error ≤ this"},
+    R("wall_seconds", 0.0, 1e9, "0 (off)",
+      "a wall-clock stop: **the run is then not reproducible**; only when asked for explicitly"),
     END,
 };
 static const fdesc out_f[] = {
-    T("per_case", F_BOOL),
-    R("commit_seconds", 0.0, 86400.0),
+    T("per_case", F_BOOL, "false",
+      "also store per-case errors every generation (docs/hdf5-schema.md)"),
+    R("commit_seconds", 0.0, 86400.0, "1",
+      "write the generations made so far to the file at least this often (group commit; 0: "
+      "every generation). A kill loses at most this much work, which `frugal resume` recomputes "
+      "bit for bit (docs/hdf5-schema.md, \"Crash safety\")"),
     END,
 };
 static const fdesc root_f[] = {
-    T("name", F_STR),      T("description", F_STR), U("seed", 0, MAX_U),
-    U("threads", 0, 4096), O("task", task_f),       O("population", pop_f),
-    O("selection", sel_f), O("fitness", fit_f),     O("variation", var_f),
-    O("genome", gen_f),    O("migration", mig_f),   O("limits", lim_f),
-    O("budget", bud_f),    O("output", out_f),      END,
+    T("name", F_STR, "the file name without `.json`",
+      "names the results folder `results/<name>/`: letters, digits, `-`, `_`, `.`"),
+    T("description", F_STR, "none", "free text, not stored"),
+    U("seed", 0, MAX_U, "1", "the run seed: task cases and every GP draw derive from it"),
+    U("threads", 0, 4096, "0 (OpenMP's default)", "evaluation threads; never changes the results"),
+    O("task", task_f),
+    O("population", pop_f),
+    O("selection", sel_f),
+    O("fitness", fit_f),
+    O("variation", var_f),
+    O("genome", gen_f),
+    O("migration", mig_f),
+    O("limits", lim_f),
+    O("budget", bud_f),
+    O("output", out_f),
+    END,
 };
 
 /* ---- messages ---- */
@@ -212,6 +280,100 @@ static void expected_text(const fdesc *f, char *buf, size_t cap) {
     case F_WORD: snprintf(buf, cap, "a number (an integer for integer tasks)"); break;
     case F_WORDS: snprintf(buf, cap, "an array of at most %zu numbers", f->maxn); break;
     }
+}
+
+/* ---- the key tables of docs/specs.md ---- */
+
+/* An integer as the docs write it: 2^k or 2^k-1 from 2^16, 10^k from 10^4. */
+static void num_text(uint64_t v, char *buf, size_t cap) {
+    int k = 0;
+    if (v >= 65536 && !(v & (v - 1))) {
+        while (v >>= 1)
+            k++;
+        snprintf(buf, cap, "2^%d", k);
+    } else if (v >= 65535 && !((v + 1) & v)) {
+        while (v) {
+            v >>= 1;
+            k++;
+        }
+        snprintf(buf, cap, "2^%d-1", k);
+    } else {
+        uint64_t p = 1;
+        while (p < v && p <= UINT64_MAX / 10) {
+            p *= 10;
+            k++;
+        }
+        if (v >= 10000 && p == v)
+            snprintf(buf, cap, "10^%d", k);
+        else
+            snprintf(buf, cap, "%llu", (unsigned long long)v);
+    }
+}
+
+static void names_md(const char *const *names, char *buf, size_t cap) {
+    size_t n = 0;
+    buf[0] = 0;
+    for (size_t i = 0; names[i] && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s`%s`", i ? ", " : "", names[i]);
+}
+
+/* The type column of a key. */
+static void type_md(const fdesc *f, char *buf, size_t cap) {
+    char a[32], b[32], names[256];
+    switch (f->type) {
+    case F_OBJ: snprintf(buf, cap, "object"); break;
+    case F_STR: snprintf(buf, cap, "string"); break;
+    case F_HEX: snprintf(buf, cap, "hex string"); break;
+    case F_UINT:
+        num_text(f->umin, a, sizeof a);
+        num_text(f->umax, b, sizeof b);
+        snprintf(buf, cap, "integer %s..%s", a, b);
+        break;
+    case F_REAL:
+        if (f->rmin == 0.0 && f->rmax == 1.0)
+            snprintf(buf, cap, "probability");
+        else if (f->rmax >= 1e300)
+            snprintf(buf, cap, "number ≥ %g%s", f->rmin, f->nullable ? " or null" : "");
+        else {
+            num_text((uint64_t)f->rmax, b, sizeof b); /* the maxima are whole numbers */
+            snprintf(buf, cap, "number in [%g, %s]%s", f->rmin, b, f->nullable ? " or null" : "");
+        }
+        break;
+    case F_BOOL: snprintf(buf, cap, "boolean"); break;
+    case F_ENUM: names_md(f->names, buf, cap); break;
+    case F_ENUMS:
+        names_md(f->names, names, sizeof names);
+        snprintf(buf, cap, "list of 1..%zu distinct of %s", f->maxn, names);
+        break;
+    case F_OPS: snprintf(buf, cap, "list of 1..%zu opcode names", f->maxn); break;
+    case F_WORD: snprintf(buf, cap, "number"); break;
+    case F_WORDS: snprintf(buf, cap, "list of ≤ %zu numbers", f->maxn); break;
+    }
+}
+
+int exp_spec_doc_keys(FILE *out, const char *section) {
+    const fdesc *kids = root_f;
+    if (section) {
+        kids = NULL;
+        for (size_t i = 0; root_f[i].key; i++)
+            if (root_f[i].type == F_OBJ && !strcmp(root_f[i].key, section)) kids = root_f[i].kids;
+        if (!kids) return -1;
+    }
+    fprintf(out, "| key | type | default | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; kids[i].key; i++) {
+        if (kids[i].type == F_OBJ) continue;
+        char type[512];
+        type_md(&kids[i], type, sizeof type);
+        fprintf(out, "| `%s` | %s | %s | %s |\n", kids[i].key, type, kids[i].dflt, kids[i].doc);
+    }
+    return 0;
+}
+
+void exp_spec_doc_sections(const char **names, size_t *n) {
+    size_t k = 0;
+    for (size_t i = 0; root_f[i].key; i++)
+        if (root_f[i].type == F_OBJ) names[k++] = root_f[i].key;
+    *n = k;
 }
 
 /* ---- validation of the parsed tree ---- */

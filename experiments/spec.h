@@ -68,6 +68,13 @@ bool exp_spec_task_known(const char *name);
 int exp_spec_make_task(const char *name, const fit_task_opts *o, uint64_t seed, fit_task *t,
                        char *err, size_t errcap);
 
+/* The key table of a spec section ("task", "population", ...; NULL: the
+ * top level) as docs/specs.md shows it, made from the schema that validates
+ * specs (tests/test_docs.c). 0, or -1 for an unknown section. */
+int exp_spec_doc_keys(FILE *out, const char *section);
+/* The sections of the schema, in order (at most 32). */
+void exp_spec_doc_sections(const char **names, size_t *n);
+
 /* The tasks by family, for --help: one line per family. */
 void exp_spec_print_tasks(FILE *f);
 

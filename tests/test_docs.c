@@ -123,3 +123,23 @@ Test(docs, run_file_columns_match_runfile_h) {
     doc_table("docs/hdf5-schema.md", "stats-columns", want);
     free(want);
 }
+
+Test(docs, spec_key_tables_match_the_schema) {
+    const char *sec[32];
+    size_t n = 0;
+    exp_spec_doc_sections(sec, &n);
+    cr_assert_gt(n, 0);
+    for (size_t i = 0; i <= n; i++) {
+        const char *name = i < n ? sec[i] : NULL;
+        mtext m;
+        FILE *f = mt_open(&m);
+        cr_assert_eq(exp_spec_doc_keys(f, name), 0);
+        char *want = mt_close(&m), marker[64];
+        snprintf(marker, sizeof marker, "spec-%s", name ? name : "top");
+        doc_table("docs/specs.md", marker, want);
+        free(want);
+    }
+    mtext m;
+    cr_assert_eq(exp_spec_doc_keys(mt_open(&m), "nonsense"), -1);
+    free(mt_close(&m));
+}
