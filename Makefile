@@ -25,7 +25,7 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -g -fopenmp -MMD -MP -I. $(PKG_CFLAGS) $(DEFS)
 OPT     ?= -O2 -flto=auto
 LDLIBS  := -fopenmp $(PKG_LIBS) -lm
 
-MODULES := vm vm/evm evolve fitness experiments experiments/bench analysis
+MODULES := base vm vm/evm evolve fitness experiments experiments/bench analysis
 SRC     := $(filter-out experiments/main.c,$(wildcard $(addsuffix /*.c,$(MODULES))))
 TEST_SRC:= $(wildcard tests/*.c)
 
@@ -135,7 +135,7 @@ bench: all
 
 # libFuzzer targets (tests/fuzz/*.c) over the VM, each run FUZZ_SECONDS.
 FUZZ_SECONDS ?= 30
-FUZZ_SRC := $(wildcard vm/*.c vm/evm/*.c)
+FUZZ_SRC := $(wildcard base/*.c vm/*.c vm/evm/*.c)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/*.c))
 FUZZ_FLAGS := -std=gnu11 -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION

@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,36 +206,11 @@ struct zthread {
     size_t shuf_cap;
 };
 
-/* ---- errors ---- */
-
-static void setf(char *err, size_t cap, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void setf(char *err, size_t cap, const char *path, const char *fmt, ...) {
-    if (!err || cap == 0) return;
-    int n = snprintf(err, cap, "%s: ", path ? path : "(store)");
-    if (n < 0 || (size_t)n >= cap) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err + n, cap - (size_t)n, fmt, ap);
-    va_end(ap);
-}
-
 static void quiet(void) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
 /* ---- small helpers ---- */
-
-static uint64_t get_le(const uint8_t *p, int n) {
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-static void put_le(uint8_t *p, uint64_t v, int n) {
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static double mono_now(void) {
     struct timespec t;
@@ -589,15 +563,7 @@ static void store_free(evo_store *s) {
 
 /* Room for bytes in a chunk buffer (keeping its contents). */
 static int reserve_col(struct col *c, size_t bytes) {
-    if (bytes <= c->cap) return 0;
-    size_t cap = c->cap ? c->cap : bytes;
-    while (cap < bytes)
-        cap *= 2;
-    uint8_t *b = realloc(c->buf, cap);
-    if (!b) return -1;
-    c->buf = b;
-    c->cap = cap;
-    return 0;
+    return base_grow((void **)&c->buf, &c->cap, bytes, 1, SIZE_MAX);
 }
 
 /* Room for n pending generations' statistics. */
@@ -740,22 +706,23 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     hid_t fapl = -1;
     char *tmp = NULL;
     if (!path || !o || !r) {
-        setf(err, errcap, path, "evo_store_create: missing argument");
+        base_errf_at(err, errcap, path, "evo_store_create: missing argument");
         return NULL;
     }
     if (evo_run_started(r) && evo_run_generation(r) > 0) {
-        setf(err, errcap, path, "the run is already at generation %llu (create the store first)",
-             (unsigned long long)evo_run_generation(r));
+        base_errf_at(err, errcap, path,
+                     "the run is already at generation %llu (create the store first)",
+                     (unsigned long long)evo_run_generation(r));
         return NULL;
     }
     struct stat st;
     if (!o->force && stat(path, &st) == 0) {
-        setf(err, errcap, path, "already exists (use --force to replace it)");
+        base_errf_at(err, errcap, path, "already exists (use --force to replace it)");
         return NULL;
     }
     s = store_new(path);
     if (!s) {
-        setf(err, errcap, path, "out of memory");
+        base_errf_at(err, errcap, path, "out of memory");
         return NULL;
     }
     const evo_params *p = evo_run_params(r);
@@ -766,7 +733,7 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     s->per_case = o->per_case && s->nc > 0;
     s->code_align = CODE_CHUNK;
     if (alloc_pending(s, 1) < 0) {
-        setf(err, errcap, path, "out of memory");
+        base_errf_at(err, errcap, path, "out of memory");
         goto fail;
     }
     /* The file is made under a temporary name and renamed into place once
@@ -775,7 +742,7 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     size_t plen = strlen(path);
     tmp = malloc(plen + 16);
     if (!tmp) {
-        setf(err, errcap, path, "out of memory");
+        base_errf_at(err, errcap, path, "out of memory");
         goto fail;
     }
     snprintf(tmp, plen + 16, "%s.create-tmp", path);
@@ -784,7 +751,8 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     s->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (s->file < 0) {
-        setf(err, errcap, path, "cannot create %s (%s)", tmp, strerror(errno ? errno : EIO));
+        base_errf_at(err, errcap, path, "cannot create %s (%s)", tmp,
+                     strerror(errno ? errno : EIO));
         goto fail;
     }
     char host[256], start[STR_TIME];
@@ -802,15 +770,15 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     if (layout_create(s, &a) < 0 || H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
     if (publish(tmp, path, o->force) < 0) {
         if (errno == EEXIST)
-            setf(err, errcap, path, "already exists (use --force to replace it)");
+            base_errf_at(err, errcap, path, "already exists (use --force to replace it)");
         else
-            setf(err, errcap, path, "cannot create the file (%s)", strerror(errno));
+            base_errf_at(err, errcap, path, "cannot create the file (%s)", strerror(errno));
         goto fail;
     }
     free(tmp);
     return s;
 h5fail:
-    setf(err, errcap, path, "HDF5 error while creating the file");
+    base_errf_at(err, errcap, path, "HDF5 error while creating the file");
 fail:
     store_free(s);
     if (tmp) unlink(tmp);
@@ -836,7 +804,7 @@ static int write_at(hid_t ds, uint64_t off, uint64_t n, const void *buf) {
 static int write_slot(evo_store *s, int k, const uint8_t *blob, size_t len, uint64_t gen) {
     size_t n = len + 8;
     uint8_t hdr[8];
-    put_le(hdr, len, 8);
+    base_le_put(hdr, len, 8);
     int rc = -1;
     hsize_t dims[1] = {n > s->slot_cap[k] ? n : s->slot_cap[k]};
     if (dims[0] != s->slot_cap[k]) {
@@ -1232,7 +1200,7 @@ static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     uint8_t *blob = NULL;
     int wc = write_chunks(s, true, evo_run_stopped(r) != EVO_STOP_NONE, g);
     if (wc == -2) {
-        setf(err, errcap, s->path, "out of memory (compression)");
+        base_errf_at(err, errcap, s->path, "out of memory (compression)");
         return -1;
     }
     if (wc < 0) goto h5fail;
@@ -1244,7 +1212,7 @@ static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     HOOK(HOOK_FLUSHED, g);
     size_t blen = 0;
     if (evo_run_save_state(r, &blob, &blen) < 0) {
-        setf(err, errcap, s->path, "out of memory (checkpoint)");
+        base_errf_at(err, errcap, s->path, "out of memory (checkpoint)");
         return -1;
     }
     if (write_slot(s, s->next_slot, blob, blen, g) < 0) goto h5fail;
@@ -1261,7 +1229,8 @@ static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     return 0;
 h5fail:
     free(blob);
-    setf(err, errcap, s->path, "HDF5 error while writing generation %llu", (unsigned long long)g);
+    base_errf_at(err, errcap, s->path, "HDF5 error while writing generation %llu",
+                 (unsigned long long)g);
     return -1;
 }
 
@@ -1271,17 +1240,17 @@ static int store_gen(evo_store *s, const evo_run *r, uint64_t g, double wall, bo
                      char *err, size_t errcap) {
     HOOK(HOOK_START, g);
     if (gather(s, r) < 0 || evo_run_stats(r, &s->pend_stats[s->npend]) < 0) {
-        setf(err, errcap, s->path, "out of memory");
+        base_errf_at(err, errcap, s->path, "out of memory");
         return -1;
     }
     s->pend_wall[s->npend++] = wall;
     s->gen_spent += wall > 0 ? wall * s->step_threads : 0;
     if (commit_now) return commit(s, r, err, errcap);
     int wc = write_chunks(s, false, false, g); /* the chunks that filled */
-    if (wc == -2) setf(err, errcap, s->path, "out of memory (compression)");
+    if (wc == -2) base_errf_at(err, errcap, s->path, "out of memory (compression)");
     if (wc == -1)
-        setf(err, errcap, s->path, "HDF5 error while writing generation %llu",
-             (unsigned long long)g);
+        base_errf_at(err, errcap, s->path, "HDF5 error while writing generation %llu",
+                     (unsigned long long)g);
     return wc < 0 ? -1 : 0;
 }
 
@@ -1295,10 +1264,10 @@ static int catch_up(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     if (s->job_gen == UINT64_MAX) return 0;
     uint64_t g = s->job_gen;
     if (r != s->job_run || !evo_run_started(r) || evo_run_generation(r) != g) {
-        setf(err, errcap, s->path,
-             "generation %llu was not stored: with overlapped appends, step the run with "
-             "evo_run_step_with(run, evo_store_job, store)",
-             (unsigned long long)g);
+        base_errf_at(err, errcap, s->path,
+                     "generation %llu was not stored: with overlapped appends, step the run with "
+                     "evo_run_step_with(run, evo_store_job, store)",
+                     (unsigned long long)g);
         return -1;
     }
     s->job_gen = UINT64_MAX;
@@ -1327,7 +1296,7 @@ void evo_store_set_overlap(evo_store *s, bool on) {
 int evo_store_flush(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     if (!s || s->file < 0) return 0;
     if (!r) {
-        setf(err, errcap, s->path, "evo_store_flush: missing run");
+        base_errf_at(err, errcap, s->path, "evo_store_flush: missing run");
         return -1;
     }
     quiet();
@@ -1345,20 +1314,21 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
                      size_t errcap) {
     quiet();
     if (!s || !r) {
-        setf(err, errcap, s ? s->path : NULL, "evo_store_append: missing argument");
+        base_errf_at(err, errcap, s ? s->path : "(store)", "evo_store_append: missing argument");
         return -1;
     }
     if (s->file < 0) {
-        setf(err, errcap, s->path, "not open for writing (restore it first)");
+        base_errf_at(err, errcap, s->path, "not open for writing (restore it first)");
         return -1;
     }
     if (!evo_run_started(r)) {
-        setf(err, errcap, s->path, "the run has no generation yet");
+        base_errf_at(err, errcap, s->path, "the run has no generation yet");
         return -1;
     }
     const evo_params *p = evo_run_params(r);
     if (p->islands != s->I || p->pop_size != s->N || evo_run_task(r)->train.n != s->nc) {
-        setf(err, errcap, s->path, "the run's islands, population or cases differ from the file's");
+        base_errf_at(err, errcap, s->path,
+                     "the run's islands, population or cases differ from the file's");
         return -1;
     }
     uint64_t g = evo_run_generation(r);
@@ -1368,8 +1338,8 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
     uint64_t have = s->ngen + s->npend;
     if (have > 0 && g == have - 1) return 0; /* already stored */
     if (g != have) {
-        setf(err, errcap, s->path, "generation %llu does not follow the %llu stored",
-             (unsigned long long)g, (unsigned long long)have);
+        base_errf_at(err, errcap, s->path, "generation %llu does not follow the %llu stored",
+                     (unsigned long long)g, (unsigned long long)have);
         return -1;
     }
     /* group commit: at the first generation, after commit_seconds, after
@@ -1402,7 +1372,7 @@ int evo_store_close(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     int rc = 0;
     if (s->file >= 0 && (s->npend || s->job_gen != UINT64_MAX) &&
         (!r || evo_store_flush(s, r, err, errcap) < 0)) {
-        if (!r) setf(err, errcap, s->path, "generations not written: no run to checkpoint");
+        if (!r) base_errf_at(err, errcap, s->path, "generations not written: no run to checkpoint");
         rc = -1;
     }
     if (s->file >= 0) {
@@ -1411,7 +1381,7 @@ int evo_store_close(evo_store *s, const evo_run *r, char *err, size_t errcap) {
         const char *why = r ? evo_stop_name(evo_run_stopped(r)) : "none";
         if (write_str(s->stop, STR_STOP, why) < 0 || write_str(s->end_time, STR_TIME, end) < 0 ||
             H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) {
-            setf(err, errcap, s->path, "HDF5 error while closing");
+            base_errf_at(err, errcap, s->path, "HDF5 error while closing");
             rc = -1;
         }
     }
@@ -1434,7 +1404,7 @@ static int read_slot(hid_t src, int k, uint8_t **blob, size_t *len, uint64_t *ge
     int rc = -1;
     if (ds_dims(d, &rows, &cols) < 0 || cols != 0 || rows < 8) goto cleanup;
     if (get_rows(d, H5T_NATIVE_UINT8, 0, 8, 0, hdr) < 0) goto cleanup;
-    uint64_t n = get_le(hdr, 8);
+    uint64_t n = base_le_get(hdr, 8);
     if (n < 16 || n > rows - 8) goto cleanup; /* evo_state_peek checks the rest */
     b = malloc(n);
     if (!b || get_rows(d, H5T_NATIVE_UINT8, 8, n, 0, b) < 0) goto cleanup;
@@ -1478,26 +1448,26 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     quiet();
     if (spec_json) *spec_json = NULL;
     if (!path) {
-        setf(err, errcap, path, "evo_store_open: missing path");
+        base_errf_at(err, errcap, path, "evo_store_open: missing path");
         return NULL;
     }
     struct stat st;
     if (stat(path, &st) != 0) {
-        setf(err, errcap, path, "%s", strerror(errno));
+        base_errf_at(err, errcap, path, "%s", strerror(errno));
         return NULL;
     }
     int sig = is_hdf5_signature(path);
     if (sig < 0) {
-        setf(err, errcap, path, "cannot read the file (%s)", strerror(errno));
+        base_errf_at(err, errcap, path, "cannot read the file (%s)", strerror(errno));
         return NULL;
     }
     if (sig == 0) {
-        setf(err, errcap, path, "not an HDF5 file");
+        base_errf_at(err, errcap, path, "not an HDF5 file");
         return NULL;
     }
     evo_store *s = store_new(path);
     if (!s) {
-        setf(err, errcap, path, "out of memory");
+        base_errf_at(err, errcap, path, "out of memory");
         return NULL;
     }
     hid_t fapl = latest_fapl();
@@ -1519,18 +1489,18 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     uint64_t fmt = 0;
     int a = read_attr_u64(s->src, "frugal", &fmt);
     if (a == 1) {
-        setf(err, errcap, path, "not a frugal run (no /frugal attribute)");
+        base_errf_at(err, errcap, path, "not a frugal run (no /frugal attribute)");
         goto fail;
     }
     if (a < 0) goto corrupt;
     if (fmt > EVO_STORE_FORMAT) {
-        setf(err, errcap, path, "format version %llu is newer than this frugal (%u)",
-             (unsigned long long)fmt, EVO_STORE_FORMAT);
+        base_errf_at(err, errcap, path, "format version %llu is newer than this frugal (%u)",
+                     (unsigned long long)fmt, EVO_STORE_FORMAT);
         goto fail;
     }
     if (fmt < 1) {
-        setf(err, errcap, path, "format version %llu is not a known version",
-             (unsigned long long)fmt);
+        base_errf_at(err, errcap, path, "format version %llu is not a known version",
+                     (unsigned long long)fmt);
         goto fail;
     }
     if (read_attr_str(s->src, "spec", &s->spec) != 0) goto corrupt;
@@ -1579,9 +1549,9 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     if (best < 0) {
         free(b[0]);
         free(b[1]);
-        setf(err, errcap, path,
-             "no complete generation to resume from (checkpoint missing or "
-             "corrupt)");
+        base_errf_at(err, errcap, path,
+                     "no complete generation to resume from (checkpoint missing or "
+                     "corrupt)");
         goto fail;
     }
     s->blob = b[best];
@@ -1591,13 +1561,13 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     if (spec_json) {
         *spec_json = strdup(s->spec);
         if (!*spec_json) {
-            setf(err, errcap, path, "out of memory");
+            base_errf_at(err, errcap, path, "out of memory");
             goto fail;
         }
     }
     return s;
 corrupt:
-    setf(err, errcap, path, "truncated or corrupt HDF5 file");
+    base_errf_at(err, errcap, path, "truncated or corrupt HDF5 file");
 fail:
     store_free(s);
     return NULL;
@@ -1623,25 +1593,25 @@ static int copy_rows(hid_t src, const char *name, hid_t dst, hid_t mtype, uint64
 int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     quiet();
     if (!s || !r) {
-        setf(err, errcap, s ? s->path : NULL, "evo_store_restore: missing argument");
+        base_errf_at(err, errcap, s ? s->path : "(store)", "evo_store_restore: missing argument");
         return -1;
     }
     if (s->src < 0 || !s->blob) {
-        setf(err, errcap, s->path, "not opened for resuming");
+        base_errf_at(err, errcap, s->path, "not opened for resuming");
         return -1;
     }
     const evo_params *p = evo_run_params(r);
     if (p->islands != s->I || p->pop_size != s->N || evo_run_task(r)->train.n != s->nc) {
-        setf(err, errcap, s->path,
-             "the run's islands, population or cases (%u, %u, %u) differ from the file's "
-             "(%u, %u, %u)",
-             p->islands, p->pop_size, evo_run_task(r)->train.n, s->I, s->N, s->nc);
+        base_errf_at(err, errcap, s->path,
+                     "the run's islands, population or cases (%u, %u, %u) differ from the file's "
+                     "(%u, %u, %u)",
+                     p->islands, p->pop_size, evo_run_task(r)->train.n, s->I, s->N, s->nc);
         return -1;
     }
     tune_malloc();
     char msg[256] = "";
     if (evo_run_load_state(r, s->blob, s->blob_len, msg, sizeof msg) < 0) {
-        setf(err, errcap, s->path, "checkpoint: %s", msg);
+        base_errf_at(err, errcap, s->path, "checkpoint: %s", msg);
         return -1;
     }
     size_t plen = strlen(s->path);
@@ -1652,7 +1622,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     uint64_t seed = 0, threads = 0, resumes = 0, repro = 1;
     int rc = -1;
     if (!tmp || alloc_pending(s, 1) < 0) {
-        setf(err, errcap, s->path, "out of memory");
+        base_errf_at(err, errcap, s->path, "out of memory");
         goto cleanup;
     }
     snprintf(tmp, plen + 16, "%s.resume-tmp", s->path);
@@ -1666,7 +1636,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
         read_attr_u64(meta, "resumes", &resumes) < 0 ||
         read_attr_u64(meta, "reproducible", &repro) < 0) {
         if (meta >= 0) H5Gclose(meta);
-        setf(err, errcap, s->path, "truncated or corrupt HDF5 file (attributes)");
+        base_errf_at(err, errcap, s->path, "truncated or corrupt HDF5 file (attributes)");
         goto cleanup;
     }
     H5Gclose(meta);
@@ -1690,7 +1660,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     s->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (s->file < 0) {
-        setf(err, errcap, s->path, "cannot create %s", tmp);
+        base_errf_at(err, errcap, s->path, "cannot create %s", tmp);
         goto cleanup;
     }
     if (layout_create(s, &a) < 0) goto h5fail;
@@ -1714,7 +1684,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
             bufbytes = (size_t)(s->c[i].crows * s->c[i].unit);
     buf = malloc(bufbytes);
     if (!buf) {
-        setf(err, errcap, s->path, "out of memory");
+        base_errf_at(err, errcap, s->path, "out of memory");
         goto cleanup;
     }
     /* whole chunks are copied (each written once); the partly filled last
@@ -1737,7 +1707,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     }
     int wc = write_chunks(s, true, false, UINT64_MAX);
     if (wc == -2) {
-        setf(err, errcap, s->path, "out of memory");
+        base_errf_at(err, errcap, s->path, "out of memory");
         goto cleanup;
     }
     if (wc < 0) goto h5fail;
@@ -1752,7 +1722,8 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
         goto h5fail;
     hclose(&s->src, H5Fclose);
     if (rename(tmp, s->path) != 0) {
-        setf(err, errcap, s->path, "cannot replace the file with %s (%s)", tmp, strerror(errno));
+        base_errf_at(err, errcap, s->path, "cannot replace the file with %s (%s)", tmp,
+                     strerror(errno));
         goto cleanup;
     }
     free(s->blob);
@@ -1760,10 +1731,10 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     rc = 0;
     goto cleanup;
 h5read:
-    setf(err, errcap, s->path, "truncated or corrupt HDF5 file (while copying the run)");
+    base_errf_at(err, errcap, s->path, "truncated or corrupt HDF5 file (while copying the run)");
     goto cleanup;
 h5fail:
-    setf(err, errcap, s->path, "HDF5 error while writing %s", tmp);
+    base_errf_at(err, errcap, s->path, "HDF5 error while writing %s", tmp);
 cleanup:
     if (rc < 0 && s->file >= 0) {
         close_written(s);

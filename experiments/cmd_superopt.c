@@ -179,13 +179,9 @@ static int so_block(const char *hex, uint64_t index, const so_opts *o, so_result
                     res->len = v.len[i];
                     memcpy(res->code, c, v.len[i]);
                 } else {
-                    if (nrej == caprej) {
-                        size_t nc = caprej ? 2 * caprej : 64;
-                        uint64_t *q = realloc(rejected, nc * sizeof *q);
-                        if (!q) goto cleanup;
-                        rejected = q;
-                        caprej = nc;
-                    }
+                    if (base_grow((void **)&rejected, &caprej, nrej + 1, sizeof *rejected,
+                                  SIZE_MAX))
+                        goto cleanup;
                     rejected[nrej++] = h;
                 }
             }

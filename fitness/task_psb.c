@@ -219,7 +219,7 @@ static void basement_vec(const fit_rng *rng, uint32_t n, vm_word *x) {
 static int64_t splitmix_range(void *ctx, int64_t lo, int64_t hi) {
     uint64_t span = (uint64_t)hi - (uint64_t)lo + 1, lim = UINT64_MAX - UINT64_MAX % span, v;
     do
-        v = fit_splitmix((uint64_t *)ctx);
+        v = base_splitmix64((uint64_t *)ctx);
     while (v >= lim);
     return (int64_t)((uint64_t)lo + v % span);
 }

@@ -1,4 +1,4 @@
-/* Regression (McDermott et al. 2012, as in ECJ) on Q32.32 fixed point, and
+/* Regression (Koza-1, and McDermott et al. 2012 as in ECJ) on Q32.32 fixed point, and
  * the boolean tasks: even parity and multiplexers (docs/tasks.md). */
 #include "fitness/fit_impl.h"
 
@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REG_PENALTY 1000.0
-#define REG_GAS     10000u
+#define REG_PENALTY FIT_QUARTIC_PENALTY /* 1000 */
+#define REG_GAS     FIT_QUARTIC_GAS     /* 10000 */
 
 static void reg_init(fit_task *t, const char *name, uint32_t n_in) {
     fit_task_init(t, name, FIT_ERR_FX_ABS, n_in);
@@ -43,6 +43,12 @@ static double f_vlad4(const double *x) {
 static double f_korns12(const double *x) {
     return 2.0 - 2.1 * cos(9.8 * x[0]) * sin(1.3 * x[4]);
 }
+static double f_quartic(const double *x) {
+    double x2 = x[0] * x[0];
+    double x3 = x2 * x[0];
+    double x4 = x3 * x[0];
+    return ((x4 + x3) + x2) + x[0];
+}
 
 typedef double (*reg_fn)(const double *x);
 
@@ -72,9 +78,32 @@ static int reg_uniform(fit_task *t, fit_cases *cs, uint32_t n, double lo, double
 static int fixed_size(const char *name, const char *what, uint32_t want, uint32_t n, char *err,
                       size_t errcap) {
     if (want == 0 || want == n) return 0;
-    fit_errf(err, errcap, "%s: the %s is fixed at %u cases; give 0 or %u, not %u", name, what, n, n,
-             want);
+    base_errf(err, errcap, "%s: the %s is fixed at %u cases; give 0 or %u, not %u", name, what, n,
+              n, want);
     return -1;
+}
+
+/* Koza-1 (fitness.h): 20 points uniform in [-1, 1], drawn in order; the
+ * test set is the training set. */
+int fit_task_quartic(fit_task *t, const fit_rng *rng) {
+    reg_init(t, "quartic", 1);
+    if (reg_uniform(t, &t->train, FIT_QUARTIC_CASES, -1.0, 1.0, rng, f_quartic) ||
+        fit_cases_copy(&t->test, &t->train, t)) {
+        fit_task_free(t);
+        return -1;
+    }
+    return 0;
+}
+
+FIT_MAKER(fit_make_quartic) {
+    if ((o->n_train && o->n_train != FIT_QUARTIC_CASES) ||
+        (o->n_test && o->n_test != FIT_QUARTIC_CASES)) {
+        base_errf(err, errcap,
+                  "quartic: the training and test sets are the same 20 points; "
+                  "n_train and n_test must be 0 or 20");
+        return -1;
+    }
+    return fit_task_quartic(t, rng);
 }
 
 FIT_MAKER(fit_make_keijzer6) {
