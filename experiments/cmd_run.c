@@ -554,7 +554,10 @@ static int cmd_run(int argc, char **argv) {
         case 'j': f.json = true; break;
         case 'f': f.force = true; break;
         case 'P': print_spec = true; break;
-        case 'h': fputs(run_usage, stdout); return EXP_EXIT_OK;
+        case 'h':
+            fputs(run_usage, stdout);
+            exp_spec_print_tasks(stdout);
+            return EXP_EXIT_OK;
         default: fputs(run_usage, stderr); return EXP_EXIT_USAGE;
         }
     }

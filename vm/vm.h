@@ -7,6 +7,8 @@
 #ifndef FRUGAL_VM_H
 #define FRUGAL_VM_H
 
+#include "base/base.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,12 +16,11 @@
 
 typedef int64_t vm_word;
 
-/* A growable byte buffer (code, snapshots). */
-typedef struct {
-    uint8_t *data;
-    size_t len, cap;
-} vm_buf;
-void vm_buf_free(vm_buf *b);
+/* A growable byte buffer (code, snapshots): base_buf. */
+typedef base_buf vm_buf;
+static inline void vm_buf_free(vm_buf *b) {
+    if (b) base_buf_free(b);
+}
 
 /* ---- opcodes (generated from vm/opcodes.def) ---- */
 

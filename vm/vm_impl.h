@@ -235,9 +235,9 @@ void vm_evm_gone(vm_arena *a, vm_proc *p);
  * just attached (vm_evm_attach) whose code is set: 0, -1 with r's error set,
  * or -2 out of memory. vm_evm_check, once every process is loaded, checks
  * the references between worlds: 0, or -1 with r's error set. */
-int vm_evm_save(const vm_proc *p, vm_wr *w);
-int vm_evm_load(vm_proc *p, vm_rd *r, uint32_t version);
-int vm_evm_check(vm_arena *a, vm_proc *p, vm_rd *r);
+int vm_evm_save(const vm_proc *p, base_wr *w);
+int vm_evm_load(vm_proc *p, base_rd *r, uint32_t version);
+int vm_evm_check(vm_arena *a, vm_proc *p, base_rd *r);
 
 /* proc.c: the free-index sets. vm_procs_add appends a dead process slot
  * (0, or -1 out of memory); vm_key_clear empties key slot k of p;
