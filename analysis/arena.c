@@ -41,7 +41,7 @@ static int cmp_score(const void *a, const void *b) {
 }
 
 int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
-    int rc = -1;
+    int rc = AN_ERR_INPUT;
     player *pl = NULL;
     char game[16] = "?", *names = NULL;
     int64_t *score = NULL;
@@ -51,8 +51,8 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
     hsize_t dims[1];
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), st = -1;
     if (f < 0) {
-        fprintf(msg, "frugal report: %s: cannot open as HDF5\n", path);
-        return -1;
+        fprintf(msg, "frugal report: %s: truncated or corrupt HDF5 file\n", path);
+        return AN_ERR_INPUT;
     }
     if (H5LTget_dataset_info(f, "/players/score", dims, NULL, NULL) < 0) {
         fprintf(msg, "frugal report: %s: an arena file without /players\n", path);
@@ -81,7 +81,7 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
     for (int k = 0; k < 5 && !bad; k++)
         bad = read_col(f, ucols[k], H5T_NATIVE_UINT32, n, u[k]);
     if (bad) {
-        fprintf(msg, "frugal report: %s: unreadable /players columns\n", path);
+        fprintf(msg, "frugal report: %s: truncated or corrupt arena file (/players)\n", path);
         goto cleanup;
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -97,6 +97,7 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
         p->losses = u[4][i];
     }
     qsort(pl, n, sizeof *pl, cmp_score);
+    rc = AN_ERR_IO; /* from here on, what fails is writing */
 
     const char *dir = o->out_dir;
     if (an_mkdirs(dir)) {

@@ -2,6 +2,7 @@
  * (docs/report.md). */
 #include "analysis/analysis.h"
 #include "analysis/an_impl.h"
+#include "base/base.h"
 #include "evolve/evolve.h"
 #include "fitness/fitness.h"
 #include "vm/vm.h"
@@ -116,14 +117,15 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The *.h5 files of a directory (sorted), or the file itself. */
+/* The *.h5 files of a directory (sorted), or the file itself. 0, or
+ * AN_ERR_IO or AN_ERR_INPUT (a directory without runs). */
 static int list_inputs(const char *in, char ***files, size_t *n, FILE *msg) {
     struct stat st;
     *files = NULL;
     *n = 0;
     if (stat(in, &st) != 0) {
         fprintf(msg, "frugal report: %s: %s\n", in, strerror(errno));
-        return -1;
+        return AN_ERR_IO;
     }
     if (!S_ISDIR(st.st_mode)) {
         if (!(*files = malloc(sizeof **files)) || !((*files)[0] = strdup(in))) {
@@ -137,7 +139,7 @@ static int list_inputs(const char *in, char ***files, size_t *n, FILE *msg) {
     DIR *d = opendir(in);
     if (!d) {
         fprintf(msg, "frugal report: %s: %s\n", in, strerror(errno));
-        return -1;
+        return AN_ERR_IO;
     }
     struct dirent *e;
     size_t cap = 0;
@@ -145,14 +147,9 @@ static int list_inputs(const char *in, char ***files, size_t *n, FILE *msg) {
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
         if (l < 4 || strcmp(e->d_name + l - 3, ".h5")) continue;
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 16;
-            char **p = realloc(*files, cap * sizeof *p);
-            if (!p) {
-                rc = -1;
-                break;
-            }
-            *files = p;
+        if (base_grow((void **)files, &cap, *n + 1, sizeof **files, SIZE_MAX)) {
+            rc = -1;
+            break;
         }
         size_t pl = strlen(in) + l + 2;
         char *p = malloc(pl);
@@ -166,7 +163,7 @@ static int list_inputs(const char *in, char ***files, size_t *n, FILE *msg) {
     closedir(d);
     if (!rc && !*n) {
         fprintf(msg, "frugal report: %s: no run files (*.h5) in this directory\n", in);
-        rc = -1;
+        rc = AN_ERR_INPUT;
     }
     if (rc) {
         for (size_t i = 0; i < *n; i++)
@@ -174,7 +171,7 @@ static int list_inputs(const char *in, char ***files, size_t *n, FILE *msg) {
         free(*files);
         *files = NULL;
         *n = 0;
-        return -1;
+        return rc;
     }
     qsort(*files, *n, sizeof **files, cmp_str);
     return 0;
@@ -271,11 +268,12 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
                     FILE *msg) {
     an_run r;
     char err[1024];
-    if (an_run_load(path, &r, err, sizeof err)) {
+    int rc = an_run_load(path, &r, err, sizeof err);
+    if (rc) {
         fprintf(msg, "frugal report: %s\n", err);
-        return -1;
+        return rc;
     }
-    int rc = -1;
+    rc = -1;
     uint64_t *rows = NULL;
     run_sum *s = &g->runs[g->n];
     memset(s, 0, sizeof *s);
@@ -1085,37 +1083,42 @@ int an_mkdirs(const char *dir) {
     return mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* Write n bytes of text to dir/name. 0, or -1 (reported to msg). */
+static int write_text(const char *dir, const char *name, const char *text, size_t n, FILE *msg) {
+    FILE *f = an_open_out(dir, name, msg);
+    if (!f) return -1;
+    if (n) fwrite(text, 1, n, f);
+    return an_close_out(f, dir, name, msg);
+}
+
 int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE *msg) {
     /* an arena file (frugal arena) has its own report */
     if (n == 1 && an_is_arena(inputs[0])) return an_arena_report(inputs[0], o, msg);
-    int rc = -1;
+    int rc = 0, fail = AN_ERR_IO; /* fail: what a goto cleanup returns */
+    bool done = false;
     group *gs = calloc(n ? n : 1, sizeof *gs);
     an_exp *ex = NULL;
     an_cmp *cmp = NULL;
     size_t ncmp = 0;
     range err = {0}, res[2] = {{0}}, rg[6] = {{0}}, fin[3] = {{0}};
     const char *dir = o->out_dir;
-    if (!gs) return -1;
-    if (an_mkdirs(dir)) {
-        fprintf(msg, "frugal report: cannot create %s: %s\n", dir, strerror(errno));
-        goto cleanup;
-    }
+    if (!gs) return AN_ERR_IO;
     for (size_t k = 0; k < n; k++) {
         group *g = &gs[k];
         char **files = NULL;
         size_t nf = 0;
         snprintf(g->input, sizeof g->input, "%s", inputs[k]);
-        if (list_inputs(inputs[k], &files, &nf, msg)) goto cleanup;
+        if ((fail = list_inputs(inputs[k], &files, &nf, msg))) goto cleanup;
+        fail = AN_ERR_IO;
         g->runs = calloc(nf, sizeof *g->runs);
-        /* the data files are named after the experiment: read the first run's
-         * name from a temporary label, then rename */
-        char tmpn[3][64];
-        snprintf(tmpn[0], sizeof tmpn[0], "front-%zu.tmp", k);
-        snprintf(tmpn[1], sizeof tmpn[1], "memtime-error-%zu.tmp", k);
-        snprintf(tmpn[2], sizeof tmpn[2], "front-history-%zu.tmp", k);
-        FILE *ff = g->runs ? an_open_out(dir, tmpn[0], msg) : NULL;
-        FILE *fm = ff ? an_open_out(dir, tmpn[1], msg) : NULL;
-        FILE *fh = fm ? an_open_out(dir, tmpn[2], msg) : NULL;
+        /* the data files are named after the experiment, known once the first
+         * run is read: they are written from memory then, so that nothing is
+         * left behind if the report stops early */
+        char *data[3] = {NULL, NULL, NULL};
+        size_t len[3] = {0, 0, 0};
+        FILE *ff = g->runs ? open_memstream(&data[0], &len[0]) : NULL;
+        FILE *fm = ff ? open_memstream(&data[1], &len[1]) : NULL;
+        FILE *fh = fm ? open_memstream(&data[2], &len[2]) : NULL;
         int bad = !fh;
         if (!bad) {
             fputs("seed,generation,error,gas,memtime,length\n", ff);
@@ -1123,20 +1126,21 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
         }
         for (size_t i = 0; i < nf && !bad; i++) {
             if (!o->quiet) fprintf(msg, "frugal report: reading %s\n", files[i]);
-            bad = read_run(g, files[i], ff, fm, fh, rg, msg);
+            if ((bad = read_run(g, files[i], ff, fm, fh, rg, msg))) fail = bad;
         }
         for (size_t i = 0; i < nf; i++)
             free(files[i]);
         free(files);
-        if (ff && an_close_out(ff, dir, tmpn[0], msg)) bad = 1;
-        if (fm && an_close_out(fm, dir, tmpn[1], msg)) bad = 1;
-        if (fh && an_close_out(fh, dir, tmpn[2], msg)) bad = 1;
+        FILE *mf[3] = {ff, fm, fh};
+        for (int t = 0; t < 3; t++)
+            if (mf[t] && fclose(mf[t]) != 0) bad = 1;
+        if (!bad && k == 0 && an_mkdirs(dir)) { /* the first input read: a report follows */
+            fprintf(msg, "frugal report: cannot create %s: %s\n", dir, strerror(errno));
+            bad = 1;
+        }
         if (bad) {
-            for (int t = 0; t < 3; t++) {
-                char p[8192];
-                snprintf(p, sizeof p, "%s/%s", dir, tmpn[t]);
-                remove(p);
-            }
+            for (int t = 0; t < 3; t++)
+                free(data[t]);
             goto cleanup;
         }
         qsort(g->runs, g->n, sizeof *g->runs, cmp_run_seed);
@@ -1154,15 +1158,14 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
                 g->best = i;
         }
         static const char *const base[3] = {"front", "memtime-error", "front-history"};
-        for (int t = 0; t < 3; t++) {
-            char from[8192], to[8192];
-            snprintf(from, sizeof from, "%s/%s", dir, tmpn[t]);
-            snprintf(to, sizeof to, "%s/%s-%s.csv", dir, base[t], g->label);
-            if (rename(from, to) != 0) {
-                fprintf(msg, "frugal report: cannot write %s: %s\n", to, strerror(errno));
-                goto cleanup;
-            }
+        for (int t = 0; t < 3 && !bad; t++) {
+            char name[128];
+            snprintf(name, sizeof name, "%s-%s.csv", base[t], g->label);
+            bad = write_text(dir, name, data[t], len[t], msg);
         }
+        for (int t = 0; t < 3; t++)
+            free(data[t]);
+        if (bad) goto cleanup;
         if (write_convergence(g, dir, &err, res, msg)) goto cleanup;
         if (group_stats(g, o) || write_success_curve(g, dir, o->ci, msg) ||
             write_final(g, dir, fin, msg))
@@ -1216,7 +1219,9 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
     if (write_md(gs, n, ex, cmp, ncmp, dir, o, figs, msg)) goto cleanup;
     if (!o->quiet) fprintf(msg, "frugal report: wrote %s/report.md\n", dir);
     rc = figs ? 0 : missing ? 1 : 2;
+    done = true;
 cleanup:
+    if (!done) rc = fail;
     for (size_t k = 0; k < n; k++)
         free_group(&gs[k]);
     free(gs);

@@ -1,5 +1,7 @@
 /* Load a run file (docs/hdf5-schema.md) read-only, with the HDF5 C API. */
 #include "analysis/analysis.h"
+#include "base/base.h"
+#include "evolve/evolve.h"
 #include "vm/evm/evm.h"
 #include "vm/vm.h"
 
@@ -8,26 +10,28 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static void fail(char *err, size_t cap, const char *path, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    snprintf(err, cap, "%s: %s", path, msg);
-}
+/* "path: message" (the base layer's formatter; other branches edit this
+ * file, so the calls keep their short name for now). */
+#define fail base_errf_at
+
+/* Metadata reads of a damaged file: a SWMR reader retries a block whose
+ * checksum fails (a live writer may be mid-write), sleeping 1 ns, 2 ns, 4 ns
+ * ... between tries (HDF5 1.10). The default 100 tries never end; 20 give up
+ * after about a millisecond, far longer than a writer takes to write a block. */
+#define READ_ATTEMPTS 20
 
 /* Open read-only in SWMR read mode (a running or killed run), else plainly. */
 static hid_t open_file(const char *path) {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0) return -1;
-    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
+    hid_t f = -1;
+    if (H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST) >= 0 &&
+        H5Pset_metadata_read_attempts(fapl, READ_ATTEMPTS) >= 0)
+        f = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl);
     if (f < 0) f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     H5Pclose(fapl);
     return f;
@@ -64,8 +68,10 @@ cleanup:
     return out;
 }
 
+/* 0, 1 when the attribute is absent, -1 when it cannot be read. */
 static int read_num_attr(hid_t obj, const char *name, hid_t mtype, void *out) {
-    if (H5Aexists(obj, name) <= 0) return -1;
+    htri_t e = H5Aexists(obj, name);
+    if (e <= 0) return e < 0 ? -1 : 1;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     if (a < 0) return -1;
     int rc = H5Aread(a, mtype, out) < 0 ? -1 : 0;
@@ -112,27 +118,17 @@ bad:
     return NULL;
 }
 
+/* The memory type of a column type (evolve/runfile.h). */
+#define NATIVE_U8  H5T_NATIVE_UINT8
+#define NATIVE_U32 H5T_NATIVE_UINT32
+#define NATIVE_U64 H5T_NATIVE_UINT64
+#define NATIVE_F64 H5T_NATIVE_DOUBLE
+
 static hid_t stats_type(void) {
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(an_stats));
     if (t < 0) return -1;
-#define F(name, ty) H5Tinsert(t, #name, HOFFSET(an_stats, name), ty)
-    F(generation, H5T_NATIVE_UINT64);
-    F(evaluations, H5T_NATIVE_UINT64);
-    F(gas_total, H5T_NATIVE_UINT64);
-    F(best_island, H5T_NATIVE_UINT32);
-    F(best_slot, H5T_NATIVE_UINT32);
-    F(best_fitness, H5T_NATIVE_DOUBLE);
-    F(best_error, H5T_NATIVE_DOUBLE);
-    F(best_hits, H5T_NATIVE_UINT32);
-    F(best_length, H5T_NATIVE_UINT32);
-    F(best_gas, H5T_NATIVE_UINT64);
-    F(best_memtime, H5T_NATIVE_UINT64);
-    F(best_status, H5T_NATIVE_UINT8);
-    F(mean_error, H5T_NATIVE_DOUBLE);
-    F(median_error, H5T_NATIVE_DOUBLE);
-    F(median_gas, H5T_NATIVE_DOUBLE);
-    F(median_memtime, H5T_NATIVE_DOUBLE);
-    F(median_length, H5T_NATIVE_DOUBLE);
+#define F(name, ty, doc) H5Tinsert(t, #name, HOFFSET(an_stats, name), NATIVE_##ty);
+    EVO_STATS_COLUMNS(F)
 #undef F
     return t;
 }
@@ -157,15 +153,79 @@ static int parse_spec(an_run *r) {
     return 0;
 }
 
+/* /stop_reason: a name of evo_stop_name, null-padded. 0, or -1 when it is
+ * missing, unreadable or not such a name (its bytes have no checksum). */
+static int read_stop_reason(hid_t f, char *out, size_t cap) {
+    char buf[64] = "";
+    int rc = -1;
+    hid_t d = H5Dopen2(f, "stop_reason", H5P_DEFAULT), t = -1, mt = -1;
+    if (d < 0 || (t = H5Dget_type(d)) < 0) goto cleanup;
+    size_t n = H5Tget_size(t);
+    if (!n || n >= sizeof buf || (mt = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(mt, n + 1) < 0 ||
+        H5Tset_cset(mt, H5Tget_cset(t)) < 0 ||
+        H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        goto cleanup;
+    for (int s = EVO_STOP_NONE; s <= EVO_STOP_WALL; s++)
+        if (!strcmp(buf, evo_stop_name((evo_stop)s)) && strlen(buf) < cap) {
+            snprintf(out, cap, "%s", buf);
+            rc = 0;
+        }
+cleanup:
+    if (mt >= 0) H5Tclose(mt);
+    if (t >= 0) H5Tclose(t);
+    if (d >= 0) H5Dclose(d);
+    return rc;
+}
+
+static bool same_double(double a, double b) {
+    return a == b || (isnan(a) && isnan(b));
+}
+
+/* /stats rows are stored without a checksum: each must agree with the
+ * generation's rows of /pop, from which the run computed it (evo_run_stats).
+ * NULL, or what disagrees. */
+static const char *check_stats(const an_run *r) {
+    uint64_t m = (uint64_t)r->islands * r->pop_size;
+    for (uint64_t g = 0; g < r->generations; g++) {
+        const an_stats *s = &r->stats[g];
+        if (s->generation != g || s->best_island >= r->islands || s->best_slot >= r->pop_size)
+            return "/stats: a row names no individual";
+        uint64_t b = an_row(r, g, s->best_island, s->best_slot);
+        if (!same_double(s->best_fitness, r->fitness[b]) ||
+            !same_double(s->best_error, r->error[b]) || s->best_hits != r->hits[b] ||
+            s->best_length != r->length[b] || s->best_gas != r->gas[b] ||
+            s->best_memtime != r->memtime[b] || s->best_status != r->status[b])
+            return "/stats: the best individual differs from /pop";
+        if (g && (s->evaluations < s[-1].evaluations || s->gas_total < s[-1].gas_total))
+            return "/stats: the counters decrease";
+        double sum = 0, lo[4] = {INFINITY, INFINITY, INFINITY, INFINITY}, hi[4] = {0, 0, 0, 0};
+        for (uint64_t i = g * m; i < (g + 1) * m; i++) {
+            double v[4] = {r->error[i], (double)r->gas[i], (double)r->memtime[i],
+                           (double)r->length[i]};
+            sum += r->error[i];
+            for (int k = 0; k < 4; k++) {
+                if (v[k] < lo[k]) lo[k] = v[k];
+                if (v[k] > hi[k]) hi[k] = v[k];
+            }
+        }
+        double med[4] = {s->median_error, s->median_gas, s->median_memtime, s->median_length};
+        for (int k = 0; k < 4; k++)
+            if (!(med[k] >= lo[k] && med[k] <= hi[k])) return "/stats: a median out of range";
+        if (!same_double(s->mean_error, sum / (double)m)) return "/stats: the mean error differs";
+    }
+    return NULL;
+}
+
 int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
     memset(r, 0, sizeof *r);
     snprintf(r->path, sizeof r->path, "%s", path);
     r->solved_gen = -1;
     hid_t f = -1, pop = -1, st = -1;
-    int rc = -1;
+    int rc = AN_ERR_INPUT;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (access(path, R_OK) != 0) {
         fail(err, errcap, path, "%s", strerror(errno));
+        rc = AN_ERR_IO;
         goto cleanup;
     }
     if (H5Fis_hdf5(path) <= 0) {
@@ -177,8 +237,10 @@ int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
         goto cleanup;
     }
     uint32_t version = 0;
-    if (read_num_attr(f, "frugal", H5T_NATIVE_UINT32, &version)) {
-        fail(err, errcap, path, "not a frugal run (no /frugal attribute)");
+    int a = read_num_attr(f, "frugal", H5T_NATIVE_UINT32, &version);
+    if (a) {
+        fail(err, errcap, path,
+             a > 0 ? "not a frugal run (no /frugal attribute)" : "truncated or corrupt HDF5 file");
         goto cleanup;
     }
     if (version != 1) {
@@ -190,14 +252,14 @@ int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
     if (name) snprintf(r->spec_name, sizeof r->spec_name, "%s", name);
     free(name);
     if (!r->spec || parse_spec(r) || read_num_attr(f, "seed", H5T_NATIVE_UINT64, &r->seed)) {
-        fail(err, errcap, path, "missing or bad root attributes (spec, seed)");
+        fail(err, errcap, path, "truncated or corrupt run file (the root attributes spec, seed)");
         goto cleanup;
     }
     if ((pop = H5Gopen2(f, "pop", H5P_DEFAULT)) < 0 ||
         read_num_attr(pop, "islands", H5T_NATIVE_UINT32, &r->islands) ||
         read_num_attr(pop, "pop_size", H5T_NATIVE_UINT32, &r->pop_size) ||
         read_num_attr(pop, "cases", H5T_NATIVE_UINT32, &r->cases) || !r->islands || !r->pop_size) {
-        fail(err, errcap, path, "missing or bad /pop attributes");
+        fail(err, errcap, path, "truncated or corrupt run file (the /pop attributes)");
         goto cleanup;
     }
     uint8_t pc = 0;
@@ -207,15 +269,18 @@ int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
     int64_t nstats = dset_len(f, "stats");
     uint64_t per_gen = (uint64_t)r->islands * r->pop_size;
     int64_t nrows = INT64_MAX;
-    static const char *const cols[] = {
-        "pop/error", "pop/fitness",  "pop/gas",      "pop/memtime", "pop/status",     "pop/length",
-        "pop/hits",  "pop/parent_a", "pop/parent_b", "pop/ops",     "pop/code_offset"};
+    /* the per-row columns (evolve/runfile.h) */
+#define ROWS_NAME(name, ty, shape, doc) ROWS_NAME_##shape(name)
+#define ROWS_NAME_ROWS(name)            "pop/" #name,
+#define ROWS_NAME_CASES(name)
+#define ROWS_NAME_BYTES(name)
+    static const char *const cols[] = {EVO_POP_COLUMNS(ROWS_NAME)};
     for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
         int64_t n = dset_len(f, cols[i]);
         if (n < nrows) nrows = n;
     }
     if (nstats < 0 || nrows < 0) {
-        fail(err, errcap, path, "truncated or corrupt HDF5 file (missing datasets)");
+        fail(err, errcap, path, "truncated or corrupt run file (missing datasets)");
         goto cleanup;
     }
     r->generations = (uint64_t)nrows / per_gen;
@@ -225,20 +290,15 @@ int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
         goto cleanup;
     }
     r->rows = r->generations * per_gen;
+#define READ_ROWS(name, ty, shape, doc) READ_ROWS_##shape(name, ty)
+#define READ_ROWS_ROWS(name, ty)                                                                   \
+    !(r->name = read_prefix(f, "pop/" #name, NATIVE_##ty, sizeof *r->name, r->rows)) ||
+#define READ_ROWS_CASES(name, ty)
+#define READ_ROWS_BYTES(name, ty)
     if ((st = stats_type()) < 0 ||
         !(r->stats = read_prefix(f, "stats", st, sizeof(an_stats), r->generations)) ||
-        !(r->error = read_prefix(f, "pop/error", H5T_NATIVE_DOUBLE, 8, r->rows)) ||
-        !(r->fitness = read_prefix(f, "pop/fitness", H5T_NATIVE_DOUBLE, 8, r->rows)) ||
-        !(r->gas = read_prefix(f, "pop/gas", H5T_NATIVE_UINT64, 8, r->rows)) ||
-        !(r->memtime = read_prefix(f, "pop/memtime", H5T_NATIVE_UINT64, 8, r->rows)) ||
-        !(r->code_offset = read_prefix(f, "pop/code_offset", H5T_NATIVE_UINT64, 8, r->rows)) ||
-        !(r->hits = read_prefix(f, "pop/hits", H5T_NATIVE_UINT32, 4, r->rows)) ||
-        !(r->length = read_prefix(f, "pop/length", H5T_NATIVE_UINT32, 4, r->rows)) ||
-        !(r->parent_a = read_prefix(f, "pop/parent_a", H5T_NATIVE_UINT32, 4, r->rows)) ||
-        !(r->parent_b = read_prefix(f, "pop/parent_b", H5T_NATIVE_UINT32, 4, r->rows)) ||
-        !(r->ops = read_prefix(f, "pop/ops", H5T_NATIVE_UINT32, 4, r->rows)) ||
-        !(r->status = read_prefix(f, "pop/status", H5T_NATIVE_UINT8, 1, r->rows))) {
-        fail(err, errcap, path, "cannot read the run's datasets (truncated or corrupt file?)");
+        EVO_POP_COLUMNS(READ_ROWS) 0) {
+        fail(err, errcap, path, "truncated or corrupt run file (cannot read its datasets)");
         goto cleanup;
     }
     for (uint64_t i = 0; i < r->rows; i++) {
@@ -248,30 +308,23 @@ int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
     }
     int64_t ncode = dset_len(f, "pop/code");
     if (ncode < 0 || (uint64_t)ncode < r->code_len) {
-        fail(err, errcap, path, "genomes past the end of /pop/code (corrupt file?)");
+        fail(err, errcap, path,
+             "truncated or corrupt run file (genomes past the end of /pop/code)");
         goto cleanup;
     }
     if (!(r->code = read_prefix(f, "pop/code", H5T_NATIVE_UINT8, 1, r->code_len))) {
-        fail(err, errcap, path, "cannot read /pop/code");
+        fail(err, errcap, path, "truncated or corrupt run file (cannot read /pop/code)");
         goto cleanup;
     }
-    char *reason = NULL;
-    hid_t d = H5Dopen2(f, "stop_reason", H5P_DEFAULT);
-    if (d >= 0) {
-        hid_t t = H5Dget_type(d);
-        size_t n = t >= 0 ? H5Tget_size(t) : 0;
-        if (n && n < 4096 && (reason = calloc(n + 1, 1))) {
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, n + 1);
-            H5Tset_cset(mt, H5Tget_cset(t));
-            if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, reason) < 0) reason[0] = 0;
-            H5Tclose(mt);
-        }
-        if (t >= 0) H5Tclose(t);
-        H5Dclose(d);
+    if (read_stop_reason(f, r->stop_reason, sizeof r->stop_reason)) {
+        fail(err, errcap, path, "truncated or corrupt run file (/stop_reason)");
+        goto cleanup;
     }
-    snprintf(r->stop_reason, sizeof r->stop_reason, "%s", reason && reason[0] ? reason : "none");
-    free(reason);
+    const char *bad = check_stats(r);
+    if (bad) {
+        fail(err, errcap, path, "truncated or corrupt run file (%s)", bad);
+        goto cleanup;
+    }
     for (uint64_t g = 0; g < r->generations && r->solved_gen < 0; g++)
         for (uint64_t i = g * per_gen; i < (g + 1) * per_gen; i++)
             if (an_solved(r, i)) {
@@ -290,18 +343,11 @@ cleanup:
 void an_run_free(an_run *r) {
     free(r->spec);
     free(r->stats);
-    free(r->error);
-    free(r->fitness);
-    free(r->gas);
-    free(r->memtime);
-    free(r->code_offset);
-    free(r->hits);
-    free(r->length);
-    free(r->parent_a);
-    free(r->parent_b);
-    free(r->ops);
-    free(r->status);
-    free(r->code);
+#define FREE_COL(name, ty, shape, doc) FREE_COL_##shape(name)
+#define FREE_COL_ROWS(name)            free(r->name);
+#define FREE_COL_CASES(name)
+#define FREE_COL_BYTES(name) free(r->name);
+    EVO_POP_COLUMNS(FREE_COL)
     char path[sizeof r->path];
     memcpy(path, r->path, sizeof path);
     memset(r, 0, sizeof *r);

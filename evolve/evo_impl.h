@@ -79,7 +79,7 @@ void evo_island_view(const evo_run *r, const evo_pop *p, uint32_t island, evo_vi
  * or the current generation's down-sample. */
 int evo_evaluate_slot(evo_run *r, evo_thread *w, evo_pop *p, uint32_t s);
 /* Serialise slot s of p into b (appending). Returns 0 or -1. */
-int evo_record_put(const evo_run *r, evo_batch *b, const evo_pop *p, uint32_t s);
+int evo_record_put(const evo_run *r, base_buf *b, const evo_pop *p, uint32_t s);
 /* Parse one record at *off into slot d of p. Returns 0 or -1 (bad record). */
 int evo_record_get(const evo_run *r, const uint8_t *data, size_t len, size_t *off, evo_pop *p,
                    uint32_t d);

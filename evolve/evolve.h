@@ -6,53 +6,67 @@
 #ifndef FRUGAL_EVOLVE_H
 #define FRUGAL_EVOLVE_H
 
+#include "evolve/runfile.h"
 #include "fitness/fitness.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* ==== random numbers (evolve/rng.c, docs/rng.md) ====
+/* ==== random numbers (base/base.h, docs/rng.md) ====
  *
  * PCG32 (XSH RR 64/32, O'Neill 2014). Every draw in the engine comes from an
- * evo_rng, so a run is a pure function of its seeds. The exact sequences are
- * part of the results' reproducibility: the algorithms below (including how
+ * evo_rng, so a run is a pure function of its seeds. evo_rng is the base
+ * layer's generator (base_rng) under the engine's name; the exact sequences
+ * are part of the results' reproducibility: the algorithms (including how
  * bounded draws reject, and how streams are derived) must never change.
  */
 
-typedef struct {
-    uint64_t state, inc; /* inc is odd */
-} evo_rng;
+typedef base_rng evo_rng;
 
 /* The standard PCG32 seeding: state = 0, inc = (initseq << 1) | 1, step,
  * state += initstate, step. */
-void evo_rng_seed(evo_rng *r, uint64_t initstate, uint64_t initseq);
+static inline void evo_rng_seed(evo_rng *r, uint64_t initstate, uint64_t initseq) {
+    base_rng_seed(r, initstate, initseq);
+}
 
 /* Seed an independent stream derived from (seed, a, b, c) by a fixed hash
  * (docs/rng.md), e.g. (run seed, generation, individual, purpose). */
-void evo_rng_stream(evo_rng *r, uint64_t seed, uint64_t a, uint64_t b, uint64_t c);
+static inline void evo_rng_stream(evo_rng *r, uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
+    base_rng_stream(r, seed, a, b, c);
+}
 
 /* The next 32-bit output (one step). */
-uint32_t evo_rng_next(evo_rng *r);
+static inline uint32_t evo_rng_next(evo_rng *r) {
+    return base_rng_next(r);
+}
 
 /* Uniform in [0, bound), unbiased: Lemire's multiply-shift with rejection.
  * Usually one step, more only when a draw is rejected. bound == 0 returns 0
  * without stepping. */
-uint32_t evo_rng_below(evo_rng *r, uint32_t bound);
+static inline uint32_t evo_rng_below(evo_rng *r, uint32_t bound) {
+    return base_rng_below(r, bound);
+}
 
 /* 64 bits from two steps: the first output is the high half, the second the
  * low half. */
-uint64_t evo_rng_next64(evo_rng *r);
+static inline uint64_t evo_rng_next64(evo_rng *r) {
+    return base_rng_next64(r);
+}
 
 /* Uniform in [lo, hi] inclusive, unbiased, for any int64 bounds. Spans that
  * fit 32 bits use evo_rng_below; wider ones use 64-bit draws with rejection;
  * the full int64 range is one evo_rng_next64. lo >= hi returns lo without
  * stepping. */
-int64_t evo_rng_range(evo_rng *r, int64_t lo, int64_t hi);
+static inline int64_t evo_rng_range(evo_rng *r, int64_t lo, int64_t hi) {
+    return base_rng_range(r, lo, hi);
+}
 
 /* Uniform in [0, 1) with 53 random bits (the top of evo_rng_next64). For host
  * side use only: nothing the VM computes may depend on floating point. */
-double evo_rng_unit(evo_rng *r);
+static inline double evo_rng_unit(evo_rng *r) {
+    return base_rng_unit(r);
+}
 
 /* ==== end of random numbers ==== */
 
@@ -151,7 +165,12 @@ void evo_genome_params_default(evo_genome_params *g, const evo_isa *isa);
  * [-1, 1]; an integer task gets integer arithmetic, comparisons and jumps.
  * The task's constants join consts[]. */
 void evo_genome_params_for_task(evo_genome_params *g, const evo_isa *isa, const fit_task *t);
-/* Checks the caps and rates; returns NULL or a message naming the problem. */
+/* Checks the caps and rates: 0, or -1 with a message in err that names the
+ * spec key to change (docs/specs.md), e.g. "genome.init_min: expected <=
+ * genome.init_max (24), found 30". */
+int evo_genome_check(const evo_genome_params *g, const evo_isa *isa, char *err, size_t errcap);
+/* The same, returning NULL or the message (valid until this thread's next
+ * call). */
 const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *isa);
 
 /* Operators applied to a child (bits of the mask evo_vary returns). */
@@ -295,12 +314,20 @@ int evo_nsga2_survivors(const uint32_t *rank, const double *crowd, uint32_t n, u
 #define EVO_STREAM_SAMPLE  0xfffffffffffffffdull /* (seed, SAMPLE, gen, 0): down-samples */
 #define EVO_NO_PARENT      0xffffffffu
 
+/* The selection methods (evolve/selection.def). */
 typedef enum {
-    EVO_SEL_TOURNAMENT = 0,
-    EVO_SEL_LEXICASE = 1,
-    EVO_SEL_EPS_LEXICASE = 2,
-    EVO_SEL_NSGA2 = 3
+#define SEL(id, name, select, prepare, flags, doc) EVO_SEL_##id,
+#include "evolve/selection.def"
+#undef SEL
+    EVO_NSELECTIONS
 } evo_selection;
+/* The spec's names of the methods, by evo_selection, NULL-terminated. */
+extern const char *const evo_selection_names[];
+/* What a method does besides choosing parents (its flags in selection.def). */
+#define EVO_SELECT_ELITES     1u /* the best `elites` of each island are copied unchanged */
+#define EVO_SELECT_SURVIVAL   2u /* (mu + lambda) survival of parents and children */
+#define EVO_SELECT_OBJECTIVES 4u /* it uses the objectives */
+unsigned evo_selection_flags(evo_selection s);
 
 typedef enum {
     EVO_OBJ_ERROR = 0, /* sum of the case errors */
@@ -372,6 +399,12 @@ typedef struct {
  * and gas, migration every 10 generations of 5 best along a ring, 50
  * generations; genome parameters from evo_genome_params_for_task. */
 void evo_params_default(evo_params *p, const evo_isa *isa, const fit_task *t);
+/* Check p for a run of task t with the genome ISA isa (evo_run_new and the
+ * spec loader both use it): 0, or -1 with a message in err that names the
+ * spec key to change (docs/specs.md), e.g. "selection.elites: expected less
+ * than population.size (10), found 10". */
+int evo_params_check(const evo_params *p, const evo_isa *isa, const fit_task *t, char *err,
+                     size_t errcap);
 
 typedef struct evo_run evo_run;
 
@@ -422,14 +455,11 @@ typedef struct {
 } evo_pop_view;
 void evo_run_island(const evo_run *r, uint32_t island, evo_pop_view *v);
 
+/* A /stats row (evolve/runfile.h): generation, evaluations, gas_total, the
+ * best individual (best fitness over all islands, then the tie-break) and
+ * population means and medians. */
 typedef struct {
-    uint64_t generation, evaluations, gas_total;
-    uint32_t best_island, best_slot; /* best fitness over all islands, then the tie-break */
-    double best_fitness, best_error;
-    uint32_t best_hits, best_length;
-    uint64_t best_gas, best_memtime;
-    uint8_t best_status;
-    double mean_error, median_error, median_gas, median_memtime, median_length;
+    EVO_STATS_COLUMNS(EVO_STATS_FIELD)
 } evo_stats;
 /* Statistics of the current population (all islands). Returns 0 or -1. */
 int evo_run_stats(const evo_run *r, evo_stats *s);
@@ -474,9 +504,8 @@ int evo_state_peek(const uint8_t *blob, size_t len, uint64_t *generation);
  */
 
 typedef struct {
-    uint8_t *data;
-    size_t len, cap;
-    uint32_t count; /* individuals in data */
+    base_buf bytes; /* the records */
+    uint32_t count; /* individuals in bytes */
 } evo_batch;
 
 typedef struct {

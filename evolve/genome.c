@@ -3,6 +3,7 @@
  * repaired so that they always land on an instruction start. */
 #include "evolve/evolve.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,30 +265,63 @@ static bool is_prob(double p) {
     return p >= 0 && p <= 1;
 }
 
-const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *isa) {
+/* A message in err, then return -1. */
+#define BAD(...)                                                                                   \
+    do {                                                                                           \
+        if (err && errcap) snprintf(err, errcap, __VA_ARGS__);                                     \
+        return -1;                                                                                 \
+    } while (0)
+
+int evo_genome_check(const evo_genome_params *g, const evo_isa *isa, char *err, size_t errcap) {
     if (g->max_bytes < 16 || g->max_bytes > EVO_MAX_BYTES)
-        return "genome.max_bytes must be in 16..32767";
-    if (g->max_insns < 1) return "genome.max_insns must be >= 1";
-    if (g->init_min < 1 || g->init_min > g->init_max || g->init_max > g->max_insns)
-        return "genome.init_min..init_max must be within 1..max_insns";
-    if (g->nops < 1 || g->nops > 256) return "genome.ops must list 1..256 opcodes";
+        BAD("genome.max_bytes: expected 16..%u, found %u", EVO_MAX_BYTES, g->max_bytes);
+    if (g->max_insns < 1) BAD("genome.max_insns: expected >= 1, found 0");
+    if (g->init_min < 1) BAD("genome.init_min: expected >= 1, found 0");
+    if (g->init_min > g->init_max)
+        BAD("genome.init_min: expected <= genome.init_max (%u), found %u", g->init_max,
+            g->init_min);
+    if (g->init_max > g->max_insns)
+        BAD("genome.init_max: expected <= genome.max_insns (%u), found %u", g->max_insns,
+            g->init_max);
+    if (g->nops < 1 || g->nops > 256)
+        BAD("genome.opcodes: expected 1..256 opcodes, found %u", g->nops);
     for (uint32_t i = 0; i < g->nops; i++) {
         const evo_opdesc *d = &isa->op[g->ops[i]];
-        if (!d->defined) return "genome.ops holds an opcode the ISA does not define";
-        if (desc_len(d) > g->max_bytes) return "genome.ops holds an opcode longer than max_bytes";
+        if (!d->defined)
+            BAD("genome.opcodes[%u]: expected an opcode of the genome's ISA, found 0x%02x", i,
+                g->ops[i]);
+        if (desc_len(d) > g->max_bytes)
+            BAD("genome.opcodes[%u]: expected an instruction of at most genome.max_bytes (%u) "
+                "bytes, found %u",
+                i, g->max_bytes, desc_len(d));
     }
-    if (g->nconsts > EVO_MAX_CONSTS) return "genome.consts holds more than 32 constants";
-    if (g->const_lo > g->const_hi) return "genome.const_lo must be <= const_hi";
-    if (g->const_tweak < 0) return "genome.const_tweak must be >= 0";
-    if (g->idx_max > 255) return "genome.idx_max must be <= 255";
-    const double ps[] = {g->p_const,     g->p_cx_one,      g->p_cx_two, g->p_cx_homol,
-                         g->p_point,     g->p_insert,      g->p_delete, g->p_swap,
-                         g->p_point_imm, g->p_point_class, g->umad};
+    if (g->nconsts > EVO_MAX_CONSTS)
+        BAD("genome.constants: expected at most %u constants, found %u", EVO_MAX_CONSTS,
+            g->nconsts);
+    if (g->const_lo > g->const_hi) BAD("genome.const_lo: expected <= genome.const_hi");
+    if (g->const_tweak < 0) BAD("genome.const_tweak: expected >= 0");
+    if (g->idx_max > 255) BAD("genome.idx_max: expected <= 255, found %u", g->idx_max);
+    const struct {
+        const char *key;
+        double p;
+    } ps[] = {{"genome.p_const", g->p_const},          {"variation.cx_one_point", g->p_cx_one},
+              {"variation.cx_two_point", g->p_cx_two}, {"variation.cx_homologous", g->p_cx_homol},
+              {"variation.point", g->p_point},         {"variation.insert", g->p_insert},
+              {"variation.delete", g->p_delete},       {"variation.swap", g->p_swap},
+              {"variation.point_imm", g->p_point_imm}, {"variation.point_class", g->p_point_class},
+              {"variation.umad", g->umad}};
     for (size_t i = 0; i < sizeof ps / sizeof *ps; i++)
-        if (!is_prob(ps[i])) return "genome rates must be probabilities in [0, 1]";
-    if (g->p_cx_one + g->p_cx_two + g->p_cx_homol > 1.0 + 1e-12)
-        return "genome crossover rates must sum to <= 1";
-    return NULL;
+        if (!is_prob(ps[i].p))
+            BAD("%s: expected a probability in [0, 1], found %g", ps[i].key, ps[i].p);
+    double cx = g->p_cx_one + g->p_cx_two + g->p_cx_homol;
+    if (cx > 1.0 + 1e-12)
+        BAD("variation: expected cx_one_point + cx_two_point + cx_homologous <= 1, found %g", cx);
+    return 0;
+}
+
+const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *isa) {
+    static _Thread_local char why[256];
+    return evo_genome_check(g, isa, why, sizeof why) ? why : NULL;
 }
 
 /* ---- workspace ---- */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void arena_usage(FILE *f) {
     fprintf(f, "usage: frugal arena SPEC.json [--out FILE.h5] [--force] [--checkpoint FILE]\n"
@@ -334,6 +335,19 @@ static void print_table(const fit_arena *a, FILE *out) {
     free(order);
 }
 
+/* Where the finished tournament goes: out, or results/arena/<spec name>.h5. */
+static void results_path(const char *spec, const char *out, char *path, size_t cap) {
+    if (out) {
+        snprintf(path, cap, "%s", out);
+        return;
+    }
+    const char *base = strrchr(spec, '/');
+    base = base ? base + 1 : spec;
+    size_t n = strlen(base);
+    if (n > 5 && !strcmp(base + n - 5, ".json")) n -= 5;
+    snprintf(path, cap, "results/arena/%.*s.h5", (int)n, base);
+}
+
 /* The finished tournament as HDF5 (default results/arena/<spec name>.h5). */
 static int write_results(const fit_arena *a, const char *spec, const char *out, bool force) {
     char path[4096], err[512];
@@ -349,18 +363,14 @@ static int write_results(const fit_arena *a, const char *spec, const char *out, 
     json[text.len] = 0;
     vm_buf_free(&text);
     if (!out) {
-        const char *base = strrchr(spec, '/');
-        base = base ? base + 1 : spec;
-        size_t n = strlen(base);
-        if (n > 5 && !strcmp(base + n - 5, ".json")) n -= 5;
         mkdir("results", 0755);
         mkdir("results/arena", 0755);
-        snprintf(path, sizeof path, "results/arena/%.*s.h5", (int)n, base);
-        out = path;
     }
+    results_path(spec, out, path, sizeof path);
+    out = path;
     if (evo_arena_write(out, force, json, a, err, sizeof err)) {
         fprintf(stderr, "frugal arena: %s\n", err);
-        rc = strstr(err, "already exists") ? EXP_EXIT_USAGE : EXP_EXIT_IO;
+        rc = EXP_EXIT_IO; /* also an existing file, as frugal run (docs/cli.md) */
     } else {
         fprintf(stderr, "frugal arena: results in %s (frugal report %s)\n", out, out);
     }
@@ -401,6 +411,15 @@ int exp_cmd_arena(int argc, char **argv) {
     fit_arena *a = NULL;
     int rc = load_spec(argv[optind], &a);
     if (rc) return rc;
+    /* an existing result is refused before the tournament is played, unless
+     * it stops early (--stop-after) and writes none */
+    char path[4096];
+    results_path(argv[optind], out, path, sizeof path);
+    if (!force && stop_after >= fit_arena_rounds_total(a) && access(path, F_OK) == 0) {
+        fprintf(stderr, "frugal arena: %s: already exists (use --force to replace it)\n", path);
+        rc = EXP_EXIT_IO;
+        goto cleanup;
+    }
     if (resume) {
         vm_buf b = {0};
         if ((rc = exp_read_file(resume, &b))) goto cleanup;

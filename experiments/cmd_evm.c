@@ -290,14 +290,9 @@ static int run_dir(const char *dir, evm_vm *vm, test_stats *s) {
     int rc = 0;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **p = realloc(names, cap * sizeof *p);
-            if (!p) {
-                rc = -1;
-                goto cleanup;
-            }
-            names = p;
+        if (base_grow((void **)&names, &cap, n + 1, sizeof *names, SIZE_MAX)) {
+            rc = -1;
+            goto cleanup;
         }
         if (asprintf(&names[n], "%s/%s", dir, e->d_name) < 0) {
             rc = -1;
@@ -378,30 +373,24 @@ int evm_vmtests_run(const char *dir, bool verbose, int *passed, int *failed) {
 /* ---- evm (run) ---- */
 
 /* Reads CODE_HEX or a file holding hex text or raw bytecode. */
+/* Code from arg: hex, or a file of hex or raw bytes. 0, EXIT_IO when arg is
+ * not hex and names no readable file (errno says why), or EXIT_INPUT. */
 static int load_code(const char *arg, uint8_t **code, size_t *n) {
     FILE *f = fopen(arg, "rb");
-    if (!f) return evm_hex_decode(arg, code, n) < 0 ? EXIT_INPUT : 0;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int rc = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? 2 * cap : 8192;
-            char *p = realloc(buf, cap);
-            if (!p) {
-                rc = EXIT_IO;
-                goto done;
-            }
-            buf = p;
-        }
-        size_t k = fread(buf + len, 1, 4096, f);
-        len += k;
-        if (k < 4096) break;
+    if (!f) {
+        int e = errno;
+        if (evm_hex_decode(arg, code, n) == 0) return 0;
+        errno = e;
+        return EXIT_IO;
     }
-    if (ferror(f)) {
+    base_buf b = {0};
+    int rc = 0;
+    if (base_read_all(f, &b, SIZE_MAX) || base_buf_reserve(&b, 1)) {
         rc = EXIT_IO;
         goto done;
     }
+    char *buf = (char *)b.data;
+    size_t len = b.len;
     buf[len] = 0;
     if (strlen(buf) == len && evm_hex_decode(buf, code, n) == 0) goto done;
     *code = malloc(len ? len : 1); /* not hex: raw bytecode */
@@ -412,7 +401,7 @@ static int load_code(const char *arg, uint8_t **code, size_t *n) {
     memcpy(*code, buf, len);
     *n = len;
 done:
-    free(buf);
+    base_buf_free(&b);
     fclose(f);
     return rc;
 }
@@ -509,7 +498,8 @@ int evm_cmd_run(int argc, char **argv) {
     evm_vm *vm = NULL;
     evm_memhost *h = NULL;
     if ((rc = load_code(argv[optind], &code, &code_n))) {
-        fprintf(stderr, "%s: cannot read code from %s\n", argv[0], argv[optind]);
+        fprintf(stderr, "%s: cannot read code from %s%s%s\n", argv[0], argv[optind],
+                rc == EXIT_IO ? ": " : "", rc == EXIT_IO ? strerror(errno) : "");
         goto cleanup;
     }
     if (evm_hex_decode(calldata, &data, &data_n) < 0) {
@@ -621,7 +611,8 @@ int evm_cmd_disasm(int argc, char **argv) {
     size_t n = 0;
     int rc = load_code(argv[optind], &code, &n);
     if (rc) {
-        fprintf(stderr, "%s: cannot read code from %s\n", argv[0], argv[optind]);
+        fprintf(stderr, "%s: cannot read code from %s%s%s\n", argv[0], argv[optind],
+                rc == EXIT_IO ? ": " : "", rc == EXIT_IO ? strerror(errno) : "");
         return rc;
     }
     evm_disasm(code, n, stdout);

@@ -18,30 +18,17 @@ int exp_read_file(const char *path, vm_buf *out) {
         return EXP_EXIT_IO;
     }
     int rc = EXP_EXIT_OK;
-    uint8_t chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (out->len + n > out->cap) {
-            size_t cap = (out->cap ? out->cap * 2 : 65536);
-            while (cap < out->len + n)
-                cap *= 2;
-            uint8_t *p = realloc(out->data, cap);
-            if (!p) {
-                fprintf(stderr, "frugal: %s: out of memory\n", path);
-                rc = EXP_EXIT_IO;
-                goto cleanup;
-            }
-            out->data = p;
-            out->cap = cap;
-        }
-        memcpy(out->data + out->len, chunk, n);
-        out->len += n;
-    }
-    if (ferror(f)) {
+    switch (base_read_all(f, out, SIZE_MAX)) {
+    case 0: break;
+    case BASE_READ_ERROR:
         fprintf(stderr, "frugal: cannot read %s: %s\n", path, strerror(errno));
         rc = EXP_EXIT_IO;
+        break;
+    default:
+        fprintf(stderr, "frugal: %s: out of memory\n", path);
+        rc = EXP_EXIT_IO;
+        break;
     }
-cleanup:
     fclose(f);
     return rc;
 }

@@ -121,27 +121,103 @@ static void print_dot(const vm_arena *a, FILE *f) {
     fprintf(f, "}\n");
 }
 
-/* A process's memory (stack, then heap), one byte per pixel, 256 wide. */
+/* The image being drawn: every region a process holds (vm_proc_regions),
+ * each from the start of a row, one byte per pixel. */
+#define IMG_W 256
+typedef struct {
+    uint8_t *px;
+    size_t len, cap; /* bytes drawn so far, row-aligned between regions */
+    size_t bytes;    /* bytes of memory */
+    vm_region_kind kind;
+    uint32_t obj;
+    bool any, oom;
+    FILE *legend; /* one line per region */
+} img_ctx;
+
+static const char *region_name(vm_region_kind k) {
+    switch (k) {
+    case VM_REGION_STACK: return "stack";
+    case VM_REGION_HEAP: return "heap";
+    case VM_REGION_CALLS: return "return addresses";
+    case VM_REGION_PAGE: return "page";
+    case VM_REGION_CHAN: return "channel";
+    case VM_REGION_EVM_STACK: return "EVM stack of frame";
+    case VM_REGION_EVM_MEMORY: return "EVM memory of frame";
+    }
+    return "?";
+}
+
+static void add_region(void *ctx, const vm_region *r) {
+    img_ctx *c = ctx;
+    size_t n = r->words ? 8 * r->n : r->n;
+    bool fresh = !c->any || r->kind != c->kind || r->obj != c->obj; /* else: its next piece */
+    if (fresh) {
+        c->len = (c->len + IMG_W - 1) / IMG_W * IMG_W;
+        bool numbered = r->kind >= VM_REGION_PAGE;
+        if (c->legend) {
+            fprintf(c->legend, "  row %zu: %s", c->len / IMG_W, region_name(r->kind));
+            if (numbered) fprintf(c->legend, " %" PRIu32, r->obj);
+            fputc('\n', c->legend);
+        }
+    }
+    c->any = true;
+    c->kind = r->kind;
+    c->obj = r->obj;
+    if (c->len + n > c->cap) {
+        size_t cap = c->cap ? c->cap : 4096;
+        while (cap < c->len + n)
+            cap *= 2;
+        uint8_t *q = realloc(c->px, cap);
+        if (!q) {
+            c->oom = true;
+            return;
+        }
+        memset(q + c->cap, 0, cap - c->cap);
+        c->px = q;
+        c->cap = cap;
+    }
+    if (r->words)
+        for (size_t i = 0; i < r->n; i++)
+            for (int b = 0; b < 8; b++)
+                c->px[c->len++] = (uint8_t)((uint64_t)r->words[i] >> (8 * b));
+    else
+        for (size_t i = 0; i < n; i++)
+            c->px[c->len++] = r->bytes[i];
+    c->bytes += n;
+}
+
+/* Everything a process holds (stack, heap, return addresses, pages,
+ * channels, EVM frames), one byte per pixel, 256 wide, each region from the
+ * start of a row (words little-endian). */
 static int write_image(const vm_arena *a, uint32_t id, const char *path) {
-    vm_proc_info pi;
-    if (vm_proc_get(a, id, &pi) || !pi.live) {
+    char *legend = NULL;
+    size_t llen = 0;
+    img_ctx c = {.legend = open_memstream(&legend, &llen)};
+    if (!c.legend || vm_proc_regions(a, id, add_region, &c)) {
+        if (c.legend) fclose(c.legend);
+        free(legend);
+        free(c.px);
+        if (!c.legend) return EXP_EXIT_IO;
         fprintf(stderr, "frugal inspect: no live process %" PRIu32 "\n", id);
         return EXP_EXIT_USAGE;
     }
-    const vm_word *stack, *heap;
-    uint32_t depth, msize;
-    vm_proc_memory(a, id, &stack, &depth, &heap, &msize);
-    size_t bytes = ((size_t)depth + msize) * 8, w = 256;
-    size_t h = bytes / w + 1;
+    fclose(c.legend);
+    if (c.oom) {
+        free(legend);
+        free(c.px);
+        fprintf(stderr, "frugal inspect: out of memory\n");
+        return EXP_EXIT_IO;
+    }
+    size_t w = IMG_W, h = c.len ? (c.len + w - 1) / w : 1;
     uint8_t *img = calloc(w * h, 1);
-    if (!img) return EXP_EXIT_IO;
-    size_t k = 0;
-    for (uint32_t i = 0; i < depth; i++)
-        for (int b = 0; b < 8; b++)
-            img[k++] = (uint8_t)((uint64_t)stack[i] >> (8 * b));
-    for (uint32_t i = 0; i < msize; i++)
-        for (int b = 0; b < 8; b++)
-            img[k++] = (uint8_t)((uint64_t)heap[i] >> (8 * b));
+    if (!img) {
+        free(legend);
+        free(c.px);
+        return EXP_EXIT_IO;
+    }
+    if (c.len) memcpy(img, c.px, c.len);
+    free(c.px);
+    size_t bytes = c.bytes;
     int rc = EXP_EXIT_IO;
     FILE *f = fopen(path, "wb");
     png_structp png = NULL;
@@ -162,9 +238,10 @@ static int write_image(const vm_arena *a, uint32_t id, const char *path) {
         png_write_row(png, img + y * w);
     png_write_end(png, NULL);
     rc = EXP_EXIT_OK;
-    fprintf(stderr, "frugal inspect: %zu bytes of memory drawn to %s (%zux%zu)\n", bytes, path, w,
-            h);
+    fprintf(stderr, "frugal inspect: %zu bytes of memory drawn to %s (%zux%zu)\n%s", bytes, path, w,
+            h, legend ? legend : "");
 cleanup:
+    free(legend);
     if (png) png_destroy_write_struct(&png, info ? &info : NULL);
     if (f && fclose(f) != 0) rc = EXP_EXIT_IO;
     free(img);
@@ -175,8 +252,9 @@ static const char inspect_usage[] =
     "usage: frugal inspect FILE.snap [--dot] [--image OUT.png [--proc ID]]\n"
     "Prints a snapshot's process tree: status, meters and keys of every process.\n"
     "  --dot          print the capability graph as Graphviz DOT instead\n"
-    "  --image F.png  draw a process's memory (stack, then heap), one byte per pixel,\n"
-    "                256 pixels wide\n"
+    "  --image F.png  draw everything a process holds (stack, heap, return addresses,\n"
+    "                pages, channels, EVM frames' stacks and memory), one byte per\n"
+    "                pixel, 256 pixels wide, each region from a new row\n"
     "  --proc ID      the process to draw (default 0, the root)\n";
 
 int exp_cmd_inspect(int argc, char **argv) {
@@ -230,27 +308,41 @@ static bool takes_value(const char *opt) {
 
 /* The file is the first argument that is neither an option nor an option's
  * value; its magic picks the kind of resume. */
+static bool ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
 int exp_cmd_resume(int argc, char **argv) {
     const char *path = NULL;
-    for (int i = 1; i < argc && !path; i++) {
-        if (argv[i][0] != '-')
+    bool help = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            help = true;
+        else if (argv[i][0] != '-' && !path)
             path = argv[i];
-        else if (takes_value(argv[i]))
+        else if (argv[i][0] == '-' && takes_value(argv[i]))
             i++;
     }
+    static const char usage[] =
+        "usage: frugal resume FILE.h5|FILE.snap [OPTIONS]\n"
+        "Continues a run (HDF5, see frugal resume FILE.h5 --help) or a saved process\n"
+        "tree (snapshot, see frugal resume FILE.snap --help).\n";
     if (!path) {
-        for (int i = 1; i < argc; i++)
-            if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-                printf(
-                    "usage: frugal resume FILE.h5|FILE.snap [OPTIONS]\n"
-                    "Continues a run (HDF5, see frugal resume FILE.h5 --help) or a saved process\n"
-                    "tree (snapshot, see frugal resume FILE.snap --help).\n");
-                return EXP_EXIT_OK;
-            }
+        if (help) {
+            fputs(usage, stdout);
+            return EXP_EXIT_OK;
+        }
         fprintf(stderr, "frugal resume: which file? (frugal resume --help)\n");
         return EXP_EXIT_USAGE;
     }
     FILE *f = fopen(path, "rb");
+    if (!f && help) { /* help needs no file: the name tells which */
+        if (ends_with(path, ".snap")) return exp_cmd_resume_snapshot(argc, argv);
+        if (ends_with(path, ".h5")) return exp_cmd_resume_run(argc, argv);
+        fputs(usage, stdout);
+        return EXP_EXIT_OK;
+    }
     if (!f) {
         fprintf(stderr, "frugal resume: cannot open %s: %s\n", path, strerror(errno));
         return EXP_EXIT_IO;
@@ -260,6 +352,10 @@ int exp_cmd_resume(int argc, char **argv) {
     fclose(f);
     if (n == 8 && !memcmp(magic, "FRUGSNAP", 8)) return exp_cmd_resume_snapshot(argc, argv);
     if (n == 8 && !memcmp(magic, "\x89HDF\r\n\x1a\n", 8)) return exp_cmd_resume_run(argc, argv);
+    if (help) {
+        fputs(usage, stdout);
+        return EXP_EXIT_OK;
+    }
     fprintf(stderr, "frugal resume: %s is neither a frugal snapshot nor an HDF5 run\n", path);
     return EXP_EXIT_INPUT;
 }

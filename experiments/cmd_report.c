@@ -30,15 +30,16 @@ static const char report_usage[] =
     "  --quiet          no progress messages\n"
     "Figures need gnuplot (apt-get install gnuplot-nox); without it the tables and\n"
     "scripts are still written.\n"
-    "Exit: 0 done (also without gnuplot), 1 gnuplot failed, 2 usage, 3 bad run file,\n"
-    "4 cannot write.\n";
+    "Exit: 0 done (also without gnuplot), 1 gnuplot failed, 2 usage, 3 bad run file\n"
+    "(not a run, truncated or corrupt), 4 a file cannot be read or written.\n";
 
 static int lineage(const char *path, const char *id) {
     an_run r;
     char err[1024];
-    if (an_run_load(path, &r, err, sizeof err)) {
+    int e = an_run_load(path, &r, err, sizeof err);
+    if (e) {
         fprintf(stderr, "frugal report: %s\n", err);
-        return EXP_EXIT_INPUT;
+        return e == AN_ERR_IO ? EXP_EXIT_IO : EXP_EXIT_INPUT;
     }
     int rc = EXP_EXIT_OK;
     uint64_t gen;
@@ -167,6 +168,6 @@ int exp_cmd_report(int argc, char **argv) {
     }
     o.out_dir = out;
     int rc = an_report((const char *const *)argv + optind, (size_t)n, &o, stderr);
-    if (rc < 0) return EXP_EXIT_INPUT;
+    if (rc < 0) return rc == AN_ERR_IO ? EXP_EXIT_IO : EXP_EXIT_INPUT;
     return rc == 2 ? EXP_EXIT_FAIL : EXP_EXIT_OK;
 }

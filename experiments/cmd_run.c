@@ -362,6 +362,12 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
     free(tr.errors);
 }
 
+/* The exit code of a failed evo_run_new: out of memory is the run's failure
+ * (1, docs/cli.md), anything else a bad spec (3). */
+static int new_run_failed(const char *err) {
+    return strstr(err, "out of memory") ? EXP_EXIT_FAIL : EXP_EXIT_INPUT;
+}
+
 /* Build and run a loaded spec into file (NULL: do not store). */
 static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run **keep) {
     char err[1024];
@@ -370,7 +376,7 @@ static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run
     evo_run *r = evo_run_new(&s->params, &s->task, err, sizeof err);
     if (!r) {
         fprintf(stderr, "frugal: spec %s: %s\n", s->name, err);
-        return EXP_EXIT_INPUT;
+        return new_run_failed(err);
     }
     bool root = !f->spread || evo_mpi_rank() == 0; /* rank 0 alone writes the file */
     if (f->spread && evo_run_use_mpi(r)) {
@@ -467,7 +473,8 @@ static const char run_usage[] =
     "Ctrl-C stops after the current generation; frugal resume FILE.h5 continues.\n"
     "Generations reach the file at least every output.commit_seconds (default 1 s): a\n"
     "kill loses at most that much work, which frugal resume computes again, bit for bit.\n"
-    "Exit: 0 done, 2 usage, 3 bad spec, 4 I/O error, 130 interrupted (docs/cli.md).\n";
+    "Exit: 0 done, 1 out of memory, 2 usage, 3 bad spec, 4 I/O error or an existing\n"
+    "output without --force, 130 interrupted (docs/cli.md).\n";
 
 /* Split "key.path=value" into an override (pointing into s). */
 static int parse_set(const char *opt, char *s, exp_override *o) {
@@ -546,7 +553,10 @@ static int cmd_run(int argc, char **argv) {
         case 'j': f.json = true; break;
         case 'f': f.force = true; break;
         case 'P': print_spec = true; break;
-        case 'h': fputs(run_usage, stdout); return EXP_EXIT_OK;
+        case 'h':
+            fputs(run_usage, stdout);
+            exp_spec_print_tasks(stdout);
+            return EXP_EXIT_OK;
         default: fputs(run_usage, stderr); return EXP_EXIT_USAGE;
         }
     }
@@ -661,7 +671,7 @@ static int cmd_resume(int argc, char **argv) {
     r = evo_run_new(&s.params, &s.task, err, sizeof err);
     if (!r) {
         fprintf(stderr, "frugal resume: %s\n", err);
-        rc = EXP_EXIT_INPUT;
+        rc = new_run_failed(err);
         goto cleanup;
     }
     if (spread && evo_run_use_mpi(r)) evo_mpi_abort(EXP_EXIT_FAIL);
@@ -727,6 +737,9 @@ static const char batch_usage[] =
     "  --seeds LIST    e.g. 1-30 or 1,2,5-9\n"
     "  --jobs N        runs at a time (default 1)\n"
     "  --threads N     threads in all (default: all cores), divided among the jobs\n"
+    "  --force         run seeds whose DIR/seed-N.h5 exists again, replacing them\n"
+    "A seed whose file exists is not run again without --force: it keeps its files and\n"
+    "its row of DIR/index.csv, which merges the rows of earlier batches by seed.\n"
     "Exit: 0 all runs done, 1 some run failed, 2 usage, 3 bad spec, 130 interrupted.\n";
 
 #define MAX_SEEDS 100000
@@ -743,13 +756,24 @@ static int parse_seeds(const char *s, uint64_t **out, size_t *n) {
         if (exp_parse_u64("--seeds", tok, &lo)) goto fail;
         hi = lo;
         if (dash && exp_parse_u64("--seeds", dash + 1, &hi)) goto fail;
-        if (hi < lo || hi - lo >= MAX_SEEDS || k + (hi - lo + 1) > MAX_SEEDS ||
-            hi > (uint64_t)INT64_MAX) {
-            fprintf(stderr, "frugal batch: --seeds: bad range in '%s' (at most %d seeds)\n", s,
+        if (hi < lo) {
+            fprintf(stderr,
+                    "frugal batch: --seeds: the range %" PRIu64 "-%" PRIu64
+                    " is reversed (write %" PRIu64 "-%" PRIu64 ")\n",
+                    lo, hi, hi, lo);
+            goto fail;
+        }
+        if (hi - lo >= MAX_SEEDS || k + (hi - lo + 1) > MAX_SEEDS || hi > (uint64_t)INT64_MAX) {
+            fprintf(stderr, "frugal batch: --seeds: too many seeds in '%s' (at most %d)\n", s,
                     MAX_SEEDS);
             goto fail;
         }
         for (uint64_t x = lo;; x++) {
+            for (size_t i = 0; i < k; i++)
+                if (v[i] == x) { /* two runs would write one file */
+                    fprintf(stderr, "frugal batch: --seeds: seed %" PRIu64 " is listed twice\n", x);
+                    goto fail;
+                }
             if (k == cap) {
                 cap = cap ? 2 * cap : 64;
                 uint64_t *p = realloc(v, cap * sizeof *v);
@@ -779,8 +803,48 @@ typedef struct {
     uint64_t seed;
     pid_t pid;
     int exit_code;
-    char file[4096], json[4200];
+    bool exists; /* its results were there: not run again (no --force) */
+    char file[4096], json[4200], tmp[4210];
 } batch_job;
+
+/* The seed's files: DIR/seed-N.h5, its summary DIR/seed-N.json, written
+ * first to DIR/seed-N.json.tmp. -1 when a path is too long. */
+static int job_paths(batch_job *j, const char *dir) {
+    int a = snprintf(j->file, sizeof j->file, "%s/seed-%" PRIu64 ".h5", dir, j->seed);
+    int b = snprintf(j->json, sizeof j->json, "%s/seed-%" PRIu64 ".json", dir, j->seed);
+    int c = snprintf(j->tmp, sizeof j->tmp, "%s.tmp", j->json);
+    return a < 0 || b < 0 || c < 0 || (size_t)a >= sizeof j->file || (size_t)b >= sizeof j->json ||
+                   (size_t)c >= sizeof j->tmp
+               ? -1
+               : 0;
+}
+
+/* Results are never replaced without --force: a seed whose file exists is
+ * not run again, and keeps its summary and its row of the index. */
+static bool job_exists(const batch_job *j, bool force) {
+    return !force && access(j->file, F_OK) == 0;
+}
+
+static void note_exists(const batch_job *j) {
+    fprintf(stderr,
+            "frugal batch: seed %" PRIu64 " exists (%s): not run again (--force replaces it, "
+            "frugal resume continues it)\n",
+            j->seed, j->file);
+}
+
+/* The run's summary went to j->tmp: it becomes j->json when there is one,
+ * so that a run that failed leaves the earlier summary as it was. 0, or -1. */
+static int job_summary(const batch_job *j) {
+    struct stat st;
+    if (stat(j->tmp, &st) != 0) return 0;
+    if (st.st_size > 0 && rename(j->tmp, j->json) != 0) {
+        fprintf(stderr, "frugal batch: cannot write %s: %s\n", j->json, strerror(errno));
+        remove(j->tmp);
+        return -1;
+    }
+    remove(j->tmp);
+    return 0;
+}
 
 static int self_exe(char *buf, size_t cap) {
     ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
@@ -804,7 +868,12 @@ static void index_row(FILE *f, const batch_job *j) {
     json_t *o = json_load_file(j->json, 0, &je);
     json_t *b = o ? json_object_get(o, "best") : NULL;
     const char *stop = o ? json_string_value(json_object_get(o, "stop")) : NULL;
-    fprintf(f, "%" PRIu64 ",%s,%d,%s,", j->seed, j->file, j->exit_code, stop ? stop : "failed");
+    int code = j->exit_code;
+    if (j->exists) code = stop && !strcmp(stop, "interrupted") ? EXP_EXIT_INTERRUPTED : 0;
+    fprintf(f, "%" PRIu64 ",%s,%d,%s,", j->seed, j->file, code,
+            stop        ? stop
+            : j->exists ? "exists"
+                        : "failed");
     if (o && b) {
         fprintf(f,
                 "%" JSON_INTEGER_FORMAT ",%" JSON_INTEGER_FORMAT ",%.17g,%" JSON_INTEGER_FORMAT
@@ -821,6 +890,102 @@ static void index_row(FILE *f, const batch_job *j) {
     json_decref(o);
 }
 
+typedef struct {
+    uint64_t seed;
+    char *text; /* the row, with its newline */
+} index_line;
+
+static int cmp_index_line(const void *a, const void *b) {
+    const index_line *x = a, *y = b;
+    return (x->seed > y->seed) - (x->seed < y->seed);
+}
+
+/* Room for one more line in *v (*cap lines, n used). 0, or -1. */
+static int index_room(index_line **v, size_t *cap, size_t n) {
+    if (n < *cap) return 0;
+    size_t c = *cap ? 2 * *cap : 64;
+    index_line *q = realloc(*v, c * sizeof *q);
+    if (!q) return -1;
+    *v = q;
+    *cap = c;
+    return 0;
+}
+
+static const char index_header[] =
+    "seed,file,exit,stop,generation,evaluations,best_error,best_gas,best_hits,hash\n";
+
+/* DIR/index.csv: a row per seed, sorted. The rows of an earlier index for
+ * seeds that this batch did not run (other seeds, and seeds whose results
+ * existed) are kept as they were: merged by seed. Written to a temporary file
+ * then renamed, so that the index is never half written. 0, or an exit code. */
+static int write_index(const char *path, const batch_job *jv, size_t n) {
+    index_line *v = NULL;
+    size_t nv = 0, cap = 0;
+    char tmp[4300], *line = NULL;
+    size_t lcap = 0;
+    int rc = EXP_EXIT_IO;
+    FILE *f = fopen(path, "r"), *out = NULL;
+    for (bool first = true; f && getline(&line, &lcap, f) > 0; first = false) {
+        char *end;
+        errno = 0;
+        uint64_t seed = strtoull(line, &end, 10);
+        if (first || end == line || *end != ',' || errno) continue; /* the header */
+        bool skip = false; /* this batch has a newer row, or the seed has one already */
+        for (size_t i = 0; i < n && !skip; i++)
+            skip = jv[i].seed == seed && !jv[i].exists;
+        for (size_t k = 0; k < nv && !skip; k++)
+            skip = v[k].seed == seed;
+        if (skip) continue;
+        if (index_room(&v, &cap, nv)) goto oom;
+        size_t l = strlen(line);
+        if (!(v[nv].text = malloc(l + 2))) goto oom;
+        memcpy(v[nv].text, line, l + 1);
+        if (!l || line[l - 1] != '\n') strcpy(v[nv].text + l, "\n");
+        v[nv++].seed = seed;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bool kept = false; /* an existing seed whose earlier row was kept */
+        for (size_t k = 0; k < nv && !kept; k++)
+            kept = v[k].seed == jv[i].seed;
+        if (kept) continue;
+        if (index_room(&v, &cap, nv)) goto oom;
+        size_t len = 0;
+        FILE *m = open_memstream(&v[nv].text, &len);
+        if (!m) goto oom;
+        index_row(m, &jv[i]);
+        if (fclose(m)) goto oom;
+        v[nv++].seed = jv[i].seed;
+    }
+    qsort(v, nv, sizeof *v, cmp_index_line);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    out = fopen(tmp, "w");
+    if (!out) {
+        fprintf(stderr, "frugal batch: cannot write %s: %s\n", tmp, strerror(errno));
+        goto done;
+    }
+    fputs(index_header, out);
+    for (size_t k = 0; k < nv; k++)
+        fputs(v[k].text, out);
+    bool ok = !ferror(out);
+    if (fclose(out) != 0 || !ok || rename(tmp, path) != 0) {
+        fprintf(stderr, "frugal batch: cannot write %s: %s\n", path, strerror(errno));
+        remove(tmp);
+        goto done;
+    }
+    rc = EXP_EXIT_OK;
+    goto done;
+oom:
+    fprintf(stderr, "frugal batch: out of memory writing %s\n", path);
+    rc = EXP_EXIT_FAIL;
+done:
+    if (f) fclose(f);
+    free(line);
+    for (size_t k = 0; k < nv; k++)
+        free(v[k].text);
+    free(v);
+    return rc;
+}
+
 /* frugal batch under MPI: rank q runs the seeds i with i % ranks == q, one
  * at a time, in this process, each into its own file (seed-N.h5 and the
  * summary seed-N.json, as the forked runs write them); then every rank learns
@@ -829,20 +994,23 @@ static bool mpi_batch(const char *spec_path, const uint64_t *seeds, size_t nseed
                       uint64_t threads, bool force, const common_opts *c, batch_job *jv,
                       int *interrupted) {
     uint32_t R = evo_mpi_size(), me = evo_mpi_rank();
-    int *codes = malloc((nseeds + 1) * sizeof *codes);
-    if (!codes) evo_mpi_abort(EXP_EXIT_FAIL);
+    int *codes = malloc((nseeds + 1) * sizeof *codes), *ex = calloc(nseeds + 1, sizeof *ex);
+    if (!codes || !ex) evo_mpi_abort(EXP_EXIT_FAIL);
     for (size_t i = 0; i < nseeds; i++) {
         batch_job *j = &jv[i];
         j->seed = seeds[i];
-        codes[i] = -1;
-        if (snprintf(j->file, sizeof j->file, "%s/seed-%" PRIu64 ".h5", dir, j->seed) >=
-                (int)sizeof j->file ||
-            snprintf(j->json, sizeof j->json, "%s/seed-%" PRIu64 ".json", dir, j->seed) >=
-                (int)sizeof j->json) {
-            codes[i] = EXP_EXIT_USAGE; /* every rank alike */
-            continue;
+        codes[i] = job_paths(j, dir) ? EXP_EXIT_USAGE : -1; /* every rank alike */
+        ex[i] = codes[i] < 0 && job_exists(j, force);
+    }
+    /* the ranks agree on what existed before any of them writes */
+    if (evo_mpi_max_ints(ex, nseeds)) evo_mpi_abort(EXP_EXIT_FAIL);
+    for (size_t i = 0; i < nseeds; i++) {
+        batch_job *j = &jv[i];
+        if ((j->exists = ex[i])) {
+            codes[i] = 0;
+            if (me == 0) note_exists(j);
         }
-        if (i % R != me || stop_flag) continue;
+        if (codes[i] >= 0 || i % R != me || stop_flag) continue;
         exp_override ov[MAX_OVERRIDES + 2];
         size_t nov = c->nov;
         memcpy(ov, c->ov, nov * sizeof *ov);
@@ -859,9 +1027,9 @@ static bool mpi_batch(const char *spec_path, const uint64_t *seeds, size_t nseed
         } else {
             /* the summary goes to seed-N.json, as a forked run's stdout would */
             fflush(stdout);
-            int saved = dup(1), fd = open(j->json, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+            int saved = dup(1), fd = open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
             if (saved < 0 || fd < 0 || dup2(fd, 1) < 0) {
-                fprintf(stderr, "frugal batch: cannot write %s: %s\n", j->json, strerror(errno));
+                fprintf(stderr, "frugal batch: cannot write %s: %s\n", j->tmp, strerror(errno));
                 rc = EXP_EXIT_IO;
             } else {
                 run_flags f = {.quiet = true, .json = true, .force = force};
@@ -873,6 +1041,7 @@ static bool mpi_batch(const char *spec_path, const uint64_t *seeds, size_t nseed
                 close(saved);
             }
             if (fd >= 0) close(fd);
+            if (job_summary(j) && !rc) rc = EXP_EXIT_IO;
             exp_spec_free(&sp);
         }
         codes[i] = rc;
@@ -891,6 +1060,7 @@ static bool mpi_batch(const char *spec_path, const uint64_t *seeds, size_t nseed
     }
     *interrupted = codes[nseeds];
     free(codes);
+    free(ex);
     return failed;
 }
 
@@ -955,7 +1125,6 @@ static int cmd_batch(int argc, char **argv) {
     common_opts c = {0};
     char *setcopy[MAX_OVERRIDES] = {0};
     batch_job *jv = NULL;
-    FILE *idx = NULL;
     int rc = EXP_EXIT_OK;
     for (size_t i = 0; i < nsets; i++) {
         exp_override o;
@@ -1021,12 +1190,15 @@ static int cmd_batch(int argc, char **argv) {
             j->exit_code = -1;
             char seed_s[32];
             snprintf(seed_s, sizeof seed_s, "%" PRIu64, j->seed);
-            if (snprintf(j->file, sizeof j->file, "%s/seed-%s.h5", dir, seed_s) >=
-                    (int)sizeof j->file ||
-                snprintf(j->json, sizeof j->json, "%s/seed-%s.json", dir, seed_s) >=
-                    (int)sizeof j->json) {
+            if (job_paths(j, dir)) {
                 fprintf(stderr, "frugal batch: %s: path too long\n", dir);
                 failed = true;
+                continue;
+            }
+            if (job_exists(j, force)) {
+                j->exists = true;
+                j->exit_code = 0;
+                note_exists(j);
                 continue;
             }
             char *args[16 + 2 * MAX_OVERRIDES];
@@ -1052,7 +1224,7 @@ static int cmd_batch(int argc, char **argv) {
                 args[a++] = sets[i];
             }
             args[a] = NULL;
-            j->pid = spawn(exe, args, j->json);
+            j->pid = spawn(exe, args, j->tmp);
             if (j->pid < 0) {
                 fprintf(stderr, "frugal batch: cannot start a run: %s\n", strerror(errno));
                 failed = true;
@@ -1081,6 +1253,7 @@ static int cmd_batch(int argc, char **argv) {
                                       ? WEXITSTATUS(status)
                                       : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
                 running--;
+                if (job_summary(&jv[i]) && !jv[i].exit_code) jv[i].exit_code = EXP_EXIT_IO;
                 if (jv[i].exit_code) failed = true;
                 fprintf(stderr, "frugal batch: seed %" PRIu64 " %s (exit %d)\n", jv[i].seed,
                         jv[i].exit_code == 0                      ? "done"
@@ -1096,26 +1269,15 @@ static int cmd_batch(int argc, char **argv) {
         goto cleanup;
     }
 
-    idx = fopen(probe, "w");
-    if (!idx) {
-        fprintf(stderr, "frugal batch: cannot write %s: %s\n", probe, strerror(errno));
-        rc = EXP_EXIT_IO;
-        goto cleanup;
-    }
-    fprintf(idx, "seed,file,exit,stop,generation,evaluations,best_error,best_gas,best_hits,hash\n");
+    if ((rc = write_index(probe, jv, next))) goto cleanup;
+    size_t existed = 0;
     for (size_t i = 0; i < next; i++)
-        index_row(idx, &jv[i]);
-    if (fclose(idx)) {
-        idx = NULL;
-        fprintf(stderr, "frugal batch: cannot write %s: %s\n", probe, strerror(errno));
-        rc = EXP_EXIT_IO;
-        goto cleanup;
-    }
-    idx = NULL;
-    printf("%s: %zu runs, index in %s\n", spec_path, next, probe);
+        existed += jv[i].exists;
+    printf("%s: %zu run%s", spec_path, next - existed, next - existed == 1 ? "" : "s");
+    if (existed) printf(", %zu seed%s existed (not run again)", existed, existed == 1 ? "" : "s");
+    printf(", index in %s\n", probe);
     rc = interrupted ? EXP_EXIT_INTERRUPTED : failed ? EXP_EXIT_FAIL : EXP_EXIT_OK;
 cleanup:
-    if (idx) fclose(idx);
     for (size_t i = 0; i < nsets; i++)
         free(setcopy[i]);
     free(jv);

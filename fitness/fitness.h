@@ -20,6 +20,7 @@
 #ifndef FRUGAL_FITNESS_H
 #define FRUGAL_FITNESS_H
 
+#include "vm/evm/evm.h"
 #include "vm/vm.h"
 
 #include <stdbool.h>
@@ -107,6 +108,11 @@ typedef struct {
     int32_t stack_delta;
     uint64_t block_gas;     /* the block's gas (Cancun, measured) */
     uint32_t equiv_samples; /* random stacks for fit_evm_equivalent */
+    char **opaque;          /* the block's symbolic pushes as written (fit_evm_block) */
+    uint32_t n_opaque;
+    evm_word *probe;        /* values the tests favour: the block's constants, their
+                               neighbours, sums and differences */
+    uint32_t n_probe;
     /* co-evolution tasks ("ipd-coevo", "blotto-coevo"): the hall of fame, whose
      * opponents are the cases (see "co-evolution" below); NULL otherwise */
     struct fit_coevo *coevo;
@@ -148,27 +154,46 @@ uint32_t fit_task_nerrors(const fit_task *t, fit_split which);
 
 /* ---- the task library (docs/tasks.md) ---- */
 
+/* The task section of a spec, as the makers see it. A family that needs more
+ * (a data file's path, its columns) adds its fields here, and
+ * experiments/spec.c fills them from its keys. */
 typedef struct {
     uint32_t n_train, n_test; /* 0: the published sizes */
-    const char *block_hex;    /* evm-superopt: the target block (hex) */
+    const char *block_hex;    /* evm-superopt: the target block, as hex or as text with
+                                 symbolic pushes (fit_evm_block_parse) */
     uint32_t equiv_samples;   /* evm-superopt: random inputs for the final equivalence check
                                  (0: FIT_EQUIV_SAMPLES) */
 } fit_task_opts;
 
 #define FIT_EQUIV_SAMPLES 10000u
 
-/* Make the named task with cases from rng. Names: "quartic", "keijzer6", "nguyen7", "pagie1",
- * "vladislavleva4", "korns12", "parity3".."parity6", "mux6", "mux11", "gcd", "fuel-cost",
- * "coin-sums", "basement", "small-or-large", "median", "smallest", "count-odds",
- * "last-index-of-zero", "evm-max", "evm-min3", "evm-absdiff", "evm-popcount", "evm-superopt",
- * "ipd-coevo", "blotto-coevo" (co-evolution: n_train is the hall of fame's size).
+/* The task registry (fitness/tasks.def): one entry per task. */
+typedef struct fit_task_entry fit_task_entry;
+struct fit_task_entry {
+    const char *name;   /* the spec's task.name */
+    const char *family; /* the section of docs/tasks.md: "regression", "boolean", "psb1", ... */
+    /* Build the task: 0, or -1 with a message in err (empty: out of memory). */
+    int (*make)(const fit_task_entry *e, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
+                char *err, size_t errcap);
+    uint32_t arg;    /* for makers shared by a family (e.g. parity's inputs) */
+    const char *doc; /* one line */
+};
+/* Every task, in the registry's order (fit_ntasks of them). */
+extern const fit_task_entry fit_tasks[];
+extern const size_t fit_ntasks;
+/* The names, NULL-terminated, in the same order. */
+extern const char *const fit_task_names[];
+/* The entry of a name, or NULL. */
+const fit_task_entry *fit_task_find(const char *name);
+/* The names, comma-separated, for messages (cut to fit cap). */
+void fit_task_list(char *buf, size_t cap);
+
+/* Make the named task (a name of the registry) with cases from rng.
  * o may be NULL (all defaults). Random cases are drawn training set first,
  * then test set, each in the documented order. Returns 0, or -1 with a
  * message naming the problem in err (unknown name, bad sizes, bad block). */
 int fit_task_make(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
                   char *err, size_t errcap);
-/* The names above, NULL-terminated, for --help and error messages. */
-extern const char *const fit_task_names[];
 
 /* The published Basement fixed cases of length 20 (15 vectors), generated
  * once by the task's own rule from a fixed seed; docs/tasks.md lists them. */
@@ -185,10 +210,100 @@ extern const char *const fit_task_names[];
  * on out of memory. */
 int fit_evm_equivalent(const fit_task *t, const uint8_t *code, size_t len, const fit_rng *rng,
                        uint64_t *cex);
-/* Gas of straight-line EVM code on the stack model (the sum over its
- * instructions of the Cancun static gas; EXP adds 50 per exponent byte on
- * the case's data, so use fit_eval for exact figures). -1 if undefined. */
+/* Gas of straight-line EVM code: the sum over its instructions of the
+ * Cancun static gas (the figure the stack model charges, and the one the
+ * published superoptimisers report). -1 if an opcode is undefined. */
 int64_t fit_evm_static_gas(const uint8_t *code, size_t len);
+/* Proof of equivalence by symbolic execution (fitness/superopt_sym.c): both
+ * final stacks, as terms over the initial stack, the environment and the
+ * opaque constants, are identical after normalisation by rewrite rules that
+ * hold for every 256-bit word (docs/tasks.md lists them). Returns 1 if
+ * proved, 0 if not (which says nothing: the rules are incomplete), -1 on
+ * out of memory. */
+int fit_evm_prove(const fit_task *t, const uint8_t *code, size_t len);
+/* The cheapest program under bound gas (Cancun static) that builds the
+ * block's normalised final stack, searched by A* over symbolic stacks whose
+ * words are all subterms of that final stack (moves: the operations that
+ * make them, pushes of its constants, environment words and symbolic pushes,
+ * DUPn, SWAPn, POP), expanding at most max_expand stacks. Returns 1 with
+ * the code in out[0..*len) (len 0: the block does nothing) and its gas in
+ * *gas, 0 if there is none in that space within the limits, -1 on out of
+ * memory; *expanded (if not NULL) counts the stacks expanded. The code
+ * proves equivalent by construction; callers still test it. */
+int fit_evm_codegen(const fit_task *t, int64_t bound, uint64_t max_expand, uint8_t *out,
+                    size_t cap, size_t *len, int64_t *gas, uint64_t *expanded);
+/* A lower bound on the static gas of any program equivalent to the block
+ * on the stack model: each word of its final stack that is not an input
+ * needs an instruction of its own (at least 2 gas, 3 for a nonzero constant
+ * or a symbolic push), each extra copy of an input a DUP, each net removal
+ * a POP. -1 on out of memory. */
+int64_t fit_evm_lower_bound(const fit_task *t);
+/* Windowed code generation (as SuperStack and GASOL split large blocks):
+ * fit_evm_codegen on each window of `window` instructions of code (a
+ * program equivalent to t's block), windows starting half a window apart,
+ * a window replaced by a cheaper result, passes repeated until none
+ * improves (at most 8). Returns 1 with the cheaper whole in out[0..*olen)
+ * and its gas, 0 if no window improved, -1 on out of memory; *expanded
+ * accumulates. The caller tests the result for equivalence. */
+int fit_evm_codegen_windows(const fit_task *t, const uint8_t *code, size_t len, uint32_t window,
+                            uint64_t max_expand, uint8_t *out, size_t cap, size_t *olen,
+                            int64_t *gas, uint64_t *expanded);
+
+/* ---- straight-line EVM blocks and the stack model (fitness/superopt.c) ---- */
+
+#define FIT_MAX_OPAQUE      64   /* distinct symbolic pushes in one block */
+#define FIT_EVM_MODEL_STACK 1024 /* the EVM's stack limit */
+
+/* A block read by fit_evm_block_parse: code, with each symbolic push as a
+ * PUSH32 of a marker word (fit_evm_opaque_push), and the symbolic pushes'
+ * text in order of first appearance. */
+typedef struct {
+    uint8_t *code;
+    size_t len;
+    char **opaque;
+    uint32_t n_opaque;
+} fit_evm_block;
+/* Read a block written as hex (optionally 0x-prefixed, no spaces) or as
+ * text: opcode names separated by white space, PUSHn with a 0x-hex or
+ * decimal operand, solc's "PUSH <hex digits>", and the symbolic pushes
+ * PUSH [tag] X, PUSH #[$] X, PUSH [$] X, PUSH data X, PUSHLIB X,
+ * PUSHIMMUTABLE X, PUSHDEPLOYADDRESS, PUSHSIZE and forves' METAPUSH K X
+ * (operands optional; docs/tasks.md). 0, or -1 with a message in err and
+ * the 1-based column of the bad token in *col (0 if none). */
+int fit_evm_block_parse(const char *src, fit_evm_block *b, size_t *col, char *err, size_t errcap);
+void fit_evm_block_free(fit_evm_block *b);
+/* The PUSH32 standing for symbolic push k (33 bytes). */
+void fit_evm_opaque_push(uint32_t k, uint8_t out[33]);
+/* Whether the 32-byte immediate imm is symbolic push k < n_opaque. */
+bool fit_evm_opaque_index(const uint8_t *imm, size_t n, uint32_t n_opaque, uint32_t *k);
+/* Code as text ("PUSH1 0x3 SUB"), symbolic pushes as written; like
+ * snprintf, returns the length the whole text needs. */
+size_t fit_evm_code_text(const uint8_t *code, size_t n, char *const *opaque, uint32_t n_opaque,
+                         char *out, size_t cap);
+
+/* The stack model: straight-line code on 256-bit words. Pure opcodes
+ * compute as the EVM does (evm_word_op); POP, PUSHn, DUPn, SWAPn move
+ * words; environment opcodes (CALLER, CALLVALUE, TIMESTAMP, ...) push the
+ * case's values (addresses have 160 bits), state reads (BALANCE, SLOAD,
+ * CALLDATALOAD, ...) give a fixed function of the case and the argument,
+ * and symbolic pushes the case's value of the constant: all drawn from the
+ * case's key, a quarter of them from env->probe, so that no constant can
+ * stand in for them. Any other opcode is INVALID_OPCODE. st holds *depth
+ * words (bottom first) on entry and the final stack on return (room for
+ * FIT_EVM_MODEL_STACK); *gas the static gas charged, *peak (if not NULL)
+ * the largest depth. Returns HALTED or the fault. */
+typedef struct {
+    uint32_t n_opaque;     /* symbolic pushes 0..n_opaque-1 are opaque */
+    const evm_word *probe; /* values tests favour (fit_task.probe) */
+    uint32_t n_probe;
+} fit_evm_env;
+bool fit_evm_model_op(uint8_t op);
+vm_status fit_evm_model_run(const fit_evm_env *env, const uint8_t *code, size_t len, uint64_t key,
+                            evm_word *st, uint32_t *depth, uint64_t *gas, uint32_t *peak);
+void fit_evm_model_env(const fit_evm_env *env, uint64_t key, uint8_t op, evm_word *w);
+void fit_evm_model_opaque(const fit_evm_env *env, uint64_t key, uint32_t k, evm_word *w);
+void fit_evm_word_from_be(const uint8_t b[32], evm_word *w);
+void fit_evm_word_to_be(const evm_word *w, uint8_t b[32]);
 
 /* ==== evaluation ==== */
 

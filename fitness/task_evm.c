@@ -62,12 +62,9 @@ struct fit_evm_ctx {
     size_t code_cap;
     uint8_t *calldata;
     uint32_t case_base; /* added to the case index for the environment */
-    /* tracer state (stack model) */
-    uint32_t start_pc, end_pc;
-    bool started, ended;
-    int64_t gas_start, gas_end;
-    uint8_t *stack; /* the final stack, bottom first */
-    size_t depth;
+    uint8_t *stack;     /* the output words, big-endian */
+    size_t depth;       /* stack model: the final depth */
+    evm_word *mst;      /* stack model: its stack */
 };
 
 fit_evm_ctx *fit_evm_ctx_new(const fit_task *t, const vm_limits *limits) {
@@ -77,7 +74,8 @@ fit_evm_ctx *fit_evm_ctx_new(const fit_task *t, const vm_limits *limits) {
     c->host = c->vm ? evm_memhost_new(c->vm) : NULL;
     c->calldata = calloc((size_t)t->n_in * 32 + 128, 1);
     c->stack = calloc(EVM_MAX_OUT, 32);
-    if (!c->host || !c->calldata || !c->stack) {
+    if (t->io == FIT_IO_EVM_STACK) c->mst = calloc(FIT_EVM_MODEL_STACK, sizeof *c->mst);
+    if (!c->host || !c->calldata || !c->stack || (t->io == FIT_IO_EVM_STACK && !c->mst)) {
         fit_evm_ctx_free(c);
         return NULL;
     }
@@ -94,25 +92,10 @@ void fit_evm_ctx_free(fit_evm_ctx *c) {
     if (!c) return;
     evm_memhost_free(c->host);
     evm_vm_free(c->vm);
-    free(c->code);
+    free(c->mst);
     free(c->calldata);
     free(c->stack);
     free(c);
-}
-
-static void tracer(void *ctx, const evm_step *s) {
-    fit_evm_ctx *c = ctx;
-    if (s->depth != 0) return;
-    if (!c->started && s->pc == c->start_pc) {
-        c->started = true;
-        c->gas_start = s->gas;
-    }
-    if (s->pc == c->end_pc && s->op == EVM_OP_STOP) {
-        c->ended = true;
-        c->gas_end = s->gas;
-        c->depth = s->stack_size;
-        if (c->depth <= EVM_MAX_OUT) memcpy(c->stack, s->stack, c->depth * 32);
-    }
 }
 
 static vm_status map_status(evm_status s) {
@@ -134,11 +117,9 @@ static vm_status map_status(evm_status s) {
 /* The case's environment, drawn from the case's index and first input:
  * sender (the zero address a quarter of the time), recipient, origin (the
  * sender half the time), value (0, small, 64-bit or 256-bit), timestamp and
- * number (small, 32-bit or 62-bit), and for the stack model some calldata.
- * So a candidate cannot replace CALLER, CALLVALUE or TIMESTAMP by a
- * constant. */
-static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_t i,
-                     bool calldata) {
+ * number (small, 32-bit or 62-bit). So a candidate cannot replace CALLER, CALLVALUE or TIMESTAMP by
+ * a constant. */
+static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_t i) {
     uint64_t s = 0x656e76ull + i;
     if (in0)
         for (int k = 0; k < 32; k++)
@@ -146,7 +127,7 @@ static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_
     memset(m, 0, sizeof *m);
     m->kind = EVM_CALL_CALL;
     m->gas = c->gas;
-    uint64_t a = fit_splitmix(&s), b = fit_splitmix(&s), d = fit_splitmix(&s);
+    uint64_t a = base_splitmix64(&s), b = base_splitmix64(&s), d = base_splitmix64(&s);
     for (int k = 0; k < 8; k++) {
         m->sender.b[12 + k] = (uint8_t)(a >> (8 * k));
         m->recipient.b[12 + k] = (uint8_t)(b >> (8 * k));
@@ -155,14 +136,14 @@ static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_
     m->sender.b[0] = 0xcc;
     if (a % 4 == 0) memset(m->sender.b, 0, sizeof m->sender.b);
     m->code_address = m->recipient;
-    uint64_t v = fit_splitmix(&s);
+    uint64_t v = base_splitmix64(&s);
     switch (d % 4) {
     case 0: memset(m->value.b, 0, 32); break;
     case 1: fit_u256_from_u64(m->value.b, 1 + v % 65535); break;
     case 2: fit_u256_from_u64(m->value.b, v); break;
     default:
         for (int k = 0; k < 32; k += 8) {
-            uint64_t w = fit_splitmix(&s);
+            uint64_t w = base_splitmix64(&s);
             for (int j = 0; j < 8; j++)
                 m->value.b[k + j] = (uint8_t)(w >> (8 * j));
         }
@@ -170,37 +151,16 @@ static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_
     evm_context *x = evm_memhost_context(c->host);
     x->origin = m->sender;
     if ((d >> 2) % 2) {
-        uint64_t o = fit_splitmix(&s);
+        uint64_t o = base_splitmix64(&s);
         for (int k = 0; k < 8; k++)
             x->origin.b[12 + k] = (uint8_t)(o >> (8 * k));
         x->origin.b[1] = 0x01;
     }
-    uint64_t ts = fit_splitmix(&s), nb = fit_splitmix(&s);
+    uint64_t ts = base_splitmix64(&s), nb = base_splitmix64(&s);
     static const int shift[3] = {48, 32, 2};
     x->timestamp = (int64_t)(ts >> shift[(d >> 3) % 3]);
     x->number = (int64_t)(nb >> shift[(d >> 5) % 3]);
     x->gas_limit = 30000000;
-    if (calldata) {
-        size_t n = (size_t)((d >> 7) % 3) * 32 + ((d >> 9) % 2 ? 4 : 0);
-        for (size_t k = 0; k < n; k += 8) {
-            uint64_t w = fit_splitmix(&s);
-            for (size_t j = 0; j < 8 && k + j < n; j++)
-                c->calldata[k + j] = (uint8_t)(w >> (8 * j));
-        }
-        m->input = c->calldata;
-        m->input_size = n;
-    }
-}
-
-/* The length of EVM code rounded up to whole instructions (truncated PUSH
- * data reads as zeros, so padding with zeros keeps its meaning). */
-static size_t whole_len(const uint8_t *code, size_t len) {
-    size_t pc = 0;
-    while (pc < len) {
-        uint8_t op = code[pc];
-        pc += 1 + (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? (size_t)(op - EVM_OP_PUSH1 + 1) : 0);
-    }
-    return pc;
 }
 
 static double out_error(const fit_task *t, const uint8_t *y, const uint8_t *w) {
@@ -219,60 +179,43 @@ static uint32_t final_depth(const fit_task *t) {
     return (uint32_t)((int64_t)t->min_stack_in + t->stack_delta);
 }
 
-/* One case of the stack model; fills out[0..n_out) when has_output. */
-static vm_status run_stack_case(fit_evm_ctx *c, const fit_task *t, const fit_cases *cs, uint32_t i,
-                                size_t code_len, uint64_t *gas, uint64_t *words, bool *has_output) {
-    const uint8_t *in = cs->in256 + (size_t)i * t->n_in * 32;
-    size_t n = 0;
-    for (uint32_t k = 0; k < t->n_in; k++) {
-        c->code[n++] = EVM_OP_PUSH32;
-        memcpy(c->code + n, in + (size_t)k * 32, 32);
-        n += 32;
-    }
-    (void)n;
-    evm_message m;
-    case_env(c, &m, t->n_in ? in : NULL, c->case_base + i, true);
-    c->started = c->ended = false;
-    c->depth = 0;
-    evm_result res;
-    evm_memhost_begin_tx(c->host, &m.recipient, 1);
-    size_t snap = evm_memhost_snapshot(c->host);
-    evm_vm_set_tracer(c->vm, tracer, c);
-    evm_status st = evm_execute(c->vm, &evm_memhost_iface, c->host, &m, c->code, code_len, &res);
-    evm_vm_set_tracer(c->vm, NULL, NULL);
-    evm_memhost_revert(c->host, snap);
-    *words = evm_vm_words_peak(c->vm);
-    *has_output = st == EVM_SUCCESS && c->ended && c->depth == final_depth(t);
+/* A stack-model case's key: its environment, state reads and symbolic
+ * pushes are functions of it (fit_evm_model_run). */
+static uint64_t model_key(const uint8_t *in, uint32_t n_in, uint64_t idx) {
+    uint64_t s = 0x656e76ull + idx;
+    for (size_t k = 0; k < (size_t)n_in * 32; k++)
+        s = s * 131 + in[k];
+    return base_splitmix64(&s);
+}
+
+/* One case of the stack model; the final stack's words go to c->stack
+ * (big-endian) when has_output. */
+static vm_status run_stack_case(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t len,
+                                const uint8_t *in, uint64_t idx, uint64_t *gas, uint64_t *words,
+                                bool *has_output) {
+    for (uint32_t k = 0; k < t->n_in; k++)
+        fit_evm_word_from_be(in + (size_t)k * 32, &c->mst[k]);
+    uint32_t depth = t->n_in, peak = 0;
+    fit_evm_env env = {t->n_opaque, t->probe, t->n_probe};
+    vm_status st =
+        fit_evm_model_run(&env, code, len, model_key(in, t->n_in, idx), c->mst, &depth, gas, &peak);
+    c->depth = depth;
+    *words = peak;
+    *has_output = st == VM_HALTED && depth == final_depth(t);
+    if (st != VM_HALTED) *gas = (uint64_t)c->gas; /* a fault takes all the gas, as in the EVM */
+    if (*has_output)
+        for (uint32_t k = 0; k < depth; k++)
+            fit_evm_word_to_be(&c->mst[k], c->stack + (size_t)k * 32);
     if (final_depth(t) == 0) memset(c->stack, 0, 32);
-    if (c->started && c->ended)
-        *gas = (uint64_t)(c->gas_start - c->gas_end);
-    else
-        *gas = (uint64_t)(c->gas - (int64_t)t->n_in * 3);
-    return map_status(st);
+    return st;
 }
 
 int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t len,
                  const fit_cases *cs, fit_result *r) {
     if (len > 1u << 20 || !cs->in256) return -1;
     uint32_t no = fit_task_nout(t);
-    size_t code_len = 0;
     bool stack_model = t->io == FIT_IO_EVM_STACK;
-    if (stack_model) {
-        size_t wl = whole_len(code, len), pro = (size_t)t->n_in * 33;
-        size_t need = pro + wl + 1;
-        if (need > c->code_cap) {
-            uint8_t *p = realloc(c->code, need);
-            if (!p) return -1;
-            c->code = p;
-            c->code_cap = need;
-        }
-        if (len) memcpy(c->code + pro, code, len);
-        memset(c->code + pro + len, 0, wl - len);
-        c->code[pro + wl] = EVM_OP_STOP;
-        c->start_pc = (uint32_t)pro;
-        c->end_pc = (uint32_t)(pro + wl);
-        code_len = need;
-    }
+    if (stack_model && !c->mst) return -1;
     r->ncases = cs->n;
     r->nerrors = cs->n * no;
     r->error = 0;
@@ -287,13 +230,14 @@ int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t 
         vm_status st;
         const uint8_t *y;
         if (stack_model) {
-            st = run_stack_case(c, t, cs, i, code_len, &gas, &words, &has);
+            st = run_stack_case(c, t, code, len, cs->in256 + (size_t)i * t->n_in * 32,
+                                c->case_base + i, &gas, &words, &has);
             y = c->stack;
         } else {
             const uint8_t *in = cs->in256 + (size_t)i * t->n_in * 32;
             memcpy(c->calldata, in, (size_t)t->n_in * 32);
             evm_message m;
-            case_env(c, &m, t->n_in ? in : NULL, c->case_base + i, false);
+            case_env(c, &m, t->n_in ? in : NULL, c->case_base + i);
             m.input = c->calldata;
             m.input_size = (size_t)t->n_in * 32;
             evm_result res;
@@ -420,7 +364,7 @@ static int make_syn(const char *name, syn_kind kind, const fit_task_opts *o, con
     if (fit_cases_alloc(&t->train, ntr, n_in, 1, false, true) ||
         fit_cases_alloc(&t->test, nte, n_in, 1, false, true)) {
         fit_task_free(t);
-        fit_errf(err, errcap, "%s: out of memory", name);
+        base_errf(err, errcap, "%s: out of memory", name);
         return -1;
     }
     for (int s = 0; s < 2; s++) {
@@ -455,82 +399,30 @@ int64_t fit_evm_static_gas(const uint8_t *code, size_t len) {
     return g;
 }
 
-/* A block the stack model can judge: defined opcodes only, none that ends
- * the block, jumps, or touches memory, storage, logs or calls. */
-static bool block_op_ok(uint8_t op) {
-    const evm_opinfo *oi = evm_opinfo_of(op);
-    if (!oi->name) return false;
-    switch (op) {
-    case EVM_OP_STOP:
-    case EVM_OP_JUMP:
-    case EVM_OP_JUMPI:
-    case EVM_OP_JUMPDEST:
-    case EVM_OP_PC:
-    case EVM_OP_GAS:
-    case EVM_OP_MSIZE:
-    case EVM_OP_RETURN:
-    case EVM_OP_REVERT:
-    case EVM_OP_INVALID:
-    case EVM_OP_SELFDESTRUCT:
-    case EVM_OP_SSTORE:
-    case EVM_OP_TSTORE: return false;
-    default: break;
-    }
-    if (op >= 0xa0 && op <= 0xa4) return false; /* LOG */
-    if (op >= 0xf0) return false;               /* calls and creates */
-    if (op == EVM_OP_MLOAD || op == EVM_OP_MSTORE || op == EVM_OP_MSTORE8 ||
-        op == EVM_OP_KECCAK256 || op == EVM_OP_MCOPY || op == EVM_OP_CALLDATACOPY ||
-        op == EVM_OP_CODECOPY || op == EVM_OP_EXTCODECOPY || op == EVM_OP_RETURNDATACOPY)
-        return false;
-    return true;
-}
-
-/* Stack effect of a block: the items it needs and its net change. */
-static int block_shape(const uint8_t *b, size_t n, uint32_t *min_in, int32_t *delta, char *why,
-                       size_t whycap) {
-    int64_t depth = 0, low = 0;
-    size_t pc = 0;
-    while (pc < n) {
-        uint8_t op = b[pc];
-        if (!block_op_ok(op)) {
-            const evm_opinfo *oi = evm_opinfo_of(op);
-            fit_errf(why, whycap, "opcode 0x%02x (%s) at byte %zu is not straight-line stack code",
-                     op, oi->name ? oi->name : "undefined", pc);
-            return -1;
-        }
-        const evm_opinfo *oi = evm_opinfo_of(op);
-        depth -= oi->in;
-        if (depth < low) low = depth;
-        depth += oi->out;
-        size_t il =
-            1 + (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? (size_t)(op - EVM_OP_PUSH1 + 1) : 0);
-        if (pc + il > n) {
-            fit_errf(why, whycap, "%s at byte %zu is truncated", oi->name, pc);
-            return -1;
-        }
-        pc += il;
-    }
-    *min_in = (uint32_t)-low;
-    *delta = (int32_t)depth;
-    return 0;
-}
-
-/* Fill cs with initial stacks: the first ones every combination of the
- * edge values over the top min(n_in, 4) inputs (when edges), then random. */
-static void draw_stacks(const fit_task *t, fit_cases *cs, const fit_rng *rng, uint32_t nedge) {
+/* Fill cs with initial stacks: stacks first..nedge-1 of every combination of
+ * the edge values over the top min(n_in, 4) inputs (deeper inputs cycle
+ * through them), then random ones. */
+static void draw_stacks(const fit_task *t, fit_cases *cs, const fit_rng *rng, uint32_t nedge,
+                        uint32_t first) {
     static const int kinds[] = {0, 1, 1, 2, 3};
     for (uint32_t i = 0; i < cs->n; i++) {
         uint8_t *in = cs->in256 + (size_t)i * t->n_in * 32;
+        uint32_t idx = first + i;
         for (uint32_t k = 0; k < t->n_in; k++) {
             uint8_t *w = in + 32 * k;
-            if (i < nedge) {
-                uint32_t e = (i >> (2 * (k % 4))) & 3u;
+            if (idx < nedge) {
+                uint32_t e = k < 4 ? (idx >> (2 * k)) & 3u : (idx + k) & 3u;
                 memset(w, 0, 32);
                 if (e == 1) w[31] = 1;
                 if (e == 2) w[0] = 0x80;
                 if (e == 3) memset(w, 0xff, 32);
             } else {
-                draw_word(rng, kinds[rng->range(rng->ctx, 0, 4)], w);
+                /* small, full, edge, sparse, or (a sixth) a probe value */
+                int64_t kind = rng->range(rng->ctx, 0, t->n_probe ? 5 : 4);
+                if (kind == 5)
+                    fit_evm_word_to_be(&t->probe[rng->range(rng->ctx, 0, t->n_probe - 1)], w);
+                else
+                    draw_word(rng, kinds[kind], w);
             }
         }
     }
@@ -539,63 +431,117 @@ static void draw_stacks(const fit_task *t, fit_cases *cs, const fit_rng *rng, ui
 /* Run the block on every case and store its final stacks as the targets. */
 static int fill_targets(fit_task *t, fit_cases *cs) {
     fit_evm_ctx *c = fit_evm_ctx_new(t, &t->limits);
-    double *errs = malloc(((size_t)cs->n * fit_task_nout(t) + 1) * sizeof *errs);
     int rc = -1;
-    if (!c || !errs) goto cleanup;
+    if (!c) goto cleanup;
     uint32_t no = fit_task_nout(t);
     for (uint32_t i = 0; i < cs->n; i++) {
-        fit_cases one = {.n = 1,
-                         .in256 = cs->in256 + (size_t)i * t->n_in * 32,
-                         .want256 = cs->want256 + (size_t)i * no * 32};
-        fit_result r = {.errors = errs};
-        c->case_base = i;
-        if (fit_evm_eval(c, t, t->block, t->block_len, &one, &r)) goto cleanup;
-        if (r.worst != VM_HALTED || c->depth != final_depth(t)) goto cleanup;
+        uint64_t gas, words;
+        bool has;
+        vm_status st = run_stack_case(c, t, t->block, t->block_len,
+                                      cs->in256 + (size_t)i * t->n_in * 32, i, &gas, &words, &has);
+        if (st != VM_HALTED || !has) goto cleanup;
         memcpy(cs->want256 + (size_t)i * no * 32, c->stack, (size_t)no * 32);
-        if (i == 0) t->block_gas = r.gas;
+        t->block_gas = gas;
     }
     rc = 0;
 cleanup:
-    free(errs);
     fit_evm_ctx_free(c);
     return rc;
+}
+
+#define EVM_MAX_PROBE 96
+
+static void probe_add(fit_task *t, const evm_word *w) {
+    for (uint32_t i = 0; i < t->n_probe; i++)
+        if (!memcmp(&t->probe[i], w, sizeof *w)) return;
+    if (t->n_probe < EVM_MAX_PROBE) t->probe[t->n_probe++] = *w;
+}
+
+/* The values the tests favour: each constant the block pushes, its
+ * neighbours, and the sums and differences of pairs (so that x == c, x < c
+ * and x + c1 == c2 meet their boundary). 0, or -1 if out of memory. */
+static int make_probe(fit_task *t) {
+    t->probe = malloc(EVM_MAX_PROBE * sizeof *t->probe);
+    if (!t->probe) return -1;
+    evm_word c[16];
+    uint32_t nc = 0;
+    for (size_t pc = 0; pc < t->block_len;) {
+        uint8_t op = t->block[pc];
+        size_t k = op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? (size_t)(op - EVM_OP_PUSH1 + 1) : 0;
+        uint32_t idx;
+        if (k && nc < 16 && !fit_evm_opaque_index(t->block + pc + 1, k, t->n_opaque, &idx)) {
+            uint8_t be[32] = {0};
+            memcpy(be + 32 - k, t->block + pc + 1, k);
+            fit_evm_word_from_be(be, &c[nc]);
+            bool dup = false;
+            for (uint32_t j = 0; j < nc; j++)
+                dup |= !memcmp(&c[j], &c[nc], sizeof c[nc]);
+            nc += !dup;
+        }
+        pc += 1 + k;
+    }
+    evm_word one = {{1, 0, 0, 0}};
+    for (uint32_t i = 0; i < nc; i++) {
+        evm_word a[3] = {c[i], one}, r;
+        probe_add(t, &c[i]);
+        evm_word_op(EVM_OP_ADD, a, &r);
+        probe_add(t, &r);
+        evm_word_op(EVM_OP_SUB, a, &r);
+        probe_add(t, &r);
+    }
+    for (uint32_t i = 0; i < nc; i++)
+        for (uint32_t j = 0; j < nc; j++) {
+            evm_word a[3] = {c[i], c[j]}, r;
+            if (i < j) {
+                evm_word_op(EVM_OP_ADD, a, &r);
+                probe_add(t, &r);
+            }
+            if (i != j) {
+                evm_word_op(EVM_OP_SUB, a, &r);
+                probe_add(t, &r);
+            }
+        }
+    return 0;
 }
 
 static int make_superopt(const fit_task_opts *o, const fit_rng *rng, fit_task *t, char *err,
                          size_t errcap) {
     const char *name = "evm-superopt";
-    uint8_t *b = NULL;
-    size_t n = 0;
-    char why[160];
+    char why[240];
     uint32_t ntr, nte, min_in;
     int32_t delta;
+    fit_evm_block blk;
     if (!o->block_hex) {
-        fit_errf(err, errcap, "%s: needs a target block (block_hex)", name);
+        base_errf(err, errcap, "%s: needs a target block (block_hex)", name);
         return -1;
     }
-    if (evm_hex_decode(o->block_hex, &b, &n) < 0) {
-        fit_errf(err, errcap, "%s: the block is not valid hex", name);
+    size_t col = 0;
+    if (fit_evm_block_parse(o->block_hex, &blk, &col, why, sizeof why)) {
+        if (col)
+            base_errf(err, errcap, "%s: column %zu: %s", name, col, why);
+        else
+            base_errf(err, errcap, "%s: %s", name, why);
         return -1;
     }
-    if (n == 0 || n > 4096) {
-        free(b);
-        fit_errf(err, errcap, "%s: the block must be 1..4096 bytes, not %zu", name, n);
+    if (blk.len == 0 || blk.len > 4096) {
+        base_errf(err, errcap, "%s: the block must be 1..4096 bytes, not %zu", name, blk.len);
+        fit_evm_block_free(&blk);
         return -1;
     }
-    if (block_shape(b, n, &min_in, &delta, why, sizeof why)) {
-        free(b);
-        fit_errf(err, errcap, "%s: %s", name, why);
+    if (fit_evm_shape(blk.code, blk.len, &min_in, &delta, why, sizeof why)) {
+        fit_evm_block_free(&blk);
+        base_errf(err, errcap, "%s: %s", name, why);
         return -1;
     }
     int64_t dout = (int64_t)min_in + delta;
     if (dout > (int64_t)EVM_MAX_OUT || min_in > 1024) {
-        free(b);
-        fit_errf(err, errcap, "%s: the block's stack is too deep", name);
+        fit_evm_block_free(&blk);
+        base_errf(err, errcap, "%s: the block's stack is too deep", name);
         return -1;
     }
     if (fit_size(name, "n_train", o->n_train, EVM_OPT_TRAIN, 1, &ntr, err, errcap) ||
         fit_size(name, "n_test", o->n_test, EVM_OPT_TEST, 1, &nte, err, errcap)) {
-        free(b);
+        fit_evm_block_free(&blk);
         return -1;
     }
     fit_task_init(t, name, FIT_ERR_U256_STACK, min_in);
@@ -603,15 +549,20 @@ static int make_superopt(const fit_task_opts *o, const fit_rng *rng, fit_task *t
     t->io = FIT_IO_EVM_STACK;
     t->n_out = dout > 0 ? (uint32_t)dout : 1;
     t->straight_line = true;
-    t->block = b;
-    t->block_len = (uint32_t)n;
+    t->block = blk.code;
+    t->block_len = (uint32_t)blk.len;
+    t->opaque = blk.opaque;
+    t->n_opaque = blk.n_opaque;
     t->min_stack_in = min_in;
     t->stack_delta = delta;
     t->equiv_samples = o->equiv_samples ? o->equiv_samples : FIT_EQUIV_SAMPLES;
     t->penalty = 1;
     t->hit_tol = 0;
     t->limits = (vm_limits){.gas = EVM_OPT_GAS};
+    if (make_probe(t)) goto oom;
     /* the block's constants (those that fit a word) and 0, 1 */
+    const uint8_t *b = t->block;
+    size_t n = t->block_len;
     t->consts[t->n_consts++] = 0;
     t->consts[t->n_consts++] = 1;
     for (size_t pc = 0; pc < n;) {
@@ -633,18 +584,18 @@ static int make_superopt(const fit_task_opts *o, const fit_rng *rng, fit_task *t
         fit_cases_alloc(&t->test, nte, min_in, no, false, true))
         goto oom;
     uint32_t nedge = min_in ? 1u << (2 * (min_in < 4 ? min_in : 4)) : 1;
-    draw_stacks(t, &t->train, rng, nedge < ntr / 2 ? nedge : ntr / 2);
-    draw_stacks(t, &t->test, rng, 0);
+    draw_stacks(t, &t->train, rng, nedge < ntr / 2 ? nedge : ntr / 2, 0);
+    draw_stacks(t, &t->test, rng, 0, 0);
     if (fill_targets(t, &t->train) || fill_targets(t, &t->test)) {
         fit_task_free(t);
-        fit_errf(err, errcap, "%s: the block does not run on the stack model", name);
+        base_errf(err, errcap, "%s: the block does not run on the stack model", name);
         return -1;
     }
     t->gas_ref = (double)t->block_gas;
     return 0;
 oom:
     fit_task_free(t);
-    fit_errf(err, errcap, "%s: out of memory", name);
+    base_errf(err, errcap, "%s: out of memory", name);
     return -1;
 }
 
@@ -654,57 +605,29 @@ int fit_evm_equivalent(const fit_task *t, const uint8_t *code, size_t len, const
     uint32_t no = fit_task_nout(t), n_in = t->n_in;
     uint32_t nedge = n_in ? 1u << (2 * (n_in < 4 ? n_in : 4)) : 1;
     uint32_t total = nedge + t->equiv_samples, chunk = 256;
-    fit_task tt = *t; /* the same task with our own cases */
     fit_cases cs;
     if (fit_cases_alloc(&cs, chunk, n_in, no, false, true)) return -1;
-    uint8_t *want = malloc((size_t)chunk * (no ? no : 1) * 32);
-    double *errs = malloc((size_t)chunk * (no ? no : 1) * sizeof *errs);
+    evm_word *want = malloc(FIT_EVM_MODEL_STACK * sizeof *want);
     fit_evm_ctx *c = fit_evm_ctx_new(t, &t->limits);
+    fit_evm_env env = {t->n_opaque, t->probe, t->n_probe};
     int rc = -1;
-    if (!want || !errs || !c) goto cleanup;
-    tt.equiv_samples = 0;
+    if (!want || !c) goto cleanup;
     for (uint32_t base = 0; base < total; base += chunk) {
-        uint32_t m = total - base < chunk ? total - base : chunk;
-        cs.n = m;
-        /* edge combinations first, then random stacks */
-        if (base < nedge) {
-            fit_cases e = cs;
-            e.n = nedge - base < m ? nedge - base : m;
-            for (uint32_t i = 0; i < e.n; i++) {
-                fit_cases one = {.n = 1, .in256 = cs.in256 + (size_t)i * n_in * 32};
-                uint32_t idx = base + i;
-                for (uint32_t k = 0; k < n_in; k++) {
-                    uint8_t *w = one.in256 + 32 * k;
-                    uint32_t ev = (idx >> (2 * (k % 4))) & 3u;
-                    if (k >= 4) ev = (idx + k) & 3u;
-                    memset(w, 0, 32);
-                    if (ev == 1) w[31] = 1;
-                    if (ev == 2) w[0] = 0x80;
-                    if (ev == 3) memset(w, 0xff, 32);
-                }
-            }
-            if (e.n < m) {
-                fit_cases rest = cs;
-                rest.n = m - e.n;
-                rest.in256 = cs.in256 + (size_t)e.n * n_in * 32;
-                draw_stacks(t, &rest, rng, 0);
-            }
-        } else {
-            draw_stacks(t, &cs, rng, 0);
-        }
-        /* the block's final stacks, then the candidate's */
-        for (uint32_t i = 0; i < m; i++) {
-            fit_cases one = {
-                .n = 1, .in256 = cs.in256 + (size_t)i * n_in * 32, .want256 = cs.want256};
-            fit_result r = {.errors = errs};
-            c->case_base = 0x100000u + base + i;
-            if (fit_evm_eval(c, &tt, t->block, t->block_len, &one, &r)) goto cleanup;
-            bool bok = r.worst == VM_HALTED && c->depth == final_depth(t);
-            size_t bdepth = c->depth;
-            if (bok) memcpy(want + (size_t)i * no * 32, c->stack, (size_t)no * 32);
-            if (fit_evm_eval(c, &tt, code, len, &one, &r)) goto cleanup;
-            bool cok = r.worst == VM_HALTED && c->depth == bdepth;
-            if (!bok || !cok || memcmp(want + (size_t)i * no * 32, c->stack, (size_t)no * 32)) {
+        cs.n = total - base < chunk ? total - base : chunk;
+        draw_stacks(t, &cs, rng, nedge, base); /* the edge combinations first */
+        /* the block's final stack, then the candidate's: depth and every word */
+        for (uint32_t i = 0; i < cs.n; i++) {
+            const uint8_t *in = cs.in256 + (size_t)i * n_in * 32;
+            uint64_t key = model_key(in, n_in, 0x100000u + (uint64_t)base + i), gas;
+            uint32_t bd = n_in, cd = n_in;
+            for (uint32_t k = 0; k < n_in; k++)
+                fit_evm_word_from_be(in + (size_t)k * 32, &want[k]);
+            memcpy(c->mst, want, (size_t)n_in * sizeof *want);
+            vm_status bs =
+                fit_evm_model_run(&env, t->block, t->block_len, key, want, &bd, &gas, NULL);
+            vm_status cst = fit_evm_model_run(&env, code, len, key, c->mst, &cd, &gas, NULL);
+            if (bs != VM_HALTED || cst != VM_HALTED || bd != cd ||
+                memcmp(want, c->mst, (size_t)bd * sizeof *want)) {
                 if (cex) *cex = base + i;
                 rc = 0;
                 goto cleanup;
@@ -715,17 +638,22 @@ int fit_evm_equivalent(const fit_task *t, const uint8_t *code, size_t len, const
 cleanup:
     fit_cases_free(&cs);
     free(want);
-    free(errs);
     fit_evm_ctx_free(c);
     return rc;
 }
 
-int fit_make_evm(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                 char *err, size_t errcap) {
-    if (!strcmp(name, "evm-max")) return make_syn(name, SYN_MAX, o, rng, t, err, errcap);
-    if (!strcmp(name, "evm-min3")) return make_syn(name, SYN_MIN3, o, rng, t, err, errcap);
-    if (!strcmp(name, "evm-absdiff")) return make_syn(name, SYN_ABSDIFF, o, rng, t, err, errcap);
-    if (!strcmp(name, "evm-popcount")) return make_syn(name, SYN_POPCOUNT, o, rng, t, err, errcap);
-    if (!strcmp(name, "evm-superopt")) return make_superopt(o, rng, t, err, errcap);
-    return 1;
+FIT_MAKER(fit_make_evm_max) {
+    return make_syn(e->name, SYN_MAX, o, rng, t, err, errcap);
+}
+FIT_MAKER(fit_make_evm_min3) {
+    return make_syn(e->name, SYN_MIN3, o, rng, t, err, errcap);
+}
+FIT_MAKER(fit_make_evm_absdiff) {
+    return make_syn(e->name, SYN_ABSDIFF, o, rng, t, err, errcap);
+}
+FIT_MAKER(fit_make_evm_popcount) {
+    return make_syn(e->name, SYN_POPCOUNT, o, rng, t, err, errcap);
+}
+FIT_MAKER(fit_make_evm_superopt) {
+    return make_superopt(o, rng, t, err, errcap);
 }

@@ -80,3 +80,42 @@ Test(arena_cli, hdf5_and_report) {
     free(table);
     free(rep);
 }
+
+/* The whole text of a file (malloc'd). */
+static char *text_of(const char *path) {
+    vm_buf b = {0};
+    cr_assert_eq(exp_read_file(path, &b), 0, "%s", path);
+    char *s = malloc(b.len + 1);
+    cr_assert(s);
+    if (b.len) memcpy(s, b.data, b.len);
+    s[b.len] = 0;
+    vm_buf_free(&b);
+    return s;
+}
+
+/* An existing result is refused before any match is played, with the exit
+ * code of frugal run for the same reason (4), and stays as it was. */
+Test(arena_cli, existing_result_refused_before_playing) {
+    const char *frugal = getenv("FRUGAL");
+    cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
+    char dir[64], out[128], so[128], se[128];
+    tu_tmpdir(dir, sizeof dir, "frugal-arena");
+    snprintf(out, sizeof out, "%s/ipd.h5", dir);
+    snprintf(so, sizeof so, "%s/out", dir);
+    snprintf(se, sizeof se, "%s/err", dir);
+    FILE *f = fopen(out, "w");
+    cr_assert(f);
+    fputs("precious", f);
+    fclose(f);
+    char *argv[] = {(char *)frugal, "arena", "experiments/arena/ipd.json", "--out", out, NULL};
+    int rc = tu_run_watched(argv, so, se, NULL, 600);
+    char *o = text_of(so), *e = text_of(se), *kept = text_of(out);
+    cr_assert_eq(rc, EXP_EXIT_IO, "exit %d: %s", rc, e);
+    cr_assert(strstr(e, "already exists"), "%s", e);
+    cr_assert_str_empty(o, "the tournament was played:\n%s", o);
+    cr_assert_str_eq(kept, "precious");
+    free(o);
+    free(e);
+    free(kept);
+    tu_rmtree(dir);
+}

@@ -8,6 +8,7 @@
 #include "testutil.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -119,6 +121,66 @@ Test(cli, every_command_has_help) {
         cr_assert_eq(run("help", a), 0, "%s --help", cmds[i]);
         cr_assert(strstr(slurp("help", "out"), "usage: frugal"), "%s --help", cmds[i]);
     }
+    /* every command: --help wins over a file that does not exist */
+    const char *all[] = {"run",        "batch",    "report", "inspect", "exec",
+                         "superopt",   "arena",    "evm",    "asm",     "disasm",
+                         "evm-disasm", "evm-test", "demo",   "resume",  "bench"};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        const char *a[] = {all[i], "no/such.file", "--help", NULL};
+        cr_assert_eq(run("help", a), 0, "%s: %s", all[i], slurp("help", "err"));
+        cr_assert(strstr(slurp("help", "out"), "usage"), "%s --help", all[i]);
+    }
+    /* resume's help needs no file: the name tells which resume */
+    const char *h5[] = {"resume", "no/such.h5", "--help", NULL};
+    cr_assert_eq(run("help", h5), 0, "%s", slurp("help", "err"));
+    cr_assert(strstr(slurp("help", "out"), "usage: frugal resume FILE.h5 "), "%s",
+              slurp("help", "out"));
+    const char *snap[] = {"resume", "--help", "no/such.snap", NULL};
+    cr_assert_eq(run("help", snap), 0, "%s", slurp("help", "err"));
+    cr_assert(strstr(slurp("help", "out"), "usage: frugal resume FILE.snap "), "%s",
+              slurp("help", "out"));
+}
+
+/* A missing input file is exit 4 in every command (docs/cli.md), and the
+ * message names it; so is an output that cannot be made. */
+Test(cli, missing_files_are_exit_4) {
+    const char *cmds[][8] = {
+        {"run", "no/such.json"},
+        {"batch", "no/such.json", "--seeds", "1"},
+        {"resume", "no/such.h5"},
+        {"resume", "no/such.snap"},
+        {"report", "no/such.h5"},
+        {"report", "no/such-dir"},
+        {"report", "no/such.h5", "--lineage", "best"},
+        {"superopt", "no/such.jsonl"},
+        {"arena", "no/such.json"},
+        {"inspect", "no/such.snap"},
+        {"exec", "no/such.s"},
+        {"asm", "no/such.s"},
+        {"disasm", "no/such.bin"},
+        {"evm", "no/such.bin"},
+        {"evm-disasm", "no/such.bin"},
+        {"evm-test", "no/such.json"},
+        {"demo", "--spec", "no/such.json"},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+        int rc = run("missing", cmds[i]);
+        cr_assert_eq(rc, EXP_EXIT_IO, "frugal %s %s: exit %d: %s", cmds[i][0], cmds[i][1], rc,
+                     slurp("missing", "err"));
+        cr_assert(strstr(slurp("missing", "err"), "no/such"), "frugal %s: %s", cmds[i][0],
+                  slurp("missing", "err"));
+    }
+    cr_assert(access("no", F_OK) != 0, "a command made the folder no/");
+    /* an output that cannot be made */
+    char in[128];
+    snprintf(in, sizeof in, "%s/rep.h5", dir);
+    const char *mk[] = {"run",           SPEC, "--set", "population.size=30",
+                        "--generations", "1",  "--out", in,
+                        "--quiet",       NULL};
+    cr_assert_eq(run("mk", mk), 0, "%s", slurp("mk", "err"));
+    const char *rep[] = {"report", in, "--out", "/dev/null/x", "--quiet", NULL};
+    cr_assert_eq(run("rep", rep), EXP_EXIT_IO, "%s", slurp("rep", "err"));
+    cr_assert(strstr(slurp("rep", "err"), "/dev/null/x"), "%s", slurp("rep", "err"));
 }
 
 Test(cli, tiny_run_writes_a_file_and_a_json_summary) {
@@ -177,6 +239,10 @@ Test(cli, bad_spec_and_bad_usage_exit_codes) {
     cr_assert_eq(run("e", d), EXP_EXIT_USAGE);
     const char *e[] = {"batch", SPEC, "--seeds", "5-1", NULL};
     cr_assert_eq(run("e", e), EXP_EXIT_USAGE);
+    cr_assert(strstr(slurp("e", "err"), "5-1 is reversed"), "%s", slurp("e", "err"));
+    const char *twice[] = {"batch", SPEC, "--seeds", "1-3,2", NULL};
+    cr_assert_eq(run("e", twice), EXP_EXIT_USAGE);
+    cr_assert(strstr(slurp("e", "err"), "seed 2 is listed twice"), "%s", slurp("e", "err"));
     char txt[128];
     snprintf(txt, sizeof txt, "%s/plain.h5", dir);
     FILE *f = fopen(txt, "w");
@@ -302,25 +368,12 @@ Test(cli, sigkill_then_resume_gives_the_uninterrupted_datasets) {
     }
 }
 
+static int batch(const char *tag, const char *out, const char *seeds, bool force);
+
 Test(cli, batch_writes_a_file_per_seed_and_an_index) {
     char out[128];
     snprintf(out, sizeof out, "%s/batch", dir);
-    const char *a[] = {"batch",
-                       SPEC,
-                       "--seeds",
-                       "1-3",
-                       "--jobs",
-                       "2",
-                       "--generations",
-                       "2",
-                       "--set",
-                       "population.size=30",
-                       "--out",
-                       out,
-                       "--threads",
-                       "2",
-                       NULL};
-    cr_assert_eq(run("batch", a), 0, "%s", slurp("batch", "err"));
+    cr_assert_eq(batch("batch", out, "1-3", false), 0, "%s", slurp("batch", "err"));
     for (int s = 1; s <= 3; s++) {
         char p[160];
         snprintf(p, sizeof p, "%s/seed-%d.h5", out, s);
@@ -448,4 +501,155 @@ Test(cli, bench_calibrate_has_a_working_kernel_for_every_opcode) {
         cr_assert(strstr(out, row), "no working kernel for %s:\n%s", oi->name, out);
     }
     cr_assert(strstr(out, " 0 failed"), "%s", out);
+}
+
+/* The lines of a file (malloc'd), or NULL when it cannot be read. */
+static char *read_text(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    static char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return strdup(buf);
+}
+
+static int batch(const char *tag, const char *out, const char *seeds, bool force) {
+    const char *a[] = {"batch",
+                       SPEC,
+                       "--seeds",
+                       seeds,
+                       "--jobs",
+                       "2",
+                       "--generations",
+                       "2",
+                       "--set",
+                       "population.size=30",
+                       "--out",
+                       out,
+                       "--threads",
+                       "2",
+                       force ? "--force" : NULL,
+                       NULL};
+    return run(tag, a);
+}
+
+/* Running a batch again never loses results: existing seeds are not run
+ * again ("exists", not "failed"), their summaries stay, and the index keeps
+ * every earlier row, merged by seed. */
+Test(cli, batch_again_keeps_every_result) {
+    char out[128], p[256];
+    snprintf(out, sizeof out, "%s/again", dir);
+    cr_assert_eq(batch("b1", out, "1-3", false), 0, "%s", slurp("b1", "err"));
+    snprintf(p, sizeof p, "%s/index.csv", out);
+    char *index1 = read_text(p), *json[4] = {0};
+    cr_assert(index1);
+    for (int s = 1; s <= 3; s++) {
+        snprintf(p, sizeof p, "%s/seed-%d.json", out, s);
+        cr_assert((json[s] = read_text(p)) && strlen(json[s]) > 100, "%s", p);
+    }
+    /* seeds 2 and 3 again, no --force: nothing is run, nothing changes */
+    cr_assert_eq(batch("b2", out, "2-3", false), 0, "%s", slurp("b2", "err"));
+    char *err = slurp("b2", "err");
+    cr_assert(strstr(err, "seed 2 exists") && strstr(err, "seed 3 exists") &&
+                  !strstr(err, "failed"),
+              "%s", err);
+    snprintf(p, sizeof p, "%s/index.csv", out);
+    char *index2 = read_text(p);
+    cr_assert_str_eq(index2, index1, "the index changed:\n%s\nwas:\n%s", index2, index1);
+    for (int s = 1; s <= 3; s++) {
+        snprintf(p, sizeof p, "%s/seed-%d.json", out, s);
+        char *now = read_text(p);
+        cr_assert(now && !strcmp(now, json[s]), "%s changed: '%s'", p, now ? now : "(missing)");
+        free(now);
+    }
+    /* seeds 3 and 4: seed 4 is added, 1 to 3 stay */
+    cr_assert_eq(batch("b3", out, "3-4", false), 0, "%s", slurp("b3", "err"));
+    snprintf(p, sizeof p, "%s/index.csv", out);
+    char *index3 = read_text(p);
+    cr_assert(!strncmp(index3, index1, strlen(index1)), "%s", index3);
+    char want[200];
+    snprintf(want, sizeof want, "\n4,%s/seed-4.h5,0,generations,2,", out);
+    cr_assert(strstr(index3, want), "%s", index3);
+    int rows = 0;
+    for (char *c = index3; *c; c++)
+        rows += *c == '\n';
+    cr_assert_eq(rows, 5, "%s", index3); /* the header and seeds 1-4 */
+    /* --force runs seed 2 again: the same spec and seed give the same row */
+    cr_assert_eq(batch("b4", out, "2", true), 0, "%s", slurp("b4", "err"));
+    char *index4 = read_text(p);
+    cr_assert_str_eq(index4, index3);
+    /* nothing temporary is left */
+    DIR *d = opendir(out);
+    cr_assert(d);
+    for (struct dirent *e; (e = readdir(d));)
+        cr_assert(!strstr(e->d_name, ".tmp"), "%s left behind", e->d_name);
+    closedir(d);
+    free(index1);
+    free(index2);
+    free(index3);
+    free(index4);
+    for (int s = 1; s <= 3; s++)
+        free(json[s]);
+}
+
+/* Memory for at most 4 GiB of address space (the sanitizer reserves far
+ * more: there, allocations over 4 GiB fail instead). */
+static void small_memory(void) {
+    if (getenv("FRUGAL_SANITIZED")) {
+        char o[512];
+        snprintf(o, sizeof o, "%s:allocator_may_return_null=1:max_allocation_size_mb=4096",
+                 getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
+        setenv("ASAN_OPTIONS", o, 1);
+        return;
+    }
+    struct rlimit rl = {4ull << 30, 4ull << 30};
+    setrlimit(RLIMIT_AS, &rl);
+}
+
+/* A spec whose populations do not fit in memory: exit 1 (docs/cli.md: out of
+ * memory during a run), not 3 (the spec is valid), and no file. */
+Test(cli, out_of_memory_is_exit_1) {
+    char out[128], o[160], e[160];
+    snprintf(out, sizeof out, "%s/oom.h5", dir);
+    snprintf(o, sizeof o, "%s/oom.out", dir);
+    snprintf(e, sizeof e, "%s/oom.err", dir);
+    char *argv[] = {(char *)frugal,
+                    "run",
+                    SPEC,
+                    "--set",
+                    "population.size=16777216",
+                    "--set",
+                    "genome.max_bytes=32767",
+                    "--out",
+                    out,
+                    "--quiet",
+                    NULL};
+    int rc = tu_run_watched(argv, o, e, small_memory, 300);
+    cr_assert_eq(rc, EXP_EXIT_FAIL, "exit %d: %s", rc, slurp("oom", "err"));
+    cr_assert(strstr(slurp("oom", "err"), "out of memory"), "%s", slurp("oom", "err"));
+    cr_assert(access(out, F_OK) != 0, "%s was written", out);
+}
+
+/* frugal superopt reads and checks its whole input first: a bad line is an
+ * error naming the file and the line (and column), before any output (no CSV header, no
+ * summary, no block optimised). */
+Test(cli, superopt_bad_input_fails_before_any_output) {
+    char in[128];
+    const char *bad[] = {"not json", "{\"id\": \"x\"}", "{\"input\": \"zz\"}"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(in, sizeof in, "%s/blocks.jsonl", dir);
+        FILE *f = fopen(in, "w");
+        cr_assert(f);
+        fprintf(f, "{\"id\": \"a\", \"input\": \"6001600201\"}\n%s\n", bad[k]);
+        fclose(f);
+        const char *a[] = {"superopt", in,        "--budget", "100",     "--pop",
+                           "20",       "--equiv", "10",       "--quiet", NULL};
+        cr_assert_eq(run("so", a), EXP_EXIT_INPUT, "%s", slurp("so", "err"));
+        char want[160];
+        snprintf(want, sizeof want, "%s:2:", in);
+        char *err = slurp("so", "err");
+        cr_assert(strstr(err, want) && !strstr(err, "summary"), "%s", err);
+        cr_assert_str_empty(slurp("so", "out"));
+    }
 }

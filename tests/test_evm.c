@@ -49,14 +49,16 @@ static void set_code(run_t *r, const evm_address *a, const char *hex) {
     free(c);
 }
 
-/* Runs SELF's code (hex) as a transaction from CALLER with gas. */
-static evm_status run_at(run_t *r, const char *hex, int64_t gas) {
+/* Runs SELF's code (hex) as a transaction from CALLER with gas, its frame
+ * at depth (0 for a transaction's own call). */
+static evm_status run_msg(run_t *r, const char *hex, int64_t gas, int32_t depth) {
     set_code(r, &SELF, hex);
     evm_address warm[2] = {SELF, CALLER};
     evm_memhost_begin_tx(r->h, warm, 2);
     evm_message m;
     memset(&m, 0, sizeof m);
     m.kind = EVM_CALL_CALL;
+    m.depth = depth;
     m.gas = gas;
     m.recipient = m.code_address = SELF;
     m.sender = CALLER;
@@ -64,6 +66,10 @@ static evm_status run_at(run_t *r, const char *hex, int64_t gas) {
     r->out_n = r->res.output_size < sizeof r->out ? r->res.output_size : sizeof r->out;
     if (r->out_n) memcpy(r->out, r->res.output, r->out_n);
     return r->res.status;
+}
+
+static evm_status run_at(run_t *r, const char *hex, int64_t gas) {
+    return run_msg(r, hex, gas, 0);
 }
 
 static u256 out_word(run_t *r) {
@@ -433,6 +439,170 @@ Test(evm_calls, create_runs_init_code) {
     cr_assert_eq(run_at(&r, code, 1000000), EVM_SUCCESS);
     cr_assert_eq(out_word(&r).w[0], 1);
     teardown(&r);
+}
+
+/* A message that cannot be sent (the sender's balance is below its value,
+ * or the call depth is 1024) fails at once and gives the caller back all the
+ * gas it was given, the 2300 stipend of a value call included; a create
+ * keeps all its gas. Known answers from @ethereumjs/evm 10.1.0 (gas used
+ * and the returned word, with SELF's balance and the frame's depth given):
+ * the refused calls cost 2300 less than the sent ones would have been
+ * without the stipend. Each code returns the call's or create's result. */
+Test(evm_calls, refused_message_returns_all_its_gas) {
+    static const char *call = "6000600060006000600160bb611000f1", /* CALL 1 wei to 0xbb */
+        *callcode = "6000600060006000600160bb611000f2",           /* CALLCODE 1 wei */
+            *create = "600060006001f0",                           /* CREATE 1 wei, no code */
+                *create2 = "6000600060006001f5";                  /* CREATE2 1 wei, salt 0 */
+    static const struct {
+        evm_fork fork;
+        const char **code;
+        uint64_t balance;
+        int32_t depth;
+        int64_t used;
+        uint64_t out; /* low 8 bytes of the returned word */
+    } cases[] = {
+        {EVM_FORK_FRONTIER, &call, 0, 0, 31776, 0},
+        {EVM_FORK_FRONTIER, &call, 5, 0, 31776, 1},
+        {EVM_FORK_FRONTIER, &call, 5, 1024, 31776, 0},
+        {EVM_FORK_FRONTIER, &callcode, 0, 0, 6776, 0},
+        {EVM_FORK_FRONTIER, &callcode, 5, 1024, 6776, 0},
+        {EVM_FORK_HOMESTEAD, &call, 0, 0, 31776, 0},
+        {EVM_FORK_TANGERINE_WHISTLE, &call, 0, 0, 32436, 0},
+        {EVM_FORK_TANGERINE_WHISTLE, &call, 5, 0, 32436, 1},
+        {EVM_FORK_TANGERINE_WHISTLE, &call, 5, 1024, 32436, 0},
+        {EVM_FORK_TANGERINE_WHISTLE, &callcode, 0, 0, 7436, 0},
+        {EVM_FORK_SPURIOUS_DRAGON, &call, 0, 0, 32436, 0},
+        {EVM_FORK_BYZANTIUM, &callcode, 5, 1024, 7436, 0},
+        {EVM_FORK_BERLIN, &call, 0, 0, 34336, 0},
+        {EVM_FORK_BERLIN, &callcode, 0, 0, 9336, 0},
+        {EVM_FORK_CANCUN, &call, 0, 0, 34336, 0},
+        {EVM_FORK_CANCUN, &call, 5, 0, 34336, 1},
+        {EVM_FORK_CANCUN, &call, 5, 1024, 34336, 0},
+        {EVM_FORK_CANCUN, &callcode, 0, 0, 9336, 0},
+        {EVM_FORK_CANCUN, &callcode, 5, 0, 9336, 1},
+        {EVM_FORK_CANCUN, &callcode, 5, 1024, 9336, 0},
+        {EVM_FORK_FRONTIER, &create, 0, 0, 32024, 0},
+        {EVM_FORK_FRONTIER, &create, 5, 1024, 32024, 0},
+        {EVM_FORK_CANCUN, &create, 0, 0, 32024, 0},
+        {EVM_FORK_CANCUN, &create, 5, 0, 32024, 0xf5af8ce495134facull},
+        {EVM_FORK_CANCUN, &create, 5, 1024, 32024, 0},
+        {EVM_FORK_CANCUN, &create2, 0, 0, 32027, 0},
+        {EVM_FORK_CANCUN, &create2, 5, 1024, 32027, 0},
+    };
+    /* issue 16's case (frugal evm 5f5f5f5f600160bb5ff100 --gas 100000) */
+    cr_expect_eq(gas_used(EVM_FORK_CANCUN, "5f5f5f5f600160bb5ff100", 100000), 34316);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run_t r;
+        setup(&r, cases[i].fork);
+        u256 v = u256_from64(cases[i].balance);
+        evm_bytes32 b = evm_u256_to_b32(&v);
+        evm_memhost_set_balance(r.h, &SELF, &b);
+        char code[256];
+        snprintf(code, sizeof code, "%s%s", *cases[i].code, RET_TOP);
+        cr_assert_eq(run_msg(&r, code, 100000, cases[i].depth), EVM_SUCCESS, "case %zu", i);
+        cr_expect_eq(100000 - r.res.gas_left, cases[i].used,
+                     "case %zu (%s %s, balance %llu, depth %d): gas used %lld, want %lld", i,
+                     evm_fork_name(cases[i].fork), *cases[i].code,
+                     (unsigned long long)cases[i].balance, cases[i].depth,
+                     (long long)(100000 - r.res.gas_left), (long long)cases[i].used);
+        cr_expect_eq(out_word(&r).w[0], cases[i].out, "case %zu: result %llx", i,
+                     (unsigned long long)out_word(&r).w[0]);
+        teardown(&r);
+    }
+}
+
+/* The world of the metered tests: SELF runs hex with a balance. */
+static void metered_world(run_t *r, evm_fork f, const char *hex, uint64_t balance) {
+    setup(r, f);
+    set_code(r, &OTHER, "3460005260206000f3"); /* returns CALLVALUE */
+    set_code(r, &SELF, hex);
+    u256 v = u256_from64(balance);
+    evm_bytes32 b = evm_u256_to_b32(&v);
+    evm_memhost_set_balance(r->h, &SELF, &b);
+}
+
+/* What a metered run of SELF's code (the loop of an EVM process in the
+ * tree) consumes of its budget, given all at once (chunk 0) or chunk by
+ * chunk (each stop gets what it asked for); *used, the gas the same code
+ * uses run by evm_execute, which the metered run must end with too. */
+static int64_t metered(evm_fork f, const char *hex, uint64_t balance, int64_t gas, int64_t chunk,
+                       int64_t *used) {
+    run_t r;
+    metered_world(&r, f, hex, balance);
+    run_at(&r, hex, gas);
+    *used = gas - r.res.gas_left;
+    evm_status want = r.res.status;
+    teardown(&r);
+    metered_world(&r, f, hex, balance);
+    evm_address warm[2] = {SELF, CALLER};
+    evm_memhost_begin_tx(r.h, warm, 2);
+    uint8_t *code;
+    size_t n;
+    hex_or_die(hex, &code, &n);
+    evm_message m = {.kind = EVM_CALL_CALL, .gas = gas, .recipient = SELF, .sender = CALLER};
+    m.code_address = SELF;
+    const int64_t ample = (int64_t)1 << 40;
+    evm_meter mt = {.mt = INT64_MAX / 4, .memcap = ample};
+    cr_assert_eq(evm_run_start(r.vm, &m, code, n), EVM_SUCCESS);
+    evm_result res;
+    int64_t consumed = 0, give = chunk ? chunk : ample;
+    for (int stops = 0;; stops++) {
+        cr_assert_lt(stops, 100000, "%s: no end", hex);
+        mt.gas = give;
+        evm_status st = evm_run_resume(r.vm, &evm_memhost_iface, r.h, &mt, &res);
+        consumed += give - mt.gas;
+        if (st == EVM_SUCCESS) break;
+        cr_assert_eq(st, EVM_ST_FENCE, "%s: stopped with %d", hex, (int)st);
+        give = mt.need_gas > chunk ? mt.need_gas : chunk;
+    }
+    cr_assert_eq(res.status, want, "%s: %s metered, %s alone", hex, evm_status_name(res.status),
+                 evm_status_name(want));
+    cr_assert_eq(gas - res.gas_left, *used, "%s: gas used %lld metered, %lld alone", hex,
+                 (long long)(gas - res.gas_left), (long long)*used);
+    free(code);
+    teardown(&r);
+    return consumed;
+}
+
+/* A metered run (an EVM process) consumes exactly the gas its transaction
+ * uses, so an EVM process's gas is its transaction's gas used: a value
+ * call's stipend is the callee's on top of the call gas, whether it comes
+ * back unspent, is spent, or the call is refused; and the gas a create
+ * burns in a collision is consumed. */
+Test(evm_calls, metered_run_consumes_the_gas_used) {
+    static const struct {
+        const char *code;
+        uint64_t balance;
+        int64_t used; /* by ethereumjs 10.1.0 */
+    } cases[] = {
+        /* CALL 1 wei to a new account: refused (34316 in ethereumjs), and paid */
+        {"5f5f5f5f600160dd5ff100", 0, 34316},
+        {"5f5f5f5f600160dd5ff100", 5, 34316},
+        /* CALL 1 wei to code that spends 17 of the stipend: 16 + 11600 + 17 - 2300 */
+        {"5f5f5f5f600160bb5ff100", 5, 9333},
+        /* 1000 gas and 7 wei; CALL, CALLCODE: 21 + 3 + 11600 + 17 - 2300 */
+        {"6020600060006000600760bb6103e8f100", 9, 9341},
+        {"6020600060006000600760bb6103e8f200", 9, 9341},
+        /* the same, then INVALID: everything consumed */
+        {"6020600060006000600760bb6103e8f1fe", 9, 100000},
+        /* CREATE2 twice with the same salt: the second collides and burns
+         * the gas it was given */
+        {"6000600060006000f5506000600060006000f500", 0, 99438},
+        /* CALL 7 wei to itself with all its gas, until the gas runs out */
+        {"6000600060006000600760aa5af100", 99, 91034},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int64_t used,
+            consumed = metered(EVM_FORK_CANCUN, cases[i].code, cases[i].balance, 100000, 0, &used);
+        cr_expect_eq(consumed, used, "%s: the metered run consumed %lld, the call used %lld",
+                     cases[i].code, (long long)consumed, (long long)used);
+        cr_expect_eq(used, cases[i].used, "%s: gas used %lld, want %lld", cases[i].code,
+                     (long long)used, (long long)cases[i].used);
+        /* stopped and resumed at every instruction it cannot pay for */
+        consumed = metered(EVM_FORK_CANCUN, cases[i].code, cases[i].balance, 100000, 300, &used);
+        cr_expect_eq(consumed, used, "%s: in chunks of 300 the metered run consumed %lld",
+                     cases[i].code, (long long)consumed);
+    }
 }
 
 /* ---- policies ---- */

@@ -479,7 +479,7 @@ Test(report, without_gnuplot) {
     char *path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
     setenv("PATH", "/nonexistent", 1);
     int rc = report("ng", (const char *[]){in, "--out", out, NULL});
-    setenv("PATH", path, 1); /* the teardown runs rm */
+    setenv("PATH", path, 1); /* the rest of the test needs it */
     free(path);
     cr_assert_eq(rc, 0);
     snprintf(p, sizeof p, "%s/ng.err", dir);
@@ -507,6 +507,22 @@ Test(report, without_gnuplot) {
     }
     snprintf(p, sizeof p, "%s/convergence.png", out);
     cr_assert(access(p, F_OK) != 0, "no figure without gnuplot");
+}
+
+/* A test's temporary folder goes even when the test cleared PATH (the
+ * teardown runs no shell command). */
+Test(report, temporary_folders_go_without_a_path) {
+    char d[64], p[128];
+    tu_tmpdir(d, sizeof d, "frugal-rm");
+    snprintf(p, sizeof p, "%s/sub", d);
+    cr_assert_eq(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/sub/file", d);
+    FILE *f = fopen(p, "w");
+    cr_assert(f);
+    fclose(f);
+    setenv("PATH", "/nonexistent", 1);
+    tu_rmtree(d);
+    cr_assert(access(d, F_OK) != 0, "%s is still there", d);
 }
 
 Test(report, effort_and_quantiles) {
@@ -875,4 +891,311 @@ Test(report, fronts_leave_out_penalised_programs) {
     snprintf(want, sizeof want, "%d of the 40 final-population programs", bad);
     cr_assert(strstr(md, want), "report.md does not say how many were left out (%s)", want);
     free(md);
+}
+
+/* ---- damaged run files (issue 16, item 2) ---- */
+
+/* Where a run file keeps things, read here with the HDF5 C API: the start
+ * of every chunk and contiguous dataset, and the middle of each. */
+typedef struct {
+    long at[256];
+    int n;
+} offsets;
+
+static void add_offset(offsets *o, long at) {
+    for (int i = 0; i < o->n; i++)
+        if (o->at[i] == at) return;
+    if (o->n < 256) o->at[o->n++] = at;
+}
+
+static herr_t note_storage(hid_t loc, const char *name, const H5O_info_t *info, void *ctx) {
+    if (info->type != H5O_TYPE_DATASET) return 0;
+    offsets *o = ctx;
+    hid_t d = H5Dopen2(loc, name, H5P_DEFAULT), dcpl = H5Dget_create_plist(d);
+    if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
+        hid_t sp = H5Dget_space(d);
+        hsize_t n = 0;
+        H5Dget_num_chunks(d, sp, &n);
+        for (hsize_t i = 0; i < n && i < 16; i++) {
+            haddr_t at;
+            hsize_t size;
+            if (H5Dget_chunk_info(d, sp, i, NULL, NULL, &at, &size) >= 0) {
+                add_offset(o, (long)at);
+                add_offset(o, (long)(at + size / 2));
+            }
+        }
+        H5Sclose(sp);
+    } else {
+        haddr_t at = H5Dget_offset(d);
+        if (at != HADDR_UNDEF) add_offset(o, (long)at);
+    }
+    H5Pclose(dcpl);
+    H5Dclose(d);
+    return 0;
+}
+
+/* Offsets to damage: the first 20 KiB (superblock, object headers, indexes:
+ * the metadata) every 512 bytes, every chunk and contiguous dataset (the
+ * populations, /stats, /stop_reason, the checkpoint), and every 8 KiB. */
+static void damage_offsets(const char *path, long size, offsets *o) {
+    o->n = 0;
+    add_offset(o, 200);
+    for (long at = 0; at < 20480 && at < size; at += 512)
+        add_offset(o, at);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(f >= 0);
+    H5Ovisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, note_storage, o);
+    H5Fclose(f);
+    for (long at = 20480; at < size; at += 8192)
+        add_offset(o, at);
+}
+
+/* Copy from to to with 512 bytes of 0xFF at offset at. */
+static void write_damaged(const char *from, const char *to, long at) {
+    char *s = NULL;
+    FILE *in = fopen(from, "rb");
+    cr_assert(in);
+    fseek(in, 0, SEEK_END);
+    long n = ftell(in);
+    fseek(in, 0, SEEK_SET);
+    cr_assert((s = malloc((size_t)n)) && fread(s, 1, (size_t)n, in) == (size_t)n);
+    fclose(in);
+    for (long i = at; i < at + 512 && i < n; i++)
+        s[i] = (char)0xff;
+    FILE *out = fopen(to, "wb");
+    cr_assert(out && fwrite(s, 1, (size_t)n, out) == (size_t)n && fclose(out) == 0);
+    free(s);
+}
+
+static long size_of(const char *path) {
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0, "%s", path);
+    return (long)st.st_size;
+}
+
+/* Figures are not drawn (gnuplot is not found): the tables are the report. */
+static void no_gnuplot(void) {
+    setenv("PATH", "/nonexistent", 1);
+}
+
+/* frugal report in a child process, under a watchdog. */
+static int report_watched(const char *in, const char *out, const char *tag) {
+    char o[256], e[256];
+    snprintf(o, sizeof o, "%s/%s.out", dir, tag);
+    snprintf(e, sizeof e, "%s/%s.err", dir, tag);
+    char *argv[] = {(char *)frugal, "report", (char *)in, "--out", (char *)out, "--quiet", NULL};
+    return tu_run_watched(argv, o, e, no_gnuplot, 30);
+}
+
+/* Whether every file of dir a has an equal twin in dir b. */
+static bool same_tree(const char *a, const char *b, char *why, size_t cap) {
+    DIR *dp = opendir(a);
+    cr_assert(dp, "%s", a);
+    bool same = true;
+    for (struct dirent *e; same && (e = readdir(dp));) {
+        if (e->d_name[0] == '.') continue;
+        char pa[512], pb[512];
+        snprintf(pa, sizeof pa, "%s/%s", a, e->d_name);
+        snprintf(pb, sizeof pb, "%s/%s", b, e->d_name);
+        if (access(pb, R_OK) != 0) {
+            snprintf(why, cap, "%s is missing", pb);
+            same = false;
+            break;
+        }
+        char *x = slurp(pa), *y = slurp(pb);
+        if (strcmp(x, y)) {
+            snprintf(why, cap, "%s differs", e->d_name);
+            same = false;
+        }
+        free(x);
+        free(y);
+    }
+    closedir(dp);
+    return same;
+}
+
+/* No *.tmp file in d (or d does not exist). */
+static void no_tmp_files(const char *d) {
+    DIR *dp = opendir(d);
+    if (!dp) return;
+    for (struct dirent *e; (e = readdir(dp));) {
+        size_t l = strlen(e->d_name);
+        cr_assert(l < 4 || strcmp(e->d_name + l - 4, ".tmp"), "%s/%s left behind", d, e->d_name);
+    }
+    closedir(dp);
+}
+
+/* A clear error: exit 3, naming the file and what is wrong with it. */
+static void expect_clear_error(int rc, const char *errfile, const char *file, long at) {
+    char *err = slurp(errfile);
+    cr_assert_eq(rc, 3, "damage at %ld: exit %d (-1: still running after 30 s): %s", at, rc, err);
+    cr_assert(strstr(err, file) && (strstr(err, "truncated or corrupt") ||
+                                    (at < 8 && strstr(err, "not an HDF5 file"))),
+              "damage at %ld: %s", at, err);
+    free(err);
+}
+
+Test(report, damaged_files_are_clear_errors_or_the_same_report, .timeout = 900) {
+    make_run("good", 5, false);
+    char good[256], bad[256], ref[256], out[256], errf[256];
+    snprintf(good, sizeof good, "%s/good/seed-5.h5", dir);
+    snprintf(bad, sizeof bad, "%s/bad.h5", dir);
+    snprintf(ref, sizeof ref, "%s/ref-report", dir);
+    snprintf(out, sizeof out, "%s/bad-report", dir);
+    snprintf(errf, sizeof errf, "%s/bad.err", dir);
+    /* the reference: the same path, undamaged */
+    write_damaged(good, bad, size_of(good));
+    cr_assert_eq(report_watched(bad, ref, "ref"), 0);
+    long size = size_of(good);
+    offsets o;
+    damage_offsets(good, size, &o);
+    cr_assert_gt(o.n, 60);
+    int errors = 0, same = 0;
+    for (int i = 0; i < o.n; i++) {
+        write_damaged(good, bad, o.at[i]);
+        tu_rmtree(out);
+        int rc = report_watched(bad, out, "bad");
+        char why[600] = "";
+        if (rc == 0) {
+            cr_assert(same_tree(ref, out, why, sizeof why), "damage at %ld: %s", o.at[i], why);
+            same++;
+        } else {
+            expect_clear_error(rc, errf, bad, o.at[i]);
+            struct stat st;
+            cr_assert(stat(out, &st) != 0, "damage at %ld: the report folder was made", o.at[i]);
+            errors++;
+        }
+        no_tmp_files(out);
+    }
+    cr_assert_gt(errors, 20);
+    cr_assert_gt(same, 5); /* the checkpoint is not read */
+}
+
+/* A run killed with SIGKILL: its file is still marked open for writing, so
+ * readers open it in SWMR read mode, the mode that retried without end. */
+static void make_killed_run(const char *path) {
+    char *argv[] = {(char *)frugal,
+                    "run",
+                    "experiments/quartic.json",
+                    "--set",
+                    "population.size=40",
+                    "--set",
+                    "output.commit_seconds=0.01",
+                    "--generations",
+                    "100000",
+                    "--out",
+                    (char *)path,
+                    "--quiet",
+                    "--threads",
+                    "1",
+                    NULL};
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) dup2(fd, 1);
+        execv(frugal, argv);
+        _exit(127);
+    }
+    struct stat st;
+    for (int i = 0; i < 4000 && (stat(path, &st) != 0 || st.st_size < 200000); i++)
+        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    kill(pid, SIGKILL);
+    int s;
+    waitpid(pid, &s, 0);
+    cr_assert(WIFSIGNALED(s), "the run ended before it was killed");
+}
+
+Test(report, damaged_killed_runs_are_clear_errors, .timeout = 600) {
+    char good[256], bad[256], out[256], errf[256];
+    snprintf(good, sizeof good, "%s/killed.h5", dir);
+    snprintf(bad, sizeof bad, "%s/bad.h5", dir);
+    snprintf(out, sizeof out, "%s/bad-report", dir);
+    snprintf(errf, sizeof errf, "%s/bad.err", dir);
+    make_killed_run(good);
+    write_damaged(good, bad, size_of(good));
+    cr_assert_eq(report_watched(bad, out, "ref"), 0, "%s", slurp(errf));
+    /* the metadata at the start of the file */
+    for (long at = 0; at < 20480; at += 1024) {
+        write_damaged(good, bad, at);
+        tu_rmtree(out);
+        int rc = report_watched(bad, out, "bad");
+        if (rc) expect_clear_error(rc, errf, bad, at);
+        no_tmp_files(out);
+    }
+}
+
+/* analysis/read_run.py (h5py) on the same damaged files: an error naming
+ * the damage (CorruptRun), or what it reads from the undamaged file. */
+Test(report, python_reader_on_damaged_files, .timeout = 900) {
+    if (access("/usr/bin/python3", X_OK) != 0) cr_skip_test("no /usr/bin/python3");
+    make_run("good", 5, false);
+    char good[256], killed[256], script[256], res[256], errf[256];
+    snprintf(good, sizeof good, "%s/good/seed-5.h5", dir);
+    snprintf(killed, sizeof killed, "%s/killed.h5", dir);
+    snprintf(script, sizeof script, "%s/sweep.py", dir);
+    snprintf(res, sizeof res, "%s/sweep.out", dir);
+    snprintf(errf, sizeof errf, "%s/sweep.err", dir);
+    make_killed_run(killed);
+    FILE *f = fopen(script, "w");
+    cr_assert(f);
+    fputs("import sys\n"
+          "sys.path.insert(0, 'analysis')\n"
+          "import read_run\n"
+          "ref = read_run.read_run(sys.argv[1])\n"
+          "for p in sys.argv[2:]:\n"
+          "    try:\n"
+          "        print(p, 'same' if read_run.read_run(p) == ref else 'DIFFERENT')\n"
+          "    except read_run.CorruptRun as e:\n"
+          "        print(p, 'error', e)\n",
+          f);
+    fclose(f);
+    for (int k = 0; k < 2; k++) {
+        const char *src = k ? killed : good;
+        long size = size_of(src);
+        offsets o;
+        if (k) {
+            o.n = 0;
+            add_offset(&o, 200);
+            for (long at = 0; at < 20480; at += 1024)
+                add_offset(&o, at);
+        } else {
+            damage_offsets(src, size, &o);
+        }
+        static char paths[256][256];
+        char *argv[260];
+        int n = 0;
+        argv[n++] = "/usr/bin/python3";
+        argv[n++] = script;
+        argv[n++] = (char *)src;
+        for (int i = 0; i < o.n; i++) {
+            snprintf(paths[i], sizeof paths[i], "%s/bad-%d-%ld.h5", dir, k, o.at[i]);
+            write_damaged(src, paths[i], o.at[i]);
+            argv[n++] = paths[i];
+        }
+        argv[n] = NULL;
+        int rc = tu_run_watched(argv, res, errf, NULL, 120);
+        cr_assert_eq(rc, 0, "read_run.py: exit %d (-1: still running after 120 s): %s", rc,
+                     slurp(errf));
+        char *text = slurp(res);
+        int lines = 0;
+        for (char *l = text, *nl; *l; l = nl + 1) {
+            nl = strchr(l, '\n');
+            cr_assert(nl);
+            *nl = 0;
+            lines++;
+            cr_assert(strstr(l, " same") || strstr(l, " error truncated or corrupt") ||
+                          strstr(l, " error not an HDF5 file"),
+                      "%s", l);
+        }
+        cr_assert_eq(lines, o.n);
+        free(text);
+        /* the command line: exit 3 and a clear message */
+        char *cli[] = {"/usr/bin/python3", "analysis/read_run.py", paths[0], NULL};
+        rc = tu_run_watched(cli, NULL, errf, NULL, 60);
+        char *err = slurp(errf);
+        cr_assert_eq(rc, 3, "damage at 200: exit %d: %s", rc, err);
+        cr_assert(strstr(err, "truncated or corrupt") && strstr(err, paths[0]), "%s", err);
+        free(err);
+    }
 }

@@ -3,6 +3,7 @@
 #include "experiments/cli.h"
 #include "testutil.h"
 
+#include <png.h>
 #include <stdio.h>
 #include <sys/wait.h>
 #include <zlib.h>
@@ -440,4 +441,63 @@ Test(snapshot, resume_adds_to_every_limit) {
     resume_is_one_run(loop_src, "--gas 100 --mem 100 --memtime 20000", "OUT_OF_",
                       "--refuel 4000 --mem 200 --memtime 200000",
                       "--gas 4100 --mem 300 --memtime 220000");
+}
+
+/* The gray pixels of a PNG (malloc'd), its width and height. */
+static uint8_t *read_gray_png(const char *path, uint32_t *w, uint32_t *h) {
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    cr_assert(png_image_begin_read_from_file(&img, path), "%s: %s", path, img.message);
+    img.format = PNG_FORMAT_GRAY;
+    uint8_t *px = malloc(PNG_IMAGE_SIZE(img));
+    cr_assert(px);
+    cr_assert(png_image_finish_read(&img, NULL, px, 0, NULL), "%s: %s", path, img.message);
+    *w = img.width;
+    *h = img.height;
+    return px;
+}
+
+/* frugal inspect --image draws every word a process holds: an EVM process
+ * stopped inside its nested frame has no native stack or heap, but its
+ * frames' stacks and memory (the process's words but the 2 its result will
+ * take); the root draws its stack and the page holding the container. */
+Test(snapshot, inspect_image_draws_every_word) {
+    const char *frugal = getenv("FRUGAL");
+    cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "%s exec experiments/examples/evm.s --gas 40000 --snapshot build/test-img.snap "
+             ">/dev/null 2>&1; %s inspect build/test-img.snap",
+             frugal, frugal);
+    char *tree = tu_run_cmd(cmd);
+    const char *p1 = strstr(tree, "process 1  RUNNING");
+    cr_assert(p1 && strstr(p1, "words "), "%s", tree);
+    unsigned long words = strtoul(strstr(p1, "words ") + 6, NULL, 10);
+    cr_assert_gt(words, 2, "%s", tree);
+    snprintf(cmd, sizeof cmd,
+             "%s inspect build/test-img.snap --image build/test-img1.png --proc 1 2>&1 >/dev/null",
+             frugal);
+    char *msg = tu_run_cmd(cmd), want[64];
+    snprintf(want, sizeof want, " %lu bytes of memory drawn", 8 * (words - 2));
+    cr_assert(strstr(msg, want), "want '%s' in: %s", want, msg);
+    cr_assert(strstr(msg, "EVM stack of frame 1") && strstr(msg, "EVM memory of frame 0"), "%s",
+              msg);
+    uint32_t w, h;
+    free(read_gray_png("build/test-img1.png", &w, &h));
+    cr_assert_eq(w, 256u);
+    cr_assert_geq(h, 2u);
+    /* the root: its stack (row 0), then page 0 (row 1) holding the container */
+    snprintf(cmd, sizeof cmd,
+             "%s inspect build/test-img.snap --image build/test-img0.png --proc 0 2>&1 >/dev/null",
+             frugal);
+    char *msg0 = tu_run_cmd(cmd);
+    cr_assert(strstr(msg0, "row 1: page 0"), "%s", msg0);
+    uint8_t *px = read_gray_png("build/test-img0.png", &w, &h);
+    cr_assert_eq(h, 2u, "%s", msg0);
+    cr_assert(px[256] == 0xef && px[257] == 0x01, "row 1 starts %02x %02x", px[256], px[257]);
+    free(px);
+    free(tree);
+    free(msg);
+    free(msg0);
 }

@@ -195,6 +195,40 @@ Test(spec, overrides_are_typed_by_the_schema) {
     cr_assert(strstr(err, "$.selection.tournament"), "%s", err);
 }
 
+/* A value that parses but fails a check is blamed on the --set that gave
+ * it, not on the spec file; the file's own errors still name the file. */
+Test(spec, override_errors_name_the_override) {
+    static const exp_override ovs[][1] = {
+        {{"genome.opcodes", "ADD,NOPE"}},
+        {{"selection.objectives", "error,bogus"}},
+        {{"selection.objectives", "gas,gas"}},
+        {{"selection.method", "bogus"}},
+        {{"threads", "5000"}},
+        {{"selection.tournament", "0"}},
+        {{"selection.elites", "5000"}},
+        {{"genome.init_max", "999"}},
+        {{"task.name", "nope"}},
+        {{"genome.constants", "1,9999999"}},
+    };
+    for (size_t i = 0; i < sizeof ovs / sizeof *ovs; i++) {
+        exp_spec s;
+        char want[128];
+        snprintf(want, sizeof want, "--set %s=%s: $.", ovs[i][0].path, ovs[i][0].value);
+        cr_assert_eq(load_text(&s, Q "\"budget\":{\"generations\":1}}", ovs[i], 1), EXP_EXIT_INPUT,
+                     "%s=%s", ovs[i][0].path, ovs[i][0].value);
+        cr_assert(!strncmp(err, want, strlen(want)), "%s=%s: %s", ovs[i][0].path, ovs[i][0].value,
+                  err);
+        cr_assert(!strstr(err, "t.json"), "%s", err);
+    }
+    /* an error of the file, with an unrelated override */
+    exp_override seed[] = {{"seed", "7"}};
+    exp_spec s;
+    cr_assert_eq(load_text(&s, Q "\"budget\":{\"generations\":1},\"selection\":{\"method\":\"x\"}}",
+                           seed, 1),
+                 EXP_EXIT_INPUT);
+    cr_assert(!strncmp(err, "t.json: $.selection.method", 26), "%s", err);
+}
+
 /* The canonical text is sorted compact JSON, and loading it gives it back. */
 static void canonical_is_stable(const char *path) {
     exp_spec a, b;

@@ -5,17 +5,20 @@
 #include "vm/vm.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 /* splitmix64: a tiny seeded generator for test inputs. */
 static inline uint64_t tu_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return base_splitmix64(s);
 }
 static inline uint32_t tu_below(uint64_t *s, uint32_t n) {
     return (uint32_t)(tu_next(s) % n);
@@ -107,32 +110,71 @@ static inline bool tu_reads_budget(const uint8_t *c, size_t n) {
 static inline char *tu_run_cmd(const char *cmd) {
     FILE *p = popen(cmd, "r");
     cr_assert(p, "cannot run %s", cmd);
-    size_t cap = 1 << 16, n = 0, k;
-    char *out = malloc(cap);
-    cr_assert(out);
-    while ((k = fread(out + n, 1, cap - 1 - n, p)) > 0) {
-        n += k;
-        if (n + 1 == cap) {
-            char *q = realloc(out, cap *= 2);
-            cr_assert(q);
-            out = q;
-        }
-    }
-    out[n] = 0;
+    base_buf b = {0};
+    cr_assert_eq(base_read_all(p, &b, SIZE_MAX), 0, "cannot read the output of %s", cmd);
+    cr_assert_eq(base_buf_reserve(&b, 1), 0);
+    b.data[b.len] = 0;
     pclose(p);
-    return out;
+    return (char *)b.data;
 }
 
-/* A fresh temporary directory named after prefix, and its removal. */
+/* A fresh temporary directory named after prefix, and its removal (without a
+ * shell: a test may have cleared PATH). */
 static inline void tu_tmpdir(char *dir, size_t cap, const char *prefix) {
     snprintf(dir, cap, "/tmp/%s-XXXXXX", prefix);
     cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
 }
+static inline int tu_rmtree_at(int dfd, const char *name) {
+    int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (fd < 0) return unlinkat(dfd, name, 0); /* a file or a link */
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    int rc = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            rc |= tu_rmtree_at(dirfd(d), e->d_name);
+    closedir(d);
+    return unlinkat(dfd, name, AT_REMOVEDIR) | rc;
+}
 static inline void tu_rmtree(const char *dir) {
-    if (!dir[0] || strncmp(dir, "/tmp/", 5) || strchr(dir, '\'')) return; /* only our own */
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", dir);
+    if (!dir[0] || strncmp(dir, "/tmp/", 5) || access(dir, F_OK) != 0) return; /* only our own */
+    if (tu_rmtree_at(AT_FDCWD, dir)) fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/* Run argv (argv[0] a path) with stdout and stderr to the files out and err
+ * (NULL: /dev/null), calling prep() in the child first (may be NULL). Its
+ * exit code, 128 + the signal that killed it, or -1 when it still runs after
+ * `seconds`: a hang check, not a timing test (it is killed then, SIGTERM
+ * first). */
+static inline int tu_run_watched(char *const *argv, const char *out, const char *err,
+                                 void (*prep)(void), int seconds) {
+    fflush(NULL);
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        int fo = open(out ? out : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(err ? err : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0 || dup2(fo, 1) < 0 || dup2(fe, 2) < 0) _exit(127);
+        if (prep) prep();
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int st = 0;
+    for (long ms = 0; ms <= 1000L * seconds; ms += 5) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        cr_assert(w == 0 || errno == EINTR, "waitpid: %s", strerror(errno));
+        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    }
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 400 && waitpid(pid, &st, WNOHANG) == 0; i++)
+        nanosleep(&(struct timespec){0, 5000000}, NULL);
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    return -1;
 }
 
 /* Snapshot of the observable state of a run, for comparisons. */

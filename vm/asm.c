@@ -18,30 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- growable byte buffer ---- */
-
-void vm_buf_free(vm_buf *b) {
-    if (!b) return;
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-/* Room for n more bytes. Returns 0, or -1 if memory cannot be had. */
-static int buf_reserve(vm_buf *b, size_t n) {
-    if (b->cap >= b->len && b->cap - b->len >= n) return 0;
-    size_t cap = b->cap < 256 ? 256 : b->cap;
-    while (cap < b->len || cap - b->len < n) {
-        if (cap > SIZE_MAX / 2) return -1;
-        cap *= 2;
-    }
-    uint8_t *p = realloc(b->data, cap);
-    if (!p) return -1;
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
 /* ---- assembler state ---- */
 
 typedef struct {
@@ -291,7 +267,7 @@ static size_t emit(asm_ctx *c, size_t col, size_t n) {
         return NOPOS;
     }
     if (c->pass != 2 || !c->out) return NOPOS;
-    if (buf_reserve(c->out, n) < 0) {
+    if (base_buf_reserve(c->out, n) < 0) {
         fatal_oom(c, col);
         return NOPOS;
     }

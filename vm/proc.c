@@ -11,24 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* base_grow for the VM's 32-bit capacities. */
 int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return 0;
-    if (need > UINT32_MAX) return -1;
-    size_t n = (size_t)*cap * 2;
-    if (n < need) n = need;
-    if (n > UINT32_MAX) n = UINT32_MAX;
-    void *q = realloc(*p, n * elem);
-    if (!q) return -1;
-    *p = q;
-    *cap = (uint32_t)n;
+    size_t c = *cap;
+    if (base_grow(p, &c, need, elem, UINT32_MAX)) return -1;
+    *cap = (uint32_t)c;
     return 0;
 }
 
-/* vm_grow that zeroes the new elements (for tables of structs that own buffers). */
 int vm_grow0(void **p, uint32_t *cap, size_t need, size_t elem) {
-    uint32_t old = *cap;
-    if (vm_grow(p, cap, need, elem)) return -1;
-    if (*cap > old) memset((char *)*p + (size_t)old * elem, 0, (size_t)(*cap - old) * elem);
+    size_t c = *cap;
+    if (base_grow0(p, &c, need, elem, UINT32_MAX)) return -1;
+    *cap = (uint32_t)c;
     return 0;
 }
 

@@ -7,6 +7,8 @@
 #ifndef FRUGAL_VM_H
 #define FRUGAL_VM_H
 
+#include "base/base.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,12 +16,11 @@
 
 typedef int64_t vm_word;
 
-/* A growable byte buffer (code, snapshots). */
-typedef struct {
-    uint8_t *data;
-    size_t len, cap;
-} vm_buf;
-void vm_buf_free(vm_buf *b);
+/* A growable byte buffer (code, snapshots): base_buf. */
+typedef base_buf vm_buf;
+static inline void vm_buf_free(vm_buf *b) {
+    if (b) base_buf_free(b);
+}
 
 /* ---- opcodes (generated from vm/opcodes.def) ---- */
 
@@ -217,6 +218,31 @@ uint32_t vm_nprocs(const vm_arena *a);
 int vm_proc_memory(const vm_arena *a, uint32_t id, const vm_word **stack, uint32_t *depth,
                    const vm_word **heap, uint32_t *msize);
 int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *out); /* 0, or -1 */
+/* Everything process id holds, region by region, for inspection (frugal
+ * inspect --image): its stack (bottom first), heap and return addresses,
+ * each page it owns or holds a key to, each channel it holds a key to (the
+ * queued words, oldest first), and an EVM process's live frames: each
+ * frame's stack (bottom first, an item as 4 words, least significant first)
+ * and memory (bytes). fn gets the non-empty regions in that order, a region
+ * possibly in several consecutive pieces. 0, or -1 if id is no live process. */
+typedef enum {
+    VM_REGION_STACK,
+    VM_REGION_HEAP,
+    VM_REGION_CALLS,
+    VM_REGION_PAGE,
+    VM_REGION_CHAN,
+    VM_REGION_EVM_STACK,
+    VM_REGION_EVM_MEMORY
+} vm_region_kind;
+typedef struct {
+    vm_region_kind kind;
+    uint32_t obj;         /* the page or channel id, or the EVM frame's depth */
+    const vm_word *words; /* the piece's words, or NULL when it is bytes */
+    const uint8_t *bytes; /* EVM memory */
+    size_t n;             /* words or bytes */
+} vm_region;
+typedef void (*vm_region_fn)(void *ctx, const vm_region *r);
+int vm_proc_regions(const vm_arena *a, uint32_t id, vm_region_fn fn, void *ctx);
 /* Key i of process id: kind, rights and object (process, page or channel id). */
 int vm_key_get(const vm_arena *a, uint32_t id, uint32_t i, vm_key_kind *kind, unsigned *rights,
                uint32_t *obj);

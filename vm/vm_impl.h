@@ -236,6 +236,7 @@ int vm_evm_attach(vm_proc *p);
 void vm_evm_free(vm_evm *e);
 vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b);
 int vm_evm_frames(const vm_proc *p); /* live EVM frames (0 unless running) */
+void vm_evm_regions(const vm_proc *p, vm_region_fn fn, void *ctx); /* see vm_proc_regions */
 /* p is being destroyed: its transaction, and any transaction holding its
  * world, are aborted (their changes to other worlds undone), and every call
  * key to it is cleared. */
@@ -245,9 +246,9 @@ void vm_evm_gone(vm_arena *a, vm_proc *p);
  * just attached (vm_evm_attach) whose code is set: 0, -1 with r's error set,
  * or -2 out of memory. vm_evm_check, once every process is loaded, checks
  * the references between worlds: 0, or -1 with r's error set. */
-int vm_evm_save(const vm_proc *p, vm_wr *w);
-int vm_evm_load(vm_proc *p, vm_rd *r, uint32_t version);
-int vm_evm_check(vm_arena *a, vm_proc *p, vm_rd *r);
+int vm_evm_save(const vm_proc *p, base_wr *w);
+int vm_evm_load(vm_proc *p, base_rd *r, uint32_t version);
+int vm_evm_check(vm_arena *a, vm_proc *p, base_rd *r);
 
 /* proc.c: the free-index sets. vm_procs_add appends a dead process slot
  * (0, or -1 out of memory); vm_key_clear empties key slot k of p;

@@ -63,6 +63,18 @@ int evm_static_gas(evm_fork f, uint8_t op);
 /* Opcode by name (case-insensitive, "SHA3" and "SUICIDE" accepted), or -1. */
 int evm_op_by_name(const char *name);
 
+/* ---- pure words (the superoptimiser's stack model, fitness/superopt.c) ---- */
+
+/* A 256-bit word as four 64-bit limbs, least significant first. */
+typedef struct {
+    uint64_t w[4];
+} evm_word;
+/* The result of a pure opcode (ADD..SIGNEXTEND, LT..SAR: no gas beyond its
+ * static cost except EXP's, no state) on its operands, a[0] being the top of
+ * the stack, computed by the same code as the interpreter. Returns the
+ * number of operands the opcode takes, or -1 if op is not pure. */
+int evm_word_op(uint8_t op, const evm_word *a, evm_word *out);
+
 /* ---- values ---- */
 
 typedef struct {
@@ -318,6 +330,7 @@ void evm_memhost_get_storage(evm_memhost *h, const evm_address *a, const evm_byt
 size_t evm_memhost_storage(evm_memhost *h, const evm_address *a, size_t i, evm_bytes32 *k,
                            evm_bytes32 *v);
 bool evm_memhost_exists(evm_memhost *h, const evm_address *a);
+uint64_t evm_memhost_nonce(evm_memhost *h, const evm_address *a);
 /* Legacy VM test mode: CALL-family and CREATE messages are recorded (see
  * evm_memhost_callcreate), not run; they succeed with all their gas left. */
 void evm_memhost_set_record_calls(evm_memhost *h, bool on);

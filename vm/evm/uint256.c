@@ -2,6 +2,7 @@
  * Division is Knuth's algorithm D on 64-bit limbs (TAOCP vol. 2, 4.3.1),
  * with 128-bit intermediates. */
 #include "vm/evm/uint256.h"
+#include "vm/evm/evm.h"
 
 typedef __int128 i128;
 
@@ -271,4 +272,39 @@ int evm_u256_from_hex(const char *s, u256 *out) {
     }
     *out = r;
     return 0;
+}
+
+_Static_assert(sizeof(evm_word) == sizeof(u256), "evm_word is a u256");
+
+int evm_word_op(uint8_t op, const evm_word *aw, evm_word *outw) {
+    const u256 *a = (const u256 *)aw, *b = a + 1, *c = a + 2;
+    u256 *r = (u256 *)outw;
+    switch (op) {
+    case EVM_OP_ADD: *r = u256_add(a, b); return 2;
+    case EVM_OP_MUL: *r = u256_mul(a, b); return 2;
+    case EVM_OP_SUB: *r = u256_sub(a, b); return 2;
+    case EVM_OP_DIV: *r = evm_u256_div(a, b); return 2;
+    case EVM_OP_SDIV: *r = evm_u256_sdiv(a, b); return 2;
+    case EVM_OP_MOD: *r = evm_u256_mod(a, b); return 2;
+    case EVM_OP_SMOD: *r = evm_u256_smod(a, b); return 2;
+    case EVM_OP_ADDMOD: *r = evm_u256_addmod(a, b, c); return 3;
+    case EVM_OP_MULMOD: *r = evm_u256_mulmod(a, b, c); return 3;
+    case EVM_OP_EXP: *r = evm_u256_exp(a, b); return 2;
+    case EVM_OP_SIGNEXTEND: *r = evm_u256_signextend(a, b); return 2;
+    case EVM_OP_LT: *r = u256_from64(u256_lt(a, b)); return 2;
+    case EVM_OP_GT: *r = u256_from64(u256_lt(b, a)); return 2;
+    case EVM_OP_SLT: *r = u256_from64(u256_slt(a, b)); return 2;
+    case EVM_OP_SGT: *r = u256_from64(u256_slt(b, a)); return 2;
+    case EVM_OP_EQ: *r = u256_from64(u256_eq(a, b)); return 2;
+    case EVM_OP_ISZERO: *r = u256_from64(u256_is_zero(a)); return 1;
+    case EVM_OP_AND: *r = u256_and(a, b); return 2;
+    case EVM_OP_OR: *r = u256_or(a, b); return 2;
+    case EVM_OP_XOR: *r = u256_xor(a, b); return 2;
+    case EVM_OP_NOT: *r = u256_not(a); return 1;
+    case EVM_OP_BYTE: *r = evm_u256_byte(a, b); return 2;
+    case EVM_OP_SHL: *r = u256_shl(b, u256_shift_amount(a)); return 2;
+    case EVM_OP_SHR: *r = u256_shr(b, u256_shift_amount(a)); return 2;
+    case EVM_OP_SAR: *r = u256_sar(b, u256_shift_amount(a)); return 2;
+    default: return -1;
+    }
 }
