@@ -304,11 +304,16 @@ int evo_genome_check(const evo_genome_params *g, const evo_isa *isa, char *err, 
     const struct {
         const char *key;
         double p;
-    } ps[] = {{"genome.p_const", g->p_const},          {"variation.cx_one_point", g->p_cx_one},
-              {"variation.cx_two_point", g->p_cx_two}, {"variation.cx_homologous", g->p_cx_homol},
-              {"variation.point", g->p_point},         {"variation.insert", g->p_insert},
-              {"variation.delete", g->p_delete},       {"variation.swap", g->p_swap},
-              {"variation.point_imm", g->p_point_imm}, {"variation.point_class", g->p_point_class},
+    } ps[] = {{"genome.p_const", g->p_const},
+              {"variation.cx_one_point", g->p_cx_one},
+              {"variation.cx_two_point", g->p_cx_two},
+              {"variation.cx_homologous", g->p_cx_homol},
+              {"variation.point", g->p_point},
+              {"variation.insert", g->p_insert},
+              {"variation.delete", g->p_delete},
+              {"variation.swap", g->p_swap},
+              {"variation.point_imm", g->p_point_imm},
+              {"variation.point_class", g->p_point_class},
               {"variation.umad", g->umad}};
     for (size_t i = 0; i < sizeof ps / sizeof *ps; i++)
         if (!is_prob(ps[i].p))

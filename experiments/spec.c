@@ -166,6 +166,8 @@ static const fdesc lim_f[] = {
     U("memtime", 1, VM_MAX_MEMTIME, "task, else 2^62 (unlimited)", "word-gas per case"),
     U("stack", 1, VM_MAX_STACK, "task, else 1024", "stack depth"),
     U("calls", 1, VM_MAX_CALLS, "task, else 256", "call depth"),
+    E("underflow", underflow_names, "task (GP tasks: `skip`)",
+      "operand shortage: `fault` stops the case, `skip` charges and ignores the instruction"),
     END,
 };
 static const fdesc bud_f[] = {
