@@ -51,6 +51,7 @@ static const sci_problem problems[] = {
     {SEC_SUPEROPT, "experiments/data/superopt-pldi24.jsonl", NULL, false, -1},
 };
 #define NPROBLEMS (sizeof problems / sizeof *problems)
+_Static_assert(NPROBLEMS <= 64, "sci_opts.problems has a bit per problem");
 
 /* One run of either system. ets_*: evaluations when the best individual first
  * met the criterion (every case within the hit tolerance; MSE below it), or
@@ -72,6 +73,7 @@ typedef struct {
     bool deap;
     uint32_t threads;
     unsigned sections; /* bit per sci_section */
+    uint64_t problems; /* bit per problems[] entry, besides the sections */
     FILE *csv;
 } sci_opts;
 
@@ -476,7 +478,8 @@ static const char science_usage[] =
     "  --runs N             seeds per problem (default 30)\n"
     "  --quick              a smoke test: 3 runs, PSB at 0.05 of its budget\n"
     "  --budget-fraction F  PSB: this fraction of the published generations (default 1)\n"
-    "  --only LIST          sections: quartic,regression,psb,superopt (default all)\n"
+    "  --only LIST          sections (quartic,regression,psb,superopt) or problems by\n"
+    "                       spec name (e.g. median,fuel-cost); default all\n"
     "  --csv FILE           the CSV (default results/science/science.csv)\n"
     "  --threads N          evaluation threads (default: all cores)\n"
     "  --no-deap            skip DEAP (frugal then gets 6900 evaluations a run)\n"
@@ -520,20 +523,29 @@ int exp_bench_science(int argc, char **argv) {
         }
         case 'o': {
             o.sections = 0;
-            char list[128];
+            o.problems = 0;
+            char list[512];
             snprintf(list, sizeof list, "%s", optarg);
             for (char *q = strtok(list, ","); q; q = strtok(NULL, ",")) {
                 int k = 0;
                 while (k < SEC_N && strcmp(q, sec_names[k]))
                     k++;
-                if (k == SEC_N) {
+                if (k < SEC_N) {
+                    o.sections |= 1u << k;
+                    continue;
+                }
+                size_t i = 0;
+                while (i < NPROBLEMS && strcmp(q, problems[i].spec))
+                    i++;
+                if (i == NPROBLEMS) {
                     fprintf(stderr,
-                            "frugal bench science: --only: unknown section '%s' (expected "
-                            "quartic, regression, psb or superopt)\n",
+                            "frugal bench science: --only: unknown section or problem '%s' "
+                            "(expected quartic, regression, psb, superopt or a problem's spec "
+                            "name, e.g. fuel-cost)\n",
                             q);
                     return EXP_EXIT_USAGE;
                 }
-                o.sections |= 1u << k;
+                o.problems |= 1ull << i;
             }
             break;
         }
@@ -565,7 +577,7 @@ int exp_bench_science(int argc, char **argv) {
     int rc = EXP_EXIT_OK;
     for (size_t i = 0; i < NPROBLEMS && rc == EXP_EXIT_OK; i++) {
         const sci_problem *p = &problems[i];
-        if (!(o.sections & (1u << p->sec))) continue;
+        if (!(o.sections & (1u << p->sec)) && !(o.problems >> i & 1)) continue;
         int r = p->sec == SEC_PSB        ? bench_psb(p, &o)
                 : p->sec == SEC_SUPEROPT ? bench_superopt(p, &o)
                                          : bench_deap_section(p, &o);
