@@ -50,6 +50,7 @@ typedef struct {
     size_t best;                       /* the run with the lowest final best fitness */
     double penalty;                    /* the task's penalty (INFINITY when unknown) */
     uint64_t final_total, final_clean; /* final-population programs, and those drawn */
+    unsigned hist_shown;               /* bit k: front-history front k has a point */
     an_exp ex;                         /* statistics (analysis/compare.c) */
 } group;
 
@@ -214,7 +215,9 @@ static bool clean(const an_run *r, uint64_t row, double penalty) {
 }
 
 /* The task's penalty: a missing output's error (docs/tasks.md). INFINITY
- * when the task cannot be made here (then only the status is checked). */
+ * when the task cannot be made here, or when a wrong output can cost as much
+ * as a missing one (0/1 errors: PSB's median, boolean tasks): the total
+ * error then cannot tell them apart, and only the status is checked. */
 static double task_penalty(const char *task) {
     evo_rng r;
     fit_rng fr;
@@ -225,6 +228,11 @@ static double task_penalty(const char *task) {
     memset(&t, 0, sizeof t);
     if (fit_task_make(task, NULL, &fr, &t, err, sizeof err)) return INFINITY;
     double p = t.penalty > 0 ? t.penalty : INFINITY;
+    fit_error_kind k = t.error;
+    double worst = k == FIT_ERR_INT_01 || k == FIT_ERR_BOOL || k == FIT_ERR_U256_STACK ? 1
+                   : k == FIT_ERR_U256_BITS                                            ? 256
+                                                                                       : INFINITY;
+    if (p <= worst) p = INFINITY;
     fit_task_free(&t);
     return p;
 }
@@ -357,7 +365,11 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
             uint64_t gen = last * (uint64_t)k / (MAX_HIST - 1);
             if (k && gen == last * (uint64_t)(k - 1) / (MAX_HIST - 1)) continue;
             uint64_t nh = pareto(&r, gen, rows, g->penalty);
-            if (k) fputs("\n\n", hist);
+            /* gnuplot counts only blocks with data: an empty front (every
+             * program faulted or lacked an output) gets no block */
+            if (!nh) continue;
+            if (g->hist_shown) fputs("\n\n", hist);
+            g->hist_shown |= 1u << k;
             fprintf(hist, "# generation %" PRIu64 "\n", gen);
             for (uint64_t i = 0; i < nh; i++) {
                 fprintf(hist, "%" PRIu64 ",%.17g,%" PRIu64 "\n", gen, r.error[rows[i]],
@@ -831,15 +843,15 @@ static int fig_history(const group *g, const char *dir, const range *rg, FILE *m
     if (!f) return -1;
     gp_scale(f, "y", &rg[4], false);
     gp_scale(f, "x", &rg[5], true);
-    fputs("plot \\\n", f);
     uint64_t last = g->runs[0].generations - 1;
-    int idx = 0, shown = 0;
-    for (int k = 0; k < MAX_HIST; k++) /* the generations read_run wrote */
-        if (!k || last * (uint64_t)k / (MAX_HIST - 1) != last * (uint64_t)(k - 1) / (MAX_HIST - 1))
-            shown++;
+    int idx = 0, shown = __builtin_popcount(g->hist_shown); /* the fronts read_run wrote */
+    if (!shown)                                             /* no front has a point: empty axes */
+        fputs("set xrange [0:1]\nset yrange [0:1]\nplot 2 notitle\n", f);
+    else
+        fputs("plot \\\n", f);
     for (int k = 0; k < MAX_HIST; k++) {
         uint64_t gen = last * (uint64_t)k / (MAX_HIST - 1);
-        if (k && gen == last * (uint64_t)(k - 1) / (MAX_HIST - 1)) continue;
+        if (!(g->hist_shown >> k & 1)) continue;
         /* light grey (early) to dark blue (last) */
         double t = shown > 1 ? (double)idx / (shown - 1) : 1;
         unsigned cr = (unsigned)(187 + t * (8 - 187)), cg = (unsigned)(187 + t * (48 - 187)),

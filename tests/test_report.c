@@ -1199,3 +1199,64 @@ Test(report, python_reader_on_damaged_files, .timeout = 900) {
         free(err);
     }
 }
+
+/* A task of 0/1 errors (PSB median: a wrong output costs what a missing one
+ * does) draws every program that halted; and the front history has one data
+ * block per front it draws, each with points, as gnuplot's index counts only
+ * blocks with data (before: generations 0-6 of the demo were empty blocks,
+ * and the figure showed generation 8's front titled 'gen. 0'). */
+Test(report, front_history_of_a_01_task) {
+    char out[256], in[128], rep[128], p[256];
+    snprintf(in, sizeof in, "%s/med", dir);
+    snprintf(out, sizeof out, "%s/seed-4.h5", in);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) dup2(fd, 1);
+        execl(frugal, frugal, "run", "experiments/demo.json", "--seed", "4", "--out", out,
+              "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    cr_assert(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    snprintf(rep, sizeof rep, "%s/medrep", dir);
+    cr_assert_eq(report("med", (const char *[]){in, "--out", rep, "--quiet", NULL}), 0);
+    snprintf(p, sizeof p, "%s/front-history-demo.csv", rep);
+    FILE *f = fopen(p, "r");
+    cr_assert(f, "%s", p);
+    char line[256];
+    int blocks = 0, points = 0, empty = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "# generation", 12)) {
+            empty += blocks && !points;
+            blocks++;
+            points = 0;
+        } else if (line[0] != '\n') {
+            points++;
+        }
+    }
+    empty += blocks && !points;
+    fclose(f);
+    cr_assert_geq(blocks, 3, "the demo runs for more than 2 generations");
+    cr_assert_eq(empty, 0, "%d of %d fronts have no point", empty, blocks);
+    snprintf(p, sizeof p, "%s/front-history-demo.gp", rep);
+    f = fopen(p, "r");
+    cr_assert(f);
+    int top = -1;
+    while (fgets(line, sizeof line, f)) {
+        const char *q = strstr(line, " index ");
+        if (q) {
+            int k = atoi(q + 7);
+            top = k > top ? k : top;
+        }
+    }
+    fclose(f);
+    cr_assert_eq(top + 1, blocks, "the figure plots indexes 0..%d of %d blocks", top, blocks);
+    /* the first front is generation 0's, where every program has errors */
+    snprintf(p, sizeof p, "%s/front-history-demo.csv", rep);
+    f = fopen(p, "r");
+    cr_assert(fgets(line, sizeof line, f) && !strcmp(line, "# generation 0\n"), "%s", line);
+    cr_assert(fgets(line, sizeof line, f) && atof(strchr(line, ',') + 1) >= 1, "%s", line);
+    fclose(f);
+}
