@@ -89,7 +89,8 @@ typedef struct {
     X(CALL_DEPTH, "call depth above 1024 (result of a message, not of a frame)")                   \
     X(INSUFFICIENT_BALANCE, "value above the sender's balance (message result)")                   \
     X(CREATE_COLLISION, "CREATE to an address with code or nonce (message result)")                \
-    X(INTERNAL_ERROR, "the host or VM failed (e.g. no memory for a frame)")
+    X(INTERNAL_ERROR, "the host or VM failed (e.g. no memory for a frame)")                        \
+    X(PRECOMPILE_FAILURE, "a precompiled contract rejected its input (message result)")
 
 typedef enum {
 #define X(name, doc) EVM_##name,
@@ -296,6 +297,26 @@ uint64_t evm_vm_words_peak(const evm_vm *vm);
 
 /* Minimum refund cap: gas used / 2 (before London) or / 5 (London on). */
 int64_t evm_refund_cap(evm_fork f, int64_t gas_used, int64_t refund);
+
+/* ---- precompiled contracts (vm/evm/precompile.c, docs/evm.md) ---- */
+
+/* The precompiled contract at a under fork f (1..10: ecrecover, SHA-256,
+ * RIPEMD-160, identity, modexp, alt_bn128 add, mul, pairing, blake2f, KZG
+ * point evaluation), or 0 when a is an ordinary account there. */
+int evm_precompile_of(evm_fork f, const evm_address *a);
+/* Runs precompile id (evm_precompile_of) on in[0..n) with gas under fork f,
+ * as a message would. *res: EVM_SUCCESS with gas_left = gas - cost and the
+ * output in *buf (grown with realloc, *cap its size; output NULL when
+ * empty); or a failure with gas_left 0 and no output: EVM_OUT_OF_GAS (the
+ * cost is above gas), EVM_PRECOMPILE_FAILURE (invalid input: a bad point,
+ * length, flag or proof), EVM_OUT_OF_MEMORY (the output would be over
+ * max_out bytes, or memory ran out). The cost is known before any work, and
+ * nothing is allocated beyond the input size and max_out. */
+void evm_precompile_run(evm_fork f, int id, const uint8_t *in, size_t n, int64_t gas,
+                        size_t max_out, uint8_t **buf, size_t *cap, evm_result *res);
+/* The gas a call of precompile id with in[0..n) costs under fork f
+ * (INT64_MAX when it is more), before any check of the input's contents. */
+int64_t evm_precompile_gas(evm_fork f, int id, const uint8_t *in, size_t n);
 
 /* ---- the in-memory host (vm/evm/memhost.c) ---- */
 

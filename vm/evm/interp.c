@@ -436,6 +436,19 @@ static void call_start(evm_vm *vm, const evm_host *host, void *hctx, evm_message
     vm->entered = true;
 }
 
+/* After call_start: a message that finished at once (no code, a precompiled
+ * contract, a failure) consumed part of the callgas moved to it. That part
+ * is charged to the calling instruction here, so that a metered run pays it
+ * like any instruction's gas (or stops before the instruction, undone); the
+ * moved gas then comes back whole. */
+static evm_status settle_at_once(evm_vm *vm, int64_t *gas, int64_t callgas) {
+    int64_t used = callgas - vm->done.gas_left;
+    if (vm->entered || used <= 0) return EVM_SUCCESS;
+    CHARGE(gas, used);
+    vm->done.gas_left = callgas;
+    return EVM_SUCCESS;
+}
+
 /* CALL CALLCODE DELEGATECALL STATICCALL: arguments below sp. Returns
  * EVM_SUCCESS with *out when no message is sent (denied, depth, balance),
  * EVM_ST_ENTER when one was started (call_start) with *moved the gas taken
@@ -524,6 +537,7 @@ static evm_status op_call(evm_vm *vm, evm_frame *f, const evm_host *host, void *
         break;
     }
     call_start(vm, host, hctx, &m);
+    if ((st = settle_at_once(vm, gas, callgas))) return st;
     return EVM_ST_ENTER;
 }
 
@@ -565,6 +579,7 @@ static evm_status op_create(evm_vm *vm, evm_frame *f, const evm_host *host, void
     m.value = act.value;
     m.salt = act.key;
     call_start(vm, host, hctx, &m);
+    if ((st = settle_at_once(vm, gas, callgas))) return st;
     return EVM_ST_ENTER;
 }
 
