@@ -11,6 +11,7 @@
 
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,7 +19,7 @@
 #define NODE_DIR    "tests/node"
 #define OTHER_CODE  "6000356001553360005260206000f3" /* must match run.js */
 #define MAX_INSNS   160
-#define MAX_PROGRAM 8192
+#define MAX_PROGRAM 16384
 
 /* The fork under test: FRUGAL_DIFFTEST_FORK (default cancun), or set by
  * the all-forks test. */
@@ -124,6 +125,249 @@ static const uint8_t ENV[] = {
 };
 static const uint8_t ADDRS[] = {0xaa, 0xbb, 0xcc, 0xdd};
 
+/* ---- calls to the precompiled contracts ---- */
+
+/* Inputs the precompile calls start from (test vectors and curve facts). */
+#define ECREC_VALID                                                                                \
+    "18c547e4f7b0f325ad1e56f57e26c745b09a3e503d86e00e5255ff7f715d3d1c"                             \
+    "000000000000000000000000000000000000000000000000000000000000001c"                             \
+    "73b1693892219d736caba55bdb67216e485557ea6b6af75f37096c9aa6a5a75f"                             \
+    "eeb940b1d03b21e36b0e47e79769f095fe2ab855bd91e3a38756b7d75a9c4549"
+#define SECP_N "fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141"
+#define BN_P   "30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd47"
+#define BN_R   "30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001"
+static const char *const BN_G1[] = {
+    /* generator, its negation, infinity, a point from bn256Add, off the curve, x = p */
+    "0000000000000000000000000000000000000000000000000000000000000001"
+    "0000000000000000000000000000000000000000000000000000000000000002",
+    "0000000000000000000000000000000000000000000000000000000000000001"
+    "30644e72e131a029b85045b68181585d97816a916871ca8d3c208c16d87cfd45",
+    "0000000000000000000000000000000000000000000000000000000000000000"
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "18b18acfb4c2c30276db5411368e7185b311dd124691610c5d3b74034e093dc9"
+    "063c909c4720840cb5134cb9f59fa749755796819658d32efc0d288198f37266",
+    "0000000000000000000000000000000000000000000000000000000000000001"
+    "0000000000000000000000000000000000000000000000000000000000000003",
+    BN_P "0000000000000000000000000000000000000000000000000000000000000002",
+};
+static const char *const BN_G2[] = {
+    /* generator (EIP-197), infinity, a twist point outside the subgroup, the
+     * generator with a flipped bit (off the twist) */
+    "198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c2"
+    "1800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed"
+    "090689d0585ff075ec9e99ad690c3395bc4b313370b38ef355acdadcd122975b"
+    "12c85ea5db8c6deb4aab71808dcb408fe3d1e7690c43d37b4ce6cc0166fa7daa",
+    "0000000000000000000000000000000000000000000000000000000000000000"
+    "0000000000000000000000000000000000000000000000000000000000000000"
+    "0000000000000000000000000000000000000000000000000000000000000000"
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000001"
+    "0000000000000000000000000000000000000000000000000000000000000002"
+    "2b76c179599bb92a963dac85546a005a777f7c13f6a7b75d5918b6b5808f5fde"
+    "101f7278419308b95099eca02dcee0c5381f4d26d1d62313f057167f064101ce",
+    "198e9393920d483a7260bfb731fb5d25f1aa493335a9e71297e485b7aef312c2"
+    "1800deef121f1e76426a00665e5c4479674322d4f75edadd46debd5cd992f6ed"
+    "090689d0585ff075ec9e99ad690c3395bc4b313370b38ef355acdadcd122975b"
+    "12c85ea5db8c6deb4aab71808dcb408fe3d1e7690c43d37b4ce6cc0166fa7dab",
+};
+/* a valid point evaluation (its proof is corrupted before use: ethereumjs
+ * runs with a stub KZG that rejects every proof, tests/node/run.js) */
+#define KZG_VALID                                                                                  \
+    "01e798154708fe7789429634053cbf9f99b619f9f084048927333fce637f549b"                             \
+    "564c0a11a0f704f4fc3e8acfe0f8245f0ad1347b378fbf96e206da11a5d36306"                             \
+    "24d25032e67a7e6a4910df5834b8fe70e6bcfeeac0352434196bdf4b2485d5a1"                             \
+    "8f59a8d2a1a625a17f3fea0fe5eb8c896db3764f3185481bc22f91b4aaffcca2"                             \
+    "5f26936857bc3a7c2539ea8ec3a952b7873033e038326e87ed3e1276fd140253"                             \
+    "fa08e9fc25fb2d9a98527fc22a2c9612fbeafdad446cbc7bcdbdcd780af2c16a"
+
+#define PRE_IN_AT  0x200 /* where the input is written in memory */
+#define PRE_IN_MAX 448
+
+static size_t put_hex(uint8_t *b, size_t at, const char *hex) {
+    size_t n = strlen(hex) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        b[at + i] = (uint8_t)v;
+    }
+    return at + n;
+}
+
+static void put_len(uint8_t *b, size_t at, uint64_t *s) {
+    /* a modexp length: mostly small, sometimes far beyond any gas */
+    static const char *const huge[] = {
+        "8000000000000000000000000000000000000000000000000000000000000000",
+        "0000000000000000000000000000000000000000000000010000000000000000",
+        "0000000000000000000000000000000000000000000000000000000100000000",
+        "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    };
+    memset(b + at, 0, 32);
+    if (below(s, 8) == 0)
+        put_hex(b, at, huge[below(s, 4)]);
+    else
+        b[at + 31] = (uint8_t)below(s, 41);
+}
+
+/* Input for precompile id: random and edge cases. Returns its length. */
+static size_t precompile_input(int id, uint8_t *b, uint64_t *s) {
+    size_t n = 0;
+    memset(b, 0, PRE_IN_MAX);
+    switch (id) {
+    case 1: /* ecrecover: a valid signature, then bad v, r, s or length */
+        n = put_hex(b, 0, ECREC_VALID);
+        switch (below(s, 6)) {
+        case 0: break;
+        case 1: b[63] = (uint8_t)(below(s, 2) ? 27 : below(s, 256)); break;
+        case 2: b[62] = 1; break;
+        case 3: b[64 + below(s, 64)] ^= (uint8_t)(1 + below(s, 255)); break;
+        case 4: /* r or s: the group order, or zero */
+            if (below(s, 2))
+                put_hex(b, below(s, 2) ? 64 : 96, SECP_N);
+            else
+                memset(b + (below(s, 2) ? 64 : 96), 0, 32);
+            break;
+        default: n = below(s, 128); break;
+        }
+        return n;
+    case 2:
+    case 3:
+    case 4:
+        n = below(s, 101);
+        for (size_t i = 0; i < n; i++)
+            b[i] = (uint8_t)rnd(s);
+        return n;
+    case 5: { /* modexp: small lengths, random numbers; or huge lengths */
+        put_len(b, 0, s);
+        put_len(b, 32, s);
+        put_len(b, 64, s);
+        n = 96;
+        for (int k = 0; k < 3; k++) {
+            uint64_t len = b[k * 32 + 31], big = 0;
+            for (int i = 0; i < 31; i++)
+                big |= b[k * 32 + i];
+            if (big) continue;           /* a huge length: nothing after it counts */
+            unsigned fill = below(s, 4); /* random, zeros, ones, small */
+            for (uint64_t i = 0; i < len && n < PRE_IN_MAX; i++)
+                b[n++] = fill == 0   ? (uint8_t)rnd(s)
+                         : fill == 1 ? 0
+                         : fill == 2 ? 0xff
+                                     : (uint8_t)(i + 1 == len ? below(s, 4) : 0);
+        }
+        if (below(s, 4) == 0) n = below(s, (unsigned)n + 1);
+        return n;
+    }
+    case 6:
+    case 7: { /* alt_bn128 add, mul */
+        n = put_hex(b, 0, BN_G1[below(s, 6)]);
+        if (id == 6) {
+            n = put_hex(b, n, BN_G1[below(s, 6)]);
+        } else {
+            static const char *const k[] = {"00", "01", "02", BN_R, "ff"};
+            unsigned c = below(s, 6);
+            if (c < 5) {
+                put_hex(b, 64 + (c == 3 ? 0 : 31), k[c]);
+                if (c == 4) memset(b + 64, 0xff, 32);
+            } else {
+                for (int i = 64; i < 96; i++)
+                    b[i] = (uint8_t)rnd(s);
+            }
+            n = 96;
+        }
+        if (below(s, 5) == 0) b[below(s, (unsigned)n)] ^= (uint8_t)(1 + below(s, 255));
+        if (below(s, 5) == 0) n = below(s, (unsigned)n + 40);
+        return n;
+    }
+    case 8: { /* pairing: 0 to 2 pairs; often e(g, G) e(-g, G) = 1 */
+        unsigned k = below(s, 3);
+        for (unsigned i = 0; i < k; i++) {
+            n = put_hex(b, n, BN_G1[below(s, 3) ? (i & 1) : below(s, 6)]);
+            n = put_hex(b, n, BN_G2[below(s, 3) ? 0 : below(s, 4)]);
+        }
+        if (below(s, 6) == 0 && n) b[below(s, (unsigned)n)] ^= 1;
+        if (below(s, 6) == 0) n = below(s, (unsigned)n + 50);
+        return n;
+    }
+    case 9: { /* blake2f: rounds, h, m, t, f; bad flags and lengths */
+        for (int i = 0; i < 213; i++)
+            b[i] = (uint8_t)rnd(s);
+        static const uint32_t rounds[] = {0, 1, 12, 0xffffffffu};
+        uint32_t r = below(s, 2) ? below(s, 40) : rounds[below(s, 4)];
+        b[0] = (uint8_t)(r >> 24);
+        b[1] = (uint8_t)(r >> 16);
+        b[2] = (uint8_t)(r >> 8);
+        b[3] = (uint8_t)r;
+        b[212] = (uint8_t)(below(s, 4) ? below(s, 2) : below(s, 256));
+        n = 213;
+        if (below(s, 6) == 0) n = below(s, 2) ? 212 : 214;
+        return n;
+    }
+    default: /* 0x0a: the valid input corrupted, random, or a bad length */
+        n = put_hex(b, 0, KZG_VALID);
+        if (below(s, 4) == 0)
+            for (int i = 0; i < 192; i++)
+                b[i] = (uint8_t)rnd(s);
+        else
+            b[32 + below(s, 160)] ^= (uint8_t)(1 + below(s, 255));
+        if (below(s, 6) == 0) n = below(s, 2) ? 191 : 193;
+        return n;
+    }
+}
+
+static size_t program_bytes(const program *p) {
+    size_t n = 0;
+    for (int i = 0; i < p->n; i++)
+        n += p->v[i].n;
+    return n;
+}
+
+/* One call to a precompiled contract (0x01..0x0b: 0x0b is an ordinary
+ * account) with a generated input written at PRE_IN_AT, by a call kind of
+ * the fork, with gas around the price; then the success flag into slot 7 and
+ * the hash of the output region into slot 8. */
+static void emit_precompile_call(program *p, uint64_t *s) {
+    if (program_bytes(p) > MAX_PROGRAM / 2) return;
+    int fork = evm_fork_by_name(fork_name());
+    int id = 1 + (int)below(s, 11);
+    uint8_t in[PRE_IN_MAX];
+    size_t n = precompile_input(id > 10 ? 10 : id, in, s);
+    for (size_t at = 0; at < n; at += 32) {
+        emit_push(p, in + at, 32); /* the bytes past n are zeros */
+        push_small(p, PRE_IN_AT + (unsigned)at);
+        emit_op(p, EVM_OP_MSTORE);
+    }
+    uint8_t ops[4] = {EVM_OP_CALL, EVM_OP_CALLCODE};
+    unsigned nops = 2;
+    if (fork >= EVM_FORK_HOMESTEAD) ops[nops++] = EVM_OP_DELEGATECALL;
+    if (fork >= EVM_FORK_BYZANTIUM) ops[nops++] = EVM_OP_STATICCALL;
+    uint8_t op = ops[below(s, nops)];
+    unsigned outlen = 32 * below(s, 4);
+    push_small(p, outlen);
+    push_small(p, 0);
+    push_small(p, (unsigned)n);
+    push_small(p, PRE_IN_AT);
+    if (op == EVM_OP_CALL || op == EVM_OP_CALLCODE) push_small(p, below(s, 5) ? 0 : 7);
+    push_small(p, (unsigned)id);
+    int pid =
+        fork >= 0 ? evm_precompile_of((evm_fork)fork, &(evm_address){{[19] = (uint8_t)id}}) : 0;
+    int64_t cost = pid ? evm_precompile_gas((evm_fork)fork, pid, in, n) : 0;
+    unsigned g = below(s, 4);
+    if (g == 0 || cost > 60000) {
+        emit_op(p, EVM_OP_GAS);
+    } else if (g == 1) {
+        push_small(p, (unsigned)cost + below(s, 3) - (cost ? 1 : 0));
+    } else {
+        push_small(p, below(s, 60000));
+    }
+    emit_op(p, op);
+    push_small(p, 7);
+    emit_op(p, EVM_OP_SSTORE);
+    push_small(p, outlen);
+    push_small(p, 0);
+    emit_op(p, EVM_OP_KECCAK256);
+    push_small(p, 8);
+    emit_op(p, EVM_OP_SSTORE);
+}
+
 static void gen(program *p, uint64_t seed) {
     uint64_t s = seed * 0x2545f4914f6cdd1dull + 1;
     memset(p, 0, sizeof *p);
@@ -141,6 +385,10 @@ static void gen(program *p, uint64_t seed) {
     for (int k = 0; k < snippets; k++) {
         unsigned w = below(&s, 100);
         if (w >= 96 && below(&s, 5)) w = below(&s, 96); /* terminators and raw bytes: rare */
+        if (w >= 74 && w < 80 && below(&s, 2)) {        /* a precompiled contract */
+            emit_precompile_call(p, &s);
+            continue;
+        }
         if (w < 22) {
             push_value(p, &s);
         } else if (w < 40) {
