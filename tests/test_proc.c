@@ -1218,6 +1218,42 @@ Test(proc_evm_calls, denied_without_a_usable_key) {
 
 /* Process keys stay with owners: TRANSFERKEY of a process key gives a call
  * key, only to an EVM process; a call key cannot RECURSE. */
+/* The allow-list is per caller (per process): of two callers running the
+ * same four calls (CALL, CALLCODE, DELEGATECALL, STATICCALL) to key 0, the
+ * one given a call key to the counter is allowed every kind, the other is
+ * denied every kind. */
+Test(proc_evm_calls, each_call_kind_per_caller) {
+    static uint8_t boxes[2][600];
+    ecall c[] = {{EVM_OP_CALL, 0, 5, 0},
+                 {EVM_OP_CALLCODE, 0, 0, 0},
+                 {EVM_OP_DELEGATECALL, 0, 0, 0},
+                 {EVM_OP_STATICCALL, 0, 0, 0}};
+    int n = caller_box(boxes[0], 600, c, 4, false, false);
+    cr_assert_gt(n, 0);
+    uint8_t q[200];
+    int qn = counter_box(q, sizeof q);
+    static prog p;
+    p = (prog){0};
+    make_evm(&p, q, (size_t)qn, 0);
+    run_key(&p, 1, 10000000);
+    make_evm(&p, boxes[0], (size_t)n, 2); /* holds a call key */
+    give_key(&p, 3, 1);
+    run_key(&p, 3, 10000000);
+    make_evm(&p, boxes[0], (size_t)n, 4); /* does not */
+    run_key(&p, 5, 10000000);
+    e(&p, VM_OP_HALT, 0);
+    vm_arena *a = run_prog(&p);
+    static const int want[4] = {105, 0, 0, 105}; /* CALLCODE, DELEGATECALL: own slot 0 */
+    for (int i = 0; i < 4; i++) {
+        int ok, v;
+        call_result(a, key_obj(a, 0, 3), i, &ok, &v);
+        cr_assert(ok && v == want[i], "holder, call %d: ok %d, %d", i, ok, v);
+        call_result(a, key_obj(a, 0, 5), i, &ok, &v);
+        cr_assert(!ok && !v, "other caller, call %d: ok %d, %d", i, ok, v);
+    }
+    vm_arena_free(a);
+}
+
 Test(proc_evm_calls, call_keys_do_not_own) {
     static prog nat;
     nat = (prog){0};

@@ -233,11 +233,21 @@ evm_verdict evm_policy_allow(void *ctx, evm_action *act);
  * allowed, every other dangerous opcode (calls, creates, LOG, SELFDESTRUCT)
  * is denied. The policy for GP. ctx unused. */
 evm_verdict evm_policy_isolated(void *ctx, evm_action *act);
-/* "keys": calls (all four kinds) only to addresses in the list; SSTORE and
- * LOG allowed; CREATE, CREATE2 and SELFDESTRUCT denied. ctx: evm_keys. */
+/* "keys": calls (all four kinds) only to allowed callees; SSTORE and LOG
+ * allowed; CREATE, CREATE2 and SELFDESTRUCT denied. ctx: evm_keys. A callee
+ * is allowed for every caller when listed in keys, and for one caller when
+ * a pair names both ("is the callee allowed for this caller?", as in MUD).
+ * The caller is the calling frame's own address (ADDRESS): code run by
+ * DELEGATECALL or CALLCODE calls with the authority of the account that
+ * delegated. */
+typedef struct {
+    evm_address caller, callee;
+} evm_key_pair;
 typedef struct {
     const evm_address *keys;
     size_t n;
+    const evm_key_pair *pairs;
+    size_t npairs;
 } evm_keys;
 evm_verdict evm_policy_keys(void *ctx, evm_action *act);
 /* "tables": SSTORE only to slots whose top `bits` bits (1..256; 0 means 128)
@@ -254,6 +264,29 @@ evm_verdict evm_policy_tables(void *ctx, evm_action *act);
 /* Policy by name ("allow", "isolated", "keys", "tables"), or NULL (which
  * also means allow-all when set on a VM). */
 evm_policy_fn evm_policy_by_name(const char *name);
+
+/* A policy chosen in words, as `frugal evm --policy` and arena specs take it
+ * (docs/evm.md, "Choosing a policy"):
+ *   allow | isolated
+ *   keys:ITEM[,ITEM...]  ITEM = CALLEE (allowed to every caller) or
+ *                        CALLER:CALLEE (to that caller only); addresses in
+ *                        hex, 0x optional, at most 40 digits (0x02 is 2)
+ *   tables:BITS          SSTORE only to slots whose top BITS bits (1..256)
+ *                        are zero, i.e. in table 0; calls denied
+ * evm_policy_parse returns a spec to free with evm_policy_spec_free (fn and
+ * ctx point into it), or NULL with a message naming the bad part in err. */
+typedef struct evm_policy_spec {
+    evm_policy_fn fn;
+    void *ctx;
+    char *words; /* as given */
+    evm_keys keys;
+    evm_tables tables;
+    evm_bytes32 table0;
+    evm_address *addrs;
+    evm_key_pair *pairs;
+} evm_policy_spec;
+evm_policy_spec *evm_policy_parse(const char *words, char *err, size_t errcap);
+void evm_policy_spec_free(evm_policy_spec *p);
 
 /* ---- the VM ---- */
 
