@@ -76,6 +76,7 @@ typedef struct {
     evm_address addr;
     evm_bytes32 table_id;
     evm_tables tables;
+    const evm_policy_spec *pol; /* the spec's policy, or NULL: the default */
     uint32_t denied;
     fit_arena_stats st;
 } player;
@@ -95,6 +96,7 @@ typedef struct {
 
 struct fit_arena {
     fit_arena_config cfg;
+    evm_policy_spec *pol; /* cfg.evm_policy parsed, or NULL */
     player **p;
     uint32_t np, pcap;
     bool started, done;
@@ -155,6 +157,8 @@ static int cfg_check(const fit_arena_config *c, char *err, size_t errcap) {
         snprintf(err, errcap, "soldiers %" PRIu32 " is over the maximum 255", c->soldiers);
     else if (c->fields > 8)
         snprintf(err, errcap, "fields %" PRIu32 " is over the maximum 8", c->fields);
+    else if (!memchr(c->evm_policy, 0, sizeof c->evm_policy))
+        snprintf(err, errcap, "evm_policy is longer than %zu characters", sizeof c->evm_policy - 1);
     else
         return 0;
     return -1;
@@ -169,6 +173,13 @@ fit_arena *fit_arena_new(const fit_arena_config *cfg, char *err, size_t errcap) 
     if (cfg) a->cfg = *cfg;
     cfg_defaults(&a->cfg);
     if (cfg_check(&a->cfg, err, errcap)) goto fail;
+    if (a->cfg.evm_policy[0]) {
+        char perr[256];
+        if (!(a->pol = evm_policy_parse(a->cfg.evm_policy, perr, sizeof perr))) {
+            snprintf(err, errcap, "evm_policy %s", perr);
+            goto fail;
+        }
+    }
     a->hist = calloc((size_t)a->cfg.rounds * 2, sizeof(vm_word));
     if (!a->hist) {
         snprintf(err, errcap, "out of memory");
@@ -197,6 +208,7 @@ void fit_arena_free(fit_arena *a) {
     free(a->p);
     free(a->hist);
     free(a->matches);
+    evm_policy_spec_free(a->pol);
     free(a);
 }
 
@@ -204,13 +216,19 @@ const fit_arena_config *fit_arena_config_get(const fit_arena *a) {
     return &a->cfg;
 }
 
-/* The referee's policy for EVM players: "isolated" (no calls, creates, logs
- * or SELFDESTRUCT), and SSTORE only inside the player's table (slots whose
- * top 128 bits are zero). Every denial is counted. */
+/* The referee's policy for EVM players: the spec's (evm_policy), or by
+ * default "isolated" (no calls, creates, logs or SELFDESTRUCT) with SSTORE
+ * only inside the player's table (slots whose top 128 bits are zero). Every
+ * denial is counted. */
 static evm_verdict arena_policy(void *ctx, evm_action *act) {
     player *p = ctx;
-    evm_verdict v = evm_policy_isolated(NULL, act);
-    if (v == EVM_ALLOW && act->op == EVM_OP_SSTORE) v = evm_policy_tables(&p->tables, act);
+    evm_verdict v;
+    if (p->pol) {
+        v = p->pol->fn ? p->pol->fn(p->pol->ctx, act) : EVM_ALLOW;
+    } else {
+        v = evm_policy_isolated(NULL, act);
+        if (v == EVM_ALLOW && act->op == EVM_OP_SSTORE) v = evm_policy_tables(&p->tables, act);
+    }
     if (v != EVM_ALLOW) {
         v = EVM_DENY; /* never a redirect */
         p->denied++;
@@ -280,6 +298,7 @@ int fit_arena_add(fit_arena *a, const char *name, fit_isa isa, const uint8_t *co
         if (!p->host) goto oom;
         evm_vm_set_fork(p->evm, EVM_FORK_CANCUN);
         p->tables = (evm_tables){.tables = &p->table_id, .n = 1, .bits = 128, .calls = NULL};
+        p->pol = a->pol;
         evm_vm_set_policy(p->evm, arena_policy, p);
         evm_vm_set_mem_limit(p->evm, (size_t)a->cfg.mem * 32);
         fit_arena_evm_address(a->np, &p->addr);
@@ -702,8 +721,10 @@ int fit_arena_run(fit_arena *a) {
 
 /* ---- the referee's snapshot (docs/arena.md, "Snapshots") ---- */
 
-#define SNAP_MAGIC   "FRUGARNA"
-#define SNAP_VERSION 1u
+#define SNAP_MAGIC "FRUGARNA"
+/* version 1, or 2 when the configuration names an EVM policy (then the
+ * configuration ends with it: u32 length, the words) */
+#define SNAP_VERSION(c) ((c)->evm_policy[0] ? 2u : 1u)
 
 typedef struct {
     vm_buf *b;
@@ -763,13 +784,18 @@ static void put_config(wbuf *w, const fit_arena_config *c) {
     put_u64(w, c->memtime);
     put_u32(w, c->soldiers);
     put_u32(w, c->fields);
+    if (SNAP_VERSION(c) == 2) {
+        size_t n = strlen(c->evm_policy);
+        put_u32(w, (uint32_t)n);
+        put(w, c->evm_policy, n);
+    }
 }
 
 int fit_arena_save(const fit_arena *a, vm_buf *out) {
     out->len = 0;
     wbuf w = {out, false};
     put(&w, SNAP_MAGIC, 8);
-    put_u32(&w, SNAP_VERSION);
+    put_u32(&w, SNAP_VERSION(&a->cfg));
     put_config(&w, &a->cfg);
     put_u32(&w, a->np);
     for (uint32_t i = 0; i < a->np; i++) {
@@ -894,9 +920,15 @@ int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, siz
     r.len = len - 4;
     r.off = 8;
     uint32_t ver = get_u32(&r, "version");
-    if (ver != SNAP_VERSION) {
-        snprintf(err, errcap, "offset 8: version %" PRIu32 " is not supported (this is %u)", ver,
-                 SNAP_VERSION);
+    if (ver != 1 && ver != 2) {
+        snprintf(err, errcap, "offset 8: version %" PRIu32 " is not supported (this is 1 or 2)",
+                 ver);
+        goto cleanup;
+    }
+    if (ver != SNAP_VERSION(&a->cfg)) {
+        snprintf(err, errcap, "offset 8: version %" PRIu32 " %s, this tournament %s", ver,
+                 ver == 2 ? "names an EVM policy" : "names no EVM policy",
+                 a->cfg.evm_policy[0] ? "has one" : "has none");
         goto cleanup;
     }
     /* the configuration and the players must be those of this arena */
@@ -914,7 +946,8 @@ int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, siz
     vm_buf_free(&mine);
     if (r.bad) goto cleanup;
     if (!same) {
-        fail_at(&r, at, "offset %zu: %s", "the configuration (game, rounds, seed, limits) differs");
+        fail_at(&r, at, "offset %zu: %s",
+                "the configuration (game, rounds, seed, limits, EVM policy) differs");
         goto cleanup;
     }
     r.off += cfg_len;
