@@ -28,7 +28,7 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -g -fopenmp -MMD -MP -I. $(PKG_CFLAGS) $(DEFS)
 OPT     ?= -O2 -flto=auto
 LDLIBS  := -fopenmp $(PKG_LIBS) -lm
 
-MODULES := vm vm/evm evolve fitness experiments experiments/bench analysis
+MODULES := base vm vm/evm evolve fitness experiments experiments/bench analysis
 SRC     := $(filter-out experiments/main.c,$(wildcard $(addsuffix /*.c,$(MODULES))))
 TEST_SRC:= $(wildcard tests/*.c)
 
@@ -46,7 +46,7 @@ AOBJ    := $(SRC:%.c=$(A)/%.o) $(A)/vm/interp_nometer.o
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
            -DVM_DISPATCH_SWITCH
 
-.PHONY: all deps node-deps test demo asan bench format clean difftest fuzz test-mpi bench-mpi
+.PHONY: all deps node-deps test demo asan bench format clean difftest fuzz test-mpi bench-mpi docs
 all: frugal
 
 frugal: $(B)/frugal
@@ -99,6 +99,13 @@ test: deps node-deps
 	$(if $(MPI_BIN),$(MAKE) MPI=1 build/mpi/frugal)
 	FRUGAL=$(CURDIR)/$(B)/frugal FRUGAL_MPI_BIN=$(MPI_BIN) $(B)/frugal-tests --jobs 2
 
+# Rewrite the tables in docs/ that are made from the code's tables (task
+# registry, selection methods, run-file columns, spec keys): tests/test_docs.c
+# checks them, and this target writes what it expects.
+docs:
+	$(MAKE) all $(B)/frugal-tests
+	FRUGAL_DOCS_UPDATE=1 $(B)/frugal-tests --filter 'docs/*' --jobs 1
+
 # The MPI tests alone (and the MPI build they need).
 test-mpi:
 	$(MAKE) all $(B)/frugal-tests
@@ -131,7 +138,7 @@ bench: all
 
 # libFuzzer targets (tests/fuzz/*.c) over the VM, each run FUZZ_SECONDS.
 FUZZ_SECONDS ?= 30
-FUZZ_SRC := $(wildcard vm/*.c vm/evm/*.c)
+FUZZ_SRC := $(wildcard base/*.c vm/*.c vm/evm/*.c)
 FUZZ_INC := $(wildcard vm/evm/*.inc vm/evm/*.h)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/*.c))
 FUZZ_FLAGS := -std=gnu11 -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

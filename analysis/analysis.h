@@ -6,6 +6,8 @@
 #ifndef FRUGAL_ANALYSIS_H
 #define FRUGAL_ANALYSIS_H
 
+#include "evolve/runfile.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,16 +15,18 @@
 
 #define AN_NAME 64
 
-/* One /stats row (docs/hdf5-schema.md, "/stats"). */
+/* One /stats row (docs/hdf5-schema.md, "/stats"; the columns of
+ * evolve/runfile.h). */
 typedef struct {
-    uint64_t generation, evaluations, gas_total;
-    uint32_t best_island, best_slot;
-    double best_fitness, best_error;
-    uint32_t best_hits, best_length;
-    uint64_t best_gas, best_memtime;
-    uint8_t best_status;
-    double mean_error, median_error, median_gas, median_memtime, median_length;
+    EVO_STATS_COLUMNS(EVO_STATS_FIELD)
 } an_stats;
+
+/* The arrays of the /pop columns an_run loads: the per-row ones and the
+ * genomes (per-case errors are read on demand, an_case_errors). */
+#define AN_POP_FIELD(name, type, shape, doc) AN_POP_FIELD_##shape(name, type)
+#define AN_POP_FIELD_ROWS(name, type)        EVO_COL_C_##type *name;
+#define AN_POP_FIELD_CASES(name, type)
+#define AN_POP_FIELD_BYTES(name, type) EVO_COL_C_##type *name;
 
 /* A run file, loaded: the complete generations only (a killed run's partial
  * generation is ignored). Row of (generation g, island k, slot i) is
@@ -41,12 +45,10 @@ typedef struct {
     uint64_t generations; /* complete generations */
     uint64_t rows;        /* generations * islands * pop_size */
     char stop_reason[17];
-    an_stats *stats;         /* [generations] */
-    double *error, *fitness; /* [rows] */
-    uint64_t *gas, *memtime, *code_offset;
-    uint32_t *hits, *length, *parent_a, *parent_b, *ops;
-    uint8_t *status;
-    uint8_t *code; /* /pop/code up to the last genome's end */
+    an_stats *stats; /* [generations] */
+    /* the /pop columns: [rows] each, and code (/pop/code up to the last
+     * genome's end, code_len bytes) */
+    EVO_POP_COLUMNS(AN_POP_FIELD)
     uint64_t code_len;
     int64_t solved_gen; /* first generation with a solution (an_solved), or -1 */
 } an_run;

@@ -2,6 +2,7 @@
  * (docs/report.md). */
 #include "analysis/analysis.h"
 #include "analysis/an_impl.h"
+#include "base/base.h"
 #include "evolve/evolve.h"
 #include "fitness/fitness.h"
 #include "vm/vm.h"
@@ -146,14 +147,9 @@ static int list_inputs(const char *in, char ***files, size_t *n, FILE *msg) {
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
         if (l < 4 || strcmp(e->d_name + l - 3, ".h5")) continue;
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 16;
-            char **p = realloc(*files, cap * sizeof *p);
-            if (!p) {
-                rc = -1;
-                break;
-            }
-            *files = p;
+        if (base_grow((void **)files, &cap, *n + 1, sizeof **files, SIZE_MAX)) {
+            rc = -1;
+            break;
         }
         size_t pl = strlen(in) + l + 2;
         char *p = malloc(pl);

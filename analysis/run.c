@@ -1,5 +1,6 @@
 /* Load a run file (docs/hdf5-schema.md) read-only, with the HDF5 C API. */
 #include "analysis/analysis.h"
+#include "base/base.h"
 #include "evolve/evolve.h"
 #include "vm/evm/evm.h"
 #include "vm/vm.h"
@@ -9,19 +10,13 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static void fail(char *err, size_t cap, const char *path, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    snprintf(err, cap, "%s: %s", path, msg);
-}
+/* "path: message" (the base layer's formatter; other branches edit this
+ * file, so the calls keep their short name for now). */
+#define fail base_errf_at
 
 /* Metadata reads of a damaged file: a SWMR reader retries a block whose
  * checksum fails (a live writer may be mid-write), sleeping 1 ns, 2 ns, 4 ns
@@ -123,27 +118,17 @@ bad:
     return NULL;
 }
 
+/* The memory type of a column type (evolve/runfile.h). */
+#define NATIVE_U8  H5T_NATIVE_UINT8
+#define NATIVE_U32 H5T_NATIVE_UINT32
+#define NATIVE_U64 H5T_NATIVE_UINT64
+#define NATIVE_F64 H5T_NATIVE_DOUBLE
+
 static hid_t stats_type(void) {
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(an_stats));
     if (t < 0) return -1;
-#define F(name, ty) H5Tinsert(t, #name, HOFFSET(an_stats, name), ty)
-    F(generation, H5T_NATIVE_UINT64);
-    F(evaluations, H5T_NATIVE_UINT64);
-    F(gas_total, H5T_NATIVE_UINT64);
-    F(best_island, H5T_NATIVE_UINT32);
-    F(best_slot, H5T_NATIVE_UINT32);
-    F(best_fitness, H5T_NATIVE_DOUBLE);
-    F(best_error, H5T_NATIVE_DOUBLE);
-    F(best_hits, H5T_NATIVE_UINT32);
-    F(best_length, H5T_NATIVE_UINT32);
-    F(best_gas, H5T_NATIVE_UINT64);
-    F(best_memtime, H5T_NATIVE_UINT64);
-    F(best_status, H5T_NATIVE_UINT8);
-    F(mean_error, H5T_NATIVE_DOUBLE);
-    F(median_error, H5T_NATIVE_DOUBLE);
-    F(median_gas, H5T_NATIVE_DOUBLE);
-    F(median_memtime, H5T_NATIVE_DOUBLE);
-    F(median_length, H5T_NATIVE_DOUBLE);
+#define F(name, ty, doc) H5Tinsert(t, #name, HOFFSET(an_stats, name), NATIVE_##ty);
+    EVO_STATS_COLUMNS(F)
 #undef F
     return t;
 }
@@ -284,9 +269,12 @@ int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
     int64_t nstats = dset_len(f, "stats");
     uint64_t per_gen = (uint64_t)r->islands * r->pop_size;
     int64_t nrows = INT64_MAX;
-    static const char *const cols[] = {
-        "pop/error", "pop/fitness",  "pop/gas",      "pop/memtime", "pop/status",     "pop/length",
-        "pop/hits",  "pop/parent_a", "pop/parent_b", "pop/ops",     "pop/code_offset"};
+    /* the per-row columns (evolve/runfile.h) */
+#define ROWS_NAME(name, ty, shape, doc) ROWS_NAME_##shape(name)
+#define ROWS_NAME_ROWS(name)            "pop/" #name,
+#define ROWS_NAME_CASES(name)
+#define ROWS_NAME_BYTES(name)
+    static const char *const cols[] = {EVO_POP_COLUMNS(ROWS_NAME)};
     for (size_t i = 0; i < sizeof cols / sizeof *cols; i++) {
         int64_t n = dset_len(f, cols[i]);
         if (n < nrows) nrows = n;
@@ -302,19 +290,14 @@ int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
         goto cleanup;
     }
     r->rows = r->generations * per_gen;
+#define READ_ROWS(name, ty, shape, doc) READ_ROWS_##shape(name, ty)
+#define READ_ROWS_ROWS(name, ty)                                                                   \
+    !(r->name = read_prefix(f, "pop/" #name, NATIVE_##ty, sizeof *r->name, r->rows)) ||
+#define READ_ROWS_CASES(name, ty)
+#define READ_ROWS_BYTES(name, ty)
     if ((st = stats_type()) < 0 ||
         !(r->stats = read_prefix(f, "stats", st, sizeof(an_stats), r->generations)) ||
-        !(r->error = read_prefix(f, "pop/error", H5T_NATIVE_DOUBLE, 8, r->rows)) ||
-        !(r->fitness = read_prefix(f, "pop/fitness", H5T_NATIVE_DOUBLE, 8, r->rows)) ||
-        !(r->gas = read_prefix(f, "pop/gas", H5T_NATIVE_UINT64, 8, r->rows)) ||
-        !(r->memtime = read_prefix(f, "pop/memtime", H5T_NATIVE_UINT64, 8, r->rows)) ||
-        !(r->code_offset = read_prefix(f, "pop/code_offset", H5T_NATIVE_UINT64, 8, r->rows)) ||
-        !(r->hits = read_prefix(f, "pop/hits", H5T_NATIVE_UINT32, 4, r->rows)) ||
-        !(r->length = read_prefix(f, "pop/length", H5T_NATIVE_UINT32, 4, r->rows)) ||
-        !(r->parent_a = read_prefix(f, "pop/parent_a", H5T_NATIVE_UINT32, 4, r->rows)) ||
-        !(r->parent_b = read_prefix(f, "pop/parent_b", H5T_NATIVE_UINT32, 4, r->rows)) ||
-        !(r->ops = read_prefix(f, "pop/ops", H5T_NATIVE_UINT32, 4, r->rows)) ||
-        !(r->status = read_prefix(f, "pop/status", H5T_NATIVE_UINT8, 1, r->rows))) {
+        EVO_POP_COLUMNS(READ_ROWS) 0) {
         fail(err, errcap, path, "truncated or corrupt run file (cannot read its datasets)");
         goto cleanup;
     }
@@ -360,18 +343,11 @@ cleanup:
 void an_run_free(an_run *r) {
     free(r->spec);
     free(r->stats);
-    free(r->error);
-    free(r->fitness);
-    free(r->gas);
-    free(r->memtime);
-    free(r->code_offset);
-    free(r->hits);
-    free(r->length);
-    free(r->parent_a);
-    free(r->parent_b);
-    free(r->ops);
-    free(r->status);
-    free(r->code);
+#define FREE_COL(name, ty, shape, doc) FREE_COL_##shape(name)
+#define FREE_COL_ROWS(name)            free(r->name);
+#define FREE_COL_CASES(name)
+#define FREE_COL_BYTES(name) free(r->name);
+    EVO_POP_COLUMNS(FREE_COL)
     char path[sizeof r->path];
     memcpy(path, r->path, sizeof path);
     memset(r, 0, sizeof *r);

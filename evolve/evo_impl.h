@@ -37,6 +37,13 @@ struct evo_run {
     const fit_task *task;
     evo_isa isa;
     uint32_t N, I, total, nc, stride;
+    /* down-sampling (p.downsample < 1): each generation's training cases
+     * ds_idx[0..ds_n) and their copy; rows hold ncur = ds_n * outputs
+     * errors (the rest zero), else ncur = nc */
+    uint32_t ncur, ds_n, *ds_idx;
+    uint64_t ds_gen; /* the generation ds_cases belongs to (UINT64_MAX: none) */
+    fit_cases ds_cases;
+    double *ds_err; /* nc: a verification's errors */
     evo_pop pop[3];
     int cur;
     bool started;
@@ -68,10 +75,11 @@ struct evo_run {
 
 void evo_pop_copy(const evo_run *r, evo_pop *dst, uint32_t d, const evo_pop *src, uint32_t s);
 void evo_island_view(const evo_run *r, const evo_pop *p, uint32_t island, evo_view *v);
-/* Evaluate slot s of p on the training split (as the generation loop does). */
-int evo_evaluate_slot(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s);
+/* Evaluate slot s of p as the generation loop does: on the training split,
+ * or the current generation's down-sample. */
+int evo_evaluate_slot(evo_run *r, evo_thread *w, evo_pop *p, uint32_t s);
 /* Serialise slot s of p into b (appending). Returns 0 or -1. */
-int evo_record_put(const evo_run *r, evo_batch *b, const evo_pop *p, uint32_t s);
+int evo_record_put(const evo_run *r, base_buf *b, const evo_pop *p, uint32_t s);
 /* Parse one record at *off into slot d of p. Returns 0 or -1 (bad record). */
 int evo_record_get(const evo_run *r, const uint8_t *data, size_t len, size_t *off, evo_pop *p,
                    uint32_t d);

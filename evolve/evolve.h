@@ -6,53 +6,67 @@
 #ifndef FRUGAL_EVOLVE_H
 #define FRUGAL_EVOLVE_H
 
+#include "evolve/runfile.h"
 #include "fitness/fitness.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* ==== random numbers (evolve/rng.c, docs/rng.md) ====
+/* ==== random numbers (base/base.h, docs/rng.md) ====
  *
  * PCG32 (XSH RR 64/32, O'Neill 2014). Every draw in the engine comes from an
- * evo_rng, so a run is a pure function of its seeds. The exact sequences are
- * part of the results' reproducibility: the algorithms below (including how
+ * evo_rng, so a run is a pure function of its seeds. evo_rng is the base
+ * layer's generator (base_rng) under the engine's name; the exact sequences
+ * are part of the results' reproducibility: the algorithms (including how
  * bounded draws reject, and how streams are derived) must never change.
  */
 
-typedef struct {
-    uint64_t state, inc; /* inc is odd */
-} evo_rng;
+typedef base_rng evo_rng;
 
 /* The standard PCG32 seeding: state = 0, inc = (initseq << 1) | 1, step,
  * state += initstate, step. */
-void evo_rng_seed(evo_rng *r, uint64_t initstate, uint64_t initseq);
+static inline void evo_rng_seed(evo_rng *r, uint64_t initstate, uint64_t initseq) {
+    base_rng_seed(r, initstate, initseq);
+}
 
 /* Seed an independent stream derived from (seed, a, b, c) by a fixed hash
  * (docs/rng.md), e.g. (run seed, generation, individual, purpose). */
-void evo_rng_stream(evo_rng *r, uint64_t seed, uint64_t a, uint64_t b, uint64_t c);
+static inline void evo_rng_stream(evo_rng *r, uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
+    base_rng_stream(r, seed, a, b, c);
+}
 
 /* The next 32-bit output (one step). */
-uint32_t evo_rng_next(evo_rng *r);
+static inline uint32_t evo_rng_next(evo_rng *r) {
+    return base_rng_next(r);
+}
 
 /* Uniform in [0, bound), unbiased: Lemire's multiply-shift with rejection.
  * Usually one step, more only when a draw is rejected. bound == 0 returns 0
  * without stepping. */
-uint32_t evo_rng_below(evo_rng *r, uint32_t bound);
+static inline uint32_t evo_rng_below(evo_rng *r, uint32_t bound) {
+    return base_rng_below(r, bound);
+}
 
 /* 64 bits from two steps: the first output is the high half, the second the
  * low half. */
-uint64_t evo_rng_next64(evo_rng *r);
+static inline uint64_t evo_rng_next64(evo_rng *r) {
+    return base_rng_next64(r);
+}
 
 /* Uniform in [lo, hi] inclusive, unbiased, for any int64 bounds. Spans that
  * fit 32 bits use evo_rng_below; wider ones use 64-bit draws with rejection;
  * the full int64 range is one evo_rng_next64. lo >= hi returns lo without
  * stepping. */
-int64_t evo_rng_range(evo_rng *r, int64_t lo, int64_t hi);
+static inline int64_t evo_rng_range(evo_rng *r, int64_t lo, int64_t hi) {
+    return base_rng_range(r, lo, hi);
+}
 
 /* Uniform in [0, 1) with 53 random bits (the top of evo_rng_next64). For host
  * side use only: nothing the VM computes may depend on floating point. */
-double evo_rng_unit(evo_rng *r);
+static inline double evo_rng_unit(evo_rng *r) {
+    return base_rng_unit(r);
+}
 
 /* ==== end of random numbers ==== */
 
@@ -69,7 +83,8 @@ typedef enum {
     EVO_IMM_NONE = 0,
     EVO_IMM_CONST = 1, /* a constant (native PUSH: int64 LE; EVM PUSHn: n bytes BE) */
     EVO_IMM_REL = 2,   /* a relative jump: int16 LE from the next instruction */
-    EVO_IMM_IDX = 3    /* a small stack index (uint8) */
+    EVO_IMM_IDX = 3,   /* a small stack index (uint8) */
+    EVO_IMM_ARG = 4    /* an argument index (native ARG: uint8), in [0, n_args) */
 } evo_imm_kind;
 
 typedef struct {
@@ -125,6 +140,7 @@ typedef struct {
     double p_const;
     vm_word const_lo, const_hi, const_tweak;
     uint32_t idx_max;
+    uint32_t n_args; /* ARG immediates are uniform in [0, n_args): the task's inputs */
     /* rates, per child. Crossover: one draw picks one-point, two-point,
      * homologous or none (p_cx_one + p_cx_two + p_cx_homol <= 1). Then each
      * mutation is applied independently with its probability. */
@@ -134,6 +150,9 @@ typedef struct {
      * immediate) tweak the immediate; otherwise with p_point_class replace the
      * opcode by one of the same stack class (in, out), else by any opcode. */
     double p_point_imm, p_point_class;
+    /* UMAD (evo_mut_umad), applied to every child after the other operators
+     * when umad > 0: the per-instruction addition rate (0.09 in PushGP) */
+    double umad;
 } evo_genome_params;
 
 /* Defaults for an ISA: caps, init 4..24 instructions, every defined opcode
@@ -146,7 +165,12 @@ void evo_genome_params_default(evo_genome_params *g, const evo_isa *isa);
  * [-1, 1]; an integer task gets integer arithmetic, comparisons and jumps.
  * The task's constants join consts[]. */
 void evo_genome_params_for_task(evo_genome_params *g, const evo_isa *isa, const fit_task *t);
-/* Checks the caps and rates; returns NULL or a message naming the problem. */
+/* Checks the caps and rates: 0, or -1 with a message in err that names the
+ * spec key to change (docs/specs.md), e.g. "genome.init_min: expected <=
+ * genome.init_max (24), found 30". */
+int evo_genome_check(const evo_genome_params *g, const evo_isa *isa, char *err, size_t errcap);
+/* The same, returning NULL or the message (valid until this thread's next
+ * call). */
 const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *isa);
 
 /* Operators applied to a child (bits of the mask evo_vary returns). */
@@ -157,11 +181,13 @@ const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *i
 #define EVO_OP_INSERT    0x10u
 #define EVO_OP_DELETE    0x20u
 #define EVO_OP_SWAP      0x40u
+#define EVO_OP_UMAD      0x80u
 #define EVO_OP_CX_MASK   0x07u
 #define EVO_OP_ELITE     0x100u /* copied unchanged by elitism */
 #define EVO_OP_SURVIVOR  0x200u /* NSGA-II: a parent that survived */
 #define EVO_OP_IMMIGRANT 0x400u /* arrived by migration */
 #define EVO_OP_CLONE     0x800u /* variation left the parent unchanged: not re-evaluated */
+#define EVO_OP_VERIFIED  0x1000u /* down-sampling: met the target on every training case */
 
 /* Scratch for the operators: create once per thread. */
 typedef struct {
@@ -195,6 +221,8 @@ void evo_mut_insert(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, 
 void evo_mut_delete(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
                     uint32_t *len, evo_vary_ws *w);
 void evo_mut_swap(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                  uint32_t *len, evo_vary_ws *w);
+void evo_mut_umad(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
                   uint32_t *len, evo_vary_ws *w);
 void evo_crossover(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, unsigned cx,
                    const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen, uint8_t *out,
@@ -283,14 +311,23 @@ int evo_nsga2_survivors(const uint32_t *rank, const double *crowd, uint32_t n, u
 
 #define EVO_STREAM_TASK    0xffffffffffffffffull /* (seed, TASK, split, 0): task cases */
 #define EVO_STREAM_MIGRATE 0xfffffffffffffffeull /* (seed, MIGRATE, gen, 0 | 1+island) */
+#define EVO_STREAM_SAMPLE  0xfffffffffffffffdull /* (seed, SAMPLE, gen, 0): down-samples */
 #define EVO_NO_PARENT      0xffffffffu
 
+/* The selection methods (evolve/selection.def). */
 typedef enum {
-    EVO_SEL_TOURNAMENT = 0,
-    EVO_SEL_LEXICASE = 1,
-    EVO_SEL_EPS_LEXICASE = 2,
-    EVO_SEL_NSGA2 = 3
+#define SEL(id, name, select, prepare, flags, doc) EVO_SEL_##id,
+#include "evolve/selection.def"
+#undef SEL
+    EVO_NSELECTIONS
 } evo_selection;
+/* The spec's names of the methods, by evo_selection, NULL-terminated. */
+extern const char *const evo_selection_names[];
+/* What a method does besides choosing parents (its flags in selection.def). */
+#define EVO_SELECT_ELITES     1u /* the best `elites` of each island are copied unchanged */
+#define EVO_SELECT_SURVIVAL   2u /* (mu + lambda) survival of parents and children */
+#define EVO_SELECT_OBJECTIVES 4u /* it uses the objectives */
+unsigned evo_selection_flags(evo_selection s);
 
 typedef enum {
     EVO_OBJ_ERROR = 0, /* sum of the case errors */
@@ -325,6 +362,13 @@ typedef struct {
     uint32_t tournament;   /* k, for tournament and NSGA-II's crowded tournament */
     uint32_t elites;       /* best copied unchanged per island (not NSGA-II) */
     evo_tiebreak tiebreak; /* parsimony tie-break for equal fitness */
+    /* Down-sampling (Hernandez et al. 2019): < 1 evaluates each generation
+     * on a fresh random fraction of the training cases (at least 1), drawn
+     * from stream (seed, EVO_STREAM_SAMPLE, gen, 0); results are never
+     * reused across generations, and an individual that meets target_error
+     * on the sample is checked on every training case before the run stops.
+     * 1: every case (the default). */
+    double downsample;
     /* fitness = error + parsimony_length * bytes + parsimony_gas * gas / gas_ref
      *         + parsimony_memtime * memtime / memtime_ref
      *         + penalty_out_of_gas * (cases OUT_OF_GAS) + penalty_fault * (other faults)
@@ -355,6 +399,12 @@ typedef struct {
  * and gas, migration every 10 generations of 5 best along a ring, 50
  * generations; genome parameters from evo_genome_params_for_task. */
 void evo_params_default(evo_params *p, const evo_isa *isa, const fit_task *t);
+/* Check p for a run of task t with the genome ISA isa (evo_run_new and the
+ * spec loader both use it): 0, or -1 with a message in err that names the
+ * spec key to change (docs/specs.md), e.g. "selection.elites: expected less
+ * than population.size (10), found 10". */
+int evo_params_check(const evo_params *p, const evo_isa *isa, const fit_task *t, char *err,
+                     size_t errcap);
 
 typedef struct evo_run evo_run;
 
@@ -405,14 +455,11 @@ typedef struct {
 } evo_pop_view;
 void evo_run_island(const evo_run *r, uint32_t island, evo_pop_view *v);
 
+/* A /stats row (evolve/runfile.h): generation, evaluations, gas_total, the
+ * best individual (best fitness over all islands, then the tie-break) and
+ * population means and medians. */
 typedef struct {
-    uint64_t generation, evaluations, gas_total;
-    uint32_t best_island, best_slot; /* best fitness over all islands, then the tie-break */
-    double best_fitness, best_error;
-    uint32_t best_hits, best_length;
-    uint64_t best_gas, best_memtime;
-    uint8_t best_status;
-    double mean_error, median_error, median_gas, median_memtime, median_length;
+    EVO_STATS_COLUMNS(EVO_STATS_FIELD)
 } evo_stats;
 /* Statistics of the current population (all islands). Returns 0 or -1. */
 int evo_run_stats(const evo_run *r, evo_stats *s);
@@ -457,9 +504,8 @@ int evo_state_peek(const uint8_t *blob, size_t len, uint64_t *generation);
  */
 
 typedef struct {
-    uint8_t *data;
-    size_t len, cap;
-    uint32_t count; /* individuals in data */
+    base_buf bytes; /* the records */
+    uint32_t count; /* individuals in bytes */
 } evo_batch;
 
 typedef struct {

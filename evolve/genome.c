@@ -3,6 +3,7 @@
  * repaired so that they always land on an instruction start. */
 #include "evolve/evolve.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,7 @@ void evo_isa_native(evo_isa *isa) {
         case VM_IMM_I64: d->imm = EVO_IMM_CONST; break;
         case VM_IMM_REL: d->imm = EVO_IMM_REL; break;
         case VM_IMM_IDX: d->imm = EVO_IMM_IDX; break;
+        case VM_IMM_ARG: d->imm = EVO_IMM_ARG; break;
         case VM_IMM_NONE: d->imm = EVO_IMM_NONE; break;
         default: /* a newer kind: a small index if one byte, else a constant */
             d->imm = d->imm_size == 1 ? EVO_IMM_IDX : d->imm_size ? EVO_IMM_CONST : EVO_IMM_NONE;
@@ -102,6 +104,7 @@ static uint32_t emit(const evo_isa *isa, const evo_genome_params *g, evo_rng *r,
     switch (d->imm) {
     case EVO_IMM_CONST: put_imm(d, p + 1, draw_const(g, r)); break;
     case EVO_IMM_IDX: put_imm(d, p + 1, evo_rng_below(r, g->idx_max + 1)); break;
+    case EVO_IMM_ARG: put_imm(d, p + 1, evo_rng_below(r, g->n_args)); break;
     case EVO_IMM_REL: put_imm(d, p + 1, 0); break;
     default: break;
     }
@@ -210,18 +213,36 @@ static void add_const(evo_genome_params *g, vm_word c) {
 void evo_genome_params_for_task(evo_genome_params *g, const evo_isa *isa, const fit_task *t) {
     evo_genome_params_default(g, isa);
     if (isa->isa != FIT_ISA_NATIVE) return;
+    /* Iteration and conditions come as blocks (TIMES, IF, CLOSE), which
+     * variation cannot break, rather than jumps (docs/gp.md). */
     static const uint8_t fx_ops[] = {VM_OP_PUSH, VM_OP_POP,  VM_OP_DUP, VM_OP_SWAP,
                                      VM_OP_OVER, VM_OP_ROT,  VM_OP_ADD, VM_OP_SUB,
                                      VM_OP_FMUL, VM_OP_FDIV, VM_OP_NEG};
-    static const uint8_t int_ops[] = {
-        VM_OP_PUSH, VM_OP_POP, VM_OP_DUP, VM_OP_SWAP, VM_OP_OVER, VM_OP_ROT, VM_OP_ADD,
-        VM_OP_SUB,  VM_OP_MUL, VM_OP_DIV, VM_OP_MOD,  VM_OP_NEG,  VM_OP_ABS, VM_OP_MIN,
-        VM_OP_MAX,  VM_OP_LT,  VM_OP_GT,  VM_OP_EQ,   VM_OP_JZ,   VM_OP_JNZ, VM_OP_JMP};
+    static const uint8_t int_ops[] = {VM_OP_PUSH,  VM_OP_POP,  VM_OP_DUP, VM_OP_SWAP, VM_OP_OVER,
+                                      VM_OP_ROT,   VM_OP_ADD,  VM_OP_SUB, VM_OP_MUL,  VM_OP_DIV,
+                                      VM_OP_MOD,   VM_OP_NEG,  VM_OP_ABS, VM_OP_MIN,  VM_OP_MAX,
+                                      VM_OP_LT,    VM_OP_GT,   VM_OP_EQ,  VM_OP_IF,   VM_OP_TIMES,
+                                      VM_OP_CLOSE, VM_OP_INDEX};
+    static const uint8_t boolean[] = {VM_OP_AND, VM_OP_OR, VM_OP_XOR, VM_OP_NOT, VM_OP_ISZERO};
     const uint8_t *ops = t->fixed_point ? fx_ops : int_ops;
     g->nops = t->fixed_point ? sizeof fx_ops : sizeof int_ops;
+    memcpy(g->ops, ops, g->nops);
+    /* what the task's encoding needs: the input channel (key 0 is the
+     * constant 0, always offered), bits, the arena's channels */
+    if (t->io == FIT_IO_CHANNEL) g->ops[g->nops++] = VM_OP_IN;
+    if (t->error == FIT_ERR_BOOL)
+        for (size_t i = 0; i < sizeof boolean; i++)
+            g->ops[g->nops++] = boolean[i];
+    if (fit_task_is_coevo(t)) { /* arena players: IN key 0, OUT key 1 */
+        g->ops[g->nops++] = VM_OP_IN;
+        g->ops[g->nops++] = VM_OP_OUT;
+    }
+    /* inputs read at any time: ARG makes about a fifth of new instructions */
+    g->n_args = t->io == FIT_IO_STACK ? t->n_in : 0;
+    for (uint32_t k = 0, n = (g->nops + 3) / 4; g->n_args && k < n; k++)
+        g->ops[g->nops++] = VM_OP_ARG;
     g->init_stack_aware = true;
     g->init_depth = t->n_in;
-    memcpy(g->ops, ops, g->nops);
     g->nconsts = 0;
     if (t->fixed_point) {
         g->const_lo = -VM_FX_ONE;
@@ -244,29 +265,68 @@ static bool is_prob(double p) {
     return p >= 0 && p <= 1;
 }
 
-const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *isa) {
+/* A message in err, then return -1. */
+#define BAD(...)                                                                                   \
+    do {                                                                                           \
+        if (err && errcap) snprintf(err, errcap, __VA_ARGS__);                                     \
+        return -1;                                                                                 \
+    } while (0)
+
+int evo_genome_check(const evo_genome_params *g, const evo_isa *isa, char *err, size_t errcap) {
     if (g->max_bytes < 16 || g->max_bytes > EVO_MAX_BYTES)
-        return "genome.max_bytes must be in 16..32767";
-    if (g->max_insns < 1) return "genome.max_insns must be >= 1";
-    if (g->init_min < 1 || g->init_min > g->init_max || g->init_max > g->max_insns)
-        return "genome.init_min..init_max must be within 1..max_insns";
-    if (g->nops < 1 || g->nops > 256) return "genome.ops must list 1..256 opcodes";
+        BAD("genome.max_bytes: expected 16..%u, found %u", EVO_MAX_BYTES, g->max_bytes);
+    if (g->max_insns < 1) BAD("genome.max_insns: expected >= 1, found 0");
+    if (g->init_min < 1) BAD("genome.init_min: expected >= 1, found 0");
+    if (g->init_min > g->init_max)
+        BAD("genome.init_min: expected <= genome.init_max (%u), found %u", g->init_max,
+            g->init_min);
+    if (g->init_max > g->max_insns)
+        BAD("genome.init_max: expected <= genome.max_insns (%u), found %u", g->max_insns,
+            g->init_max);
+    if (g->nops < 1 || g->nops > 256)
+        BAD("genome.opcodes: expected 1..256 opcodes, found %u", g->nops);
     for (uint32_t i = 0; i < g->nops; i++) {
         const evo_opdesc *d = &isa->op[g->ops[i]];
-        if (!d->defined) return "genome.ops holds an opcode the ISA does not define";
-        if (desc_len(d) > g->max_bytes) return "genome.ops holds an opcode longer than max_bytes";
+        if (!d->defined)
+            BAD("genome.opcodes[%u]: expected an opcode of the genome's ISA, found 0x%02x", i,
+                g->ops[i]);
+        if (desc_len(d) > g->max_bytes)
+            BAD("genome.opcodes[%u]: expected an instruction of at most genome.max_bytes (%u) "
+                "bytes, found %u",
+                i, g->max_bytes, desc_len(d));
     }
-    if (g->nconsts > EVO_MAX_CONSTS) return "genome.consts holds more than 32 constants";
-    if (g->const_lo > g->const_hi) return "genome.const_lo must be <= const_hi";
-    if (g->const_tweak < 0) return "genome.const_tweak must be >= 0";
-    if (g->idx_max > 255) return "genome.idx_max must be <= 255";
-    const double ps[] = {g->p_const,  g->p_cx_one, g->p_cx_two, g->p_cx_homol,  g->p_point,
-                         g->p_insert, g->p_delete, g->p_swap,   g->p_point_imm, g->p_point_class};
+    if (g->nconsts > EVO_MAX_CONSTS)
+        BAD("genome.constants: expected at most %u constants, found %u", EVO_MAX_CONSTS,
+            g->nconsts);
+    if (g->const_lo > g->const_hi) BAD("genome.const_lo: expected <= genome.const_hi");
+    if (g->const_tweak < 0) BAD("genome.const_tweak: expected >= 0");
+    if (g->idx_max > 255) BAD("genome.idx_max: expected <= 255, found %u", g->idx_max);
+    const struct {
+        const char *key;
+        double p;
+    } ps[] = {{"genome.p_const", g->p_const},
+              {"variation.cx_one_point", g->p_cx_one},
+              {"variation.cx_two_point", g->p_cx_two},
+              {"variation.cx_homologous", g->p_cx_homol},
+              {"variation.point", g->p_point},
+              {"variation.insert", g->p_insert},
+              {"variation.delete", g->p_delete},
+              {"variation.swap", g->p_swap},
+              {"variation.point_imm", g->p_point_imm},
+              {"variation.point_class", g->p_point_class},
+              {"variation.umad", g->umad}};
     for (size_t i = 0; i < sizeof ps / sizeof *ps; i++)
-        if (!is_prob(ps[i])) return "genome rates must be probabilities in [0, 1]";
-    if (g->p_cx_one + g->p_cx_two + g->p_cx_homol > 1.0 + 1e-12)
-        return "genome crossover rates must sum to <= 1";
-    return NULL;
+        if (!is_prob(ps[i].p))
+            BAD("%s: expected a probability in [0, 1], found %g", ps[i].key, ps[i].p);
+    double cx = g->p_cx_one + g->p_cx_two + g->p_cx_homol;
+    if (cx > 1.0 + 1e-12)
+        BAD("variation: expected cx_one_point + cx_two_point + cx_homologous <= 1, found %g", cx);
+    return 0;
+}
+
+const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *isa) {
+    static _Thread_local char why[256];
+    return evo_genome_check(g, isa, why, sizeof why) ? why : NULL;
 }
 
 /* ---- workspace ---- */
@@ -375,6 +435,7 @@ void evo_mut_point(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, u
             }
             break;
         case EVO_IMM_IDX: put_imm(d, code + pc + 1, evo_rng_below(r, g->idx_max + 1)); break;
+        case EVO_IMM_ARG: put_imm(d, code + pc + 1, evo_rng_below(r, g->n_args)); break;
         case EVO_IMM_REL: draw_rel(isa, r, code, *len, pc, w->sa, n); break;
         default: break;
         }
@@ -507,6 +568,54 @@ unsigned evo_draw_crossover(const evo_genome_params *g, evo_rng *r) {
     return 0;
 }
 
+/* UMAD (Helmuth, McPhee and Spector 2018): each instruction is deleted with
+ * rate umad / (1 + umad), then a random instruction is added before each
+ * remaining one (and at the end of an empty genome) with rate umad, within
+ * the caps; the expected length is unchanged. New jumps get fresh targets. */
+void evo_mut_umad(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                  uint32_t *len, evo_vary_ws *w) {
+    double pa = g->umad, pd = pa / (1.0 + pa);
+    uint32_t n = scan(isa, code, *len, w->sa, w->cap), kept = 0, klen = 0;
+    uint8_t *t = w->tmp;
+    for (uint32_t k = 0; k < n; k++) { /* deletion, into tmp */
+        if (evo_rng_unit(r) < pd) continue;
+        uint32_t il = w->sa[k + 1] - w->sa[k];
+        memcpy(t + klen, code + w->sa[k], il);
+        klen += il;
+        kept++;
+    }
+    if (kept == 0 && n) { /* keep at least one instruction: the first */
+        klen = w->sa[1] - w->sa[0];
+        memcpy(t, code + w->sa[0], klen);
+        kept = 1;
+    }
+    uint32_t m = scan(isa, t, klen, w->sa, w->cap), out = 0, insns = 0, nnew = 0;
+    uint8_t insn[64];
+    for (uint32_t k = 0; k <= m; k++) { /* addition, back into code */
+        if ((k < m || m == 0) && evo_rng_unit(r) < pa) {
+            uint32_t il = emit(isa, g, r, draw_op(g, r), insn);
+            if (insns + (m - k) + 1 <= g->max_insns &&
+                out + il + (klen - w->sa[k]) <= g->max_bytes) {
+                memcpy(code + out, insn, il);
+                if (isa->op[insn[0]].imm == EVO_IMM_REL) w->sb[nnew++] = out;
+                out += il;
+                insns++;
+            }
+        }
+        if (k == m) break;
+        uint32_t il = w->sa[k + 1] - w->sa[k];
+        memcpy(code + out, t + w->sa[k], il);
+        out += il;
+        insns++;
+    }
+    *len = out;
+    if (nnew) {
+        n = scan(isa, code, out, w->sa, w->cap);
+        for (uint32_t k = 0; k < nnew; k++)
+            draw_rel(isa, r, code, out, w->sb[k], w->sa, n);
+    }
+}
+
 unsigned evo_vary(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, const uint8_t *a,
                   uint32_t alen, const uint8_t *b, uint32_t blen, unsigned cx, uint8_t *out,
                   uint32_t *outlen, evo_vary_ws *w) {
@@ -533,6 +642,10 @@ unsigned evo_vary(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, co
     if (evo_rng_unit(r) < g->p_swap) {
         evo_mut_swap(isa, g, r, out, outlen, w);
         mask |= EVO_OP_SWAP;
+    }
+    if (g->umad > 0) { /* no draw when off: runs without UMAD are unchanged */
+        evo_mut_umad(isa, g, r, out, outlen, w);
+        mask |= EVO_OP_UMAD;
     }
     /* Jumps come only from the opcode set (genomes are made from it), so
      * without a REL opcode there is nothing to repair. */

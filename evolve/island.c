@@ -9,18 +9,10 @@
 static int local_exchange(void *ctx, uint64_t generation, uint32_t nislands, const uint32_t *dest,
                           const evo_batch *out, evo_batch *in) {
     for (uint32_t i = 0; i < nislands; i++)
-        in[i].len = in[i].count = 0;
+        in[i].bytes.len = in[i].count = 0;
     for (uint32_t i = 0; i < nislands; i++) {
         evo_batch *b = &in[dest[i]];
-        size_t need = b->len + out[i].len;
-        if (need > b->cap) {
-            uint8_t *q = realloc(b->data, need);
-            if (!q) return -1;
-            b->data = q;
-            b->cap = need;
-        }
-        if (out[i].len) memcpy(b->data + b->len, out[i].data, out[i].len);
-        b->len = need;
+        if (base_buf_put(&b->bytes, out[i].bytes.data, out[i].bytes.len)) return -1;
         b->count += out[i].count;
     }
     return 0;
@@ -88,7 +80,7 @@ int evo_migrate(evo_run *r) {
     evo_pop *tmp = &r->pop[spare];
     for (uint32_t k = 0; k < r->I; k++) {
         evo_batch *b = &r->out[k];
-        b->len = b->count = 0;
+        b->bytes.len = b->count = 0;
         evo_migration_emigrants(r, k, r->gen, slots);
         for (uint32_t j = 0; j < m; j++) {
             uint32_t s = k * r->N + slots[j];
@@ -97,7 +89,7 @@ int evo_migrate(evo_run *r) {
             tmp->pb[0] = k;
             tmp->ops[0] = EVO_OP_IMMIGRANT;
             tmp->evald[0] = 0;
-            if (evo_record_put(r, b, tmp, 0)) return -1;
+            if (evo_record_put(r, &b->bytes, tmp, 0)) return -1;
             b->count++;
         }
     }
@@ -114,7 +106,7 @@ int evo_migrate(evo_run *r) {
         size_t off = 0;
         for (uint32_t j = 0; j < b->count; j++) {
             uint32_t s = d * r->N + order[r->N - 1 - j];
-            if (evo_record_get(r, b->data, b->len, &off, p, s)) return -1;
+            if (evo_record_get(r, b->bytes.data, b->bytes.len, &off, p, s)) return -1;
         }
     }
     return 0;

@@ -127,7 +127,7 @@ int evo_mpi_share(evo_run *r, evo_pop *dst) {
     if (R < 2) return 0;
     double t0 = omp_get_wtime();
     int rc = -1;
-    evo_batch mine = {0};
+    base_buf mine = {0};
     int *counts = calloc(R, sizeof *counts), *displs = calloc(R, sizeof *displs);
     uint8_t *all = NULL;
     /* every rank reaches the all-gathers even when packing failed, so that
@@ -180,7 +180,7 @@ int evo_mpi_share(evo_run *r, evo_pop *dst) {
     g_count.share_seconds += omp_get_wtime() - t0;
     rc = 0;
 cleanup:
-    free(mine.data);
+    base_buf_free(&mine);
     free(counts);
     free(displs);
     free(lens);

@@ -5,7 +5,6 @@
 #include <libdeflate.h>
 #include <math.h>
 #include <omp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,21 +38,11 @@ void evo_params_default(evo_params *p, const evo_isa *isa, const fit_task *t) {
     p->islands = 1;
     evo_genome_params_for_task(&p->genome, isa, t);
     if (isa->isa == FIT_ISA_EVM) evo_genome_params_for_evm(&p->genome, isa, t);
-    if (isa->isa == FIT_ISA_NATIVE) { /* what the task library's encodings need */
-        evo_genome_params *g = &p->genome;
-        static const uint8_t boolean[] = {VM_OP_AND, VM_OP_OR, VM_OP_XOR, VM_OP_NOT, VM_OP_ISZERO};
-        if (t->io == FIT_IO_CHANNEL && g->nops < 256) g->ops[g->nops++] = VM_OP_IN; /* key 0 */
-        for (size_t i = 0; t->error == FIT_ERR_BOOL && i < sizeof boolean && g->nops < 256; i++)
-            g->ops[g->nops++] = boolean[i];
-        if (fit_task_is_coevo(t) && g->nops + 2 <= 256) { /* arena players: IN key 0, OUT key 1 */
-            g->ops[g->nops++] = VM_OP_IN;
-            g->ops[g->nops++] = VM_OP_OUT;
-        }
-    }
     p->selection = EVO_SEL_TOURNAMENT;
     p->tournament = EVO_DEFAULT_TOURNAMENT;
     p->elites = 1;
     p->tiebreak = EVO_TIE_LENGTH;
+    p->downsample = 1;
     p->objectives[0] = EVO_OBJ_ERROR;
     p->objectives[1] = EVO_OBJ_GAS;
     p->nobjectives = 2;
@@ -63,34 +52,6 @@ void evo_params_default(evo_params *p, const evo_isa *isa, const fit_task *t) {
     p->emigrate = EVO_EMIGRATE_BEST;
     p->max_generations = EVO_DEFAULT_GENERATIONS;
     p->target_error = -1;
-}
-
-static const char *params_check(const evo_params *p, const evo_isa *isa, const fit_task *t) {
-    if (p->pop_size < 2) return "pop_size must be >= 2";
-    if (p->islands < 1) return "islands must be >= 1";
-    if ((uint64_t)p->pop_size * p->islands > (1u << 24))
-        return "pop_size * islands must be <= 2^24";
-    if (p->tournament < 1) return "tournament must be >= 1";
-    if (p->selection > EVO_SEL_NSGA2) return "unknown selection";
-    if (p->selection != EVO_SEL_NSGA2 && p->elites >= p->pop_size)
-        return "elites must be < pop_size";
-    if (p->tiebreak > EVO_TIE_GAS) return "unknown tiebreak";
-    if (p->selection == EVO_SEL_NSGA2) {
-        if (p->nobjectives < 1 || p->nobjectives > 4) return "NSGA-II needs 1..4 objectives";
-        for (uint32_t i = 0; i < p->nobjectives; i++)
-            if (p->objectives[i] > EVO_OBJ_LENGTH) return "unknown objective";
-    }
-    if (p->islands > 1 && p->migrate_every > 0 && (p->migrants < 1 || p->migrants > p->pop_size))
-        return "migrants must be in 1..pop_size";
-    if (p->topology > EVO_TOPO_RANDOM || p->emigrate > EVO_EMIGRATE_RANDOM)
-        return "unknown topology or emigrant choice";
-    if (!(p->parsimony_length >= 0) || !(p->parsimony_gas >= 0) || !(p->parsimony_memtime >= 0) ||
-        !(p->gas_ref >= 0) || !(p->memtime_ref >= 0) || !(p->penalty_out_of_gas >= 0) ||
-        !(p->penalty_fault >= 0))
-        return "parsimony weights, references and fault penalties must be >= 0";
-    if (t->isa != isa->isa) return "the task's ISA differs from the genome ISA";
-    if (t->train.n < 1) return "the task has no training cases";
-    return evo_genome_params_check(&p->genome, isa);
 }
 
 /* ---- allocation ---- */
@@ -197,30 +158,25 @@ void evo_run_free(evo_run *r) {
     free(r->crowd2);
     free(r->uscratch);
     free(r->kscratch);
+    free(r->ds_idx);
+    free(r->ds_err);
+    fit_cases_free(&r->ds_cases);
     if (r->out)
         for (uint32_t i = 0; i < r->I; i++)
-            free(r->out[i].data);
+            base_buf_free(&r->out[i].bytes);
     if (r->in)
         for (uint32_t i = 0; i < r->I; i++)
-            free(r->in[i].data);
+            base_buf_free(&r->in[i].bytes);
     free(r->out);
     free(r->in);
     free(r->dest);
     free(r);
 }
 
-static void errf(char *err, size_t cap, const char *fmt, ...) {
-    if (!err || !cap) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
-
 evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t errcap) {
     evo_run *r = calloc(1, sizeof *r);
     if (!r) {
-        errf(err, errcap, "out of memory");
+        base_errf(err, errcap, "out of memory");
         return NULL;
     }
     r->p = *p;
@@ -233,16 +189,26 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
     if (p->limits.memtime) l.memtime = p->limits.memtime;
     if (p->limits.stack) l.stack = p->limits.stack;
     if (p->limits.calls) l.calls = p->limits.calls;
+    if (p->limits.underflow) l.underflow = p->limits.underflow;
     r->p.limits = l;
-    const char *bad = params_check(p, &r->isa, t);
-    if (bad) {
-        errf(err, errcap, "bad parameters: %s", bad);
+    char why[256];
+    if (evo_params_check(p, &r->isa, t, why, sizeof why)) {
+        base_errf(err, errcap, "bad parameters: %s", why);
         goto fail;
     }
     r->N = p->pop_size;
     r->I = p->islands;
     r->total = r->N * r->I;
-    r->nc = fit_task_nerrors(t, FIT_TRAIN);
+    r->nc = r->ncur = fit_task_nerrors(t, FIT_TRAIN);
+    r->ds_gen = UINT64_MAX;
+    if (p->downsample < 1) {
+        double k = floor(p->downsample * t->train.n + 0.5);
+        r->ds_n = k < 1 ? 1 : (uint32_t)k;
+        r->ncur = r->ds_n * fit_task_nout(t);
+        r->ds_idx = malloc((size_t)t->train.n * sizeof *r->ds_idx);
+        r->ds_err = malloc((size_t)r->nc * sizeof *r->ds_err);
+        if (!r->ds_idx || !r->ds_err) goto oom;
+    }
     r->stride = p->genome.max_bytes;
     for (int i = 0; i < 3; i++)
         if (pop_alloc(&r->pop[i], r->total, r->stride, r->nc)) goto oom;
@@ -268,7 +234,7 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
     r->msize = 1;
     return r;
 oom:
-    errf(err, errcap, "out of memory");
+    base_errf(err, errcap, "out of memory");
 fail:
     evo_run_free(r);
     return NULL;
@@ -279,7 +245,7 @@ fail:
 void evo_island_view(const evo_run *r, const evo_pop *p, uint32_t island, evo_view *v) {
     size_t b = (size_t)island * r->N;
     v->n = r->N;
-    v->ncases = r->nc;
+    v->ncases = r->ncur;
     v->fitness = p->fitness + b;
     v->errors = p->errors + b * r->nc;
     v->length = p->len + b;
@@ -307,7 +273,7 @@ void evo_run_island(const evo_run *r, uint32_t island, evo_pop_view *v) {
     const evo_pop *p = &r->pop[r->cur];
     size_t b = (size_t)island * r->N;
     v->n = r->N;
-    v->ncases = r->nc;
+    v->ncases = r->ncur;
     v->stride = r->stride;
     v->code = p->code + b * r->stride;
     v->len = p->len + b;
@@ -337,9 +303,45 @@ static double fitness_of(const evo_run *r, const fit_result *fr, uint32_t len) {
     return fit_fitness(&w, r->task, fr, len);
 }
 
+/* The cases a generation is evaluated on: all the training cases, or, when
+ * down-sampling, ds_n of them drawn for generation gen (a partial
+ * Fisher-Yates shuffle of the case indices, then sorted). 0 or -1. */
+static int sample_cases(evo_run *r, uint64_t gen) {
+    if (r->p.downsample >= 1 || r->ds_gen == gen) return 0;
+    uint32_t n = r->task->train.n, *x = r->ds_idx;
+    for (uint32_t i = 0; i < n; i++)
+        x[i] = i;
+    evo_rng rng;
+    evo_rng_stream(&rng, r->p.seed, EVO_STREAM_SAMPLE, gen, 0);
+    for (uint32_t j = 0; j < r->ds_n; j++) {
+        uint32_t k = j + evo_rng_below(&rng, n - j), t = x[j];
+        x[j] = x[k];
+        x[k] = t;
+    }
+    for (uint32_t j = 1; j < r->ds_n; j++) /* insertion sort: the sample in task order */
+        for (uint32_t k = j; k > 0 && x[k - 1] > x[k]; k--) {
+            uint32_t t = x[k];
+            x[k] = x[k - 1];
+            x[k - 1] = t;
+        }
+    r->ds_gen = UINT64_MAX;
+    if (fit_cases_subset(r->task, &r->task->train, x, r->ds_n, &r->ds_cases)) return -1;
+    r->ds_gen = gen;
+    return 0;
+}
+
+/* Results carry over to a copy (elite, clone) only when the next generation
+ * is judged on the same cases against the same opponents. */
+static bool reuse_results(const evo_run *r) {
+    return r->p.downsample >= 1 && !fit_task_is_coevo(r->task);
+}
+
 static int evaluate(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
-    fit_result fr = {.errors = p->errors + (size_t)s * r->nc};
-    int rc = fit_eval(w->fc, p->code + (size_t)s * r->stride, p->len[s], FIT_TRAIN, &fr);
+    double *e = p->errors + (size_t)s * r->nc;
+    fit_result fr = {.errors = e};
+    const fit_cases *cs = r->p.downsample < 1 ? &r->ds_cases : &r->task->train;
+    int rc = fit_eval_cases(w->fc, p->code + (size_t)s * r->stride, p->len[s], cs, &fr);
+    if (r->ncur < r->nc) memset(e + r->ncur, 0, (r->nc - r->ncur) * sizeof *e);
     p->error[s] = fr.error;
     p->gas[s] = fr.gas;
     p->memtime[s] = fr.memtime;
@@ -350,22 +352,201 @@ static int evaluate(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
     return rc;
 }
 
-int evo_evaluate_slot(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
+int evo_evaluate_slot(evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
+    if (sample_cases(r, r->gen)) return -1; /* the current generation's sample */
     return evaluate(r, w, p, s);
+}
+
+/* ---- selection methods (evolve/selection.def) ---- */
+
+static const unsigned sel_flags[] = {
+#define SEL(id, name, select, prepare, flags, doc) [EVO_SEL_##id] = (flags),
+#include "evolve/selection.def"
+#undef SEL
+};
+
+unsigned evo_selection_flags(evo_selection s) {
+    return (unsigned)s < EVO_NSELECTIONS ? sel_flags[s] : 0;
+}
+
+const char *const evo_selection_names[] = {
+#define SEL(id, name, select, prepare, flags, doc) [EVO_SEL_##id] = name,
+#include "evolve/selection.def"
+#undef SEL
+    [EVO_NSELECTIONS] = NULL};
+
+static double objective(const evo_pop *p, uint32_t s, evo_objective o) {
+    switch (o) {
+    case EVO_OBJ_GAS: return (double)p->gas[s];
+    case EVO_OBJ_MEMTIME: return (double)p->memtime[s];
+    case EVO_OBJ_LENGTH: return (double)p->len[s];
+    default: return p->error[s];
+    }
+}
+
+/* NSGA-II ranks and crowding over n slots of p starting at base, into
+ * rank/crowd. Returns 0 or -1. */
+static int nsga_rank(evo_run *r, const evo_pop *p, size_t base, uint32_t n, uint32_t *rank,
+                     double *crowd) {
+    uint32_t m = r->p.nobjectives;
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t k = 0; k < m; k++)
+            r->obj[(size_t)i * m + k] = objective(p, (uint32_t)(base + i), r->p.objectives[k]);
+    return evo_nsga2_sort(r->obj, n, m, rank, crowd) < 0 ? -1 : 0;
+}
+
+static uint32_t sel_tournament(const evo_run *r, evo_thread *w, const evo_view *v, uint32_t island,
+                               evo_rng *rng) {
+    return evo_select_tournament(v, r->p.tournament, r->p.tiebreak, rng);
+}
+
+static uint32_t sel_lexicase(const evo_run *r, evo_thread *w, const evo_view *v, uint32_t island,
+                             evo_rng *rng) {
+    return evo_select_lexicase(v, NULL, rng, w->lex);
+}
+
+static uint32_t sel_eps_lexicase(const evo_run *r, evo_thread *w, const evo_view *v,
+                                 uint32_t island, evo_rng *rng) {
+    return evo_select_lexicase(v, r->eps + (size_t)island * r->nc, rng, w->lex);
+}
+
+static uint32_t sel_crowded(const evo_run *r, evo_thread *w, const evo_view *v, uint32_t island,
+                            evo_rng *rng) {
+    size_t b = (size_t)island * r->N;
+    return evo_select_crowded(r->rank + b, r->crowd + b, r->N, r->p.tournament, rng);
+}
+
+static int prep_none(evo_run *r, const evo_pop *p, uint32_t island, const evo_view *v) {
+    return 0;
+}
+
+static int prep_eps_lexicase(evo_run *r, const evo_pop *p, uint32_t island, const evo_view *v) {
+    evo_lexicase_epsilon(v, r->eps + (size_t)island * r->nc, r->kscratch);
+    return 0;
+}
+
+static int prep_nsga2(evo_run *r, const evo_pop *p, uint32_t island, const evo_view *v) {
+    size_t b = (size_t)island * r->N;
+    return nsga_rank(r, p, b, r->N, r->rank + b, r->crowd + b);
 }
 
 static uint32_t select_parent(const evo_run *r, evo_thread *w, const evo_view *v, uint32_t island,
                               evo_rng *rng) {
     switch (r->p.selection) {
-    case EVO_SEL_LEXICASE: return evo_select_lexicase(v, NULL, rng, w->lex);
-    case EVO_SEL_EPS_LEXICASE:
-        return evo_select_lexicase(v, r->eps + (size_t)island * r->nc, rng, w->lex);
-    case EVO_SEL_NSGA2: {
-        size_t b = (size_t)island * r->N;
-        return evo_select_crowded(r->rank + b, r->crowd + b, r->N, r->p.tournament, rng);
+#define SEL(id, name, select, prepare, flags, doc)                                                 \
+    case EVO_SEL_##id:                                                                             \
+        return select(r, w, v, island, rng);
+#include "evolve/selection.def"
+#undef SEL
+    default: return 0; /* evo_params_check refuses other values */
     }
-    default: return evo_select_tournament(v, r->p.tournament, r->p.tiebreak, rng);
+}
+
+/* The selection state of island k for the next generation: the method's,
+ * then the elites. */
+static int prepare_island(evo_run *r, const evo_pop *p, uint32_t k, const evo_view *v) {
+    int rc = 0;
+    switch (r->p.selection) {
+#define SEL(id, name, select, prepare, flags, doc)                                                 \
+    case EVO_SEL_##id:                                                                             \
+        rc = prepare(r, p, k, v);                                                                  \
+        break;
+#include "evolve/selection.def"
+#undef SEL
+    default: break;
     }
+    if (!rc && (sel_flags[r->p.selection] & EVO_SELECT_ELITES) && r->p.elites)
+        evo_best_k(v, r->p.tiebreak, r->p.elites, r->elite + (size_t)k * r->p.elites, r->uscratch);
+    return rc;
+}
+
+int evo_params_check(const evo_params *p, const evo_isa *isa, const fit_task *t, char *err,
+                     size_t errcap) {
+    if (p->pop_size < 2) {
+        base_errf(err, errcap, "population.size: expected pop_size >= 2, found %u", p->pop_size);
+        return -1;
+    }
+    if (p->islands < 1) {
+        base_errf(err, errcap, "population.islands: expected >= 1, found 0");
+        return -1;
+    }
+    if (p->tournament < 1) {
+        base_errf(err, errcap, "selection.tournament: expected >= 1, found 0");
+        return -1;
+    }
+    if ((unsigned)p->selection >= EVO_NSELECTIONS) {
+        base_errf(err, errcap,
+                  "selection.method: expected a method of evolve/selection.def, found %u",
+                  (unsigned)p->selection);
+        return -1;
+    }
+    unsigned flags = sel_flags[p->selection];
+    if ((flags & EVO_SELECT_ELITES) && p->elites >= p->pop_size) {
+        base_errf(err, errcap,
+                  "selection.elites: expected less than population.size (%u), found %u",
+                  p->pop_size, p->elites);
+        return -1;
+    }
+    if ((uint64_t)p->pop_size * p->islands > (1u << 24)) {
+        base_errf(err, errcap, "population: expected size * islands <= 16777216, found %llu",
+                  (unsigned long long)p->pop_size * p->islands);
+        return -1;
+    }
+    if ((unsigned)p->tiebreak > EVO_TIE_GAS) {
+        base_errf(err, errcap, "selection.tiebreak: unknown tie-break %u", (unsigned)p->tiebreak);
+        return -1;
+    }
+    if (flags & EVO_SELECT_OBJECTIVES) {
+        if (p->nobjectives < 1 || p->nobjectives > 4) {
+            base_errf(err, errcap,
+                      "selection.objectives: expected 1..4 objectives for %s, found %u",
+                      evo_selection_names[p->selection], p->nobjectives);
+            return -1;
+        }
+        for (uint32_t i = 0; i < p->nobjectives; i++)
+            if ((unsigned)p->objectives[i] > EVO_OBJ_LENGTH) {
+                base_errf(err, errcap, "selection.objectives[%u]: unknown objective %u", i,
+                          (unsigned)p->objectives[i]);
+                return -1;
+            }
+    }
+    if (p->islands > 1 && p->migrate_every > 0 && (p->migrants < 1 || p->migrants > p->pop_size)) {
+        base_errf(err, errcap, "migration.migrants: expected 1..population.size (%u), found %u",
+                  p->pop_size, p->migrants);
+        return -1;
+    }
+    if ((unsigned)p->topology > EVO_TOPO_RANDOM || (unsigned)p->emigrate > EVO_EMIGRATE_RANDOM) {
+        base_errf(err, errcap, "migration: unknown topology or emigrant choice");
+        return -1;
+    }
+    if (!(p->parsimony_length >= 0) || !(p->parsimony_gas >= 0) || !(p->parsimony_memtime >= 0) ||
+        !(p->gas_ref >= 0) || !(p->memtime_ref >= 0) || !(p->penalty_out_of_gas >= 0) ||
+        !(p->penalty_fault >= 0)) {
+        base_errf(err, errcap,
+                  "fitness: expected parsimony weights, references and fault penalties >= 0");
+        return -1;
+    }
+    if (t->isa != isa->isa) {
+        base_errf(err, errcap, "task: the task's ISA differs from the genome ISA");
+        return -1;
+    }
+    if (t->train.n < 1) {
+        base_errf(err, errcap, "task: the task has no training cases");
+        return -1;
+    }
+    if (!(p->downsample > 0 && p->downsample <= 1)) {
+        base_errf(err, errcap, "selection.downsample: expected a fraction in (0, 1], found %g",
+                  p->downsample);
+        return -1;
+    }
+    if (p->downsample < 1 && fit_task_is_coevo(t)) {
+        base_errf(err, errcap,
+                  "selection.downsample: expected 1 for a co-evolution task (its cases are the "
+                  "other players), found %g",
+                  p->downsample);
+        return -1;
+    }
+    return evo_genome_check(&p->genome, isa, err, errcap);
 }
 
 /* Make slot s of dst for generation gen from src (NULL: a random program). */
@@ -382,15 +563,15 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
         dst->ops[s] = 0;
         return evaluate(r, w, dst, s);
     }
-    if (r->p.selection != EVO_SEL_NSGA2 && i < r->p.elites) {
+    if ((sel_flags[r->p.selection] & EVO_SELECT_ELITES) && i < r->p.elites) {
         uint32_t e = r->elite[(size_t)island * r->p.elites + i];
         evo_pop_copy(r, dst, s, src, (uint32_t)(base + e));
         dst->pa[s] = e;
         dst->pb[s] = EVO_NO_PARENT;
         dst->ops[s] = EVO_OP_ELITE;
         dst->evald[s] = 0;
-        /* co-evolution: results are relative to the current hall of fame */
-        return fit_task_is_coevo(r->task) ? evaluate(r, w, dst, s) : 0;
+        /* co-evolution, down-sampling: results are relative to this generation */
+        return reuse_results(r) ? 0 : evaluate(r, w, dst, s);
     }
     evo_view v;
     evo_island_view(r, src, island, &v);
@@ -402,8 +583,8 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
     const uint8_t *cb = cx ? src->code + (base + b) * r->stride : NULL;
     uint32_t lb = cx ? src->len[base + b] : 0, lc;
     unsigned mask = evo_vary(&r->isa, &r->p.genome, &rng, ca, la, cb, lb, cx, out, &lc, &w->vw);
-    if (lc == la && memcmp(out, ca, la) == 0 && !fit_task_is_coevo(r->task)) {
-        /* unchanged: reuse the parent's result (never for co-evolution) */
+    if (lc == la && memcmp(out, ca, la) == 0 && reuse_results(r)) {
+        /* unchanged: reuse the parent's result */
         evo_pop_copy(r, dst, s, src, (uint32_t)(base + a));
         dst->evald[s] = 0;
         mask |= EVO_OP_CLONE;
@@ -422,7 +603,7 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
 static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen, void (*job)(void *),
                     void *ctx) {
     int nt = run_threads(r);
-    if (ensure_threads(r, nt)) return -1;
+    if (ensure_threads(r, nt) || sample_cases(r, gen)) return -1;
     const evo_run *cr = r;
     evo_thread *ws = r->ws;
     int failed = 0;
@@ -453,44 +634,12 @@ static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen, 
 
 /* ---- selection state for the next step ---- */
 
-static double objective(const evo_pop *p, uint32_t s, evo_objective o) {
-    switch (o) {
-    case EVO_OBJ_GAS: return (double)p->gas[s];
-    case EVO_OBJ_MEMTIME: return (double)p->memtime[s];
-    case EVO_OBJ_LENGTH: return (double)p->len[s];
-    default: return p->error[s];
-    }
-}
-
-/* NSGA-II ranks and crowding over n slots of p starting at base, into
- * rank/crowd. Returns 0 or -1. */
-static int nsga_rank(evo_run *r, const evo_pop *p, size_t base, uint32_t n, uint32_t *rank,
-                     double *crowd) {
-    uint32_t m = r->p.nobjectives;
-    for (uint32_t i = 0; i < n; i++)
-        for (uint32_t k = 0; k < m; k++)
-            r->obj[(size_t)i * m + k] = objective(p, (uint32_t)(base + i), r->p.objectives[k]);
-    return evo_nsga2_sort(r->obj, n, m, rank, crowd) < 0 ? -1 : 0;
-}
-
 static int prepare(evo_run *r) {
     const evo_pop *p = &r->pop[r->cur];
     for (uint32_t k = 0; k < r->I; k++) {
         evo_view v;
         evo_island_view(r, p, k, &v);
-        size_t b = (size_t)k * r->N;
-        switch (r->p.selection) {
-        case EVO_SEL_EPS_LEXICASE:
-            evo_lexicase_epsilon(&v, r->eps + (size_t)k * r->nc, r->kscratch);
-            break;
-        case EVO_SEL_NSGA2:
-            if (nsga_rank(r, p, b, r->N, r->rank + b, r->crowd + b)) return -1;
-            break;
-        default: break;
-        }
-        if (r->p.selection != EVO_SEL_NSGA2 && r->p.elites)
-            evo_best_k(&v, r->p.tiebreak, r->p.elites, r->elite + (size_t)k * r->p.elites,
-                       r->uscratch);
+        if (prepare_island(r, p, k, &v)) return -1;
     }
     return 0;
 }
@@ -556,13 +705,42 @@ static int coevo_push(evo_run *r) {
     return fit_coevo_push(r->task, p->code + (size_t)b * r->stride, p->len[b]);
 }
 
+/* Down-sampling: an individual that meets the target on the sample stops
+ * the run only if it meets it on every training case. The first such, in
+ * slot order, takes its full results and EVO_OP_VERIFIED. The checks are
+ * evaluations. 0 or -1. */
+static int verify_sample(evo_run *r) {
+    if (r->p.downsample >= 1 || r->p.target_error < 0) return 0;
+    evo_pop *p = &r->pop[r->cur];
+    for (uint32_t s = 0; s < r->total; s++) {
+        if (!(p->error[s] <= r->p.target_error)) continue;
+        fit_result fr = {.errors = r->ds_err};
+        if (fit_eval(r->ws[0].fc, p->code + (size_t)s * r->stride, p->len[s], FIT_TRAIN, &fr))
+            return -1;
+        r->evals++;
+        r->gas_total += fr.gas;
+        if (!(fr.error <= r->p.target_error)) continue;
+        memcpy(p->errors + (size_t)s * r->nc, r->ds_err, r->nc * sizeof *r->ds_err);
+        p->error[s] = fr.error;
+        p->gas[s] = fr.gas;
+        p->memtime[s] = fr.memtime;
+        p->status[s] = (uint32_t)fr.worst;
+        p->hits[s] = fr.hits;
+        p->fitness[s] = fitness_of(r, &fr, p->len[s]);
+        p->ops[s] |= EVO_OP_VERIFIED;
+        return 0;
+    }
+    return 0;
+}
+
 static evo_stop check_stop(const evo_run *r) {
     const evo_params *p = &r->p;
     const evo_pop *pop = &r->pop[r->cur];
     if (p->target_error >= 0) {
         double best = INFINITY;
         for (uint32_t s = 0; s < r->total; s++)
-            if (pop->error[s] < best) best = pop->error[s];
+            if (pop->error[s] < best && (p->downsample >= 1 || (pop->ops[s] & EVO_OP_VERIFIED)))
+                best = pop->error[s];
         if (best <= p->target_error) return EVO_STOP_TARGET;
     }
     if (p->max_generations && r->gen >= p->max_generations) return EVO_STOP_GENERATIONS;
@@ -585,6 +763,7 @@ int evo_run_step_with(evo_run *r, void (*job)(void *ctx), void *ctx) {
         r->evals = r->gas_total = 0;
         if (make_all(r, NULL, &r->pop[0], 0, job, ctx) || coevo_push(r)) return -1;
         r->started = true;
+        if (verify_sample(r)) return -1;
         r->stop = check_stop(r);
         if (r->msize > 1) r->stop = evo_mpi_agree_stop(r, r->stop);
         return 0;
@@ -593,7 +772,7 @@ int evo_run_step_with(evo_run *r, void (*job)(void *ctx), void *ctx) {
     int nxt = (r->cur + 1) % 3;
     uint64_t gen = r->gen + 1;
     if (make_all(r, &r->pop[r->cur], &r->pop[nxt], gen, job, ctx)) return -1;
-    if (r->p.selection == EVO_SEL_NSGA2) {
+    if (sel_flags[r->p.selection] & EVO_SELECT_SURVIVAL) {
         int out = (r->cur + 2) % 3;
         if (nsga_survive(r, &r->pop[r->cur], &r->pop[nxt], &r->pop[out])) return -1;
         nxt = out;
@@ -605,7 +784,7 @@ int evo_run_step_with(evo_run *r, void (*job)(void *ctx), void *ctx) {
         if (evo_migrate(r)) return -1;
         evo_mpi_note_migrate(now() - tm);
     }
-    if (coevo_push(r)) return -1;
+    if (coevo_push(r) || verify_sample(r)) return -1;
     r->stop = check_stop(r);
     if (r->msize > 1) r->stop = evo_mpi_agree_stop(r, r->stop);
     return 0;
@@ -711,18 +890,10 @@ int evo_run_stats(const evo_run *r, evo_stats *s) {
 
 /* ---- hashing ---- */
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n) {
-    const uint8_t *d = data;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ d[i]) * 0x100000001b3ull;
-    return h;
-}
-
 static uint64_t fnv64(uint64_t h, uint64_t v) {
     uint8_t b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-    return fnv(h, b, 8);
+    base_le_put(b, v, 8);
+    return base_fnv1a(h, b, 8);
 }
 
 static uint64_t dbits(double d) {
@@ -748,7 +919,7 @@ uint64_t evo_run_insns(const evo_run *r) {
 }
 
 uint64_t evo_run_hash(const evo_run *r) {
-    uint64_t h = 0xcbf29ce484222325ull;
+    uint64_t h = BASE_FNV_OFFSET;
     h = fnv64(h, r->started);
     h = fnv64(h, r->gen);
     h = fnv64(h, r->evals);
@@ -757,7 +928,7 @@ uint64_t evo_run_hash(const evo_run *r) {
     const evo_pop *p = &r->pop[r->cur];
     for (uint32_t s = 0; s < r->total; s++) {
         h = fnv64(h, p->len[s]);
-        h = fnv(h, p->code + (size_t)s * r->stride, p->len[s]);
+        h = base_fnv1a(h, p->code + (size_t)s * r->stride, p->len[s]);
         h = fnv64(h, dbits(p->fitness[s]));
         h = fnv64(h, dbits(p->error[s]));
         for (uint32_t c = 0; c < r->nc; c++)
@@ -775,71 +946,28 @@ uint64_t evo_run_hash(const evo_run *r) {
 
 /* ---- records and the state blob ---- */
 
-/* Room for n more bytes (doubling). */
-static int buf_room(evo_batch *b, size_t n) {
-    if (b->len + n <= b->cap) return 0;
-    size_t c = b->cap ? b->cap * 2 : 4096;
-    while (c < b->len + n)
-        c *= 2;
-    uint8_t *q = realloc(b->data, c);
-    if (!q) return -1;
-    b->data = q;
-    b->cap = c;
-    return 0;
-}
-
-static int buf_put(evo_batch *b, const void *d, size_t n) {
-    if (buf_room(b, n)) return -1;
-    if (n) memcpy(b->data + b->len, d, n);
-    b->len += n;
-    return 0;
-}
-
-/* v as n little-endian bytes at o; returns o + n */
-static uint8_t *put_le(uint8_t *o, uint64_t v, int n) {
-    for (int i = 0; i < n; i++)
-        o[i] = (uint8_t)(v >> (8 * i));
-    return o + n;
-}
-
-static int put_u64(evo_batch *b, uint64_t v, int bytes) {
-    uint8_t x[8];
-    put_le(x, v, bytes);
-    return buf_put(b, x, (size_t)bytes);
-}
-
-static int get_u64(const uint8_t *d, size_t len, size_t *off, int bytes, uint64_t *v) {
-    if (*off > len || len - *off < (size_t)bytes) return -1;
-    uint64_t x = 0;
-    for (int i = 0; i < bytes; i++)
-        x |= (uint64_t)d[*off + i] << (8 * i);
-    *off += (size_t)bytes;
-    *v = x;
-    return 0;
-}
-
 /* The bytes of a record with a genome of n bytes (the layout below). */
 static size_t record_bytes(const evo_run *r, size_t n) {
     return 4 + n + 8 * (4 + (size_t)r->nc) + 2 + 16;
 }
 
-int evo_record_put(const evo_run *r, evo_batch *b, const evo_pop *p, uint32_t s) {
+int evo_record_put(const evo_run *r, base_buf *b, const evo_pop *p, uint32_t s) {
     uint32_t n = p->len[s];
-    if (buf_room(b, record_bytes(r, n))) return -1; /* then written in place */
-    uint8_t *o = put_le(b->data + b->len, n, 4);
+    if (base_buf_reserve(b, record_bytes(r, n))) return -1; /* then written in place */
+    uint8_t *o = base_le_put(b->data + b->len, n, 4);
     memcpy(o, p->code + (size_t)s * r->stride, n);
-    o = put_le(o + n, dbits(p->fitness[s]), 8);
-    o = put_le(o, dbits(p->error[s]), 8);
+    o = base_le_put(o + n, dbits(p->fitness[s]), 8);
+    o = base_le_put(o, dbits(p->error[s]), 8);
     for (uint32_t c = 0; c < r->nc; c++)
-        o = put_le(o, dbits(p->errors[(size_t)s * r->nc + c]), 8);
-    o = put_le(o, p->gas[s], 8);
-    o = put_le(o, p->memtime[s], 8);
-    o = put_le(o, p->status[s], 1);
-    o = put_le(o, p->hits[s], 4);
-    o = put_le(o, p->pa[s], 4);
-    o = put_le(o, p->pb[s], 4);
-    o = put_le(o, p->ops[s], 4);
-    o = put_le(o, p->evald[s], 1);
+        o = base_le_put(o, dbits(p->errors[(size_t)s * r->nc + c]), 8);
+    o = base_le_put(o, p->gas[s], 8);
+    o = base_le_put(o, p->memtime[s], 8);
+    o = base_le_put(o, p->status[s], 1);
+    o = base_le_put(o, p->hits[s], 4);
+    o = base_le_put(o, p->pa[s], 4);
+    o = base_le_put(o, p->pb[s], 4);
+    o = base_le_put(o, p->ops[s], 4);
+    o = base_le_put(o, p->evald[s], 1);
     b->len = (size_t)(o - b->data);
     return 0;
 }
@@ -852,37 +980,30 @@ static double ubits(uint64_t u) {
 
 int evo_record_get(const evo_run *r, const uint8_t *d, size_t len, size_t *off, evo_pop *p,
                    uint32_t s) {
-    uint64_t v;
-    if (get_u64(d, len, off, 4, &v) || v > r->stride || len - *off < v) return -1;
-    uint32_t n = (uint32_t)v;
-    memcpy(p->code + (size_t)s * r->stride, d + *off, n);
-    *off += n;
-    if (!evo_genome_ok(&r->isa, &r->p.genome, p->code + (size_t)s * r->stride, n)) return -1;
-    p->len[s] = n;
-    if (get_u64(d, len, off, 8, &v)) return -1;
-    p->fitness[s] = ubits(v);
-    if (get_u64(d, len, off, 8, &v)) return -1;
-    p->error[s] = ubits(v);
-    for (uint32_t c = 0; c < r->nc; c++) {
-        if (get_u64(d, len, off, 8, &v)) return -1;
-        p->errors[(size_t)s * r->nc + c] = ubits(v);
-    }
-    if (get_u64(d, len, off, 8, &v)) return -1;
-    p->gas[s] = v;
-    if (get_u64(d, len, off, 8, &v)) return -1;
-    p->memtime[s] = v;
-    if (get_u64(d, len, off, 1, &v) || v >= VM_NSTATUS) return -1;
-    p->status[s] = (uint32_t)v;
-    if (get_u64(d, len, off, 4, &v)) return -1;
-    p->hits[s] = (uint32_t)v;
-    if (get_u64(d, len, off, 4, &v)) return -1;
-    p->pa[s] = (uint32_t)v;
-    if (get_u64(d, len, off, 4, &v)) return -1;
-    p->pb[s] = (uint32_t)v;
-    if (get_u64(d, len, off, 4, &v)) return -1;
-    p->ops[s] = (uint32_t)v;
-    if (get_u64(d, len, off, 1, &v) || v > 1) return -1;
-    p->evald[s] = (uint32_t)v;
+    if (*off > len) return -1;
+    base_rd rd = {.d = d, .n = len, .off = *off};
+    uint64_t n = base_get_u(&rd, 4, "a genome's length");
+    if (rd.bad || n > r->stride || rd.n - rd.off < n) return -1;
+    uint8_t *code = p->code + (size_t)s * r->stride;
+    base_get(&rd, code, n, "a genome");
+    if (!evo_genome_ok(&r->isa, &r->p.genome, code, (uint32_t)n)) return -1;
+    p->len[s] = (uint32_t)n;
+    p->fitness[s] = ubits(base_get_u(&rd, 8, "a record"));
+    p->error[s] = ubits(base_get_u(&rd, 8, "a record"));
+    for (uint32_t c = 0; c < r->nc; c++)
+        p->errors[(size_t)s * r->nc + c] = ubits(base_get_u(&rd, 8, "a record"));
+    p->gas[s] = base_get_u(&rd, 8, "a record");
+    p->memtime[s] = base_get_u(&rd, 8, "a record");
+    uint64_t status = base_get_u(&rd, 1, "a record");
+    p->hits[s] = (uint32_t)base_get_u(&rd, 4, "a record");
+    p->pa[s] = (uint32_t)base_get_u(&rd, 4, "a record");
+    p->pb[s] = (uint32_t)base_get_u(&rd, 4, "a record");
+    p->ops[s] = (uint32_t)base_get_u(&rd, 4, "a record");
+    uint64_t evald = base_get_u(&rd, 1, "a record");
+    if (rd.bad || status >= VM_NSTATUS || evald > 1) return -1;
+    p->status[s] = (uint32_t)status;
+    p->evald[s] = (uint32_t)evald;
+    *off = rd.off;
     return 0;
 }
 
@@ -894,54 +1015,53 @@ static const uint8_t state_magic[8] = {'F', 'R', 'G', 'L', 'E', 'V', 'O', 0};
 
 /* The trailer a blob of version v must end with. */
 static uint64_t state_sum(uint64_t v, const uint8_t *d, size_t n) {
-    return v == 1 ? fnv(0xcbf29ce484222325ull, d, n) : libdeflate_crc32(0, d, n);
+    return v == 1 ? base_fnv1a(BASE_FNV_OFFSET, d, n) : libdeflate_crc32(0, d, n);
 }
 
 /* 0 if d is a whole blob (magic, a version this build reads, checksum); its
  * version in *version. */
 static int state_intact(const uint8_t *d, size_t len, uint64_t *version) {
     if (len < STATE_GEN_OFF + 8 + 8 || memcmp(d, state_magic, 8) != 0) return -1;
-    size_t off = 8, co = len - 8;
-    uint64_t ck = 0;
-    get_u64(d, len, &off, 4, version);
-    get_u64(d, len, &co, 8, &ck);
+    *version = base_le_get(d + 8, 4);
+    uint64_t ck = base_le_get(d + len - 8, 8);
     if (*version < 1 || *version > STATE_VERSION) return -2;
     return ck == state_sum(*version, d, len - 8) ? 0 : -3;
 }
 
 int evo_state_peek(const uint8_t *d, size_t len, uint64_t *generation) {
     uint64_t v;
-    size_t off = STATE_GEN_OFF;
     if (state_intact(d, len, &v) < 0 || d[STATE_GEN_OFF - 1] != 1) return -1; /* not started */
-    return get_u64(d, len, &off, 8, generation);
+    *generation = base_le_get(d + STATE_GEN_OFF, 8);
+    return 0;
 }
 
 int evo_run_save_state(const evo_run *r, uint8_t **blob, size_t *len) {
-    evo_batch b = {0};
-    int e = buf_put(&b, state_magic, 8);
-    e |= put_u64(&b, STATE_VERSION, 4);
-    e |= put_u64(&b, r->I, 4);
-    e |= put_u64(&b, r->N, 4);
-    e |= put_u64(&b, r->nc, 4);
-    e |= put_u64(&b, r->stride, 4);
-    e |= put_u64(&b, r->p.seed, 8);
-    e |= put_u64(&b, r->started, 1);
-    e |= put_u64(&b, r->gen, 8);
-    e |= put_u64(&b, r->evals, 8);
-    e |= put_u64(&b, r->gas_total, 8);
+    base_buf b = {0};
+    base_wr w = {&b, 0};
+    base_put(&w, state_magic, 8);
+    base_put_u(&w, STATE_VERSION, 4);
+    base_put_u(&w, r->I, 4);
+    base_put_u(&w, r->N, 4);
+    base_put_u(&w, r->nc, 4);
+    base_put_u(&w, r->stride, 4);
+    base_put_u(&w, r->p.seed, 8);
+    base_put_u(&w, r->started, 1);
+    base_put_u(&w, r->gen, 8);
+    base_put_u(&w, r->evals, 8);
+    base_put_u(&w, r->gas_total, 8);
     if (r->started)
-        for (uint32_t s = 0; s < r->total && !e; s++)
-            e |= evo_record_put(r, &b, &r->pop[r->cur], s);
+        for (uint32_t s = 0; s < r->total && !w.err; s++)
+            if (evo_record_put(r, &b, &r->pop[r->cur], s)) w.err = -1;
     if (fit_task_is_coevo(r->task)) { /* co-evolution: u32 length, the hall of fame */
         vm_buf h = {0};
-        e |= fit_coevo_save(r->task, &h);
-        e |= put_u64(&b, h.len, 4);
-        e |= buf_put(&b, h.data, h.len);
+        if (fit_coevo_save(r->task, &h)) w.err = -1;
+        base_put_u(&w, h.len, 4);
+        base_put(&w, h.data, h.len);
         vm_buf_free(&h);
     }
-    e |= put_u64(&b, state_sum(STATE_VERSION, b.data, b.len), 8);
-    if (e) {
-        free(b.data);
+    if (!w.err) base_put_u(&w, state_sum(STATE_VERSION, b.data, b.len), 8);
+    if (w.err) {
+        base_buf_free(&b);
         return -1;
     }
     *blob = b.data;
@@ -950,19 +1070,20 @@ int evo_run_save_state(const evo_run *r, uint8_t **blob, size_t *len) {
 }
 
 int evo_run_load_state(evo_run *r, const uint8_t *d, size_t len, char *err, size_t errcap) {
-    size_t off = 12;
     uint64_t v = 0;
     switch (state_intact(d, len, &v)) {
     case -1:
-        errf(err, errcap, "state blob: not a frugal run state (bad magic or too short)");
+        base_errf(err, errcap, "state blob: not a frugal run state (bad magic or too short)");
         return -1;
     case -2:
-        errf(err, errcap, "state blob: unsupported version %llu (this build reads 1 to %u)",
-             (unsigned long long)v, STATE_VERSION);
+        base_errf(err, errcap, "state blob: unsupported version %llu (this build reads 1 to %u)",
+                  (unsigned long long)v, STATE_VERSION);
         return -1;
-    case -3: errf(err, errcap, "state blob: checksum mismatch (truncated or corrupt)"); return -1;
+    case -3:
+        base_errf(err, errcap, "state blob: checksum mismatch (truncated or corrupt)");
+        return -1;
     }
-    size_t body = len - 8;
+    base_rd rd = {.d = d, .n = len - 8, .off = 12}; /* the body, after magic and version */
     const struct {
         const char *what;
         int bytes;
@@ -973,33 +1094,36 @@ int evo_run_load_state(evo_run *r, const uint8_t *d, size_t len, char *err, size
                 {"max_bytes", 4, r->stride},
                 {"seed", 8, r->p.seed}};
     for (size_t i = 0; i < sizeof dims / sizeof *dims; i++) {
-        if (get_u64(d, body, &off, dims[i].bytes, &v)) goto trunc;
+        v = base_get_u(&rd, dims[i].bytes, dims[i].what);
+        if (rd.bad) goto trunc;
         if (v != dims[i].want) {
-            errf(err, errcap, "state blob: %s is %llu, the run has %llu", dims[i].what,
-                 (unsigned long long)v, (unsigned long long)dims[i].want);
+            base_errf(err, errcap, "state blob: %s is %llu, the run has %llu", dims[i].what,
+                      (unsigned long long)v, (unsigned long long)dims[i].want);
             return -1;
         }
     }
-    uint64_t started, gen, evals, gas;
-    if (get_u64(d, body, &off, 1, &started) || started > 1 || get_u64(d, body, &off, 8, &gen) ||
-        get_u64(d, body, &off, 8, &evals) || get_u64(d, body, &off, 8, &gas))
-        goto trunc;
+    uint64_t started = base_get_u(&rd, 1, "the header");
+    uint64_t gen = base_get_u(&rd, 8, "the header");
+    uint64_t evals = base_get_u(&rd, 8, "the header");
+    uint64_t gas = base_get_u(&rd, 8, "the header");
+    if (rd.bad || started > 1) goto trunc;
     int spare = (r->cur + 1) % 3;
     if (started)
         for (uint32_t s = 0; s < r->total; s++)
-            if (evo_record_get(r, d, body, &off, &r->pop[spare], s)) {
-                errf(err, errcap, "state blob: individual %u is malformed", s);
+            if (evo_record_get(r, d, rd.n, &rd.off, &r->pop[spare], s)) {
+                base_errf(err, errcap, "state blob: individual %u is malformed", s);
                 return -1;
             }
     uint64_t hof_len = 0;
     size_t hof_off = 0;
     if (fit_task_is_coevo(r->task)) { /* the hall of fame, loaded last */
-        if (get_u64(d, body, &off, 4, &hof_len) || body - off < hof_len) goto trunc;
-        hof_off = off;
-        off += hof_len;
+        hof_len = base_get_u(&rd, 4, "the hall of fame's length");
+        if (rd.bad || rd.n - rd.off < hof_len) goto trunc;
+        hof_off = rd.off;
+        rd.off += hof_len;
     }
-    if (off != body) {
-        errf(err, errcap, "state blob: %zu unexpected bytes at the end", body - off);
+    if (rd.off != rd.n) {
+        base_errf(err, errcap, "state blob: %zu unexpected bytes at the end", rd.n - rd.off);
         return -1;
     }
     if (fit_task_is_coevo(r->task) && fit_coevo_load(r->task, d + hof_off, hof_len, err, errcap))
@@ -1013,6 +1137,6 @@ int evo_run_load_state(evo_run *r, const uint8_t *d, size_t len, char *err, size
     r->stop = started ? check_stop(r) : EVO_STOP_NONE;
     return 0;
 trunc:
-    errf(err, errcap, "state blob: truncated header");
+    base_errf(err, errcap, "state blob: truncated header");
     return -1;
 }

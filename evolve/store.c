@@ -21,7 +21,6 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,41 +76,21 @@ enum {
 #define STR_TIME     32u /* fixed-length time strings */
 #define STR_STOP     16u
 
-/* The per-individual datasets under /pop. */
+/* The datasets under /pop (evolve/runfile.h), in file order. */
 enum {
-    F_FITNESS,
-    F_ERROR,
-    F_GAS,
-    F_MEMTIME,
-    F_STATUS,
-    F_LENGTH,
-    F_HITS,
-    F_PARENT_A,
-    F_PARENT_B,
-    F_OPS,
-    F_CODE_OFFSET,
-    F_ERRORS, /* per case: rows x cases; only with per_case */
-    F_CODE,   /* bytes, not rows */
-    NF
+#define COL(name, type, shape, doc) F_##name,
+    EVO_POP_COLUMNS(COL)
+#undef COL
+        NF
 };
 enum { K_F64, K_U64, K_U32, K_U8 };
 static const struct {
     const char *name;
     int kind;
 } fields[NF] = {
-    [F_FITNESS] = {"fitness", K_F64},
-    [F_ERROR] = {"error", K_F64},
-    [F_GAS] = {"gas", K_U64},
-    [F_MEMTIME] = {"memtime", K_U64},
-    [F_STATUS] = {"status", K_U8},
-    [F_LENGTH] = {"length", K_U32},
-    [F_HITS] = {"hits", K_U32},
-    [F_PARENT_A] = {"parent_a", K_U32},
-    [F_PARENT_B] = {"parent_b", K_U32},
-    [F_OPS] = {"ops", K_U32},
-    [F_CODE_OFFSET] = {"code_offset", K_U64},
-    [F_ERRORS] = {"errors", K_F64},
-    [F_CODE] = {"code", K_U8},
+#define COL(name, type, shape, doc) [F_##name] = {#name, K_##type},
+    EVO_POP_COLUMNS(COL)
+#undef COL
 };
 
 static hid_t file_type(int kind) {
@@ -227,36 +206,11 @@ struct zthread {
     size_t shuf_cap;
 };
 
-/* ---- errors ---- */
-
-static void setf(char *err, size_t cap, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void setf(char *err, size_t cap, const char *path, const char *fmt, ...) {
-    if (!err || cap == 0) return;
-    int n = snprintf(err, cap, "%s: ", path ? path : "(store)");
-    if (n < 0 || (size_t)n >= cap) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err + n, cap - (size_t)n, fmt, ap);
-    va_end(ap);
-}
-
 static void quiet(void) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
 /* ---- small helpers ---- */
-
-static uint64_t get_le(const uint8_t *p, int n) {
-    uint64_t v = 0;
-    for (int i = n - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-static void put_le(uint8_t *p, uint64_t v, int n) {
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static double mono_now(void) {
     struct timespec t;
@@ -495,29 +449,15 @@ static int write_str(hid_t d, size_t n, const char *v) {
     return rc;
 }
 
-/* The /stats row: evo_stats, field by field. */
+/* The /stats row: evo_stats, field by field (evolve/runfile.h). */
 static const struct {
     const char *name;
     size_t off;
     int kind;
 } stats_fields[] = {
-    {"generation", offsetof(evo_stats, generation), K_U64},
-    {"evaluations", offsetof(evo_stats, evaluations), K_U64},
-    {"gas_total", offsetof(evo_stats, gas_total), K_U64},
-    {"best_island", offsetof(evo_stats, best_island), K_U32},
-    {"best_slot", offsetof(evo_stats, best_slot), K_U32},
-    {"best_fitness", offsetof(evo_stats, best_fitness), K_F64},
-    {"best_error", offsetof(evo_stats, best_error), K_F64},
-    {"best_hits", offsetof(evo_stats, best_hits), K_U32},
-    {"best_length", offsetof(evo_stats, best_length), K_U32},
-    {"best_gas", offsetof(evo_stats, best_gas), K_U64},
-    {"best_memtime", offsetof(evo_stats, best_memtime), K_U64},
-    {"best_status", offsetof(evo_stats, best_status), K_U8},
-    {"mean_error", offsetof(evo_stats, mean_error), K_F64},
-    {"median_error", offsetof(evo_stats, median_error), K_F64},
-    {"median_gas", offsetof(evo_stats, median_gas), K_F64},
-    {"median_memtime", offsetof(evo_stats, median_memtime), K_F64},
-    {"median_length", offsetof(evo_stats, median_length), K_F64},
+#define COL(name, type, doc) {#name, offsetof(evo_stats, name), K_##type},
+    EVO_STATS_COLUMNS(COL)
+#undef COL
 };
 #define NSTATS (sizeof stats_fields / sizeof *stats_fields)
 
@@ -623,15 +563,7 @@ static void store_free(evo_store *s) {
 
 /* Room for bytes in a chunk buffer (keeping its contents). */
 static int reserve_col(struct col *c, size_t bytes) {
-    if (bytes <= c->cap) return 0;
-    size_t cap = c->cap ? c->cap : bytes;
-    while (cap < bytes)
-        cap *= 2;
-    uint8_t *b = realloc(c->buf, cap);
-    if (!b) return -1;
-    c->buf = b;
-    c->cap = cap;
-    return 0;
+    return base_grow((void **)&c->buf, &c->cap, bytes, 1, SIZE_MAX);
 }
 
 /* Room for n pending generations' statistics. */
@@ -678,15 +610,15 @@ static int layout_create(evo_store *s, const store_attrs *a) {
         attr_u64(g, "code_align", H5T_STD_U32LE, s->code_align) < 0)
         goto cleanup;
     for (int i = 0; i < NF; i++) {
-        if (i == F_ERRORS && !s->per_case) continue;
+        if (i == F_errors && !s->per_case) continue;
         struct col *c = &s->c[i];
-        c->unit = kind_size(fields[i].kind) * (i == F_ERRORS ? s->nc : 1);
-        c->crows = i == F_CODE ? s->code_align : chunk_rows(s->R, c->unit);
+        c->unit = kind_size(fields[i].kind) * (i == F_errors ? s->nc : 1);
+        c->crows = i == F_code ? s->code_align : chunk_rows(s->R, c->unit);
         c->base = c->fill = c->extent = 0;
         c->tail_written = false;
         if (reserve_col(c, (size_t)(c->crows * c->unit)) < 0) goto cleanup;
         s->ds[i] = make_rows(g, fields[i].name, file_type(fields[i].kind),
-                             i == F_ERRORS ? s->nc : 0, c->crows, true);
+                             i == F_errors ? s->nc : 0, c->crows, true);
         if (s->ds[i] < 0) goto cleanup;
     }
     H5Gclose(g);
@@ -774,22 +706,23 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     hid_t fapl = -1;
     char *tmp = NULL;
     if (!path || !o || !r) {
-        setf(err, errcap, path, "evo_store_create: missing argument");
+        base_errf_at(err, errcap, path, "evo_store_create: missing argument");
         return NULL;
     }
     if (evo_run_started(r) && evo_run_generation(r) > 0) {
-        setf(err, errcap, path, "the run is already at generation %llu (create the store first)",
-             (unsigned long long)evo_run_generation(r));
+        base_errf_at(err, errcap, path,
+                     "the run is already at generation %llu (create the store first)",
+                     (unsigned long long)evo_run_generation(r));
         return NULL;
     }
     struct stat st;
     if (!o->force && stat(path, &st) == 0) {
-        setf(err, errcap, path, "already exists (use --force to replace it)");
+        base_errf_at(err, errcap, path, "already exists (use --force to replace it)");
         return NULL;
     }
     s = store_new(path);
     if (!s) {
-        setf(err, errcap, path, "out of memory");
+        base_errf_at(err, errcap, path, "out of memory");
         return NULL;
     }
     const evo_params *p = evo_run_params(r);
@@ -800,7 +733,7 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     s->per_case = o->per_case && s->nc > 0;
     s->code_align = CODE_CHUNK;
     if (alloc_pending(s, 1) < 0) {
-        setf(err, errcap, path, "out of memory");
+        base_errf_at(err, errcap, path, "out of memory");
         goto fail;
     }
     /* The file is made under a temporary name and renamed into place once
@@ -809,7 +742,7 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     size_t plen = strlen(path);
     tmp = malloc(plen + 16);
     if (!tmp) {
-        setf(err, errcap, path, "out of memory");
+        base_errf_at(err, errcap, path, "out of memory");
         goto fail;
     }
     snprintf(tmp, plen + 16, "%s.create-tmp", path);
@@ -818,7 +751,8 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     s->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (s->file < 0) {
-        setf(err, errcap, path, "cannot create %s (%s)", tmp, strerror(errno ? errno : EIO));
+        base_errf_at(err, errcap, path, "cannot create %s (%s)", tmp,
+                     strerror(errno ? errno : EIO));
         goto fail;
     }
     char host[256], start[STR_TIME];
@@ -836,15 +770,15 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     if (layout_create(s, &a) < 0 || H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
     if (publish(tmp, path, o->force) < 0) {
         if (errno == EEXIST)
-            setf(err, errcap, path, "already exists (use --force to replace it)");
+            base_errf_at(err, errcap, path, "already exists (use --force to replace it)");
         else
-            setf(err, errcap, path, "cannot create the file (%s)", strerror(errno));
+            base_errf_at(err, errcap, path, "cannot create the file (%s)", strerror(errno));
         goto fail;
     }
     free(tmp);
     return s;
 h5fail:
-    setf(err, errcap, path, "HDF5 error while creating the file");
+    base_errf_at(err, errcap, path, "HDF5 error while creating the file");
 fail:
     store_free(s);
     if (tmp) unlink(tmp);
@@ -870,7 +804,7 @@ static int write_at(hid_t ds, uint64_t off, uint64_t n, const void *buf) {
 static int write_slot(evo_store *s, int k, const uint8_t *blob, size_t len, uint64_t gen) {
     size_t n = len + 8;
     uint8_t hdr[8];
-    put_le(hdr, len, 8);
+    base_le_put(hdr, len, 8);
     int rc = -1;
     hsize_t dims[1] = {n > s->slot_cap[k] ? n : s->slot_cap[k]};
     if (dims[0] != s->slot_cap[k]) {
@@ -900,11 +834,11 @@ static int gather(evo_store *s, const evo_run *r) {
     for (int i = 0; i < NF; i++) {
         struct col *c = &s->c[i];
         if (s->ds[i] < 0) continue;
-        uint64_t add = i == F_CODE ? codelen : s->R;
+        uint64_t add = i == F_code ? codelen : s->R;
         if (reserve_col(c, (size_t)((c->fill + add) * c->unit)) < 0) return -1;
-        if (i != F_CODE) row_bytes += c->unit;
+        if (i != F_code) row_bytes += c->unit;
     }
-    struct col *cc = &s->c[F_CODE];
+    struct col *cc = &s->c[F_code];
     uint8_t *code = cc->buf + cc->fill;
     uint64_t off = cc->base + cc->fill; /* where the next genome goes in /pop/code */
     for (uint32_t k = 0; k < s->I; k++) {
@@ -912,20 +846,20 @@ static int gather(evo_store *s, const evo_run *r) {
         evo_run_island(r, k, &v);
         size_t n = s->N;
 #define AT(f) (s->c[f].buf + (s->c[f].fill + (uint64_t)k * s->N) * s->c[f].unit)
-        memcpy(AT(F_FITNESS), v.fitness, n * 8);
-        memcpy(AT(F_ERROR), v.error, n * 8);
-        memcpy(AT(F_GAS), v.gas, n * 8);
-        memcpy(AT(F_MEMTIME), v.memtime, n * 8);
-        uint8_t *st = AT(F_STATUS);
+        memcpy(AT(F_fitness), v.fitness, n * 8);
+        memcpy(AT(F_error), v.error, n * 8);
+        memcpy(AT(F_gas), v.gas, n * 8);
+        memcpy(AT(F_memtime), v.memtime, n * 8);
+        uint8_t *st = AT(F_status);
         for (size_t i = 0; i < n; i++) /* statuses are below 256 */
             st[i] = (uint8_t)v.status[i];
-        memcpy(AT(F_LENGTH), v.len, n * 4);
-        memcpy(AT(F_HITS), v.hits, n * 4);
-        memcpy(AT(F_PARENT_A), v.parent_a, n * 4);
-        memcpy(AT(F_PARENT_B), v.parent_b, n * 4);
-        memcpy(AT(F_OPS), v.ops, n * 4);
-        if (s->per_case) memcpy(AT(F_ERRORS), v.errors, n * s->nc * 8);
-        uint8_t *co = AT(F_CODE_OFFSET);
+        memcpy(AT(F_length), v.len, n * 4);
+        memcpy(AT(F_hits), v.hits, n * 4);
+        memcpy(AT(F_parent_a), v.parent_a, n * 4);
+        memcpy(AT(F_parent_b), v.parent_b, n * 4);
+        memcpy(AT(F_ops), v.ops, n * 4);
+        if (s->per_case) memcpy(AT(F_errors), v.errors, n * s->nc * 8);
+        uint8_t *co = AT(F_code_offset);
 #undef AT
         for (uint32_t i = 0; i < v.n; i++) {
             uint32_t len = v.len[i];
@@ -936,7 +870,7 @@ static int gather(evo_store *s, const evo_run *r) {
         }
     }
     for (int i = 0; i < NF; i++)
-        if (s->ds[i] >= 0) s->c[i].fill += i == F_CODE ? codelen : s->R;
+        if (s->ds[i] >= 0) s->c[i].fill += i == F_code ? codelen : s->R;
     s->pend_bytes += codelen + s->R * row_bytes;
     return 0;
 }
@@ -1195,9 +1129,9 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
     /* when the budget is short, the datasets that save the most bytes per
      * second of deflate come first (measured on the quartic: code, hits,
      * gas and code offsets about 0.3 bytes per ns; the doubles 0.05) */
-    static const int order[NF] = {F_CODE,   F_HITS,    F_GAS,   F_CODE_OFFSET, F_MEMTIME,
-                                  F_LENGTH, F_STATUS,  F_OPS,   F_PARENT_A,    F_PARENT_B,
-                                  F_ERROR,  F_FITNESS, F_ERRORS};
+    static const int order[NF] = {F_code,   F_hits,    F_gas,   F_code_offset, F_memtime,
+                                  F_length, F_status,  F_ops,   F_parent_a,    F_parent_b,
+                                  F_error,  F_fitness, F_errors};
     size_t first[NF], count[NF];
     for (int o = 0; o < NF; o++) {
         int i = order[o];
@@ -1212,7 +1146,7 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
             if (k == nfull && (!partial || rest == 0)) break;
             struct ztask *t = &s->tasks[nt++];
             t->in = c->buf + k * bytes;
-            t->esize = i == F_CODE ? 1 : kind_size(fields[i].kind);
+            t->esize = i == F_code ? 1 : kind_size(fields[i].kind);
             t->n = bytes;
             t->fill = k == nfull ? (size_t)(rest * c->unit) : bytes;
             /* a partial chunk is written raw at full size, so that it can be
@@ -1229,7 +1163,7 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
     for (int i = 0; i < NF; i++) {
         struct col *c = &s->c[i];
         if (s->ds[i] < 0) continue;
-        uint64_t end = c->base + c->fill, cols = i == F_ERRORS ? s->nc : 0;
+        uint64_t end = c->base + c->fill, cols = i == F_errors ? s->nc : 0;
         if (c->extent != end && (count[i] || partial)) {
             if (set_rows(s->ds[i], end, cols) < 0) return -1;
             c->extent = end;
@@ -1251,7 +1185,7 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
             c->tail_written = false;
         }
         if (partial && c->fill) c->tail_written = tail_raw;
-        if (partial && i == F_MEMTIME && g != UINT64_MAX) HOOK(HOOK_FIELDS, g);
+        if (partial && i == F_memtime && g != UINT64_MAX) HOOK(HOOK_FIELDS, g);
     }
     return 0;
 }
@@ -1266,7 +1200,7 @@ static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     uint8_t *blob = NULL;
     int wc = write_chunks(s, true, evo_run_stopped(r) != EVO_STOP_NONE, g);
     if (wc == -2) {
-        setf(err, errcap, s->path, "out of memory (compression)");
+        base_errf_at(err, errcap, s->path, "out of memory (compression)");
         return -1;
     }
     if (wc < 0) goto h5fail;
@@ -1278,7 +1212,7 @@ static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     HOOK(HOOK_FLUSHED, g);
     size_t blen = 0;
     if (evo_run_save_state(r, &blob, &blen) < 0) {
-        setf(err, errcap, s->path, "out of memory (checkpoint)");
+        base_errf_at(err, errcap, s->path, "out of memory (checkpoint)");
         return -1;
     }
     if (write_slot(s, s->next_slot, blob, blen, g) < 0) goto h5fail;
@@ -1295,7 +1229,8 @@ static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     return 0;
 h5fail:
     free(blob);
-    setf(err, errcap, s->path, "HDF5 error while writing generation %llu", (unsigned long long)g);
+    base_errf_at(err, errcap, s->path, "HDF5 error while writing generation %llu",
+                 (unsigned long long)g);
     return -1;
 }
 
@@ -1305,17 +1240,17 @@ static int store_gen(evo_store *s, const evo_run *r, uint64_t g, double wall, bo
                      char *err, size_t errcap) {
     HOOK(HOOK_START, g);
     if (gather(s, r) < 0 || evo_run_stats(r, &s->pend_stats[s->npend]) < 0) {
-        setf(err, errcap, s->path, "out of memory");
+        base_errf_at(err, errcap, s->path, "out of memory");
         return -1;
     }
     s->pend_wall[s->npend++] = wall;
     s->gen_spent += wall > 0 ? wall * s->step_threads : 0;
     if (commit_now) return commit(s, r, err, errcap);
     int wc = write_chunks(s, false, false, g); /* the chunks that filled */
-    if (wc == -2) setf(err, errcap, s->path, "out of memory (compression)");
+    if (wc == -2) base_errf_at(err, errcap, s->path, "out of memory (compression)");
     if (wc == -1)
-        setf(err, errcap, s->path, "HDF5 error while writing generation %llu",
-             (unsigned long long)g);
+        base_errf_at(err, errcap, s->path, "HDF5 error while writing generation %llu",
+                     (unsigned long long)g);
     return wc < 0 ? -1 : 0;
 }
 
@@ -1329,10 +1264,10 @@ static int catch_up(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     if (s->job_gen == UINT64_MAX) return 0;
     uint64_t g = s->job_gen;
     if (r != s->job_run || !evo_run_started(r) || evo_run_generation(r) != g) {
-        setf(err, errcap, s->path,
-             "generation %llu was not stored: with overlapped appends, step the run with "
-             "evo_run_step_with(run, evo_store_job, store)",
-             (unsigned long long)g);
+        base_errf_at(err, errcap, s->path,
+                     "generation %llu was not stored: with overlapped appends, step the run with "
+                     "evo_run_step_with(run, evo_store_job, store)",
+                     (unsigned long long)g);
         return -1;
     }
     s->job_gen = UINT64_MAX;
@@ -1361,7 +1296,7 @@ void evo_store_set_overlap(evo_store *s, bool on) {
 int evo_store_flush(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     if (!s || s->file < 0) return 0;
     if (!r) {
-        setf(err, errcap, s->path, "evo_store_flush: missing run");
+        base_errf_at(err, errcap, s->path, "evo_store_flush: missing run");
         return -1;
     }
     quiet();
@@ -1379,20 +1314,21 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
                      size_t errcap) {
     quiet();
     if (!s || !r) {
-        setf(err, errcap, s ? s->path : NULL, "evo_store_append: missing argument");
+        base_errf_at(err, errcap, s ? s->path : "(store)", "evo_store_append: missing argument");
         return -1;
     }
     if (s->file < 0) {
-        setf(err, errcap, s->path, "not open for writing (restore it first)");
+        base_errf_at(err, errcap, s->path, "not open for writing (restore it first)");
         return -1;
     }
     if (!evo_run_started(r)) {
-        setf(err, errcap, s->path, "the run has no generation yet");
+        base_errf_at(err, errcap, s->path, "the run has no generation yet");
         return -1;
     }
     const evo_params *p = evo_run_params(r);
     if (p->islands != s->I || p->pop_size != s->N || evo_run_task(r)->train.n != s->nc) {
-        setf(err, errcap, s->path, "the run's islands, population or cases differ from the file's");
+        base_errf_at(err, errcap, s->path,
+                     "the run's islands, population or cases differ from the file's");
         return -1;
     }
     uint64_t g = evo_run_generation(r);
@@ -1402,8 +1338,8 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
     uint64_t have = s->ngen + s->npend;
     if (have > 0 && g == have - 1) return 0; /* already stored */
     if (g != have) {
-        setf(err, errcap, s->path, "generation %llu does not follow the %llu stored",
-             (unsigned long long)g, (unsigned long long)have);
+        base_errf_at(err, errcap, s->path, "generation %llu does not follow the %llu stored",
+                     (unsigned long long)g, (unsigned long long)have);
         return -1;
     }
     /* group commit: at the first generation, after commit_seconds, after
@@ -1436,7 +1372,7 @@ int evo_store_close(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     int rc = 0;
     if (s->file >= 0 && (s->npend || s->job_gen != UINT64_MAX) &&
         (!r || evo_store_flush(s, r, err, errcap) < 0)) {
-        if (!r) setf(err, errcap, s->path, "generations not written: no run to checkpoint");
+        if (!r) base_errf_at(err, errcap, s->path, "generations not written: no run to checkpoint");
         rc = -1;
     }
     if (s->file >= 0) {
@@ -1445,7 +1381,7 @@ int evo_store_close(evo_store *s, const evo_run *r, char *err, size_t errcap) {
         const char *why = r ? evo_stop_name(evo_run_stopped(r)) : "none";
         if (write_str(s->stop, STR_STOP, why) < 0 || write_str(s->end_time, STR_TIME, end) < 0 ||
             H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) {
-            setf(err, errcap, s->path, "HDF5 error while closing");
+            base_errf_at(err, errcap, s->path, "HDF5 error while closing");
             rc = -1;
         }
     }
@@ -1468,7 +1404,7 @@ static int read_slot(hid_t src, int k, uint8_t **blob, size_t *len, uint64_t *ge
     int rc = -1;
     if (ds_dims(d, &rows, &cols) < 0 || cols != 0 || rows < 8) goto cleanup;
     if (get_rows(d, H5T_NATIVE_UINT8, 0, 8, 0, hdr) < 0) goto cleanup;
-    uint64_t n = get_le(hdr, 8);
+    uint64_t n = base_le_get(hdr, 8);
     if (n < 16 || n > rows - 8) goto cleanup; /* evo_state_peek checks the rest */
     b = malloc(n);
     if (!b || get_rows(d, H5T_NATIVE_UINT8, 8, n, 0, b) < 0) goto cleanup;
@@ -1512,26 +1448,26 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     quiet();
     if (spec_json) *spec_json = NULL;
     if (!path) {
-        setf(err, errcap, path, "evo_store_open: missing path");
+        base_errf_at(err, errcap, path, "evo_store_open: missing path");
         return NULL;
     }
     struct stat st;
     if (stat(path, &st) != 0) {
-        setf(err, errcap, path, "%s", strerror(errno));
+        base_errf_at(err, errcap, path, "%s", strerror(errno));
         return NULL;
     }
     int sig = is_hdf5_signature(path);
     if (sig < 0) {
-        setf(err, errcap, path, "cannot read the file (%s)", strerror(errno));
+        base_errf_at(err, errcap, path, "cannot read the file (%s)", strerror(errno));
         return NULL;
     }
     if (sig == 0) {
-        setf(err, errcap, path, "not an HDF5 file");
+        base_errf_at(err, errcap, path, "not an HDF5 file");
         return NULL;
     }
     evo_store *s = store_new(path);
     if (!s) {
-        setf(err, errcap, path, "out of memory");
+        base_errf_at(err, errcap, path, "out of memory");
         return NULL;
     }
     hid_t fapl = latest_fapl();
@@ -1553,18 +1489,18 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     uint64_t fmt = 0;
     int a = read_attr_u64(s->src, "frugal", &fmt);
     if (a == 1) {
-        setf(err, errcap, path, "not a frugal run (no /frugal attribute)");
+        base_errf_at(err, errcap, path, "not a frugal run (no /frugal attribute)");
         goto fail;
     }
     if (a < 0) goto corrupt;
     if (fmt > EVO_STORE_FORMAT) {
-        setf(err, errcap, path, "format version %llu is newer than this frugal (%u)",
-             (unsigned long long)fmt, EVO_STORE_FORMAT);
+        base_errf_at(err, errcap, path, "format version %llu is newer than this frugal (%u)",
+                     (unsigned long long)fmt, EVO_STORE_FORMAT);
         goto fail;
     }
     if (fmt < 1) {
-        setf(err, errcap, path, "format version %llu is not a known version",
-             (unsigned long long)fmt);
+        base_errf_at(err, errcap, path, "format version %llu is not a known version",
+                     (unsigned long long)fmt);
         goto fail;
     }
     if (read_attr_str(s->src, "spec", &s->spec) != 0) goto corrupt;
@@ -1587,11 +1523,11 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
 
     /* Rows every dataset holds: the complete generations are those below. */
     int64_t have = INT64_MAX;
-    for (int i = 0; i < F_CODE; i++) {
-        if (i == F_ERRORS && !s->per_case) continue;
+    for (int i = 0; i < F_code; i++) {
+        if (i == F_errors && !s->per_case) continue;
         char name[64];
         snprintf(name, sizeof name, "/pop/%s", fields[i].name);
-        int64_t n = rows_of(s->src, name, i == F_ERRORS ? s->nc : 0);
+        int64_t n = rows_of(s->src, name, i == F_errors ? s->nc : 0);
         if (n < 0) goto corrupt;
         if (n / (int64_t)s->R < have) have = n / (int64_t)s->R;
     }
@@ -1613,9 +1549,9 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     if (best < 0) {
         free(b[0]);
         free(b[1]);
-        setf(err, errcap, path,
-             "no complete generation to resume from (checkpoint missing or "
-             "corrupt)");
+        base_errf_at(err, errcap, path,
+                     "no complete generation to resume from (checkpoint missing or "
+                     "corrupt)");
         goto fail;
     }
     s->blob = b[best];
@@ -1625,13 +1561,13 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     if (spec_json) {
         *spec_json = strdup(s->spec);
         if (!*spec_json) {
-            setf(err, errcap, path, "out of memory");
+            base_errf_at(err, errcap, path, "out of memory");
             goto fail;
         }
     }
     return s;
 corrupt:
-    setf(err, errcap, path, "truncated or corrupt HDF5 file");
+    base_errf_at(err, errcap, path, "truncated or corrupt HDF5 file");
 fail:
     store_free(s);
     return NULL;
@@ -1657,25 +1593,25 @@ static int copy_rows(hid_t src, const char *name, hid_t dst, hid_t mtype, uint64
 int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     quiet();
     if (!s || !r) {
-        setf(err, errcap, s ? s->path : NULL, "evo_store_restore: missing argument");
+        base_errf_at(err, errcap, s ? s->path : "(store)", "evo_store_restore: missing argument");
         return -1;
     }
     if (s->src < 0 || !s->blob) {
-        setf(err, errcap, s->path, "not opened for resuming");
+        base_errf_at(err, errcap, s->path, "not opened for resuming");
         return -1;
     }
     const evo_params *p = evo_run_params(r);
     if (p->islands != s->I || p->pop_size != s->N || evo_run_task(r)->train.n != s->nc) {
-        setf(err, errcap, s->path,
-             "the run's islands, population or cases (%u, %u, %u) differ from the file's "
-             "(%u, %u, %u)",
-             p->islands, p->pop_size, evo_run_task(r)->train.n, s->I, s->N, s->nc);
+        base_errf_at(err, errcap, s->path,
+                     "the run's islands, population or cases (%u, %u, %u) differ from the file's "
+                     "(%u, %u, %u)",
+                     p->islands, p->pop_size, evo_run_task(r)->train.n, s->I, s->N, s->nc);
         return -1;
     }
     tune_malloc();
     char msg[256] = "";
     if (evo_run_load_state(r, s->blob, s->blob_len, msg, sizeof msg) < 0) {
-        setf(err, errcap, s->path, "checkpoint: %s", msg);
+        base_errf_at(err, errcap, s->path, "checkpoint: %s", msg);
         return -1;
     }
     size_t plen = strlen(s->path);
@@ -1686,7 +1622,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     uint64_t seed = 0, threads = 0, resumes = 0, repro = 1;
     int rc = -1;
     if (!tmp || alloc_pending(s, 1) < 0) {
-        setf(err, errcap, s->path, "out of memory");
+        base_errf_at(err, errcap, s->path, "out of memory");
         goto cleanup;
     }
     snprintf(tmp, plen + 16, "%s.resume-tmp", s->path);
@@ -1700,7 +1636,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
         read_attr_u64(meta, "resumes", &resumes) < 0 ||
         read_attr_u64(meta, "reproducible", &repro) < 0) {
         if (meta >= 0) H5Gclose(meta);
-        setf(err, errcap, s->path, "truncated or corrupt HDF5 file (attributes)");
+        base_errf_at(err, errcap, s->path, "truncated or corrupt HDF5 file (attributes)");
         goto cleanup;
     }
     H5Gclose(meta);
@@ -1724,7 +1660,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     s->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (s->file < 0) {
-        setf(err, errcap, s->path, "cannot create %s", tmp);
+        base_errf_at(err, errcap, s->path, "cannot create %s", tmp);
         goto cleanup;
     }
     if (layout_create(s, &a) < 0) goto h5fail;
@@ -1748,7 +1684,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
             bufbytes = (size_t)(s->c[i].crows * s->c[i].unit);
     buf = malloc(bufbytes);
     if (!buf) {
-        setf(err, errcap, s->path, "out of memory");
+        base_errf_at(err, errcap, s->path, "out of memory");
         goto cleanup;
     }
     /* whole chunks are copied (each written once); the partly filled last
@@ -1758,7 +1694,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
         if (s->ds[i] < 0) continue;
         char name[64];
         snprintf(name, sizeof name, "/pop/%s", fields[i].name);
-        uint64_t cols = i == F_ERRORS ? s->nc : 0, n = i == F_CODE ? code_bytes : rows;
+        uint64_t cols = i == F_errors ? s->nc : 0, n = i == F_code ? code_bytes : rows;
         uint64_t full = n / c->crows * c->crows;
         hid_t mt = mem_type(fields[i].kind);
         if (copy_rows(s->src, name, s->ds[i], mt, cols, full, c->crows, buf) < 0) goto h5read;
@@ -1771,7 +1707,7 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     }
     int wc = write_chunks(s, true, false, UINT64_MAX);
     if (wc == -2) {
-        setf(err, errcap, s->path, "out of memory");
+        base_errf_at(err, errcap, s->path, "out of memory");
         goto cleanup;
     }
     if (wc < 0) goto h5fail;
@@ -1786,7 +1722,8 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
         goto h5fail;
     hclose(&s->src, H5Fclose);
     if (rename(tmp, s->path) != 0) {
-        setf(err, errcap, s->path, "cannot replace the file with %s (%s)", tmp, strerror(errno));
+        base_errf_at(err, errcap, s->path, "cannot replace the file with %s (%s)", tmp,
+                     strerror(errno));
         goto cleanup;
     }
     free(s->blob);
@@ -1794,10 +1731,10 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     rc = 0;
     goto cleanup;
 h5read:
-    setf(err, errcap, s->path, "truncated or corrupt HDF5 file (while copying the run)");
+    base_errf_at(err, errcap, s->path, "truncated or corrupt HDF5 file (while copying the run)");
     goto cleanup;
 h5fail:
-    setf(err, errcap, s->path, "HDF5 error while writing %s", tmp);
+    base_errf_at(err, errcap, s->path, "HDF5 error while writing %s", tmp);
 cleanup:
     if (rc < 0 && s->file >= 0) {
         close_written(s);

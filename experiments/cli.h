@@ -18,6 +18,8 @@
 int exp_read_file(const char *path, vm_buf *out);
 int exp_load_program(const char *path, vm_buf *code); /* .s is assembled */
 int exp_parse_u64(const char *opt, const char *s, uint64_t *out);
+/* mkdir -p of the folder that will hold path. */
+int exp_make_parent_dirs(const char *path);
 /* Find a file shipped with frugal (e.g. "experiments/bench/count.lua") from the
  * current directory or next to the binary. 0 with the path in out, or -1. */
 int exp_find_file(const char *rel, char *out, size_t cap);
@@ -33,6 +35,7 @@ int exp_cmd_inspect(int argc, char **argv);
 int exp_cmd_disasm(int argc, char **argv);
 int exp_cmd_exec(int argc, char **argv);
 int exp_cmd_bench(int argc, char **argv);
+int exp_bench_science(int argc, char **argv); /* experiments/bench/bench_science.c */
 int exp_cmd_demo(int argc, char **argv);
 int exp_cmd_arena(int argc, char **argv);    /* experiments/cmd_arena.c */
 int exp_cmd_report(int argc, char **argv);   /* experiments/cmd_report.c */

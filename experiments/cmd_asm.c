@@ -35,44 +35,31 @@ static int read_all(const char *cmd, const char *path, size_t limit, char **data
         fprintf(stderr, "frugal %s: cannot open '%s': %s\n", cmd, path, strerror(errno));
         return EXP_EXIT_IO;
     }
-    size_t cap = 0, n = 0;
-    char *buf = NULL;
+    base_buf b = {0};
     int rc = 0;
-    for (;;) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 65536;
-            char *p = realloc(buf, ncap);
-            if (!p) {
-                fprintf(stderr, "frugal %s: '%s': out of memory\n", cmd, path);
-                rc = EXP_EXIT_IO;
-                break;
-            }
-            buf = p;
-            cap = ncap;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n > limit) {
-            fprintf(stderr, "frugal %s: '%s' is larger than %zu bytes, expected at most that\n",
-                    cmd, path, limit);
-            rc = EXP_EXIT_INPUT;
-            break;
-        }
-        if (got == 0) {
-            if (ferror(f)) {
-                fprintf(stderr, "frugal %s: cannot read '%s': %s\n", cmd, path, strerror(errno));
-                rc = EXP_EXIT_IO;
-            }
-            break;
-        }
+    switch (base_read_all(f, &b, limit)) {
+    case 0: break;
+    case BASE_READ_LIMIT:
+        fprintf(stderr, "frugal %s: '%s' is larger than %zu bytes, expected at most that\n", cmd,
+                path, limit);
+        rc = EXP_EXIT_INPUT;
+        break;
+    case BASE_READ_ERROR:
+        fprintf(stderr, "frugal %s: cannot read '%s': %s\n", cmd, path, strerror(errno));
+        rc = EXP_EXIT_IO;
+        break;
+    default:
+        fprintf(stderr, "frugal %s: '%s': out of memory\n", cmd, path);
+        rc = EXP_EXIT_IO;
+        break;
     }
     if (!is_stdin) fclose(f);
     if (rc) {
-        free(buf);
+        base_buf_free(&b);
         return rc;
     }
-    *data = buf;
-    *len = n;
+    *data = (char *)b.data;
+    *len = b.len;
     return 0;
 }
 

@@ -290,14 +290,9 @@ static int run_dir(const char *dir, evm_vm *vm, test_stats *s) {
     int rc = 0;
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.') continue;
-        if (n == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **p = realloc(names, cap * sizeof *p);
-            if (!p) {
-                rc = -1;
-                goto cleanup;
-            }
-            names = p;
+        if (base_grow((void **)&names, &cap, n + 1, sizeof *names, SIZE_MAX)) {
+            rc = -1;
+            goto cleanup;
         }
         if (asprintf(&names[n], "%s/%s", dir, e->d_name) < 0) {
             rc = -1;
@@ -388,27 +383,14 @@ static int load_code(const char *arg, uint8_t **code, size_t *n) {
         errno = e;
         return EXIT_IO;
     }
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
+    base_buf b = {0};
     int rc = 0;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            cap = cap ? 2 * cap : 8192;
-            char *p = realloc(buf, cap);
-            if (!p) {
-                rc = EXIT_IO;
-                goto done;
-            }
-            buf = p;
-        }
-        size_t k = fread(buf + len, 1, 4096, f);
-        len += k;
-        if (k < 4096) break;
-    }
-    if (ferror(f)) {
+    if (base_read_all(f, &b, SIZE_MAX) || base_buf_reserve(&b, 1)) {
         rc = EXIT_IO;
         goto done;
     }
+    char *buf = (char *)b.data;
+    size_t len = b.len;
     buf[len] = 0;
     if (strlen(buf) == len && evm_hex_decode(buf, code, n) == 0) goto done;
     *code = malloc(len ? len : 1); /* not hex: raw bytecode */
@@ -419,7 +401,7 @@ static int load_code(const char *arg, uint8_t **code, size_t *n) {
     memcpy(*code, buf, len);
     *n = len;
 done:
-    free(buf);
+    base_buf_free(&b);
     fclose(f);
     return rc;
 }

@@ -18,30 +18,17 @@ int exp_read_file(const char *path, vm_buf *out) {
         return EXP_EXIT_IO;
     }
     int rc = EXP_EXIT_OK;
-    uint8_t chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
-        if (out->len + n > out->cap) {
-            size_t cap = (out->cap ? out->cap * 2 : 65536);
-            while (cap < out->len + n)
-                cap *= 2;
-            uint8_t *p = realloc(out->data, cap);
-            if (!p) {
-                fprintf(stderr, "frugal: %s: out of memory\n", path);
-                rc = EXP_EXIT_IO;
-                goto cleanup;
-            }
-            out->data = p;
-            out->cap = cap;
-        }
-        memcpy(out->data + out->len, chunk, n);
-        out->len += n;
-    }
-    if (ferror(f)) {
+    switch (base_read_all(f, out, SIZE_MAX)) {
+    case 0: break;
+    case BASE_READ_ERROR:
         fprintf(stderr, "frugal: cannot read %s: %s\n", path, strerror(errno));
         rc = EXP_EXIT_IO;
+        break;
+    default:
+        fprintf(stderr, "frugal: %s: out of memory\n", path);
+        rc = EXP_EXIT_IO;
+        break;
     }
-cleanup:
     fclose(f);
     return rc;
 }
@@ -222,7 +209,8 @@ int exp_load_snapshot(vm_arena *a, const char *path) {
 
 static const char exec_usage[] =
     "usage: frugal exec FILE(.s|.bin) [--gas N] [--mem N] [--memtime N] [--stack N]\n"
-    "                   [--calls N] [--depth N] [--push V]... [--trace] [--snapshot F]\n"
+    "                   [--calls N] [--depth N] [--push V]... [--arg V]... [--trace]\n"
+    "                   [--snapshot F]\n"
     "Runs a native program (assembled first if FILE ends in .s) and prints its\n"
     "status, meters and final stack.\n"
     "  --gas N       gas limit (default 1000000)\n"
@@ -233,6 +221,7 @@ static const char exec_usage[] =
     "  --depth N     nesting limit: processes on the running chain, this one included\n"
     "                (default 64, at most 1024); RECURSE beyond it stops with NEST_LIMIT\n"
     "  --push V      push V on the initial stack (repeatable, bottom first)\n"
+    "  --arg V       append V to the argument words that ARG reads (repeatable)\n"
     "  --trace       print pc, instruction, gas left and top of stack at every step\n"
     "  --snapshot F  if it stops for a resource or a limit or yields, save the process\n"
     "                tree to F (continue it with frugal resume F, --refuel GAS for more gas)\n"
@@ -240,22 +229,18 @@ static const char exec_usage[] =
     "other reason, 2 for bad arguments, 3 for a bad program file.\n";
 
 int exp_cmd_exec(int argc, char **argv) {
-    static const struct option opts[] = {{"gas", required_argument, 0, 'g'},
-                                         {"mem", required_argument, 0, 'm'},
-                                         {"memtime", required_argument, 0, 't'},
-                                         {"stack", required_argument, 0, 's'},
-                                         {"calls", required_argument, 0, 'c'},
-                                         {"push", required_argument, 0, 'p'},
-                                         {"trace", no_argument, 0, 'T'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {"snapshot", required_argument, 0, 'S'},
-                                         {"depth", required_argument, 0, 'd'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"gas", required_argument, 0, 'g'},      {"mem", required_argument, 0, 'm'},
+        {"memtime", required_argument, 0, 't'},  {"stack", required_argument, 0, 's'},
+        {"calls", required_argument, 0, 'c'},    {"push", required_argument, 0, 'p'},
+        {"trace", no_argument, 0, 'T'},          {"help", no_argument, 0, 'h'},
+        {"snapshot", required_argument, 0, 'S'}, {"depth", required_argument, 0, 'd'},
+        {"arg", required_argument, 0, 'A'},      {0, 0, 0, 0}};
     vm_limits lim = {0};
     bool trace = false;
     const char *snap = NULL;
-    vm_word pushes[256];
-    int npush = 0;
+    vm_word pushes[256], args[VM_MAX_ARGS];
+    int npush = 0, nargs = 0;
     int c, rc = EXP_EXIT_OK;
     uint64_t v;
     optind = 1;
@@ -282,16 +267,18 @@ int exp_cmd_exec(int argc, char **argv) {
         case 'd':
             if (parse_depth("exec", optarg, &lim.nest)) return EXP_EXIT_USAGE;
             break;
-        case 'p': {
+        case 'p':
+        case 'A': {
             char *end;
             errno = 0;
             long long w = strtoll(optarg, &end, 0);
-            if (errno || *end || npush == 256) {
-                fprintf(stderr, "frugal exec: --push expects an int64 (at most 256), got '%s'\n",
-                        optarg);
+            int *n = c == 'p' ? &npush : &nargs;
+            if (errno || *end || *n == 256) {
+                fprintf(stderr, "frugal exec: --%s expects an int64 (at most 256), got '%s'\n",
+                        c == 'p' ? "push" : "arg", optarg);
                 return EXP_EXIT_USAGE;
             }
-            pushes[npush++] = w;
+            (c == 'p' ? pushes : args)[(*n)++] = w;
             break;
         }
         case 'T': trace = true; break;
@@ -321,6 +308,11 @@ int exp_cmd_exec(int argc, char **argv) {
             rc = EXP_EXIT_USAGE;
             goto cleanup;
         }
+    if (vm_set_args(a, args, (uint32_t)nargs)) {
+        fprintf(stderr, "frugal exec: out of memory\n");
+        rc = EXP_EXIT_IO;
+        goto cleanup;
+    }
     if (trace) vm_set_trace(a, trace_step, &code);
     vm_status s = vm_run(a);
     exp_print_run(a, stdout);

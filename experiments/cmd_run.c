@@ -61,8 +61,7 @@ static double now(void) {
 
 /* ---- helpers ---- */
 
-/* mkdir -p of the folder that will hold path. */
-static int make_parent_dirs(const char *path) {
+int exp_make_parent_dirs(const char *path) {
     char buf[4096];
     if (strlen(path) >= sizeof buf) {
         fprintf(stderr, "frugal: %s: path too long\n", path);
@@ -388,7 +387,7 @@ static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run
         fprintf(stderr, "frugal: budget.wall_seconds is set: this run is not reproducible\n");
 #if EXP_HAVE_STORE
     if (file && root) {
-        if ((rc = make_parent_dirs(file))) goto created;
+        if ((rc = exp_make_parent_dirs(file))) goto created;
         evo_store_opts so = {.spec_json = s->canonical,
                              .spec_name = s->name,
                              .threads = s->threads,
@@ -554,7 +553,10 @@ static int cmd_run(int argc, char **argv) {
         case 'j': f.json = true; break;
         case 'f': f.force = true; break;
         case 'P': print_spec = true; break;
-        case 'h': fputs(run_usage, stdout); return EXP_EXIT_OK;
+        case 'h':
+            fputs(run_usage, stdout);
+            exp_spec_print_tasks(stdout);
+            return EXP_EXIT_OK;
         default: fputs(run_usage, stderr); return EXP_EXIT_USAGE;
         }
     }
@@ -1152,7 +1154,7 @@ static int cmd_batch(int argc, char **argv) {
     exp_spec_free(&s);
     char probe[4200];
     snprintf(probe, sizeof probe, "%s/index.csv", dir);
-    if (evo_mpi_rank() == 0) rc = make_parent_dirs(probe);
+    if (evo_mpi_rank() == 0) rc = exp_make_parent_dirs(probe);
     if (evo_mpi_active()) rc = mpi_root_rc(rc);
     if (rc) goto cleanup;
 

@@ -421,7 +421,8 @@ static int so_read(FILE *in, const char *path, const so_opts *o, so_input **out,
     ssize_t got;
     uint64_t lineno = 0;
     int rc = EXP_EXIT_OK;
-    while (!rc && (got = getline(&line, &lcap, in)) != -1) {
+    /* every bad line is reported; out of memory stops the reading */
+    while (rc != EXP_EXIT_FAIL && (got = getline(&line, &lcap, in)) != -1) {
         lineno++;
         char *p = line;
         while (isspace((unsigned char)*p))
@@ -448,7 +449,7 @@ static int so_read(FILE *in, const char *path, const so_opts *o, so_input **out,
                             je.column, je.text);
                 json_decref(b.j);
                 rc = EXP_EXIT_INPUT;
-                break;
+                continue;
             }
             id = json_string_value(json_object_get(b.j, "id"));
             json_t *cg = json_object_get(b.j, "cancun_static_gas");
@@ -493,7 +494,7 @@ static int so_read(FILE *in, const char *path, const so_opts *o, so_input **out,
             json_decref(b.j);
             free(b.line);
             rc = EXP_EXIT_INPUT;
-            break;
+            continue;
         }
         fit_evm_block_free(&blk);
         if (*n == cap) {

@@ -27,7 +27,7 @@ static const command commands[] = {
      "tables, gnuplot figures and report.md from run files (--lineage ID)"},
     {"superopt", exp_cmd_superopt, "EVM gas superoptimization of every block in a JSON-lines file"},
     {"arena", exp_cmd_arena, "round-robin tournament of sandboxed player programs (docs/arena.md)"},
-    {"bench", exp_cmd_bench, "benchmarks against real peers: vm, nest, calibrate, evm, gp"},
+    {"bench", exp_cmd_bench, "benchmarks against real peers: vm, nest, calibrate, evm, gp, science"},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

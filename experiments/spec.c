@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,115 +36,189 @@ typedef struct fdesc {
     const char *const *names;
     size_t maxn;
     bool nullable;
+    const char *dflt, *doc; /* docs/specs.md's default and meaning columns */
 } fdesc;
 
-static const char *const sel_names[] = {"tournament", "lexicase", "eps-lexicase", "nsga2", NULL};
 static const char *const tie_names[] = {"none", "length", "gas", NULL};
 static const char *const obj_names[] = {"error", "gas", "memtime", "length", NULL};
 static const char *const topo_names[] = {"ring", "random", NULL};
 static const char *const emig_names[] = {"best", "random", NULL};
+/* VM_UNDERFLOW_FAULT, VM_UNDERFLOW_SKIP: index + 1 (0 is the task's rule) */
+static const char *const underflow_names[] = {"fault", "skip", NULL};
 
-#define U(k, lo, hi)                                                                               \
-    { .key = k, .type = F_UINT, .umin = lo, .umax = hi }
-#define R(k, lo, hi)                                                                               \
-    { .key = k, .type = F_REAL, .rmin = lo, .rmax = hi }
-#define P(k) R(k, 0.0, 1.0)
-#define E(k, n)                                                                                    \
-    { .key = k, .type = F_ENUM, .names = n }
+/* Each key: its name, type and range, then its default and meaning as
+ * docs/specs.md shows them (exp_spec_doc_keys; tests/test_docs.c). */
+#define U(k, lo, hi, d, m)                                                                         \
+    { .key = k, .type = F_UINT, .umin = lo, .umax = hi, .dflt = d, .doc = m }
+#define R(k, lo, hi, d, m)                                                                         \
+    { .key = k, .type = F_REAL, .rmin = lo, .rmax = hi, .dflt = d, .doc = m }
+#define P(k, d, m) R(k, 0.0, 1.0, d, m)
+#define E(k, n, d, m)                                                                              \
+    { .key = k, .type = F_ENUM, .names = n, .dflt = d, .doc = m }
 #define O(k, kids_)                                                                                \
     { .key = k, .type = F_OBJ, .kids = kids_ }
-#define T(k, t)                                                                                    \
-    { .key = k, .type = t }
+#define T(k, t, d, m)                                                                              \
+    { .key = k, .type = t, .dflt = d, .doc = m }
 #define END                                                                                        \
     { .key = NULL }
-#define MAX_U         ((uint64_t)INT64_MAX)
-#define FX_WORD_LIMIT 2097152.0 /* |x| <= 2^21: Q32.32 words exact in a double */
-#define MAX_CASES     10000000u
-#define MAX_EQUIV     100000000u
+#define MAX_U           ((uint64_t)INT64_MAX)
+#define FX_WORD_LIMIT   2097152.0 /* |x| <= 2^21: Q32.32 words exact in a double */
+#define MAX_CASES       10000000u
+#define MAX_EQUIV       100000000u
+#define WEIGHT(k, d, m) R(k, 0.0, 1e300, d, m)
 
 static const fdesc task_f[] = {
-    T("name", F_STR),  U("n_train", 0, MAX_CASES),       U("n_test", 0, MAX_CASES),
-    T("block", F_HEX), U("equiv_samples", 0, MAX_EQUIV), END,
+    T("name", F_STR, "required",
+      "a task of the registry (docs/tasks.md; `frugal run --help` lists them)"),
+    U("n_train", 0, MAX_CASES, "0: the published size",
+      "training cases; the canonical form holds the real count"),
+    U("n_test", 0, MAX_CASES, "0: the published size",
+      "held-out test cases; the canonical form holds the real count"),
+    T("block", F_HEX, "none", "evm-superopt: the EVM block to superoptimise"),
+    U("equiv_samples", 0, MAX_EQUIV, "0: the task's (10000)",
+      "evm-superopt: random stacks for the equivalence check"),
+    END,
 };
 static const fdesc pop_f[] = {
-    U("size", 2, 1u << 24),
-    U("islands", 1, 4096),
+    U("size", 2, 1u << 24, "1000", "individuals per island"),
+    U("islands", 1, 4096, "1", "islands (size × islands ≤ 2^24)"),
     END,
 };
 static const fdesc sel_f[] = {
-    E("method", sel_names),
-    U("tournament", 1, 1000000),
-    U("elites", 0, 1u << 24),
-    E("tiebreak", tie_names),
-    {.key = "objectives", .type = F_ENUMS, .names = obj_names, .maxn = 4},
+    E("method", evo_selection_names, "`tournament`", "docs/gp.md"),
+    U("tournament", 1, 1000000, "3", "tournament size (also NSGA-II's crowded tournament)"),
+    U("elites", 0, 1u << 24, "1",
+      "best copied unchanged per island (not NSGA-II); < `population.size`"),
+    E("tiebreak", tie_names, "`length`", "order of equal fitness"),
+    {.key = "objectives",
+     .type = F_ENUMS,
+     .names = obj_names,
+     .maxn = 4,
+     .dflt = "`[\"error\",\"gas\"]`",
+     .doc = "NSGA-II objectives"},
+    P("downsample", "1",
+      "fraction of the training cases each generation is judged on (down-sampled lexicase: "
+      "0.25); a program that meets the target on the sample is checked on all"),
     END,
 };
 static const fdesc fit_f[] = {
-    R("parsimony_length", 0.0, 1e300), R("parsimony_gas", 0.0, 1e300),
-    R("gas_ref", 0.0, 1e300),          R("parsimony_memtime", 0.0, 1e300),
-    R("memtime_ref", 0.0, 1e300),      R("penalty_out_of_gas", 0.0, 1e300),
-    R("penalty_fault", 0.0, 1e300),    END,
+    WEIGHT("parsimony_length", "0", "weight of the genome's bytes"),
+    WEIGHT("parsimony_gas", "0", "weight of gas (summed over the cases)"),
+    WEIGHT("gas_ref", "0: the task's reference, else 1", "gas scale"),
+    WEIGHT("parsimony_memtime", "0", "weight of memory-time"),
+    WEIGHT("memtime_ref", "0: the task's reference, else 1", "memory-time scale"),
+    WEIGHT("penalty_out_of_gas", "0", "per case that ran out of gas"),
+    WEIGHT("penalty_fault", "0", "per case with another fault"),
+    END,
 };
 static const fdesc var_f[] = {
-    P("cx_one_point"), P("cx_two_point"), P("cx_homologous"), P("point"),       P("insert"),
-    P("delete"),       P("swap"),         P("point_imm"),     P("point_class"), END,
+    P("cx_one_point", "0.25", "one-point crossover"),
+    P("cx_two_point", "0.15", "two-point crossover"),
+    P("cx_homologous", "0.1", "homologous crossover"),
+    P("point", "0.1", "point mutation: one instruction changes"),
+    P("insert", "0.05", "insertion of a random instruction"),
+    P("delete", "0.05", "deletion of one instruction"),
+    P("swap", "0.025", "two instructions exchange places"),
+    P("point_imm", "0.5",
+      "a point mutation of an instruction with an immediate tweaks the immediate"),
+    P("point_class", "0.5", "a point mutation's new opcode keeps the stack class (words in, out)"),
+    P("umad", "0 (off)",
+      "uniform mutation by addition and deletion: add rate (deletion umad/(1+umad)); PushGP "
+      "uses 0.09 alone"),
+    END,
 };
 static const fdesc gen_f[] = {
-    U("max_bytes", 16, EVO_MAX_BYTES),
-    U("max_insns", 1, EVO_MAX_BYTES),
-    U("init_min", 1, EVO_MAX_BYTES),
-    U("init_max", 1, EVO_MAX_BYTES),
-    T("init_stack_aware", F_BOOL),
-    U("init_depth", 0, 1024),
-    {.key = "opcodes", .type = F_OPS, .maxn = 256},
-    {.key = "constants", .type = F_WORDS, .maxn = EVO_MAX_CONSTS},
-    P("p_const"),
-    T("const_lo", F_WORD),
-    T("const_hi", F_WORD),
-    T("const_tweak", F_WORD),
-    U("idx_max", 0, 255),
+    U("max_bytes", 16, EVO_MAX_BYTES, "1024", "byte cap"),
+    U("max_insns", 1, EVO_MAX_BYTES, "128", "instruction cap"),
+    U("init_min", 1, EVO_MAX_BYTES, "4", "shortest initial program, in instructions (≤ init_max)"),
+    U("init_max", 1, EVO_MAX_BYTES, "24", "longest initial program (≤ max_insns)"),
+    T("init_stack_aware", F_BOOL, "true for tasks", "initial programs never underflow"),
+    U("init_depth", 0, 1024, "task: its inputs", "stack depth at the start, for the above"),
+    {.key = "opcodes",
+     .type = F_OPS,
+     .maxn = 256,
+     .dflt = "task",
+     .doc = "opcodes for new instructions (repeat one to weight it); native or EVM names, any "
+            "case"},
+    {.key = "constants",
+     .type = F_WORDS,
+     .maxn = EVO_MAX_CONSTS,
+     .dflt = "task",
+     .doc = "constants drawn with probability `p_const`"},
+    P("p_const", "0.5", "a new constant is one of `constants`, else drawn in [const_lo, const_hi]"),
+    T("const_lo", F_WORD, "task (fixed-point: −1; integer: −10)", "lowest other constant"),
+    T("const_hi", F_WORD, "task (fixed-point: 1; integer: 10)", "highest other constant"),
+    T("const_tweak", F_WORD, "task (fixed-point: 1/16; integer: 1)",
+      "a point mutation moves a constant by up to this (≥ 0)"),
+    U("idx_max", 0, 255, "3", "largest DUP/SWAP index"),
     END,
 };
 static const fdesc mig_f[] = {
-    U("every", 0, UINT32_MAX),
-    U("migrants", 0, 1u << 24),
-    E("topology", topo_names),
-    E("emigrate", emig_names),
+    U("every", 0, UINT32_MAX, "10", "generations between migrations (0: never)"),
+    U("migrants", 0, 1u << 24, "5", "per island, 1..population.size"),
+    E("topology", topo_names, "`ring`", "where migrants go"),
+    E("emigrate", emig_names, "`best`", "which individuals leave"),
     END,
 };
 static const fdesc lim_f[] = {
-    U("gas", 1, VM_MAX_GAS),     U("mem", 1, VM_MAX_MEM),     U("memtime", 1, VM_MAX_MEMTIME),
-    U("stack", 1, VM_MAX_STACK), U("calls", 1, VM_MAX_CALLS), END,
+    U("gas", 1, VM_MAX_GAS, "task (quartic 10000), else 10^6", "gas per case"),
+    U("mem", 1, VM_MAX_MEM, "task, else 65536", "words of memory per case"),
+    U("memtime", 1, VM_MAX_MEMTIME, "task, else 2^62 (unlimited)", "word-gas per case"),
+    U("stack", 1, VM_MAX_STACK, "task, else 1024", "stack depth"),
+    U("calls", 1, VM_MAX_CALLS, "task, else 256", "call depth"),
+    E("underflow", underflow_names, "task (GP tasks: `skip`)",
+      "operand shortage: `fault` stops the case, `skip` charges and ignores the instruction"),
+    END,
 };
 static const fdesc bud_f[] = {
-    U("generations", 0, MAX_U),
-    U("evaluations", 0, MAX_U),
-    U("gas", 0, MAX_U),
-    {.key = "target_error", .type = F_REAL, .rmin = 0.0, .rmax = 1e300, .nullable = true},
-    R("wall_seconds", 0.0, 1e9),
+    U("generations", 0, MAX_U, "50",
+      "stop once generation = this (generation 0 is the initial population; 0: no limit)"),
+    U("evaluations", 0, MAX_U, "0 (none)", "programs evaluated"),
+    U("gas", 0, MAX_U, "0 (none)", "total gas of all evaluations"),
+    {.key = "target_error",
+     .type = F_REAL,
+     .rmin = 0.0,
+     .rmax = 1e300,
+     .nullable = true,
+     .dflt = "null (off)",
+     .doc = "stop when the best error ≤ this"},
+    R("wall_seconds", 0.0, 1e9, "0 (off)",
+      "a wall-clock stop: **the run is then not reproducible**; only when asked for explicitly"),
     END,
 };
 static const fdesc out_f[] = {
-    T("per_case", F_BOOL),
-    R("commit_seconds", 0.0, 86400.0),
+    T("per_case", F_BOOL, "false",
+      "also store per-case errors every generation (docs/hdf5-schema.md)"),
+    R("commit_seconds", 0.0, 86400.0, "1",
+      "write the generations made so far to the file at least this often (group commit; 0: "
+      "every generation). A kill loses at most this much work, which `frugal resume` recomputes "
+      "bit for bit (docs/hdf5-schema.md, \"Crash safety\")"),
     END,
 };
 static const fdesc root_f[] = {
-    T("name", F_STR),      T("description", F_STR), U("seed", 0, MAX_U),
-    U("threads", 0, 4096), O("task", task_f),       O("population", pop_f),
-    O("selection", sel_f), O("fitness", fit_f),     O("variation", var_f),
-    O("genome", gen_f),    O("migration", mig_f),   O("limits", lim_f),
-    O("budget", bud_f),    O("output", out_f),      END,
+    T("name", F_STR, "the file name without `.json`",
+      "names the results folder `results/<name>/`: letters, digits, `-`, `_`, `.`"),
+    T("description", F_STR, "none", "free text, not stored"),
+    U("seed", 0, MAX_U, "1", "the run seed: task cases and every GP draw derive from it"),
+    U("threads", 0, 4096, "0 (OpenMP's default)", "evaluation threads; never changes the results"),
+    O("task", task_f),
+    O("population", pop_f),
+    O("selection", sel_f),
+    O("fitness", fit_f),
+    O("variation", var_f),
+    O("genome", gen_f),
+    O("migration", mig_f),
+    O("limits", lim_f),
+    O("budget", bud_f),
+    O("output", out_f),
+    END,
 };
 
 /* ---- messages ---- */
 
-static void errf(char *err, size_t cap, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
+/* The base layer's formatter under this file's short name (other branches
+ * edit this file; issue 17's error-convention step renames the calls). */
+#define errf base_errf
 
 static const char *jtype(const json_t *v) {
     switch (json_typeof(v)) {
@@ -169,11 +242,12 @@ static void found_text(const json_t *v, char *buf, size_t cap) {
     free(t);
 }
 
-static void names_text(const char *const *names, char *buf, size_t cap) {
+/* The names, each between quote marks q, comma-separated. */
+static void names_text(const char *const *names, char q, char *buf, size_t cap) {
     size_t n = 0;
     buf[0] = 0;
     for (size_t i = 0; names[i] && n < cap; i++)
-        n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\"", i ? ", " : "", names[i]);
+        n += (size_t)snprintf(buf + n, cap - n, "%s%c%s%c", i ? ", " : "", q, names[i], q);
 }
 
 static void keys_text(const fdesc *kids, char *buf, size_t cap) {
@@ -202,17 +276,104 @@ static void expected_text(const fdesc *f, char *buf, size_t cap) {
         break;
     case F_BOOL: snprintf(buf, cap, "true or false"); break;
     case F_ENUM:
-        names_text(f->names, names, sizeof names);
+        names_text(f->names, '"', names, sizeof names);
         snprintf(buf, cap, "one of %s", names);
         break;
     case F_ENUMS:
-        names_text(f->names, names, sizeof names);
+        names_text(f->names, '"', names, sizeof names);
         snprintf(buf, cap, "an array of 1..%zu distinct names of %s", f->maxn, names);
         break;
     case F_OPS: snprintf(buf, cap, "an array of 1..%zu opcode names", f->maxn); break;
     case F_WORD: snprintf(buf, cap, "a number (an integer for integer tasks)"); break;
     case F_WORDS: snprintf(buf, cap, "an array of at most %zu numbers", f->maxn); break;
     }
+}
+
+/* ---- the key tables of docs/specs.md ---- */
+
+/* An integer as the docs write it: 2^k or 2^k-1 from 2^16, 10^k from 10^4. */
+static void num_text(uint64_t v, char *buf, size_t cap) {
+    int k = 0;
+    if (v >= 65536 && !(v & (v - 1))) {
+        while (v >>= 1)
+            k++;
+        snprintf(buf, cap, "2^%d", k);
+    } else if (v >= 65535 && !((v + 1) & v)) {
+        while (v) {
+            v >>= 1;
+            k++;
+        }
+        snprintf(buf, cap, "2^%d-1", k);
+    } else {
+        uint64_t p = 1;
+        while (p < v && p <= UINT64_MAX / 10) {
+            p *= 10;
+            k++;
+        }
+        if (v >= 10000 && p == v)
+            snprintf(buf, cap, "10^%d", k);
+        else
+            snprintf(buf, cap, "%llu", (unsigned long long)v);
+    }
+}
+
+/* The type column of a key. */
+static void type_md(const fdesc *f, char *buf, size_t cap) {
+    char a[32], b[32], names[256];
+    switch (f->type) {
+    case F_OBJ: snprintf(buf, cap, "object"); break;
+    case F_STR: snprintf(buf, cap, "string"); break;
+    case F_HEX: snprintf(buf, cap, "hex string"); break;
+    case F_UINT:
+        num_text(f->umin, a, sizeof a);
+        num_text(f->umax, b, sizeof b);
+        snprintf(buf, cap, "integer %s..%s", a, b);
+        break;
+    case F_REAL:
+        if (f->rmin == 0.0 && f->rmax == 1.0)
+            snprintf(buf, cap, "probability");
+        else if (f->rmax >= 1e300)
+            snprintf(buf, cap, "number ≥ %g%s", f->rmin, f->nullable ? " or null" : "");
+        else {
+            num_text((uint64_t)f->rmax, b, sizeof b); /* the maxima are whole numbers */
+            snprintf(buf, cap, "number in [%g, %s]%s", f->rmin, b, f->nullable ? " or null" : "");
+        }
+        break;
+    case F_BOOL: snprintf(buf, cap, "boolean"); break;
+    case F_ENUM: names_text(f->names, '`', buf, cap); break;
+    case F_ENUMS:
+        names_text(f->names, '`', names, sizeof names);
+        snprintf(buf, cap, "list of 1..%zu distinct of %s", f->maxn, names);
+        break;
+    case F_OPS: snprintf(buf, cap, "list of 1..%zu opcode names", f->maxn); break;
+    case F_WORD: snprintf(buf, cap, "number"); break;
+    case F_WORDS: snprintf(buf, cap, "list of ≤ %zu numbers", f->maxn); break;
+    }
+}
+
+int exp_spec_doc_keys(FILE *out, const char *section) {
+    const fdesc *kids = root_f;
+    if (section) {
+        kids = NULL;
+        for (size_t i = 0; root_f[i].key; i++)
+            if (root_f[i].type == F_OBJ && !strcmp(root_f[i].key, section)) kids = root_f[i].kids;
+        if (!kids) return -1;
+    }
+    fprintf(out, "| key | type | default | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; kids[i].key; i++) {
+        if (kids[i].type == F_OBJ) continue;
+        char type[512];
+        type_md(&kids[i], type, sizeof type);
+        fprintf(out, "| `%s` | %s | %s | %s |\n", kids[i].key, type, kids[i].dflt, kids[i].doc);
+    }
+    return 0;
+}
+
+void exp_spec_doc_sections(const char **names, size_t *n) {
+    size_t k = 0;
+    for (size_t i = 0; root_f[i].key; i++)
+        if (root_f[i].type == F_OBJ) names[k++] = root_f[i].key;
+    *n = k;
 }
 
 /* ---- validation of the parsed tree ---- */
@@ -510,46 +671,39 @@ oom:
     return -1;
 }
 
-/* ---- tasks: the one place that maps a name to a task ---- */
-
-static const char *const *task_names(void) {
-    return fit_task_names;
-}
+/* ---- tasks: the one place that maps a spec to a task ---- */
 
 bool exp_spec_task_known(const char *name) {
-    const char *const *n = task_names();
-    for (size_t i = 0; n[i]; i++)
-        if (!strcmp(n[i], name)) return true;
-    return false;
+    return fit_task_find(name) != NULL;
 }
 
-void exp_spec_task_list(char *buf, size_t cap) {
-    const char *const *n = task_names();
-    size_t k = 0;
-    buf[0] = 0;
-    for (size_t i = 0; n[i] && k < cap; i++)
-        k += (size_t)snprintf(buf + k, cap - k, "%s%s", i ? ", " : "", n[i]);
-}
-
-int exp_spec_make_task(const char *name, uint32_t n_train, uint32_t n_test, const char *block_hex,
-                       uint32_t equiv_samples, uint64_t seed, fit_task *t, char *err,
-                       size_t errcap) {
-    if (!exp_spec_task_known(name)) {
-        char list[1024];
-        exp_spec_task_list(list, sizeof list);
-        errf(err, errcap, "unknown task \"%s\" (known tasks: %s)", name, list);
-        return -1;
-    }
+int exp_spec_make_task(const char *name, const fit_task_opts *o, uint64_t seed, fit_task *t,
+                       char *err, size_t errcap) {
     /* the cases: stream (seed, EVO_STREAM_TASK, 0, 0), as evo_task_quartic */
     evo_rng rng;
     fit_rng frng;
     evo_rng_stream(&rng, seed, EVO_STREAM_TASK, 0, 0);
     evo_fit_rng(&frng, &rng);
-    fit_task_opts o = {.n_train = n_train,
-                       .n_test = n_test,
-                       .block_hex = block_hex,
-                       .equiv_samples = equiv_samples};
-    return fit_task_make(name, &o, &frng, t, err, errcap) ? -1 : 0;
+    return fit_task_make(name, o, &frng, t, err, errcap) ? -1 : 0;
+}
+
+void exp_spec_print_tasks(FILE *f) {
+    fprintf(f, "Tasks (task.name, docs/tasks.md), by family:\n");
+    for (size_t i = 0; i < fit_ntasks; i++) {
+        const char *fam = fit_tasks[i].family;
+        size_t j = 0;
+        while (j < i && strcmp(fit_tasks[j].family, fam))
+            j++;
+        if (j < i) continue; /* family listed already */
+        int col = fprintf(f, "  %-14s", fam);
+        for (j = i; j < fit_ntasks; j++) {
+            if (strcmp(fit_tasks[j].family, fam)) continue;
+            int w = (int)strlen(fit_tasks[j].name) + 1;
+            if (col + w > 80) col = fprintf(f, "\n  %-14s", "") - 1;
+            col += fprintf(f, " %s", fit_tasks[j].name);
+        }
+        fputc('\n', f);
+    }
 }
 
 /* The genome ISA of a task. */
@@ -638,26 +792,17 @@ static int read_text(const char *path, char **out, char *err, size_t cap) {
         errf(err, cap, "cannot open %s: %s", path, strerror(errno));
         return EXP_EXIT_IO;
     }
-    size_t n = 0, room = 4096;
-    char *buf = malloc(room);
+    base_buf b = {0};
     int rc = EXP_EXIT_OK;
-    if (!buf) goto oom;
-    for (;;) {
-        if (n + 1 >= room) {
-            char *p = room > (64u << 20) ? NULL : realloc(buf, room * 2);
-            if (!p) goto oom;
-            buf = p;
-            room *= 2;
-        }
-        size_t k = fread(buf + n, 1, room - n - 1, f);
-        n += k;
-        if (k == 0) break;
-    }
-    if (ferror(f)) {
+    int got = base_read_all(f, &b, 64u << 20);
+    if (got == BASE_READ_ERROR) {
         errf(err, cap, "cannot read %s: %s", path, strerror(errno));
         rc = EXP_EXIT_IO;
         goto done;
     }
+    if (got || base_buf_reserve(&b, 1)) goto oom;
+    char *buf = (char *)b.data;
+    size_t n = b.len;
     buf[n] = 0;
     if (strlen(buf) != n) {
         errf(err, cap, "%s: not a JSON text (it holds a NUL byte)", path);
@@ -665,13 +810,13 @@ static int read_text(const char *path, char **out, char *err, size_t cap) {
         goto done;
     }
     *out = buf;
-    buf = NULL;
+    b.data = NULL;
     goto done;
 oom:
     errf(err, cap, "%s: out of memory (or over 64 MiB)", path);
     rc = EXP_EXIT_FAIL;
 done:
-    free(buf);
+    base_buf_free(&b);
     fclose(f);
     return rc;
 }
@@ -701,10 +846,12 @@ static int fill_params(json_t *root, vctx *c, const fit_task *t, const evo_isa *
     get_u64(root, NULL, "seed", &p->seed);
     get_u32(root, "population", "size", &p->pop_size);
     get_u32(root, "population", "islands", &p->islands);
-    p->selection = (evo_selection)get_enum(root, "selection", "method", sel_names, p->selection);
+    p->selection =
+        (evo_selection)get_enum(root, "selection", "method", evo_selection_names, p->selection);
     get_u32(root, "selection", "tournament", &p->tournament);
     get_u32(root, "selection", "elites", &p->elites);
     p->tiebreak = (evo_tiebreak)get_enum(root, "selection", "tiebreak", tie_names, p->tiebreak);
+    get_real(root, "selection", "downsample", &p->downsample);
     json_t *objs = at(root, "selection", "objectives");
     if (objs) {
         p->nobjectives = (uint32_t)json_array_size(objs);
@@ -730,6 +877,7 @@ static int fill_params(json_t *root, vctx *c, const fit_task *t, const evo_isa *
     get_real(root, "variation", "swap", &g->p_swap);
     get_real(root, "variation", "point_imm", &g->p_point_imm);
     get_real(root, "variation", "point_class", &g->p_point_class);
+    get_real(root, "variation", "umad", &g->umad);
 
     get_u32(root, "genome", "max_bytes", &g->max_bytes);
     get_u32(root, "genome", "max_insns", &g->max_insns);
@@ -786,6 +934,7 @@ static int fill_params(json_t *root, vctx *c, const fit_task *t, const evo_isa *
     get_u64(root, "limits", "memtime", &p->limits.memtime);
     get_u32(root, "limits", "stack", &p->limits.stack);
     get_u32(root, "limits", "calls", &p->limits.calls);
+    p->limits.underflow = (uint8_t)(get_enum(root, "limits", "underflow", underflow_names, -1) + 1);
 
     get_u64(root, "budget", "generations", &p->max_generations);
     get_u64(root, "budget", "evaluations", &p->max_evaluations);
@@ -797,9 +946,9 @@ static int fill_params(json_t *root, vctx *c, const fit_task *t, const evo_isa *
 }
 
 /* Checks that involve several fields, with the path of the one to change
- * (named after the override that set either field, if one did). */
-static int cross_check(vctx *c, const evo_params *p, const evo_isa *isa) {
-    const evo_genome_params *g = &p->genome;
+ * (named after the override that set it, if one did): the budget here, the
+ * rest in the engine (evo_params_check). */
+static int cross_check(vctx *c, const evo_params *p, const evo_isa *isa, const fit_task *t) {
     char *err = c->err;
     size_t cap = c->cap;
     if (!p->max_generations && !p->max_evaluations && !p->max_gas && !(p->max_seconds > 0)) {
@@ -809,54 +958,15 @@ static int cross_check(vctx *c, const evo_params *p, const evo_isa *isa) {
              origin(c, "$.budget", NULL));
         return -1;
     }
-    if (p->selection != EVO_SEL_NSGA2 && p->elites >= p->pop_size) {
-        errf(err, cap, "%s: $.selection.elites: expected less than population.size (%u), found %u",
-             origin(c, "$.selection.elites", "$.population.size"), p->pop_size, p->elites);
-        return -1;
-    }
-    if ((uint64_t)p->pop_size * p->islands > (1u << 24)) {
-        errf(err, cap, "%s: $.population: expected size * islands <= 16777216, found %llu",
-             origin(c, "$.population", NULL), (unsigned long long)p->pop_size * p->islands);
-        return -1;
-    }
-    if (p->islands > 1 && p->migrate_every > 0 && (p->migrants < 1 || p->migrants > p->pop_size)) {
-        errf(err, cap, "%s: $.migration.migrants: expected 1..population.size (%u), found %u",
-             origin(c, "$.migration.migrants", "$.population.size"), p->pop_size, p->migrants);
-        return -1;
-    }
-    if (g->init_min > g->init_max) {
-        errf(err, cap, "%s: $.genome.init_min: expected <= genome.init_max (%u), found %u",
-             origin(c, "$.genome.init_min", "$.genome.init_max"), g->init_max, g->init_min);
-        return -1;
-    }
-    if (g->init_max > g->max_insns) {
-        errf(err, cap, "%s: $.genome.init_max: expected <= genome.max_insns (%u), found %u",
-             origin(c, "$.genome.init_max", "$.genome.max_insns"), g->max_insns, g->init_max);
-        return -1;
-    }
-    if (g->const_lo > g->const_hi) {
-        errf(err, cap, "%s: $.genome.const_lo: expected <= genome.const_hi",
-             origin(c, "$.genome.const_lo", "$.genome.const_hi"));
-        return -1;
-    }
-    if (g->const_tweak < 0) {
-        errf(err, cap, "%s: $.genome.const_tweak: expected >= 0",
-             origin(c, "$.genome.const_tweak", NULL));
-        return -1;
-    }
-    double cx = g->p_cx_one + g->p_cx_two + g->p_cx_homol;
-    if (cx > 1.0 + 1e-12) {
-        errf(err, cap,
-             "%s: $.variation: expected cx_one_point + cx_two_point + cx_homologous <= 1, "
-             "found %g",
-             origin(c, "$.variation", NULL), cx);
-        return -1;
-    }
-    const char *why = evo_genome_params_check(g, isa);
-    if (why) {
-        /* "genome.<key> ..." or "genome ... rates ..." (of $.variation) */
-        errf(err, cap, "%s: %s",
-             origin(c, strncmp(why, "genome.", 7) ? "$.variation" : "$.genome", NULL), why);
+    char why[512];
+    if (evo_params_check(p, isa, t, why, sizeof why)) {
+        /* why starts with the key it blames ("selection.elites: ..."); an
+         * override of that key, or of population.size it is checked
+         * against, is named */
+        char key[160];
+        snprintf(key, sizeof key, "$.%.*s", (int)strcspn(why, ": ["), why);
+        errf(err, cap, "%s: $.%s",
+             origin(c, key, strstr(why, "population.size") ? "$.population.size" : NULL), why);
         return -1;
     }
     return 0;
@@ -870,6 +980,8 @@ static void resolve_limits(const fit_task *t, vm_limits *l) {
     if (l->memtime) r.memtime = l->memtime;
     if (l->stack) r.stack = l->stack;
     if (l->calls) r.calls = l->calls;
+    if (l->underflow) r.underflow = l->underflow;
+    if (!r.underflow) r.underflow = VM_UNDERFLOW_FAULT;
     if (!r.gas) r.gas = VM_DEFAULT_GAS;
     if (!r.mem) r.mem = VM_DEFAULT_MEM;
     if (!r.memtime) r.memtime = VM_MAX_MEMTIME;
@@ -906,10 +1018,11 @@ static char *canonical_text(const exp_spec *s) {
     SET(o, "islands", U64(p->islands));
 
     SET(root, "selection", o = json_object());
-    SET(o, "method", json_string(sel_names[p->selection]));
+    SET(o, "method", json_string(evo_selection_names[p->selection]));
     SET(o, "tournament", U64(p->tournament));
     SET(o, "elites", U64(p->elites));
     SET(o, "tiebreak", json_string(tie_names[p->tiebreak]));
+    SET(o, "downsample", json_real(p->downsample));
     json_t *a;
     SET(o, "objectives", a = json_array());
     for (uint32_t i = 0; i < p->nobjectives; i++)
@@ -934,6 +1047,7 @@ static char *canonical_text(const exp_spec *s) {
     SET(o, "swap", json_real(g->p_swap));
     SET(o, "point_imm", json_real(g->p_point_imm));
     SET(o, "point_class", json_real(g->p_point_class));
+    SET(o, "umad", json_real(g->umad));
 
     SET(root, "genome", o = json_object());
     SET(o, "max_bytes", U64(g->max_bytes));
@@ -968,6 +1082,7 @@ static char *canonical_text(const exp_spec *s) {
     SET(o, "memtime", U64(p->limits.memtime));
     SET(o, "stack", U64(p->limits.stack));
     SET(o, "calls", U64(p->limits.calls));
+    SET(o, "underflow", json_string(underflow_names[p->limits.underflow - 1]));
 
     SET(root, "budget", o = json_object());
     SET(o, "generations", U64(p->max_generations));
@@ -1053,8 +1168,11 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
     get_u64(root, NULL, "seed", &seed);
 
     char terr[512];
-    if (exp_spec_make_task(s->task_name, s->n_train, s->n_test, s->block_hex, s->equiv_samples,
-                           seed, &s->task, terr, sizeof terr)) {
+    fit_task_opts topts = {.n_train = s->n_train,
+                           .n_test = s->n_test,
+                           .block_hex = s->block_hex,
+                           .equiv_samples = s->equiv_samples};
+    if (exp_spec_make_task(s->task_name, &topts, seed, &s->task, terr, sizeof terr)) {
         errf(err, errcap, "%s: $.task: %s", origin(&c, "$.task", NULL), terr);
         goto fail;
     }
@@ -1068,7 +1186,7 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
     }
     evo_params_default(&s->params, &isa, &s->task);
     if (fill_params(root, &c, &s->task, &isa, &s->params)) goto fail;
-    if (cross_check(&c, &s->params, &isa)) goto fail;
+    if (cross_check(&c, &s->params, &isa, &s->task)) goto fail;
     s->params.threads = s->threads;
     resolve_limits(&s->task, &s->params.limits);
     s->canonical = canonical_text(s);

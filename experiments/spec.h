@@ -59,17 +59,24 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
                   size_t nov, char *err, size_t errcap);
 void exp_spec_free(exp_spec *s);
 
-/* Whether a task name is known to this build (the task library's list). */
+/* Whether a task name is known to this build (the task registry). */
 bool exp_spec_task_known(const char *name);
-/* The known task names, comma-separated, for messages. */
-void exp_spec_task_list(char *buf, size_t cap);
 
-/* Build task `name` with the spec's options and the run seed (the task's
- * cases come from stream (seed, EVO_STREAM_TASK, ...)). The one place that
- * maps a name to a task. Returns 0, or -1 with a message. */
-int exp_spec_make_task(const char *name, uint32_t n_train, uint32_t n_test, const char *block_hex,
-                       uint32_t equiv_samples, uint64_t seed, fit_task *t, char *err,
-                       size_t errcap);
+/* Build task `name` with the spec's task options and the run seed (the
+ * task's cases come from stream (seed, EVO_STREAM_TASK, ...)). The one place
+ * that maps a spec to a task. Returns 0, or -1 with a message. */
+int exp_spec_make_task(const char *name, const fit_task_opts *o, uint64_t seed, fit_task *t,
+                       char *err, size_t errcap);
+
+/* The key table of a spec section ("task", "population", ...; NULL: the
+ * top level) as docs/specs.md shows it, made from the schema that validates
+ * specs (tests/test_docs.c). 0, or -1 for an unknown section. */
+int exp_spec_doc_keys(FILE *out, const char *section);
+/* The sections of the schema, in order (at most 32). */
+void exp_spec_doc_sections(const char **names, size_t *n);
+
+/* The tasks by family, for --help: one line per family. */
+void exp_spec_print_tasks(FILE *f);
 
 /* The opcode name for the task's ISA, or NULL when undefined. */
 const char *exp_spec_opname(fit_isa isa, uint8_t op);

@@ -8,54 +8,9 @@
 #include <string.h>
 #include <zlib.h>
 
-/* ---- PCG32 (the same generator and stream derivation as docs/rng.md,
- * written here because fitness does not depend on evolve; the referee keeps
- * the state so that it can be snapshotted) ---- */
-
-typedef struct {
-    uint64_t state, inc;
-} arena_rng;
-
-#define PCG_MULT  6364136223846793005ull
-#define GOLDEN    0x9e3779b97f4a7c15ull
-#define STREAM_IV 0x6a09e667f3bcc908ull
-
-static uint32_t rng_next(arena_rng *r) {
-    uint64_t old = r->state;
-    r->state = old * PCG_MULT + r->inc;
-    uint32_t x = (uint32_t)(((old >> 18) ^ old) >> 27);
-    unsigned rot = (unsigned)(old >> 59);
-    return (x >> rot) | (x << ((0u - rot) & 31));
-}
-
-static void rng_seed(arena_rng *r, uint64_t initstate, uint64_t initseq) {
-    r->state = 0;
-    r->inc = (initseq << 1) | 1;
-    rng_next(r);
-    r->state += initstate;
-    rng_next(r);
-}
-
-static uint64_t mix64(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static void rng_stream(arena_rng *r, uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
-    const uint64_t w[4] = {seed, a, b, c};
-    uint64_t h = STREAM_IV;
-    for (int i = 0; i < 4; i++)
-        h = mix64(h ^ w[i]) + GOLDEN;
-    rng_seed(r, mix64(h + GOLDEN), mix64(h + 2 * GOLDEN));
-}
-
 /* FNV-1a, 64 bits: a player's name as a stream coordinate. */
 static uint64_t name_hash(const char *s) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
-    return h;
+    return base_fnv1a(BASE_FNV_OFFSET, s, strlen(s));
 }
 
 /* ---- players ---- */
@@ -87,7 +42,7 @@ typedef struct {
 typedef struct {
     uint32_t seat[2];
     uint32_t round;
-    arena_rng rng;
+    base_rng rng; /* the referee keeps the state, so that it can be snapshotted */
     int64_t score[2], last[2];
     uint32_t defections[2], forfeits[2];
     uint64_t gas[2], memtime[2];
@@ -98,14 +53,16 @@ struct fit_arena {
     fit_arena_config cfg;
     evm_policy_spec *pol; /* cfg.evm_policy parsed, or NULL */
     player **p;
-    uint32_t np, pcap;
+    uint32_t np;
+    size_t pcap;
     bool started, done;
     /* the current match: players mi < mj (m.seat), the next round to play */
     uint32_t mi, mj;
     match_state m;
     vm_word *hist; /* 2 words per round played in this match */
     fit_arena_match *matches;
-    uint32_t nmatches, mcap;
+    uint32_t nmatches;
+    size_t mcap;
 };
 
 static const evm_address referee_addr = {{0xa1, 0xa1, 0xa1, 0xa1}};
@@ -265,13 +222,7 @@ int fit_arena_add(fit_arena *a, const char *name, fit_isa isa, const uint8_t *co
                  VM_MAX_CODE);
         return -1;
     }
-    if (a->np == a->pcap) {
-        uint32_t cap = a->pcap ? a->pcap * 2 : 8;
-        player **q = realloc(a->p, cap * sizeof *q);
-        if (!q) goto oom;
-        a->p = q;
-        a->pcap = cap;
-    }
+    if (base_grow((void **)&a->p, &a->pcap, (size_t)a->np + 1, sizeof *a->p, SIZE_MAX)) goto oom;
     p = calloc(1, sizeof *p);
     if (!p) goto oom;
     p->name = strdup(name);
@@ -539,7 +490,7 @@ static void match_init(const fit_arena *a, match_state *m, uint32_t i, uint32_t 
         m->last[s] = -1;
         m->worst[s] = (int)VM_HALTED;
     }
-    rng_stream(&m->rng, a->cfg.seed, (uint64_t)a->cfg.game, a->p[i]->hash, a->p[j]->hash);
+    base_rng_stream(&m->rng, a->cfg.seed, (uint64_t)a->cfg.game, a->p[i]->hash, a->p[j]->hash);
 }
 
 static void match_begin(fit_arena *a) {
@@ -572,13 +523,9 @@ static void match_out(const match_state *m, fit_arena_match *out) {
 }
 
 static int match_end(fit_arena *a) {
-    if (a->nmatches == a->mcap) {
-        uint32_t cap = a->mcap ? a->mcap * 2 : 64;
-        fit_arena_match *m = realloc(a->matches, cap * sizeof *m);
-        if (!m) return -1;
-        a->matches = m;
-        a->mcap = cap;
-    }
+    if (base_grow((void **)&a->matches, &a->mcap, (size_t)a->nmatches + 1, sizeof *a->matches,
+                  SIZE_MAX))
+        return -1;
     match_out(&a->m, &a->matches[a->nmatches++]);
     player *pa = a->p[a->mi], *pb = a->p[a->mj];
     pa->st.matches++;
@@ -614,8 +561,8 @@ static uint64_t sat_add(uint64_t x, uint64_t y) {
  * tally: also add to the players' tournament statistics. */
 static void play_round(fit_arena *a, match_state *m, vm_word *hist, bool tally) {
     vm_word rnd[2];
-    rnd[0] = (vm_word)rng_next(&m->rng);
-    rnd[1] = (vm_word)rng_next(&m->rng);
+    rnd[0] = (vm_word)base_rng_next(&m->rng);
+    rnd[1] = (vm_word)base_rng_next(&m->rng);
     vm_word mv[2];
     bool forfeit[2];
     for (int s = 0; s < 2; s++) {
@@ -726,178 +673,97 @@ int fit_arena_run(fit_arena *a) {
  * configuration ends with it: u32 length, the words) */
 #define SNAP_VERSION(c) ((c)->evm_policy[0] ? 2u : 1u)
 
-typedef struct {
-    vm_buf *b;
-    bool oom;
-} wbuf;
-
-static void put(wbuf *w, const void *src, size_t n) {
-    vm_buf *b = w->b;
-    if (w->oom) return;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        uint8_t *d = realloc(b->data, cap);
-        if (!d) {
-            w->oom = true;
-            return;
-        }
-        b->data = d;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, src, n);
-    b->len += n;
-}
-
-static void put_u32(wbuf *w, uint32_t v) {
-    uint8_t x[4];
-    for (int i = 0; i < 4; i++)
-        x[i] = (uint8_t)(v >> (8 * i));
-    put(w, x, 4);
-}
-
-static void put_u64(wbuf *w, uint64_t v) {
-    uint8_t x[8];
-    for (int i = 0; i < 8; i++)
-        x[i] = (uint8_t)(v >> (8 * i));
-    put(w, x, 8);
-}
-
-static void put_stats(wbuf *w, const fit_arena_stats *s) {
-    put_u64(w, (uint64_t)s->score);
-    put_u64(w, s->gas);
-    put_u64(w, s->memtime);
+static void put_stats(base_wr *w, const fit_arena_stats *s) {
+    base_put_u(w, (uint64_t)s->score, 8);
+    base_put_u(w, s->gas, 8);
+    base_put_u(w, s->memtime, 8);
     const uint32_t c[] = {s->moves,  s->forfeits, s->faults, s->exhausted, s->nomove, s->invalid,
                           s->denied, s->matches,  s->wins,   s->draws,     s->losses};
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
-        put_u32(w, c[i]);
+        base_put_u(w, c[i], 4);
 }
 
-static void put_config(wbuf *w, const fit_arena_config *c) {
-    put_u32(w, (uint32_t)c->game);
-    put_u32(w, c->rounds);
-    put_u64(w, c->seed);
-    put_u64(w, c->gas);
-    put_u64(w, c->evm_gas);
-    put_u32(w, c->mem);
-    put_u64(w, c->memtime);
-    put_u32(w, c->soldiers);
-    put_u32(w, c->fields);
+static void put_config(base_wr *w, const fit_arena_config *c) {
+    base_put_u(w, (uint32_t)c->game, 4);
+    base_put_u(w, c->rounds, 4);
+    base_put_u(w, c->seed, 8);
+    base_put_u(w, c->gas, 8);
+    base_put_u(w, c->evm_gas, 8);
+    base_put_u(w, c->mem, 4);
+    base_put_u(w, c->memtime, 8);
+    base_put_u(w, c->soldiers, 4);
+    base_put_u(w, c->fields, 4);
     if (SNAP_VERSION(c) == 2) {
         size_t n = strlen(c->evm_policy);
-        put_u32(w, (uint32_t)n);
-        put(w, c->evm_policy, n);
+        base_put_u(w, (uint32_t)n, 4);
+        base_put(w, c->evm_policy, n);
     }
 }
 
 int fit_arena_save(const fit_arena *a, vm_buf *out) {
     out->len = 0;
-    wbuf w = {out, false};
-    put(&w, SNAP_MAGIC, 8);
-    put_u32(&w, SNAP_VERSION(&a->cfg));
+    base_wr w = {out, 0};
+    base_put(&w, SNAP_MAGIC, 8);
+    base_put_u(&w, SNAP_VERSION(&a->cfg), 4);
     put_config(&w, &a->cfg);
-    put_u32(&w, a->np);
+    base_put_u(&w, a->np, 4);
     for (uint32_t i = 0; i < a->np; i++) {
         const player *p = a->p[i];
-        put_u64(&w, p->hash);
-        put_u32(&w, p->crc);
-        put_u32(&w, (uint32_t)p->isa);
-        put_u64(&w, (uint64_t)p->len);
+        base_put_u(&w, p->hash, 8);
+        base_put_u(&w, p->crc, 4);
+        base_put_u(&w, (uint32_t)p->isa, 4);
+        base_put_u(&w, (uint64_t)p->len, 8);
     }
     uint32_t flags = (a->started ? 1u : 0u) | (a->done ? 2u : 0u);
-    put_u32(&w, flags);
-    put_u32(&w, a->mi);
-    put_u32(&w, a->mj);
-    put_u32(&w, a->m.round);
-    put_u64(&w, a->m.rng.state);
-    put_u64(&w, a->m.rng.inc);
+    base_put_u(&w, flags, 4);
+    base_put_u(&w, a->mi, 4);
+    base_put_u(&w, a->mj, 4);
+    base_put_u(&w, a->m.round, 4);
+    base_put_u(&w, a->m.rng.state, 8);
+    base_put_u(&w, a->m.rng.inc, 8);
     for (int s = 0; s < 2; s++) {
-        put_u64(&w, (uint64_t)a->m.score[s]);
-        put_u64(&w, (uint64_t)a->m.last[s]);
-        put_u32(&w, a->m.defections[s]);
-        put_u32(&w, a->m.forfeits[s]);
-        put_u64(&w, a->m.gas[s]);
-        put_u64(&w, a->m.memtime[s]);
+        base_put_u(&w, (uint64_t)a->m.score[s], 8);
+        base_put_u(&w, (uint64_t)a->m.last[s], 8);
+        base_put_u(&w, a->m.defections[s], 4);
+        base_put_u(&w, a->m.forfeits[s], 4);
+        base_put_u(&w, a->m.gas[s], 8);
+        base_put_u(&w, a->m.memtime[s], 8);
     }
     uint32_t nh = a->started && !a->done ? 2 * a->m.round : 0;
     for (uint32_t r = 0; r < nh; r++)
-        put_u64(&w, (uint64_t)a->hist[r]);
+        base_put_u(&w, (uint64_t)a->hist[r], 8);
     for (uint32_t i = 0; i < a->np; i++)
         put_stats(&w, &a->p[i]->st);
-    put_u32(&w, a->nmatches);
+    base_put_u(&w, a->nmatches, 4);
     for (uint32_t k = 0; k < a->nmatches; k++) {
         const fit_arena_match *m = &a->matches[k];
-        put_u32(&w, m->a);
-        put_u32(&w, m->b);
-        put_u64(&w, (uint64_t)m->score_a);
-        put_u64(&w, (uint64_t)m->score_b);
-        put_u64(&w, m->gas_a);
-        put_u64(&w, m->gas_b);
-        put_u64(&w, m->memtime_a);
-        put_u64(&w, m->memtime_b);
-        put_u32(&w, m->forfeits_a);
-        put_u32(&w, m->forfeits_b);
+        base_put_u(&w, m->a, 4);
+        base_put_u(&w, m->b, 4);
+        base_put_u(&w, (uint64_t)m->score_a, 8);
+        base_put_u(&w, (uint64_t)m->score_b, 8);
+        base_put_u(&w, m->gas_a, 8);
+        base_put_u(&w, m->gas_b, 8);
+        base_put_u(&w, m->memtime_a, 8);
+        base_put_u(&w, m->memtime_b, 8);
+        base_put_u(&w, m->forfeits_a, 4);
+        base_put_u(&w, m->forfeits_b, 4);
     }
-    if (!w.oom) put_u32(&w, (uint32_t)crc32(0L, out->data, (uInt)out->len));
-    return w.oom ? -1 : 0;
+    if (!w.err) base_put_u(&w, (uint32_t)crc32(0L, out->data, (uInt)out->len), 4);
+    return w.err ? -1 : 0;
 }
 
-typedef struct {
-    const uint8_t *d;
-    size_t len, off;
-    char *err;
-    size_t errcap;
-    bool bad;
-} rbuf;
-
-static bool need(rbuf *r, size_t n, const char *what) {
-    if (r->bad) return false;
-    if (r->len - r->off < n) {
-        snprintf(r->err, r->errcap, "offset %zu: truncated in %s (%zu bytes left, %zu needed)",
-                 r->off, what, r->len - r->off, n);
-        r->bad = true;
-        return false;
-    }
-    return true;
-}
-
-static uint32_t get_u32(rbuf *r, const char *what) {
-    if (!need(r, 4, what)) return 0;
-    uint32_t v = 0;
-    for (int i = 3; i >= 0; i--)
-        v = (v << 8) | r->d[r->off + (size_t)i];
-    r->off += 4;
-    return v;
-}
-
-static uint64_t get_u64(rbuf *r, const char *what) {
-    if (!need(r, 8, what)) return 0;
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | r->d[r->off + (size_t)i];
-    r->off += 8;
-    return v;
-}
-
-static void get_stats(rbuf *r, fit_arena_stats *s) {
-    s->score = (int64_t)get_u64(r, "player stats");
-    s->gas = get_u64(r, "player stats");
-    s->memtime = get_u64(r, "player stats");
+static void get_stats(base_rd *r, fit_arena_stats *s) {
+    s->score = (int64_t)base_get_u(r, 8, "player stats");
+    s->gas = base_get_u(r, 8, "player stats");
+    s->memtime = base_get_u(r, 8, "player stats");
     uint32_t *c[] = {&s->moves,  &s->forfeits, &s->faults, &s->exhausted, &s->nomove, &s->invalid,
                      &s->denied, &s->matches,  &s->wins,   &s->draws,     &s->losses};
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
-        *c[i] = get_u32(r, "player stats");
-}
-
-static bool fail_at(rbuf *r, size_t off, const char *fmt, const char *what) {
-    if (!r->bad) snprintf(r->err, r->errcap, fmt, off, what);
-    r->bad = true;
-    return false;
+        *c[i] = (uint32_t)base_get_u(r, 4, "player stats");
 }
 
 int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, size_t errcap) {
-    rbuf r = {data, len, 0, err, errcap, false};
+    base_rd r = {.d = data, .n = len, .err = err, .errcap = errcap};
     fit_arena_stats *st = NULL;
     fit_arena_match *ms = NULL;
     vm_word *hist = NULL;
@@ -906,9 +772,7 @@ int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, siz
         snprintf(err, errcap, "offset 0: not an arena snapshot (bad magic or too short)");
         goto cleanup;
     }
-    uint32_t want = 0;
-    for (int i = 3; i >= 0; i--)
-        want = (want << 8) | data[len - 4 + (size_t)i];
+    uint32_t want = (uint32_t)base_le_get(data + len - 4, 4);
     uint32_t got = (uint32_t)crc32(0L, data, (uInt)(len - 4));
     if (want != got) {
         snprintf(err, errcap,
@@ -917,9 +781,9 @@ int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, siz
                  len - 4, want, got);
         goto cleanup;
     }
-    r.len = len - 4;
+    r.n = len - 4;
     r.off = 8;
-    uint32_t ver = get_u32(&r, "version");
+    uint32_t ver = (uint32_t)base_get_u(&r, 4, "version");
     if (ver != 1 && ver != 2) {
         snprintf(err, errcap, "offset 8: version %" PRIu32 " is not supported (this is 1 or 2)",
                  ver);
@@ -933,26 +797,27 @@ int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, siz
     }
     /* the configuration and the players must be those of this arena */
     vm_buf mine = {0};
-    wbuf w = {&mine, false};
+    base_wr w = {&mine, 0};
     put_config(&w, &a->cfg);
     size_t at = r.off;
-    if (w.oom) {
+    if (w.err) {
         vm_buf_free(&mine);
         snprintf(err, errcap, "out of memory");
         goto cleanup;
     }
     size_t cfg_len = mine.len;
-    bool same = need(&r, cfg_len, "configuration") && !memcmp(data + r.off, mine.data, cfg_len);
+    bool same = base_room_for(&r, cfg_len, 1, SIZE_MAX, "the configuration") &&
+                !memcmp(data + r.off, mine.data, cfg_len);
     vm_buf_free(&mine);
     if (r.bad) goto cleanup;
     if (!same) {
-        fail_at(&r, at, "offset %zu: %s",
-                "the configuration (game, rounds, seed, limits, EVM policy) differs");
+        base_rd_fail_at(&r, at,
+                        "the configuration (game, rounds, seed, limits, EVM policy) differs");
         goto cleanup;
     }
     r.off += cfg_len;
     at = r.off;
-    uint32_t np = get_u32(&r, "player count");
+    uint32_t np = (uint32_t)base_get_u(&r, 4, "player count");
     if (!r.bad && np != a->np) {
         snprintf(err, errcap, "offset %zu: %" PRIu32 " players, this tournament has %" PRIu32, at,
                  np, a->np);
@@ -960,10 +825,10 @@ int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, siz
     }
     for (uint32_t i = 0; i < a->np && !r.bad; i++) {
         at = r.off;
-        uint64_t h = get_u64(&r, "players");
-        uint32_t c = get_u32(&r, "players");
-        uint32_t isa = get_u32(&r, "players");
-        uint64_t n = get_u64(&r, "players");
+        uint64_t h = base_get_u(&r, 8, "players");
+        uint32_t c = (uint32_t)base_get_u(&r, 4, "players");
+        uint32_t isa = (uint32_t)base_get_u(&r, 4, "players");
+        uint64_t n = base_get_u(&r, 8, "players");
         const player *p = a->p[i];
         if (!r.bad && (h != p->hash || c != p->crc || isa != (uint32_t)p->isa || n != p->len)) {
             snprintf(err, errcap,
@@ -974,33 +839,34 @@ int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, siz
         }
     }
     at = r.off;
-    uint32_t flags = get_u32(&r, "progress");
-    uint32_t mi = get_u32(&r, "progress"), mj = get_u32(&r, "progress");
-    uint32_t round = get_u32(&r, "progress");
+    uint32_t flags = (uint32_t)base_get_u(&r, 4, "progress");
+    uint32_t mi = (uint32_t)base_get_u(&r, 4, "progress"),
+             mj = (uint32_t)base_get_u(&r, 4, "progress");
+    uint32_t round = (uint32_t)base_get_u(&r, 4, "progress");
     if (r.bad) goto cleanup;
     bool started = flags & 1, done = (flags & 2) != 0;
     if (flags > 3 || (done && !started) ||
         (started && !done && (mi >= mj || mj >= a->np || round >= a->cfg.rounds)) ||
         (done && round) || (!started && (mi || mj || round))) {
-        fail_at(&r, at, "offset %zu: %s", "the progress (match, round) is out of range");
+        base_rd_fail_at(&r, at, "the progress (match, round) is out of range");
         goto cleanup;
     }
-    arena_rng rng;
-    rng.state = get_u64(&r, "random stream");
-    rng.inc = get_u64(&r, "random stream");
+    base_rng rng;
+    rng.state = base_get_u(&r, 8, "random stream");
+    rng.inc = base_get_u(&r, 8, "random stream");
     int64_t score[2], last[2];
     uint32_t defs[2], forf[2];
     uint64_t gas[2], mt[2];
     for (int s = 0; s < 2; s++) {
-        score[s] = (int64_t)get_u64(&r, "match state");
-        last[s] = (int64_t)get_u64(&r, "match state");
-        defs[s] = get_u32(&r, "match state");
-        forf[s] = get_u32(&r, "match state");
-        gas[s] = get_u64(&r, "match state");
-        mt[s] = get_u64(&r, "match state");
+        score[s] = (int64_t)base_get_u(&r, 8, "match state");
+        last[s] = (int64_t)base_get_u(&r, 8, "match state");
+        defs[s] = (uint32_t)base_get_u(&r, 4, "match state");
+        forf[s] = (uint32_t)base_get_u(&r, 4, "match state");
+        gas[s] = base_get_u(&r, 8, "match state");
+        mt[s] = base_get_u(&r, 8, "match state");
     }
     uint32_t nh = started && !done ? 2 * round : 0;
-    if (!need(&r, (size_t)nh * 8, "history")) goto cleanup;
+    if (!base_room_for(&r, nh, 8, UINT32_MAX, "the history")) goto cleanup;
     hist = calloc((size_t)a->cfg.rounds * 2 + 1, sizeof *hist);
     st = calloc(a->np + 1, sizeof *st);
     if (!hist || !st) {
@@ -1008,11 +874,11 @@ int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, siz
         goto cleanup;
     }
     for (uint32_t k = 0; k < nh; k++)
-        hist[k] = (vm_word)get_u64(&r, "history");
+        hist[k] = (vm_word)base_get_u(&r, 8, "history");
     for (uint32_t i = 0; i < a->np; i++)
         get_stats(&r, &st[i]);
     at = r.off;
-    uint32_t nm = get_u32(&r, "match count");
+    uint32_t nm = (uint32_t)base_get_u(&r, 4, "match count");
     if (r.bad) goto cleanup;
     uint64_t want_nm = done ? npairs(a) : started ? pair_index(a, mi, mj) : 0;
     if (nm != want_nm) {
@@ -1021,7 +887,7 @@ int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, siz
                  want_nm);
         goto cleanup;
     }
-    if (!need(&r, (size_t)nm * 64, "matches")) goto cleanup;
+    if (!base_room_for(&r, nm, 64, UINT32_MAX, "the matches")) goto cleanup;
     ms = calloc((size_t)nm + 1, sizeof *ms);
     if (!ms) {
         snprintf(err, errcap, "out of memory");
@@ -1030,24 +896,24 @@ int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, siz
     for (uint32_t k = 0; k < nm; k++) {
         fit_arena_match *m = &ms[k];
         at = r.off;
-        m->a = get_u32(&r, "matches");
-        m->b = get_u32(&r, "matches");
-        m->score_a = (int64_t)get_u64(&r, "matches");
-        m->score_b = (int64_t)get_u64(&r, "matches");
-        m->gas_a = get_u64(&r, "matches");
-        m->gas_b = get_u64(&r, "matches");
-        m->memtime_a = get_u64(&r, "matches");
-        m->memtime_b = get_u64(&r, "matches");
-        m->forfeits_a = get_u32(&r, "matches");
-        m->forfeits_b = get_u32(&r, "matches");
+        m->a = (uint32_t)base_get_u(&r, 4, "matches");
+        m->b = (uint32_t)base_get_u(&r, 4, "matches");
+        m->score_a = (int64_t)base_get_u(&r, 8, "matches");
+        m->score_b = (int64_t)base_get_u(&r, 8, "matches");
+        m->gas_a = base_get_u(&r, 8, "matches");
+        m->gas_b = base_get_u(&r, 8, "matches");
+        m->memtime_a = base_get_u(&r, 8, "matches");
+        m->memtime_b = base_get_u(&r, 8, "matches");
+        m->forfeits_a = (uint32_t)base_get_u(&r, 4, "matches");
+        m->forfeits_b = (uint32_t)base_get_u(&r, 4, "matches");
         if (!r.bad && (m->a >= m->b || m->b >= a->np)) {
-            fail_at(&r, at, "offset %zu: %s", "a match names players out of range");
+            base_rd_fail_at(&r, at, "a match names players out of range");
             goto cleanup;
         }
     }
     if (r.bad) goto cleanup;
-    if (r.off != r.len) {
-        snprintf(err, errcap, "offset %zu: %zu bytes of trailing data", r.off, r.len - r.off);
+    if (r.off != r.n) {
+        snprintf(err, errcap, "offset %zu: %zu bytes of trailing data", r.off, r.n - r.off);
         goto cleanup;
     }
     /* commit */

@@ -139,8 +139,12 @@ static void fill_penalties(const fit_task *t, uint32_t n, fit_result *r) {
 }
 
 int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_result *r) {
+    return fit_eval_cases(c, code, len, fit_task_cases(c->task, which), r);
+}
+
+int fit_eval_cases(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases *cs,
+                   fit_result *r) {
     const fit_task *t = c->task;
-    const fit_cases *cs = fit_task_cases(t, which);
     if (c->coevo) return fit_coevo_eval(c->coevo, &c->coevo_stamp, t, code, len, r);
     if (t->isa == FIT_ISA_EVM) {
         if (fit_evm_eval(c->evm, t, code, len, cs, r) == 0) return 0;
@@ -178,7 +182,8 @@ int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_r
                 vm_chan_write(a, (uint32_t)c->chan, cs->in[cs->off[i] + k]);
             if (vm_grant_chan(a, (uint32_t)c->chan, VM_RIGHT_READ) != 0) st = VM_KEY_LIMIT;
         } else {
-            for (uint32_t k = 0; k < t->n_in; k++)
+            if (vm_set_args(a, in, t->n_in)) st = VM_OUT_OF_MEMORY; /* more than VM_MAX_ARGS */
+            for (uint32_t k = 0; k < t->n_in && st == VM_HALTED; k++)
                 if (vm_push(a, in[k])) {
                     st = VM_STACK_OVERFLOW; /* the limits cannot even hold the inputs */
                     break;

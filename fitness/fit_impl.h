@@ -4,12 +4,9 @@
 
 #include "fitness/fitness.h"
 
-#include <stdarg.h>
-
 /* Allocate n cases of n_in inputs and n_out outputs (zeroed); real: with
  * targets; evm: with 256-bit words instead of native ones. 0 or -1. */
 int fit_cases_alloc(fit_cases *cs, uint32_t n, uint32_t n_in, uint32_t n_out, bool real, bool evm);
-void fit_cases_free(fit_cases *cs);
 int fit_cases_copy(fit_cases *dst, const fit_cases *src, const fit_task *t);
 
 /* A builder of vector cases (FIT_IO_CHANNEL), one output word each. */
@@ -24,22 +21,20 @@ int fit_vec_begin(fit_vec_builder *b, fit_cases *cs, uint32_t ncases, uint32_t n
 int fit_vec_add(fit_vec_builder *b, const vm_word *x, uint32_t len, const vm_word *want);
 
 void fit_task_init(fit_task *t, const char *name, fit_error_kind err, uint32_t n_in);
-void fit_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Resolve a requested size: want 0 gives dflt; a size below min is an error. */
 int fit_size(const char *task, const char *what, uint32_t want, uint32_t dflt, uint32_t min,
              uint32_t *out, char *err, size_t errcap);
 
-/* The generator families (task_regress.c, task_psb.c, task_evm.c). Each
- * returns 1 if it does not know the name, else 0 or -1 (message in err). */
-int fit_make_regress(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                     char *err, size_t errcap);
-int fit_make_psb(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                 char *err, size_t errcap);
-int fit_make_evm(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                 char *err, size_t errcap);
-int fit_make_coevo(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                   char *err, size_t errcap);
+/* The makers of the task registry (fitness/tasks.def), defined in the
+ * families' files (task.c, task_regress.c, task_psb.c, task_evm.c,
+ * task_coevo.c). */
+#define FIT_MAKER(fn)                                                                              \
+    int fn(const fit_task_entry *e, const fit_task_opts *o, const fit_rng *rng, fit_task *t,       \
+           char *err, size_t errcap)
+#define TASK(name, family, maker, arg, doc) FIT_MAKER(maker);
+#include "fitness/tasks.def"
+#undef TASK
 
 /* The co-evolution side of fit_ctx and fit_eval (task_coevo.c): a per-thread
  * arena holding the hall of fame's opponents (players 0..K-1) and the
@@ -65,10 +60,6 @@ int fit_evm_model_class(uint8_t op);
  * it reads below its start and its net change. 0, or -1 with the reason. */
 int fit_evm_shape(const uint8_t *b, size_t n, uint32_t *min_in, int32_t *delta, char *why,
                   size_t whycap);
-
-/* A tiny fixed generator (splitmix64) for cases that are published as
- * "fixed" but must be generated once (Basement's long vectors). */
-uint64_t fit_splitmix(uint64_t *s);
 
 /* 256-bit helpers on 32-byte big-endian words. */
 void fit_u256_from_u64(uint8_t w[32], uint64_t v);

@@ -154,6 +154,9 @@ uint32_t fit_task_nerrors(const fit_task *t, fit_split which);
 
 /* ---- the task library (docs/tasks.md) ---- */
 
+/* The task section of a spec, as the makers see it. A family that needs more
+ * (a data file's path, its columns) adds its fields here, and
+ * experiments/spec.c fills them from its keys. */
 typedef struct {
     uint32_t n_train, n_test; /* 0: the published sizes */
     const char *block_hex;    /* evm-superopt: the target block, as hex or as text with
@@ -164,18 +167,33 @@ typedef struct {
 
 #define FIT_EQUIV_SAMPLES 10000u
 
-/* Make the named task with cases from rng. Names: "quartic", "keijzer6", "nguyen7", "pagie1",
- * "vladislavleva4", "korns12", "parity3".."parity6", "mux6", "mux11", "gcd", "fuel-cost",
- * "coin-sums", "basement", "small-or-large", "median", "smallest", "count-odds",
- * "last-index-of-zero", "evm-max", "evm-min3", "evm-absdiff", "evm-popcount", "evm-superopt",
- * "ipd-coevo", "blotto-coevo" (co-evolution: n_train is the hall of fame's size).
+/* The task registry (fitness/tasks.def): one entry per task. */
+typedef struct fit_task_entry fit_task_entry;
+struct fit_task_entry {
+    const char *name;   /* the spec's task.name */
+    const char *family; /* the section of docs/tasks.md: "regression", "boolean", "psb1", ... */
+    /* Build the task: 0, or -1 with a message in err (empty: out of memory). */
+    int (*make)(const fit_task_entry *e, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
+                char *err, size_t errcap);
+    uint32_t arg;    /* for makers shared by a family (e.g. parity's inputs) */
+    const char *doc; /* one line */
+};
+/* Every task, in the registry's order (fit_ntasks of them). */
+extern const fit_task_entry fit_tasks[];
+extern const size_t fit_ntasks;
+/* The names, NULL-terminated, in the same order. */
+extern const char *const fit_task_names[];
+/* The entry of a name, or NULL. */
+const fit_task_entry *fit_task_find(const char *name);
+/* The names, comma-separated, for messages (cut to fit cap). */
+void fit_task_list(char *buf, size_t cap);
+
+/* Make the named task (a name of the registry) with cases from rng.
  * o may be NULL (all defaults). Random cases are drawn training set first,
  * then test set, each in the documented order. Returns 0, or -1 with a
  * message naming the problem in err (unknown name, bad sizes, bad block). */
 int fit_task_make(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
                   char *err, size_t errcap);
-/* The names above, NULL-terminated, for --help and error messages. */
-extern const char *const fit_task_names[];
 
 /* The published Basement fixed cases of length 20 (15 vectors), generated
  * once by the task's own rule from a fixed seed; docs/tasks.md lists them. */
@@ -360,6 +378,16 @@ void fit_ctx_count_insns(fit_ctx *c, uint64_t *counter);
  * code cannot be loaded (longer than VM_MAX_CODE, or out of memory) or the
  * task's ISA is not supported yet; then *r holds penalties. */
 int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_result *r);
+/* fit_eval on cs: a split of the task, or a subset of one (fit_cases_subset). */
+int fit_eval_cases(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases *cs,
+                   fit_result *r);
+/* dst = the cases idx[0..n) of src (a split of t), in that order, e.g. the
+ * down-sample of a generation; what dst held is freed first (start from a
+ * zeroed fit_cases; free with fit_cases_free). 0, or -1 if memory cannot be
+ * had. */
+int fit_cases_subset(const fit_task *t, const fit_cases *src, const uint32_t *idx, uint32_t n,
+                     fit_cases *dst);
+void fit_cases_free(fit_cases *cs);
 
 /* The error of one case for output y (has_output false: the penalty). */
 double fit_case_error(const fit_task *t, const fit_cases *cs, uint32_t i, bool has_output,

@@ -100,7 +100,7 @@ static int blk_fail(blk_reader *r, size_t at, const char *fmt, const char *arg)
     __attribute__((format(printf, 3, 0)));
 static int blk_fail(blk_reader *r, size_t at, const char *fmt, const char *arg) {
     if (r->col) *r->col = at + 1;
-    fit_errf(r->err, r->errcap, fmt, arg);
+    base_errf(r->err, r->errcap, fmt, arg);
     return -1;
 }
 
@@ -111,7 +111,7 @@ static int emit(blk_reader *r, const uint8_t *bytes, size_t n) {
             nc *= 2;
         uint8_t *p = realloc(r->b->code, nc);
         if (!p) {
-            fit_errf(r->err, r->errcap, "out of memory");
+            base_errf(r->err, r->errcap, "out of memory");
             return -1;
         }
         r->b->code = p;
@@ -183,7 +183,7 @@ static int opaque_intern(blk_reader *r, const char *key, const char *display) {
     for (uint32_t i = 0; i < b->n_opaque; i++)
         if (!strcasecmp(r->keys[i], key)) return (int)i;
     if (b->n_opaque >= FIT_MAX_OPAQUE) {
-        fit_errf(r->err, r->errcap, "more than %d distinct symbolic pushes", FIT_MAX_OPAQUE);
+        base_errf(r->err, r->errcap, "more than %d distinct symbolic pushes", FIT_MAX_OPAQUE);
         return -1;
     }
     char **p = realloc(b->opaque, (b->n_opaque + 1) * sizeof *p);
@@ -196,7 +196,7 @@ static int opaque_intern(blk_reader *r, const char *key, const char *display) {
     }
     return (int)b->n_opaque++;
 oom:
-    fit_errf(r->err, r->errcap, "out of memory");
+    base_errf(r->err, r->errcap, "out of memory");
     return -1;
 }
 
@@ -327,7 +327,7 @@ int fit_evm_block_parse(const char *src, fit_evm_block *b, size_t *col, char *er
     if (col) *col = 0;
     if (is_hex_block(src)) {
         if (evm_hex_decode(src, &b->code, &b->len) < 0) {
-            fit_errf(err, errcap, "the block is not valid hex");
+            base_errf(err, errcap, "the block is not valid hex");
             return -1;
         }
         return 0;
@@ -344,12 +344,12 @@ int fit_evm_block_parse(const char *src, fit_evm_block *b, size_t *col, char *er
         if (one_word && err && errcap) {
             char m[400];
             snprintf(m, sizeof m, "%s", err);
-            fit_errf(err, errcap, "neither hex (an even number of hex digits) nor text: %s", m);
+            base_errf(err, errcap, "neither hex (an even number of hex digits) nor text: %s", m);
         }
         return -1;
     }
     if (!b->len) {
-        fit_errf(err, errcap, "the block is empty");
+        base_errf(err, errcap, "the block is empty");
         return -1;
     }
     return 0;
@@ -369,12 +369,12 @@ int fit_evm_shape(const uint8_t *b, size_t n, uint32_t *min_in, int32_t *delta, 
         const evm_opinfo *oi = evm_opinfo_of(op);
         if (!fit_evm_model_op(op)) {
             if (oi->name)
-                fit_errf(why, whycap,
+                base_errf(why, whycap,
                          "instruction %zu (%s) is not straight-line stack code (no jumps, "
                          "terminators, memory, storage writes, logs, calls, PC, GAS, MSIZE)",
                          insn, oi->name);
             else
-                fit_errf(why, whycap, "instruction %zu is the undefined opcode 0x%02x", insn, op);
+                base_errf(why, whycap, "instruction %zu is the undefined opcode 0x%02x", insn, op);
             return -1;
         }
         depth -= oi->in;
@@ -383,7 +383,7 @@ int fit_evm_shape(const uint8_t *b, size_t n, uint32_t *min_in, int32_t *delta, 
         size_t il =
             1 + (op >= EVM_OP_PUSH1 && op <= EVM_OP_PUSH32 ? (size_t)(op - EVM_OP_PUSH1 + 1) : 0);
         if (pc + il > n) {
-            fit_errf(why, whycap, "instruction %zu (%s) is truncated", insn, oi->name);
+            base_errf(why, whycap, "instruction %zu (%s) is truncated", insn, oi->name);
             return -1;
         }
         pc += il;
@@ -437,12 +437,12 @@ size_t fit_evm_code_text(const uint8_t *code, size_t n, char *const *opaque, uin
  * value (0, 1, 2^255, 2^256-1) or sparse (a few random bits), by kind. */
 static void model_word(uint64_t *s, int kind, evm_word *w) {
     memset(w, 0, sizeof *w);
-    uint64_t v = fit_splitmix(s);
+    uint64_t v = base_splitmix64(s);
     switch (kind) {
     case 0: w->w[0] = v & 0xffff; break;
     case 1:
         for (int i = 0; i < 4; i++)
-            w->w[i] = fit_splitmix(s);
+            w->w[i] = base_splitmix64(s);
         break;
     case 2:
         if (v % 4 == 1) w->w[0] = 1;
@@ -451,7 +451,7 @@ static void model_word(uint64_t *s, int kind, evm_word *w) {
         break;
     default:
         for (unsigned b = 0, nb = (unsigned)(v % 9); b < nb; b++) {
-            unsigned bit = (unsigned)(fit_splitmix(s) % 256);
+            unsigned bit = (unsigned)(base_splitmix64(s) % 256);
             w->w[bit / 64] |= 1ull << (bit % 64);
         }
         break;
@@ -463,7 +463,7 @@ static void model_word(uint64_t *s, int kind, evm_word *w) {
  * neighbours), so that a comparison with a constant meets its equal. */
 static void model_any(const fit_evm_env *env, uint64_t *s, evm_word *w) {
     static const int kinds[] = {0, 1, 1, 2, 3, 1, 0, 3};
-    uint64_t r = fit_splitmix(s);
+    uint64_t r = base_splitmix64(s);
     if (env && env->n_probe && r % 4 == 0) {
         *w = env->probe[(r >> 8) % env->n_probe];
         return;
@@ -473,21 +473,21 @@ static void model_any(const fit_evm_env *env, uint64_t *s, evm_word *w) {
 
 static uint64_t mix(uint64_t a, uint64_t b) {
     uint64_t s = a ^ (b * 0x9e3779b97f4a7c15ull);
-    return fit_splitmix(&s);
+    return base_splitmix64(&s);
 }
 
 /* An address: zero a quarter of the time, a probe value (its low 160 bits)
  * an eighth, else 160 random bits. */
 static void model_address(const fit_evm_env *env, uint64_t key, uint64_t what, evm_word *w) {
-    uint64_t s = mix(key, what), r = fit_splitmix(&s);
+    uint64_t s = mix(key, what), r = base_splitmix64(&s);
     memset(w, 0, sizeof *w);
     if (r % 4 == 0) return;
     if (env && env->n_probe && r % 8 == 1) {
         *w = env->probe[(r >> 8) % env->n_probe];
     } else {
-        w->w[0] = fit_splitmix(&s);
-        w->w[1] = fit_splitmix(&s);
-        w->w[2] = fit_splitmix(&s);
+        w->w[0] = base_splitmix64(&s);
+        w->w[1] = base_splitmix64(&s);
+        w->w[2] = base_splitmix64(&s);
     }
     w->w[2] &= 0xffffffffu;
     w->w[3] = 0;
@@ -509,10 +509,10 @@ void fit_evm_model_env(const fit_evm_env *env, uint64_t key, uint8_t op, evm_wor
     switch (op) {
     case EVM_OP_CALLER: model_address(env, key, 1, w); break;
     case EVM_OP_ORIGIN: /* the sender half the time */
-        model_address(env, key, fit_splitmix(&s) % 2 ? 1 : 2, w);
+        model_address(env, key, base_splitmix64(&s) % 2 ? 1 : 2, w);
         break;
     case EVM_OP_ADDRESS: /* sometimes a call to itself */
-        model_address(env, key, fit_splitmix(&s) % 8 ? 3 : 1, w);
+        model_address(env, key, base_splitmix64(&s) % 8 ? 3 : 1, w);
         break;
     case EVM_OP_COINBASE: model_address(env, key, 4, w); break;
     case EVM_OP_SELFBALANCE: { /* BALANCE(ADDRESS) */

@@ -1,4 +1,5 @@
-/* Tasks: case storage, the Koza-1 quartic and a trivial integer task. */
+/* Tasks: case storage, the registry and its lookup, a trivial integer task
+ * and tasks with given cases. */
 #include "fitness/fit_impl.h"
 
 #include <stdio.h>
@@ -29,6 +30,43 @@ void fit_cases_free(fit_cases *cs) {
     free(cs->in256);
     free(cs->want256);
     memset(cs, 0, sizeof *cs);
+}
+
+int fit_cases_subset(const fit_task *t, const fit_cases *src, const uint32_t *idx, uint32_t n,
+                     fit_cases *dst) {
+    uint32_t ni = t->n_in, no = fit_task_nout(t);
+    fit_cases_free(dst);
+    if (fit_cases_alloc(dst, n, ni, no, src->target != NULL, src->in256 != NULL)) goto oom;
+    if (src->off) { /* vectors: the inputs are the concatenated vectors */
+        size_t words = 0;
+        for (uint32_t j = 0; j < n; j++)
+            words += src->off[idx[j] + 1] - src->off[idx[j]];
+        free(dst->in);
+        dst->in = calloc(words + 1, sizeof *dst->in);
+        dst->off = calloc((size_t)n + 1, sizeof *dst->off);
+        if (!dst->in || !dst->off) goto oom;
+        for (uint32_t j = 0; j < n; j++) {
+            uint32_t a = src->off[idx[j]], b = src->off[idx[j] + 1];
+            memcpy(dst->in + dst->off[j], src->in + a, (b - a) * sizeof *dst->in);
+            dst->off[j + 1] = dst->off[j] + (b - a);
+        }
+    } else {
+        for (uint32_t j = 0; j < n; j++)
+            memcpy(dst->in + (size_t)j * ni, src->in + (size_t)idx[j] * ni, ni * sizeof *src->in);
+    }
+    for (uint32_t j = 0; j < n; j++) {
+        uint32_t i = idx[j];
+        memcpy(dst->want + (size_t)j * no, src->want + (size_t)i * no, no * sizeof *src->want);
+        if (src->target) dst->target[j] = src->target[i];
+        if (src->in256) {
+            memcpy(dst->in256 + (size_t)j * ni * 32, src->in256 + (size_t)i * ni * 32, ni * 32);
+            memcpy(dst->want256 + (size_t)j * no * 32, src->want256 + (size_t)i * no * 32, no * 32);
+        }
+    }
+    return 0;
+oom:
+    fit_cases_free(dst);
+    return -1;
 }
 
 /* A copy of n bytes of p in a buffer of n + extra bytes (zeroed tail). */
@@ -79,15 +117,7 @@ int fit_vec_begin(fit_vec_builder *b, fit_cases *cs, uint32_t ncases, uint32_t n
 int fit_vec_add(fit_vec_builder *b, const vm_word *x, uint32_t len, const vm_word *want) {
     fit_cases *cs = b->cs;
     if (b->n >= b->cap) return -1;
-    if (b->words + len > b->wcap) {
-        size_t nc = b->wcap;
-        while (nc < b->words + len)
-            nc *= 2;
-        vm_word *p = realloc(cs->in, nc * sizeof *p);
-        if (!p) return -1;
-        cs->in = p;
-        b->wcap = nc;
-    }
+    if (base_grow((void **)&cs->in, &b->wcap, b->words + len, sizeof *cs->in, SIZE_MAX)) return -1;
     if (len) memcpy(cs->in + b->words, x, len * sizeof *x);
     b->words += len;
     memcpy(cs->want + (size_t)b->n * b->n_out, want, b->n_out * sizeof *want);
@@ -97,31 +127,16 @@ int fit_vec_add(fit_vec_builder *b, const vm_word *x, uint32_t len, const vm_wor
     return 0;
 }
 
-void fit_errf(char *err, size_t cap, const char *fmt, ...) {
-    if (!err || !cap) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
-    va_end(ap);
-}
-
 int fit_size(const char *task, const char *what, uint32_t want, uint32_t dflt, uint32_t min,
              uint32_t *out, char *err, size_t errcap) {
     if (want == 0) want = dflt;
     if (want < min || want > 10000000u) {
-        fit_errf(err, errcap, "%s: %s must be in %u..10000000 (the fixed cases need %u), not %u",
-                 task, what, min, min, want);
+        base_errf(err, errcap, "%s: %s must be in %u..10000000 (the fixed cases need %u), not %u",
+                  task, what, min, min, want);
         return -1;
     }
     *out = want;
     return 0;
-}
-
-uint64_t fit_splitmix(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
 }
 
 void fit_task_free(fit_task *t) {
@@ -171,35 +186,32 @@ static void task_init(fit_task *t, const char *name, fit_error_kind err, uint32_
 
 /* ---- the library ---- */
 
-const char *const fit_task_names[] = {"quartic",
-                                      "keijzer6",
-                                      "nguyen7",
-                                      "pagie1",
-                                      "vladislavleva4",
-                                      "korns12",
-                                      "parity3",
-                                      "parity4",
-                                      "parity5",
-                                      "parity6",
-                                      "mux6",
-                                      "mux11",
-                                      "gcd",
-                                      "fuel-cost",
-                                      "coin-sums",
-                                      "basement",
-                                      "small-or-large",
-                                      "median",
-                                      "smallest",
-                                      "count-odds",
-                                      "last-index-of-zero",
-                                      "evm-max",
-                                      "evm-min3",
-                                      "evm-absdiff",
-                                      "evm-popcount",
-                                      "evm-superopt",
-                                      "ipd-coevo",
-                                      "blotto-coevo",
-                                      NULL};
+const fit_task_entry fit_tasks[] = {
+#define TASK(name, family, maker, arg, doc) {name, family, maker, arg, doc},
+#include "fitness/tasks.def"
+#undef TASK
+};
+const size_t fit_ntasks = sizeof fit_tasks / sizeof *fit_tasks;
+
+const char *const fit_task_names[] = {
+#define TASK(name, family, maker, arg, doc) name,
+#include "fitness/tasks.def"
+#undef TASK
+    NULL};
+
+const fit_task_entry *fit_task_find(const char *name) {
+    for (size_t i = 0; name && i < fit_ntasks; i++)
+        if (!strcmp(fit_tasks[i].name, name)) return &fit_tasks[i];
+    return NULL;
+}
+
+void fit_task_list(char *buf, size_t cap) {
+    size_t n = 0;
+    if (!cap) return;
+    buf[0] = 0;
+    for (size_t i = 0; i < fit_ntasks && n < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", fit_tasks[i].name);
+}
 
 int fit_task_make(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
                   char *err, size_t errcap) {
@@ -207,69 +219,23 @@ int fit_task_make(const char *name, const fit_task_opts *o, const fit_rng *rng, 
     if (!o) o = &none;
     memset(t, 0, sizeof *t);
     if (!name) {
-        fit_errf(err, errcap, "no task name");
+        base_errf(err, errcap, "no task name");
         return -1;
     }
-    if (!strcmp(name, "quartic")) {
-        if ((o->n_train && o->n_train != FIT_QUARTIC_CASES) ||
-            (o->n_test && o->n_test != FIT_QUARTIC_CASES)) {
-            fit_errf(err, errcap,
-                     "quartic: the training and test sets are the same 20 points; "
-                     "n_train and n_test must be 0 or 20");
-            return -1;
-        }
-        if (fit_task_quartic(t, rng)) goto oom;
-        return 0;
-    }
-    int rc = fit_make_regress(name, o, rng, t, err, errcap);
-    if (rc == 1) rc = fit_make_psb(name, o, rng, t, err, errcap);
-    if (rc == 1) rc = fit_make_evm(name, o, rng, t, err, errcap);
-    if (rc == 1) rc = fit_make_coevo(name, o, rng, t, err, errcap);
-    if (rc == 1) {
-        char list[600];
-        size_t n = 0;
-        list[0] = 0;
-        for (int i = 0; fit_task_names[i] && n + 32 < sizeof list; i++)
-            n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "",
-                                  fit_task_names[i]);
-        fit_errf(err, errcap, "unknown task '%s' (known: %s)", name, list);
+    const fit_task_entry *e = fit_task_find(name);
+    if (!e) {
+        char list[1024];
+        fit_task_list(list, sizeof list);
+        base_errf(err, errcap, "unknown task '%s' (known: %s)", name, list);
         return -1;
     }
-    return rc;
-oom:
-    fit_errf(err, errcap, "%s: out of memory", name);
-    return -1;
-}
-
-/* Evaluated as written, one rounding per operation (the file is compiled
- * without -ffast-math, and x86-64 has no implicit FMA contraction). */
-static double quartic(double x) {
-    double x2 = x * x;
-    double x3 = x2 * x;
-    double x4 = x3 * x;
-    return ((x4 + x3) + x2) + x;
-}
-
-int fit_task_quartic(fit_task *t, const fit_rng *rng) {
-    task_init(t, "quartic", FIT_ERR_FX_ABS, 1);
-    t->penalty = FIT_QUARTIC_PENALTY;
-    t->hit_tol = 0.01;
-    t->limits = (vm_limits){.gas = FIT_QUARTIC_GAS, .mem = 1024, .stack = 256, .calls = 64};
-    const vm_word consts[] = {0, VM_FX_ONE, VM_FX_ONE / 2, 2 * VM_FX_ONE, -VM_FX_ONE};
-    t->n_consts = sizeof consts / sizeof *consts;
-    memcpy(t->consts, consts, sizeof consts);
-    if (cases_alloc(&t->train, FIT_QUARTIC_CASES, 1, true)) goto fail;
-    for (uint32_t i = 0; i < FIT_QUARTIC_CASES; i++) {
-        vm_word x = rng->range(rng->ctx, -VM_FX_ONE, VM_FX_ONE);
-        t->train.in[i] = x;
-        t->train.target[i] = quartic(vm_fx_to_double(x));
-        t->train.want[i] = vm_fx_from_double(t->train.target[i]);
+    if (err && errcap) err[0] = 0;
+    if (e->make(e, o, rng, t, err, errcap)) {
+        fit_task_free(t);
+        if (err && errcap && !err[0]) base_errf(err, errcap, "%s: out of memory", name);
+        return -1;
     }
-    if (fit_cases_copy(&t->test, &t->train, t)) goto fail;
     return 0;
-fail:
-    fit_task_free(t);
-    return -1;
 }
 
 int fit_task_int_square(fit_task *t) {

@@ -121,101 +121,69 @@ int fit_coevo_push(const fit_task *t, const uint8_t *code, size_t len) {
  * then K opponents oldest first: u32 label length, label, u32 code length,
  * code; all little-endian ---- */
 
-static int put_bytes(vm_buf *b, const void *d, size_t n) {
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n)
-            cap *= 2;
-        uint8_t *q = realloc(b->data, cap);
-        if (!q) return -1;
-        b->data = q;
-        b->cap = cap;
-    }
-    if (n) memcpy(b->data + b->len, d, n);
-    b->len += n;
-    return 0;
-}
-
-static int put_le(vm_buf *b, uint64_t v, int bytes) {
-    uint8_t x[8];
-    for (int i = 0; i < bytes; i++)
-        x[i] = (uint8_t)(v >> (8 * i));
-    return put_bytes(b, x, (size_t)bytes);
-}
-
-static int get_le(const uint8_t *d, size_t len, size_t *off, int bytes, uint64_t *v) {
-    if (*off > len || len - *off < (size_t)bytes) return -1;
-    uint64_t x = 0;
-    for (int i = 0; i < bytes; i++)
-        x |= (uint64_t)d[*off + (size_t)i] << (8 * i);
-    *off += (size_t)bytes;
-    *v = x;
-    return 0;
-}
-
 int fit_coevo_save(const fit_task *t, vm_buf *out) {
     if (!fit_task_is_coevo(t)) return -1;
     const struct fit_coevo *h = t->coevo;
-    int e = put_bytes(out, "FRGCOEVO", 8);
-    e |= put_le(out, 1, 4);
-    e |= put_le(out, (uint64_t)h->cfg.game, 4);
-    e |= put_le(out, h->k, 4);
-    e |= put_le(out, h->pushes, 8);
-    for (uint32_t k = 0; k < h->k && !e; k++) {
+    base_wr w = {out, 0};
+    base_put(&w, "FRGCOEVO", 8);
+    base_put_u(&w, 1, 4);
+    base_put_u(&w, (uint64_t)h->cfg.game, 4);
+    base_put_u(&w, h->k, 4);
+    base_put_u(&w, h->pushes, 8);
+    for (uint32_t k = 0; k < h->k && !w.err; k++) {
         const entry *x = slot(h, k);
         size_t ll = strlen(x->label);
-        e |= put_le(out, ll, 4);
-        e |= put_bytes(out, x->label, ll);
-        e |= put_le(out, x->len, 4);
-        e |= put_bytes(out, x->code, x->len);
+        base_put_u(&w, ll, 4);
+        base_put(&w, x->label, ll);
+        base_put_u(&w, x->len, 4);
+        base_put(&w, x->code, x->len);
     }
-    return e ? -1 : 0;
+    return w.err ? -1 : 0;
 }
 
 int fit_coevo_load(const fit_task *t, const uint8_t *d, size_t len, char *err, size_t errcap) {
     if (!fit_task_is_coevo(t)) {
-        fit_errf(err, errcap, "hall of fame: not a co-evolution task");
+        base_errf(err, errcap, "hall of fame: not a co-evolution task");
         return -1;
     }
     struct fit_coevo *h = t->coevo;
     entry *ne = calloc(h->k, sizeof *ne);
-    size_t off = 8;
-    uint64_t v = 0, game = 0, k = 0, pushes = 0;
+    base_rd r = {.d = d, .n = len, .off = 8}; /* no messages: ours name the offset */
     int rc = -1;
     if (!ne) {
-        fit_errf(err, errcap, "hall of fame: out of memory");
+        base_errf(err, errcap, "hall of fame: out of memory");
         return -1;
     }
     if (len < 8 || memcmp(d, "FRGCOEVO", 8)) {
-        fit_errf(err, errcap, "hall of fame: bad magic");
+        base_errf(err, errcap, "hall of fame: bad magic");
         goto cleanup;
     }
-    if (get_le(d, len, &off, 4, &v) || get_le(d, len, &off, 4, &game) ||
-        get_le(d, len, &off, 4, &k) || get_le(d, len, &off, 8, &pushes))
-        goto trunc;
+    uint64_t v = base_get_u(&r, 4, "version"), game = base_get_u(&r, 4, "game");
+    uint64_t k = base_get_u(&r, 4, "K"), pushes = base_get_u(&r, 8, "pushes");
+    if (r.bad) goto trunc;
     if (v != 1 || game != (uint64_t)h->cfg.game || k != h->k) {
-        fit_errf(err, errcap,
-                 "hall of fame: version %" PRIu64 ", game %" PRIu64 ", %" PRIu64
-                 " opponents; this task reads version 1, game %d, %" PRIu32 " opponents",
-                 v, game, k, (int)h->cfg.game, h->k);
+        base_errf(err, errcap,
+                  "hall of fame: version %" PRIu64 ", game %" PRIu64 ", %" PRIu64
+                  " opponents; this task reads version 1, game %d, %" PRIu32 " opponents",
+                  v, game, k, (int)h->cfg.game, h->k);
         goto cleanup;
     }
     for (uint32_t i = 0; i < h->k; i++) {
-        uint64_t ll, cl;
-        if (get_le(d, len, &off, 4, &ll) || ll >= sizeof ne[i].label || len - off < ll) goto trunc;
-        memcpy(ne[i].label, d + off, ll);
-        off += ll;
-        if (get_le(d, len, &off, 4, &cl) || cl > VM_MAX_CODE || len - off < cl) goto trunc;
-        ne[i].code = dup_code(d + off, cl);
+        uint64_t ll = base_get_u(&r, 4, "a label's length");
+        if (r.bad || ll >= sizeof ne[i].label || len - r.off < ll) goto trunc;
+        base_get(&r, ne[i].label, ll, "a label");
+        uint64_t cl = base_get_u(&r, 4, "a code length");
+        if (r.bad || cl > VM_MAX_CODE || len - r.off < cl) goto trunc;
+        ne[i].code = dup_code(d + r.off, cl);
         ne[i].len = cl;
-        off += cl;
+        r.off += cl;
         if (!ne[i].code) {
-            fit_errf(err, errcap, "hall of fame: out of memory");
+            base_errf(err, errcap, "hall of fame: out of memory");
             goto cleanup;
         }
     }
-    if (off != len) {
-        fit_errf(err, errcap, "hall of fame: %zu unexpected bytes at the end", len - off);
+    if (r.off != len) {
+        base_errf(err, errcap, "hall of fame: %zu unexpected bytes at the end", len - r.off);
         goto cleanup;
     }
     for (uint32_t i = 0; i < h->k; i++) {
@@ -229,7 +197,7 @@ int fit_coevo_load(const fit_task *t, const uint8_t *d, size_t len, char *err, s
     rc = 0;
     goto cleanup;
 trunc:
-    fit_errf(err, errcap, "hall of fame: truncated or malformed at offset %zu", off);
+    base_errf(err, errcap, "hall of fame: truncated or malformed at offset %zu", r.off);
 cleanup:
     for (uint32_t i = 0; i < h->k; i++)
         free(ne[i].code);
@@ -239,18 +207,18 @@ cleanup:
 
 /* ---- the task ---- */
 
-int fit_make_coevo(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                   char *err, size_t errcap) {
-    bool ipd = !strcmp(name, "ipd-coevo");
-    if (!ipd && strcmp(name, "blotto-coevo")) return 1;
+/* e->arg: the game (fit_game) */
+FIT_MAKER(fit_make_coevo) {
+    const char *name = e->name;
+    bool ipd = e->arg == FIT_GAME_IPD;
     uint32_t k;
     if (fit_size(name, "n_train (the hall of fame's size)", o->n_train, FIT_COEVO_K, 1, &k, err,
                  errcap))
         return -1;
     if (k > FIT_COEVO_MAX_K || (o->n_test && o->n_test != k)) {
-        fit_errf(err, errcap,
-                 "%s: n_train (the hall of fame) must be 1..%u and n_test 0 or equal to it", name,
-                 FIT_COEVO_MAX_K);
+        base_errf(err, errcap,
+                  "%s: n_train (the hall of fame) must be 1..%u and n_test 0 or equal to it", name,
+                  FIT_COEVO_MAX_K);
         return -1;
     }
     fit_task_init(t, name, FIT_ERR_INT_ABS, 0);
@@ -275,7 +243,7 @@ int fit_make_coevo(const char *name, const fit_task_opts *o, const fit_rng *rng,
         const classic *c = &cl[i % ncl];
         if (vm_asm(c->src, strlen(c->src), c->name, &b, NULL)) {
             vm_buf_free(&b);
-            fit_errf(err, errcap, "%s: the classic %s does not assemble", name, c->name);
+            base_errf(err, errcap, "%s: the classic %s does not assemble", name, c->name);
             fit_task_free(t);
             return -1;
         }
@@ -304,7 +272,7 @@ int fit_make_coevo(const char *name, const fit_task_opts *o, const fit_rng *rng,
     return 0;
 oom:
     fit_task_free(t);
-    fit_errf(err, errcap, "%s: out of memory", name);
+    base_errf(err, errcap, "%s: out of memory", name);
     return -1;
 }
 

@@ -127,7 +127,7 @@ static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_
     memset(m, 0, sizeof *m);
     m->kind = EVM_CALL_CALL;
     m->gas = c->gas;
-    uint64_t a = fit_splitmix(&s), b = fit_splitmix(&s), d = fit_splitmix(&s);
+    uint64_t a = base_splitmix64(&s), b = base_splitmix64(&s), d = base_splitmix64(&s);
     for (int k = 0; k < 8; k++) {
         m->sender.b[12 + k] = (uint8_t)(a >> (8 * k));
         m->recipient.b[12 + k] = (uint8_t)(b >> (8 * k));
@@ -136,14 +136,14 @@ static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_
     m->sender.b[0] = 0xcc;
     if (a % 4 == 0) memset(m->sender.b, 0, sizeof m->sender.b);
     m->code_address = m->recipient;
-    uint64_t v = fit_splitmix(&s);
+    uint64_t v = base_splitmix64(&s);
     switch (d % 4) {
     case 0: memset(m->value.b, 0, 32); break;
     case 1: fit_u256_from_u64(m->value.b, 1 + v % 65535); break;
     case 2: fit_u256_from_u64(m->value.b, v); break;
     default:
         for (int k = 0; k < 32; k += 8) {
-            uint64_t w = fit_splitmix(&s);
+            uint64_t w = base_splitmix64(&s);
             for (int j = 0; j < 8; j++)
                 m->value.b[k + j] = (uint8_t)(w >> (8 * j));
         }
@@ -151,12 +151,12 @@ static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_
     evm_context *x = evm_memhost_context(c->host);
     x->origin = m->sender;
     if ((d >> 2) % 2) {
-        uint64_t o = fit_splitmix(&s);
+        uint64_t o = base_splitmix64(&s);
         for (int k = 0; k < 8; k++)
             x->origin.b[12 + k] = (uint8_t)(o >> (8 * k));
         x->origin.b[1] = 0x01;
     }
-    uint64_t ts = fit_splitmix(&s), nb = fit_splitmix(&s);
+    uint64_t ts = base_splitmix64(&s), nb = base_splitmix64(&s);
     static const int shift[3] = {48, 32, 2};
     x->timestamp = (int64_t)(ts >> shift[(d >> 3) % 3]);
     x->number = (int64_t)(nb >> shift[(d >> 5) % 3]);
@@ -185,7 +185,7 @@ static uint64_t model_key(const uint8_t *in, uint32_t n_in, uint64_t idx) {
     uint64_t s = 0x656e76ull + idx;
     for (size_t k = 0; k < (size_t)n_in * 32; k++)
         s = s * 131 + in[k];
-    return fit_splitmix(&s);
+    return base_splitmix64(&s);
 }
 
 /* One case of the stack model; the final stack's words go to c->stack
@@ -364,7 +364,7 @@ static int make_syn(const char *name, syn_kind kind, const fit_task_opts *o, con
     if (fit_cases_alloc(&t->train, ntr, n_in, 1, false, true) ||
         fit_cases_alloc(&t->test, nte, n_in, 1, false, true)) {
         fit_task_free(t);
-        fit_errf(err, errcap, "%s: out of memory", name);
+        base_errf(err, errcap, "%s: out of memory", name);
         return -1;
     }
     for (int s = 0; s < 2; s++) {
@@ -512,31 +512,31 @@ static int make_superopt(const fit_task_opts *o, const fit_rng *rng, fit_task *t
     int32_t delta;
     fit_evm_block blk;
     if (!o->block_hex) {
-        fit_errf(err, errcap, "%s: needs a target block (block_hex)", name);
+        base_errf(err, errcap, "%s: needs a target block (block_hex)", name);
         return -1;
     }
     size_t col = 0;
     if (fit_evm_block_parse(o->block_hex, &blk, &col, why, sizeof why)) {
         if (col)
-            fit_errf(err, errcap, "%s: column %zu: %s", name, col, why);
+            base_errf(err, errcap, "%s: column %zu: %s", name, col, why);
         else
-            fit_errf(err, errcap, "%s: %s", name, why);
+            base_errf(err, errcap, "%s: %s", name, why);
         return -1;
     }
     if (blk.len == 0 || blk.len > 4096) {
-        fit_errf(err, errcap, "%s: the block must be 1..4096 bytes, not %zu", name, blk.len);
+        base_errf(err, errcap, "%s: the block must be 1..4096 bytes, not %zu", name, blk.len);
         fit_evm_block_free(&blk);
         return -1;
     }
     if (fit_evm_shape(blk.code, blk.len, &min_in, &delta, why, sizeof why)) {
         fit_evm_block_free(&blk);
-        fit_errf(err, errcap, "%s: %s", name, why);
+        base_errf(err, errcap, "%s: %s", name, why);
         return -1;
     }
     int64_t dout = (int64_t)min_in + delta;
     if (dout > (int64_t)EVM_MAX_OUT || min_in > 1024) {
         fit_evm_block_free(&blk);
-        fit_errf(err, errcap, "%s: the block's stack is too deep", name);
+        base_errf(err, errcap, "%s: the block's stack is too deep", name);
         return -1;
     }
     if (fit_size(name, "n_train", o->n_train, EVM_OPT_TRAIN, 1, &ntr, err, errcap) ||
@@ -588,14 +588,14 @@ static int make_superopt(const fit_task_opts *o, const fit_rng *rng, fit_task *t
     draw_stacks(t, &t->test, rng, 0, 0);
     if (fill_targets(t, &t->train) || fill_targets(t, &t->test)) {
         fit_task_free(t);
-        fit_errf(err, errcap, "%s: the block does not run on the stack model", name);
+        base_errf(err, errcap, "%s: the block does not run on the stack model", name);
         return -1;
     }
     t->gas_ref = (double)t->block_gas;
     return 0;
 oom:
     fit_task_free(t);
-    fit_errf(err, errcap, "%s: out of memory", name);
+    base_errf(err, errcap, "%s: out of memory", name);
     return -1;
 }
 
@@ -642,12 +642,18 @@ cleanup:
     return rc;
 }
 
-int fit_make_evm(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                 char *err, size_t errcap) {
-    if (!strcmp(name, "evm-max")) return make_syn(name, SYN_MAX, o, rng, t, err, errcap);
-    if (!strcmp(name, "evm-min3")) return make_syn(name, SYN_MIN3, o, rng, t, err, errcap);
-    if (!strcmp(name, "evm-absdiff")) return make_syn(name, SYN_ABSDIFF, o, rng, t, err, errcap);
-    if (!strcmp(name, "evm-popcount")) return make_syn(name, SYN_POPCOUNT, o, rng, t, err, errcap);
-    if (!strcmp(name, "evm-superopt")) return make_superopt(o, rng, t, err, errcap);
-    return 1;
+FIT_MAKER(fit_make_evm_max) {
+    return make_syn(e->name, SYN_MAX, o, rng, t, err, errcap);
+}
+FIT_MAKER(fit_make_evm_min3) {
+    return make_syn(e->name, SYN_MIN3, o, rng, t, err, errcap);
+}
+FIT_MAKER(fit_make_evm_absdiff) {
+    return make_syn(e->name, SYN_ABSDIFF, o, rng, t, err, errcap);
+}
+FIT_MAKER(fit_make_evm_popcount) {
+    return make_syn(e->name, SYN_POPCOUNT, o, rng, t, err, errcap);
+}
+FIT_MAKER(fit_make_evm_superopt) {
+    return make_superopt(o, rng, t, err, errcap);
 }

@@ -27,7 +27,8 @@ static void psb_init(fit_task *t, const char *name, fit_error_kind err, uint32_t
     fit_task_init(t, name, err, n_in);
     t->penalty = penalty;
     t->hit_tol = 0;
-    t->limits = (vm_limits){.gas = PSB_GAS, .mem = 1024, .stack = 256, .calls = 64};
+    t->limits = (vm_limits){
+        .gas = PSB_GAS, .mem = 1024, .stack = 256, .calls = 64, .underflow = VM_UNDERFLOW_SKIP};
     t->consts[0] = 0;
     t->consts[1] = 1;
     t->n_consts = 2;
@@ -57,8 +58,7 @@ static vm_word gcd(vm_word a, vm_word b) {
     return a;
 }
 
-static int make_gcd(const fit_task_opts *o, const fit_rng *rng, fit_task *t, char *err,
-                    size_t errcap) {
+FIT_MAKER(fit_make_gcd) {
     static const vm_word fixed[][2] = {{1, 1},       {4, 400000},     {54, 24},
                                        {4200, 3528}, {820000, 63550}, {123456, 654321}};
     uint32_t nf = 6, ntr, nte;
@@ -111,8 +111,7 @@ static int fuel_random(fit_vec_builder *b, const fit_rng *rng, uint32_t count, u
     return 0;
 }
 
-static int make_fuel(const fit_task_opts *o, const fit_rng *rng, fit_task *t, char *err,
-                     size_t errcap) {
+FIT_MAKER(fit_make_fuel_cost) {
     uint32_t ntr, nte;
     if (fit_size("fuel-cost", "n_train", o->n_train, 200, 37, &ntr, err, errcap) ||
         fit_size("fuel-cost", "n_test", o->n_test, 2000, 1, &nte, err, errcap))
@@ -158,8 +157,7 @@ static void coins(vm_word n, vm_word *out) {
     out[0] = n;               /* pennies */
 }
 
-static int make_coins(const fit_task_opts *o, const fit_rng *rng, fit_task *t, char *err,
-                      size_t errcap) {
+FIT_MAKER(fit_make_coin_sums) {
     uint32_t ntr, nte, nf = 34;
     if (fit_size("coin-sums", "n_train", o->n_train, 200, nf, &ntr, err, errcap) ||
         fit_size("coin-sums", "n_test", o->n_test, 2000, 1, &nte, err, errcap))
@@ -222,7 +220,7 @@ static void basement_vec(const fit_rng *rng, uint32_t n, vm_word *x) {
 static int64_t splitmix_range(void *ctx, int64_t lo, int64_t hi) {
     uint64_t span = (uint64_t)hi - (uint64_t)lo + 1, lim = UINT64_MAX - UINT64_MAX % span, v;
     do
-        v = fit_splitmix((uint64_t *)ctx);
+        v = base_splitmix64((uint64_t *)ctx);
     while (v >= lim);
     return (int64_t)((uint64_t)lo + v % span);
 }
@@ -239,8 +237,7 @@ static int basement_random(fit_vec_builder *b, const fit_rng *rng, uint32_t coun
 
 #define BASEMENT_SEED 0x6261736d656e74ull /* "basement": the fixed long vectors */
 
-static int make_basement(const fit_task_opts *o, const fit_rng *rng, fit_task *t, char *err,
-                         size_t errcap) {
+FIT_MAKER(fit_make_basement) {
     uint32_t ntr, nte, nf = 20 + FIT_BASEMENT_LONG;
     if (fit_size("basement", "n_train", o->n_train, 200, nf, &ntr, err, errcap) ||
         fit_size("basement", "n_test", o->n_test, 2000, 1, &nte, err, errcap))
@@ -275,8 +272,7 @@ static vm_word small_or_large(vm_word n) {
     return n < 1000 ? 1 : n >= 2000 ? 2 : 0;
 }
 
-static int make_sol(const fit_task_opts *o, const fit_rng *rng, fit_task *t, char *err,
-                    size_t errcap) {
+FIT_MAKER(fit_make_small_or_large) {
     vm_word ftr[27], fte[80];
     uint32_t k = 0;
     ftr[k++] = -10000, ftr[k++] = 0, ftr[k++] = 980;
@@ -341,8 +337,7 @@ static void median_case(const fit_rng *rng, int kind, vm_word *x) {
     }
 }
 
-static int make_median(const fit_task_opts *o, const fit_rng *rng, fit_task *t, char *err,
-                       size_t errcap) {
+FIT_MAKER(fit_make_median) {
     uint32_t ntr, nte;
     if (fit_size("median", "n_train", o->n_train, 100, 1, &ntr, err, errcap) ||
         fit_size("median", "n_test", o->n_test, 1000, 1, &nte, err, errcap))
@@ -382,8 +377,7 @@ static void smallest_case(const fit_rng *rng, int kind, vm_word *x) {
     }
 }
 
-static int make_smallest(const fit_task_opts *o, const fit_rng *rng, fit_task *t, char *err,
-                         size_t errcap) {
+FIT_MAKER(fit_make_smallest) {
     static const vm_word fixed[5][4] = {{0, 0, 0, 0},
                                         {-44, -44, -7, -13},
                                         {0, 4, -99, -33},
@@ -446,8 +440,7 @@ static int odds_random(fit_vec_builder *b, const fit_rng *rng, uint32_t count, i
     return 0;
 }
 
-static int make_odds(const fit_task_opts *o, const fit_rng *rng, fit_task *t, char *err,
-                     size_t errcap) {
+FIT_MAKER(fit_make_count_odds) {
     uint32_t ntr, nte;
     if (fit_size("count-odds", "n_train", o->n_train, 200, 32, &ntr, err, errcap) ||
         fit_size("count-odds", "n_test", o->n_test, 2000, 1, &nte, err, errcap))
@@ -529,8 +522,7 @@ static int zero_random(fit_vec_builder *b, const fit_rng *rng, uint32_t count) {
     return 0;
 }
 
-static int make_zero(const fit_task_opts *o, const fit_rng *rng, fit_task *t, char *err,
-                     size_t errcap) {
+FIT_MAKER(fit_make_last_index_of_zero) {
     const uint32_t nftr = 72, nfte = 26;
     uint32_t ntr, nte;
     if (fit_size("last-index-of-zero", "n_train", o->n_train, 150, nftr, &ntr, err, errcap) ||
@@ -571,32 +563,4 @@ static int make_zero(const fit_task_opts *o, const fit_rng *rng, fit_task *t, ch
     for (uint32_t i = 10; i < nb; i++)
         if (vec_add(&b, pb + 4 * i, 4, last_zero(pb + 4 * i, 4))) return -1;
     return zero_random(&b, rng, nte - nfte);
-}
-
-int fit_make_psb(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
-                 char *err, size_t errcap) {
-    static const struct {
-        const char *name;
-        int (*make)(const fit_task_opts *, const fit_rng *, fit_task *, char *, size_t);
-    } tab[] = {{"gcd", make_gcd},
-               {"fuel-cost", make_fuel},
-               {"coin-sums", make_coins},
-               {"basement", make_basement},
-               {"small-or-large", make_sol},
-               {"median", make_median},
-               {"smallest", make_smallest},
-               {"count-odds", make_odds},
-               {"last-index-of-zero", make_zero}};
-    for (size_t i = 0; i < sizeof tab / sizeof *tab; i++) {
-        if (strcmp(name, tab[i].name)) continue;
-        if (err && errcap) err[0] = 0;
-        int rc = tab[i].make(o, rng, t, err, errcap);
-        if (rc) {
-            fit_task_free(t);
-            if (err && errcap && !err[0]) fit_errf(err, errcap, "%s: out of memory", name);
-            return -1;
-        }
-        return 0;
-    }
-    return 1;
 }

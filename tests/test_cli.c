@@ -632,7 +632,7 @@ Test(cli, out_of_memory_is_exit_1) {
 }
 
 /* frugal superopt reads and checks its whole input first: a bad line is an
- * error naming the file and the line, before any output (no CSV header, no
+ * error naming the file and the line (and column), before any output (no CSV header, no
  * summary, no block optimised). */
 Test(cli, superopt_bad_input_fails_before_any_output) {
     char in[128];
@@ -647,7 +647,7 @@ Test(cli, superopt_bad_input_fails_before_any_output) {
                            "20",       "--equiv", "10",       "--quiet", NULL};
         cr_assert_eq(run("so", a), EXP_EXIT_INPUT, "%s", slurp("so", "err"));
         char want[160];
-        snprintf(want, sizeof want, "%s:2: ", in);
+        snprintf(want, sizeof want, "%s:2:", in);
         char *err = slurp("so", "err");
         cr_assert(strstr(err, want) && !strstr(err, "summary"), "%s", err);
         cr_assert_str_empty(slurp("so", "out"));

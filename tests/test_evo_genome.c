@@ -338,11 +338,12 @@ Test(evo_genome, stack_aware_programs_never_underflow) {
     evo_genome_params_for_task(&g, &isa, &t);
     cr_assert(g.init_stack_aware);
     cr_assert_eq(g.init_depth, 1);
-    /* straight-line code: a jump can skip instructions, so the static depth
-     * holds only without jumps */
+    /* straight-line code: a jump or a block (IF, TIMES) can skip or repeat
+     * instructions, so the static depth holds only without them */
     uint32_t k = 0;
     for (uint32_t i = 0; i < g.nops; i++)
-        if (isa.op[g.ops[i]].imm != EVO_IMM_REL) g.ops[k++] = g.ops[i];
+        if (isa.op[g.ops[i]].imm != EVO_IMM_REL && g.ops[i] != VM_OP_IF && g.ops[i] != VM_OP_TIMES)
+            g.ops[k++] = g.ops[i];
     g.nops = k;
     g.ops[g.nops++] = VM_OP_DUP; /* weight the index ops */
     g.ops[g.nops++] = VM_OP_SWAP;
@@ -357,6 +358,7 @@ Test(evo_genome, stack_aware_programs_never_underflow) {
         wellformed(code, len, &g);
         cr_assert_eq(vm_load(a, code, len), 0);
         cr_assert_eq(vm_push(a, 5), 0);
+        cr_assert_eq(vm_set_args(a, (const vm_word[]){5}, 1), 0);
         vm_status st = vm_run(a);
         cr_assert_neq(st, VM_STACK_UNDERFLOW, "seed %lu", (unsigned long)seed);
     }

@@ -74,6 +74,12 @@ Test(evo_run, same_hash_for_1_2_4_threads_lexicase) {
     same_for_threads(&p);
 }
 
+Test(evo_run, same_hash_for_1_2_4_threads_downsampled) {
+    evo_params p = small(EVO_SEL_LEXICASE, 120, 2);
+    p.downsample = 0.25;
+    same_for_threads(&p);
+}
+
 Test(evo_run, same_hash_for_1_2_4_threads_nsga2) {
     evo_params p = small(EVO_SEL_NSGA2, 100, 1);
     p.objectives[0] = EVO_OBJ_ERROR;
@@ -136,6 +142,56 @@ Test(evo_run, resume_equals_uninterrupted) {
     resume_equals_uninterrupted(&p, 4);
     p = small(EVO_SEL_NSGA2, 80, 3);
     resume_equals_uninterrupted(&p, 6); /* just after a migration */
+    p = small(EVO_SEL_LEXICASE, 80, 2);
+    p.downsample = 0.3;
+    resume_equals_uninterrupted(&p, 5);
+}
+
+/* Down-sampling: every individual is judged on round(0.3 * 17) = 5 cases;
+ * nothing is reused; and a run that stops on its target has an individual
+ * right on every training case. */
+Test(evo_run, downsampled_generations) {
+    fit_task t;
+    cr_assert_eq(fit_task_int_square(&t), 0); /* 17 cases: x = -8..8 */
+    evo_params p;
+    evo_params_default(&p, &isa, &t);
+    p.seed = 3;
+    p.pop_size = 200;
+    p.max_generations = 60;
+    p.target_error = 0;
+    p.selection = EVO_SEL_LEXICASE;
+    p.downsample = 0.3; /* 5 of 17 cases */
+    char err[256];
+    omp_set_num_threads(2);
+    evo_run *r = evo_run_new(&p, &t, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    uint64_t evals = 0;
+    while (evo_run_stopped(r) == EVO_STOP_NONE) {
+        cr_assert_eq(evo_run_step(r), 0);
+        evo_pop_view v;
+        evo_run_island(r, 0, &v);
+        /* one sample a generation: rows are 5 errors and zeros */
+        for (uint32_t i = 0; i < v.n; i++) {
+            if (v.ops[i] & EVO_OP_VERIFIED) continue;
+            cr_assert_leq(v.hits[i], 5u);
+            for (uint32_t c = 5; c < v.ncases; c++)
+                cr_assert_eq(v.errors[(size_t)i * v.ncases + c], 0);
+            cr_assert_eq(v.ops[i] & EVO_OP_CLONE, 0, "results are never reused");
+        }
+        uint64_t e = evo_run_evaluations(r);
+        cr_assert_geq(e - evals, p.pop_size, "every individual is evaluated");
+        evals = e;
+    }
+    evo_stats s;
+    evo_run_stats(r, &s);
+    cr_assert_eq(evo_run_stopped(r), EVO_STOP_TARGET, "best error %g", s.best_error);
+    double e[17];
+    fit_result fr = {.errors = e};
+    cr_assert_eq(evo_run_eval(r, s.best_island, s.best_slot, FIT_TRAIN, &fr), 0);
+    cr_assert_eq(fr.error, 0, "the best is right on all 17 training cases");
+    cr_assert_eq(s.best_hits, 17);
+    evo_run_free(r);
+    fit_task_free(&t);
 }
 
 Test(evo_run, bad_state_blobs_are_rejected) {

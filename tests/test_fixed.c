@@ -13,7 +13,7 @@
 typedef __int128 i128;
 typedef unsigned __int128 u128;
 
-/* splitmix64: the tests' own generator, independent of evolve/rng.c */
+/* splitmix64: the tests' own generator, independent of base/base.h */
 static uint64_t fx_rand(uint64_t *s) {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;

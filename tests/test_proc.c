@@ -1000,10 +1000,42 @@ static vm_buf evm_sample(void) {
     return (vm_buf){0};
 }
 
-Test(snapshot_evm, sample_is_version_3) {
+Test(snapshot_evm, sample_is_version_4) {
     vm_buf img = evm_sample();
-    cr_assert_eq(img.data[8], 3, "format version");
+    cr_assert_eq(img.data[8], 4, "format version");
     vm_buf_free(&img);
+}
+
+/* An image written by the version 3 writer (experiments/examples/evm_calls.s
+ * stopped at 29000 gas: a native root whose EVM children call each other)
+ * loads and ends as one uninterrupted run: status, gas, stack. */
+Test(snapshot_evm, reads_version_3) {
+    vm_buf v3 = {0}, src = {0}, code = {0};
+    cr_assert_eq(exp_read_file("tests/data/calls-v3.snap", &v3), 0);
+    cr_assert_eq(v3.data[8], 3);
+    vm_arena *a = vm_arena_new();
+    char err[256];
+    cr_assert_eq(vm_snapshot_load(a, v3.data, v3.len, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(vm_status_get(a), VM_OUT_OF_GAS);
+    vm_set_limits(a, &(vm_limits){.gas = 1000000});
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    cr_assert_eq(exp_read_file("experiments/examples/evm_calls.s", &src), 0);
+    cr_assert_eq(vm_asm((const char *)src.data, src.len, "evm_calls.s", &code, stderr), 0);
+    vm_arena *whole = vm_arena_new();
+    vm_load(whole, code.data, code.len);
+    cr_assert_eq(vm_run(whole), VM_HALTED);
+    vm_meters m1, m2;
+    vm_meters_get(a, &m1);
+    vm_meters_get(whole, &m2);
+    cr_assert_eq(m1.gas, m2.gas);
+    cr_assert_eq(m1.memtime, m2.memtime);
+    cr_assert_eq(vm_depth(a), vm_depth(whole));
+    cr_assert_arr_eq(vm_stack(a), vm_stack(whole), vm_depth(a) * sizeof(vm_word));
+    vm_arena_free(a);
+    vm_arena_free(whole);
+    vm_buf_free(&v3);
+    vm_buf_free(&src);
+    vm_buf_free(&code);
 }
 
 /* An image written by the version 2 writer (an EVM child stopped inside its

@@ -839,7 +839,7 @@ static void read_n(const char *path, const char *name, hid_t type, void *out, si
 }
 
 Test(report, fronts_leave_out_penalised_programs) {
-    make_run("pen", 4, false);
+    make_run_set("pen", 4, false, "limits.underflow=fault"); /* the strict VM: some faults */
     char in[128], out[128], p[256];
     snprintf(in, sizeof in, "%s/pen", dir);
     snprintf(out, sizeof out, "%s/rep", dir);

@@ -1,4 +1,4 @@
-/* PCG32 (evolve/rng.c): the reference vector, unbiased bounded draws
+/* PCG32 (base/base.h, as evo_rng): the reference vector, unbiased bounded draws
  * (chi-square with fixed seeds), full-range int64 draws, and stream
  * derivation, pinned by a known-answer vector. */
 #include <criterion/criterion.h>

@@ -85,8 +85,12 @@ Test(snapshot, roundtrip_random_programs) {
     vm_arena *a = vm_arena_new(), *b = vm_arena_new();
     for (int i = 0; i < 3000; i++) {
         size_t n = tu_random_program(&seed, c, sizeof c);
+        static const vm_word args[] = {3, -2};
         vm_load(a, c, n);
-        vm_set_limits(a, &(vm_limits){.gas = 1 + tu_below(&seed, 400), .mem = 5000});
+        vm_set_limits(a, &(vm_limits){.gas = 1 + tu_below(&seed, 400),
+                                      .mem = 5000,
+                                      .underflow = i & 1 ? VM_UNDERFLOW_SKIP : VM_UNDERFLOW_FAULT});
+        vm_set_args(a, args, 2);
         vm_push(a, 3);
         vm_run(a);
         vm_buf img = snap_of(a);
@@ -142,8 +146,10 @@ Test(snapshot, reads_version_1) {
     char err[256];
     cr_assert_eq(vm_snapshot_load(a, v1.data, v1.len, err, sizeof err), 0, "%s", err);
     vm_buf v2 = snap_of(a);
-    cr_assert_eq(v2.data[8], 3);
-    cr_assert_eq(v2.len, v1.len + 2, "one kind byte for each of the 2 processes");
+    cr_assert_eq(v2.data[8], 4);
+    cr_assert_eq(
+        v2.len, v1.len + 2 * 6,
+        "a kind byte, an underflow rule and an argument count for each of the 2 processes");
     refuel(a, 1000000);
     cr_assert_eq(vm_run(a), VM_HALTED);
     vm_arena *whole = load_example("experiments/examples/credit.s", NULL, 0, 1050000);

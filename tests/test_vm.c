@@ -38,6 +38,65 @@ static const kat kats[] = {
     {VM_OP_CALL, "CALL f\nPUSH 3\nHALT\nf: PUSH 2\nRET", 0, {0}, 2, S(2, 3), 0, {0}},
     {VM_OP_CALL, "f: CALL f", 0, {0}, 0, {0}, VM_CALL_OVERFLOW, {.calls = 5}},
     {VM_OP_RET, "RET\nPUSH 1", 0, {0}, 0, {0}, 0, {0}},
+    /* RET leaves the loops entered since its CALL */
+    {VM_OP_RET,
+     "CALL f\nINDEX\nHALT\nf: PUSH 5\nTIMES\nINDEX\nRET\nCLOSE",
+     0,
+     {0},
+     2,
+     S(0, 0),
+     0,
+     {0}},
+    {VM_OP_TIMES, "PUSH 0\nPUSH 4\nTIMES\nPUSH 2\nADD\nCLOSE", 0, {0}, 1, S(8), 0, {0}},
+    {VM_OP_TIMES, "PUSH 7\nPUSH 0\nTIMES\nPUSH 1\nADD\nCLOSE", 0, {0}, 1, S(7), 0, {0}},
+    {VM_OP_TIMES, "PUSH 7\nPUSH -3\nTIMES\nPUSH 1\nADD\nCLOSE\nPUSH 1", 0, {0}, 2, S(7, 1), 0, {0}},
+    /* without a CLOSE the block runs to the end of the code, once */
+    {VM_OP_TIMES, "PUSH 0\nPUSH 3\nTIMES\nPUSH 1\nADD", 0, {0}, 1, S(1), 0, {0}},
+    /* a loop frame is two call-stack words */
+    {VM_OP_TIMES, "PUSH 1\nTIMES\nCLOSE", 0, {0}, 1, S(1), VM_CALL_OVERFLOW, {.calls = 1}},
+    {VM_OP_IF, "PUSH 5\nPUSH 1\nIF\nPUSH 2\nADD\nCLOSE", 0, {0}, 1, S(7), 0, {0}},
+    {VM_OP_IF, "PUSH 5\nPUSH 0\nIF\nPUSH 2\nADD\nCLOSE\nPUSH 1", 0, {0}, 2, S(5, 1), 0, {0}},
+    /* blocks nest as brackets: the IF's CLOSE is the inner one */
+    {VM_OP_IF,
+     "PUSH 0\nIF\nPUSH 1\nIF\nPUSH 2\nCLOSE\nPUSH 3\nCLOSE\nPUSH 4",
+     0,
+     {0},
+     1,
+     S(4),
+     0,
+     {0}},
+    {VM_OP_CLOSE, "CLOSE\nPUSH 1\nCLOSE", 0, {0}, 1, S(1), 0, {0}},
+    {VM_OP_INDEX,
+     "PUSH 0\nPUSH 3\nTIMES\nPUSH 2\nTIMES\nINDEX\nADD\nCLOSE\nINDEX\nADD\nCLOSE",
+     0,
+     {0},
+     1,
+     S(6),
+     0,
+     {0}},
+    {VM_OP_INDEX, "INDEX", 0, {0}, 1, S(0), 0, {0}},
+    {VM_OP_ARG, "ARG 0", 0, {0}, 0, {0}, VM_OUT_OF_BOUNDS, {0}}, /* no arguments */
+    /* operand shortage under the SKIP rule: charged, no effect; a TIMES or IF
+     * without its operand skips its block */
+    {VM_OP_ADD, "PUSH 3\nADD\nPUSH 4\nADD", 0, {0}, 1, S(7), 0, {.underflow = VM_UNDERFLOW_SKIP}},
+    {VM_OP_DUP, "DUP 3", 2, S(1, 2), 2, S(1, 2), 0, {.underflow = VM_UNDERFLOW_SKIP}},
+    {VM_OP_TIMES,
+     "TIMES\nPUSH 9\nCLOSE\nPUSH 1",
+     0,
+     {0},
+     1,
+     S(1),
+     0,
+     {.underflow = VM_UNDERFLOW_SKIP}},
+    {VM_OP_IF, "IF\nPUSH 9\nCLOSE\nPUSH 1", 0, {0}, 1, S(1), 0, {.underflow = VM_UNDERFLOW_SKIP}},
+    {VM_OP_POP,
+     "POP\nPOP",
+     0,
+     {0},
+     0,
+     {0},
+     VM_OUT_OF_GAS,
+     {.gas = 1, .underflow = VM_UNDERFLOW_SKIP}},
     {VM_OP_PUSH, "PUSH -7\nPUSH 0x7fffffffffffffff", 0, {0}, 2, S(-7, INT64_MAX), 0, {0}},
     {VM_OP_POP, "POP", 2, S(1, 2), 1, S(1), 0, {0}},
     {VM_OP_POP, "POP", 0, {0}, 0, {0}, VM_STACK_UNDERFLOW, {0}},
@@ -193,6 +252,12 @@ static const kat kats[] = {
     {VM_OP_OUT, "PUSH 1\nPUSH 0\nOUT", 0, {0}, 2, S(1, 0), VM_BAD_KEY, {0}},
 };
 
+/* ARG cases run with the argument words 7, 9 */
+static const kat arg_kats[] = {
+    {VM_OP_ARG, "ARG 1\nARG 0", 0, {0}, 2, S(9, 7), 0, {0}},
+    {VM_OP_ARG, "ARG 2", 0, {0}, 0, {0}, VM_OUT_OF_BOUNDS, {0}},
+};
+
 static void run_kat(const kat *k, bool stepping) {
     vm_buf b = tu_asm(k->src);
     vm_arena *a = vm_arena_new();
@@ -202,6 +267,9 @@ static void run_kat(const kat *k, bool stepping) {
     vm_set_stepping(a, stepping);
     for (int i = 0; i < k->nin; i++)
         cr_assert_eq(vm_push(a, k->in[i]), 0);
+    static const vm_word args[] = {7, 9};
+    bool with_args = k >= arg_kats && k < arg_kats + sizeof arg_kats / sizeof *arg_kats;
+    cr_assert_eq(vm_set_args(a, args, with_args ? 2 : 0), 0);
     vm_status want = k->st ? k->st : VM_HALTED;
     vm_status got = vm_run(a);
     cr_assert_eq(got, want, "%s: status %s, want %s", k->src, vm_status_name(got),
@@ -219,6 +287,8 @@ Test(vm, every_opcode_has_a_known_answer) {
     bool covered[256] = {0};
     for (size_t i = 0; i < sizeof kats / sizeof *kats; i++)
         covered[kats[i].op] = true;
+    for (size_t i = 0; i < sizeof arg_kats / sizeof *arg_kats; i++)
+        covered[arg_kats[i].op] = true;
 #define OP(name, byte, in, out, gas, imm, doc)                                                     \
     cr_expect(covered[byte], "opcode " #name " has no known-answer case");
 #include "vm/opcodes.def"
@@ -229,6 +299,10 @@ Test(vm, known_answers) {
     for (size_t i = 0; i < sizeof kats / sizeof *kats; i++) {
         run_kat(&kats[i], false);
         run_kat(&kats[i], true);
+    }
+    for (size_t i = 0; i < sizeof arg_kats / sizeof *arg_kats; i++) {
+        run_kat(&arg_kats[i], false);
+        run_kat(&arg_kats[i], true);
     }
 }
 
@@ -287,6 +361,10 @@ Test(vm, exact_meters) {
          1 * (g(VM_OP_ALLOC) + 8) + 17 * g(VM_OP_HALT)},
         /* a call frame is one word */
         {"CALL f\nHALT\nf: RET", g(VM_OP_CALL) + g(VM_OP_RET) + g(VM_OP_HALT), 1 * g(VM_OP_RET)},
+        /* a TIMES loop frame is 2 words while the block runs */
+        {"PUSH 3\nTIMES\nPUSH 1\nPOP\nCLOSE",
+         g(VM_OP_PUSH) + g(VM_OP_TIMES) + 3 * (g(VM_OP_PUSH) + g(VM_OP_POP) + g(VM_OP_CLOSE)),
+         1 * g(VM_OP_TIMES) + 3 * (2 * g(VM_OP_PUSH) + 3 * g(VM_OP_POP) + 2 * g(VM_OP_CLOSE))},
         /* a loop: 3 iterations of PUSH 1, SUB, DUP 0, JNZ */
         {"PUSH 3\nl: PUSH 1\nSUB\nDUP 0\nJNZ l",
          g(VM_OP_PUSH) + 3 * (g(VM_OP_PUSH) + g(VM_OP_SUB) + g(VM_OP_DUP) + g(VM_OP_JNZ)),
@@ -335,9 +413,11 @@ Test(vm, out_of_gas_leaves_ip_and_state) {
 
 static void run_full(vm_arena *a, const uint8_t *c, size_t n, const vm_limits *l, bool stepping,
                      tu_state *out) {
+    static const vm_word args[] = {3, -2};
     vm_load(a, c, n);
     vm_set_limits(a, l);
     vm_set_stepping(a, stepping);
+    vm_set_args(a, args, 2);
     vm_push(a, 3);
     vm_push(a, -2);
     vm_run(a);
@@ -359,7 +439,8 @@ Test(vm, block_metering_equals_step_metering) {
                        .mem = 4 + tu_below(&seed, 60),
                        .memtime = 1 + tu_below(&seed, 20000),
                        .stack = 1 + tu_below(&seed, 40),
-                       .calls = 1 + tu_below(&seed, 8)};
+                       .calls = 1 + tu_below(&seed, 8),
+                       .underflow = i & 1 ? VM_UNDERFLOW_SKIP : VM_UNDERFLOW_FAULT};
         tu_state x, y;
         run_full(a, c, n, &l, false, &x);
         run_full(a, c, n, &l, true, &y);
@@ -382,7 +463,11 @@ Test(vm, refuel_at_every_point_equals_one_run) {
     for (int i = 0; i < 4000; i++) {
         size_t n = tu_random_program(&seed, c, sizeof c);
         if (tu_reads_budget(c, n)) continue;
-        vm_limits big = {.gas = 600, .mem = 64, .stack = 48, .calls = 8};
+        vm_limits big = {.gas = 600,
+                         .mem = 64,
+                         .stack = 48,
+                         .calls = 8,
+                         .underflow = i & 1 ? VM_UNDERFLOW_SKIP : VM_UNDERFLOW_FAULT};
         tu_state want;
         run_full(a, c, n, &big, false, &want);
         if (want.status == VM_YIELDED) continue;
@@ -427,7 +512,11 @@ Test(vm, chunked_refuel_equals_one_run) {
     for (int i = 0; i < 5000; i++) {
         size_t n = tu_random_program(&seed, c, sizeof c);
         if (tu_reads_budget(c, n)) continue;
-        vm_limits big = {.gas = 5000, .mem = 64, .stack = 48, .calls = 8};
+        vm_limits big = {.gas = 5000,
+                         .mem = 64,
+                         .stack = 48,
+                         .calls = 8,
+                         .underflow = i & 1 ? VM_UNDERFLOW_SKIP : VM_UNDERFLOW_FAULT};
         tu_state want;
         run_full(a, c, n, &big, false, &want);
         vm_limits l = big;

@@ -18,10 +18,7 @@
 
 /* splitmix64: a tiny seeded generator for test inputs. */
 static inline uint64_t tu_next(uint64_t *s) {
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
+    return base_splitmix64(s);
 }
 static inline uint32_t tu_below(uint64_t *s, uint32_t n) {
     return (uint32_t)(tu_next(s) % n);
@@ -75,6 +72,7 @@ static inline size_t tu_random_program(uint64_t *s, uint8_t *c, size_t cap) {
         switch (vm_opinfo_of(op)->imm) {
         case VM_IMM_I64: imm = (int64_t)tu_below(s, 41) - 20; break;
         case VM_IMM_IDX: imm = tu_below(s, 4); break;
+        case VM_IMM_ARG: imm = tu_below(s, 3); break;
         case VM_IMM_REL: rel_at[nrel++] = (int)i; break;
         default: break;
         }
@@ -112,20 +110,12 @@ static inline bool tu_reads_budget(const uint8_t *c, size_t n) {
 static inline char *tu_run_cmd(const char *cmd) {
     FILE *p = popen(cmd, "r");
     cr_assert(p, "cannot run %s", cmd);
-    size_t cap = 1 << 16, n = 0, k;
-    char *out = malloc(cap);
-    cr_assert(out);
-    while ((k = fread(out + n, 1, cap - 1 - n, p)) > 0) {
-        n += k;
-        if (n + 1 == cap) {
-            char *q = realloc(out, cap *= 2);
-            cr_assert(q);
-            out = q;
-        }
-    }
-    out[n] = 0;
+    base_buf b = {0};
+    cr_assert_eq(base_read_all(p, &b, SIZE_MAX), 0, "cannot read the output of %s", cmd);
+    cr_assert_eq(base_buf_reserve(&b, 1), 0);
+    b.data[b.len] = 0;
     pclose(p);
-    return out;
+    return (char *)b.data;
 }
 
 /* A fresh temporary directory named after prefix, and its removal (without a

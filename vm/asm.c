@@ -18,30 +18,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- growable byte buffer ---- */
-
-void vm_buf_free(vm_buf *b) {
-    if (!b) return;
-    free(b->data);
-    b->data = NULL;
-    b->len = b->cap = 0;
-}
-
-/* Room for n more bytes. Returns 0, or -1 if memory cannot be had. */
-static int buf_reserve(vm_buf *b, size_t n) {
-    if (b->cap >= b->len && b->cap - b->len >= n) return 0;
-    size_t cap = b->cap < 256 ? 256 : b->cap;
-    while (cap < b->len || cap - b->len < n) {
-        if (cap > SIZE_MAX / 2) return -1;
-        cap *= 2;
-    }
-    uint8_t *p = realloc(b->data, cap);
-    if (!p) return -1;
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
 /* ---- assembler state ---- */
 
 typedef struct {
@@ -291,7 +267,7 @@ static size_t emit(asm_ctx *c, size_t col, size_t n) {
         return NOPOS;
     }
     if (c->pass != 2 || !c->out) return NOPOS;
-    if (buf_reserve(c->out, n) < 0) {
+    if (base_buf_reserve(c->out, n) < 0) {
         fatal_oom(c, col);
         return NOPOS;
     }
@@ -361,6 +337,7 @@ static const char *operand_what(vm_imm_kind k) {
     case VM_IMM_REL: return "a label or a signed offset (+N or -N)";
     case VM_IMM_IDX: return "a stack index 0..255";
     case VM_IMM_U8: return "a byte 0..255";
+    case VM_IMM_ARG: return "an argument index 0..255";
     default: return "nothing";
     }
 }
@@ -418,10 +395,11 @@ static void asm_insn(asm_ctx *c, size_t i, size_t j) {
         break;
     case VM_IMM_IDX:
     case VM_IMM_U8:
+    case VM_IMM_ARG:
         r = parse_num(tok, e - k, false, &v);
         if (r == NUM_BAD) {
-            report(c, k, "bad number %s, expected a stack index 0..255",
-                   quote(c, k, e, q, sizeof q));
+            report(c, k, "bad number %s, expected %s", quote(c, k, e, q, sizeof q),
+                   operand_what(oi->imm));
             return;
         }
         if (r == NUM_RANGE || v < 0 || v > 255) {
@@ -543,7 +521,8 @@ void vm_insn_text(const vm_insn *in, char *buf, size_t cap) {
     case VM_IMM_I64: snprintf(buf, cap, "%s %" PRId64, oi->name, in->imm); break;
     case VM_IMM_REL: snprintf(buf, cap, "%s %+" PRId64, oi->name, in->imm); break;
     case VM_IMM_IDX:
-    case VM_IMM_U8: snprintf(buf, cap, "%s %" PRId64, oi->name, in->imm); break;
+    case VM_IMM_U8:
+    case VM_IMM_ARG: snprintf(buf, cap, "%s %" PRId64, oi->name, in->imm); break;
     default: snprintf(buf, cap, "%s", oi->name); break;
     }
 }

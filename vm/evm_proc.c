@@ -56,17 +56,9 @@ struct vm_evm {
 
 static const evm_address SELF = {{[16] = 0xff, [17] = 0xff, [18] = 0xff, [19] = 0xff}};
 
-/* Little-endian n bytes (container fields). */
-static uint64_t le(const uint8_t *p, int n) {
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 /* Container fields (docs/evm.md): EVM gas at 2, code length at 10. */
 static uint32_t box_clen(const uint8_t *c) {
-    return (uint32_t)le(c + 10, 4);
+    return (uint32_t)base_le_get(c + 10, 4);
 }
 
 /* The calldata of p's container: the bytes after the code. */
@@ -332,7 +324,7 @@ static evm_verdict tree_policy(void *c, evm_action *act) {
 /* Start the transaction: the container's code at SELF, called with its
  * calldata and gas. 0, or -1 out of memory. */
 static int start(vm_proc *p, vm_evm *e) {
-    uint64_t gas = le(p->code + 2, 8);
+    uint64_t gas = base_le_get(p->code + 2, 8);
     if (gas > VM_MAX_GAS) gas = VM_MAX_GAS;
     if (world_room(e, 0) ||
         evm_memhost_set_code(e->host, &SELF, p->code + VM_EVM_HDR, box_clen(p->code)))
@@ -479,10 +471,8 @@ int vm_evm_make(uint8_t *out, size_t cap, const uint8_t *code, size_t clen, cons
     if (clen > UINT32_MAX || n > cap) return -1;
     out[0] = 0xef;
     out[1] = 0x01;
-    for (int i = 0; i < 8; i++)
-        out[2 + i] = (uint8_t)(gas >> (8 * i));
-    for (int i = 0; i < 4; i++)
-        out[10 + i] = (uint8_t)(clen >> (8 * i));
+    base_le_put(out + 2, gas, 8);
+    base_le_put(out + 10, clen, 4);
     if (clen) memcpy(out + VM_EVM_HDR, code, clen);
     if (dlen) memcpy(out + VM_EVM_HDR + clen, data, dlen);
     return (int)n;
@@ -509,7 +499,7 @@ void vm_evm_regions(const vm_proc *p, vm_region_fn fn, void *ctx) {
 
 /* ---- snapshots (docs/snapshot.md, "EVM process") ---- */
 
-int vm_evm_save(const vm_proc *p, vm_wr *w) {
+int vm_evm_save(const vm_proc *p, base_wr *w) {
     const vm_evm *e = p->evm;
     bool live = live_tx(e);
     U8(!e->started ? 0 : e->done ? 2 : e->aborted ? 3 : 1);
@@ -533,13 +523,13 @@ int vm_evm_save(const vm_proc *p, vm_wr *w) {
     return 0;
 }
 
-int vm_evm_load(vm_proc *p, vm_rd *r, uint32_t version) {
+int vm_evm_load(vm_proc *p, base_rd *r, uint32_t version) {
     vm_evm *e = p->evm;
     uint8_t state = G8("an EVM process state"), status = G8("an EVM status");
     e->snap = G64("an EVM journal position");
     if (r->bad) return -1;
     if (state > (version >= 3 ? 3 : 2) || status >= EVM_NSTATUS) {
-        vm_rd_fail(r, "process %u: EVM state %u, status %u", p->id, state, status);
+        base_rd_fail(r, "process %u: EVM state %u, status %u", p->id, state, status);
         return -1;
     }
     e->started = state != 0;
@@ -556,8 +546,8 @@ int vm_evm_load(vm_proc *p, vm_rd *r, uint32_t version) {
     const uint8_t *in = box_data(p, &nin);
     bool live = e->vm->frames[0] && f0->active;
     if ((state == 1 || state == 3) != live || (live && f0->msg.input_size != nin)) {
-        vm_rd_fail(r, "process %u: EVM state %u with %d live frames (calldata %zu bytes)", p->id,
-                   state, frames, nin);
+        base_rd_fail(r, "process %u: EVM state %u with %d live frames (calldata %zu bytes)", p->id,
+                     state, frames, nin);
         return -1;
     }
     if (live) { /* the transaction's message: frame 0's, with the container's calldata */
@@ -572,12 +562,12 @@ int vm_evm_load(vm_proc *p, vm_rd *r, uint32_t version) {
         e->w[d] = (world){p->id, 0, e->host};
     if (state != 1 || version < 3) return r->bad ? -1 : 0;
     uint32_t n = G32("a count of held worlds");
-    if (!vm_room_for(r, n, 4, 1u << 24, "a count of held worlds")) return -1;
+    if (!base_room_for(r, n, 4, 1u << 24, "a count of held worlds")) return -1;
     if (n && vm_grow((void **)&e->held, &e->heldcap, n, sizeof *e->held)) return -2;
     for (e->nheld = 0; e->nheld < n; e->nheld++)
         e->held[e->nheld] = G32("a held world");
     n = G32("an xlog length");
-    if (!vm_room_for(r, n, 12, 1u << 28, "an xlog length")) return -1;
+    if (!base_room_for(r, n, 12, 1u << 28, "an xlog length")) return -1;
     if (n && vm_grow((void **)&e->xlog, &e->xcap, n, sizeof *e->xlog)) return -2;
     for (e->nx = 0; e->nx < n; e->nx++) {
         e->xlog[e->nx].id = G32("an xlog world");
@@ -593,7 +583,7 @@ int vm_evm_load(vm_proc *p, vm_rd *r, uint32_t version) {
 /* After every process is loaded: the worlds named by e's lock, its held
  * list, its xlog and its frames are live EVM processes that agree, and every
  * journal position is within its world's journal. 0, or -1 with r's error. */
-int vm_evm_check(vm_arena *a, vm_proc *p, vm_rd *r) {
+int vm_evm_check(vm_arena *a, vm_proc *p, base_rd *r) {
     vm_evm *e = p->evm;
     e->a = a;
     if (e->lock != VM_NONE) {
@@ -601,8 +591,8 @@ int vm_evm_check(vm_arena *a, vm_proc *p, vm_rd *r) {
         bool ok = t && t != e && live_tx(t) && e->done;
         for (uint32_t i = 0; ok && i < t->nheld; i++)
             if (t->held[i] == p->id) goto locked;
-        vm_rd_fail(r, "process %u: its world is held by %u, which does not hold it", p->id,
-                   e->lock);
+        base_rd_fail(r, "process %u: its world is held by %u, which does not hold it", p->id,
+                     e->lock);
         return -1;
     }
 locked:
@@ -629,7 +619,7 @@ locked:
     }
     return 0;
 bad:
-    vm_rd_fail(r, "process %u: its transaction's worlds (held, xlog or frames) are inconsistent",
-               p->id);
+    base_rd_fail(r, "process %u: its transaction's worlds (held, xlog or frames) are inconsistent",
+                 p->id);
     return -1;
 }

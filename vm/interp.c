@@ -41,6 +41,9 @@ static bool is_terminator(uint8_t op) {
     case VM_OP_JNZ:
     case VM_OP_CALL:
     case VM_OP_RET:
+    case VM_OP_TIMES:
+    case VM_OP_IF:
+    case VM_OP_CLOSE:
     case VM_OP_HALT:
     case VM_OP_YIELD:
     case VM_OP_ALLOC:
@@ -115,6 +118,34 @@ static void blk_close(blockacc *b, vm_cell *cells, vm_cold *cold) {
     cold[hs] = cold[hs + 1] = (vm_cold){cells[b->hdr + 3].w.hi, 0, 0};
 }
 
+/* Blocks: match each TIMES and IF with its CLOSE in the linear decoding, as
+ * brackets. m[pc] gets, for an opener, the address after its CLOSE (or the
+ * end); for a CLOSE of a TIMES, the address after that TIMES (the body);
+ * VM_NONE for a CLOSE of an IF or an unmatched one (it does nothing). m has
+ * room for 2 * (len + 1) entries: the second half is the open-block stack. */
+static void match_blocks(const vm_proc *p, uint32_t *m) {
+    uint32_t len = p->len, *open = m + len + 1, nopen = 0;
+    for (uint32_t pc = 0; pc < len;) {
+        vm_insn in;
+        vm_decode_inline(p->code, len, pc, &in);
+        uint32_t next = pc + in.len;
+        if (in.defined && !in.truncated) {
+            if (in.op == VM_OP_TIMES || in.op == VM_OP_IF) {
+                m[pc] = len;
+                open[nopen++] = pc;
+            } else if (in.op == VM_OP_CLOSE) {
+                m[pc] = VM_NONE;
+                if (nopen) {
+                    uint32_t o = open[--nopen];
+                    m[o] = next;
+                    if (p->code[o] == VM_OP_TIMES) m[pc] = o + 1;
+                }
+            }
+        }
+        pc = next;
+    }
+}
+
 static const void *handler(const vm_insn *in, const void *const *ops, const void *const *xops) {
     if (in->truncated && in->defined) return xops[X_TRUNC];
     if (!in->defined) return xops[X_INV];
@@ -126,6 +157,7 @@ static const void *handler(const vm_insn *in, const void *const *ops, const void
 /* Emit one copy: fast (leaders from `lead`) or step (every instruction). */
 static uint32_t emit(vm_arena *a, vm_proc *p, uint32_t c, bool step, const uint8_t *lead,
                      uint32_t *nfix, const void *const *ops, const void *const *xops) {
+    const uint32_t *m = a->match;
     vm_cell *cells = p->cells;
     uint32_t *at = step ? p->step_at : p->fast_at;
     blockacc b = {0};
@@ -155,6 +187,14 @@ static uint32_t emit(vm_arena *a, vm_proc *p, uint32_t c, bool step, const uint8
         if (!end && in.defined && !in.truncated && (&vm_optab[in.op])->imm == VM_IMM_REL) {
             cells[c + 1].i = vm_rel_target(&in);
             a->fix[(*nfix)++] = c;
+        } else if (!end && in.defined && !in.truncated &&
+                   (in.op == VM_OP_TIMES || in.op == VM_OP_IF || in.op == VM_OP_CLOSE)) {
+            if (m[pc] == VM_NONE) {
+                cells[c].h = ops[VM_OP_NOP]; /* the CLOSE of an IF, or unmatched */
+            } else {
+                cells[c + 1].i = m[pc];
+                a->fix[(*nfix)++] = c;
+            }
         }
         c += VM_INS_CELLS;
         if (end) break;
@@ -220,9 +260,12 @@ int FN(decode)(vm_arena *a, vm_proc *p) {
     if (vm_grow((void **)&p->cells, &p->cells_cap, ncells, sizeof(vm_cell)) ||
         vm_grow((void **)&p->cold, &p->cold_cap, ncells / 2, sizeof(vm_cold)) ||
         vm_grow((void **)&a->fix, &a->fix_cap, (size_t)n + 1, sizeof(uint32_t)) ||
+        vm_grow((void **)&a->match, &a->match_cap, 2 * ((size_t)len + 1), sizeof(uint32_t)) ||
         vm_grow((void **)&p->fast_at, &p->fast_cap, (size_t)len + 1, sizeof(uint32_t)) ||
         vm_grow((void **)&p->step_at, &p->step_cap, (size_t)len + 1, sizeof(uint32_t)))
         return -1;
+    /* Block targets (after a CLOSE, after a TIMES) follow terminators: leaders already. */
+    match_blocks(p, a->match);
     /* A jump into an immediate is not a leader: it is a BAD_JUMP. */
     for (uint32_t pc = 0; pc <= len; pc++)
         lead[pc] = (lead[pc] & 3) == 3;
@@ -241,6 +284,7 @@ static void FN(decode_step)(vm_arena *a, vm_proc *p) {
     const void *const *ops, *const *xops;
     FN(run)(NULL, NULL, NULL, false, &ops, &xops);
     uint32_t nfix = 0;
+    match_blocks(p, a->match); /* the scratch grew to this code's size in decode */
     memset(p->step_at, 0xff, ((size_t)p->len + 1) * sizeof(uint32_t));
     p->ncells = emit(a, p, p->fast_end, true, NULL, &nfix, ops, xops);
     for (uint32_t pc = 0; pc <= p->len; pc++) {
@@ -429,6 +473,7 @@ step_hdr : {
     int64_t mt = BLOCK_MT(ip);
     (void)mt;
     NEED((int64_t)(uint32_t)ip[1].u, grow, grow);
+    if (DEPTH < need && p->lim.underflow == VM_UNDERFLOW_SKIP) goto skip;
     if (DEPTH < need) status = VM_STACK_UNDERFLOW;
 #if METER
     else if ((int64_t)(uint32_t)ip[1].u > gas)
@@ -448,6 +493,30 @@ step_hdr : {
     }
     CHARGE(ip, mt);
     ip += VM_HDR_CELLS;
+    NEXT;
+}
+
+/* Operand shortage under VM_UNDERFLOW_SKIP (step copy only: a block that
+ * would underflow never runs in the fast copy): charge the instruction, then
+ * pass over it, or over the block of a TIMES or IF. */
+skip : {
+    int64_t mt = BLOCK_MT(ip);
+    (void)mt;
+    NEED((int64_t)(uint32_t)ip[1].u, 0, 0);
+#if METER
+    if ((int64_t)(uint32_t)ip[1].u > gas)
+        status = VM_OUT_OF_GAS;
+    else if (mt > mt_left)
+        status = VM_OUT_OF_MEMTIME;
+    if (status != VM_RUNNING) {
+        p->ip = ip[3].w.hi;
+        goto out;
+    }
+#endif
+    CHARGE(ip, mt);
+    uint8_t op = ip[3].w.hi < p->len ? p->code[ip[3].w.hi] : VM_OP_NOP;
+    ip += VM_HDR_CELLS;
+    ip = op == VM_OP_TIMES || op == VM_OP_IF ? (vm_cell *)(intptr_t)IMM : ip + VM_INS_CELLS;
     NEXT;
 }
 
@@ -476,15 +545,69 @@ L_CALL: {
     NEXT;
 }
 L_RET: {
-    if (p->ncalls == 0) {
+    uint32_t k = p->ncalls; /* the loops entered since the last CALL end with it */
+    while (k >= 2 && (p->calls[k - 1] & VM_LOOP_TAG))
+        k -= 2;
+    if (k == 0) {
         status = VM_HALTED;
         p->ip = cold[SLOT].pc;
         goto out;
     }
-    uint32_t pc = p->calls[--p->ncalls];
-    other--;
+    uint32_t pc = p->calls[k - 1];
+    other -= p->ncalls - (k - 1);
+    p->ncalls = k - 1;
     SETLIM();
     ip = cells + (stepping ? p->step_at[pc] : p->fast_at[pc]); /* after a CALL: a leader */
+    NEXT;
+}
+L_TIMES: {
+    vm_word n = sp[-1];
+    if (n <= 0) {
+        sp--;
+        ip = (vm_cell *)(intptr_t)IMM;
+        NEXT;
+    }
+    if (p->ncalls + 2 > p->lim.calls) STOP(VM_CALL_OVERFLOW);
+#if METER
+    if (DEPTH + other + 1 > memcap) { /* pops 1 word, pushes a 2-word frame */
+        NEED(STATIC_GAS(VM_OP_TIMES), 1, 0);
+        STOP(VM_OUT_OF_MEMORY);
+    }
+#endif
+    sp--;
+    p->calls[p->ncalls++] = VM_LOOP_TAG | (uint32_t)(n > VM_LOOP_MAX ? VM_LOOP_MAX : n);
+    p->calls[p->ncalls++] = VM_LOOP_TAG; /* round 0 */
+    other += 2;
+    SETLIM();
+    ip += 2;
+    NEXT;
+}
+L_IF: sp--; ip = *sp == 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT;
+L_CLOSE: { /* of a TIMES (others run as NOP); a loop frame on top counts its round */
+    uint32_t k = p->ncalls;
+    if (k >= 2 && (p->calls[k - 1] & VM_LOOP_TAG)) {
+        uint32_t i = (p->calls[k - 1] & VM_LOOP_MAX) + 1, n = p->calls[k - 2] & VM_LOOP_MAX;
+        if (i < n) {
+            p->calls[k - 1] = VM_LOOP_TAG | i;
+            ip = (vm_cell *)(intptr_t)IMM;
+            NEXT;
+        }
+        p->ncalls = k - 2;
+        other -= 2;
+        SETLIM();
+    }
+    ip += 2;
+    NEXT;
+}
+L_INDEX: {
+    vm_word i = 0;
+    for (uint32_t k = p->ncalls; k > 0; k--)
+        if (p->calls[k - 1] & VM_LOOP_TAG) {
+            i = p->calls[k - 1] & VM_LOOP_MAX;
+            break;
+        }
+    *sp++ = i;
+    ip += 2;
     NEXT;
 }
 L_JMP_BAD:  STOP(VM_BAD_JUMP);
@@ -501,6 +624,7 @@ L_DUP:  sp[0] = sp[-1 - IMM]; sp++; ip += 2; NEXT;
 L_SWAP: { vm_word t = sp[-1]; sp[-1] = sp[-2 - IMM]; sp[-2 - IMM] = t; ip += 2; NEXT; }
 L_OVER: sp[0] = sp[-2]; sp++; ip += 2; NEXT;
 L_ROT:  { vm_word t = sp[-3]; sp[-3] = sp[-2]; sp[-2] = sp[-1]; sp[-1] = t; ip += 2; NEXT; }
+L_ARG:  if (U(IMM) >= p->nargs) STOP(VM_OUT_OF_BOUNDS); *sp++ = p->args[IMM]; ip += 2; NEXT;
 
 /* arithmetic */
 L_ADD: BIN((vm_word)(U(x) + U(y)));

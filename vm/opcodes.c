@@ -18,7 +18,8 @@ unsigned vm_imm_size(vm_imm_kind k) {
     case VM_IMM_I64: return 8;
     case VM_IMM_REL: return 2;
     case VM_IMM_IDX: return 1;
-    case VM_IMM_U8: return 1;
+    case VM_IMM_U8:
+    case VM_IMM_ARG: return 1;
     default: return 0;
     }
 }

@@ -11,24 +11,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* base_grow for the VM's 32-bit capacities. */
 int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return 0;
-    if (need > UINT32_MAX) return -1;
-    size_t n = (size_t)*cap * 2;
-    if (n < need) n = need;
-    if (n > UINT32_MAX) n = UINT32_MAX;
-    void *q = realloc(*p, n * elem);
-    if (!q) return -1;
-    *p = q;
-    *cap = (uint32_t)n;
+    size_t c = *cap;
+    if (base_grow(p, &c, need, elem, UINT32_MAX)) return -1;
+    *cap = (uint32_t)c;
     return 0;
 }
 
-/* vm_grow that zeroes the new elements (for tables of structs that own buffers). */
 int vm_grow0(void **p, uint32_t *cap, size_t need, size_t elem) {
-    uint32_t old = *cap;
-    if (vm_grow(p, cap, need, elem)) return -1;
-    if (*cap > old) memset((char *)*p + (size_t)old * elem, 0, (size_t)(*cap - old) * elem);
+    size_t c = *cap;
+    if (base_grow0(p, &c, need, elem, UINT32_MAX)) return -1;
+    *cap = (uint32_t)c;
     return 0;
 }
 
@@ -81,6 +75,7 @@ static void proc_free_buffers(vm_proc *p) {
     free(p->stack);
     free(p->heap);
     free(p->calls);
+    free(p->args);
     free(p->keys);
     free(p->kfree.v);
     vm_evm_free(p->evm);
@@ -96,7 +91,7 @@ static int proc_fit(vm_proc *p) {
 }
 
 static void proc_clear(vm_proc *p) {
-    p->depth = p->msize = p->ncalls = p->nkeys = p->ip = 0;
+    p->depth = p->msize = p->ncalls = p->nkeys = p->ip = p->nargs = 0;
     p->kfree.n = 0;
     p->pages = VM_NONE;
     p->held = 0;
@@ -197,6 +192,7 @@ void vm_arena_free(vm_arena *a) {
     free(a->chain);
     free(a->lead);
     free(a->fix);
+    free(a->match);
     free(a);
 }
 
@@ -237,6 +233,7 @@ static void limits_norm(const vm_limits *l, vm_limits *n) {
         .calls = (uint32_t)clamp(l->calls, VM_DEFAULT_CALLS, VM_MAX_CALLS),
         .nest = (uint32_t)clamp(l->nest, VM_DEFAULT_NEST, VM_MAX_NEST),
         .keys = (uint32_t)clamp(l->keys, VM_DEFAULT_KEYS, VM_MAX_KEYS),
+        .underflow = l->underflow == VM_UNDERFLOW_SKIP ? VM_UNDERFLOW_SKIP : VM_UNDERFLOW_FAULT,
     };
 }
 
@@ -256,6 +253,21 @@ int vm_set_limits(vm_arena *a, const vm_limits *l) {
 
 void vm_get_limits(const vm_arena *a, vm_limits *l) {
     *l = vm_root(a)->lim;
+}
+
+int vm_set_args(vm_arena *a, const vm_word *w, uint32_t n) {
+    vm_proc *r = vm_root(a);
+    if (n > VM_MAX_ARGS || (n && vm_grow((void **)&r->args, &r->args_alloc, n, sizeof(vm_word))))
+        return -1;
+    if (n) memcpy(r->args, w, n * sizeof(vm_word));
+    r->nargs = n;
+    return 0;
+}
+uint32_t vm_nargs(const vm_arena *a) {
+    return vm_root(a)->nargs;
+}
+const vm_word *vm_args(const vm_arena *a) {
+    return vm_root(a)->args;
 }
 
 int vm_push(vm_arena *a, vm_word w) {
@@ -565,7 +577,7 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
     }
     case VM_OP_FORK: {
         if (!key_room(p)) return VM_KEY_LIMIT;
-        uint64_t w = (uint64_t)p->depth + 1 + p->msize + p->ncalls + p->nkeys;
+        uint64_t w = (uint64_t)p->depth + 1 + p->msize + p->ncalls + p->nkeys + p->nargs;
         need = VM_PROC_WORDS + (int64_t)ceil_div(p->len, 8) + (int64_t)w + key_words(p);
         gas = (int64_t)ceil_div(w, 8) + CODE_BYTE_GAS * (int64_t)p->len;
         if (check) break;
@@ -574,7 +586,8 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         child_limits(p, c);
         if (proc_fit(c) || proc_set_code(a, c, p->code, p->len) ||
             vm_grow((void **)&c->heap, &c->heap_alloc, p->msize ? p->msize : 1, sizeof(vm_word)) ||
-            (p->nkeys && vm_grow((void **)&c->keys, &c->keys_alloc, p->nkeys, sizeof(vm_key)))) {
+            (p->nkeys && vm_grow((void **)&c->keys, &c->keys_alloc, p->nkeys, sizeof(vm_key))) ||
+            (p->nargs && vm_grow((void **)&c->args, &c->args_alloc, p->nargs, sizeof(vm_word)))) {
             proc_kill(a, c);
             return VM_OUT_OF_MEMORY;
         }
@@ -585,6 +598,8 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         c->msize = p->msize;
         if (p->ncalls) memcpy(c->calls, p->calls, p->ncalls * sizeof(uint32_t));
         c->ncalls = p->ncalls;
+        if (p->nargs) memcpy(c->args, p->args, p->nargs * sizeof(vm_word));
+        c->nargs = p->nargs;
         /* process keys name children the copy does not own: their slots stay empty */
         for (uint32_t i = 0; i < p->nkeys; i++) {
             c->keys[i] = p->keys[i];

@@ -5,44 +5,17 @@
 #include "vm/snapio.h"
 #include "vm/vm_impl.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
 #define SNAP_MAGIC   "FRUGSNAP"
-#define SNAP_VERSION 3u /* writes 3; reads 1, 2 and 3 */
+#define SNAP_VERSION 4u /* writes 4; reads 1 to 4 */
 #define SNAP_HEADER  32u
 
 /* ---- writing ---- */
 
-void vm_put(vm_wr *w, const void *p, size_t n) {
-    if (w->err || !n) return;
-    vm_buf *b = w->b;
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        uint8_t *q = realloc(b->data, cap);
-        if (!q) {
-            w->err = -1;
-            return;
-        }
-        b->data = q;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-}
-
-void vm_put_u(vm_wr *w, uint64_t v, int bytes) {
-    uint8_t t[8];
-    for (int i = 0; i < bytes; i++)
-        t[i] = (uint8_t)(v >> (8 * i));
-    vm_put(w, t, (size_t)bytes);
-}
-
-static void put_limits(vm_wr *w, const vm_limits *l) {
+static void put_limits(base_wr *w, const vm_limits *l) {
     U64(l->gas);
     U32(l->mem);
     U64(l->memtime);
@@ -50,13 +23,14 @@ static void put_limits(vm_wr *w, const vm_limits *l) {
     U32(l->calls);
     U32(l->nest);
     U32(l->keys);
+    U8(l->underflow);
 }
 
 int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
-    vm_wr ww = {out, 0}, *w = &ww;
+    base_wr ww = {out, 0}, *w = &ww;
     out->len = 0;
     uint8_t hdr[SNAP_HEADER] = {0};
-    vm_put(w, hdr, sizeof hdr);
+    base_put(w, hdr, sizeof hdr);
     U32(a->nprocs);
     for (uint32_t i = 0; i < a->nprocs; i++) {
         const vm_proc *p = a->procs[i];
@@ -73,7 +47,7 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
         U64(p->rec_gas0);
         U64(p->rec_mt0);
         U32(p->len);
-        vm_put(w, p->code, p->len);
+        base_put(w, p->code, p->len);
         U32(p->depth);
         for (uint32_t k = 0; k < p->depth; k++)
             U64(p->stack[k]);
@@ -83,6 +57,9 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
         U32(p->ncalls);
         for (uint32_t k = 0; k < p->ncalls; k++)
             U32(p->calls[k]);
+        U32(p->nargs);
+        for (uint32_t k = 0; k < p->nargs; k++)
+            U64(p->args[k]);
         U32(p->nkeys);
         for (uint32_t k = 0; k < p->nkeys; k++) {
             U8(p->keys[k].kind);
@@ -121,67 +98,15 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
         off += n;
     }
     memcpy(h, SNAP_MAGIC, 8);
-    for (int i = 0; i < 4; i++)
-        h[8 + i] = (uint8_t)(SNAP_VERSION >> (8 * i));
-    for (int i = 0; i < 8; i++)
-        h[16 + i] = (uint8_t)(plen >> (8 * i));
-    for (int i = 0; i < 4; i++)
-        h[24 + i] = (uint8_t)(crc >> (8 * i));
+    base_le_put(h + 8, SNAP_VERSION, 4);
+    base_le_put(h + 16, plen, 8);
+    base_le_put(h + 24, crc, 4);
     return 0;
 }
 
 /* ---- reading ---- */
 
-void vm_rd_fail(vm_rd *r, const char *fmt, ...) {
-    if (r->bad) return;
-    r->bad = true;
-    int k = snprintf(r->err, r->errcap, "offset %zu: ", r->off);
-    va_list ap;
-    va_start(ap, fmt);
-    if (k >= 0 && (size_t)k < r->errcap) vsnprintf(r->err + k, r->errcap - (size_t)k, fmt, ap);
-    va_end(ap);
-}
-
-uint64_t vm_get_u(vm_rd *r, int bytes, const char *what) {
-    if (r->bad) return 0;
-    if (r->n - r->off < (size_t)bytes) {
-        vm_rd_fail(r, "truncated: the image ends inside %s", what);
-        return 0;
-    }
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v |= (uint64_t)r->d[r->off + i] << (8 * i);
-    r->off += (size_t)bytes;
-    return v;
-}
-
-void vm_get(vm_rd *r, void *out, size_t n, const char *what) {
-    if (!n) return;
-    if (!r->bad && r->n - r->off < n) vm_rd_fail(r, "truncated: the image ends inside %s", what);
-    if (r->bad) {
-        memset(out, 0, n);
-        return;
-    }
-    memcpy(out, r->d + r->off, n);
-    r->off += n;
-}
-
-bool vm_room_for(vm_rd *r, uint64_t count, uint64_t size, uint64_t max, const char *what) {
-    if (r->bad) return false;
-    if (count > max) {
-        vm_rd_fail(r, "%s: %llu is over the limit of %llu", what, (unsigned long long)count,
-                   (unsigned long long)max);
-        return false;
-    }
-    if (count * size > r->n - r->off) {
-        vm_rd_fail(r, "truncated: %s claims %llu items, the image has room for %llu", what,
-                   (unsigned long long)count, (unsigned long long)((r->n - r->off) / size));
-        return false;
-    }
-    return true;
-}
-
-static void get_limits(vm_rd *r, vm_limits *l) {
+static void get_limits(base_rd *r, vm_limits *l, uint32_t version) {
     l->gas = G64("a gas limit");
     l->mem = G32("a memory limit");
     l->memtime = G64("a memory-time limit");
@@ -189,11 +114,14 @@ static void get_limits(vm_rd *r, vm_limits *l) {
     l->calls = G32("a call limit");
     l->nest = G32("a nesting limit");
     l->keys = G32("a key limit");
+    l->underflow = version >= 4 ? G8("an underflow rule") : VM_UNDERFLOW_FAULT;
     if (r->bad) return;
+    if (l->underflow != VM_UNDERFLOW_FAULT && l->underflow != VM_UNDERFLOW_SKIP)
+        base_rd_fail(r, "unknown underflow rule %u", l->underflow);
     if (l->gas > VM_MAX_GAS || l->mem > VM_MAX_MEM || l->memtime > VM_MAX_MEMTIME ||
         l->stack == 0 || l->stack > VM_MAX_STACK || l->calls == 0 || l->calls > VM_MAX_CALLS ||
         l->nest == 0 || l->nest > VM_MAX_NEST || l->keys == 0 || l->keys > VM_MAX_KEYS)
-        vm_rd_fail(r, "limits out of range");
+        base_rd_fail(r, "limits out of range");
 }
 
 /* Is pc the start of an instruction of the linear decoding (or the end)? */
@@ -222,49 +150,49 @@ static int held_of(vm_arena *a, uint32_t id, uint64_t *out, int depth) {
         uint64_t ch;
         if (held_of(a, c->id, &ch, depth + 1)) return -1;
         if (ch != c->held) return -1;
-        h += VM_PROC_WORDS + (c->len + 7u) / 8u + (uint64_t)c->depth + c->msize + c->ncalls + ch +
-             c->ewords;
+        h += VM_PROC_WORDS + (c->len + 7u) / 8u + c->nargs + (uint64_t)c->depth + c->msize +
+             c->ncalls + ch + c->ewords;
     }
     *out = h;
     return 0;
 }
 
 static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errcap) {
-    vm_rd rr = {d, n, 0, err, errcap, false}, *r = &rr;
+    base_rd rr = {d, n, 0, err, errcap, false}, *r = &rr;
     if (errcap) err[0] = 0;
     if (n < SNAP_HEADER) {
-        vm_rd_fail(r, "truncated: %zu bytes is shorter than the %u-byte header", n, SNAP_HEADER);
+        base_rd_fail(r, "truncated: %zu bytes is shorter than the %u-byte header", n, SNAP_HEADER);
         return -1;
     }
     if (memcmp(d, SNAP_MAGIC, 8) != 0) {
-        vm_rd_fail(r, "not a frugal snapshot (bad magic)");
+        base_rd_fail(r, "not a frugal snapshot (bad magic)");
         return -1;
     }
     r->off = 8;
     uint32_t version = G32("the version");
     if (version < 1 || version > SNAP_VERSION) {
         r->off = 8;
-        vm_rd_fail(r, "snapshot format version %u; this frugal reads versions 1 to %u", version,
-                   SNAP_VERSION);
+        base_rd_fail(r, "snapshot format version %u; this frugal reads versions 1 to %u", version,
+                     SNAP_VERSION);
         return -1;
     }
     uint32_t flags = G32("the flags");
     if (flags != 0) {
         r->off = 12;
-        vm_rd_fail(r, "unknown flags %08x (this frugal writes 0)", flags);
+        base_rd_fail(r, "unknown flags %08x (this frugal writes 0)", flags);
         return -1;
     }
     uint64_t plen = G64("the payload length");
     uint32_t crc = G32("the checksum");
     if (G32("the reserved word") != 0) {
         r->off = 28;
-        vm_rd_fail(r, "the reserved word is not 0");
+        base_rd_fail(r, "the reserved word is not 0");
         return -1;
     }
     if (plen != n - SNAP_HEADER) {
         r->off = 16;
-        vm_rd_fail(r, "payload length %llu, but %zu bytes follow the header",
-                   (unsigned long long)plen, n - SNAP_HEADER);
+        base_rd_fail(r, "payload length %llu, but %zu bytes follow the header",
+                     (unsigned long long)plen, n - SNAP_HEADER);
         return -1;
     }
     uint32_t got = (uint32_t)crc32(0L, d + SNAP_HEADER, 0);
@@ -276,8 +204,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION /* let the fuzzer past the checksum */
     if (got != crc) {
         r->off = 24;
-        vm_rd_fail(r, "checksum mismatch (stored %08x, computed %08x): the image is corrupt", crc,
-                   got);
+        base_rd_fail(r, "checksum mismatch (stored %08x, computed %08x): the image is corrupt", crc,
+                     got);
         return -1;
     }
 #endif
@@ -286,9 +214,9 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
     /* Build into the arena: first reset it to a single empty root. */
     vm_reset(a);
     uint32_t np = G32("the process count");
-    if (!vm_room_for(r, np, 1, 1u << 24, "the process count")) return -1;
+    if (!base_room_for(r, np, 1, 1u << 24, "the process count")) return -1;
     if (np == 0) {
-        vm_rd_fail(r, "no root process");
+        base_rd_fail(r, "no root process");
         return -1;
     }
     /* allocate slots */
@@ -305,8 +233,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
     for (uint32_t i = 0; i < np && !r->bad; i++) {
         vm_proc *p = a->procs[i];
         uint8_t live = G8("a process's live flag");
-        if (live > 1) vm_rd_fail(r, "process %u: live flag %u", i, live);
-        if (i == 0 && live != 1) vm_rd_fail(r, "the root process is not live");
+        if (live > 1) base_rd_fail(r, "process %u: live flag %u", i, live);
+        if (i == 0 && live != 1) base_rd_fail(r, "the root process is not live");
         if (r->bad || !live) continue;
         p->id = i;
         p->live = true;
@@ -314,7 +242,7 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         p->child = G32("a child id");
         p->status = (vm_status)G32("a status");
         p->ip = G32("an instruction pointer");
-        get_limits(r, &p->lim);
+        get_limits(r, &p->lim, version);
         p->gas_used = G64("gas used");
         p->memtime = G64("memory-time used");
         p->held = G64("words held");
@@ -323,8 +251,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         uint32_t len = G32("a code length");
         if (r->bad) break;
         if ((uint32_t)p->status >= VM_NSTATUS)
-            vm_rd_fail(r, "process %u: unknown status %u", i, p->status);
-        if (!vm_room_for(r, len, 1, VM_MAX_CODE, "a code length")) break;
+            base_rd_fail(r, "process %u: unknown status %u", i, p->status);
+        if (!base_room_for(r, len, 1, VM_MAX_CODE, "a code length")) break;
         if (vm_grow((void **)&p->code, &p->code_cap, len ? len : 1, 1)) goto oom;
         memcpy(p->code, d + r->off, len);
         p->len = len;
@@ -332,8 +260,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         if (vm_interp_decode(a, p)) goto oom;
         uint32_t depth = G32("a stack depth");
         if (!r->bad && depth > p->lim.stack)
-            vm_rd_fail(r, "process %u: stack depth over its limit", i);
-        if (!vm_room_for(r, depth, 8, VM_MAX_STACK, "a stack depth")) break;
+            base_rd_fail(r, "process %u: stack depth over its limit", i);
+        if (!base_room_for(r, depth, 8, VM_MAX_STACK, "a stack depth")) break;
         if (vm_grow((void **)&p->stack, &p->stack_alloc, (size_t)p->lim.stack + 1,
                     sizeof(vm_word)) ||
             vm_grow((void **)&p->calls, &p->calls_alloc, (size_t)p->lim.calls + 1,
@@ -343,26 +271,45 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
             p->stack[k] = (vm_word)G64("a stack word");
         p->depth = depth;
         uint32_t msize = G32("a heap size");
-        if (!vm_room_for(r, msize, 8, VM_MAX_MEM, "a heap size")) break;
+        if (!base_room_for(r, msize, 8, VM_MAX_MEM, "a heap size")) break;
         if (msize && vm_grow((void **)&p->heap, &p->heap_alloc, msize, sizeof(vm_word))) goto oom;
         for (uint32_t k = 0; k < msize; k++)
             p->heap[k] = (vm_word)G64("a heap word");
         p->msize = msize;
         uint32_t ncalls = G32("a call depth");
         if (!r->bad && ncalls > p->lim.calls)
-            vm_rd_fail(r, "process %u: call depth over its limit", i);
-        if (!vm_room_for(r, ncalls, 4, VM_MAX_CALLS, "a call depth")) break;
+            base_rd_fail(r, "process %u: call depth over its limit", i);
+        if (!base_room_for(r, ncalls, 4, VM_MAX_CALLS, "a call depth")) break;
         for (uint32_t k = 0; k < ncalls && !r->bad; k++) {
             uint32_t ret = G32("a return address");
-            if (!r->bad && !insn_start(p, ret))
-                vm_rd_fail(r, "process %u: return address %u is not an instruction", i, ret);
             p->calls[k] = ret;
+            if (r->bad) break;
+            if (!(ret & VM_LOOP_TAG)) {
+                if (!insn_start(p, ret))
+                    base_rd_fail(r, "process %u: return address %u is not an instruction", i, ret);
+                continue;
+            }
+            /* a loop frame (v4): its round count, then its round, below it */
+            uint32_t round = k + 1 < ncalls ? G32("a loop round") : 0;
+            if (!r->bad &&
+                (version < 4 || k + 1 >= ncalls || !(round & VM_LOOP_TAG) ||
+                 (ret & VM_LOOP_MAX) == 0 || (round & VM_LOOP_MAX) >= (ret & VM_LOOP_MAX)))
+                base_rd_fail(r, "process %u: call stack entry %u is not a loop frame", i, k);
+            p->calls[++k] = round;
         }
         p->ncalls = ncalls;
+        uint32_t nargs = version >= 4 ? G32("an argument count") : 0;
+        if (!r->bad && nargs > VM_MAX_ARGS)
+            base_rd_fail(r, "process %u: %u argument words (at most %u)", i, nargs, VM_MAX_ARGS);
+        if (!base_room_for(r, nargs, 8, VM_MAX_ARGS, "an argument count")) break;
+        if (nargs && vm_grow((void **)&p->args, &p->args_alloc, nargs, sizeof(vm_word))) goto oom;
+        for (uint32_t k = 0; k < nargs; k++)
+            p->args[k] = (vm_word)G64("an argument word");
+        p->nargs = nargs;
         uint32_t nkeys = G32("a key count");
         if (!r->bad && nkeys > p->lim.keys)
-            vm_rd_fail(r, "process %u: more keys than its limit", i);
-        if (!vm_room_for(r, nkeys, 6, VM_MAX_KEYS, "a key count")) break;
+            base_rd_fail(r, "process %u: more keys than its limit", i);
+        if (!base_room_for(r, nkeys, 6, VM_MAX_KEYS, "a key count")) break;
         if (nkeys && vm_grow((void **)&p->keys, &p->keys_alloc, nkeys, sizeof(vm_key))) goto oom;
         for (uint32_t k = 0; k < nkeys; k++) {
             p->keys[k].kind = G8("a key kind");
@@ -370,25 +317,25 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
             p->keys[k].obj = G32("a key object");
             if (!r->bad && (p->keys[k].kind > (version >= 3 ? VM_KEY_CALL : VM_KEY_CHAN) ||
                             p->keys[k].rights > VM_RIGHTS_ALL))
-                vm_rd_fail(r, "process %u: key %u has kind %u, rights %u", i, k, p->keys[k].kind,
-                           p->keys[k].rights);
+                base_rd_fail(r, "process %u: key %u has kind %u, rights %u", i, k, p->keys[k].kind,
+                             p->keys[k].rights);
         }
         p->nkeys = nkeys;
         uint8_t kind = version >= 2 ? G8("a process kind") : 0;
         if (!r->bad && (kind > 1 || (kind && i == 0) ||
                         (i != 0 && (kind == 1) != vm_evm_container(p->code, p->len))))
-            vm_rd_fail(r, "process %u: kind %u (0 native, 1 EVM) does not fit its code", i, kind);
+            base_rd_fail(r, "process %u: kind %u (0 native, 1 EVM) does not fit its code", i, kind);
         if (!r->bad && kind) {
             if (vm_evm_attach(p)) goto oom;
             if (vm_evm_load(p, r, version) == -2) goto oom;
         }
         if (!r->bad && !insn_start(p, p->ip))
-            vm_rd_fail(r, "process %u: IP %u is not an instruction", i, p->ip);
+            base_rd_fail(r, "process %u: IP %u is not an instruction", i, p->ip);
     }
     if (r->bad) return -1;
 
     uint32_t npages = G32("the page count");
-    if (!vm_room_for(r, npages, 9, 1u << 24, "the page count")) return -1;
+    if (!base_room_for(r, npages, 9, 1u << 24, "the page count")) return -1;
     if (vm_grow0((void **)&a->pages, &a->pages_alloc, npages ? npages : 1, sizeof(vm_page)))
         goto oom;
     for (uint32_t i = 0; i < npages && !r->bad; i++) {
@@ -397,10 +344,10 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         g->owner = G32("a page owner");
         uint32_t pn = G32("a page size");
         if (r->bad) break;
-        if (live > 1 || (!live && pn)) vm_rd_fail(r, "page %u: bad live flag or size", i);
-        if (!vm_room_for(r, pn, 8, VM_MAX_MEM, "a page size")) break;
+        if (live > 1 || (!live && pn)) base_rd_fail(r, "page %u: bad live flag or size", i);
+        if (!base_room_for(r, pn, 8, VM_MAX_MEM, "a page size")) break;
         if (live && (g->owner >= np || !a->procs[g->owner]->live))
-            vm_rd_fail(r, "page %u: its owner %u is not a live process", i, g->owner);
+            base_rd_fail(r, "page %u: its owner %u is not a live process", i, g->owner);
         if (vm_grow((void **)&g->words, &g->alloc, pn ? pn : 1, sizeof(vm_word))) goto oom;
         for (uint32_t k = 0; k < pn; k++)
             g->words[k] = (vm_word)G64("a page word");
@@ -409,15 +356,15 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
     }
     a->npages = npages;
     uint32_t nchans = G32("the channel count");
-    if (!vm_room_for(r, nchans, 8, 1u << 16, "the channel count")) return -1;
+    if (!base_room_for(r, nchans, 8, 1u << 16, "the channel count")) return -1;
     for (uint32_t i = 0; i < nchans && !r->bad; i++) {
         uint32_t cap = G32("a channel capacity"), len = G32("a channel length");
         if (r->bad) break;
         if (cap == 0 || cap > VM_MAX_MEM || len > cap) {
-            vm_rd_fail(r, "channel %u: capacity %u, length %u", i, cap, len);
+            base_rd_fail(r, "channel %u: capacity %u, length %u", i, cap, len);
             break;
         }
-        if (!vm_room_for(r, len, 8, cap, "a channel length")) break;
+        if (!base_room_for(r, len, 8, cap, "a channel length")) break;
         if (i >= a->nchans && vm_chan_new(a, cap) < 0) goto oom;
         vm_chan *c = &a->chans[i];
         c->head = c->len = 0; /* emptied, then sized for what the image holds */
@@ -431,7 +378,7 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
     if (r->bad) return -1;
     a->nchans = nchans > a->nchans ? nchans : a->nchans;
     if (r->off != r->n) {
-        vm_rd_fail(r, "%zu bytes of trailing data", r->n - r->off);
+        base_rd_fail(r, "%zu bytes of trailing data", r->n - r->off);
         return -1;
     }
 
@@ -483,7 +430,7 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
     uint64_t h;
     if (held_of(a, 0, &h, 0) || h != a->procs[0]->held) {
         r->off = SNAP_HEADER;
-        vm_rd_fail(r, "the words held by the processes do not add up");
+        base_rd_fail(r, "the words held by the processes do not add up");
         return -1;
     }
     /* a suspended chain can be deeper than the root's nesting limit (it may
@@ -494,10 +441,10 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
     return 0;
 bad_tree:
     r->off = SNAP_HEADER;
-    vm_rd_fail(r, "the process tree is inconsistent (owners, keys or a suspended RECURSE)");
+    base_rd_fail(r, "the process tree is inconsistent (owners, keys or a suspended RECURSE)");
     return -1;
 oom:
-    vm_rd_fail(r, "out of memory while restoring");
+    base_rd_fail(r, "out of memory while restoring");
     return -1;
 }
 

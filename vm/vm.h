@@ -7,6 +7,8 @@
 #ifndef FRUGAL_VM_H
 #define FRUGAL_VM_H
 
+#include "base/base.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,12 +16,11 @@
 
 typedef int64_t vm_word;
 
-/* A growable byte buffer (code, snapshots). */
-typedef struct {
-    uint8_t *data;
-    size_t len, cap;
-} vm_buf;
-void vm_buf_free(vm_buf *b);
+/* A growable byte buffer (code, snapshots): base_buf. */
+typedef base_buf vm_buf;
+static inline void vm_buf_free(vm_buf *b) {
+    if (b) base_buf_free(b);
+}
 
 /* ---- opcodes (generated from vm/opcodes.def) ---- */
 
@@ -29,7 +30,7 @@ typedef enum {
 #undef OP
 } vm_opcode;
 
-typedef enum { VM_IMM_NONE, VM_IMM_I64, VM_IMM_REL, VM_IMM_IDX, VM_IMM_U8 } vm_imm_kind;
+typedef enum { VM_IMM_NONE, VM_IMM_I64, VM_IMM_REL, VM_IMM_IDX, VM_IMM_U8, VM_IMM_ARG } vm_imm_kind;
 
 typedef struct {
     const char *name; /* NULL for an undefined byte */
@@ -73,7 +74,7 @@ static inline int64_t vm_rel_target(const vm_insn *in) {
     X(INVALID_OPCODE, 8, "the byte at IP is not an opcode")                                        \
     X(BAD_JUMP, 9, "a jump or call whose target is not the start of an instruction")               \
     X(TRUNCATED, 10, "an immediate runs past the end of the code")                                 \
-    X(OUT_OF_BOUNDS, 11, "LOAD or STORE outside 0..MSIZE-1")                                       \
+    X(OUT_OF_BOUNDS, 11, "LOAD or STORE outside 0..MSIZE-1, a page or an argument out of range")   \
     X(CALL_OVERFLOW, 12, "CALL beyond the call depth limit")                                       \
     X(BAD_KEY, 13, "a key index that is empty, out of range, of the wrong kind or lacks a right")  \
     X(CHANNEL_EMPTY, 14, "IN on a channel with nothing to read; resumable when the host writes")   \
@@ -110,14 +111,22 @@ const char *vm_status_doc(vm_status s);
 #define VM_MAX_CODE      (1u << 24) /* bytes */
 
 typedef struct {
-    uint64_t gas;     /* total gas the process may use */
-    uint32_t mem;     /* words in use at any moment */
-    uint64_t memtime; /* total word-gas */
-    uint32_t stack;   /* stack depth */
-    uint32_t calls;   /* call depth */
-    uint32_t nest;    /* nesting depth below this process (root: of the whole chain) */
-    uint32_t keys;    /* key list length */
+    uint64_t gas;      /* total gas the process may use */
+    uint32_t mem;      /* words in use at any moment */
+    uint64_t memtime;  /* total word-gas */
+    uint32_t stack;    /* stack depth */
+    uint32_t calls;    /* call depth */
+    uint32_t nest;     /* nesting depth below this process (root: of the whole chain) */
+    uint32_t keys;     /* key list length */
+    uint8_t underflow; /* VM_UNDERFLOW_FAULT (the default) or VM_UNDERFLOW_SKIP */
 } vm_limits;
+
+/* The operand-shortage rule of a process (docs/isa.md, "Operand shortage"):
+ * an instruction with too few stack words stops it with STACK_UNDERFLOW
+ * (FAULT), or is charged and does nothing (SKIP; a TIMES or IF skips its
+ * block). Children get their owner's rule. */
+#define VM_UNDERFLOW_FAULT 1u
+#define VM_UNDERFLOW_SKIP  2u
 
 typedef struct {
     uint64_t gas;     /* gas used */
@@ -145,6 +154,14 @@ void vm_get_limits(const vm_arena *a, vm_limits *l);
 /* Push an initial stack word. Returns 0, or -1 if the stack or memory limit
  * would be exceeded. */
 int vm_push(vm_arena *a, vm_word w);
+/* Set the root's read-only argument words (ARG n reads word n), replacing
+ * any: a task gives its inputs this way too. Like code, they do not count in
+ * the root's words (a child's count in its owner's). vm_reset clears them.
+ * Returns 0, or -1 if n > VM_MAX_ARGS or memory cannot be had. */
+#define VM_MAX_ARGS 256u
+int vm_set_args(vm_arena *a, const vm_word *w, uint32_t n);
+uint32_t vm_nargs(const vm_arena *a);
+const vm_word *vm_args(const vm_arena *a);
 
 /* Run until the process stops. Running a process stopped for a resource
  * resumes it exactly; a HALTED process stays halted. */

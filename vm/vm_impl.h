@@ -96,8 +96,10 @@ typedef struct vm_proc {
     uint32_t depth, stack_alloc;
     vm_word *heap;
     uint32_t msize, heap_alloc;
-    uint32_t *calls; /* return addresses */
+    uint32_t *calls; /* return addresses, and loop frames (VM_LOOP_TAG) */
     uint32_t ncalls, calls_alloc;
+    vm_word *args; /* read-only argument words (ARG), counted like code */
+    uint32_t nargs, args_alloc;
     vm_key *keys;
     uint32_t nkeys, keys_alloc;
     vm_free_ids kfree; /* its empty key slots */
@@ -136,6 +138,8 @@ struct vm_arena {
     uint32_t lead_cap;
     uint32_t *fix;
     uint32_t fix_cap;
+    uint32_t *match; /* block matching: target per pc, then the open blocks */
+    uint32_t match_cap;
 
     vm_trace_fn trace;
     void *trace_ctx;
@@ -154,8 +158,14 @@ static inline uint64_t vm_words(const vm_proc *p) {
 /* What an owned child adds to its owner's words. */
 #define VM_PROC_WORDS 16u
 static inline uint64_t vm_footprint(const vm_proc *c) {
-    return VM_PROC_WORDS + (c->len + 7u) / 8u + vm_words(c);
+    return VM_PROC_WORDS + (c->len + 7u) / 8u + c->nargs + vm_words(c);
 }
+
+/* A TIMES loop frame is two call-stack entries, both tagged: the round count
+ * below, the current round on top. Return addresses are never tagged (code
+ * is at most 2^24 bytes). */
+#define VM_LOOP_TAG 0x80000000u
+#define VM_LOOP_MAX 0x7fffffffu
 
 /* The budget a process runs under: the tightest along its chain. */
 typedef struct {
@@ -175,8 +185,8 @@ static inline void vm_decode_inline(const uint8_t *code, size_t len, size_t pc, 
     out->imm = 0;
     out->defined = oi->name != NULL;
     out->truncated = false;
-    static const uint8_t size[] = {
-        [VM_IMM_NONE] = 0, [VM_IMM_I64] = 8, [VM_IMM_REL] = 2, [VM_IMM_IDX] = 1, [VM_IMM_U8] = 1};
+    static const uint8_t size[] = {[VM_IMM_NONE] = 0, [VM_IMM_I64] = 8, [VM_IMM_REL] = 2,
+                                   [VM_IMM_IDX] = 1,  [VM_IMM_U8] = 1,  [VM_IMM_ARG] = 1};
     unsigned n = out->defined ? size[oi->imm] : 0;
     if (pc + 1 + n > len) {
         out->truncated = true;
@@ -195,7 +205,8 @@ static inline void vm_decode_inline(const uint8_t *code, size_t len, size_t pc, 
     }
     case VM_IMM_REL: out->imm = (int16_t)(uint16_t)(q[0] | q[1] << 8); break;
     case VM_IMM_IDX:
-    case VM_IMM_U8: out->imm = q[0]; break;
+    case VM_IMM_U8:
+    case VM_IMM_ARG: out->imm = q[0]; break;
     default: break;
     }
 }
@@ -235,9 +246,9 @@ void vm_evm_gone(vm_arena *a, vm_proc *p);
  * just attached (vm_evm_attach) whose code is set: 0, -1 with r's error set,
  * or -2 out of memory. vm_evm_check, once every process is loaded, checks
  * the references between worlds: 0, or -1 with r's error set. */
-int vm_evm_save(const vm_proc *p, vm_wr *w);
-int vm_evm_load(vm_proc *p, vm_rd *r, uint32_t version);
-int vm_evm_check(vm_arena *a, vm_proc *p, vm_rd *r);
+int vm_evm_save(const vm_proc *p, base_wr *w);
+int vm_evm_load(vm_proc *p, base_rd *r, uint32_t version);
+int vm_evm_check(vm_arena *a, vm_proc *p, base_rd *r);
 
 /* proc.c: the free-index sets. vm_procs_add appends a dead process slot
  * (0, or -1 out of memory); vm_key_clear empties key slot k of p;

@@ -161,6 +161,9 @@ static const calib calib_rows[] = {
     {"JZ", "JZ +0", 1, 0, NULL, NULL, {0}, LOOPED, 0, 0, NULL},
     {"JNZ", "JNZ +0", 1, 0, NULL, NULL, {1}, LOOPED, 0, 0, NULL},
     {"CALL+RET", "CALL +3\nJMP +1\nRET", 0, 0, NULL, NULL, {0}, LOOPED, 0, 0, "JMP"},
+    /* a TIMES of one round and its CLOSE, which ends the loop */
+    {"TIMES+CLOSE", "TIMES\nCLOSE", 1, 0, NULL, NULL, {1}, LOOPED, 0, 0, NULL},
+    {"ARG", "ARG 0", 0, 1, NULL, NULL, {0}, LOOPED, 0, 0, NULL}, /* the argument word 7 */
     {"PUSH", "PUSH 5", 0, 1, NULL, NULL, {0}, LOOPED, 0, 0, NULL},
     {"DUP", "DUP 0", 1, 2, NULL, NULL, {7}, LOOPED, 0, 0, NULL},
     {"SWAP", "SWAP 0", 2, 2, NULL, NULL, {7, 8}, LOOPED, 0, 0, NULL},
@@ -295,6 +298,7 @@ static int calib_load(vm_arena *a, const calib *c, const vm_buf *code) {
 static double calib_run(vm_arena *a, const calib *c, int chan, uint64_t *gas) {
     uint64_t n = (uint64_t)c->reps * (uint64_t)c->iters;
     vm_reset(a);
+    if (vm_set_args(a, (const vm_word[]){7}, 1)) return -1;
     if (c->chan) {
         vm_chan_clear(a, (uint32_t)chan);
         for (uint64_t i = 0; c->chan == 1 && i < n; i++)
@@ -523,13 +527,15 @@ cleanup:
 }
 
 static const char bench_usage[] =
-    "usage: frugal bench vm|nest|calibrate|evm|gp|all [--iters N] [--reps N] [--check]\n"
+    "usage: frugal bench vm|nest|calibrate|evm|gp|science|all [--iters N] [--reps N] [--check]\n"
     "  vm         counting loop: frugal metered and unmetered vs Lua 5.4 (plain and hooked)\n"
     "  nest       the counting loop at nesting depth 1, 8 and 64; snapshot throughput\n"
     "  calibrate  ns per opcode next to its gas, to keep gas proportional to CPU time\n"
     "             (--check: run every kernel once, untimed, and check that it succeeds)\n"
     "  evm        EVM loops against ethereumjs (frugal bench evm --help)\n"
     "  gp         quartic GP against DEAP (frugal bench gp --help)\n"
+    "  science    search quality at equal budgets against DEAP and PushGP (long; not in\n"
+    "             all: frugal bench science --help)\n"
     "  --iters N  loop iterations for vm (default 100000000)\n"
     "  --reps N   repetitions, best time kept (default 3)\n";
 
@@ -541,6 +547,7 @@ int exp_cmd_bench(int argc, char **argv) {
     const char *what = argv[1];
     if (!strcmp(what, "evm")) return evm_bench(argc - 1, argv + 1);
     if (!strcmp(what, "gp")) return evo_bench(argc - 1, argv + 1);
+    if (!strcmp(what, "science")) return exp_bench_science(argc - 1, argv + 1);
     uint64_t iters = 100000000, reps = 3;
     bool check = false;
     static const struct option opts[] = {{"iters", required_argument, 0, 'i'},

@@ -150,10 +150,10 @@ evm_status evm_run_resume(evm_vm *vm, const evm_host *host, void *hctx, evm_mete
  * fresh VM or host: 0, -1 with r's error set, or -2 out of memory. Frames'
  * journal positions name their own worlds, so the process loading them
  * checks them (vm_evm_check). */
-int evm_vm_save(const evm_vm *vm, vm_wr *w);
-int evm_vm_load(evm_vm *vm, vm_rd *r);
-int evm_memhost_save(const evm_memhost *h, vm_wr *w);
-int evm_memhost_load(evm_memhost *h, vm_rd *r);
+int evm_vm_save(const evm_vm *vm, base_wr *w);
+int evm_vm_load(evm_vm *vm, base_rd *r);
+int evm_memhost_save(const evm_memhost *h, base_wr *w);
+int evm_memhost_load(evm_memhost *h, base_rd *r);
 
 /* memory cost of w words: 3w + w^2/512 */
 static inline int64_t evm_mem_cost(uint64_t words) {

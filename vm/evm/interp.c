@@ -115,16 +115,8 @@ static evm_frame *frame_get(evm_vm *vm, int depth) {
     return f;
 }
 
-static int grow(uint8_t **buf, size_t *cap, size_t need) {
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    uint8_t *p = realloc(*buf, n);
-    if (!p) return -1;
-    *buf = p;
-    *cap = n;
-    return 0;
+static inline int grow(uint8_t **buf, size_t *cap, size_t need) {
+    return base_grow((void **)buf, cap, need, 1, SIZE_MAX);
 }
 
 static bool ends_block(uint8_t op) {
@@ -803,48 +795,48 @@ static const evm_policy_fn snap_policies[] = {NULL, evm_policy_allow, evm_policy
  * of all live frames together: no sum the loop makes can overflow. */
 #define SNAP_GAS_MAX ((int64_t)1 << 60)
 
-static void put_bytes(vm_wr *w, const uint8_t *p, uint64_t n) {
+static void put_bytes(base_wr *w, const uint8_t *p, uint64_t n) {
     U64(n);
-    vm_put(w, p, (size_t)n);
+    base_put(w, p, (size_t)n);
 }
 
 /* A length-prefixed byte string into *buf (grown), *n set. */
-static int get_bytes(vm_rd *r, uint8_t **buf, size_t *cap, size_t *n, uint64_t max,
+static int get_bytes(base_rd *r, uint8_t **buf, size_t *cap, size_t *n, uint64_t max,
                      const char *what) {
     uint64_t len = G64(what);
-    if (!vm_room_for(r, len, 1, max, what)) return -1;
+    if (!base_room_for(r, len, 1, max, what)) return -1;
     if (grow(buf, cap, len ? len : 1) < 0) return -2;
-    vm_get(r, *buf, (size_t)len, what);
+    base_get(r, *buf, (size_t)len, what);
     *n = (size_t)len;
     return 0;
 }
 
-static void put_msg(vm_wr *w, const evm_message *m) {
+static void put_msg(base_wr *w, const evm_message *m) {
     U8(m->kind);
     U8(m->is_static);
     U32((uint32_t)m->depth);
     U64(m->gas);
-    vm_put(w, m->recipient.b, 20);
-    vm_put(w, m->sender.b, 20);
-    vm_put(w, m->code_address.b, 20);
-    vm_put(w, m->value.b, 32);
-    vm_put(w, m->salt.b, 32);
+    base_put(w, m->recipient.b, 20);
+    base_put(w, m->sender.b, 20);
+    base_put(w, m->code_address.b, 20);
+    base_put(w, m->value.b, 32);
+    base_put(w, m->salt.b, 32);
 }
 
-static void get_msg(vm_rd *r, evm_message *m, int depth) {
+static void get_msg(base_rd *r, evm_message *m, int depth) {
     uint8_t kind = G8("a message kind"), st = G8("a static flag");
     uint32_t d = G32("a message depth");
     int64_t gas = (int64_t)G64("a message's gas");
-    vm_get(r, m->recipient.b, 20, "a recipient");
-    vm_get(r, m->sender.b, 20, "a sender");
-    vm_get(r, m->code_address.b, 20, "a code address");
-    vm_get(r, m->value.b, 32, "a call value");
-    vm_get(r, m->salt.b, 32, "a salt");
+    base_get(r, m->recipient.b, 20, "a recipient");
+    base_get(r, m->sender.b, 20, "a sender");
+    base_get(r, m->code_address.b, 20, "a code address");
+    base_get(r, m->value.b, 32, "a call value");
+    base_get(r, m->salt.b, 32, "a salt");
     if (r->bad) return;
     if (kind > EVM_CALL_CREATE2 || st > 1 || d != (uint32_t)depth || gas < 0 ||
         gas > SNAP_GAS_MAX) {
-        vm_rd_fail(r, "EVM frame %d: message kind %u, static %u, depth %u, gas %lld", depth, kind,
-                   st, d, (long long)gas);
+        base_rd_fail(r, "EVM frame %d: message kind %u, static %u, depth %u, gas %lld", depth, kind,
+                     st, d, (long long)gas);
         return;
     }
     m->kind = (evm_call_kind)kind;
@@ -853,7 +845,7 @@ static void get_msg(vm_rd *r, evm_message *m, int depth) {
     m->gas = gas;
 }
 
-static void put_frame(vm_wr *w, const evm_frame *f) {
+static void put_frame(base_wr *w, const evm_frame *f) {
     put_msg(w, &f->msg);
     put_bytes(w, f->in, f->msg.input_size);
     put_bytes(w, f->code, f->code_size);
@@ -872,7 +864,7 @@ static void put_frame(vm_wr *w, const evm_frame *f) {
     U64(f->out_size);
 }
 
-int evm_vm_save(const evm_vm *vm, vm_wr *w) {
+int evm_vm_save(const evm_vm *vm, base_wr *w) {
     unsigned pol = 0;
     while (pol < SNAP_NPOLICIES && snap_policies[pol] != vm->policy)
         pol++;
@@ -919,7 +911,7 @@ static bool waits_in_call(const evm_frame *f) {
            len->w[0] <= f->mem_size - off->w[0];
 }
 
-static int get_frame(evm_vm *vm, vm_rd *r, int depth, int64_t *gas_sum) {
+static int get_frame(evm_vm *vm, base_rd *r, int depth, int64_t *gas_sum) {
     evm_frame *f = frame_get(vm, depth);
     if (!f) return -2;
     evm_message m;
@@ -938,8 +930,8 @@ static int get_frame(evm_vm *vm, vm_rd *r, int depth, int64_t *gas_sum) {
     f->msg = m;
     uint32_t pc = G32("a frame's pc"), height = G32("a stack height");
     if (!r->bad && height > EVM_STACK_LIMIT)
-        vm_rd_fail(r, "EVM frame %d: stack height %u over %d", depth, height, EVM_STACK_LIMIT);
-    if (!vm_room_for(r, height, 32, EVM_STACK_LIMIT, "an EVM stack")) return -1;
+        base_rd_fail(r, "EVM frame %d: stack height %u over %d", depth, height, EVM_STACK_LIMIT);
+    if (!base_room_for(r, height, 32, EVM_STACK_LIMIT, "an EVM stack")) return -1;
     for (uint32_t i = 0; i < height; i++)
         for (int k = 0; k < 4; k++)
             f->stack[i].w[k] = G64("a stack item");
@@ -959,10 +951,10 @@ static int get_frame(evm_vm *vm, vm_rd *r, int depth, int64_t *gas_sum) {
     if (f->mem_size % 32 || !insn_at(f, pc) || f->gas < 0 || *gas_sum > SNAP_GAS_MAX ||
         f->refund < -SNAP_GAS_MAX || f->refund > SNAP_GAS_MAX || st >= EVM_NSTATUS ||
         f->out_off > f->mem_size || f->out_size > f->mem_size - f->out_off) {
-        vm_rd_fail(r,
-                   "EVM frame %d: memory %zu bytes, pc %u in %zu bytes of code, gas %lld, refund "
-                   "%lld, status %u or output out of range",
-                   depth, f->mem_size, pc, ncode, (long long)f->gas, (long long)f->refund, st);
+        base_rd_fail(r,
+                     "EVM frame %d: memory %zu bytes, pc %u in %zu bytes of code, gas %lld, refund "
+                     "%lld, status %u or output out of range",
+                     depth, f->mem_size, pc, ncode, (long long)f->gas, (long long)f->refund, st);
         return -1;
     }
     f->status = (evm_status)st;
@@ -970,18 +962,18 @@ static int get_frame(evm_vm *vm, vm_rd *r, int depth, int64_t *gas_sum) {
     return 0;
 }
 
-int evm_vm_load(evm_vm *vm, vm_rd *r) {
+int evm_vm_load(evm_vm *vm, base_rd *r) {
     uint8_t fork = G8("an EVM fork"), pol = G8("an EVM policy");
     uint64_t mem_limit = G64("an EVM memory limit"), peak = G64("an EVM peak");
     uint32_t n = G32("an EVM frame count");
     if (r->bad) return -1;
     if (fork >= EVM_NFORKS || pol >= SNAP_NPOLICIES || mem_limit > ((uint64_t)1 << 36)) {
-        vm_rd_fail(r, "EVM fork %u, policy %u or memory limit %llu out of range", fork, pol,
-                   (unsigned long long)mem_limit);
+        base_rd_fail(r, "EVM fork %u, policy %u or memory limit %llu out of range", fork, pol,
+                     (unsigned long long)mem_limit);
         return -1;
     }
     /* a frame takes at least 100 bytes of the image */
-    if (!vm_room_for(r, n, 100, EVM_MAX_DEPTH + 1, "the EVM frame count")) return -1;
+    if (!base_room_for(r, n, 100, EVM_MAX_DEPTH + 1, "the EVM frame count")) return -1;
     evm_vm_set_fork(vm, (evm_fork)fork);
     evm_vm_set_policy(vm, snap_policies[pol], NULL);
     vm->mem_limit = (size_t)mem_limit;
@@ -994,7 +986,7 @@ int evm_vm_load(evm_vm *vm, vm_rd *r) {
         int rc = get_frame(vm, r, (int)i, &gas_sum);
         if (rc) return rc;
         if (i && !waits_in_call(vm->frames[i - 1])) {
-            vm_rd_fail(r, "EVM frame %u: its caller does not wait in a CALL or CREATE", i);
+            base_rd_fail(r, "EVM frame %u: its caller does not wait in a CALL or CREATE", i);
             return -1;
         }
     }

@@ -459,27 +459,12 @@ const evm_host evm_memhost_iface = {
 /* ---- RLP (for CREATE addresses and the logs hash) ---- */
 
 typedef struct {
-    uint8_t *p;
-    size_t n, cap;
+    base_buf bytes;
     bool oom;
 } buf;
 
 static void put(buf *b, const void *d, size_t n) {
-    if (b->oom) return;
-    if (b->n + n > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->n + n)
-            nc *= 2;
-        uint8_t *p = realloc(b->p, nc);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = nc;
-    }
-    if (n) memcpy(b->p + b->n, d, n);
-    b->n += n;
+    if (!b->oom && base_buf_put(&b->bytes, d, n)) b->oom = true;
 }
 
 static void rlp_len(buf *b, size_t len, uint8_t short_base, uint8_t long_base) {
@@ -508,30 +493,30 @@ static void rlp_bytes(buf *b, const uint8_t *d, size_t n) {
     put(b, d, n);
 }
 
-/* Wraps b->p[from..] as a list payload. */
+/* Wraps b->bytes.data[from..] as a list payload. */
 static void rlp_list_close(buf *b, size_t from) {
-    size_t plen = b->n - from;
+    size_t plen = b->bytes.len - from;
     buf hdr = {0};
     rlp_len(&hdr, plen, 0xc0, 0xf7);
     if (hdr.oom) {
         b->oom = true;
         return;
     }
-    put(b, hdr.p, hdr.n); /* make room, then move */
+    put(b, hdr.bytes.data, hdr.bytes.len); /* make room, then move */
     if (!b->oom) {
-        memmove(b->p + from + hdr.n, b->p + from, plen);
-        memcpy(b->p + from, hdr.p, hdr.n);
+        memmove(b->bytes.data + from + hdr.bytes.len, b->bytes.data + from, plen);
+        memcpy(b->bytes.data + from, hdr.bytes.data, hdr.bytes.len);
     }
-    free(hdr.p);
+    base_buf_free(&hdr.bytes);
 }
 
 void evm_memhost_logs_hash(const evm_memhost *h, uint8_t out[32]) {
     buf b = {0};
     for (size_t i = 0; i < h->nlogs; i++) {
         const evm_log *l = &h->logs[i];
-        size_t s = b.n;
+        size_t s = b.bytes.len;
         rlp_bytes(&b, l->addr.b, 20);
-        size_t t = b.n;
+        size_t t = b.bytes.len;
         for (size_t k = 0; k < l->ntopics; k++)
             rlp_bytes(&b, l->topics[k].b, 32);
         rlp_list_close(&b, t);
@@ -542,8 +527,8 @@ void evm_memhost_logs_hash(const evm_memhost *h, uint8_t out[32]) {
     if (b.oom)
         memset(out, 0, 32);
     else
-        evm_keccak256(b.p, b.n, out);
-    free(b.p);
+        evm_keccak256(b.bytes.data, b.bytes.len, out);
+    base_buf_free(&b.bytes);
 }
 
 static evm_address create_address(const evm_address *sender, uint64_t nonce) {
@@ -558,8 +543,8 @@ static evm_address create_address(const evm_address *sender, uint64_t nonce) {
     rlp_bytes(&b, be, (size_t)k);
     rlp_list_close(&b, 0);
     uint8_t hsh[32] = {0};
-    if (!b.oom) evm_keccak256(b.p, b.n, hsh);
-    free(b.p);
+    if (!b.oom) evm_keccak256(b.bytes.data, b.bytes.len, hsh);
+    base_buf_free(&b.bytes);
     evm_address a;
     memcpy(a.b, hsh + 12, 20);
     return a;
@@ -921,70 +906,70 @@ void evm_memhost_begin_tx(evm_memhost *h, const evm_address *warm, size_t nwarm)
 
 /* ---- snapshots (docs/snapshot.md, "EVM world") ---- */
 
-static void put_u256(vm_wr *w, const u256 *v) {
+static void put_u256(base_wr *w, const u256 *v) {
     evm_bytes32 b = evm_u256_to_b32(v);
-    vm_put(w, b.b, 32);
+    base_put(w, b.b, 32);
 }
 
-static void put_blob(vm_wr *w, const uint8_t *p, size_t n) {
+static void put_blob(base_wr *w, const uint8_t *p, size_t n) {
     U32(n);
-    vm_put(w, p, n);
+    base_put(w, p, n);
 }
 
 /* A length-prefixed byte string, malloc'ed (NULL when empty). 0, -1, -2. */
-static int get_blob(vm_rd *r, uint8_t **out, size_t *n, const char *what) {
+static int get_blob(base_rd *r, uint8_t **out, size_t *n, const char *what) {
     uint32_t len = G32(what);
     *out = NULL;
     *n = 0;
-    if (!vm_room_for(r, len, 1, UINT32_MAX, what)) return -1;
+    if (!base_room_for(r, len, 1, UINT32_MAX, what)) return -1;
     if (!len) return 0;
     if (!(*out = malloc(len))) return -2;
-    vm_get(r, *out, len, what);
+    base_get(r, *out, len, what);
     *n = len;
     return 0;
 }
 
-static void put_smap(vm_wr *w, const smap *m) {
+static void put_smap(base_wr *w, const smap *m) {
     U32(m->n);
     for (size_t i = 0; i < m->n; i++) {
-        vm_put(w, m->v[i].key.b, 32);
-        vm_put(w, m->v[i].val.b, 32);
-        vm_put(w, m->v[i].orig.b, 32);
+        base_put(w, m->v[i].key.b, 32);
+        base_put(w, m->v[i].val.b, 32);
+        base_put(w, m->v[i].orig.b, 32);
         U8(m->v[i].warm);
     }
 }
 
-static int get_smap(vm_rd *r, smap *m, const char *what) {
+static int get_smap(base_rd *r, smap *m, const char *what) {
     uint32_t n = G32(what);
-    if (!vm_room_for(r, n, 97, INT32_MAX / 2, what)) return -1;
+    if (!base_room_for(r, n, 97, INT32_MAX / 2, what)) return -1;
     for (uint32_t i = 0; i < n; i++) {
         evm_bytes32 k;
-        vm_get(r, k.b, 32, "a storage key");
+        base_get(r, k.b, 32, "a storage key");
         if (r->bad) return -1;
         int e = smap_get(m, &k);
         if (e < 0) return -2;
         if ((uint32_t)e != i) {
-            vm_rd_fail(r, "%s: key %u repeats an earlier one", what, i);
+            base_rd_fail(r, "%s: key %u repeats an earlier one", what, i);
             return -1;
         }
-        vm_get(r, m->v[e].val.b, 32, "a storage value");
-        vm_get(r, m->v[e].orig.b, 32, "an original storage value");
+        base_get(r, m->v[e].val.b, 32, "a storage value");
+        base_get(r, m->v[e].orig.b, 32, "an original storage value");
         uint8_t warm = G8("a warm flag");
-        if (warm > 1) vm_rd_fail(r, "%s: warm flag %u", what, warm);
+        if (warm > 1) base_rd_fail(r, "%s: warm flag %u", what, warm);
         m->v[e].warm = warm;
     }
     return r->bad ? -1 : 0;
 }
 
-int evm_memhost_save(const evm_memhost *h, vm_wr *w) {
+int evm_memhost_save(const evm_memhost *h, base_wr *w) {
     const evm_context *c = &h->ctx;
     if (c->nblob_hashes) return -1;
-    vm_put(w, c->origin.b, 20);
-    vm_put(w, c->coinbase.b, 20);
+    base_put(w, c->origin.b, 20);
+    base_put(w, c->coinbase.b, 20);
     const evm_bytes32 *words[] = {&c->gas_price, &c->prev_randao, &c->chain_id, &c->base_fee,
                                   &c->blob_base_fee};
     for (size_t i = 0; i < 5; i++)
-        vm_put(w, words[i]->b, 32);
+        base_put(w, words[i]->b, 32);
     U64(c->number);
     U64(c->timestamp);
     U64(c->gas_limit);
@@ -992,7 +977,7 @@ int evm_memhost_save(const evm_memhost *h, vm_wr *w) {
     U32(h->nacc);
     for (size_t i = 0; i < h->nacc; i++) {
         const account *a = &h->acc[i];
-        vm_put(w, a->addr.b, 20);
+        base_put(w, a->addr.b, 20);
         put_u256(w, &a->balance);
         U64(a->nonce);
         put_blob(w, a->code, a->code_size);
@@ -1006,40 +991,40 @@ int evm_memhost_save(const evm_memhost *h, vm_wr *w) {
         U8(e->kind);
         U32(e->acct);
         U32(e->slot);
-        vm_put(w, e->old.b, 32);
+        base_put(w, e->old.b, 32);
         put_u256(w, &e->oldbal);
         U64(e->oldnonce);
         U8(e->oldflag);
         U64(e->oldsize);
-        if (e->kind == J_CODE) vm_put(w, e->oldcode, e->oldsize);
+        if (e->kind == J_CODE) base_put(w, e->oldcode, e->oldsize);
     }
     U32(h->nlogs);
     for (size_t i = 0; i < h->nlogs; i++) {
         const evm_log *l = &h->logs[i];
-        vm_put(w, l->addr.b, 20);
+        base_put(w, l->addr.b, 20);
         U8(l->ntopics);
         for (size_t k = 0; k < l->ntopics; k++)
-            vm_put(w, l->topics[k].b, 32);
+            base_put(w, l->topics[k].b, 32);
         put_blob(w, l->data, l->size);
     }
     U32(h->ncc);
     for (size_t i = 0; i < h->ncc; i++) {
         const evm_callcreate *c2 = &h->cc[i].c;
         U8(c2->kind);
-        vm_put(w, c2->to.b, 20);
+        base_put(w, c2->to.b, 20);
         U64(c2->gas);
-        vm_put(w, c2->value.b, 32);
+        base_put(w, c2->value.b, 32);
         put_blob(w, c2->data, c2->size);
     }
     return 0;
 }
 
-static int get_accounts(evm_memhost *h, vm_rd *r) {
+static int get_accounts(evm_memhost *h, base_rd *r) {
     uint32_t n = G32("the account count");
-    if (!vm_room_for(r, n, 82, UINT32_MAX, "the account count")) return -1;
+    if (!base_room_for(r, n, 82, UINT32_MAX, "the account count")) return -1;
     for (uint32_t i = 0; i < n; i++) {
         evm_address addr;
-        vm_get(r, addr.b, 20, "an account address");
+        base_get(r, addr.b, 20, "an account address");
         if (r->bad) return -1;
         if (h->nacc == h->capacc) { /* get() would find an earlier equal address */
             size_t nc = h->capacc ? 2 * h->capacc : 16;
@@ -1052,13 +1037,13 @@ static int get_accounts(evm_memhost *h, vm_rd *r) {
         memset(a, 0, sizeof *a);
         a->addr = addr;
         evm_bytes32 bal;
-        vm_get(r, bal.b, 32, "a balance");
+        base_get(r, bal.b, 32, "a balance");
         a->balance = evm_b32_to_u256(&bal);
         a->nonce = G64("a nonce");
         int rc = get_blob(r, &a->code, &a->code_size, "account code");
         if (rc) return rc;
         uint8_t fl = G8("account flags");
-        if (!r->bad && fl > 15) vm_rd_fail(r, "account %u: flags %02x", i, fl);
+        if (!r->bad && fl > 15) base_rd_fail(r, "account %u: flags %02x", i, fl);
         a->exists = fl & 1;
         a->warm = fl >> 1 & 1;
         a->destructed = fl >> 2 & 1;
@@ -1072,16 +1057,16 @@ static int get_accounts(evm_memhost *h, vm_rd *r) {
 
 /* A count of items that take at least min bytes of the image each, and a
  * zeroed array of them in *arr (capacity *cap). 0, -1 or -2. */
-static int get_count(vm_rd *r, uint32_t *n, uint64_t min, void **arr, size_t elem, size_t *cap,
+static int get_count(base_rd *r, uint32_t *n, uint64_t min, void **arr, size_t elem, size_t *cap,
                      const char *what) {
     *n = G32(what);
-    if (!vm_room_for(r, *n, min, UINT32_MAX, what)) return -1;
+    if (!base_room_for(r, *n, min, UINT32_MAX, what)) return -1;
     if (*n && !(*arr = calloc(*n, elem))) return -2;
     *cap = *n;
     return 0;
 }
 
-static int get_journal(evm_memhost *h, vm_rd *r) {
+static int get_journal(evm_memhost *h, base_rd *r) {
     uint32_t n;
     int rc = get_count(r, &n, 94, (void **)&h->j, sizeof *h->j, &h->capj, "the journal length");
     if (rc) return rc;
@@ -1090,9 +1075,9 @@ static int get_journal(evm_memhost *h, vm_rd *r) {
         uint8_t kind = G8("a journal entry kind");
         e->acct = G32("a journal account");
         e->slot = G32("a journal slot");
-        vm_get(r, e->old.b, 32, "a journaled value");
+        base_get(r, e->old.b, 32, "a journaled value");
         evm_bytes32 bal;
-        vm_get(r, bal.b, 32, "a journaled balance");
+        base_get(r, bal.b, 32, "a journaled balance");
         e->oldbal = evm_b32_to_u256(&bal);
         e->oldnonce = G64("a journaled nonce");
         uint8_t flag = G8("a journaled flag");
@@ -1104,36 +1089,36 @@ static int get_journal(evm_memhost *h, vm_rd *r) {
         if (ok && kind == J_TRANSIENT) ok = e->slot < a->transient.n;
         if (ok && kind == J_LOG) ok = h->nacc > 0 || e->acct == 0;
         if (!ok) {
-            vm_rd_fail(r, "journal entry %u: kind %u, account %u, slot %u, flag %u", i, kind,
-                       e->acct, e->slot, flag);
+            base_rd_fail(r, "journal entry %u: kind %u, account %u, slot %u, flag %u", i, kind,
+                         e->acct, e->slot, flag);
             return -1;
         }
         e->kind = (jkind)kind;
         e->oldflag = flag;
         e->oldsize = (size_t)size;
         if (kind == J_CODE) {
-            if (!vm_room_for(r, size, 1, UINT32_MAX, "journaled code")) return -1;
+            if (!base_room_for(r, size, 1, UINT32_MAX, "journaled code")) return -1;
             if (size && !(e->oldcode = malloc(size))) return -2;
-            vm_get(r, e->oldcode, size, "journaled code");
+            base_get(r, e->oldcode, size, "journaled code");
         }
         h->nj++;
     }
     return r->bad ? -1 : 0;
 }
 
-int evm_memhost_load(evm_memhost *h, vm_rd *r) {
+int evm_memhost_load(evm_memhost *h, base_rd *r) {
     evm_context *c = &h->ctx;
-    vm_get(r, c->origin.b, 20, "the origin");
-    vm_get(r, c->coinbase.b, 20, "the coinbase");
+    base_get(r, c->origin.b, 20, "the origin");
+    base_get(r, c->coinbase.b, 20, "the coinbase");
     evm_bytes32 *words[] = {&c->gas_price, &c->prev_randao, &c->chain_id, &c->base_fee,
                             &c->blob_base_fee};
     for (size_t i = 0; i < 5; i++)
-        vm_get(r, words[i]->b, 32, "a block context word");
+        base_get(r, words[i]->b, 32, "a block context word");
     c->number = (int64_t)G64("a block number");
     c->timestamp = (int64_t)G64("a timestamp");
     c->gas_limit = (int64_t)G64("a block gas limit");
     uint8_t rec = G8("the record flag");
-    if (!r->bad && rec > 1) vm_rd_fail(r, "record flag %u", rec);
+    if (!r->bad && rec > 1) base_rd_fail(r, "record flag %u", rec);
     h->record = rec;
     int rc;
     if ((rc = get_accounts(h, r)) || (rc = get_journal(h, r))) return rc;
@@ -1143,13 +1128,13 @@ int evm_memhost_load(evm_memhost *h, vm_rd *r) {
         return rc;
     for (uint32_t i = 0; i < nlogs; i++) {
         evm_log *l = &h->logs[h->nlogs];
-        vm_get(r, l->addr.b, 20, "a log address");
+        base_get(r, l->addr.b, 20, "a log address");
         uint8_t nt = G8("a topic count");
-        if (!r->bad && nt > 4) vm_rd_fail(r, "log %u: %u topics", i, nt);
+        if (!r->bad && nt > 4) base_rd_fail(r, "log %u: %u topics", i, nt);
         if (r->bad) return -1;
         l->ntopics = nt;
         for (size_t k = 0; k < nt; k++)
-            vm_get(r, l->topics[k].b, 32, "a log topic");
+            base_get(r, l->topics[k].b, 32, "a log topic");
         uint8_t *d;
         if ((rc = get_blob(r, &d, &l->size, "log data"))) return rc;
         if (!d && !(d = malloc(1))) return -2; /* logs always own a buffer */
@@ -1158,8 +1143,8 @@ int evm_memhost_load(evm_memhost *h, vm_rd *r) {
     }
     for (size_t i = 0; i < h->nj; i++)
         if (h->j[i].kind == J_LOG && h->j[i].oldsize > h->nlogs) {
-            vm_rd_fail(r, "journal entry %zu: a log count %zu past the %zu logs", i,
-                       h->j[i].oldsize, h->nlogs);
+            base_rd_fail(r, "journal entry %zu: a log count %zu past the %zu logs", i,
+                         h->j[i].oldsize, h->nlogs);
             return -1;
         }
     if ((rc = get_count(r, &ncc, 65, (void **)&h->cc, sizeof *h->cc, &h->capcc,
@@ -1168,11 +1153,12 @@ int evm_memhost_load(evm_memhost *h, vm_rd *r) {
     for (uint32_t i = 0; i < ncc; i++) {
         callcreate *cc = &h->cc[h->ncc];
         uint8_t kind = G8("a recorded call kind");
-        if (!r->bad && kind > EVM_CALL_CREATE2) vm_rd_fail(r, "recorded call %u: kind %u", i, kind);
+        if (!r->bad && kind > EVM_CALL_CREATE2)
+            base_rd_fail(r, "recorded call %u: kind %u", i, kind);
         cc->c.kind = (evm_call_kind)kind;
-        vm_get(r, cc->c.to.b, 20, "a recorded call target");
+        base_get(r, cc->c.to.b, 20, "a recorded call target");
         cc->c.gas = (int64_t)G64("a recorded call's gas");
-        vm_get(r, cc->c.value.b, 32, "a recorded call value");
+        base_get(r, cc->c.value.b, 32, "a recorded call value");
         if (r->bad) return -1;
         if ((rc = get_blob(r, &cc->data, &cc->c.size, "recorded call data"))) return rc;
         if (!cc->data && !(cc->data = malloc(1))) return -2;
