@@ -781,23 +781,31 @@ static void ecapture(const vm_arena *a, uint32_t id, estate *s) {
         s->stack[i] = st[i];
 }
 
+/* Runs code (with calldata) as an EVM child of a native root, to the end;
+ * its state in *s. The arena is the caller's to free. */
+static vm_arena *run_evm_child(const uint8_t *code, size_t n, const uint8_t *data, size_t nd,
+                               estate *s) {
+    uint8_t box[256];
+    int bn = vm_evm_make(box, sizeof box, code, n, data, nd, 100000);
+    cr_assert_gt(bn, 0);
+    prog p = {0};
+    evm_parent(&p, box, (size_t)bn, 0, -1, 0);
+    vm_arena *a = vm_arena_new();
+    vm_load(a, p.c, p.n);
+    vm_set_limits(a, &(vm_limits){.gas = 10000000, .mem = 10000000});
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    ecapture(a, descend(a, 1), s);
+    return a;
+}
+
 Test(proc_evm, result_on_the_stack) {
     /* calldata word + 1, returned */
     static const uint8_t code[] = {EVM_OP_PUSH0, EVM_OP_CALLDATALOAD, EVM_OP_PUSH1,  1,
                                    EVM_OP_ADD,   EVM_OP_PUSH0,        EVM_OP_MSTORE, EVM_OP_PUSH1,
                                    32,           EVM_OP_PUSH0,        EVM_OP_RETURN};
-    uint8_t data[32] = {[31] = 41}, box[128];
-    int n = vm_evm_make(box, sizeof box, code, sizeof code, data, 32, 100000);
-    cr_assert_gt(n, 0);
-    prog p = {0};
-    evm_parent(&p, box, (size_t)n, 0, -1, 0);
-    vm_arena *a = vm_arena_new();
-    vm_load(a, p.c, p.n);
-    vm_set_limits(a, &(vm_limits){.gas = 10000000, .mem = 10000000});
-    cr_assert_eq(vm_run(a), VM_HALTED);
-    uint32_t id = descend(a, 1);
+    uint8_t data[32] = {[31] = 41};
     estate s;
-    ecapture(a, id, &s);
+    vm_arena *a = run_evm_child(code, sizeof code, data, sizeof data, &s);
     cr_assert_eq(s.s.status, VM_HALTED);
     cr_assert_eq(s.evm_status, EVM_SUCCESS);
     cr_assert_eq(s.depth, 6u, "4 words of return data, its length, the status");
@@ -872,17 +880,8 @@ Test(proc_evm, precompile_gas_is_the_process_gas) {
     evm_memhost_free(h);
     evm_vm_free(vm);
     /* in the tree */
-    uint8_t box[128];
-    int n = vm_evm_make(box, sizeof box, code, sizeof code, NULL, 0, 100000);
-    cr_assert_gt(n, 0);
-    prog p = {0};
-    evm_parent(&p, box, (size_t)n, 0, -1, 0);
-    vm_arena *a = vm_arena_new();
-    vm_load(a, p.c, p.n);
-    vm_set_limits(a, &(vm_limits){.gas = 10000000, .mem = 10000000});
-    cr_assert_eq(vm_run(a), VM_HALTED);
     estate s;
-    ecapture(a, descend(a, 1), &s);
+    vm_arena *a = run_evm_child(code, sizeof code, NULL, 0, &s);
     cr_assert_eq(s.evm_status, EVM_SUCCESS);
     cr_assert_eq((uint64_t)s.stack[0], 0xeacf018fbf1678baull, "the first 8 bytes of the hash");
     cr_assert_eq(s.s.gas, (uint64_t)used, "process gas %lu, EVM gas used %lld",
