@@ -183,10 +183,10 @@ const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *i
 #define EVO_OP_SWAP      0x40u
 #define EVO_OP_UMAD      0x80u
 #define EVO_OP_CX_MASK   0x07u
-#define EVO_OP_ELITE     0x100u /* copied unchanged by elitism */
-#define EVO_OP_SURVIVOR  0x200u /* NSGA-II: a parent that survived */
-#define EVO_OP_IMMIGRANT 0x400u /* arrived by migration */
-#define EVO_OP_CLONE     0x800u /* variation left the parent unchanged: not re-evaluated */
+#define EVO_OP_ELITE     0x100u  /* copied unchanged by elitism */
+#define EVO_OP_SURVIVOR  0x200u  /* NSGA-II: a parent that survived */
+#define EVO_OP_IMMIGRANT 0x400u  /* arrived by migration */
+#define EVO_OP_CLONE     0x800u  /* variation left the parent unchanged: not re-evaluated */
 #define EVO_OP_VERIFIED  0x1000u /* down-sampling: met the target on every training case */
 
 /* Scratch for the operators: create once per thread. */
@@ -312,7 +312,9 @@ int evo_nsga2_survivors(const uint32_t *rank, const double *crowd, uint32_t n, u
 #define EVO_STREAM_TASK    0xffffffffffffffffull /* (seed, TASK, split, 0): task cases */
 #define EVO_STREAM_MIGRATE 0xfffffffffffffffeull /* (seed, MIGRATE, gen, 0 | 1+island) */
 #define EVO_STREAM_SAMPLE  0xfffffffffffffffdull /* (seed, SAMPLE, gen, 0): down-samples */
-#define EVO_NO_PARENT      0xffffffffu
+#define EVO_STREAM_SIMPLIFY                                                                        \
+    0xfffffffffffffffcull /* (seed, SIMPLIFY, gen, slot): evo_run_simplify */
+#define EVO_NO_PARENT 0xffffffffu
 
 /* The selection methods (evolve/selection.def). */
 typedef enum {
@@ -470,6 +472,15 @@ int evo_run_stats(const evo_run *r, evo_stats *s);
  * per-individual errors (ncases in the views) are fit_task_nerrors(task,
  * FIT_TRAIN). Not counted in the run's evaluations. Returns 0 or -1. */
 int evo_run_eval(evo_run *r, uint32_t island, uint32_t slot, fit_split which, fit_result *res);
+/* Automatic simplification (Helmuth, McPhee and Spector 2017) of individual
+ * (island, slot): steps times, delete 1 to 3 random instructions and keep
+ * the deletion when the training error is no worse. out (room for
+ * genome.max_bytes) gets the program, *len its length. Deterministic:
+ * stream (seed, EVO_STREAM_SIMPLIFY, generation, island * size + slot). Not
+ * counted in the run's evaluations, and the population is unchanged.
+ * Returns 0 or -1. */
+int evo_run_simplify(evo_run *r, uint32_t island, uint32_t slot, uint32_t steps, uint8_t *out,
+                     uint32_t *len);
 
 /* Count the native VM instructions every later evaluation runs (on: true),
  * e.g. for a run made again to report instructions/s; evo_run_insns gives

@@ -846,6 +846,47 @@ int evo_run_eval(evo_run *r, uint32_t island, uint32_t slot, fit_split which, fi
     return fit_eval(r->ws[0].fc, p->code + s * r->stride, p->len[s], which, res);
 }
 
+int evo_run_simplify(evo_run *r, uint32_t island, uint32_t slot, uint32_t steps, uint8_t *out,
+                     uint32_t *len) {
+    if (!r->started || island >= r->I || slot >= r->N) return -1;
+    const evo_pop *p = &r->pop[r->cur];
+    size_t s = (size_t)island * r->N + slot;
+    uint32_t n = p->len[s], cap = r->p.genome.max_bytes;
+    uint32_t ne = fit_task_nerrors(r->task, FIT_TRAIN);
+    uint8_t *try = malloc(cap);
+    double *e = malloc(sizeof(double) * (ne ? ne : 1));
+    int rc = -1;
+    if (!try || !e) goto cleanup;
+    memcpy(out, p->code + s * r->stride, n);
+    evo_thread *w = &r->ws[0];
+    fit_result res = {.errors = e};
+    if (fit_eval(w->fc, out, n, FIT_TRAIN, &res)) goto cleanup;
+    double best = res.error;
+    evo_rng rng;
+    evo_rng_stream(&rng, r->p.seed, EVO_STREAM_SIMPLIFY, r->gen, s);
+    for (uint32_t k = 0; k < steps && evo_genome_insns(&r->isa, out, n) > 1; k++) {
+        uint32_t m = n;
+        memcpy(try, out, n);
+        /* 1 to 3 instructions, as Helmuth et al. delete 1 to 3 genes */
+        for (uint32_t d = 1 + (uint32_t)evo_rng_below(&rng, 3); d; d--)
+            evo_mut_delete(&r->isa, &r->p.genome, &rng, try, &m, &w->vw);
+        evo_genome_repair(&r->isa, try, m, &w->vw);
+        if (m == n) continue;
+        if (fit_eval(w->fc, try, m, FIT_TRAIN, &res)) goto cleanup;
+        if (res.error <= best) {
+            best = res.error;
+            memcpy(out, try, m);
+            n = m;
+        }
+    }
+    *len = n;
+    rc = 0;
+cleanup:
+    free(try);
+    free(e);
+    return rc;
+}
+
 /* ---- statistics ---- */
 
 /* The median of a column: what 0 the errors, 1 gas, 2 memory-time, 3

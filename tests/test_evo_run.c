@@ -194,6 +194,53 @@ Test(evo_run, downsampled_generations) {
     fit_task_free(&t);
 }
 
+/* Simplification: over many individuals, the program gets no longer and
+ * its training error no worse, stays well-formed, the population is
+ * unchanged, and the result is a function of the run and the slot. */
+Test(evo_run, simplify_keeps_the_training_error) {
+    fit_task t;
+    cr_assert_eq(fit_task_int_square(&t), 0);
+    evo_params p;
+    evo_params_default(&p, &isa, &t);
+    p.seed = 5;
+    p.pop_size = 60;
+    p.genome.init_min = 10;
+    p.genome.init_max = 40;
+    char err[256];
+    evo_run *r = evo_run_new(&p, &t, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    for (int g = 0; g < 3; g++)
+        cr_assert_eq(evo_run_step(r), 0);
+    uint64_t h = evo_run_hash(r), evals = evo_run_evaluations(r);
+    uint8_t *a = malloc(p.genome.max_bytes), *b = malloc(p.genome.max_bytes);
+    double e[17];
+    fit_result fr = {.errors = e};
+    evo_pop_view v;
+    evo_run_island(r, 0, &v);
+    fit_ctx *fc = fit_ctx_new(&t, NULL);
+    uint32_t shorter = 0;
+    for (uint32_t i = 0; i < v.n; i++) {
+        uint32_t na = 0, nb = 0, len = v.len[i];
+        double before = v.error[i];
+        cr_assert_eq(evo_run_simplify(r, 0, i, 200, a, &na), 0);
+        cr_assert_eq(evo_run_simplify(r, 0, i, 200, b, &nb), 0);
+        cr_assert(na == nb && !memcmp(a, b, na), "deterministic");
+        cr_assert_leq(na, len);
+        cr_assert(evo_genome_ok(&isa, &p.genome, a, na));
+        cr_assert_eq(fit_eval(fc, a, na, FIT_TRAIN, &fr), 0);
+        cr_assert_leq(fr.error, before, "slot %u: %g > %g", i, fr.error, before);
+        shorter += na < len;
+    }
+    cr_assert_gt(shorter, v.n / 2, "most programs lose instructions (%u of %u)", shorter, v.n);
+    cr_assert_eq(evo_run_hash(r), h, "the population is unchanged");
+    cr_assert_eq(evo_run_evaluations(r), evals, "not counted");
+    fit_ctx_free(fc);
+    free(a);
+    free(b);
+    evo_run_free(r);
+    fit_task_free(&t);
+}
+
 Test(evo_run, bad_state_blobs_are_rejected) {
     evo_params p = small(EVO_SEL_TOURNAMENT, 50, 1);
     evo_run *a = make(&p);

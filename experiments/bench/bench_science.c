@@ -7,6 +7,7 @@
 #include "experiments/cli.h"
 #include "experiments/spec.h"
 
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -18,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef enum { SEC_QUARTIC, SEC_REGRESSION, SEC_PSB, SEC_N } sci_section;
-static const char *const sec_names[] = {"quartic", "regression", "psb"};
+typedef enum { SEC_QUARTIC, SEC_REGRESSION, SEC_PSB, SEC_SUPEROPT, SEC_N } sci_section;
+static const char *const sec_names[] = {"quartic", "regression", "psb", "superopt"};
 
 typedef struct {
     sci_section sec;
@@ -45,8 +46,12 @@ static const sci_problem problems[] = {
     {SEC_PSB, "fuel-cost", NULL, false, 50},
     {SEC_PSB, "coin-sums", NULL, false, 2},
     {SEC_PSB, "basement", NULL, false, 1},
+    /* spec: the blocks' file (relative to the repository, then its parent) */
+    {SEC_SUPEROPT, "../shared/benchmarks/evm-superopt/blocks.jsonl", NULL, false, -1},
+    {SEC_SUPEROPT, "experiments/data/superopt-pldi24.jsonl", NULL, false, -1},
 };
 #define NPROBLEMS (sizeof problems / sizeof *problems)
+_Static_assert(NPROBLEMS <= 64, "sci_opts.problems has a bit per problem");
 
 /* One run of either system. ets_*: evaluations when the best individual first
  * met the criterion (every case within the hit tolerance; MSE below it), or
@@ -54,9 +59,13 @@ static const sci_problem problems[] = {
 typedef struct {
     uint64_t evaluations;
     int64_t ets_hits, ets_mse;
-    bool train_solved, test_solved;
+    bool train_solved, test_solved, simple_solved; /* simple: after evo_run_simplify */
     double test_err, seconds;
 } sci_run;
+
+/* Simplification steps for a training solution before its test (Helmuth,
+ * McPhee and Spector 2017 use 5,000; PushGP's PSB2 results are simplified). */
+#define SCI_SIMPLIFY 5000
 
 typedef struct {
     uint64_t runs;
@@ -64,6 +73,7 @@ typedef struct {
     bool deap;
     uint32_t threads;
     unsigned sections; /* bit per sci_section */
+    uint64_t problems; /* bit per problems[] entry, besides the sections */
     FILE *csv;
 } sci_opts;
 
@@ -150,6 +160,21 @@ static int frugal_run(const sci_problem *p, uint64_t seed, uint64_t budget_evals
     if (evo_run_eval(r, st.best_island, st.best_slot, FIT_TEST, &res)) goto cleanup;
     out->test_solved = res.error == 0;
     out->test_err = res.nerrors ? res.error / res.nerrors : 0;
+    if (out->train_solved && !s.task.fixed_point) {
+        uint32_t n = 0;
+        fit_ctx *fc = NULL;
+        uint8_t *code = malloc(s.params.genome.max_bytes);
+        if (!code || evo_run_simplify(r, st.best_island, st.best_slot, SCI_SIMPLIFY, code, &n) ||
+            !(fc = fit_ctx_new(&s.task, &s.params.limits)) ||
+            fit_eval(fc, code, n, FIT_TEST, &res)) {
+            free(code);
+            fit_ctx_free(fc);
+            goto cleanup;
+        }
+        out->simple_solved = res.error == 0;
+        free(code);
+        fit_ctx_free(fc);
+    }
     rc = 0;
 cleanup:
     free(e);
@@ -249,7 +274,8 @@ static sci_rate rate_of(const sci_run *runs, size_t n, int which) {
         int64_t e = which == 0   ? runs[i].ets_hits
                     : which == 1 ? runs[i].ets_mse
                     : which == 2 ? (runs[i].train_solved ? 0 : -1)
-                                 : (runs[i].train_solved && runs[i].test_solved ? 0 : -1);
+                    : which == 3 ? (runs[i].train_solved && runs[i].test_solved ? 0 : -1)
+                                 : (runs[i].train_solved && runs[i].simple_solved ? 0 : -1);
         if (e >= 0) ets[r.k++] = (double)e;
     }
     an_binom_ci(r.k, n, 0.95, AN_CI_WILSON, &r.lo, &r.hi);
@@ -361,13 +387,15 @@ static int bench_psb(const sci_problem *p, const sci_opts *o) {
     fprintf(stderr, "\r%*s\r", 40, "");
     char budget[96];
     snprintf(budget, sizeof budget, "%.3g of the published generations", o->fraction);
-    sci_rate tr = rate_of(fr, n, 2), ge = rate_of(fr, n, 3);
+    sci_rate tr = rate_of(fr, n, 2), ge = rate_of(fr, n, 3), gs = rate_of(fr, n, 4);
     printf("psb %s (%zu seeds; %s; %.1f s a run)\n", p->spec, n, budget, secs / (n ? n : 1));
     print_rate("frugal, training solved", tr);
     print_rate("frugal, solved and generalised", ge);
+    print_rate("  the same, simplified first", gs);
     printf("  %-34s %3d/100\n\n", "PushGP (published)", p->pushgp);
     csv_rate(o, "psb", p->spec, "frugal", "training solved", tr, budget);
     csv_rate(o, "psb", p->spec, "frugal", "generalised", ge, budget);
+    csv_rate(o, "psb", p->spec, "frugal", "generalised after simplification", gs, budget);
     if (o->csv)
         fprintf(o->csv, "psb,%s,PushGP (published),generalised,100,%d,%.6g,,,,,published setup\n",
                 p->spec, p->pushgp, p->pushgp / 100.0);
@@ -375,17 +403,83 @@ static int bench_psb(const sci_problem *p, const sci_opts *o) {
     return 0;
 }
 
+/* EVM superoptimisation: frugal superopt on a file of blocks with its
+ * defaults (seed 1: one deterministic pass, so --runs does not apply); the
+ * blocks that match or beat the published gas, per source, with a Wilson
+ * interval over blocks, and the median time per block. */
+static int bench_superopt(const sci_problem *p, const sci_opts *o) {
+    char path[PATH_MAX], dir[] = "/tmp/frugal-science-so-XXXXXX", csvp[64], jsonp[64], thr[16];
+    if (exp_find_file(p->spec, path, sizeof path)) {
+        fprintf(stderr, "frugal bench science: %s not found\n", p->spec);
+        return -1;
+    }
+    if (!mkdtemp(dir)) return -1;
+    snprintf(csvp, sizeof csvp, "%s/so.csv", dir);
+    snprintf(jsonp, sizeof jsonp, "%s/so.json", dir);
+    snprintf(thr, sizeof thr, "%u", o->threads);
+    char *argv[] = {"superopt", path, "--quiet", "--threads", thr,
+                    "--out",    csvp, "--json",  jsonp,       NULL};
+    /* its summary goes to stdout; keep the table clean */
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO), devnull = open("/dev/null", O_WRONLY), rc = -1;
+    if (saved >= 0 && devnull >= 0) dup2(devnull, STDOUT_FILENO);
+    int src = exp_cmd_superopt(9, argv);
+    fflush(stdout);
+    if (saved >= 0) dup2(saved, STDOUT_FILENO);
+    if (saved >= 0) close(saved);
+    if (devnull >= 0) close(devnull);
+    json_t *j = json_load_file(jsonp, 0, NULL);
+    unlink(csvp);
+    unlink(jsonp);
+    rmdir(dir);
+    if (!j || (src != EXP_EXIT_OK && src != EXP_EXIT_INPUT)) {
+        fprintf(stderr, "frugal bench science: frugal superopt %s failed (exit %d)\n", path, src);
+        json_decref(j);
+        return -1;
+    }
+    printf("superopt %s (frugal superopt, defaults, seed 1%s)\n", p->spec,
+           src == EXP_EXIT_INPUT ? "; some lines could not be used" : "");
+    json_t *srcs = json_object_get(j, "sources");
+    const char *key;
+    json_t *v;
+    json_t *rows = json_object();
+    json_object_set(rows, "all", j);
+    if (json_object_size(srcs) > 1) json_object_update(rows, srcs);
+    json_object_foreach(rows, key, v) {
+        size_t n = (size_t)json_integer_value(json_object_get(v, "with_published"));
+        size_t k = (size_t)(json_integer_value(json_object_get(v, "matched")) +
+                            json_integer_value(json_object_get(v, "beaten")));
+        sci_rate r = {.k = k, .n = n, .med_ets = NAN};
+        if (n) an_binom_ci(k, n, 0.95, AN_CI_WILSON, &r.lo, &r.hi);
+        char label[64];
+        snprintf(label, sizeof label, "%.30s, matched or beaten", key);
+        if (n) print_rate(label, r);
+        printf("  %-34s %.3f s (CPU %.3f s)\n", "  median time per block",
+               json_number_value(json_object_get(v, "median_seconds")),
+               json_number_value(json_object_get(v, "median_cpu_seconds")));
+        csv_rate(o, "superopt", key, "frugal", "matched or beat the published gas", r,
+                 "frugal superopt defaults");
+    }
+    printf("\n");
+    json_decref(rows);
+    json_decref(j);
+    rc = 0;
+    return rc;
+}
+
 static const char science_usage[] =
     "usage: frugal bench science [--runs N] [--quick] [--budget-fraction F] [--only LIST]\n"
     "                            [--csv FILE] [--threads N] [--no-deap]\n"
     "Search quality at equal budgets (docs/science.md): the quartic and the\n"
     "regression problems against DEAP run here on the same cases at DEAP's own\n"
-    "evaluation count, and PSB1/PSB2 program synthesis beside PushGP's published\n"
-    "success rates. Seeds are 1..N. Prints one table and writes a CSV.\n"
+    "evaluation count, PSB1/PSB2 program synthesis beside PushGP's published\n"
+    "success rates, and EVM superoptimisation of the shipped blocks against the\n"
+    "published gas. Seeds are 1..N. Prints one table and writes a CSV.\n"
     "  --runs N             seeds per problem (default 30)\n"
     "  --quick              a smoke test: 3 runs, PSB at 0.05 of its budget\n"
     "  --budget-fraction F  PSB: this fraction of the published generations (default 1)\n"
-    "  --only LIST          sections: quartic,regression,psb (default all)\n"
+    "  --only LIST          sections (quartic,regression,psb,superopt) or problems by\n"
+    "                       spec name (e.g. median,fuel-cost); default all\n"
     "  --csv FILE           the CSV (default results/science/science.csv)\n"
     "  --threads N          evaluation threads (default: all cores)\n"
     "  --no-deap            skip DEAP (frugal then gets 6900 evaluations a run)\n"
@@ -429,20 +523,29 @@ int exp_bench_science(int argc, char **argv) {
         }
         case 'o': {
             o.sections = 0;
-            char list[128];
+            o.problems = 0;
+            char list[512];
             snprintf(list, sizeof list, "%s", optarg);
             for (char *q = strtok(list, ","); q; q = strtok(NULL, ",")) {
                 int k = 0;
                 while (k < SEC_N && strcmp(q, sec_names[k]))
                     k++;
-                if (k == SEC_N) {
+                if (k < SEC_N) {
+                    o.sections |= 1u << k;
+                    continue;
+                }
+                size_t i = 0;
+                while (i < NPROBLEMS && strcmp(q, problems[i].spec))
+                    i++;
+                if (i == NPROBLEMS) {
                     fprintf(stderr,
-                            "frugal bench science: --only: unknown section '%s' (expected "
-                            "quartic, regression or psb)\n",
+                            "frugal bench science: --only: unknown section or problem '%s' "
+                            "(expected quartic, regression, psb, superopt or a problem's spec "
+                            "name, e.g. fuel-cost)\n",
                             q);
                     return EXP_EXIT_USAGE;
                 }
-                o.sections |= 1u << k;
+                o.problems |= 1ull << i;
             }
             break;
         }
@@ -474,8 +577,10 @@ int exp_bench_science(int argc, char **argv) {
     int rc = EXP_EXIT_OK;
     for (size_t i = 0; i < NPROBLEMS && rc == EXP_EXIT_OK; i++) {
         const sci_problem *p = &problems[i];
-        if (!(o.sections & (1u << p->sec))) continue;
-        int r = p->sec == SEC_PSB ? bench_psb(p, &o) : bench_deap_section(p, &o);
+        if (!(o.sections & (1u << p->sec)) && !(o.problems >> i & 1)) continue;
+        int r = p->sec == SEC_PSB        ? bench_psb(p, &o)
+                : p->sec == SEC_SUPEROPT ? bench_superopt(p, &o)
+                                         : bench_deap_section(p, &o);
         if (r) rc = EXP_EXIT_FAIL;
         fflush(stdout);
         fflush(o.csv);
