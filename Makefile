@@ -5,7 +5,10 @@ MPI     ?= 0
 ifeq ($(MPI),1)
 CC      := mpicc
 endif
-PKGS    := hdf5 jansson zlib libpng libdeflate gsl
+PKGS    := hdf5 jansson zlib libpng libdeflate gsl nettle gmp libsecp256k1
+# The EVM's precompiled contracts (vm/evm/precompile.c): SHA-256 and
+# RIPEMD-160, modexp, ecrecover. The fuzz targets link them too.
+EVM_LIBS   := $(shell pkg-config --libs nettle gmp libsecp256k1 2>/dev/null)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhdf5_hl
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
@@ -136,13 +139,14 @@ bench: all
 # libFuzzer targets (tests/fuzz/*.c) over the VM, each run FUZZ_SECONDS.
 FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(wildcard base/*.c vm/*.c vm/evm/*.c)
+FUZZ_INC := $(wildcard vm/evm/*.inc vm/evm/*.h)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/*.c))
 FUZZ_FLAGS := -std=gnu11 -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRC) vm/opcodes.def
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRC) $(FUZZ_INC) vm/opcodes.def
 	@mkdir -p build/fuzz
 	clang $(FUZZ_FLAGS) -DVM_NO_METER -c vm/interp.c -o $@.nometer.o
-	clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) $@.nometer.o $(PKG_CFLAGS) -lz -lm
+	clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) $@.nometer.o $(PKG_CFLAGS) -lz -lm $(EVM_LIBS) -pthread
 fuzz: deps all $(FUZZ_TARGETS)
 	@mkdir -p build/fuzz/corpus-fuzz_snapshot
 	@./frugal exec experiments/examples/credit.s --gas 50000 \

@@ -34,7 +34,12 @@ static void arena_usage(FILE *f) {
                "  {\"game\": \"ipd\" | \"blotto\", \"rounds\": N, \"seed\": N,\n"
                "   \"limits\": {\"gas\": N, \"evm_gas\": N, \"mem\": N, \"memtime\": N},\n"
                "   \"blotto\": {\"soldiers\": N, \"fields\": N},\n"
+               "   \"evm_policy\": \"allow\" | \"isolated\" | \"keys:ITEM[,ITEM...]\" | "
+               "\"tables:BITS\",\n"
                "   \"players\": [{\"name\": \"...\", \"file\": \"...\"}, ...]}\n"
+               "evm_policy: the EVM players' policy in frugal evm --policy's words (see\n"
+               "frugal evm --help); without it, isolated with SSTORE only into the player's\n"
+               "table (slots whose top 128 bits are zero).\n"
                "Player files (relative to the spec): .s native assembly, .bin native\n"
                "bytecode, .hex/.evm EVM bytecode as hex ('#' starts a comment).\n");
 }
@@ -134,8 +139,8 @@ static int load_player(const char *path, fit_isa *isa, vm_buf *code) {
 
 /* Parse the spec and make the arena with its players: 0 or an exit code. */
 static int load_spec(const char *path, fit_arena **out) {
-    static const char *const top_keys[] = {"game",   "rounds",  "seed", "limits",
-                                           "blotto", "players", NULL};
+    static const char *const top_keys[] = {"game",   "rounds",  "seed",       "limits",
+                                           "blotto", "players", "evm_policy", NULL};
     static const char *const limit_keys[] = {"gas", "evm_gas", "mem", "memtime", NULL};
     static const char *const blotto_keys[] = {"soldiers", "fields", NULL};
     static const char *const player_keys[] = {"name", "file", NULL};
@@ -176,6 +181,26 @@ static int load_spec(const char *path, fit_arena **out) {
     if (get_uint(&c, root, "$", "rounds", FIT_ARENA_MAX_ROUNDS, &v)) goto cleanup;
     cfg.rounds = (uint32_t)v;
     if (get_uint(&c, root, "$", "seed", INT64_MAX, &cfg.seed)) goto cleanup;
+    json_t *pol = json_object_get(root, "evm_policy");
+    if (pol) {
+        char perr[256];
+        evm_policy_spec *ps = NULL;
+        if (!json_is_string(pol)) {
+            snprintf(err, sizeof err, "%s: $.evm_policy: expected a string", path);
+            goto cleanup;
+        }
+        if (strlen(json_string_value(pol)) >= sizeof cfg.evm_policy) {
+            snprintf(err, sizeof err, "%s: $.evm_policy: longer than %zu characters", path,
+                     sizeof cfg.evm_policy - 1);
+            goto cleanup;
+        }
+        if (!(ps = evm_policy_parse(json_string_value(pol), perr, sizeof perr))) {
+            snprintf(err, sizeof err, "%s: $.evm_policy: %s", path, perr);
+            goto cleanup;
+        }
+        evm_policy_spec_free(ps);
+        snprintf(cfg.evm_policy, sizeof cfg.evm_policy, "%s", json_string_value(pol));
+    }
     json_t *lim = json_object_get(root, "limits");
     if (lim) {
         if (!json_is_object(lim)) {
@@ -302,8 +327,10 @@ static void print_table(const fit_arena *a, FILE *out) {
             fit_arena_nmatches(a));
     fprintf(out,
             "per move: gas %" PRIu64 " (EVM %" PRIu64 "), mem %" PRIu32 " words, memtime %" PRIu64
-            "\n\n",
+            "\n",
             c->gas, c->evm_gas, c->mem, c->memtime);
+    if (c->evm_policy[0]) fprintf(out, "EVM policy: %s\n", c->evm_policy);
+    fputc('\n', out);
     uint32_t *order = malloc((n ? n : 1) * sizeof *order);
     if (!order) return;
     for (uint32_t i = 0; i < n; i++)

@@ -434,15 +434,30 @@ static void trace_3155(void *ctx, const evm_step *s) {
 static void run_usage(FILE *f, const char *prog) {
     fprintf(f,
             "usage: %s CODE_HEX|FILE [--fork NAME] [--gas N] [--calldata HEX] [--value N]\n"
-            "       [--policy allow|isolated] [--trace]\n"
+            "       [--policy POLICY] [--trace]\n"
             "Runs EVM bytecode as a call to 0x...aa from 0x...cc in an in-memory state and\n"
             "prints the status, gas used, refund, return data, storage and logs.\n"
             "  --fork NAME     frontier .. cancun (default cancun)\n"
             "  --gas N         gas limit (default 30000000)\n"
             "  --calldata HEX  call data\n"
             "  --value N       call value (the caller has 10^30 wei)\n"
-            "  --policy NAME   hypervisor policy for dangerous opcodes (default allow)\n"
-            "  --trace         EIP-3155 JSON lines on stderr\n",
+            "  --policy POLICY the hypervisor policy for dangerous opcodes (default allow):\n"
+            "                  allow                  everything\n"
+            "                  isolated               SSTORE only; calls, creates, LOG and\n"
+            "                                         SELFDESTRUCT denied\n"
+            "                  keys:ITEM[,ITEM...]    calls only to listed callees; ITEM is\n"
+            "                                         CALLEE (for every caller) or CALLER:CALLEE\n"
+            "                                         (for that caller only), hex addresses\n"
+            "                                         (0x02 is 2); SSTORE and LOG allowed;\n"
+            "                                         creates and SELFDESTRUCT denied\n"
+            "                  tables:BITS            SSTORE only to slots whose top BITS bits\n"
+            "                                         (1..256) are zero; LOG allowed; calls,\n"
+            "                                         creates and SELFDESTRUCT denied\n"
+            "  --trace         EIP-3155 JSON lines on stderr\n"
+            "Precompiled contracts 0x01..0x0a run per fork: ecrecover, SHA-256, RIPEMD-160,\n"
+            "identity (Frontier on), modexp and alt_bn128 add, mul, pairing (Byzantium on),\n"
+            "blake2f (Istanbul on), KZG point evaluation (Cancun), checked against the\n"
+            "ceremony's trusted setup; a call whose input they reject consumes its gas.\n",
             prog);
 }
 
@@ -455,48 +470,57 @@ int evm_cmd_run(int argc, char **argv) {
     int fork = EVM_FORK_DEFAULT, c, rc = EXIT_OK;
     int64_t gas = 30000000;
     const char *calldata = "", *value = "0";
-    evm_policy_fn policy = NULL;
+    evm_policy_spec *policy = NULL;
     bool trace = false;
+    uint8_t *code = NULL, *data = NULL;
+    size_t code_n = 0, data_n = 0;
+    evm_vm *vm = NULL;
+    evm_memhost *h = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "f:g:d:v:p:th", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             if ((fork = evm_fork_by_name(optarg)) < 0) {
                 fprintf(stderr, "%s: unknown fork %s\n", argv[0], optarg);
-                return EXIT_USAGE;
+                rc = EXIT_USAGE;
+                goto cleanup;
             }
             break;
         case 'g': {
             u256 g;
             if (parse_word(optarg, &g) < 0 || !u256_fits64(&g) || g.w[0] > (uint64_t)INT64_MAX) {
                 fprintf(stderr, "%s: bad gas %s\n", argv[0], optarg);
-                return EXIT_USAGE;
+                rc = EXIT_USAGE;
+                goto cleanup;
             }
             gas = (int64_t)g.w[0];
             break;
         }
         case 'd': calldata = optarg; break;
         case 'v': value = optarg; break;
-        case 'p':
-            policy = evm_policy_by_name(optarg);
-            if (!policy || policy == evm_policy_keys || policy == evm_policy_tables) {
-                fprintf(stderr, "%s: policy must be allow or isolated\n", argv[0]);
-                return EXIT_USAGE;
+        case 'p': {
+            char err[256];
+            evm_policy_spec_free(policy);
+            if (!(policy = evm_policy_parse(optarg, err, sizeof err))) {
+                fprintf(stderr, "%s: --policy %s\n", argv[0], err);
+                rc = EXIT_USAGE;
+                goto cleanup;
             }
             break;
+        }
         case 't': trace = true; break;
-        case 'h': run_usage(stdout, argv[0]); return EXIT_OK;
-        default: run_usage(stderr, argv[0]); return EXIT_USAGE;
+        case 'h': run_usage(stdout, argv[0]); goto cleanup;
+        default:
+            run_usage(stderr, argv[0]);
+            rc = EXIT_USAGE;
+            goto cleanup;
         }
     }
     if (optind != argc - 1) {
         run_usage(stderr, argv[0]);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto cleanup;
     }
-    uint8_t *code = NULL, *data = NULL;
-    size_t code_n = 0, data_n = 0;
-    evm_vm *vm = NULL;
-    evm_memhost *h = NULL;
     if ((rc = load_code(argv[optind], &code, &code_n))) {
         fprintf(stderr, "%s: cannot read code from %s%s%s\n", argv[0], argv[optind],
                 rc == EXIT_IO ? ": " : "", rc == EXIT_IO ? strerror(errno) : "");
@@ -521,7 +545,7 @@ int evm_cmd_run(int argc, char **argv) {
         goto cleanup;
     }
     evm_vm_set_fork(vm, (evm_fork)fork);
-    evm_vm_set_policy(vm, policy, NULL);
+    if (policy) evm_vm_set_policy(vm, policy->fn, policy->ctx);
     if (trace) evm_vm_set_tracer(vm, trace_3155, stderr);
     m.kind = EVM_CALL_CALL;
     m.gas = gas;
@@ -582,6 +606,7 @@ int evm_cmd_run(int argc, char **argv) {
 cleanup:
     evm_memhost_free(h);
     evm_vm_free(vm);
+    evm_policy_spec_free(policy);
     free(code);
     free(data);
     return rc;

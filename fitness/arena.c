@@ -31,6 +31,7 @@ typedef struct {
     evm_address addr;
     evm_bytes32 table_id;
     evm_tables tables;
+    const evm_policy_spec *pol; /* the spec's policy, or NULL: the default */
     uint32_t denied;
     fit_arena_stats st;
 } player;
@@ -50,6 +51,7 @@ typedef struct {
 
 struct fit_arena {
     fit_arena_config cfg;
+    evm_policy_spec *pol; /* cfg.evm_policy parsed, or NULL */
     player **p;
     uint32_t np;
     size_t pcap;
@@ -112,6 +114,8 @@ static int cfg_check(const fit_arena_config *c, char *err, size_t errcap) {
         snprintf(err, errcap, "soldiers %" PRIu32 " is over the maximum 255", c->soldiers);
     else if (c->fields > 8)
         snprintf(err, errcap, "fields %" PRIu32 " is over the maximum 8", c->fields);
+    else if (!memchr(c->evm_policy, 0, sizeof c->evm_policy))
+        snprintf(err, errcap, "evm_policy is longer than %zu characters", sizeof c->evm_policy - 1);
     else
         return 0;
     return -1;
@@ -126,6 +130,13 @@ fit_arena *fit_arena_new(const fit_arena_config *cfg, char *err, size_t errcap) 
     if (cfg) a->cfg = *cfg;
     cfg_defaults(&a->cfg);
     if (cfg_check(&a->cfg, err, errcap)) goto fail;
+    if (a->cfg.evm_policy[0]) {
+        char perr[256];
+        if (!(a->pol = evm_policy_parse(a->cfg.evm_policy, perr, sizeof perr))) {
+            snprintf(err, errcap, "evm_policy %s", perr);
+            goto fail;
+        }
+    }
     a->hist = calloc((size_t)a->cfg.rounds * 2, sizeof(vm_word));
     if (!a->hist) {
         snprintf(err, errcap, "out of memory");
@@ -154,6 +165,7 @@ void fit_arena_free(fit_arena *a) {
     free(a->p);
     free(a->hist);
     free(a->matches);
+    evm_policy_spec_free(a->pol);
     free(a);
 }
 
@@ -161,13 +173,19 @@ const fit_arena_config *fit_arena_config_get(const fit_arena *a) {
     return &a->cfg;
 }
 
-/* The referee's policy for EVM players: "isolated" (no calls, creates, logs
- * or SELFDESTRUCT), and SSTORE only inside the player's table (slots whose
- * top 128 bits are zero). Every denial is counted. */
+/* The referee's policy for EVM players: the spec's (evm_policy), or by
+ * default "isolated" (no calls, creates, logs or SELFDESTRUCT) with SSTORE
+ * only inside the player's table (slots whose top 128 bits are zero). Every
+ * denial is counted. */
 static evm_verdict arena_policy(void *ctx, evm_action *act) {
     player *p = ctx;
-    evm_verdict v = evm_policy_isolated(NULL, act);
-    if (v == EVM_ALLOW && act->op == EVM_OP_SSTORE) v = evm_policy_tables(&p->tables, act);
+    evm_verdict v;
+    if (p->pol) {
+        v = p->pol->fn ? p->pol->fn(p->pol->ctx, act) : EVM_ALLOW;
+    } else {
+        v = evm_policy_isolated(NULL, act);
+        if (v == EVM_ALLOW && act->op == EVM_OP_SSTORE) v = evm_policy_tables(&p->tables, act);
+    }
     if (v != EVM_ALLOW) {
         v = EVM_DENY; /* never a redirect */
         p->denied++;
@@ -231,6 +249,7 @@ int fit_arena_add(fit_arena *a, const char *name, fit_isa isa, const uint8_t *co
         if (!p->host) goto oom;
         evm_vm_set_fork(p->evm, EVM_FORK_CANCUN);
         p->tables = (evm_tables){.tables = &p->table_id, .n = 1, .bits = 128, .calls = NULL};
+        p->pol = a->pol;
         evm_vm_set_policy(p->evm, arena_policy, p);
         evm_vm_set_mem_limit(p->evm, (size_t)a->cfg.mem * 32);
         fit_arena_evm_address(a->np, &p->addr);
@@ -649,8 +668,10 @@ int fit_arena_run(fit_arena *a) {
 
 /* ---- the referee's snapshot (docs/arena.md, "Snapshots") ---- */
 
-#define SNAP_MAGIC   "FRUGARNA"
-#define SNAP_VERSION 1u
+#define SNAP_MAGIC "FRUGARNA"
+/* version 1, or 2 when the configuration names an EVM policy (then the
+ * configuration ends with it: u32 length, the words) */
+#define SNAP_VERSION(c) ((c)->evm_policy[0] ? 2u : 1u)
 
 static void put_stats(base_wr *w, const fit_arena_stats *s) {
     base_put_u(w, (uint64_t)s->score, 8);
@@ -672,13 +693,18 @@ static void put_config(base_wr *w, const fit_arena_config *c) {
     base_put_u(w, c->memtime, 8);
     base_put_u(w, c->soldiers, 4);
     base_put_u(w, c->fields, 4);
+    if (SNAP_VERSION(c) == 2) {
+        size_t n = strlen(c->evm_policy);
+        base_put_u(w, (uint32_t)n, 4);
+        base_put(w, c->evm_policy, n);
+    }
 }
 
 int fit_arena_save(const fit_arena *a, vm_buf *out) {
     out->len = 0;
     base_wr w = {out, 0};
     base_put(&w, SNAP_MAGIC, 8);
-    base_put_u(&w, SNAP_VERSION, 4);
+    base_put_u(&w, SNAP_VERSION(&a->cfg), 4);
     put_config(&w, &a->cfg);
     base_put_u(&w, a->np, 4);
     for (uint32_t i = 0; i < a->np; i++) {
@@ -758,9 +784,15 @@ int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, siz
     r.n = len - 4;
     r.off = 8;
     uint32_t ver = (uint32_t)base_get_u(&r, 4, "version");
-    if (ver != SNAP_VERSION) {
-        snprintf(err, errcap, "offset 8: version %" PRIu32 " is not supported (this is %u)", ver,
-                 SNAP_VERSION);
+    if (ver != 1 && ver != 2) {
+        snprintf(err, errcap, "offset 8: version %" PRIu32 " is not supported (this is 1 or 2)",
+                 ver);
+        goto cleanup;
+    }
+    if (ver != SNAP_VERSION(&a->cfg)) {
+        snprintf(err, errcap, "offset 8: version %" PRIu32 " %s, this tournament %s", ver,
+                 ver == 2 ? "names an EVM policy" : "names no EVM policy",
+                 a->cfg.evm_policy[0] ? "has one" : "has none");
         goto cleanup;
     }
     /* the configuration and the players must be those of this arena */
@@ -779,7 +811,8 @@ int fit_arena_load(fit_arena *a, const uint8_t *data, size_t len, char *err, siz
     vm_buf_free(&mine);
     if (r.bad) goto cleanup;
     if (!same) {
-        base_rd_fail_at(&r, at, "the configuration (game, rounds, seed, limits) differs");
+        base_rd_fail_at(&r, at,
+                        "the configuration (game, rounds, seed, limits, EVM policy) differs");
         goto cleanup;
     }
     r.off += cfg_len;

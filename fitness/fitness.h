@@ -443,6 +443,10 @@ typedef struct {
     uint32_t mem;              /* words per move */
     uint64_t memtime;          /* word-gas per move */
     uint32_t soldiers, fields; /* Blotto */
+    /* The policy of EVM players in evm_policy_parse's words ("allow",
+     * "isolated", "keys:...", "tables:BITS"); empty: the referee's default,
+     * isolated with SSTORE only into the player's table (top 128 bits 0). */
+    char evm_policy[512];
 } fit_arena_config;
 
 /* How one move ended (fit_arena_move). */

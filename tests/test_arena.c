@@ -535,3 +535,101 @@ Test(arena, random_blobs_are_refused) {
     fit_arena_free(a);
     fit_arena_free(b);
 }
+
+/* ---- the EVM players' policy (evm_policy) ---- */
+
+/* An IPD player that STATICCALLs SHA-256 and cooperates iff the call was
+ * allowed (its flag is 1): move = ISZERO(flag). */
+static const char *const SHA_PLAYER = "60206000600060006002"
+                                      "5afa15"
+                                      "600052"
+                                      "60206000f3";
+
+static fit_arena *policy_arena(const char *policy, char *err, size_t errcap) {
+    fit_arena_config c = {.game = FIT_GAME_IPD, .rounds = 4, .seed = 3};
+    snprintf(c.evm_policy, sizeof c.evm_policy, "%s", policy);
+    fit_arena *a = fit_arena_new(&c, err, errcap);
+    if (!a) return NULL;
+    uint8_t *code;
+    size_t n;
+    cr_assert_eq(evm_hex_decode(SHA_PLAYER, &code, &n), 0);
+    for (int i = 0; i < 2; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "p%d", i);
+        cr_assert_eq(fit_arena_add(a, name, FIT_ISA_EVM, code, n, err, errcap), 0, "%s", err);
+    }
+    free(code);
+    return a;
+}
+
+Test(arena, evm_policy_in_the_same_words) {
+    static const struct {
+        const char *policy;
+        int coop0, coop1; /* does player 0, 1 cooperate (its call allowed)? */
+    } cases[] = {
+        {"", 0, 0}, /* the default: isolated, own table */
+        {"isolated", 0, 0},
+        {"allow", 1, 1},
+        {"keys:0x02", 1, 1},
+        {"keys:0x03", 0, 0},
+        {"tables:64", 0, 0},
+        /* per caller: player 0 is at 0x...a1a1 00000000, player 1 at ...01 */
+        {"keys:0xa1a100000000:0x02", 1, 0},
+        {"keys:0xa1a100000001:2", 0, 1},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char err[256];
+        fit_arena *a = policy_arena(cases[k].policy, err, sizeof err);
+        cr_assert(a, "%s: %s", cases[k].policy, err);
+        cr_assert_eq(fit_arena_run(a), 0);
+        int coop[2] = {cases[k].coop0, cases[k].coop1};
+        for (uint32_t i = 0; i < 2; i++) {
+            const fit_arena_stats *s = fit_arena_stats_get(a, i);
+            cr_assert_eq(s->forfeits, 0, "%s: player %u forfeits", cases[k].policy, i);
+            cr_assert_eq(s->denied, coop[i] ? 0u : 4u, "%s: player %u: %u denials", cases[k].policy,
+                         i, s->denied);
+        }
+        /* CC 3 a round, DD 1, CD 0 / 5 */
+        const int pay[2][2] = {{1, 5}, {0, 3}}; /* [mine cooperates][theirs cooperates] */
+        cr_assert_eq(fit_arena_stats_get(a, 0)->score, 4 * pay[coop[0]][coop[1]], "%s",
+                     cases[k].policy);
+        fit_arena_free(a);
+    }
+    char err[256];
+    cr_assert_null(policy_arena("bogus", err, sizeof err));
+    cr_assert(strstr(err, "evm_policy bogus: expected allow"), "%s", err);
+    cr_assert_null(policy_arena("tables:999", err, sizeof err));
+    cr_assert(strstr(err, "BITS must be 1 to 256"), "%s", err);
+}
+
+/* A snapshot names its policy (version 2) and loads only into an arena with
+ * the same one; without a policy the bytes are version 1 as before. */
+Test(arena, evm_policy_in_snapshots) {
+    char err[256];
+    fit_arena *a = policy_arena("keys:0x02", err, sizeof err);
+    cr_assert(a, "%s", err);
+    fit_arena_step(a);
+    vm_buf blob = {0};
+    cr_assert_eq(fit_arena_save(a, &blob), 0);
+    cr_assert_eq(blob.data[8], 2, "version 2");
+    fit_arena *b = policy_arena("keys:0x02", err, sizeof err);
+    cr_assert_eq(fit_arena_load(b, blob.data, blob.len, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fit_arena_run(b), 0);
+    cr_assert_eq(fit_arena_run(a), 0);
+    cr_assert_eq(fit_arena_stats_get(a, 0)->score, fit_arena_stats_get(b, 0)->score);
+    fit_arena_free(b);
+    b = policy_arena("keys:0x03", err, sizeof err);
+    cr_assert_neq(fit_arena_load(b, blob.data, blob.len, err, sizeof err), 0);
+    cr_assert(strstr(err, "EVM policy) differs"), "%s", err);
+    fit_arena_free(b);
+    b = policy_arena("", err, sizeof err);
+    cr_assert_neq(fit_arena_load(b, blob.data, blob.len, err, sizeof err), 0);
+    cr_assert(strstr(err, "version 2 names an EVM policy, this tournament has none"), "%s", err);
+    vm_buf plain = {0};
+    cr_assert_eq(fit_arena_save(b, &plain), 0);
+    cr_assert_eq(plain.data[8], 1, "no policy: version 1");
+    fit_arena_free(b);
+    vm_buf_free(&plain);
+    vm_buf_free(&blob);
+    fit_arena_free(a);
+}

@@ -119,3 +119,30 @@ Test(arena_cli, existing_result_refused_before_playing) {
     free(kept);
     tu_rmtree(dir);
 }
+
+/* The spec's evm_policy: the table names it and the EVM players' calls to
+ * SHA-256 pass; a bad policy is a spec error naming $.evm_policy. */
+Test(arena_cli, evm_policy_in_the_spec) {
+    const char *frugal = getenv("FRUGAL");
+    cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p build/test-arena-pol && cd build/test-arena-pol && "
+             "echo '60206000600060006002 5afa15 600052 60206000f3 # cooperate iff allowed' "
+             "> sha.hex && "
+             "printf '{\"game\": \"ipd\", \"rounds\": 3, \"evm_policy\": \"%%s\", \"players\": "
+             "[{\"name\": \"a\", \"file\": \"sha.hex\"}, {\"name\": \"b\", \"file\": "
+             "\"sha.hex\"}]}' keys:0x02 > ok.json && "
+             "printf '{\"game\": \"ipd\", \"evm_policy\": \"bogus\", \"players\": []}' > bad.json "
+             "&& %s arena ok.json --out ok.h5 --force 2>&1; echo rc=$?; "
+             "%s arena bad.json --out bad.h5 --force 2>&1; echo rc=$?",
+             frugal, frugal);
+    char *out = tu_run_cmd(cmd);
+    cr_assert(strstr(out, "EVM policy: keys:0x02"), "%s", out);
+    cr_assert(strstr(out, "rc=0"), "%s", out);
+    cr_assert(strstr(out, "$.evm_policy: bogus: expected allow"), "%s", out);
+    cr_assert(strstr(out, "rc=3"), "%s", out);
+    /* both cooperate every round: 3 rounds x 3 points, no denials */
+    cr_assert(strstr(out, "         9"), "%s", out);
+    free(out);
+}

@@ -645,7 +645,7 @@ Test(evm_policy, keys) {
     run_t r;
     setup(&r, EVM_FORK_CANCUN);
     set_code(&r, &OTHER, OTHER_CODE);
-    evm_keys none = {NULL, 0}, one = {&OTHER, 1};
+    evm_keys none = {.keys = NULL}, one = {.keys = &OTHER, .n = 1};
     cr_assert_eq(run_policy(&r, evm_policy_keys, &none, CALLER_CODE("f1", "6000")), EVM_SUCCESS);
     cr_assert_eq(slot_of(&r, &SELF, 2), 0, "denied without a key");
     cr_assert_eq(slot_of(&r, &OTHER, 1), 0);
@@ -653,6 +653,65 @@ Test(evm_policy, keys) {
     cr_assert_eq(slot_of(&r, &SELF, 2), 1, "allowed with a key");
     cr_assert_eq(slot_of(&r, &OTHER, 1), 7);
     cr_assert_eq(run_policy(&r, evm_policy_keys, &one, "60bbff"), EVM_DENIED);
+    teardown(&r);
+}
+
+/* keys per caller ("is the callee allowed for this caller?"): every call
+ * kind is allowed by a pair naming the calling frame's address and denied by
+ * a pair naming another caller; code run by DELEGATECALL calls with the
+ * authority of the account that delegated. */
+static const evm_address THIRD = {{[19] = 0xdd}};
+#define KIND_CALL(op, value)                                                                       \
+    "6020600060006000" value "60bb5a" op "600255"                                                  \
+    "00"
+
+Test(evm_policy, keys_per_caller_every_call_kind) {
+    run_t r;
+    setup(&r, EVM_FORK_CANCUN);
+    set_code(&r, &OTHER, "600160005260206000f3"); /* returns 1 */
+    static const struct {
+        const char *op, *value;
+    } kinds[] = {{"f1", "6000"}, {"f2", "6000"}, {"f4", ""}, {"fa", ""}};
+    evm_key_pair mine = {SELF, OTHER}, theirs = {CALLER, OTHER};
+    evm_keys allow_me = {NULL, 0, &mine, 1}, allow_them = {NULL, 0, &theirs, 1};
+    evm_keys anyone = {&OTHER, 1, NULL, 0};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        char code[128];
+        snprintf(code, sizeof code, KIND_CALL("%s", "%s"), kinds[i].value, kinds[i].op);
+        cr_assert_eq(run_policy(&r, evm_policy_keys, &allow_me, code), EVM_SUCCESS);
+        cr_assert_eq(slot_of(&r, &SELF, 2), 1, "op %s: allowed for this caller", kinds[i].op);
+        cr_assert_eq(run_policy(&r, evm_policy_keys, &allow_them, code), EVM_SUCCESS);
+        cr_assert_eq(slot_of(&r, &SELF, 2), 0, "op %s: denied, allowed for another caller",
+                     kinds[i].op);
+        cr_assert_eq(run_policy(&r, evm_policy_keys, &anyone, code), EVM_SUCCESS);
+        cr_assert_eq(slot_of(&r, &SELF, 2), 1, "op %s: allowed for every caller", kinds[i].op);
+    }
+    /* THIRD calls OTHER and stores the flag at its slot 3. SELF may call
+     * THIRD; THIRD (not SELF) may call OTHER. */
+    set_code(&r, &THIRD,
+             "6020600060006000600060bb5af1600355"
+             "00");
+    evm_key_pair pairs[2] = {{SELF, THIRD}, {THIRD, OTHER}};
+    evm_keys chain = {NULL, 0, pairs, 2};
+    cr_assert_eq(run_policy(&r, evm_policy_keys, &chain,
+                            "6020600060006000600060dd5af1600255"
+                            "00"),
+                 EVM_SUCCESS);
+    cr_assert_eq(slot_of(&r, &SELF, 2), 1);
+    cr_assert_eq(slot_of(&r, &THIRD, 3), 1, "THIRD's own call to OTHER is allowed");
+    /* DELEGATECALL: THIRD's code runs as SELF, whose call to OTHER is denied */
+    cr_assert_eq(run_policy(&r, evm_policy_keys, &chain,
+                            "60206000600060006000"
+                            "60dd5af4600255"
+                            "00"),
+                 EVM_SUCCESS);
+    cr_assert_eq(slot_of(&r, &SELF, 2), 1, "the DELEGATECALL itself is allowed");
+    cr_assert_eq(slot_of(&r, &SELF, 3), 0, "but SELF may not call OTHER");
+    /* the tables policy's calls follow the same lists */
+    evm_tables t = {NULL, 0, 128, &allow_me};
+    char code[128];
+    snprintf(code, sizeof code, KIND_CALL("%s", "%s"), "", "fa");
+    cr_assert_eq(run_policy(&r, evm_policy_tables, &t, code), EVM_DENIED, "slot 2 is no table");
     teardown(&r);
 }
 

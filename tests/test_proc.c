@@ -700,9 +700,9 @@ static void eb(ebuf *b, int n, ...) {
     va_end(ap);
 }
 
-/* A random EVM program: a loop with memory, storage and hashing work, a
- * call to itself (the process's own address) while the calldata's depth
- * counter is below D, sometimes an INVALID, then RETURN of one word. */
+/* A random EVM program: a loop with memory, storage and hashing work,
+ * calls to precompiled contracts, a call to itself (the process's own address) while the calldata's
+ * depth counter is below D, sometimes an INVALID, then RETURN of one word. */
 static size_t evm_random(uint64_t *s, uint8_t *out) {
     ebuf b = {0};
     eb(&b, 2, EVM_OP_PUSH0, EVM_OP_CALLDATALOAD);        /* d */
@@ -711,7 +711,13 @@ static size_t evm_random(uint64_t *s, uint8_t *out) {
     eb(&b, 1, EVM_OP_JUMPDEST);
     for (int i = 0, m = 1 + (int)tu_below(s, 5); i < m; i++) {
         int off = (int)tu_below(s, 200), v = (int)tu_below(s, 256);
-        switch (tu_below(s, 6)) {
+        switch (tu_below(s, 7)) {
+        case 5: { /* a precompiled contract on memory: ecrecover, SHA-256, identity, modexp */
+            static const int ids[] = {1, 2, 4, 5};
+            eb(&b, 8, EVM_OP_PUSH1, 32, EVM_OP_PUSH1, 0, EVM_OP_PUSH1, off, EVM_OP_PUSH1, v & 0x7f);
+            eb(&b, 5, EVM_OP_PUSH1, ids[tu_below(s, 4)], EVM_OP_GAS, EVM_OP_STATICCALL, EVM_OP_POP);
+            break;
+        }
         case 0: eb(&b, 5, EVM_OP_PUSH1, v, EVM_OP_PUSH1, off, EVM_OP_MSTORE); break;
         case 1: eb(&b, 4, EVM_OP_PUSH1, off, EVM_OP_MLOAD, EVM_OP_POP); break;
         case 2: eb(&b, 5, EVM_OP_PUSH1, v, EVM_OP_PUSH1, off & 3, EVM_OP_SSTORE); break;
@@ -775,23 +781,31 @@ static void ecapture(const vm_arena *a, uint32_t id, estate *s) {
         s->stack[i] = st[i];
 }
 
+/* Runs code (with calldata) as an EVM child of a native root, to the end;
+ * its state in *s. The arena is the caller's to free. */
+static vm_arena *run_evm_child(const uint8_t *code, size_t n, const uint8_t *data, size_t nd,
+                               estate *s) {
+    uint8_t box[256];
+    int bn = vm_evm_make(box, sizeof box, code, n, data, nd, 100000);
+    cr_assert_gt(bn, 0);
+    prog p = {0};
+    evm_parent(&p, box, (size_t)bn, 0, -1, 0);
+    vm_arena *a = vm_arena_new();
+    vm_load(a, p.c, p.n);
+    vm_set_limits(a, &(vm_limits){.gas = 10000000, .mem = 10000000});
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    ecapture(a, descend(a, 1), s);
+    return a;
+}
+
 Test(proc_evm, result_on_the_stack) {
     /* calldata word + 1, returned */
     static const uint8_t code[] = {EVM_OP_PUSH0, EVM_OP_CALLDATALOAD, EVM_OP_PUSH1,  1,
                                    EVM_OP_ADD,   EVM_OP_PUSH0,        EVM_OP_MSTORE, EVM_OP_PUSH1,
                                    32,           EVM_OP_PUSH0,        EVM_OP_RETURN};
-    uint8_t data[32] = {[31] = 41}, box[128];
-    int n = vm_evm_make(box, sizeof box, code, sizeof code, data, 32, 100000);
-    cr_assert_gt(n, 0);
-    prog p = {0};
-    evm_parent(&p, box, (size_t)n, 0, -1, 0);
-    vm_arena *a = vm_arena_new();
-    vm_load(a, p.c, p.n);
-    vm_set_limits(a, &(vm_limits){.gas = 10000000, .mem = 10000000});
-    cr_assert_eq(vm_run(a), VM_HALTED);
-    uint32_t id = descend(a, 1);
+    uint8_t data[32] = {[31] = 41};
     estate s;
-    ecapture(a, id, &s);
+    vm_arena *a = run_evm_child(code, sizeof code, data, sizeof data, &s);
     cr_assert_eq(s.s.status, VM_HALTED);
     cr_assert_eq(s.evm_status, EVM_SUCCESS);
     cr_assert_eq(s.depth, 6u, "4 words of return data, its length, the status");
@@ -807,6 +821,71 @@ Test(proc_evm, result_on_the_stack) {
     vm_proc_memory(a, 0, &st, &depth, &heap, &ms);
     cr_assert_eq(st[depth - 4], VM_HALTED);
     cr_assert_eq(st[depth - 3], 24);
+    vm_arena_free(a);
+}
+
+/* A precompiled contract's gas is the process's gas like any instruction's:
+ * SHA-256 of "abc", then an alt_bn128 addition of a point off the curve
+ * (which consumes the 5000 gas forwarded to it); the process's gas equals
+ * the gas the same transaction uses in a standalone evm_memhost. */
+Test(proc_evm, precompile_gas_is_the_process_gas) {
+    static const uint8_t code[] = {EVM_OP_PUSH3,
+                                   'a',
+                                   'b',
+                                   'c',
+                                   EVM_OP_PUSH0,
+                                   EVM_OP_MSTORE,
+                                   EVM_OP_PUSH1,
+                                   32,
+                                   EVM_OP_PUSH0,
+                                   EVM_OP_PUSH1,
+                                   3,
+                                   EVM_OP_PUSH1,
+                                   29,
+                                   EVM_OP_PUSH1,
+                                   2,
+                                   EVM_OP_GAS,
+                                   EVM_OP_STATICCALL,
+                                   EVM_OP_POP,
+                                   EVM_OP_PUSH1,
+                                   64,
+                                   EVM_OP_PUSH0,
+                                   EVM_OP_PUSH1,
+                                   128,
+                                   EVM_OP_PUSH0,
+                                   EVM_OP_PUSH1,
+                                   6,
+                                   EVM_OP_PUSH2,
+                                   0x13,
+                                   0x88,
+                                   EVM_OP_STATICCALL,
+                                   EVM_OP_POP,
+                                   EVM_OP_PUSH1,
+                                   32,
+                                   EVM_OP_PUSH0,
+                                   EVM_OP_RETURN};
+    /* standalone */
+    evm_vm *vm = evm_vm_new();
+    evm_memhost *h = evm_memhost_new(vm);
+    evm_address self = {{[16] = 0xff, [17] = 0xff, [18] = 0xff, [19] = 0xff}};
+    evm_memhost_set_code(h, &self, code, sizeof code);
+    evm_memhost_begin_tx(h, &self, 1);
+    evm_message m = {.kind = EVM_CALL_CALL, .gas = 100000, .recipient = self, .code_address = self};
+    evm_result r;
+    cr_assert_eq(evm_memhost_transact(h, &m, &r), EVM_SUCCESS);
+    int64_t used = m.gas - r.gas_left;
+    cr_assert_eq(r.output_size, 32u);
+    cr_assert_eq(r.output[0], 0xba, "SHA-256(abc) starts ba7816bf");
+    cr_assert_gt(used, 5000 + 72);
+    evm_memhost_free(h);
+    evm_vm_free(vm);
+    /* in the tree */
+    estate s;
+    vm_arena *a = run_evm_child(code, sizeof code, NULL, 0, &s);
+    cr_assert_eq(s.evm_status, EVM_SUCCESS);
+    cr_assert_eq((uint64_t)s.stack[0], 0xeacf018fbf1678baull, "the first 8 bytes of the hash");
+    cr_assert_eq(s.s.gas, (uint64_t)used, "process gas %lu, EVM gas used %lld",
+                 (unsigned long)s.s.gas, (long long)used);
     vm_arena_free(a);
 }
 
@@ -1292,6 +1371,42 @@ Test(proc_evm_calls, denied_without_a_usable_key) {
 
 /* Process keys stay with owners: TRANSFERKEY of a process key gives a call
  * key, only to an EVM process; a call key cannot RECURSE. */
+/* The allow-list is per caller (per process): of two callers running the
+ * same four calls (CALL, CALLCODE, DELEGATECALL, STATICCALL) to key 0, the
+ * one given a call key to the counter is allowed every kind, the other is
+ * denied every kind. */
+Test(proc_evm_calls, each_call_kind_per_caller) {
+    static uint8_t boxes[2][600];
+    ecall c[] = {{EVM_OP_CALL, 0, 5, 0},
+                 {EVM_OP_CALLCODE, 0, 0, 0},
+                 {EVM_OP_DELEGATECALL, 0, 0, 0},
+                 {EVM_OP_STATICCALL, 0, 0, 0}};
+    int n = caller_box(boxes[0], 600, c, 4, false, false);
+    cr_assert_gt(n, 0);
+    uint8_t q[200];
+    int qn = counter_box(q, sizeof q);
+    static prog p;
+    p = (prog){0};
+    make_evm(&p, q, (size_t)qn, 0);
+    run_key(&p, 1, 10000000);
+    make_evm(&p, boxes[0], (size_t)n, 2); /* holds a call key */
+    give_key(&p, 3, 1);
+    run_key(&p, 3, 10000000);
+    make_evm(&p, boxes[0], (size_t)n, 4); /* does not */
+    run_key(&p, 5, 10000000);
+    e(&p, VM_OP_HALT, 0);
+    vm_arena *a = run_prog(&p);
+    static const int want[4] = {105, 0, 0, 105}; /* CALLCODE, DELEGATECALL: own slot 0 */
+    for (int i = 0; i < 4; i++) {
+        int ok, v;
+        call_result(a, key_obj(a, 0, 3), i, &ok, &v);
+        cr_assert(ok && v == want[i], "holder, call %d: ok %d, %d", i, ok, v);
+        call_result(a, key_obj(a, 0, 5), i, &ok, &v);
+        cr_assert(!ok && !v, "other caller, call %d: ok %d, %d", i, ok, v);
+    }
+    vm_arena_free(a);
+}
+
 Test(proc_evm_calls, call_keys_do_not_own) {
     static prog nat;
     nat = (prog){0};

@@ -2,7 +2,11 @@
  * nested calls into the same code. The run must end with a status, within
  * its gas, and leave no frame active; and block metering (the plain loop)
  * must agree with per-instruction metering (the traced loop). Input: fork,
- * policy, gas, calldata length, then calldata and code. */
+ * policy, gas, calldata length, then calldata and code. A policy byte of
+ * 0xf0 or more instead calls a precompiled contract (id, gas from the next
+ * bytes) on the rest: it must price before working, fail with all gas or
+ * succeed with exactly its price, keep its output under the cap and give
+ * the same answer twice. */
 #include "vm/evm/evm.h"
 
 #include <stdlib.h>
@@ -52,10 +56,38 @@ static void run(evm_vm *vm, bool traced, int64_t gas, const uint8_t *cd, size_t 
     evm_memhost_free(h);
 }
 
+static void precompile(const uint8_t *data, size_t size) {
+    evm_fork f = (evm_fork)(data[0] % EVM_NFORKS);
+    evm_address a = {{[19] = (uint8_t)(1 + data[2] % 10)}};
+    int id = evm_precompile_of(f, &a);
+    if (!id) id = evm_precompile_of(f = EVM_FORK_CANCUN, &a);
+    int64_t gas = data[2] >= 0xf0 ? (int64_t)1 << 27 : 1 + (int64_t)data[3] * 4000;
+    const size_t cap = 1 << 16;
+    static uint8_t *buf[2];
+    static size_t bcap[2];
+    evm_result r[2];
+    for (int t = 0; t < 2; t++)
+        evm_precompile_run(f, id, data + 4, size - 4, gas, cap, &buf[t], &bcap[t], &r[t]);
+    int64_t price = evm_precompile_gas(f, id, data + 4, size - 4);
+    if ((unsigned)r[0].status >= EVM_NSTATUS || r[0].status != r[1].status) abort();
+    if (r[0].status == EVM_SUCCESS) {
+        if (price > gas || r[0].gas_left != gas - price || r[0].output_size > cap) abort();
+    } else if (r[0].gas_left || r[0].output_size) {
+        abort();
+    }
+    if (r[0].output_size != r[1].output_size ||
+        (r[0].output_size && memcmp(r[0].output, r[1].output, r[0].output_size)))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static evm_vm *vm;
     if (!vm && !(vm = evm_vm_new())) abort();
     if (size < 4) return 0;
+    if (data[1] >= 0xf0) {
+        precompile(data, size);
+        return 0;
+    }
     evm_vm_set_fork(vm, (evm_fork)(data[0] % EVM_NFORKS));
     static const evm_policy_fn policies[] = {NULL, evm_policy_isolated, evm_policy_allow};
     evm_vm_set_policy(vm, policies[data[1] % 3], NULL);

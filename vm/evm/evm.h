@@ -101,7 +101,8 @@ typedef struct {
     X(CALL_DEPTH, "call depth above 1024 (result of a message, not of a frame)")                   \
     X(INSUFFICIENT_BALANCE, "value above the sender's balance (message result)")                   \
     X(CREATE_COLLISION, "CREATE to an address with code or nonce (message result)")                \
-    X(INTERNAL_ERROR, "the host or VM failed (e.g. no memory for a frame)")
+    X(INTERNAL_ERROR, "the host or VM failed (e.g. no memory for a frame)")                        \
+    X(PRECOMPILE_FAILURE, "a precompiled contract rejected its input (message result)")
 
 typedef enum {
 #define X(name, doc) EVM_##name,
@@ -244,11 +245,21 @@ evm_verdict evm_policy_allow(void *ctx, evm_action *act);
  * allowed, every other dangerous opcode (calls, creates, LOG, SELFDESTRUCT)
  * is denied. The policy for GP. ctx unused. */
 evm_verdict evm_policy_isolated(void *ctx, evm_action *act);
-/* "keys": calls (all four kinds) only to addresses in the list; SSTORE and
- * LOG allowed; CREATE, CREATE2 and SELFDESTRUCT denied. ctx: evm_keys. */
+/* "keys": calls (all four kinds) only to allowed callees; SSTORE and LOG
+ * allowed; CREATE, CREATE2 and SELFDESTRUCT denied. ctx: evm_keys. A callee
+ * is allowed for every caller when listed in keys, and for one caller when
+ * a pair names both ("is the callee allowed for this caller?", as in MUD).
+ * The caller is the calling frame's own address (ADDRESS): code run by
+ * DELEGATECALL or CALLCODE calls with the authority of the account that
+ * delegated. */
+typedef struct {
+    evm_address caller, callee;
+} evm_key_pair;
 typedef struct {
     const evm_address *keys;
     size_t n;
+    const evm_key_pair *pairs;
+    size_t npairs;
 } evm_keys;
 evm_verdict evm_policy_keys(void *ctx, evm_action *act);
 /* "tables": SSTORE only to slots whose top `bits` bits (1..256; 0 means 128)
@@ -265,6 +276,29 @@ evm_verdict evm_policy_tables(void *ctx, evm_action *act);
 /* Policy by name ("allow", "isolated", "keys", "tables"), or NULL (which
  * also means allow-all when set on a VM). */
 evm_policy_fn evm_policy_by_name(const char *name);
+
+/* A policy chosen in words, as `frugal evm --policy` and arena specs take it
+ * (docs/evm.md, "Choosing a policy"):
+ *   allow | isolated
+ *   keys:ITEM[,ITEM...]  ITEM = CALLEE (allowed to every caller) or
+ *                        CALLER:CALLEE (to that caller only); addresses in
+ *                        hex, 0x optional, at most 40 digits (0x02 is 2)
+ *   tables:BITS          SSTORE only to slots whose top BITS bits (1..256)
+ *                        are zero, i.e. in table 0; calls denied
+ * evm_policy_parse returns a spec to free with evm_policy_spec_free (fn and
+ * ctx point into it), or NULL with a message naming the bad part in err. */
+typedef struct evm_policy_spec {
+    evm_policy_fn fn;
+    void *ctx;
+    char *words; /* as given */
+    evm_keys keys;
+    evm_tables tables;
+    evm_bytes32 table0;
+    evm_address *addrs;
+    evm_key_pair *pairs;
+} evm_policy_spec;
+evm_policy_spec *evm_policy_parse(const char *words, char *err, size_t errcap);
+void evm_policy_spec_free(evm_policy_spec *p);
 
 /* ---- the VM ---- */
 
@@ -308,6 +342,26 @@ uint64_t evm_vm_words_peak(const evm_vm *vm);
 
 /* Minimum refund cap: gas used / 2 (before London) or / 5 (London on). */
 int64_t evm_refund_cap(evm_fork f, int64_t gas_used, int64_t refund);
+
+/* ---- precompiled contracts (vm/evm/precompile.c, docs/evm.md) ---- */
+
+/* The precompiled contract at a under fork f (1..10: ecrecover, SHA-256,
+ * RIPEMD-160, identity, modexp, alt_bn128 add, mul, pairing, blake2f, KZG
+ * point evaluation), or 0 when a is an ordinary account there. */
+int evm_precompile_of(evm_fork f, const evm_address *a);
+/* Runs precompile id (evm_precompile_of) on in[0..n) with gas under fork f,
+ * as a message would. *res: EVM_SUCCESS with gas_left = gas - cost and the
+ * output in *buf (grown with realloc, *cap its size; output NULL when
+ * empty); or a failure with gas_left 0 and no output: EVM_OUT_OF_GAS (the
+ * cost is above gas), EVM_PRECOMPILE_FAILURE (invalid input: a bad point,
+ * length, flag or proof), EVM_OUT_OF_MEMORY (the output would be over
+ * max_out bytes, or memory ran out). The cost is known before any work, and
+ * nothing is allocated beyond the input size and max_out. */
+void evm_precompile_run(evm_fork f, int id, const uint8_t *in, size_t n, int64_t gas,
+                        size_t max_out, uint8_t **buf, size_t *cap, evm_result *res);
+/* The gas a call of precompile id with in[0..n) costs under fork f
+ * (INT64_MAX when it is more), before any check of the input's contents. */
+int64_t evm_precompile_gas(evm_fork f, int id, const uint8_t *in, size_t n);
 
 /* ---- the in-memory host (vm/evm/memhost.c) ---- */
 

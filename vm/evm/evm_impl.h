@@ -43,6 +43,11 @@ typedef struct {
     bool reject_ef;                /* EIP-3541 (London on) */
     bool selfdestruct_only_new;    /* EIP-6780 (Cancun) */
     bool warm_coinbase;            /* EIP-3651 (Shanghai on) */
+    /* precompiled contracts: 0x01..precompiles exist */
+    uint8_t precompiles;                 /* 4, 8 from Byzantium, 9 Istanbul, 10 Cancun */
+    int64_t bn_add, bn_mul;              /* EIP-196; EIP-1108 from Istanbul */
+    int64_t bn_pairing, bn_pairing_pair; /* EIP-197 base and per pair; EIP-1108 */
+    bool modexp_eip2565;                 /* EIP-198 pricing, EIP-2565 from Berlin */
 } evm_fork_table;
 
 const evm_fork_table *evm_fork_table_of(evm_fork f);

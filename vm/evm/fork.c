@@ -25,7 +25,8 @@ const evm_opinfo *evm_opinfo_of(uint8_t op) {
     .selfdestruct_new_account = false, .empty_is_dead = false, .refund_quotient = 2,               \
     .initcode_limit = false, .initcode_word = 0, .create2_word = 6, .create_data_byte = 200,       \
     .max_code_size = 0, .create_deposit_fails = false, .reject_ef = false,                         \
-    .selfdestruct_only_new = false, .warm_coinbase = false
+    .selfdestruct_only_new = false, .warm_coinbase = false, .precompiles = 4, .bn_add = 0,         \
+    .bn_mul = 0, .bn_pairing = 0, .bn_pairing_pair = 0, .modexp_eip2565 = false
 /* EIP-2: a create whose code deposit cannot be paid fails */
 #define T_HOMESTEAD T_FRONTIER, .create_deposit_fails = true
 /* EIP-150: IO-heavy repricing, all but one 64th */
@@ -33,27 +34,33 @@ const evm_opinfo *evm_opinfo_of(uint8_t op) {
     T_HOMESTEAD, .sload = 200, .balance = 400, .extcode = 700, .call = 700, .selfdestruct = 5000,  \
                  .all_but_one_64th = true, .selfdestruct_new_account = true
 /* EIP-160 EXP repricing, EIP-161 empty accounts, EIP-170 code size */
-#define T_SPURIOUS  T_TANGERINE, .exp_byte = 50, .empty_is_dead = true, .max_code_size = 24576
-#define T_BYZANTIUM T_SPURIOUS
+#define T_SPURIOUS T_TANGERINE, .exp_byte = 50, .empty_is_dead = true, .max_code_size = 24576
+/* EIP-196, 197, 198: modexp and alt_bn128 */
+#define T_BYZANTIUM                                                                                \
+    T_SPURIOUS, .precompiles = 8, .bn_add = 500, .bn_mul = 40000, .bn_pairing = 100000,            \
+                .bn_pairing_pair = 80000
 /* As deployed (Petersburg): EIP-1283 was withdrawn, so no net metering here. */
 #define T_CONSTANTINOPLE T_BYZANTIUM
-/* EIP-1884 repricing, EIP-2200 net gas metering */
+/* EIP-1884 repricing, EIP-2200 net gas metering, EIP-1108 alt_bn128 prices,
+ * EIP-152 blake2f */
 #define T_ISTANBUL                                                                                 \
     T_CONSTANTINOPLE, .sload = 800, .balance = 700, .extcodehash = 700, .sstore_net = true,        \
-                      .sstore_noop = 800
-/* EIP-2929: warm costs as static gas, cold surcharges */
+                      .sstore_noop = 800, .precompiles = 9, .bn_add = 150, .bn_mul = 6000,         \
+                      .bn_pairing = 45000, .bn_pairing_pair = 34000
+/* EIP-2929: warm costs as static gas, cold surcharges; EIP-2565 modexp */
 #define T_BERLIN                                                                                   \
     T_ISTANBUL, .sload = 100, .balance = 100, .extcode = 100, .extcodehash = 100, .call = 100,     \
                 .sstore_noop = 100, .sstore_reset = 2900, .access_lists = true,                    \
-                .cold_sload = 2100, .cold_account = 2600
+                .cold_sload = 2100, .cold_account = 2600, .modexp_eip2565 = true
 /* EIP-3529: smaller refunds; EIP-3541: no 0xEF code */
 #define T_LONDON                                                                                   \
     T_BERLIN, .sstore_clear_refund = 4800, .selfdestruct_refund = 0, .refund_quotient = 5,         \
               .reject_ef = true
 /* EIP-3860 init code limit and cost, EIP-3651 warm coinbase, EIP-3855 PUSH0 */
 #define T_SHANGHAI T_LONDON, .initcode_limit = true, .initcode_word = 2, .warm_coinbase = true
-/* EIP-6780 SELFDESTRUCT only in the creating transaction; EIP-1153, 5656, 4844, 7516 opcodes */
-#define T_CANCUN T_SHANGHAI, .selfdestruct_only_new = true
+/* EIP-6780 SELFDESTRUCT only in the creating transaction; EIP-1153, 5656, 4844, 7516 opcodes;
+ * EIP-4844 point evaluation */
+#define T_CANCUN T_SHANGHAI, .selfdestruct_only_new = true, .precompiles = 10
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverride-init"

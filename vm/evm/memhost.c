@@ -71,6 +71,8 @@ struct evm_memhost {
     size_t ncc, capcc;
     evm_context ctx;
     bool record;
+    uint8_t *pout; /* the last precompile's output */
+    size_t pcap;
 };
 
 /* ---- storage maps ---- */
@@ -668,6 +670,15 @@ static bool h_call_begin(void *ctx, evm_message *msg, const uint8_t **code, size
         if (!transfer(h, &msg->sender, &msg->recipient, &v))
             return fail(res, EVM_INSUFFICIENT_BALANCE), false;
     }
+    /* a precompiled contract runs here, as a finished message; a failure
+     * undoes the value transfer */
+    int pre = evm_precompile_of(evm_vm_fork(h->vm), &msg->code_address);
+    if (pre) {
+        evm_precompile_run(evm_vm_fork(h->vm), pre, msg->input, msg->input_size, msg->gas,
+                           h->vm->mem_limit, &h->pout, &h->pcap, res);
+        if (res->status != EVM_SUCCESS) evm_memhost_revert(h, *snap);
+        return false;
+    }
     account *c = find(h, &msg->code_address);
     if (!c || !c->code_size) {
         fail(res, EVM_SUCCESS);
@@ -759,6 +770,7 @@ void evm_memhost_free(evm_memhost *h) {
     free(h->j);
     free(h->logs);
     free(h->cc);
+    free(h->pout);
     free(h);
 }
 
@@ -884,10 +896,8 @@ void evm_memhost_begin_tx(evm_memhost *h, const evm_address *warm, size_t nwarm)
     if (ft->warm_coinbase && (x = get(h, &h->ctx.coinbase))) x->warm = true;
     for (size_t i = 0; i < nwarm; i++)
         if ((x = get(h, &warm[i]))) x->warm = true;
-    /* precompiles are warm (they are not implemented: calls to them act as
-     * calls to empty accounts) */
-    unsigned npre = evm_vm_fork(h->vm) >= EVM_FORK_CANCUN ? 10 : 9;
-    for (unsigned p = 1; p <= npre; p++) {
+    /* the fork's precompiled contracts are warm */
+    for (unsigned p = 1; p <= ft->precompiles; p++) {
         evm_address a = {{0}};
         a.b[19] = (uint8_t)p;
         if ((x = get(h, &a))) x->warm = true;
