@@ -948,7 +948,7 @@ static int cg_add(cgen *c, uint32_t parent, const uint32_t *s, uint32_t n, uint3
         c->pool = q;
         c->cappool = nc;
     }
-    memcpy(c->pool + c->npool, s, n * sizeof *s);
+    if (n) memcpy(c->pool + c->npool, s, n * sizeof *s); /* s may be NULL when n is 0 */
     c->st[c->nst] = (cg_state){.parent = parent,
                                .off = (uint32_t)c->npool,
                                .leaf = leaf,
