@@ -1146,7 +1146,7 @@ static char *canonical_text(const exp_spec *s) {
             for (uint32_t i = 0; i < s->n_inputs; i++)
                 if (json_array_append_new(a, json_string(s->inputs[i]))) goto oom;
         }
-        SET(o, "loss", json_string(loss_names[s->loss]));
+        if (fit_data_format(s->data.path) == 1) SET(o, "loss", json_string(loss_names[s->loss]));
         SET(o, "hit", json_real(s->hit));
         SET(o, "penalty", json_real(s->penalty));
     }
@@ -1255,6 +1255,7 @@ void exp_spec_free(exp_spec *s) {
 static int spec_load(exp_spec *s, const char *path, const char *text, const exp_override *ov,
                      size_t nov, const evo_store *st, char *err, size_t errcap) {
     memset(s, 0, sizeof *s);
+    const char *spec_file = text ? NULL : path; /* data paths are relative to its folder */
     char *own = NULL;
     json_t *root = NULL;
     int rc = EXP_EXIT_INPUT;
@@ -1322,7 +1323,7 @@ static int spec_load(exp_spec *s, const char *path, const char *text, const exp_
                            .equiv_samples = s->equiv_samples};
     bool data_task = !strcmp(s->task_name, "data");
     if (data_task) {
-        rc = load_data_keys(s, root, &c, text ? NULL : path, st, &topts, err, errcap);
+        rc = load_data_keys(s, root, &c, spec_file, st, &topts, err, errcap);
         if (rc) goto fail;
         rc = EXP_EXIT_INPUT;
         topts.n_train = topts.n_test = 0;

@@ -151,7 +151,7 @@ static int csv_header(lines *l, char ***names, uint32_t *ncols, char *err, size_
     *ncols = 0;
     size_t room = 0;
     do {
-        if (!lines_next(l))
+        if (!lines_next(l) && !(l->line = 0))
             return at(err, cap, l, NULL,
                       "empty file: expected a header line naming the columns, then the rows");
     } while (blank(l->s, l->e));
@@ -572,6 +572,7 @@ static int json_read(const fit_data_file *f, jschema *s, fit_cases *all, char *e
         obj = NULL;
     }
     if (n == 0) {
+        l.line = 0;
         rc = at(err, cap, &l, NULL, "empty file: expected one JSON object (a case) per line");
         goto done;
     }
