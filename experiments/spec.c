@@ -86,7 +86,7 @@ static const fdesc task_f[] = {
      .maxn = FIT_DATA_MAX_IN,
      .dflt = "every other column",
      .doc = "data, CSV: the input columns, in stack order (the last on top)"},
-    E("loss", loss_names, "`abs`", "data, CSV: the error of a case: |y − t| or (y − t)²"),
+    E("loss", loss_names, "`abs`", "data, CSV: the error of a case: abs(y − t) or (y − t)²"),
     R("hit", 0.0, 1e300, "CSV 0.01, JSON lines 0", "data: a case is a hit when its error ≤ this"),
     R("penalty", 0.0, 1e300, "CSV 1000; JSON lines 10^6, or 1 when all outputs are boolean",
       "data: the error of a missing output"),
