@@ -240,19 +240,8 @@ static const fdesc root_f[] = {
  * edit this file; issue 17's error-convention step renames the calls). */
 #define errf base_errf
 
-static const char *jtype(const json_t *v) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "a value";
-}
+/* "an integer", "a string", ... (shared with the data task's messages) */
+#define jtype fit_json_type
 
 /* A short rendering of a found value, e.g. "\"3\" (a string)". */
 static void found_text(const json_t *v, char *buf, size_t cap) {
@@ -533,22 +522,7 @@ static int validate(vctx *c, const fdesc *f, const json_t *v, const char *path) 
         }
         return 0;
     }
-    case F_OPS:
-        /* names are checked against the ISA once the task is known */
-        if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > f->maxn)
-            return bad(c, path, f, v);
-        for (size_t i = 0; i < json_array_size(v); i++)
-            if (!json_is_string(json_array_get(v, i))) {
-                char sub[256];
-                sub_path(sub, sizeof sub, path, NULL, i);
-                errf(c->err, c->cap, "%s: %s: expected an opcode name (a string), found %s",
-                     origin(c, sub, NULL), sub, jtype(json_array_get(v, i)));
-                return -1;
-            }
-        return 0;
-    case F_WORD:
-        if (!json_is_number(v)) return bad(c, path, f, v);
-        return 0;
+    case F_OPS: /* opcode names are checked against the ISA once the task is known */
     case F_STRS:
         if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > f->maxn)
             return bad(c, path, f, v);
@@ -556,8 +530,14 @@ static int validate(vctx *c, const fdesc *f, const json_t *v, const char *path) 
             if (!json_is_string(json_array_get(v, i))) {
                 char sub[256];
                 sub_path(sub, sizeof sub, path, NULL, i);
-                return bad(c, sub, f, json_array_get(v, i));
+                errf(c->err, c->cap, "%s: %s: expected %s (a string), found %s",
+                     origin(c, sub, NULL), sub, f->type == F_OPS ? "an opcode name" : "a name",
+                     jtype(json_array_get(v, i)));
+                return -1;
             }
+        return 0;
+    case F_WORD:
+        if (!json_is_number(v)) return bad(c, path, f, v);
         return 0;
     case F_WORDS:
         if (!json_is_array(v) || json_array_size(v) > f->maxn) return bad(c, path, f, v);

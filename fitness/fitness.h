@@ -230,6 +230,11 @@ void fit_task_list(char *buf, size_t cap);
 int fit_task_make(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
                   char *err, size_t errcap);
 
+/* A JSON value's type for messages: "an integer", "a string", ... (data
+ * tasks and experiment specs word their messages alike). */
+struct json_t;
+const char *fit_json_type(const struct json_t *v);
+
 /* The data task's format of a file name: 1 CSV (.csv), 2 JSON lines
  * (.jsonl, .json), 0 unknown. */
 int fit_data_format(const char *path);

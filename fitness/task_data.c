@@ -375,7 +375,7 @@ static const uint8_t *key_at(const lines *l, const char *key) {
     return l->s;
 }
 
-static const char *jtype_name(const json_t *v) {
+const char *fit_json_type(const json_t *v) {
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "an object";
     case JSON_ARRAY: return "an array";
@@ -431,7 +431,7 @@ static int json_schema(const lines *l, json_t *obj, jschema *s, char *err, size_
             return at(err, cap, l, key_at(l, key),
                       "'%s' is %s; inputs and outputs must be integers, booleans or (inputs) "
                       "vectors of integers",
-                      key, jtype_name(v));
+                      key, fit_json_type(v));
         if (out && k == JT_VEC)
             return at(err, cap, l, key_at(l, key),
                       "'%s' is a vector; outputs must be integers or booleans", key);
@@ -467,7 +467,7 @@ static int json_value(const lines *l, const char *key, json_t *v, jkind want, vm
     jkind k = kind_of(v);
     if (k != want)
         return at(err, cap, l, key_at(l, key), "'%s' is %s; the first case has %s", key,
-                  jtype_name(v), jkind_names[want]);
+                  fit_json_type(v), jkind_names[want]);
     if (k == JT_INT) *w = (vm_word)json_integer_value(v);
     if (k == JT_BOOL) *w = json_is_true(v) ? 1 : 0;
     if (k == JT_VEC) {
@@ -479,7 +479,7 @@ static int json_value(const lines *l, const char *key, json_t *v, jkind want, vm
             json_t *e = json_array_get(v, i);
             if (!json_is_integer(e))
                 return at(err, cap, l, key_at(l, key), "'%s'[%zu] is %s; expected an integer", key,
-                          i, jtype_name(e));
+                          i, fit_json_type(e));
             (*vec)[i] = (vm_word)json_integer_value(e);
         }
         *len = (uint32_t)n;
@@ -510,7 +510,7 @@ static int json_read(const fit_data_file *f, jschema *s, fit_cases *all, char *e
             goto done;
         }
         if (!json_is_object(obj)) {
-            rc = at(err, cap, &l, l.s, "a case is a JSON object, found %s", jtype_name(obj));
+            rc = at(err, cap, &l, l.s, "a case is a JSON object, found %s", fit_json_type(obj));
             goto done;
         }
         if (!s->n_in && (rc = json_schema(&l, obj, s, err, cap))) goto done;
