@@ -197,7 +197,9 @@ static const char *run_hash(const char *tag, const char *data_name, const char *
     const char *a[] = {"run", at(sp), "--out", at(out), "--json", "--quiet", NULL};
     int rc = frugal_run(tag, a);
     cr_assert_eq(rc, 0, "%s: exit %d: %s", tag, rc, output(tag, "err"));
-    json_t *j = json_loads(output(tag, "out"), 0, NULL);
+    char *got = output(tag, "out");
+    json_t *j = json_loads(got, 0, NULL);
+    free(got);
     cr_assert(j);
     static char hash[4][32];
     static int k;
@@ -437,8 +439,10 @@ static const char kepler[] = "a,T\n0.387098,0.240846\n0.723332,0.615198\n1.00000
                              "1.523679,1.88085\n5.2044,11.862\n9.5826,29.4571\n";
 
 static json_t *json_of(const char *tag) {
-    json_t *j = json_loads(output(tag, "out"), 0, NULL);
-    cr_assert(j, "%s: %s", output(tag, "out"), output(tag, "err"));
+    char *text = output(tag, "out");
+    json_t *j = json_loads(text, 0, NULL);
+    cr_assert(j, "%s: %s", text, output(tag, "err"));
+    free(text);
     return j;
 }
 
@@ -596,7 +600,9 @@ Test(data, eval_gives_the_errors_the_run_stored) {
 Test(data, eval_arguments) {
     const char *h[] = {"eval", "--help", NULL};
     cr_assert_eq(frugal_run("h", h), 0);
-    cr_assert(strstr(output("h", "out"), "usage: frugal eval"));
+    char *help = output("h", "out");
+    cr_assert(strstr(help, "usage: frugal eval"));
+    free(help);
     const char *none[] = {"eval", "x.s", NULL};
     cr_assert_eq(frugal_run("none", none), EXP_EXIT_USAGE, "--data is required");
     PUT("p.s", "ARG 0\nDUP 0\nFMUL\nHALT\n");
