@@ -601,9 +601,22 @@ int evo_bench(int argc, char **argv);
 
 typedef struct evo_store evo_store;
 
+/* A file kept in the run under /cases (docs/hdf5-schema.md): a data task's
+ * data file, as read, so that the run file is self-contained. */
+typedef struct {
+    const char *name; /* the dataset under /cases: "data" or "test" */
+    const char *path; /* where it was read (an attribute) */
+    const uint8_t *bytes;
+    size_t len;
+    const char *sha256; /* its SHA-256, 64 hex digits (an attribute) */
+} evo_store_file;
+#define EVO_STORE_MAX_FILES 2
+
 typedef struct {
     /* the canonical effective spec (sorted compact JSON), stored as a root attribute */
     const char *spec_json;
+    const evo_store_file *files; /* kept under /cases (nfiles <= EVO_STORE_MAX_FILES) */
+    uint32_t nfiles;
     const char *spec_name; /* e.g. "quartic" */
     uint32_t threads;      /* metadata */
     bool per_case;         /* also store per-case errors each generation */
@@ -663,6 +676,9 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
  * the run is rewritten up to that generation into path.resume-tmp, which then
  * replaces path (the original stays intact until that rename). Returns 0 or -1. */
 int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap);
+/* After evo_store_open: the file kept under /cases/<name>, or NULL. It lives
+ * as long as the store; resume carries it over to the file it writes. */
+const evo_store_file *evo_store_file_get(const evo_store *s, const char *name);
 /* The number of complete generations in the store (after open: up to and
  * including the checkpoint's generation). */
 uint64_t evo_store_generations(const evo_store *s);

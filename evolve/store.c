@@ -172,6 +172,10 @@ struct evo_store {
     uint8_t *blob;
     size_t blob_len;
     char *spec;
+    /* the files kept under /cases: given to create, or read by open */
+    evo_store_file files[EVO_STORE_MAX_FILES];
+    uint32_t nfiles;
+    bool own_files; /* read by open: the strings and bytes are ours */
     /* direct chunk writes: whole chunks compressed here (in parallel), then
      * handed to HDF5 as they are (H5Dwrite_chunk) */
     struct ztask *tasks; /* one per chunk to write */
@@ -538,9 +542,12 @@ static void close_handles(evo_store *s) {
     hclose(&s->src, H5Fclose);
 }
 
+static void free_case_files(evo_store *s);
+
 static void store_free(evo_store *s) {
     if (!s) return;
     close_handles(s);
+    free_case_files(s);
     for (int i = 0; i < NF; i++)
         free(s->c[i].buf);
     free(s->pend_stats);
@@ -586,7 +593,82 @@ typedef struct {
     const char *resumed_at;
     uint64_t seed, threads, resumes;
     bool reproducible;
+    const evo_store_file *files;
+    uint32_t nfiles;
 } store_attrs;
+
+/* /cases/<name>: the bytes, chunked and deflated, with the path and the
+ * SHA-256 as attributes. */
+static int write_case_file(hid_t g, const evo_store_file *f) {
+    hsize_t n = f->len, chunk = n < (1u << 20) ? (n ? n : 1) : (1u << 20);
+    hid_t sp = H5Screate_simple(1, &n, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
+    int rc = -1;
+    if (sp < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 1, &chunk) < 0 ||
+        H5Pset_deflate(dcpl, DEFLATE) < 0)
+        goto cleanup;
+    d = H5Dcreate2(g, f->name, H5T_STD_U8LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (d < 0 || (n && H5Dwrite(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, f->bytes) < 0))
+        goto cleanup;
+    if (attr_str(d, "path", f->path ? f->path : "") < 0 ||
+        attr_str(d, "sha256", f->sha256 ? f->sha256 : "") < 0 ||
+        attr_u64(d, "bytes", H5T_STD_U64LE, f->len) < 0)
+        goto cleanup;
+    rc = 0;
+cleanup:
+    if (d >= 0) H5Dclose(d);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (sp >= 0) H5Sclose(sp);
+    return rc;
+}
+
+/* Read /cases/<name> of src into f (owned strings and bytes): 1 read, 0
+ * absent, -1 unreadable. */
+static int read_case_file(hid_t src, const char *name, evo_store_file *f) {
+    char full[64];
+    snprintf(full, sizeof full, "/cases/%s", name);
+    if (H5Lexists(src, "/cases", H5P_DEFAULT) <= 0 || H5Lexists(src, full, H5P_DEFAULT) <= 0)
+        return 0;
+    hid_t d = H5Dopen2(src, full, H5P_DEFAULT);
+    if (d < 0) return -1;
+    uint64_t rows = 0, cols = 0;
+    int rc = -1;
+    char *path = NULL, *sha = NULL;
+    uint8_t *b = NULL;
+    if (ds_dims(d, &rows, &cols) < 0 || cols || rows > SIZE_MAX - 1) goto cleanup;
+    b = malloc(rows + 1);
+    if (!b || (rows && H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, b) < 0))
+        goto cleanup;
+    if (read_attr_str(d, "path", &path) != 0 || read_attr_str(d, "sha256", &sha) != 0) goto cleanup;
+    b[rows] = 0;
+    *f = (evo_store_file){
+        .name = strdup(name), .path = path, .bytes = b, .len = rows, .sha256 = sha};
+    if (!f->name) goto cleanup;
+    path = sha = NULL;
+    b = NULL;
+    rc = 1;
+cleanup:
+    free(path);
+    free(sha);
+    free(b);
+    H5Dclose(d);
+    return rc;
+}
+
+static void free_case_files(evo_store *s) {
+    for (uint32_t i = 0; s->own_files && i < s->nfiles; i++) {
+        free((char *)s->files[i].name);
+        free((char *)s->files[i].path);
+        free((uint8_t *)s->files[i].bytes);
+        free((char *)s->files[i].sha256);
+    }
+    s->nfiles = 0;
+}
+
+const evo_store_file *evo_store_file_get(const evo_store *s, const char *name) {
+    for (uint32_t i = 0; s && name && i < s->nfiles; i++)
+        if (!strcmp(s->files[i].name, name)) return &s->files[i];
+    return NULL;
+}
 
 /* Create the whole layout in s->file (attributes, groups, empty datasets),
  * open the handles, then switch to SWMR write mode. */
@@ -640,6 +722,16 @@ static int layout_create(evo_store *s, const store_attrs *a) {
     s->slot[1] = make_rows(g, "slot1", H5T_STD_U8LE, 0, CK_CHUNK, false);
     if (s->slot[0] < 0 || s->slot[1] < 0) goto cleanup;
     H5Gclose(g);
+
+    /* /cases: a data task's files */
+    if (a->nfiles) {
+        g = H5Gcreate2(root, "cases", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (g < 0) goto cleanup;
+        for (uint32_t i = 0; i < a->nfiles; i++)
+            if (write_case_file(g, &a->files[i]) < 0) goto cleanup;
+        H5Gclose(g);
+        g = -1;
+    }
 
     /* /meta */
     g = H5Gcreate2(root, "meta", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -766,7 +858,9 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
                      .start_time = start,
                      .seed = p->seed,
                      .threads = o->threads,
-                     .reproducible = evo_run_reproducible(r)};
+                     .reproducible = evo_run_reproducible(r),
+                     .files = o->files,
+                     .nfiles = o->nfiles > EVO_STORE_MAX_FILES ? EVO_STORE_MAX_FILES : o->nfiles};
     if (layout_create(s, &a) < 0 || H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
     if (publish(tmp, path, o->force) < 0) {
         if (errno == EEXIST)
@@ -1504,6 +1598,13 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
         goto fail;
     }
     if (read_attr_str(s->src, "spec", &s->spec) != 0) goto corrupt;
+    s->own_files = true;
+    static const char *const case_names[EVO_STORE_MAX_FILES] = {"data", "test"};
+    for (int k = 0; k < EVO_STORE_MAX_FILES; k++) {
+        int got = read_case_file(s->src, case_names[k], &s->files[s->nfiles]);
+        if (got < 0) goto corrupt;
+        s->nfiles += (uint32_t)got;
+    }
     hid_t g = H5Gopen2(s->src, "pop", H5P_DEFAULT);
     if (g < 0) goto corrupt;
     uint64_t I = 0, N = 0, nc = 0, pc = 0, align = 0;
@@ -1654,6 +1755,8 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     a.threads = threads;
     a.resumes = resumes + 1;
     a.reproducible = repro != 0;
+    a.files = s->files;
+    a.nfiles = s->nfiles;
 
     hid_t fapl = latest_fapl();
     if (fapl < 0) goto h5fail;

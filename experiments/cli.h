@@ -41,6 +41,7 @@ int exp_cmd_arena(int argc, char **argv);    /* experiments/cmd_arena.c */
 int exp_cmd_report(int argc, char **argv);   /* experiments/cmd_report.c */
 int exp_cmd_superopt(int argc, char **argv); /* experiments/cmd_superopt.c */
 int exp_cmd_run(int argc, char **argv);      /* experiments/cmd_run.c */
+int exp_cmd_eval(int argc, char **argv);     /* experiments/cmd_eval.c */
 int exp_cmd_batch(int argc, char **argv);
 int exp_cmd_resume_run(int argc, char **argv); /* frugal resume FILE.h5 */
 

@@ -388,7 +388,10 @@ static int run_loaded(exp_spec *s, const char *file, const run_flags *f, evo_run
 #if EXP_HAVE_STORE
     if (file && root) {
         if ((rc = exp_make_parent_dirs(file))) goto created;
+        evo_store_file files[EVO_STORE_MAX_FILES];
         evo_store_opts so = {.spec_json = s->canonical,
+                             .files = files,
+                             .nfiles = exp_spec_store_files(s, files),
                              .spec_name = s->name,
                              .threads = s->threads,
                              .per_case = s->per_case,
@@ -661,12 +664,13 @@ static int cmd_resume(int argc, char **argv) {
     }
     char src[4200];
     snprintf(src, sizeof src, "%s (stored spec)", file);
-    rc = exp_spec_load(&s, src, spec_json, NULL, 0, err, sizeof err);
+    rc = exp_spec_load_run(&s, src, spec_json, st, err, sizeof err);
     if (rc) {
         fprintf(stderr, "frugal resume: %s\n", err);
         goto cleanup;
     }
     loaded = true;
+    if (s.data_note[0] && root) fprintf(stderr, "frugal resume: %s", s.data_note);
     s.params.threads = have_threads ? (uint32_t)threads : 0;
     r = evo_run_new(&s.params, &s.task, err, sizeof err);
     if (!r) {

@@ -24,7 +24,8 @@ typedef enum {
     F_ENUMS, /* array of 1..maxn of names */
     F_OPS,   /* array of 1..maxn opcode names of the task's ISA */
     F_WORD,  /* a VM word: an integer, or a real for fixed-point tasks */
-    F_WORDS  /* array of 0..maxn words */
+    F_WORDS, /* array of 0..maxn words */
+    F_STRS   /* array of 1..maxn strings */
 } ftype;
 
 typedef struct fdesc {
@@ -45,6 +46,8 @@ static const char *const topo_names[] = {"ring", "random", NULL};
 static const char *const emig_names[] = {"best", "random", NULL};
 /* VM_UNDERFLOW_FAULT, VM_UNDERFLOW_SKIP: index + 1 (0 is the task's rule) */
 static const char *const underflow_names[] = {"fault", "skip", NULL};
+/* fit_loss */
+static const char *const loss_names[] = {"abs", "squared", NULL};
 
 /* Each key: its name, type and range, then its default and meaning as
  * docs/specs.md shows them (exp_spec_doc_keys; tests/test_docs.c). */
@@ -68,8 +71,25 @@ static const char *const underflow_names[] = {"fault", "skip", NULL};
 #define WEIGHT(k, d, m) R(k, 0.0, 1e300, d, m)
 
 static const fdesc task_f[] = {
-    T("name", F_STR, "required",
+    T("name", F_STR, "required (`data` when `data` is given)",
       "a task of the registry (docs/tasks.md; `frugal run --help` lists them)"),
+    T("data", F_STR, "none",
+      "the task `data`: a CSV file (regression) or PSB2 JSON lines (`.jsonl`), relative to the "
+      "spec file's folder; kept in the run file (docs/tasks.md, \"Data tasks\")"),
+    T("test", F_STR, "none (the training cases)",
+      "data: the test cases, a file of the same format and columns"),
+    P("split", "0 (none)",
+      "data: the fraction (< 1) of the rows drawn (from the seed) into the test set"),
+    T("target", F_STR, "required for CSV", "data, CSV: the column to predict"),
+    {.key = "inputs",
+     .type = F_STRS,
+     .maxn = FIT_DATA_MAX_IN,
+     .dflt = "every other column",
+     .doc = "data, CSV: the input columns, in stack order (the last on top)"},
+    E("loss", loss_names, "`abs`", "data, CSV: the error of a case: abs(y − t) or (y − t)²"),
+    R("hit", 0.0, 1e300, "CSV 0.01, JSON lines 0", "data: a case is a hit when its error ≤ this"),
+    R("penalty", 0.0, 1e300, "CSV 1000; JSON lines 10^6, or 1 when all outputs are boolean",
+      "data: the error of a missing output"),
     U("n_train", 0, MAX_CASES, "0: the published size",
       "training cases; the canonical form holds the real count"),
     U("n_test", 0, MAX_CASES, "0: the published size",
@@ -220,19 +240,8 @@ static const fdesc root_f[] = {
  * edit this file; issue 17's error-convention step renames the calls). */
 #define errf base_errf
 
-static const char *jtype(const json_t *v) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "a value";
-}
+/* "an integer", "a string", ... (shared with the data task's messages) */
+#define jtype fit_json_type
 
 /* A short rendering of a found value, e.g. "\"3\" (a string)". */
 static void found_text(const json_t *v, char *buf, size_t cap) {
@@ -286,6 +295,7 @@ static void expected_text(const fdesc *f, char *buf, size_t cap) {
     case F_OPS: snprintf(buf, cap, "an array of 1..%zu opcode names", f->maxn); break;
     case F_WORD: snprintf(buf, cap, "a number (an integer for integer tasks)"); break;
     case F_WORDS: snprintf(buf, cap, "an array of at most %zu numbers", f->maxn); break;
+    case F_STRS: snprintf(buf, cap, "an array of 1..%zu strings", f->maxn); break;
     }
 }
 
@@ -348,6 +358,7 @@ static void type_md(const fdesc *f, char *buf, size_t cap) {
     case F_OPS: snprintf(buf, cap, "list of 1..%zu opcode names", f->maxn); break;
     case F_WORD: snprintf(buf, cap, "number"); break;
     case F_WORDS: snprintf(buf, cap, "list of ≤ %zu numbers", f->maxn); break;
+    case F_STRS: snprintf(buf, cap, "list of 1..%zu strings", f->maxn); break;
     }
 }
 
@@ -511,16 +522,17 @@ static int validate(vctx *c, const fdesc *f, const json_t *v, const char *path) 
         }
         return 0;
     }
-    case F_OPS:
-        /* names are checked against the ISA once the task is known */
+    case F_OPS: /* opcode names are checked against the ISA once the task is known */
+    case F_STRS:
         if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > f->maxn)
             return bad(c, path, f, v);
         for (size_t i = 0; i < json_array_size(v); i++)
             if (!json_is_string(json_array_get(v, i))) {
                 char sub[256];
                 sub_path(sub, sizeof sub, path, NULL, i);
-                errf(c->err, c->cap, "%s: %s: expected an opcode name (a string), found %s",
-                     origin(c, sub, NULL), sub, jtype(json_array_get(v, i)));
+                errf(c->err, c->cap, "%s: %s: expected %s (a string), found %s",
+                     origin(c, sub, NULL), sub, f->type == F_OPS ? "an opcode name" : "a name",
+                     jtype(json_array_get(v, i)));
                 return -1;
             }
         return 0;
@@ -611,7 +623,7 @@ static json_t *scalar_from_text(ftype t, bool nullable, const char *s) {
 
 static json_t *value_from_text(const fdesc *f, const char *s) {
     if (f->type == F_OBJ) return NULL;
-    if (f->type != F_ENUMS && f->type != F_OPS && f->type != F_WORDS)
+    if (f->type != F_ENUMS && f->type != F_OPS && f->type != F_WORDS && f->type != F_STRS)
         return scalar_from_text(f->type, f->nullable, s);
     /* a list: comma-separated, possibly empty */
     json_t *a = json_array();
@@ -782,6 +794,97 @@ static int word_of(const char *src, const char *path, const json_t *v, bool fx, 
 
 static json_t *word_json(vm_word w, bool fx) {
     return fx ? json_real((double)w / 4294967296.0) : json_integer((json_int_t)w);
+}
+
+/* ---- the task "data" ---- */
+
+/* One data file: read (relative to spec_path), or from the run file st. */
+static int data_file(exp_spec *s, const char *given, const char *name, const char *spec_path,
+                     const evo_store *st, exp_data_file *f, char *err, size_t errcap) {
+    if (!st) return exp_data_read(spec_path, given, f, err, errcap);
+    const evo_store_file *sf = evo_store_file_get(st, name);
+    if (!sf) {
+        errf(err, errcap, "the run file holds no copy of the data file %s (/cases/%s)", given,
+             name);
+        return EXP_EXIT_INPUT;
+    }
+    return exp_data_stored(given, sf, f, s->data_note, sizeof s->data_note, err, errcap);
+}
+
+/* The data keys into s and o, and the files read. 0, or an exit code. */
+static int load_data_keys(exp_spec *s, json_t *root, vctx *c, const char *spec_path,
+                          const evo_store *st, fit_task_opts *o, char *err, size_t errcap) {
+    json_t *v = at(root, "task", "data");
+    if (!v) {
+        errf(err, errcap, "%s: $.task.data: the task \"data\" needs a data file, found nothing",
+             origin(c, "$.task.data", NULL));
+        return EXP_EXIT_INPUT;
+    }
+    get_real(root, "task", "split", &s->split);
+    if (s->split >= 1) {
+        errf(err, errcap, "%s: $.task.split: expected a fraction below 1, found %g",
+             origin(c, "$.task.split", NULL), s->split);
+        return EXP_EXIT_INPUT;
+    }
+    json_t *tv = at(root, "task", "test");
+    if (tv && s->split > 0) {
+        errf(err, errcap, "%s: $.task.test, $.task.split: give one of them, not both",
+             origin(c, "$.task.test", "$.task.split"));
+        return EXP_EXIT_INPUT;
+    }
+    json_t *x = at(root, "task", "target");
+    if (x && !(s->target = strdup(json_string_value(x)))) goto oom;
+    x = at(root, "task", "inputs");
+    if (x) {
+        s->n_inputs = (uint32_t)json_array_size(x);
+        if (!(s->inputs = calloc(s->n_inputs, sizeof *s->inputs))) goto oom;
+        for (uint32_t i = 0; i < s->n_inputs; i++)
+            if (!(s->inputs[i] = strdup(json_string_value(json_array_get(x, i))))) goto oom;
+    }
+    s->loss = get_enum(root, "task", "loss", loss_names, FIT_LOSS_ABS);
+    x = at(root, "task", "hit");
+    if ((s->has_hit = x != NULL)) s->hit = json_number_value(x);
+    x = at(root, "task", "penalty");
+    if ((s->has_penalty = x != NULL)) s->penalty = json_number_value(x);
+    int fmt = fit_data_format(json_string_value(v));
+    if (!fmt) {
+        errf(err, errcap,
+             "%s: $.task.data: expected a .csv, .jsonl or .json file name (the format comes from "
+             "it), found \"%s\"",
+             origin(c, "$.task.data", NULL), json_string_value(v));
+        return EXP_EXIT_INPUT;
+    }
+    if (fmt == 1 && !s->target) {
+        errf(err, errcap, "%s: $.task.target: a CSV task needs its target column, found nothing",
+             origin(c, "$.task.target", NULL));
+        return EXP_EXIT_INPUT;
+    }
+    if (fmt == 2 && (s->target || s->n_inputs || at(root, "task", "loss"))) {
+        errf(err, errcap,
+             "%s: $.task: target, inputs and loss are for CSV files; JSON lines name their "
+             "inputs and outputs (input1.., output1..)",
+             origin(c, "$.task", NULL));
+        return EXP_EXIT_INPUT;
+    }
+    int rc = data_file(s, json_string_value(v), "data", spec_path, st, &s->data, err, errcap);
+    if (!rc && tv)
+        rc = data_file(s, json_string_value(tv), "test", spec_path, st, &s->test, err, errcap);
+    if (rc) return rc;
+    o->data = (fit_data_file){s->data.path, s->data.bytes, s->data.len};
+    if (s->test.path) o->test = (fit_data_file){s->test.path, s->test.bytes, s->test.len};
+    o->target = s->target;
+    o->inputs = (const char *const *)s->inputs;
+    o->n_inputs = s->n_inputs;
+    o->split = s->split;
+    o->loss = (fit_loss)s->loss;
+    o->has_hit = s->has_hit;
+    o->hit = s->hit;
+    o->has_penalty = s->has_penalty;
+    o->penalty = s->penalty;
+    return 0;
+oom:
+    errf(err, errcap, "%s: out of memory", c->src);
+    return EXP_EXIT_FAIL;
 }
 
 /* ---- the whole load ---- */
@@ -1012,6 +1115,21 @@ static char *canonical_text(const exp_spec *s) {
     SET(o, "n_test", U64(s->n_test));
     if (s->block_hex) SET(o, "block", json_string(s->block_hex));
     SET(o, "equiv_samples", U64(s->equiv_samples));
+    if (s->data.path) {
+        json_t *a;
+        SET(o, "data", json_string(s->data.path));
+        if (s->test.path) SET(o, "test", json_string(s->test.path));
+        SET(o, "split", json_real(s->split));
+        if (s->target) SET(o, "target", json_string(s->target));
+        if (s->n_inputs) {
+            SET(o, "inputs", a = json_array());
+            for (uint32_t i = 0; i < s->n_inputs; i++)
+                if (json_array_append_new(a, json_string(s->inputs[i]))) goto oom;
+        }
+        if (fit_data_format(s->data.path) == 1) SET(o, "loss", json_string(loss_names[s->loss]));
+        SET(o, "hit", json_real(s->hit));
+        SET(o, "penalty", json_real(s->penalty));
+    }
 
     SET(root, "population", o = json_object());
     SET(o, "size", U64(p->pop_size));
@@ -1105,12 +1223,19 @@ void exp_spec_free(exp_spec *s) {
     if (s->have_task) fit_task_free(&s->task);
     free(s->block_hex);
     free(s->canonical);
+    exp_data_free(&s->data);
+    exp_data_free(&s->test);
+    free(s->target);
+    for (uint32_t i = 0; i < s->n_inputs; i++)
+        free(s->inputs[i]);
+    free(s->inputs);
     memset(s, 0, sizeof *s);
 }
 
-int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_override *ov,
-                  size_t nov, char *err, size_t errcap) {
+static int spec_load(exp_spec *s, const char *path, const char *text, const exp_override *ov,
+                     size_t nov, const evo_store *st, char *err, size_t errcap) {
     memset(s, 0, sizeof *s);
+    const char *spec_file = text ? NULL : path; /* data paths are relative to its folder */
     char *own = NULL;
     json_t *root = NULL;
     int rc = EXP_EXIT_INPUT;
@@ -1149,14 +1274,18 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
         goto fail;
     }
     v = at(root, "task", "name");
-    if (!v) {
+    json_t *dv = at(root, "task", "data");
+    if (!v && !dv) {
         errf(err, errcap, "%s: $.task.name: expected a task name, found nothing (it is required)",
              path);
         goto fail;
     }
-    snprintf(s->task_name, sizeof s->task_name, "%s", json_string_value(v));
-    get_u32(root, "task", "n_train", &s->n_train);
-    get_u32(root, "task", "n_test", &s->n_test);
+    snprintf(s->task_name, sizeof s->task_name, "%s", v ? json_string_value(v) : "data");
+    uint32_t given_train = 0, given_test = 0;
+    get_u32(root, "task", "n_train", &given_train);
+    get_u32(root, "task", "n_test", &given_test);
+    s->n_train = given_train;
+    s->n_test = given_test;
     get_u32(root, "task", "equiv_samples", &s->equiv_samples);
     v = at(root, "task", "block");
     if (v && !(s->block_hex = strdup(json_string_value(v)))) goto oom;
@@ -1167,18 +1296,55 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
     uint64_t seed = 1;
     get_u64(root, NULL, "seed", &seed);
 
-    char terr[512];
+    char terr[1024];
     fit_task_opts topts = {.n_train = s->n_train,
                            .n_test = s->n_test,
                            .block_hex = s->block_hex,
                            .equiv_samples = s->equiv_samples};
+    bool data_task = !strcmp(s->task_name, "data");
+    if (data_task) {
+        rc = load_data_keys(s, root, &c, spec_file, st, &topts, err, errcap);
+        if (rc) goto fail;
+        rc = EXP_EXIT_INPUT;
+        topts.n_train = topts.n_test = 0;
+    } else {
+        static const char *const data_keys[] = {"data", "test", "split",   "target", "inputs",
+                                                "loss", "hit",  "penalty", NULL};
+        for (size_t i = 0; data_keys[i]; i++)
+            if (at(root, "task", data_keys[i])) {
+                char kp[64];
+                snprintf(kp, sizeof kp, "$.task.%s", data_keys[i]);
+                errf(err, errcap,
+                     "%s: %s: only the task \"data\" has this key (task.name is \"%s\")",
+                     origin(&c, kp, NULL), kp, s->task_name);
+                goto fail;
+            }
+    }
     if (exp_spec_make_task(s->task_name, &topts, seed, &s->task, terr, sizeof terr)) {
-        errf(err, errcap, "%s: $.task: %s", origin(&c, "$.task", NULL), terr);
+        if (data_task && terr[0] &&
+            (!strncmp(terr, s->data.path, strlen(s->data.path)) ||
+             (s->test.path && !strncmp(terr, s->test.path, strlen(s->test.path)))))
+            errf(err, errcap, "%s", terr); /* the message names the data file, line and column */
+        else
+            errf(err, errcap, "%s: $.task: %s", origin(&c, "$.task", NULL), terr);
         goto fail;
     }
     s->have_task = true;
     s->n_train = s->task.train.n;
     s->n_test = s->task.test.n;
+    if (data_task &&
+        ((given_train && given_train != s->n_train) || (given_test && given_test != s->n_test))) {
+        errf(err, errcap,
+             "%s: $.task.n_train, n_test: the data gives %u training and %u test cases; leave "
+             "them out",
+             origin(&c, "$.task", NULL), s->n_train, s->n_test);
+        goto fail;
+    }
+    if (data_task) { /* the effective values, for the canonical form */
+        s->has_hit = s->has_penalty = true;
+        s->hit = s->task.hit_tol;
+        s->penalty = s->task.penalty;
+    }
     evo_isa isa;
     if (task_isa(&s->task, &isa, terr, sizeof terr)) {
         errf(err, errcap, "%s: $.task: %s", path, terr);
@@ -1202,6 +1368,30 @@ fail:
     free(own);
     exp_spec_free(s);
     return rc;
+}
+
+int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_override *ov,
+                  size_t nov, char *err, size_t errcap) {
+    return spec_load(s, path, text, ov, nov, NULL, err, errcap);
+}
+
+int exp_spec_load_run(exp_spec *s, const char *src, const char *text, const evo_store *st,
+                      char *err, size_t errcap) {
+    return spec_load(s, src, text, NULL, 0, st, err, errcap);
+}
+
+uint32_t exp_spec_store_files(const exp_spec *s, evo_store_file *out) {
+    uint32_t n = 0;
+    const exp_data_file *f[2] = {&s->data, &s->test};
+    static const char *const names[2] = {"data", "test"};
+    for (int i = 0; i < 2; i++)
+        if (f[i]->path)
+            out[n++] = (evo_store_file){.name = names[i],
+                                        .path = f[i]->path,
+                                        .bytes = f[i]->bytes,
+                                        .len = f[i]->len,
+                                        .sha256 = f[i]->sha256};
+    return n;
 }
 
 void exp_print_program(FILE *f, const fit_task *t, const uint8_t *code, uint32_t len,

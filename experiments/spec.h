@@ -35,6 +35,15 @@ typedef struct {
 
 #define EXP_COMMIT_SECONDS 1.0 /* default $.output.commit_seconds */
 
+/* A data task's file (task.data, task.test): its path as resolved (relative
+ * to the spec file's folder), its bytes and their SHA-256. */
+typedef struct {
+    char *path;
+    uint8_t *bytes;
+    size_t len;
+    char sha256[65];
+} exp_data_file;
+
 typedef struct {
     char name[EXP_SPEC_NAME]; /* $.name, or the file's base name without .json */
     char task_name[EXP_SPEC_NAME];
@@ -47,6 +56,16 @@ typedef struct {
     fit_task task;         /* built from the task section and the seed */
     bool have_task;        /* task must be freed */
     char *canonical;       /* the canonical effective spec (malloc'd) */
+    /* the task "data" (docs/tasks.md, "Data tasks") */
+    exp_data_file data, test; /* test.path NULL: none */
+    char *target;
+    char **inputs;
+    uint32_t n_inputs;
+    double split;
+    int loss; /* fit_loss */
+    bool has_hit, has_penalty;
+    double hit, penalty;
+    char data_note[1536]; /* frugal resume: the data file moved or changed (empty: neither) */
 } exp_spec;
 
 /* Load a spec file (or text, when text is non-NULL, then path only names it
@@ -58,7 +77,30 @@ typedef struct {
 int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_override *ov,
                   size_t nov, char *err, size_t errcap);
 void exp_spec_free(exp_spec *s);
+/* exp_spec_load of a run's stored spec (text) for frugal resume: a data
+ * task's files come from the run file (evo_store_file_get(st, ...)), and
+ * s->data_note says when the file on disk has moved or changed. */
+int exp_spec_load_run(exp_spec *s, const char *src, const char *text, const evo_store *st,
+                      char *err, size_t errcap);
+/* The files of a data task, for evo_store_opts.files (out: room for
+ * EVO_STORE_MAX_FILES); returns how many. */
+uint32_t exp_spec_store_files(const exp_spec *s, evo_store_file *out);
 
+/* ---- data files (experiments/spec_data.c) ---- */
+
+/* Read the file named given (relative paths: relative to the folder of
+ * spec_path when spec_path is not NULL) into f, with its SHA-256. 0, or an
+ * exit code (EXP_EXIT_IO: unreadable) with a message. */
+int exp_data_read(const char *spec_path, const char *given, exp_data_file *f, char *err,
+                  size_t errcap);
+/* f from a file kept in a run (a copy), checked against its stored SHA-256;
+ * note (when the file at its path is missing or differs) says so. 0, or an
+ * exit code with a message. */
+int exp_data_stored(const char *path, const evo_store_file *sf, exp_data_file *f, char *note,
+                    size_t notecap, char *err, size_t errcap);
+void exp_data_free(exp_data_file *f);
+/* SHA-256 of d[0..n) as 64 hex digits. */
+void exp_sha256_hex(const uint8_t *d, size_t n, char out[65]);
 /* Whether a task name is known to this build (the task registry). */
 bool exp_spec_task_known(const char *name);
 

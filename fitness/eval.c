@@ -101,8 +101,13 @@ double fit_output_error(const fit_task *t, const fit_cases *cs, uint32_t i, uint
     if (!has_output) return t->penalty;
     double e;
     vm_word w = cs->want[(size_t)i * fit_task_nout(t) + k];
-    switch (t->error) {
+    switch (t->out_kinds && k < FIT_MAX_OUT ? t->out_kind[k] : t->error) {
     case FIT_ERR_FX_ABS: e = fabs(vm_fx_to_double(y) - cs->target[i]); break;
+    case FIT_ERR_FX_SQ: {
+        double d = vm_fx_to_double(y) - cs->target[i];
+        e = d * d;
+        break;
+    }
     case FIT_ERR_INT_01: e = y == w ? 0 : 1; break;
     case FIT_ERR_BOOL: e = (y != 0) == (w != 0) ? 0 : 1; break;
     default: {
@@ -144,7 +149,13 @@ int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_r
 
 int fit_eval_cases(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases *cs,
                    fit_result *r) {
+    return fit_eval_detail(c, code, len, cs, r, NULL);
+}
+
+int fit_eval_detail(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases *cs, fit_result *r,
+                    const fit_case_detail *d) {
     const fit_task *t = c->task;
+    if (d && (c->coevo || t->isa != FIT_ISA_NATIVE)) return -1;
     if (c->coevo) return fit_coevo_eval(c->coevo, &c->coevo_stamp, t, code, len, r);
     if (t->isa == FIT_ISA_EVM) {
         if (fit_evm_eval(c->evm, t, code, len, cs, r) == 0) return 0;
@@ -194,6 +205,11 @@ int fit_eval_cases(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases 
         vm_meters_get(a, &m);
         r->gas += m.gas;
         r->memtime += m.memtime;
+        if (d) {
+            d->gas[i] = m.gas;
+            d->memtime[i] = m.memtime;
+            d->status[i] = (uint8_t)st;
+        }
         unsigned sev = fit_status_severity(st);
         if (sev > worst_sev) {
             worst_sev = sev;
@@ -203,13 +219,18 @@ int fit_eval_cases(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases 
             r->out_of_gas++;
         else if (st != VM_HALTED)
             r->faults++;
-        uint32_t d = vm_depth(a);
+        uint32_t depth = vm_depth(a);
         const vm_word *stk = vm_stack(a);
         bool hit = true;
         for (uint32_t k = 0; k < no; k++) {
-            /* output k is the word at depth index d - no + k (the last on top) */
-            bool out = st == VM_HALTED && d + k >= no;
-            double e = fit_output_error(t, cs, i, k, out, out ? stk[d + k - no] : 0);
+            /* output k is the word at depth index depth - no + k (the last on top) */
+            bool out = st == VM_HALTED && depth + k >= no;
+            vm_word y = out ? stk[depth + k - no] : 0;
+            double e = fit_output_error(t, cs, i, k, out, y);
+            if (d) {
+                d->out[(size_t)i * no + k] = y;
+                d->has_out[(size_t)i * no + k] = out;
+            }
             if (!out) r->missing++;
             if (!(e <= t->hit_tol)) hit = false;
             *err++ = e;

@@ -21,6 +21,11 @@ int fit_vec_begin(fit_vec_builder *b, fit_cases *cs, uint32_t ncases, uint32_t n
 int fit_vec_add(fit_vec_builder *b, const vm_word *x, uint32_t len, const vm_word *want);
 
 void fit_task_init(fit_task *t, const char *name, fit_error_kind err, uint32_t n_in);
+/* The families' defaults (error kind, penalty, hit tolerance, limits,
+ * constants): the regression tasks' (task_regress.c) and the PSB tasks'
+ * (task_psb.c); data tasks start from them. */
+void fit_reg_init(fit_task *t, const char *name, uint32_t n_in);
+void fit_psb_init(fit_task *t, const char *name, fit_error_kind err, uint32_t n_in, double penalty);
 
 /* Resolve a requested size: want 0 gives dflt; a size below min is an error. */
 int fit_size(const char *task, const char *what, uint32_t want, uint32_t dflt, uint32_t min,

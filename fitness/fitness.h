@@ -36,9 +36,10 @@ typedef enum {
     FIT_ERR_INT_ABS = 1, /* |out - want| on int64, computed without overflow, as a double */
     FIT_ERR_INT_01 = 2,  /* 0 if out == want, else 1 */
     FIT_ERR_BOOL = 3,    /* 0 if (out != 0) == (want != 0), else 1 */
-    FIT_ERR_U256_BITS = 4, /* EVM: differing bits of two 256-bit words (0..256) */
-    FIT_ERR_U256_ABS = 5,  /* EVM: |out - want| of two 256-bit words, as a double */
-    FIT_ERR_U256_STACK = 6 /* EVM superopt: per stack word, differing bits / 256 (0..1) */
+    FIT_ERR_U256_BITS = 4,  /* EVM: differing bits of two 256-bit words (0..256) */
+    FIT_ERR_U256_ABS = 5,   /* EVM: |out - want| of two 256-bit words, as a double */
+    FIT_ERR_U256_STACK = 6, /* EVM superopt: per stack word, differing bits / 256 (0..1) */
+    FIT_ERR_FX_SQ = 7       /* (vm_fx_to_double(out) - target)^2: data tasks with loss "squared" */
 } fit_error_kind;
 
 typedef enum { FIT_TRAIN = 0, FIT_TEST = 1 } fit_split;
@@ -81,6 +82,7 @@ typedef struct {
 } fit_cases;
 
 #define FIT_MAX_CONSTS 16
+#define FIT_MAX_OUT    16 /* outputs per case of a data task */
 
 typedef struct {
     char name[32];
@@ -110,9 +112,13 @@ typedef struct {
     uint32_t equiv_samples; /* random stacks for fit_evm_equivalent */
     char **opaque;          /* the block's symbolic pushes as written (fit_evm_block) */
     uint32_t n_opaque;
-    evm_word *probe;        /* values the tests favour: the block's constants, their
-                               neighbours, sums and differences */
+    evm_word *probe; /* values the tests favour: the block's constants, their
+                        neighbours, sums and differences */
     uint32_t n_probe;
+    /* data tasks with outputs of different types: the error kind of output k
+     * (k < n_out); when false every output is scored by `error` */
+    bool out_kinds;
+    fit_error_kind out_kind[FIT_MAX_OUT];
     /* co-evolution tasks ("ipd-coevo", "blotto-coevo"): the hall of fame, whose
      * opponents are the cases (see "co-evolution" below); NULL otherwise */
     struct fit_coevo *coevo;
@@ -157,13 +163,42 @@ uint32_t fit_task_nerrors(const fit_task *t, fit_split which);
 /* The task section of a spec, as the makers see it. A family that needs more
  * (a data file's path, its columns) adds its fields here, and
  * experiments/spec.c fills them from its keys. */
+typedef enum { FIT_LOSS_ABS = 0, FIT_LOSS_SQUARED = 1 } fit_loss;
+
+/* A data file already read: its name (for messages and the format: .csv, or
+ * .jsonl/.json for PSB2's JSON lines) and its bytes. The fitness module
+ * never opens files; experiments/ reads them. */
+typedef struct {
+    const char *path;
+    const uint8_t *bytes;
+    size_t len;
+} fit_data_file;
+
 typedef struct {
     uint32_t n_train, n_test; /* 0: the published sizes */
     const char *block_hex;    /* evm-superopt: the target block, as hex or as text with
                                  symbolic pushes (fit_evm_block_parse) */
     uint32_t equiv_samples;   /* evm-superopt: random inputs for the final equivalence check
                                  (0: FIT_EQUIV_SAMPLES) */
+    /* the task "data" (fitness/task_data.c, docs/tasks.md "Data tasks") */
+    fit_data_file data;        /* the cases (path NULL: none) */
+    fit_data_file test;        /* the test cases (path NULL: split, or the training set) */
+    const char *target;        /* CSV: the target column */
+    const char *const *inputs; /* CSV: the input columns, in stack order (n_inputs 0: every */
+    uint32_t n_inputs;         /* column but the target, in the file's order) */
+    double split;              /* fraction of the rows drawn into the test set (0: none) */
+    fit_loss loss;             /* CSV */
+    bool has_hit, has_penalty; /* else the defaults below */
+    double hit, penalty;       /* hit threshold; error of a missing output */
 } fit_task_opts;
+
+/* Data task defaults: CSV regression scores as the built-in regression tasks
+ * (penalty 1000, hit 0.01, their limits and constants); JSON lines as the
+ * PSB tasks (penalty 10^6, or 1 when every output is boolean; hits exact). */
+#define FIT_DATA_MAX_ROWS 10000000u
+#define FIT_DATA_MAX_IN   64u /* input columns or keys */
+/* The fixed-point range of a CSV value: [-2^31, 2^31) (Q32.32). */
+#define FIT_DATA_FX_LIMIT 2147483648.0
 
 #define FIT_EQUIV_SAMPLES 10000u
 
@@ -194,6 +229,15 @@ void fit_task_list(char *buf, size_t cap);
  * message naming the problem in err (unknown name, bad sizes, bad block). */
 int fit_task_make(const char *name, const fit_task_opts *o, const fit_rng *rng, fit_task *t,
                   char *err, size_t errcap);
+
+/* A JSON value's type for messages: "an integer", "a string", ... (data
+ * tasks and experiment specs word their messages alike). */
+struct json_t;
+const char *fit_json_type(const struct json_t *v);
+
+/* The data task's format of a file name: 1 CSV (.csv), 2 JSON lines
+ * (.jsonl, .json), 0 unknown. */
+int fit_data_format(const char *path);
 
 /* The published Basement fixed cases of length 20 (15 vectors), generated
  * once by the task's own rule from a fixed seed; docs/tasks.md lists them. */
@@ -230,8 +274,8 @@ int fit_evm_prove(const fit_task *t, const uint8_t *code, size_t len);
  * *gas, 0 if there is none in that space within the limits, -1 on out of
  * memory; *expanded (if not NULL) counts the stacks expanded. The code
  * proves equivalent by construction; callers still test it. */
-int fit_evm_codegen(const fit_task *t, int64_t bound, uint64_t max_expand, uint8_t *out,
-                    size_t cap, size_t *len, int64_t *gas, uint64_t *expanded);
+int fit_evm_codegen(const fit_task *t, int64_t bound, uint64_t max_expand, uint8_t *out, size_t cap,
+                    size_t *len, int64_t *gas, uint64_t *expanded);
 /* A lower bound on the static gas of any program equivalent to the block
  * on the stack model: each word of its final stack that is not an input
  * needs an instruction of its own (at least 2 gas, 3 for a nonzero constant
@@ -379,8 +423,19 @@ void fit_ctx_count_insns(fit_ctx *c, uint64_t *counter);
  * task's ISA is not supported yet; then *r holds penalties. */
 int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_result *r);
 /* fit_eval on cs: a split of the task, or a subset of one (fit_cases_subset). */
-int fit_eval_cases(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases *cs,
-                   fit_result *r);
+int fit_eval_cases(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases *cs, fit_result *r);
+/* Per-case detail of an evaluation (fit_eval_detail): caller's arrays of
+ * cs->n entries (out and has_out: cs->n * n_out). */
+typedef struct {
+    vm_word *out;     /* output k of case i at [i * n_out + k] (0 when missing) */
+    uint8_t *has_out; /* 1 when that output exists */
+    uint64_t *gas, *memtime;
+    uint8_t *status; /* vm_status of the case */
+} fit_case_detail;
+/* fit_eval_cases that also fills *d (NULL: nothing more): native tasks only
+ * (-1 for EVM and co-evolution tasks); the same results as fit_eval_cases. */
+int fit_eval_detail(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases *cs, fit_result *r,
+                    const fit_case_detail *d);
 /* dst = the cases idx[0..n) of src (a split of t), in that order, e.g. the
  * down-sample of a generation; what dst held is freed first (start from a
  * zeroed fit_cases; free with fit_cases_free). 0, or -1 if memory cannot be

@@ -22,8 +22,8 @@ static void shuffle(const fit_rng *r, vm_word *x, uint32_t n) {
     }
 }
 
-static void psb_init(fit_task *t, const char *name, fit_error_kind err, uint32_t n_in,
-                     double penalty) {
+void fit_psb_init(fit_task *t, const char *name, fit_error_kind err, uint32_t n_in,
+                  double penalty) {
     fit_task_init(t, name, err, n_in);
     t->penalty = penalty;
     t->hit_tol = 0;
@@ -65,7 +65,7 @@ FIT_MAKER(fit_make_gcd) {
     if (fit_size("gcd", "n_train", o->n_train, 200, nf, &ntr, err, errcap) ||
         fit_size("gcd", "n_test", o->n_test, 2000, 1, &nte, err, errcap))
         return -1;
-    psb_init(t, "gcd", FIT_ERR_INT_ABS, 2, 1e6);
+    fit_psb_init(t, "gcd", FIT_ERR_INT_ABS, 2, 1e6);
     if (fit_cases_alloc(&t->train, ntr, 2, 1, false, false) ||
         fit_cases_alloc(&t->test, nte, 2, 1, false, false))
         return -1;
@@ -116,7 +116,7 @@ FIT_MAKER(fit_make_fuel_cost) {
     if (fit_size("fuel-cost", "n_train", o->n_train, 200, 37, &ntr, err, errcap) ||
         fit_size("fuel-cost", "n_test", o->n_test, 2000, 1, &nte, err, errcap))
         return -1;
-    psb_init(t, "fuel-cost", FIT_ERR_INT_ABS, 0, 1e12);
+    fit_psb_init(t, "fuel-cost", FIT_ERR_INT_ABS, 0, 1e12);
     t->io = FIT_IO_CHANNEL;
     add_const(t, 2);
     add_const(t, 3);
@@ -162,7 +162,7 @@ FIT_MAKER(fit_make_coin_sums) {
     if (fit_size("coin-sums", "n_train", o->n_train, 200, nf, &ntr, err, errcap) ||
         fit_size("coin-sums", "n_test", o->n_test, 2000, 1, &nte, err, errcap))
         return -1;
-    psb_init(t, "coin-sums", FIT_ERR_INT_ABS, 1, 100000);
+    fit_psb_init(t, "coin-sums", FIT_ERR_INT_ABS, 1, 100000);
     t->n_out = 4;
     add_const(t, 5);
     add_const(t, 10);
@@ -242,7 +242,7 @@ FIT_MAKER(fit_make_basement) {
     if (fit_size("basement", "n_train", o->n_train, 200, nf, &ntr, err, errcap) ||
         fit_size("basement", "n_test", o->n_test, 2000, 1, &nte, err, errcap))
         return -1;
-    psb_init(t, "basement", FIT_ERR_INT_ABS, 0, 1e6);
+    fit_psb_init(t, "basement", FIT_ERR_INT_ABS, 0, 1e6);
     t->io = FIT_IO_CHANNEL;
     fit_vec_builder b;
     if (fit_vec_begin(&b, &t->train, ntr, 1)) return -1;
@@ -288,7 +288,7 @@ FIT_MAKER(fit_make_small_or_large) {
     if (fit_size("small-or-large", "n_train", o->n_train, 100, 27, &ntr, err, errcap) ||
         fit_size("small-or-large", "n_test", o->n_test, 1000, 80, &nte, err, errcap))
         return -1;
-    psb_init(t, "small-or-large", FIT_ERR_INT_01, 1, 1);
+    fit_psb_init(t, "small-or-large", FIT_ERR_INT_01, 1, 1);
     add_const(t, 2);
     add_const(t, 1000);
     add_const(t, 2000);
@@ -342,7 +342,7 @@ FIT_MAKER(fit_make_median) {
     if (fit_size("median", "n_train", o->n_train, 100, 1, &ntr, err, errcap) ||
         fit_size("median", "n_test", o->n_test, 1000, 1, &nte, err, errcap))
         return -1;
-    psb_init(t, "median", FIT_ERR_INT_01, 3, 1);
+    fit_psb_init(t, "median", FIT_ERR_INT_01, 3, 1);
     if (fit_cases_alloc(&t->train, ntr, 3, 1, false, false) ||
         fit_cases_alloc(&t->test, nte, 3, 1, false, false))
         return -1;
@@ -387,7 +387,7 @@ FIT_MAKER(fit_make_smallest) {
     if (fit_size("smallest", "n_train", o->n_train, 100, 5, &ntr, err, errcap) ||
         fit_size("smallest", "n_test", o->n_test, 1000, 1, &nte, err, errcap))
         return -1;
-    psb_init(t, "smallest", FIT_ERR_INT_01, 4, 1);
+    fit_psb_init(t, "smallest", FIT_ERR_INT_01, 4, 1);
     if (fit_cases_alloc(&t->train, ntr, 4, 1, false, false) ||
         fit_cases_alloc(&t->test, nte, 4, 1, false, false))
         return -1;
@@ -445,7 +445,7 @@ FIT_MAKER(fit_make_count_odds) {
     if (fit_size("count-odds", "n_train", o->n_train, 200, 32, &ntr, err, errcap) ||
         fit_size("count-odds", "n_test", o->n_test, 2000, 1, &nte, err, errcap))
         return -1;
-    psb_init(t, "count-odds", FIT_ERR_INT_ABS, 0, 1000);
+    fit_psb_init(t, "count-odds", FIT_ERR_INT_ABS, 0, 1000);
     t->io = FIT_IO_CHANNEL;
     add_const(t, 2);
     fit_vec_builder b;
@@ -528,7 +528,7 @@ FIT_MAKER(fit_make_last_index_of_zero) {
     if (fit_size("last-index-of-zero", "n_train", o->n_train, 150, nftr, &ntr, err, errcap) ||
         fit_size("last-index-of-zero", "n_test", o->n_test, 1000, nfte, &nte, err, errcap))
         return -1;
-    psb_init(t, "last-index-of-zero", FIT_ERR_INT_ABS, 0, 1e6);
+    fit_psb_init(t, "last-index-of-zero", FIT_ERR_INT_ABS, 0, 1e6);
     t->io = FIT_IO_CHANNEL;
     /* the random splits of the fixed cases, drawn first */
     vm_word lens[50], pa[24 * 4], pb[24 * 4], pc[24 * 4], z[50] = {0};

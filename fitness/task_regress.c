@@ -9,7 +9,7 @@
 #define REG_PENALTY FIT_QUARTIC_PENALTY /* 1000 */
 #define REG_GAS     FIT_QUARTIC_GAS     /* 10000 */
 
-static void reg_init(fit_task *t, const char *name, uint32_t n_in) {
+void fit_reg_init(fit_task *t, const char *name, uint32_t n_in) {
     fit_task_init(t, name, FIT_ERR_FX_ABS, n_in);
     t->penalty = REG_PENALTY;
     t->hit_tol = 0.01;
@@ -87,7 +87,7 @@ static int fixed_size(const char *name, const char *what, uint32_t want, uint32_
 /* Koza-1 (fitness.h): 20 points uniform in [-1, 1], drawn in order; the
  * test set is the training set. */
 int fit_task_quartic(fit_task *t, const fit_rng *rng) {
-    reg_init(t, "quartic", 1);
+    fit_reg_init(t, "quartic", 1);
     if (reg_uniform(t, &t->train, FIT_QUARTIC_CASES, -1.0, 1.0, rng, f_quartic) ||
         fit_cases_copy(&t->test, &t->train, t)) {
         fit_task_free(t);
@@ -112,7 +112,7 @@ FIT_MAKER(fit_make_keijzer6) {
     if (fixed_size(name, "training set", o->n_train, 50, err, errcap) ||
         fixed_size(name, "test set", o->n_test, 120, err, errcap))
         return -1;
-    reg_init(t, name, 1);
+    fit_reg_init(t, name, 1);
     if (fit_cases_alloc(&t->train, 50, 1, 1, true, false) ||
         fit_cases_alloc(&t->test, 120, 1, 1, true, false))
         return -1;
@@ -133,7 +133,7 @@ FIT_MAKER(fit_make_nguyen7) {
     if (fit_size(name, "n_train", o->n_train, 20, 1, &ntr, err, errcap) ||
         fixed_size(name, "test set (the training set)", o->n_test, ntr, err, errcap))
         return -1;
-    reg_init(t, name, 1);
+    fit_reg_init(t, name, 1);
     return reg_uniform(t, &t->train, ntr, 0.0, 2.0, rng, f_nguyen7) ||
                    fit_cases_copy(&t->test, &t->train, t)
                ? -1
@@ -145,7 +145,7 @@ FIT_MAKER(fit_make_pagie1) {
     if (fixed_size(name, "training set", o->n_train, 676, err, errcap) ||
         fixed_size(name, "test set", o->n_test, 676, err, errcap))
         return -1;
-    reg_init(t, name, 2);
+    fit_reg_init(t, name, 2);
     if (fit_cases_alloc(&t->train, 676, 2, 1, true, false)) return -1;
     for (uint32_t i = 0; i < 26; i++)
         for (uint32_t j = 0; j < 26; j++) {
@@ -163,7 +163,7 @@ FIT_MAKER(fit_make_vladislavleva4) {
     if (fit_size(name, "n_train", o->n_train, 1024, 1, &ntr, err, errcap) ||
         fit_size(name, "n_test", o->n_test, 5000, 1, &nte, err, errcap))
         return -1;
-    reg_init(t, name, 5);
+    fit_reg_init(t, name, 5);
     return reg_uniform(t, &t->train, ntr, 0.05, 6.05, rng, f_vlad4) ||
                    reg_uniform(t, &t->test, nte, -0.25, 6.35, rng, f_vlad4)
                ? -1
@@ -176,7 +176,7 @@ FIT_MAKER(fit_make_korns12) {
     if (fit_size(name, "n_train", o->n_train, 10000, 1, &ntr, err, errcap) ||
         fit_size(name, "n_test", o->n_test, 10000, 1, &nte, err, errcap))
         return -1;
-    reg_init(t, name, 5);
+    fit_reg_init(t, name, 5);
     return reg_uniform(t, &t->train, ntr, -50.0, 50.0, rng, f_korns12) ||
                    reg_uniform(t, &t->test, nte, -50.0, 50.0, rng, f_korns12)
                ? -1

@@ -11,7 +11,7 @@ pkgs=(
   zlib1g-dev         # crc32 for snapshots
   libdeflate-dev     # fast deflate for the HDF5 store
   libpng-dev         # memory images
-  nettle-dev libgmp-dev libsecp256k1-dev  # EVM precompiles: hashes, modexp, ecrecover
+  nettle-dev libgmp-dev libsecp256k1-dev  # EVM precompiles: hashes, modexp, ecrecover; SHA-256 of data files
   gnuplot-nox        # plots (pngcairo, pdfcairo, svg)
   libgsl-dev         # report statistics: quantiles, hypergeometric distribution
   python3-scipy      # the statistics tests' oracle (tests/stats_oracle.py)
