@@ -121,6 +121,7 @@ bench-mpi:
 asan: deps node-deps
 	$(MAKE) $(A)/frugal $(A)/frugal-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  FRUGAL=$(CURDIR)/$(A)/frugal FRUGAL_SANITIZED=1 $(A)/frugal-tests --jobs 2
 
 # More differential EVM tests than make test runs: make difftest N=100000
