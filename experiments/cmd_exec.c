@@ -210,7 +210,7 @@ int exp_load_snapshot(vm_arena *a, const char *path) {
 static const char exec_usage[] =
     "usage: frugal exec FILE(.s|.bin) [--gas N] [--mem N] [--memtime N] [--stack N]\n"
     "                   [--calls N] [--depth N] [--push V]... [--arg V]... [--trace]\n"
-    "                   [--snapshot F]\n"
+    "                   [--seed N] [--snapshot F]\n"
     "Runs a native program (assembled first if FILE ends in .s) and prints its\n"
     "status, meters and final stack.\n"
     "  --gas N       gas limit (default 1000000)\n"
@@ -222,6 +222,7 @@ static const char exec_usage[] =
     "                (default 64, at most 1024); RECURSE beyond it stops with NEST_LIMIT\n"
     "  --push V      push V on the initial stack (repeatable, bottom first)\n"
     "  --arg V       append V to the argument words that ARG reads (repeatable)\n"
+    "  --seed N      the arena's seed: every RAND stream derives from it (default 0)\n"
     "  --trace       print pc, instruction, gas left and top of stack at every step\n"
     "  --snapshot F  if it stops for a resource or a limit or yields, save the process\n"
     "                tree to F (continue it with frugal resume F, --refuel GAS for more gas)\n"
@@ -229,13 +230,20 @@ static const char exec_usage[] =
     "other reason, 2 for bad arguments, 3 for a bad program file.\n";
 
 int exp_cmd_exec(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"gas", required_argument, 0, 'g'},      {"mem", required_argument, 0, 'm'},
-        {"memtime", required_argument, 0, 't'},  {"stack", required_argument, 0, 's'},
-        {"calls", required_argument, 0, 'c'},    {"push", required_argument, 0, 'p'},
-        {"trace", no_argument, 0, 'T'},          {"help", no_argument, 0, 'h'},
-        {"snapshot", required_argument, 0, 'S'}, {"depth", required_argument, 0, 'd'},
-        {"arg", required_argument, 0, 'A'},      {0, 0, 0, 0}};
+    static const struct option opts[] = {{"gas", required_argument, 0, 'g'},
+                                         {"mem", required_argument, 0, 'm'},
+                                         {"memtime", required_argument, 0, 't'},
+                                         {"stack", required_argument, 0, 's'},
+                                         {"calls", required_argument, 0, 'c'},
+                                         {"push", required_argument, 0, 'p'},
+                                         {"trace", no_argument, 0, 'T'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"snapshot", required_argument, 0, 'S'},
+                                         {"depth", required_argument, 0, 'd'},
+                                         {"arg", required_argument, 0, 'A'},
+                                         {"seed", required_argument, 0, 'R'},
+                                         {0, 0, 0, 0}};
+    uint64_t seed = 0;
     vm_limits lim = {0};
     bool trace = false;
     const char *snap = NULL;
@@ -281,6 +289,9 @@ int exp_cmd_exec(int argc, char **argv) {
             (c == 'p' ? pushes : args)[(*n)++] = w;
             break;
         }
+        case 'R':
+            if (exp_parse_u64("--seed", optarg, &seed)) return EXP_EXIT_USAGE;
+            break;
         case 'T': trace = true; break;
         case 'S': snap = optarg; break;
         case 'h': fputs(exec_usage, stdout); return EXP_EXIT_OK;
@@ -297,6 +308,7 @@ int exp_cmd_exec(int argc, char **argv) {
     rc = exp_load_program(path, &code);
     if (rc) goto cleanup;
     a = vm_arena_new();
+    if (a) vm_set_seed(a, seed);
     if (!a || vm_load(a, code.data, code.len) || vm_set_limits(a, &lim)) {
         fprintf(stderr, "frugal exec: out of memory\n");
         rc = EXP_EXIT_IO;

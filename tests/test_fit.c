@@ -221,3 +221,46 @@ Test(fit, int_square_and_context_reuse) {
     fit_ctx_free(c);
     fit_task_free(&t);
 }
+
+/* RAND in a task (docs/gp.md, "Random numbers"): each case's stream is
+ * seeded by FNV-1a over the code, then the case's input words (8 bytes
+ * little-endian each), so an error depends only on the program and the case:
+ * the same in another context, after other programs, and in a subset. */
+Test(fit, rand_is_seeded_per_program_and_case) {
+    fit_task t;
+    quartic_task(&t, 3);
+    vm_buf b = tu_asm("POP\nRAND\nPUSH 32\nSAR"); /* a Q32.32 number in [-1, 1) */
+    vm_buf other = tu_asm("RAND");
+    double e1[20], e2[20], e3[2];
+    fit_result r1 = {.errors = e1}, r2 = {.errors = e2}, r3 = {.errors = e3};
+    fit_ctx *c = fit_ctx_new(&t, NULL), *d = fit_ctx_new(&t, NULL);
+    cr_assert_eq(fit_eval(c, b.data, b.len, FIT_TRAIN, &r1), 0);
+    cr_assert_eq(fit_eval(d, other.data, other.len, FIT_TRAIN, &r2), 0);
+    cr_assert_eq(fit_eval(d, b.data, b.len, FIT_TRAIN, &r2), 0);
+    cr_assert_arr_eq(e1, e2, sizeof e1, "the same errors in another context");
+    uint32_t idx[2] = {7, 3};
+    fit_cases sub = {0};
+    cr_assert_eq(fit_cases_subset(&t, &t.train, idx, 2, &sub), 0);
+    cr_assert_eq(fit_eval_cases(d, b.data, b.len, &sub, &r3), 0);
+    cr_assert_eq(e3[0], e1[7]);
+    cr_assert_eq(e3[1], e1[3]);
+    /* case 0's output, from the documented seed */
+    uint64_t h = base_fnv1a(BASE_FNV_OFFSET, b.data, b.len);
+    uint8_t le[8];
+    base_le_put(le, (uint64_t)t.train.in[0], 8);
+    h = base_fnv1a(h, le, 8);
+    base_rng g;
+    base_rng_stream(&g, h, 0x52414e44u, 0, 0);
+    vm_word y = (vm_word)base_rng_next64(&g) >> 32;
+    cr_assert_eq(e1[0], fit_case_error(&t, &t.train, 0, true, y));
+    bool differ = false;
+    for (int i = 1; i < 20; i++)
+        differ |= e1[i] != e1[0];
+    cr_assert(differ, "each case its own stream");
+    fit_cases_free(&sub);
+    fit_ctx_free(c);
+    fit_ctx_free(d);
+    vm_buf_free(&b);
+    vm_buf_free(&other);
+    fit_task_free(&t);
+}

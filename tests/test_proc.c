@@ -185,7 +185,8 @@ static void nested_property(int model_choice, uint64_t seed0, int count) {
     int checked = 0, suspended = 0;
     for (int iter = 0; iter < count; iter++) {
         size_t bn = tu_random_program(&seed, bottom, sizeof bottom);
-        if (tu_reads_budget(bottom, bn)) continue;
+        /* RAND's stream is the place's: a child's is not the root's */
+        if (tu_reads_budget(bottom, bn) || tu_has_op(bottom, bn, VM_OP_RAND, VM_OP_RAND)) continue;
         /* standalone reference */
         vm_load(a, bottom, bn);
         vm_set_limits(a, &(vm_limits){.gas = 3000, .mem = BOTTOM_MEM});
@@ -999,9 +1000,9 @@ static vm_buf evm_sample(void) {
     return (vm_buf){0};
 }
 
-Test(snapshot_evm, sample_is_version_4) {
+Test(snapshot_evm, sample_is_version_5) {
     vm_buf img = evm_sample();
-    cr_assert_eq(img.data[8], 4, "format version");
+    cr_assert_eq(img.data[8], 5, "format version");
     vm_buf_free(&img);
 }
 

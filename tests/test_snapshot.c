@@ -146,10 +146,10 @@ Test(snapshot, reads_version_1) {
     char err[256];
     cr_assert_eq(vm_snapshot_load(a, v1.data, v1.len, err, sizeof err), 0, "%s", err);
     vm_buf v2 = snap_of(a);
-    cr_assert_eq(v2.data[8], 4);
-    cr_assert_eq(
-        v2.len, v1.len + 2 * 6,
-        "a kind byte, an underflow rule and an argument count for each of the 2 processes");
+    cr_assert_eq(v2.data[8], 5);
+    cr_assert_eq(v2.len, v1.len + 2 * 6 + 2 * 28 + 8,
+                 "a kind byte, an underflow rule, an argument count and (v5) a RAND stream, "
+                 "place and child count for each of the 2 processes, and the seed");
     refuel(a, 1000000);
     cr_assert_eq(vm_run(a), VM_HALTED);
     vm_arena *whole = load_example("experiments/examples/credit.s", NULL, 0, 1050000);

@@ -1,6 +1,7 @@
 /* The native VM: known answers for every opcode, exact meters, refuel and
  * resume, block metering equal to per-instruction metering, bad input. */
 #include "testutil.h"
+#include "vm/vm_impl.h"
 
 #include <limits.h>
 
@@ -76,6 +77,8 @@ static const kat kats[] = {
      {0}},
     {VM_OP_INDEX, "INDEX", 0, {0}, 1, S(0), 0, {0}},
     {VM_OP_ARG, "ARG 0", 0, {0}, 0, {0}, VM_OUT_OF_BOUNDS, {0}}, /* no arguments */
+    /* seed 0: the stream of (0, "RAND", 0, 0), 64 bits a word, high half first */
+    {VM_OP_RAND, "RAND\nRAND", 0, {0}, 2, S(3371342946604410181, 2884859198413605546), 0, {0}},
     /* operand shortage under the SKIP rule: charged, no effect; a TIMES or IF
      * without its operand skips its block */
     {VM_OP_ADD, "PUSH 3\nADD\nPUSH 4\nADD", 0, {0}, 1, S(7), 0, {.underflow = VM_UNDERFLOW_SKIP}},
@@ -610,4 +613,62 @@ Test(vm, limits_are_clamped_and_defaulted) {
     cr_assert_eq(l.gas, VM_MAX_GAS);
     cr_assert_eq(l.mem, VM_MAX_MEM);
     vm_arena_free(a);
+}
+
+/* RAND (docs/isa.md, "Random numbers"): the root's stream is the seed's, and
+ * vm_reset starts it again; the n-th child a process makes gets the stream
+ * of its place, so two children, their parent and another seed all differ,
+ * and a second arena repeats every word. */
+#define FORK_RAND  "FORK\nDUP 0\nPUSH -1\nEQ\nIF\nPOP\nRAND\nHALT\nCLOSE\n"
+#define RUN_KEY(k) "DUP " #k "\nPUSH 1000\nPUSH 1000\nPUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\nPOP\n"
+static void rand_tree(uint64_t seed, vm_word out[3]) {
+    vm_buf b = tu_asm(FORK_RAND FORK_RAND RUN_KEY(1) RUN_KEY(0) "DUP 1\nPOPFROM\nDUP 1\nPOPFROM\n"
+                                                                "RAND\n");
+    vm_arena *a = vm_arena_new();
+    vm_set_seed(a, seed);
+    cr_assert_eq(vm_load(a, b.data, b.len), 0);
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    cr_assert_eq(vm_depth(a), 5);
+    memcpy(out, vm_stack(a) + 2, 3 * sizeof(vm_word));
+    vm_arena_free(a);
+    vm_buf_free(&b);
+}
+
+static vm_word first_rand(uint64_t place) {
+    base_rng r;
+    vm_place_stream(&r, place);
+    return (vm_word)base_rng_next64(&r);
+}
+
+Test(vm, rand_streams_follow_the_tree) {
+    vm_word x[3], y[3], z[3];
+    rand_tree(0, x);
+    rand_tree(0, y);
+    rand_tree(42, z);
+    cr_assert(!memcmp(x, y, sizeof x), "the same seed repeats every word");
+    cr_assert_eq(x[0], first_rand(vm_place_child(0, 0)), "the first child: place (0, 0)");
+    cr_assert_eq(x[1], first_rand(vm_place_child(0, 1)), "the second child: place (0, 1)");
+    cr_assert_eq(x[2], 3371342946604410181, "the root: the seed's stream");
+    cr_assert_eq(z[2], first_rand(42));
+    cr_assert_eq(z[0], first_rand(vm_place_child(42, 0)));
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            cr_assert(i == j || x[i] != x[j], "streams %d and %d", i, j);
+    cr_assert(x[0] != z[0] && x[2] != z[2]);
+}
+
+Test(vm, rand_restarts_at_reset) {
+    vm_buf b = tu_asm("RAND");
+    vm_arena *a = vm_arena_new();
+    vm_set_seed(a, 7);
+    cr_assert_eq(vm_load(a, b.data, b.len), 0);
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    vm_word w = vm_stack(a)[0];
+    vm_reset(a);
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    cr_assert_eq(vm_stack(a)[0], w);
+    cr_assert_eq(vm_seed(a), 7);
+    cr_assert_eq(w, first_rand(7));
+    vm_arena_free(a);
+    vm_buf_free(&b);
 }

@@ -94,16 +94,21 @@ static inline size_t tu_random_program(uint64_t *s, uint8_t *c, size_t cap) {
     return n;
 }
 
-/* GAS and MEMLEFT read the budget itself, so a run that reads them may differ
- * under another budget: exact-resumption properties exclude them. */
-static inline bool tu_reads_budget(const uint8_t *c, size_t n) {
+/* Does the linear decoding of c hold opcode op or op2? */
+static inline bool tu_has_op(const uint8_t *c, size_t n, uint8_t op, uint8_t op2) {
     for (size_t pc = 0; pc < n;) {
         vm_insn in;
         vm_decode(c, n, pc, &in);
-        if (in.defined && (in.op == VM_OP_GAS || in.op == VM_OP_MEMLEFT)) return true;
+        if (in.defined && (in.op == op || in.op == op2)) return true;
         pc += in.len;
     }
     return false;
+}
+
+/* GAS and MEMLEFT read the budget itself, so a run that reads them may differ
+ * under another budget: exact-resumption properties exclude them. */
+static inline bool tu_reads_budget(const uint8_t *c, size_t n) {
+    return tu_has_op(c, n, VM_OP_GAS, VM_OP_MEMLEFT);
 }
 
 /* Run a shell command; its whole stdout, malloc'd. */

@@ -625,6 +625,7 @@ L_SWAP: { vm_word t = sp[-1]; sp[-1] = sp[-2 - IMM]; sp[-2 - IMM] = t; ip += 2; 
 L_OVER: sp[0] = sp[-2]; sp++; ip += 2; NEXT;
 L_ROT:  { vm_word t = sp[-3]; sp[-3] = sp[-2]; sp[-2] = sp[-1]; sp[-1] = t; ip += 2; NEXT; }
 L_ARG:  if (U(IMM) >= p->nargs) STOP(VM_OUT_OF_BOUNDS); *sp++ = p->args[IMM]; ip += 2; NEXT;
+L_RAND: *sp++ = (vm_word)base_rng_next64(&p->rng); ip += 2; NEXT;
 
 /* arithmetic */
 L_ADD: BIN((vm_word)(U(x) + U(y)));

@@ -101,6 +101,13 @@ static void proc_clear(vm_proc *p) {
     p->rec_gas0 = p->rec_mt0 = 0;
     p->need_gas = p->need_grow = 0;
     p->ewords = 0;
+    p->nborn = 0;
+}
+
+/* The n-th child of p gets its place and stream (docs/isa.md, "Random numbers"). */
+static void proc_born(vm_proc *p, vm_proc *c) {
+    c->place = vm_place_child(p->place, p->nborn++);
+    vm_place_stream(&c->rng, c->place);
 }
 
 int vm_procs_add(vm_arena *a) {
@@ -217,6 +224,17 @@ void vm_reset(vm_arena *a) {
     r->id = id;
     r->parent = VM_NONE;
     r->live = true;
+    r->place = a->seed;
+    vm_place_stream(&r->rng, r->place);
+}
+
+void vm_set_seed(vm_arena *a, uint64_t seed) {
+    vm_proc *r = vm_root(a);
+    a->seed = r->place = seed;
+    vm_place_stream(&r->rng, r->place);
+}
+uint64_t vm_seed(const vm_arena *a) {
+    return a->seed;
 }
 
 static uint64_t clamp(uint64_t v, uint64_t dflt, uint64_t max) {
@@ -568,6 +586,7 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         if (rc) goto oom_child;
         int k = key_add(p, (vm_key){VM_KEY_PROC, VM_RIGHTS_ALL, c->id});
         if (k < 0) goto oom_child;
+        proc_born(p, c);
         sp[-2] = k;
         p->held += (uint64_t)need;
         return VM_RUNNING;
@@ -613,6 +632,7 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
             proc_kill(a, c);
             return VM_OUT_OF_MEMORY;
         }
+        proc_born(p, c);
         sp[0] = k;
         p->held += (uint64_t)need;
         return VM_RUNNING;

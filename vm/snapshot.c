@@ -10,7 +10,7 @@
 #include <zlib.h>
 
 #define SNAP_MAGIC   "FRUGSNAP"
-#define SNAP_VERSION 4u /* writes 4; reads 1 to 4 */
+#define SNAP_VERSION 5u /* writes 5; reads 1 to 5 */
 #define SNAP_HEADER  32u
 
 /* ---- writing ---- */
@@ -66,6 +66,10 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
             U8(p->keys[k].rights);
             U32(p->keys[k].obj);
         }
+        U64(p->rng.state);
+        U64(p->rng.inc);
+        U64(p->place);
+        U32(p->nborn);
         U8(p->evm != NULL);
         if (p->evm && vm_evm_save(p, w)) return -1;
     }
@@ -87,6 +91,7 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
         for (uint32_t k = 0; k < c->len; k++)
             U64(c->words[(c->head + k) % c->alloc]);
     }
+    U64(a->seed);
     if (w->err) return -1;
     /* header: magic, version, flags, payload length, crc32 of the payload */
     uint8_t *h = out->data;
@@ -321,6 +326,19 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
                              p->keys[k].rights);
         }
         p->nkeys = nkeys;
+        if (version >= 5) {
+            p->rng.state = G64("a RAND state");
+            p->rng.inc = G64("a RAND increment");
+            p->place = G64("a place");
+            p->nborn = G32("a child count");
+            if (!r->bad && !(p->rng.inc & 1))
+                base_rd_fail(r, "process %u: RAND increment %llx is even", i,
+                             (unsigned long long)p->rng.inc);
+        } else { /* before RAND: every process gets a stream of its own */
+            p->place = i == 0 ? 0 : vm_place_child(0, i);
+            vm_place_stream(&p->rng, p->place);
+            p->nborn = 0;
+        }
         uint8_t kind = version >= 2 ? G8("a process kind") : 0;
         if (!r->bad && (kind > 1 || (kind && i == 0) ||
                         (i != 0 && (kind == 1) != vm_evm_container(p->code, p->len))))
@@ -377,6 +395,8 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
     }
     if (r->bad) return -1;
     a->nchans = nchans > a->nchans ? nchans : a->nchans;
+    a->seed = version >= 5 ? G64("the seed") : 0;
+    if (r->bad) return -1;
     if (r->off != r->n) {
         base_rd_fail(r, "%zu bytes of trailing data", r->n - r->off);
         return -1;

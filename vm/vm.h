@@ -163,6 +163,12 @@ int vm_set_args(vm_arena *a, const vm_word *w, uint32_t n);
 uint32_t vm_nargs(const vm_arena *a);
 const vm_word *vm_args(const vm_arena *a);
 
+/* The arena's seed (default 0): the root's RAND stream, and through the
+ * tree every child's, derive from it (docs/isa.md, "Random numbers"). It
+ * reseeds the root's stream now and at every vm_reset; vm_load keeps it. */
+void vm_set_seed(vm_arena *a, uint64_t seed);
+uint64_t vm_seed(const vm_arena *a);
+
 /* Run until the process stops. Running a process stopped for a resource
  * resumes it exactly; a HALTED process stays halted. */
 vm_status vm_run(vm_arena *a);

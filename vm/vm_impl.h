@@ -108,6 +108,9 @@ typedef struct vm_proc {
     uint32_t ip;
     vm_status status;
     vm_limits lim;
+    base_rng rng;   /* RAND's stream */
+    uint64_t place; /* its place in the tree: seeds its children's streams */
+    uint32_t nborn; /* children it has made (CREATE, FORK) */
     uint64_t gas_used, memtime;
 
     /* inside a RECURSE: the child running, and its meters at the start */
@@ -141,6 +144,7 @@ struct vm_arena {
     uint32_t *match; /* block matching: target per pc, then the open blocks */
     uint32_t match_cap;
 
+    uint64_t seed; /* the root's place: every RAND stream derives from it */
     vm_trace_fn trace;
     void *trace_ctx;
     bool stepping;
@@ -257,6 +261,15 @@ int vm_evm_check(vm_arena *a, vm_proc *p, base_rd *r);
 int vm_procs_add(vm_arena *a);
 void vm_key_clear(vm_proc *p, uint32_t k);
 int vm_reindex(vm_arena *a);
+
+/* RAND streams (docs/isa.md, "Random numbers"): the place of the n-th
+ * child (0, 1, ...) a process at `place` makes, and the stream of a place. */
+static inline uint64_t vm_place_child(uint64_t place, uint32_t n) {
+    return base_mix64(base_mix64(place + BASE_GOLDEN) ^ (uint64_t)n);
+}
+static inline void vm_place_stream(base_rng *r, uint64_t place) {
+    base_rng_stream(r, place, 0x52414e44u /* "RAND" */, 0, 0);
+}
 
 int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem);
 int vm_grow0(void **p, uint32_t *cap, size_t need, size_t elem); /* zeroes new elements */
