@@ -639,9 +639,9 @@ static void eval_real(const an_expr *e, const node *x, const double *v, const do
                       const double *in, double *val, double *err) {
     const double u = 1.0 / 4294967296.0, big = 2147483648.0;
     double a = 0, b = 0, ea = 0, eb = 0, r = 0, re = INFINITY;
-    if (x->kind == K_CONST) {
+    if (x->kind == K_CONST) { /* printed in decimal: within half an ulp of the word */
         *val = e->o.fixed ? vm_fx_to_double(x->val) : (double)x->val;
-        *err = 0;
+        *err = e->o.fixed ? u / 2 : 0;
         return;
     }
     if (x->kind == K_VAR) {

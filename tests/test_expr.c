@@ -235,3 +235,90 @@ Test(expr, integer_matches_vm_over_seeds) {
     for (uint64_t seed = 11; seed <= 14; seed++)
         property(false, seed, 1500);
 }
+
+/* A sample of random fixed-point programs: SymPy parses each expression
+ * and, where its value is a finite real, it is within the bound of the VM. */
+Test(expr, sympy_reads_the_expressions) {
+    if (access("/usr/bin/python3", X_OK) != 0 ||
+        system("/usr/bin/python3 -c 'import sympy' 2>/dev/null") != 0)
+        cr_assert_fail("%s", "Debian's python3-sympy is missing: run scripts/deps.sh");
+    char dir[64], in[128], cmd[512];
+    tu_tmpdir(dir, sizeof dir, "frugal-sympy");
+    snprintf(in, sizeof in, "%s/lines.tsv", dir);
+    FILE *f = fopen(in, "w");
+    cr_assert(f);
+    vm_arena *a = vm_arena_new();
+    uint64_t s = 77;
+    int lines = 0;
+    for (int p = 0; p < 3000 && lines < 300; p++) {
+        uint8_t c[512];
+        size_t n = gen_program(&s, c, sizeof c, true);
+        uint32_t n_in = 1 + tu_below(&s, 3);
+        an_expr_opts o = {.n_in = n_in, .fixed = true, .limits = GP_LIMITS};
+        an_expr *e = NULL;
+        cr_assert_eq(an_expr_build(c, n, &o, &e), 0);
+        if (an_expr_reason(e)) {
+            an_expr_free(e);
+            continue;
+        }
+        vm_word in_w[3];
+        double din[3], v, err;
+        for (uint32_t k = 0; k < n_in; k++) {
+            in_w[k] = (int64_t)(tu_next(&s) % (8ull << 32)) - ((int64_t)4 << 32);
+            din[k] = vm_fx_to_double(in_w[k]);
+        }
+        uint32_t depth;
+        vm_word top = 0;
+        vm_out(a, c, n, in_w, n_in, &depth, &top);
+        cr_assert_eq(an_expr_eval_real(e, din, &v, &err), 0);
+        if (isfinite(err) && an_expr_nout(e) == 1) {
+            char *t = an_expr_text(e, AN_EXPR_SYMPY);
+            fprintf(f, "%s\t", t);
+            for (uint32_t k = 0; k < n_in; k++)
+                fprintf(f, "%s%.17g", k ? " " : "", din[k]);
+            fprintf(f, "\t%.17g\t%.17g\n", vm_fx_to_double(top), err);
+            free(t);
+            lines++;
+        }
+        an_expr_free(e);
+    }
+    vm_arena_free(a);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/expr_sympy_check.py < %s", in);
+    char *out = tu_run_cmd(cmd);
+    int checked = 0, parsed = 0;
+    cr_assert_eq(sscanf(out, "ok %d %d", &checked, &parsed), 2, "%s", out);
+    cr_expect_eq(parsed, lines);
+    cr_expect_gt(checked, lines / 2, "only %d of %d checked", checked, lines);
+    cr_log_info("sympy: %d expressions parsed, %d checked", parsed, checked);
+    free(out);
+    tu_rmtree(dir);
+}
+
+/* analysis/frugal.py's tests (tests/frugal_py_test.py) on a small run and a
+ * batch of two, and docs/python.md's example. */
+Test(python, module) {
+    if (access("/usr/bin/python3", X_OK) != 0 ||
+        system("/usr/bin/python3 -c 'import h5py, numpy, sympy, matplotlib' 2>/dev/null") != 0)
+        cr_assert_fail("%s", "python3-h5py, -numpy, -sympy or -matplotlib is missing: run "
+                             "scripts/deps.sh");
+    const char *frugal = getenv("FRUGAL");
+    cr_assert(frugal, "FRUGAL is not set (make test sets it)");
+    char dir[64], cmd[1024];
+    tu_tmpdir(dir, sizeof dir, "frugal-py");
+    snprintf(cmd, sizeof cmd,
+             "%s run experiments/quartic.json --generations 5 --out %s/x.h5 >/dev/null && "
+             "mkdir %s/batch && for s in 1 2; do %s run experiments/quartic.json --generations 3 "
+             "--seed $s --out %s/batch/seed-$s.h5 >/dev/null || exit 1; done",
+             frugal, dir, dir, frugal, dir);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 tests/frugal_py_test.py %s/x.h5 %s/batch %s/scratch 2>&1", dir, dir,
+             dir);
+    char *out = tu_run_cmd(cmd);
+    int n = 0;
+    const char *ok = strstr(out, "ok ");
+    cr_expect(ok && sscanf(ok, "ok %d", &n) == 1 && n > 20, "%s", out);
+    free(out);
+    tu_rmtree(dir);
+}
