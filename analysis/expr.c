@@ -523,24 +523,14 @@ static int scan(sexec *x) {
     return 0;
 }
 
-static void default_limits(vm_limits *l) {
-    if (!l->gas) l->gas = VM_DEFAULT_GAS;
-    if (!l->mem) l->mem = VM_DEFAULT_MEM;
-    if (!l->memtime) l->memtime = VM_MAX_MEMTIME;
-    if (!l->stack) l->stack = VM_DEFAULT_STACK;
-    if (!l->calls) l->calls = VM_DEFAULT_CALLS;
-    if (l->stack > VM_MAX_STACK) l->stack = VM_MAX_STACK;
-    if (l->calls > VM_MAX_CALLS) l->calls = VM_MAX_CALLS;
-}
-
 int an_expr_build(const uint8_t *code, size_t len, const an_expr_opts *o, an_expr **out) {
     *out = NULL;
     an_expr *e = calloc(1, sizeof *e);
     if (!e) return -1;
     e->o = *o;
     if (e->o.n_out == 0) e->o.n_out = 1;
-    sexec x = {.e = e, .code = code, .len = (uint32_t)len, .lim = o->limits};
-    default_limits(&x.lim);
+    sexec x = {.e = e, .code = code, .len = (uint32_t)len};
+    vm_limits_norm(&o->limits, &x.lim); /* the limits the VM would run under */
     sstate st = {0};
     int rc = -1;
     if (rehash(e)) goto cleanup;

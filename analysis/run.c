@@ -248,13 +248,9 @@ static void run_task(an_run *r) {
                    : k == FIT_ERR_U256_BITS                                            ? 256
                                                                                        : INFINITY;
     if (t.penalty > worst) r->penalty = t.penalty;
-    vm_limits l = t.limits; /* the spec's limits over the task's (as the run did) */
-    if (r->limits.gas) l.gas = r->limits.gas;
-    if (r->limits.mem) l.mem = r->limits.mem;
-    if (r->limits.memtime) l.memtime = r->limits.memtime;
-    if (r->limits.stack) l.stack = r->limits.stack;
-    if (r->limits.calls) l.calls = r->limits.calls;
-    if (r->limits.underflow) l.underflow = r->limits.underflow;
+    /* the canonical spec holds the limits the run used, the task's
+     * overridden by the spec's (files without them: the task's) */
+    vm_limits l = r->limits.gas ? r->limits : t.limits;
     r->expressible = !an_expr_opts_task(&t, &l, &r->expr, r->expr_why, sizeof r->expr_why);
     fit_task_free(&t);
 }
