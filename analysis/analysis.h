@@ -7,6 +7,8 @@
 #define FRUGAL_ANALYSIS_H
 
 #include "evolve/runfile.h"
+#include "fitness/fitness.h"
+#include "vm/vm.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,6 +16,58 @@
 #include <stdio.h>
 
 #define AN_NAME 64
+
+/* ---- readable models (analysis/expr.c; docs/report.md, "Expressions") ---- */
+
+/* A native program executed symbolically on its inputs: the expression of
+ * each output, with constants folded and identities applied that hold for
+ * every word (x+0, x*1, x*0, x-x, --x, ...). The executor follows the VM's
+ * rules exactly (operand shortage, limits, blocks, jumps), so evaluated on
+ * words the expression gives the VM's output bit for bit; where the program
+ * stops without an output, or its path depends on the inputs in a way an
+ * expression does not say (a jump or a loop count on an input), there is no
+ * expression and a reason instead. */
+typedef struct an_expr an_expr;
+#define AN_EXPR_MAX_OUT 16
+typedef struct {
+    uint32_t n_in;            /* the inputs: the initial stack (bottom first) and ARG 0..n_in-1 */
+    uint32_t n_out;           /* outputs, the top n_out words (0: 1) */
+    bool fixed;               /* words are Q32.32 (regression) rather than integers */
+    vm_limits limits;         /* the run's (0 fields: the VM defaults), with its underflow rule */
+    const char *const *names; /* n_in input names, or NULL: x (one input), else x0, x1, ... */
+} an_expr_opts;
+typedef enum { AN_EXPR_INFIX, AN_EXPR_SYMPY, AN_EXPR_LATEX } an_expr_style;
+
+/* Build. 0 with *out (free with an_expr_free), which may hold a reason
+ * rather than an expression; -1 out of memory. */
+int an_expr_build(const uint8_t *code, size_t len, const an_expr_opts *o, an_expr **out);
+void an_expr_free(an_expr *e);
+/* Why there is no expression, or NULL when there is one. */
+const char *an_expr_reason(const an_expr *e);
+/* The outputs it has expressions for (0 with a reason). */
+uint32_t an_expr_nout(const an_expr *e);
+/* The outputs (deepest first) on input words in[n_in], with the VM's word
+ * semantics: equal to the VM's. 0, or -1 (no expression, out of memory). */
+int an_expr_eval(const an_expr *e, const vm_word *in, vm_word *out);
+/* The outputs as real numbers on real inputs (fixed point: the values of the
+ * Q32.32 inputs), each with a bound in err (may be NULL) on its distance from
+ * the VM's output (INFINITY where an operation is discontinuous at its
+ * operand or the value may leave the Q32.32 range). 0, or -1. */
+int an_expr_eval_real(const an_expr *e, const double *in, double *out, double *err);
+/* The expression as text (outputs separated by "; "), or "(no expression:
+ * REASON)"; malloc'd, NULL when out of memory. */
+char *an_expr_text(const an_expr *e, an_expr_style s);
+/* an_expr_build then an_expr_text: the one call `frugal eval --expr` needs. */
+char *an_expr_string(const uint8_t *code, size_t len, const an_expr_opts *o, an_expr_style s);
+/* "infix", "sympy", "latex". 0, or -1. */
+int an_expr_style_parse(const char *name, an_expr_style *s);
+/* The options for task t's programs under limits (NULL: the task's): 0,
+ * or -1 with why (EVM bytecode, input on a channel) when its programs are
+ * not expressions over stack inputs. */
+int an_expr_opts_task(const fit_task *t, const vm_limits *limits, an_expr_opts *o, char *why,
+                      size_t cap);
+/* A Q32.32 word in the fewest decimal digits that read back as that word. */
+void an_fx_text(vm_word w, char *buf, size_t cap);
 
 /* One /stats row (docs/hdf5-schema.md, "/stats"; the columns of
  * evolve/runfile.h). */
@@ -51,6 +105,15 @@ typedef struct {
     EVO_POP_COLUMNS(AN_POP_FIELD)
     uint64_t code_len;
     int64_t solved_gen; /* first generation with a solution (an_solved), or -1 */
+    vm_limits limits;   /* $.limits of the spec (0 fields: the task's) */
+    /* the task, made again from its name: its penalty (a missing output's
+     * error; INFINITY when it cannot be made here, or when a wrong output can
+     * cost as much: docs/report.md "Fronts") and how its programs read as
+     * expressions */
+    double penalty;
+    bool expressible;  /* native programs on the stack: expr holds the options */
+    an_expr_opts expr; /* n_in, n_out, fixed point, limits */
+    char expr_why[96]; /* why not, when not expressible */
 } an_run;
 
 /* Errors of an_run_load and an_report: a bad input file (not a run,
@@ -78,8 +141,15 @@ bool an_solved(const an_run *r, uint64_t row);
 /* Read row's per-case errors (r->cases doubles) from the file. 0, or -1 when
  * the run has none or the read fails. */
 int an_case_errors(const an_run *r, uint64_t row, double *out);
-/* Disassemble row's genome (native or EVM) to f, each line after indent. */
+/* Disassemble row's genome (native or EVM) to f, each line after indent;
+ * a fixed-point task's PUSH constants decoded in the comment. */
 void an_print_program(const an_run *r, uint64_t row, FILE *f, const char *indent);
+/* Native code disassembled (vm_disasm) to f, each line after indent; with
+ * fixed, each PUSH's comment ends with its Q32.32 value ("= 0.5"). */
+void an_disasm(const uint8_t *code, size_t len, bool fixed, FILE *f, const char *indent);
+/* Row's genome as an expression in style s (an_expr_string with the run's
+ * task), or "(no expression: WHY)"; malloc'd, NULL when out of memory. */
+char *an_run_expr(const an_run *r, uint64_t row, an_expr_style s);
 
 /* ---- statistics ---- */
 

@@ -27,10 +27,12 @@ typedef struct {
     char stop_reason[17];
     an_stats *stats; /* [generations] */
     int64_t solved_gen;
-    uint64_t best_row; /* in the last generation */
-    an_stats best;     /* the last /stats row */
-    char *program;     /* the best program, disassembled */
-    char *case_errors; /* its per-case errors as text, or NULL */
+    uint64_t best_row;     /* in the last generation */
+    an_stats best;         /* the last /stats row */
+    char *program;         /* the best program, disassembled */
+    char *case_errors;     /* its per-case errors as text, or NULL */
+    char *expr, *expr_tex; /* the best program as an expression (infix, LaTeX), or NULL */
+    char *consts;          /* its PUSH constants, decoded (space-separated), or NULL */
     uint32_t best_island, best_slot;
     char code_hex[2 * 256 + 4];
     double evals_success; /* evaluations by the end of solved_gen, NAN if unsolved */
@@ -105,6 +107,9 @@ static void free_group(group *g) {
         free(g->runs[i].stats);
         free(g->runs[i].program);
         free(g->runs[i].case_errors);
+        free(g->runs[i].expr);
+        free(g->runs[i].expr_tex);
+        free(g->runs[i].consts);
     }
     for (int m = 0; m < AN_NMETRIC; m++)
         free(g->ex.v[m]);
@@ -214,27 +219,42 @@ static bool clean(const an_run *r, uint64_t row, double penalty) {
     return r->status[row] == VM_HALTED && r->error[row] < penalty;
 }
 
-/* The task's penalty: a missing output's error (docs/tasks.md). INFINITY
- * when the task cannot be made here, or when a wrong output can cost as much
- * as a missing one (0/1 errors: PSB's median, boolean tasks): the total
- * error then cannot tell them apart, and only the status is checked. */
-static double task_penalty(const char *task) {
-    evo_rng r;
-    fit_rng fr;
-    fit_task t;
-    char err[256];
-    evo_rng_seed(&r, 1, 1);
-    evo_fit_rng(&fr, &r);
-    memset(&t, 0, sizeof t);
-    if (fit_task_make(task, NULL, &fr, &t, err, sizeof err)) return INFINITY;
-    double p = t.penalty > 0 ? t.penalty : INFINITY;
-    fit_error_kind k = t.error;
-    double worst = k == FIT_ERR_INT_01 || k == FIT_ERR_BOOL || k == FIT_ERR_U256_STACK ? 1
-                   : k == FIT_ERR_U256_BITS                                            ? 256
-                                                                                       : INFINITY;
-    if (p <= worst) p = INFINITY;
-    fit_task_free(&t);
-    return p;
+/* A native program's PUSH constants as text, decoded from Q32.32 when the
+ * task is fixed point; malloc'd, or NULL. */
+static char *program_consts(const an_run *r, uint64_t row) {
+    const uint8_t *code = r->code + r->code_offset[row];
+    uint32_t len = r->length[row];
+    char *t = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&t, &n);
+    if (!m) return NULL;
+    bool first = true;
+    for (uint32_t pc = 0; pc < len;) {
+        vm_insn in;
+        vm_decode(code, len, pc, &in);
+        if (in.defined && !in.truncated && in.op == VM_OP_PUSH) {
+            char v[64];
+            if (r->expressible && r->expr.fixed)
+                an_fx_text(in.imm, v, sizeof v);
+            else
+                snprintf(v, sizeof v, "%" PRId64, in.imm);
+            fprintf(m, "%s%s", first ? "" : " ", v);
+            first = false;
+        }
+        pc += in.len;
+    }
+    fclose(m);
+    return t;
+}
+
+/* s as a CSV field: quoted, with quotes doubled. */
+static void csv_field(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; s && *s; s++) {
+        if (*s == '"') fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
 }
 
 /* The Pareto front of generation gen's clean programs in (error, gas), both
@@ -292,7 +312,7 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
         g->cases = r.cases;
         g->islands = r.islands;
         g->pop_size = r.pop_size;
-        g->penalty = task_penalty(r.task_name);
+        g->penalty = r.penalty;
     } else if (strcmp(g->spec_name, r.spec_name) || g->islands != r.islands ||
                g->pop_size != r.pop_size) {
         fprintf(msg,
@@ -323,6 +343,11 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
     for (uint32_t i = 0; i < len && i < 256; i++)
         snprintf(s->code_hex + 2 * i, 3, "%02x", r.code[r.code_offset[s->best_row] + i]);
     if (len > 256) strcat(s->code_hex, "...");
+    if (!r.evm) {
+        s->expr = an_run_expr(&r, s->best_row, AN_EXPR_INFIX);
+        if (r.expressible) s->expr_tex = an_run_expr(&r, s->best_row, AN_EXPR_LATEX);
+        s->consts = program_consts(&r, s->best_row);
+    }
     if (r.per_case) {
         double *ce = malloc((r.cases ? r.cases : 1) * sizeof *ce);
         if (ce && !an_case_errors(&r, s->best_row, ce)) {
@@ -620,16 +645,21 @@ static int write_tables(group *gs, size_t ng, const char *dir, const an_report_o
         }
     if (an_close_out(f, dir, "summary.csv", msg)) return -1;
     if (!(f = an_open_out(dir, "best.csv", msg))) return -1;
-    fprintf(f, "experiment,seed,id,fitness,error,gas,memtime,hits,length,code_hex\n");
+    fprintf(f,
+            "experiment,seed,id,fitness,error,gas,memtime,hits,length,code_hex,expr,constants\n");
     for (size_t k = 0; k < ng; k++)
         for (size_t i = 0; i < gs[k].n; i++) {
             const run_sum *s = &gs[k].runs[i];
             fprintf(f,
                     "%s,%" PRIu64 ",%" PRIu64 ":%" PRIu32 ":%" PRIu32 ",%.17g,%.17g,%" PRIu64
-                    ",%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%s\n",
+                    ",%" PRIu64 ",%" PRIu32 ",%" PRIu32 ",%s,",
                     gs[k].label, s->seed, s->generations - 1, s->best_island, s->best_slot,
                     s->best.best_fitness, s->best.best_error, s->best.best_gas,
                     s->best.best_memtime, s->best.best_hits, s->best.best_length, s->code_hex);
+            csv_field(f, s->expr);
+            fputc(',', f);
+            csv_field(f, s->consts);
+            fputc('\n', f);
         }
     return an_close_out(f, dir, "best.csv", msg);
 }
@@ -1075,6 +1105,10 @@ static int write_md(group *gs, size_t ng, const an_exp *ex, const an_cmp *cmp, s
                 gs[k].label, s->seed, s->generations - 1, s->best_island, s->best_slot,
                 s->best.best_error, s->best.best_gas, s->best.best_memtime, s->best.best_hits,
                 gs[k].cases, s->best.best_length, s->program ? s->program : "");
+        if (s->expr) fprintf(f, "As an expression: `%s`\n\n", s->expr);
+        if (s->expr_tex && s->expr && strncmp(s->expr, "(no ", 4))
+            fprintf(f, "$$%s$$\n\n", s->expr_tex);
+        if (s->consts && s->consts[0]) fprintf(f, "Constants: %s\n\n", s->consts);
         if (s->case_errors)
             fprintf(f, "Per-case errors: %s\n\n", s->case_errors);
         else

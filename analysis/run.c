@@ -2,6 +2,7 @@
 #include "analysis/analysis.h"
 #include "base/base.h"
 #include "evolve/evolve.h"
+#include "fitness/fitness.h"
 #include "vm/evm/evm.h"
 #include "vm/vm.h"
 
@@ -145,6 +146,14 @@ static int parse_spec(an_run *r) {
     json_t *te = json_object_get(json_object_get(root, "budget"), "target_error");
     r->has_target = json_is_number(te);
     r->target_error = r->has_target ? json_number_value(te) : 0;
+    json_t *lim = json_object_get(root, "limits");
+    r->limits.gas = (uint64_t)json_integer_value(json_object_get(lim, "gas"));
+    r->limits.mem = (uint32_t)json_integer_value(json_object_get(lim, "mem"));
+    r->limits.memtime = (uint64_t)json_integer_value(json_object_get(lim, "memtime"));
+    r->limits.stack = (uint32_t)json_integer_value(json_object_get(lim, "stack"));
+    r->limits.calls = (uint32_t)json_integer_value(json_object_get(lim, "calls"));
+    const char *uf = json_string_value(json_object_get(lim, "underflow"));
+    r->limits.underflow = !uf ? 0 : !strcmp(uf, "skip") ? VM_UNDERFLOW_SKIP : VM_UNDERFLOW_FAULT;
     if (!r->spec_name[0]) {
         const char *n = json_string_value(json_object_get(root, "name"));
         snprintf(r->spec_name, sizeof r->spec_name, "%s", n ? n : "run");
@@ -216,6 +225,47 @@ static const char *check_stats(const an_run *r) {
     return NULL;
 }
 
+/* The task, made again from its name with fixed cases (its cases do not
+ * matter here): its penalty and how its programs read as expressions. */
+static void run_task(an_run *r) {
+    evo_rng g;
+    fit_rng fr;
+    fit_task t;
+    char err[256];
+    evo_rng_seed(&g, 1, 1);
+    evo_fit_rng(&fr, &g);
+    memset(&t, 0, sizeof t);
+    r->penalty = INFINITY;
+    if (fit_task_make(r->task_name, NULL, &fr, &t, err, sizeof err)) {
+        snprintf(r->expr_why, sizeof r->expr_why, "task %s cannot be made here", r->task_name);
+        return;
+    }
+    /* INFINITY too when a wrong output can cost as much as a missing one
+     * (0/1 errors: PSB's median, boolean tasks): the total error then cannot
+     * tell them apart, and only the status is checked */
+    fit_error_kind k = t.error;
+    double worst = k == FIT_ERR_INT_01 || k == FIT_ERR_BOOL || k == FIT_ERR_U256_STACK ? 1
+                   : k == FIT_ERR_U256_BITS                                            ? 256
+                                                                                       : INFINITY;
+    if (t.penalty > worst) r->penalty = t.penalty;
+    /* the canonical spec holds the limits the run used, the task's
+     * overridden by the spec's (files without them: the task's) */
+    vm_limits l = r->limits.gas ? r->limits : t.limits;
+    r->expressible = !an_expr_opts_task(&t, &l, &r->expr, r->expr_why, sizeof r->expr_why);
+    fit_task_free(&t);
+}
+
+int an_expr_opts_task(const fit_task *t, const vm_limits *limits, an_expr_opts *o, char *why,
+                      size_t cap) {
+    *o = (an_expr_opts){.n_in = t->n_in,
+                        .n_out = fit_task_nout(t),
+                        .fixed = t->fixed_point,
+                        .limits = limits ? *limits : t->limits};
+    if (t->isa != FIT_ISA_NATIVE) return snprintf(why, cap, "EVM bytecode"), -1;
+    if (t->io != FIT_IO_STACK) return snprintf(why, cap, "its input is a vector on a channel"), -1;
+    return 0;
+}
+
 int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
     memset(r, 0, sizeof *r);
     snprintf(r->path, sizeof r->path, "%s", path);
@@ -255,6 +305,7 @@ int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
         fail(err, errcap, path, "truncated or corrupt run file (the root attributes spec, seed)");
         goto cleanup;
     }
+    run_task(r);
     if ((pop = H5Gopen2(f, "pop", H5P_DEFAULT)) < 0 ||
         read_num_attr(pop, "islands", H5T_NATIVE_UINT32, &r->islands) ||
         read_num_attr(pop, "pop_size", H5T_NATIVE_UINT32, &r->pop_size) ||
@@ -388,23 +439,50 @@ cleanup:
     return rc;
 }
 
-void an_print_program(const an_run *r, uint64_t row, FILE *f, const char *indent) {
-    const uint8_t *code = r->code + r->code_offset[row];
-    size_t len = r->length[row];
+/* Print a disassembly (native or EVM), each line after indent; with fixed,
+ * native PUSH lines end with the constant's Q32.32 value. */
+static void print_listing(const uint8_t *code, size_t len, bool evm, bool fixed, FILE *f,
+                          const char *indent) {
     char *text = NULL;
     size_t n = 0;
     FILE *m = open_memstream(&text, &n);
     if (!m) return;
-    if (r->evm)
+    if (evm)
         evm_disasm(code, len, m);
     else
         vm_disasm(code, len, m);
     fclose(m);
     for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
-        fprintf(f, "%s%.*s\n", indent, nl ? (int)(nl - line) : (int)strlen(line), line);
+        int k = nl ? (int)(nl - line) : (int)strlen(line);
+        fprintf(f, "%s%.*s", indent, k, line);
+        long long w;
+        char fx[64];
+        if (fixed && sscanf(line, " PUSH %lld", &w) == 1) {
+            an_fx_text((vm_word)w, fx, sizeof fx);
+            fprintf(f, "  = %s", fx);
+        }
+        fputc('\n', f);
     }
     free(text);
+}
+
+void an_disasm(const uint8_t *code, size_t len, bool fixed, FILE *f, const char *indent) {
+    print_listing(code, len, false, fixed, f, indent);
+}
+
+void an_print_program(const an_run *r, uint64_t row, FILE *f, const char *indent) {
+    print_listing(r->code + r->code_offset[row], r->length[row], r->evm,
+                  r->expressible && r->expr.fixed, f, indent);
+}
+
+char *an_run_expr(const an_run *r, uint64_t row, an_expr_style s) {
+    if (!r->expressible) {
+        char *t = malloc(sizeof r->expr_why + 32);
+        if (t) snprintf(t, sizeof r->expr_why + 32, "(no expression: %s)", r->expr_why);
+        return t;
+    }
+    return an_expr_string(r->code + r->code_offset[row], r->length[row], &r->expr, s);
 }
 
 double an_quantile(double *v, size_t n, double q) {

@@ -1,9 +1,11 @@
 /* `frugal asm` and `frugal disasm`: text <-> bytecode (syntax: docs/asm.md). */
+#include "analysis/analysis.h"
 #include "experiments/cli.h"
 #include "vm/vm.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +22,24 @@ static const char asm_usage[] =
     "printed as file:line:col: error: ... and no output is written.\n";
 
 static const char disasm_usage[] =
-    "usage: frugal disasm FILE.bin\n"
+    "usage: frugal disasm FILE.bin|RUN.h5[:ID] [--fixed] [--expr[=STYLE]] [--inputs N]\n"
+    "                     [--outputs N] [--underflow skip|fault]\n"
     "Print VM bytecode as assembly text that `frugal asm` turns back into the same\n"
-    "bytes, whatever they are. FILE.bin may be '-' for standard input.\n"
+    "bytes, whatever they are. FILE.bin may be '-' for standard input. RUN.h5:ID is\n"
+    "an individual of a run file, ID = GEN:ISLAND:SLOT, GEN:SLOT or best (the\n"
+    "default): its task says the inputs, outputs, fixed point and limits.\n"
     "\n"
-    "  -h, --help  show this help\n";
+    "  --fixed          the words are Q32.32: each PUSH's comment ends with its value\n"
+    "                   (\"= 0.5\"), and --expr reads the program as real arithmetic\n"
+    "  --expr[=STYLE]   print the program as an expression instead (one line):\n"
+    "                   STYLE infix (the default), sympy or latex; a program with no\n"
+    "                   expression prints \"(no expression: WHY)\" (docs/report.md)\n"
+    "  --inputs N       FILE.bin: the inputs, on the initial stack and as ARG 0..N-1\n"
+    "                   (default 1)\n"
+    "  --outputs N      FILE.bin: the outputs, the top N words (default 1)\n"
+    "  --underflow R    FILE.bin: the operand-shortage rule, fault (the VM's default)\n"
+    "                   or skip (GP tasks'); the other limits are the VM's defaults\n"
+    "  -h, --help       show this help\n";
 
 /* Read all of path ('-': stdin) into *data. Returns 0, or an exit code after
  * printing why. */
@@ -157,16 +172,101 @@ int exp_cmd_asm(int argc, char **argv) {
     return rc;
 }
 
+/* RUN.h5[:ID]: the path's length when arg names a run file (and *id the
+ * individual), else 0. */
+static size_t run_ref(const char *arg, const char **id) {
+    const char *h = strstr(arg, ".h5");
+    while (h && h[3] && h[3] != ':')
+        h = strstr(h + 1, ".h5");
+    if (!h) return 0;
+    *id = h[3] == ':' ? h + 4 : "best";
+    return (size_t)(h + 3 - arg);
+}
+
+/* Disassemble, or print the expression of, an individual of a run file. */
+static int disasm_run(const char *arg, size_t plen, const char *id, bool fixed, bool expr,
+                      an_expr_style style) {
+    char path[4096], err[512];
+    an_run r;
+    uint64_t gen;
+    uint32_t island, slot;
+    snprintf(path, sizeof path, "%.*s", (int)plen, arg);
+    int rc = an_run_load(path, &r, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "frugal disasm: %s\n", err);
+        return rc == AN_ERR_IO ? EXP_EXIT_IO : EXP_EXIT_INPUT;
+    }
+    if (an_parse_id(&r, id, &gen, &island, &slot) || gen >= r.generations || island >= r.islands ||
+        slot >= r.pop_size) {
+        fprintf(stderr,
+                "frugal disasm: %s: no individual '%s', expected GEN:ISLAND:SLOT, GEN:SLOT or "
+                "best (%" PRIu64 " generations, %" PRIu32 " islands of %" PRIu32 ")\n",
+                path, id, r.generations, r.islands, r.pop_size);
+        an_run_free(&r);
+        return EXP_EXIT_USAGE;
+    }
+    uint64_t row = an_row(&r, gen, island, slot);
+    if (fixed && r.expressible) r.expr.fixed = true;
+    rc = EXP_EXIT_OK;
+    if (expr) {
+        char *t = an_run_expr(&r, row, style);
+        if (t) printf("%s\n", t);
+        rc = t ? EXP_EXIT_OK : EXP_EXIT_FAIL;
+        free(t);
+    } else {
+        an_print_program(&r, row, stdout, "");
+    }
+    an_run_free(&r);
+    return rc;
+}
+
 int exp_cmd_disasm(int argc, char **argv) {
     static const struct option opts[] = {
+        {"fixed", no_argument, NULL, 'F'},
+        {"expr", optional_argument, NULL, 'E'},
+        {"inputs", required_argument, NULL, 'I'},
+        {"outputs", required_argument, NULL, 'O'},
+        {"underflow", required_argument, NULL, 'U'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    bool fixed = false, expr = false;
+    an_expr_style style = AN_EXPR_INFIX;
+    an_expr_opts eo = {.n_in = 1, .n_out = 1};
+    uint64_t v;
     int c;
     optind = 0;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
+        case 'F': fixed = true; break;
+        case 'E':
+            expr = true;
+            if (optarg && an_expr_style_parse(optarg, &style)) {
+                fprintf(stderr, "frugal disasm: --expr=%s, expected infix, sympy or latex\n",
+                        optarg);
+                return EXP_EXIT_USAGE;
+            }
+            break;
+        case 'I':
+        case 'O':
+            if (exp_parse_u64(c == 'I' ? "--inputs" : "--outputs", optarg, &v))
+                return EXP_EXIT_USAGE;
+            if (v > (c == 'I' ? VM_MAX_ARGS : AN_EXPR_MAX_OUT) || (c == 'O' && v == 0)) {
+                fprintf(stderr, "frugal disasm: %s %s, expected %s to %u\n",
+                        c == 'I' ? "--inputs" : "--outputs", optarg, c == 'I' ? "0" : "1",
+                        c == 'I' ? VM_MAX_ARGS : AN_EXPR_MAX_OUT);
+                return EXP_EXIT_USAGE;
+            }
+            *(c == 'I' ? &eo.n_in : &eo.n_out) = (uint32_t)v;
+            break;
+        case 'U':
+            if (strcmp(optarg, "skip") && strcmp(optarg, "fault")) {
+                fprintf(stderr, "frugal disasm: --underflow %s, expected skip or fault\n", optarg);
+                return EXP_EXIT_USAGE;
+            }
+            eo.limits.underflow = optarg[0] == 's' ? VM_UNDERFLOW_SKIP : VM_UNDERFLOW_FAULT;
+            break;
         case 'h': fputs(disasm_usage, stdout); return EXP_EXIT_OK;
         default: return bad_option("disasm", argv, "h", disasm_usage);
         }
@@ -176,12 +276,24 @@ int exp_cmd_disasm(int argc, char **argv) {
                 argc - optind ? "too many arguments" : "no input file", disasm_usage);
         return EXP_EXIT_USAGE;
     }
+    const char *id = NULL;
+    size_t plen = run_ref(argv[optind], &id);
     char *code = NULL;
     size_t len = 0;
-    int rc = read_all("disasm", argv[optind], VM_MAX_CODE, &code, &len);
-    if (rc) return rc;
-    vm_disasm((const uint8_t *)code, len, stdout);
+    int rc = plen ? disasm_run(argv[optind], plen, id, fixed, expr, style)
+                  : read_all("disasm", argv[optind], VM_MAX_CODE, &code, &len);
+    if (plen || rc) return rc;
+    eo.fixed = fixed;
+    if (expr) {
+        char *t = an_expr_string((const uint8_t *)code, len, &eo, style);
+        if (t) printf("%s\n", t);
+        rc = t ? EXP_EXIT_OK : EXP_EXIT_FAIL;
+        free(t);
+    } else {
+        an_disasm((const uint8_t *)code, len, fixed, stdout, "");
+    }
     free(code);
+    if (rc) return rc;
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "frugal disasm: cannot write standard output: %s\n", strerror(errno));
         return EXP_EXIT_IO;

@@ -4,6 +4,7 @@
  * so an interrupted run stops cleanly after the current one and stays
  * resumable. */
 #include "experiments/cli.h"
+#include "analysis/analysis.h"
 #include "experiments/spec.h"
 
 #include <errno.h>
@@ -293,6 +294,12 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
     const char *stop = oc->interrupted ? "interrupted" : evo_stop_name(evo_run_stopped(r));
     char hash[24];
     snprintf(hash, sizeof hash, "%016" PRIx64, evo_run_hash(r));
+    /* the best program as an expression (docs/report.md, "Expressions") */
+    an_expr_opts eo;
+    char why[96];
+    char *expr = an_expr_opts_task(t, &evo_run_params(r)->limits, &eo, why, sizeof why)
+                     ? NULL
+                     : an_expr_string(code, len, &eo, AN_EXPR_INFIX);
     if (json) {
         json_t *o = json_object(), *b = json_object();
         char *hex = malloc(2 * (size_t)len + 1);
@@ -326,6 +333,7 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
             json_object_set_new(b, "length", json_integer(st.best_length));
             json_object_set_new(b, "status", json_string(status_name(st.best_status)));
             json_object_set_new(b, "code", json_string(hex ? hex : ""));
+            if (expr) json_object_set_new(b, "expr", json_string(expr));
             if (t->block && t->block_len)
                 json_object_set_new(o, "block_gas", json_integer((json_int_t)t->block_gas));
             if (have_test) {
@@ -351,6 +359,7 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
         if (have_test && tc != fit_task_cases(t, FIT_TRAIN))
             printf("test: error %.6g, %u/%u hits\n", tr.error, tr.hits, tc->n);
         exp_print_program(stdout, t, code, len, "  ");
+        if (expr && t->fixed_point) printf("expr: %s\n", expr); /* regression: a formula */
         if (t->block && t->block_len && t->train.n)
             printf("the block costs %" PRIu64 " gas; the best costs %.1f per case\n", t->block_gas,
                    (double)st.best_gas / t->train.n);
@@ -360,6 +369,7 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
         if (oc->interrupted && file) printf("interrupted: continue with  frugal resume %s\n", file);
     }
     free(tr.errors);
+    free(expr);
 }
 
 /* The exit code of a failed evo_run_new: out of memory is the run's failure

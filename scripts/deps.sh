@@ -15,6 +15,7 @@ pkgs=(
   gnuplot-nox        # plots (pngcairo, pdfcairo, svg)
   libgsl-dev         # report statistics: quantiles, hypergeometric distribution
   python3-scipy      # the statistics tests' oracle (tests/stats_oracle.py)
+  python3-numpy python3-sympy python3-matplotlib  # analysis/frugal.py, its tests and docs/python.md
   lua5.4 python3-deap  # benchmark peers
   clang libclang-rt-14-dev  # libFuzzer targets
 )

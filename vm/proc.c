@@ -242,7 +242,7 @@ static uint64_t clamp(uint64_t v, uint64_t dflt, uint64_t max) {
     return v > max ? max : v;
 }
 
-static void limits_norm(const vm_limits *l, vm_limits *n) {
+void vm_limits_norm(const vm_limits *l, vm_limits *n) {
     *n = (vm_limits){
         .gas = clamp(l->gas, VM_DEFAULT_GAS, VM_MAX_GAS),
         .mem = (uint32_t)clamp(l->mem, VM_DEFAULT_MEM, VM_MAX_MEM),
@@ -258,7 +258,7 @@ static void limits_norm(const vm_limits *l, vm_limits *n) {
 int vm_set_limits(vm_arena *a, const vm_limits *l) {
     vm_proc *r = vm_root(a);
     vm_limits n;
-    limits_norm(l, &n);
+    vm_limits_norm(l, &n);
     vm_limits old = r->lim;
     r->lim = n;
     if (proc_fit(r) ||

@@ -151,6 +151,8 @@ void vm_reset(vm_arena *a);
  * -1 if memory cannot be had. */
 int vm_set_limits(vm_arena *a, const vm_limits *l);
 void vm_get_limits(const vm_arena *a, vm_limits *l);
+/* The limits vm_set_limits sets for l: defaults for 0 fields, clamped. */
+void vm_limits_norm(const vm_limits *l, vm_limits *n);
 /* Push an initial stack word. Returns 0, or -1 if the stack or memory limit
  * would be exceeded. */
 int vm_push(vm_arena *a, vm_word w);
