@@ -370,9 +370,9 @@ int fit_evm_shape(const uint8_t *b, size_t n, uint32_t *min_in, int32_t *delta, 
         if (!fit_evm_model_op(op)) {
             if (oi->name)
                 base_errf(why, whycap,
-                         "instruction %zu (%s) is not straight-line stack code (no jumps, "
-                         "terminators, memory, storage writes, logs, calls, PC, GAS, MSIZE)",
-                         insn, oi->name);
+                          "instruction %zu (%s) is not straight-line stack code (no jumps, "
+                          "terminators, memory, storage writes, logs, calls, PC, GAS, MSIZE)",
+                          insn, oi->name);
             else
                 base_errf(why, whycap, "instruction %zu is the undefined opcode 0x%02x", insn, op);
             return -1;

@@ -59,8 +59,8 @@ static void make_run_set(const char *sub, unsigned seed, bool per_case, const ch
         int fd = open("/dev/null", O_WRONLY);
         if (fd >= 0) dup2(fd, 1);
         execl(frugal, frugal, "run", "experiments/quartic.json", "--set", "population.size=40",
-              "--generations", "6", "--seed", seeds, "--out", out, "--quiet", "--set", pc,
-              "--set", set ? set : pc, (char *)NULL);
+              "--generations", "6", "--seed", seeds, "--out", out, "--quiet", "--set", pc, "--set",
+              set ? set : pc, (char *)NULL);
         _exit(127);
     }
     int st;
