@@ -178,18 +178,9 @@ static int pure_nin(uint8_t op) {
     return evm_word_op(op, a, &r);
 }
 
+/* A state read (BALANCE, SLOAD, ...): the stack model's read class. */
 static bool is_read(uint8_t op) {
-    switch (op) {
-    case EVM_OP_BALANCE:
-    case EVM_OP_CALLDATALOAD:
-    case EVM_OP_EXTCODESIZE:
-    case EVM_OP_EXTCODEHASH:
-    case EVM_OP_BLOCKHASH:
-    case EVM_OP_BLOBHASH:
-    case EVM_OP_SLOAD:
-    case EVM_OP_TLOAD: return true;
-    default: return false;
-    }
+    return fit_evm_model_class(op) == FIT_M_READ;
 }
 
 static uint16_t width_of(const sdag *d, const snode *p) {
