@@ -13,6 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* memcpy that allows n == 0 with NULL pointers (empty pools and tables):
+ * memcpy's arguments must never be NULL. */
+static inline void cpy(void *d, const void *src, size_t n) {
+    if (n) memcpy(d, src, n);
+}
+
 /* ---- the term DAG ---- */
 
 enum { S_INPUT = 0x100, S_CONST, S_OPAQUE };
@@ -760,7 +766,7 @@ static uint32_t memo_apply(cgen *c, uint8_t op, const uint32_t *a) {
             uint32_t j = (uint32_t)h & (nn - 1);
             while (m[j][4])
                 j = (j + 1) & (nn - 1);
-            memcpy(m[j], c->memo[i], sizeof *m);
+            cpy(m[j], c->memo[i], sizeof *m);
         }
         free(c->memo);
         c->memo = m;
@@ -776,7 +782,7 @@ static uint32_t memo_apply(cgen *c, uint8_t op, const uint32_t *a) {
         c->oom = true;
         return S_NONE;
     }
-    memcpy(c->memo[j], key, sizeof key);
+    cpy(c->memo[j], key, sizeof key);
     c->memo[j][4] = r + 1;
     c->usedmemo++;
     return r;
@@ -939,7 +945,7 @@ static int cg_add(cgen *c, uint32_t parent, const uint32_t *s, uint32_t n, uint3
         c->pool = q;
         c->cappool = nc;
     }
-    if (n) memcpy(c->pool + c->npool, s, n * sizeof *s); /* s may be NULL when n is 0 */
+    cpy(c->pool + c->npool, s, n * sizeof *s);
     c->st[c->nst] = (cg_state){.parent = parent,
                                .off = (uint32_t)c->npool,
                                .leaf = leaf,
@@ -1025,7 +1031,7 @@ static int cg_prepare(cgen *c) {
                                    EVM_OP_SLT,    EVM_OP_SGT, EVM_OP_EQ,  EVM_OP_AND,
                                    EVM_OP_OR,     EVM_OP_XOR, EVM_OP_ADD, EVM_OP_SUB,
                                    EVM_OP_SHL,    EVM_OP_SHR, EVM_OP_SAR, EVM_OP_BYTE};
-    memcpy(c->ops, base, sizeof base);
+    cpy(c->ops, base, sizeof base);
     c->nops = sizeof base;
     for (uint32_t i = 0; i < c->ns; i++) {
         uint32_t id = c->snode[i];
@@ -1070,15 +1076,15 @@ static int cg_prepare(cgen *c) {
 static int cg_expand(cgen *c, uint32_t idx, uint32_t bound) {
     cg_state cur = c->st[idx];
     uint32_t s[64], n = cur.len, g = cur.g;
-    memcpy(s, c->pool + cur.off, n * sizeof *s);
+    cpy(s, c->pool + cur.off, n * sizeof *s);
     uint32_t t[64];
     /* the strong search makes only what is still wanted and pops only what
      * is not: copies on the stack against copies wanted (cg_h) */
     bool strong = !c->weak;
     if (strong) {
         cg_h(c, s, n);
-        memcpy(c->have, c->scount, c->ns);
-        memcpy(c->want, c->demand, c->ns);
+        cpy(c->have, c->scount, c->ns);
+        cpy(c->want, c->demand, c->ns);
     }
 #define WANTED(id) (!in_s(c, id) ? false : c->have[c->sidx[id]] < c->want[c->sidx[id]])
     /* operations */
@@ -1092,7 +1098,7 @@ static int cg_expand(cgen *c, uint32_t idx, uint32_t bound) {
         uint32_t r = memo_apply(c, op, a);
         if (c->oom) return -1;
         if (!in_s(c, r) || (strong && !WANTED(r))) continue;
-        memcpy(t, s, n * sizeof *s);
+        cpy(t, s, n * sizeof *s);
         t[n - (uint32_t)nin] = r;
         if (cg_add(c, idx, t, n - (uint32_t)nin + 1,
                    g + (uint32_t)evm_static_gas(EVM_FORK_CANCUN, op), op, S_NONE, bound))
@@ -1109,7 +1115,7 @@ static int cg_expand(cgen *c, uint32_t idx, uint32_t bound) {
         }
         for (uint32_t q = 0; q < nl; q++) {
             if (strong && !WANTED(c->leaves[q])) continue;
-            memcpy(t, s, n * sizeof *s);
+            cpy(t, s, n * sizeof *s);
             t[n] = c->leaves[q];
             if (cg_add(c, idx, t, n + 1, g + (uint32_t)leaf_gas(c->d, c->leaves[q]), 0,
                        c->leaves[q], bound))
@@ -1118,7 +1124,7 @@ static int cg_expand(cgen *c, uint32_t idx, uint32_t bound) {
         /* DUPn */
         for (uint32_t k = 1; k <= n && k <= 16; k++) {
             if (strong && !WANTED(s[n - k])) continue;
-            memcpy(t, s, n * sizeof *s);
+            cpy(t, s, n * sizeof *s);
             t[n] = s[n - k];
             if (cg_add(c, idx, t, n + 1, g + 3, (uint8_t)(EVM_OP_DUP1 + k - 1), S_NONE, bound))
                 return -1;
@@ -1127,7 +1133,7 @@ static int cg_expand(cgen *c, uint32_t idx, uint32_t bound) {
     /* SWAPn */
     for (uint32_t k = 1; k + 1 <= n && k <= 16; k++) {
         if (s[n - 1] == s[n - 1 - k]) continue;
-        memcpy(t, s, n * sizeof *s);
+        cpy(t, s, n * sizeof *s);
         t[n - 1] = s[n - 1 - k];
         t[n - 1 - k] = s[n - 1];
         if (cg_add(c, idx, t, n, g + 3, (uint8_t)(EVM_OP_SWAP1 + k - 1), S_NONE, bound)) return -1;
@@ -1161,7 +1167,7 @@ static size_t cg_emit(const cgen *c, uint32_t idx, uint8_t *out, size_t cap) {
                 uint8_t be[32];
                 fit_evm_word_to_be(&p->val, be);
                 buf[0] = nb ? (uint8_t)(EVM_OP_PUSH1 + nb - 1) : EVM_OP_PUSH0;
-                memcpy(buf + 1, be + 32 - nb, nb);
+                cpy(buf + 1, be + 32 - nb, nb);
                 k = 1 + nb;
             } else {
                 buf[0] = (uint8_t)p->op;
@@ -1170,7 +1176,7 @@ static size_t cg_emit(const cgen *c, uint32_t idx, uint8_t *out, size_t cap) {
             buf[0] = m->op;
         }
         if (n + k > cap) return SIZE_MAX;
-        memcpy(out + n, buf, k);
+        cpy(out + n, buf, k);
         n += k;
     }
     return n;
@@ -1285,7 +1291,7 @@ int fit_evm_codegen_windows(const fit_task *t, const uint8_t *code, size_t len, 
     uint8_t *cur = malloc(cap), *buf = malloc(cap), *piece = malloc(cap);
     int rc = -1;
     if (!cur || !buf || !piece) goto cleanup;
-    memcpy(cur, code, len);
+    cpy(cur, code, len);
     size_t n = len;
     int64_t start_gas = fit_evm_static_gas(code, len);
     bool improved = true;
@@ -1305,11 +1311,11 @@ int fit_evm_codegen_windows(const fit_task *t, const uint8_t *code, size_t len, 
                                  &g, expanded);
             if (r < 0) goto cleanup;
             if (r == 1 && g < wg && n - (end - at) + pl <= cap) { /* splice it in; again */
-                memcpy(buf, cur, at);
-                memcpy(buf + at, piece, pl);
-                memcpy(buf + at + pl, cur + end, n - end);
+                cpy(buf, cur, at);
+                cpy(buf + at, piece, pl);
+                cpy(buf + at + pl, cur + end, n - end);
                 n = n - (end - at) + pl;
-                memcpy(cur, buf, n);
+                cpy(cur, buf, n);
                 improved = true;
                 continue;
             }
@@ -1320,7 +1326,7 @@ int fit_evm_codegen_windows(const fit_task *t, const uint8_t *code, size_t len, 
     int64_t ng = fit_evm_static_gas(cur, n);
     rc = 0;
     if (ng < start_gas) {
-        memcpy(out, cur, n);
+        cpy(out, cur, n);
         *olen = n;
         *gas = ng;
         rc = 1;

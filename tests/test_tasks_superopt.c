@@ -613,7 +613,7 @@ static size_t rule_program(uint64_t *s, uint8_t *c) {
 Test(tasks_superopt, normalisation_is_sound) {
     uint64_t s = 99;
     int built = 0, proved_pairs = 0;
-    uint8_t p[512], q[512], out[4096];
+    uint8_t p[512], q[1024], out[4096];
     char hex[1100];
     for (int iter = 0; iter < 500; iter++) {
         size_t pl = rule_program(&s, p);
@@ -635,7 +635,7 @@ Test(tasks_superopt, normalisation_is_sound) {
             cr_assert_eq(fit_evm_static_gas(out, ol), g);
         }
         for (int k = 0; k < 8; k++) { /* edits of it the normaliser proves equal */
-            uint8_t piece[64];
+            uint8_t piece[512]; /* rule_program writes up to 8 x 33 bytes */
             size_t ql = 0, at = 0, cut = 0, il = rule_program(&s, piece);
             /* cut a random instruction (or none) and insert a random piece */
             for (size_t pc = 0, i = 0, pick = tu_below(&s, 8); pc < pl; i++) {
