@@ -12,6 +12,7 @@
 static const char eval_usage[] =
     "usage: frugal eval PROGRAM|RUN.h5[:GEN:ISLAND:SLOT|:best] --data FILE\n"
     "                   [--spec SPEC.json] [--target COLUMN] [--out predictions.csv]\n"
+    "                   [--expr[=infix|sympy|latex]]\n"
     "Runs one native program on every row of a CSV file or every case of a PSB2\n"
     "JSON-lines file, as the task \"data\" scores it (docs/tasks.md), and prints a\n"
     "summary: the error (sum and mean), hits, gas, memory-time and the worst status.\n"
@@ -24,6 +25,8 @@ static const char eval_usage[] =
     "  --target COLUMN  the CSV column to compare with (overrides the spec's)\n"
     "  --out FILE.csv   one line per row: the prediction(s), the expected value(s),\n"
     "                   the error, gas, memory-time and status\n"
+    "  --expr[=STYLE]   also print the program as an expression (docs/report.md,\n"
+    "                   \"Expressions\"; default infix), or why it has none\n"
     "Exit codes: 0 ok, 2 bad arguments, 3 bad input file, 4 unreadable file.\n";
 
 /* The program to run and where it came from. */
@@ -173,11 +176,16 @@ static int write_rows(const char *out, const fit_task *t, const fit_cases *cs, c
 }
 
 int exp_cmd_eval(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"data", required_argument, 0, 'd'},   {"spec", required_argument, 0, 's'},
-        {"target", required_argument, 0, 't'}, {"out", required_argument, 0, 'o'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
+                                         {"spec", required_argument, 0, 's'},
+                                         {"target", required_argument, 0, 't'},
+                                         {"out", required_argument, 0, 'o'},
+                                         {"expr", optional_argument, 0, 'e'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *data = NULL, *spec_path = NULL, *target = NULL, *out = NULL;
+    bool expr = false;
+    an_expr_style style = AN_EXPR_INFIX;
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -186,6 +194,14 @@ int exp_cmd_eval(int argc, char **argv) {
         case 's': spec_path = optarg; break;
         case 't': target = optarg; break;
         case 'o': out = optarg; break;
+        case 'e':
+            expr = true;
+            if (optarg && an_expr_style_parse(optarg, &style)) {
+                fprintf(stderr, "frugal eval: --expr: expected infix, sympy or latex, found '%s'\n",
+                        optarg);
+                return EXP_EXIT_USAGE;
+            }
+            break;
         case 'h': fputs(eval_usage, stdout); return EXP_EXIT_OK;
         default: fputs(eval_usage, stderr); return EXP_EXIT_USAGE;
         }
@@ -263,8 +279,22 @@ int exp_cmd_eval(int argc, char **argv) {
            n ? (double)r.gas / n : 0.0, r.memtime);
     printf("status:  worst %s; %u missing output%s, %u out of gas, %u faults\n",
            vm_status_name(r.worst), r.missing, r.missing == 1 ? "" : "s", r.out_of_gas, r.faults);
-    /* --expr (the program as a readable expression) plugs in here: it prints
-     * p.code for task t after the summary. */
+    if (expr) {
+        an_expr_opts eo;
+        char why[256] = "";
+        if (an_expr_opts_task(t, &s.params.limits, &eo, why, sizeof why)) {
+            printf("expr:    (no expression: %s)\n", why);
+        } else {
+            char *e = an_expr_string(p.code.data, p.code.len, &eo, style);
+            if (!e) {
+                fprintf(stderr, "frugal eval: out of memory\n");
+                rc = EXP_EXIT_FAIL;
+                goto cleanup;
+            }
+            printf("expr:    %s\n", e);
+            free(e);
+        }
+    }
     if (out) printf("rows:    %s\n", out);
 cleanup:
     fit_ctx_free(ctx);

@@ -614,4 +614,18 @@ Test(data, eval_arguments) {
     free(out);
     const char *bad_id[] = {"eval", "nosuch.h5:9:9:9", "--data", at("sq.csv"), NULL};
     cr_assert_eq(frugal_run("badid", bad_id), EXP_EXIT_IO);
+    /* --expr: the program as an expression, in each style */
+    static const char *const styles[][2] = {{"--expr", "expr:    x*x"},
+                                            {"--expr=sympy", "expr:    x*x"},
+                                            {"--expr=latex", "x \\cdot x"}};
+    for (int k = 0; k < 3; k++) {
+        const char *ex[] = {"eval",     at("p.s"), "--data",     at("sq.csv"),
+                            "--target", "y",       styles[k][0], NULL};
+        cr_assert_eq(frugal_run("ex", ex), 0, "%s", output("ex", "err"));
+        char *o = output("ex", "out");
+        cr_assert(strstr(o, styles[k][1]), "%s: %s", styles[k][0], o);
+        free(o);
+    }
+    const char *bad_style[] = {"eval", at("p.s"), "--data", at("sq.csv"), "--expr=roman", NULL};
+    cr_assert_eq(frugal_run("bs", bad_style), EXP_EXIT_USAGE);
 }
