@@ -1035,7 +1035,7 @@ static void expect_clear_error(int rc, const char *errfile, const char *file, lo
     free(err);
 }
 
-Test(report, damaged_files_are_clear_errors_or_the_same_report, .timeout = 900) {
+Test(report, damaged_files_are_clear_errors_or_the_same_report) {
     make_run("good", 5, false);
     char good[256], bad[256], ref[256], out[256], errf[256];
     snprintf(good, sizeof good, "%s/good/seed-5.h5", dir);
@@ -1106,7 +1106,7 @@ static void make_killed_run(const char *path) {
     cr_assert(WIFSIGNALED(s), "the run ended before it was killed");
 }
 
-Test(report, damaged_killed_runs_are_clear_errors, .timeout = 600) {
+Test(report, damaged_killed_runs_are_clear_errors) {
     char good[256], bad[256], out[256], errf[256];
     snprintf(good, sizeof good, "%s/killed.h5", dir);
     snprintf(bad, sizeof bad, "%s/bad.h5", dir);
@@ -1127,7 +1127,7 @@ Test(report, damaged_killed_runs_are_clear_errors, .timeout = 600) {
 
 /* analysis/read_run.py (h5py) on the same damaged files: an error naming
  * the damage (CorruptRun), or what it reads from the undamaged file. */
-Test(report, python_reader_on_damaged_files, .timeout = 900) {
+Test(report, python_reader_on_damaged_files) {
     if (access("/usr/bin/python3", X_OK) != 0) cr_skip_test("no /usr/bin/python3");
     make_run("good", 5, false);
     char good[256], killed[256], script[256], res[256], errf[256];
