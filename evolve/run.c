@@ -336,18 +336,23 @@ static bool reuse_results(const evo_run *r) {
     return r->p.downsample >= 1 && !fit_task_is_coevo(r->task);
 }
 
+/* A result's summary columns into slot s (its errors are already in place). */
+static void put_result(const evo_run *r, evo_pop *p, size_t s, const fit_result *fr) {
+    p->error[s] = fr->error;
+    p->gas[s] = fr->gas;
+    p->memtime[s] = fr->memtime;
+    p->status[s] = (uint32_t)fr->worst;
+    p->hits[s] = fr->hits;
+    p->fitness[s] = fitness_of(r, fr, p->len[s]);
+}
+
 static int evaluate(const evo_run *r, evo_thread *w, evo_pop *p, uint32_t s) {
     double *e = p->errors + (size_t)s * r->nc;
     fit_result fr = {.errors = e};
     const fit_cases *cs = r->p.downsample < 1 ? &r->ds_cases : &r->task->train;
     int rc = fit_eval_cases(w->fc, p->code + (size_t)s * r->stride, p->len[s], cs, &fr);
     if (r->ncur < r->nc) memset(e + r->ncur, 0, (r->nc - r->ncur) * sizeof *e);
-    p->error[s] = fr.error;
-    p->gas[s] = fr.gas;
-    p->memtime[s] = fr.memtime;
-    p->status[s] = (uint32_t)fr.worst;
-    p->hits[s] = fr.hits;
-    p->fitness[s] = fitness_of(r, &fr, p->len[s]);
+    put_result(r, p, s, &fr);
     p->evald[s] = 1;
     return rc;
 }
@@ -721,12 +726,7 @@ static int verify_sample(evo_run *r) {
         r->gas_total += fr.gas;
         if (!(fr.error <= r->p.target_error)) continue;
         memcpy(p->errors + (size_t)s * r->nc, r->ds_err, r->nc * sizeof *r->ds_err);
-        p->error[s] = fr.error;
-        p->gas[s] = fr.gas;
-        p->memtime[s] = fr.memtime;
-        p->status[s] = (uint32_t)fr.worst;
-        p->hits[s] = fr.hits;
-        p->fitness[s] = fitness_of(r, &fr, p->len[s]);
+        put_result(r, p, s, &fr);
         p->ops[s] |= EVO_OP_VERIFIED;
         return 0;
     }
