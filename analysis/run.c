@@ -176,7 +176,7 @@ static int read_stop_reason(hid_t f, char *out, size_t cap) {
         goto cleanup;
     for (int s = EVO_STOP_NONE; s <= EVO_STOP_WALL; s++)
         if (!strcmp(buf, evo_stop_name((evo_stop)s)) && strlen(buf) < cap) {
-            snprintf(out, cap, "%s", buf);
+            memcpy(out, buf, strlen(buf) + 1); /* length checked: no truncation */
             rc = 0;
         }
 cleanup:
