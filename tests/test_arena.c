@@ -554,7 +554,7 @@ static fit_arena *policy_arena(const char *policy, char *err, size_t errcap) {
     size_t n;
     cr_assert_eq(evm_hex_decode(SHA_PLAYER, &code, &n), 0);
     for (int i = 0; i < 2; i++) {
-        char name[8];
+        char name[16];
         snprintf(name, sizeof name, "p%d", i);
         cr_assert_eq(fit_arena_add(a, name, FIT_ISA_EVM, code, n, err, errcap), 0, "%s", err);
     }
