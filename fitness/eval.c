@@ -24,6 +24,11 @@ static uint32_t max_vec(const fit_cases *cs) {
     return m;
 }
 
+uint32_t fit_task_max_vec(const fit_task *t) {
+    uint32_t a = max_vec(&t->train), b = max_vec(&t->test);
+    return a > b ? a : b;
+}
+
 fit_ctx *fit_ctx_new(const fit_task *t, const vm_limits *limits) {
     fit_ctx *c = calloc(1, sizeof *c);
     if (!c) return NULL;
@@ -42,8 +47,7 @@ fit_ctx *fit_ctx_new(const fit_task *t, const vm_limits *limits) {
     c->arena = vm_arena_new();
     if (!c->arena || vm_set_limits(c->arena, limits ? limits : &t->limits)) goto fail;
     if (t->io == FIT_IO_CHANNEL) {
-        uint32_t a = max_vec(&t->train), b = max_vec(&t->test);
-        c->chan = vm_chan_new(c->arena, (a > b ? a : b) + 1);
+        c->chan = vm_chan_new(c->arena, fit_task_max_vec(t) + 1);
         if (c->chan < 0) goto fail;
     }
     return c;
@@ -205,6 +209,9 @@ int fit_eval_detail(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases
             for (uint32_t k = 0; k < n; k++)
                 vm_chan_write(a, (uint32_t)c->chan, cs->in[cs->off[i] + k]);
             if (vm_grant_chan(a, (uint32_t)c->chan, VM_RIGHT_READ) != 0) st = VM_KEY_LIMIT;
+            /* and as the argument words, for NARGS and ITEM (a longer vector
+             * has none: genome.c offers them only when it fits) */
+            if (n <= VM_MAX_ARGS && vm_set_args(a, cs->in + cs->off[i], n)) st = VM_OUT_OF_MEMORY;
         } else {
             if (vm_set_args(a, in, t->n_in)) st = VM_OUT_OF_MEMORY; /* more than VM_MAX_ARGS */
             for (uint32_t k = 0; k < t->n_in && st == VM_HALTED; k++)

@@ -154,6 +154,10 @@ void fit_task_free(fit_task *t);
 const fit_cases *fit_task_cases(const fit_task *t, fit_split which);
 /* Outputs per case (n_out, at least 1). */
 uint32_t fit_task_nout(const fit_task *t);
+/* The longest input vector of either split (FIT_IO_CHANNEL); 0 otherwise. A
+ * vector of at most VM_MAX_ARGS words is also the argument words (NARGS,
+ * ITEM). */
+uint32_t fit_task_max_vec(const fit_task *t);
 /* Errors per evaluation of a split: cases x outputs (one error per output,
  * e.g. 4 per case for coin-sums, as PSB2 scores them for lexicase). */
 uint32_t fit_task_nerrors(const fit_task *t, fit_split which);

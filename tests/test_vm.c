@@ -77,6 +77,8 @@ static const kat kats[] = {
      {0}},
     {VM_OP_INDEX, "INDEX", 0, {0}, 1, S(0), 0, {0}},
     {VM_OP_ARG, "ARG 0", 0, {0}, 0, {0}, VM_OUT_OF_BOUNDS, {0}}, /* no arguments */
+    {VM_OP_NARGS, "NARGS", 0, {0}, 1, S(0), 0, {0}},
+    {VM_OP_ITEM, "ITEM", 0, {0}, 0, {0}, VM_OUT_OF_BOUNDS, {0}},
     /* seed 0: the stream of (0, "RAND", 0, 0), 64 bits a word, high half first */
     {VM_OP_RAND, "RAND\nRAND", 0, {0}, 2, S(3371342946604410181, 2884859198413605546), 0, {0}},
     /* operand shortage under the SKIP rule: charged, no effect; a TIMES or IF
@@ -259,6 +261,17 @@ static const kat kats[] = {
 static const kat arg_kats[] = {
     {VM_OP_ARG, "ARG 1\nARG 0", 0, {0}, 2, S(9, 7), 0, {0}},
     {VM_OP_ARG, "ARG 2", 0, {0}, 0, {0}, VM_OUT_OF_BOUNDS, {0}},
+    {VM_OP_NARGS, "NARGS", 0, {0}, 1, S(2), 0, {0}},
+    /* ITEM: the argument word of the innermost loop's round; ARG 0 outside */
+    {VM_OP_ITEM, "PUSH 0\nNARGS\nTIMES\nITEM\nADD\nCLOSE\nITEM", 0, {0}, 2, S(16, 7), 0, {0}},
+    {VM_OP_ITEM,
+     "PUSH 3\nTIMES\nPUSH 5\nTIMES\nCLOSE\nITEM\nCLOSE",
+     0,
+     {0},
+     2,
+     S(7, 9),
+     VM_OUT_OF_BOUNDS,
+     {0}},
 };
 
 static void run_kat(const kat *k, bool stepping) {

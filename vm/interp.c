@@ -27,6 +27,13 @@
 #define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* The round of the innermost running TIMES loop (INDEX); 0 if none. */
+static inline uint32_t loop_round(const vm_proc *p) {
+    for (uint32_t k = p->ncalls; k > 0; k--)
+        if (p->calls[k - 1] & VM_LOOP_TAG) return p->calls[k - 1] & VM_LOOP_MAX;
+    return 0;
+}
+
 /* Internal handlers that have no opcode byte. */
 enum { X_HDR, X_HDRS, X_INV, X_TRUNC, X_JMP_BAD, X_JZ_BAD, X_JNZ_BAD, X_CALL_BAD, X_END, X_N };
 
@@ -599,17 +606,7 @@ L_CLOSE: { /* of a TIMES (others run as NOP); a loop frame on top counts its rou
     ip += 2;
     NEXT;
 }
-L_INDEX: {
-    vm_word i = 0;
-    for (uint32_t k = p->ncalls; k > 0; k--)
-        if (p->calls[k - 1] & VM_LOOP_TAG) {
-            i = p->calls[k - 1] & VM_LOOP_MAX;
-            break;
-        }
-    *sp++ = i;
-    ip += 2;
-    NEXT;
-}
+L_INDEX: *sp++ = loop_round(p); ip += 2; NEXT;
 L_JMP_BAD:  STOP(VM_BAD_JUMP);
 L_JZ_BAD:   if (sp[-1] == 0) STOP(VM_BAD_JUMP); sp--; ip += 2; NEXT;
 L_JNZ_BAD:  if (sp[-1] != 0) STOP(VM_BAD_JUMP); sp--; ip += 2; NEXT;
@@ -625,6 +622,14 @@ L_SWAP: { vm_word t = sp[-1]; sp[-1] = sp[-2 - IMM]; sp[-2 - IMM] = t; ip += 2; 
 L_OVER: sp[0] = sp[-2]; sp++; ip += 2; NEXT;
 L_ROT:  { vm_word t = sp[-3]; sp[-3] = sp[-2]; sp[-2] = sp[-1]; sp[-1] = t; ip += 2; NEXT; }
 L_ARG:  if (U(IMM) >= p->nargs) STOP(VM_OUT_OF_BOUNDS); *sp++ = p->args[IMM]; ip += 2; NEXT;
+L_NARGS: *sp++ = p->nargs; ip += 2; NEXT;
+L_ITEM: {
+    uint32_t i = loop_round(p);
+    if (i >= p->nargs) STOP(VM_OUT_OF_BOUNDS);
+    *sp++ = p->args[i];
+    ip += 2;
+    NEXT;
+}
 L_RAND: *sp++ = (vm_word)base_rng_next64(&p->rng); ip += 2; NEXT;
 
 /* arithmetic */
