@@ -630,7 +630,9 @@ L_ITEM: {
     ip += 2;
     NEXT;
 }
-L_RAND: *sp++ = (vm_word)base_rng_next64(&p->rng); ip += 2; NEXT;
+L_RAND:
+    if (UNLIKELY(!p->rng.inc)) vm_place_stream(&p->rng, p->place);
+    *sp++ = (vm_word)base_rng_next64(&p->rng); ip += 2; NEXT;
 
 /* arithmetic */
 L_ADD: BIN((vm_word)(U(x) + U(y)));

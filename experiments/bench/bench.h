@@ -26,4 +26,23 @@ typedef struct {
 } exp_nest_figures;
 int exp_bench_nest_figures(uint64_t iters, int rounds, exp_nest_figures *f);
 
+/* bench gp: evaluations/s of frugal on 1 and N threads and of DEAP. */
+typedef struct {
+    uint32_t pop;
+    uint64_t gens, seed;
+    int threads, rounds;
+    double min_secs; /* least seconds per frugal measurement */
+    bool deap;
+} exp_gp_options;
+typedef struct {
+    bench_stat rate[3];           /* evals/s: 1 thread, N threads, DEAP */
+    bench_stat efficiency;        /* N threads / 1 thread / N, paired per round */
+    bench_stat vs_deap, vs_deap1; /* frugal N threads (1 thread) / DEAP */
+    int rounds, repeat, threads;
+    uint64_t evals, hash, deap_evals;
+    double best, insns_per_eval, gas_per_eval, minsn, interp_share, deap_eval_rate, deap_best;
+    bool deap, same_hash;
+} exp_gp_figures;
+int exp_bench_gp_figures(const exp_gp_options *o, exp_gp_figures *f);
+
 #endif
