@@ -45,4 +45,14 @@ typedef struct {
 } exp_gp_figures;
 int exp_bench_gp_figures(const exp_gp_options *o, exp_gp_figures *f);
 
+/* bench store: extra CPU time of a stored run, in %, and the file. */
+typedef struct {
+    bench_stat cost, secs; /* secs: the run with no store */
+    uint64_t bytes, hash;
+    double per_row; /* bytes per individual per generation */
+    bool same_hash;
+} exp_store_figures;
+int exp_bench_store_figures(const char *spec, uint32_t threads, int rounds, exp_store_figures *f);
+int exp_bench_store(int argc, char **argv);
+
 #endif

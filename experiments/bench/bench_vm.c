@@ -596,13 +596,15 @@ cleanup:
 }
 
 static const char bench_usage[] =
-    "usage: frugal bench vm|nest|calibrate|evm|gp|science|all [--iters N] [--reps N] [--check]\n"
+    "usage: frugal bench vm|nest|calibrate|evm|gp|store|science|all [--iters N] [--reps N] "
+    "[--check]\n"
     "  vm         counting loop: frugal metered and unmetered vs Lua 5.4 (plain and hooked)\n"
     "  nest       the counting loop at nesting depth 1, 8 and 64; snapshot throughput\n"
     "  calibrate  ns per opcode next to its gas, to keep gas proportional to CPU time\n"
     "             (--check: run every kernel once, untimed, and check that it succeeds)\n"
     "  evm        EVM loops against ethereumjs (frugal bench evm --help)\n"
     "  gp         quartic GP against DEAP (frugal bench gp --help)\n"
+    "  store      what the HDF5 store adds to quartic.json (frugal bench store --help)\n"
     "  science    search quality at equal budgets against DEAP and PushGP (long; not in\n"
     "             all: frugal bench science --help)\n"
     "  --iters N  loop iterations for vm and nest (default 100000000)\n"
@@ -617,6 +619,7 @@ int exp_cmd_bench(int argc, char **argv) {
     if (!strcmp(what, "evm")) return evm_bench(argc - 1, argv + 1);
     if (!strcmp(what, "gp")) return evo_bench(argc - 1, argv + 1);
     if (!strcmp(what, "science")) return exp_bench_science(argc - 1, argv + 1);
+    if (!strcmp(what, "store")) return exp_bench_store(argc - 1, argv + 1);
     uint64_t iters = 100000000, reps = BENCH_MIN_ROUNDS;
     bool check = false;
     static const struct option opts[] = {{"iters", required_argument, 0, 'i'},
