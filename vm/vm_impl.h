@@ -90,6 +90,7 @@ typedef struct vm_proc {
     int decoded;       /* 0 not yet, 1 metered, 2 unmetered */
     uint32_t fast_end; /* cells of the fast copy; the step copy follows */
     bool step_ready;   /* the step copy is built (on first need) */
+    bool has_blocks;   /* the code holds a TIMES, IF or CLOSE: match_blocks is needed */
 
     /* state */
     vm_word *stack;
