@@ -55,4 +55,8 @@ typedef struct {
 int exp_bench_store_figures(const char *spec, uint32_t threads, int rounds, exp_store_figures *f);
 int exp_bench_store(int argc, char **argv);
 
+/* bench all: the whole table in one run (bench_all.c). */
+int exp_bench_all(uint64_t iters, int rounds);
+void exp_bench_cpu_model(char *out, size_t cap);
+
 #endif

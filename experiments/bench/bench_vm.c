@@ -596,8 +596,8 @@ cleanup:
 }
 
 static const char bench_usage[] =
-    "usage: frugal bench vm|nest|calibrate|evm|gp|store|science|all [--iters N] [--reps N] "
-    "[--check]\n"
+    "usage: frugal bench vm|nest|calibrate|evm|gp|store|science|all [--iters N]\n"
+    "                    [--reps N] [--check]\n"
     "  vm         counting loop: frugal metered and unmetered vs Lua 5.4 (plain and hooked)\n"
     "  nest       the counting loop at nesting depth 1, 8 and 64; snapshot throughput\n"
     "  calibrate  ns per opcode next to its gas, to keep gas proportional to CPU time\n"
@@ -605,6 +605,8 @@ static const char bench_usage[] =
     "  evm        EVM loops against ethereumjs (frugal bench evm --help)\n"
     "  gp         quartic GP against DEAP (frugal bench gp --help)\n"
     "  store      what the HDF5 store adds to quartic.json (frugal bench store --help)\n"
+    "  all        every figure of docs/performance.md's table, with its goal and peer, in\n"
+    "             one run (evm, vm, nest, gp, store; not calibrate or science)\n"
     "  science    search quality at equal budgets against DEAP and PushGP (long; not in\n"
     "             all: frugal bench science --help)\n"
     "  --iters N  loop iterations for vm and nest (default 100000000)\n"
@@ -653,16 +655,7 @@ int exp_cmd_bench(int argc, char **argv) {
     if (!strcmp(what, "vm")) return bench_vm(iters, (int)reps);
     if (!strcmp(what, "calibrate")) return bench_calibrate(check);
     if (!strcmp(what, "nest")) return bench_nest(iters, (int)reps);
-    if (!strcmp(what, "all")) {
-        int rc = bench_vm(iters, (int)reps);
-        if (!rc) rc = bench_nest(iters, (int)reps);
-        if (!rc) rc = bench_calibrate(false);
-        char *ev[] = {"evm", NULL};
-        if (!rc) rc = evm_bench(1, ev);
-        char *gp[] = {"gp", NULL};
-        if (!rc) rc = evo_bench(1, gp);
-        return rc;
-    }
+    if (!strcmp(what, "all")) return exp_bench_all(iters, (int)reps);
     fprintf(stderr, "frugal bench: unknown benchmark '%s'\n", what);
     fputs(bench_usage, stderr);
     return EXP_EXIT_USAGE;
