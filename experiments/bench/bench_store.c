@@ -1,7 +1,8 @@
 /* frugal bench store: what the HDF5 store adds to a run. The same spec runs
  * with no store and with the store as frugal run writes it (group commits,
  * appends overlapped with the steps), interleaved round by round; the cost
- * is the median of the per-round ratios of their CPU times. */
+ * is the median of the per-round ratios of their CPU times (of the whole
+ * process: the store's overlapped jobs count too). */
 #include "evolve/evolve.h"
 #include "experiments/bench/bench.h"
 #include "experiments/cli.h"
@@ -15,13 +16,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/* CPU time of the whole process: the store's overlapped jobs count too. */
-static double proc_cpu(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 typedef struct {
     exp_spec *s;
@@ -38,7 +32,7 @@ static double store_measure(void *ctx, int k) {
     evo_store *st = NULL;
     double t = -1;
     if (!r) goto cleanup;
-    double t0 = proc_cpu();
+    double t0 = bench_cpu(false);
     if (k) {
         evo_store_file files[EVO_STORE_MAX_FILES];
         evo_store_opts so = {.spec_json = c->s->canonical,
@@ -64,7 +58,7 @@ static double store_measure(void *ctx, int k) {
         st = NULL;
         if (rc) goto cleanup;
     }
-    t = proc_cpu() - t0;
+    t = bench_cpu(false) - t0;
     if (c->hash && c->hash != evo_run_hash(r)) c->differs = true;
     c->hash = evo_run_hash(r);
     struct stat sb;

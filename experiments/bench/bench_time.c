@@ -10,6 +10,12 @@ double bench_now(void) {
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
+double bench_cpu(bool thread) {
+    struct timespec t;
+    clock_gettime(thread ? CLOCK_THREAD_CPUTIME_ID : CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 int bench_rounds(bench_fn fn, void *ctx, int n, int rounds, double *samples) {
     for (int r = 0; r < rounds; r++)
         for (int k = 0; k < n; k++)

@@ -5,6 +5,7 @@
 #ifndef FRUGAL_BENCH_TIME_H
 #define FRUGAL_BENCH_TIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* At least this many rounds wherever a figure is compared (issue 21). */
@@ -19,6 +20,9 @@ typedef struct {
 typedef double (*bench_fn)(void *ctx, int k);
 
 double bench_now(void); /* monotonic wall clock, seconds */
+/* CPU seconds of this thread (thread: true) or of the whole process: a busy
+ * machine's other work does not count. */
+double bench_cpu(bool thread);
 
 /* rounds x n measurements, interleaved: samples[r * n + k] for round r,
  * configuration k (samples: room for rounds * n). 0, or -1 as soon as one

@@ -16,14 +16,6 @@
 #include <string.h>
 #include <time.h>
 
-/* CPU time of this thread: what Lua's os.clock measures too, and a busy
- * machine's other work does not count. */
-static double cpu_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* One run of Lua's counting loop: its seconds (os.clock), or -1. */
 static double run_lua(const char *script, uint64_t iters, bool hook, double *per_iter) {
     char cmd[PATH_MAX + 128];
@@ -77,9 +69,9 @@ static double vm_measure(void *ctx, int k) {
     vm_ctx *c = ctx;
     if (k >= VM_LUA) return run_lua(c->lua, c->iters, k == VM_LUA_HOOK, &c->lua_per_iter);
     vm_reset(c->a);
-    double t0 = cpu_now();
+    double t0 = bench_cpu(true);
     vm_status s = k == VM_METERED ? vm_run(c->a) : vm_run_unmetered(c->a);
-    double t = cpu_now() - t0;
+    double t = bench_cpu(true) - t0;
     if (s != VM_HALTED) {
         fprintf(stderr, "bench vm: the loop did not halt (%s)\n", vm_status_name(s));
         return -1;
@@ -343,9 +335,9 @@ static double calib_run(vm_arena *a, const calib *c, int chan, uint64_t *gas) {
     if (vm_run(a) != VM_YIELDED) return -1;
     vm_meters m0, m1;
     vm_meters_get(a, &m0);
-    double t0 = cpu_now();
+    double t0 = bench_cpu(true);
     vm_status s = vm_run(a);
-    double t = cpu_now() - t0;
+    double t = bench_cpu(true) - t0;
     if (s != VM_HALTED) {
         fprintf(stderr, "bench calibrate: %s stopped with %s\n", c->name, vm_status_name(s));
         return -1;
@@ -509,9 +501,9 @@ static double nest_measure(void *ctx, int k) {
     vm_set_limits(a, &(vm_limits){.gas = VM_MAX_GAS, .mem = 1 << 24, .nest = 128});
     vm_push(a, (vm_word)c->iters);
     vm_push(a, d - 1);
-    double t0 = cpu_now();
+    double t0 = bench_cpu(true);
     vm_status s = vm_run(a);
-    double t = cpu_now() - t0;
+    double t = bench_cpu(true) - t0;
     if (s != VM_HALTED || vm_nprocs(a) != d) {
         fprintf(stderr, "bench nest: depth %u ended %s with %u processes\n", d, vm_status_name(s),
                 vm_nprocs(a));
