@@ -31,12 +31,12 @@ void exp_bench_cpu_model(char *out, size_t cap) {
 
 static void row(const char *what, const char *fmt, bench_stat s, const char *goal, bool met,
                 const char *peer) {
-    char fig[96], m[48], lo[48], hi[48];
+    char m[48], lo[48], hi[48];
     snprintf(m, sizeof m, fmt, s.med);
     snprintf(lo, sizeof lo, fmt, s.min);
     snprintf(hi, sizeof hi, fmt, s.max);
-    snprintf(fig, sizeof fig, "%s (%s to %s)", m, lo, hi);
-    printf("| %s | %s | %s | %s | %s |\n", what, fig, goal, met ? "met" : "NOT MET", peer);
+    printf("| %s | %s (%s to %s) | %s | %s | %s |\n", what, m, lo, hi, goal,
+           met ? "met" : "NOT MET", peer);
 }
 
 int exp_bench_all(uint64_t iters, int rounds) {
