@@ -487,6 +487,10 @@ int evo_run_simplify(evo_run *r, uint32_t island, uint32_t slot, uint32_t steps,
  * the sum over the threads. Results are unchanged. Returns 0 or -1. */
 int evo_run_count_insns(evo_run *r, bool on);
 uint64_t evo_run_insns(const evo_run *r);
+/* Time the native interpreter in every later evaluation (on: true);
+ * evo_run_interp_secs gives the sum over the threads. Returns 0 or -1. */
+int evo_run_time_interp(evo_run *r, bool on);
+double evo_run_interp_secs(const evo_run *r);
 
 /* A hash of the populations (genomes, results, lineage) and the counters:
  * equal runs give equal hashes. */

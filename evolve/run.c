@@ -952,6 +952,22 @@ int evo_run_count_insns(evo_run *r, bool on) {
     return 0;
 }
 
+int evo_run_time_interp(evo_run *r, bool on) {
+    if (ensure_threads(r, run_threads(r))) return -1;
+    for (int i = 0; i < r->nws; i++) {
+        r->ws[i].interp_ns = 0;
+        fit_ctx_time_interp(r->ws[i].fc, on ? &r->ws[i].interp_ns : NULL);
+    }
+    return 0;
+}
+
+double evo_run_interp_secs(const evo_run *r) {
+    uint64_t n = 0;
+    for (int i = 0; i < r->nws; i++)
+        n += r->ws[i].interp_ns;
+    return (double)n * 1e-9;
+}
+
 uint64_t evo_run_insns(const evo_run *r) {
     uint64_t n = 0;
     for (int i = 0; i < r->nws; i++)

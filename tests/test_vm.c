@@ -685,3 +685,26 @@ Test(vm, rand_restarts_at_reset) {
     vm_arena_free(a);
     vm_buf_free(&b);
 }
+
+/* The RAND stream is derived on first use: a snapshot taken before any RAND
+ * still holds the seed's stream (a loader refuses an even increment), and the
+ * restored process draws the words the original draws. */
+Test(vm, rand_stream_in_a_snapshot_before_the_first_rand) {
+    vm_buf b = tu_asm("YIELD\nRAND\nRAND"), img = {0};
+    vm_arena *a = vm_arena_new(), *c = vm_arena_new();
+    char err[256];
+    vm_set_seed(a, 9);
+    cr_assert_eq(vm_load(a, b.data, b.len), 0);
+    cr_assert_eq(vm_run(a), VM_YIELDED);
+    cr_assert_eq(vm_snapshot_save(a, &img), 0);
+    cr_assert_eq(vm_snapshot_load(c, img.data, img.len, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    cr_assert_eq(vm_run(c), VM_HALTED);
+    cr_assert_eq(vm_depth(c), 2);
+    cr_assert_eq(vm_stack(a)[0], first_rand(9));
+    cr_assert(!memcmp(vm_stack(a), vm_stack(c), 2 * sizeof(vm_word)));
+    vm_arena_free(a);
+    vm_arena_free(c);
+    vm_buf_free(&b);
+    vm_buf_free(&img);
+}

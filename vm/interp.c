@@ -246,12 +246,14 @@ int FN(decode)(vm_arena *a, vm_proc *p) {
     memset(lead, 0, (size_t)len + 1);
     lead[0] = 2;
     uint32_t n = 0;
+    bool blocks = false;
     for (uint32_t pc = 0; pc < len; n++) {
         vm_insn in;
         vm_decode_inline(p->code, len, pc, &in);
         lead[pc] |= 1;
         uint32_t next = pc + in.len;
         if (in.defined && !in.truncated) {
+            blocks |= in.op == VM_OP_TIMES || in.op == VM_OP_IF || in.op == VM_OP_CLOSE;
             if ((&vm_optab[in.op])->imm == VM_IMM_REL) {
                 int64_t t = vm_rel_target(&in);
                 if (t >= 0 && t <= len) lead[t] |= 2;
@@ -271,8 +273,11 @@ int FN(decode)(vm_arena *a, vm_proc *p) {
         vm_grow((void **)&p->fast_at, &p->fast_cap, (size_t)len + 1, sizeof(uint32_t)) ||
         vm_grow((void **)&p->step_at, &p->step_cap, (size_t)len + 1, sizeof(uint32_t)))
         return -1;
-    /* Block targets (after a CLOSE, after a TIMES) follow terminators: leaders already. */
-    match_blocks(p, a->match);
+    /* Block targets (after a CLOSE, after a TIMES) follow terminators: leaders
+     * already. Code without blocks (most GP programs) needs no matching: emit
+     * reads the match only at a TIMES, IF or CLOSE. */
+    p->has_blocks = blocks;
+    if (blocks) match_blocks(p, a->match);
     /* A jump into an immediate is not a leader: it is a BAD_JUMP. */
     for (uint32_t pc = 0; pc <= len; pc++)
         lead[pc] = (lead[pc] & 3) == 3;
@@ -291,7 +296,7 @@ static void FN(decode_step)(vm_arena *a, vm_proc *p) {
     const void *const *ops, *const *xops;
     FN(run)(NULL, NULL, NULL, false, &ops, &xops);
     uint32_t nfix = 0;
-    match_blocks(p, a->match); /* the scratch grew to this code's size in decode */
+    if (p->has_blocks) match_blocks(p, a->match); /* the scratch grew in decode */
     memset(p->step_at, 0xff, ((size_t)p->len + 1) * sizeof(uint32_t));
     p->ncells = emit(a, p, p->fast_end, true, NULL, &nfix, ops, xops);
     for (uint32_t pc = 0; pc <= p->len; pc++) {
@@ -630,7 +635,9 @@ L_ITEM: {
     ip += 2;
     NEXT;
 }
-L_RAND: *sp++ = (vm_word)base_rng_next64(&p->rng); ip += 2; NEXT;
+L_RAND:
+    if (UNLIKELY(!p->rng.inc)) vm_place_stream(&p->rng, p->place);
+    *sp++ = (vm_word)base_rng_next64(&p->rng); ip += 2; NEXT;
 
 /* arithmetic */
 L_ADD: BIN((vm_word)(U(x) + U(y)));

@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* base_grow for the VM's 32-bit capacities. */
 int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem) {
@@ -107,7 +108,7 @@ static void proc_clear(vm_proc *p) {
 /* The n-th child of p gets its place and stream (docs/isa.md, "Random numbers"). */
 static void proc_born(vm_proc *p, vm_proc *c) {
     c->place = vm_place_child(p->place, p->nborn++);
-    vm_place_stream(&c->rng, c->place);
+    vm_place_stream_later(&c->rng);
 }
 
 int vm_procs_add(vm_arena *a) {
@@ -225,13 +226,13 @@ void vm_reset(vm_arena *a) {
     r->parent = VM_NONE;
     r->live = true;
     r->place = a->seed;
-    vm_place_stream(&r->rng, r->place);
+    vm_place_stream_later(&r->rng);
 }
 
 void vm_set_seed(vm_arena *a, uint64_t seed) {
     vm_proc *r = vm_root(a);
     a->seed = r->place = seed;
-    vm_place_stream(&r->rng, r->place);
+    vm_place_stream_later(&r->rng);
 }
 uint64_t vm_seed(const vm_arena *a) {
     return a->seed;
@@ -968,6 +969,14 @@ static vm_status supervise(vm_arena *a, bool metered) {
     }
 }
 
+static vm_status run_decoded(vm_arena *a, bool metered);
+
+static uint64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 static vm_status run(vm_arena *a, bool metered) {
     vm_proc *r = vm_root(a);
     if (r->status == VM_HALTED) return VM_HALTED;
@@ -975,6 +984,19 @@ static vm_status run(vm_arena *a, bool metered) {
     if (r->decoded != want && (metered ? vm_interp_decode(a, r) : vm_interp_nm_decode(a, r)))
         return r->status = VM_OUT_OF_MEMORY;
     if (r->depth > r->lim.stack) return r->status = VM_STACK_OVERFLOW;
+    if (!a->interp_ns) return run_decoded(a, metered);
+    uint64_t t0 = now_ns();
+    vm_status st = run_decoded(a, metered);
+    *a->interp_ns += now_ns() - t0;
+    return st;
+}
+
+void vm_time_interp(vm_arena *a, uint64_t *ns) {
+    a->interp_ns = ns;
+}
+
+static vm_status run_decoded(vm_arena *a, bool metered) {
+    vm_proc *r = vm_root(a);
     a->chain[0] = VM_ROOT;
     a->nchain = 1;
     if (r->child == VM_NONE) {

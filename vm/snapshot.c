@@ -66,8 +66,9 @@ int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
             U8(p->keys[k].rights);
             U32(p->keys[k].obj);
         }
-        U64(p->rng.state);
-        U64(p->rng.inc);
+        base_rng g = vm_proc_stream(&p->rng, p->place); /* the same bytes, derived or not */
+        U64(g.state);
+        U64(g.inc);
         U64(p->place);
         U32(p->nborn);
         U8(p->evm != NULL);

@@ -288,6 +288,9 @@ int vm_snapshot_load(vm_arena *a, const uint8_t *data, size_t len, char *err, si
  * instruction). When set, the VM meters one instruction at a time. */
 typedef void (*vm_trace_fn)(void *ctx, const vm_arena *a, uint32_t pc);
 void vm_set_trace(vm_arena *a, vm_trace_fn fn, void *ctx);
+/* For benchmarks: add the nanoseconds each later vm_run/vm_run_unmetered
+ * spends running code (after decoding the root's) to *ns; NULL: stop. */
+void vm_time_interp(vm_arena *a, uint64_t *ns);
 /* Force per-instruction metering (for tests that compare with block mode). */
 void vm_set_stepping(vm_arena *a, bool on);
 uint64_t vm_gas_left(const vm_arena *a);

@@ -90,6 +90,7 @@ typedef struct vm_proc {
     int decoded;       /* 0 not yet, 1 metered, 2 unmetered */
     uint32_t fast_end; /* cells of the fast copy; the step copy follows */
     bool step_ready;   /* the step copy is built (on first need) */
+    bool has_blocks;   /* the code holds a TIMES, IF or CLOSE: match_blocks is needed */
 
     /* state */
     vm_word *stack;
@@ -147,6 +148,7 @@ struct vm_arena {
     uint64_t seed; /* the root's place: every RAND stream derives from it */
     vm_trace_fn trace;
     void *trace_ctx;
+    uint64_t *interp_ns; /* vm_time_interp */
     bool stepping;
 };
 
@@ -269,6 +271,17 @@ static inline uint64_t vm_place_child(uint64_t place, uint32_t n) {
 }
 static inline void vm_place_stream(base_rng *r, uint64_t place) {
     base_rng_stream(r, place, 0x52414e44u /* "RAND" */, 0, 0);
+}
+/* A process's stream is derived when first needed (RAND, a snapshot): most
+ * programs never draw, and deriving it costs about a tenth of a short GP
+ * evaluation. inc 0 (a real increment is odd) marks it not derived yet. */
+static inline void vm_place_stream_later(base_rng *r) {
+    r->state = r->inc = 0;
+}
+static inline base_rng vm_proc_stream(const base_rng *r, uint64_t place) {
+    base_rng g = *r;
+    if (!g.inc) vm_place_stream(&g, place);
+    return g;
 }
 
 int vm_grow(void **p, uint32_t *cap, size_t need, size_t elem);

@@ -1,8 +1,10 @@
 /* frugal bench gp: the GP engine on Koza's quartic, with 1 and 2 threads,
- * against DEAP (python3-deap) on the same 20 cases in the same run.
+ * against DEAP (python3-deap) on the same 20 cases in the same run, the
+ * three interleaved round by round (bench_time.h).
  * Rates are whole-run rates: evaluations made divided by the wall time of the
  * run, variation and selection included, for both systems. */
 #include "evolve/evolve.h"
+#include "experiments/bench/bench.h"
 #include "experiments/cli.h"
 
 #include <getopt.h>
@@ -16,35 +18,35 @@
 #include <time.h>
 #include <unistd.h>
 
-static double bench_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static const char gp_usage[] =
     "usage: frugal bench gp [--pop N] [--gens N] [--reps N] [--seed N] [--threads N]\n"
-    "                       [--no-deap]\n"
+    "                       [--min-secs S] [--no-deap]\n"
     "Koza-1 quartic with frugal's GP engine on 1 thread and on N threads (default 2),\n"
-    "then DEAP (/usr/bin/python3, python3-deap) on the same 20 cases. Prints\n"
-    "evaluations/s, gas/s, the parallel efficiency and the ratio to DEAP.\n"
-    "  --pop N      population (default 1000)\n"
-    "  --gens N     generations after the initial one (default 20)\n"
-    "  --reps N     repetitions of each frugal run; the fastest counts (default 20;\n"
-    "               DEAP runs min(N, 3) times)\n"
-    "  --seed N     run seed (default 1)\n"
-    "  --threads N  the parallel run's threads (default 2)\n"
-    "  --no-deap    skip DEAP\n";
+    "and DEAP (/usr/bin/python3, python3-deap) on the same 20 cases, interleaved: each\n"
+    "round runs the three once. A frugal measurement repeats the run until it has\n"
+    "lasted --min-secs. Prints medians (min, max) of evaluations/s, the parallel\n"
+    "efficiency and the ratio to DEAP (both paired per round), and the share of a\n"
+    "one-thread run spent in the interpreter.\n"
+    "  --pop N       population (default 1000)\n"
+    "  --gens N      generations after the initial one (default 20)\n"
+    "  --reps N      rounds (default 11)\n"
+    "  --seed N      run seed (default 1)\n"
+    "  --threads N   the parallel run's threads (default 2)\n"
+    "  --min-secs S  least seconds per frugal measurement (default 1)\n"
+    "  --no-deap     skip DEAP\n";
 
 typedef struct {
     double secs;
     uint64_t evals, gas, hash, insns;
-    double best;
+    double best, interp;
 } gp_result;
 
-/* One run; count: also count its VM instructions (slower: untimed runs). */
+enum { RUN_PLAIN, RUN_COUNT, RUN_TIME };
+
+/* One run; mode RUN_COUNT also counts its VM instructions, RUN_TIME times
+ * the interpreter (both untimed runs: counting and timing slow it). */
 static int run_once(const fit_task *t, const evo_isa *isa, uint64_t seed, uint32_t pop,
-                    uint64_t gens, int threads, bool count, gp_result *out) {
+                    uint64_t gens, int threads, int mode, gp_result *out) {
     evo_params p;
     evo_params_default(&p, isa, t);
     p.seed = seed;
@@ -58,7 +60,8 @@ static int run_once(const fit_task *t, const evo_isa *isa, uint64_t seed, uint32
         fprintf(stderr, "frugal bench gp: %s\n", err);
         return -1;
     }
-    if (count && evo_run_count_insns(r, true)) {
+    if ((mode == RUN_COUNT && evo_run_count_insns(r, true)) ||
+        (mode == RUN_TIME && evo_run_time_interp(r, true))) {
         evo_run_free(r);
         return -1;
     }
@@ -66,6 +69,7 @@ static int run_once(const fit_task *t, const evo_isa *isa, uint64_t seed, uint32
     int rc = evo_run_until_done(r);
     out->secs = bench_now() - t0;
     out->insns = evo_run_insns(r);
+    out->interp = evo_run_interp_secs(r);
     out->evals = evo_run_evaluations(r);
     out->gas = evo_run_gas_total(r);
     out->hash = evo_run_hash(r);
@@ -76,15 +80,8 @@ static int run_once(const fit_task *t, const evo_isa *isa, uint64_t seed, uint32
     return rc;
 }
 
-/* Run DEAP on the task's inputs; returns 0 and fills the figures, or -1. */
-static int run_deap(const fit_task *t, uint32_t pop, uint64_t gens, uint64_t seed, uint64_t *evals,
-                    double *secs, double *eval_secs, double *best) {
-    char script[PATH_MAX];
-    if (exp_find_file("experiments/bench/deap_quartic.py", script, sizeof script)) {
-        fprintf(stderr, "frugal bench gp: experiments/bench/deap_quartic.py not found\n");
-        return -1;
-    }
-    char xs[] = "/tmp/frugal-quartic-XXXXXX";
+/* Write the task's inputs for DEAP to a temporary file: 0, or -1. */
+static int deap_inputs(const fit_task *t, char *xs) {
     int fd = mkstemp(xs);
     if (fd < 0) return -1;
     FILE *f = fdopen(fd, "w");
@@ -95,7 +92,12 @@ static int run_deap(const fit_task *t, uint32_t pop, uint64_t gens, uint64_t see
     }
     for (uint32_t i = 0; i < t->train.n; i++)
         fprintf(f, "%.17g\n", vm_fx_to_double(t->train.in[i]));
-    fclose(f);
+    return fclose(f) ? -1 : 0;
+}
+
+/* One DEAP run on the inputs in xs: fills the figures; 0, or -1. */
+static int run_deap(const char *script, const char *xs, uint32_t pop, uint64_t gens, uint64_t seed,
+                    uint64_t *evals, double *secs, double *eval_secs, double *best) {
     char cmd[2 * PATH_MAX + 128];
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' %u %" PRIu64 " %" PRIu64 " < '%s'", script,
              pop, gens, seed, xs);
@@ -105,33 +107,140 @@ static int run_deap(const fit_task *t, uint32_t pop, uint64_t gens, uint64_t see
         if (fscanf(p, "%" SCNu64 " %lf %lf %lf", evals, secs, eval_secs, best) == 4) rc = 0;
         if (pclose(p) != 0) rc = -1;
     }
-    unlink(xs);
-    if (rc) fprintf(stderr, "frugal bench gp: DEAP did not run (is python3-deap installed?)\n");
+    return rc;
+}
+
+enum { GP_ONE, GP_N, GP_DEAP, GP_NCONF };
+
+typedef struct {
+    const fit_task *t;
+    const evo_isa *isa;
+    uint64_t seed, gens;
+    uint32_t pop;
+    int threads, repeat; /* frugal runs per measurement */
+    const char *script;  /* deap_quartic.py, or NULL: no DEAP */
+    char xs[64];
+    gp_result last[2];
+    uint64_t deap_evals;
+    double deap_eval_secs, deap_best;
+    bool differs; /* a run's hash differed from the first */
+} gp_ctx;
+
+/* One measurement: evaluations per second of configuration k, or -1. */
+static double gp_measure(void *ctx, int k) {
+    gp_ctx *c = ctx;
+    if (k == GP_DEAP) {
+        uint64_t e;
+        double s, es, b;
+        if (run_deap(c->script, c->xs, c->pop, c->gens, c->seed, &e, &s, &es, &b)) {
+            fprintf(stderr, "frugal bench gp: DEAP did not run (is python3-deap installed?)\n");
+            return -1;
+        }
+        c->deap_evals = e, c->deap_eval_secs = es, c->deap_best = b;
+        return (double)e / s;
+    }
+    double secs = 0;
+    uint64_t evals = 0;
+    for (int i = 0; i < c->repeat; i++) {
+        gp_result g;
+        if (run_once(c->t, c->isa, c->seed, c->pop, c->gens, k == GP_ONE ? 1 : c->threads,
+                     RUN_PLAIN, &g))
+            return -1;
+        if (g.hash != c->last[0].hash) c->differs = true;
+        secs += g.secs;
+        evals += g.evals;
+        c->last[k] = g;
+    }
+    return (double)evals / secs;
+}
+
+int exp_bench_gp_figures(const exp_gp_options *o, exp_gp_figures *f) {
+    fit_task t;
+    if (evo_task_quartic(&t, o->seed)) {
+        fprintf(stderr, "frugal bench gp: out of memory\n");
+        return 1;
+    }
+    evo_isa isa;
+    evo_isa_native(&isa);
+    gp_ctx c = {.t = &t,
+                .isa = &isa,
+                .seed = o->seed,
+                .gens = o->gens,
+                .pop = o->pop,
+                .threads = o->threads,
+                .repeat = 1};
+    char script[PATH_MAX];
+    double *v = malloc(sizeof *v * (size_t)o->rounds * GP_NCONF);
+    gp_result cnt, tim;
+    int rc = 1;
+    /* untimed runs first: one counts the VM instructions, one times the
+     * interpreter (the runs are identical: their hashes are checked) */
+    if (!v || run_once(&t, &isa, o->seed, o->pop, o->gens, 1, RUN_COUNT, &cnt) ||
+        run_once(&t, &isa, o->seed, o->pop, o->gens, 1, RUN_TIME, &tim) ||
+        run_once(&t, &isa, o->seed, o->pop, o->gens, 1, RUN_PLAIN, &c.last[0]))
+        goto cleanup;
+    c.repeat = (int)(o->min_secs / c.last[0].secs) + 1;
+    if (o->deap) {
+        if (exp_find_file("experiments/bench/deap_quartic.py", script, sizeof script) == 0 &&
+            snprintf(c.xs, sizeof c.xs, "/tmp/frugal-quartic-XXXXXX") > 0 && !deap_inputs(&t, c.xs))
+            c.script = script;
+        else
+            fprintf(stderr, "frugal bench gp: DEAP's script or its inputs are missing\n");
+    }
+    int nconf = c.script ? GP_NCONF : GP_DEAP;
+    if (bench_rounds(gp_measure, &c, nconf, o->rounds, v)) goto cleanup;
+    *f = (exp_gp_figures){.rounds = o->rounds, .repeat = c.repeat, .threads = o->threads};
+    for (int k = 0; k < nconf; k++)
+        f->rate[k] = bench_stat_of(v, nconf, o->rounds, k);
+    bench_stat e = bench_ratio(v, nconf, o->rounds, GP_N, GP_ONE);
+    f->efficiency = (bench_stat){e.med / o->threads, e.min / o->threads, e.max / o->threads};
+    f->deap = c.script != NULL;
+    if (f->deap) {
+        f->vs_deap = bench_ratio(v, nconf, o->rounds, GP_N, GP_DEAP);
+        f->vs_deap1 = bench_ratio(v, nconf, o->rounds, GP_ONE, GP_DEAP);
+        f->deap_evals = c.deap_evals;
+        f->deap_eval_rate = (double)c.deap_evals / c.deap_eval_secs;
+        f->deap_best = c.deap_best;
+    }
+    f->evals = c.last[0].evals;
+    f->hash = c.last[0].hash;
+    f->same_hash =
+        !c.differs && cnt.hash == f->hash && tim.hash == f->hash && c.last[GP_N].hash == f->hash;
+    f->best = c.last[0].best;
+    f->insns_per_eval = (double)cnt.insns / (double)cnt.evals;
+    f->gas_per_eval = (double)c.last[0].gas / (double)c.last[0].evals;
+    f->minsn = f->rate[GP_ONE].med * f->insns_per_eval / 1e6;
+    f->interp_share = tim.interp / tim.secs;
+    rc = 0;
+cleanup:
+    if (c.script) unlink(c.xs);
+    free(v);
+    fit_task_free(&t);
     return rc;
 }
 
 int evo_bench(int argc, char **argv) {
-    uint64_t pop = 1000, gens = 20, reps = 20, seed = 1, threads = 2;
+    uint64_t pop = 1000, gens = 20, reps = BENCH_MIN_ROUNDS, seed = 1, threads = 2;
+    double min_secs = 1;
     bool deap = true;
-    static const struct option opts[] = {
-        {"pop", required_argument, 0, 'p'},     {"gens", required_argument, 0, 'g'},
-        {"reps", required_argument, 0, 'r'},    {"seed", required_argument, 0, 's'},
-        {"threads", required_argument, 0, 't'}, {"no-deap", no_argument, 0, 'n'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option opts[] = {{"pop", required_argument, 0, 'p'},
+                                         {"gens", required_argument, 0, 'g'},
+                                         {"reps", required_argument, 0, 'r'},
+                                         {"seed", required_argument, 0, 's'},
+                                         {"threads", required_argument, 0, 't'},
+                                         {"min-secs", required_argument, 0, 'm'},
+                                         {"no-deap", no_argument, 0, 'n'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    int c, li = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
         char *end = NULL;
         uint64_t v = 0;
-        if (optarg) v = strtoull(optarg, &end, 10);
+        if (optarg && c != 'm') v = strtoull(optarg, &end, 10);
+        if (optarg && c == 'm') min_secs = strtod(optarg, &end);
         if (optarg && (!*optarg || *end)) {
-            fprintf(stderr, "frugal bench gp: --%s needs a number, got '%s'\n",
-                    opts[c == 'p'   ? 0
-                         : c == 'g' ? 1
-                         : c == 'r' ? 2
-                         : c == 's' ? 3
-                                    : 4]
-                        .name,
+            fprintf(stderr, "frugal bench gp: --%s needs a number, got '%s'\n", opts[li].name,
                     optarg);
             return 2;
         }
@@ -141,84 +250,53 @@ int evo_bench(int argc, char **argv) {
         case 'r': reps = v; break;
         case 's': seed = v; break;
         case 't': threads = v; break;
+        case 'm': break;
         case 'n': deap = false; break;
         case 'h': fputs(gp_usage, stdout); return 0;
         default: fputs(gp_usage, stderr); return 2;
         }
     }
     if (pop < 2 || pop > 1000000 || gens < 1 || gens > 100000 || reps < 1 || reps > 100 ||
-        threads < 1 || threads > 1024) {
+        threads < 1 || threads > 1024 || !(min_secs >= 0 && min_secs <= 600)) {
         fprintf(stderr, "frugal bench gp: --pop 2..1e6, --gens 1..1e5, --reps 1..100, "
-                        "--threads 1..1024\n");
+                        "--threads 1..1024, --min-secs 0..600\n");
         return 2;
     }
-    fit_task t;
-    if (evo_task_quartic(&t, seed)) {
-        fprintf(stderr, "frugal bench gp: out of memory\n");
-        return 1;
-    }
-    evo_isa isa;
-    evo_isa_native(&isa);
+    exp_gp_options o = {(uint32_t)pop, gens, seed, (int)threads, (int)reps, min_secs, deap};
+    exp_gp_figures f;
     printf("frugal bench gp: Koza-1 quartic, population %" PRIu64 ", %" PRIu64
-           " generations, seed %" PRIu64 ", best of %" PRIu64 "\n",
+           " generations, seed %" PRIu64 ";\n%" PRIu64 " interleaved rounds; median (min, max)\n",
            pop, gens, seed, reps);
-    printf("%-8s %9s %12s %12s %10s %10s %10s %10s  %s\n", "threads", "seconds", "evaluations",
-           "evals/s", "Minsn/s", "Mgas/s", "efficiency", "best err", "population hash");
-    const int tc[2] = {1, (int)threads};
-    gp_result best[2], warm;
-    /* one untimed run first (pages, caches, the OpenMP pool), which also
-     * counts the VM instructions (the runs are identical), then the thread
-     * counts alternate so that both see the same machine */
-    int rc = run_once(&t, &isa, seed, (uint32_t)pop, gens, tc[1], true, &warm);
-    for (uint64_t i = 0; i < reps && !rc; i++)
-        for (int k = 0; k < 2 && !rc; k++) {
-            gp_result g;
-            rc = run_once(&t, &isa, seed, (uint32_t)pop, gens, tc[k], false, &g);
-            if (!rc && (i == 0 || g.secs < best[k].secs)) best[k] = g;
-        }
-    for (int k = 0; k < 2 && !rc; k++) {
-        double rate = (double)best[k].evals / best[k].secs;
-        double eff = k == 0 ? 1.0 : rate / ((double)best[0].evals / best[0].secs) / tc[k];
-        printf("%-8d %9.4f %12" PRIu64 " %12.0f %10.1f %10.1f %9.1f%% %10.4g  %016" PRIx64 "\n",
-               tc[k], best[k].secs, best[k].evals, rate, (double)warm.insns / best[k].secs / 1e6,
-               (double)best[k].gas / best[k].secs / 1e6, eff * 100, best[k].best, best[k].hash);
+    if (exp_bench_gp_figures(&o, &f)) return 1;
+    printf("each frugal measurement: %d runs of %" PRIu64 " evaluations (at least %.1f s)\n",
+           f.repeat, f.evals, min_secs);
+    const char *name[GP_NCONF] = {"frugal, 1 thread", NULL, "DEAP (tree GP)"};
+    for (int k = 0; k < (f.deap ? GP_NCONF : GP_DEAP); k++) {
+        char what[64];
+        if (k == GP_N)
+            snprintf(what, sizeof what, "frugal, %d threads", f.threads);
+        else
+            snprintf(what, sizeof what, "%s", name[k]);
+        printf("  %-20s %12.0f evals/s (min %.0f, max %.0f)\n", what, f.rate[k].med, f.rate[k].min,
+               f.rate[k].max);
     }
-    if (!rc)
-        printf("per evaluation (20 cases): %.1f VM instructions, %.1f gas (instructions weighted "
-               "by cost); instructions counted in an untimed identical run (hash %s)\n",
-               (double)warm.insns / (double)warm.evals, (double)best[0].gas / (double)best[0].evals,
-               warm.hash == best[0].hash ? "equal" : "DIFFERS");
-    if (rc) {
-        fit_task_free(&t);
-        return 1;
+    printf("  parallel efficiency, %d threads: %.1f%% (min %.1f%%, max %.1f%%)  goal >= 95%%\n",
+           f.threads, f.efficiency.med * 100, f.efficiency.min * 100, f.efficiency.max * 100);
+    printf("  per evaluation (20 cases): %.1f VM instructions, %.1f gas; %.1f M insn/s on 1 "
+           "thread\n",
+           f.insns_per_eval, f.gas_per_eval, f.minsn);
+    printf("  share of a 1-thread run inside the interpreter: %.1f%%  goal >= 50%%\n",
+           f.interp_share * 100);
+    printf("  best error %.4g; population hash %016" PRIx64 ", the same in every run: %s\n", f.best,
+           f.hash, f.same_hash ? "yes" : "NO");
+    if (f.deap) {
+        printf("  DEAP: %" PRIu64 " evaluations a run, %.0f evals/s in evaluate() alone, best "
+               "err %.4g\n",
+               f.deap_evals, f.deap_eval_rate, f.deap_best);
+        printf("  frugal %d threads / DEAP, whole run: %.1fx (min %.1f, max %.1f)  goal >= 100x\n",
+               f.threads, f.vs_deap.med, f.vs_deap.min, f.vs_deap.max);
+        printf("  frugal 1 thread / DEAP, whole run:  %.1fx (min %.1f, max %.1f)\n", f.vs_deap1.med,
+               f.vs_deap1.min, f.vs_deap1.max);
     }
-    double r1 = (double)best[0].evals / best[0].secs, rn = (double)best[1].evals / best[1].secs;
-    printf("identical results for 1 and %d threads: %s\n", tc[1],
-           best[0].hash == best[1].hash ? "yes" : "NO");
-    printf("parallel efficiency at %d threads: %.1f%% (target >= 90%%)\n", tc[1],
-           rn / r1 / tc[1] * 100);
-    if (deap) {
-        uint64_t de = 0;
-        double ds = 0, des = 0, db = 0, bs = 1e30;
-        for (uint64_t i = 0; i < (reps < 3 ? reps : 3) && !rc; i++) {
-            uint64_t e;
-            double s, es, b;
-            rc = run_deap(&t, (uint32_t)pop, gens, seed + i, &e, &s, &es, &b);
-            if (!rc && s < bs) bs = s, de = e, ds = s, des = es, db = b;
-        }
-        if (!rc) {
-            double dr = (double)de / ds;
-            printf("DEAP (tree GP, %" PRIu64 " evaluations): %.3f s, %.0f evals/s whole run, "
-                   "%.0f evals/s in evaluate() alone, best err %.4g\n",
-                   de, ds, dr, (double)de / des, db);
-            printf("ratio, frugal %d threads / DEAP: %.1fx whole run (target >= 50x), %.1fx "
-                   "against DEAP's evaluate() alone\n",
-                   tc[1], rn / dr, rn / ((double)de / des));
-            printf("ratio, frugal 1 thread / DEAP: %.1fx whole run\n", r1 / dr);
-        } else {
-            rc = 0; /* DEAP missing is not frugal's failure */
-        }
-    }
-    fit_task_free(&t);
-    return rc ? 1 : 0;
+    return f.same_hash ? 0 : 1;
 }

@@ -2,6 +2,8 @@
  *   vm         the counting loop, native (metered and unmetered) vs Lua 5.4
  *   calibrate  ns per opcode, and the gas each would get if gas = ns / unit
  */
+#include "experiments/bench/bench.h"
+#include "experiments/bench/bench_time.h"
 #include "experiments/cli.h"
 #include "evolve/evolve.h"
 #include "vm/evm/evm.h"
@@ -14,47 +16,23 @@
 #include <string.h>
 #include <time.h>
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+/* One run of Lua's counting loop: its seconds (os.clock), or -1. */
+static double run_lua(const char *script, uint64_t iters, bool hook, double *per_iter) {
+    char cmd[PATH_MAX + 128];
+    snprintf(cmd, sizeof cmd, "lua5.4 '%s' %" PRIu64 " %s 2>/dev/null", script, iters,
+             hook ? "hook" : "");
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    double t = -1, pi = 0;
+    if (fscanf(p, "%lf %lf", &t, &pi) != 2) t = -1;
+    if (pclose(p) != 0) t = -1;
+    if (t >= 0) *per_iter = pi;
+    return t;
 }
 
-/* Time one run of the loaded program; best of reps. */
-static double time_run(vm_arena *a, int reps, bool metered, vm_status *st) {
-    double best = 1e30;
-    for (int r = 0; r < reps; r++) {
-        vm_reset(a);
-        double t0 = now();
-        *st = metered ? vm_run(a) : vm_run_unmetered(a);
-        double t = now() - t0;
-        if (t < best) best = t;
-    }
-    return best;
-}
-
-/* Run Lua; returns best seconds or -1. */
-static double run_lua(const char *script, uint64_t iters, bool hook, int reps, double *per_iter) {
-    double best = -1;
-    for (int r = 0; r < reps; r++) {
-        char cmd[PATH_MAX + 128];
-        snprintf(cmd, sizeof cmd, "lua5.4 '%s' %" PRIu64 " %s 2>/dev/null", script, iters,
-                 hook ? "hook" : "");
-        FILE *p = popen(cmd, "r");
-        if (!p) return -1;
-        double t = -1, pi = 0;
-        if (fscanf(p, "%lf %lf", &t, &pi) != 2) t = -1;
-        if (pclose(p) != 0) t = -1;
-        if (t < 0) return -1;
-        *per_iter = pi;
-        if (best < 0 || t < best) best = t;
-    }
-    return best;
-}
-
-static int bench_vm(uint64_t iters, int reps) {
-    /* PUSH N; l: PUSH 1; SUB; DUP 0; JNZ l; HALT -- 4 instructions per iteration */
-    uint8_t c[64];
+/* The counting loop: PUSH N; l: PUSH 1; SUB; DUP 0; JNZ l; HALT -- 4
+ * instructions per iteration. n: the code's length. */
+static size_t count_loop(uint64_t iters, uint8_t c[64]) {
     size_t n = 0;
     c[n++] = VM_OP_PUSH;
     for (int i = 0; i < 8; i++)
@@ -72,51 +50,107 @@ static int bench_vm(uint64_t iters, int reps) {
     c[n++] = (uint8_t)off;
     c[n++] = (uint8_t)((uint16_t)off >> 8);
     c[n++] = VM_OP_HALT;
+    return n;
+}
 
-    vm_arena *a = vm_arena_new();
-    if (!a || vm_load(a, c, n) || vm_set_limits(a, &(vm_limits){.gas = VM_MAX_GAS})) {
+typedef struct {
+    vm_arena *a;
+    uint64_t iters;
+    const char *lua; /* count.lua, or NULL: no Lua */
+    double lua_per_iter;
+    uint64_t gas; /* of the last metered run */
+} vm_ctx;
+
+enum { VM_METERED, VM_UNMETERED, VM_LUA, VM_LUA_HOOK, VM_NCONF };
+static const char *const vm_conf[VM_NCONF] = {"frugal metered", "frugal, metering compiled out",
+                                              "Lua 5.4", "Lua 5.4, count hook 1000"};
+
+static double vm_measure(void *ctx, int k) {
+    vm_ctx *c = ctx;
+    if (k >= VM_LUA) return run_lua(c->lua, c->iters, k == VM_LUA_HOOK, &c->lua_per_iter);
+    vm_reset(c->a);
+    double t0 = bench_cpu(true);
+    vm_status s = k == VM_METERED ? vm_run(c->a) : vm_run_unmetered(c->a);
+    double t = bench_cpu(true) - t0;
+    if (s != VM_HALTED) {
+        fprintf(stderr, "bench vm: the loop did not halt (%s)\n", vm_status_name(s));
+        return -1;
+    }
+    if (k == VM_METERED) {
+        vm_meters m;
+        vm_meters_get(c->a, &m);
+        c->gas = m.gas;
+    }
+    return t;
+}
+
+static void print_stat(const char *what, bench_stat s, const char *unit, const char *goal) {
+    printf("  %-44s %8.3f%s (min %.3f, max %.3f)%s%s\n", what, s.med, unit, s.min, s.max,
+           goal ? "  goal " : "", goal ? goal : "");
+}
+
+int exp_bench_vm_figures(uint64_t iters, int rounds, exp_vm_figures *f) {
+    uint8_t code[64];
+    size_t n = count_loop(iters, code);
+    vm_ctx c = {vm_arena_new(), iters, NULL, 0, 0};
+    char script[PATH_MAX];
+    if (!c.a || vm_load(c.a, code, n) || vm_set_limits(c.a, &(vm_limits){.gas = VM_MAX_GAS})) {
         fprintf(stderr, "bench vm: out of memory\n");
-        vm_arena_free(a);
+        vm_arena_free(c.a);
         return EXP_EXIT_IO;
     }
-    printf("bench vm: counting loop, %" PRIu64 " iterations, best of %d\n", iters, reps);
-    vm_status s1, s2;
-    double tm = time_run(a, reps, true, &s1);
-    vm_meters m;
-    vm_meters_get(a, &m);
-    double tu = time_run(a, reps, false, &s2);
-    if (s1 != VM_HALTED || s2 != VM_HALTED) {
-        fprintf(stderr, "bench vm: loop did not halt (%s/%s)\n", vm_status_name(s1),
-                vm_status_name(s2));
-        vm_arena_free(a);
-        return EXP_EXIT_FAIL;
+    double per_iter;
+    if (exp_find_file("experiments/bench/count.lua", script, sizeof script) == 0 &&
+        run_lua(script, 1000, false, &per_iter) >= 0)
+        c.lua = script;
+    int nconf = c.lua ? VM_NCONF : VM_LUA;
+    double *v = malloc(sizeof *v * (size_t)rounds * VM_NCONF);
+    int rc = v && !bench_rounds(vm_measure, &c, nconf, rounds, v) ? EXP_EXIT_OK : EXP_EXIT_FAIL;
+    if (!rc) {
+        *f = (exp_vm_figures){.lua = c.lua != NULL, .lua_per_iter = c.lua_per_iter};
+        for (int k = 0; k < nconf; k++)
+            f->ns[k] = bench_stat_of(v, nconf, rounds, k);
+        for (int k = 0; k < nconf; k++) /* seconds -> ns per iteration */
+            f->ns[k] = (bench_stat){f->ns[k].med / iters * 1e9, f->ns[k].min / iters * 1e9,
+                                    f->ns[k].max / iters * 1e9};
+        f->overhead = bench_ratio(v, nconf, rounds, VM_METERED, VM_UNMETERED);
+        if (c.lua) {
+            f->vs_lua = bench_ratio(v, nconf, rounds, VM_LUA, VM_METERED);
+            f->vs_lua_hook = bench_ratio(v, nconf, rounds, VM_LUA_HOOK, VM_METERED);
+        }
+        f->mgas = (double)c.gas / (f->ns[VM_METERED].med * iters * 1e-9) / 1e6;
     }
-    double ins = 4.0 * (double)iters;
-    printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s  (%.0f Mgas/s)\n", "frugal metered",
-           tm / iters * 1e9, iters / tm / 1e6, ins / tm / 1e6, (double)m.gas / tm / 1e6);
-    printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s\n", "frugal, metering compiled out",
-           tu / iters * 1e9, iters / tu / 1e6, ins / tu / 1e6);
-    printf("  metering overhead: %+.1f%%\n", (tm / tu - 1) * 100);
+    free(v);
+    vm_arena_free(c.a);
+    return rc;
+}
 
-    char script[PATH_MAX];
-    double pi = 0, tl = -1, th = -1;
-    if (exp_find_file("experiments/bench/count.lua", script, sizeof script) == 0) {
-        tl = run_lua(script, iters, false, reps, &pi);
-        th = run_lua(script, iters, true, reps, &pi);
+static bench_stat pct(bench_stat r) {
+    return (bench_stat){(r.med - 1) * 100, (r.min - 1) * 100, (r.max - 1) * 100};
+}
+
+static int bench_vm(uint64_t iters, int rounds) {
+    exp_vm_figures f;
+    printf("bench vm: counting loop, %" PRIu64 " iterations (4 instructions each), %d\n"
+           "interleaved rounds, CPU time; median (min, max)\n",
+           iters, rounds);
+    int rc = exp_bench_vm_figures(iters, rounds, &f);
+    if (rc) return rc;
+    for (int k = 0; k < (f.lua ? VM_NCONF : VM_LUA); k++) {
+        char what[96];
+        snprintf(what, sizeof what, "%s, ns/iter", vm_conf[k]);
+        print_stat(what, f.ns[k], "", NULL);
     }
-    if (tl < 0 || th < 0) {
+    printf("  frugal metered: %.0f M insn/s, %.0f Mgas/s (median)\n", 4e3 / f.ns[VM_METERED].med,
+           f.mgas);
+    print_stat("metering overhead, % (paired per round)", pct(f.overhead), "%", "<= 3%");
+    if (!f.lua) {
         printf("  lua5.4 not available (apt-get install lua5.4): no peer ratio\n");
-    } else {
-        printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s  (%.1f insn/iter)\n", "Lua 5.4",
-               tl / iters * 1e9, iters / tl / 1e6, pi * iters / tl / 1e6, pi);
-        printf("  %-28s %8.2f ns/iter %9.1f M iter/s %9.1f M insn/s\n", "Lua 5.4, count hook 1000",
-               th / iters * 1e9, iters / th / 1e6, pi * iters / th / 1e6);
-        printf("  ratio frugal metered / Lua unmetered: %.2fx faster per iteration (target >= 1)\n",
-               tl / tm);
-        printf("  ratio frugal metered / Lua metered:   %.2fx faster per iteration (target >= 2)\n",
-               th / tm);
+        return EXP_EXIT_OK;
     }
-    vm_arena_free(a);
+    printf("  Lua 5.4 runs %.1f of its VM instructions per iteration\n", f.lua_per_iter);
+    print_stat("frugal metered vs Lua plain, x faster", f.vs_lua, "x", ">= 1x");
+    print_stat("frugal metered vs Lua count hook, x faster", f.vs_lua_hook, "x", ">= 2x");
     return EXP_EXIT_OK;
 }
 
@@ -244,13 +278,6 @@ static calib calib_plain(uint8_t op) {
     return c;
 }
 
-/* CPU time of this thread: a busy machine's other work does not count. */
-static double cpu_now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 #define CALIB_RUNS 15
 
 /* The program for row c, timing c's instruction (or NOP when base). */
@@ -308,9 +335,9 @@ static double calib_run(vm_arena *a, const calib *c, int chan, uint64_t *gas) {
     if (vm_run(a) != VM_YIELDED) return -1;
     vm_meters m0, m1;
     vm_meters_get(a, &m0);
-    double t0 = cpu_now();
+    double t0 = bench_cpu(true);
     vm_status s = vm_run(a);
-    double t = cpu_now() - t0;
+    double t = bench_cpu(true) - t0;
     if (s != VM_HALTED) {
         fprintf(stderr, "bench calibrate: %s stopped with %s\n", c->name, vm_status_name(s));
         return -1;
@@ -457,39 +484,74 @@ static const char nest_src[] = "start: DUP 0\nJZ count\nFORK\nDUP 0\nPUSH -1\nEQ
 static const char tree_src[] = "l: DUP 0\nJZ done\nFORK\nDUP 0\nPUSH -1\nEQ\nJNZ stop\nPOP\n"
                                "PUSH 1\nSUB\nJMP l\ndone: HALT\nstop: HALT\n";
 
-static int bench_nest(uint64_t iters, int reps) {
-    vm_buf code = {0}, tree = {0}, img = {0};
+typedef struct {
+    vm_arena *a[EXP_NEST_N]; /* one per depth: loading code keeps the old tree */
+    const vm_buf *code;
+    uint64_t iters;
+} nest_ctx;
+
+static const uint32_t nest_depths[EXP_NEST_N] = {1, 8, 64};
+
+/* One run of the counting loop at nest_depths[k]: CPU seconds, or -1. */
+static double nest_measure(void *ctx, int k) {
+    nest_ctx *c = ctx;
+    uint32_t d = nest_depths[k];
+    vm_arena *a = c->a[k];
+    vm_load(a, c->code->data, c->code->len);
+    vm_set_limits(a, &(vm_limits){.gas = VM_MAX_GAS, .mem = 1 << 24, .nest = 128});
+    vm_push(a, (vm_word)c->iters);
+    vm_push(a, d - 1);
+    double t0 = bench_cpu(true);
+    vm_status s = vm_run(a);
+    double t = bench_cpu(true) - t0;
+    if (s != VM_HALTED || vm_nprocs(a) != d) {
+        fprintf(stderr, "bench nest: depth %u ended %s with %u processes\n", d, vm_status_name(s),
+                vm_nprocs(a));
+        return -1;
+    }
+    return t;
+}
+
+int exp_bench_nest_figures(uint64_t iters, int rounds, exp_nest_figures *f) {
+    vm_buf code = {0};
+    nest_ctx c = {{vm_arena_new(), vm_arena_new(), vm_arena_new()}, &code, iters};
+    double *v = malloc(sizeof *v * (size_t)rounds * EXP_NEST_N);
+    int rc = EXP_EXIT_FAIL;
+    if (!c.a[0] || !c.a[1] || !c.a[2] || !v ||
+        vm_asm(nest_src, strlen(nest_src), "nest.s", &code, stderr) ||
+        bench_rounds(nest_measure, &c, EXP_NEST_N, rounds, v))
+        goto cleanup;
+    for (int k = 0; k < EXP_NEST_N; k++) {
+        bench_stat s = bench_stat_of(v, EXP_NEST_N, rounds, k);
+        f->depth[k] = nest_depths[k];
+        f->ns[k] = (bench_stat){s.med / iters * 1e9, s.min / iters * 1e9, s.max / iters * 1e9};
+        f->vs1[k] = pct(bench_ratio(v, EXP_NEST_N, rounds, k, 0));
+    }
+    rc = EXP_EXIT_OK;
+cleanup:
+    free(v);
+    vm_buf_free(&code);
+    for (int k = 0; k < EXP_NEST_N; k++)
+        vm_arena_free(c.a[k]);
+    return rc;
+}
+
+static int bench_nest(uint64_t iters, int rounds) {
+    vm_buf tree = {0}, img = {0};
     vm_arena *a = vm_arena_new();
     int rc = EXP_EXIT_FAIL;
-    if (!a || vm_asm(nest_src, strlen(nest_src), "nest.s", &code, stderr) ||
-        vm_asm(tree_src, strlen(tree_src), "tree.s", &tree, stderr))
-        goto cleanup;
+    exp_nest_figures f;
     printf("bench nest: counting loop of %" PRIu64 " iterations in the deepest of a chain of\n"
-           "processes under the credit model, best of %d\n",
-           iters, reps);
-    const uint32_t depths[] = {1, 8, 64};
-    double t1 = 0;
-    for (size_t k = 0; k < 3; k++) {
-        double best = 1e30;
-        for (int r = 0; r < reps; r++) {
-            vm_load(a, code.data, code.len);
-            vm_set_limits(a, &(vm_limits){.gas = VM_MAX_GAS, .mem = 1 << 24, .nest = 128});
-            vm_push(a, (vm_word)iters);
-            vm_push(a, depths[k] - 1);
-            double t0 = now();
-            vm_status s = vm_run(a);
-            double t = now() - t0;
-            if (s != VM_HALTED || vm_nprocs(a) != depths[k]) {
-                fprintf(stderr, "bench nest: depth %u ended %s with %u processes\n", depths[k],
-                        vm_status_name(s), vm_nprocs(a));
-                goto cleanup;
-            }
-            if (t < best) best = t;
-        }
-        if (k == 0) t1 = best;
-        printf("  depth %-3u %8.3f ns/iter  %8.3f ns/step  %+6.1f%% vs depth 1\n", depths[k],
-               best / iters * 1e9, best / (4.0 * iters) * 1e9, (best / t1 - 1) * 100);
-    }
+           "processes under the credit model; %d interleaved rounds, CPU time; median (min, max)\n",
+           iters, rounds);
+    if (!a || vm_asm(tree_src, strlen(tree_src), "tree.s", &tree, stderr) ||
+        exp_bench_nest_figures(iters, rounds, &f))
+        goto cleanup;
+    for (int k = 0; k < EXP_NEST_N; k++)
+        printf("  depth %-3u %8.3f ns/iter (min %.3f, max %.3f)  %+6.1f%% vs depth 1 (paired per "
+               "round: min %+.1f%%, max %+.1f%%)%s\n",
+               f.depth[k], f.ns[k].med, f.ns[k].min, f.ns[k].max, f.vs1[k].med, f.vs1[k].min,
+               f.vs1[k].max, k == EXP_NEST_N - 1 ? "  goal <= 3%" : "");
     /* snapshots of a tree of 1000 processes */
     vm_load(a, tree.data, tree.len);
     vm_set_limits(a, &(vm_limits){.gas = VM_MAX_GAS, .mem = 1 << 24, .keys = 4096});
@@ -499,27 +561,26 @@ static int bench_nest(uint64_t iters, int reps) {
         goto cleanup;
     }
     int n = 200;
-    double t0 = now();
+    double t0 = bench_now();
     for (int i = 0; i < n; i++)
         if (vm_snapshot_save(a, &img)) goto cleanup;
-    double ts = (now() - t0) / n;
+    double ts = (bench_now() - t0) / n;
     vm_arena *b = vm_arena_new();
     char err[256];
-    t0 = now();
+    t0 = bench_now();
     for (int i = 0; i < n; i++)
         if (!b || vm_snapshot_load(b, img.data, img.len, err, sizeof err)) {
             fprintf(stderr, "bench nest: restore failed: %s\n", err);
             vm_arena_free(b);
             goto cleanup;
         }
-    double tl = (now() - t0) / n;
+    double tl = (bench_now() - t0) / n;
     vm_arena_free(b);
     printf("  snapshot of 1000 processes: %zu bytes; save %.1f MB/s (%.3f ms), restore %.1f MB/s "
            "(%.3f ms)\n",
            img.len, img.len / ts / 1e6, ts * 1e3, img.len / tl / 1e6, tl * 1e3);
     rc = EXP_EXIT_OK;
 cleanup:
-    vm_buf_free(&code);
     vm_buf_free(&tree);
     vm_buf_free(&img);
     vm_arena_free(a);
@@ -527,17 +588,21 @@ cleanup:
 }
 
 static const char bench_usage[] =
-    "usage: frugal bench vm|nest|calibrate|evm|gp|science|all [--iters N] [--reps N] [--check]\n"
+    "usage: frugal bench vm|nest|calibrate|evm|gp|store|science|all [--iters N]\n"
+    "                    [--reps N] [--check]\n"
     "  vm         counting loop: frugal metered and unmetered vs Lua 5.4 (plain and hooked)\n"
     "  nest       the counting loop at nesting depth 1, 8 and 64; snapshot throughput\n"
     "  calibrate  ns per opcode next to its gas, to keep gas proportional to CPU time\n"
     "             (--check: run every kernel once, untimed, and check that it succeeds)\n"
     "  evm        EVM loops against ethereumjs (frugal bench evm --help)\n"
     "  gp         quartic GP against DEAP (frugal bench gp --help)\n"
+    "  store      what the HDF5 store adds to quartic.json (frugal bench store --help)\n"
+    "  all        every figure of docs/performance.md's table, with its goal and peer, in\n"
+    "             one run (evm, vm, nest, gp, store; not calibrate or science)\n"
     "  science    search quality at equal budgets against DEAP and PushGP (long; not in\n"
     "             all: frugal bench science --help)\n"
-    "  --iters N  loop iterations for vm (default 100000000)\n"
-    "  --reps N   repetitions, best time kept (default 3)\n";
+    "  --iters N  loop iterations for vm and nest (default 100000000)\n"
+    "  --reps N   interleaved rounds; the median is kept, with min and max (default 11)\n";
 
 int exp_cmd_bench(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -548,7 +613,8 @@ int exp_cmd_bench(int argc, char **argv) {
     if (!strcmp(what, "evm")) return evm_bench(argc - 1, argv + 1);
     if (!strcmp(what, "gp")) return evo_bench(argc - 1, argv + 1);
     if (!strcmp(what, "science")) return exp_bench_science(argc - 1, argv + 1);
-    uint64_t iters = 100000000, reps = 3;
+    if (!strcmp(what, "store")) return exp_bench_store(argc - 1, argv + 1);
+    uint64_t iters = 100000000, reps = BENCH_MIN_ROUNDS;
     bool check = false;
     static const struct option opts[] = {{"iters", required_argument, 0, 'i'},
                                          {"reps", required_argument, 0, 'r'},
@@ -581,16 +647,7 @@ int exp_cmd_bench(int argc, char **argv) {
     if (!strcmp(what, "vm")) return bench_vm(iters, (int)reps);
     if (!strcmp(what, "calibrate")) return bench_calibrate(check);
     if (!strcmp(what, "nest")) return bench_nest(iters, (int)reps);
-    if (!strcmp(what, "all")) {
-        int rc = bench_vm(iters, (int)reps);
-        if (!rc) rc = bench_nest(iters, (int)reps);
-        if (!rc) rc = bench_calibrate(false);
-        char *ev[] = {"evm", NULL};
-        if (!rc) rc = evm_bench(1, ev);
-        char *gp[] = {"gp", NULL};
-        if (!rc) rc = evo_bench(1, gp);
-        return rc;
-    }
+    if (!strcmp(what, "all")) return exp_bench_all(iters, (int)reps);
     fprintf(stderr, "frugal bench: unknown benchmark '%s'\n", what);
     fputs(bench_usage, stderr);
     return EXP_EXIT_USAGE;
