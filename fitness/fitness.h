@@ -119,6 +119,9 @@ typedef struct {
      * (k < n_out); when false every output is scored by `error` */
     bool out_kinds;
     fit_error_kind out_kind[FIT_MAX_OUT];
+    /* CSV data tasks: the n_in input column names, in stack order (NULL:
+     * the task's inputs have no names; expressions then say x, x0, x1, ...) */
+    char **in_names;
     /* co-evolution tasks ("ipd-coevo", "blotto-coevo"): the hall of fame, whose
      * opponents are the cases (see "co-evolution" below); NULL otherwise */
     struct fit_coevo *coevo;

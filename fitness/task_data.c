@@ -292,7 +292,7 @@ static int csv_read(const fit_data_file *f, const fit_task_opts *o, fit_task *t,
         goto done;
     }
     t->n_in = c.n_in;
-    if (in_names) { /* the inputs in stack order, for the test file */
+    if (in_names) { /* the inputs in stack order: expressions and the test file name them */
         if (!(*in_names = calloc(c.n_in, sizeof **in_names))) {
             rc = -2;
             goto done;
@@ -650,17 +650,13 @@ FIT_MAKER(fit_make_data) {
     if (fmt == 1) {
         fit_reg_init(t, "data", 0);
         t->error = o->loss == FIT_LOSS_SQUARED ? FIT_ERR_FX_SQ : FIT_ERR_FX_ABS;
-        char **names = NULL;
-        uint32_t n_in = 0;
-        rc = csv_read(&o->data, o, t, &all, o->test.path ? &names : NULL, err, errcap);
-        n_in = t->n_in;
+        rc = csv_read(&o->data, o, t, &all, &t->in_names, err, errcap);
         if (!rc && o->test.path) { /* the same columns, by name */
             fit_task_opts to = *o;
-            to.inputs = (const char *const *)names;
-            to.n_inputs = n_in;
+            to.inputs = (const char *const *)t->in_names;
+            to.n_inputs = t->n_in;
             rc = csv_read(&o->test, &to, t, &tall, NULL, err, errcap);
         }
-        free_names(names, names ? n_in : 0);
         if (rc) goto done;
     } else {
         jschema s = {0};

@@ -536,6 +536,40 @@ Test(data, resume_uses_the_kept_data_when_the_file_moved_or_changed) {
     json_decref(ref);
 }
 
+/* frugal disasm --expr and frugal report rebuild a data task from the run
+ * file's /cases (the data file may be gone) and name its input columns. */
+Test(data, report_and_disasm_show_expressions_with_column_names) {
+    PUT("kn.csv", "a_au,T\n0.387098,0.240846\n0.723332,0.615198\n1.000001,1.000017\n"
+                  "1.523679,1.88085\n5.2044,11.862\n9.5826,29.4571\n");
+    PUT("kn.json", "{\"task\": {\"data\": \"kn.csv\", \"target\": \"T\"}, \"genome\": "
+                   "{\"opcodes\": [\"DUP\", \"FMUL\", \"FSQRT\", \"ADD\"]}, "
+                   "\"population\": {\"size\": 50}, \"budget\": {\"generations\": 5}}");
+    const char *a[] = {"run", at("kn.json"), "--out", at("kn.h5"), "--quiet", NULL};
+    cr_assert_eq(frugal_run("kn", a), 0, "%s", output("kn", "err"));
+    cr_assert_eq(unlink(at("kn.csv")), 0);
+    static const char *const styles[][2] = {
+        {"--expr", "a_au"}, {"--expr=sympy", "Symbol('a_au')"}, {"--expr=latex", "\\text{a\\_au}"}};
+    char id[256];
+    snprintf(id, sizeof id, "%s:best", at("kn.h5"));
+    for (int k = 0; k < 3; k++) {
+        const char *d[] = {"disasm", id, styles[k][0], NULL};
+        cr_assert_eq(frugal_run("kd", d), 0, "%s", output("kd", "err"));
+        char *o = output("kd", "out");
+        cr_assert(strstr(o, styles[k][1]) && !strstr(o, "no expression") && (k || !strchr(o, 'x')),
+                  "%s: %s", styles[k][0], o);
+        free(o);
+    }
+    const char *r[] = {"report",  at("kn.h5"), "--out", at("krep"),
+                       "--quiet", "--format",  "svg",   NULL};
+    int rc = frugal_run("kr", r);
+    cr_assert(rc == 0 || rc == EXP_EXIT_FAIL, "exit %d: %s", rc, output("kr", "err"));
+    char *best = slurp(at("krep/best.csv")), *md = slurp(at("krep/report.md"));
+    cr_assert(strstr(best, "a_au") && !strstr(best, "no expression"), "%s", best);
+    cr_assert(strstr(md, "As an expression: `") && strstr(md, "a_au"), "%s", md);
+    free(best);
+    free(md);
+}
+
 /* ---- frugal eval ---- */
 
 /* The error column of eval's rows equals the per-case errors the run stored. */
