@@ -798,11 +798,13 @@ static json_t *word_json(vm_word w, bool fx) {
 
 /* ---- the task "data" ---- */
 
-/* One data file: read (relative to spec_path), or from the run file st. */
+/* One data file: read (relative to spec_path), or the run file's copy (kept). */
 static int data_file(exp_spec *s, const char *given, const char *name, const char *spec_path,
-                     const evo_store *st, exp_data_file *f, char *err, size_t errcap) {
-    if (!st) return exp_data_read(spec_path, given, f, err, errcap);
-    const evo_store_file *sf = evo_store_file_get(st, name);
+                     const exp_kept *kept, exp_data_file *f, char *err, size_t errcap) {
+    if (!kept) return exp_data_read(spec_path, given, f, err, errcap);
+    const evo_store_file *sf = NULL;
+    for (uint32_t i = 0; i < kept->n && !sf; i++)
+        if (!strcmp(kept->f[i].name, name)) sf = &kept->f[i];
     if (!sf) {
         errf(err, errcap, "the run file holds no copy of the data file %s (/cases/%s)", given,
              name);
@@ -813,7 +815,7 @@ static int data_file(exp_spec *s, const char *given, const char *name, const cha
 
 /* The data keys into s and o, and the files read. 0, or an exit code. */
 static int load_data_keys(exp_spec *s, json_t *root, vctx *c, const char *spec_path,
-                          const evo_store *st, fit_task_opts *o, char *err, size_t errcap) {
+                          const exp_kept *kept, fit_task_opts *o, char *err, size_t errcap) {
     json_t *v = at(root, "task", "data");
     if (!v) {
         errf(err, errcap, "%s: $.task.data: the task \"data\" needs a data file, found nothing",
@@ -866,9 +868,9 @@ static int load_data_keys(exp_spec *s, json_t *root, vctx *c, const char *spec_p
              origin(c, "$.task", NULL));
         return EXP_EXIT_INPUT;
     }
-    int rc = data_file(s, json_string_value(v), "data", spec_path, st, &s->data, err, errcap);
+    int rc = data_file(s, json_string_value(v), "data", spec_path, kept, &s->data, err, errcap);
     if (!rc && tv)
-        rc = data_file(s, json_string_value(tv), "test", spec_path, st, &s->test, err, errcap);
+        rc = data_file(s, json_string_value(tv), "test", spec_path, kept, &s->test, err, errcap);
     if (rc) return rc;
     o->data = (fit_data_file){s->data.path, s->data.bytes, s->data.len};
     if (s->test.path) o->test = (fit_data_file){s->test.path, s->test.bytes, s->test.len};
@@ -1233,7 +1235,7 @@ void exp_spec_free(exp_spec *s) {
 }
 
 static int spec_load(exp_spec *s, const char *path, const char *text, const exp_override *ov,
-                     size_t nov, const evo_store *st, char *err, size_t errcap) {
+                     size_t nov, const exp_kept *kept, char *err, size_t errcap) {
     memset(s, 0, sizeof *s);
     const char *spec_file = text ? NULL : path; /* data paths are relative to its folder */
     char *own = NULL;
@@ -1303,7 +1305,7 @@ static int spec_load(exp_spec *s, const char *path, const char *text, const exp_
                            .equiv_samples = s->equiv_samples};
     bool data_task = !strcmp(s->task_name, "data");
     if (data_task) {
-        rc = load_data_keys(s, root, &c, spec_file, st, &topts, err, errcap);
+        rc = load_data_keys(s, root, &c, spec_file, kept, &topts, err, errcap);
         if (rc) goto fail;
         rc = EXP_EXIT_INPUT;
         topts.n_train = topts.n_test = 0;
@@ -1375,9 +1377,9 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
     return spec_load(s, path, text, ov, nov, NULL, err, errcap);
 }
 
-int exp_spec_load_run(exp_spec *s, const char *src, const char *text, const evo_store *st,
+int exp_spec_load_run(exp_spec *s, const char *src, const char *text, const exp_kept *kept,
                       char *err, size_t errcap) {
-    return spec_load(s, src, text, NULL, 0, st, err, errcap);
+    return spec_load(s, src, text, NULL, 0, kept, err, errcap);
 }
 
 uint32_t exp_spec_store_files(const exp_spec *s, evo_store_file *out) {
