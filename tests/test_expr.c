@@ -327,12 +327,14 @@ Test(python, module) {
     snprintf(cmd, sizeof cmd,
              "%s run experiments/quartic.json --generations 5 --out %s/x.h5 >/dev/null && "
              "mkdir %s/batch && for s in 1 2; do %s run experiments/quartic.json --generations 3 "
-             "--seed $s --out %s/batch/seed-$s.h5 >/dev/null || exit 1; done",
-             frugal, dir, dir, frugal, dir);
+             "--seed $s --out %s/batch/seed-$s.h5 >/dev/null || exit 1; done && "
+             "%s run experiments/data/kepler.json --generations 5 --out %s/k.h5 >/dev/null",
+             frugal, dir, dir, frugal, dir, frugal, dir);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
     snprintf(cmd, sizeof cmd,
-             "/usr/bin/python3 tests/frugal_py_test.py %s/x.h5 %s/batch %s/scratch 2>&1", dir, dir,
-             dir);
+             "/usr/bin/python3 tests/frugal_py_test.py %s/x.h5 %s/batch %s/scratch %s/k.h5 "
+             "experiments/data/kepler.csv 2>&1",
+             dir, dir, dir, dir);
     char *out = tu_run_cmd(cmd);
     int n = 0;
     const char *ok = strstr(out, "ok ");
