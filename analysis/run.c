@@ -142,7 +142,8 @@ static int parse_spec(an_run *r) {
     json_t *task = json_object_get(root, "task");
     const char *tn = json_string_value(json_object_get(task, "name"));
     snprintf(r->task_name, sizeof r->task_name, "%s", tn ? tn : "?");
-    r->evm = !strncmp(r->task_name, "evm-", 4);
+    const char *isa = json_string_value(json_object_get(task, "isa")); /* a data task's */
+    r->evm = !strncmp(r->task_name, "evm-", 4) || (isa && !strcmp(isa, "evm"));
     json_t *te = json_object_get(json_object_get(root, "budget"), "target_error");
     r->has_target = json_is_number(te);
     r->target_error = r->has_target ? json_number_value(te) : 0;
@@ -253,7 +254,11 @@ static int data_opts(hid_t f, json_t *task, fit_task_opts *o, const char ***name
     o->target = json_string_value(json_object_get(task, "target"));
     o->split = json_number_value(json_object_get(task, "split"));
     const char *loss = json_string_value(json_object_get(task, "loss"));
-    o->loss = loss && !strcmp(loss, "squared") ? FIT_LOSS_SQUARED : FIT_LOSS_ABS;
+    o->loss = !loss || !strcmp(loss, "abs") ? FIT_LOSS_ABS
+              : !strcmp(loss, "squared")    ? FIT_LOSS_SQUARED
+                                            : FIT_LOSS_BITS;
+    const char *isa = json_string_value(json_object_get(task, "isa"));
+    o->isa = isa && !strcmp(isa, "evm") ? FIT_ISA_EVM : FIT_ISA_NATIVE;
     json_t *hit = json_object_get(task, "hit"), *pen = json_object_get(task, "penalty");
     if ((o->has_hit = json_is_number(hit))) o->hit = json_number_value(hit);
     if ((o->has_penalty = json_is_number(pen))) o->penalty = json_number_value(pen);

@@ -63,6 +63,7 @@ typedef struct {
     uint32_t n_inputs;
     double split;
     int loss; /* fit_loss */
+    int isa;  /* fit_isa: $.task.isa of a data task */
     bool has_hit, has_penalty;
     double hit, penalty;
     char data_note[1536]; /* frugal resume: the data file moved or changed (empty: neither) */

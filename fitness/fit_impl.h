@@ -68,6 +68,9 @@ int fit_evm_shape(const uint8_t *b, size_t n, uint32_t *min_in, int32_t *delta, 
 
 /* 256-bit helpers on 32-byte big-endian words. */
 void fit_u256_from_u64(uint8_t w[32], uint64_t v);
+/* An EVM synthesis task (calldata in, RETURN out): penalty 256, exact hits,
+ * 30,000 gas per case, constants 0, 1, 32, 64, 96 (calldata offsets). */
+void fit_evm_syn_init(fit_task *t, const char *name, fit_error_kind err, uint32_t n_in);
 unsigned fit_u256_bits_diff(const uint8_t a[32], const uint8_t b[32]);
 double fit_u256_absdiff(const uint8_t a[32], const uint8_t b[32]);
 

@@ -170,7 +170,7 @@ uint32_t fit_task_nerrors(const fit_task *t, fit_split which);
 /* The task section of a spec, as the makers see it. A family that needs more
  * (a data file's path, its columns) adds its fields here, and
  * experiments/spec.c fills them from its keys. */
-typedef enum { FIT_LOSS_ABS = 0, FIT_LOSS_SQUARED = 1 } fit_loss;
+typedef enum { FIT_LOSS_ABS = 0, FIT_LOSS_SQUARED = 1, FIT_LOSS_BITS = 2 } fit_loss;
 
 /* A data file already read: its name (for messages and the format: .csv, or
  * .jsonl/.json for PSB2's JSON lines) and its bytes. The fitness module
@@ -194,7 +194,8 @@ typedef struct {
     const char *const *inputs; /* CSV: the input columns, in stack order (n_inputs 0: every */
     uint32_t n_inputs;         /* column but the target, in the file's order) */
     double split;              /* fraction of the rows drawn into the test set (0: none) */
-    fit_loss loss;             /* CSV */
+    fit_loss loss;             /* CSV: abs, squared; EVM JSON lines: abs, bits */
+    fit_isa isa;               /* JSON lines: native, or EVM (calldata words) */
     bool has_hit, has_penalty; /* else the defaults below */
     double hit, penalty;       /* hit threshold; error of a missing output */
 } fit_task_opts;

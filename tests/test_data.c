@@ -248,7 +248,32 @@ static void same_cases(const fit_task *a, const fit_task *b, const fit_cases *x,
     cr_assert_eq(memcmp(x->want, y->want, (size_t)x->n * no * sizeof *x->want), 0);
     cr_assert_eq(!x->target, !y->target);
     if (x->target) cr_assert_eq(memcmp(x->target, y->target, x->n * sizeof *x->target), 0);
+    cr_assert_eq(!x->in256, !y->in256);
+    if (x->in256) {
+        cr_assert_eq(memcmp(x->in256, y->in256, (size_t)x->n * a->n_in * 32), 0);
+        cr_assert_eq(memcmp(x->want256, y->want256, (size_t)x->n * no * 32), 0);
+    }
     (void)b;
+}
+
+/* A random EVM program over the calldata words that mostly RETURNs a word:
+ * up to 24 of a few opcodes (PUSH1 with a calldata offset), then MSTORE at
+ * 0 and RETURN 32 bytes (every eighth program without that tail). */
+static size_t random_evm(uint64_t *seed, uint8_t *c) {
+    static const uint8_t ops[] = {0x35, 0x01, 0x03, 0x02, 0x10, 0x11, 0x14, 0x15, 0x16,
+                                  0x17, 0x18, 0x19, 0x80, 0x81, 0x90, 0x50, 0x60};
+    size_t n = 0, k = base_splitmix64(seed) % 25;
+    for (size_t i = 0; i < k; i++) {
+        uint8_t op = ops[base_splitmix64(seed) % sizeof ops];
+        c[n++] = op;
+        if (op == 0x60) c[n++] = (uint8_t)(32 * (base_splitmix64(seed) % 4));
+    }
+    if (base_splitmix64(seed) % 8) {
+        static const uint8_t tail[] = {0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3};
+        memcpy(c + n, tail, sizeof tail);
+        n += sizeof tail;
+    }
+    return n;
 }
 
 /* The task settings the engine sees, then random programs' errors, gas and
@@ -256,6 +281,7 @@ static void same_cases(const fit_task *a, const fit_task *b, const fit_cases *x,
 static void equivalent(const exp_spec *a, const exp_spec *b) {
     const fit_task *x = &a->task, *y = &b->task;
     cr_assert_eq(x->n_in, y->n_in);
+    cr_assert_eq(x->isa, y->isa);
     cr_assert_eq(x->io, y->io);
     cr_assert_eq(fit_task_nout(x), fit_task_nout(y));
     cr_assert_eq(x->error, y->error);
@@ -272,7 +298,8 @@ static void equivalent(const exp_spec *a, const exp_spec *b) {
     uint64_t seed = 19;
     for (int k = 0; k < 300; k++) {
         uint8_t code[256];
-        size_t len = tu_random_program(&seed, code, sizeof code);
+        size_t len = x->isa == FIT_ISA_EVM ? random_evm(&seed, code)
+                                           : tu_random_program(&seed, code, sizeof code);
         fit_result rx = {.errors = ex}, ry = {.errors = ey};
         fit_eval(cx, code, len, FIT_TRAIN, &rx);
         fit_eval(cy, code, len, FIT_TRAIN, &ry);
@@ -354,6 +381,92 @@ Test(data, gcd_from_json_lines_is_the_builtin_gcd) {
 
 Test(data, count_odds_from_json_lines_is_the_builtin_count_odds) {
     psb_equivalence("count-odds", ", \"penalty\": 1000");
+}
+
+/* A split's 256-bit words as EVM JSON lines ("0x" hex strings). */
+static void write_evm_jsonl(const char *name, const fit_task *t, const fit_cases *cs) {
+    FILE *f = fopen(at(name), "w");
+    uint32_t no = fit_task_nout(t);
+    for (uint32_t i = 0; i < cs->n; i++) {
+        for (uint32_t k = 0; k < t->n_in + no; k++) {
+            bool out = k >= t->n_in;
+            const uint8_t *w = out ? cs->want256 + ((size_t)i * no + k - t->n_in) * 32
+                                   : cs->in256 + ((size_t)i * t->n_in + k) * 32;
+            fprintf(f, "%s\"%s%u\": \"0x", k ? ", " : "{", out ? "output" : "input",
+                    (out ? k - t->n_in : k) + 1);
+            for (int j = 0; j < 32; j++)
+                fprintf(f, "%02x", w[j]);
+            fputc('"', f);
+        }
+        fprintf(f, "}\n");
+    }
+    fclose(f);
+}
+
+/* An EVM data task (task.isa "evm") from a built-in EVM task's own cases is
+ * that task: same cases, errors, gas, memory-time and population hash. */
+static void evm_equivalence(const char *task, const char *extra) {
+    exp_spec b, d;
+    char text[1024];
+    snprintf(text, sizeof text,
+             "{\"task\": {\"name\": \"%s\", \"n_train\": 60, \"n_test\": 40}, " RUN_KEYS "}", task);
+    load(&b, text);
+    write_evm_jsonl("train.jsonl", &b.task, &b.task.train);
+    write_evm_jsonl("test.jsonl", &b.task, &b.task.test);
+    snprintf(text, sizeof text,
+             "{\"task\": {\"data\": \"%s\", \"test\": \"%s\", \"isa\": \"evm\"%s}, " RUN_KEYS "}",
+             at("train.jsonl"), at("test.jsonl"), extra);
+    load(&d, text);
+    equivalent(&b, &d);
+    exp_spec_free(&b);
+    exp_spec_free(&d);
+}
+
+Test(data, evm_max_from_json_lines_is_the_builtin_evm_max) {
+    evm_equivalence("evm-max", ", \"loss\": \"bits\"");
+}
+
+Test(data, evm_popcount_from_json_lines_is_the_builtin_evm_popcount) {
+    evm_equivalence("evm-popcount", ", \"penalty\": 256");
+}
+
+/* EVM JSON lines: integers (negative ones in two's complement), booleans
+ * and hex strings as calldata words; what the EVM does not take. */
+Test(data, evm_json_lines_words_and_refusals) {
+    PUT("e.jsonl", "{\"input1\": 5, \"input2\": -1, \"input3\": \"0x1F\", \"output1\": true}\n");
+    exp_spec d;
+    char text[512], err[EXP_SPEC_ERRCAP];
+    snprintf(text, sizeof text, "{\"task\": {\"data\": \"%s\", \"isa\": \"evm\"}, " RUN_KEYS "}",
+             at("e.jsonl"));
+    load(&d, text);
+    const fit_task *t = &d.task;
+    cr_assert_eq(t->isa, FIT_ISA_EVM);
+    cr_assert_eq(t->io, FIT_IO_CALLDATA);
+    cr_assert_eq(t->error, FIT_ERR_BOOL);
+    cr_assert_eq(t->penalty, 1);
+    uint8_t w[3][32] = {{0}};
+    w[0][31] = 5;
+    memset(w[1], 0xff, 32);
+    w[2][31] = 0x1f;
+    cr_assert_eq(memcmp(t->train.in256, w, sizeof w), 0);
+    cr_assert_eq(t->train.want256[31], 1);
+    exp_spec_free(&d);
+    static const char *const refused[][3] = {
+        {"v.jsonl", "{\"input1\": [1, 2], \"output1\": 3}\n", "an EVM task reads calldata words"},
+        {"r.jsonl", "{\"input1\": \"12\", \"output1\": 3}\n", "\"0x\" hex strings of up to 64"},
+        {"c.csv", "x,y\n1,2\n", "no fixed-point convention"}};
+    for (int k = 0; k < 3; k++) {
+        put(refused[k][0], refused[k][1], strlen(refused[k][1]));
+        snprintf(text, sizeof text,
+                 "{\"task\": {\"data\": \"%s\", \"isa\": \"evm\"%s}, " RUN_KEYS "}",
+                 at(refused[k][0]), k == 2 ? ", \"target\": \"y\"" : "");
+        cr_assert_eq(exp_spec_load(&d, "t.json", text, NULL, 0, err, sizeof err), EXP_EXIT_INPUT,
+                     "%s", refused[k][0]);
+        cr_assert(strstr(err, refused[k][2]), "%s: %s", refused[k][0], err);
+    }
+    snprintf(text, sizeof text, "{\"task\": {\"data\": \"%s\", \"loss\": \"bits\"}, " RUN_KEYS "}",
+             at("e.jsonl"));
+    cr_assert_eq(exp_spec_load(&d, "t.json", text, NULL, 0, err, sizeof err), EXP_EXIT_INPUT);
 }
 
 /* ---- the split ---- */
