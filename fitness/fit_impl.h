@@ -54,8 +54,9 @@ int fit_coevo_eval(fit_arena *a, uint64_t *stamp, const fit_task *t, const uint8
 typedef struct fit_evm_ctx fit_evm_ctx;
 fit_evm_ctx *fit_evm_ctx_new(const fit_task *t, const vm_limits *limits);
 void fit_evm_ctx_free(fit_evm_ctx *c);
+/* d (NULL: none): the per-case detail, calldata tasks only (-1 otherwise). */
 int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t len,
-                 const fit_cases *cs, fit_result *r);
+                 const fit_cases *cs, fit_result *r, const fit_case_detail *d);
 
 /* The stack model's opcode classes (superopt.c): pure, environment, state
  * read, stack moves; FIT_M_BAD for every opcode it does not run. */

@@ -439,9 +439,12 @@ typedef struct {
     uint8_t *has_out; /* 1 when that output exists */
     uint64_t *gas, *memtime;
     uint8_t *status; /* vm_status of the case */
+    uint8_t *out256; /* EVM tasks: output k of case i, 32 bytes at [(i * n_out + k) * 32]
+                        (out then holds its low 64 bits) */
 } fit_case_detail;
-/* fit_eval_cases that also fills *d (NULL: nothing more): native tasks only
- * (-1 for EVM and co-evolution tasks); the same results as fit_eval_cases. */
+/* fit_eval_cases that also fills *d (NULL: nothing more): native and EVM
+ * calldata tasks (-1 for co-evolution and the stack model); the same results
+ * as fit_eval_cases. */
 int fit_eval_detail(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases *cs, fit_result *r,
                     const fit_case_detail *d);
 /* dst = the cases idx[0..n) of src (a split of t), in that order, e.g. the

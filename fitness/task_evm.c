@@ -219,8 +219,8 @@ static vm_status run_stack_case(fit_evm_ctx *c, const fit_task *t, const uint8_t
 }
 
 int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t len,
-                 const fit_cases *cs, fit_result *r) {
-    if (len > 1u << 20 || !cs->in256) return -1;
+                 const fit_cases *cs, fit_result *r, const fit_case_detail *d) {
+    if (len > 1u << 20 || !cs->in256 || (d && (t->io != FIT_IO_CALLDATA || !d->out256))) return -1;
     uint32_t no = fit_task_nout(t);
     bool stack_model = t->io == FIT_IO_EVM_STACK;
     if (stack_model && !c->mst) return -1;
@@ -283,6 +283,21 @@ int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t 
             r->error += e;
         }
         if (hit) r->hits++;
+        if (d) {
+            d->gas[i] = gas;
+            d->memtime[i] = gas * words;
+            d->status[i] = (uint8_t)st;
+            for (uint32_t k = 0; k < no; k++) {
+                size_t j = (size_t)i * no + k;
+                d->has_out[j] = has;
+                d->out[j] = 0;
+                memset(d->out256 + j * 32, 0, 32);
+                if (!has) continue;
+                memcpy(d->out256 + j * 32, y + (size_t)k * 32, 32);
+                for (int b = 0; b < 8; b++)
+                    d->out[j] |= (vm_word)((uint64_t)y[k * 32 + 31 - b] << (8 * b));
+            }
+        }
     }
     return 0;
 }

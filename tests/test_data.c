@@ -686,15 +686,16 @@ Test(data, report_and_disasm_show_expressions_with_column_names) {
 /* ---- frugal eval ---- */
 
 /* The error column of eval's rows equals the per-case errors the run stored. */
-static void eval_matches(const char *id, uint64_t gen, uint32_t island, uint32_t slot) {
+static void eval_matches_on(const char *run, const char *data, const char *id, uint64_t gen,
+                            uint32_t island, uint32_t slot) {
     char arg[256];
-    snprintf(arg, sizeof arg, "%s%s%s", at("ev.h5"), id ? ":" : "", id ? id : "");
-    const char *a[] = {"eval", arg, "--data", at("all.csv"), "--out", at("rows.csv"), NULL};
+    snprintf(arg, sizeof arg, "%s%s%s", at(run), id ? ":" : "", id ? id : "");
+    const char *a[] = {"eval", arg, "--data", at(data), "--out", at("rows.csv"), NULL};
     int rc = frugal_run("eval", a);
     cr_assert_eq(rc, 0, "exit %d: %s", rc, output("eval", "err"));
     an_run r;
     char err[512];
-    cr_assert_eq(an_run_load(at("ev.h5"), &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(an_run_load(at(run), &r, err, sizeof err), 0, "%s", err);
     if (!id || !strcmp(id, "best")) {
         gen = r.generations - 1;
         island = r.stats[gen].best_island;
@@ -729,6 +730,28 @@ static void eval_matches(const char *id, uint64_t gen, uint32_t island, uint32_t
     free(rows);
     free(e);
     an_run_free(&r);
+}
+
+static void eval_matches(const char *id, uint64_t gen, uint32_t island, uint32_t slot) {
+    eval_matches_on("ev.h5", "all.csv", id, gen, island, slot);
+}
+
+/* frugal eval on a built-in EVM task's run, its training cases as EVM JSON
+ * lines: the errors and gas the run stored. */
+Test(data, eval_on_an_evm_run_gives_the_errors_the_run_stored) {
+    static const char spec[] =
+        "{\"task\": {\"name\": \"evm-max\", \"n_train\": 40, \"n_test\": 10}, "
+        "\"population\": {\"size\": 60}, \"budget\": {\"generations\": "
+        "4}, \"output\": {\"per_case\": true}}";
+    PUT("em.json", spec);
+    exp_spec s;
+    load(&s, spec);
+    write_evm_jsonl("em.jsonl", &s.task, &s.task.train);
+    exp_spec_free(&s);
+    const char *a[] = {"run", at("em.json"), "--out", at("em.h5"), "--quiet", NULL};
+    cr_assert_eq(frugal_run("em", a), 0, "%s", output("em", "err"));
+    eval_matches_on("em.h5", "em.jsonl", NULL, 0, 0, 0);
+    eval_matches_on("em.h5", "em.jsonl", "2:0:5", 2, 0, 5);
 }
 
 Test(data, eval_gives_the_errors_the_run_stored) {
