@@ -357,32 +357,6 @@ static void write_jsonl(const char *name, const fit_task *t, const fit_cases *cs
     fclose(f);
 }
 
-static void psb_equivalence(const char *task, const char *extra) {
-    exp_spec b, d;
-    char text[1024];
-    snprintf(text, sizeof text,
-             "{\"task\": {\"name\": \"%s\", \"n_train\": 60, \"n_test\": 40}, " RUN_KEYS "}", task);
-    load(&b, text);
-    write_jsonl("train.jsonl", &b.task, &b.task.train);
-    write_jsonl("test.jsonl", &b.task, &b.task.test);
-    snprintf(text, sizeof text,
-             "{\"task\": {\"data\": \"%s\", \"test\": \"%s\"%s}, " RUN_KEYS "%s}",
-             at("train.jsonl"), at("test.jsonl"), extra,
-             strstr(extra, "1000") ? ", \"genome\": {\"constants\": [0, 1, 2]}" : "");
-    load(&d, text);
-    equivalent(&b, &d);
-    exp_spec_free(&b);
-    exp_spec_free(&d);
-}
-
-Test(data, gcd_from_json_lines_is_the_builtin_gcd) {
-    psb_equivalence("gcd", "");
-}
-
-Test(data, count_odds_from_json_lines_is_the_builtin_count_odds) {
-    psb_equivalence("count-odds", ", \"penalty\": 1000");
-}
-
 /* A split's 256-bit words as EVM JSON lines ("0x" hex strings). */
 static void write_evm_jsonl(const char *name, const fit_task *t, const fit_cases *cs) {
     FILE *f = fopen(at(name), "w");
@@ -403,31 +377,43 @@ static void write_evm_jsonl(const char *name, const fit_task *t, const fit_cases
     fclose(f);
 }
 
-/* An EVM data task (task.isa "evm") from a built-in EVM task's own cases is
- * that task: same cases, errors, gas, memory-time and population hash. */
-static void evm_equivalence(const char *task, const char *extra) {
+/* A built-in task's own cases as JSON lines (write: the writer) make a data
+ * task (with extra keys) that is the built-in task. */
+static void jsonl_equivalence(const char *task, const char *extra,
+                              void (*write)(const char *, const fit_task *, const fit_cases *)) {
     exp_spec b, d;
     char text[1024];
     snprintf(text, sizeof text,
              "{\"task\": {\"name\": \"%s\", \"n_train\": 60, \"n_test\": 40}, " RUN_KEYS "}", task);
     load(&b, text);
-    write_evm_jsonl("train.jsonl", &b.task, &b.task.train);
-    write_evm_jsonl("test.jsonl", &b.task, &b.task.test);
+    write("train.jsonl", &b.task, &b.task.train);
+    write("test.jsonl", &b.task, &b.task.test);
     snprintf(text, sizeof text,
-             "{\"task\": {\"data\": \"%s\", \"test\": \"%s\", \"isa\": \"evm\"%s}, " RUN_KEYS "}",
-             at("train.jsonl"), at("test.jsonl"), extra);
+             "{\"task\": {\"data\": \"%s\", \"test\": \"%s\"%s}, " RUN_KEYS "%s}",
+             at("train.jsonl"), at("test.jsonl"), extra,
+             strstr(extra, "1000") ? ", \"genome\": {\"constants\": [0, 1, 2]}" : "");
     load(&d, text);
     equivalent(&b, &d);
     exp_spec_free(&b);
     exp_spec_free(&d);
 }
 
+Test(data, gcd_from_json_lines_is_the_builtin_gcd) {
+    jsonl_equivalence("gcd", "", write_jsonl);
+}
+
+Test(data, count_odds_from_json_lines_is_the_builtin_count_odds) {
+    jsonl_equivalence("count-odds", ", \"penalty\": 1000", write_jsonl);
+}
+
+/* An EVM data task (task.isa "evm") from a built-in EVM task's own cases
+ * ("0x" words) is that task. */
 Test(data, evm_max_from_json_lines_is_the_builtin_evm_max) {
-    evm_equivalence("evm-max", ", \"loss\": \"bits\"");
+    jsonl_equivalence("evm-max", ", \"isa\": \"evm\", \"loss\": \"bits\"", write_evm_jsonl);
 }
 
 Test(data, evm_popcount_from_json_lines_is_the_builtin_evm_popcount) {
-    evm_equivalence("evm-popcount", ", \"penalty\": 256");
+    jsonl_equivalence("evm-popcount", ", \"isa\": \"evm\", \"penalty\": 256", write_evm_jsonl);
 }
 
 /* EVM JSON lines: integers (negative ones in two's complement), booleans
