@@ -106,13 +106,15 @@ typedef struct {
     uint64_t code_len;
     int64_t solved_gen; /* first generation with a solution (an_solved), or -1 */
     vm_limits limits;   /* $.limits of the spec (0 fields: the task's) */
-    /* the task, made again from its name: its penalty (a missing output's
+    /* the task, made again from its name (a data task from /cases): its penalty (a missing output's
      * error; INFINITY when it cannot be made here, or when a wrong output can
      * cost as much: docs/report.md "Fronts") and how its programs read as
      * expressions */
     double penalty;
     bool expressible;  /* native programs on the stack: expr holds the options */
-    an_expr_opts expr; /* n_in, n_out, fixed point, limits */
+    an_expr_opts expr; /* n_in, n_out, fixed point, limits, input names */
+    char **in_names;   /* a CSV data task's input columns (expr.names), or NULL */
+    uint32_t n_in_names;
     char expr_why[96]; /* why not, when not expressible */
 } an_run;
 

@@ -10,6 +10,7 @@
 #include "analysis/analysis.h"
 #include "vm/vm.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -846,10 +847,52 @@ static void pr_bin(printer *pr, const node *x, int p, const char *opname) {
     pr_sub(pr, x->b, p, true);
 }
 
+/* Whether a column name reads as one name in infix: a letter or '_', then
+ * letters, digits, '_' or '.'. */
+static bool plain_name(const char *n) {
+    if (!isalpha((unsigned char)*n) && *n != '_') return false;
+    for (; *n; n++)
+        if (!isalnum((unsigned char)*n) && *n != '_' && *n != '.') return false;
+    return true;
+}
+
+/* A column name in each style: infix as it is when plain, else in
+ * backquotes; SymPy as it is when a lowercase letter and digits (sympify
+ * reads every such name as a symbol), else as Symbol('...'), which no name
+ * breaks and none of SymPy's own (E, I, gamma, lambda, ...) clashes with;
+ * LaTeX one letter as it is, else upright in \\text{}, TeX's specials
+ * escaped. */
+static void pr_name(printer *pr, const char *n) {
+    bool simple = n[0] >= 'a' && n[0] <= 'z' && strspn(n + 1, "0123456789") == strlen(n + 1);
+    if (pr->s == AN_EXPR_SYMPY && !simple) {
+        put(pr->b, "Symbol('");
+        for (; *n; n++)
+            put(pr->b, *n == '\\' || *n == '\'' ? "\\%c" : "%c", *n);
+        put(pr->b, "')");
+    } else if (pr->s == AN_EXPR_LATEX) {
+        bool letter = isalpha((unsigned char)n[0]) && !n[1];
+        if (!letter) put(pr->b, "\\text{");
+        for (; *n; n++) {
+            if (strchr("_&%$#{}", *n))
+                put(pr->b, "\\%c", *n);
+            else if (strchr("\\~^", *n))
+                put(pr->b, "%s",
+                    *n == '\\'  ? "\\textbackslash{}"
+                    : *n == '~' ? "\\textasciitilde{}"
+                                : "\\textasciicircum{}");
+            else
+                put(pr->b, "%c", *n);
+        }
+        if (!letter) put(pr->b, "}");
+    } else {
+        put(pr->b, plain_name(n) ? "%s" : "`%s`", n);
+    }
+}
+
 static void pr_var(printer *pr, vm_word k) {
     const an_expr *e = pr->e;
     if (e->o.names && e->o.names[k]) {
-        put(pr->b, "%s", e->o.names[k]);
+        pr_name(pr, e->o.names[k]);
     } else if (e->o.n_in == 1) {
         put(pr->b, "x");
     } else {

@@ -19,6 +19,7 @@ docs/report.md, "Expressions".
 """
 import builtins
 import ctypes
+import hashlib
 import json
 import os
 import shutil
@@ -184,13 +185,16 @@ class Run:
         self._errors = self.per_case
         self._cases = None
         if "cases" in f:
-            self._cases = self._read_group(f["cases"])
+            self._cases = {k: self._case_file(k, d) for k, d in f["cases"].items()}
 
     @staticmethod
-    def _read_group(g):
-        out = {"attrs": {k: (v.decode() if isinstance(v, bytes) else v) for k, v in g.attrs.items()}}
-        for k, v in g.items():
-            out[k] = Run._read_group(v) if isinstance(v, h5py.Group) else v[()]
+    def _case_file(name, d):
+        """/cases/<name>: the data file's bytes and its attributes (path,
+        sha256, bytes), the bytes checked against the SHA-256."""
+        out = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in d.attrs.items()}
+        out["data"] = d[()]
+        if "sha256" in out and hashlib.sha256(out["data"].tobytes()).hexdigest() != out["sha256"]:
+            raise CorruptRun(f"/cases/{name}: the bytes do not match their stored SHA-256")
         return out
 
     # ---- rows and individuals ----
@@ -239,11 +243,12 @@ class Run:
             return f["pop/errors"][r]
 
     def cases(self):
-        """The run's cases as stored in /cases (inputs, outputs, data file's
-        sha256: whatever the group holds, as numpy arrays and an "attrs"
-        dict), or None when the file does not store them (files written
-        before /cases existed; the cases are then the task's, made again
-        from the spec and seed)."""
+        """The data files a data task's run keeps in /cases, or None (a
+        built-in task: its cases are made again from the spec and seed).
+        A dict by dataset name ("data", "test"), each a dict: "data" the
+        file's bytes (a numpy uint8 array: .tobytes().decode() is the text),
+        "path" where the run read it, "sha256" (checked against the bytes
+        when the run file is opened) and "bytes" its length."""
         return self._cases
 
     # ---- expressions (the C printer, through the frugal binary) ----

@@ -142,7 +142,8 @@ static int parse_spec(an_run *r) {
     json_t *task = json_object_get(root, "task");
     const char *tn = json_string_value(json_object_get(task, "name"));
     snprintf(r->task_name, sizeof r->task_name, "%s", tn ? tn : "?");
-    r->evm = !strncmp(r->task_name, "evm-", 4);
+    const char *isa = json_string_value(json_object_get(task, "isa")); /* a data task's */
+    r->evm = !strncmp(r->task_name, "evm-", 4) || (isa && !strcmp(isa, "evm"));
     json_t *te = json_object_get(json_object_get(root, "budget"), "target_error");
     r->has_target = json_is_number(te);
     r->target_error = r->has_target ? json_number_value(te) : 0;
@@ -225,18 +226,71 @@ static const char *check_stats(const an_run *r) {
     return NULL;
 }
 
+/* The task "data"'s options from the canonical spec's task section, with
+ * its files from the run file's /cases (docs/hdf5-schema.md), as frugal
+ * resume rebuilds it: 0, or -1 (no /cases, out of memory). names and
+ * bytes are the caller's to free. */
+static int data_opts(hid_t f, json_t *task, fit_task_opts *o, const char ***names,
+                     uint8_t *bytes[2]) {
+    static const char *const keys[2] = {"data", "test"};
+    fit_data_file *file[2] = {&o->data, &o->test};
+    for (int i = 0; i < 2; i++) {
+        const char *path = json_string_value(json_object_get(task, keys[i]));
+        char ds[16];
+        snprintf(ds, sizeof ds, "cases/%s", keys[i]);
+        if (!path) continue;
+        int64_t n = H5Lexists(f, "cases", H5P_DEFAULT) > 0 && H5Lexists(f, ds, H5P_DEFAULT) > 0
+                        ? dset_len(f, ds)
+                        : -1;
+        if (n < 0 || !(bytes[i] = read_prefix(f, ds, H5T_NATIVE_UINT8, 1, (uint64_t)n))) return -1;
+        *file[i] = (fit_data_file){path, bytes[i], (size_t)n};
+    }
+    json_t *in = json_object_get(task, "inputs");
+    o->n_inputs = (uint32_t)json_array_size(in);
+    if (o->n_inputs && !(*names = calloc(o->n_inputs, sizeof **names))) return -1;
+    for (uint32_t i = 0; i < o->n_inputs; i++)
+        (*names)[i] = json_string_value(json_array_get(in, i));
+    o->inputs = *names;
+    o->target = json_string_value(json_object_get(task, "target"));
+    o->split = json_number_value(json_object_get(task, "split"));
+    const char *loss = json_string_value(json_object_get(task, "loss"));
+    o->loss = !loss || !strcmp(loss, "abs") ? FIT_LOSS_ABS
+              : !strcmp(loss, "squared")    ? FIT_LOSS_SQUARED
+                                            : FIT_LOSS_BITS;
+    const char *isa = json_string_value(json_object_get(task, "isa"));
+    o->isa = isa && !strcmp(isa, "evm") ? FIT_ISA_EVM : FIT_ISA_NATIVE;
+    json_t *hit = json_object_get(task, "hit"), *pen = json_object_get(task, "penalty");
+    if ((o->has_hit = json_is_number(hit))) o->hit = json_number_value(hit);
+    if ((o->has_penalty = json_is_number(pen))) o->penalty = json_number_value(pen);
+    return 0;
+}
+
 /* The task, made again from its name with fixed cases (its cases do not
- * matter here): its penalty and how its programs read as expressions. */
-static void run_task(an_run *r) {
+ * matter here), a data task from the files kept in the run: its penalty
+ * and how its programs read as expressions (with the input columns'
+ * names). */
+static void run_task(an_run *r, hid_t f) {
     evo_rng g;
     fit_rng fr;
     fit_task t;
+    fit_task_opts o = {0};
+    const char **names = NULL;
+    uint8_t *bytes[2] = {NULL, NULL};
     char err[256];
     evo_rng_seed(&g, 1, 1);
     evo_fit_rng(&fr, &g);
     memset(&t, 0, sizeof t);
     r->penalty = INFINITY;
-    if (fit_task_make(r->task_name, NULL, &fr, &t, err, sizeof err)) {
+    json_t *root = json_loads(r->spec, 0, NULL);
+    bool data = !strcmp(r->task_name, "data");
+    int made = data && data_opts(f, json_object_get(root, "task"), &o, &names, bytes)
+                   ? -1
+                   : fit_task_make(r->task_name, &o, &fr, &t, err, sizeof err);
+    json_decref(root);
+    free(names);
+    free(bytes[0]);
+    free(bytes[1]);
+    if (made) {
         snprintf(r->expr_why, sizeof r->expr_why, "task %s cannot be made here", r->task_name);
         return;
     }
@@ -252,6 +306,9 @@ static void run_task(an_run *r) {
      * overridden by the spec's (files without them: the task's) */
     vm_limits l = r->limits.gas ? r->limits : t.limits;
     r->expressible = !an_expr_opts_task(&t, &l, &r->expr, r->expr_why, sizeof r->expr_why);
+    r->in_names = t.in_names; /* kept: the expressions name the inputs */
+    r->n_in_names = t.n_in;
+    t.in_names = NULL;
     fit_task_free(&t);
 }
 
@@ -260,7 +317,8 @@ int an_expr_opts_task(const fit_task *t, const vm_limits *limits, an_expr_opts *
     *o = (an_expr_opts){.n_in = t->n_in,
                         .n_out = fit_task_nout(t),
                         .fixed = t->fixed_point,
-                        .limits = limits ? *limits : t->limits};
+                        .limits = limits ? *limits : t->limits,
+                        .names = (const char *const *)t->in_names};
     if (t->isa != FIT_ISA_NATIVE) return snprintf(why, cap, "EVM bytecode"), -1;
     if (t->io != FIT_IO_STACK) return snprintf(why, cap, "its input is a vector on a channel"), -1;
     return 0;
@@ -305,7 +363,7 @@ int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
         fail(err, errcap, path, "truncated or corrupt run file (the root attributes spec, seed)");
         goto cleanup;
     }
-    run_task(r);
+    run_task(r, f);
     if ((pop = H5Gopen2(f, "pop", H5P_DEFAULT)) < 0 ||
         read_num_attr(pop, "islands", H5T_NATIVE_UINT32, &r->islands) ||
         read_num_attr(pop, "pop_size", H5T_NATIVE_UINT32, &r->pop_size) ||
@@ -393,6 +451,9 @@ cleanup:
 
 void an_run_free(an_run *r) {
     free(r->spec);
+    for (uint32_t i = 0; r->in_names && i < r->n_in_names; i++)
+        free(r->in_names[i]);
+    free(r->in_names);
     free(r->stats);
 #define FREE_COL(name, ty, shape, doc) FREE_COL_##shape(name)
 #define FREE_COL_ROWS(name)            free(r->name);

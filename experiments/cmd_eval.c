@@ -13,9 +13,10 @@ static const char eval_usage[] =
     "usage: frugal eval PROGRAM|RUN.h5[:GEN:ISLAND:SLOT|:best] --data FILE\n"
     "                   [--spec SPEC.json] [--target COLUMN] [--out predictions.csv]\n"
     "                   [--expr[=infix|sympy|latex]]\n"
-    "Runs one native program on every row of a CSV file or every case of a PSB2\n"
-    "JSON-lines file, as the task \"data\" scores it (docs/tasks.md), and prints a\n"
-    "summary: the error (sum and mean), hits, gas, memory-time and the worst status.\n"
+    "Runs one program on every row of a CSV file or every case of a PSB2 JSON-lines\n"
+    "file (EVM runs: JSON lines of calldata words), as the task \"data\" scores it\n"
+    "(docs/tasks.md), and prints a summary: the error (sum and mean), hits, gas,\n"
+    "memory-time and the worst status.\n"
     "  PROGRAM          a .s (assembled) or .bin file of native bytecode\n"
     "  RUN.h5[:ID]      a run file's individual: GEN:ISLAND:SLOT, GEN:SLOT or best\n"
     "                   (the default: the best of the last generation); the task's\n"
@@ -70,8 +71,10 @@ static int load_from_run(const char *path, const char *id, eval_program *p) {
         rc = EXP_EXIT_USAGE;
         goto done;
     }
-    if (r.evm) {
-        fprintf(stderr, "frugal eval: %s: EVM programs are not supported (native only)\n", path);
+    if (!strcmp(r.task_name, "evm-superopt")) {
+        fprintf(stderr,
+                "frugal eval: %s: evm-superopt programs run on stacks, not on calldata rows\n",
+                path);
         rc = EXP_EXIT_INPUT;
         goto done;
     }
@@ -105,18 +108,27 @@ static char *eval_spec_text(const char *base, const char *file, const char *targ
     if (!task) goto done;
     bool was_data = old && (!json_object_get(old, "name") ||
                             !strcmp(json_string_value(json_object_get(old, "name")) ?: "", "data"));
-    static const char *const keep[] = {"target", "inputs", "loss", "hit", "penalty", NULL};
+    static const char *const keep[] = {"target", "inputs", "loss", "hit", "penalty", "isa", NULL};
     for (size_t i = 0; was_data && keep[i]; i++) {
         json_t *v = json_object_get(old, keep[i]);
         if (v) json_object_set(task, keep[i], v);
     }
+    /* a built-in EVM synthesis task's scoring, as the data task's */
+    const char *bn = old ? json_string_value(json_object_get(old, "name")) : NULL;
+    if (bn && !strncmp(bn, "evm-", 4)) {
+        json_object_set_new(task, "isa", json_string("evm"));
+        json_object_set_new(task, "loss", json_string(strcmp(bn, "evm-popcount") ? "bits" : "abs"));
+        json_object_set_new(task, "penalty", json_real(256));
+    }
+    bool evm = json_object_get(task, "isa") &&
+               !strcmp(json_string_value(json_object_get(task, "isa")), "evm");
     json_object_set_new(task, "name", json_string("data"));
     json_object_set_new(task, "data", json_string(file));
     if (target) json_object_set_new(task, "target", json_string(target));
     if (fit_data_format(file) == 2) { /* JSON lines name their own inputs and outputs */
         json_object_del(task, "target");
         json_object_del(task, "inputs");
-        json_object_del(task, "loss");
+        if (!evm) json_object_del(task, "loss");
     }
     json_object_set_new(root, "task", task);
     /* the genome's settings are typed by the task; a run of another task
@@ -130,8 +142,12 @@ done:
     return out;
 }
 
-static void put_word(FILE *f, const fit_task *t, vm_word w) {
-    if (t->fixed_point)
+static void put_word(FILE *f, const fit_task *t, vm_word w, const uint8_t *w256) {
+    if (t->isa == FIT_ISA_EVM) {
+        fputs("0x", f);
+        for (int b = 0; b < 32; b++)
+            fprintf(f, "%02x", w256[b]);
+    } else if (t->fixed_point)
         fprintf(f, "%.17g", vm_fx_to_double(w));
     else
         fprintf(f, "%" PRId64, (int64_t)w);
@@ -156,12 +172,12 @@ static int write_rows(const char *out, const fit_task *t, const fit_cases *cs, c
         for (uint32_t k = 0; k < no; k++) {
             size_t j = (size_t)i * no + k;
             fputc(',', f);
-            if (d->has_out[j]) put_word(f, t, d->out[j]);
+            if (d->has_out[j]) put_word(f, t, d->out[j], d->out256 + j * 32);
             fputc(',', f);
             if (t->fixed_point)
                 fprintf(f, "%.17g", cs->target[i]);
             else
-                fprintf(f, "%" PRId64, (int64_t)cs->want[j]);
+                put_word(f, t, cs->want[j], cs->want256 ? cs->want256 + j * 32 : NULL);
             e += errs[j];
         }
         fprintf(f, ",%.17g,%" PRIu64 ",%" PRIu64 ",%s\n", e, d->gas[i], d->memtime[i],
@@ -257,7 +273,8 @@ int exp_cmd_eval(int argc, char **argv) {
     d.gas = calloc((size_t)n + 1, sizeof *d.gas);
     d.memtime = calloc((size_t)n + 1, sizeof *d.memtime);
     d.status = calloc((size_t)n + 1, 1);
-    if (!ctx || !errs || !d.out || !d.has_out || !d.gas || !d.memtime || !d.status) {
+    d.out256 = calloc(((size_t)n * no + 1) * 32, 1);
+    if (!ctx || !errs || !d.out || !d.has_out || !d.gas || !d.memtime || !d.status || !d.out256) {
         fprintf(stderr, "frugal eval: out of memory\n");
         rc = EXP_EXIT_FAIL;
         goto cleanup;
@@ -304,6 +321,7 @@ cleanup:
     free(d.gas);
     free(d.memtime);
     free(d.status);
+    free(d.out256);
     if (loaded) exp_spec_free(&s);
     free(text);
     free(base);

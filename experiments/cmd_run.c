@@ -610,6 +610,47 @@ int exp_cmd_run(int argc, char **argv) {
 
 /* ---- frugal resume FILE.h5 ---- */
 
+/* The files the run file keeps (/cases), from rank 0 to every rank: rank 0
+ * packs them (name, path, SHA-256 with their NULs, then the bytes, each
+ * after its length) into one broadcast; the others point k->f into *blob,
+ * which they free. A data task's cases then come from the same bytes on
+ * every rank. Aborts every rank when a rank cannot follow. */
+static void bcast_kept(exp_kept *k, evo_store_file *f, uint8_t **blob) {
+    base_buf b = {0};
+    size_t n = 0;
+    if (evo_mpi_rank() == 0) {
+        for (uint32_t i = 0; i < k->n; i++) {
+            const char *s[3] = {f[i].name, f[i].path, f[i].sha256};
+            for (int j = 0; j < 3; j++)
+                if (base_buf_put_le(&b, strlen(s[j]) + 1, 8) ||
+                    base_buf_put(&b, s[j], strlen(s[j]) + 1))
+                    evo_mpi_abort(EXP_EXIT_FAIL);
+            if (base_buf_put_le(&b, f[i].len, 8) || base_buf_put(&b, f[i].bytes, f[i].len))
+                evo_mpi_abort(EXP_EXIT_FAIL);
+        }
+        *blob = b.data;
+        n = b.len;
+    }
+    if (evo_mpi_bcast(blob, &n, 0)) evo_mpi_abort(EXP_EXIT_FAIL);
+    if (evo_mpi_rank() == 0) return;
+    const uint8_t *p = *blob, *end = *blob + n;
+    for (k->n = 0; p < end && k->n < EVO_STORE_MAX_FILES; k->n++) {
+        const void *part[4];
+        size_t len = 0;
+        for (int j = 0; j < 4; j++) {
+            if (end - p < 8) evo_mpi_abort(EXP_EXIT_FAIL);
+            len = (size_t)base_le_get(p, 8);
+            p += 8;
+            if ((size_t)(end - p) < len || (j < 3 && (!len || p[len - 1])))
+                evo_mpi_abort(EXP_EXIT_FAIL);
+            part[j] = p;
+            p += len;
+        }
+        f[k->n] = (evo_store_file){
+            .name = part[0], .path = part[1], .sha256 = part[2], .bytes = part[3], .len = len};
+    }
+}
+
 static const char resume_run_usage[] =
     "usage: frugal resume FILE.h5 [--threads N] [--quiet] [--json]\n"
     "Continues a run from its last checkpoint to the budget of its stored spec.\n"
@@ -658,6 +699,7 @@ static int cmd_resume(int argc, char **argv) {
      * checkpoint from it, whatever the number of ranks the run had before */
     bool spread = evo_mpi_size() > 1, root = evo_mpi_rank() == 0;
     evo_store *st = NULL;
+    uint8_t *kept_blob = NULL; /* other ranks: the broadcast copy of /cases */
     if (root) {
         st = evo_store_open(file, &spec_json, err, sizeof err);
         if (!st) {
@@ -672,9 +714,17 @@ static int cmd_resume(int argc, char **argv) {
         if (evo_mpi_bcast((uint8_t **)&spec_json, &n, 0) || !n || spec_json[n - 1])
             evo_mpi_abort(EXP_EXIT_FAIL);
     }
+    evo_store_file kf[EVO_STORE_MAX_FILES];
+    exp_kept kept = {kf, 0};
+    static const char *const kept_names[] = {"data", "test"};
+    for (uint32_t i = 0; st && i < EVO_STORE_MAX_FILES; i++) {
+        const evo_store_file *k = evo_store_file_get(st, kept_names[i]);
+        if (k) kf[kept.n++] = *k;
+    }
+    if (spread) bcast_kept(&kept, kf, &kept_blob);
     char src[4200];
     snprintf(src, sizeof src, "%s (stored spec)", file);
-    rc = exp_spec_load_run(&s, src, spec_json, st, err, sizeof err);
+    rc = exp_spec_load_run(&s, src, spec_json, &kept, err, sizeof err);
     if (rc) {
         fprintf(stderr, "frugal resume: %s\n", err);
         goto cleanup;
@@ -724,6 +774,7 @@ cleanup:
     evo_run_free(r);
     if (loaded) exp_spec_free(&s);
     free(spec_json);
+    free(kept_blob);
     return rc;
 #else
     (void)have_threads;

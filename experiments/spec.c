@@ -47,7 +47,8 @@ static const char *const emig_names[] = {"best", "random", NULL};
 /* VM_UNDERFLOW_FAULT, VM_UNDERFLOW_SKIP: index + 1 (0 is the task's rule) */
 static const char *const underflow_names[] = {"fault", "skip", NULL};
 /* fit_loss */
-static const char *const loss_names[] = {"abs", "squared", NULL};
+static const char *const loss_names[] = {"abs", "squared", "bits", NULL};
+static const char *const isa_names[] = {"native", "evm", NULL};
 
 /* Each key: its name, type and range, then its default and meaning as
  * docs/specs.md shows them (exp_spec_doc_keys; tests/test_docs.c). */
@@ -86,7 +87,10 @@ static const fdesc task_f[] = {
      .maxn = FIT_DATA_MAX_IN,
      .dflt = "every other column",
      .doc = "data, CSV: the input columns, in stack order (the last on top)"},
-    E("loss", loss_names, "`abs`", "data, CSV: the error of a case: abs(y − t) or (y − t)²"),
+    E("loss", loss_names, "`abs`",
+      "data: CSV abs(y − t) or (y − t)²; EVM JSON lines abs(y − t) or `bits` (differing bits)"),
+    E("isa", isa_names, "`native`",
+      "data, JSON lines: the ISA; `evm`: inputs as calldata words, the output RETURNed"),
     R("hit", 0.0, 1e300, "CSV 0.01, JSON lines 0", "data: a case is a hit when its error ≤ this"),
     R("penalty", 0.0, 1e300, "CSV 1000; JSON lines 10^6, or 1 when all outputs are boolean",
       "data: the error of a missing output"),
@@ -798,11 +802,13 @@ static json_t *word_json(vm_word w, bool fx) {
 
 /* ---- the task "data" ---- */
 
-/* One data file: read (relative to spec_path), or from the run file st. */
+/* One data file: read (relative to spec_path), or the run file's copy (kept). */
 static int data_file(exp_spec *s, const char *given, const char *name, const char *spec_path,
-                     const evo_store *st, exp_data_file *f, char *err, size_t errcap) {
-    if (!st) return exp_data_read(spec_path, given, f, err, errcap);
-    const evo_store_file *sf = evo_store_file_get(st, name);
+                     const exp_kept *kept, exp_data_file *f, char *err, size_t errcap) {
+    if (!kept) return exp_data_read(spec_path, given, f, err, errcap);
+    const evo_store_file *sf = NULL;
+    for (uint32_t i = 0; i < kept->n && !sf; i++)
+        if (!strcmp(kept->f[i].name, name)) sf = &kept->f[i];
     if (!sf) {
         errf(err, errcap, "the run file holds no copy of the data file %s (/cases/%s)", given,
              name);
@@ -813,7 +819,7 @@ static int data_file(exp_spec *s, const char *given, const char *name, const cha
 
 /* The data keys into s and o, and the files read. 0, or an exit code. */
 static int load_data_keys(exp_spec *s, json_t *root, vctx *c, const char *spec_path,
-                          const evo_store *st, fit_task_opts *o, char *err, size_t errcap) {
+                          const exp_kept *kept, fit_task_opts *o, char *err, size_t errcap) {
     json_t *v = at(root, "task", "data");
     if (!v) {
         errf(err, errcap, "%s: $.task.data: the task \"data\" needs a data file, found nothing",
@@ -859,16 +865,31 @@ static int load_data_keys(exp_spec *s, json_t *root, vctx *c, const char *spec_p
              origin(c, "$.task.target", NULL));
         return EXP_EXIT_INPUT;
     }
-    if (fmt == 2 && (s->target || s->n_inputs || at(root, "task", "loss"))) {
+    s->isa = get_enum(root, "task", "isa", isa_names, FIT_ISA_NATIVE);
+    bool evm = s->isa == FIT_ISA_EVM;
+    if (fmt == 2 && (s->target || s->n_inputs || (!evm && at(root, "task", "loss")))) {
         errf(err, errcap,
              "%s: $.task: target, inputs and loss are for CSV files; JSON lines name their "
              "inputs and outputs (input1.., output1..)",
              origin(c, "$.task", NULL));
         return EXP_EXIT_INPUT;
     }
-    int rc = data_file(s, json_string_value(v), "data", spec_path, st, &s->data, err, errcap);
+    if (fmt == 1 && evm) {
+        errf(err, errcap,
+             "%s: $.task.isa: the EVM takes JSON-lines tasks (integers and booleans as calldata "
+             "words); the EVM tasks have no fixed-point convention for a CSV's real numbers",
+             origin(c, "$.task.isa", NULL));
+        return EXP_EXIT_INPUT;
+    }
+    if (evm ? s->loss == FIT_LOSS_SQUARED : s->loss == FIT_LOSS_BITS) {
+        errf(err, errcap, "%s: $.task.loss: %s, found \"%s\"", origin(c, "$.task.loss", NULL),
+             evm ? "expected abs or bits for an EVM task" : "expected abs or squared",
+             loss_names[s->loss]);
+        return EXP_EXIT_INPUT;
+    }
+    int rc = data_file(s, json_string_value(v), "data", spec_path, kept, &s->data, err, errcap);
     if (!rc && tv)
-        rc = data_file(s, json_string_value(tv), "test", spec_path, st, &s->test, err, errcap);
+        rc = data_file(s, json_string_value(tv), "test", spec_path, kept, &s->test, err, errcap);
     if (rc) return rc;
     o->data = (fit_data_file){s->data.path, s->data.bytes, s->data.len};
     if (s->test.path) o->test = (fit_data_file){s->test.path, s->test.bytes, s->test.len};
@@ -876,6 +897,7 @@ static int load_data_keys(exp_spec *s, json_t *root, vctx *c, const char *spec_p
     o->inputs = (const char *const *)s->inputs;
     o->n_inputs = s->n_inputs;
     o->split = s->split;
+    o->isa = (fit_isa)s->isa;
     o->loss = (fit_loss)s->loss;
     o->has_hit = s->has_hit;
     o->hit = s->hit;
@@ -1126,7 +1148,9 @@ static char *canonical_text(const exp_spec *s) {
             for (uint32_t i = 0; i < s->n_inputs; i++)
                 if (json_array_append_new(a, json_string(s->inputs[i]))) goto oom;
         }
-        if (fit_data_format(s->data.path) == 1) SET(o, "loss", json_string(loss_names[s->loss]));
+        if (fit_data_format(s->data.path) == 1 || s->isa == FIT_ISA_EVM)
+            SET(o, "loss", json_string(loss_names[s->loss]));
+        if (s->isa == FIT_ISA_EVM) SET(o, "isa", json_string(isa_names[s->isa]));
         SET(o, "hit", json_real(s->hit));
         SET(o, "penalty", json_real(s->penalty));
     }
@@ -1233,7 +1257,7 @@ void exp_spec_free(exp_spec *s) {
 }
 
 static int spec_load(exp_spec *s, const char *path, const char *text, const exp_override *ov,
-                     size_t nov, const evo_store *st, char *err, size_t errcap) {
+                     size_t nov, const exp_kept *kept, char *err, size_t errcap) {
     memset(s, 0, sizeof *s);
     const char *spec_file = text ? NULL : path; /* data paths are relative to its folder */
     char *own = NULL;
@@ -1303,13 +1327,13 @@ static int spec_load(exp_spec *s, const char *path, const char *text, const exp_
                            .equiv_samples = s->equiv_samples};
     bool data_task = !strcmp(s->task_name, "data");
     if (data_task) {
-        rc = load_data_keys(s, root, &c, spec_file, st, &topts, err, errcap);
+        rc = load_data_keys(s, root, &c, spec_file, kept, &topts, err, errcap);
         if (rc) goto fail;
         rc = EXP_EXIT_INPUT;
         topts.n_train = topts.n_test = 0;
     } else {
         static const char *const data_keys[] = {"data", "test", "split",   "target", "inputs",
-                                                "loss", "hit",  "penalty", NULL};
+                                                "loss", "hit",  "penalty", "isa",    NULL};
         for (size_t i = 0; data_keys[i]; i++)
             if (at(root, "task", data_keys[i])) {
                 char kp[64];
@@ -1375,9 +1399,9 @@ int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_ove
     return spec_load(s, path, text, ov, nov, NULL, err, errcap);
 }
 
-int exp_spec_load_run(exp_spec *s, const char *src, const char *text, const evo_store *st,
+int exp_spec_load_run(exp_spec *s, const char *src, const char *text, const exp_kept *kept,
                       char *err, size_t errcap) {
-    return spec_load(s, src, text, NULL, 0, st, err, errcap);
+    return spec_load(s, src, text, NULL, 0, kept, err, errcap);
 }
 
 uint32_t exp_spec_store_files(const exp_spec *s, evo_store_file *out) {

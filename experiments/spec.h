@@ -63,6 +63,7 @@ typedef struct {
     uint32_t n_inputs;
     double split;
     int loss; /* fit_loss */
+    int isa;  /* fit_isa: $.task.isa of a data task */
     bool has_hit, has_penalty;
     double hit, penalty;
     char data_note[1536]; /* frugal resume: the data file moved or changed (empty: neither) */
@@ -77,10 +78,16 @@ typedef struct {
 int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_override *ov,
                   size_t nov, char *err, size_t errcap);
 void exp_spec_free(exp_spec *s);
+/* The files a run file keeps under /cases (evo_store_file_get on the rank
+ * that opened it, a broadcast copy on the other MPI ranks). */
+typedef struct {
+    const evo_store_file *f;
+    uint32_t n;
+} exp_kept;
 /* exp_spec_load of a run's stored spec (text) for frugal resume: a data
- * task's files come from the run file (evo_store_file_get(st, ...)), and
- * s->data_note says when the file on disk has moved or changed. */
-int exp_spec_load_run(exp_spec *s, const char *src, const char *text, const evo_store *st,
+ * task's files come from the run file (kept), and s->data_note says when
+ * the file on disk has moved or changed. */
+int exp_spec_load_run(exp_spec *s, const char *src, const char *text, const exp_kept *kept,
                       char *err, size_t errcap);
 /* The files of a data task, for evo_store_opts.files (out: room for
  * EVO_STORE_MAX_FILES); returns how many. */

@@ -163,10 +163,10 @@ int fit_eval_cases(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases 
 int fit_eval_detail(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases *cs, fit_result *r,
                     const fit_case_detail *d) {
     const fit_task *t = c->task;
-    if (d && (c->coevo || t->isa != FIT_ISA_NATIVE)) return -1;
+    if (d && (c->coevo || (t->isa == FIT_ISA_EVM && t->io != FIT_IO_CALLDATA))) return -1;
     if (c->coevo) return fit_coevo_eval(c->coevo, &c->coevo_stamp, t, code, len, r);
     if (t->isa == FIT_ISA_EVM) {
-        if (fit_evm_eval(c->evm, t, code, len, cs, r) == 0) return 0;
+        if (fit_evm_eval(c->evm, t, code, len, cs, r, d) == 0) return 0;
         fill_penalties(t, cs->n, r);
         r->worst = VM_INVALID_OPCODE;
         return -1;

@@ -54,8 +54,9 @@ int fit_coevo_eval(fit_arena *a, uint64_t *stamp, const fit_task *t, const uint8
 typedef struct fit_evm_ctx fit_evm_ctx;
 fit_evm_ctx *fit_evm_ctx_new(const fit_task *t, const vm_limits *limits);
 void fit_evm_ctx_free(fit_evm_ctx *c);
+/* d (NULL: none): the per-case detail, calldata tasks only (-1 otherwise). */
 int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t len,
-                 const fit_cases *cs, fit_result *r);
+                 const fit_cases *cs, fit_result *r, const fit_case_detail *d);
 
 /* The stack model's opcode classes (superopt.c): pure, environment, state
  * read, stack moves; FIT_M_BAD for every opcode it does not run. */
@@ -68,6 +69,9 @@ int fit_evm_shape(const uint8_t *b, size_t n, uint32_t *min_in, int32_t *delta, 
 
 /* 256-bit helpers on 32-byte big-endian words. */
 void fit_u256_from_u64(uint8_t w[32], uint64_t v);
+/* An EVM synthesis task (calldata in, RETURN out): penalty 256, exact hits,
+ * 30,000 gas per case, constants 0, 1, 32, 64, 96 (calldata offsets). */
+void fit_evm_syn_init(fit_task *t, const char *name, fit_error_kind err, uint32_t n_in);
 unsigned fit_u256_bits_diff(const uint8_t a[32], const uint8_t b[32]);
 double fit_u256_absdiff(const uint8_t a[32], const uint8_t b[32]);
 

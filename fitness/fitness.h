@@ -119,6 +119,9 @@ typedef struct {
      * (k < n_out); when false every output is scored by `error` */
     bool out_kinds;
     fit_error_kind out_kind[FIT_MAX_OUT];
+    /* CSV data tasks: the n_in input column names, in stack order (NULL:
+     * the task's inputs have no names; expressions then say x, x0, x1, ...) */
+    char **in_names;
     /* co-evolution tasks ("ipd-coevo", "blotto-coevo"): the hall of fame, whose
      * opponents are the cases (see "co-evolution" below); NULL otherwise */
     struct fit_coevo *coevo;
@@ -167,7 +170,7 @@ uint32_t fit_task_nerrors(const fit_task *t, fit_split which);
 /* The task section of a spec, as the makers see it. A family that needs more
  * (a data file's path, its columns) adds its fields here, and
  * experiments/spec.c fills them from its keys. */
-typedef enum { FIT_LOSS_ABS = 0, FIT_LOSS_SQUARED = 1 } fit_loss;
+typedef enum { FIT_LOSS_ABS = 0, FIT_LOSS_SQUARED = 1, FIT_LOSS_BITS = 2 } fit_loss;
 
 /* A data file already read: its name (for messages and the format: .csv, or
  * .jsonl/.json for PSB2's JSON lines) and its bytes. The fitness module
@@ -191,7 +194,8 @@ typedef struct {
     const char *const *inputs; /* CSV: the input columns, in stack order (n_inputs 0: every */
     uint32_t n_inputs;         /* column but the target, in the file's order) */
     double split;              /* fraction of the rows drawn into the test set (0: none) */
-    fit_loss loss;             /* CSV */
+    fit_loss loss;             /* CSV: abs, squared; EVM JSON lines: abs, bits */
+    fit_isa isa;               /* JSON lines: native, or EVM (calldata words) */
     bool has_hit, has_penalty; /* else the defaults below */
     double hit, penalty;       /* hit threshold; error of a missing output */
 } fit_task_opts;
@@ -438,9 +442,12 @@ typedef struct {
     uint8_t *has_out; /* 1 when that output exists */
     uint64_t *gas, *memtime;
     uint8_t *status; /* vm_status of the case */
+    uint8_t *out256; /* EVM tasks: output k of case i, 32 bytes at [(i * n_out + k) * 32]
+                        (out then holds its low 64 bits) */
 } fit_case_detail;
-/* fit_eval_cases that also fills *d (NULL: nothing more): native tasks only
- * (-1 for EVM and co-evolution tasks); the same results as fit_eval_cases. */
+/* fit_eval_cases that also fills *d (NULL: nothing more): native and EVM
+ * calldata tasks (-1 for co-evolution and the stack model); the same results
+ * as fit_eval_cases. */
 int fit_eval_detail(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases *cs, fit_result *r,
                     const fit_case_detail *d);
 /* dst = the cases idx[0..n) of src (a split of t), in that order, e.g. the

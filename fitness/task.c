@@ -156,6 +156,10 @@ void fit_task_free(fit_task *t) {
     fit_coevo_free(t->coevo);
     t->coevo = NULL;
     t->block_len = 0;
+    for (uint32_t i = 0; t->in_names && i < t->n_in; i++)
+        free(t->in_names[i]);
+    free(t->in_names);
+    t->in_names = NULL;
 }
 
 const fit_cases *fit_task_cases(const fit_task *t, fit_split which) {

@@ -292,7 +292,7 @@ static int csv_read(const fit_data_file *f, const fit_task_opts *o, fit_task *t,
         goto done;
     }
     t->n_in = c.n_in;
-    if (in_names) { /* the inputs in stack order, for the test file */
+    if (in_names) { /* the inputs in stack order: expressions and the test file name them */
         if (!(*in_names = calloc(c.n_in, sizeof **in_names))) {
             rc = -2;
             goto done;
@@ -389,11 +389,38 @@ const char *fit_json_type(const json_t *v) {
     return "a value";
 }
 
-static jkind kind_of(const json_t *v) {
-    if (json_is_integer(v)) return JT_INT;
+/* "0x" then 1..64 hex digits: a 256-bit word (EVM tasks). */
+static bool hex_word(const json_t *v) {
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+    return n > 2 && n <= 66 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') &&
+           strspn(s + 2, "0123456789abcdefABCDEF") == n - 2;
+}
+
+static jkind kind_of(const json_t *v, bool evm) {
+    if (json_is_integer(v) || (evm && hex_word(v))) return JT_INT;
     if (json_is_boolean(v)) return JT_BOOL;
     if (json_is_array(v)) return JT_VEC;
     return JT_NONE;
+}
+
+/* An integer, boolean or hex-string value as a 32-byte big-endian word
+ * (negative integers in two's complement). */
+static void word256(const json_t *v, uint8_t w[32]) {
+    int64_t x = json_is_integer(v) ? (int64_t)json_integer_value(v) : json_is_true(v);
+    memset(w, x < 0 ? 0xff : 0, 32);
+    if (json_is_string(v)) {
+        const char *s = json_string_value(v) + 2;
+        size_t n = strlen(s);
+        for (size_t i = 0; i < n; i++) {
+            char c = s[n - 1 - i];
+            unsigned d = c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
+            w[31 - i / 2] |= (uint8_t)(d << (4 * (i % 2)));
+        }
+        return;
+    }
+    for (int i = 0; i < 8; i++)
+        w[31 - i] = (uint8_t)((uint64_t)x >> (8 * i));
 }
 
 /* "input3" -> (false, 3); "output1" -> (true, 1); 0 if neither. */
@@ -412,7 +439,7 @@ static uint32_t key_index(const char *k, bool *out) {
 }
 
 /* The schema of the first case (keys and types). */
-static int json_schema(const lines *l, json_t *obj, jschema *s, char *err, size_t cap) {
+static int json_schema(const lines *l, json_t *obj, jschema *s, bool evm, char *err, size_t cap) {
     const char *key;
     json_t *v;
     memset(s, 0, sizeof *s);
@@ -426,12 +453,19 @@ static int json_schema(const lines *l, json_t *obj, jschema *s, char *err, size_
         if (i > (out ? FIT_MAX_OUT : FIT_DATA_MAX_IN))
             return at(err, cap, l, key_at(l, key), "'%s': at most %u %s", key,
                       out ? FIT_MAX_OUT : FIT_DATA_MAX_IN, out ? "outputs" : "inputs");
-        jkind k = kind_of(v);
+        jkind k = kind_of(v, evm);
         if (k == JT_NONE)
             return at(err, cap, l, key_at(l, key),
-                      "'%s' is %s; inputs and outputs must be integers, booleans or (inputs) "
-                      "vectors of integers",
+                      evm ? "'%s' is %s; inputs and outputs of an EVM task must be integers, "
+                            "\"0x\" hex strings of up to 64 digits or booleans"
+                          : "'%s' is %s; inputs and outputs must be integers, booleans or "
+                            "(inputs) vectors of integers",
                       key, fit_json_type(v));
+        if (evm && k == JT_VEC)
+            return at(err, cap, l, key_at(l, key),
+                      "'%s' is a vector; an EVM task reads calldata words (integers, \"0x\" hex "
+                      "strings or booleans)",
+                      key);
         if (out && k == JT_VEC)
             return at(err, cap, l, key_at(l, key),
                       "'%s' is a vector; outputs must be integers or booleans", key);
@@ -462,9 +496,9 @@ static int json_schema(const lines *l, json_t *obj, jschema *s, char *err, size_
 
 /* One value as words: an integer or a boolean into *w, a vector into
  * vec[0..*len) (cap words). */
-static int json_value(const lines *l, const char *key, json_t *v, jkind want, vm_word *w,
+static int json_value(const lines *l, const char *key, json_t *v, jkind want, bool evm, vm_word *w,
                       vm_word **vec, size_t *vcap, uint32_t *len, char *err, size_t cap) {
-    jkind k = kind_of(v);
+    jkind k = kind_of(v, evm);
     if (k != want)
         return at(err, cap, l, key_at(l, key), "'%s' is %s; the first case has %s", key,
                   fit_json_type(v), jkind_names[want]);
@@ -489,7 +523,8 @@ static int json_value(const lines *l, const char *key, json_t *v, jkind want, vm
 
 /* Read JSON lines into all; s is the schema (established by the first case
  * when s->n_in is 0). */
-static int json_read(const fit_data_file *f, jschema *s, fit_cases *all, char *err, size_t cap) {
+static int json_read(const fit_data_file *f, jschema *s, bool evm, fit_cases *all, char *err,
+                     size_t cap) {
     lines l;
     int rc = 0;
     json_t *obj = NULL;
@@ -513,12 +548,12 @@ static int json_read(const fit_data_file *f, jschema *s, fit_cases *all, char *e
             rc = at(err, cap, &l, l.s, "a case is a JSON object, found %s", fit_json_type(obj));
             goto done;
         }
-        if (!s->n_in && (rc = json_schema(&l, obj, s, err, cap))) goto done;
+        if (!s->n_in && (rc = json_schema(&l, obj, s, evm, err, cap))) goto done;
         if (n == 0) { /* the storage, once the schema is known */
             chan = s->in[0] == JT_VEC;
             if (cap_rows > FIT_DATA_MAX_ROWS) cap_rows = FIT_DATA_MAX_ROWS;
             if (chan ? fit_vec_begin(&vb, all, cap_rows, s->n_out)
-                     : fit_cases_alloc(all, cap_rows, s->n_in, s->n_out, false, false)) {
+                     : fit_cases_alloc(all, cap_rows, s->n_in, s->n_out, false, evm)) {
                 rc = -2;
                 goto done;
             }
@@ -555,9 +590,12 @@ static int json_read(const fit_data_file *f, jschema *s, fit_cases *all, char *e
                 goto done;
             }
             vm_word *w = out ? &want[k] : chan ? &x : &all->in[(size_t)n * s->n_in + k];
-            if ((rc = json_value(&l, key, v, out ? s->out[k] : s->in[k], w, &vec, &vcap, &len, err,
-                                 cap)))
+            if ((rc = json_value(&l, key, v, out ? s->out[k] : s->in[k], evm, w, &vec, &vcap, &len,
+                                 err, cap)))
                 goto done;
+            if (evm)
+                word256(v, out ? all->want256 + ((size_t)n * s->n_out + k) * 32
+                               : all->in256 + ((size_t)n * s->n_in + k) * 32);
         }
         if (chan) {
             if (fit_vec_add(&vb, vec, len, want)) {
@@ -650,21 +688,18 @@ FIT_MAKER(fit_make_data) {
     if (fmt == 1) {
         fit_reg_init(t, "data", 0);
         t->error = o->loss == FIT_LOSS_SQUARED ? FIT_ERR_FX_SQ : FIT_ERR_FX_ABS;
-        char **names = NULL;
-        uint32_t n_in = 0;
-        rc = csv_read(&o->data, o, t, &all, o->test.path ? &names : NULL, err, errcap);
-        n_in = t->n_in;
+        rc = csv_read(&o->data, o, t, &all, &t->in_names, err, errcap);
         if (!rc && o->test.path) { /* the same columns, by name */
             fit_task_opts to = *o;
-            to.inputs = (const char *const *)names;
-            to.n_inputs = n_in;
+            to.inputs = (const char *const *)t->in_names;
+            to.n_inputs = t->n_in;
             rc = csv_read(&o->test, &to, t, &tall, NULL, err, errcap);
         }
-        free_names(names, names ? n_in : 0);
         if (rc) goto done;
     } else {
         jschema s = {0};
-        if ((rc = json_read(&o->data, &s, &all, err, errcap))) goto done;
+        bool evm = o->isa == FIT_ISA_EVM;
+        if ((rc = json_read(&o->data, &s, evm, &all, err, errcap))) goto done;
         bool all_bool = true, same = true;
         for (uint32_t k = 0; k < s.n_out; k++) {
             all_bool &= s.out[k] == JT_BOOL;
@@ -675,12 +710,19 @@ FIT_MAKER(fit_make_data) {
                      chan ? 0 : s.n_in, all_bool ? 1 : 1e6);
         t->io = chan ? FIT_IO_CHANNEL : FIT_IO_STACK;
         t->n_out = s.n_out;
+        fit_error_kind ik = FIT_ERR_INT_ABS;
+        if (evm) { /* calldata words in, RETURNed words out */
+            ik = o->loss == FIT_LOSS_BITS ? FIT_ERR_U256_BITS : FIT_ERR_U256_ABS;
+            fit_evm_syn_init(t, "data", s.out[0] == JT_BOOL ? FIT_ERR_BOOL : ik, s.n_in);
+            t->penalty = all_bool ? 1 : o->loss == FIT_LOSS_BITS ? 256 : 1e6;
+            t->n_out = s.n_out;
+        }
         if (!same) {
             t->out_kinds = true;
             for (uint32_t k = 0; k < s.n_out; k++)
-                t->out_kind[k] = s.out[k] == JT_BOOL ? FIT_ERR_BOOL : FIT_ERR_INT_ABS;
+                t->out_kind[k] = s.out[k] == JT_BOOL ? FIT_ERR_BOOL : ik;
         }
-        if (o->test.path && (rc = json_read(&o->test, &s, &tall, err, errcap))) goto done;
+        if (o->test.path && (rc = json_read(&o->test, &s, evm, &tall, err, errcap))) goto done;
     }
     if (o->has_penalty) t->penalty = o->penalty;
     if (o->has_hit) t->hit_tol = o->hit;

@@ -163,11 +163,19 @@ static void case_env(fit_evm_ctx *c, evm_message *m, const uint8_t *in0, uint32_
     x->gas_limit = 30000000;
 }
 
-static double out_error(const fit_task *t, const uint8_t *y, const uint8_t *w) {
+static bool nonzero(const uint8_t *w) {
+    for (int i = 0; i < 32; i++)
+        if (w[i]) return true;
+    return false;
+}
+
+/* The error of output k (a data task's outputs may differ in kind). */
+static double out_error(const fit_task *t, uint32_t k, const uint8_t *y, const uint8_t *w) {
     double e;
-    switch (t->error) {
+    switch (t->out_kinds ? t->out_kind[k] : t->error) {
     case FIT_ERR_U256_BITS: e = fit_u256_bits_diff(y, w); break;
     case FIT_ERR_U256_STACK: e = fit_u256_bits_diff(y, w) / 256.0; break;
+    case FIT_ERR_BOOL: e = nonzero(y) != nonzero(w); break;
     default: e = fit_u256_absdiff(y, w); break;
     }
     return e > t->penalty ? t->penalty : e;
@@ -211,8 +219,8 @@ static vm_status run_stack_case(fit_evm_ctx *c, const fit_task *t, const uint8_t
 }
 
 int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t len,
-                 const fit_cases *cs, fit_result *r) {
-    if (len > 1u << 20 || !cs->in256) return -1;
+                 const fit_cases *cs, fit_result *r, const fit_case_detail *d) {
+    if (len > 1u << 20 || !cs->in256 || (d && (t->io != FIT_IO_CALLDATA || !d->out256))) return -1;
     uint32_t no = fit_task_nout(t);
     bool stack_model = t->io == FIT_IO_EVM_STACK;
     if (stack_model && !c->mst) return -1;
@@ -267,7 +275,7 @@ int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t 
         bool hit = true;
         for (uint32_t k = 0; k < no; k++) {
             double e =
-                has ? out_error(t, y + (size_t)k * 32, cs->want256 + ((size_t)i * no + k) * 32)
+                has ? out_error(t, k, y + (size_t)k * 32, cs->want256 + ((size_t)i * no + k) * 32)
                     : t->penalty;
             if (!has) r->missing++;
             if (!(e <= t->hit_tol)) hit = false;
@@ -275,6 +283,21 @@ int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t 
             r->error += e;
         }
         if (hit) r->hits++;
+        if (d) {
+            d->gas[i] = gas;
+            d->memtime[i] = gas * words;
+            d->status[i] = (uint8_t)st;
+            for (uint32_t k = 0; k < no; k++) {
+                size_t j = (size_t)i * no + k;
+                d->has_out[j] = has;
+                d->out[j] = 0;
+                memset(d->out256 + j * 32, 0, 32);
+                if (!has) continue;
+                memcpy(d->out256 + j * 32, y + (size_t)k * 32, 32);
+                for (int b = 0; b < 8; b++)
+                    d->out[j] |= (vm_word)((uint64_t)y[k * 32 + 31 - b] << (8 * b));
+            }
+        }
     }
     return 0;
 }
@@ -346,21 +369,25 @@ static void syn_want(syn_kind k, const uint8_t *in, uint8_t *w) {
     }
 }
 
+void fit_evm_syn_init(fit_task *t, const char *name, fit_error_kind err, uint32_t n_in) {
+    fit_task_init(t, name, err, n_in);
+    t->isa = FIT_ISA_EVM;
+    t->io = FIT_IO_CALLDATA;
+    t->penalty = 256;
+    t->hit_tol = 0;
+    t->limits = (vm_limits){.gas = EVM_SYN_GAS};
+    static const vm_word consts[] = {0, 1, 32, 64, 96}; /* calldata offsets */
+    memcpy(t->consts, consts, sizeof consts);
+    t->n_consts = 5;
+}
+
 static int make_syn(const char *name, syn_kind kind, const fit_task_opts *o, const fit_rng *rng,
                     fit_task *t, char *err, size_t errcap) {
     uint32_t ntr, nte, n_in = kind == SYN_MIN3 ? 3 : kind == SYN_POPCOUNT ? 1 : 2;
     if (fit_size(name, "n_train", o->n_train, EVM_SYN_TRAIN, 1, &ntr, err, errcap) ||
         fit_size(name, "n_test", o->n_test, EVM_SYN_TEST, 1, &nte, err, errcap))
         return -1;
-    fit_task_init(t, name, kind == SYN_POPCOUNT ? FIT_ERR_U256_ABS : FIT_ERR_U256_BITS, n_in);
-    t->isa = FIT_ISA_EVM;
-    t->io = FIT_IO_CALLDATA;
-    t->penalty = 256;
-    t->hit_tol = 0;
-    t->limits = (vm_limits){.gas = EVM_SYN_GAS};
-    static const vm_word consts[] = {0, 1, 32, 64, 96};
-    memcpy(t->consts, consts, sizeof consts);
-    t->n_consts = 5;
+    fit_evm_syn_init(t, name, kind == SYN_POPCOUNT ? FIT_ERR_U256_ABS : FIT_ERR_U256_BITS, n_in);
     if (fit_cases_alloc(&t->train, ntr, n_in, 1, false, true) ||
         fit_cases_alloc(&t->test, nte, n_in, 1, false, true)) {
         fit_task_free(t);

@@ -1,10 +1,12 @@
 """Tests of analysis/frugal.py (run by tests/test_expr.c, `python::*`).
 
-    /usr/bin/python3 tests/frugal_py_test.py RUN.h5 BATCH_DIR OUT_DIR
+    /usr/bin/python3 tests/frugal_py_test.py RUN.h5 BATCH_DIR OUT_DIR DATA_RUN.h5 CSV
 
-RUN.h5 a small quartic run, BATCH_DIR a folder of runs; OUT_DIR is scratch.
+RUN.h5 a small quartic run, BATCH_DIR a folder of runs; OUT_DIR is scratch;
+DATA_RUN.h5 a run of a data task on the file CSV (since deleted or moved).
 Prints "ok N" (N checks) and exits 0, or raises.
 """
+import hashlib
 import os
 import re
 import shutil
@@ -66,9 +68,8 @@ def test_run(path):
                   "parent_a")
     check(lin[-1]["generation"] == 0 or lin[-1]["parent_a"] == 0xFFFFFFFF
           or "immigrant" in lin[-1]["ops_names"], "lineage ends at the start")
-    # cases: stored in /cases, or None (then the docs say so)
-    cs = run.cases()
-    check(cs is None or isinstance(cs, dict), "cases")
+    # a built-in task keeps no cases
+    check(run.cases() is None, "no /cases for the quartic")
     # read_run.py reads through the module: the same answer
     check(read_run.read_run(path) == frugal.read_run(path), "read_run.py is frugal.py's")
     try:
@@ -76,6 +77,23 @@ def test_run(path):
         check(False, "generation past the end")
     except IndexError:
         check(True, "")
+
+
+def test_data_run(path, csv):
+    """/cases: the data file's bytes, path and SHA-256; expressions name the
+    CSV's columns."""
+    run = frugal.open(path)
+    cs = run.cases()
+    check(isinstance(cs, dict) and set(cs) == {"data"}, "/cases/data")
+    d = cs["data"]
+    with open(csv, "rb") as f:
+        want = f.read()
+    check(d["data"].tobytes() == want and d["bytes"] == len(want), "the kept bytes")
+    check(d["path"] == run.spec["task"]["data"] and d["path"].endswith(".csv"), "the path")
+    check(d["sha256"] == hashlib.sha256(want).hexdigest(), "the SHA-256")
+    best = run.best()
+    check("no expression" not in best["expr"] and "x" not in best["expr"].replace("a_au", ""),
+          "the expression names the column: " + best["expr"])
 
 
 def test_batch(path):
@@ -121,9 +139,10 @@ def test_docs_example(path, out):
 
 
 def main():
-    path, batch, out = sys.argv[1:4]
+    path, batch, out, data_run, csv = sys.argv[1:6]
     os.makedirs(out, exist_ok=True)
     test_run(path)
+    test_data_run(data_run, csv)
     test_batch(batch)
     test_damaged(path, out)
     test_docs_example(path, out)

@@ -248,7 +248,32 @@ static void same_cases(const fit_task *a, const fit_task *b, const fit_cases *x,
     cr_assert_eq(memcmp(x->want, y->want, (size_t)x->n * no * sizeof *x->want), 0);
     cr_assert_eq(!x->target, !y->target);
     if (x->target) cr_assert_eq(memcmp(x->target, y->target, x->n * sizeof *x->target), 0);
+    cr_assert_eq(!x->in256, !y->in256);
+    if (x->in256) {
+        cr_assert_eq(memcmp(x->in256, y->in256, (size_t)x->n * a->n_in * 32), 0);
+        cr_assert_eq(memcmp(x->want256, y->want256, (size_t)x->n * no * 32), 0);
+    }
     (void)b;
+}
+
+/* A random EVM program over the calldata words that mostly RETURNs a word:
+ * up to 24 of a few opcodes (PUSH1 with a calldata offset), then MSTORE at
+ * 0 and RETURN 32 bytes (every eighth program without that tail). */
+static size_t random_evm(uint64_t *seed, uint8_t *c) {
+    static const uint8_t ops[] = {0x35, 0x01, 0x03, 0x02, 0x10, 0x11, 0x14, 0x15, 0x16,
+                                  0x17, 0x18, 0x19, 0x80, 0x81, 0x90, 0x50, 0x60};
+    size_t n = 0, k = base_splitmix64(seed) % 25;
+    for (size_t i = 0; i < k; i++) {
+        uint8_t op = ops[base_splitmix64(seed) % sizeof ops];
+        c[n++] = op;
+        if (op == 0x60) c[n++] = (uint8_t)(32 * (base_splitmix64(seed) % 4));
+    }
+    if (base_splitmix64(seed) % 8) {
+        static const uint8_t tail[] = {0x60, 0, 0x52, 0x60, 32, 0x60, 0, 0xf3};
+        memcpy(c + n, tail, sizeof tail);
+        n += sizeof tail;
+    }
+    return n;
 }
 
 /* The task settings the engine sees, then random programs' errors, gas and
@@ -256,6 +281,7 @@ static void same_cases(const fit_task *a, const fit_task *b, const fit_cases *x,
 static void equivalent(const exp_spec *a, const exp_spec *b) {
     const fit_task *x = &a->task, *y = &b->task;
     cr_assert_eq(x->n_in, y->n_in);
+    cr_assert_eq(x->isa, y->isa);
     cr_assert_eq(x->io, y->io);
     cr_assert_eq(fit_task_nout(x), fit_task_nout(y));
     cr_assert_eq(x->error, y->error);
@@ -272,7 +298,8 @@ static void equivalent(const exp_spec *a, const exp_spec *b) {
     uint64_t seed = 19;
     for (int k = 0; k < 300; k++) {
         uint8_t code[256];
-        size_t len = tu_random_program(&seed, code, sizeof code);
+        size_t len = x->isa == FIT_ISA_EVM ? random_evm(&seed, code)
+                                           : tu_random_program(&seed, code, sizeof code);
         fit_result rx = {.errors = ex}, ry = {.errors = ey};
         fit_eval(cx, code, len, FIT_TRAIN, &rx);
         fit_eval(cy, code, len, FIT_TRAIN, &ry);
@@ -330,14 +357,37 @@ static void write_jsonl(const char *name, const fit_task *t, const fit_cases *cs
     fclose(f);
 }
 
-static void psb_equivalence(const char *task, const char *extra) {
+/* A split's 256-bit words as EVM JSON lines ("0x" hex strings). */
+static void write_evm_jsonl(const char *name, const fit_task *t, const fit_cases *cs) {
+    FILE *f = fopen(at(name), "w");
+    uint32_t no = fit_task_nout(t);
+    for (uint32_t i = 0; i < cs->n; i++) {
+        for (uint32_t k = 0; k < t->n_in + no; k++) {
+            bool out = k >= t->n_in;
+            const uint8_t *w = out ? cs->want256 + ((size_t)i * no + k - t->n_in) * 32
+                                   : cs->in256 + ((size_t)i * t->n_in + k) * 32;
+            fprintf(f, "%s\"%s%u\": \"0x", k ? ", " : "{", out ? "output" : "input",
+                    (out ? k - t->n_in : k) + 1);
+            for (int j = 0; j < 32; j++)
+                fprintf(f, "%02x", w[j]);
+            fputc('"', f);
+        }
+        fprintf(f, "}\n");
+    }
+    fclose(f);
+}
+
+/* A built-in task's own cases as JSON lines (write: the writer) make a data
+ * task (with extra keys) that is the built-in task. */
+static void jsonl_equivalence(const char *task, const char *extra,
+                              void (*write)(const char *, const fit_task *, const fit_cases *)) {
     exp_spec b, d;
     char text[1024];
     snprintf(text, sizeof text,
              "{\"task\": {\"name\": \"%s\", \"n_train\": 60, \"n_test\": 40}, " RUN_KEYS "}", task);
     load(&b, text);
-    write_jsonl("train.jsonl", &b.task, &b.task.train);
-    write_jsonl("test.jsonl", &b.task, &b.task.test);
+    write("train.jsonl", &b.task, &b.task.train);
+    write("test.jsonl", &b.task, &b.task.test);
     snprintf(text, sizeof text,
              "{\"task\": {\"data\": \"%s\", \"test\": \"%s\"%s}, " RUN_KEYS "%s}",
              at("train.jsonl"), at("test.jsonl"), extra,
@@ -349,11 +399,60 @@ static void psb_equivalence(const char *task, const char *extra) {
 }
 
 Test(data, gcd_from_json_lines_is_the_builtin_gcd) {
-    psb_equivalence("gcd", "");
+    jsonl_equivalence("gcd", "", write_jsonl);
 }
 
 Test(data, count_odds_from_json_lines_is_the_builtin_count_odds) {
-    psb_equivalence("count-odds", ", \"penalty\": 1000");
+    jsonl_equivalence("count-odds", ", \"penalty\": 1000", write_jsonl);
+}
+
+/* An EVM data task (task.isa "evm") from a built-in EVM task's own cases
+ * ("0x" words) is that task. */
+Test(data, evm_max_from_json_lines_is_the_builtin_evm_max) {
+    jsonl_equivalence("evm-max", ", \"isa\": \"evm\", \"loss\": \"bits\"", write_evm_jsonl);
+}
+
+Test(data, evm_popcount_from_json_lines_is_the_builtin_evm_popcount) {
+    jsonl_equivalence("evm-popcount", ", \"isa\": \"evm\", \"penalty\": 256", write_evm_jsonl);
+}
+
+/* EVM JSON lines: integers (negative ones in two's complement), booleans
+ * and hex strings as calldata words; what the EVM does not take. */
+Test(data, evm_json_lines_words_and_refusals) {
+    PUT("e.jsonl", "{\"input1\": 5, \"input2\": -1, \"input3\": \"0x1F\", \"output1\": true}\n");
+    exp_spec d;
+    char text[512], err[EXP_SPEC_ERRCAP];
+    snprintf(text, sizeof text, "{\"task\": {\"data\": \"%s\", \"isa\": \"evm\"}, " RUN_KEYS "}",
+             at("e.jsonl"));
+    load(&d, text);
+    const fit_task *t = &d.task;
+    cr_assert_eq(t->isa, FIT_ISA_EVM);
+    cr_assert_eq(t->io, FIT_IO_CALLDATA);
+    cr_assert_eq(t->error, FIT_ERR_BOOL);
+    cr_assert_eq(t->penalty, 1);
+    uint8_t w[3][32] = {{0}};
+    w[0][31] = 5;
+    memset(w[1], 0xff, 32);
+    w[2][31] = 0x1f;
+    cr_assert_eq(memcmp(t->train.in256, w, sizeof w), 0);
+    cr_assert_eq(t->train.want256[31], 1);
+    exp_spec_free(&d);
+    static const char *const refused[][3] = {
+        {"v.jsonl", "{\"input1\": [1, 2], \"output1\": 3}\n", "an EVM task reads calldata words"},
+        {"r.jsonl", "{\"input1\": \"12\", \"output1\": 3}\n", "\"0x\" hex strings of up to 64"},
+        {"c.csv", "x,y\n1,2\n", "no fixed-point convention"}};
+    for (int k = 0; k < 3; k++) {
+        put(refused[k][0], refused[k][1], strlen(refused[k][1]));
+        snprintf(text, sizeof text,
+                 "{\"task\": {\"data\": \"%s\", \"isa\": \"evm\"%s}, " RUN_KEYS "}",
+                 at(refused[k][0]), k == 2 ? ", \"target\": \"y\"" : "");
+        cr_assert_eq(exp_spec_load(&d, "t.json", text, NULL, 0, err, sizeof err), EXP_EXIT_INPUT,
+                     "%s", refused[k][0]);
+        cr_assert(strstr(err, refused[k][2]), "%s: %s", refused[k][0], err);
+    }
+    snprintf(text, sizeof text, "{\"task\": {\"data\": \"%s\", \"loss\": \"bits\"}, " RUN_KEYS "}",
+             at("e.jsonl"));
+    cr_assert_eq(exp_spec_load(&d, "t.json", text, NULL, 0, err, sizeof err), EXP_EXIT_INPUT);
 }
 
 /* ---- the split ---- */
@@ -536,18 +635,53 @@ Test(data, resume_uses_the_kept_data_when_the_file_moved_or_changed) {
     json_decref(ref);
 }
 
+/* frugal disasm --expr and frugal report rebuild a data task from the run
+ * file's /cases (the data file may be gone) and name its input columns. */
+Test(data, report_and_disasm_show_expressions_with_column_names) {
+    PUT("kn.csv", "a_au,T\n0.387098,0.240846\n0.723332,0.615198\n1.000001,1.000017\n"
+                  "1.523679,1.88085\n5.2044,11.862\n9.5826,29.4571\n");
+    PUT("kn.json", "{\"task\": {\"data\": \"kn.csv\", \"target\": \"T\"}, \"genome\": "
+                   "{\"opcodes\": [\"DUP\", \"FMUL\", \"FSQRT\", \"ADD\"]}, "
+                   "\"population\": {\"size\": 50}, \"budget\": {\"generations\": 5}}");
+    const char *a[] = {"run", at("kn.json"), "--out", at("kn.h5"), "--quiet", NULL};
+    cr_assert_eq(frugal_run("kn", a), 0, "%s", output("kn", "err"));
+    cr_assert_eq(unlink(at("kn.csv")), 0);
+    static const char *const styles[][2] = {
+        {"--expr", "a_au"}, {"--expr=sympy", "Symbol('a_au')"}, {"--expr=latex", "\\text{a\\_au}"}};
+    char id[256];
+    snprintf(id, sizeof id, "%s:best", at("kn.h5"));
+    for (int k = 0; k < 3; k++) {
+        const char *d[] = {"disasm", id, styles[k][0], NULL};
+        cr_assert_eq(frugal_run("kd", d), 0, "%s", output("kd", "err"));
+        char *o = output("kd", "out");
+        cr_assert(strstr(o, styles[k][1]) && !strstr(o, "no expression") && (k || !strchr(o, 'x')),
+                  "%s: %s", styles[k][0], o);
+        free(o);
+    }
+    const char *r[] = {"report",  at("kn.h5"), "--out", at("krep"),
+                       "--quiet", "--format",  "svg",   NULL};
+    int rc = frugal_run("kr", r);
+    cr_assert(rc == 0 || rc == EXP_EXIT_FAIL, "exit %d: %s", rc, output("kr", "err"));
+    char *best = slurp(at("krep/best.csv")), *md = slurp(at("krep/report.md"));
+    cr_assert(strstr(best, "a_au") && !strstr(best, "no expression"), "%s", best);
+    cr_assert(strstr(md, "As an expression: `") && strstr(md, "a_au"), "%s", md);
+    free(best);
+    free(md);
+}
+
 /* ---- frugal eval ---- */
 
 /* The error column of eval's rows equals the per-case errors the run stored. */
-static void eval_matches(const char *id, uint64_t gen, uint32_t island, uint32_t slot) {
+static void eval_matches_on(const char *run, const char *data, const char *id, uint64_t gen,
+                            uint32_t island, uint32_t slot) {
     char arg[256];
-    snprintf(arg, sizeof arg, "%s%s%s", at("ev.h5"), id ? ":" : "", id ? id : "");
-    const char *a[] = {"eval", arg, "--data", at("all.csv"), "--out", at("rows.csv"), NULL};
+    snprintf(arg, sizeof arg, "%s%s%s", at(run), id ? ":" : "", id ? id : "");
+    const char *a[] = {"eval", arg, "--data", at(data), "--out", at("rows.csv"), NULL};
     int rc = frugal_run("eval", a);
     cr_assert_eq(rc, 0, "exit %d: %s", rc, output("eval", "err"));
     an_run r;
     char err[512];
-    cr_assert_eq(an_run_load(at("ev.h5"), &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(an_run_load(at(run), &r, err, sizeof err), 0, "%s", err);
     if (!id || !strcmp(id, "best")) {
         gen = r.generations - 1;
         island = r.stats[gen].best_island;
@@ -582,6 +716,28 @@ static void eval_matches(const char *id, uint64_t gen, uint32_t island, uint32_t
     free(rows);
     free(e);
     an_run_free(&r);
+}
+
+static void eval_matches(const char *id, uint64_t gen, uint32_t island, uint32_t slot) {
+    eval_matches_on("ev.h5", "all.csv", id, gen, island, slot);
+}
+
+/* frugal eval on a built-in EVM task's run, its training cases as EVM JSON
+ * lines: the errors and gas the run stored. */
+Test(data, eval_on_an_evm_run_gives_the_errors_the_run_stored) {
+    static const char spec[] =
+        "{\"task\": {\"name\": \"evm-max\", \"n_train\": 40, \"n_test\": 10}, "
+        "\"population\": {\"size\": 60}, \"budget\": {\"generations\": "
+        "4}, \"output\": {\"per_case\": true}}";
+    PUT("em.json", spec);
+    exp_spec s;
+    load(&s, spec);
+    write_evm_jsonl("em.jsonl", &s.task, &s.task.train);
+    exp_spec_free(&s);
+    const char *a[] = {"run", at("em.json"), "--out", at("em.h5"), "--quiet", NULL};
+    cr_assert_eq(frugal_run("em", a), 0, "%s", output("em", "err"));
+    eval_matches_on("em.h5", "em.jsonl", NULL, 0, 0, 0);
+    eval_matches_on("em.h5", "em.jsonl", "2:0:5", 2, 0, 5);
 }
 
 Test(data, eval_gives_the_errors_the_run_stored) {

@@ -76,6 +76,24 @@ Test(expr, integer_and_boolean_operators) {
     expect("XOR\n", 2, false, AN_EXPR_LATEX, "\\operatorname{xor}\\left(x_{0}, x_{1}\\right)");
 }
 
+/* A CSV data task's input columns name the variables: plain names as they
+ * are, others quoted so that each style still reads them as one name. */
+Test(expr, column_names_in_each_style) {
+    static const char *const names[] = {"a_au", "T (years)", "E"};
+    vm_buf b = tu_asm("ARG 0\nARG 1\nFMUL\nARG 2\nADD\n");
+    an_expr_opts o = {.n_in = 3, .fixed = true, .limits = GP_LIMITS, .names = names};
+    static const char *const want[] = {"a_au*`T (years)` + E",
+                                       "Symbol('a_au')*Symbol('T (years)') + Symbol('E')",
+                                       "\\text{a\\_au} \\cdot \\text{T (years)} + E"};
+    for (int s = 0; s < 3; s++) {
+        char *t = an_expr_string(b.data, b.len, &o, (an_expr_style)s);
+        cr_assert(t);
+        cr_expect_str_eq(t, want[s]);
+        free(t);
+    }
+    vm_buf_free(&b);
+}
+
 Test(expr, shortage_rule_and_stops) {
     /* skip: ADD with one word is charged and does nothing */
     expect("ADD\nPUSH 2\nMUL\n", 1, false, AN_EXPR_INFIX, "x*2");
@@ -309,12 +327,14 @@ Test(python, module) {
     snprintf(cmd, sizeof cmd,
              "%s run experiments/quartic.json --generations 5 --out %s/x.h5 >/dev/null && "
              "mkdir %s/batch && for s in 1 2; do %s run experiments/quartic.json --generations 3 "
-             "--seed $s --out %s/batch/seed-$s.h5 >/dev/null || exit 1; done",
-             frugal, dir, dir, frugal, dir);
+             "--seed $s --out %s/batch/seed-$s.h5 >/dev/null || exit 1; done && "
+             "%s run experiments/data/kepler.json --generations 5 --out %s/k.h5 >/dev/null",
+             frugal, dir, dir, frugal, dir, frugal, dir);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
     snprintf(cmd, sizeof cmd,
-             "/usr/bin/python3 tests/frugal_py_test.py %s/x.h5 %s/batch %s/scratch 2>&1", dir, dir,
-             dir);
+             "/usr/bin/python3 tests/frugal_py_test.py %s/x.h5 %s/batch %s/scratch %s/k.h5 "
+             "experiments/data/kepler.csv 2>&1",
+             dir, dir, dir, dir);
     char *out = tu_run_cmd(cmd);
     int n = 0;
     const char *ok = strstr(out, "ok ");

@@ -4,7 +4,8 @@
  * and the newest checkpoint) for 1 process, 2 ranks x 1 thread, 1 rank x 2
  * threads and more ranks than islands; a run whose rank is killed with
  * SIGKILL resumes with another number of ranks to the uninterrupted run's
- * datasets; frugal batch spreads seeds over the ranks. Skipped, with the
+ * datasets; frugal batch spreads seeds over the ranks; a data task resumes
+ * under mpirun from the run file's copy of its data. Skipped, with the
  * reason printed, without mpirun or the MPI build. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -21,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "experiments/cli.h"
+#include "experiments/spec.h"
 #include "tests/store/h5cmp.h"
 
 static char dir[64];
@@ -286,4 +289,61 @@ Test(mpi, batch_spreads_seeds_over_ranks) {
     snprintf(p, sizeof p, "%s/seed-2.h5", outdir);
     char why[512];
     cr_assert_eq(h5cmp_files(ref, p, why, sizeof why), 0, "%s", why);
+}
+
+/* The run of spec into path, in this process, stopped after gens
+ * generations as a killed run leaves it (0: to the end of its budget). */
+static void run_here(const char *spec, const char *path, int gens) {
+    char err[EXP_SPEC_ERRCAP];
+    exp_spec s;
+    cr_assert_eq(exp_spec_load(&s, spec, NULL, NULL, 0, err, sizeof err), 0, "%s", err);
+    evo_run *r = evo_run_new(&s.params, &s.task, err, sizeof err);
+    cr_assert(r, "%s", err);
+    evo_store_file files[EVO_STORE_MAX_FILES];
+    evo_store_opts so = {.spec_json = s.canonical,
+                         .spec_name = s.name,
+                         .files = files,
+                         .nfiles = exp_spec_store_files(&s, files)};
+    evo_store *st = evo_store_create(path, &so, r, err, sizeof err);
+    cr_assert(st, "%s", err);
+    for (int g = 0; (gens == 0 || g < gens) && evo_run_stopped(r) == EVO_STOP_NONE; g++) {
+        cr_assert_eq(evo_run_step(r), 0);
+        cr_assert_eq(evo_store_append(st, r, 0, err, sizeof err), 0, "%s", err);
+    }
+    cr_assert_eq(evo_store_close(st, r, err, sizeof err), 0, "%s", err);
+    evo_run_free(r);
+    exp_spec_free(&s);
+}
+
+/* A data task resumed under mpirun: every rank builds the task from rank
+ * 0's copy of the run file's /cases (the data file is gone by then), and
+ * the resumed file is the uninterrupted run's. */
+Test(mpi, a_data_task_resumes_under_mpirun_without_its_file) {
+    SKIP_WITHOUT_MPI();
+    char csv[128], spec[128], ref[128], part[128];
+    snprintf(csv, sizeof csv, "%s/k.csv", dir);
+    snprintf(spec, sizeof spec, "%s/k.json", dir);
+    snprintf(ref, sizeof ref, "%s/ref.h5", dir);
+    snprintf(part, sizeof part, "%s/part.h5", dir);
+    FILE *f = fopen(csv, "w");
+    cr_assert(f);
+    fputs("a,T\n0.387098,0.240846\n0.723332,0.615198\n1.000001,1.000017\n1.523679,1.88085\n"
+          "5.2044,11.862\n9.5826,29.4571\n19.2184,84.0205\n",
+          f);
+    fclose(f);
+    f = fopen(spec, "w");
+    cr_assert(f);
+    fputs("{\"task\": {\"data\": \"k.csv\", \"target\": \"T\", \"split\": 0.3}, \"population\": "
+          "{\"size\": 60, \"islands\": 4}, \"migration\": {\"every\": 3}, \"budget\": "
+          "{\"generations\": 12}}",
+          f);
+    fclose(f);
+    run_here(spec, ref, 0);
+    run_here(spec, part, 4);
+    cr_assert_eq(unlink(csv), 0);
+    const char *res[] = {"resume", part, "--quiet", NULL};
+    int rc = finish(start("part", 3, 1, res));
+    cr_assert_eq(rc, 0, "resume: exit %d\n%s", rc, slurp("part", "err"));
+    cr_assert(strstr(slurp("part", "err"), "is not there (moved?)"), "%s", slurp("part", "err"));
+    same_files("ref", "part");
 }
