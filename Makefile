@@ -140,7 +140,7 @@ bench: all
 # libFuzzer targets (tests/fuzz/*.c) over the VM, each run FUZZ_SECONDS.
 FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(wildcard base/*.c vm/*.c vm/evm/*.c)
-FUZZ_INC := $(wildcard vm/evm/*.inc vm/evm/*.h)
+FUZZ_INC := $(wildcard vm/evm/*.inc vm/evm/*.h vm/evm/*.def)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/*.c))
 FUZZ_FLAGS := -std=gnu11 -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION

@@ -668,3 +668,36 @@ Test(cli, superopt_bad_input_fails_before_any_output) {
         cr_assert_str_empty(slurp("so", "out"));
     }
 }
+
+/* frugal bench evm compares with evmone's figure of the CPU it runs on, and
+ * says so when it has none (issue 21): the reference is chosen from the
+ * model name (and the clock, where the reference gives one). */
+Test(cli, bench_evm_takes_the_evmone_reference_of_this_cpu_only) {
+    static const struct {
+        const char *cpuinfo, *says;
+    } cases[] = {
+        {"model name\t: AMD EPYC 7B13\ncpu MHz\t\t: 2450.000\n",
+         "the reference of AMD EPYC, 1666-1677 and 1477-1483 Mgas/s"},
+        {"model name\t: Intel(R) Xeon(R) CPU @ 2.60GHz\ncpu MHz\t\t: 2100.000\n",
+         "the reference of Intel Xeon 2.6 GHz, 2336-2336 and 1599-1599 Mgas/s"},
+        {"model name\t: Intel(R) Xeon(R) Processor\ncpu MHz\t\t: 2100.000\n",
+         "NO reference for this CPU"},
+        {"model name\t: Intel(R) Core(TM) i7-8700 CPU @ 3.20GHz\n", "NO reference for this CPU"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "%s/cpuinfo%zu", dir, i);
+        FILE *f = fopen(path, "w");
+        cr_assert(f);
+        fputs(cases[i].cpuinfo, f);
+        fclose(f);
+        const char *a[] = {"bench", "evm", "--reference", "--cpuinfo", path, NULL};
+        cr_assert_eq(run("evmref", a), 0, "%s", slurp("evmref", "err"));
+        char *out = slurp("evmref", "out");
+        cr_assert(strstr(out, "CPU: "), "%s", out);
+        cr_assert(strstr(out, cases[i].says), "case %zu:\n%s", i, out);
+    }
+    const char *bad[] = {"bench", "evm", "--reference", "--cpuinfo", "no/such/file", NULL};
+    cr_assert_eq(run("evmref", bad), 4);
+    cr_assert(strstr(slurp("evmref", "err"), "no/such/file"));
+}

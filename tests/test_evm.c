@@ -195,6 +195,60 @@ Test(evm_u256, arithmetic) {
     cr_assert(u256_eq(&r, &one));
 }
 
+/* A random word whose limbs are often 0, 1 or all ones (edge cases). */
+static u256 edge_word(uint64_t *x) {
+    u256 r;
+    for (int i = 0; i < 4; i++) {
+        *x = *x * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t v = *x ^ (*x >> 29), k = (*x >> 60) & 7;
+        r.w[i] = k == 0 ? 0 : k == 1 ? ~0ull : k == 2 ? 1 : v;
+    }
+    return r;
+}
+
+/* The inline fast paths the loop uses agree with the general code:
+ * ADDMOD against addition over 257 bits and division, EXP against a plain
+ * multiply loop (the exponent's bits, one limb or more). */
+Test(evm_u256, inline_addmod_and_exp_match_the_general_code) {
+    uint64_t x = 12345;
+    for (int i = 0; i < 20000; i++) {
+        u256 a = edge_word(&x), b = edge_word(&x), m = edge_word(&x);
+        if (i % 3 == 0) { /* operands below the modulus: the inline path */
+            a = evm_u256_mod(&a, &m);
+            b = evm_u256_mod(&b, &m);
+        }
+        uint64_t s[5];
+        u128 c = 0;
+        for (int k = 0; k < 4; k++) {
+            c += (u128)a.w[k] + b.w[k];
+            s[k] = (uint64_t)c;
+            c >>= 64;
+        }
+        s[4] = (uint64_t)c;
+        /* (s mod m) by long division, bit by bit, over 257 bits */
+        u256 r = u256_from64(0);
+        if (!u256_is_zero(&m)) {
+            for (int bit = 256; bit >= 0; bit--) {
+                bool top = r.w[3] >> 63;
+                r = u256_shl(&r, 1);
+                r.w[0] |= (s[bit / 64] >> (bit % 64)) & 1;
+                if (top || !u256_lt(&r, &m)) r = u256_sub(&r, &m);
+            }
+        }
+        u256 got = u256_addmod(&a, &b, &m), slow = evm_u256_addmod(&a, &b, &m);
+        cr_assert(u256_eq(&got, &r) && u256_eq(&slow, &r), "addmod case %d", i);
+        u256 e = edge_word(&x);
+        if (i % 2) e = u256_from64(e.w[0] & 0x3ff);
+        u256 want = u256_from64(1);
+        for (int bit = 255; bit >= 0; bit--) {
+            want = u256_mul(&want, &want);
+            if ((e.w[bit / 64] >> (bit % 64)) & 1) want = u256_mul(&want, &a);
+        }
+        got = u256_exp(&a, &e);
+        cr_assert(u256_eq(&got, &want), "exp case %d", i);
+    }
+}
+
 /* ---- opcodes ---- */
 
 Test(evm_ops, known_answers) {

@@ -1,14 +1,16 @@
-/* `frugal bench evm`: EVM interpreter throughput on two loops, and the
- * ratio against @ethereumjs/evm on the same bytecode when it is installed
- * (tests/node, scripts in tests/node/README). */
+/* `frugal bench evm`: EVM interpreter throughput on two loops, timed in
+ * interleaved rounds (bench_time.h), against evmone's figure for this CPU
+ * model when one is known, and against @ethereumjs/evm on the same bytecode
+ * when it is installed (tests/node, scripts in tests/node/README). */
 #define _GNU_SOURCE
+#include "experiments/bench/bench_time.h"
 #include "vm/evm/evm.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 typedef struct {
@@ -16,9 +18,63 @@ typedef struct {
     const char *hex;     /* bytecode */
     uint64_t iterations; /* loop trips */
     uint64_t insns;      /* instructions executed in total */
-    double ref_mgas;     /* evmone baseline v0.15.0 on this machine class */
-    double ref_ns;
 } bench_case;
+
+/* evmone v0.15.0's baseline interpreter, built with its own release flags
+ * (-O3, x86-64-v2, gcc 12), on the two loops below, Mgas/s per CPU model
+ * (facts from ../shared/BACKGROUND.md, "evmone ... Measured, per CPU"). A
+ * ratio only means something against the figure of the CPU it runs on. */
+typedef struct {
+    const char *cpu;     /* as BACKGROUND.md names it */
+    const char *match;   /* in /proc/cpuinfo's model name */
+    double mhz;          /* the clock it was measured at; 0: not given */
+    double lo[2], hi[2]; /* counting, arithmetic loop: the runs' range */
+} evmone_ref;
+static const evmone_ref evmone_refs[] = {
+    {"Intel Xeon 2.6 GHz", "Xeon", 2600, {2336, 1599}, {2336, 1599}},
+    {"AMD EPYC", "AMD EPYC", 0, {1666, 1477}, {1677, 1483}},
+};
+#define EVMONE_SOURCE "evmone v0.15.0 baseline, -O3 x86-64-v2 gcc 12 (../shared/BACKGROUND.md)"
+
+/* The first model name in path (/proc/cpuinfo) and its clock: the
+ * "@ x.xxGHz" the name gives, else the "cpu MHz" line (0 when neither). */
+static int cpu_model(const char *path, char *name, size_t cap, double *mhz) {
+    snprintf(name, cap, "unknown (%s unreadable)", path);
+    *mhz = 0;
+    FILE *fp = fopen(path, "r");
+    if (!fp) return -1;
+    char line[512];
+    bool have_name = false, have_mhz = false;
+    while ((!have_name || !have_mhz) && fgets(line, sizeof line, fp)) {
+        const char *v = strchr(line, ':');
+        if (!v) continue;
+        v += 1 + (v[1] == ' ');
+        if (!have_name && !strncmp(line, "model name", 10)) {
+            snprintf(name, cap, "%.*s", (int)strcspn(v, "\n"), v);
+            have_name = true;
+        } else if (!have_mhz && !strncmp(line, "cpu MHz", 7)) {
+            *mhz = atof(v);
+            have_mhz = true;
+        }
+    }
+    fclose(fp);
+    const char *at = strstr(name, "@ ");
+    double ghz = at ? atof(at + 2) : 0;
+    if (ghz > 0) *mhz = ghz * 1000;
+    return 0;
+}
+
+/* The reference of this CPU model, or NULL: the name must match and, where
+ * the reference gives a clock, so must the clock (within 2%). */
+static const evmone_ref *evmone_ref_of(const char *model, double mhz) {
+    for (size_t i = 0; i < sizeof evmone_refs / sizeof evmone_refs[0]; i++) {
+        const evmone_ref *r = &evmone_refs[i];
+        if (!strstr(model, r->match)) continue;
+        if (r->mhz > 0 && (mhz < r->mhz * 0.98 || mhz > r->mhz * 1.02)) continue;
+        return r;
+    }
+    return NULL;
+}
 
 /* Counting loop: PUSH4 n; L: JUMPDEST PUSH1 1 SWAP1 SUB DUP1 PUSH1 L JUMPI; STOP.
  * 7 instructions and 26 gas per trip. */
@@ -34,16 +90,6 @@ typedef struct {
  * 20 instructions and 126 gas per trip (EXP of a one-byte exponent: 60). */
 #define ARITH_N 1000000u
 
-static char *hexcat(const char *a) {
-    return strdup(a);
-}
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Runs code once; returns seconds, fills gas used. */
 static double run_once(evm_vm *vm, evm_memhost *h, const uint8_t *code, size_t n, int64_t *used,
                        evm_status *st) {
@@ -56,12 +102,67 @@ static double run_once(evm_vm *vm, evm_memhost *h, const uint8_t *code, size_t n
     evm_result r;
     /* a transaction: the precompiles are warm (as in ethereumjs's runCode) */
     evm_memhost_begin_tx(h, &m.recipient, 1);
-    double t0 = now();
+    double t0 = bench_now();
     evm_execute(vm, &evm_memhost_iface, h, &m, code, n, &r);
-    double t = now() - t0;
+    double t = bench_now() - t0;
     *used = m.gas - r.gas_left;
     *st = r.status;
     return t;
+}
+
+/* Loops timed in interleaved rounds (bench_rounds): each keeps its decoded
+ * code, and the gas and status of its runs, which must not change. */
+typedef struct {
+    uint8_t *code;
+    size_t n;
+    int64_t used;
+    evm_status st;
+    bool ran;
+} timed_loop;
+typedef struct {
+    evm_vm *vm;
+    evm_memhost *h;
+    timed_loop *loops;
+} timed_set;
+
+static double run_loop(void *ctx, int k) {
+    timed_set *s = ctx;
+    timed_loop *l = &s->loops[k];
+    int64_t used = 0;
+    evm_status st = EVM_SUCCESS;
+    double t = run_once(s->vm, s->h, l->code, l->n, &used, &st);
+    if (l->ran && (used != l->used || st != l->st)) return -1;
+    l->used = used;
+    l->st = st;
+    l->ran = true;
+    return st == EVM_SUCCESS ? t : -1;
+}
+
+/* Times the n loops in hex[] over `rounds` interleaved rounds: t[k] the
+ * seconds of loop k, used[k] its gas. 0, or 1 with a message. */
+static int time_loops(evm_vm *vm, evm_memhost *h, const char *const *hex, const char *const *name,
+                      int n, int rounds, bench_stat *t, int64_t *used) {
+    timed_loop loops[8];
+    timed_set s = {vm, h, loops};
+    double *samples = calloc((size_t)(n * rounds), sizeof *samples);
+    int rc = samples ? 0 : 1;
+    memset(loops, 0, sizeof loops);
+    for (int k = 0; k < n && !rc; k++)
+        if (evm_hex_decode(hex[k], &loops[k].code, &loops[k].n) < 0) rc = 1;
+    if (!rc && bench_rounds(run_loop, &s, n, rounds, samples) < 0) {
+        for (int k = 0; k < n; k++)
+            if (loops[k].ran && loops[k].st != EVM_SUCCESS)
+                printf("%-16s failed: %s\n", name[k], evm_status_name(loops[k].st));
+        printf("bench evm: a loop failed or changed its gas between runs\n");
+        rc = 1;
+    }
+    for (int k = 0; k < n; k++) {
+        if (!rc) t[k] = bench_stat_of(samples, n, rounds, k);
+        used[k] = loops[k].used;
+        free(loops[k].code);
+    }
+    free(samples);
+    return rc;
 }
 
 /* Runs the same bytecode in ethereumjs (tests/node/bench.js); seconds per
@@ -82,25 +183,11 @@ static double run_ethereumjs(const char *hex, int64_t *used) {
     return secs;
 }
 
-/* The best of reps runs of the code in hex (seconds), with its gas used and
- * status; -1 when hex is not bytecode. */
-static double time_best(evm_vm *vm, evm_memhost *h, const char *hex, int reps, int64_t *used,
-                        evm_status *st) {
-    uint8_t *code;
-    size_t n;
-    if (evm_hex_decode(hex, &code, &n) < 0) return -1;
-    double best = 1e30;
-    for (int r = 0; r < reps; r++) {
-        double t = run_once(vm, h, code, n, used, st);
-        if (t < best) best = t;
-    }
-    free(code);
-    return best;
-}
-
-/* "x ethereumjs": its time over ours (best seconds) on the same hex, "-"
- * without it, or a note when its gas differs. */
-static void js_ratio(bool js, const char *hex, double best, int64_t used, char *out, size_t cap) {
+/* "x ethereumjs": its time (node's best of two runs, after ours: at about
+ * 100x slower, a shift of load between the runs moves the ratio little)
+ * over our median on the same hex, "-" without it, or a note when its gas
+ * differs. */
+static void js_ratio(bool js, const char *hex, double med, int64_t used, char *out, size_t cap) {
     snprintf(out, cap, "-");
     if (!js) return;
     int64_t jused = 0;
@@ -108,7 +195,7 @@ static void js_ratio(bool js, const char *hex, double best, int64_t used, char *
     if (jt > 0 && jused != used)
         snprintf(out, cap, "gas differs (%" PRId64 ")", jused);
     else if (jt > 0)
-        snprintf(out, cap, "%.1f", jt / best);
+        snprintf(out, cap, "%.1f", jt / med);
 }
 
 /* ---- precompiled contracts ---- */
@@ -152,7 +239,7 @@ static char *precompile_loop(int id, const char *const *inputs, unsigned trips) 
     return h;
 }
 
-static int bench_precompiles(evm_vm *vm, evm_memhost *h, int reps, bool js, double arith) {
+static int bench_precompiles(evm_vm *vm, evm_memhost *h, int rounds, bool js, double arith) {
     /* ecrecover: a valid signature (go-ethereum's precompile vectors); 256
      * bytes for SHA-256; modexp of 32-byte base, exponent and modulus */
     static const char *const ecrec =
@@ -168,68 +255,125 @@ static int bench_precompiles(evm_vm *vm, evm_memhost *h, int reps, bool js, doub
              "9e3779b97f4a7c15f39cc0605cedc8341082276bf3a27251f86c6a11d0c18e95",
              "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff43");
     const char *const all[3] = {ecrec, sha, mx};
+    enum { NP = 4 };
     static const struct {
         const char *name;
         int id;
         unsigned trips;
-    } loops[] = {{"ecrecover loop", 1, 2000},
-                 {"sha256 loop", 2, 200000},
-                 {"modexp loop", 5, 20000},
-                 {"all three loop", 0, 2000}};
-    printf("\n%-16s %10s %10s %9s %9s %11s\n", "precompiles", "Mgas/s", "ns/gas", "x arith", "ms",
-           "x ethereumjs");
+    } loops[NP] = {{"ecrecover loop", 1, 2000},
+                   {"sha256 loop", 2, 200000},
+                   {"modexp loop", 5, 20000},
+                   {"all three loop", 0, 2000}};
+    char *hex[NP] = {0};
+    const char *names[NP];
+    bench_stat t[NP];
+    int64_t used[NP];
     int rc = 0;
-    for (size_t i = 0; i < sizeof loops / sizeof loops[0]; i++) {
+    for (int i = 0; i < NP; i++) {
         const char *one[1] = {loops[i].id == 1 ? ecrec : loops[i].id == 2 ? sha : mx};
-        char *hex = precompile_loop(loops[i].id, loops[i].id ? one : all, loops[i].trips);
-        int64_t used = 0;
-        evm_status st = EVM_SUCCESS;
-        double best = hex ? time_best(vm, h, hex, reps, &used, &st) : -1;
-        if (best < 0) {
-            free(hex);
-            return 1;
-        }
-        if (st != EVM_SUCCESS) {
-            printf("%-16s failed: %s\n", loops[i].name, evm_status_name(st));
-            free(hex);
-            rc = 1;
-            continue;
-        }
-        double nsg = best * 1e9 / (double)used;
-        char ratio[40];
-        js_ratio(js, hex, best, used, ratio, sizeof ratio);
-        printf("%-16s %10.0f %10.2f %9.1f %9.1f %11s\n", loops[i].name, (double)used / best / 1e6,
-               nsg, arith > 0 ? nsg / arith : 0, best * 1e3, ratio);
-        free(hex);
+        hex[i] = precompile_loop(loops[i].id, loops[i].id ? one : all, loops[i].trips);
+        names[i] = loops[i].name;
+        if (!hex[i]) rc = 1;
     }
+    if (!rc) rc = time_loops(vm, h, (const char *const *)hex, names, NP, rounds, t, used);
+    if (!rc) {
+        printf("\n%-16s %8s %17s %8s %8s %9s %12s\n", "precompiles", "Mgas/s", "[min, max]",
+               "ns/gas", "x arith", "ms", "x ethereumjs");
+        for (int i = 0; i < NP; i++) {
+            double nsg = t[i].med * 1e9 / (double)used[i];
+            char ratio[40];
+            js_ratio(js, hex[i], t[i].med, used[i], ratio, sizeof ratio);
+            printf("%-16s %8.0f   [%6.0f, %6.0f] %8.2f %8.1f %9.1f %12s\n", loops[i].name,
+                   (double)used[i] / t[i].med / 1e6, (double)used[i] / t[i].max / 1e6,
+                   (double)used[i] / t[i].min / 1e6, nsg, arith > 0 ? nsg / arith : 0,
+                   t[i].med * 1e3, ratio);
+        }
+    }
+    for (int i = 0; i < NP; i++)
+        free(hex[i]);
     return rc;
 }
 
+/* "1.32" against one figure, "1.31-1.32" against a range; "-" without. */
+static void ratio_text(double mgas, double lo, double hi, char *out, size_t cap) {
+    if (lo <= 0)
+        snprintf(out, cap, "-");
+    else if (lo == hi)
+        snprintf(out, cap, "%.2f", mgas / lo);
+    else
+        snprintf(out, cap, "%.2f-%.2f", mgas / hi, mgas / lo);
+}
+
+/* "--evmone C,A": figures measured on this CPU. 0, or -1. */
+static int parse_evmone(const char *s, double *c, double *a) {
+    char *end;
+    *c = strtod(s, &end);
+    if (end == s || *end != ',') return -1;
+    const char *s2 = end + 1;
+    *a = strtod(s2, &end);
+    if (end == s2 || *end || !(*c > 0) || !(*a > 0)) return -1;
+    return 0;
+}
+
+static const char evm_bench_usage[] =
+    "usage: frugal bench evm [--reps N] [--no-js] [--evmone COUNT,ARITH]\n"
+    "                        [--loops] [--reference [--cpuinfo FILE]]\n"
+    "Times the EVM on a counting loop (10^7 trips) and a 256-bit arithmetic\n"
+    "loop (MUL, ADDMOD, EXP; 10^6 trips), interleaved: N rounds (default and\n"
+    "at least 11) each run both once; prints the median Mgas/s with its min and\n"
+    "max. Prints the CPU model (/proc/cpuinfo) and compares with evmone's\n"
+    "baseline figure for that model (../shared/BACKGROUND.md); it says so when it\n"
+    "has none, and --evmone takes evmone's Mgas/s on the two loops measured on\n"
+    "this CPU instead. With tests/node installed, x ethereumjs is\n"
+    "@ethereumjs/evm's time (best of 2, after ours) over our median. Then loops\n"
+    "that call precompiled contracts (ecrecover, SHA-256 of 256 bytes, a 256-bit\n"
+    "modexp, all three), interleaved the same way: ns per gas against the\n"
+    "arithmetic loop's, to compare their prices with CPU time.\n"
+    "--loops skips the precompiled contracts. --reference prints the CPU and\n"
+    "the evmone reference only; --cpuinfo reads the CPU model from FILE.\n";
+
 int evm_bench(int argc, char **argv) {
-    static const struct option opts[] = {{"reps", required_argument, 0, 'r'},
-                                         {"no-js", no_argument, 0, 'n'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
-    int reps = 5, c;
-    bool js = true;
+    static const struct option opts[] = {
+        {"reps", required_argument, 0, 'r'},   {"no-js", no_argument, 0, 'n'},
+        {"evmone", required_argument, 0, 'e'}, {"reference", no_argument, 0, 'R'},
+        {"loops", no_argument, 0, 'L'},        {"cpuinfo", required_argument, 0, 'c'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    int rounds = BENCH_MIN_ROUNDS, c;
+    bool js = true, only_ref = false, loops_only = false;
+    double own[2] = {0, 0};
+    const char *cpuinfo = "/proc/cpuinfo";
     optind = 1;
     while ((c = getopt_long(argc, argv, "r:nh", opts, NULL)) != -1) {
         switch (c) {
-        case 'r': reps = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
-        case 'n': js = false; break;
-        case 'h':
-            printf("usage: %s [--reps N] [--no-js]\n"
-                   "Times the EVM on a counting loop (10^7 trips) and a 256-bit arithmetic\n"
-                   "loop (MUL, ADDMOD, EXP; 10^6 trips); best of N runs. Prints Mgas/s and\n"
-                   "ns per instruction, against evmone's baseline interpreter and, when\n"
-                   "tests/node is installed, against @ethereumjs/evm. Then loops that call\n"
-                   "precompiled contracts (ecrecover, SHA-256 of 256 bytes, a 256-bit modexp,\n"
-                   "all three): ns per gas against the arithmetic loop's, to compare their\n"
-                   "prices with CPU time.\n",
-                   argv[0]);
-            return 0;
-        default: return 2;
+        case 'r': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1 || v > 1000) {
+                fprintf(stderr, "frugal bench evm: --reps '%s': a count in 1..1000\n", optarg);
+                return 2;
+            }
+            rounds = (int)v;
+            break;
         }
+        case 'n': js = false; break;
+        case 'R': only_ref = true; break;
+        case 'L': loops_only = true; break;
+        case 'c': cpuinfo = optarg; break;
+        case 'e':
+            if (parse_evmone(optarg, &own[0], &own[1]) < 0) {
+                fprintf(stderr,
+                        "frugal bench evm: --evmone '%s': two Mgas/s figures, COUNT,ARITH\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case 'h': printf("%s", evm_bench_usage); return 0;
+        default: fputs(evm_bench_usage, stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "frugal bench evm: unexpected argument '%s'\n", argv[optind]);
+        return 2;
     }
     char counting[64], arith[512];
     snprintf(counting, sizeof counting, "63%08x5b600190038060055700", COUNT_N);
@@ -250,47 +394,73 @@ int evm_bench(int argc, char **argv) {
              "80600757"
              "00",
              ARITH_N, C, M, K);
-    bench_case cases[2] = {
-        {"counting loop", hexcat(counting), COUNT_N, 2 + 7ull * COUNT_N, 2336, 1.59},
-        {"arithmetic loop", hexcat(arith), ARITH_N, 3 + 20ull * ARITH_N, 1599, 4.27},
+    const bench_case cases[2] = {
+        {"counting loop", counting, COUNT_N, 2 + 7ull * COUNT_N},
+        {"arithmetic loop", arith, ARITH_N, 3 + 20ull * ARITH_N},
     };
+    char model[256];
+    double mhz;
+    if (cpu_model(cpuinfo, model, sizeof model, &mhz) < 0 && strcmp(cpuinfo, "/proc/cpuinfo")) {
+        fprintf(stderr, "frugal bench evm: %s: %s\n", cpuinfo, strerror(errno));
+        return 4;
+    }
+    const evmone_ref *ref = evmone_ref_of(model, mhz);
+    double lo[2] = {0, 0}, hi[2] = {0, 0};
+    printf("CPU: %s, %.0f MHz (%s)\n", model, mhz, cpuinfo);
+    if (own[0] > 0) {
+        printf("evmone: the figures given with --evmone, taken on this CPU\n");
+        for (int i = 0; i < 2; i++)
+            lo[i] = hi[i] = own[i];
+    } else if (ref) {
+        for (int i = 0; i < 2; i++) {
+            lo[i] = ref->lo[i];
+            hi[i] = ref->hi[i];
+        }
+        printf("evmone: the reference of %s, %.0f-%.0f and %.0f-%.0f Mgas/s, %s\n", ref->cpu, lo[0],
+               hi[0], lo[1], hi[1], EVMONE_SOURCE);
+    } else {
+        printf("evmone: NO reference for this CPU. The figures known are for");
+        for (size_t i = 0; i < sizeof evmone_refs / sizeof evmone_refs[0]; i++)
+            printf("%s%s", i ? " and " : " ", evmone_refs[i].cpu);
+        printf(" (%s);\nagainst another CPU's figure a ratio means nothing, so x evmone is left "
+               "empty (--evmone takes figures taken here).\n",
+               EVMONE_SOURCE);
+    }
+    if (only_ref) return 0;
+    printf("%d rounds, the loops interleaved; median, [min, max] over the rounds\n", rounds);
     evm_vm *vm = evm_vm_new();
     evm_memhost *h = vm ? evm_memhost_new(vm) : NULL;
-    double arith_ns_gas = 0;
+    bench_stat t[2];
+    int64_t used[2];
     int rc = 0;
-    if (!h || !cases[0].hex || !cases[1].hex) {
+    if (!h) {
         rc = 1;
         goto cleanup;
     }
-    printf("%-16s %10s %10s %9s %9s %11s\n", "bench evm", "Mgas/s", "ns/insn", "x evmone", "ms",
-           "x ethereumjs");
+    const char *hex[2] = {counting, arith}, *names[2] = {cases[0].name, cases[1].name};
+    if ((rc = time_loops(vm, h, hex, names, 2, rounds, t, used))) goto cleanup;
+    printf("%-16s %8s %17s %8s %10s %9s %12s\n", "bench evm", "Mgas/s", "[min, max]", "ns/insn",
+           "x evmone", "ms", "x ethereumjs");
     for (int i = 0; i < 2; i++) {
-        bench_case *b = &cases[i];
-        int64_t used = 0;
-        evm_status st = EVM_SUCCESS;
-        double best = time_best(vm, h, b->hex, reps, &used, &st);
-        if (best < 0) {
-            rc = 1;
-            goto cleanup;
+        double mgas = (double)used[i] / t[i].med / 1e6;
+        char ratio[40], vs[40];
+        js_ratio(js, hex[i], t[i].med, used[i], ratio, sizeof ratio);
+        ratio_text(mgas, lo[i], hi[i], vs, sizeof vs);
+        printf("%-16s %8.0f   [%6.0f, %6.0f] %8.2f %10s %9.1f %12s\n", cases[i].name, mgas,
+               (double)used[i] / t[i].max / 1e6, (double)used[i] / t[i].min / 1e6,
+               t[i].med * 1e9 / (double)cases[i].insns, vs, t[i].med * 1e3, ratio);
+        if (lo[i] > 0) {
+            char fig[40];
+            if (lo[i] == hi[i])
+                snprintf(fig, sizeof fig, "%.0f", lo[i]);
+            else
+                snprintf(fig, sizeof fig, "%.0f-%.0f", lo[i], hi[i]);
+            printf("%-16s %8s   (evmone baseline)\n", "", fig);
         }
-        if (st != EVM_SUCCESS) {
-            printf("%-16s failed: %s\n", b->name, evm_status_name(st));
-            rc = 1;
-            continue;
-        }
-        double mgas = (double)used / best / 1e6, ns = best * 1e9 / (double)b->insns;
-        char ratio[40];
-        js_ratio(js, b->hex, best, used, ratio, sizeof ratio);
-        printf("%-16s %10.0f %10.2f %9.2f %9.1f %11s\n", b->name, mgas, ns, mgas / b->ref_mgas,
-               best * 1e3, ratio);
-        if (i == 1) arith_ns_gas = best * 1e9 / (double)used;
-        printf("%-16s %10.0f %10.2f   (evmone baseline reference)\n", "", b->ref_mgas, b->ref_ns);
     }
-    if (!rc) rc = bench_precompiles(vm, h, reps, js, arith_ns_gas);
+    if (!loops_only) rc = bench_precompiles(vm, h, rounds, js, t[1].med * 1e9 / (double)used[1]);
 cleanup:
     evm_memhost_free(h);
     evm_vm_free(vm);
-    free((void *)cases[0].hex);
-    free((void *)cases[1].hex);
     return rc;
 }

@@ -18,7 +18,7 @@
 /* ---- opcodes (generated from vm/evm/opcodes.def) ---- */
 
 typedef enum {
-#define OP(name, byte, in, out, gas, since, doc) EVM_OP_##name = byte,
+#define OP(name, byte, in, out, gas, since, kind, run, doc) EVM_OP_##name = byte,
 #include "vm/evm/opcodes.def"
 #undef OP
 } evm_opcode;

@@ -6,7 +6,7 @@
 #include <strings.h>
 
 static const evm_opinfo OPINFO[256] = {
-#define OP(name, byte, in, out, gas, since, doc)                                                   \
+#define OP(name, byte, in, out, gas, since, kind, run, doc)                                        \
     [byte] = {#name, in, out, gas, EVM_FORK_##since, doc},
 #include "vm/evm/opcodes.def"
 #undef OP

@@ -1,6 +1,6 @@
 /* The EVM interpreter: VM lifecycle, frames, code analysis and the
- * instruction loop (vm/evm/interp_loop.inc, compiled twice: plain and
- * traced). Dispatch is computed goto under GCC/clang, a switch otherwise. */
+ * instruction loop (vm/evm/interp_loop.inc, compiled three times: plain,
+ * traced and metered). Dispatch is computed goto under GCC/clang, a switch otherwise. */
 #include "vm/evm/evm_impl.h"
 #include "vm/evm/keccak.h"
 
@@ -642,6 +642,23 @@ static evm_status op_log(evm_vm *vm, evm_frame *f, const evm_host *host, void *h
         topics[i] = evm_u256_to_b32(&sp[-3 - (int)i]);
     host->emit_log(hctx, &msg->recipient, l ? f->mem + o : NULL, l, topics, n);
     return EVM_SUCCESS;
+}
+
+/* PUSHn: the n code bytes at p, big-endian, into *dst by 64-bit stores
+ * (the code's zero padding makes 32 bytes readable; n is a constant). */
+static inline __attribute__((always_inline)) void push_bytes(u256 *dst, const uint8_t *p,
+                                                             unsigned n) {
+    if (n <= 8) {
+        dst->w[0] = n == 1 ? p[0] : u256_be64(p) >> (64 - 8 * n);
+        dst->w[1] = dst->w[2] = dst->w[3] = 0;
+        return;
+    }
+    u256 v = u256_from_be(p);
+    if (n < 32) v = u256_shr(&v, 8 * (32 - n));
+    dst->w[0] = v.w[0];
+    dst->w[1] = v.w[1];
+    dst->w[2] = v.w[2];
+    dst->w[3] = v.w[3];
 }
 
 /* ---- the loop, three times ---- */

@@ -54,27 +54,6 @@ static inline u256 u256_add(const u256 *a, const u256 *b) {
     return r;
 }
 
-static inline u256 u256_sub(const u256 *a, const u256 *b) {
-    u256 r;
-    unsigned long long d0, d1, d2, d3;
-    bool c0 = __builtin_usubll_overflow(a->w[0], b->w[0], &d0);
-    bool c1 = __builtin_usubll_overflow(a->w[1], b->w[1], &d1);
-    bool c1b = __builtin_usubll_overflow(d1, c0, &d1);
-    bool c2 = __builtin_usubll_overflow(a->w[2], b->w[2], &d2);
-    bool c2b = __builtin_usubll_overflow(d2, c1 | c1b, &d2);
-    d3 = a->w[3] - b->w[3] - (c2 | c2b);
-    r.w[0] = d0;
-    r.w[1] = d1;
-    r.w[2] = d2;
-    r.w[3] = d3;
-    return r;
-}
-
-static inline u256 u256_neg(const u256 *a) {
-    u256 z = {{0, 0, 0, 0}};
-    return u256_sub(&z, a);
-}
-
 static inline u256 u256_mul(const u256 *a, const u256 *b) {
     u256 r;
     u128 t;
@@ -108,6 +87,42 @@ static inline u256 u256_mul(const u256 *a, const u256 *b) {
     r3 += a->w[3] * b->w[0];
     r.w[3] = r3;
     return r;
+}
+
+/* r = a + b mod 2^256; returns the carry out. */
+static inline bool u256_addc(const u256 *a, const u256 *b, u256 *r) {
+    unsigned long long s0, s1, s2, s3;
+    bool c = __builtin_uaddll_overflow(a->w[0], b->w[0], &s0);
+    bool c1 = __builtin_uaddll_overflow(a->w[1], b->w[1], &s1);
+    c = c1 | __builtin_uaddll_overflow(s1, c, &s1);
+    bool c2 = __builtin_uaddll_overflow(a->w[2], b->w[2], &s2);
+    c = c2 | __builtin_uaddll_overflow(s2, c, &s2);
+    bool c3 = __builtin_uaddll_overflow(a->w[3], b->w[3], &s3);
+    c = c3 | __builtin_uaddll_overflow(s3, c, &s3);
+    *r = (u256){{s0, s1, s2, s3}};
+    return c;
+}
+/* r = a - b mod 2^256; returns the borrow out (a < b). */
+static inline bool u256_subb(const u256 *a, const u256 *b, u256 *r) {
+    unsigned long long d0, d1, d2, d3;
+    bool c = __builtin_usubll_overflow(a->w[0], b->w[0], &d0);
+    bool c1 = __builtin_usubll_overflow(a->w[1], b->w[1], &d1);
+    c = c1 | __builtin_usubll_overflow(d1, c, &d1);
+    bool c2 = __builtin_usubll_overflow(a->w[2], b->w[2], &d2);
+    c = c2 | __builtin_usubll_overflow(d2, c, &d2);
+    bool c3 = __builtin_usubll_overflow(a->w[3], b->w[3], &d3);
+    c = c3 | __builtin_usubll_overflow(d3, c, &d3);
+    *r = (u256){{d0, d1, d2, d3}};
+    return c;
+}
+static inline u256 u256_sub(const u256 *a, const u256 *b) {
+    u256 r;
+    u256_subb(a, b, &r);
+    return r;
+}
+static inline u256 u256_neg(const u256 *a) {
+    u256 z = {{0, 0, 0, 0}};
+    return u256_sub(&z, a);
 }
 
 static inline u256 u256_and(const u256 *a, const u256 *b) {
@@ -168,14 +183,14 @@ static inline unsigned u256_shift_amount(const u256 *a) {
 }
 
 /* Big-endian 32 bytes <-> word. */
+static inline uint64_t u256_be64(const uint8_t *b) {
+    uint64_t v;
+    memcpy(&v, b, 8);
+    return __builtin_bswap64(v);
+}
+/* Unrolled by hand: four scalar limbs, never a vector through the stack. */
 static inline u256 u256_from_be(const uint8_t *b) {
-    u256 r;
-    for (int i = 0; i < 4; i++) {
-        uint64_t v;
-        memcpy(&v, b + 8 * (3 - i), 8);
-        r.w[i] = __builtin_bswap64(v);
-    }
-    return r;
+    return (u256){{u256_be64(b + 24), u256_be64(b + 16), u256_be64(b + 8), u256_be64(b)}};
 }
 static inline void u256_to_be(const u256 *a, uint8_t *b) {
     for (int i = 0; i < 4; i++) {
@@ -186,15 +201,39 @@ static inline void u256_to_be(const u256 *a, uint8_t *b) {
 /* Big-endian bytes of any length up to 32 (the low bytes of the word). */
 u256 evm_u256_from_bytes(const uint8_t *b, size_t n);
 
-/* ---- uint256.c ---- */
+/* ---- uint256.c, with inline fast paths ---- */
+u256 evm_u256_addmod(const u256 *a, const u256 *b, const u256 *m);
+u256 evm_u256_exp(const u256 *base, const u256 *e);
+
+/* (a + b) mod m; inline when a, b < m (one conditional subtraction). */
+static inline u256 u256_addmod(const u256 *a, const u256 *b, const u256 *m) {
+    if (__builtin_expect(!u256_lt(a, m) || !u256_lt(b, m), 0)) return evm_u256_addmod(a, b, m);
+    u256 s, d;
+    bool carry = u256_addc(a, b, &s);
+    bool below = u256_subb(&s, m, &d); /* s < m */
+    return carry || !below ? d : s;
+}
+
+/* base^e mod 2^256; inline for an exponent of one limb (square and
+ * multiply, left to right). */
+static inline u256 u256_exp(const u256 *base, const u256 *e) {
+    if (__builtin_expect(!u256_fits64(e), 0)) return evm_u256_exp(base, e);
+    uint64_t x = e->w[0];
+    if (x == 0) return u256_from64(1);
+    u256 r = *base;
+    for (int i = 62 - __builtin_clzll(x); i >= 0; i--) {
+        r = u256_mul(&r, &r);
+        if ((x >> i) & 1) r = u256_mul(&r, base);
+    }
+    return r;
+}
+
 void evm_u256_divmod(const u256 *a, const u256 *b, u256 *q, u256 *r); /* b == 0: q = r = 0 */
 u256 evm_u256_div(const u256 *a, const u256 *b);
 u256 evm_u256_mod(const u256 *a, const u256 *b);
 u256 evm_u256_sdiv(const u256 *a, const u256 *b);
 u256 evm_u256_smod(const u256 *a, const u256 *b);
-u256 evm_u256_addmod(const u256 *a, const u256 *b, const u256 *m);
 u256 evm_u256_mulmod(const u256 *a, const u256 *b, const u256 *m);
-u256 evm_u256_exp(const u256 *base, const u256 *e);
 u256 evm_u256_signextend(const u256 *b, const u256 *x);
 u256 evm_u256_byte(const u256 *i, const u256 *x);
 /* Hex: "0x" followed by the shortest digits (at least one); buf >= 67 bytes. */
