@@ -753,6 +753,16 @@ L_RECURSE: {
     p->ip = cold[SLOT].pc;
     goto out;
 }
+L_KCALL: {
+    /* The supervisor runs the callee; KCALL itself is paid now. */
+    int64_t dw = 0, extra = 0;
+    p->depth = (uint32_t)DEPTH;
+    status = vm_op_keys(a, p, VM_OP_KCALL, sp, 0, &dw, &extra);
+    if (status != VM_RUNNING) STOP(status);
+    status = VM_ST_RECURSE;
+    p->ip = cold[SLOT].pc;
+    goto out;
+}
 L_CREATE: L_FORK: L_TRANSFERKEY: L_ATTENUATE: L_DROPKEY: L_NUMKEYS: L_KEYINFO: L_NEWPAGE:
 L_PREAD: L_PWRITE: L_PUSHTO: L_POPFROM: L_IN: L_OUT: {
     uint8_t op = p->code[cold[SLOT].pc];
