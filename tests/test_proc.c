@@ -988,6 +988,57 @@ Test(examples, keyvm_replicator) {
     vm_arena_free(a);
 }
 
+/* experiments/examples/replicator_graph.s: the replicator that hands out
+ * call keys at random. Every copy halts within the budget, and call keys
+ * cross the tree: held below the callee's owner, but not only by its
+ * siblings (inherited by FORK copies). `frugal inspect --dot` of the tree
+ * draws them dashed. */
+Test(examples, keyvm_replicator_graph) {
+    const uint64_t budget = 20000000;
+    vm_arena *a = run_example("experiments/examples/replicator_graph.s", NULL, 0,
+                              &(vm_limits){.gas = budget, .mem = 1 << 20});
+    cr_assert_eq(vm_status_get(a), VM_HALTED);
+    cr_assert_eq(vm_stack(a)[vm_depth(a) - 1], 0, "every copy halted");
+    vm_meters m;
+    vm_meters_get(a, &m);
+    cr_assert_leq(m.gas, budget, "the tree never spends more than the root had");
+    uint32_t n = vm_nprocs(a), calls = 0, cross = 0;
+    for (uint32_t id = 1; id < n; id++) {
+        vm_proc_info pi;
+        vm_proc_get(a, id, &pi);
+        for (uint32_t k = 0; k < pi.nkeys; k++) {
+            vm_key_kind kind;
+            unsigned rights;
+            uint32_t obj;
+            vm_key_get(a, id, k, &kind, &rights, &obj);
+            if (kind != VM_KEY_CALL) continue;
+            vm_proc_info ci;
+            vm_proc_get(a, obj, &ci);
+            calls++;
+            cross += ci.parent != pi.parent; /* not a sibling's: an uncle's or further */
+        }
+    }
+    cr_assert_gt(n, 20u, "a tree of copies: %u processes", n);
+    cr_assert_gt(calls, n / 4, "%u call keys among %u processes", calls, n);
+    cr_assert_gt(cross, 0u, "no call key crosses more than one level");
+    vm_buf img = {0};
+    cr_assert_eq(vm_snapshot_save(a, &img), 0);
+    FILE *f = fopen("build/test-replicator-graph.snap", "wb");
+    cr_assert(f && fwrite(img.data, 1, img.len, f) == img.len && fclose(f) == 0);
+    const char *frugal = getenv("FRUGAL");
+    cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s inspect build/test-replicator-graph.snap --dot", frugal);
+    char *dot = tu_run_cmd(cmd);
+    uint32_t dashed = 0;
+    for (const char *q = dot; (q = strstr(q, "[style=dashed")); q++)
+        dashed++;
+    cr_assert_eq(dashed, calls, "the graph draws every call key:\n%s", dot);
+    free(dot);
+    vm_buf_free(&img);
+    vm_arena_free(a);
+}
+
 /* ---- EVM processes in the tree ---- */
 
 typedef struct {
