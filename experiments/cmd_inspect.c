@@ -38,9 +38,10 @@ static void print_tree(const vm_arena *a, uint32_t id, int indent, FILE *f) {
             "  code %" PRIu32 " bytes\n",
             indent, "", id, id == 0 ? " (root)" : "", vm_status_name(pi.status), pi.ip, pi.m.gas,
             pi.lim.gas, pi.m.memtime, pi.words, pi.lim.mem, pi.depth, pi.msize, pi.code_len);
-    if (pi.child != UINT32_MAX)
-        fprintf(f, "%*s  (suspended inside RECURSE of process %" PRIu32 ")\n", indent, "",
-                pi.child);
+    vm_proc_info ci;
+    if (pi.child != UINT32_MAX && !vm_proc_get(a, pi.child, &ci))
+        fprintf(f, "%*s  (suspended inside %s of process %" PRIu32 ")\n", indent, "",
+                ci.parent == id ? "RECURSE" : "KCALL", pi.child);
     if (pi.evm && pi.evm_status >= 0)
         fprintf(f, "%*s  EVM process: ended %s\n", indent, "",
                 evm_status_name((evm_status)pi.evm_status));
@@ -79,7 +80,8 @@ static void print_tree(const vm_arena *a, uint32_t id, int indent, FILE *f) {
 }
 
 /* The capability graph: processes own children (bold) and hold keys (labelled
- * with rights) to processes (call keys dashed), pages and channels. */
+ * with rights) to processes (call keys dashed), pages and channels; a process
+ * suspended inside a KCALL points at its callee (dotted). */
 static void print_dot(const vm_arena *a, FILE *f) {
     fprintf(f, "digraph frugal {\n  rankdir=TB;\n  node [fontname=\"monospace\"];\n");
     for (uint32_t id = 0; id < vm_nprocs(a); id++) {
@@ -89,6 +91,10 @@ static void print_dot(const vm_arena *a, FILE *f) {
                 "  p%" PRIu32 " [shape=box,label=\"process %" PRIu32 "\\n%s\\ngas %" PRIu64
                 "/%" PRIu64 "\\nwords %" PRIu64 "\"];\n",
                 id, id, vm_status_name(pi.status), pi.m.gas, pi.lim.gas, pi.words);
+        vm_proc_info ci;
+        if (pi.child != UINT32_MAX && !vm_proc_get(a, pi.child, &ci) && ci.parent != id)
+            fprintf(f, "  p%" PRIu32 " -> p%" PRIu32 " [style=dotted,label=\"in KCALL\"];\n", id,
+                    pi.child);
         for (uint32_t k = 0; k < pi.nkeys; k++) {
             vm_key_kind kind;
             unsigned rights;

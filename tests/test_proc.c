@@ -401,10 +401,33 @@ Test(proc, capabilities_never_grow) {
     static const uint8_t ops[] = {VM_OP_FORK,    VM_OP_TRANSFERKEY, VM_OP_ATTENUATE, VM_OP_DROPKEY,
                                   VM_OP_NUMKEYS, VM_OP_KEYINFO,     VM_OP_NEWPAGE,   VM_OP_PREAD,
                                   VM_OP_PWRITE,  VM_OP_IN,          VM_OP_OUT,       VM_OP_CREATE,
-                                  VM_OP_PUSHTO,  VM_OP_POPFROM,     VM_OP_RECURSE};
+                                  VM_OP_PUSHTO,  VM_OP_POPFROM,     VM_OP_RECURSE,   VM_OP_KCALL};
+    int call_keys = 0;
     for (int i = 0; i < 4000; i++) {
         uint8_t c[512];
-        size_t n = 0;
+        size_t n = 0, skip[2] = {0, 0};
+        bool pair = i % 2; /* two FORK copies, each with a call key to the other */
+        if (pair) {
+            for (int k = 0; k < 2; k++) {
+                n = tu_emit(c, n, VM_OP_FORK, 0);
+                n = tu_emit(c, n, VM_OP_DUP, 0);
+                n = tu_emit(c, n, VM_OP_PUSH, -1);
+                n = tu_emit(c, n, VM_OP_EQ, 0);
+                skip[k] = n;
+                n = tu_emit(c, n, VM_OP_JNZ, 0); /* a copy goes to the random part */
+            }
+            n = tu_emit(c, n, VM_OP_DUP, 0);
+            n = tu_emit(c, n, VM_OP_DUP, 2);
+            n = tu_emit(c, n, VM_OP_TRANSFERKEY, 0);
+            n = tu_emit(c, n, VM_OP_DUP, 2);
+            n = tu_emit(c, n, VM_OP_DUP, 2);
+            n = tu_emit(c, n, VM_OP_TRANSFERKEY, 0);
+            for (int k = 0; k < 2; k++) {
+                int64_t off = (int64_t)n - (int64_t)(skip[k] + 3);
+                c[skip[k] + 1] = (uint8_t)off;
+                c[skip[k] + 2] = (uint8_t)(off >> 8);
+            }
+        }
         int len = 5 + (int)tu_below(&seed, 60);
         for (int k = 0; k < len; k++) {
             uint32_t r = tu_below(&seed, 10);
@@ -418,7 +441,7 @@ Test(proc, capabilities_never_grow) {
                 n = tu_emit(c, n, ops[tu_below(&seed, sizeof ops)], tu_below(&seed, 2));
         }
         vm_load(a, c, n);
-        vm_set_limits(a, &(vm_limits){.gas = 20000, .mem = 5000});
+        vm_set_limits(a, &(vm_limits){.gas = pair ? 60000 : 20000, .mem = 5000});
         vm_chan_clear(a, (uint32_t)ra);
         vm_chan_clear(a, (uint32_t)wb);
         vm_chan_clear(a, (uint32_t)secret);
@@ -459,6 +482,21 @@ Test(proc, capabilities_never_grow) {
                     vm_proc_get(a, obj, &ci);
                     cr_assert_eq(ci.parent, id, "a process key held by a non-owner");
                 }
+                if (kind == VM_KEY_CALL) { /* only calls, held below the callee's owner */
+                    call_keys++;
+                    cr_assert_eq(rights & ~VM_RIGHT_CALL, 0u, "program %d: a call key with %u", i,
+                                 rights);
+                    vm_proc_info ci, qi;
+                    vm_proc_get(a, obj, &ci);
+                    cr_assert(ci.live, "program %d: a call key to a dead process", i);
+                    uint32_t q = id;
+                    do {
+                        vm_proc_get(a, q, &qi);
+                        q = qi.parent;
+                    } while (q != ci.parent && q != UINT32_MAX);
+                    cr_assert_eq(q, ci.parent, "program %d: process %u calls %u from outside", i,
+                                 id, obj);
+                }
                 if (kind == VM_KEY_PAGE) { /* made by it or an owner above it */
                     uint32_t owner = a->pages[obj].owner, q = id;
                     while (q != owner && q != UINT32_MAX) {
@@ -472,6 +510,7 @@ Test(proc, capabilities_never_grow) {
             }
         }
     }
+    cr_assert_gt(call_keys, 100, "only %d call keys made", call_keys);
     vm_arena_free(a);
 }
 
@@ -547,6 +586,269 @@ Test(proc, key_op_gas_known_answers) {
                      (unsigned long)m.gas, (long)want);
         vm_buf_free(&b);
     }
+    vm_arena_free(a);
+}
+
+/* ---- calls between native processes (KCALL) ---- */
+
+/* The root forks a server (key 0) and a client (key 1), gives the client a
+ * call key to the server (its key 0), runs the server to its first stop,
+ * then `mid`, then the client, and ends with the client's RECURSE status and
+ * its top three words: root stack 0 1 status w0 w1 w2 (w0 its top). */
+static vm_buf kcall_prog(const char *server, const char *mid, const char *client) {
+    char src[4096];
+    snprintf(src, sizeof src,
+             "FORK\nDUP 0\nPUSH -1\nEQ\nJNZ server\n"
+             "FORK\nDUP 0\nPUSH -1\nEQ\nJNZ client\n"
+             "PUSH 1\nPUSH 0\nTRANSFERKEY\nPOP\n"
+             "PUSH 0\nPUSH 1000\nPUSH 100\nPUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\nPOP\n"
+             "%s\n"
+             "PUSH 1\nPUSH 100000\nPUSH 1000\nPUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\n"
+             "PUSH 1\nPOPFROM\nPUSH 1\nPOPFROM\nPUSH 1\nPOPFROM\nHALT\n"
+             "server: POP\n%s\n"
+             "client: POP\nPOP\n%s\n",
+             mid, server, client);
+    return asm_ok(src);
+}
+
+#define SERVE_DOUBLE "l: YIELD\nDUP 0\nADD\nJMP l"
+
+/* What the callee sees, what the caller gets back, who pays, and the busy,
+ * halted, exhausted and destroyed callee (docs/isa.md, "Calls"). */
+Test(proc_kcall, known_answers) {
+    struct {
+        const char *what, *server, *mid, *client;
+        vm_word want[4]; /* the client's status, then its top three words */
+    } cases[] = {
+        {"a call returns the callee's top",
+         SERVE_DOUBLE,
+         "",
+         "PUSH 21\nPUSH 0\nPUSH 500\nKCALL\nHALT",
+         {VM_HALTED, 4, VM_YIELDED, 42}},
+        {"the callee keeps its state between calls",
+         "PUSH 0\nl: YIELD\nADD\nDUP 0\nJMP l",
+         "",
+         "PUSH 5\nPUSH 0\nPUSH 500\nKCALL\nPOP\nPOP\nPOP\nPUSH 7\nPUSH 0\nPUSH 500\nKCALL\nHALT",
+         {VM_HALTED, 4, VM_YIELDED, 12}},
+        {"the callee has the gas it is given",
+         "l: YIELD\nm: JMP m",
+         "",
+         "PUSH 21\nPUSH 0\nPUSH 50\nKCALL\nHALT",
+         {VM_HALTED, 50, VM_OUT_OF_GAS, 21}},
+        {"a halted callee runs nothing",
+         "HALT",
+         "",
+         "PUSH 21\nPUSH 0\nPUSH 500\nKCALL\nHALT",
+         {VM_HALTED, 0, VM_HALTED, 0}},
+        {"a callee on the chain is busy (a call to oneself)",
+         SERVE_DOUBLE,
+         "PUSH 1\nPUSH 1\nTRANSFERKEY\nPOP",
+         "PUSH 21\nPUSH 1\nPUSH 500\nKCALL\nHALT",
+         {VM_HALTED, 0, VM_BUSY, 0}},
+        {"a destroyed callee's key is empty",
+         SERVE_DOUBLE,
+         "PUSH 0\nDROPKEY",
+         "PUSH 0\nKEYINFO\nPUSH 21\nPUSH 0\nPUSH 500\nKCALL\nHALT",
+         {VM_BAD_KEY, 500, 0, 21}},
+        {"no key",
+         SERVE_DOUBLE,
+         "",
+         "PUSH 21\nPUSH 3\nPUSH 500\nKCALL\nHALT",
+         {VM_BAD_KEY, 500, 3, 21}},
+        {"a process key is not a call key",
+         SERVE_DOUBLE,
+         "",
+         "PUSH 0\nPUSH 1\nNEWPAGE\nPUSH 1\nCREATE\nPUSH 500\nKCALL\nHALT",
+         {VM_BAD_KEY, 500, 2, 0}},
+        {"without the call right",
+         SERVE_DOUBLE,
+         "",
+         "PUSH 0\nPUSH 0\nATTENUATE\nPUSH 21\nPUSH 0\nPUSH 500\nKCALL\nHALT",
+         {VM_BAD_KEY, 500, 0, 21}},
+        {"a call key passed on works in the holder's child",
+         SERVE_DOUBLE,
+         "",
+         "FORK\nDUP 0\nPUSH -1\nEQ\nJNZ g\nPUSH 0\nTRANSFERKEY\nPUSH 1\nPUSH 1000\nPUSH 100\n"
+         "PUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\nPOP\nPUSH 1\nPOPFROM\nPUSH 1\nPOPFROM\n"
+         "PUSH 1\nPOPFROM\nHALT\ng: POP\nPUSH 4\nPUSH 1\nPUSH 500\nKCALL\nHALT",
+         {VM_HALTED, 8, VM_YIELDED, 4}},
+    };
+    vm_arena *a = vm_arena_new();
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        vm_buf b = kcall_prog(cases[i].server, cases[i].mid, cases[i].client);
+        vm_load(a, b.data, b.len);
+        vm_status s = vm_run(a);
+        cr_assert_eq(s, VM_HALTED, "%s: the root %s", cases[i].what, vm_status_name(s));
+        cr_assert_eq(vm_depth(a), 6u, "%s", cases[i].what);
+        const vm_word *st = vm_stack(a);
+        cr_assert_eq(st[2], cases[i].want[0], "%s: the client %s", cases[i].what,
+                     vm_status_name((vm_status)st[2]));
+        for (int k = 0; k < 3; k++)
+            cr_assert_eq(st[5 - k], cases[i].want[3 - k], "%s: word %d is %ld, not %ld",
+                         cases[i].what, k, (long)st[5 - k], (long)cases[i].want[3 - k]);
+        jump_arena(&a);
+        vm_buf_free(&b);
+    }
+    vm_arena_free(a);
+}
+
+/* The caller's chain pays: the callee's gas is charged to the client and the
+ * root, and its memory-time to the client at the client's words plus the
+ * callee's; the callee's words count in its owner (the root) only. */
+Test(proc_kcall, the_caller_pays) {
+    vm_buf b = kcall_prog("l: YIELD\nPUSH 100\nALLOC\nPOP\nm: JMP m", "",
+                          "PUSH 21\nPUSH 0\nPUSH 1000\nKCALL\nHALT");
+    vm_arena *a = vm_arena_new();
+    vm_load(a, b.data, b.len);
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    vm_proc_info root, server, client;
+    vm_proc_get(a, 0, &root);
+    vm_proc_get(a, 1, &server);
+    vm_proc_get(a, 2, &client);
+    cr_assert_eq(vm_stack(a)[3], 1000, "the callee used all its gas");
+    cr_assert_geq(client.m.gas, 1000 + 180, "the client paid the call and the callee");
+    cr_assert_geq(root.m.gas, client.m.gas + server.m.gas - 1000, "the root paid too");
+    cr_assert_eq(server.msize, 100u);
+    cr_assert_lt(client.words, 100u, "the callee's heap is not the client's");
+    cr_assert_geq(root.m.mem, 100u + 16, "the callee's heap counts in its owner");
+    /* memory-time: the client paid at least its words plus the callee's 100 */
+    cr_assert_geq(client.m.memtime, 100u * 990, "client memtime %lu",
+                  (unsigned long)client.m.memtime);
+    vm_arena_free(a);
+    vm_buf_free(&b);
+}
+
+/* A caller whose budget runs out inside a call is suspended there with its
+ * callee: the owner's RECURSE of the callee finds it busy, a snapshot keeps
+ * the suspended call, refuelling the caller finishes the call, and once the
+ * owner destroys the callee the suspended caller stops with BAD_KEY. */
+Test(proc_kcall, suspended_busy_and_destroyed) {
+    const char *server = "l: YIELD\nPUSH 200\nm: PUSH 1\nSUB\nDUP 0\nJNZ m\nPOP\nDUP 0\nADD\nJMP l";
+    const char *caller = "PUSH 21\nPUSH 0\nPUSH 100000\nKCALL\nHALT";
+    /* the client has 400 gas: it runs dry inside the call (credit) */
+    char src[4096];
+    snprintf(src, sizeof src,
+             "FORK\nDUP 0\nPUSH -1\nEQ\nJNZ server\n"
+             "FORK\nDUP 0\nPUSH -1\nEQ\nJNZ client\n"
+             "PUSH 1\nPUSH 0\nTRANSFERKEY\nPOP\n"
+             "PUSH 0\nPUSH 1000\nPUSH 100\nPUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\nPOP\n"
+             "PUSH 1\nPUSH 400\nPUSH 1000\nPUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\n" /* OUT_OF_GAS */
+             "PUSH 0\nPUSH 1000\nPUSH 100\nPUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\n" /* BUSY */
+             "YIELD\n"
+             "PUSH 1\nPUSH 100000\nPUSH 1000\nPUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\n" /* HALTED */
+             "PUSH 1\nPOPFROM\nPUSH 1\nPOPFROM\nPUSH 1\nPOPFROM\nHALT\n"
+             "server: POP\n%s\nclient: POP\nPOP\n%s\n",
+             server, caller);
+    vm_buf b = asm_ok(src);
+    vm_arena *a = vm_arena_new();
+    vm_load(a, b.data, b.len);
+    cr_assert_eq(vm_run(a), VM_YIELDED);
+    cr_assert_eq(vm_depth(a), 4u);
+    cr_assert_arr_eq(vm_stack(a) + 2, ((vm_word[]){VM_OUT_OF_GAS, VM_BUSY}), 2 * sizeof(vm_word));
+    vm_proc_info client;
+    vm_proc_get(a, 2, &client);
+    cr_assert_eq(client.child, 1u, "the client is suspended inside its call of the server");
+    jump_arena(&a);
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    cr_assert_eq(vm_depth(a), 8u);
+    cr_assert_arr_eq(vm_stack(a) + 4, ((vm_word[]){VM_HALTED, 1 + 200 * 4 + 5, VM_YIELDED, 42}),
+                     4 * sizeof(vm_word), "the call's gas counts before and after the stop");
+    vm_buf_free(&b);
+    /* the owner destroys the callee while the client is suspended inside it */
+    snprintf(src, sizeof src,
+             "FORK\nDUP 0\nPUSH -1\nEQ\nJNZ server\n"
+             "FORK\nDUP 0\nPUSH -1\nEQ\nJNZ client\n"
+             "PUSH 1\nPUSH 0\nTRANSFERKEY\nPOP\n"
+             "PUSH 0\nPUSH 1000\nPUSH 100\nPUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\nPOP\n"
+             "PUSH 1\nPUSH 400\nPUSH 1000\nPUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\nPOP\n"
+             "PUSH 0\nDROPKEY\nYIELD\n"
+             "PUSH 1\nPUSH 100000\nPUSH 1000\nPUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\nHALT\n"
+             "server: POP\n%s\nclient: POP\nPOP\n%s\n",
+             server, caller);
+    b = asm_ok(src);
+    vm_load(a, b.data, b.len);
+    cr_assert_eq(vm_run(a), VM_YIELDED);
+    vm_proc_get(a, 2, &client);
+    cr_assert_eq(client.child, UINT32_MAX, "the destroyed callee let go of its caller");
+    jump_arena(&a);
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    cr_assert_eq(vm_stack(a)[vm_depth(a) - 1], VM_BAD_KEY);
+    vm_arena_free(a);
+    vm_buf_free(&b);
+}
+
+/* Refuel and resume through calls: a client calls a random server program
+ * (in a loop, a few times) under a root that reruns it while it stops for
+ * gas (credit or transfer); the host runs the root in random gas chunks,
+ * the tree jumping through a snapshot at every stop. The client and the
+ * server end as in one uninterrupted run. */
+Test(proc_kcall, refuel_and_jump_equal_one_run) {
+    uint64_t seed = 2323;
+    vm_arena *a = vm_arena_new();
+    int checked = 0, inside = 0;
+    for (int iter = 0; iter < 1000; iter++) {
+        uint8_t code[256];
+        size_t n = tu_random_program(&seed, code, sizeof code);
+        if (tu_reads_budget(code, n)) continue;
+        char hex[1200] = {0}, src[8192];
+        size_t h = 0;
+        for (size_t k = 0; k < n; k++)
+            h += (size_t)snprintf(hex + h, sizeof hex - h, "%s0x%02x", k ? ", " : "", code[k]);
+        /* the server: YIELD, then the random code, then back to the YIELD */
+        int64_t arg = (int64_t)tu_below(&seed, 20) - 5;
+        snprintf(
+            src, sizeof src,
+            "FORK\nDUP 0\nPUSH -1\nEQ\nJNZ server\n"
+            "FORK\nDUP 0\nPUSH -1\nEQ\nJNZ client\n"
+            "PUSH 1\nPUSH 0\nTRANSFERKEY\nPOP\n"
+            "PUSH 0\nPUSH 1000\nPUSH 100\nPUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\nPOP\nYIELD\n"
+            "r: PUSH 1\nPUSH 100000\nPUSH 100000\nPUSH -1\nRECURSE %d\nPOP\nPOP\nPOP\n"
+            "PUSH 3\nEQ\nJNZ r\nHALT\n"
+            "server: POP\nl: YIELD\n.byte %s\nJMP l\n"
+            "client: POP\nPOP\nPUSH 3\nTIMES\nPUSH %ld\nPUSH 0\nPUSH 300\nKCALL\nCLOSE\nHALT\n",
+            (int)tu_below(&seed, 2), hex, (long)arg);
+        vm_buf b = asm_ok(src);
+        vm_limits l = {.gas = 10000000, .mem = 10000000};
+        vm_load(a, b.data, b.len);
+        vm_set_limits(a, &l);
+        cr_assert_eq(vm_run(a), VM_YIELDED, "iteration %d", iter);
+        cr_assert_eq(vm_run(a), VM_HALTED, "iteration %d", iter);
+        pstate want[3], got[3];
+        for (uint32_t id = 1; id < 3; id++)
+            pcapture(a, id, &want[id]);
+        /* again, from the YIELD on in chunks of 1 to 400 gas */
+        vm_load(a, b.data, b.len);
+        vm_set_limits(a, &l);
+        cr_assert_eq(vm_run(a), VM_YIELDED, "iteration %d", iter);
+        bool jump = tu_below(&seed, 2);
+        vm_status st;
+        int rounds = 0;
+        do {
+            vm_meters m;
+            vm_meters_get(a, &m);
+            l.gas = m.gas + 1 + tu_below(&seed, 400); /* RECURSE 40 and KCALL 180 */
+            vm_set_limits(a, &l);
+            st = vm_run(a);
+            vm_proc_info ci;
+            vm_proc_get(a, 2, &ci);
+            inside += st == VM_OUT_OF_GAS && ci.child != UINT32_MAX;
+            if (jump) jump_arena(&a);
+        } while (st == VM_OUT_OF_GAS && rounds++ < 100000);
+        cr_assert_eq(st, VM_HALTED, "iteration %d: %s", iter, vm_status_name(st));
+        for (uint32_t id = 1; id < 3; id++) { /* the root's reruns differ */
+            pcapture(a, id, &got[id]);
+            cr_assert_eq(got[id].status, want[id].status, "iteration %d, process %u", iter, id);
+            cr_assert_eq(got[id].ip, want[id].ip, "iteration %d, process %u", iter, id);
+            cr_assert_eq(got[id].depth, want[id].depth, "iteration %d, process %u", iter, id);
+            cr_assert_eq(got[id].msize, want[id].msize, "iteration %d, process %u", iter, id);
+            cr_assert_eq(got[id].memtime, want[id].memtime, "iteration %d, process %u", iter, id);
+            cr_assert_eq(got[id].gas, want[id].gas, "iteration %d, process %u", iter, id);
+        }
+        vm_buf_free(&b);
+        checked++;
+    }
+    cr_assert_gt(checked, 500, "only %d programs checked", checked);
+    cr_assert_gt(inside, 80, "the client was suspended inside a call only %d times", inside);
     vm_arena_free(a);
 }
 
@@ -683,6 +985,57 @@ Test(examples, keyvm_replicator) {
     cr_assert_geq(depth, 4u);
     cr_assert_leq(child_gas, m.gas, "children's gas is part of the root's");
     cr_assert_eq(n % 2, 1u, "every replicating process makes exactly two copies");
+    vm_arena_free(a);
+}
+
+/* experiments/examples/replicator_graph.s: the replicator that hands out
+ * call keys at random. Every copy halts within the budget, and call keys
+ * cross the tree: held below the callee's owner, but not only by its
+ * siblings (inherited by FORK copies). `frugal inspect --dot` of the tree
+ * draws them dashed. */
+Test(examples, keyvm_replicator_graph) {
+    const uint64_t budget = 20000000;
+    vm_arena *a = run_example("experiments/examples/replicator_graph.s", NULL, 0,
+                              &(vm_limits){.gas = budget, .mem = 1 << 20});
+    cr_assert_eq(vm_status_get(a), VM_HALTED);
+    cr_assert_eq(vm_stack(a)[vm_depth(a) - 1], 0, "every copy halted");
+    vm_meters m;
+    vm_meters_get(a, &m);
+    cr_assert_leq(m.gas, budget, "the tree never spends more than the root had");
+    uint32_t n = vm_nprocs(a), calls = 0, cross = 0;
+    for (uint32_t id = 1; id < n; id++) {
+        vm_proc_info pi;
+        vm_proc_get(a, id, &pi);
+        for (uint32_t k = 0; k < pi.nkeys; k++) {
+            vm_key_kind kind;
+            unsigned rights;
+            uint32_t obj;
+            vm_key_get(a, id, k, &kind, &rights, &obj);
+            if (kind != VM_KEY_CALL) continue;
+            vm_proc_info ci;
+            vm_proc_get(a, obj, &ci);
+            calls++;
+            cross += ci.parent != pi.parent; /* not a sibling's: an uncle's or further */
+        }
+    }
+    cr_assert_gt(n, 20u, "a tree of copies: %u processes", n);
+    cr_assert_gt(calls, n / 4, "%u call keys among %u processes", calls, n);
+    cr_assert_gt(cross, 0u, "no call key crosses more than one level");
+    vm_buf img = {0};
+    cr_assert_eq(vm_snapshot_save(a, &img), 0);
+    FILE *f = fopen("build/test-replicator-graph.snap", "wb");
+    cr_assert(f && fwrite(img.data, 1, img.len, f) == img.len && fclose(f) == 0);
+    const char *frugal = getenv("FRUGAL");
+    cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "%s inspect build/test-replicator-graph.snap --dot", frugal);
+    char *dot = tu_run_cmd(cmd);
+    uint32_t dashed = 0;
+    for (const char *q = dot; (q = strstr(q, "[style=dashed")); q++)
+        dashed++;
+    cr_assert_eq(dashed, calls, "the graph draws every call key:\n%s", dot);
+    free(dot);
+    vm_buf_free(&img);
     vm_arena_free(a);
 }
 
@@ -1435,7 +1788,7 @@ Test(proc_evm_calls, call_keys_do_not_own) {
     cr_assert_eq(pi.status, VM_BAD_KEY, "RECURSE through a call key: %s",
                  vm_status_name(pi.status));
     vm_arena_free(a);
-    /* a process key to a native process cannot be given */
+    /* a process key to a native process gives a call key too (for KCALL) */
     p = (prog){0};
     make_evm(&p, native, nn, 0);
     make_evm(&p, native, nn, 2);
@@ -1444,7 +1797,12 @@ Test(proc_evm_calls, call_keys_do_not_own) {
     a = vm_arena_new();
     vm_load(a, p.c, p.n);
     vm_set_limits(a, &(vm_limits){.gas = 100000000, .mem = 10000000});
-    cr_assert_eq(vm_run(a), VM_BAD_KEY);
+    cr_assert_eq(vm_run(a), VM_HALTED);
+    vm_key_kind kind;
+    unsigned rights;
+    uint32_t obj;
+    cr_assert_eq(vm_key_get(a, key_obj(a, 0, 3), 0, &kind, &rights, &obj), 0);
+    cr_assert(kind == VM_KEY_CALL && rights == VM_RIGHT_CALL && obj == key_obj(a, 0, 1));
     vm_arena_free(a);
 }
 

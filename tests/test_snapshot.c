@@ -339,6 +339,16 @@ Test(snapshot, evm_calls_example) {
                         "stack    1 105   (bottom first)");
 }
 
+/* experiments/examples/calls.s: a client calls a native server through a
+ * call key; stopped inside the server, the client is suspended inside its
+ * KCALL (a dotted edge in --dot), and resuming ends as one run. */
+Test(snapshot, kcall_example) {
+    const char *want[] = {"(suspended inside KCALL of process 1)", "key 0: call 1 --c",
+                          "p2 -> p1 [style=dotted", "p2 -> p1 [style=dashed", NULL};
+    stop_inspect_resume("experiments/examples/calls.s", 23758, want,
+                        "stack    0 1 1 5 12 21   (bottom first)");
+}
+
 /* frugal inspect: the tree, the capability graph, a memory image. */
 Test(snapshot, inspect_outputs) {
     const char *frugal = getenv("FRUGAL");

@@ -398,12 +398,7 @@ void vm_evm_gone(vm_arena *a, vm_proc *p) {
         vm_evm *t = evm_of(a, e->lock);
         if (t && live_tx(t)) abort_tx(a, t);
     }
-    for (uint32_t i = 0; i < a->nprocs; i++) { /* its call keys go with it */
-        vm_proc *h = a->procs[i];
-        if (!h->live) continue;
-        for (uint32_t k = 0; k < h->nkeys; k++)
-            if (h->keys[k].kind == VM_KEY_CALL && h->keys[k].obj == p->id) vm_key_clear(h, k);
-    }
+    vm_calls_gone(a, p->id); /* its call keys go with it */
 }
 
 vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b) {

@@ -743,11 +743,11 @@ L_GAS:
 L_MEMLEFT: *sp = (int64_t)p->lim.mem - (DEPTH + other); sp++; ip += 2; NEXT;
 
 /* processes, keys, channels: checked and done in proc.c */
-L_RECURSE: {
-    /* The supervisor runs the child; RECURSE itself is paid now. */
+L_RECURSE: L_KCALL: {
+    /* The supervisor runs the child (callee); the instruction is paid now. */
     int64_t dw = 0, extra = 0;
     p->depth = (uint32_t)DEPTH;
-    status = vm_op_keys(a, p, VM_OP_RECURSE, sp, 0, &dw, &extra);
+    status = vm_op_keys(a, p, p->code[cold[SLOT].pc], sp, 0, &dw, &extra);
     if (status != VM_RUNNING) STOP(status);
     status = VM_ST_RECURSE;
     p->ip = cold[SLOT].pc;

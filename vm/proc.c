@@ -103,6 +103,9 @@ static void proc_clear(vm_proc *p) {
     p->need_gas = p->need_grow = 0;
     p->ewords = 0;
     p->nborn = 0;
+    p->caller = VM_NONE;
+    p->callable = false;
+    p->mark = 0;
 }
 
 /* The n-th child of p gets its place and stream (docs/isa.md, "Random numbers"). */
@@ -161,13 +164,30 @@ static void page_kill_owned(vm_arena *a, uint32_t owner) {
     p->pages = VM_NONE;
 }
 
-/* Destroy a process and everything it owns. */
+void vm_calls_gone(vm_arena *a, uint32_t id) {
+    for (uint32_t i = 0; i < a->nprocs; i++) {
+        vm_proc *h = a->procs[i];
+        if (!h->live) continue;
+        for (uint32_t k = 0; k < h->nkeys; k++)
+            if (h->keys[k].kind == VM_KEY_CALL && h->keys[k].obj == id) vm_key_clear(h, k);
+    }
+}
+
+/* Destroy a process and everything it owns. A caller suspended inside a
+ * KCALL of it will find its key empty when it runs again (BAD_KEY). */
 static void proc_destroy(vm_arena *a, uint32_t id) {
     vm_proc *p = a->procs[id];
     if (!p->live) return;
     for (uint32_t k = 0; k < p->nkeys; k++)
         if (p->keys[k].kind == VM_KEY_PROC) proc_destroy(a, p->keys[k].obj);
+    if (p->child != VM_NONE && a->procs[p->child]->parent != id) /* suspended in a KCALL */
+        a->procs[p->child]->caller = VM_NONE;
+    if (p->caller != VM_NONE) {
+        a->procs[p->caller]->child = VM_NONE;
+        p->caller = VM_NONE;
+    }
     if (p->evm) vm_evm_gone(a, p);
+    if (p->callable && !p->evm) vm_calls_gone(a, id); /* (vm_evm_gone does it for EVM) */
     page_kill_owned(a, id);
     proc_kill(a, p);
 }
@@ -494,8 +514,13 @@ int vm_reindex(vm_arena *a) {
         a->pages[i].next = o->pages;
         o->pages = i;
     }
-    for (uint32_t i = 0; i < a->nprocs; i++)
-        if (a->procs[i]->live && keys_index(a->procs[i])) return -1;
+    for (uint32_t i = 0; i < a->nprocs; i++) {
+        vm_proc *p = a->procs[i];
+        if (!p->live) continue;
+        if (keys_index(p)) return -1;
+        for (uint32_t k = 0; k < p->nkeys; k++)
+            if (p->keys[k].kind == VM_KEY_CALL) a->procs[p->keys[k].obj]->callable = true;
+    }
     return 0;
 }
 
@@ -555,6 +580,14 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
     switch (op) {
     case VM_OP_RECURSE: {
         if (!live_child(a, p, sp[-4], VM_RIGHT_CALL)) return VM_BAD_KEY;
+        uint32_t nest = a->procs[VM_ROOT]->lim.nest;
+        if (p->child == VM_NONE && a->nchain >= nest) return VM_NEST_LIMIT;
+        return VM_RUNNING; /* the supervisor does the rest */
+    }
+    case VM_OP_KCALL: {
+        vm_key *k = key_at(p, sp[-2], VM_KEY_CALL, VM_RIGHT_CALL);
+        if (!k || k->obj >= a->nprocs || !a->procs[k->obj]->live || a->procs[k->obj]->evm)
+            return VM_BAD_KEY;
         uint32_t nest = a->procs[VM_ROOT]->lim.nest;
         if (p->child == VM_NONE && a->nchain >= nest) return VM_NEST_LIMIT;
         return VM_RUNNING; /* the supervisor does the rest */
@@ -646,7 +679,7 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         vm_key give = p->keys[i];
         if (give.kind == VM_KEY_PROC) { /* only owners hold process keys: give a call key */
             vm_proc *c = live_child(a, p, i, VM_RIGHT_CALL);
-            if (!c || !c->evm) return VM_BAD_KEY;
+            if (!c) return VM_BAD_KEY;
             give = (vm_key){VM_KEY_CALL, VM_RIGHT_CALL, c->id};
         }
         if (!key_room(t)) return VM_KEY_LIMIT;
@@ -654,6 +687,7 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
         if (check) break;
         int j = key_add(t, give);
         if (j < 0) return VM_OUT_OF_MEMORY;
+        if (give.kind == VM_KEY_CALL) a->procs[give.obj]->callable = true;
         t->held += (uint64_t)need;
         p->held += (uint64_t)need;
         sp[-2] = j;
@@ -776,18 +810,46 @@ vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t r
 /* Per chain entry while a process runs: slack and extra words. */
 typedef struct {
     int64_t gas, mt, room, base;
+    bool own; /* it owns the running process (its subtree holds its words) */
 } slack;
 
+/* With calls (KCALL) the chain is not the line of owners: every process on
+ * the chain pays gas and memory-time for what runs, but only the running
+ * process's owners hold its words. An owner pays for its subtree (base: its
+ * words minus the running process's) and its room bounds the growth; any
+ * other process on the chain (a caller's line) pays for its own words plus
+ * the running process's, and has no say on its memory. Every owner of the
+ * running process is on the chain (a call key is held only below its
+ * callee's owner, docs/isa.md "Calls"), so marking its owners finds them. */
 static void slacks(vm_arena *a, uint32_t n, slack *s) {
     const vm_proc *P = a->procs[a->chain[n - 1]];
     int64_t wp = (int64_t)vm_words(P);
+    uint64_t e = ++a->epoch;
+    for (uint32_t q = P->parent; q != VM_NONE; q = a->procs[q]->parent)
+        a->procs[q]->mark = e;
     for (uint32_t i = 0; i < n; i++) {
         const vm_proc *A = a->procs[a->chain[i]];
+        bool own = i == n - 1 || A->mark == e;
         s[i].gas = sat_left(A->lim.gas, A->gas_used);
         s[i].mt = sat_left(A->lim.memtime, A->memtime);
-        s[i].room = (int64_t)A->lim.mem - (int64_t)vm_words(A);
-        s[i].base = (int64_t)vm_words(A) - wp;
+        s[i].room = own ? (int64_t)A->lim.mem - (int64_t)vm_words(A) : INT64_MAX;
+        s[i].base = own ? (int64_t)vm_words(A) - wp : (int64_t)vm_words(A);
+        s[i].own = own;
     }
+}
+
+/* Add dw to the words held by p's owners, up to the root. */
+static void owners_hold(vm_arena *a, const vm_proc *p, int64_t dw) {
+    for (uint32_t q = p->parent; q != VM_NONE; q = a->procs[q]->parent)
+        a->procs[q]->held = (uint64_t)((int64_t)a->procs[q]->held + dw);
+}
+
+/* The least room among p's owners, up to the root. */
+static int64_t owners_room(vm_arena *a, const vm_proc *p) {
+    int64_t room = INT64_MAX;
+    for (uint32_t q = p->parent; q != VM_NONE; q = a->procs[q]->parent)
+        room = min64(room, (int64_t)a->procs[q]->lim.mem - (int64_t)vm_words(a->procs[q]));
+    return room;
 }
 
 /* The budget of the running process, from the slack of its chain. Gas and
@@ -834,24 +896,71 @@ static int violator(vm_arena *a, uint32_t n, const slack *s, vm_status *why) {
     return -1;
 }
 
-/* Carry what the running process used up its chain. */
+/* Carry what the running process used up its chain, and its words up its
+ * owners. */
 static void carry(vm_arena *a, uint32_t n, const slack *s, uint64_t dg, uint64_t dm, int64_t dw) {
     for (uint32_t i = 0; i + 1 < n; i++) {
         vm_proc *A = a->procs[a->chain[i]];
         A->gas_used += dg;
         A->memtime += dm + (uint64_t)s[i].base * dg;
-        A->held = (uint64_t)((int64_t)A->held + dw);
     }
+    if (dw) owners_hold(a, a->procs[a->chain[n - 1]], dw);
 }
 
 static uint64_t sat_add(uint64_t x, uint64_t y, uint64_t max) {
     return x > max || y > max - x ? max : x + y;
 }
 
-/* Start a fresh RECURSE of P: set the child's limits from the arguments. */
+/* A KCALL of P that ends before the callee runs: result 0, status s. */
+static vm_proc *call_refused(vm_proc *P, vm_status s) {
+    vm_word *sp = P->stack + P->depth;
+    sp[-3] = 0;
+    sp[-2] = s;
+    sp[-1] = 0;
+    P->ip += 1;
+    P->status = VM_RUNNING;
+    return NULL;
+}
+
+/* Start a KCALL of P (docs/isa.md, "Calls"): the callee, or NULL if the
+ * call ended at once. */
+static vm_proc *call_start(vm_arena *a, vm_proc *P) {
+    vm_word *sp = P->stack + P->depth;
+    vm_proc *C = a->procs[P->keys[sp[-2]].obj];
+    bool busy = C->caller != VM_NONE || C->child != VM_NONE;
+    for (uint32_t i = 0; i < a->nchain && !busy; i++)
+        busy = a->chain[i] == C->id;
+    if (busy) return call_refused(P, VM_BUSY);
+    if (C->status == VM_HALTED) return call_refused(P, VM_HALTED);
+    if (C->depth >= C->lim.stack) return call_refused(P, VM_STACK_OVERFLOW);
+    if (owners_room(a, C) < 1) return call_refused(P, VM_OUT_OF_MEMORY);
+    C->stack[C->depth++] = sp[-3];
+    owners_hold(a, C, 1);
+    C->lim.gas = sat_add(C->gas_used, sp[-1] > 0 ? (uint64_t)sp[-1] : 0, VM_MAX_GAS);
+    C->lim.mem = VM_MAX_MEM; /* its owners' room bounds it */
+    C->lim.memtime = VM_MAX_MEMTIME;
+    P->child = C->id;
+    C->caller = P->id;
+    P->rec_gas0 = C->gas_used;
+    P->rec_mt0 = C->memtime;
+    C->status = VM_RUNNING;
+    return C;
+}
+
+/* Start a fresh RECURSE (or KCALL) of P: set the child's limits from the
+ * arguments. The child, or NULL if the instruction ended at once. */
 static vm_proc *recurse_start(vm_arena *a, uint32_t n, vm_proc *P) {
+    if (P->code[P->ip] == VM_OP_KCALL) return call_start(a, P);
     vm_word *sp = P->stack + P->depth;
     vm_proc *C = a->procs[P->keys[sp[-4]].obj];
+    if (C->caller != VM_NONE) { /* a caller is suspended inside a call of it */
+        sp[-4] = VM_BUSY;
+        sp[-3] = sp[-2] = 0;
+        sp[-1] = (vm_word)vm_words(C);
+        P->ip += 2;
+        P->status = VM_RUNNING;
+        return NULL;
+    }
     uint64_t gas = sp[-3] > 0 ? (uint64_t)sp[-3] : 0;
     uint64_t mem = sp[-2] > 0 ? (uint64_t)sp[-2] : 0;
     uint64_t mt = sp[-1] >= 0 ? (uint64_t)sp[-1] : VM_MAX_MEMTIME; /* < 0: no own limit */
@@ -867,11 +976,11 @@ static vm_proc *recurse_start(vm_arena *a, uint32_t n, vm_proc *P) {
         }
         if (gas > (uint64_t)g) gas = (uint64_t)g;
         for (uint32_t i = 0; i < n; i++) { /* the child's words count in every ancestor */
-            int64_t base = s[i].base + (int64_t)vm_words(P) - wc;
+            int64_t base = s[i].own ? s[i].base + (int64_t)vm_words(P) - wc : s[i].base;
             if (base > 0 && (uint64_t)(s[i].mt / base) < gas) gas = (uint64_t)(s[i].mt / base);
         }
         for (uint32_t i = 0; i < n; i++) {
-            int64_t base = s[i].base + (int64_t)vm_words(P) - wc;
+            int64_t base = s[i].own ? s[i].base + (int64_t)vm_words(P) - wc : s[i].base;
             int64_t left = s[i].mt - base * (int64_t)gas;
             if (left < 0) left = 0;
             if (mt > (uint64_t)left) mt = (uint64_t)left;
@@ -889,9 +998,24 @@ static vm_proc *recurse_start(vm_arena *a, uint32_t n, vm_proc *P) {
     return C;
 }
 
-/* The child C of P stopped with status s: RECURSE completes. */
-static void recurse_done(vm_proc *P, vm_proc *C, vm_status s) {
+/* The child C of P stopped with status s: RECURSE (or KCALL) completes. */
+static void recurse_done(vm_arena *a, vm_proc *P, vm_proc *C, vm_status s) {
     vm_word *sp = P->stack + P->depth;
+    if (P->code[P->ip] == VM_OP_KCALL) {
+        vm_word res = 0;
+        if (C->depth) {
+            res = C->stack[--C->depth];
+            owners_hold(a, C, -1);
+        }
+        sp[-3] = res;
+        sp[-2] = s;
+        sp[-1] = (vm_word)(C->gas_used - P->rec_gas0);
+        P->child = VM_NONE;
+        C->caller = VM_NONE;
+        P->ip += 1;
+        P->status = VM_RUNNING;
+        return;
+    }
     sp[-4] = s;
     sp[-3] = (vm_word)(C->gas_used - P->rec_gas0);
     sp[-2] = (vm_word)(C->memtime - P->rec_mt0);
@@ -939,7 +1063,7 @@ static vm_status supervise(vm_arena *a, bool metered) {
             if (st == VM_ST_RECURSE) {
                 P->status = VM_RUNNING;
                 vm_proc *C = recurse_start(a, n, P);
-                a->chain[a->nchain++] = C->id;
+                if (C) a->chain[a->nchain++] = C->id;
                 continue;
             }
             if (metered && is_resource(st)) {
@@ -965,7 +1089,7 @@ static vm_status supervise(vm_arena *a, bool metered) {
         if (a->nchain == 1) return st;
         a->nchain--;
         vm_proc *Q = a->procs[a->chain[a->nchain - 1]];
-        recurse_done(Q, P, st);
+        recurse_done(a, Q, P, st);
     }
 }
 
@@ -1007,7 +1131,8 @@ static vm_status run_decoded(vm_arena *a, bool metered) {
             metered ? vm_interp_exec(a, r, &b, false) : vm_interp_nm_exec(a, r, &b, false);
         if (st != VM_ST_RECURSE) return st;
         r->status = VM_RUNNING;
-        a->chain[a->nchain++] = recurse_start(a, 1, r)->id;
+        vm_proc *C = recurse_start(a, 1, r);
+        if (C) a->chain[a->nchain++] = C->id;
     }
     return supervise(a, metered);
 }

@@ -235,6 +235,9 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
         p->evm = NULL;
         p->ewords = 0;
         p->need_gas = p->need_grow = p->need_stack = 0;
+        p->caller = VM_NONE;
+        p->callable = false;
+        p->mark = 0; /* below: 1 for a process some suspended instruction is inside */
     }
     for (uint32_t i = 0; i < np && !r->bad; i++) {
         vm_proc *p = a->procs[i];
@@ -417,18 +420,29 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
                 goto bad_tree;
             if (key->kind == VM_KEY_PAGE && key->obj >= npages) goto bad_tree;
             if (key->kind == VM_KEY_CHAN && key->obj >= a->nchans) goto bad_tree;
-            if (key->kind == VM_KEY_CALL &&
-                (key->obj >= np || !a->procs[key->obj]->live || !a->procs[key->obj]->evm))
+            if (key->kind == VM_KEY_CALL && (key->obj >= np || !a->procs[key->obj]->live ||
+                                             (!a->procs[key->obj]->evm && version < 5)))
                 goto bad_tree;
         }
         if (p->child != VM_NONE) {
-            /* suspended inside RECURSE of that child, with its arguments */
+            /* suspended inside RECURSE of that child, or (v5) KCALL of that
+             * callee, with its arguments; nothing is suspended in two */
             vm_word *sp = p->stack + p->depth;
-            if (p->child >= np || !a->procs[p->child]->live || a->procs[p->child]->parent != i ||
-                p->ip >= p->len || p->code[p->ip] != VM_OP_RECURSE || p->ip + 1 >= p->len ||
-                p->code[p->ip + 1] > 1 || p->depth < 4 || sp[-4] < 0 ||
-                (uint64_t)sp[-4] >= p->nkeys || p->keys[sp[-4]].kind != VM_KEY_PROC ||
-                p->keys[sp[-4]].obj != p->child)
+            if (p->child >= np || !a->procs[p->child]->live || p->ip >= p->len) goto bad_tree;
+            vm_proc *c = a->procs[p->child];
+            if (c->mark) goto bad_tree;
+            c->mark = 1;
+            if (p->code[p->ip] == VM_OP_KCALL) {
+                if (version < 5 || p->depth < 3 || sp[-2] < 0 || (uint64_t)sp[-2] >= p->nkeys ||
+                    p->keys[sp[-2]].kind != VM_KEY_CALL ||
+                    !(p->keys[sp[-2]].rights & VM_RIGHT_CALL) || p->keys[sp[-2]].obj != p->child ||
+                    c->evm)
+                    goto bad_tree;
+                c->caller = i;
+            } else if (c->parent != i || p->code[p->ip] != VM_OP_RECURSE || p->ip + 1 >= p->len ||
+                       p->code[p->ip + 1] > 1 || p->depth < 4 || sp[-4] < 0 ||
+                       (uint64_t)sp[-4] >= p->nkeys || p->keys[sp[-4]].kind != VM_KEY_PROC ||
+                       p->keys[sp[-4]].obj != p->child)
                 goto bad_tree;
         }
     }
@@ -448,6 +462,35 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
             q = a->procs[q]->parent;
         if (steps > VM_MAX_NEST) goto bad_tree;
     }
+    /* a call key to a native process is held only below its owner (docs/isa.md,
+     * "Calls"); suspended chains (child links) have no cycle and fit the chain */
+    uint64_t linked = 0, walked = 0;
+    for (uint32_t i = 0; i < np; i++) {
+        vm_proc *p = a->procs[i];
+        if (!p->live) continue;
+        linked += p->child != VM_NONE;
+        for (uint32_t k = 0; k < p->nkeys; k++) {
+            vm_proc *c = a->procs[p->keys[k].obj];
+            if (p->keys[k].kind != VM_KEY_CALL || c->evm) continue;
+            if (c->parent == VM_NONE) goto bad_tree;
+            uint32_t q = p->parent;
+            while (q != VM_NONE && q != c->parent)
+                q = a->procs[q]->parent;
+            if (q == VM_NONE) goto bad_tree;
+        }
+    }
+    for (uint32_t i = 0; i < np; i++) {
+        vm_proc *p = a->procs[i];
+        if (!p->live || p->mark || p->child == VM_NONE) continue;
+        uint32_t len = 1;
+        for (uint32_t q = p->child; q != VM_NONE && len <= VM_MAX_NEST; q = a->procs[q]->child)
+            len++;
+        if (len > VM_MAX_NEST) goto bad_tree;
+        walked += len - 1;
+    }
+    if (walked != linked) goto bad_tree;
+    for (uint32_t i = 0; i < np; i++)
+        a->procs[i]->mark = 0; /* the supervisor's mark, used above as scratch */
     uint64_t h;
     if (held_of(a, 0, &h, 0) || h != a->procs[0]->held) {
         r->off = SNAP_HEADER;

@@ -80,7 +80,8 @@ static inline int64_t vm_rel_target(const vm_insn *in) {
     X(CHANNEL_EMPTY, 14, "IN on a channel with nothing to read; resumable when the host writes")   \
     X(CHANNEL_FULL, 15, "OUT on a full channel; resumable when the host reads")                    \
     X(NEST_LIMIT, 16, "RECURSE beyond the nesting depth limit")                                    \
-    X(KEY_LIMIT, 17, "a key list would exceed the key limit")
+    X(KEY_LIMIT, 17, "a key list would exceed the key limit")                                      \
+    X(BUSY, 18, "(KCALL and RECURSE results) the process is running, or suspended in or by a call")
 
 typedef enum {
 #define X(name, code, doc) VM_##name = code,
@@ -188,8 +189,9 @@ uint32_t vm_call_depth(const vm_arena *a);
  * The arena's process 0 is the root that the functions above act on. Its
  * children are created by the program (CREATE, FORK) and run by RECURSE. */
 
-/* A call key (VM_KEY_CALL) names an EVM process without owning it: EVM code
- * may call it through a key address (docs/evm.md); nothing else. */
+/* A call key (VM_KEY_CALL) names a process without owning it: EVM code may
+ * call an EVM process through a key address (docs/evm.md), and KCALL calls
+ * a native one (docs/isa.md, "Calls"); nothing else. */
 typedef enum { VM_KEY_NONE, VM_KEY_PROC, VM_KEY_PAGE, VM_KEY_CHAN, VM_KEY_CALL } vm_key_kind;
 #define VM_RIGHT_READ  1u
 #define VM_RIGHT_WRITE 2u

@@ -114,12 +114,20 @@ typedef struct vm_proc {
     uint32_t nborn; /* children it has made (CREATE, FORK) */
     uint64_t gas_used, memtime;
 
-    /* inside a RECURSE: the child running, and its meters at the start */
+    /* inside a RECURSE (or KCALL): the child (callee) running, and its
+     * meters at the start */
     uint32_t child;
     uint64_t rec_gas0, rec_mt0;
 
     /* why the last run stopped on a resource: what the next instruction needs */
     int64_t need_gas, need_grow, need_stack;
+
+    /* calls (docs/isa.md, "Calls"): the process suspended inside a KCALL of
+     * it, or VM_NONE; whether a call key to it was ever made (its call keys
+     * are cleared when it dies); the supervisor's mark for its owners */
+    uint32_t caller;
+    bool callable;
+    uint64_t mark;
 
     /* an EVM process (vm/evm_proc.c): its EVM state and words, or NULL, 0 */
     struct vm_evm *evm;
@@ -145,7 +153,8 @@ struct vm_arena {
     uint32_t *match; /* block matching: target per pc, then the open blocks */
     uint32_t match_cap;
 
-    uint64_t seed; /* the root's place: every RAND stream derives from it */
+    uint64_t seed;  /* the root's place: every RAND stream derives from it */
+    uint64_t epoch; /* the supervisor's last mark */
     vm_trace_fn trace;
     void *trace_ctx;
     uint64_t *interp_ns; /* vm_time_interp */
@@ -263,6 +272,8 @@ int vm_evm_check(vm_arena *a, vm_proc *p, base_rd *r);
 int vm_procs_add(vm_arena *a);
 void vm_key_clear(vm_proc *p, uint32_t k);
 int vm_reindex(vm_arena *a);
+/* Clear every call key to process id (it is being destroyed). */
+void vm_calls_gone(vm_arena *a, uint32_t id);
 
 /* RAND streams (docs/isa.md, "Random numbers"): the place of the n-th
  * child (0, 1, ...) a process at `place` makes, and the stream of a place. */

@@ -181,6 +181,16 @@ typedef struct {
 
 #define PAGE1 "PUSH 1\nNEWPAGE\nPOP\n"              /* key 0: a page of one zero word */
 #define CHILD PAGE1 "PUSH 0\nPUSH 1\nCREATE\nPOP\n" /* key 1: a child whose code is HALT */
+/* key 1 of the root: a child that answers calls (YIELD; JMP back); then a
+ * FORK copy, given a call key to it (its key 1), runs the kernels while the
+ * root, after its own YIELD, runs the copy to its end. */
+#define KCALL_RUN                                                                                  \
+    "PUSH 2\nPUSH 4000000000000000000\nPUSH 1000000\nPUSH -1\nRECURSE 0\n"                         \
+    "POP\nPOP\nPOP\nPOP\n"
+#define KCALLER                                                                                    \
+    PAGE1 "PUSH 4294707202\nPUSH 0\nPUSH 0\nPWRITE\nPUSH 0\nPUSH 4\nCREATE\nPOP\n"                 \
+          "FORK\nDUP 0\nPUSH -1\nEQ\nJNZ cal_w\nPUSH 1\nTRANSFERKEY\nPOP\n" KCALL_RUN              \
+          "YIELD\n" KCALL_RUN "HALT\ncal_w: POP\n"
 #define NEXT_KEY                                                                                   \
     "PUSH 1\nLOAD\nDUP 0\nPUSH 1\nADD\nPUSH 1\nSTORE\n" /* heap[1]++, its old value                \
                                                          */
@@ -250,6 +260,9 @@ static const calib calib_rows[] = {
      1u << 15,
      0,
      NULL},
+    /* KCALL runs in a FORK copy (only a child can hold a call key): it calls
+     * a sibling whose code is `YIELD`, `JMP` back (2 gas a call) */
+    {"KCALL", NULL, 3, 3, KCALLER, NULL, {5, 1, 100}, 64, 2000, 0, 0, NULL},
     {"IN", NULL, 1, 1, NULL, NULL, {0}, 64, 2000, 0, 1, NULL},
     {"OUT", NULL, 2, 0, NULL, NULL, {5, 0}, 64, 2000, 0, 2, NULL},
 };
