@@ -582,14 +582,6 @@ int evo_run_seed(evo_run *r, uint32_t island, uint32_t slot, const uint8_t *code
 
 /* ==== end of the EVM genome ==== */
 
-/* ==== benchmark (experiments/bench/bench_gp.c) ==== */
-
-/* `frugal bench gp`: the quartic at population 1000 for 20 generations with 1
- * and 2 threads, against DEAP in the same run. argv[0] is "gp". */
-int evo_bench(int argc, char **argv);
-
-/* ==== end of benchmark ==== */
-
 /* ==== the HDF5 store (evolve/store.c, docs/hdf5-schema.md) ====
  *
  * A run's populations (every generation and island, with lineage), a /stats

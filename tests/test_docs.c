@@ -2,14 +2,13 @@
  * the byte, what the code makes now. A table sits between the markers
  * <!-- NAME --> and <!-- /NAME -->. With FRUGAL_DOCS_UPDATE=1 the tests
  * rewrite the tables instead of checking them (`make docs`). */
-#include "experiments/cli.h"
 #include "experiments/spec.h"
 #include "testutil.h"
 
 /* The text of path (NUL-terminated, malloc'd). */
 static char *doc_text(const char *path) {
     vm_buf b = {0};
-    cr_assert_eq(exp_read_file(path, &b), 0, "%s: run the tests from the repo root", path);
+    cr_assert_eq(tu_read_file(path, &b), 0, "%s: run the tests from the repo root", path);
     char *s = malloc(b.len + 1);
     cr_assert_not_null(s);
     memcpy(s, b.data, b.len);

@@ -1,7 +1,6 @@
 /* Nested sandboxes: refuel and resume in random nesting structures under
  * both resource models, memory that counts up the tree, isolation, and
  * capabilities that can only shrink. */
-#include "experiments/cli.h"
 #include "testutil.h"
 #include "vm/evm/evm.h"
 #include "vm/vm_impl.h"
@@ -583,7 +582,7 @@ Test(proc, channels_in_and_out) {
 
 static vm_arena *run_example(const char *file, const vm_word *in, int nin, const vm_limits *l) {
     vm_buf code = {0};
-    cr_assert_eq(exp_load_program(file, &code), 0, "cannot load %s", file);
+    cr_assert_eq(tu_load_program(file, &code), 0, "cannot load %s", file);
     vm_arena *a = vm_arena_new();
     vm_load(a, code.data, code.len);
     vm_set_limits(a, l);
@@ -1011,7 +1010,7 @@ Test(snapshot_evm, sample_is_version_5) {
  * loads and ends as one uninterrupted run: status, gas, stack. */
 Test(snapshot_evm, reads_version_3) {
     vm_buf v3 = {0}, src = {0}, code = {0};
-    cr_assert_eq(exp_read_file("tests/data/calls-v3.snap", &v3), 0);
+    cr_assert_eq(tu_read_file("tests/data/calls-v3.snap", &v3), 0);
     cr_assert_eq(v3.data[8], 3);
     vm_arena *a = vm_arena_new();
     char err[256];
@@ -1019,7 +1018,7 @@ Test(snapshot_evm, reads_version_3) {
     cr_assert_eq(vm_status_get(a), VM_OUT_OF_GAS);
     vm_set_limits(a, &(vm_limits){.gas = 1000000});
     cr_assert_eq(vm_run(a), VM_HALTED);
-    cr_assert_eq(exp_read_file("experiments/examples/evm_calls.s", &src), 0);
+    cr_assert_eq(tu_read_file("experiments/examples/evm_calls.s", &src), 0);
     cr_assert_eq(vm_asm((const char *)src.data, src.len, "evm_calls.s", &code, stderr), 0);
     vm_arena *whole = vm_arena_new();
     vm_load(whole, code.data, code.len);
@@ -1043,7 +1042,7 @@ Test(snapshot_evm, reads_version_3) {
  * to the same end as one uninterrupted run. */
 Test(snapshot_evm, reads_version_2) {
     vm_buf v2 = {0};
-    cr_assert_eq(exp_read_file("tests/data/evm-v2.snap", &v2), 0);
+    cr_assert_eq(tu_read_file("tests/data/evm-v2.snap", &v2), 0);
     cr_assert_eq(v2.data[8], 2);
     vm_arena *a = vm_arena_new();
     char err[256];
@@ -1052,7 +1051,7 @@ Test(snapshot_evm, reads_version_2) {
     vm_set_limits(a, &(vm_limits){.gas = 1000000, .mem = 10000000});
     cr_assert_eq(vm_run(a), VM_HALTED);
     vm_buf src = {0};
-    cr_assert_eq(exp_read_file("experiments/examples/evm.s", &src), 0);
+    cr_assert_eq(tu_read_file("experiments/examples/evm.s", &src), 0);
     vm_buf code = {0};
     cr_assert_eq(vm_asm((const char *)src.data, src.len, "evm.s", &code, stderr), 0);
     vm_arena *whole = vm_arena_new();

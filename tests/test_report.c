@@ -30,7 +30,6 @@
 #include <unistd.h>
 
 int exp_cmd_report(int argc, char **argv);
-int exp_read_file(const char *path, vm_buf *out); /* experiments/cli.h */
 
 static char dir[64];
 static const char *frugal;
@@ -281,7 +280,7 @@ static void check_svg(const char *path) {
 /* A vector PDF at single-column size: 3.5 x 2.49 in (252 x 179 pt). */
 static void check_pdf(const char *path) {
     vm_buf b = {0};
-    cr_assert_eq(exp_read_file(path, &b), 0, "cannot read %s", path);
+    cr_assert_eq(tu_read_file(path, &b), 0, "cannot read %s", path);
     static const char box[] = "/MediaBox [ 0 0 252 179 ]";
     cr_assert(b.len > 5 && !memcmp(b.data, "%PDF-", 5), "%s: not a PDF", path);
     cr_assert(memmem(b.data, b.len, box, sizeof box - 1), "%s: not single-column size", path);

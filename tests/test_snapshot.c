@@ -1,6 +1,5 @@
 /* Snapshots: save, restore elsewhere, continue bit for bit; and no image,
  * however corrupt or hostile, crashes the decoder. */
-#include "experiments/cli.h"
 #include "testutil.h"
 
 #include <png.h>
@@ -10,7 +9,7 @@
 
 static vm_arena *load_example(const char *file, const vm_word *in, int nin, uint64_t gas) {
     vm_buf code = {0};
-    cr_assert_eq(exp_load_program(file, &code), 0, "cannot load %s", file);
+    cr_assert_eq(tu_load_program(file, &code), 0, "cannot load %s", file);
     vm_arena *a = vm_arena_new();
     vm_load(a, code.data, code.len);
     vm_set_limits(a, &(vm_limits){.gas = gas, .mem = 1 << 20});
@@ -140,7 +139,7 @@ Test(snapshot, across_processes) {
  * loads, saves as the current version and continues as the program does in one run. */
 Test(snapshot, reads_version_1) {
     vm_buf v1 = {0};
-    cr_assert_eq(exp_read_file("tests/data/credit-v1.snap", &v1), 0);
+    cr_assert_eq(tu_read_file("tests/data/credit-v1.snap", &v1), 0);
     cr_assert_eq(v1.data[8], 1);
     vm_arena *a = vm_arena_new();
     char err[256];
@@ -364,7 +363,7 @@ Test(snapshot, inspect_outputs) {
              "%s inspect build/test-insp.snap --image build/test-insp.png --proc 1 2>&1", frugal);
     free(tu_run_cmd(cmd));
     vm_buf png = {0};
-    cr_assert_eq(exp_read_file("build/test-insp.png", &png), 0);
+    cr_assert_eq(tu_read_file("build/test-insp.png", &png), 0);
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     cr_assert_gt(png.len, 33u);
     cr_assert(!memcmp(png.data, sig, 8), "not a PNG");

@@ -46,7 +46,7 @@ int exp_bench_all(uint64_t iters, int rounds) {
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
     printf("frugal bench all: %s, %s, %d interleaved rounds per comparison\n\n", date, cpu, rounds);
     char *ev[] = {"evm", NULL};
-    int rc = evm_bench(1, ev);
+    int rc = exp_bench_evm(1, ev);
     if (rc) return rc;
     printf("\n");
     exp_vm_figures vm;

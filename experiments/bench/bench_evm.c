@@ -2,6 +2,7 @@
  * ratio against @ethereumjs/evm on the same bytecode when it is installed
  * (tests/node, scripts in tests/node/README). */
 #define _GNU_SOURCE
+#include "experiments/cli.h"
 #include "vm/evm/evm.h"
 
 #include <getopt.h>
@@ -205,7 +206,7 @@ static int bench_precompiles(evm_vm *vm, evm_memhost *h, int reps, bool js, doub
     return rc;
 }
 
-int evm_bench(int argc, char **argv) {
+int exp_bench_evm(int argc, char **argv) {
     static const struct option opts[] = {{"reps", required_argument, 0, 'r'},
                                          {"no-js", no_argument, 0, 'n'},
                                          {"help", no_argument, 0, 'h'},

@@ -610,8 +610,8 @@ int exp_cmd_bench(int argc, char **argv) {
         return argc < 2 ? EXP_EXIT_USAGE : EXP_EXIT_OK;
     }
     const char *what = argv[1];
-    if (!strcmp(what, "evm")) return evm_bench(argc - 1, argv + 1);
-    if (!strcmp(what, "gp")) return evo_bench(argc - 1, argv + 1);
+    if (!strcmp(what, "evm")) return exp_bench_evm(argc - 1, argv + 1);
+    if (!strcmp(what, "gp")) return exp_bench_gp(argc - 1, argv + 1);
     if (!strcmp(what, "science")) return exp_bench_science(argc - 1, argv + 1);
     if (!strcmp(what, "store")) return exp_bench_store(argc - 1, argv + 1);
     uint64_t iters = 100000000, reps = BENCH_MIN_ROUNDS;
