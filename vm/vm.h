@@ -1,8 +1,10 @@
 /* frugal's metered VM: the public API of the vm module.
  *
- * A vm_arena holds one process (code, stack, heap, call stack, meters) and
- * every buffer needed to run it. Create it once and reuse it: loading and
- * running allocate nothing once the arena has grown to the limits in use.
+ * A vm_arena holds a tree of processes (the root runs the loaded code; each
+ * has its code, stack, heap, call stack and meters, and an EVM process its
+ * EVM state) and every buffer needed to run them. Create it once and reuse
+ * it: loading and running allocate nothing once the arena has grown to the
+ * limits in use.
  */
 #ifndef FRUGAL_VM_H
 #define FRUGAL_VM_H

@@ -1,6 +1,6 @@
 /* The EVM interpreter: VM lifecycle, frames, code analysis and the
- * instruction loop (vm/evm/interp_loop.inc, compiled twice: plain and
- * traced). Dispatch is computed goto under GCC/clang, a switch otherwise. */
+ * instruction loop (vm/evm/interp_loop.inc, compiled three times: plain,
+ * traced and metered). Dispatch is computed goto under GCC/clang, a switch otherwise. */
 #include "vm/evm/evm_impl.h"
 #include "vm/evm/keccak.h"
 
