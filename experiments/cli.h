@@ -24,9 +24,9 @@ int exp_make_parent_dirs(const char *path);
  * current directory or next to the binary. 0 with the path in out, or -1. */
 int exp_find_file(const char *rel, char *out, size_t cap);
 
-void exp_print_run(const vm_arena *a, FILE *f);
-int exp_save_snapshot(const vm_arena *a, const char *path);
-int exp_load_snapshot(vm_arena *a, const char *path);
+void exp_print_run(const vm_machine *a, FILE *f);
+int exp_save_snapshot(const vm_machine *a, const char *path);
+int exp_load_snapshot(vm_machine *a, const char *path);
 
 int exp_cmd_asm(int argc, char **argv);
 int exp_cmd_resume_snapshot(int argc, char **argv);

@@ -349,7 +349,7 @@ Test(evo_genome, stack_aware_programs_never_underflow) {
     g.ops[g.nops++] = VM_OP_SWAP;
     evo_vary_ws w;
     cr_assert_eq(evo_vary_ws_init(&w, &g), 0);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     uint8_t code[EVO_DEFAULT_MAX_BYTES];
     for (uint64_t seed = 0; seed < 3000; seed++) {
         evo_rng r;
@@ -362,7 +362,7 @@ Test(evo_genome, stack_aware_programs_never_underflow) {
         vm_status st = vm_run(a);
         cr_assert_neq(st, VM_STACK_UNDERFLOW, "seed %lu", (unsigned long)seed);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
     evo_vary_ws_free(&w);
     fit_task_free(&t);
 }

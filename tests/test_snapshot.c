@@ -7,10 +7,10 @@
 #include <sys/wait.h>
 #include <zlib.h>
 
-static vm_arena *load_example(const char *file, const vm_word *in, int nin, uint64_t gas) {
+static vm_machine *load_example(const char *file, const vm_word *in, int nin, uint64_t gas) {
     vm_buf code = {0};
     cr_assert_eq(tu_load_program(file, &code), 0, "cannot load %s", file);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_load(a, code.data, code.len);
     vm_set_limits(a, &(vm_limits){.gas = gas, .mem = 1 << 20});
     for (int i = 0; i < nin; i++)
@@ -19,13 +19,13 @@ static vm_arena *load_example(const char *file, const vm_word *in, int nin, uint
     return a;
 }
 
-static vm_buf snap_of(const vm_arena *a) {
+static vm_buf snap_of(const vm_machine *a) {
     vm_buf b = {0};
     cr_assert_eq(vm_snapshot_save(a, &b), 0);
     return b;
 }
 
-static void refuel(vm_arena *a, uint64_t more) {
+static void refuel(vm_machine *a, uint64_t more) {
     vm_limits l;
     vm_meters m;
     vm_get_limits(a, &l);
@@ -34,15 +34,15 @@ static void refuel(vm_arena *a, uint64_t more) {
     vm_set_limits(a, &l);
 }
 
-/* Stop at many points, move the tree to a fresh arena, continue both the
+/* Stop at many points, move the tree to a fresh machine, continue both the
  * same way: their final images are byte for byte the same. */
 static void roundtrip(const char *file, const vm_word *in, int nin, uint64_t seed) {
     for (int k = 0; k < 40; k++) {
         uint64_t stop = 1 + tu_below(&seed, 60000);
-        vm_arena *a = load_example(file, in, nin, stop);
+        vm_machine *a = load_example(file, in, nin, stop);
         vm_status s = vm_run(a);
         vm_buf img = snap_of(a);
-        vm_arena *b = vm_arena_new();
+        vm_machine *b = vm_machine_new();
         char err[256];
         cr_assert_eq(vm_snapshot_load(b, img.data, img.len, err, sizeof err), 0, "%s", err);
         vm_buf again = snap_of(b);
@@ -62,8 +62,8 @@ static void roundtrip(const char *file, const vm_word *in, int nin, uint64_t see
         vm_buf_free(&again);
         vm_buf_free(&fa);
         vm_buf_free(&fb);
-        vm_arena_free(a);
-        vm_arena_free(b);
+        vm_machine_free(a);
+        vm_machine_free(b);
     }
 }
 
@@ -81,7 +81,7 @@ Test(snapshot, roundtrip_replicator) {
 Test(snapshot, roundtrip_random_programs) {
     uint64_t seed = 9;
     uint8_t c[512];
-    vm_arena *a = vm_arena_new(), *b = vm_arena_new();
+    vm_machine *a = vm_machine_new(), *b = vm_machine_new();
     for (int i = 0; i < 3000; i++) {
         size_t n = tu_random_program(&seed, c, sizeof c);
         static const vm_word args[] = {3, -2};
@@ -104,8 +104,8 @@ Test(snapshot, roundtrip_random_programs) {
         vm_buf_free(&fa);
         vm_buf_free(&fb);
     }
-    vm_arena_free(a);
-    vm_arena_free(b);
+    vm_machine_free(a);
+    vm_machine_free(b);
 }
 
 /* Save, exit, restore in a new process and continue: the same output as one
@@ -141,7 +141,7 @@ Test(snapshot, reads_version_1) {
     vm_buf v1 = {0};
     cr_assert_eq(tu_read_file("tests/data/credit-v1.snap", &v1), 0);
     cr_assert_eq(v1.data[8], 1);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     char err[256];
     cr_assert_eq(vm_snapshot_load(a, v1.data, v1.len, err, sizeof err), 0, "%s", err);
     vm_buf v2 = snap_of(a);
@@ -151,7 +151,7 @@ Test(snapshot, reads_version_1) {
                  "place and child count for each of the 2 processes, and the seed");
     refuel(a, 1000000);
     cr_assert_eq(vm_run(a), VM_HALTED);
-    vm_arena *whole = load_example("experiments/examples/credit.s", NULL, 0, 1050000);
+    vm_machine *whole = load_example("experiments/examples/credit.s", NULL, 0, 1050000);
     cr_assert_eq(vm_run(whole), VM_HALTED);
     const vm_word *s1, *s2, *h;
     uint32_t d1, d2, m;
@@ -159,8 +159,8 @@ Test(snapshot, reads_version_1) {
     vm_proc_memory(whole, 0, &s2, &d2, &h, &m);
     cr_assert_eq(d1, d2);
     cr_assert_arr_eq(s1, s2, d1 * sizeof *s1, "the RECURSE results differ");
-    vm_arena_free(a);
-    vm_arena_free(whole);
+    vm_machine_free(a);
+    vm_machine_free(whole);
     vm_buf_free(&v1);
     vm_buf_free(&v2);
 }
@@ -174,7 +174,7 @@ Test(snapshot, suspended_chain_deeper_than_the_nesting_limit) {
                          "PUSH 4000000000000000000\nPUSH 1000000\nPUSH -1\nRECURSE 0\nHALT\n"
                          "copy: POP\nPUSH 1\nSUB\nJMP start\n"
                          "count: POP\nloop: PUSH 1\nSUB\nDUP 0\nJNZ loop\nHALT\n");
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_load(a, code.data, code.len);
     vm_set_limits(a, &(vm_limits){.gas = 20000, .mem = 1 << 24, .nest = 100});
     vm_push(a, 100000);
@@ -187,13 +187,13 @@ Test(snapshot, suspended_chain_deeper_than_the_nesting_limit) {
     uint32_t crc = (uint32_t)crc32(0L, img.data + 32, (uInt)(img.len - 32));
     for (int b = 0; b < 4; b++)
         img.data[24 + b] = (uint8_t)(crc >> (8 * b));
-    vm_arena *b = vm_arena_new();
+    vm_machine *b = vm_machine_new();
     char err[256];
     cr_assert_eq(vm_snapshot_load(b, img.data, img.len, err, sizeof err), 0, "%s", err);
     refuel(b, 1000000);
     cr_assert_eq(vm_run(b), VM_HALTED, "the chain of 71 resumes and unwinds");
-    vm_arena_free(a);
-    vm_arena_free(b);
+    vm_machine_free(a);
+    vm_machine_free(b);
     vm_buf_free(&img);
     vm_buf_free(&code);
 }
@@ -201,23 +201,23 @@ Test(snapshot, suspended_chain_deeper_than_the_nesting_limit) {
 /* ---- bad images ---- */
 
 static vm_buf sample(void) {
-    vm_arena *a = load_example("experiments/examples/credit.s", NULL, 0, 50000);
+    vm_machine *a = load_example("experiments/examples/credit.s", NULL, 0, 50000);
     vm_run(a);
     vm_buf b = snap_of(a);
-    vm_arena_free(a);
+    vm_machine_free(a);
     return b;
 }
 
 /* Every truncation of img is an error naming an offset; img itself loads. */
 void tu_snapshot_truncations(const vm_buf *img) {
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     char err[256];
     for (size_t n = 0; n < img->len; n++) {
         cr_assert_eq(vm_snapshot_load(a, img->data, n, err, sizeof err), -1, "length %zu", n);
         cr_assert(strstr(err, "offset "), "no offset in: %s", err);
     }
     cr_assert_eq(vm_snapshot_load(a, img->data, img->len, err, sizeof err), 0, "%s", err);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 Test(snapshot, every_truncation_is_an_error) {
@@ -228,7 +228,7 @@ Test(snapshot, every_truncation_is_an_error) {
 
 Test(snapshot, every_flipped_byte_is_an_error) {
     vm_buf img = sample();
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     char err[256];
     for (size_t i = 0; i < img.len; i++) {
         for (int bit = 0; bit < 8; bit += 3) {
@@ -245,14 +245,14 @@ Test(snapshot, every_flipped_byte_is_an_error) {
     img.data[0] = 'X';
     vm_snapshot_load(a, img.data, img.len, err, sizeof err);
     cr_assert(strstr(err, "not a frugal snapshot"), "%s", err);
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&img);
 }
 
 /* Hostile images with a valid checksum: the content itself is checked.
  * count edited copies of img: each is refused with an offset, or runs. */
 void tu_snapshot_hostile(const vm_buf *img, uint64_t seed, int count) {
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     char err[256];
     int accepted = 0;
     uint8_t *m = malloc(img->len);
@@ -282,7 +282,7 @@ void tu_snapshot_hostile(const vm_buf *img, uint64_t seed, int count) {
     }
     cr_assert_gt(accepted, 0, "some edits (stack words, meters) are legal");
     free(m);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 Test(snapshot, hostile_content_never_crashes) {

@@ -219,7 +219,7 @@ typedef struct {
     vm_word stack[64], heap[64];
 } tu_state;
 
-static inline void tu_capture(const vm_arena *a, tu_state *t) {
+static inline void tu_capture(const vm_machine *a, tu_state *t) {
     memset(t, 0, sizeof *t);
     t->status = vm_status_get(a);
     t->ip = vm_ip(a);

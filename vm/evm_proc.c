@@ -43,7 +43,7 @@ struct vm_evm {
     bool started, done, aborted;
     evm_status status;
     vm_proc *self;
-    vm_arena *a;   /* while running */
+    vm_machine *a; /* while running */
     uint32_t lock; /* the process whose transaction holds this world, or VM_NONE */
     /* the transaction's worlds: per frame depth, the world it runs in; the
      * xlog of worlds entered from another (in order, to undo them on a
@@ -77,7 +77,7 @@ static bool key_address(const evm_address *x, uint32_t *k) {
     return true;
 }
 
-static vm_evm *evm_of(const vm_arena *a, uint32_t id) {
+static vm_evm *evm_of(const vm_machine *a, uint32_t id) {
     return id < a->nprocs && a->procs[id]->live ? a->procs[id]->evm : NULL;
 }
 
@@ -85,7 +85,7 @@ static vm_evm *evm_of(const vm_arena *a, uint32_t id) {
  * key with the call right to a live EVM process whose own transaction has
  * ended. NULL otherwise. (An EVM process holds no process keys: it makes no
  * children, and TRANSFERKEY gives call keys.) */
-static vm_evm *callee(const vm_arena *a, uint32_t holder, uint32_t k) {
+static vm_evm *callee(const vm_machine *a, uint32_t holder, uint32_t k) {
     const vm_proc *p = a->procs[holder];
     if (k >= p->nkeys) return NULL;
     const vm_key *key = &p->keys[k];
@@ -378,7 +378,7 @@ static void finish(vm_proc *p, vm_evm *e, evm_result *r) {
  * undone and released now; its frames (and their words) stay until it next
  * runs, when it ends with EVM_INTERNAL_ERROR (their worlds are not used
  * again). */
-static void abort_tx(vm_arena *a, vm_evm *e) {
+static void abort_tx(vm_machine *a, vm_evm *e) {
     e->a = a;
     unwind(e, 0);
     evm_memhost_revert(e->host, (size_t)e->snap);
@@ -390,7 +390,7 @@ static bool live_tx(const vm_evm *e) {
     return e->started && !e->done && !e->aborted;
 }
 
-void vm_evm_gone(vm_arena *a, vm_proc *p) {
+void vm_evm_gone(vm_machine *a, vm_proc *p) {
     vm_evm *e = p->evm;
     if (live_tx(e)) abort_tx(a, e);
     if (e->lock != VM_NONE && e->lock != p->id) {
@@ -405,7 +405,7 @@ void vm_evm_gone(vm_arena *a, vm_proc *p) {
     }
 }
 
-vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b) {
+vm_status vm_evm_exec(vm_machine *a, vm_proc *p, vm_budget *b) {
     vm_evm *e = p->evm;
     evm_result r;
     e->a = a;
@@ -447,19 +447,19 @@ vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b) {
     return p->status = VM_HALTED;
 }
 
-int vm_evm_status(const vm_arena *a, uint32_t id) {
+int vm_evm_status(const vm_machine *a, uint32_t id) {
     if (id >= a->nprocs || !a->procs[id]->live || !a->procs[id]->evm) return -2;
     const vm_evm *e = a->procs[id]->evm;
     return e->done ? (int)e->status : -1;
 }
 
-int64_t vm_evm_world(const vm_arena *a, uint32_t id, int depth) {
+int64_t vm_evm_world(const vm_machine *a, uint32_t id, int depth) {
     const vm_evm *e = evm_of(a, id);
     if (!e || !e->started || e->done || depth < 0 || depth > evm_vm_top(e->vm)) return -1;
     return e->aborted ? (int64_t)id : (int64_t)e->w[depth].id;
 }
 
-int64_t vm_evm_holder(const vm_arena *a, uint32_t id) {
+int64_t vm_evm_holder(const vm_machine *a, uint32_t id) {
     const vm_evm *e = evm_of(a, id);
     return e && e->lock != VM_NONE ? (int64_t)e->lock : -1;
 }
@@ -588,7 +588,7 @@ static uint64_t frame_snap(const evm_vm *vm, int d) {
     return evm_vm_frame(vm, d, &f) ? f.snap : 0;
 }
 
-int vm_evm_check(vm_arena *a, vm_proc *p, base_rd *r) {
+int vm_evm_check(vm_machine *a, vm_proc *p, base_rd *r) {
     vm_evm *e = p->evm;
     e->a = a;
     if (e->lock != VM_NONE) {
