@@ -29,7 +29,7 @@ static void expect(const char *src, uint32_t n_in, bool fixed, an_expr_style s, 
 #define FX(v) "PUSH " #v "\n" /* fixed-point constants are written as words below */
 
 Test(expr, quartic_known_answers) {
-    /* the best program of `frugal run experiments/quartic.json` (seed 1) */
+    /* the best program of `frugal run specs/quartic.json` (seed 1) */
     const char *best = "ARG 0\nOVER\nFMUL\nARG 0\nADD\nARG 0\nFMUL\nARG 0\nADD\nFMUL\nARG 0\nADD\n";
     expect(best, 1, true, AN_EXPR_INFIX, "x*((x*x + x)*x + x) + x");
     expect(best, 1, true, AN_EXPR_SYMPY, "x*((x*x + x)*x + x) + x");
@@ -325,15 +325,15 @@ Test(python, module) {
     char dir[64], cmd[1024];
     tu_tmpdir(dir, sizeof dir, "frugal-py");
     snprintf(cmd, sizeof cmd,
-             "%s run experiments/quartic.json --generations 5 --out %s/x.h5 >/dev/null && "
-             "mkdir %s/batch && for s in 1 2; do %s run experiments/quartic.json --generations 3 "
+             "%s run specs/quartic.json --generations 5 --out %s/x.h5 >/dev/null && "
+             "mkdir %s/batch && for s in 1 2; do %s run specs/quartic.json --generations 3 "
              "--seed $s --out %s/batch/seed-$s.h5 >/dev/null || exit 1; done && "
-             "%s run experiments/data/kepler.json --generations 5 --out %s/k.h5 >/dev/null",
+             "%s run specs/data/kepler.json --generations 5 --out %s/k.h5 >/dev/null",
              frugal, dir, dir, frugal, dir, frugal, dir);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
     snprintf(cmd, sizeof cmd,
              "/usr/bin/python3 tests/frugal_py_test.py %s/x.h5 %s/batch %s/scratch %s/k.h5 "
-             "experiments/data/kepler.csv 2>&1",
+             "specs/data/kepler.csv 2>&1",
              dir, dir, dir, dir);
     char *out = tu_run_cmd(cmd);
     int n = 0;

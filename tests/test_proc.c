@@ -595,7 +595,7 @@ static vm_machine *run_example(const char *file, const vm_word *in, int nin, con
 
 Test(examples, rarvm_sandbox) {
     vm_machine *a =
-        run_example("experiments/examples/sandbox.s", (vm_word[]){41}, 1, &(vm_limits){0});
+        run_example("examples/sandbox.s", (vm_word[]){41}, 1, &(vm_limits){0});
     cr_assert_eq(vm_status_get(a), VM_HALTED);
     cr_assert_eq(vm_depth(a), 2u);
     cr_assert_eq(vm_stack(a)[0], VM_HALTED, "the child halted");
@@ -609,7 +609,7 @@ Test(examples, rarvm_sandbox) {
 
 Test(examples, rarvm_sandbox_recursive) {
     for (vm_word depth = 0; depth <= 6; depth++) {
-        vm_machine *a = run_example("experiments/examples/sandbox_rec.s", (vm_word[]){41, depth}, 2,
+        vm_machine *a = run_example("examples/sandbox_rec.s", (vm_word[]){41, depth}, 2,
                                     &(vm_limits){.gas = 100000});
         cr_assert_eq(vm_status_get(a), VM_HALTED, "depth %ld", (long)depth);
         cr_assert_eq(vm_depth(a), 4u);
@@ -624,7 +624,7 @@ Test(examples, rarvm_sandbox_recursive) {
  * and every level above passes that status up: no made-up answer. */
 Test(examples, rarvm_sandbox_recursive_reports_the_nesting_limit) {
     for (uint32_t nest = 8; nest <= 80; nest += 72) {
-        vm_machine *a = run_example("experiments/examples/sandbox_rec.s", (vm_word[]){41, 70}, 2,
+        vm_machine *a = run_example("examples/sandbox_rec.s", (vm_word[]){41, 70}, 2,
                                     &(vm_limits){.gas = 1000000, .nest = nest});
         cr_assert_eq(vm_status_get(a), VM_HALTED);
         cr_assert_eq(vm_depth(a), 4u);
@@ -638,7 +638,7 @@ Test(examples, rarvm_sandbox_recursive_reports_the_nesting_limit) {
 /* CREATE, RECURSE, DROPKEY for ever (rarVM's `while: yield f<50,50>(x)`):
  * the child's slot is reused, so 100,000 rounds run in constant memory. */
 Test(examples, rarvm_sandbox_loop) {
-    vm_machine *a = run_example("experiments/examples/sandbox_loop.s", (vm_word[]){0, 100000}, 2,
+    vm_machine *a = run_example("examples/sandbox_loop.s", (vm_word[]){0, 100000}, 2,
                                 &(vm_limits){.gas = 200000000});
     cr_assert_eq(vm_status_get(a), VM_HALTED, "%s", vm_status_name(vm_status_get(a)));
     cr_assert_eq(vm_depth(a), 3u);
@@ -656,7 +656,7 @@ Test(examples, rarvm_sandbox_loop) {
 
 Test(examples, keyvm_replicator) {
     const uint64_t budget = 20000000;
-    vm_machine *a = run_example("experiments/examples/replicator.s", NULL, 0,
+    vm_machine *a = run_example("examples/replicator.s", NULL, 0,
                                 &(vm_limits){.gas = budget, .mem = 1 << 20});
     cr_assert_eq(vm_status_get(a), VM_HALTED);
     cr_assert_eq(vm_stack(a)[vm_depth(a) - 1], 0, "every copy halted");
@@ -1005,7 +1005,7 @@ Test(snapshot_evm, sample_is_version_5) {
     vm_buf_free(&img);
 }
 
-/* An image written by the version 3 writer (experiments/examples/evm_calls.s
+/* An image written by the version 3 writer (examples/evm_calls.s
  * stopped at 29000 gas: a native root whose EVM children call each other)
  * loads and ends as one uninterrupted run: status, gas, stack. */
 Test(snapshot_evm, reads_version_3) {
@@ -1018,7 +1018,7 @@ Test(snapshot_evm, reads_version_3) {
     cr_assert_eq(vm_status_get(a), VM_OUT_OF_GAS);
     vm_set_limits(a, &(vm_limits){.gas = 1000000});
     cr_assert_eq(vm_run(a), VM_HALTED);
-    cr_assert_eq(tu_read_file("experiments/examples/evm_calls.s", &src), 0);
+    cr_assert_eq(tu_read_file("examples/evm_calls.s", &src), 0);
     cr_assert_eq(vm_asm((const char *)src.data, src.len, "evm_calls.s", &code, stderr), 0);
     vm_machine *whole = vm_machine_new();
     vm_load(whole, code.data, code.len);
@@ -1038,7 +1038,7 @@ Test(snapshot_evm, reads_version_3) {
 }
 
 /* An image written by the version 2 writer (an EVM child stopped inside its
- * nested frame: experiments/examples/evm.s at 40000 gas) loads and continues
+ * nested frame: examples/evm.s at 40000 gas) loads and continues
  * to the same end as one uninterrupted run. */
 Test(snapshot_evm, reads_version_2) {
     vm_buf v2 = {0};
@@ -1051,7 +1051,7 @@ Test(snapshot_evm, reads_version_2) {
     vm_set_limits(a, &(vm_limits){.gas = 1000000, .mem = 10000000});
     cr_assert_eq(vm_run(a), VM_HALTED);
     vm_buf src = {0};
-    cr_assert_eq(tu_read_file("experiments/examples/evm.s", &src), 0);
+    cr_assert_eq(tu_read_file("examples/evm.s", &src), 0);
     vm_buf code = {0};
     cr_assert_eq(vm_asm((const char *)src.data, src.len, "evm.s", &code, stderr), 0);
     vm_machine *whole = vm_machine_new();

@@ -57,7 +57,7 @@ static void make_run_set(const char *sub, unsigned seed, bool per_case, const ch
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
         if (fd >= 0) dup2(fd, 1);
-        execl(frugal, frugal, "run", "experiments/quartic.json", "--set", "population.size=40",
+        execl(frugal, frugal, "run", "specs/quartic.json", "--set", "population.size=40",
               "--generations", "6", "--seed", seeds, "--out", out, "--quiet", "--set", pc, "--set",
               set ? set : pc, (char *)NULL);
         _exit(127);
@@ -1075,7 +1075,7 @@ Test(report, damaged_files_are_clear_errors_or_the_same_report) {
 static void make_killed_run(const char *path) {
     char *argv[] = {(char *)frugal,
                     "run",
-                    "experiments/quartic.json",
+                    "specs/quartic.json",
                     "--set",
                     "population.size=40",
                     "--set",
@@ -1213,7 +1213,7 @@ Test(report, front_history_of_a_01_task) {
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
         if (fd >= 0) dup2(fd, 1);
-        execl(frugal, frugal, "run", "experiments/demo.json", "--seed", "4", "--out", out,
+        execl(frugal, frugal, "run", "specs/demo.json", "--seed", "4", "--out", out,
               "--quiet", (char *)NULL);
         _exit(127);
     }

@@ -68,13 +68,13 @@ static void roundtrip(const char *file, const vm_word *in, int nin, uint64_t see
 }
 
 Test(snapshot, roundtrip_credit) {
-    roundtrip("experiments/examples/credit.s", NULL, 0, 1);
+    roundtrip("examples/credit.s", NULL, 0, 1);
 }
 Test(snapshot, roundtrip_recursive) {
-    roundtrip("experiments/examples/sandbox_rec.s", (vm_word[]){41, 5}, 2, 2);
+    roundtrip("examples/sandbox_rec.s", (vm_word[]){41, 5}, 2, 2);
 }
 Test(snapshot, roundtrip_replicator) {
-    roundtrip("experiments/examples/replicator.s", NULL, 0, 3);
+    roundtrip("examples/replicator.s", NULL, 0, 3);
 }
 
 /* Random programs, with the heap, call stack and keys they make. */
@@ -114,17 +114,17 @@ Test(snapshot, across_processes) {
     const char *frugal = getenv("FRUGAL");
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s exec experiments/examples/credit.s --gas 1050000", frugal);
+    snprintf(cmd, sizeof cmd, "%s exec examples/credit.s --gas 1050000", frugal);
     char *whole = tu_run_cmd(cmd);
     snprintf(cmd, sizeof cmd,
-             "%s exec experiments/examples/credit.s --gas 50000 --snapshot build/test-credit.snap",
+             "%s exec examples/credit.s --gas 50000 --snapshot build/test-credit.snap",
              frugal);
     char *first = tu_run_cmd(cmd);
     cr_assert(strstr(first, "OUT_OF_GAS"), "%s", first);
     /* options first, and an option's value that is itself a snapshot file:
      * the file to resume is the positional argument */
     snprintf(cmd, sizeof cmd,
-             "%s exec experiments/examples/credit.s --gas 10 --snapshot build/test-other.snap "
+             "%s exec examples/credit.s --gas 10 --snapshot build/test-other.snap "
              ">/dev/null 2>&1; %s resume --snapshot build/test-other.snap --refuel 1000000 "
              "build/test-credit.snap 2>/dev/null",
              frugal, frugal);
@@ -151,7 +151,7 @@ Test(snapshot, reads_version_1) {
                  "place and child count for each of the 2 processes, and the seed");
     refuel(a, 1000000);
     cr_assert_eq(vm_run(a), VM_HALTED);
-    vm_machine *whole = load_example("experiments/examples/credit.s", NULL, 0, 1050000);
+    vm_machine *whole = load_example("examples/credit.s", NULL, 0, 1050000);
     cr_assert_eq(vm_run(whole), VM_HALTED);
     const vm_word *s1, *s2, *h;
     uint32_t d1, d2, m;
@@ -201,7 +201,7 @@ Test(snapshot, suspended_chain_deeper_than_the_nesting_limit) {
 /* ---- bad images ---- */
 
 static vm_buf sample(void) {
-    vm_machine *a = load_example("experiments/examples/credit.s", NULL, 0, 50000);
+    vm_machine *a = load_example("examples/credit.s", NULL, 0, 50000);
     vm_run(a);
     vm_buf b = snap_of(a);
     vm_machine_free(a);
@@ -324,17 +324,17 @@ static void stop_inspect_resume(const char *example, int gas, const char *const 
 /* An EVM child stopped inside its nested frame. */
 Test(snapshot, evm_inspect_and_resume) {
     const char *want[] = {"process 1  RUNNING", "EVM process: 2 live frames", NULL};
-    stop_inspect_resume("experiments/examples/evm.s", 40000, want, "stack ");
+    stop_inspect_resume("examples/evm.s", 40000, want, "stack ");
 }
 
-/* experiments/examples/evm_calls.s: one EVM process calls another through a
+/* examples/evm_calls.s: one EVM process calls another through a
  * call key (the call succeeds: 1, and 100 + 5); stopped inside the callee's
  * world, inspect shows where each frame runs and who holds the world. */
 Test(snapshot, evm_calls_example) {
     const char *want[] = {"EVM frame 1 runs in the world of process 1",
                           "its world is held by the transaction of process 2", "key 0: call 1 --c",
                           "p2 -> p1 [style=dashed", NULL};
-    stop_inspect_resume("experiments/examples/evm_calls.s", 33000, want,
+    stop_inspect_resume("examples/evm_calls.s", 33000, want,
                         "stack    1 105   (bottom first)");
 }
 
@@ -344,7 +344,7 @@ Test(snapshot, inspect_outputs) {
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "%s exec experiments/examples/credit.s --gas 50000 --snapshot build/test-insp.snap "
+             "%s exec examples/credit.s --gas 50000 --snapshot build/test-insp.snap "
              "2>/dev/null",
              frugal);
     free(tu_run_cmd(cmd));
@@ -466,7 +466,7 @@ Test(snapshot, inspect_image_draws_every_word) {
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "%s exec experiments/examples/evm.s --gas 40000 --snapshot build/test-img.snap "
+             "%s exec examples/evm.s --gas 40000 --snapshot build/test-img.snap "
              ">/dev/null 2>&1; %s inspect build/test-img.snap",
              frugal, frugal);
     char *tree = tu_run_cmd(cmd);
