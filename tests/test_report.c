@@ -314,6 +314,35 @@ static bool have_gnuplot(void) {
     return system("gnuplot --version >/dev/null 2>&1") == 0;
 }
 
+/* Every figure the report drew (a gnuplot script in dir) has its entry in
+ * docs/report.md's "### Figures" list, an experiment's name written EXP: a
+ * new figure fails here until it is documented (docs/hacking.md). */
+static void figures_are_documented(const char *fdir, const char *exp) {
+    char *doc = slurp("docs/report.md");
+    char *a = strstr(doc, "### Figures\n");
+    cr_assert_not_null(a, "docs/report.md has no Figures section");
+    char *b = strstr(a + 1, "\n#");
+    if (b) *b = 0;
+    DIR *d = opendir(fdir);
+    cr_assert_not_null(d, "%s: %s", fdir, strerror(errno));
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t l = strlen(e->d_name), le = strlen(exp);
+        if (l < 4 || strcmp(e->d_name + l - 3, ".gp")) continue;
+        char stem[300];
+        snprintf(stem, sizeof stem, "`%.*s`", (int)(l - 3), e->d_name);
+        /* front-history-quartic -> front-history-EXP */
+        if (l - 3 > le + 1 && !strncmp(e->d_name + l - 3 - le, exp, le) &&
+            e->d_name[l - 4 - le] == '-')
+            snprintf(stem, sizeof stem, "`%.*sEXP`", (int)(l - 3 - le), e->d_name);
+        cr_expect(strstr(a, stem), "docs/report.md's Figures list has no %s", stem);
+        n++;
+    }
+    closedir(d);
+    cr_expect_geq(n, 9, "only %d figures in %s", n, fdir);
+    free(doc);
+}
+
 /* ---- tests ---- */
 
 Test(report, renders_valid_png_and_svg) {
@@ -328,6 +357,7 @@ Test(report, renders_valid_png_and_svg) {
     cr_assert_eq(check_images(out, ".png"), 9);
     cr_assert_eq(check_images(out, ".pdf"), 9);
     cr_assert_eq(check_images(out, ".svg"), 0);
+    figures_are_documented(out, "quartic");
     char p[256];
     snprintf(p, sizeof p, "%s/report.md", out);
     char *md = slurp(p);
@@ -1213,8 +1243,8 @@ Test(report, front_history_of_a_01_task) {
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
         if (fd >= 0) dup2(fd, 1);
-        execl(frugal, frugal, "run", "specs/demo.json", "--seed", "4", "--out", out,
-              "--quiet", (char *)NULL);
+        execl(frugal, frugal, "run", "specs/demo.json", "--seed", "4", "--out", out, "--quiet",
+              (char *)NULL);
         _exit(127);
     }
     int st;
