@@ -169,9 +169,6 @@ void evo_genome_params_for_task(evo_genome_params *g, const evo_isa *isa, const 
  * spec key to change (docs/specs.md), e.g. "genome.init_min: expected <=
  * genome.init_max (24), found 30". */
 int evo_genome_check(const evo_genome_params *g, const evo_isa *isa, char *err, size_t errcap);
-/* The same, returning NULL or the message (valid until this thread's next
- * call). */
-const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *isa);
 
 /* Operators applied to a child (bits of the mask evo_vary returns). */
 #define EVO_OP_CX_ONE    0x01u
