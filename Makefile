@@ -150,11 +150,11 @@ build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRC) $(FUZZ_INC) vm/opcodes.def
 	clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) $@.nometer.o $(PKG_CFLAGS) -lz -lm $(EVM_LIBS) -pthread
 fuzz: deps all $(FUZZ_TARGETS)
 	@mkdir -p build/fuzz/corpus-fuzz_snapshot
-	@./frugal exec experiments/examples/credit.s --gas 50000 \
+	@./frugal exec examples/credit.s --gas 50000 \
 	  --snapshot build/fuzz/corpus-fuzz_snapshot/credit.snap >/dev/null 2>&1 || true
-	@./frugal exec experiments/examples/evm.s --gas 40000 \
+	@./frugal exec examples/evm.s --gas 40000 \
 	  --snapshot build/fuzz/corpus-fuzz_snapshot/evm.snap >/dev/null 2>&1 || true
-	@./frugal exec experiments/examples/evm_calls.s --gas 29000 \
+	@./frugal exec examples/evm_calls.s --gas 29000 \
 	  --snapshot build/fuzz/corpus-fuzz_snapshot/evm_calls.snap >/dev/null 2>&1 || true
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus-$$(basename $$t); \

@@ -1,4 +1,5 @@
-/* Internal to evolve/: the run object, shared by run.c and island.c. */
+/* Internal to evolve/: the run object, shared by run.c, island.c, mpi.c and
+ * isa_evm.c. */
 #ifndef FRUGAL_EVO_IMPL_H
 #define FRUGAL_EVO_IMPL_H
 

@@ -169,9 +169,6 @@ void evo_genome_params_for_task(evo_genome_params *g, const evo_isa *isa, const 
  * spec key to change (docs/specs.md), e.g. "genome.init_min: expected <=
  * genome.init_max (24), found 30". */
 int evo_genome_check(const evo_genome_params *g, const evo_isa *isa, char *err, size_t errcap);
-/* The same, returning NULL or the message (valid until this thread's next
- * call). */
-const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *isa);
 
 /* Operators applied to a child (bits of the mask evo_vary returns). */
 #define EVO_OP_CX_ONE    0x01u
@@ -581,14 +578,6 @@ void evo_genome_params_for_evm(evo_genome_params *g, const evo_isa *isa, const f
 int evo_run_seed(evo_run *r, uint32_t island, uint32_t slot, const uint8_t *code, uint32_t len);
 
 /* ==== end of the EVM genome ==== */
-
-/* ==== benchmark (experiments/bench/bench_gp.c) ==== */
-
-/* `frugal bench gp`: the quartic at population 1000 for 20 generations with 1
- * and 2 threads, against DEAP in the same run. argv[0] is "gp". */
-int evo_bench(int argc, char **argv);
-
-/* ==== end of benchmark ==== */
 
 /* ==== the HDF5 store (evolve/store.c, docs/hdf5-schema.md) ====
  *

@@ -329,11 +329,6 @@ int evo_genome_check(const evo_genome_params *g, const evo_isa *isa, char *err, 
     return 0;
 }
 
-const char *evo_genome_params_check(const evo_genome_params *g, const evo_isa *isa) {
-    static _Thread_local char why[256];
-    return evo_genome_check(g, isa, why, sizeof why) ? why : NULL;
-}
-
 /* ---- workspace ---- */
 
 int evo_vary_ws_init(evo_vary_ws *w, const evo_genome_params *g) {

@@ -24,9 +24,9 @@ int exp_make_parent_dirs(const char *path);
  * current directory or next to the binary. 0 with the path in out, or -1. */
 int exp_find_file(const char *rel, char *out, size_t cap);
 
-void exp_print_run(const vm_arena *a, FILE *f);
-int exp_save_snapshot(const vm_arena *a, const char *path);
-int exp_load_snapshot(vm_arena *a, const char *path);
+void exp_print_run(const vm_machine *a, FILE *f);
+int exp_save_snapshot(const vm_machine *a, const char *path);
+int exp_load_snapshot(vm_machine *a, const char *path);
 
 int exp_cmd_asm(int argc, char **argv);
 int exp_cmd_resume_snapshot(int argc, char **argv);
@@ -37,12 +37,23 @@ int exp_cmd_exec(int argc, char **argv);
 int exp_cmd_bench(int argc, char **argv);
 int exp_bench_science(int argc, char **argv); /* experiments/bench/bench_science.c */
 int exp_cmd_demo(int argc, char **argv);
-int exp_cmd_arena(int argc, char **argv);    /* experiments/cmd_arena.c */
-int exp_cmd_report(int argc, char **argv);   /* experiments/cmd_report.c */
-int exp_cmd_superopt(int argc, char **argv); /* experiments/cmd_superopt.c */
-int exp_cmd_run(int argc, char **argv);      /* experiments/cmd_run.c */
-int exp_cmd_eval(int argc, char **argv);     /* experiments/cmd_eval.c */
-int exp_cmd_batch(int argc, char **argv);
+int exp_cmd_arena(int argc, char **argv);      /* experiments/cmd_arena.c */
+int exp_cmd_report(int argc, char **argv);     /* experiments/cmd_report.c */
+int exp_cmd_superopt(int argc, char **argv);   /* experiments/cmd_superopt.c */
+int exp_cmd_run(int argc, char **argv);        /* experiments/cmd_run.c */
+int exp_cmd_eval(int argc, char **argv);       /* experiments/cmd_eval.c */
+int exp_cmd_batch(int argc, char **argv);      /* experiments/cmd_batch.c */
 int exp_cmd_resume_run(int argc, char **argv); /* frugal resume FILE.h5 */
+int exp_cmd_evm(int argc, char **argv);        /* experiments/cmd_evm.c */
+int exp_cmd_evm_disasm(int argc, char **argv);
+int exp_cmd_evm_test(int argc, char **argv);
+/* The engine of evm-test: runs the legacy VM tests under path (a file or a
+ * directory, recursively), printing a line per failure. 0, or -1 if path
+ * cannot be read. */
+int exp_evm_vmtests_run(const char *path, bool verbose, int *passed, int *failed);
+int exp_bench_evm(int argc, char **argv); /* experiments/bench/bench_evm.c */
+/* `frugal bench gp`: the quartic at population 1000 for 20 generations with 1
+ * and 2 threads, against DEAP in the same run. argv[0] is "gp". */
+int exp_bench_gp(int argc, char **argv); /* experiments/bench/bench_gp.c */
 
 #endif

@@ -1,4 +1,4 @@
-/* frugal demo: run experiments/demo.json into results/demo/ and show what it
+/* frugal demo: run specs/demo.json into results/demo/ and show what it
  * found (the best program, disassembled, with its error and gas). */
 #include "experiments/cli.h"
 #include "experiments/spec.h"
@@ -12,7 +12,7 @@ int exp_cmd_report(int argc, char **argv); /* experiments/cmd_report.c (also in 
 
 static const char demo_usage[] =
     "usage: frugal demo [--spec FILE.json] [--threads N]\n"
-    "Runs the demo experiment (default experiments/demo.json, from the repository\n"
+    "Runs the demo experiment (default specs/demo.json, from the repository\n"
     "root) into results/<spec name>/, replacing an earlier demo result, and shows\n"
     "what it found: the best program disassembled, its error and its gas.\n";
 
@@ -21,7 +21,7 @@ int exp_cmd_demo(int argc, char **argv) {
                                          {"threads", required_argument, 0, 't'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *path = "experiments/demo.json";
+    const char *path = "specs/demo.json";
     exp_override ov[1];
     size_t nov = 0;
     int c;

@@ -1,8 +1,8 @@
 /* The EVM subcommands: `frugal evm`, `frugal evm-disasm`, `frugal evm-test`
  * (docs/evm.md). */
 #define _GNU_SOURCE
+#include "experiments/cli.h"
 #include "vm/evm/evm.h"
-#include "vm/evm/evm_impl.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,41 +21,39 @@
 
 /* ---- small helpers ---- */
 
-static int parse_word(const char *s, u256 *out) {
-    if (!s) return -1;
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) return evm_u256_from_hex(s, out);
-    /* decimal */
-    u256 r = u256_from64(0), ten = u256_from64(10);
-    if (!*s) return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9') return -1;
-        r = u256_mul(&r, &ten);
-        u256 d = u256_from64((uint64_t)(*s - '0'));
-        r = u256_add(&r, &d);
-    }
-    *out = r;
-    return 0;
-}
-
 static int parse_b32(const char *s, evm_bytes32 *out) {
-    u256 v;
-    if (parse_word(s, &v) < 0) return -1;
-    *out = evm_u256_to_b32(&v);
-    return 0;
+    return evm_word_parse(s, out);
 }
 
 static int parse_addr(const char *s, evm_address *out) {
-    u256 v;
-    if (parse_word(s, &v) < 0) return -1;
-    *out = evm_u256_to_addr(&v);
+    evm_bytes32 w;
+    if (evm_word_parse(s, &w) < 0) return -1;
+    memcpy(out->b, w.b + 12, 20); /* the low 160 bits */
+    return 0;
+}
+
+static bool is_zero(const evm_bytes32 *w) {
+    static const evm_bytes32 z;
+    return memcmp(w->b, z.b, 32) == 0;
+}
+
+/* A word that fits an int64_t: 0 with its value, or -1. */
+static int word_i64(const evm_bytes32 *w, int64_t *out) {
+    uint64_t v = 0;
+    for (int i = 0; i < 32; i++) {
+        if (i < 24 && w->b[i]) return -1;
+        if (i >= 24) v = v << 8 | w->b[i];
+    }
+    if (v > (uint64_t)INT64_MAX) return -1;
+    *out = (int64_t)v;
     return 0;
 }
 
 static int64_t parse_i64(const char *s) {
-    u256 v;
-    if (parse_word(s, &v) < 0) return 0;
-    if (!u256_fits64(&v) || v.w[0] > (uint64_t)INT64_MAX) return INT64_MAX;
-    return (int64_t)v.w[0];
+    evm_bytes32 w;
+    int64_t v;
+    if (evm_word_parse(s, &w) < 0) return 0;
+    return word_i64(&w, &v) ? INT64_MAX : v;
 }
 
 static void print_hex(FILE *f, const uint8_t *p, size_t n) {
@@ -229,7 +227,7 @@ static int run_vmtest(const char *file, const char *name, json_t *t, evm_vm *vm,
             evm_bytes32 k, v, got;
             parse_b32(sk, &k);
             parse_b32(json_string_value(sv), &v);
-            if (evm_b32_is_zero(&v)) continue;
+            if (is_zero(&v)) continue;
             nwant++;
             evm_memhost_get_storage(h, &a, &k, &got);
             if (memcmp(v.b, got.b, 32)) {
@@ -319,7 +317,7 @@ cleanup:
     return rc;
 }
 
-int evm_cmd_test(int argc, char **argv) {
+int exp_cmd_evm_test(int argc, char **argv) {
     static const struct option opts[] = {
         {"verbose", no_argument, 0, 'v'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     test_stats s = {0, 0, false};
@@ -343,7 +341,7 @@ int evm_cmd_test(int argc, char **argv) {
         return EXIT_USAGE;
     }
     int passed = 0, failed = 0;
-    int rc = evm_vmtests_run(argv[optind], s.verbose, &passed, &failed);
+    int rc = exp_evm_vmtests_run(argv[optind], s.verbose, &passed, &failed);
     if (rc < 0) {
         fprintf(stderr, "%s: %s: %s\n", argv[0], argv[optind], strerror(errno));
         return EXIT_IO;
@@ -352,7 +350,7 @@ int evm_cmd_test(int argc, char **argv) {
     return failed ? EXIT_FAIL : EXIT_OK;
 }
 
-int evm_vmtests_run(const char *dir, bool verbose, int *passed, int *failed) {
+int exp_evm_vmtests_run(const char *dir, bool verbose, int *passed, int *failed) {
     test_stats s = {0, 0, verbose};
     evm_vm *vm = evm_vm_new();
     if (!vm) return -1;
@@ -407,9 +405,8 @@ done:
 }
 
 static void hex_word(FILE *f, const evm_bytes32 *w) {
-    u256 v = evm_b32_to_u256(w);
     char h[80];
-    evm_u256_to_hex(&v, h);
+    evm_word_hex(w, h);
     fputs(h, f);
 }
 
@@ -461,7 +458,7 @@ static void run_usage(FILE *f, const char *prog) {
             prog);
 }
 
-int evm_cmd_run(int argc, char **argv) {
+int exp_cmd_evm(int argc, char **argv) {
     static const struct option opts[] = {
         {"fork", required_argument, 0, 'f'},     {"gas", required_argument, 0, 'g'},
         {"calldata", required_argument, 0, 'd'}, {"value", required_argument, 0, 'v'},
@@ -487,13 +484,12 @@ int evm_cmd_run(int argc, char **argv) {
             }
             break;
         case 'g': {
-            u256 g;
-            if (parse_word(optarg, &g) < 0 || !u256_fits64(&g) || g.w[0] > (uint64_t)INT64_MAX) {
+            evm_bytes32 g;
+            if (evm_word_parse(optarg, &g) < 0 || word_i64(&g, &gas) < 0) {
                 fprintf(stderr, "%s: bad gas %s\n", argv[0], optarg);
                 rc = EXIT_USAGE;
                 goto cleanup;
             }
-            gas = (int64_t)g.w[0];
             break;
         }
         case 'd': calldata = optarg; break;
@@ -614,7 +610,7 @@ cleanup:
 
 /* ---- evm-disasm ---- */
 
-int evm_cmd_disasm(int argc, char **argv) {
+int exp_cmd_evm_disasm(int argc, char **argv) {
     static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     int c;
     optind = 1;

@@ -81,7 +81,7 @@ bad:
     return -1;
 }
 
-static void trace_step(void *ctx, const vm_arena *a, uint32_t pc) {
+static void trace_step(void *ctx, const vm_machine *a, uint32_t pc) {
     vm_insn in;
     char text[64] = "END";
     vm_buf *b = (vm_buf *)ctx;
@@ -97,7 +97,7 @@ static void trace_step(void *ctx, const vm_arena *a, uint32_t pc) {
 }
 
 /* Depth of process id in the ownership tree (the root is 0). */
-static uint32_t tree_depth(const vm_arena *a, uint32_t id) {
+static uint32_t tree_depth(const vm_machine *a, uint32_t id) {
     uint32_t d = 0;
     vm_proc_info pi;
     while (vm_proc_get(a, id, &pi) == 0 && pi.parent != UINT32_MAX && d <= VM_MAX_NEST) {
@@ -107,7 +107,7 @@ static uint32_t tree_depth(const vm_arena *a, uint32_t id) {
     return d;
 }
 
-void exp_print_run(const vm_arena *a, FILE *f) {
+void exp_print_run(const vm_machine *a, FILE *f) {
     vm_meters m;
     vm_limits lim;
     vm_meters_get(a, &m);
@@ -152,8 +152,8 @@ static int parse_depth(const char *cmd, const char *s, uint32_t *out) {
     return 0;
 }
 
-/* Save the arena if it stopped in a way that can be resumed. */
-int exp_save_snapshot(const vm_arena *a, const char *path) {
+/* Save the machine if it stopped in a way that can be resumed. */
+int exp_save_snapshot(const vm_machine *a, const char *path) {
     if (!resumable(vm_status_get(a))) {
         fprintf(stderr,
                 "frugal: %s not written: the program stopped with %s, which is not "
@@ -194,7 +194,7 @@ cleanup:
 }
 
 /* Load a snapshot file into a; prints the error (file, offset, problem). */
-int exp_load_snapshot(vm_arena *a, const char *path) {
+int exp_load_snapshot(vm_machine *a, const char *path) {
     vm_buf b = {0};
     int rc = exp_read_file(path, &b);
     if (rc) return rc;
@@ -222,7 +222,7 @@ static const char exec_usage[] =
     "                (default 64, at most 1024); RECURSE beyond it stops with NEST_LIMIT\n"
     "  --push V      push V on the initial stack (repeatable, bottom first)\n"
     "  --arg V       append V to the argument words that ARG reads (repeatable)\n"
-    "  --seed N      the arena's seed: every RAND stream derives from it (default 0)\n"
+    "  --seed N      the machine's seed: every RAND stream derives from it (default 0)\n"
     "  --trace       print pc, instruction, gas left and top of stack at every step\n"
     "  --snapshot F  if it stops for a resource or a limit or yields, save the process\n"
     "                tree to F (continue it with frugal resume F, --refuel GAS for more gas)\n"
@@ -304,10 +304,10 @@ int exp_cmd_exec(int argc, char **argv) {
     }
     const char *path = argv[optind];
     vm_buf code = {0};
-    vm_arena *a = NULL;
+    vm_machine *a = NULL;
     rc = exp_load_program(path, &code);
     if (rc) goto cleanup;
-    a = vm_arena_new();
+    a = vm_machine_new();
     if (a) vm_set_seed(a, seed);
     if (!a || vm_load(a, code.data, code.len) || vm_set_limits(a, &lim)) {
         fprintf(stderr, "frugal exec: out of memory\n");
@@ -334,7 +334,7 @@ int exp_cmd_exec(int argc, char **argv) {
     }
     rc = (s == VM_HALTED || s == VM_YIELDED) ? EXP_EXIT_OK : EXP_EXIT_FAIL;
 cleanup:
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&code);
     return rc;
 }
@@ -394,7 +394,7 @@ int exp_cmd_resume_snapshot(int argc, char **argv) {
         fputs(resume_usage, stderr);
         return EXP_EXIT_USAGE;
     }
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     int rc = a ? exp_load_snapshot(a, argv[optind]) : EXP_EXIT_IO;
     if (rc) goto cleanup;
     /* Raise the root's limits: what it had left stays (docs/cli.md). */
@@ -416,6 +416,6 @@ int exp_cmd_resume_snapshot(int argc, char **argv) {
     }
     rc = (s == VM_HALTED || s == VM_YIELDED) ? EXP_EXIT_OK : EXP_EXIT_FAIL;
 cleanup:
-    vm_arena_free(a);
+    vm_machine_free(a);
     return rc;
 }

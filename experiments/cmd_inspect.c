@@ -29,7 +29,7 @@ static void rights_text(unsigned r, char *out) {
     out[3] = 0;
 }
 
-static void print_tree(const vm_arena *a, uint32_t id, int indent, FILE *f) {
+static void print_tree(const vm_machine *a, uint32_t id, int indent, FILE *f) {
     vm_proc_info pi;
     if (vm_proc_get(a, id, &pi) || !pi.live || indent > 2 * (int)VM_MAX_NEST) return;
     fprintf(f,
@@ -82,7 +82,7 @@ static void print_tree(const vm_arena *a, uint32_t id, int indent, FILE *f) {
 /* The capability graph: processes own children (bold) and hold keys (labelled
  * with rights) to processes (call keys dashed), pages and channels; a process
  * suspended inside a KCALL points at its callee (dotted). */
-static void print_dot(const vm_arena *a, FILE *f) {
+static void print_dot(const vm_machine *a, FILE *f) {
     fprintf(f, "digraph frugal {\n  rankdir=TB;\n  node [fontname=\"monospace\"];\n");
     for (uint32_t id = 0; id < vm_nprocs(a); id++) {
         vm_proc_info pi;
@@ -195,7 +195,7 @@ static void add_region(void *ctx, const vm_region *r) {
 /* Everything a process holds (stack, heap, return addresses, pages,
  * channels, EVM frames), one byte per pixel, 256 wide, each region from the
  * start of a row (words little-endian). */
-static int write_image(const vm_arena *a, uint32_t id, const char *path) {
+static int write_image(const vm_machine *a, uint32_t id, const char *path) {
     char *legend = NULL;
     size_t llen = 0;
     img_ctx c = {.legend = open_memstream(&legend, &llen)};
@@ -289,7 +289,7 @@ int exp_cmd_inspect(int argc, char **argv) {
         fputs(inspect_usage, stderr);
         return EXP_EXIT_USAGE;
     }
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     int rc = a ? exp_load_snapshot(a, argv[optind]) : EXP_EXIT_IO;
     if (rc) goto cleanup;
     if (dot)
@@ -298,7 +298,7 @@ int exp_cmd_inspect(int argc, char **argv) {
         print_tree(a, 0, 0, stdout);
     if (image) rc = write_image(a, (uint32_t)proc, image);
 cleanup:
-    vm_arena_free(a);
+    vm_machine_free(a);
     return rc;
 }
 

@@ -1,6 +1,5 @@
 /* frugal: the command line. One table of subcommands; each has --help. */
 #include "experiments/cli.h"
-#include "vm/evm/evm.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,9 +21,9 @@ static const command commands[] = {
     {"inspect", exp_cmd_inspect, "show a snapshot's process tree, capability graph or memory"},
     {"asm", exp_cmd_asm, "assemble native assembly into bytecode"},
     {"disasm", exp_cmd_disasm, "disassemble native bytecode"},
-    {"evm", evm_cmd_run, "run EVM bytecode"},
-    {"evm-disasm", evm_cmd_disasm, "disassemble EVM bytecode"},
-    {"evm-test", evm_cmd_test, "run the Ethereum VM conformance tests"},
+    {"evm", exp_cmd_evm, "run EVM bytecode"},
+    {"evm-disasm", exp_cmd_evm_disasm, "disassemble EVM bytecode"},
+    {"evm-test", exp_cmd_evm_test, "run the Ethereum VM conformance tests"},
     {"report", exp_cmd_report,
      "tables, gnuplot figures and report.md from run files (--lineage ID)"},
     {"superopt", exp_cmd_superopt, "EVM gas superoptimization of every block in a JSON-lines file"},

@@ -23,7 +23,7 @@ typedef struct {
     uint64_t hash;
     uint32_t crc;
     /* native */
-    vm_arena *vm;
+    vm_machine *vm;
     uint32_t chan_obs, chan_move;
     /* EVM */
     evm_vm *evm;
@@ -152,7 +152,7 @@ static void player_free(player *p) {
     if (!p) return;
     free(p->name);
     free(p->code);
-    vm_arena_free(p->vm);
+    vm_machine_free(p->vm);
     evm_memhost_free(p->host);
     evm_vm_free(p->evm);
     free(p);
@@ -234,7 +234,7 @@ int fit_arena_add(fit_arena *a, const char *name, fit_isa isa, const uint8_t *co
     p->hash = name_hash(name);
     p->crc = (uint32_t)crc32(0L, p->code, (uInt)len);
     if (isa == FIT_ISA_NATIVE) {
-        p->vm = vm_arena_new();
+        p->vm = vm_machine_new();
         if (!p->vm || vm_load(p->vm, p->code, len)) goto oom;
         vm_limits lim = {.gas = a->cfg.gas, .mem = a->cfg.mem, .memtime = a->cfg.memtime};
         if (vm_set_limits(p->vm, &lim)) goto oom;
@@ -344,7 +344,7 @@ static bool vm_exhausted(vm_status s) {
 
 static void move_native(fit_arena *a, player *p, const vm_word *obs, uint32_t nobs,
                         fit_move_result *r) {
-    vm_arena *v = p->vm;
+    vm_machine *v = p->vm;
     vm_reset(v);
     vm_chan_clear(v, p->chan_obs);
     vm_chan_clear(v, p->chan_move);

@@ -6,7 +6,7 @@
 
 struct fit_ctx {
     const fit_task *task;
-    vm_arena *arena;
+    vm_machine *arena;
     fit_evm_ctx *evm; /* EVM tasks */
     int chan;         /* FIT_IO_CHANNEL: the input channel, or -1 */
     fit_arena *coevo; /* co-evolution tasks: the duels' arena */
@@ -44,7 +44,7 @@ fit_ctx *fit_ctx_new(const fit_task *t, const vm_limits *limits) {
         if (!c->evm) goto fail;
         return c;
     }
-    c->arena = vm_arena_new();
+    c->arena = vm_machine_new();
     if (!c->arena || vm_set_limits(c->arena, limits ? limits : &t->limits)) goto fail;
     if (t->io == FIT_IO_CHANNEL) {
         c->chan = vm_chan_new(c->arena, fit_task_max_vec(t) + 1);
@@ -58,7 +58,7 @@ fail:
 
 void fit_ctx_free(fit_ctx *c) {
     if (!c) return;
-    vm_arena_free(c->arena);
+    vm_machine_free(c->arena);
     fit_evm_ctx_free(c->evm);
     fit_arena_free(c->coevo);
     free(c);
@@ -69,7 +69,7 @@ const fit_task *fit_ctx_task(const fit_ctx *c) {
 }
 
 /* The hook also sees the end of the code (pc == len: vm_set_trace). */
-static void count_insn(void *ctx, const vm_arena *a, uint32_t pc) {
+static void count_insn(void *ctx, const vm_machine *a, uint32_t pc) {
     fit_ctx *c = ctx;
     (void)a;
     if (pc < c->len) ++*c->insns;
@@ -171,7 +171,7 @@ int fit_eval_detail(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases
         r->worst = VM_INVALID_OPCODE;
         return -1;
     }
-    vm_arena *a = c->arena;
+    vm_machine *a = c->arena;
     c->len = len;
     if (t->isa != FIT_ISA_NATIVE || vm_load(a, code, len)) {
         fill_penalties(t, cs->n, r);

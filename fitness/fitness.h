@@ -470,7 +470,7 @@ double fit_output_error(const fit_task *t, const fit_cases *cs, uint32_t i, uint
  * A trusted referee (host C code) plays games between untrusted player
  * programs. Every move of every player runs in its own sandbox under a
  * per-move budget:
- *  - native players: one reusable vm_arena per player; the player is the
+ *  - native players: one reusable vm_machine per player; the player is the
  *    root process, reset before each move, holding exactly two keys: key 0,
  *    the observation channel (READ), and key 1, the move channel (WRITE). It
  *    reads the observation words with IN, writes its move with OUT and halts;
@@ -617,7 +617,7 @@ int fit_arena_duel(fit_arena *a, uint32_t i, uint32_t j, fit_arena_match *out);
  * largest fit_status_severity over its moves (native seats; EVM seats give
  * VM_HALTED). worst may be NULL. */
 int fit_arena_duel_worst(fit_arena *a, uint32_t i, uint32_t j, fit_arena_match *out, int worst[2]);
-/* Replace player i's program by code (copied; native: its vm_arena is
+/* Replace player i's program by code (copied; native: its vm_machine is
  * reloaded, EVM: its account's code). The name, ISA and statistics stay.
  * 0, or -1 (bad index, code over VM_MAX_CODE, out of memory; then the player
  * is unchanged). */

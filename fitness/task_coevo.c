@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the classic strategies (as in experiments/arena/) ---- */
+/* ---- the classic strategies (as in specs/arena/) ---- */
 
 static const char src_tft[] = "PUSH 0\nIN\nPOP\nPUSH 0\nIN\nPOP\nPUSH 0\nIN\nPOP\n"
                               "PUSH 0\nIN\nPUSH 1\nEQ\nPUSH 1\nOUT\nHALT\n";

@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#define DIR "experiments/arena/"
+#define DIR "specs/arena/"
 
 /* Read a shipped player: .s is assembled, .hex is EVM hex ('#' comments). */
 static vm_buf load_player(const char *file, fit_isa *isa) {

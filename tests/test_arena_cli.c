@@ -10,13 +10,13 @@ Test(arena_cli, table_and_resume) {
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "%s arena experiments/arena/ipd.json --out build/test-arena.h5 --force 2>/dev/null",
+             "%s arena specs/arena/ipd.json --out build/test-arena.h5 --force 2>/dev/null",
              frugal);
     char *whole = tu_run_cmd(cmd);
     cr_assert(strstr(whole, "always-defect") && strstr(whole, "hostile-forkbomb"), "%s", whole);
     snprintf(cmd, sizeof cmd,
-             "%s arena experiments/arena/ipd.json --checkpoint build/test-arena.ckpt "
-             "--stop-after 2000 >/dev/null 2>&1; %s arena experiments/arena/ipd.json --resume "
+             "%s arena specs/arena/ipd.json --checkpoint build/test-arena.ckpt "
+             "--stop-after 2000 >/dev/null 2>&1; %s arena specs/arena/ipd.json --resume "
              "build/test-arena.ckpt --out build/test-arena2.h5 --force 2>/dev/null",
              frugal, frugal);
     char *resumed = tu_run_cmd(cmd);
@@ -34,7 +34,7 @@ Test(arena_cli, hdf5_and_report) {
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "%s arena experiments/arena/ipd.json --out build/test-arena-r.h5 --force 2>/dev/null",
+             "%s arena specs/arena/ipd.json --out build/test-arena-r.h5 --force 2>/dev/null",
              frugal);
     char *table = tu_run_cmd(cmd);
     snprintf(cmd, sizeof cmd,
@@ -44,7 +44,7 @@ Test(arena_cli, hdf5_and_report) {
     char *rep = tu_run_cmd(cmd);
     cr_assert(strstr(rep, "rc=0"), "%s", rep);
     vm_buf csv = {0};
-    cr_assert_eq(exp_read_file("build/test-arena-report/arena-players.csv", &csv), 0);
+    cr_assert_eq(tu_read_file("build/test-arena-report/arena-players.csv", &csv), 0);
     char *text = calloc(1, csv.len + 1);
     memcpy(text, csv.data, csv.len);
     /* every table row's player, score, gas and memtime appear in the CSV */
@@ -67,13 +67,13 @@ Test(arena_cli, hdf5_and_report) {
                                        "build/test-arena-report/arena-scores.png"};
     for (int i = 0; i < 2; i++) {
         vm_buf png = {0};
-        cr_assert_eq(exp_read_file(figs[i], &png), 0);
+        cr_assert_eq(tu_read_file(figs[i], &png), 0);
         cr_assert_gt(png.len, 2000u);
         cr_assert(!memcmp(png.data, "\x89PNG\r\n\x1a\n", 8), "%s is not a PNG", figs[i]);
         vm_buf_free(&png);
     }
     vm_buf md = {0};
-    cr_assert_eq(exp_read_file("build/test-arena-report/report.md", &md), 0);
+    cr_assert_eq(tu_read_file("build/test-arena-report/report.md", &md), 0);
     vm_buf_free(&md);
     free(text);
     vm_buf_free(&csv);
@@ -84,7 +84,7 @@ Test(arena_cli, hdf5_and_report) {
 /* The whole text of a file (malloc'd). */
 static char *text_of(const char *path) {
     vm_buf b = {0};
-    cr_assert_eq(exp_read_file(path, &b), 0, "%s", path);
+    cr_assert_eq(tu_read_file(path, &b), 0, "%s", path);
     char *s = malloc(b.len + 1);
     cr_assert(s);
     if (b.len) memcpy(s, b.data, b.len);
@@ -107,7 +107,7 @@ Test(arena_cli, existing_result_refused_before_playing) {
     cr_assert(f);
     fputs("precious", f);
     fclose(f);
-    char *argv[] = {(char *)frugal, "arena", "experiments/arena/ipd.json", "--out", out, NULL};
+    char *argv[] = {(char *)frugal, "arena", "specs/arena/ipd.json", "--out", out, NULL};
     int rc = tu_run_watched(argv, so, se, NULL, 600);
     char *o = text_of(so), *e = text_of(se), *kept = text_of(out);
     cr_assert_eq(rc, EXP_EXIT_IO, "exit %d: %s", rc, e);

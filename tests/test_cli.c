@@ -112,7 +112,7 @@ static bool is_hdf5(const char *path) {
     return n == 8 && !memcmp(b, "\x89HDF\r\n\x1a\n", 8);
 }
 
-#define SPEC "experiments/quartic.json"
+#define SPEC "specs/quartic.json"
 
 Test(cli, every_command_has_help) {
     const char *cmds[] = {"run", "batch", "resume", "demo"};
@@ -434,10 +434,10 @@ Test(cli, resume_of_a_finished_run_reports_it) {
 
 /* ---- frugal exec and frugal resume FILE.snap ---- */
 
-/* experiments/examples/sandbox_loop.s: CREATE, RECURSE, DROPKEY 100,000
+/* examples/sandbox_loop.s: CREATE, RECURSE, DROPKEY 100,000
  * times; the child's key slot is reused every round (docs/isa.md). */
 Test(cli, exec_sandbox_loop_runs_100000_rounds) {
-    const char *a[] = {"exec",   "experiments/examples/sandbox_loop.s",
+    const char *a[] = {"exec",   "examples/sandbox_loop.s",
                        "--push", "0",
                        "--push", "100000",
                        "--gas",  "200000000",
@@ -452,7 +452,7 @@ Test(cli, exec_sandbox_loop_runs_100000_rounds) {
  * deep needs 71; without it every level reports NEST_LIMIT (16). */
 Test(cli, exec_and_resume_take_a_depth) {
     const char *deep[] = {
-        "exec", "experiments/examples/sandbox_rec.s", "--push", "41", "--push", "70", NULL, NULL,
+        "exec", "examples/sandbox_rec.s", "--push", "41", "--push", "70", NULL, NULL,
         NULL};
     cr_assert_eq(run("d64", deep), 0);
     cr_assert(strstr(slurp("d64", "out"), "stack    41 70 16 0   (bottom first)"), "%s",
@@ -471,7 +471,7 @@ Test(cli, exec_and_resume_take_a_depth) {
     /* the root alone (--depth 1) cannot RECURSE: resumed with room for its child */
     char snap[128];
     snprintf(snap, sizeof snap, "%s/nest.snap", dir);
-    const char *one[] = {"exec",       "experiments/examples/sandbox_rec.s",
+    const char *one[] = {"exec",       "examples/sandbox_rec.s",
                          "--push",     "41",
                          "--push",     "1",
                          "--depth",    "1",

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define DIR "experiments/arena/"
+#define DIR "specs/arena/"
 
 static vm_buf load_s(const char *file) {
     char path[256];

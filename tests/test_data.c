@@ -497,7 +497,7 @@ Test(data, split_is_seeded_and_partitions_the_rows) {
 
 Test(data, shipped_data_specs_load_and_their_canonical_form_is_stable) {
     glob_t g;
-    cr_assert_eq(glob("experiments/data/*.json", 0, NULL, &g), 0, "run from the repo root");
+    cr_assert_eq(glob("specs/data/*.json", 0, NULL, &g), 0, "run from the repo root");
     cr_assert_geq(g.gl_pathc, 2);
     for (size_t k = 0; k < g.gl_pathc; k++) {
         exp_spec a, b;

@@ -2,14 +2,13 @@
  * the byte, what the code makes now. A table sits between the markers
  * <!-- NAME --> and <!-- /NAME -->. With FRUGAL_DOCS_UPDATE=1 the tests
  * rewrite the tables instead of checking them (`make docs`). */
-#include "experiments/cli.h"
 #include "experiments/spec.h"
 #include "testutil.h"
 
 /* The text of path (NUL-terminated, malloc'd). */
 static char *doc_text(const char *path) {
     vm_buf b = {0};
-    cr_assert_eq(exp_read_file(path, &b), 0, "%s: run the tests from the repo root", path);
+    cr_assert_eq(tu_read_file(path, &b), 0, "%s: run the tests from the repo root", path);
     char *s = malloc(b.len + 1);
     cr_assert_not_null(s);
     memcpy(s, b.data, b.len);
@@ -142,4 +141,41 @@ Test(docs, spec_key_tables_match_the_schema) {
     mtext m;
     cr_assert_eq(exp_spec_doc_keys(mt_open(&m), "nonsense"), -1);
     free(mt_close(&m));
+}
+
+/* Every command that `frugal --help` lists answers --help with its usage
+ * (exit 0) and has a row in README.md's command table: a new command in
+ * experiments/main.c's table fails here until both exist (docs/hacking.md). */
+Test(docs, every_command_has_help_and_a_readme_row) {
+    const char *frugal = getenv("FRUGAL");
+    if (!frugal) cr_skip_test("FRUGAL is not set");
+    char out[64], err[64];
+    snprintf(out, sizeof out, "build/test-docs-help-%d.out", (int)getpid());
+    snprintf(err, sizeof err, "build/test-docs-help-%d.err", (int)getpid());
+    cr_assert_eq(tu_run_watched((char *[]){(char *)frugal, "--help", NULL}, out, err, NULL, 30), 0);
+    char *list = doc_text(out), *readme = doc_text("README.md");
+    char *cmds = strstr(list, "commands:\n");
+    cr_assert_not_null(cmds, "frugal --help lists no commands:\n%s", list);
+    int n = 0;
+    for (char *line = strchr(cmds, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        char name[32];
+        if (sscanf(line + 1, " %31s", name) != 1) continue;
+        n++;
+        int rc =
+            tu_run_watched((char *[]){(char *)frugal, name, "--help", NULL}, out, err, NULL, 30);
+        char *help = doc_text(out);
+        cr_expect(rc == 0 && strstr(help, "usage:"), "frugal %s --help: exit %d, output:\n%s", name,
+                  rc, help);
+        free(help);
+        char row[64], row2[64];
+        snprintf(row, sizeof row, "`frugal %s ", name);
+        snprintf(row2, sizeof row2, "`frugal %s`", name);
+        cr_expect(strstr(readme, row) || strstr(readme, row2),
+                  "README.md's command table has no row for frugal %s", name);
+    }
+    cr_expect_geq(n, 10, "only %d commands in:\n%s", n, list);
+    free(list);
+    free(readme);
+    remove(out);
+    remove(err);
 }

@@ -1,5 +1,6 @@
 /* The legacy Ethereum VM tests (../shared/conformance/evm-vmtests): all 410
  * must pass under the Frontier schedule. The tests run from the repo root. */
+#include "experiments/cli.h"
 #include "vm/evm/evm.h"
 
 #include <criterion/criterion.h>
@@ -8,7 +9,7 @@
 
 Test(evm_conformance, legacy_vmtests_all_pass) {
     int passed = 0, failed = 0;
-    int rc = evm_vmtests_run(VMTESTS, false, &passed, &failed);
+    int rc = exp_evm_vmtests_run(VMTESTS, false, &passed, &failed);
     cr_assert_eq(rc, 0, "cannot read %s", VMTESTS);
     cr_expect_eq(failed, 0, "%d legacy VM tests failed", failed);
     cr_assert_eq(passed, 410, "%d of 410 legacy VM tests passed", passed);
@@ -16,5 +17,5 @@ Test(evm_conformance, legacy_vmtests_all_pass) {
 
 Test(evm_conformance, missing_dir_is_an_error) {
     int passed = 0, failed = 0;
-    cr_assert_eq(evm_vmtests_run("/nonexistent/evm-vmtests", false, &passed, &failed), -1);
+    cr_assert_eq(exp_evm_vmtests_run("/nonexistent/evm-vmtests", false, &passed, &failed), -1);
 }

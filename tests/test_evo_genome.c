@@ -33,9 +33,10 @@ static void wellformed(const uint8_t *c, uint32_t len, const evo_genome_params *
 }
 
 static void setup(evo_isa *isa, evo_genome_params *g, evo_vary_ws *w) {
+    char why[256];
     evo_isa_native(isa);
     evo_genome_params_default(g, isa);
-    cr_assert_null(evo_genome_params_check(g, isa));
+    cr_assert_eq(evo_genome_check(g, isa, why, sizeof why), 0, "%s", why);
     cr_assert_eq(evo_vary_ws_init(w, g), 0);
 }
 
@@ -311,21 +312,22 @@ Test(evo_genome, jump_repair_snaps_forward) {
 Test(evo_genome, params_check) {
     evo_isa isa;
     evo_genome_params g;
+    char why[256];
     evo_isa_native(&isa);
     evo_genome_params_default(&g, &isa);
-    cr_assert_null(evo_genome_params_check(&g, &isa));
+    cr_assert_eq(evo_genome_check(&g, &isa, why, sizeof why), 0, "%s", why);
     g.p_cx_one = 0.8;
-    cr_assert_not_null(evo_genome_params_check(&g, &isa));
+    cr_assert_eq(evo_genome_check(&g, &isa, why, sizeof why), -1);
     evo_genome_params_default(&g, &isa);
     g.ops[0] = 0xff;
-    cr_assert_not_null(evo_genome_params_check(&g, &isa));
+    cr_assert_eq(evo_genome_check(&g, &isa, why, sizeof why), -1);
     evo_genome_params_default(&g, &isa);
     g.max_bytes = 40000;
-    cr_assert_not_null(evo_genome_params_check(&g, &isa));
+    cr_assert_eq(evo_genome_check(&g, &isa, why, sizeof why), -1);
     fit_task t;
     cr_assert_eq(fit_task_int_square(&t), 0);
     evo_genome_params_for_task(&g, &isa, &t);
-    cr_assert_null(evo_genome_params_check(&g, &isa));
+    cr_assert_eq(evo_genome_check(&g, &isa, why, sizeof why), 0, "%s", why);
     fit_task_free(&t);
 }
 
@@ -349,7 +351,7 @@ Test(evo_genome, stack_aware_programs_never_underflow) {
     g.ops[g.nops++] = VM_OP_SWAP;
     evo_vary_ws w;
     cr_assert_eq(evo_vary_ws_init(&w, &g), 0);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     uint8_t code[EVO_DEFAULT_MAX_BYTES];
     for (uint64_t seed = 0; seed < 3000; seed++) {
         evo_rng r;
@@ -362,7 +364,7 @@ Test(evo_genome, stack_aware_programs_never_underflow) {
         vm_status st = vm_run(a);
         cr_assert_neq(st, VM_STACK_UNDERFLOW, "seed %lu", (unsigned long)seed);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
     evo_vary_ws_free(&w);
     fit_task_free(&t);
 }

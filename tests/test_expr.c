@@ -29,7 +29,7 @@ static void expect(const char *src, uint32_t n_in, bool fixed, an_expr_style s, 
 #define FX(v) "PUSH " #v "\n" /* fixed-point constants are written as words below */
 
 Test(expr, quartic_known_answers) {
-    /* the best program of `frugal run experiments/quartic.json` (seed 1) */
+    /* the best program of `frugal run specs/quartic.json` (seed 1) */
     const char *best = "ARG 0\nOVER\nFMUL\nARG 0\nADD\nARG 0\nFMUL\nARG 0\nADD\nFMUL\nARG 0\nADD\n";
     expect(best, 1, true, AN_EXPR_INFIX, "x*((x*x + x)*x + x) + x");
     expect(best, 1, true, AN_EXPR_SYMPY, "x*((x*x + x)*x + x) + x");
@@ -135,7 +135,7 @@ Test(expr, blocks_and_constant_jumps) {
 }
 
 /* Run code as a GP task does: inputs as argument words and initial stack. */
-static vm_status vm_out(vm_arena *a, const uint8_t *c, size_t n, const vm_word *in, uint32_t n_in,
+static vm_status vm_out(vm_machine *a, const uint8_t *c, size_t n, const vm_word *in, uint32_t n_in,
                         uint32_t *depth, vm_word *top) {
     cr_assert_eq(vm_load(a, c, n), 0);
     cr_assert_eq(vm_set_limits(a, &GP_LIMITS), 0);
@@ -179,7 +179,7 @@ static size_t gen_program(uint64_t *s, uint8_t *c, size_t cap, bool fixed) {
 }
 
 static void property(bool fixed, uint64_t seed, int programs) {
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     cr_assert(a);
     uint64_t s = seed;
     int exact = 0, real = 0, reasons = 0;
@@ -238,7 +238,7 @@ static void property(bool fixed, uint64_t seed, int programs) {
         }
         an_expr_free(e);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
     /* the property must have been tested on most programs, not vacuous */
     cr_assert(exact > programs * 8 / 3, "only %d exact checks (%d reasons)", exact, reasons);
     cr_assert(real > exact / 2, "only %d of %d checked in double", real, exact);
@@ -265,7 +265,7 @@ Test(expr, sympy_reads_the_expressions) {
     snprintf(in, sizeof in, "%s/lines.tsv", dir);
     FILE *f = fopen(in, "w");
     cr_assert(f);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     uint64_t s = 77;
     int lines = 0;
     for (int p = 0; p < 3000 && lines < 300; p++) {
@@ -300,7 +300,7 @@ Test(expr, sympy_reads_the_expressions) {
         }
         an_expr_free(e);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
     fclose(f);
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/expr_sympy_check.py < %s", in);
     char *out = tu_run_cmd(cmd);
@@ -325,15 +325,15 @@ Test(python, module) {
     char dir[64], cmd[1024];
     tu_tmpdir(dir, sizeof dir, "frugal-py");
     snprintf(cmd, sizeof cmd,
-             "%s run experiments/quartic.json --generations 5 --out %s/x.h5 >/dev/null && "
-             "mkdir %s/batch && for s in 1 2; do %s run experiments/quartic.json --generations 3 "
+             "%s run specs/quartic.json --generations 5 --out %s/x.h5 >/dev/null && "
+             "mkdir %s/batch && for s in 1 2; do %s run specs/quartic.json --generations 3 "
              "--seed $s --out %s/batch/seed-$s.h5 >/dev/null || exit 1; done && "
-             "%s run experiments/data/kepler.json --generations 5 --out %s/k.h5 >/dev/null",
+             "%s run specs/data/kepler.json --generations 5 --out %s/k.h5 >/dev/null",
              frugal, dir, dir, frugal, dir, frugal, dir);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
     snprintf(cmd, sizeof cmd,
              "/usr/bin/python3 tests/frugal_py_test.py %s/x.h5 %s/batch %s/scratch %s/k.h5 "
-             "experiments/data/kepler.csv 2>&1",
+             "specs/data/kepler.csv 2>&1",
              dir, dir, dir, dir);
     char *out = tu_run_cmd(cmd);
     int n = 0;

@@ -74,7 +74,7 @@ Test(fit, quartic_perfect_program) {
     }
     cr_assert_eq(r.error, sum);
     /* memory-time: per case, the words in use times the gas of each insn */
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_set_limits(a, &t.limits);
     uint64_t mt = 0;
     for (int i = 0; i < 20; i++) {
@@ -86,7 +86,7 @@ Test(fit, quartic_perfect_program) {
         mt += m.memtime;
     }
     cr_assert_eq(r.memtime, mt);
-    vm_arena_free(a);
+    vm_machine_free(a);
     fit_ctx_free(c);
     vm_buf_free(&b);
     fit_task_free(&t);

@@ -1,10 +1,9 @@
 /* docs/isa.md must agree with vm/opcodes.def, row for row. */
-#include "experiments/cli.h"
 #include "testutil.h"
 
 Test(isa, doc_matches_table) {
     vm_buf doc = {0};
-    cr_assert_eq(exp_read_file("docs/isa.md", &doc), 0, "run the tests from the repo root");
+    cr_assert_eq(tu_read_file("docs/isa.md", &doc), 0, "run the tests from the repo root");
     char *text = malloc(doc.len + 1);
     memcpy(text, doc.data, doc.len);
     text[doc.len] = 0;

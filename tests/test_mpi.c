@@ -134,7 +134,7 @@ static char *slurp(const char *tag, const char *ext) {
     return buf;
 }
 
-#define SPEC "experiments/quartic.json"
+#define SPEC "specs/quartic.json"
 
 /* A run of 4 islands with migration every 3 generations into dir/tag.h5. */
 static int run_spec(const char *tag, int ranks, int threads, const char *gens, const char *pop,

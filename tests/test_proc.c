@@ -1,7 +1,6 @@
 /* Nested sandboxes: refuel and resume in random nesting structures under
  * both resource models, memory that counts up the tree, isolation, and
  * capabilities that can only shrink. */
-#include "experiments/cli.h"
 #include "testutil.h"
 #include "vm/evm/evm.h"
 #include "vm/vm_impl.h"
@@ -101,7 +100,7 @@ typedef struct {
     uint64_t gas, memtime;
 } pstate;
 
-static void pcapture(const vm_arena *a, uint32_t id, pstate *s) {
+static void pcapture(const vm_machine *a, uint32_t id, pstate *s) {
     vm_proc_info pi;
     cr_assert_eq(vm_proc_get(a, id, &pi), 0);
     memset(s, 0, sizeof *s);
@@ -114,7 +113,7 @@ static void pcapture(const vm_arena *a, uint32_t id, pstate *s) {
 }
 
 /* The process a chain of key-1 children leads to, depth levels down. */
-static uint32_t descend(const vm_arena *a, int levels) {
+static uint32_t descend(const vm_machine *a, int levels) {
     uint32_t id = 0;
     for (int i = 0; i < levels; i++) {
         vm_key_kind kind;
@@ -127,19 +126,19 @@ static uint32_t descend(const vm_arena *a, int levels) {
     return id;
 }
 
-/* The tree jumps: saved, restored in a fresh arena (which saves to the same
- * bytes) and continued there; the old arena is freed. */
-static void jump_arena(vm_arena **ap) {
+/* The tree jumps: saved, restored in a fresh machine (which saves to the same
+ * bytes) and continued there; the old machine is freed. */
+static void jump_machine(vm_machine **ap) {
     vm_buf img = {0}, again = {0};
     cr_assert_eq(vm_snapshot_save(*ap, &img), 0);
-    vm_arena *b = vm_arena_new();
+    vm_machine *b = vm_machine_new();
     char err[256];
     cr_assert_eq(vm_snapshot_load(b, img.data, img.len, err, sizeof err), 0, "%s", err);
     cr_assert_eq(vm_snapshot_save(b, &again), 0);
     cr_assert_eq(again.len, img.len, "the restored tree saves to %zu bytes, not %zu", again.len,
                  img.len);
     cr_assert(!memcmp(again.data, img.data, img.len), "the restored tree saves differently");
-    vm_arena_free(*ap);
+    vm_machine_free(*ap);
     *ap = b;
     vm_buf_free(&img);
     vm_buf_free(&again);
@@ -147,10 +146,10 @@ static void jump_arena(vm_arena **ap) {
 
 /* Run the root from 1..first gas, refuelling it in growing chunks (a
  * transfer can only pass on what the root has at once) while it stops for
- * gas; with `jump`, the tree moves to a fresh arena through a snapshot at
+ * gas; with `jump`, the tree moves to a fresh machine through a snapshot at
  * every stop. Counts the stops inside a child, and inside a nested EVM
  * frame. */
-static vm_status refuel_root(vm_arena **ap, uint64_t *seed, uint32_t first, uint32_t step,
+static vm_status refuel_root(vm_machine **ap, uint64_t *seed, uint32_t first, uint32_t step,
                              bool jump, int *in_child, int *in_evm_call) {
     vm_limits l = {.gas = 1 + tu_below(seed, first), .mem = 10000000};
     vm_set_limits(*ap, &l);
@@ -158,8 +157,8 @@ static vm_status refuel_root(vm_arena **ap, uint64_t *seed, uint32_t first, uint
     int rounds = 0;
     uint64_t inc = 0;
     while ((st = vm_run(*ap)) == VM_OUT_OF_GAS && rounds++ < 100000) {
-        if (jump) jump_arena(ap);
-        vm_arena *a = *ap;
+        if (jump) jump_machine(ap);
+        vm_machine *a = *ap;
         vm_proc_info pi;
         vm_proc_get(a, 0, &pi);
         if (in_child && pi.child != UINT32_MAX) (*in_child)++;
@@ -180,7 +179,7 @@ static const vm_word bottom_in[2] = {3, -2};
  * the root in random chunks too. The bottom ends exactly as when run alone. */
 static void nested_property(int model_choice, uint64_t seed0, int count) {
     uint64_t seed = seed0;
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     uint8_t bottom[512];
     int checked = 0, suspended = 0;
     for (int iter = 0; iter < count; iter++) {
@@ -234,7 +233,7 @@ static void nested_property(int model_choice, uint64_t seed0, int count) {
         cr_assert_eq(suspended, 0, "transfer: no ancestor can run dry while a child runs");
     else
         cr_assert_gt(suspended, 0, "credit: the root was never suspended inside a child");
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 Test(proc, refuel_nested_credit) {
@@ -267,7 +266,7 @@ Test(proc, credit_ancestor_dry_resumes_child) {
     e(&p, VM_OP_PUSH, -1);
     e(&p, VM_OP_RECURSE, 0);
     e(&p, VM_OP_HALT, 0);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_load(a, p.c, p.n);
     vm_set_limits(a, &(vm_limits){.gas = 2000}); /* enough to start the child, not to end it */
     cr_assert_eq(vm_run(a), VM_OUT_OF_GAS);
@@ -283,7 +282,7 @@ Test(proc, credit_ancestor_dry_resumes_child) {
     cr_assert_eq(vm_stack(a)[vm_depth(a) - 4], VM_HALTED, "the child finished");
     vm_proc_get(a, 1, &c);
     cr_assert_eq(c.m.gas, 1 + 1000 * 4 + 1, "the child used what one run uses");
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&child);
 }
 
@@ -299,7 +298,7 @@ Test(proc, transfer_clips_to_parent) {
     e(&p, VM_OP_PUSH, -1);
     e(&p, VM_OP_RECURSE, 1);
     e(&p, VM_OP_HALT, 0);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_load(a, p.c, p.n);
     vm_set_limits(a, &(vm_limits){.gas = 5000});
     vm_status s = vm_run(a);
@@ -313,7 +312,7 @@ Test(proc, transfer_clips_to_parent) {
     cr_assert_eq(s, VM_OUT_OF_GAS);
     cr_assert_eq(root.m.gas, 5000u);
     cr_assert_eq(vm_stack(a)[vm_depth(a) - 4], VM_OUT_OF_GAS);
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&child);
 }
 
@@ -329,7 +328,7 @@ Test(proc, child_memory_counts_in_ancestors) {
     e(&p, VM_OP_PUSH, -1);
     e(&p, VM_OP_RECURSE, 0);
     e(&p, VM_OP_HALT, 0);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_load(a, p.c, p.n);
     vm_set_limits(a, &(vm_limits){.mem = 200}); /* ...but the root only 200 */
     cr_assert_eq(vm_run(a), VM_OUT_OF_MEMORY, "the root's limit binds: it is the one stopped");
@@ -343,7 +342,7 @@ Test(proc, child_memory_counts_in_ancestors) {
     vm_proc_get(a, 1, &c);
     cr_assert_eq(c.words, 301u);
     cr_assert_geq(m.mem, 301u + 16, "the child's words and record count in the root");
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&child);
 }
 
@@ -352,7 +351,7 @@ Test(proc, child_memory_counts_in_ancestors) {
 Test(proc, child_cannot_reach_parent) {
     uint64_t seed = 5;
     uint8_t code[256];
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     for (int i = 0; i < 3000; i++) {
         size_t n = tu_random_program(&seed, code, sizeof code);
         prog p = {0};
@@ -385,7 +384,7 @@ Test(proc, child_cannot_reach_parent) {
         cr_assert_eq(kind, VM_KEY_PAGE);
         cr_assert_eq(rights, VM_RIGHT_READ | VM_RIGHT_WRITE);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* ---- capabilities ---- */
@@ -395,7 +394,7 @@ Test(proc, child_cannot_reach_parent) {
  * a right, and nothing reaches an object without a key. */
 Test(proc, capabilities_never_grow) {
     uint64_t seed = 77;
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     int ra = vm_chan_new(a, 1000), wb = vm_chan_new(a, 1000), secret = vm_chan_new(a, 10);
     cr_assert(ra >= 0 && wb >= 0 && secret >= 0);
     static const uint8_t ops[] = {VM_OP_FORK,    VM_OP_TRANSFERKEY, VM_OP_ATTENUATE, VM_OP_DROPKEY,
@@ -511,7 +510,7 @@ Test(proc, capabilities_never_grow) {
         }
     }
     cr_assert_gt(call_keys, 100, "only %d call keys made", call_keys);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* A new key takes the lowest empty slot, else a new one: in the root, in a
@@ -521,17 +520,17 @@ Test(proc, key_slots_are_reused_lowest_first) {
     vm_buf b = asm_ok("PUSH 0\nNEWPAGE\nPUSH 0\nNEWPAGE\nPUSH 0\nNEWPAGE\nPUSH 0\nNEWPAGE\n"
                       "POP\nPOP\nPOP\nPOP\nPUSH 2\nDROPKEY\nPUSH 0\nDROPKEY\n"
                       "YIELD\nPUSH 0\nNEWPAGE\nPUSH 0\nNEWPAGE\nPUSH 0\nNEWPAGE\nNUMKEYS\nHALT");
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_load(a, b.data, b.len);
     cr_assert_eq(vm_run(a), VM_YIELDED);
-    jump_arena(&a);
+    jump_machine(&a);
     cr_assert_eq(vm_run(a), VM_HALTED);
     cr_assert_eq(vm_depth(a), 4u);
     cr_assert_arr_eq(vm_stack(a), ((vm_word[]){0, 2, 4, 5}), 4 * sizeof(vm_word));
     vm_meters m;
     vm_meters_get(a, &m);
     cr_assert_eq(m.mem, 4u + 5u, "the stack and 5 key slots");
-    jump_arena(&a);
+    jump_machine(&a);
     vm_buf_free(&b);
     /* the second copy's slot 1 (the key to the first copy) is empty: its page goes there */
     b = asm_ok("PUSH 0\nNEWPAGE\nPOP\nFORK\nDUP 0\nPUSH -1\nEQ\nJNZ c1\n"
@@ -544,8 +543,8 @@ Test(proc, key_slots_are_reused_lowest_first) {
     cr_assert_eq(vm_depth(a), 3u);
     cr_assert_arr_eq(vm_stack(a), ((vm_word[]){1, 2, 1}), 3 * sizeof(vm_word),
                      "k1, the copy's NUMKEYS, the slot of its page");
-    jump_arena(&a);
-    vm_arena_free(a);
+    jump_machine(&a);
+    vm_machine_free(a);
     vm_buf_free(&b);
 }
 
@@ -567,7 +566,7 @@ Test(proc, key_op_gas_known_answers) {
         {"PUSH 0\nNEWPAGE\nDROPKEY\nNUMKEYS\nPUSH 0\nKEYINFO\nPUSH 0\nNEWPAGE\nPUSH 3\nATTENUATE",
          0},
     };
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         vm_buf b = asm_ok(cases[i].src);
         int64_t want = cases[i].extra;
@@ -586,7 +585,7 @@ Test(proc, key_op_gas_known_answers) {
                      (unsigned long)m.gas, (long)want);
         vm_buf_free(&b);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* ---- calls between native processes (KCALL) ---- */
@@ -673,7 +672,7 @@ Test(proc_kcall, known_answers) {
          "PUSH 1\nPOPFROM\nHALT\ng: POP\nPUSH 4\nPUSH 1\nPUSH 500\nKCALL\nHALT",
          {VM_HALTED, 8, VM_YIELDED, 4}},
     };
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         vm_buf b = kcall_prog(cases[i].server, cases[i].mid, cases[i].client);
         vm_load(a, b.data, b.len);
@@ -686,10 +685,10 @@ Test(proc_kcall, known_answers) {
         for (int k = 0; k < 3; k++)
             cr_assert_eq(st[5 - k], cases[i].want[3 - k], "%s: word %d is %ld, not %ld",
                          cases[i].what, k, (long)st[5 - k], (long)cases[i].want[3 - k]);
-        jump_arena(&a);
+        jump_machine(&a);
         vm_buf_free(&b);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* The caller's chain pays: the callee's gas is charged to the client and the
@@ -698,7 +697,7 @@ Test(proc_kcall, known_answers) {
 Test(proc_kcall, the_caller_pays) {
     vm_buf b = kcall_prog("l: YIELD\nPUSH 100\nALLOC\nPOP\nm: JMP m", "",
                           "PUSH 21\nPUSH 0\nPUSH 1000\nKCALL\nHALT");
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_load(a, b.data, b.len);
     cr_assert_eq(vm_run(a), VM_HALTED);
     vm_proc_info root, server, client;
@@ -714,7 +713,7 @@ Test(proc_kcall, the_caller_pays) {
     /* memory-time: the client paid at least its words plus the callee's 100 */
     cr_assert_geq(client.m.memtime, 100u * 990, "client memtime %lu",
                   (unsigned long)client.m.memtime);
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&b);
 }
 
@@ -740,7 +739,7 @@ Test(proc_kcall, suspended_busy_and_destroyed) {
              "server: POP\n%s\nclient: POP\nPOP\n%s\n",
              server, caller);
     vm_buf b = asm_ok(src);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_load(a, b.data, b.len);
     cr_assert_eq(vm_run(a), VM_YIELDED);
     cr_assert_eq(vm_depth(a), 4u);
@@ -748,7 +747,7 @@ Test(proc_kcall, suspended_busy_and_destroyed) {
     vm_proc_info client;
     vm_proc_get(a, 2, &client);
     cr_assert_eq(client.child, 1u, "the client is suspended inside its call of the server");
-    jump_arena(&a);
+    jump_machine(&a);
     cr_assert_eq(vm_run(a), VM_HALTED);
     cr_assert_eq(vm_depth(a), 8u);
     cr_assert_arr_eq(vm_stack(a) + 4, ((vm_word[]){VM_HALTED, 1 + 200 * 4 + 5, VM_YIELDED, 42}),
@@ -770,10 +769,10 @@ Test(proc_kcall, suspended_busy_and_destroyed) {
     cr_assert_eq(vm_run(a), VM_YIELDED);
     vm_proc_get(a, 2, &client);
     cr_assert_eq(client.child, UINT32_MAX, "the destroyed callee let go of its caller");
-    jump_arena(&a);
+    jump_machine(&a);
     cr_assert_eq(vm_run(a), VM_HALTED);
     cr_assert_eq(vm_stack(a)[vm_depth(a) - 1], VM_BAD_KEY);
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&b);
 }
 
@@ -784,7 +783,7 @@ Test(proc_kcall, suspended_busy_and_destroyed) {
  * server end as in one uninterrupted run. */
 Test(proc_kcall, refuel_and_jump_equal_one_run) {
     uint64_t seed = 2323;
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     int checked = 0, inside = 0;
     for (int iter = 0; iter < 1000; iter++) {
         uint8_t code[256];
@@ -832,7 +831,7 @@ Test(proc_kcall, refuel_and_jump_equal_one_run) {
             vm_proc_info ci;
             vm_proc_get(a, 2, &ci);
             inside += st == VM_OUT_OF_GAS && ci.child != UINT32_MAX;
-            if (jump) jump_arena(&a);
+            if (jump) jump_machine(&a);
         } while (st == VM_OUT_OF_GAS && rounds++ < 100000);
         cr_assert_eq(st, VM_HALTED, "iteration %d: %s", iter, vm_status_name(st));
         for (uint32_t id = 1; id < 3; id++) { /* the root's reruns differ */
@@ -849,14 +848,14 @@ Test(proc_kcall, refuel_and_jump_equal_one_run) {
     }
     cr_assert_gt(checked, 500, "only %d programs checked", checked);
     cr_assert_gt(inside, 80, "the client was suspended inside a call only %d times", inside);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* ---- channels ---- */
 
 Test(proc, channels_in_and_out) {
     vm_buf b = asm_ok("l: PUSH 0\nIN\nDUP 0\nADD\nPUSH 1\nOUT\nJMP l");
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     int in = vm_chan_new(a, 4), out = vm_chan_new(a, 2);
     vm_load(a, b.data, b.len);
     vm_grant_chan(a, (uint32_t)in, VM_RIGHT_READ);
@@ -877,16 +876,16 @@ Test(proc, channels_in_and_out) {
     cr_assert_eq(vm_run(a), VM_CHANNEL_EMPTY);
     cr_assert_eq(vm_chan_read(a, (uint32_t)out, &w), 0);
     cr_assert_eq(w, 2);
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&b);
 }
 
 /* ---- the shipped examples ---- */
 
-static vm_arena *run_example(const char *file, const vm_word *in, int nin, const vm_limits *l) {
+static vm_machine *run_example(const char *file, const vm_word *in, int nin, const vm_limits *l) {
     vm_buf code = {0};
-    cr_assert_eq(exp_load_program(file, &code), 0, "cannot load %s", file);
-    vm_arena *a = vm_arena_new();
+    cr_assert_eq(tu_load_program(file, &code), 0, "cannot load %s", file);
+    vm_machine *a = vm_machine_new();
     vm_load(a, code.data, code.len);
     vm_set_limits(a, l);
     for (int i = 0; i < nin; i++)
@@ -897,8 +896,8 @@ static vm_arena *run_example(const char *file, const vm_word *in, int nin, const
 }
 
 Test(examples, rarvm_sandbox) {
-    vm_arena *a =
-        run_example("experiments/examples/sandbox.s", (vm_word[]){41}, 1, &(vm_limits){0});
+    vm_machine *a =
+        run_example("examples/sandbox.s", (vm_word[]){41}, 1, &(vm_limits){0});
     cr_assert_eq(vm_status_get(a), VM_HALTED);
     cr_assert_eq(vm_depth(a), 2u);
     cr_assert_eq(vm_stack(a)[0], VM_HALTED, "the child halted");
@@ -907,19 +906,19 @@ Test(examples, rarvm_sandbox) {
     vm_proc_get(a, 1, &c);
     cr_assert_eq(c.lim.gas, 50u);
     cr_assert_eq(c.lim.mem, 50u);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 Test(examples, rarvm_sandbox_recursive) {
     for (vm_word depth = 0; depth <= 6; depth++) {
-        vm_arena *a = run_example("experiments/examples/sandbox_rec.s", (vm_word[]){41, depth}, 2,
-                                  &(vm_limits){.gas = 100000});
+        vm_machine *a = run_example("examples/sandbox_rec.s", (vm_word[]){41, depth}, 2,
+                                    &(vm_limits){.gas = 100000});
         cr_assert_eq(vm_status_get(a), VM_HALTED, "depth %ld", (long)depth);
         cr_assert_eq(vm_depth(a), 4u);
         cr_assert_arr_eq(vm_stack(a), ((vm_word[]){41, depth, 42, 1}), 4 * sizeof(vm_word),
                          "depth %ld: f(41) = 42, every level halted", (long)depth);
         cr_assert_eq(vm_nprocs(a), (uint32_t)depth + 1, "one sandbox per level");
-        vm_arena_free(a);
+        vm_machine_free(a);
     }
 }
 
@@ -927,22 +926,22 @@ Test(examples, rarvm_sandbox_recursive) {
  * and every level above passes that status up: no made-up answer. */
 Test(examples, rarvm_sandbox_recursive_reports_the_nesting_limit) {
     for (uint32_t nest = 8; nest <= 80; nest += 72) {
-        vm_arena *a = run_example("experiments/examples/sandbox_rec.s", (vm_word[]){41, 70}, 2,
-                                  &(vm_limits){.gas = 1000000, .nest = nest});
+        vm_machine *a = run_example("examples/sandbox_rec.s", (vm_word[]){41, 70}, 2,
+                                    &(vm_limits){.gas = 1000000, .nest = nest});
         cr_assert_eq(vm_status_get(a), VM_HALTED);
         cr_assert_eq(vm_depth(a), 4u);
         vm_word want[] = {41, 70, nest > 70 ? 42 : VM_NEST_LIMIT, nest > 70};
         cr_assert_arr_eq(vm_stack(a), want, sizeof want, "nest %u: %ld %ld", nest,
                          (long)vm_stack(a)[2], (long)vm_stack(a)[3]);
-        vm_arena_free(a);
+        vm_machine_free(a);
     }
 }
 
 /* CREATE, RECURSE, DROPKEY for ever (rarVM's `while: yield f<50,50>(x)`):
  * the child's slot is reused, so 100,000 rounds run in constant memory. */
 Test(examples, rarvm_sandbox_loop) {
-    vm_arena *a = run_example("experiments/examples/sandbox_loop.s", (vm_word[]){0, 100000}, 2,
-                              &(vm_limits){.gas = 200000000});
+    vm_machine *a = run_example("examples/sandbox_loop.s", (vm_word[]){0, 100000}, 2,
+                                &(vm_limits){.gas = 200000000});
     cr_assert_eq(vm_status_get(a), VM_HALTED, "%s", vm_status_name(vm_status_get(a)));
     cr_assert_eq(vm_depth(a), 3u);
     cr_assert_arr_eq(vm_stack(a), ((vm_word[]){100000, 0, 1}), 3 * sizeof(vm_word),
@@ -954,13 +953,13 @@ Test(examples, rarvm_sandbox_loop) {
     vm_meters m;
     vm_meters_get(a, &m);
     cr_assert_eq(m.mem, 3u + 2u + 2u, "the stack, 2 key slots, the 2-word page");
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 Test(examples, keyvm_replicator) {
     const uint64_t budget = 20000000;
-    vm_arena *a = run_example("experiments/examples/replicator.s", NULL, 0,
-                              &(vm_limits){.gas = budget, .mem = 1 << 20});
+    vm_machine *a = run_example("examples/replicator.s", NULL, 0,
+                                &(vm_limits){.gas = budget, .mem = 1 << 20});
     cr_assert_eq(vm_status_get(a), VM_HALTED);
     cr_assert_eq(vm_stack(a)[vm_depth(a) - 1], 0, "every copy halted");
     vm_meters m;
@@ -985,17 +984,17 @@ Test(examples, keyvm_replicator) {
     cr_assert_geq(depth, 4u);
     cr_assert_leq(child_gas, m.gas, "children's gas is part of the root's");
     cr_assert_eq(n % 2, 1u, "every replicating process makes exactly two copies");
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
-/* experiments/examples/replicator_graph.s: the replicator that hands out
+/* examples/replicator_graph.s: the replicator that hands out
  * call keys at random. Every copy halts within the budget, and call keys
  * cross the tree: held below the callee's owner, but not only by its
  * siblings (inherited by FORK copies). `frugal inspect --dot` of the tree
  * draws them dashed. */
 Test(examples, keyvm_replicator_graph) {
     const uint64_t budget = 20000000;
-    vm_arena *a = run_example("experiments/examples/replicator_graph.s", NULL, 0,
+    vm_machine *a = run_example("examples/replicator_graph.s", NULL, 0,
                               &(vm_limits){.gas = budget, .mem = 1 << 20});
     cr_assert_eq(vm_status_get(a), VM_HALTED);
     cr_assert_eq(vm_stack(a)[vm_depth(a) - 1], 0, "every copy halted");
@@ -1036,7 +1035,7 @@ Test(examples, keyvm_replicator_graph) {
     cr_assert_eq(dashed, calls, "the graph draws every call key:\n%s", dot);
     free(dot);
     vm_buf_free(&img);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* ---- EVM processes in the tree ---- */
@@ -1121,7 +1120,7 @@ typedef struct {
     vm_word stack[64];
 } estate;
 
-static void ecapture(const vm_arena *a, uint32_t id, estate *s) {
+static void ecapture(const vm_machine *a, uint32_t id, estate *s) {
     memset(s, 0, sizeof *s);
     pcapture(a, id, &s->s);
     vm_proc_info pi;
@@ -1136,15 +1135,15 @@ static void ecapture(const vm_arena *a, uint32_t id, estate *s) {
 }
 
 /* Runs code (with calldata) as an EVM child of a native root, to the end;
- * its state in *s. The arena is the caller's to free. */
-static vm_arena *run_evm_child(const uint8_t *code, size_t n, const uint8_t *data, size_t nd,
-                               estate *s) {
+ * its state in *s. The machine is the caller's to free. */
+static vm_machine *run_evm_child(const uint8_t *code, size_t n, const uint8_t *data, size_t nd,
+                                 estate *s) {
     uint8_t box[256];
     int bn = vm_evm_make(box, sizeof box, code, n, data, nd, 100000);
     cr_assert_gt(bn, 0);
     prog p = {0};
     evm_parent(&p, box, (size_t)bn, 0, -1, 0);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_load(a, p.c, p.n);
     vm_set_limits(a, &(vm_limits){.gas = 10000000, .mem = 10000000});
     cr_assert_eq(vm_run(a), VM_HALTED);
@@ -1159,7 +1158,7 @@ Test(proc_evm, result_on_the_stack) {
                                    32,           EVM_OP_PUSH0,        EVM_OP_RETURN};
     uint8_t data[32] = {[31] = 41};
     estate s;
-    vm_arena *a = run_evm_child(code, sizeof code, data, sizeof data, &s);
+    vm_machine *a = run_evm_child(code, sizeof code, data, sizeof data, &s);
     cr_assert_eq(s.s.status, VM_HALTED);
     cr_assert_eq(s.evm_status, EVM_SUCCESS);
     cr_assert_eq(s.depth, 6u, "4 words of return data, its length, the status");
@@ -1175,7 +1174,7 @@ Test(proc_evm, result_on_the_stack) {
     vm_proc_memory(a, 0, &st, &depth, &heap, &ms);
     cr_assert_eq(st[depth - 4], VM_HALTED);
     cr_assert_eq(st[depth - 3], 24);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* A precompiled contract's gas is the process's gas like any instruction's:
@@ -1235,12 +1234,12 @@ Test(proc_evm, precompile_gas_is_the_process_gas) {
     evm_vm_free(vm);
     /* in the tree */
     estate s;
-    vm_arena *a = run_evm_child(code, sizeof code, NULL, 0, &s);
+    vm_machine *a = run_evm_child(code, sizeof code, NULL, 0, &s);
     cr_assert_eq(s.evm_status, EVM_SUCCESS);
     cr_assert_eq((uint64_t)s.stack[0], 0xeacf018fbf1678baull, "the first 8 bytes of the hash");
     cr_assert_eq(s.s.gas, (uint64_t)used, "process gas %lu, EVM gas used %lld",
                  (unsigned long)s.s.gas, (long long)used);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* The property: an EVM child suspended at many points (its own budget, an
@@ -1250,7 +1249,7 @@ Test(proc_evm, precompile_gas_is_the_process_gas) {
  * the child runs, so the root is never stopped inside it). */
 static void evm_property(int mode, int memtime, uint64_t seed0, int count, bool jump) {
     uint64_t seed = seed0;
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     int checked = 0, nested = 0, failed = 0;
     for (int iter = 0; iter < count; iter++) {
         uint8_t code[2048], box[2100];
@@ -1294,7 +1293,7 @@ static void evm_property(int mode, int memtime, uint64_t seed0, int count, bool 
         cr_assert_gt(nested, 0, "never suspended inside a nested EVM frame");
     cr_assert_gt(failed, 0, "no EVM failure among the programs");
     cr_assert_lt(failed, count, "every program failed");
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 Test(proc_evm, suspend_resume_credit) {
@@ -1311,7 +1310,7 @@ Test(proc_evm, suspend_resume_transfer) {
 
 /* The same property with a jump at every stop: each time the root stops,
  * its tree (the EVM child in any nested frame, its private world) is saved,
- * restored in a fresh arena, saved again to the same bytes, and continued
+ * restored in a fresh machine, saved again to the same bytes, and continued
  * there; it ends exactly as one ample run. */
 Test(snapshot_evm, jump_at_every_stop_credit) {
     evm_property(0, 0, 303, 100, true);
@@ -1331,7 +1330,7 @@ static vm_buf evm_sample(void) {
         static prog p;
         p = (prog){0};
         evm_parent(&p, box, (size_t)n, 0, 1 + tu_below(&seed, 300), -1);
-        vm_arena *a = vm_arena_new();
+        vm_machine *a = vm_machine_new();
         vm_load(a, p.c, p.n);
         vm_limits l = {.gas = 1, .mem = 10000000};
         for (int k = 0; k < 400; k++) {
@@ -1342,12 +1341,12 @@ static vm_buf evm_sample(void) {
             if (pi.child != UINT32_MAX && vm_evm_frames(a->procs[pi.child]) > 1) {
                 vm_buf b = {0};
                 cr_assert_eq(vm_snapshot_save(a, &b), 0);
-                vm_arena_free(a);
+                vm_machine_free(a);
                 return b;
             }
             l.gas += 1 + tu_below(&seed, 200);
         }
-        vm_arena_free(a);
+        vm_machine_free(a);
     }
     cr_assert_fail("no program stopped inside a nested EVM frame");
     return (vm_buf){0};
@@ -1359,22 +1358,22 @@ Test(snapshot_evm, sample_is_version_5) {
     vm_buf_free(&img);
 }
 
-/* An image written by the version 3 writer (experiments/examples/evm_calls.s
+/* An image written by the version 3 writer (examples/evm_calls.s
  * stopped at 29000 gas: a native root whose EVM children call each other)
  * loads and ends as one uninterrupted run: status, gas, stack. */
 Test(snapshot_evm, reads_version_3) {
     vm_buf v3 = {0}, src = {0}, code = {0};
-    cr_assert_eq(exp_read_file("tests/data/calls-v3.snap", &v3), 0);
+    cr_assert_eq(tu_read_file("tests/data/calls-v3.snap", &v3), 0);
     cr_assert_eq(v3.data[8], 3);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     char err[256];
     cr_assert_eq(vm_snapshot_load(a, v3.data, v3.len, err, sizeof err), 0, "%s", err);
     cr_assert_eq(vm_status_get(a), VM_OUT_OF_GAS);
     vm_set_limits(a, &(vm_limits){.gas = 1000000});
     cr_assert_eq(vm_run(a), VM_HALTED);
-    cr_assert_eq(exp_read_file("experiments/examples/evm_calls.s", &src), 0);
+    cr_assert_eq(tu_read_file("examples/evm_calls.s", &src), 0);
     cr_assert_eq(vm_asm((const char *)src.data, src.len, "evm_calls.s", &code, stderr), 0);
-    vm_arena *whole = vm_arena_new();
+    vm_machine *whole = vm_machine_new();
     vm_load(whole, code.data, code.len);
     cr_assert_eq(vm_run(whole), VM_HALTED);
     vm_meters m1, m2;
@@ -1384,31 +1383,31 @@ Test(snapshot_evm, reads_version_3) {
     cr_assert_eq(m1.memtime, m2.memtime);
     cr_assert_eq(vm_depth(a), vm_depth(whole));
     cr_assert_arr_eq(vm_stack(a), vm_stack(whole), vm_depth(a) * sizeof(vm_word));
-    vm_arena_free(a);
-    vm_arena_free(whole);
+    vm_machine_free(a);
+    vm_machine_free(whole);
     vm_buf_free(&v3);
     vm_buf_free(&src);
     vm_buf_free(&code);
 }
 
 /* An image written by the version 2 writer (an EVM child stopped inside its
- * nested frame: experiments/examples/evm.s at 40000 gas) loads and continues
+ * nested frame: examples/evm.s at 40000 gas) loads and continues
  * to the same end as one uninterrupted run. */
 Test(snapshot_evm, reads_version_2) {
     vm_buf v2 = {0};
-    cr_assert_eq(exp_read_file("tests/data/evm-v2.snap", &v2), 0);
+    cr_assert_eq(tu_read_file("tests/data/evm-v2.snap", &v2), 0);
     cr_assert_eq(v2.data[8], 2);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     char err[256];
     cr_assert_eq(vm_snapshot_load(a, v2.data, v2.len, err, sizeof err), 0, "%s", err);
     cr_assert_gt(vm_evm_frames(a->procs[1]), 1, "stopped inside the nested frame");
     vm_set_limits(a, &(vm_limits){.gas = 1000000, .mem = 10000000});
     cr_assert_eq(vm_run(a), VM_HALTED);
     vm_buf src = {0};
-    cr_assert_eq(exp_read_file("experiments/examples/evm.s", &src), 0);
+    cr_assert_eq(tu_read_file("examples/evm.s", &src), 0);
     vm_buf code = {0};
     cr_assert_eq(vm_asm((const char *)src.data, src.len, "evm.s", &code, stderr), 0);
-    vm_arena *whole = vm_arena_new();
+    vm_machine *whole = vm_machine_new();
     vm_load(whole, code.data, code.len);
     vm_set_limits(whole, &(vm_limits){.gas = 1000000, .mem = 10000000});
     cr_assert_eq(vm_run(whole), VM_HALTED);
@@ -1419,8 +1418,8 @@ Test(snapshot_evm, reads_version_2) {
     cr_assert_eq(x.s.gas, y.s.gas);
     cr_assert_eq(x.depth, y.depth);
     cr_assert_arr_eq(x.stack, y.stack, sizeof x.stack);
-    vm_arena_free(a);
-    vm_arena_free(whole);
+    vm_machine_free(a);
+    vm_machine_free(whole);
     vm_buf_free(&v2);
     vm_buf_free(&src);
     vm_buf_free(&code);
@@ -1556,7 +1555,7 @@ static int caller_box(uint8_t *box, size_t cap, const ecall *c, int n, bool reve
 }
 
 /* Call i's flag and output word (< 256) from a caller's result stack. */
-static void call_result(const vm_arena *a, uint32_t id, int i, int *ok, int *val) {
+static void call_result(const vm_machine *a, uint32_t id, int i, int *ok, int *val) {
     const vm_word *st, *heap;
     uint32_t depth, ms;
     cr_assert_eq(vm_proc_memory(a, id, &st, &depth, &heap, &ms), 0);
@@ -1565,7 +1564,7 @@ static void call_result(const vm_arena *a, uint32_t id, int i, int *ok, int *val
     *val = (int)((uint64_t)st[8 * i + 7] >> 56);
 }
 
-static uint32_t key_obj(const vm_arena *a, uint32_t id, uint32_t k) {
+static uint32_t key_obj(const vm_machine *a, uint32_t id, uint32_t k) {
     vm_key_kind kind;
     unsigned rights;
     uint32_t obj = UINT32_MAX;
@@ -1573,8 +1572,8 @@ static uint32_t key_obj(const vm_arena *a, uint32_t id, uint32_t k) {
     return obj;
 }
 
-static vm_arena *run_prog(const prog *p) {
-    vm_arena *a = vm_arena_new();
+static vm_machine *run_prog(const prog *p) {
+    vm_machine *a = vm_machine_new();
     vm_load(a, p->c, p->n);
     vm_set_limits(a, &(vm_limits){.gas = 100000000, .mem = 10000000});
     cr_assert_eq(vm_run(a), VM_HALTED);
@@ -1613,7 +1612,7 @@ Test(proc_evm_calls, call_reaches_the_callee_world) {
     static prog p;
     p = (prog){0};
     scenario(&p, boxes, lens, 2, false);
-    vm_arena *a = run_prog(&p);
+    vm_machine *a = run_prog(&p);
     uint32_t p1 = key_obj(a, 0, 3), p2 = key_obj(a, 0, 5);
     int ok, v;
     call_result(a, p1, 0, &ok, &v);
@@ -1640,7 +1639,7 @@ Test(proc_evm_calls, call_reaches_the_callee_world) {
     cr_assert_eq(vm_key_get(a, 0, 1, &kind, &rights, &obj), 0);
     cr_assert_eq(kind, VM_KEY_PROC);
     cr_assert_eq(rights, VM_RIGHTS_ALL);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* A failing frame undoes what its nested calls did in other worlds: the
@@ -1657,7 +1656,7 @@ Test(proc_evm_calls, revert_undoes_other_worlds) {
     static prog p;
     p = (prog){0};
     scenario(&p, boxes, lens, 3, false);
-    vm_arena *a = run_prog(&p);
+    vm_machine *a = run_prog(&p);
     int ok, v;
     call_result(a, key_obj(a, 0, 3), 0, &ok, &v);
     cr_assert(!ok, "the inner frame reverted");
@@ -1671,7 +1670,7 @@ Test(proc_evm_calls, revert_undoes_other_worlds) {
     cr_assert_eq(st[depth - 1], EVM_REVERT, "the second caller's transaction reverted");
     call_result(a, key_obj(a, 0, 7), 0, &ok, &v);
     cr_assert(ok && v == 100, "both reverts undid the +5 (%d)", v);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* Denied: no key, a key to a process that has not finished its own
@@ -1689,13 +1688,13 @@ Test(proc_evm_calls, denied_without_a_usable_key) {
     static prog p;
     p = (prog){0};
     scenario(&p, boxes, lens, 1, true);
-    vm_arena *a = run_prog(&p);
+    vm_machine *a = run_prog(&p);
     for (int i = 0; i < 4; i++) {
         int ok, v;
         call_result(a, key_obj(a, 0, 3), i, &ok, &v);
         cr_assert(!ok && !v, "no key: call %d failed", i);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
     /* with the key: value is refused, key 1 does not exist, the others pass */
     p = (prog){0};
     scenario(&p, boxes, lens, 1, false);
@@ -1706,7 +1705,7 @@ Test(proc_evm_calls, denied_without_a_usable_key) {
         call_result(a, key_obj(a, 0, 3), i, &ok, &v);
         cr_assert_eq(ok, want[i], "call %d", i);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
     /* the key given before the callee ran: its transaction has not ended */
     p = (prog){0};
     uint8_t q[200];
@@ -1720,7 +1719,7 @@ Test(proc_evm_calls, denied_without_a_usable_key) {
     int ok, v;
     call_result(a, key_obj(a, 0, 3), 0, &ok, &v);
     cr_assert(!ok, "the callee had not run");
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* Process keys stay with owners: TRANSFERKEY of a process key gives a call
@@ -1749,7 +1748,7 @@ Test(proc_evm_calls, each_call_kind_per_caller) {
     make_evm(&p, boxes[0], (size_t)n, 4); /* does not */
     run_key(&p, 5, 10000000);
     e(&p, VM_OP_HALT, 0);
-    vm_arena *a = run_prog(&p);
+    vm_machine *a = run_prog(&p);
     static const int want[4] = {105, 0, 0, 105}; /* CALLCODE, DELEGATECALL: own slot 0 */
     for (int i = 0; i < 4; i++) {
         int ok, v;
@@ -1758,7 +1757,7 @@ Test(proc_evm_calls, each_call_kind_per_caller) {
         call_result(a, key_obj(a, 0, 5), i, &ok, &v);
         cr_assert(!ok && !v, "other caller, call %d: ok %d, %d", i, ok, v);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 Test(proc_evm_calls, call_keys_do_not_own) {
@@ -1781,20 +1780,20 @@ Test(proc_evm_calls, call_keys_do_not_own) {
     give_key(&p, 3, 1);             /* a call key to the EVM process */
     run_key(&p, 3, 100000);
     e(&p, VM_OP_HALT, 0);
-    vm_arena *a = run_prog(&p);
+    vm_machine *a = run_prog(&p);
     vm_proc_info pi;
     uint32_t c = key_obj(a, 0, 3);
     vm_proc_get(a, c, &pi);
     cr_assert_eq(pi.status, VM_BAD_KEY, "RECURSE through a call key: %s",
                  vm_status_name(pi.status));
-    vm_arena_free(a);
+    vm_machine_free(a);
     /* a process key to a native process gives a call key too (for KCALL) */
     p = (prog){0};
     make_evm(&p, native, nn, 0);
     make_evm(&p, native, nn, 2);
     give_key(&p, 3, 1);
     e(&p, VM_OP_HALT, 0);
-    a = vm_arena_new();
+    a = vm_machine_new();
     vm_load(a, p.c, p.n);
     vm_set_limits(a, &(vm_limits){.gas = 100000000, .mem = 10000000});
     cr_assert_eq(vm_run(a), VM_HALTED);
@@ -1803,7 +1802,7 @@ Test(proc_evm_calls, call_keys_do_not_own) {
     uint32_t obj;
     cr_assert_eq(vm_key_get(a, key_obj(a, 0, 3), 0, &kind, &rights, &obj), 0);
     cr_assert(kind == VM_KEY_CALL && rights == VM_RIGHT_CALL && obj == key_obj(a, 0, 1));
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* Slots and process ids are reused, call keys are not left stale: the
@@ -1829,7 +1828,7 @@ Test(proc_evm_calls, freed_slots_and_ids_do_not_reach_new_objects) {
         if (give) give_key(&p, 3, 4); /* into P1's lowest empty slot: 0 */
         run_key(&p, 3, 10000000);
         e(&p, VM_OP_HALT, 0);
-        vm_arena *a = run_prog(&p);
+        vm_machine *a = run_prog(&p);
         uint32_t p1 = key_obj(a, 0, 3), r = key_obj(a, 0, 4);
         cr_assert_eq(r, 1u, "R has Q's process id");
         vm_key_kind kind;
@@ -1848,13 +1847,13 @@ Test(proc_evm_calls, freed_slots_and_ids_do_not_reach_new_objects) {
             cr_assert(ok && v == 105, "the new call key reaches R (ok %d, %d)", ok, v);
         else
             cr_assert(!ok, "the emptied slot reaches nothing (ok %d, %d)", ok, v);
-        jump_arena(&a); /* and the tree saves and loads */
-        vm_arena_free(a);
+        jump_machine(&a); /* and the tree saves and loads */
+        vm_machine_free(a);
     }
 }
 
 /* Stopped anywhere (the root refuelled in random chunks; every other run
- * moves the tree to a fresh arena at each stop), a tree of the counter and
+ * moves the tree to a fresh machine at each stop), a tree of the counter and
  * three callers ends exactly as one uninterrupted run: every caller's
  * result, status, gas and memory-time. */
 Test(proc_evm_calls, suspend_and_snapshot_anywhere) {
@@ -1871,18 +1870,18 @@ Test(proc_evm_calls, suspend_and_snapshot_anywhere) {
     static prog p;
     p = (prog){0};
     scenario(&p, boxes, lens, 3, false);
-    vm_arena *a = run_prog(&p);
+    vm_machine *a = run_prog(&p);
     estate want[3];
     for (int i = 0; i < 3; i++)
         ecapture(a, key_obj(a, 0, 3 + 2 * (uint32_t)i), &want[i]);
     int ok, v;
     call_result(a, key_obj(a, 0, 7), 0, &ok, &v);
     cr_assert(ok && v == 106, "100 + 1 + 2 + 3: %d", v);
-    vm_arena_free(a);
+    vm_machine_free(a);
     uint64_t seed = 9;
     int in_call = 0;
     for (int run = 0; run < 40; run++) {
-        a = vm_arena_new();
+        a = vm_machine_new();
         vm_load(a, p.c, p.n);
         vm_status st = refuel_root(&a, &seed, 3000, 800, run % 2, NULL, &in_call);
         cr_assert_eq(st, VM_HALTED, "run %d: %s", run, vm_status_name(st));
@@ -1896,7 +1895,7 @@ Test(proc_evm_calls, suspend_and_snapshot_anywhere) {
             cr_assert_arr_eq(got.stack, want[i].stack, sizeof got.stack, "run %d caller %d", run,
                              i);
         }
-        vm_arena_free(a);
+        vm_machine_free(a);
     }
     cr_assert_gt(in_call, 100, "stops inside nested frames: %d", in_call);
 }
@@ -1924,17 +1923,17 @@ static int64_t gas_inside_callee(void) {
     int64_t g = 1000;
     for (;; g += 500) { /* the first budget that lets P1 finish */
         held_scenario(&p, g, NULL);
-        vm_arena *a = run_prog(&p);
+        vm_machine *a = run_prog(&p);
         int st = vm_evm_status(a, key_obj(a, 0, 3));
-        vm_arena_free(a);
+        vm_machine_free(a);
         if (st >= 0) break;
         cr_assert_lt(g, 2000000);
     }
     for (;; g--) { /* down to the last stop inside the callee's frame */
         held_scenario(&p, g, NULL);
-        vm_arena *a = run_prog(&p);
+        vm_machine *a = run_prog(&p);
         int frames = vm_evm_frames(a->procs[key_obj(a, 0, 3)]);
-        vm_arena_free(a);
+        vm_machine_free(a);
         if (frames > 1) return g;
         cr_assert_gt(g, 1000);
     }
@@ -1977,14 +1976,14 @@ Test(proc_evm_calls, held_worlds_locks_and_aborts) {
     static prog p;
     int ok, v;
     held_scenario(&p, g, then_read_finish_read);
-    vm_arena *a = run_prog(&p);
+    vm_machine *a = run_prog(&p);
     call_result(a, key_obj(a, 0, 5), 0, &ok, &v);
     cr_assert(!ok, "the counter's world is held by P1");
     call_result(a, key_obj(a, 0, 3), 0, &ok, &v);
     cr_assert(ok && v == 105, "P1 resumed inside the counter and ended (%d)", v);
     call_result(a, key_obj(a, 0, 7), 0, &ok, &v);
     cr_assert(ok && v == 105, "released after P1 ended (%d)", v);
-    vm_arena_free(a);
+    vm_machine_free(a);
 
     held_scenario(&p, g, then_drop_callee);
     a = run_prog(&p);
@@ -1995,8 +1994,8 @@ Test(proc_evm_calls, held_worlds_locks_and_aborts) {
     uint32_t obj;
     cr_assert_eq(vm_key_get(a, p1, 0, &kind, &rights, &obj), 0);
     cr_assert_eq(kind, VM_KEY_NONE, "the call key went with the callee");
-    jump_arena(&a); /* an aborted transaction saves and loads */
-    vm_arena_free(a);
+    jump_machine(&a); /* an aborted transaction saves and loads */
+    vm_machine_free(a);
 
     held_scenario(&p, g, then_drop_callee_run);
     a = run_prog(&p);
@@ -2007,14 +2006,14 @@ Test(proc_evm_calls, held_worlds_locks_and_aborts) {
     vm_proc_memory(a, p1, &st, &depth, &heap, &ms);
     cr_assert_eq(depth, 2u, "no data, length 0, the status");
     cr_assert_eq(st[1], EVM_INTERNAL_ERROR);
-    jump_arena(&a);
-    vm_arena_free(a);
+    jump_machine(&a);
+    vm_machine_free(a);
 
     held_scenario(&p, g, then_drop_caller_read);
     a = run_prog(&p);
     call_result(a, key_obj(a, 0, 4), 0, &ok, &v);
     cr_assert(ok && v == 100, "P1's +5 undone and the world freed (ok %d, %d)", ok, v);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* An image holding a transaction inside another process's world: every
@@ -2022,10 +2021,10 @@ Test(proc_evm_calls, held_worlds_locks_and_aborts) {
 static vm_buf calls_sample(void) {
     static prog p;
     held_scenario(&p, gas_inside_callee(), NULL);
-    vm_arena *a = run_prog(&p);
+    vm_machine *a = run_prog(&p);
     vm_buf b = {0};
     cr_assert_eq(vm_snapshot_save(a, &b), 0);
-    vm_arena_free(a);
+    vm_machine_free(a);
     return b;
 }
 Test(proc_evm_calls, bad_images) {
@@ -2042,7 +2041,7 @@ Test(proc_evm_calls, bad_images) {
 Test(proc, channels_grow_as_used) {
     uint64_t seed = 31;
     for (int t = 0; t < 300; t++) {
-        vm_arena *a = vm_arena_new();
+        vm_machine *a = vm_machine_new();
         cr_assert(a);
         uint32_t cap = 1 + tu_below(&seed, t % 10 == 0 ? 5000 : 70);
         int ch = vm_chan_new(a, cap);
@@ -2067,9 +2066,9 @@ Test(proc, channels_grow_as_used) {
             }
             cr_assert_eq(vm_chan_len(a, (uint32_t)ch), len);
         }
-        vm_arena_free(a);
+        vm_machine_free(a);
     }
-    vm_arena *a = vm_arena_new(), *b = vm_arena_new();
+    vm_machine *a = vm_machine_new(), *b = vm_machine_new();
     cr_assert(a && b);
     int big = vm_chan_new(a, 1u << 28);
     cr_assert_geq(big, 0);
@@ -2091,6 +2090,6 @@ Test(proc, channels_grow_as_used) {
         cr_assert_eq(w, k);
     }
     vm_buf_free(&img);
-    vm_arena_free(a);
-    vm_arena_free(b);
+    vm_machine_free(a);
+    vm_machine_free(b);
 }

@@ -30,7 +30,6 @@
 #include <unistd.h>
 
 int exp_cmd_report(int argc, char **argv);
-int exp_read_file(const char *path, vm_buf *out); /* experiments/cli.h */
 
 static char dir[64];
 static const char *frugal;
@@ -58,7 +57,7 @@ static void make_run_set(const char *sub, unsigned seed, bool per_case, const ch
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
         if (fd >= 0) dup2(fd, 1);
-        execl(frugal, frugal, "run", "experiments/quartic.json", "--set", "population.size=40",
+        execl(frugal, frugal, "run", "specs/quartic.json", "--set", "population.size=40",
               "--generations", "6", "--seed", seeds, "--out", out, "--quiet", "--set", pc, "--set",
               set ? set : pc, (char *)NULL);
         _exit(127);
@@ -281,7 +280,7 @@ static void check_svg(const char *path) {
 /* A vector PDF at single-column size: 3.5 x 2.49 in (252 x 179 pt). */
 static void check_pdf(const char *path) {
     vm_buf b = {0};
-    cr_assert_eq(exp_read_file(path, &b), 0, "cannot read %s", path);
+    cr_assert_eq(tu_read_file(path, &b), 0, "cannot read %s", path);
     static const char box[] = "/MediaBox [ 0 0 252 179 ]";
     cr_assert(b.len > 5 && !memcmp(b.data, "%PDF-", 5), "%s: not a PDF", path);
     cr_assert(memmem(b.data, b.len, box, sizeof box - 1), "%s: not single-column size", path);
@@ -315,6 +314,35 @@ static bool have_gnuplot(void) {
     return system("gnuplot --version >/dev/null 2>&1") == 0;
 }
 
+/* Every figure the report drew (a gnuplot script in dir) has its entry in
+ * docs/report.md's "### Figures" list, an experiment's name written EXP: a
+ * new figure fails here until it is documented (docs/hacking.md). */
+static void figures_are_documented(const char *fdir, const char *exp) {
+    char *doc = slurp("docs/report.md");
+    char *a = strstr(doc, "### Figures\n");
+    cr_assert_not_null(a, "docs/report.md has no Figures section");
+    char *b = strstr(a + 1, "\n#");
+    if (b) *b = 0;
+    DIR *d = opendir(fdir);
+    cr_assert_not_null(d, "%s: %s", fdir, strerror(errno));
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t l = strlen(e->d_name), le = strlen(exp);
+        if (l < 4 || strcmp(e->d_name + l - 3, ".gp")) continue;
+        char stem[300];
+        snprintf(stem, sizeof stem, "`%.*s`", (int)(l - 3), e->d_name);
+        /* front-history-quartic -> front-history-EXP */
+        if (l - 3 > le + 1 && !strncmp(e->d_name + l - 3 - le, exp, le) &&
+            e->d_name[l - 4 - le] == '-')
+            snprintf(stem, sizeof stem, "`%.*sEXP`", (int)(l - 3 - le), e->d_name);
+        cr_expect(strstr(a, stem), "docs/report.md's Figures list has no %s", stem);
+        n++;
+    }
+    closedir(d);
+    cr_expect_geq(n, 9, "only %d figures in %s", n, fdir);
+    free(doc);
+}
+
 /* ---- tests ---- */
 
 Test(report, renders_valid_png_and_svg) {
@@ -329,6 +357,7 @@ Test(report, renders_valid_png_and_svg) {
     cr_assert_eq(check_images(out, ".png"), 9);
     cr_assert_eq(check_images(out, ".pdf"), 9);
     cr_assert_eq(check_images(out, ".svg"), 0);
+    figures_are_documented(out, "quartic");
     char p[256];
     snprintf(p, sizeof p, "%s/report.md", out);
     char *md = slurp(p);
@@ -1076,7 +1105,7 @@ Test(report, damaged_files_are_clear_errors_or_the_same_report) {
 static void make_killed_run(const char *path) {
     char *argv[] = {(char *)frugal,
                     "run",
-                    "experiments/quartic.json",
+                    "specs/quartic.json",
                     "--set",
                     "population.size=40",
                     "--set",
@@ -1214,8 +1243,8 @@ Test(report, front_history_of_a_01_task) {
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
         if (fd >= 0) dup2(fd, 1);
-        execl(frugal, frugal, "run", "experiments/demo.json", "--seed", "4", "--out", out,
-              "--quiet", (char *)NULL);
+        execl(frugal, frugal, "run", "specs/demo.json", "--seed", "4", "--out", out, "--quiet",
+              (char *)NULL);
         _exit(127);
     }
     int st;

@@ -1,6 +1,5 @@
 /* Snapshots: save, restore elsewhere, continue bit for bit; and no image,
  * however corrupt or hostile, crashes the decoder. */
-#include "experiments/cli.h"
 #include "testutil.h"
 
 #include <png.h>
@@ -8,10 +7,10 @@
 #include <sys/wait.h>
 #include <zlib.h>
 
-static vm_arena *load_example(const char *file, const vm_word *in, int nin, uint64_t gas) {
+static vm_machine *load_example(const char *file, const vm_word *in, int nin, uint64_t gas) {
     vm_buf code = {0};
-    cr_assert_eq(exp_load_program(file, &code), 0, "cannot load %s", file);
-    vm_arena *a = vm_arena_new();
+    cr_assert_eq(tu_load_program(file, &code), 0, "cannot load %s", file);
+    vm_machine *a = vm_machine_new();
     vm_load(a, code.data, code.len);
     vm_set_limits(a, &(vm_limits){.gas = gas, .mem = 1 << 20});
     for (int i = 0; i < nin; i++)
@@ -20,13 +19,13 @@ static vm_arena *load_example(const char *file, const vm_word *in, int nin, uint
     return a;
 }
 
-static vm_buf snap_of(const vm_arena *a) {
+static vm_buf snap_of(const vm_machine *a) {
     vm_buf b = {0};
     cr_assert_eq(vm_snapshot_save(a, &b), 0);
     return b;
 }
 
-static void refuel(vm_arena *a, uint64_t more) {
+static void refuel(vm_machine *a, uint64_t more) {
     vm_limits l;
     vm_meters m;
     vm_get_limits(a, &l);
@@ -35,15 +34,15 @@ static void refuel(vm_arena *a, uint64_t more) {
     vm_set_limits(a, &l);
 }
 
-/* Stop at many points, move the tree to a fresh arena, continue both the
+/* Stop at many points, move the tree to a fresh machine, continue both the
  * same way: their final images are byte for byte the same. */
 static void roundtrip(const char *file, const vm_word *in, int nin, uint64_t seed) {
     for (int k = 0; k < 40; k++) {
         uint64_t stop = 1 + tu_below(&seed, 60000);
-        vm_arena *a = load_example(file, in, nin, stop);
+        vm_machine *a = load_example(file, in, nin, stop);
         vm_status s = vm_run(a);
         vm_buf img = snap_of(a);
-        vm_arena *b = vm_arena_new();
+        vm_machine *b = vm_machine_new();
         char err[256];
         cr_assert_eq(vm_snapshot_load(b, img.data, img.len, err, sizeof err), 0, "%s", err);
         vm_buf again = snap_of(b);
@@ -63,26 +62,26 @@ static void roundtrip(const char *file, const vm_word *in, int nin, uint64_t see
         vm_buf_free(&again);
         vm_buf_free(&fa);
         vm_buf_free(&fb);
-        vm_arena_free(a);
-        vm_arena_free(b);
+        vm_machine_free(a);
+        vm_machine_free(b);
     }
 }
 
 Test(snapshot, roundtrip_credit) {
-    roundtrip("experiments/examples/credit.s", NULL, 0, 1);
+    roundtrip("examples/credit.s", NULL, 0, 1);
 }
 Test(snapshot, roundtrip_recursive) {
-    roundtrip("experiments/examples/sandbox_rec.s", (vm_word[]){41, 5}, 2, 2);
+    roundtrip("examples/sandbox_rec.s", (vm_word[]){41, 5}, 2, 2);
 }
 Test(snapshot, roundtrip_replicator) {
-    roundtrip("experiments/examples/replicator.s", NULL, 0, 3);
+    roundtrip("examples/replicator.s", NULL, 0, 3);
 }
 
 /* Random programs, with the heap, call stack and keys they make. */
 Test(snapshot, roundtrip_random_programs) {
     uint64_t seed = 9;
     uint8_t c[512];
-    vm_arena *a = vm_arena_new(), *b = vm_arena_new();
+    vm_machine *a = vm_machine_new(), *b = vm_machine_new();
     for (int i = 0; i < 3000; i++) {
         size_t n = tu_random_program(&seed, c, sizeof c);
         static const vm_word args[] = {3, -2};
@@ -105,8 +104,8 @@ Test(snapshot, roundtrip_random_programs) {
         vm_buf_free(&fa);
         vm_buf_free(&fb);
     }
-    vm_arena_free(a);
-    vm_arena_free(b);
+    vm_machine_free(a);
+    vm_machine_free(b);
 }
 
 /* Save, exit, restore in a new process and continue: the same output as one
@@ -115,17 +114,17 @@ Test(snapshot, across_processes) {
     const char *frugal = getenv("FRUGAL");
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s exec experiments/examples/credit.s --gas 1050000", frugal);
+    snprintf(cmd, sizeof cmd, "%s exec examples/credit.s --gas 1050000", frugal);
     char *whole = tu_run_cmd(cmd);
     snprintf(cmd, sizeof cmd,
-             "%s exec experiments/examples/credit.s --gas 50000 --snapshot build/test-credit.snap",
+             "%s exec examples/credit.s --gas 50000 --snapshot build/test-credit.snap",
              frugal);
     char *first = tu_run_cmd(cmd);
     cr_assert(strstr(first, "OUT_OF_GAS"), "%s", first);
     /* options first, and an option's value that is itself a snapshot file:
      * the file to resume is the positional argument */
     snprintf(cmd, sizeof cmd,
-             "%s exec experiments/examples/credit.s --gas 10 --snapshot build/test-other.snap "
+             "%s exec examples/credit.s --gas 10 --snapshot build/test-other.snap "
              ">/dev/null 2>&1; %s resume --snapshot build/test-other.snap --refuel 1000000 "
              "build/test-credit.snap 2>/dev/null",
              frugal, frugal);
@@ -140,9 +139,9 @@ Test(snapshot, across_processes) {
  * loads, saves as the current version and continues as the program does in one run. */
 Test(snapshot, reads_version_1) {
     vm_buf v1 = {0};
-    cr_assert_eq(exp_read_file("tests/data/credit-v1.snap", &v1), 0);
+    cr_assert_eq(tu_read_file("tests/data/credit-v1.snap", &v1), 0);
     cr_assert_eq(v1.data[8], 1);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     char err[256];
     cr_assert_eq(vm_snapshot_load(a, v1.data, v1.len, err, sizeof err), 0, "%s", err);
     vm_buf v2 = snap_of(a);
@@ -152,7 +151,7 @@ Test(snapshot, reads_version_1) {
                  "place and child count for each of the 2 processes, and the seed");
     refuel(a, 1000000);
     cr_assert_eq(vm_run(a), VM_HALTED);
-    vm_arena *whole = load_example("experiments/examples/credit.s", NULL, 0, 1050000);
+    vm_machine *whole = load_example("examples/credit.s", NULL, 0, 1050000);
     cr_assert_eq(vm_run(whole), VM_HALTED);
     const vm_word *s1, *s2, *h;
     uint32_t d1, d2, m;
@@ -160,8 +159,8 @@ Test(snapshot, reads_version_1) {
     vm_proc_memory(whole, 0, &s2, &d2, &h, &m);
     cr_assert_eq(d1, d2);
     cr_assert_arr_eq(s1, s2, d1 * sizeof *s1, "the RECURSE results differ");
-    vm_arena_free(a);
-    vm_arena_free(whole);
+    vm_machine_free(a);
+    vm_machine_free(whole);
     vm_buf_free(&v1);
     vm_buf_free(&v2);
 }
@@ -175,7 +174,7 @@ Test(snapshot, suspended_chain_deeper_than_the_nesting_limit) {
                          "PUSH 4000000000000000000\nPUSH 1000000\nPUSH -1\nRECURSE 0\nHALT\n"
                          "copy: POP\nPUSH 1\nSUB\nJMP start\n"
                          "count: POP\nloop: PUSH 1\nSUB\nDUP 0\nJNZ loop\nHALT\n");
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_load(a, code.data, code.len);
     vm_set_limits(a, &(vm_limits){.gas = 20000, .mem = 1 << 24, .nest = 100});
     vm_push(a, 100000);
@@ -188,13 +187,13 @@ Test(snapshot, suspended_chain_deeper_than_the_nesting_limit) {
     uint32_t crc = (uint32_t)crc32(0L, img.data + 32, (uInt)(img.len - 32));
     for (int b = 0; b < 4; b++)
         img.data[24 + b] = (uint8_t)(crc >> (8 * b));
-    vm_arena *b = vm_arena_new();
+    vm_machine *b = vm_machine_new();
     char err[256];
     cr_assert_eq(vm_snapshot_load(b, img.data, img.len, err, sizeof err), 0, "%s", err);
     refuel(b, 1000000);
     cr_assert_eq(vm_run(b), VM_HALTED, "the chain of 71 resumes and unwinds");
-    vm_arena_free(a);
-    vm_arena_free(b);
+    vm_machine_free(a);
+    vm_machine_free(b);
     vm_buf_free(&img);
     vm_buf_free(&code);
 }
@@ -202,23 +201,23 @@ Test(snapshot, suspended_chain_deeper_than_the_nesting_limit) {
 /* ---- bad images ---- */
 
 static vm_buf sample(void) {
-    vm_arena *a = load_example("experiments/examples/credit.s", NULL, 0, 50000);
+    vm_machine *a = load_example("examples/credit.s", NULL, 0, 50000);
     vm_run(a);
     vm_buf b = snap_of(a);
-    vm_arena_free(a);
+    vm_machine_free(a);
     return b;
 }
 
 /* Every truncation of img is an error naming an offset; img itself loads. */
 void tu_snapshot_truncations(const vm_buf *img) {
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     char err[256];
     for (size_t n = 0; n < img->len; n++) {
         cr_assert_eq(vm_snapshot_load(a, img->data, n, err, sizeof err), -1, "length %zu", n);
         cr_assert(strstr(err, "offset "), "no offset in: %s", err);
     }
     cr_assert_eq(vm_snapshot_load(a, img->data, img->len, err, sizeof err), 0, "%s", err);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 Test(snapshot, every_truncation_is_an_error) {
@@ -229,7 +228,7 @@ Test(snapshot, every_truncation_is_an_error) {
 
 Test(snapshot, every_flipped_byte_is_an_error) {
     vm_buf img = sample();
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     char err[256];
     for (size_t i = 0; i < img.len; i++) {
         for (int bit = 0; bit < 8; bit += 3) {
@@ -246,14 +245,14 @@ Test(snapshot, every_flipped_byte_is_an_error) {
     img.data[0] = 'X';
     vm_snapshot_load(a, img.data, img.len, err, sizeof err);
     cr_assert(strstr(err, "not a frugal snapshot"), "%s", err);
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&img);
 }
 
 /* Hostile images with a valid checksum: the content itself is checked.
  * count edited copies of img: each is refused with an offset, or runs. */
 void tu_snapshot_hostile(const vm_buf *img, uint64_t seed, int count) {
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     char err[256];
     int accepted = 0;
     uint8_t *m = malloc(img->len);
@@ -283,7 +282,7 @@ void tu_snapshot_hostile(const vm_buf *img, uint64_t seed, int count) {
     }
     cr_assert_gt(accepted, 0, "some edits (stack words, meters) are legal");
     free(m);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 Test(snapshot, hostile_content_never_crashes) {
@@ -325,27 +324,27 @@ static void stop_inspect_resume(const char *example, int gas, const char *const 
 /* An EVM child stopped inside its nested frame. */
 Test(snapshot, evm_inspect_and_resume) {
     const char *want[] = {"process 1  RUNNING", "EVM process: 2 live frames", NULL};
-    stop_inspect_resume("experiments/examples/evm.s", 40000, want, "stack ");
+    stop_inspect_resume("examples/evm.s", 40000, want, "stack ");
 }
 
-/* experiments/examples/evm_calls.s: one EVM process calls another through a
+/* examples/evm_calls.s: one EVM process calls another through a
  * call key (the call succeeds: 1, and 100 + 5); stopped inside the callee's
  * world, inspect shows where each frame runs and who holds the world. */
 Test(snapshot, evm_calls_example) {
     const char *want[] = {"EVM frame 1 runs in the world of process 1",
                           "its world is held by the transaction of process 2", "key 0: call 1 --c",
                           "p2 -> p1 [style=dashed", NULL};
-    stop_inspect_resume("experiments/examples/evm_calls.s", 33000, want,
+    stop_inspect_resume("examples/evm_calls.s", 33000, want,
                         "stack    1 105   (bottom first)");
 }
 
-/* experiments/examples/calls.s: a client calls a native server through a
+/* examples/calls.s: a client calls a native server through a
  * call key; stopped inside the server, the client is suspended inside its
  * KCALL (a dotted edge in --dot), and resuming ends as one run. */
 Test(snapshot, kcall_example) {
     const char *want[] = {"(suspended inside KCALL of process 1)", "key 0: call 1 --c",
                           "p2 -> p1 [style=dotted", "p2 -> p1 [style=dashed", NULL};
-    stop_inspect_resume("experiments/examples/calls.s", 23758, want,
+    stop_inspect_resume("examples/calls.s", 23758, want,
                         "stack    0 1 1 5 12 21   (bottom first)");
 }
 
@@ -355,7 +354,7 @@ Test(snapshot, inspect_outputs) {
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "%s exec experiments/examples/credit.s --gas 50000 --snapshot build/test-insp.snap "
+             "%s exec examples/credit.s --gas 50000 --snapshot build/test-insp.snap "
              "2>/dev/null",
              frugal);
     free(tu_run_cmd(cmd));
@@ -374,7 +373,7 @@ Test(snapshot, inspect_outputs) {
              "%s inspect build/test-insp.snap --image build/test-insp.png --proc 1 2>&1", frugal);
     free(tu_run_cmd(cmd));
     vm_buf png = {0};
-    cr_assert_eq(exp_read_file("build/test-insp.png", &png), 0);
+    cr_assert_eq(tu_read_file("build/test-insp.png", &png), 0);
     static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     cr_assert_gt(png.len, 33u);
     cr_assert(!memcmp(png.data, sig, 8), "not a PNG");
@@ -477,7 +476,7 @@ Test(snapshot, inspect_image_draws_every_word) {
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "%s exec experiments/examples/evm.s --gas 40000 --snapshot build/test-img.snap "
+             "%s exec examples/evm.s --gas 40000 --snapshot build/test-img.snap "
              ">/dev/null 2>&1; %s inspect build/test-img.snap",
              frugal, frugal);
     char *tree = tu_run_cmd(cmd);

@@ -259,12 +259,12 @@ static void canonical_is_stable(const char *path) {
 
 Test(spec, every_shipped_spec_parses_and_its_canonical_form_is_stable) {
     glob_t g;
-    cr_assert_eq(glob("experiments/*.json", 0, NULL, &g), 0, "no specs (run from the repo root)");
+    cr_assert_eq(glob("specs/*.json", 0, NULL, &g), 0, "no specs (run from the repo root)");
     const char *need[] = {"demo", "quartic",   "quartic-gas", "parity5",     "mux11",
                           "gcd",  "fuel-cost", "evm-max",     "evm-max-gas", "evm-superopt"};
     for (size_t i = 0; i < sizeof need / sizeof *need; i++) {
         char p[128];
-        snprintf(p, sizeof p, "experiments/%s.json", need[i]);
+        snprintf(p, sizeof p, "specs/%s.json", need[i]);
         bool found = false;
         for (size_t k = 0; k < g.gl_pathc; k++)
             found |= !strcmp(g.gl_pathv[k], p);

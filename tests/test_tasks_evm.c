@@ -211,8 +211,9 @@ Test(tasks_evm, genome_isa) {
     fit_task t;
     make("evm-superopt", "600003600301", &t);
     evo_genome_params g;
+    char why[256];
     evo_genome_params_for_evm(&g, &isa, &t);
-    cr_assert_null(evo_genome_params_check(&g, &isa));
+    cr_assert_eq(evo_genome_check(&g, &isa, why, sizeof why), 0, "%s", why);
     for (uint32_t i = 0; i < g.nops; i++) {
         uint8_t op = g.ops[i];
         cr_assert(op != EVM_OP_JUMP && op != EVM_OP_JUMPI && op != EVM_OP_STOP &&

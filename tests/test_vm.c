@@ -294,7 +294,7 @@ static const kat arg_kats[] = {
 
 static void run_kat(const kat *k, bool stepping) {
     vm_buf b = tu_asm(k->src);
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     cr_assert(a);
     cr_assert_eq(vm_load(a, b.data, b.len), 0);
     cr_assert_eq(vm_set_limits(a, &k->lim), 0);
@@ -313,7 +313,7 @@ static void run_kat(const kat *k, bool stepping) {
     for (int i = 0; i < k->nout; i++)
         cr_assert_eq(vm_stack(a)[i], k->out[i], "%s: stack[%d] = %ld, want %ld", k->src, i,
                      (long)vm_stack(a)[i], (long)k->out[i]);
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&b);
 }
 
@@ -341,7 +341,7 @@ Test(vm, known_answers) {
 }
 
 Test(vm, undefined_bytes_and_truncation) {
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     for (int op = 0; op < 256; op++) {
         if (vm_opinfo_of((uint8_t)op)->name) continue;
         uint8_t c[1] = {(uint8_t)op};
@@ -358,12 +358,12 @@ Test(vm, undefined_bytes_and_truncation) {
     cr_assert_eq(vm_ip(a), 1u);
     vm_load(a, NULL, 0);
     cr_assert_eq(vm_run(a), VM_HALTED);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 Test(vm, yield_resumes_after_it) {
     vm_buf b = tu_asm("PUSH 1\nYIELD\nPUSH 2\nYIELD\nADD");
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_load(a, b.data, b.len);
     cr_assert_eq(vm_run(a), VM_YIELDED);
     cr_assert_eq(vm_depth(a), 1u);
@@ -372,7 +372,7 @@ Test(vm, yield_resumes_after_it) {
     cr_assert_eq(vm_run(a), VM_HALTED);
     cr_assert_eq(vm_stack(a)[0], 3);
     cr_assert_eq(vm_run(a), VM_HALTED, "a halted process stays halted");
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&b);
 }
 
@@ -404,7 +404,7 @@ Test(vm, exact_meters) {
          g(VM_OP_PUSH) + 3 * (g(VM_OP_PUSH) + g(VM_OP_SUB) + g(VM_OP_DUP) + g(VM_OP_JNZ)),
          3 * (1 * g(VM_OP_PUSH) + 2 * g(VM_OP_SUB) + 1 * g(VM_OP_DUP) + 2 * g(VM_OP_JNZ))},
     };
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         vm_buf b = tu_asm(cases[i].src);
         for (int stepping = 0; stepping < 2; stepping++) {
@@ -420,12 +420,12 @@ Test(vm, exact_meters) {
         }
         vm_buf_free(&b);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 Test(vm, out_of_gas_leaves_ip_and_state) {
     vm_buf b = tu_asm("PUSH 1\nPUSH 2\nADD\nHALT");
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_load(a, b.data, b.len);
     vm_set_limits(a, &(vm_limits){.gas = 2 * g(VM_OP_PUSH)});
     cr_assert_eq(vm_run(a), VM_OUT_OF_GAS);
@@ -437,7 +437,7 @@ Test(vm, out_of_gas_leaves_ip_and_state) {
     vm_set_limits(a, &(vm_limits){.gas = 1000});
     cr_assert_eq(vm_run(a), VM_HALTED);
     cr_assert_eq(vm_stack(a)[0], 3);
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&b);
 }
 
@@ -445,7 +445,7 @@ Test(vm, out_of_gas_leaves_ip_and_state) {
 
 #define PROG_CAP 512
 
-static void run_full(vm_arena *a, const uint8_t *c, size_t n, const vm_limits *l, bool stepping,
+static void run_full(vm_machine *a, const uint8_t *c, size_t n, const vm_limits *l, bool stepping,
                      tu_state *out) {
     static const vm_word args[] = {3, -2};
     vm_load(a, c, n);
@@ -466,7 +466,7 @@ static bool resumable(vm_status s) {
 Test(vm, block_metering_equals_step_metering) {
     uint64_t seed = 1;
     uint8_t c[PROG_CAP];
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     for (int i = 0; i < 20000; i++) {
         size_t n = tu_random_program(&seed, c, sizeof c);
         vm_limits l = {.gas = 1 + tu_below(&seed, 3000),
@@ -484,7 +484,7 @@ Test(vm, block_metering_equals_step_metering) {
                   (unsigned long)x.m.memtime, vm_status_name(y.status), y.ip,
                   (unsigned long)y.m.gas, (unsigned long)y.m.memtime);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* Stop at every possible out-of-gas point, refuel, resume: the result is the
@@ -492,7 +492,7 @@ Test(vm, block_metering_equals_step_metering) {
 Test(vm, refuel_at_every_point_equals_one_run) {
     uint64_t seed = 7;
     uint8_t c[PROG_CAP];
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     int checked = 0;
     for (int i = 0; i < 4000; i++) {
         size_t n = tu_random_program(&seed, c, sizeof c);
@@ -535,14 +535,14 @@ Test(vm, refuel_at_every_point_equals_one_run) {
         }
     }
     cr_assert_gt(checked, 20000, "only %d stop points checked", checked);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* Resume in random chunks, alternating block and step metering. */
 Test(vm, chunked_refuel_equals_one_run) {
     uint64_t seed = 99;
     uint8_t c[PROG_CAP];
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     for (int i = 0; i < 5000; i++) {
         size_t n = tu_random_program(&seed, c, sizeof c);
         if (tu_reads_budget(c, n)) continue;
@@ -567,7 +567,7 @@ Test(vm, chunked_refuel_equals_one_run) {
         tu_capture(a, &got);
         cr_assert(tu_same(&got, &want), "program %d", i);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 typedef struct {
@@ -576,7 +576,7 @@ typedef struct {
     uint64_t steps;
 } watch;
 
-static void watch_mem(void *ctx, const vm_arena *a, uint32_t pc) {
+static void watch_mem(void *ctx, const vm_machine *a, uint32_t pc) {
     watch *w = ctx;
     vm_meters m;
     vm_meters_get(a, &m);
@@ -588,7 +588,7 @@ static void watch_mem(void *ctx, const vm_arena *a, uint32_t pc) {
 Test(vm, random_programs_respect_limits) {
     uint64_t seed = 3;
     uint8_t c[PROG_CAP];
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     for (int i = 0; i < 3000; i++) {
         size_t n = tu_random_program(&seed, c, sizeof c);
         vm_limits l = {.gas = 1 + tu_below(&seed, 5000), .mem = 2 + tu_below(&seed, 100)};
@@ -605,14 +605,14 @@ Test(vm, random_programs_respect_limits) {
         cr_assert_leq(m.mem, l.mem);
         cr_assert(!w.exceeded, "program %d exceeded its memory", i);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* No byte string crashes the VM (run under the sanitizers in `make asan`). */
 Test(vm, random_bytes_never_crash) {
     uint64_t seed = 12345;
     uint8_t c[256];
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     for (int i = 0; i < 100000; i++) {
         size_t n = tu_below(&seed, sizeof c);
         for (size_t j = 0; j < n; j++)
@@ -629,11 +629,11 @@ Test(vm, random_bytes_never_crash) {
         cr_assert_leq(m.gas, 2000u);
         cr_assert_leq(m.mem, 200u);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 Test(vm, limits_are_clamped_and_defaulted) {
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_limits l;
     vm_get_limits(a, &l);
     cr_assert_eq(l.gas, VM_DEFAULT_GAS);
@@ -643,25 +643,25 @@ Test(vm, limits_are_clamped_and_defaulted) {
     vm_get_limits(a, &l);
     cr_assert_eq(l.gas, VM_MAX_GAS);
     cr_assert_eq(l.mem, VM_MAX_MEM);
-    vm_arena_free(a);
+    vm_machine_free(a);
 }
 
 /* RAND (docs/isa.md, "Random numbers"): the root's stream is the seed's, and
  * vm_reset starts it again; the n-th child a process makes gets the stream
  * of its place, so two children, their parent and another seed all differ,
- * and a second arena repeats every word. */
+ * and a second machine repeats every word. */
 #define FORK_RAND  "FORK\nDUP 0\nPUSH -1\nEQ\nIF\nPOP\nRAND\nHALT\nCLOSE\n"
 #define RUN_KEY(k) "DUP " #k "\nPUSH 1000\nPUSH 1000\nPUSH -1\nRECURSE 0\nPOP\nPOP\nPOP\nPOP\n"
 static void rand_tree(uint64_t seed, vm_word out[3]) {
     vm_buf b = tu_asm(FORK_RAND FORK_RAND RUN_KEY(1) RUN_KEY(0) "DUP 1\nPOPFROM\nDUP 1\nPOPFROM\n"
                                                                 "RAND\n");
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_set_seed(a, seed);
     cr_assert_eq(vm_load(a, b.data, b.len), 0);
     cr_assert_eq(vm_run(a), VM_HALTED);
     cr_assert_eq(vm_depth(a), 5);
     memcpy(out, vm_stack(a) + 2, 3 * sizeof(vm_word));
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&b);
 }
 
@@ -690,7 +690,7 @@ Test(vm, rand_streams_follow_the_tree) {
 
 Test(vm, rand_restarts_at_reset) {
     vm_buf b = tu_asm("RAND");
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     vm_set_seed(a, 7);
     cr_assert_eq(vm_load(a, b.data, b.len), 0);
     cr_assert_eq(vm_run(a), VM_HALTED);
@@ -700,7 +700,7 @@ Test(vm, rand_restarts_at_reset) {
     cr_assert_eq(vm_stack(a)[0], w);
     cr_assert_eq(vm_seed(a), 7);
     cr_assert_eq(w, first_rand(7));
-    vm_arena_free(a);
+    vm_machine_free(a);
     vm_buf_free(&b);
 }
 
@@ -709,7 +709,7 @@ Test(vm, rand_restarts_at_reset) {
  * restored process draws the words the original draws. */
 Test(vm, rand_stream_in_a_snapshot_before_the_first_rand) {
     vm_buf b = tu_asm("YIELD\nRAND\nRAND"), img = {0};
-    vm_arena *a = vm_arena_new(), *c = vm_arena_new();
+    vm_machine *a = vm_machine_new(), *c = vm_machine_new();
     char err[256];
     vm_set_seed(a, 9);
     cr_assert_eq(vm_load(a, b.data, b.len), 0);
@@ -721,8 +721,8 @@ Test(vm, rand_stream_in_a_snapshot_before_the_first_rand) {
     cr_assert_eq(vm_depth(c), 2);
     cr_assert_eq(vm_stack(a)[0], first_rand(9));
     cr_assert(!memcmp(vm_stack(a), vm_stack(c), 2 * sizeof(vm_word)));
-    vm_arena_free(a);
-    vm_arena_free(c);
+    vm_machine_free(a);
+    vm_machine_free(c);
     vm_buf_free(&b);
     vm_buf_free(&img);
 }

@@ -38,6 +38,35 @@ static inline vm_buf tu_asm(const char *src) {
     return b;
 }
 
+/* The whole of a file into *out: 0, or -1 with a message on stderr (the
+ * tests' file reader; the command line has its own, with exit codes). */
+static inline int tu_read_file(const char *path, vm_buf *out) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "%s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    int rc = base_read_all(f, out, SIZE_MAX);
+    if (rc) fprintf(stderr, "%s: cannot read (%d)\n", path, rc);
+    fclose(f);
+    return rc ? -1 : 0;
+}
+
+/* A native program file (.s is assembled): 0, or -1. */
+static inline int tu_load_program(const char *path, vm_buf *code) {
+    vm_buf src = {0};
+    if (tu_read_file(path, &src)) return -1;
+    size_t n = strlen(path);
+    int rc = 0;
+    if (n >= 2 && !strcmp(path + n - 2, ".s")) {
+        rc = vm_asm((const char *)src.data, src.len, path, code, stderr) ? -1 : 0;
+        vm_buf_free(&src);
+    } else {
+        *code = src;
+    }
+    return rc;
+}
+
 /* Emit one instruction into a byte buffer. */
 static inline size_t tu_emit(uint8_t *c, size_t n, uint8_t op, int64_t imm) {
     c[n++] = op;
@@ -190,7 +219,7 @@ typedef struct {
     vm_word stack[64], heap[64];
 } tu_state;
 
-static inline void tu_capture(const vm_arena *a, tu_state *t) {
+static inline void tu_capture(const vm_machine *a, tu_state *t) {
     memset(t, 0, sizeof *t);
     t->status = vm_status_get(a);
     t->ip = vm_ip(a);

@@ -17,7 +17,7 @@
  * transaction runs with a host of its own (tree_iface) that sends each host
  * call to the world of the running frame, and a policy (tree_policy) that
  * lets a call to a key address through only with a call key. */
-#include "vm/evm/evm_impl.h"
+#include "vm/evm/evm_embed.h"
 #include "vm/vm_impl.h"
 
 #include <stdlib.h>
@@ -43,7 +43,7 @@ struct vm_evm {
     bool started, done, aborted;
     evm_status status;
     vm_proc *self;
-    vm_arena *a;   /* while running */
+    vm_machine *a; /* while running */
     uint32_t lock; /* the process whose transaction holds this world, or VM_NONE */
     /* the transaction's worlds: per frame depth, the world it runs in; the
      * xlog of worlds entered from another (in order, to undo them on a
@@ -77,7 +77,7 @@ static bool key_address(const evm_address *x, uint32_t *k) {
     return true;
 }
 
-static vm_evm *evm_of(const vm_arena *a, uint32_t id) {
+static vm_evm *evm_of(const vm_machine *a, uint32_t id) {
     return id < a->nprocs && a->procs[id]->live ? a->procs[id]->evm : NULL;
 }
 
@@ -85,7 +85,7 @@ static vm_evm *evm_of(const vm_arena *a, uint32_t id) {
  * key with the call right to a live EVM process whose own transaction has
  * ended. NULL otherwise. (An EVM process holds no process keys: it makes no
  * children, and TRANSFERKEY gives call keys.) */
-static vm_evm *callee(const vm_arena *a, uint32_t holder, uint32_t k) {
+static vm_evm *callee(const vm_machine *a, uint32_t holder, uint32_t k) {
     const vm_proc *p = a->procs[holder];
     if (k >= p->nkeys) return NULL;
     const vm_key *key = &p->keys[k];
@@ -158,7 +158,7 @@ static void release(vm_evm *e) {
 }
 
 /* The running frame's world (host calls come only from the frame at top). */
-#define CUR(c) (((vm_evm *)(c))->w[((vm_evm *)(c))->vm->top].h)
+#define CUR(c) (((vm_evm *)(c))->w[evm_vm_top(((vm_evm *)(c))->vm)].h)
 
 static bool t_exists(void *c, const evm_address *x) {
     return evm_memhost_iface.account_exists(CUR(c), x);
@@ -314,10 +314,10 @@ static evm_verdict tree_policy(void *c, evm_action *act) {
     bool call = act->op == EVM_OP_CALL || act->op == EVM_OP_CALLCODE ||
                 act->op == EVM_OP_DELEGATECALL || act->op == EVM_OP_STATICCALL;
     if (!call || !key_address(&act->target, &k)) return EVM_ALLOW;
-    vm_evm *q = callee(e->a, e->w[e->vm->top].id, k);
+    vm_evm *q = callee(e->a, e->w[evm_vm_top(e->vm)].id, k);
     if (!q) return EVM_DENY;
     if (act->op == EVM_OP_DELEGATECALL || act->op == EVM_OP_CALLCODE) return EVM_ALLOW;
-    if (!evm_b32_is_zero(&act->value)) return EVM_DENY;
+    if (memcmp(act->value.b, (evm_bytes32){0}.b, 32)) return EVM_DENY;
     return q->lock == VM_NONE || q->lock == e->self->id ? EVM_ALLOW : EVM_DENY;
 }
 
@@ -371,15 +371,14 @@ static void finish(vm_proc *p, vm_evm *e, evm_result *r) {
         p->stack[p->depth++] = (vm_word)r->status;
     }
     p->ewords = 0;
-    for (int i = 0; i <= EVM_MAX_DEPTH && e->vm->frames[i]; i++)
-        e->vm->frames[i]->active = false;
+    evm_vm_deactivate(e->vm);
 }
 
 /* Abort e's transaction without running it: every world it changed is
  * undone and released now; its frames (and their words) stay until it next
  * runs, when it ends with EVM_INTERNAL_ERROR (their worlds are not used
  * again). */
-static void abort_tx(vm_arena *a, vm_evm *e) {
+static void abort_tx(vm_machine *a, vm_evm *e) {
     e->a = a;
     unwind(e, 0);
     evm_memhost_revert(e->host, (size_t)e->snap);
@@ -391,7 +390,7 @@ static bool live_tx(const vm_evm *e) {
     return e->started && !e->done && !e->aborted;
 }
 
-void vm_evm_gone(vm_arena *a, vm_proc *p) {
+void vm_evm_gone(vm_machine *a, vm_proc *p) {
     vm_evm *e = p->evm;
     if (live_tx(e)) abort_tx(a, e);
     if (e->lock != VM_NONE && e->lock != p->id) {
@@ -401,7 +400,7 @@ void vm_evm_gone(vm_arena *a, vm_proc *p) {
     vm_calls_gone(a, p->id); /* its call keys go with it */
 }
 
-vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b) {
+vm_status vm_evm_exec(vm_machine *a, vm_proc *p, vm_budget *b) {
     vm_evm *e = p->evm;
     evm_result r;
     e->a = a;
@@ -443,19 +442,19 @@ vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b) {
     return p->status = VM_HALTED;
 }
 
-int vm_evm_status(const vm_arena *a, uint32_t id) {
+int vm_evm_status(const vm_machine *a, uint32_t id) {
     if (id >= a->nprocs || !a->procs[id]->live || !a->procs[id]->evm) return -2;
     const vm_evm *e = a->procs[id]->evm;
     return e->done ? (int)e->status : -1;
 }
 
-int64_t vm_evm_world(const vm_arena *a, uint32_t id, int depth) {
+int64_t vm_evm_world(const vm_machine *a, uint32_t id, int depth) {
     const vm_evm *e = evm_of(a, id);
-    if (!e || !e->started || e->done || depth < 0 || depth > e->vm->top) return -1;
+    if (!e || !e->started || e->done || depth < 0 || depth > evm_vm_top(e->vm)) return -1;
     return e->aborted ? (int64_t)id : (int64_t)e->w[depth].id;
 }
 
-int64_t vm_evm_holder(const vm_arena *a, uint32_t id) {
+int64_t vm_evm_holder(const vm_machine *a, uint32_t id) {
     const vm_evm *e = evm_of(a, id);
     return e && e->lock != VM_NONE ? (int64_t)e->lock : -1;
 }
@@ -475,20 +474,20 @@ int vm_evm_make(uint8_t *out, size_t cap, const uint8_t *code, size_t clen, cons
 
 int vm_evm_frames(const vm_proc *p) {
     if (!p->evm || p->evm->done || !p->evm->started) return 0;
-    return p->evm->vm->top + 1;
+    return evm_vm_top(p->evm->vm) + 1;
 }
 
 void vm_evm_regions(const vm_proc *p, vm_region_fn fn, void *ctx) {
     int frames = vm_evm_frames(p);
     for (int d = 0; d < frames; d++) {
-        const evm_frame *f = p->evm->vm->frames[d];
-        if (!f || !f->active) continue;
-        if (f->height) /* u256: four 64-bit words, least significant first */
+        evm_frame_view f;
+        if (!evm_vm_frame(p->evm->vm, d, &f) || !f.active) continue;
+        if (f.height) /* u256: four 64-bit words, least significant first */
             fn(ctx,
                &(vm_region){VM_REGION_EVM_STACK, (uint32_t)d,
-                            (const vm_word *)(const void *)f->stack, NULL, 4 * (size_t)f->height});
-        if (f->mem_size)
-            fn(ctx, &(vm_region){VM_REGION_EVM_MEMORY, (uint32_t)d, NULL, f->mem, f->mem_size});
+                            (const vm_word *)(const void *)f.stack, NULL, 4 * (size_t)f.height});
+        if (f.mem_size)
+            fn(ctx, &(vm_region){VM_REGION_EVM_MEMORY, (uint32_t)d, NULL, f.mem, f.mem_size});
     }
 }
 
@@ -511,7 +510,7 @@ int vm_evm_save(const vm_proc *p, base_wr *w) {
         U32(e->xlog[i].id);
         U64(e->xlog[i].pos);
     }
-    for (int d = 0; d <= e->vm->top; d++) {
+    for (int d = 0; d <= evm_vm_top(e->vm); d++) {
         U32(e->w[d].id);
         U32(e->w[d].xl);
     }
@@ -536,24 +535,24 @@ int vm_evm_load(vm_proc *p, base_rd *r, uint32_t version) {
     /* journal positions are checked against their worlds by vm_evm_check */
     if ((rc = evm_vm_load(e->vm, r))) return rc;
     int frames = vm_evm_frames(p);
-    const evm_frame *f0 = e->vm->frames[0];
+    evm_frame_view f0;
     size_t nin;
     const uint8_t *in = box_data(p, &nin);
-    bool live = e->vm->frames[0] && f0->active;
-    if ((state == 1 || state == 3) != live || (live && f0->msg.input_size != nin)) {
+    bool live = evm_vm_frame(e->vm, 0, &f0) && f0.active;
+    if ((state == 1 || state == 3) != live || (live && f0.msg->input_size != nin)) {
         base_rd_fail(r, "process %u: EVM state %u with %d live frames (calldata %zu bytes)", p->id,
                      state, frames, nin);
         return -1;
     }
     if (live) { /* the transaction's message: frame 0's, with the container's calldata */
-        e->msg = f0->msg;
+        e->msg = *f0.msg;
         e->msg.input = in;
     }
     p->ewords = state == 2 ? 0 : 2 + 4 * evm_vm_words_in_use(e->vm);
     e->lock = version >= 3 ? G32("an EVM world's lock") : VM_NONE;
     e->nheld = e->nx = 0;
-    if (live && world_room(e, e->vm->top)) return -2;
-    for (int d = 0; live && d <= e->vm->top; d++)
+    if (live && world_room(e, evm_vm_top(e->vm))) return -2;
+    for (int d = 0; live && d <= evm_vm_top(e->vm); d++)
         e->w[d] = (world){p->id, 0, e->host};
     if (state != 1 || version < 3) return r->bad ? -1 : 0;
     uint32_t n = G32("a count of held worlds");
@@ -568,7 +567,7 @@ int vm_evm_load(vm_proc *p, base_rd *r, uint32_t version) {
         e->xlog[e->nx].id = G32("an xlog world");
         e->xlog[e->nx].pos = G64("an xlog journal position");
     }
-    for (int d = 0; d <= e->vm->top; d++) {
+    for (int d = 0; d <= evm_vm_top(e->vm); d++) {
         e->w[d].id = G32("a frame's world");
         e->w[d].xl = G32("a frame's xlog length");
     }
@@ -578,7 +577,13 @@ int vm_evm_load(vm_proc *p, base_rd *r, uint32_t version) {
 /* After every process is loaded: the worlds named by e's lock, its held
  * list, its xlog and its frames are live EVM processes that agree, and every
  * journal position is within its world's journal. 0, or -1 with r's error. */
-int vm_evm_check(vm_arena *a, vm_proc *p, base_rd *r) {
+/* The host snapshot frame d (0..top, live) was entered at. */
+static uint64_t frame_snap(const evm_vm *vm, int d) {
+    evm_frame_view f;
+    return evm_vm_frame(vm, d, &f) ? f.snap : 0;
+}
+
+int vm_evm_check(vm_machine *a, vm_proc *p, base_rd *r) {
     vm_evm *e = p->evm;
     e->a = a;
     if (e->lock != VM_NONE) {
@@ -604,11 +609,11 @@ locked:
         if (!q || q->lock != p->id || e->xlog[i].pos > evm_memhost_snapshot(q->host)) goto bad;
     }
     if (e->snap > evm_memhost_snapshot(e->host) || e->w[0].id != p->id || e->w[0].xl) goto bad;
-    for (int d = 0; d <= e->vm->top; d++) {
+    for (int d = 0; d <= evm_vm_top(e->vm); d++) {
         world *w = &e->w[d];
         vm_evm *q = evm_of(a, w->id);
         if (!q || (q != e && q->lock != p->id) || w->xl > e->nx || (d && w->xl < e->w[d - 1].xl) ||
-            e->vm->frames[d]->snap > evm_memhost_snapshot(q->host))
+            frame_snap(e->vm, d) > evm_memhost_snapshot(q->host))
             goto bad;
         w->h = q->host;
     }

@@ -14,7 +14,7 @@ static bool first_key(const vm_proc *p, uint32_t i) {
     return true;
 }
 
-int vm_proc_regions(const vm_arena *a, uint32_t id, vm_region_fn fn, void *ctx) {
+int vm_proc_regions(const vm_machine *a, uint32_t id, vm_region_fn fn, void *ctx) {
     if (id >= a->nprocs || !a->procs[id]->live) return -1;
     const vm_proc *p = a->procs[id];
     words(fn, ctx, VM_REGION_STACK, 0, p->stack, p->depth);

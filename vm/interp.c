@@ -37,9 +37,9 @@ static inline uint32_t loop_round(const vm_proc *p) {
 /* Internal handlers that have no opcode byte. */
 enum { X_HDR, X_HDRS, X_INV, X_TRUNC, X_JMP_BAD, X_JZ_BAD, X_JNZ_BAD, X_CALL_BAD, X_END, X_N };
 
-static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
+static vm_status FN(run)(vm_machine *a, vm_proc *p, vm_budget *b, bool stepping,
                          const void *const **ops_out, const void *const **xops_out);
-static void FN(decode_step)(vm_arena *a, vm_proc *p);
+static void FN(decode_step)(vm_machine *a, vm_proc *p);
 
 static bool is_terminator(uint8_t op) {
     switch (op) {
@@ -162,7 +162,7 @@ static const void *handler(const vm_insn *in, const void *const *ops, const void
 }
 
 /* Emit one copy: fast (leaders from `lead`) or step (every instruction). */
-static uint32_t emit(vm_arena *a, vm_proc *p, uint32_t c, bool step, const uint8_t *lead,
+static uint32_t emit(vm_machine *a, vm_proc *p, uint32_t c, bool step, const uint8_t *lead,
                      uint32_t *nfix, const void *const *ops, const void *const *xops) {
     const uint32_t *m = a->match;
     vm_cell *cells = p->cells;
@@ -235,7 +235,7 @@ static void patch(vm_proc *p, const uint32_t *fix, uint32_t nfix, const uint32_t
 
 /* Decode the fast copy. The step copy is built on first need (decode_step),
  * into room reserved here, so building it never moves the cells. */
-int FN(decode)(vm_arena *a, vm_proc *p) {
+int FN(decode)(vm_machine *a, vm_proc *p) {
     const void *const *ops, *const *xops;
     FN(run)(NULL, NULL, NULL, false, &ops, &xops);
     uint32_t len = p->len;
@@ -292,7 +292,7 @@ int FN(decode)(vm_arena *a, vm_proc *p) {
 }
 
 /* The step copy: every instruction its own block, linked to the fast copy. */
-static void FN(decode_step)(vm_arena *a, vm_proc *p) {
+static void FN(decode_step)(vm_machine *a, vm_proc *p) {
     const void *const *ops, *const *xops;
     FN(run)(NULL, NULL, NULL, false, &ops, &xops);
     uint32_t nfix = 0;
@@ -309,7 +309,7 @@ static void FN(decode_step)(vm_arena *a, vm_proc *p) {
     p->step_ready = true;
 }
 
-vm_status FN(exec)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping) {
+vm_status FN(exec)(vm_machine *a, vm_proc *p, vm_budget *b, bool stepping) {
     return FN(run)(a, p, b, stepping, NULL, NULL);
 }
 
@@ -317,7 +317,7 @@ static inline int64_t min64(int64_t x, int64_t y) {
     return x < y ? x : y;
 }
 
-static vm_status FN(run)(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping,
+static vm_status FN(run)(vm_machine *a, vm_proc *p, vm_budget *b, bool stepping,
                          const void *const **ops_out, const void *const **xops_out) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Woverride-init"

@@ -114,7 +114,7 @@ static void proc_born(vm_proc *p, vm_proc *c) {
     vm_place_stream_later(&c->rng);
 }
 
-int vm_procs_add(vm_arena *a) {
+int vm_procs_add(vm_machine *a) {
     uint32_t id = a->nprocs;
     if (id == UINT32_MAX - 1 ||
         vm_grow0((void **)&a->procs, &a->procs_alloc, (size_t)id + 1, sizeof(vm_proc *)) ||
@@ -129,7 +129,7 @@ int vm_procs_add(vm_arena *a) {
 }
 
 /* A fresh process slot: the lowest dead id (with its buffers), else a new one. */
-static vm_proc *proc_new(vm_arena *a, uint32_t parent) {
+static vm_proc *proc_new(vm_machine *a, uint32_t parent) {
     if (!a->pfree.n && vm_procs_add(a)) return NULL;
     uint32_t id = ids_take(&a->pfree);
     vm_proc *p = a->procs[id];
@@ -142,7 +142,7 @@ static vm_proc *proc_new(vm_arena *a, uint32_t parent) {
     return p;
 }
 
-static int proc_set_code(vm_arena *a, vm_proc *p, const uint8_t *code, size_t len) {
+static int proc_set_code(vm_machine *a, vm_proc *p, const uint8_t *code, size_t len) {
     if (len > VM_MAX_CODE) return -1;
     if (vm_grow((void **)&p->code, &p->code_cap, len ? len : 1, 1)) return -1;
     if (len) memmove(p->code, code, len);
@@ -151,20 +151,20 @@ static int proc_set_code(vm_arena *a, vm_proc *p, const uint8_t *code, size_t le
     return vm_interp_decode(a, p);
 }
 
-static void proc_kill(vm_arena *a, vm_proc *p) {
+static void proc_kill(vm_machine *a, vm_proc *p) {
     p->live = false;
     ids_add(&a->pfree, p->id);
 }
 
-/* Its own list, not a scan of the arena: destroying costs what it owns. */
-static void page_kill_owned(vm_arena *a, uint32_t owner) {
+/* Its own list, not a scan of the machine: destroying costs what it owns. */
+static void page_kill_owned(vm_machine *a, uint32_t owner) {
     vm_proc *p = a->procs[owner];
     for (uint32_t i = p->pages; i != VM_NONE; i = a->pages[i].next)
         a->pages[i].live = false;
     p->pages = VM_NONE;
 }
 
-void vm_calls_gone(vm_arena *a, uint32_t id) {
+void vm_calls_gone(vm_machine *a, uint32_t id) {
     for (uint32_t i = 0; i < a->nprocs; i++) {
         vm_proc *h = a->procs[i];
         if (!h->live) continue;
@@ -175,7 +175,7 @@ void vm_calls_gone(vm_arena *a, uint32_t id) {
 
 /* Destroy a process and everything it owns. A caller suspended inside a
  * KCALL of it will find its key empty when it runs again (BAD_KEY). */
-static void proc_destroy(vm_arena *a, uint32_t id) {
+static void proc_destroy(vm_machine *a, uint32_t id) {
     vm_proc *p = a->procs[id];
     if (!p->live) return;
     for (uint32_t k = 0; k < p->nkeys; k++)
@@ -194,18 +194,18 @@ static void proc_destroy(vm_arena *a, uint32_t id) {
 
 /* ---- the public API on the root ---- */
 
-vm_arena *vm_arena_new(void) {
-    vm_arena *a = calloc(1, sizeof *a);
+vm_machine *vm_machine_new(void) {
+    vm_machine *a = calloc(1, sizeof *a);
     if (!a) return NULL;
     vm_proc *r = proc_new(a, VM_NONE);
     if (!r || vm_set_limits(a, &(vm_limits){0}) || vm_load(a, NULL, 0)) {
-        vm_arena_free(a);
+        vm_machine_free(a);
         return NULL;
     }
     return a;
 }
 
-void vm_arena_free(vm_arena *a) {
+void vm_machine_free(vm_machine *a) {
     if (!a) return;
     for (uint32_t i = 0; i < a->nprocs; i++)
         proc_free_buffers(a->procs[i]);
@@ -224,13 +224,13 @@ void vm_arena_free(vm_arena *a) {
     free(a);
 }
 
-int vm_load(vm_arena *a, const uint8_t *code, size_t len) {
+int vm_load(vm_machine *a, const uint8_t *code, size_t len) {
     if (proc_set_code(a, vm_root(a), code, len)) return -1;
     vm_reset(a);
     return 0;
 }
 
-void vm_reset(vm_arena *a) {
+void vm_reset(vm_machine *a) {
     vm_proc *r = vm_root(a);
     a->pfree.n = 0; /* ascending: already a heap */
     for (uint32_t i = 1; i < a->nprocs; i++) {
@@ -249,12 +249,12 @@ void vm_reset(vm_arena *a) {
     vm_place_stream_later(&r->rng);
 }
 
-void vm_set_seed(vm_arena *a, uint64_t seed) {
+void vm_set_seed(vm_machine *a, uint64_t seed) {
     vm_proc *r = vm_root(a);
     a->seed = r->place = seed;
     vm_place_stream_later(&r->rng);
 }
-uint64_t vm_seed(const vm_arena *a) {
+uint64_t vm_seed(const vm_machine *a) {
     return a->seed;
 }
 
@@ -276,7 +276,7 @@ void vm_limits_norm(const vm_limits *l, vm_limits *n) {
     };
 }
 
-int vm_set_limits(vm_arena *a, const vm_limits *l) {
+int vm_set_limits(vm_machine *a, const vm_limits *l) {
     vm_proc *r = vm_root(a);
     vm_limits n;
     vm_limits_norm(l, &n);
@@ -290,11 +290,11 @@ int vm_set_limits(vm_arena *a, const vm_limits *l) {
     return 0;
 }
 
-void vm_get_limits(const vm_arena *a, vm_limits *l) {
+void vm_get_limits(const vm_machine *a, vm_limits *l) {
     *l = vm_root(a)->lim;
 }
 
-int vm_set_args(vm_arena *a, const vm_word *w, uint32_t n) {
+int vm_set_args(vm_machine *a, const vm_word *w, uint32_t n) {
     vm_proc *r = vm_root(a);
     if (n > VM_MAX_ARGS || (n && vm_grow((void **)&r->args, &r->args_alloc, n, sizeof(vm_word))))
         return -1;
@@ -302,39 +302,39 @@ int vm_set_args(vm_arena *a, const vm_word *w, uint32_t n) {
     r->nargs = n;
     return 0;
 }
-uint32_t vm_nargs(const vm_arena *a) {
+uint32_t vm_nargs(const vm_machine *a) {
     return vm_root(a)->nargs;
 }
-const vm_word *vm_args(const vm_arena *a) {
+const vm_word *vm_args(const vm_machine *a) {
     return vm_root(a)->args;
 }
 
-int vm_push(vm_arena *a, vm_word w) {
+int vm_push(vm_machine *a, vm_word w) {
     vm_proc *r = vm_root(a);
     if (r->depth >= r->lim.stack || vm_words(r) >= r->lim.mem) return -1;
     r->stack[r->depth++] = w;
     return 0;
 }
 
-vm_status vm_status_get(const vm_arena *a) {
+vm_status vm_status_get(const vm_machine *a) {
     return vm_root(a)->status;
 }
-uint32_t vm_ip(const vm_arena *a) {
+uint32_t vm_ip(const vm_machine *a) {
     return vm_root(a)->ip;
 }
-uint32_t vm_depth(const vm_arena *a) {
+uint32_t vm_depth(const vm_machine *a) {
     return vm_root(a)->depth;
 }
-const vm_word *vm_stack(const vm_arena *a) {
+const vm_word *vm_stack(const vm_machine *a) {
     return vm_root(a)->stack;
 }
-uint32_t vm_msize(const vm_arena *a) {
+uint32_t vm_msize(const vm_machine *a) {
     return vm_root(a)->msize;
 }
-const vm_word *vm_heap(const vm_arena *a) {
+const vm_word *vm_heap(const vm_machine *a) {
     return vm_root(a)->heap;
 }
-uint32_t vm_call_depth(const vm_arena *a) {
+uint32_t vm_call_depth(const vm_machine *a) {
     return vm_root(a)->ncalls;
 }
 
@@ -344,29 +344,29 @@ static void meters_of(const vm_proc *p, vm_meters *m) {
     m->mem = (uint32_t)(vm_words(p) > UINT32_MAX ? UINT32_MAX : vm_words(p));
 }
 
-void vm_meters_get(const vm_arena *a, vm_meters *m) {
+void vm_meters_get(const vm_machine *a, vm_meters *m) {
     meters_of(vm_root(a), m);
 }
 
-uint64_t vm_gas_left(const vm_arena *a) {
+uint64_t vm_gas_left(const vm_machine *a) {
     const vm_proc *r = vm_root(a);
     return r->lim.gas > r->gas_used ? r->lim.gas - r->gas_used : 0;
 }
 
-void vm_set_trace(vm_arena *a, vm_trace_fn fn, void *ctx) {
+void vm_set_trace(vm_machine *a, vm_trace_fn fn, void *ctx) {
     a->trace = fn;
     a->trace_ctx = ctx;
 }
 
-void vm_set_stepping(vm_arena *a, bool on) {
+void vm_set_stepping(vm_machine *a, bool on) {
     a->stepping = on;
 }
 
-uint32_t vm_nprocs(const vm_arena *a) {
+uint32_t vm_nprocs(const vm_machine *a) {
     return a->nprocs;
 }
 
-int vm_proc_memory(const vm_arena *a, uint32_t id, const vm_word **stack, uint32_t *depth,
+int vm_proc_memory(const vm_machine *a, uint32_t id, const vm_word **stack, uint32_t *depth,
                    const vm_word **heap, uint32_t *msize) {
     if (id >= a->nprocs || !a->procs[id]->live) return -1;
     const vm_proc *p = a->procs[id];
@@ -377,7 +377,7 @@ int vm_proc_memory(const vm_arena *a, uint32_t id, const vm_word **stack, uint32
     return 0;
 }
 
-int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *o) {
+int vm_proc_get(const vm_machine *a, uint32_t id, vm_proc_info *o) {
     if (id >= a->nprocs) return -1;
     const vm_proc *p = a->procs[id];
     *o = (vm_proc_info){.live = p->live,
@@ -399,7 +399,7 @@ int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *o) {
     return 0;
 }
 
-int vm_key_get(const vm_arena *a, uint32_t id, uint32_t i, vm_key_kind *kind, unsigned *rights,
+int vm_key_get(const vm_machine *a, uint32_t id, uint32_t i, vm_key_kind *kind, unsigned *rights,
                uint32_t *obj) {
     if (id >= a->nprocs || i >= a->procs[id]->nkeys) return -1;
     const vm_key *k = &a->procs[id]->keys[i];
@@ -411,7 +411,7 @@ int vm_key_get(const vm_arena *a, uint32_t id, uint32_t i, vm_key_kind *kind, un
 
 /* ---- channels ---- */
 
-int vm_chan_new(vm_arena *a, uint32_t cap) {
+int vm_chan_new(vm_machine *a, uint32_t cap) {
     if (cap == 0 || cap > VM_MAX_MEM) return -1;
     if (vm_grow0((void **)&a->chans, &a->chans_alloc, (size_t)a->nchans + 1, sizeof(vm_chan)))
         return -1;
@@ -436,7 +436,7 @@ int vm_chan_reserve(vm_chan *c, uint32_t n) {
     return 0;
 }
 
-int vm_chan_write(vm_arena *a, uint32_t ch, vm_word w) {
+int vm_chan_write(vm_machine *a, uint32_t ch, vm_word w) {
     if (ch >= a->nchans) return -1;
     vm_chan *c = &a->chans[ch];
     if (c->len == c->cap || vm_chan_reserve(c, c->len + 1)) return -1;
@@ -444,7 +444,7 @@ int vm_chan_write(vm_arena *a, uint32_t ch, vm_word w) {
     return 0;
 }
 
-int vm_chan_read(vm_arena *a, uint32_t ch, vm_word *w) {
+int vm_chan_read(vm_machine *a, uint32_t ch, vm_word *w) {
     if (ch >= a->nchans) return -1;
     vm_chan *c = &a->chans[ch];
     if (c->len == 0) return -1;
@@ -454,11 +454,11 @@ int vm_chan_read(vm_arena *a, uint32_t ch, vm_word *w) {
     return 0;
 }
 
-uint32_t vm_chan_len(const vm_arena *a, uint32_t ch) {
+uint32_t vm_chan_len(const vm_machine *a, uint32_t ch) {
     return ch < a->nchans ? a->chans[ch].len : 0;
 }
 
-void vm_chan_clear(vm_arena *a, uint32_t ch) {
+void vm_chan_clear(vm_machine *a, uint32_t ch) {
     if (ch < a->nchans) a->chans[ch].head = a->chans[ch].len = 0;
 }
 
@@ -502,7 +502,7 @@ static int keys_index(vm_proc *p) {
     return 0;
 }
 
-int vm_reindex(vm_arena *a) {
+int vm_reindex(vm_machine *a) {
     a->pfree.n = 0;
     for (uint32_t i = 1; i < a->nprocs; i++)
         if (!a->procs[i]->live) a->pfree.v[a->pfree.n++] = i;
@@ -524,7 +524,7 @@ int vm_reindex(vm_arena *a) {
     return 0;
 }
 
-int vm_grant_chan(vm_arena *a, uint32_t ch, unsigned rights) {
+int vm_grant_chan(vm_machine *a, uint32_t ch, unsigned rights) {
     vm_proc *r = vm_root(a);
     if (ch >= a->nchans) return -1;
     int64_t dw = key_words(r);
@@ -542,13 +542,13 @@ static vm_key *key_at(vm_proc *p, vm_word i, unsigned kind, unsigned rights) {
     return k;
 }
 
-static vm_proc *live_child(vm_arena *a, vm_proc *p, vm_word i, unsigned rights) {
+static vm_proc *live_child(vm_machine *a, vm_proc *p, vm_word i, unsigned rights) {
     vm_key *k = key_at(p, i, VM_KEY_PROC, rights);
     if (!k || k->obj >= a->nprocs || !a->procs[k->obj]->live) return NULL;
     return a->procs[k->obj];
 }
 
-static vm_page *live_page(vm_arena *a, vm_proc *p, vm_word i, unsigned rights) {
+static vm_page *live_page(vm_machine *a, vm_proc *p, vm_word i, unsigned rights) {
     vm_key *k = key_at(p, i, VM_KEY_PAGE, rights);
     if (!k || k->obj >= a->npages || !a->pages[k->obj].live) return NULL;
     return &a->pages[k->obj];
@@ -572,7 +572,7 @@ static void child_limits(const vm_proc *owner, vm_proc *c) {
 
 /* Check (dw != NULL: report needs, change nothing) or do (dw == NULL) one
  * key, page or channel instruction. sp is the stack top of p. */
-vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t room, int64_t *dw,
+vm_status vm_op_keys(vm_machine *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t room, int64_t *dw,
                      int64_t *extra) {
     bool check = dw != NULL;
     int64_t need = 0, gas = 0;
@@ -821,7 +821,7 @@ typedef struct {
  * the running process's, and has no say on its memory. Every owner of the
  * running process is on the chain (a call key is held only below its
  * callee's owner, docs/isa.md "Calls"), so marking its owners finds them. */
-static void slacks(vm_arena *a, uint32_t n, slack *s) {
+static void slacks(vm_machine *a, uint32_t n, slack *s) {
     const vm_proc *P = a->procs[a->chain[n - 1]];
     int64_t wp = (int64_t)vm_words(P);
     uint64_t e = ++a->epoch;
@@ -839,13 +839,13 @@ static void slacks(vm_arena *a, uint32_t n, slack *s) {
 }
 
 /* Add dw to the words held by p's owners, up to the root. */
-static void owners_hold(vm_arena *a, const vm_proc *p, int64_t dw) {
+static void owners_hold(vm_machine *a, const vm_proc *p, int64_t dw) {
     for (uint32_t q = p->parent; q != VM_NONE; q = a->procs[q]->parent)
         a->procs[q]->held = (uint64_t)((int64_t)a->procs[q]->held + dw);
 }
 
 /* The least room among p's owners, up to the root. */
-static int64_t owners_room(vm_arena *a, const vm_proc *p) {
+static int64_t owners_room(vm_machine *a, const vm_proc *p) {
     int64_t room = INT64_MAX;
     for (uint32_t q = p->parent; q != VM_NONE; q = a->procs[q]->parent)
         room = min64(room, (int64_t)a->procs[q]->lim.mem - (int64_t)vm_words(a->procs[q]));
@@ -877,7 +877,7 @@ static void budget(uint32_t n, const slack *s, const vm_proc *P, vm_budget *b) {
 /* Which process on the chain cannot pay for P's pending instruction, and
  * why: the deepest first, each in the order of the per-instruction checks.
  * Returns the chain index, or -1 if all can (a fence, not an exhaustion). */
-static int violator(vm_arena *a, uint32_t n, const slack *s, vm_status *why) {
+static int violator(vm_machine *a, uint32_t n, const slack *s, vm_status *why) {
     const vm_proc *P = a->procs[a->chain[n - 1]];
     int64_t w = (int64_t)vm_words(P), g = P->need_gas, grow = P->need_grow;
     for (int i = (int)n - 1; i >= 0; i--) {
@@ -898,7 +898,7 @@ static int violator(vm_arena *a, uint32_t n, const slack *s, vm_status *why) {
 
 /* Carry what the running process used up its chain, and its words up its
  * owners. */
-static void carry(vm_arena *a, uint32_t n, const slack *s, uint64_t dg, uint64_t dm, int64_t dw) {
+static void carry(vm_machine *a, uint32_t n, const slack *s, uint64_t dg, uint64_t dm, int64_t dw) {
     for (uint32_t i = 0; i + 1 < n; i++) {
         vm_proc *A = a->procs[a->chain[i]];
         A->gas_used += dg;
@@ -924,7 +924,7 @@ static vm_proc *call_refused(vm_proc *P, vm_status s) {
 
 /* Start a KCALL of P (docs/isa.md, "Calls"): the callee, or NULL if the
  * call ended at once. */
-static vm_proc *call_start(vm_arena *a, vm_proc *P) {
+static vm_proc *call_start(vm_machine *a, vm_proc *P) {
     vm_word *sp = P->stack + P->depth;
     vm_proc *C = a->procs[P->keys[sp[-2]].obj];
     bool busy = C->caller != VM_NONE || C->child != VM_NONE;
@@ -949,7 +949,7 @@ static vm_proc *call_start(vm_arena *a, vm_proc *P) {
 
 /* Start a fresh RECURSE (or KCALL) of P: set the child's limits from the
  * arguments. The child, or NULL if the instruction ended at once. */
-static vm_proc *recurse_start(vm_arena *a, uint32_t n, vm_proc *P) {
+static vm_proc *recurse_start(vm_machine *a, uint32_t n, vm_proc *P) {
     if (P->code[P->ip] == VM_OP_KCALL) return call_start(a, P);
     vm_word *sp = P->stack + P->depth;
     vm_proc *C = a->procs[P->keys[sp[-4]].obj];
@@ -999,7 +999,7 @@ static vm_proc *recurse_start(vm_arena *a, uint32_t n, vm_proc *P) {
 }
 
 /* The child C of P stopped with status s: RECURSE (or KCALL) completes. */
-static void recurse_done(vm_arena *a, vm_proc *P, vm_proc *C, vm_status s) {
+static void recurse_done(vm_machine *a, vm_proc *P, vm_proc *C, vm_status s) {
     vm_word *sp = P->stack + P->depth;
     if (P->code[P->ip] == VM_OP_KCALL) {
         vm_word res = 0;
@@ -1029,7 +1029,7 @@ static bool is_resource(vm_status s) {
     return s == VM_OUT_OF_GAS || s == VM_OUT_OF_MEMTIME || s == VM_OUT_OF_MEMORY;
 }
 
-static vm_status supervise(vm_arena *a, bool metered) {
+static vm_status supervise(vm_machine *a, bool metered) {
     slack s[VM_MAX_NEST + 1];
     bool single = false;
     for (;;) {
@@ -1093,7 +1093,7 @@ static vm_status supervise(vm_arena *a, bool metered) {
     }
 }
 
-static vm_status run_decoded(vm_arena *a, bool metered);
+static vm_status run_decoded(vm_machine *a, bool metered);
 
 static uint64_t now_ns(void) {
     struct timespec t;
@@ -1101,7 +1101,7 @@ static uint64_t now_ns(void) {
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-static vm_status run(vm_arena *a, bool metered) {
+static vm_status run(vm_machine *a, bool metered) {
     vm_proc *r = vm_root(a);
     if (r->status == VM_HALTED) return VM_HALTED;
     int want = metered ? 1 : 2;
@@ -1115,11 +1115,11 @@ static vm_status run(vm_arena *a, bool metered) {
     return st;
 }
 
-void vm_time_interp(vm_arena *a, uint64_t *ns) {
+void vm_time_interp(vm_machine *a, uint64_t *ns) {
     a->interp_ns = ns;
 }
 
-static vm_status run_decoded(vm_arena *a, bool metered) {
+static vm_status run_decoded(vm_machine *a, bool metered) {
     vm_proc *r = vm_root(a);
     a->chain[0] = VM_ROOT;
     a->nchain = 1;
@@ -1137,9 +1137,9 @@ static vm_status run_decoded(vm_arena *a, bool metered) {
     return supervise(a, metered);
 }
 
-vm_status vm_run(vm_arena *a) {
+vm_status vm_run(vm_machine *a) {
     return run(a, true);
 }
-vm_status vm_run_unmetered(vm_arena *a) {
+vm_status vm_run_unmetered(vm_machine *a) {
     return run(a, false);
 }

@@ -1,4 +1,4 @@
-/* Snapshots ("jumping processes"): the whole arena as a portable byte image
+/* Snapshots ("jumping processes"): the whole machine as a portable byte image
  * (docs/snapshot.md). The decoder trusts nothing: every count is checked
  * against the bytes left before anything is allocated, and the restored
  * tree must add up (owners, keys, suspended chains, words held). */
@@ -26,7 +26,7 @@ static void put_limits(base_wr *w, const vm_limits *l) {
     U8(l->underflow);
 }
 
-int vm_snapshot_save(const vm_arena *a, vm_buf *out) {
+int vm_snapshot_save(const vm_machine *a, vm_buf *out) {
     base_wr ww = {out, 0}, *w = &ww;
     out->len = 0;
     uint8_t hdr[SNAP_HEADER] = {0};
@@ -144,7 +144,7 @@ static bool insn_start(const vm_proc *p, uint32_t pc) {
 }
 
 /* Words held, recomputed from the tree (children first). */
-static int held_of(vm_arena *a, uint32_t id, uint64_t *out, int depth) {
+static int held_of(vm_machine *a, uint32_t id, uint64_t *out, int depth) {
     vm_proc *p = a->procs[id];
     if (depth > (int)VM_MAX_NEST) return -1;
     uint64_t h = p->nkeys;
@@ -163,7 +163,7 @@ static int held_of(vm_arena *a, uint32_t id, uint64_t *out, int depth) {
     return 0;
 }
 
-static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errcap) {
+static int load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t errcap) {
     base_rd rr = {d, n, 0, err, errcap, false}, *r = &rr;
     if (errcap) err[0] = 0;
     if (n < SNAP_HEADER) {
@@ -217,7 +217,7 @@ static int load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errca
 #endif
     r->off = SNAP_HEADER;
 
-    /* Build into the arena: first reset it to a single empty root. */
+    /* Build into the machine: first reset it to a single empty root. */
     vm_reset(a);
     uint32_t np = G32("the process count");
     if (!base_room_for(r, np, 1, 1u << 24, "the process count")) return -1;
@@ -512,7 +512,7 @@ oom:
     return -1;
 }
 
-int vm_snapshot_load(vm_arena *a, const uint8_t *d, size_t n, char *err, size_t errcap) {
+int vm_snapshot_load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t errcap) {
     if (load(a, d, n, err, errcap) == 0) return 0;
     vm_load(a, NULL, 0); /* never leave a half-restored tree */
     return -1;

@@ -1,8 +1,10 @@
 /* frugal's metered VM: the public API of the vm module.
  *
- * A vm_arena holds one process (code, stack, heap, call stack, meters) and
- * every buffer needed to run it. Create it once and reuse it: loading and
- * running allocate nothing once the arena has grown to the limits in use.
+ * A vm_machine holds a tree of processes (the root runs the loaded code; each
+ * has its code, stack, heap, call stack and meters, and an EVM process its
+ * EVM state) and every buffer needed to run them. Create it once and reuse
+ * it: loading and running allocate nothing once the machine has grown to the
+ * limits in use.
  */
 #ifndef FRUGAL_VM_H
 #define FRUGAL_VM_H
@@ -135,58 +137,58 @@ typedef struct {
     uint32_t mem;     /* words in use now */
 } vm_meters;
 
-/* ---- the arena ---- */
+/* ---- the machine ---- */
 
-typedef struct vm_arena vm_arena;
+typedef struct vm_machine vm_machine;
 
-vm_arena *vm_arena_new(void);
-void vm_arena_free(vm_arena *a);
+vm_machine *vm_machine_new(void);
+void vm_machine_free(vm_machine *a);
 
 /* Load code and reset the process. Returns 0, or -1 if len > VM_MAX_CODE or
  * memory cannot be had. The code is copied. */
-int vm_load(vm_arena *a, const uint8_t *code, size_t len);
+int vm_load(vm_machine *a, const uint8_t *code, size_t len);
 /* Fresh process on the loaded code: empty stack and heap, zero meters, IP 0. */
-void vm_reset(vm_arena *a);
+void vm_reset(vm_machine *a);
 /* Set limits (0 fields take defaults; values are clamped to the VM_MAX_*).
  * Allowed between runs: raising gas and resuming is refuelling. Returns 0 or
  * -1 if memory cannot be had. */
-int vm_set_limits(vm_arena *a, const vm_limits *l);
-void vm_get_limits(const vm_arena *a, vm_limits *l);
+int vm_set_limits(vm_machine *a, const vm_limits *l);
+void vm_get_limits(const vm_machine *a, vm_limits *l);
 /* The limits vm_set_limits sets for l: defaults for 0 fields, clamped. */
 void vm_limits_norm(const vm_limits *l, vm_limits *n);
 /* Push an initial stack word. Returns 0, or -1 if the stack or memory limit
  * would be exceeded. */
-int vm_push(vm_arena *a, vm_word w);
+int vm_push(vm_machine *a, vm_word w);
 /* Set the root's read-only argument words (ARG n reads word n), replacing
  * any: a task gives its inputs this way too. Like code, they do not count in
  * the root's words (a child's count in its owner's). vm_reset clears them.
  * Returns 0, or -1 if n > VM_MAX_ARGS or memory cannot be had. */
 #define VM_MAX_ARGS 256u
-int vm_set_args(vm_arena *a, const vm_word *w, uint32_t n);
-uint32_t vm_nargs(const vm_arena *a);
-const vm_word *vm_args(const vm_arena *a);
+int vm_set_args(vm_machine *a, const vm_word *w, uint32_t n);
+uint32_t vm_nargs(const vm_machine *a);
+const vm_word *vm_args(const vm_machine *a);
 
-/* The arena's seed (default 0): the root's RAND stream, and through the
+/* The machine's seed (default 0): the root's RAND stream, and through the
  * tree every child's, derive from it (docs/isa.md, "Random numbers"). It
  * reseeds the root's stream now and at every vm_reset; vm_load keeps it. */
-void vm_set_seed(vm_arena *a, uint64_t seed);
-uint64_t vm_seed(const vm_arena *a);
+void vm_set_seed(vm_machine *a, uint64_t seed);
+uint64_t vm_seed(const vm_machine *a);
 
 /* Run until the process stops. Running a process stopped for a resource
  * resumes it exactly; a HALTED process stays halted. */
-vm_status vm_run(vm_arena *a);
+vm_status vm_run(vm_machine *a);
 
-vm_status vm_status_get(const vm_arena *a);
-uint32_t vm_ip(const vm_arena *a);
-void vm_meters_get(const vm_arena *a, vm_meters *m);
-uint32_t vm_depth(const vm_arena *a);
-const vm_word *vm_stack(const vm_arena *a); /* bottom first */
-uint32_t vm_msize(const vm_arena *a);
-const vm_word *vm_heap(const vm_arena *a);
-uint32_t vm_call_depth(const vm_arena *a);
+vm_status vm_status_get(const vm_machine *a);
+uint32_t vm_ip(const vm_machine *a);
+void vm_meters_get(const vm_machine *a, vm_meters *m);
+uint32_t vm_depth(const vm_machine *a);
+const vm_word *vm_stack(const vm_machine *a); /* bottom first */
+uint32_t vm_msize(const vm_machine *a);
+const vm_word *vm_heap(const vm_machine *a);
+uint32_t vm_call_depth(const vm_machine *a);
 
 /* ---- processes, keys and channels (docs/isa.md, "Processes and keys") ----
- * The arena's process 0 is the root that the functions above act on. Its
+ * The machine's process 0 is the root that the functions above act on. Its
  * children are created by the program (CREATE, FORK) and run by RECURSE. */
 
 /* A call key (VM_KEY_CALL) names a process without owning it: EVM code may
@@ -200,16 +202,16 @@ typedef enum { VM_KEY_NONE, VM_KEY_PROC, VM_KEY_PAGE, VM_KEY_CHAN, VM_KEY_CALL }
 
 /* A host channel: a bounded queue of up to cap words (its memory grows as words
  * arrive, so a large cap costs nothing until used). Returns its id, or -1. */
-int vm_chan_new(vm_arena *a, uint32_t cap);
-int vm_chan_write(vm_arena *a, uint32_t chan, vm_word w); /* 0, or -1 if full */
-int vm_chan_read(vm_arena *a, uint32_t chan, vm_word *w); /* 0, or -1 if empty */
-uint32_t vm_chan_len(const vm_arena *a, uint32_t chan);
-void vm_chan_clear(vm_arena *a, uint32_t chan);
+int vm_chan_new(vm_machine *a, uint32_t cap);
+int vm_chan_write(vm_machine *a, uint32_t chan, vm_word w); /* 0, or -1 if full */
+int vm_chan_read(vm_machine *a, uint32_t chan, vm_word *w); /* 0, or -1 if empty */
+uint32_t vm_chan_len(const vm_machine *a, uint32_t chan);
+void vm_chan_clear(vm_machine *a, uint32_t chan);
 /* Give the root a key to a channel; returns its key index, or -1. */
-int vm_grant_chan(vm_arena *a, uint32_t chan, unsigned rights);
+int vm_grant_chan(vm_machine *a, uint32_t chan, unsigned rights);
 
 /* Inspection of the process tree (ids index every process ever made in
- * this arena; dead ones report live = false). */
+ * this machine; dead ones report live = false). */
 typedef struct {
     bool live;
     uint32_t parent; /* UINT32_MAX for the root */
@@ -223,11 +225,11 @@ typedef struct {
     int evm_status; /* its evm_status once the transaction ended, else -1 */
     int evm_frames; /* its live EVM frames (0 unless started and not ended) */
 } vm_proc_info;
-uint32_t vm_nprocs(const vm_arena *a);
+uint32_t vm_nprocs(const vm_machine *a);
 /* A process's stack (bottom first) and heap, for inspection. 0, or -1. */
-int vm_proc_memory(const vm_arena *a, uint32_t id, const vm_word **stack, uint32_t *depth,
+int vm_proc_memory(const vm_machine *a, uint32_t id, const vm_word **stack, uint32_t *depth,
                    const vm_word **heap, uint32_t *msize);
-int vm_proc_get(const vm_arena *a, uint32_t id, vm_proc_info *out); /* 0, or -1 */
+int vm_proc_get(const vm_machine *a, uint32_t id, vm_proc_info *out); /* 0, or -1 */
 /* Everything process id holds, region by region, for inspection (frugal
  * inspect --image): its stack (bottom first), heap and return addresses,
  * each page it owns or holds a key to, each channel it holds a key to (the
@@ -252,9 +254,9 @@ typedef struct {
     size_t n;             /* words or bytes */
 } vm_region;
 typedef void (*vm_region_fn)(void *ctx, const vm_region *r);
-int vm_proc_regions(const vm_arena *a, uint32_t id, vm_region_fn fn, void *ctx);
+int vm_proc_regions(const vm_machine *a, uint32_t id, vm_region_fn fn, void *ctx);
 /* Key i of process id: kind, rights and object (process, page or channel id). */
-int vm_key_get(const vm_arena *a, uint32_t id, uint32_t i, vm_key_kind *kind, unsigned *rights,
+int vm_key_get(const vm_machine *a, uint32_t id, uint32_t i, vm_key_kind *kind, unsigned *rights,
                uint32_t *obj);
 
 /* ---- EVM processes (vm/evm_proc.c; docs/evm.md, "EVM processes") ----
@@ -268,37 +270,37 @@ int vm_key_get(const vm_arena *a, uint32_t id, uint32_t i, vm_key_kind *kind, un
 int vm_evm_make(uint8_t *out, size_t cap, const uint8_t *code, size_t clen, const uint8_t *data,
                 size_t dlen, uint64_t gas);
 /* -2: not a live EVM process; -1: not finished; else its evm_status. */
-int vm_evm_status(const vm_arena *a, uint32_t id);
+int vm_evm_status(const vm_machine *a, uint32_t id);
 /* Calls between EVM processes (docs/evm.md): the process whose world frame
  * `depth` of process id's running transaction acts on, and the process whose
  * transaction holds id's world; -1 when there is none. */
-int64_t vm_evm_world(const vm_arena *a, uint32_t id, int depth);
-int64_t vm_evm_holder(const vm_arena *a, uint32_t id);
+int64_t vm_evm_world(const vm_machine *a, uint32_t id, int depth);
+int64_t vm_evm_holder(const vm_machine *a, uint32_t id);
 
 /* ---- snapshots (vm/snapshot.c, docs/snapshot.md) ----
- * The whole arena (every process, page and channel) as a portable,
- * versioned, checksummed byte image. A restored arena continues exactly as
+ * The whole machine (every process, page and channel) as a portable,
+ * versioned, checksummed byte image. A restored machine continues exactly as
  * the saved one would have. */
 /* 0, or -1: out of memory, or a live EVM process (not in format v1) */
-int vm_snapshot_save(const vm_arena *a, vm_buf *out);
+int vm_snapshot_save(const vm_machine *a, vm_buf *out);
 /* 0, or -1 with a message naming the offset and the problem in err; on
- * error the arena holds an empty program. */
-int vm_snapshot_load(vm_arena *a, const uint8_t *data, size_t len, char *err, size_t errcap);
+ * error the machine holds an empty program. */
+int vm_snapshot_load(vm_machine *a, const uint8_t *data, size_t len, char *err, size_t errcap);
 
 /* Per-instruction hook: called before each instruction, and once more when
  * the run reaches the end of the code (pc = the code's length, no
  * instruction). When set, the VM meters one instruction at a time. */
-typedef void (*vm_trace_fn)(void *ctx, const vm_arena *a, uint32_t pc);
-void vm_set_trace(vm_arena *a, vm_trace_fn fn, void *ctx);
+typedef void (*vm_trace_fn)(void *ctx, const vm_machine *a, uint32_t pc);
+void vm_set_trace(vm_machine *a, vm_trace_fn fn, void *ctx);
 /* For benchmarks: add the nanoseconds each later vm_run/vm_run_unmetered
  * spends running code (after decoding the root's) to *ns; NULL: stop. */
-void vm_time_interp(vm_arena *a, uint64_t *ns);
+void vm_time_interp(vm_machine *a, uint64_t *ns);
 /* Force per-instruction metering (for tests that compare with block mode). */
-void vm_set_stepping(vm_arena *a, bool on);
-uint64_t vm_gas_left(const vm_arena *a);
+void vm_set_stepping(vm_machine *a, bool on);
+uint64_t vm_gas_left(const vm_machine *a);
 /* For benchmarks only: the same interpreter with metering compiled out
  * (no gas, memory-time or memory checks; stack bounds stay). */
-vm_status vm_run_unmetered(vm_arena *a);
+vm_status vm_run_unmetered(vm_machine *a);
 
 /* ---- Q32.32 fixed point (vm/fixed.c) ---- */
 

@@ -1,4 +1,4 @@
-/* Internal to vm/: the arena layout and the decoded ("threaded") code.
+/* Internal to vm/: the machine layout and the decoded ("threaded") code.
  *
  * vm_load decodes the bytecode twice into one cell array:
  *  - the fast copy: basic blocks, each led by a 4-cell header that carries the
@@ -134,7 +134,7 @@ typedef struct vm_proc {
     uint64_t ewords;
 } vm_proc;
 
-struct vm_arena {
+struct vm_machine {
     vm_proc **procs; /* by id; entries are reused, never moved */
     uint32_t nprocs, procs_alloc;
     vm_free_ids pfree; /* ids of dead processes (never the root) */
@@ -162,7 +162,7 @@ struct vm_arena {
 };
 
 #define VM_ROOT 0u
-static inline vm_proc *vm_root(const vm_arena *a) {
+static inline vm_proc *vm_root(const vm_machine *a) {
     return a->procs[VM_ROOT];
 }
 
@@ -231,15 +231,15 @@ static inline void vm_decode_inline(const uint8_t *code, size_t len, size_t pc, 
 
 /* interp.c is compiled twice: metered (vm_interp_*) and with metering
  * compiled out (vm_interp_nm_*), for the benchmark's overhead figure. */
-int vm_interp_decode(vm_arena *a, vm_proc *p);
-vm_status vm_interp_exec(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping);
-int vm_interp_nm_decode(vm_arena *a, vm_proc *p);
-vm_status vm_interp_nm_exec(vm_arena *a, vm_proc *p, vm_budget *b, bool stepping);
+int vm_interp_decode(vm_machine *a, vm_proc *p);
+vm_status vm_interp_exec(vm_machine *a, vm_proc *p, vm_budget *b, bool stepping);
+int vm_interp_nm_decode(vm_machine *a, vm_proc *p);
+vm_status vm_interp_nm_exec(vm_machine *a, vm_proc *p, vm_budget *b, bool stepping);
 
 /* proc.c: the key and process instructions, called by the interpreter. Each
  * returns VM_RUNNING on success or the status that stops the process, having
  * changed nothing. *dw is the change in the process's held words. */
-vm_status vm_op_keys(vm_arena *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t room, int64_t *dw,
+vm_status vm_op_keys(vm_machine *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t room, int64_t *dw,
                      int64_t *extra_gas);
 
 /* evm_proc.c: EVM processes. A process whose code is an EVM container
@@ -249,13 +249,13 @@ typedef struct vm_evm vm_evm;
 bool vm_evm_container(const uint8_t *code, size_t len);
 int vm_evm_attach(vm_proc *p);
 void vm_evm_free(vm_evm *e);
-vm_status vm_evm_exec(vm_arena *a, vm_proc *p, vm_budget *b);
+vm_status vm_evm_exec(vm_machine *a, vm_proc *p, vm_budget *b);
 int vm_evm_frames(const vm_proc *p); /* live EVM frames (0 unless running) */
 void vm_evm_regions(const vm_proc *p, vm_region_fn fn, void *ctx); /* see vm_proc_regions */
 /* p is being destroyed: its transaction, and any transaction holding its
  * world, are aborted (their changes to other worlds undone), and every call
  * key to it is cleared. */
-void vm_evm_gone(vm_arena *a, vm_proc *p);
+void vm_evm_gone(vm_machine *a, vm_proc *p);
 /* Snapshots (format v3; v2 read): an EVM process's state after its native
  * part. Save: 0, or -1 (a state the format cannot hold). Load into a process
  * just attached (vm_evm_attach) whose code is set: 0, -1 with r's error set,
@@ -263,17 +263,17 @@ void vm_evm_gone(vm_arena *a, vm_proc *p);
  * the references between worlds: 0, or -1 with r's error set. */
 int vm_evm_save(const vm_proc *p, base_wr *w);
 int vm_evm_load(vm_proc *p, base_rd *r, uint32_t version);
-int vm_evm_check(vm_arena *a, vm_proc *p, base_rd *r);
+int vm_evm_check(vm_machine *a, vm_proc *p, base_rd *r);
 
 /* proc.c: the free-index sets. vm_procs_add appends a dead process slot
  * (0, or -1 out of memory); vm_key_clear empties key slot k of p;
  * vm_reindex rebuilds them, and each owner's list of pages, after a
  * snapshot load (0, or -1 out of memory). */
-int vm_procs_add(vm_arena *a);
+int vm_procs_add(vm_machine *a);
 void vm_key_clear(vm_proc *p, uint32_t k);
-int vm_reindex(vm_arena *a);
+int vm_reindex(vm_machine *a);
 /* Clear every call key to process id (it is being destroyed). */
-void vm_calls_gone(vm_arena *a, uint32_t id);
+void vm_calls_gone(vm_machine *a, uint32_t id);
 
 /* RAND streams (docs/isa.md, "Random numbers"): the place of the n-th
  * child (0, 1, ...) a process at `place` makes, and the stream of a place. */

@@ -46,7 +46,7 @@ int exp_bench_all(uint64_t iters, int rounds) {
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", gmtime(&now));
     printf("frugal bench all: %s, %s, %d interleaved rounds per comparison\n\n", date, cpu, rounds);
     char *ev[] = {"evm", NULL};
-    int rc = evm_bench(1, ev);
+    int rc = exp_bench_evm(1, ev);
     if (rc) return rc;
     printf("\n");
     exp_vm_figures vm;
@@ -59,8 +59,8 @@ int exp_bench_all(uint64_t iters, int rounds) {
         (rc = exp_bench_nest_figures(iters, rounds, &nest)) ||
         (rc = exp_bench_gp_figures(&go, &gp)))
         return rc;
-    if (exp_find_file("experiments/quartic.json", spec, sizeof spec)) {
-        fprintf(stderr, "frugal bench all: experiments/quartic.json not found\n");
+    if (exp_find_file("specs/quartic.json", spec, sizeof spec)) {
+        fprintf(stderr, "frugal bench all: specs/quartic.json not found\n");
         return EXP_EXIT_IO;
     }
     if ((rc = exp_bench_store_figures(spec, 1, rounds, &store))) return rc;

@@ -4,6 +4,7 @@
  * when it is installed (tests/node, scripts in tests/node/README). */
 #define _GNU_SOURCE
 #include "experiments/bench/bench_time.h"
+#include "experiments/cli.h"
 #include "vm/evm/evm.h"
 
 #include <errno.h>
@@ -332,7 +333,7 @@ static const char evm_bench_usage[] =
     "--loops skips the precompiled contracts. --reference prints the CPU and\n"
     "the evmone reference only; --cpuinfo reads the CPU model from FILE.\n";
 
-int evm_bench(int argc, char **argv) {
+int exp_bench_evm(int argc, char **argv) {
     static const struct option opts[] = {
         {"reps", required_argument, 0, 'r'},   {"no-js", no_argument, 0, 'n'},
         {"evmone", required_argument, 0, 'e'}, {"reference", no_argument, 0, 'R'},

@@ -219,7 +219,7 @@ cleanup:
     return rc;
 }
 
-int evo_bench(int argc, char **argv) {
+int exp_bench_gp(int argc, char **argv) {
     uint64_t pop = 1000, gens = 20, reps = BENCH_MIN_ROUNDS, seed = 1, threads = 2;
     double min_secs = 1;
     bool deap = true;

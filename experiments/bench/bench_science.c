@@ -48,7 +48,7 @@ static const sci_problem problems[] = {
     {SEC_PSB, "basement", NULL, false, 1},
     /* spec: the blocks' file (relative to the repository, then its parent) */
     {SEC_SUPEROPT, "../shared/benchmarks/evm-superopt/blocks.jsonl", NULL, false, -1},
-    {SEC_SUPEROPT, "experiments/data/superopt-pldi24.jsonl", NULL, false, -1},
+    {SEC_SUPEROPT, "specs/data/superopt-pldi24.jsonl", NULL, false, -1},
 };
 #define NPROBLEMS (sizeof problems / sizeof *problems)
 _Static_assert(NPROBLEMS <= 64, "sci_opts.problems has a bit per problem");
@@ -85,7 +85,7 @@ static double now(void) {
 
 static int spec_path(const sci_problem *p, char *out, size_t cap) {
     char rel[PATH_MAX];
-    snprintf(rel, sizeof rel, "experiments/%s.json", p->spec);
+    snprintf(rel, sizeof rel, "specs/%s.json", p->spec);
     if (exp_find_file(rel, out, cap) == 0) return 0;
     fprintf(stderr, "frugal bench science: %s not found\n", rel);
     return -1;

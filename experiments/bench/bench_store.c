@@ -108,15 +108,15 @@ int exp_bench_store_figures(const char *spec, uint32_t threads, int rounds, exp_
 
 static const char store_usage[] =
     "usage: frugal bench store [--spec FILE] [--threads N] [--reps N]\n"
-    "What the HDF5 store adds to a run: the spec (default experiments/quartic.json)\n"
+    "What the HDF5 store adds to a run: the spec (default specs/quartic.json)\n"
     "runs with no store and stored as frugal run stores it, interleaved; prints the\n"
     "median (min, max) of the per-round extra CPU time, and the file's size.\n"
-    "  --spec FILE  the run (default experiments/quartic.json)\n"
+    "  --spec FILE  the run (default specs/quartic.json)\n"
     "  --threads N  threads (default 1)\n"
     "  --reps N     rounds (default 11)\n";
 
 int exp_bench_store(int argc, char **argv) {
-    const char *spec = "experiments/quartic.json";
+    const char *spec = "specs/quartic.json";
     uint64_t threads = 1, reps = BENCH_MIN_ROUNDS;
     static const struct option opts[] = {{"spec", required_argument, 0, 'f'},
                                          {"threads", required_argument, 0, 't'},
@@ -143,7 +143,7 @@ int exp_bench_store(int argc, char **argv) {
         return EXP_EXIT_USAGE;
     }
     char path[4096];
-    if (!strcmp(spec, "experiments/quartic.json") && exp_find_file(spec, path, sizeof path) == 0)
+    if (!strcmp(spec, "specs/quartic.json") && exp_find_file(spec, path, sizeof path) == 0)
         spec = path;
     exp_store_figures f;
     printf("frugal bench store: %s, %" PRIu64 " thread(s), %" PRIu64

@@ -54,7 +54,7 @@ static size_t count_loop(uint64_t iters, uint8_t c[64]) {
 }
 
 typedef struct {
-    vm_arena *a;
+    vm_machine *a;
     uint64_t iters;
     const char *lua; /* count.lua, or NULL: no Lua */
     double lua_per_iter;
@@ -92,11 +92,11 @@ static void print_stat(const char *what, bench_stat s, const char *unit, const c
 int exp_bench_vm_figures(uint64_t iters, int rounds, exp_vm_figures *f) {
     uint8_t code[64];
     size_t n = count_loop(iters, code);
-    vm_ctx c = {vm_arena_new(), iters, NULL, 0, 0};
+    vm_ctx c = {vm_machine_new(), iters, NULL, 0, 0};
     char script[PATH_MAX];
     if (!c.a || vm_load(c.a, code, n) || vm_set_limits(c.a, &(vm_limits){.gas = VM_MAX_GAS})) {
         fprintf(stderr, "bench vm: out of memory\n");
-        vm_arena_free(c.a);
+        vm_machine_free(c.a);
         return EXP_EXIT_IO;
     }
     double per_iter;
@@ -121,7 +121,7 @@ int exp_bench_vm_figures(uint64_t iters, int rounds, exp_vm_figures *f) {
         f->mgas = (double)c.gas / (f->ns[VM_METERED].med * iters * 1e-9) / 1e6;
     }
     free(v);
-    vm_arena_free(c.a);
+    vm_machine_free(c.a);
     return rc;
 }
 
@@ -322,7 +322,7 @@ static int calib_program(const calib *c, bool base, vm_buf *code) {
 }
 
 /* Load row c's program with the limits its kernels need: 0 or -1. */
-static int calib_load(vm_arena *a, const calib *c, const vm_buf *code) {
+static int calib_load(vm_machine *a, const calib *c, const vm_buf *code) {
     return vm_load(a, code->data, code->len) ||
                    vm_set_limits(a, &(vm_limits){.gas = VM_MAX_GAS,
                                                  .mem = 1u << 26,
@@ -335,7 +335,7 @@ static int calib_load(vm_arena *a, const calib *c, const vm_buf *code) {
 
 /* One run of row c's program `code` (loaded in a): the CPU time of the part
  * after the YIELD and the gas it used; -1 if it did not run to HALT. */
-static double calib_run(vm_arena *a, const calib *c, int chan, uint64_t *gas) {
+static double calib_run(vm_machine *a, const calib *c, int chan, uint64_t *gas) {
     uint64_t n = (uint64_t)c->reps * (uint64_t)c->iters;
     vm_reset(a);
     if (vm_set_args(a, (const vm_word[]){7}, 1)) return -1;
@@ -363,7 +363,7 @@ static double calib_run(vm_arena *a, const calib *c, int chan, uint64_t *gas) {
 /* Row c against its baseline and against the NOP row (the unit), their
  * runs interleaved so that a change of machine load hits all three: ns per
  * execution, ns of one NOP, and the gas charged per execution; or -1. */
-static int calib_measure(vm_arena *a, int chan, const calib *c, const calib *nop, double *ns,
+static int calib_measure(vm_machine *a, int chan, const calib *c, const calib *nop, double *ns,
                          double *unit, double *gas) {
     const calib *rows[3] = {c, c, nop};
     vm_buf code[3] = {{0}};
@@ -418,10 +418,10 @@ static int calib_all(calib *rows) {
 static int calibrate_check(void) {
     calib rows[CALIB_MAXROWS];
     int nrows = calib_all(rows), bad = 0;
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     int chan = a ? vm_chan_new(a, 1u << 24) : -1;
     if (nrows < 0 || chan < 0) {
-        vm_arena_free(a);
+        vm_machine_free(a);
         return EXP_EXIT_FAIL;
     }
     for (int i = 0; i < nrows; i++) {
@@ -443,7 +443,7 @@ static int calibrate_check(void) {
         vm_buf_free(&code[0]);
         vm_buf_free(&code[1]);
     }
-    vm_arena_free(a);
+    vm_machine_free(a);
     printf("%d kernels, %d failed\n", nrows, bad);
     return bad ? EXP_EXIT_FAIL : EXP_EXIT_OK;
 }
@@ -454,7 +454,7 @@ static int bench_calibrate(bool check) {
     double units[CALIB_MAXROWS];
     int nrows = calib_all(rows), rc = EXP_EXIT_FAIL;
     if (nrows < 0) return EXP_EXIT_FAIL;
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     int chan = a ? vm_chan_new(a, 1u << 24) : -1;
     if (chan < 0) goto cleanup;
     const calib nop = calib_plain(VM_OP_NOP);
@@ -480,7 +480,7 @@ static int bench_calibrate(bool check) {
     rc = EXP_EXIT_OK;
 cleanup:
     if (rc) fprintf(stderr, "bench calibrate: a kernel failed to build or run\n");
-    vm_arena_free(a);
+    vm_machine_free(a);
     return rc;
 }
 
@@ -498,7 +498,7 @@ static const char tree_src[] = "l: DUP 0\nJZ done\nFORK\nDUP 0\nPUSH -1\nEQ\nJNZ
                                "PUSH 1\nSUB\nJMP l\ndone: HALT\nstop: HALT\n";
 
 typedef struct {
-    vm_arena *a[EXP_NEST_N]; /* one per depth: loading code keeps the old tree */
+    vm_machine *a[EXP_NEST_N]; /* one per depth: loading code keeps the old tree */
     const vm_buf *code;
     uint64_t iters;
 } nest_ctx;
@@ -509,7 +509,7 @@ static const uint32_t nest_depths[EXP_NEST_N] = {1, 8, 64};
 static double nest_measure(void *ctx, int k) {
     nest_ctx *c = ctx;
     uint32_t d = nest_depths[k];
-    vm_arena *a = c->a[k];
+    vm_machine *a = c->a[k];
     vm_load(a, c->code->data, c->code->len);
     vm_set_limits(a, &(vm_limits){.gas = VM_MAX_GAS, .mem = 1 << 24, .nest = 128});
     vm_push(a, (vm_word)c->iters);
@@ -527,7 +527,7 @@ static double nest_measure(void *ctx, int k) {
 
 int exp_bench_nest_figures(uint64_t iters, int rounds, exp_nest_figures *f) {
     vm_buf code = {0};
-    nest_ctx c = {{vm_arena_new(), vm_arena_new(), vm_arena_new()}, &code, iters};
+    nest_ctx c = {{vm_machine_new(), vm_machine_new(), vm_machine_new()}, &code, iters};
     double *v = malloc(sizeof *v * (size_t)rounds * EXP_NEST_N);
     int rc = EXP_EXIT_FAIL;
     if (!c.a[0] || !c.a[1] || !c.a[2] || !v ||
@@ -545,13 +545,13 @@ cleanup:
     free(v);
     vm_buf_free(&code);
     for (int k = 0; k < EXP_NEST_N; k++)
-        vm_arena_free(c.a[k]);
+        vm_machine_free(c.a[k]);
     return rc;
 }
 
 static int bench_nest(uint64_t iters, int rounds) {
     vm_buf tree = {0}, img = {0};
-    vm_arena *a = vm_arena_new();
+    vm_machine *a = vm_machine_new();
     int rc = EXP_EXIT_FAIL;
     exp_nest_figures f;
     printf("bench nest: counting loop of %" PRIu64 " iterations in the deepest of a chain of\n"
@@ -578,17 +578,17 @@ static int bench_nest(uint64_t iters, int rounds) {
     for (int i = 0; i < n; i++)
         if (vm_snapshot_save(a, &img)) goto cleanup;
     double ts = (bench_now() - t0) / n;
-    vm_arena *b = vm_arena_new();
+    vm_machine *b = vm_machine_new();
     char err[256];
     t0 = bench_now();
     for (int i = 0; i < n; i++)
         if (!b || vm_snapshot_load(b, img.data, img.len, err, sizeof err)) {
             fprintf(stderr, "bench nest: restore failed: %s\n", err);
-            vm_arena_free(b);
+            vm_machine_free(b);
             goto cleanup;
         }
     double tl = (bench_now() - t0) / n;
-    vm_arena_free(b);
+    vm_machine_free(b);
     printf("  snapshot of 1000 processes: %zu bytes; save %.1f MB/s (%.3f ms), restore %.1f MB/s "
            "(%.3f ms)\n",
            img.len, img.len / ts / 1e6, ts * 1e3, img.len / tl / 1e6, tl * 1e3);
@@ -596,7 +596,7 @@ static int bench_nest(uint64_t iters, int rounds) {
 cleanup:
     vm_buf_free(&tree);
     vm_buf_free(&img);
-    vm_arena_free(a);
+    vm_machine_free(a);
     return rc;
 }
 
@@ -623,8 +623,8 @@ int exp_cmd_bench(int argc, char **argv) {
         return argc < 2 ? EXP_EXIT_USAGE : EXP_EXIT_OK;
     }
     const char *what = argv[1];
-    if (!strcmp(what, "evm")) return evm_bench(argc - 1, argv + 1);
-    if (!strcmp(what, "gp")) return evo_bench(argc - 1, argv + 1);
+    if (!strcmp(what, "evm")) return exp_bench_evm(argc - 1, argv + 1);
+    if (!strcmp(what, "gp")) return exp_bench_gp(argc - 1, argv + 1);
     if (!strcmp(what, "science")) return exp_bench_science(argc - 1, argv + 1);
     if (!strcmp(what, "store")) return exp_bench_store(argc - 1, argv + 1);
     uint64_t iters = 100000000, reps = BENCH_MIN_ROUNDS;

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static vm_arena *a;
-    if (!a && !(a = vm_arena_new())) abort();
+    static vm_machine *a;
+    if (!a && !(a = vm_machine_new())) abort();
     char err[256];
     if (vm_snapshot_load(a, data, size, err, sizeof err) == 0) {
         vm_limits l;

@@ -6,8 +6,8 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static vm_arena *a;
-    if (!a && !(a = vm_arena_new())) abort();
+    static vm_machine *a;
+    if (!a && !(a = vm_machine_new())) abort();
     if (size < 4) return 0;
     vm_limits l = {.gas = 1 + data[0] * 40u,
                    .mem = 1 + data[1] * 8u,

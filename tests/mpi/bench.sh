@@ -7,7 +7,7 @@
 # relative to a generation. Prints only; asserts nothing.
 set -euo pipefail
 BIN=${1:-build/mpi/frugal}
-SPEC=${SPEC:-experiments/quartic.json}
+SPEC=${SPEC:-specs/quartic.json}
 IPR=${ISLANDS_PER_RANK:-2}
 POP=${POP:-1000}
 GENS=${GENS:-40}

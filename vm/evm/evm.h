@@ -422,21 +422,15 @@ evm_status evm_memhost_transact(evm_memhost *h, const evm_message *msg, evm_resu
 size_t evm_memhost_snapshot(const evm_memhost *h);
 void evm_memhost_revert(evm_memhost *h, size_t snap);
 
-/* ---- command line (experiments/cmd_evm.c, experiments/bench/bench_evm.c) ---- */
-
-int evm_cmd_run(int argc, char **argv);
-int evm_cmd_disasm(int argc, char **argv);
-int evm_cmd_test(int argc, char **argv);
-int evm_bench(int argc, char **argv);
-/* The engine of evm-test: runs the legacy VM tests under path (a file or a
- * directory, recursively), printing a line per failure. 0, or -1 if path
- * cannot be read. */
-int evm_vmtests_run(const char *path, bool verbose, int *passed, int *failed);
-
 /* ---- helpers ---- */
 
 /* Hex (optional 0x, whitespace ignored) to bytes; *out malloc'ed. 0 or -1. */
 int evm_hex_decode(const char *hex, uint8_t **out, size_t *n);
+/* A 256-bit word from "0x" and hex digits or from decimal digits (taken
+ * modulo 2^256), big-endian into *out. 0, or -1 when s is not a number. */
+int evm_word_parse(const char *s, evm_bytes32 *out);
+/* The word as 0x and its hex digits, no leading zeros (buf: 80 bytes). */
+void evm_word_hex(const evm_bytes32 *w, char *buf);
 /* Disassemble to f, one instruction per line: "pc: NAME [0xIMM]". */
 void evm_disasm(const uint8_t *code, size_t n, FILE *f);
 

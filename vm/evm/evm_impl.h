@@ -3,6 +3,7 @@
 #define FRUGAL_EVM_IMPL_H
 
 #include "vm/evm/evm.h"
+#include "vm/evm/evm_embed.h"
 #include "vm/evm/uint256.h"
 #include "vm/snapio.h"
 
@@ -101,23 +102,8 @@ typedef struct {
     bool active;
 } evm_frame;
 
-/* The budget of a metered run (an EVM process in the tree, vm/evm_proc.c):
- * the loop stops before an instruction it cannot pay for, with no effect.
- * Words: a stack item is 4 words, memory bytes / 8. */
-typedef struct {
-    int64_t gas;    /* gas this run may still use */
-    int64_t mt;     /* memory-time it may still use */
-    int64_t mtb;    /* extra words the memory-time budget counts */
-    int64_t memcap; /* most words the process may hold */
-    int64_t other;  /* words the process holds besides the EVM's */
-    /* set on a stop: what the next instruction needs */
-    int64_t need_gas, need_grow;
-} evm_meter;
-
-/* Internal results of the loop (never seen by users). */
+/* Internal result of the loop (never seen by users; see evm_embed.h). */
 #define EVM_ST_ENTER ((evm_status)100) /* a nested frame was pushed */
-#define EVM_ST_FENCE ((evm_status)101) /* metered: gas or memory-time budget */
-#define EVM_ST_NOMEM ((evm_status)102) /* metered: memory cap */
 
 struct evm_vm {
     evm_fork fork;
@@ -136,24 +122,6 @@ struct evm_vm {
     evm_meter *meter; /* metered run, or NULL */
     evm_frame *frames[EVM_MAX_DEPTH + 1];
 };
-
-/* Metered, resumable runs (an EVM process in the tree). evm_run_start sets
- * up frame 0 for msg and code without running; evm_run_resume runs until
- * frame 0 halts (returns EVM_SUCCESS, with the result in *res) or the meter's
- * budget stops it (EVM_ST_FENCE or EVM_ST_NOMEM, m->need_* set, nothing of
- * the stopping instruction done), or EVM_INTERNAL_ERROR. */
-evm_status evm_run_start(evm_vm *vm, const evm_message *msg, const uint8_t *code, size_t n);
-evm_status evm_run_resume(evm_vm *vm, const evm_host *host, void *hctx, evm_meter *m,
-                          evm_result *res);
-/* Snapshots (docs/snapshot.md, format v3). Save: 0, or -1 (a state the
- * format cannot hold: a policy with a context, blob hashes). Load into a
- * fresh VM or host: 0, -1 with r's error set, or -2 out of memory. Frames'
- * journal positions name their own worlds, so the process loading them
- * checks them (vm_evm_check). */
-int evm_vm_save(const evm_vm *vm, base_wr *w);
-int evm_vm_load(evm_vm *vm, base_rd *r);
-int evm_memhost_save(const evm_memhost *h, base_wr *w);
-int evm_memhost_load(evm_memhost *h, base_rd *r);
 
 /* memory cost of w words: 3w + w^2/512 */
 static inline int64_t evm_mem_cost(uint64_t words) {

@@ -1,4 +1,4 @@
-/* Hex decoding and the disassembler. */
+/* Hex decoding, words as text and the disassembler. */
 #include "vm/evm/evm_impl.h"
 
 #include <ctype.h>
@@ -41,6 +41,31 @@ int evm_hex_decode(const char *hex, uint8_t **out, size_t *n) {
 fail:
     free(b);
     return -1;
+}
+
+int evm_word_parse(const char *s, evm_bytes32 *out) {
+    if (!s) return -1;
+    u256 r;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        if (evm_u256_from_hex(s, &r) < 0) return -1;
+    } else {
+        if (!*s) return -1;
+        r = u256_from64(0);
+        u256 ten = u256_from64(10);
+        for (; *s; s++) {
+            if (*s < '0' || *s > '9') return -1;
+            r = u256_mul(&r, &ten);
+            u256 d = u256_from64((uint64_t)(*s - '0'));
+            r = u256_add(&r, &d);
+        }
+    }
+    *out = evm_u256_to_b32(&r);
+    return 0;
+}
+
+void evm_word_hex(const evm_bytes32 *w, char *buf) {
+    u256 v = evm_b32_to_u256(w);
+    evm_u256_to_hex(&v, buf);
 }
 
 void evm_disasm(const uint8_t *code, size_t n, FILE *f) {

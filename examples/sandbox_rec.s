@@ -1,7 +1,7 @@
 ; The recursive sandbox: f sandboxes itself n levels deep. Each level forks a
 ; copy of itself and runs it as a child with all but 100 of its own gas and
 ; all but 40 of its own words; the deepest computes x + 1.
-;   frugal exec experiments/examples/sandbox_rec.s --push 41 --push 3
+;   frugal exec examples/sandbox_rec.s --push 41 --push 3
 ; leaves: x n f(x) 1, or x n status 0 when a level's child did not halt:
 ; status is the first one that was not HALTED, passed up by every level. The
 ; chain of processes is n + 1 long, which must fit under the nesting limit

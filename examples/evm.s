@@ -8,7 +8,7 @@
 ;   24: JUMPDEST PUSH2 1000  28: JUMPDEST PUSH1 1 SWAP1 SUB DUP1 PUSH1 28 JUMPI
 ;   POP PUSH1 32 PUSH0 RETURN
 ; Stopped early, the snapshot holds the EVM child inside its nested frame:
-;   frugal exec experiments/examples/evm.s --gas 40000 --snapshot e.snap
+;   frugal exec examples/evm.s --gas 40000 --snapshot e.snap
 ;   frugal inspect e.snap
 ;   frugal resume e.snap --refuel 1000000
         PUSH 7

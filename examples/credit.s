@@ -2,7 +2,7 @@
 ; When the root runs dry while the child counts, control returns to the host
 ; with the root suspended inside RECURSE; refuelling the root resumes the
 ; child exactly where it stopped, and neither of them notices.
-;   frugal exec experiments/examples/credit.s --gas 50000 --snapshot c.snap
+;   frugal exec examples/credit.s --gas 50000 --snapshot c.snap
 ;   frugal inspect c.snap
 ;   frugal resume c.snap --refuel 1000000
 ; The child's code counts down from 100000:

@@ -1,7 +1,7 @@
 ; The rarVM sandbox: run f(x) = x + 1 in a child limited to 50 gas and 50
 ; words. x goes in and f(x) comes out by explicit copy; the child can reach
 ; nothing of its parent.
-;   frugal exec experiments/examples/sandbox.s --push 41
+;   frugal exec examples/sandbox.s --push 41
 ; leaves: the child's status (1, HALTED), f(x); or only the status when the
 ; child did not halt (then it has no answer to take)
         PUSH 2

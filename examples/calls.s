@@ -5,7 +5,7 @@
 ; YIELDs its answer); the server keeps a running sum, so the answers are
 ; 5, 12 and 21. The root ends with the client's status and its three
 ; answers, the last on top.
-;   frugal exec experiments/examples/calls.s
+;   frugal exec examples/calls.s
         FORK                    ; k_server   (the copy sees -1)
         DUP 0
         PUSH -1

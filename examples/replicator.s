@@ -4,7 +4,7 @@
 ; on top of its stack how many processes below it did not halt (a copy's
 ; RECURSE status other than HALTED counts it as one, and its own count is
 ; not read): the root's top is 0 when the whole tree halted.
-;   frugal exec experiments/examples/replicator.s --gas 20000000 --mem 1000000
+;   frugal exec examples/replicator.s --gas 20000000 --mem 1000000
 start:  GAS
         PUSH 3
         DIV                     ; share

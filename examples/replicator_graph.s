@@ -7,8 +7,8 @@
 ; uncles and cousins spread down the tree: `frugal inspect --dot` draws them
 ; as dashed edges across the tree. Each process leaves on top how many
 ; processes below it did not halt; the root's top is 0 when all halted.
-;   frugal exec experiments/examples/replicator_graph.s --gas 20000000 --mem 1000000
-;   frugal exec experiments/examples/replicator_graph.s --gas 1000000 --snapshot g.snap
+;   frugal exec examples/replicator_graph.s --gas 20000000 --mem 1000000
+;   frugal exec examples/replicator_graph.s --gas 1000000 --snapshot g.snap
 ;   frugal inspect g.snap --dot
 start:  GAS
         PUSH 3

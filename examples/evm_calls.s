@@ -11,7 +11,7 @@
 ; of a process key gives a call key: the call right, no ownership), runs the
 ; caller, and takes its answer: `frugal exec` prints the stack 1 105.
 ; Stopped early, the caller is inside the counter's world:
-;   frugal exec experiments/examples/evm_calls.s --gas 33000 --snapshot c.snap
+;   frugal exec examples/evm_calls.s --gas 33000 --snapshot c.snap
 ;   frugal inspect c.snap
 ;   frugal resume c.snap --refuel 1000000
         PUSH 9

@@ -3,7 +3,7 @@
 ; f(x) and drops the child. A dropped child's key slot is reused by the next
 ; CREATE (the lowest empty slot), so the loop runs for ever in constant
 ; memory; here it runs n rounds.
-;   frugal exec experiments/examples/sandbox_loop.s --push 0 --push 100000 --gas 200000000
+;   frugal exec examples/sandbox_loop.s --push 0 --push 100000 --gas 200000000
 ; leaves: x n status
 ;   x       f applied to x once per round that ran
 ;   n       rounds not run (0 when all ran)
