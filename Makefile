@@ -140,15 +140,22 @@ bench: all
 # libFuzzer targets (tests/fuzz/*.c) over the VM, each run FUZZ_SECONDS.
 FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(wildcard base/*.c vm/*.c vm/evm/*.c)
-FUZZ_INC := $(wildcard vm/evm/*.inc vm/evm/*.h vm/evm/*.def)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/*.c))
 FUZZ_FLAGS := -std=gnu11 -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
               -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-build/fuzz/%: tests/fuzz/%.c $(FUZZ_SRC) $(FUZZ_INC) vm/opcodes.def
-	@mkdir -p build/fuzz
-	clang $(FUZZ_FLAGS) -DVM_NO_METER -c vm/interp.c -o $@.nometer.o
-	clang $(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC) $@.nometer.o $(PKG_CFLAGS) -lz -lm $(EVM_LIBS) -pthread
-fuzz: deps all $(FUZZ_TARGETS)
+# Each source is compiled once for all targets (the EVM loop is slow to
+# compile with sanitizers); -MMD tracks the headers, .inc and .def files.
+FUZZ_OBJ := $(FUZZ_SRC:%.c=build/fuzz/obj/%.o) build/fuzz/obj/vm/interp_nometer.o
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -MMD -MP $(PKG_CFLAGS) -c -o $@ $<
+build/fuzz/obj/vm/interp_nometer.o: vm/interp.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -MMD -MP -DVM_NO_METER -c -o $@ $<
+build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
+	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) -lz -lm $(EVM_LIBS) -pthread
+fuzz: deps all
+	$(MAKE) -j2 $(FUZZ_TARGETS)
 	@mkdir -p build/fuzz/corpus-fuzz_snapshot
 	@./frugal exec examples/credit.s --gas 50000 \
 	  --snapshot build/fuzz/corpus-fuzz_snapshot/credit.snap >/dev/null 2>&1 || true
@@ -169,4 +176,4 @@ format:
 clean:
 	rm -rf build frugal
 
--include $(OBJ:.o=.d) $(AOBJ:.o=.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(A)/%.d)
+-include $(OBJ:.o=.d) $(AOBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(A)/%.d)
