@@ -152,11 +152,13 @@ build/fuzz/obj/%.o: %.c
 build/fuzz/obj/vm/interp_nometer.o: vm/interp.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -MMD -MP -DVM_NO_METER -c -o $@ $<
+.SECONDARY: $(FUZZ_OBJ)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) -lz -lm $(EVM_LIBS) -pthread
 fuzz: deps all
 	$(MAKE) -j2 $(FUZZ_TARGETS)
 	@mkdir -p build/fuzz/corpus-fuzz_snapshot
+	@cp tests/data/fuzz-snapshot/* build/fuzz/corpus-fuzz_snapshot/ # past findings
 	@./frugal exec examples/credit.s --gas 50000 \
 	  --snapshot build/fuzz/corpus-fuzz_snapshot/credit.snap >/dev/null 2>&1 || true
 	@./frugal exec examples/evm.s --gas 40000 \
@@ -166,8 +168,9 @@ fuzz: deps all
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus-$$(basename $$t); \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=0 \
-	    build/fuzz/corpus-$$(basename $$t) 2>&1 | tail -n 3 || exit 1; \
+	  if $$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=0 \
+	      -artifact_prefix=build/fuzz/ build/fuzz/corpus-$$(basename $$t) > $$t.log 2>&1; \
+	  then tail -n 3 $$t.log; else tail -n 60 $$t.log; exit 1; fi; \
 	done
 
 format:

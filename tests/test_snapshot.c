@@ -117,8 +117,7 @@ Test(snapshot, across_processes) {
     snprintf(cmd, sizeof cmd, "%s exec examples/credit.s --gas 1050000", frugal);
     char *whole = tu_run_cmd(cmd);
     snprintf(cmd, sizeof cmd,
-             "%s exec examples/credit.s --gas 50000 --snapshot build/test-credit.snap",
-             frugal);
+             "%s exec examples/credit.s --gas 50000 --snapshot build/test-credit.snap", frugal);
     char *first = tu_run_cmd(cmd);
     cr_assert(strstr(first, "OUT_OF_GAS"), "%s", first);
     /* options first, and an option's value that is itself a snapshot file:
@@ -322,6 +321,39 @@ static void stop_inspect_resume(const char *example, int gas, const char *const 
 }
 
 /* An EVM child stopped inside its nested frame. */
+/* Inputs the fuzzer found (make fuzz; its build skips the checksum, so the
+ * test seals each again): each is refused with an offset, or loads, runs to
+ * a status and saves again, as tests/fuzz/fuzz_snapshot.c does with it.
+ * page-key-read-as-call-key.snap: the check of native call keys read every
+ * key's object as a process (ASan: out of bounds). */
+Test(snapshot, fuzzer_findings_load_or_are_refused) {
+    static const char *const files[] = {"tests/data/fuzz-snapshot/page-key-read-as-call-key.snap"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        vm_buf img = {0};
+        cr_assert_eq(tu_read_file(files[i], &img), 0, "%s", files[i]);
+        cr_assert_gt(img.len, 32);
+        uint32_t crc = (uint32_t)crc32(0L, img.data + 32, (uInt)(img.len - 32));
+        for (int b = 0; b < 4; b++)
+            img.data[24 + b] = (uint8_t)(crc >> (8 * b));
+        vm_machine *a = vm_machine_new();
+        char err[256] = "";
+        if (vm_snapshot_load(a, img.data, img.len, err, sizeof err) == 0) {
+            vm_limits l;
+            vm_get_limits(a, &l);
+            l.gas = 10000;
+            cr_assert_eq(vm_set_limits(a, &l), 0);
+            cr_assert_neq(vm_run(a), VM_RUNNING, "%s", files[i]);
+            vm_buf again = {0};
+            cr_assert_eq(vm_snapshot_save(a, &again), 0, "%s", files[i]);
+            vm_buf_free(&again);
+        } else {
+            cr_assert(strstr(err, "offset "), "%s: %s", files[i], err);
+        }
+        vm_machine_free(a);
+        vm_buf_free(&img);
+    }
+}
+
 Test(snapshot, evm_inspect_and_resume) {
     const char *want[] = {"process 1  RUNNING", "EVM process: 2 live frames", NULL};
     stop_inspect_resume("examples/evm.s", 40000, want, "stack ");
@@ -334,8 +366,7 @@ Test(snapshot, evm_calls_example) {
     const char *want[] = {"EVM frame 1 runs in the world of process 1",
                           "its world is held by the transaction of process 2", "key 0: call 1 --c",
                           "p2 -> p1 [style=dashed", NULL};
-    stop_inspect_resume("examples/evm_calls.s", 33000, want,
-                        "stack    1 105   (bottom first)");
+    stop_inspect_resume("examples/evm_calls.s", 33000, want, "stack    1 105   (bottom first)");
 }
 
 /* examples/calls.s: a client calls a native server through a
@@ -344,8 +375,7 @@ Test(snapshot, evm_calls_example) {
 Test(snapshot, kcall_example) {
     const char *want[] = {"(suspended inside KCALL of process 1)", "key 0: call 1 --c",
                           "p2 -> p1 [style=dotted", "p2 -> p1 [style=dashed", NULL};
-    stop_inspect_resume("examples/calls.s", 23758, want,
-                        "stack    0 1 1 5 12 21   (bottom first)");
+    stop_inspect_resume("examples/calls.s", 23758, want, "stack    0 1 1 5 12 21   (bottom first)");
 }
 
 /* frugal inspect: the tree, the capability graph, a memory image. */

@@ -470,8 +470,9 @@ static int load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t err
         if (!p->live) continue;
         linked += p->child != VM_NONE;
         for (uint32_t k = 0; k < p->nkeys; k++) {
+            if (p->keys[k].kind != VM_KEY_CALL) continue; /* obj names a page or channel */
             vm_proc *c = a->procs[p->keys[k].obj];
-            if (p->keys[k].kind != VM_KEY_CALL || c->evm) continue;
+            if (c->evm) continue;
             if (c->parent == VM_NONE) goto bad_tree;
             uint32_t q = p->parent;
             while (q != VM_NONE && q != c->parent)
