@@ -353,7 +353,7 @@ static int exec_range(sexec *x, sstate *st, uint32_t pc, uint32_t stop, uint32_t
         if (shortage) { /* the skip rule: charged, then nothing (a block is passed over) */
             st->gas += cost;
             st->memtime += mt;
-            pc = in.op == VM_OP_TIMES || in.op == VM_OP_IF ? x->match[pc] : next;
+            pc = vm_is_block_open(in.op) ? x->match[pc] : next;
             continue;
         }
         if (st->depth + grow > l->stack) return VM_STACK_OVERFLOW;
@@ -452,9 +452,30 @@ static int exec_range(sexec *x, sstate *st, uint32_t pc, uint32_t stop, uint32_t
             pc = x->match[pc];
             continue;
         }
+        case VM_OP_WHILE: {
+            const node *c = &e->n[s[d - 1]];
+            if (c->kind != K_CONST)
+                return fail(e, "a WHILE at %u whose condition depends on the inputs", pc), RUN_FAIL;
+            st->gas += cost, st->memtime += mt;
+            pc = c->val ? next : x->match[pc];
+            continue;
+        }
         case VM_OP_CLOSE: {
             st->gas += cost, st->memtime += mt;
             uint32_t k = st->ncalls, m = x->match[pc];
+            if (m != NONE && x->code[m - 1] == VM_OP_WHILE) {
+                if (d == 0) {
+                    pc = next;
+                    continue;
+                }
+                const node *c = &e->n[s[d - 1]];
+                if (c->kind != K_CONST)
+                    return fail(e, "a WHILE's CLOSE at %u on a value that depends on the inputs",
+                                pc),
+                           RUN_FAIL;
+                pc = c->val ? m : next;
+                continue;
+            }
             if (m != NONE && k >= 2 && (st->calls[k - 1] & LOOP_TAG)) {
                 uint32_t i = (st->calls[k - 1] & LOOP_MAX) + 1, cnt = st->calls[k - 2] & LOOP_MAX;
                 if (i < cnt) {
@@ -491,7 +512,7 @@ static int exec_range(sexec *x, sstate *st, uint32_t pc, uint32_t stop, uint32_t
 
 /* Blocks matched as brackets in the linear decoding (vm/interp.c's rule):
  * match[opener] = the address after its CLOSE (or the end); match[CLOSE of
- * a TIMES] = the body's start; NONE for other CLOSEs. start[pc]: pc begins
+ * a TIMES or WHILE] = the body's start; NONE for other CLOSEs. start[pc]: pc begins
  * an instruction (or is the end). */
 static int scan(sexec *x) {
     uint32_t len = x->len, nopen = 0;
@@ -508,13 +529,13 @@ static int scan(sexec *x) {
         x->start[pc] = 1;
         x->match[pc] = NONE;
         if (in.defined && !in.truncated) {
-            if (in.op == VM_OP_TIMES || in.op == VM_OP_IF) {
+            if (vm_is_block_open(in.op)) {
                 x->match[pc] = len;
                 open[nopen++] = pc;
             } else if (in.op == VM_OP_CLOSE && nopen) {
                 uint32_t o = open[--nopen];
                 x->match[o] = pc + in.len;
-                if (x->code[o] == VM_OP_TIMES) x->match[pc] = o + 1;
+                if (x->code[o] != VM_OP_IF) x->match[pc] = o + 1;
             }
         }
         pc += in.len;
@@ -626,6 +647,13 @@ int an_expr_eval(const an_expr *e, const vm_word *in, vm_word *out) {
  * one ulp, and operands' errors propagate through each operation's
  * Lipschitz bound; INFINITY where the operation is discontinuous there, or
  * the value may leave the fixed-point range). */
+/* x*y for error terms: 0 when either is 0, so an exact zero times an
+ * unbounded error stays 0 rather than NaN (a NaN error compares false and
+ * would pass for a bound). */
+static double err_mul(double x, double y) {
+    return x == 0 || y == 0 ? 0 : x * y;
+}
+
 static void eval_real(const an_expr *e, const node *x, const double *v, const double *er,
                       const double *in, double *val, double *err) {
     const double u = 1.0 / 4294967296.0, big = 2147483648.0;
@@ -660,7 +688,9 @@ static void eval_real(const an_expr *e, const node *x, const double *v, const do
     case VM_OP_FMUL:
     case VM_OP_MUL:
         if ((x->op == VM_OP_FMUL) != e->o.fixed) goto word;
-        r = a * b, re = fabs(a) * eb + fabs(b) * ea + ea * eb + (e->o.fixed ? u / 2 : 0);
+        r = a * b;
+        re = err_mul(fabs(a), eb) + err_mul(fabs(b), ea) + err_mul(ea, eb) +
+             (e->o.fixed ? u / 2 : 0);
         break;
     case VM_OP_FDIV:
         if (!e->o.fixed) goto word;
@@ -705,6 +735,7 @@ static void eval_real(const an_expr *e, const node *x, const double *v, const do
     }
     (void)q;
     re += fabs(r) * 4e-16; /* the double arithmetic's own rounding */
+    if (isnan(re)) re = INFINITY;
     if (e->o.fixed ? fabs(r) + re >= big : fabs(r) >= 9007199254740992.0) re = INFINITY;
     *val = r;
     *err = re;

@@ -213,16 +213,16 @@ static void add_const(evo_genome_params *g, vm_word c) {
 void evo_genome_params_for_task(evo_genome_params *g, const evo_isa *isa, const fit_task *t) {
     evo_genome_params_default(g, isa);
     if (isa->isa != FIT_ISA_NATIVE) return;
-    /* Iteration and conditions come as blocks (TIMES, IF, CLOSE), which
+    /* Iteration and conditions come as blocks (TIMES, WHILE, IF, CLOSE), which
      * variation cannot break, rather than jumps (docs/gp.md). */
     static const uint8_t fx_ops[] = {VM_OP_PUSH, VM_OP_POP,  VM_OP_DUP, VM_OP_SWAP,
                                      VM_OP_OVER, VM_OP_ROT,  VM_OP_ADD, VM_OP_SUB,
                                      VM_OP_FMUL, VM_OP_FDIV, VM_OP_NEG};
-    static const uint8_t int_ops[] = {VM_OP_PUSH,  VM_OP_POP,  VM_OP_DUP, VM_OP_SWAP, VM_OP_OVER,
-                                      VM_OP_ROT,   VM_OP_ADD,  VM_OP_SUB, VM_OP_MUL,  VM_OP_DIV,
-                                      VM_OP_MOD,   VM_OP_NEG,  VM_OP_ABS, VM_OP_MIN,  VM_OP_MAX,
-                                      VM_OP_LT,    VM_OP_GT,   VM_OP_EQ,  VM_OP_IF,   VM_OP_TIMES,
-                                      VM_OP_CLOSE, VM_OP_INDEX};
+    static const uint8_t int_ops[] = {VM_OP_PUSH,  VM_OP_POP,   VM_OP_DUP,  VM_OP_SWAP, VM_OP_OVER,
+                                      VM_OP_ROT,   VM_OP_ADD,   VM_OP_SUB,  VM_OP_MUL,  VM_OP_DIV,
+                                      VM_OP_MOD,   VM_OP_NEG,   VM_OP_ABS,  VM_OP_MIN,  VM_OP_MAX,
+                                      VM_OP_LT,    VM_OP_GT,    VM_OP_EQ,   VM_OP_IF,   VM_OP_TIMES,
+                                      VM_OP_WHILE, VM_OP_CLOSE, VM_OP_INDEX};
     static const uint8_t boolean[] = {VM_OP_AND, VM_OP_OR, VM_OP_XOR, VM_OP_NOT, VM_OP_ISZERO};
     const uint8_t *ops = t->fixed_point ? fx_ops : int_ops;
     g->nops = t->fixed_point ? sizeof fx_ops : sizeof int_ops;

@@ -340,11 +340,11 @@ Test(evo_genome, stack_aware_programs_never_underflow) {
     evo_genome_params_for_task(&g, &isa, &t);
     cr_assert(g.init_stack_aware);
     cr_assert_eq(g.init_depth, 1);
-    /* straight-line code: a jump or a block (IF, TIMES) can skip or repeat
+    /* straight-line code: a jump or a block (IF, TIMES, WHILE) can skip or repeat
      * instructions, so the static depth holds only without them */
     uint32_t k = 0;
     for (uint32_t i = 0; i < g.nops; i++)
-        if (isa.op[g.ops[i]].imm != EVO_IMM_REL && g.ops[i] != VM_OP_IF && g.ops[i] != VM_OP_TIMES)
+        if (isa.op[g.ops[i]].imm != EVO_IMM_REL && !vm_is_block_open(g.ops[i]))
             g.ops[k++] = g.ops[i];
     g.nops = k;
     g.ops[g.nops++] = VM_OP_DUP; /* weight the index ops */

@@ -157,7 +157,7 @@ Test(evo_run, downsampled_generations) {
     evo_params_default(&p, &isa, &t);
     p.seed = 3;
     p.pop_size = 200;
-    p.max_generations = 60;
+    p.max_generations = 200;
     p.target_error = 0;
     p.selection = EVO_SEL_LEXICASE;
     p.downsample = 0.3; /* 5 of 17 cases */

@@ -122,6 +122,11 @@ Test(expr, blocks_and_constant_jumps) {
     /* 3 TIMES: x + 0 + 1 + 2 */
     expect("PUSH 3\nTIMES\nINDEX\nADD\nCLOSE\n", 1, false, AN_EXPR_INFIX, "x + 3");
     expect("PUSH 3\nTIMES\nDUP 0\nMUL\nCLOSE\n", 1, false, AN_EXPR_INFIX, "x*x*(x*x)*(x*x*(x*x))");
+    /* WHILE on a constant counter: x + 3 + 2 + 1 */
+    expect("PUSH 3\nWHILE\nSWAP 0\nOVER\nADD\nSWAP 0\nPUSH 1\nSUB\nCLOSE\nPOP\n", 1, false,
+           AN_EXPR_INFIX, "x + 6");
+    expect("WHILE\nCLOSE\n", 1, false, AN_EXPR_INFIX,
+           "(no expression: a WHILE at 0 whose condition depends on the inputs)");
     /* IF on an input: both sides keep the depth, so a conditional */
     expect("DUP 1\nIF\nPUSH 5\nADD\nCLOSE\n", 2, false, AN_EXPR_INFIX, "x0 != 0 ? x1 + 5 : x1");
     expect("DUP 1\nIF\nPUSH 5\nADD\nCLOSE\n", 2, false, AN_EXPR_SYMPY,
@@ -157,11 +162,12 @@ static size_t gen_program(uint64_t *s, uint8_t *c, size_t cap, bool fixed) {
         VM_OP_FSIN, VM_OP_FCOS, VM_OP_FEXP, VM_OP_FLOG, VM_OP_ABS,  VM_OP_MIN, VM_OP_MAX,
         VM_OP_FMUL, VM_OP_FMUL, VM_OP_ADD,  VM_OP_IF,   VM_OP_CLOSE};
     static const uint8_t int_ops[] = {
-        VM_OP_PUSH, VM_OP_POP,   VM_OP_DUP,   VM_OP_SWAP, VM_OP_OVER,   VM_OP_ROT,  VM_OP_ADD,
-        VM_OP_SUB,  VM_OP_MUL,   VM_OP_DIV,   VM_OP_MOD,  VM_OP_NEG,    VM_OP_ABS,  VM_OP_MIN,
-        VM_OP_MAX,  VM_OP_LT,    VM_OP_GT,    VM_OP_EQ,   VM_OP_ISZERO, VM_OP_AND,  VM_OP_OR,
-        VM_OP_XOR,  VM_OP_NOT,   VM_OP_SHL,   VM_OP_SHR,  VM_OP_SAR,    VM_OP_ARG,  VM_OP_TIMES,
-        VM_OP_IF,   VM_OP_CLOSE, VM_OP_INDEX, VM_OP_ITOF, VM_OP_FTOI,   VM_OP_FMUL, VM_OP_HALT};
+        VM_OP_PUSH,   VM_OP_POP,  VM_OP_DUP,  VM_OP_SWAP,  VM_OP_OVER, VM_OP_ROT,
+        VM_OP_ADD,    VM_OP_SUB,  VM_OP_MUL,  VM_OP_DIV,   VM_OP_MOD,  VM_OP_NEG,
+        VM_OP_ABS,    VM_OP_MIN,  VM_OP_MAX,  VM_OP_LT,    VM_OP_GT,   VM_OP_EQ,
+        VM_OP_ISZERO, VM_OP_AND,  VM_OP_OR,   VM_OP_XOR,   VM_OP_NOT,  VM_OP_SHL,
+        VM_OP_SHR,    VM_OP_SAR,  VM_OP_ARG,  VM_OP_TIMES, VM_OP_IF,   VM_OP_CLOSE,
+        VM_OP_INDEX,  VM_OP_ITOF, VM_OP_FTOI, VM_OP_FMUL,  VM_OP_HALT, VM_OP_WHILE};
     if (tu_below(s, 8) == 0) return tu_random_program(s, c, cap);
     size_t n = 0, k = 1 + tu_below(s, 30);
     for (size_t i = 0; i < k && n + 10 < cap; i++) {
@@ -341,4 +347,30 @@ Test(python, module) {
     cr_expect(ok && sscanf(ok, "ok %d", &n) == 1 && n > 20, "%s", out);
     free(out);
     tu_rmtree(dir);
+}
+
+/* Found by fixed_point_matches_vm_over_seeds (seed 4, program 1075): an
+ * input-dependent IF made an unbounded error, FMUL multiplied it by an exact
+ * 0 into a NaN, and MIN took the NaN for the smaller bound. */
+Test(expr, unbounded_error_stays_unbounded) {
+    static const uint8_t c[] = {0x12, 0x01, 0x42, 0x25, 0x04, 0x13, 0x01, 0x42, 0x25, 0x05, 0x05,
+                                0x46, 0x27, 0x14, 0x25, 0x40, 0x44, 0x20, 0x05, 0x16, 0x01, 0x40,
+                                0x14, 0x16, 0x01, 0x12, 0x03, 0x25, 0x27, 0x05, 0x27};
+    vm_word in[2] = {-17098331456, -13577116148};
+    double din[2] = {vm_fx_to_double(in[0]), vm_fx_to_double(in[1])};
+    an_expr_opts o = {.n_in = 2, .fixed = true, .limits = GP_LIMITS};
+    an_expr *e = NULL;
+    cr_assert_eq(an_expr_build(c, sizeof c, &o, &e), 0);
+    cr_assert_null(an_expr_reason(e), "%s", an_expr_reason(e));
+    vm_machine *a = vm_machine_new();
+    uint32_t depth = 0;
+    vm_word top = 0;
+    cr_assert_eq(vm_out(a, c, sizeof c, in, 2, &depth, &top), VM_HALTED);
+    double v, err;
+    cr_assert_eq(an_expr_eval_real(e, din, &v, &err), 0);
+    cr_assert(!isnan(err));
+    cr_assert(fabs(v - vm_fx_to_double(top)) <= err, "%.17g against %.17g, bound %.3g", v,
+              vm_fx_to_double(top), err);
+    vm_machine_free(a);
+    an_expr_free(e);
 }

@@ -35,7 +35,19 @@ static inline uint32_t loop_round(const vm_proc *p) {
 }
 
 /* Internal handlers that have no opcode byte. */
-enum { X_HDR, X_HDRS, X_INV, X_TRUNC, X_JMP_BAD, X_JZ_BAD, X_JNZ_BAD, X_CALL_BAD, X_END, X_N };
+enum {
+    X_HDR,
+    X_HDRS,
+    X_INV,
+    X_TRUNC,
+    X_JMP_BAD,
+    X_JZ_BAD,
+    X_JNZ_BAD,
+    X_CALL_BAD,
+    X_WCLOSE,
+    X_END,
+    X_N
+};
 
 static vm_status FN(run)(vm_machine *a, vm_proc *p, vm_budget *b, bool stepping,
                          const void *const **ops_out, const void *const **xops_out);
@@ -50,6 +62,7 @@ static bool is_terminator(uint8_t op) {
     case VM_OP_RET:
     case VM_OP_TIMES:
     case VM_OP_IF:
+    case VM_OP_WHILE:
     case VM_OP_CLOSE:
     case VM_OP_HALT:
     case VM_OP_YIELD:
@@ -137,7 +150,7 @@ static void match_blocks(const vm_proc *p, uint32_t *m) {
         vm_decode_inline(p->code, len, pc, &in);
         uint32_t next = pc + in.len;
         if (in.defined && !in.truncated) {
-            if (in.op == VM_OP_TIMES || in.op == VM_OP_IF) {
+            if (vm_is_block_open(in.op)) {
                 m[pc] = len;
                 open[nopen++] = pc;
             } else if (in.op == VM_OP_CLOSE) {
@@ -145,7 +158,7 @@ static void match_blocks(const vm_proc *p, uint32_t *m) {
                 if (nopen) {
                     uint32_t o = open[--nopen];
                     m[o] = next;
-                    if (p->code[o] == VM_OP_TIMES) m[pc] = o + 1;
+                    if (p->code[o] != VM_OP_IF) m[pc] = o + 1; /* a loop's CLOSE goes back */
                 }
             }
         }
@@ -195,12 +208,14 @@ static uint32_t emit(vm_machine *a, vm_proc *p, uint32_t c, bool step, const uin
             cells[c + 1].i = vm_rel_target(&in);
             a->fix[(*nfix)++] = c;
         } else if (!end && in.defined && !in.truncated &&
-                   (in.op == VM_OP_TIMES || in.op == VM_OP_IF || in.op == VM_OP_CLOSE)) {
+                   (vm_is_block_open(in.op) || in.op == VM_OP_CLOSE)) {
             if (m[pc] == VM_NONE) {
                 cells[c].h = ops[VM_OP_NOP]; /* the CLOSE of an IF, or unmatched */
             } else {
                 cells[c + 1].i = m[pc];
                 a->fix[(*nfix)++] = c;
+                if (in.op == VM_OP_CLOSE && p->code[m[pc] - 1] == VM_OP_WHILE)
+                    cells[c].h = xops[X_WCLOSE];
             }
         }
         c += VM_INS_CELLS;
@@ -253,7 +268,7 @@ int FN(decode)(vm_machine *a, vm_proc *p) {
         lead[pc] |= 1;
         uint32_t next = pc + in.len;
         if (in.defined && !in.truncated) {
-            blocks |= in.op == VM_OP_TIMES || in.op == VM_OP_IF || in.op == VM_OP_CLOSE;
+            blocks |= vm_is_block_open(in.op) || in.op == VM_OP_CLOSE;
             if ((&vm_optab[in.op])->imm == VM_IMM_REL) {
                 int64_t t = vm_rel_target(&in);
                 if (t >= 0 && t <= len) lead[t] |= 2;
@@ -337,6 +352,7 @@ static vm_status FN(run)(vm_machine *a, vm_proc *p, vm_budget *b, bool stepping,
         [X_JZ_BAD] = LBL(L_JZ_BAD, T_X(X_JZ_BAD)),
         [X_JNZ_BAD] = LBL(L_JNZ_BAD, T_X(X_JNZ_BAD)),
         [X_CALL_BAD] = LBL(L_CALL_BAD, T_X(X_CALL_BAD)),
+        [X_WCLOSE] = LBL(L_WCLOSE, T_X(X_WCLOSE)),
         [X_END] = LBL(L_END, T_X(X_END)),
     };
     if (ops_out) {
@@ -449,6 +465,7 @@ dispatch:
     case T_X(X_JZ_BAD): goto L_JZ_BAD;
     case T_X(X_JNZ_BAD): goto L_JNZ_BAD;
     case T_X(X_CALL_BAD): goto L_CALL_BAD;
+    case T_X(X_WCLOSE): goto L_WCLOSE;
     case T_X(X_END): goto L_END;
     default: goto L_INV;
     }
@@ -528,7 +545,7 @@ skip : {
     CHARGE(ip, mt);
     uint8_t op = ip[3].w.hi < p->len ? p->code[ip[3].w.hi] : VM_OP_NOP;
     ip += VM_HDR_CELLS;
-    ip = op == VM_OP_TIMES || op == VM_OP_IF ? (vm_cell *)(intptr_t)IMM : ip + VM_INS_CELLS;
+    ip = vm_is_block_open(op) ? (vm_cell *)(intptr_t)IMM : ip + VM_INS_CELLS;
     NEXT;
 }
 
@@ -611,6 +628,8 @@ L_CLOSE: { /* of a TIMES (others run as NOP); a loop frame on top counts its rou
     ip += 2;
     NEXT;
 }
+L_WHILE: ip = sp[-1] == 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT;
+L_WCLOSE: ip = DEPTH > 0 && sp[-1] != 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT; /* of a WHILE */
 L_INDEX: *sp++ = loop_round(p); ip += 2; NEXT;
 L_JMP_BAD:  STOP(VM_BAD_JUMP);
 L_JZ_BAD:   if (sp[-1] == 0) STOP(VM_BAD_JUMP); sp--; ip += 2; NEXT;

@@ -61,6 +61,10 @@ void vm_decode(const uint8_t *code, size_t len, size_t pc, vm_insn *out);
 static inline int64_t vm_rel_target(const vm_insn *in) {
     return (int64_t)in->pc + in->len + in->imm;
 }
+/* Opens a block that a CLOSE ends (TIMES, IF, WHILE: docs/isa.md, "Blocks"). */
+static inline bool vm_is_block_open(uint8_t op) {
+    return op == VM_OP_TIMES || op == VM_OP_IF || op == VM_OP_WHILE;
+}
 
 /* ---- statuses ---- */
 
