@@ -510,38 +510,21 @@ static int exec_range(sexec *x, sstate *st, uint32_t pc, uint32_t stop, uint32_t
     return RUN_ON;
 }
 
-/* Blocks matched as brackets in the linear decoding (vm/interp.c's rule):
- * match[opener] = the address after its CLOSE (or the end); match[CLOSE of
- * a TIMES or WHILE] = the body's start; NONE for other CLOSEs. start[pc]: pc begins
- * an instruction (or is the end). */
+/* Blocks matched as the interpreter matches them (vm_match_blocks); start[pc]:
+ * pc begins an instruction (or is the end). */
 static int scan(sexec *x) {
-    uint32_t len = x->len, nopen = 0;
-    uint32_t *open = malloc(((size_t)len + 1) * sizeof *open);
-    x->match = malloc(((size_t)len + 1) * sizeof *x->match);
+    uint32_t len = x->len;
+    x->match = malloc(2 * ((size_t)len + 1) * sizeof *x->match);
     x->start = calloc((size_t)len + 1, 1);
-    if (!open || !x->match || !x->start) {
-        free(open);
-        return -1;
-    }
+    if (!x->match || !x->start) return -1;
+    vm_match_blocks(x->code, len, x->match);
     for (uint32_t pc = 0; pc < len;) {
         vm_insn in;
         vm_decode(x->code, len, pc, &in);
         x->start[pc] = 1;
-        x->match[pc] = NONE;
-        if (in.defined && !in.truncated) {
-            if (vm_is_block_open(in.op)) {
-                x->match[pc] = len;
-                open[nopen++] = pc;
-            } else if (in.op == VM_OP_CLOSE && nopen) {
-                uint32_t o = open[--nopen];
-                x->match[o] = pc + in.len;
-                if (x->code[o] != VM_OP_IF) x->match[pc] = o + 1;
-            }
-        }
         pc += in.len;
     }
     x->start[len] = 1;
-    free(open);
     return 0;
 }
 

@@ -138,34 +138,6 @@ static void blk_close(blockacc *b, vm_cell *cells, vm_cold *cold) {
     cold[hs] = cold[hs + 1] = (vm_cold){cells[b->hdr + 3].w.hi, 0, 0};
 }
 
-/* Blocks: match each TIMES and IF with its CLOSE in the linear decoding, as
- * brackets. m[pc] gets, for an opener, the address after its CLOSE (or the
- * end); for a CLOSE of a TIMES, the address after that TIMES (the body);
- * VM_NONE for a CLOSE of an IF or an unmatched one (it does nothing). m has
- * room for 2 * (len + 1) entries: the second half is the open-block stack. */
-static void match_blocks(const vm_proc *p, uint32_t *m) {
-    uint32_t len = p->len, *open = m + len + 1, nopen = 0;
-    for (uint32_t pc = 0; pc < len;) {
-        vm_insn in;
-        vm_decode_inline(p->code, len, pc, &in);
-        uint32_t next = pc + in.len;
-        if (in.defined && !in.truncated) {
-            if (vm_is_block_open(in.op)) {
-                m[pc] = len;
-                open[nopen++] = pc;
-            } else if (in.op == VM_OP_CLOSE) {
-                m[pc] = VM_NONE;
-                if (nopen) {
-                    uint32_t o = open[--nopen];
-                    m[o] = next;
-                    if (p->code[o] != VM_OP_IF) m[pc] = o + 1; /* a loop's CLOSE goes back */
-                }
-            }
-        }
-        pc = next;
-    }
-}
-
 static const void *handler(const vm_insn *in, const void *const *ops, const void *const *xops) {
     if (in->truncated && in->defined) return xops[X_TRUNC];
     if (!in->defined) return xops[X_INV];
@@ -292,7 +264,7 @@ int FN(decode)(vm_machine *a, vm_proc *p) {
      * already. Code without blocks (most GP programs) needs no matching: emit
      * reads the match only at a TIMES, IF or CLOSE. */
     p->has_blocks = blocks;
-    if (blocks) match_blocks(p, a->match);
+    if (blocks) vm_match_blocks(p->code, len, a->match);
     /* A jump into an immediate is not a leader: it is a BAD_JUMP. */
     for (uint32_t pc = 0; pc <= len; pc++)
         lead[pc] = (lead[pc] & 3) == 3;
@@ -311,7 +283,7 @@ static void FN(decode_step)(vm_machine *a, vm_proc *p) {
     const void *const *ops, *const *xops;
     FN(run)(NULL, NULL, NULL, false, &ops, &xops);
     uint32_t nfix = 0;
-    if (p->has_blocks) match_blocks(p, a->match); /* the scratch grew in decode */
+    if (p->has_blocks) vm_match_blocks(p->code, p->len, a->match); /* the scratch grew in decode */
     memset(p->step_at, 0xff, ((size_t)p->len + 1) * sizeof(uint32_t));
     p->ncells = emit(a, p, p->fast_end, true, NULL, &nfix, ops, xops);
     for (uint32_t pc = 0; pc <= p->len; pc++) {

@@ -53,3 +53,24 @@ const char *vm_status_doc(vm_status s) {
     default: return "unknown status";
     }
 }
+
+void vm_match_blocks(const uint8_t *code, uint32_t len, uint32_t *m) {
+    uint32_t *open = m + len + 1, nopen = 0;
+    for (uint32_t pc = 0; pc < len;) {
+        vm_insn in;
+        vm_decode_inline(code, len, pc, &in);
+        uint32_t next = pc + in.len;
+        m[pc] = VM_NONE;
+        if (in.defined && !in.truncated) {
+            if (vm_is_block_open(in.op)) {
+                m[pc] = len;
+                open[nopen++] = pc;
+            } else if (in.op == VM_OP_CLOSE && nopen) {
+                uint32_t o = open[--nopen];
+                m[o] = next;
+                if (code[o] != VM_OP_IF) m[pc] = o + 1; /* a loop's CLOSE goes back */
+            }
+        }
+        pc = next;
+    }
+}

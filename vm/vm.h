@@ -65,6 +65,12 @@ static inline int64_t vm_rel_target(const vm_insn *in) {
 static inline bool vm_is_block_open(uint8_t op) {
     return op == VM_OP_TIMES || op == VM_OP_IF || op == VM_OP_WHILE;
 }
+/* Blocks matched as brackets in the linear decoding, the rule of the
+ * interpreter: m[pc] of an opener is the address after its CLOSE (or len);
+ * of a CLOSE of a TIMES or WHILE, the body's first address; UINT32_MAX for
+ * every other instruction (an IF's or an unmatched CLOSE does nothing). m
+ * has room for 2 * (len + 1) entries: the second half is scratch. */
+void vm_match_blocks(const uint8_t *code, uint32_t len, uint32_t *m);
 
 /* ---- statuses ---- */
 
