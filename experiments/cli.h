@@ -17,6 +17,8 @@
  * exit code (0 on success). */
 int exp_read_file(const char *path, vm_buf *out);
 int exp_load_program(const char *path, vm_buf *code); /* .s is assembled */
+/* vm_asm with its errors printed to stderr: 0, or the number of errors. */
+int exp_asm(const char *src, size_t len, const char *fname, vm_buf *out);
 int exp_parse_u64(const char *opt, const char *s, uint64_t *out);
 /* mkdir -p of the folder that will hold path. */
 int exp_make_parent_dirs(const char *path);
