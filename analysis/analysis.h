@@ -243,10 +243,11 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
  * "best" (the best individual of the last generation). 0, or -1. */
 int an_parse_id(const an_run *r, const char *id, uint64_t *gen, uint32_t *island, uint32_t *slot);
 /* Print the ancestry of (gen, island, slot) through parent_a (the first
- * parent: the one the child's code starts from), newest first, each program
- * with its error, gas, memory-time and the operators that made it. 0, or -1
- * with a message on out. */
+ * parent: the one the child's code starts from) to out, newest first, each
+ * program with its error, gas, memory-time and the operators that made it.
+ * 0, or -1 with a message naming the file in err (no such individual, or
+ * parent ids that loop: out then holds the lineage up to there). */
 int an_lineage(const an_run *r, uint64_t gen, uint32_t island, uint32_t slot, bool programs,
-               FILE *out);
+               FILE *out, char *err, size_t errcap);
 
 #endif

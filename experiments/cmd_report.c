@@ -51,7 +51,11 @@ static int lineage(const char *path, const char *id) {
         rc = EXP_EXIT_USAGE;
         goto cleanup;
     }
-    if (an_lineage(&r, gen, island, slot, true, stdout)) rc = EXP_EXIT_INPUT;
+    if (an_lineage(&r, gen, island, slot, true, stdout, err, sizeof err)) {
+        fflush(stdout); /* the lineage up to the error, then the error */
+        fprintf(stderr, "frugal report: %s\n", err);
+        rc = EXP_EXIT_INPUT;
+    }
 cleanup:
     an_run_free(&r);
     return rc;

@@ -498,6 +498,17 @@ Test(report, lineage_of_the_best) {
     /* a bad id is a usage error */
     cr_assert_eq(report("bad", (const char *[]){in, "--lineage", "x:y", NULL}), 2);
     cr_assert_eq(report("far", (const char *[]){in, "--lineage", "99:0:0", NULL}), 3);
+    /* its message on stderr, naming the file and the individual; nothing on stdout */
+    snprintf(p, sizeof p, "%s/far.err", dir);
+    char *err = slurp(p);
+    char want_err[512];
+    snprintf(want_err, sizeof want_err, "frugal report: %s: no individual 99:0:0 (", in);
+    cr_assert(strstr(err, want_err), "want '%s' in:\n%s", want_err, err);
+    free(err);
+    snprintf(p, sizeof p, "%s/far.out", dir);
+    out = slurp(p);
+    cr_assert_str_eq(out, "");
+    free(out);
 }
 
 Test(report, without_gnuplot) {
