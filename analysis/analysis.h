@@ -221,21 +221,34 @@ typedef enum { AN_PNG, AN_SVG, AN_PDF } an_format;
 typedef struct {
     const char *out_dir; /* where everything goes (created) */
     unsigned formats;    /* AN_FMT bits: each figure in each format */
-    bool quiet;          /* no progress messages on msg */
-    an_ci_method ci;     /* the success rates' intervals */
-    uint32_t boot_reps;  /* the effort bootstrap's resamples (0: AN_BOOT_REPS) */
-    uint64_t boot_seed;  /* and its seed */
+    /* called with a line per run read and on the report written (NULL: none) */
+    void (*progress)(const char *line, void *ctx);
+    void *progress_ctx;
+    an_ci_method ci;    /* the success rates' intervals */
+    uint32_t boot_reps; /* the effort bootstrap's resamples (0: AN_BOOT_REPS) */
+    uint64_t boot_seed; /* and its seed */
 } an_report_opts;
+
+/* What an_report tells besides its return value. */
+typedef struct {
+    int fail;            /* when it returns -1: AN_ERR_INPUT (a bad input file) or AN_ERR_IO */
+    bool no_gnuplot;     /* written without figures: gnuplot is not installed */
+    bool gnuplot_failed; /* gnuplot failed on some figure (OUT/gnuplot.log) */
+    /* What the user should know about those and about odd inputs, or "": a
+     * line each ('\n' between), a line that starts with spaces continuing the
+     * one before (the lines that do not fit are left out). */
+    char warn[4096];
+} an_report_result;
 
 /* Write the report for the inputs: each input is a run file (one run) or a
  * directory (every *.h5 in it: a batch over seeds); each input is one
  * experiment, and the figures overlay the experiments; with two or more, every
- * pair is compared (docs/report.md, "Comparisons"). Messages go to msg.
- * Returns 0; 1 when the tables and report were written but no figures
- * because gnuplot is missing (msg says how to install it); 2 when gnuplot
- * failed on some figure (see OUT/gnuplot.log); AN_ERR_INPUT or AN_ERR_IO on
- * error (the message on msg; no temporary file is left behind). */
-int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE *msg);
+ * pair is compared (docs/report.md, "Comparisons"). An arena file (frugal
+ * arena) gets its own report. 0 when the report is written, also without
+ * figures (res says why); -1 with the message in err, and its kind in
+ * res->fail (no temporary file is left behind). */
+int an_report(const char *const *inputs, size_t n, const an_report_opts *o, an_report_result *res,
+              char *err, size_t errcap);
 
 /* ---- lineage ---- */
 
@@ -243,10 +256,11 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
  * "best" (the best individual of the last generation). 0, or -1. */
 int an_parse_id(const an_run *r, const char *id, uint64_t *gen, uint32_t *island, uint32_t *slot);
 /* Print the ancestry of (gen, island, slot) through parent_a (the first
- * parent: the one the child's code starts from), newest first, each program
- * with its error, gas, memory-time and the operators that made it. 0, or -1
- * with a message on out. */
+ * parent: the one the child's code starts from) to out, newest first, each
+ * program with its error, gas, memory-time and the operators that made it.
+ * 0, or -1 with a message naming the file in err (no such individual, or
+ * parent ids that loop: out then holds the lineage up to there). */
 int an_lineage(const an_run *r, uint64_t gen, uint32_t island, uint32_t slot, bool programs,
-               FILE *out);
+               FILE *out, char *err, size_t errcap);
 
 #endif

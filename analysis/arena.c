@@ -40,7 +40,7 @@ static int cmp_score(const void *a, const void *b) {
     return (x->score < y->score) - (x->score > y->score);
 }
 
-int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
+int an_arena_report(const char *path, const an_report_opts *o, an_msgs *msg) {
     int rc = AN_ERR_INPUT;
     player *pl = NULL;
     char game[16] = "?", *names = NULL;
@@ -51,11 +51,11 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
     hsize_t dims[1];
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), st = -1;
     if (f < 0) {
-        fprintf(msg, "frugal report: %s: truncated or corrupt HDF5 file\n", path);
+        an_fail(msg, "%s: truncated or corrupt HDF5 file", path);
         return AN_ERR_INPUT;
     }
     if (H5LTget_dataset_info(f, "/players/score", dims, NULL, NULL) < 0) {
-        fprintf(msg, "frugal report: %s: an arena file without /players\n", path);
+        an_fail(msg, "%s: an arena file without /players", path);
         goto cleanup;
     }
     uint32_t n = (uint32_t)dims[0], N = n ? n : 1;
@@ -81,7 +81,7 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
     for (int k = 0; k < 5 && !bad; k++)
         bad = read_col(f, ucols[k], H5T_NATIVE_UINT32, n, u[k]);
     if (bad) {
-        fprintf(msg, "frugal report: %s: truncated or corrupt arena file (/players)\n", path);
+        an_fail(msg, "%s: truncated or corrupt arena file (/players)", path);
         goto cleanup;
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -101,7 +101,7 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
 
     const char *dir = o->out_dir;
     if (an_mkdirs(dir)) {
-        fprintf(msg, "frugal report: cannot create %s: %s\n", dir, strerror(errno));
+        an_fail(msg, "cannot create %s: %s", dir, strerror(errno));
         goto cleanup;
     }
     FILE *c = an_open_out(dir, "arena-players.csv", msg);
@@ -144,17 +144,17 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
           g);
     if (an_close_out(g, dir, "arena-scores.gp", msg)) goto cleanup;
     bool figs = an_have_gnuplot();
-    int gp_rc = 0;
     if (figs) {
         for (int t = 0; t < 3; t++) {
             if (!(o->formats & AN_FMT(t))) continue;
             const char *x = an_ext_of((an_format)t);
-            if (an_run_gnuplot(dir, "arena-score-gas.gp", x, msg)) gp_rc = 2;
-            if (an_run_gnuplot(dir, "arena-scores.gp", x, msg)) gp_rc = 2;
+            if (an_run_gnuplot(dir, "arena-score-gas.gp", x, msg)) figs = false;
+            if (an_run_gnuplot(dir, "arena-scores.gp", x, msg)) figs = false;
         }
     } else {
-        fprintf(msg, "frugal report: gnuplot is not installed, so no figures (the tables and "
-                     "scripts are written); install it with: apt-get install gnuplot-nox\n");
+        msg->res->no_gnuplot = true;
+        an_warn(msg, "gnuplot is not installed, so no figures (the tables and "
+                     "scripts are written); install it with: apt-get install gnuplot-nox");
     }
 
     FILE *md = an_open_out(dir, "report.md", msg);
@@ -175,7 +175,7 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
                 p->gas, p->memtime, p->forfeits);
     }
     fputs("\nThe table is also in `arena-players.csv`.\n\n", md);
-    if (figs && !gp_rc)
+    if (figs)
         fprintf(md,
                 "![score against gas](arena-score-gas.%s)\n\nEach player's score against the gas "
                 "it spent per move: cheap and strong players sit at the top left.\n\n"
@@ -184,8 +184,8 @@ int an_arena_report(const char *path, const an_report_opts *o, FILE *msg) {
     else
         fputs("*Figures not drawn (gnuplot missing or failed); their scripts are here.*\n", md);
     if (an_close_out(md, dir, "report.md", msg)) goto cleanup;
-    if (!o->quiet) fprintf(msg, "frugal report: wrote %s/report.md\n", dir);
-    rc = figs ? gp_rc : 1;
+    an_progress(msg, "wrote %s/report.md", dir);
+    rc = 0;
 cleanup:
     if (st >= 0) H5Tclose(st);
     H5Fclose(f);

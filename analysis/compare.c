@@ -102,7 +102,8 @@ static const char *method_name(const an_cmp *c) {
     return !c->tested ? "not tested" : c->exact ? "exact" : "normal";
 }
 
-int an_write_compare_csv(const an_exp *e, const an_cmp *c, size_t nc, const char *dir, FILE *msg) {
+int an_write_compare_csv(const an_exp *e, const an_cmp *c, size_t nc, const char *dir,
+                         an_msgs *msg) {
     FILE *f = an_open_out(dir, "compare.csv", msg);
     if (!f) return -1;
     fputs("metric,experiment_a,experiment_b,n_a,n_b,summary,value_a,value_b,test,method,"
@@ -365,7 +366,7 @@ static void tex_foot(FILE *f) {
 }
 
 int an_write_tex(const an_exp *e, size_t n, const an_cmp *c, size_t nc, uint32_t reps,
-                 uint64_t seed, const char *dir, FILE *msg) {
+                 uint64_t seed, const char *dir, an_msgs *msg) {
     FILE *f = an_open_out(dir, "tables.tex", msg);
     if (!f) return -1;
     char lab[3][2 * AN_NAME * 20], b[4][256];

@@ -55,12 +55,12 @@ static void ops_text(uint32_t ops, char *buf, size_t cap) {
 }
 
 int an_lineage(const an_run *r, uint64_t gen, uint32_t island, uint32_t slot, bool programs,
-               FILE *out) {
+               FILE *out, char *err, size_t errcap) {
     if (gen >= r->generations || island >= r->islands || slot >= r->pop_size) {
-        fprintf(out,
-                "frugal report: no individual %" PRIu64 ":%" PRIu32 ":%" PRIu32 " in %s (%" PRIu64
-                " generations of %" PRIu32 " islands x %" PRIu32 ")\n",
-                gen, island, slot, r->path, r->generations, r->islands, r->pop_size);
+        base_errf_at(err, errcap, r->path,
+                     "no individual %" PRIu64 ":%" PRIu32 ":%" PRIu32 " (%" PRIu64
+                     " generations of %" PRIu32 " islands x %" PRIu32 ")",
+                     gen, island, slot, r->generations, r->islands, r->pop_size);
         return -1;
     }
     fprintf(out,
@@ -83,7 +83,10 @@ int an_lineage(const an_run *r, uint64_t gen, uint32_t island, uint32_t slot, bo
                 r->length[row], optext, second);
         if (programs) an_print_program(r, row, out, "      ");
         if (++steps > limit) {
-            fprintf(out, "(stopped: the parent ids loop)\n");
+            base_errf_at(err, errcap, r->path,
+                         "the parent ids loop (at %" PRIu64 ":%" PRIu32 ":%" PRIu32
+                         "), so the lineage stops there",
+                         gen, island, slot);
             return -1;
         }
         if (ops & EVO_OP_IMMIGRANT) { /* parent_a: its slot, parent_b: its island, same gen */

@@ -86,17 +86,44 @@ const char *an_ext_of(an_format f) {
     return f == AN_SVG ? "svg" : f == AN_PDF ? "pdf" : "png";
 }
 
-FILE *an_open_out(const char *dir, const char *name, FILE *msg) {
+void an_fail(an_msgs *m, const char *fmt, ...) {
+    if (!m->err || !m->errcap || m->err[0]) return;
+    va_list ap;
+    va_start(ap, fmt);
+    base_verrf_at(m->err, m->errcap, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void an_warn(an_msgs *m, const char *fmt, ...) {
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    base_errf_line(m->res->warn, sizeof m->res->warn, &m->warnlen, "%s", line);
+}
+
+void an_progress(an_msgs *m, const char *fmt, ...) {
+    if (!m->o->progress) return;
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    m->o->progress(line, m->o->progress_ctx);
+}
+
+FILE *an_open_out(const char *dir, const char *name, an_msgs *msg) {
     char p[8192];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     FILE *f = fopen(p, "w");
-    if (!f) fprintf(msg, "frugal report: cannot write %s: %s\n", p, strerror(errno));
+    if (!f) an_fail(msg, "cannot write %s: %s", p, strerror(errno));
     return f;
 }
 
-int an_close_out(FILE *f, const char *dir, const char *name, FILE *msg) {
+int an_close_out(FILE *f, const char *dir, const char *name, an_msgs *msg) {
     if (ferror(f) | (fclose(f) != 0)) {
-        fprintf(msg, "frugal report: cannot write %s/%s\n", dir, name);
+        an_fail(msg, "cannot write %s/%s", dir, name);
         return -1;
     }
     return 0;
@@ -125,12 +152,12 @@ static int cmp_str(const void *a, const void *b) {
 
 /* The *.h5 files of a directory (sorted), or the file itself. 0, or
  * AN_ERR_IO or AN_ERR_INPUT (a directory without runs). */
-static int list_inputs(const char *in, char ***files, size_t *n, FILE *msg) {
+static int list_inputs(const char *in, char ***files, size_t *n, an_msgs *msg) {
     struct stat st;
     *files = NULL;
     *n = 0;
     if (stat(in, &st) != 0) {
-        fprintf(msg, "frugal report: %s: %s\n", in, strerror(errno));
+        an_fail(msg, "%s: %s", in, strerror(errno));
         return AN_ERR_IO;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -144,7 +171,7 @@ static int list_inputs(const char *in, char ***files, size_t *n, FILE *msg) {
     }
     DIR *d = opendir(in);
     if (!d) {
-        fprintf(msg, "frugal report: %s: %s\n", in, strerror(errno));
+        an_fail(msg, "%s: %s", in, strerror(errno));
         return AN_ERR_IO;
     }
     struct dirent *e;
@@ -168,7 +195,7 @@ static int list_inputs(const char *in, char ***files, size_t *n, FILE *msg) {
     }
     closedir(d);
     if (!rc && !*n) {
-        fprintf(msg, "frugal report: %s: no run files (*.h5) in this directory\n", in);
+        an_fail(msg, "%s: no run files (*.h5) in this directory", in);
         rc = AN_ERR_INPUT;
     }
     if (rc) {
@@ -293,12 +320,12 @@ static uint64_t pareto(const an_run *r, uint64_t gen, uint64_t *out, double pena
 
 /* Read one run: keep its summary, append its rows to the group's data files. */
 static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE *hist, range *rg,
-                    FILE *msg) {
+                    an_msgs *msg) {
     an_run r;
     char err[1024];
     int rc = an_run_load(path, &r, err, sizeof err);
     if (rc) {
-        fprintf(msg, "frugal report: %s\n", err);
+        an_fail(msg, "%s", err);
         return rc;
     }
     rc = -1;
@@ -315,9 +342,9 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
         g->penalty = r.penalty;
     } else if (strcmp(g->spec_name, r.spec_name) || g->islands != r.islands ||
                g->pop_size != r.pop_size) {
-        fprintf(msg,
-                "frugal report: warning: %s is spec %s (%" PRIu32 " x %" PRIu32
-                "), the others in %s are %s (%" PRIu32 " x %" PRIu32 ")\n",
+        an_warn(msg,
+                "warning: %s is spec %s (%" PRIu32 " x %" PRIu32
+                "), the others in %s are %s (%" PRIu32 " x %" PRIu32 ")",
                 path, r.spec_name, r.islands, r.pop_size, g->input, g->spec_name, g->islands,
                 g->pop_size);
     }
@@ -412,7 +439,7 @@ cleanup:
         free(s->stats);
         free(s->program);
         free(s->case_errors);
-        fprintf(msg, "frugal report: %s: out of memory\n", path);
+        an_fail(msg, "%s: out of memory", path);
     }
     free(rows);
     an_run_free(&r);
@@ -427,7 +454,8 @@ static const an_stats *stat_at(const run_sum *s, uint64_t gen) {
     return &s->stats[gen < s->generations ? gen : s->generations - 1];
 }
 
-static int write_convergence(const group *g, const char *dir, range *err, range *res, FILE *msg) {
+static int write_convergence(const group *g, const char *dir, range *err, range *res,
+                             an_msgs *msg) {
     char name[128];
     snprintf(name, sizeof name, "convergence-%s.csv", g->label);
     FILE *f = an_open_out(dir, name, msg);
@@ -527,7 +555,7 @@ static int group_stats(group *g, const an_report_opts *o) {
 /* success-EXP.csv: the share of runs solved within a number of evaluations
  * (a run counts from the evaluation count at the end of the generation that
  * solved it), with its interval, as a staircase ready to draw. */
-static int write_success_curve(const group *g, const char *dir, an_ci_method ci, FILE *msg) {
+static int write_success_curve(const group *g, const char *dir, an_ci_method ci, an_msgs *msg) {
     char name[128];
     snprintf(name, sizeof name, "success-%s.csv", g->label);
     FILE *f = an_open_out(dir, name, msg);
@@ -566,7 +594,7 @@ static int write_success_curve(const group *g, const char *dir, an_ci_method ci,
 }
 
 /* final-EXP.csv: each run's last best program, for the box plots. */
-static int write_final(const group *g, const char *dir, range *rg, FILE *msg) {
+static int write_final(const group *g, const char *dir, range *rg, an_msgs *msg) {
     char name[128];
     snprintf(name, sizeof name, "final-%s.csv", g->label);
     FILE *f = an_open_out(dir, name, msg);
@@ -587,7 +615,8 @@ static int write_final(const group *g, const char *dir, range *rg, FILE *msg) {
     return an_close_out(f, dir, name, msg);
 }
 
-static int write_tables(group *gs, size_t ng, const char *dir, const an_report_opts *o, FILE *msg) {
+static int write_tables(group *gs, size_t ng, const char *dir, const an_report_opts *o,
+                        an_msgs *msg) {
     FILE *f = an_open_out(dir, "runs.csv", msg);
     if (!f) return -1;
     fprintf(f, "experiment,spec,seed,file,generations,stop_reason,evaluations,best_fitness,"
@@ -697,7 +726,7 @@ static void gp_head(FILE *f, const char *stem, const char *xl, const char *yl) {
     if (yl) fprintf(f, "set ylabel '%s'\n", yl);
 }
 
-FILE *an_gp_open(const char *dir, const char *stem, const char *xl, const char *yl, FILE *msg) {
+FILE *an_gp_open(const char *dir, const char *stem, const char *xl, const char *yl, an_msgs *msg) {
     char gp[256];
     snprintf(gp, sizeof gp, "%s.gp", stem);
     FILE *f = an_open_out(dir, gp, msg);
@@ -732,7 +761,7 @@ static const char *more(size_t k, size_t n) {
 }
 
 static int fig_convergence(const group *gs, size_t ng, const char *dir, const range *err,
-                           FILE *msg) {
+                           an_msgs *msg) {
     FILE *f = an_gp_open(dir, "convergence", "generation", "error", msg);
     if (!f) return -1;
     gp_scale(f, "y", err, false);
@@ -761,7 +790,7 @@ double an_nice_step(double hi) {
         if (hi / s <= 5 || i > 60) return s;
 }
 
-static int fig_success(const group *gs, size_t ng, const char *dir, FILE *msg) {
+static int fig_success(const group *gs, size_t ng, const char *dir, an_msgs *msg) {
     FILE *f = an_gp_open(dir, "success", "evaluations", "success rate", msg);
     if (!f) return -1;
     double hi = 0;
@@ -797,7 +826,7 @@ static const struct {
 /* Box plots of each run's final best program, one box per experiment, the
  * runs as dots jittered by seed (reproducible). */
 static int fig_box(const group *gs, size_t ng, const char *dir, size_t which, const range *rg,
-                   FILE *msg) {
+                   an_msgs *msg) {
     char name[64];
     FILE *f = an_gp_open(dir, boxes[which].stem, NULL, boxes[which].ylabel, msg);
     if (!f) return -1;
@@ -824,7 +853,8 @@ static int fig_box(const group *gs, size_t ng, const char *dir, size_t which, co
     return an_close_out(f, dir, name, msg);
 }
 
-static int fig_resources(const group *gs, size_t ng, const char *dir, const range *res, FILE *msg) {
+static int fig_resources(const group *gs, size_t ng, const char *dir, const range *res,
+                         an_msgs *msg) {
     FILE *f = an_gp_open(dir, "resources", "generation", "gas", msg);
     if (!f) return -1;
     fputs("set y2label 'memory-time'\nset y2tics\n", f);
@@ -844,7 +874,7 @@ static int fig_resources(const group *gs, size_t ng, const char *dir, const rang
     return an_close_out(f, dir, "resources.gp", msg);
 }
 
-static int fig_front(const group *gs, size_t ng, const char *dir, const range *rg, FILE *msg) {
+static int fig_front(const group *gs, size_t ng, const char *dir, const range *rg, an_msgs *msg) {
     FILE *f = an_gp_open(dir, "front", "gas", "error", msg);
     if (!f) return -1;
     gp_scale(f, "y", &rg[0], false);
@@ -865,7 +895,7 @@ static int fig_front(const group *gs, size_t ng, const char *dir, const range *r
     return an_close_out(f, dir, "front.gp", msg);
 }
 
-static int fig_history(const group *g, const char *dir, const range *rg, FILE *msg) {
+static int fig_history(const group *g, const char *dir, const range *rg, an_msgs *msg) {
     char stem[128], name[160];
     snprintf(stem, sizeof stem, "front-history-%s", g->label);
     snprintf(name, sizeof name, "%s.gp", stem);
@@ -898,7 +928,7 @@ static int fig_history(const group *g, const char *dir, const range *rg, FILE *m
     return an_close_out(f, dir, name, msg);
 }
 
-static int fig_memerr(const group *gs, size_t ng, const char *dir, const range *rg, FILE *msg) {
+static int fig_memerr(const group *gs, size_t ng, const char *dir, const range *rg, an_msgs *msg) {
     FILE *f = an_gp_open(dir, "memtime-error", "error", "memory-time (word·gas)", msg);
     if (!f) return -1;
     gp_scale(f, "x", &rg[2], false);
@@ -933,12 +963,12 @@ bool an_have_gnuplot(void) {
 
 /* Run gnuplot on script inside dir for the format ext (png, pdf, svg); its
  * messages go to dir/gnuplot.log. */
-int an_run_gnuplot(const char *dir, const char *script, const char *ext, FILE *msg) {
+int an_run_gnuplot(const char *dir, const char *script, const char *ext, an_msgs *msg) {
     char var[32];
     snprintf(var, sizeof var, "fmt='%s'", ext);
     fflush(NULL);
     pid_t pid = fork();
-    if (pid < 0) return -1;
+    if (pid < 0) goto failed;
     if (pid == 0) {
         if (chdir(dir) != 0) _exit(127);
         int fd = open("gnuplot.log", O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -952,13 +982,12 @@ int an_run_gnuplot(const char *dir, const char *script, const char *ext, FILE *m
     }
     int st;
     while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) return -1;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-        fprintf(msg, "frugal report: gnuplot failed on %s/%s for %s (see %s/gnuplot.log)\n", dir,
-                script, ext, dir);
-        return -1;
-    }
-    return 0;
+        if (errno != EINTR) goto failed;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) return 0;
+failed:
+    msg->res->gnuplot_failed = true;
+    an_warn(msg, "gnuplot failed on %s/%s for %s (see %s/gnuplot.log)", dir, script, ext, dir);
+    return -1;
 }
 
 /* ---- report.md ---- */
@@ -989,7 +1018,7 @@ static void md_figure(FILE *f, const char *stem, unsigned formats, bool have, co
 }
 
 static int write_md(group *gs, size_t ng, const an_exp *ex, const an_cmp *cmp, size_t ncmp,
-                    const char *dir, const an_report_opts *o, bool figs, FILE *msg) {
+                    const char *dir, const an_report_opts *o, bool figs, an_msgs *msg) {
     FILE *f = an_open_out(dir, "report.md", msg);
     if (!f) return -1;
     unsigned fm = o->formats;
@@ -1130,16 +1159,15 @@ int an_mkdirs(const char *dir) {
 }
 
 /* Write n bytes of text to dir/name. 0, or -1 (reported to msg). */
-static int write_text(const char *dir, const char *name, const char *text, size_t n, FILE *msg) {
+static int write_text(const char *dir, const char *name, const char *text, size_t n, an_msgs *msg) {
     FILE *f = an_open_out(dir, name, msg);
     if (!f) return -1;
     if (n) fwrite(text, 1, n, f);
     return an_close_out(f, dir, name, msg);
 }
 
-int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE *msg) {
-    /* an arena file (frugal arena) has its own report */
-    if (n == 1 && an_is_arena(inputs[0])) return an_arena_report(inputs[0], o, msg);
+/* The report of run files: 0, or AN_ERR_INPUT or AN_ERR_IO. */
+static int report_runs(const char *const *inputs, size_t n, const an_report_opts *o, an_msgs *msg) {
     int rc = 0, fail = AN_ERR_IO; /* fail: what a goto cleanup returns */
     bool done = false;
     group *gs = calloc(n ? n : 1, sizeof *gs);
@@ -1171,7 +1199,7 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
             fputs("seed,error,memtime,gas,clean\n", fm);
         }
         for (size_t i = 0; i < nf && !bad; i++) {
-            if (!o->quiet) fprintf(msg, "frugal report: reading %s\n", files[i]);
+            an_progress(msg, "reading %s", files[i]);
             if ((bad = read_run(g, files[i], ff, fm, fh, rg, msg))) fail = bad;
         }
         for (size_t i = 0; i < nf; i++)
@@ -1181,7 +1209,7 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
         for (int t = 0; t < 3; t++)
             if (mf[t] && fclose(mf[t]) != 0) bad = 1;
         if (!bad && k == 0 && an_mkdirs(dir)) { /* the first input read: a report follows */
-            fprintf(msg, "frugal report: cannot create %s: %s\n", dir, strerror(errno));
+            an_fail(msg, "cannot create %s: %s", dir, strerror(errno));
             bad = 1;
         }
         if (bad) {
@@ -1232,15 +1260,15 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
         if (fig_box(gs, n, dir, b, fin, msg)) goto cleanup;
     for (size_t k = 0; k < n; k++)
         if (fig_history(&gs[k], dir, rg, msg)) goto cleanup;
-    bool figs = false, missing = false;
+    bool figs = false;
     if (!an_have_gnuplot()) {
-        missing = true;
-        fprintf(msg,
-                "frugal report: gnuplot not found, so no figures were drawn; the tables, the "
+        msg->res->no_gnuplot = true;
+        an_warn(msg,
+                "gnuplot not found, so no figures were drawn; the tables, the "
                 "data and the gnuplot scripts are in %s.\n"
                 "  Install it with: sudo apt-get install gnuplot-nox\n"
                 "  then rerun frugal report, or run each script there: cd %s && gnuplot "
-                "convergence.gp\n",
+                "convergence.gp",
                 dir, dir);
     } else {
         figs = true;
@@ -1263,8 +1291,7 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, FILE
         }
     }
     if (write_md(gs, n, ex, cmp, ncmp, dir, o, figs, msg)) goto cleanup;
-    if (!o->quiet) fprintf(msg, "frugal report: wrote %s/report.md\n", dir);
-    rc = figs ? 0 : missing ? 1 : 2;
+    an_progress(msg, "wrote %s/report.md", dir);
     done = true;
 cleanup:
     if (!done) rc = fail;
@@ -1274,4 +1301,18 @@ cleanup:
     free(ex);
     free(cmp);
     return rc;
+}
+
+int an_report(const char *const *inputs, size_t n, const an_report_opts *o, an_report_result *res,
+              char *err, size_t errcap) {
+    an_msgs m = {.err = err, .errcap = errcap, .res = res, .o = o};
+    memset(res, 0, sizeof *res);
+    if (err && errcap) err[0] = 0;
+    /* an arena file (frugal arena) has its own report */
+    int rc = n == 1 && an_is_arena(inputs[0]) ? an_arena_report(inputs[0], o, &m)
+                                              : report_runs(inputs, n, o, &m);
+    if (!rc) return 0;
+    res->fail = rc;
+    if (err && errcap && !err[0]) base_errf(err, errcap, "out of memory");
+    return -1;
 }

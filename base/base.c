@@ -27,6 +27,27 @@ void base_errf(char *err, size_t cap, const char *fmt, ...) {
     va_end(ap);
 }
 
+int base_errf_line(char *err, size_t cap, size_t *len, const char *fmt, ...) {
+    size_t at = *len ? *len + 1 : 0; /* after the '\n' that will join them */
+    if (!err || at >= cap) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(err + at, cap - at, fmt, ap); /* err[*len] stays 0 */
+    va_end(ap);
+    if (n < 0 || (size_t)n >= cap - at) return -1;
+    if (*len) err[*len] = '\n';
+    *len = at + (size_t)n;
+    return 0;
+}
+
+void base_err_unline(char *err, size_t *len) {
+    if (!err) return;
+    while (*len && err[*len - 1] != '\n')
+        --*len;
+    if (*len) --*len;
+    err[*len] = 0;
+}
+
 /* ---- random numbers ---- */
 
 /* base_rng_below's method on 64-bit draws, for 2^32 <= bound < 2^64. */

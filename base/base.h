@@ -30,6 +30,14 @@ void base_errf(char *err, size_t cap, const char *fmt, ...) __attribute__((forma
 void base_errf_at(char *err, size_t cap, const char *where, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void base_verrf_at(char *err, size_t cap, const char *where, const char *fmt, va_list ap);
+/* Add a line to the lines in err[0..*len) ('\n' between lines, none after
+ * the last; err stays terminated), when the whole line fits in cap. 0, or
+ * -1 with err and *len unchanged. For functions that report every problem
+ * they find, not only the first (vm_asm). */
+int base_errf_line(char *err, size_t cap, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Drop the last of those lines (none: err becomes ""). */
+void base_err_unline(char *err, size_t *len);
 
 /* ==== random numbers (docs/rng.md). The outputs are part of every
  * result's reproducibility: never change them. ==== */

@@ -17,6 +17,8 @@
  * exit code (0 on success). */
 int exp_read_file(const char *path, vm_buf *out);
 int exp_load_program(const char *path, vm_buf *code); /* .s is assembled */
+/* vm_asm with its errors printed to stderr: 0, or the number of errors. */
+int exp_asm(const char *src, size_t len, const char *fname, vm_buf *out);
 int exp_parse_u64(const char *opt, const char *s, uint64_t *out);
 /* mkdir -p of the folder that will hold path. */
 int exp_make_parent_dirs(const char *path);
@@ -28,25 +30,16 @@ void exp_print_run(const vm_machine *a, FILE *f);
 int exp_save_snapshot(const vm_machine *a, const char *path);
 int exp_load_snapshot(vm_machine *a, const char *path);
 
-int exp_cmd_asm(int argc, char **argv);
-int exp_cmd_resume_snapshot(int argc, char **argv);
-int exp_cmd_resume(int argc, char **argv);
-int exp_cmd_inspect(int argc, char **argv);
-int exp_cmd_disasm(int argc, char **argv);
-int exp_cmd_exec(int argc, char **argv);
-int exp_cmd_bench(int argc, char **argv);
-int exp_bench_science(int argc, char **argv); /* experiments/bench/bench_science.c */
-int exp_cmd_demo(int argc, char **argv);
-int exp_cmd_arena(int argc, char **argv);      /* experiments/cmd_arena.c */
-int exp_cmd_report(int argc, char **argv);     /* experiments/cmd_report.c */
-int exp_cmd_superopt(int argc, char **argv);   /* experiments/cmd_superopt.c */
-int exp_cmd_run(int argc, char **argv);        /* experiments/cmd_run.c */
-int exp_cmd_eval(int argc, char **argv);       /* experiments/cmd_eval.c */
-int exp_cmd_batch(int argc, char **argv);      /* experiments/cmd_batch.c */
-int exp_cmd_resume_run(int argc, char **argv); /* frugal resume FILE.h5 */
-int exp_cmd_evm(int argc, char **argv);        /* experiments/cmd_evm.c */
-int exp_cmd_evm_disasm(int argc, char **argv);
-int exp_cmd_evm_test(int argc, char **argv);
+/* The commands, exp_cmd_ID for each line of experiments/commands.def. */
+#define X(id, name, help) int exp_cmd_##id(int argc, char **argv);
+#include "experiments/commands.def"
+#undef X
+
+/* Entry points that no table names: */
+int exp_cmd_resume_snapshot(int argc, char **argv); /* frugal resume FILE.snap */
+int exp_cmd_resume_run(int argc, char **argv);      /* frugal resume FILE.h5 */
+int exp_bench_science(int argc, char **argv);       /* experiments/bench/bench_science.c */
+
 /* The engine of evm-test: runs the legacy VM tests under path (a file or a
  * directory, recursively), printing a line per failure. 0, or -1 if path
  * cannot be read. */

@@ -152,7 +152,7 @@ int exp_cmd_asm(int argc, char **argv) {
     int rc = read_all("asm", input, SIZE_MAX / 2, &src, &len);
     if (rc) return rc;
     vm_buf code = {0};
-    int nerr = vm_asm(src, len, strcmp(input, "-") == 0 ? "<stdin>" : input, &code, stderr);
+    int nerr = exp_asm(src, len, strcmp(input, "-") == 0 ? "<stdin>" : input, &code);
     free(src);
     if (nerr) {
         fprintf(stderr, "frugal asm: %d error%s in '%s', nothing written\n", nerr,

@@ -33,13 +33,27 @@ int exp_read_file(const char *path, vm_buf *out) {
     return rc;
 }
 
+int exp_asm(const char *src, size_t len, const char *fname, vm_buf *out) {
+    /* room for thousands of errors; past that the last line counts the rest */
+    size_t cap = 1u << 18;
+    char small[1024], *err = malloc(cap);
+    if (!err) {
+        err = small;
+        cap = sizeof small;
+    }
+    int nerr = 0;
+    if (vm_asm(src, len, fname, out, &nerr, err, cap)) fprintf(stderr, "%s\n", err);
+    if (err != small) free(err);
+    return nerr;
+}
+
 int exp_load_program(const char *path, vm_buf *code) {
     vm_buf src = {0};
     int rc = exp_read_file(path, &src);
     if (rc) goto cleanup;
     size_t n = strlen(path);
     if (n >= 2 && !strcmp(path + n - 2, ".s")) {
-        if (vm_asm((const char *)src.data, src.len, path, code, stderr)) rc = EXP_EXIT_INPUT;
+        if (exp_asm((const char *)src.data, src.len, path, code)) rc = EXP_EXIT_INPUT;
     } else {
         *code = src;
         src = (vm_buf){0};

@@ -51,10 +51,28 @@ static int lineage(const char *path, const char *id) {
         rc = EXP_EXIT_USAGE;
         goto cleanup;
     }
-    if (an_lineage(&r, gen, island, slot, true, stdout)) rc = EXP_EXIT_INPUT;
+    if (an_lineage(&r, gen, island, slot, true, stdout, err, sizeof err)) {
+        fflush(stdout); /* the lineage up to the error, then the error */
+        fprintf(stderr, "frugal report: %s\n", err);
+        rc = EXP_EXIT_INPUT;
+    }
 cleanup:
     an_run_free(&r);
     return rc;
+}
+
+static void progress(const char *line, void *ctx) {
+    fprintf(stderr, "frugal report: %s\n", line);
+}
+
+/* an_report's warnings, each line after "frugal report: " but those that
+ * continue the one before (they start with spaces). */
+static void print_warnings(const char *warn) {
+    while (*warn) {
+        size_t l = strcspn(warn, "\n");
+        fprintf(stderr, "%s%.*s\n", *warn == ' ' ? "" : "frugal report: ", (int)l, warn);
+        warn += l + (warn[l] == '\n');
+    }
 }
 
 /* "png,pdf" -> AN_FMT bits. 0, or -1. */
@@ -89,7 +107,8 @@ int exp_cmd_report(int argc, char **argv) {
     an_report_opts o = {.formats = AN_FMT(AN_PNG) | AN_FMT(AN_PDF),
                         .ci = AN_CI_WILSON,
                         .boot_reps = AN_BOOT_REPS,
-                        .boot_seed = 1};
+                        .boot_seed = 1,
+                        .progress = progress};
     const char *out = NULL, *id = NULL;
     char def[4096];
     int ch;
@@ -98,7 +117,7 @@ int exp_cmd_report(int argc, char **argv) {
         switch (ch) {
         case 'o': out = optarg; break;
         case 'l': id = optarg; break;
-        case 'q': o.quiet = true; break;
+        case 'q': o.progress = NULL; break;
         case 'f':
             if (parse_formats(optarg, &o.formats)) {
                 fprintf(stderr,
@@ -167,7 +186,14 @@ int exp_cmd_report(int argc, char **argv) {
         out = def;
     }
     o.out_dir = out;
-    int rc = an_report((const char *const *)argv + optind, (size_t)n, &o, stderr);
-    if (rc < 0) return rc == AN_ERR_IO ? EXP_EXIT_IO : EXP_EXIT_INPUT;
-    return rc == 2 ? EXP_EXIT_FAIL : EXP_EXIT_OK;
+    an_report_result res;
+    char err[1024];
+    int rc = an_report((const char *const *)argv + optind, (size_t)n, &o, &res, err, sizeof err);
+    print_warnings(res.warn);
+    if (rc) {
+        fprintf(stderr, "frugal report: %s\n", err);
+        return res.fail == AN_ERR_IO ? EXP_EXIT_IO : EXP_EXIT_INPUT;
+    }
+    /* without gnuplot the report is still done; gnuplot failing is a failure */
+    return res.gnuplot_failed ? EXP_EXIT_FAIL : EXP_EXIT_OK;
 }

@@ -1,4 +1,5 @@
-/* frugal: the command line. One table of subcommands; each has --help. */
+/* frugal: the command line. The subcommands come from one table,
+ * experiments/commands.def; each has --help. */
 #include "experiments/cli.h"
 
 #include <stdio.h>
@@ -11,25 +12,9 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"demo", exp_cmd_demo, "run the demo and show what it found"},
-    {"run", exp_cmd_run, "run an experiment spec (JSON) into an HDF5 file"},
-    {"batch", exp_cmd_batch, "run a spec over many seeds, one HDF5 file each, plus an index"},
-    {"eval", exp_cmd_eval,
-     "run one program (or a run's best) on every row of a CSV or JSON-lines file"},
-    {"exec", exp_cmd_exec, "run a native program (.s or .bin) and print status, meters and stack"},
-    {"resume", exp_cmd_resume, "continue a run (.h5) or a saved process tree (.snap)"},
-    {"inspect", exp_cmd_inspect, "show a snapshot's process tree, capability graph or memory"},
-    {"asm", exp_cmd_asm, "assemble native assembly into bytecode"},
-    {"disasm", exp_cmd_disasm, "disassemble native bytecode"},
-    {"evm", exp_cmd_evm, "run EVM bytecode"},
-    {"evm-disasm", exp_cmd_evm_disasm, "disassemble EVM bytecode"},
-    {"evm-test", exp_cmd_evm_test, "run the Ethereum VM conformance tests"},
-    {"report", exp_cmd_report,
-     "tables, gnuplot figures and report.md from run files (--lineage ID)"},
-    {"superopt", exp_cmd_superopt, "EVM gas superoptimization of every block in a JSON-lines file"},
-    {"arena", exp_cmd_arena, "round-robin tournament of sandboxed player programs (docs/arena.md)"},
-    {"bench", exp_cmd_bench,
-     "benchmarks against real peers: vm, nest, calibrate, evm, gp, science"},
+#define X(id, name, help) {name, exp_cmd_##id, help},
+#include "experiments/commands.def"
+#undef X
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

@@ -241,9 +241,10 @@ FIT_MAKER(fit_make_coevo) {
     for (uint32_t i = 0; i < k; i++) {
         vm_buf b = {0};
         const classic *c = &cl[i % ncl];
-        if (vm_asm(c->src, strlen(c->src), c->name, &b, NULL)) {
+        char why[256];
+        if (vm_asm(c->src, strlen(c->src), c->name, &b, NULL, why, sizeof why)) {
             vm_buf_free(&b);
-            base_errf(err, errcap, "%s: the classic %s does not assemble", name, c->name);
+            base_errf(err, errcap, "%s: the classic %s does not assemble: %s", name, c->name, why);
             fit_task_free(t);
             return -1;
         }

@@ -22,7 +22,8 @@ static vm_buf load_player(const char *file, fit_isa *isa) {
     size_t len = strlen(file);
     if (len > 2 && !strcmp(file + len - 2, ".s")) {
         *isa = FIT_ISA_NATIVE;
-        cr_assert_eq(vm_asm(src, n, path, &b, stderr), 0, "%s does not assemble", path);
+        char err[4096];
+        cr_assert_eq(vm_asm(src, n, path, &b, NULL, err, sizeof err), 0, "%s", err);
         return b;
     }
     *isa = FIT_ISA_EVM;

@@ -19,20 +19,27 @@ static uint64_t xs_next(uint64_t *s) {
     return *s = x;
 }
 
-/* Assemble src as "t.s". Returns the error count; *errs gets the messages
- * (caller frees). */
-static int as(const char *src, vm_buf *out, char **errs) {
-    char *text = NULL;
-    size_t tlen = 0;
-    FILE *f = open_memstream(&text, &tlen);
-    cr_assert_not_null(f);
-    int n = vm_asm(src, strlen(src), "t.s", out, f);
-    fclose(f);
+/* Assemble len bytes of src as fname. Returns the error count (vm_asm's
+ * -1 when and only when there are errors); *errs (may be NULL) gets the
+ * messages, each ending in '\n' (caller frees). */
+static int asm_n(const char *src, size_t len, const char *fname, vm_buf *out, char **errs) {
+    char *err = malloc(1 << 20);
+    cr_assert_not_null(err);
+    int n = -1;
+    int rc = vm_asm(src, len, fname, out, &n, err, 1 << 20);
+    cr_assert_eq(rc, n ? -1 : 0, "%d errors, returned %d", n, rc);
+    cr_assert(n > 0 || !*err, "no errors, but err is '%s'", err);
+    if (*err) strcat(err, "\n");
     if (errs)
-        *errs = text;
+        *errs = err;
     else
-        free(text);
+        free(err);
     return n;
+}
+
+/* Assemble src as "t.s". */
+static int as(const char *src, vm_buf *out, char **errs) {
+    return asm_n(src, strlen(src), "t.s", out, errs);
 }
 
 static char *disasm_text(const uint8_t *code, size_t len, size_t *tlen) {
@@ -106,10 +113,7 @@ static int round_trip(const uint8_t *code, size_t len, uint64_t seed) {
     char *text = disasm_text(code, len, &tlen);
     vm_buf out = {0};
     char *errs = NULL;
-    size_t elen = 0;
-    FILE *ef = open_memstream(&errs, &elen);
-    int n = vm_asm(text, tlen, "rt.s", &out, ef);
-    fclose(ef);
+    int n = asm_n(text, tlen, "rt.s", &out, &errs);
     cr_assert_eq(n, 0, "seed %" PRIu64 ": %s\n%s", seed, errs, text);
     cr_assert_eq(out.len, len, "seed %" PRIu64 ": length %zu, expected %zu\n%s", seed, out.len, len,
                  text);
@@ -656,21 +660,65 @@ Test(asm_errors, all_reported_and_recovery) {
                   "t.s:7:8: error: extra operand '1', expected end of line after HALT\n");
 }
 
+/* When the errors do not all fit in errcap, err shows the first ones whole
+ * and a last line counting the rest; too small for that, the count alone. */
+Test(asm_errors, more_errors_than_room) {
+    const char *src = "  FROB\n  PUSH 1x\n  JMP missing\n  DUP 999\n  HALT 1\n";
+    char *all = NULL;
+    vm_buf out = {0};
+    cr_assert_eq(asm_n(src, strlen(src), "t.s", &out, &all), 5);
+    int counted = 0;
+    for (size_t cap = 1; cap <= strlen(all) + 1; cap++) {
+        char err[512];
+        memset(err, 'x', sizeof err);
+        int n = 0;
+        cr_assert_eq(vm_asm(src, strlen(src), "t.s", &out, &n, err, cap), -1);
+        cr_assert_eq(n, 5);
+        cr_assert_lt(strlen(err), cap, "cap %zu: '%s'", cap, err);
+        cr_assert_eq(err[cap], 'x', "cap %zu: written past errcap", cap);
+        if (cap >= strlen(all)) { /* all but the last '\n' of all: every line fits */
+            cr_assert_eq(strlen(err), strlen(all) - 1);
+            cr_assert_eq(strncmp(err, all, strlen(all) - 1), 0, "cap %zu: '%s'", cap, err);
+            continue;
+        }
+        const char *tail = strrchr(err, '\n');
+        tail = tail ? tail + 1 : err;
+        int shown = 0;
+        for (const char *p = err; p < tail; p++)
+            shown += *p == '\n';
+        /* the lines shown are the first ones, whole */
+        cr_assert_eq(strncmp(err, all, (size_t)(tail - err)), 0, "cap %zu: '%s'", cap, err);
+        char want[64];
+        snprintf(want, sizeof want, "t.s: %d more error%s not shown", 5 - shown,
+                 5 - shown == 1 ? "" : "s");
+        if (!strcmp(tail, want))
+            counted++;
+        else {
+            cr_assert_eq(shown, 0, "cap %zu: '%s'", cap, err);
+            cr_assert_eq(strncmp(err, "t.s: 5 errors", cap - 1), 0, "cap %zu: '%s'", cap, err);
+        }
+    }
+    cr_assert_gt(counted, 100, "the last line counts the rest");
+    int n = 0;
+    cr_assert_eq(vm_asm(src, strlen(src), "t.s", &out, &n, NULL, 0), -1);
+    cr_assert_eq(n, 5);
+    cr_assert_eq(out.len, 0);
+    free(all);
+    vm_buf_free(&out);
+}
+
 Test(asm_errors, odd_bytes_are_escaped) {
     const char src[] = "PU\x01SH 1\n";
     vm_buf out = {0};
     char *errs = NULL;
-    size_t elen;
-    FILE *f = open_memstream(&errs, &elen);
-    int n = vm_asm(src, sizeof src - 1, "t.s", &out, f);
-    fclose(f);
+    int n = asm_n(src, sizeof src - 1, "t.s", &out, &errs);
     cr_assert_eq(n, 1);
     cr_assert_str_eq(errs, "t.s:1:1: error: unknown mnemonic 'PU\\x01SH', expected an "
                            "instruction or .byte\n");
     free(errs);
     /* an embedded NUL is not the end of a mnemonic */
     const char nul[] = "NOP\0X\n";
-    cr_assert_eq(vm_asm(nul, sizeof nul - 1, "t.s", &out, NULL), 1);
+    cr_assert_eq(asm_n(nul, sizeof nul - 1, "t.s", &out, NULL), 1);
     vm_buf_free(&out);
 }
 
@@ -684,14 +732,11 @@ Test(asm_errors, code_size_cap) {
         memcpy(src + 7 * i, "PUSH 0\n", 7);
     size_t len = 7 * n;
     vm_buf out = {0};
-    cr_assert_eq(vm_asm(src, len - 7, "t.s", &out, NULL), 0);
+    cr_assert_eq(asm_n(src, len - 7, "t.s", &out, NULL), 0);
     cr_assert_eq(out.len, (n - 1) * 9);
     char *errs = NULL;
-    size_t elen;
     len += (size_t)sprintf(src + len, "DUP 300\n");
-    FILE *f = open_memstream(&errs, &elen);
-    int nerr = vm_asm(src, len, "t.s", &out, f);
-    fclose(f);
+    int nerr = asm_n(src, len, "t.s", &out, &errs);
     char want[512];
     snprintf(want, sizeof want,
              "t.s:%zu:1: error: code of more than %u bytes, expected at most %u bytes "

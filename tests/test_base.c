@@ -146,3 +146,27 @@ Test(base, messages) {
     cr_assert_eq(strlen(err), 7, "cut, terminated: %s", err);
     base_errf(NULL, 0, "nothing %d", 1); /* no buffer: nothing happens */
 }
+
+/* Lines added while they fit whole, '\n' between them; one that does not
+ * fit leaves err as it was; unline drops the last. */
+Test(base, message_lines) {
+    char err[16];
+    size_t len = 0;
+    err[0] = 0;
+    cr_assert_eq(base_errf_line(err, sizeof err, &len, "a %d", 1), 0);
+    cr_assert_eq(base_errf_line(err, sizeof err, &len, "bb %d", 2), 0);
+    cr_assert_str_eq(err, "a 1\nbb 2");
+    cr_assert_eq(len, 8);
+    cr_assert_eq(base_errf_line(err, sizeof err, &len, "%s", "seven!!"), -1); /* 8+1+7 = 16 */
+    cr_assert_str_eq(err, "a 1\nbb 2");
+    cr_assert_eq(base_errf_line(err, sizeof err, &len, "%s", "six!!!"), 0); /* 15 fit */
+    cr_assert_str_eq(err, "a 1\nbb 2\nsix!!!");
+    cr_assert_eq(base_errf_line(err, sizeof err, &len, "x"), -1);
+    base_err_unline(err, &len);
+    cr_assert_str_eq(err, "a 1\nbb 2");
+    base_err_unline(err, &len);
+    base_err_unline(err, &len);
+    cr_assert_str_eq(err, "");
+    cr_assert_eq(len, 0);
+    cr_assert_eq(base_errf_line(NULL, 0, &len, "x"), -1);
+}

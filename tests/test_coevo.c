@@ -23,7 +23,8 @@ static vm_buf load_s(const char *file) {
     fclose(f);
     src[n] = 0;
     vm_buf b = {0};
-    cr_assert_eq(vm_asm(src, n, path, &b, stderr), 0, "%s does not assemble", path);
+    char err[4096];
+    cr_assert_eq(vm_asm(src, n, path, &b, NULL, err, sizeof err), 0, "%s", err);
     return b;
 }
 

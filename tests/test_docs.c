@@ -144,8 +144,8 @@ Test(docs, spec_key_tables_match_the_schema) {
 }
 
 /* Every command that `frugal --help` lists answers --help with its usage
- * (exit 0) and has a row in README.md's command table: a new command in
- * experiments/main.c's table fails here until both exist (docs/hacking.md). */
+ * (exit 0) and has a row in README.md's command table: a new line in
+ * experiments/commands.def fails here until both exist (docs/hacking.md). */
 Test(docs, every_command_has_help_and_a_readme_row) {
     const char *frugal = getenv("FRUGAL");
     if (!frugal) cr_skip_test("FRUGAL is not set");

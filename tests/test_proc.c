@@ -896,8 +896,7 @@ static vm_machine *run_example(const char *file, const vm_word *in, int nin, con
 }
 
 Test(examples, rarvm_sandbox) {
-    vm_machine *a =
-        run_example("examples/sandbox.s", (vm_word[]){41}, 1, &(vm_limits){0});
+    vm_machine *a = run_example("examples/sandbox.s", (vm_word[]){41}, 1, &(vm_limits){0});
     cr_assert_eq(vm_status_get(a), VM_HALTED);
     cr_assert_eq(vm_depth(a), 2u);
     cr_assert_eq(vm_stack(a)[0], VM_HALTED, "the child halted");
@@ -958,8 +957,8 @@ Test(examples, rarvm_sandbox_loop) {
 
 Test(examples, keyvm_replicator) {
     const uint64_t budget = 20000000;
-    vm_machine *a = run_example("examples/replicator.s", NULL, 0,
-                                &(vm_limits){.gas = budget, .mem = 1 << 20});
+    vm_machine *a =
+        run_example("examples/replicator.s", NULL, 0, &(vm_limits){.gas = budget, .mem = 1 << 20});
     cr_assert_eq(vm_status_get(a), VM_HALTED);
     cr_assert_eq(vm_stack(a)[vm_depth(a) - 1], 0, "every copy halted");
     vm_meters m;
@@ -995,7 +994,7 @@ Test(examples, keyvm_replicator) {
 Test(examples, keyvm_replicator_graph) {
     const uint64_t budget = 20000000;
     vm_machine *a = run_example("examples/replicator_graph.s", NULL, 0,
-                              &(vm_limits){.gas = budget, .mem = 1 << 20});
+                                &(vm_limits){.gas = budget, .mem = 1 << 20});
     cr_assert_eq(vm_status_get(a), VM_HALTED);
     cr_assert_eq(vm_stack(a)[vm_depth(a) - 1], 0, "every copy halted");
     vm_meters m;
@@ -1372,7 +1371,9 @@ Test(snapshot_evm, reads_version_3) {
     vm_set_limits(a, &(vm_limits){.gas = 1000000});
     cr_assert_eq(vm_run(a), VM_HALTED);
     cr_assert_eq(tu_read_file("examples/evm_calls.s", &src), 0);
-    cr_assert_eq(vm_asm((const char *)src.data, src.len, "evm_calls.s", &code, stderr), 0);
+    cr_assert_eq(
+        vm_asm((const char *)src.data, src.len, "evm_calls.s", &code, NULL, err, sizeof err), 0,
+        "%s", err);
     vm_machine *whole = vm_machine_new();
     vm_load(whole, code.data, code.len);
     cr_assert_eq(vm_run(whole), VM_HALTED);
@@ -1406,7 +1407,8 @@ Test(snapshot_evm, reads_version_2) {
     vm_buf src = {0};
     cr_assert_eq(tu_read_file("examples/evm.s", &src), 0);
     vm_buf code = {0};
-    cr_assert_eq(vm_asm((const char *)src.data, src.len, "evm.s", &code, stderr), 0);
+    cr_assert_eq(vm_asm((const char *)src.data, src.len, "evm.s", &code, NULL, err, sizeof err), 0,
+                 "%s", err);
     vm_machine *whole = vm_machine_new();
     vm_load(whole, code.data, code.len);
     vm_set_limits(whole, &(vm_limits){.gas = 1000000, .mem = 10000000});

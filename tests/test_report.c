@@ -498,6 +498,51 @@ Test(report, lineage_of_the_best) {
     /* a bad id is a usage error */
     cr_assert_eq(report("bad", (const char *[]){in, "--lineage", "x:y", NULL}), 2);
     cr_assert_eq(report("far", (const char *[]){in, "--lineage", "99:0:0", NULL}), 3);
+    /* its message on stderr, naming the file and the individual; nothing on stdout */
+    snprintf(p, sizeof p, "%s/far.err", dir);
+    char *err = slurp(p);
+    char want_err[512];
+    snprintf(want_err, sizeof want_err, "frugal report: %s: no individual 99:0:0 (", in);
+    cr_assert(strstr(err, want_err), "want '%s' in:\n%s", want_err, err);
+    free(err);
+    snprintf(p, sizeof p, "%s/far.out", dir);
+    out = slurp(p);
+    cr_assert_str_eq(out, "");
+    free(out);
+}
+
+static void count_lines(const char *line, void *ctx) {
+    if (!strncmp(line, "reading ", 8) || !strncmp(line, "wrote ", 6)) ++*(int *)ctx;
+}
+
+/* The library's answer: 0 with flags and warnings for a report without
+ * figures, -1 with the message and the kind of a failure. */
+Test(report, library_result) {
+    make_run("lib", 1, false);
+    char in[128], out[128], err[512];
+    snprintf(in, sizeof in, "%s/lib", dir);
+    snprintf(out, sizeof out, "%s/lib-rep", dir);
+    int lines = 0;
+    an_report_opts o = {
+        .out_dir = out, .formats = AN_FMT(AN_PNG), .progress = count_lines, .progress_ctx = &lines};
+    an_report_result res;
+    setenv("PATH", "/nonexistent", 1); /* no gnuplot */
+    const char *inputs[] = {in};
+    cr_assert_eq(an_report(inputs, 1, &o, &res, err, sizeof err), 0, "%s", err);
+    cr_assert(res.no_gnuplot && !res.gnuplot_failed);
+    cr_assert(strstr(res.warn, "gnuplot not found"), "%s", res.warn);
+    cr_assert_eq(lines, 2, "a line per run read and on the report written");
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/none.h5", dir);
+    inputs[0] = missing;
+    cr_assert_eq(an_report(inputs, 1, &o, &res, err, sizeof err), -1);
+    cr_assert_eq(res.fail, AN_ERR_IO);
+    cr_assert(strstr(err, missing), "%s", err);
+    snprintf(missing, sizeof missing, "%s/lib-rep", dir); /* a directory without runs */
+    cr_assert_eq(an_report(inputs, 1, &o, &res, err, sizeof err), -1);
+    cr_assert_eq(res.fail, AN_ERR_INPUT);
+    cr_assert(strstr(err, "no run files"), "%s", err);
+    cr_assert_str_eq(res.warn, "");
 }
 
 Test(report, without_gnuplot) {

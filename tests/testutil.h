@@ -33,8 +33,9 @@ void tu_snapshot_hostile(const vm_buf *img, uint64_t seed, int count);
 /* Assemble or fail the test. */
 static inline vm_buf tu_asm(const char *src) {
     vm_buf b = {0};
-    int errs = vm_asm(src, strlen(src), "<test>", &b, stderr);
-    cr_assert_eq(errs, 0, "assembly failed:\n%s", src);
+    char err[4096];
+    cr_assert_eq(vm_asm(src, strlen(src), "<test>", &b, NULL, err, sizeof err), 0,
+                 "assembly failed:\n%s\n%s", err, src);
     return b;
 }
 
@@ -59,7 +60,9 @@ static inline int tu_load_program(const char *path, vm_buf *code) {
     size_t n = strlen(path);
     int rc = 0;
     if (n >= 2 && !strcmp(path + n - 2, ".s")) {
-        rc = vm_asm((const char *)src.data, src.len, path, code, stderr) ? -1 : 0;
+        char err[4096];
+        rc = vm_asm((const char *)src.data, src.len, path, code, NULL, err, sizeof err);
+        if (rc) fprintf(stderr, "%s\n", err);
         vm_buf_free(&src);
     } else {
         *code = src;

@@ -29,7 +29,9 @@ typedef struct {
 
 typedef struct {
     const char *fname;
-    FILE *err;
+    char *err; /* every error, a line each (base_errf_line) */
+    size_t errcap, errlen;
+    int unshown; /* errors that did not fit in err */
     vm_buf *out; /* NULL: check only */
     int pass;    /* 1: record labels; 2: emit and report */
     int nerr;
@@ -49,9 +51,12 @@ typedef struct {
 static void vreport(asm_ctx *c, size_t col, const char *fmt, va_list ap) {
     c->nerr++;
     if (!c->err) return;
-    fprintf(c->err, "%s:%zu:%zu: error: ", c->fname, c->lineno, col + 1);
-    vfprintf(c->err, fmt, ap);
-    fputc('\n', c->err);
+    char msg[1024];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    /* once one did not fit, no later one is shown: the lines stay in order */
+    if (c->unshown || base_errf_line(c->err, c->errcap, &c->errlen, "%s:%zu:%zu: error: %s",
+                                     c->fname, c->lineno, col + 1, msg))
+        c->unshown++;
 }
 
 /* An error at column col (0-based) of the current line; pass 2 only. */
@@ -66,11 +71,23 @@ __attribute__((format(printf, 3, 4))) static void report(asm_ctx *c, size_t col,
 
 /* Out of memory: reported in either pass, and assembly stops. */
 static void fatal_oom(asm_ctx *c, size_t col) {
-    c->nerr++;
     c->fatal = true;
-    if (c->err)
-        fprintf(c->err, "%s:%zu:%zu: error: out of memory, expected room for the program\n",
-                c->fname, c->lineno, col + 1);
+    c->pass = 2; /* reported in pass 1 too; nothing runs after it */
+    report(c, col, "out of memory, expected room for the program");
+}
+
+/* The last line of err says how many errors it does not show, dropping
+ * shown ones until that line fits. */
+static void count_unshown(asm_ctx *c) {
+    while (c->unshown) {
+        if (!base_errf_line(c->err, c->errcap, &c->errlen, "%s: %d more error%s not shown",
+                            c->fname, c->unshown, c->unshown == 1 ? "" : "s"))
+            return;
+        if (!c->errlen) break;
+        base_err_unline(c->err, &c->errlen);
+        c->unshown++;
+    }
+    base_errf(c->err, c->errcap, "%s: %d error%s", c->fname, c->nerr, c->nerr == 1 ? "" : "s");
 }
 
 /* ---- lexing ---- */
@@ -482,8 +499,11 @@ static void asm_line(asm_ctx *c) {
     asm_insn(c, i, j);
 }
 
-int vm_asm(const char *src, size_t len, const char *fname, vm_buf *out, FILE *err) {
-    asm_ctx c = {.fname = fname ? fname : "<input>", .err = err, .out = out};
+int vm_asm(const char *src, size_t len, const char *fname, vm_buf *out, int *nerr, char *err,
+           size_t errcap) {
+    asm_ctx c = {.fname = fname ? fname : "<input>", .err = errcap ? err : NULL, .errcap = errcap};
+    c.out = out;
+    if (c.err) c.err[0] = 0;
     if (out) out->len = 0;
     for (c.pass = 1; c.pass <= 2 && !c.fatal; c.pass++) {
         c.pc = 0;
@@ -500,8 +520,10 @@ int vm_asm(const char *src, size_t len, const char *fname, vm_buf *out, FILE *er
         }
     }
     free(c.labels);
+    if (c.unshown) count_unshown(&c);
     if (c.nerr && out) out->len = 0;
-    return c.nerr;
+    if (nerr) *nerr = c.nerr;
+    return c.nerr ? -1 : 0;
 }
 
 /* ---- disassembler ---- */

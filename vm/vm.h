@@ -329,9 +329,12 @@ double vm_fx_to_double(vm_word a);
 
 /* ---- assembler and disassembler (vm/asm.c) ---- */
 
-/* Assemble src. Errors go to err as "file:line:col: error: ...". Returns the
- * number of errors (0 on success); out holds the code on success. */
-int vm_asm(const char *src, size_t len, const char *fname, vm_buf *out, FILE *err);
+/* Assemble src into out. 0, or -1 with every error of the source in err, a
+ * line each ("fname:line:col: error: ...", '\n' between lines), the number
+ * of errors in *nerr (may be NULL) and out empty. When the lines do not all
+ * fit in errcap, the last one says how many are not shown. */
+int vm_asm(const char *src, size_t len, const char *fname, vm_buf *out, int *nerr, char *err,
+           size_t errcap);
 /* Disassemble into text that vm_asm turns back into the same bytes. */
 void vm_disasm(const uint8_t *code, size_t len, FILE *out);
 /* One instruction as text, e.g. "PUSH 5" or "JNZ L12". */

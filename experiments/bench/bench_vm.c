@@ -316,7 +316,7 @@ static int calib_program(const calib *c, bool base, vm_buf *code) {
     }
     P("PUSH 0\nLOAD\nPUSH 1\nSUB\nDUP 0\nPUSH 0\nSTORE\nJNZ cal_loop\nHALT\n");
 #undef P
-    int rc = n < cap ? vm_asm(t, n, c->name, code, stderr) : -1;
+    int rc = n < cap ? exp_asm(t, n, c->name, code) : -1;
     free(t);
     return rc ? -1 : 0;
 }
@@ -531,7 +531,7 @@ int exp_bench_nest_figures(uint64_t iters, int rounds, exp_nest_figures *f) {
     double *v = malloc(sizeof *v * (size_t)rounds * EXP_NEST_N);
     int rc = EXP_EXIT_FAIL;
     if (!c.a[0] || !c.a[1] || !c.a[2] || !v ||
-        vm_asm(nest_src, strlen(nest_src), "nest.s", &code, stderr) ||
+        exp_asm(nest_src, strlen(nest_src), "nest.s", &code) ||
         bench_rounds(nest_measure, &c, EXP_NEST_N, rounds, v))
         goto cleanup;
     for (int k = 0; k < EXP_NEST_N; k++) {
@@ -557,7 +557,7 @@ static int bench_nest(uint64_t iters, int rounds) {
     printf("bench nest: counting loop of %" PRIu64 " iterations in the deepest of a chain of\n"
            "processes under the credit model; %d interleaved rounds, CPU time; median (min, max)\n",
            iters, rounds);
-    if (!a || vm_asm(tree_src, strlen(tree_src), "tree.s", &tree, stderr) ||
+    if (!a || exp_asm(tree_src, strlen(tree_src), "tree.s", &tree) ||
         exp_bench_nest_figures(iters, rounds, &f))
         goto cleanup;
     for (int k = 0; k < EXP_NEST_N; k++)
