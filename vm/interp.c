@@ -261,7 +261,7 @@ int FN(decode)(vm_machine *a, vm_proc *p) {
     memset(lead, 0, (size_t)len + 1);
     lead[0] = 2;
     uint32_t n = 0;
-    bool blocks = false;
+    bool blocks = false, seed = false;
     for (uint32_t pc = 0; pc < len; n++) {
         vm_insn in;
         vm_decode_inline(p->code, len, pc, &in);
@@ -269,6 +269,7 @@ int FN(decode)(vm_machine *a, vm_proc *p) {
         uint32_t next = pc + in.len;
         if (in.defined && !in.truncated) {
             blocks |= vm_is_block_open(in.op) || in.op == VM_OP_CLOSE;
+            seed |= in.op == VM_OP_RAND || in.op >= VM_OP_RECURSE; /* a child's place */
             if ((&vm_optab[in.op])->imm == VM_IMM_REL) {
                 int64_t t = vm_rel_target(&in);
                 if (t >= 0 && t <= len) lead[t] |= 2;
@@ -292,6 +293,7 @@ int FN(decode)(vm_machine *a, vm_proc *p) {
      * already. Code without blocks (most GP programs) needs no matching: emit
      * reads the match only at a TIMES, IF or CLOSE. */
     p->has_blocks = blocks;
+    p->reads_seed = seed;
     if (blocks) match_blocks(p, a->match);
     /* A jump into an immediate is not a leader: it is a BAD_JUMP. */
     for (uint32_t pc = 0; pc <= len; pc++)

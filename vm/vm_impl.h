@@ -91,6 +91,7 @@ typedef struct vm_proc {
     uint32_t fast_end; /* cells of the fast copy; the step copy follows */
     bool step_ready;   /* the step copy is built (on first need) */
     bool has_blocks;   /* the code holds a TIMES, IF or CLOSE: match_blocks is needed */
+    bool reads_seed;   /* the code holds a RAND or a process instruction (vm_reads_seed) */
 
     /* state */
     vm_word *stack;
