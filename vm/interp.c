@@ -334,7 +334,7 @@ static void FN(decode_step)(vm_machine *a, vm_proc *p) {
  * instructions lack operands fails its check at every entry, and the step
  * copy runs it one instruction at a time (most GP programs, in every case).
  * Skipping depends on the depth alone, so the block is rebuilt for this
- * entry depth: a skipped instruction becomes a NOP (a TIMES or IF, a JMP past
+ * entry depth: a skipped instruction becomes a NOP (a block opener, a JMP past
  * its block) that costs what it costs, the others are the fast cells; the
  * header and the refund data are those of the result, so running it is
  * running the steps. L_HDR runs it when the depth matches and it can be paid
@@ -363,7 +363,7 @@ static void FN(skip_variant)(vm_proc *p, uint32_t f, int64_t depth) {
         cells[c + 1] = cells[i + 1];
         if (d < nin) { /* skipped (step_hdr's skip) */
             uint8_t op = p->code[pc];
-            cells[c].h = op == VM_OP_TIMES || op == VM_OP_IF ? ops[VM_OP_JMP] : ops[VM_OP_NOP];
+            cells[c].h = vm_is_block_open(op) ? ops[VM_OP_JMP] : ops[VM_OP_NOP];
             nin = nout = 0;
         }
         if (blk_full(&b, nin, nout, cost)) {
