@@ -740,6 +740,50 @@ Test(vm, rand_restarts_at_reset) {
     vm_buf_free(&b);
 }
 
+/* vm_reads_seed: known answers, then the property the evaluator relies on
+ * when it skips the seed: random code it calls seed-blind runs alike under
+ * two seeds, and code that does read it shows it on some program. */
+Test(vm, reads_seed_is_true_for_every_code_that_depends_on_the_seed) {
+    const struct {
+        const char *src;
+        bool reads;
+    } known[] = {{"PUSH 1\nPUSH 2\nADD", false},
+                 {"RAND", true},
+                 {"PUSH 23\nPOP", false}, /* 0x17 (RAND) as an immediate byte */
+                 {FORK_RAND, true},
+                 {"PUSH 0\nIN", true}};
+    vm_machine *a = vm_machine_new(), *b = vm_machine_new();
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
+        vm_buf c = tu_asm(known[i].src);
+        cr_assert_eq(vm_load(a, c.data, c.len), 0);
+        cr_assert_eq(vm_reads_seed(a), known[i].reads, "%s", known[i].src);
+        vm_buf_free(&c);
+    }
+    uint64_t seed = 11;
+    uint8_t c[PROG_CAP];
+    vm_limits l = {.gas = 3000, .mem = 64, .stack = 40, .calls = 8};
+    int blind = 0, differ = 0;
+    for (int i = 0; i < 20000; i++) {
+        size_t n = tu_random_program(&seed, c, sizeof c);
+        tu_state x, y;
+        vm_set_seed(a, 1);
+        vm_set_seed(b, 2);
+        run_full(a, c, n, &l, false, &x);
+        run_full(b, c, n, &l, false, &y);
+        cr_assert_eq(vm_reads_seed(a), vm_reads_seed(b));
+        if (!vm_reads_seed(a)) {
+            blind++;
+            cr_assert(tu_same(&x, &y), "program %d reads the seed: %s vs %s", i,
+                      vm_status_name(x.status), vm_status_name(y.status));
+        } else if (!tu_same(&x, &y)) {
+            differ++;
+        }
+    }
+    cr_assert(blind > 1000 && differ > 10, "blind %d, differ %d", blind, differ);
+    vm_machine_free(a);
+    vm_machine_free(b);
+}
+
 /* The RAND stream is derived on first use: a snapshot taken before any RAND
  * still holds the seed's stream (a loader refuses an even increment), and the
  * restored process draws the words the original draws. */

@@ -52,6 +52,7 @@ enum {
 static vm_status FN(run)(vm_machine *a, vm_proc *p, vm_budget *b, bool stepping,
                          const void *const **ops_out, const void *const **xops_out);
 static void FN(decode_step)(vm_machine *a, vm_proc *p);
+static void FN(skip_variant)(vm_proc *p, uint32_t f, int64_t depth);
 
 static bool is_terminator(uint8_t op) {
     switch (op) {
@@ -233,7 +234,7 @@ int FN(decode)(vm_machine *a, vm_proc *p) {
     memset(lead, 0, (size_t)len + 1);
     lead[0] = 2;
     uint32_t n = 0;
-    bool blocks = false;
+    bool blocks = false, seed = false;
     for (uint32_t pc = 0; pc < len; n++) {
         vm_insn in;
         vm_decode_inline(p->code, len, pc, &in);
@@ -241,6 +242,7 @@ int FN(decode)(vm_machine *a, vm_proc *p) {
         uint32_t next = pc + in.len;
         if (in.defined && !in.truncated) {
             blocks |= vm_is_block_open(in.op) || in.op == VM_OP_CLOSE;
+            seed |= in.op == VM_OP_RAND || in.op >= VM_OP_RECURSE; /* a child's place */
             if ((&vm_optab[in.op])->imm == VM_IMM_REL) {
                 int64_t t = vm_rel_target(&in);
                 if (t >= 0 && t <= len) lead[t] |= 2;
@@ -252,7 +254,9 @@ int FN(decode)(vm_machine *a, vm_proc *p) {
         pc = next;
     }
     lead[len] |= 3;
-    size_t ncells = 2 * (size_t)(n + 1) * (VM_HDR_CELLS + VM_INS_CELLS);
+    /* room for the fast copy, the step copy, and the skip variants (each
+     * fast block at most once, with its exit) */
+    size_t ncells = (size_t)(n + 1) * (3 * VM_HDR_CELLS + 4 * VM_INS_CELLS);
     if (vm_grow((void **)&p->cells, &p->cells_cap, ncells, sizeof(vm_cell)) ||
         vm_grow((void **)&p->cold, &p->cold_cap, ncells / 2, sizeof(vm_cold)) ||
         vm_grow((void **)&a->fix, &a->fix_cap, (size_t)n + 1, sizeof(uint32_t)) ||
@@ -264,6 +268,7 @@ int FN(decode)(vm_machine *a, vm_proc *p) {
      * already. Code without blocks (most GP programs) needs no matching: emit
      * reads the match only at a TIMES, IF or CLOSE. */
     p->has_blocks = blocks;
+    p->reads_seed = seed;
     if (blocks) vm_match_blocks(p->code, len, a->match);
     /* A jump into an immediate is not a leader: it is a BAD_JUMP. */
     for (uint32_t pc = 0; pc <= len; pc++)
@@ -273,6 +278,7 @@ int FN(decode)(vm_machine *a, vm_proc *p) {
     p->fast_end = emit(a, p, 0, false, lead, &nfix, ops, xops);
     patch(p, a->fix, nfix, p->fast_at, ops, xops);
     p->ncells = p->fast_end;
+    p->var_end = p->fast_end + (n + 1) * (VM_HDR_CELLS + VM_INS_CELLS);
     p->step_ready = false;
     p->decoded = METER ? 1 : 2;
     return 0;
@@ -294,6 +300,60 @@ static void FN(decode_step)(vm_machine *a, vm_proc *p) {
     }
     patch(p, a->fix, nfix, p->step_at, ops, xops);
     p->step_ready = true;
+}
+
+/* Under VM_UNDERFLOW_SKIP, a fast block entered at a depth where some of its
+ * instructions lack operands fails its check at every entry, and the step
+ * copy runs it one instruction at a time (most GP programs, in every case).
+ * Skipping depends on the depth alone, so the block is rebuilt for this
+ * entry depth: a skipped instruction becomes a NOP (a block opener, a JMP past
+ * its block) that costs what it costs, the others are the fast cells; the
+ * header and the refund data are those of the result, so running it is
+ * running the steps. L_HDR runs it when the depth matches and it can be paid
+ * for in full. The record is in the header's second cold slot: gas_rest the
+ * variant's header cell (0: none yet, VM_NONE: none possible), mtc_rest the
+ * depth. */
+static void FN(skip_variant)(vm_proc *p, uint32_t f, int64_t depth) {
+    const void *const *ops, *const *xops;
+    FN(run)(NULL, NULL, NULL, false, &ops, &xops);
+    vm_cell *cells = p->cells;
+    vm_cold *cold = p->cold, *rec = &cold[f / 2 + 1];
+    uint32_t v = p->var_end, c = v + VM_HDR_CELLS, i = f + VM_HDR_CELLS;
+    blockacc b;
+    blk_open(&b, cells, v, xops[X_HDR], cells[f + 3].w.hi);
+    int64_t d = depth;
+    for (; i < p->fast_end && cells[i].h != xops[X_HDR]; i += VM_INS_CELLS, c += VM_INS_CELLS) {
+        /* effect() from the cells: an IDX immediate stays as decoded */
+        uint32_t pc = cold[i / 2].pc;
+        const vm_opinfo *oi = &vm_optab[pc < p->len ? p->code[pc] : VM_OP_NOP];
+        int64_t nin = 0, nout = 0, cost = 0;
+        if (pc < p->len && oi->name && cells[i].h != xops[X_TRUNC]) {
+            int64_t n = oi->imm == VM_IMM_IDX ? cells[i + 1].i : 0;
+            nin = oi->in + n, nout = oi->out + n, cost = oi->gas;
+        }
+        cells[c] = cells[i];
+        cells[c + 1] = cells[i + 1];
+        if (d < nin) { /* skipped (step_hdr's skip) */
+            uint8_t op = p->code[pc];
+            cells[c].h = vm_is_block_open(op) ? ops[VM_OP_JMP] : ops[VM_OP_NOP];
+            nin = nout = 0;
+        }
+        if (blk_full(&b, nin, nout, cost)) {
+            rec->gas_rest = VM_NONE;
+            return;
+        }
+        blk_add(&b, cold, c / 2, pc, nin, nout, cost);
+        d += nout - nin;
+    }
+    blk_close(&b, cells, cold);
+    if (i < p->fast_end) { /* the block falls through into the next */
+        cells[c].h = ops[VM_OP_JMP];
+        cells[c + 1].i = (int64_t)(intptr_t)&cells[i];
+        c += VM_INS_CELLS;
+    }
+    p->var_end = c;
+    rec->gas_rest = v;
+    rec->mtc_rest = depth;
 }
 
 vm_status FN(exec)(vm_machine *a, vm_proc *p, vm_budget *b, bool stepping) {
@@ -449,6 +509,21 @@ L_HDR : {
         CHARGE(ip, mt);
         ip += VM_HDR_CELLS;
         NEXT;
+    }
+    if (p->lim.underflow == VM_UNDERFLOW_SKIP) { /* a skip variant (skip_variant) */
+        const vm_cold *rec = &cold[SLOT + 1];
+        if (rec->gas_rest == 0 && DEPTH < (int64_t)((ip[1].u >> 32) & 0xffff) &&
+            DEPTH <= VM_BLK_WORD_MAX)
+            FN(skip_variant)(p, (uint32_t)(ip - cells), DEPTH);
+        if (rec->gas_rest != 0 && rec->gas_rest != VM_NONE && rec->mtc_rest == DEPTH) {
+            vm_cell *v = cells + rec->gas_rest;
+            int64_t vmt = BLOCK_MT(v);
+            if (BLOCK_OK(v, vmt)) {
+                CHARGE(v, vmt);
+                ip = v + VM_HDR_CELLS;
+                NEXT;
+            }
+        }
     }
     if (UNLIKELY(ip[3].w.lo == VM_NONE)) FN(decode_step)(a, p); /* links ip to its twin */
     ip = cells + ip[3].w.lo;

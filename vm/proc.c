@@ -257,6 +257,9 @@ void vm_set_seed(vm_machine *a, uint64_t seed) {
 uint64_t vm_seed(const vm_machine *a) {
     return a->seed;
 }
+bool vm_reads_seed(const vm_machine *a) {
+    return vm_root(a)->reads_seed;
+}
 
 static uint64_t clamp(uint64_t v, uint64_t dflt, uint64_t max) {
     if (v == 0) v = dflt;
@@ -298,7 +301,10 @@ int vm_set_args(vm_machine *a, const vm_word *w, uint32_t n) {
     vm_proc *r = vm_root(a);
     if (n > VM_MAX_ARGS || (n && vm_grow((void **)&r->args, &r->args_alloc, n, sizeof(vm_word))))
         return -1;
-    if (n) memcpy(r->args, w, n * sizeof(vm_word));
+    /* word by word: GCC expands the memcpy to `rep movsq`, whose start-up
+     * cost a case with one or two inputs pays at every case */
+    for (uint32_t i = 0; i < n; i++)
+        r->args[i] = w[i];
     r->nargs = n;
     return 0;
 }

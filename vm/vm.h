@@ -183,6 +183,10 @@ const vm_word *vm_args(const vm_machine *a);
  * reseeds the root's stream now and at every vm_reset; vm_load keeps it. */
 void vm_set_seed(vm_machine *a, uint64_t seed);
 uint64_t vm_seed(const vm_machine *a);
+/* Whether the loaded code may read the seed: it holds a RAND, or a process
+ * instruction (a child's stream derives from the seed). When it does not,
+ * no run of it depends on the seed, and a caller may skip deriving one. */
+bool vm_reads_seed(const vm_machine *a);
 
 /* Run until the process stops. Running a process stopped for a resource
  * resumes it exactly; a HALTED process stays halted. */

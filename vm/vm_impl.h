@@ -5,7 +5,9 @@
  *    block's total gas, stack need and growth and memory-time coefficient, so
  *    a block is checked and charged once;
  *  - the step copy: every instruction is its own block, used when a block's
- *    check fails (near a limit), when tracing, and to resume mid-block.
+ *    check fails (near a limit), when tracing, and to resume mid-block;
+ *  - skip variants (VM_UNDERFLOW_SKIP): a fast block rebuilt, on first need,
+ *    for one entry depth at which some of its instructions are skipped.
  * Both give exactly the per-instruction result: a block runs in the fast copy
  * only when every one of its instructions could be paid for in advance, and a
  * stop inside a block refunds the rest of it (vm_cold).
@@ -89,8 +91,10 @@ typedef struct vm_proc {
     uint32_t fast_cap, step_cap;
     int decoded;       /* 0 not yet, 1 metered, 2 unmetered */
     uint32_t fast_end; /* cells of the fast copy; the step copy follows */
+    uint32_t var_end;  /* the end of the skip variants, after the step copy's room */
     bool step_ready;   /* the step copy is built (on first need) */
     bool has_blocks;   /* the code holds a TIMES, IF or CLOSE: match_blocks is needed */
+    bool reads_seed;   /* the code holds a RAND or a process instruction (vm_reads_seed) */
 
     /* state */
     vm_word *stack;

@@ -25,8 +25,9 @@ static const char gp_usage[] =
     "and DEAP (/usr/bin/python3, python3-deap) on the same 20 cases, interleaved: each\n"
     "round runs the three once. A frugal measurement repeats the run until it has\n"
     "lasted --min-secs. Prints medians (min, max) of evaluations/s, the parallel\n"
-    "efficiency and the ratio to DEAP (both paired per round), and the share of a\n"
-    "one-thread run spent in the interpreter.\n"
+    "efficiency and the ratio to DEAP (both paired per round), the process CPU time\n"
+    "per evaluation on one thread (less moved by other load than wall time), and\n"
+    "the share of a one-thread run spent in the interpreter.\n"
     "  --pop N       population (default 1000)\n"
     "  --gens N      generations after the initial one (default 20)\n"
     "  --reps N      rounds (default 11)\n"
@@ -123,7 +124,9 @@ typedef struct {
     gp_result last[2];
     uint64_t deap_evals;
     double deap_eval_secs, deap_best;
-    bool differs; /* a run's hash differed from the first */
+    bool differs;   /* a run's hash differed from the first */
+    double *cpu_us; /* per round: CPU microseconds per evaluation, 1 thread */
+    int ncpu;
 } gp_ctx;
 
 /* One measurement: evaluations per second of configuration k, or -1. */
@@ -139,7 +142,7 @@ static double gp_measure(void *ctx, int k) {
         c->deap_evals = e, c->deap_eval_secs = es, c->deap_best = b;
         return (double)e / s;
     }
-    double secs = 0;
+    double secs = 0, cpu0 = bench_cpu(false);
     uint64_t evals = 0;
     for (int i = 0; i < c->repeat; i++) {
         gp_result g;
@@ -151,6 +154,7 @@ static double gp_measure(void *ctx, int k) {
         evals += g.evals;
         c->last[k] = g;
     }
+    if (k == GP_ONE) c->cpu_us[c->ncpu++] = (bench_cpu(false) - cpu0) * 1e6 / (double)evals;
     return (double)evals / secs;
 }
 
@@ -171,11 +175,12 @@ int exp_bench_gp_figures(const exp_gp_options *o, exp_gp_figures *f) {
                 .repeat = 1};
     char script[PATH_MAX];
     double *v = malloc(sizeof *v * (size_t)o->rounds * GP_NCONF);
+    c.cpu_us = malloc(sizeof *c.cpu_us * (size_t)o->rounds);
     gp_result cnt, tim;
     int rc = 1;
     /* untimed runs first: one counts the VM instructions, one times the
      * interpreter (the runs are identical: their hashes are checked) */
-    if (!v || run_once(&t, &isa, o->seed, o->pop, o->gens, 1, RUN_COUNT, &cnt) ||
+    if (!v || !c.cpu_us || run_once(&t, &isa, o->seed, o->pop, o->gens, 1, RUN_COUNT, &cnt) ||
         run_once(&t, &isa, o->seed, o->pop, o->gens, 1, RUN_TIME, &tim) ||
         run_once(&t, &isa, o->seed, o->pop, o->gens, 1, RUN_PLAIN, &c.last[0]))
         goto cleanup;
@@ -192,6 +197,7 @@ int exp_bench_gp_figures(const exp_gp_options *o, exp_gp_figures *f) {
     *f = (exp_gp_figures){.rounds = o->rounds, .repeat = c.repeat, .threads = o->threads};
     for (int k = 0; k < nconf; k++)
         f->rate[k] = bench_stat_of(v, nconf, o->rounds, k);
+    f->cpu_us = bench_stat_of(c.cpu_us, 1, o->rounds, 0);
     bench_stat e = bench_ratio(v, nconf, o->rounds, GP_N, GP_ONE);
     f->efficiency = (bench_stat){e.med / o->threads, e.min / o->threads, e.max / o->threads};
     f->deap = c.script != NULL;
@@ -215,6 +221,7 @@ int exp_bench_gp_figures(const exp_gp_options *o, exp_gp_figures *f) {
 cleanup:
     if (c.script) unlink(c.xs);
     free(v);
+    free(c.cpu_us);
     fit_task_free(&t);
     return rc;
 }
@@ -285,6 +292,8 @@ int exp_bench_gp(int argc, char **argv) {
     printf("  per evaluation (20 cases): %.1f VM instructions, %.1f gas; %.1f M insn/s on 1 "
            "thread\n",
            f.insns_per_eval, f.gas_per_eval, f.minsn);
+    printf("  CPU time per evaluation, 1 thread (the whole run): %.3f us (min %.3f, max %.3f)\n",
+           f.cpu_us.med, f.cpu_us.min, f.cpu_us.max);
     printf("  share of a 1-thread run inside the interpreter: %.1f%%  goal >= 50%%\n",
            f.interp_share * 100);
     printf("  best error %.4g; population hash %016" PRIx64 ", the same in every run: %s\n", f.best,
