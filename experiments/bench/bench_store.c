@@ -3,7 +3,7 @@
  * appends overlapped with the steps), interleaved round by round; the cost
  * is the median of the per-round ratios of their CPU times (of the whole
  * process: the store's overlapped jobs count too). */
-#include "evolve/evolve.h"
+#include "store/store.h"
 #include "experiments/bench/bench.h"
 #include "experiments/cli.h"
 #include "experiments/spec.h"
@@ -29,32 +29,33 @@ static double store_measure(void *ctx, int k) {
     store_ctx *c = ctx;
     char err[1024];
     evo_run *r = evo_run_new(&c->s->params, &c->s->task, err, sizeof err);
-    evo_store *st = NULL;
+    st_store *st = NULL;
     double t = -1;
     if (!r) goto cleanup;
     double t0 = bench_cpu(false);
     if (k) {
-        evo_store_file files[EVO_STORE_MAX_FILES];
-        evo_store_opts so = {.spec_json = c->s->canonical,
-                             .files = files,
-                             .nfiles = exp_spec_store_files(c->s, files),
-                             .spec_name = c->s->name,
-                             .threads = c->s->threads,
-                             .per_case = c->s->per_case,
-                             .force = true};
-        if (!(st = evo_store_create(c->path, &so, r, err, sizeof err))) goto cleanup;
-        evo_store_set_commit(st, c->s->commit_seconds, 0);
-        evo_store_set_overlap(st, true);
+        st_file files[ST_MAX_FILES];
+        st_opts so = {.spec_json = c->s->canonical,
+                      .files = files,
+                      .nfiles = exp_spec_store_files(c->s, files),
+                      .spec_name = c->s->name,
+                      .threads = c->s->threads,
+                      .per_case = c->s->per_case,
+                      .every = c->s->keep_every,
+                      .force = true};
+        if (!(st = st_create(c->path, &so, r, err, sizeof err))) goto cleanup;
+        st_set_commit(st, c->s->commit_seconds, 0);
+        st_set_overlap(st, true);
     }
     for (;;) {
-        int s = evo_run_step_with(r, st ? evo_store_job : NULL, st);
+        int s = evo_run_step_with(r, st ? st_job : NULL, st);
         if (s < 0) goto cleanup;
         if (s == 1) break;
-        if (st && evo_store_append(st, r, 0, err, sizeof err)) goto cleanup;
+        if (st && st_append(st, r, 0, err, sizeof err)) goto cleanup;
     }
-    if (st && evo_store_flush(st, r, err, sizeof err)) goto cleanup;
+    if (st && st_flush(st, r, err, sizeof err)) goto cleanup;
     if (st) {
-        int rc = evo_store_close(st, r, err, sizeof err);
+        int rc = st_close(st, r, err, sizeof err);
         st = NULL;
         if (rc) goto cleanup;
     }
@@ -68,7 +69,7 @@ static double store_measure(void *ctx, int k) {
     }
 cleanup:
     if (t < 0) fprintf(stderr, "frugal bench store: %s\n", r ? err : "out of memory");
-    if (st) evo_store_close(st, NULL, err, sizeof err);
+    if (st) st_close(st, NULL, err, sizeof err);
     evo_run_free(r);
     return t;
 }
