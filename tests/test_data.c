@@ -583,10 +583,10 @@ static void partial_run(void) {
     cr_assert(r, "%s", err);
     st_file files[ST_MAX_FILES];
     st_opts so = {.spec_json = s.canonical,
-                         .spec_name = s.name,
-                         .per_case = s.per_case,
-                         .files = files,
-                         .nfiles = exp_spec_store_files(&s, files)};
+                  .spec_name = s.name,
+                  .per_case = s.per_case,
+                  .files = files,
+                  .nfiles = exp_spec_store_files(&s, files)};
     cr_assert_eq(so.nfiles, 1);
     st_store *st = st_create(at("part.h5"), &so, r, err, sizeof err);
     cr_assert(st, "%s", err);
@@ -728,7 +728,7 @@ Test(data, eval_on_an_evm_run_gives_the_errors_the_run_stored) {
     static const char spec[] =
         "{\"task\": {\"name\": \"evm-max\", \"n_train\": 40, \"n_test\": 10}, "
         "\"population\": {\"size\": 60}, \"budget\": {\"generations\": "
-        "4}, \"output\": {\"per_case\": true}}";
+        "4}, \"output\": {\"per_case\": true, \"population\": \"every\"}}";
     PUT("em.json", spec);
     exp_spec s;
     load(&s, spec);
@@ -744,7 +744,7 @@ Test(data, eval_gives_the_errors_the_run_stored) {
     PUT("all.csv", kepler);
     PUT("ev.json", "{\"task\": {\"data\": \"all.csv\", \"target\": \"T\"}, \"population\": "
                    "{\"size\": 50, \"islands\": 2}, \"budget\": {\"generations\": 5}, \"output\": "
-                   "{\"per_case\": true}}");
+                   "{\"per_case\": true, \"population\": \"every\"}}");
     const char *a[] = {"run", at("ev.json"), "--out", at("ev.h5"), "--quiet", NULL};
     cr_assert_eq(frugal_run("ev", a), 0, "%s", output("ev", "err"));
     eval_matches(NULL, 0, 0, 0);

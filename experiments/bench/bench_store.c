@@ -74,12 +74,13 @@ cleanup:
     return t;
 }
 
-int exp_bench_store_figures(const char *spec, uint32_t threads, int rounds, exp_store_figures *f) {
+int exp_bench_store_figures(const char *spec, uint32_t threads, const char *population, int rounds,
+                            exp_store_figures *f) {
     exp_spec s;
     char err[1024], used[32];
     snprintf(used, sizeof used, "%u", threads);
-    exp_override ov[] = {{"threads", used}};
-    int rc = exp_spec_load(&s, spec, NULL, ov, 1, err, sizeof err);
+    exp_override ov[] = {{"threads", used}, {"output.population", population}};
+    int rc = exp_spec_load(&s, spec, NULL, ov, population ? 2 : 1, err, sizeof err);
     if (rc) {
         fprintf(stderr, "frugal bench store: %s\n", err);
         return rc;
@@ -108,22 +109,24 @@ int exp_bench_store_figures(const char *spec, uint32_t threads, int rounds, exp_
 }
 
 static const char store_usage[] =
-    "usage: frugal bench store [--spec FILE] [--threads N] [--reps N]\n"
+    "usage: frugal bench store [--spec FILE] [--threads N] [--reps N] [--population WHICH]\n"
     "What the HDF5 store adds to a run: the spec (default specs/quartic.json)\n"
     "runs with no store and stored as frugal run stores it, interleaved; prints the\n"
     "median (min, max) of the per-round extra CPU time, and the file's size.\n"
     "  --spec FILE  the run (default specs/quartic.json)\n"
     "  --threads N  threads (default 1)\n"
-    "  --reps N     rounds (default 11)\n";
+    "  --reps N     rounds (default 11)\n"
+    "  --population WHICH  output.population: every, \"every N\" or final (default: the\n"
+    "               spec's)\n";
 
 int exp_bench_store(int argc, char **argv) {
     const char *spec = "specs/quartic.json";
     uint64_t threads = 1, reps = BENCH_MIN_ROUNDS;
-    static const struct option opts[] = {{"spec", required_argument, 0, 'f'},
-                                         {"threads", required_argument, 0, 't'},
-                                         {"reps", required_argument, 0, 'r'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    const char *population = NULL;
+    static const struct option opts[] = {
+        {"spec", required_argument, 0, 'f'}, {"threads", required_argument, 0, 't'},
+        {"reps", required_argument, 0, 'r'}, {"population", required_argument, 0, 'p'},
+        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -135,6 +138,7 @@ int exp_bench_store(int argc, char **argv) {
         case 'r':
             if (exp_parse_u64("--reps", optarg, &reps)) return EXP_EXIT_USAGE;
             break;
+        case 'p': population = optarg; break;
         case 'h': fputs(store_usage, stdout); return EXP_EXIT_OK;
         default: fputs(store_usage, stderr); return EXP_EXIT_USAGE;
         }
@@ -148,10 +152,10 @@ int exp_bench_store(int argc, char **argv) {
         spec = path;
     exp_store_figures f;
     printf("frugal bench store: %s, %" PRIu64 " thread(s), %" PRIu64
-           " interleaved rounds of a run\nwith no store and with the store; CPU time, median "
-           "(min, max)\n",
-           spec, threads, reps);
-    int rc = exp_bench_store_figures(spec, (uint32_t)threads, (int)reps, &f);
+           " interleaved rounds of a run\nwith no store and with the store (output.population: "
+           "%s); CPU time, median (min, max)\n",
+           spec, threads, reps, population ? population : "the spec's");
+    int rc = exp_bench_store_figures(spec, (uint32_t)threads, population, (int)reps, &f);
     if (rc) return rc;
     printf("  run with no store: %.3f s (min %.3f, max %.3f)\n", f.secs.med, f.secs.min,
            f.secs.max);
