@@ -2,7 +2,7 @@
  * Build by hand:
  *   cc -std=gnu11 -O2 -flto=auto -fopenmp -I. $(pkg-config --cflags hdf5) \
  *      tests/store/bench_store.c $(ls build/vm/[a-z]*.o build/vm/evm/[a-z]*.o \
- *      build/evolve/[a-z]*.o build/fitness/[a-z]*.o) -o build/bench_store \
+ *      build/evolve/[a-z]*.o build/store/[a-z]*.o build/fitness/[a-z]*.o) -o build/bench_store \
  *      $(pkg-config --libs hdf5 libdeflate jansson zlib) -lhdf5_hl -lm
  *   build/bench_store [threads] [per_case] [generations] [reps] [population]
  * Runs the same run with no store, with appends between the steps and with
