@@ -28,7 +28,7 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -g -fopenmp -MMD -MP -I. $(PKG_CFLAGS) $(DEFS)
 OPT     ?= -O2 -flto=auto
 LDLIBS  := -fopenmp $(PKG_LIBS) -lm
 
-MODULES := base vm vm/evm evolve fitness experiments experiments/bench analysis
+MODULES := base vm vm/evm evolve store fitness experiments experiments/bench analysis
 SRC     := $(filter-out experiments/main.c,$(wildcard $(addsuffix /*.c,$(MODULES))))
 TEST_SRC:= $(wildcard tests/*.c)
 

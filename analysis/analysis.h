@@ -83,8 +83,10 @@ typedef struct {
 #define AN_POP_FIELD_BYTES(name, type) EVO_COL_C_##type *name;
 
 /* A run file, loaded: the complete generations only (a killed run's partial
- * generation is ignored). Row of (generation g, island k, slot i) is
- * (g * islands + k) * pop_size + i. */
+ * generation is ignored). /stats has every generation; /pop those that
+ * output.population kept (pop_gen; all of them in files without
+ * /pop_generations). Row of (generation pop_gen[j], island k, slot i) is
+ * (j * islands + k) * pop_size + i (an_row). */
 typedef struct {
     char path[4096];
     char *spec;              /* the canonical spec JSON (malloc'd) */
@@ -97,7 +99,10 @@ typedef struct {
     uint32_t islands, pop_size, cases;
     bool per_case;        /* /pop/errors exists */
     uint64_t generations; /* complete generations */
-    uint64_t rows;        /* generations * islands * pop_size */
+    uint64_t pop_gens;    /* of which /pop holds this many (>= 1): */
+    uint64_t *pop_gen;    /* [pop_gens], increasing; NULL: 0 .. generations - 1 */
+    uint32_t every;       /* /pop's attribute every: 1 (all), N, 0 (the last only) */
+    uint64_t rows;        /* pop_gens * islands * pop_size */
     char stop_reason[17];
     an_stats *stats; /* [generations] */
     /* the /pop columns: [rows] each, and code (/pop/code up to the last
@@ -131,11 +136,20 @@ typedef struct {
  * within milliseconds. On failure r holds nothing to free. */
 int an_run_load(const char *path, an_run *r, char *err, size_t errcap);
 void an_run_free(an_run *r);
-/* Row index of (generation, island, slot). */
+/* Where generation gen is in /pop (its j), or UINT64_MAX when /pop does
+ * not hold it. */
+uint64_t an_pop_index(const an_run *r, uint64_t gen);
+/* The last generation /pop holds. */
+uint64_t an_pop_last(const an_run *r);
+/* Which generations /pop holds, for a message: "every generation",
+ * "every 10: 0, 10, ..., 50", "final: 50". */
+void an_pop_text(const an_run *r, char *buf, size_t cap);
+/* Row index of (generation, island, slot); gen must be in /pop. */
 static inline uint64_t an_row(const an_run *r, uint64_t gen, uint32_t island, uint32_t slot) {
-    return (gen * r->islands + island) * r->pop_size + slot;
+    uint64_t j = r->pop_gen ? an_pop_index(r, gen) : gen;
+    return (j * r->islands + island) * r->pop_size + slot;
 }
-/* The row of generation gen's best individual (from /stats). */
+/* The row of generation gen's best individual (from /stats; gen in /pop). */
 uint64_t an_best_row(const an_run *r, uint64_t gen);
 /* Whether row is a solution: error <= target_error when the spec sets one,
  * else every case a hit (hits == cases). */

@@ -79,19 +79,25 @@ def _open_h5(path):
     return h5py.File(h5py.h5f.open(os.fsencode(path), flags, fapl=fapl))
 
 
-def _check(f, stats, pop, islands, size, gens):
+def _check(f, stats, pop, islands, size, kept):
     """What the file stores without a checksum must agree with the rest: the
-    stop reason is a known name, and each /stats row with its generation's
-    rows of /pop (from which the run computed it)."""
+    stop reason is a known name, and the /stats row of each generation in
+    /pop (kept: their generations) with its rows (from which the run
+    computed it)."""
     reason = f["stop_reason"][()].decode()
     if reason not in STOP_REASONS:
         raise CorruptRun("/stop_reason")
     rows = islands * size
-    g = np.arange(gens)
+    gens = len(kept)
     isl, slot = stats["best_island"].astype(np.int64), stats["best_slot"].astype(np.int64)
-    if (stats["generation"] != g).any() or (isl >= islands).any() or (slot >= size).any():
+    if ((stats["generation"] != np.arange(len(stats))).any() or (isl >= islands).any() or
+            (slot >= size).any()):
         raise CorruptRun("/stats: a row names no individual")
-    best = (g * islands + isl) * size + slot
+    if gens and ((np.diff(kept) <= 0).any() or kept[-1] >= len(stats)):
+        raise CorruptRun("/pop_generations")
+    stats = stats[kept]
+    isl, slot = isl[kept], slot[kept]
+    best = (np.arange(gens) * islands + isl) * size + slot
     col = {k: pop[k][:gens * rows] for k in
            ("error", "fitness", "gas", "memtime", "length", "hits", "status")}
     for s, p in (("best_error", "error"), ("best_fitness", "fitness")):
@@ -109,7 +115,7 @@ def _check(f, stats, pop, islands, size, gens):
                  ("median_memtime", "memtime"), ("median_length", "length")):
         v = col[p].reshape(gens, rows).astype(np.float64)
         m = stats[s]
-        if not ((m >= v.min(axis=1)) & (m <= v.max(axis=1))).all():
+        if gens and not ((m >= v.min(axis=1)) & (m <= v.max(axis=1))).all():
             raise CorruptRun("/stats: a median out of range")
     return reason, col
 
@@ -130,7 +136,10 @@ class Run:
 
     Attributes: path, spec (dict), seed, islands, pop_size, n_cases (training
     cases per evaluation), per_case, generations, stop_reason, and stats: a
-    dict of numpy arrays, one per /stats column, one value per generation.
+    dict of numpy arrays, one per /stats column, one value per generation;
+    pop_generations, the generations whose populations /pop holds (all of
+    them, or those output.population kept: every N and the last, or the
+    last only); every_name, that choice as the spec writes it.
     Raises OSError when the file cannot be read, CorruptRun when it is not a
     frugal run or is truncated or corrupt."""
 
@@ -164,21 +173,32 @@ class Run:
         self.per_case = bool(pop.attrs.get("per_case", 0))
         rows = self.islands * self.pop_size  # rows per generation: (generation, island, slot)
         stats = f["stats"][:]
-        # complete generations: a killed run may leave a partial one behind
-        gens = min(len(stats), len(pop["error"]) // rows)
+        every = int(pop.attrs.get("every", 1))
+        self.every_name = "every" if every == 1 else "final" if every == 0 else f"every {every}"
+        if "pop_generations" in f:  # /pop holds these generations
+            kept = f["pop_generations"][:].astype(np.int64)
+            # complete generations: a killed run may leave a partial one behind
+            kept = kept[:len(pop["error"]) // rows]
+            gens = len(stats)
+            kept = kept[kept < gens]
+        else:  # every generation
+            gens = min(len(stats), len(pop["error"]) // rows)
+            kept = np.arange(gens)
         if gens < 1:
             raise CorruptRun("no complete generation")
         stats = stats[:gens]
-        self.stop_reason, col = _check(f, stats, pop, self.islands, self.pop_size, gens)
+        self.stop_reason, col = _check(f, stats, pop, self.islands, self.pop_size, kept)
         self.generations = gens
+        self.pop_generations = [int(g) for g in kept]
+        self._index = {g: j for j, g in enumerate(self.pop_generations)}
         self.spec = json.loads(f.attrs["spec"])
         self.seed = int(f.attrs["seed"])
         self.stats = {name: stats[name] for name in stats.dtype.names}
-        n = gens * rows
+        n = len(kept) * rows
         self._pop = dict(col)
         for k in ("parent_a", "parent_b", "ops", "code_offset"):
             self._pop[k] = pop[k][:n]
-        end = int(self._pop["code_offset"][-1]) + int(self._pop["length"][-1])
+        end = int(self._pop["code_offset"][-1]) + int(self._pop["length"][-1]) if n else 0
         self._code = pop["code"][:end].tobytes()
         if len(self._code) != end:
             raise CorruptRun("a genome past the end of /pop/code")
@@ -206,7 +226,20 @@ class Run:
             raise IndexError(f"no individual {gen}:{island}:{slot} in {self.path} "
                              f"({self.generations} generations of {self.islands} x "
                              f"{self.pop_size})")
-        return (gen * self.islands + island) * self.pop_size + slot
+        if gen not in self._index:
+            raise IndexError(f"generation {gen} is not in {self.path}'s populations "
+                             f"(output.population \"{self.every_name}\": "
+                             f"{self.kept_text()})")
+        return (self._index[gen] * self.islands + island) * self.pop_size + slot
+
+    def kept_text(self):
+        """The generations /pop holds, short: "0-50", "0, 10, ..., 50", "50"."""
+        k = self.pop_generations
+        if not k:
+            return "none"
+        if k == list(range(k[0], k[-1] + 1)) and len(k) > 2:
+            return f"{k[0]}-{k[-1]}"
+        return ", ".join(map(str, k)) if len(k) <= 4 else f"{k[0]}, {k[1]}, ..., {k[-1]}"
 
     def code(self, gen, island, slot):
         """The genome of an individual, as bytes."""
@@ -224,10 +257,9 @@ class Run:
     def population(self, gen):
         """Generation gen: a dict of numpy arrays of shape (islands, pop_size),
         one per /pop column, and "code", a list (islands) of lists of bytes."""
-        if not 0 <= gen < self.generations:
-            raise IndexError(f"no generation {gen} in {self.path} ({self.generations})")
+        j = self.row(gen, 0, 0) // (self.islands * self.pop_size)
         rows = self.islands * self.pop_size
-        sl = slice(gen * rows, (gen + 1) * rows)
+        sl = slice(j * rows, (j + 1) * rows)
         shape = (self.islands, self.pop_size)
         out = {k: v[sl].reshape(shape) for k, v in self._pop.items() if k != "code_offset"}
         out["code"] = [[self.code(gen, i, s) for s in range(self.pop_size)]
@@ -266,9 +298,9 @@ class Run:
         return p.stdout.strip()
 
     def best(self, gen=None):
-        """The best individual of generation gen (default: the last), with
-        its expression ("expr", and "sympy" for SymPy's parser)."""
-        gen = self.generations - 1 if gen is None else gen
+        """The best individual of generation gen (default: the last in /pop),
+        with its expression ("expr", and "sympy" for SymPy's parser)."""
+        gen = self.pop_generations[-1] if gen is None else gen
         i, s = int(self.stats["best_island"][gen]), int(self.stats["best_slot"][gen])
         d = self.individual(gen, i, s)
         d["expr"] = self.expr(gen, i, s)
@@ -276,10 +308,10 @@ class Run:
         return d
 
     def best_programs(self):
-        """The best individual of each generation where the best program
-        changed (the first generation of each), with its expression."""
+        """The best individual of each generation in /pop where the best
+        program changed (the first generation of each), with its expression."""
         out, last = [], None
-        for g in range(self.generations):
+        for g in self.pop_generations:
             i, s = int(self.stats["best_island"][g]), int(self.stats["best_slot"][g])
             c = self.code(g, i, s)
             if c != last:
@@ -309,7 +341,7 @@ class Run:
                     break
                 island, slot = pb, pa
                 continue
-            if gen == 0 or pa == _NONE or pa >= self.pop_size:
+            if gen == 0 or pa == _NONE or pa >= self.pop_size or gen - 1 not in self._index:
                 break
             gen, slot = gen - 1, pa
         return out
@@ -348,14 +380,20 @@ def read_run(path):
     last generation's best individual, as plain Python values."""
     run = Run(path)
     last = run.generations - 1
-    b = run.individual(last, int(run.stats["best_island"][last]),
-                       int(run.stats["best_slot"][last]))
+    i, s = int(run.stats["best_island"][last]), int(run.stats["best_slot"][last])
+    if last in run._index:
+        b = run.individual(last, i, s)
+    else:  # a killed run whose last generation is not in /pop: /stats has its best
+        b = {k: run.stats["best_" + k][last] for k in ("error", "gas", "memtime", "length")}
+        b.update(island=i, slot=s, code=b"", parent_a=_NONE, parent_b=_NONE)
     return {
         "spec": run.spec,
         "seed": run.seed,
         "islands": run.islands,
         "pop_size": run.pop_size,
         "generations": run.generations,
+        "population": run.every_name,
+        "pop_generations": run.pop_generations,
         "stop_reason": run.stop_reason,
         "best_error": [float(x) for x in run.stats["best_error"]],
         "best_gas": [int(x) for x in run.stats["best_gas"]],

@@ -7,8 +7,8 @@
 #include <string.h>
 
 int an_parse_id(const an_run *r, const char *id, uint64_t *gen, uint32_t *island, uint32_t *slot) {
-    if (!strcmp(id, "best")) {
-        *gen = r->generations - 1;
+    if (!strcmp(id, "best")) { /* the last generation /pop holds */
+        *gen = an_pop_last(r);
         *island = r->stats[*gen].best_island;
         *slot = r->stats[*gen].best_slot;
         return 0;
@@ -63,6 +63,14 @@ int an_lineage(const an_run *r, uint64_t gen, uint32_t island, uint32_t slot, bo
                      gen, island, slot, r->generations, r->islands, r->pop_size);
         return -1;
     }
+    if (an_pop_index(r, gen) == UINT64_MAX) {
+        char kept[128];
+        an_pop_text(r, kept, sizeof kept);
+        fprintf(out,
+                "frugal report: generation %" PRIu64 " is not in %s's populations (they hold %s)\n",
+                gen, r->path, kept);
+        return -1;
+    }
     fprintf(out,
             "lineage of %" PRIu64 ":%" PRIu32 ":%" PRIu32
             " in %s (GEN:ISLAND:SLOT), newest first\n",
@@ -96,6 +104,11 @@ int an_lineage(const an_run *r, uint64_t gen, uint32_t island, uint32_t slot, bo
             continue;
         }
         if (gen == 0 || pa == UINT32_MAX || pa >= r->pop_size) break;
+        if (an_pop_index(r, gen - 1) == UINT64_MAX) {
+            fprintf(out, "(generation %" PRIu64 " is not in the file: output.population)\n",
+                    gen - 1);
+            break;
+        }
         gen--;
         slot = pa;
     }

@@ -40,6 +40,9 @@ def main(argv):
     b = run["best"]
     print(f"{argv[1]}: {run['generations']} generations of {run['islands']} x "
           f"{run['pop_size']}, seed {run['seed']}, stopped: {run['stop_reason']}")
+    k = run["pop_generations"]
+    print(f"populations in the file: {run['population']} ({len(k)} generations"
+          + (f": {', '.join(map(str, k))})" if len(k) <= 8 else f": {k[0]}, {k[1]}, ..., {k[-1]})"))
     for g, (e, gas) in enumerate(zip(run["best_error"], run["best_gas"])):
         print(f"  generation {g:4d}  best error {e:12.6g}  gas {gas}")
     print(f"best: island {b['island']} slot {b['slot']}, error {b['error']:.6g}, "

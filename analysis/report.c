@@ -27,7 +27,9 @@ typedef struct {
     char stop_reason[17];
     an_stats *stats; /* [generations] */
     int64_t solved_gen;
-    uint64_t best_row;     /* in the last generation */
+    uint64_t best_row;     /* in best_gen */
+    uint64_t best_gen;     /* the last generation /pop holds (the last, for a finished run) */
+    char pop_text[128];    /* which generations /pop holds (an_pop_text) */
     an_stats best;         /* the last /stats row */
     char *program;         /* the best program, disassembled */
     char *case_errors;     /* its per-case errors as text, or NULL */
@@ -53,6 +55,7 @@ typedef struct {
     double penalty;                    /* the task's penalty (INFINITY when unknown) */
     uint64_t final_total, final_clean; /* final-population programs, and those drawn */
     unsigned hist_shown;               /* bit k: front-history front k has a point */
+    uint64_t hist_gen[MAX_HIST];       /* front k's generation */
     an_exp ex;                         /* statistics (analysis/compare.c) */
 } group;
 
@@ -288,7 +291,7 @@ static void csv_field(FILE *f, const char *s) {
  * minimised: rows into out (room for islands * pop_size), sorted by gas
  * ascending. Equal points are kept once. Returns the count. */
 static uint64_t pareto(const an_run *r, uint64_t gen, uint64_t *out, double penalty) {
-    uint64_t m = (uint64_t)r->islands * r->pop_size, base = gen * m, n = 0;
+    uint64_t m = (uint64_t)r->islands * r->pop_size, base = an_row(r, gen, 0, 0), n = 0;
     /* sort rows by (gas, error) with a simple index sort */
     uint64_t *idx = malloc(m * sizeof *idx);
     if (!idx) return 0;
@@ -356,8 +359,10 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
     s->evals_success = r.solved_gen >= 0 ? (double)r.stats[r.solved_gen].evaluations : NAN;
     if (!(s->stats = malloc(r.generations * sizeof *s->stats))) goto cleanup;
     memcpy(s->stats, r.stats, r.generations * sizeof *s->stats);
-    uint64_t last = r.generations - 1;
-    s->best = r.stats[last];
+    uint64_t last = an_pop_last(&r); /* the programs: the last generation in /pop */
+    s->best = r.stats[r.generations - 1];
+    s->best_gen = last;
+    an_pop_text(&r, s->pop_text, sizeof s->pop_text);
     s->best_row = an_best_row(&r, last);
     s->best_island = r.stats[last].best_island;
     s->best_slot = r.stats[last].best_slot;
@@ -413,15 +418,17 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
     }
     /* the first run: how the front moved */
     if (g->n == 0) {
+        uint64_t np = r.pop_gens - 1; /* spread over the generations /pop holds */
         for (int k = 0; k < MAX_HIST; k++) {
-            uint64_t gen = last * (uint64_t)k / (MAX_HIST - 1);
-            if (k && gen == last * (uint64_t)(k - 1) / (MAX_HIST - 1)) continue;
+            uint64_t j = np * (uint64_t)k / (MAX_HIST - 1), gen = r.pop_gen ? r.pop_gen[j] : j;
+            if (k && j == np * (uint64_t)(k - 1) / (MAX_HIST - 1)) continue;
             uint64_t nh = pareto(&r, gen, rows, g->penalty);
             /* gnuplot counts only blocks with data: an empty front (every
              * program faulted or lacked an output) gets no block */
             if (!nh) continue;
             if (g->hist_shown) fputs("\n\n", hist);
             g->hist_shown |= 1u << k;
+            g->hist_gen[k] = gen;
             fprintf(hist, "# generation %" PRIu64 "\n", gen);
             for (uint64_t i = 0; i < nh; i++) {
                 fprintf(hist, "%" PRIu64 ",%.17g,%" PRIu64 "\n", gen, r.error[rows[i]],
@@ -903,15 +910,14 @@ static int fig_history(const group *g, const char *dir, const range *rg, an_msgs
     if (!f) return -1;
     gp_scale(f, "y", &rg[4], false);
     gp_scale(f, "x", &rg[5], true);
-    uint64_t last = g->runs[0].generations - 1;
     int idx = 0, shown = __builtin_popcount(g->hist_shown); /* the fronts read_run wrote */
     if (!shown)                                             /* no front has a point: empty axes */
         fputs("set xrange [0:1]\nset yrange [0:1]\nplot 2 notitle\n", f);
     else
         fputs("plot \\\n", f);
     for (int k = 0; k < MAX_HIST; k++) {
-        uint64_t gen = last * (uint64_t)k / (MAX_HIST - 1);
         if (!(g->hist_shown >> k & 1)) continue;
+        uint64_t gen = g->hist_gen[k];
         /* light grey (early) to dark blue (last) */
         double t = shown > 1 ? (double)idx / (shown - 1) : 1;
         unsigned cr = (unsigned)(187 + t * (8 - 187)), cg = (unsigned)(187 + t * (48 - 187)),
@@ -1123,17 +1129,26 @@ static int write_md(group *gs, size_t ng, const an_exp *ex, const an_cmp *cmp, s
             else
                 fputs("— |\n", f);
         }
+    /* files whose /pop holds some generations only (output.population) */
+    for (size_t k = 0; k < ng; k++)
+        for (size_t i = 0; i < gs[k].n; i++)
+            if (strcmp(gs[k].runs[i].pop_text, "every generation"))
+                fprintf(f,
+                        "\n%s, seed %" PRIu64 ": populations in the file: %s "
+                        "(`output.population`); statistics: every generation.\n",
+                        gs[k].label, gs[k].runs[i].seed, gs[k].runs[i].pop_text);
     fputs("\n## Best programs\n\n", f);
     for (size_t k = 0; k < ng; k++) {
         const run_sum *s = &gs[k].runs[gs[k].best];
+        const an_stats *b = &s->stats[s->best_gen];
         fprintf(f,
                 "**%s**, seed %" PRIu64 ", individual %" PRIu64 ":%" PRIu32 ":%" PRIu32
                 " (generation:island:slot): error %.6g, gas %" PRIu64 ", memory-time %" PRIu64
                 " word·gas, %" PRIu32 " of %" PRIu32 " hits, %" PRIu32 " bytes "
                 "(every run's best: `best.csv`).\n\n```\n%s```\n\n",
-                gs[k].label, s->seed, s->generations - 1, s->best_island, s->best_slot,
-                s->best.best_error, s->best.best_gas, s->best.best_memtime, s->best.best_hits,
-                gs[k].cases, s->best.best_length, s->program ? s->program : "");
+                gs[k].label, s->seed, s->best_gen, s->best_island, s->best_slot, b->best_error,
+                b->best_gas, b->best_memtime, b->best_hits, gs[k].cases, b->best_length,
+                s->program ? s->program : "");
         if (s->expr) fprintf(f, "As an expression: `%s`\n\n", s->expr);
         if (s->expr_tex && s->expr && strncmp(s->expr, "(no ", 4))
             fprintf(f, "$$%s$$\n\n", s->expr_tex);

@@ -200,16 +200,20 @@ static const char *check_stats(const an_run *r) {
         const an_stats *s = &r->stats[g];
         if (s->generation != g || s->best_island >= r->islands || s->best_slot >= r->pop_size)
             return "/stats: a row names no individual";
+        if (g && (s->evaluations < s[-1].evaluations || s->gas_total < s[-1].gas_total))
+            return "/stats: the counters decrease";
+    }
+    for (uint64_t j = 0; j < r->pop_gens; j++) {
+        uint64_t g = r->pop_gen ? r->pop_gen[j] : j;
+        const an_stats *s = &r->stats[g];
         uint64_t b = an_row(r, g, s->best_island, s->best_slot);
         if (!same_double(s->best_fitness, r->fitness[b]) ||
             !same_double(s->best_error, r->error[b]) || s->best_hits != r->hits[b] ||
             s->best_length != r->length[b] || s->best_gas != r->gas[b] ||
             s->best_memtime != r->memtime[b] || s->best_status != r->status[b])
             return "/stats: the best individual differs from /pop";
-        if (g && (s->evaluations < s[-1].evaluations || s->gas_total < s[-1].gas_total))
-            return "/stats: the counters decrease";
         double sum = 0, lo[4] = {INFINITY, INFINITY, INFINITY, INFINITY}, hi[4] = {0, 0, 0, 0};
-        for (uint64_t i = g * m; i < (g + 1) * m; i++) {
+        for (uint64_t i = j * m; i < (j + 1) * m; i++) {
             double v[4] = {r->error[i], (double)r->gas[i], (double)r->memtime[i],
                            (double)r->length[i]};
             sum += r->error[i];
@@ -392,13 +396,41 @@ int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
         fail(err, errcap, path, "truncated or corrupt run file (missing datasets)");
         goto cleanup;
     }
-    r->generations = (uint64_t)nrows / per_gen;
-    if ((uint64_t)nstats < r->generations) r->generations = (uint64_t)nstats;
+    r->every = 1;
+    read_num_attr(pop, "every", H5T_NATIVE_UINT32, &r->every); /* absent: 1 */
+    int64_t nkept =
+        H5Lexists(f, "pop_generations", H5P_DEFAULT) > 0 ? dset_len(f, "pop_generations") : -1;
+    if (nkept >= 0) { /* /pop holds the generations listed */
+        r->generations = (uint64_t)nstats;
+        r->pop_gens = (uint64_t)nrows / per_gen;
+        if ((uint64_t)nkept < r->pop_gens) r->pop_gens = (uint64_t)nkept;
+        if (!(r->pop_gen = read_prefix(f, "pop_generations", H5T_NATIVE_UINT64, 8, r->pop_gens))) {
+            fail(err, errcap, path, "truncated or corrupt run file (/pop_generations)");
+            goto cleanup;
+        }
+        for (uint64_t j = 0; j < r->pop_gens; j++)
+            if ((j && r->pop_gen[j] <= r->pop_gen[j - 1]) || r->pop_gen[j] >= UINT64_MAX / 2) {
+                fail(err, errcap, path, "truncated or corrupt run file (/pop_generations)");
+                goto cleanup;
+            }
+        while (r->pop_gens && r->pop_gen[r->pop_gens - 1] >= r->generations)
+            r->pop_gens--; /* rows past the last complete /stats row */
+    } else {               /* every generation */
+        r->generations = (uint64_t)nrows / per_gen;
+        if ((uint64_t)nstats < r->generations) r->generations = (uint64_t)nstats;
+        r->pop_gens = r->generations;
+    }
     if (!r->generations) {
         fail(err, errcap, path, "no complete generation");
         goto cleanup;
     }
-    r->rows = r->generations * per_gen;
+    if (!r->pop_gens) {
+        fail(err, errcap, path,
+             "no population stored yet (output.population \"final\" keeps only the last "
+             "generation's; `frugal resume` finishes the run)");
+        goto cleanup;
+    }
+    r->rows = r->pop_gens * per_gen;
 #define READ_ROWS(name, ty, shape, doc) READ_ROWS_##shape(name, ty)
 #define READ_ROWS_ROWS(name, ty)                                                                   \
     !(r->name = read_prefix(f, "pop/" #name, NATIVE_##ty, sizeof *r->name, r->rows)) ||
@@ -434,12 +466,23 @@ int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
         fail(err, errcap, path, "truncated or corrupt run file (%s)", bad);
         goto cleanup;
     }
-    for (uint64_t g = 0; g < r->generations && r->solved_gen < 0; g++)
-        for (uint64_t i = g * per_gen; i < (g + 1) * per_gen; i++)
+    /* the first generation with a solution: in /pop, any individual; between
+     * the generations /pop holds, the best of /stats */
+    for (uint64_t g = 0; g < r->generations && r->solved_gen < 0; g++) {
+        uint64_t j = an_pop_index(r, g);
+        const an_stats *s = &r->stats[g];
+        if (j == UINT64_MAX) {
+            if (r->has_target ? s->best_error <= r->target_error
+                              : r->cases && s->best_hits >= r->cases)
+                r->solved_gen = (int64_t)g;
+            continue;
+        }
+        for (uint64_t i = j * per_gen; i < (j + 1) * per_gen; i++)
             if (an_solved(r, i)) {
                 r->solved_gen = (int64_t)g;
                 break;
             }
+    }
     rc = 0;
 cleanup:
     if (st >= 0) H5Tclose(st);
@@ -455,6 +498,7 @@ void an_run_free(an_run *r) {
         free(r->in_names[i]);
     free(r->in_names);
     free(r->stats);
+    free(r->pop_gen);
 #define FREE_COL(name, ty, shape, doc) FREE_COL_##shape(name)
 #define FREE_COL_ROWS(name)            free(r->name);
 #define FREE_COL_CASES(name)
@@ -465,6 +509,45 @@ void an_run_free(an_run *r) {
     memset(r, 0, sizeof *r);
     memcpy(r->path, path, sizeof path);
     r->solved_gen = -1;
+}
+
+uint64_t an_pop_index(const an_run *r, uint64_t gen) {
+    if (!r->pop_gen) return gen < r->pop_gens ? gen : UINT64_MAX;
+    uint64_t lo = 0, hi = r->pop_gens; /* binary search: pop_gen increases */
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (r->pop_gen[mid] < gen)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < r->pop_gens && r->pop_gen[lo] == gen ? lo : UINT64_MAX;
+}
+
+uint64_t an_pop_last(const an_run *r) {
+    return r->pop_gen ? r->pop_gen[r->pop_gens - 1] : r->pop_gens - 1;
+}
+
+void an_pop_text(const an_run *r, char *buf, size_t cap) {
+    if (!r->pop_gen) {
+        snprintf(buf, cap, "every generation");
+        return;
+    }
+    char what[32];
+    if (r->every == 0)
+        snprintf(what, sizeof what, "final");
+    else
+        snprintf(what, sizeof what, "every %" PRIu32, r->every);
+    const uint64_t *k = r->pop_gen;
+    uint64_t n = r->pop_gens;
+    if (n <= 3) {
+        int at = snprintf(buf, cap, "%s:", what);
+        for (uint64_t j = 0; j < n && at >= 0 && (size_t)at < cap; j++)
+            at += snprintf(buf + at, cap - (size_t)at, "%s %" PRIu64, j ? "," : "", k[j]);
+    } else
+        snprintf(buf, cap,
+                 "%s: %" PRIu64 ", %" PRIu64 ", ..., %" PRIu64 " (%" PRIu64 " generations)", what,
+                 k[0], k[1], k[n - 1], n);
 }
 
 uint64_t an_best_row(const an_run *r, uint64_t gen) {

@@ -418,7 +418,7 @@ void evo_run_free(evo_run *r);
 int evo_run_step(evo_run *r);
 /* evo_run_step, with job(ctx) run on the calling thread while the other
  * threads make the generation (with one thread: before it), e.g. storing the
- * previous generation (evo_store_job). Until the job returns the run's
+ * previous generation (the store's st_job, store/store.h). Until the job returns the run's
  * current population, generation and counters are still the previous
  * generation's, and the job must only read them. Not run when the step does
  * nothing (returns 1). */
@@ -579,109 +579,6 @@ int evo_run_seed(evo_run *r, uint32_t island, uint32_t slot, const uint8_t *code
 
 /* ==== end of the EVM genome ==== */
 
-/* ==== the HDF5 store (evolve/store.c, docs/hdf5-schema.md) ====
- *
- * A run's populations (every generation and island, with lineage), a /stats
- * table and a checkpoint, in one HDF5 file whose layout is a documented
- * contract (docs/hdf5-schema.md). The file is written in HDF5's SWMR mode and
- * flushed after every generation, so a kill at any moment leaves it readable
- * up to the last complete generation and resumable from its checkpoint.
- * All calls must come from one thread, between parallel evaluations. Every
- * error message names the file and the problem.
- */
-
-#define EVO_STORE_FORMAT 1u /* the format version this build writes and reads */
-
-typedef struct evo_store evo_store;
-
-/* A file kept in the run under /cases (docs/hdf5-schema.md): a data task's
- * data file, as read, so that the run file is self-contained. */
-typedef struct {
-    const char *name; /* the dataset under /cases: "data" or "test" */
-    const char *path; /* where it was read (an attribute) */
-    const uint8_t *bytes;
-    size_t len;
-    const char *sha256; /* its SHA-256, 64 hex digits (an attribute) */
-} evo_store_file;
-#define EVO_STORE_MAX_FILES 2
-
-typedef struct {
-    /* the canonical effective spec (sorted compact JSON), stored as a root attribute */
-    const char *spec_json;
-    const evo_store_file *files; /* kept under /cases (nfiles <= EVO_STORE_MAX_FILES) */
-    uint32_t nfiles;
-    const char *spec_name; /* e.g. "quartic" */
-    uint32_t threads;      /* metadata */
-    bool per_case;         /* also store per-case errors each generation */
-    bool force;            /* replace an existing file; without it an existing path is an error */
-} evo_store_opts;
-
-/* Create path for a new run r (not started, or at generation 0). The file is
- * written to path itself. Returns NULL with a message in err on error. */
-evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo_run *r, char *err,
-                            size_t errcap);
-/* Append the generation r just made (every island) and its /stats row.
- * Generations are written in groups (group commit): each commit writes the
- * pending generations, flushes, writes the checkpoint of the last one and
- * flushes again, so that after a commit a SIGKILL at any later moment leaves
- * every committed generation readable and resumable. By default every
- * generation is committed as it is appended; evo_store_set_commit groups them.
- * The first generation, a run that has stopped, and evo_store_close always
- * commit. Appending the generation that is already the last appended one
- * does nothing (returns 0); any other generation than the next one is an
- * error. Returns 0 or -1. */
-int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *err, size_t errcap);
-/* Commit when seconds have passed since the last commit (0: every
- * generation) or generations are pending (0: EVO_STORE_COMMIT_GENS). A kill
- * loses at most the uncommitted generations, which a resume computes again,
- * bit for bit. */
-#define EVO_STORE_COMMIT_GENS 64u
-void evo_store_set_commit(evo_store *s, double seconds, uint32_t generations);
-/* Overlapped appends (off by default): evo_store_append then leaves the
- * generation, and its commit if one is due, to evo_store_job (store: s),
- * which the caller passes as the job of the next evo_run_step_with, so that
- * storing one generation (gathering, statistics, compressing, writing,
- * committing) overlaps making the next on the other threads. A run that has
- * stopped has no next step: its last generation is stored at once. HDF5 is
- * still called from the caller's thread only. A generation left to a job
- * that did not run (the caller stopped stepping) is stored by flush or close;
- * an error of the job is reported by the next append, flush or close. The
- * file is the same either way. */
-void evo_store_set_overlap(evo_store *s, bool on);
-void evo_store_job(void *store);
-/* Seconds spent in evo_store_job so far. */
-double evo_store_job_seconds(const evo_store *s);
-/* Commit the pending generations now (r: the run, whose state is the
- * checkpoint). Returns 0 or -1. */
-int evo_store_flush(evo_store *s, const evo_run *r, char *err, size_t errcap);
-/* Commit what is pending (r is then needed: its checkpoint), write the end
- * time and the stop reason (evo_run_stopped(r); r may be NULL: "none"), then
- * close and free s. NULL-safe. Returns 0 or -1 (s is freed
- * either way). */
-int evo_store_close(evo_store *s, const evo_run *r, char *err, size_t errcap);
-/* Open an existing run for resuming: *spec_json gets its canonical spec
- * (malloc'd) so that the caller can rebuild the task and parameters; then
- * evo_store_restore loads the last checkpoint into a fresh evo_run made from
- * that spec, and appending continues. A truncated, corrupt or non-frugal file,
- * or one of a newer format, is an error. Returns NULL with a message on error. */
-evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t errcap);
-/* Load the last complete checkpoint into r and make the file writable again:
- * the run is rewritten up to that generation into path.resume-tmp, which then
- * replaces path (the original stays intact until that rename). Returns 0 or -1. */
-int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap);
-/* After evo_store_open: the file kept under /cases/<name>, or NULL. It lives
- * as long as the store; resume carries it over to the file it writes. */
-const evo_store_file *evo_store_file_get(const evo_store *s, const char *name);
-/* The number of complete generations in the store (after open: up to and
- * including the checkpoint's generation). */
-uint64_t evo_store_generations(const evo_store *s);
-
-/* Tests only: when set, called at numbered points inside evo_store_append
- * (see store.c), so that a test can kill the process in the middle of a write. */
-extern void (*evo_store_test_hook)(int point, uint64_t generation);
-
-/* ==== end of the HDF5 store ==== */
-
 /* ==== MPI (evolve/mpi.c, docs/cluster.md) ====
  *
  * With `make MPI=1` (FRUGAL_MPI) a run can spread its islands over the ranks
@@ -724,15 +621,5 @@ typedef struct {
 void evo_mpi_get_counters(evo_mpi_counters *c);
 
 /* ==== end of MPI ==== */
-
-/* ==== arena files (evolve/store_arena.c, docs/hdf5-schema.md "Arena files") ==== */
-
-/* Write a finished tournament to path (atomically; an existing path only
- * with force): root attributes frugal_arena (format 1), the spec and the
- * configuration, /players and /matches columns. 0, or -1 with a message. */
-int evo_arena_write(const char *path, bool force, const char *spec_json, const fit_arena *a,
-                    char *err, size_t errcap);
-
-/* ==== end of arena files ==== */
 
 #endif

@@ -1,5 +1,5 @@
 /* The run file's columns (docs/hdf5-schema.md, format 1): one table for the
- * writer (evolve/store.c) and the readers (analysis/run.c). The structs
+ * writer (store/store.c) and the readers (analysis/run.c). The structs
  * evo_stats and an_stats, the readers' arrays, the HDF5 types and the
  * column tables of docs/hdf5-schema.md are made from it
  * (tests/test_docs.c; `make docs` rewrites the tables). The order is the

@@ -1,5 +1,5 @@
 /* frugal arena: a round-robin tournament of player programs (docs/arena.md). */
-#include "evolve/evolve.h"
+#include "store/store.h"
 #include "experiments/cli.h"
 #include "fitness/fitness.h"
 
@@ -395,7 +395,7 @@ static int write_results(const fit_arena *a, const char *spec, const char *out, 
     }
     results_path(spec, out, path, sizeof path);
     out = path;
-    if (evo_arena_write(out, force, json, a, err, sizeof err)) {
+    if (st_arena_write(out, force, json, a, err, sizeof err)) {
         fprintf(stderr, "frugal arena: %s\n", err);
         rc = EXP_EXIT_IO; /* also an existing file, as frugal run (docs/cli.md) */
     } else {

@@ -197,11 +197,14 @@ static int disasm_run(const char *arg, size_t plen, const char *id, bool fixed, 
         return rc == AN_ERR_IO ? EXP_EXIT_IO : EXP_EXIT_INPUT;
     }
     if (an_parse_id(&r, id, &gen, &island, &slot) || gen >= r.generations || island >= r.islands ||
-        slot >= r.pop_size) {
+        slot >= r.pop_size || an_pop_index(&r, gen) == UINT64_MAX) {
+        char kept[128];
+        an_pop_text(&r, kept, sizeof kept);
         fprintf(stderr,
                 "frugal disasm: %s: no individual '%s', expected GEN:ISLAND:SLOT, GEN:SLOT or "
-                "best (%" PRIu64 " generations, %" PRIu32 " islands of %" PRIu32 ")\n",
-                path, id, r.generations, r.islands, r.pop_size);
+                "best (%" PRIu64 " generations, %" PRIu32 " islands of %" PRIu32
+                "; populations in the file: %s)\n",
+                path, id, r.generations, r.islands, r.pop_size, kept);
         an_run_free(&r);
         return EXP_EXIT_USAGE;
     }

@@ -63,11 +63,13 @@ static int load_from_run(const char *path, const char *id, eval_program *p) {
     uint32_t island, slot;
     rc = EXP_EXIT_OK;
     if (r.generations == 0 || an_parse_id(&r, id, &gen, &island, &slot) || gen >= r.generations ||
-        island >= r.islands || slot >= r.pop_size) {
+        island >= r.islands || slot >= r.pop_size || an_pop_index(&r, gen) == UINT64_MAX) {
+        char kept[128];
+        an_pop_text(&r, kept, sizeof kept);
         fprintf(stderr,
                 "frugal eval: %s: no individual '%s' (GEN:ISLAND:SLOT, GEN:SLOT or best; the run "
-                "has %" PRIu64 " generations of %u islands of %u)\n",
-                path, id, r.generations, r.islands, r.pop_size);
+                "has %" PRIu64 " generations of %u islands of %u; populations in the file: %s)\n",
+                path, id, r.generations, r.islands, r.pop_size, kept);
         rc = EXP_EXIT_USAGE;
         goto done;
     }

@@ -155,14 +155,14 @@ typedef struct {
     double wall;
     double step_seconds;      /* making generations: selection, variation, evaluation */
     double store_seconds;     /* writing them to the HDF5 file, between steps */
-    double store_job_seconds; /* the same, overlapped with the steps (evo_store_job) */
+    double store_job_seconds; /* the same, overlapped with the steps (st_job) */
 } run_outcome;
 
 #if EXP_HAVE_STORE
 /* How frugal run and resume write: group commits, overlapped with the steps. */
-static void store_policy(evo_store *st, double commit_seconds) {
-    evo_store_set_commit(st, commit_seconds, 0);
-    evo_store_set_overlap(st, true);
+static void store_policy(st_store *st, double commit_seconds) {
+    st_set_commit(st, commit_seconds, 0);
+    st_set_overlap(st, true);
 }
 #endif
 
@@ -197,8 +197,8 @@ static int drive(evo_run *r, void *store, const char *file, bool show, bool spre
         double t0 = now();
 #if EXP_HAVE_STORE
         /* the store writes the previous generation while the other threads
-         * make this one (evo_store_set_overlap) */
-        int k = evo_run_step_with(r, store ? evo_store_job : NULL, store);
+         * make this one (st_set_overlap) */
+        int k = evo_run_step_with(r, store ? st_job : NULL, store);
 #else
         int k = evo_run_step(r);
 #endif
@@ -219,7 +219,7 @@ static int drive(evo_run *r, void *store, const char *file, bool show, bool spre
         }
 #if EXP_HAVE_STORE
         char err[512];
-        if (store && evo_store_append((evo_store *)store, r, t1 - t0, err, sizeof err)) {
+        if (store && st_append((st_store *)store, r, t1 - t0, err, sizeof err)) {
             fprintf(stderr, "%sfrugal: %s\n", show ? "\n" : "", err);
             rc = EXP_EXIT_IO;
             mpi_fail(spread, rc);
@@ -240,12 +240,12 @@ static int drive(evo_run *r, void *store, const char *file, bool show, bool spre
 #if EXP_HAVE_STORE
     double tf = now();
     char ferr[512];
-    if (store && rc == EXP_EXIT_OK && evo_store_flush((evo_store *)store, r, ferr, sizeof ferr)) {
+    if (store && rc == EXP_EXIT_OK && st_flush((st_store *)store, r, ferr, sizeof ferr)) {
         fprintf(stderr, "%sfrugal: %s\n", show ? "\n" : "", ferr);
         rc = EXP_EXIT_IO;
     }
     oc->store_seconds += now() - tf;
-    oc->store_job_seconds = evo_store_job_seconds((evo_store *)store);
+    oc->store_job_seconds = st_job_seconds((st_store *)store);
 #endif
     if (show) fputc('\n', stderr);
     oc->wall = now() - t_start;
@@ -381,25 +381,26 @@ int exp_run_loaded(exp_spec *s, const char *file, const exp_run_flags *f, evo_ru
 #if EXP_HAVE_STORE
     if (file && root) {
         if ((rc = exp_make_parent_dirs(file))) goto created;
-        evo_store_file files[EVO_STORE_MAX_FILES];
-        evo_store_opts so = {.spec_json = s->canonical,
-                             .files = files,
-                             .nfiles = exp_spec_store_files(s, files),
-                             .spec_name = s->name,
-                             .threads = s->threads,
-                             .per_case = s->per_case,
-                             .force = f->force};
-        store = evo_store_create(file, &so, r, err, sizeof err);
+        st_file files[ST_MAX_FILES];
+        st_opts so = {.spec_json = s->canonical,
+                      .files = files,
+                      .nfiles = exp_spec_store_files(s, files),
+                      .spec_name = s->name,
+                      .threads = s->threads,
+                      .per_case = s->per_case,
+                      .every = s->keep_every,
+                      .force = f->force};
+        store = st_create(file, &so, r, err, sizeof err);
         if (!store) {
             fprintf(stderr, "frugal: %s\n", err);
             rc = EXP_EXIT_IO;
         }
-        store_policy((evo_store *)store, s->commit_seconds);
+        store_policy((st_store *)store, s->commit_seconds);
     }
 created:
     if (f->spread) rc = exp_mpi_root_rc(rc);
     if (rc) {
-        if (store) evo_store_close((evo_store *)store, NULL, err, sizeof err);
+        if (store) st_close((st_store *)store, NULL, err, sizeof err);
         goto done;
     }
 #else
@@ -411,7 +412,7 @@ created:
     bool show = !f->quiet && isatty(2) && root;
     rc = drive(r, store, file, show, f->spread, &oc);
 #if EXP_HAVE_STORE
-    if (store && evo_store_close((evo_store *)store, r, err, sizeof err)) {
+    if (store && st_close((st_store *)store, r, err, sizeof err)) {
         fprintf(stderr, "frugal: %s\n", err);
         if (!rc) rc = EXP_EXIT_IO;
     }
@@ -590,7 +591,7 @@ int exp_cmd_run(int argc, char **argv) {
  * after its length) into one broadcast; the others point k->f into *blob,
  * which they free. A data task's cases then come from the same bytes on
  * every rank. Aborts every rank when a rank cannot follow. */
-static void bcast_kept(exp_kept *k, evo_store_file *f, uint8_t **blob) {
+static void bcast_kept(exp_kept *k, st_file *f, uint8_t **blob) {
     base_buf b = {0};
     size_t n = 0;
     if (evo_mpi_rank() == 0) {
@@ -609,7 +610,7 @@ static void bcast_kept(exp_kept *k, evo_store_file *f, uint8_t **blob) {
     if (evo_mpi_bcast(blob, &n, 0)) evo_mpi_abort(EXP_EXIT_FAIL);
     if (evo_mpi_rank() == 0) return;
     const uint8_t *p = *blob, *end = *blob + n;
-    for (k->n = 0; p < end && k->n < EVO_STORE_MAX_FILES; k->n++) {
+    for (k->n = 0; p < end && k->n < ST_MAX_FILES; k->n++) {
         const void *part[4];
         size_t len = 0;
         for (int j = 0; j < 4; j++) {
@@ -621,7 +622,7 @@ static void bcast_kept(exp_kept *k, evo_store_file *f, uint8_t **blob) {
             part[j] = p;
             p += len;
         }
-        f[k->n] = (evo_store_file){
+        f[k->n] = (st_file){
             .name = part[0], .path = part[1], .sha256 = part[2], .bytes = part[3], .len = len};
     }
 }
@@ -673,10 +674,10 @@ static int cmd_resume(int argc, char **argv) {
     /* under MPI, rank 0 alone opens the file; the others get the spec and the
      * checkpoint from it, whatever the number of ranks the run had before */
     bool spread = evo_mpi_size() > 1, root = evo_mpi_rank() == 0;
-    evo_store *st = NULL;
+    st_store *st = NULL;
     uint8_t *kept_blob = NULL; /* other ranks: the broadcast copy of /cases */
     if (root) {
-        st = evo_store_open(file, &spec_json, err, sizeof err);
+        st = st_open(file, &spec_json, err, sizeof err);
         if (!st) {
             fprintf(stderr, "frugal resume: %s\n", err);
             rc = EXP_EXIT_INPUT;
@@ -689,11 +690,11 @@ static int cmd_resume(int argc, char **argv) {
         if (evo_mpi_bcast((uint8_t **)&spec_json, &n, 0) || !n || spec_json[n - 1])
             evo_mpi_abort(EXP_EXIT_FAIL);
     }
-    evo_store_file kf[EVO_STORE_MAX_FILES];
+    st_file kf[ST_MAX_FILES];
     exp_kept kept = {kf, 0};
     static const char *const kept_names[] = {"data", "test"};
-    for (uint32_t i = 0; st && i < EVO_STORE_MAX_FILES; i++) {
-        const evo_store_file *k = evo_store_file_get(st, kept_names[i]);
+    for (uint32_t i = 0; st && i < ST_MAX_FILES; i++) {
+        const st_file *k = st_file_get(st, kept_names[i]);
         if (k) kf[kept.n++] = *k;
     }
     if (spread) bcast_kept(&kept, kf, &kept_blob);
@@ -714,7 +715,7 @@ static int cmd_resume(int argc, char **argv) {
         goto cleanup;
     }
     if (spread && evo_run_use_mpi(r)) evo_mpi_abort(EXP_EXIT_FAIL);
-    if (root && evo_store_restore(st, r, err, sizeof err)) {
+    if (root && st_restore(st, r, err, sizeof err)) {
         fprintf(stderr, "frugal resume: %s\n", err);
         rc = EXP_EXIT_INPUT;
     }
@@ -734,7 +735,7 @@ static int cmd_resume(int argc, char **argv) {
     }
     run_outcome oc = {0};
     rc = drive(r, st, file, !f.quiet && isatty(2) && root, spread, &oc);
-    if (st && evo_store_close(st, r, err, sizeof err)) {
+    if (st && st_close(st, r, err, sizeof err)) {
         fprintf(stderr, "frugal resume: %s\n", err);
         if (!rc) rc = EXP_EXIT_IO;
     }
@@ -745,7 +746,7 @@ static int cmd_resume(int argc, char **argv) {
     }
     if (!rc && oc.interrupted) rc = EXP_EXIT_INTERRUPTED;
 cleanup:
-    if (st) evo_store_close(st, r, err, sizeof err);
+    if (st) st_close(st, r, err, sizeof err);
     evo_run_free(r);
     if (loaded) exp_spec_free(&s);
     free(spec_json);

@@ -50,6 +50,31 @@ static const char *const underflow_names[] = {"fault", "skip", NULL};
 static const char *const loss_names[] = {"abs", "squared", "bits", NULL};
 static const char *const isa_names[] = {"native", "evm", NULL};
 
+int exp_spec_keep_parse(const char *txt, uint32_t *every) {
+    if (!strcmp(txt, "every"))
+        *every = 1;
+    else if (!strcmp(txt, "final"))
+        *every = ST_FINAL;
+    else {
+        char *end;
+        if (strncmp(txt, "every ", 6) || txt[6] < '1' || txt[6] > '9') return -1;
+        errno = 0;
+        unsigned long n = strtoul(txt + 6, &end, 10);
+        if (*end || errno || n > INT32_MAX) return -1;
+        *every = (uint32_t)n;
+    }
+    return 0;
+}
+
+void exp_spec_keep_name(uint32_t every, char *buf, size_t cap) {
+    if (every == ST_FINAL)
+        snprintf(buf, cap, "final");
+    else if (every <= 1)
+        snprintf(buf, cap, "every");
+    else
+        snprintf(buf, cap, "every %u", every);
+}
+
 /* Each key: its name, type and range, then its default and meaning as
  * docs/specs.md shows them (exp_spec_doc_keys; tests/test_docs.c). */
 #define U(k, lo, hi, d, m)                                                                         \
@@ -213,6 +238,11 @@ static const fdesc bud_f[] = {
 static const fdesc out_f[] = {
     T("per_case", F_BOOL, "false",
       "also store per-case errors every generation (docs/hdf5-schema.md)"),
+    T("population", F_STR, "`\"every 10\"`",
+      "which generations the file's populations (`/pop`) keep: `\"every\"` generation, "
+      "`\"every N\"` (0, N, 2N, ... and the last) or `\"final\"` (the last only). `/stats` "
+      "keeps every generation's best and statistics, and every choice resumes "
+      "(docs/hdf5-schema.md, \"Which generations /pop keeps\")"),
     R("commit_seconds", 0.0, 86400.0, "1",
       "write the generations made so far to the file at least this often (group commit; 0: "
       "every generation). A kill loses at most this much work, which `frugal resume` recomputes "
@@ -806,7 +836,7 @@ static json_t *word_json(vm_word w, bool fx) {
 static int data_file(exp_spec *s, const char *given, const char *name, const char *spec_path,
                      const exp_kept *kept, exp_data_file *f, char *err, size_t errcap) {
     if (!kept) return exp_data_read(spec_path, given, f, err, errcap);
-    const evo_store_file *sf = NULL;
+    const st_file *sf = NULL;
     for (uint32_t i = 0; i < kept->n && !sf; i++)
         if (!strcmp(kept->f[i].name, name)) sf = &kept->f[i];
     if (!sf) {
@@ -1235,6 +1265,9 @@ static char *canonical_text(const exp_spec *s) {
 
     SET(root, "output", o = json_object());
     SET(o, "per_case", json_boolean(s->per_case));
+    char keep[32];
+    exp_spec_keep_name(s->keep_every, keep, sizeof keep);
+    SET(o, "population", json_string(keep));
     SET(o, "commit_seconds", json_real(s->commit_seconds));
 
     out = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(17));
@@ -1315,6 +1348,15 @@ static int spec_load(exp_spec *s, const char *path, const char *text, const exp_
     if (v && !(s->block_hex = strdup(json_string_value(v)))) goto oom;
     get_u32(root, NULL, "threads", &s->threads);
     get_bool(root, "output", "per_case", &s->per_case);
+    s->keep_every = EXP_KEEP_EVERY;
+    v = at(root, "output", "population");
+    if (v && exp_spec_keep_parse(json_string_value(v), &s->keep_every) < 0) {
+        errf(err, errcap,
+             "%s: $.output.population: expected \"every\", \"every N\" (N from 1 to "
+             "2147483647) or \"final\", found \"%s\"",
+             origin(&c, "$.output.population", NULL), json_string_value(v));
+        goto fail;
+    }
     s->commit_seconds = EXP_COMMIT_SECONDS;
     get_real(root, "output", "commit_seconds", &s->commit_seconds);
     uint64_t seed = 1;
@@ -1404,17 +1446,17 @@ int exp_spec_load_run(exp_spec *s, const char *src, const char *text, const exp_
     return spec_load(s, src, text, NULL, 0, kept, err, errcap);
 }
 
-uint32_t exp_spec_store_files(const exp_spec *s, evo_store_file *out) {
+uint32_t exp_spec_store_files(const exp_spec *s, st_file *out) {
     uint32_t n = 0;
     const exp_data_file *f[2] = {&s->data, &s->test};
     static const char *const names[2] = {"data", "test"};
     for (int i = 0; i < 2; i++)
         if (f[i]->path)
-            out[n++] = (evo_store_file){.name = names[i],
-                                        .path = f[i]->path,
-                                        .bytes = f[i]->bytes,
-                                        .len = f[i]->len,
-                                        .sha256 = f[i]->sha256};
+            out[n++] = (st_file){.name = names[i],
+                                 .path = f[i]->path,
+                                 .bytes = f[i]->bytes,
+                                 .len = f[i]->len,
+                                 .sha256 = f[i]->sha256};
     return n;
 }
 

@@ -11,14 +11,14 @@
 #ifndef FRUGAL_SPEC_H
 #define FRUGAL_SPEC_H
 
-#include "evolve/evolve.h"
+#include "store/store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-/* The HDF5 store (evolve/store.c). Set to 1 once evo_store_create is in
+/* The HDF5 store (store/store.c). Set to 1 once st_create is in
  * evolve/evolve.h: until then `frugal run` runs without writing a file. */
 #ifndef EXP_HAVE_STORE
 #define EXP_HAVE_STORE 1
@@ -34,6 +34,7 @@ typedef struct {
 } exp_override;
 
 #define EXP_COMMIT_SECONDS 1.0 /* default $.output.commit_seconds */
+#define EXP_KEEP_EVERY     10u /* default $.output.population: "every 10" */
 
 /* A data task's file (task.data, task.test): its path as resolved (relative
  * to the spec file's folder), its bytes and their SHA-256. */
@@ -51,6 +52,7 @@ typedef struct {
     char *block_hex;       /* $.task.block, or NULL */
     uint32_t threads;      /* $.threads: 0 = OpenMP's default; never changes results */
     bool per_case;         /* $.output.per_case: store per-case errors */
+    uint32_t keep_every;   /* $.output.population, as st_opts.every */
     double commit_seconds; /* $.output.commit_seconds: group commit interval of the store */
     evo_params params;     /* the effective parameters (limits resolved) */
     fit_task task;         /* built from the task section and the seed */
@@ -78,10 +80,14 @@ typedef struct {
 int exp_spec_load(exp_spec *s, const char *path, const char *text, const exp_override *ov,
                   size_t nov, char *err, size_t errcap);
 void exp_spec_free(exp_spec *s);
-/* The files a run file keeps under /cases (evo_store_file_get on the rank
+/* $.output.population: "every", "every N" or "final" to st_opts.every
+ * (0, or -1 when txt is none of them), and back. */
+int exp_spec_keep_parse(const char *txt, uint32_t *every);
+void exp_spec_keep_name(uint32_t every, char *buf, size_t cap);
+/* The files a run file keeps under /cases (st_file_get on the rank
  * that opened it, a broadcast copy on the other MPI ranks). */
 typedef struct {
-    const evo_store_file *f;
+    const st_file *f;
     uint32_t n;
 } exp_kept;
 /* exp_spec_load of a run's stored spec (text) for frugal resume: a data
@@ -89,9 +95,9 @@ typedef struct {
  * the file on disk has moved or changed. */
 int exp_spec_load_run(exp_spec *s, const char *src, const char *text, const exp_kept *kept,
                       char *err, size_t errcap);
-/* The files of a data task, for evo_store_opts.files (out: room for
- * EVO_STORE_MAX_FILES); returns how many. */
-uint32_t exp_spec_store_files(const exp_spec *s, evo_store_file *out);
+/* The files of a data task, for st_opts.files (out: room for
+ * ST_MAX_FILES); returns how many. */
+uint32_t exp_spec_store_files(const exp_spec *s, st_file *out);
 
 /* ---- data files (experiments/spec_data.c) ---- */
 
@@ -103,7 +109,7 @@ int exp_data_read(const char *spec_path, const char *given, exp_data_file *f, ch
 /* f from a file kept in a run (a copy), checked against its stored SHA-256;
  * note (when the file at its path is missing or differs) says so. 0, or an
  * exit code with a message. */
-int exp_data_stored(const char *path, const evo_store_file *sf, exp_data_file *f, char *note,
+int exp_data_stored(const char *path, const st_file *sf, exp_data_file *f, char *note,
                     size_t notecap, char *err, size_t errcap);
 void exp_data_free(exp_data_file *f);
 /* SHA-256 of d[0..n) as 64 hex digits. */

@@ -87,7 +87,7 @@ int exp_data_read(const char *spec_path, const char *given, exp_data_file *f, ch
     return 0;
 }
 
-int exp_data_stored(const char *path, const evo_store_file *sf, exp_data_file *f, char *note,
+int exp_data_stored(const char *path, const st_file *sf, exp_data_file *f, char *note,
                     size_t notecap, char *err, size_t errcap) {
     memset(f, 0, sizeof *f);
     f->path = strdup(path);

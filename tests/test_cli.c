@@ -377,6 +377,51 @@ Test(cli, sigkill_then_resume_gives_the_uninterrupted_datasets) {
     }
 }
 
+/* Every output.population choice resumes: a run killed with SIGKILL, then
+ * resumed, has the uninterrupted run's datasets (/pop_generations included)
+ * and population hash. (The default, every 10, is the test above.) */
+Test(cli, every_population_choice_resumes_to_the_uninterrupted_run) {
+    static const char *const choice[] = {"output.population=every", "output.population=every 7",
+                                         "output.population=final"};
+    uint64_t seed = 91;
+    for (int k = 0; k < 3; k++) {
+        char ref[128], out[128], why[256] = "";
+        snprintf(ref, sizeof ref, "%s/pref%d.h5", dir, k);
+        snprintf(out, sizeof out, "%s/pkill%d.h5", dir, k);
+        const char *a[] = {"run",    SPEC,      "--set",         "population.size=200",
+                           "--set",  choice[k], "--set",         "output.commit_seconds=0.01",
+                           "--json", "--quiet", "--generations", "4000",
+                           "--out",  ref,       "--threads",     "2",
+                           NULL};
+        cr_assert_eq(run("pref", a), 0, "%s", slurp("pref", "err"));
+        json_t *rj = summary("pref");
+        a[13] = out;
+        const char *r[] = {"resume", out, "--json", "--quiet", "--threads", "2", NULL};
+        long ms = 40 + (long)tu_below(&seed, 300);
+        int rc;
+        for (int tries = 0;; tries++, ms *= 2) {
+            pid_t pid = start("pkill", a);
+            struct stat sb;
+            for (int i = 0; i < 2000 && stat(out, &sb) != 0; i++)
+                nanosleep(&(struct timespec){0, 2000000}, NULL);
+            nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000}, NULL);
+            kill(pid, SIGKILL);
+            cr_assert_eq(finish(pid), 128 + SIGKILL, "%s: killed after %ld ms: the run had ended",
+                         choice[k], ms);
+            rc = run("pres", r);
+            if (rc == 0 || tries == 5 || !strstr(slurp("pres", "err"), "no complete generation"))
+                break;
+            remove(out);
+        }
+        cr_assert_eq(rc, 0, "%s: %s", choice[k], slurp("pres", "err"));
+        json_t *j = summary("pres");
+        cr_assert_str_eq(jstr(j, "hash"), jstr(rj, "hash"), "%s: resumed run differs", choice[k]);
+        cr_assert_eq(h5cmp_files(ref, out, why, sizeof why), 0, "%s: %s", choice[k], why);
+        json_decref(j);
+        json_decref(rj);
+    }
+}
+
 static int batch(const char *tag, const char *out, const char *seeds, bool force);
 
 Test(cli, batch_writes_a_file_per_seed_and_an_index) {
@@ -437,11 +482,9 @@ Test(cli, resume_of_a_finished_run_reports_it) {
 /* examples/sandbox_loop.s: CREATE, RECURSE, DROPKEY 100,000
  * times; the child's key slot is reused every round (docs/isa.md). */
 Test(cli, exec_sandbox_loop_runs_100000_rounds) {
-    const char *a[] = {"exec",   "examples/sandbox_loop.s",
-                       "--push", "0",
-                       "--push", "100000",
-                       "--gas",  "200000000",
-                       NULL};
+    const char *a[] = {
+        "exec", "examples/sandbox_loop.s", "--push", "0", "--push", "100000", "--gas", "200000000",
+        NULL};
     cr_assert_eq(run("loop", a), 0, "%s%s", slurp("loop", "out"), slurp("loop", "err"));
     char *out = slurp("loop", "out");
     cr_assert(strstr(out, "status   HALTED"), "%s", out);
@@ -452,8 +495,7 @@ Test(cli, exec_sandbox_loop_runs_100000_rounds) {
  * deep needs 71; without it every level reports NEST_LIMIT (16). */
 Test(cli, exec_and_resume_take_a_depth) {
     const char *deep[] = {
-        "exec", "examples/sandbox_rec.s", "--push", "41", "--push", "70", NULL, NULL,
-        NULL};
+        "exec", "examples/sandbox_rec.s", "--push", "41", "--push", "70", NULL, NULL, NULL};
     cr_assert_eq(run("d64", deep), 0);
     cr_assert(strstr(slurp("d64", "out"), "stack    41 70 16 0   (bottom first)"), "%s",
               slurp("d64", "out"));

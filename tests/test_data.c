@@ -581,20 +581,20 @@ static void partial_run(void) {
     cr_assert_eq(exp_spec_load(&s, at("k.json"), NULL, NULL, 0, err, sizeof err), 0, "%s", err);
     evo_run *r = evo_run_new(&s.params, &s.task, err, sizeof err);
     cr_assert(r, "%s", err);
-    evo_store_file files[EVO_STORE_MAX_FILES];
-    evo_store_opts so = {.spec_json = s.canonical,
-                         .spec_name = s.name,
-                         .per_case = s.per_case,
-                         .files = files,
-                         .nfiles = exp_spec_store_files(&s, files)};
+    st_file files[ST_MAX_FILES];
+    st_opts so = {.spec_json = s.canonical,
+                  .spec_name = s.name,
+                  .per_case = s.per_case,
+                  .files = files,
+                  .nfiles = exp_spec_store_files(&s, files)};
     cr_assert_eq(so.nfiles, 1);
-    evo_store *st = evo_store_create(at("part.h5"), &so, r, err, sizeof err);
+    st_store *st = st_create(at("part.h5"), &so, r, err, sizeof err);
     cr_assert(st, "%s", err);
     for (int g = 0; g < 3; g++) {
         cr_assert_eq(evo_run_step(r), 0);
-        cr_assert_eq(evo_store_append(st, r, 0, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(st_append(st, r, 0, err, sizeof err), 0, "%s", err);
     }
-    cr_assert_eq(evo_store_close(st, r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st_close(st, r, err, sizeof err), 0, "%s", err);
     evo_run_free(r);
     exp_spec_free(&s);
 }
@@ -728,7 +728,7 @@ Test(data, eval_on_an_evm_run_gives_the_errors_the_run_stored) {
     static const char spec[] =
         "{\"task\": {\"name\": \"evm-max\", \"n_train\": 40, \"n_test\": 10}, "
         "\"population\": {\"size\": 60}, \"budget\": {\"generations\": "
-        "4}, \"output\": {\"per_case\": true}}";
+        "4}, \"output\": {\"per_case\": true, \"population\": \"every\"}}";
     PUT("em.json", spec);
     exp_spec s;
     load(&s, spec);
@@ -744,7 +744,7 @@ Test(data, eval_gives_the_errors_the_run_stored) {
     PUT("all.csv", kepler);
     PUT("ev.json", "{\"task\": {\"data\": \"all.csv\", \"target\": \"T\"}, \"population\": "
                    "{\"size\": 50, \"islands\": 2}, \"budget\": {\"generations\": 5}, \"output\": "
-                   "{\"per_case\": true}}");
+                   "{\"per_case\": true, \"population\": \"every\"}}");
     const char *a[] = {"run", at("ev.json"), "--out", at("ev.h5"), "--quiet", NULL};
     cr_assert_eq(frugal_run("ev", a), 0, "%s", output("ev", "err"));
     eval_matches(NULL, 0, 0, 0);

@@ -331,7 +331,8 @@ Test(python, module) {
     char dir[64], cmd[1024];
     tu_tmpdir(dir, sizeof dir, "frugal-py");
     snprintf(cmd, sizeof cmd,
-             "%s run specs/quartic.json --generations 5 --out %s/x.h5 >/dev/null && "
+             "%s run specs/quartic.json --generations 5 --set output.population=every --out "
+             "%s/x.h5 >/dev/null && "
              "mkdir %s/batch && for s in 1 2; do %s run specs/quartic.json --generations 3 "
              "--seed $s --out %s/batch/seed-$s.h5 >/dev/null || exit 1; done && "
              "%s run specs/data/kepler.json --generations 5 --out %s/k.h5 >/dev/null",

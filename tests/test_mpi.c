@@ -299,18 +299,18 @@ static void run_here(const char *spec, const char *path, int gens) {
     cr_assert_eq(exp_spec_load(&s, spec, NULL, NULL, 0, err, sizeof err), 0, "%s", err);
     evo_run *r = evo_run_new(&s.params, &s.task, err, sizeof err);
     cr_assert(r, "%s", err);
-    evo_store_file files[EVO_STORE_MAX_FILES];
-    evo_store_opts so = {.spec_json = s.canonical,
+    st_file files[ST_MAX_FILES];
+    st_opts so = {.spec_json = s.canonical,
                          .spec_name = s.name,
                          .files = files,
                          .nfiles = exp_spec_store_files(&s, files)};
-    evo_store *st = evo_store_create(path, &so, r, err, sizeof err);
+    st_store *st = st_create(path, &so, r, err, sizeof err);
     cr_assert(st, "%s", err);
     for (int g = 0; (gens == 0 || g < gens) && evo_run_stopped(r) == EVO_STOP_NONE; g++) {
         cr_assert_eq(evo_run_step(r), 0);
-        cr_assert_eq(evo_store_append(st, r, 0, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(st_append(st, r, 0, err, sizeof err), 0, "%s", err);
     }
-    cr_assert_eq(evo_store_close(st, r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st_close(st, r, err, sizeof err), 0, "%s", err);
     evo_run_free(r);
     exp_spec_free(&s);
 }

@@ -59,7 +59,7 @@ static void make_run_set(const char *sub, unsigned seed, bool per_case, const ch
         if (fd >= 0) dup2(fd, 1);
         execl(frugal, frugal, "run", "specs/quartic.json", "--set", "population.size=40",
               "--generations", "6", "--seed", seeds, "--out", out, "--quiet", "--set", pc, "--set",
-              set ? set : pc, (char *)NULL);
+              "output.population=every", "--set", set ? set : pc, (char *)NULL);
         _exit(127);
     }
     int st;
@@ -462,6 +462,38 @@ Test(report, batch_medians_over_three_seeds) {
     s = slurp(p);
     cr_assert(strstr(s, "seeds 1-3"), "the seeds are named");
     free(s);
+}
+
+/* A run whose /pop keeps every 4th generation (0, 4 and the last, 6): the
+ * report works, says which generations the file holds, draws the fronts of
+ * those, and a lineage stops where the file has no parent generation. */
+Test(report, a_run_with_some_populations_reports_which) {
+    make_run_set("ev4", 2, false, "output.population=every 4");
+    char in[128], rep[128], p[256];
+    snprintf(in, sizeof in, "%s/ev4/seed-2.h5", dir);
+    snprintf(rep, sizeof rep, "%s/ev4rep", dir);
+    cr_assert_eq(report("ev4", (const char *[]){in, "--out", rep, "--quiet", NULL}), 0);
+    snprintf(p, sizeof p, "%s/report.md", rep);
+    char *md = slurp(p);
+    cr_assert(strstr(md, "populations in the file: every 4: 0, 4, 6"), "%s", md);
+    cr_assert(strstr(md, "individual 6:0:"), "the best program is of generation 6");
+    free(md);
+    snprintf(p, sizeof p, "%s/front-history-quartic.csv", rep);
+    char *h = slurp(p);
+    cr_assert(strstr(h, "# generation 0\n") && strstr(h, "# generation 4\n") &&
+                  strstr(h, "# generation 6\n") && !strstr(h, "# generation 3\n"),
+              "%s", h);
+    free(h);
+    cr_assert_eq(report("ev4l", (const char *[]){in, "--lineage", "best", NULL}), 0);
+    snprintf(p, sizeof p, "%s/ev4l.out", dir);
+    char *l = slurp(p);
+    cr_assert(strstr(l, "(generation 5 is not in the file: output.population)"), "%s", l);
+    free(l);
+    cr_assert_eq(report("ev4m", (const char *[]){in, "--lineage", "5:0:1", NULL}), 3);
+    snprintf(p, sizeof p, "%s/ev4m.out", dir);
+    l = slurp(p);
+    cr_assert(strstr(l, "generation 5 is not in"), "%s", l);
+    free(l);
 }
 
 Test(report, lineage_of_the_best) {
@@ -1289,7 +1321,7 @@ Test(report, front_history_of_a_01_task) {
         int fd = open("/dev/null", O_WRONLY);
         if (fd >= 0) dup2(fd, 1);
         execl(frugal, frugal, "run", "specs/demo.json", "--seed", "4", "--out", out, "--quiet",
-              (char *)NULL);
+              "--set", "output.population=every", (char *)NULL);
         _exit(127);
     }
     int st;

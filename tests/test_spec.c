@@ -144,6 +144,40 @@ Test(spec, wrong_type_names_path_expected_and_found) {
     fails("[1,2]", "$: expected an object", NULL, NULL);
 }
 
+/* output.population: "every", "every N" or "final", canonical as written;
+ * anything else names the field and what it found. */
+Test(spec, output_population_choices) {
+    static const struct {
+        const char *text;
+        uint32_t every;
+    } ok[] = {{"every", 1}, {"every 1", 1}, {"every 25", 25}, {"final", ST_FINAL}};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        char text[256], want[64];
+        snprintf(text, sizeof text, Q "\"output\":{\"population\":\"%s\"}}", ok[i].text);
+        exp_spec s;
+        cr_assert_eq(load_text(&s, text, NULL, 0), 0, "%s", ok[i].text);
+        cr_assert_eq(s.keep_every, ok[i].every, "%s", ok[i].text);
+        snprintf(want, sizeof want, "\"population\":\"%s\"",
+                 ok[i].every == 1 ? "every" : ok[i].text);
+        cr_assert(strstr(s.canonical, want), "%s", s.canonical);
+        exp_spec_free(&s);
+    }
+    exp_spec s;
+    cr_assert_eq(load_text(&s, Q "\"budget\":{\"generations\":1}}", NULL, 0), 0);
+    cr_assert_eq(s.keep_every, EXP_KEEP_EVERY, "the default");
+    exp_spec_free(&s);
+    static const char *const bad[] = {"every 0",          "sometimes", "every -3", "every 10x",
+                                      "every 4294967296", "final 2",   "every  5"};
+    for (size_t i = 1; i < sizeof bad / sizeof *bad; i++) {
+        char text[256], found[64];
+        snprintf(text, sizeof text, Q "\"output\":{\"population\":\"%s\"}}", bad[i]);
+        snprintf(found, sizeof found, "found \"%s\"", bad[i]);
+        fails(text, "$.output.population", found, "\"every N\"");
+    }
+    fails(Q "\"output\":{\"population\":\"every 0\"}}", "$.output.population", NULL, NULL);
+    fails(Q "\"output\":{\"population\":10}}", "$.output.population", "a string", NULL);
+}
+
 Test(spec, semantic_errors_name_a_path) {
     fails(Q "\"budget\":{\"generations\":0}}", "$.budget", "never stop", NULL);
     fails("{\"budget\":{\"generations\":1}}", "$.task.name", "required", NULL);

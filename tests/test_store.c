@@ -1,4 +1,4 @@
-/* evolve/store.c: the HDF5 store. Values read back equal what the run reports;
+/* store/store.c: the HDF5 store. Values read back equal what the run reports;
  * a run killed at seeded moments (also in the middle of a write) resumes to
  * the same datasets as an uninterrupted run; bad files give clear errors;
  * h5py (analysis/read_run.py) and h5dump read the files. */
@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "evolve/evolve.h"
+#include "store/store.h"
 #include "tests/store/h5cmp.h"
 #include "tests/testutil.h"
 
@@ -66,18 +66,25 @@ static void path_of(char *buf, size_t cap, const char *name) {
     snprintf(buf, cap, "%s/%s", dir, name);
 }
 
-static evo_store_opts opts(bool force) {
-    evo_store_opts o = {
-        .spec_json = SPEC, .spec_name = "quartic", .threads = 2, .per_case = true, .force = force};
+/* st_opts.every of the runs the tests write (0: every generation) */
+static uint32_t keep_every;
+
+static st_opts opts(bool force) {
+    st_opts o = {.spec_json = SPEC,
+                 .spec_name = "quartic",
+                 .threads = 2,
+                 .per_case = true,
+                 .every = keep_every,
+                 .force = force};
     return o;
 }
 
 /* Step r to the end, appending every generation (overlapped when s says so:
- * evo_store_job does nothing otherwise). */
-static int finish(evo_store *s, evo_run *r, char *err, size_t cap) {
+ * st_job does nothing otherwise). */
+static int finish(st_store *s, evo_run *r, char *err, size_t cap) {
     int st;
-    while ((st = evo_run_step_with(r, evo_store_job, s)) == 0)
-        if (evo_store_append(s, r, 0.001, err, cap) < 0) return -1;
+    while ((st = evo_run_step_with(r, st_job, s)) == 0)
+        if (st_append(s, r, 0.001, err, cap) < 0) return -1;
     return st == 1 ? 0 : -1;
 }
 
@@ -85,12 +92,12 @@ static int finish(evo_store *s, evo_run *r, char *err, size_t cap) {
 static void write_run(const char *path) {
     char err[512] = "";
     evo_run *r = make();
-    evo_store_opts o = opts(true);
-    evo_store *s = evo_store_create(path, &o, r, err, sizeof err);
+    st_opts o = opts(true);
+    st_store *s = st_create(path, &o, r, err, sizeof err);
     cr_assert_not_null(s, "%s", err);
     cr_assert_eq(finish(s, r, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(evo_store_generations(s), GENS + 1);
-    cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st_generations(s), GENS + 1);
+    cr_assert_eq(st_close(s, r, err, sizeof err), 0, "%s", err);
     evo_run_free(r);
 }
 
@@ -126,12 +133,12 @@ Test(store, partly_filled_chunks_are_deflated) {
     path_of(path, sizeof path, "tail.h5");
     omp_set_num_threads(2);
     evo_run *r = make();
-    evo_store_opts o = opts(false);
-    evo_store *st = evo_store_create(path, &o, r, err, sizeof err);
+    st_opts o = opts(false);
+    st_store *st = st_create(path, &o, r, err, sizeof err);
     cr_assert_not_null(st, "%s", err);
-    evo_store_set_commit(st, 1e9, 64);
+    st_set_commit(st, 1e9, 64);
     cr_assert_eq(finish(st, r, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(evo_store_close(st, r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st_close(st, r, err, sizeof err), 0, "%s", err);
     evo_run_free(r);
     hid_t f = open_ro(path);
     static const char *names[] = {"fitness", "error",       "gas",      "memtime",  "status",
@@ -321,16 +328,16 @@ static void hook(int point, uint64_t gen) {
 /* The child: the run loop into path, killed as planned. */
 static void child(const char *path) {
     signal(SIGALRM, on_alarm);
-    evo_store_test_hook = hook;
+    st_test_hook = hook;
     omp_set_num_threads(2);
     char err[512] = "";
     evo_params p = params();
     evo_run *r = evo_run_new(&p, &quartic, err, sizeof err);
-    evo_store_opts o = opts(true);
-    evo_store *s = r ? evo_store_create(path, &o, r, err, sizeof err) : NULL;
-    if (s && plan.group) evo_store_set_commit(s, 1e9, plan.group);
-    evo_store_set_overlap(s, plan.overlap);
-    if (!s || finish(s, r, err, sizeof err) < 0 || evo_store_close(s, r, err, sizeof err) < 0) {
+    st_opts o = opts(true);
+    st_store *s = r ? st_create(path, &o, r, err, sizeof err) : NULL;
+    if (s && plan.group) st_set_commit(s, 1e9, plan.group);
+    st_set_overlap(s, plan.overlap);
+    if (!s || finish(s, r, err, sizeof err) < 0 || st_close(s, r, err, sizeof err) < 0) {
         fprintf(stderr, "child: %s\n", err);
         _exit(3);
     }
@@ -376,7 +383,7 @@ static void kill_resume_compare(const kill_plan *plans, int np, const char *tag,
     for (int i = 0; i < np; i++) {
         char err[512] = "", *spec = NULL;
         if (plans[i].mode == KILL_PARENT && access(path[i], F_OK) != 0) continue; /* too early */
-        evo_store *s = evo_store_open(path[i], &spec, err, sizeof err);
+        st_store *s = st_open(path[i], &spec, err, sizeof err);
         if (!s && strstr(err, "no complete generation")) {
             /* killed before the first commit: nothing to resume */
             expect(&plans[i], i, 0);
@@ -386,7 +393,7 @@ static void kill_resume_compare(const kill_plan *plans, int np, const char *tag,
                            plans[i].point, plans[i].gen, err);
         cr_assert_str_eq(spec, SPEC);
         free(spec);
-        uint64_t have = evo_store_generations(s);
+        uint64_t have = st_generations(s);
         if (i == 2 && access("/usr/bin/python3", X_OK) == 0) {
             /* h5py reads what the killed run left */
             char cmd[512], out[4096] = "";
@@ -402,10 +409,10 @@ static void kill_resume_compare(const kill_plan *plans, int np, const char *tag,
         }
         expect(&plans[i], i, have);
         evo_run *r = make();
-        cr_assert_eq(evo_store_restore(s, r, err, sizeof err), 0, "plan %d: %s", i, err);
+        cr_assert_eq(st_restore(s, r, err, sizeof err), 0, "plan %d: %s", i, err);
         cr_assert_eq(evo_run_generation(r) + 1, have);
         cr_assert_eq(finish(s, r, err, sizeof err), 0, "plan %d: %s", i, err);
-        cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(st_close(s, r, err, sizeof err), 0, "%s", err);
         evo_run_free(r);
         char why[256] = "";
         cr_assert_eq(h5cmp_files(ref, path[i], why, sizeof why), 0, "plan %d (mode %d): %s", i,
@@ -513,6 +520,88 @@ Test(store, overlapped_kills_resume_to_the_uninterrupted_datasets) {
     kill_resume_compare(plans, np, "overlap", expect_group);
 }
 
+/* /pop keeping every third generation, or the last only (output.population):
+ * overlapped, group-committed runs killed anywhere resume to the
+ * uninterrupted run's datasets, /pop_generations included. */
+static void kill_resume_every(uint32_t every, const char *tag, uint64_t seed) {
+    keep_every = every;
+    kill_plan plans[16];
+    int np = 0;
+    for (int pt = 0; pt <= 6; pt++)
+        plans[np++] = (kill_plan){KILL_SELF, pt, 3 * (1 + tu_below(&seed, 4)), 0, 3, true};
+    for (uint64_t g = 2; g <= 11; g += 4)
+        plans[np++] = (kill_plan){KILL_SELF, 0, g, 0, 3, true};
+    for (int i = 0; i < 3; i++)
+        plans[np++] = (kill_plan){
+            KILL_TIMER, 0, 1 + tu_below(&seed, GENS - 1), tu_below(&seed, 1500), 3, true};
+    kill_resume_compare(plans, np, tag, expect_group);
+    keep_every = 0;
+}
+
+Test(store, every_third_generation_kills_resume_to_the_uninterrupted_datasets) {
+    kill_resume_every(3, "every3-", 6060);
+}
+
+Test(store, final_population_kills_resume_to_the_uninterrupted_datasets) {
+    kill_resume_every(ST_FINAL, "final-", 7070);
+}
+
+/* What /pop keeps: generations 0, N, 2N, ... and the last (listed in
+ * /pop_generations, attribute every = N), or the last only (every = 0); the
+ * rows are those generations' populations; /stats keeps every generation. */
+Test(store, pop_keeps_the_chosen_generations) {
+    struct {
+        uint32_t every, attr;
+        uint64_t gens[GENS + 1];
+        size_t n;
+    } cases[] = {{5, 5, {0, 5, 10, 12}, 4}, {ST_FINAL, 0, {12}, 1}, {1, 1, {0}, 0}};
+    for (size_t c = 0; c < 3; c++) {
+        char path[128], err[512] = "";
+        path_of(path, sizeof path, "keep.h5");
+        keep_every = cases[c].every;
+        evo_run *r = make();
+        st_opts o = opts(true);
+        st_store *s = st_create(path, &o, r, err, sizeof err);
+        cr_assert_not_null(s, "%s", err);
+        cr_assert_eq(finish(s, r, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(st_close(s, r, err, sizeof err), 0, "%s", err);
+        keep_every = 0;
+        hid_t f = open_ro(path);
+        hid_t g = H5Gopen2(f, "pop", H5P_DEFAULT);
+        size_t n = 0, ns = 0, nl = 0;
+        if (cases[c].every == 1) { /* every generation: no list, no attribute */
+            cr_assert_eq(H5Aexists(g, "every"), 0);
+            cr_assert_eq(H5Lexists(f, "pop_generations", H5P_DEFAULT), 0);
+            n = GENS + 1;
+        } else {
+            uint32_t a = 99;
+            hid_t at = H5Aopen(g, "every", H5P_DEFAULT);
+            cr_assert(at >= 0 && H5Aread(at, H5T_NATIVE_UINT32, &a) >= 0);
+            H5Aclose(at);
+            cr_assert_eq(a, cases[c].attr);
+            uint64_t *k = read_all(f, "pop_generations", H5T_NATIVE_UINT64, 8, &n);
+            cr_assert_eq(n, cases[c].n);
+            cr_assert_eq(memcmp(k, cases[c].gens, n * 8), 0);
+            free(k);
+        }
+        H5Gclose(g);
+        double *fit = read_all(f, "pop/fitness", H5T_NATIVE_DOUBLE, 8, &nl);
+        cr_assert_eq(nl, n * 120);
+        hid_t sd = H5Dopen2(f, "stats", H5P_DEFAULT), sp = H5Dget_space(sd);
+        ns = (size_t)H5Sget_simple_extent_npoints(sp);
+        H5Sclose(sp);
+        H5Dclose(sd);
+        cr_assert_eq(ns, GENS + 1);
+        /* the last generation's rows are the final population */
+        evo_pop_view v;
+        evo_run_island(r, 1, &v);
+        cr_assert_eq(memcmp(fit + (n - 1) * 120 + 60, v.fitness, 60 * 8), 0);
+        free(fit);
+        H5Fclose(f);
+        evo_run_free(r);
+    }
+}
+
 /* Overlapped appends write the same datasets, on one thread (the job runs
  * before the step's work) and on two; a generation left to a job that did
  * not run is stored by close; stepping without the job is a clear error. */
@@ -525,53 +614,53 @@ Test(store, overlapped_appends_write_the_same_file) {
         omp_set_num_threads(threads);
         snprintf(path, sizeof path, "%s/ov%d.h5", dir, threads);
         evo_run *r = make();
-        evo_store_opts o = opts(false);
-        evo_store *s = evo_store_create(path, &o, r, err, sizeof err);
+        st_opts o = opts(false);
+        st_store *s = st_create(path, &o, r, err, sizeof err);
         cr_assert_not_null(s, "%s", err);
-        evo_store_set_commit(s, 1e9, 4);
-        evo_store_set_overlap(s, true);
+        st_set_commit(s, 1e9, 4);
+        st_set_overlap(s, true);
         cr_assert_eq(finish(s, r, err, sizeof err), 0, "%s", err);
-        cr_assert_gt(evo_store_job_seconds(s), 0, "the jobs stored generations");
-        cr_assert_eq(evo_store_generations(s), GENS + 1);
-        cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0, "%s", err);
+        cr_assert_gt(st_job_seconds(s), 0, "the jobs stored generations");
+        cr_assert_eq(st_generations(s), GENS + 1);
+        cr_assert_eq(st_close(s, r, err, sizeof err), 0, "%s", err);
         evo_run_free(r);
         cr_assert_eq(h5cmp_files(ref, path, why, sizeof why), 0, "%d threads: %s", threads, why);
     }
 
     /* generation 5 is left to the job of a step that never comes */
     evo_run *r = make();
-    evo_store_opts o = opts(true);
-    evo_store *s = evo_store_create(path, &o, r, err, sizeof err);
+    st_opts o = opts(true);
+    st_store *s = st_create(path, &o, r, err, sizeof err);
     cr_assert_not_null(s, "%s", err);
-    evo_store_set_commit(s, 1e9, 64);
-    evo_store_set_overlap(s, true);
+    st_set_commit(s, 1e9, 64);
+    st_set_overlap(s, true);
     for (int g = 0; g <= 5; g++) {
-        cr_assert_eq(evo_run_step_with(r, evo_store_job, s), 0);
-        cr_assert_eq(evo_store_append(s, r, 0.001, err, sizeof err), 0, "%s", err);
+        cr_assert_eq(evo_run_step_with(r, st_job, s), 0);
+        cr_assert_eq(st_append(s, r, 0.001, err, sizeof err), 0, "%s", err);
     }
-    cr_assert_eq(evo_store_generations(s), 1, "only generation 0 is committed (in a job)");
-    cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st_generations(s), 1, "only generation 0 is committed (in a job)");
+    cr_assert_eq(st_close(s, r, err, sizeof err), 0, "%s", err);
     char *spec = NULL;
-    s = evo_store_open(path, &spec, err, sizeof err);
+    s = st_open(path, &spec, err, sizeof err);
     cr_assert_not_null(s, "%s", err);
-    cr_assert_eq(evo_store_generations(s), 6, "close stored the generation left to the job");
+    cr_assert_eq(st_generations(s), 6, "close stored the generation left to the job");
     free(spec);
-    evo_store_close(s, NULL, err, sizeof err);
+    st_close(s, NULL, err, sizeof err);
     evo_run_free(r);
 
     /* stepping without the job loses the generation left to it: an error */
     r = make();
-    s = evo_store_create(path, &o, r, err, sizeof err);
+    s = st_create(path, &o, r, err, sizeof err);
     cr_assert_not_null(s, "%s", err);
-    evo_store_set_commit(s, 1e9, 64);
-    evo_store_set_overlap(s, true);
+    st_set_commit(s, 1e9, 64);
+    st_set_overlap(s, true);
     cr_assert_eq(evo_run_step(r), 0);
-    cr_assert_eq(evo_store_append(s, r, 0.001, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st_append(s, r, 0.001, err, sizeof err), 0, "%s", err);
     cr_assert_eq(evo_run_step(r), 0);
-    cr_assert_eq(evo_store_append(s, r, 0.001, err, sizeof err), -1);
+    cr_assert_eq(st_append(s, r, 0.001, err, sizeof err), -1);
     cr_assert(strstr(err, "generation 0 was not stored") && strstr(err, "evo_run_step_with"), "%s",
               err);
-    evo_store_close(s, NULL, err, sizeof err);
+    st_close(s, NULL, err, sizeof err);
     evo_run_free(r);
 }
 
@@ -583,14 +672,14 @@ Test(store, resume_a_finished_run_changes_nothing) {
     write_run(a);
     write_run(b);
     char err[512] = "", *spec = NULL;
-    evo_store *s = evo_store_open(b, &spec, err, sizeof err);
+    st_store *s = st_open(b, &spec, err, sizeof err);
     cr_assert_not_null(s, "%s", err);
     free(spec);
     evo_run *r = make();
-    cr_assert_eq(evo_store_restore(s, r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st_restore(s, r, err, sizeof err), 0, "%s", err);
     cr_assert_eq(evo_run_generation(r), GENS);
     cr_assert_eq(finish(s, r, err, sizeof err), 0, "%s", err);
-    cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st_close(s, r, err, sizeof err), 0, "%s", err);
     evo_run_free(r);
     char why[256] = "";
     cr_assert_eq(h5cmp_files(a, b, why, sizeof why), 0, "%s", why);
@@ -621,7 +710,7 @@ static long file_size(const char *p) {
 
 static void expect_open_error(const char *path, const char *what) {
     char err[512] = "", *spec = (char *)1;
-    evo_store *s = evo_store_open(path, &spec, err, sizeof err);
+    st_store *s = st_open(path, &spec, err, sizeof err);
     cr_assert_null(s, "%s opened", path);
     cr_assert_null(spec);
     cr_assert(strstr(err, path) != NULL, "message does not name the file: %s", err);
@@ -662,7 +751,7 @@ Test(store, corrupt_files_are_clear_errors_or_still_consistent) {
             fputc((int)tu_below(&seed, 256), f);
         fclose(f);
         char err[512] = "", *spec = NULL;
-        evo_store *s = evo_store_open(bad, &spec, err, sizeof err);
+        st_store *s = st_open(bad, &spec, err, sizeof err);
         if (!s) {
             cr_assert(strstr(err, bad) != NULL, "%s", err);
             errors++;
@@ -671,8 +760,8 @@ Test(store, corrupt_files_are_clear_errors_or_still_consistent) {
         /* the damage missed what open reads: restoring either works or fails cleanly */
         free(spec);
         evo_run *r = make();
-        if (evo_store_restore(s, r, err, sizeof err) < 0) cr_assert(strstr(err, bad) != NULL);
-        evo_store_close(s, NULL, err, sizeof err);
+        if (st_restore(s, r, err, sizeof err) < 0) cr_assert(strstr(err, bad) != NULL);
+        st_close(s, NULL, err, sizeof err);
         evo_run_free(r);
     }
     cr_assert_gt(errors, 0);
@@ -721,23 +810,23 @@ Test(store, existing_path_needs_force) {
     fclose(f);
     char err[512] = "";
     evo_run *r = make();
-    evo_store_opts o = opts(false);
-    cr_assert_null(evo_store_create(p, &o, r, err, sizeof err));
+    st_opts o = opts(false);
+    cr_assert_null(st_create(p, &o, r, err, sizeof err));
     cr_assert(strstr(err, p) && strstr(err, "already exists"), "%s", err);
     cr_assert_eq(file_size(p), 8);
     o.force = true;
-    evo_store *s = evo_store_create(p, &o, r, err, sizeof err);
+    st_store *s = st_create(p, &o, r, err, sizeof err);
     cr_assert_not_null(s, "%s", err);
-    cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0);
+    cr_assert_eq(st_close(s, r, err, sizeof err), 0);
     /* appending out of order is an error */
     o.force = true;
-    s = evo_store_create(p, &o, r, err, sizeof err);
+    s = st_create(p, &o, r, err, sizeof err);
     cr_assert_not_null(s, "%s", err);
     cr_assert_eq(evo_run_step(r), 0);
     cr_assert_eq(evo_run_step(r), 0);
-    cr_assert_eq(evo_store_append(s, r, 0, err, sizeof err), -1);
+    cr_assert_eq(st_append(s, r, 0, err, sizeof err), -1);
     cr_assert(strstr(err, "does not follow"), "%s", err);
-    cr_assert_eq(evo_store_close(s, r, err, sizeof err), 0);
+    cr_assert_eq(st_close(s, r, err, sizeof err), 0);
     evo_run_free(r);
 }
 

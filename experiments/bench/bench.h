@@ -53,7 +53,9 @@ typedef struct {
     double per_row; /* bytes per individual per generation */
     bool same_hash;
 } exp_store_figures;
-int exp_bench_store_figures(const char *spec, uint32_t threads, int rounds, exp_store_figures *f);
+/* population: output.population's value, or NULL (the spec's). */
+int exp_bench_store_figures(const char *spec, uint32_t threads, const char *population, int rounds,
+                            exp_store_figures *f);
 int exp_bench_store(int argc, char **argv);
 
 /* bench all: the whole table in one run (bench_all.c). */

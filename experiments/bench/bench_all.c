@@ -63,7 +63,7 @@ int exp_bench_all(uint64_t iters, int rounds) {
         fprintf(stderr, "frugal bench all: specs/quartic.json not found\n");
         return EXP_EXIT_IO;
     }
-    if ((rc = exp_bench_store_figures(spec, 1, rounds, &store))) return rc;
+    if ((rc = exp_bench_store_figures(spec, 1, NULL, rounds, &store))) return rc;
     printf("\n| benchmark | median (min to max) | goal | | peer |\n|---|---|---|---|---|\n");
     bench_stat ov = {(vm.overhead.med - 1) * 100, (vm.overhead.min - 1) * 100,
                      (vm.overhead.max - 1) * 100};

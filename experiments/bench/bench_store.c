@@ -3,7 +3,7 @@
  * appends overlapped with the steps), interleaved round by round; the cost
  * is the median of the per-round ratios of their CPU times (of the whole
  * process: the store's overlapped jobs count too). */
-#include "evolve/evolve.h"
+#include "store/store.h"
 #include "experiments/bench/bench.h"
 #include "experiments/cli.h"
 #include "experiments/spec.h"
@@ -29,32 +29,33 @@ static double store_measure(void *ctx, int k) {
     store_ctx *c = ctx;
     char err[1024];
     evo_run *r = evo_run_new(&c->s->params, &c->s->task, err, sizeof err);
-    evo_store *st = NULL;
+    st_store *st = NULL;
     double t = -1;
     if (!r) goto cleanup;
     double t0 = bench_cpu(false);
     if (k) {
-        evo_store_file files[EVO_STORE_MAX_FILES];
-        evo_store_opts so = {.spec_json = c->s->canonical,
-                             .files = files,
-                             .nfiles = exp_spec_store_files(c->s, files),
-                             .spec_name = c->s->name,
-                             .threads = c->s->threads,
-                             .per_case = c->s->per_case,
-                             .force = true};
-        if (!(st = evo_store_create(c->path, &so, r, err, sizeof err))) goto cleanup;
-        evo_store_set_commit(st, c->s->commit_seconds, 0);
-        evo_store_set_overlap(st, true);
+        st_file files[ST_MAX_FILES];
+        st_opts so = {.spec_json = c->s->canonical,
+                      .files = files,
+                      .nfiles = exp_spec_store_files(c->s, files),
+                      .spec_name = c->s->name,
+                      .threads = c->s->threads,
+                      .per_case = c->s->per_case,
+                      .every = c->s->keep_every,
+                      .force = true};
+        if (!(st = st_create(c->path, &so, r, err, sizeof err))) goto cleanup;
+        st_set_commit(st, c->s->commit_seconds, 0);
+        st_set_overlap(st, true);
     }
     for (;;) {
-        int s = evo_run_step_with(r, st ? evo_store_job : NULL, st);
+        int s = evo_run_step_with(r, st ? st_job : NULL, st);
         if (s < 0) goto cleanup;
         if (s == 1) break;
-        if (st && evo_store_append(st, r, 0, err, sizeof err)) goto cleanup;
+        if (st && st_append(st, r, 0, err, sizeof err)) goto cleanup;
     }
-    if (st && evo_store_flush(st, r, err, sizeof err)) goto cleanup;
+    if (st && st_flush(st, r, err, sizeof err)) goto cleanup;
     if (st) {
-        int rc = evo_store_close(st, r, err, sizeof err);
+        int rc = st_close(st, r, err, sizeof err);
         st = NULL;
         if (rc) goto cleanup;
     }
@@ -68,17 +69,18 @@ static double store_measure(void *ctx, int k) {
     }
 cleanup:
     if (t < 0) fprintf(stderr, "frugal bench store: %s\n", r ? err : "out of memory");
-    if (st) evo_store_close(st, NULL, err, sizeof err);
+    if (st) st_close(st, NULL, err, sizeof err);
     evo_run_free(r);
     return t;
 }
 
-int exp_bench_store_figures(const char *spec, uint32_t threads, int rounds, exp_store_figures *f) {
+int exp_bench_store_figures(const char *spec, uint32_t threads, const char *population, int rounds,
+                            exp_store_figures *f) {
     exp_spec s;
     char err[1024], used[32];
     snprintf(used, sizeof used, "%u", threads);
-    exp_override ov[] = {{"threads", used}};
-    int rc = exp_spec_load(&s, spec, NULL, ov, 1, err, sizeof err);
+    exp_override ov[] = {{"threads", used}, {"output.population", population}};
+    int rc = exp_spec_load(&s, spec, NULL, ov, population ? 2 : 1, err, sizeof err);
     if (rc) {
         fprintf(stderr, "frugal bench store: %s\n", err);
         return rc;
@@ -107,22 +109,24 @@ int exp_bench_store_figures(const char *spec, uint32_t threads, int rounds, exp_
 }
 
 static const char store_usage[] =
-    "usage: frugal bench store [--spec FILE] [--threads N] [--reps N]\n"
+    "usage: frugal bench store [--spec FILE] [--threads N] [--reps N] [--population WHICH]\n"
     "What the HDF5 store adds to a run: the spec (default specs/quartic.json)\n"
     "runs with no store and stored as frugal run stores it, interleaved; prints the\n"
     "median (min, max) of the per-round extra CPU time, and the file's size.\n"
     "  --spec FILE  the run (default specs/quartic.json)\n"
     "  --threads N  threads (default 1)\n"
-    "  --reps N     rounds (default 11)\n";
+    "  --reps N     rounds (default 11)\n"
+    "  --population WHICH  output.population: every, \"every N\" or final (default: the\n"
+    "               spec's)\n";
 
 int exp_bench_store(int argc, char **argv) {
     const char *spec = "specs/quartic.json";
     uint64_t threads = 1, reps = BENCH_MIN_ROUNDS;
-    static const struct option opts[] = {{"spec", required_argument, 0, 'f'},
-                                         {"threads", required_argument, 0, 't'},
-                                         {"reps", required_argument, 0, 'r'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    const char *population = NULL;
+    static const struct option opts[] = {
+        {"spec", required_argument, 0, 'f'}, {"threads", required_argument, 0, 't'},
+        {"reps", required_argument, 0, 'r'}, {"population", required_argument, 0, 'p'},
+        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -134,6 +138,7 @@ int exp_bench_store(int argc, char **argv) {
         case 'r':
             if (exp_parse_u64("--reps", optarg, &reps)) return EXP_EXIT_USAGE;
             break;
+        case 'p': population = optarg; break;
         case 'h': fputs(store_usage, stdout); return EXP_EXIT_OK;
         default: fputs(store_usage, stderr); return EXP_EXIT_USAGE;
         }
@@ -147,10 +152,10 @@ int exp_bench_store(int argc, char **argv) {
         spec = path;
     exp_store_figures f;
     printf("frugal bench store: %s, %" PRIu64 " thread(s), %" PRIu64
-           " interleaved rounds of a run\nwith no store and with the store; CPU time, median "
-           "(min, max)\n",
-           spec, threads, reps);
-    int rc = exp_bench_store_figures(spec, (uint32_t)threads, (int)reps, &f);
+           " interleaved rounds of a run\nwith no store and with the store (output.population: "
+           "%s); CPU time, median (min, max)\n",
+           spec, threads, reps, population ? population : "the spec's");
+    int rc = exp_bench_store_figures(spec, (uint32_t)threads, population, (int)reps, &f);
     if (rc) return rc;
     printf("  run with no store: %.3f s (min %.3f, max %.3f)\n", f.secs.med, f.secs.min,
            f.secs.max);

@@ -2,13 +2,13 @@
  * Build by hand:
  *   cc -std=gnu11 -O2 -flto=auto -fopenmp -I. $(pkg-config --cflags hdf5) \
  *      tests/store/bench_store.c $(ls build/vm/[a-z]*.o build/vm/evm/[a-z]*.o \
- *      build/evolve/[a-z]*.o build/fitness/[a-z]*.o) -o build/bench_store \
+ *      build/evolve/[a-z]*.o build/store/[a-z]*.o build/fitness/[a-z]*.o) -o build/bench_store \
  *      $(pkg-config --libs hdf5 libdeflate jansson zlib) -lhdf5_hl -lm
  *   build/bench_store [threads] [per_case] [generations] [reps] [population]
  * Runs the same run with no store, with appends between the steps and with
- * overlapped appends (evo_store_job), alternated, and prints per way the best
+ * overlapped appends (st_job), alternated, and prints per way the best
  * total time of reps runs (CPU time; WALL=1: wall-clock), the extra time the
- * store costs, the time in evo_run_step and evo_store_append of the second
+ * store costs, the time in evo_run_step and st_append of the second
  * way and their ratio, and the compressed bytes per individual. */
 #include <omp.h>
 #include <stdio.h>
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "evolve/evolve.h"
+#include "store/store.h"
 
 static double now(void) {
     struct timespec t;
@@ -33,7 +33,7 @@ static void hook(int point, uint64_t g) {
 }
 
 int main(int argc, char **argv) {
-    evo_store_test_hook = hook;
+    st_test_hook = hook;
     int threads = argc > 1 ? atoi(argv[1]) : 1;
     int per_case = argc > 2 ? atoi(argv[2]) : 0;
     int gens = argc > 3 ? atoi(argv[3]) : 50;
@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
     p.target_error = -1;
     const char *path = "/tmp/frugal-bench-store.h5";
     /* three ways, alternated rep by rep: 0 no store (the baseline), 1 appends
-     * between the steps, 2 overlapped appends (evo_store_job in the steps) */
+     * between the steps, 2 overlapped appends (st_job in the steps) */
     static const char *mode_name[3] = {"no store", "store", "store, overlapped"};
     double best_total[3] = {1e9, 1e9, 1e9}, best_step = 1e9, best_store = 1e9;
     long size = 0;
@@ -72,40 +72,40 @@ int main(int argc, char **argv) {
         for (int mode = 0; mode < 3; mode++) {
             char err[256] = "";
             evo_run *r = evo_run_new(&p, &t, err, sizeof err);
-            evo_store_opts o = {.spec_json = "{}",
+            st_opts o = {.spec_json = "{}",
                                 .spec_name = "quartic",
                                 .threads = (uint32_t)threads,
                                 .per_case = per_case != 0,
                                 .force = true};
-            evo_store *s = r && mode ? evo_store_create(path, &o, r, err, sizeof err) : NULL;
+            st_store *s = r && mode ? st_create(path, &o, r, err, sizeof err) : NULL;
             if (!r || (mode && !s)) {
                 fprintf(stderr, "%s\n", err);
                 return 1;
             }
-            evo_store_set_commit(s, getenv("COMMIT") ? atof(getenv("COMMIT")) : 1.0, 0);
-            evo_store_set_overlap(s, mode == 2);
+            st_set_commit(s, getenv("COMMIT") ? atof(getenv("COMMIT")) : 1.0, 0);
+            st_set_overlap(s, mode == 2);
             double step = 0, store = 0, t_start = now();
             for (;;) {
                 double t0 = now();
-                int st = evo_run_step_with(r, mode == 2 ? evo_store_job : NULL, s);
+                int st = evo_run_step_with(r, mode == 2 ? st_job : NULL, s);
                 double t1 = now();
                 if (st != 0) break;
                 step += t1 - t0;
-                if (s && evo_store_append(s, r, t1 - t0, err, sizeof err) < 0) {
+                if (s && st_append(s, r, t1 - t0, err, sizeof err) < 0) {
                     fprintf(stderr, "%s\n", err);
                     return 1;
                 }
                 store += now() - t1;
             }
             double tc = now();
-            if (s && evo_store_flush(s, r, err, sizeof err) < 0) {
+            if (s && st_flush(s, r, err, sizeof err) < 0) {
                 fprintf(stderr, "%s\n", err);
                 return 1;
             }
             store += now() - tc;
             double total = now() - t_start;
             uint64_t n = evo_run_generation(r) + 1;
-            evo_store_close(s, r, err, sizeof err);
+            st_close(s, r, err, sizeof err);
             evo_run_free(r);
             if (total < best_total[mode]) best_total[mode] = total;
             if (mode == 1 && step < best_step) best_step = step;

@@ -1,7 +1,7 @@
 /* A finished arena tournament as an HDF5 file for `frugal report`
  * (docs/hdf5-schema.md, "Arena files"). Written to a temporary file and
  * renamed, so the path holds either nothing or a whole file. */
-#include "evolve/evolve.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -27,8 +27,8 @@ static int column(hid_t g, const char *name, hid_t t, uint32_t n, const void *da
     return H5LTmake_dataset(g, name, 1, dims, t, data) < 0 ? -1 : 0;
 }
 
-int evo_arena_write(const char *path, bool force, const char *spec_json, const fit_arena *a,
-                    char *err, size_t errcap) {
+int st_arena_write(const char *path, bool force, const char *spec_json, const fit_arena *a,
+                   char *err, size_t errcap) {
     int rc = -1;
     hid_t f = -1, gp = -1, gm = -1, st = -1;
     char tmp[4096];

@@ -15,7 +15,7 @@
  * silenced; every message names the file and the problem.
  */
 #define _GNU_SOURCE
-#include "evolve/evolve.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,9 +37,9 @@
 #define FRUGAL_COMMIT "unknown"
 #endif
 
-void (*evo_store_test_hook)(int point, uint64_t generation) = NULL;
+void (*st_test_hook)(int point, uint64_t generation) = NULL;
 
-/* Hook points inside evo_store_append, in the order they are reached. */
+/* Hook points inside st_append, in the order they are reached. */
 enum {
     HOOK_START = 0,      /* nothing written yet for this generation */
     HOOK_FIELDS = 1,     /* half of the per-individual datasets written */
@@ -51,7 +51,7 @@ enum {
 };
 #define HOOK(p, g)                                                                                 \
     do {                                                                                           \
-        if (evo_store_test_hook) evo_store_test_hook((p), (g));                                    \
+        if (st_test_hook) st_test_hook((p), (g));                                                  \
     } while (0)
 
 #define CODE_MIN    4096u /* /pop/code chunk: a power of two in [CODE_MIN, CODE_MAX] */
@@ -127,20 +127,21 @@ static size_t kind_size(int kind) {
  * in place, the committed bytes with the same values, and no file space is
  * abandoned (SWMR never reuses it). */
 struct col {
-    uint8_t *buf;      /* the chunk at base (units [base, base + fill)), then room */
-    size_t cap;        /* bytes of buf: at least a chunk */
-    size_t unit;       /* bytes per row (per byte for /pop/code) */
-    uint64_t crows;    /* chunk length, in units */
-    uint64_t base;     /* index in the dataset of buf[0]: a multiple of crows */
-    uint64_t fill;     /* units gathered in buf */
-    uint64_t extent;   /* the dataset's extent in the file, in units */
-    bool tail_written; /* the chunk at base is in the file already (raw) */
+    uint8_t *buf;       /* the chunk at base (units [base, base + fill)), then room */
+    size_t cap;         /* bytes of buf: at least a chunk */
+    size_t unit;        /* bytes per row (per byte for /pop/code) */
+    uint64_t crows;     /* chunk length, in units */
+    uint64_t base;      /* index in the dataset of buf[0]: a multiple of crows */
+    uint64_t fill;      /* units gathered in buf */
+    uint64_t extent;    /* the dataset's extent in the file, in units */
+    bool tail_written;  /* the chunk at base is in the file already (raw) */
+    uint64_t tail_fill; /* fill when it was written: unchanged, it is not rewritten */
 };
 
-struct evo_store {
+struct st_store {
     char *path;
     hid_t file;   /* the file being written, or -1 */
-    hid_t src;    /* evo_store_open: the file to resume, read-only, or -1 */
+    hid_t src;    /* st_open: the file to resume, read-only, or -1 */
     hid_t ds[NF]; /* datasets of the written file (-1 if absent) */
     hid_t stats, wall, end_time, stop, slot[2];
     hid_t stats_file; /* the packed file type (pack_stats) */
@@ -148,6 +149,14 @@ struct evo_store {
     uint32_t I, N, nc;
     uint64_t R; /* rows per generation: I * N */
     bool per_case;
+    /* which generations /pop keeps (st_opts.every): every `every`-th (1: all),
+     * 0: only the last; and the run's last. With every != 1, /pop_generations
+     * lists them. */
+    uint32_t every;
+    hid_t kept_ds;       /* /pop_generations, or -1 (every == 1) */
+    uint64_t nkept;      /* generations in /pop, committed */
+    uint64_t *pend_kept; /* pending generations kept in /pop (room: pend_cap) */
+    uint32_t npend_kept;
     uint64_t ngen;       /* complete generations stored */
     uint64_t code_align; /* /pop/code chunk (bytes) */
     uint64_t slot_cap[2];
@@ -165,15 +174,15 @@ struct evo_store {
      * rate of one thread in bytes/s (estimated, then measured) */
     double gen_spent, z_spent, z_rate;
     uint32_t step_threads; /* the threads making the last generation appended */
-    /* commit policy (evo_store_set_commit) */
+    /* commit policy (st_set_commit) */
     double commit_seconds, last_commit;
     uint32_t commit_gens;
-    /* evo_store_open: the checkpoint to restore and what the source holds */
+    /* st_open: the checkpoint to restore and what the source holds */
     uint8_t *blob;
     size_t blob_len;
     char *spec;
     /* the files kept under /cases: given to create, or read by open */
-    evo_store_file files[EVO_STORE_MAX_FILES];
+    st_file files[ST_MAX_FILES];
     uint32_t nfiles;
     bool own_files; /* read by open: the strings and bytes are ours */
     /* direct chunk writes: whole chunks compressed here (in parallel), then
@@ -182,10 +191,10 @@ struct evo_store {
     size_t ntasks_cap;
     struct zthread *zt; /* per thread */
     int nzt;
-    /* overlapped appends (evo_store_set_overlap): the generation of job_run
-     * that evo_store_job is to store (UINT64_MAX: none) and whether to commit
+    /* overlapped appends (st_set_overlap): the generation of job_run
+     * that st_job is to store (UINT64_MAX: none) and whether to commit
      * it, and the error of the last job, reported by the next call */
-    bool overlap, job_commit;
+    bool overlap, job_commit, job_keep;
     uint64_t job_gen;
     const evo_run *job_run;
     double job_wall, job_seconds;
@@ -504,15 +513,17 @@ static void pack_stats(const evo_stats *st, uint32_t n, uint8_t *out) {
 
 /* ---- the store object ---- */
 
-static evo_store *store_new(const char *path) {
-    evo_store *s = calloc(1, sizeof *s);
+static st_store *store_new(const char *path) {
+    st_store *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->path = strdup(path);
     s->file = s->src = s->stats = s->wall = s->end_time = s->stop = s->stats_file = -1;
+    s->kept_ds = -1;
+    s->every = 1;
     s->slot[0] = s->slot[1] = -1;
     for (int i = 0; i < NF; i++)
         s->ds[i] = -1;
-    s->commit_gens = EVO_STORE_COMMIT_GENS;
+    s->commit_gens = ST_COMMIT_GENS;
     s->last_commit = mono_now();
     s->z_rate = 2e8;
     s->job_gen = UINT64_MAX;
@@ -524,10 +535,11 @@ static evo_store *store_new(const char *path) {
 }
 
 /* Close the file being written and its handles (not the source). */
-static void close_written(evo_store *s) {
+static void close_written(st_store *s) {
     for (int i = 0; i < NF; i++)
         hclose(&s->ds[i], H5Dclose);
     hclose(&s->stats, H5Dclose);
+    hclose(&s->kept_ds, H5Dclose);
     hclose(&s->wall, H5Dclose);
     hclose(&s->end_time, H5Dclose);
     hclose(&s->stop, H5Dclose);
@@ -537,20 +549,21 @@ static void close_written(evo_store *s) {
     hclose(&s->file, H5Fclose);
 }
 
-static void close_handles(evo_store *s) {
+static void close_handles(st_store *s) {
     close_written(s);
     hclose(&s->src, H5Fclose);
 }
 
-static void free_case_files(evo_store *s);
+static void free_case_files(st_store *s);
 
-static void store_free(evo_store *s) {
+static void store_free(st_store *s) {
     if (!s) return;
     close_handles(s);
     free_case_files(s);
     for (int i = 0; i < NF; i++)
         free(s->c[i].buf);
     free(s->pend_stats);
+    free(s->pend_kept);
     free(s->job_err);
     free(s->stats_packed);
     free(s->pend_wall);
@@ -574,7 +587,7 @@ static int reserve_col(struct col *c, size_t bytes) {
 }
 
 /* Room for n pending generations' statistics. */
-static int alloc_pending(evo_store *s, uint32_t n) {
+static int alloc_pending(st_store *s, uint32_t n) {
     if (n <= s->pend_cap) return 0;
     evo_stats *st = realloc(s->pend_stats, n * sizeof *st);
     if (st) s->pend_stats = st;
@@ -582,7 +595,9 @@ static int alloc_pending(evo_store *s, uint32_t n) {
     if (w) s->pend_wall = w;
     uint8_t *pk = realloc(s->stats_packed, n * stats_size());
     if (pk) s->stats_packed = pk;
-    if (!st || !w || !pk) return -1;
+    uint64_t *kg = realloc(s->pend_kept, n * sizeof *kg);
+    if (kg) s->pend_kept = kg;
+    if (!st || !w || !pk || !kg) return -1;
     s->pend_cap = n;
     return 0;
 }
@@ -593,13 +608,13 @@ typedef struct {
     const char *resumed_at;
     uint64_t seed, threads, resumes;
     bool reproducible;
-    const evo_store_file *files;
+    const st_file *files;
     uint32_t nfiles;
 } store_attrs;
 
 /* /cases/<name>: the bytes, chunked and deflated, with the path and the
  * SHA-256 as attributes. */
-static int write_case_file(hid_t g, const evo_store_file *f) {
+static int write_case_file(hid_t g, const st_file *f) {
     hsize_t n = f->len, chunk = n < (1u << 20) ? (n ? n : 1) : (1u << 20);
     hid_t sp = H5Screate_simple(1, &n, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
     int rc = -1;
@@ -623,7 +638,7 @@ cleanup:
 
 /* Read /cases/<name> of src into f (owned strings and bytes): 1 read, 0
  * absent, -1 unreadable. */
-static int read_case_file(hid_t src, const char *name, evo_store_file *f) {
+static int read_case_file(hid_t src, const char *name, st_file *f) {
     char full[64];
     snprintf(full, sizeof full, "/cases/%s", name);
     if (H5Lexists(src, "/cases", H5P_DEFAULT) <= 0 || H5Lexists(src, full, H5P_DEFAULT) <= 0)
@@ -640,8 +655,7 @@ static int read_case_file(hid_t src, const char *name, evo_store_file *f) {
         goto cleanup;
     if (read_attr_str(d, "path", &path) != 0 || read_attr_str(d, "sha256", &sha) != 0) goto cleanup;
     b[rows] = 0;
-    *f = (evo_store_file){
-        .name = strdup(name), .path = path, .bytes = b, .len = rows, .sha256 = sha};
+    *f = (st_file){.name = strdup(name), .path = path, .bytes = b, .len = rows, .sha256 = sha};
     if (!f->name) goto cleanup;
     path = sha = NULL;
     b = NULL;
@@ -654,7 +668,7 @@ cleanup:
     return rc;
 }
 
-static void free_case_files(evo_store *s) {
+static void free_case_files(st_store *s) {
     for (uint32_t i = 0; s->own_files && i < s->nfiles; i++) {
         free((char *)s->files[i].name);
         free((char *)s->files[i].path);
@@ -664,7 +678,7 @@ static void free_case_files(evo_store *s) {
     s->nfiles = 0;
 }
 
-const evo_store_file *evo_store_file_get(const evo_store *s, const char *name) {
+const st_file *st_file_get(const st_store *s, const char *name) {
     for (uint32_t i = 0; s && name && i < s->nfiles; i++)
         if (!strcmp(s->files[i].name, name)) return &s->files[i];
     return NULL;
@@ -672,11 +686,11 @@ const evo_store_file *evo_store_file_get(const evo_store *s, const char *name) {
 
 /* Create the whole layout in s->file (attributes, groups, empty datasets),
  * open the handles, then switch to SWMR write mode. */
-static int layout_create(evo_store *s, const store_attrs *a) {
+static int layout_create(st_store *s, const store_attrs *a) {
     hid_t g = -1;
     int rc = -1;
     hid_t root = s->file;
-    if (attr_u64(root, "frugal", H5T_STD_U32LE, EVO_STORE_FORMAT) < 0 ||
+    if (attr_u64(root, "frugal", H5T_STD_U32LE, ST_FORMAT) < 0 ||
         attr_str(root, "frugal_version", a->frugal_version) < 0 ||
         attr_str(root, "frugal_commit", a->frugal_commit) < 0 ||
         attr_str(root, "spec", a->spec) < 0 || attr_str(root, "spec_name", a->spec_name) < 0 ||
@@ -689,7 +703,8 @@ static int layout_create(evo_store *s, const store_attrs *a) {
         attr_u64(g, "pop_size", H5T_STD_U32LE, s->N) < 0 ||
         attr_u64(g, "cases", H5T_STD_U32LE, s->nc) < 0 ||
         attr_u64(g, "per_case", H5T_STD_U8LE, s->per_case) < 0 ||
-        attr_u64(g, "code_align", H5T_STD_U32LE, s->code_align) < 0)
+        attr_u64(g, "code_align", H5T_STD_U32LE, s->code_align) < 0 ||
+        (s->every != 1 && attr_u64(g, "every", H5T_STD_U32LE, s->every) < 0))
         goto cleanup;
     for (int i = 0; i < NF; i++) {
         if (i == F_errors && !s->per_case) continue;
@@ -698,12 +713,18 @@ static int layout_create(evo_store *s, const store_attrs *a) {
         c->crows = i == F_code ? s->code_align : chunk_rows(s->R, c->unit);
         c->base = c->fill = c->extent = 0;
         c->tail_written = false;
+        c->tail_fill = 0;
         if (reserve_col(c, (size_t)(c->crows * c->unit)) < 0) goto cleanup;
         s->ds[i] = make_rows(g, fields[i].name, file_type(fields[i].kind),
                              i == F_errors ? s->nc : 0, c->crows, true);
         if (s->ds[i] < 0) goto cleanup;
     }
     H5Gclose(g);
+
+    if (s->every != 1) {
+        s->kept_ds = make_rows(root, "pop_generations", H5T_STD_U64LE, 0, STATS_CHUNK, false);
+        if (s->kept_ds < 0) goto cleanup;
+    }
 
     /* /stats */
     s->stats_file = stats_type();
@@ -790,15 +811,15 @@ static int publish(const char *tmp, const char *path, bool replace) {
     return unlink(tmp);
 }
 
-evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo_run *r, char *err,
-                            size_t errcap) {
+st_store *st_create(const char *path, const st_opts *o, const evo_run *r, char *err,
+                    size_t errcap) {
     quiet();
     tune_malloc();
-    evo_store *s = NULL;
+    st_store *s = NULL;
     hid_t fapl = -1;
     char *tmp = NULL;
     if (!path || !o || !r) {
-        base_errf_at(err, errcap, path, "evo_store_create: missing argument");
+        base_errf_at(err, errcap, path, "st_create: missing argument");
         return NULL;
     }
     if (evo_run_started(r) && evo_run_generation(r) > 0) {
@@ -823,6 +844,7 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
     s->nc = evo_run_task(r)->train.n;
     s->R = (uint64_t)s->I * s->N;
     s->per_case = o->per_case && s->nc > 0;
+    s->every = o->every == ST_FINAL ? 0 : o->every ? o->every : 1;
     s->code_align = CODE_CHUNK;
     if (alloc_pending(s, 1) < 0) {
         base_errf_at(err, errcap, path, "out of memory");
@@ -860,7 +882,7 @@ evo_store *evo_store_create(const char *path, const evo_store_opts *o, const evo
                      .threads = o->threads,
                      .reproducible = evo_run_reproducible(r),
                      .files = o->files,
-                     .nfiles = o->nfiles > EVO_STORE_MAX_FILES ? EVO_STORE_MAX_FILES : o->nfiles};
+                     .nfiles = o->nfiles > ST_MAX_FILES ? ST_MAX_FILES : o->nfiles};
     if (layout_create(s, &a) < 0 || H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
     if (publish(tmp, path, o->force) < 0) {
         if (errno == EEXIST)
@@ -895,7 +917,7 @@ static int write_at(hid_t ds, uint64_t off, uint64_t n, const void *buf) {
 }
 
 /* Write the checkpoint blob into slot k: [length, 8 bytes LE][blob]. */
-static int write_slot(evo_store *s, int k, const uint8_t *blob, size_t len, uint64_t gen) {
+static int write_slot(st_store *s, int k, const uint8_t *blob, size_t len, uint64_t gen) {
     size_t n = len + 8;
     uint8_t hdr[8];
     base_le_put(hdr, len, 8);
@@ -914,7 +936,7 @@ cleanup:
 
 /* Gather the population of r after the rows and code in the chunk buffers.
  * Returns 0 or -1 (out of memory). */
-static int gather(evo_store *s, const evo_run *r) {
+static int gather(st_store *s, const evo_run *r) {
     uint64_t codelen = 0;
     for (uint32_t k = 0; k < s->I; k++) {
         evo_pop_view v;
@@ -922,8 +944,6 @@ static int gather(evo_store *s, const evo_run *r) {
         for (uint32_t i = 0; i < v.n; i++)
             codelen += v.len[i];
     }
-    if (s->npend == s->pend_cap && alloc_pending(s, s->pend_cap ? 2 * s->pend_cap : 1) < 0)
-        return -1;
     size_t row_bytes = 0;
     for (int i = 0; i < NF; i++) {
         struct col *c = &s->c[i];
@@ -1141,7 +1161,7 @@ static void compress_task(struct zthread *zt, struct ztask *t) {
     t->fail = t->out_len == 0;
 }
 
-static int reserve_tasks(evo_store *s, size_t n) {
+static int reserve_tasks(st_store *s, size_t n) {
     if (n > s->ntasks_cap) {
         struct ztask *t = realloc(s->tasks, n * sizeof *t);
         if (!t) return -1;
@@ -1163,8 +1183,8 @@ static int reserve_tasks(evo_store *s, size_t n) {
 /* Compress tasks [0, n) on the OpenMP threads (no HDF5 call in there),
  * deflating (in task order) as many as the budget allows: Z_SHARE of the
  * CPU time spent making generations, less what compressing took so far. */
-static int compress_all(evo_store *s, size_t n) {
-    int fail = 0, nzt = omp_in_parallel() ? 1 : s->nzt; /* in evo_store_job: alone */
+static int compress_all(st_store *s, size_t n) {
+    int fail = 0, nzt = omp_in_parallel() ? 1 : s->nzt; /* in st_job: alone */
     double allow = Z_SHARE * s->gen_spent - s->z_spent, est = 0;
     for (size_t i = 0; i < n; i++) {
         struct ztask *t = &s->tasks[i];
@@ -1215,7 +1235,7 @@ static int put_chunk(hid_t ds, uint64_t row0, const struct ztask *t) {
  * chunks (raw, at full size; compressed within the budget when final, as
  * nothing follows them). Extends every dataset to the rows gathered first.
  * Returns 0, -1 on an HDF5 error, -2 out of memory. */
-static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
+static int write_chunks(st_store *s, bool partial, bool final, uint64_t g) {
     size_t nt = 0, need = 0;
     for (int i = 0; i < NF; i++)
         if (s->ds[i] >= 0) need += (size_t)(s->c[i].fill / s->c[i].crows) + 1;
@@ -1237,7 +1257,9 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
         size_t bytes = (size_t)(c->crows * c->unit);
         if (reserve_col(c, (size_t)(nfull + 1) * bytes) < 0) return -2;
         for (uint64_t k = 0; k <= nfull; k++) {
-            if (k == nfull && (!partial || rest == 0)) break;
+            if (k == nfull &&
+                (!partial || rest == 0 || (nfull == 0 && c->tail_written && rest == c->tail_fill)))
+                break; /* nothing, or a tail in the file already, unchanged */
             struct ztask *t = &s->tasks[nt++];
             t->in = c->buf + k * bytes;
             t->esize = i == F_code ? 1 : kind_size(fields[i].kind);
@@ -1252,8 +1274,8 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
             count[i]++;
         }
     }
-    if (nt == 0) return 0;
-    if (compress_all(s, nt) < 0) return -2;
+    if (nt == 0 && !partial) return 0;
+    if (nt && compress_all(s, nt) < 0) return -2;
     for (int i = 0; i < NF; i++) {
         struct col *c = &s->c[i];
         if (s->ds[i] < 0) continue;
@@ -1278,7 +1300,10 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
             c->fill = rest;
             c->tail_written = false;
         }
-        if (partial && c->fill) c->tail_written = tail_raw;
+        if (partial && c->fill && count[i]) { /* the last chunk written is the tail */
+            c->tail_written = tail_raw;
+            c->tail_fill = c->fill;
+        }
         if (partial && i == F_memtime && g != UINT64_MAX) HOOK(HOOK_FIELDS, g);
     }
     return 0;
@@ -1287,7 +1312,7 @@ static int write_chunks(evo_store *s, bool partial, bool final, uint64_t g) {
 /* Write the pending generations (their rows, code, /stats), flush, then the
  * checkpoint of r (the last pending generation) into the older slot, flush.
  * Hook points carry the last pending generation. */
-static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
+static int commit(st_store *s, const evo_run *r, char *err, size_t errcap) {
     if (s->npend == 0) return 0;
     uint32_t np = s->npend;
     uint64_t g = s->ngen + np - 1;
@@ -1298,6 +1323,9 @@ static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
         return -1;
     }
     if (wc < 0) goto h5fail;
+    if (s->npend_kept &&
+        put_rows(s->kept_ds, H5T_NATIVE_UINT64, s->nkept, s->npend_kept, 0, s->pend_kept) < 0)
+        goto h5fail;
     pack_stats(s->pend_stats, np, s->stats_packed);
     if (put_rows(s->stats, s->stats_file, s->ngen, np, 0, s->stats_packed) < 0) goto h5fail;
     if (put_rows(s->wall, H5T_NATIVE_DOUBLE, s->ngen, np, 0, s->pend_wall) < 0) goto h5fail;
@@ -1318,6 +1346,8 @@ static int commit(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     s->pend_bytes = 0;
     s->ngen = g + 1;
     s->npend = 0;
+    s->nkept += s->npend_kept;
+    s->npend_kept = 0;
     s->last_commit = mono_now();
     HOOK(HOOK_DONE, g);
     return 0;
@@ -1330,13 +1360,18 @@ h5fail:
 
 /* Store generation g of r, gathered now: its rows and /stats row, then a
  * commit if commit, else the chunks that filled. */
-static int store_gen(evo_store *s, const evo_run *r, uint64_t g, double wall, bool commit_now,
-                     char *err, size_t errcap) {
+static int store_gen(st_store *s, const evo_run *r, uint64_t g, double wall, bool keep,
+                     bool commit_now, char *err, size_t errcap) {
     HOOK(HOOK_START, g);
-    if (gather(s, r) < 0 || evo_run_stats(r, &s->pend_stats[s->npend]) < 0) {
+    if (s->npend == s->pend_cap && alloc_pending(s, s->pend_cap ? 2 * s->pend_cap : 1) < 0) {
         base_errf_at(err, errcap, s->path, "out of memory");
         return -1;
     }
+    if ((keep && gather(s, r) < 0) || evo_run_stats(r, &s->pend_stats[s->npend]) < 0) {
+        base_errf_at(err, errcap, s->path, "out of memory");
+        return -1;
+    }
+    if (keep && s->every != 1) s->pend_kept[s->npend_kept++] = g;
     s->pend_wall[s->npend++] = wall;
     s->gen_spent += wall > 0 ? wall * s->step_threads : 0;
     if (commit_now) return commit(s, r, err, errcap);
@@ -1350,7 +1385,7 @@ static int store_gen(evo_store *s, const evo_run *r, uint64_t g, double wall, bo
 
 /* Report the last job's error, or store (and commit, if due) the generation
  * left to the job if r still has it. Returns 0 or -1. */
-static int catch_up(evo_store *s, const evo_run *r, char *err, size_t errcap) {
+static int catch_up(st_store *s, const evo_run *r, char *err, size_t errcap) {
     if (s->job_err) { /* it names the file already */
         if (err && errcap) snprintf(err, errcap, "%s", s->job_err);
         return -1;
@@ -1360,16 +1395,16 @@ static int catch_up(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     if (r != s->job_run || !evo_run_started(r) || evo_run_generation(r) != g) {
         base_errf_at(err, errcap, s->path,
                      "generation %llu was not stored: with overlapped appends, step the run with "
-                     "evo_run_step_with(run, evo_store_job, store)",
+                     "evo_run_step_with(run, st_job, store)",
                      (unsigned long long)g);
         return -1;
     }
     s->job_gen = UINT64_MAX;
-    return store_gen(s, r, g, s->job_wall, s->job_commit, err, errcap);
+    return store_gen(s, r, g, s->job_wall, s->job_keep, s->job_commit, err, errcap);
 }
 
-void evo_store_job(void *store) {
-    evo_store *s = store;
+void st_job(void *store) {
+    st_store *s = store;
     if (!s || s->job_gen == UINT64_MAX || s->job_err) return;
     char err[512] = "";
     double t0 = mono_now();
@@ -1379,18 +1414,18 @@ void evo_store_job(void *store) {
     s->job_seconds += mono_now() - t0;
 }
 
-double evo_store_job_seconds(const evo_store *s) {
+double st_job_seconds(const st_store *s) {
     return s ? s->job_seconds : 0;
 }
 
-void evo_store_set_overlap(evo_store *s, bool on) {
+void st_set_overlap(st_store *s, bool on) {
     if (s) s->overlap = on;
 }
 
-int evo_store_flush(evo_store *s, const evo_run *r, char *err, size_t errcap) {
+int st_flush(st_store *s, const evo_run *r, char *err, size_t errcap) {
     if (!s || s->file < 0) return 0;
     if (!r) {
-        base_errf_at(err, errcap, s->path, "evo_store_flush: missing run");
+        base_errf_at(err, errcap, s->path, "st_flush: missing run");
         return -1;
     }
     quiet();
@@ -1398,17 +1433,16 @@ int evo_store_flush(evo_store *s, const evo_run *r, char *err, size_t errcap) {
     return s->npend ? commit(s, r, err, errcap) : 0;
 }
 
-void evo_store_set_commit(evo_store *s, double seconds, uint32_t generations) {
+void st_set_commit(st_store *s, double seconds, uint32_t generations) {
     if (!s) return;
     s->commit_seconds = seconds > 0 ? seconds : 0;
-    s->commit_gens = generations ? generations : EVO_STORE_COMMIT_GENS;
+    s->commit_gens = generations ? generations : ST_COMMIT_GENS;
 }
 
-int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *err,
-                     size_t errcap) {
+int st_append(st_store *s, const evo_run *r, double wall_seconds, char *err, size_t errcap) {
     quiet();
     if (!s || !r) {
-        base_errf_at(err, errcap, s ? s->path : "(store)", "evo_store_append: missing argument");
+        base_errf_at(err, errcap, s ? s->path : "(store)", "st_append: missing argument");
         return -1;
     }
     if (s->file < 0) {
@@ -1442,30 +1476,33 @@ int evo_store_append(evo_store *s, const evo_run *r, double wall_seconds, char *
      * chunk, which is then written once, compressed (chunk_gens is a power of
      * two, so the end of a chunk of the widest rows ends those of every row
      * dataset) */
-    bool boundary = (g + 1) % chunk_gens(s->R, 8) == 0;
+    bool keep = evo_run_stopped(r) || (s->every && g % s->every == 0);
+    uint64_t kept = s->nkept + s->npend_kept + keep; /* generations in /pop after g */
+    bool boundary = !keep || kept % chunk_gens(s->R, 8) == 0;
     bool due = s->ngen == 0 || s->npend + 1 >= s->commit_gens || evo_run_stopped(r) ||
                s->pend_bytes >= COMMIT_BYTES || s->commit_seconds <= 0 ||
                (boundary && mono_now() - s->last_commit >= s->commit_seconds);
-    if (s->overlap && !evo_run_stopped(r)) { /* left to evo_store_job, in the next step */
+    if (s->overlap && !evo_run_stopped(r)) { /* left to st_job, in the next step */
         s->job_gen = g;
         s->job_run = r;
         s->job_wall = wall_seconds;
         s->job_commit = due;
+        s->job_keep = keep;
         return 0;
     }
-    return store_gen(s, r, g, wall_seconds, due, err, errcap);
+    return store_gen(s, r, g, wall_seconds, keep, due, err, errcap);
 }
 
-uint64_t evo_store_generations(const evo_store *s) {
+uint64_t st_generations(const st_store *s) {
     return s ? s->ngen : 0;
 }
 
-int evo_store_close(evo_store *s, const evo_run *r, char *err, size_t errcap) {
+int st_close(st_store *s, const evo_run *r, char *err, size_t errcap) {
     if (!s) return 0;
     quiet();
     int rc = 0;
     if (s->file >= 0 && (s->npend || s->job_gen != UINT64_MAX) &&
-        (!r || evo_store_flush(s, r, err, errcap) < 0)) {
+        (!r || st_flush(s, r, err, errcap) < 0)) {
         if (!r) base_errf_at(err, errcap, s->path, "generations not written: no run to checkpoint");
         rc = -1;
     }
@@ -1538,11 +1575,11 @@ static int is_hdf5_signature(const char *path) {
     return found;
 }
 
-evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t errcap) {
+st_store *st_open(const char *path, char **spec_json, char *err, size_t errcap) {
     quiet();
     if (spec_json) *spec_json = NULL;
     if (!path) {
-        base_errf_at(err, errcap, path, "evo_store_open: missing path");
+        base_errf_at(err, errcap, path, "st_open: missing path");
         return NULL;
     }
     struct stat st;
@@ -1559,7 +1596,7 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
         base_errf_at(err, errcap, path, "not an HDF5 file");
         return NULL;
     }
-    evo_store *s = store_new(path);
+    st_store *s = store_new(path);
     if (!s) {
         base_errf_at(err, errcap, path, "out of memory");
         return NULL;
@@ -1587,9 +1624,9 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
         goto fail;
     }
     if (a < 0) goto corrupt;
-    if (fmt > EVO_STORE_FORMAT) {
+    if (fmt > ST_FORMAT) {
         base_errf_at(err, errcap, path, "format version %llu is newer than this frugal (%u)",
-                     (unsigned long long)fmt, EVO_STORE_FORMAT);
+                     (unsigned long long)fmt, ST_FORMAT);
         goto fail;
     }
     if (fmt < 1) {
@@ -1599,8 +1636,8 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     }
     if (read_attr_str(s->src, "spec", &s->spec) != 0) goto corrupt;
     s->own_files = true;
-    static const char *const case_names[EVO_STORE_MAX_FILES] = {"data", "test"};
-    for (int k = 0; k < EVO_STORE_MAX_FILES; k++) {
+    static const char *const case_names[ST_MAX_FILES] = {"data", "test"};
+    for (int k = 0; k < ST_MAX_FILES; k++) {
         int got = read_case_file(s->src, case_names[k], &s->files[s->nfiles]);
         if (got < 0) goto corrupt;
         s->nfiles += (uint32_t)got;
@@ -1611,7 +1648,11 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     int bad = read_attr_u64(g, "islands", &I) | read_attr_u64(g, "pop_size", &N) |
               read_attr_u64(g, "cases", &nc) | read_attr_u64(g, "per_case", &pc) |
               read_attr_u64(g, "code_align", &align);
+    uint64_t every = 1;
+    int ea = read_attr_u64(g, "every", &every); /* absent (1): every generation */
     H5Gclose(g);
+    if (ea < 0 || every > UINT32_MAX) goto corrupt;
+    s->every = (uint32_t)every;
     if (bad || I == 0 || N == 0 || I > UINT32_MAX || N > UINT32_MAX || nc > UINT32_MAX ||
         align < CODE_MIN || align > CODE_MAX || (align & (align - 1)) || I * N > (1ull << 40))
         goto corrupt;
@@ -1622,7 +1663,7 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     s->per_case = pc != 0;
     s->code_align = align;
 
-    /* Rows every dataset holds: the complete generations are those below. */
+    /* Rows every dataset holds: the generations in /pop are those below. */
     int64_t have = INT64_MAX;
     for (int i = 0; i < F_code; i++) {
         if (i == F_errors && !s->per_case) continue;
@@ -1634,8 +1675,25 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     }
     int64_t ns = rows_of(s->src, "/stats", 0), nw = rows_of(s->src, "/meta/wall_seconds", 0);
     if (ns < 0 || nw < 0 || rows_of(s->src, "/pop/code", 0) < 0) goto corrupt;
-    if (ns < have) have = ns;
-    if (nw < have) have = nw;
+    /* /pop_generations: the generations in /pop (absent: every one) */
+    uint64_t *kept = NULL;
+    int64_t nk = have;
+    if (s->every != 1) {
+        nk = rows_of(s->src, "/pop_generations", 0);
+        if (nk < 0) goto corrupt;
+        if (nk > have) nk = have;
+        kept = malloc(((size_t)nk + 1) * sizeof *kept);
+        hid_t d = kept ? H5Dopen2(s->src, "/pop_generations", H5P_DEFAULT) : -1;
+        int e = d < 0 || get_rows(d, H5T_NATIVE_UINT64, 0, (uint64_t)nk, 0, kept) < 0;
+        if (d >= 0) H5Dclose(d);
+        if (e) {
+            free(kept);
+            goto corrupt;
+        }
+    } else {
+        if (ns < have) have = ns;
+        if (nw < have) have = nw;
+    }
 
     /* The newest valid checkpoint whose generation is fully stored. */
     uint8_t *b[2] = {NULL, NULL};
@@ -1644,9 +1702,17 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     int best = -1;
     for (int k = 0; k < 2; k++) {
         if (read_slot(s->src, k, &b[k], &bl[k], &bg[k]) < 0) continue;
-        if ((int64_t)bg[k] >= have) continue;
+        if (s->every == 1 ? (int64_t)bg[k] >= have : (int64_t)bg[k] >= ns || (int64_t)bg[k] >= nw)
+            continue;
         if (best < 0 || bg[k] > bg[best]) best = k;
     }
+    /* the generations in /pop up to the checkpoint (their rows are there:
+     * /pop_generations is written after them) */
+    s->nkept = 0;
+    if (best >= 0)
+        while (s->every != 1 && (int64_t)s->nkept < nk && kept[s->nkept] <= bg[best])
+            s->nkept++;
+    free(kept);
     if (best < 0) {
         free(b[0]);
         free(b[1]);
@@ -1659,6 +1725,7 @@ evo_store *evo_store_open(const char *path, char **spec_json, char *err, size_t 
     s->blob_len = bl[best];
     free(b[1 - best]);
     s->ngen = bg[best] + 1;
+    if (s->every == 1) s->nkept = s->ngen;
     if (spec_json) {
         *spec_json = strdup(s->spec);
         if (!*spec_json) {
@@ -1691,10 +1758,10 @@ static int copy_rows(hid_t src, const char *name, hid_t dst, hid_t mtype, uint64
     return rc;
 }
 
-int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
+int st_restore(st_store *s, evo_run *r, char *err, size_t errcap) {
     quiet();
     if (!s || !r) {
-        base_errf_at(err, errcap, s ? s->path : "(store)", "evo_store_restore: missing argument");
+        base_errf_at(err, errcap, s ? s->path : "(store)", "st_restore: missing argument");
         return -1;
     }
     if (s->src < 0 || !s->blob) {
@@ -1770,14 +1837,18 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
 
     /* the complete generations: rows, and code up to the end of the last
      * genome */
-    uint64_t rows = s->ngen * s->R, last = 0;
+    uint64_t rows = s->nkept * s->R, last = 0;
     uint32_t llen = 0;
-    hid_t d = H5Dopen2(s->src, "/pop/code_offset", H5P_DEFAULT);
-    int e = d < 0 || get_rows(d, H5T_NATIVE_UINT64, rows - 1, 1, 0, &last) < 0;
-    if (d >= 0) H5Dclose(d);
-    d = H5Dopen2(s->src, "/pop/length", H5P_DEFAULT);
-    e |= d < 0 || get_rows(d, H5T_NATIVE_UINT32, rows - 1, 1, 0, &llen) < 0;
-    if (d >= 0) H5Dclose(d);
+    hid_t d = -1;
+    int e = 0;
+    if (rows) {
+        d = H5Dopen2(s->src, "/pop/code_offset", H5P_DEFAULT);
+        e = d < 0 || get_rows(d, H5T_NATIVE_UINT64, rows - 1, 1, 0, &last) < 0;
+        if (d >= 0) H5Dclose(d);
+        d = H5Dopen2(s->src, "/pop/length", H5P_DEFAULT);
+        e |= d < 0 || get_rows(d, H5T_NATIVE_UINT32, rows - 1, 1, 0, &llen) < 0;
+        if (d >= 0) H5Dclose(d);
+    }
     if (e) goto h5read;
     uint64_t code_bytes = last + llen;
     if (code_bytes < last || rows_of(s->src, "/pop/code", 0) < (int64_t)code_bytes) goto h5read;
@@ -1816,6 +1887,8 @@ int evo_store_restore(evo_store *s, evo_run *r, char *err, size_t errcap) {
     if (wc < 0) goto h5fail;
     if (copy_rows(s->src, "/stats", s->stats, s->stats_file, 0, s->ngen,
                   bufbytes / sizeof(evo_stats), buf) < 0 ||
+        (s->kept_ds >= 0 && copy_rows(s->src, "/pop_generations", s->kept_ds, H5T_NATIVE_UINT64, 0,
+                                      s->nkept, bufbytes / 8, buf) < 0) ||
         copy_rows(s->src, "/meta/wall_seconds", s->wall, H5T_NATIVE_DOUBLE, 0, s->ngen,
                   bufbytes / 8, buf) < 0)
         goto h5read;
