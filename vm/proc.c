@@ -698,6 +698,7 @@ static int graft(vm_machine *a, vm_proc *p, vm_machine *s, uint32_t *root) {
         if (q->caller != VM_NONE) q->caller = ids[q->caller];
         q->pages = VM_NONE;
         q->mark = 0;
+        q->decoded = 0; /* decoded again when it runs: a's decoding scratch fits it then */
         for (uint32_t k = 0; k < q->nkeys; k++) {
             vm_key *key = &q->keys[k];
             if (key->kind == VM_KEY_PROC || key->kind == VM_KEY_CALL) key->obj = ids[key->obj];
