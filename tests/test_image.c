@@ -83,7 +83,7 @@ Test(image, known_answers_gas_and_memory) {
     cr_assert_eq(vm_depth(a), 2u);
     int64_t n = vm_stack(a)[0], used = vm_stack(a)[1];
     cr_assert_eq(used,
-                 1 /* SWAP */ + 500 + (n + 7) / 8 + 40 * (int64_t)b.len + 500 + 1 /* POP */ + 1,
+                 1 /* SWAP */ + 3100 + (n + 7) / 8 + 40 * (int64_t)b.len + 500 + 1 /* POP */ + 1,
                  "LOADCHILD of %ld bytes used %ld", (long)n, (long)used);
     tree_adds_up(a, "two levels");
     vm_machine_free(a);

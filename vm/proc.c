@@ -905,7 +905,7 @@ vm_status vm_op_keys(vm_machine *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t
                 code += m->procs[i]->len;
             need = (int64_t)vm_footprint(m->procs[0]) + key_words(p);
             gas = (int64_t)(ceil_div(a->img.len, 8) + CODE_BYTE_GAS * code +
-                            (uint64_t)vm_optab[VM_OP_LOADCHILD].gas * (m->nprocs - 1));
+                            (uint64_t)vm_optab[VM_OP_CREATE].gas * (m->nprocs - 1));
             break;
         }
         need = (int64_t)vm_footprint(a->img_m->procs[0]) + key_words(p);
