@@ -165,6 +165,9 @@ fuzz: deps all
 	  --snapshot build/fuzz/corpus-fuzz_snapshot/evm.snap >/dev/null 2>&1 || true
 	@./frugal exec examples/evm_calls.s --gas 29000 \
 	  --snapshot build/fuzz/corpus-fuzz_snapshot/evm_calls.snap >/dev/null 2>&1 || true
+	@mkdir -p build/fuzz/corpus-fuzz_image # a process image in its page (4096 bytes)
+	@./frugal exec examples/jump_out.s \
+	  --page-out build/fuzz/corpus-fuzz_image/jump.img >/dev/null 2>&1 || true
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus-$$(basename $$t); \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \

@@ -221,10 +221,67 @@ int exp_load_snapshot(vm_machine *a, const char *path) {
     return rc;
 }
 
+/* --page-in: the file's bytes as a page, the root's key 0 (it has no other
+ * key yet). */
+static int page_from_file(vm_machine *a, const char *path) {
+    vm_buf b = {0};
+    int rc = exp_read_file(path, &b);
+    if (rc) return rc;
+    size_t n = (b.len + 7) / 8;
+    vm_word *w = calloc(n ? n : 1, sizeof *w);
+    if (!w) {
+        fprintf(stderr, "frugal exec: %s: out of memory\n", path);
+        rc = EXP_EXIT_IO;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < b.len; i++)
+        w[i / 8] = (vm_word)((uint64_t)w[i / 8] | (uint64_t)b.data[i] << (8 * (i % 8)));
+    if (n > VM_MAX_MEM || vm_grant_page(a, w, (uint32_t)n) != 0) {
+        fprintf(stderr, "frugal exec: --page-in %s: %zu words do not fit the limits\n", path, n);
+        rc = EXP_EXIT_INPUT;
+    }
+cleanup:
+    free(w);
+    vm_buf_free(&b);
+    return rc;
+}
+
+/* --page-out: the page of the root's key k, 8 bytes a word, written whole
+ * (through a temporary file, as snapshots are). */
+static int page_to_file(const vm_machine *a, const char *path, uint64_t k) {
+    const vm_word *w;
+    uint32_t n;
+    if (k > UINT32_MAX || vm_key_page(a, 0, (uint32_t)k, &w, &n)) {
+        fprintf(stderr, "frugal exec: --page-out %s not written: key %llu names no page\n", path,
+                (unsigned long long)k);
+        return EXP_EXIT_FAIL;
+    }
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        fprintf(stderr, "frugal exec: --page-out: path too long\n");
+        return EXP_EXIT_USAGE;
+    }
+    FILE *f = fopen(tmp, "wb");
+    bool ok = f != NULL;
+    for (uint32_t i = 0; ok && i < n; i++) {
+        uint8_t b[8];
+        base_le_put(b, (uint64_t)w[i], 8);
+        ok = fwrite(b, 1, 8, f) == 8;
+    }
+    if (f && fclose(f) != 0) ok = false;
+    if (!ok || rename(tmp, path) != 0) {
+        fprintf(stderr, "frugal exec: cannot write %s: %s\n", path, strerror(errno));
+        remove(tmp);
+        return EXP_EXIT_IO;
+    }
+    fprintf(stderr, "frugal: page written to %s (%llu bytes)\n", path, (unsigned long long)n * 8);
+    return EXP_EXIT_OK;
+}
+
 static const char exec_usage[] =
     "usage: frugal exec FILE(.s|.bin) [--gas N] [--mem N] [--memtime N] [--stack N]\n"
     "                   [--calls N] [--depth N] [--push V]... [--arg V]... [--trace]\n"
-    "                   [--seed N] [--snapshot F]\n"
+    "                   [--seed N] [--snapshot F] [--page-in F] [--page-out F [--page-key K]]\n"
     "Runs a native program (assembled first if FILE ends in .s) and prints its\n"
     "status, meters and final stack.\n"
     "  --gas N       gas limit (default 1000000)\n"
@@ -240,24 +297,27 @@ static const char exec_usage[] =
     "  --trace       print pc, instruction, gas left and top of stack at every step\n"
     "  --snapshot F  if it stops for a resource or a limit or yields, save the process\n"
     "                tree to F (continue it with frugal resume F, --refuel GAS for more gas)\n"
+    "  --page-in F   before it runs, give the program a page holding F's bytes (8 a word,\n"
+    "                little-endian, the last word padded with zeros) as its key 0\n"
+    "  --page-out F  when it stops, write the words of the page its key K names to F\n"
+    "                (8 bytes a word): a process image SAVECHILD left there can be\n"
+    "                revived by LOADCHILD in another run given --page-in F\n"
+    "  --page-key K  the key slot --page-out reads (default 0)\n"
     "Exit status: 0 if the program halted or yielded, 1 if it stopped for any\n"
     "other reason, 2 for bad arguments, 3 for a bad program file.\n";
 
 int exp_cmd_exec(int argc, char **argv) {
-    static const struct option opts[] = {{"gas", required_argument, 0, 'g'},
-                                         {"mem", required_argument, 0, 'm'},
-                                         {"memtime", required_argument, 0, 't'},
-                                         {"stack", required_argument, 0, 's'},
-                                         {"calls", required_argument, 0, 'c'},
-                                         {"push", required_argument, 0, 'p'},
-                                         {"trace", no_argument, 0, 'T'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {"snapshot", required_argument, 0, 'S'},
-                                         {"depth", required_argument, 0, 'd'},
-                                         {"arg", required_argument, 0, 'A'},
-                                         {"seed", required_argument, 0, 'R'},
-                                         {0, 0, 0, 0}};
-    uint64_t seed = 0;
+    static const struct option opts[] = {
+        {"gas", required_argument, 0, 'g'},      {"mem", required_argument, 0, 'm'},
+        {"memtime", required_argument, 0, 't'},  {"stack", required_argument, 0, 's'},
+        {"calls", required_argument, 0, 'c'},    {"push", required_argument, 0, 'p'},
+        {"trace", no_argument, 0, 'T'},          {"help", no_argument, 0, 'h'},
+        {"snapshot", required_argument, 0, 'S'}, {"depth", required_argument, 0, 'd'},
+        {"arg", required_argument, 0, 'A'},      {"seed", required_argument, 0, 'R'},
+        {"page-in", required_argument, 0, 'I'},  {"page-out", required_argument, 0, 'O'},
+        {"page-key", required_argument, 0, 'K'}, {0, 0, 0, 0}};
+    uint64_t seed = 0, page_key = 0;
+    const char *page_in = NULL, *page_out = NULL;
     vm_limits lim = {0};
     bool trace = false;
     const char *snap = NULL;
@@ -306,6 +366,11 @@ int exp_cmd_exec(int argc, char **argv) {
         case 'R':
             if (exp_parse_u64("--seed", optarg, &seed)) return EXP_EXIT_USAGE;
             break;
+        case 'K':
+            if (exp_parse_u64("--page-key", optarg, &page_key)) return EXP_EXIT_USAGE;
+            break;
+        case 'I': page_in = optarg; break;
+        case 'O': page_out = optarg; break;
         case 'T': trace = true; break;
         case 'S': snap = optarg; break;
         case 'h': fputs(exec_usage, stdout); return EXP_EXIT_OK;
@@ -339,9 +404,11 @@ int exp_cmd_exec(int argc, char **argv) {
         rc = EXP_EXIT_IO;
         goto cleanup;
     }
+    if (page_in && (rc = page_from_file(a, page_in))) goto cleanup;
     if (trace) vm_set_trace(a, trace_step, &code);
     vm_status s = vm_run(a);
     exp_print_run(a, stdout);
+    if (page_out && (rc = page_to_file(a, page_out, page_key))) goto cleanup;
     if (snap && exp_save_snapshot(a, snap)) {
         rc = EXP_EXIT_IO;
         goto cleanup;

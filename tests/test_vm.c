@@ -26,6 +26,8 @@ typedef struct {
     "PUSH 1\nNEWPAGE\nPUSH 0x20\nPUSH 0\nPUSH 0\nPWRITE\nPUSH 2\nCREATE\n"                         \
     "PUSH 3\nPUSH 1\nPUSHTO\nPUSH 4\nPUSH 1\nPUSHTO\n"                                             \
     "PUSH 1\nPUSH 100\nPUSH 64\nPUSH -1\nRECURSE 0\nPUSH 1\nPOPFROM"
+/* key 1: a child with no code; key 2: a page of n words; SAVECHILD of 1 into 2 */
+#define SAVE_EMPTY(n) "PUSH 0\nNEWPAGE\nPUSH 0\nCREATE\nPUSH " n "\nNEWPAGE\nSAVECHILD"
 static const kat kats[] = {
     {VM_OP_HALT, "HALT\nPUSH 1", 0, {0}, 0, {0}, 0, {0}},
     {VM_OP_NOP, "NOP", 1, S(5), 1, S(5), 0, {0}},
@@ -307,6 +309,19 @@ static const kat kats[] = {
      S(42),
      0,
      {0}},
+    /* an image of an empty child (docs/snapshot.md, "Process images"): 187 bytes */
+    {VM_OP_SAVECHILD, SAVE_EMPTY("24"), 0, {0}, 1, S(187), 0, {0}},
+    {VM_OP_SAVECHILD, SAVE_EMPTY("23"), 0, {0}, 2, S(1, 2), VM_OUT_OF_BOUNDS, {0}},
+    {VM_OP_SAVECHILD, "PUSH 24\nNEWPAGE\nPUSH 0\nSAVECHILD", 0, {0}, 2, S(0, 0), VM_BAD_KEY, {0}},
+    {VM_OP_LOADCHILD,
+     SAVE_EMPTY("24") "\nPOP\nPUSH 2\nLOADCHILD\nNUMKEYS",
+     0,
+     {0},
+     2,
+     S(3, 4),
+     0,
+     {0}},
+    {VM_OP_LOADCHILD, "PUSH 24\nNEWPAGE\nLOADCHILD", 0, {0}, 1, S(0), VM_BAD_IMAGE, {0}},
     {VM_OP_IN, "PUSH 0\nIN", 0, {0}, 1, S(0), VM_BAD_KEY, {0}},
     {VM_OP_OUT, "PUSH 1\nPUSH 0\nOUT", 0, {0}, 2, S(1, 0), VM_BAD_KEY, {0}},
 };

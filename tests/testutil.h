@@ -240,4 +240,58 @@ static inline bool tu_same(const tu_state *x, const tu_state *y) {
     return memcmp(x, y, sizeof *x) == 0;
 }
 
+#ifdef FRUGAL_VM_IMPL_H
+/* Capabilities after program i ran (docs/isa.md, "Processes and keys"): no
+ * right beyond the defined ones; a process key held by the owner alone; a
+ * call key only calls, names a live process and is held below its owner; a
+ * page key names a page of the holder or of an owner above it. Returns the
+ * number of call keys. */
+static inline int tu_key_invariants(const vm_machine *a, int i) {
+    int call_keys = 0;
+    for (uint32_t id = 0; id < vm_nprocs(a); id++) {
+        vm_proc_info pi;
+        vm_proc_get(a, id, &pi);
+        if (!pi.live) continue;
+        for (uint32_t k = 0; k < pi.nkeys; k++) {
+            vm_key_kind kind;
+            unsigned rights;
+            uint32_t obj;
+            vm_key_get(a, id, k, &kind, &rights, &obj);
+            cr_assert_leq(rights, VM_RIGHTS_ALL);
+            if (kind == VM_KEY_PROC) {
+                vm_proc_info ci;
+                vm_proc_get(a, obj, &ci);
+                cr_assert_eq(ci.parent, id, "program %d: a process key held by a non-owner", i);
+            }
+            if (kind == VM_KEY_CALL) {
+                call_keys++;
+                cr_assert_eq(rights & ~VM_RIGHT_CALL, 0u, "program %d: a call key with %u", i,
+                             rights);
+                vm_proc_info ci, qi;
+                vm_proc_get(a, obj, &ci);
+                cr_assert(ci.live, "program %d: a call key to a dead process", i);
+                uint32_t q = id;
+                do {
+                    vm_proc_get(a, q, &qi);
+                    q = qi.parent;
+                } while (q != ci.parent && q != UINT32_MAX);
+                cr_assert_eq(q, ci.parent, "program %d: process %u calls %u from outside", i, id,
+                             obj);
+            }
+            if (kind == VM_KEY_PAGE) {
+                uint32_t owner = a->pages[obj].owner, q = id;
+                while (q != owner && q != UINT32_MAX) {
+                    vm_proc_info qi;
+                    vm_proc_get(a, q, &qi);
+                    q = qi.parent;
+                }
+                cr_assert_eq(q, owner, "program %d: process %u reaches page %u of process %u", i,
+                             id, obj, owner);
+            }
+        }
+    }
+    return call_keys;
+}
+#endif
+
 #endif

@@ -820,7 +820,7 @@ L_RECURSE: L_KCALL: {
     goto out;
 }
 L_CREATE: L_FORK: L_TRANSFERKEY: L_ATTENUATE: L_DROPKEY: L_NUMKEYS: L_KEYINFO: L_NEWPAGE:
-L_PREAD: L_PWRITE: L_PUSHTO: L_POPFROM: L_IN: L_OUT: {
+L_PREAD: L_PWRITE: L_PUSHTO: L_POPFROM: L_IN: L_OUT: L_SAVECHILD: L_LOADCHILD: {
     uint8_t op = p->code[cold[SLOT].pc];
     const vm_opinfo *oi = (&vm_optab[op]);
     int64_t dw = 0, extra = 0;

@@ -221,6 +221,8 @@ void vm_machine_free(vm_machine *a) {
     free(a->lead);
     free(a->fix);
     free(a->match);
+    vm_buf_free(&a->img);
+    vm_machine_free(a->img_m);
     free(a);
 }
 
@@ -286,7 +288,8 @@ int vm_set_limits(vm_machine *a, const vm_limits *l) {
     vm_limits old = r->lim;
     r->lim = n;
     if (proc_fit(r) ||
-        vm_grow((void **)&a->chain, &a->chain_alloc, (size_t)n.nest + 1, sizeof(uint32_t))) {
+        /* the deepest chain whatever the limit: a resumed chain may pass it */
+        vm_grow((void **)&a->chain, &a->chain_alloc, (size_t)VM_MAX_NEST + 1, sizeof(uint32_t))) {
         r->lim = old;
         return -1;
     }
@@ -539,6 +542,32 @@ int vm_grant_chan(vm_machine *a, uint32_t ch, unsigned rights) {
     return k;
 }
 
+int vm_grant_page(vm_machine *a, const vm_word *w, uint32_t n) {
+    vm_proc *r = vm_root(a);
+    if (n > VM_MAX_MEM || !key_room(r) ||
+        vm_grow0((void **)&a->pages, &a->pages_alloc, (size_t)a->npages + 1, sizeof(vm_page)))
+        return -1;
+    vm_page *pg = &a->pages[a->npages];
+    if (vm_grow((void **)&pg->words, &pg->alloc, n ? n : 1, sizeof(vm_word))) return -1;
+    if (n) memcpy(pg->words, w, (size_t)n * sizeof(vm_word));
+    int64_t dw = (int64_t)n + key_words(r);
+    int k = key_add(r, (vm_key){VM_KEY_PAGE, VM_RIGHT_READ | VM_RIGHT_WRITE, a->npages});
+    if (k < 0) return -1;
+    *pg = (vm_page){pg->words, n, pg->alloc, VM_ROOT, r->pages, true};
+    r->pages = a->npages++;
+    r->held += (uint64_t)dw;
+    return k;
+}
+
+int vm_key_page(const vm_machine *a, uint32_t id, uint32_t k, const vm_word **w, uint32_t *n) {
+    if (id >= a->nprocs || !a->procs[id]->live || k >= a->procs[id]->nkeys) return -1;
+    const vm_key *key = &a->procs[id]->keys[k];
+    if (key->kind != VM_KEY_PAGE || key->obj >= a->npages || !a->pages[key->obj].live) return -1;
+    *w = a->pages[key->obj].words;
+    *n = a->pages[key->obj].n;
+    return 0;
+}
+
 /* ---- the key instructions ---- */
 
 static vm_key *key_at(vm_proc *p, vm_word i, unsigned kind, unsigned rights) {
@@ -576,6 +605,128 @@ static void child_limits(const vm_proc *owner, vm_proc *c) {
     c->lim.memtime = 0;
 }
 
+/* ---- process images (SAVECHILD, LOADCHILD; docs/isa.md, "Jumping processes") ---- */
+
+/* Write c's subtree into a->img: its processes in breadth-first order over
+ * their key lists (c is 0), the live pages they own in id order. A key to
+ * anything outside is written empty. A subtree that holds an EVM process
+ * is refused (BAD_KEY), and so is one that is in a call or suspended
+ * chain with a process outside (BUSY). */
+static vm_status image_of(vm_machine *a, vm_proc *c) {
+    vm_status st = VM_OUT_OF_MEMORY;
+    uint32_t *procmap = malloc((size_t)a->nprocs * sizeof *procmap);
+    uint32_t *order = malloc((size_t)a->nprocs * sizeof *order);
+    uint32_t *pagemap = malloc(((size_t)a->npages + 1) * sizeof *pagemap);
+    if (!procmap || !order || !pagemap) goto cleanup;
+    for (uint32_t i = 0; i < a->nprocs; i++)
+        procmap[i] = VM_NONE;
+    uint32_t n = 0;
+    order[n] = c->id;
+    procmap[c->id] = n++;
+    for (uint32_t i = 0; i < n; i++) {
+        const vm_proc *q = a->procs[order[i]];
+        for (uint32_t k = 0; k < q->nkeys; k++)
+            if (q->keys[k].kind == VM_KEY_PROC) {
+                order[n] = q->keys[k].obj;
+                procmap[q->keys[k].obj] = n++;
+            }
+    }
+    st = VM_BAD_KEY;
+    for (uint32_t i = 0; i < n; i++)
+        if (a->procs[order[i]]->evm) goto cleanup;
+    st = VM_BUSY;
+    for (uint32_t i = 0; i < n; i++) {
+        const vm_proc *q = a->procs[order[i]];
+        if ((q->child != VM_NONE && procmap[q->child] == VM_NONE) ||
+            (q->caller != VM_NONE && procmap[q->caller] == VM_NONE))
+            goto cleanup;
+    }
+    uint32_t np = 0;
+    for (uint32_t i = 0; i < a->npages; i++)
+        pagemap[i] = a->pages[i].live && procmap[a->pages[i].owner] != VM_NONE ? np++ : VM_NONE;
+    st = vm_image_save(a, order, n, procmap, pagemap, &a->img) ? VM_OUT_OF_MEMORY : VM_RUNNING;
+cleanup:
+    free(procmap);
+    free(order);
+    free(pagemap);
+    return st;
+}
+
+/* Read the image in page pg into a fresh a->img_m, for p to load: BAD_IMAGE
+ * unless it is one that the snapshot reader's checks pass, and whose
+ * processes' shape limits are within p's. */
+static vm_status image_read(vm_machine *a, const vm_proc *p, const vm_page *pg) {
+    uint64_t have = (uint64_t)pg->n * 8, len = 32;
+    if (have < len) return VM_BAD_IMAGE;
+    uint64_t plen = 0; /* the header's payload length: bytes 16..23 */
+    for (int b = 0; b < 8; b++)
+        plen |= (((uint64_t)pg->words[2] >> (8 * b)) & 0xff) << (8 * b);
+    if (plen > have - len) return VM_BAD_IMAGE;
+    len += plen;
+    vm_machine_free(a->img_m);
+    a->img_m = vm_machine_new();
+    if (!a->img_m || base_buf_reserve(&a->img, len)) return VM_OUT_OF_MEMORY;
+    for (uint64_t i = 0; i < len; i++)
+        a->img.data[i] = (uint8_t)((uint64_t)pg->words[i / 8] >> (8 * (i % 8)));
+    a->img.len = len;
+    char err[8];
+    if (vm_image_load(a->img_m, a->img.data, len, &p->lim, err, sizeof err)) return VM_BAD_IMAGE;
+    return VM_RUNNING;
+}
+
+/* Move the processes and pages of s (read by image_read) into a as a new
+ * child of p: new ids, lowest free first, in image order; pages appended.
+ * *root gets the child's id. 0, or -1 out of memory (nothing made). */
+static int graft(vm_machine *a, vm_proc *p, vm_machine *s, uint32_t *root) {
+    uint32_t n = s->nprocs, made = 0, base = a->npages;
+    uint32_t *ids = malloc((size_t)n * sizeof *ids);
+    if (!ids) return -1;
+    for (; made < n; made++) {
+        vm_proc *q = proc_new(a, p->id);
+        if (!q) break;
+        ids[made] = q->id;
+    }
+    if (made < n || (size_t)base + s->npages > UINT32_MAX - 1 ||
+        vm_grow0((void **)&a->pages, &a->pages_alloc, (size_t)base + s->npages + 1,
+                 sizeof(vm_page))) {
+        while (made > 0)
+            proc_kill(a, a->procs[ids[--made]]);
+        free(ids);
+        return -1;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        vm_proc *q = s->procs[i];
+        s->procs[i] = a->procs[ids[i]]; /* the fresh slot is freed with s */
+        a->procs[ids[i]] = q;
+        q->id = ids[i];
+        q->parent = i == 0 ? p->id : ids[q->parent];
+        if (q->child != VM_NONE) q->child = ids[q->child];
+        if (q->caller != VM_NONE) q->caller = ids[q->caller];
+        q->pages = VM_NONE;
+        q->mark = 0;
+        q->decoded = 0; /* decoded again when it runs: a's decoding scratch fits it then */
+        for (uint32_t k = 0; k < q->nkeys; k++) {
+            vm_key *key = &q->keys[k];
+            if (key->kind == VM_KEY_PROC || key->kind == VM_KEY_CALL) key->obj = ids[key->obj];
+            if (key->kind == VM_KEY_PAGE) key->obj += base;
+        }
+    }
+    for (uint32_t j = s->npages; j-- > 0;) { /* each owner's list in id order */
+        vm_page *g = &s->pages[j], *h = &a->pages[base + j];
+        vm_word *words = h->words;
+        uint32_t alloc = h->alloc;
+        vm_proc *o = a->procs[ids[g->owner]];
+        *h = (vm_page){g->words, g->n, g->alloc, o->id, o->pages, true};
+        g->words = words;
+        g->alloc = alloc;
+        o->pages = base + j;
+    }
+    a->npages = base + s->npages;
+    *root = ids[0];
+    free(ids);
+    return 0;
+}
+
 /* Check (dw != NULL: report needs, change nothing) or do (dw == NULL) one
  * key, page or channel instruction. sp is the stack top of p. */
 vm_status vm_op_keys(vm_machine *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t room, int64_t *dw,
@@ -585,9 +736,17 @@ vm_status vm_op_keys(vm_machine *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t
     vm_status st = VM_RUNNING;
     switch (op) {
     case VM_OP_RECURSE: {
-        if (!live_child(a, p, sp[-4], VM_RIGHT_CALL)) return VM_BAD_KEY;
+        vm_proc *c = live_child(a, p, sp[-4], VM_RIGHT_CALL);
+        if (!c) return VM_BAD_KEY;
         uint32_t nest = a->procs[VM_ROOT]->lim.nest;
         if (p->child == VM_NONE && a->nchain >= nest) return VM_NEST_LIMIT;
+        /* the child's suspended chain resumes with it: the whole chain must
+         * fit the supervisor's VM_MAX_NEST + 1 entries (a revived child
+         * may have been suspended higher up) */
+        uint32_t len = a->nchain + 1;
+        for (uint32_t q = c->child; q != VM_NONE && len <= VM_MAX_NEST + 1; q = a->procs[q]->child)
+            len++;
+        if (p->child == VM_NONE && len > VM_MAX_NEST + 1) return VM_NEST_LIMIT;
         return VM_RUNNING; /* the supervisor does the rest */
     }
     case VM_OP_KCALL: {
@@ -716,6 +875,55 @@ vm_status vm_op_keys(vm_machine *a, vm_proc *p, uint8_t op, vm_word *sp, int64_t
         if (k->kind == VM_KEY_PROC) proc_destroy(a, k->obj);
         vm_key_clear(p, (uint32_t)i);
         p->held = (uint64_t)((int64_t)p->held + need);
+        return VM_RUNNING;
+    }
+    case VM_OP_SAVECHILD: {
+        vm_proc *c = live_child(a, p, sp[-2], VM_RIGHT_READ);
+        vm_page *pg = live_page(a, p, sp[-1], VM_RIGHT_WRITE);
+        if (!c || !pg) return VM_BAD_KEY;
+        if (check) { /* the image is made here, and copied below */
+            st = image_of(a, c);
+            if (st != VM_RUNNING) return st;
+            if (a->img.len > (uint64_t)pg->n * 8) return VM_OUT_OF_BOUNDS;
+            gas = (int64_t)ceil_div(a->img.len, 8);
+            break;
+        }
+        size_t len = a->img.len;
+        for (size_t w = 0; w < ceil_div(len, 8); w++) {
+            uint64_t v = 0;
+            for (size_t b = 0; b < 8 && 8 * w + b < len; b++)
+                v |= (uint64_t)a->img.data[8 * w + b] << (8 * b);
+            pg->words[w] = (vm_word)v;
+        }
+        sp[-2] = (vm_word)len;
+        return VM_RUNNING;
+    }
+    case VM_OP_LOADCHILD: {
+        vm_page *pg = live_page(a, p, sp[-1], VM_RIGHT_READ);
+        if (!pg) return VM_BAD_KEY;
+        if (!key_room(p)) return VM_KEY_LIMIT;
+        if (check) { /* read here into a->img_m, grafted below */
+            uint64_t code = 0;
+            st = image_read(a, p, pg);
+            if (st != VM_RUNNING) return st;
+            vm_machine *m = a->img_m;
+            for (uint32_t i = 0; i < m->nprocs; i++)
+                code += m->procs[i]->len;
+            need = (int64_t)vm_footprint(m->procs[0]) + key_words(p);
+            gas = (int64_t)(ceil_div(a->img.len, 8) + CODE_BYTE_GAS * code +
+                            (uint64_t)vm_optab[VM_OP_CREATE].gas * (m->nprocs - 1));
+            break;
+        }
+        need = (int64_t)vm_footprint(a->img_m->procs[0]) + key_words(p);
+        uint32_t id;
+        if (graft(a, p, a->img_m, &id)) return VM_OUT_OF_MEMORY;
+        int k = key_add(p, (vm_key){VM_KEY_PROC, VM_RIGHTS_ALL, id});
+        if (k < 0) {
+            proc_destroy(a, id);
+            return VM_OUT_OF_MEMORY;
+        }
+        sp[-1] = k;
+        p->held += (uint64_t)need;
         return VM_RUNNING;
     }
     case VM_OP_NUMKEYS:

@@ -12,6 +12,7 @@
 #define SNAP_MAGIC   "FRUGSNAP"
 #define SNAP_VERSION 5u /* writes 5; reads 1 to 5 */
 #define SNAP_HEADER  32u
+#define IMAGE_MAGIC  "FRUGPROC" /* a process subtree (SAVECHILD); version 5 on */
 
 /* ---- writing ---- */
 
@@ -26,64 +27,109 @@ static void put_limits(base_wr *w, const vm_limits *l) {
     U8(l->underflow);
 }
 
+/* How ids are written: identity for a snapshot; for an image (a subtree),
+ * image ids, and VM_NONE for an object outside it, whose key is written as
+ * an empty slot. */
+typedef struct {
+    const uint32_t *proc, *page; /* NULL: identity */
+    uint32_t nproc, npage;       /* their lengths */
+    bool image;
+} idmap;
+
+static uint32_t map_id(const uint32_t *m, uint32_t id) {
+    return m && id != VM_NONE ? m[id] : id;
+}
+
+/* One live process's record (docs/snapshot.md, "Payload"). */
+static int put_proc(base_wr *w, const vm_proc *p, const idmap *m) {
+    U32(m->image && m->proc[p->id] == 0 ? VM_NONE : map_id(m->proc, p->parent));
+    U32(map_id(m->proc, p->child));
+    U32(p->status);
+    U32(p->ip);
+    put_limits(w, &p->lim);
+    U64(p->gas_used);
+    U64(p->memtime);
+    U64(p->held);
+    U64(p->rec_gas0);
+    U64(p->rec_mt0);
+    U32(p->len);
+    base_put(w, p->code, p->len);
+    U32(p->depth);
+    for (uint32_t k = 0; k < p->depth; k++)
+        U64(p->stack[k]);
+    U32(p->msize);
+    for (uint32_t k = 0; k < p->msize; k++)
+        U64(p->heap[k]);
+    U32(p->ncalls);
+    for (uint32_t k = 0; k < p->ncalls; k++)
+        U32(p->calls[k]);
+    U32(p->nargs);
+    for (uint32_t k = 0; k < p->nargs; k++)
+        U64(p->args[k]);
+    U32(p->nkeys);
+    for (uint32_t k = 0; k < p->nkeys; k++) {
+        vm_key key = p->keys[k];
+        if (m->image) {
+            bool proc = key.kind == VM_KEY_PROC || key.kind == VM_KEY_CALL;
+            uint32_t obj = proc && key.obj < m->nproc                      ? m->proc[key.obj]
+                           : key.kind == VM_KEY_PAGE && key.obj < m->npage ? m->page[key.obj]
+                                                                           : VM_NONE;
+            key = obj == VM_NONE ? (vm_key){0} : (vm_key){key.kind, key.rights, obj};
+        }
+        U8(key.kind);
+        U8(key.rights);
+        U32(key.obj);
+    }
+    base_rng g = vm_proc_stream(&p->rng, p->place); /* the same bytes, derived or not */
+    U64(g.state);
+    U64(g.inc);
+    U64(p->place);
+    U32(p->nborn);
+    U8(p->evm != NULL);
+    return p->evm ? vm_evm_save(p, w) : 0;
+}
+
+static void put_page(base_wr *w, const vm_page *g) {
+    U8(g->live);
+    U32(g->owner);
+    U32(g->live ? g->n : 0);
+    if (g->live)
+        for (uint32_t k = 0; k < g->n; k++)
+            U64(g->words[k]);
+}
+
+/* The 32-byte header before a payload of out (magic, version, flags,
+ * payload length, crc32 of the payload). */
+static void put_header(vm_buf *out, const char *magic) {
+    uint8_t *h = out->data;
+    uint64_t plen = out->len - SNAP_HEADER;
+    uint32_t crc = (uint32_t)crc32(0L, out->data + SNAP_HEADER, (uInt)0);
+    for (uint64_t off = 0; off < plen;) {
+        uInt n = plen - off > 1u << 30 ? 1u << 30 : (uInt)(plen - off);
+        crc = (uint32_t)crc32(crc, out->data + SNAP_HEADER + off, n);
+        off += n;
+    }
+    memcpy(h, magic, 8);
+    base_le_put(h + 8, SNAP_VERSION, 4);
+    base_le_put(h + 16, plen, 8);
+    base_le_put(h + 24, crc, 4);
+}
+
 int vm_snapshot_save(const vm_machine *a, vm_buf *out) {
     base_wr ww = {out, 0}, *w = &ww;
     out->len = 0;
     uint8_t hdr[SNAP_HEADER] = {0};
     base_put(w, hdr, sizeof hdr);
     U32(a->nprocs);
+    idmap same = {NULL, NULL, 0, 0, false};
     for (uint32_t i = 0; i < a->nprocs; i++) {
         const vm_proc *p = a->procs[i];
         U8(p->live);
-        if (!p->live) continue;
-        U32(p->parent);
-        U32(p->child);
-        U32(p->status);
-        U32(p->ip);
-        put_limits(w, &p->lim);
-        U64(p->gas_used);
-        U64(p->memtime);
-        U64(p->held);
-        U64(p->rec_gas0);
-        U64(p->rec_mt0);
-        U32(p->len);
-        base_put(w, p->code, p->len);
-        U32(p->depth);
-        for (uint32_t k = 0; k < p->depth; k++)
-            U64(p->stack[k]);
-        U32(p->msize);
-        for (uint32_t k = 0; k < p->msize; k++)
-            U64(p->heap[k]);
-        U32(p->ncalls);
-        for (uint32_t k = 0; k < p->ncalls; k++)
-            U32(p->calls[k]);
-        U32(p->nargs);
-        for (uint32_t k = 0; k < p->nargs; k++)
-            U64(p->args[k]);
-        U32(p->nkeys);
-        for (uint32_t k = 0; k < p->nkeys; k++) {
-            U8(p->keys[k].kind);
-            U8(p->keys[k].rights);
-            U32(p->keys[k].obj);
-        }
-        base_rng g = vm_proc_stream(&p->rng, p->place); /* the same bytes, derived or not */
-        U64(g.state);
-        U64(g.inc);
-        U64(p->place);
-        U32(p->nborn);
-        U8(p->evm != NULL);
-        if (p->evm && vm_evm_save(p, w)) return -1;
+        if (p->live && put_proc(w, p, &same)) return -1;
     }
     U32(a->npages);
-    for (uint32_t i = 0; i < a->npages; i++) {
-        const vm_page *g = &a->pages[i];
-        U8(g->live);
-        U32(g->owner);
-        U32(g->live ? g->n : 0);
-        if (g->live)
-            for (uint32_t k = 0; k < g->n; k++)
-                U64(g->words[k]);
-    }
+    for (uint32_t i = 0; i < a->npages; i++)
+        put_page(w, &a->pages[i]);
     U32(a->nchans);
     for (uint32_t i = 0; i < a->nchans; i++) {
         const vm_chan *c = &a->chans[i];
@@ -94,19 +140,34 @@ int vm_snapshot_save(const vm_machine *a, vm_buf *out) {
     }
     U64(a->seed);
     if (w->err) return -1;
-    /* header: magic, version, flags, payload length, crc32 of the payload */
-    uint8_t *h = out->data;
-    uint64_t plen = out->len - SNAP_HEADER;
-    uint32_t crc = (uint32_t)crc32(0L, out->data + SNAP_HEADER, (uInt)0);
-    for (uint64_t off = 0; off < plen;) {
-        uInt n = plen - off > 1u << 30 ? 1u << 30 : (uInt)(plen - off);
-        crc = (uint32_t)crc32(crc, out->data + SNAP_HEADER + off, n);
-        off += n;
+    put_header(out, SNAP_MAGIC);
+    return 0;
+}
+
+int vm_image_save(const vm_machine *a, const uint32_t *order, uint32_t n, const uint32_t *procmap,
+                  const uint32_t *pagemap, vm_buf *out) {
+    base_wr ww = {out, 0}, *w = &ww;
+    out->len = 0;
+    uint8_t hdr[SNAP_HEADER] = {0};
+    base_put(w, hdr, sizeof hdr);
+    U32(n);
+    idmap m = {procmap, pagemap, a->nprocs, a->npages, true};
+    for (uint32_t i = 0; i < n; i++) {
+        U8(1);
+        if (put_proc(w, a->procs[order[i]], &m)) return -1;
     }
-    memcpy(h, SNAP_MAGIC, 8);
-    base_le_put(h + 8, SNAP_VERSION, 4);
-    base_le_put(h + 16, plen, 8);
-    base_le_put(h + 24, crc, 4);
+    uint32_t np = 0;
+    for (uint32_t i = 0; i < a->npages; i++)
+        np += pagemap[i] != VM_NONE;
+    U32(np);
+    for (uint32_t i = 0; i < a->npages; i++) {
+        if (pagemap[i] == VM_NONE) continue;
+        vm_page g = a->pages[i];
+        g.owner = procmap[g.owner];
+        put_page(w, &g);
+    }
+    if (w->err) return -1;
+    put_header(out, IMAGE_MAGIC);
     return 0;
 }
 
@@ -163,19 +224,28 @@ static int held_of(vm_machine *a, uint32_t id, uint64_t *out, int depth) {
     return 0;
 }
 
-static int load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t errcap) {
+/* Read a snapshot, or with cap an image (a subtree: docs/snapshot.md,
+ * "Process images") whose processes' shape limits may not pass cap's. */
+static int load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t errcap,
+                const vm_limits *cap) {
     base_rd rr = {d, n, 0, err, errcap, false}, *r = &rr;
     if (errcap) err[0] = 0;
     if (n < SNAP_HEADER) {
         base_rd_fail(r, "truncated: %zu bytes is shorter than the %u-byte header", n, SNAP_HEADER);
         return -1;
     }
-    if (memcmp(d, SNAP_MAGIC, 8) != 0) {
-        base_rd_fail(r, "not a frugal snapshot (bad magic)");
+    if (memcmp(d, cap ? IMAGE_MAGIC : SNAP_MAGIC, 8) != 0) {
+        base_rd_fail(r, "not a frugal %s (bad magic)", cap ? "process image" : "snapshot");
         return -1;
     }
     r->off = 8;
     uint32_t version = G32("the version");
+    if (cap && version != SNAP_VERSION) { /* images began with version 5 */
+        r->off = 8;
+        base_rd_fail(r, "process image version %u; this frugal reads version %u", version,
+                     SNAP_VERSION);
+        return -1;
+    }
     if (version < 1 || version > SNAP_VERSION) {
         r->off = 8;
         base_rd_fail(r, "snapshot format version %u; this frugal reads versions 1 to %u", version,
@@ -220,7 +290,8 @@ static int load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t err
     /* Build into the machine: first reset it to a single empty root. */
     vm_reset(a);
     uint32_t np = G32("the process count");
-    if (!base_room_for(r, np, 1, 1u << 24, "the process count")) return -1;
+    /* an image has no dead slots: each process takes at least 128 bytes */
+    if (!base_room_for(r, np, cap ? 128 : 1, 1u << 24, "the process count")) return -1;
     if (np == 0) {
         base_rd_fail(r, "no root process");
         return -1;
@@ -243,7 +314,7 @@ static int load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t err
         vm_proc *p = a->procs[i];
         uint8_t live = G8("a process's live flag");
         if (live > 1) base_rd_fail(r, "process %u: live flag %u", i, live);
-        if (i == 0 && live != 1) base_rd_fail(r, "the root process is not live");
+        if ((i == 0 || cap) && live != 1) base_rd_fail(r, "process %u is not live", i);
         if (r->bad || !live) continue;
         p->id = i;
         p->live = true;
@@ -252,6 +323,10 @@ static int load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t err
         p->status = (vm_status)G32("a status");
         p->ip = G32("an instruction pointer");
         get_limits(r, &p->lim, version);
+        if (!r->bad && cap &&
+            (p->lim.stack > cap->stack || p->lim.calls > cap->calls || p->lim.nest > cap->nest ||
+             p->lim.keys > cap->keys))
+            base_rd_fail(r, "process %u: stack, call, nesting or key limits over the loader's", i);
         p->gas_used = G64("gas used");
         p->memtime = G64("memory-time used");
         p->held = G64("words held");
@@ -344,7 +419,7 @@ static int load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t err
             p->nborn = 0;
         }
         uint8_t kind = version >= 2 ? G8("a process kind") : 0;
-        if (!r->bad && (kind > 1 || (kind && i == 0) ||
+        if (!r->bad && (kind > 1 || (kind && (i == 0 || cap)) ||
                         (i != 0 && (kind == 1) != vm_evm_container(p->code, p->len))))
             base_rd_fail(r, "process %u: kind %u (0 native, 1 EVM) does not fit its code", i, kind);
         if (!r->bad && kind) {
@@ -366,7 +441,8 @@ static int load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t err
         g->owner = G32("a page owner");
         uint32_t pn = G32("a page size");
         if (r->bad) break;
-        if (live > 1 || (!live && pn)) base_rd_fail(r, "page %u: bad live flag or size", i);
+        if (live > 1 || (!live && (pn || cap)))
+            base_rd_fail(r, "page %u: bad live flag or size", i);
         if (!base_room_for(r, pn, 8, VM_MAX_MEM, "a page size")) break;
         if (live && (g->owner >= np || !a->procs[g->owner]->live))
             base_rd_fail(r, "page %u: its owner %u is not a live process", i, g->owner);
@@ -377,21 +453,22 @@ static int load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t err
         g->live = live;
     }
     a->npages = npages;
+    if (cap) goto tail; /* an image holds no channels and no seed */
     uint32_t nchans = G32("the channel count");
     if (!base_room_for(r, nchans, 8, 1u << 16, "the channel count")) return -1;
     for (uint32_t i = 0; i < nchans && !r->bad; i++) {
-        uint32_t cap = G32("a channel capacity"), len = G32("a channel length");
+        uint32_t ccap = G32("a channel capacity"), len = G32("a channel length");
         if (r->bad) break;
-        if (cap == 0 || cap > VM_MAX_MEM || len > cap) {
-            base_rd_fail(r, "channel %u: capacity %u, length %u", i, cap, len);
+        if (ccap == 0 || ccap > VM_MAX_MEM || len > ccap) {
+            base_rd_fail(r, "channel %u: capacity %u, length %u", i, ccap, len);
             break;
         }
-        if (!base_room_for(r, len, 8, cap, "a channel length")) break;
-        if (i >= a->nchans && vm_chan_new(a, cap) < 0) goto oom;
+        if (!base_room_for(r, len, 8, ccap, "a channel length")) break;
+        if (i >= a->nchans && vm_chan_new(a, ccap) < 0) goto oom;
         vm_chan *c = &a->chans[i];
         c->head = c->len = 0; /* emptied, then sized for what the image holds */
-        c->cap = cap;
-        if (c->alloc > cap) c->alloc = 0; /* reserve reallocates at most cap */
+        c->cap = ccap;
+        if (c->alloc > ccap) c->alloc = 0; /* reserve reallocates at most cap */
         if (vm_chan_reserve(c, len)) goto oom;
         c->len = len;
         for (uint32_t k = 0; k < len; k++)
@@ -400,6 +477,7 @@ static int load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t err
     if (r->bad) return -1;
     a->nchans = nchans > a->nchans ? nchans : a->nchans;
     a->seed = version >= 5 ? G64("the seed") : 0;
+tail:
     if (r->bad) return -1;
     if (r->off != r->n) {
         base_rd_fail(r, "%zu bytes of trailing data", r->n - r->off);
@@ -473,7 +551,10 @@ static int load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t err
             if (p->keys[k].kind != VM_KEY_CALL) continue; /* obj names a page or channel */
             vm_proc *c = a->procs[p->keys[k].obj];
             if (c->evm) continue;
-            if (c->parent == VM_NONE) goto bad_tree;
+            if (c->parent == VM_NONE) {
+                if (cap) continue; /* an image's root: its owner is the loader, above all */
+                goto bad_tree;
+            }
             uint32_t q = p->parent;
             while (q != VM_NONE && q != c->parent)
                 q = a->procs[q]->parent;
@@ -514,7 +595,14 @@ oom:
 }
 
 int vm_snapshot_load(vm_machine *a, const uint8_t *d, size_t n, char *err, size_t errcap) {
-    if (load(a, d, n, err, errcap) == 0) return 0;
+    if (load(a, d, n, err, errcap, NULL) == 0) return 0;
     vm_load(a, NULL, 0); /* never leave a half-restored tree */
+    return -1;
+}
+
+int vm_image_load(vm_machine *a, const uint8_t *d, size_t n, const vm_limits *cap, char *err,
+                  size_t errcap) {
+    if (load(a, d, n, err, errcap, cap) == 0) return 0;
+    vm_load(a, NULL, 0);
     return -1;
 }

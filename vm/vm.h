@@ -93,7 +93,9 @@ void vm_match_blocks(const uint8_t *code, uint32_t len, uint32_t *m);
     X(CHANNEL_FULL, 15, "OUT on a full channel; resumable when the host reads")                    \
     X(NEST_LIMIT, 16, "RECURSE beyond the nesting depth limit")                                    \
     X(KEY_LIMIT, 17, "a key list would exceed the key limit")                                      \
-    X(BUSY, 18, "(KCALL and RECURSE results) the process is running, or suspended in or by a call")
+    X(BUSY, 18,                                                                                    \
+      "(KCALL and RECURSE results) the process is running, or suspended in or by a call")          \
+    X(BAD_IMAGE, 19, "LOADCHILD of a page that holds no valid process image")
 
 typedef enum {
 #define X(name, code, doc) VM_##name = code,
@@ -223,6 +225,14 @@ uint32_t vm_chan_len(const vm_machine *a, uint32_t chan);
 void vm_chan_clear(vm_machine *a, uint32_t chan);
 /* Give the root a key to a channel; returns its key index, or -1. */
 int vm_grant_chan(vm_machine *a, uint32_t chan, unsigned rights);
+
+/* Give the root a new page of n words copied from w, with read and write
+ * rights, counted in its memory as NEWPAGE's are (frugal exec --page-in);
+ * returns its key index, or -1. */
+int vm_grant_page(vm_machine *a, const vm_word *w, uint32_t n);
+/* The words of the live page that key k of process id names: 0, or -1
+ * when that key is no key to a live page. */
+int vm_key_page(const vm_machine *a, uint32_t id, uint32_t k, const vm_word **w, uint32_t *n);
 
 /* Inspection of the process tree (ids index every process ever made in
  * this machine; dead ones report live = false). */

@@ -157,6 +157,11 @@ struct vm_machine {
     uint32_t *match; /* block matching: target per pc, then the open blocks */
     uint32_t match_cap;
 
+    /* SAVECHILD and LOADCHILD: the image, and the machine it is read into,
+     * between the instruction's check and its doing */
+    vm_buf img;
+    struct vm_machine *img_m;
+
     uint64_t seed;  /* the root's place: every RAND stream derives from it */
     uint64_t epoch; /* the supervisor's last mark */
     vm_trace_fn trace;
@@ -266,6 +271,16 @@ void vm_evm_gone(vm_machine *a, vm_proc *p);
  * or -2 out of memory. vm_evm_check, once every process is loaded, checks
  * the references between worlds: 0, or -1 with r's error set. */
 int vm_evm_save(const vm_proc *p, base_wr *w);
+/* Process images (docs/snapshot.md, "Process images"): the processes
+ * order[0..n-1] (a subtree, its root first) as an image, ids mapped by
+ * procmap and pagemap (VM_NONE: outside; a key to it is written empty).
+ * 0, or -1 out of memory. vm_image_load reads one into a (its root as
+ * process 0) exactly as the snapshot reader does, and refuses processes
+ * whose stack, call, nesting or key limits pass cap's: 0, or -1 with err. */
+int vm_image_save(const vm_machine *a, const uint32_t *order, uint32_t n, const uint32_t *procmap,
+                  const uint32_t *pagemap, vm_buf *out);
+int vm_image_load(vm_machine *a, const uint8_t *d, size_t n, const vm_limits *cap, char *err,
+                  size_t errcap);
 int vm_evm_load(vm_proc *p, base_rd *r, uint32_t version);
 int vm_evm_check(vm_machine *a, vm_proc *p, base_rd *r);
 

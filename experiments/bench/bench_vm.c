@@ -191,6 +191,7 @@ typedef struct {
     PAGE1 "PUSH 4294707202\nPUSH 0\nPUSH 0\nPWRITE\nPUSH 0\nPUSH 4\nCREATE\nPOP\n"                 \
           "FORK\nDUP 0\nPUSH -1\nEQ\nJNZ cal_w\nPUSH 1\nTRANSFERKEY\nPOP\n" KCALL_RUN              \
           "YIELD\n" KCALL_RUN "HALT\ncal_w: POP\n"
+#define IMG_PAGE "PUSH 64\nNEWPAGE\nPOP\n" /* key 2: a page for an image */
 #define NEXT_KEY                                                                                   \
     "PUSH 1\nLOAD\nDUP 0\nPUSH 1\nADD\nPUSH 1\nSTORE\n" /* heap[1]++, its old value                \
                                                          */
@@ -263,6 +264,19 @@ static const calib calib_rows[] = {
     /* KCALL runs in a FORK copy (only a child can hold a call key): it calls
      * a sibling whose code is `YIELD`, `JMP` back (2 gas a call) */
     {"KCALL", NULL, 3, 3, KCALLER, NULL, {5, 1, 100}, 64, 2000, 0, 0, NULL},
+    /* the child of CHILD (code HALT, 187 + 1 bytes of image) into a page */
+    {"SAVECHILD", NULL, 2, 1, CHILD IMG_PAGE, NULL, {1, 2}, 64, 2000, 0, 0, NULL},
+    {"LOADCHILD",
+     NULL,
+     1,
+     1,
+     CHILD IMG_PAGE "PUSH 1\nPUSH 2\nSAVECHILD\nPOP\n",
+     NULL,
+     {2},
+     KEYS_N,
+     0,
+     0,
+     NULL},
     {"IN", NULL, 1, 1, NULL, NULL, {0}, 64, 2000, 0, 1, NULL},
     {"OUT", NULL, 2, 0, NULL, NULL, {5, 0}, 64, 2000, 0, 2, NULL},
 };
