@@ -123,18 +123,19 @@ typedef struct {
     char expr_why[96]; /* why not, when not expressible */
 } an_run;
 
-/* Errors of an_run_load and an_report: a bad input file (not a run,
- * truncated or corrupt: exit 3), or a file that cannot be read or written
- * (exit 4). */
+/* The kinds of failure of an_run_load (*fail) and an_report (res.fail): a
+ * bad input file (not a run, truncated or corrupt: exit 3), or a file that
+ * cannot be read or written (exit 4). */
 #define AN_ERR_INPUT (-1)
 #define AN_ERR_IO    (-2)
 
 /* Open path read-only (SWMR read mode, so a file that a run is writing or a
  * killed run left opens too) and load it, checking what has no checksum in
- * the file (/stats against /pop, /stop_reason). 0, or AN_ERR_INPUT or
- * AN_ERR_IO with a message naming the file in err. A damaged file fails
- * within milliseconds. On failure r holds nothing to free. */
-int an_run_load(const char *path, an_run *r, char *err, size_t errcap);
+ * the file (/stats against /pop, /stop_reason). 0, or -1 with a message
+ * naming the file in err and its kind in *fail (AN_ERR_INPUT or AN_ERR_IO;
+ * fail may be NULL). A damaged file fails within milliseconds. On failure r
+ * holds nothing to free. */
+int an_run_load(const char *path, an_run *r, int *fail, char *err, size_t errcap);
 void an_run_free(an_run *r);
 /* Where generation gen is in /pop (its j), or UINT64_MAX when /pop does
  * not hold it. */

@@ -326,8 +326,8 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
                     an_msgs *msg) {
     an_run r;
     char err[1024];
-    int rc = an_run_load(path, &r, err, sizeof err);
-    if (rc) {
+    int rc;
+    if (an_run_load(path, &r, &rc, err, sizeof err)) {
         an_fail(msg, "%s", err);
         return rc;
     }

@@ -328,7 +328,7 @@ int an_expr_opts_task(const fit_task *t, const vm_limits *limits, an_expr_opts *
     return 0;
 }
 
-int an_run_load(const char *path, an_run *r, char *err, size_t errcap) {
+static int load_run(const char *path, an_run *r, char *err, size_t errcap) {
     memset(r, 0, sizeof *r);
     snprintf(r->path, sizeof r->path, "%s", path);
     r->solved_gen = -1;
@@ -490,6 +490,12 @@ cleanup:
     if (f >= 0) H5Fclose(f);
     if (rc) an_run_free(r);
     return rc;
+}
+
+int an_run_load(const char *path, an_run *r, int *fail, char *err, size_t errcap) {
+    int kind = load_run(path, r, err, errcap);
+    if (fail) *fail = kind;
+    return kind ? -1 : 0;
 }
 
 void an_run_free(an_run *r) {

@@ -191,8 +191,8 @@ static int disasm_run(const char *arg, size_t plen, const char *id, bool fixed, 
     uint64_t gen;
     uint32_t island, slot;
     snprintf(path, sizeof path, "%.*s", (int)plen, arg);
-    int rc = an_run_load(path, &r, err, sizeof err);
-    if (rc) {
+    int rc;
+    if (an_run_load(path, &r, &rc, err, sizeof err)) {
         fprintf(stderr, "frugal disasm: %s\n", err);
         return rc == AN_ERR_IO ? EXP_EXIT_IO : EXP_EXIT_INPUT;
     }

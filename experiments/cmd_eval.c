@@ -54,8 +54,8 @@ static int split_run_arg(const char *arg, char *path, size_t cap, const char **i
 static int load_from_run(const char *path, const char *id, eval_program *p) {
     an_run r;
     char err[1024];
-    int rc = an_run_load(path, &r, err, sizeof err);
-    if (rc) {
+    int rc;
+    if (an_run_load(path, &r, &rc, err, sizeof err)) {
         fprintf(stderr, "frugal eval: %s\n", err);
         return rc == AN_ERR_IO ? EXP_EXIT_IO : EXP_EXIT_INPUT;
     }

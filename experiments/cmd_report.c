@@ -36,8 +36,8 @@ static const char report_usage[] =
 static int lineage(const char *path, const char *id) {
     an_run r;
     char err[1024];
-    int e = an_run_load(path, &r, err, sizeof err);
-    if (e) {
+    int e;
+    if (an_run_load(path, &r, &e, err, sizeof err)) {
         fprintf(stderr, "frugal report: %s\n", err);
         return e == AN_ERR_IO ? EXP_EXIT_IO : EXP_EXIT_INPUT;
     }

@@ -681,7 +681,7 @@ static void eval_matches_on(const char *run, const char *data, const char *id, u
     cr_assert_eq(rc, 0, "exit %d: %s", rc, output("eval", "err"));
     an_run r;
     char err[512];
-    cr_assert_eq(an_run_load(at(run), &r, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(an_run_load(at(run), &r, NULL, err, sizeof err), 0, "%s", err);
     if (!id || !strcmp(id, "best")) {
         gen = r.generations - 1;
         island = r.stats[gen].best_island;
