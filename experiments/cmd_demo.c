@@ -27,19 +27,15 @@ static void show_simplified(evo_run *r, const exp_spec *s, const evo_stats *st) 
     if (st->best_error != 0 || t->fixed_point || !tc || !tc->n) return;
     uint8_t *code = malloc(s->params.genome.max_bytes);
     double *e = malloc(fit_task_nerrors(t, FIT_TEST) * sizeof *e);
-    fit_ctx *fc = fit_ctx_new(t, &s->params.limits);
     fit_result res = {.errors = e};
     uint32_t n = 0;
-    if (code && e && fc &&
-        evo_run_simplify(r, st->best_island, st->best_slot, DEMO_SIMPLIFY, code, &n) == 0 &&
-        fit_eval(fc, code, n, FIT_TEST, &res) == 0) {
+    if (code && e && exp_simplify_best(r, s, st, DEMO_SIMPLIFY, FIT_TEST, code, &n, &res) == 0) {
         printf("\nsimplified (%d tries at deleting instructions, keeping the training error 0): "
                "%u instructions\n",
                DEMO_SIMPLIFY, evo_genome_insns(evo_run_isa(r), code, n));
         printf("test: error %.6g, %u/%u hits\n", res.error, res.hits, tc->n);
         exp_print_program(stdout, t, code, n, "  ");
     }
-    fit_ctx_free(fc);
     free(e);
     free(code);
 }

@@ -1460,6 +1460,17 @@ uint32_t exp_spec_store_files(const exp_spec *s, st_file *out) {
     return n;
 }
 
+int exp_simplify_best(evo_run *r, const exp_spec *s, const evo_stats *st, uint32_t steps,
+                      fit_split which, uint8_t *code, uint32_t *n, fit_result *res) {
+    fit_ctx *fc = fit_ctx_new(evo_run_task(r), &s->params.limits);
+    int rc = !fc || evo_run_simplify(r, st->best_island, st->best_slot, steps, code, n) ||
+                     fit_eval(fc, code, *n, which, res)
+                 ? -1
+                 : 0;
+    fit_ctx_free(fc);
+    return rc;
+}
+
 void exp_print_program(FILE *f, const fit_task *t, const uint8_t *code, uint32_t len,
                        const char *indent) {
     if (t->isa == FIT_ISA_EVM) {

@@ -145,6 +145,13 @@ const char *exp_spec_opname(fit_isa isa, uint8_t op);
 int exp_run_spec(const char *path, const exp_override *ov, size_t nov, const char *outpath,
                  bool force, bool quiet, exp_spec *spec, evo_run **out, char *used, size_t usedcap);
 
+/* Automatic simplification (evo_run_simplify, steps tries) of the run's best
+ * individual st, then its evaluation on split which: the program in code
+ * (room for the spec's genome.max_bytes) and *n, the result in *res (its
+ * errors set by the caller). 0 or -1 (out of memory). */
+int exp_simplify_best(evo_run *r, const exp_spec *s, const evo_stats *st, uint32_t steps,
+                      fit_split which, uint8_t *code, uint32_t *n, fit_result *res);
+
 /* Print a program of the task's ISA, one instruction a line, indented. */
 void exp_print_program(FILE *f, const fit_task *t, const uint8_t *code, uint32_t len,
                        const char *indent);

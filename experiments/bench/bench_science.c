@@ -162,18 +162,13 @@ static int frugal_run(const sci_problem *p, uint64_t seed, uint64_t budget_evals
     out->test_err = res.nerrors ? res.error / res.nerrors : 0;
     if (out->train_solved && !s.task.fixed_point) {
         uint32_t n = 0;
-        fit_ctx *fc = NULL;
         uint8_t *code = malloc(s.params.genome.max_bytes);
-        if (!code || evo_run_simplify(r, st.best_island, st.best_slot, SCI_SIMPLIFY, code, &n) ||
-            !(fc = fit_ctx_new(&s.task, &s.params.limits)) ||
-            fit_eval(fc, code, n, FIT_TEST, &res)) {
+        if (!code || exp_simplify_best(r, &s, &st, SCI_SIMPLIFY, FIT_TEST, code, &n, &res)) {
             free(code);
-            fit_ctx_free(fc);
             goto cleanup;
         }
         out->simple_solved = res.error == 0;
         free(code);
-        fit_ctx_free(fc);
     }
     rc = 0;
 cleanup:
