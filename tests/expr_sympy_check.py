@@ -21,7 +21,9 @@ def in_domain(e, subs):
     0 at these inputs: there the VM's protected operations (0 outside) and
     the ordinary ones agree."""
     for a in sympy.postorder_traversal(e):  # inner ones first
-        if isinstance(a, sympy.log) or (isinstance(a, sympy.Pow) and a.exp == sympy.S.Half):
+        # a root: SymPy writes sqrt(sqrt(x)) as x**(1/4), 1/sqrt(x) as x**(-1/2)
+        root = isinstance(a, sympy.Pow) and a.exp.is_Rational and not a.exp.is_integer
+        if isinstance(a, sympy.log) or root:
             v = complex(a.args[0].evalf(30, subs=subs))
             if v.imag != 0 or not v.real > 0:
                 return False

@@ -114,6 +114,8 @@ Test(expr, shortage_rule_and_stops) {
     expect("LT\nPUSH 1\nLT\n", 2, false, AN_EXPR_INFIX, "(x0 < x1) < 1"); /* no chains */
     expect("TIMES\nCLOSE\n", 1, false, AN_EXPR_INFIX,
            "(no expression: a TIMES at 0 whose count depends on the inputs)");
+    expect("EACH\nCLOSE\n", 1, false, AN_EXPR_INFIX,
+           "(no expression: uses EACH (at 0), which an expression does not express)");
     expect("JZ L\nL: PUSH 1\n", 1, false, AN_EXPR_INFIX,
            "(no expression: a JZ at 0 on a value that depends on the inputs)");
 }

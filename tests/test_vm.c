@@ -341,6 +341,22 @@ static const kat arg_kats[] = {
      S(7, 9),
      VM_OUT_OF_BOUNDS,
      {0}},
+    /* EACH pushes argument word i as round i starts: the sum, the rounds */
+    {VM_OP_EACH, "PUSH 0\nEACH\nADD\nCLOSE", 0, {0}, 1, S(16), 0, {0}},
+    {VM_OP_EACH, "EACH\nINDEX\nCLOSE", 0, {0}, 4, S(7, 0, 9, 1), 0, {0}},
+    {VM_OP_EACH, "EACH\nITEM\nSUB\nCLOSE\nINDEX", 0, {0}, 3, S(0, 0, 0), 0, {0}},
+    /* nested: the inner loop runs in full in each outer round */
+    {VM_OP_EACH, "EACH\nEACH\nMUL\nCLOSE\nCLOSE", 0, {0}, 2, S(441, 567), 0, {0}},
+    /* without its CLOSE the block runs once, to the end of the code */
+    {VM_OP_EACH, "EACH\nPUSH 1", 0, {0}, 2, S(7, 1), 0, {0}},
+    /* the word pushed at the CLOSE needs room: stack, memory (a 2-word frame
+     * and the word), calls; a stop changes nothing */
+    {VM_OP_EACH, "EACH\nCLOSE", 0, {0}, 1, S(7), VM_STACK_OVERFLOW, {.stack = 1}},
+    {VM_OP_EACH, "EACH\nCLOSE", 0, {0}, 1, S(7), VM_OUT_OF_MEMORY, {.mem = 3}},
+    {VM_OP_EACH, "EACH\nCLOSE", 0, {0}, 0, {0}, VM_OUT_OF_MEMORY, {.mem = 2}},
+    {VM_OP_EACH, "PUSH 1\nEACH", 0, {0}, 1, S(1), VM_STACK_OVERFLOW, {.stack = 1}},
+    {VM_OP_EACH, "EACH\nCLOSE", 0, {0}, 0, {0}, VM_CALL_OVERFLOW, {.calls = 1}},
+    {VM_OP_EACH, "EACH\nPOP\nCLOSE\nPUSH 1", 0, {0}, 1, S(1), 0, {.underflow = VM_UNDERFLOW_SKIP}},
 };
 
 static void run_kat(const kat *k, bool stepping) {

@@ -27,7 +27,7 @@
 #define LIKELY(x)   __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-/* The round of the innermost running TIMES loop (INDEX); 0 if none. */
+/* The round of the innermost running TIMES or EACH loop (INDEX); 0 if none. */
 static inline uint32_t loop_round(const vm_proc *p) {
     for (uint32_t k = p->ncalls; k > 0; k--)
         if (p->calls[k - 1] & VM_LOOP_TAG) return p->calls[k - 1] & VM_LOOP_MAX;
@@ -45,6 +45,7 @@ enum {
     X_JNZ_BAD,
     X_CALL_BAD,
     X_WCLOSE,
+    X_ECLOSE,
     X_END,
     X_N
 };
@@ -62,6 +63,7 @@ static bool is_terminator(uint8_t op) {
     case VM_OP_CALL:
     case VM_OP_RET:
     case VM_OP_TIMES:
+    case VM_OP_EACH:
     case VM_OP_IF:
     case VM_OP_WHILE:
     case VM_OP_CLOSE:
@@ -187,8 +189,9 @@ static uint32_t emit(vm_machine *a, vm_proc *p, uint32_t c, bool step, const uin
             } else {
                 cells[c + 1].i = m[pc];
                 a->fix[(*nfix)++] = c;
-                if (in.op == VM_OP_CLOSE && p->code[m[pc] - 1] == VM_OP_WHILE)
-                    cells[c].h = xops[X_WCLOSE];
+                uint8_t o = in.op == VM_OP_CLOSE ? p->code[m[pc] - 1] : 0;
+                if (o == VM_OP_WHILE) cells[c].h = xops[X_WCLOSE];
+                if (o == VM_OP_EACH) cells[c].h = xops[X_ECLOSE];
             }
         }
         c += VM_INS_CELLS;
@@ -385,6 +388,7 @@ static vm_status FN(run)(vm_machine *a, vm_proc *p, vm_budget *b, bool stepping,
         [X_JNZ_BAD] = LBL(L_JNZ_BAD, T_X(X_JNZ_BAD)),
         [X_CALL_BAD] = LBL(L_CALL_BAD, T_X(X_CALL_BAD)),
         [X_WCLOSE] = LBL(L_WCLOSE, T_X(X_WCLOSE)),
+        [X_ECLOSE] = LBL(L_ECLOSE, T_X(X_ECLOSE)),
         [X_END] = LBL(L_END, T_X(X_END)),
     };
     if (ops_out) {
@@ -465,6 +469,15 @@ static vm_status FN(run)(vm_machine *a, vm_proc *p, vm_budget *b, bool stepping,
 #endif
 #define S3             ((int64_t)((uintptr_t)sp >> 3))
 #define STATIC_GAS(op) ((int64_t)(&vm_optab[op])->gas)
+/* EACH and its CLOSE push a word beyond the block's static effect: room for
+ * it, and for w words in all, or stop before changing anything. */
+#define ROOM(op, w)                                                                                \
+    do {                                                                                           \
+        if (DEPTH + 1 > stack_cap || (METER && DEPTH + other + (w) > memcap)) {                    \
+            NEED(STATIC_GAS(op), w, 1);                                                            \
+            STOP(DEPTH + 1 > stack_cap ? VM_STACK_OVERFLOW : VM_OUT_OF_MEMORY);                    \
+        }                                                                                          \
+    } while (0)
 
 #if METER
 /* A block (or one instruction) may run if it can be paid for in full. */
@@ -498,6 +511,7 @@ dispatch:
     case T_X(X_JNZ_BAD): goto L_JNZ_BAD;
     case T_X(X_CALL_BAD): goto L_CALL_BAD;
     case T_X(X_WCLOSE): goto L_WCLOSE;
+    case T_X(X_ECLOSE): goto L_ECLOSE;
     case T_X(X_END): goto L_END;
     default: goto L_INV;
     }
@@ -658,6 +672,22 @@ L_TIMES: {
     ip += 2;
     NEXT;
 }
+L_EACH: { /* a TIMES over the argument words that pushes word i as round i starts */
+    uint32_t n = p->nargs;
+    if (n == 0) {
+        ip = (vm_cell *)(intptr_t)IMM;
+        NEXT;
+    }
+    if (p->ncalls + 2 > p->lim.calls) STOP(VM_CALL_OVERFLOW);
+    ROOM(VM_OP_EACH, 3); /* a 2-word frame and the word */
+    p->calls[p->ncalls++] = VM_LOOP_TAG | (n > VM_LOOP_MAX ? VM_LOOP_MAX : n);
+    p->calls[p->ncalls++] = VM_LOOP_TAG; /* round 0 */
+    other += 2;
+    SETLIM();
+    *sp++ = p->args[0];
+    ip += 2;
+    NEXT;
+}
 L_IF: sp--; ip = *sp == 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT;
 L_CLOSE: { /* of a TIMES (others run as NOP); a loop frame on top counts its round */
     uint32_t k = p->ncalls;
@@ -677,6 +707,18 @@ L_CLOSE: { /* of a TIMES (others run as NOP); a loop frame on top counts its rou
 }
 L_WHILE: ip = sp[-1] == 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT;
 L_WCLOSE: ip = DEPTH > 0 && sp[-1] != 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT; /* of a WHILE */
+L_ECLOSE: { /* of an EACH: push the next round's word if one is left, then CLOSE */
+    uint32_t k = p->ncalls;
+    if (k >= 2 && (p->calls[k - 1] & VM_LOOP_TAG)) {
+        uint32_t i = (p->calls[k - 1] & VM_LOOP_MAX) + 1, n = p->calls[k - 2] & VM_LOOP_MAX;
+        if (i < n) {
+            if (i >= p->nargs) STOP(VM_OUT_OF_BOUNDS); /* a frame from a snapshot */
+            ROOM(VM_OP_CLOSE, 1);
+            *sp++ = p->args[i];
+        }
+    }
+    goto L_CLOSE;
+}
 L_INDEX: *sp++ = loop_round(p); ip += 2; NEXT;
 L_JMP_BAD:  STOP(VM_BAD_JUMP);
 L_JZ_BAD:   if (sp[-1] == 0) STOP(VM_BAD_JUMP); sp--; ip += 2; NEXT;

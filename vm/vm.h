@@ -61,13 +61,13 @@ void vm_decode(const uint8_t *code, size_t len, size_t pc, vm_insn *out);
 static inline int64_t vm_rel_target(const vm_insn *in) {
     return (int64_t)in->pc + in->len + in->imm;
 }
-/* Opens a block that a CLOSE ends (TIMES, IF, WHILE: docs/isa.md, "Blocks"). */
+/* Opens a block that a CLOSE ends (TIMES, EACH, IF, WHILE: docs/isa.md, "Blocks"). */
 static inline bool vm_is_block_open(uint8_t op) {
-    return op == VM_OP_TIMES || op == VM_OP_IF || op == VM_OP_WHILE;
+    return op == VM_OP_TIMES || op == VM_OP_EACH || op == VM_OP_IF || op == VM_OP_WHILE;
 }
 /* Blocks matched as brackets in the linear decoding, the rule of the
  * interpreter: m[pc] of an opener is the address after its CLOSE (or len);
- * of a CLOSE of a TIMES or WHILE, the body's first address; UINT32_MAX for
+ * of a CLOSE of a TIMES, EACH or WHILE, the body's first address; UINT32_MAX for
  * every other instruction (an IF's or an unmatched CLOSE does nothing). m
  * has room for 2 * (len + 1) entries: the second half is scratch. */
 void vm_match_blocks(const uint8_t *code, uint32_t len, uint32_t *m);

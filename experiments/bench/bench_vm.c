@@ -208,6 +208,8 @@ static const calib calib_rows[] = {
     {"CALL+RET", "CALL +3\nJMP +1\nRET", 0, 0, NULL, NULL, {0}, LOOPED, 0, 0, "JMP"},
     /* a TIMES of one round and its CLOSE, which ends the loop */
     {"TIMES+CLOSE", "TIMES\nCLOSE", 1, 0, NULL, NULL, {1}, LOOPED, 0, 0, NULL},
+    /* an EACH over the one argument word, 7: one round, and its CLOSE */
+    {"EACH+CLOSE", "EACH\nCLOSE", 0, 1, NULL, NULL, {0}, LOOPED, 0, 0, NULL},
     {"ARG", "ARG 0", 0, 1, NULL, NULL, {0}, LOOPED, 0, 0, NULL}, /* the argument word 7 */
     {"PUSH", "PUSH 5", 0, 1, NULL, NULL, {0}, LOOPED, 0, 0, NULL},
     {"DUP", "DUP 0", 1, 2, NULL, NULL, {7}, LOOPED, 0, 0, NULL},
