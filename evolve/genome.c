@@ -242,9 +242,11 @@ void evo_genome_params_for_task(evo_genome_params *g, const evo_isa *isa, const 
      * constant 0, always offered), bits, the arena's channels */
     if (t->io == FIT_IO_CHANNEL) g->ops[g->nops++] = VM_OP_IN;
     if (t->io == FIT_IO_CHANNEL && fit_task_max_vec(t) <= VM_MAX_ARGS) {
-        /* a vector's elements in one instruction each (docs/gp.md) */
+        /* a vector's elements in one instruction each, and a loop over them
+         * that pushes each (docs/gp.md) */
         g->ops[g->nops++] = VM_OP_NARGS;
         g->ops[g->nops++] = VM_OP_ITEM;
+        g->ops[g->nops++] = VM_OP_EACH;
     }
     if (t->error == FIT_ERR_BOOL)
         for (size_t i = 0; i < sizeof boolean; i++)
