@@ -10,8 +10,7 @@ Test(arena_cli, table_and_resume) {
     cr_assert(frugal, "FRUGAL must name the frugal binary (make test sets it)");
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "%s arena specs/arena/ipd.json --out build/test-arena.h5 --force 2>/dev/null",
-             frugal);
+             "%s arena specs/arena/ipd.json --out build/test-arena.h5 --force 2>/dev/null", frugal);
     char *whole = tu_run_cmd(cmd);
     cr_assert(strstr(whole, "always-defect") && strstr(whole, "hostile-forkbomb"), "%s", whole);
     snprintf(cmd, sizeof cmd,

@@ -301,9 +301,9 @@ static void run_here(const char *spec, const char *path, int gens) {
     cr_assert(r, "%s", err);
     st_file files[ST_MAX_FILES];
     st_opts so = {.spec_json = s.canonical,
-                         .spec_name = s.name,
-                         .files = files,
-                         .nfiles = exp_spec_store_files(&s, files)};
+                  .spec_name = s.name,
+                  .files = files,
+                  .nfiles = exp_spec_store_files(&s, files)};
     st_store *st = st_create(path, &so, r, err, sizeof err);
     cr_assert(st, "%s", err);
     for (int g = 0; (gens == 0 || g < gens) && evo_run_stopped(r) == EVO_STOP_NONE; g++) {

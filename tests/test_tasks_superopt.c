@@ -635,7 +635,7 @@ Test(tasks_superopt, normalisation_is_sound) {
             cr_assert_eq(fit_evm_static_gas(out, ol), g);
         }
         for (int k = 0; k < 8; k++) { /* edits of it the normaliser proves equal */
-            uint8_t piece[512]; /* rule_program writes up to 8 x 33 bytes */
+            uint8_t piece[512];       /* rule_program writes up to 8 x 33 bytes */
             size_t ql = 0, at = 0, cut = 0, il = rule_program(&s, piece);
             /* cut a random instruction (or none) and insert a random piece */
             for (size_t pc = 0, i = 0, pick = tu_below(&s, 8); pc < pl; i++) {

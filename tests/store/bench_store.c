@@ -73,10 +73,10 @@ int main(int argc, char **argv) {
             char err[256] = "";
             evo_run *r = evo_run_new(&p, &t, err, sizeof err);
             st_opts o = {.spec_json = "{}",
-                                .spec_name = "quartic",
-                                .threads = (uint32_t)threads,
-                                .per_case = per_case != 0,
-                                .force = true};
+                         .spec_name = "quartic",
+                         .threads = (uint32_t)threads,
+                         .per_case = per_case != 0,
+                         .force = true};
             st_store *s = r && mode ? st_create(path, &o, r, err, sizeof err) : NULL;
             if (!r || (mode && !s)) {
                 fprintf(stderr, "%s\n", err);
