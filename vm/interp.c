@@ -672,22 +672,6 @@ L_TIMES: {
     ip += 2;
     NEXT;
 }
-L_EACH: { /* a TIMES over the argument words that pushes word i as round i starts */
-    uint32_t n = p->nargs;
-    if (n == 0) {
-        ip = (vm_cell *)(intptr_t)IMM;
-        NEXT;
-    }
-    if (p->ncalls + 2 > p->lim.calls) STOP(VM_CALL_OVERFLOW);
-    ROOM(VM_OP_EACH, 3); /* a 2-word frame and the word */
-    p->calls[p->ncalls++] = VM_LOOP_TAG | (n > VM_LOOP_MAX ? VM_LOOP_MAX : n);
-    p->calls[p->ncalls++] = VM_LOOP_TAG; /* round 0 */
-    other += 2;
-    SETLIM();
-    *sp++ = p->args[0];
-    ip += 2;
-    NEXT;
-}
 L_IF: sp--; ip = *sp == 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT;
 L_CLOSE: { /* of a TIMES (others run as NOP); a loop frame on top counts its round */
     uint32_t k = p->ncalls;
@@ -707,18 +691,6 @@ L_CLOSE: { /* of a TIMES (others run as NOP); a loop frame on top counts its rou
 }
 L_WHILE: ip = sp[-1] == 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT;
 L_WCLOSE: ip = DEPTH > 0 && sp[-1] != 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT; /* of a WHILE */
-L_ECLOSE: { /* of an EACH: push the next round's word if one is left, then CLOSE */
-    uint32_t k = p->ncalls;
-    if (k >= 2 && (p->calls[k - 1] & VM_LOOP_TAG)) {
-        uint32_t i = (p->calls[k - 1] & VM_LOOP_MAX) + 1, n = p->calls[k - 2] & VM_LOOP_MAX;
-        if (i < n) {
-            if (i >= p->nargs) STOP(VM_OUT_OF_BOUNDS); /* a frame from a snapshot */
-            ROOM(VM_OP_CLOSE, 1);
-            *sp++ = p->args[i];
-        }
-    }
-    goto L_CLOSE;
-}
 L_INDEX: *sp++ = loop_round(p); ip += 2; NEXT;
 L_JMP_BAD:  STOP(VM_BAD_JUMP);
 L_JZ_BAD:   if (sp[-1] == 0) STOP(VM_BAD_JUMP); sp--; ip += 2; NEXT;
@@ -894,6 +866,35 @@ L_PREAD: L_PWRITE: L_PUSHTO: L_POPFROM: L_IN: L_OUT: L_SAVECHILD: L_LOADCHILD: {
     NEXT;
 }
 
+/* EACH and its CLOSE: here, after the hot handlers, so as not to move them */
+L_EACH: { /* a TIMES over the argument words that pushes word i as round i starts */
+    uint32_t n = p->nargs;
+    if (n == 0) {
+        ip = (vm_cell *)(intptr_t)IMM;
+        NEXT;
+    }
+    if (p->ncalls + 2 > p->lim.calls) STOP(VM_CALL_OVERFLOW);
+    ROOM(VM_OP_EACH, 3); /* a 2-word frame and the word */
+    p->calls[p->ncalls++] = VM_LOOP_TAG | (n > VM_LOOP_MAX ? VM_LOOP_MAX : n);
+    p->calls[p->ncalls++] = VM_LOOP_TAG; /* round 0 */
+    other += 2;
+    SETLIM();
+    *sp++ = p->args[0];
+    ip += 2;
+    NEXT;
+}
+L_ECLOSE: { /* of an EACH: push the next round's word if one is left, then CLOSE */
+    uint32_t k = p->ncalls;
+    if (k >= 2 && (p->calls[k - 1] & VM_LOOP_TAG)) {
+        uint32_t i = (p->calls[k - 1] & VM_LOOP_MAX) + 1, n = p->calls[k - 2] & VM_LOOP_MAX;
+        if (i < n) {
+            if (i >= p->nargs) STOP(VM_OUT_OF_BOUNDS); /* a frame from a snapshot */
+            ROOM(VM_OP_CLOSE, 1);
+            *sp++ = p->args[i];
+        }
+    }
+    goto L_CLOSE;
+}
 // clang-format on
 stop_refund : {
     /* The instruction at ip stops without effect: give back what its block
