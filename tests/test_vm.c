@@ -357,6 +357,16 @@ static const kat arg_kats[] = {
     {VM_OP_EACH, "PUSH 1\nEACH", 0, {0}, 1, S(1), VM_STACK_OVERFLOW, {.stack = 1}},
     {VM_OP_EACH, "EACH\nCLOSE", 0, {0}, 0, {0}, VM_CALL_OVERFLOW, {.calls = 1}},
     {VM_OP_EACH, "EACH\nPOP\nCLOSE\nPUSH 1", 0, {0}, 1, S(1), 0, {.underflow = VM_UNDERFLOW_SKIP}},
+    /* a jump into an EACH's body from a TIMES of 5 rounds: its CLOSE acts on
+     * the TIMES frame, pushes word 1, and stops at round 2, past the words */
+    {VM_OP_EACH,
+     "PUSH 5\nTIMES\nJMP b\nCLOSE\nEACH\nb: CLOSE",
+     0,
+     {0},
+     1,
+     S(9),
+     VM_OUT_OF_BOUNDS,
+     {0}},
 };
 
 static void run_kat(const kat *k, bool stepping) {

@@ -888,7 +888,7 @@ L_ECLOSE: { /* of an EACH: push the next round's word if one is left, then CLOSE
     if (k >= 2 && (p->calls[k - 1] & VM_LOOP_TAG)) {
         uint32_t i = (p->calls[k - 1] & VM_LOOP_MAX) + 1, n = p->calls[k - 2] & VM_LOOP_MAX;
         if (i < n) {
-            if (i >= p->nargs) STOP(VM_OUT_OF_BOUNDS); /* a frame from a snapshot */
+            if (i >= p->nargs) STOP(VM_OUT_OF_BOUNDS); /* a TIMES frame (a jump in) */
             ROOM(VM_OP_CLOSE, 1);
             *sp++ = p->args[i];
         }
