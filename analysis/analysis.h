@@ -109,6 +109,12 @@ typedef struct {
      * genome's end, code_len bytes) */
     EVO_POP_COLUMNS(AN_POP_FIELD)
     uint64_t code_len;
+    /* /elite (files whose output.population is not "every"): generation g's
+     * best genome, for g < elite_gens; NULL (and 0) when the file has none */
+    uint64_t elite_gens;
+    uint64_t *elite_offset;
+    uint32_t *elite_length;
+    uint8_t *elite_code;
     int64_t solved_gen; /* first generation with a solution (an_solved), or -1 */
     vm_limits limits;   /* $.limits of the spec (0 fields: the task's) */
     /* the task, made again from its name (a data task from /cases): its penalty (a missing output's
@@ -145,6 +151,9 @@ uint64_t an_pop_last(const an_run *r);
 /* Which generations /pop holds, for a message: "every generation",
  * "every 10: 0, 10, ..., 50", "final: 50". */
 void an_pop_text(const an_run *r, char *buf, size_t cap);
+/* What programs the file holds, for a message: "populations in the file:
+ * <an_pop_text>", and the generations whose best /elite holds. */
+void an_held_text(const an_run *r, char *buf, size_t cap);
 /* Row index of (generation, island, slot); gen must be in /pop. */
 static inline uint64_t an_row(const an_run *r, uint64_t gen, uint32_t island, uint32_t slot) {
     uint64_t j = r->pop_gen ? an_pop_index(r, gen) : gen;
@@ -158,15 +167,31 @@ bool an_solved(const an_run *r, uint64_t row);
 /* Read row's per-case errors (r->cases doubles) from the file. 0, or -1 when
  * the run has none or the read fails. */
 int an_case_errors(const an_run *r, uint64_t row, double *out);
-/* Disassemble row's genome (native or EVM) to f, each line after indent;
- * a fixed-point task's PUSH constants decoded in the comment. */
-void an_print_program(const an_run *r, uint64_t row, FILE *f, const char *indent);
+/* One stored program: an individual of /pop, or a generation's best from
+ * /elite when /pop does not keep that generation (row is then UINT64_MAX). */
+typedef struct {
+    uint64_t gen;
+    uint32_t island, slot;
+    uint64_t row;
+    const uint8_t *code; /* in the an_run: valid while it is loaded */
+    uint32_t len;
+    double error; /* its stored error */
+} an_program;
+/* The program of /pop row. */
+an_program an_row_program(const an_run *r, uint64_t row);
+/* The program id names (an_parse_id's forms): from /pop, or from /elite for
+ * a generation's best that /pop does not keep. 0, or -1 when the id is
+ * malformed or the file does not hold that program. */
+int an_program_get(const an_run *r, const char *id, an_program *p);
+/* Disassemble p (native or EVM) to f, each line after indent; a
+ * fixed-point task's PUSH constants decoded in the comment. */
+void an_print_program(const an_run *r, const an_program *p, FILE *f, const char *indent);
 /* Native code disassembled (vm_disasm) to f, each line after indent; with
  * fixed, each PUSH's comment ends with its Q32.32 value ("= 0.5"). */
 void an_disasm(const uint8_t *code, size_t len, bool fixed, FILE *f, const char *indent);
-/* Row's genome as an expression in style s (an_expr_string with the run's
- * task), or "(no expression: WHY)"; malloc'd, NULL when out of memory. */
-char *an_run_expr(const an_run *r, uint64_t row, an_expr_style s);
+/* p as an expression in style s (an_expr_string with the run's task), or
+ * "(no expression: WHY)"; malloc'd, NULL when out of memory. */
+char *an_run_expr(const an_run *r, const an_program *p, an_expr_style s);
 
 /* ---- statistics ---- */
 
@@ -267,8 +292,9 @@ int an_report(const char *const *inputs, size_t n, const an_report_opts *o, an_r
 
 /* ---- lineage ---- */
 
-/* Parse an individual's id, "GEN:ISLAND:SLOT" or "GEN:SLOT" (island 0), or
- * "best" (the best individual of the last generation). 0, or -1. */
+/* Parse an individual's id, "GEN:ISLAND:SLOT" or "GEN:SLOT" (island 0),
+ * "GEN:best" (generation GEN's best, from /stats), or "best" (the best
+ * individual of the last generation /pop holds). 0, or -1. */
 int an_parse_id(const an_run *r, const char *id, uint64_t *gen, uint32_t *island, uint32_t *slot);
 /* Print the ancestry of (gen, island, slot) through parent_a (the first
  * parent: the one the child's code starts from) to out, newest first, each

@@ -202,6 +202,17 @@ class Run:
         self._code = pop["code"][:end].tobytes()
         if len(self._code) != end:
             raise CorruptRun("a genome past the end of /pop/code")
+        self._elite = None  # /elite: each generation's best genome (absent: /pop has it)
+        if "elite" in f:
+            e = f["elite"]
+            eo = e["code_offset"][:gens].astype(np.int64)
+            el = e["length"][:gens].astype(np.int64)
+            n = min(len(eo), len(el))
+            ends = eo[:n] + el[:n]
+            ecode = e["code"][:int(ends.max()) if n else 0].tobytes()
+            if n and int(ends.max()) > len(ecode):
+                raise CorruptRun("a genome past the end of /elite/code")
+            self._elite = [ecode[int(eo[g]):int(ends[g])] for g in range(n)]
         self._errors = self.per_case
         self._cases = None
         if "cases" in f:
@@ -246,6 +257,18 @@ class Run:
         r = self.row(gen, island, slot)
         off = int(self._pop["code_offset"][r])
         return self._code[off:off + int(self._pop["length"][r])]
+
+    def best_code(self, gen):
+        """The genome of generation gen's best individual (the one /stats
+        names), as bytes: from /pop, or from /elite when /pop does not keep
+        that generation."""
+        if gen in self._index:
+            return self.code(gen, int(self.stats["best_island"][gen]),
+                             int(self.stats["best_slot"][gen]))
+        if self._elite is not None and 0 <= gen < len(self._elite):
+            return self._elite[gen]
+        raise IndexError(f"generation {gen}'s best is not in {self.path} "
+                         f"({self.generations} generations; populations: {self.kept_text()})")
 
     def individual(self, gen, island, slot):
         """One individual: its /pop columns, its code and its id."""

@@ -16,6 +16,17 @@ int an_parse_id(const an_run *r, const char *id, uint64_t *gen, uint32_t *island
     unsigned long long v[3];
     int n = 0;
     const char *p = id;
+    size_t k = strlen(id);
+    if (k > 5 && !strcmp(id + k - 5, ":best")) { /* GEN:best */
+        char *end;
+        if (*id < '0' || *id > '9') return -1;
+        unsigned long long g = strtoull(id, &end, 10);
+        if (end != id + k - 5 || g >= r->generations) return -1;
+        *gen = g;
+        *island = r->stats[g].best_island;
+        *slot = r->stats[g].best_slot;
+        return 0;
+    }
     while (n < 3) {
         char *end;
         if (*p < '0' || *p > '9') return -1;
@@ -89,7 +100,10 @@ int an_lineage(const an_run *r, uint64_t gen, uint32_t island, uint32_t slot, bo
                 "  hits %" PRIu32 "  %" PRIu32 " bytes  [%s]%s\n",
                 gen, island, slot, r->error[row], r->gas[row], r->memtime[row], r->hits[row],
                 r->length[row], optext, second);
-        if (programs) an_print_program(r, row, out, "      ");
+        if (programs) {
+            an_program pr = an_row_program(r, row);
+            an_print_program(r, &pr, out, "      ");
+        }
         if (++steps > limit) {
             base_errf_at(err, errcap, r->path,
                          "the parent ids loop (at %" PRIu64 ":%" PRIu32 ":%" PRIu32

@@ -369,15 +369,16 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
     size_t nbuf = 0;
     FILE *m = open_memstream(&s->program, &nbuf);
     if (!m) goto cleanup;
-    an_print_program(&r, s->best_row, m, "    ");
+    an_program best = an_row_program(&r, s->best_row);
+    an_print_program(&r, &best, m, "    ");
     fclose(m);
     uint32_t len = r.length[s->best_row];
     for (uint32_t i = 0; i < len && i < 256; i++)
         snprintf(s->code_hex + 2 * i, 3, "%02x", r.code[r.code_offset[s->best_row] + i]);
     if (len > 256) strcat(s->code_hex, "...");
     if (!r.evm) {
-        s->expr = an_run_expr(&r, s->best_row, AN_EXPR_INFIX);
-        if (r.expressible) s->expr_tex = an_run_expr(&r, s->best_row, AN_EXPR_LATEX);
+        s->expr = an_run_expr(&r, &best, AN_EXPR_INFIX);
+        if (r.expressible) s->expr_tex = an_run_expr(&r, &best, AN_EXPR_LATEX);
         s->consts = program_consts(&r, s->best_row);
     }
     if (r.per_case) {

@@ -457,6 +457,36 @@ static int load_run(const char *path, an_run *r, char *err, size_t errcap) {
         fail(err, errcap, path, "truncated or corrupt run file (cannot read /pop/code)");
         goto cleanup;
     }
+    if (H5Lexists(f, "elite", H5P_DEFAULT) > 0) {
+        /* each generation's best genome; generations past a killed
+         * writer's last complete row have none */
+        int64_t no = dset_len(f, "elite/code_offset"), nl = dset_len(f, "elite/length"),
+                nb = dset_len(f, "elite/code");
+        uint64_t n = no < nl ? (uint64_t)(no < 0 ? 0 : no) : (uint64_t)(nl < 0 ? 0 : nl), end = 0;
+        if (n > r->generations) n = r->generations;
+        if (no < 0 || nl < 0 || nb < 0 ||
+            !(r->elite_offset = read_prefix(f, "elite/code_offset", H5T_NATIVE_UINT64, 8, n)) ||
+            !(r->elite_length = read_prefix(f, "elite/length", H5T_NATIVE_UINT32, 4, n))) {
+            fail(err, errcap, path, "truncated or corrupt run file (/elite)");
+            goto cleanup;
+        }
+        for (uint64_t g = 0; g < n; g++) {
+            uint64_t e = r->elite_offset[g] + r->elite_length[g];
+            if (e < r->elite_offset[g] || e > (uint64_t)nb) {
+                fail(err, errcap, path,
+                     "truncated or corrupt run file (generation %" PRIu64
+                     "'s best is past the end of /elite/code)",
+                     g);
+                goto cleanup;
+            }
+            if (e > end) end = e;
+        }
+        if (!(r->elite_code = read_prefix(f, "elite/code", H5T_NATIVE_UINT8, 1, end))) {
+            fail(err, errcap, path, "truncated or corrupt run file (cannot read /elite/code)");
+            goto cleanup;
+        }
+        r->elite_gens = n;
+    }
     if (read_stop_reason(f, r->stop_reason, sizeof r->stop_reason)) {
         fail(err, errcap, path, "truncated or corrupt run file (/stop_reason)");
         goto cleanup;
@@ -505,6 +535,9 @@ void an_run_free(an_run *r) {
     free(r->in_names);
     free(r->stats);
     free(r->pop_gen);
+    free(r->elite_offset);
+    free(r->elite_length);
+    free(r->elite_code);
 #define FREE_COL(name, ty, shape, doc) FREE_COL_##shape(name)
 #define FREE_COL_ROWS(name)            free(r->name);
 #define FREE_COL_CASES(name)
@@ -554,6 +587,17 @@ void an_pop_text(const an_run *r, char *buf, size_t cap) {
         snprintf(buf, cap,
                  "%s: %" PRIu64 ", %" PRIu64 ", ..., %" PRIu64 " (%" PRIu64 " generations)", what,
                  k[0], k[1], k[n - 1], n);
+}
+
+void an_held_text(const an_run *r, char *buf, size_t cap) {
+    char pop[128];
+    an_pop_text(r, pop, sizeof pop);
+    if (r->elite_gens)
+        snprintf(buf, cap,
+                 "populations in the file: %s; each generation's best (GEN:best): 0 to %" PRIu64,
+                 pop, r->elite_gens - 1);
+    else
+        snprintf(buf, cap, "populations in the file: %s", pop);
 }
 
 uint64_t an_best_row(const an_run *r, uint64_t gen) {
@@ -621,18 +665,51 @@ void an_disasm(const uint8_t *code, size_t len, bool fixed, FILE *f, const char 
     print_listing(code, len, false, fixed, f, indent);
 }
 
-void an_print_program(const an_run *r, uint64_t row, FILE *f, const char *indent) {
-    print_listing(r->code + r->code_offset[row], r->length[row], r->evm,
-                  r->expressible && r->expr.fixed, f, indent);
+an_program an_row_program(const an_run *r, uint64_t row) {
+    uint64_t per_gen = (uint64_t)r->islands * r->pop_size, j = row / per_gen;
+    an_program p = {.gen = r->pop_gen ? r->pop_gen[j] : j,
+                    .island = (uint32_t)(row % per_gen / r->pop_size),
+                    .slot = (uint32_t)(row % r->pop_size),
+                    .row = row,
+                    .code = r->code + r->code_offset[row],
+                    .len = r->length[row],
+                    .error = r->error[row]};
+    return p;
 }
 
-char *an_run_expr(const an_run *r, uint64_t row, an_expr_style s) {
+int an_program_get(const an_run *r, const char *id, an_program *p) {
+    uint64_t gen;
+    uint32_t island, slot;
+    if (an_parse_id(r, id, &gen, &island, &slot) || gen >= r->generations || island >= r->islands ||
+        slot >= r->pop_size)
+        return -1;
+    if (an_pop_index(r, gen) != UINT64_MAX) {
+        *p = an_row_program(r, an_row(r, gen, island, slot));
+        return 0;
+    }
+    const an_stats *s = &r->stats[gen];
+    if (gen >= r->elite_gens || island != s->best_island || slot != s->best_slot) return -1;
+    *p = (an_program){.gen = gen,
+                      .island = island,
+                      .slot = slot,
+                      .row = UINT64_MAX,
+                      .code = r->elite_code + r->elite_offset[gen],
+                      .len = r->elite_length[gen],
+                      .error = s->best_error};
+    return 0;
+}
+
+void an_print_program(const an_run *r, const an_program *p, FILE *f, const char *indent) {
+    print_listing(p->code, p->len, r->evm, r->expressible && r->expr.fixed, f, indent);
+}
+
+char *an_run_expr(const an_run *r, const an_program *p, an_expr_style s) {
     if (!r->expressible) {
         char *t = malloc(sizeof r->expr_why + 32);
         if (t) snprintf(t, sizeof r->expr_why + 32, "(no expression: %s)", r->expr_why);
         return t;
     }
-    return an_expr_string(r->code + r->code_offset[row], r->length[row], &r->expr, s);
+    return an_expr_string(p->code, p->len, &r->expr, s);
 }
 
 double an_quantile(double *v, size_t n, double q) {

@@ -26,8 +26,9 @@ static const char disasm_usage[] =
     "                     [--outputs N] [--underflow skip|fault]\n"
     "Print VM bytecode as assembly text that `frugal asm` turns back into the same\n"
     "bytes, whatever they are. FILE.bin may be '-' for standard input. RUN.h5:ID is\n"
-    "an individual of a run file, ID = GEN:ISLAND:SLOT, GEN:SLOT or best (the\n"
-    "default): its task says the inputs, outputs, fixed point and limits.\n"
+    "an individual of a run file, ID = GEN:ISLAND:SLOT, GEN:SLOT, GEN:best (that\n"
+    "generation's best, kept for every generation) or best (the default): its task\n"
+    "says the inputs, outputs, fixed point and limits.\n"
     "\n"
     "  --fixed          the words are Q32.32: each PUSH's comment ends with its value\n"
     "                   (\"= 0.5\"), and --expr reads the program as real arithmetic\n"
@@ -188,36 +189,33 @@ static int disasm_run(const char *arg, size_t plen, const char *id, bool fixed, 
                       an_expr_style style) {
     char path[4096], err[512];
     an_run r;
-    uint64_t gen;
-    uint32_t island, slot;
+    an_program p;
     snprintf(path, sizeof path, "%.*s", (int)plen, arg);
     int rc;
     if (an_run_load(path, &r, &rc, err, sizeof err)) {
         fprintf(stderr, "frugal disasm: %s\n", err);
         return rc == AN_ERR_IO ? EXP_EXIT_IO : EXP_EXIT_INPUT;
     }
-    if (an_parse_id(&r, id, &gen, &island, &slot) || gen >= r.generations || island >= r.islands ||
-        slot >= r.pop_size || an_pop_index(&r, gen) == UINT64_MAX) {
-        char kept[128];
-        an_pop_text(&r, kept, sizeof kept);
+    if (an_program_get(&r, id, &p)) {
+        char kept[256];
+        an_held_text(&r, kept, sizeof kept);
         fprintf(stderr,
-                "frugal disasm: %s: no individual '%s', expected GEN:ISLAND:SLOT, GEN:SLOT or "
-                "best (%" PRIu64 " generations, %" PRIu32 " islands of %" PRIu32
-                "; populations in the file: %s)\n",
+                "frugal disasm: %s: no individual '%s', expected GEN:ISLAND:SLOT, GEN:SLOT, "
+                "GEN:best or best (%" PRIu64 " generations, %" PRIu32 " islands of %" PRIu32
+                "; %s)\n",
                 path, id, r.generations, r.islands, r.pop_size, kept);
         an_run_free(&r);
         return EXP_EXIT_USAGE;
     }
-    uint64_t row = an_row(&r, gen, island, slot);
     if (fixed && r.expressible) r.expr.fixed = true;
     rc = EXP_EXIT_OK;
     if (expr) {
-        char *t = an_run_expr(&r, row, style);
+        char *t = an_run_expr(&r, &p, style);
         if (t) printf("%s\n", t);
         rc = t ? EXP_EXIT_OK : EXP_EXIT_FAIL;
         free(t);
     } else {
-        an_print_program(&r, row, stdout, "");
+        an_print_program(&r, &p, stdout, "");
     }
     an_run_free(&r);
     return rc;

@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const char eval_usage[] =
-    "usage: frugal eval PROGRAM|RUN.h5[:GEN:ISLAND:SLOT|:best] --data FILE\n"
+    "usage: frugal eval PROGRAM|RUN.h5[:GEN:ISLAND:SLOT|:GEN:best|:best] --data FILE\n"
     "                   [--spec SPEC.json] [--target COLUMN] [--out predictions.csv]\n"
     "                   [--expr[=infix|sympy|latex]]\n"
     "Runs one program on every row of a CSV file or every case of a PSB2 JSON-lines\n"
@@ -18,7 +18,8 @@ static const char eval_usage[] =
     "(docs/tasks.md), and prints a summary: the error (sum and mean), hits, gas,\n"
     "memory-time and the worst status.\n"
     "  PROGRAM          a .s (assembled) or .bin file of native bytecode\n"
-    "  RUN.h5[:ID]      a run file's individual: GEN:ISLAND:SLOT, GEN:SLOT or best\n"
+    "  RUN.h5[:ID]      a run file's individual: GEN:ISLAND:SLOT, GEN:SLOT, GEN:best\n"
+    "                   (that generation's best, kept for every generation) or best\n"
     "                   (the default: the best of the last generation); the task's\n"
     "                   settings (target, inputs, loss, limits) come from its spec\n"
     "  --data FILE      the rows: .csv, or .jsonl/.json (PSB2 JSON lines)\n"
@@ -59,16 +60,14 @@ static int load_from_run(const char *path, const char *id, eval_program *p) {
         fprintf(stderr, "frugal eval: %s\n", err);
         return rc == AN_ERR_IO ? EXP_EXIT_IO : EXP_EXIT_INPUT;
     }
-    uint64_t gen;
-    uint32_t island, slot;
+    an_program pr;
     rc = EXP_EXIT_OK;
-    if (r.generations == 0 || an_parse_id(&r, id, &gen, &island, &slot) || gen >= r.generations ||
-        island >= r.islands || slot >= r.pop_size || an_pop_index(&r, gen) == UINT64_MAX) {
-        char kept[128];
-        an_pop_text(&r, kept, sizeof kept);
+    if (an_program_get(&r, id, &pr)) {
+        char kept[256];
+        an_held_text(&r, kept, sizeof kept);
         fprintf(stderr,
-                "frugal eval: %s: no individual '%s' (GEN:ISLAND:SLOT, GEN:SLOT or best; the run "
-                "has %" PRIu64 " generations of %u islands of %u; populations in the file: %s)\n",
+                "frugal eval: %s: no individual '%s' (GEN:ISLAND:SLOT, GEN:SLOT, GEN:best or best; "
+                "the run has %" PRIu64 " generations of %u islands of %u; %s)\n",
                 path, id, r.generations, r.islands, r.pop_size, kept);
         rc = EXP_EXIT_USAGE;
         goto done;
@@ -80,16 +79,14 @@ static int load_from_run(const char *path, const char *id, eval_program *p) {
         rc = EXP_EXIT_INPUT;
         goto done;
     }
-    uint64_t row = an_row(&r, gen, island, slot);
-    if (base_buf_put(&p->code, r.code + r.code_offset[row], r.length[row]) ||
-        !(p->spec = strdup(r.spec))) {
+    if (base_buf_put(&p->code, pr.code, pr.len) || !(p->spec = strdup(r.spec))) {
         fprintf(stderr, "frugal eval: out of memory\n");
         rc = EXP_EXIT_FAIL;
         goto done;
     }
     snprintf(p->label, sizeof p->label,
-             "%s generation %" PRIu64 " island %u slot %u (stored error %.17g)", path, gen, island,
-             slot, r.error[row]);
+             "%s generation %" PRIu64 " island %u slot %u (stored error %.17g)", path, pr.gen,
+             pr.island, pr.slot, pr.error);
 done:
     an_run_free(&r);
     return rc;

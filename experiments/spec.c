@@ -241,7 +241,8 @@ static const fdesc out_f[] = {
     T("population", F_STR, "`\"every 10\"`",
       "which generations the file's populations (`/pop`) keep: `\"every\"` generation, "
       "`\"every N\"` (0, N, 2N, ... and the last) or `\"final\"` (the last only). `/stats` "
-      "keeps every generation's best and statistics, and every choice resumes "
+      "keeps every generation's best and statistics, `/elite` every generation's best genome "
+      "(`frugal disasm RUN.h5:GEN:best`), and every choice resumes "
       "(docs/hdf5-schema.md, \"Which generations /pop keeps\")"),
     R("commit_seconds", 0.0, 86400.0, "1",
       "write the generations made so far to the file at least this often (group commit; 0: "

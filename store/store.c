@@ -157,6 +157,15 @@ struct st_store {
     uint64_t nkept;      /* generations in /pop, committed */
     uint64_t *pend_kept; /* pending generations kept in /pop (room: pend_cap) */
     uint32_t npend_kept;
+    /* /elite (every != 1, where /pop lacks most generations): each
+     * generation's best genome, one row per generation */
+    bool elite;
+    hid_t elite_ds[3];    /* E_offset, E_length, E_code */
+    uint64_t elite_bytes; /* /elite/code committed */
+    uint8_t *pend_ecode;  /* the pending generations' best genomes */
+    size_t pend_ecode_len, pend_ecode_cap;
+    uint64_t *pend_eoff; /* their offsets in /elite/code (room: pend_cap) */
+    uint32_t *pend_elen; /* and lengths */
     uint64_t ngen;       /* complete generations stored */
     uint64_t code_align; /* /pop/code chunk (bytes) */
     uint64_t slot_cap[2];
@@ -200,6 +209,10 @@ struct st_store {
     double job_wall, job_seconds;
     char *job_err;
 };
+
+enum { E_offset, E_length, E_code };
+static const char *const elite_names[3] = {"/elite/code_offset", "/elite/length", "/elite/code"};
+#define ELITE_CHUNK 4096u /* /elite/code chunk (bytes) */
 
 /* One chunk to compress: shuffle by esize, then deflate. */
 struct ztask {
@@ -519,6 +532,7 @@ static st_store *store_new(const char *path) {
     s->path = strdup(path);
     s->file = s->src = s->stats = s->wall = s->end_time = s->stop = s->stats_file = -1;
     s->kept_ds = -1;
+    s->elite_ds[0] = s->elite_ds[1] = s->elite_ds[2] = -1;
     s->every = 1;
     s->slot[0] = s->slot[1] = -1;
     for (int i = 0; i < NF; i++)
@@ -540,6 +554,8 @@ static void close_written(st_store *s) {
         hclose(&s->ds[i], H5Dclose);
     hclose(&s->stats, H5Dclose);
     hclose(&s->kept_ds, H5Dclose);
+    for (int i = 0; i < 3; i++)
+        hclose(&s->elite_ds[i], H5Dclose);
     hclose(&s->wall, H5Dclose);
     hclose(&s->end_time, H5Dclose);
     hclose(&s->stop, H5Dclose);
@@ -564,6 +580,9 @@ static void store_free(st_store *s) {
         free(s->c[i].buf);
     free(s->pend_stats);
     free(s->pend_kept);
+    free(s->pend_ecode);
+    free(s->pend_eoff);
+    free(s->pend_elen);
     free(s->job_err);
     free(s->stats_packed);
     free(s->pend_wall);
@@ -597,7 +616,11 @@ static int alloc_pending(st_store *s, uint32_t n) {
     if (pk) s->stats_packed = pk;
     uint64_t *kg = realloc(s->pend_kept, n * sizeof *kg);
     if (kg) s->pend_kept = kg;
-    if (!st || !w || !pk || !kg) return -1;
+    uint64_t *eo = realloc(s->pend_eoff, n * sizeof *eo);
+    if (eo) s->pend_eoff = eo;
+    uint32_t *el = realloc(s->pend_elen, n * sizeof *el);
+    if (el) s->pend_elen = el;
+    if (!st || !w || !pk || !kg || !eo || !el) return -1;
     s->pend_cap = n;
     return 0;
 }
@@ -726,6 +749,19 @@ static int layout_create(st_store *s, const store_attrs *a) {
         if (s->kept_ds < 0) goto cleanup;
     }
 
+    /* /elite */
+    if (s->elite) {
+        g = H5Gcreate2(root, "elite", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (g < 0) goto cleanup;
+        s->elite_ds[E_offset] = make_rows(g, "code_offset", H5T_STD_U64LE, 0, STATS_CHUNK, false);
+        s->elite_ds[E_length] = make_rows(g, "length", H5T_STD_U32LE, 0, STATS_CHUNK, false);
+        s->elite_ds[E_code] = make_rows(g, "code", H5T_STD_U8LE, 0, ELITE_CHUNK, false);
+        H5Gclose(g);
+        g = -1;
+        for (int i = 0; i < 3; i++)
+            if (s->elite_ds[i] < 0) goto cleanup;
+    }
+
     /* /stats */
     s->stats_file = stats_type();
     if (s->stats_file < 0) goto cleanup;
@@ -845,6 +881,7 @@ st_store *st_create(const char *path, const st_opts *o, const evo_run *r, char *
     s->R = (uint64_t)s->I * s->N;
     s->per_case = o->per_case && s->nc > 0;
     s->every = o->every == ST_FINAL ? 0 : o->every ? o->every : 1;
+    s->elite = s->every != 1;
     s->code_align = CODE_CHUNK;
     if (alloc_pending(s, 1) < 0) {
         base_errf_at(err, errcap, path, "out of memory");
@@ -1329,6 +1366,12 @@ static int commit(st_store *s, const evo_run *r, char *err, size_t errcap) {
     pack_stats(s->pend_stats, np, s->stats_packed);
     if (put_rows(s->stats, s->stats_file, s->ngen, np, 0, s->stats_packed) < 0) goto h5fail;
     if (put_rows(s->wall, H5T_NATIVE_DOUBLE, s->ngen, np, 0, s->pend_wall) < 0) goto h5fail;
+    if (s->elite &&
+        (put_rows(s->elite_ds[E_code], H5T_NATIVE_UINT8, s->elite_bytes, s->pend_ecode_len, 0,
+                  s->pend_ecode) < 0 ||
+         put_rows(s->elite_ds[E_offset], H5T_NATIVE_UINT64, s->ngen, np, 0, s->pend_eoff) < 0 ||
+         put_rows(s->elite_ds[E_length], H5T_NATIVE_UINT32, s->ngen, np, 0, s->pend_elen) < 0))
+        goto h5fail;
     HOOK(HOOK_ROWS, g);
     if (H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0) goto h5fail;
     HOOK(HOOK_FLUSHED, g);
@@ -1348,6 +1391,8 @@ static int commit(st_store *s, const evo_run *r, char *err, size_t errcap) {
     s->npend = 0;
     s->nkept += s->npend_kept;
     s->npend_kept = 0;
+    s->elite_bytes += s->pend_ecode_len;
+    s->pend_ecode_len = 0;
     s->last_commit = mono_now();
     HOOK(HOOK_DONE, g);
     return 0;
@@ -1356,6 +1401,23 @@ h5fail:
     base_errf_at(err, errcap, s->path, "HDF5 error while writing generation %llu",
                  (unsigned long long)g);
     return -1;
+}
+
+/* The best genome of r's generation (st: its statistics) joins the pending
+ * /elite rows, as pending generation s->npend. Returns 0 or -1 (memory). */
+static int elite_push(st_store *s, const evo_run *r, const evo_stats *st) {
+    evo_pop_view v;
+    evo_run_island(r, st->best_island < s->I ? st->best_island : 0, &v);
+    uint32_t i = st->best_slot < v.n ? st->best_slot : 0, len = v.len[i];
+    if (base_grow((void **)&s->pend_ecode, &s->pend_ecode_cap, s->pend_ecode_len + len + 1, 1,
+                  SIZE_MAX) < 0)
+        return -1;
+    memcpy(s->pend_ecode + s->pend_ecode_len, v.code + (size_t)i * v.stride, len);
+    s->pend_eoff[s->npend] = s->elite_bytes + s->pend_ecode_len;
+    s->pend_elen[s->npend] = len;
+    s->pend_ecode_len += len;
+    s->pend_bytes += len + 12;
+    return 0;
 }
 
 /* Store generation g of r, gathered now: its rows and /stats row, then a
@@ -1367,7 +1429,8 @@ static int store_gen(st_store *s, const evo_run *r, uint64_t g, double wall, boo
         base_errf_at(err, errcap, s->path, "out of memory");
         return -1;
     }
-    if ((keep && gather(s, r) < 0) || evo_run_stats(r, &s->pend_stats[s->npend]) < 0) {
+    if ((keep && gather(s, r) < 0) || evo_run_stats(r, &s->pend_stats[s->npend]) < 0 ||
+        (s->elite && elite_push(s, r, &s->pend_stats[s->npend]) < 0)) {
         base_errf_at(err, errcap, s->path, "out of memory");
         return -1;
     }
@@ -1653,6 +1716,7 @@ st_store *st_open(const char *path, char **spec_json, char *err, size_t errcap) 
     H5Gclose(g);
     if (ea < 0 || every > UINT32_MAX) goto corrupt;
     s->every = (uint32_t)every;
+    s->elite = H5Lexists(s->src, "elite", H5P_DEFAULT) > 0;
     if (bad || I == 0 || N == 0 || I > UINT32_MAX || N > UINT32_MAX || nc > UINT32_MAX ||
         align < CODE_MIN || align > CODE_MAX || (align & (align - 1)) || I * N > (1ull << 40))
         goto corrupt;
@@ -1694,6 +1758,15 @@ st_store *st_open(const char *path, char **spec_json, char *err, size_t errcap) 
         if (ns < have) have = ns;
         if (nw < have) have = nw;
     }
+    int64_t ne = INT64_MAX; /* generations whose best is in /elite */
+    for (int i = 0; s->elite && i < 2; i++) {
+        int64_t n = rows_of(s->src, elite_names[i], 0);
+        if (n < ne) ne = n;
+    }
+    if (ne < 0 || (s->elite && rows_of(s->src, elite_names[E_code], 0) < 0)) {
+        free(kept);
+        goto corrupt;
+    }
 
     /* The newest valid checkpoint whose generation is fully stored. */
     uint8_t *b[2] = {NULL, NULL};
@@ -1704,6 +1777,7 @@ st_store *st_open(const char *path, char **spec_json, char *err, size_t errcap) 
         if (read_slot(s->src, k, &b[k], &bl[k], &bg[k]) < 0) continue;
         if (s->every == 1 ? (int64_t)bg[k] >= have : (int64_t)bg[k] >= ns || (int64_t)bg[k] >= nw)
             continue;
+        if ((int64_t)bg[k] >= ne) continue;
         if (best < 0 || bg[k] > bg[best]) best = k;
     }
     /* the generations in /pop up to the checkpoint (their rows are there:
@@ -1892,6 +1966,26 @@ int st_restore(st_store *s, evo_run *r, char *err, size_t errcap) {
         copy_rows(s->src, "/meta/wall_seconds", s->wall, H5T_NATIVE_DOUBLE, 0, s->ngen,
                   bufbytes / 8, buf) < 0)
         goto h5read;
+    if (s->elite) { /* the generations' best genomes, up to the last one's end */
+        uint64_t eo = 0;
+        uint32_t el = 0;
+        d = H5Dopen2(s->src, elite_names[E_offset], H5P_DEFAULT);
+        e = d < 0 || get_rows(d, H5T_NATIVE_UINT64, s->ngen - 1, 1, 0, &eo) < 0;
+        if (d >= 0) H5Dclose(d);
+        d = H5Dopen2(s->src, elite_names[E_length], H5P_DEFAULT);
+        e |= d < 0 || get_rows(d, H5T_NATIVE_UINT32, s->ngen - 1, 1, 0, &el) < 0;
+        if (d >= 0) H5Dclose(d);
+        s->elite_bytes = eo + el;
+        if (e || s->elite_bytes < eo ||
+            rows_of(s->src, elite_names[E_code], 0) < (int64_t)s->elite_bytes ||
+            copy_rows(s->src, elite_names[E_offset], s->elite_ds[E_offset], H5T_NATIVE_UINT64, 0,
+                      s->ngen, bufbytes / 8, buf) < 0 ||
+            copy_rows(s->src, elite_names[E_length], s->elite_ds[E_length], H5T_NATIVE_UINT32, 0,
+                      s->ngen, bufbytes / 4, buf) < 0 ||
+            copy_rows(s->src, elite_names[E_code], s->elite_ds[E_code], H5T_NATIVE_UINT8, 0,
+                      s->elite_bytes, bufbytes, buf) < 0)
+            goto h5read;
+    }
     s->next_slot = (int)(s->ngen & 1); /* the other slot */
     if (write_slot(s, (int)((s->ngen - 1) & 1), s->blob, s->blob_len, s->ngen - 1) < 0 ||
         H5Fflush(s->file, H5F_SCOPE_GLOBAL) < 0)

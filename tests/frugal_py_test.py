@@ -44,6 +44,7 @@ def test_run(path):
         check(pop["gas"][i, s] == run.stats["best_gas"][gen], "best gas in /pop")
         check(pop["length"][i, s] == len(pop["code"][i][s]), "genome length")
         check(pop["fitness"].min() == run.stats["best_fitness"][gen], "best is the least fitness")
+        check(run.best_code(gen) == pop["code"][i][s], "best_code")
     # the best programs, with their expressions from the C printer
     best = run.best_programs()
     check(len(best) >= 1 and best[-1]["code"] == run.best()["code"], "best programs")
@@ -94,6 +95,14 @@ def test_data_run(path, csv):
     best = run.best()
     check("no expression" not in best["expr"] and "x" not in best["expr"].replace("a_au", ""),
           "the expression names the column: " + best["expr"])
+    # every generation's best genome, kept in /pop or /elite (output.population "every 10")
+    check(run.pop_generations == [0, run.generations - 1], "/pop keeps the first and the last")
+    for gen in range(run.generations):
+        c = run.best_code(gen)
+        check(len(c) == run.stats["best_length"][gen], f"generation {gen}'s best genome")
+        if gen in run.pop_generations:
+            i, s = int(run.stats["best_island"][gen]), int(run.stats["best_slot"][gen])
+            check(c == run.code(gen, i, s), "/elite's best is /pop's")
 
 
 def test_batch(path):

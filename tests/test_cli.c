@@ -422,6 +422,44 @@ Test(cli, every_population_choice_resumes_to_the_uninterrupted_run) {
     }
 }
 
+/* GEN:best: a run that keeps only its final population still gives each
+ * generation's best (/elite), the program the individual /stats names in a
+ * run of the same seed that keeps every generation; an individual the file
+ * does not hold is a usage error that says what it holds. */
+Test(cli, disasm_reads_each_generations_best) {
+    char all[128], fin[128];
+    snprintf(all, sizeof all, "%s/eall.h5", dir);
+    snprintf(fin, sizeof fin, "%s/efin.h5", dir);
+    const char *a[] = {"run",   SPEC,    "--set",   "population.size=40",
+                       "--set", NULL,    "--quiet", "--generations",
+                       "6",     "--out", NULL,      NULL};
+    a[5] = "output.population=every";
+    a[10] = all;
+    cr_assert_eq(run("eall", a), 0, "%s", slurp("eall", "err"));
+    a[5] = "output.population=final";
+    a[10] = fin;
+    cr_assert_eq(run("efin", a), 0, "%s", slurp("efin", "err"));
+    for (int g = 0; g <= 6; g++) {
+        char ia[160], ib[160];
+        snprintf(ia, sizeof ia, "%s:%d:best", all, g);
+        snprintf(ib, sizeof ib, "%s:%d:best", fin, g);
+        const char *da[] = {"disasm", ia, NULL}, *db[] = {"disasm", ib, NULL};
+        cr_assert_eq(run("eda", da), 0, "%s", slurp("eda", "err"));
+        cr_assert_eq(run("edb", db), 0, "%s", slurp("edb", "err"));
+        char *pa = strdup(slurp("eda", "out")), *pb = strdup(slurp("edb", "out"));
+        cr_assert_gt(strlen(pa), 0);
+        cr_assert_str_eq(pa, pb, "generation %d", g);
+        free(pa);
+        free(pb);
+    }
+    char bad[160];
+    snprintf(bad, sizeof bad, "%s:3:0", fin);
+    const char *d[] = {"disasm", bad, NULL};
+    cr_assert_eq(run("ebad", d), 2);
+    cr_assert(strstr(slurp("ebad", "err"), "each generation's best (GEN:best): 0 to 6"), "%s",
+              slurp("ebad", "err"));
+}
+
 static int batch(const char *tag, const char *out, const char *seeds, bool force);
 
 Test(cli, batch_writes_a_file_per_seed_and_an_index) {

@@ -602,6 +602,66 @@ Test(store, pop_keeps_the_chosen_generations) {
     }
 }
 
+/* /elite: where /pop keeps some generations only, the file keeps each
+ * generation's best genome, the individual its /stats row names; it equals
+ * that individual's row in a run that keeps every generation (the same
+ * seed), which itself has no /elite. */
+Test(store, elite_keeps_each_generations_best) {
+    char all[128], path[128];
+    path_of(all, sizeof all, "all.h5");
+    path_of(path, sizeof path, "elite.h5");
+    write_run(all);
+    typedef struct {
+        uint32_t island, slot, length;
+    } best_t;
+    hid_t bt = H5Tcreate(H5T_COMPOUND, sizeof(best_t));
+    H5Tinsert(bt, "best_island", HOFFSET(best_t, island), H5T_NATIVE_UINT32);
+    H5Tinsert(bt, "best_slot", HOFFSET(best_t, slot), H5T_NATIVE_UINT32);
+    H5Tinsert(bt, "best_length", HOFFSET(best_t, length), H5T_NATIVE_UINT32);
+    hid_t fa = open_ro(all);
+    cr_assert_eq(H5Lexists(fa, "elite", H5P_DEFAULT), 0);
+    size_t n, nc;
+    best_t *best = read_all(fa, "stats", bt, sizeof *best, &n);
+    cr_assert_eq(n, GENS + 1);
+    uint64_t *off = read_all(fa, "pop/code_offset", H5T_NATIVE_UINT64, 8, &n);
+    uint32_t *len = read_all(fa, "pop/length", H5T_NATIVE_UINT32, 4, &n);
+    uint8_t *code = read_all(fa, "pop/code", H5T_NATIVE_UINT8, 1, &nc);
+    H5Fclose(fa);
+    static const uint32_t choice[] = {5, ST_FINAL};
+    for (size_t c = 0; c < 2; c++) {
+        keep_every = choice[c];
+        write_run(path);
+        keep_every = 0;
+        hid_t f = open_ro(path);
+        size_t ne, nl, nb;
+        uint64_t *eo = read_all(f, "elite/code_offset", H5T_NATIVE_UINT64, 8, &ne);
+        uint32_t *el = read_all(f, "elite/length", H5T_NATIVE_UINT32, 4, &nl);
+        uint8_t *ec = read_all(f, "elite/code", H5T_NATIVE_UINT8, 1, &nb);
+        cr_assert_eq(ne, GENS + 1);
+        cr_assert_eq(nl, GENS + 1);
+        uint64_t end = 0;
+        for (size_t g = 0; g < ne; g++) {
+            uint64_t row = ((uint64_t)g * 2 + best[g].island) * 60 + best[g].slot;
+            cr_assert_eq(el[g], best[g].length, "generation %zu", g);
+            cr_assert_eq(el[g], len[row], "generation %zu", g);
+            cr_assert_eq(eo[g], end, "generation %zu: the genomes follow one another", g);
+            cr_assert_leq(eo[g] + el[g], nb);
+            cr_assert_eq(memcmp(ec + eo[g], code + off[row], el[g]), 0, "generation %zu", g);
+            end += el[g];
+        }
+        cr_assert_eq(end, nb);
+        free(eo);
+        free(el);
+        free(ec);
+        H5Fclose(f);
+    }
+    H5Tclose(bt);
+    free(best);
+    free(off);
+    free(len);
+    free(code);
+}
+
 /* Overlapped appends write the same datasets, on one thread (the job runs
  * before the step's work) and on two; a generation left to a job that did
  * not run is stored by close; stepping without the job is a clear error. */
