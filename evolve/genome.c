@@ -238,12 +238,15 @@ void evo_genome_params_for_task(evo_genome_params *g, const evo_isa *isa, const 
             if (g->ops[i] != VM_OP_WHILE) g->ops[k++] = g->ops[i];
         g->nops = k;
     }
-    /* what the task's encoding needs: the input channel (key 0 is the
-     * constant 0, always offered), bits, the arena's channels */
-    if (t->io == FIT_IO_CHANNEL) g->ops[g->nops++] = VM_OP_IN;
-    if (t->io == FIT_IO_CHANNEL && fit_task_max_vec(t) <= VM_MAX_ARGS) {
-        /* a vector's elements in one instruction each, and a loop over them
-         * that pushes each (docs/gp.md) */
+    /* what the task's encoding needs: a vector's elements in one
+     * instruction each and a loop that pushes each, when the vector is also
+     * the argument words, else the input channel (key 0 is the constant 0,
+     * always offered); bits; the arena's channels. IN only where the
+     * elements have no other way in: beside EACH it thins the set
+     * (docs/gp.md, measured on Fuel Cost). */
+    bool fits = fit_task_max_vec(t) <= VM_MAX_ARGS;
+    if (t->io == FIT_IO_CHANNEL && !fits) g->ops[g->nops++] = VM_OP_IN;
+    if (t->io == FIT_IO_CHANNEL && fits) {
         g->ops[g->nops++] = VM_OP_NARGS;
         g->ops[g->nops++] = VM_OP_ITEM;
         g->ops[g->nops++] = VM_OP_EACH;

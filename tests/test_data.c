@@ -406,6 +406,39 @@ Test(data, count_odds_from_json_lines_is_the_builtin_count_odds) {
     jsonl_equivalence("count-odds", ", \"penalty\": 1000", write_jsonl);
 }
 
+/* A vector task's elements come in through the argument words (NARGS,
+ * ITEM, EACH) when every vector fits them, else through the input channel
+ * (IN): the opcode set offers the one way in that the data allow. */
+Test(data, long_vectors_come_through_the_input_channel) {
+    size_t cap = 16 * (VM_MAX_ARGS + 2) + 64;
+    char *line = malloc(cap);
+    for (int k = 0; k < 2; k++) {
+        uint32_t n = k ? VM_MAX_ARGS + 1 : 3; /* the first case's length */
+        size_t at_ = (size_t)snprintf(line, cap, "{\"input1\": [");
+        for (uint32_t i = 0; i < n; i++)
+            at_ += (size_t)snprintf(line + at_, cap - at_, "%s%u", i ? ", " : "", i % 7);
+        snprintf(line + at_, cap - at_, "], \"output1\": %u}\n{\"input1\": [4], \"output1\": 1}\n",
+                 n);
+        put("v.jsonl", line, strlen(line));
+        exp_spec d;
+        char text[512];
+        snprintf(text, sizeof text, "{\"task\": {\"data\": \"%s\"}, " RUN_KEYS "}", at("v.jsonl"));
+        load(&d, text);
+        cr_assert_eq(d.task.io, FIT_IO_CHANNEL);
+        bool in = false, each = false, nargs = false;
+        for (uint32_t i = 0; i < d.params.genome.nops; i++) {
+            in |= d.params.genome.ops[i] == VM_OP_IN;
+            each |= d.params.genome.ops[i] == VM_OP_EACH;
+            nargs |= d.params.genome.ops[i] == VM_OP_NARGS;
+        }
+        cr_assert_eq(in, k == 1, "vector of %u: IN", n);
+        cr_assert_eq(each && nargs, k == 0, "vector of %u: EACH, NARGS", n);
+        run_to_end(&d);
+        exp_spec_free(&d);
+    }
+    free(line);
+}
+
 /* An EVM data task (task.isa "evm") from a built-in EVM task's own cases
  * ("0x" words) is that task. */
 Test(data, evm_max_from_json_lines_is_the_builtin_evm_max) {

@@ -424,12 +424,17 @@ Test(tasks, engine_defaults_fit_the_encodings) {
         evo_isa_for_task(&isa, &t);
         evo_params p;
         evo_params_default(&p, &isa, &t);
-        bool in = false, x = false;
+        bool in = false, each = false, x = false;
         for (uint32_t i = 0; i < p.genome.nops; i++) {
             in |= p.genome.ops[i] == VM_OP_IN;
+            each |= p.genome.ops[i] == VM_OP_EACH;
             x |= p.genome.ops[i] == VM_OP_XOR;
         }
-        cr_assert_eq(in, t.io == FIT_IO_CHANNEL, "%s", names[k]);
+        /* a vector that fits the argument words comes through them (EACH),
+         * a longer one through the input channel (IN) */
+        bool fits = fit_task_max_vec(&t) <= VM_MAX_ARGS;
+        cr_assert_eq(each, t.io == FIT_IO_CHANNEL && fits, "%s", names[k]);
+        cr_assert_eq(in, t.io == FIT_IO_CHANNEL && !fits, "%s", names[k]);
         cr_assert_eq(x, t.error == FIT_ERR_BOOL, "%s", names[k]);
         p.pop_size = 100;
         p.max_generations = 5;
