@@ -458,6 +458,19 @@ Test(cli, disasm_reads_each_generations_best) {
     cr_assert_eq(run("ebad", d), 2);
     cr_assert(strstr(slurp("ebad", "err"), "each generation's best (GEN:best): 0 to 6"), "%s",
               slurp("ebad", "err"));
+    /* a genome past the end of /elite/code: a clear error, not a read past it */
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "/usr/bin/python3 -c \"import h5py; f = h5py.File('%s', 'r+'); "
+             "f['elite/code_offset'][3] = 10**12; f.close()\"",
+             fin);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    snprintf(bad, sizeof bad, "%s:1:best", fin);
+    cr_assert_eq(run("ebad", d), 3);
+    cr_assert(strstr(slurp("ebad", "err"),
+                     "truncated or corrupt run file (generation 3's best is past the end of "
+                     "/elite/code)"),
+              "%s", slurp("ebad", "err"));
 }
 
 static int batch(const char *tag, const char *out, const char *seeds, bool force);

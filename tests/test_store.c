@@ -662,6 +662,44 @@ Test(store, elite_keeps_each_generations_best) {
     free(code);
 }
 
+/* A resume reads /elite up to the checkpoint's generation: a genome that
+ * claims bytes past the end of /elite/code is a clear error, and the file
+ * is left as it was. */
+Test(store, resume_refuses_an_elite_past_its_code) {
+    char path[128], err[512] = "", *spec = NULL;
+    path_of(path, sizeof path, "ebad.h5");
+    keep_every = ST_FINAL;
+    write_run(path);
+    keep_every = 0;
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    cr_assert(f >= 0);
+    hid_t d = H5Dopen2(f, "elite/length", H5P_DEFAULT);
+    cr_assert(d >= 0);
+    hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, (hsize_t[]){1}, NULL);
+    hsize_t at = GENS, one = 1;
+    uint32_t huge = 0xfffffff0u;
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &one, NULL);
+    cr_assert(H5Dwrite(d, H5T_NATIVE_UINT32, ms, fs, H5P_DEFAULT, &huge) >= 0);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(d);
+    H5Fclose(f);
+    struct stat before;
+    cr_assert_eq(stat(path, &before), 0);
+    st_store *s = st_open(path, &spec, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    free(spec);
+    evo_run *r = make();
+    cr_assert_eq(st_restore(s, r, err, sizeof err), -1);
+    cr_assert(strstr(err, "truncated or corrupt HDF5 file (while copying the run)"), "%s", err);
+    st_close(s, NULL, err, sizeof err);
+    evo_run_free(r);
+    struct stat after;
+    cr_assert_eq(stat(path, &after), 0);
+    cr_assert_eq(after.st_size, before.st_size);
+    cr_assert_eq(after.st_ino, before.st_ino, "the file was replaced");
+}
+
 /* Overlapped appends write the same datasets, on one thread (the job runs
  * before the step's work) and on two; a generation left to a job that did
  * not run is stored by close; stepping without the job is a clear error. */
