@@ -473,6 +473,39 @@ Test(cli, disasm_reads_each_generations_best) {
               "%s", slurp("ebad", "err"));
 }
 
+/* bench science names the seeds behind each PSB rate: as many seeds as
+ * the rate counts, each in 1..N, in increasing order (a smoke run). */
+static void seeds_match(const char *out, const char *rate, const char *list) {
+    const char *r = strstr(out, rate), *l = strstr(out, list);
+    cr_assert(r && l, "%s", out);
+    unsigned k = 0, n = 0;
+    cr_assert_eq(sscanf(r + strlen(rate), " %u/%u", &k, &n), 2, "%s", r);
+    const char *p = l + strlen(list);
+    unsigned got = 0, last = 0;
+    while (*p == ' ') {
+        char *end;
+        unsigned long v = strtoul(p + 1, &end, 10);
+        if (end == p + 1) break; /* "none" */
+        cr_assert(v > last && v <= n, "seed %lu after %u (of %u)", v, last, n);
+        last = (unsigned)v;
+        got++;
+        p = end;
+    }
+    cr_assert_eq(got, k, "%s: %u seeds listed, the rate counts %u", list, got, k);
+}
+
+Test(cli, bench_science_names_the_seeds_of_each_rate) {
+    char csv[128];
+    snprintf(csv, sizeof csv, "%s/sci.csv", dir);
+    const char *a[] = {"bench",    "science", "--quick", "--runs",    "4", "--only",
+                       "smallest", "--csv",   csv,       "--threads", "2", NULL};
+    cr_assert_eq(run("sci", a), 0, "%s", slurp("sci", "err"));
+    char *out = strdup(slurp("sci", "out"));
+    seeds_match(out, "frugal, solved and generalised", "seeds solved and generalised");
+    seeds_match(out, "the same, simplified first", "seeds generalised when simplified");
+    free(out);
+}
+
 static int batch(const char *tag, const char *out, const char *seeds, bool force);
 
 Test(cli, batch_writes_a_file_per_seed_and_an_index) {

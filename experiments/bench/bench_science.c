@@ -365,6 +365,16 @@ cleanup:
     return rc;
 }
 
+/* The seeds (1..n) whose run meets criterion which of rate_of, on one line
+ * after label: so that a reader sees which seeds make a rate. */
+static void print_seeds(const char *label, const sci_run *runs, size_t n, int which) {
+    printf("  %-34s", label);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rate_of(&runs[i], 1, which).k) printf(" %zu", i + 1), k++;
+    printf("%s\n", k ? "" : " none");
+}
+
 /* Program synthesis: training success and generalisation, beside PushGP. */
 static int bench_psb(const sci_problem *p, const sci_opts *o) {
     size_t n = o->runs;
@@ -387,7 +397,10 @@ static int bench_psb(const sci_problem *p, const sci_opts *o) {
     print_rate("frugal, training solved", tr);
     print_rate("frugal, solved and generalised", ge);
     print_rate("  the same, simplified first", gs);
-    printf("  %-34s %3d/100\n\n", "PushGP (published)", p->pushgp);
+    printf("  %-34s %3d/100\n", "PushGP (published)", p->pushgp);
+    print_seeds("seeds solved and generalised", fr, n, 3);
+    print_seeds("seeds generalised when simplified", fr, n, 4);
+    printf("\n");
     csv_rate(o, "psb", p->spec, "frugal", "training solved", tr, budget);
     csv_rate(o, "psb", p->spec, "frugal", "generalised", ge, budget);
     csv_rate(o, "psb", p->spec, "frugal", "generalised after simplification", gs, budget);
