@@ -89,7 +89,10 @@ int exp_cmd_demo(int argc, char **argv) {
                insns, st.best_length, spec.task_name, st.best_hits, t->train.n, st.best_gas,
                t->train.n ? (double)st.best_gas / t->train.n : 0.0, st.generation, st.evaluations);
 #if EXP_HAVE_STORE
-        printf("Every generation is in %s (frugal resume, h5dump, analysis/).\n", file);
+        /* /stats and /elite keep every generation, /pop what output.population keeps */
+        printf("Every generation's statistics and best program are in %s\n"
+               "(frugal disasm %s:GEN:best, frugal resume, h5dump, analysis/).\n",
+               file, file);
 #endif
         printf("The run is a pure function of the spec and its seed: run it again and the hash\n"
                "is the same, with any number of threads.\n");

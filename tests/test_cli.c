@@ -506,6 +506,27 @@ Test(cli, bench_science_names_the_seeds_of_each_rate) {
     free(out);
 }
 
+/* The demo says that its file holds every generation's statistics and best
+ * program: it does, for a generation whose population the file does not
+ * keep (the demo's run stops at 13; /pop keeps 0, 10 and 13). */
+Test(cli, demo_file_holds_what_the_demo_says) {
+    char cwd[4096], cmd[8192];
+    cr_assert(getcwd(cwd, sizeof cwd));
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && '%s' demo --spec '%s/specs/demo.json' > demo.out 2> demo.err", dir, frugal,
+             cwd);
+    cr_assert_eq(system(cmd), 0, "%s", slurp("demo", "err"));
+    cr_assert(strstr(slurp("demo", "out"),
+                     "Every generation's statistics and best program are in results/demo/"
+                     "seed-4.h5"),
+              "%s", slurp("demo", "out"));
+    char id[256];
+    snprintf(id, sizeof id, "%s/results/demo/seed-4.h5:5:best", dir);
+    const char *d[] = {"disasm", id, NULL};
+    cr_assert_eq(run("demo5", d), 0, "%s", slurp("demo5", "err"));
+    cr_assert_gt(strlen(slurp("demo5", "out")), 0);
+}
+
 static int batch(const char *tag, const char *out, const char *seeds, bool force);
 
 Test(cli, batch_writes_a_file_per_seed_and_an_index) {
