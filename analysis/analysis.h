@@ -168,30 +168,28 @@ bool an_solved(const an_run *r, uint64_t row);
  * the run has none or the read fails. */
 int an_case_errors(const an_run *r, uint64_t row, double *out);
 /* One stored program: an individual of /pop, or a generation's best from
- * /elite when /pop does not keep that generation (row is then UINT64_MAX). */
+ * /elite when /pop does not keep that generation. */
 typedef struct {
     uint64_t gen;
     uint32_t island, slot;
-    uint64_t row;
     const uint8_t *code; /* in the an_run: valid while it is loaded */
     uint32_t len;
     double error; /* its stored error */
 } an_program;
-/* The program of /pop row. */
-an_program an_row_program(const an_run *r, uint64_t row);
 /* The program id names (an_parse_id's forms): from /pop, or from /elite for
  * a generation's best that /pop does not keep. 0, or -1 when the id is
  * malformed or the file does not hold that program. */
 int an_program_get(const an_run *r, const char *id, an_program *p);
-/* Disassemble p (native or EVM) to f, each line after indent; a
- * fixed-point task's PUSH constants decoded in the comment. */
-void an_print_program(const an_run *r, const an_program *p, FILE *f, const char *indent);
+/* Disassemble a genome of r (native or EVM) to f, each line after indent;
+ * a fixed-point task's PUSH constants decoded in the comment. */
+void an_print_program(const an_run *r, const uint8_t *code, size_t len, FILE *f,
+                      const char *indent);
 /* Native code disassembled (vm_disasm) to f, each line after indent; with
  * fixed, each PUSH's comment ends with its Q32.32 value ("= 0.5"). */
 void an_disasm(const uint8_t *code, size_t len, bool fixed, FILE *f, const char *indent);
-/* p as an expression in style s (an_expr_string with the run's task), or
- * "(no expression: WHY)"; malloc'd, NULL when out of memory. */
-char *an_run_expr(const an_run *r, const an_program *p, an_expr_style s);
+/* A genome of r as an expression in style s (an_expr_string with the run's
+ * task), or "(no expression: WHY)"; malloc'd, NULL when out of memory. */
+char *an_run_expr(const an_run *r, const uint8_t *code, size_t len, an_expr_style s);
 
 /* ---- statistics ---- */
 

@@ -100,10 +100,8 @@ int an_lineage(const an_run *r, uint64_t gen, uint32_t island, uint32_t slot, bo
                 "  hits %" PRIu32 "  %" PRIu32 " bytes  [%s]%s\n",
                 gen, island, slot, r->error[row], r->gas[row], r->memtime[row], r->hits[row],
                 r->length[row], optext, second);
-        if (programs) {
-            an_program pr = an_row_program(r, row);
-            an_print_program(r, &pr, out, "      ");
-        }
+        if (programs)
+            an_print_program(r, r->code + r->code_offset[row], r->length[row], out, "      ");
         if (++steps > limit) {
             base_errf_at(err, errcap, r->path,
                          "the parent ids loop (at %" PRIu64 ":%" PRIu32 ":%" PRIu32

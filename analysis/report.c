@@ -369,16 +369,16 @@ static int read_run(group *g, const char *path, FILE *front, FILE *memerr, FILE 
     size_t nbuf = 0;
     FILE *m = open_memstream(&s->program, &nbuf);
     if (!m) goto cleanup;
-    an_program best = an_row_program(&r, s->best_row);
-    an_print_program(&r, &best, m, "    ");
-    fclose(m);
+    const uint8_t *code = r.code + r.code_offset[s->best_row];
     uint32_t len = r.length[s->best_row];
+    an_print_program(&r, code, len, m, "    ");
+    fclose(m);
     for (uint32_t i = 0; i < len && i < 256; i++)
-        snprintf(s->code_hex + 2 * i, 3, "%02x", r.code[r.code_offset[s->best_row] + i]);
+        snprintf(s->code_hex + 2 * i, 3, "%02x", code[i]);
     if (len > 256) strcat(s->code_hex, "...");
     if (!r.evm) {
-        s->expr = an_run_expr(&r, &best, AN_EXPR_INFIX);
-        if (r.expressible) s->expr_tex = an_run_expr(&r, &best, AN_EXPR_LATEX);
+        s->expr = an_run_expr(&r, code, len, AN_EXPR_INFIX);
+        if (r.expressible) s->expr_tex = an_run_expr(&r, code, len, AN_EXPR_LATEX);
         s->consts = program_consts(&r, s->best_row);
     }
     if (r.per_case) {

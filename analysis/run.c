@@ -462,7 +462,7 @@ static int load_run(const char *path, an_run *r, char *err, size_t errcap) {
          * writer's last complete row have none */
         int64_t no = dset_len(f, "elite/code_offset"), nl = dset_len(f, "elite/length"),
                 nb = dset_len(f, "elite/code");
-        uint64_t n = no < nl ? (uint64_t)(no < 0 ? 0 : no) : (uint64_t)(nl < 0 ? 0 : nl), end = 0;
+        uint64_t n = (uint64_t)(no < nl ? no : nl), end = 0;
         if (n > r->generations) n = r->generations;
         if (no < 0 || nl < 0 || nb < 0 ||
             !(r->elite_offset = read_prefix(f, "elite/code_offset", H5T_NATIVE_UINT64, 8, n)) ||
@@ -665,51 +665,40 @@ void an_disasm(const uint8_t *code, size_t len, bool fixed, FILE *f, const char 
     print_listing(code, len, false, fixed, f, indent);
 }
 
-an_program an_row_program(const an_run *r, uint64_t row) {
-    uint64_t per_gen = (uint64_t)r->islands * r->pop_size, j = row / per_gen;
-    an_program p = {.gen = r->pop_gen ? r->pop_gen[j] : j,
-                    .island = (uint32_t)(row % per_gen / r->pop_size),
-                    .slot = (uint32_t)(row % r->pop_size),
-                    .row = row,
-                    .code = r->code + r->code_offset[row],
-                    .len = r->length[row],
-                    .error = r->error[row]};
-    return p;
-}
-
 int an_program_get(const an_run *r, const char *id, an_program *p) {
     uint64_t gen;
     uint32_t island, slot;
     if (an_parse_id(r, id, &gen, &island, &slot) || gen >= r->generations || island >= r->islands ||
         slot >= r->pop_size)
         return -1;
+    *p = (an_program){.gen = gen, .island = island, .slot = slot};
     if (an_pop_index(r, gen) != UINT64_MAX) {
-        *p = an_row_program(r, an_row(r, gen, island, slot));
+        uint64_t row = an_row(r, gen, island, slot);
+        p->code = r->code + r->code_offset[row];
+        p->len = r->length[row];
+        p->error = r->error[row];
         return 0;
     }
     const an_stats *s = &r->stats[gen];
     if (gen >= r->elite_gens || island != s->best_island || slot != s->best_slot) return -1;
-    *p = (an_program){.gen = gen,
-                      .island = island,
-                      .slot = slot,
-                      .row = UINT64_MAX,
-                      .code = r->elite_code + r->elite_offset[gen],
-                      .len = r->elite_length[gen],
-                      .error = s->best_error};
+    p->code = r->elite_code + r->elite_offset[gen];
+    p->len = r->elite_length[gen];
+    p->error = s->best_error;
     return 0;
 }
 
-void an_print_program(const an_run *r, const an_program *p, FILE *f, const char *indent) {
-    print_listing(p->code, p->len, r->evm, r->expressible && r->expr.fixed, f, indent);
+void an_print_program(const an_run *r, const uint8_t *code, size_t len, FILE *f,
+                      const char *indent) {
+    print_listing(code, len, r->evm, r->expressible && r->expr.fixed, f, indent);
 }
 
-char *an_run_expr(const an_run *r, const an_program *p, an_expr_style s) {
+char *an_run_expr(const an_run *r, const uint8_t *code, size_t len, an_expr_style s) {
     if (!r->expressible) {
         char *t = malloc(sizeof r->expr_why + 32);
         if (t) snprintf(t, sizeof r->expr_why + 32, "(no expression: %s)", r->expr_why);
         return t;
     }
-    return an_expr_string(p->code, p->len, &r->expr, s);
+    return an_expr_string(code, len, &r->expr, s);
 }
 
 double an_quantile(double *v, size_t n, double q) {

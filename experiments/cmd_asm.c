@@ -210,12 +210,12 @@ static int disasm_run(const char *arg, size_t plen, const char *id, bool fixed, 
     if (fixed && r.expressible) r.expr.fixed = true;
     rc = EXP_EXIT_OK;
     if (expr) {
-        char *t = an_run_expr(&r, &p, style);
+        char *t = an_run_expr(&r, p.code, p.len, style);
         if (t) printf("%s\n", t);
         rc = t ? EXP_EXIT_OK : EXP_EXIT_FAIL;
         free(t);
     } else {
-        an_print_program(&r, &p, stdout, "");
+        an_print_program(&r, p.code, p.len, stdout, "");
     }
     an_run_free(&r);
     return rc;
