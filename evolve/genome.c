@@ -521,6 +521,8 @@ void evo_mut_swap(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, ui
 /* Truncate code at an instruction boundary to fit the caps. */
 static uint32_t cap_len(const evo_isa *isa, const evo_genome_params *g, const uint8_t *code,
                         uint32_t len) {
+    if (len <= g->max_bytes && len <= g->max_insns)
+        return len; /* an instruction is a byte or more */
     uint32_t pc = 0, n = 0;
     while (pc < len && n < g->max_insns) {
         uint32_t l = evo_insn_len(isa, code, len, pc);

@@ -157,13 +157,10 @@ static uint32_t emit(vm_machine *a, vm_proc *p, uint32_t c, bool step, const uin
     uint32_t *at = step ? p->step_at : p->fast_at;
     blockacc b = {0};
     bool open = false;
-    for (uint32_t pc = 0;;) {
-        vm_insn in;
+    for (const vm_insn *next = a->ins;; next++) {
+        vm_insn in = *next; /* decode_all ends the list with the end's entry */
+        uint32_t pc = in.pc;
         bool end = pc >= p->len;
-        if (end)
-            in = (vm_insn){.pc = pc, .len = 0, .op = 0, .defined = true};
-        else
-            vm_decode_inline(p->code, p->len, pc, &in);
         int64_t nin, nout, cost;
         if (end)
             nin = nout = cost = 0;
@@ -196,10 +193,21 @@ static uint32_t emit(vm_machine *a, vm_proc *p, uint32_t c, bool step, const uin
         }
         c += VM_INS_CELLS;
         if (end) break;
-        pc += in.len;
     }
     blk_close(&b, cells, p->cold);
     return c;
+}
+
+/* Decode the code once into a->ins (room: decode), ending the list with
+ * an entry at len. Returns the number of instructions. */
+static uint32_t decode_all(vm_machine *a, const vm_proc *p) {
+    uint32_t n = 0;
+    for (uint32_t pc = 0; pc < p->len; n++) {
+        vm_decode_inline(p->code, p->len, pc, &a->ins[n]);
+        pc += a->ins[n].len;
+    }
+    a->ins[n] = (vm_insn){.pc = p->len, .len = 0, .op = 0, .defined = true};
+    return n;
 }
 
 /* Point the jumps listed in fix at their target's header in `at`, or at a
@@ -231,30 +239,30 @@ int FN(decode)(vm_machine *a, vm_proc *p) {
     FN(run)(NULL, NULL, NULL, false, &ops, &xops);
     uint32_t len = p->len;
     p->decoded = 0;
-    if (vm_grow((void **)&a->lead, &a->lead_cap, (size_t)len + 1, 1)) return -1;
-    /* One pass: instruction starts (bit 0), leaders (bit 1), the count. */
+    if (vm_grow((void **)&a->lead, &a->lead_cap, (size_t)len + 1, 1) ||
+        vm_grow((void **)&a->ins, &a->ins_cap, (size_t)len + 1, sizeof(vm_insn)))
+        return -1;
+    uint32_t n = decode_all(a, p);
+    /* instruction starts (bit 0), leaders (bit 1) */
     uint8_t *lead = a->lead;
     memset(lead, 0, (size_t)len + 1);
     lead[0] = 2;
-    uint32_t n = 0;
     bool blocks = false, seed = false;
-    for (uint32_t pc = 0; pc < len; n++) {
-        vm_insn in;
-        vm_decode_inline(p->code, len, pc, &in);
-        lead[pc] |= 1;
-        uint32_t next = pc + in.len;
-        if (in.defined && !in.truncated) {
-            blocks |= vm_is_block_open(in.op) || in.op == VM_OP_CLOSE;
-            seed |= in.op == VM_OP_RAND || in.op >= VM_OP_RECURSE; /* a child's place */
-            if ((&vm_optab[in.op])->imm == VM_IMM_REL) {
-                int64_t t = vm_rel_target(&in);
+    for (uint32_t k = 0; k < n; k++) {
+        const vm_insn *in = &a->ins[k];
+        lead[in->pc] |= 1;
+        uint32_t next = in->pc + in->len;
+        if (in->defined && !in->truncated) {
+            blocks |= vm_is_block_open(in->op) || in->op == VM_OP_CLOSE;
+            seed |= in->op == VM_OP_RAND || in->op >= VM_OP_RECURSE; /* a child's place */
+            if ((&vm_optab[in->op])->imm == VM_IMM_REL) {
+                int64_t t = vm_rel_target(in);
                 if (t >= 0 && t <= len) lead[t] |= 2;
             }
-            if (is_terminator(in.op) && next <= len) lead[next] |= 2;
+            if (is_terminator(in->op) && next <= len) lead[next] |= 2;
         } else if (next <= len) {
             lead[next] |= 2;
         }
-        pc = next;
     }
     lead[len] |= 3;
     /* room for the fast copy, the step copy, and the skip variants (each
@@ -292,7 +300,8 @@ static void FN(decode_step)(vm_machine *a, vm_proc *p) {
     const void *const *ops, *const *xops;
     FN(run)(NULL, NULL, NULL, false, &ops, &xops);
     uint32_t nfix = 0;
-    if (p->has_blocks) vm_match_blocks(p->code, p->len, a->match); /* the scratch grew in decode */
+    decode_all(a, p); /* the scratch grew in decode */
+    if (p->has_blocks) vm_match_blocks(p->code, p->len, a->match);
     memset(p->step_at, 0xff, ((size_t)p->len + 1) * sizeof(uint32_t));
     p->ncells = emit(a, p, p->fast_end, true, NULL, &nfix, ops, xops);
     for (uint32_t pc = 0; pc <= p->len; pc++) {

@@ -221,6 +221,7 @@ void vm_machine_free(vm_machine *a) {
     free(a->lead);
     free(a->fix);
     free(a->match);
+    free(a->ins);
     vm_buf_free(&a->img);
     vm_machine_free(a->img_m);
     free(a);

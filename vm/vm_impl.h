@@ -156,6 +156,8 @@ struct vm_machine {
     uint32_t fix_cap;
     uint32_t *match; /* block matching: target per pc, then the open blocks */
     uint32_t match_cap;
+    vm_insn *ins; /* the code's instructions, decoded once for both copies */
+    uint32_t ins_cap;
 
     /* SAVECHILD and LOADCHILD: the image, and the machine it is read into,
      * between the instruction's check and its doing */
