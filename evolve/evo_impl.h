@@ -31,7 +31,7 @@ typedef struct {
     evo_vary_ws vw;
     uint32_t *lex;      /* lexicase scratch: N + ncases */
     uint64_t insns;     /* instructions run, when counting (evo_run_count_insns) */
-    uint64_t interp_ns; /* ns in the interpreter, when timing (evo_run_time_interp) */
+    vm_interp_clock interp; /* the interpreter's time, when timing (evo_run_time_interp) */
 } __attribute__((aligned(64))) evo_thread;
 
 struct evo_run {

@@ -485,9 +485,11 @@ int evo_run_simplify(evo_run *r, uint32_t island, uint32_t slot, uint32_t steps,
 int evo_run_count_insns(evo_run *r, bool on);
 uint64_t evo_run_insns(const evo_run *r);
 /* Time the native interpreter in every later evaluation (on: true);
- * evo_run_interp_secs gives the sum over the threads. Returns 0 or -1. */
+ * evo_run_interp_secs gives the sum over the threads, as read between two
+ * clock readings at each of *entries entries (vm_time_interp). Returns 0
+ * or -1. */
 int evo_run_time_interp(evo_run *r, bool on);
-double evo_run_interp_secs(const evo_run *r);
+double evo_run_interp_secs(const evo_run *r, uint64_t *entries);
 
 /* A hash of the populations (genomes, results, lineage) and the counters:
  * equal runs give equal hashes. */

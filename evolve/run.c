@@ -955,16 +955,19 @@ int evo_run_count_insns(evo_run *r, bool on) {
 int evo_run_time_interp(evo_run *r, bool on) {
     if (ensure_threads(r, run_threads(r))) return -1;
     for (int i = 0; i < r->nws; i++) {
-        r->ws[i].interp_ns = 0;
-        fit_ctx_time_interp(r->ws[i].fc, on ? &r->ws[i].interp_ns : NULL);
+        r->ws[i].interp = (vm_interp_clock){0, 0};
+        fit_ctx_time_interp(r->ws[i].fc, on ? &r->ws[i].interp : NULL);
     }
     return 0;
 }
 
-double evo_run_interp_secs(const evo_run *r) {
-    uint64_t n = 0;
-    for (int i = 0; i < r->nws; i++)
-        n += r->ws[i].interp_ns;
+double evo_run_interp_secs(const evo_run *r, uint64_t *entries) {
+    uint64_t n = 0, e = 0;
+    for (int i = 0; i < r->nws; i++) {
+        n += r->ws[i].interp.ns;
+        e += r->ws[i].interp.entries;
+    }
+    if (entries) *entries = e;
     return (double)n * 1e-9;
 }
 

@@ -81,8 +81,8 @@ void fit_ctx_count_insns(fit_ctx *c, uint64_t *counter) {
     vm_set_trace(c->arena, counter ? count_insn : NULL, c);
 }
 
-void fit_ctx_time_interp(fit_ctx *c, uint64_t *ns) {
-    if (c && c->arena) vm_time_interp(c->arena, ns);
+void fit_ctx_time_interp(fit_ctx *c, vm_interp_clock *clk) {
+    if (c && c->arena) vm_time_interp(c->arena, clk);
 }
 
 unsigned fit_status_severity(vm_status s) {

@@ -421,7 +421,7 @@ const fit_task *fit_ctx_task(const fit_ctx *c);
 void fit_ctx_count_insns(fit_ctx *c, uint64_t *counter);
 /* Add the nanoseconds the native interpreter runs to *ns (NULL: stop):
  * vm_time_interp on the context's arena. */
-void fit_ctx_time_interp(fit_ctx *c, uint64_t *ns);
+void fit_ctx_time_interp(fit_ctx *c, vm_interp_clock *clk);
 
 /* Run code on every case of the split, each case in a fresh process: vm_load
  * once, then per case vm_reset, push the inputs (or fill the input

@@ -1323,15 +1323,16 @@ static vm_status run(vm_machine *a, bool metered) {
     if (r->decoded != want && (metered ? vm_interp_decode(a, r) : vm_interp_nm_decode(a, r)))
         return r->status = VM_OUT_OF_MEMORY;
     if (r->depth > r->lim.stack) return r->status = VM_STACK_OVERFLOW;
-    if (!a->interp_ns) return run_decoded(a, metered);
+    if (!a->interp) return run_decoded(a, metered);
     uint64_t t0 = now_ns();
     vm_status st = run_decoded(a, metered);
-    *a->interp_ns += now_ns() - t0;
+    a->interp->ns += now_ns() - t0;
+    a->interp->entries++;
     return st;
 }
 
-void vm_time_interp(vm_machine *a, uint64_t *ns) {
-    a->interp_ns = ns;
+void vm_time_interp(vm_machine *a, vm_interp_clock *c) {
+    a->interp = c;
 }
 
 static vm_status run_decoded(vm_machine *a, bool metered) {

@@ -316,9 +316,13 @@ int vm_snapshot_load(vm_machine *a, const uint8_t *data, size_t len, char *err, 
  * instruction). When set, the VM meters one instruction at a time. */
 typedef void (*vm_trace_fn)(void *ctx, const vm_machine *a, uint32_t pc);
 void vm_set_trace(vm_machine *a, vm_trace_fn fn, void *ctx);
-/* For benchmarks: add the nanoseconds each later vm_run/vm_run_unmetered
- * spends running code (after decoding the root's) to *ns; NULL: stop. */
-void vm_time_interp(vm_machine *a, uint64_t *ns);
+/* For benchmarks: each later vm_run/vm_run_unmetered adds the nanoseconds
+ * it spends running code (after decoding the root's) to c->ns, read with
+ * two clock readings, and counts itself in c->entries; NULL: stop. */
+typedef struct {
+    uint64_t ns, entries;
+} vm_interp_clock;
+void vm_time_interp(vm_machine *a, vm_interp_clock *c);
 /* Force per-instruction metering (for tests that compare with block mode). */
 void vm_set_stepping(vm_machine *a, bool on);
 uint64_t vm_gas_left(const vm_machine *a);

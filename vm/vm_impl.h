@@ -168,7 +168,7 @@ struct vm_machine {
     uint64_t epoch; /* the supervisor's last mark */
     vm_trace_fn trace;
     void *trace_ctx;
-    uint64_t *interp_ns; /* vm_time_interp */
+    vm_interp_clock *interp; /* vm_time_interp */
     bool stepping;
 };
 
