@@ -16,30 +16,6 @@ static const char demo_usage[] =
     "root) into results/<spec name>/, replacing an earlier demo result, and shows\n"
     "what it found: the best program disassembled, its error and its gas.\n";
 
-/* Evolved code carries neutral instructions. A solution of an integer task
- * is shown again after automatic simplification (evo_run_simplify, as
- * `frugal bench science` does), with its test result: that is the program a
- * reader should look at. */
-#define DEMO_SIMPLIFY 5000
-static void show_simplified(evo_run *r, const exp_spec *s, const evo_stats *st) {
-    const fit_task *t = evo_run_task(r);
-    const fit_cases *tc = fit_task_cases(t, FIT_TEST);
-    if (st->best_error != 0 || t->fixed_point || !tc || !tc->n) return;
-    uint8_t *code = malloc(s->params.genome.max_bytes);
-    double *e = malloc(fit_task_nerrors(t, FIT_TEST) * sizeof *e);
-    fit_result res = {.errors = e};
-    uint32_t n = 0;
-    if (code && e && exp_simplify_best(r, s, st, DEMO_SIMPLIFY, FIT_TEST, code, &n, &res) == 0) {
-        printf("\nsimplified (%d tries at deleting instructions, keeping the training error 0): "
-               "%u instructions\n",
-               DEMO_SIMPLIFY, evo_genome_insns(evo_run_isa(r), code, n));
-        printf("test: error %.6g, %u/%u hits\n", res.error, res.hits, tc->n);
-        exp_print_program(stdout, t, code, n, "  ");
-    }
-    free(e);
-    free(code);
-}
-
 int exp_cmd_demo(int argc, char **argv) {
     static const struct option opts[] = {{"spec", required_argument, 0, 's'},
                                          {"threads", required_argument, 0, 't'},
@@ -82,7 +58,6 @@ int exp_cmd_demo(int argc, char **argv) {
         evo_run_island(r, st.best_island, &v);
         uint32_t insns =
             evo_genome_insns(isa, v.code + (size_t)st.best_slot * v.stride, v.len[st.best_slot]);
-        show_simplified(r, &spec, &st);
         printf("\nWhat it found: a native program of %u instructions (%u bytes) for task \"%s\",\n"
                "right on %u of %u training cases, using %" PRIu64 " gas over them (%.1f per "
                "case),\nafter %" PRIu64 " generations and %" PRIu64 " evaluations.\n",

@@ -346,6 +346,7 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
         if (t->block && t->block_len && t->train.n)
             printf("the block costs %" PRIu64 " gas; the best costs %.1f per case\n", t->block_gas,
                    (double)st.best_gas / t->train.n);
+        if (!oc->interrupted) exp_show_simplified(stdout, r, s, &st);
         printf("hash %s%s%s\n", hash, file ? ", results in " : "", file ? file : "");
         if (!evo_run_reproducible(r))
             printf("note: a wall-clock budget was set; this run is not reproducible\n");

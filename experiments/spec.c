@@ -1472,6 +1472,28 @@ int exp_simplify_best(evo_run *r, const exp_spec *s, const evo_stats *st, uint32
     return rc;
 }
 
+void exp_show_simplified(FILE *f, evo_run *r, const exp_spec *s, const evo_stats *st) {
+    const fit_task *t = evo_run_task(r);
+    const fit_cases *tc = fit_task_cases(t, FIT_TEST);
+    if (st->best_error != 0 || t->fixed_point || !tc || !tc->n ||
+        tc == fit_task_cases(t, FIT_TRAIN))
+        return;
+    uint8_t *code = malloc(s->params.genome.max_bytes);
+    double *e = malloc(fit_task_nerrors(t, FIT_TEST) * sizeof *e);
+    fit_result res = {.errors = e};
+    uint32_t n = 0;
+    if (code && e && exp_simplify_best(r, s, st, EXP_SIMPLIFY, FIT_TEST, code, &n, &res) == 0) {
+        fprintf(f,
+                "\nsimplified (%d tries at deleting instructions, keeping the training error 0): "
+                "%u instructions\n",
+                EXP_SIMPLIFY, evo_genome_insns(evo_run_isa(r), code, n));
+        fprintf(f, "test: error %.6g, %u/%u hits\n", res.error, res.hits, tc->n);
+        exp_print_program(f, t, code, n, "  ");
+    }
+    free(e);
+    free(code);
+}
+
 void exp_print_program(FILE *f, const fit_task *t, const uint8_t *code, uint32_t len,
                        const char *indent) {
     if (t->isa == FIT_ISA_EVM) {

@@ -240,8 +240,8 @@ int exp_bench_gp_figures(const exp_gp_options *o, exp_gp_figures *f) {
     f->minsn = f->rate[GP_ONE].med * f->insns_per_eval / 1e6;
     double inside, pair;
     clock_cost(&inside, &pair);
-    f->interp_share = (tim.interp - (double)tim.entries * inside) /
-                      (tim.secs - (double)tim.entries * pair);
+    f->interp_share =
+        (tim.interp - (double)tim.entries * inside) / (tim.secs - (double)tim.entries * pair);
     rc = 0;
 cleanup:
     if (c.script) unlink(c.xs);

@@ -63,10 +63,6 @@ typedef struct {
     double test_err, seconds;
 } sci_run;
 
-/* Simplification steps for a training solution before its test (Helmuth,
- * McPhee and Spector 2017 use 5,000; PushGP's PSB2 results are simplified). */
-#define SCI_SIMPLIFY 5000
-
 typedef struct {
     uint64_t runs;
     double fraction; /* of the published generations (PSB) */
@@ -163,7 +159,7 @@ static int frugal_run(const sci_problem *p, uint64_t seed, uint64_t budget_evals
     if (out->train_solved && !s.task.fixed_point) {
         uint32_t n = 0;
         uint8_t *code = malloc(s.params.genome.max_bytes);
-        if (!code || exp_simplify_best(r, &s, &st, SCI_SIMPLIFY, FIT_TEST, code, &n, &res)) {
+        if (!code || exp_simplify_best(r, &s, &st, EXP_SIMPLIFY, FIT_TEST, code, &n, &res)) {
             free(code);
             goto cleanup;
         }
