@@ -9,18 +9,24 @@ const vm_opinfo vm_optab[256] = {
 #undef OP
 };
 
+const uint8_t vm_ilen[256] = {
+#define OP(name, byte, in, out, gas, imm, doc) [byte] = 1 + VM_IMM_SIZE_##imm,
+#include "vm/opcodes.def"
+#undef OP
+};
+
 const vm_opinfo *vm_opinfo_of(uint8_t op) {
     return &vm_optab[op];
 }
 
 unsigned vm_imm_size(vm_imm_kind k) {
     switch (k) {
-    case VM_IMM_I64: return 8;
-    case VM_IMM_REL: return 2;
-    case VM_IMM_IDX: return 1;
-    case VM_IMM_U8:
-    case VM_IMM_ARG: return 1;
-    default: return 0;
+    case VM_IMM_I64: return VM_IMM_SIZE_I64;
+    case VM_IMM_REL: return VM_IMM_SIZE_REL;
+    case VM_IMM_IDX: return VM_IMM_SIZE_IDX;
+    case VM_IMM_U8: return VM_IMM_SIZE_U8;
+    case VM_IMM_ARG: return VM_IMM_SIZE_ARG;
+    default: return VM_IMM_SIZE_NONE;
     }
 }
 

@@ -201,19 +201,27 @@ typedef struct {
     int64_t memcap;  /* most words its subtree may hold */
 } vm_budget;
 
-/* The opcode table (opcodes.c), and decoding inlined for the decoder's loops. */
+/* Immediate sizes by kind: the size alone tells how to read one. */
+#define VM_IMM_SIZE_NONE 0
+#define VM_IMM_SIZE_I64  8 /* little-endian word */
+#define VM_IMM_SIZE_REL  2 /* little-endian int16 */
+#define VM_IMM_SIZE_IDX  1
+#define VM_IMM_SIZE_U8   1
+#define VM_IMM_SIZE_ARG  1
+
+/* The opcode table (opcodes.c); vm_ilen, each byte's instruction length (0:
+ * undefined), is the decoder's: four cache lines instead of the table's. */
 extern const vm_opinfo vm_optab[256];
+extern const uint8_t vm_ilen[256];
 
 static inline void vm_decode_inline(const uint8_t *code, size_t len, size_t pc, vm_insn *out) {
-    const vm_opinfo *oi = &vm_optab[code[pc]];
+    unsigned l = vm_ilen[code[pc]];
     out->pc = (uint32_t)pc;
     out->op = code[pc];
     out->imm = 0;
-    out->defined = oi->name != NULL;
+    out->defined = l != 0;
     out->truncated = false;
-    static const uint8_t size[] = {[VM_IMM_NONE] = 0, [VM_IMM_I64] = 8, [VM_IMM_REL] = 2,
-                                   [VM_IMM_IDX] = 1,  [VM_IMM_U8] = 1,  [VM_IMM_ARG] = 1};
-    unsigned n = out->defined ? size[oi->imm] : 0;
+    unsigned n = l ? l - 1 : 0;
     if (pc + 1 + n > len) {
         out->truncated = true;
         out->len = (uint32_t)(len - pc);
@@ -221,18 +229,16 @@ static inline void vm_decode_inline(const uint8_t *code, size_t len, size_t pc, 
     }
     out->len = 1 + n;
     const uint8_t *q = code + pc + 1;
-    switch (oi->imm) {
-    case VM_IMM_I64: {
+    switch (n) {
+    case VM_IMM_SIZE_I64: {
         uint64_t v = 0;
         for (unsigned i = 0; i < 8; i++)
             v |= (uint64_t)q[i] << (8 * i);
         out->imm = (vm_word)v;
         break;
     }
-    case VM_IMM_REL: out->imm = (int16_t)(uint16_t)(q[0] | q[1] << 8); break;
-    case VM_IMM_IDX:
-    case VM_IMM_U8:
-    case VM_IMM_ARG: out->imm = q[0]; break;
+    case VM_IMM_SIZE_REL: out->imm = (int16_t)(uint16_t)(q[0] | q[1] << 8); break;
+    case 1: out->imm = q[0]; break; /* IDX, U8, ARG */
     default: break;
     }
 }
