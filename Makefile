@@ -18,11 +18,19 @@ endif
 ifdef WERROR
 WARN    += -Werror
 endif
-DEFS    := -DFRUGAL_VERSION='"0.1.0"' -DFRUGAL_COMMIT='"$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)"'
+DEFS    := -DFRUGAL_VERSION='"0.1.0"'
+# The commit a build is made of, for --version and every run file's
+# frugal_commit ("-dirty": with changes not committed). A generated header,
+# rewritten only when it changes, so that the objects that include it are
+# rebuilt with it (a -D flag would leave them with an earlier commit).
+COMMIT  := $(shell git describe --always --dirty --abbrev=7 2>/dev/null || echo unknown)
+GEN     := build/gen
+$(shell mkdir -p $(GEN); h='#define FRUGAL_COMMIT "$(COMMIT)"'; \
+  [ "$$(cat $(GEN)/frugal_commit.h 2>/dev/null)" = "$$h" ] || echo "$$h" > $(GEN)/frugal_commit.h)
 ifeq ($(MPI),1)
 DEFS    += -DFRUGAL_MPI=1
 endif
-BASE_CFLAGS := -std=gnu11 $(WARN) -g -fopenmp -MMD -MP -I. $(PKG_CFLAGS) $(DEFS)
+BASE_CFLAGS := -std=gnu11 $(WARN) -g -fopenmp -MMD -MP -I. -I$(GEN) $(PKG_CFLAGS) $(DEFS)
 # Link-time optimisation lets the hot cross-module calls (fitness -> vm,
 # evolve -> fitness) inline: about 6% more evaluations/s in bench gp.
 OPT     ?= -O2 -flto=auto

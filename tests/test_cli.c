@@ -529,6 +529,26 @@ Test(cli, demo_file_holds_what_the_demo_says) {
     cr_assert_gt(strlen(slurp("demo5", "out")), 0);
 }
 
+/* --version (and every run file's frugal_commit) names the commit of the
+ * sources the binary was built from, "-dirty" when they hold changes not
+ * committed: an incremental build once kept an earlier commit in the
+ * objects it did not rebuild. Outside a git checkout there is nothing to
+ * compare with. */
+Test(cli, version_names_the_commit_of_its_sources) {
+    FILE *g = popen("git describe --always --dirty --abbrev=7 2>/dev/null", "r");
+    cr_assert(g);
+    char want[64] = "";
+    bool have = fgets(want, sizeof want, g) != NULL;
+    int grc = pclose(g);
+    if (!have || grc != 0) return;
+    want[strcspn(want, "\n")] = 0;
+    const char *a[] = {"--version", NULL};
+    cr_assert_eq(run("ver", a), 0, "%s", slurp("ver", "err"));
+    char line[128];
+    snprintf(line, sizeof line, "frugal 0.1.0 (%s)\n", want);
+    cr_assert_str_eq(slurp("ver", "out"), line);
+}
+
 /* A run that solves its training cases shows the solution simplified, with
  * its test result: Smallest's seed 2 solves with 19 instructions of which
  * the last three MIN are the answer, and misses 4 of the 1000 test cases. */
