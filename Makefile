@@ -194,4 +194,4 @@ format-check: deps
 clean:
 	rm -rf build frugal
 
--include $(OBJ:.o=.d) $(AOBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(A)/%.d)
+-include $(OBJ:.o=.d) $(AOBJ:.o=.d) $(B)/experiments/main.d $(A)/experiments/main.d $(FUZZ_OBJ:.o=.d) $(TEST_SRC:%.c=$(B)/%.d) $(TEST_SRC:%.c=$(A)/%.d)
