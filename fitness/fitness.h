@@ -419,8 +419,8 @@ const fit_task *fit_ctx_task(const fit_ctx *c);
  * stop counting). Counting meters one instruction at a time (same results,
  * slower): for reporting instructions/s of a run made again untimed. */
 void fit_ctx_count_insns(fit_ctx *c, uint64_t *counter);
-/* Add the nanoseconds the native interpreter runs to *ns (NULL: stop):
- * vm_time_interp on the context's arena. */
+/* Time the native interpreter into *clk (NULL: stop): vm_time_interp on
+ * the context's arena. */
 void fit_ctx_time_interp(fit_ctx *c, vm_interp_clock *clk);
 
 /* Run code on every case of the split, each case in a fresh process: vm_load

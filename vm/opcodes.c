@@ -9,6 +9,10 @@ const vm_opinfo vm_optab[256] = {
 #undef OP
 };
 
+/* vm_decode_inline reads an immediate by its size alone */
+_Static_assert(VM_IMM_SIZE_I64 == 8 && VM_IMM_SIZE_REL == 2 && VM_IMM_SIZE_IDX == 1 &&
+                   VM_IMM_SIZE_U8 == 1 && VM_IMM_SIZE_ARG == 1,
+               "one immediate kind per size, but for the three one-byte kinds");
 const uint8_t vm_ilen[256] = {
 #define OP(name, byte, in, out, gas, imm, doc) [byte] = 1 + VM_IMM_SIZE_##imm,
 #include "vm/opcodes.def"

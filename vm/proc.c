@@ -1310,7 +1310,7 @@ static vm_status supervise(vm_machine *a, bool metered) {
 
 static vm_status run_decoded(vm_machine *a, bool metered);
 
-static uint64_t now_ns(void) {
+uint64_t vm_clock_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
@@ -1324,9 +1324,9 @@ static vm_status run(vm_machine *a, bool metered) {
         return r->status = VM_OUT_OF_MEMORY;
     if (r->depth > r->lim.stack) return r->status = VM_STACK_OVERFLOW;
     if (!a->interp) return run_decoded(a, metered);
-    uint64_t t0 = now_ns();
+    uint64_t t0 = vm_clock_ns();
     vm_status st = run_decoded(a, metered);
-    a->interp->ns += now_ns() - t0;
+    a->interp->ns += vm_clock_ns() - t0;
     a->interp->entries++;
     return st;
 }

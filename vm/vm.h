@@ -323,6 +323,9 @@ typedef struct {
     uint64_t ns, entries;
 } vm_interp_clock;
 void vm_time_interp(vm_machine *a, vm_interp_clock *c);
+/* The clock it reads (CLOCK_MONOTONIC, ns), so that a benchmark can
+ * measure what the two readings add. */
+uint64_t vm_clock_ns(void);
 /* Force per-instruction metering (for tests that compare with block mode). */
 void vm_set_stepping(vm_machine *a, bool on);
 uint64_t vm_gas_left(const vm_machine *a);

@@ -238,7 +238,7 @@ static inline void vm_decode_inline(const uint8_t *code, size_t len, size_t pc, 
         break;
     }
     case VM_IMM_SIZE_REL: out->imm = (int16_t)(uint16_t)(q[0] | q[1] << 8); break;
-    case 1: out->imm = q[0]; break; /* IDX, U8, ARG */
+    case VM_IMM_SIZE_U8: out->imm = q[0]; break; /* IDX, U8, ARG */
     default: break;
     }
 }
