@@ -244,8 +244,11 @@ uint32_t evo_genome_insns(const evo_isa *isa, const uint8_t *code, uint32_t len)
 
 typedef struct {
     uint32_t n, ncases;
+    /* errors per row (0: ncases); a down-sampled row holds the sample's
+     * ncases errors first, then padding up to every training case */
+    uint32_t row;
     const double *fitness;  /* n: the scalar to minimise */
-    const double *errors;   /* n * ncases, row per individual (lexicase) */
+    const double *errors;   /* n rows, one per individual (lexicase) */
     const uint32_t *length; /* n: bytes (tie-break); may be NULL */
     const uint64_t *gas;    /* n (tie-break); may be NULL */
 } evo_view;
@@ -445,9 +448,10 @@ const fit_task *evo_run_task(const evo_run *r);
  * EVO_OP_* bits that made the individual. */
 typedef struct {
     uint32_t n, ncases, stride;
+    uint32_t row; /* errors per row: the first ncases count (see evo_view) */
     const uint8_t *code;
     const uint32_t *len;
-    const double *fitness, *error, *errors; /* errors: n * ncases */
+    const double *fitness, *error, *errors; /* errors: n rows of row */
     const uint64_t *gas, *memtime;
     const uint32_t *status; /* worst vm_status over the cases */
     const uint32_t *hits, *parent_a, *parent_b, *ops;

@@ -246,6 +246,7 @@ void evo_island_view(const evo_run *r, const evo_pop *p, uint32_t island, evo_vi
     size_t b = (size_t)island * r->N;
     v->n = r->N;
     v->ncases = r->ncur;
+    v->row = r->nc;
     v->fitness = p->fitness + b;
     v->errors = p->errors + b * r->nc;
     v->length = p->len + b;
@@ -274,6 +275,7 @@ void evo_run_island(const evo_run *r, uint32_t island, evo_pop_view *v) {
     size_t b = (size_t)island * r->N;
     v->n = r->N;
     v->ncases = r->ncur;
+    v->row = r->nc;
     v->stride = r->stride;
     v->code = p->code + b * r->stride;
     v->len = p->len + b;

@@ -30,8 +30,14 @@ uint32_t evo_select_tournament(const evo_view *v, uint32_t k, evo_tiebreak tb, e
     return best;
 }
 
+/* Errors per row of a view: a down-sampled row is longer than its cases. */
+static inline size_t row_of(const evo_view *v) {
+    return v->row ? v->row : v->ncases;
+}
+
 uint32_t evo_select_lexicase(const evo_view *v, const double *eps, evo_rng *r, uint32_t *scratch) {
     uint32_t n = v->n, nc = v->ncases, *cand = scratch, *order = scratch + n;
+    size_t row = row_of(v);
     for (uint32_t i = 0; i < n; i++)
         cand[i] = i;
     for (uint32_t c = 0; c < nc; c++)
@@ -47,13 +53,13 @@ uint32_t evo_select_lexicase(const evo_view *v, const double *eps, evo_rng *r, u
         uint32_t c = order[k];
         double best = INFINITY;
         for (uint32_t i = 0; i < count; i++) {
-            double e = v->errors[(size_t)cand[i] * nc + c];
+            double e = v->errors[cand[i] * row + c];
             if (e < best) best = e;
         }
         double thr = best + (eps ? eps[c] : 0);
         uint32_t keep = 0;
         for (uint32_t i = 0; i < count; i++)
-            if (v->errors[(size_t)cand[i] * nc + c] <= thr) cand[keep++] = cand[i];
+            if (v->errors[cand[i] * row + c] <= thr) cand[keep++] = cand[i];
         count = keep;
     }
     return cand[evo_rng_below(r, count)];
@@ -120,12 +126,13 @@ double evo_median_keys(uint64_t *k, size_t n, bool doubles) {
 }
 
 void evo_lexicase_epsilon(const evo_view *v, double *eps, uint64_t *scratch) {
+    size_t row = row_of(v);
     for (uint32_t c = 0; c < v->ncases; c++) {
         for (uint32_t i = 0; i < v->n; i++)
-            scratch[i] = dkey(v->errors[(size_t)i * v->ncases + c]);
+            scratch[i] = dkey(v->errors[i * row + c]);
         double med = evo_median_keys(scratch, v->n, true);
         for (uint32_t i = 0; i < v->n; i++)
-            scratch[i] = dkey(fabs(v->errors[(size_t)i * v->ncases + c] - med));
+            scratch[i] = dkey(fabs(v->errors[i * row + c] - med));
         eps[c] = evo_median_keys(scratch, v->n, true);
     }
 }

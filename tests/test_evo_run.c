@@ -174,8 +174,10 @@ Test(evo_run, downsampled_generations) {
         for (uint32_t i = 0; i < v.n; i++) {
             if (v.ops[i] & EVO_OP_VERIFIED) continue;
             cr_assert_leq(v.hits[i], 5u);
-            for (uint32_t c = 5; c < v.ncases; c++)
-                cr_assert_eq(v.errors[(size_t)i * v.ncases + c], 0);
+            cr_assert_eq(v.ncases, 5);
+            cr_assert_eq(v.row, 17, "a row has room for every training case");
+            for (uint32_t c = 5; c < v.row; c++)
+                cr_assert_eq(v.errors[(size_t)i * v.row + c], 0);
             cr_assert_eq(v.ops[i] & EVO_OP_CLONE, 0, "results are never reused");
         }
         uint64_t e = evo_run_evaluations(r);
@@ -192,6 +194,57 @@ Test(evo_run, downsampled_generations) {
     cr_assert_eq(s.best_hits, 17);
     evo_run_free(r);
     fit_task_free(&t);
+}
+
+/* Down-sampled lexicase selects on the sample's errors, read row by row:
+ * the first case of a selection's order keeps only the population's best on
+ * it, so every parent is the best of its generation on some sampled case.
+ * (Rows are longer than the sample: reading them at the sample's stride
+ * mixed individuals, and a down-sampled search was close to random.) */
+Test(evo_run, downsampled_parents_are_best_on_a_sampled_case) {
+    const double fracs[] = {0.3, 0.9};
+    for (size_t f = 0; f < 2; f++) {
+        evo_params p = small(EVO_SEL_LEXICASE, 100, 1);
+        p.downsample = fracs[f];
+        p.elites = 0;
+        p.max_generations = 6;
+        p.target_error = -1;
+        char err[256];
+        evo_run *r = evo_run_new(&p, &quartic, err, sizeof err);
+        cr_assert_not_null(r, "%s", err);
+        cr_assert_eq(evo_run_step(r), 0);
+        for (int g = 0; g < 5; g++) {
+            evo_pop_view v;
+            evo_run_island(r, 0, &v);
+            uint32_t n = v.n, nc = v.ncases, row = v.row;
+            cr_assert_lt(nc, row, "a sample of %g", fracs[f]);
+            double *prev = malloc((size_t)n * row * sizeof *prev);
+            cr_assert_not_null(prev);
+            memcpy(prev, v.errors, (size_t)n * row * sizeof *prev);
+            cr_assert_eq(evo_run_step(r), 0);
+            evo_run_island(r, 0, &v);
+            for (uint32_t i = 0; i < n; i++) {
+                uint32_t par[2] = {v.parent_a[i], v.parent_b[i]};
+                for (int k = 0; k < 2; k++) {
+                    if (par[k] == EVO_NO_PARENT) continue;
+                    bool best_somewhere = false;
+                    for (uint32_t c = 0; c < nc && !best_somewhere; c++) {
+                        bool best = true;
+                        for (uint32_t j = 0; j < n && best; j++)
+                            if (prev[(size_t)j * row + c] < prev[(size_t)par[k] * row + c])
+                                best = false;
+                        best_somewhere = best;
+                    }
+                    cr_assert(
+                        best_somewhere,
+                        "sample %g, generation %d: parent %u of %u is best on no sampled case",
+                        fracs[f], g + 1, par[k], i);
+                }
+            }
+            free(prev);
+        }
+        evo_run_free(r);
+    }
 }
 
 /* Simplification: over many individuals, the program gets no longer and
