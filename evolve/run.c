@@ -691,6 +691,10 @@ static double now(void) {
 }
 
 static uint32_t best_slot(const evo_run *r, const evo_pop *p) {
+    /* down-sampling: the first verified on every case beats any judged on
+     * the sample only */
+    for (uint32_t s = 0; r->p.downsample < 1 && s < r->total; s++)
+        if (p->ops[s] & EVO_OP_VERIFIED) return s;
     uint32_t best = 0;
     evo_view v = {.n = r->total,
                   .ncases = r->nc,
@@ -713,9 +717,11 @@ static int coevo_push(evo_run *r) {
 }
 
 /* Down-sampling: an individual that meets the target on the sample stops
- * the run only if it meets it on every training case. The first such, in
- * slot order, takes its full results and EVO_OP_VERIFIED. The checks are
- * evaluations. 0 or -1. */
+ * the run only if it meets it on every training case. Each is checked there
+ * (the checks are evaluations): one that meets it takes its full results
+ * and EVO_OP_VERIFIED; one that does not keeps its row and fitness, which
+ * selection reads, and shows its error and hits on every case, so that no
+ * summary counts it solved. 0 or -1. */
 static int verify_sample(evo_run *r) {
     if (r->p.downsample >= 1 || r->p.target_error < 0) return 0;
     evo_pop *p = &r->pop[r->cur];
@@ -726,11 +732,14 @@ static int verify_sample(evo_run *r) {
             return -1;
         r->evals++;
         r->gas_total += fr.gas;
-        if (!(fr.error <= r->p.target_error)) continue;
+        if (!(fr.error <= r->p.target_error)) {
+            p->error[s] = fr.error;
+            p->hits[s] = fr.hits;
+            continue;
+        }
         memcpy(p->errors + (size_t)s * r->nc, r->ds_err, r->nc * sizeof *r->ds_err);
         put_result(r, p, s, &fr);
         p->ops[s] |= EVO_OP_VERIFIED;
-        return 0;
     }
     return 0;
 }

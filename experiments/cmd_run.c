@@ -263,11 +263,25 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
                     bool json) {
     evo_stats st;
     if (evo_run_stats(r, &st)) return;
+    const fit_task *t = evo_run_task(r);
+    /* down-sampling: the best was judged on the last sample; show it on
+     * every training case */
+    bool sampled = evo_run_params(r)->downsample < 1;
+    if (sampled) {
+        fit_result fr = {.errors = calloc(fit_task_nerrors(t, FIT_TRAIN) + 1, sizeof(double))};
+        if (fr.errors && evo_run_eval(r, st.best_island, st.best_slot, FIT_TRAIN, &fr) == 0) {
+            st.best_error = fr.error;
+            st.best_hits = fr.hits;
+            st.best_gas = fr.gas;
+            st.best_memtime = fr.memtime;
+            st.best_status = (uint8_t)fr.worst;
+        }
+        free(fr.errors);
+    }
     evo_pop_view v;
     evo_run_island(r, st.best_island, &v);
     const uint8_t *code = v.code + (size_t)st.best_slot * v.stride;
     uint32_t len = v.len[st.best_slot];
-    const fit_task *t = evo_run_task(r);
     /* generalisation: the best on the test split */
     fit_result tr = {0};
     const fit_cases *tc = fit_task_cases(t, FIT_TEST);
@@ -339,6 +353,8 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
         printf("best: error %.6g, %u/%u hits, gas %" PRIu64 " over %u cases, %u bytes, %s\n",
                st.best_error, st.best_hits, t->train.n, st.best_gas, t->train.n, st.best_length,
                status_name(st.best_status));
+        if (sampled && !(v.ops[st.best_slot] & EVO_OP_VERIFIED))
+            printf("(chosen on the last generation's sample of the training cases)\n");
         if (have_test && tc != fit_task_cases(t, FIT_TRAIN))
             printf("test: error %.6g, %u/%u hits\n", tr.error, tr.hits, tc->n);
         exp_print_program(stdout, t, code, len, "  ");

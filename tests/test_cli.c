@@ -576,6 +576,31 @@ Test(cli, run_shows_its_solution_simplified) {
     cr_assert(!strstr(slurp("simp0", "out"), "simplified"), "%s", slurp("simp0", "out"));
 }
 
+/* A down-sampled run's summary shows its best on every training case, not
+ * on the last sample: Smallest's 0/1 errors make error + hits the number of
+ * cases judged (100; the sample has 5). */
+Test(cli, downsampled_run_shows_its_best_on_every_case) {
+    char cwd[4096], spec[4200], out[128];
+    cr_assert(getcwd(cwd, sizeof cwd));
+    snprintf(spec, sizeof spec, "%s/specs/smallest.json", cwd);
+    snprintf(out, sizeof out, "%s/sampled.h5", dir);
+    const char *a[] = {"run",           spec,
+                       "--seed",        "2",
+                       "--threads",     "1",
+                       "--generations", "1",
+                       "--set",         "selection.downsample=0.05",
+                       "--out",         out,
+                       "--json",        NULL};
+    cr_assert_eq(run("sampled", a), 0, "%s", slurp("sampled", "err"));
+    const char *o = slurp("sampled", "out");
+    const char *e = strstr(o, "\"error\": "), *h = strstr(o, "\"hits\": ");
+    cr_assert(e && h, "%s", o);
+    double err = atof(e + 9);
+    long hits = atol(h + 8);
+    cr_assert_eq(err + (double)hits, 100, "error %g + hits %ld: %s", err, hits, o);
+    cr_assert_lt(err, 100);
+}
+
 static int batch(const char *tag, const char *out, const char *seeds, bool force);
 
 Test(cli, batch_writes_a_file_per_seed_and_an_index) {

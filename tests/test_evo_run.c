@@ -196,6 +196,49 @@ Test(evo_run, downsampled_generations) {
     fit_task_free(&t);
 }
 
+/* Down-sampling never reports a solution that is right on the sample only:
+ * an individual checked on every case and wrong there shows that error, and
+ * the run's best is a verified one. With a one-case sample of a task whose
+ * answers are 0 and 1, many programs are right on the sample. */
+Test(evo_run, downsampled_error_zero_means_verified) {
+    vm_word in[16], want[16];
+    for (int i = 0; i < 16; i++)
+        in[i] = i, want[i] = i & 1;
+    fit_task t;
+    cr_assert_eq(fit_task_custom(&t, "odd", FIT_ERR_INT_ABS, 1, 16, in, want, NULL, 1e6, 0), 0);
+    evo_params p;
+    evo_params_default(&p, &isa, &t);
+    p.seed = 5;
+    p.pop_size = 200;
+    p.max_generations = 30;
+    p.target_error = 0;
+    p.selection = EVO_SEL_LEXICASE;
+    p.downsample = 0.05; /* 1 of 16 cases */
+    char err[256];
+    evo_run *r = evo_run_new(&p, &t, err, sizeof err);
+    cr_assert_not_null(r, "%s", err);
+    uint32_t wrong = 0; /* right on the sample, wrong on some other case */
+    while (evo_run_stopped(r) == EVO_STOP_NONE) {
+        cr_assert_eq(evo_run_step(r), 0);
+        evo_pop_view v;
+        evo_run_island(r, 0, &v);
+        for (uint32_t i = 0; i < v.n; i++) {
+            if (v.error[i] <= 0)
+                cr_assert(v.ops[i] & EVO_OP_VERIFIED, "slot %u: error 0 on the sample only", i);
+            wrong += v.errors[(size_t)i * v.row] == 0 && v.error[i] > 0;
+        }
+        evo_stats s;
+        cr_assert_eq(evo_run_stats(r, &s), 0);
+        if (s.best_error <= 0) {
+            evo_run_island(r, s.best_island, &v);
+            cr_assert(v.ops[s.best_slot] & EVO_OP_VERIFIED);
+        }
+    }
+    cr_assert_geq(wrong, 100, "the check ran on programs right on the sample only");
+    evo_run_free(r);
+    fit_task_free(&t);
+}
+
 /* Down-sampled lexicase selects on the sample's errors, read row by row:
  * the first case of a selection's order keeps only the population's best on
  * it, so every parent is the best of its generation on some sampled case.
