@@ -550,19 +550,19 @@ Test(cli, version_names_the_commit_of_its_sources) {
 }
 
 /* A run that solves its training cases shows the solution simplified, with
- * its test result: Smallest's seed 2 solves with 19 instructions of which
- * the last three MIN are the answer, and misses 4 of the 1000 test cases. */
+ * its test result: Smallest's seed 16 solves with a program that misses 2
+ * of the 1000 test cases, and simplifies to MIN MIN MIN, which misses none. */
 Test(cli, run_shows_its_solution_simplified) {
     char cwd[4096], spec[4200], out[128];
     cr_assert(getcwd(cwd, sizeof cwd));
     snprintf(spec, sizeof spec, "%s/specs/smallest.json", cwd);
     snprintf(out, sizeof out, "%s/smallest.h5", dir);
-    const char *a[] = {"run", spec, "--seed", "2", "--threads", "1", "--out", out, NULL};
+    const char *a[] = {"run", spec, "--seed", "16", "--threads", "1", "--out", out, NULL};
     cr_assert_eq(run("simp", a), 0, "%s", slurp("simp", "err"));
     const char *o = slurp("simp", "out");
     const char *s = strstr(o, "\nsimplified (5000 tries at deleting instructions");
     cr_assert(s, "%s", o);
-    cr_assert(strstr(o, "test: error 4, 996/1000 hits"), "the evolved program's test: %s", o);
+    cr_assert(strstr(o, "test: error 2, 998/1000 hits"), "the evolved program's test: %s", o);
     unsigned n = 0;
     cr_assert(sscanf(strstr(s, "): ") + 3, "%u instructions", &n) == 1, "%s", s);
     cr_assert(
@@ -570,8 +570,8 @@ Test(cli, run_shows_its_solution_simplified) {
         "%s", s);
     cr_assert_eq(n, 3, "%s", s);
     /* a run that does not solve its training cases has nothing to simplify */
-    const char *b[] = {"run",           spec, "--seed", "2", "--threads", "1",
-                       "--generations", "1",  "--out",  out, "--force",   NULL};
+    const char *b[] = {"run",           spec, "--seed", "16", "--threads", "1",
+                       "--generations", "1",  "--out",  out,  "--force",   NULL};
     cr_assert_eq(run("simp0", b), 0, "%s", slurp("simp0", "err"));
     cr_assert(!strstr(slurp("simp0", "out"), "simplified"), "%s", slurp("simp0", "out"));
 }

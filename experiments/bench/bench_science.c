@@ -65,7 +65,7 @@ typedef struct {
 
 typedef struct {
     uint64_t runs;
-    double fraction; /* of the published generations (PSB) */
+    double fraction; /* of the spec's generations: the published executions (PSB) */
     bool deap;
     uint32_t threads;
     unsigned sections; /* bit per sci_section */
@@ -387,7 +387,7 @@ static int bench_psb(const sci_problem *p, const sci_opts *o) {
     }
     fprintf(stderr, "\r%*s\r", 40, "");
     char budget[96];
-    snprintf(budget, sizeof budget, "%.3g of the published generations", o->fraction);
+    snprintf(budget, sizeof budget, "%.3g of the published executions", o->fraction);
     sci_rate tr = rate_of(fr, n, 2), ge = rate_of(fr, n, 3), gs = rate_of(fr, n, 4);
     printf("psb %s (%zu seeds; %s; %.1f s a run)\n", p->spec, n, budget, secs / (n ? n : 1));
     print_rate("frugal, training solved", tr);
@@ -481,7 +481,8 @@ static const char science_usage[] =
     "published gas. Seeds are 1..N. Prints one table and writes a CSV.\n"
     "  --runs N             seeds per problem (default 30)\n"
     "  --quick              a smoke test: 3 runs, PSB at 0.05 of its budget\n"
-    "  --budget-fraction F  PSB: this fraction of the published generations (default 1)\n"
+    "  --budget-fraction F  PSB: this fraction of the published program executions\n"
+    "                       (of the spec's generations; default 1)\n"
     "  --only LIST          sections (quartic,regression,psb,superopt) or problems by\n"
     "                       spec name (e.g. median,fuel-cost); default all\n"
     "  --csv FILE           the CSV (default results/science/science.csv)\n"
