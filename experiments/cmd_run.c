@@ -338,6 +338,7 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
                 json_object_set_new(b, "test_hits", json_integer(tr.hits));
                 json_object_set_new(b, "test_cases", json_integer(tc->n));
             }
+            if (!oc->interrupted) exp_show_simplified(NULL, b, r, s, &st);
             json_object_set_new(o, "best", b);
             b = NULL;
             json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
@@ -362,7 +363,7 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
         if (t->block && t->block_len && t->train.n)
             printf("the block costs %" PRIu64 " gas; the best costs %.1f per case\n", t->block_gas,
                    (double)st.best_gas / t->train.n);
-        if (!oc->interrupted) exp_show_simplified(stdout, r, s, &st);
+        if (!oc->interrupted) exp_show_simplified(stdout, NULL, r, s, &st);
         printf("hash %s%s%s\n", hash, file ? ", results in " : "", file ? file : "");
         if (!evo_run_reproducible(r))
             printf("note: a wall-clock budget was set; this run is not reproducible\n");

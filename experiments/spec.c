@@ -1472,7 +1472,7 @@ int exp_simplify_best(evo_run *r, const exp_spec *s, const evo_stats *st, uint32
     return rc;
 }
 
-void exp_show_simplified(FILE *f, evo_run *r, const exp_spec *s, const evo_stats *st) {
+void exp_show_simplified(FILE *f, json_t *o, evo_run *r, const exp_spec *s, const evo_stats *st) {
     const fit_task *t = evo_run_task(r);
     const fit_cases *tc = fit_task_cases(t, FIT_TEST);
     if (st->best_error != 0 || t->fixed_point || !tc || !tc->n ||
@@ -1483,12 +1483,31 @@ void exp_show_simplified(FILE *f, evo_run *r, const exp_spec *s, const evo_stats
     fit_result res = {.errors = e};
     uint32_t n = 0;
     if (code && e && exp_simplify_best(r, s, st, EXP_SIMPLIFY, FIT_TEST, code, &n, &res) == 0) {
-        fprintf(f,
-                "\nsimplified (%d tries at deleting instructions, keeping the training error 0): "
-                "%u instructions\n",
-                EXP_SIMPLIFY, evo_genome_insns(evo_run_isa(r), code, n));
-        fprintf(f, "test: error %.6g, %u/%u hits\n", res.error, res.hits, tc->n);
-        exp_print_program(f, t, code, n, "  ");
+        uint32_t insns = evo_genome_insns(evo_run_isa(r), code, n);
+        if (f) {
+            fprintf(f,
+                    "\nsimplified (%d tries at deleting instructions, keeping the training error "
+                    "0): %u instructions\n",
+                    EXP_SIMPLIFY, insns);
+            fprintf(f, "test: error %.6g, %u/%u hits\n", res.error, res.hits, tc->n);
+            exp_print_program(f, t, code, n, "  ");
+        }
+        char *hex = o ? malloc(2 * (size_t)n + 1) : NULL;
+        json_t *j = hex ? json_object() : NULL;
+        if (j) {
+            for (uint32_t i = 0; i < n; i++)
+                snprintf(hex + 2 * i, 3, "%02x", code[i]);
+            hex[2 * (size_t)n] = 0;
+            json_object_set_new(j, "tries", json_integer(EXP_SIMPLIFY));
+            json_object_set_new(j, "instructions", json_integer(insns));
+            json_object_set_new(j, "length", json_integer(n));
+            json_object_set_new(j, "code", json_string(hex));
+            json_object_set_new(j, "test_error", json_real(res.error));
+            json_object_set_new(j, "test_hits", json_integer(res.hits));
+            json_object_set_new(j, "test_cases", json_integer(tc->n));
+            json_object_set_new(o, "simplified", j);
+        }
+        free(hex);
     }
     free(e);
     free(code);

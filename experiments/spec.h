@@ -156,9 +156,13 @@ int exp_simplify_best(evo_run *r, const exp_spec *s, const evo_stats *st, uint32
  * integer task with a test split (training error 0) is shown again after
  * EXP_SIMPLIFY tries of automatic simplification, with its test result:
  * the program a reader should look at, and the one that generalises more
- * often (docs/gp.md, "Simplification"). Prints nothing otherwise. */
+ * often (docs/gp.md, "Simplification"). It goes to f as text when f is
+ * not NULL, and into the JSON object o as "simplified" when o is not NULL.
+ * Nothing otherwise. */
 #define EXP_SIMPLIFY 5000 /* as Helmuth et al. 2017; PushGP's PSB2 results are simplified */
-void exp_show_simplified(FILE *f, evo_run *r, const exp_spec *s, const evo_stats *st);
+struct json_t;
+void exp_show_simplified(FILE *f, struct json_t *o, evo_run *r, const exp_spec *s,
+                         const evo_stats *st);
 
 /* Print a program of the task's ISA, one instruction a line, indented. */
 void exp_print_program(FILE *f, const fit_task *t, const uint8_t *code, uint32_t len,

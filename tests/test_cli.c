@@ -569,11 +569,24 @@ Test(cli, run_shows_its_solution_simplified) {
         strstr(s, "test: error 0, 1000/1000 hits\n  0000  MIN\n  0001  MIN\n  0002  MIN\nhash "),
         "%s", s);
     cr_assert_eq(n, 3, "%s", s);
+    /* --json gives the same: the simplified program and its test */
+    const char *j[] = {"run",   spec, "--seed",  "16",     "--threads", "1",
+                       "--out", out,  "--force", "--json", NULL};
+    cr_assert_eq(run("simpj", j), 0, "%s", slurp("simpj", "err"));
+    const char *js = strstr(slurp("simpj", "out"), "\"simplified\": {");
+    cr_assert(js, "%s", slurp("simpj", "out"));
+    cr_assert(strstr(js, "\"code\": \"272727\""), "MIN MIN MIN: %s", js);
+    cr_assert(strstr(js, "\"test_hits\": 1000"), "%s", js);
+    cr_assert(strstr(js, "\"instructions\": 3"), "%s", js);
     /* a run that does not solve its training cases has nothing to simplify */
     const char *b[] = {"run",           spec, "--seed", "16", "--threads", "1",
                        "--generations", "1",  "--out",  out,  "--force",   NULL};
     cr_assert_eq(run("simp0", b), 0, "%s", slurp("simp0", "err"));
     cr_assert(!strstr(slurp("simp0", "out"), "simplified"), "%s", slurp("simp0", "out"));
+    const char *c[] = {"run", spec,    "--seed", "16",      "--threads", "1", "--generations",
+                       "1",   "--out", out,      "--force", "--json",    NULL};
+    cr_assert_eq(run("simp0j", c), 0, "%s", slurp("simp0j", "err"));
+    cr_assert(!strstr(slurp("simp0j", "out"), "simplified"), "%s", slurp("simp0j", "out"));
 }
 
 /* A down-sampled run's summary shows its best on every training case, not
