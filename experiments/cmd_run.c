@@ -264,9 +264,11 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
     evo_stats st;
     if (evo_run_stats(r, &st)) return;
     const fit_task *t = evo_run_task(r);
-    /* down-sampling: the best was judged on the last sample; show it on
-     * every training case */
-    bool sampled = evo_run_params(r)->downsample < 1;
+    evo_pop_view v;
+    evo_run_island(r, st.best_island, &v);
+    /* down-sampling: a best not verified was judged on the last sample;
+     * show it on every training case */
+    bool sampled = evo_run_params(r)->downsample < 1 && !(v.ops[st.best_slot] & EVO_OP_VERIFIED);
     if (sampled) {
         fit_result fr = {.errors = calloc(fit_task_nerrors(t, FIT_TRAIN) + 1, sizeof(double))};
         if (fr.errors && evo_run_eval(r, st.best_island, st.best_slot, FIT_TRAIN, &fr) == 0) {
@@ -278,8 +280,6 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
         }
         free(fr.errors);
     }
-    evo_pop_view v;
-    evo_run_island(r, st.best_island, &v);
     const uint8_t *code = v.code + (size_t)st.best_slot * v.stride;
     uint32_t len = v.len[st.best_slot];
     /* generalisation: the best on the test split */
@@ -300,9 +300,7 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
     if (json) {
         json_t *o = json_object(), *b = json_object();
         char *hex = malloc(2 * (size_t)len + 1);
-        for (uint32_t i = 0; hex && i < len; i++)
-            sprintf(hex + 2 * i, "%02x", code[i]);
-        if (hex) hex[2 * (size_t)len] = 0;
+        if (hex) exp_hex(code, len, hex);
         if (o && b) {
             json_object_set_new(o, "spec", json_string(s->name));
             json_object_set_new(o, "task", json_string(s->task_name));
@@ -354,8 +352,7 @@ static void summary(evo_run *r, const exp_spec *s, const char *file, const run_o
         printf("best: error %.6g, %u/%u hits, gas %" PRIu64 " over %u cases, %u bytes, %s\n",
                st.best_error, st.best_hits, t->train.n, st.best_gas, t->train.n, st.best_length,
                status_name(st.best_status));
-        if (sampled && !(v.ops[st.best_slot] & EVO_OP_VERIFIED))
-            printf("(chosen on the last generation's sample of the training cases)\n");
+        if (sampled) printf("(chosen on the last generation's sample of the training cases)\n");
         if (have_test && tc != fit_task_cases(t, FIT_TRAIN))
             printf("test: error %.6g, %u/%u hits\n", tr.error, tr.hits, tc->n);
         exp_print_program(stdout, t, code, len, "  ");

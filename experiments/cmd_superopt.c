@@ -10,6 +10,7 @@
  * "evm-superopt"). */
 #include "evolve/evolve.h"
 #include "experiments/cli.h"
+#include "experiments/spec.h"
 #include "vm/evm/evm.h"
 
 #include <ctype.h>
@@ -654,9 +655,7 @@ int exp_cmd_superopt(int argc, char **argv) {
             rc = EXP_EXIT_FAIL;
             break;
         }
-        hex[0] = 0;
-        for (size_t i = 0; i < res->len; i++)
-            snprintf(hex + 2 * i, 3, "%02x", res->code[i]);
+        exp_hex(res->code, res->len, hex);
         fit_evm_code_text(res->code, res->len, t.opaque, t.n_opaque, text, 4 * SO_CODE + 64);
         fprintf(csv,
                 "%s,%s,%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64

@@ -1495,9 +1495,7 @@ void exp_show_simplified(FILE *f, json_t *o, evo_run *r, const exp_spec *s, cons
         char *hex = o ? malloc(2 * (size_t)n + 1) : NULL;
         json_t *j = hex ? json_object() : NULL;
         if (j) {
-            for (uint32_t i = 0; i < n; i++)
-                snprintf(hex + 2 * i, 3, "%02x", code[i]);
-            hex[2 * (size_t)n] = 0;
+            exp_hex(code, n, hex);
             json_object_set_new(j, "tries", json_integer(EXP_SIMPLIFY));
             json_object_set_new(j, "instructions", json_integer(insns));
             json_object_set_new(j, "length", json_integer(n));

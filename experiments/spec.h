@@ -114,6 +114,8 @@ int exp_data_stored(const char *path, const st_file *sf, exp_data_file *f, char 
 void exp_data_free(exp_data_file *f);
 /* SHA-256 of d[0..n) as 64 hex digits. */
 void exp_sha256_hex(const uint8_t *d, size_t n, char out[65]);
+/* d[0..n) as 2n lowercase hex digits and a NUL (out has room for 2n + 1). */
+void exp_hex(const uint8_t *d, size_t n, char *out);
 /* Whether a task name is known to this build (the task registry). */
 bool exp_spec_task_known(const char *name);
 

@@ -21,8 +21,16 @@ void exp_sha256_hex(const uint8_t *d, size_t n, char out[65]) {
         n -= k;
     }
     sha256_digest(&c, sizeof h, h);
-    for (int i = 0; i < SHA256_DIGEST_SIZE; i++)
-        snprintf(out + 2 * i, 3, "%02x", h[i]);
+    exp_hex(h, sizeof h, out);
+}
+
+void exp_hex(const uint8_t *d, size_t n, char *out) {
+    static const char dig[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = dig[d[i] >> 4];
+        out[2 * i + 1] = dig[d[i] & 15];
+    }
+    out[2 * n] = 0;
 }
 
 void exp_data_free(exp_data_file *f) {
