@@ -43,8 +43,9 @@ void an_binom_ci(size_t k, size_t n, double conf, an_ci_method m, double *lo, do
         /* Wilson's score interval, written as SciPy's binomtest does */
         double z = z_of(conf), p = kk / nk, q = 1 - p, den = 2 * (nk + z * z);
         double c = (2 * nk * p + z * z) / den, d = z / den * sqrt(4 * nk * p * q + z * z);
-        *lo = c - d;
-        *hi = c + d;
+        /* exact at the ends, where the formula's rounding left 3e-17 */
+        *lo = k == 0 ? 0 : c - d;
+        *hi = k == n ? 1 : c + d;
     }
     *lo = clamp01(*lo);
     *hi = clamp01(*hi);

@@ -5,6 +5,7 @@
  * every dataset), batch writes one
  * file per seed and an index. Run from the repository root. */
 #define _GNU_SOURCE /* nftw */
+#include "analysis/analysis.h"
 #include "testutil.h"
 
 #include <criterion/criterion.h>
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -503,6 +505,20 @@ Test(cli, bench_science_names_the_seeds_of_each_rate) {
     char *out = strdup(slurp("sci", "out"));
     seeds_match(out, "frugal, solved and generalised", "seeds solved and generalised");
     seeds_match(out, "the same, simplified first", "seeds generalised when simplified");
+    /* each rate against PushGP's published 81 of 100 by Fisher's exact test */
+    const char *rates[] = {"frugal, solved and generalised", "the same, simplified first"};
+    const char *tests[] = {"generalised, against PushGP", "simplified, against PushGP"};
+    for (int i = 0; i < 2; i++) {
+        unsigned k = 0, n = 0;
+        double p = -1;
+        const char *r = strstr(out, rates[i]), *t = strstr(out, tests[i]);
+        cr_assert(r && t, "%s", out);
+        cr_assert_eq(sscanf(r + strlen(rates[i]), " %u/%u", &k, &n), 2, "%s", r);
+        cr_assert_eq(sscanf(t + strlen(tests[i]), " p = %lf", &p), 1, "%s", t);
+        double want = an_fisher_exact(k, n - k, 81, 19, NULL);
+        cr_assert(fabs(p - want) <= 5e-3 * want, "%s: p = %g, Fisher's exact test gives %g",
+                  tests[i], p, want);
+    }
     free(out);
 }
 

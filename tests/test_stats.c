@@ -38,6 +38,15 @@ Test(stats, known_answers) {
     cr_assert(lo == 0 && close_to(hi, 0.3084971078187608, 1e-9), "0/10: [%g, %g]", lo, hi);
     an_binom_ci(0, 0, 0.95, AN_CI_WILSON, &lo, &hi);
     cr_assert(lo == 0 && hi == 1);
+    /* no successes: the interval starts at 0 exactly (bench science's CSV
+     * printed 2.77556e-17); all successes: it ends at 1 (z^2 / (n + z^2)
+     * and its complement are the other ends) */
+    an_binom_ci(0, 10, 0.95, AN_CI_WILSON, &lo, &hi);
+    cr_assert(lo == 0 && close_to(hi, 0.2775327998628892, 1e-12), "wilson 0/10: [%.17g, %.17g]", lo,
+              hi);
+    an_binom_ci(10, 10, 0.95, AN_CI_WILSON, &lo, &hi);
+    cr_assert(hi == 1 && close_to(lo, 0.7224672001371109, 1e-12), "wilson 10/10: [%.17g, %.17g]",
+              lo, hi);
     /* SciPy's documentation example: whales and sharks */
     double odds;
     cr_assert(close_to(an_fisher_exact(8, 2, 1, 5, &odds), 0.034965034965034975, 1e-12));

@@ -275,14 +275,12 @@ static sci_rate rate_of(const sci_run *runs, size_t n, int which) {
     return r;
 }
 
-static double median_test(const sci_run *runs, size_t n) {
+/* The runs' test errors, malloc'd (NULL: no memory). */
+static double *test_errors(const sci_run *runs, size_t n) {
     double *v = malloc(sizeof(double) * (n ? n : 1));
-    if (!v) return NAN;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; v && i < n; i++)
         v[i] = runs[i].test_err;
-    double m = n ? an_quantile(v, n, 0.5) : NAN;
-    free(v);
-    return m;
+    return v;
 }
 
 static void print_rate(const char *label, sci_rate r) {
@@ -292,13 +290,28 @@ static void print_rate(const char *label, sci_rate r) {
     printf("\n");
 }
 
+/* Fisher's exact test, two-sided, of k of n against the peer's pk of pn:
+ * whether the two rates differ by more than chance (NAN without a peer). */
+static double fisher_p(sci_rate r, size_t pk, size_t pn) {
+    if (!pn || pk > pn || r.k > r.n) return NAN;
+    return an_fisher_exact(r.k, r.n - r.k, pk, pn - pk, NULL);
+}
+
+static void print_fisher(const char *what, double p) {
+    printf("  %-34s p = %.3g (Fisher's exact test, two-sided)\n", what, p);
+}
+
+/* p: Fisher's p against the peer's rate (NAN: none compared); a median's
+ * row carries Mann-Whitney's p against the peer's values instead. */
 static void csv_rate(const sci_opts *o, const char *sec, const char *prob, const char *sys,
-                     const char *crit, sci_rate r, const char *budget) {
+                     const char *crit, sci_rate r, const char *budget, double p) {
     if (!o->csv) return;
     fprintf(o->csv, "%s,%s,%s,%s,%zu,%zu,%.6g,%.6g,%.6g,", sec, prob, sys, crit, r.n, r.k,
             r.n ? (double)r.k / r.n : 0, r.lo, r.hi);
     if (!isnan(r.med_ets)) fprintf(o->csv, "%.0f", r.med_ets);
-    fprintf(o->csv, ",,%s\n", budget);
+    fprintf(o->csv, ",,%s,", budget);
+    if (!isnan(p)) fprintf(o->csv, "%.4g", p);
+    fprintf(o->csv, "\n");
 }
 
 /* Quartic and regression: frugal at DEAP's evaluation count, seed by seed. */
@@ -333,25 +346,40 @@ static int bench_deap_section(const sci_problem *p, const sci_opts *o) {
         const char *crit = c ? "MSE < 0.01" : "every case within 0.01";
         char label[96];
         snprintf(label, sizeof label, "frugal, %s", crit);
-        sci_rate fr_r = rate_of(fr, n, c);
+        sci_rate fr_r = rate_of(fr, n, c), dr_r = {0};
+        double fp = NAN;
+        if (o->deap) {
+            dr_r = rate_of(dr, n, c);
+            fp = fisher_p(fr_r, dr_r.k, dr_r.n);
+        }
         print_rate(label, fr_r);
-        csv_rate(o, sec, p->spec, "frugal", crit, fr_r, budget);
+        csv_rate(o, sec, p->spec, "frugal", crit, fr_r, budget, fp);
         if (o->deap) {
             snprintf(label, sizeof label, "DEAP 1.3, %s", crit);
-            sci_rate dr_r = rate_of(dr, n, c);
             print_rate(label, dr_r);
-            csv_rate(o, sec, p->spec, "DEAP", crit, dr_r, budget);
+            csv_rate(o, sec, p->spec, "DEAP", crit, dr_r, budget, NAN);
+            print_fisher("frugal against DEAP", fp);
         }
     }
-    double fm = median_test(fr, n), dm = o->deap ? median_test(dr, n) : NAN;
+    double *fx = test_errors(fr, n), *dx = o->deap ? test_errors(dr, n) : NULL;
+    double fm = fx && n ? an_quantile(fx, n, 0.5) : NAN,
+           dm = dx && n ? an_quantile(dx, n, 0.5) : NAN;
     printf("  median test error (mean absolute)   frugal %.4g", fm);
     if (o->deap) printf("   DEAP %.4g", dm);
+    an_mwu mw = {.p = NAN};
+    /* whether frugal's test errors differ from DEAP's by more than chance */
+    if (fx && dx && an_mann_whitney(fx, n, dx, n, &mw) == 0)
+        printf("   Mann-Whitney p = %.3g, A12 = %.2f (P(frugal's error > DEAP's))", mw.p, mw.a12);
     printf("\n\n");
+    free(fx);
+    free(dx);
     if (o->csv) {
-        fprintf(o->csv, "%s,%s,frugal,median test MAE,%zu,,,,,,%.6g,%s\n", sec, p->spec, n, fm,
+        fprintf(o->csv, "%s,%s,frugal,median test MAE,%zu,,,,,,%.6g,%s,", sec, p->spec, n, fm,
                 budget);
+        if (!isnan(mw.p)) fprintf(o->csv, "%.4g", mw.p);
+        fprintf(o->csv, "\n");
         if (o->deap)
-            fprintf(o->csv, "%s,%s,DEAP,median test MAE,%zu,,,,,,%.6g,%s\n", sec, p->spec, n, dm,
+            fprintf(o->csv, "%s,%s,DEAP,median test MAE,%zu,,,,,,%.6g,%s,\n", sec, p->spec, n, dm,
                     budget);
     }
     rc = 0;
@@ -393,16 +421,23 @@ static int bench_psb(const sci_problem *p, const sci_opts *o) {
     print_rate("frugal, training solved", tr);
     print_rate("frugal, solved and generalised", ge);
     print_rate("  the same, simplified first", gs);
-    printf("  %-34s %3d/100\n", "PushGP (published)", p->pushgp);
+    /* PushGP's published successes of 100 runs, against frugal's */
+    size_t pk = p->pushgp < 0 ? 0 : (size_t)p->pushgp, pn = p->pushgp < 0 ? 0 : 100;
+    double pg = fisher_p(ge, pk, pn), ps = fisher_p(gs, pk, pn);
+    if (pn) {
+        printf("  %-34s %3zu/100\n", "PushGP (published)", pk);
+        print_fisher("generalised, against PushGP", pg);
+        print_fisher("simplified, against PushGP", ps);
+    }
     print_seeds("seeds solved and generalised", fr, n, 3);
     print_seeds("seeds generalised when simplified", fr, n, 4);
     printf("\n");
-    csv_rate(o, "psb", p->spec, "frugal", "training solved", tr, budget);
-    csv_rate(o, "psb", p->spec, "frugal", "generalised", ge, budget);
-    csv_rate(o, "psb", p->spec, "frugal", "generalised after simplification", gs, budget);
-    if (o->csv)
-        fprintf(o->csv, "psb,%s,PushGP (published),generalised,100,%d,%.6g,,,,,published setup\n",
-                p->spec, p->pushgp, p->pushgp / 100.0);
+    csv_rate(o, "psb", p->spec, "frugal", "training solved", tr, budget, NAN);
+    csv_rate(o, "psb", p->spec, "frugal", "generalised", ge, budget, pg);
+    csv_rate(o, "psb", p->spec, "frugal", "generalised after simplification", gs, budget, ps);
+    if (o->csv && pn)
+        fprintf(o->csv, "psb,%s,PushGP (published),generalised,100,%zu,%.6g,,,,,published setup,\n",
+                p->spec, pk, pk / 100.0);
     free(fr);
     return 0;
 }
@@ -462,7 +497,7 @@ static int bench_superopt(const sci_problem *p, const sci_opts *o) {
                json_number_value(json_object_get(v, "median_seconds")),
                json_number_value(json_object_get(v, "median_cpu_seconds")));
         csv_rate(o, "superopt", key, "frugal", "matched or beat the published gas", r,
-                 "frugal superopt defaults");
+                 "frugal superopt defaults", NAN);
     }
     printf("\n");
     json_decref(rows);
@@ -478,7 +513,9 @@ static const char science_usage[] =
     "regression problems against DEAP run here on the same cases at DEAP's own\n"
     "evaluation count, PSB1/PSB2 program synthesis beside PushGP's published\n"
     "success rates, and EVM superoptimisation of the shipped blocks against the\n"
-    "published gas. Seeds are 1..N. Prints one table and writes a CSV.\n"
+    "published gas. Seeds are 1..N. Each rate is compared with its peer's by\n"
+    "Fisher's exact test, and the test errors with DEAP's by Mann-Whitney's.\n"
+    "Prints one table and writes a CSV.\n"
     "  --runs N             seeds per problem (default 30)\n"
     "  --quick              a smoke test: 3 runs, PSB at 0.05 of its budget\n"
     "  --budget-fraction F  PSB: this fraction of the published program executions\n"
@@ -576,7 +613,7 @@ int exp_bench_science(int argc, char **argv) {
         return EXP_EXIT_IO;
     }
     fprintf(o.csv, "section,problem,system,criterion,runs,successes,rate,ci_lo,ci_hi,"
-                   "median_evals_to_success,median_test_error,budget\n");
+                   "median_evals_to_success,median_test_error,budget,p_vs_peer\n");
     printf("frugal bench science: %" PRIu64 " seeds (1..%" PRIu64 ") per problem\n\n", o.runs,
            o.runs);
     int rc = EXP_EXIT_OK;
