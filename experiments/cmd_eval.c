@@ -15,8 +15,8 @@ static const char eval_usage[] =
     "                   [--expr[=infix|sympy|latex]]\n"
     "Runs one program on every row of a CSV file or every case of a PSB2 JSON-lines\n"
     "file (EVM runs: JSON lines of calldata words), as the task \"data\" scores it\n"
-    "(docs/tasks.md), and prints a summary: the error (sum and mean), hits, gas,\n"
-    "memory-time and the worst status.\n"
+    "(docs/tasks.md), and prints a summary: the error (sum and mean), hits (and,\n"
+    "with several outputs, each output's), gas, memory-time and the worst status.\n"
     "  PROGRAM          a .s (assembled) or .bin file of native bytecode\n"
     "  RUN.h5[:ID]      a run file's individual: GEN:ISLAND:SLOT, GEN:SLOT, GEN:best\n"
     "                   (that generation's best, kept for every generation) or best\n"
@@ -291,6 +291,17 @@ int exp_cmd_eval(int argc, char **argv) {
            no == 1 ? "" : "s", s.data.sha256);
     printf("error:   %.17g (mean %.6g per row)\n", r.error, n ? r.error / n : 0.0);
     printf("hits:    %u/%u (error <= %g)\n", r.hits, n, t->hit_tol);
+    if (no > 1) {
+        /* which outputs a program has right: a row's hit needs all of them */
+        printf("outputs:");
+        for (uint32_t k = 0; k < no; k++) {
+            uint32_t h = 0;
+            for (uint32_t i = 0; i < n; i++)
+                h += errs[(size_t)i * no + k] <= t->hit_tol;
+            printf(" %u: %u/%u%s", k + 1, h, n, k + 1 < no ? "," : "");
+        }
+        printf(" rows within the tolerance\n");
+    }
     printf("gas:     %" PRIu64 " (mean %.1f), memtime %" PRIu64 "\n", r.gas,
            n ? (double)r.gas / n : 0.0, r.memtime);
     printf("status:  worst %s; %u missing output%s, %u out of gas, %u faults\n",

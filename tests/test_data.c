@@ -786,6 +786,38 @@ Test(data, eval_gives_the_errors_the_run_stored) {
     eval_matches("0:0:0", 0, 0, 0);
 }
 
+/* With several outputs, eval counts each output's hits: a program that has
+ * the pennies and quarters of Coin Sums right, and the nickels and dimes
+ * wrong, is told apart from one wrong everywhere. */
+Test(data, eval_counts_each_outputs_hits) {
+    /* n = 1, 7, 30, 41: pennies n % 5, nickels, dimes, quarters n / 25 */
+    PUT("coins.jsonl", "{\"input1\": 1, \"output1\": 1, \"output2\": 0, \"output3\": 0, "
+                       "\"output4\": 0}\n"
+                       "{\"input1\": 7, \"output1\": 2, \"output2\": 1, \"output3\": 0, "
+                       "\"output4\": 0}\n"
+                       "{\"input1\": 30, \"output1\": 0, \"output2\": 1, \"output3\": 0, "
+                       "\"output4\": 1}\n"
+                       "{\"input1\": 41, \"output1\": 1, \"output2\": 1, \"output3\": 1, "
+                       "\"output4\": 1}\n");
+    /* pennies; nickels and dimes both 0; quarters */
+    PUT("c.s", "ARG 0\nPUSH 5\nMOD\nPUSH 0\nPUSH 0\nARG 0\nPUSH 25\nDIV\nHALT\n");
+    const char *a[] = {"eval", at("c.s"), "--data", at("coins.jsonl"), NULL};
+    cr_assert_eq(frugal_run("co", a), 0, "%s", output("co", "err"));
+    char *out = output("co", "out");
+    cr_assert(strstr(out, "hits:    1/4"), "%s", out);
+    cr_assert(strstr(out, "outputs: 1: 4/4, 2: 1/4, 3: 3/4, 4: 4/4 rows within the tolerance"),
+              "%s", out);
+    free(out);
+    /* one output: no such line */
+    PUT("p1.s", "ARG 0\nHALT\n");
+    PUT("one.csv", "x,y\n1,1\n2,3\n");
+    const char *b[] = {"eval", at("p1.s"), "--data", at("one.csv"), "--target", "y", NULL};
+    cr_assert_eq(frugal_run("one", b), 0, "%s", output("one", "err"));
+    out = output("one", "out");
+    cr_assert(strstr(out, "hits:    1/2") && !strstr(out, "outputs:"), "%s", out);
+    free(out);
+}
+
 Test(data, eval_arguments) {
     const char *h[] = {"eval", "--help", NULL};
     cr_assert_eq(frugal_run("h", h), 0);
