@@ -293,7 +293,7 @@ static void print_rate(const char *label, sci_rate r) {
 /* Fisher's exact test, two-sided, of k of n against the peer's pk of pn:
  * whether the two rates differ by more than chance (NAN without a peer). */
 static double fisher_p(sci_rate r, size_t pk, size_t pn) {
-    if (!pn || pk > pn || r.k > r.n) return NAN;
+    if (!pn) return NAN;
     return an_fisher_exact(r.k, r.n - r.k, pk, pn - pk, NULL);
 }
 
@@ -301,17 +301,22 @@ static void print_fisher(const char *what, double p) {
     printf("  %-34s p = %.3g (Fisher's exact test, two-sided)\n", what, p);
 }
 
-/* p: Fisher's p against the peer's rate (NAN: none compared); a median's
- * row carries Mann-Whitney's p against the peer's values instead. */
+/* A CSV row's last two columns: the budget, and p against the peer (empty
+ * when NAN): Fisher's for a rate, Mann-Whitney's for a median. */
+static void csv_end(FILE *f, const char *budget, double p) {
+    fprintf(f, ",%s,", budget);
+    if (!isnan(p)) fprintf(f, "%.4g", p);
+    fprintf(f, "\n");
+}
+
 static void csv_rate(const sci_opts *o, const char *sec, const char *prob, const char *sys,
                      const char *crit, sci_rate r, const char *budget, double p) {
     if (!o->csv) return;
     fprintf(o->csv, "%s,%s,%s,%s,%zu,%zu,%.6g,%.6g,%.6g,", sec, prob, sys, crit, r.n, r.k,
             r.n ? (double)r.k / r.n : 0, r.lo, r.hi);
     if (!isnan(r.med_ets)) fprintf(o->csv, "%.0f", r.med_ets);
-    fprintf(o->csv, ",,%s,", budget);
-    if (!isnan(p)) fprintf(o->csv, "%.4g", p);
-    fprintf(o->csv, "\n");
+    fprintf(o->csv, ",");
+    csv_end(o->csv, budget, p);
 }
 
 /* Quartic and regression: frugal at DEAP's evaluation count, seed by seed. */
@@ -369,18 +374,18 @@ static int bench_deap_section(const sci_problem *p, const sci_opts *o) {
     an_mwu mw = {.p = NAN};
     /* whether frugal's test errors differ from DEAP's by more than chance */
     if (fx && dx && an_mann_whitney(fx, n, dx, n, &mw) == 0)
-        printf("   Mann-Whitney p = %.3g, A12 = %.2f (P(frugal's error > DEAP's))", mw.p, mw.a12);
+        printf("   Mann-Whitney p = %.3g, A12 = %.2f (P(frugal's error > DEAP's), ties half)", mw.p,
+               mw.a12);
     printf("\n\n");
     free(fx);
     free(dx);
     if (o->csv) {
-        fprintf(o->csv, "%s,%s,frugal,median test MAE,%zu,,,,,,%.6g,%s,", sec, p->spec, n, fm,
-                budget);
-        if (!isnan(mw.p)) fprintf(o->csv, "%.4g", mw.p);
-        fprintf(o->csv, "\n");
-        if (o->deap)
-            fprintf(o->csv, "%s,%s,DEAP,median test MAE,%zu,,,,,,%.6g,%s,\n", sec, p->spec, n, dm,
-                    budget);
+        fprintf(o->csv, "%s,%s,frugal,median test MAE,%zu,,,,,,%.6g", sec, p->spec, n, fm);
+        csv_end(o->csv, budget, mw.p);
+        if (o->deap) {
+            fprintf(o->csv, "%s,%s,DEAP,median test MAE,%zu,,,,,,%.6g", sec, p->spec, n, dm);
+            csv_end(o->csv, budget, NAN);
+        }
     }
     rc = 0;
 cleanup:
@@ -435,9 +440,11 @@ static int bench_psb(const sci_problem *p, const sci_opts *o) {
     csv_rate(o, "psb", p->spec, "frugal", "training solved", tr, budget, NAN);
     csv_rate(o, "psb", p->spec, "frugal", "generalised", ge, budget, pg);
     csv_rate(o, "psb", p->spec, "frugal", "generalised after simplification", gs, budget, ps);
-    if (o->csv && pn)
-        fprintf(o->csv, "psb,%s,PushGP (published),generalised,100,%zu,%.6g,,,,,published setup,\n",
-                p->spec, pk, pk / 100.0);
+    if (o->csv && pn) {
+        fprintf(o->csv, "psb,%s,PushGP (published),generalised,100,%zu,%.6g,,,,", p->spec, pk,
+                pk / 100.0);
+        csv_end(o->csv, "published setup", NAN);
+    }
     free(fr);
     return 0;
 }
