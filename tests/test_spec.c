@@ -309,6 +309,52 @@ Test(spec, every_shipped_spec_parses_and_its_canonical_form_is_stable) {
     globfree(&g);
 }
 
+/* bench science's honesty rule (docs/science.md): the nine PSB specs share
+ * one search, no problem tuned, and each buys the published program
+ * executions (200 generations for Median and Smallest, else 300, on every
+ * training case). */
+Test(spec, the_psb_specs_share_one_search_at_the_published_executions) {
+    static const struct {
+        const char *name;
+        unsigned published_gens;
+    } psb[] = {{"median", 200},     {"smallest", 200},           {"small-or-large", 300},
+               {"count-odds", 300}, {"last-index-of-zero", 300}, {"gcd", 300},
+               {"fuel-cost", 300},  {"coin-sums", 300},          {"basement", 300}};
+    exp_spec first;
+    for (size_t i = 0; i < sizeof psb / sizeof *psb; i++) {
+        char p[128];
+        snprintf(p, sizeof p, "specs/%s.json", psb[i].name);
+        exp_spec s;
+        cr_assert_eq(exp_spec_load(&s, p, NULL, NULL, 0, err, sizeof err), 0, "%s: %s", p, err);
+        const evo_params *a = &s.params;
+        cr_assert_str_eq(s.task_name, psb[i].name);
+        cr_assert_eq(a->pop_size, 1000, "%s", p);
+        cr_assert_eq(a->selection, EVO_SEL_LEXICASE, "%s", p);
+        cr_assert_eq(a->genome.max_insns, 500, "%s", p);
+        cr_assert_eq(a->genome.init_max, 250, "%s", p);
+        cr_assert_eq(a->genome.umad, 0.09, "%s", p);
+        cr_assert_eq((double)a->max_generations * a->downsample, psb[i].published_gens, "%s", p);
+        if (i == 0) {
+            first = s;
+            continue;
+        }
+        const evo_params *b = &first.params;
+        cr_assert(a->downsample == b->downsample && a->elites == b->elites &&
+                      a->islands == b->islands && a->target_error == b->target_error &&
+                      a->tiebreak == b->tiebreak,
+                  "%s: selection or budget rule differs from median.json", p);
+        const evo_genome_params *g = &a->genome, *h = &b->genome;
+        cr_assert(g->p_cx_one == h->p_cx_one && g->p_cx_two == h->p_cx_two &&
+                      g->p_cx_homol == h->p_cx_homol && g->p_point == h->p_point &&
+                      g->p_insert == h->p_insert && g->p_delete == h->p_delete &&
+                      g->p_swap == h->p_swap && g->umad == h->umad && g->init_min == h->init_min &&
+                      g->max_bytes == h->max_bytes,
+                  "%s: variation or genome differs from median.json", p);
+        exp_spec_free(&s);
+    }
+    exp_spec_free(&first);
+}
+
 Test(spec, canonical_is_stable_with_awkward_numbers) {
     exp_spec a, b;
     const char *text = Q "\"budget\":{\"generations\":1,\"target_error\":0.1},"
