@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 /* ---- task helpers ---- */
@@ -82,9 +83,18 @@ static int pop_alloc(evo_pop *p, size_t total, size_t stride, size_t nc) {
     size_t n = sizeof a / sizeof *a, size = 0;
     for (size_t i = 0; i < n; i++)
         size += a[i].bytes = (a[i].bytes + L - 1) / L * L + L; /* never 0 */
-    /* zeroed now, so that the first generations do not pay for page faults */
-    p->block = aligned_alloc(L, size);
+    /* Zeroed now, so that the first generations do not pay for page faults;
+     * in huge pages where the kernel offers them (THP "madvise"), since a
+     * fault costs several microseconds in a VM: a 1.2 MB population took
+     * about as long to fault in as a 300-individual run to evolve. */
+    const size_t H = (size_t)2 << 20;
+    bool huge = size >= H / 2;
+    if (huge) size = (size + H - 1) / H * H;
+    p->block = aligned_alloc(huge ? H : L, size);
     if (!p->block) return -1;
+#ifdef MADV_HUGEPAGE
+    if (huge) (void)madvise(p->block, size, MADV_HUGEPAGE); /* advice only */
+#endif
     memset(p->block, 0, size);
     uint8_t *q = p->block;
     for (size_t i = 0; i < n; i++) {
