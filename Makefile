@@ -156,13 +156,19 @@ FUZZ_FLAGS := -std=gnu11 -g -O1 -I. -fsanitize=fuzzer,address,undefined -fno-san
 FUZZ_OBJ := $(FUZZ_SRC:%.c=build/fuzz/obj/%.o) build/fuzz/obj/vm/interp_nometer.o
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_FLAGS) -MMD -MP $(PKG_CFLAGS) -c -o $@ $<
+	clang $(FUZZ_FLAGS) -fopenmp -MMD -MP -I$(GEN) $(PKG_CFLAGS) $(DEFS) -c -o $@ $<
 build/fuzz/obj/vm/interp_nometer.o: vm/interp.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_FLAGS) -MMD -MP -DVM_NO_METER -c -o $@ $<
 .SECONDARY: $(FUZZ_OBJ)
 build/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ)
 	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) -lz -lm $(EVM_LIBS) -pthread
+# fuzz_spec reaches the whole program (specs, tasks, data files): every
+# source, with clang's OpenMP (libomp).
+FUZZ_ALL_OBJ := $(SRC:%.c=build/fuzz/obj/%.o) build/fuzz/obj/vm/interp_nometer.o
+.SECONDARY: $(FUZZ_ALL_OBJ)
+build/fuzz/fuzz_spec: tests/fuzz/fuzz_spec.c $(FUZZ_ALL_OBJ)
+	clang $(FUZZ_FLAGS) -fopenmp -I$(GEN) $(PKG_CFLAGS) -o $@ $< $(FUZZ_ALL_OBJ) $(PKG_LIBS) -lm
 fuzz: deps all
 	$(MAKE) -j2 $(FUZZ_TARGETS)
 	@mkdir -p build/fuzz/corpus-fuzz_snapshot

@@ -366,12 +366,12 @@ typedef struct {
     jkind in[FIT_DATA_MAX_IN], out[FIT_MAX_OUT];
 } jschema;
 
-/* The column of "key" on the line (1 if not found), as a pointer. */
+/* The column of "key" on the line (1 if not found), as a pointer. A key
+ * may be of any length: the file's, not ours. */
 static const uint8_t *key_at(const lines *l, const char *key) {
-    char q[40];
-    size_t n = (size_t)snprintf(q, sizeof q, "\"%s\"", key);
-    for (const uint8_t *p = l->s; p + n <= l->e; p++)
-        if (!memcmp(p, q, n)) return p;
+    size_t k = strlen(key);
+    for (const uint8_t *p = l->s; (size_t)(l->e - p) >= k + 2; p++)
+        if (p[0] == '"' && p[k + 1] == '"' && !memcmp(p + 1, key, k)) return p;
     return l->s;
 }
 

@@ -17,7 +17,7 @@ pkgs=(
   python3-scipy      # the statistics tests' oracle (tests/stats_oracle.py)
   python3-numpy python3-sympy python3-matplotlib  # analysis/frugal.py, its tests and docs/python.md
   lua5.4 python3-deap  # benchmark peers
-  clang libclang-rt-14-dev  # libFuzzer targets
+  clang libclang-rt-14-dev libomp-dev  # libFuzzer targets (libomp: fuzz_spec's OpenMP)
   clang-format       # make format, make format-check (CI)
 )
 if [ "${MPI:-0}" = 1 ]; then pkgs+=(libopenmpi-dev openmpi-bin); fi

@@ -176,6 +176,12 @@ Test(data, bad_json_keys) {
     BAD("jsonl", "{\"input2\": 1, \"output1\": 2}\n", "1:1", "no key input1");
     BAD("jsonl", "{\"input1\": 1, \"output1\": 2, \"input1\": 3}\n", "1:36",
         "duplicate object key");
+    /* a key longer than the buffer key_at once quoted it in (found by
+     * fuzz_spec: it read past that buffer, and the column fell to 1) */
+    BAD("jsonl",
+        "{\"input1\": 1, \"output1\": 2, "
+        "\"input1_with_a_name_much_longer_than_forty_characters\": 3}\n",
+        "1:29", "unknown key 'input1_with_a_name_much_longer_than_forty_characters'");
 }
 Test(data, bad_json_syntax) {
     BAD("jsonl", "{\"input1\": 1, \"output1\": 2}\n{\"input1\": 1, \"output1\": 2\n", "2:26",
