@@ -13,6 +13,17 @@
 #include <unistd.h>
 
 static char dir[64];
+static const char *const files[] = {"s.json", "c.json", "d.csv", "d.jsonl", "t.csv", "t.jsonl"};
+
+/* The scratch folder goes when the fuzzer exits normally. */
+static void cleanup(void) {
+    char path[128];
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
 
 static void put(const char *name, const uint8_t *p, size_t n) {
     char path[128];
@@ -33,6 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "/tmp/frugal-fuzz-spec-XXXXXX");
         if (!mkdtemp(dir)) abort();
+        atexit(cleanup);
     }
     if (size > 1 << 16) return 0;
     const uint8_t *nul = memchr(data, 0, size);
@@ -40,8 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const uint8_t *d = nul ? nul + 1 : data + size;
     size_t dlen = (size_t)(data + size - d);
     put("s.json", data, slen);
-    static const char *const files[] = {"d.csv", "d.jsonl", "t.csv", "t.jsonl"};
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+    for (size_t i = 2; i < sizeof files / sizeof *files; i++) /* the data files */
         put(files[i], d, dlen);
     exp_spec a, b;
     char err[EXP_SPEC_ERRCAP];
