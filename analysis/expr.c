@@ -115,7 +115,7 @@ static vm_word word_op(uint8_t op, vm_word x, vm_word y) {
     case VM_OP_SUB: return (vm_word)(U(x) - U(y));
     case VM_OP_MUL: return (vm_word)(U(x) * U(y));
     case VM_OP_DIV: return y == 0 ? 0 : (y == -1 ? (vm_word)(0 - U(x)) : x / y);
-    case VM_OP_MOD: return y == 0 || y == -1 ? 0 : x % y;
+    case VM_OP_MOD: return vm_mod(x, y);
     case VM_OP_NEG: return (vm_word)(0 - U(x));
     case VM_OP_ABS: return x < 0 ? (vm_word)(0 - U(x)) : x;
     case VM_OP_MIN: return x < y ? x : y;
@@ -237,7 +237,7 @@ static uint32_t mk_op(an_expr *e, uint8_t op, uint32_t a, uint32_t b) {
 
 static uint32_t mk_ite(an_expr *e, uint32_t c, uint32_t a, uint32_t b) {
     if (a == b) return a;
-    if (e->n[c].kind == K_CONST) return e->n[c].val ? a : b;
+    if (e->n[c].kind == K_CONST) return vm_cond(e->n[c].val) ? a : b;
     return intern(e, (node){K_ITE, 0, a, b, c, 0});
 }
 
@@ -445,7 +445,7 @@ static int exec_range(sexec *x, sstate *st, uint32_t pc, uint32_t stop, uint32_t
             st->depth = d - 1;
             st->gas += cost, st->memtime += mt;
             if (e->n[c].kind == K_CONST) {
-                pc = e->n[c].val ? next : x->match[pc];
+                pc = vm_cond(e->n[c].val) ? next : x->match[pc];
                 continue;
             }
             if (exec_if(x, st, c, next, x->match[pc])) return RUN_FAIL;
@@ -457,7 +457,7 @@ static int exec_range(sexec *x, sstate *st, uint32_t pc, uint32_t stop, uint32_t
             if (c->kind != K_CONST)
                 return fail(e, "a WHILE at %u whose condition depends on the inputs", pc), RUN_FAIL;
             st->gas += cost, st->memtime += mt;
-            pc = c->val ? next : x->match[pc];
+            pc = vm_cond(c->val) ? next : x->match[pc];
             continue;
         }
         case VM_OP_CLOSE: {
@@ -473,7 +473,7 @@ static int exec_range(sexec *x, sstate *st, uint32_t pc, uint32_t stop, uint32_t
                     return fail(e, "a WHILE's CLOSE at %u on a value that depends on the inputs",
                                 pc),
                            RUN_FAIL;
-                pc = c->val ? m : next;
+                pc = vm_cond(c->val) ? m : next;
                 continue;
             }
             if (m != NONE && k >= 2 && (st->calls[k - 1] & LOOP_TAG)) {
@@ -615,7 +615,7 @@ int an_expr_eval(const an_expr *e, const vm_word *in, vm_word *out) {
         switch (x->kind) {
         case K_CONST: v[i] = x->val; break;
         case K_VAR: v[i] = in[x->val]; break;
-        case K_ITE: v[i] = v[x->c] ? v[x->a] : v[x->b]; break;
+        case K_ITE: v[i] = vm_cond(v[x->c]) ? v[x->a] : v[x->b]; break;
         default: v[i] = word_op(x->op, v[x->a], x->b != NONE ? v[x->b] : 0); break;
         }
     }
@@ -653,7 +653,7 @@ static void eval_real(const an_expr *e, const node *x, const double *v, const do
     }
     if (x->kind == K_ITE) {
         a = v[x->c], ea = er[x->c];
-        bool t = a != 0;
+        bool t = a > 0; /* vm_cond */
         *val = t ? v[x->a] : v[x->b];
         *err = (ea == 0 || fabs(a) > ea) ? (t ? er[x->a] : er[x->b]) : INFINITY;
         return;
@@ -810,7 +810,6 @@ static int prec(const printer *pr, uint32_t i) {
     case VM_OP_FDIV: return fx ? P_MUL : P_ATOM;
     case VM_OP_MUL: return fx ? P_ATOM : P_MUL;
     case VM_OP_DIV:
-    case VM_OP_MOD: return fx || pr->s != AN_EXPR_INFIX ? P_ATOM : P_MUL;
     case VM_OP_NEG: return P_NEG;
     case VM_OP_NOT: return fx || pr->s != AN_EXPR_INFIX ? P_ATOM : P_NEG;
     case VM_OP_LT:
@@ -972,7 +971,7 @@ static void pr_node(printer *pr, uint32_t i) {
         if (sy) {
             put(pr->b, "Piecewise((");
             pr_node(pr, x->a);
-            put(pr->b, ", Ne(");
+            put(pr->b, ", Gt(");
             pr_node(pr, x->c);
             put(pr->b, ", 0)), (");
             pr_node(pr, x->b);
@@ -982,12 +981,12 @@ static void pr_node(printer *pr, uint32_t i) {
             pr_node(pr, x->a);
             put(pr->b, " & ");
             pr_sub(pr, x->c, P_CMP, false);
-            put(pr->b, " \\neq 0 \\\\ ");
+            put(pr->b, " > 0 \\\\ ");
             pr_node(pr, x->b);
             put(pr->b, " & \\text{otherwise} \\end{cases}");
         } else {
             pr_sub(pr, x->c, P_CMP, false);
-            put(pr->b, " != 0 ? ");
+            put(pr->b, " > 0 ? ");
             pr_sub(pr, x->a, P_ITE, false);
             put(pr->b, " : ");
             pr_sub(pr, x->b, P_ITE, false);
@@ -1044,7 +1043,6 @@ static void pr_node(printer *pr, uint32_t i) {
     }
     if (!fx && pr->s == AN_EXPR_INFIX) { /* integer operators, as in C */
         switch (x->op) {
-        case VM_OP_MOD: return pr_bin(pr, x, P_MUL, " % ");
         case VM_OP_LT: return pr_bin(pr, x, P_CMP, " < ");
         case VM_OP_GT: return pr_bin(pr, x, P_CMP, " > ");
         case VM_OP_EQ: return pr_bin(pr, x, P_CMP, " == ");

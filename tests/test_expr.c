@@ -130,9 +130,9 @@ Test(expr, blocks_and_constant_jumps) {
     expect("WHILE\nCLOSE\n", 1, false, AN_EXPR_INFIX,
            "(no expression: a WHILE at 0 whose condition depends on the inputs)");
     /* IF on an input: both sides keep the depth, so a conditional */
-    expect("DUP 1\nIF\nPUSH 5\nADD\nCLOSE\n", 2, false, AN_EXPR_INFIX, "x0 != 0 ? x1 + 5 : x1");
+    expect("DUP 1\nIF\nPUSH 5\nADD\nCLOSE\n", 2, false, AN_EXPR_INFIX, "x0 > 0 ? x1 + 5 : x1");
     expect("DUP 1\nIF\nPUSH 5\nADD\nCLOSE\n", 2, false, AN_EXPR_SYMPY,
-           "Piecewise((x1 + 5, Ne(x0, 0)), (x1, True))");
+           "Piecewise((x1 + 5, Gt(x0, 0)), (x1, True))");
     expect("IF\nPUSH 5\nCLOSE\n", 2, false, AN_EXPR_INFIX,
            "(no expression: an IF block on a value that depends on the inputs changes the "
            "stack's depth)");

@@ -59,6 +59,9 @@ static const kat kats[] = {
     {VM_OP_TIMES, "PUSH 1\nTIMES\nCLOSE", 0, {0}, 1, S(1), VM_CALL_OVERFLOW, {.calls = 1}},
     {VM_OP_IF, "PUSH 5\nPUSH 1\nIF\nPUSH 2\nADD\nCLOSE", 0, {0}, 1, S(7), 0, {0}},
     {VM_OP_IF, "PUSH 5\nPUSH 0\nIF\nPUSH 2\nADD\nCLOSE\nPUSH 1", 0, {0}, 2, S(5, 1), 0, {0}},
+    /* a condition is true when > 0 (vm_cond): a negative word is false */
+    {VM_OP_IF, "PUSH 5\nPUSH -1\nIF\nPUSH 2\nADD\nCLOSE", 0, {0}, 1, S(5), 0, {0}},
+    {VM_OP_IF, "PUSH 5\nPUSH 9\nIF\nPUSH 2\nADD\nCLOSE", 0, {0}, 1, S(7), 0, {0}},
     /* blocks nest as brackets: the IF's CLOSE is the inner one */
     {VM_OP_IF,
      "PUSH 0\nIF\nPUSH 1\nIF\nPUSH 2\nCLOSE\nPUSH 3\nCLOSE\nPUSH 4",
@@ -73,6 +76,9 @@ static const kat kats[] = {
     {VM_OP_WHILE, "WHILE\nSWAP 0\nOVER\nMOD\nCLOSE\nPOP", 2, S(1071, 462), 1, S(21), 0, {0}},
     {VM_OP_WHILE, "PUSH 0\nWHILE\nPUSH 5\nCLOSE\nPUSH 1", 0, {0}, 2, S(0, 1), 0, {0}},
     {VM_OP_WHILE, "PUSH 3\nWHILE\nPUSH 1\nSUB\nCLOSE", 0, {0}, 1, S(0), 0, {0}},
+    /* ... and so is a negative top: WHILE passes over, its CLOSE falls through */
+    {VM_OP_WHILE, "PUSH -3\nWHILE\nPUSH 5\nCLOSE", 0, {0}, 1, S(-3), 0, {0}},
+    {VM_OP_WHILE, "PUSH 3\nWHILE\nPUSH 2\nSUB\nCLOSE", 0, {0}, 1, S(-1), 0, {0}},
     /* a WHILE's CLOSE on an empty stack ends the loop */
     {VM_OP_WHILE, "PUSH 3\nWHILE\nPOP\nCLOSE\nPUSH 1", 0, {0}, 1, S(1), 0, {0}},
     /* nested in a TIMES: the inner CLOSE is the WHILE's, the outer the TIMES's */
@@ -159,7 +165,13 @@ static const kat kats[] = {
     {VM_OP_DIV, "DIV", 2, S(7, 0), 1, S(0), 0, {0}},
     {VM_OP_DIV, "DIV", 2, S(INT64_MIN, -1), 1, S(INT64_MIN), 0, {0}},
     {VM_OP_MOD, "MOD", 2, S(7, 3), 1, S(1), 0, {0}},
-    {VM_OP_MOD, "MOD", 2, S(-7, 3), 1, S(-1), 0, {0}},
+    /* floored: the sign of the divisor, so 2 MOD is 0 or 1 on any integer */
+    {VM_OP_MOD, "MOD", 2, S(-7, 3), 1, S(2), 0, {0}},
+    {VM_OP_MOD, "MOD", 2, S(7, -3), 1, S(-2), 0, {0}},
+    {VM_OP_MOD, "MOD", 2, S(-7, -3), 1, S(-1), 0, {0}},
+    {VM_OP_MOD, "MOD", 2, S(-7, 2), 1, S(1), 0, {0}},
+    {VM_OP_MOD, "MOD", 2, S(-6, 3), 1, S(0), 0, {0}},
+    {VM_OP_MOD, "MOD", 2, S(INT64_MIN, INT64_MAX), 1, S(INT64_MAX - 1), 0, {0}},
     {VM_OP_MOD, "MOD", 2, S(7, 0), 1, S(0), 0, {0}},
     {VM_OP_MOD, "MOD", 2, S(INT64_MIN, -1), 1, S(0), 0, {0}},
     {VM_OP_NEG, "NEG", 1, S(5), 1, S(-5), 0, {0}},

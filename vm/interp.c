@@ -681,7 +681,7 @@ L_TIMES: {
     ip += 2;
     NEXT;
 }
-L_IF: sp--; ip = *sp == 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT;
+L_IF: sp--; ip = !vm_cond(*sp) ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT;
 L_CLOSE: { /* of a TIMES (others run as NOP); a loop frame on top counts its round */
     uint32_t k = p->ncalls;
     if (k >= 2 && (p->calls[k - 1] & VM_LOOP_TAG)) {
@@ -698,8 +698,8 @@ L_CLOSE: { /* of a TIMES (others run as NOP); a loop frame on top counts its rou
     ip += 2;
     NEXT;
 }
-L_WHILE: ip = sp[-1] == 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT;
-L_WCLOSE: ip = DEPTH > 0 && sp[-1] != 0 ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT; /* of a WHILE */
+L_WHILE: ip = !vm_cond(sp[-1]) ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT;
+L_WCLOSE: ip = DEPTH > 0 && vm_cond(sp[-1]) ? (vm_cell *)(intptr_t)IMM : ip + 2; NEXT; /* of a WHILE */
 L_INDEX: *sp++ = loop_round(p); ip += 2; NEXT;
 L_JMP_BAD:  STOP(VM_BAD_JUMP);
 L_JZ_BAD:   if (sp[-1] == 0) STOP(VM_BAD_JUMP); sp--; ip += 2; NEXT;
@@ -733,7 +733,7 @@ L_ADD: BIN((vm_word)(U(x) + U(y)));
 L_SUB: BIN((vm_word)(U(x) - U(y)));
 L_MUL: BIN((vm_word)(U(x) * U(y)));
 L_DIV: BIN(y == 0 ? 0 : (y == -1 ? (vm_word)(0 - U(x)) : x / y));
-L_MOD: BIN(y == 0 || y == -1 ? 0 : x % y);
+L_MOD: BIN(vm_mod(x, y));
 L_NEG: UN((vm_word)(0 - U(x)));
 L_ABS: UN(x < 0 ? (vm_word)(0 - U(x)) : x);
 L_MIN: BIN(x < y ? x : y);

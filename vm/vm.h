@@ -61,6 +61,21 @@ void vm_decode(const uint8_t *code, size_t len, size_t pc, vm_insn *out);
 static inline int64_t vm_rel_target(const vm_insn *in) {
     return (int64_t)in->pc + in->len + in->imm;
 }
+/* The truth of IF's and WHILE's word: > 0. A comparison's 1 is true and
+ * its 0 false; an input's value is true about half the time, so a
+ * condition that evolution leaves on an input shows on the training cases
+ * (docs/isa.md, "Blocks"). */
+static inline bool vm_cond(vm_word a) {
+    return a > 0;
+}
+/* MOD: floored, with the sign of b (Lua's %, Clojure's mod), so that
+ * `2 MOD` is 0 or 1 on any integer; 0 when b is 0 (and b = -1, whose
+ * remainder is always 0: INT64_MIN % -1 would trap). */
+static inline vm_word vm_mod(vm_word a, vm_word b) {
+    if (b == 0 || b == -1) return 0;
+    vm_word r = a % b;
+    return r != 0 && (r < 0) != (b < 0) ? r + b : r;
+}
 /* Opens a block that a CLOSE ends (TIMES, EACH, IF, WHILE: docs/isa.md, "Blocks"). */
 static inline bool vm_is_block_open(uint8_t op) {
     return op == VM_OP_TIMES || op == VM_OP_EACH || op == VM_OP_IF || op == VM_OP_WHILE;
