@@ -809,7 +809,7 @@ static int prec(const printer *pr, uint32_t i) {
     case VM_OP_FMUL:
     case VM_OP_FDIV: return fx ? P_MUL : P_ATOM;
     case VM_OP_MUL: return fx ? P_ATOM : P_MUL;
-    case VM_OP_DIV:
+    case VM_OP_DIV: return fx || pr->s != AN_EXPR_INFIX ? P_ATOM : P_MUL;
     case VM_OP_NEG: return P_NEG;
     case VM_OP_NOT: return fx || pr->s != AN_EXPR_INFIX ? P_ATOM : P_NEG;
     case VM_OP_LT:
