@@ -102,52 +102,7 @@ static bool is_const(const an_expr *e, uint32_t i, vm_word w) {
     return e->n[i].kind == K_CONST && e->n[i].val == w;
 }
 
-/* ---- word semantics: the VM's (vm/interp.c, docs/isa.md "Opcodes") ---- */
-
-static uint64_t U(vm_word x) {
-    return (uint64_t)x;
-}
-
-/* The result of a pure opcode on words (y on top for binary ones). */
-static vm_word word_op(uint8_t op, vm_word x, vm_word y) {
-    switch (op) {
-    case VM_OP_ADD: return (vm_word)(U(x) + U(y));
-    case VM_OP_SUB: return (vm_word)(U(x) - U(y));
-    case VM_OP_MUL: return (vm_word)(U(x) * U(y));
-    case VM_OP_DIV: return y == 0 ? 0 : (y == -1 ? (vm_word)(0 - U(x)) : x / y);
-    case VM_OP_MOD: return vm_mod(x, y);
-    case VM_OP_NEG: return (vm_word)(0 - U(x));
-    case VM_OP_ABS: return x < 0 ? (vm_word)(0 - U(x)) : x;
-    case VM_OP_MIN: return x < y ? x : y;
-    case VM_OP_MAX: return x > y ? x : y;
-    case VM_OP_LT: return x < y;
-    case VM_OP_GT: return x > y;
-    case VM_OP_EQ: return x == y;
-    case VM_OP_ISZERO: return x == 0;
-    case VM_OP_AND: return x & y;
-    case VM_OP_OR: return x | y;
-    case VM_OP_XOR: return x ^ y;
-    case VM_OP_NOT: return ~x;
-    case VM_OP_SHL: return (vm_word)(U(x) << (y & 63));
-    case VM_OP_SHR: return (vm_word)(U(x) >> (y & 63));
-    case VM_OP_SAR: return x >> (y & 63);
-    case VM_OP_FMUL: return vm_fx_mul(x, y);
-    case VM_OP_FDIV: return vm_fx_div(x, y);
-    case VM_OP_FSQRT: return vm_fx_sqrt(x);
-    case VM_OP_FSIN: return vm_fx_sin(x);
-    case VM_OP_FCOS: return vm_fx_cos(x);
-    case VM_OP_FEXP: return vm_fx_exp(x);
-    case VM_OP_FLOG: return vm_fx_log(x);
-    case VM_OP_ITOF: return vm_fx_from_int(x);
-    case VM_OP_FTOI: return x >> VM_FX_FRAC;
-    default: return 0;
-    }
-}
-
-static bool pure_op(uint8_t op) {
-    return (op >= VM_OP_ADD && op <= VM_OP_MAX) || (op >= VM_OP_LT && op <= VM_OP_ISZERO) ||
-           (op >= VM_OP_AND && op <= VM_OP_SAR) || (op >= VM_OP_FMUL && op <= VM_OP_FTOI);
-}
+/* Word semantics: the VM's own, vm_word_op (vm/vm.h). */
 
 /* ---- simplification: only rules that hold for every word ---- */
 
@@ -159,7 +114,7 @@ static uint32_t simplify(an_expr *e, uint8_t op, uint32_t a, uint32_t b) {
     node A = e->n[a], B = b != NONE ? e->n[b] : (node){0};
     const node *na = &A, *nb = b != NONE ? &B : NULL;
     if (na->kind == K_CONST && (!nb || nb->kind == K_CONST))
-        return mk_const(e, word_op(op, na->val, nb ? nb->val : 0));
+        return mk_const(e, vm_word_op(op, na->val, nb ? nb->val : 0));
     switch (op) {
     case VM_OP_ADD:
         if (is_const(e, b, 0)) return a;
@@ -170,8 +125,8 @@ static uint32_t simplify(an_expr *e, uint8_t op, uint32_t a, uint32_t b) {
         if (nb->kind == K_CONST && na->kind == K_OP &&
             (na->op == VM_OP_ADD || na->op == VM_OP_SUB) && e->n[na->b].kind == K_CONST) {
             vm_word c = e->n[na->b].val;
-            vm_word s = na->op == VM_OP_ADD ? word_op(VM_OP_ADD, c, nb->val)
-                                            : word_op(VM_OP_SUB, nb->val, c);
+            vm_word s = na->op == VM_OP_ADD ? vm_word_op(VM_OP_ADD, c, nb->val)
+                                            : vm_word_op(VM_OP_SUB, nb->val, c);
             return mk_op(e, VM_OP_ADD, na->a, mk_const(e, s));
         }
         if (na->kind == K_CONST) return mk_op(e, VM_OP_ADD, b, a); /* constants last */
@@ -182,7 +137,7 @@ static uint32_t simplify(an_expr *e, uint8_t op, uint32_t a, uint32_t b) {
         if (is_const(e, a, 0)) return mk_op(e, VM_OP_NEG, b, NONE);
         if (nb->kind == K_OP && nb->op == VM_OP_NEG) return mk_op(e, VM_OP_ADD, a, nb->a);
         if (nb->kind == K_CONST)
-            return mk_op(e, VM_OP_ADD, a, mk_const(e, word_op(VM_OP_NEG, nb->val, 0)));
+            return mk_op(e, VM_OP_ADD, a, mk_const(e, vm_word_op(VM_OP_NEG, nb->val, 0)));
         break;
     case VM_OP_NEG:
         if (na->kind == K_OP && na->op == VM_OP_NEG) return na->a;
@@ -489,7 +444,7 @@ static int exec_range(sexec *x, sstate *st, uint32_t pc, uint32_t stop, uint32_t
             continue;
         }
         default:
-            if (!pure_op(op))
+            if (!vm_op_pure(op))
                 return fail(e, "uses %s (at %u), which an expression does not express", oi->name,
                             pc),
                        RUN_FAIL;
@@ -499,8 +454,8 @@ static int exec_range(sexec *x, sstate *st, uint32_t pc, uint32_t stop, uint32_t
                 r = s[d - 2] = mk_op(e, op, s[d - 2], s[d - 1]), d--;
             break;
         }
-        if (r == NONE && (op == VM_OP_PUSH || op == VM_OP_ARG || pure_op(op) || op == VM_OP_INDEX ||
-                          op == VM_OP_MSIZE))
+        if (r == NONE && (op == VM_OP_PUSH || op == VM_OP_ARG || vm_op_pure(op) ||
+                          op == VM_OP_INDEX || op == VM_OP_MSIZE))
             return fail(e, "too large (more than %u subexpressions)", MAX_NODES), RUN_FAIL;
         st->depth = d;
         st->gas += cost, st->memtime += mt;
@@ -616,7 +571,7 @@ int an_expr_eval(const an_expr *e, const vm_word *in, vm_word *out) {
         case K_CONST: v[i] = x->val; break;
         case K_VAR: v[i] = in[x->val]; break;
         case K_ITE: v[i] = vm_cond(v[x->c]) ? v[x->a] : v[x->b]; break;
-        default: v[i] = word_op(x->op, v[x->a], x->b != NONE ? v[x->b] : 0); break;
+        default: v[i] = vm_word_op(x->op, v[x->a], x->b != NONE ? v[x->b] : 0); break;
         }
     }
     for (uint32_t k = 0; k < e->nout; k++)
@@ -710,7 +665,7 @@ static void eval_real(const an_expr *e, const node *x, const double *v, const do
         {
             vm_word wa = e->o.fixed ? vm_fx_from_double(a) : (vm_word)a;
             vm_word wb = e->o.fixed ? vm_fx_from_double(b) : (vm_word)b;
-            vm_word w = word_op(x->op, wa, wb);
+            vm_word w = vm_word_op(x->op, wa, wb);
             r = e->o.fixed ? vm_fx_to_double(w) : (double)w;
             re = ea == 0 && eb == 0 ? 0 : INFINITY;
         }

@@ -13,6 +13,9 @@ struct fit_ctx {
     uint64_t coevo_stamp;
     uint64_t *insns; /* fit_ctx_count_insns */
     size_t len;      /* of the code being run */
+    vm_word *outs;   /* the cases' outputs (vm_run_cases), or one case's */
+    size_t outs_cap;
+    bool batch; /* fit_ctx_set_batch */
 };
 
 /* The longest input vector of a split. */
@@ -34,6 +37,7 @@ fit_ctx *fit_ctx_new(const fit_task *t, const vm_limits *limits) {
     if (!c) return NULL;
     c->task = t;
     c->chan = -1;
+    c->batch = true;
     if (fit_task_is_coevo(t)) {
         c->coevo = fit_coevo_arena_new(t, limits ? limits : &t->limits, &c->coevo_stamp);
         if (!c->coevo) goto fail;
@@ -61,7 +65,12 @@ void fit_ctx_free(fit_ctx *c) {
     vm_machine_free(c->arena);
     fit_evm_ctx_free(c->evm);
     fit_arena_free(c->coevo);
+    free(c->outs);
     free(c);
+}
+
+void fit_ctx_set_batch(fit_ctx *c, bool on) {
+    c->batch = on;
 }
 
 const fit_task *fit_ctx_task(const fit_ctx *c) {
@@ -151,6 +160,56 @@ static void fill_penalties(const fit_task *t, uint32_t n, fit_result *r) {
     }
 }
 
+void fit_note_status(fit_result *r, vm_status st, unsigned *worst_sev) {
+    unsigned sev = fit_status_severity(st);
+    if (sev > *worst_sev) {
+        *worst_sev = sev;
+        r->worst = st;
+    }
+    if (st == VM_OUT_OF_GAS)
+        r->out_of_gas++;
+    else if (st != VM_HALTED)
+        r->faults++;
+}
+
+/* Grow the outputs' buffer to n words: 0, or -1. */
+static int grow_outs(fit_ctx *c, size_t n) {
+    return base_grow((void **)&c->outs, &c->outs_cap, n ? n : 1, sizeof *c->outs, SIZE_MAX);
+}
+
+/* Score case i from its run: status st, meters m, final depth, and y[k]
+ * the stack word at depth - no + k (0 where depth + k < no). */
+static void score_case(const fit_task *t, const fit_cases *cs, uint32_t i, vm_status st,
+                       const vm_meters *m, uint32_t depth, const vm_word *y, fit_result *r,
+                       const fit_case_detail *d, unsigned *worst_sev) {
+    uint32_t no = fit_task_nout(t);
+    r->gas += m->gas;
+    r->memtime += m->memtime;
+    if (d) {
+        d->gas[i] = m->gas;
+        d->memtime[i] = m->memtime;
+        d->status[i] = (uint8_t)st;
+    }
+    fit_note_status(r, st, worst_sev);
+    bool hit = true;
+    double *err = r->errors + (size_t)i * no;
+    for (uint32_t k = 0; k < no; k++) {
+        /* output k is the word at depth index depth - no + k (the last on top) */
+        bool out = st == VM_HALTED && depth + k >= no;
+        vm_word yk = out ? y[k] : 0;
+        double e = fit_output_error(t, cs, i, k, out, yk);
+        if (d) {
+            d->out[(size_t)i * no + k] = yk;
+            d->has_out[(size_t)i * no + k] = out;
+        }
+        if (!out) r->missing++;
+        if (!(e <= t->hit_tol)) hit = false;
+        err[k] = e;
+        r->error += e;
+    }
+    if (hit) r->hits++;
+}
+
 int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_result *r) {
     return fit_eval_cases(c, code, len, fit_task_cases(c->task, which), r);
 }
@@ -173,12 +232,13 @@ int fit_eval_detail(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases
     }
     vm_machine *a = c->arena;
     c->len = len;
-    if (t->isa != FIT_ISA_NATIVE || vm_load(a, code, len)) {
+    uint32_t no = fit_task_nout(t);
+    if (t->isa != FIT_ISA_NATIVE || len > VM_MAX_CODE ||
+        grow_outs(c, t->io == FIT_IO_CHANNEL ? no : (size_t)cs->n * no)) {
         fill_penalties(t, cs->n, r);
         r->worst = VM_INVALID_OPCODE;
         return -1;
     }
-    uint32_t no = fit_task_nout(t);
     r->ncases = cs->n;
     r->nerrors = cs->n * no;
     r->error = 0;
@@ -187,8 +247,24 @@ int fit_eval_detail(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases
     r->hits = r->missing = 0;
     r->out_of_gas = r->faults = 0;
     unsigned worst_sev = 0;
+    /* Straight-line code runs all the cases at once (vm_run_cases): the
+     * same results as the loop below, which runs any code case by case. */
+    vm_cases_result b;
+    int batched = t->io == FIT_IO_CHANNEL || !c->batch
+                      ? 1
+                      : vm_run_cases(a, code, len, cs->in, t->n_in, cs->n, no, c->outs, &b);
+    if (batched == 0) {
+        for (uint32_t i = 0; i < cs->n; i++)
+            score_case(t, cs, i, b.status, &b.m, b.depth, c->outs + (size_t)i * no, r, d,
+                       &worst_sev);
+        return 0;
+    }
+    if (vm_load(a, code, len)) {
+        fill_penalties(t, cs->n, r);
+        r->worst = VM_INVALID_OPCODE;
+        return -1;
+    }
     const vm_word *in = cs->in;
-    double *err = r->errors;
     /* RAND's seed per individual and case (docs/gp.md, "Random numbers"):
      * a pure function of the code and the case's inputs, so a result does
      * not depend on the thread, the order, the sample or the run. Code that
@@ -201,9 +277,9 @@ int fit_eval_detail(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases
         size_t cn = t->io == FIT_IO_CHANNEL ? cs->off[i + 1] - cs->off[i] : t->n_in;
         uint64_t h = code_h;
         for (size_t k = 0; seeded && k < cn; k++) { /* the words little-endian, on any host */
-            uint8_t b[8];
-            base_le_put(b, (uint64_t)cin[k], 8);
-            h = base_fnv1a(h, b, 8);
+            uint8_t b8[8];
+            base_le_put(b8, (uint64_t)cin[k], 8);
+            h = base_fnv1a(h, b8, 8);
         }
         if (seeded) vm_set_seed(a, h);
         vm_reset(a);
@@ -230,40 +306,12 @@ int fit_eval_detail(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases
         if (st == VM_HALTED) st = vm_run(a);
         vm_meters m;
         vm_meters_get(a, &m);
-        r->gas += m.gas;
-        r->memtime += m.memtime;
-        if (d) {
-            d->gas[i] = m.gas;
-            d->memtime[i] = m.memtime;
-            d->status[i] = (uint8_t)st;
-        }
-        unsigned sev = fit_status_severity(st);
-        if (sev > worst_sev) {
-            worst_sev = sev;
-            r->worst = st;
-        }
-        if (st == VM_OUT_OF_GAS)
-            r->out_of_gas++;
-        else if (st != VM_HALTED)
-            r->faults++;
         uint32_t depth = vm_depth(a);
         const vm_word *stk = vm_stack(a);
-        bool hit = true;
-        for (uint32_t k = 0; k < no; k++) {
-            /* output k is the word at depth index depth - no + k (the last on top) */
-            bool out = st == VM_HALTED && depth + k >= no;
-            vm_word y = out ? stk[depth + k - no] : 0;
-            double e = fit_output_error(t, cs, i, k, out, y);
-            if (d) {
-                d->out[(size_t)i * no + k] = y;
-                d->has_out[(size_t)i * no + k] = out;
-            }
-            if (!out) r->missing++;
-            if (!(e <= t->hit_tol)) hit = false;
-            *err++ = e;
-            r->error += e;
-        }
-        if (hit) r->hits++;
+        vm_word *y = t->io == FIT_IO_CHANNEL ? c->outs : c->outs + (size_t)i * no;
+        for (uint32_t k = 0; k < no; k++)
+            y[k] = depth + k >= no ? stk[depth + k - no] : 0;
+        score_case(t, cs, i, st, &m, depth, y, r, d, &worst_sev);
     }
     return 0;
 }

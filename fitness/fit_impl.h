@@ -21,6 +21,9 @@ int fit_vec_begin(fit_vec_builder *b, fit_cases *cs, uint32_t ncases, uint32_t n
 int fit_vec_add(fit_vec_builder *b, const vm_word *x, uint32_t len, const vm_word *want);
 
 void fit_task_init(fit_task *t, const char *name, fit_error_kind err, uint32_t n_in);
+/* Count a case's stopping status into r: worst (by fit_status_severity,
+ * *worst_sev its severity so far), out_of_gas and faults. */
+void fit_note_status(fit_result *r, vm_status st, unsigned *worst_sev);
 /* The families' defaults (error kind, penalty, hit tolerance, limits,
  * constants): the regression tasks' (task_regress.c) and the PSB tasks'
  * (task_psb.c); data tasks start from them. */

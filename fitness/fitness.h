@@ -422,10 +422,16 @@ void fit_ctx_count_insns(fit_ctx *c, uint64_t *counter);
 /* Time the native interpreter into *clk (NULL: stop): vm_time_interp on
  * the context's arena. */
 void fit_ctx_time_interp(fit_ctx *c, vm_interp_clock *clk);
+/* Whether straight-line code runs all of a split's cases at once
+ * (vm_run_cases; default on). Off, every case runs in the VM alone: the
+ * same results, for the tests that compare the two. */
+void fit_ctx_set_batch(fit_ctx *c, bool on);
 
 /* Run code on every case of the split, each case in a fresh process: vm_load
  * once, then per case vm_reset, push the inputs (or fill the input
- * channel), vm_run under the limits. EVM tasks: each case is one
+ * channel), vm_run under the limits. Straight-line code of a task whose
+ * inputs are words runs all the cases at once instead (vm_run_cases): the
+ * same results. EVM tasks: each case is one
  * evm_execute under Cancun with the "isolated" policy and the limits' gas;
  * memory-time is the peak words in use (stack items + 32-byte memory words)
  * times the gas used.

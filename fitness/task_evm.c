@@ -263,15 +263,7 @@ int fit_evm_eval(fit_evm_ctx *c, const fit_task *t, const uint8_t *code, size_t 
         }
         r->gas += gas;
         r->memtime += gas * words;
-        unsigned sev = fit_status_severity(st);
-        if (sev > worst_sev) {
-            worst_sev = sev;
-            r->worst = st;
-        }
-        if (st == VM_OUT_OF_GAS)
-            r->out_of_gas++;
-        else if (st != VM_HALTED)
-            r->faults++;
+        fit_note_status(r, st, &worst_sev);
         bool hit = true;
         for (uint32_t k = 0; k < no; k++) {
             double e =

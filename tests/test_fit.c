@@ -264,3 +264,52 @@ Test(fit, rand_is_seeded_per_program_and_case) {
     vm_buf_free(&other);
     fit_task_free(&t);
 }
+
+/* Batched evaluation (vm_run_cases) gives exactly what running each case
+ * alone gives: errors, meters, statuses and outputs, case by case, on random
+ * code for tasks of one to four inputs, one or two outputs, fixed point and
+ * integer words. */
+Test(fit, batched_equals_case_by_case) {
+    static const char *names[] = {"quartic", "keijzer6", "smallest", "median",
+                                  "parity3", "mux6",     "gcd",      "fuel-cost"};
+    for (size_t ti = 0; ti < sizeof names / sizeof *names; ti++) {
+        uint64_t s = 5 + ti;
+        fit_rng rng = {&s, fit_test_range};
+        fit_task t;
+        char err[256] = "";
+        cr_assert_eq(fit_task_make(names[ti], NULL, &rng, &t, err, sizeof err), 0, "%s", err);
+        fit_ctx *on = fit_ctx_new(&t, NULL), *off = fit_ctx_new(&t, NULL);
+        fit_ctx_set_batch(off, false);
+        const fit_cases *cs = fit_task_cases(&t, FIT_TRAIN);
+        uint32_t no = fit_task_nout(&t), n = cs->n;
+        double *ex = calloc((size_t)n * no, sizeof *ex), *ey = calloc((size_t)n * no, sizeof *ey);
+        vm_word *ox = calloc((size_t)n * no, 8), *oy = calloc((size_t)n * no, 8);
+        uint8_t *hx = calloc((size_t)n * no, 1), *hy = calloc((size_t)n * no, 1);
+        uint8_t *sx = calloc(n, 1), *sy = calloc(n, 1);
+        uint64_t *gx = calloc(n, 8), *gy = calloc(n, 8), *mx = calloc(n, 8), *my = calloc(n, 8);
+        fit_case_detail dx = {ox, hx, gx, mx, sx, NULL}, dy = {oy, hy, gy, my, sy, NULL};
+        for (int k = 0; k < 300; k++) {
+            uint8_t code[512];
+            size_t len = k % 4 ? tu_straight_program(&s, code, sizeof code, t.n_in)
+                               : tu_random_program(&s, code, sizeof code);
+            fit_result rx = {.errors = ex}, ry = {.errors = ey};
+            cr_assert_eq(fit_eval_detail(on, code, len, cs, &rx, &dx), 0);
+            cr_assert_eq(fit_eval_detail(off, code, len, cs, &ry, &dy), 0);
+            cr_assert_eq(memcmp(ex, ey, (size_t)n * no * sizeof *ex), 0, "%s program %d: errors",
+                         names[ti], k);
+            cr_assert(rx.error == ry.error && rx.gas == ry.gas && rx.memtime == ry.memtime &&
+                          rx.worst == ry.worst && rx.hits == ry.hits && rx.missing == ry.missing &&
+                          rx.nerrors == ry.nerrors && rx.out_of_gas == ry.out_of_gas &&
+                          rx.faults == ry.faults && rx.ncases == ry.ncases,
+                      "%s program %d: results differ", names[ti], k);
+            cr_assert(!memcmp(ox, oy, (size_t)n * no * 8) && !memcmp(hx, hy, (size_t)n * no) &&
+                          !memcmp(sx, sy, n) && !memcmp(gx, gy, n * 8) && !memcmp(mx, my, n * 8),
+                      "%s program %d: details differ", names[ti], k);
+        }
+        free(ex), free(ey), free(ox), free(oy), free(hx), free(hy);
+        free(sx), free(sy), free(gx), free(gy), free(mx), free(my);
+        fit_ctx_free(on);
+        fit_ctx_free(off);
+        fit_task_free(&t);
+    }
+}

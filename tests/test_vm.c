@@ -859,3 +859,105 @@ Test(vm, rand_stream_in_a_snapshot_before_the_first_rand) {
     vm_buf_free(&b);
     vm_buf_free(&img);
 }
+
+/* ---- batched runs (vm_run_cases) ---- */
+
+/* Case by case, as fit_eval_detail runs them without batching. */
+static vm_status run_case(vm_machine *a, const uint8_t *c, size_t n, const vm_word *in,
+                          uint32_t nin) {
+    vm_load(a, c, n);
+    vm_reset(a);
+    if (vm_set_args(a, in, nin)) return VM_OUT_OF_MEMORY;
+    for (uint32_t k = 0; k < nin; k++)
+        if (vm_push(a, in[k])) return VM_STACK_OVERFLOW;
+    return vm_run(a);
+}
+
+/* vm_run_cases gives every case exactly what vm_run gives it: status,
+ * meters, depth and the top words, under random limits and both operand
+ * shortage rules; and it batches all straight-line code within its limits. */
+Test(vm, run_cases_equals_vm_run) {
+    uint64_t seed = 17;
+    uint8_t c[PROG_CAP];
+    vm_machine *a = vm_machine_new(), *b = vm_machine_new();
+    enum { MAXN = 150, MAXIN = 4, MAXOUT = 3 };
+    static vm_word in[MAXN * MAXIN], out[MAXN * MAXOUT];
+    int batched = 0, halted = 0, short_stack = 0;
+    for (int i = 0; i < 6000; i++) {
+        uint32_t nin = tu_below(&seed, MAXIN + 1), n = tu_below(&seed, MAXN + 1),
+                 nout = tu_below(&seed, MAXOUT + 1);
+        size_t len = tu_straight_program(&seed, c, sizeof c, nin);
+        bool tight = tu_below(&seed, 4) == 0;
+        vm_limits l = {.gas = tight ? 1 + tu_below(&seed, 60) : 100000,
+                       .mem = tight ? 1 + tu_below(&seed, 12) : 4096,
+                       .memtime = tight ? 1 + tu_below(&seed, 300) : 0,
+                       .stack = tight ? 1 + tu_below(&seed, 12) : 256,
+                       .underflow = i & 1 ? VM_UNDERFLOW_SKIP : VM_UNDERFLOW_FAULT};
+        for (uint32_t k = 0; k < n * nin; k++)
+            in[k] = tu_below(&seed, 3) ? (vm_word)tu_below(&seed, 7) - 3 : (vm_word)tu_next(&seed);
+        vm_set_limits(a, &l);
+        vm_set_limits(b, &l);
+        vm_cases_result r;
+        int rc = vm_run_cases(b, c, len, in, nin, n, nout, out, &r);
+        cr_assert(rc == 0 || rc == 1, "program %d: %d", i, rc);
+        if (rc == 1) continue;
+        batched++;
+        halted += r.status == VM_HALTED;
+        short_stack += r.status == VM_STACK_UNDERFLOW;
+        for (uint32_t j = 0; j < n; j++) {
+            vm_status st = run_case(a, c, len, in + (size_t)j * nin, nin);
+            vm_meters m;
+            vm_meters_get(a, &m);
+            cr_assert_eq(st, r.status, "program %d case %u: %s, batched %s", i, j,
+                         vm_status_name(st), vm_status_name(r.status));
+            cr_assert(m.gas == r.m.gas && m.memtime == r.m.memtime && m.mem == r.m.mem,
+                      "program %d case %u: gas %lu mt %lu mem %u, batched %lu %lu %u", i, j,
+                      (unsigned long)m.gas, (unsigned long)m.memtime, m.mem, (unsigned long)r.m.gas,
+                      (unsigned long)r.m.memtime, r.m.mem);
+            uint32_t depth = vm_depth(a);
+            cr_assert_eq(depth, r.depth, "program %d case %u", i, j);
+            if (st != VM_HALTED) continue;
+            const vm_word *stk = vm_stack(a);
+            for (uint32_t k = 0; k < nout; k++) {
+                vm_word want = depth + k >= nout ? stk[depth + k - nout] : 0;
+                cr_assert_eq(out[(size_t)j * nout + k], want, "program %d case %u word %u", i, j,
+                             k);
+            }
+        }
+    }
+    /* the batched share of each outcome: most of the code, both rules */
+    cr_assert_gt(batched, 3000, "only %d of 6000 batched", batched);
+    cr_assert_gt(halted, 1500, "%d", halted);
+    cr_assert_gt(short_stack, 100, "%d", short_stack);
+    vm_machine_free(a);
+    vm_machine_free(b);
+}
+
+/* Code it cannot batch is left to vm_run: a jump, a heap instruction, an
+ * argument out of range, a limit that would stop it, a traced machine. */
+Test(vm, run_cases_declines_what_it_cannot_batch) {
+    static const char *srcs[] = {"ARG 0\nJMP L\nL: HALT",
+                                 "PUSH 1\nALLOC",
+                                 "ARG 1",
+                                 "PUSH 1\nPUSH 2\nPUSH 3\nPUSH 4",
+                                 "RAND",
+                                 "GAS",
+                                 "PUSH 1\nIF\nCLOSE"};
+    vm_machine *a = vm_machine_new();
+    vm_limits l = {.stack = 3};
+    vm_set_limits(a, &l);
+    vm_word in[1] = {5}, out[1];
+    vm_cases_result r;
+    for (size_t i = 0; i < sizeof srcs / sizeof *srcs; i++) {
+        vm_buf b = tu_asm(srcs[i]);
+        cr_assert_eq(vm_run_cases(a, b.data, b.len, in, 1, 1, 1, out, &r), 1, "%s", srcs[i]);
+        vm_buf_free(&b);
+    }
+    vm_buf b = tu_asm("ARG 0\nDUP 0\nMUL");
+    cr_assert_eq(vm_run_cases(a, b.data, b.len, in, 1, 1, 1, out, &r), 0);
+    cr_assert(r.status == VM_HALTED && out[0] == 25 && r.m.gas == 3 && r.depth == 2);
+    vm_set_trace(a, watch_mem, &(watch){0});
+    cr_assert_eq(vm_run_cases(a, b.data, b.len, in, 1, 1, 1, out, &r), 1);
+    vm_buf_free(&b);
+    vm_machine_free(a);
+}

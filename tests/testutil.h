@@ -79,6 +79,41 @@ static inline size_t tu_emit(uint8_t *c, size_t n, uint8_t op, int64_t imm) {
     return n;
 }
 
+/* Straight-line code: mostly the opcodes vm_run_cases batches, at times
+ * another (a jump, a heap or meter instruction, an undefined byte). */
+static inline size_t tu_straight_program(uint64_t *s, uint8_t *c, size_t cap, uint32_t nin) {
+    static const uint8_t ops[] = {
+        VM_OP_PUSH,  VM_OP_POP,  VM_OP_DUP,  VM_OP_SWAP,   VM_OP_OVER, VM_OP_ROT,   VM_OP_ARG,
+        VM_OP_NARGS, VM_OP_ITEM, VM_OP_NOP,  VM_OP_INDEX,  VM_OP_ADD,  VM_OP_SUB,   VM_OP_MUL,
+        VM_OP_DIV,   VM_OP_MOD,  VM_OP_NEG,  VM_OP_ABS,    VM_OP_MIN,  VM_OP_MAX,   VM_OP_LT,
+        VM_OP_GT,    VM_OP_EQ,   VM_OP_NOT,  VM_OP_ISZERO, VM_OP_AND,  VM_OP_OR,    VM_OP_XOR,
+        VM_OP_SHL,   VM_OP_SHR,  VM_OP_SAR,  VM_OP_FMUL,   VM_OP_FDIV, VM_OP_FSQRT, VM_OP_FSIN,
+        VM_OP_FCOS,  VM_OP_FEXP, VM_OP_FLOG, VM_OP_ITOF,   VM_OP_FTOI, VM_OP_HALT};
+    static const uint8_t other[] = {VM_OP_JMP, VM_OP_IF,      VM_OP_LOAD,  VM_OP_RAND,
+                                    VM_OP_GAS, VM_OP_MEMLEFT, VM_OP_ALLOC, 0xff};
+    static const vm_word words[] = {0, 1, -1, 2, 7, INT64_MIN, INT64_MAX, VM_FX_ONE, -VM_FX_ONE};
+    size_t n = 0, k = tu_below(s, 40);
+    for (size_t i = 0; i < k && n + 10 <= cap; i++) {
+        uint8_t op = tu_below(s, 40) ? ops[tu_below(s, sizeof ops - (tu_below(s, 8) ? 1 : 0))]
+                                     : other[tu_below(s, sizeof other)];
+        c[n++] = op;
+        vm_imm_kind ik = vm_opinfo_of(op)->imm;
+        if (ik == VM_IMM_I64) {
+            vm_word w = tu_below(s, 2) ? words[tu_below(s, 9)] : (vm_word)tu_next(s);
+            base_le_put(c + n, (uint64_t)w, 8);
+            n += 8;
+        } else if (ik == VM_IMM_IDX) {
+            c[n++] = (uint8_t)tu_below(s, 5);
+        } else if (ik == VM_IMM_ARG) {
+            c[n++] = (uint8_t)tu_below(s, nin + 2);
+        } else if (ik == VM_IMM_REL) {
+            c[n++] = 0;
+            c[n++] = 0;
+        }
+    }
+    return n;
+}
+
 /* A random, mostly well-formed program: real opcodes, small constants, jumps
  * to instruction boundaries, sometimes raw random bytes. Returns its length. */
 static inline size_t tu_random_program(uint64_t *s, uint8_t *c, size_t cap) {

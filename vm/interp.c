@@ -729,41 +729,41 @@ L_RAND:
     *sp++ = (vm_word)base_rng_next64(&p->rng); ip += 2; NEXT;
 
 /* arithmetic */
-L_ADD: BIN((vm_word)(U(x) + U(y)));
-L_SUB: BIN((vm_word)(U(x) - U(y)));
-L_MUL: BIN((vm_word)(U(x) * U(y)));
-L_DIV: BIN(y == 0 ? 0 : (y == -1 ? (vm_word)(0 - U(x)) : x / y));
-L_MOD: BIN(vm_mod(x, y));
-L_NEG: UN((vm_word)(0 - U(x)));
-L_ABS: UN(x < 0 ? (vm_word)(0 - U(x)) : x);
-L_MIN: BIN(x < y ? x : y);
-L_MAX: BIN(x > y ? x : y);
+L_ADD: BIN(vm_word_op(VM_OP_ADD, x, y));
+L_SUB: BIN(vm_word_op(VM_OP_SUB, x, y));
+L_MUL: BIN(vm_word_op(VM_OP_MUL, x, y));
+L_DIV: BIN(vm_word_op(VM_OP_DIV, x, y));
+L_MOD: BIN(vm_word_op(VM_OP_MOD, x, y));
+L_NEG: UN(vm_word_op(VM_OP_NEG, x, 0));
+L_ABS: UN(vm_word_op(VM_OP_ABS, x, 0));
+L_MIN: BIN(vm_word_op(VM_OP_MIN, x, y));
+L_MAX: BIN(vm_word_op(VM_OP_MAX, x, y));
 
 /* comparison */
-L_LT:     BIN(x < y);
-L_GT:     BIN(x > y);
-L_EQ:     BIN(x == y);
-L_ISZERO: UN(x == 0);
+L_LT:     BIN(vm_word_op(VM_OP_LT, x, y));
+L_GT:     BIN(vm_word_op(VM_OP_GT, x, y));
+L_EQ:     BIN(vm_word_op(VM_OP_EQ, x, y));
+L_ISZERO: UN(vm_word_op(VM_OP_ISZERO, x, 0));
 
 /* bitwise */
-L_AND: BIN(x & y);
-L_OR:  BIN(x | y);
-L_XOR: BIN(x ^ y);
-L_NOT: UN(~x);
-L_SHL: BIN((vm_word)(U(x) << (y & 63)));
-L_SHR: BIN((vm_word)(U(x) >> (y & 63)));
-L_SAR: BIN(x >> (y & 63));
+L_AND: BIN(vm_word_op(VM_OP_AND, x, y));
+L_OR:  BIN(vm_word_op(VM_OP_OR, x, y));
+L_XOR: BIN(vm_word_op(VM_OP_XOR, x, y));
+L_NOT: UN(vm_word_op(VM_OP_NOT, x, 0));
+L_SHL: BIN(vm_word_op(VM_OP_SHL, x, y));
+L_SHR: BIN(vm_word_op(VM_OP_SHR, x, y));
+L_SAR: BIN(vm_word_op(VM_OP_SAR, x, y));
 
 /* fixed point */
-L_FMUL:  BIN(vm_fx_mul(x, y));
-L_FDIV:  BIN(vm_fx_div(x, y));
-L_FSQRT: UN(vm_fx_sqrt(x));
-L_FSIN:  UN(vm_fx_sin(x));
-L_FCOS:  UN(vm_fx_cos(x));
-L_FEXP:  UN(vm_fx_exp(x));
-L_FLOG:  UN(vm_fx_log(x));
-L_ITOF:  UN(vm_fx_from_int(x));
-L_FTOI:  UN(x >> VM_FX_FRAC);
+L_FMUL:  BIN(vm_word_op(VM_OP_FMUL, x, y));
+L_FDIV:  BIN(vm_word_op(VM_OP_FDIV, x, y));
+L_FSQRT: UN(vm_word_op(VM_OP_FSQRT, x, 0));
+L_FSIN:  UN(vm_word_op(VM_OP_FSIN, x, 0));
+L_FCOS:  UN(vm_word_op(VM_OP_FCOS, x, 0));
+L_FEXP:  UN(vm_word_op(VM_OP_FEXP, x, 0));
+L_FLOG:  UN(vm_word_op(VM_OP_FLOG, x, 0));
+L_ITOF:  UN(vm_word_op(VM_OP_ITOF, x, 0));
+L_FTOI:  UN(vm_word_op(VM_OP_FTOI, x, 0));
 
 /* memory */
 L_LOAD: {

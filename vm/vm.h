@@ -209,6 +209,27 @@ bool vm_reads_seed(const vm_machine *a);
  * resumes it exactly; a HALTED process stays halted. */
 vm_status vm_run(vm_machine *a);
 
+/* Batched runs (docs/isa.md, "Batched runs"): the same code on n cases at
+ * once. Case i is what vm_reset, vm_set_args of its nin words in[i * nin ..],
+ * vm_push of each of them in order, and vm_run would give; the machine's
+ * own process is left as it was. Code whose every instruction is
+ * straight-line and value-oblivious (the stack, ARG and the pure opcodes:
+ * no jump, block, memory, meter or process instruction) runs the same way
+ * on every case, so its status, meters and final depth are computed once
+ * and its words case by case, many cases to an instruction. Returns 0 with
+ * *res filled and, when res->status is HALTED, out[i * nout + k] = case
+ * i's stack word at depth - nout + k (0 where depth + k < nout); 1 when the
+ * code is of another kind, might stop at a limit, or the machine is traced
+ * or stepping (run each case in the VM; nothing written); -1 if memory
+ * cannot be had. */
+typedef struct {
+    vm_status status;
+    vm_meters m; /* every case's */
+    uint32_t depth;
+} vm_cases_result;
+int vm_run_cases(vm_machine *a, const uint8_t *code, size_t len, const vm_word *in, uint32_t nin,
+                 uint32_t n, uint32_t nout, vm_word *out, vm_cases_result *res);
+
 vm_status vm_status_get(const vm_machine *a);
 uint32_t vm_ip(const vm_machine *a);
 void vm_meters_get(const vm_machine *a, vm_meters *m);
@@ -362,6 +383,53 @@ vm_word vm_fx_log(vm_word a);
 vm_word vm_fx_from_int(vm_word a);
 vm_word vm_fx_from_double(double d); /* host-side helpers: not used inside the VM */
 double vm_fx_to_double(vm_word a);
+
+/* ---- pure opcodes ----
+ * The result is a function of the operands alone (arithmetic, comparison,
+ * bitwise, fixed point). vm_word_op is their one definition, shared by the
+ * interpreter, the batched runs (vm_run_cases) and the expression builder
+ * (analysis/expr.c). */
+static inline bool vm_op_pure(uint8_t op) {
+    return (op >= VM_OP_ADD && op <= VM_OP_MAX) || (op >= VM_OP_LT && op <= VM_OP_ISZERO) ||
+           (op >= VM_OP_AND && op <= VM_OP_SAR) || (op >= VM_OP_FMUL && op <= VM_OP_FTOI);
+}
+/* Pure opcode op on x and y (y on top; a unary opcode ignores y); 0 for
+ * any other opcode. Words wrap as two's complement. */
+__attribute__((always_inline)) static inline vm_word vm_word_op(uint8_t op, vm_word x, vm_word y) {
+    uint64_t ux = (uint64_t)x, uy = (uint64_t)y;
+    switch (op) {
+    case VM_OP_ADD: return (vm_word)(ux + uy);
+    case VM_OP_SUB: return (vm_word)(ux - uy);
+    case VM_OP_MUL: return (vm_word)(ux * uy);
+    case VM_OP_DIV: return y == 0 ? 0 : (y == -1 ? (vm_word)(0 - ux) : x / y);
+    case VM_OP_MOD: return vm_mod(x, y);
+    case VM_OP_NEG: return (vm_word)(0 - ux);
+    case VM_OP_ABS: return x < 0 ? (vm_word)(0 - ux) : x;
+    case VM_OP_MIN: return x < y ? x : y;
+    case VM_OP_MAX: return x > y ? x : y;
+    case VM_OP_LT: return x < y;
+    case VM_OP_GT: return x > y;
+    case VM_OP_EQ: return x == y;
+    case VM_OP_ISZERO: return x == 0;
+    case VM_OP_AND: return x & y;
+    case VM_OP_OR: return x | y;
+    case VM_OP_XOR: return x ^ y;
+    case VM_OP_NOT: return ~x;
+    case VM_OP_SHL: return (vm_word)(ux << (y & 63));
+    case VM_OP_SHR: return (vm_word)(ux >> (y & 63));
+    case VM_OP_SAR: return x >> (y & 63);
+    case VM_OP_FMUL: return vm_fx_mul(x, y);
+    case VM_OP_FDIV: return vm_fx_div(x, y);
+    case VM_OP_FSQRT: return vm_fx_sqrt(x);
+    case VM_OP_FSIN: return vm_fx_sin(x);
+    case VM_OP_FCOS: return vm_fx_cos(x);
+    case VM_OP_FEXP: return vm_fx_exp(x);
+    case VM_OP_FLOG: return vm_fx_log(x);
+    case VM_OP_ITOF: return vm_fx_from_int(x);
+    case VM_OP_FTOI: return x >> VM_FX_FRAC;
+    default: return 0;
+    }
+}
 
 /* ---- assembler and disassembler (vm/asm.c) ---- */
 

@@ -159,6 +159,12 @@ struct vm_machine {
     vm_insn *ins; /* the code's instructions, decoded once for both copies */
     uint32_t ins_cap;
 
+    /* vm_run_cases: the instructions, and the stack rows of a chunk of cases */
+    struct vm_cstep *csteps;
+    uint32_t csteps_cap;
+    vm_word *crows;
+    uint32_t crows_cap;
+
     /* SAVECHILD and LOADCHILD: the image, and the machine it is read into,
      * between the instruction's check and its doing */
     vm_buf img;
