@@ -210,6 +210,33 @@ static void score_case(const fit_task *t, const fit_cases *cs, uint32_t i, vm_st
     if (hit) r->hits++;
 }
 
+/* The error kind of output 0. */
+static fit_error_kind kind0(const fit_task *t) {
+    return t->out_kinds ? t->out_kind[0] : t->error;
+}
+
+/* score_case over every case of a batched run whose one output each case
+ * has, for the regression errors: the same sums in the same order, with the
+ * kind chosen once (a tenth of a quartic evaluation's time). */
+static void score_regression(const fit_task *t, const fit_cases *cs, const vm_meters *m,
+                             const vm_word *y, fit_result *r) {
+    bool sq = kind0(t) == FIT_ERR_FX_SQ;
+    double pen = t->penalty, tol = t->hit_tol, sum = r->error;
+    uint32_t hits = 0;
+    for (uint32_t i = 0; i < cs->n; i++) {
+        double e = vm_fx_to_double(y[i]) - cs->target[i];
+        e = sq ? e * e : fabs(e);
+        if (e > pen) e = pen;
+        r->errors[i] = e;
+        sum += e;
+        hits += e <= tol;
+    }
+    r->error = sum;
+    r->hits += hits;
+    r->gas += m->gas * cs->n; /* n additions of the same word, wrapping alike */
+    r->memtime += m->memtime * cs->n;
+}
+
 int fit_eval(fit_ctx *c, const uint8_t *code, size_t len, fit_split which, fit_result *r) {
     return fit_eval_cases(c, code, len, fit_task_cases(c->task, which), r);
 }
@@ -254,6 +281,11 @@ int fit_eval_detail(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases
                       ? 1
                       : vm_run_cases(a, code, len, cs->in, t->n_in, cs->n, no, c->outs, &b);
     if (batched == 0) {
+        if (!d && no == 1 && b.status == VM_HALTED && b.depth >= 1 &&
+            (kind0(t) == FIT_ERR_FX_ABS || kind0(t) == FIT_ERR_FX_SQ)) {
+            score_regression(t, cs, &b.m, c->outs, r);
+            return 0;
+        }
         for (uint32_t i = 0; i < cs->n; i++)
             score_case(t, cs, i, b.status, &b.m, b.depth, c->outs + (size_t)i * no, r, d,
                        &worst_sev);

@@ -223,6 +223,8 @@ void vm_machine_free(vm_machine *a) {
     free(a->match);
     free(a->ins);
     free(a->csteps);
+    free(a->cnames);
+    free(a->clive);
     free(a->crows);
     vm_buf_free(&a->img);
     vm_machine_free(a->img_m);

@@ -159,9 +159,14 @@ struct vm_machine {
     vm_insn *ins; /* the code's instructions, decoded once for both copies */
     uint32_t ins_cap;
 
-    /* vm_run_cases: the instructions, and the stack rows of a chunk of cases */
+    /* vm_run_cases (vm/cases.c): its steps, the stack's row names, the live
+     * rows, and the rows of a chunk of cases */
     struct vm_cstep *csteps;
     uint32_t csteps_cap;
+    uint32_t *cnames;
+    uint32_t cnames_cap;
+    uint8_t *clive;
+    uint32_t clive_cap;
     vm_word *crows;
     uint32_t crows_cap;
 
