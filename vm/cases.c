@@ -39,7 +39,8 @@ _Static_assert(VM_OP_HALT < 32 && VM_OP_NOP < 32 && VM_OP_PUSH < 32 && VM_OP_POP
                    VM_OP_ARG < 32 && VM_OP_NARGS < 32 && VM_OP_INDEX < 32 && VM_OP_ITEM < 32,
                "obliv_low is a 32-bit mask");
 static bool oblivious(uint8_t op) {
-    return op < 32 ? (obliv_low >> op) & 1 : vm_op_pure(op);
+    /* bitwise, not logical: no branch on the opcode */
+    return ((op < 32) & (obliv_low >> (op & 31))) | vm_op_pure(op);
 }
 
 static inline int add_step(vm_machine *a, uint32_t *ns, struct vm_cstep s) {
@@ -63,11 +64,14 @@ static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
         S[k] = k;
     vm_status st = VM_HALTED;
     for (uint32_t pc = 0; pc < len;) {
-        vm_insn in;
-        vm_decode_inline(code, len, pc, &in);
-        if (!in.defined || in.truncated || !oblivious(in.op)) return 1;
-        const vm_opinfo *oi = &vm_optab[in.op];
-        uint32_t n = oi->imm == VM_IMM_IDX ? (uint32_t)in.imm : 0;
+        /* decoded here, not by vm_decode: one unpredictable branch an
+         * instruction (the switch below), not two */
+        uint8_t op = code[pc];
+        uint32_t il = vm_ilen[op];
+        if (!il || il > len - pc || !oblivious(op)) return 1; /* undefined, truncated, other */
+        const vm_opinfo *oi = &vm_optab[op];
+        uint32_t b1 = code[pc + (il > 1)]; /* a one-byte immediate (DUP, SWAP, ARG) */
+        uint32_t n = oi->imm == VM_IMM_IDX ? b1 : 0;
         int64_t need = oi->in + n, dd = (int64_t)oi->out - oi->in;
         uint64_t g = oi->gas;
         bool skip = d < need;
@@ -75,7 +79,7 @@ static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
             st = VM_STACK_UNDERFLOW; /* checked first, and charged nothing */
             break;
         }
-        if ((in.op == VM_OP_ARG && (uint64_t)in.imm >= nin) || (in.op == VM_OP_ITEM && nin == 0))
+        if ((op == VM_OP_ARG && b1 >= nin) || (op == VM_OP_ITEM && nin == 0))
             return 1; /* OUT_OF_BOUNDS */
         /* words in use = the depth: a reset root has no heap, calls or children */
         uint64_t m = (uint64_t)d * g;
@@ -83,21 +87,24 @@ static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
         if (!skip && (d + dd > (int64_t)L->stack || d + dd > (int64_t)L->mem)) return 1;
         gas += g;
         mt += m;
-        pc += in.len;
+        const uint8_t *imm = code + pc + 1;
+        pc += il;
         if (skip) continue;
         if (d + 1 > a->cnames_cap && vm_grow((void **)&a->cnames, &a->cnames_cap, d + 1, sizeof *S))
             return -1;
         S = a->cnames;
-        switch (in.op) {
+        switch (op) {
         case VM_OP_PUSH:
         case VM_OP_NARGS:
         case VM_OP_INDEX: {
-            vm_word v = in.op == VM_OP_PUSH ? in.imm : in.op == VM_OP_NARGS ? (vm_word)nin : 0;
+            vm_word v = op == VM_OP_PUSH    ? (vm_word)base_le_get(imm, 8)
+                        : op == VM_OP_NARGS ? (vm_word)nin
+                                            : 0;
             if (add_step(a, &ns, (struct vm_cstep){v, nr, 0, 0, VM_OP_PUSH})) return -1;
             S[d++] = nr++;
             break;
         }
-        case VM_OP_ARG: S[d++] = (uint32_t)in.imm; break;
+        case VM_OP_ARG: S[d++] = b1; break;
         case VM_OP_ITEM: S[d++] = 0; break;
         case VM_OP_POP: d--; break;
         case VM_OP_DUP: S[d] = S[d - 1 - n], d++; break;
@@ -119,12 +126,12 @@ static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
         case VM_OP_HALT: break;
         default: { /* a pure opcode */
             uint32_t x = S[d - oi->in], y = S[d - 1];
-            if (add_step(a, &ns, (struct vm_cstep){0, nr, x, y, in.op})) return -1;
+            if (add_step(a, &ns, (struct vm_cstep){0, nr, x, y, op})) return -1;
             d -= oi->in;
             S[d++] = nr++;
         }
         }
-        if (in.op == VM_OP_HALT) break;
+        if (op == VM_OP_HALT) break;
     }
     res->status = st;
     res->m = (vm_meters){gas, mt, d};

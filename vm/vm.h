@@ -390,8 +390,11 @@ double vm_fx_to_double(vm_word a);
  * interpreter, the batched runs (vm_run_cases) and the expression builder
  * (analysis/expr.c). */
 static inline bool vm_op_pure(uint8_t op) {
-    return (op >= VM_OP_ADD && op <= VM_OP_MAX) || (op >= VM_OP_LT && op <= VM_OP_ISZERO) ||
-           (op >= VM_OP_AND && op <= VM_OP_SAR) || (op >= VM_OP_FMUL && op <= VM_OP_FTOI);
+    /* four ranges, tested without a branch */
+    return ((uint8_t)(op - VM_OP_ADD) <= VM_OP_MAX - VM_OP_ADD) |
+           ((uint8_t)(op - VM_OP_LT) <= VM_OP_ISZERO - VM_OP_LT) |
+           ((uint8_t)(op - VM_OP_AND) <= VM_OP_SAR - VM_OP_AND) |
+           ((uint8_t)(op - VM_OP_FMUL) <= VM_OP_FTOI - VM_OP_FMUL);
 }
 /* Pure opcode op on x and y (y on top; a unary opcode ignores y); 0 for
  * any other opcode. Words wrap as two's complement. */
