@@ -29,7 +29,7 @@ typedef struct {
 typedef struct {
     fit_ctx *fc;
     evo_vary_ws vw;
-    uint32_t *lex;          /* lexicase scratch: N + ncases */
+    uint32_t *lex;          /* lexicase scratch: 2N + ncases */
     uint64_t insns;         /* instructions run, when counting (evo_run_count_insns) */
     vm_interp_clock interp; /* the interpreter's time, when timing (evo_run_time_interp) */
 } __attribute__((aligned(64))) evo_thread;
@@ -53,7 +53,10 @@ struct evo_run {
     evo_stop stop;
     double t0;
     /* selection state derived from the current population */
-    double *eps;     /* I * nc */
+    double *eps; /* I * nc */
+    /* lexicase's tables, one per island (evo_lexicase_first); NULL for the
+     * other selections */
+    uint32_t *lex;
     uint32_t *elite; /* I * elites */
     uint32_t *rank;  /* I * N */
     double *crowd;   /* I * N */

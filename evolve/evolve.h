@@ -264,12 +264,22 @@ bool evo_better(const evo_view *v, evo_tiebreak tb, uint32_t i, uint32_t j);
 /* Tournament: k draws with replacement (evo_rng_below(n) each); the best by
  * evo_better wins, the earliest drawn on a full tie. */
 uint32_t evo_select_tournament(const evo_view *v, uint32_t k, evo_tiebreak tb, evo_rng *r);
+/* Lexicase's work that is the same in every selection of a generation, as
+ * a table of evo_lex_table_words(n, ncases) words: the individuals grouped
+ * by identical error rows (every round keeps or drops a group whole), and
+ * for each case c the groups whose error on c is <= the population's best
+ * + eps[c] (eps NULL: 0), the first round of any selection that starts
+ * with c. */
+size_t evo_lex_table_words(uint32_t n, uint32_t ncases);
+void evo_lexicase_first(const evo_view *v, const double *eps, uint32_t *table);
 /* Lexicase (eps NULL) or epsilon-lexicase: shuffle the cases (Fisher-Yates,
  * i = ncases-1 .. 1, j = below(i+1)); keep the candidates whose error on each
  * case is <= the best remaining error + eps[case]; stop when one is left;
- * pick uniformly among the rest (one below(count) draw). scratch: n + ncases
- * words. */
-uint32_t evo_select_lexicase(const evo_view *v, const double *eps, evo_rng *r, uint32_t *scratch);
+ * pick uniformly among the rest, in index order (one below(count) draw).
+ * table: NULL, or evo_lexicase_first's of the same view and eps: the same
+ * pick from the same draws, faster. scratch: 2n + ncases words. */
+uint32_t evo_select_lexicase(const evo_view *v, const double *eps, const uint32_t *table,
+                             evo_rng *r, uint32_t *scratch);
 /* Automatic epsilon (La Cava et al. 2016): eps[c] = median over i of
  * |e[i][c] - median_j e[j][c]|. scratch: n keys. */
 void evo_lexicase_epsilon(const evo_view *v, double *eps, uint64_t *scratch);

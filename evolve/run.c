@@ -121,7 +121,7 @@ static int run_threads(const evo_run *r) {
 static int thread_init(const evo_run *r, evo_thread *w, int have) {
     if (w - r->ws < have) return 0;
     w->fc = fit_ctx_new(r->task, &r->p.limits);
-    w->lex = malloc(((size_t)r->N + r->nc) * sizeof *w->lex);
+    w->lex = malloc((2 * (size_t)r->N + r->nc) * sizeof *w->lex);
     return !w->fc || !w->lex || evo_vary_ws_init(&w->vw, &r->p.genome);
 }
 
@@ -159,6 +159,7 @@ void evo_run_free(evo_run *r) {
         thread_free(&r->ws[i]);
     free(r->ws);
     free(r->eps);
+    free(r->lex);
     free(r->elite);
     free(r->rank);
     free(r->crowd);
@@ -239,6 +240,10 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
     if (!r->eps || !r->elite || !r->rank || !r->crowd || !r->obj || !r->rank2 || !r->crowd2 ||
         !r->keep || !r->uscratch || !r->kscratch || !r->out || !r->in || !r->dest)
         goto oom;
+    if (p->selection == EVO_SEL_LEXICASE || p->selection == EVO_SEL_EPS_LEXICASE) {
+        r->lex = malloc((size_t)r->I * evo_lex_table_words(r->N, r->nc) * sizeof *r->lex);
+        if (!r->lex) goto oom;
+    }
     if (ensure_threads(r, run_threads(r))) goto oom; /* setup, not the first generation */
     r->transport = &evo_transport_local;
     r->msize = 1;
@@ -417,14 +422,20 @@ static uint32_t sel_tournament(const evo_run *r, evo_thread *w, const evo_view *
     return evo_select_tournament(v, r->p.tournament, r->p.tiebreak, rng);
 }
 
+/* Island k's lexicase table (prep_lexicase). */
+static uint32_t *lex_table(const evo_run *r, uint32_t island) {
+    return r->lex + (size_t)island * evo_lex_table_words(r->N, r->nc);
+}
+
 static uint32_t sel_lexicase(const evo_run *r, evo_thread *w, const evo_view *v, uint32_t island,
                              evo_rng *rng) {
-    return evo_select_lexicase(v, NULL, rng, w->lex);
+    return evo_select_lexicase(v, NULL, lex_table(r, island), rng, w->lex);
 }
 
 static uint32_t sel_eps_lexicase(const evo_run *r, evo_thread *w, const evo_view *v,
                                  uint32_t island, evo_rng *rng) {
-    return evo_select_lexicase(v, r->eps + (size_t)island * r->nc, rng, w->lex);
+    return evo_select_lexicase(v, r->eps + (size_t)island * r->nc, lex_table(r, island), rng,
+                               w->lex);
 }
 
 static uint32_t sel_crowded(const evo_run *r, evo_thread *w, const evo_view *v, uint32_t island,
@@ -437,8 +448,18 @@ static int prep_none(evo_run *r, const evo_pop *p, uint32_t island, const evo_vi
     return 0;
 }
 
+/* Lexicase's table, once a generation: the groups of identical error rows
+ * and every case's first round, which every selection would repeat (most of
+ * a lexicase run's time before). */
+static int prep_lexicase(evo_run *r, const evo_pop *p, uint32_t island, const evo_view *v) {
+    evo_lexicase_first(v, NULL, lex_table(r, island));
+    return 0;
+}
+
 static int prep_eps_lexicase(evo_run *r, const evo_pop *p, uint32_t island, const evo_view *v) {
-    evo_lexicase_epsilon(v, r->eps + (size_t)island * r->nc, r->kscratch);
+    double *eps = r->eps + (size_t)island * r->nc;
+    evo_lexicase_epsilon(v, eps, r->kscratch);
+    evo_lexicase_first(v, eps, lex_table(r, island));
     return 0;
 }
 

@@ -35,11 +35,115 @@ static inline size_t row_of(const evo_view *v) {
     return v->row ? v->row : v->ncases;
 }
 
-uint32_t evo_select_lexicase(const evo_view *v, const double *eps, evo_rng *r, uint32_t *scratch) {
-    uint32_t n = v->n, nc = v->ncases, *cand = scratch, *order = scratch + n;
+/* Keep cand[0 .. count) whose error on case c is <= the best of them +
+ * eps; their number. A candidate is an individual, or with rep a group of
+ * individuals with one error row, rep[g] its first member. */
+static uint32_t lex_round(const evo_view *v, const double *eps, const uint32_t *rep, uint32_t c,
+                          uint32_t *cand, uint32_t count) {
     size_t row = row_of(v);
+    double best = INFINITY;
+    for (uint32_t i = 0; i < count; i++) {
+        double e = v->errors[(rep ? rep[cand[i]] : cand[i]) * row + c];
+        if (e < best) best = e;
+    }
+    double thr = best + (eps ? eps[c] : 0);
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < count; i++)
+        if (v->errors[(rep ? rep[cand[i]] : cand[i]) * row + c] <= thr) cand[keep++] = cand[i];
+    return keep;
+}
+
+/* The table's parts (evo_lexicase_first). */
+typedef struct {
+    uint32_t *ng;    /* 1: distinct error rows (groups) */
+    uint32_t *group; /* n: each individual's group */
+    uint32_t *rep;   /* n: group g's first member (ng used) */
+    uint32_t *moff;  /* n + 1: group g's members at mem[moff[g] .. moff[g + 1]) */
+    uint32_t *mem;   /* n: in index order within a group */
+    uint32_t *off;   /* ncases + 1: case c's first round at idx[off[c] .. off[c + 1]) */
+    uint32_t *idx;   /* n * ncases: the groups kept */
+    uint32_t *slot;  /* 2n: hash slots, while grouping */
+} lex_parts;
+
+static lex_parts lex_split(uint32_t *t, uint32_t n, uint32_t nc) {
+    lex_parts p;
+    p.ng = t, t += 1;
+    p.group = t, t += n;
+    p.rep = t, t += n;
+    p.moff = t, t += n + 1;
+    p.mem = t, t += n;
+    p.off = t, t += nc + 1;
+    p.idx = t, t += (size_t)n * nc;
+    p.slot = t;
+    return p;
+}
+
+size_t evo_lex_table_words(uint32_t n, uint32_t ncases) {
+    return 1 + 4 * (size_t)n + 1 + ncases + 1 + (size_t)n * ncases + 2 * (size_t)n;
+}
+
+void evo_lexicase_first(const evo_view *v, const double *eps, uint32_t *table) {
+    uint32_t n = v->n, nc = v->ncases, ng = 0;
+    lex_parts p = lex_split(table, n, nc);
+    size_t row = row_of(v), bytes = nc * sizeof(double);
+    if (n == 0) {
+        *p.ng = 0;
+        for (uint32_t c = 0; c <= nc; c++)
+            p.off[c] = 0;
+        return;
+    }
+    /* groups of identical rows (bit for bit), numbered in order of first member */
+    uint32_t ns = 2 * n;
+    for (uint32_t k = 0; k < ns; k++)
+        p.slot[k] = UINT32_MAX;
+    for (uint32_t i = 0; i < n; i++) {
+        const double *e = v->errors + i * row;
+        uint32_t k = (uint32_t)(base_fnv1a(BASE_FNV_OFFSET, e, bytes) % ns);
+        while (p.slot[k] != UINT32_MAX && memcmp(v->errors + p.rep[p.slot[k]] * row, e, bytes))
+            k = k + 1 == ns ? 0 : k + 1;
+        if (p.slot[k] == UINT32_MAX) {
+            p.slot[k] = ng;
+            p.rep[ng] = i;
+            p.moff[ng + 1] = 0;
+            ng++;
+        }
+        p.group[i] = p.slot[k];
+        p.moff[p.slot[k] + 1]++;
+    }
+    p.moff[0] = 0;
+    for (uint32_t g = 0; g < ng; g++)
+        p.moff[g + 1] += p.moff[g];
+    for (uint32_t g = 0; g < ng; g++) /* fill from the start of each group */
+        p.slot[g] = p.moff[g];
     for (uint32_t i = 0; i < n; i++)
-        cand[i] = i;
+        p.mem[p.slot[p.group[i]]++] = i;
+    *p.ng = ng;
+    uint32_t at = 0;
+    for (uint32_t c = 0; c < nc; c++) {
+        p.off[c] = at;
+        uint32_t *cand = p.idx + at;
+        for (uint32_t g = 0; g < ng; g++)
+            cand[g] = g;
+        at += lex_round(v, eps, p.rep, c, cand, ng);
+    }
+    p.off[nc] = at;
+}
+
+/* The k-th member, in index order, of the groups cand[0 .. count). */
+static uint32_t kth_member(const lex_parts *p, uint32_t n, const uint32_t *cand, uint32_t count,
+                           uint32_t k, uint8_t *alive) {
+    if (count == 1) return p->mem[p->moff[cand[0]] + k];
+    memset(alive, 0, *p->ng);
+    for (uint32_t i = 0; i < count; i++)
+        alive[cand[i]] = 1;
+    for (uint32_t i = 0; i < n; i++)
+        if (alive[p->group[i]] && k-- == 0) return i;
+    return 0; /* k < the members: not reached */
+}
+
+uint32_t evo_select_lexicase(const evo_view *v, const double *eps, const uint32_t *table,
+                             evo_rng *r, uint32_t *scratch) {
+    uint32_t n = v->n, nc = v->ncases, *cand = scratch, *order = scratch + n;
     for (uint32_t c = 0; c < nc; c++)
         order[c] = c;
     for (uint32_t i = nc; i > 1; i--) {
@@ -48,21 +152,27 @@ uint32_t evo_select_lexicase(const evo_view *v, const double *eps, evo_rng *r, u
         order[i - 1] = order[j];
         order[j] = t;
     }
-    uint32_t count = n;
-    for (uint32_t k = 0; k < nc && count > 1; k++) {
-        uint32_t c = order[k];
-        double best = INFINITY;
-        for (uint32_t i = 0; i < count; i++) {
-            double e = v->errors[cand[i] * row + c];
-            if (e < best) best = e;
-        }
-        double thr = best + (eps ? eps[c] : 0);
-        uint32_t keep = 0;
-        for (uint32_t i = 0; i < count; i++)
-            if (v->errors[cand[i] * row + c] <= thr) cand[keep++] = cand[i];
-        count = keep;
+    if (!table || nc == 0 || n <= 1) {
+        uint32_t count = n;
+        for (uint32_t i = 0; i < n; i++)
+            cand[i] = i;
+        for (uint32_t k = 0; k < nc && count > 1; k++)
+            count = lex_round(v, eps, NULL, order[k], cand, count);
+        return cand[evo_rng_below(r, count)];
     }
-    return cand[evo_rng_below(r, count)];
+    /* On groups of identical rows, which every round keeps or drops whole;
+     * the first round from the table. The same survivors, so the same pick
+     * from the same draw. */
+    lex_parts p = lex_split((uint32_t *)table, n, nc);
+    uint32_t c0 = order[0], count = p.off[c0 + 1] - p.off[c0];
+    memcpy(cand, p.idx + p.off[c0], count * sizeof *cand);
+    for (uint32_t k = 1; k < nc && count > 1; k++)
+        count = lex_round(v, eps, p.rep, order[k], cand, count);
+    uint32_t members = 0;
+    for (uint32_t i = 0; i < count; i++)
+        members += p.moff[cand[i] + 1] - p.moff[cand[i]];
+    uint32_t k = evo_rng_below(r, members);
+    return kth_member(&p, n, cand, count, k, (uint8_t *)(order + nc));
 }
 
 /* Doubles as unsigned keys in IEEE total order (NaN sorts above +inf). */

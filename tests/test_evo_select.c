@@ -78,7 +78,7 @@ Test(evo_select, lexicase_hand_computed) {
     evo_rng r;
     evo_rng_seed(&r, 5, 6);
     for (uint64_t i = 0; i < n; i++)
-        cnt[evo_select_lexicase(&v, NULL, &r, scratch)]++;
+        cnt[evo_select_lexicase(&v, NULL, NULL, &r, scratch)]++;
     /* the first case decides: case 0 -> {0, 4} then tied on all (1/6 each);
      * case 1 -> 1; case 2 -> 2; 3 is never chosen */
     binom(cnt[0], n, 1.0 / 6, "lexicase 0");
@@ -105,7 +105,7 @@ Test(evo_select, epsilon_lexicase_hand_computed) {
     evo_rng r;
     evo_rng_seed(&r, 7, 8);
     for (uint64_t i = 0; i < n; i++)
-        cnt[evo_select_lexicase(&v, eps, &r, scratch)]++;
+        cnt[evo_select_lexicase(&v, eps, NULL, &r, scratch)]++;
     /* case 0 first keeps {0, 3, 4} (error <= 0 + 1); the next case leaves 3
      * alone; case 1 or 2 first gives 1 or 2 */
     binom(cnt[1], n, 1.0 / 3, "eps-lexicase 1");
@@ -217,4 +217,41 @@ Test(evo_select, nsga2_three_objectives_and_equal_points) {
     /* zero range: the sorted extremes (by index) get infinity, the middle 0 */
     cr_assert(isinf(crowd[0]) && isinf(crowd[2]));
     cr_assert_eq(crowd[1], 0);
+}
+
+/* The table made once a generation (evo_lexicase_first: groups of identical
+ * rows, every case's first round) changes no pick and no draw: random error
+ * tables with many ties and repeated rows, padded rows (a down-sample), with
+ * and without epsilon, many selections each. */
+Test(evo_select, lexicase_first_round_table_changes_nothing) {
+    enum { MAXN = 60, MAXC = 30, ROW = MAXC + 3 };
+    static double err[MAXN * ROW], eps[MAXC];
+    static uint32_t table[1 + 4 * MAXN + MAXC + 2 + MAXN * MAXC + 2 * MAXN], s1[2 * MAXN + MAXC],
+        s2[2 * MAXN + MAXC];
+    cr_assert_eq(evo_lex_table_words(MAXN, MAXC), sizeof table / sizeof *table);
+    uint64_t seed = 11;
+    for (int t = 0; t < 400; t++) {
+        uint32_t n = 1 + (uint32_t)(base_splitmix64(&seed) % MAXN);
+        uint32_t nc = 1 + (uint32_t)(base_splitmix64(&seed) % MAXC);
+        bool padded = t & 1;
+        for (uint32_t i = 0; i < n * ROW; i++)
+            err[i] = (double)(base_splitmix64(&seed) % 4) * 0.5;
+        for (uint32_t i = 1; i < n; i++) /* half the rows repeat an earlier one */
+            if (base_splitmix64(&seed) % 2)
+                memcpy(err + i * ROW, err + (base_splitmix64(&seed) % i) * ROW, nc * sizeof *err);
+        for (uint32_t c = 0; c < nc; c++)
+            eps[c] = (double)(base_splitmix64(&seed) % 3) * 0.5;
+        evo_view v = {.n = n, .ncases = nc, .row = padded ? ROW : 0, .errors = err};
+        const double *e = t % 4 < 2 ? NULL : eps;
+        evo_lexicase_first(&v, e, table);
+        evo_rng a, b;
+        evo_rng_seed(&a, (uint64_t)t, 3);
+        evo_rng_seed(&b, (uint64_t)t, 3);
+        for (int k = 0; k < 50; k++) {
+            uint32_t x = evo_select_lexicase(&v, e, NULL, &a, s1);
+            uint32_t y = evo_select_lexicase(&v, e, table, &b, s2);
+            cr_assert_eq(x, y, "table %d selection %d: %u against %u", t, k, x, y);
+        }
+        cr_assert_eq(evo_rng_below(&a, 1u << 30), evo_rng_below(&b, 1u << 30), "streams differ");
+    }
 }
