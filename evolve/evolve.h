@@ -265,7 +265,8 @@ bool evo_better(const evo_view *v, evo_tiebreak tb, uint32_t i, uint32_t j);
  * evo_better wins, the earliest drawn on a full tie. */
 uint32_t evo_select_tournament(const evo_view *v, uint32_t k, evo_tiebreak tb, evo_rng *r);
 /* Lexicase's work that is the same in every selection of a generation, as
- * a table of evo_lex_table_words(n, ncases) words: the individuals grouped
+ * a table of evo_lex_table_words(n, ncases) words, 8-byte aligned (it ends
+ * with the groups' errors, a case to a row): the individuals grouped
  * by identical error rows (every round keeps or drops a group whole), and
  * for each case c the groups whose error on c is <= the population's best
  * + eps[c] (eps NULL: 0), the first round of any selection that starts

@@ -35,21 +35,32 @@ static inline size_t row_of(const evo_view *v) {
     return v->row ? v->row : v->ncases;
 }
 
-/* Keep cand[0 .. count) whose error on case c is <= the best of them +
- * eps; their number. A candidate is an individual, or with rep a group of
- * individuals with one error row, rep[g] its first member. */
-static uint32_t lex_round(const evo_view *v, const double *eps, const uint32_t *rep, uint32_t c,
-                          uint32_t *cand, uint32_t count) {
+/* Keep the individuals cand[0 .. count) whose error on case c is <= the
+ * best of them + eps; their number. */
+static uint32_t lex_round(const evo_view *v, const double *eps, uint32_t c, uint32_t *cand,
+                          uint32_t count) {
     size_t row = row_of(v);
     double best = INFINITY;
     for (uint32_t i = 0; i < count; i++) {
-        double e = v->errors[(rep ? rep[cand[i]] : cand[i]) * row + c];
+        double e = v->errors[cand[i] * row + c];
         if (e < best) best = e;
     }
     double thr = best + (eps ? eps[c] : 0);
     uint32_t keep = 0;
     for (uint32_t i = 0; i < count; i++)
-        if (v->errors[(rep ? rep[cand[i]] : cand[i]) * row + c] <= thr) cand[keep++] = cand[i];
+        if (v->errors[cand[i] * row + c] <= thr) cand[keep++] = cand[i];
+    return keep;
+}
+
+/* lex_round on groups, their errors on case c in the row ec (ec[g]). */
+static uint32_t group_round(const double *ec, double eps_c, uint32_t *cand, uint32_t count) {
+    double best = INFINITY;
+    for (uint32_t i = 0; i < count; i++)
+        if (ec[cand[i]] < best) best = ec[cand[i]];
+    double thr = best + eps_c;
+    uint32_t keep = 0;
+    for (uint32_t i = 0; i < count; i++)
+        if (ec[cand[i]] <= thr) cand[keep++] = cand[i];
     return keep;
 }
 
@@ -63,6 +74,7 @@ typedef struct {
     uint32_t *off;   /* ncases + 1: case c's first round at idx[off[c] .. off[c + 1]) */
     uint32_t *idx;   /* n * ncases: the groups kept */
     uint32_t *slot;  /* 2n: hash slots, while grouping */
+    double *et;      /* ncases * ng: the groups' errors, a case to a row */
 } lex_parts;
 
 static lex_parts lex_split(uint32_t *t, uint32_t n, uint32_t nc) {
@@ -74,12 +86,14 @@ static lex_parts lex_split(uint32_t *t, uint32_t n, uint32_t nc) {
     p.mem = t, t += n;
     p.off = t, t += nc + 1;
     p.idx = t, t += (size_t)n * nc;
-    p.slot = t;
+    p.slot = t, t += 2 * (size_t)n;
+    p.et = (double *)(void *)t; /* 8-byte aligned: an even number of words precede it */
     return p;
 }
 
 size_t evo_lex_table_words(uint32_t n, uint32_t ncases) {
-    return 1 + 4 * (size_t)n + 1 + ncases + 1 + (size_t)n * ncases + 2 * (size_t)n;
+    size_t w = 1 + 4 * (size_t)n + 1 + ncases + 1 + (size_t)n * ncases + 2 * (size_t)n;
+    return (w + 1) / 2 * 2 + 2 * (size_t)n * ncases; /* then the doubles */
 }
 
 void evo_lexicase_first(const evo_view *v, const double *eps, uint32_t *table) {
@@ -118,13 +132,16 @@ void evo_lexicase_first(const evo_view *v, const double *eps, uint32_t *table) {
     for (uint32_t i = 0; i < n; i++)
         p.mem[p.slot[p.group[i]]++] = i;
     *p.ng = ng;
+    for (uint32_t c = 0; c < nc; c++)
+        for (uint32_t g = 0; g < ng; g++)
+            p.et[(size_t)c * ng + g] = v->errors[p.rep[g] * row + c];
     uint32_t at = 0;
     for (uint32_t c = 0; c < nc; c++) {
         p.off[c] = at;
         uint32_t *cand = p.idx + at;
         for (uint32_t g = 0; g < ng; g++)
             cand[g] = g;
-        at += lex_round(v, eps, p.rep, c, cand, ng);
+        at += group_round(p.et + (size_t)c * ng, eps ? eps[c] : 0, cand, ng);
     }
     p.off[nc] = at;
 }
@@ -157,7 +174,7 @@ uint32_t evo_select_lexicase(const evo_view *v, const double *eps, const uint32_
         for (uint32_t i = 0; i < n; i++)
             cand[i] = i;
         for (uint32_t k = 0; k < nc && count > 1; k++)
-            count = lex_round(v, eps, NULL, order[k], cand, count);
+            count = lex_round(v, eps, order[k], cand, count);
         return cand[evo_rng_below(r, count)];
     }
     /* On groups of identical rows, which every round keeps or drops whole;
@@ -167,7 +184,7 @@ uint32_t evo_select_lexicase(const evo_view *v, const double *eps, const uint32_
     uint32_t c0 = order[0], count = p.off[c0 + 1] - p.off[c0];
     memcpy(cand, p.idx + p.off[c0], count * sizeof *cand);
     for (uint32_t k = 1; k < nc && count > 1; k++)
-        count = lex_round(v, eps, p.rep, order[k], cand, count);
+        count = group_round(p.et + (size_t)order[k] * *p.ng, eps ? eps[order[k]] : 0, cand, count);
     uint32_t members = 0;
     for (uint32_t i = 0; i < count; i++)
         members += p.moff[cand[i] + 1] - p.moff[cand[i]];
