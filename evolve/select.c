@@ -78,6 +78,7 @@ typedef struct {
 } lex_parts;
 
 static lex_parts lex_split(uint32_t *t, uint32_t n, uint32_t nc) {
+    const uint32_t *t0 = t;
     lex_parts p;
     p.ng = t, t += 1;
     p.group = t, t += n;
@@ -87,7 +88,8 @@ static lex_parts lex_split(uint32_t *t, uint32_t n, uint32_t nc) {
     p.off = t, t += nc + 1;
     p.idx = t, t += (size_t)n * nc;
     p.slot = t, t += 2 * (size_t)n;
-    p.et = (double *)(void *)t; /* 8-byte aligned: an even number of words precede it */
+    t += (t - t0) & 1;          /* the table is 8-byte aligned, and so are the doubles */
+    p.et = (double *)(void *)t; /* (evo_lex_table_words counts the padding word) */
     return p;
 }
 
