@@ -54,8 +54,8 @@ struct evo_run {
     double t0;
     /* selection state derived from the current population */
     double *eps; /* I * nc */
-    /* lexicase's tables, one per island (evo_lexicase_first); NULL for the
-     * other selections */
+    /* lexicase's tables, one per island (evo_lexicase_table); made at the
+     * first lexicase preparation */
     uint32_t *lex;
     uint32_t *elite; /* I * elites */
     uint32_t *rank;  /* I * N */

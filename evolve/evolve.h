@@ -272,12 +272,12 @@ uint32_t evo_select_tournament(const evo_view *v, uint32_t k, evo_tiebreak tb, e
  * + eps[c] (eps NULL: 0), the first round of any selection that starts
  * with c. */
 size_t evo_lex_table_words(uint32_t n, uint32_t ncases);
-void evo_lexicase_first(const evo_view *v, const double *eps, uint32_t *table);
+void evo_lexicase_table(const evo_view *v, const double *eps, uint32_t *table);
 /* Lexicase (eps NULL) or epsilon-lexicase: shuffle the cases (Fisher-Yates,
  * i = ncases-1 .. 1, j = below(i+1)); keep the candidates whose error on each
  * case is <= the best remaining error + eps[case]; stop when one is left;
  * pick uniformly among the rest, in index order (one below(count) draw).
- * table: NULL, or evo_lexicase_first's of the same view and eps: the same
+ * table: NULL, or evo_lexicase_table's of the same view and eps: the same
  * pick from the same draws, faster. scratch: 2n + ncases words. */
 uint32_t evo_select_lexicase(const evo_view *v, const double *eps, const uint32_t *table,
                              evo_rng *r, uint32_t *scratch);

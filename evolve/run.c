@@ -240,10 +240,6 @@ evo_run *evo_run_new(const evo_params *p, const fit_task *t, char *err, size_t e
     if (!r->eps || !r->elite || !r->rank || !r->crowd || !r->obj || !r->rank2 || !r->crowd2 ||
         !r->keep || !r->uscratch || !r->kscratch || !r->out || !r->in || !r->dest)
         goto oom;
-    if (p->selection == EVO_SEL_LEXICASE || p->selection == EVO_SEL_EPS_LEXICASE) {
-        r->lex = malloc((size_t)r->I * evo_lex_table_words(r->N, r->nc) * sizeof *r->lex);
-        if (!r->lex) goto oom;
-    }
     if (ensure_threads(r, run_threads(r))) goto oom; /* setup, not the first generation */
     r->transport = &evo_transport_local;
     r->msize = 1;
@@ -450,17 +446,23 @@ static int prep_none(evo_run *r, const evo_pop *p, uint32_t island, const evo_vi
 
 /* Lexicase's table, once a generation: the groups of identical error rows
  * and every case's first round, which every selection would repeat (most of
- * a lexicase run's time before). */
-static int prep_lexicase(evo_run *r, const evo_pop *p, uint32_t island, const evo_view *v) {
-    evo_lexicase_first(v, NULL, lex_table(r, island));
+ * a lexicase run's time before). The tables are made at the first use. */
+static int lex_prepare(evo_run *r, uint32_t island, const evo_view *v, const double *eps) {
+    if (!r->lex &&
+        !(r->lex = malloc((size_t)r->I * evo_lex_table_words(r->N, r->nc) * sizeof *r->lex)))
+        return -1;
+    evo_lexicase_table(v, eps, lex_table(r, island));
     return 0;
+}
+
+static int prep_lexicase(evo_run *r, const evo_pop *p, uint32_t island, const evo_view *v) {
+    return lex_prepare(r, island, v, NULL);
 }
 
 static int prep_eps_lexicase(evo_run *r, const evo_pop *p, uint32_t island, const evo_view *v) {
     double *eps = r->eps + (size_t)island * r->nc;
     evo_lexicase_epsilon(v, eps, r->kscratch);
-    evo_lexicase_first(v, eps, lex_table(r, island));
-    return 0;
+    return lex_prepare(r, island, v, eps);
 }
 
 static int prep_nsga2(evo_run *r, const evo_pop *p, uint32_t island, const evo_view *v) {

@@ -35,36 +35,23 @@ static inline size_t row_of(const evo_view *v) {
     return v->row ? v->row : v->ncases;
 }
 
-/* Keep the individuals cand[0 .. count) whose error on case c is <= the
- * best of them + eps; their number. */
-static uint32_t lex_round(const evo_view *v, const double *eps, uint32_t c, uint32_t *cand,
+/* Keep the candidates cand[0 .. count) whose error is <= the best of theirs
+ * + eps_c; their number. Candidate i's error is ec[cand[i] * stride]: an
+ * individual's in the population's rows (stride: a row), or a group's in
+ * the table's row of one case (stride 1). */
+static uint32_t lex_round(const double *ec, size_t stride, double eps_c, uint32_t *cand,
                           uint32_t count) {
-    size_t row = row_of(v);
-    double best = INFINITY;
-    for (uint32_t i = 0; i < count; i++) {
-        double e = v->errors[cand[i] * row + c];
-        if (e < best) best = e;
-    }
-    double thr = best + (eps ? eps[c] : 0);
-    uint32_t keep = 0;
-    for (uint32_t i = 0; i < count; i++)
-        if (v->errors[cand[i] * row + c] <= thr) cand[keep++] = cand[i];
-    return keep;
-}
-
-/* lex_round on groups, their errors on case c in the row ec (ec[g]). */
-static uint32_t group_round(const double *ec, double eps_c, uint32_t *cand, uint32_t count) {
     double best = INFINITY;
     for (uint32_t i = 0; i < count; i++)
-        if (ec[cand[i]] < best) best = ec[cand[i]];
+        if (ec[cand[i] * stride] < best) best = ec[cand[i] * stride];
     double thr = best + eps_c;
     uint32_t keep = 0;
     for (uint32_t i = 0; i < count; i++)
-        if (ec[cand[i]] <= thr) cand[keep++] = cand[i];
+        if (ec[cand[i] * stride] <= thr) cand[keep++] = cand[i];
     return keep;
 }
 
-/* The table's parts (evo_lexicase_first). */
+/* The table's parts (evo_lexicase_table). */
 typedef struct {
     uint32_t *ng;    /* 1: distinct error rows (groups) */
     uint32_t *group; /* n: each individual's group */
@@ -98,7 +85,7 @@ size_t evo_lex_table_words(uint32_t n, uint32_t ncases) {
     return (w + 1) / 2 * 2 + 2 * (size_t)n * ncases; /* then the doubles */
 }
 
-void evo_lexicase_first(const evo_view *v, const double *eps, uint32_t *table) {
+void evo_lexicase_table(const evo_view *v, const double *eps, uint32_t *table) {
     uint32_t n = v->n, nc = v->ncases, ng = 0;
     lex_parts p = lex_split(table, n, nc);
     size_t row = row_of(v), bytes = nc * sizeof(double);
@@ -143,7 +130,7 @@ void evo_lexicase_first(const evo_view *v, const double *eps, uint32_t *table) {
         uint32_t *cand = p.idx + at;
         for (uint32_t g = 0; g < ng; g++)
             cand[g] = g;
-        at += group_round(p.et + (size_t)c * ng, eps ? eps[c] : 0, cand, ng);
+        at += lex_round(p.et + (size_t)c * ng, 1, eps ? eps[c] : 0, cand, ng);
     }
     p.off[nc] = at;
 }
@@ -176,7 +163,8 @@ uint32_t evo_select_lexicase(const evo_view *v, const double *eps, const uint32_
         for (uint32_t i = 0; i < n; i++)
             cand[i] = i;
         for (uint32_t k = 0; k < nc && count > 1; k++)
-            count = lex_round(v, eps, order[k], cand, count);
+            count =
+                lex_round(v->errors + order[k], row_of(v), eps ? eps[order[k]] : 0, cand, count);
         return cand[evo_rng_below(r, count)];
     }
     /* On groups of identical rows, which every round keeps or drops whole;
@@ -186,7 +174,7 @@ uint32_t evo_select_lexicase(const evo_view *v, const double *eps, const uint32_
     uint32_t c0 = order[0], count = p.off[c0 + 1] - p.off[c0];
     memcpy(cand, p.idx + p.off[c0], count * sizeof *cand);
     for (uint32_t k = 1; k < nc && count > 1; k++)
-        count = group_round(p.et + (size_t)order[k] * *p.ng, eps ? eps[order[k]] : 0, cand, count);
+        count = lex_round(p.et + (size_t)order[k] * *p.ng, 1, eps ? eps[order[k]] : 0, cand, count);
     uint32_t members = 0;
     for (uint32_t i = 0; i < count; i++)
         members += p.moff[cand[i] + 1] - p.moff[cand[i]];

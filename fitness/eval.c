@@ -260,7 +260,7 @@ int fit_eval_detail(fit_ctx *c, const uint8_t *code, size_t len, const fit_cases
     vm_machine *a = c->arena;
     c->len = len;
     uint32_t no = fit_task_nout(t);
-    if (t->isa != FIT_ISA_NATIVE || len > VM_MAX_CODE ||
+    if (t->isa != FIT_ISA_NATIVE ||
         grow_outs(c, t->io == FIT_IO_CHANNEL ? no : (size_t)cs->n * no)) {
         fill_penalties(t, cs->n, r);
         r->worst = VM_INVALID_OPCODE;

@@ -219,11 +219,11 @@ Test(evo_select, nsga2_three_objectives_and_equal_points) {
     cr_assert_eq(crowd[1], 0);
 }
 
-/* The table made once a generation (evo_lexicase_first: groups of identical
+/* The table made once a generation (evo_lexicase_table: groups of identical
  * rows, every case's first round) changes no pick and no draw: random error
  * tables with many ties and repeated rows, padded rows (a down-sample), with
  * and without epsilon, many selections each. */
-Test(evo_select, lexicase_first_round_table_changes_nothing) {
+Test(evo_select, lexicase_table_changes_nothing) {
     enum { MAXN = 60, MAXC = 30, ROW = MAXC + 3 };
     static double err[MAXN * ROW], eps[MAXC];
     static uint64_t words[(1 + 4 * MAXN + MAXC + 2 + MAXN * MAXC + 2 * MAXN + 1) / 2 + MAXN * MAXC];
@@ -244,7 +244,7 @@ Test(evo_select, lexicase_first_round_table_changes_nothing) {
             eps[c] = (double)(base_splitmix64(&seed) % 3) * 0.5;
         evo_view v = {.n = n, .ncases = nc, .row = padded ? ROW : 0, .errors = err};
         const double *e = t % 4 < 2 ? NULL : eps;
-        evo_lexicase_first(&v, e, table);
+        evo_lexicase_table(&v, e, table);
         evo_rng a, b;
         evo_rng_seed(&a, (uint64_t)t, 3);
         evo_rng_seed(&b, (uint64_t)t, 3);

@@ -147,16 +147,13 @@ static uint32_t prune(vm_machine *a, uint32_t ns, uint32_t nrows, uint32_t d, ui
     memset(live, 0, nrows);
     for (uint32_t k = nout < d ? d - nout : 0; k < d; k++)
         live[a->cnames[k]] = 1;
-    uint32_t kept = 0;
     for (uint32_t s = ns; s-- > 0;) {
         const struct vm_cstep *t = &a->csteps[s];
-        if (!live[t->out]) continue;
-        kept++;
-        if (t->op != VM_OP_PUSH) live[t->x] = live[t->y] = 1;
+        if (live[t->out] && t->op != VM_OP_PUSH) live[t->x] = live[t->y] = 1;
     }
-    uint32_t j = 0;
+    uint32_t kept = 0;
     for (uint32_t s = 0; s < ns; s++)
-        if (live[a->csteps[s].out]) a->csteps[j++] = a->csteps[s];
+        if (live[a->csteps[s].out]) a->csteps[kept++] = a->csteps[s];
     return kept;
 }
 
