@@ -264,7 +264,10 @@ void evo_island_view(const evo_run *r, const evo_pop *p, uint32_t island, evo_vi
     v->gas = p->gas + b;
 }
 
-void evo_pop_copy(const evo_run *r, evo_pop *dst, uint32_t d, const evo_pop *src, uint32_t s) {
+/* Slot s's program and results, not its lineage: what an elite or a clone
+ * takes from its parent (whose lineage lines it thus never reads). */
+static void copy_result(const evo_run *r, evo_pop *dst, uint32_t d, const evo_pop *src,
+                        uint32_t s) {
     memcpy(dst->code + (size_t)d * r->stride, src->code + (size_t)s * r->stride, src->len[s]);
     dst->len[d] = src->len[s];
     dst->fitness[d] = src->fitness[s];
@@ -275,6 +278,10 @@ void evo_pop_copy(const evo_run *r, evo_pop *dst, uint32_t d, const evo_pop *src
     dst->memtime[d] = src->memtime[s];
     dst->status[d] = src->status[s];
     dst->hits[d] = src->hits[s];
+}
+
+void evo_pop_copy(const evo_run *r, evo_pop *dst, uint32_t d, const evo_pop *src, uint32_t s) {
+    copy_result(r, dst, d, src, s);
     dst->pa[d] = src->pa[s];
     dst->pb[d] = src->pb[s];
     dst->ops[d] = src->ops[s];
@@ -605,7 +612,7 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
     }
     if ((sel_flags[r->p.selection] & EVO_SELECT_ELITES) && i < r->p.elites) {
         uint32_t e = r->elite[(size_t)island * r->p.elites + i];
-        evo_pop_copy(r, dst, s, src, (uint32_t)(base + e));
+        copy_result(r, dst, s, src, (uint32_t)(base + e));
         dst->pa[s] = e;
         dst->pb[s] = EVO_NO_PARENT;
         dst->ops[s] = EVO_OP_ELITE;
@@ -625,7 +632,7 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
     unsigned mask = evo_vary(&r->isa, &r->p.genome, &rng, ca, la, cb, lb, cx, out, &lc, &w->vw);
     if (lc == la && memcmp(out, ca, la) == 0 && reuse_results(r)) {
         /* unchanged: reuse the parent's result */
-        evo_pop_copy(r, dst, s, src, (uint32_t)(base + a));
+        copy_result(r, dst, s, src, (uint32_t)(base + a));
         dst->evald[s] = 0;
         mask |= EVO_OP_CLONE;
     } else {
@@ -638,6 +645,35 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
     return 0;
 }
 
+/* This process makes islands me, me + R, me + 2R, ... (all of them without
+ * MPI): slot t of that list is this slot of the population. */
+static uint32_t slot_of(const evo_run *r, int64_t t) {
+    return (r->mrank + (uint32_t)(t / r->N) * r->msize) * r->N + (uint32_t)(t % r->N);
+}
+
+/* Ask for the lines slot s will write, with intent to write, before a chunk
+ * is made (with more than one thread). Another thread read them as parents
+ * two generations ago, so each first store would otherwise wait, in turn,
+ * for that thread's copy to be invalidated: 3.5% of a 2-thread run where a
+ * line takes 250 ns from core to core (docs/performance.md). */
+static void fetch_for_write(const evo_run *r, const evo_pop *p, uint32_t s) {
+    __builtin_prefetch(p->code + (size_t)s * r->stride, 1);
+    const double *e = p->errors + (size_t)s * r->nc;
+    for (uint32_t k = 0; k < r->nc; k += 8)
+        __builtin_prefetch(e + k, 1);
+    __builtin_prefetch(&p->fitness[s], 1);
+    __builtin_prefetch(&p->error[s], 1);
+    __builtin_prefetch(&p->gas[s], 1);
+    __builtin_prefetch(&p->memtime[s], 1);
+    __builtin_prefetch(&p->len[s], 1);
+    __builtin_prefetch(&p->status[s], 1);
+    __builtin_prefetch(&p->hits[s], 1);
+    __builtin_prefetch(&p->pa[s], 1);
+    __builtin_prefetch(&p->pb[s], 1);
+    __builtin_prefetch(&p->ops[s], 1);
+    __builtin_prefetch(&p->evald[s], 1);
+}
+
 /* Every slot of dst, in parallel, while the calling thread runs job first
  * (evo_run_step_with); returns 0 or -1. */
 static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen, void (*job)(void *),
@@ -647,28 +683,36 @@ static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen, 
     const evo_run *cr = r;
     evo_thread *ws = r->ws;
     int failed = 0;
-    /* this process makes islands me, me + R, me + 2R, ... (all of them
-     * without MPI); slot t of that list is slot s of the population */
     uint32_t R = r->msize, me = r->mrank, N = r->N;
     uint32_t mine = r->I > me ? (r->I - me - 1) / R + 1 : 0;
-    int64_t total = (int64_t)mine * N;
+    int64_t total = (int64_t)mine * N, nchunks = (total + EVO_CHUNK - 1) / EVO_CHUNK;
+    for (int i = 0; i < nt; i++) /* each thread counts what it evaluates */
+        ws[i].evals = ws[i].gas = 0;
 #pragma omp parallel num_threads(nt) reduction(| : failed)
     {
         /* the calling thread (number 0) joins the others when its job is done */
         if (job && omp_get_thread_num() == 0) job(ctx);
-#pragma omp for schedule(dynamic, EVO_CHUNK) nowait
-        for (int64_t t = 0; t < total; t++) {
-            uint32_t s = (me + (uint32_t)(t / N) * R) * N + (uint32_t)(t % N);
-            failed |= make_slot(cr, &ws[omp_get_thread_num()], src, dst, s, gen) != 0;
+        evo_thread *w = &ws[omp_get_thread_num()];
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int64_t c = 0; c < nchunks; c++) {
+            int64_t lo = c * EVO_CHUNK, hi = lo + EVO_CHUNK < total ? lo + EVO_CHUNK : total;
+            for (int64_t t = lo; t < hi && nt > 1; t++)
+                fetch_for_write(cr, dst, slot_of(cr, t));
+            for (int64_t t = lo; t < hi; t++) {
+                uint32_t s = slot_of(cr, t);
+                failed |= make_slot(cr, w, src, dst, s, gen) != 0;
+                if (dst->evald[s]) w->evals++, w->gas += dst->gas[s];
+            }
         }
     }
     if (failed) return -1;
-    if (R > 1 && evo_mpi_share(r, dst)) return -1;
-    for (uint32_t s = 0; s < r->total; s++)
-        if (dst->evald[s]) {
-            r->evals++;
-            r->gas_total += dst->gas[s];
-        }
+    for (int i = 0; i < nt; i++)
+        r->evals += ws[i].evals, r->gas_total += ws[i].gas;
+    if (R > 1) { /* the other ranks' islands */
+        if (evo_mpi_share(r, dst)) return -1;
+        for (uint32_t s = 0; s < r->total; s++)
+            if (s / N % R != me && dst->evald[s]) r->evals++, r->gas_total += dst->gas[s];
+    }
     return 0;
 }
 
