@@ -15,6 +15,7 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <math.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "experiments/bench/bench_time.h"
 #include "experiments/cli.h"
 #include "tests/store/h5cmp.h"
 
@@ -950,4 +952,25 @@ Test(cli, bench_evm_takes_the_evmone_reference_of_this_cpu_only) {
     const char *bad[] = {"bench", "evm", "--reference", "--cpuinfo", "no/such/file", NULL};
     cr_assert_eq(run("evmref", bad), 4);
     cr_assert(strstr(slurp("evmref", "err"), "no/such/file"));
+}
+
+/* bench gp's context for the parallel efficiency: a cache line's round trip
+ * between two threads' cores. It ends within its one-second cap even when
+ * both threads share a core, and it measures something plausible when they
+ * need not. */
+Test(cli, bench_core_round_trip_measures_and_ends) {
+    cpu_set_t one, all;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    cr_assert_eq(sched_getaffinity(0, sizeof all, &all), 0);
+    /* OpenMP's threads start here and inherit the one core */
+    cr_assert_eq(sched_setaffinity(0, sizeof one, &one), 0);
+    double t0 = bench_now(), ns = bench_core_round_trip(), secs = bench_now() - t0;
+    cr_assert_eq(sched_setaffinity(0, sizeof all, &all), 0);
+    cr_assert(ns > 1, "%g ns", ns);
+    cr_assert_lt(secs, 5, "took %g s", secs);
+    t0 = bench_now();
+    ns = bench_core_round_trip();
+    cr_assert(ns > 1 && ns < 1e8, "%g ns", ns);
+    cr_assert_lt(bench_now() - t0, 5);
 }

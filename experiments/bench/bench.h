@@ -39,6 +39,7 @@ typedef struct {
     bench_stat efficiency;        /* N threads / 1 thread / N, paired per round */
     bench_stat vs_deap, vs_deap1; /* frugal N threads (1 thread) / DEAP */
     bench_stat cpu_us;            /* process CPU microseconds per evaluation, 1 thread */
+    bench_stat core_ns;           /* bench_core_round_trip before each N-thread measurement */
     int rounds, repeat, threads;
     uint64_t evals, hash, deap_evals;
     double best, insns_per_eval, gas_per_eval, minsn, interp_share, deap_eval_rate, deap_best;

@@ -85,6 +85,10 @@ int exp_bench_all(uint64_t iters, int rounds) {
     bench_stat eff = {gp.efficiency.med * 100, gp.efficiency.min * 100, gp.efficiency.max * 100};
     row("`bench gp`, parallel efficiency at 2 threads", "%.1f%%", eff, ">= 95%", eff.med >= 95,
         "1 thread");
+    if (gp.core_ns.med > 0) /* the host's, not frugal's: the efficiency's context */
+        printf("| `bench gp`, a cache line between the 2 threads' cores and back | %.0f ns (%.0f "
+               "to %.0f) | none: the host's | | |\n",
+               gp.core_ns.med, gp.core_ns.min, gp.core_ns.max);
     if (gp.deap)
         row("`bench gp`, 2 threads against DEAP, whole run", "%.1fx", gp.vs_deap, ">= 100x",
             gp.vs_deap.med >= 100, "DEAP (python3-deap)");

@@ -26,9 +26,11 @@ static const char gp_usage[] =
     "round runs the three once. A frugal measurement repeats the run until it has\n"
     "lasted --min-secs. Prints medians (min, max) of evaluations/s, the parallel\n"
     "efficiency and the ratio to DEAP (both paired per round), the process CPU time\n"
-    "per evaluation on one thread (less moved by other load than wall time), and\n"
-    "the share of a one-thread run spent in the interpreter (each entry timed by\n"
-    "two clock readings, whose measured cost is subtracted).\n"
+    "per evaluation on one thread (less moved by other load than wall time), the\n"
+    "share of a one-thread run spent in the interpreter (each entry timed by two\n"
+    "clock readings, whose measured cost is subtracted), and the time a cache\n"
+    "line takes between two threads' cores and back, measured before each N-thread\n"
+    "measurement (a parallel run's efficiency falls as it grows).\n"
     "  --pop N       population (default 1000)\n"
     "  --gens N      generations after the initial one (default 20)\n"
     "  --reps N      rounds (default 11)\n"
@@ -151,6 +153,8 @@ typedef struct {
     bool differs;   /* a run's hash differed from the first */
     double *cpu_us; /* per round: CPU microseconds per evaluation, 1 thread */
     int ncpu;
+    double *core_ns; /* per round: bench_core_round_trip */
+    int ncore;
 } gp_ctx;
 
 /* One measurement: evaluations per second of configuration k, or -1. */
@@ -166,6 +170,7 @@ static double gp_measure(void *ctx, int k) {
         c->deap_evals = e, c->deap_eval_secs = es, c->deap_best = b;
         return (double)e / s;
     }
+    if (k == GP_N) c->core_ns[c->ncore++] = bench_core_round_trip();
     double secs = 0, cpu0 = bench_cpu(false);
     uint64_t evals = 0;
     for (int i = 0; i < c->repeat; i++) {
@@ -200,11 +205,13 @@ int exp_bench_gp_figures(const exp_gp_options *o, exp_gp_figures *f) {
     char script[PATH_MAX];
     double *v = malloc(sizeof *v * (size_t)o->rounds * GP_NCONF);
     c.cpu_us = malloc(sizeof *c.cpu_us * (size_t)o->rounds);
+    c.core_ns = malloc(sizeof *c.core_ns * (size_t)o->rounds);
     gp_result cnt, tim;
     int rc = 1;
     /* untimed runs first: one counts the VM instructions, one times the
      * interpreter (the runs are identical: their hashes are checked) */
-    if (!v || !c.cpu_us || run_once(&t, &isa, o->seed, o->pop, o->gens, 1, RUN_COUNT, &cnt) ||
+    if (!v || !c.cpu_us || !c.core_ns ||
+        run_once(&t, &isa, o->seed, o->pop, o->gens, 1, RUN_COUNT, &cnt) ||
         run_once(&t, &isa, o->seed, o->pop, o->gens, 1, RUN_TIME, &tim) ||
         run_once(&t, &isa, o->seed, o->pop, o->gens, 1, RUN_PLAIN, &c.last[0]))
         goto cleanup;
@@ -222,6 +229,7 @@ int exp_bench_gp_figures(const exp_gp_options *o, exp_gp_figures *f) {
     for (int k = 0; k < nconf; k++)
         f->rate[k] = bench_stat_of(v, nconf, o->rounds, k);
     f->cpu_us = bench_stat_of(c.cpu_us, 1, o->rounds, 0);
+    f->core_ns = bench_stat_of(c.core_ns, 1, o->rounds, 0);
     bench_stat e = bench_ratio(v, nconf, o->rounds, GP_N, GP_ONE);
     f->efficiency = (bench_stat){e.med / o->threads, e.min / o->threads, e.max / o->threads};
     f->deap = c.script != NULL;
@@ -249,6 +257,7 @@ cleanup:
     if (c.script) unlink(c.xs);
     free(v);
     free(c.cpu_us);
+    free(c.core_ns);
     fit_task_free(&t);
     return rc;
 }
@@ -316,6 +325,10 @@ int exp_bench_gp(int argc, char **argv) {
     }
     printf("  parallel efficiency, %d threads: %.1f%% (min %.1f%%, max %.1f%%)  goal >= 95%%\n",
            f.threads, f.efficiency.med * 100, f.efficiency.min * 100, f.efficiency.max * 100);
+    if (f.core_ns.med > 0)
+        printf("  a cache line between two threads' cores and back: %.0f ns (min %.0f, max %.0f);\n"
+               "  the efficiency falls as it grows (docs/performance.md)\n",
+               f.core_ns.med, f.core_ns.min, f.core_ns.max);
     printf("  per evaluation (20 cases): %.1f VM instructions, %.1f gas; %.1f M insn/s on 1 "
            "thread\n",
            f.insns_per_eval, f.gas_per_eval, f.minsn);

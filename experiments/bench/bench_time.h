@@ -24,6 +24,12 @@ double bench_now(void); /* monotonic wall clock, seconds */
  * machine's other work does not count. */
 double bench_cpu(bool thread);
 
+/* Nanoseconds for a cache line to go from one thread's core to another's
+ * and back (two OpenMP threads passing a flag 20,000 times), or -1 without
+ * two threads. On a virtual machine it moves with where the host puts the
+ * virtual CPUs, and a parallel run's efficiency moves with it. */
+double bench_core_round_trip(void);
+
 /* rounds x n measurements, interleaved: samples[r * n + k] for round r,
  * configuration k (samples: room for rounds * n). 0, or -1 as soon as one
  * measurement fails. */
