@@ -84,14 +84,24 @@ static inline void base_rng_seed(base_rng *r, uint64_t initstate, uint64_t inits
  * mix64(h + 2*GOLDEN), the next two splitmix64 outputs from h. Each step is a
  * bijection in w, so tuples that differ only in their last word never
  * collide; other distinct tuples collide with probability about 2^-64. */
-static inline void base_rng_stream(base_rng *r, uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
+static inline uint64_t base_rng_prefix(uint64_t seed, uint64_t a, uint64_t b) {
     /* IV: frac(sqrt 2) * 2^64, an arbitrary, fixed starting value */
     uint64_t h = 0x6a09e667f3bcc908ull;
     h = base_mix64(h ^ seed) + BASE_GOLDEN;
     h = base_mix64(h ^ a) + BASE_GOLDEN;
-    h = base_mix64(h ^ b) + BASE_GOLDEN;
-    h = base_mix64(h ^ c) + BASE_GOLDEN;
+    return base_mix64(h ^ b) + BASE_GOLDEN;
+}
+
+/* The stream of (seed, a, b, c) from prefix = base_rng_prefix(seed, a, b):
+ * streams that share their first three words share the prefix (a
+ * generation's slots), which is half of the hashing. */
+static inline void base_rng_stream_at(base_rng *r, uint64_t prefix, uint64_t c) {
+    uint64_t h = base_mix64(prefix ^ c) + BASE_GOLDEN;
     base_rng_seed(r, base_mix64(h + BASE_GOLDEN), base_mix64(h + 2 * BASE_GOLDEN));
+}
+
+static inline void base_rng_stream(base_rng *r, uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
+    base_rng_stream_at(r, base_rng_prefix(seed, a, b), c);
 }
 
 /* Uniform in [0, bound) without bias (Lemire 2019: the high half of x *

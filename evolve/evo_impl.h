@@ -29,8 +29,12 @@ typedef struct {
 typedef struct {
     fit_ctx *fc;
     evo_vary_ws vw;
-    uint32_t *lex;          /* lexicase scratch: 2N + ncases */
-    uint64_t evals, gas;    /* this generation's evaluations and their gas (make_all) */
+    uint32_t *lex;       /* lexicase scratch: 2N + ncases */
+    uint64_t evals, gas; /* this generation's evaluations and their gas (make_all) */
+    /* evo_rng_prefix(seed, prefix_island, prefix_gen), once prefix_set */
+    uint64_t prefix, prefix_gen;
+    uint32_t prefix_island;
+    bool prefix_set;
     uint64_t insns;         /* instructions run, when counting (evo_run_count_insns) */
     vm_interp_clock interp; /* the interpreter's time, when timing (evo_run_time_interp) */
 } __attribute__((aligned(64))) evo_thread;

@@ -35,6 +35,14 @@ static inline void evo_rng_seed(evo_rng *r, uint64_t initstate, uint64_t initseq
 static inline void evo_rng_stream(evo_rng *r, uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
     base_rng_stream(r, seed, a, b, c);
 }
+/* The same in two steps: evo_rng_stream_at(r, evo_rng_prefix(seed, a, b), c)
+ * (for many streams that differ in c only). */
+static inline uint64_t evo_rng_prefix(uint64_t seed, uint64_t a, uint64_t b) {
+    return base_rng_prefix(seed, a, b);
+}
+static inline void evo_rng_stream_at(evo_rng *r, uint64_t prefix, uint64_t c) {
+    base_rng_stream_at(r, prefix, c);
+}
 
 /* The next 32-bit output (one step). */
 static inline uint32_t evo_rng_next(evo_rng *r) {

@@ -601,8 +601,12 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
                      uint64_t gen) {
     uint32_t island = s / r->N, i = s % r->N;
     size_t base = (size_t)island * r->N;
+    if (!w->prefix_set || w->prefix_island != island || w->prefix_gen != gen) {
+        w->prefix = evo_rng_prefix(r->p.seed, island, gen); /* the stream's first words */
+        w->prefix_island = island, w->prefix_gen = gen, w->prefix_set = true;
+    }
     evo_rng rng;
-    evo_rng_stream(&rng, r->p.seed, island, gen, i);
+    evo_rng_stream_at(&rng, w->prefix, i); /* evo_rng_stream(seed, island, gen, i) */
     uint8_t *out = dst->code + (size_t)s * r->stride;
     if (!src) {
         dst->len[s] = evo_genome_random(&r->isa, &r->p.genome, &rng, out, &w->vw);

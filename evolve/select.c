@@ -25,7 +25,9 @@ uint32_t evo_select_tournament(const evo_view *v, uint32_t k, evo_tiebreak tb, e
     uint32_t best = evo_rng_below(r, v->n);
     for (uint32_t i = 1; i < k; i++) {
         uint32_t c = evo_rng_below(r, v->n);
-        if (evo_better(v, tb, c, best)) best = c;
+        double fc = v->fitness[c], fb = v->fitness[best];
+        /* evo_better's first test inline: a tie (or a NaN) goes to it */
+        if (fc < fb || (!(fc > fb) && evo_better(v, tb, c, best))) best = c;
     }
     return best;
 }

@@ -196,6 +196,26 @@ Test(rng, stream_identical_tuples_match) {
         cr_assert_eq(evo_rng_next(&a), evo_rng_next(&b));
 }
 
+/* A stream's known answer (its outputs are part of every result), and the
+ * same stream made in two steps (a generation's slots share the prefix). */
+Test(rng, stream_known_answer_and_two_steps) {
+    evo_rng r;
+    evo_rng_stream(&r, 1, 2, 3, 4);
+    cr_assert_eq(r.state, 0xd4be836fe3ade655ull);
+    cr_assert_eq(r.inc, 0x6ada11cb26acf1bfull);
+    cr_assert_eq(evo_rng_next(&r), 0xf5b20225u);
+    uint64_t s = 99;
+    for (int i = 0; i < 2000; i++) {
+        uint64_t w[4];
+        for (int k = 0; k < 4; k++) /* small words too: slots, islands, generations */
+            w[k] = i % 3 ? base_splitmix64(&s) : base_splitmix64(&s) % 1000;
+        evo_rng a, b;
+        evo_rng_stream(&a, w[0], w[1], w[2], w[3]);
+        evo_rng_stream_at(&b, evo_rng_prefix(w[0], w[1], w[2]), w[3]);
+        cr_assert(a.state == b.state && a.inc == b.inc, "tuple %d", i);
+    }
+}
+
 /* Neighbouring tuples (each word +-1, words swapped, zeros) give distinct
  * states, increments and first outputs, and unrelated bits. */
 Test(rng, stream_neighbours_differ) {
