@@ -275,6 +275,8 @@ void evo_best_k(const evo_view *v, evo_tiebreak tb, uint32_t k, uint32_t *out, u
         for (uint32_t j = 0; j < k; j++) {
             uint32_t best = UINT32_MAX;
             for (uint32_t i = 0; i < v->n; i++) {
+                /* evo_better's first test inline: most are plainly worse */
+                if (best != UINT32_MAX && v->fitness[i] > v->fitness[best]) continue;
                 bool taken = false;
                 for (uint32_t q = 0; q < j; q++)
                     taken |= out[q] == i;

@@ -61,6 +61,49 @@ Test(evo_select, tournament_ties_and_parsimony) {
     cr_assert_eq(best[1], 2);
 }
 
+/* The tournament and the elites compare fitness inline before calling
+ * evo_better: they must pick exactly what plain evo_better loops pick, with
+ * the same draws, on views full of ties, NaNs and infinities. */
+Test(evo_select, tournament_and_best_k_equal_plain_loops) {
+    static const double vals[] = {0, 1, 1, 2, INFINITY, NAN, -1};
+    evo_rng g;
+    evo_rng_seed(&g, 17, 3);
+    for (int t = 0; t < 400; t++) {
+        uint32_t n = 1 + evo_rng_below(&g, 40), len[40];
+        double fit[40];
+        uint64_t gas[40];
+        for (uint32_t i = 0; i < n; i++) {
+            fit[i] = vals[evo_rng_below(&g, sizeof vals / sizeof *vals)];
+            len[i] = evo_rng_below(&g, 3);
+            gas[i] = evo_rng_below(&g, 3);
+        }
+        evo_view v = {.n = n, .fitness = fit, .length = len, .gas = gas};
+        evo_tiebreak tb = (evo_tiebreak)evo_rng_below(&g, 3);
+        uint32_t k = 1 + evo_rng_below(&g, 8), got[8], scratch[40], want[8];
+        evo_best_k(&v, tb, k, got, scratch);
+        for (uint32_t j = 0; j < k && j < n; j++) {
+            uint32_t best = UINT32_MAX;
+            for (uint32_t i = 0; i < n; i++) {
+                bool taken = false;
+                for (uint32_t q = 0; q < j; q++)
+                    taken |= want[q] == i;
+                if (!taken && (best == UINT32_MAX || evo_better(&v, tb, i, best))) best = i;
+            }
+            want[j] = best;
+            cr_assert_eq(got[j], want[j], "view %d, elite %u", t, j);
+        }
+        uint32_t size = 1 + evo_rng_below(&g, 7);
+        evo_rng a = g, b = g;
+        uint32_t w = evo_rng_below(&b, n);
+        for (uint32_t i = 1; i < size; i++) {
+            uint32_t c = evo_rng_below(&b, n);
+            if (evo_better(&v, tb, c, w)) w = c;
+        }
+        cr_assert_eq(evo_select_tournament(&v, size, tb, &a), w, "view %d", t);
+        cr_assert_eq(a.state, b.state);
+    }
+}
+
 /* 5 individuals x 3 cases */
 static const double lex_err[15] = {
     0, 5, 5, /* 0: elite on case 0 */
