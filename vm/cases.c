@@ -56,9 +56,16 @@ static inline int add_step(vm_machine *a, uint32_t *ns, struct vm_cstep s) {
 static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
                  vm_cases_result *res, uint32_t *nsteps, uint32_t *nrows) {
     const vm_limits *L = &vm_root(a)->lim;
+    /* the limits in locals: the stores below could alias them */
+    const uint64_t lgas = L->gas, lmt = L->memtime;
+    const int64_t lstack = L->stack, lmem = L->mem;
+    const bool skip_short = L->underflow == VM_UNDERFLOW_SKIP;
     uint64_t gas = 0, mt = 0;
     uint32_t d = nin, ns = 0, nr = nin;
-    if (vm_grow((void **)&a->cnames, &a->cnames_cap, nin + 1, sizeof *a->cnames)) return -1;
+    /* an instruction pushes at most one name, and never past the stack limit
+     * (nin <= the limit: vm_run_cases) */
+    size_t most = (size_t)nin + len < (size_t)lstack ? (size_t)nin + len : (size_t)lstack;
+    if (vm_grow((void **)&a->cnames, &a->cnames_cap, most + 1, sizeof *a->cnames)) return -1;
     uint32_t *S = a->cnames; /* the stack, by row; the inputs are rows 0 .. nin-1 */
     for (uint32_t k = 0; k < nin; k++)
         S[k] = k;
@@ -75,7 +82,7 @@ static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
         int64_t need = oi->in + n, dd = (int64_t)oi->out - oi->in;
         uint64_t g = oi->gas;
         bool skip = d < need;
-        if (skip && L->underflow != VM_UNDERFLOW_SKIP) {
+        if (skip && !skip_short) {
             st = VM_STACK_UNDERFLOW; /* checked first, and charged nothing */
             break;
         }
@@ -83,16 +90,13 @@ static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
             return 1; /* OUT_OF_BOUNDS */
         /* words in use = the depth: a reset root has no heap, calls or children */
         uint64_t m = (uint64_t)d * g;
-        if (g > L->gas - gas || m > L->memtime - mt) return 1;
-        if (!skip && (d + dd > (int64_t)L->stack || d + dd > (int64_t)L->mem)) return 1;
+        if (g > lgas - gas || m > lmt - mt) return 1;
+        if (!skip && (d + dd > lstack || d + dd > lmem)) return 1;
         gas += g;
         mt += m;
         const uint8_t *imm = code + pc + 1;
         pc += il;
         if (skip) continue;
-        if (d + 1 > a->cnames_cap && vm_grow((void **)&a->cnames, &a->cnames_cap, d + 1, sizeof *S))
-            return -1;
-        S = a->cnames;
         switch (op) {
         case VM_OP_PUSH:
         case VM_OP_NARGS:
