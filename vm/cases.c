@@ -26,22 +26,41 @@ struct vm_cstep {
     uint8_t op;
 };
 
-/* Whether op runs the same way on any words: no jump, block, memory, meter,
- * seed or process instruction. Besides the pure opcodes these all lie below
- * 0x20: a mask. INDEX is 0 outside any loop, and ITEM is ARG 0. */
-#define BIT(op) (1u << VM_OP_##op)
-static const uint32_t obliv_low = BIT(HALT) | BIT(NOP) | BIT(PUSH) | BIT(POP) | BIT(DUP) |
-                                  BIT(SWAP) | BIT(OVER) | BIT(ROT) | BIT(ARG) | BIT(NARGS) |
-                                  BIT(INDEX) | BIT(ITEM);
-#undef BIT
-_Static_assert(VM_OP_HALT < 32 && VM_OP_NOP < 32 && VM_OP_PUSH < 32 && VM_OP_POP < 32 &&
-                   VM_OP_DUP < 32 && VM_OP_SWAP < 32 && VM_OP_OVER < 32 && VM_OP_ROT < 32 &&
-                   VM_OP_ARG < 32 && VM_OP_NARGS < 32 && VM_OP_INDEX < 32 && VM_OP_ITEM < 32,
-               "obliv_low is a 32-bit mask");
-static bool oblivious(uint8_t op) {
-    /* bitwise, not logical: no branch on the opcode */
-    return ((op < 32) & (obliv_low >> (op & 31))) | vm_op_pure(op);
-}
+/* What the first pass does with an opcode. Besides the pure opcodes, only
+ * these run the same way on any words: no jump, block, memory, meter, seed
+ * or process instruction. INDEX is 0 outside any loop, and ITEM is ARG 0.
+ * M_NO (0): give up. */
+enum { M_NO, M_NOP, M_HALT, M_CONST, M_ARG, M_ITEM, M_POP, M_DUP, M_OVER, M_SWAP, M_ROT, M_PURE };
+#define IS(name, op) (VM_OP_##name == (op))
+#define M_KIND(op)                                                                                 \
+    (IS(NOP, op)                                      ? M_NOP                                      \
+     : IS(HALT, op)                                   ? M_HALT                                     \
+     : IS(PUSH, op) || IS(NARGS, op) || IS(INDEX, op) ? M_CONST                                    \
+     : IS(ARG, op)                                    ? M_ARG                                      \
+     : IS(ITEM, op)                                   ? M_ITEM                                     \
+     : IS(POP, op)                                    ? M_POP                                      \
+     : IS(DUP, op)                                    ? M_DUP                                      \
+     : IS(OVER, op)                                   ? M_OVER                                     \
+     : IS(SWAP, op)                                   ? M_SWAP                                     \
+     : IS(ROT, op)                                    ? M_ROT                                      \
+     : VM_OP_PURE(op)                                 ? M_PURE                                     \
+                                                      : M_NO)
+
+/* Each opcode as the first pass needs it, in one load (from opcodes.def):
+ * length, stack words in and out (an index immediate adds n to both), gas,
+ * and kind. An undefined byte is M_NO. */
+static const struct {
+    uint8_t il, in, out, kind, idx;
+    uint32_t gas;
+} mtab[256] = {
+#define OP(name, byte, in, out, gas, imm, doc)                                                     \
+    [byte] = {1 + VM_IMM_SIZE_##imm,      in, out, M_KIND(VM_OP_##name),                           \
+              VM_IMM_##imm == VM_IMM_IDX, gas},
+#include "vm/opcodes.def"
+#undef OP
+};
+#undef IS
+#undef M_KIND
 
 static inline int add_step(vm_machine *a, uint32_t *ns, struct vm_cstep s) {
     if (*ns == a->csteps_cap &&
@@ -56,89 +75,86 @@ static inline int add_step(vm_machine *a, uint32_t *ns, struct vm_cstep s) {
 static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
                  vm_cases_result *res, uint32_t *nsteps, uint32_t *nrows) {
     const vm_limits *L = &vm_root(a)->lim;
-    /* the limits in locals: the stores below could alias them */
-    const uint64_t lgas = L->gas, lmt = L->memtime;
-    const int64_t lstack = L->stack, lmem = L->mem;
-    const bool skip_short = L->underflow == VM_UNDERFLOW_SKIP;
-    uint64_t gas = 0, mt = 0;
+    /* the budgets left and the deepest stack allowed, in locals (the stores
+     * below could alias the limits), as few as can be: the loop runs short
+     * of registers */
+    uint64_t rgas = L->gas, rmt = L->memtime;
+    const int64_t deepest = L->stack < L->mem ? L->stack : L->mem;
     uint32_t d = nin, ns = 0, nr = nin;
     /* an instruction pushes at most one name, and never past the stack limit
      * (nin <= the limit: vm_run_cases) */
-    size_t most = (size_t)nin + len < (size_t)lstack ? (size_t)nin + len : (size_t)lstack;
+    size_t most = (size_t)nin + len < L->stack ? (size_t)nin + len : L->stack;
     if (vm_grow((void **)&a->cnames, &a->cnames_cap, most + 1, sizeof *a->cnames)) return -1;
     uint32_t *S = a->cnames; /* the stack, by row; the inputs are rows 0 .. nin-1 */
     for (uint32_t k = 0; k < nin; k++)
         S[k] = k;
     vm_status st = VM_HALTED;
     for (uint32_t pc = 0; pc < len;) {
-        /* decoded here, not by vm_decode: one unpredictable branch an
-         * instruction (the switch below), not two */
+        /* decoded here, not by vm_decode: one load and one unpredictable
+         * branch an instruction (the switch below) */
         uint8_t op = code[pc];
-        uint32_t il = vm_ilen[op];
-        if (!il || il > len - pc || !oblivious(op)) return 1; /* undefined, truncated, other */
-        const vm_opinfo *oi = &vm_optab[op];
-        uint32_t b1 = code[pc + (il > 1)]; /* a one-byte immediate (DUP, SWAP, ARG) */
-        uint32_t n = oi->imm == VM_IMM_IDX ? b1 : 0;
-        int64_t need = oi->in + n, dd = (int64_t)oi->out - oi->in;
-        uint64_t g = oi->gas;
+        const uint32_t il = mtab[op].il, in = mtab[op].in, kind = mtab[op].kind;
+        if (kind == M_NO || il > len - pc) return 1; /* undefined, truncated, other */
+        uint32_t b1 = code[pc + (il > 1)];           /* a one-byte immediate (DUP, SWAP, ARG) */
+        uint32_t n = mtab[op].idx ? b1 : 0;
+        int64_t need = in + n, dd = (int64_t)mtab[op].out - in;
+        uint64_t g = mtab[op].gas;
         bool skip = d < need;
-        if (skip && !skip_short) {
+        if (skip && L->underflow != VM_UNDERFLOW_SKIP) {
             st = VM_STACK_UNDERFLOW; /* checked first, and charged nothing */
             break;
         }
-        if ((op == VM_OP_ARG && b1 >= nin) || (op == VM_OP_ITEM && nin == 0))
+        if ((kind == M_ARG && b1 >= nin) || (kind == M_ITEM && nin == 0))
             return 1; /* OUT_OF_BOUNDS */
         /* words in use = the depth: a reset root has no heap, calls or children */
         uint64_t m = (uint64_t)d * g;
-        if (g > lgas - gas || m > lmt - mt) return 1;
-        if (!skip && (d + dd > lstack || d + dd > lmem)) return 1;
-        gas += g;
-        mt += m;
+        if (g > rgas || m > rmt) return 1;
+        if (!skip && d + dd > deepest) return 1;
+        rgas -= g;
+        rmt -= m;
         const uint8_t *imm = code + pc + 1;
         pc += il;
         if (skip) continue;
-        switch (op) {
-        case VM_OP_PUSH:
-        case VM_OP_NARGS:
-        case VM_OP_INDEX: {
+        switch (kind) {
+        case M_CONST: {
             vm_word v = op == VM_OP_PUSH    ? (vm_word)base_le_get(imm, 8)
                         : op == VM_OP_NARGS ? (vm_word)nin
-                                            : 0;
+                                            : 0; /* INDEX */
             if (add_step(a, &ns, (struct vm_cstep){v, nr, 0, 0, VM_OP_PUSH})) return -1;
             S[d++] = nr++;
             break;
         }
-        case VM_OP_ARG: S[d++] = b1; break;
-        case VM_OP_ITEM: S[d++] = 0; break;
-        case VM_OP_POP: d--; break;
-        case VM_OP_DUP: S[d] = S[d - 1 - n], d++; break;
-        case VM_OP_OVER: S[d] = S[d - 2], d++; break;
-        case VM_OP_SWAP: {
+        case M_ARG: S[d++] = b1; break;
+        case M_ITEM: S[d++] = 0; break;
+        case M_POP: d--; break;
+        case M_DUP: S[d] = S[d - 1 - n], d++; break;
+        case M_OVER: S[d] = S[d - 2], d++; break;
+        case M_SWAP: {
             uint32_t t = S[d - 1];
             S[d - 1] = S[d - 2 - n];
             S[d - 2 - n] = t;
             break;
         }
-        case VM_OP_ROT: { /* a b c -- b c a */
+        case M_ROT: { /* a b c -- b c a */
             uint32_t t = S[d - 3];
             S[d - 3] = S[d - 2];
             S[d - 2] = S[d - 1];
             S[d - 1] = t;
             break;
         }
-        case VM_OP_NOP:
-        case VM_OP_HALT: break;
-        default: { /* a pure opcode */
-            uint32_t x = S[d - oi->in], y = S[d - 1];
+        case M_PURE: {
+            uint32_t x = S[d - in], y = S[d - 1];
             if (add_step(a, &ns, (struct vm_cstep){0, nr, x, y, op})) return -1;
-            d -= oi->in;
+            d -= in;
             S[d++] = nr++;
+            break;
         }
+        default: break; /* NOP, HALT */
         }
-        if (op == VM_OP_HALT) break;
+        if (kind == M_HALT) break;
     }
     res->status = st;
-    res->m = (vm_meters){gas, mt, d};
+    res->m = (vm_meters){L->gas - rgas, L->memtime - rmt, d};
     res->depth = d;
     *nsteps = ns;
     *nrows = nr;

@@ -389,12 +389,15 @@ double vm_fx_to_double(vm_word a);
  * bitwise, fixed point). vm_word_op is their one definition, shared by the
  * interpreter, the batched runs (vm_run_cases) and the expression builder
  * (analysis/expr.c). */
+/* four ranges, tested without a branch; a constant expression for a
+ * constant op (vm/cases.c builds a table with it) */
+#define VM_OP_PURE(op)                                                                             \
+    (((uint8_t)((op)-VM_OP_ADD) <= VM_OP_MAX - VM_OP_ADD) |                                        \
+     ((uint8_t)((op)-VM_OP_LT) <= VM_OP_ISZERO - VM_OP_LT) |                                       \
+     ((uint8_t)((op)-VM_OP_AND) <= VM_OP_SAR - VM_OP_AND) |                                        \
+     ((uint8_t)((op)-VM_OP_FMUL) <= VM_OP_FTOI - VM_OP_FMUL))
 static inline bool vm_op_pure(uint8_t op) {
-    /* four ranges, tested without a branch */
-    return ((uint8_t)(op - VM_OP_ADD) <= VM_OP_MAX - VM_OP_ADD) |
-           ((uint8_t)(op - VM_OP_LT) <= VM_OP_ISZERO - VM_OP_LT) |
-           ((uint8_t)(op - VM_OP_AND) <= VM_OP_SAR - VM_OP_AND) |
-           ((uint8_t)(op - VM_OP_FMUL) <= VM_OP_FTOI - VM_OP_FMUL);
+    return VM_OP_PURE(op);
 }
 /* Pure opcode op on x and y (y on top; a unary opcode ignores y); 0 for
  * any other opcode. Words wrap as two's complement. */
