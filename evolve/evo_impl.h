@@ -13,28 +13,40 @@
  * leave a longer tail at the end of each generation.) */
 #define EVO_CHUNK 16
 
+/* A population's arrays of one element a slot: field, element type, and
+ * whether it is a result, which an elite or a clone takes from its parent
+ * (0: lineage, which it sets itself). evald: evaluated in the step that
+ * made it (0 or 1). The one list for the struct, its allocation, its copies
+ * and make_all's prefetch. */
+#define EVO_POP_ARRAYS(X)                                                                          \
+    X(len, uint32_t, 1)                                                                            \
+    X(fitness, double, 1)                                                                          \
+    X(error, double, 1)                                                                            \
+    X(gas, uint64_t, 1)                                                                            \
+    X(memtime, uint64_t, 1)                                                                        \
+    X(status, uint32_t, 1)                                                                         \
+    X(hits, uint32_t, 1)                                                                           \
+    X(pa, uint32_t, 0)                                                                             \
+    X(pb, uint32_t, 0)                                                                             \
+    X(ops, uint32_t, 0)                                                                            \
+    X(evald, uint32_t, 0)
+
 /* A population of total slots (all islands), structure of arrays. */
 typedef struct {
-    void *block;   /* owns every array below (pop_alloc) */
-    uint8_t *code; /* total * stride */
-    uint32_t *len;
-    double *fitness, *error, *errors;
-    uint64_t *gas, *memtime;
-    uint32_t *status;
-    uint32_t *hits, *pa, *pb, *ops;
-    uint32_t *evald; /* evaluated in the step that made it (0 or 1) */
+    void *block;    /* owns every array below (pop_alloc) */
+    uint8_t *code;  /* total * stride */
+    double *errors; /* total * nc */
+#define X(field, type, result) type *field;
+    EVO_POP_ARRAYS(X)
+#undef X
 } evo_pop;
 
 /* One thread's workspace, on cache lines of its own. */
 typedef struct {
     fit_ctx *fc;
     evo_vary_ws vw;
-    uint32_t *lex;       /* lexicase scratch: 2N + ncases */
-    uint64_t evals, gas; /* this generation's evaluations and their gas (make_all) */
-    /* evo_rng_prefix(seed, prefix_island, prefix_gen), once prefix_set */
-    uint64_t prefix, prefix_gen;
-    uint32_t prefix_island;
-    bool prefix_set;
+    uint32_t *lex;          /* lexicase scratch: 2N + ncases */
+    uint64_t evals, gas;    /* this generation's evaluations and their gas (make_all) */
     uint64_t insns;         /* instructions run, when counting (evo_run_count_insns) */
     vm_interp_clock interp; /* the interpreter's time, when timing (evo_run_time_interp) */
 } __attribute__((aligned(64))) evo_thread;

@@ -267,8 +267,20 @@ typedef enum {
     EVO_TIE_GAS = 2     /* then lower gas, then shorter */
 } evo_tiebreak;
 
-/* i strictly better than j: lower fitness, then the tie-break. */
-bool evo_better(const evo_view *v, evo_tiebreak tb, uint32_t i, uint32_t j);
+/* i strictly better than j: lower fitness, then the tie-break. Inline: the
+ * tournament and the elites' scan call it for every candidate. */
+static inline bool evo_better(const evo_view *v, evo_tiebreak tb, uint32_t i, uint32_t j) {
+    double fi = v->fitness[i], fj = v->fitness[j];
+    if (fi < fj) return true;
+    if (fi > fj) return false;
+    uint64_t li = v->length ? v->length[i] : 0, lj = v->length ? v->length[j] : 0;
+    uint64_t gi = v->gas ? v->gas[i] : 0, gj = v->gas ? v->gas[j] : 0;
+    switch (tb) {
+    case EVO_TIE_LENGTH: return li != lj ? li < lj : gi < gj;
+    case EVO_TIE_GAS: return gi != gj ? gi < gj : li < lj;
+    default: return false;
+    }
+}
 /* Tournament: k draws with replacement (evo_rng_below(n) each); the best by
  * evo_better wins, the earliest drawn on a full tie. */
 uint32_t evo_select_tournament(const evo_view *v, uint32_t k, evo_tiebreak tb, evo_rng *r);

@@ -71,14 +71,11 @@ static int pop_alloc(evo_pop *p, size_t total, size_t stride, size_t nc) {
     struct {
         void **ptr;
         size_t bytes;
-    } a[] = {
-        {(void **)&p->code, total * stride},   {(void **)&p->len, total * 4},
-        {(void **)&p->fitness, total * 8},     {(void **)&p->error, total * 8},
-        {(void **)&p->errors, total * nc * 8}, {(void **)&p->gas, total * 8},
-        {(void **)&p->memtime, total * 8},     {(void **)&p->status, total * 4},
-        {(void **)&p->hits, total * 4},        {(void **)&p->pa, total * 4},
-        {(void **)&p->pb, total * 4},          {(void **)&p->ops, total * 4},
-        {(void **)&p->evald, total * 4},
+    } a[] = {{(void **)&p->code, total * stride},
+             {(void **)&p->errors, total * nc * sizeof *p->errors},
+#define X(field, type, result) {(void **)&p->field, total * sizeof(type)},
+             EVO_POP_ARRAYS(X)
+#undef X
     };
     size_t n = sizeof a / sizeof *a, size = 0;
     for (size_t i = 0; i < n; i++)
@@ -269,23 +266,20 @@ void evo_island_view(const evo_run *r, const evo_pop *p, uint32_t island, evo_vi
 static void copy_result(const evo_run *r, evo_pop *dst, uint32_t d, const evo_pop *src,
                         uint32_t s) {
     memcpy(dst->code + (size_t)d * r->stride, src->code + (size_t)s * r->stride, src->len[s]);
-    dst->len[d] = src->len[s];
-    dst->fitness[d] = src->fitness[s];
-    dst->error[d] = src->error[s];
     memcpy(dst->errors + (size_t)d * r->nc, src->errors + (size_t)s * r->nc,
            r->nc * sizeof *dst->errors);
-    dst->gas[d] = src->gas[s];
-    dst->memtime[d] = src->memtime[s];
-    dst->status[d] = src->status[s];
-    dst->hits[d] = src->hits[s];
+#define X(field, type, result)                                                                     \
+    if (result) dst->field[d] = src->field[s];
+    EVO_POP_ARRAYS(X)
+#undef X
 }
 
 void evo_pop_copy(const evo_run *r, evo_pop *dst, uint32_t d, const evo_pop *src, uint32_t s) {
     copy_result(r, dst, d, src, s);
-    dst->pa[d] = src->pa[s];
-    dst->pb[d] = src->pb[s];
-    dst->ops[d] = src->ops[s];
-    dst->evald[d] = src->evald[s];
+#define X(field, type, result)                                                                     \
+    if (!(result)) dst->field[d] = src->field[s];
+    EVO_POP_ARRAYS(X)
+#undef X
 }
 
 void evo_run_island(const evo_run *r, uint32_t island, evo_pop_view *v) {
@@ -596,17 +590,15 @@ int evo_params_check(const evo_params *p, const evo_isa *isa, const fit_task *t,
     return evo_genome_check(&p->genome, isa, err, errcap);
 }
 
-/* Make slot s of dst for generation gen from src (NULL: a random program). */
+/* Make slot s of dst from src (NULL: a random program); prefix:
+ * evo_rng_prefix(seed, island, generation), so that the slot's stream is
+ * evo_rng_stream(seed, island, generation, i). */
 static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_pop *dst, uint32_t s,
-                     uint64_t gen) {
+                     uint64_t prefix) {
     uint32_t island = s / r->N, i = s % r->N;
     size_t base = (size_t)island * r->N;
-    if (!w->prefix_set || w->prefix_island != island || w->prefix_gen != gen) {
-        w->prefix = evo_rng_prefix(r->p.seed, island, gen); /* the stream's first words */
-        w->prefix_island = island, w->prefix_gen = gen, w->prefix_set = true;
-    }
     evo_rng rng;
-    evo_rng_stream_at(&rng, w->prefix, i); /* evo_rng_stream(seed, island, gen, i) */
+    evo_rng_stream_at(&rng, prefix, i);
     uint8_t *out = dst->code + (size_t)s * r->stride;
     if (!src) {
         dst->len[s] = evo_genome_random(&r->isa, &r->p.genome, &rng, out, &w->vw);
@@ -665,17 +657,9 @@ static void fetch_for_write(const evo_run *r, const evo_pop *p, uint32_t s) {
     const double *e = p->errors + (size_t)s * r->nc;
     for (uint32_t k = 0; k < r->nc; k += 8)
         __builtin_prefetch(e + k, 1);
-    __builtin_prefetch(&p->fitness[s], 1);
-    __builtin_prefetch(&p->error[s], 1);
-    __builtin_prefetch(&p->gas[s], 1);
-    __builtin_prefetch(&p->memtime[s], 1);
-    __builtin_prefetch(&p->len[s], 1);
-    __builtin_prefetch(&p->status[s], 1);
-    __builtin_prefetch(&p->hits[s], 1);
-    __builtin_prefetch(&p->pa[s], 1);
-    __builtin_prefetch(&p->pb[s], 1);
-    __builtin_prefetch(&p->ops[s], 1);
-    __builtin_prefetch(&p->evald[s], 1);
+#define X(field, type, result) __builtin_prefetch(&p->field[s], 1);
+    EVO_POP_ARRAYS(X)
+#undef X
 }
 
 /* Every slot of dst, in parallel, while the calling thread runs job first
@@ -702,9 +686,13 @@ static int make_all(evo_run *r, const evo_pop *src, evo_pop *dst, uint64_t gen, 
             int64_t lo = c * EVO_CHUNK, hi = lo + EVO_CHUNK < total ? lo + EVO_CHUNK : total;
             for (int64_t t = lo; t < hi && nt > 1; t++)
                 fetch_for_write(cr, dst, slot_of(cr, t));
+            uint32_t island = UINT32_MAX;
+            uint64_t prefix = 0; /* of the island's streams this generation */
             for (int64_t t = lo; t < hi; t++) {
                 uint32_t s = slot_of(cr, t);
-                failed |= make_slot(cr, w, src, dst, s, gen) != 0;
+                if (s / N != island)
+                    island = s / N, prefix = evo_rng_prefix(cr->p.seed, island, gen);
+                failed |= make_slot(cr, w, src, dst, s, prefix) != 0;
                 if (dst->evald[s]) w->evals++, w->gas += dst->gas[s];
             }
         }

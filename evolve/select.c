@@ -8,26 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool evo_better(const evo_view *v, evo_tiebreak tb, uint32_t i, uint32_t j) {
-    double fi = v->fitness[i], fj = v->fitness[j];
-    if (fi < fj) return true;
-    if (fi > fj) return false;
-    uint64_t li = v->length ? v->length[i] : 0, lj = v->length ? v->length[j] : 0;
-    uint64_t gi = v->gas ? v->gas[i] : 0, gj = v->gas ? v->gas[j] : 0;
-    switch (tb) {
-    case EVO_TIE_LENGTH: return li != lj ? li < lj : gi < gj;
-    case EVO_TIE_GAS: return gi != gj ? gi < gj : li < lj;
-    default: return false;
-    }
-}
-
 uint32_t evo_select_tournament(const evo_view *v, uint32_t k, evo_tiebreak tb, evo_rng *r) {
     uint32_t best = evo_rng_below(r, v->n);
     for (uint32_t i = 1; i < k; i++) {
         uint32_t c = evo_rng_below(r, v->n);
-        double fc = v->fitness[c], fb = v->fitness[best];
-        /* evo_better's first test inline: a tie (or a NaN) goes to it */
-        if (fc < fb || (!(fc > fb) && evo_better(v, tb, c, best))) best = c;
+        if (evo_better(v, tb, c, best)) best = c;
     }
     return best;
 }
@@ -275,12 +260,11 @@ void evo_best_k(const evo_view *v, evo_tiebreak tb, uint32_t k, uint32_t *out, u
         for (uint32_t j = 0; j < k; j++) {
             uint32_t best = UINT32_MAX;
             for (uint32_t i = 0; i < v->n; i++) {
-                /* evo_better's first test inline: most are plainly worse */
-                if (best != UINT32_MAX && v->fitness[i] > v->fitness[best]) continue;
+                if (best != UINT32_MAX && !evo_better(v, tb, i, best)) continue;
                 bool taken = false;
                 for (uint32_t q = 0; q < j; q++)
                     taken |= out[q] == i;
-                if (!taken && (best == UINT32_MAX || evo_better(v, tb, i, best))) best = i;
+                if (!taken) best = i;
             }
             out[j] = best;
         }

@@ -61,9 +61,10 @@ Test(evo_select, tournament_ties_and_parsimony) {
     cr_assert_eq(best[1], 2);
 }
 
-/* The tournament and the elites compare fitness inline before calling
- * evo_better: they must pick exactly what plain evo_better loops pick, with
- * the same draws, on views full of ties, NaNs and infinities. */
+/* The tournament and the elites' scan (which asks evo_better before it
+ * looks for the candidate among the elites taken) pick exactly what plain
+ * evo_better loops pick, with the same draws, on views full of ties, NaNs
+ * and infinities. */
 Test(evo_select, tournament_and_best_k_equal_plain_loops) {
     static const double vals[] = {0, 1, 1, 2, INFINITY, NAN, -1};
     evo_rng g;
