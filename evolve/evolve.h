@@ -194,13 +194,15 @@ int evo_genome_check(const evo_genome_params *g, const evo_isa *isa, char *err, 
 #define EVO_OP_CLONE     0x800u  /* variation left the parent unchanged: not re-evaluated */
 #define EVO_OP_VERIFIED  0x1000u /* down-sampling: met the target on every training case */
 
-/* Scratch for the operators: create once per thread. */
+/* Scratch for the operators: create once per thread. It serves the g and
+ * isa it was made for: make it again after changing their sizes or opcodes. */
 typedef struct {
     uint32_t *sa, *sb; /* instruction starts */
     uint8_t *tmp;      /* 2 * max_bytes + 64 */
     uint32_t cap;
+    bool rel; /* g's opcodes include a jump: evo_vary repairs its children */
 } evo_vary_ws;
-int evo_vary_ws_init(evo_vary_ws *w, const evo_genome_params *g);
+int evo_vary_ws_init(evo_vary_ws *w, const evo_isa *isa, const evo_genome_params *g);
 void evo_vary_ws_free(evo_vary_ws *w);
 
 /* A random program into out (room for max_bytes). Returns its length. */

@@ -347,8 +347,12 @@ int evo_genome_check(const evo_genome_params *g, const evo_isa *isa, char *err, 
 
 /* ---- workspace ---- */
 
-int evo_vary_ws_init(evo_vary_ws *w, const evo_genome_params *g) {
+int evo_vary_ws_init(evo_vary_ws *w, const evo_isa *isa, const evo_genome_params *g) {
     memset(w, 0, sizeof *w);
+    /* Jumps come only from the opcode set (genomes are made from it), so
+     * without a REL opcode there is nothing to repair. */
+    for (uint32_t i = 0; i < g->nops && !w->rel; i++)
+        w->rel = isa->op[g->ops[i]].imm == EVO_IMM_REL;
     w->cap = 2 * g->max_bytes + 2; /* instructions in a child before truncation */
     w->sa = malloc((w->cap + 1) * sizeof *w->sa);
     w->sb = malloc((w->cap + 1) * sizeof *w->sb);
@@ -665,11 +669,6 @@ unsigned evo_vary(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, co
         evo_mut_umad(isa, g, r, out, outlen, w);
         mask |= EVO_OP_UMAD;
     }
-    /* Jumps come only from the opcode set (genomes are made from it), so
-     * without a REL opcode there is nothing to repair. */
-    bool rel = false;
-    for (uint32_t i = 0; i < g->nops && !rel; i++)
-        rel = isa->op[g->ops[i]].imm == EVO_IMM_REL;
-    if (rel) evo_genome_repair(isa, out, *outlen, w);
+    if (w->rel) evo_genome_repair(isa, out, *outlen, w);
     return mask;
 }

@@ -119,7 +119,7 @@ static int thread_init(const evo_run *r, evo_thread *w, int have) {
     if (w - r->ws < have) return 0;
     w->fc = fit_ctx_new(r->task, &r->p.limits);
     w->lex = malloc((2 * (size_t)r->N + r->nc) * sizeof *w->lex);
-    return !w->fc || !w->lex || evo_vary_ws_init(&w->vw, &r->p.genome);
+    return !w->fc || !w->lex || evo_vary_ws_init(&w->vw, &r->isa, &r->p.genome);
 }
 
 /* Workspaces for n threads, made once and kept (called outside parallel

@@ -37,7 +37,7 @@ static void setup(evo_isa *isa, evo_genome_params *g, evo_vary_ws *w) {
     evo_isa_native(isa);
     evo_genome_params_default(g, isa);
     cr_assert_eq(evo_genome_check(g, isa, why, sizeof why), 0, "%s", why);
-    cr_assert_eq(evo_vary_ws_init(w, g), 0);
+    cr_assert_eq(evo_vary_ws_init(w, isa, g), 0);
 }
 
 Test(evo_genome, isa_table_matches_the_vm) {
@@ -350,7 +350,7 @@ Test(evo_genome, stack_aware_programs_never_underflow) {
     g.ops[g.nops++] = VM_OP_DUP; /* weight the index ops */
     g.ops[g.nops++] = VM_OP_SWAP;
     evo_vary_ws w;
-    cr_assert_eq(evo_vary_ws_init(&w, &g), 0);
+    cr_assert_eq(evo_vary_ws_init(&w, &isa, &g), 0);
     vm_machine *a = vm_machine_new();
     uint8_t code[EVO_DEFAULT_MAX_BYTES];
     for (uint64_t seed = 0; seed < 3000; seed++) {

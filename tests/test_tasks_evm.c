@@ -223,7 +223,7 @@ Test(tasks_evm, genome_isa) {
     cr_assert_eq(g.init_depth, 1);
     /* random genomes and their variation keep PUSH data whole */
     evo_vary_ws w;
-    cr_assert_eq(evo_vary_ws_init(&w, &g), 0);
+    cr_assert_eq(evo_vary_ws_init(&w, &isa, &g), 0);
     evo_rng r;
     evo_rng_seed(&r, 1, 2);
     uint8_t a[2048], b[2048], c[2048];

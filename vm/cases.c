@@ -177,15 +177,25 @@ static uint32_t prune(vm_machine *a, uint32_t ns, uint32_t nrows, uint32_t d, ui
     return kept;
 }
 
+/* w words from src to dst, each stride apart; one input or output (the
+ * usual case) is a plain copy, which the compiler leaves to memcpy. */
+static inline void strided_copy(vm_word *dst, size_t ds, const vm_word *src, size_t ss,
+                                uint32_t w) {
+    if (ds == 1 && ss == 1) {
+        memcpy(dst, src, (size_t)w * sizeof *dst);
+        return;
+    }
+    for (uint32_t j = 0; j < w; j++)
+        dst[j * ds] = src[j * ss];
+}
+
 /* Pass 2 on the w cases from c0: the final stack's top nout words. */
 static void run_chunk(const vm_machine *a, uint32_t nsteps, const vm_word *in, uint32_t nin,
                       uint32_t c0, uint32_t w, uint32_t nout, uint32_t d, vm_word *out) {
     vm_word *R = a->crows;
 #define ROW(k) (R + (size_t)(k)*CHUNK)
     for (uint32_t k = 0; k < nin; k++)
-        if (a->clive[k])
-            for (uint32_t j = 0; j < w; j++)
-                ROW(k)[j] = in[(size_t)(c0 + j) * nin + k];
+        if (a->clive[k]) strided_copy(ROW(k), 1, in + (size_t)c0 * nin + k, nin, w);
     for (uint32_t s = 0; s < nsteps; s++) {
         const struct vm_cstep *st = &a->csteps[s];
         vm_word *o = ROW(st->out);
@@ -211,9 +221,7 @@ static void run_chunk(const vm_machine *a, uint32_t nsteps, const vm_word *in, u
                 out[(size_t)(c0 + j) * nout + k] = 0;
             continue;
         }
-        const vm_word *r = ROW(a->cnames[d + k - nout]);
-        for (uint32_t j = 0; j < w; j++)
-            out[(size_t)(c0 + j) * nout + k] = r[j];
+        strided_copy(out + (size_t)c0 * nout + k, nout, ROW(a->cnames[d + k - nout]), 1, w);
     }
 #undef ROW
 }
