@@ -47,18 +47,22 @@ enum { M_NO, M_NOP, M_HALT, M_CONST, M_ARG, M_ITEM, M_POP, M_DUP, M_OVER, M_SWAP
                                                       : M_NO)
 
 /* Each opcode as the first pass needs it, in one load (from opcodes.def):
- * length, stack words in and out (an index immediate adds n to both), gas,
- * and kind. An undefined byte is M_NO. */
+ * length, stack words in (an index immediate adds n), gas, and kind. An
+ * undefined byte is M_NO. A pure opcode leaves one word. */
 static const struct {
-    uint8_t il, in, out, kind, idx;
+    uint8_t il, in, kind, idx;
     uint32_t gas;
 } mtab[256] = {
 #define OP(name, byte, in, out, gas, imm, doc)                                                     \
-    [byte] = {1 + VM_IMM_SIZE_##imm,      in, out, M_KIND(VM_OP_##name),                           \
-              VM_IMM_##imm == VM_IMM_IDX, gas},
+    [byte] = {1 + VM_IMM_SIZE_##imm, in, M_KIND(VM_OP_##name), VM_IMM_##imm == VM_IMM_IDX, gas},
 #include "vm/opcodes.def"
 #undef OP
 };
+#define OP(name, byte, in, out, gas, imm, doc)                                                     \
+    _Static_assert((gas) < 4096, "meter's sums could wrap: " #name);                               \
+    _Static_assert(M_KIND(VM_OP_##name) != M_PURE || (out) == 1, "pure, not one word: " #name);
+#include "vm/opcodes.def"
+#undef OP
 #undef IS
 #undef M_KIND
 
@@ -75,11 +79,13 @@ static inline int add_step(vm_machine *a, uint32_t *ns, struct vm_cstep s) {
 static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
                  vm_cases_result *res, uint32_t *nsteps, uint32_t *nrows) {
     const vm_limits *L = &vm_root(a)->lim;
-    /* the budgets left and the deepest stack allowed, in locals (the stores
-     * below could alias the limits), as few as can be: the loop runs short
-     * of registers */
-    uint64_t rgas = L->gas, rmt = L->memtime;
-    const int64_t deepest = L->stack < L->mem ? L->stack : L->mem;
+    /* Gas and memory-time are summed here and checked once at the end: the
+     * sums only grow, so a program over either budget at any instruction is
+     * over it at the end, and a program over is not batched (vm_run then
+     * finds where). The sums cannot wrap: fewer than 2^25 instructions, a
+     * depth below 2^25 and gas below 2^12 each (the assertion below). */
+    uint64_t sg = 0, sm = 0;
+    const uint32_t deepest = L->stack < L->mem ? L->stack : L->mem;
     uint32_t d = nin, ns = 0, nr = nin;
     /* an instruction pushes at most one name, and never past the stack limit
      * (nin <= the limit: vm_run_cases) */
@@ -89,29 +95,30 @@ static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
     for (uint32_t k = 0; k < nin; k++)
         S[k] = k;
     vm_status st = VM_HALTED;
+/* a push: not batched past the deepest stack the limits allow */
+#define PUSH(name)                                                                                 \
+    do {                                                                                           \
+        if (d >= deepest) return 1;                                                                \
+        S[d] = (name);                                                                             \
+        d++;                                                                                       \
+    } while (0)
     for (uint32_t pc = 0; pc < len;) {
         /* decoded here, not by vm_decode: one load and one unpredictable
          * branch an instruction (the switch below) */
         uint8_t op = code[pc];
-        const uint32_t il = mtab[op].il, in = mtab[op].in, kind = mtab[op].kind;
+        const uint32_t il = mtab[op].il, kind = mtab[op].kind;
         if (kind == M_NO || il > len - pc) return 1; /* undefined, truncated, other */
         uint32_t b1 = code[pc + (il > 1)];           /* a one-byte immediate (DUP, SWAP, ARG) */
-        uint32_t n = mtab[op].idx ? b1 : 0;
-        int64_t need = in + n, dd = (int64_t)mtab[op].out - in;
+        uint32_t n = mtab[op].idx ? b1 : 0, in = mtab[op].in;
         uint64_t g = mtab[op].gas;
-        bool skip = d < need;
+        bool skip = d < in + n;
         if (skip && L->underflow != VM_UNDERFLOW_SKIP) {
             st = VM_STACK_UNDERFLOW; /* checked first, and charged nothing */
             break;
         }
-        if ((kind == M_ARG && b1 >= nin) || (kind == M_ITEM && nin == 0))
-            return 1; /* OUT_OF_BOUNDS */
         /* words in use = the depth: a reset root has no heap, calls or children */
-        uint64_t m = (uint64_t)d * g;
-        if (g > rgas || m > rmt) return 1;
-        if (!skip && d + dd > deepest) return 1;
-        rgas -= g;
-        rmt -= m;
+        sg += g;
+        sm += d * g;
         const uint8_t *imm = code + pc + 1;
         pc += il;
         if (skip) continue;
@@ -121,14 +128,20 @@ static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
                         : op == VM_OP_NARGS ? (vm_word)nin
                                             : 0; /* INDEX */
             if (add_step(a, &ns, (struct vm_cstep){v, nr, 0, 0, VM_OP_PUSH})) return -1;
-            S[d++] = nr++;
+            PUSH(nr++);
             break;
         }
-        case M_ARG: S[d++] = b1; break;
-        case M_ITEM: S[d++] = 0; break;
+        case M_ARG:
+            if (b1 >= nin) return 1; /* OUT_OF_BOUNDS */
+            PUSH(b1);
+            break;
+        case M_ITEM:
+            if (nin == 0) return 1;
+            PUSH(0);
+            break;
         case M_POP: d--; break;
-        case M_DUP: S[d] = S[d - 1 - n], d++; break;
-        case M_OVER: S[d] = S[d - 2], d++; break;
+        case M_DUP: PUSH(S[d - 1 - n]); break;
+        case M_OVER: PUSH(S[d - 2]); break;
         case M_SWAP: {
             uint32_t t = S[d - 1];
             S[d - 1] = S[d - 2 - n];
@@ -146,15 +159,17 @@ static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
             uint32_t x = S[d - in], y = S[d - 1];
             if (add_step(a, &ns, (struct vm_cstep){0, nr, x, y, op})) return -1;
             d -= in;
-            S[d++] = nr++;
+            PUSH(nr++);
             break;
         }
         default: break; /* NOP, HALT */
         }
         if (kind == M_HALT) break;
     }
+#undef PUSH
+    if (sg > L->gas || sm > L->memtime) return 1;
     res->status = st;
-    res->m = (vm_meters){L->gas - rgas, L->memtime - rmt, d};
+    res->m = (vm_meters){sg, sm, d};
     res->depth = d;
     *nsteps = ns;
     *nrows = nr;
