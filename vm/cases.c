@@ -104,24 +104,27 @@ static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
     } while (0)
     for (uint32_t pc = 0; pc < len;) {
         /* decoded here, not by vm_decode: one load and one unpredictable
-         * branch an instruction (the switch below) */
-        uint8_t op = code[pc];
-        const uint32_t il = mtab[op].il, kind = mtab[op].kind;
-        if (kind == M_NO || il > len - pc) return 1; /* undefined, truncated, other */
-        uint32_t b1 = code[pc + (il > 1)];           /* a one-byte immediate (DUP, SWAP, ARG) */
-        uint32_t n = mtab[op].idx ? b1 : 0, in = mtab[op].in;
-        uint64_t g = mtab[op].gas;
-        bool skip = d < in + n;
-        if (skip && L->underflow != VM_UNDERFLOW_SKIP) {
-            st = VM_STACK_UNDERFLOW; /* checked first, and charged nothing */
-            break;
+         * branch an instruction (the switch below). An undefined byte has
+         * length 0 and kind M_NO: the switch gives up on it. */
+        const uint8_t op = code[pc], *imm = code + pc + 1;
+        const uint32_t il = mtab[op].il, kind = mtab[op].kind, in = mtab[op].in;
+        if (il > len - pc) return 1; /* truncated */
+        /* an index immediate (DUP n, SWAP n) adds n words to those read */
+        const uint32_t n = mtab[op].idx ? imm[0] : 0;
+        const uint64_t g = mtab[op].gas;
+        if (d < in + n) {               /* too few words: rare */
+            if (kind == M_NO) return 1; /* a block or process rule may differ */
+            if (L->underflow != VM_UNDERFLOW_SKIP) {
+                st = VM_STACK_UNDERFLOW; /* checked first, and charged nothing */
+                break;
+            }
+            sg += g, sm += d * g, pc += il; /* charged, and nothing done */
+            continue;
         }
         /* words in use = the depth: a reset root has no heap, calls or children */
         sg += g;
         sm += d * g;
-        const uint8_t *imm = code + pc + 1;
         pc += il;
-        if (skip) continue;
         switch (kind) {
         case M_CONST: {
             vm_word v = op == VM_OP_PUSH    ? (vm_word)base_le_get(imm, 8)
@@ -132,8 +135,8 @@ static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
             break;
         }
         case M_ARG:
-            if (b1 >= nin) return 1; /* OUT_OF_BOUNDS */
-            PUSH(b1);
+            if (imm[0] >= nin) return 1; /* OUT_OF_BOUNDS */
+            PUSH(imm[0]);
             break;
         case M_ITEM:
             if (nin == 0) return 1;
@@ -162,7 +165,8 @@ static int meter(vm_machine *a, const uint8_t *code, uint32_t len, uint32_t nin,
             PUSH(nr++);
             break;
         }
-        default: break; /* NOP, HALT */
+        case M_NO: return 1; /* undefined, or not batched */
+        default: break;      /* NOP, HALT */
         }
         if (kind == M_HALT) break;
     }
