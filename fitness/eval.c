@@ -218,21 +218,30 @@ static fit_error_kind kind0(const fit_task *t) {
 /* score_case over every case of a batched run whose one output each case
  * has, for the regression errors: the same sums in the same order, with the
  * kind chosen once (a tenth of a quartic evaluation's time). */
-static void score_regression(const fit_task *t, const fit_cases *cs, const vm_meters *m,
-                             const vm_word *y, fit_result *r) {
-    bool sq = kind0(t) == FIT_ERR_FX_SQ;
-    double pen = t->penalty, tol = t->hit_tol, sum = r->error;
+/* The errors of n outputs y against targets tg; their sum added to *sum, and
+ * the hits returned. Inlined with sq a constant, so the loop has no branch. */
+static inline uint32_t score_errors(bool sq, uint32_t n, const vm_word *y, const double *tg,
+                                    double pen, double tol, double *err, double *sum) {
     uint32_t hits = 0;
-    for (uint32_t i = 0; i < cs->n; i++) {
-        double e = vm_fx_to_double(y[i]) - cs->target[i];
+    double s = *sum;
+    for (uint32_t i = 0; i < n; i++) {
+        double e = vm_fx_to_double(y[i]) - tg[i];
         e = sq ? e * e : fabs(e);
         if (e > pen) e = pen;
-        r->errors[i] = e;
-        sum += e;
+        err[i] = e;
+        s += e;
         hits += e <= tol;
     }
-    r->error = sum;
-    r->hits += hits;
+    *sum = s;
+    return hits;
+}
+
+static void score_regression(const fit_task *t, const fit_cases *cs, const vm_meters *m,
+                             const vm_word *y, fit_result *r) {
+    double pen = t->penalty, tol = t->hit_tol;
+    r->hits += kind0(t) == FIT_ERR_FX_SQ
+                   ? score_errors(true, cs->n, y, cs->target, pen, tol, r->errors, &r->error)
+                   : score_errors(false, cs->n, y, cs->target, pen, tol, r->errors, &r->error);
     r->gas += m->gas * cs->n; /* n additions of the same word, wrapping alike */
     r->memtime += m->memtime * cs->n;
 }
