@@ -20,6 +20,7 @@
  * and make_all's prefetch. */
 #define EVO_POP_ARRAYS(X)                                                                          \
     X(len, uint32_t, 1)                                                                            \
+    X(ninsns, uint32_t, 1)                                                                         \
     X(fitness, double, 1)                                                                          \
     X(error, double, 1)                                                                            \
     X(gas, uint64_t, 1)                                                                            \

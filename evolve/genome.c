@@ -437,11 +437,16 @@ static uint8_t draw_op_in_class(const evo_genome_params *g, evo_rng *r, const ev
     return old; /* not reached */
 }
 
-void evo_mut_point(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
-                   uint32_t *len, evo_vary_ws *w) {
-    uint32_t n = scan(isa, code, *len, w->sa, w->cap);
+/* The operators below take the genome's instruction count n (the same as a
+ * scan's) and keep it; each scans only as far as it reads, except to draw a
+ * jump target, which needs every instruction start. */
+
+static void mut_point(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                      uint32_t *len, uint32_t n, evo_vary_ws *w) {
     if (n == 0) return;
-    uint32_t k = evo_rng_below(r, n), pc = w->sa[k], end = w->sa[k + 1];
+    uint32_t k = evo_rng_below(r, n);
+    if (scan(isa, code, *len, w->sa, k + 1) <= k) return; /* n was wrong: no harm */
+    uint32_t pc = w->sa[k], end = w->sa[k + 1];
     const evo_opdesc *d = &isa->op[code[pc]];
     if (d->imm != EVO_IMM_NONE && evo_rng_unit(r) < g->p_point_imm) {
         switch (d->imm) {
@@ -456,7 +461,9 @@ void evo_mut_point(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, u
             break;
         case EVO_IMM_IDX: put_imm(d, code + pc + 1, evo_rng_below(r, g->idx_max + 1)); break;
         case EVO_IMM_ARG: put_imm(d, code + pc + 1, evo_rng_below(r, g->n_args)); break;
-        case EVO_IMM_REL: draw_rel(isa, r, code, *len, pc, w->sa, n); break;
+        case EVO_IMM_REL:
+            draw_rel(isa, r, code, *len, pc, w->sa, scan(isa, code, *len, w->sa, w->cap));
+            break;
         default: break;
         }
         return;
@@ -478,31 +485,32 @@ void evo_mut_point(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, u
     }
 }
 
-void evo_mut_insert(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
-                    uint32_t *len, evo_vary_ws *w) {
-    uint32_t n = scan(isa, code, *len, w->sa, w->cap);
-    uint32_t k = evo_rng_below(r, n + 1), pc = w->sa[k];
+static void mut_insert(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                       uint32_t *len, uint32_t *ni, evo_vary_ws *w) {
+    uint32_t n = *ni, k = evo_rng_below(r, n + 1);
+    uint32_t pc = w->sa[scan(isa, code, *len, w->sa, k)]; /* k, when n is right */
     uint8_t op = draw_op(g, r), insn[64];
     uint32_t nl = emit(isa, g, r, op, insn);
     if (n + 1 > g->max_insns || *len + nl > g->max_bytes) return;
     splice(code, len, pc, pc, insn, nl);
+    *ni = n + 1;
     if (isa->op[op].imm == EVO_IMM_REL) {
         n = scan(isa, code, *len, w->sa, w->cap);
         draw_rel(isa, r, code, *len, pc, w->sa, n);
     }
 }
 
-void evo_mut_delete(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
-                    uint32_t *len, evo_vary_ws *w) {
-    uint32_t n = scan(isa, code, *len, w->sa, w->cap);
-    if (n < 2) return; /* keep at least one instruction */
-    uint32_t k = evo_rng_below(r, n);
+static void mut_delete(evo_rng *r, const evo_isa *isa, uint8_t *code, uint32_t *len, uint32_t *ni,
+                       evo_vary_ws *w) {
+    if (*ni < 2) return; /* keep at least one instruction */
+    uint32_t k = evo_rng_below(r, *ni);
+    if (scan(isa, code, *len, w->sa, k + 1) <= k) return;
     splice(code, len, w->sa[k], w->sa[k + 1], NULL, 0);
+    *ni -= 1;
 }
 
-void evo_mut_swap(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
-                  uint32_t *len, evo_vary_ws *w) {
-    uint32_t n = scan(isa, code, *len, w->sa, w->cap);
+static void mut_swap(evo_rng *r, const evo_isa *isa, uint8_t *code, uint32_t len, uint32_t n,
+                     evo_vary_ws *w) {
     if (n < 2) return;
     uint32_t i = evo_rng_below(r, n), j = evo_rng_below(r, n - 1);
     if (j >= i) j++;
@@ -511,6 +519,7 @@ void evo_mut_swap(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, ui
         i = j;
         j = t;
     }
+    if (scan(isa, code, len, w->sa, j + 1) <= j) return;
     uint32_t si = w->sa[i], ei = w->sa[i + 1], sj = w->sa[j], ej = w->sa[j + 1];
     uint8_t *t = w->tmp;
     uint32_t m = 0;
@@ -522,18 +531,19 @@ void evo_mut_swap(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, ui
 
 /* ---- crossover ---- */
 
-/* Truncate code at an instruction boundary to fit the caps. */
+/* Truncate code of *n instructions at an instruction boundary to fit the
+ * caps; its length, and *n the instructions kept. */
 static uint32_t cap_len(const evo_isa *isa, const evo_genome_params *g, const uint8_t *code,
-                        uint32_t len) {
-    if (len <= g->max_bytes && len <= g->max_insns)
-        return len; /* an instruction is a byte or more */
-    uint32_t pc = 0, n = 0;
-    while (pc < len && n < g->max_insns) {
+                        uint32_t len, uint32_t *n) {
+    if (len <= g->max_bytes && *n <= g->max_insns) return len;
+    uint32_t pc = 0, k = 0;
+    while (pc < len && k < g->max_insns) {
         uint32_t l = evo_insn_len(isa, code, len, pc);
         if (pc + l > g->max_bytes) break;
         pc += l;
-        n++;
+        k++;
     }
+    *n = k;
     return pc;
 }
 
@@ -545,17 +555,21 @@ static void order2(uint32_t *a, uint32_t *b) {
     }
 }
 
-void evo_crossover(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, unsigned cx,
-                   const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen, uint8_t *out,
-                   uint32_t *outlen, evo_vary_ws *w) {
-    uint32_t na = scan(isa, a, alen, w->sa, w->cap), nb = scan(isa, b, blen, w->sb, w->cap);
+/* Parents of na and nb instructions (well-formed: whole instructions, so a
+ * child's count is the sum of its pieces'). */
+static void crossover(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, unsigned cx,
+                      const uint8_t *a, uint32_t alen, uint32_t na, const uint8_t *b, uint32_t blen,
+                      uint32_t nb, uint8_t *out, uint32_t *outlen, uint32_t *nc, evo_vary_ws *w) {
     const uint32_t *sa = w->sa, *sb = w->sb;
     uint8_t *t = w->tmp;
-    uint32_t m = 0;
+    uint32_t m = 0, n;
     if (cx == EVO_OP_CX_ONE) {
         uint32_t i = evo_rng_below(r, na + 1), j = evo_rng_below(r, nb + 1);
+        i = scan(isa, a, alen, w->sa, i); /* the same, when the counts are right */
+        j = scan(isa, b, blen, w->sb, j);
         memcpy(t, a, sa[i]), m = sa[i];
         memcpy(t + m, b + sb[j], blen - sb[j]), m += blen - sb[j];
+        n = i + (nb - j);
     } else {
         uint32_t i1, i2, j1, j2;
         if (cx == EVO_OP_CX_TWO) {
@@ -569,17 +583,22 @@ void evo_crossover(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, u
             order2(&i1, &i2);
             j1 = i1, j2 = i2;
         }
+        i2 = scan(isa, a, alen, w->sa, i2), i1 = i1 < i2 ? i1 : i2;
+        j2 = scan(isa, b, blen, w->sb, j2), j1 = j1 < j2 ? j1 : j2;
         memcpy(t, a, sa[i1]), m = sa[i1];
         memcpy(t + m, b + sb[j1], sb[j2] - sb[j1]), m += sb[j2] - sb[j1];
         memcpy(t + m, a + sa[i2], alen - sa[i2]), m += alen - sa[i2];
+        n = i1 + (j2 - j1) + (na - i2);
     }
-    m = cap_len(isa, g, t, m);
+    m = cap_len(isa, g, t, m, &n);
     if (m == 0 && alen > 0) { /* never an empty child: keep parent a */
         memcpy(t, a, alen);
         m = alen;
+        n = na;
     }
     memcpy(out, t, m);
     *outlen = m;
+    *nc = n;
 }
 
 unsigned evo_draw_crossover(const evo_genome_params *g, evo_rng *r) {
@@ -594,8 +613,8 @@ unsigned evo_draw_crossover(const evo_genome_params *g, evo_rng *r) {
  * rate umad / (1 + umad), then a random instruction is added before each
  * remaining one (and at the end of an empty genome) with rate umad, within
  * the caps; the expected length is unchanged. New jumps get fresh targets. */
-void evo_mut_umad(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
-                  uint32_t *len, evo_vary_ws *w) {
+static void mut_umad(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                     uint32_t *len, uint32_t *ni, evo_vary_ws *w) {
     double pa = g->umad, pd = pa / (1.0 + pa);
     uint32_t n = scan(isa, code, *len, w->sa, w->cap), kept = 0, klen = 0;
     uint8_t *t = w->tmp;
@@ -631,6 +650,7 @@ void evo_mut_umad(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, ui
         insns++;
     }
     *len = out;
+    *ni = insns;
     if (nnew) {
         n = scan(isa, code, out, w->sa, w->cap);
         for (uint32_t k = 0; k < nnew; k++)
@@ -638,37 +658,83 @@ void evo_mut_umad(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, ui
     }
 }
 
-unsigned evo_vary(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, const uint8_t *a,
-                  uint32_t alen, const uint8_t *b, uint32_t blen, unsigned cx, uint8_t *out,
-                  uint32_t *outlen, evo_vary_ws *w) {
+unsigned evo_vary_n(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, const uint8_t *a,
+                    uint32_t alen, uint32_t na, const uint8_t *b, uint32_t blen, uint32_t nb,
+                    unsigned cx, uint8_t *out, uint32_t *outlen, uint32_t *outn, evo_vary_ws *w) {
     unsigned mask = 0;
+    uint32_t n = na;
     if (cx && b) {
-        evo_crossover(isa, g, r, cx, a, alen, b, blen, out, outlen, w);
+        crossover(isa, g, r, cx, a, alen, na, b, blen, nb, out, outlen, &n, w);
         mask |= cx;
     } else {
         memcpy(out, a, alen);
         *outlen = alen;
     }
     if (evo_rng_unit(r) < g->p_point) {
-        evo_mut_point(isa, g, r, out, outlen, w);
+        mut_point(isa, g, r, out, outlen, n, w);
         mask |= EVO_OP_POINT;
     }
     if (evo_rng_unit(r) < g->p_insert) {
-        evo_mut_insert(isa, g, r, out, outlen, w);
+        mut_insert(isa, g, r, out, outlen, &n, w);
         mask |= EVO_OP_INSERT;
     }
     if (evo_rng_unit(r) < g->p_delete) {
-        evo_mut_delete(isa, g, r, out, outlen, w);
+        mut_delete(r, isa, out, outlen, &n, w);
         mask |= EVO_OP_DELETE;
     }
     if (evo_rng_unit(r) < g->p_swap) {
-        evo_mut_swap(isa, g, r, out, outlen, w);
+        mut_swap(r, isa, out, *outlen, n, w);
         mask |= EVO_OP_SWAP;
     }
     if (g->umad > 0) { /* no draw when off: runs without UMAD are unchanged */
-        evo_mut_umad(isa, g, r, out, outlen, w);
+        mut_umad(isa, g, r, out, outlen, &n, w);
         mask |= EVO_OP_UMAD;
     }
     if (w->rel) evo_genome_repair(isa, out, *outlen, w);
+    *outn = n;
     return mask;
+}
+
+/* ---- the operators on code alone: they count its instructions first ---- */
+
+unsigned evo_vary(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, const uint8_t *a,
+                  uint32_t alen, const uint8_t *b, uint32_t blen, unsigned cx, uint8_t *out,
+                  uint32_t *outlen, evo_vary_ws *w) {
+    uint32_t na = evo_genome_insns(isa, a, alen), nb = b ? evo_genome_insns(isa, b, blen) : 0, n;
+    return evo_vary_n(isa, g, r, a, alen, na, b, blen, nb, cx, out, outlen, &n, w);
+}
+
+void evo_crossover(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, unsigned cx,
+                   const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen, uint8_t *out,
+                   uint32_t *outlen, evo_vary_ws *w) {
+    uint32_t na = evo_genome_insns(isa, a, alen), nb = evo_genome_insns(isa, b, blen), n;
+    crossover(isa, g, r, cx, a, alen, na, b, blen, nb, out, outlen, &n, w);
+}
+
+void evo_mut_point(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                   uint32_t *len, evo_vary_ws *w) {
+    mut_point(isa, g, r, code, len, evo_genome_insns(isa, code, *len), w);
+}
+
+void evo_mut_insert(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                    uint32_t *len, evo_vary_ws *w) {
+    uint32_t n = evo_genome_insns(isa, code, *len);
+    mut_insert(isa, g, r, code, len, &n, w);
+}
+
+void evo_mut_delete(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                    uint32_t *len, evo_vary_ws *w) {
+    uint32_t n = evo_genome_insns(isa, code, *len);
+    mut_delete(r, isa, code, len, &n, w);
+}
+
+void evo_mut_swap(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                  uint32_t *len, evo_vary_ws *w) {
+    mut_swap(r, isa, code, *len, evo_genome_insns(isa, code, *len), w);
+}
+
+void evo_mut_umad(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
+                  uint32_t *len, evo_vary_ws *w) {
+    uint32_t n = evo_genome_insns(isa, code, *len);
+    mut_umad(isa, g, r, code, len, &n, w);
 }

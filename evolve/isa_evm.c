@@ -126,6 +126,7 @@ int evo_run_seed(evo_run *r, uint32_t island, uint32_t slot, const uint8_t *code
     uint32_t s = island * r->N + slot;
     memcpy(p->code + (size_t)s * r->stride, code, len);
     p->len[s] = len;
+    p->ninsns[s] = evo_genome_insns(&r->isa, code, len);
     p->pa[s] = p->pb[s] = EVO_NO_PARENT;
     p->ops[s] = 0;
     int rc = evo_evaluate_slot(r, &r->ws[0], p, s);

@@ -602,6 +602,7 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
     uint8_t *out = dst->code + (size_t)s * r->stride;
     if (!src) {
         dst->len[s] = evo_genome_random(&r->isa, &r->p.genome, &rng, out, &w->vw);
+        dst->ninsns[s] = evo_genome_insns(&r->isa, out, dst->len[s]);
         dst->pa[s] = dst->pb[s] = EVO_NO_PARENT;
         dst->ops[s] = 0;
         return evaluate(r, w, dst, s);
@@ -624,8 +625,9 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
     const uint8_t *ca = src->code + (base + a) * r->stride;
     uint32_t la = src->len[base + a];
     const uint8_t *cb = cx ? src->code + (base + b) * r->stride : NULL;
-    uint32_t lb = cx ? src->len[base + b] : 0, lc;
-    unsigned mask = evo_vary(&r->isa, &r->p.genome, &rng, ca, la, cb, lb, cx, out, &lc, &w->vw);
+    uint32_t lb = cx ? src->len[base + b] : 0, lc, nc;
+    unsigned mask = evo_vary_n(&r->isa, &r->p.genome, &rng, ca, la, src->ninsns[base + a], cb, lb,
+                               cx ? src->ninsns[base + b] : 0, cx, out, &lc, &nc, &w->vw);
     if (lc == la && memcmp(out, ca, la) == 0 && reuse_results(r)) {
         /* unchanged: reuse the parent's result */
         copy_result(r, dst, s, src, (uint32_t)(base + a));
@@ -633,6 +635,7 @@ static int make_slot(const evo_run *r, evo_thread *w, const evo_pop *src, evo_po
         mask |= EVO_OP_CLONE;
     } else {
         dst->len[s] = lc;
+        dst->ninsns[s] = nc;
         if (evaluate(r, w, dst, s)) return -1;
     }
     dst->pa[s] = a;
@@ -1128,6 +1131,7 @@ int evo_record_get(const evo_run *r, const uint8_t *d, size_t len, size_t *off, 
     base_get(&rd, code, n, "a genome");
     if (!evo_genome_ok(&r->isa, &r->p.genome, code, (uint32_t)n)) return -1;
     p->len[s] = (uint32_t)n;
+    p->ninsns[s] = evo_genome_insns(&r->isa, code, (uint32_t)n);
     p->fitness[s] = ubits(base_get_u(&rd, 8, "a record"));
     p->error[s] = ubits(base_get_u(&rd, 8, "a record"));
     for (uint32_t c = 0; c < r->nc; c++)

@@ -40,6 +40,16 @@ static void setup(evo_isa *isa, evo_genome_params *g, evo_vary_ws *w) {
     cr_assert_eq(evo_vary_ws_init(w, isa, g), 0);
 }
 
+/* caps that chains of variation reach: lengths pile up at them */
+static void setup_at_caps(evo_isa *isa, evo_genome_params *g, evo_vary_ws *w) {
+    setup(isa, g, w);
+    evo_vary_ws_free(w);
+    g->max_bytes = 64;
+    g->max_insns = 12;
+    g->init_max = 12;
+    cr_assert_eq(evo_vary_ws_init(w, isa, g), 0);
+}
+
 Test(evo_genome, isa_table_matches_the_vm) {
     evo_isa isa;
     evo_isa_native(&isa);
@@ -128,10 +138,7 @@ Test(evo_genome, long_evolution_stays_within_caps) {
     evo_isa isa;
     evo_genome_params g;
     evo_vary_ws w;
-    setup(&isa, &g, &w);
-    g.max_bytes = 64;
-    g.max_insns = 12;
-    g.init_max = 12;
+    setup_at_caps(&isa, &g, &w);
     g.p_insert = 0.9;
     uint8_t a[64], b[64], c[64];
     evo_rng r;
@@ -367,4 +374,72 @@ Test(evo_genome, stack_aware_programs_never_underflow) {
     vm_machine_free(a);
     evo_vary_ws_free(&w);
     fit_task_free(&t);
+}
+
+Test(evo_genome, vary_n_equals_vary_and_counts_the_child) {
+    /* chains at the caps (truncation), with jumps (repair) and UMAD */
+    evo_isa isa;
+    evo_genome_params g;
+    evo_vary_ws w;
+    setup_at_caps(&isa, &g, &w);
+    g.p_insert = 0.5;
+    g.p_delete = 0.3;
+    g.p_swap = 0.3;
+    g.p_point = 0.5;
+    uint8_t a[64], b[64], c[64], d[64];
+    for (int umad = 0; umad < 2; umad++) {
+        g.umad = umad ? 0.2 : 0;
+        evo_rng r;
+        evo_rng_stream(&r, 5, umad, 0, 0);
+        uint32_t la = evo_genome_random(&isa, &g, &r, a, &w);
+        uint32_t lb = evo_genome_random(&isa, &g, &r, b, &w);
+        for (int i = 0; i < 5000; i++) {
+            unsigned cx = evo_draw_crossover(&g, &r);
+            evo_rng r2 = r;
+            uint32_t lc, ld, nd;
+            unsigned m1 = evo_vary(&isa, &g, &r, a, la, b, lb, cx, c, &lc, &w);
+            unsigned m2 = evo_vary_n(&isa, &g, &r2, a, la, evo_genome_insns(&isa, a, la), b, lb,
+                                     evo_genome_insns(&isa, b, lb), cx, d, &ld, &nd, &w);
+            cr_assert_eq(m1, m2);
+            cr_assert_eq(lc, ld);
+            cr_assert_arr_eq(c, d, lc);
+            cr_assert_eq(memcmp(&r, &r2, sizeof r), 0, "the same draws");
+            cr_assert_eq(nd, evo_genome_insns(&isa, d, ld), "step %d: count %u", i, nd);
+            if (i % 2) {
+                memcpy(a, c, lc), la = lc;
+            } else {
+                memcpy(b, c, lc), lb = lc;
+            }
+        }
+    }
+    evo_vary_ws_free(&w);
+}
+
+Test(evo_genome, operators_take_any_bytes_and_wrong_counts) {
+    /* random bytes (undefined, truncated) and counts off either way: the
+     * children stay within the caps and every access within its buffer */
+    evo_isa isa;
+    evo_genome_params g;
+    evo_vary_ws w;
+    setup(&isa, &g, &w);
+    g.max_bytes = 48;
+    g.umad = 0.1;
+    uint8_t a[48], b[48], c[48];
+    evo_rng r;
+    evo_rng_stream(&r, 6, 0, 0, 0);
+    for (int i = 0; i < 3000; i++) {
+        uint32_t la = evo_rng_below(&r, 49), lb = evo_rng_below(&r, 49), lc, nc;
+        for (uint32_t k = 0; k < la; k++)
+            a[k] = (uint8_t)evo_rng_below(&r, 256);
+        for (uint32_t k = 0; k < lb; k++)
+            b[k] = (uint8_t)evo_rng_below(&r, 256);
+        uint32_t na = evo_genome_insns(&isa, a, la), nb = evo_genome_insns(&isa, b, lb);
+        unsigned cx = 1u + evo_rng_below(&r, 3);
+        evo_vary(&isa, &g, &r, a, la, b, lb, cx, c, &lc, &w);
+        cr_assert_leq(lc, g.max_bytes);
+        evo_vary_n(&isa, &g, &r, a, la, evo_rng_below(&r, 2 * na + 2), b, lb,
+                   evo_rng_below(&r, 2 * nb + 2), cx, c, &lc, &nc, &w);
+        cr_assert_leq(lc, g.max_bytes);
+    }
+    evo_vary_ws_free(&w);
 }
