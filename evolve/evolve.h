@@ -276,18 +276,18 @@ typedef enum {
 } evo_tiebreak;
 
 /* i strictly better than j: lower fitness, then the tie-break. Inline: the
- * tournament and the elites' scan call it for every candidate. */
+ * tournament and the elites' scan call it for every candidate. Written
+ * without branches on the values (bitwise & and |), so that the compiler
+ * can choose with a conditional move: random candidates' comparisons are a
+ * coin toss for a branch predictor. */
 static inline bool evo_better(const evo_view *v, evo_tiebreak tb, uint32_t i, uint32_t j) {
     double fi = v->fitness[i], fj = v->fitness[j];
-    if (fi < fj) return true;
-    if (fi > fj) return false;
     uint64_t li = v->length ? v->length[i] : 0, lj = v->length ? v->length[j] : 0;
     uint64_t gi = v->gas ? v->gas[i] : 0, gj = v->gas ? v->gas[j] : 0;
-    switch (tb) {
-    case EVO_TIE_LENGTH: return li != lj ? li < lj : gi < gj;
-    case EVO_TIE_GAS: return gi != gj ? gi < gj : li < lj;
-    default: return false;
-    }
+    bool tie = tb == EVO_TIE_LENGTH ? (li < lj) | ((li == lj) & (gi < gj))
+               : tb == EVO_TIE_GAS  ? (gi < gj) | ((gi == gj) & (li < lj))
+                                    : false;
+    return (fi < fj) | (!(fi > fj) & tie); /* unordered (NaN) fitness: a tie */
 }
 /* Tournament: k draws with replacement (evo_rng_below(n) each); the best by
  * evo_better wins, the earliest drawn on a full tie. */

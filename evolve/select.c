@@ -12,7 +12,7 @@ uint32_t evo_select_tournament(const evo_view *v, uint32_t k, evo_tiebreak tb, e
     uint32_t best = evo_rng_below(r, v->n);
     for (uint32_t i = 1; i < k; i++) {
         uint32_t c = evo_rng_below(r, v->n);
-        if (evo_better(v, tb, c, best)) best = c;
+        best ^= (best ^ c) & (0u - (uint32_t)evo_better(v, tb, c, best)); /* no branch */
     }
     return best;
 }

@@ -300,3 +300,49 @@ Test(evo_select, lexicase_table_changes_nothing) {
         cr_assert_eq(evo_rng_below(&a, 1u << 30), evo_rng_below(&b, 1u << 30), "streams differ");
     }
 }
+
+/* evo_better against its definition, written out with branches: lower
+ * fitness; on equal or unordered (NaN) fitness the tie-break, lexicographic
+ * on (length, gas) or (gas, length); with views with and without lengths
+ * and gas. */
+static bool better_ref(const evo_view *v, evo_tiebreak tb, uint32_t i, uint32_t j) {
+    if (v->fitness[i] < v->fitness[j]) return true;
+    if (v->fitness[i] > v->fitness[j]) return false;
+    uint64_t li = v->length ? v->length[i] : 0, lj = v->length ? v->length[j] : 0;
+    uint64_t gi = v->gas ? v->gas[i] : 0, gj = v->gas ? v->gas[j] : 0;
+    if (tb == EVO_TIE_LENGTH) {
+        if (li != lj) return li < lj;
+        return gi < gj;
+    }
+    if (tb == EVO_TIE_GAS) {
+        if (gi != gj) return gi < gj;
+        return li < lj;
+    }
+    return false;
+}
+
+Test(evo_select, better_follows_its_definition) {
+    const double fv[] = {0, 1, -1, INFINITY, -INFINITY, NAN, 1e300};
+    enum { N = 24 };
+    double fit[N];
+    uint32_t len[N];
+    uint64_t gas[N];
+    evo_rng r;
+    evo_rng_seed(&r, 11, 12);
+    for (int round = 0; round < 200; round++) {
+        for (uint32_t i = 0; i < N; i++) {
+            fit[i] = fv[evo_rng_below(&r, sizeof fv / sizeof *fv)];
+            len[i] = evo_rng_below(&r, 3);
+            gas[i] = evo_rng_below(&r, 3) ? evo_rng_below(&r, 3) : UINT64_MAX;
+        }
+        evo_view v = {.n = N, .fitness = fit};
+        if (round % 4 != 1) v.length = len;
+        if (round % 4 != 2) v.gas = gas;
+        for (int tb = EVO_TIE_NONE; tb <= EVO_TIE_GAS; tb++)
+            for (uint32_t i = 0; i < N; i++)
+                for (uint32_t j = 0; j < N; j++)
+                    cr_assert_eq(evo_better(&v, tb, i, j), better_ref(&v, tb, i, j),
+                                 "tb %d: %g/%u/%lu against %g/%u/%lu", tb, fit[i], len[i],
+                                 (unsigned long)gas[i], fit[j], len[j], (unsigned long)gas[j]);
+    }
+}
