@@ -103,6 +103,11 @@ Test(base, little_endian_round_trip) {
         cr_assert_eq(p[0], (uint8_t)v);
         cr_assert_eq(base_le_get(p, n), want);
     }
+    /* a whole word, byte by byte, on any host */
+    const uint8_t w[8] = {8, 7, 6, 5, 4, 3, 2, 1};
+    base_le_put(p, 0x0102030405060708ull, 8);
+    cr_assert_arr_eq(p, w, 8);
+    cr_assert_eq(base_le_get(w, 8), 0x0102030405060708ull);
 }
 
 Test(base, read_all_reads_everything_and_honours_the_limit) {
