@@ -219,7 +219,8 @@ unsigned evo_vary(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, co
                   uint32_t *outlen, evo_vary_ws *w);
 /* evo_vary given the parents' instruction counts (evo_genome_insns) na and
  * nb, which it then need not scan for; the child's count into *outn. The
- * same children and draws. Parents must be whole instructions. */
+ * same children and draws, for parents of whole instructions (as a run's
+ * are); wrong counts give other children, within the buffers and caps. */
 unsigned evo_vary_n(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, const uint8_t *a,
                     uint32_t alen, uint32_t na, const uint8_t *b, uint32_t blen, uint32_t nb,
                     unsigned cx, uint8_t *out, uint32_t *outlen, uint32_t *outn, evo_vary_ws *w);

@@ -60,7 +60,8 @@ static const struct {
 };
 #define OP(name, byte, in, out, gas, imm, doc)                                                     \
     _Static_assert((gas) < 4096, "meter's sums could wrap: " #name);                               \
-    _Static_assert(M_KIND(VM_OP_##name) != M_PURE || (out) == 1, "pure, not one word: " #name);
+    _Static_assert(M_KIND(VM_OP_##name) != M_PURE || ((out) == 1 && (in) >= 1 && (in) <= 2),       \
+                   "pure, not one or two words to one: " #name);
 #include "vm/opcodes.def"
 #undef OP
 #undef IS
