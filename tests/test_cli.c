@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "experiments/bench/bench.h"
 #include "experiments/bench/bench_time.h"
 #include "experiments/cli.h"
 #include "tests/store/h5cmp.h"
@@ -976,4 +977,26 @@ Test(cli, bench_core_round_trip_measures_and_ends) {
     ns = bench_core_round_trip();
     cr_assert(ns > 1 && ns < 1e8, "%g ns", ns);
     cr_assert_lt(bench_now() - t0, 5);
+}
+
+/* bench gp shows one thread's speed on each CPU it may use (the vCPUs of a
+ * cloud machine need not be alike), with the same runs, and gives the
+ * process its CPUs back. */
+Test(cli, bench_gp_times_one_thread_on_each_cpu) {
+    cpu_set_t all, after;
+    cr_assert_eq(sched_getaffinity(0, sizeof all, &all), 0);
+    int want = CPU_COUNT(&all) < EXP_GP_CPUS ? CPU_COUNT(&all) : EXP_GP_CPUS;
+    exp_gp_options o = {.pop = 40, .gens = 2, .seed = 3, .threads = 2, .rounds = 1};
+    exp_gp_figures f;
+    cr_assert_eq(exp_bench_gp_figures(&o, &f), 0);
+    cr_assert(f.same_hash, "a pinned run differs");
+    cr_assert_eq(f.ncpus, want);
+    for (int k = 0; k < f.ncpus; k++) {
+        cr_assert(CPU_ISSET(f.cpu_id[k], &all), "cpu%d", f.cpu_id[k]);
+        cr_assert(k == 0 || f.cpu_id[k] > f.cpu_id[k - 1]);
+        cr_assert(f.cpu_rate[k] > 0 && isfinite(f.cpu_rate[k]));
+        cr_assert(f.cpu_lo <= f.cpu_rate[k] && f.cpu_rate[k] <= f.cpu_hi);
+    }
+    cr_assert_eq(sched_getaffinity(0, sizeof after, &after), 0);
+    cr_assert(CPU_EQUAL(&all, &after), "the affinity was not restored");
 }

@@ -27,6 +27,7 @@ typedef struct {
 int exp_bench_nest_figures(uint64_t iters, int rounds, exp_nest_figures *f);
 
 /* bench gp: evaluations/s of frugal on 1 and N threads and of DEAP. */
+enum { EXP_GP_CPUS = 8 }; /* the CPUs whose one-thread speed is shown */
 typedef struct {
     uint32_t pop;
     uint64_t gens, seed;
@@ -40,6 +41,9 @@ typedef struct {
     bench_stat vs_deap, vs_deap1; /* frugal N threads (1 thread) / DEAP */
     bench_stat cpu_us;            /* process CPU microseconds per evaluation, 1 thread */
     bench_stat core_ns;           /* bench_core_round_trip before each N-thread measurement */
+    double cpu_rate[EXP_GP_CPUS]; /* evals/s, 1 thread pinned to CPU cpu_id[k], once */
+    double cpu_lo, cpu_hi;        /* the slowest and fastest of cpu_rate */
+    int cpu_id[EXP_GP_CPUS], ncpus;
     int rounds, repeat, threads;
     uint64_t evals, hash, deap_evals;
     double best, insns_per_eval, gas_per_eval, minsn, interp_share, deap_eval_rate, deap_best;

@@ -89,6 +89,10 @@ int exp_bench_all(uint64_t iters, int rounds) {
         printf("| `bench gp`, a cache line between the 2 threads' cores and back | %.0f ns (%.0f "
                "to %.0f) | none: the host's | | |\n",
                gp.core_ns.med, gp.core_ns.min, gp.core_ns.max);
+    if (gp.ncpus > 1) /* the host's too: unlike vCPUs */
+        printf("| `bench gp`, 1 thread pinned to each CPU, the slowest against the fastest | "
+               "%.0f%% (%.2fM to %.2fM evals/s) | none: the host's | | |\n",
+               100 * gp.cpu_lo / gp.cpu_hi, gp.cpu_lo / 1e6, gp.cpu_hi / 1e6);
     if (gp.deap)
         row("`bench gp`, 2 threads against DEAP, whole run", "%.1fx", gp.vs_deap, ">= 100x",
             gp.vs_deap.med >= 100, "DEAP (python3-deap)");

@@ -3,6 +3,7 @@
  * three interleaved round by round (bench_time.h).
  * Rates are whole-run rates: evaluations made divided by the wall time of the
  * run, variation and selection included, for both systems. */
+#define _GNU_SOURCE /* sched_setaffinity */
 #include "evolve/evolve.h"
 #include "experiments/bench/bench.h"
 #include "experiments/cli.h"
@@ -12,6 +13,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <omp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +32,9 @@ static const char gp_usage[] =
     "share of a one-thread run spent in the interpreter (each entry timed by two\n"
     "clock readings, whose measured cost is subtracted), and the time a cache\n"
     "line takes between two threads' cores and back, measured before each N-thread\n"
-    "measurement (a parallel run's efficiency falls as it grows).\n"
+    "measurement (a parallel run's efficiency falls as it grows). Last, once, one\n"
+    "thread's evaluations/s pinned to each CPU the process may use (a cloud\n"
+    "machine's vCPUs need not be alike; unlike ones lower the efficiency).\n"
     "  --pop N       population (default 1000)\n"
     "  --gens N      generations after the initial one (default 20)\n"
     "  --reps N      rounds (default 11)\n"
@@ -187,6 +191,40 @@ static double gp_measure(void *ctx, int k) {
     return (double)evals / secs;
 }
 
+/* One thread's evaluations/s with the thread pinned to each CPU this
+ * process may use (at most EXP_GP_CPUS), into f; the affinity is restored.
+ * A cloud machine's vCPUs need not be alike (docs/performance.md), and a
+ * parallel run can go no faster than its CPUs together. */
+static int per_cpu_rates(gp_ctx *c, exp_gp_figures *f) {
+    cpu_set_t all;
+    f->ncpus = 0;
+    if (sched_getaffinity(0, sizeof all, &all)) return 0; /* then none is shown */
+    int rc = 0;
+    for (int k = 0; k < CPU_SETSIZE && f->ncpus < EXP_GP_CPUS && !rc; k++) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(k, &one);
+        if (!CPU_ISSET(k, &all) || sched_setaffinity(0, sizeof one, &one)) continue;
+        double secs = 0;
+        uint64_t evals = 0;
+        for (int i = 0; i < c->repeat && !rc; i++) {
+            gp_result g;
+            rc = run_once(c->t, c->isa, c->seed, c->pop, c->gens, 1, RUN_PLAIN, &g);
+            if (g.hash != c->last[0].hash) c->differs = true;
+            secs += g.secs, evals += g.evals;
+        }
+        if (!rc && secs > 0) {
+            double v = (double)evals / secs;
+            f->cpu_lo = f->ncpus == 0 || v < f->cpu_lo ? v : f->cpu_lo;
+            f->cpu_hi = f->ncpus == 0 || v > f->cpu_hi ? v : f->cpu_hi;
+            f->cpu_id[f->ncpus] = k;
+            f->cpu_rate[f->ncpus++] = v;
+        }
+    }
+    (void)sched_setaffinity(0, sizeof all, &all);
+    return rc;
+}
+
 int exp_bench_gp_figures(const exp_gp_options *o, exp_gp_figures *f) {
     fit_task t;
     if (evo_task_quartic(&t, o->seed)) {
@@ -240,6 +278,7 @@ int exp_bench_gp_figures(const exp_gp_options *o, exp_gp_figures *f) {
         f->deap_eval_rate = (double)c.deap_evals / c.deap_eval_secs;
         f->deap_best = c.deap_best;
     }
+    if (per_cpu_rates(&c, f)) goto cleanup;
     f->evals = c.last[0].evals;
     f->hash = c.last[0].hash;
     f->same_hash =
@@ -325,6 +364,13 @@ int exp_bench_gp(int argc, char **argv) {
     }
     printf("  parallel efficiency, %d threads: %.1f%% (min %.1f%%, max %.1f%%)  goal >= 95%%\n",
            f.threads, f.efficiency.med * 100, f.efficiency.min * 100, f.efficiency.max * 100);
+    if (f.ncpus > 1) {
+        printf("  1 thread pinned to each CPU, evals/s:");
+        for (int k = 0; k < f.ncpus; k++)
+            printf(" cpu%d %.0f", f.cpu_id[k], f.cpu_rate[k]);
+        printf(";\n  the slowest at %.0f%% of the fastest (unlike CPUs lower the efficiency)\n",
+               100 * f.cpu_lo / f.cpu_hi);
+    }
     if (f.core_ns.med > 0)
         printf("  a cache line between two threads' cores and back: %.0f ns (min %.0f, max %.0f);\n"
                "  the efficiency falls as it grows (docs/performance.md)\n",
