@@ -215,9 +215,6 @@ static fit_error_kind kind0(const fit_task *t) {
     return t->out_kinds ? t->out_kind[0] : t->error;
 }
 
-/* score_case over every case of a batched run whose one output each case
- * has, for the regression errors: the same sums in the same order, with the
- * kind chosen once (a tenth of a quartic evaluation's time). */
 /* The errors of n outputs y against targets tg; their sum added to *sum, and
  * the hits returned. Inlined with sq a constant, so the loop has no branch. */
 static inline uint32_t score_errors(bool sq, uint32_t n, const vm_word *y, const double *tg,
@@ -236,6 +233,9 @@ static inline uint32_t score_errors(bool sq, uint32_t n, const vm_word *y, const
     return hits;
 }
 
+/* score_case over every case of a batched run whose one output each case
+ * has, for the regression errors: the same sums in the same order, with the
+ * kind chosen once (a tenth of a quartic evaluation's time). */
 static void score_regression(const fit_task *t, const fit_cases *cs, const vm_meters *m,
                              const vm_word *y, fit_result *r) {
     double pen = t->penalty, tol = t->hit_tol;

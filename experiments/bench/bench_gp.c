@@ -207,9 +207,9 @@ static int per_cpu_rates(gp_ctx *c, exp_gp_figures *f) {
         if (!CPU_ISSET(k, &all) || sched_setaffinity(0, sizeof one, &one)) continue;
         double secs = 0;
         uint64_t evals = 0;
-        for (int i = 0; i < c->repeat && !rc; i++) {
+        for (int i = 0; i < c->repeat; i++) {
             gp_result g;
-            rc = run_once(c->t, c->isa, c->seed, c->pop, c->gens, 1, RUN_PLAIN, &g);
+            if ((rc = run_once(c->t, c->isa, c->seed, c->pop, c->gens, 1, RUN_PLAIN, &g))) break;
             if (g.hash != c->last[0].hash) c->differs = true;
             secs += g.secs, evals += g.evals;
         }
