@@ -981,7 +981,9 @@ Test(cli, bench_core_round_trip_measures_and_ends) {
 
 /* bench gp shows one thread's speed on each CPU it may use (the vCPUs of a
  * cloud machine need not be alike), with the same runs, and gives the
- * process its CPUs back. */
+ * process its CPUs back; and the efficiency's two factors, the host's
+ * scaling of unshared work (separate runs at once), and one shared
+ * population against it. */
 Test(cli, bench_gp_times_one_thread_on_each_cpu) {
     cpu_set_t all, after;
     cr_assert_eq(sched_getaffinity(0, sizeof all, &all), 0);
@@ -999,4 +1001,11 @@ Test(cli, bench_gp_times_one_thread_on_each_cpu) {
     }
     cr_assert_eq(sched_getaffinity(0, sizeof after, &after), 0);
     cr_assert(CPU_EQUAL(&all, &after), "the affinity was not restored");
+    /* the separate runs (rate[2]); with one round, the paired ratios
+     * multiply exactly: efficiency = unshared * (N threads / separate runs) */
+    cr_assert(f.rate[2].med > 0 && isfinite(f.rate[2].med));
+    cr_assert(f.unshared.med > 0 && isfinite(f.unshared.med));
+    cr_assert_float_eq(f.unshared.med * 2 * f.rate[0].med, f.rate[2].med, 1e-6 * f.rate[2].med);
+    cr_assert_float_eq(f.vs_apart.med * f.rate[2].med, f.rate[1].med, 1e-6 * f.rate[1].med);
+    cr_assert_float_eq(f.efficiency.med, f.unshared.med * f.vs_apart.med, 1e-9);
 }

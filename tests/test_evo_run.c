@@ -97,6 +97,29 @@ Test(evo_run, same_hash_for_1_2_4_threads_islands) {
     same_for_threads(&p);
 }
 
+/* Every method's run, pinned to the hash it had at commit cc0b2cd. A change
+ * to the order of any draw, or to what a slot reads, changes these and so
+ * every published run: speed work must leave them alone (issue 21), and a
+ * deliberate change updates them with a note in docs/gp.md. */
+Test(evo_run, hashes_are_pinned) {
+    evo_params p = small(EVO_SEL_TOURNAMENT, 300, 1);
+    cr_assert_eq(run_hash(&p, 2), 0xf4cbe0dd2c09fae4ull, "tournament");
+    p = small(EVO_SEL_LEXICASE, 120, 1);
+    cr_assert_eq(run_hash(&p, 2), 0xa2747b9ca995ee62ull, "lexicase");
+    p = small(EVO_SEL_EPS_LEXICASE, 120, 1);
+    cr_assert_eq(run_hash(&p, 2), 0x112374288865fd04ull, "eps-lexicase");
+    p = small(EVO_SEL_NSGA2, 120, 1);
+    p.objectives[0] = EVO_OBJ_ERROR;
+    p.objectives[1] = EVO_OBJ_LENGTH;
+    p.nobjectives = 2;
+    cr_assert_eq(run_hash(&p, 2), 0x3cebf7fe85395c75ull, "nsga2");
+    p = small(EVO_SEL_TOURNAMENT, 100, 3);
+    cr_assert_eq(run_hash(&p, 2), 0x80968d0e8826ae74ull, "islands");
+    p = small(EVO_SEL_LEXICASE, 120, 2);
+    p.downsample = 0.25;
+    cr_assert_eq(run_hash(&p, 2), 0xc1e0c9841b6e823dull, "down-sampled");
+}
+
 static void resume_equals_uninterrupted(const evo_params *p, int k) {
     omp_set_num_threads(2);
     evo_run *a = make(p);

@@ -36,8 +36,10 @@ typedef struct {
     bool deap;
 } exp_gp_options;
 typedef struct {
-    bench_stat rate[3];           /* evals/s: 1 thread, N threads, DEAP */
+    bench_stat rate[4];           /* evals/s: 1 thread, N threads, N separate runs, DEAP */
     bench_stat efficiency;        /* N threads / 1 thread / N, paired per round */
+    bench_stat unshared;          /* N separate 1-thread runs at once / 1 thread / N */
+    bench_stat vs_apart;          /* N threads / N separate runs */
     bench_stat vs_deap, vs_deap1; /* frugal N threads (1 thread) / DEAP */
     bench_stat cpu_us;            /* process CPU microseconds per evaluation, 1 thread */
     bench_stat core_ns;           /* bench_core_round_trip before each N-thread measurement */

@@ -85,6 +85,14 @@ int exp_bench_all(uint64_t iters, int rounds) {
     bench_stat eff = {gp.efficiency.med * 100, gp.efficiency.min * 100, gp.efficiency.max * 100};
     row("`bench gp`, parallel efficiency at 2 threads", "%.1f%%", eff, ">= 95%", eff.med >= 95,
         "1 thread");
+    /* the efficiency's two factors: the host's scaling of unshared work, and
+     * one shared population against it */
+    printf("| `bench gp`, 2 separate 1-thread runs at once against 1 run alone, per thread | "
+           "%.1f%% (%.1f to %.1f) | none: the host's | | |\n",
+           gp.unshared.med * 100, gp.unshared.min * 100, gp.unshared.max * 100);
+    printf("| `bench gp`, 2 threads against 2 separate runs | %.1f%% (%.1f to %.1f) | none: "
+           "sharing one population | | 2 separate runs |\n",
+           gp.vs_apart.med * 100, gp.vs_apart.min * 100, gp.vs_apart.max * 100);
     if (gp.core_ns.med > 0) /* the host's, not frugal's: the efficiency's context */
         printf("| `bench gp`, a cache line between the 2 threads' cores and back | %.0f ns (%.0f "
                "to %.0f) | none: the host's | | |\n",

@@ -32,7 +32,10 @@ static const char gp_usage[] =
     "share of a one-thread run spent in the interpreter (each entry timed by two\n"
     "clock readings, whose measured cost is subtracted), and the time a cache\n"
     "line takes between two threads' cores and back, measured before each N-thread\n"
-    "measurement (a parallel run's efficiency falls as it grows). Last, once, one\n"
+    "measurement (a parallel run's efficiency falls as it grows), and N separate\n"
+    "one-thread runs at once: what the host gives N threads that share nothing\n"
+    "(each its own population), against which the N-thread run is also set.\n"
+    "Last, once, one\n"
     "thread's evaluations/s pinned to each CPU the process may use (a cloud\n"
     "machine's vCPUs need not be alike; unlike ones lower the efficiency).\n"
     "  --pop N       population (default 1000)\n"
@@ -141,7 +144,7 @@ static int run_deap(const char *script, const char *xs, uint32_t pop, uint64_t g
     return rc;
 }
 
-enum { GP_ONE, GP_N, GP_DEAP, GP_NCONF };
+enum { GP_ONE, GP_N, GP_APART, GP_DEAP, GP_NCONF }; /* DEAP last: it may be left out */
 
 typedef struct {
     const fit_task *t;
@@ -161,6 +164,29 @@ typedef struct {
     int ncore;
 } gp_ctx;
 
+/* N separate one-thread runs at once, each repeated as a measurement is:
+ * their evaluations over the wall time until the last ends, or -1. They
+ * share no data (each has its own population: N times the memory), so
+ * against one run alone they show what the host gives N threads of this
+ * work (a vCPU that shares its core, caches or memory bandwidth with other
+ * work gives less); against them, the N-thread run shows what sharing one
+ * population costs, or saves in memory. */
+static double gp_apart(gp_ctx *c) {
+    uint64_t evals = 0;
+    int bad = 0;
+    double t0 = bench_now();
+#pragma omp parallel num_threads(c->threads) reduction(+ : evals) reduction(| : bad)
+    for (int i = 0; i < c->repeat && !bad; i++) {
+        gp_result g; /* each run is one thread: OpenMP does not nest it */
+        bad = run_once(c->t, c->isa, c->seed, c->pop, c->gens, 1, RUN_PLAIN, &g) != 0;
+        if (!bad && g.hash != c->last[0].hash) bad = 2;
+        evals += bad ? 0 : g.evals;
+    }
+    double secs = bench_now() - t0;
+    if (bad & 2) c->differs = true;
+    return bad & 1 ? -1 : (double)evals / secs;
+}
+
 /* One measurement: evaluations per second of configuration k, or -1. */
 static double gp_measure(void *ctx, int k) {
     gp_ctx *c = ctx;
@@ -174,6 +200,7 @@ static double gp_measure(void *ctx, int k) {
         c->deap_evals = e, c->deap_eval_secs = es, c->deap_best = b;
         return (double)e / s;
     }
+    if (k == GP_APART) return gp_apart(c);
     if (k == GP_N) c->core_ns[c->ncore++] = bench_core_round_trip();
     double secs = 0, cpu0 = bench_cpu(false);
     uint64_t evals = 0;
@@ -270,6 +297,9 @@ int exp_bench_gp_figures(const exp_gp_options *o, exp_gp_figures *f) {
     f->core_ns = bench_stat_of(c.core_ns, 1, o->rounds, 0);
     bench_stat e = bench_ratio(v, nconf, o->rounds, GP_N, GP_ONE);
     f->efficiency = (bench_stat){e.med / o->threads, e.min / o->threads, e.max / o->threads};
+    e = bench_ratio(v, nconf, o->rounds, GP_APART, GP_ONE);
+    f->unshared = (bench_stat){e.med / o->threads, e.min / o->threads, e.max / o->threads};
+    f->vs_apart = bench_ratio(v, nconf, o->rounds, GP_N, GP_APART);
     f->deap = c.script != NULL;
     if (f->deap) {
         f->vs_deap = bench_ratio(v, nconf, o->rounds, GP_N, GP_DEAP);
@@ -352,11 +382,13 @@ int exp_bench_gp(int argc, char **argv) {
     if (exp_bench_gp_figures(&o, &f)) return 1;
     printf("each frugal measurement: %d runs of %" PRIu64 " evaluations (at least %.1f s)\n",
            f.repeat, f.evals, min_secs);
-    const char *name[GP_NCONF] = {"frugal, 1 thread", NULL, "DEAP (tree GP)"};
+    const char *name[GP_NCONF] = {"frugal, 1 thread", NULL, NULL, "DEAP (tree GP)"};
     for (int k = 0; k < (f.deap ? GP_NCONF : GP_DEAP); k++) {
         char what[64];
         if (k == GP_N)
             snprintf(what, sizeof what, "frugal, %d threads", f.threads);
+        else if (k == GP_APART)
+            snprintf(what, sizeof what, "%d separate runs", f.threads);
         else
             snprintf(what, sizeof what, "%s", name[k]);
         printf("  %-20s %12.0f evals/s (min %.0f, max %.0f)\n", what, f.rate[k].med, f.rate[k].min,
@@ -364,6 +396,12 @@ int exp_bench_gp(int argc, char **argv) {
     }
     printf("  parallel efficiency, %d threads: %.1f%% (min %.1f%%, max %.1f%%)  goal >= 95%%\n",
            f.threads, f.efficiency.med * 100, f.efficiency.min * 100, f.efficiency.max * 100);
+    printf("  the host's scaling of unshared work, %d separate runs / 1 run / %d: %.1f%% (min "
+           "%.1f%%, max %.1f%%)\n",
+           f.threads, f.threads, f.unshared.med * 100, f.unshared.min * 100, f.unshared.max * 100);
+    printf("  %d threads / %d separate runs (sharing one population): %.1f%% (min %.1f%%, max "
+           "%.1f%%)\n",
+           f.threads, f.threads, f.vs_apart.med * 100, f.vs_apart.min * 100, f.vs_apart.max * 100);
     if (f.ncpus > 1) {
         printf("  1 thread pinned to each CPU, evals/s:");
         for (int k = 0; k < f.ncpus; k++)
