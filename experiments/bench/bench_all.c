@@ -106,7 +106,7 @@ int exp_bench_all(uint64_t iters, int rounds) {
             gp.vs_deap.med >= 100, "DEAP (python3-deap)");
     else
         printf("| `bench gp` against DEAP | python3-deap not installed | >= 100x | | DEAP |\n");
-    printf("| `bench gp`, share of a 1-thread run in the interpreter | %.1f%% (%.1f M insn/s) | "
+    printf("| `bench gp`, share of a 1-thread run in the interpreter | %.2f%% (%.1f M insn/s) | "
            ">= 50%% | %s | the VM's own loop: %.0f M insn/s |\n",
            gp.interp_share * 100, gp.minsn, gp.interp_share >= 0.5 ? "met" : "NOT MET",
            4e3 / vm.ns[0].med);

@@ -418,7 +418,7 @@ int exp_bench_gp(int argc, char **argv) {
            f.insns_per_eval, f.gas_per_eval, f.minsn);
     printf("  CPU time per evaluation, 1 thread (the whole run): %.3f us (min %.3f, max %.3f)\n",
            f.cpu_us.med, f.cpu_us.min, f.cpu_us.max);
-    printf("  share of a 1-thread run inside the interpreter: %.1f%%  goal >= 50%%\n",
+    printf("  share of a 1-thread run inside the interpreter: %.2f%%  goal >= 50%%\n",
            f.interp_share * 100);
     printf("  best error %.4g; population hash %016" PRIx64 ", the same in every run: %s\n", f.best,
            f.hash, f.same_hash ? "yes" : "NO");
