@@ -1,6 +1,7 @@
-/* frugal bench gp: the GP engine on Koza's quartic, with 1 and 2 threads,
- * against DEAP (python3-deap) on the same 20 cases in the same run, the
- * three interleaved round by round (bench_time.h).
+/* frugal bench gp: the GP engine on Koza's quartic, with 1 and 2 threads
+ * and as 2 separate runs at once, against DEAP (python3-deap) on the same
+ * 20 cases in the same run, the four interleaved round by round
+ * (bench_time.h).
  * Rates are whole-run rates: evaluations made divided by the wall time of the
  * run, variation and selection included, for both systems. */
 #define _GNU_SOURCE /* sched_setaffinity */
