@@ -500,8 +500,8 @@ static void mut_insert(const evo_isa *isa, const evo_genome_params *g, evo_rng *
     }
 }
 
-static void mut_delete(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
-                       uint32_t *len, uint32_t *ni, evo_vary_ws *w) {
+static void mut_delete(const evo_isa *isa, evo_rng *r, uint8_t *code, uint32_t *len, uint32_t *ni,
+                       evo_vary_ws *w) {
     if (*ni < 2) return; /* keep at least one instruction */
     uint32_t k = evo_rng_below(r, *ni);
     if (scan(isa, code, *len, w->sa, k + 1) <= k) return;
@@ -509,8 +509,8 @@ static void mut_delete(const evo_isa *isa, const evo_genome_params *g, evo_rng *
     *ni -= 1;
 }
 
-static void mut_swap(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
-                     uint32_t len, uint32_t n, evo_vary_ws *w) {
+static void mut_swap(const evo_isa *isa, evo_rng *r, uint8_t *code, uint32_t len, uint32_t n,
+                     evo_vary_ws *w) {
     if (n < 2) return;
     uint32_t i = evo_rng_below(r, n), j = evo_rng_below(r, n - 1);
     if (j >= i) j++;
@@ -679,11 +679,11 @@ unsigned evo_vary_n(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, 
         mask |= EVO_OP_INSERT;
     }
     if (evo_rng_unit(r) < g->p_delete) {
-        mut_delete(isa, g, r, out, outlen, &n, w);
+        mut_delete(isa, r, out, outlen, &n, w);
         mask |= EVO_OP_DELETE;
     }
     if (evo_rng_unit(r) < g->p_swap) {
-        mut_swap(isa, g, r, out, *outlen, n, w);
+        mut_swap(isa, r, out, *outlen, n, w);
         mask |= EVO_OP_SWAP;
     }
     if (g->umad > 0) { /* no draw when off: runs without UMAD are unchanged */
@@ -725,12 +725,12 @@ void evo_mut_insert(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, 
 void evo_mut_delete(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
                     uint32_t *len, evo_vary_ws *w) {
     uint32_t n = evo_genome_insns(isa, code, *len);
-    mut_delete(isa, g, r, code, len, &n, w);
+    mut_delete(isa, r, code, len, &n, w);
 }
 
 void evo_mut_swap(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
                   uint32_t *len, evo_vary_ws *w) {
-    mut_swap(isa, g, r, code, *len, evo_genome_insns(isa, code, *len), w);
+    mut_swap(isa, r, code, *len, evo_genome_insns(isa, code, *len), w);
 }
 
 void evo_mut_umad(const evo_isa *isa, const evo_genome_params *g, evo_rng *r, uint8_t *code,
