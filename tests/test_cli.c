@@ -981,9 +981,7 @@ Test(cli, bench_core_round_trip_measures_and_ends) {
 
 /* bench gp shows one thread's speed on each CPU it may use (the vCPUs of a
  * cloud machine need not be alike), with the same runs, and gives the
- * process its CPUs back; and the efficiency's two factors, the host's
- * scaling of unshared work (separate runs at once), and one shared
- * population against it. */
+ * process its CPUs back. */
 Test(cli, bench_gp_times_one_thread_on_each_cpu) {
     cpu_set_t all, after;
     cr_assert_eq(sched_getaffinity(0, sizeof all, &all), 0);
@@ -1001,8 +999,17 @@ Test(cli, bench_gp_times_one_thread_on_each_cpu) {
     }
     cr_assert_eq(sched_getaffinity(0, sizeof after, &after), 0);
     cr_assert(CPU_EQUAL(&all, &after), "the affinity was not restored");
-    /* the separate runs (rate[2]); with one round, the paired ratios
-     * multiply exactly: efficiency = unshared * (N threads / separate runs) */
+}
+
+/* bench gp's efficiency in two factors: the host's scaling of unshared
+ * work (N separate runs at once, rate[2], against one run) and one shared
+ * population against the separate runs. With one round the paired ratios
+ * are the rates' own, and multiply exactly. */
+Test(cli, bench_gp_efficiency_is_its_two_factors) {
+    exp_gp_options o = {.pop = 40, .gens = 2, .seed = 3, .threads = 2, .rounds = 1};
+    exp_gp_figures f;
+    cr_assert_eq(exp_bench_gp_figures(&o, &f), 0);
+    cr_assert(f.same_hash, "a separate run differs");
     cr_assert(f.rate[2].med > 0 && isfinite(f.rate[2].med));
     cr_assert(f.unshared.med > 0 && isfinite(f.unshared.med));
     cr_assert_float_eq(f.unshared.med * 2 * f.rate[0].med, f.rate[2].med, 1e-6 * f.rate[2].med);

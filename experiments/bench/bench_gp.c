@@ -165,6 +165,22 @@ typedef struct {
     int ncore;
 } gp_ctx;
 
+/* One measurement's runs: c->repeat identical runs on the given threads,
+ * their seconds and evaluations added to *secs and *evals, the last into
+ * *last; *differs set when a hash is not the first run's. 0, or -1. */
+static int repeat_runs(const gp_ctx *c, int threads, double *secs, uint64_t *evals, gp_result *last,
+                       int *differs) {
+    for (int i = 0; i < c->repeat; i++) {
+        gp_result g; /* not into *last yet: it may be c->last[0], the reference */
+        if (run_once(c->t, c->isa, c->seed, c->pop, c->gens, threads, RUN_PLAIN, &g)) return -1;
+        if (g.hash != c->last[0].hash) *differs = 1;
+        *secs += g.secs;
+        *evals += g.evals;
+        *last = g;
+    }
+    return 0;
+}
+
 /* N separate one-thread runs at once, each repeated as a measurement is:
  * their evaluations over the wall time until the last ends, or -1. They
  * share no data (each has its own population: N times the memory), so
@@ -174,18 +190,17 @@ typedef struct {
  * population costs, or saves in memory. */
 static double gp_apart(gp_ctx *c) {
     uint64_t evals = 0;
-    int bad = 0;
+    int bad = 0, differs = 0;
     double t0 = bench_now();
-#pragma omp parallel num_threads(c->threads) reduction(+ : evals) reduction(| : bad)
-    for (int i = 0; i < c->repeat && !bad; i++) {
-        gp_result g; /* each run is one thread: OpenMP does not nest it */
-        bad = run_once(c->t, c->isa, c->seed, c->pop, c->gens, 1, RUN_PLAIN, &g) != 0;
-        if (!bad && g.hash != c->last[0].hash) bad = 2;
-        evals += bad ? 0 : g.evals;
+#pragma omp parallel num_threads(c->threads) reduction(+ : evals) reduction(| : bad, differs)
+    {
+        double own = 0; /* each run's own time: the wall time below counts */
+        gp_result g;    /* each run is one thread: OpenMP does not nest it */
+        bad = repeat_runs(c, 1, &own, &evals, &g, &differs) != 0;
     }
     double secs = bench_now() - t0;
-    if (bad & 2) c->differs = true;
-    return bad & 1 ? -1 : (double)evals / secs;
+    if (differs) c->differs = true;
+    return bad ? -1 : (double)evals / secs;
 }
 
 /* One measurement: evaluations per second of configuration k, or -1. */
@@ -205,16 +220,10 @@ static double gp_measure(void *ctx, int k) {
     if (k == GP_N) c->core_ns[c->ncore++] = bench_core_round_trip();
     double secs = 0, cpu0 = bench_cpu(false);
     uint64_t evals = 0;
-    for (int i = 0; i < c->repeat; i++) {
-        gp_result g;
-        if (run_once(c->t, c->isa, c->seed, c->pop, c->gens, k == GP_ONE ? 1 : c->threads,
-                     RUN_PLAIN, &g))
-            return -1;
-        if (g.hash != c->last[0].hash) c->differs = true;
-        secs += g.secs;
-        evals += g.evals;
-        c->last[k] = g;
-    }
+    int differs = 0;
+    if (repeat_runs(c, k == GP_ONE ? 1 : c->threads, &secs, &evals, &c->last[k], &differs))
+        return -1;
+    if (differs) c->differs = true;
     if (k == GP_ONE) c->cpu_us[c->ncpu++] = (bench_cpu(false) - cpu0) * 1e6 / (double)evals;
     return (double)evals / secs;
 }
@@ -235,12 +244,10 @@ static int per_cpu_rates(gp_ctx *c, exp_gp_figures *f) {
         if (!CPU_ISSET(k, &all) || sched_setaffinity(0, sizeof one, &one)) continue;
         double secs = 0;
         uint64_t evals = 0;
-        for (int i = 0; i < c->repeat; i++) {
-            gp_result g;
-            if ((rc = run_once(c->t, c->isa, c->seed, c->pop, c->gens, 1, RUN_PLAIN, &g))) break;
-            if (g.hash != c->last[0].hash) c->differs = true;
-            secs += g.secs, evals += g.evals;
-        }
+        int differs = 0;
+        gp_result g;
+        rc = repeat_runs(c, 1, &secs, &evals, &g, &differs);
+        if (differs) c->differs = true;
         if (!rc && secs > 0) {
             double v = (double)evals / secs;
             f->cpu_lo = f->ncpus == 0 || v < f->cpu_lo ? v : f->cpu_lo;
